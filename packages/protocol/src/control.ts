@@ -1,0 +1,88 @@
+/**
+ * Control messages: the JSON objects carried in CONTROL records (type 0x02).
+ * docs/protocol.md documents each; the zod schemas below are the executable form.
+ * Unknown fields are ignored (so a newer peer may add some); unknown types are errors.
+ */
+import { z } from 'zod';
+import { ElError } from './errors.js';
+import { encodeRecord, MAX_CONTROL_PAYLOAD, RecordType } from './records.js';
+
+export const PROTOCOL_VERSION = 1;
+
+const macString = z.string().regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, 'a MAC address like 02:00:5e:10:00:01');
+const cidr = z.string().max(64);
+
+export const helloSchema = z.object({
+  type: z.literal('hello'),
+  version: z.number().int().min(1),
+  ticket: z.string().min(1).max(4096),
+  /** The client's own MAC (L2). Frames from other source MACs are dropped unless the
+   * segment lets sessions bridge more. */
+  mac: macString.optional(),
+  hostname: z.string().max(253).optional(),
+});
+
+export const welcomeSchema = z.object({
+  type: z.literal('welcome'),
+  session: z.string(),
+  node: z.string(),
+  segment: z.string(),
+  mode: z.enum(['l2', 'l3']),
+  mtu: z.number().int().min(576).max(65535),
+  ipv4: z.object({ address: cidr, gateway: z.string().optional() }).optional(),
+  ipv6: z.object({ address: cidr, gateway: z.string().optional() }).optional(),
+  prefix: cidr.optional(),
+  routes: z.array(z.object({ to: cidr, via: z.string().optional() })).max(1024).optional(),
+  keepalive: z.object({ interval: z.number().positive(), timeout: z.number().positive() }),
+});
+
+export const pingSchema = z.object({ type: z.literal('ping'), id: z.number().int() });
+export const pongSchema = z.object({ type: z.literal('pong'), id: z.number().int() });
+export const redirectSchema = z.object({ type: z.literal('redirect'), reason: z.string().max(256) });
+export const byeSchema = z.object({ type: z.literal('bye'), reason: z.string().max(256) });
+export const errorSchema = z.object({ type: z.literal('error'), code: z.string().max(64), message: z.string().max(1024) });
+
+export const controlSchema = z.discriminatedUnion('type', [
+  helloSchema,
+  welcomeSchema,
+  pingSchema,
+  pongSchema,
+  redirectSchema,
+  byeSchema,
+  errorSchema,
+]);
+
+export type Hello = z.infer<typeof helloSchema>;
+export type Welcome = z.infer<typeof welcomeSchema>;
+export type Ping = z.infer<typeof pingSchema>;
+export type Pong = z.infer<typeof pongSchema>;
+export type Redirect = z.infer<typeof redirectSchema>;
+export type Bye = z.infer<typeof byeSchema>;
+export type ErrorMessage = z.infer<typeof errorSchema>;
+export type ControlMessage = z.infer<typeof controlSchema>;
+
+/** Parses a CONTROL payload; throws ElError EL_ERR_BAD_CONTROL with the reason. */
+export function parseControl(payload: Uint8Array): ControlMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+  } catch {
+    throw new ElError('EL_ERR_BAD_CONTROL', 'control record is not valid JSON');
+  }
+  const result = controlSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+    throw new ElError('EL_ERR_BAD_CONTROL', `control message invalid${where}: ${issue?.message ?? 'unknown'}`);
+  }
+  return result.data;
+}
+
+/** A CONTROL record (header included) carrying `msg`. */
+export function encodeControl(msg: ControlMessage): Buffer {
+  const body = Buffer.from(JSON.stringify(msg), 'utf8');
+  if (body.length > MAX_CONTROL_PAYLOAD) {
+    throw new ElError('EL_ERR_INTERNAL', `control message of ${body.length} bytes exceeds ${MAX_CONTROL_PAYLOAD}`);
+  }
+  return encodeRecord(RecordType.CONTROL, body);
+}

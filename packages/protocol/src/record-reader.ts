@@ -1,0 +1,117 @@
+import { ElError } from './errors.js';
+import { HEADER_LENGTH } from './records.js';
+
+/** Called once per complete record. `payload` is a view into the chunk when the
+ * record arrived whole (zero-copy), or a buffer of its own when it spanned chunks.
+ * Either way it stays valid after the callback: chunks are never reused. */
+export type RecordHandler = (type: number, payload: Buffer) => void;
+
+const UNKNOWN = -1;
+
+/**
+ * Splits a byte stream into EL records (see records.ts for the layout).
+ *
+ * An incremental state machine: chunks may end anywhere (inside the header or the
+ * payload) and may hold many records. Every limit is explicit: a record type must be
+ * enabled with `accept(type, maxPayload)` before it is read, and a header announcing
+ * a longer payload fails *before* any of it is buffered. On the first violation
+ * `push` returns a coded ElError and the reader ignores all further input; it never
+ * throws for bad input.
+ */
+export class RecordReader {
+  private readonly limits = new Int32Array(256).fill(UNKNOWN);
+  private readonly header = Buffer.alloc(HEADER_LENGTH);
+  private headerFill = 0;
+  private pending: Buffer | undefined;
+  private pendingType = 0;
+  private pendingFill = 0;
+  private failure: ElError | undefined;
+
+  constructor(private readonly onRecord: RecordHandler) {}
+
+  /** Allows records of `type` with payloads up to `maxPayload` bytes. */
+  accept(type: number, maxPayload: number): this {
+    this.limits[type] = maxPayload;
+    return this;
+  }
+
+  /** Stops accepting `type`: such a record now fails as unknown. */
+  refuse(type: number): this {
+    this.limits[type] = UNKNOWN;
+    return this;
+  }
+
+  get failed(): ElError | undefined {
+    return this.failure;
+  }
+
+  /** Bytes of an incomplete record held between chunks. */
+  get buffered(): number {
+    return this.headerFill + this.pendingFill;
+  }
+
+  push(chunk: Buffer): ElError | undefined {
+    if (this.failure) return this.failure;
+    const end = chunk.length;
+    let off = 0;
+    while (off < end) {
+      if (this.pending) {
+        const need = this.pending.length - this.pendingFill;
+        const take = Math.min(need, end - off);
+        chunk.copy(this.pending, this.pendingFill, off, off + take);
+        this.pendingFill += take;
+        off += take;
+        if (this.pendingFill === this.pending.length) {
+          const payload = this.pending;
+          this.pending = undefined;
+          this.pendingFill = 0;
+          this.onRecord(this.pendingType, payload);
+        }
+        continue;
+      }
+
+      let type: number;
+      let length: number;
+      if (this.headerFill === 0 && end - off >= HEADER_LENGTH) {
+        type = chunk[off];
+        length = (chunk[off + 1] << 8) | chunk[off + 2];
+        off += HEADER_LENGTH;
+      } else {
+        while (this.headerFill < HEADER_LENGTH && off < end) this.header[this.headerFill++] = chunk[off++];
+        if (this.headerFill < HEADER_LENGTH) return undefined;
+        this.headerFill = 0;
+        type = this.header[0];
+        length = (this.header[1] << 8) | this.header[2];
+      }
+
+      const limit = this.limits[type];
+      if (limit === UNKNOWN) return this.fail(new ElError('EL_ERR_UNKNOWN_RECORD', `unknown record type 0x${type.toString(16).padStart(2, '0')}`));
+      if (length > limit) return this.fail(new ElError('EL_ERR_RECORD_TOO_LONG', `record type 0x${type.toString(16).padStart(2, '0')} of ${length} bytes exceeds the limit of ${limit}`));
+
+      if (end - off >= length) {
+        const payload = chunk.subarray(off, off + length);
+        off += length;
+        this.onRecord(type, payload);
+      } else {
+        this.pending = Buffer.allocUnsafe(length);
+        this.pendingType = type;
+        this.pendingFill = end - off;
+        chunk.copy(this.pending, 0, off, end);
+        off = end;
+      }
+      // A handler may have failed the reader (e.g. a bad control message): stop at once.
+      if (this.failure) return this.failure;
+    }
+    return undefined;
+  }
+
+  /** Marks the stream as broken: further input is ignored. Also for callers that
+   * find a record invalid at a higher layer. */
+  fail(err: ElError): ElError {
+    this.failure ??= err;
+    this.pending = undefined;
+    this.pendingFill = 0;
+    this.headerFill = 0;
+    return this.failure;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * EL protocol v1: records.
+ *
+ * Session flow (client ⇄ switch node), over TLS 1.2/1.3 on TCP, ALPN "el/1":
+ *
+ *   1. client → switch  CONTROL {"type":"hello", version:1, ticket, mac?, hostname?}
+ *      (must be the first record, within the hello timeout; anything else closes)
+ *   2. switch → client  CONTROL {"type":"welcome", …addresses, mtu, keepalive}
+ *                       or CONTROL {"type":"error", code, message} and close
+ *   3. both ways        FRAME records (L2: Ethernet frame without FCS; L3: IP packet),
+ *                       CONTROL ping/pong every keepalive.interval seconds
+ *   4. either side      CONTROL bye (orderly), or error (then close)
+ *
+ * Every record has a 3-byte header:
+ *
+ *   offset 0      1 byte    type   (RecordType)
+ *   offset 1..2   2 bytes   length of the payload, unsigned big-endian (0..65535)
+ *   offset 3      length    payload
+ *
+ * Many records may share one TLS write and one record may span several TCP
+ * segments: the stream is a plain concatenation of records.
+ */
+
+export const RecordType = {
+  /** L2: one Ethernet frame (dst, src, ethertype, payload; no FCS). L3: one IPv4/IPv6 packet. */
+  FRAME: 0x01,
+  /** One UTF-8 JSON object with a string "type" field, at most MAX_CONTROL_PAYLOAD bytes. */
+  CONTROL: 0x02,
+  /** Node ⇄ node only: 4-byte big-endian segment id, then a FRAME payload. */
+  TRUNK_FRAME: 0x03,
+  /** Node ⇄ node only: JSON, as CONTROL. */
+  TRUNK_CONTROL: 0x04,
+} as const;
+
+export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType];
+
+export const HEADER_LENGTH = 3;
+export const MAX_RECORD_PAYLOAD = 0xffff;
+export const MAX_CONTROL_PAYLOAD = 16 * 1024;
+/** Ethernet header (14) plus one 802.1Q tag (4): a frame may be this much longer than the MTU. */
+export const L2_OVERHEAD = 18;
+export const ALPN = 'el/1';
+
+/** Writes a record header at `offset` of `target`; returns the offset after it. */
+export function writeRecordHeader(target: Buffer, offset: number, type: number, length: number): number {
+  target[offset] = type;
+  target[offset + 1] = length >>> 8;
+  target[offset + 2] = length & 0xff;
+  return offset + HEADER_LENGTH;
+}
+
+/** One record as a fresh buffer (header + copy of payload). For control traffic, not the data path. */
+export function encodeRecord(type: number, payload: Uint8Array): Buffer {
+  if (payload.length > MAX_RECORD_PAYLOAD) {
+    throw new RangeError(`record payload of ${payload.length} bytes exceeds ${MAX_RECORD_PAYLOAD}`);
+  }
+  const out = Buffer.allocUnsafe(HEADER_LENGTH + payload.length);
+  writeRecordHeader(out, 0, type, payload.length);
+  out.set(payload, HEADER_LENGTH);
+  return out;
+}

@@ -1,0 +1,31 @@
+/**
+ * A segment: one virtual network. The broker and every switch node hosting it share
+ * this definition (from the config file now, from the broker's registry later).
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+const v4cidr = z.string().refine((s) => /^[\d.]+\/\d{1,2}$/.test(s) && isIP(s.split('/')[0]) === 4 && Number(s.split('/')[1]) <= 32, 'an IPv4 prefix like 198.19.0.0/16');
+const v6cidr = z.string().refine((s) => /^[0-9a-fA-F:]+\/\d{1,3}$/.test(s) && isIP(s.split('/')[0]) === 6 && Number(s.split('/')[1]) <= 128, 'an IPv6 prefix like fd00:e1::/64');
+
+export const segmentSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _, at most 63'),
+  mode: z.enum(['l2', 'l3']).default('l2'),
+  mtu: z.number().int().min(1280).max(9000).default(1500),
+  /** Address pools. The first usable address is reserved as the gateway unless `gateway` says otherwise. */
+  ipv4: z.object({ pool: v4cidr, gateway: z.string().optional() }).optional(),
+  ipv6: z.object({ pool: v6cidr, gateway: z.string().optional() }).optional(),
+  /** How many source MACs one client session may send from: 1 = only its own (the `hello`
+   * MAC); more lets a client bridge a LAN behind it. */
+  macsPerSession: z.number().int().min(1).max(65536).default(1),
+  /** Capacity of the segment's MAC table on one node; the least recently used entry gives way when full. */
+  macTableSize: z.number().int().min(16).max(4_000_000).default(65536),
+  /** A MAC not heard from for this long is forgotten. */
+  macAgingSeconds: z.number().int().min(10).max(86400).default(300),
+  keepalive: z
+    .object({ interval: z.number().min(1).max(3600).default(15), timeout: z.number().min(3).max(86400).default(45) })
+    .default({ interval: 15, timeout: 45 }),
+});
+
+export type SegmentDef = z.infer<typeof segmentSchema>;
+export type SegmentInput = z.input<typeof segmentSchema>;

@@ -1,0 +1,37 @@
+import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+
+// Unit tests import sibling packages from source, so they run without a build.
+// End-to-end tests drive the built `elink` command (packages/cli/dist), as a user would.
+const alias = Object.fromEntries(
+  ['protocol', 'switch', 'broker', 'client', 'tuntap', 'cli'].map((p) => [
+    `@elink/${p}`,
+    fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url)),
+  ]),
+);
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          // The end-to-end files share the host's network stack and CPU: run them one at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
