@@ -21,6 +21,8 @@ export const ErrorCodes = {
   EL_ERR_TICKET_REPLAYED: 'ticket already used',
   /** The ticket is for a segment this node does not host or the hello named another. */
   EL_ERR_WRONG_SEGMENT: 'ticket not valid for this segment',
+  /** The MAC in `hello` belongs to another live session in the segment. */
+  EL_ERR_MAC_IN_USE: 'MAC address in use by another session',
   /** Nothing heard from the peer within the keepalive timeout. */
   EL_ERR_KEEPALIVE_TIMEOUT: 'keepalive timeout',
   /** The node is at its session capacity or shutting down. */
