@@ -1,0 +1,88 @@
+/**
+ * The kernel-mode client: a TAP device (TUN in L3 segments) whose frames travel over
+ * the connector's switch session; the OS does TCP/IP. The device outlives reconnects,
+ * so sockets on it survive a switch restart; it is removed on stop().
+ */
+import { EventEmitter } from 'node:events';
+import { TunTapDevice } from '@elink/tuntap';
+import { ElError, type Welcome } from '@elink/protocol';
+import { Connector, type ConnectorOptions } from './connector.js';
+import type { LoginReply } from './login.js';
+import { InterfaceConfig } from './netconf.js';
+
+export interface KernelClientOptions extends ConnectorOptions {
+  /** Interface name, or a pattern such as 'el%d' (the default). */
+  ifname?: string;
+}
+
+export interface KernelClientStats {
+  /** Frames read from the device while no session was up. */
+  droppedWhileDown: number;
+  /** Frames the device's queue refused. */
+  deviceWriteDrops: number;
+}
+
+/** Events: 'up' (welcome, ifname), 'down' (err?), 'fatal' (err) — then the client has stopped. */
+export class KernelClient extends EventEmitter {
+  readonly connector: Connector;
+  readonly stats: KernelClientStats = { droppedWhileDown: 0, deviceWriteDrops: 0 };
+  private device: TunTapDevice | undefined;
+  private netconf: InterfaceConfig | undefined;
+
+  constructor(private readonly opts: KernelClientOptions) {
+    super();
+    this.connector = new Connector(opts);
+    this.connector.on('frame', (frame: Buffer) => {
+      if (!this.device?.write(frame)) this.stats.deviceWriteDrops++;
+    });
+    this.connector.on('up', (welcome: Welcome, reply: LoginReply) => {
+      this.onUp(welcome, reply).catch((err: unknown) => this.fatal(err));
+    });
+    this.connector.on('down', (err?: ElError) => this.emit('down', err));
+    this.connector.on('fatal', (err: ElError) => this.fatal(err));
+  }
+
+  get ifname(): string | undefined {
+    return this.device?.name;
+  }
+
+  start(): void {
+    this.connector.start();
+  }
+
+  async stop(reason = 'client stopping'): Promise<void> {
+    await this.connector.stop(reason);
+    this.device?.close();
+    this.device = undefined;
+  }
+
+  private async onUp(welcome: Welcome, reply: LoginReply): Promise<void> {
+    const { logger } = this.opts;
+    if (!this.device) {
+      const device = TunTapDevice.open({
+        mode: welcome.mode === 'l3' ? 'tun' : 'tap',
+        name: this.opts.ifname ?? (welcome.mode === 'l3' ? 'elt%d' : 'el%d'),
+        mtu: welcome.mtu,
+        ...(welcome.mode === 'l2' && reply.mac ? { mac: reply.mac } : {}),
+        up: true,
+      });
+      device.on('packets', (packets: Buffer[]) => {
+        if (!this.connector.sendFrames(packets)) this.stats.droppedWhileDown += packets.length;
+      });
+      device.on('error', (err: Error) => logger.error({ err: err.message, ifname: device.name }, 'device read error'));
+      this.device = device;
+      this.netconf = new InterfaceConfig(device.name);
+    } else {
+      this.device.setMtu(welcome.mtu);
+    }
+    const addresses = [welcome.ipv4?.address, welcome.ipv6?.address].filter((a): a is string => !!a);
+    await this.netconf!.setAddresses(addresses);
+    logger.info({ ifname: this.device.name, addresses, mtu: welcome.mtu, mac: reply.mac }, 'interface configured');
+    this.emit('up', welcome, this.device.name);
+  }
+
+  private fatal(e: unknown): void {
+    const err = e instanceof ElError ? e : new ElError('EL_ERR_INTERNAL', String(e), { cause: e });
+    void this.stop('client error').finally(() => this.emit('fatal', err));
+  }
+}

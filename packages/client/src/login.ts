@@ -1,0 +1,87 @@
+/**
+ * The broker phase: POST /v1/login over HTTPS, trusting the operator's CA.
+ */
+import { request } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { ElError, isErrorCode } from '@elink/protocol';
+
+export interface LoginRequest {
+  user: string;
+  password: string;
+  segment?: string;
+  device?: string;
+}
+
+export interface ServerInfo {
+  node: string;
+  host: string;
+  port: number;
+  /** SHA-256 fingerprint of the node's certificate (AA:BB:… as node:tls reports it): pinned when present. */
+  fingerprint?: string;
+}
+
+export interface LoginReply {
+  ticket: string;
+  expiresAt: string;
+  servers: ServerInfo[];
+  segment: string;
+  mode: 'l2' | 'l3';
+  mac?: string;
+  ipv4?: string;
+  ipv6?: string;
+}
+
+export interface HttpsTrust {
+  /** PEM CA certificate(s) to trust; default: the system's. */
+  ca?: string | Buffer;
+  timeoutMs?: number;
+}
+
+/** Logs in; throws ElError with the broker's code (EL_ERR_AUTH, EL_ERR_FORBIDDEN, …) or EL_ERR_UNAVAILABLE when the broker cannot be reached. */
+export async function login(brokerUrl: string, body: LoginRequest, trust: HttpsTrust = {}): Promise<LoginReply> {
+  const url = new URL('/v1/login', brokerUrl);
+  const payload = Buffer.from(JSON.stringify(body));
+  const send = url.protocol === 'http:' ? httpRequest : request;
+  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = send(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': payload.length },
+        ca: trust.ca,
+        timeout: trust.timeoutMs ?? 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > 1 << 20) req.destroy(new Error('reply larger than 1 MiB'));
+          else chunks.push(c);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (err) => reject(new ElError('EL_ERR_UNAVAILABLE', `broker ${url.origin} unreachable: ${err.message}`, { cause: err })));
+    req.end(payload);
+  });
+
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ElError('EL_ERR_UNAVAILABLE', `broker ${url.origin} answered ${status} with a body that is not JSON`);
+  }
+  if (status !== 200) {
+    const e = json as { error?: unknown; message?: unknown };
+    const code = isErrorCode(e.error) ? e.error : 'EL_ERR_UNAVAILABLE';
+    throw new ElError(code, `broker: ${typeof e.message === 'string' ? e.message : `HTTP ${status}`}`);
+  }
+  const reply = json as LoginReply;
+  if (typeof reply.ticket !== 'string' || !Array.isArray(reply.servers)) {
+    throw new ElError('EL_ERR_UNAVAILABLE', 'broker reply lacks ticket or servers');
+  }
+  return reply;
+}

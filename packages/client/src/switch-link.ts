@@ -1,0 +1,242 @@
+/**
+ * One EL session from a client to a switch node: TLS connect, hello → welcome,
+ * then frames both ways with ping/pong keepalive. Reconnecting is the caller's job
+ * (see connector.ts); a link is used once.
+ */
+import { EventEmitter } from 'node:events';
+import { connect, type TLSSocket, type PeerCertificate } from 'node:tls';
+import { isIP } from 'node:net';
+import type { Logger } from 'pino';
+import {
+  ALPN,
+  ElError,
+  encodeControl,
+  HEADER_LENGTH,
+  isErrorCode,
+  L2_OVERHEAD,
+  MAX_CONTROL_PAYLOAD,
+  parseControl,
+  PROTOCOL_VERSION,
+  RecordReader,
+  RecordType,
+  writeRecordHeader,
+  type Welcome,
+} from '@elink/protocol';
+import type { ServerInfo } from './login.js';
+
+export interface SwitchLinkOptions {
+  server: ServerInfo;
+  ticket: string;
+  mac?: string;
+  hostname?: string;
+  /** PEM CA that signed the switch's certificate; default: the system's. */
+  ca?: string | Buffer;
+  ciphers?: string;
+  /** Connect + TLS + welcome must finish within this. */
+  connectTimeoutMs?: number;
+  /** Outgoing bytes the socket may hold before frames are dropped instead of queued. */
+  maxBufferedBytes?: number;
+  logger: Logger;
+}
+
+export interface LinkStats {
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  framesDropped: number;
+}
+
+/**
+ * Events: 'frame' (frame: Buffer) for each FRAME record; 'close' (err?: ElError) once.
+ */
+export class SwitchLink extends EventEmitter {
+  readonly stats: LinkStats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, framesDropped: 0 };
+  private closed = false;
+  private lastHeard = Date.now();
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private pingId = 0;
+  private readonly maxBuffered: number;
+
+  private constructor(
+    private readonly socket: TLSSocket,
+    private readonly reader: RecordReader,
+    readonly welcome: Welcome,
+    private readonly logger: Logger,
+    maxBuffered: number,
+  ) {
+    super();
+    this.maxBuffered = maxBuffered;
+  }
+
+  /** Resolves once the switch has sent `welcome`; rejects with an ElError otherwise. */
+  static connect(opts: SwitchLinkOptions): Promise<SwitchLink> {
+    const { server, logger } = opts;
+    const timeoutMs = opts.connectTimeoutMs ?? 10_000;
+    return new Promise<SwitchLink>((resolve, reject) => {
+      let link: SwitchLink | undefined;
+      let settled = false;
+      const fail = (err: ElError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        reject(err);
+      };
+      const socket = connect({
+        host: server.host,
+        port: server.port,
+        ca: opts.ca,
+        ciphers: opts.ciphers,
+        ALPNProtocols: [ALPN],
+        servername: isIP(server.host) ? undefined : server.host,
+        // The broker (reached over verified TLS) named this node's certificate: pinning it
+        // is stronger than a host name check, and lets nodes advertise bare addresses.
+        checkServerIdentity: server.fingerprint ? (_host: string, cert: PeerCertificate) => pinCheck(cert, server.fingerprint!) : undefined,
+      });
+      socket.setNoDelay(true);
+      const timer = setTimeout(() => fail(new ElError('EL_ERR_UNAVAILABLE', `switch ${server.host}:${server.port} did not welcome us within ${timeoutMs} ms`)), timeoutMs);
+
+      const reader = new RecordReader((type, payload) => {
+        if (link) return link.onRecord(type, payload);
+        // Before welcome only control records are accepted.
+        let msg;
+        try {
+          msg = parseControl(payload);
+        } catch (err) {
+          return fail(err as ElError);
+        }
+        if (msg.type === 'welcome') {
+          settled = true;
+          clearTimeout(timer);
+          reader.accept(RecordType.FRAME, msg.mtu + L2_OVERHEAD);
+          link = new SwitchLink(socket, reader, msg, logger, opts.maxBufferedBytes ?? 4 << 20);
+          link.start();
+          resolve(link);
+        } else if (msg.type === 'error') {
+          fail(new ElError(isErrorCode(msg.code) ? msg.code : 'EL_ERR_PROTOCOL', `switch refused the session: ${msg.message}`));
+        } else {
+          fail(new ElError('EL_ERR_PROTOCOL', `expected welcome, got ${msg.type}`));
+        }
+      }).accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
+
+      socket.on('secureConnect', () => {
+        if (socket.alpnProtocol !== ALPN) return fail(new ElError('EL_ERR_PROTOCOL', `switch did not agree to ALPN ${ALPN}`));
+        socket.write(
+          encodeControl({ type: 'hello', version: PROTOCOL_VERSION, ticket: opts.ticket, ...(opts.mac ? { mac: opts.mac } : {}), ...(opts.hostname ? { hostname: opts.hostname } : {}) }),
+        );
+      });
+      socket.on('data', (chunk: Buffer) => {
+        const err = reader.push(chunk);
+        if (err) (link ? link.shutdown(err) : fail(err));
+      });
+      socket.on('error', (err) => {
+        if (link) link.shutdown(new ElError('EL_ERR_UNAVAILABLE', `connection to switch lost: ${err.message}`, { cause: err }));
+        else fail(new ElError('EL_ERR_UNAVAILABLE', `cannot connect to switch ${server.host}:${server.port}: ${err.message}`, { cause: err }));
+      });
+      socket.on('close', () => {
+        if (link) link.shutdown(new ElError('EL_ERR_UNAVAILABLE', 'switch closed the connection'));
+        else fail(new ElError('EL_ERR_UNAVAILABLE', `switch ${server.host}:${server.port} closed the connection before welcome`));
+      });
+    });
+  }
+
+  private start(): void {
+    const { interval, timeout } = this.welcome.keepalive;
+    this.lastHeard = Date.now();
+    this.keepaliveTimer = setInterval(() => {
+      if (Date.now() - this.lastHeard > timeout * 1000) {
+        this.shutdown(new ElError('EL_ERR_KEEPALIVE_TIMEOUT', `nothing heard from the switch for ${timeout} s`));
+        return;
+      }
+      this.socket.write(encodeControl({ type: 'ping', id: ++this.pingId }));
+    }, interval * 1000);
+    this.keepaliveTimer.unref();
+  }
+
+  private onRecord(type: number, payload: Buffer): void {
+    this.lastHeard = Date.now();
+    if (type === RecordType.FRAME) {
+      this.stats.framesIn++;
+      this.stats.bytesIn += payload.length;
+      this.emit('frame', payload);
+      return;
+    }
+    let msg;
+    try {
+      msg = parseControl(payload);
+    } catch (err) {
+      this.reader.fail(err as ElError);
+      return this.shutdown(err as ElError);
+    }
+    switch (msg.type) {
+      case 'ping':
+        this.socket.write(encodeControl({ type: 'pong', id: msg.id }));
+        return;
+      case 'pong':
+        return;
+      case 'bye':
+      case 'redirect':
+        return this.shutdown(new ElError('EL_ERR_UNAVAILABLE', `switch ended the session: ${msg.reason}`));
+      case 'error':
+        return this.shutdown(new ElError(isErrorCode(msg.code) ? msg.code : 'EL_ERR_PROTOCOL', `switch: ${msg.message}`));
+      default:
+        return this.shutdown(new ElError('EL_ERR_PROTOCOL', `unexpected ${msg.type} from switch`));
+    }
+  }
+
+  /**
+   * Sends a batch of frames as one TLS write (one record each): the switch's CPU cost is
+   * per TLS record, so batching what one TAP wake-up delivered is what keeps it fast.
+   */
+  sendFrames(frames: readonly Buffer[]): void {
+    if (this.closed || frames.length === 0) return;
+    if (this.socket.writableLength > this.maxBuffered) {
+      this.stats.framesDropped += frames.length;
+      return;
+    }
+    let total = 0;
+    for (const f of frames) total += HEADER_LENGTH + f.length;
+    const out = Buffer.allocUnsafe(total);
+    let off = 0;
+    for (const f of frames) {
+      off = writeRecordHeader(out, off, RecordType.FRAME, f.length);
+      off += f.copy(out, off);
+    }
+    this.stats.framesOut += frames.length;
+    this.stats.bytesOut += total - frames.length * HEADER_LENGTH;
+    this.socket.write(out);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Orderly close: `bye`, then end the TLS stream. */
+  close(reason = 'client closing'): void {
+    if (this.closed) return;
+    this.socket.end(encodeControl({ type: 'bye', reason }));
+    this.finish(undefined);
+    // Don't wait forever for the peer's FIN.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private shutdown(err: ElError): void {
+    if (this.closed) return;
+    this.socket.destroy();
+    this.finish(err);
+  }
+
+  private finish(err: ElError | undefined): void {
+    this.closed = true;
+    clearInterval(this.keepaliveTimer);
+    if (err) this.logger.warn({ code: err.code, err: err.message }, 'switch session ended');
+    this.emit('close', err);
+  }
+}
+
+function pinCheck(cert: PeerCertificate, fingerprint: string): Error | undefined {
+  const want = fingerprint.replace(/:/g, '').toLowerCase();
+  const got = (cert.fingerprint256 ?? '').replace(/:/g, '').toLowerCase();
+  return got === want ? undefined : new ElError('EL_ERR_PROTOCOL', `switch certificate ${cert.fingerprint256} does not match the fingerprint the broker gave (${fingerprint})`);
+}
