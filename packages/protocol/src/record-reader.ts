@@ -66,6 +66,8 @@ export class RecordReader {
           this.pending = undefined;
           this.pendingFill = 0;
           this.onRecord(this.pendingType, payload);
+          // As below: a handler may have failed the reader; nothing after it may be emitted.
+          if (this.failure) return this.failure;
         }
         continue;
       }
