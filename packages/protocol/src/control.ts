@@ -61,11 +61,25 @@ export type Bye = z.infer<typeof byeSchema>;
 export type ErrorMessage = z.infer<typeof errorSchema>;
 export type ControlMessage = z.infer<typeof controlSchema>;
 
+// fatal: invalid UTF-8 is an error, not silently replaced by U+FFFD (the wire format says UTF-8).
+// ignoreBOM keeps a byte order mark in the text, so JSON.parse rejects it as before.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Parses a CONTROL payload; throws ElError EL_ERR_BAD_CONTROL with the reason. */
 export function parseControl(payload: Uint8Array): ControlMessage {
+  // The limit holds even for a caller whose reader accepted longer CONTROL records.
+  if (payload.byteLength > MAX_CONTROL_PAYLOAD) {
+    throw new ElError('EL_ERR_BAD_CONTROL', `control record of ${payload.byteLength} bytes exceeds ${MAX_CONTROL_PAYLOAD}`);
+  }
+  let text: string;
+  try {
+    text = utf8.decode(payload);
+  } catch {
+    throw new ElError('EL_ERR_BAD_CONTROL', 'control record is not valid UTF-8');
+  }
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     throw new ElError('EL_ERR_BAD_CONTROL', 'control record is not valid JSON');
   }
