@@ -1,0 +1,80 @@
+/**
+ * `elink connect`: the kernel-mode client. Creates a TAP (TUN in L3 segments), logs in,
+ * keeps the session up, and removes the device on SIGINT/SIGTERM.
+ */
+import { readFileSync } from 'node:fs';
+import { ElError } from '@elink/protocol';
+import { KernelClient } from '@elink/client';
+import { parse } from '../args.js';
+import { createLogger } from '../logger.js';
+
+export const connectHelp = `elink connect — join a segment through a TAP/TUN device (needs root or CAP_NET_ADMIN)
+
+Usage: elink connect --broker URL --user NAME --password-file FILE [options]
+      --broker URL          broker base URL, e.g. https://198.18.0.1:8443 (env ELINK_BROKER)
+      --user NAME           user name (env ELINK_USER)
+      --password-file FILE  file whose first line is the password (env ELINK_PASSWORD_FILE)
+      --segment NAME        segment to join (default: the user's first)
+      --device ID           device id: the same id gets the same addresses (default: host name)
+      --ca FILE             CA certificate to trust for broker and switch (default: system CAs)
+      --ifname NAME         interface name or pattern (default el%d, elt%d in L3)
+      --ciphers LIST        OpenSSL cipher list for the switch connection
+      --log-level LEVEL     fatal|error|warn|info|debug|trace (default info)`;
+
+export async function connectCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    broker: { type: 'string' },
+    user: { type: 'string' },
+    'password-file': { type: 'string' },
+    segment: { type: 'string' },
+    device: { type: 'string' },
+    ca: { type: 'string' },
+    ifname: { type: 'string' },
+    ciphers: { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) return void console.log(connectHelp);
+  const broker = values.broker ?? process.env.ELINK_BROKER;
+  const user = values.user ?? process.env.ELINK_USER;
+  const passwordFile = values['password-file'] ?? process.env.ELINK_PASSWORD_FILE;
+  if (!broker || !user || !passwordFile) throw new ElError('EL_ERR_INVALID', '--broker, --user and --password-file are required (see --help)');
+  let password: string;
+  let ca: Buffer | undefined;
+  try {
+    password = readFileSync(passwordFile, 'utf8').split('\n')[0]!.trim();
+    ca = values.ca ? readFileSync(values.ca) : undefined;
+  } catch (e) {
+    throw new ElError('EL_ERR_INVALID', `cannot read ${(e as NodeJS.ErrnoException).path ?? 'file'}: ${(e as Error).message}`);
+  }
+  if (!password) throw new ElError('EL_ERR_INVALID', `${passwordFile} is empty`);
+
+  const logger = createLogger(values['log-level'] ?? process.env.ELINK_LOG_LEVEL ?? 'info', 'elink-connect');
+  const client = new KernelClient({
+    broker,
+    credentials: { user, password, ...(values.segment ? { segment: values.segment } : {}), ...(values.device ? { device: values.device } : {}) },
+    ca,
+    ciphers: values.ciphers,
+    ifname: values.ifname,
+    logger,
+  });
+  client.on('up', (welcome, ifname: string) => {
+    logger.info({ ifname, segment: welcome.segment, ipv4: welcome.ipv4?.address, ipv6: welcome.ipv6?.address, node: welcome.node }, 'link up');
+  });
+  client.on('down', (err?: ElError) => logger.warn({ code: err?.code, err: err?.message }, 'link down'));
+  const exited = new Promise<void>((resolve, reject) => {
+    client.on('fatal', (err: ElError) => reject(err));
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'disconnecting');
+      setTimeout(() => process.exit(1), 5000).unref();
+      client.stop(`client stopping (${signal})`).then(resolve, reject);
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+  client.start();
+  await exited;
+}

@@ -1,0 +1,95 @@
+/**
+ * `elink up` (broker + switch in one process), `elink broker`, `elink switch`.
+ */
+import { resolve, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { overridesFromFlags, parse, serverFlags, serverFlagsHelp } from '../args.js';
+import { loadConfig, overridesFromEnv } from '../config.js';
+import { createLogger } from '../logger.js';
+import { startServices, type ServiceSelection } from '../services.js';
+import { CONFIG_FILE, DEMO_PASSWORD_FILE, DEMO_USER, initState, localNames } from '../state.js';
+
+export const upHelp = `elink up — broker and switch node in one process (the embedded default)
+
+On first start it creates the state directory: a private CA (ca.pem), a server
+certificate, the ticket signing key, and elink.yaml with one L2 segment "lab" and a
+user "demo" whose password is in demo.password.
+
+Usage: elink up [options]
+${serverFlagsHelp}`;
+
+export const brokerHelp = `elink broker — the broker alone (login, tickets, addresses)
+
+Usage: elink broker --config FILE [options]
+${serverFlagsHelp}`;
+
+export const switchHelp = `elink switch — a switch node alone (needs switch.ticketKeys in the config)
+
+Usage: elink switch --config FILE [options]
+${serverFlagsHelp}`;
+
+export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): Promise<void> {
+  const { values } = parse(argv, serverFlags);
+  if (values.help) {
+    console.log(kind === 'up' ? upHelp : kind === 'broker' ? brokerHelp : switchHelp);
+    return;
+  }
+  const stateDir = resolve(values.state ?? process.env.ELINK_STATE_DIR ?? '.elink-state');
+  const configFile = values.config ?? process.env.ELINK_CONFIG ?? join(stateDir, CONFIG_FILE);
+  const flags = overridesFromFlags(values);
+  let init: Awaited<ReturnType<typeof initState>> | undefined;
+  if (kind === 'up' && !values.config && !process.env.ELINK_CONFIG) {
+    init = await initState(stateDir, flags.advertise ? [flags.advertise] : []);
+  }
+  const loaded = loadConfig(configFile, overridesFromEnv(), flags);
+  const logger = createLogger(loaded.config.log.level);
+  const which: ServiceSelection = { broker: kind !== 'switch', switch: kind !== 'broker' };
+  const services = await startServices(loaded, which, logger);
+  const { endpoints } = services;
+  logger.info({ endpoints, config: loaded.file }, 'emotion link started');
+
+  if (kind === 'up') printConnectHelp(loaded.stateDir, endpoints.broker!.port, loaded.config.switch.advertise, loaded.config.segments[0]!.name, init?.demoPassword !== undefined);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    services.stop(`node shutting down (${signal})`).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+function printConnectHelp(stateDir: string, brokerPort: number, advertise: string | undefined, segment: string, firstStart: boolean): void {
+  const hosts = advertise ? [advertise] : localNames().filter((n) => /^\d+\.\d+\.\d+\.\d+$/.test(n) && n !== '127.0.0.1');
+  const host = hosts[0] ?? '127.0.0.1';
+  const hasDemo = (() => {
+    try {
+      readFileSync(join(stateDir, DEMO_PASSWORD_FILE));
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  const lines = [
+    '',
+    `Emotion Link is up${firstStart ? ' (state created in ' + stateDir + ')' : ''}. To connect a client, as root on another host or network namespace:`,
+    '',
+    `  elink connect --broker https://${host}:${brokerPort} --ca ${join(stateDir, 'ca.pem')} \\`,
+    `    --user ${hasDemo ? DEMO_USER : '<user>'} --password-file ${hasDemo ? join(stateDir, DEMO_PASSWORD_FILE) : '<file>'} --segment ${segment}`,
+    '',
+    hosts.length > 1 ? `  (this host's other addresses: ${hosts.slice(1).join(', ')})` : '',
+    `  Add users: elink user add NAME --state ${stateDir}   Metrics: /metrics on the admin port.`,
+    '',
+  ];
+  process.stderr.write(lines.filter((l, i, a) => l !== '' || a[i - 1] !== '').join('\n') + '\n');
+}

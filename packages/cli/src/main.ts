@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+/**
+ * The one `elink` command.
+ */
+import { ElError } from '@elink/protocol';
+import { serve } from './commands/serve.js';
+import { connectCommand } from './commands/connect.js';
+import { userCommand } from './commands/user.js';
+
+const usage = `elink — Emotion Link, an L2/L3 virtual switch VPN over TLS
+
+Usage: elink <command> [options]     (elink <command> --help for its options)
+
+  up        broker + switch node in one process (memory store, self-signed CA)
+  broker    the broker alone
+  switch    a switch node alone
+  connect   join a segment through a TAP/TUN device
+  user      add, change, delete and list users`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'up':
+    case 'broker':
+    case 'switch':
+      return serve(command, rest);
+    case 'connect':
+      return connectCommand(rest);
+    case 'user':
+      return userCommand(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      console.log(usage);
+      return;
+    default:
+      throw new ElError('EL_ERR_INVALID', `unknown command "${command}"\n\n${usage}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const code = err instanceof ElError ? err.code : 'EL_ERR_INTERNAL';
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`elink: ${code}: ${message}\n`);
+  process.exit(code === 'EL_ERR_INVALID' ? 2 : 1);
+});
