@@ -3,7 +3,7 @@
  * The one `elink` command.
  */
 import { ElError } from '@elink/protocol';
-import { serve } from './commands/serve.js';
+import { initCommand, serve } from './commands/serve.js';
 import { connectCommand } from './commands/connect.js';
 import { userCommand } from './commands/user.js';
 
@@ -12,6 +12,7 @@ const usage = `elink — Emotion Link, an L2/L3 virtual switch VPN over TLS
 Usage: elink <command> [options]     (elink <command> --help for its options)
 
   up        broker + switch node in one process (memory store, self-signed CA)
+  init      create the state directory for 'up' without starting anything
   broker    the broker alone
   switch    a switch node alone
   connect   join a segment through a TAP/TUN device
@@ -24,6 +25,8 @@ async function main(argv: string[]): Promise<void> {
     case 'broker':
     case 'switch':
       return serve(command, rest);
+    case 'init':
+      return initCommand(rest);
     case 'connect':
       return connectCommand(rest);
     case 'user':

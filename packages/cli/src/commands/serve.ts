@@ -28,6 +28,19 @@ export const switchHelp = `elink switch — a switch node alone (needs switch.ti
 Usage: elink switch --config FILE [options]
 ${serverFlagsHelp}`;
 
+export const initHelp = `elink init — create the state directory (CA, certificates, keys, elink.yaml) and exit
+
+Usage: elink init [--state DIR] [--advertise HOST]
+Prints the demo user's password file on first creation; changes nothing that exists.`;
+
+export async function initCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { state: { type: 'string' }, advertise: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help) return void console.log(initHelp);
+  const stateDir = resolve(values.state ?? process.env.ELINK_STATE_DIR ?? '.elink-state');
+  const init = await initState(stateDir, values.advertise ? [values.advertise] : []);
+  console.log(init.created ? `created ${join(stateDir, CONFIG_FILE)}; demo password in ${join(stateDir, DEMO_PASSWORD_FILE)}` : `${stateDir} exists; certificates checked`);
+}
+
 export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): Promise<void> {
   const { values } = parse(argv, serverFlags);
   if (values.help) {

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs and is missing: Debian packages for the real
+# network tests (namespaces, ping, tcpdump, iperf3, redis-server, haproxy) and the
+# native build tools. Idempotent; apt runs only when something is missing.
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have ip        || need+=(iproute2)
+have ping      || need+=(iputils-ping)
+have tcpdump   || need+=(tcpdump)
+have iperf3    || need+=(iperf3)
+have redis-server || need+=(redis-server)
+have haproxy   || need+=(haproxy)
+have make      || need+=(make)
+have g++       || need+=(g++)
+have python3   || need+=(python3)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing packages: ${need[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# The distribution's redis-server service is not what the tests use: they start their own.
