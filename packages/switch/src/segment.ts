@@ -1,0 +1,168 @@
+/**
+ * L2Segment: one virtual Ethernet. Knows only ports.
+ *
+ * One frame's path through forward():
+ *   1. runt (< 14 bytes)                       → drop `runt`
+ *   2. source MAC has the group bit            → drop `src_multicast`
+ *   3. source check for the ingress port:
+ *        own (pinned) MAC                      → ok
+ *        macLimit 1 and another source         → drop `src_mismatch`
+ *        else learn (limit, pins)              → drop `mac_limit` / `mac_conflict`
+ *   4. destination group MAC or unknown        → flood to every OTHER port here
+ *      known, on the ingress port              → drop `hairpin`
+ *      known                                   → that port
+ * Drops are plain counters (the hot path does not allocate or throw); egress is
+ * port.enqueue, which batches per tick.
+ */
+import { isGroupMac, macAt, type SegmentDef } from '@elink/protocol';
+import { newDropCounts, type DropCounts } from './drops.js';
+import { MacTable } from './mac-table.js';
+import type { Port } from './port.js';
+
+const ETHERNET_HEADER = 14;
+const NONE = -1;
+
+export interface AttachOptions {
+  /** How many source MACs the port may use (segment.macsPerSession for client
+   * sessions, its own pinned MAC included). Unlimited when absent (TAP, trunk). */
+  macLimit?: number;
+  /** The port's own MAC: pinned to it, always allowed as a source. */
+  ownMac?: number;
+  /** Without ownMac: pin the first source MAC the port sends as its own. */
+  pinFirstSource?: boolean;
+}
+
+interface Attachment {
+  readonly port: Port;
+  readonly macLimit: number;
+  ownMac: number;
+  pinFirst: boolean;
+}
+
+export interface L2SegmentOptions {
+  now?: () => number;
+}
+
+export class L2Segment {
+  readonly name: string;
+  readonly table: MacTable;
+  readonly drops: DropCounts = newDropCounts();
+  /** Frames sent to one known port. */
+  unicast = 0;
+  /** Frames flooded (broadcast, multicast, unknown unicast). */
+  flooded = 0;
+  private readonly attachments = new Map<Port, Attachment>();
+  private ports: Port[] = [];
+
+  constructor(
+    readonly def: SegmentDef,
+    opts: L2SegmentOptions = {},
+  ) {
+    this.name = def.name;
+    this.table = new MacTable({ capacity: def.macTableSize, agingMs: def.macAgingSeconds * 1000, now: opts.now });
+  }
+
+  get portCount(): number {
+    return this.ports.length;
+  }
+
+  has(port: Port): boolean {
+    return this.attachments.has(port);
+  }
+
+  /** The port whose own MAC is `mac`, if any. */
+  ownerOf(mac: number): Port | undefined {
+    return this.table.pinHolder(mac);
+  }
+
+  /** The port's own MAC, or undefined if not (yet) known. */
+  ownMacOf(port: Port): number | undefined {
+    const a = this.attachments.get(port);
+    return a && a.ownMac !== NONE ? a.ownMac : undefined;
+  }
+
+  /**
+   * Adds a port. Returns false (and attaches nothing) if `ownMac` is already
+   * another port's own MAC: the caller decides whether to supersede that port.
+   */
+  attach(port: Port, opts: AttachOptions = {}): boolean {
+    if (this.attachments.has(port)) return true;
+    const ownMac = opts.ownMac ?? NONE;
+    if (ownMac !== NONE && this.table.pin(ownMac, port) !== undefined) return false;
+    this.attachments.set(port, { port, macLimit: opts.macLimit ?? Infinity, ownMac, pinFirst: ownMac === NONE && !!opts.pinFirstSource });
+    this.ports = [...this.ports, port];
+    return true;
+  }
+
+  /** Removes a port and forgets every MAC it had. */
+  detach(port: Port): void {
+    if (!this.attachments.delete(port)) return;
+    this.ports = this.ports.filter((p) => p !== port);
+    this.table.forgetPort(port);
+  }
+
+  /** Forgets aged MAC entries; called periodically by the node. */
+  sweep(): number {
+    return this.table.sweep();
+  }
+
+  forward(frame: Buffer, ingress: Port): void {
+    if (frame.length < ETHERNET_HEADER) {
+      this.drops.runt++;
+      return;
+    }
+    if (isGroupMac(frame, 6)) {
+      this.drops.src_multicast++;
+      return;
+    }
+    const att = this.attachments.get(ingress);
+    if (att === undefined) return; // raced with detach: the port is gone
+    const table = this.table;
+    const now = table.now();
+    const src = macAt(frame, 6);
+    if (src !== att.ownMac) {
+      if (att.pinFirst) {
+        // The session named no MAC: its first source becomes its own.
+        if (table.pin(src, ingress) !== undefined) {
+          this.drops.mac_conflict++;
+          return;
+        }
+        att.ownMac = src;
+        att.pinFirst = false;
+      } else if (att.macLimit <= 1 && att.ownMac !== NONE) {
+        this.drops.src_mismatch++;
+        return;
+      } else {
+        const limit = att.ownMac === NONE ? att.macLimit : att.macLimit - 1;
+        const refused = table.learn(src, ingress, limit, now);
+        if (refused !== undefined) {
+          this.drops[refused]++;
+          return;
+        }
+      }
+    }
+
+    if (isGroupMac(frame, 0)) {
+      this.flood(frame, ingress);
+      return;
+    }
+    const egress = table.lookup(macAt(frame, 0), now);
+    if (egress === undefined) {
+      this.flood(frame, ingress);
+    } else if (egress === ingress) {
+      this.drops.hairpin++;
+    } else {
+      this.unicast++;
+      egress.enqueue(frame);
+    }
+  }
+
+  private flood(frame: Buffer, ingress: Port): void {
+    this.flooded++;
+    const ports = this.ports; // replaced, never mutated: safe if a port detaches meanwhile
+    for (let i = 0; i < ports.length; i++) {
+      const p = ports[i];
+      if (p !== ingress) p.enqueue(frame);
+    }
+  }
+}
