@@ -1,0 +1,12 @@
+export { createBrokerApp, type BrokerOptions, type BrokerHttpsOptions } from './app.js';
+export { hashPassword, verifyPassword, parsePasswordHash, DEFAULT_SCRYPT_PARAMS, type ScryptParams, type ParsedPasswordHash } from './password.js';
+export { MemoryUserDirectory, type UserDirectory, type UserRecord } from './users.js';
+export { MemoryLeaseStore, type LeaseStore, type LeaseRecord, type LeaseFamily } from './lease-store.js';
+export { Ipam, leaseKey, MAX_IPV6_PROBES, type Lease } from './ipam.js';
+export { AddressPool } from './address-pool.js';
+export * from './ip.js';
+export { deriveMac } from './mac.js';
+export { TicketIssuer, DEFAULT_TICKET_TTL_SECONDS, type IssuedTicket, type TicketSubject } from './tickets.js';
+export { nodesForSegment, type NodeInfo, type ServerEntry } from './nodes.js';
+export { LoginService, DEFAULT_DEVICE, type LoginRequest, type LoginReply, type LoginServiceOptions } from './login.js';
+export { createBrokerMetrics, LOGIN_RESULTS, type BrokerMetrics, type LoginResult } from './metrics.js';

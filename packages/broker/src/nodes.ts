@@ -1,0 +1,30 @@
+/** Switch nodes the broker may send clients to. A registry with heartbeats replaces the static list later. */
+
+export interface NodeInfo {
+  node: string;
+  host: string;
+  port: number;
+  /** SHA-256 fingerprint of the node's TLS certificate, for clients that pin it. */
+  fingerprint?: string;
+  /** Segments the node hosts; absent = all. */
+  segments?: string[];
+}
+
+export interface ServerEntry {
+  node: string;
+  host: string;
+  port: number;
+  fingerprint?: string;
+}
+
+/** The nodes hosting `segment`, in the given order (the client tries them in turn). */
+export function nodesForSegment(nodes: readonly NodeInfo[], segment: string): ServerEntry[] {
+  const out: ServerEntry[] = [];
+  for (const n of nodes) {
+    if (n.segments && !n.segments.includes(segment)) continue;
+    const entry: ServerEntry = { node: n.node, host: n.host, port: n.port };
+    if (n.fingerprint !== undefined) entry.fingerprint = n.fingerprint;
+    out.push(entry);
+  }
+  return out;
+}
