@@ -1,0 +1,90 @@
+import { describe, it, expect } from 'vitest';
+import { segmentSchema } from './segment.js';
+
+/** The first issue's message, and its path, for an input the schema must reject. */
+function rejection(input: unknown): { path: string; message: string } {
+  const r = segmentSchema.safeParse(input);
+  expect(r.success, JSON.stringify(input)).toBe(false);
+  const issue = r.error!.issues[0];
+  return { path: issue.path.join('.'), message: issue.message };
+}
+
+describe('segment definitions', () => {
+  it('applies every default to a bare name', () => {
+    expect(segmentSchema.parse({ name: 'office' })).toEqual({
+      name: 'office',
+      mode: 'l2',
+      mtu: 1500,
+      macsPerSession: 1,
+      macTableSize: 65536,
+      macAgingSeconds: 300,
+      keepalive: { interval: 15, timeout: 45 },
+    });
+  });
+
+  it('fills a partly given keepalive from the defaults', () => {
+    expect(segmentSchema.parse({ name: 'a', keepalive: { interval: 5 } }).keepalive).toEqual({ interval: 5, timeout: 45 });
+    expect(segmentSchema.parse({ name: 'a', keepalive: {} }).keepalive).toEqual({ interval: 15, timeout: 45 });
+  });
+
+  it('keeps given values and address pools', () => {
+    const seg = segmentSchema.parse({
+      name: 'lab_2-b',
+      mode: 'l3',
+      mtu: 9000,
+      ipv4: { pool: '198.19.0.0/16', gateway: '198.19.0.1' },
+      ipv6: { pool: 'fd00:e1::/64' },
+      macsPerSession: 16,
+      macTableSize: 16,
+      macAgingSeconds: 10,
+      keepalive: { interval: 1, timeout: 3 },
+    });
+    expect(seg.mode).toBe('l3');
+    expect(seg.ipv4).toEqual({ pool: '198.19.0.0/16', gateway: '198.19.0.1' });
+    expect(seg.ipv6).toEqual({ pool: 'fd00:e1::/64' });
+    expect(seg.macsPerSession).toBe(16);
+  });
+
+  it('accepts prefix lengths from 0 to the address width', () => {
+    for (const pool of ['0.0.0.0/0', '10.0.0.0/8', '192.0.2.1/32']) expect(segmentSchema.safeParse({ name: 'a', ipv4: { pool } }).success, pool).toBe(true);
+    for (const pool of ['::/0', 'fd00::/8', 'fd00:e1::1/128', '2001:db8:0:0:0:0:0:0/64']) expect(segmentSchema.safeParse({ name: 'a', ipv6: { pool } }).success, pool).toBe(true);
+  });
+
+  it('rejects invalid names with a message saying what is allowed', () => {
+    for (const name of ['', 'Office', '-lead', '_lead', 'has space', 'dot.ted', 'a'.repeat(64), 'ümlaut']) {
+      const r = rejection({ name });
+      expect(r.path, name).toBe('name');
+      expect(r.message, name).toMatch(/lower-case letters, digits/);
+    }
+    expect(segmentSchema.safeParse({ name: 'a'.repeat(63) }).success).toBe(true);
+    expect(rejection({}).path).toBe('name');
+  });
+
+  it('rejects invalid IPv4 pools with an example of a valid one', () => {
+    for (const pool of ['198.19.0.0', '198.19.0.0/33', '198.19.0/16', '256.1.1.1/8', '198.19.0.0/-1', 'fd00::/64', '198.19.0.0/16 ', 'x/8', '198.19.0.0/123']) {
+      const r = rejection({ name: 'a', ipv4: { pool } });
+      expect(r.path, pool).toBe('ipv4.pool');
+      expect(r.message, pool).toMatch(/IPv4 prefix like 198\.19\.0\.0\/16/);
+    }
+  });
+
+  it('rejects invalid IPv6 pools with an example of a valid one', () => {
+    for (const pool of ['fd00:e1::', 'fd00:e1::/129', 'fd00:::e1/64', '198.19.0.0/16', 'fd00:e1::/', 'gggg::/64', 'fd00:e1::/1234']) {
+      const r = rejection({ name: 'a', ipv6: { pool } });
+      expect(r.path, pool).toBe('ipv6.pool');
+      expect(r.message, pool).toMatch(/IPv6 prefix like fd00:e1::\/64/);
+    }
+  });
+
+  it('rejects out-of-range numbers and unknown modes, naming the field', () => {
+    expect(rejection({ name: 'a', mode: 'l4' }).path).toBe('mode');
+    expect(rejection({ name: 'a', mtu: 1279 }).path).toBe('mtu');
+    expect(rejection({ name: 'a', mtu: 9001 }).path).toBe('mtu');
+    expect(rejection({ name: 'a', mtu: 1500.5 }).path).toBe('mtu');
+    expect(rejection({ name: 'a', macsPerSession: 0 }).path).toBe('macsPerSession');
+    expect(rejection({ name: 'a', macTableSize: 15 }).path).toBe('macTableSize');
+    expect(rejection({ name: 'a', macAgingSeconds: 9 }).path).toBe('macAgingSeconds');
+    expect(rejection({ name: 'a', keepalive: { interval: 0.5 } }).path).toBe('keepalive.interval');
+    expect(rejection({ name: 'a', keepalive: { timeout: 2 } }).path).toBe('keepalive.timeout');
+  });
+});
