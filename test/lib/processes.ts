@@ -1,0 +1,117 @@
+/**
+ * Running the real `elink` command (the built CLI) in the root namespace or inside a
+ * test host, and waiting on its JSON logs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+
+export const CLI = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
+
+export function assertBuilt(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npx tsc -b\` (make test does) before the end-to-end tests`);
+}
+
+export interface Proc {
+  child: ChildProcess;
+  /** Parsed JSON log lines so far. */
+  logs: Record<string, unknown>[];
+  /** Non-JSON output (stderr and anything else). */
+  text: string[];
+  waitFor(pred: (log: Record<string, unknown>) => boolean, timeoutMs?: number, what?: string): Promise<Record<string, unknown>>;
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
+}
+
+const running = new Set<Proc>();
+
+/** Starts `node CLI ...args`, inside namespace `ns` when given. */
+export function elink(args: string[], opts: { ns?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
+  const argv = opts.ns ? ['netns', 'exec', opts.ns, process.execPath, CLI, ...args] : [CLI, ...args];
+  const child = spawn(opts.ns ? 'ip' : process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const logs: Record<string, unknown>[] = [];
+  const text: string[] = [];
+  const waiters = new Set<() => void>();
+  const onLine = (line: string) => {
+    if (!line.trim()) return;
+    try {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      text.push(line);
+    }
+    for (const w of waiters) w();
+  };
+  const lines = (stream: NodeJS.ReadableStream) => {
+    let rest = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (d: string) => {
+      rest += d;
+      const parts = rest.split('\n');
+      rest = parts.pop()!;
+      parts.forEach(onLine);
+    });
+  };
+  lines(child.stdout!);
+  lines(child.stderr!);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  const proc: Proc = {
+    child,
+    logs,
+    text,
+    exited,
+    waitFor(pred, timeoutMs = 20_000, what = 'log line') {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const hit = logs.find(pred);
+          if (hit) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(hit);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; output:\n${[...text, ...logs.map((l) => JSON.stringify(l))].slice(-30).join('\n')}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+        void exited.then(() => {
+          if (waiters.has(check)) {
+            check();
+            if (waiters.has(check)) {
+              waiters.delete(check);
+              clearTimeout(timer);
+              reject(new Error(`process exited while waiting for ${what}; output:\n${[...text, ...logs.map((l) => JSON.stringify(l))].slice(-30).join('\n')}`));
+            }
+          }
+        });
+      });
+    },
+    async stop(signal = 'SIGTERM', timeoutMs = 10_000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        await exited;
+        clearTimeout(t);
+      }
+      running.delete(proc);
+      return exited;
+    },
+  };
+  running.add(proc);
+  return proc;
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((p) => p.stop('SIGTERM', 5000)));
+}
+
+/** A TCP port that was free a moment ago on all addresses. */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '0.0.0.0', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
