@@ -203,6 +203,13 @@ describe.skipIf(!enabled)('L2 segment end to end (root, network namespaces, TAP)
     }
   });
 
+  it('lets nothing of the above reach the host in the other segment', () => {
+    const stats = JSON.parse(sh('ip', ['-s', '-j', 'link', 'show', 'el0'], { ns: host('h4').ns }))[0].stats64;
+    expect(stats.rx.packets).toBe(0);
+    // …while its own link works: it did send (router/neighbour solicitations at least).
+    expect(stats.tx.packets).toBeGreaterThan(0);
+  });
+
   it('closes hostile sessions with a coded error while the good hosts keep pinging without loss', async () => {
     const pinger = spawn('ip', ['netns', 'exec', host('h1').ns, 'ping', '-c', '60', '-i', '0.1', '-W', '2', host('h2').v4], { stdio: ['ignore', 'pipe', 'pipe'] });
     let pingOut = '';
@@ -227,7 +234,7 @@ describe.skipIf(!enabled)('L2 segment end to end (root, network namespaces, TAP)
 
     const good = await login(brokerUrl, { user: 'alice', password, device: 'replay-probe' }, { ca });
     const first = await openRaw(gw, switchPort, ca);
-    first.socket.write(hello(good.ticket));
+    first.socket.write(encodeControl({ type: 'hello', version: 1, ticket: good.ticket, ...(good.mac ? { mac: good.mac } : {}) }));
     await first.next('welcome');
 
     const probes = await Promise.all([
