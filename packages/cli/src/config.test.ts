@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ElError } from '@elink/protocol';
+import { loadConfig, overridesFromEnv } from './config.js';
+
+const dirs: string[] = [];
+function file(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'elink-config-'));
+  dirs.push(dir);
+  const f = join(dir, 'elink.yaml');
+  writeFileSync(f, text);
+  return f;
+}
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const minimal = `segments:\n  - name: lab\n    ipv4: { pool: 198.19.0.0/16 }\n`;
+
+describe('loadConfig', () => {
+  it('fills defaults and resolves paths against the state directory', () => {
+    const f = file(minimal);
+    const { config, stateDir, path } = loadConfig(f);
+    expect(config.broker.listen).toEqual({ host: '0.0.0.0', port: 8443 });
+    expect(config.switch.listen.port).toBe(4443);
+    expect(config.admin.port).toBe(9100);
+    expect(config.segments[0]).toMatchObject({ name: 'lab', mode: 'l2', mtu: 1500, macsPerSession: 1, keepalive: { interval: 15, timeout: 45 } });
+    expect(path(config.tls.ca)).toBe(join(stateDir, 'ca.pem'));
+    expect(path('/etc/x.pem')).toBe('/etc/x.pem');
+  });
+
+  it('applies environment over the file and flags over the environment', () => {
+    const f = file(`${minimal}broker:\n  listen: { port: 1111 }\nlog: { level: warn }\n`);
+    const env = overridesFromEnv({ ELINK_BROKER_PORT: '2222', ELINK_LOG_LEVEL: 'debug', ELINK_ADVERTISE: 'vpn.example' });
+    const { config } = loadConfig(f, env, { brokerPort: 3333 });
+    expect(config.broker.listen.port).toBe(3333);
+    expect(config.log.level).toBe('debug');
+    expect(config.switch.advertise).toBe('vpn.example');
+  });
+
+  it('names every invalid field in one EL_ERR_CONFIG error', () => {
+    const f = file(`segments:\n  - name: Bad Name\n    ipv4: { pool: 300.1.2.3/8 }\nusers:\n  - name: x\n    password: plain\n    segments: [nope]\n`);
+    let err: unknown;
+    try {
+      loadConfig(f);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ElError);
+    expect((err as ElError).code).toBe('EL_ERR_CONFIG');
+    const msg = (err as ElError).message;
+    expect(msg).toContain('segments.0.name');
+    expect(msg).toContain('segments.0.ipv4.pool');
+    expect(msg).toContain('users.0.password');
+  });
+
+  it('rejects users of unknown segments and duplicate segment names', () => {
+    const f = file(`${minimal}  - name: lab\nusers:\n  - { name: a, password: "$scrypt$x", segments: [nope] }\n`);
+    expect(() => loadConfig(f)).toThrow(/segment names must be unique[\s\S]*unknown segment "nope"|unknown segment "nope"[\s\S]*segment names must be unique/);
+  });
+
+  it('reports unreadable files and broken YAML with the path', () => {
+    expect(() => loadConfig('/nonexistent/elink.yaml')).toThrow(/cannot read config file \/nonexistent\/elink.yaml/);
+    const f = file('segments: [\n');
+    expect(() => loadConfig(f)).toThrow(/is not valid YAML/);
+  });
+});
