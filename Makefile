@@ -25,7 +25,9 @@ test-deps:
 test: test-deps
 	npm ci --no-audit --no-fund
 	npx tsc -b
-	npx vitest run
+	# Unit tests first, then the end-to-end tests alone: they load the machine's two cores.
+	npx vitest run --project unit
+	npx vitest run --project e2e
 
 clean:
 	rm -rf node_modules packages/*/dist packages/*/build packages/*/*.tsbuildinfo
