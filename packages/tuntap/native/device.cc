@@ -1,0 +1,351 @@
+#include "device.h"
+
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "errno-error.h"
+#include "ifconfig.h"
+
+namespace tuntap {
+namespace {
+
+constexpr size_t kSlabSize = 256 * 1024;
+// Largest packet a read may return: a 64 KiB frame plus headroom for a VLAN
+// tag (and, later, a virtio-net header when IFF_VNET_HDR is added).
+constexpr size_t kMaxRead = 65536 + 256;
+constexpr uint32_t kMaxBatch = 4096;
+
+enum StatIndex { kRxPackets, kRxBytes, kTxPackets, kTxBytes, kTxDropped, kStatCount };
+
+// The one place that decides how the queue is opened (IFF_VNET_HDR goes here).
+short OpenFlags(bool tun) { return static_cast<short>((tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI); }
+
+// Data pointer and length of a Uint8Array (Buffer); false for anything else.
+bool BytesOf(napi_env env, napi_value value, const uint8_t** data, size_t* length) {
+  napi_typedarray_type type;
+  void* raw = nullptr;
+  if (napi_get_typedarray_info(env, value, &type, length, &raw, nullptr, nullptr) != napi_ok) return false;
+  if (type != napi_uint8_array) return false;
+  *data = static_cast<const uint8_t*>(raw);
+  return true;
+}
+
+}  // namespace
+
+Napi::Function Device::Define(Napi::Env env) {
+  return DefineClass(env, "Device",
+                     {
+                         InstanceMethod("name", &Device::Name),
+                         InstanceMethod("meta", &Device::Meta),
+                         InstanceMethod("stats", &Device::Stats),
+                         InstanceMethod("start", &Device::Start),
+                         InstanceMethod("stop", &Device::Stop),
+                         InstanceMethod("close", &Device::Close),
+                         InstanceMethod("write", &Device::Write),
+                         InstanceMethod("writeMany", &Device::WriteMany),
+                         InstanceMethod("setMtu", &Device::SetMtu),
+                         InstanceMethod("setMac", &Device::SetMac),
+                         InstanceMethod("setUp", &Device::SetUp),
+                     });
+}
+
+Device::Device(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "Device(mode, name, batch)").ThrowAsJavaScriptException();
+    return;
+  }
+  bool tun = info[0].As<Napi::Number>().Int32Value() == 1;
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  int64_t batch = info[2].As<Napi::Number>().Int64Value();
+  if (name.size() >= IFNAMSIZ || name.find('\0') != std::string::npos || batch < 1 ||
+      batch > kMaxBatch) {
+    ThrowErrno(env, EINVAL, "open");
+    return;
+  }
+  batch_ = static_cast<uint32_t>(batch);
+
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    ThrowErrno(env, errno, "open(/dev/net/tun)");
+    return;
+  }
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof(ifr));
+  ifr.ifr_flags = OpenFlags(tun);
+  std::memcpy(ifr.ifr_name, name.data(), name.size());
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, "ioctl(TUNSETIFF)");
+    return;
+  }
+  ifr.ifr_name[IFNAMSIZ - 1] = '\0';
+  name_ = ifr.ifr_name;
+
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+    close(fd);
+    ThrowErrno(env, EINVAL, "uv_default_loop");
+    return;
+  }
+  auto* poll = new uv_poll_t;
+  int rc = uv_poll_init(loop, poll, fd);
+  if (rc != 0) {
+    delete poll;  // never initialised, so no uv_close
+    close(fd);
+    ThrowErrno(env, -rc, "uv_poll_init");
+    return;
+  }
+  poll->data = this;
+  poll_ = poll;
+  fd_ = fd;
+
+  Napi::Uint32Array meta = Napi::Uint32Array::New(env, 3 * static_cast<size_t>(batch_));
+  Napi::Float64Array stats = Napi::Float64Array::New(env, kStatCount);
+  if (env.IsExceptionPending()) return;  // destructor releases fd and handle
+  meta_data_ = meta.Data();
+  stats_data_ = stats.Data();
+  meta_ = Napi::Persistent(meta);
+  stats_ = Napi::Persistent(stats);
+  async_ = std::make_unique<Napi::AsyncContext>(env, "TunTapDevice");
+}
+
+Device::~Device() { Release(); }
+
+Napi::Value Device::Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
+
+Napi::Value Device::Meta(const Napi::CallbackInfo& info) {
+  return meta_.IsEmpty() ? info.Env().Undefined() : meta_.Value();
+}
+
+Napi::Value Device::Stats(const Napi::CallbackInfo& info) {
+  return stats_.IsEmpty() ? info.Env().Undefined() : stats_.Value();
+}
+
+void Device::Start(const Napi::CallbackInfo& info) {
+  if (fd_ < 0 || polling_) return;
+  int rc = uv_poll_start(poll_, UV_READABLE, OnPoll);
+  if (rc != 0) {
+    ThrowErrno(info.Env(), -rc, "uv_poll_start");
+    return;
+  }
+  polling_ = true;
+  Ref();
+}
+
+void Device::Stop(const Napi::CallbackInfo&) { StopPolling(); }
+
+void Device::StopPolling() {
+  if (!polling_) return;
+  uv_poll_stop(poll_);
+  polling_ = false;
+  Unref();
+}
+
+void Device::Close(const Napi::CallbackInfo&) {
+  StopPolling();
+  Release();
+  slab_.Reset();
+  slab_data_ = nullptr;
+}
+
+// Closes the handle and the fd; safe to call twice and from the destructor.
+// uv_close stops the watcher synchronously (so closing the fd right after is
+// fine); the handle's memory is freed in its close callback, which does not
+// touch the Device, so the Device may be gone by then.
+void Device::Release() {
+  if (poll_ != nullptr) {
+    polling_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
+    poll_ = nullptr;
+  }
+  if (fd_ >= 0) {
+    close(fd_);
+    fd_ = -1;
+  }
+}
+
+void Device::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
+  static_cast<Device*>(handle->data)->OnReadable(status);
+}
+
+bool Device::NextSlab(Napi::Env env) {
+  Napi::Buffer<uint8_t> slab = Napi::Buffer<uint8_t>::New(env, kSlabSize);
+  if (env.IsExceptionPending()) {
+    env.GetAndClearPendingException();
+    return false;
+  }
+  slab_ = Napi::Persistent(slab);
+  slab_data_ = slab.Data();
+  slab_offset_ = 0;
+  return true;
+}
+
+void Device::OnReadable(int status) {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  if (status < 0) {
+    StopPolling();
+    Call(env, "onerror", {Napi::Number::New(env, -status), Napi::String::New(env, "poll")});
+    return;
+  }
+
+  Napi::Array slabs = Napi::Array::New(env);
+  uint32_t slab_count = 0;
+  int64_t current = -1;  // index of the current slab in `slabs`, once a packet lands in it
+  uint32_t count = 0;
+  int err = 0;
+  while (count < batch_) {
+    if (slab_data_ == nullptr || kSlabSize - slab_offset_ < kMaxRead) {
+      if (!NextSlab(env)) {
+        err = ENOMEM;
+        break;
+      }
+      current = -1;
+    }
+    ssize_t n = read(fd_, slab_data_ + slab_offset_, kMaxRead);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+      break;
+    }
+    if (n == 0) break;
+    if (current < 0) {
+      slabs.Set(slab_count, slab_.Value());
+      current = slab_count++;
+    }
+    uint32_t* m = meta_data_ + 3 * static_cast<size_t>(count);
+    m[0] = static_cast<uint32_t>(current);
+    m[1] = static_cast<uint32_t>(slab_offset_);
+    m[2] = static_cast<uint32_t>(n);
+    slab_offset_ += (static_cast<size_t>(n) + 7) & ~static_cast<size_t>(7);
+    stats_data_[kRxPackets] += 1;
+    stats_data_[kRxBytes] += static_cast<double>(n);
+    ++count;
+  }
+
+  if (count > 0) Call(env, "onread", {slabs, Napi::Number::New(env, count)});
+  // The callback may have closed the device; a read error ends reading, as
+  // the fd would stay readable and fail again on every loop iteration.
+  if (err != 0 && fd_ >= 0) {
+    StopPolling();
+    Call(env, "onerror", {Napi::Number::New(env, err), Napi::String::New(env, "read")});
+  }
+}
+
+// Calls a function property of the wrapper. An exception from JS is raised as
+// an uncaught exception, as for any other event handler, instead of being
+// left pending (and lost) on the environment.
+void Device::Call(Napi::Env env, const char* property, const std::initializer_list<napi_value>& args) {
+  Napi::Object self = Value();
+  Napi::Value fn = self.Get(property);
+  if (!env.IsExceptionPending() && fn.IsFunction()) {
+    fn.As<Napi::Function>().MakeCallback(self, args, *async_);
+  }
+  if (env.IsExceptionPending()) {
+    Napi::Error error = env.GetAndClearPendingException();
+    napi_fatal_exception(env, error.Value());
+  }
+}
+
+int Device::WriteOne(const uint8_t* data, size_t length) {
+  if (fd_ < 0) {
+    stats_data_[kTxDropped] += 1;
+    return EBADF;
+  }
+  ssize_t n;
+  do {
+    n = write(fd_, data, length);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    int err = errno;
+    stats_data_[kTxDropped] += 1;
+    return err;
+  }
+  stats_data_[kTxPackets] += 1;
+  stats_data_[kTxBytes] += static_cast<double>(n);
+  return 0;
+}
+
+// Returns 0 or the errno of the failed write.
+Napi::Value Device::Write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data = nullptr;
+  size_t length = 0;
+  if (info.Length() < 1 || !BytesOf(env, info[0], &data, &length)) {
+    Napi::TypeError::New(env, "write(packet): packet must be a Buffer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, WriteOne(data, length));
+}
+
+// Writes each packet with its own write(2). Stops at the first "queue full"
+// (or closed) failure, as the rest would fail the same way; other failures
+// drop just that packet. Returns how many were written; the rest are counted
+// in txDropped.
+Napi::Value Device::WriteMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t total = 0;
+  if (info.Length() < 1 || !info[0].IsArray() ||
+      napi_get_array_length(env, info[0], &total) != napi_ok) {
+    Napi::TypeError::New(env, "writeMany(packets): packets must be an array of Buffers")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint32_t written = 0;
+  for (uint32_t i = 0; i < total; ++i) {
+    napi_value element;
+    const uint8_t* data = nullptr;
+    size_t length = 0;
+    if (napi_get_element(env, info[0], i, &element) != napi_ok || !BytesOf(env, element, &data, &length)) {
+      Napi::TypeError::New(env, "writeMany(packets): packets must be an array of Buffers")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int err = WriteOne(data, length);
+    if (err == 0) {
+      ++written;
+    } else if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS || err == EBADF) {
+      stats_data_[kTxDropped] += static_cast<double>(total - i - 1);
+      break;
+    }
+  }
+  return Napi::Number::New(env, written);
+}
+
+void Device::SetMtu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (fd_ < 0) return ThrowErrno(env, EBADF, "ioctl(SIOCSIFMTU)");
+  int err = tuntap::SetMtu(name_.c_str(), info[0].As<Napi::Number>().Int32Value());
+  if (err != 0) ThrowErrno(env, err, "ioctl(SIOCSIFMTU)");
+}
+
+void Device::SetMac(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* mac = nullptr;
+  size_t length = 0;
+  if (info.Length() < 1 || !BytesOf(env, info[0], &mac, &length) || length != 6) {
+    Napi::TypeError::New(env, "setMac(mac): mac must be a 6-byte Buffer").ThrowAsJavaScriptException();
+    return;
+  }
+  if (fd_ < 0) return ThrowErrno(env, EBADF, "ioctl(SIOCSIFHWADDR)");
+  int err = tuntap::SetMac(name_.c_str(), mac);
+  if (err != 0) ThrowErrno(env, err, "ioctl(SIOCSIFHWADDR)");
+}
+
+void Device::SetUp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (fd_ < 0) return ThrowErrno(env, EBADF, "ioctl(SIOCSIFFLAGS)");
+  int err = tuntap::SetUp(name_.c_str(), info[0].ToBoolean().Value());
+  if (err != 0) ThrowErrno(env, err, "ioctl(SIOCSIFFLAGS)");
+}
+
+}  // namespace tuntap
