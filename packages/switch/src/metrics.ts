@@ -1,0 +1,135 @@
+/**
+ * Prometheus metrics of a switch node. The data path only bumps plain number
+ * fields; the values are read here, in collect(), when the registry is scraped.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { DROP_REASONS, type DropCounts } from './drops.js';
+
+export interface Traffic {
+  framesIn: number;
+  bytesIn: number;
+  framesOut: number;
+  bytesOut: number;
+}
+
+export interface SegmentSnapshot {
+  name: string;
+  sessions: number;
+  macEntries: number;
+  evictions: number;
+  moves: number;
+}
+
+/** What the node exposes to the metrics (switch-node.ts). */
+export interface SwitchMetricsSource {
+  segmentSnapshots(): SegmentSnapshot[];
+  sessionsOpened(): number;
+  sessionsClosed(): ReadonlyMap<string, number>;
+  sessionErrors(): ReadonlyMap<string, number>;
+  traffic(): Traffic;
+  drops(): DropCounts;
+}
+
+function setAll(c: Counter<string>, values: Iterable<[Record<string, string>, number]>): void {
+  c.reset();
+  for (const [labels, v] of values) c.inc(labels, v);
+}
+
+export function registerSwitchMetrics(registry: Registry, src: SwitchMetricsSource): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'el_switch_sessions',
+    help: 'Established client sessions, by segment.',
+    labelNames: ['segment'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of src.segmentSnapshots()) this.set({ segment: s.name }, s.sessions);
+    },
+  });
+  new Counter({
+    name: 'el_switch_sessions_opened_total',
+    help: 'Client sessions established (welcome sent).',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(src.sessionsOpened());
+    },
+  });
+  new Counter({
+    name: 'el_switch_sessions_closed_total',
+    help: 'Established client sessions closed, by reason (client_bye, peer_closed, superseded, shutdown, or an EL_ERR_* code).',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      setAll(this, [...src.sessionsClosed()].map(([reason, v]) => [{ reason }, v]));
+    },
+  });
+  new Counter({
+    name: 'el_switch_session_errors_total',
+    help: 'Sessions ended with an error message, by EL_ERR_* code.',
+    labelNames: ['code'],
+    registers,
+    collect() {
+      setAll(this, [...src.sessionErrors()].map(([code, v]) => [{ code }, v]));
+    },
+  });
+  new Counter({
+    name: 'el_switch_frames_total',
+    help: 'Frames received from (in) and written to (out) client sessions.',
+    labelNames: ['direction'],
+    registers,
+    collect() {
+      const t = src.traffic();
+      setAll(this, [[{ direction: 'in' }, t.framesIn], [{ direction: 'out' }, t.framesOut]]);
+    },
+  });
+  new Counter({
+    name: 'el_switch_bytes_total',
+    help: 'Frame bytes (payload of FRAME records) received from and written to client sessions.',
+    labelNames: ['direction'],
+    registers,
+    collect() {
+      const t = src.traffic();
+      setAll(this, [[{ direction: 'in' }, t.bytesIn], [{ direction: 'out' }, t.bytesOut]]);
+    },
+  });
+  new Counter({
+    name: 'el_switch_frames_dropped_total',
+    help: 'Frames dropped, by reason (see README: drop reasons).',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      const d = src.drops();
+      setAll(this, DROP_REASONS.map((reason) => [{ reason }, d[reason]]));
+    },
+  });
+  new Gauge({
+    name: 'el_switch_mac_table_entries',
+    help: 'Learned MAC table entries, by segment (pinned session MACs not included).',
+    labelNames: ['segment'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of src.segmentSnapshots()) this.set({ segment: s.name }, s.macEntries);
+    },
+  });
+  new Counter({
+    name: 'el_switch_mac_table_evictions_total',
+    help: 'MAC table entries evicted (least recently used) because the table was full, by segment.',
+    labelNames: ['segment'],
+    registers,
+    collect() {
+      setAll(this, src.segmentSnapshots().map((s) => [{ segment: s.name }, s.evictions]));
+    },
+  });
+  new Counter({
+    name: 'el_switch_mac_table_moves_total',
+    help: 'MACs that moved from one port to another, by segment.',
+    labelNames: ['segment'],
+    registers,
+    collect() {
+      setAll(this, src.segmentSnapshots().map((s) => [{ segment: s.name }, s.moves]));
+    },
+  });
+}

@@ -1,0 +1,309 @@
+/**
+ * A client session: the EL state machine on one TLS socket, and the port its
+ * frames leave by.
+ *
+ *   awaiting_hello ──hello ok──▶ established ──bye/error/timeout──▶ closing ──▶ closed
+ *        │ (reader: CONTROL only)     (reader: FRAME ≤ mtu+18, CONTROL)
+ *        └──bad/late hello──▶ closing
+ *
+ * Writes: everything (welcome, pong, ping, frames) goes through the port's queue
+ * and per-tick flush; only the final `error`/`bye` is written directly, after a
+ * last flush, together with end(). Nothing thrown by a record handler escapes:
+ * it fails the session with a coded error instead.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  ElError,
+  encodeControl,
+  L2_OVERHEAD,
+  MAX_CONTROL_PAYLOAD,
+  parseControl,
+  parseMac,
+  PROTOCOL_VERSION,
+  RecordReader,
+  RecordType,
+  verifyTicket,
+  type ControlMessage,
+  type ErrorCode,
+  type Hello,
+  type TicketClaims,
+  type Welcome,
+} from '@elink/protocol';
+import { QueuedPort, type QueueOptions } from './port.js';
+import type { ReplayCache } from './replay-cache.js';
+import type { L2Segment } from './segment.js';
+
+/** What a session needs from its node (switch-node.ts implements it). */
+export interface SessionHost {
+  readonly nodeId: string;
+  readonly logger: Logger;
+  readonly helloTimeoutMs: number;
+  /** How long after end() a closing socket may linger before destroy(). */
+  readonly closeGraceMs: number;
+  readonly replay: ReplayCache;
+  ticketKeys(): KeyObject[];
+  /** A hosted segment by name, or why not. */
+  segment(name: string): L2Segment | string;
+  sessionOf(port: unknown): Session | undefined;
+  established(s: Session): void;
+  closed(s: Session): void;
+  sessionError(code: ErrorCode): void;
+}
+
+export type SessionState = 'awaiting_hello' | 'established' | 'closing' | 'closed';
+
+export class Session extends QueuedPort {
+  readonly kind = 'session' as const;
+  readonly peer: string;
+  readonly openedAt = Date.now();
+  state: SessionState = 'awaiting_hello';
+  claims: TicketClaims | undefined;
+  segment: L2Segment | undefined;
+  /** Why it closed: client_bye, peer_closed, superseded, the stop reason, or an error code. */
+  closeReason: string | undefined;
+  framesIn = 0;
+  bytesIn = 0;
+  private lastRx = Date.now();
+  private lastPing = Date.now();
+  private pingId = 0;
+  private helloTimer: NodeJS.Timeout | undefined;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private readonly reader: RecordReader;
+
+  constructor(
+    readonly socket: TLSSocket,
+    private readonly host: SessionHost,
+    queue: QueueOptions = {},
+  ) {
+    super(`s-${randomBytes(9).toString('base64url')}`, queue);
+    this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.reader = new RecordReader((type, payload) => this.onRecord(type, payload)).accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => host.logger.debug({ peer: this.peer, session: this.name, err: err.message }, 'session socket error'));
+    socket.on('end', () => {
+      this.closeReason ??= 'peer_closed';
+    });
+    socket.on('close', () => this.onClose());
+    this.helloTimer = setTimeout(() => this.fail(new ElError('EL_ERR_HELLO_TIMEOUT', `no hello within ${host.helloTimeoutMs} ms`)), host.helloTimeoutMs);
+  }
+
+  get user(): string | undefined {
+    return this.claims?.sub;
+  }
+
+  // ---- input ----
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.lastRx = Date.now();
+    try {
+      const err = this.reader.push(chunk);
+      if (err) this.fail(err);
+    } catch (e) {
+      this.fail(new ElError('EL_ERR_INTERNAL', `session ${this.name}: ${(e as Error)?.message ?? String(e)}`));
+    }
+  }
+
+  private onRecord(type: number, payload: Buffer): void {
+    if (this.state === 'established' && type === RecordType.FRAME) {
+      this.framesIn++;
+      this.bytesIn += payload.length;
+      this.segment!.forward(payload, this);
+      return;
+    }
+    if (this.state !== 'awaiting_hello' && this.state !== 'established') return;
+    try {
+      const msg = parseControl(payload);
+      if (this.state === 'awaiting_hello') this.onHello(msg);
+      else this.onControl(msg);
+    } catch (e) {
+      this.reader.fail(e instanceof ElError ? e : new ElError('EL_ERR_INTERNAL', String((e as Error)?.message ?? e)));
+    }
+  }
+
+  private onControl(msg: ControlMessage): void {
+    switch (msg.type) {
+      case 'ping':
+        this.sendControl({ type: 'pong', id: msg.id });
+        return;
+      case 'pong':
+        return; // lastRx is already refreshed by the read
+      case 'bye':
+        this.closeReason = 'client_bye';
+        this.finish(undefined);
+        return;
+      default:
+        throw new ElError('EL_ERR_PROTOCOL', `unexpected "${msg.type}" message from a client`);
+    }
+  }
+
+  private onHello(msg: ControlMessage): void {
+    if (msg.type !== 'hello') throw new ElError('EL_ERR_PROTOCOL', `the first message must be hello, got "${msg.type}"`);
+    const hello: Hello = msg;
+    if (hello.version !== PROTOCOL_VERSION) throw new ElError('EL_ERR_PROTOCOL', `protocol version ${hello.version} is not supported (this node speaks ${PROTOCOL_VERSION})`);
+
+    const claims = verifyTicket(hello.ticket, this.host.ticketKeys());
+    const verdict = this.host.replay.check(claims.jti, claims.exp);
+    if (verdict === 'replayed') throw new ElError('EL_ERR_TICKET_REPLAYED', 'this ticket was already used; log in again for a new one');
+    if (verdict === 'full') throw new ElError('EL_ERR_UNAVAILABLE', 'node too busy to accept new sessions (replay cache full); try another node');
+    const seg = this.host.segment(claims.seg);
+    if (typeof seg === 'string') throw new ElError('EL_ERR_WRONG_SEGMENT', seg);
+    if (claims.mode !== seg.def.mode) throw new ElError('EL_ERR_WRONG_SEGMENT', `ticket is for ${claims.mode} but segment "${seg.name}" is ${seg.def.mode}`);
+
+    let ticketMac: number | undefined;
+    if (claims.mac !== undefined) {
+      try {
+        ticketMac = parseMac(claims.mac);
+      } catch {
+        throw new ElError('EL_ERR_BAD_TICKET', `ticket MAC ${JSON.stringify(claims.mac)} is not a MAC address`);
+      }
+    }
+    const helloMac = hello.mac === undefined ? undefined : parseMac(hello.mac);
+    if (ticketMac !== undefined && helloMac !== undefined && ticketMac !== helloMac) {
+      throw new ElError('EL_ERR_PROTOCOL', `hello MAC ${hello.mac} differs from the MAC ${claims.mac} assigned in the ticket`);
+    }
+    const own = ticketMac ?? helloMac;
+    if (own !== undefined && Math.floor(own / 0x010000000000) % 2 === 1) {
+      throw new ElError('EL_ERR_PROTOCOL', 'the session MAC must be a unicast address');
+    }
+
+    if (own !== undefined) {
+      const holder = seg.ownerOf(own);
+      if (holder !== undefined && holder !== this) {
+        const old = this.host.sessionOf(holder);
+        if (old && old.claims?.sub === claims.sub && old.claims?.dev === claims.dev) {
+          // The same device reconnecting while its old TCP connection is not dead yet.
+          old.close('superseded');
+        } else {
+          throw new ElError('EL_ERR_MAC_IN_USE', `MAC ${hello.mac ?? claims.mac} is in use by another session in segment "${seg.name}"`);
+        }
+      }
+    }
+    if (!seg.attach(this, { macLimit: seg.def.macsPerSession, ownMac: own, pinFirstSource: own === undefined })) {
+      throw new ElError('EL_ERR_MAC_IN_USE', `MAC ${hello.mac ?? claims.mac} is in use by another session in segment "${seg.name}"`);
+    }
+
+    this.claims = claims;
+    this.segment = seg;
+    this.state = 'established';
+    clearTimeout(this.helloTimer);
+    this.helloTimer = undefined;
+    this.reader.accept(RecordType.FRAME, seg.def.mtu + L2_OVERHEAD);
+
+    const def = seg.def;
+    const welcome: Welcome = {
+      type: 'welcome',
+      session: this.name,
+      node: this.host.nodeId,
+      segment: def.name,
+      mode: def.mode,
+      mtu: def.mtu,
+      keepalive: { interval: def.keepalive.interval, timeout: def.keepalive.timeout },
+    };
+    if (claims.ipv4) welcome.ipv4 = def.ipv4?.gateway ? { address: claims.ipv4, gateway: def.ipv4.gateway } : { address: claims.ipv4 };
+    if (claims.ipv6) welcome.ipv6 = def.ipv6?.gateway ? { address: claims.ipv6, gateway: def.ipv6.gateway } : { address: claims.ipv6 };
+    this.sendControl(welcome);
+    this.startKeepalive(def.keepalive.interval * 1000, def.keepalive.timeout * 1000);
+    this.host.established(this);
+  }
+
+  private startKeepalive(intervalMs: number, timeoutMs: number): void {
+    this.lastPing = Date.now();
+    // Check often enough to notice the timeout within a third of it.
+    const tick = Math.max(10, Math.min(intervalMs, timeoutMs / 3));
+    this.keepaliveTimer = setInterval(() => {
+      const now = Date.now();
+      if (now - this.lastRx > timeoutMs) {
+        this.fail(new ElError('EL_ERR_KEEPALIVE_TIMEOUT', `nothing received for ${Math.round((now - this.lastRx) / 1000)} s`));
+        return;
+      }
+      if (now - this.lastPing >= intervalMs) {
+        this.lastPing = now;
+        this.sendControl({ type: 'ping', id: ++this.pingId });
+      }
+    }, tick);
+    this.keepaliveTimer.unref();
+  }
+
+  // ---- output ----
+
+  private sendControl(msg: ControlMessage): void {
+    this.push(RecordType.CONTROL, encodeControl(msg).subarray(3));
+  }
+
+  protected writeBatch(batch: Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(batch);
+  }
+
+  protected backlog(): number {
+    return this.socket.writableLength;
+  }
+
+  protected override onStalled(): void {
+    this.fail(new ElError('EL_ERR_SLOW_PEER', `the peer read nothing for ${this.writeTimeoutMs} ms while more than ${this.highWaterBytes} bytes waited`));
+  }
+
+  // ---- closing ----
+
+  /** Ends the session with an `error` message naming `err`; logs once, counts once. */
+  fail(err: ElError): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.host.sessionError(err.code);
+    this.host.logger.warn({ peer: this.peer, session: this.name, user: this.claims?.sub, code: err.code }, err.message);
+    this.closeReason = err.code;
+    this.finish({ type: 'error', code: err.code, message: err.message });
+  }
+
+  /** Ends the session from the switch's side with `bye`. */
+  close(reason: string): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.closeReason = reason;
+    this.finish({ type: 'bye', reason });
+  }
+
+  /** Detaches at once (frees the MAC), writes what is queued plus `last`, ends,
+   * and destroys the socket if the peer has not closed within the grace time. */
+  private finish(last: ControlMessage | undefined): void {
+    this.state = 'closing';
+    this.stopTimers();
+    this.segment?.detach(this);
+    try {
+      this.flush();
+      if (!this.socket.destroyed) {
+        if (last) this.socket.end(encodeControl(last));
+        else this.socket.end();
+      }
+    } catch {
+      this.socket.destroy();
+    }
+    this.closeQueue();
+    this.graceTimer = setTimeout(() => this.socket.destroy(), this.host.closeGraceMs);
+    this.graceTimer.unref();
+  }
+
+  private onClose(): void {
+    if (this.state === 'closed') return;
+    this.closeReason ??= 'peer_closed';
+    this.state = 'closed';
+    this.stopTimers();
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.segment?.detach(this);
+    this.closeQueue();
+    try {
+      this.host.closed(this);
+    } catch (e) {
+      this.host.logger.error({ session: this.name, err: (e as Error)?.message }, 'session close bookkeeping failed');
+    }
+  }
+
+  private stopTimers(): void {
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    this.helloTimer = undefined;
+    this.keepaliveTimer = undefined;
+  }
+}

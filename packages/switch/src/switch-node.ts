@@ -1,0 +1,303 @@
+/**
+ * SwitchNode: the TLS listener, the hosted segments and the client sessions.
+ *
+ *   TCP accept (noDelay) → TLS handshake (ALPN el/1, handshake timeout)
+ *     → Session (hello → ticket → segment → welcome) → L2Segment.forward
+ *
+ * Socket and TLS errors are logged and end only their own connection.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { ALPN, ElError, type ErrorCode, type SegmentDef } from '@elink/protocol';
+import { addDropCounts, newDropCounts, type DropCounts } from './drops.js';
+import { registerSwitchMetrics, type SegmentSnapshot, type Traffic } from './metrics.js';
+import { DEFAULT_WRITE_TIMEOUT_MS, type QueueOptions } from './port.js';
+import { ReplayCache } from './replay-cache.js';
+import { L2Segment } from './segment.js';
+import { Session, type SessionHost } from './session.js';
+
+export interface SwitchNodeOptions {
+  nodeId: string;
+  /** port 0 = ephemeral (tests). */
+  listen: { host: string; port: number };
+  tls: { cert: string | Buffer; key: string | Buffer; ciphers?: string; minVersion?: 'TLSv1.2' | 'TLSv1.3'; ecdhCurve?: string };
+  /** Parsed with defaults (segmentSchema). Only L2 segments are hosted for now. */
+  segments: SegmentDef[];
+  /** Broker public keys; a function because they rotate. */
+  ticketKeys: () => KeyObject[];
+  logger: Logger;
+  /** Metrics are registered here if given. */
+  registry?: Registry;
+  /** Default 5000. */
+  helloTimeoutMs?: number;
+  /** Default 20000; beyond → EL_ERR_UNAVAILABLE. */
+  maxSessions?: number;
+  /** How long a peer may stay above the write high-water mark. Default 15000. */
+  writeTimeoutMs?: number;
+  /** Default 10000: half-open TLS handshakes are closed after this. */
+  handshakeTimeoutMs?: number;
+  /** After sending error/bye and end(), destroy the socket after this. Default 1000. */
+  closeGraceMs?: number;
+  /** Ticket ids remembered until expiry. Default 200000. */
+  replayCacheSize?: number;
+  /** Per-session output queue limits (maxFrames, maxBytes, highWaterBytes). */
+  queue?: Omit<QueueOptions, 'writeTimeoutMs' | 'scheduler' | 'now'>;
+}
+
+export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
+export const DEFAULT_MAX_SESSIONS = 20_000;
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+export const DEFAULT_CLOSE_GRACE_MS = 1000;
+
+export interface SwitchNodeStats {
+  /** Sessions with a socket (any state). */
+  sessions: number;
+  established: number;
+  opened: number;
+  closed: Record<string, number>;
+  errors: Record<string, number>;
+  traffic: Traffic;
+  drops: DropCounts;
+  segments: Record<string, { sessions: number; ports: number; macEntries: number; evictions: number; moves: number; drops: DropCounts }>;
+}
+
+export class SwitchNode implements SessionHost {
+  readonly nodeId: string;
+  readonly logger: Logger;
+  readonly helloTimeoutMs: number;
+  readonly maxSessions: number;
+  readonly writeTimeoutMs: number;
+  readonly closeGraceMs: number;
+  readonly replay: ReplayCache;
+  private readonly segments = new Map<string, L2Segment>();
+  private readonly unhosted = new Map<string, string>();
+  private readonly sessions = new Set<Session>();
+  private readonly connections = new Set<Socket>();
+  private readonly server: Server;
+  private readonly queue: QueueOptions;
+  private stopping = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private opened = 0;
+  private readonly closedBy = new Map<string, number>();
+  private readonly errorsBy = new Map<string, number>();
+  /** Totals of sessions that are gone (live ones are summed at read time). */
+  private readonly pastTraffic: Traffic = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 };
+  private readonly pastDrops = newDropCounts();
+
+  constructor(private readonly opts: SwitchNodeOptions) {
+    this.nodeId = opts.nodeId;
+    this.logger = opts.logger;
+    this.helloTimeoutMs = opts.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
+    this.maxSessions = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    this.writeTimeoutMs = opts.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
+    this.closeGraceMs = opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
+    this.replay = new ReplayCache(opts.replayCacheSize ?? 200_000);
+    this.queue = { ...opts.queue, writeTimeoutMs: this.writeTimeoutMs };
+
+    for (const def of opts.segments) {
+      if (def.mode !== 'l2') {
+        this.unhosted.set(def.name, `segment "${def.name}" is ${def.mode}; this node forwards only l2 segments so far`);
+        this.logger.warn({ segment: def.name, mode: def.mode }, 'segment not hosted: only l2 segments are supported by this switch version');
+        continue;
+      }
+      this.segments.set(def.name, new L2Segment(def));
+    }
+
+    const tlsOptions: TlsOptions = {
+      cert: opts.tls.cert,
+      key: opts.tls.key,
+      minVersion: opts.tls.minVersion ?? 'TLSv1.2',
+      ALPNProtocols: [ALPN],
+      handshakeTimeout: opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    };
+    if (opts.tls.ciphers) tlsOptions.ciphers = opts.tls.ciphers;
+    if (opts.tls.ecdhCurve) tlsOptions.ecdhCurve = opts.tls.ecdhCurve;
+    this.server = createServer(tlsOptions, (socket) => this.onSecureConnection(socket));
+    this.server.on('connection', (raw: Socket) => {
+      raw.setNoDelay(true);
+      raw.on('error', () => {}); // reported through tlsClientError / the session
+      this.connections.add(raw);
+      raw.on('close', () => this.connections.delete(raw));
+    });
+    this.server.on('tlsClientError', (err, socket) => {
+      this.logger.debug({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
+    });
+    this.server.on('error', (err) => this.logger.error({ err: err.message }, 'switch listener error'));
+
+    if (opts.registry) {
+      registerSwitchMetrics(opts.registry, {
+        segmentSnapshots: () => this.segmentSnapshots(),
+        sessionsOpened: () => this.opened,
+        sessionsClosed: () => this.closedBy,
+        sessionErrors: () => this.errorsBy,
+        traffic: () => this.traffic(),
+        drops: () => this.drops(),
+      });
+    }
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(new ElError('EL_ERR_CONFIG', `cannot listen on ${this.opts.listen.host}:${this.opts.listen.port}: ${err.message}`, { cause: err }));
+      this.server.once('error', onError);
+      this.server.listen(this.opts.listen.port, this.opts.listen.host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    // Aging also happens on lookup; the sweep frees memory of MACs nobody asks for.
+    this.sweepTimer = setInterval(() => {
+      for (const s of this.segments.values()) s.sweep();
+    }, 5000);
+    this.sweepTimer.unref();
+    const a = this.address();
+    this.logger.info({ node: this.nodeId, host: a.host, port: a.port, segments: [...this.segments.keys()] }, 'switch listening');
+  }
+
+  address(): { host: string; port: number } {
+    const a = this.server.address();
+    if (a === null || typeof a === 'string') return { host: this.opts.listen.host, port: this.opts.listen.port };
+    return { host: a.address, port: a.port };
+  }
+
+  /** Sends bye to every session, closes the listener, and resolves when every
+   * socket is gone (sockets still open after the close grace are destroyed). */
+  async stop(reason = 'shutdown'): Promise<void> {
+    this.stopping = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of [...this.sessions]) s.close(reason);
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, this.closeGraceMs + 500).unref());
+    await Promise.race([closed, grace]);
+    for (const raw of this.connections) raw.destroy();
+    await Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, 1000).unref())]);
+  }
+
+  get stats(): SwitchNodeStats {
+    const segments: SwitchNodeStats['segments'] = {};
+    for (const snap of this.segmentSnapshots()) {
+      const seg = this.segments.get(snap.name)!;
+      segments[snap.name] = { sessions: snap.sessions, ports: seg.portCount, macEntries: snap.macEntries, evictions: snap.evictions, moves: snap.moves, drops: { ...seg.drops } };
+    }
+    let established = 0;
+    for (const s of this.sessions) if (s.state === 'established') established++;
+    return {
+      sessions: this.sessions.size,
+      established,
+      opened: this.opened,
+      closed: Object.fromEntries(this.closedBy),
+      errors: Object.fromEntries(this.errorsBy),
+      traffic: this.traffic(),
+      drops: this.drops(),
+      segments,
+    };
+  }
+
+  /** The hosted segment object (for tests and the admin API). */
+  segmentByName(name: string): L2Segment | undefined {
+    return this.segments.get(name);
+  }
+
+  // ---- SessionHost ----
+
+  ticketKeys(): KeyObject[] {
+    return this.opts.ticketKeys();
+  }
+
+  segment(name: string): L2Segment | string {
+    return this.segments.get(name) ?? this.unhosted.get(name) ?? `this node does not host segment "${name}"`;
+  }
+
+  sessionOf(port: unknown): Session | undefined {
+    return port instanceof Session && this.sessions.has(port) ? port : undefined;
+  }
+
+  established(s: Session): void {
+    this.opened++;
+    this.logger.info({ peer: s.peer, user: s.user, segment: s.segment?.name, session: s.name, device: s.claims?.dev }, 'session opened');
+  }
+
+  closed(s: Session): void {
+    if (!this.sessions.delete(s)) return;
+    const t = this.pastTraffic;
+    t.framesIn += s.framesIn;
+    t.bytesIn += s.bytesIn;
+    t.framesOut += s.counters.framesOut;
+    t.bytesOut += s.counters.bytesOut;
+    this.pastDrops.queue_full += s.counters.queue_full;
+    this.pastDrops.slow_peer += s.counters.slow_peer;
+    if (s.claims === undefined) return; // never established: counted as an error, not a session
+    const reason = s.closeReason ?? 'peer_closed';
+    this.closedBy.set(reason, (this.closedBy.get(reason) ?? 0) + 1);
+    this.logger.info(
+      {
+        peer: s.peer,
+        user: s.user,
+        segment: s.segment?.name,
+        session: s.name,
+        reason,
+        durationMs: Date.now() - s.openedAt,
+        bytesIn: s.bytesIn,
+        bytesOut: s.counters.bytesOut,
+        framesIn: s.framesIn,
+        framesOut: s.counters.framesOut,
+        dropped: s.counters.queue_full + s.counters.slow_peer,
+      },
+      'session closed',
+    );
+  }
+
+  sessionError(code: ErrorCode): void {
+    this.errorsBy.set(code, (this.errorsBy.get(code) ?? 0) + 1);
+  }
+
+  // ---- internals ----
+
+  private onSecureConnection(socket: TLSSocket): void {
+    if (socket.alpnProtocol !== ALPN) {
+      this.logger.debug({ peer: `${socket.remoteAddress}:${socket.remotePort}`, alpn: socket.alpnProtocol }, `connection without ALPN ${ALPN} refused`);
+      socket.destroy();
+      return;
+    }
+    const session = new Session(socket, this, this.queue);
+    this.sessions.add(session);
+    if (this.stopping) session.fail(new ElError('EL_ERR_UNAVAILABLE', 'this node is shutting down; connect through the broker again'));
+    else if (this.sessions.size > this.maxSessions) session.fail(new ElError('EL_ERR_UNAVAILABLE', `this node is at its limit of ${this.maxSessions} sessions; try another node`));
+  }
+
+  private segmentSnapshots(): SegmentSnapshot[] {
+    const sessions = new Map<string, number>();
+    for (const s of this.sessions) if (s.state === 'established' && s.segment) sessions.set(s.segment.name, (sessions.get(s.segment.name) ?? 0) + 1);
+    return [...this.segments.values()].map((seg) => ({
+      name: seg.name,
+      sessions: sessions.get(seg.name) ?? 0,
+      macEntries: seg.table.size,
+      evictions: seg.table.evictions,
+      moves: seg.table.moves,
+    }));
+  }
+
+  private traffic(): Traffic {
+    const t = { ...this.pastTraffic };
+    for (const s of this.sessions) {
+      t.framesIn += s.framesIn;
+      t.bytesIn += s.bytesIn;
+      t.framesOut += s.counters.framesOut;
+      t.bytesOut += s.counters.bytesOut;
+    }
+    return t;
+  }
+
+  private drops(): DropCounts {
+    const d = addDropCounts(newDropCounts(), this.pastDrops);
+    for (const seg of this.segments.values()) addDropCounts(d, seg.drops);
+    for (const s of this.sessions) {
+      d.queue_full += s.counters.queue_full;
+      d.slow_peer += s.counters.slow_peer;
+    }
+    return d;
+  }
+}
