@@ -16,7 +16,7 @@ import * as prom from 'prom-client';
 import { ElError, type ErrorCode, type SegmentDef } from '@elink/protocol';
 import { Ipam } from './ipam.js';
 import { MemoryLeaseStore, type LeaseStore } from './lease-store.js';
-import { LoginService, type LoginRequest } from './login.js';
+import { DEFAULT_DEVICE, LoginService, type LoginRequest } from './login.js';
 import { createBrokerMetrics, type LoginResult } from './metrics.js';
 import type { NodeInfo } from './nodes.js';
 import { TicketIssuer } from './tickets.js';
@@ -123,12 +123,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInstance> {
+  const names = opts.segments.map((s) => s.name);
+  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+  if (duplicate !== undefined) throw new ElError('EL_ERR_CONFIG', `segment "${duplicate}" is defined twice`);
   const leases = opts.leases ?? new MemoryLeaseStore();
   const registry = opts.registry ?? new prom.Registry();
   const ipam = new Ipam(opts.segments, leases);
   const issuer = new TicketIssuer(opts.signingKey, opts.ticketTtlSeconds);
   const service = await LoginService.create({ segments: opts.segments, users: opts.users, ipam, issuer, nodes: opts.nodes });
-  const metrics = createBrokerMetrics(registry, opts.segments.map((s) => s.name), (s) => ipam.count(s));
+  const metrics = createBrokerMetrics(registry, names, (s) => ipam.count(s));
 
   const app = fastify({
     loggerInstance: opts.logger,
@@ -160,9 +163,12 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
 
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'EL_ERR_INVALID', `no route ${request.method} ${request.url.split('?')[0]}`));
 
-  // Schema failures on /v1/login never reach the handler: count them here.
+  // Logins that never reach the handler (schema, JSON, body size) or fail inside it
+  // unexpectedly are counted here, so every login attempt is counted exactly once.
+  const counted = new WeakSet<object>();
   app.addHook('onResponse', async (request, reply) => {
-    if (request.routeOptions.url === '/v1/login' && reply.statusCode === 400) metrics.logins.inc({ result: 'invalid' });
+    if (request.routeOptions.url !== '/v1/login' || counted.has(request)) return;
+    metrics.logins.inc({ result: reply.statusCode < 500 ? 'invalid' : 'internal' });
   });
 
   app.post<{ Body: LoginRequest }>('/v1/login', { schema: loginSchema }, async (request, reply) => {
@@ -171,16 +177,14 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
     try {
       const result = await service.login(request.body);
       metrics.logins.inc({ result: 'ok' });
-      request.log.info({ user, segment: result.segment, device: device ?? 'default', ipv4: result.ipv4, ipv6: result.ipv6 }, 'login ok');
+      counted.add(request);
+      request.log.info({ user, segment: result.segment, device: device ?? DEFAULT_DEVICE, ipv4: result.ipv4, ipv6: result.ipv6 }, 'login ok');
       return result;
     } catch (err) {
       const known = err instanceof ElError ? LOGIN_ERRORS[err.code] : undefined;
-      if (!known || !(err instanceof ElError)) {
-        metrics.logins.inc({ result: 'internal' });
-        throw err;
-      }
-      // 400s are counted by the onResponse hook, with the schema failures.
-      if (known.status !== 400) metrics.logins.inc({ result: known.result });
+      if (!known || !(err instanceof ElError)) throw err;
+      metrics.logins.inc({ result: known.result });
+      counted.add(request);
       request.log.info({ user, segment, device, code: err.code }, 'login refused');
       return sendError(reply, known.status, err.code, err.message);
     } finally {
