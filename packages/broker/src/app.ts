@@ -144,7 +144,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
   });
 
   app.setErrorHandler((error: unknown, request, reply) => {
-    const e = error as { validation?: unknown; statusCode?: number; message?: string; code?: string };
+    const e = error as { validation?: unknown; statusCode?: number; message?: string };
     if (e.validation) {
       return sendError(reply, 400, 'EL_ERR_INVALID', `invalid request: ${e.message ?? 'does not match the schema'}`);
     }
@@ -156,9 +156,9 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
       // fastify's own client errors: body too large, bad JSON, wrong content type.
       return sendError(reply, e.statusCode, 'EL_ERR_INVALID', e.message ?? 'invalid request');
     }
+    // A bug or a failing store: the details (which may name internals) go to the log only.
     request.log.error({ err: error }, 'request failed');
-    const code: ErrorCode = error instanceof ElError && error.code === 'EL_ERR_UNAVAILABLE' ? 'EL_ERR_UNAVAILABLE' : 'EL_ERR_INTERNAL';
-    return sendError(reply, code === 'EL_ERR_UNAVAILABLE' ? 503 : 500, code, code === 'EL_ERR_UNAVAILABLE' ? (error as Error).message : 'internal error; the broker log has the details');
+    return sendError(reply, 500, 'EL_ERR_INTERNAL', 'internal error; the broker log has the details');
   });
 
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'EL_ERR_INVALID', `no route ${request.method} ${request.url.split('?')[0]}`));
