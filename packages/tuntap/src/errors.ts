@@ -49,7 +49,8 @@ const ADVICE: Record<TunTapErrorReason, string> = {
   no_tun_device: 'load the tun module (modprobe tun) or run the container with --device /dev/net/tun',
   permission: 'needs root or CAP_NET_ADMIN (in a container: --cap-add NET_ADMIN)',
   busy: "the name is in use by another open TAP/TUN device; choose another name or a pattern such as 'el%d'",
-  invalid: 'check the interface name (max 15 characters, no "/", ":" or spaces, at most one %d), MTU and MAC',
+  invalid:
+    'check the interface name (max 15 characters, no "/", ":" or spaces, at most one %d; not the name of an interface of another kind), MTU and MAC',
   io: 'see the cause for the system error',
 };
 
