@@ -124,6 +124,8 @@ export class SwitchNode implements SessionHost {
     });
     this.server.on('tlsClientError', (err, socket) => {
       this.logger.debug({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
+      // With a listener attached node leaves the socket open (e.g. on handshake timeout).
+      socket.destroy();
     });
     this.server.on('error', (err) => this.logger.error({ err: err.message }, 'switch listener error'));
 
@@ -168,12 +170,19 @@ export class SwitchNode implements SessionHost {
   async stop(reason = 'shutdown'): Promise<void> {
     this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.close(() => {});
     for (const s of [...this.sessions]) s.close(reason);
-    const grace = new Promise<void>((resolve) => setTimeout(resolve, this.closeGraceMs + 500).unref());
-    await Promise.race([closed, grace]);
+    const gone = (): boolean => this.sessions.size === 0 && this.connections.size === 0;
+    await this.waitFor(gone, this.closeGraceMs + 500);
+    for (const s of this.sessions) s.socket.destroy();
     for (const raw of this.connections) raw.destroy();
-    await Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, 1000).unref())]);
+    await this.waitFor(gone, 1000);
+    this.logger.info({ node: this.nodeId, reason }, 'switch stopped');
+  }
+
+  private async waitFor(cond: () => boolean, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   }
 
   get stats(): SwitchNodeStats {

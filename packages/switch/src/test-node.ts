@@ -1,0 +1,54 @@
+/** Test helper (only for tests): a SwitchNode on 127.0.0.1 with captured logs. */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { segmentSchema, type SegmentDef, type SegmentInput } from '@elink/protocol';
+import { SwitchNode, type SwitchNodeOptions } from './switch-node.js';
+import { TestClient, type Fixture } from './test-client.js';
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
+
+export interface TestNode {
+  node: SwitchNode;
+  logs: LogLine[];
+  registry: Registry;
+  connect(opts?: { alpn?: string[]; autoPong?: boolean }): Promise<TestClient>;
+}
+
+export function segment(input: SegmentInput): SegmentDef {
+  return segmentSchema.parse(input);
+}
+
+export async function startNode(fx: Fixture, over: Partial<SwitchNodeOptions> = {}): Promise<TestNode> {
+  const logs: LogLine[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as LogLine);
+      cb();
+    },
+  });
+  const registry = new Registry();
+  const node = new SwitchNode({
+    nodeId: 'sw-test',
+    listen: { host: '127.0.0.1', port: 0 },
+    tls: { cert: fx.certPem, key: fx.keyPem },
+    segments: [segment({ name: 'lan' }), segment({ name: 'other' })],
+    ticketKeys: () => [fx.ticketKey.publicKey],
+    logger: pino({ level: 'debug' }, sink),
+    registry,
+    closeGraceMs: 300,
+    ...over,
+  });
+  await node.start();
+  const { port } = node.address();
+  return {
+    node,
+    logs,
+    registry,
+    connect: (opts = {}) => TestClient.connect({ host: '127.0.0.1', port, ca: fx.caPem, ...opts }),
+  };
+}
