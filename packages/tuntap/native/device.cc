@@ -323,6 +323,10 @@ Napi::Value Device::WriteMany(const Napi::CallbackInfo& info) {
 
 void Device::SetMtu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "setMtu(mtu): mtu must be a number").ThrowAsJavaScriptException();
+    return;
+  }
   if (fd_ < 0) return ThrowErrno(env, EBADF, "ioctl(SIOCSIFMTU)");
   int err = tuntap::SetMtu(name_.c_str(), info[0].As<Napi::Number>().Int32Value());
   if (err != 0) ThrowErrno(env, err, "ioctl(SIOCSIFMTU)");
