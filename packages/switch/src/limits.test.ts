@@ -1,0 +1,108 @@
+import { describe, it, expect, beforeAll, afterEach } from 'vitest';
+import type { SegmentDef } from '@elink/protocol';
+import { makeFixture, waitUntil, type Fixture, type TestClient } from './test-client.js';
+import { startNode, segment, type TestNode } from './test-node.js';
+import { BROADCAST, ethFrame, mac } from './test-frames.js';
+
+let fx: Fixture;
+const running: TestNode[] = [];
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  fx = await makeFixture();
+});
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.destroy();
+  for (const t of running.splice(0)) await t.node.stop();
+});
+
+async function node(over: Parameters<typeof startNode>[1] = {}): Promise<TestNode> {
+  const t = await startNode(fx, over);
+  running.push(t);
+  return t;
+}
+
+async function joined(t: TestNode, user: string, m: number, seg = 'lan', autoPong = true): Promise<TestClient> {
+  const c = await t.connect({ autoPong });
+  clients.push(c);
+  await c.join(fx.ticket({ sub: user, seg }), m);
+  return c;
+}
+
+async function exchange(a: TestClient, b: TestClient, tag: string, n = 20): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    a.sendFrames([ethFrame(mac(2), mac(1), `${tag}a${i}`)]);
+    b.sendFrames([ethFrame(mac(1), mac(2), `${tag}b${i}`)]);
+  }
+  const got = (c: TestClient) => c.payloads().filter((p) => p.startsWith(tag));
+  await waitUntil(() => got(a).length >= n && got(b).length >= n, `${tag} exchange`);
+  expect(got(b)).toEqual(Array.from({ length: n }, (_, i) => `${tag}a${i}`));
+  expect(got(a)).toEqual(Array.from({ length: n }, (_, i) => `${tag}b${i}`));
+}
+
+describe('limits over real TLS', () => {
+  it('holds a session sending from 100,000 source MACs to macsPerSession, the table to its size', async () => {
+    const t = await node({ segments: [segment({ name: 'lan', macsPerSession: 64, macTableSize: 1000 })] });
+    const a = await joined(t, 'a', mac(1));
+    const b = await joined(t, 'b', mac(2));
+    const h = await joined(t, 'hostile', mac(3));
+    const base = 0x060000000000; // locally administered, unicast
+    const sent = 100_000;
+    for (let i = 0; i < sent; i += 1000) {
+      const batch: Buffer[] = [];
+      for (let j = i; j < i + 1000; j++) batch.push(ethFrame(BROADCAST, base + j * 2, 'flood'));
+      h.sendFrames(batch);
+      if (i % 20_000 === 0) await exchange(a, b, `m${i}-`);
+    }
+    await waitUntil(() => t.node.stats.traffic.framesIn >= sent + 5 * 40, 'all hostile frames read');
+    await exchange(a, b, 'after-');
+    const seg = t.node.stats.segments.lan;
+    expect(seg.macEntries).toBe(63); // + its own pinned MAC = 64
+    expect(seg.macEntries).toBeLessThanOrEqual(1000);
+    expect(seg.drops.mac_limit).toBe(sent - 63);
+    // The good hosts saw only the 63 frames from the hostile session's admitted MACs.
+    await waitUntil(() => a.payloads().filter((p) => p === 'flood').length === 63, 'admitted floods');
+    expect(b.payloads().filter((p) => p === 'flood')).toHaveLength(63);
+  });
+
+  it('drops for and then closes a reader that stopped reading, without stalling the others', async () => {
+    const t = await node({ writeTimeoutMs: 400, queue: { highWaterBytes: 256 * 1024 } });
+    const a = await joined(t, 'a', mac(1));
+    const b = await joined(t, 'b', mac(2));
+    const slow = await joined(t, 'slow', mac(3));
+    slow.socket.pause(); // reads nothing more: the kernel buffers, then the switch's, fill up
+    const payload = Buffer.alloc(1400 - 14, 0x61);
+    let rounds = 0;
+    const deadline = Date.now() + 20_000;
+    // Broadcast bursts from a (they reach b and slow) until the switch gives up on slow.
+    while (t.node.stats.closed.EL_ERR_SLOW_PEER !== 1 && Date.now() < deadline) {
+      const before = b.frames.length;
+      const burst = Array.from({ length: 100 }, () => ethFrame(BROADCAST, mac(1), payload));
+      a.sendFrames(burst);
+      await waitUntil(() => b.frames.length >= before + 100, 'burst at b');
+      rounds++;
+    }
+    expect(t.node.stats.closed.EL_ERR_SLOW_PEER).toBe(1);
+    expect(b.frames.length).toBe(rounds * 100); // b lost nothing
+    expect(t.node.stats.drops.slow_peer).toBeGreaterThan(0);
+    expect(t.node.stats.errors.EL_ERR_SLOW_PEER).toBe(1);
+    await exchange(a, b, 'after-slow-');
+  });
+
+  it('closes a silent session after keepalive.timeout and keeps one that answers pings', async () => {
+    // Below the schema's minimums on purpose, to keep the test fast.
+    const fast: SegmentDef = { ...segment({ name: 'lan' }), keepalive: { interval: 0.1, timeout: 0.3 } };
+    const t = await node({ segments: [fast] });
+    const silent = await joined(t, 'silent', mac(1), 'lan', false);
+    const alive = await joined(t, 'alive', mac(2), 'lan', true);
+    expect(silent.welcome?.keepalive).toEqual({ interval: 0.1, timeout: 0.3 });
+    const err = await silent.expectError(3000);
+    expect(err.code).toBe('EL_ERR_KEEPALIVE_TIMEOUT');
+    expect(silent.controls.some((c) => c.type === 'ping')).toBe(true);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(alive.closed).toBe(false);
+    expect(alive.controls.filter((c) => c.type === 'ping').length).toBeGreaterThanOrEqual(3);
+    expect(t.node.stats.closed.EL_ERR_KEEPALIVE_TIMEOUT).toBe(1);
+  });
+});
