@@ -96,7 +96,9 @@ describe('broker HTTPS API', () => {
       segments,
       users,
       signingKey: keys.privateKey,
-      nodes: () => nodes,
+      // sw-2 stands for an all-in-one node without an advertise address: it is reached at
+      // the address the client reached the broker at.
+      nodes: (ctx) => nodes.map((n) => (n.node === 'sw-2' ? { ...n, host: ctx.localAddress ?? 'unknown' } : n)),
       logger,
       registry,
       https: { cert: cert.certPem, key: cert.keyPem },
@@ -118,7 +120,7 @@ describe('broker HTTPS API', () => {
       ipv4: '198.19.0.2/16',
       servers: [
         { node: 'sw-1', host: '127.0.0.1', port: 4443, fingerprint: 'AB:CD' },
-        { node: 'sw-2', host: '127.0.0.2', port: 4443 },
+        { node: 'sw-2', host: '127.0.0.1', port: 4443 },
       ],
     });
     expect(r.body.servers[1]).not.toHaveProperty('fingerprint');
@@ -163,6 +165,15 @@ describe('broker HTTPS API', () => {
   it('answers 404 EL_ERR_NO_SEGMENT for a segment that does not exist', async () => {
     const r = await login({ user: 'alice', password: 'alice-pw', segment: 'nowhere' });
     expect(r).toEqual({ status: 404, body: { error: 'EL_ERR_NO_SEGMENT', message: 'no segment "nowhere"' } });
+  });
+
+  it('tells the node list the address the client reached the broker at', async () => {
+    const r = await login({ user: 'alice', password: 'alice-pw', segment: 'lan' });
+    expect(r.status).toBe(200);
+    expect(r.body.servers.map((s: { node: string; host: string }) => [s.node, s.host])).toEqual([
+      ['sw-1', '127.0.0.1'],
+      ['sw-2', '127.0.0.1'],
+    ]);
   });
 
   it('answers 503 EL_ERR_NO_NODE when no switch node hosts the segment', async () => {
@@ -237,8 +248,8 @@ describe('broker HTTPS API', () => {
       const line = text.split('\n').find((l) => l.startsWith(`${series} `));
       return line === undefined ? undefined : Number(line.split(' ')[1]);
     };
-    // Tally of the tests above; the histogram times the 17 logins that passed the schema.
-    expect(value('el_broker_logins_total{result="ok"}')).toBe(10);
+    // Tally of the tests above; the histogram times the 18 logins that passed the schema.
+    expect(value('el_broker_logins_total{result="ok"}')).toBe(11);
     expect(value('el_broker_logins_total{result="bad_credentials"}')).toBe(2);
     expect(value('el_broker_logins_total{result="forbidden"}')).toBe(2);
     expect(value('el_broker_logins_total{result="no_segment"}')).toBe(1);
@@ -246,7 +257,7 @@ describe('broker HTTPS API', () => {
     expect(value('el_broker_logins_total{result="pool_exhausted"}')).toBe(1);
     expect(value('el_broker_logins_total{result="invalid"}')).toBe(11);
     expect(value('el_broker_logins_total{result="internal"}')).toBe(0);
-    expect(value('el_broker_login_duration_seconds_count')).toBe(17);
+    expect(value('el_broker_login_duration_seconds_count')).toBe(18);
     expect(value('el_broker_leases{segment="lan"}')).toBe(3);
     expect(value('el_broker_leases{segment="lab"}')).toBe(5);
     expect(value('el_broker_leases{segment="dark"}')).toBe(0);

@@ -18,7 +18,7 @@ import { Ipam } from './ipam.js';
 import { MemoryLeaseStore, type LeaseStore } from './lease-store.js';
 import { DEFAULT_DEVICE, LoginService, type LoginRequest } from './login.js';
 import { createBrokerMetrics, type LoginResult } from './metrics.js';
-import type { NodeInfo } from './nodes.js';
+import type { NodeContext, NodeInfo } from './nodes.js';
 import { TicketIssuer } from './tickets.js';
 import type { UserDirectory } from './users.js';
 
@@ -35,7 +35,7 @@ export interface BrokerOptions {
   leases?: LeaseStore;
   /** Ed25519 private key that signs tickets. */
   signingKey: KeyObject;
-  nodes: () => NodeInfo[];
+  nodes: (ctx: NodeContext) => NodeInfo[];
   /** Default 60. */
   ticketTtlSeconds?: number;
   logger: pino.Logger;
@@ -175,7 +175,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
     const endTimer = metrics.loginDuration.startTimer();
     const { user, segment, device } = request.body;
     try {
-      const result = await service.login(request.body);
+      const result = await service.login(request.body, { localAddress: request.socket.localAddress });
       metrics.logins.inc({ result: 'ok' });
       counted.add(request);
       request.log.info({ user, segment: result.segment, device: device ?? DEFAULT_DEVICE, ipv4: result.ipv4, ipv6: result.ipv6 }, 'login ok');

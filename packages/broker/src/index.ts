@@ -7,6 +7,6 @@ export { AddressPool } from './address-pool.js';
 export * from './ip.js';
 export { deriveMac } from './mac.js';
 export { TicketIssuer, DEFAULT_TICKET_TTL_SECONDS, type IssuedTicket, type TicketSubject } from './tickets.js';
-export { nodesForSegment, type NodeInfo, type ServerEntry } from './nodes.js';
+export { nodesForSegment, type NodeContext, type NodeInfo, type ServerEntry } from './nodes.js';
 export { LoginService, DEFAULT_DEVICE, type LoginRequest, type LoginReply, type LoginServiceOptions } from './login.js';
 export { createBrokerMetrics, LOGIN_RESULTS, type BrokerMetrics, type LoginResult } from './metrics.js';

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { ElError, type SegmentDef } from '@elink/protocol';
 import type { Ipam } from './ipam.js';
 import { deriveMac } from './mac.js';
-import { nodesForSegment, type NodeInfo, type ServerEntry } from './nodes.js';
+import { nodesForSegment, type NodeContext, type NodeInfo, type ServerEntry } from './nodes.js';
 import { hashPassword, verifyPassword } from './password.js';
 import type { TicketIssuer } from './tickets.js';
 import type { UserDirectory } from './users.js';
@@ -43,7 +43,7 @@ export interface LoginServiceOptions {
   users: UserDirectory;
   ipam: Ipam;
   issuer: TicketIssuer;
-  nodes: () => NodeInfo[];
+  nodes: (ctx: NodeContext) => NodeInfo[];
 }
 
 export class LoginService {
@@ -63,7 +63,7 @@ export class LoginService {
     return new LoginService(opts, dummyHash);
   }
 
-  async login(req: LoginRequest): Promise<LoginReply> {
+  async login(req: LoginRequest, ctx: NodeContext = {}): Promise<LoginReply> {
     const record = await this.#opts.users.get(req.user);
     const ok = await verifyPassword(req.password, record?.passwordHash ?? this.#dummyHash);
     if (!record || !ok) throw new ElError('EL_ERR_AUTH', 'wrong user name or password');
@@ -74,7 +74,7 @@ export class LoginService {
     if (!segment) throw new ElError('EL_ERR_NO_SEGMENT', `no segment "${segmentName}"`);
     if (!record.segments.includes(segmentName)) throw new ElError('EL_ERR_FORBIDDEN', `user "${record.name}" may not join segment "${segmentName}"`);
 
-    const servers = nodesForSegment(this.#opts.nodes(), segmentName);
+    const servers = nodesForSegment(this.#opts.nodes(ctx), segmentName);
     if (servers.length === 0) throw new ElError('EL_ERR_NO_NODE', `no switch node hosts segment "${segmentName}" right now; try again later`);
 
     const device = req.device ?? DEFAULT_DEVICE;

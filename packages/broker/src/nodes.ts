@@ -17,6 +17,13 @@ export interface ServerEntry {
   fingerprint?: string;
 }
 
+/** What the broker knows of the request when it lists nodes: an all-in-one process with no
+ * configured advertise address sends clients back to the address they reached it at. */
+export interface NodeContext {
+  /** The broker's own address on the client's connection. */
+  localAddress?: string;
+}
+
 /** The nodes hosting `segment`, in the given order (the client tries them in turn). */
 export function nodesForSegment(nodes: readonly NodeInfo[], segment: string): ServerEntry[] {
   const out: ServerEntry[] = [];
