@@ -2,7 +2,7 @@
  * The admin port of every process: Prometheus metrics and health probes
  * (Kubernetes liveness = /healthz, readiness = /readyz).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 
@@ -14,7 +14,7 @@ export interface AdminServerOptions {
 }
 
 export function createAdminServer(opts: AdminServerOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'admin' }), disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'admin' }) as FastifyBaseLogger, disableRequestLogging: true });
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', opts.registry.contentType);
     return opts.registry.metrics();
