@@ -143,6 +143,11 @@ describe('SwitchNode over real TLS', () => {
     expect(b.controls.at(-1)).toEqual({ type: 'bye', reason: 'maintenance' });
     expect(t.node.stats.sessions).toBe(0);
     expect(t.node.stats.closed.maintenance).toBe(2);
+    const closes = t.logs.filter((l) => l.msg === 'session closed');
+    expect(closes).toHaveLength(2);
+    expect(closes[0]).toMatchObject({ level: 30, user: 'alice', segment: 'lan', reason: 'maintenance', bytesIn: 0 });
+    expect(closes[0]).toHaveProperty('durationMs');
+    expect(closes[0]).toHaveProperty('peer');
   });
 
   it('exposes the metrics by their names', async () => {
