@@ -88,3 +88,13 @@ describe('segment definitions', () => {
     expect(rejection({ name: 'a', keepalive: { timeout: 2 } }).path).toBe('keepalive.timeout');
   });
 });
+
+describe('segment keepalive', () => {
+  it('refuses a timeout shorter than two intervals, naming the field', () => {
+    const r = segmentSchema.safeParse({ name: 'k', keepalive: { interval: 10, timeout: 15 } });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.path).toEqual(['keepalive', 'timeout']);
+    expect(r.error?.issues[0]?.message).toMatch(/twice the interval/);
+    expect(segmentSchema.parse({ name: 'k', keepalive: { interval: 10, timeout: 20 } }).keepalive).toEqual({ interval: 10, timeout: 20 });
+  });
+});

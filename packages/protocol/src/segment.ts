@@ -24,6 +24,8 @@ export const segmentSchema = z.object({
   macAgingSeconds: z.number().int().min(10).max(86400).default(300),
   keepalive: z
     .object({ interval: z.number().min(1).max(3600).default(15), timeout: z.number().min(3).max(86400).default(45) })
+    // A timeout shorter than two intervals ends healthy sessions whenever one ping is late.
+    .refine((k) => k.timeout >= 2 * k.interval, { message: 'timeout must be at least twice the interval', path: ['timeout'] })
     .default({ interval: 15, timeout: 45 }),
 });
 
