@@ -14,13 +14,15 @@ export interface AdminServerOptions {
 }
 
 export function createAdminServer(opts: AdminServerOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'admin' }) as FastifyBaseLogger, disableRequestLogging: true });
-  app.get('/metrics', async (_req, reply) => {
+  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'admin' }) as FastifyBaseLogger });
+  // Scrapes and probes arrive every few seconds: log them only when something is wrong.
+  const quiet = { logLevel: 'warn' as const };
+  app.get('/metrics', quiet, async (_req, reply) => {
     reply.header('content-type', opts.registry.contentType);
     return opts.registry.metrics();
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/healthz', quiet, async () => ({ status: 'ok' }));
+  app.get('/readyz', quiet, async (_req, reply) => {
     const ok = await Promise.resolve(opts.ready()).catch(() => false);
     reply.code(ok ? 200 : 503);
     return { status: ok ? 'ready' : 'not_ready' };

@@ -81,7 +81,9 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     await broker.listen({ host: config.broker.listen.host, port: config.broker.listen.port });
   }
 
-  const admin = createAdminServer({ registry, logger, ready: () => true });
+  // Ready = every listener of this process accepts connections (the stores join in with Redis).
+  const ready = () => (!broker || broker.server.listening) && (!switchNode || switchNode.listening);
+  const admin = createAdminServer({ registry, logger, ready });
   await admin.listen({ host: config.admin.host, port: config.admin.port });
 
   const addr = (app: FastifyInstance) => {

@@ -159,6 +159,11 @@ export class SwitchNode implements SessionHost {
     this.logger.info({ node: this.nodeId, host: a.host, port: a.port, segments: [...this.segments.keys()] }, 'switch listening');
   }
 
+  /** True while the TLS listener accepts connections (readiness). */
+  get listening(): boolean {
+    return this.server.listening;
+  }
+
   address(): { host: string; port: number } {
     const a = this.server.address();
     if (a === null || typeof a === 'string') return { host: this.opts.listen.host, port: this.opts.listen.port };
