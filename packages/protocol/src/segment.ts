@@ -15,6 +15,15 @@ export const segmentSchema = z.object({
   /** Address pools. The first usable address is reserved as the gateway unless `gateway` says otherwise. */
   ipv4: z.object({ pool: v4cidr, gateway: z.string().optional() }).optional(),
   ipv6: z.object({ pool: v6cidr, gateway: z.string().optional() }).optional(),
+  /** Prefixes delegated to clients that route a LAN behind them (DTCP's `network` type,
+   * the IADs of the original deployment): each such client gets one prefix of `length`
+   * from `pool`, sticky per user + device, routed to its session (L3 segments). */
+  delegation: z
+    .object({
+      ipv6: z.object({ pool: v6cidr, length: z.number().int().min(32).max(64).default(56) }).optional(),
+      ipv4: z.object({ pool: v4cidr, length: z.number().int().min(8).max(30).default(28) }).optional(),
+    })
+    .optional(),
   /** How many source MACs one client session may send from: 1 = only its own (the `hello`
    * MAC); more lets a client bridge a LAN behind it. */
   macsPerSession: z.number().int().min(1).max(65536).default(1),

@@ -97,14 +97,7 @@ export class SwitchNode implements SessionHost {
     this.replay = new ReplayCache(opts.replayCacheSize ?? 200_000);
     this.queue = { ...opts.queue, writeTimeoutMs: this.writeTimeoutMs };
 
-    for (const def of opts.segments) {
-      if (def.mode !== 'l2') {
-        this.unhosted.set(def.name, `segment "${def.name}" is ${def.mode}; this node forwards only l2 segments so far`);
-        this.logger.warn({ segment: def.name, mode: def.mode }, 'segment not hosted: only l2 segments are supported by this switch version');
-        continue;
-      }
-      this.segments.set(def.name, new L2Segment(def));
-    }
+    for (const def of opts.segments) this.addSegment(def);
 
     const tlsOptions: TlsOptions = {
       cert: opts.tls.cert,
@@ -139,6 +132,28 @@ export class SwitchNode implements SessionHost {
         drops: () => this.drops(),
       });
     }
+  }
+
+  /**
+   * Hosts a segment from now on (at construction, or later when the broker's registry
+   * names one). Returns false when the segment is already hosted (definitions do not
+   * change under live sessions) or cannot be hosted by this node.
+   */
+  addSegment(def: SegmentDef): boolean {
+    if (this.segments.has(def.name)) return false;
+    if (def.mode !== 'l2') {
+      this.unhosted.set(def.name, `segment "${def.name}" is ${def.mode}; this node forwards only l2 segments so far`);
+      this.logger.warn({ segment: def.name, mode: def.mode }, 'segment not hosted: only l2 segments are supported by this switch version');
+      return false;
+    }
+    this.unhosted.delete(def.name);
+    this.segments.set(def.name, new L2Segment(def));
+    return true;
+  }
+
+  /** Names of the segments this node hosts (for the broker's registry). */
+  hostedSegments(): string[] {
+    return [...this.segments.keys()];
   }
 
   async start(): Promise<void> {
