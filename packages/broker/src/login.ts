@@ -80,7 +80,7 @@ export class LoginService {
     const device = req.device ?? DEFAULT_DEVICE;
     const lease = await this.#opts.ipam.lease(segmentName, record.name, device);
     const mac = deriveMac(segmentName, record.name, device);
-    const issued = this.#opts.issuer.issue({ sub: record.name, seg: segmentName, mode: segment.mode, dev: device, mac, ...lease });
+    const issued = this.#opts.issuer.issue({ sub: record.name, seg: segmentName, mode: segment.mode, dev: device, mac, ...(record.macs ? { macs: record.macs } : {}), ...lease });
 
     const reply: LoginReply = { ticket: issued.ticket, expiresAt: issued.expiresAt.toISOString(), servers, segment: segmentName, mode: segment.mode, mac };
     if (lease.ipv4) reply.ipv4 = lease.ipv4;

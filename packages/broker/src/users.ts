@@ -11,6 +11,8 @@ export interface UserRecord {
   passwordHash: string;
   /** Segments the user may join; the first is the default. */
   segments: string[];
+  /** Source MACs this user's sessions may use (a bridge with a LAN behind it); default: the segment's macsPerSession. */
+  macs?: number;
 }
 
 export interface UserDirectory {

@@ -18,6 +18,8 @@ export const userSchema = z.object({
   /** scrypt hash made by `elink user add`; never a clear-text password. */
   password: z.string().startsWith('$scrypt$', 'must be a hash from `elink user add`'),
   segments: z.array(z.string()).min(1),
+  /** Source MACs this user's sessions may use: set it for a bridge with a LAN behind it. */
+  macs: z.number().int().min(1).max(65536).optional(),
 });
 
 export const configSchema = z

@@ -70,7 +70,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         : config.broker.nodes;
     broker = await createBrokerApp({
       segments: config.segments,
-      users: new MemoryUserDirectory(config.users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments }))),
+      users: new MemoryUserDirectory(config.users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}) }))),
       signingKey: signingKey!,
       nodes,
       ticketTtlSeconds: config.broker.ticketTtl,

@@ -29,6 +29,9 @@ export const ticketClaimsSchema = z.object({
   ipv4: z.string().optional(),
   ipv6: z.string().optional(),
   prefix: z.string().optional(),
+  /** Source MACs this session may use, overriding the segment's macsPerSession: a
+   * bridge (a client with a LAN behind it) needs many, a phone one. */
+  macs: z.number().int().min(1).max(65536).optional(),
   /** Issued at and expiry, seconds since the epoch. */
   iat: z.number().int(),
   exp: z.number().int(),

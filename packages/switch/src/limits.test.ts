@@ -106,3 +106,20 @@ describe('limits over real TLS', () => {
     expect(t.node.stats.closed.EL_ERR_KEEPALIVE_TIMEOUT).toBe(1);
   });
 });
+
+describe('per-ticket MAC allowance', () => {
+  it('lets a ticket with a macs claim source that many MACs where the segment allows one', async () => {
+    const t = await node({ segments: [segment({ name: 'lan', macsPerSession: 1 })] });
+    const a = await joined(t, 'a', mac(1));
+    const bridge = await t.connect({ autoPong: true });
+    clients.push(bridge);
+    await bridge.join(fx.ticket({ sub: 'lan-bridge', seg: 'lan', macs: 3 }), mac(2));
+    // Its own MAC plus two more from the LAN behind it get through; the fourth is held back.
+    const lanHosts = [0x060000000010, 0x060000000012, 0x060000000014];
+    bridge.sendFrames([ethFrame(mac(1), mac(2), 'own'), ...lanHosts.map((m, i) => ethFrame(mac(1), m, `lan${i}`))]);
+    await waitUntil(() => a.payloads().includes('lan1'), 'bridged frames');
+    await waitUntil(() => t.node.stats.drops.mac_limit >= 1, 'mac_limit drop');
+    expect(a.payloads().filter((p) => p === 'own' || p.startsWith('lan'))).toEqual(['own', 'lan0', 'lan1']);
+    expect(t.node.stats.drops.mac_limit).toBe(1);
+  });
+});
