@@ -33,7 +33,7 @@ export class MemoryUserDirectory implements UserDirectory {
       } catch (err) {
         throw new ElError('EL_ERR_CONFIG', `user "${user.name}": ${(err as Error).message}`, { cause: err });
       }
-      this.#users.set(user.name, { name: user.name, passwordHash: user.passwordHash, segments: [...user.segments] });
+      this.#users.set(user.name, { name: user.name, passwordHash: user.passwordHash, segments: [...user.segments], ...(user.macs ? { macs: user.macs } : {}) });
     }
   }
 
