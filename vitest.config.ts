@@ -12,6 +12,7 @@ const alias = Object.fromEntries(
 
 export default defineConfig({
   test: {
+    reporters: ['default', './scripts/vitest-summary.ts'],
     projects: [
       {
         resolve: { alias },
