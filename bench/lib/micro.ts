@@ -1,0 +1,3 @@
+export async function microBenchmark(_o: { seconds: number }): Promise<unknown> {
+  return undefined;
+}

@@ -1,0 +1,3 @@
+export async function scaleBenchmark(_o: { sessions: number }): Promise<unknown> {
+  return undefined;
+}

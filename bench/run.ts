@@ -1,0 +1,130 @@
+/**
+ * `npm run bench`: Emotion Link (L2, L3), OpenVPN (tap, tun) and SoftEther measured in
+ * one run on the same topology, plus the switch-only microbenchmark and the idle-session
+ * scale test; prints a table with ratios and writes docs/benchmarks/*.json and *.svg.
+ * `npm run bench:smoke` (`--smoke`): Emotion Link L2 only, a few seconds, into --out.
+ *
+ * Options: --smoke, --out DIR, --seconds N, --only id,id (elink-l2, elink-l3,
+ * openvpn-tap, openvpn-tun, softether, micro, scale).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { elinkSystem } from './lib/elink.js';
+import { ensurePackages } from './lib/install.js';
+import { measure } from './lib/measure.js';
+import { microBenchmark } from './lib/micro.js';
+import { openvpnSystem } from './lib/openvpn.js';
+import { stopAll } from './lib/proc.js';
+import { svg, table, type Results, type SystemResult } from './lib/report.js';
+import { scaleBenchmark } from './lib/scale.js';
+import { softetherSystem } from './lib/softether.js';
+import type { SystemDef } from './lib/system.js';
+import { createTopology, type Topology } from './lib/topology.js';
+
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    seconds: { type: 'string' },
+    only: { type: 'string' },
+    sessions: { type: 'string' },
+  },
+});
+
+const smoke = args.smoke!;
+const outDir = args.out ?? fileURLToPath(new URL('../../docs/benchmarks/', import.meta.url));
+const seconds = Number(args.seconds ?? (smoke ? 1 : 10));
+const durations = { seconds, pings: smoke ? 20 : 300 };
+const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l3', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale'];
+const only = new Set(args.only ? args.only.split(',') : all);
+
+const systems: { def: SystemDef; packages: string[] }[] = [
+  { def: elinkSystem('l2'), packages: ['iperf3', 'iputils-ping'] },
+  { def: elinkSystem('l3'), packages: ['iperf3', 'iputils-ping'] },
+  { def: openvpnSystem('tap'), packages: ['iperf3', 'openvpn', 'openssl'] },
+  { def: openvpnSystem('tun'), packages: ['iperf3', 'openvpn', 'openssl'] },
+  { def: softetherSystem(), packages: ['iperf3', 'softether-vpnserver', 'softether-vpnclient', 'softether-vpncmd'] },
+];
+
+async function measureSystem(topo: Topology, def: SystemDef, packages: string[], work: string): Promise<SystemResult> {
+  const base = { id: def.id, label: def.label, notes: [] as string[] };
+  const missing = ensurePackages(packages);
+  if (missing) return { ...base, available: false, reason: missing };
+  const dir = join(work, def.id);
+  mkdirSync(dir, { recursive: true });
+  let sys;
+  try {
+    sys = await def.start(topo, dir);
+  } catch (err) {
+    return { ...base, available: false, reason: `did not come up: ${(err as Error).message.split('\n')[0]}` };
+  }
+  try {
+    const [c1, c2] = topo.clients;
+    const results = await measure(
+      { roles: { server: topo.server.ns, client1: c1.ns, client2: c2.ns }, from: { ns: c1.ns }, to: { ns: c2.ns, address: sys.addresses[1] } },
+      durations,
+    );
+    return { ...base, available: true, notes: sys.notes, results };
+  } finally {
+    await sys.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces, TAP/TUN devices)');
+  const results: Results = {
+    kind: smoke ? 'smoke' : 'full',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', kernel: release(), node: process.version },
+    durations,
+    systems: [],
+  };
+  const work = mkdtempSync(join(tmpdir(), 'elink-bench-'));
+  let topo: Topology | undefined;
+  const cleanup = async () => {
+    await stopAll();
+    topo?.destroy();
+    rmSync(work, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  try {
+    topo = createTopology();
+    for (const { def, packages } of systems) {
+      if (!only.has(def.id)) continue;
+      process.stderr.write(`measuring ${def.label} …\n`);
+      const r = await measureSystem(topo, def, packages, work);
+      if (!r.available) process.stderr.write(`  ${def.label}: not measured: ${r.reason}\n`);
+      results.systems.push(r);
+    }
+    topo.destroy();
+    topo = undefined;
+    if (only.has('micro')) {
+      process.stderr.write('switch microbenchmark …\n');
+      results.micro = await microBenchmark({ seconds: smoke ? 1 : 3 });
+    }
+    if (only.has('scale')) {
+      process.stderr.write('idle-session scale test …\n');
+      results.scale = await scaleBenchmark({ sessions: Number(args.sessions ?? 19_000) });
+    }
+  } finally {
+    await cleanup();
+  }
+
+  mkdirSync(outDir, { recursive: true });
+  const name = smoke ? 'smoke' : 'results';
+  writeFileSync(join(outDir, `${name}.json`), JSON.stringify(results, null, 2) + '\n');
+  if (results.systems.some((s) => s.results)) writeFileSync(join(outDir, `${name}.svg`), svg(results));
+  process.stdout.write(table(results) + '\n');
+  if (results.micro) process.stdout.write('\nswitch microbenchmark:\n' + JSON.stringify(results.micro, null, 2) + '\n');
+  if (results.scale) process.stdout.write('\nidle sessions:\n' + JSON.stringify(results.scale, null, 2) + '\n');
+  process.stdout.write(`\nwrote ${join(outDir, `${name}.json`)}\n`);
+}
+
+main().catch(async (err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  await stopAll();
+  process.exit(1);
+});
