@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and is missing: Debian packages for the real
-# network tests (namespaces, ping, tcpdump, iperf3, redis-server, haproxy) and the
+# network tests (namespaces, ping, tcpdump, iperf3, redis-server, haproxy, radvd, traceroute) and the
 # native build tools. Idempotent; apt runs only when something is missing.
 set -euo pipefail
 
@@ -12,6 +12,8 @@ have tcpdump   || need+=(tcpdump)
 have iperf3    || need+=(iperf3)
 have redis-server || need+=(redis-server)
 have haproxy   || need+=(haproxy)
+have radvd || [ -x /usr/sbin/radvd ] || need+=(radvd)
+have traceroute || [ -x /usr/sbin/traceroute ] || need+=(traceroute)
 have make      || need+=(make)
 have g++       || need+=(g++)
 have python3   || need+=(python3)

@@ -24,6 +24,16 @@ export const segmentSchema = z.object({
       ipv4: z.object({ pool: v4cidr, length: z.number().int().min(8).max(30).default(28) }).optional(),
     })
     .optional(),
+  /** L3: the other segments this one may send packets to. Per direction: replies need
+   * the reverse entry too, so two segments that talk list each other. */
+  reach: z.array(z.string().max(63)).max(256).default([]),
+  /** L3: most routes (session addresses, delegated prefixes, uplink routes) in this segment on one node. */
+  maxRoutes: z.number().int().min(16).max(4_000_000).default(262144),
+  /** L2: a TAP port on the switch node, attached to an existing Linux bridge (reach LAN servers). */
+  bridge: z.object({ tap: z.string().min(1).max(15), attach: z.string().min(1).max(15) }).optional(),
+  /** L3: a TUN device on the switch node; packets to `routes` leave by it and the host kernel
+   * routes them on (to a LAN). `routes` are pushed to the clients. */
+  uplink: z.object({ tun: z.string().min(1).max(15), routes: z.array(z.union([v4cidr, v6cidr])).max(1024).default([]) }).optional(),
   /** How many source MACs one client session may send from: 1 = only its own (the `hello`
    * MAC); more lets a client bridge a LAN behind it. */
   macsPerSession: z.number().int().min(1).max(65536).default(1),

@@ -28,7 +28,9 @@ export const ticketClaimsSchema = z.object({
   /** Addresses assigned by the broker, CIDR notation (address/prefix-length). */
   ipv4: z.string().optional(),
   ipv6: z.string().optional(),
+  /** Delegated prefixes routed to this session (L3): IPv6 (`prefix`) and IPv4 (`prefix4`). */
   prefix: z.string().optional(),
+  prefix4: z.string().optional(),
   /** Source MACs this session may use, overriding the segment's macsPerSession: a
    * bridge (a client with a LAN behind it) needs many, a phone one. */
   macs: z.number().int().min(1).max(65536).optional(),
