@@ -32,6 +32,8 @@ export const welcomeSchema = z.object({
   ipv4: z.object({ address: cidr, gateway: z.string().optional() }).optional(),
   ipv6: z.object({ address: cidr, gateway: z.string().optional() }).optional(),
   prefix: cidr.optional(),
+  /** An IPv4 subnet delegated to this client (L3), e.g. 198.19.64.16/28. */
+  prefix4: cidr.optional(),
   routes: z.array(z.object({ to: cidr, via: z.string().optional() })).max(1024).optional(),
   keepalive: z.object({ interval: z.number().positive(), timeout: z.number().positive() }),
 });

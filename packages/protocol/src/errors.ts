@@ -23,6 +23,8 @@ export const ErrorCodes = {
   EL_ERR_WRONG_SEGMENT: 'ticket not valid for this segment',
   /** The MAC in `hello` belongs to another live session in the segment. */
   EL_ERR_MAC_IN_USE: 'MAC address in use by another session',
+  /** L3: an address or delegated prefix of the ticket is routed to another live session. */
+  EL_ERR_ADDRESS_IN_USE: 'address in use by another session',
   /** Nothing heard from the peer within the keepalive timeout. */
   EL_ERR_KEEPALIVE_TIMEOUT: 'keepalive timeout',
   /** The node is at its session capacity or shutting down. */

@@ -18,6 +18,8 @@ describe('segment definitions', () => {
       macsPerSession: 1,
       macTableSize: 65536,
       macAgingSeconds: 300,
+      reach: [],
+      maxRoutes: 262144,
       keepalive: { interval: 15, timeout: 45 },
     });
   });

@@ -20,13 +20,27 @@ export const DROP_REASONS = [
   'queue_full',
   /** The peer's socket already holds more than the high-water mark of unsent bytes. */
   'slow_peer',
+  /** L3: not an IPv4/IPv6 packet, or its header is truncated or inconsistent. */
+  'bad_packet',
+  /** L3: a destination no router forwards (link-local, multicast, broadcast). */
+  'not_routable',
+  /** L3: the source address is not the session's own address or delegated prefix (spoofing). */
+  'src_address',
+  /** L3: no route to the destination (an ICMP unreachable goes back, rate-limited). */
+  'no_route',
+  /** L3: the destination is in a segment the source segment may not reach (`reach`). */
+  'policy_denied',
+  /** L3: TTL / hop limit ran out here (an ICMP time exceeded goes back, rate-limited). */
+  'ttl_exceeded',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
 export type DropCounts = Record<DropReason, number>;
 
 export function newDropCounts(): DropCounts {
-  return { runt: 0, src_multicast: 0, src_mismatch: 0, mac_limit: 0, mac_conflict: 0, hairpin: 0, queue_full: 0, slow_peer: 0 };
+  const d = {} as DropCounts;
+  for (const r of DROP_REASONS) d[r] = 0;
+  return d;
 }
 
 export function addDropCounts(into: DropCounts, from: DropCounts): DropCounts {

@@ -7,3 +7,4 @@ export * from './replay-cache.js';
 export * from './metrics.js';
 export * from './session.js';
 export * from './switch-node.js';
+export * from './l3/index.js';

@@ -35,6 +35,11 @@ import {
 import { QueuedPort, type QueueOptions } from './port.js';
 import type { ReplayCache } from './replay-cache.js';
 import type { L2Segment } from './segment.js';
+import { L3Segment } from './l3/l3-segment.js';
+import { formatPrefix, hostOf, parsePrefix, type Prefix } from './l3/ip.js';
+
+/** A hosted segment of either mode. */
+export type AnySegment = L2Segment | L3Segment;
 
 /** What a session needs from its node (switch-node.ts implements it). */
 export interface SessionHost {
@@ -46,7 +51,9 @@ export interface SessionHost {
   readonly replay: ReplayCache;
   ticketKeys(): KeyObject[];
   /** A hosted segment by name, or why not. */
-  segment(name: string): L2Segment | string;
+  segment(name: string): AnySegment | string;
+  /** L3: the routes pushed to a client of `seg` in welcome (reachable pools, delegation pools, uplink routes). */
+  routesFor?(seg: L3Segment): { to: string }[];
   sessionOf(port: unknown): Session | undefined;
   established(s: Session): void;
   closed(s: Session): void;
@@ -61,7 +68,7 @@ export class Session extends QueuedPort {
   readonly openedAt = Date.now();
   state: SessionState = 'awaiting_hello';
   claims: TicketClaims | undefined;
-  segment: L2Segment | undefined;
+  segment: AnySegment | undefined;
   /** Why it closed: client_bye, peer_closed, superseded, the stop reason, or an error code. */
   closeReason: string | undefined;
   framesIn = 0;
@@ -154,6 +161,11 @@ export class Session extends QueuedPort {
     if (typeof seg === 'string') throw new ElError('EL_ERR_WRONG_SEGMENT', seg);
     if (claims.mode !== seg.def.mode) throw new ElError('EL_ERR_WRONG_SEGMENT', `ticket is for ${claims.mode} but segment "${seg.name}" is ${seg.def.mode}`);
 
+    if (seg instanceof L3Segment) {
+      this.attachL3(seg, claims);
+      return;
+    }
+
     let ticketMac: number | undefined;
     if (claims.mac !== undefined) {
       try {
@@ -187,12 +199,46 @@ export class Session extends QueuedPort {
       throw new ElError('EL_ERR_MAC_IN_USE', `MAC ${hello.mac ?? claims.mac} is in use by another session in segment "${seg.name}"`);
     }
 
+    this.establish(claims, seg, seg.def.mtu + L2_OVERHEAD);
+  }
+
+  /** L3: routes the ticket's addresses and delegated prefixes to this session. */
+  private attachL3(seg: L3Segment, claims: TicketClaims): void {
+    const prefixes: Prefix[] = [];
+    const add = (text: string | undefined, host: boolean, what: string): void => {
+      if (text === undefined) return;
+      const p = host ? hostOf(text) : parsePrefix(text);
+      if (!p) throw new ElError('EL_ERR_BAD_TICKET', `ticket ${what} ${JSON.stringify(text)} is not an IP ${host ? 'address' : 'prefix'}`);
+      prefixes.push(p);
+    };
+    add(claims.ipv4, true, 'ipv4');
+    add(claims.ipv6, true, 'ipv6');
+    add(claims.prefix, false, 'prefix');
+    add(claims.prefix4, false, 'prefix4');
+    let result = seg.attach(this, { prefixes });
+    if (!result.ok && result.conflict) {
+      const old = this.host.sessionOf(result.conflict);
+      if (old && old.claims?.sub === claims.sub && old.claims?.dev === claims.dev) {
+        // The same device reconnecting while its old TCP connection is not dead yet.
+        old.close('superseded');
+        result = seg.attach(this, { prefixes });
+      }
+    }
+    if (!result.ok && result.full) throw new ElError('EL_ERR_UNAVAILABLE', `segment "${seg.name}" has reached its route limit (maxRoutes ${seg.def.maxRoutes}) on this node; try another node`);
+    if (!result.ok) {
+      const taken = prefixes.find((p) => seg.ownerOf(p) !== undefined && seg.ownerOf(p) !== this);
+      throw new ElError('EL_ERR_ADDRESS_IN_USE', `${taken ? formatPrefix(taken) : 'an address of this ticket'} is routed to another session in segment "${seg.name}"`);
+    }
+    this.establish(claims, seg, seg.def.mtu);
+  }
+
+  private establish(claims: TicketClaims, seg: AnySegment, maxFrame: number): void {
     this.claims = claims;
     this.segment = seg;
     this.state = 'established';
     clearTimeout(this.helloTimer);
     this.helloTimer = undefined;
-    this.reader.accept(RecordType.FRAME, seg.def.mtu + L2_OVERHEAD);
+    this.reader.accept(RecordType.FRAME, maxFrame);
 
     const def = seg.def;
     const welcome: Welcome = {
@@ -206,6 +252,12 @@ export class Session extends QueuedPort {
     };
     if (claims.ipv4) welcome.ipv4 = def.ipv4?.gateway ? { address: claims.ipv4, gateway: def.ipv4.gateway } : { address: claims.ipv4 };
     if (claims.ipv6) welcome.ipv6 = def.ipv6?.gateway ? { address: claims.ipv6, gateway: def.ipv6.gateway } : { address: claims.ipv6 };
+    if (seg instanceof L3Segment) {
+      if (claims.prefix) welcome.prefix = claims.prefix;
+      if (claims.prefix4) welcome.prefix4 = claims.prefix4;
+      const routes = this.host.routesFor?.(seg) ?? [];
+      if (routes.length) welcome.routes = routes;
+    }
     this.sendControl(welcome);
     this.startKeepalive(def.keepalive.interval * 1000, def.keepalive.timeout * 1000);
     this.host.established(this);

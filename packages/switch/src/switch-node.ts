@@ -17,14 +17,16 @@ import { registerSwitchMetrics, type SegmentSnapshot, type Traffic } from './met
 import { DEFAULT_WRITE_TIMEOUT_MS, type QueueOptions } from './port.js';
 import { ReplayCache } from './replay-cache.js';
 import { L2Segment } from './segment.js';
-import { Session, type SessionHost } from './session.js';
+import { Session, type AnySegment, type SessionHost } from './session.js';
+import { L3Router, L3Segment, type L3RouterOptions } from './l3/l3-segment.js';
+import { parsePrefix, type Prefix } from './l3/ip.js';
 
 export interface SwitchNodeOptions {
   nodeId: string;
   /** port 0 = ephemeral (tests). */
   listen: { host: string; port: number };
   tls: { cert: string | Buffer; key: string | Buffer; ciphers?: string; minVersion?: 'TLSv1.2' | 'TLSv1.3'; ecdhCurve?: string };
-  /** Parsed with defaults (segmentSchema). Only L2 segments are hosted for now. */
+  /** Parsed with defaults (segmentSchema): L2 and L3 segments. */
   segments: SegmentDef[];
   /** Broker public keys; a function because they rotate. */
   ticketKeys: () => KeyObject[];
@@ -45,6 +47,8 @@ export interface SwitchNodeOptions {
   replayCacheSize?: number;
   /** Per-session output queue limits (maxFrames, maxBytes, highWaterBytes). */
   queue?: Omit<QueueOptions, 'writeTimeoutMs' | 'scheduler' | 'now'>;
+  /** L3 routing: node-wide route limit and ICMP error rate. */
+  l3?: L3RouterOptions;
 }
 
 export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
@@ -61,7 +65,9 @@ export interface SwitchNodeStats {
   errors: Record<string, number>;
   traffic: Traffic;
   drops: DropCounts;
-  segments: Record<string, { sessions: number; ports: number; macEntries: number; evictions: number; moves: number; drops: DropCounts }>;
+  segments: Record<string, { mode: 'l2' | 'l3'; sessions: number; ports: number; macEntries: number; evictions: number; moves: number; routes: number; drops: DropCounts }>;
+  /** ICMP errors the L3 router sent, and those the rate limit held back. */
+  icmp: { sent: number; limited: number };
 }
 
 export class SwitchNode implements SessionHost {
@@ -72,7 +78,8 @@ export class SwitchNode implements SessionHost {
   readonly writeTimeoutMs: number;
   readonly closeGraceMs: number;
   readonly replay: ReplayCache;
-  private readonly segments = new Map<string, L2Segment>();
+  private readonly segments = new Map<string, AnySegment>();
+  readonly router: L3Router;
   private readonly unhosted = new Map<string, string>();
   private readonly sessions = new Set<Session>();
   private readonly connections = new Set<Socket>();
@@ -96,6 +103,7 @@ export class SwitchNode implements SessionHost {
     this.closeGraceMs = opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
     this.replay = new ReplayCache(opts.replayCacheSize ?? 200_000);
     this.queue = { ...opts.queue, writeTimeoutMs: this.writeTimeoutMs };
+    this.router = new L3Router(opts.l3);
 
     for (const def of opts.segments) this.addSegment(def);
 
@@ -141,13 +149,8 @@ export class SwitchNode implements SessionHost {
    */
   addSegment(def: SegmentDef): boolean {
     if (this.segments.has(def.name)) return false;
-    if (def.mode !== 'l2') {
-      this.unhosted.set(def.name, `segment "${def.name}" is ${def.mode}; this node forwards only l2 segments so far`);
-      this.logger.warn({ segment: def.name, mode: def.mode }, 'segment not hosted: only l2 segments are supported by this switch version');
-      return false;
-    }
     this.unhosted.delete(def.name);
-    this.segments.set(def.name, new L2Segment(def));
+    this.segments.set(def.name, def.mode === 'l3' ? new L3Segment(def, this.router) : new L2Segment(def));
     return true;
   }
 
@@ -167,7 +170,7 @@ export class SwitchNode implements SessionHost {
     });
     // Aging also happens on lookup; the sweep frees memory of MACs nobody asks for.
     this.sweepTimer = setInterval(() => {
-      for (const s of this.segments.values()) s.sweep();
+      for (const s of this.segments.values()) if (s instanceof L2Segment) s.sweep();
     }, 5000);
     this.sweepTimer.unref();
     const a = this.address();
@@ -209,7 +212,16 @@ export class SwitchNode implements SessionHost {
     const segments: SwitchNodeStats['segments'] = {};
     for (const snap of this.segmentSnapshots()) {
       const seg = this.segments.get(snap.name)!;
-      segments[snap.name] = { sessions: snap.sessions, ports: seg.portCount, macEntries: snap.macEntries, evictions: snap.evictions, moves: snap.moves, drops: { ...seg.drops } };
+      segments[snap.name] = {
+        mode: seg.def.mode,
+        sessions: snap.sessions,
+        ports: seg.portCount,
+        macEntries: snap.macEntries,
+        evictions: snap.evictions,
+        moves: snap.moves,
+        routes: seg instanceof L3Segment ? seg.routes : 0,
+        drops: { ...seg.drops },
+      };
     }
     let established = 0;
     for (const s of this.sessions) if (s.state === 'established') established++;
@@ -222,11 +234,12 @@ export class SwitchNode implements SessionHost {
       traffic: this.traffic(),
       drops: this.drops(),
       segments,
+      icmp: { sent: this.router.icmpSent, limited: this.router.icmpLimited },
     };
   }
 
   /** The hosted segment object (for tests and the admin API). */
-  segmentByName(name: string): L2Segment | undefined {
+  segmentByName(name: string): AnySegment | undefined {
     return this.segments.get(name);
   }
 
@@ -236,8 +249,30 @@ export class SwitchNode implements SessionHost {
     return this.opts.ticketKeys();
   }
 
-  segment(name: string): L2Segment | string {
+  segment(name: string): AnySegment | string {
     return this.segments.get(name) ?? this.unhosted.get(name) ?? `this node does not host segment "${name}"`;
+  }
+
+  /**
+   * What a client of an L3 segment must route into its tunnel beyond its own pool: the
+   * segment's delegation pools and uplink routes, and the same of every hosted segment
+   * it may reach (their pools too). The welcome holds at most 1024.
+   */
+  routesFor(seg: L3Segment): { to: string }[] {
+    const out = new Set<string>();
+    const addOwn = (d: SegmentDef, withPools: boolean): void => {
+      if (withPools && d.ipv4) out.add(d.ipv4.pool);
+      if (withPools && d.ipv6) out.add(d.ipv6.pool);
+      if (d.delegation?.ipv4) out.add(d.delegation.ipv4.pool);
+      if (d.delegation?.ipv6) out.add(d.delegation.ipv6.pool);
+      for (const r of d.uplink?.routes ?? []) out.add(r);
+    };
+    addOwn(seg.def, false);
+    for (const name of seg.reach) {
+      const other = this.segments.get(name);
+      if (other instanceof L3Segment) addOwn(other.def, true);
+    }
+    return [...out].slice(0, 1024).map((to) => ({ to }));
   }
 
   sessionOf(port: unknown): Session | undefined {
@@ -303,9 +338,9 @@ export class SwitchNode implements SessionHost {
     return [...this.segments.values()].map((seg) => ({
       name: seg.name,
       sessions: sessions.get(seg.name) ?? 0,
-      macEntries: seg.table.size,
-      evictions: seg.table.evictions,
-      moves: seg.table.moves,
+      macEntries: seg instanceof L2Segment ? seg.table.size : 0,
+      evictions: seg instanceof L2Segment ? seg.table.evictions : 0,
+      moves: seg instanceof L2Segment ? seg.table.moves : 0,
     }));
   }
 

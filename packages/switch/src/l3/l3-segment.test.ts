@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { segmentSchema, type SegmentInput } from '@elink/protocol';
+import { MemoryPort, nextTick } from '../memory-port.js';
+import { hostOf, parsePrefix } from './ip.js';
+import { L3Router, L3Segment } from './l3-segment.js';
+import { endpoints, ipv4HeaderOk, udp4, udp6 } from './test-packets.js';
+
+const seg = (input: Omit<SegmentInput, 'mode'>, router: L3Router) => new L3Segment(segmentSchema.parse({ mode: 'l3', ...input }), router);
+
+function setup(routerOpts = {}) {
+  const router = new L3Router(routerOpts);
+  const a = seg({ name: 'a', ipv4: { pool: '198.19.1.0/24' }, ipv6: { pool: 'fd00:e1:1::/64' }, reach: ['b'] }, router);
+  const b = seg({ name: 'b', ipv4: { pool: '198.19.2.0/24' }, ipv6: { pool: 'fd00:e1:2::/64' }, reach: ['a'] }, router);
+  const c = seg({ name: 'c', ipv4: { pool: '198.19.3.0/24' }, ipv6: { pool: 'fd00:e1:3::/64' } }, router);
+  const port = (s: L3Segment, name: string, ...cidrs: string[]) => {
+    const p = new MemoryPort(name);
+    const prefixes = cidrs.map((c) => (c.includes('/') ? parsePrefix(c)! : hostOf(c)!));
+    expect(s.attach(p, { prefixes }).ok).toBe(true);
+    return p;
+  };
+  const a1 = port(a, 'a1', '198.19.1.10', 'fd00:e1:1::10');
+  const a2 = port(a, 'a2', '198.19.1.11', 'fd00:e1:1::11', 'fd00:e1:100::/56', '198.19.64.16/28');
+  const b1 = port(b, 'b1', '198.19.2.10', 'fd00:e1:2::10');
+  const c1 = port(c, 'c1', '198.19.3.10', 'fd00:e1:3::10');
+  return { router, a, b, c, a1, a2, b1, c1 };
+}
+
+describe('L3Segment', () => {
+  it('routes IPv4 and IPv6 inside a segment, decrementing TTL with a valid checksum', async () => {
+    const { a, a1, a2 } = setup();
+    a.forward(udp4('198.19.1.10', '198.19.1.11', 'v4', 64), a1);
+    a.forward(udp6('fd00:e1:1::10', 'fd00:e1:1::11', 'v6', 64), a1);
+    await nextTick();
+    expect(a2.received).toHaveLength(2);
+    const [p4, p6] = a2.received;
+    expect(p4[8]).toBe(63);
+    expect(ipv4HeaderOk(p4)).toBe(true);
+    expect(p6[7]).toBe(63);
+    expect(a.routed).toBe(2);
+  });
+
+  it('routes to delegated prefixes (IPv6 and IPv4) and accepts them as sources', async () => {
+    const { a, a1, a2 } = setup();
+    a.forward(udp6('fd00:e1:1::10', 'fd00:e1:100:7::99'), a1);
+    a.forward(udp4('198.19.1.10', '198.19.64.20'), a1);
+    a.forward(udp6('fd00:e1:100:7::99', 'fd00:e1:1::10'), a2);
+    await nextTick();
+    expect(a2.received.map((p) => endpoints(p).dst)).toEqual(['fd00:e1:100:7:0:0:0:99', '198.19.64.20']);
+    expect(a1.received).toHaveLength(1);
+    expect(a.drops.src_address).toBe(0);
+  });
+
+  it('crosses segments only where reach allows, per direction', async () => {
+    const { a, b, c, a1, b1, c1 } = setup();
+    a.forward(udp4('198.19.1.10', '198.19.2.10'), a1);
+    b.forward(udp6('fd00:e1:2::10', 'fd00:e1:1::10'), b1);
+    c.forward(udp4('198.19.3.10', '198.19.1.10'), c1);
+    c.forward(udp6('fd00:e1:3::10', 'fd00:e1:1::10'), c1);
+    a.forward(udp4('198.19.1.10', '198.19.3.10'), a1);
+    await nextTick();
+    expect(b1.received).toHaveLength(1);
+    expect(a1.received).toHaveLength(1);
+    expect(c1.received).toHaveLength(0);
+    expect(c.drops.policy_denied).toBe(2);
+    expect(a.drops.policy_denied).toBe(1);
+  });
+
+  it('drops and counts spoofed sources; nobody receives them', async () => {
+    const { a, a1, a2, b1 } = setup();
+    a.forward(udp4('198.19.1.11', '198.19.1.11'), a1); // a2's address
+    a.forward(udp4('203.0.113.9', '198.19.1.11'), a1);
+    a.forward(udp6('fd00:e1:100::1', 'fd00:e1:1::11'), a1); // a2's delegated prefix
+    a.forward(udp4('198.19.1.10', '198.19.2.10'), a2); // a1's address from a2
+    await nextTick();
+    expect(a.drops.src_address).toBe(4);
+    expect(a1.received.length + a2.received.length + b1.received.length).toBe(0);
+  });
+
+  it('answers an expiring TTL with ICMP time exceeded from the gateway, rate-limited', async () => {
+    const { router, a, a1, a2 } = setup({ icmpRate: 1, icmpBurst: 2, now: () => 0 });
+    for (let i = 0; i < 3; i++) a.forward(udp4('198.19.1.10', '198.19.1.11', 'x', 1), a1);
+    a.forward(udp6('fd00:e1:1::10', 'fd00:e1:1::11', 'x', 1), a1);
+    await nextTick();
+    expect(a2.received).toHaveLength(0);
+    expect(a.drops.ttl_exceeded).toBe(4);
+    expect(router.icmpSent).toBe(2);
+    expect(router.icmpLimited).toBe(2);
+    const icmp = a1.received[0];
+    expect(endpoints(icmp)).toEqual({ src: '198.19.1.1', dst: '198.19.1.10' });
+    expect(icmp[9]).toBe(1);
+    expect(icmp[20]).toBe(11); // time exceeded
+    expect(ipv4HeaderOk(icmp)).toBe(true);
+    // The quote is the original packet, header first.
+    expect(endpoints(icmp.subarray(28))).toEqual({ src: '198.19.1.10', dst: '198.19.1.11' });
+  });
+
+  it('answers an unroutable destination with ICMPv6 destination unreachable', async () => {
+    const { a, a1 } = setup();
+    a.forward(udp6('fd00:e1:1::10', 'fd00:e1:1::99'), a1);
+    await nextTick();
+    expect(a.drops.no_route).toBe(1);
+    const icmp = a1.received[0];
+    expect(endpoints(icmp)).toEqual({ src: 'fd00:e1:1:0:0:0:0:1', dst: 'fd00:e1:1:0:0:0:0:10' });
+    expect(icmp[6]).toBe(58);
+    expect(icmp[40]).toBe(1);
+  });
+
+  it('drops link-local, multicast and malformed packets without answering', async () => {
+    const { a, a1 } = setup();
+    a.forward(udp6('fd00:e1:1::10', 'ff02::2'), a1);
+    a.forward(udp6('fd00:e1:1::10', 'fe80::1'), a1);
+    a.forward(udp4('198.19.1.10', '224.0.0.251'), a1);
+    a.forward(Buffer.from([0x45, 0, 0]), a1);
+    a.forward(Buffer.alloc(0), a1);
+    await nextTick();
+    expect(a.drops.not_routable).toBe(3);
+    expect(a.drops.bad_packet).toBe(2);
+    expect(a1.received).toHaveLength(0);
+  });
+
+  it('refuses a prefix routed to another port, and frees routes on detach', () => {
+    const { a, a1 } = setup();
+    const p = new MemoryPort('dup');
+    const r = a.attach(p, { prefixes: [hostOf('198.19.1.10')!] });
+    expect(r).toEqual({ ok: false, conflict: a1 });
+    a.detach(a1);
+    expect(a.attach(p, { prefixes: [hostOf('198.19.1.10')!] }).ok).toBe(true);
+    expect(a.ownerOf(hostOf('198.19.1.10')!)).toBe(p);
+  });
+
+  it('keeps to maxRoutes per segment', () => {
+    const router = new L3Router();
+    const s = seg({ name: 's', ipv4: { pool: '10.0.0.0/8' }, maxRoutes: 16 }, router);
+    for (let i = 0; i < 16; i++) expect(s.attach(new MemoryPort(), { prefixes: [hostOf(`10.0.0.${i + 2}`)!] }).ok).toBe(true);
+    expect(s.attach(new MemoryPort(), { prefixes: [hostOf('10.0.1.1')!] })).toEqual({ ok: false, full: true });
+    expect(s.routes).toBe(16);
+  });
+
+  it('trusts an uplink port: any source from it reaches the sessions', async () => {
+    const { a, a1 } = setup();
+    const up = new MemoryPort('uplink');
+    expect(a.attach(up, { prefixes: [parsePrefix('192.0.2.0/24')!], trusted: true }).ok).toBe(true);
+    a.forward(udp4('192.0.2.80', '198.19.1.10'), up);
+    a.forward(udp4('198.19.1.10', '192.0.2.80'), a1);
+    await nextTick();
+    expect(a1.received).toHaveLength(1);
+    expect(up.received).toHaveLength(1);
+  });
+});

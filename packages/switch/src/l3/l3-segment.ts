@@ -1,0 +1,262 @@
+/**
+ * L3 segments: IP packets routed by longest-prefix match. All L3 segments of a node
+ * share one L3Router (one route table per family), so a packet may cross segments
+ * when the policy (`reach`) allows it.
+ *
+ * One packet's path through forward():
+ *   1. version / header sanity                      → drop `bad_packet`
+ *   2. destination link-local, multicast, broadcast → drop `not_routable`
+ *   3. source: LPM(src) must be the ingress port    → drop `src_address`
+ *      (its own addresses and delegated prefixes; an uplink port is trusted)
+ *   4. LPM(dst): none                               → drop `no_route` + ICMP unreachable
+ *      another segment not in this one's `reach`    → drop `policy_denied`
+ *      the ingress port itself                      → drop `hairpin`
+ *   5. TTL / hop limit ≤ 1                          → drop `ttl_exceeded` + ICMP time exceeded
+ *      else decrement (IPv4: incremental checksum)  → egress.enqueue(packet)
+ * ICMP errors come from the ingress segment's gateway address and are rate-limited
+ * node-wide. Drops are counted in the ingress segment.
+ */
+import type { SegmentDef } from '@elink/protocol';
+import { newDropCounts, type DropCounts } from '../drops.js';
+import type { Port } from '../port.js';
+import { decrementTtl4, icmp4Error, icmp6Error, ICMP4_DEST_UNREACHABLE, ICMP4_TIME_EXCEEDED, ICMP6_DEST_UNREACHABLE, ICMP6_TIME_EXCEEDED, TokenBucket } from './icmp.js';
+import { firstHost, parseAddress, type Prefix } from './ip.js';
+import { PrefixTable } from './prefix-table.js';
+
+export interface L3Route {
+  readonly port: Port;
+  readonly segment: L3Segment;
+}
+
+export interface L3RouterOptions {
+  /** Routes per family on the node. Default 4,000,000. */
+  maxRoutes?: number;
+  /** ICMP errors per second the node sends, and the burst. Default 100 and 50. */
+  icmpRate?: number;
+  icmpBurst?: number;
+  now?: () => number;
+}
+
+/** The node's routing tables, shared by its L3 segments. */
+export class L3Router {
+  readonly v4: PrefixTable<L3Route>;
+  readonly v6: PrefixTable<L3Route>;
+  readonly icmp: TokenBucket;
+  icmpSent = 0;
+  /** ICMP errors not sent because the rate limit was reached. */
+  icmpLimited = 0;
+
+  constructor(opts: L3RouterOptions = {}) {
+    this.v4 = new PrefixTable(4, opts.maxRoutes ?? 4_000_000);
+    this.v6 = new PrefixTable(6, opts.maxRoutes ?? 4_000_000);
+    this.icmp = new TokenBucket(opts.icmpRate ?? 100, opts.icmpBurst ?? 50, opts.now);
+  }
+
+  table(family: 4 | 6): PrefixTable<L3Route> {
+    return family === 4 ? this.v4 : this.v6;
+  }
+}
+
+export interface L3AttachOptions {
+  /** Routed to this port: its host addresses and delegated prefixes. */
+  prefixes: readonly Prefix[];
+  /** Any source address accepted (an uplink to the host's kernel); default false. */
+  trusted?: boolean;
+}
+
+/** Why attach() failed: a prefix already routed to another port, or the route limit. */
+export type L3AttachResult = { ok: true } | { ok: false; conflict?: Port; full?: true };
+
+interface Attachment {
+  readonly prefixes: readonly Prefix[];
+  readonly trusted: boolean;
+}
+
+const IPV4_HEADER = 20;
+const IPV6_HEADER = 40;
+
+export class L3Segment {
+  readonly name: string;
+  readonly drops: DropCounts = newDropCounts();
+  readonly reach: ReadonlySet<string>;
+  /** Packets forwarded. */
+  routed = 0;
+  private readonly attachments = new Map<Port, Attachment>();
+  private routeCount = 0;
+  private readonly gateway4: number | undefined;
+  private readonly gateway6: number[] | undefined;
+
+  constructor(
+    readonly def: SegmentDef,
+    readonly router: L3Router,
+  ) {
+    this.name = def.name;
+    this.reach = new Set(def.reach);
+    const g4 = def.ipv4 && (def.ipv4.gateway ? parseAddress(def.ipv4.gateway)?.words : firstHost(def.ipv4.pool));
+    const g6 = def.ipv6 && (def.ipv6.gateway ? parseAddress(def.ipv6.gateway)?.words : firstHost(def.ipv6.pool));
+    this.gateway4 = g4?.[0];
+    this.gateway6 = g6;
+  }
+
+  get portCount(): number {
+    return this.attachments.size;
+  }
+
+  get routes(): number {
+    return this.routeCount;
+  }
+
+  has(port: Port): boolean {
+    return this.attachments.has(port);
+  }
+
+  /** The port a prefix is routed to exactly (in any segment of the node). */
+  ownerOf(p: Prefix): Port | undefined {
+    return this.router.table(p.family).exact(p.words, p.length)?.port;
+  }
+
+  /** Routes `prefixes` to `port`. Changes nothing when one is routed elsewhere or the limit is reached. */
+  attach(port: Port, opts: L3AttachOptions): L3AttachResult {
+    if (this.attachments.has(port)) return { ok: true };
+    for (const p of opts.prefixes) {
+      const other = this.ownerOf(p);
+      if (other !== undefined && other !== port) return { ok: false, conflict: other };
+    }
+    if (this.routeCount + opts.prefixes.length > this.def.maxRoutes) return { ok: false, full: true };
+    const route: L3Route = { port, segment: this };
+    const done: Prefix[] = [];
+    for (const p of opts.prefixes) {
+      if (!this.router.table(p.family).insert(p.words, p.length, route)) {
+        for (const d of done) this.router.table(d.family).remove(d.words, d.length, route);
+        return { ok: false, full: true };
+      }
+      done.push(p);
+    }
+    this.routeCount += done.length;
+    this.attachments.set(port, { prefixes: done, trusted: !!opts.trusted });
+    return { ok: true };
+  }
+
+  /** Removes the port and its routes. */
+  detach(port: Port): void {
+    const a = this.attachments.get(port);
+    if (a === undefined) return;
+    this.attachments.delete(port);
+    for (const p of a.prefixes) {
+      const t = this.router.table(p.family);
+      const r = t.exact(p.words, p.length);
+      if (r !== undefined && r.port === port) t.remove(p.words, p.length, r);
+    }
+    this.routeCount -= a.prefixes.length;
+  }
+
+  forward(packet: Buffer, ingress: Port): void {
+    const att = this.attachments.get(ingress);
+    if (att === undefined) return; // raced with detach
+    const version = packet.length > 0 ? packet[0] >> 4 : 0;
+    if (version === 4) this.forward4(packet, ingress, att);
+    else if (version === 6) this.forward6(packet, ingress, att);
+    else this.drops.bad_packet++;
+  }
+
+  private forward4(p: Buffer, ingress: Port, att: Attachment): void {
+    const ihl = (p[0] & 0x0f) * 4;
+    if (p.length < IPV4_HEADER || ihl < IPV4_HEADER || p.length < ihl || ((p[2] << 8) | p[3]) > p.length) {
+      this.drops.bad_packet++;
+      return;
+    }
+    const d0 = p[16];
+    if (d0 >= 224 || d0 === 0 || d0 === 127 || (d0 === 169 && p[17] === 254)) {
+      this.drops.not_routable++;
+      return;
+    }
+    const table = this.router.v4;
+    if (!att.trusted && table.lookupAt(p, 12)?.port !== ingress) {
+      this.drops.src_address++;
+      return;
+    }
+    const route = table.lookupAt(p, 16);
+    if (route === undefined) {
+      this.drops.no_route++;
+      this.icmp4(p, ingress, ICMP4_DEST_UNREACHABLE, 1);
+      return;
+    }
+    if (route.segment !== this && !this.reach.has(route.segment.name)) {
+      this.drops.policy_denied++;
+      return;
+    }
+    if (route.port === ingress) {
+      this.drops.hairpin++;
+      return;
+    }
+    if (p[8] <= 1) {
+      this.drops.ttl_exceeded++;
+      this.icmp4(p, ingress, ICMP4_TIME_EXCEEDED, 0);
+      return;
+    }
+    decrementTtl4(p);
+    this.routed++;
+    route.port.enqueue(p);
+  }
+
+  private forward6(p: Buffer, ingress: Port, att: Attachment): void {
+    if (p.length < IPV6_HEADER || IPV6_HEADER + ((p[4] << 8) | p[5]) > p.length) {
+      this.drops.bad_packet++;
+      return;
+    }
+    // ff00::/8 multicast, fe80::/10 link-local, ::/8 (unspecified, loopback, v4-mapped).
+    if (p[24] === 0xff || (p[24] === 0xfe && (p[25] & 0xc0) === 0x80) || p[24] === 0) {
+      this.drops.not_routable++;
+      return;
+    }
+    const table = this.router.v6;
+    if (!att.trusted && table.lookupAt(p, 8)?.port !== ingress) {
+      this.drops.src_address++;
+      return;
+    }
+    const route = table.lookupAt(p, 24);
+    if (route === undefined) {
+      this.drops.no_route++;
+      this.icmp6(p, ingress, ICMP6_DEST_UNREACHABLE, 0);
+      return;
+    }
+    if (route.segment !== this && !this.reach.has(route.segment.name)) {
+      this.drops.policy_denied++;
+      return;
+    }
+    if (route.port === ingress) {
+      this.drops.hairpin++;
+      return;
+    }
+    if (p[7] <= 1) {
+      this.drops.ttl_exceeded++;
+      this.icmp6(p, ingress, ICMP6_TIME_EXCEEDED, 0);
+      return;
+    }
+    p[7]--;
+    this.routed++;
+    route.port.enqueue(p);
+  }
+
+  private icmp4(p: Buffer, ingress: Port, type: number, code: number): void {
+    if (this.gateway4 === undefined) return;
+    const msg = icmp4Error(p, type, code, this.gateway4);
+    if (msg) this.sendIcmp(msg, ingress);
+  }
+
+  private icmp6(p: Buffer, ingress: Port, type: number, code: number): void {
+    if (this.gateway6 === undefined) return;
+    const msg = icmp6Error(p, type, code, this.gateway6);
+    if (msg) this.sendIcmp(msg, ingress);
+  }
+
+  private sendIcmp(msg: Buffer, ingress: Port): void {
+    const r = this.router;
+    if (!r.icmp.take()) {
+      r.icmpLimited++;
+      return;
+    }
+    r.icmpSent++;
+    ingress.enqueue(msg);
+  }
+}
