@@ -42,6 +42,11 @@ export class AddressPool {
     return address >= this.first && address <= this.last && address !== this.gateway;
   }
 
+  /** Parses an address of this pool's family (ElError EL_ERR_CONFIG otherwise). */
+  parse(text: string): bigint {
+    return parseAddress(text, this.family);
+  }
+
   format(address: bigint): string {
     return formatAddress(address, this.family);
   }

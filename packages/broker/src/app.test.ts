@@ -8,7 +8,7 @@ import * as prom from 'prom-client';
 import { createCertificateAuthority, issueServerCertificate } from '@elink/pki';
 import { generateTicketKeyPair, segmentSchema, verifyTicket, type TicketKeyPair } from '@elink/protocol';
 import { createBrokerApp } from './app.js';
-import { MemoryLeaseStore } from './lease-store.js';
+import { MemoryStore } from './store/memory-store.js';
 import type { NodeInfo } from './nodes.js';
 import { hashPassword } from './password.js';
 import { MemoryUserDirectory } from './users.js';
@@ -274,7 +274,7 @@ describe('broker HTTPS API', () => {
 describe('broker readiness', () => {
   it('answers 503 when the lease store does not answer', async () => {
     const keys = generateTicketKeyPair();
-    class BrokenStore extends MemoryLeaseStore {
+    class BrokenStore extends MemoryStore {
       override async ping(): Promise<void> {
         throw new Error('connection refused');
       }
@@ -282,7 +282,7 @@ describe('broker readiness', () => {
     const app = await createBrokerApp({
       segments,
       users: new MemoryUserDirectory([]),
-      leases: new BrokenStore(),
+      store: new BrokenStore(),
       signingKey: keys.privateKey,
       nodes: () => nodes,
       logger: pino({ level: 'silent' }),

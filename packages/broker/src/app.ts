@@ -1,9 +1,13 @@
 /**
  * The broker's HTTP API (fastify). Routes:
  *
- *   POST /v1/login  {user, password, segment?, device?} → ticket, servers, addresses, MAC
- *   GET  /healthz   the process is up
- *   GET  /readyz    the user directory and lease store answer
+ *   POST /v1/login            {user, password | challenge+digest, segment?, device?, prefix?}
+ *                             → ticket, servers, addresses, MAC (login.ts)
+ *   GET  /v1/challenge        a single-use challenge for digest logins (challenge.ts)
+ *   POST /v1/nodes/heartbeat  switch nodes, with the cluster secret (node-routes.ts)
+ *   /v1/admin/…               nodes, leases, users; admin token (admin-routes.ts)
+ *   GET  /healthz             the process is up
+ *   GET  /readyz              the store and user directory answer
  *
  * Every error reply is `{error: EL_ERR_*, message}` — fastify's own (schema, body
  * size, content type, unknown route) included — so clients handle one shape.
@@ -14,13 +18,20 @@ import { fastify, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { pino } from 'pino';
 import * as prom from 'prom-client';
 import { ElError, type ErrorCode, type SegmentDef } from '@elink/protocol';
-import { Ipam } from './ipam.js';
-import { MemoryLeaseStore, type LeaseStore } from './lease-store.js';
+import { registerAdminRoutes } from './admin-routes.js';
+import { Challenges, DEFAULT_CHALLENGE_TTL_SECONDS } from './challenge.js';
+import { Ipam, type StaticAssignment } from './ipam.js';
+import { KeyRing } from './keyring.js';
 import { DEFAULT_DEVICE, LoginService, type LoginRequest } from './login.js';
 import { createBrokerMetrics, type LoginResult } from './metrics.js';
+import { NodeRegistry } from './node-registry.js';
+import { registerNodeRoutes } from './node-routes.js';
 import type { NodeContext, NodeInfo } from './nodes.js';
+import { LoginRateLimiter, RateLimitedError, type RateLimits } from './rate-limit.js';
+import { MemoryStore } from './store/memory-store.js';
+import type { BrokerStore } from './store/store.js';
 import { TicketIssuer } from './tickets.js';
-import type { UserDirectory } from './users.js';
+import { StoreUserDirectory, type UserDirectory } from './users.js';
 
 export interface BrokerHttpsOptions {
   cert: string | Buffer;
@@ -30,12 +41,31 @@ export interface BrokerHttpsOptions {
 export interface BrokerOptions {
   /** Segment definitions, parsed with defaults (segmentSchema from @elink/protocol). */
   segments: SegmentDef[];
-  users: UserDirectory;
-  /** Default: a MemoryLeaseStore (leases last as long as the process). */
-  leases?: LeaseStore;
-  /** Ed25519 private key that signs tickets. */
-  signingKey: KeyObject;
-  nodes: (ctx: NodeContext) => NodeInfo[];
+  /** Default: the store's users (StoreUserDirectory). */
+  users?: UserDirectory;
+  /** Leases, challenges, node registry, failure counters, users. Default: a MemoryStore. */
+  store?: BrokerStore;
+  /** Ed25519 private key that signs tickets (or give `keys`). */
+  signingKey?: KeyObject;
+  /** Signing key and published keys (rotation); wins over `signingKey`. */
+  keys?: KeyRing;
+  /** Statically known switch nodes; registered nodes (heartbeats) come first. */
+  nodes?: (ctx: NodeContext) => NodeInfo[];
+  /** Idle time after which a lease may go to another device. Default 30 days. */
+  leaseIdleSeconds?: number;
+  /** Fixed addresses from configuration. */
+  statics?: readonly StaticAssignment[];
+  rateLimits?: Partial<RateLimits>;
+  /** Default 30. */
+  challengeTtlSeconds?: number;
+  /** Switch nodes authenticate their heartbeats with this; absent = heartbeats refused. */
+  clusterSecret?: string;
+  /** Bearer token for /v1/admin; absent = the admin API is off. */
+  adminToken?: string;
+  /** A node whose last heartbeat is older is not offered to clients. Default 15. */
+  healthySeconds?: number;
+  /** Heartbeat interval suggested to nodes. Default 5. */
+  heartbeatSeconds?: number;
   /** Default 60. */
   ticketTtlSeconds?: number;
   logger: pino.Logger;
@@ -53,6 +83,8 @@ const LOGIN_ERRORS: Partial<Record<ErrorCode, { status: number; result: LoginRes
   EL_ERR_NO_SEGMENT: { status: 404, result: 'no_segment' },
   EL_ERR_POOL_EXHAUSTED: { status: 503, result: 'pool_exhausted' },
   EL_ERR_NO_NODE: { status: 503, result: 'no_node' },
+  EL_ERR_RATE_LIMITED: { status: 429, result: 'rate_limited' },
+  EL_ERR_UNAVAILABLE: { status: 503, result: 'unavailable' },
 };
 
 const READY_TIMEOUT_MS = 2000;
@@ -68,12 +100,17 @@ const loginSchema = {
   body: {
     type: 'object',
     additionalProperties: false,
-    required: ['user', 'password'],
+    required: ['user'],
+    // A password, or a challenge with its digest (never both).
+    oneOf: [{ required: ['password'], not: { anyOf: [{ required: ['challenge'] }, { required: ['digest'] }] } }, { required: ['challenge', 'digest'], not: { required: ['password'] } }],
     properties: {
       user: { type: 'string', minLength: 1, maxLength: 128 },
       password: { type: 'string', minLength: 1, maxLength: 1024 },
+      challenge: { type: 'string', pattern: '^[0-9a-f]{32}$' },
+      digest: { type: 'string', pattern: '^[0-9a-fA-F]{32}$' },
       segment: { type: 'string', pattern: SEGMENT_NAME },
       device: { type: 'string', minLength: 1, maxLength: 128 },
+      prefix: { type: 'boolean' },
     },
   },
   response: {
@@ -96,9 +133,27 @@ const loginSchema = {
         mac: { type: 'string' },
         ipv4: { type: 'string' },
         ipv6: { type: 'string' },
+        prefix: { type: 'string' },
+        prefix4: { type: 'string' },
       },
     },
     '4xx': errorReply,
+    '5xx': errorReply,
+  },
+} as const;
+
+/** Errors of the other routes (heartbeat, admin). */
+const OTHER_ERRORS: Partial<Record<ErrorCode, { status: number }>> = {
+  EL_ERR_INVALID: { status: 400 },
+  EL_ERR_AUTH: { status: 401 },
+  EL_ERR_FORBIDDEN: { status: 403 },
+  EL_ERR_NO_SEGMENT: { status: 404 },
+  EL_ERR_CONFIG: { status: 400 },
+};
+
+const challengeSchema = {
+  response: {
+    200: { type: 'object', required: ['challenge', 'expiresAt'], properties: { challenge: { type: 'string' }, expiresAt: { type: 'string' } } },
     '5xx': errorReply,
   },
 } as const;
@@ -126,12 +181,28 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
   const names = opts.segments.map((s) => s.name);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
   if (duplicate !== undefined) throw new ElError('EL_ERR_CONFIG', `segment "${duplicate}" is defined twice`);
-  const leases = opts.leases ?? new MemoryLeaseStore();
+  const store = opts.store ?? new MemoryStore();
+  const users = opts.users ?? new StoreUserDirectory(store);
   const registry = opts.registry ?? new prom.Registry();
-  const ipam = new Ipam(opts.segments, leases);
-  const issuer = new TicketIssuer(opts.signingKey, opts.ticketTtlSeconds);
-  const service = await LoginService.create({ segments: opts.segments, users: opts.users, ipam, issuer, nodes: opts.nodes });
-  const metrics = createBrokerMetrics(registry, names, (s) => ipam.count(s));
+  if (!opts.keys && !opts.signingKey) throw new ElError('EL_ERR_CONFIG', 'the broker needs a ticket signing key');
+  const keys = opts.keys ?? new KeyRing(opts.signingKey!);
+  const ipam = new Ipam(opts.segments, store, { leaseIdleSeconds: opts.leaseIdleSeconds, statics: opts.statics });
+  const issuer = new TicketIssuer(() => keys.signingKey, opts.ticketTtlSeconds);
+  const nodeRegistry = new NodeRegistry({ store, healthySeconds: opts.healthySeconds });
+  const challenges = new Challenges(store, opts.challengeTtlSeconds ?? DEFAULT_CHALLENGE_TTL_SECONDS);
+  const nodes = opts.nodes ?? (() => []);
+  const service = await LoginService.create({
+    segments: opts.segments,
+    users,
+    ipam,
+    issuer,
+    nodes,
+    registry: nodeRegistry,
+    limiter: new LoginRateLimiter(store, opts.rateLimits),
+    challenges,
+  });
+  // A store outage must not break a scrape: the lease gauge then keeps its last values.
+  const metrics = createBrokerMetrics(registry, names, (s) => ipam.count(s).catch(() => undefined));
 
   const app = fastify({
     loggerInstance: opts.logger,
@@ -149,8 +220,11 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
       return sendError(reply, 400, 'EL_ERR_INVALID', `invalid request: ${e.message ?? 'does not match the schema'}`);
     }
     if (error instanceof ElError) {
-      const known = LOGIN_ERRORS[error.code];
-      if (known) return sendError(reply, known.status, error.code, error.message);
+      const known = LOGIN_ERRORS[error.code] ?? OTHER_ERRORS[error.code];
+      if (known) {
+        if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfter));
+        return sendError(reply, known.status, error.code, error.message);
+      }
     }
     if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
       // fastify's own client errors: body too large, bad JSON, wrong content type.
@@ -175,7 +249,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
     const endTimer = metrics.loginDuration.startTimer();
     const { user, segment, device } = request.body;
     try {
-      const result = await service.login(request.body, { localAddress: request.socket.localAddress });
+      const result = await service.login(request.body, { localAddress: request.socket.localAddress, remoteAddress: request.ip });
       metrics.logins.inc({ result: 'ok' });
       counted.add(request);
       request.log.info({ user, segment: result.segment, device: device ?? DEFAULT_DEVICE, ipv4: result.ipv4, ipv6: result.ipv6 }, 'login ok');
@@ -185,18 +259,24 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
       if (!known || !(err instanceof ElError)) throw err;
       metrics.logins.inc({ result: known.result });
       counted.add(request);
-      request.log.info({ user, segment, device, code: err.code }, 'login refused');
+      request.log.info({ user, segment, device, code: err.code, ...(err.code === 'EL_ERR_UNAVAILABLE' ? { reason: err.message } : {}) }, 'login refused');
+      if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfter));
       return sendError(reply, known.status, err.code, err.message);
     } finally {
       endTimer();
     }
   });
 
+  app.get('/v1/challenge', { schema: challengeSchema }, async () => challenges.issue());
+
+  registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments: opts.segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5 });
+  registerAdminRoutes(app as unknown as FastifyInstance, { store, users, registry: nodeRegistry, keys, segments: opts.segments, adminToken: opts.adminToken });
+
   app.get('/healthz', { schema: statusSchema }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: statusSchema }, async (request, reply) => {
     try {
-      await withTimeout(Promise.all([leases.ping(), opts.users.ping?.()]), READY_TIMEOUT_MS, 'the lease store or user directory');
+      await withTimeout(Promise.all([store.ping(), users.ping?.()]), READY_TIMEOUT_MS, 'the store or user directory');
       return { status: 'ok' };
     } catch (err) {
       request.log.warn({ err }, 'not ready');

@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { ElError, segmentSchema, type SegmentDef } from '@elink/protocol';
 import { Ipam, leaseKey } from './ipam.js';
-import { MemoryLeaseStore, type LeaseFamily, type LeaseRecord, type LeaseStore } from './lease-store.js';
+import type { LeaseFamily, LeaseRecord, LeaseStore } from './lease-store.js';
+import { MemoryStore } from './store/memory-store.js';
 
 function segment(name: string, ipv4?: string, ipv6?: string, gateway4?: string): SegmentDef {
   return segmentSchema.parse({
@@ -22,14 +23,14 @@ async function errorCode(p: Promise<unknown>): Promise<string | undefined> {
 
 describe('Ipam', () => {
   it('hands out the lowest free IPv4 address with the pool prefix length, skipping network and gateway', async () => {
-    const ipam = new Ipam([segment('lan', '198.19.0.0/16')], new MemoryLeaseStore());
+    const ipam = new Ipam([segment('lan', '198.19.0.0/16')], new MemoryStore());
     expect((await ipam.lease('lan', 'alice', 'default')).ipv4).toBe('198.19.0.2/16');
     expect((await ipam.lease('lan', 'bob', 'default')).ipv4).toBe('198.19.0.3/16');
     expect((await ipam.lease('lan', 'alice', 'phone')).ipv4).toBe('198.19.0.4/16');
   });
 
   it('is sticky per (segment, user, device)', async () => {
-    const ipam = new Ipam([segment('a', '198.19.0.0/24', 'fd00:e1::/64'), segment('b', '198.19.1.0/24', 'fd00:e1:0:1::/64')], new MemoryLeaseStore());
+    const ipam = new Ipam([segment('a', '198.19.0.0/24', 'fd00:e1::/64'), segment('b', '198.19.1.0/24', 'fd00:e1:0:1::/64')], new MemoryStore());
     const first = await ipam.lease('a', 'alice', 'laptop');
     await ipam.lease('a', 'bob', 'laptop');
     expect(await ipam.lease('a', 'alice', 'laptop')).toEqual(first);
@@ -42,19 +43,19 @@ describe('Ipam', () => {
 
   it('derives IPv6 addresses from the key: stable across stores, distinct across keys, inside the pool', async () => {
     const segs = [segment('v6', undefined, 'fd00:e1::/64')];
-    const a = await new Ipam(segs, new MemoryLeaseStore()).lease('v6', 'alice', 'default');
-    const b = await new Ipam(segs, new MemoryLeaseStore()).lease('v6', 'alice', 'default');
+    const a = await new Ipam(segs, new MemoryStore()).lease('v6', 'alice', 'default');
+    const b = await new Ipam(segs, new MemoryStore()).lease('v6', 'alice', 'default');
     expect(a).toEqual(b);
     expect(a.ipv4).toBeUndefined();
     expect(a.ipv6).toMatch(/^fd00:e1:.*\/64$/);
-    const ipam = new Ipam(segs, new MemoryLeaseStore());
+    const ipam = new Ipam(segs, new MemoryStore());
     const seen = new Set<string>();
     for (let i = 0; i < 200; i++) seen.add((await ipam.lease('v6', `user${i}`, 'default')).ipv6!);
     expect(seen.size).toBe(200);
   });
 
   it('exhausts a /29 after exactly 5 leases, never duplicating, and says EL_ERR_POOL_EXHAUSTED', async () => {
-    const ipam = new Ipam([segment('tiny', '198.19.0.0/29')], new MemoryLeaseStore());
+    const ipam = new Ipam([segment('tiny', '198.19.0.0/29')], new MemoryStore());
     const got: string[] = [];
     for (let i = 0; i < 5; i++) got.push((await ipam.lease('tiny', `u${i}`, 'd')).ipv4!);
     expect(got).toEqual(['198.19.0.2/29', '198.19.0.3/29', '198.19.0.4/29', '198.19.0.5/29', '198.19.0.6/29']);
@@ -65,7 +66,7 @@ describe('Ipam', () => {
   });
 
   it('uses the low addresses when the gateway is configured at the top', async () => {
-    const ipam = new Ipam([segment('gw', '198.19.0.0/29', undefined, '198.19.0.6')], new MemoryLeaseStore());
+    const ipam = new Ipam([segment('gw', '198.19.0.0/29', undefined, '198.19.0.6')], new MemoryStore());
     const got: string[] = [];
     for (let i = 0; i < 5; i++) got.push((await ipam.lease('gw', `u${i}`, 'd')).ipv4!);
     expect(got).toEqual(['198.19.0.1/29', '198.19.0.2/29', '198.19.0.3/29', '198.19.0.4/29', '198.19.0.5/29']);
@@ -73,7 +74,7 @@ describe('Ipam', () => {
   });
 
   it('exhausts a small IPv6 pool exactly (a /125 leaves 6: no anycast, no gateway)', async () => {
-    const ipam = new Ipam([segment('v6tiny', undefined, 'fd00:e1::/125')], new MemoryLeaseStore());
+    const ipam = new Ipam([segment('v6tiny', undefined, 'fd00:e1::/125')], new MemoryStore());
     const got = new Set<string>();
     for (let i = 0; i < 6; i++) got.add((await ipam.lease('v6tiny', `u${i}`, 'd')).ipv6!);
     expect(got.size).toBe(6);
@@ -83,7 +84,7 @@ describe('Ipam', () => {
   });
 
   it('gives concurrent logins distinct addresses, and one key one address', async () => {
-    const ipam = new Ipam([segment('race', '198.19.0.0/24', 'fd00:e1::/120')], new MemoryLeaseStore());
+    const ipam = new Ipam([segment('race', '198.19.0.0/24', 'fd00:e1::/120')], new MemoryStore());
     const users = Array.from({ length: 40 }, (_, i) => `u${i}`);
     // Every user logs in twice at once.
     const leases = await Promise.all([...users, ...users].map((u) => ipam.lease('race', u, 'd')));
@@ -103,12 +104,15 @@ describe('Ipam', () => {
 
   it('returns the address a concurrent claim of the same key won (store contract)', async () => {
     // A store where another broker already leased 198.19.0.9 to this key between get and claim.
-    const inner = new MemoryLeaseStore();
+    const inner = new MemoryStore();
     const key = leaseKey('alice', 'd');
-    await inner.claim('s', key, 'ipv4', '198.19.0.9');
+    await inner.claim('s', key, 'ipv4', '198.19.0.9', 60);
     const racing: LeaseStore = {
       get: async (): Promise<LeaseRecord | undefined> => undefined,
-      claim: (seg: string, k: string, f: LeaseFamily, a: string) => inner.claim(seg, k, f, a),
+      claim: (seg: string, k: string, f: LeaseFamily, a: string, ttl: number) => inner.claim(seg, k, f, a, ttl),
+      touch: (seg: string, k: string, ttl: number) => inner.touch(seg, k, ttl),
+      release: (seg: string, k: string) => inner.release(seg, k),
+      list: (seg: string, limit: number) => inner.list(seg, limit),
       count: (seg: string) => inner.count(seg),
       ping: () => inner.ping(),
     };
@@ -117,23 +121,9 @@ describe('Ipam', () => {
   });
 
   it('refuses an unknown segment and bad pool configuration', async () => {
-    const ipam = new Ipam([segment('lan', '198.19.0.0/24')], new MemoryLeaseStore());
+    const ipam = new Ipam([segment('lan', '198.19.0.0/24')], new MemoryStore());
     expect(await errorCode(ipam.lease('nope', 'alice', 'd'))).toBe('EL_ERR_NO_SEGMENT');
-    expect(() => new Ipam([segment('bad', '198.19.0.0/24', undefined, '10.0.0.1')], new MemoryLeaseStore())).toThrow(/segment "bad" ipv4: gateway 10\.0\.0\.1 is outside/);
+    expect(() => new Ipam([segment('bad', '198.19.0.0/24', undefined, '10.0.0.1')], new MemoryStore())).toThrow(/segment "bad" ipv4: gateway 10\.0\.0\.1 is outside/);
   });
 });
 
-describe('MemoryLeaseStore', () => {
-  it('claims an address for one key only, and keeps the first address a key won', async () => {
-    const s = new MemoryLeaseStore();
-    expect(await s.claim('seg', 'k1', 'ipv4', '198.19.0.2')).toBe('198.19.0.2');
-    expect(await s.claim('seg', 'k2', 'ipv4', '198.19.0.2')).toBeUndefined();
-    expect(await s.claim('seg', 'k1', 'ipv4', '198.19.0.3')).toBe('198.19.0.2');
-    // Families and segments are separate namespaces.
-    expect(await s.claim('seg', 'k2', 'ipv6', '198.19.0.2')).toBe('198.19.0.2');
-    expect(await s.claim('other', 'k2', 'ipv4', '198.19.0.2')).toBe('198.19.0.2');
-    expect(await s.get('seg', 'k1')).toEqual({ ipv4: '198.19.0.2' });
-    expect(await s.count('seg')).toBe(2);
-    expect(await s.count('empty')).toBe(0);
-  });
-});

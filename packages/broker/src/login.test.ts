@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createPublicKey } from 'node:crypto';
 import { generateTicketKeyPair, segmentSchema, verifyTicket } from '@elink/protocol';
 import { Ipam } from './ipam.js';
-import { MemoryLeaseStore } from './lease-store.js';
+import { MemoryStore } from './store/memory-store.js';
 import { LoginService } from './login.js';
 import { hashPassword } from './password.js';
 import { TicketIssuer } from './tickets.js';
@@ -18,7 +18,7 @@ describe('LoginService', () => {
         { name: 'bridge', passwordHash: await hashPassword('bridge-pw'), segments: ['lan'], macs: 256 },
         { name: 'phone', passwordHash: await hashPassword('phone-pw'), segments: ['lan'] },
       ]),
-      ipam: new Ipam(segments, new MemoryLeaseStore()),
+      ipam: new Ipam(segments, new MemoryStore()),
       issuer: new TicketIssuer(keys.privateKey),
       nodes: () => [{ node: 'sw-1', host: '127.0.0.1', port: 4443 }],
     });

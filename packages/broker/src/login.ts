@@ -3,27 +3,40 @@
  * addresses, derive the MAC, sign the ticket. Failures throw ElError with the code
  * the client sees; the order of checks is deliberate:
  *
- *   1. credentials (EL_ERR_AUTH) — before anything that would tell a stranger what exists;
+ *   0. rate limits (EL_ERR_RATE_LIMITED) — failed logins per user and per address;
+ *   1. credentials (EL_ERR_AUTH) — a password, or a challenge + digest; before anything
+ *      that would tell a stranger what exists; unknown user and wrong secret look alike;
  *   2. segment exists (EL_ERR_NO_SEGMENT) and is allowed (EL_ERR_FORBIDDEN);
  *   3. a node hosts it (EL_ERR_NO_NODE) — before leasing, so a dead cluster burns no addresses;
  *   4. addresses (EL_ERR_POOL_EXHAUSTED), MAC, ticket.
+ *
+ * A store that cannot be reached fails the login with EL_ERR_UNAVAILABLE (503).
  */
 import { randomBytes } from 'node:crypto';
 import { ElError, type SegmentDef } from '@elink/protocol';
+import { digestFor, digestMatches, type Challenges } from './challenge.js';
 import type { Ipam } from './ipam.js';
 import { deriveMac } from './mac.js';
+import type { NodeRegistry } from './node-registry.js';
 import { nodesForSegment, type NodeContext, type NodeInfo, type ServerEntry } from './nodes.js';
 import { hashPassword, verifyPassword } from './password.js';
+import type { LoginRateLimiter } from './rate-limit.js';
 import type { TicketIssuer } from './tickets.js';
-import type { UserDirectory } from './users.js';
+import type { UserDirectory, UserRecord } from './users.js';
 
 export const DEFAULT_DEVICE = 'default';
 
 export interface LoginRequest {
   user: string;
-  password: string;
+  /** Password login. */
+  password?: string;
+  /** Challenge–response login (both together): see challenge.ts. */
+  challenge?: string;
+  digest?: string;
   segment?: string;
   device?: string;
+  /** Ask for a delegated prefix (a client that routes a LAN behind it). */
+  prefix?: boolean;
 }
 
 export interface LoginReply {
@@ -36,6 +49,13 @@ export interface LoginReply {
   mac: string;
   ipv4?: string;
   ipv6?: string;
+  prefix?: string;
+  prefix4?: string;
+}
+
+export interface LoginContext extends NodeContext {
+  /** The client's address (rate limits per source). */
+  remoteAddress?: string;
 }
 
 export interface LoginServiceOptions {
@@ -43,7 +63,12 @@ export interface LoginServiceOptions {
   users: UserDirectory;
   ipam: Ipam;
   issuer: TicketIssuer;
+  /** Statically known nodes (config, or the in-process node of `elink up`). */
   nodes: (ctx: NodeContext) => NodeInfo[];
+  /** Registered nodes (heartbeats); absent = static nodes only. */
+  registry?: NodeRegistry;
+  limiter?: LoginRateLimiter;
+  challenges?: Challenges;
 }
 
 export class LoginService {
@@ -63,10 +88,15 @@ export class LoginService {
     return new LoginService(opts, dummyHash);
   }
 
-  async login(req: LoginRequest, ctx: NodeContext = {}): Promise<LoginReply> {
-    const record = await this.#opts.users.get(req.user);
-    const ok = await verifyPassword(req.password, record?.passwordHash ?? this.#dummyHash);
-    if (!record || !ok) throw new ElError('EL_ERR_AUTH', 'wrong user name or password');
+  async login(req: LoginRequest, ctx: LoginContext = {}): Promise<LoginReply> {
+    const { limiter } = this.#opts;
+    await limiter?.check(req.user, ctx.remoteAddress);
+    const record = await this.#authenticate(req);
+    if (!record) {
+      await limiter?.failed(req.user, ctx.remoteAddress);
+      throw new ElError('EL_ERR_AUTH', req.password !== undefined ? 'wrong user name or password' : 'wrong user name or digest, or the challenge is unknown, used or expired; get a new challenge');
+    }
+    await limiter?.succeeded(record.name);
 
     const segmentName = req.segment ?? record.segments[0];
     if (segmentName === undefined) throw new ElError('EL_ERR_FORBIDDEN', `user "${record.name}" may not join any segment; ask an administrator`);
@@ -74,17 +104,35 @@ export class LoginService {
     if (!segment) throw new ElError('EL_ERR_NO_SEGMENT', `no segment "${segmentName}"`);
     if (!record.segments.includes(segmentName)) throw new ElError('EL_ERR_FORBIDDEN', `user "${record.name}" may not join segment "${segmentName}"`);
 
-    const servers = nodesForSegment(this.#opts.nodes(ctx), segmentName);
+    const statics = this.#opts.nodes(ctx);
+    const servers = this.#opts.registry ? await this.#opts.registry.select(segmentName, statics) : nodesForSegment(statics, segmentName);
     if (servers.length === 0) throw new ElError('EL_ERR_NO_NODE', `no switch node hosts segment "${segmentName}" right now; try again later`);
 
     const device = req.device ?? DEFAULT_DEVICE;
-    const lease = await this.#opts.ipam.lease(segmentName, record.name, device);
+    const lease = await this.#opts.ipam.lease(segmentName, record.name, device, { prefix: req.prefix === true });
     const mac = deriveMac(segmentName, record.name, device);
     const issued = this.#opts.issuer.issue({ sub: record.name, seg: segmentName, mode: segment.mode, dev: device, mac, ...(record.macs ? { macs: record.macs } : {}), ...lease });
 
     const reply: LoginReply = { ticket: issued.ticket, expiresAt: issued.expiresAt.toISOString(), servers, segment: segmentName, mode: segment.mode, mac };
-    if (lease.ipv4) reply.ipv4 = lease.ipv4;
-    if (lease.ipv6) reply.ipv6 = lease.ipv6;
+    for (const k of ['ipv4', 'ipv6', 'prefix', 'prefix4'] as const) if (lease[k]) reply[k] = lease[k];
     return reply;
+  }
+
+  /** The user when the credentials are right, else undefined (never says which part was wrong). */
+  async #authenticate(req: LoginRequest): Promise<UserRecord | undefined> {
+    if (req.password !== undefined) {
+      const record = await this.#opts.users.get(req.user);
+      const ok = await verifyPassword(req.password, record?.passwordHash ?? this.#dummyHash);
+      return record && ok ? record : undefined;
+    }
+    if (req.challenge === undefined || req.digest === undefined) throw new ElError('EL_ERR_INVALID', 'give either password, or challenge and digest');
+    if (!this.#opts.challenges) throw new ElError('EL_ERR_INVALID', 'challenge–response login is not enabled on this broker');
+    // The challenge is spent by this attempt whatever its outcome.
+    const live = await this.#opts.challenges.take(req.challenge);
+    const record = await this.#opts.users.get(req.user);
+    const secret = record?.digestSecret;
+    // Compare even when something is already wrong, so the reply time says nothing.
+    const ok = digestMatches(digestFor(req.user, req.challenge, secret ?? this.#dummyHash), req.digest);
+    return live && record && secret !== undefined && ok ? record : undefined;
   }
 }

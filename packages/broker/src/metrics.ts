@@ -1,9 +1,9 @@
 /** The broker's Prometheus metrics, registered in the registry the process passes in. */
 import * as prom from 'prom-client';
 
-export type LoginResult = 'ok' | 'bad_credentials' | 'forbidden' | 'no_segment' | 'pool_exhausted' | 'no_node' | 'invalid' | 'internal';
+export type LoginResult = 'ok' | 'bad_credentials' | 'forbidden' | 'no_segment' | 'pool_exhausted' | 'no_node' | 'rate_limited' | 'unavailable' | 'invalid' | 'internal';
 
-export const LOGIN_RESULTS: readonly LoginResult[] = ['ok', 'bad_credentials', 'forbidden', 'no_segment', 'pool_exhausted', 'no_node', 'invalid', 'internal'];
+export const LOGIN_RESULTS: readonly LoginResult[] = ['ok', 'bad_credentials', 'forbidden', 'no_segment', 'pool_exhausted', 'no_node', 'rate_limited', 'unavailable', 'invalid', 'internal'];
 
 export interface BrokerMetrics {
   logins: prom.Counter<'result'>;
@@ -11,7 +11,7 @@ export interface BrokerMetrics {
   leases: prom.Gauge<'segment'>;
 }
 
-export function createBrokerMetrics(registry: prom.Registry, segments: readonly string[], countLeases: (segment: string) => Promise<number>): BrokerMetrics {
+export function createBrokerMetrics(registry: prom.Registry, segments: readonly string[], countLeases: (segment: string) => Promise<number | undefined>): BrokerMetrics {
   const logins = new prom.Counter({
     name: 'el_broker_logins_total',
     help: 'Login attempts by result.',
@@ -33,7 +33,8 @@ export function createBrokerMetrics(registry: prom.Registry, segments: readonly 
     registers: [registry],
     async collect() {
       const counts = await Promise.all(segments.map((s) => countLeases(s)));
-      segments.forEach((segment, i) => this.set({ segment }, counts[i]));
+      // undefined: the store did not answer; the gauge keeps its last value.
+      segments.forEach((segment, i) => counts[i] !== undefined && this.set({ segment }, counts[i]));
     },
   });
   return { logins, loginDuration, leases };

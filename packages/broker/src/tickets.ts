@@ -17,28 +17,34 @@ export interface IssuedTicket {
 }
 
 export class TicketIssuer {
-  readonly #key: KeyObject;
+  readonly #key: () => KeyObject;
   readonly #ttl: number;
   readonly #now: () => number;
 
-  /** `now` is milliseconds since the epoch (a parameter so tests need no fake clock). */
-  constructor(signingKey: KeyObject, ttlSeconds = DEFAULT_TICKET_TTL_SECONDS, now: () => number = Date.now) {
-    if (signingKey.type !== 'private' || signingKey.asymmetricKeyType !== 'ed25519') {
-      throw new ElError('EL_ERR_CONFIG', `ticket signing key must be an Ed25519 private key, got ${signingKey.type} ${signingKey.asymmetricKeyType ?? ''}`.trim());
-    }
+  /** `now` is milliseconds since the epoch (a parameter so tests need no fake clock).
+   * `signingKey` may be a function (a KeyRing's current key) so keys can rotate. */
+  constructor(signingKey: KeyObject | (() => KeyObject), ttlSeconds = DEFAULT_TICKET_TTL_SECONDS, now: () => number = Date.now) {
+    const current = typeof signingKey === 'function' ? signingKey : () => signingKey;
+    this.#check(current());
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 3600) {
       throw new ElError('EL_ERR_CONFIG', `ticket TTL must be a whole number of seconds from 1 to 3600, got ${ttlSeconds}`);
     }
-    this.#key = signingKey;
+    this.#key = current;
     this.#ttl = ttlSeconds;
     this.#now = now;
+  }
+
+  #check(key: KeyObject): void {
+    if (key.type !== 'private' || key.asymmetricKeyType !== 'ed25519') {
+      throw new ElError('EL_ERR_CONFIG', `ticket signing key must be an Ed25519 private key, got ${key.type} ${key.asymmetricKeyType ?? ''}`.trim());
+    }
   }
 
   issue(subject: TicketSubject): IssuedTicket {
     const iat = Math.floor(this.#now() / 1000);
     const exp = iat + this.#ttl;
     const jti = randomBytes(16).toString('base64url');
-    const ticket = signTicket({ ...subject, jti, iat, exp }, this.#key);
+    const ticket = signTicket({ ...subject, jti, iat, exp }, this.#key());
     return { ticket, expiresAt: new Date(exp * 1000), jti };
   }
 }

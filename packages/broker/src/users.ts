@@ -4,6 +4,7 @@
  */
 import { ElError } from '@elink/protocol';
 import { parsePasswordHash } from './password.js';
+import type { BrokerStore } from './store/store.js';
 
 export interface UserRecord {
   name: string;
@@ -13,6 +14,8 @@ export interface UserRecord {
   segments: string[];
   /** Source MACs this user's sessions may use (a bridge with a LAN behind it); default: the segment's macsPerSession. */
   macs?: number;
+  /** Clear secret for DTCP-style challenge–response (challenge.ts); absent = that login is off for the user. */
+  digestSecret?: string;
 }
 
 export interface UserDirectory {
@@ -33,7 +36,7 @@ export class MemoryUserDirectory implements UserDirectory {
       } catch (err) {
         throw new ElError('EL_ERR_CONFIG', `user "${user.name}": ${(err as Error).message}`, { cause: err });
       }
-      this.#users.set(user.name, { name: user.name, passwordHash: user.passwordHash, segments: [...user.segments], ...(user.macs ? { macs: user.macs } : {}) });
+      this.#users.set(user.name, { ...user, segments: [...user.segments] });
     }
   }
 
@@ -42,4 +45,36 @@ export class MemoryUserDirectory implements UserDirectory {
   }
 
   async ping(): Promise<void> {}
+
+  list(): UserRecord[] {
+    return [...this.#users.values()];
+  }
+}
+
+/**
+ * Users from the store (managed through the admin API, shared by every broker) in
+ * front of users from configuration: a name in the store shadows the same name in
+ * the file.
+ */
+export class StoreUserDirectory implements UserDirectory {
+  readonly #store: Pick<BrokerStore, 'getUser' | 'ping'>;
+  readonly #config: MemoryUserDirectory;
+
+  constructor(store: Pick<BrokerStore, 'getUser' | 'ping'>, config: MemoryUserDirectory = new MemoryUserDirectory([])) {
+    this.#store = store;
+    this.#config = config;
+  }
+
+  async get(name: string): Promise<UserRecord | undefined> {
+    return (await this.#store.getUser(name)) ?? (await this.#config.get(name));
+  }
+
+  /** The users from configuration (read-only through the admin API). */
+  configUsers(): UserRecord[] {
+    return this.#config.list();
+  }
+
+  async ping(): Promise<void> {
+    await this.#store.ping();
+  }
 }

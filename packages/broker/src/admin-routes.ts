@@ -1,0 +1,208 @@
+/**
+ * The admin API, under /v1/admin, behind a Bearer token (`adminToken`; absent = off):
+ *
+ *   GET    /v1/admin/status                      nodes, sessions and leases at a glance
+ *   GET    /v1/admin/nodes                       every registered node with its health
+ *   GET    /v1/admin/nodes/:node/sessions        one node's sessions (total and per segment it serves)
+ *   DELETE /v1/admin/nodes/:node                 forget a node (it reappears on its next heartbeat)
+ *   GET    /v1/admin/leases?segment=S&limit=N    live leases of a segment
+ *   DELETE /v1/admin/leases/:segment/:user/:device   free a device's addresses
+ *   GET    /v1/admin/users                       users (store and configuration); never hashes or secrets
+ *   POST   /v1/admin/users                       {name, password, segments, macs?}
+ *   DELETE /v1/admin/users/:name
+ *   PUT    /v1/admin/users/:name/password        {password}
+ *   PUT    /v1/admin/users/:name/digest          {secret}: enables challenge–response (stores the secret)
+ *   DELETE /v1/admin/users/:name/digest          disables it and forgets the secret
+ *
+ * Users from the configuration file are read-only here (edit the file with `elink user`);
+ * users created here live in the store, shared by every broker.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ElError, type SegmentDef } from '@elink/protocol';
+import { requireBearer } from './bearer.js';
+import { leaseKey } from './ipam.js';
+import type { KeyRing } from './keyring.js';
+import type { NodeRegistry } from './node-registry.js';
+import { hashPassword } from './password.js';
+import type { BrokerStore } from './store/store.js';
+import type { UserDirectory, UserRecord } from './users.js';
+
+export interface AdminRouteOptions {
+  store: BrokerStore;
+  users: UserDirectory & { configUsers?(): UserRecord[] };
+  registry: NodeRegistry;
+  keys: KeyRing;
+  segments: readonly SegmentDef[];
+  adminToken?: string;
+}
+
+const USER_NAME = { type: 'string', pattern: '^[A-Za-z0-9._@-]{1,128}$' } as const;
+const SEGMENT = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } as const;
+const PASSWORD = { type: 'string', minLength: 8, maxLength: 1024 } as const;
+const errorReply = { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string' }, message: { type: 'string' } } } as const;
+const errors = { '4xx': errorReply, '5xx': errorReply } as const;
+const nodeItem = {
+  type: 'object',
+  properties: {
+    node: { type: 'string' },
+    hosts: { type: 'array', items: { type: 'string' } },
+    port: { type: 'integer' },
+    fingerprint: { type: 'string' },
+    capacity: { type: 'integer' },
+    sessions: { type: 'integer' },
+    segments: { type: 'array', items: { type: 'string' } },
+    active: { type: 'array', items: { type: 'string' } },
+    draining: { type: 'boolean' },
+    healthy: { type: 'boolean' },
+    seenAt: { type: 'string' },
+  },
+} as const;
+const userItem = {
+  type: 'object',
+  properties: { name: { type: 'string' }, segments: { type: 'array', items: { type: 'string' } }, macs: { type: 'integer' }, digest: { type: 'boolean' }, source: { type: 'string' } },
+} as const;
+const ok = { type: 'object', properties: { ok: { type: 'boolean' } } } as const;
+const userParams = { type: 'object', required: ['name'], properties: { name: USER_NAME } } as const;
+
+export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOptions): void {
+  const { store, registry } = opts;
+  const segmentNames = new Set(opts.segments.map((s) => s.name));
+
+  app.register(async (admin) => {
+    admin.addHook('onRequest', async (request) => {
+      if (opts.adminToken === undefined) throw new ElError('EL_ERR_FORBIDDEN', 'the admin API is off: set broker.adminToken');
+      requireBearer(request.headers.authorization, opts.adminToken, 'admin token');
+    });
+
+    const nodeView = async () => (await registry.list()).map((n) => ({ ...n, seenAt: new Date(n.seenAt).toISOString() }));
+
+    admin.get('/status', { schema: { response: { 200: { type: 'object', properties: { nodes: { type: 'array', items: nodeItem }, sessions: { type: 'integer' }, leases: { type: 'object', additionalProperties: { type: 'integer' } }, keys: { type: 'integer' }, store: { type: 'string' } } }, ...errors } } }, async () => {
+      const nodes = await nodeView();
+      const leases: Record<string, number> = {};
+      for (const s of opts.segments) leases[s.name] = await store.count(s.name);
+      return { nodes, sessions: nodes.reduce((n, x) => n + (x.healthy ? x.sessions : 0), 0), leases, keys: opts.keys.publicKeys().length, store: store.kind };
+    });
+
+    admin.get('/nodes', { schema: { response: { 200: { type: 'object', properties: { nodes: { type: 'array', items: nodeItem } } }, ...errors } } }, async () => ({ nodes: await nodeView() }));
+
+    admin.get<{ Params: { node: string } }>(
+      '/nodes/:node/sessions',
+      { schema: { params: { type: 'object', properties: { node: { type: 'string', maxLength: 64 } } }, response: { 200: { type: 'object', properties: { node: { type: 'string' }, sessions: { type: 'integer' }, capacity: { type: 'integer' }, active: { type: 'array', items: { type: 'string' } }, healthy: { type: 'boolean' } } }, ...errors } } },
+      async (request) => {
+        const n = (await registry.list()).find((x) => x.node === request.params.node);
+        if (!n) throw new ElError('EL_ERR_INVALID', `no registered node "${request.params.node}"`);
+        return { node: n.node, sessions: n.sessions, capacity: n.capacity, active: n.active, healthy: n.healthy };
+      },
+    );
+
+    admin.delete<{ Params: { node: string } }>('/nodes/:node', { schema: { params: { type: 'object', properties: { node: { type: 'string', maxLength: 64 } } }, response: { 200: ok, ...errors } } }, async (request) => ({ ok: await store.deleteNode(request.params.node) }));
+
+    admin.get<{ Querystring: { segment: string; limit?: number } }>(
+      '/leases',
+      {
+        schema: {
+          querystring: { type: 'object', required: ['segment'], properties: { segment: SEGMENT, limit: { type: 'integer', minimum: 1, maximum: 10000 } } },
+          response: {
+            200: {
+              type: 'object',
+              properties: {
+                segment: { type: 'string' },
+                count: { type: 'integer' },
+                leases: { type: 'array', items: { type: 'object', properties: { user: { type: 'string' }, device: { type: 'string' }, ipv4: { type: 'string' }, ipv6: { type: 'string' }, prefix4: { type: 'string' }, prefix6: { type: 'string' }, expiresAt: { type: 'string' } } } },
+              },
+            },
+            ...errors,
+          },
+        },
+      },
+      async (request) => {
+        const { segment, limit = 1000 } = request.query;
+        if (!segmentNames.has(segment)) throw new ElError('EL_ERR_NO_SEGMENT', `no segment "${segment}"`);
+        const list = await store.list(segment, limit);
+        return {
+          segment,
+          count: await store.count(segment),
+          leases: list.map(({ key, expiresAt, ...rest }) => {
+            const [user, device] = JSON.parse(key) as [string, string];
+            return { user, device, ...rest, expiresAt: new Date(expiresAt).toISOString() };
+          }),
+        };
+      },
+    );
+
+    admin.delete<{ Params: { segment: string; user: string; device: string } }>(
+      '/leases/:segment/:user/:device',
+      { schema: { params: { type: 'object', properties: { segment: SEGMENT, user: USER_NAME, device: { type: 'string', minLength: 1, maxLength: 128 } } }, response: { 200: ok, ...errors } } },
+      async (request) => ({ ok: await store.release(request.params.segment, leaseKey(request.params.user, request.params.device)) }),
+    );
+
+    admin.get('/users', { schema: { response: { 200: { type: 'object', properties: { users: { type: 'array', items: userItem } } }, ...errors } } }, async () => {
+      const stored = await store.listUsers();
+      const names = new Set(stored.map((u) => u.name));
+      const view = (u: UserRecord, source: string) => ({ name: u.name, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), digest: u.digestSecret !== undefined, source });
+      const fromConfig = (opts.users.configUsers?.() ?? []).filter((u) => !names.has(u.name));
+      return { users: [...stored.map((u) => view(u, 'store')), ...fromConfig.map((u) => view(u, 'config'))] };
+    });
+
+    const checkSegments = (segments: string[]) => {
+      for (const s of segments) if (!segmentNames.has(s)) throw new ElError('EL_ERR_NO_SEGMENT', `no segment "${s}"`);
+    };
+    const storedUser = async (name: string) => {
+      const u = await store.getUser(name);
+      if (u) return u;
+      const inConfig = (opts.users.configUsers?.() ?? []).some((x) => x.name === name);
+      throw new ElError('EL_ERR_INVALID', inConfig ? `user "${name}" comes from the configuration file: change it there (elink user …)` : `no user "${name}"`);
+    };
+
+    admin.post<{ Body: { name: string; password: string; segments: string[]; macs?: number } }>(
+      '/users',
+      {
+        schema: {
+          body: { type: 'object', additionalProperties: false, required: ['name', 'password', 'segments'], properties: { name: USER_NAME, password: PASSWORD, segments: { type: 'array', minItems: 1, maxItems: 1024, items: SEGMENT }, macs: { type: 'integer', minimum: 1, maximum: 65536 } } },
+          response: { 200: ok, ...errors },
+        },
+      },
+      async (request) => {
+        const { name, password, segments, macs } = request.body;
+        checkSegments(segments);
+        if (await store.getUser(name)) throw new ElError('EL_ERR_INVALID', `user "${name}" already exists (PUT …/password to change the password)`);
+        await store.putUser({ name, passwordHash: await hashPassword(password), segments, ...(macs ? { macs } : {}) });
+        request.log.info({ user: name, segments }, 'user created');
+        return { ok: true };
+      },
+    );
+
+    admin.delete<{ Params: { name: string } }>('/users/:name', { schema: { params: userParams, response: { 200: ok, ...errors } } }, async (request) => {
+      await storedUser(request.params.name);
+      await store.deleteUser(request.params.name);
+      request.log.info({ user: request.params.name }, 'user deleted');
+      return { ok: true };
+    });
+
+    admin.put<{ Params: { name: string }; Body: { password: string } }>(
+      '/users/:name/password',
+      { schema: { params: userParams, body: { type: 'object', additionalProperties: false, required: ['password'], properties: { password: PASSWORD } }, response: { 200: ok, ...errors } } },
+      async (request) => {
+        const u = await storedUser(request.params.name);
+        await store.putUser({ ...u, passwordHash: await hashPassword(request.body.password) });
+        return { ok: true };
+      },
+    );
+
+    admin.put<{ Params: { name: string }; Body: { secret: string } }>(
+      '/users/:name/digest',
+      { schema: { params: userParams, body: { type: 'object', additionalProperties: false, required: ['secret'], properties: { secret: PASSWORD } }, response: { 200: ok, ...errors } } },
+      async (request) => {
+        const u = await storedUser(request.params.name);
+        await store.putUser({ ...u, digestSecret: request.body.secret });
+        return { ok: true };
+      },
+    );
+
+    admin.delete<{ Params: { name: string } }>('/users/:name/digest', { schema: { params: userParams, response: { 200: ok, ...errors } } }, async (request) => {
+      const { digestSecret: _, ...u } = await storedUser(request.params.name);
+      await store.putUser(u);
+      return { ok: true };
+    });
+  }, { prefix: '/v1/admin' });
+}

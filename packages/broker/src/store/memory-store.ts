@@ -1,0 +1,302 @@
+/**
+ * The store of a single broker process (the embedded default). State lives in Maps;
+ * with `snapshotFile` it is also written to disk (atomically: temp file + rename, at
+ * most once per `snapshotDelayMs` after a change, and on close) and read back at
+ * start, so a single-node install keeps its leases and users across restarts.
+ * Challenges, failure counters and node heartbeats are short-lived and not saved.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ElError } from '@elink/protocol';
+import { LEASE_FAMILIES, type LeaseEntry, type LeaseFamily, type LeaseRecord } from '../lease-store.js';
+import { MAX_NODES, MAX_USERS, type BrokerStore, type FailureCount, type NodeRecord, type StoredUser } from './store.js';
+
+/** Short-lived tables are bounded; the oldest entry gives way. */
+export const MAX_CHALLENGES = 100_000;
+export const MAX_FAILURE_KEYS = 100_000;
+
+interface Lease {
+  record: LeaseRecord;
+  expiresAt: number;
+}
+
+interface SegmentLeases {
+  byKey: Map<string, Lease>;
+  /** `${family} ${address}` → key */
+  byAddress: Map<string, string>;
+}
+
+interface Snapshot {
+  version: 1;
+  leases: Record<string, Array<{ key: string; expiresAt: number } & LeaseRecord>>;
+  users: StoredUser[];
+}
+
+export interface MemoryStoreOptions {
+  /** Where to keep a snapshot (a JSON file in the state directory); absent = memory only. */
+  snapshotFile?: string;
+  /** Default 1000. */
+  snapshotDelayMs?: number;
+  /** Milliseconds since the epoch; a parameter so tests need no fake clock. */
+  now?: () => number;
+}
+
+export class MemoryStore implements BrokerStore {
+  readonly kind = 'memory' as const;
+  readonly #segments = new Map<string, SegmentLeases>();
+  readonly #challenges = new Map<string, number>();
+  readonly #failures = new Map<string, { count: number; until: number }>();
+  readonly #nodes = new Map<string, { record: NodeRecord; until: number }>();
+  readonly #users = new Map<string, StoredUser>();
+  readonly #now: () => number;
+  readonly #file: string | undefined;
+  readonly #delay: number;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.#now = opts.now ?? Date.now;
+    this.#file = opts.snapshotFile;
+    this.#delay = opts.snapshotDelayMs ?? 1000;
+    if (this.#file && existsSync(this.#file)) this.#load(this.#file);
+  }
+
+  // ---- leases ----
+
+  #segment(name: string): SegmentLeases {
+    let s = this.#segments.get(name);
+    if (!s) {
+      s = { byKey: new Map(), byAddress: new Map() };
+      this.#segments.set(name, s);
+    }
+    return s;
+  }
+
+  #drop(s: SegmentLeases, key: string): void {
+    const lease = s.byKey.get(key);
+    if (!lease) return;
+    for (const f of LEASE_FAMILIES) if (lease.record[f] !== undefined) s.byAddress.delete(`${f} ${lease.record[f]}`);
+    s.byKey.delete(key);
+  }
+
+  async get(segment: string, key: string): Promise<LeaseRecord | undefined> {
+    const lease = this.#segments.get(segment)?.byKey.get(key);
+    return lease && lease.expiresAt > this.#now() ? { ...lease.record } : undefined;
+  }
+
+  async claim(segment: string, key: string, family: LeaseFamily, address: string, ttlSeconds: number, force = false): Promise<string | undefined> {
+    const s = this.#segment(segment);
+    const now = this.#now();
+    let lease = s.byKey.get(key);
+    if (lease && lease.expiresAt <= now) {
+      this.#drop(s, key);
+      lease = undefined;
+    }
+    const held = lease?.record[family];
+    if (held !== undefined && (held === address || !force)) {
+      lease!.expiresAt = now + ttlSeconds * 1000;
+      this.#changed();
+      return held;
+    }
+    const slot = `${family} ${address}`;
+    const owner = s.byAddress.get(slot);
+    if (owner !== undefined && owner !== key) {
+      const other = s.byKey.get(owner);
+      if (other && other.expiresAt > now && !force) return undefined;
+      if (other && other.expiresAt <= now) this.#drop(s, owner);
+      else if (other) delete other.record[family];
+    }
+    if (held !== undefined) s.byAddress.delete(`${family} ${held}`);
+    s.byAddress.set(slot, key);
+    if (!lease) {
+      lease = { record: {}, expiresAt: 0 };
+      s.byKey.set(key, lease);
+    }
+    lease.record[family] = address;
+    lease.expiresAt = now + ttlSeconds * 1000;
+    this.#changed();
+    return address;
+  }
+
+  async touch(segment: string, key: string, ttlSeconds: number): Promise<void> {
+    const lease = this.#segments.get(segment)?.byKey.get(key);
+    if (lease && lease.expiresAt > this.#now()) {
+      lease.expiresAt = this.#now() + ttlSeconds * 1000;
+      this.#changed();
+    }
+  }
+
+  async release(segment: string, key: string): Promise<boolean> {
+    const s = this.#segments.get(segment);
+    if (!s?.byKey.has(key)) return false;
+    this.#drop(s, key);
+    this.#changed();
+    return true;
+  }
+
+  async list(segment: string, limit: number): Promise<LeaseEntry[]> {
+    const now = this.#now();
+    const out: LeaseEntry[] = [];
+    for (const [key, l] of this.#segments.get(segment)?.byKey ?? []) if (l.expiresAt > now) out.push({ key, expiresAt: l.expiresAt, ...l.record });
+    return out.sort((a, b) => a.expiresAt - b.expiresAt).slice(0, limit);
+  }
+
+  async count(segment: string): Promise<number> {
+    const now = this.#now();
+    let n = 0;
+    for (const l of this.#segments.get(segment)?.byKey.values() ?? []) if (l.expiresAt > now) n++;
+    return n;
+  }
+
+  // ---- challenges ----
+
+  async putChallenge(id: string, ttlSeconds: number): Promise<void> {
+    const now = this.#now();
+    if (this.#challenges.size >= MAX_CHALLENGES) {
+      for (const [k, until] of this.#challenges) if (until <= now) this.#challenges.delete(k);
+      // Still full of live ones: the oldest gives way (it is the nearest to expiry anyway).
+      if (this.#challenges.size >= MAX_CHALLENGES) this.#challenges.delete(this.#challenges.keys().next().value!);
+    }
+    this.#challenges.set(id, now + ttlSeconds * 1000);
+  }
+
+  async takeChallenge(id: string): Promise<boolean> {
+    const until = this.#challenges.get(id);
+    this.#challenges.delete(id);
+    return until !== undefined && until > this.#now();
+  }
+
+  // ---- failure counters ----
+
+  async addFailure(key: string, windowSeconds: number): Promise<void> {
+    const now = this.#now();
+    const f = this.#failures.get(key);
+    if (f && f.until > now) {
+      f.count++;
+      return;
+    }
+    if (this.#failures.size >= MAX_FAILURE_KEYS) {
+      for (const [k, v] of this.#failures) if (v.until <= now) this.#failures.delete(k);
+      if (this.#failures.size >= MAX_FAILURE_KEYS) this.#failures.delete(this.#failures.keys().next().value!);
+    }
+    this.#failures.delete(key);
+    this.#failures.set(key, { count: 1, until: now + windowSeconds * 1000 });
+  }
+
+  async failures(key: string): Promise<FailureCount> {
+    const f = this.#failures.get(key);
+    const now = this.#now();
+    if (!f || f.until <= now) return { count: 0, retryAfter: 0 };
+    return { count: f.count, retryAfter: Math.ceil((f.until - now) / 1000) };
+  }
+
+  async clearFailures(key: string): Promise<void> {
+    this.#failures.delete(key);
+  }
+
+  // ---- nodes ----
+
+  async putNode(record: NodeRecord, retainSeconds: number): Promise<void> {
+    const now = this.#now();
+    if (!this.#nodes.has(record.node) && this.#nodes.size >= MAX_NODES) {
+      for (const [k, v] of this.#nodes) if (v.until <= now) this.#nodes.delete(k);
+      if (this.#nodes.size >= MAX_NODES) throw new ElError('EL_ERR_UNAVAILABLE', `the node registry is full (${MAX_NODES} nodes)`);
+    }
+    this.#nodes.set(record.node, { record: structuredClone(record), until: now + retainSeconds * 1000 });
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    const now = this.#now();
+    const out: NodeRecord[] = [];
+    for (const [k, v] of this.#nodes) {
+      if (v.until <= now) this.#nodes.delete(k);
+      else out.push(structuredClone(v.record));
+    }
+    return out;
+  }
+
+  async deleteNode(node: string): Promise<boolean> {
+    return this.#nodes.delete(node);
+  }
+
+  // ---- users ----
+
+  async getUser(name: string): Promise<StoredUser | undefined> {
+    const u = this.#users.get(name);
+    return u && structuredClone(u);
+  }
+
+  async putUser(user: StoredUser): Promise<void> {
+    if (!this.#users.has(user.name) && this.#users.size >= MAX_USERS) throw new ElError('EL_ERR_UNAVAILABLE', `the user table is full (${MAX_USERS})`);
+    this.#users.set(user.name, structuredClone(user));
+    this.#changed();
+  }
+
+  async deleteUser(name: string): Promise<boolean> {
+    const had = this.#users.delete(name);
+    if (had) this.#changed();
+    return had;
+  }
+
+  async listUsers(): Promise<StoredUser[]> {
+    return [...this.#users.values()].map((u) => structuredClone(u)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    this.saveNow();
+  }
+
+  // ---- snapshot ----
+
+  #changed(): void {
+    if (!this.#file || this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.saveNow();
+    }, this.#delay);
+    this.#timer.unref();
+  }
+
+  /** Writes the snapshot now (no-op without a snapshot file). */
+  saveNow(): void {
+    if (!this.#file) return;
+    const now = this.#now();
+    const snap: Snapshot = { version: 1, leases: {}, users: [...this.#users.values()] };
+    for (const [name, s] of this.#segments) {
+      const list = [...s.byKey].filter(([, l]) => l.expiresAt > now).map(([key, l]) => ({ key, expiresAt: l.expiresAt, ...l.record }));
+      if (list.length) snap.leases[name] = list;
+    }
+    mkdirSync(dirname(this.#file), { recursive: true });
+    const tmp = `${this.#file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(snap), { mode: 0o600 });
+    renameSync(tmp, this.#file);
+  }
+
+  #load(file: string): void {
+    let snap: Snapshot;
+    try {
+      snap = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
+    } catch (err) {
+      throw new ElError('EL_ERR_CONFIG', `cannot read the store snapshot ${file}: ${(err as Error).message}; move it away to start empty`, { cause: err });
+    }
+    if (snap?.version !== 1) throw new ElError('EL_ERR_CONFIG', `store snapshot ${file} has an unknown version; move it away to start empty`);
+    for (const [segment, list] of Object.entries(snap.leases ?? {})) {
+      const s = this.#segment(segment);
+      for (const { key, expiresAt, ...record } of list) {
+        const clean: LeaseRecord = {};
+        for (const f of LEASE_FAMILIES) {
+          if (typeof record[f] !== 'string') continue;
+          clean[f] = record[f];
+          s.byAddress.set(`${f} ${record[f]}`, key);
+        }
+        s.byKey.set(key, { record: clean, expiresAt });
+      }
+    }
+    for (const u of snap.users ?? []) this.#users.set(u.name, u);
+  }
+}

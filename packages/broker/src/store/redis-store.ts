@@ -1,0 +1,234 @@
+/**
+ * The shared store: Redis standalone (URL), Sentinel or Cluster, through ioredis.
+ * Brokers using it are stateless replicas. Lease changes run as Lua scripts
+ * (redis-scripts.ts), challenges are taken with GETDEL, counters with INCR: every
+ * step two brokers could race on is one atomic command.
+ *
+ * When Redis is away every call fails fast (one retry, short timeouts) with ElError
+ * EL_ERR_UNAVAILABLE, which the API answers with 503; ioredis keeps reconnecting in
+ * the background, so the broker recovers by itself when Redis returns.
+ */
+import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import { ElError } from '@elink/protocol';
+import type { LeaseEntry, LeaseFamily, LeaseRecord } from '../lease-store.js';
+import { ADD_FAILURE, CLAIM, RELEASE, SWEEP, TOUCH } from './redis-scripts.js';
+import { MAX_NODES, MAX_USERS, type BrokerStore, type FailureCount, type NodeRecord, type StoredUser } from './store.js';
+
+export type RedisStoreConfig =
+  | { type: 'redis'; url: string; prefix?: string }
+  | { type: 'redis'; sentinels: Array<{ host: string; port: number }>; name: string; password?: string; prefix?: string }
+  | { type: 'redis'; cluster: Array<{ host: string; port: number }>; password?: string; prefix?: string };
+
+type Client = Redis | Cluster;
+
+interface Scripted {
+  elClaim(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<string | null>;
+  elTouch(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
+  elRelease(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
+  elSweep(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
+  elAddFailure(k1: string, ...args: (string | number)[]): Promise<number>;
+}
+
+// Fail a command quickly while Redis is away (a login should get its 503 in about a
+// second, not hang), and keep reconnecting every second at most.
+const CLIENT_OPTIONS: RedisOptions = {
+  maxRetriesPerRequest: 1,
+  connectTimeout: 2000,
+  commandTimeout: 2000,
+  retryStrategy: (times) => Math.min(times * 100, 1000),
+  enableReadyCheck: true,
+};
+
+const SWEEP_BATCH = 500;
+
+export class RedisStore implements BrokerStore {
+  readonly kind = 'redis' as const;
+  readonly #client: Client & Scripted;
+  readonly #p: string;
+  readonly #now: () => number;
+
+  constructor(config: RedisStoreConfig, now: () => number = Date.now) {
+    this.#now = now;
+    this.#p = config.prefix ?? 'el';
+    let client: Client;
+    if ('url' in config) client = new Redis(config.url, CLIENT_OPTIONS);
+    else if ('sentinels' in config) client = new Redis({ ...CLIENT_OPTIONS, sentinels: config.sentinels, name: config.name, password: config.password });
+    else client = new Cluster(config.cluster, { redisOptions: { ...CLIENT_OPTIONS, password: config.password }, clusterRetryStrategy: (times) => Math.min(times * 100, 1000) });
+    // Errors surface on the calls that need Redis (as 503) and on /readyz; without a
+    // listener ioredis would print every failed reconnect.
+    client.on('error', () => {});
+    client.defineCommand('elClaim', { numberOfKeys: 3, lua: CLAIM });
+    client.defineCommand('elTouch', { numberOfKeys: 3, lua: TOUCH });
+    client.defineCommand('elRelease', { numberOfKeys: 3, lua: RELEASE });
+    client.defineCommand('elSweep', { numberOfKeys: 3, lua: SWEEP });
+    client.defineCommand('elAddFailure', { numberOfKeys: 1, lua: ADD_FAILURE });
+    this.#client = client as Client & Scripted;
+  }
+
+  /** Resolves when connected, or after `timeoutMs` (the broker starts anyway and reports not ready). */
+  async waitReady(timeoutMs = 3000): Promise<boolean> {
+    if (this.#client.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.#client.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#client.once('ready', onReady);
+    });
+  }
+
+  async #do<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ElError) throw err;
+      throw new ElError('EL_ERR_UNAVAILABLE', `the broker's store (Redis) is unreachable (${what}: ${(err as Error).message}); logins resume by themselves when it is back`, { cause: err });
+    }
+  }
+
+  #seg(segment: string): [string, string, string] {
+    const tag = `${this.#p}:{${segment}}`;
+    return [`${tag}:leases`, `${tag}:addrs`, `${tag}:exp`];
+  }
+
+  // ---- leases ----
+
+  async get(segment: string, key: string): Promise<LeaseRecord | undefined> {
+    const raw = await this.#do('get lease', () => this.#client.hget(this.#seg(segment)[0], key));
+    if (!raw) return undefined;
+    const { exp, ...record } = JSON.parse(raw) as LeaseRecord & { exp: number };
+    return exp > this.#now() ? record : undefined;
+  }
+
+  async claim(segment: string, key: string, family: LeaseFamily, address: string, ttlSeconds: number, force = false): Promise<string | undefined> {
+    const got = await this.#do('claim', () => this.#client.elClaim(...this.#seg(segment), key, family, address, this.#now(), ttlSeconds * 1000, force ? '1' : '0'));
+    return got ?? undefined;
+  }
+
+  async touch(segment: string, key: string, ttlSeconds: number): Promise<void> {
+    await this.#do('touch lease', () => this.#client.elTouch(...this.#seg(segment), key, this.#now(), ttlSeconds * 1000));
+  }
+
+  async release(segment: string, key: string): Promise<boolean> {
+    return (await this.#do('release lease', () => this.#client.elRelease(...this.#seg(segment), key))) === 1;
+  }
+
+  async list(segment: string, limit: number): Promise<LeaseEntry[]> {
+    const [leases, , exp] = this.#seg(segment);
+    const keys = await this.#do('list leases', () => this.#client.zrangebyscore(exp, `(${this.#now()}`, '+inf', 'LIMIT', 0, limit));
+    if (keys.length === 0) return [];
+    const raws = await this.#do('list leases', () => this.#client.hmget(leases, ...keys));
+    const out: LeaseEntry[] = [];
+    raws.forEach((raw, i) => {
+      if (!raw) return;
+      const { exp: expiresAt, ...record } = JSON.parse(raw) as LeaseRecord & { exp: number };
+      out.push({ key: keys[i]!, expiresAt, ...record });
+    });
+    return out;
+  }
+
+  async count(segment: string): Promise<number> {
+    const keys = this.#seg(segment);
+    // Housekeeping rides along: a bounded batch of expired leases is dropped.
+    await this.#do('sweep leases', () => this.#client.elSweep(...keys, this.#now(), SWEEP_BATCH));
+    return this.#do('count leases', () => this.#client.zcount(keys[2], `(${this.#now()}`, '+inf'));
+  }
+
+  // ---- challenges ----
+
+  async putChallenge(id: string, ttlSeconds: number): Promise<void> {
+    await this.#do('put challenge', () => this.#client.set(`${this.#p}:ch:${id}`, '1', 'EX', ttlSeconds));
+  }
+
+  async takeChallenge(id: string): Promise<boolean> {
+    return (await this.#do('take challenge', () => this.#client.getdel(`${this.#p}:ch:${id}`))) !== null;
+  }
+
+  // ---- failure counters ----
+
+  async addFailure(key: string, windowSeconds: number): Promise<void> {
+    await this.#do('count failure', () => this.#client.elAddFailure(`${this.#p}:fail:${key}`, windowSeconds * 1000));
+  }
+
+  async failures(key: string): Promise<FailureCount> {
+    const k = `${this.#p}:fail:${key}`;
+    const [count, ttl] = await this.#do('read failures', () => Promise.all([this.#client.get(k), this.#client.pttl(k)]));
+    const n = Number(count ?? 0);
+    return n > 0 && ttl > 0 ? { count: n, retryAfter: Math.ceil(ttl / 1000) } : { count: 0, retryAfter: 0 };
+  }
+
+  async clearFailures(key: string): Promise<void> {
+    await this.#do('clear failures', () => this.#client.del(`${this.#p}:fail:${key}`));
+  }
+
+  // ---- nodes ----
+
+  async putNode(record: NodeRecord, retainSeconds: number): Promise<void> {
+    const key = `${this.#p}:nodes`;
+    await this.#do('register node', async () => {
+      if ((await this.#client.hexists(key, record.node)) === 0 && (await this.#client.hlen(key)) >= MAX_NODES) {
+        await this.listNodes(); // drops expired ones
+        if ((await this.#client.hlen(key)) >= MAX_NODES) throw new ElError('EL_ERR_UNAVAILABLE', `the node registry is full (${MAX_NODES} nodes)`);
+      }
+      await this.#client.hset(key, record.node, JSON.stringify({ record, until: this.#now() + retainSeconds * 1000 }));
+    });
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    const key = `${this.#p}:nodes`;
+    const all = await this.#do('list nodes', () => this.#client.hgetall(key));
+    const now = this.#now();
+    const out: NodeRecord[] = [];
+    const stale: string[] = [];
+    for (const [node, raw] of Object.entries(all)) {
+      const { record, until } = JSON.parse(raw) as { record: NodeRecord; until: number };
+      if (until <= now) stale.push(node);
+      else out.push(record);
+    }
+    if (stale.length) await this.#do('drop stale nodes', () => this.#client.hdel(key, ...stale));
+    return out;
+  }
+
+  async deleteNode(node: string): Promise<boolean> {
+    return (await this.#do('delete node', () => this.#client.hdel(`${this.#p}:nodes`, node))) === 1;
+  }
+
+  // ---- users ----
+
+  async getUser(name: string): Promise<StoredUser | undefined> {
+    const raw = await this.#do('get user', () => this.#client.hget(`${this.#p}:users`, name));
+    return raw ? (JSON.parse(raw) as StoredUser) : undefined;
+  }
+
+  async putUser(user: StoredUser): Promise<void> {
+    const key = `${this.#p}:users`;
+    await this.#do('put user', async () => {
+      if ((await this.#client.hexists(key, user.name)) === 0 && (await this.#client.hlen(key)) >= MAX_USERS) {
+        throw new ElError('EL_ERR_UNAVAILABLE', `the user table is full (${MAX_USERS})`);
+      }
+      await this.#client.hset(key, user.name, JSON.stringify(user));
+    });
+  }
+
+  async deleteUser(name: string): Promise<boolean> {
+    return (await this.#do('delete user', () => this.#client.hdel(`${this.#p}:users`, name))) === 1;
+  }
+
+  async listUsers(): Promise<StoredUser[]> {
+    const all = await this.#do('list users', () => this.#client.hgetall(`${this.#p}:users`));
+    return Object.values(all)
+      .map((raw) => JSON.parse(raw) as StoredUser)
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async ping(): Promise<void> {
+    await this.#do('ping', () => (this.#client as Redis).ping());
+  }
+
+  async close(): Promise<void> {
+    this.#client.disconnect();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Everything several brokers must agree on lives behind this one interface: address
+ * leases, single-use login challenges (the replay set), the switch node registry,
+ * login failure counters, and (optionally) users. Two implementations:
+ *
+ *   MemoryStore  one process (the embedded default), optionally snapshotted to a file
+ *   RedisStore   standalone, Sentinel or Cluster via ioredis; brokers become stateless
+ *
+ * A store that cannot be reached fails with ElError EL_ERR_UNAVAILABLE (HTTP 503), and
+ * recovers by itself when the backend returns: nothing here is cached across calls.
+ */
+import type { LeaseStore } from '../lease-store.js';
+import type { UserRecord } from '../users.js';
+
+/** What a switch node reports in its heartbeat, plus when the broker heard it. */
+export interface NodeRecord {
+  node: string;
+  /** Addresses or host names clients should use, best first. */
+  hosts: string[];
+  port: number;
+  /** SHA-256 fingerprint of the node's TLS certificate (clients pin it). */
+  fingerprint?: string;
+  /** Session limit of the node. */
+  capacity: number;
+  sessions: number;
+  /** Segments the node hosts (it can admit tickets for them). */
+  segments: string[];
+  /** Segments with at least one live session on the node (affinity). */
+  active: string[];
+  draining: boolean;
+  /** Milliseconds since the epoch, set by the broker. */
+  seenAt: number;
+}
+
+/** A user as the store keeps it. */
+export type StoredUser = UserRecord;
+
+export interface FailureCount {
+  count: number;
+  /** Seconds until the window ends (0 when count is 0). */
+  retryAfter: number;
+}
+
+export interface BrokerStore extends LeaseStore {
+  readonly kind: 'memory' | 'redis';
+
+  /** Remembers a challenge for `ttlSeconds`. */
+  putChallenge(id: string, ttlSeconds: number): Promise<void>;
+  /** True exactly once for a live challenge: it is deleted as it is taken. */
+  takeChallenge(id: string): Promise<boolean>;
+
+  /** Counts one failed login under `key` in a window of `windowSeconds` from the first failure. */
+  addFailure(key: string, windowSeconds: number): Promise<void>;
+  failures(key: string): Promise<FailureCount>;
+  clearFailures(key: string): Promise<void>;
+
+  /** Records a node's heartbeat; records not refreshed for `retainSeconds` are dropped. */
+  putNode(record: NodeRecord, retainSeconds: number): Promise<void>;
+  listNodes(): Promise<NodeRecord[]>;
+  deleteNode(node: string): Promise<boolean>;
+
+  getUser(name: string): Promise<StoredUser | undefined>;
+  putUser(user: StoredUser): Promise<void>;
+  deleteUser(name: string): Promise<boolean>;
+  listUsers(): Promise<StoredUser[]>;
+
+  close(): Promise<void>;
+}
+
+/** Upper bound on nodes a store keeps: a misconfigured fleet must not grow it without end. */
+export const MAX_NODES = 4096;
+/** Upper bound on users kept in a store. */
+export const MAX_USERS = 1_000_000;
