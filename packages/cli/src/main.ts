@@ -5,6 +5,7 @@
 import { ElError } from '@elink/protocol';
 import { initCommand, serve } from './commands/serve.js';
 import { connectCommand } from './commands/connect.js';
+import { bridgeCommand } from './commands/bridge.js';
 import { userCommand } from './commands/user.js';
 
 const usage = `elink — Emotion Link, an L2/L3 virtual switch VPN over TLS
@@ -16,6 +17,7 @@ Usage: elink <command> [options]     (elink <command> --help for its options)
   broker    the broker alone
   switch    a switch node alone
   connect   join a segment through a TAP/TUN device
+  bridge    attach a Linux bridge (a LAN) to an L2 segment through a TAP
   user      add, change, delete and list users`;
 
 async function main(argv: string[]): Promise<void> {
@@ -29,6 +31,8 @@ async function main(argv: string[]): Promise<void> {
       return initCommand(rest);
     case 'connect':
       return connectCommand(rest);
+    case 'bridge':
+      return bridgeCommand(rest);
     case 'user':
       return userCommand(rest);
     case undefined:

@@ -13,6 +13,9 @@ import { InterfaceConfig } from './netconf.js';
 export interface KernelClientOptions extends ConnectorOptions {
   /** Interface name, or a pattern such as 'el%d' (the default). */
   ifname?: string;
+  /** Bridge mode (elink bridge): attach the TAP to this Linux bridge and configure no
+   * addresses; the LAN's stations talk through it (the ticket's `macs` must allow them). */
+  attach?: string;
 }
 
 export interface KernelClientStats {
@@ -75,9 +78,17 @@ export class KernelClient extends EventEmitter {
     } else {
       this.device.setMtu(welcome.mtu);
     }
+    if (this.opts.attach) {
+      await this.netconf!.attachTo(this.opts.attach);
+      logger.info({ ifname: this.device.name, bridge: this.opts.attach, mtu: welcome.mtu, mac: reply.mac }, 'interface attached to bridge');
+      this.emit('up', welcome, this.device.name);
+      return;
+    }
     const addresses = [welcome.ipv4?.address, welcome.ipv6?.address].filter((a): a is string => !!a);
     await this.netconf!.setAddresses(addresses);
-    logger.info({ ifname: this.device.name, addresses, mtu: welcome.mtu, mac: reply.mac }, 'interface configured');
+    const routes = welcome.mode === 'l3' ? (welcome.routes ?? []).filter((r) => !r.via).map((r) => r.to) : [];
+    await this.netconf!.setRoutes(routes);
+    logger.info({ ifname: this.device.name, addresses, routes, prefix: welcome.prefix, prefix4: welcome.prefix4, mtu: welcome.mtu, mac: reply.mac }, 'interface configured');
     this.emit('up', welcome, this.device.name);
   }
 

@@ -10,6 +10,8 @@ export interface LoginRequest {
   password: string;
   segment?: string;
   device?: string;
+  /** Ask for a delegated prefix (L3): the client routes a LAN behind it. */
+  prefix?: boolean;
 }
 
 export interface ServerInfo {
@@ -29,6 +31,9 @@ export interface LoginReply {
   mac?: string;
   ipv4?: string;
   ipv6?: string;
+  /** Delegated prefixes, when asked for and the segment delegates. */
+  prefix?: string;
+  prefix4?: string;
 }
 
 export interface HttpsTrust {

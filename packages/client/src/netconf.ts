@@ -19,6 +19,7 @@ async function ip(args: string[]): Promise<void> {
 
 export class InterfaceConfig {
   private applied: string[] = [];
+  private routes: string[] = [];
 
   constructor(readonly ifname: string) {}
 
@@ -32,6 +33,21 @@ export class InterfaceConfig {
       await ip([...family(addr), 'addr', 'replace', addr, 'dev', this.ifname, ...(addr.includes(':') ? ['nodad'] : [])]);
     }
     this.applied = [...addresses];
+  }
+
+  /** Makes exactly `prefixes` (CIDR) route into the interface, among those we manage.
+   * On a TUN (point to point) no next hop is needed: the switch is the other end. */
+  async setRoutes(prefixes: readonly string[]): Promise<void> {
+    for (const old of this.routes) {
+      if (!prefixes.includes(old)) await ip([...family(old), 'route', 'del', old, 'dev', this.ifname]).catch(() => undefined);
+    }
+    for (const to of prefixes) await ip([...family(to), 'route', 'replace', to, 'dev', this.ifname]);
+    this.routes = [...prefixes];
+  }
+
+  /** Makes the interface a port of Linux bridge `bridge` (elink bridge). */
+  async attachTo(bridge: string): Promise<void> {
+    await ip(['link', 'set', 'dev', this.ifname, 'master', bridge, 'up']);
   }
 }
 

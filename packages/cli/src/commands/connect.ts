@@ -18,10 +18,12 @@ Usage: elink connect --broker URL --user NAME --password-file FILE [options]
       --device ID           device id: the same id gets the same addresses (default: host name)
       --ca FILE             CA certificate to trust for broker and switch (default: system CAs)
       --ifname NAME         interface name or pattern (default el%d, elt%d in L3)
+      --prefix              ask for a delegated prefix (L3: a router with a LAN behind it)
       --ciphers LIST        OpenSSL cipher list for the switch connection
       --log-level LEVEL     fatal|error|warn|info|debug|trace (default info)`;
 
-export async function connectCommand(argv: string[]): Promise<void> {
+/** `bridge`: elink bridge runs this same client with its TAP attached to a Linux bridge. */
+export async function connectCommand(argv: string[], bridge?: { attach: string }): Promise<void> {
   const { values } = parse(argv, {
     broker: { type: 'string' },
     user: { type: 'string' },
@@ -30,6 +32,7 @@ export async function connectCommand(argv: string[]): Promise<void> {
     device: { type: 'string' },
     ca: { type: 'string' },
     ifname: { type: 'string' },
+    prefix: { type: 'boolean' },
     ciphers: { type: 'string' },
     'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -52,14 +55,15 @@ export async function connectCommand(argv: string[]): Promise<void> {
   const logger = createLogger(values['log-level'] ?? process.env.ELINK_LOG_LEVEL ?? 'info', 'elink-connect');
   const client = new KernelClient({
     broker,
-    credentials: { user, password, ...(values.segment ? { segment: values.segment } : {}), ...(values.device ? { device: values.device } : {}) },
+    credentials: { user, password, ...(values.segment ? { segment: values.segment } : {}), ...(values.device ? { device: values.device } : {}), ...(values.prefix ? { prefix: true } : {}) },
     ca,
     ciphers: values.ciphers,
     ifname: values.ifname,
+    ...(bridge ? { attach: bridge.attach } : {}),
     logger,
   });
   client.on('up', (welcome, ifname: string) => {
-    logger.info({ ifname, segment: welcome.segment, ipv4: welcome.ipv4?.address, ipv6: welcome.ipv6?.address, node: welcome.node }, 'link up');
+    logger.info({ ifname, segment: welcome.segment, ipv4: welcome.ipv4?.address, ipv6: welcome.ipv6?.address, prefix: welcome.prefix, prefix4: welcome.prefix4, node: welcome.node }, 'link up');
   });
   client.on('down', (err?: ElError) => logger.warn({ code: err?.code, err: err?.message }, 'link down'));
   const exited = new Promise<void>((resolve, reject) => {
