@@ -18,6 +18,8 @@ export interface SegmentSnapshot {
   macEntries: number;
   evictions: number;
   moves: number;
+  /** L3: routes (session addresses, delegated prefixes, uplink routes). */
+  routes: number;
 }
 
 /** What the node exposes to the metrics (switch-node.ts). */
@@ -28,6 +30,8 @@ export interface SwitchMetricsSource {
   sessionErrors(): ReadonlyMap<string, number>;
   traffic(): Traffic;
   drops(): DropCounts;
+  /** L3 router: ICMP errors sent and held back by the rate limit. */
+  icmp(): { sent: number; limited: number };
 }
 
 function setAll(c: Counter<string>, values: Iterable<[Record<string, string>, number]>): void {
@@ -130,6 +134,26 @@ export function registerSwitchMetrics(registry: Registry, src: SwitchMetricsSour
     registers,
     collect() {
       setAll(this, src.segmentSnapshots().map((s) => [{ segment: s.name }, s.moves]));
+    },
+  });
+  new Gauge({
+    name: 'el_switch_routes',
+    help: 'L3 routes (session addresses, delegated prefixes, uplink routes), by segment.',
+    labelNames: ['segment'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of src.segmentSnapshots()) this.set({ segment: s.name }, s.routes);
+    },
+  });
+  new Counter({
+    name: 'el_switch_icmp_errors_total',
+    help: 'ICMP/ICMPv6 errors (time exceeded, unreachable) the L3 router sent, or held back by its rate limit.',
+    labelNames: ['result'],
+    registers,
+    collect() {
+      const i = src.icmp();
+      setAll(this, [[{ result: 'sent' }, i.sent], [{ result: 'rate_limited' }, i.limited]]);
     },
   });
 }

@@ -138,6 +138,7 @@ export class SwitchNode implements SessionHost {
         sessionErrors: () => this.errorsBy,
         traffic: () => this.traffic(),
         drops: () => this.drops(),
+        icmp: () => ({ sent: this.router.icmpSent, limited: this.router.icmpLimited }),
       });
     }
   }
@@ -341,6 +342,7 @@ export class SwitchNode implements SessionHost {
       macEntries: seg instanceof L2Segment ? seg.table.size : 0,
       evictions: seg instanceof L2Segment ? seg.table.evictions : 0,
       moves: seg instanceof L2Segment ? seg.table.moves : 0,
+      routes: seg instanceof L3Segment ? seg.routes : 0,
     }));
   }
 

@@ -1,0 +1,79 @@
+/**
+ * A state directory made with the real CLI (`elink init`, `elink user add`), with the
+ * segments and users a test needs, and `elink up` started on it in the root namespace.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { CLI, elink, freePort, type Proc } from './processes.js';
+
+export interface TestServer {
+  state: string;
+  brokerUrl: string;
+  adminUrl: string;
+  proc: Proc;
+  /** `elink connect` arguments for `user` (password file, CA, broker). */
+  connectArgs(user: string): string[];
+  /** A counter or gauge from /metrics, summed over the series whose labels contain `labels`. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  destroy(): void;
+}
+
+export const PASSWORD = 'correct horse battery';
+
+export async function startServer(opts: {
+  gateway: string;
+  segments: Record<string, unknown>[];
+  users: { name: string; segment: string; macs?: number }[];
+}): Promise<TestServer> {
+  const state = mkdtempSync(join(tmpdir(), 'elink-e2e-'));
+  const init = spawnSync(process.execPath, [CLI, 'init', '--state', state], { encoding: 'utf8' });
+  if (init.status !== 0) throw new Error(`elink init failed: ${init.stderr}`);
+  const configFile = join(state, 'elink.yaml');
+  const doc = parseDocument(readFileSync(configFile, 'utf8'));
+  const brokerPort = await freePort();
+  const adminPort = await freePort();
+  doc.setIn(['broker', 'listen', 'port'], brokerPort);
+  doc.setIn(['switch', 'listen', 'port'], await freePort());
+  doc.setIn(['admin', 'port'], adminPort);
+  doc.setIn(['admin', 'host'], '127.0.0.1');
+  // The default `lab` segment stays: the demo user of `elink init` belongs to it.
+  for (const seg of opts.segments) (doc.get('segments') as { add(v: unknown): void }).add(doc.createNode(seg));
+  writeFileSync(configFile, doc.toString());
+  writeFileSync(join(state, 'pw'), `${PASSWORD}\n`);
+  for (const u of opts.users) {
+    const r = spawnSync(process.execPath, [CLI, 'user', 'add', u.name, '--segment', u.segment, '--password-file', join(state, 'pw'), '--state', state], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`elink user add ${u.name} failed: ${r.stderr}`);
+    if (u.macs !== undefined) {
+      const d = parseDocument(readFileSync(configFile, 'utf8'));
+      const users = d.get('users') as { items: { get(k: string): unknown; set(k: string, v: unknown): void }[] };
+      users.items.find((x) => x.get('name') === u.name)?.set('macs', u.macs);
+      writeFileSync(configFile, d.toString());
+    }
+  }
+  const proc = elink(['up', '--state', state]);
+  await proc.waitFor((l) => l.msg === 'emotion link started', 30_000, 'server start');
+  const brokerUrl = `https://${opts.gateway}:${brokerPort}`;
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  return {
+    state,
+    brokerUrl,
+    adminUrl,
+    proc,
+    connectArgs: (user) => ['--broker', brokerUrl, '--ca', join(state, 'ca.pem'), '--user', user, '--password-file', join(state, 'pw')],
+    async metric(name, labels = {}) {
+      const text = await (await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+      let sum = 0;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+        if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.split(' ').pop());
+      }
+      return sum;
+    },
+    destroy() {
+      rmSync(state, { recursive: true, force: true });
+    },
+  };
+}
