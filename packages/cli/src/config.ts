@@ -20,7 +20,18 @@ export const userSchema = z.object({
   segments: z.array(z.string()).min(1),
   /** Source MACs this user's sessions may use: set it for a bridge with a LAN behind it. */
   macs: z.number().int().min(1).max(65536).optional(),
+  /** Clear secret for legacy challenge–response logins (stored as given: enable only where needed). */
+  digestSecret: z.string().min(8).optional(),
 });
+
+const hostPort = z.object({ host: z.string().min(1), port });
+/** Where the broker keeps shared state (docs/broker.md). */
+export const storeSchema = z.union([
+  z.object({ type: z.literal('memory'), snapshot: z.string().default('store.json') }),
+  z.object({ type: z.literal('redis'), url: z.string().url(), prefix: z.string().optional() }),
+  z.object({ type: z.literal('redis'), sentinels: z.array(hostPort).min(1), name: z.string().min(1), password: z.string().optional(), prefix: z.string().optional() }),
+  z.object({ type: z.literal('redis'), cluster: z.array(hostPort).min(1), password: z.string().optional(), prefix: z.string().optional() }),
+]);
 
 export const configSchema = z
   .object({
@@ -38,8 +49,22 @@ export const configSchema = z
         nodes: z
           .array(z.object({ node: z.string(), host: z.string(), port, fingerprint: z.string().optional(), segments: z.array(z.string()).optional() }))
           .default([]),
+        store: storeSchema.default({ type: 'memory', snapshot: 'store.json' }),
+        /** Extra public (or private) key files published to nodes during a key rotation. */
+        publishKeys: z.array(z.string()).default([]),
+        /** Shared with switch nodes: authenticates their heartbeats. */
+        clusterSecret: z.string().min(16).optional(),
+        /** Bearer token for the admin API (/v1/admin); unset = admin API off. */
+        adminToken: z.string().min(16).optional(),
+        /** Seconds without a login after which a lease may go to another device. */
+        leaseIdle: z.number().int().min(60).default(2_592_000),
+        /** Fixed addresses: {segment, user, device?, ipv4?, ipv6?}. */
+        static: z.array(z.object({ segment: z.string(), user: z.string(), device: z.string().optional(), ipv4: z.string().optional(), ipv6: z.string().optional() })).default([]),
+        rateLimit: z
+          .object({ perUser: z.number().int().min(1).default(10), perAddress: z.number().int().min(1).default(50), window: z.number().int().min(1).default(300) })
+          .default({ perUser: 10, perAddress: 50, window: 300 }),
       })
-      .default({ listen: { host: '0.0.0.0', port: 8443 }, ticketTtl: 60, signingKey: 'ticket-signing.key', nodes: [] }),
+      .default({ listen: { host: '0.0.0.0', port: 8443 }, ticketTtl: 60, signingKey: 'ticket-signing.key', nodes: [], store: { type: 'memory', snapshot: 'store.json' }, publishKeys: [], leaseIdle: 2_592_000, static: [], rateLimit: { perUser: 10, perAddress: 50, window: 300 } }),
     switch: z
       .object({
         listen: listen(4443),
@@ -52,13 +77,17 @@ export const configSchema = z
         maxSessions: z.number().int().min(1).max(1_000_000).default(20_000),
         /** Broker public keys (PEM files) for a standalone switch (`elink switch`). */
         ticketKeys: z.array(z.string()).default([]),
+        /** Heartbeat to these brokers; the replies bring ticket keys and segment definitions. */
+        broker: z.object({ urls: z.array(z.string().url()).min(1), clusterSecret: z.string().min(16), ca: z.string().optional(), interval: z.number().min(1).max(60).default(5) }).optional(),
       })
       .default({ listen: { host: '0.0.0.0', port: 4443 }, minVersion: 'TLSv1.2', helloTimeout: 5, maxSessions: 20_000, ticketKeys: [] }),
     admin: listen(9100),
-    segments: z.array(segmentSchema).min(1, 'at least one segment'),
+    segments: z.array(segmentSchema).default([]),
     users: z.array(userSchema).default([]),
   })
   .superRefine((cfg, ctx) => {
+    // A switch that heartbeats to brokers gets its segments from them.
+    if (cfg.segments.length === 0 && !cfg.switch.broker) ctx.addIssue({ code: 'custom', path: ['segments'], message: 'at least one segment' });
     const names = new Set(cfg.segments.map((s) => s.name));
     if (names.size !== cfg.segments.length) ctx.addIssue({ code: 'custom', path: ['segments'], message: 'segment names must be unique' });
     cfg.users.forEach((u, i) => {
@@ -86,6 +115,8 @@ export interface Overrides {
   listenHost?: string;
   advertise?: string;
   nodeId?: string;
+  clusterSecret?: string;
+  adminToken?: string;
 }
 
 export function overridesFromEnv(env: NodeJS.ProcessEnv = process.env): Overrides {
@@ -98,6 +129,8 @@ export function overridesFromEnv(env: NodeJS.ProcessEnv = process.env): Override
     listenHost: env.ELINK_LISTEN_HOST || undefined,
     advertise: env.ELINK_ADVERTISE || undefined,
     nodeId: env.ELINK_NODE_ID || undefined,
+    clusterSecret: env.ELINK_CLUSTER_SECRET || undefined,
+    adminToken: env.ELINK_ADMIN_TOKEN || undefined,
   };
 }
 
@@ -141,6 +174,12 @@ function applyOverrides(raw: Record<string, unknown>, list: Overrides[]): Record
       section('admin').host = o.listenHost;
     }
     if (o.advertise !== undefined) section('switch').advertise = o.advertise;
+    if (o.clusterSecret !== undefined) {
+      section('broker').clusterSecret = o.clusterSecret;
+      const link = section('switch').broker as Record<string, unknown> | undefined;
+      if (link) link.clusterSecret = o.clusterSecret;
+    }
+    if (o.adminToken !== undefined) section('broker').adminToken = o.adminToken;
   }
   return cfg;
 }

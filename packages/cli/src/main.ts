@@ -7,6 +7,7 @@ import { initCommand, serve } from './commands/serve.js';
 import { connectCommand } from './commands/connect.js';
 import { bridgeCommand } from './commands/bridge.js';
 import { userCommand } from './commands/user.js';
+import { statusCommand } from './commands/status.js';
 
 const usage = `elink — Emotion Link, an L2/L3 virtual switch VPN over TLS
 
@@ -18,7 +19,8 @@ Usage: elink <command> [options]     (elink <command> --help for its options)
   switch    a switch node alone
   connect   join a segment through a TAP/TUN device
   bridge    attach a Linux bridge (a LAN) to an L2 segment through a TAP
-  user      add, change, delete and list users`;
+  user      add, change, delete and list users
+  status    nodes, sessions and leases at a glance (a broker's admin API)`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -35,6 +37,8 @@ async function main(argv: string[]): Promise<void> {
       return bridgeCommand(rest);
     case 'user':
       return userCommand(rest);
+    case 'status':
+      return statusCommand(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -2,15 +2,15 @@
  * Composes the long-running parts of a process from the config: broker, switch node,
  * admin server. `elink up` runs all three; `elink broker` and `elink switch` one each.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
-import { createBrokerApp, MemoryUserDirectory, type NodeInfo } from '@elink/broker';
-import { SwitchNode } from '@elink/switch';
+import { createBrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig } from '@elink/broker';
+import { BrokerLink, SwitchNode } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
-import { privateKeyFromPem, publicKeyFromPem } from '@elink/protocol';
+import { generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
 import type { LoadedConfig } from './config.js';
 
@@ -36,28 +36,68 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
   const tls = { cert: readFileSync(loaded.path(config.tls.cert)), key: readFileSync(loaded.path(config.tls.key)) };
 
   let signingKey: KeyObject | undefined;
-  if (which.broker) signingKey = privateKeyFromPem(readFileSync(loaded.path(config.broker.signingKey), 'utf8'));
+  let keyRing: KeyRing | undefined;
+  let store: BrokerStore | undefined;
+  if (which.broker) {
+    // Generated on first start; with several brokers, give them all the same file (a Kubernetes Secret).
+    const signingPath = loaded.path(config.broker.signingKey);
+    if (!existsSync(signingPath)) writeFileSync(signingPath, privateKeyToPem(generateTicketKeyPair().privateKey), { mode: 0o600 });
+    signingKey = privateKeyFromPem(readFileSync(signingPath, 'utf8'));
+    keyRing = new KeyRing(signingKey, config.broker.publishKeys.map((p) => createPublicKey(readFileSync(loaded.path(p), 'utf8'))));
+    const sc = config.broker.store;
+    store = await openStore((sc.type === 'memory' ? { type: 'memory', snapshot: loaded.path(sc.snapshot) } : sc) as StoreConfig);
+  }
 
   let switchNode: SwitchNode | undefined;
+  let brokerLink: BrokerLink | undefined;
   if (which.switch) {
-    // In one process the switch trusts the broker's key directly; a standalone switch reads
-    // the broker's public key(s) from files named in the config.
-    const keys: KeyObject[] = signingKey
-      ? [createPublicKey(signingKey)]
-      : config.switch.ticketKeys.map((p) => publicKeyFromPem(readFileSync(loaded.path(p), 'utf8')));
-    if (keys.length === 0) throw new Error('switch.ticketKeys is empty: a standalone switch needs the broker public key(s)');
+    // In one process the switch trusts the broker's published keys directly; a standalone
+    // switch reads them from files named in the config and/or from its brokers' heartbeat replies.
+    const fileKeys: KeyObject[] = config.switch.ticketKeys.map((p) => publicKeyFromPem(readFileSync(loaded.path(p), 'utf8')));
+    const link = !keyRing && config.switch.broker;
+    if (!keyRing && !link && fileKeys.length === 0) throw new Error('a standalone switch needs switch.ticketKeys or switch.broker (heartbeats bring the keys)');
+    let keys: () => KeyObject[] = () => fileKeys;
+    if (keyRing) {
+      const ring = keyRing;
+      keys = () => ring.publicKeys();
+    } else if (link) {
+      brokerLink = new BrokerLink({
+        brokers: link.urls,
+        clusterSecret: link.clusterSecret,
+        ca: link.ca ? readFileSync(loaded.path(link.ca)) : readFileSync(loaded.path(config.tls.ca)),
+        nodeId: config.node.id,
+        hosts: (config.switch.advertise ?? '127.0.0.1').split(',').map((h) => h.trim()).filter(Boolean),
+        // The node exists once the link first beats (after start, below).
+        port: () => switchNode!.address().port,
+        fingerprint: fingerprint256(tls.cert.toString('utf8')),
+        capacity: config.switch.maxSessions,
+        state: () => {
+          const st = switchNode!.stats;
+          const active = Object.entries(st.segments).filter(([, v]) => v.sessions > 0).map(([k]) => k);
+          return { sessions: st.sessions, segments: switchNode!.hostedSegments(), active, draining: false };
+        },
+        addSegment: (def) => void switchNode!.addSegment(def),
+        keysFile: loaded.path('broker-keys.json'),
+        intervalMs: link.interval * 1000,
+        logger: logger.child({ component: 'broker-link' }),
+      });
+      const l = brokerLink;
+      keys = () => (fileKeys.length ? [...l.keys(), ...fileKeys] : l.keys());
+    }
     switchNode = new SwitchNode({
       nodeId: config.node.id,
       listen: config.switch.listen,
       tls: { ...tls, ciphers: config.switch.ciphers, minVersion: config.switch.minVersion, ecdhCurve: config.switch.ecdhCurve },
       segments: config.segments,
-      ticketKeys: () => keys,
+      ticketKeys: keys,
       logger: logger.child({ component: 'switch' }),
       registry,
       helloTimeoutMs: config.switch.helloTimeout * 1000,
       maxSessions: config.switch.maxSessions,
     });
     await switchNode.start();
+    // Without a broker the node still starts: it serves what it knows and keeps trying.
+    if (brokerLink) await brokerLink.start();
   }
 
   let broker: FastifyInstance | undefined;
@@ -70,10 +110,19 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         : config.broker.nodes;
     broker = await createBrokerApp({
       segments: config.segments,
-      users: new MemoryUserDirectory(config.users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}) }))),
-      signingKey: signingKey!,
+      users: new StoreUserDirectory(
+        store!,
+        new MemoryUserDirectory(config.users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.digestSecret ? { digestSecret: u.digestSecret } : {}) }))),
+      ),
+      store,
+      keys: keyRing,
       nodes,
       ticketTtlSeconds: config.broker.ticketTtl,
+      leaseIdleSeconds: config.broker.leaseIdle,
+      statics: config.broker.static,
+      rateLimits: { perUser: config.broker.rateLimit.perUser, perAddress: config.broker.rateLimit.perAddress, windowSeconds: config.broker.rateLimit.window },
+      clusterSecret: config.broker.clusterSecret,
+      adminToken: config.broker.adminToken,
       logger: logger.child({ component: 'broker' }),
       registry,
       https: tls,
@@ -81,8 +130,8 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     await broker.listen({ host: config.broker.listen.host, port: config.broker.listen.port });
   }
 
-  // Ready = every listener of this process accepts connections (the stores join in with Redis).
-  const ready = () => (!broker || broker.server.listening) && (!switchNode || switchNode.listening);
+  // Ready = every listener of this process accepts connections and the broker's store answers.
+  const ready = async () => (!broker || broker.server.listening) && (!switchNode || switchNode.listening) && (!store || (await store.ping().then(() => true, () => false)));
   const admin = createAdminServer({ registry, logger, ready });
   await admin.listen({ host: config.admin.host, port: config.admin.port });
 
@@ -97,8 +146,10 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     registry,
     endpoints: { broker: broker && addr(broker), switch: switchNode?.address(), admin: addr(admin) },
     async stop(reason: string) {
+      brokerLink?.stop();
       await broker?.close();
       await switchNode?.stop(reason);
+      await store?.close();
       await admin.close();
     },
   };

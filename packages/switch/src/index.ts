@@ -8,3 +8,4 @@ export * from './metrics.js';
 export * from './session.js';
 export * from './switch-node.js';
 export * from './l3/index.js';
+export * from './broker-link.js';

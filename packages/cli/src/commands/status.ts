@@ -1,0 +1,82 @@
+/**
+ * `elink status`: nodes, sessions and leases at a glance, from a broker's admin API
+ * (GET /v1/admin/status with the admin token).
+ */
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { join, resolve } from 'node:path';
+import { ElError, isErrorCode } from '@elink/protocol';
+import { parse } from '../args.js';
+import { loadConfig } from '../config.js';
+import { CONFIG_FILE } from '../state.js';
+
+export const statusHelp = `elink status — nodes, sessions and leases at a glance (the broker's admin API)
+
+Usage: elink status [--broker URL] [--token-file FILE] [--ca FILE] [--json]
+  --broker URL       default https://127.0.0.1:<broker.listen.port> from the config
+  --token-file FILE  admin token (default: broker.adminToken from the config; env ELINK_ADMIN_TOKEN)
+  --ca FILE          CA of the broker certificate (default: the state directory's ca.pem)
+  -c, --config FILE / --state DIR   where the config is (default ./.elink-state/elink.yaml)
+  --json             print the raw reply`;
+
+interface StatusReply {
+  nodes: Array<{ node: string; hosts: string[]; port: number; sessions: number; capacity: number; draining: boolean; healthy: boolean; seenAt: string; active: string[] }>;
+  sessions: number;
+  leases: Record<string, number>;
+  keys: number;
+  store: string;
+}
+
+export async function statusCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    broker: { type: 'string' },
+    'token-file': { type: 'string' },
+    ca: { type: 'string' },
+    config: { type: 'string', short: 'c' },
+    state: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) return void console.log(statusHelp);
+  const stateDir = resolve(values.state ?? process.env.ELINK_STATE_DIR ?? '.elink-state');
+  const file = values.config ?? process.env.ELINK_CONFIG ?? join(stateDir, CONFIG_FILE);
+  const needConfig = !values.broker || (!values['token-file'] && !process.env.ELINK_ADMIN_TOKEN) || !values.ca;
+  const loaded = needConfig ? loadConfig(file) : undefined;
+  const broker = values.broker ?? `https://127.0.0.1:${loaded!.config.broker.listen.port}`;
+  const token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : (process.env.ELINK_ADMIN_TOKEN ?? loaded!.config.broker.adminToken);
+  if (!token) throw new ElError('EL_ERR_INVALID', 'no admin token: pass --token-file, set ELINK_ADMIN_TOKEN, or set broker.adminToken in the config');
+  const ca = readFileSync(values.ca ?? loaded!.path(loaded!.config.tls.ca));
+  const reply = (await getJson(new URL('/v1/admin/status', broker), token, ca)) as StatusReply;
+  if (values.json) return void console.log(JSON.stringify(reply, null, 2));
+  console.log(`store: ${reply.store}   published keys: ${reply.keys}   sessions (healthy nodes): ${reply.sessions}`);
+  console.log('\nnode\thealthy\tdraining\tsessions/capacity\taddress\tlast heartbeat');
+  for (const n of reply.nodes) console.log(`${n.node}\t${n.healthy ? 'yes' : 'NO'}\t${n.draining ? 'yes' : 'no'}\t${n.sessions}/${n.capacity}\t${n.hosts.join(',')}:${n.port}\t${n.seenAt}`);
+  if (reply.nodes.length === 0) console.log('(no registered nodes; static and in-process nodes are not listed)');
+  console.log('\nsegment\tleases');
+  for (const [seg, n] of Object.entries(reply.leases)) console.log(`${seg}\t${n}`);
+}
+
+function getJson(url: URL, token: string, ca: Buffer): Promise<unknown> {
+  const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+  return new Promise((resolvePromise, reject) => {
+    const req = send(url, { method: 'GET', headers: { authorization: `Bearer ${token}` }, ca, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: { error?: unknown; message?: string };
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return reject(new ElError('EL_ERR_UNAVAILABLE', `broker answered ${res.statusCode} without JSON`));
+        }
+        if (res.statusCode !== 200) return reject(new ElError(isErrorCode(body.error) ? body.error : 'EL_ERR_INTERNAL', body.message ?? `HTTP ${res.statusCode}`));
+        resolvePromise(body);
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('broker did not answer in time')));
+    req.on('error', (err) => reject(new ElError('EL_ERR_UNAVAILABLE', `cannot reach the broker at ${url.origin}: ${err.message}`)));
+    req.end();
+  });
+}

@@ -1,0 +1,170 @@
+/**
+ * A switch node's link to the brokers: every `intervalMs` it POSTs a heartbeat to
+ * /v1/nodes/heartbeat (cluster secret as Bearer token) and takes from the reply the
+ * broker's public ticket keys and the segment definitions, which it starts hosting.
+ *
+ * Live sessions never depend on this: when every broker is away the node keeps its
+ * sessions and its last-known keys (also kept in `keysFile`, when given, so a restart
+ * without brokers still admits tickets signed before). Brokers are tried in turn.
+ */
+import { request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { writeFileSync, readFileSync, existsSync, renameSync } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
+import { publicKeyFromPem, segmentSchema, type SegmentDef } from '@elink/protocol';
+
+export interface BrokerLinkOptions {
+  /** Broker base URLs (https://broker:8443), tried in order. */
+  brokers: string[];
+  clusterSecret: string;
+  /** CA to trust for the brokers' certificates (PEM); default the system's. */
+  ca?: string | Buffer;
+  nodeId: string;
+  /** What clients should connect to (addresses or host names), best first. */
+  hosts: string[];
+  /** The EL port (a function: known once the node listens). */
+  port: number | (() => number);
+  fingerprint?: string;
+  capacity: number;
+  /** Read at each heartbeat. */
+  state: () => { sessions: number; segments: string[]; active: string[]; draining: boolean };
+  /** A segment definition arrived; host it. */
+  addSegment: (def: SegmentDef) => void;
+  /** Keys from the last good reply; also seeds the keys when given. */
+  keysFile?: string;
+  intervalMs?: number;
+  timeoutMs?: number;
+  logger: Logger;
+}
+
+export interface HeartbeatReply {
+  keys: string[];
+  segments: unknown[];
+  heartbeatSeconds?: number;
+}
+
+export class BrokerLink {
+  readonly #opts: BrokerLinkOptions;
+  #keys: KeyObject[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #lastOk = 0;
+  #failures = 0;
+  #next = 0;
+
+  constructor(opts: BrokerLinkOptions) {
+    this.#opts = opts;
+    if (opts.keysFile && existsSync(opts.keysFile)) {
+      try {
+        this.#keys = (JSON.parse(readFileSync(opts.keysFile, 'utf8')) as string[]).map(publicKeyFromPem);
+      } catch (err) {
+        opts.logger.warn({ err, file: opts.keysFile }, 'ignoring unreadable saved broker keys');
+      }
+    }
+  }
+
+  /** The broker keys as last heard (a function for SwitchNode's `ticketKeys`). */
+  keys = (): KeyObject[] => this.#keys;
+
+  /** Milliseconds since the epoch of the last good heartbeat (0 = none yet). */
+  get lastOk(): number {
+    return this.#lastOk;
+  }
+
+  /** Sends the first heartbeat now (resolves true when a broker answered), then keeps going. */
+  async start(): Promise<boolean> {
+    const ok = await this.beat();
+    this.#schedule();
+    return ok;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    const base = this.#opts.intervalMs ?? 5000;
+    // After failures, back off (up to 6 intervals) with jitter, so brokers coming back are not stampeded.
+    const delay = this.#failures === 0 ? base : Math.min(base * 2 ** Math.min(this.#failures, 3), base * 6) * (0.5 + Math.random() / 2);
+    this.#timer = setTimeout(() => void this.beat().finally(() => this.#schedule()), delay);
+    this.#timer.unref();
+  }
+
+  /** One heartbeat round: each broker in turn until one answers. */
+  async beat(): Promise<boolean> {
+    const { brokers, logger } = this.#opts;
+    const body = JSON.stringify({ node: this.#opts.nodeId, hosts: this.#opts.hosts, port: typeof this.#opts.port === 'function' ? this.#opts.port() : this.#opts.port, ...(this.#opts.fingerprint ? { fingerprint: this.#opts.fingerprint } : {}), capacity: this.#opts.capacity, ...this.#opts.state() });
+    for (let i = 0; i < brokers.length; i++) {
+      const url = brokers[(this.#next + i) % brokers.length]!;
+      try {
+        const reply = await this.#post(url, body);
+        this.#apply(reply);
+        this.#next = (this.#next + i) % brokers.length;
+        if (this.#failures > 0) logger.info({ broker: url }, 'broker reachable again');
+        this.#failures = 0;
+        this.#lastOk = Date.now();
+        return true;
+      } catch (err) {
+        logger.warn({ broker: url, err: (err as Error).message }, 'heartbeat failed; sessions carry on with the last-known keys');
+      }
+    }
+    this.#failures++;
+    return false;
+  }
+
+  #apply(reply: HeartbeatReply): void {
+    const keys = reply.keys.map(publicKeyFromPem);
+    if (keys.length === 0) throw new Error('broker sent no keys');
+    this.#keys = keys;
+    if (this.#opts.keysFile) {
+      const tmp = `${this.#opts.keysFile}.tmp`;
+      writeFileSync(tmp, JSON.stringify(reply.keys), { mode: 0o600 });
+      renameSync(tmp, this.#opts.keysFile);
+    }
+    for (const raw of reply.segments) {
+      const parsed = segmentSchema.safeParse(raw);
+      if (parsed.success) this.#opts.addSegment(parsed.data);
+      else this.#opts.logger.warn({ segment: (raw as { name?: string })?.name, issue: parsed.error.issues[0]?.message }, 'ignoring a segment definition this node does not understand');
+    }
+  }
+
+  #post(base: string, body: string): Promise<HeartbeatReply> {
+    const url = new URL('/v1/nodes/heartbeat', base);
+    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(
+        url,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${this.#opts.clusterSecret}` },
+          ca: this.#opts.ca,
+          timeout: this.#opts.timeoutMs ?? 3000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > 4 << 20) req.destroy(new Error('heartbeat reply larger than 4 MiB'));
+            else chunks.push(c);
+          });
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
+            try {
+              resolve(JSON.parse(text) as HeartbeatReply);
+            } catch {
+              reject(new Error('heartbeat reply is not JSON'));
+            }
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('broker did not answer in time')));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}
