@@ -9,3 +9,4 @@ export * from './session.js';
 export * from './switch-node.js';
 export * from './l3/index.js';
 export * from './broker-link.js';
+export * from './ports/device-port.js';

@@ -20,6 +20,7 @@ import { L2Segment } from './segment.js';
 import { Session, type AnySegment, type SessionHost } from './session.js';
 import { L3Router, L3Segment, type L3RouterOptions } from './l3/l3-segment.js';
 import { parsePrefix, type Prefix } from './l3/ip.js';
+import { DevicePort, ipCommand } from './ports/device-port.js';
 
 export interface SwitchNodeOptions {
   nodeId: string;
@@ -81,6 +82,8 @@ export class SwitchNode implements SessionHost {
   private readonly segments = new Map<string, AnySegment>();
   readonly router: L3Router;
   private readonly unhosted = new Map<string, string>();
+  /** TAP bridge and uplink TUN ports, by segment name. */
+  private readonly devicePorts = new Map<string, DevicePort>();
   private readonly sessions = new Set<Session>();
   private readonly connections = new Set<Socket>();
   private readonly server: Server;
@@ -151,8 +154,65 @@ export class SwitchNode implements SessionHost {
   addSegment(def: SegmentDef): boolean {
     if (this.segments.has(def.name)) return false;
     this.unhosted.delete(def.name);
-    this.segments.set(def.name, def.mode === 'l3' ? new L3Segment(def, this.router) : new L2Segment(def));
+    const seg = def.mode === 'l3' ? new L3Segment(def, this.router) : new L2Segment(def);
+    this.segments.set(def.name, seg);
+    try {
+      this.openDevicePort(seg);
+    } catch (e) {
+      // The segment still serves its clients; only the LAN side is missing.
+      const err = e instanceof ElError ? e : new ElError('EL_ERR_TUNTAP', String((e as Error)?.message ?? e));
+      this.logger.error({ segment: def.name, code: err.code, err: err.message }, 'segment LAN port not created');
+    }
     return true;
+  }
+
+  /**
+   * L2 `bridge`: a TAP attached to an existing Linux bridge (a port without a MAC limit).
+   * L3 `uplink`: a TUN the host kernel routes through; its `routes` lead out by it, and
+   * the segment's pools lead back in (host routes via the device).
+   */
+  private openDevicePort(seg: AnySegment): void {
+    const def = seg.def;
+    if (seg instanceof L2Segment && def.bridge) {
+      const port = DevicePort.open({ mode: 'tap', name: def.bridge.tap, mtu: def.mtu });
+      try {
+        ipCommand(['link', 'set', 'dev', port.name, 'master', def.bridge.attach, 'up']);
+      } catch (e) {
+        port.close();
+        throw e;
+      }
+      seg.attach(port);
+      this.startDevicePort(seg, port);
+      this.logger.info({ segment: def.name, tap: port.name, bridge: def.bridge.attach }, 'TAP bridge port up');
+    } else if (seg instanceof L3Segment && def.uplink) {
+      const prefixes: Prefix[] = [];
+      for (const r of def.uplink.routes) prefixes.push(parsePrefix(r)!);
+      const port = DevicePort.open({ mode: 'tun', name: def.uplink.tun, mtu: def.mtu });
+      try {
+        const back = [def.ipv4?.pool, def.ipv6?.pool, def.delegation?.ipv4?.pool, def.delegation?.ipv6?.pool].filter((x): x is string => !!x);
+        for (const to of back) ipCommand([to.includes(':') ? '-6' : '-4', 'route', 'replace', to, 'dev', port.name]);
+        const r = seg.attach(port, { prefixes, trusted: true });
+        if (!r.ok) throw new ElError('EL_ERR_CONFIG', `uplink routes of segment "${def.name}" overlap routes already in use`);
+      } catch (e) {
+        port.close();
+        throw e;
+      }
+      this.startDevicePort(seg, port);
+      this.logger.info({ segment: def.name, tun: port.name, routes: def.uplink.routes }, 'uplink port up');
+    }
+  }
+
+  private startDevicePort(seg: AnySegment, port: DevicePort): void {
+    this.devicePorts.set(seg.name, port);
+    port.start(
+      (packet, ingress) => seg.forward(packet, ingress),
+      (err) => this.logger.error({ segment: seg.name, device: port.name, err: err.message }, 'LAN port device error'),
+    );
+  }
+
+  /** The TAP bridge / uplink port of a segment (tests, admin). */
+  devicePort(segment: string): DevicePort | undefined {
+    return this.devicePorts.get(segment);
   }
 
   /** Names of the segments this node hosts (for the broker's registry). */
@@ -201,6 +261,11 @@ export class SwitchNode implements SessionHost {
     for (const s of this.sessions) s.socket.destroy();
     for (const raw of this.connections) raw.destroy();
     await this.waitFor(gone, 1000);
+    for (const [name, port] of this.devicePorts) {
+      this.segments.get(name)?.detach(port);
+      port.close();
+    }
+    this.devicePorts.clear();
     this.logger.info({ node: this.nodeId, reason }, 'switch stopped');
   }
 
