@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
+import { sh } from './netns.js';
 import { CLI, elink, freePort, type Proc } from './processes.js';
 
 export interface TestServer {
@@ -27,6 +28,8 @@ export async function startServer(opts: {
   gateway: string;
   segments: Record<string, unknown>[];
   users: { name: string; segment: string; macs?: number }[];
+  /** Run `elink up` inside this namespace (then `gateway` is its underlay address). */
+  ns?: string;
 }): Promise<TestServer> {
   const state = mkdtempSync(join(tmpdir(), 'elink-e2e-'));
   const init = spawnSync(process.execPath, [CLI, 'init', '--state', state], { encoding: 'utf8' });
@@ -53,7 +56,7 @@ export async function startServer(opts: {
       writeFileSync(configFile, d.toString());
     }
   }
-  const proc = elink(['up', '--state', state]);
+  const proc = elink(['up', '--state', state], { ns: opts.ns });
   await proc.waitFor((l) => l.msg === 'emotion link started', 30_000, 'server start');
   const brokerUrl = `https://${opts.gateway}:${brokerPort}`;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
@@ -64,7 +67,9 @@ export async function startServer(opts: {
     proc,
     connectArgs: (user) => ['--broker', brokerUrl, '--ca', join(state, 'ca.pem'), '--user', user, '--password-file', join(state, 'pw')],
     async metric(name, labels = {}) {
-      const text = await (await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+      const text = opts.ns
+        ? sh('curl', ['-s', '-m', '5', `${adminUrl}/metrics`], { ns: opts.ns })
+        : await (await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
       let sum = 0;
       for (const line of text.split('\n')) {
         if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
