@@ -66,6 +66,8 @@ export interface BrokerOptions {
   healthySeconds?: number;
   /** Heartbeat interval suggested to nodes. Default 5. */
   heartbeatSeconds?: number;
+  /** Milliseconds since the epoch (tests set a clock; the store takes its own). */
+  now?: () => number;
   /** Default 60. */
   ticketTtlSeconds?: number;
   logger: pino.Logger;
@@ -188,8 +190,8 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
   const keys = opts.keys ?? new KeyRing(opts.signingKey!);
   const ipam = new Ipam(opts.segments, store, { leaseIdleSeconds: opts.leaseIdleSeconds, statics: opts.statics });
   const issuer = new TicketIssuer(() => keys.signingKey, opts.ticketTtlSeconds);
-  const nodeRegistry = new NodeRegistry({ store, healthySeconds: opts.healthySeconds });
-  const challenges = new Challenges(store, opts.challengeTtlSeconds ?? DEFAULT_CHALLENGE_TTL_SECONDS);
+  const nodeRegistry = new NodeRegistry({ store, healthySeconds: opts.healthySeconds, now: opts.now });
+  const challenges = new Challenges(store, opts.challengeTtlSeconds ?? DEFAULT_CHALLENGE_TTL_SECONDS, opts.now);
   const nodes = opts.nodes ?? (() => []);
   const service = await LoginService.create({
     segments: opts.segments,
