@@ -12,14 +12,15 @@ export interface RunResult {
 }
 
 /** Runs `cmd args` (in namespace `ns` if given) to completion; bounded by `timeoutMs`. */
-export function run(cmd: string, args: string[], opts: { ns?: string; timeoutMs?: number; input?: string } = {}): RunResult {
+export function run(cmd: string, args: string[], opts: { ns?: string; timeoutMs?: number } = {}): RunResult {
   const [bin, argv] = opts.ns ? ['ip', ['netns', 'exec', opts.ns, cmd, ...args]] : [cmd, args];
-  const r = spawnSync(bin, argv, { encoding: 'utf8', timeout: opts.timeoutMs ?? 30_000, input: opts.input ?? '', maxBuffer: 64 << 20 });
+  // stdin is /dev/null: some tools (vpncmd) spin when a prompt meets a closed pipe.
+  const r = spawnSync(bin, argv, { encoding: 'utf8', timeout: opts.timeoutMs ?? 30_000, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
   return { status: r.error ? null : r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error.message) : '') };
 }
 
 /** Like run() but throws, with the output, unless the exit status is 0. */
-export function must(cmd: string, args: string[], opts: { ns?: string; timeoutMs?: number; input?: string } = {}): string {
+export function must(cmd: string, args: string[], opts: { ns?: string; timeoutMs?: number } = {}): string {
   const r = run(cmd, args, opts);
   if (r.status !== 0) throw new Error(`${opts.ns ? `[${opts.ns}] ` : ''}${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.trim()} ${r.stdout.trim()}`.slice(0, 2000));
   return r.stdout;

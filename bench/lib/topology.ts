@@ -68,6 +68,16 @@ export function createTopology(): Topology {
       server,
       clients,
       destroy() {
+        // Anything still running in a namespace (a daemon that forked away) is ours: end it.
+        for (const ns of made) {
+          for (const pid of spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').map(Number)) {
+            try {
+              if (pid) process.kill(pid, 'SIGKILL');
+            } catch {
+              // gone already
+            }
+          }
+        }
         for (const ns of made) spawnSync('ip', ['netns', 'del', ns]);
         spawnSync('ip', ['link', 'del', bridge]);
       },
