@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   const name = smoke ? 'smoke' : 'results';
   writeFileSync(join(outDir, `${name}.json`), JSON.stringify(results, null, 2) + '\n');
   if (results.systems.some((s) => s.results)) writeFileSync(join(outDir, `${name}.svg`), svg(results));
-  process.stdout.write(table(results) + '\n');
+  if (results.systems.length) process.stdout.write(table(results) + '\n');
   if (results.micro) process.stdout.write('\nswitch microbenchmark:\n' + JSON.stringify(results.micro, null, 2) + '\n');
   if (results.scale) process.stdout.write('\nidle sessions:\n' + JSON.stringify(results.scale, null, 2) + '\n');
   process.stdout.write(`\nwrote ${join(outDir, `${name}.json`)}\n`);

@@ -1,0 +1,53 @@
+/**
+ * A minimal EL session for load generation: TLS, hello with a ticket, welcome, pongs;
+ * counts the FRAME records it receives (without copying them).
+ */
+import { connect as tcpConnect } from 'node:net';
+import { connect, type TLSSocket } from 'node:tls';
+import { ALPN, encodeControl, MAX_RECORD_PAYLOAD, RecordReader, RecordType, type ControlMessage } from '@elink/protocol';
+
+export interface BenchSession {
+  socket: TLSSocket;
+  framesIn: number;
+  bytesIn: number;
+}
+
+export function openSession(opts: { port: number; ca: string; ticket: string; localAddress?: string; timeoutMs?: number }): Promise<BenchSession> {
+  return new Promise((resolve, reject) => {
+    // Several loopback source addresses keep thousands of sessions clear of port exhaustion.
+    const tcp = tcpConnect({ host: '127.0.0.1', port: opts.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
+    const socket = connect({ socket: tcp, ca: opts.ca, servername: 'localhost', ALPNProtocols: [ALPN] });
+    const s: BenchSession = { socket, framesIn: 0, bytesIn: 0 };
+    let welcomed = false;
+    const timer = setTimeout(() => fail(new Error('no welcome in time')), opts.timeoutMs ?? 30_000);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    };
+    const reader = new RecordReader((type, payload) => {
+      if (type === RecordType.FRAME) {
+        s.framesIn++;
+        s.bytesIn += payload.length;
+        return;
+      }
+      const msg = JSON.parse(payload.toString('utf8')) as ControlMessage;
+      if (msg.type === 'welcome') {
+        welcomed = true;
+        clearTimeout(timer);
+        resolve(s);
+      } else if (msg.type === 'ping') socket.write(encodeControl({ type: 'pong', id: msg.id }));
+      else if (msg.type === 'error' && !welcomed) fail(new Error(`switch refused: ${msg.code} ${msg.message}`));
+    })
+      .accept(RecordType.FRAME, MAX_RECORD_PAYLOAD)
+      .accept(RecordType.CONTROL, MAX_RECORD_PAYLOAD);
+    socket.setNoDelay(true);
+    socket.once('secureConnect', () => socket.write(encodeControl({ type: 'hello', version: 1, ticket: opts.ticket })));
+    socket.on('data', (chunk: Buffer) => {
+      const err = reader.push(chunk);
+      if (err) fail(err);
+    });
+    socket.on('error', (err) => !welcomed && fail(err));
+    socket.on('close', () => !welcomed && fail(new Error('closed before welcome')));
+  });
+}

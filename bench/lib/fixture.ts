@@ -1,0 +1,32 @@
+/** A throwaway CA, server certificate (ECDSA P-256, from @elink/pki) and ticket key. */
+import { randomBytes, createPrivateKey, type KeyObject } from 'node:crypto';
+import { createCertificateAuthority, issueServerCertificate } from '@elink/pki';
+import { generateTicketKeyPair, signTicket, formatMac } from '@elink/protocol';
+
+export interface BenchFixture {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+  ticketPrivatePem: string;
+  ticketPublicPem: string;
+}
+
+export async function makeFixture(): Promise<BenchFixture> {
+  const ca = await createCertificateAuthority('bench CA');
+  const cert = await issueServerCertificate(ca, ['localhost', '127.0.0.1']);
+  const t = generateTicketKeyPair();
+  return {
+    caPem: ca.certPem,
+    certPem: cert.certPem,
+    keyPem: cert.keyPem,
+    ticketPrivatePem: t.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    ticketPublicPem: t.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+/** A fresh single-use ticket for segment `lan` with its own MAC. */
+export function ticketFor(privatePem: string | KeyObject, user: string, mac: number, ttl = 600): string {
+  const key = typeof privatePem === 'string' ? createPrivateKey(privatePem) : privatePem;
+  const now = Math.floor(Date.now() / 1000);
+  return signTicket({ jti: randomBytes(12).toString('base64url'), sub: user, seg: 'lan', mode: 'l2', mac: formatMac(mac), iat: now, exp: now + ttl }, key);
+}

@@ -1,0 +1,47 @@
+/**
+ * Child process of the scale test: opens `count` EL sessions (real TLS, a fresh ticket
+ * each) from the given loopback source addresses, `concurrency` at a time, answers
+ * keepalive pings, prints {"up": n, "failed": n} as it goes and {"done": …} at the end,
+ * then idles until killed. Configuration: JSON in EL_BENCH_CLIENTS.
+ */
+import { createPrivateKey } from 'node:crypto';
+import { openSession, type BenchSession } from './el-client.js';
+import { ticketFor } from './fixture.js';
+
+interface Config {
+  port: number;
+  caPem: string;
+  ticketPrivatePem: string;
+  count: number;
+  first: number;
+  sources: string[];
+  concurrency: number;
+}
+
+const cfg = JSON.parse(process.env.EL_BENCH_CLIENTS ?? '{}') as Config;
+const key = createPrivateKey(cfg.ticketPrivatePem);
+const sessions: BenchSession[] = [];
+let next = 0;
+let failed = 0;
+let lastError = '';
+const report = () => process.stdout.write(JSON.stringify({ up: sessions.length, failed, lastError }) + '\n');
+const timer = setInterval(report, 1000);
+
+async function worker(): Promise<void> {
+  while (next < cfg.count) {
+    const i = next++;
+    const n = cfg.first + i;
+    try {
+      const s = await openSession({ port: cfg.port, ca: cfg.caPem, ticket: ticketFor(key, `idle${n}`, 0x02e1c0000000 + n), localAddress: cfg.sources[n % cfg.sources.length] });
+      sessions.push(s);
+    } catch (err) {
+      failed++;
+      lastError = (err as Error).message;
+    }
+  }
+}
+
+await Promise.all(Array.from({ length: cfg.concurrency }, worker));
+clearInterval(timer);
+report();
+process.stdout.write(JSON.stringify({ done: true, up: sessions.length, failed }) + '\n');

@@ -1,0 +1,32 @@
+/**
+ * A SwitchNode alone in its own process (so its CPU and memory are its own), for the
+ * microbenchmark and the scale test. Configuration comes as JSON in EL_BENCH_SWITCH;
+ * it prints one line {"port": n} when listening and runs until killed.
+ */
+import { createPublicKey } from 'node:crypto';
+import { pino } from 'pino';
+import { segmentSchema } from '@elink/protocol';
+import { SwitchNode } from '@elink/switch';
+
+interface Config {
+  certPem: string;
+  keyPem: string;
+  ticketPublicPem: string;
+  maxSessions?: number;
+}
+
+const cfg = JSON.parse(process.env.EL_BENCH_SWITCH ?? '{}') as Config;
+const key = createPublicKey(cfg.ticketPublicPem);
+const node = new SwitchNode({
+  nodeId: 'bench',
+  listen: { host: '127.0.0.1', port: 0 },
+  tls: { cert: cfg.certPem, key: cfg.keyPem, minVersion: 'TLSv1.3' },
+  segments: [segmentSchema.parse({ name: 'lan', macTableSize: 65536 })],
+  ticketKeys: () => [key],
+  logger: pino({ level: 'warn' }, pino.destination(2)),
+  maxSessions: cfg.maxSessions ?? 20_000,
+  replayCacheSize: 200_000,
+});
+await node.start();
+process.stdout.write(JSON.stringify({ port: node.address().port }) + '\n');
+process.on('SIGTERM', () => void node.stop('bench done').finally(() => process.exit(0)));
