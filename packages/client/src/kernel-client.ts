@@ -31,12 +31,22 @@ export class KernelClient extends EventEmitter {
   readonly stats: KernelClientStats = { droppedWhileDown: 0, deviceWriteDrops: 0 };
   private device: TunTapDevice | undefined;
   private netconf: InterfaceConfig | undefined;
+  private pending: Buffer[] = [];
+  private readonly flushPending = () => {
+    const frames = this.pending;
+    this.pending = [];
+    const written = this.device ? this.device.writeMany(frames) : 0;
+    this.stats.deviceWriteDrops += frames.length - written;
+  };
 
   constructor(private readonly opts: KernelClientOptions) {
     super();
     this.connector = new Connector(opts);
+    // Frames of one TLS read arrive synchronously: gather them and hand them to the device
+    // in one native call (writeMany) once that read is done, not one call per frame.
+    // They are views into the read's buffer, valid until then.
     this.connector.on('frame', (frame: Buffer) => {
-      if (!this.device?.write(frame)) this.stats.deviceWriteDrops++;
+      if (this.pending.push(frame) === 1) queueMicrotask(this.flushPending);
     });
     this.connector.on('up', (welcome: Welcome, reply: LoginReply) => {
       this.onUp(welcome, reply).catch((err: unknown) => this.fatal(err));
