@@ -52,7 +52,18 @@ export class RedisStore implements BrokerStore {
     this.#p = config.prefix ?? 'el';
     let client: Client;
     if ('url' in config) client = new Redis(config.url, CLIENT_OPTIONS);
-    else if ('sentinels' in config) client = new Redis({ ...CLIENT_OPTIONS, sentinels: config.sentinels, name: config.name, password: config.password });
+    else if ('sentinels' in config) {
+      client = new Redis({
+        ...CLIENT_OPTIONS,
+        sentinels: config.sentinels,
+        name: config.name,
+        password: config.password,
+        // Follow a failover as the sentinels announce it (+switch-master), and if a write
+        // still reaches the demoted master, reconnect (asking the sentinels again) and resend.
+        failoverDetector: true,
+        reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+      });
+    }
     else client = new Cluster(config.cluster, { redisOptions: { ...CLIENT_OPTIONS, password: config.password }, clusterRetryStrategy: (times) => Math.min(times * 100, 1000) });
     // Errors surface on the calls that need Redis (as 503) and on /readyz; without a
     // listener ioredis would print every failed reconnect.

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { MemoryStore } from './memory-store.js';
 import { RedisStore } from './redis-store.js';
 import type { BrokerStore, NodeRecord } from './store.js';
-import { redisOrSkip, startTestRedis, type TestRedis } from './test-redis.js';
+import { redisOrSkip, startTestCluster, startTestRedis, startTestSentinel, type TestCluster, type TestRedis, type TestSentinel } from './test-redis.js';
 
 const haveRedis = redisOrSkip();
 
@@ -175,6 +175,60 @@ describe.skipIf(!haveRedis)('RedisStore on a real redis-server', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe.skipIf(!haveRedis)('RedisStore through a real Sentinel (master, replica, sentinel)', () => {
+  let sentinel: TestSentinel;
+  beforeAll(async () => {
+    sentinel = await startTestSentinel();
+  }, 30_000);
+  afterAll(async () => {
+    await sentinel?.destroy();
+  });
+  contract('RedisStore (Sentinel)', async (clock) => {
+    const store = new RedisStore({ type: 'redis', sentinels: sentinel.sentinels, name: sentinel.name }, () => clock.t);
+    expect(await store.waitReady()).toBe(true);
+    return store;
+  });
+
+  it('works again by itself after a failover to the replica', async () => {
+    const store = new RedisStore({ type: 'redis', sentinels: sentinel.sentinels, name: sentinel.name, prefix: 'fo' });
+    try {
+      expect(await store.waitReady()).toBe(true);
+      expect(await store.claim('lan', 'k1', 'ipv4', '198.19.0.2', 60)).toBe('198.19.0.2');
+      const before = sentinel.masterPort();
+      const after = await sentinel.failover();
+      expect(after).not.toBe(before);
+      // Writes go to the new master without a restart of the store; bounded wait.
+      const deadline = Date.now() + 15_000;
+      let got: string | undefined;
+      while (got === undefined && Date.now() < deadline) {
+        got = await store.claim('lan', 'k2', 'ipv4', '198.19.0.3', 60).catch(() => undefined);
+        if (got === undefined) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(got).toBe('198.19.0.3');
+      // The lease written before the failover was replicated and is still held.
+      expect(await store.get('lan', 'k1')).toEqual({ ipv4: '198.19.0.2' });
+      expect(await store.claim('lan', 'k3', 'ipv4', '198.19.0.2', 60)).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  }, 40_000);
+});
+
+describe.skipIf(!haveRedis)('RedisStore on a real 3-master Redis Cluster', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await startTestCluster();
+  }, 30_000);
+  afterAll(async () => {
+    await cluster?.destroy();
+  });
+  contract('RedisStore (Cluster)', async (clock) => {
+    const store = new RedisStore({ type: 'redis', cluster: cluster.nodes }, () => clock.t);
+    expect(await store.waitReady()).toBe(true);
+    return store;
   });
 });
 

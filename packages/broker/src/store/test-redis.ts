@@ -1,10 +1,11 @@
 /**
  * Tests only: a real redis-server on a free port of 127.0.0.1, in a temp directory,
- * without persistence; stopped (and restartable on the same port) by the test.
+ * without persistence; stopped (and restartable on the same port) by the test. Also a
+ * Sentinel setup (master, replica, sentinel) and a 3-master Cluster, same rules.
  * When redis-server is missing, `redisOrSkip()` says so; in CI (CI=true) it throws.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,4 +79,162 @@ export async function startTestRedis(extraArgs: string[] = []): Promise<TestRedi
   };
   await r.start();
   return r;
+}
+
+/** Spawns one redis-server process and resolves when it accepts connections. */
+function spawnRedis(args: string[], ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`redis-server ${args.join(' ')} did not start within 10 s:\n${out}`));
+    }, 10_000);
+    const onData = (d: Buffer) => {
+      out += d;
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with ${code}:\n${out}`));
+    });
+  });
+}
+
+async function kill(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const gone = new Promise((res) => c.once('exit', res));
+  c.kill('SIGKILL');
+  await gone;
+}
+
+/** Runs redis-cli with a time limit; returns stdout (throws on a non-zero exit). */
+export function redisCli(args: string[], timeoutMs = 10_000): string {
+  const r = spawnSync(process.env.ELINK_REDIS_CLI ?? 'redis-cli', args, { timeout: timeoutMs, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+const NO_PERSISTENCE = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+
+async function until(what: string, timeoutMs: number, check: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface TestSentinel {
+  name: string;
+  sentinels: Array<{ host: string; port: number }>;
+  /** Port of the server that is master now, as the sentinel sees it. */
+  masterPort(): number;
+  /** `SENTINEL FAILOVER`; resolves when the sentinel names the other server as master. */
+  failover(): Promise<number>;
+  destroy(): Promise<void>;
+}
+
+/**
+ * A master, one replica and one sentinel (quorum 1) on free loopback ports, each in
+ * its own temp directory. Failover timings are short so a test takes seconds.
+ */
+export async function startTestSentinel(name = 'elmaster'): Promise<TestSentinel> {
+  const dir = mkdtempSync(join(tmpdir(), 'elink-sentinel-'));
+  const children: ChildProcess[] = [];
+  try {
+    const [pm, pr, ps] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort()];
+    for (const [port, extra] of [[pm, []], [pr, ['--replicaof', '127.0.0.1', String(pm)]]] as const) {
+      const d = join(dir, String(port));
+      mkdirSync(d);
+      children.push(await spawnRedis(['--port', String(port), ...NO_PERSISTENCE, '--dir', d, ...extra], /Ready to accept connections/));
+    }
+    await until('the replica to sync', 10_000, () => /master_link_status:up/.test(redisCli(['-p', String(pr), 'info', 'replication'])));
+    const conf = join(dir, 'sentinel.conf');
+    writeFileSync(
+      conf,
+      [
+        `port ${ps}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${name} 127.0.0.1 ${pm} 1`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 5000`,
+        '',
+      ].join('\n'),
+    );
+    children.push(await spawnRedis([conf, '--sentinel'], /Sentinel ID is|monitor master/));
+    const masterPort = () => Number(redisCli(['-p', String(ps), 'sentinel', 'get-master-addr-by-name', name]).trim().split('\n')[1]);
+    // The sentinel must know the replica before a failover can pick it.
+    await until('the sentinel to see the replica', 10_000, () => redisCli(['-p', String(ps), 'sentinel', 'replicas', name]).includes(String(pr)));
+    return {
+      name,
+      sentinels: [{ host: '127.0.0.1', port: ps }],
+      masterPort,
+      async failover() {
+        const before = masterPort();
+        // Refused (NOGOODSLAVE) until the sentinel has seen the replica healthy: retry.
+        await until('the sentinel to accept the failover', 15_000, () => redisCli(['-p', String(ps), 'sentinel', 'failover', name]).trim() === 'OK');
+        await until('the failover', 15_000, () => masterPort() !== before);
+        const now = masterPort();
+        await until('the new master to take writes', 10_000, () => /role:master/.test(redisCli(['-p', String(now), 'info', 'replication'])));
+        return now;
+      },
+      async destroy() {
+        for (const c of children) await kill(c);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    for (const c of children) await kill(c);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export interface TestCluster {
+  nodes: Array<{ host: string; port: number }>;
+  destroy(): Promise<void>;
+}
+
+/** Three cluster-enabled masters (no replicas) joined by `redis-cli --cluster create`. */
+export async function startTestCluster(): Promise<TestCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'elink-cluster-'));
+  const children: ChildProcess[] = [];
+  try {
+    const nodes: Array<{ host: string; port: number }> = [];
+    for (let i = 0; i < 3; i++) {
+      const port = await freeTcpPort();
+      // The bus port is chosen too: port + 10000 may be taken or out of range.
+      const bus = await freeTcpPort();
+      const d = join(dir, String(port));
+      mkdirSync(d);
+      children.push(
+        await spawnRedis(
+          ['--port', String(port), '--cluster-port', String(bus), ...NO_PERSISTENCE, '--dir', d, '--cluster-enabled', 'yes', '--cluster-config-file', join(d, 'nodes.conf'), '--cluster-node-timeout', '2000'],
+          /Ready to accept connections/,
+        ),
+      );
+      nodes.push({ host: '127.0.0.1', port });
+    }
+    redisCli(['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], 30_000);
+    for (const n of nodes) await until(`cluster_state:ok on ${n.port}`, 15_000, () => /cluster_state:ok/.test(redisCli(['-p', String(n.port), 'cluster', 'info'])));
+    return {
+      nodes,
+      async destroy() {
+        for (const c of children) await kill(c);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    for (const c of children) await kill(c);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 }
