@@ -74,7 +74,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         state: () => {
           const st = switchNode!.stats;
           const active = Object.entries(st.segments).filter(([, v]) => v.sessions > 0).map(([k]) => k);
-          return { sessions: st.sessions, segments: switchNode!.hostedSegments(), active, draining: false };
+          return { sessions: st.sessions, segments: switchNode!.hostedSegments(), active, draining: switchNode!.draining };
         },
         addSegment: (def) => void switchNode!.addSegment(def),
         keysFile: loaded.path('broker-keys.json'),
@@ -146,6 +146,11 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     registry,
     endpoints: { broker: broker && addr(broker), switch: switchNode?.address(), admin: addr(admin) },
     async stop(reason: string) {
+      // Drain first: the heartbeat tells the brokers, then clients are redirected to other nodes.
+      if (switchNode && config.switch.drainSeconds > 0) {
+        const link = brokerLink;
+        await switchNode.drain('drain', { timeoutMs: config.switch.drainSeconds * 1000, announce: link && (() => link.beat()) });
+      }
       brokerLink?.stop();
       await broker?.close();
       await switchNode?.stop(reason);

@@ -48,4 +48,35 @@ describe('BrokerLink', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reports a draining node to the broker, which lists it as draining and stops choosing it', async () => {
+    const keys = generateTicketKeyPair();
+    const ADMIN = 'admin-token-0123456789abcdef';
+    const app = await createBrokerApp({ segments: [segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' } })], signingKey: keys.privateKey, logger: pino({ level: 'silent' }), clusterSecret: SECRET, adminToken: ADMIN });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    let draining = false;
+    const link = new BrokerLink({
+      brokers: [url],
+      clusterSecret: SECRET,
+      nodeId: 'sw-d',
+      hosts: ['127.0.0.1'],
+      port: 4443,
+      capacity: 10,
+      state: () => ({ sessions: 0, segments: ['lan'], active: [], draining }),
+      addSegment: () => {},
+      logger: pino({ level: 'silent' }),
+    });
+    const nodes = async () => (await app.inject({ method: 'GET', url: '/v1/admin/nodes', headers: { authorization: `Bearer ${ADMIN}` } })).json().nodes as Array<{ node: string; draining: boolean }>;
+    try {
+      expect(await link.beat()).toBe(true);
+      expect(await nodes()).toMatchObject([{ node: 'sw-d', draining: false }]);
+      draining = true;
+      expect(await link.beat()).toBe(true);
+      expect(await nodes()).toMatchObject([{ node: 'sw-d', draining: true }]);
+    } finally {
+      link.stop();
+      await app.close();
+    }
+  });
 });

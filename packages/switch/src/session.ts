@@ -110,6 +110,7 @@ export class Session extends QueuedPort {
     try {
       const err = this.reader.push(chunk);
       if (err) this.fail(err);
+      //AB else this.flushScheduled();
     } catch (e) {
       this.fail(new ElError('EL_ERR_INTERNAL', `session ${this.name}: ${(e as Error)?.message ?? String(e)}`));
     }
@@ -315,6 +316,13 @@ export class Session extends QueuedPort {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.closeReason = reason;
     this.finish({ type: 'bye', reason });
+  }
+
+  /** Ends the session with `redirect` (the node is draining): the client logs in at the broker again. */
+  redirect(reason: string): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.closeReason = 'redirect';
+    this.finish({ type: 'redirect', reason });
   }
 
   /** Detaches at once (frees the MAC), writes what is queued plus `last`, ends,

@@ -89,6 +89,7 @@ export class SwitchNode implements SessionHost {
   private readonly server: Server;
   private readonly queue: QueueOptions;
   private stopping = false;
+  #draining = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private opened = 0;
   private readonly closedBy = new Map<string, number>();
@@ -249,6 +250,27 @@ export class SwitchNode implements SessionHost {
     return { host: a.address, port: a.port };
   }
 
+  /** True once drain() was called: new sessions are refused, heartbeats say so. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * Drains the node (SIGTERM, rollout): from now on new connections are refused with
+   * EL_ERR_UNAVAILABLE; `announce` (the heartbeat that tells the brokers, bounded to 2 s)
+   * runs first so logins stop choosing this node; then every session gets `redirect`
+   * and its client logs in again, landing on another node. Resolves when the sessions
+   * are gone or after `timeoutMs`; stop() ends whatever is left.
+   */
+  async drain(reason = 'drain', opts: { timeoutMs?: number; announce?: () => Promise<unknown> } = {}): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.logger.info({ node: this.nodeId, reason, sessions: this.sessions.size }, 'draining');
+    if (opts.announce) await Promise.race([opts.announce().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
+    for (const s of [...this.sessions]) s.redirect(reason);
+    await this.waitFor(() => this.sessions.size === 0, opts.timeoutMs ?? 5000);
+  }
+
   /** Sends bye to every session, closes the listener, and resolves when every
    * socket is gone (sockets still open after the close grace are destroyed). */
   async stop(reason = 'shutdown'): Promise<void> {
@@ -394,7 +416,7 @@ export class SwitchNode implements SessionHost {
     }
     const session = new Session(socket, this, this.queue);
     this.sessions.add(session);
-    if (this.stopping) session.fail(new ElError('EL_ERR_UNAVAILABLE', 'this node is shutting down; connect through the broker again'));
+    if (this.stopping || this.#draining) session.fail(new ElError('EL_ERR_UNAVAILABLE', 'this node is shutting down; connect through the broker again'));
     else if (this.sessions.size > this.maxSessions) session.fail(new ElError('EL_ERR_UNAVAILABLE', `this node is at its limit of ${this.maxSessions} sessions; try another node`));
   }
 

@@ -68,7 +68,7 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    const force = setTimeout(() => process.exit(1), 10_000 + loaded.config.switch.drainSeconds * 1000);
     force.unref();
     services.stop(`node shutting down (${signal})`).then(
       () => process.exit(0),
