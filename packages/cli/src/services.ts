@@ -106,7 +106,9 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     const local = switchNode;
     const nodes = (ctx?: { localAddress?: string }): NodeInfo[] =>
       local
-        ? [{ node: config.node.id, host: config.switch.advertise ?? unmapV4(ctx?.localAddress) ?? '127.0.0.1', port: local.address().port, fingerprint }]
+        ? local.draining
+          ? [] // a draining node is chosen for no login (503 EL_ERR_NO_NODE until it is gone)
+          : [{ node: config.node.id, host: config.switch.advertise ?? unmapV4(ctx?.localAddress) ?? '127.0.0.1', port: local.address().port, fingerprint }]
         : config.broker.nodes;
     broker = await createBrokerApp({
       segments: config.segments,
