@@ -150,4 +150,12 @@ describe.skipIf(!enabled)('L3 segments end to end (root, network namespaces, TUN
     expect(hops6[0]).toMatch(/^\s*1\s+fd00:e1:1::1\s/);
     expect(hops6[1]).toContain(host('b').v6);
   });
+
+  it('answers ping to the segment gateway (IPv4 and IPv6) from the switch; c reaches only its own gateway', () => {
+    expect(sh('ping', ['-c', '3', '-i', '0.2', '-W', '2', '198.19.1.1'], { ns: host('a').ns })).toMatch(/ 0% packet loss/);
+    expect(sh('ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', 'fd00:e1:1::1'], { ns: host('a').ns })).toMatch(/ 0% packet loss/);
+    // c may reach no other segment, but its own gateway answers.
+    expect(sh('ping', ['-c', '2', '-i', '0.2', '-W', '2', '198.19.3.1'], { ns: host('c').ns })).toMatch(/ 0% packet loss/);
+    expect(sh('ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', 'fd00:e1:3::1'], { ns: host('c').ns })).toMatch(/ 0% packet loss/);
+  });
 });

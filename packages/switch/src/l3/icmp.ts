@@ -3,13 +3,16 @@
  * errors: time exceeded when a TTL / hop limit runs out (so traceroute shows the
  * switch as a hop), destination unreachable when no route exists. Errors are never
  * sent about ICMP errors, non-first fragments, or multicast/unspecified sources, and
- * a token bucket limits how many the node sends (RFC 4443 §2.4 f).
+ * a token bucket limits how many the node sends (RFC 4443 §2.4 f). The gateway address
+ * of a segment answers echo requests (ping) from the same budget.
  */
 
 export const ICMP4_DEST_UNREACHABLE = 3;
 export const ICMP4_TIME_EXCEEDED = 11;
 export const ICMP6_DEST_UNREACHABLE = 1;
 export const ICMP6_TIME_EXCEEDED = 3;
+export const ICMP4_ECHO_REQUEST = 8;
+export const ICMP6_ECHO_REQUEST = 128;
 
 /** IPv4 TTL - 1 in place, with the incremental header checksum update of RFC 1624
  * (as Linux's ip_decrease_ttl). The caller checked TTL > 1. */
@@ -97,6 +100,58 @@ export function icmp6Error(orig: Uint8Array, type: number, code: number, from: r
   sum += 8 + quote;
   sum += 58;
   out.writeUInt16BE(~checksum(out, 40, out.length, sum) & 0xffff, 42);
+  return out;
+}
+
+/**
+ * The echo reply (RFC 792) to an IPv4 echo request addressed to the gateway: same id,
+ * sequence and data, from the gateway back to the sender. A fragment, a request with IP
+ * options or a bad ICMP checksum gets no answer. The caller checked protocol and type.
+ */
+export function icmp4EchoReply(req: Uint8Array): Buffer | undefined {
+  const ihl = (req[0] & 0x0f) * 4;
+  const total = (req[2] << 8) | req[3];
+  if (ihl !== 20 || total < 28 || (req[6] & 0x20) !== 0 || (((req[6] & 0x1f) << 8) | req[7]) !== 0) return undefined;
+  if (checksum(req, 20, total) !== 0xffff) return undefined;
+  const src0 = req[12];
+  if (src0 === 0 || src0 >= 224 || src0 === 127) return undefined;
+  const out = Buffer.from(req.subarray(0, total));
+  out[1] = 0; // TOS
+  out.writeUInt16BE(0, 4); // id
+  out.writeUInt16BE(0, 6); // flags, fragment offset
+  out[8] = 64; // TTL
+  out.set(req.subarray(16, 20), 12);
+  out.set(req.subarray(12, 16), 16);
+  out.writeUInt16BE(0, 10);
+  out.writeUInt16BE(~checksum(out, 0, 20) & 0xffff, 10);
+  out[20] = 0; // echo reply
+  out[21] = 0;
+  out.writeUInt16BE(0, 22);
+  out.writeUInt16BE(~checksum(out, 20, total) & 0xffff, 22);
+  return out;
+}
+
+/**
+ * The ICMPv6 echo reply (RFC 4443 §4.2) to an echo request addressed to the gateway
+ * (ICMPv6 right after the fixed header; no extension headers); none to a bad checksum.
+ * The caller checked next header and type.
+ */
+export function icmp6EchoReply(req: Uint8Array): Buffer | undefined {
+  const payload = (req[4] << 8) | req[5];
+  if (payload < 8 || !mayAnswer6(req)) return undefined;
+  const total = 40 + payload;
+  if (checksum(req, 40, total, checksum(req, 8, 40) + payload + 58) !== 0xffff) return undefined;
+  const out = Buffer.from(req.subarray(0, total));
+  out[7] = 64; // hop limit
+  out.set(req.subarray(24, 40), 8);
+  out.set(req.subarray(8, 24), 24);
+  out[40] = 129; // echo reply
+  out[41] = 0;
+  out.writeUInt16BE(0, 42);
+  let sum = checksum(out, 8, 40);
+  sum += payload;
+  sum += 58;
+  out.writeUInt16BE(~checksum(out, 40, total, sum) & 0xffff, 42);
   return out;
 }
 

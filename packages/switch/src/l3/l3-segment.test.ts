@@ -3,7 +3,7 @@ import { segmentSchema, type SegmentInput } from '@elink/protocol';
 import { MemoryPort, nextTick } from '../memory-port.js';
 import { hostOf, parsePrefix } from './ip.js';
 import { L3Router, L3Segment } from './l3-segment.js';
-import { endpoints, ipv4HeaderOk, udp4, udp6 } from './test-packets.js';
+import { echoRequest, endpoints, icmpChecksumOk, ipv4HeaderOk, udp4, udp6 } from './test-packets.js';
 
 const seg = (input: Omit<SegmentInput, 'mode'>, router: L3Router) => new L3Segment(segmentSchema.parse({ mode: 'l3', ...input }), router);
 
@@ -92,6 +92,64 @@ describe('L3Segment', () => {
     expect(ipv4HeaderOk(icmp)).toBe(true);
     // The quote is the original packet, header first.
     expect(endpoints(icmp.subarray(28))).toEqual({ src: '198.19.1.10', dst: '198.19.1.11' });
+  });
+
+  it('answers echo requests to the gateway (IPv4 and IPv6) with echo replies carrying the same id, sequence and data', async () => {
+    const { router, a, a1, a2 } = setup();
+    a.forward(echoRequest('198.19.1.10', '198.19.1.1', 0x1234, 7, 'hello gateway'), a1);
+    a.forward(echoRequest('fd00:e1:1::11', 'fd00:e1:1::1', 0x4321, 9, 'hello v6 gateway'), a2);
+    await nextTick();
+    expect(a1.received).toHaveLength(1);
+    expect(a2.received).toHaveLength(1);
+    const r4 = a1.received[0]!;
+    expect(endpoints(r4)).toEqual({ src: '198.19.1.1', dst: '198.19.1.10' });
+    expect(r4[9]).toBe(1);
+    expect(r4[20]).toBe(0); // echo reply
+    expect(r4.readUInt16BE(24)).toBe(0x1234);
+    expect(r4.readUInt16BE(26)).toBe(7);
+    expect(r4.subarray(28).toString()).toBe('hello gateway');
+    expect(ipv4HeaderOk(r4)).toBe(true);
+    expect(icmpChecksumOk(r4)).toBe(true);
+    const r6 = a2.received[0]!;
+    expect(endpoints(r6)).toEqual({ src: 'fd00:e1:1:0:0:0:0:1', dst: 'fd00:e1:1:0:0:0:0:11' });
+    expect(r6[6]).toBe(58);
+    expect(r6[40]).toBe(129); // echo reply
+    expect(r6.readUInt16BE(44)).toBe(0x4321);
+    expect(r6.readUInt16BE(46)).toBe(9);
+    expect(r6.subarray(48).toString()).toBe('hello v6 gateway');
+    expect(icmpChecksumOk(r6)).toBe(true);
+    expect(router.echoReplies).toBe(2);
+    expect(a.routed).toBe(0);
+  });
+
+  it('rate-limits gateway echo replies with the ICMP budget', async () => {
+    const t = 1_000_000;
+    const { router, a, a1, a2 } = setup({ icmpRate: 1, icmpBurst: 2, now: () => t });
+    for (let seq = 0; seq < 4; seq++) a.forward(echoRequest('198.19.1.10', '198.19.1.1', 1, seq), a1);
+    a.forward(echoRequest('fd00:e1:1::11', 'fd00:e1:1::1', 2, 0), a2);
+    await nextTick();
+    expect(a1.received.map((p) => p.readUInt16BE(26))).toEqual([0, 1]);
+    expect(a2.received).toHaveLength(0);
+    expect(router.icmpLimited).toBe(3);
+    expect(router.echoReplies).toBe(2);
+  });
+
+  it('answers no echo request with a spoofed source or a bad checksum', async () => {
+    const { router, a, a1, a2 } = setup();
+    // Another session's address as source: dropped before the gateway sees it.
+    a.forward(echoRequest('198.19.1.11', '198.19.1.1', 1, 0), a1);
+    const corrupt4 = echoRequest('198.19.1.10', '198.19.1.1', 2, 0);
+    corrupt4[corrupt4.length - 1] ^= 0xff;
+    a.forward(corrupt4, a1);
+    const corrupt6 = echoRequest('fd00:e1:1::11', 'fd00:e1:1::1', 3, 0);
+    corrupt6[corrupt6.length - 1] ^= 0xff;
+    a.forward(corrupt6, a2);
+    await nextTick();
+    expect(a1.received).toHaveLength(0);
+    expect(a2.received).toHaveLength(0);
+    expect(a.drops.src_address).toBe(1);
+    expect(a.drops.bad_packet).toBe(2);
+    expect(router.echoReplies).toBe(0);
   });
 
   it('answers an unroutable destination with ICMPv6 destination unreachable', async () => {

@@ -8,18 +8,34 @@
  *   2. destination link-local, multicast, broadcast → drop `not_routable`
  *   3. source: LPM(src) must be the ingress port    → drop `src_address`
  *      (its own addresses and delegated prefixes; an uplink port is trusted)
- *   4. LPM(dst): none                               → drop `no_route` + ICMP unreachable
+ *   4. echo request to the segment's gateway        → echo reply (rate-limited), done
+ *   5. LPM(dst): none                               → drop `no_route` + ICMP unreachable
  *      another segment not in this one's `reach`    → drop `policy_denied`
  *      the ingress port itself                      → drop `hairpin`
- *   5. TTL / hop limit ≤ 1                          → drop `ttl_exceeded` + ICMP time exceeded
+ *   6. TTL / hop limit ≤ 1                          → drop `ttl_exceeded` + ICMP time exceeded
  *      else decrement (IPv4: incremental checksum)  → egress.enqueue(packet)
  * ICMP errors come from the ingress segment's gateway address and are rate-limited
- * node-wide. Drops are counted in the ingress segment.
+ * node-wide, echo replies too. Drops are counted in the ingress segment. The gateway
+ * answers nothing else (no neighbour discovery: L3 clients use TUN devices, which have
+ * no link layer).
  */
 import type { SegmentDef } from '@elink/protocol';
 import { newDropCounts, type DropCounts } from '../drops.js';
 import type { Port } from '../port.js';
-import { decrementTtl4, icmp4Error, icmp6Error, ICMP4_DEST_UNREACHABLE, ICMP4_TIME_EXCEEDED, ICMP6_DEST_UNREACHABLE, ICMP6_TIME_EXCEEDED, TokenBucket } from './icmp.js';
+import {
+  decrementTtl4,
+  icmp4EchoReply,
+  icmp4Error,
+  icmp6EchoReply,
+  icmp6Error,
+  ICMP4_DEST_UNREACHABLE,
+  ICMP4_ECHO_REQUEST,
+  ICMP4_TIME_EXCEEDED,
+  ICMP6_DEST_UNREACHABLE,
+  ICMP6_ECHO_REQUEST,
+  ICMP6_TIME_EXCEEDED,
+  TokenBucket,
+} from './icmp.js';
 import { firstHost, parseAddress, type Prefix } from './ip.js';
 import { PrefixTable } from './prefix-table.js';
 
@@ -43,8 +59,10 @@ export class L3Router {
   readonly v6: PrefixTable<L3Route>;
   readonly icmp: TokenBucket;
   icmpSent = 0;
-  /** ICMP errors not sent because the rate limit was reached. */
+  /** ICMP errors and echo replies not sent because the rate limit was reached. */
   icmpLimited = 0;
+  /** Echo replies the segment gateways sent (also counted in icmpSent). */
+  echoReplies = 0;
 
   constructor(opts: L3RouterOptions = {}) {
     this.v4 = new PrefixTable(4, opts.maxRoutes ?? 4_000_000);
@@ -175,6 +193,12 @@ export class L3Segment {
       this.drops.src_address++;
       return;
     }
+    if (p[9] === 1 && p.readUInt32BE(16) === this.gateway4 && p.length > ihl && p[ihl] === ICMP4_ECHO_REQUEST) {
+      const reply = icmp4EchoReply(p);
+      if (reply) this.sendEcho(reply, ingress);
+      else this.drops.bad_packet++;
+      return;
+    }
     const route = table.lookupAt(p, 16);
     if (route === undefined) {
       this.drops.no_route++;
@@ -214,6 +238,12 @@ export class L3Segment {
       this.drops.src_address++;
       return;
     }
+    if (p[6] === 58 && p.length > IPV6_HEADER && p[IPV6_HEADER] === ICMP6_ECHO_REQUEST && this.isGateway6(p)) {
+      const reply = icmp6EchoReply(p);
+      if (reply) this.sendEcho(reply, ingress);
+      else this.drops.bad_packet++;
+      return;
+    }
     const route = table.lookupAt(p, 24);
     if (route === undefined) {
       this.drops.no_route++;
@@ -248,6 +278,17 @@ export class L3Segment {
     if (this.gateway6 === undefined) return;
     const msg = icmp6Error(p, type, code, this.gateway6);
     if (msg) this.sendIcmp(msg, ingress);
+  }
+
+  private isGateway6(p: Buffer): boolean {
+    const g = this.gateway6;
+    return g !== undefined && p.readUInt32BE(24) === g[0] && p.readUInt32BE(28) === g[1] && p.readUInt32BE(32) === g[2] && p.readUInt32BE(36) === g[3];
+  }
+
+  private sendEcho(reply: Buffer, ingress: Port): void {
+    const before = this.router.icmpSent;
+    this.sendIcmp(reply, ingress);
+    if (this.router.icmpSent !== before) this.router.echoReplies++;
   }
 
   private sendIcmp(msg: Buffer, ingress: Port): void {
