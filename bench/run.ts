@@ -6,15 +6,19 @@
  *
  * Options: --smoke, --out DIR, --seconds N, --only id,id (elink-l2, elink-l3,
  * openvpn-tap, openvpn-tun, softether, micro, scale).
+ * Profiling: --profile DIR --figure tcp1|ping [--only elink-l2|elink-l3] runs only that
+ * figure with the server and both clients under `node --cpu-prof` and prints the top
+ * functions by self time of each process (profiles stay in DIR/<role>/).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { elinkSystem } from './lib/elink.js';
 import { ensurePackages } from './lib/install.js';
-import { measure } from './lib/measure.js';
+import { summarizeProfile } from './lib/cpu-profile.js';
+import { measure, runFigure } from './lib/measure.js';
 import { microBenchmark } from './lib/micro.js';
 import { openvpnSystem } from './lib/openvpn.js';
 import { stopAll } from './lib/proc.js';
@@ -31,6 +35,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     only: { type: 'string' },
     sessions: { type: 'string' },
+    profile: { type: 'string' },
+    figure: { type: 'string' },
   },
 });
 
@@ -42,8 +48,8 @@ const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l3', 'openvpn-tap', 'open
 const only = new Set(args.only ? args.only.split(',') : all);
 
 const systems: { def: SystemDef; packages: string[] }[] = [
-  { def: elinkSystem('l2'), packages: ['iperf3', 'iputils-ping'] },
-  { def: elinkSystem('l3'), packages: ['iperf3', 'iputils-ping'] },
+  { def: elinkSystem('l2', args.profile), packages: ['iperf3', 'iputils-ping'] },
+  { def: elinkSystem('l3', args.profile), packages: ['iperf3', 'iputils-ping'] },
   { def: openvpnSystem('tap'), packages: ['iperf3', 'openvpn', 'openssl'] },
   { def: openvpnSystem('tun'), packages: ['iperf3', 'openvpn', 'openssl'] },
   { def: softetherSystem(), packages: ['iperf3', 'softether-vpnserver', 'softether-vpnclient', 'softether-vpncmd'] },
@@ -73,8 +79,43 @@ async function measureSystem(topo: Topology, def: SystemDef, packages: string[],
   }
 }
 
+/** --profile: one figure per system, processes profiled, top functions printed. */
+async function profileMain(dir: string, figure: 'tcp1' | 'ping'): Promise<void> {
+  const topo = createTopology();
+  const work = mkdtempSync(join(tmpdir(), 'elink-bench-'));
+  try {
+    for (const { def } of systems) {
+      if (!only.has(def.id) || !def.id.startsWith('elink')) continue;
+      mkdirSync(join(work, def.id), { recursive: true });
+      const sys = await def.start(topo, join(work, def.id));
+      try {
+        const [c1, c2] = topo.clients;
+        const side = { roles: {}, from: { ns: c1.ns }, to: { ns: c2.ns, address: sys.addresses[1] } };
+        process.stdout.write(`${def.label}: ${await runFigure(side, figure, durations)}\n`);
+      } finally {
+        await sys.stop();
+      }
+    }
+  } finally {
+    await stopAll();
+    topo.destroy();
+    rmSync(work, { recursive: true, force: true });
+  }
+  for (const role of ['server', 'client1', 'client2']) {
+    for (const f of readdirSync(join(dir, role)).filter((n) => n.endsWith('.cpuprofile'))) {
+      const s = summarizeProfile(join(dir, role, f));
+      process.stdout.write(`\n${role} (${f}): ${s.busySeconds.toFixed(2)} s busy\n`);
+      for (const t of s.top) process.stdout.write(`  ${t.selfPercent.toFixed(1).padStart(5)} %  ${t.name}\n`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces, TAP/TUN devices)');
+  if (args.profile) {
+    const figure = args.figure === 'ping' ? 'ping' : 'tcp1';
+    return profileMain(args.profile, figure);
+  }
   const results: Results = {
     kind: smoke ? 'smoke' : 'full',
     date: new Date().toISOString(),

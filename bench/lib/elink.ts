@@ -35,7 +35,10 @@ function logLine(out: string, msg: string): Record<string, unknown> | undefined 
   return undefined;
 }
 
-export function elinkSystem(mode: 'l2' | 'l3'): SystemDef {
+/** `profileDir`: run server and clients under `node --cpu-prof`, one subdirectory per role. */
+export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string): SystemDef {
+  // Node flags, not NODE_OPTIONS: --cpu-prof is not allowed there.
+  const prof = (role: string): string[] => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, role)}`] : []);
   return {
     id: `elink-${mode}`,
     label: `Emotion Link ${mode.toUpperCase()}`,
@@ -63,7 +66,7 @@ export function elinkSystem(mode: 'l2' | 'l3'): SystemDef {
         writeFileSync(join(work, 'pw'), `${PASSWORD}\n`);
         for (const user of ['bench1', 'bench2']) cli(['user', 'add', user, '--segment', segment, '--password-file', join(work, 'pw'), '--state', work]);
 
-        const server = daemon(process.execPath, [CLI, 'up', '--state', work], { ns: topo.server.ns });
+        const server = daemon(process.execPath, [...prof('server'), CLI, 'up', '--state', work], { ns: topo.server.ns });
         procs.push(server);
         await server.waitFor(/"emotion link started"/, 30_000, 'elink up');
         const broker = `https://${topo.server.address}:8443`;
@@ -71,7 +74,7 @@ export function elinkSystem(mode: 'l2' | 'l3'): SystemDef {
           topo.clients.map(async (c, i) => {
             const client = daemon(
               process.execPath,
-              [CLI, 'connect', '--broker', broker, '--ca', join(work, 'ca.pem'), '--user', `bench${i + 1}`, '--password-file', join(work, 'pw'), '--ifname', 'el0', '--device', c.name],
+              [...prof(`client${i + 1}`), CLI, 'connect', '--broker', broker, '--ca', join(work, 'ca.pem'), '--user', `bench${i + 1}`, '--password-file', join(work, 'pw'), '--ifname', 'el0', '--device', c.name],
               { ns: c.ns },
             );
             procs.push(client);

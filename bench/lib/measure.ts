@@ -129,3 +129,20 @@ export async function measure(side: Side, d: Durations): Promise<Measured> {
     await server.stop();
   }
 }
+
+/** For `--profile`: runs only one figure (the processes under test are being profiled). */
+export async function runFigure(side: Side, figure: 'tcp1' | 'ping', d: Durations): Promise<string> {
+  await waitReachable(side);
+  if (figure === 'ping') {
+    const p = pingStats(side.from.ns, side.to.address, d.pings);
+    return `ping avg ${p.avg.toFixed(3)} ms, p99 ${p.p99.toFixed(2)} ms`;
+  }
+  const server = daemon('iperf3', ['-s', '-B', side.to.address, '--forceflush'], { ns: side.to.ns });
+  try {
+    await server.waitFor(/Server listening/, 10_000, 'iperf3 server');
+    const tcp1 = iperf(side, [], d.seconds);
+    return `TCP 1 stream ${(tcp1.end.sum_received!.bits_per_second / 1e9).toFixed(2)} Gbit/s`;
+  } finally {
+    await server.stop();
+  }
+}

@@ -55,6 +55,7 @@ export class FlushScheduler {
   private dirty: Flushable[] = [];
   private spare: Flushable[] = [];
   private scheduled = false;
+  private draining = false;
   private readonly run = (): void => this.flushAll();
 
   schedule(p: Flushable): void {
@@ -67,8 +68,25 @@ export class FlushScheduler {
     }
   }
 
+  /** Flushes every dirty port now. Called at the end of each input read so a lone
+   * packet leaves in the same event-loop turn it arrived in; what one read carried
+   * (up to a 16 KiB TLS record of frames) still goes out as one write per port. The
+   * setImmediate already scheduled then finds nothing to do. */
+  flushNow(): void {
+    if (this.dirty.length > 0) this.drain();
+  }
+
   private flushAll(): void {
     this.scheduled = false;
+    this.drain();
+  }
+
+  private drain(): void {
+    // Not re-entered (a write cannot call back into a read synchronously, but the
+    // dirty/spare swap would lose ports if it ever did); what is queued meanwhile waits
+    // for the setImmediate.
+    if (this.draining) return;
+    this.draining = true;
     const list = this.dirty;
     this.dirty = this.spare;
     for (let i = 0; i < list.length; i++) {
@@ -83,6 +101,7 @@ export class FlushScheduler {
     }
     list.length = 0;
     this.spare = list;
+    this.draining = false;
   }
 }
 
@@ -180,6 +199,11 @@ export abstract class QueuedPort implements Port, Flushable {
     this.queuedBytes += size;
     if (!this.flushPending) this.scheduler.schedule(this);
     return true;
+  }
+
+  /** Flushes every port with queued output (this one and those it forwarded to). */
+  protected flushScheduled(): void {
+    this.scheduler.flushNow();
   }
 
   /** Records waiting for this tick's flush. */

@@ -110,7 +110,7 @@ export class Session extends QueuedPort {
     try {
       const err = this.reader.push(chunk);
       if (err) this.fail(err);
-      //AB else this.flushScheduled();
+      else this.flushScheduled();
     } catch (e) {
       this.fail(new ElError('EL_ERR_INTERNAL', `session ${this.name}: ${(e as Error)?.message ?? String(e)}`));
     }

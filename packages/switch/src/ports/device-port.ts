@@ -64,6 +64,8 @@ export class DevicePort implements Port, Flushable {
     this.device.on('packets', (packets: Buffer[]) => {
       this.counters.framesIn += packets.length;
       for (let i = 0; i < packets.length; i++) forward(packets[i], this);
+      // Out in this turn, as a session's read does (see FlushScheduler.flushNow).
+      this.scheduler.flushNow();
     });
     this.device.on('error', onError);
   }
