@@ -158,6 +158,44 @@ describe.skipIf(!haveRedis)('brokers sharing one Redis', () => {
     expect(r.stdout).toContain('store: redis');
     expect(r.stdout).toMatch(/^lab\t201$/m);
   });
+
+  it('elink user add|list|passwd|del act on the Redis store, say so, and every broker sees it without a restart', async () => {
+    const user = (...args: string[]) => spawnSync(process.execPath, [CLI, 'user', ...args, '--state', state], { encoding: 'utf8' });
+    const loginAs = (i: number, name: string, password: string) => call(`https://127.0.0.1:${brokers[i]!.port}/v1/login`, 'POST', { user: name, password, device: 'cli-test' }, ca);
+    const configFile = join(state, 'elink.yaml');
+    writeFileSync(join(state, 'pw2'), 'another good password\n');
+
+    const add = user('add', 'bob', '--segment', 'lab', '--password-file', join(state, 'pw'));
+    expect(add.status, add.stderr).toBe(0);
+    expect(add.stdout).toMatch(/added user bob \(segments: lab\) to the Redis store \(redis:\/\/127\.0\.0\.1:\d+\)/);
+    expect(readFileSync(configFile, 'utf8')).not.toContain('bob');
+    for (const i of [0, 1, 2]) expect((await loginAs(i, 'bob', PASSWORD)).status).toBe(200);
+    // A name taken in the file or the store is refused.
+    expect(user('add', 'alice', '--password-file', join(state, 'pw')).status).not.toBe(0);
+    expect(user('add', 'bob', '--password-file', join(state, 'pw')).status).not.toBe(0);
+
+    const list = user('list');
+    expect(list.status, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/^bob\tlab\tstore$/m);
+    expect(list.stdout).toMatch(/^alice\tlab\tconfig$/m);
+
+    const passwd = user('passwd', 'bob', '--password-file', join(state, 'pw2'));
+    expect(passwd.status, passwd.stderr).toBe(0);
+    expect(passwd.stdout).toContain('changed the password of bob in the Redis store');
+    expect((await loginAs(1, 'bob', PASSWORD)).status).toBe(401);
+    expect((await loginAs(2, 'bob', 'another good password')).status).toBe(200);
+    // A user of the config file is still edited in the file, and the output says so.
+    const passwdAlice = user('passwd', 'alice', '--password-file', join(state, 'pw'));
+    expect(passwdAlice.status, passwdAlice.stderr).toBe(0);
+    expect(passwdAlice.stdout).toContain(`changed the password of alice in ${configFile}`);
+
+    const del = user('del', 'bob');
+    expect(del.status, del.stderr).toBe(0);
+    expect(del.stdout).toContain('deleted user bob from the Redis store');
+    expect((await loginAs(0, 'bob', 'another good password')).status).toBe(401);
+    expect(user('list').stdout).not.toMatch(/^bob\t/m);
+    expect(user('del', 'bob').status).not.toBe(0);
+  });
 });
 
 const netns = haveRedis && requireNetnsOrSkip();

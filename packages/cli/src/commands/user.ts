@@ -1,17 +1,22 @@
 /**
  * `elink user add|del|list|passwd`: edits the users in the config file, keeping its
  * comments and layout (yaml's Document API). The broker reads users at start.
+ *
+ * With a Redis store (`broker.store.type: redis`) users live in the store, which every
+ * broker reads at each login: add goes there, passwd/del act where the user is (store
+ * first, then the file), list shows both. Each command says which one it changed.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseDocument, YAMLSeq, type Document } from 'yaml';
-import { hashPassword } from '@elink/broker';
+import { hashPassword, openStore, type BrokerStore, type StoreConfig } from '@elink/broker';
 import { ElError } from '@elink/protocol';
 import { parse } from '../args.js';
 import { CONFIG_FILE } from '../state.js';
 import { loadConfig, userSchema } from '../config.js';
 
-export const userHelp = `elink user — manage users in the config file
+export const userHelp = `elink user — manage users (in the config file, or in the Redis store when
+broker.store is Redis)
 
 Usage:
   elink user add NAME [--segment S]... [--password-file FILE]   (password from FILE or stdin)
@@ -21,7 +26,9 @@ Usage:
 Options:
   -c, --config FILE   config file (default: STATE/elink.yaml; env ELINK_CONFIG)
       --state DIR     state directory (default: ./.elink-state; env ELINK_STATE_DIR)
-Restart the broker (elink up / elink broker) to apply changes.`;
+Config file: restart the broker (elink up / elink broker) to apply changes.
+Redis store: add/passwd/del act on the store (users of the config file are edited in the
+file); brokers see store changes at the next login, without a restart.`;
 
 async function readPassword(file: string | undefined): Promise<string> {
   let text: string;
@@ -47,6 +54,15 @@ export async function userCommand(argv: string[]): Promise<void> {
   if (values.help || !action) return void console.log(userHelp);
   const file = resolve(values.config ?? process.env.ELINK_CONFIG ?? join(values.state ?? process.env.ELINK_STATE_DIR ?? '.elink-state', CONFIG_FILE));
   const loaded = loadConfig(file);
+  const sc = loaded.config.broker.store;
+  if (sc.type === 'redis') {
+    const store = await openStore(sc as StoreConfig);
+    try {
+      if (await storeAction(store, describeStore(sc as StoreConfig), action, name, values, loaded.config.segments.map((s) => s.name), loaded.config.users)) return;
+    } finally {
+      await store.close();
+    }
+  }
   const doc = parseDocument(readFileSync(file, 'utf8'));
   let users = doc.get('users') as YAMLSeq | undefined;
   if (!users) {
@@ -80,14 +96,14 @@ export async function userCommand(argv: string[]): Promise<void> {
       need('exists');
       doc.setIn(['users', index, 'password'], await hashPassword(await readPassword(values['password-file'])));
       save(doc, file);
-      console.log(`changed the password of ${name}`);
+      console.log(`changed the password of ${name} in ${file}`);
       return;
     }
     case 'del': {
       need('exists');
       doc.deleteIn(['users', index]);
       save(doc, file);
-      console.log(`deleted user ${name}`);
+      console.log(`deleted user ${name} from ${file}`);
       return;
     }
     default:
@@ -98,4 +114,60 @@ export async function userCommand(argv: string[]): Promise<void> {
 function save(doc: Document, file: string): void {
   // Validate what we are about to write, so a bad edit never reaches the file.
   writeFileSync(file, doc.toString(), { mode: 0o600 });
+}
+
+function describeStore(sc: StoreConfig): string {
+  if ('url' in sc) return `the Redis store (${sc.url.replace(/\/\/[^@/]*@/, '//***@')})`;
+  if ('sentinels' in sc) return `the Redis store (Sentinel master ${sc.name})`;
+  if ('cluster' in sc) return `the Redis store (Cluster)`;
+  return 'the store';
+}
+
+/**
+ * The Redis-store side of `elink user`. Returns false when the action concerns a user of
+ * the config file (passwd/del of such a user), which the caller then edits in the file.
+ */
+async function storeAction(
+  store: BrokerStore,
+  where: string,
+  action: string,
+  name: string | undefined,
+  values: { segment?: string[]; 'password-file'?: string },
+  segmentNames: string[],
+  configUsers: Array<{ name: string; segments: string[] }>,
+): Promise<boolean> {
+  const inConfig = configUsers.some((u) => u.name === name);
+  if (action !== 'list' && !name) throw new ElError('EL_ERR_INVALID', `elink user ${action} needs a user NAME`);
+  switch (action) {
+    case 'list': {
+      for (const u of await store.listUsers()) console.log(`${u.name}\t${u.segments.join(',')}\tstore`);
+      for (const u of configUsers) console.log(`${u.name}\t${u.segments.join(',')}\tconfig`);
+      return true;
+    }
+    case 'add': {
+      if (inConfig || (await store.getUser(name!))) throw new ElError('EL_ERR_INVALID', `user "${name}" already exists (use passwd to change the password)`);
+      const segments = values.segment ?? [segmentNames[0]!];
+      for (const s of segments) if (!segmentNames.includes(s)) throw new ElError('EL_ERR_INVALID', `no segment "${s}" in the configuration`);
+      const entry = { name: name!, password: await hashPassword(await readPassword(values['password-file'])), segments };
+      const check = userSchema.safeParse(entry);
+      if (!check.success) throw new ElError('EL_ERR_INVALID', `user: ${check.error.issues[0]?.message}`);
+      await store.putUser({ name: entry.name, passwordHash: entry.password, segments });
+      console.log(`added user ${name} (segments: ${segments.join(', ')}) to ${where}`);
+      return true;
+    }
+    case 'passwd': {
+      const user = await store.getUser(name!);
+      if (!user) return false;
+      await store.putUser({ ...user, passwordHash: await hashPassword(await readPassword(values['password-file'])) });
+      console.log(`changed the password of ${name} in ${where}`);
+      return true;
+    }
+    case 'del': {
+      if (!(await store.deleteUser(name!))) return false;
+      console.log(`deleted user ${name} from ${where}`);
+      return true;
+    }
+    default:
+      return false;
+  }
 }
