@@ -8,9 +8,10 @@
  * openvpn-tap, openvpn-tun, softether, micro, scale).
  * Profiling: --profile DIR --figure tcp1|ping [--only elink-l2|elink-l3] runs only that
  * figure with the server and both clients under `node --cpu-prof` and prints the top
- * functions by self time of each process (profiles stay in DIR/<role>/).
+ * functions by self time of each process (profiles stay in DIR/<role>/); --figure setup
+ * [--sessions N, default 5000] profiles the switch while the scale test connects.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +66,7 @@ async function measureSystem(topo: Topology, def: SystemDef, packages: string[],
   try {
     sys = await def.start(topo, dir);
   } catch (err) {
+    if (process.env.EL_BENCH_DEBUG) process.stderr.write(`${(err as Error).message}\n`);
     return { ...base, available: false, reason: `did not come up: ${(err as Error).message.split('\n')[0]}` };
   }
   try {
@@ -80,7 +82,23 @@ async function measureSystem(topo: Topology, def: SystemDef, packages: string[],
 }
 
 /** --profile: one figure per system, processes profiled, top functions printed. */
-async function profileMain(dir: string, figure: 'tcp1' | 'ping'): Promise<void> {
+async function profileMain(dir: string, figure: 'tcp1' | 'ping' | 'setup'): Promise<void> {
+  if (figure === 'setup') {
+    // The scale test's connecting phase; the switch alone is profiled.
+    const r = await scaleBenchmark({ sessions: Number(args.sessions ?? 5000), idleSeconds: 1, profileDir: join(dir, 'server') });
+    process.stdout.write(`${r.sessionsUp} sessions up, ${r.failed} failed, ${r.setupsPerSecond.toFixed(0)} setups/s wall, ${r.setupsPerSwitchCpuSecond.toFixed(0)} per switch CPU-second\n`);
+  } else await profileSystems(figure);
+  for (const role of ['server', 'client1', 'client2']) {
+    if (!existsSync(join(dir, role))) continue;
+    for (const f of readdirSync(join(dir, role)).filter((n) => n.endsWith('.cpuprofile'))) {
+      const s = summarizeProfile(join(dir, role, f));
+      process.stdout.write(`\n${role} (${f}): ${s.busySeconds.toFixed(2)} s busy\n`);
+      for (const t of s.top) process.stdout.write(`  ${t.selfPercent.toFixed(1).padStart(5)} %  ${t.name}\n`);
+    }
+  }
+}
+
+async function profileSystems(figure: 'tcp1' | 'ping'): Promise<void> {
   const topo = createTopology();
   const work = mkdtempSync(join(tmpdir(), 'elink-bench-'));
   try {
@@ -101,19 +119,12 @@ async function profileMain(dir: string, figure: 'tcp1' | 'ping'): Promise<void> 
     topo.destroy();
     rmSync(work, { recursive: true, force: true });
   }
-  for (const role of ['server', 'client1', 'client2']) {
-    for (const f of readdirSync(join(dir, role)).filter((n) => n.endsWith('.cpuprofile'))) {
-      const s = summarizeProfile(join(dir, role, f));
-      process.stdout.write(`\n${role} (${f}): ${s.busySeconds.toFixed(2)} s busy\n`);
-      for (const t of s.top) process.stdout.write(`  ${t.selfPercent.toFixed(1).padStart(5)} %  ${t.name}\n`);
-    }
-  }
 }
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces, TAP/TUN devices)');
   if (args.profile) {
-    const figure = args.figure === 'ping' ? 'ping' : 'tcp1';
+    const figure = args.figure === 'ping' || args.figure === 'setup' ? args.figure : 'tcp1';
     return profileMain(args.profile, figure);
   }
   const results: Results = {

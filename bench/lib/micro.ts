@@ -101,8 +101,8 @@ async function overTls(port: number, pid: number, fx: Awaited<ReturnType<typeof 
   return { bytes: size, framesPerSecond: frames / elapsed, gbps: (frames * size * 8) / elapsed / 1e9, switchCpuMicrosPerFrame: frames ? (cpu * 1e6) / frames : undefined };
 }
 
-export function startSwitchProcess(fx: { certPem: string; keyPem: string; ticketPublicPem: string }, extra: Record<string, unknown> = {}) {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./switch-process.js', import.meta.url))], {
+export function startSwitchProcess(fx: { certPem: string; keyPem: string; ticketPublicPem: string }, extra: Record<string, unknown> = {}, nodeArgs: string[] = []) {
+  const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL('./switch-process.js', import.meta.url))], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, EL_BENCH_SWITCH: JSON.stringify({ ...fx, ...extra }) },
   });

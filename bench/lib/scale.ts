@@ -39,9 +39,10 @@ export interface ScaleResult {
   openFileLimit: string;
 }
 
-export async function scaleBenchmark(o: { sessions: number; idleSeconds?: number }): Promise<ScaleResult> {
+/** `profileDir`: the switch runs under `node --cpu-prof` (the profile is written when it stops). */
+export async function scaleBenchmark(o: { sessions: number; idleSeconds?: number; profileDir?: string }): Promise<ScaleResult> {
   const fx = await makeFixture();
-  const sw = startSwitchProcess(fx, { maxSessions: 20_000 });
+  const sw = startSwitchProcess(fx, { maxSessions: 20_000 }, o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []);
   const clients: ReturnType<typeof spawn>[] = [];
   try {
     const port = await sw.port;
