@@ -32,4 +32,18 @@ describe('FlushScheduler', () => {
     expect(a.writes).toBe(2);
     expect(a.received).toHaveLength(2);
   });
+
+  it('leaves a port whose writer is still busy to the setImmediate flush, which sends the whole turn at once', async () => {
+    const scheduler = new FlushScheduler();
+    const a = new MemoryPort('a', { scheduler });
+    a.setBacklog(100); // an earlier write not yet done
+    a.enqueue(ethFrame(mac(2), mac(1), 'first read'));
+    scheduler.flushNow();
+    a.enqueue(ethFrame(mac(2), mac(1), 'second read'));
+    scheduler.flushNow();
+    expect(a.writes).toBe(0);
+    await nextTick();
+    expect(a.writes).toBe(1);
+    expect(a.received).toHaveLength(2);
+  });
 });

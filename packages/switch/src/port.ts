@@ -46,6 +46,10 @@ export function allocatePortId(): number {
 export interface Flushable {
   flushPending: boolean;
   flush(): void;
+  /** False while the writer still holds an earlier write and the batch is small:
+   * flushNow() then leaves the port to the setImmediate flush, so bulk traffic keeps
+   * batching. Default: true. */
+  wantsFlushNow?(): boolean;
 }
 
 /** Flushes dirty ports once per tick: one dirty list and one setImmediate for the
@@ -68,12 +72,32 @@ export class FlushScheduler {
     }
   }
 
-  /** Flushes every dirty port now. Called at the end of each input read so a lone
-   * packet leaves in the same event-loop turn it arrived in; what one read carried
-   * (up to a 16 KiB TLS record of frames) still goes out as one write per port. The
-   * setImmediate already scheduled then finds nothing to do. */
+  /** Flushes now every dirty port whose writer is idle. Called at the end of each input
+   * read so a lone packet leaves in the same event-loop turn it arrived in. A port whose
+   * writer is still busy with an earlier write (bulk traffic) stays for the setImmediate
+   * flush, which then carries everything the reads of this turn queued in one write. */
   flushNow(): void {
-    if (this.dirty.length > 0) this.drain();
+    if (this.dirty.length === 0 || this.draining) return;
+    this.draining = true;
+    const list = this.dirty;
+    this.dirty = this.spare;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i];
+      // Still flushPending, and the setImmediate that schedule() armed is still due.
+      if (p.wantsFlushNow !== undefined && !p.wantsFlushNow()) {
+        this.dirty.push(p);
+        continue;
+      }
+      p.flushPending = false;
+      try {
+        p.flush();
+      } catch {
+        // as in drain()
+      }
+    }
+    list.length = 0;
+    this.spare = list;
+    this.draining = false;
   }
 
   private flushAll(): void {
@@ -83,8 +107,7 @@ export class FlushScheduler {
 
   private drain(): void {
     // Not re-entered (a write cannot call back into a read synchronously, but the
-    // dirty/spare swap would lose ports if it ever did); what is queued meanwhile waits
-    // for the setImmediate.
+    // dirty/spare swap would lose ports if it ever did).
     if (this.draining) return;
     this.draining = true;
     const list = this.dirty;
@@ -204,6 +227,13 @@ export abstract class QueuedPort implements Port, Flushable {
   /** Flushes every port with queued output (this one and those it forwarded to). */
   protected flushScheduled(): void {
     this.scheduler.flushNow();
+  }
+
+  /** Now if the writer is idle (a lone packet: no wait), or if a quarter of the tick's
+   * queue is used anyway (a write this big gains nothing by waiting, and waiting for the
+   * rest of the turn's reads would overflow the queue: `queue_full`). */
+  wantsFlushNow(): boolean {
+    return this.backlog() === 0 || this.queuedBytes * 4 >= this.maxBytes || this.payloads.length * 4 >= this.maxFrames;
   }
 
   /** Records waiting for this tick's flush. */
