@@ -7,7 +7,10 @@
  *
  *   segment.forward → port.enqueue(frame)   (any number of times during a tick)
  *                   → the port joins the scheduler's dirty list (once)
- *   setImmediate    → FlushScheduler flushes every dirty port ONCE:
+ *   end of the read → flushNow(): ports whose writer is idle (or whose batch is
+ *                     already large) are written at once, so a lone packet does
+ *                     not wait for the next loop phase (ping latency)
+ *   setImmediate    → FlushScheduler flushes every port still dirty ONCE:
  *                     all queued records become one Buffer and one write.
  *
  * Why one Buffer and not cork()/uncork() or writev of views: each TLS write ends
@@ -54,7 +57,8 @@ export interface Flushable {
 
 /** Flushes dirty ports once per tick: one dirty list and one setImmediate for the
  * whole process, not a timer per port. setImmediate (not a microtask) so that all
- * socket reads of the current I/O phase are batched into the same flush. */
+ * socket reads of the current I/O phase are batched into the same flush; flushNow()
+ * lets a read send at once what need not wait. */
 export class FlushScheduler {
   private dirty: Flushable[] = [];
   private spare: Flushable[] = [];
