@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { createBrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig } from '@elink/broker';
 import { BrokerLink, SwitchNode } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
-import { generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem } from '@elink/protocol';
+import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
 import type { LoadedConfig } from './config.js';
 
@@ -55,7 +55,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     // switch reads them from files named in the config and/or from its brokers' heartbeat replies.
     const fileKeys: KeyObject[] = config.switch.ticketKeys.map((p) => publicKeyFromPem(readFileSync(loaded.path(p), 'utf8')));
     const link = !keyRing && config.switch.broker;
-    if (!keyRing && !link && fileKeys.length === 0) throw new Error('a standalone switch needs switch.ticketKeys or switch.broker (heartbeats bring the keys)');
+    if (!keyRing && !link && fileKeys.length === 0) throw new ElError('EL_ERR_CONFIG', 'a standalone switch needs switch.ticketKeys (broker public key files) or switch.broker (heartbeats bring the keys)');
     let keys: () => KeyObject[] = () => fileKeys;
     if (keyRing) {
       const ring = keyRing;
