@@ -80,7 +80,9 @@ export const configSchema = z
         /** Broker public keys (PEM files) for a standalone switch (`elink switch`). */
         ticketKeys: z.array(z.string()).default([]),
         /** Heartbeat to these brokers; the replies bring ticket keys and segment definitions. */
-        broker: z.object({ urls: z.array(z.string().url()).min(1), clusterSecret: z.string().min(16), ca: z.string().optional(), interval: z.number().min(1).max(60).default(5) }).optional(),
+        broker: z.object({ urls: z.array(z.string().url()).min(1), clusterSecret: z.string().min(16), ca: z.string().optional(), interval: z.number().min(1).max(60).default(5),
+          /** Where the last keys the brokers sent are kept, so a restart during a broker outage still admits sessions. */
+          keysFile: z.string().default('broker-keys.json') }).optional(),
       })
       .default({ listen: { host: '0.0.0.0', port: 4443 }, minVersion: 'TLSv1.2', helloTimeout: 5, maxSessions: 20_000, drainSeconds: 5, ticketKeys: [] }),
     admin: listen(9100),

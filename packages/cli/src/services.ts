@@ -77,7 +77,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
           return { sessions: st.sessions, segments: switchNode!.hostedSegments(), active, draining: switchNode!.draining };
         },
         addSegment: (def) => void switchNode!.addSegment(def),
-        keysFile: loaded.path('broker-keys.json'),
+        keysFile: loaded.path(link.keysFile),
         intervalMs: link.interval * 1000,
         logger: logger.child({ component: 'broker-link' }),
       });
