@@ -240,11 +240,13 @@ export class SwitchLink extends EventEmitter {
       if (!vnetHdrNeedsWork(p)) {
         records.push(p.subarray(VNET_HDR_LENGTH));
         types.push(RecordType.FRAME);
-      } else if (this.gso) {
+      } else if (this.gso && p.length <= MAX_RECORD_PAYLOAD) {
+        // (A super-frame too long for one record — a gso_max_size above 64 KiB — is segmented below.)
         records.push(p);
         types.push(RecordType.FRAME_GSO);
       } else {
-        const frames = softwareSegment(p, this.welcome.mode === 'l2');
+        const l2 = this.welcome.mode === 'l2';
+        const frames = softwareSegment(p, l2, this.welcome.mtu + (l2 ? L2_OVERHEAD : 0));
         if (frames === undefined) {
           this.stats.framesDropped++;
           continue;

@@ -213,6 +213,17 @@ describe('softwareSegment', () => {
     expect(out[0].buffer).toBe(packet.buffer);
   });
 
+  it('refuses to make frames longer than the receiver accepts (a hostile gso_size)', () => {
+    const b = superFrame({ v4: true, l2: true, payload: 20000, mss: 9000 });
+    expect(softwareSegment(b.packet, true, 1518)).toBeUndefined();
+    expect(softwareSegment(b.packet, true, 9000 + 14 + 20 + 32)).toHaveLength(3);
+    const whole = Buffer.from(b.packet);
+    whole[1] = VNET_GSO_NONE;
+    expect(softwareSegment(whole, true, 1518)).toBeUndefined();
+    const ok = superFrame({ v4: true, l2: true, payload: 20000, mss: 1448 });
+    expect(softwareSegment(ok.packet, true, 1518)).toHaveLength(14);
+  });
+
   it('refuses malformed or unsupported headers instead of guessing', () => {
     const b = superFrame({ v4: true, l2: true, payload: 3000, mss: 1000 });
     expect(softwareSegment(b.packet.subarray(0, 9), true)).toBeUndefined();

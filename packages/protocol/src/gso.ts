@@ -106,15 +106,18 @@ function ipOffset(frame: Buffer, l2: boolean): number {
  * The plain frames (L2) or IP packets (L3) that `packet` — a virtio_net_hdr followed by
  * a frame/packet — stands for: segmented if it is a TCP super-frame, with the checksum
  * completed if the header says NEEDS_CSUM, else the frame itself (a view). Undefined
- * when the header is malformed or asks for something this does not do (UDP
- * fragmentation offload): the caller drops it. `packet` is never modified.
+ * when the header is malformed, asks for something this does not do (UDP
+ * fragmentation offload), or would give a frame longer than `maxFrame` (what the
+ * receiver accepts as a FRAME: a hostile gso_size must not end other peers'
+ * sessions): the caller drops it. `packet` is never modified.
  */
-export function softwareSegment(packet: Buffer, l2: boolean): Buffer[] | undefined {
+export function softwareSegment(packet: Buffer, l2: boolean, maxFrame = 0xffff): Buffer[] | undefined {
   if (packet.length < VNET_HDR_LENGTH) return undefined;
   const h = readVnetHdr(packet);
   const frame = packet.subarray(VNET_HDR_LENGTH);
   const gso = h.gsoType & ~VNET_GSO_ECN;
   if (gso === VNET_GSO_NONE) {
+    if (frame.length > maxFrame) return undefined;
     if ((h.flags & VNET_F_NEEDS_CSUM) === 0) return [frame];
     const at = h.csumStart + h.csumOffset;
     if (at + 2 > frame.length || h.csumStart >= frame.length) return undefined;
@@ -128,10 +131,10 @@ export function softwareSegment(packet: Buffer, l2: boolean): Buffer[] | undefin
     return [out];
   }
   if (gso !== VNET_GSO_TCPV4 && gso !== VNET_GSO_TCPV6) return undefined;
-  return segmentTcp(frame, l2, gso === VNET_GSO_TCPV4, h);
+  return segmentTcp(frame, l2, gso === VNET_GSO_TCPV4, h, maxFrame);
 }
 
-function segmentTcp(frame: Buffer, l2: boolean, v4: boolean, h: VnetHdr): Buffer[] | undefined {
+function segmentTcp(frame: Buffer, l2: boolean, v4: boolean, h: VnetHdr, maxFrame: number): Buffer[] | undefined {
   const ip = ipOffset(frame, l2);
   if (ip < 0 || frame.length < ip + 20) return undefined;
   let tcp: number;
@@ -151,7 +154,7 @@ function segmentTcp(frame: Buffer, l2: boolean, v4: boolean, h: VnetHdr): Buffer
   if (end < tcp + 20 || end > frame.length || mss === 0) return undefined;
   const payload = frame.length - end;
   const count = Math.max(1, Math.ceil(payload / mss));
-  if (count > MAX_GSO_SEGMENTS) return undefined;
+  if (count > MAX_GSO_SEGMENTS || end + Math.min(mss, payload) > maxFrame) return undefined;
 
   const seq0 = frame.readUInt32BE(tcp + 4);
   const id0 = v4 ? frame.readUInt16BE(ip + 4) : 0;

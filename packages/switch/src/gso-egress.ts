@@ -15,7 +15,11 @@ export class GsoEgress {
   /** undefined: not segmented yet; null: could not be. */
   private frames: Buffer[] | null | undefined;
 
-  constructor(private readonly l2: boolean) {}
+  /** `maxFrame`: the longest FRAME a port of this segment takes (MTU + 18 in L2, MTU in L3). */
+  constructor(
+    private readonly l2: boolean,
+    private readonly maxFrame: number,
+  ) {}
 
   /** Starts one record; `packet` is the FRAME_GSO payload. */
   begin(packet: Buffer): void {
@@ -31,7 +35,7 @@ export class GsoEgress {
       return true;
     }
     if (this.frames === undefined) {
-      this.frames = softwareSegment(packet, this.l2) ?? null;
+      this.frames = softwareSegment(packet, this.l2, this.maxFrame) ?? null;
       if (this.frames !== null) this.segmented++;
     }
     const frames = this.frames;

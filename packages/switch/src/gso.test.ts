@@ -39,7 +39,7 @@ const MSS = 1448;
 
 /** An IPv4 (or IPv6) TCP super-packet as the kernel hands one over: lengths cover all, the
  * TCP checksum field holds the pseudo-header sum (NEEDS_CSUM). `l2` adds an Ethernet header. */
-function superPacket(opts: { l2: boolean; v6?: boolean; dst?: number; src?: number; srcIp?: number[]; dstIp?: number[] }): Buffer {
+function superPacket(opts: { l2: boolean; v6?: boolean; dst?: number; src?: number; srcIp?: number[]; dstIp?: number[]; mss?: number }): Buffer {
   const v6 = opts.v6 ?? false;
   const eth = opts.l2 ? 14 : 0;
   const ipLen = v6 ? 40 : 20;
@@ -74,7 +74,7 @@ function superPacket(opts: { l2: boolean; v6?: boolean; dst?: number; src?: numb
   PAYLOAD.copy(f, tcp + 20);
   const pseudo = v6 ? sum16(f, ip + 8, ip + 40, 6 + f.length - tcp) : sum16(f, ip + 12, ip + 20, 6 + f.length - tcp);
   f.writeUInt16BE(~foldChecksum(pseudo) & 0xffff, tcp + 16);
-  const hdr = writeVnetHdr({ flags: VNET_F_NEEDS_CSUM, gsoType: v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4, hdrLen: tcp + 20, gsoSize: MSS, csumStart: tcp, csumOffset: 16 });
+  const hdr = writeVnetHdr({ flags: VNET_F_NEEDS_CSUM, gsoType: v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4, hdrLen: tcp + 20, gsoSize: opts.mss ?? MSS, csumStart: tcp, csumOffset: 16 });
   return Buffer.concat([hdr, f]);
 }
 
@@ -134,6 +134,20 @@ describe('gso capability and FRAME_GSO on a switch node (real TLS)', () => {
     expect(t.node.stats.traffic.framesIn).toBe(5);
   });
 
+  it('drops a super-frame whose segments would exceed the MTU instead of ending an old peer\'s session', async () => {
+    const t = await node();
+    const a = await join(t, fx.ticket({ sub: 'a' }), { mac: 1, gso: true });
+    const c = await join(t, fx.ticket({ sub: 'c' }), { mac: 3, gso: false });
+    c.sendFrames([ethFrame(mac(1), mac(3), 'hi from c')]);
+    await waitUntil(() => a.frames.length === 1, 'a hears c');
+    a.sendGso([superPacket({ l2: true, dst: mac(3), src: mac(1), mss: 9000 })]);
+    await waitUntil(() => t.node.stats.drops.bad_gso === 1, 'bad_gso counted');
+    a.sendFrames([ethFrame(mac(3), mac(1), 'still there')]);
+    await waitUntil(() => c.frames.length === 1, 'c still reachable');
+    expect(c.payloads()).toEqual(['still there']);
+    expect(c.closed).toBe(false);
+  });
+
   it('L3: routes a super-packet as it is to a gso session and segmented to an old one (TTL decremented)', async () => {
     const t = await node({ segments: [segment({ name: 'lan', mode: 'l3', ipv4: { pool: '198.19.0.0/24' }, ipv6: { pool: 'fd00:e1::/64' } })] });
     const l3 = { mode: 'l3' as const, seg: 'lan' };
@@ -143,10 +157,12 @@ describe('gso capability and FRAME_GSO on a switch node (real TLS)', () => {
     const toB = superPacket({ l2: false, srcIp: [198, 19, 0, 10], dstIp: [198, 19, 0, 11] });
     const toC = superPacket({ l2: false, srcIp: [198, 19, 0, 10], dstIp: [198, 19, 0, 12] });
     const v6 = (n: number) => [0xfd, 0, 0, 0xe1, ...Array<number>(11).fill(0), n];
-    const toC6 = superPacket({ l2: false, v6: true, srcIp: v6(0x10), dstIp: v6(0x12) });
+    // IPv6 headers are 20 bytes longer: the MSS for MTU 1500 is 1440 (1428 with timestamps).
+    const toC6 = superPacket({ l2: false, v6: true, srcIp: v6(0x10), dstIp: v6(0x12), mss: 1428 });
     a.sendGso([toB, toC, toC6]);
     const segments = Math.ceil(PAYLOAD.length / MSS);
-    await waitUntil(() => b.gsoFrames.length === 1 && c.frames.length === 2 * segments, 'super-packet at b, segments at c');
+    const segments6 = Math.ceil(PAYLOAD.length / 1428);
+    await waitUntil(() => b.gsoFrames.length === 1 && c.frames.length === segments + segments6, 'super-packet at b, segments at c');
     expect(b.gsoFrames[0][VNET_HDR_LENGTH + 8]).toBe(63);
     expect(b.gsoFrames[0].subarray(VNET_HDR_LENGTH + 20)).toEqual(toB.subarray(VNET_HDR_LENGTH + 20));
     expect(foldChecksum(sum16(b.gsoFrames[0], VNET_HDR_LENGTH, VNET_HDR_LENGTH + 20))).toBe(0);

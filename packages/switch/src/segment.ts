@@ -15,7 +15,7 @@
  * port.enqueue, which batches per tick. A FRAME_GSO record is switched by its frame
  * and leaves as it is or segmented, per egress port (gso-egress.ts).
  */
-import { isGroupMac, macAt, type SegmentDef } from '@elink/protocol';
+import { isGroupMac, L2_OVERHEAD, macAt, type SegmentDef } from '@elink/protocol';
 import { newDropCounts, type DropCounts } from './drops.js';
 import { GsoEgress } from './gso-egress.js';
 import { MacTable } from './mac-table.js';
@@ -55,13 +55,14 @@ export class L2Segment {
   flooded = 0;
   private readonly attachments = new Map<Port, Attachment>();
   private readonly ports: Port[] = [];
-  readonly gsoEgress = new GsoEgress(true);
+  readonly gsoEgress: GsoEgress;
 
   constructor(
     readonly def: SegmentDef,
     opts: L2SegmentOptions = {},
   ) {
     this.name = def.name;
+    this.gsoEgress = new GsoEgress(true, def.mtu + L2_OVERHEAD);
     this.table = new MacTable({ capacity: def.macTableSize, agingMs: def.macAgingSeconds * 1000, now: opts.now });
   }
 

@@ -101,7 +101,8 @@ export class L3Segment {
   /** Packets forwarded. */
   routed = 0;
   private readonly attachments = new Map<Port, Attachment>();
-  readonly gsoEgress = new GsoEgress(false);
+  /** Segments FRAME_GSO records for ports of this segment: packets of at most its MTU. */
+  readonly gsoEgress: GsoEgress;
   private routeCount = 0;
   private readonly gateway4: number | undefined;
   private readonly gateway6: number[] | undefined;
@@ -112,6 +113,7 @@ export class L3Segment {
   ) {
     this.name = def.name;
     this.reach = new Set(def.reach);
+    this.gsoEgress = new GsoEgress(false, def.mtu);
     const g4 = def.ipv4 && (def.ipv4.gateway ? parseAddress(def.ipv4.gateway)?.words : firstHost(def.ipv4.pool));
     const g6 = def.ipv6 && (def.ipv6.gateway ? parseAddress(def.ipv6.gateway)?.words : firstHost(def.ipv6.pool));
     this.gateway4 = g4?.[0];
@@ -181,14 +183,16 @@ export class L3Segment {
     else this.drops.bad_packet++;
   }
 
-  private send(port: Port, p: Buffer, gso: Buffer | undefined): void {
+  /** To the route's port; a FRAME_GSO record as it is or segmented for the egress segment's MTU. */
+  private send(route: { port: Port; segment: L3Segment }, p: Buffer, gso: Buffer | undefined): void {
     if (gso === undefined) {
-      port.enqueue(p);
+      route.port.enqueue(p);
       return;
     }
-    this.gsoEgress.begin(gso);
-    if (!this.gsoEgress.send(port)) this.drops.bad_gso++;
-    this.gsoEgress.end();
+    const out = route.segment.gsoEgress;
+    out.begin(gso);
+    if (!out.send(route.port)) this.drops.bad_gso++;
+    out.end();
   }
 
   private forward4(p: Buffer, ingress: Port, att: Attachment, gso: Buffer | undefined): void {
@@ -234,7 +238,7 @@ export class L3Segment {
     }
     decrementTtl4(p);
     this.routed++;
-    this.send(route.port, p, gso);
+    this.send(route, p, gso);
   }
 
   private forward6(p: Buffer, ingress: Port, att: Attachment, gso: Buffer | undefined): void {
@@ -279,7 +283,7 @@ export class L3Segment {
     }
     p[7]--;
     this.routed++;
-    this.send(route.port, p, gso);
+    this.send(route, p, gso);
   }
 
   private icmp4(p: Buffer, ingress: Port, type: number, code: number): void {
