@@ -124,15 +124,21 @@ describe.skipIf(!enabled)('TAP/TUN offload end to end (root, network namespaces)
 
   it('L2: two offload clients carry 10 MB byte-identical as super-frames', async () => {
     const before = await server.metric('el_switch_frames_total', { direction: 'in' });
+    const segmentedBefore = await server.metric('el_switch_gso_segmented_total');
     await stream(host('o1'), host('o2'));
     const frames = (await server.metric('el_switch_frames_total', { direction: 'in' })) - before;
+    // Passed on as they are: the switch segmented nothing.
+    expect(await server.metric('el_switch_gso_segmented_total')).toBe(segmentedBefore);
     // MTU-sized frames would be at least 10 MiB / 1448 = 7,242 data frames (plus ACKs).
     expect(frames).toBeGreaterThan(0);
     expect(frames).toBeLessThan(STREAM_BYTES / 1448);
   }, 60_000);
 
   it('L2: an offload and a --no-offload client carry 10 MB byte-identical both ways, IPv4 and IPv6', async () => {
+    const segmentedBefore = await server.metric('el_switch_gso_segmented_total');
     await stream(host('o1'), host('p1'));
+    // The switch segmented o1's super-frames for p1 (and p1's kernel accepted every checksum).
+    expect(await server.metric('el_switch_gso_segmented_total')).toBeGreaterThan(segmentedBefore + 100);
     await stream(host('p1'), host('o1'));
     await stream(host('o2'), host('p1'), 'v6');
     expect(await server.metric('el_switch_frames_dropped_total', { reason: 'bad_gso' })).toBe(0);
@@ -140,14 +146,18 @@ describe.skipIf(!enabled)('TAP/TUN offload end to end (root, network namespaces)
 
   it('L3: two offload clients carry 10 MB byte-identical as super-packets', async () => {
     const before = await server.metric('el_switch_frames_total', { direction: 'in' });
+    const segmentedBefore = await server.metric('el_switch_gso_segmented_total');
     await stream(host('r1'), host('r2'));
     const frames = (await server.metric('el_switch_frames_total', { direction: 'in' })) - before;
+    expect(await server.metric('el_switch_gso_segmented_total')).toBe(segmentedBefore);
     expect(frames).toBeGreaterThan(0);
     expect(frames).toBeLessThan(STREAM_BYTES / 1448);
   }, 60_000);
 
   it('L3: an offload and a --no-offload client carry 10 MB byte-identical both ways, IPv4 and IPv6', async () => {
+    const segmentedBefore = await server.metric('el_switch_gso_segmented_total');
     await stream(host('r1'), host('q1'));
+    expect(await server.metric('el_switch_gso_segmented_total')).toBeGreaterThan(segmentedBefore + 100);
     await stream(host('q1'), host('r1'));
     await stream(host('r2'), host('q1'), 'v6');
     expect(await server.metric('el_switch_frames_dropped_total', { reason: 'bad_gso' })).toBe(0);

@@ -132,6 +132,8 @@ describe('gso capability and FRAME_GSO on a switch node (real TLS)', () => {
     expect(tcpPayloads(c.frames.slice(segments), 14)).toEqual(PAYLOAD);
     expect(c.frames[0].subarray(0, 12)).toEqual(toC.subarray(VNET_HDR_LENGTH, VNET_HDR_LENGTH + 12));
     expect(t.node.stats.traffic.framesIn).toBe(5);
+    // Segmented once each for c (the flood too, though it reached b as well).
+    expect(await t.registry.getSingleMetricAsString('el_switch_gso_segmented_total')).toMatch(/^el_switch_gso_segmented_total 2$/m);
   });
 
   it('drops a super-frame whose segments would exceed the MTU instead of ending an old peer\'s session', async () => {

@@ -143,6 +143,11 @@ export class SwitchNode implements SessionHost {
         traffic: () => this.traffic(),
         drops: () => this.drops(),
         icmp: () => ({ sent: this.router.icmpSent, limited: this.router.icmpLimited }),
+        gsoSegmented: () => {
+          let n = 0;
+          for (const seg of this.segments.values()) n += seg.gsoEgress.segmented;
+          return n;
+        },
       });
     }
   }
