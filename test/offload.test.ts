@@ -163,3 +163,47 @@ describe.skipIf(!enabled)('TAP/TUN offload end to end (root, network namespaces)
     expect(await server.metric('el_switch_frames_dropped_total', { reason: 'bad_gso' })).toBe(0);
   }, 90_000);
 });
+
+describe.skipIf(!enabled)('offload clients and a switch with gso: false (root, network namespaces)', () => {
+  let underlay: Underlay;
+  let server: TestServer;
+  const hosts = new Map<string, Host>();
+  const host = (n: string) => hosts.get(n)!;
+
+  beforeAll(async () => {
+    assertBuilt();
+    underlay = createUnderlay();
+    server = await startServer({
+      gateway: underlay.gateway,
+      segments: [{ name: 'slow', mode: 'l2', ipv4: { pool: '198.19.42.0/24' }, ipv6: { pool: 'fd00:e1:42::/64' } }],
+      users: [
+        { name: 's1', segment: 'slow' },
+        { name: 's2', segment: 'slow' },
+      ],
+      switchConfig: { gso: false },
+    });
+    await Promise.all(
+      ['s1', 's2'].map(async (name) => {
+        const { ns } = underlay.addHost(name);
+        const client = elink(['connect', ...server.connectArgs(name), '--ifname', 'el0', '--device', name], { ns });
+        const up = await client.waitFor((l) => l.msg === 'link up', 30_000, `${name} link up`);
+        hosts.set(name, { ns, v4: String(up.ipv4).split('/')[0], v6: String(up.ipv6).split('/')[0] });
+      }),
+    );
+  }, 90_000);
+
+  afterAll(async () => {
+    await stopAll();
+    underlay?.destroy();
+    server?.destroy();
+  });
+
+  it('the clients segment their super-frames themselves: 10 MB byte-identical both ways, all frames MTU-sized', async () => {
+    const before = await server.metric('el_switch_frames_total', { direction: 'in' });
+    await stream(host('s1'), host('s2'));
+    // Without gso every data frame crosses the switch on its own.
+    expect((await server.metric('el_switch_frames_total', { direction: 'in' })) - before).toBeGreaterThan(STREAM_BYTES / 1500);
+    await stream(host('s2'), host('s1'), 'v6');
+    expect(await server.metric('el_switch_gso_segmented_total')).toBe(0);
+  }, 60_000);
+});

@@ -100,6 +100,14 @@ describe('gso capability and FRAME_GSO on a switch node (real TLS)', () => {
     expect(b.welcome?.caps).toBeUndefined();
   });
 
+  it('does not accept gso on a node configured with gso: false', async () => {
+    const t = await node({ gso: false });
+    const a = await join(t, fx.ticket({ sub: 'a' }), { mac: 1, gso: true });
+    expect(a.welcome?.caps).toBeUndefined();
+    a.sendGso([superPacket({ l2: true, dst: BROADCAST, src: mac(1) })]);
+    expect((await a.expectError()).code).toBe('EL_ERR_UNKNOWN_RECORD');
+  });
+
   it('ends the session of a client that sends FRAME_GSO without having negotiated it', async () => {
     const t = await node();
     const b = await join(t, fx.ticket({ sub: 'b' }), { mac: 2, gso: false });

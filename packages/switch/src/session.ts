@@ -51,6 +51,8 @@ export interface SessionHost {
   readonly helloTimeoutMs: number;
   /** How long after end() a closing socket may linger before destroy(). */
   readonly closeGraceMs: number;
+  /** Whether this node accepts the "gso" capability. */
+  readonly gso: boolean;
   readonly replay: ReplayCache;
   ticketKeys(): KeyObject[];
   /** A hosted segment by name, or why not. */
@@ -168,7 +170,7 @@ export class Session extends QueuedPort {
   private onHello(msg: ControlMessage): void {
     if (msg.type !== 'hello') throw new ElError('EL_ERR_PROTOCOL', `the first message must be hello, got "${msg.type}"`);
     const hello: Hello = msg;
-    this.gso = hello.caps?.includes(CAP_GSO) ?? false;
+    this.gso = this.host.gso && (hello.caps?.includes(CAP_GSO) ?? false);
     if (hello.version !== PROTOCOL_VERSION) throw new ElError('EL_ERR_PROTOCOL', `protocol version ${hello.version} is not supported (this node speaks ${PROTOCOL_VERSION})`);
 
     const claims = verifyTicket(hello.ticket, this.host.ticketKeys());
