@@ -4,7 +4,8 @@
  * scale test; prints a table with ratios and writes docs/benchmarks/*.json and *.svg.
  * `npm run bench:smoke` (`--smoke`): Emotion Link L2 only, a few seconds, into --out.
  *
- * Options: --smoke, --out DIR, --seconds N, --only id,id (elink-l2, elink-l3,
+ * Options: --smoke, --out DIR, --seconds N, --no-offload (Emotion Link clients without
+ * TSO offload), --only id,id (elink-l2, elink-l3,
  * openvpn-tap, openvpn-tun, softether, micro, scale).
  * Profiling: --profile DIR --figure tcp1|ping [--only elink-l2|elink-l3] runs only that
  * figure with the server and both clients under `node --cpu-prof` and prints the top
@@ -38,6 +39,8 @@ const { values: args } = parseArgs({
     sessions: { type: 'string' },
     profile: { type: 'string' },
     figure: { type: 'string' },
+    // Clients without TSO offload (elink connect --no-offload): the "before" figures.
+    'no-offload': { type: 'boolean', default: false },
   },
 });
 
@@ -49,8 +52,8 @@ const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l3', 'openvpn-tap', 'open
 const only = new Set(args.only ? args.only.split(',') : all);
 
 const systems: { def: SystemDef; packages: string[] }[] = [
-  { def: elinkSystem('l2', args.profile), packages: ['iperf3', 'iputils-ping'] },
-  { def: elinkSystem('l3', args.profile), packages: ['iperf3', 'iputils-ping'] },
+  { def: elinkSystem('l2', args.profile, args['no-offload']), packages: ['iperf3', 'iputils-ping'] },
+  { def: elinkSystem('l3', args.profile, args['no-offload']), packages: ['iperf3', 'iputils-ping'] },
   { def: openvpnSystem('tap'), packages: ['iperf3', 'openvpn', 'openssl'] },
   { def: openvpnSystem('tun'), packages: ['iperf3', 'openvpn', 'openssl'] },
   { def: softetherSystem(), packages: ['iperf3', 'softether-vpnserver', 'softether-vpnclient', 'softether-vpncmd'] },

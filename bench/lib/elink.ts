@@ -36,7 +36,7 @@ function logLine(out: string, msg: string): Record<string, unknown> | undefined 
 }
 
 /** `profileDir`: run server and clients under `node --cpu-prof`, one subdirectory per role. */
-export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string): SystemDef {
+export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string, noOffload = false): SystemDef {
   // Node flags, not NODE_OPTIONS: --cpu-prof is not allowed there.
   const prof = (role: string): string[] => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, role)}`] : []);
   return {
@@ -74,7 +74,7 @@ export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string): SystemDef {
           topo.clients.map(async (c, i) => {
             const client = daemon(
               process.execPath,
-              [...prof(`client${i + 1}`), CLI, 'connect', '--broker', broker, '--ca', join(work, 'ca.pem'), '--user', `bench${i + 1}`, '--password-file', join(work, 'pw'), '--ifname', 'el0', '--device', c.name],
+              [...prof(`client${i + 1}`), CLI, 'connect', '--broker', broker, '--ca', join(work, 'ca.pem'), '--user', `bench${i + 1}`, '--password-file', join(work, 'pw'), '--ifname', 'el0', '--device', c.name, ...(noOffload ? ['--no-offload'] : [])],
               { ns: c.ns },
             );
             procs.push(client);
@@ -86,7 +86,7 @@ export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string): SystemDef {
           }),
         );
         const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-        return { addresses: [addresses[0], addresses[1]], notes: [`emotion-link ${version}, ${process.version}, TLS over TCP, kernel ${mode === 'l2' ? 'TAP' : 'TUN'} clients`], stop };
+        return { addresses: [addresses[0], addresses[1]], notes: [`emotion-link ${version}, ${process.version}, TLS over TCP, kernel ${mode === 'l2' ? 'TAP' : 'TUN'} clients, ${noOffload ? 'no offload' : 'TSO offload (FRAME_GSO)'}`], stop };
       } catch (err) {
         await stop();
         throw err;

@@ -30,6 +30,8 @@ export async function startServer(opts: {
   users: { name: string; segment: string; macs?: number }[];
   /** Run `elink up` inside this namespace (then `gateway` is its underlay address). */
   ns?: string;
+  /** Keys of the config's `switch` section to set, e.g. { gso: false }. */
+  switchConfig?: Record<string, unknown>;
 }): Promise<TestServer> {
   const state = mkdtempSync(join(tmpdir(), 'elink-e2e-'));
   const init = spawnSync(process.execPath, [CLI, 'init', '--state', state], { encoding: 'utf8' });
@@ -42,6 +44,7 @@ export async function startServer(opts: {
   doc.setIn(['switch', 'listen', 'port'], await freePort());
   doc.setIn(['admin', 'port'], adminPort);
   doc.setIn(['admin', 'host'], '127.0.0.1');
+  for (const [k, v] of Object.entries(opts.switchConfig ?? {})) doc.setIn(['switch', k], v);
   // The default `lab` segment stays: the demo user of `elink init` belongs to it.
   for (const seg of opts.segments) (doc.get('segments') as { add(v: unknown): void }).add(doc.createNode(seg));
   writeFileSync(configFile, doc.toString());

@@ -75,6 +75,8 @@ export const configSchema = z
         ecdhCurve: z.string().optional(),
         helloTimeout: z.number().min(1).max(60).default(5),
         maxSessions: z.number().int().min(1).max(1_000_000).default(20_000),
+        /** Accept TCP super-frames (FRAME_GSO) from clients with offload; false: every client sends MTU-sized frames. */
+        gso: z.boolean().default(true),
         /** On SIGTERM: redirect sessions to other nodes and wait up to this long before stopping (0 = no drain). */
         drainSeconds: z.number().min(0).max(300).default(5),
         /** Broker public keys (PEM files) for a standalone switch (`elink switch`). */
@@ -84,7 +86,7 @@ export const configSchema = z
           /** Where the last keys the brokers sent are kept, so a restart during a broker outage still admits sessions. */
           keysFile: z.string().default('broker-keys.json') }).optional(),
       })
-      .default({ listen: { host: '0.0.0.0', port: 4443 }, minVersion: 'TLSv1.2', helloTimeout: 5, maxSessions: 20_000, drainSeconds: 5, ticketKeys: [] }),
+      .default({ listen: { host: '0.0.0.0', port: 4443 }, minVersion: 'TLSv1.2', helloTimeout: 5, maxSessions: 20_000, gso: true, drainSeconds: 5, ticketKeys: [] }),
     admin: listen(9100),
     segments: z.array(segmentSchema).default([]),
     users: z.array(userSchema).default([]),

@@ -94,6 +94,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       registry,
       helloTimeoutMs: config.switch.helloTimeout * 1000,
       maxSessions: config.switch.maxSessions,
+      gso: config.switch.gso,
     });
     await switchNode.start();
     // Without a broker the node still starts: it serves what it knows and keeps trying.

@@ -19,6 +19,8 @@ export interface ConnectorOptions {
   /** PEM CA for the broker and the switch nodes. */
   ca?: string | Buffer;
   ciphers?: string;
+  /** Offer the "gso" capability: frames are read from and written to an offload device. */
+  gso?: boolean;
   backoff?: BackoffOptions;
   logger: Logger;
 }
@@ -27,7 +29,7 @@ export interface ConnectorOptions {
 const FATAL_AT_START = new Set(['EL_ERR_AUTH', 'EL_ERR_FORBIDDEN', 'EL_ERR_NO_SEGMENT', 'EL_ERR_INVALID']);
 
 /**
- * Events: 'up' (welcome: Welcome, login: LoginReply), 'frame' (frame: Buffer),
+ * Events: 'up' (welcome: Welcome, login: LoginReply), 'frame' (frame: Buffer, gso: boolean),
  * 'down' (err?: ElError), 'fatal' (err: ElError) when the very first login is refused.
  */
 export class Connector extends EventEmitter {
@@ -59,6 +61,14 @@ export class Connector extends EventEmitter {
     return true;
   }
 
+  /** Sends packets read from an offload device (virtio_net_hdr first); false (dropped) while down. */
+  sendVnetPackets(packets: readonly Buffer[]): boolean {
+    const link = this.current;
+    if (!link) return false;
+    link.sendVnetPackets(packets);
+    return true;
+  }
+
   async stop(reason = 'client stopping'): Promise<void> {
     this.stopped = true;
     this.abort.abort();
@@ -75,7 +85,7 @@ export class Connector extends EventEmitter {
         this.link = link;
         this.everUp = true;
         this.backoff.reset();
-        link.on('frame', (f: Buffer) => this.emit('frame', f));
+        link.on('frame', (f: Buffer, gso: boolean) => this.emit('frame', f, gso));
         const closed = new Promise<ElError | undefined>((resolve) => link.once('close', resolve));
         logger.info({ node: link.welcome.node, session: link.welcome.session, segment: link.welcome.segment }, 'connected');
         this.emit('up', link.welcome satisfies Welcome, reply);
@@ -113,6 +123,7 @@ export class Connector extends EventEmitter {
           hostname: hostname(),
           ca: this.opts.ca,
           ciphers: this.opts.ciphers,
+          gso: this.opts.gso,
           logger: this.opts.logger,
         });
       } catch (e) {

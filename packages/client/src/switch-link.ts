@@ -9,16 +9,21 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import {
   ALPN,
+  CAP_GSO,
   ElError,
   encodeControl,
   HEADER_LENGTH,
   isErrorCode,
   L2_OVERHEAD,
   MAX_CONTROL_PAYLOAD,
+  MAX_RECORD_PAYLOAD,
   parseControl,
   PROTOCOL_VERSION,
   RecordReader,
   RecordType,
+  softwareSegment,
+  VNET_HDR_LENGTH,
+  vnetHdrNeedsWork,
   writeRecordHeader,
   type Welcome,
 } from '@elink/protocol';
@@ -36,6 +41,8 @@ export interface SwitchLinkOptions {
   connectTimeoutMs?: number;
   /** Outgoing bytes the socket may hold before frames are dropped instead of queued. */
   maxBufferedBytes?: number;
+  /** Offer the "gso" capability (FRAME_GSO records both ways): the caller's device has offload. */
+  gso?: boolean;
   logger: Logger;
 }
 
@@ -48,7 +55,8 @@ export interface LinkStats {
 }
 
 /**
- * Events: 'frame' (frame: Buffer) for each FRAME record; 'close' (err?: ElError) once.
+ * Events: 'frame' (frame: Buffer, gso: boolean) for each FRAME record (gso false) and
+ * FRAME_GSO record (gso true: the payload starts with a virtio_net_hdr); 'close' (err?: ElError) once.
  */
 export class SwitchLink extends EventEmitter {
   readonly stats: LinkStats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, framesDropped: 0 };
@@ -57,6 +65,8 @@ export class SwitchLink extends EventEmitter {
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private pingId = 0;
   private readonly maxBuffered: number;
+  /** Both sides agreed on "gso": FRAME_GSO may be sent and received. */
+  readonly gso: boolean;
 
   private constructor(
     private readonly socket: TLSSocket,
@@ -67,6 +77,7 @@ export class SwitchLink extends EventEmitter {
   ) {
     super();
     this.maxBuffered = maxBuffered;
+    this.gso = welcome.caps?.includes(CAP_GSO) ?? false;
   }
 
   /** Resolves once the switch has sent `welcome`; rejects with an ElError otherwise. */
@@ -111,6 +122,7 @@ export class SwitchLink extends EventEmitter {
           clearTimeout(timer);
           reader.accept(RecordType.FRAME, msg.mtu + L2_OVERHEAD);
           link = new SwitchLink(socket, reader, msg, logger, opts.maxBufferedBytes ?? 4 << 20);
+          if (link.gso) reader.accept(RecordType.FRAME_GSO, MAX_RECORD_PAYLOAD);
           link.start();
           resolve(link);
         } else if (msg.type === 'error') {
@@ -123,7 +135,14 @@ export class SwitchLink extends EventEmitter {
       socket.on('secureConnect', () => {
         if (socket.alpnProtocol !== ALPN) return fail(new ElError('EL_ERR_PROTOCOL', `switch did not agree to ALPN ${ALPN}`));
         socket.write(
-          encodeControl({ type: 'hello', version: PROTOCOL_VERSION, ticket: opts.ticket, ...(opts.mac ? { mac: opts.mac } : {}), ...(opts.hostname ? { hostname: opts.hostname } : {}) }),
+          encodeControl({
+            type: 'hello',
+            version: PROTOCOL_VERSION,
+            ticket: opts.ticket,
+            ...(opts.mac ? { mac: opts.mac } : {}),
+            ...(opts.hostname ? { hostname: opts.hostname } : {}),
+            ...(opts.gso ? { caps: [CAP_GSO] } : {}),
+          }),
         );
       });
       socket.on('data', (chunk: Buffer) => {
@@ -156,10 +175,10 @@ export class SwitchLink extends EventEmitter {
 
   private onRecord(type: number, payload: Buffer): void {
     this.lastHeard = Date.now();
-    if (type === RecordType.FRAME) {
+    if (type === RecordType.FRAME || type === RecordType.FRAME_GSO) {
       this.stats.framesIn++;
       this.stats.bytesIn += payload.length;
-      this.emit('frame', payload);
+      this.emit('frame', payload, type === RecordType.FRAME_GSO);
       return;
     }
     let msg;
@@ -201,6 +220,59 @@ export class SwitchLink extends EventEmitter {
     let off = 0;
     for (const f of frames) {
       off = writeRecordHeader(out, off, RecordType.FRAME, f.length);
+      off += f.copy(out, off);
+    }
+    this.stats.framesOut += frames.length;
+    this.stats.bytesOut += total - frames.length * HEADER_LENGTH;
+    this.socket.write(out);
+  }
+
+  /**
+   * Sends packets read from an offload device (each a virtio_net_hdr, then the frame):
+   * FRAME_GSO for those whose header asks for segmentation or a checksum if the switch
+   * agreed to "gso", else such packets segmented here; plain FRAMEs for the rest.
+   */
+  sendVnetPackets(packets: readonly Buffer[]): void {
+    const records: Buffer[] = [];
+    const types: number[] = [];
+    for (const p of packets) {
+      if (p.length <= VNET_HDR_LENGTH) continue;
+      if (!vnetHdrNeedsWork(p)) {
+        records.push(p.subarray(VNET_HDR_LENGTH));
+        types.push(RecordType.FRAME);
+      } else if (this.gso && p.length <= MAX_RECORD_PAYLOAD) {
+        // (A super-frame too long for one record — a gso_max_size above 64 KiB — is segmented below.)
+        records.push(p);
+        types.push(RecordType.FRAME_GSO);
+      } else {
+        const l2 = this.welcome.mode === 'l2';
+        const frames = softwareSegment(p, l2, this.welcome.mtu + (l2 ? L2_OVERHEAD : 0));
+        if (frames === undefined) {
+          this.stats.framesDropped++;
+          continue;
+        }
+        for (const f of frames) {
+          records.push(f);
+          types.push(RecordType.FRAME);
+        }
+      }
+    }
+    this.sendRecords(records, types);
+  }
+
+  private sendRecords(frames: readonly Buffer[], types: readonly number[]): void {
+    if (this.closed || frames.length === 0) return;
+    if (this.socket.writableLength > this.maxBuffered) {
+      this.stats.framesDropped += frames.length;
+      return;
+    }
+    let total = 0;
+    for (const f of frames) total += HEADER_LENGTH + f.length;
+    const out = Buffer.allocUnsafe(total);
+    let off = 0;
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i];
+      off = writeRecordHeader(out, off, types[i], f.length);
       off += f.copy(out, off);
     }
     this.stats.framesOut += frames.length;

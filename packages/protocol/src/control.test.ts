@@ -7,6 +7,7 @@ import { encodeRecord, MAX_CONTROL_PAYLOAD, RecordType } from './records.js';
 const examples: ControlMessage[] = [
   { type: 'hello', version: 1, ticket: 'el1.abc.def' },
   { type: 'hello', version: 1, ticket: 'el1.abc.def', mac: '02:00:5e:10:00:01', hostname: 'phone-17' },
+  { type: 'hello', version: 1, ticket: 'el1.abc.def', caps: ['gso', 'some-future-cap'] },
   {
     type: 'welcome',
     session: 's-1f2e',
@@ -19,6 +20,7 @@ const examples: ControlMessage[] = [
     prefix: 'fd00:e1:0:100::/56',
     routes: [{ to: '198.51.100.0/24', via: '198.19.0.1' }, { to: '203.0.113.0/24' }],
     keepalive: { interval: 15, timeout: 45 },
+    caps: ['gso'],
   },
   { type: 'welcome', session: 's-2', node: 'sw-2', segment: 'lab', mode: 'l3', mtu: 1280, keepalive: { interval: 0.5, timeout: 2 } },
   { type: 'ping', id: 7 },
@@ -122,6 +124,8 @@ describe('control messages: rejected with EL_ERR_BAD_CONTROL', () => {
     expect(badControl('{"type":"hello","version":0,"ticket":"t"}').message).toMatch(/at version/);
     expect(badControl('{"type":"hello","version":1,"ticket":""}').message).toMatch(/at ticket/);
     expect(badControl('{"type":"hello","version":1,"ticket":"t","mac":"02:00:5e:10:00"}').message).toMatch(/at mac: a MAC address like/);
+    expect(badControl('{"type":"hello","version":1,"ticket":"t","caps":"gso"}').message).toMatch(/at caps/);
+    expect(badControl(`{"type":"hello","version":1,"ticket":"t","caps":${JSON.stringify(Array(33).fill('x'))}}`).message).toMatch(/at caps/);
     const welcome = { type: 'welcome', session: 's', node: 'n', segment: 'x', mode: 'l2', mtu: 1500, keepalive: { interval: 1, timeout: 3 } };
     expect(badControl(JSON.stringify({ ...welcome, mode: 'l4' })).message).toMatch(/at mode/);
     expect(badControl(JSON.stringify({ ...welcome, mtu: 575 })).message).toMatch(/at mtu/);

@@ -20,6 +20,8 @@ export const helloSchema = z.object({
    * segment lets sessions bridge more. */
   mac: macString.optional(),
   hostname: z.string().max(253).optional(),
+  /** Optional features the client supports, e.g. ["gso"] (FRAME_GSO records). Unknown ones are ignored. */
+  caps: z.array(z.string().max(32)).max(32).optional(),
 });
 
 export const welcomeSchema = z.object({
@@ -36,6 +38,8 @@ export const welcomeSchema = z.object({
   prefix4: cidr.optional(),
   routes: z.array(z.object({ to: cidr, via: z.string().optional() })).max(1024).optional(),
   keepalive: z.object({ interval: z.number().positive(), timeout: z.number().positive() }),
+  /** The subset of hello.caps the node accepted for this session; absent = none. */
+  caps: z.array(z.string().max(32)).max(32).optional(),
 });
 
 export const pingSchema = z.object({ type: z.literal('ping'), id: z.number().int() });

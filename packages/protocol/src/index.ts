@@ -5,3 +5,4 @@ export * from './control.js';
 export * from './ticket.js';
 export * from './mac.js';
 export * from './segment.js';
+export * from './gso.js';

@@ -8,6 +8,7 @@
  *   2. switch → client  CONTROL {"type":"welcome", …addresses, mtu, keepalive}
  *                       or CONTROL {"type":"error", code, message} and close
  *   3. both ways        FRAME records (L2: Ethernet frame without FCS; L3: IP packet),
+ *                       FRAME_GSO records if hello.caps and welcome.caps both hold "gso",
  *                       CONTROL ping/pong every keepalive.interval seconds
  *   4. either side      CONTROL bye (orderly), or error (then close)
  *
@@ -30,7 +31,18 @@ export const RecordType = {
   TRUNK_FRAME: 0x03,
   /** Node ⇄ node only: JSON, as CONTROL. */
   TRUNK_CONTROL: 0x04,
+  /**
+   * Only between peers that both named the "gso" capability (hello.caps, welcome.caps):
+   * a 10-byte virtio_net_hdr (gso.ts), then a FRAME payload that may be a TCP
+   * super-frame (one header set, up to 64 KiB of payload) and/or carry a partial
+   * checksum; payload at most 65,535 bytes in all. The receiver writes it to an
+   * offload device as it is, or segments it in software (softwareSegment).
+   */
+  FRAME_GSO: 0x05,
 } as const;
+
+/** The capability that allows FRAME_GSO records (hello.caps / welcome.caps). */
+export const CAP_GSO = 'gso';
 
 export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType];
 

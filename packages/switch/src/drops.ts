@@ -32,6 +32,9 @@ export const DROP_REASONS = [
   'policy_denied',
   /** L3: TTL / hop limit ran out here (an ICMP time exceeded goes back, rate-limited). */
   'ttl_exceeded',
+  /** A FRAME_GSO record whose virtio_net_hdr cannot be segmented for a port without offload
+   * (truncated, UDP fragmentation, headers that do not match the gso_type). */
+  'bad_gso',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -32,6 +32,8 @@ export interface SwitchMetricsSource {
   drops(): DropCounts;
   /** L3 router: ICMP errors sent and held back by the rate limit. */
   icmp(): { sent: number; limited: number };
+  /** FRAME_GSO records segmented in software (for ports without offload). */
+  gsoSegmented(): number;
 }
 
 function setAll(c: Counter<string>, values: Iterable<[Record<string, string>, number]>): void {
@@ -154,6 +156,14 @@ export function registerSwitchMetrics(registry: Registry, src: SwitchMetricsSour
     collect() {
       const i = src.icmp();
       setAll(this, [[{ result: 'sent' }, i.sent], [{ result: 'rate_limited' }, i.limited]]);
+    },
+  });
+  new Counter({
+    name: 'el_switch_gso_segmented_total',
+    help: 'FRAME_GSO records (TCP super-frames) the switch segmented in software for ports without offload.',
+    registers,
+    collect() {
+      setAll(this, [[{}, src.gsoSegmented()]]);
     },
   });
 }

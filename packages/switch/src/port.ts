@@ -39,6 +39,10 @@ export interface Port {
   /** Queues one frame for output. Never throws; a drop is counted by the port.
    * `frame` must stay unchanged until the end of the tick (it is not copied here). */
   enqueue(frame: Buffer): void;
+  /** True when the peer negotiated the "gso" capability: it takes FRAME_GSO records. */
+  readonly gso?: boolean;
+  /** Queues one FRAME_GSO payload (virtio_net_hdr + frame) as it is; only called when `gso`. */
+  enqueueGso?(packet: Buffer): void;
 }
 
 let lastPortId = 0;
@@ -202,6 +206,10 @@ export abstract class QueuedPort implements Port, Flushable {
     this.push(RecordType.FRAME, frame);
   }
 
+  enqueueGso(packet: Buffer): void {
+    this.push(RecordType.FRAME_GSO, packet);
+  }
+
   /** Queues a record of any type behind what is already queued (order is kept). */
   protected push(type: number, payload: Buffer): boolean {
     if (this.closed) return false;
@@ -257,7 +265,7 @@ export abstract class QueuedPort implements Port, Flushable {
       off = writeRecordHeader(batch, off, this.types[i], p.length);
       batch.set(p, off);
       off += p.length;
-      if (this.types[i] === RecordType.FRAME) {
+      if (this.types[i] === RecordType.FRAME || this.types[i] === RecordType.FRAME_GSO) {
         frames++;
         frameBytes += p.length;
       }

@@ -12,10 +12,12 @@
  *      known, on the ingress port              → drop `hairpin`
  *      known                                   → that port
  * Drops are plain counters (the hot path does not allocate or throw); egress is
- * port.enqueue, which batches per tick.
+ * port.enqueue, which batches per tick. A FRAME_GSO record is switched by its frame
+ * and leaves as it is or segmented, per egress port (gso-egress.ts).
  */
-import { isGroupMac, macAt, type SegmentDef } from '@elink/protocol';
+import { isGroupMac, L2_OVERHEAD, macAt, type SegmentDef } from '@elink/protocol';
 import { newDropCounts, type DropCounts } from './drops.js';
+import { GsoEgress } from './gso-egress.js';
 import { MacTable } from './mac-table.js';
 import type { Port } from './port.js';
 
@@ -53,12 +55,14 @@ export class L2Segment {
   flooded = 0;
   private readonly attachments = new Map<Port, Attachment>();
   private readonly ports: Port[] = [];
+  readonly gsoEgress: GsoEgress;
 
   constructor(
     readonly def: SegmentDef,
     opts: L2SegmentOptions = {},
   ) {
     this.name = def.name;
+    this.gsoEgress = new GsoEgress(true, def.mtu + L2_OVERHEAD);
     this.table = new MacTable({ capacity: def.macTableSize, agingMs: def.macAgingSeconds * 1000, now: opts.now });
   }
 
@@ -110,7 +114,8 @@ export class L2Segment {
     return this.table.sweep();
   }
 
-  forward(frame: Buffer, ingress: Port): void {
+  /** `gso`: the whole FRAME_GSO payload when `frame` is the frame inside one (a view of it). */
+  forward(frame: Buffer, ingress: Port, gso?: Buffer): void {
     if (frame.length < ETHERNET_HEADER) {
       this.drops.runt++;
       return;
@@ -147,26 +152,43 @@ export class L2Segment {
     }
 
     if (isGroupMac(frame, 0)) {
-      this.flood(frame, ingress);
+      this.flood(frame, ingress, gso);
       return;
     }
     const egress = table.lookup(macAt(frame, 0), now);
     if (egress === undefined) {
-      this.flood(frame, ingress);
+      this.flood(frame, ingress, gso);
     } else if (egress === ingress) {
       this.drops.hairpin++;
     } else {
       this.unicast++;
-      egress.enqueue(frame);
+      if (gso === undefined) egress.enqueue(frame);
+      else {
+        this.gsoEgress.begin(gso);
+        if (!this.gsoEgress.send(egress)) this.drops.bad_gso++;
+        this.gsoEgress.end();
+      }
     }
   }
 
-  private flood(frame: Buffer, ingress: Port): void {
+  private flood(frame: Buffer, ingress: Port, gso: Buffer | undefined): void {
     this.flooded++;
     const ports = this.ports;
+    if (gso === undefined) {
+      for (let i = 0; i < ports.length; i++) {
+        const p = ports[i];
+        if (p !== ingress) p.enqueue(frame);
+      }
+      return;
+    }
+    const out = this.gsoEgress;
+    out.begin(gso);
+    let refused = false;
     for (let i = 0; i < ports.length; i++) {
       const p = ports[i];
-      if (p !== ingress) p.enqueue(frame);
+      if (p !== ingress && !out.send(p)) refused = true;
     }
+    out.end();
+    if (refused) this.drops.bad_gso++;
   }
 }

@@ -16,15 +16,18 @@ import type { TLSSocket } from 'node:tls';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
+  CAP_GSO,
   ElError,
   encodeControl,
   L2_OVERHEAD,
   MAX_CONTROL_PAYLOAD,
+  MAX_RECORD_PAYLOAD,
   parseControl,
   parseMac,
   PROTOCOL_VERSION,
   RecordReader,
   RecordType,
+  VNET_HDR_LENGTH,
   verifyTicket,
   type ControlMessage,
   type ErrorCode,
@@ -48,6 +51,8 @@ export interface SessionHost {
   readonly helloTimeoutMs: number;
   /** How long after end() a closing socket may linger before destroy(). */
   readonly closeGraceMs: number;
+  /** Whether this node accepts the "gso" capability. */
+  readonly gso: boolean;
   readonly replay: ReplayCache;
   ticketKeys(): KeyObject[];
   /** A hosted segment by name, or why not. */
@@ -73,6 +78,8 @@ export class Session extends QueuedPort {
   closeReason: string | undefined;
   framesIn = 0;
   bytesIn = 0;
+  /** The client offered "gso" in hello: it sends and takes FRAME_GSO records. */
+  gso = false;
   private lastRx = Date.now();
   private lastPing = Date.now();
   private pingId = 0;
@@ -123,6 +130,17 @@ export class Session extends QueuedPort {
       this.segment!.forward(payload, this);
       return;
     }
+    if (this.state === 'established' && type === RecordType.FRAME_GSO) {
+      // The reader accepts FRAME_GSO only from a session that negotiated gso.
+      this.framesIn++;
+      this.bytesIn += payload.length;
+      if (payload.length < VNET_HDR_LENGTH) {
+        this.segment!.drops.bad_gso++;
+        return;
+      }
+      this.segment!.forward(payload.subarray(VNET_HDR_LENGTH), this, payload);
+      return;
+    }
     if (this.state !== 'awaiting_hello' && this.state !== 'established') return;
     try {
       const msg = parseControl(payload);
@@ -152,6 +170,7 @@ export class Session extends QueuedPort {
   private onHello(msg: ControlMessage): void {
     if (msg.type !== 'hello') throw new ElError('EL_ERR_PROTOCOL', `the first message must be hello, got "${msg.type}"`);
     const hello: Hello = msg;
+    this.gso = this.host.gso && (hello.caps?.includes(CAP_GSO) ?? false);
     if (hello.version !== PROTOCOL_VERSION) throw new ElError('EL_ERR_PROTOCOL', `protocol version ${hello.version} is not supported (this node speaks ${PROTOCOL_VERSION})`);
 
     const claims = verifyTicket(hello.ticket, this.host.ticketKeys());
@@ -240,6 +259,7 @@ export class Session extends QueuedPort {
     clearTimeout(this.helloTimer);
     this.helloTimer = undefined;
     this.reader.accept(RecordType.FRAME, maxFrame);
+    if (this.gso) this.reader.accept(RecordType.FRAME_GSO, MAX_RECORD_PAYLOAD);
 
     const def = seg.def;
     const welcome: Welcome = {
@@ -251,6 +271,7 @@ export class Session extends QueuedPort {
       mtu: def.mtu,
       keepalive: { interval: def.keepalive.interval, timeout: def.keepalive.timeout },
     };
+    if (this.gso) welcome.caps = [CAP_GSO];
     if (claims.ipv4) welcome.ipv4 = def.ipv4?.gateway ? { address: claims.ipv4, gateway: def.ipv4.gateway } : { address: claims.ipv4 };
     if (claims.ipv6) welcome.ipv6 = def.ipv6?.gateway ? { address: claims.ipv6, gateway: def.ipv6.gateway } : { address: claims.ipv6 };
     if (seg instanceof L3Segment) {

@@ -46,6 +46,8 @@ export interface SwitchNodeOptions {
   closeGraceMs?: number;
   /** Ticket ids remembered until expiry. Default 200000. */
   replayCacheSize?: number;
+  /** Accept the "gso" capability (FRAME_GSO records, docs/protocol.md §2.4). Default true. */
+  gso?: boolean;
   /** Per-session output queue limits (maxFrames, maxBytes, highWaterBytes). */
   queue?: Omit<QueueOptions, 'writeTimeoutMs' | 'scheduler' | 'now'>;
   /** L3 routing: node-wide route limit and ICMP error rate. */
@@ -78,6 +80,7 @@ export class SwitchNode implements SessionHost {
   readonly maxSessions: number;
   readonly writeTimeoutMs: number;
   readonly closeGraceMs: number;
+  readonly gso: boolean;
   readonly replay: ReplayCache;
   private readonly segments = new Map<string, AnySegment>();
   readonly router: L3Router;
@@ -105,6 +108,7 @@ export class SwitchNode implements SessionHost {
     this.maxSessions = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
     this.writeTimeoutMs = opts.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
     this.closeGraceMs = opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
+    this.gso = opts.gso ?? true;
     this.replay = new ReplayCache(opts.replayCacheSize ?? 200_000);
     this.queue = { ...opts.queue, writeTimeoutMs: this.writeTimeoutMs };
     this.router = new L3Router(opts.l3);
@@ -143,6 +147,11 @@ export class SwitchNode implements SessionHost {
         traffic: () => this.traffic(),
         drops: () => this.drops(),
         icmp: () => ({ sent: this.router.icmpSent, limited: this.router.icmpLimited }),
+        gsoSegmented: () => {
+          let n = 0;
+          for (const seg of this.segments.values()) n += seg.gsoEgress.segmented;
+          return n;
+        },
       });
     }
   }

@@ -67,11 +67,14 @@ export interface ConnectOptions {
 
 export class TestClient {
   readonly frames: Buffer[] = [];
+  /** FRAME_GSO payloads received (virtio_net_hdr + frame). */
+  readonly gsoFrames: Buffer[] = [];
   readonly controls: ControlMessage[] = [];
   closed = false;
   readError: Error | undefined;
   private readonly reader = new RecordReader((type, payload) => this.onRecord(type, payload))
     .accept(RecordType.FRAME, MAX_RECORD_PAYLOAD)
+    .accept(RecordType.FRAME_GSO, MAX_RECORD_PAYLOAD)
     .accept(RecordType.CONTROL, MAX_RECORD_PAYLOAD);
 
   private constructor(
@@ -109,6 +112,10 @@ export class TestClient {
       this.frames.push(Buffer.from(payload));
       return;
     }
+    if (type === RecordType.FRAME_GSO) {
+      this.gsoFrames.push(Buffer.from(payload));
+      return;
+    }
     const msg = JSON.parse(payload.toString('utf8')) as ControlMessage;
     this.controls.push(msg);
     if (msg.type === 'ping' && this.autoPong && !this.socket.destroyed) this.socket.write(encodeControl({ type: 'pong', id: msg.id }));
@@ -132,6 +139,11 @@ export class TestClient {
 
   sendFrames(frames: Buffer[]): void {
     this.socket.write(Buffer.concat(frames.map((f) => encodeRecord(RecordType.FRAME, f))));
+  }
+
+  /** FRAME_GSO records: each a virtio_net_hdr + frame. */
+  sendGso(packets: Buffer[]): void {
+    this.socket.write(Buffer.concat(packets.map((p) => encodeRecord(RecordType.FRAME_GSO, p))));
   }
 
   sendRaw(bytes: Buffer): void {

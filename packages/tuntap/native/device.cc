@@ -4,6 +4,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,14 +18,19 @@ namespace {
 
 constexpr size_t kSlabSize = 256 * 1024;
 // Largest packet a read may return: a 64 KiB frame plus headroom for a VLAN
-// tag (and, later, a virtio-net header when IFF_VNET_HDR is added).
+// tag and the virtio-net header of an offload device.
 constexpr size_t kMaxRead = 65536 + 256;
+// struct virtio_net_hdr without num_buffers: what TUNSETVNETHDRSZ is set to.
+constexpr int kVnetHdrSize = 10;
+const uint8_t kZeroVnetHdr[kVnetHdrSize] = {};
 constexpr uint32_t kMaxBatch = 4096;
 
 enum StatIndex { kRxPackets, kRxBytes, kTxPackets, kTxBytes, kTxDropped, kStatCount };
 
-// The one place that decides how the queue is opened (IFF_VNET_HDR goes here).
-short OpenFlags(bool tun) { return static_cast<short>((tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI); }
+// The one place that decides how the queue is opened.
+short OpenFlags(bool tun, bool offload) {
+  return static_cast<short>((tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0));
+}
 
 // Data pointer and length of a Uint8Array (Buffer); false for anything else.
 bool BytesOf(napi_env env, napi_value value, const uint8_t** data, size_t* length) {
@@ -58,9 +64,10 @@ Napi::Function Device::Define(Napi::Env env) {
 Device::Device(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber()) {
-    Napi::TypeError::New(env, "Device(mode, name, batch)").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "Device(mode, name, batch, offload?)").ThrowAsJavaScriptException();
     return;
   }
+  bool offload = info.Length() > 3 && info[3].ToBoolean().Value();
   bool tun = info[0].As<Napi::Number>().Int32Value() == 1;
   std::string name = info[1].As<Napi::String>().Utf8Value();
   int64_t batch = info[2].As<Napi::Number>().Int64Value();
@@ -78,7 +85,7 @@ Device::Device(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device>(info) 
   }
   struct ifreq ifr;
   std::memset(&ifr, 0, sizeof(ifr));
-  ifr.ifr_flags = OpenFlags(tun);
+  ifr.ifr_flags = OpenFlags(tun, offload);
   std::memcpy(ifr.ifr_name, name.data(), name.size());
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int err = errno;
@@ -88,6 +95,22 @@ Device::Device(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device>(info) 
   }
   ifr.ifr_name[IFNAMSIZ - 1] = '\0';
   name_ = ifr.ifr_name;
+  if (offload) {
+    // Every read then starts with a virtio_net_hdr and may be a TCP super-frame of
+    // up to 64 KiB; every write must start with one (all zero: a plain frame).
+    int hdr = kVnetHdrSize;
+    unsigned long features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    const char* failed = nullptr;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) failed = "ioctl(TUNSETVNETHDRSZ)";
+    else if (ioctl(fd, TUNSETOFFLOAD, features) < 0) failed = "ioctl(TUNSETOFFLOAD)";
+    if (failed != nullptr) {
+      int err = errno;
+      close(fd);
+      ThrowErrno(env, err, failed);
+      return;
+    }
+    offload_ = true;
+  }
 
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
@@ -256,15 +279,25 @@ void Device::Call(Napi::Env env, const char* property, const std::initializer_li
   }
 }
 
-int Device::WriteOne(const uint8_t* data, size_t length) {
+int Device::WriteOne(const uint8_t* data, size_t length, bool add_header) {
   if (fd_ < 0) {
     stats_data_[kTxDropped] += 1;
     return EBADF;
   }
   ssize_t n;
-  do {
-    n = write(fd_, data, length);
-  } while (n < 0 && errno == EINTR);
+  if (add_header && offload_) {
+    // A plain frame on an offload device: a zero header (no GSO, checksum done) first.
+    struct iovec iov[2] = {{const_cast<uint8_t*>(kZeroVnetHdr), kVnetHdrSize},
+                           {const_cast<uint8_t*>(data), length}};
+    do {
+      n = writev(fd_, iov, 2);
+    } while (n < 0 && errno == EINTR);
+    if (n >= kVnetHdrSize) n -= kVnetHdrSize;
+  } else {
+    do {
+      n = write(fd_, data, length);
+    } while (n < 0 && errno == EINTR);
+  }
   if (n < 0) {
     int err = errno;
     stats_data_[kTxDropped] += 1;
@@ -284,7 +317,8 @@ Napi::Value Device::Write(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "write(packet): packet must be a Buffer").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  return Napi::Number::New(env, WriteOne(data, length));
+  bool add_header = info.Length() > 1 && info[1].ToBoolean().Value();
+  return Napi::Number::New(env, WriteOne(data, length, add_header));
 }
 
 // Writes each packet with its own write(2). Stops at the first "queue full"
@@ -300,6 +334,7 @@ Napi::Value Device::WriteMany(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  bool add_header = info.Length() > 1 && info[1].ToBoolean().Value();
   uint32_t written = 0;
   for (uint32_t i = 0; i < total; ++i) {
     napi_value element;
@@ -310,7 +345,7 @@ Napi::Value Device::WriteMany(const Napi::CallbackInfo& info) {
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    int err = WriteOne(data, length);
+    int err = WriteOne(data, length, add_header);
     if (err == 0) {
       ++written;
     } else if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS || err == EBADF) {

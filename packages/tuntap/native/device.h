@@ -28,7 +28,9 @@ class Device : public Napi::ObjectWrap<Device> {
  public:
   static Napi::Function Define(Napi::Env env);
 
-  // new Device(mode: 0 = tap | 1 = tun, name: string, batch: number)
+  // new Device(mode: 0 = tap | 1 = tun, name: string, batch: number, offload?: boolean)
+  // With offload the queue is opened with IFF_VNET_HDR (a 10-byte virtio_net_hdr
+  // before every packet read or written) and TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6.
   explicit Device(const Napi::CallbackInfo& info);
   ~Device() override;
 
@@ -49,13 +51,15 @@ class Device : public Napi::ObjectWrap<Device> {
   void OnReadable(int status);
   bool NextSlab(Napi::Env env);
   void Call(Napi::Env env, const char* property, const std::initializer_list<napi_value>& args);
-  int WriteOne(const uint8_t* data, size_t length);
+  // add_header: on an offload device, write a zero virtio_net_hdr before `data`.
+  int WriteOne(const uint8_t* data, size_t length, bool add_header);
   void StopPolling();
   void Release();
 
   int fd_ = -1;
   uv_poll_t* poll_ = nullptr;
   bool polling_ = false;
+  bool offload_ = false;
   uint32_t batch_ = 64;
   std::string name_;
   std::unique_ptr<Napi::AsyncContext> async_;

@@ -28,19 +28,22 @@ export class TunTapDevice extends EventEmitter<TunTapDeviceEvents> {
   /** The interface name the kernel gave (a pattern like 'el%d' resolved). */
   readonly name: string;
   readonly mode: DeviceMode;
+  /** Opened with IFF_VNET_HDR + TSO: packets read and written start with a virtio_net_hdr. */
+  readonly offload: boolean;
   readonly #native: NativeDevice;
   readonly #meta: Uint32Array;
   readonly #stats: Float64Array;
   #closed = false;
   #paused = false;
 
-  private constructor(native: NativeDevice, mode: DeviceMode) {
+  private constructor(native: NativeDevice, mode: DeviceMode, offload: boolean) {
     super();
     this.#native = native;
     this.#meta = native.meta();
     this.#stats = native.stats();
     this.name = native.name();
     this.mode = mode;
+    this.offload = offload;
     // Set as properties of the native object (not held by C++ as persistent
     // references) so the device and its handlers can be collected together.
     native.onread = (slabs, count) => this.#onRead(slabs, count);
@@ -53,11 +56,11 @@ export class TunTapDevice extends EventEmitter<TunTapDeviceEvents> {
     const { Device } = loadBinding();
     let native: NativeDevice;
     try {
-      native = new Device(o.mode === 'tun' ? 1 : 0, o.name, o.batch);
+      native = new Device(o.mode === 'tun' ? 1 : 0, o.name, o.batch, o.offload);
     } catch (err) {
       throw tunTapErrorFromNative(err, 'open', `cannot create ${o.mode.toUpperCase()} device ${o.name}`);
     }
-    const device = new TunTapDevice(native, o.mode);
+    const device = new TunTapDevice(native, o.mode, o.offload);
     try {
       // MAC before up: some drivers refuse a change on a running link (TAP allows it, but order costs nothing).
       if (o.mac !== undefined) device.#setMacBytes(o.mac);
@@ -80,14 +83,22 @@ export class TunTapDevice extends EventEmitter<TunTapDeviceEvents> {
     return { rxPackets: s[0], rxBytes: s[1], txPackets: s[2], txBytes: s[3], txDropped: s[4] };
   }
 
-  /** One non-blocking write(2). False when the kernel did not take it (full queue, link down, closed): count a drop. */
+  /** One non-blocking write(2). False when the kernel did not take it (full queue, link down, closed): count a drop.
+   * On an offload device `packet` starts with its virtio_net_hdr. */
   write(packet: Buffer): boolean {
     return this.#native.write(packet) === 0;
   }
 
-  /** One native call writing each packet; returns how many were written (the rest are counted in txDropped). */
+  /** One native call writing each packet; returns how many were written (the rest are counted in txDropped).
+   * On an offload device each packet starts with its virtio_net_hdr. */
   writeMany(packets: readonly Buffer[]): number {
     return this.#native.writeMany(packets);
+  }
+
+  /** As writeMany, for plain frames/packets without a header: on an offload device a zero
+   * virtio_net_hdr (no GSO, checksum complete) goes before each (writev, no copy). */
+  writeManyPlain(packets: readonly Buffer[]): number {
+    return this.#native.writeMany(packets, true);
   }
 
   setMtu(mtu: number): void {

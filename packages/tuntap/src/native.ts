@@ -14,9 +14,9 @@ export interface NativeDevice {
   start(): void;
   stop(): void;
   close(): void;
-  /** 0, or the errno of the failed write(2). */
-  write(packet: Uint8Array): number;
-  writeMany(packets: readonly Uint8Array[]): number;
+  /** 0, or the errno of the failed write(2). addHeader: prepend a zero virtio_net_hdr (offload devices). */
+  write(packet: Uint8Array, addHeader?: boolean): number;
+  writeMany(packets: readonly Uint8Array[], addHeader?: boolean): number;
   setMtu(mtu: number): void;
   setMac(mac: Uint8Array): void;
   setUp(up: boolean): void;
@@ -25,7 +25,7 @@ export interface NativeDevice {
 }
 
 export interface NativeBinding {
-  Device: new (mode: 0 | 1, name: string, batch: number) => NativeDevice;
+  Device: new (mode: 0 | 1, name: string, batch: number, offload?: boolean) => NativeDevice;
 }
 
 let binding: NativeBinding | undefined;

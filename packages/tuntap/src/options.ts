@@ -15,7 +15,14 @@ export interface OpenOptions {
   up?: boolean;
   /** Most packets handed to JS per readiness wake-up. Default 64. */
   batch?: number;
+  /** Open with IFF_VNET_HDR and TSO/checksum offload: every packet read starts with a
+   * 10-byte virtio_net_hdr (VNET_HDR_LENGTH) and may be a TCP super-frame of up to 64 KiB;
+   * write() expects one too (writePlain() adds a zero one). Default false. */
+  offload?: boolean;
 }
+
+/** struct virtio_net_hdr without num_buffers (the size set with TUNSETVNETHDRSZ). */
+export const VNET_HDR_LENGTH = 10;
 
 /** IFNAMSIZ - 1: the kernel's limit on interface names. */
 export const MAX_NAME_LENGTH = 15;
@@ -70,6 +77,7 @@ export interface CheckedOptions {
   mac: Buffer | undefined;
   up: boolean;
   batch: number;
+  offload: boolean;
 }
 
 export function checkOptions(opts: OpenOptions): CheckedOptions {
@@ -93,5 +101,6 @@ export function checkOptions(opts: OpenOptions): CheckedOptions {
     mac: opts.mac === undefined ? undefined : macToBytes(opts.mac),
     up: opts.up ?? false,
     batch,
+    offload: opts.offload ?? false,
   };
 }

@@ -20,6 +20,8 @@ Usage: elink connect --broker URL --user NAME --password-file FILE [options]
       --ifname NAME         interface name or pattern (default el%d, elt%d in L3)
       --prefix              ask for a delegated prefix (L3: a router with a LAN behind it)
       --ciphers LIST        OpenSSL cipher list for the switch connection
+      --no-offload          open the device without TSO/checksum offload and do not offer
+                            "gso" to the switch (every frame MTU-sized, as before offload)
       --log-level LEVEL     fatal|error|warn|info|debug|trace (default info)`;
 
 /** `bridge`: elink bridge runs this same client with its TAP attached to a Linux bridge. */
@@ -34,6 +36,7 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     ifname: { type: 'string' },
     prefix: { type: 'boolean' },
     ciphers: { type: 'string' },
+    'no-offload': { type: 'boolean' },
     'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -59,6 +62,7 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     ca,
     ciphers: values.ciphers,
     ifname: values.ifname,
+    offload: !values['no-offload'],
     ...(bridge ? { attach: bridge.attach } : {}),
     logger,
   });

@@ -21,6 +21,7 @@
  */
 import type { SegmentDef } from '@elink/protocol';
 import { newDropCounts, type DropCounts } from '../drops.js';
+import { GsoEgress } from '../gso-egress.js';
 import type { Port } from '../port.js';
 import {
   decrementTtl4,
@@ -100,6 +101,8 @@ export class L3Segment {
   /** Packets forwarded. */
   routed = 0;
   private readonly attachments = new Map<Port, Attachment>();
+  /** Segments FRAME_GSO records for ports of this segment: packets of at most its MTU. */
+  readonly gsoEgress: GsoEgress;
   private routeCount = 0;
   private readonly gateway4: number | undefined;
   private readonly gateway6: number[] | undefined;
@@ -110,6 +113,7 @@ export class L3Segment {
   ) {
     this.name = def.name;
     this.reach = new Set(def.reach);
+    this.gsoEgress = new GsoEgress(false, def.mtu);
     const g4 = def.ipv4 && (def.ipv4.gateway ? parseAddress(def.ipv4.gateway)?.words : firstHost(def.ipv4.pool));
     const g6 = def.ipv6 && (def.ipv6.gateway ? parseAddress(def.ipv6.gateway)?.words : firstHost(def.ipv6.pool));
     this.gateway4 = g4?.[0];
@@ -168,16 +172,30 @@ export class L3Segment {
     this.routeCount -= a.prefixes.length;
   }
 
-  forward(packet: Buffer, ingress: Port): void {
+  /** `gso`: the whole FRAME_GSO payload when `packet` is the packet inside one (a view of
+   * it, so the TTL decrement below lands in it too). */
+  forward(packet: Buffer, ingress: Port, gso?: Buffer): void {
     const att = this.attachments.get(ingress);
     if (att === undefined) return; // raced with detach
     const version = packet.length > 0 ? packet[0] >> 4 : 0;
-    if (version === 4) this.forward4(packet, ingress, att);
-    else if (version === 6) this.forward6(packet, ingress, att);
+    if (version === 4) this.forward4(packet, ingress, att, gso);
+    else if (version === 6) this.forward6(packet, ingress, att, gso);
     else this.drops.bad_packet++;
   }
 
-  private forward4(p: Buffer, ingress: Port, att: Attachment): void {
+  /** To the route's port; a FRAME_GSO record as it is or segmented for the egress segment's MTU. */
+  private send(route: { port: Port; segment: L3Segment }, p: Buffer, gso: Buffer | undefined): void {
+    if (gso === undefined) {
+      route.port.enqueue(p);
+      return;
+    }
+    const out = route.segment.gsoEgress;
+    out.begin(gso);
+    if (!out.send(route.port)) this.drops.bad_gso++;
+    out.end();
+  }
+
+  private forward4(p: Buffer, ingress: Port, att: Attachment, gso: Buffer | undefined): void {
     const ihl = (p[0] & 0x0f) * 4;
     if (p.length < IPV4_HEADER || ihl < IPV4_HEADER || p.length < ihl || ((p[2] << 8) | p[3]) > p.length) {
       this.drops.bad_packet++;
@@ -220,10 +238,10 @@ export class L3Segment {
     }
     decrementTtl4(p);
     this.routed++;
-    route.port.enqueue(p);
+    this.send(route, p, gso);
   }
 
-  private forward6(p: Buffer, ingress: Port, att: Attachment): void {
+  private forward6(p: Buffer, ingress: Port, att: Attachment, gso: Buffer | undefined): void {
     if (p.length < IPV6_HEADER || IPV6_HEADER + ((p[4] << 8) | p[5]) > p.length) {
       this.drops.bad_packet++;
       return;
@@ -265,7 +283,7 @@ export class L3Segment {
     }
     p[7]--;
     this.routed++;
-    route.port.enqueue(p);
+    this.send(route, p, gso);
   }
 
   private icmp4(p: Buffer, ingress: Port, type: number, code: number): void {

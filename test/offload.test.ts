@@ -1,0 +1,209 @@
+/**
+ * Offload end to end on real kernels: `elink connect` opens its TAP/TUN with TSO and
+ * offers "gso"; `elink connect --no-offload` does neither. 10 MB TCP streams must arrive
+ * byte-identical between two offload clients (super-frames pass the switch as they
+ * are) and between an offload and a plain client, both ways (the switch segments for
+ * the plain one, whose kernel verifies every checksum), in an L2 and an L3 segment.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUnderlay, requireNetnsOrSkip, type Underlay } from './lib/netns.js';
+import { assertBuilt, elink, stopAll } from './lib/processes.js';
+import { startServer, type TestServer } from './lib/server.js';
+
+const enabled = requireNetnsOrSkip();
+const STREAM_BYTES = 10 * 1024 * 1024;
+
+// Receiver: listens, hashes one connection's bytes, prints {bytes, sha}. Sender: sends
+// random bytes and prints the same of what it sent.
+const PEER = `
+const [role, host, port, size] = process.argv.slice(1);
+const net = require('node:net'), crypto = require('node:crypto');
+if (role === 'recv') {
+  const srv = net.createServer((s) => {
+    const h = crypto.createHash('sha256'); let n = 0;
+    s.on('data', (d) => { h.update(d); n += d.length; });
+    s.on('end', () => { console.log(JSON.stringify({ bytes: n, sha: h.digest('hex') })); srv.close(); s.end(); });
+  });
+  srv.listen(Number(port), host, () => console.log('listening'));
+} else {
+  const data = crypto.randomBytes(Number(size));
+  const s = net.connect(Number(port), host, () => s.end(data));
+  s.on('close', () => console.log(JSON.stringify({ bytes: data.length, sha: crypto.createHash('sha256').update(data).digest('hex') })));
+}`;
+
+interface Result {
+  bytes: number;
+  sha: string;
+}
+
+/** Runs the peer script in a namespace; resolves with its last JSON line; killed after `timeoutMs`. */
+function peer(ns: string, args: string[], onListening?: () => void, timeoutMs = 40_000): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', PEER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (onListening && out.includes('listening')) {
+        const go = onListening;
+        onListening = undefined;
+        go();
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as Result);
+      else reject(new Error(`peer ${args[0]} in ${ns} exited ${code} (killed after ${timeoutMs} ms?): ${err || out}`));
+    });
+  });
+}
+
+interface Host {
+  ns: string;
+  v4: string;
+  v6: string;
+}
+
+let nextPort = 21000 + (process.pid % 10000);
+
+/** A 10 MB stream from one host to the other's address; expects it byte-identical. */
+async function stream(from: Host, to: Host, family: 'v4' | 'v6' = 'v4'): Promise<void> {
+  const port = String(nextPort++);
+  let sent: Promise<Result> | undefined;
+  const got = await peer(to.ns, ['recv', to[family], port], () => {
+    sent = peer(from.ns, ['send', to[family], port, String(STREAM_BYTES)]);
+  });
+  expect(got).toEqual(await sent!);
+  expect(got.bytes).toBe(STREAM_BYTES);
+}
+
+describe.skipIf(!enabled)('TAP/TUN offload end to end (root, network namespaces)', () => {
+  let underlay: Underlay;
+  let server: TestServer;
+  const hosts = new Map<string, Host>();
+  const host = (n: string) => hosts.get(n)!;
+
+  beforeAll(async () => {
+    assertBuilt();
+    underlay = createUnderlay();
+    server = await startServer({
+      gateway: underlay.gateway,
+      segments: [
+        { name: 'fast', mode: 'l2', ipv4: { pool: '198.19.40.0/24' }, ipv6: { pool: 'fd00:e1:40::/64' } },
+        { name: 'fast3', mode: 'l3', ipv4: { pool: '198.19.41.0/24' }, ipv6: { pool: 'fd00:e1:41::/64' } },
+      ],
+      users: [
+        { name: 'o1', segment: 'fast' },
+        { name: 'o2', segment: 'fast' },
+        { name: 'p1', segment: 'fast' },
+        { name: 'r1', segment: 'fast3' },
+        { name: 'r2', segment: 'fast3' },
+        { name: 'q1', segment: 'fast3' },
+      ],
+    });
+    await Promise.all(
+      ['o1', 'o2', 'p1', 'r1', 'r2', 'q1'].map(async (name) => {
+        const { ns } = underlay.addHost(name);
+        const plain = name.startsWith('p') || name.startsWith('q') ? ['--no-offload'] : [];
+        const client = elink(['connect', ...server.connectArgs(name), '--ifname', 'el0', '--device', name, ...plain], { ns });
+        const up = await client.waitFor((l) => l.msg === 'link up', 30_000, `${name} link up`);
+        hosts.set(name, { ns, v4: String(up.ipv4).split('/')[0], v6: String(up.ipv6).split('/')[0] });
+      }),
+    );
+  }, 90_000);
+
+  afterAll(async () => {
+    await stopAll();
+    underlay?.destroy();
+    server?.destroy();
+  });
+
+  it('L2: two offload clients carry 10 MB byte-identical as super-frames', async () => {
+    const before = await server.metric('el_switch_frames_total', { direction: 'in' });
+    const segmentedBefore = await server.metric('el_switch_gso_segmented_total');
+    await stream(host('o1'), host('o2'));
+    const frames = (await server.metric('el_switch_frames_total', { direction: 'in' })) - before;
+    // Passed on as they are: the switch segmented nothing.
+    expect(await server.metric('el_switch_gso_segmented_total')).toBe(segmentedBefore);
+    // MTU-sized frames would be at least 10 MiB / 1448 = 7,242 data frames (plus ACKs).
+    expect(frames).toBeGreaterThan(0);
+    expect(frames).toBeLessThan(STREAM_BYTES / 1448);
+  }, 60_000);
+
+  it('L2: an offload and a --no-offload client carry 10 MB byte-identical both ways, IPv4 and IPv6', async () => {
+    const segmentedBefore = await server.metric('el_switch_gso_segmented_total');
+    await stream(host('o1'), host('p1'));
+    // The switch segmented o1's super-frames for p1 (and p1's kernel accepted every checksum).
+    expect(await server.metric('el_switch_gso_segmented_total')).toBeGreaterThan(segmentedBefore + 100);
+    await stream(host('p1'), host('o1'));
+    await stream(host('o2'), host('p1'), 'v6');
+    expect(await server.metric('el_switch_frames_dropped_total', { reason: 'bad_gso' })).toBe(0);
+  }, 90_000);
+
+  it('L3: two offload clients carry 10 MB byte-identical as super-packets', async () => {
+    const before = await server.metric('el_switch_frames_total', { direction: 'in' });
+    const segmentedBefore = await server.metric('el_switch_gso_segmented_total');
+    await stream(host('r1'), host('r2'));
+    const frames = (await server.metric('el_switch_frames_total', { direction: 'in' })) - before;
+    expect(await server.metric('el_switch_gso_segmented_total')).toBe(segmentedBefore);
+    expect(frames).toBeGreaterThan(0);
+    expect(frames).toBeLessThan(STREAM_BYTES / 1448);
+  }, 60_000);
+
+  it('L3: an offload and a --no-offload client carry 10 MB byte-identical both ways, IPv4 and IPv6', async () => {
+    const segmentedBefore = await server.metric('el_switch_gso_segmented_total');
+    await stream(host('r1'), host('q1'));
+    expect(await server.metric('el_switch_gso_segmented_total')).toBeGreaterThan(segmentedBefore + 100);
+    await stream(host('q1'), host('r1'));
+    await stream(host('r2'), host('q1'), 'v6');
+    expect(await server.metric('el_switch_frames_dropped_total', { reason: 'bad_gso' })).toBe(0);
+  }, 90_000);
+});
+
+describe.skipIf(!enabled)('offload clients and a switch with gso: false (root, network namespaces)', () => {
+  let underlay: Underlay;
+  let server: TestServer;
+  const hosts = new Map<string, Host>();
+  const host = (n: string) => hosts.get(n)!;
+
+  beforeAll(async () => {
+    assertBuilt();
+    underlay = createUnderlay();
+    server = await startServer({
+      gateway: underlay.gateway,
+      segments: [{ name: 'slow', mode: 'l2', ipv4: { pool: '198.19.42.0/24' }, ipv6: { pool: 'fd00:e1:42::/64' } }],
+      users: [
+        { name: 's1', segment: 'slow' },
+        { name: 's2', segment: 'slow' },
+      ],
+      switchConfig: { gso: false },
+    });
+    await Promise.all(
+      ['s1', 's2'].map(async (name) => {
+        const { ns } = underlay.addHost(name);
+        const client = elink(['connect', ...server.connectArgs(name), '--ifname', 'el0', '--device', name], { ns });
+        const up = await client.waitFor((l) => l.msg === 'link up', 30_000, `${name} link up`);
+        hosts.set(name, { ns, v4: String(up.ipv4).split('/')[0], v6: String(up.ipv6).split('/')[0] });
+      }),
+    );
+  }, 90_000);
+
+  afterAll(async () => {
+    await stopAll();
+    underlay?.destroy();
+    server?.destroy();
+  });
+
+  it('the clients segment their super-frames themselves: 10 MB byte-identical both ways, all frames MTU-sized', async () => {
+    const before = await server.metric('el_switch_frames_total', { direction: 'in' });
+    await stream(host('s1'), host('s2'));
+    // Without gso every data frame crosses the switch on its own.
+    expect((await server.metric('el_switch_frames_total', { direction: 'in' })) - before).toBeGreaterThan(STREAM_BYTES / 1500);
+    await stream(host('s2'), host('s1'), 'v6');
+    expect(await server.metric('el_switch_gso_segmented_total')).toBe(0);
+  }, 60_000);
+});
