@@ -81,6 +81,17 @@ function iperf(side: Side, args: string[], seconds: number): IperfJson {
   throw new Error(`iperf3 ${args.join(' ')} from ${side.from.ns} to ${side.to.address} failed: ${last}`);
 }
 
+/** 64-byte UDP at full rate. iperf3 sometimes ends such a run without its summary (the
+ * control connection starves under the flood): retry a few times, then say what it said. */
+function udpRun(side: Side, seconds: number): NonNullable<IperfJson['end']['sum']> {
+  let last: IperfJson | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    last = iperf(side, ['-u', '-l', '64', '-b', '0'], seconds);
+    if (last.end?.sum) return last.end.sum;
+  }
+  throw new Error(`iperf3 64-byte UDP from ${side.from.ns} gave no summary: ${last?.error ?? JSON.stringify(last?.end ?? {}).slice(0, 300)}`);
+}
+
 export function pingStats(ns: string, address: string, count: number): { avg: number; p99: number; loss: number } {
   const r = run('ping', ['-c', String(count), '-i', '0.01', '-W', '1', address], { ns, timeoutMs: count * 50 + 10_000 });
   const times = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
@@ -114,7 +125,7 @@ export async function measure(side: Side, d: Durations): Promise<Measured> {
     for (const [role, ns] of Object.entries(side.roles)) cpuSecondsPerGbit[role] = cpuDelta(before[role], cpuTicks(ns)) / gbit;
 
     const tcp4 = iperf(side, ['-P', '4'], d.seconds);
-    const udp = iperf(side, ['-u', '-l', '64', '-b', '0'], d.seconds).end.sum!;
+    const udp = udpRun(side, d.seconds);
     return {
       tcp1Gbps: tcp1.end.sum_received!.bits_per_second / 1e9,
       tcp4Gbps: tcp4.end.sum_received!.bits_per_second / 1e9,
