@@ -5,62 +5,14 @@
  * are) and between an offload and a plain client, both ways (the switch segments for
  * the plain one, whose kernel verifies every checksum), in an L2 and an L3 segment.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUnderlay, requireNetnsOrSkip, type Underlay } from './lib/netns.js';
 import { assertBuilt, elink, stopAll } from './lib/processes.js';
 import { startServer, type TestServer } from './lib/server.js';
+import { tcpStream } from './lib/tcp-stream.js';
 
 const enabled = requireNetnsOrSkip();
 const STREAM_BYTES = 10 * 1024 * 1024;
-
-// Receiver: listens, hashes one connection's bytes, prints {bytes, sha}. Sender: sends
-// random bytes and prints the same of what it sent.
-const PEER = `
-const [role, host, port, size] = process.argv.slice(1);
-const net = require('node:net'), crypto = require('node:crypto');
-if (role === 'recv') {
-  const srv = net.createServer((s) => {
-    const h = crypto.createHash('sha256'); let n = 0;
-    s.on('data', (d) => { h.update(d); n += d.length; });
-    s.on('end', () => { console.log(JSON.stringify({ bytes: n, sha: h.digest('hex') })); srv.close(); s.end(); });
-  });
-  srv.listen(Number(port), host, () => console.log('listening'));
-} else {
-  const data = crypto.randomBytes(Number(size));
-  const s = net.connect(Number(port), host, () => s.end(data));
-  s.on('close', () => console.log(JSON.stringify({ bytes: data.length, sha: crypto.createHash('sha256').update(data).digest('hex') })));
-}`;
-
-interface Result {
-  bytes: number;
-  sha: string;
-}
-
-/** Runs the peer script in a namespace; resolves with its last JSON line; killed after `timeoutMs`. */
-function peer(ns: string, args: string[], onListening?: () => void, timeoutMs = 40_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', PEER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (onListening && out.includes('listening')) {
-        const go = onListening;
-        onListening = undefined;
-        go();
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as Result);
-      else reject(new Error(`peer ${args[0]} in ${ns} exited ${code} (killed after ${timeoutMs} ms?): ${err || out}`));
-    });
-  });
-}
 
 interface Host {
   ns: string;
@@ -72,12 +24,8 @@ let nextPort = 21000 + (process.pid % 10000);
 
 /** A 10 MB stream from one host to the other's address; expects it byte-identical. */
 async function stream(from: Host, to: Host, family: 'v4' | 'v6' = 'v4'): Promise<void> {
-  const port = String(nextPort++);
-  let sent: Promise<Result> | undefined;
-  const got = await peer(to.ns, ['recv', to[family], port], () => {
-    sent = peer(from.ns, ['send', to[family], port, String(STREAM_BYTES)]);
-  });
-  expect(got).toEqual(await sent!);
+  const [sent, got] = await tcpStream(from.ns, to.ns, to[family], nextPort++, STREAM_BYTES);
+  expect(got).toEqual(sent);
   expect(got.bytes).toBe(STREAM_BYTES);
 }
 

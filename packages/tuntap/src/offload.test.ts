@@ -5,11 +5,12 @@
  * super-frames segmented in software for a device without offload (whose kernel
  * verifies every checksum we wrote).
  */
-import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { softwareSegment, VNET_GSO_TCPV4, VNET_HDR_LENGTH } from '@elink/protocol';
 import { TunTapDevice } from './device.js';
 import { ip, kernelSkipReason, uniqueName } from './test-support.js';
+// The repository's end-to-end helper: one definition of a checked bulk stream.
+import { tcpStream, type StreamResult } from '../../../test/lib/tcp-stream.js';
 
 const NS_A = `eltoffa${process.pid}`;
 const NS_B = `eltoffb${process.pid}`;
@@ -17,63 +18,9 @@ const ADDR_A = '198.19.251.1';
 const ADDR_B = '198.19.251.2';
 const STREAM_BYTES = 10 * 1024 * 1024;
 
-// Receiver: listens, hashes one connection's bytes, prints {bytes, sha}. Sender: sends
-// random bytes and prints the same of what it sent.
-const PEER = `
-const [role, host, port, size] = process.argv.slice(1);
-const net = require('node:net'), crypto = require('node:crypto');
-if (role === 'recv') {
-  const srv = net.createServer((s) => {
-    const h = crypto.createHash('sha256'); let n = 0;
-    s.on('data', (d) => { h.update(d); n += d.length; });
-    s.on('end', () => { console.log(JSON.stringify({ bytes: n, sha: h.digest('hex') })); srv.close(); s.end(); });
-  });
-  srv.listen(Number(port), host, () => console.log('listening'));
-} else {
-  const data = crypto.randomBytes(Number(size));
-  const s = net.connect(Number(port), host, () => s.end(data));
-  s.on('close', () => console.log(JSON.stringify({ bytes: data.length, sha: crypto.createHash('sha256').update(data).digest('hex') })));
-}`;
-
-interface Result {
-  bytes: number;
-  sha: string;
-}
-
-/** Runs the peer script in a namespace; resolves with its last JSON line; killed after `timeoutMs`. */
-function peer(ns: string, args: string[], onListening?: () => void, timeoutMs = 30_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', PEER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (onListening && out.includes('listening')) {
-        const go = onListening;
-        onListening = undefined;
-        go();
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as Result);
-      else reject(new Error(`peer ${args[0]} in ${ns} exited ${code}: ${err || out}`));
-    });
-  });
-}
-
 /** A 10 MB stream from `from` to `to`; resolves with what was sent and what arrived. */
-async function stream(fromNs: string, toNs: string, toAddr: string): Promise<[Result, Result]> {
-  const port = String(20000 + (process.pid % 20000));
-  let sent: Promise<Result> | undefined;
-  const received = peer(toNs, ['recv', toAddr, port], () => {
-    sent = peer(fromNs, ['send', toAddr, port, String(STREAM_BYTES)]);
-  });
-  const got = await received;
-  return [await sent!, got];
+async function stream(fromNs: string, toNs: string, toAddr: string): Promise<[StreamResult, StreamResult]> {
+  return tcpStream(fromNs, toNs, toAddr, 20000 + (process.pid % 20000), STREAM_BYTES, 30_000);
 }
 
 function into(device: TunTapDevice, ns: string, addr: string): void {
