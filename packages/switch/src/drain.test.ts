@@ -1,21 +1,10 @@
 /** SwitchNode.drain over real TLS: announce first, then redirect every session, refuse new ones. */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { makeFixture, waitUntil, type Fixture, type TestClient } from './test-client.js';
-import { startNode, type TestNode } from './test-node.js';
+import { describe, expect, it } from 'vitest';
+import { waitUntil, type TestClient } from './test-client.js';
+import { startNode, type TestNode, useSwitchHarness } from './test-node.js';
 import { mac } from './test-frames.js';
 
-let fx: Fixture;
-const running: TestNode[] = [];
-const clients: TestClient[] = [];
-
-beforeAll(async () => {
-  fx = await makeFixture();
-});
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.destroy();
-  for (const t of running.splice(0)) await t.node.stop();
-});
+const { fx, running, clients } = useSwitchHarness();
 
 describe('SwitchNode.drain', () => {
   it('announces the drain, then sends every session redirect and resolves when they are gone', async () => {

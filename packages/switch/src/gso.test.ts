@@ -1,27 +1,10 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { foldChecksum, sum16, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_HDR_LENGTH, writeVnetHdr, type ControlMessage } from '@elink/protocol';
-import { makeFixture, waitUntil, type Fixture, type TestClient } from './test-client.js';
-import { startNode, segment, type TestNode } from './test-node.js';
+import { waitUntil, type TestClient } from './test-client.js';
+import { segment, type TestNode, useSwitchHarness } from './test-node.js';
 import { BROADCAST, ethFrame, mac } from './test-frames.js';
 
-let fx: Fixture;
-const running: TestNode[] = [];
-const clients: TestClient[] = [];
-
-beforeAll(async () => {
-  fx = await makeFixture();
-});
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.destroy();
-  for (const t of running.splice(0)) await t.node.stop();
-});
-
-async function node(over: Parameters<typeof startNode>[1] = {}): Promise<TestNode> {
-  const t = await startNode(fx, over);
-  running.push(t);
-  return t;
-}
+const { fx, running, clients, node } = useSwitchHarness();
 
 /** A session that joined with (or without) the gso capability. */
 async function join(t: TestNode, ticket: string, opts: { mac?: number; gso: boolean }): Promise<TestClient> {

@@ -1,29 +1,12 @@
-import { describe, it, expect, beforeAll, afterEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { connect as netConnect } from 'node:net';
 import { DEFAULT_HELLO_TIMEOUT_MS, SwitchNode } from './switch-node.js';
-import { makeFixture, waitUntil, type Fixture, type TestClient } from './test-client.js';
-import { startNode, segment, type TestNode } from './test-node.js';
+import { waitUntil, type TestClient } from './test-client.js';
+import { startNode, segment, type TestNode, useSwitchHarness } from './test-node.js';
 import { BROADCAST, ethFrame, mac } from './test-frames.js';
 import { pino } from 'pino';
 
-let fx: Fixture;
-const running: TestNode[] = [];
-const clients: TestClient[] = [];
-
-beforeAll(async () => {
-  fx = await makeFixture();
-});
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.destroy();
-  for (const t of running.splice(0)) await t.node.stop();
-});
-
-async function node(over: Parameters<typeof startNode>[1] = {}): Promise<TestNode> {
-  const t = await startNode(fx, over);
-  running.push(t);
-  return t;
-}
+const { fx, running, clients, node } = useSwitchHarness();
 
 async function client(t: TestNode, opts?: { alpn?: string[]; autoPong?: boolean }): Promise<TestClient> {
   const c = await t.connect(opts);

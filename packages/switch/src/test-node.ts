@@ -4,7 +4,8 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { segmentSchema, type SegmentDef, type SegmentInput } from '@elink/protocol';
 import { SwitchNode, type SwitchNodeOptions } from './switch-node.js';
-import { TestClient, type Fixture } from './test-client.js';
+import { afterEach, beforeAll } from 'vitest';
+import { makeFixture, TestClient, type Fixture } from './test-client.js';
 
 export interface LogLine {
   level: number;
@@ -50,5 +51,44 @@ export async function startNode(fx: Fixture, over: Partial<SwitchNodeOptions> = 
     logs,
     registry,
     connect: (opts = {}) => TestClient.connect({ host: '127.0.0.1', port, ca: fx.caPem, ...opts }),
+  };
+}
+
+/**
+ * The per-file harness of the TLS tests: one fixture (CA, certificate, ticket key) for the
+ * file, and the nodes and clients each test starts, stopped after it. `fx` is usable inside
+ * tests (it forwards to the fixture made in beforeAll).
+ */
+export function useSwitchHarness(): {
+  fx: Fixture;
+  running: TestNode[];
+  clients: TestClient[];
+  node(over?: Partial<SwitchNodeOptions>): Promise<TestNode>;
+} {
+  let made: Fixture | undefined;
+  const running: TestNode[] = [];
+  const clients: TestClient[] = [];
+  beforeAll(async () => {
+    made = await makeFixture();
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.destroy();
+    for (const t of running.splice(0)) await t.node.stop();
+  });
+  const fx = new Proxy({} as Fixture, {
+    get(_target, key) {
+      if (!made) throw new Error('the switch test fixture exists only inside tests (after beforeAll)');
+      return made[key as keyof Fixture];
+    },
+  });
+  return {
+    fx,
+    running,
+    clients,
+    async node(over = {}) {
+      const t = await startNode(fx, over);
+      running.push(t);
+      return t;
+    },
   };
 }

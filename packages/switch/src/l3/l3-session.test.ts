@@ -1,21 +1,10 @@
 /** L3 sessions over real TLS: admission, welcome contents, routing between sessions. */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { makeFixture, waitUntil, type Fixture, type TestClient } from '../test-client.js';
-import { segment, startNode, type TestNode } from '../test-node.js';
+import { describe, expect, it } from 'vitest';
+import { waitUntil, type Fixture, type TestClient } from '../test-client.js';
+import { segment, startNode, type TestNode, useSwitchHarness } from '../test-node.js';
 import { endpoints, udp4, udp6 } from './test-packets.js';
 
-let fx: Fixture;
-const running: TestNode[] = [];
-const clients: TestClient[] = [];
-
-beforeAll(async () => {
-  fx = await makeFixture();
-});
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.destroy();
-  for (const t of running.splice(0)) await t.node.stop();
-});
+const { fx, running, clients } = useSwitchHarness();
 
 async function l3node(): Promise<TestNode> {
   const t = await startNode(fx, {
