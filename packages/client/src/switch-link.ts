@@ -209,22 +209,7 @@ export class SwitchLink extends EventEmitter {
    * per TLS record, so batching what one TAP wake-up delivered is what keeps it fast.
    */
   sendFrames(frames: readonly Buffer[]): void {
-    if (this.closed || frames.length === 0) return;
-    if (this.socket.writableLength > this.maxBuffered) {
-      this.stats.framesDropped += frames.length;
-      return;
-    }
-    let total = 0;
-    for (const f of frames) total += HEADER_LENGTH + f.length;
-    const out = Buffer.allocUnsafe(total);
-    let off = 0;
-    for (const f of frames) {
-      off = writeRecordHeader(out, off, RecordType.FRAME, f.length);
-      off += f.copy(out, off);
-    }
-    this.stats.framesOut += frames.length;
-    this.stats.bytesOut += total - frames.length * HEADER_LENGTH;
-    this.socket.write(out);
+    this.sendRecords(frames, RecordType.FRAME);
   }
 
   /**
@@ -260,7 +245,8 @@ export class SwitchLink extends EventEmitter {
     this.sendRecords(records, types);
   }
 
-  private sendRecords(frames: readonly Buffer[], types: readonly number[]): void {
+  /** One TLS write carrying one record per buffer; `types` gives each record's type, or one for all. */
+  private sendRecords(frames: readonly Buffer[], types: readonly number[] | number): void {
     if (this.closed || frames.length === 0) return;
     if (this.socket.writableLength > this.maxBuffered) {
       this.stats.framesDropped += frames.length;
@@ -272,7 +258,7 @@ export class SwitchLink extends EventEmitter {
     let off = 0;
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i];
-      off = writeRecordHeader(out, off, types[i], f.length);
+      off = writeRecordHeader(out, off, typeof types === 'number' ? types : types[i], f.length);
       off += f.copy(out, off);
     }
     this.stats.framesOut += frames.length;
