@@ -85,35 +85,17 @@ export class FlushScheduler {
    * writer is still busy with an earlier write (bulk traffic) stays for the setImmediate
    * flush, which then carries everything the reads of this turn queued in one write. */
   flushNow(): void {
-    if (this.dirty.length === 0 || this.draining) return;
-    this.draining = true;
-    const list = this.dirty;
-    this.dirty = this.spare;
-    for (let i = 0; i < list.length; i++) {
-      const p = list[i];
-      // Still flushPending, and the setImmediate that schedule() armed is still due.
-      if (p.wantsFlushNow !== undefined && !p.wantsFlushNow()) {
-        this.dirty.push(p);
-        continue;
-      }
-      p.flushPending = false;
-      try {
-        p.flush();
-      } catch {
-        // as in drain()
-      }
-    }
-    list.length = 0;
-    this.spare = list;
-    this.draining = false;
+    if (this.dirty.length > 0) this.drain(true);
   }
 
   private flushAll(): void {
     this.scheduled = false;
-    this.drain();
+    this.drain(false);
   }
 
-  private drain(): void {
+  /** Flushes the dirty ports; with `onlyWilling`, a port whose wantsFlushNow() says no
+   * stays dirty (still flushPending: the setImmediate that schedule() armed is still due). */
+  private drain(onlyWilling: boolean): void {
     // Not re-entered (a write cannot call back into a read synchronously, but the
     // dirty/spare swap would lose ports if it ever did).
     if (this.draining) return;
@@ -122,6 +104,10 @@ export class FlushScheduler {
     this.dirty = this.spare;
     for (let i = 0; i < list.length; i++) {
       const p = list[i];
+      if (onlyWilling && p.wantsFlushNow !== undefined && !p.wantsFlushNow()) {
+        this.dirty.push(p);
+        continue;
+      }
       p.flushPending = false;
       try {
         p.flush();
