@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { ElError, type Welcome } from '@elink/protocol';
+import { ElError, type PayloadAllocator, type Welcome } from '@elink/protocol';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { login, type LoginReply, type LoginRequest } from './login.js';
 import { SwitchLink } from './switch-link.js';
@@ -21,6 +21,8 @@ export interface ConnectorOptions {
   ciphers?: string;
   /** Offer the "gso" capability: frames are read from and written to an offload device. */
   gso?: boolean;
+  /** Memory for frames that spanned TLS reads; see SwitchLinkOptions.allocate. */
+  allocate?: PayloadAllocator;
   backoff?: BackoffOptions;
   logger: Logger;
 }
@@ -124,6 +126,7 @@ export class Connector extends EventEmitter {
           ca: this.opts.ca,
           ciphers: this.opts.ciphers,
           gso: this.opts.gso,
+          allocate: this.opts.allocate,
           logger: this.opts.logger,
         });
       } catch (e) {

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { TunTapDevice } from '@elink/tuntap';
-import { ElError, type Welcome } from '@elink/protocol';
+import { ElError, RecyclingArena, type Welcome } from '@elink/protocol';
 import { Connector, type ConnectorOptions } from './connector.js';
 import type { LoginReply } from './login.js';
 import { InterfaceConfig } from './netconf.js';
@@ -43,13 +43,18 @@ export class KernelClient extends EventEmitter {
     this.pending = [];
     this.pendingGso = [];
     this.stats.deviceWriteDrops += frames.length - this.write(frames, gso);
+    // The device has copied them all: frames reassembled into the arena are done with.
+    this.arena.recycle();
   };
+  /** Memory for frames that spanned TLS reads, reused after each device write (no new
+   * ArrayBuffer per frame: see RecyclingArena). */
+  private readonly arena = new RecyclingArena();
   private readonly offload: boolean;
 
   constructor(private readonly opts: KernelClientOptions) {
     super();
     this.offload = opts.offload ?? true;
-    this.connector = new Connector({ ...opts, gso: this.offload });
+    this.connector = new Connector({ ...opts, gso: this.offload, allocate: (_type, size) => this.arena.alloc(size) });
     // Frames of one TLS read arrive synchronously: gather them and hand them to the device
     // in one native call (writeMany) once that read is done, not one call per frame.
     // They are views into the read's buffer, valid until then.
@@ -107,6 +112,8 @@ export class KernelClient extends EventEmitter {
         // Also with a switch that did not agree to gso (then the link segments here): the
         // device outlives reconnects, possibly to a node that does agree.
         offload: this.offload,
+        // The listener below copies every packet into the TLS write before it returns.
+        reuseBuffers: true,
       });
       device.on(
         'packets',

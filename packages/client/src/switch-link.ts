@@ -19,12 +19,15 @@ import {
   MAX_RECORD_PAYLOAD,
   parseControl,
   PROTOCOL_VERSION,
+  writeBuffer,
   RecordReader,
   RecordType,
   softwareSegment,
   VNET_HDR_LENGTH,
   vnetHdrNeedsWork,
   writeRecordHeader,
+  writesThrough,
+  type PayloadAllocator,
   type Welcome,
 } from '@elink/protocol';
 import type { ServerInfo } from './login.js';
@@ -43,6 +46,8 @@ export interface SwitchLinkOptions {
   maxBufferedBytes?: number;
   /** Offer the "gso" capability (FRAME_GSO records both ways): the caller's device has offload. */
   gso?: boolean;
+  /** Memory for frames that spanned TLS reads (RecordReader's allocate); default: their own. */
+  allocate?: PayloadAllocator;
   logger: Logger;
 }
 
@@ -108,6 +113,9 @@ export class SwitchLink extends EventEmitter {
       socket.setNoDelay(true);
       const timer = setTimeout(() => fail(new ElError('EL_ERR_UNAVAILABLE', `switch ${server.host}:${server.port} did not welcome us within ${timeoutMs} ms`)), timeoutMs);
 
+      // Control records never come from `allocate` (its owner may recycle that memory).
+      const allocate = opts.allocate;
+      const frameMemory: PayloadAllocator | undefined = allocate && ((type, size) => (type === RecordType.CONTROL ? Buffer.allocUnsafe(size) : allocate(type, size)));
       const reader = new RecordReader((type, payload) => {
         if (link) return link.onRecord(type, payload);
         // Before welcome only control records are accepted.
@@ -130,7 +138,7 @@ export class SwitchLink extends EventEmitter {
         } else {
           fail(new ElError('EL_ERR_PROTOCOL', `expected welcome, got ${msg.type}`));
         }
-      }).accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
+      }, frameMemory).accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
 
       socket.on('secureConnect', () => {
         if (socket.alpnProtocol !== ALPN) return fail(new ElError('EL_ERR_PROTOCOL', `switch did not agree to ALPN ${ALPN}`));
@@ -254,7 +262,8 @@ export class SwitchLink extends EventEmitter {
     }
     let total = 0;
     for (const f of frames) total += HEADER_LENGTH + f.length;
-    const out = Buffer.allocUnsafe(total);
+    // Reused memory, not a new ArrayBuffer per write: see scratch-buffer.ts (V8's full GCs).
+    const { buf: out, done } = writeBuffer(total, writesThrough(this.socket));
     let off = 0;
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i];
@@ -263,7 +272,7 @@ export class SwitchLink extends EventEmitter {
     }
     this.stats.framesOut += frames.length;
     this.stats.bytesOut += total - frames.length * HEADER_LENGTH;
-    this.socket.write(out);
+    this.socket.write(out, done);
   }
 
   get isClosed(): boolean {

@@ -6,3 +6,4 @@ export * from './ticket.js';
 export * from './mac.js';
 export * from './segment.js';
 export * from './gso.js';
+export * from './scratch-buffer.js';

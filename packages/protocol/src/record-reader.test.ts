@@ -195,6 +195,33 @@ describe('RecordReader: zero copy', () => {
     expect(got[0].buffer).not.toBe(b.buffer);
   });
 
+  it('asks its allocator for memory only for records that span chunks, with their type', () => {
+    const asked: Array<[number, number]> = [];
+    const memory = Buffer.alloc(64);
+    const got: Array<[number, string]> = [];
+    const reader = new RecordReader(
+      (t, p) => got.push([t, p.toString()]),
+      (type, size) => {
+        asked.push([type, size]);
+        return memory.subarray(0, size);
+      },
+    )
+      .accept(RecordType.FRAME, 100)
+      .accept(RecordType.CONTROL, 100);
+    const whole = encodeRecord(RecordType.CONTROL, Buffer.from('{"a":1}'));
+    const split = encodeRecord(RecordType.FRAME, Buffer.from('across three chunks'));
+    reader.push(Buffer.concat([whole, split.subarray(0, 5)]));
+    reader.push(split.subarray(5, 12));
+    expect(asked).toEqual([]); // nothing is copied until the record is complete
+    reader.push(split.subarray(12));
+    expect(asked).toEqual([[RecordType.FRAME, 19]]);
+    expect(got).toEqual([
+      [RecordType.CONTROL, '{"a":1}'],
+      [RecordType.FRAME, 'across three chunks'],
+    ]);
+    expect(memory.subarray(0, 19).toString()).toBe('across three chunks');
+  });
+
   it('hands out a view when only the header was split', () => {
     const got: Buffer[] = [];
     const reader = new RecordReader((_t, p) => got.push(p)).accept(RecordType.FRAME, 100);

@@ -2,9 +2,16 @@ import { ElError } from './errors.js';
 import { HEADER_LENGTH } from './records.js';
 
 /** Called once per complete record. `payload` is a view into the chunk when the
- * record arrived whole (zero-copy), or a buffer of its own when it spanned chunks.
- * Either way it stays valid after the callback: chunks are never reused. */
+ * record arrived whole (zero-copy), or, when it spanned chunks, memory from the
+ * reader's `allocate` (default: a buffer of its own). Views stay valid after the
+ * callback (chunks are never reused); allocated memory as long as its owner says. */
 export type RecordHandler = (type: number, payload: Buffer) => void;
+
+/** Memory for a record that spanned chunks: `type` lets the owner keep, e.g., control
+ * records out of memory that it recycles. */
+export type PayloadAllocator = (type: number, size: number) => Buffer;
+
+const allocOwn: PayloadAllocator = (_type, size) => Buffer.allocUnsafe(size);
 
 const UNKNOWN = -1;
 
@@ -22,12 +29,19 @@ export class RecordReader {
   private readonly limits = new Int32Array(256).fill(UNKNOWN);
   private readonly header = Buffer.alloc(HEADER_LENGTH);
   private headerFill = 0;
-  private pending: Buffer | undefined;
+  // A record spanning chunks: views of its parts (chunks are never reused, so holding
+  // views is safe), copied into one buffer only once complete, so `allocate` is asked
+  // for memory only at the moment the record is handed on.
+  private readonly parts: Buffer[] = [];
+  private pendingLength = -1;
   private pendingType = 0;
   private pendingFill = 0;
   private failure: ElError | undefined;
 
-  constructor(private readonly onRecord: RecordHandler) {}
+  constructor(
+    private readonly onRecord: RecordHandler,
+    private readonly allocate: PayloadAllocator = allocOwn,
+  ) {}
 
   /** Allows records of `type` with payloads up to `maxPayload` bytes. */
   accept(type: number, maxPayload: number): this {
@@ -55,15 +69,21 @@ export class RecordReader {
     const end = chunk.length;
     let off = 0;
     while (off < end) {
-      if (this.pending) {
-        const need = this.pending.length - this.pendingFill;
+      if (this.pendingLength >= 0) {
+        const need = this.pendingLength - this.pendingFill;
         const take = Math.min(need, end - off);
-        chunk.copy(this.pending, this.pendingFill, off, off + take);
+        this.parts.push(chunk.subarray(off, off + take));
         this.pendingFill += take;
         off += take;
-        if (this.pendingFill === this.pending.length) {
-          const payload = this.pending;
-          this.pending = undefined;
+        if (this.pendingFill === this.pendingLength) {
+          const payload = this.allocate(this.pendingType, this.pendingLength);
+          let at = 0;
+          for (let i = 0; i < this.parts.length; i++) {
+            payload.set(this.parts[i], at);
+            at += this.parts[i].length;
+          }
+          this.parts.length = 0;
+          this.pendingLength = -1;
           this.pendingFill = 0;
           this.onRecord(this.pendingType, payload);
           // As below: a handler may have failed the reader; nothing after it may be emitted.
@@ -95,10 +115,10 @@ export class RecordReader {
         off += length;
         this.onRecord(type, payload);
       } else {
-        this.pending = Buffer.allocUnsafe(length);
+        this.pendingLength = length;
         this.pendingType = type;
         this.pendingFill = end - off;
-        chunk.copy(this.pending, 0, off, end);
+        this.parts.push(chunk.subarray(off, end));
         off = end;
       }
       // A handler may have failed the reader (e.g. a bad control message): stop at once.
@@ -111,7 +131,8 @@ export class RecordReader {
    * find a record invalid at a higher layer. */
   fail(err: ElError): ElError {
     this.failure ??= err;
-    this.pending = undefined;
+    this.parts.length = 0;
+    this.pendingLength = -1;
     this.pendingFill = 0;
     this.headerFill = 0;
     return this.failure;

@@ -26,7 +26,7 @@
  * session closes with EL_ERR_SLOW_PEER). One slow reader never holds memory or
  * time that belongs to the others.
  */
-import { HEADER_LENGTH, RecordType, writeRecordHeader } from '@elink/protocol';
+import { HEADER_LENGTH, RecordType, RecyclingArena, writeBuffer, writeRecordHeader } from '@elink/protocol';
 
 export type PortKind = 'session' | 'tap' | 'trunk' | 'memory';
 
@@ -64,6 +64,10 @@ export interface Flushable {
  * socket reads of the current I/O phase are batched into the same flush; flushNow()
  * lets a read send at once what need not wait. */
 export class FlushScheduler {
+  /** Memory for frames that spanned TLS reads, recycled at the end of every full flush:
+   * by then every queued frame has been copied into a write (or dropped). Only frames
+   * that go to ports of this scheduler may use it. */
+  readonly arena = new RecyclingArena();
   private dirty: Flushable[] = [];
   private spare: Flushable[] = [];
   private scheduled = false;
@@ -119,6 +123,7 @@ export class FlushScheduler {
     list.length = 0;
     this.spare = list;
     this.draining = false;
+    if (!onlyWilling) this.arena.recycle();
   }
 }
 
@@ -181,8 +186,15 @@ export abstract class QueuedPort implements Port, Flushable {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Writes one batch of whole records. Must not throw for a broken peer. */
-  protected abstract writeBatch(batch: Buffer): void;
+  /** Writes one batch of whole records. Must not throw for a broken peer. `done`, when
+   * given, is to be called once the writer no longer needs the batch (socket.write's
+   * callback); a writer that keeps batches (tests) may leave it uncalled. */
+  protected abstract writeBatch(batch: Buffer, done?: (err?: Error | null) => void): void;
+  /** True when writeBatch() will be done with the batch when it returns (so it may be
+   * built in the shared scratch buffer, see scratch-buffer.ts). Default: false. */
+  protected writesThrough(): boolean {
+    return false;
+  }
   /** Bytes handed to the writer and not yet sent (socket.writableLength). */
   protected abstract backlog(): number;
   /** The backlog stayed above the high-water mark for writeTimeoutMs. */
@@ -222,6 +234,11 @@ export abstract class QueuedPort implements Port, Flushable {
     return true;
   }
 
+  /** Memory for reassembled frames: see FlushScheduler.arena. */
+  protected get frameArena(): RecyclingArena {
+    return this.scheduler.arena;
+  }
+
   /** Flushes every port with queued output (this one and those it forwarded to). */
   protected flushScheduled(): void {
     this.scheduler.flushNow();
@@ -242,7 +259,8 @@ export abstract class QueuedPort implements Port, Flushable {
   flush(): void {
     const n = this.payloads.length;
     if (n === 0) return;
-    const batch = Buffer.allocUnsafe(this.queuedBytes);
+    // Reused memory, not a new ArrayBuffer per write: see scratch-buffer.ts (V8's full GCs).
+    const { buf: batch, done } = writeBuffer(this.queuedBytes, this.writesThrough());
     let off = 0;
     let frames = 0;
     let frameBytes = 0;
@@ -261,7 +279,7 @@ export abstract class QueuedPort implements Port, Flushable {
     this.queuedBytes = 0;
     this.counters.framesOut += frames;
     this.counters.bytesOut += frameBytes;
-    this.writeBatch(batch);
+    this.writeBatch(batch, done);
   }
 
   /** Stops queueing for good and forgets what is queued (not flushed). */

@@ -29,6 +29,7 @@ import {
   RecordType,
   VNET_HDR_LENGTH,
   verifyTicket,
+  writesThrough,
   type ControlMessage,
   type ErrorCode,
   type Hello,
@@ -95,7 +96,12 @@ export class Session extends QueuedPort {
   ) {
     super(`s-${randomBytes(9).toString('base64url')}`, queue);
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-    this.reader = new RecordReader((type, payload) => this.onRecord(type, payload)).accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
+    // Frames that spanned TLS reads go into the scheduler's arena (no new ArrayBuffer
+    // each); control records get memory of their own, as they may outlive the tick.
+    this.reader = new RecordReader(
+      (type, payload) => this.onRecord(type, payload),
+      (type, size) => (type === RecordType.CONTROL ? Buffer.allocUnsafe(size) : this.frameArena.alloc(size)),
+    ).accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => host.logger.debug({ peer: this.peer, session: this.name, err: err.message }, 'session socket error'));
     socket.on('end', () => {
@@ -309,8 +315,12 @@ export class Session extends QueuedPort {
     this.push(RecordType.CONTROL, encodeControl(msg).subarray(3));
   }
 
-  protected writeBatch(batch: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(batch);
+  protected writeBatch(batch: Buffer, done?: (err?: Error | null) => void): void {
+    if (!this.socket.destroyed) this.socket.write(batch, done);
+  }
+
+  protected override writesThrough(): boolean {
+    return writesThrough(this.socket);
   }
 
   protected backlog(): number {

@@ -64,10 +64,11 @@ Napi::Function Device::Define(Napi::Env env) {
 Device::Device(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber()) {
-    Napi::TypeError::New(env, "Device(mode, name, batch, offload?)").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "Device(mode, name, batch, offload?, reuse?)").ThrowAsJavaScriptException();
     return;
   }
   bool offload = info.Length() > 3 && info[3].ToBoolean().Value();
+  reuse_ = info.Length() > 4 && info[4].ToBoolean().Value();
   bool tun = info[0].As<Napi::Number>().Int32Value() == 1;
   std::string name = info[1].As<Napi::String>().Utf8Value();
   int64_t batch = info[2].As<Napi::Number>().Int64Value();
@@ -176,6 +177,9 @@ void Device::Close(const Napi::CallbackInfo&) {
   StopPolling();
   Release();
   slab_.Reset();
+  pool_.clear();
+  pool_next_ = 0;
+  slab_ref_ = nullptr;
   slab_data_ = nullptr;
 }
 
@@ -201,12 +205,24 @@ void Device::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
 }
 
 bool Device::NextSlab(Napi::Env env) {
+  if (reuse_ && pool_next_ < pool_.size()) {
+    slab_ref_ = pool_[pool_next_++].get();
+    slab_data_ = slab_ref_->Value().Data();
+    slab_offset_ = 0;
+    return true;
+  }
   Napi::Buffer<uint8_t> slab = Napi::Buffer<uint8_t>::New(env, kSlabSize);
   if (env.IsExceptionPending()) {
     env.GetAndClearPendingException();
     return false;
   }
-  slab_ = Napi::Persistent(slab);
+  if (reuse_) {
+    pool_.push_back(std::make_unique<Napi::Reference<Napi::Buffer<uint8_t>>>(Napi::Persistent(slab)));
+    slab_ref_ = pool_[pool_next_++].get();
+  } else {
+    slab_ = Napi::Persistent(slab);
+    slab_ref_ = &slab_;
+  }
   slab_data_ = slab.Data();
   slab_offset_ = 0;
   return true;
@@ -221,6 +237,11 @@ void Device::OnReadable(int status) {
     return;
   }
 
+  if (reuse_) {
+    // JS is done with the previous wake-up's views: start over in the first slab.
+    pool_next_ = 0;
+    slab_data_ = nullptr;
+  }
   Napi::Array slabs = Napi::Array::New(env);
   uint32_t slab_count = 0;
   int64_t current = -1;  // index of the current slab in `slabs`, once a packet lands in it
@@ -242,7 +263,7 @@ void Device::OnReadable(int status) {
     }
     if (n == 0) break;
     if (current < 0) {
-      slabs.Set(slab_count, slab_.Value());
+      slabs.Set(slab_count, slab_ref_->Value());
       current = slab_count++;
     }
     uint32_t* m = meta_data_ + 3 * static_cast<size_t>(count);

@@ -9,6 +9,12 @@
 // JS stay valid; a slab with too little room left is dropped (JS views keep
 // it alive) and a fresh one allocated.
 //
+// With `reuse`, the same few slabs are read into again on every wake-up: JS
+// promises to be done with the views when its onread call returns (the kernel
+// client copies every packet into its TLS write). Why: each fresh slab is an
+// ArrayBuffer V8 counts as external memory, and at gigabit rates that churn
+// set off a full mark-compact several times a second.
+//
 // Lifetime: while polling, the wrapper holds a strong reference to itself
 // (an active device keeps emitting, like a socket). Paused or closed, it is
 // weak, and if it is collected unclosed the destructor releases the handle
@@ -21,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace tuntap {
 
@@ -28,7 +35,7 @@ class Device : public Napi::ObjectWrap<Device> {
  public:
   static Napi::Function Define(Napi::Env env);
 
-  // new Device(mode: 0 = tap | 1 = tun, name: string, batch: number, offload?: boolean)
+  // new Device(mode: 0 = tap | 1 = tun, name: string, batch: number, offload?: boolean, reuse?: boolean)
   // With offload the queue is opened with IFF_VNET_HDR (a 10-byte virtio_net_hdr
   // before every packet read or written) and TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6.
   explicit Device(const Napi::CallbackInfo& info);
@@ -64,9 +71,14 @@ class Device : public Napi::ObjectWrap<Device> {
   std::string name_;
   std::unique_ptr<Napi::AsyncContext> async_;
 
+  // The slab being filled: slab_ itself, or one of pool_ with `reuse`.
+  Napi::Reference<Napi::Buffer<uint8_t>>* slab_ref_ = nullptr;
   Napi::Reference<Napi::Buffer<uint8_t>> slab_;
   uint8_t* slab_data_ = nullptr;
   size_t slab_offset_ = 0;
+  bool reuse_ = false;
+  std::vector<std::unique_ptr<Napi::Reference<Napi::Buffer<uint8_t>>>> pool_;
+  size_t pool_next_ = 0;
 
   Napi::Reference<Napi::Uint32Array> meta_;
   uint32_t* meta_data_ = nullptr;

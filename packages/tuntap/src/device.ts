@@ -13,7 +13,8 @@ export interface TunTapStats {
 }
 
 export interface TunTapDeviceEvents {
-  /** One call per readiness wake-up; the buffers stay valid after the call (views into a slab never reused). */
+  /** One call per readiness wake-up. The buffers stay valid after the call (views into a slab
+   * never reused), unless the device was opened with `reuseBuffers`: then only until it returns. */
   packets: [packets: Buffer[]];
   /** A read failed with something other than EAGAIN; reading stops. */
   error: [err: TunTapError];
@@ -56,7 +57,7 @@ export class TunTapDevice extends EventEmitter<TunTapDeviceEvents> {
     const { Device } = loadBinding();
     let native: NativeDevice;
     try {
-      native = new Device(o.mode === 'tun' ? 1 : 0, o.name, o.batch, o.offload);
+      native = new Device(o.mode === 'tun' ? 1 : 0, o.name, o.batch, o.offload, o.reuseBuffers);
     } catch (err) {
       throw tunTapErrorFromNative(err, 'open', `cannot create ${o.mode.toUpperCase()} device ${o.name}`);
     }

@@ -25,7 +25,7 @@ export interface NativeDevice {
 }
 
 export interface NativeBinding {
-  Device: new (mode: 0 | 1, name: string, batch: number, offload?: boolean) => NativeDevice;
+  Device: new (mode: 0 | 1, name: string, batch: number, offload?: boolean, reuse?: boolean) => NativeDevice;
 }
 
 let binding: NativeBinding | undefined;

@@ -96,6 +96,47 @@ describe.skipIf(kernelSkipReason !== undefined)(`TAP device on the real kernel${
     expect(echo.payload).toEqual(payload);
   });
 
+  it('with reuseBuffers reads every wake-up into the same memory; without, into fresh memory', async () => {
+    for (const reuse of [true, false]) {
+      const name = uniqueName();
+      const dev = TunTapDevice.open({ mode: 'tap', name, mtu: 1400, mac: DEVICE_MAC, reuseBuffers: reuse });
+      device = dev;
+      disableIpv6(dev.name);
+      dev.setUp(true);
+      ip('addr', 'add', `${DEVICE_IP}/24`, 'dev', dev.name);
+      // Two ARP requests, one wake-up each: the kernel answers each with a reply.
+      const seen: Array<{ buffer: ArrayBufferLike; offset: number; sender: string }> = [];
+      const replies = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`only ${seen.length} ARP replies within 3 s`)), 3000);
+        dev.on('packets', (packets) => {
+          for (const p of packets) {
+            const arp = parseArp(p);
+            // Read the content now: with reuseBuffers it is valid only during the event.
+            if (arp?.op === 2) seen.push({ buffer: p.buffer, offset: p.byteOffset, sender: arp.targetIp });
+          }
+          if (seen.length >= 2) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      expect(dev.write(arpRequest(PEER_MAC, PEER_IP, DEVICE_IP))).toBe(true);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(dev.write(arpRequest(PEER_MAC, '198.19.250.3', DEVICE_IP))).toBe(true);
+      await replies;
+      expect(seen.map((s) => s.sender)).toEqual([PEER_IP, '198.19.250.3']);
+      if (reuse) {
+        expect(seen[1].buffer).toBe(seen[0].buffer);
+        expect(seen[1].offset).toBe(seen[0].offset);
+      } else {
+        // The next packet goes further into the slab (or into a new one): never over the first.
+        expect(seen[1].buffer !== seen[0].buffer || seen[1].offset !== seen[0].offset).toBe(true);
+      }
+      dev.close();
+      device = undefined;
+    }
+  });
+
   it('deletes the interface on close', () => {
     const dev = openTap();
     expect(linkExists(dev.name)).toBe(true);
