@@ -4,7 +4,7 @@
  * (see connector.ts); a link is used once.
  */
 import { EventEmitter } from 'node:events';
-import { connect, type TLSSocket, type PeerCertificate } from 'node:tls';
+import { connect, type ConnectionOptions, type TLSSocket, type PeerCertificate } from 'node:tls';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import {
@@ -22,6 +22,7 @@ import {
   writeBuffer,
   RecordReader,
   RecordType,
+  sharedReadOption,
   softwareSegment,
   VNET_HDR_LENGTH,
   vnetHdrNeedsWork,
@@ -99,7 +100,8 @@ export class SwitchLink extends EventEmitter {
         socket.destroy();
         reject(err);
       };
-      const socket = connect({
+      // `onread` is documented for tls.connect but missing from @types/node's ConnectionOptions.
+      const socket = connect(<ConnectionOptions>{
         host: server.host,
         port: server.port,
         ca: opts.ca,
@@ -109,6 +111,12 @@ export class SwitchLink extends EventEmitter {
         // The broker (reached over verified TLS) named this node's certificate: pinning it
         // is stronger than a host name check, and lets nodes advertise bare addresses.
         checkServerIdentity: server.fingerprint ? (_host: string, cert: PeerCertificate) => pinCheck(cert, server.fingerprint!) : undefined,
+        // Decrypted data lands in one shared buffer, not a new Buffer per read (V8's full
+        // GCs, see shared-read-buffer.ts); the reader copies what it keeps.
+        onread: sharedReadOption((chunk) => {
+          const err = reader.push(chunk);
+          if (err) (link ? link.shutdown(err) : fail(err));
+        }),
       });
       socket.setNoDelay(true);
       const timer = setTimeout(() => fail(new ElError('EL_ERR_UNAVAILABLE', `switch ${server.host}:${server.port} did not welcome us within ${timeoutMs} ms`)), timeoutMs);
@@ -138,7 +146,7 @@ export class SwitchLink extends EventEmitter {
         } else {
           fail(new ElError('EL_ERR_PROTOCOL', `expected welcome, got ${msg.type}`));
         }
-      }, frameMemory).accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
+      }, frameMemory, { transientChunks: true }).accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
 
       socket.on('secureConnect', () => {
         if (socket.alpnProtocol !== ALPN) return fail(new ElError('EL_ERR_PROTOCOL', `switch did not agree to ALPN ${ALPN}`));
@@ -152,10 +160,6 @@ export class SwitchLink extends EventEmitter {
             ...(opts.gso ? { caps: [CAP_GSO] } : {}),
           }),
         );
-      });
-      socket.on('data', (chunk: Buffer) => {
-        const err = reader.push(chunk);
-        if (err) (link ? link.shutdown(err) : fail(err));
       });
       socket.on('error', (err) => {
         if (link) link.shutdown(new ElError('EL_ERR_UNAVAILABLE', `connection to switch lost: ${err.message}`, { cause: err }));

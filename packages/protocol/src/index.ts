@@ -7,3 +7,4 @@ export * from './mac.js';
 export * from './segment.js';
 export * from './gso.js';
 export * from './scratch-buffer.js';
+export * from './shared-read-buffer.js';

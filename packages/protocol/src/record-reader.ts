@@ -1,5 +1,6 @@
 import { ElError } from './errors.js';
 import { HEADER_LENGTH } from './records.js';
+import { BufferPool } from './scratch-buffer.js';
 
 /** Called once per complete record. `payload` is a view into the chunk when the
  * record arrived whole (zero-copy), or, when it spanned chunks, memory from the
@@ -12,6 +13,17 @@ export type RecordHandler = (type: number, payload: Buffer) => void;
 export type PayloadAllocator = (type: number, size: number) => Buffer;
 
 const allocOwn: PayloadAllocator = (_type, size) => Buffer.allocUnsafe(size);
+
+export interface RecordReaderOptions {
+  /** Chunks are valid only during push() (a socket reading into one reused buffer):
+   * every record is copied into memory from the allocator, and a record spanning
+   * chunks is staged meanwhile in a pooled buffer. Default false: chunks are never
+   * changed after push(), so records that arrive whole are handed on as views. */
+  transientChunks?: boolean;
+}
+
+/** Staging for records that span transient chunks (at most 64 KiB each). */
+const stagingPool = new BufferPool(64);
 
 const UNKNOWN = -1;
 
@@ -33,15 +45,22 @@ export class RecordReader {
   // views is safe), copied into one buffer only once complete, so `allocate` is asked
   // for memory only at the moment the record is handed on.
   private readonly parts: Buffer[] = [];
+  // The same with transient chunks: the bytes so far, copied.
+  private staging: Buffer | undefined;
   private pendingLength = -1;
   private pendingType = 0;
   private pendingFill = 0;
   private failure: ElError | undefined;
 
+  private readonly transient: boolean;
+
   constructor(
     private readonly onRecord: RecordHandler,
     private readonly allocate: PayloadAllocator = allocOwn,
-  ) {}
+    opts: RecordReaderOptions = {},
+  ) {
+    this.transient = opts.transientChunks ?? false;
+  }
 
   /** Allows records of `type` with payloads up to `maxPayload` bytes. */
   accept(type: number, maxPayload: number): this {
@@ -72,17 +91,11 @@ export class RecordReader {
       if (this.pendingLength >= 0) {
         const need = this.pendingLength - this.pendingFill;
         const take = Math.min(need, end - off);
-        this.parts.push(chunk.subarray(off, off + take));
+        this.stash(chunk, off, off + take);
         this.pendingFill += take;
         off += take;
         if (this.pendingFill === this.pendingLength) {
-          const payload = this.allocate(this.pendingType, this.pendingLength);
-          let at = 0;
-          for (let i = 0; i < this.parts.length; i++) {
-            payload.set(this.parts[i], at);
-            at += this.parts[i].length;
-          }
-          this.parts.length = 0;
+          const payload = this.assemble();
           this.pendingLength = -1;
           this.pendingFill = 0;
           this.onRecord(this.pendingType, payload);
@@ -111,14 +124,21 @@ export class RecordReader {
       if (length > limit) return this.fail(new ElError('EL_ERR_RECORD_TOO_LONG', `record type 0x${type.toString(16).padStart(2, '0')} of ${length} bytes exceeds the limit of ${limit}`));
 
       if (end - off >= length) {
-        const payload = chunk.subarray(off, off + length);
+        let payload = chunk.subarray(off, off + length);
+        if (this.transient) {
+          const own = this.allocate(type, length);
+          own.set(payload);
+          payload = own;
+        }
         off += length;
         this.onRecord(type, payload);
       } else {
         this.pendingLength = length;
         this.pendingType = type;
+        this.pendingFill = 0;
+        if (this.transient) this.staging = stagingPool.take(length) ?? Buffer.allocUnsafe(length);
+        this.stash(chunk, off, end);
         this.pendingFill = end - off;
-        this.parts.push(chunk.subarray(off, end));
         off = end;
       }
       // A handler may have failed the reader (e.g. a bad control message): stop at once.
@@ -127,11 +147,37 @@ export class RecordReader {
     return undefined;
   }
 
+  /** Keeps bytes [from, to) of `chunk` of the record in progress (at pendingFill). */
+  private stash(chunk: Buffer, from: number, to: number): void {
+    if (this.staging) chunk.copy(this.staging, this.pendingFill, from, to);
+    else this.parts.push(chunk.subarray(from, to));
+  }
+
+  /** The completed record in progress, copied once into memory from the allocator. */
+  private assemble(): Buffer {
+    const payload = this.allocate(this.pendingType, this.pendingLength);
+    if (this.staging) {
+      this.staging.copy(payload, 0, 0, this.pendingLength);
+      stagingPool.give(this.staging);
+      this.staging = undefined;
+      return payload;
+    }
+    let at = 0;
+    for (let i = 0; i < this.parts.length; i++) {
+      payload.set(this.parts[i], at);
+      at += this.parts[i].length;
+    }
+    this.parts.length = 0;
+    return payload;
+  }
+
   /** Marks the stream as broken: further input is ignored. Also for callers that
    * find a record invalid at a higher layer. */
   fail(err: ElError): ElError {
     this.failure ??= err;
     this.parts.length = 0;
+    if (this.staging) stagingPool.give(this.staging);
+    this.staging = undefined;
     this.pendingLength = -1;
     this.pendingFill = 0;
     this.headerFill = 0;

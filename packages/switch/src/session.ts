@@ -25,6 +25,7 @@ import {
   parseControl,
   parseMac,
   PROTOCOL_VERSION,
+  readIntoSharedBuffer,
   RecordReader,
   RecordType,
   VNET_HDR_LENGTH,
@@ -98,11 +99,15 @@ export class Session extends QueuedPort {
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     // Frames that spanned TLS reads go into the scheduler's arena (no new ArrayBuffer
     // each); control records get memory of their own, as they may outlive the tick.
+    // Every frame is copied there (transientChunks): the socket reads into one shared
+    // buffer, not a new Buffer per read (see shared-read-buffer.ts), where it can.
     this.reader = new RecordReader(
       (type, payload) => this.onRecord(type, payload),
       (type, size) => (type === RecordType.CONTROL ? Buffer.allocUnsafe(size) : this.frameArena.alloc(size)),
+      { transientChunks: true },
     ).accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    const onData = (chunk: Buffer): void => this.onData(chunk);
+    if (!readIntoSharedBuffer(socket, onData)) socket.on('data', onData);
     socket.on('error', (err) => host.logger.debug({ peer: this.peer, session: this.name, err: err.message }, 'session socket error'));
     socket.on('end', () => {
       this.closeReason ??= 'peer_closed';
