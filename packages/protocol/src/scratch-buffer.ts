@@ -62,15 +62,17 @@ export class BufferPool {
   }
 }
 
-export const writePool = new BufferPool();
+export const writePool = new BufferPool(4);
 
 /**
  * A buffer of `size` bytes to build one socket write in, and the callback to pass to
  * socket.write(). Through (see writesThrough): the shared scratch buffer, no callback.
- * Otherwise a pooled buffer, given back when the write is done.
+ * Otherwise a pooled buffer, given back when the write is done — or, up to 4 KiB, a
+ * slice of Node's own Buffer pool (no ArrayBuffer of its own, nothing to give back).
  */
 export function writeBuffer(size: number, through: boolean): { buf: Buffer; done: ((err?: Error | null) => void) | undefined } {
   if (through) return { buf: scratch.take(size), done: undefined };
+  if (size <= Buffer.poolSize >>> 1) return { buf: Buffer.allocUnsafe(size), done: undefined };
   const pooled = writePool.take(size);
   if (pooled === undefined) return { buf: Buffer.allocUnsafe(size), done: undefined };
   return { buf: pooled.subarray(0, size), done: () => writePool.give(pooled) };
