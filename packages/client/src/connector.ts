@@ -21,7 +21,7 @@ export interface ConnectorOptions {
   ciphers?: string;
   /** Offer the "gso" capability: frames are read from and written to an offload device. */
   gso?: boolean;
-  /** Memory for frames that spanned TLS reads; see SwitchLinkOptions.allocate. */
+  /** Memory for the frames read; see SwitchLinkOptions.allocate. */
   allocate?: PayloadAllocator;
   backoff?: BackoffOptions;
   logger: Logger;

@@ -43,11 +43,11 @@ export class KernelClient extends EventEmitter {
     this.pending = [];
     this.pendingGso = [];
     this.stats.deviceWriteDrops += frames.length - this.write(frames, gso);
-    // The device has copied them all: frames reassembled into the arena are done with.
+    // The device has copied them all: the arena's frames are done with.
     this.arena.recycle();
   };
-  /** Memory for frames that spanned TLS reads, reused after each device write (no new
-   * ArrayBuffer per frame: see RecyclingArena). */
+  /** Memory for the frames read from the switch (each copied out of the shared read
+   * buffer), reused after each device write: no new ArrayBuffer per frame. */
   private readonly arena = new RecyclingArena();
   private readonly offload: boolean;
 
@@ -57,7 +57,7 @@ export class KernelClient extends EventEmitter {
     this.connector = new Connector({ ...opts, gso: this.offload, allocate: (_type, size) => this.arena.alloc(size) });
     // Frames of one TLS read arrive synchronously: gather them and hand them to the device
     // in one native call (writeMany) once that read is done, not one call per frame.
-    // They are views into the read's buffer, valid until then.
+    // They live in the arena, which is recycled only after that write.
     this.connector.on('frame', (frame: Buffer, gso: boolean) => {
       this.pendingGso.push(gso);
       if (this.pending.push(frame) === 1) queueMicrotask(this.flushPending);

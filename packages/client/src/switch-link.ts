@@ -19,13 +19,13 @@ import {
   MAX_RECORD_PAYLOAD,
   parseControl,
   PROTOCOL_VERSION,
-  writeBuffer,
   RecordReader,
   RecordType,
   sharedReadOption,
   softwareSegment,
   VNET_HDR_LENGTH,
   vnetHdrNeedsWork,
+  writeBuffer,
   writeRecordHeader,
   writesThrough,
   type PayloadAllocator,
@@ -47,7 +47,8 @@ export interface SwitchLinkOptions {
   maxBufferedBytes?: number;
   /** Offer the "gso" capability (FRAME_GSO records both ways): the caller's device has offload. */
   gso?: boolean;
-  /** Memory for frames that spanned TLS reads (RecordReader's allocate); default: their own. */
+  /** Memory for the frames read (RecordReader's allocate: each is copied out of the shared
+   * read buffer); default: a buffer of its own each. */
   allocate?: PayloadAllocator;
   logger: Logger;
 }

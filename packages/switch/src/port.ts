@@ -64,9 +64,9 @@ export interface Flushable {
  * socket reads of the current I/O phase are batched into the same flush; flushNow()
  * lets a read send at once what need not wait. */
 export class FlushScheduler {
-  /** Memory for frames that spanned TLS reads, recycled at the end of every full flush:
-   * by then every queued frame has been copied into a write (or dropped). Only frames
-   * that go to ports of this scheduler may use it. */
+  /** Memory for the frames sessions read (each copied out of the shared read buffer),
+   * recycled at the end of every full flush: by then every queued frame has been copied
+   * into a write (or dropped). Only frames that go to ports of this scheduler may use it. */
   readonly arena = new RecyclingArena();
   private dirty: Flushable[] = [];
   private spare: Flushable[] = [];

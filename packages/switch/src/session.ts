@@ -97,10 +97,10 @@ export class Session extends QueuedPort {
   ) {
     super(`s-${randomBytes(9).toString('base64url')}`, queue);
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-    // Frames that spanned TLS reads go into the scheduler's arena (no new ArrayBuffer
-    // each); control records get memory of their own, as they may outlive the tick.
-    // Every frame is copied there (transientChunks): the socket reads into one shared
-    // buffer, not a new Buffer per read (see shared-read-buffer.ts), where it can.
+    // The socket reads into one shared buffer, not a new Buffer per read (see
+    // shared-read-buffer.ts), so every record is copied out (transientChunks): frames into
+    // the scheduler's arena (no ArrayBuffer each), control records into memory of their
+    // own, as they may outlive the tick.
     this.reader = new RecordReader(
       (type, payload) => this.onRecord(type, payload),
       (type, size) => (type === RecordType.CONTROL ? Buffer.allocUnsafe(size) : this.frameArena.alloc(size)),
