@@ -3,12 +3,13 @@ import { HEADER_LENGTH } from './records.js';
 import { BufferPool } from './scratch-buffer.js';
 
 /** Called once per complete record. `payload` is a view into the chunk when the
- * record arrived whole (zero-copy), or, when it spanned chunks, memory from the
- * reader's `allocate` (default: a buffer of its own). Views stay valid after the
- * callback (chunks are never reused); allocated memory as long as its owner says. */
+ * record arrived whole (zero-copy), or memory from the reader's `allocate` (default: a
+ * buffer of its own) when it spanned chunks or chunks are transient. Views stay valid
+ * after the callback (such chunks are never reused); allocated memory as long as its
+ * owner says. */
 export type RecordHandler = (type: number, payload: Buffer) => void;
 
-/** Memory for a record that spanned chunks: `type` lets the owner keep, e.g., control
+/** Memory for a record the reader copies: `type` lets the owner keep, e.g., control
  * records out of memory that it recycles. */
 export type PayloadAllocator = (type: number, size: number) => Buffer;
 
