@@ -49,12 +49,22 @@ export function createTopology(): Topology {
   must('ip', ['link', 'add', bridge, 'type', 'bridge']);
   must('ip', ['link', 'set', bridge, 'up']);
   const made: string[] = [];
+  const veths: string[] = [];
+  // Deleting a namespace frees its veth only once the kernel has torn the namespace down,
+  // after the last process in it has exited (asynchronous): delete our end of each pair
+  // explicitly, which removes both ends at once.
+  const removeAll = (): void => {
+    for (const v of veths) spawnSync('ip', ['link', 'del', v]);
+    for (const ns of made) spawnSync('ip', ['netns', 'del', ns]);
+    spawnSync('ip', ['link', 'del', bridge]);
+  };
   const host = (name: string, i: number, last: number): Host => {
     const ns = `${tag}_${name}`;
     must('ip', ['netns', 'add', ns]);
     made.push(ns);
     const outside = `${tag}v${i}`;
     must('ip', ['link', 'add', outside, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    veths.push(outside);
     must('ip', ['link', 'set', outside, 'master', bridge, 'up']);
     must('ip', ['-n', ns, 'addr', 'add', `${NET}.${last}/24`, 'dev', 'eth0']);
     must('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
@@ -78,13 +88,11 @@ export function createTopology(): Topology {
             }
           }
         }
-        for (const ns of made) spawnSync('ip', ['netns', 'del', ns]);
-        spawnSync('ip', ['link', 'del', bridge]);
+        removeAll();
       },
     };
   } catch (err) {
-    for (const ns of made) spawnSync('ip', ['netns', 'del', ns]);
-    spawnSync('ip', ['link', 'del', bridge]);
+    removeAll();
     throw err;
   }
 }

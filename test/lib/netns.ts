@@ -80,6 +80,7 @@ export function createUnderlay(): Underlay {
   ip('link', 'set', bridge, 'up');
   const hosts = new Map<string, { ns: string; address: string }>();
   const created: string[] = [];
+  const veths: string[] = [];
   return {
     bridge,
     gateway,
@@ -92,6 +93,7 @@ export function createUnderlay(): Underlay {
       ip('netns', 'add', ns);
       created.push(ns);
       ip('link', 'add', outside, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+      veths.push(outside);
       ip('link', 'set', outside, 'master', bridge, 'up');
       ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
       ip('-n', ns, 'link', 'set', 'eth0', 'up');
@@ -101,6 +103,9 @@ export function createUnderlay(): Underlay {
       return host;
     },
     destroy() {
+      // Our end of each veth first: a deleted namespace frees its veth only once the kernel
+      // has torn it down, after its last process exited (asynchronous).
+      for (const v of veths) spawnSync('ip', ['link', 'del', v]);
       for (const ns of created) spawnSync('ip', ['netns', 'del', ns]);
       spawnSync('ip', ['link', 'del', bridge]);
     },
