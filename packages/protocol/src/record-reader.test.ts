@@ -224,6 +224,30 @@ describe('RecordReader: zero copy', () => {
     expect(memory.subarray(0, 19).toString()).toBe('across three chunks');
   });
 
+  it('with transient chunks holds staging memory in proportion to what arrived, not to the announced length', () => {
+    const got: Buffer[] = [];
+    const reader = new RecordReader((_t, p) => got.push(p), undefined, { transientChunks: true }).accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
+    const payload = Buffer.alloc(60_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
+    const rec = encodeRecord(RecordType.FRAME, payload);
+    // A header announcing 60,000 bytes and one byte of payload: a few bytes staged, not 60,000.
+    reader.push(own(rec.subarray(0, HEADER_LENGTH + 1)));
+    expect(reader.buffered).toBe(1);
+    expect(reader.staged).toBeLessThanOrEqual(4);
+    let at = HEADER_LENGTH + 1;
+    for (const n of [99, 900, 9_000, 20_000]) {
+      reader.push(own(rec.subarray(at, at + n)));
+      at += n;
+      const received = at - HEADER_LENGTH;
+      expect(reader.staged).toBeGreaterThanOrEqual(received);
+      expect(reader.staged).toBeLessThanOrEqual(Math.max(4 * received, 16 * 1024));
+    }
+    reader.push(own(rec.subarray(at)));
+    expect(reader.staged).toBe(0);
+    expect(got).toHaveLength(1);
+    expect(got[0].equals(payload)).toBe(true);
+  });
+
   it('hands out a view when only the header was split', () => {
     const got: Buffer[] = [];
     const reader = new RecordReader((_t, p) => got.push(p)).accept(RecordType.FRAME, 100);

@@ -24,7 +24,17 @@ export interface RecordReaderOptions {
 }
 
 /** Staging for records that span transient chunks (at most 64 KiB each). */
-const stagingPool = new BufferPool(64);
+const stagingPool = new BufferPool(64, [16 * 1024, 64 * 1024]);
+
+/** Staging memory for `size` bytes: up to 4 KiB a slice of Node's Buffer pool, else a
+ * pooled buffer (given back by unstage). */
+function stage(size: number): Buffer {
+  return size <= Buffer.poolSize >>> 1 ? Buffer.allocUnsafe(size) : (stagingPool.take(size) ?? Buffer.allocUnsafe(size));
+}
+
+function unstage(buf: Buffer): void {
+  stagingPool.give(buf);
+}
 
 const UNKNOWN = -1;
 
@@ -46,7 +56,9 @@ export class RecordReader {
   // views is safe), copied into one buffer only once complete, so `allocate` is asked
   // for memory only at the moment the record is handed on.
   private readonly parts: Buffer[] = [];
-  // The same with transient chunks: the bytes so far, copied.
+  // The same with transient chunks: the bytes so far, copied. Sized by what has arrived
+  // (at most 4× it, growing as more arrives), not by the length the header announces:
+  // a peer that sends a header and one byte gets no 64 KiB held for it.
   private staging: Buffer | undefined;
   private pendingLength = -1;
   private pendingType = 0;
@@ -82,6 +94,11 @@ export class RecordReader {
   /** Bytes of an incomplete record held between chunks. */
   get buffered(): number {
     return this.headerFill + this.pendingFill;
+  }
+
+  /** Memory held for the record in progress with transient chunks (its staging buffer). */
+  get staged(): number {
+    return this.staging?.length ?? 0;
   }
 
   push(chunk: Buffer): ElError | undefined {
@@ -137,7 +154,7 @@ export class RecordReader {
         this.pendingLength = length;
         this.pendingType = type;
         this.pendingFill = 0;
-        if (this.transient) this.staging = stagingPool.take(length) ?? Buffer.allocUnsafe(length);
+        if (this.transient) this.staging = stage(Math.min(length, 4 * (end - off)));
         this.stash(chunk, off, end);
         this.pendingFill = end - off;
         off = end;
@@ -150,8 +167,18 @@ export class RecordReader {
 
   /** Keeps bytes [from, to) of `chunk` of the record in progress (at pendingFill). */
   private stash(chunk: Buffer, from: number, to: number): void {
-    if (this.staging) chunk.copy(this.staging, this.pendingFill, from, to);
-    else this.parts.push(chunk.subarray(from, to));
+    if (!this.staging) {
+      this.parts.push(chunk.subarray(from, to));
+      return;
+    }
+    const need = this.pendingFill + (to - from);
+    if (need > this.staging.length) {
+      const bigger = stage(Math.min(this.pendingLength, Math.max(need, 4 * this.staging.length)));
+      this.staging.copy(bigger, 0, 0, this.pendingFill);
+      unstage(this.staging);
+      this.staging = bigger;
+    }
+    chunk.copy(this.staging, this.pendingFill, from, to);
   }
 
   /** The completed record in progress, copied once into memory from the allocator. */
@@ -159,7 +186,7 @@ export class RecordReader {
     const payload = this.allocate(this.pendingType, this.pendingLength);
     if (this.staging) {
       this.staging.copy(payload, 0, 0, this.pendingLength);
-      stagingPool.give(this.staging);
+      unstage(this.staging);
       this.staging = undefined;
       return payload;
     }
@@ -177,7 +204,7 @@ export class RecordReader {
   fail(err: ElError): ElError {
     this.failure ??= err;
     this.parts.length = 0;
-    if (this.staging) stagingPool.give(this.staging);
+    if (this.staging) unstage(this.staging);
     this.staging = undefined;
     this.pendingLength = -1;
     this.pendingFill = 0;

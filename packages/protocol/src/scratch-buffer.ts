@@ -39,25 +39,31 @@ export const scratch = new ScratchBuffer();
 /**
  * Buffers for writes a stream holds on to (a busy socket queues the chunk until its
  * earlier write is done): taken here, given back from the write's callback, when the
- * bytes are surely copied. Size classes of 64 KiB … 2 MiB; at most `keep` free buffers
- * per class stay pooled (the rest are left to the GC), so the pool is bounded.
+ * bytes are surely copied. Size classes (default 64 KiB … 2 MiB, each above 4 KiB so
+ * that no class buffer comes from Node's shared pool); at most `keep` free buffers per
+ * class stay pooled (the rest are left to the GC), so the pool is bounded.
  */
 export class BufferPool {
-  private static readonly CLASSES = [64 * 1024, 256 * 1024, 1024 * 1024, 2 * 1024 * 1024];
-  private readonly free: Buffer[][] = BufferPool.CLASSES.map(() => []);
+  private readonly free: Buffer[][];
 
-  constructor(private readonly keep = 8) {}
+  constructor(
+    private readonly keep = 8,
+    private readonly classes: readonly number[] = [64 * 1024, 256 * 1024, 1024 * 1024, 2 * 1024 * 1024],
+  ) {
+    this.free = classes.map(() => []);
+  }
 
   /** A buffer of at least `size` bytes; undefined when `size` is above the largest class. */
   take(size: number): Buffer | undefined {
-    const c = BufferPool.CLASSES.findIndex((n) => n >= size);
+    const c = this.classes.findIndex((n) => n >= size);
     if (c < 0) return undefined;
-    return this.free[c].pop() ?? Buffer.allocUnsafe(BufferPool.CLASSES[c]);
+    return this.free[c].pop() ?? Buffer.allocUnsafe(this.classes[c]);
   }
 
-  /** Gives back a buffer from take(); the caller must not touch it afterwards. */
+  /** Gives back a buffer from take(); the caller must not touch it afterwards. Buffers
+   * of other sizes are ignored. */
   give(buf: Buffer): void {
-    const c = BufferPool.CLASSES.indexOf(buf.length);
+    const c = this.classes.indexOf(buf.length);
     if (c >= 0 && this.free[c].length < this.keep) this.free[c].push(buf);
   }
 }
