@@ -4,19 +4,12 @@
  * c reaches nobody. The switch routes, decrements TTL, answers with ICMP, and drops
  * (and counts) policy violations and spoofed sources.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
-import { assertBuilt, elink, stopAll } from './lib/processes.js';
-import { startServer, type TestServer } from './lib/server.js';
+import { useConnectedHosts } from './lib/connected-hosts.js';
+import { requireNetnsOrSkip, sh } from './lib/netns.js';
 
 const enabled = requireNetnsOrSkip();
-
-interface Host {
-  ns: string;
-  v4: string;
-  v6: string;
-}
 
 /** Runs tcpdump in `ns` until `count` packets match or `seconds` pass; resolves with its output. */
 function capture(ns: string, filter: string, seconds: number, count = 1) {
@@ -29,49 +22,26 @@ function capture(ns: string, filter: string, seconds: number, count = 1) {
 }
 
 describe.skipIf(!enabled)('L3 segments end to end (root, network namespaces, TUN)', () => {
-  let underlay: Underlay;
-  let server: TestServer;
-  const hosts = new Map<string, Host>();
-  const host = (n: string) => hosts.get(n)!;
-
-  beforeAll(async () => {
-    assertBuilt();
-    underlay = createUnderlay();
-    server = await startServer({
-      gateway: underlay.gateway,
-      segments: [
-        { name: 'sa', mode: 'l3', ipv4: { pool: '198.19.1.0/24' }, ipv6: { pool: 'fd00:e1:1::/64' }, reach: ['sb'] },
-        { name: 'sb', mode: 'l3', ipv4: { pool: '198.19.2.0/24' }, ipv6: { pool: 'fd00:e1:2::/64' }, reach: ['sa'] },
-        { name: 'sc', mode: 'l3', ipv4: { pool: '198.19.3.0/24' }, ipv6: { pool: 'fd00:e1:3::/64' } },
-      ],
-      users: [
-        { name: 'alice', segment: 'sa' },
-        { name: 'bob', segment: 'sb' },
-        { name: 'carol', segment: 'sc' },
-        { name: 'alex', segment: 'sa' },
-      ],
-    });
-    const conns = [
-      ['a', 'alice'],
-      ['b', 'bob'],
-      ['c', 'carol'],
-      ['a2', 'alex'],
-    ] as const;
-    await Promise.all(
-      conns.map(async ([name, user]) => {
-        const { ns } = underlay.addHost(name);
-        const client = elink(['connect', ...server.connectArgs(user), '--ifname', 'el0', '--device', name], { ns });
-        const up = await client.waitFor((l) => l.msg === 'link up', 30_000, `${name} link up`);
-        hosts.set(name, { ns, v4: String(up.ipv4).split('/')[0], v6: String(up.ipv6).split('/')[0] });
-      }),
-    );
+  const env = useConnectedHosts({
+    segments: [
+      { name: 'sa', mode: 'l3', ipv4: { pool: '198.19.1.0/24' }, ipv6: { pool: 'fd00:e1:1::/64' }, reach: ['sb'] },
+      { name: 'sb', mode: 'l3', ipv4: { pool: '198.19.2.0/24' }, ipv6: { pool: 'fd00:e1:2::/64' }, reach: ['sa'] },
+      { name: 'sc', mode: 'l3', ipv4: { pool: '198.19.3.0/24' }, ipv6: { pool: 'fd00:e1:3::/64' } },
+    ],
+    users: [
+      { name: 'alice', segment: 'sa' },
+      { name: 'bob', segment: 'sb' },
+      { name: 'carol', segment: 'sc' },
+      { name: 'alex', segment: 'sa' },
+    ],
+    hosts: [
+      { name: 'a', user: 'alice' },
+      { name: 'b', user: 'bob' },
+      { name: 'c', user: 'carol' },
+      { name: 'a2', user: 'alex' },
+    ],
   });
-
-  afterAll(async () => {
-    await stopAll();
-    underlay?.destroy();
-    server?.destroy();
-  });
+  const host = env.host;
 
   it('gives each host a TUN with its address and routes to the segments it may reach', () => {
     expect(host('a').v4).toMatch(/^198\.19\.1\./);
@@ -112,21 +82,21 @@ describe.skipIf(!enabled)('L3 segments end to end (root, network namespaces, TUN
   it('drops and counts c → a (not allowed by policy)', async () => {
     // c has no route to a's segment from the switch; add one, as a misbehaving client would.
     sh('ip', ['route', 'replace', '198.19.1.0/24', 'dev', 'el0'], { ns: host('c').ns });
-    const before = await server.metric('el_switch_frames_dropped_total', { reason: 'policy_denied' });
+    const before = await env.server.metric('el_switch_frames_dropped_total', { reason: 'policy_denied' });
     const watch = capture(host('a').ns, `icmp and src host ${host('c').v4}`, 4);
     await watch.listening;
     const out = sh('ping', ['-c', '3', '-i', '0.2', '-W', '1', host('a').v4], { ns: host('c').ns, allowFail: true });
     expect(out).toMatch(/100% packet loss/);
     const seen = await watch.done;
     expect(seen.code).toBe(124); // tcpdump saw nothing and was ended by timeout
-    expect(await server.metric('el_switch_frames_dropped_total', { reason: 'policy_denied' })).toBeGreaterThanOrEqual(before + 3);
+    expect(await env.server.metric('el_switch_frames_dropped_total', { reason: 'policy_denied' })).toBeGreaterThanOrEqual(before + 3);
   });
 
   it('drops and counts a spoofed source address; nobody receives it', async () => {
     // An address of a's own segment that the broker did not give to a.
     const spoofed = '198.19.1.250';
     sh('ip', ['addr', 'add', `${spoofed}/32`, 'dev', 'el0'], { ns: host('a').ns });
-    const before = await server.metric('el_switch_frames_dropped_total', { reason: 'src_address' });
+    const before = await env.server.metric('el_switch_frames_dropped_total', { reason: 'src_address' });
     const watchers = ['b', 'a2'].map((n) => capture(host(n).ns, `src host ${spoofed}`, 4));
     await Promise.all(watchers.map((w) => w.listening));
     const out = sh('ping', ['-c', '3', '-i', '0.2', '-W', '1', '-I', spoofed, host('b').v4], { ns: host('a').ns, allowFail: true });
@@ -136,7 +106,7 @@ describe.skipIf(!enabled)('L3 segments end to end (root, network namespaces, TUN
       expect(seen.code).toBe(124);
       expect(seen.out.trim()).toBe('');
     }
-    expect(await server.metric('el_switch_frames_dropped_total', { reason: 'src_address' })).toBeGreaterThanOrEqual(before + 5);
+    expect(await env.server.metric('el_switch_frames_dropped_total', { reason: 'src_address' })).toBeGreaterThanOrEqual(before + 5);
     sh('ip', ['addr', 'del', `${spoofed}/32`, 'dev', 'el0'], { ns: host('a').ns });
   });
 
