@@ -20,11 +20,9 @@ import { parseDocument } from 'yaml';
 import { redisOrSkip, startTestRedis, type TestRedis } from '../packages/broker/src/store/test-redis.js';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
 import { assertBuilt, CLI, elink, freePort, stopAll, type Proc } from './lib/processes.js';
+import { ADMIN_TOKEN, CLUSTER_SECRET, PASSWORD } from './lib/server.js';
 
 const haveRedis = redisOrSkip();
-const PASSWORD = 'correct horse battery';
-const CLUSTER_SECRET = 'cluster-secret-for-tests-0123456789';
-const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 
 interface Reply {
   status: number;

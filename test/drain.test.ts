@@ -14,11 +14,9 @@ import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
 import { assertBuilt, CLI, elink, freePort, stopAll, type Proc } from './lib/processes.js';
+import { ADMIN_TOKEN, CLUSTER_SECRET, PASSWORD } from './lib/server.js';
 
 const enabled = requireNetnsOrSkip();
-const PASSWORD = 'correct horse battery';
-const CLUSTER_SECRET = 'cluster-secret-for-tests-0123456789';
-const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 
 interface NodeView {
   node: string;

@@ -23,6 +23,9 @@ export interface TestServer {
 }
 
 export const PASSWORD = 'correct horse battery';
+/** For tests that write a split broker/switch configuration themselves. */
+export const CLUSTER_SECRET = 'cluster-secret-for-tests-0123456789';
+export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 
 export async function startServer(opts: {
   gateway: string;

@@ -186,16 +186,18 @@ export async function startTestSentinel(name = 'elmaster'): Promise<TestSentinel
         await until('the new master to take writes', 10_000, () => /role:master/.test(redisCli(['-p', String(now), 'info', 'replication'])));
         return now;
       },
-      async destroy() {
-        for (const c of children) await kill(c);
-        rmSync(dir, { recursive: true, force: true });
-      },
+      destroy: () => removeAll(children, dir),
     };
   } catch (err) {
-    for (const c of children) await kill(c);
-    rmSync(dir, { recursive: true, force: true });
+    await removeAll(children, dir);
     throw err;
   }
+}
+
+/** Kills the servers of a Sentinel set or cluster and removes their directory. */
+async function removeAll(children: ChildProcess[], dir: string): Promise<void> {
+  for (const c of children) await kill(c);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 export interface TestCluster {
@@ -227,14 +229,10 @@ export async function startTestCluster(): Promise<TestCluster> {
     for (const n of nodes) await until(`cluster_state:ok on ${n.port}`, 15_000, () => /cluster_state:ok/.test(redisCli(['-p', String(n.port), 'cluster', 'info'])));
     return {
       nodes,
-      async destroy() {
-        for (const c of children) await kill(c);
-        rmSync(dir, { recursive: true, force: true });
-      },
+      destroy: () => removeAll(children, dir),
     };
   } catch (err) {
-    for (const c of children) await kill(c);
-    rmSync(dir, { recursive: true, force: true });
+    await removeAll(children, dir);
     throw err;
   }
 }
