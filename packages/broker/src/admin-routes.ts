@@ -87,6 +87,7 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
         requireBearer(request.headers.authorization, opts.adminToken, 'admin token');
       } catch (err) {
         opts.onAuth?.('bad_token');
+        if (held) await opts.limiter!.failed(held);
         throw err;
       }
       opts.onAuth?.('ok');

@@ -113,7 +113,10 @@ export class LoginService {
       throw err;
     }
     // A failure keeps its units: they are the failure count.
-    if (!record) throw new ElError('EL_ERR_AUTH', req.password !== undefined ? 'wrong user name or password' : 'wrong user name or digest, or the challenge is unknown, used or expired; get a new challenge');
+    if (!record) {
+      if (held) await limiter!.failed(held);
+      throw new ElError('EL_ERR_AUTH', req.password !== undefined ? 'wrong user name or password' : 'wrong user name or digest, or the challenge is unknown, used or expired; get a new challenge');
+    }
     if (held) await limiter!.succeeded(held);
 
     const segmentName = req.segment ?? record.segments[0];

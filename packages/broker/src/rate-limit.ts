@@ -36,12 +36,14 @@ export interface RateLimits {
   admin: number;
   /** Seconds. Default 300. */
   windowSeconds: number;
+  /** Live challenges on the whole store at most. Default MAX_CHALLENGES (not a config key). */
+  liveChallenges: number;
 }
-
-export const DEFAULT_RATE_LIMITS: Readonly<RateLimits> = { perUser: 10, perAddress: 50, perUserTotal: 100, challenges: 60, admin: 10, windowSeconds: 300 };
 
 /** Live challenges on one store at most (the memory store also evicts beyond it). */
 export const MAX_CHALLENGES = 100_000;
+
+export const DEFAULT_RATE_LIMITS: Readonly<RateLimits> = { perUser: 10, perAddress: 50, perUserTotal: 100, challenges: 60, admin: 10, windowSeconds: 300, liveChallenges: MAX_CHALLENGES };
 
 /** Which limit refused: the `limit` label of el_broker_rate_limited_total. */
 export type LimitName = 'user_source' | 'source' | 'user' | 'challenge_source' | 'challenges' | 'admin_source' | 'table_full';
@@ -114,23 +116,31 @@ export class RateLimiter {
 
   /** Counts one challenge for `address` and one live challenge on the store. */
   async challenge(address: string | undefined, ttlSeconds: number): Promise<void> {
-    await this.#reserve([
+    const counters: Named[] = [
       { key: `ch:${sourceKey(address)}`, limit: this.#limits.challenges, windowSeconds: this.#limits.windowSeconds, name: 'challenge_source', what: 'too many challenges requested from this address' },
       // A window as long as a challenge lives: any moment's live challenges were issued in at
       // most two consecutive windows, so half the bound per window keeps them under it.
-      { key: 'ch:*', limit: MAX_CHALLENGES / 2, windowSeconds: ttlSeconds, name: 'challenges', what: 'too many live challenges on this broker' },
-    ]);
+      { key: 'ch:*', limit: Math.max(1, Math.floor(this.#limits.liveChallenges / 2)), windowSeconds: ttlSeconds, name: 'challenges', what: 'too many live challenges on this broker' },
+    ];
+    await this.#reserve(counters);
+    // Nothing to wait for: an issued challenge counts until its window ends.
+    await this.#store.settle(counters.map((c) => c.key), false);
   }
 
   /** The attempt succeeded: give its units back. */
   async succeeded(held: Held): Promise<void> {
-    await this.#store.unreserve(held.keys);
+    await this.#store.settle(held.keys, true);
     if (held.clear) await this.#store.clearCounter(held.clear);
+  }
+
+  /** The attempt failed: its units stay, as the failure count. */
+  async failed(held: Held): Promise<void> {
+    await this.#store.settle(held.keys, false);
   }
 
   /** The attempt could not be judged (the store or directory failed): give its units back. */
   async abandoned(held: Held): Promise<void> {
-    await this.#store.unreserve(held.keys);
+    await this.#store.settle(held.keys, true);
   }
 
   async #reserve(counters: Named[]): Promise<void> {

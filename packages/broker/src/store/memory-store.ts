@@ -47,7 +47,7 @@ export class MemoryStore implements BrokerStore {
   readonly #segments = new Map<string, SegmentLeases>();
   readonly #challenges = new Map<string, number>();
   /** Insertion order is (nearly) expiry order: the oldest are found at the front. */
-  readonly #counters = new Map<string, { count: number; until: number }>();
+  readonly #counters = new Map<string, { count: number; pending: number; until: number }>();
   readonly #maxCounters: number;
   readonly #nodes = new Map<string, { record: NodeRecord; until: number }>();
   readonly #users = new Map<string, StoredUser>();
@@ -188,7 +188,7 @@ export class MemoryStore implements BrokerStore {
 
   // ---- rate-limit counters ----
 
-  #live(key: string, now: number): { count: number; until: number } | undefined {
+  #live(key: string, now: number): { count: number; pending: number; until: number } | undefined {
     const c = this.#counters.get(key);
     if (c && c.until <= now) {
       this.#counters.delete(key);
@@ -202,7 +202,7 @@ export class MemoryStore implements BrokerStore {
     const found = counters.map((c) => this.#live(c.key, now));
     for (let i = 0; i < counters.length; i++) {
       const c = found[i];
-      if (c && c.count >= counters[i]!.limit) return { ok: false, index: i, retryAfter: Math.ceil((c.until - now) / 1000) };
+      if (c && c.count >= counters[i]!.limit) return { ok: false, index: i, retryAfter: c.count - c.pending >= counters[i]!.limit ? Math.ceil((c.until - now) / 1000) : 1 };
     }
     const fresh = found.filter((c) => !c).length;
     if (fresh > 0 && this.#counters.size + fresh > this.#maxCounters) {
@@ -218,17 +218,21 @@ export class MemoryStore implements BrokerStore {
     }
     counters.forEach((c, i) => {
       const f = found[i];
-      if (f) f.count++;
-      else this.#counters.set(c.key, { count: 1, until: now + c.windowSeconds * 1000 });
+      if (f) {
+        f.count++;
+        f.pending++;
+      } else this.#counters.set(c.key, { count: 1, pending: 1, until: now + c.windowSeconds * 1000 });
     });
     return { ok: true };
   }
 
-  async unreserve(keys: readonly string[]): Promise<void> {
+  async settle(keys: readonly string[], giveBack: boolean): Promise<void> {
     const now = this.#now();
     for (const key of keys) {
       const c = this.#live(key, now);
-      if (c && --c.count <= 0) this.#counters.delete(key);
+      if (!c || c.pending <= 0) continue;
+      c.pending--;
+      if (giveBack && --c.count <= 0) this.#counters.delete(key);
     }
   }
 

@@ -7,8 +7,9 @@
  *               el:{seg}:addrs   hash  "<family> <address>" → key
  *               el:{seg}:exp     zset  key scored by exp (count and list without a scan)
  *               el:{seg}:keys    zset  every key at score 0: a user's keys by prefix (ZRANGEBYLEX)
- * Rate limits:  el:{rl}:n        hash  counter → count
+ * Rate limits:  el:{rl}:n        hash  counter → count (settled failures + attempts in flight)
  *               el:{rl}:x        zset  counter scored by the end of its window (bound, expiry)
+ *               el:{rl}:p        hash  counter → attempts in flight
  * One hash tag for every counter lets one script reserve all of a login's counters.
  * The clock is the calling broker's (ARGV now, ms): brokers run NTP like the nodes do.
  */
@@ -105,15 +106,17 @@ return #keys
 const COUNTERS = `local function prune(now, n)
   for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, n)) do
     redis.call('HDEL', KEYS[1], m)
+    redis.call('HDEL', KEYS[3], m)
     redis.call('ZREM', KEYS[2], m)
   end
 end
 `;
 
 /**
- * KEYS counts, windows; ARGV now, max counters, then (key, limit, windowMs) per counter.
- * Returns {1} when every counter took a unit, {0, i, msLeft} when counter i (1-based) is
- * at its limit, {0, 0, msLeft} when the table is full (msLeft: until the oldest ends).
+ * KEYS counts, windows, pending; ARGV now, max counters, then (key, limit, windowMs) per
+ * counter. Returns {1} when every counter took a unit, {0, i, msLeft} when counter i
+ * (1-based) is at its limit (msLeft 0: attempts in flight fill it), {0, 0, msLeft} when
+ * the table is full (msLeft: until the oldest ends).
  */
 export const RESERVE = `${COUNTERS}
 local now, cap = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -127,7 +130,11 @@ for i = 1, n do
   if not ends then absent = absent + 1 end
   if ends and ends > now then
     live[i] = true
-    if tonumber(redis.call('HGET', KEYS[1], key) or '0') >= limit then return {0, i, ends - now} end
+    local count = tonumber(redis.call('HGET', KEYS[1], key) or '0')
+    if count >= limit then
+      if count - tonumber(redis.call('HGET', KEYS[3], key) or '0') >= limit then return {0, i, ends - now} end
+      return {0, i, 0}
+    end
   end
 end
 if absent > 0 and redis.call('ZCARD', KEYS[2]) + absent > cap then
@@ -139,23 +146,31 @@ if absent > 0 and redis.call('ZCARD', KEYS[2]) + absent > cap then
 end
 for i = 1, n do
   local key = ARGV[3 * i]
-  if live[i] then redis.call('HINCRBY', KEYS[1], key, 1)
+  if live[i] then
+    redis.call('HINCRBY', KEYS[1], key, 1)
+    redis.call('HINCRBY', KEYS[3], key, 1)
   else
     redis.call('HSET', KEYS[1], key, 1)
+    redis.call('HSET', KEYS[3], key, 1)
     redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3 * i + 2]), key)
   end
 end
 return {1}
 `;
 
-/** KEYS counts, windows; ARGV now, keys…: one unit back from each live counter. */
-export const UNRESERVE = `
-local now = tonumber(ARGV[1])
-for i = 2, #ARGV do
-  local ends = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[i]))
-  if ends and ends > now and redis.call('HINCRBY', KEYS[1], ARGV[i], -1) <= 0 then
-    redis.call('HDEL', KEYS[1], ARGV[i])
-    redis.call('ZREM', KEYS[2], ARGV[i])
+/** KEYS counts, windows, pending; ARGV now, giveBack ('1'|'0'), keys…: ends one flight per live counter. */
+export const SETTLE = `
+local now, giveBack = tonumber(ARGV[1]), ARGV[2] == '1'
+for i = 3, #ARGV do
+  local key = ARGV[i]
+  local ends = tonumber(redis.call('ZSCORE', KEYS[2], key))
+  if ends and ends > now and tonumber(redis.call('HGET', KEYS[3], key) or '0') > 0 then
+    redis.call('HINCRBY', KEYS[3], key, -1)
+    if giveBack and redis.call('HINCRBY', KEYS[1], key, -1) <= 0 then
+      redis.call('HDEL', KEYS[1], key)
+      redis.call('HDEL', KEYS[3], key)
+      redis.call('ZREM', KEYS[2], key)
+    end
   end
 end
 return 1

@@ -11,7 +11,7 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import { ElError } from '@elink/protocol';
 import type { LeaseEntry, LeaseFamily, LeaseRecord, OwnerCap } from '../lease-store.js';
-import { CLAIM, RELEASE, RESERVE, SWEEP, TOUCH, UNRESERVE } from './redis-scripts.js';
+import { CLAIM, RELEASE, RESERVE, SETTLE, SWEEP, TOUCH } from './redis-scripts.js';
 import { deviceLimit } from './memory-store.js';
 import { MAX_COUNTERS, MAX_NODES, MAX_USERS, type BrokerStore, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
 
@@ -29,8 +29,8 @@ interface Scripted {
   elTouch(...args: [...SegKeys, ...(string | number)[]]): Promise<number>;
   elRelease(...args: [...SegKeys, ...(string | number)[]]): Promise<number>;
   elSweep(...args: [...SegKeys, ...(string | number)[]]): Promise<number>;
-  elReserve(k1: string, k2: string, ...args: (string | number)[]): Promise<number[]>;
-  elUnreserve(k1: string, k2: string, ...args: (string | number)[]): Promise<number>;
+  elReserve(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number[]>;
+  elSettle(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
 }
 
 export interface RedisStoreOptions {
@@ -87,8 +87,8 @@ export class RedisStore implements BrokerStore {
     client.defineCommand('elTouch', { numberOfKeys: 4, lua: TOUCH });
     client.defineCommand('elRelease', { numberOfKeys: 4, lua: RELEASE });
     client.defineCommand('elSweep', { numberOfKeys: 4, lua: SWEEP });
-    client.defineCommand('elReserve', { numberOfKeys: 2, lua: RESERVE });
-    client.defineCommand('elUnreserve', { numberOfKeys: 2, lua: UNRESERVE });
+    client.defineCommand('elReserve', { numberOfKeys: 3, lua: RESERVE });
+    client.defineCommand('elSettle', { numberOfKeys: 3, lua: SETTLE });
     this.#client = client as Client & Scripted;
   }
 
@@ -121,8 +121,8 @@ export class RedisStore implements BrokerStore {
     return [`${tag}:leases`, `${tag}:addrs`, `${tag}:exp`, `${tag}:keys`];
   }
 
-  #counters(): [string, string] {
-    return [`${this.#p}:{rl}:n`, `${this.#p}:{rl}:x`];
+  #counters(): [string, string, string] {
+    return [`${this.#p}:{rl}:n`, `${this.#p}:{rl}:x`, `${this.#p}:{rl}:p`];
   }
 
   // ---- leases ----
@@ -192,8 +192,8 @@ export class RedisStore implements BrokerStore {
     return ok === 1 ? { ok: true } : { ok: false, index: index! - 1, retryAfter: Math.max(1, Math.ceil(msLeft! / 1000)) };
   }
 
-  async unreserve(keys: readonly string[]): Promise<void> {
-    if (keys.length) await this.#do('unreserve', () => this.#client.elUnreserve(...this.#counters(), this.#now(), ...keys));
+  async settle(keys: readonly string[], giveBack: boolean): Promise<void> {
+    if (keys.length) await this.#do('settle', () => this.#client.elSettle(...this.#counters(), this.#now(), giveBack ? '1' : '0', ...keys));
   }
 
   async counter(key: string): Promise<FailureCount> {
@@ -204,8 +204,8 @@ export class RedisStore implements BrokerStore {
   }
 
   async clearCounter(key: string): Promise<void> {
-    const [n, x] = this.#counters();
-    await this.#do('clear counter', () => this.#client.multi().hdel(n, key).zrem(x, key).exec());
+    const [n, x, p] = this.#counters();
+    await this.#do('clear counter', () => this.#client.multi().hdel(n, key).hdel(p, key).zrem(x, key).exec());
   }
 
   // ---- nodes ----

@@ -51,6 +51,8 @@ export interface CounterLimit {
 /**
  * The outcome of `reserve`: every counter took one unit, or none did and `index` says
  * which counter was at its limit (-1: the counter table is full, see MAX_COUNTERS).
+ * `retryAfter` (s) is the rest of the window when settled failures fill the limit, and
+ * 1 when attempts still in flight do (they settle within a hash's time).
  */
 export type Reservation = { ok: true } | { ok: false; index: number; retryAfter: number };
 
@@ -63,15 +65,18 @@ export interface BrokerStore extends LeaseStore {
   takeChallenge(id: string): Promise<boolean>;
 
   /**
-   * Atomically: when every counter is below its limit, adds one to each (a counter's
-   * window starts with its first unit); otherwise changes nothing. This is what lets
-   * the rate limiter count an attempt *before* the expensive check, so concurrent
-   * attempts on any number of brokers never pass more than the limit. New counters are
-   * refused while the table holds MAX_COUNTERS live ones.
+   * Atomically: when every counter is below its limit, adds one unit to each, marked
+   * in flight (a counter's window starts with its first unit); otherwise changes
+   * nothing. This is what lets the rate limiter count an attempt *before* the expensive
+   * check, so concurrent attempts on any number of brokers never pass more than the
+   * limit. New counters are refused while the table holds MAX_COUNTERS live ones.
    */
   reserve(counters: readonly CounterLimit[]): Promise<Reservation>;
-  /** Gives back one unit of each live counter (a reservation that turned out fine). */
-  unreserve(keys: readonly string[]): Promise<void>;
+  /**
+   * Ends a reservation's flight on each live counter: a failure keeps its unit (it is
+   * the failure count), a success (`giveBack`) returns it.
+   */
+  settle(keys: readonly string[], giveBack: boolean): Promise<void>;
   counter(key: string): Promise<FailureCount>;
   clearCounter(key: string): Promise<void>;
 
