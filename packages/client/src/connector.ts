@@ -28,7 +28,7 @@ export interface ConnectorOptions {
 }
 
 /** Errors that no retry will fix while nothing changes: reported at once on the first attempt. */
-const FATAL_AT_START = new Set(['EL_ERR_AUTH', 'EL_ERR_FORBIDDEN', 'EL_ERR_NO_SEGMENT', 'EL_ERR_INVALID']);
+const FATAL_AT_START = new Set(['EL_ERR_AUTH', 'EL_ERR_FORBIDDEN', 'EL_ERR_NO_SEGMENT', 'EL_ERR_DEVICE_LIMIT', 'EL_ERR_INVALID']);
 
 /**
  * Events: 'up' (welcome: Welcome, login: LoginReply), 'frame' (frame: Buffer, gso: boolean),
