@@ -79,6 +79,7 @@ describe('client honours Retry-After', () => {
     const retryAfter = seen[0]!.retryAfter!;
     expect(retryAfter).toBeGreaterThanOrEqual(2);
     expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(retryAfter * 1000 - 20);
+    if (process.env.ELINK_MEASURE) console.log(`Retry-After ${retryAfter} s: next login after ${(seen[1]!.at - seen[0]!.at).toFixed(0)} ms`);
     expect(seen[0]!.remember).toBeUndefined();
     expect(seen[1]!.issued).toMatch(/^elr1\./);
     expect(seen[2]?.status).toBe(200);
