@@ -60,11 +60,21 @@ export const configSchema = z
         leaseIdle: z.number().int().min(60).default(2_592_000),
         /** Fixed addresses: {segment, user, device?, ipv4?, ipv6?}. */
         static: z.array(z.object({ segment: z.string(), user: z.string(), device: z.string().optional(), ipv4: z.string().optional(), ipv6: z.string().optional() })).default([]),
+        /** Devices per user and segment holding an address lease at once. */
+        maxDevicesPerUser: z.number().int().min(1).max(65_536).default(8),
+        /** Failed attempts per window (s): per user from one source, per source, per user from all sources; challenges and admin tokens per source. */
         rateLimit: z
-          .object({ perUser: z.number().int().min(1).default(10), perAddress: z.number().int().min(1).default(50), window: z.number().int().min(1).default(300) })
-          .default({ perUser: 10, perAddress: 50, window: 300 }),
+          .object({
+            perUser: z.number().int().min(1).default(10),
+            perAddress: z.number().int().min(1).default(50),
+            perUserTotal: z.number().int().min(1).default(100),
+            challenges: z.number().int().min(1).default(60),
+            admin: z.number().int().min(1).default(10),
+            window: z.number().int().min(1).default(300),
+          })
+          .default({ perUser: 10, perAddress: 50, perUserTotal: 100, challenges: 60, admin: 10, window: 300 }),
       })
-      .default({ listen: { host: '0.0.0.0', port: 8443 }, ticketTtl: 60, signingKey: 'ticket-signing.key', nodes: [], store: { type: 'memory', snapshot: 'store.json' }, publishKeys: [], leaseIdle: 2_592_000, static: [], rateLimit: { perUser: 10, perAddress: 50, window: 300 } }),
+      .default({ listen: { host: '0.0.0.0', port: 8443 }, ticketTtl: 60, signingKey: 'ticket-signing.key', nodes: [], store: { type: 'memory', snapshot: 'store.json' }, publishKeys: [], leaseIdle: 2_592_000, maxDevicesPerUser: 8, static: [], rateLimit: { perUser: 10, perAddress: 50, perUserTotal: 100, challenges: 60, admin: 10, window: 300 } }),
     switch: z
       .object({
         listen: listen(4443),
