@@ -25,8 +25,22 @@ export function toCsv(samples: readonly SoakSample[]): string {
   return [SAMPLE_COLUMNS.join(','), ...samples.map((s) => SAMPLE_COLUMNS.map((c) => String(Math.round(s[c] * 100) / 100)).join(','))].join('\n') + '\n';
 }
 
+/** A sample with the series derived from the others. */
+export type SoakRow = SoakSample & {
+  /** The lowest heap used over the preceding FLOOR_SPAN seconds: what survives collections.
+   * The heap itself saw-tooths with a period near a minute, so its slope over one minute
+   * says more about where the window falls in the cycle than about a leak. */
+  heapFloorMiB: number;
+};
+
+export const FLOOR_SPAN = 120;
+
+export function withDerived(samples: readonly SoakSample[]): SoakRow[] {
+  return samples.map((s) => ({ ...s, heapFloorMiB: Math.min(...samples.filter((o) => o.t <= s.t && o.t >= s.t - FLOOR_SPAN).map((o) => o.heapUsedMiB)) }));
+}
+
 export interface SeriesVerdict {
-  series: keyof SoakSample;
+  series: keyof SoakRow;
   /** Mean over the window. */
   mean: number;
   /** Least-squares slope over the window, per minute. */
@@ -45,10 +59,9 @@ export interface Verdict {
 }
 
 /** What "flat" allows per series: a share of the mean, or an absolute floor for small counts. */
-export const TOLERANCES: Partial<Record<keyof SoakSample, { relative: number; absolute: number }>> = {
+export const TOLERANCES: Partial<Record<keyof SoakRow, { relative: number; absolute: number }>> = {
   rssMiB: { relative: 0.05, absolute: 2 },
-  // The heap saw-tooths with each collection: a wider band.
-  heapUsedMiB: { relative: 0.1, absolute: 2 },
+  heapFloorMiB: { relative: 0.05, absolute: 2 },
   handles: { relative: 0.05, absolute: 10 },
   fds: { relative: 0.05, absolute: 10 },
   sessions: { relative: 0.05, absolute: 10 },
@@ -72,8 +85,8 @@ function slope(points: readonly [number, number][]): number {
 /** Flat at the end: over the last `windowSeconds`, no series drifts by more than its tolerance. */
 export function verdict(samples: readonly SoakSample[], windowSeconds: number): Verdict {
   const end = samples[samples.length - 1]?.t ?? 0;
-  const window = samples.filter((s) => s.t >= end - windowSeconds);
-  const series = (Object.keys(TOLERANCES) as (keyof SoakSample)[]).map((key): SeriesVerdict => {
+  const window = withDerived(samples).filter((s) => s.t >= end - windowSeconds);
+  const series = (Object.keys(TOLERANCES) as (keyof SoakRow)[]).map((key): SeriesVerdict => {
     const points = window.map((s): [number, number] => [s.t, s[key]]);
     const mean = points.reduce((a, p) => a + p[1], 0) / Math.max(1, points.length);
     const perSecond = points.length >= 3 ? slope(points) : Number.NaN;
@@ -86,7 +99,8 @@ export function verdict(samples: readonly SoakSample[], windowSeconds: number): 
 }
 
 interface Line {
-  key: keyof SoakSample;
+  key: keyof SoakRow;
+  dashed?: boolean;
   label: string;
   color: string;
 }
@@ -98,13 +112,14 @@ interface Panel {
 }
 
 const PANELS: Panel[] = [
+  { title: 'resident memory', unit: 'MiB', lines: [{ key: 'rssMiB', label: 'RSS', color: '#1f77b4' }] },
   {
-    title: 'memory',
+    title: 'V8 heap',
     unit: 'MiB',
     lines: [
-      { key: 'rssMiB', label: 'RSS', color: '#1f77b4' },
-      { key: 'heapTotalMiB', label: 'V8 heap total', color: '#9ecae1' },
-      { key: 'heapUsedMiB', label: 'V8 heap used', color: '#d62728' },
+      { key: 'heapTotalMiB', label: 'total', color: '#9ecae1' },
+      { key: 'heapUsedMiB', label: 'used', color: '#d62728' },
+      { key: 'heapFloorMiB', label: `used, lowest in ${FLOOR_SPAN / 60} min`, color: '#7f1d1d', dashed: true },
     ],
   },
   {
@@ -130,14 +145,15 @@ function niceScale(v: number): { max: number; step: number } {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
 
-/** Two stacked panels over time (minutes), sharing the x axis; `marks` are dashed vertical lines. */
-export function soakSvg(samples: readonly SoakSample[], v: Verdict, o: { title: string; marks: { t: number; label: string }[] }): string {
+/** Stacked panels over time (minutes), sharing the x axis; `marks` are dashed vertical lines. */
+export function soakSvg(raw: readonly SoakSample[], v: Verdict, o: { title: string; marks: { t: number; label: string }[] }): string {
+  const samples = withDerived(raw);
   const W = 760;
   const left = 64;
   const right = 16;
   const top = 78;
-  const panelH = 190;
-  const gap = 58;
+  const panelH = 140;
+  const gap = 50;
   const bottom = 46;
   const H = top + PANELS.length * panelH + (PANELS.length - 1) * gap + bottom;
   const plotW = W - left - right;
@@ -179,7 +195,7 @@ export function soakSvg(samples: readonly SoakSample[], v: Verdict, o: { title: 
     if (i === PANELS.length - 1) out.push(`<text x="${left + plotW / 2}" y="${y0 + panelH + 34}" text-anchor="middle" fill="#444">time since start (minutes)</text>`);
     for (const l of panel.lines) {
       const pts = samples.map((s) => `${x(s.t).toFixed(1)},${y(s[l.key]).toFixed(1)}`).join(' ');
-      out.push(`<polyline points="${pts}" fill="none" stroke="${l.color}" stroke-width="1.6" stroke-linejoin="round"/>`);
+      out.push(`<polyline points="${pts}" fill="none" stroke="${l.color}" stroke-width="1.6" stroke-linejoin="round"${l.dashed ? ' stroke-dasharray="5 3"' : ''}/>`);
     }
     // Legend, above the panel on the right, with each line's last value.
     let lx = left + plotW;
@@ -188,7 +204,7 @@ export function soakSvg(samples: readonly SoakSample[], v: Verdict, o: { title: 
       const text = `${l.label} ${fmt(Math.round(last * 10) / 10)}`;
       const w = 28 + text.length * 6.3;
       lx -= w;
-      out.push(`<line x1="${lx}" x2="${lx + 16}" y1="${y0 - 12}" y2="${y0 - 12}" stroke="${l.color}" stroke-width="3"/>`);
+      out.push(`<line x1="${lx}" x2="${lx + 16}" y1="${y0 - 12}" y2="${y0 - 12}" stroke="${l.color}" stroke-width="3"${l.dashed ? ' stroke-dasharray="5 3"' : ''}/>`);
       out.push(`<text x="${lx + 20}" y="${y0 - 8}" fill="#222">${esc(text)}</text>`);
     }
   });
