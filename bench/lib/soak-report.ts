@@ -134,12 +134,13 @@ const PANELS: Panel[] = [
   },
 ];
 
-/** A round axis maximum above `v` (1, 2, 2.5 or 5 × a power of ten) and its tick step. */
+/** A round tick step (1, 2, 2.5 or 5 × a power of ten) giving about five ticks up to `v`, and the axis maximum. */
 function niceScale(v: number): { max: number; step: number } {
   if (!(v > 0)) return { max: 1, step: 0.25 };
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return { max: m * p, step: (m * p) / (m === 2.5 ? 5 : 4) };
-  return { max: 10 * p, step: 2.5 * p };
+  const raw = v / 5;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * p).find((x) => x >= raw)!;
+  return { max: Math.ceil(v / step) * step, step };
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -157,9 +158,11 @@ export function soakSvg(raw: readonly SoakSample[], v: Verdict, o: { title: stri
   const bottom = 46;
   const H = top + PANELS.length * panelH + (PANELS.length - 1) * gap + bottom;
   const plotW = W - left - right;
-  const tEnd = Math.max(60, samples[samples.length - 1]?.t ?? 60);
+  const last = Math.max(60, samples[samples.length - 1]?.t ?? 60);
+  const xStep = last <= 180 ? 0.5 : last <= 360 ? 1 : last <= 900 ? 2 : 5;
+  // The axis ends on a tick, so a 10-minute run whose last sample is at 9:55 still shows 10.
+  const tEnd = Math.ceil(last / 60 / xStep - 0.05) * xStep * 60;
   const minutes = tEnd / 60;
-  const xStep = minutes <= 3 ? 0.5 : minutes <= 6 ? 1 : minutes <= 15 ? 2 : 5;
   const x = (t: number) => left + (t / tEnd) * plotW;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="11">`);
@@ -169,11 +172,10 @@ export function soakSvg(raw: readonly SoakSample[], v: Verdict, o: { title: stri
   out.push(`<text x="${left}" y="40" fill="${v.flat ? '#2a7d2a' : '#c0392b'}">${esc(flatText)}</text>`);
   PANELS.forEach((panel, i) => {
     const y0 = top + i * (panelH + gap);
-    const yMax = niceScale(Math.max(...panel.lines.flatMap((l) => samples.map((s) => s[l.key])))).max;
-    const { step } = niceScale(yMax);
+    const { max: yMax, step } = niceScale(Math.max(...panel.lines.flatMap((l) => samples.map((s) => s[l.key]))));
     const y = (val: number) => y0 + panelH - (val / yMax) * panelH;
     // The verdict window, shaded.
-    out.push(`<rect x="${x(tEnd - v.windowSeconds).toFixed(1)}" y="${y0}" width="${(x(tEnd) - x(tEnd - v.windowSeconds)).toFixed(1)}" height="${panelH}" fill="#f3f3f3"/>`);
+    out.push(`<rect x="${x(last - v.windowSeconds).toFixed(1)}" y="${y0}" width="${(x(last) - x(last - v.windowSeconds)).toFixed(1)}" height="${panelH}" fill="#f3f3f3"/>`);
     for (let g = 0; g <= yMax + 1e-9; g += step) {
       out.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(g).toFixed(1)}" y2="${y(g).toFixed(1)}" stroke="#e2e2e2"/>`);
       out.push(`<text x="${left - 6}" y="${(y(g) + 4).toFixed(1)}" text-anchor="end" fill="#444">${fmt(g)}</text>`);
@@ -185,9 +187,9 @@ export function soakSvg(raw: readonly SoakSample[], v: Verdict, o: { title: stri
     o.marks.forEach((mark, k) => {
       out.push(`<line x1="${x(mark.t).toFixed(1)}" x2="${x(mark.t).toFixed(1)}" y1="${y0}" y2="${y0 + panelH}" stroke="#888" stroke-dasharray="4 3"/>`);
       // Stacked, so marks close together keep readable labels.
-      if (i === 0) out.push(`<text x="${(x(mark.t) + 4).toFixed(1)}" y="${y0 + 13 + 13 * k}" fill="#666">${esc(mark.label)}</text>`);
+      if (i === 0) out.push(`<text x="${(x(mark.t) + 4).toFixed(1)}" y="${y0 + panelH - 8 - 13 * (o.marks.length - 1 - k)}" fill="#666">${esc(mark.label)}</text>`);
     });
-    if (i === 0) out.push(`<text x="${(x(tEnd) - 4).toFixed(1)}" y="${y0 + 13}" text-anchor="end" fill="#888">verdict window</text>`);
+    if (i === 0) out.push(`<text x="${(x(last) - 4).toFixed(1)}" y="${y0 + panelH - 8}" text-anchor="end" fill="#888">verdict window</text>`);
     out.push(`<line x1="${left}" x2="${left}" y1="${y0}" y2="${y0 + panelH}" stroke="#444"/>`);
     out.push(`<line x1="${left}" x2="${left + plotW}" y1="${y0 + panelH}" y2="${y0 + panelH}" stroke="#444"/>`);
     out.push(`<text x="${left}" y="${y0 - 8}" font-weight="bold">${esc(panel.title)}</text>`);
@@ -200,8 +202,8 @@ export function soakSvg(raw: readonly SoakSample[], v: Verdict, o: { title: stri
     // Legend, above the panel on the right, with each line's last value.
     let lx = left + plotW;
     for (const l of [...panel.lines].reverse()) {
-      const last = samples[samples.length - 1]?.[l.key] ?? 0;
-      const text = `${l.label} ${fmt(Math.round(last * 10) / 10)}`;
+      const final = samples[samples.length - 1]?.[l.key] ?? 0;
+      const text = `${l.label} ${fmt(Math.round(final * 10) / 10)}`;
       const w = 28 + text.length * 6.3;
       lx -= w;
       out.push(`<line x1="${lx}" x2="${lx + 16}" y1="${y0 - 12}" y2="${y0 - 12}" stroke="${l.color}" stroke-width="3"${l.dashed ? ' stroke-dasharray="5 3"' : ''}/>`);
