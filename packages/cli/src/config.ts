@@ -164,7 +164,7 @@ export function loadConfig(file: string, ...overrides: Overrides[]): LoadedConfi
   } catch (e) {
     throw new ElError('EL_ERR_CONFIG', `${abs} is not valid YAML: ${(e as Error).message}`);
   }
-  const merged = applyOverrides(raw as Record<string, unknown>, overrides);
+  const merged = applyOverrides(raw, overrides);
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`);
@@ -174,10 +174,18 @@ export function loadConfig(file: string, ...overrides: Overrides[]): LoadedConfi
   return { config: result.data, file: abs, stateDir, path: (p) => (isAbsolute(p) ? p : resolve(stateDir, p)) };
 }
 
-function applyOverrides(raw: Record<string, unknown>, list: Overrides[]): Record<string, unknown> {
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function applyOverrides(raw: unknown, list: Overrides[]): unknown {
+  // A document or section that is not a mapping stays as it is, so the schema names it
+  // (an override cannot be set on a number, and must not throw a TypeError trying).
+  if (!isObject(raw)) return raw;
   const cfg = structuredClone(raw);
-  const section = (name: string) => ((cfg[name] ??= {}) as Record<string, unknown>);
-  const sub = (s: Record<string, unknown>, name: string) => ((s[name] ??= {}) as Record<string, unknown>);
+  const sub = (s: Record<string, unknown>, name: string): Record<string, unknown> => {
+    s[name] ??= {};
+    return isObject(s[name]) ? s[name] : {};
+  };
+  const section = (name: string) => sub(cfg, name);
   for (const o of list) {
     if (o.logLevel !== undefined) section('log').level = o.logLevel;
     if (o.nodeId !== undefined) section('node').id = o.nodeId;
@@ -192,8 +200,8 @@ function applyOverrides(raw: Record<string, unknown>, list: Overrides[]): Record
     if (o.advertise !== undefined) section('switch').advertise = o.advertise;
     if (o.clusterSecret !== undefined) {
       section('broker').clusterSecret = o.clusterSecret;
-      const link = section('switch').broker as Record<string, unknown> | undefined;
-      if (link) link.clusterSecret = o.clusterSecret;
+      const link = section('switch').broker;
+      if (isObject(link)) link.clusterSecret = o.clusterSecret;
     }
     if (o.adminToken !== undefined) section('broker').adminToken = o.adminToken;
   }
