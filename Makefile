@@ -1,21 +1,26 @@
 # Emotion Link — the two commands a user needs:
 #   make up     install, build, and start broker + switch in one process (state in .elink-state/)
 #   make test   install what the tests need (npm packages, native build, Debian packages) and run them all
+#
+# Everything runs on Node.js 24 LTS through scripts/node24.sh: the system's node when it is
+# new enough, else the version pinned in .node-version, fetched once into .tools/node.
 
 STATE ?= .elink-state
 NPM_STAMP := node_modules/.package-lock.json
+NODE24 := scripts/node24.sh
 
-.PHONY: up test build deps test-deps clean
+.PHONY: up test build deps test-deps pack clean
 
 up: build
-	node packages/cli/dist/main.js up --state $(STATE)
+	$(NODE24) node packages/cli/dist/main.js up --state $(STATE)
 
 build: $(NPM_STAMP)
-	npx tsc -b
+	$(NODE24) npx tsc -b
 
-# npm ci also compiles the TAP/TUN addon (packages/tuntap) with node-gyp.
-$(NPM_STAMP): package.json package-lock.json packages/*/package.json
-	npm ci --no-audit --no-fund
+# npm ci also compiles the TAP/TUN addon (packages/tuntap) with node-gyp, against the
+# headers of the Node that runs it (npm_config_nodedir, set by scripts/node24.sh).
+$(NPM_STAMP): package.json package-lock.json packages/*/package.json .node-version
+	$(NODE24) npm ci --no-audit --no-fund
 
 deps: $(NPM_STAMP)
 
@@ -23,11 +28,11 @@ test-deps:
 	scripts/install-test-deps.sh
 
 test: test-deps
-	npm ci --no-audit --no-fund
-	npx tsc -b
+	$(NODE24) npm ci --no-audit --no-fund
+	$(NODE24) npx tsc -b
 	# Unit tests first, then the end-to-end tests alone: they load the machine's two cores.
-	npx vitest run --project unit
-	npx vitest run --project e2e
+	$(NODE24) npx vitest run --project unit
+	$(NODE24) npx vitest run --project e2e
 
 clean:
 	rm -rf node_modules packages/*/dist packages/*/build packages/*/*.tsbuildinfo

@@ -61,7 +61,7 @@ export async function createCertificateAuthority(commonName = 'Emotion Link CA')
 export async function issueServerCertificate(ca: CertificateAuthority, names: readonly string[]): Promise<ServerCertificate> {
   if (names.length === 0) throw new RangeError('a server certificate needs at least one name');
   const caCert = new x509.X509Certificate(ca.certPem);
-  const caKey = await webcrypto.subtle.importKey('pkcs8', pemBody(ca.keyPem), EC, false, ['sign']);
+  const caKey = (await webcrypto.subtle.importKey('pkcs8', pemBody(ca.keyPem), EC, false, ['sign'])) as CryptoKey;
   const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
   const unique = [...new Set(names)];
   const cert = await x509.X509CertificateGenerator.create({
