@@ -24,6 +24,10 @@ $(NPM_STAMP): package.json package-lock.json packages/*/package.json .node-versi
 
 deps: $(NPM_STAMP)
 
+# The installable command: dist-pkg/elink-<version>-linux-<arch>.tgz (npm install -g it).
+pack: build
+	$(NODE24) scripts/pack.sh
+
 test-deps:
 	scripts/install-test-deps.sh
 
@@ -35,4 +39,4 @@ test: test-deps
 	$(NODE24) npx vitest run --project e2e
 
 clean:
-	rm -rf node_modules packages/*/dist packages/*/build packages/*/*.tsbuildinfo
+	rm -rf node_modules packages/*/dist packages/*/build packages/*/*.tsbuildinfo dist-pkg

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and is missing: Debian packages for the real
-# network tests (namespaces, ping, tcpdump, iperf3, redis-server, haproxy, radvd, traceroute) and the
-# native build tools. Idempotent; apt runs only when something is missing.
+# network tests (namespaces, ping, tcpdump, iperf3, redis-server, haproxy, radvd, traceroute), systemd-analyze
+# for the unit files, and the native build tools. Idempotent; apt runs only when something is missing.
 set -euo pipefail
 
 need=()
@@ -15,6 +15,7 @@ have haproxy   || need+=(haproxy)
 have radvd || [ -x /usr/sbin/radvd ] || need+=(radvd)
 have traceroute || [ -x /usr/sbin/traceroute ] || need+=(traceroute)
 have curl      || need+=(curl)
+have systemd-analyze || need+=(systemd) # checks the units in deploy/systemd
 have make      || need+=(make)
 have g++       || need+=(g++)
 have python3   || need+=(python3)

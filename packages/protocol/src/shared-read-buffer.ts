@@ -29,7 +29,7 @@ type Internals = TLSSocket & { _handle?: { useUserBuffer?: (buf: Uint8Array) => 
 
 /**
  * The same for a TLSSocket that wraps an accepted connection (the server side), where
- * Node 20 ignores `onread`: sets the per-socket state that the option sets (the
+ * Node (20, 24) ignores `onread`: sets the per-socket state that the option sets (the
  * kBuffer/kBufferCb/kBufferGen fields of net.Socket, found by their descriptions) and
  * tells the TLS handle to read into the buffer (StreamBase.useUserBuffer). Returns
  * false, changing nothing, if this Node does not have those internals — the caller
