@@ -119,6 +119,17 @@ describe('deploy/Dockerfile, the npm package and the systemd units', () => {
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+  it('runs on the Node.js 24 that .node-version pins, whose tarball integrity scripts/node24.sh knows', () => {
+    // make test runs vitest through scripts/node24.sh: the pinned Node unless the system's is 24+.
+    expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(24);
+    expect(pinnedNode).toMatch(/^24\.\d+\.\d+$/);
+    const script = readFileSync(join(root, 'scripts/node24.sh'), 'utf8');
+    for (const arch of ['x64', 'arm64']) expect(script).toMatch(new RegExp(`^\\s*${pinnedNode.replaceAll('.', '\\.')}-${arch}\\) echo 'sha512-[A-Za-z0-9+/]{86}=='`, 'm'));
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string }; devDependencies: Record<string, string> };
+    expect(pkg.engines.node).toBe('>=24');
+    expect(pkg.devDependencies['@types/node']).toMatch(/^\^24\./);
+  });
+
   it('passes the Dockerfile linter (dockerfile-utils), which does flag a broken one', () => {
     expect(validate(dockerfileText).map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
     expect(validate('FROM node:24\nEXPOSE http\nUSER\n').length).toBe(2);
