@@ -1,6 +1,6 @@
 import { ElError } from './errors.js';
 import { HEADER_LENGTH } from './records.js';
-import { BufferPool } from './scratch-buffer.js';
+import { BufferPool, SMALL_BUFFER } from './scratch-buffer.js';
 
 /** Called once per complete record. `payload` is a view into the chunk when the
  * record arrived whole (zero-copy), or memory from the reader's `allocate` (default: a
@@ -29,7 +29,7 @@ const stagingPool = new BufferPool(64, [16 * 1024, 64 * 1024]);
 /** Staging memory for `size` bytes: up to 4 KiB a slice of Node's Buffer pool, else a
  * pooled buffer (given back by unstage). */
 function stage(size: number): Buffer {
-  return size <= Buffer.poolSize >>> 1 ? Buffer.allocUnsafe(size) : (stagingPool.take(size) ?? Buffer.allocUnsafe(size));
+  return size <= SMALL_BUFFER ? Buffer.allocUnsafe(size) : (stagingPool.take(size) ?? Buffer.allocUnsafe(size));
 }
 
 function unstage(buf: Buffer): void {

@@ -6,11 +6,12 @@ import { createCertificateAuthority, issueServerCertificate } from '@elink/pki';
 
 describe('ScratchBuffer', () => {
   it('hands out the same memory every time, growing up to its maximum', () => {
-    // Sizes above 4 KiB: smaller allocUnsafe buffers share Node's pool (one ArrayBuffer).
     const s = new ScratchBuffer(8192, 32768);
     const a = s.take(10);
     const b = s.take(8192);
     expect(a.buffer).toBe(b.buffer);
+    // Memory of its own, never a slice of Node's shared pool (64 KiB since Node 24).
+    expect(a.buffer.byteLength).toBe(8192);
     expect(a.byteOffset).toBe(b.byteOffset);
     const c = s.take(9000); // grows once
     expect(c.length).toBe(9000);
@@ -50,6 +51,7 @@ describe('RecyclingArena', () => {
     const a = arena.alloc(100);
     const b = arena.alloc(300);
     expect(a.buffer).toBe(b.buffer);
+    expect(a.buffer.byteLength).toBe(8192); // a slab of its own, not a slice of Node's pool
     expect(b.byteOffset - a.byteOffset).toBe(104);
     a.fill(1);
     b.fill(2);

@@ -14,6 +14,14 @@
  */
 import type { Writable } from 'node:stream';
 
+/**
+ * Up to this size a write or staging buffer is a slice of Node's shared Buffer pool (no
+ * ArrayBuffer of its own, nothing to give back); above it, reused memory of ours. Fixed,
+ * not `Buffer.poolSize / 2`: Node 24 made the pool 64 KiB, and slicing up to 32 KiB from
+ * it would send mid-size writes through fresh pool memory instead of the reused buffers.
+ */
+export const SMALL_BUFFER = 4 * 1024;
+
 export class ScratchBuffer {
   private buf: Buffer;
 
@@ -22,13 +30,13 @@ export class ScratchBuffer {
     initial = 64 * 1024,
     private readonly max = 2 * 1024 * 1024,
   ) {
-    this.buf = Buffer.allocUnsafe(initial);
+    this.buf = Buffer.allocUnsafeSlow(initial);
   }
 
   /** A view of `size` bytes, valid until the next take(): write it out before then. */
   take(size: number): Buffer {
     if (size > this.max) return Buffer.allocUnsafe(size);
-    if (size > this.buf.length) this.buf = Buffer.allocUnsafe(Math.min(this.max, Math.max(size, this.buf.length * 2)));
+    if (size > this.buf.length) this.buf = Buffer.allocUnsafeSlow(Math.min(this.max, Math.max(size, this.buf.length * 2)));
     return this.buf.subarray(0, size);
   }
 }
@@ -39,8 +47,8 @@ export const scratch = new ScratchBuffer();
 /**
  * Buffers for writes a stream holds on to (a busy socket queues the chunk until its
  * earlier write is done): taken here, given back from the write's callback, when the
- * bytes are surely copied. Size classes (default 64 KiB … 2 MiB, each above 4 KiB so
- * that no class buffer comes from Node's shared pool); at most `keep` free buffers per
+ * bytes are surely copied. Size classes (default 64 KiB … 2 MiB; allocUnsafeSlow, so no
+ * class buffer is a slice of Node's shared pool); at most `keep` free buffers per
  * class stay pooled (the rest are left to the GC), so the pool is bounded.
  */
 export class BufferPool {
@@ -57,7 +65,7 @@ export class BufferPool {
   take(size: number): Buffer | undefined {
     const c = this.classes.findIndex((n) => n >= size);
     if (c < 0) return undefined;
-    return this.free[c].pop() ?? Buffer.allocUnsafe(this.classes[c]);
+    return this.free[c].pop() ?? Buffer.allocUnsafeSlow(this.classes[c]);
   }
 
   /** Gives back a buffer from take(); the caller must not touch it afterwards. Buffers
@@ -78,7 +86,7 @@ export const writePool = new BufferPool(4);
  */
 export function writeBuffer(size: number, through: boolean): { buf: Buffer; done: ((err?: Error | null) => void) | undefined } {
   if (through) return { buf: scratch.take(size), done: undefined };
-  if (size <= Buffer.poolSize >>> 1) return { buf: Buffer.allocUnsafe(size), done: undefined };
+  if (size <= SMALL_BUFFER) return { buf: Buffer.allocUnsafe(size), done: undefined };
   const pooled = writePool.take(size);
   if (pooled === undefined) return { buf: Buffer.allocUnsafe(size), done: undefined };
   return { buf: pooled.subarray(0, size), done: () => writePool.give(pooled) };
@@ -122,7 +130,7 @@ export class RecyclingArena {
     }
     if (this.slab === this.slabs.length) {
       if (this.slabs.length >= this.keepSlabs) return Buffer.allocUnsafe(size);
-      this.slabs.push(Buffer.allocUnsafe(this.slabSize));
+      this.slabs.push(Buffer.allocUnsafeSlow(this.slabSize));
     }
     const buf = this.slabs[this.slab].subarray(this.offset, this.offset + size);
     this.offset += (size + 7) & ~7;
