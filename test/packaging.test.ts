@@ -290,6 +290,8 @@ describe('deploy/Dockerfile, the npm package and the systemd units', () => {
         expect(s.get('AmbientCapabilities'), u).toEqual([net ? 'CAP_NET_ADMIN' : '']);
         expect(s.get('PrivateDevices'), u).toEqual(net ? undefined : ['yes']);
         if (net) expect([s.get('DevicePolicy'), s.get('DeviceAllow')]).toEqual([['closed'], ['/dev/net/tun rw']]);
+        // elink connect's permanent failures (exit 2-7) are not restarted.
+        if (net) expect(s.get('RestartPreventExitStatus')).toEqual(['2 3 4 5 6 7']);
         expect(s.get('User'), u).toEqual(['elink']);
         for (const [k, v] of [['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'], ['RestrictSUIDSGID', 'yes']]) expect(s.get(k!), `${u} ${k}`).toEqual([v]);
         expect(s.get('ExecStart')![0], u).toMatch(/^\/usr\/local\/bin\/elink (broker|switch|connect) /);
