@@ -114,7 +114,8 @@ describe('deploy/Dockerfile, the npm package and the systemd units', () => {
     const flags = line.filter((a) => a.startsWith('--'));
     expect(flags).toContain('--offline');
     expect(line.at(-1)).toBe('/tmp/elink/elink-*.tgz');
-    must('npm', ['install', '-g', ...flags, '--prefix', prefix, tarball], { timeout: 300_000 });
+    // An empty npm cache, as in the runtime image: the tarball must need nothing else.
+    must('npm', ['install', '-g', ...flags, '--cache', join(work, 'empty-npm-cache'), '--prefix', prefix, tarball], { timeout: 300_000 });
   }, 600_000);
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
