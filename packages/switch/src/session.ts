@@ -226,7 +226,7 @@ export class Session extends QueuedPort {
         }
       }
     }
-    if (!seg.attach(this, { macLimit: claims.macs ?? seg.def.macsPerSession, ownMac: own, pinFirstSource: own === undefined })) {
+    if (!seg.attach(this, { macLimit: claims.macs ?? seg.def.macsPerSession, ownMac: own, pinFirstSource: own === undefined, claims })) {
       throw new ElError('EL_ERR_MAC_IN_USE', `MAC ${hello.mac ?? claims.mac} is in use by another session in segment "${seg.name}"`);
     }
 
