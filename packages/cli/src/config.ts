@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ElError, segmentSchema } from '@elink/protocol';
+import { cidrSchema, ElError, segmentSchema } from '@elink/protocol';
 
 const port = z.number().int().min(0).max(65535);
 const listen = (p: number) => z.object({ host: z.string().default('0.0.0.0'), port: port.default(p) }).default({ host: '0.0.0.0', port: p });
@@ -20,6 +20,9 @@ export const userSchema = z.object({
   segments: z.array(z.string()).min(1),
   /** Source MACs this user's sessions may use: set it for a bridge with a LAN behind it. */
   macs: z.number().int().min(1).max(65536).optional(),
+  /** LAN ranges this user's bridge sessions may claim in ARP and ND (segment inspection);
+   * default: the segment's bridgeRanges. */
+  lan: z.array(cidrSchema).max(64).optional(),
   /** Clear secret for legacy challenge–response logins (stored as given: enable only where needed). */
   digestSecret: z.string().min(8).optional(),
 });

@@ -115,7 +115,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       segments: config.segments,
       users: new StoreUserDirectory(
         store!,
-        new MemoryUserDirectory(config.users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.digestSecret ? { digestSecret: u.digestSecret } : {}) }))),
+        new MemoryUserDirectory(config.users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.lan ? { lan: u.lan } : {}), ...(u.digestSecret ? { digestSecret: u.digestSecret } : {}) }))),
       ),
       store,
       keys: keyRing,

@@ -69,8 +69,8 @@ export interface SwitchNodeStats {
   traffic: Traffic;
   drops: DropCounts;
   segments: Record<string, { mode: 'l2' | 'l3'; sessions: number; ports: number; macEntries: number; evictions: number; moves: number; routes: number; drops: DropCounts }>;
-  /** ICMP errors the L3 router sent, and those the rate limit held back. */
-  icmp: { sent: number; limited: number };
+  /** ICMP errors the L3 router sent, and those the node-wide and per-session budgets held back. */
+  icmp: { sent: number; limited: number; sessionLimited: number };
 }
 
 export class SwitchNode implements SessionHost {
@@ -146,7 +146,7 @@ export class SwitchNode implements SessionHost {
         sessionErrors: () => this.errorsBy,
         traffic: () => this.traffic(),
         drops: () => this.drops(),
-        icmp: () => ({ sent: this.router.icmpSent, limited: this.router.icmpLimited }),
+        icmp: () => ({ sent: this.router.icmpSent, limited: this.router.icmpLimited, sessionLimited: this.router.icmpSessionLimited }),
         gsoSegmented: () => {
           let n = 0;
           for (const seg of this.segments.values()) n += seg.gsoEgress.segmented;
@@ -331,7 +331,7 @@ export class SwitchNode implements SessionHost {
       traffic: this.traffic(),
       drops: this.drops(),
       segments,
-      icmp: { sent: this.router.icmpSent, limited: this.router.icmpLimited },
+      icmp: { sent: this.router.icmpSent, limited: this.router.icmpLimited, sessionLimited: this.router.icmpSessionLimited },
     };
   }
 
