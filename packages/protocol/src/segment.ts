@@ -2,27 +2,13 @@
  * A segment: one virtual network. The broker and every switch node hosting it share
  * this definition (from the config file now, from the broker's registry later).
  */
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const v4cidr = z.string().refine((s) => /^[\d.]+\/\d{1,2}$/.test(s) && isIP(s.split('/')[0]) === 4 && Number(s.split('/')[1]) <= 32, 'an IPv4 prefix like 198.19.0.0/16');
 const v6cidr = z.string().refine((s) => /^[0-9a-fA-F:]+\/\d{1,3}$/.test(s) && isIP(s.split('/')[0]) === 6 && Number(s.split('/')[1]) <= 128, 'an IPv6 prefix like fd00:e1::/64');
 /** An IPv4 or IPv6 prefix: a LAN range a bridge may claim. */
 export const cidrSchema = z.union([v4cidr, v6cidr]);
-
-/** True when the two prefixes share an address (one holds the other's first address). */
-export function prefixesOverlap(a: string, b: string): boolean {
-  const [aa, al] = a.split('/');
-  const [ba, bl] = b.split('/');
-  const fa = isIP(aa) === 6 ? 'ipv6' : 'ipv4';
-  const fb = isIP(ba) === 6 ? 'ipv6' : 'ipv4';
-  if (fa !== fb) return false;
-  const inA = new BlockList();
-  inA.addSubnet(aa, Number(al), fa);
-  const inB = new BlockList();
-  inB.addSubnet(ba, Number(bl), fb);
-  return inA.check(ba, fb) || inB.check(aa, fa);
-}
 
 /** A token bucket: `rate` per second on average, `burst` at once. */
 const bucket = (rate: number, burst: number, maxRate: number) =>
@@ -68,7 +54,8 @@ export const segmentSchema = z.object({
    * when the segment has a pool for it (otherwise no address is leased). */
   inspection: z.object({ arp: z.boolean().default(true), nd: z.boolean().default(true) }).default({ arp: true, nd: true }),
   /** L2: LAN ranges a bridge session (more than one MAC) may claim in ARP and ND, unless its
-   * ticket names its own (`lan`, from the user's `lan`). Must not overlap the pools. */
+   * ticket names its own (`lan`, from the user's `lan`). They may overlap the pools (a LAN
+   * sharing the segment's subnet); the address leased to an attached session stays its own. */
   bridgeRanges: z.array(cidrSchema).max(64).default([]),
   /** L2: broadcast, multicast and unknown-unicast frames one client session may make the
    * switch flood, per second (token bucket per ingress port); the excess is dropped
@@ -82,15 +69,7 @@ export const segmentSchema = z.object({
     // A timeout shorter than two intervals ends healthy sessions whenever one ping is late.
     .refine((k) => k.timeout >= 2 * k.interval, { message: 'timeout must be at least twice the interval', path: ['timeout'] })
     .default({ interval: 15, timeout: 45 }),
-})
-  .superRefine((seg, ctx) => {
-    // A bridge range inside a pool would let a bridge claim other members' leased addresses.
-    seg.bridgeRanges.forEach((r, i) => {
-      for (const pool of [seg.ipv4?.pool, seg.ipv6?.pool]) {
-        if (pool && prefixesOverlap(r, pool)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bridgeRanges', i], message: `${r} overlaps the address pool ${pool}` });
-      }
-    });
-  });
+});
 
 export type SegmentDef = z.infer<typeof segmentSchema>;
 export type SegmentInput = z.input<typeof segmentSchema>;

@@ -87,6 +87,22 @@ describe('ARP inspection (L2, on by default)', () => {
     expect(s.drops.arp_spoof).toBe(3);
   });
 
+  it('lets a bridge range overlap the pool, but never covers an address leased to an attached member', async () => {
+    const s = segment();
+    const { host1, victim } = members(s);
+    const bridge = new MemoryPort('bridge');
+    s.attach(bridge, { ownMac: mac(4), macLimit: 16, claims: { ipv4: '198.19.0.14/24', ipv6: 'fd00:e1::14/64', lan: ['198.19.0.0/24', 'fd00:e1::/64'] } });
+    expect(await delivered(s, arpFrame({ src: mac(40), spa: '198.19.0.250', tpa: '198.19.0.250' }), bridge, host1)).toBe(true);
+    expect(await delivered(s, ndFrame({ type: 136, src: mac(40), from: 'fd00:e1::250', target: 'fd00:e1::250' }), bridge, host1)).toBe(true);
+    expect(await delivered(s, arpFrame({ src: mac(40), spa: '198.19.0.12', tpa: '198.19.0.12' }), bridge, host1)).toBe(false);
+    expect(await delivered(s, ndFrame({ type: 136, src: mac(40), from: 'fd00:e1::250', target: 'fd00:e1::12' }), bridge, host1)).toBe(false);
+    // Once the member has left, its address is the LAN's to claim.
+    s.detach(victim);
+    expect(await delivered(s, arpFrame({ src: mac(40), spa: '198.19.0.12', tpa: '198.19.0.12' }), bridge, host1)).toBe(true);
+    expect(s.drops.arp_spoof).toBe(1);
+    expect(s.drops.nd_spoof).toBe(1);
+  });
+
   it('inspects nothing from the node’s own LAN port, in a segment without an IPv4 pool, or when turned off', async () => {
     const s = segment();
     const { host1 } = members(s);

@@ -9,8 +9,9 @@
  *   - link-local IPv6 addresses (fe80::/64) no other session of the segment holds: the
  *     first session to claim one holds it until it detaches (a ring of a few per session,
  *     the oldest given back when full), since link-locals are not leased;
- *   - a bridge (more than one source MAC): the ticket's `lan` ranges, else the segment's
- *     `bridgeRanges`.
+ *   - a bridge (more than one source MAC): addresses in the ticket's `lan` ranges, else
+ *     the segment's `bridgeRanges`, except the address leased to another session attached
+ *     to the segment (ranges may overlap the pool: a LAN sharing the segment's subnet).
  * What is checked (VLAN-tagged frames by their inner header, up to two tags):
  *   ARP: IPv4 over Ethernet only; sender MAC = the frame's source MAC; sender IP 0.0.0.0
  *        (a probe) or claimable.                                  else `arp_spoof`
@@ -82,8 +83,7 @@ export class ClaimSet {
     this.llLimit = Math.min(MAX_LINK_LOCALS, LINK_LOCALS_PER_MAC * (Number.isFinite(macLimit) ? macLimit : MAX_LINK_LOCALS));
   }
 
-  may4(a: number): boolean {
-    if (a === this.own4) return true;
+  inRanges4(a: number): boolean {
     for (let i = 0; i < this.net4.length; i++) if ((a & this.mask4[i]) >>> 0 === this.net4[i]) return true;
     return false;
   }
@@ -102,6 +102,10 @@ export class NeighborGuard {
   readonly nd: boolean;
   /** Link-local interface identifier (high word → low word) → the session holding it. */
   private readonly linkLocals = new Map<number, Map<number, ClaimSet>>();
+  /** Leased addresses of attached sessions, which no bridge range covers for another:
+   * IPv4 by address, IPv6 by its last word (then compared whole). */
+  private readonly leased4 = new Map<number, ClaimSet>();
+  private readonly leased6 = new Map<number, ClaimSet[]>();
   private readonly ranges: readonly string[];
 
   constructor(def: SegmentDef) {
@@ -117,12 +121,27 @@ export class NeighborGuard {
     return n;
   }
 
+  /** A session attaches: what it may claim; its leased addresses become off limits to bridges. */
   claimSet(claims: GuardClaims, macLimit: number): ClaimSet {
-    return new ClaimSet(claims, macLimit, this.ranges);
+    const cs = new ClaimSet(claims, macLimit, this.ranges);
+    if (cs.own4 !== -1) this.leased4.set(cs.own4, cs);
+    if (cs.own6 !== undefined) {
+      const list = this.leased6.get(cs.own6[3]);
+      if (list) list.push(cs);
+      else this.leased6.set(cs.own6[3], [cs]);
+    }
+    return cs;
   }
 
-  /** Gives back the session's link-local addresses (it detached). */
+  /** Gives back the session's leased and link-local addresses (it detached). */
   release(cs: ClaimSet): void {
+    if (this.leased4.get(cs.own4) === cs) this.leased4.delete(cs.own4);
+    if (cs.own6 !== undefined) {
+      const list = this.leased6.get(cs.own6[3]);
+      const i = list ? list.indexOf(cs) : -1;
+      if (i >= 0) list!.splice(i, 1);
+      if (list?.length === 0) this.leased6.delete(cs.own6[3]);
+    }
     for (let i = 0; i < cs.llHi.length; i++) this.unpinLinkLocal(cs.llHi[i], cs.llLo[i], cs);
     cs.llHi.length = 0;
     cs.llLo.length = 0;
@@ -148,7 +167,10 @@ export class NeighborGuard {
     if (f[p] !== 0 || f[p + 1] !== 1 || f[p + 2] !== 0x08 || f[p + 3] !== 0 || f[p + 4] !== 6 || f[p + 5] !== 4) return 'arp_spoof';
     if (!sameMac(f, p + 8)) return 'arp_spoof';
     const spa = f.readUInt32BE(p + 14);
-    return spa === 0 || cs.may4(spa) ? undefined : 'arp_spoof';
+    if (spa === 0 || spa === cs.own4) return undefined;
+    if (!cs.inRanges4(spa)) return 'arp_spoof';
+    const holder = this.leased4.get(spa);
+    return holder === undefined || holder === cs ? undefined : 'arp_spoof';
   }
 
   private checkNd(f: Buffer, ip: number, cs: ClaimSet): GuardVerdict {
@@ -215,10 +237,19 @@ export class NeighborGuard {
     if (own !== undefined && w0 === own[0] && w1 === own[1] && w2 === own[2] && w3 === own[3]) return true;
     if (w0 === LINK_LOCAL_HI && w1 === 0) return this.claimLinkLocal(w2, w3, cs);
     const n = cs.nets6;
-    for (let i = 0; i < n.length; i += 8) {
-      if ((w0 & n[i + 4]) >>> 0 === n[i] && (w1 & n[i + 5]) >>> 0 === n[i + 1] && (w2 & n[i + 6]) >>> 0 === n[i + 2] && (w3 & n[i + 7]) >>> 0 === n[i + 3]) return true;
+    let inRange = false;
+    for (let i = 0; i < n.length && !inRange; i += 8) {
+      inRange = (w0 & n[i + 4]) >>> 0 === n[i] && (w1 & n[i + 5]) >>> 0 === n[i + 1] && (w2 & n[i + 6]) >>> 0 === n[i + 2] && (w3 & n[i + 7]) >>> 0 === n[i + 3];
     }
-    return false;
+    if (!inRange) return false;
+    const leased = this.leased6.get(w3);
+    if (leased !== undefined) {
+      for (const other of leased) {
+        const o = other.own6!;
+        if (other !== cs && o[0] === w0 && o[1] === w1 && o[2] === w2) return false;
+      }
+    }
+    return true;
   }
 
   /** True when the link-local address is (now) this session's. */
