@@ -29,6 +29,18 @@ describe('loadConfig', () => {
     expect(path('/etc/x.pem')).toBe('/etc/x.pem');
   });
 
+  it('takes a bridge user’s LAN ranges and a segment’s inspection, bridge ranges and flood limit', () => {
+    const hash = '$scrypt$N=16384,r=8,p=1$c2FsdA$aGFzaA';
+    const f = file(
+      `${minimal}    bridgeRanges: [192.168.1.0/25]\n    floodLimit: { rate: 5000 }\n    inspection: { nd: false }\n` +
+        `users:\n  - { name: gw, password: '${hash}', segments: [lab], macs: 4096, lan: [192.168.7.0/24, 'fd00:7::/64'] }\n`,
+    );
+    const { config } = loadConfig(f);
+    expect(config.users[0].lan).toEqual(['192.168.7.0/24', 'fd00:7::/64']);
+    expect(config.segments[0]).toMatchObject({ bridgeRanges: ['192.168.1.0/25'], floodLimit: { rate: 5000, burst: 2000 }, inspection: { arp: true, nd: false } });
+    expect(() => loadConfig(file(`${minimal}users:\n  - { name: gw, password: '${hash}', segments: [lab], lan: [192.168.7.1] }\n`))).toThrow(ElError);
+  });
+
   it('applies environment over the file and flags over the environment', () => {
     const f = file(`${minimal}broker:\n  listen: { port: 1111 }\nlog: { level: warn }\n`);
     const env = overridesFromEnv({ ELINK_BROKER_PORT: '2222', ELINK_LOG_LEVEL: 'debug', ELINK_ADVERTISE: 'vpn.example' });
