@@ -28,6 +28,12 @@ import type { Port } from './port.js';
 const ETHERNET_HEADER = 14;
 const NONE = -1;
 
+/** The IPv6 next header of an untagged frame may lead to neighbour discovery: ICMPv6, or
+ * an extension header (hop-by-hop, routing, fragment, destination options) before it. */
+function mayCarryNd(nextHeader: number): boolean {
+  return nextHeader === 58 || nextHeader === 0 || nextHeader === 43 || nextHeader === 44 || nextHeader === 60;
+}
+
 export interface AttachOptions {
   /** How many source MACs the port may use (segment.macsPerSession for client
    * sessions, its own pinned MAC included). Unlimited when absent (TAP, trunk). */
@@ -186,9 +192,10 @@ export class L2Segment {
 
     const cs = att.claimSet;
     if (cs !== undefined) {
-      // Only ARP, IPv6 and VLAN-tagged frames can carry a claim: one compare for the rest.
+      // Only ARP, ICMPv6 (or IPv6 with extension headers) and VLAN-tagged frames can carry
+      // a claim: a compare or two for the rest.
       const type = (frame[12] << 8) | frame[13];
-      if (type === 0x0806 || type === 0x86dd || type === 0x8100 || type === 0x88a8) {
+      if (type === 0x0806 || type === 0x8100 || type === 0x88a8 || (type === 0x86dd && mayCarryNd(frame[20]))) {
         const verdict = this.guard.check(frame, cs);
         if (verdict !== undefined) {
           this.drops[verdict]++;
@@ -199,9 +206,19 @@ export class L2Segment {
 
     const egress = isGroupMac(frame, 0) ? undefined : table.lookup(macAt(frame, 0), now);
     if (egress === undefined) {
-      if (cs !== undefined && !this.takeFloodTokens(att, now, gso === undefined ? 1 : 1 + ((gso.length / this.maxFrame) | 0))) {
-        this.drops.flood_limit++;
-        return;
+      if (cs !== undefined) {
+        // The session's flood token bucket (segment.floodLimit); a FRAME_GSO record costs
+        // the MTU-sized frames it holds.
+        if (now !== att.floodLast) {
+          att.floodTokens = Math.min(this.floodBurst, att.floodTokens + (now - att.floodLast) * this.floodRate);
+          att.floodLast = now;
+        }
+        const cost = gso === undefined ? 1 : 1 + ((gso.length / this.maxFrame) | 0);
+        if (att.floodTokens < cost) {
+          this.drops.flood_limit++;
+          return;
+        }
+        att.floodTokens -= cost;
       }
       this.flood(frame, ingress, gso);
     } else if (egress === ingress) {
@@ -215,18 +232,6 @@ export class L2Segment {
         this.gsoEgress.end();
       }
     }
-  }
-
-  /** The port's flood token bucket (segment.floodLimit); a FRAME_GSO record costs what
-   * it holds in MTU-sized frames. */
-  private takeFloodTokens(att: Attachment, now: number, cost: number): boolean {
-    if (now !== att.floodLast) {
-      att.floodTokens = Math.min(this.floodBurst, att.floodTokens + (now - att.floodLast) * this.floodRate);
-      att.floodLast = now;
-    }
-    if (att.floodTokens < cost) return false;
-    att.floodTokens -= cost;
-    return true;
   }
 
   private flood(frame: Buffer, ingress: Port, gso: Buffer | undefined): void {
