@@ -38,7 +38,8 @@ export const DROP_REASONS = [
   /** L2: a client session's ARP claims an IPv4 address that is not its own (segment.inspection). */
   'arp_spoof',
   /** L2: a client session's neighbour discovery claims an IPv6 address that is not its own,
-   * or names another link-layer address, or hides in a fragment (segment.inspection). */
+   * names another link-layer address, hides in a fragment, or is a router advertisement or
+   * redirect from a session that is not a bridge (segment.inspection). */
   'nd_spoof',
   /** L2: a client session sent more broadcast, multicast and unknown-unicast frames than its
    * token bucket allows (segment.floodLimit). */

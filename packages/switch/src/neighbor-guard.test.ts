@@ -171,6 +171,17 @@ describe('ND inspection (L2, on by default)', () => {
     expect(await delivered(s, ndFrame({ type: 136, src: mac(1), from: 'fe80::1', target: 'fe80::1' }), host1, attacker)).toBe(true);
   });
 
+  it('takes router advertisements only from a bridge (a LAN router behind it)', async () => {
+    const s = segment();
+    const { host1, attacker } = members(s);
+    const bridge = new MemoryPort('bridge');
+    s.attach(bridge, { ownMac: mac(4), macLimit: 16, claims: { ipv4: '198.19.0.14/24' } });
+    expect(await delivered(s, ndFrame({ type: 134, src: mac(3), from: 'fe80::3' }), attacker, host1)).toBe(false);
+    expect(await delivered(s, ndFrame({ type: 134, src: mac(40), from: 'fe80::40' }), bridge, host1)).toBe(true);
+    expect(await delivered(s, ndFrame({ type: 133, src: mac(3), from: 'fe80::3' }), attacker, host1)).toBe(true);
+    expect(s.drops.nd_spoof).toBe(1);
+  });
+
   it('passes ordinary IPv6 traffic untouched', async () => {
     const s = segment();
     const { host1, attacker } = members(s);

@@ -15,7 +15,9 @@
  * What is checked (VLAN-tagged frames by their inner header, up to two tags):
  *   ARP: IPv4 over Ethernet only; sender MAC = the frame's source MAC; sender IP 0.0.0.0
  *        (a probe) or claimable.                                  else `arp_spoof`
- *   ND (ICMPv6 133–137): source address :: (only RS, and NS for DAD) or claimable; NS
+ *   ND (ICMPv6 133–137): router advertisements and redirects only from bridges (a LAN
+ *        router behind them; from anyone else they would hijack the others' routes);
+ *        source address :: (only RS, and NS for DAD) or claimable; NS
  *        from :: (DAD) and NA: the target claimable; source / target link-layer address
  *        options = the frame's source MAC; ND in a fragment or behind more than four
  *        extension headers.                                        else `nd_spoof`
@@ -38,6 +40,7 @@ const ETHERTYPE_VLAN = 0x8100;
 const ETHERTYPE_QINQ = 0x88a8;
 const ICMPV6 = 58;
 const ND_RS = 133;
+const ND_RA = 134;
 const ND_NS = 135;
 const ND_NA = 136;
 const ND_REDIRECT = 137;
@@ -51,6 +54,8 @@ const MAX_LINK_LOCALS = 4096;
 export class ClaimSet {
   readonly own4: number;
   readonly own6: Uint32Array | undefined;
+  /** May source more than one MAC: a LAN (and maybe its router) behind it. */
+  readonly bridge: boolean;
   /** Bridge ranges, IPv4: network and mask, pairwise. */
   readonly net4: Uint32Array;
   readonly mask4: Uint32Array;
@@ -67,7 +72,7 @@ export class ClaimSet {
     this.own4 = v4?.family === 4 ? v4.words[0] : -1;
     const v6 = claims.ipv6 === undefined ? undefined : parsePrefix(claims.ipv6.split('/')[0]);
     this.own6 = v6?.family === 6 ? Uint32Array.from(v6.words) : undefined;
-    const bridge = macLimit > 1;
+    const bridge = (this.bridge = macLimit > 1);
     const ranges = bridge ? (claims.lan ?? segmentRanges).map((r) => parsePrefix(r)).filter((p) => p !== undefined) : [];
     const r4 = ranges.filter((p) => p.family === 4);
     const r6 = ranges.filter((p) => p.family === 6);
@@ -200,6 +205,7 @@ export class NeighborGuard {
     const type = f[pos];
     if (type < ND_RS || type > ND_REDIRECT) return undefined;
     if (pos + 8 > end) return 'nd_spoof';
+    if ((type === ND_RA || type === ND_REDIRECT) && !cs.bridge) return 'nd_spoof';
 
     const unspecified = f.readUInt32BE(ip + 8) === 0 && f.readUInt32BE(ip + 12) === 0 && f.readUInt32BE(ip + 16) === 0 && f.readUInt32BE(ip + 20) === 0;
     if (unspecified) {
@@ -215,8 +221,8 @@ export class NeighborGuard {
       options = pos + 24;
     } else if (type === ND_REDIRECT) {
       return undefined; // its target link-layer option names the target, not the sender
-    } else if (type !== ND_RS) {
-      options = pos + 16; // RA
+    } else if (type === ND_RA) {
+      options = pos + 16;
     }
     while (options + 2 <= end) {
       const len = f[options + 1] * 8;
