@@ -75,7 +75,7 @@ describe('broker request bodies under arbitrary input (fast-check)', () => {
       clusterSecret: SECRET,
       adminToken: TOKEN,
       // High limits: the rate limiter is tested elsewhere; here it would answer 429 to everything.
-      rateLimits: { perUser: 1_000_000, perAddress: 1_000_000, windowSeconds: 60 },
+      rateLimits: { perUser: 1_000_000, perAddress: 1_000_000, perUserTotal: 1_000_000, challenges: 1_000_000, admin: 1_000_000, windowSeconds: 60 },
     });
   });
   afterAll(async () => app?.close());
