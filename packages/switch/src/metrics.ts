@@ -102,7 +102,7 @@ export function registerSwitchMetrics(registry: Registry, src: SwitchMetricsSour
   });
   new Counter({
     name: 'el_switch_frames_dropped_total',
-    help: 'Frames dropped, by reason (see README: drop reasons).',
+    help: 'Frames dropped, by reason (see docs/operations.md: drop reasons).',
     labelNames: ['reason'],
     registers,
     collect() {

@@ -49,6 +49,8 @@ const MAX_EXTENSION_HEADERS = 4;
 /** Link-local addresses one single-MAC session may hold (a host has one, sometimes two). */
 const LINK_LOCALS_PER_MAC = 4;
 const MAX_LINK_LOCALS = 4096;
+/** Shared by every session without ranges (most): no per-session arrays for nothing. */
+const NO_RANGES = new Uint32Array(0);
 
 /** What one session may claim. */
 export class ClaimSet {
@@ -76,9 +78,9 @@ export class ClaimSet {
     const ranges = bridge ? (claims.lan ?? segmentRanges).map((r) => parsePrefix(r)).filter((p) => p !== undefined) : [];
     const r4 = ranges.filter((p) => p.family === 4);
     const r6 = ranges.filter((p) => p.family === 6);
-    this.net4 = Uint32Array.from(r4.map((p) => p.words[0]));
-    this.mask4 = Uint32Array.from(r4.map((p) => maskOf(p.length)));
-    this.nets6 = new Uint32Array(r6.length * 8);
+    this.net4 = r4.length ? Uint32Array.from(r4.map((p) => p.words[0])) : NO_RANGES;
+    this.mask4 = r4.length ? Uint32Array.from(r4.map((p) => maskOf(p.length))) : NO_RANGES;
+    this.nets6 = r6.length ? new Uint32Array(r6.length * 8) : NO_RANGES;
     r6.forEach((p, i) => {
       for (let w = 0; w < 4; w++) {
         this.nets6[i * 8 + w] = p.words[w];
