@@ -3,6 +3,9 @@
  * with `snapshotFile` it is also written to disk (atomically: temp file + rename, at
  * most once per `snapshotDelayMs` after a change, and on close) and read back at
  * start, so a single-node install keeps its leases and users across restarts.
+ * A snapshot that cannot be written (disk full, out of file descriptors) never throws
+ * from the timer: it is reported to `onSnapshotError`, counted, and retried with
+ * exponential backoff up to `MAX_SNAPSHOT_BACKOFF_MS`; the state stays in memory.
  * Challenges, failure counters and node heartbeats are short-lived and not saved.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -14,6 +17,8 @@ import { MAX_NODES, MAX_USERS, type BrokerStore, type FailureCount, type NodeRec
 /** Short-lived tables are bounded; the oldest entry gives way. */
 export const MAX_CHALLENGES = 100_000;
 export const MAX_FAILURE_KEYS = 100_000;
+/** The longest wait between two attempts to write a failing snapshot. */
+export const MAX_SNAPSHOT_BACKOFF_MS = 60_000;
 
 interface Lease {
   record: LeaseRecord;
@@ -39,6 +44,8 @@ export interface MemoryStoreOptions {
   snapshotDelayMs?: number;
   /** Milliseconds since the epoch; a parameter so tests need no fake clock. */
   now?: () => number;
+  /** A timed snapshot failed; it is retried after `retryInMs` (logged and counted by the caller). */
+  onSnapshotError?: (err: Error, retryInMs: number) => void;
 }
 
 export class MemoryStore implements BrokerStore {
@@ -52,11 +59,18 @@ export class MemoryStore implements BrokerStore {
   readonly #file: string | undefined;
   readonly #delay: number;
   #timer: NodeJS.Timeout | undefined;
+  readonly #onSnapshotError: ((err: Error, retryInMs: number) => void) | undefined;
+  /** Consecutive failed timed snapshots (0 after a success): the backoff exponent. */
+  #failedInARow = 0;
+  /** Snapshots written, and timed snapshots that failed (metrics). */
+  snapshotsSaved = 0;
+  snapshotFailures = 0;
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.#now = opts.now ?? Date.now;
     this.#file = opts.snapshotFile;
     this.#delay = opts.snapshotDelayMs ?? 1000;
+    this.#onSnapshotError = opts.onSnapshotError;
     if (this.#file && existsSync(this.#file)) this.#load(this.#file);
   }
 
@@ -255,10 +269,28 @@ export class MemoryStore implements BrokerStore {
 
   #changed(): void {
     if (!this.#file || this.#timer) return;
+    this.#schedule(this.#delay);
+  }
+
+  #schedule(ms: number): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.saveNow();
-    }, this.#delay);
+      try {
+        this.saveNow();
+        this.#failedInARow = 0;
+      } catch (e) {
+        // Out of fds or disk: keep serving from memory and try again later, less often.
+        this.snapshotFailures++;
+        this.#failedInARow++;
+        const retry = Math.min(MAX_SNAPSHOT_BACKOFF_MS, this.#delay * 2 ** Math.min(this.#failedInARow, 16));
+        this.#schedule(retry);
+        try {
+          this.#onSnapshotError?.(e instanceof Error ? e : new Error(String(e)), retry);
+        } catch {
+          /* a failing reporter must not end the process either */
+        }
+      }
+    }, ms);
     this.#timer.unref();
   }
 
@@ -275,6 +307,7 @@ export class MemoryStore implements BrokerStore {
     const tmp = `${this.#file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(snap), { mode: 0o600 });
     renameSync(tmp, this.#file);
+    this.snapshotsSaved++;
   }
 
   #load(file: string): void {
