@@ -65,6 +65,8 @@ export interface SessionHost {
   established(s: Session): void;
   closed(s: Session): void;
   sessionError(code: ErrorCode): void;
+  /** A session failed before its welcome (logged sampled, not one line each). */
+  preAuthFailed?(s: Session, err: ElError): void;
 }
 
 export type SessionState = 'awaiting_hello' | 'established' | 'closing' | 'closed';
@@ -342,7 +344,8 @@ export class Session extends QueuedPort {
   fail(err: ElError): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.host.sessionError(err.code);
-    this.host.logger.warn({ peer: this.peer, session: this.name, user: this.claims?.sub, code: err.code }, err.message);
+    if (this.state === 'awaiting_hello' && this.host.preAuthFailed) this.host.preAuthFailed(this, err);
+    else this.host.logger.warn({ peer: this.peer, session: this.name, user: this.claims?.sub, code: err.code }, err.message);
     this.closeReason = err.code;
     this.finish({ type: 'error', code: err.code, message: err.message });
   }

@@ -1,10 +1,13 @@
 /**
  * SwitchNode: the TLS listener, the hosted segments and the client sessions.
  *
- *   TCP accept (noDelay) → TLS handshake (ALPN el/1, handshake timeout)
- *     → Session (hello → ticket → segment → welcome) → L2Segment.forward
+ *   TCP accept: ConnectionGuard (fd reserve, per-source and listener caps and rates)
+ *     → TLS handshake (ALPN el/1, handshake timeout)
+ *     → Session (hello → ticket → replay journal → segment → welcome) → L2Segment.forward
  *
- * Socket and TLS errors are logged and end only their own connection.
+ * Socket and TLS errors end only their own connection. Events before the welcome
+ * (refusals, failed handshakes, bad hellos) are logged through an EventSummary: a few
+ * per interval, then counts, so strangers do not control the log volume.
  */
 import type { KeyObject } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -15,7 +18,11 @@ import { ALPN, ElError, type ErrorCode, type SegmentDef } from '@elink/protocol'
 import { addDropCounts, newDropCounts, type DropCounts } from './drops.js';
 import { registerSwitchMetrics, type SegmentSnapshot, type Traffic } from './metrics.js';
 import { DEFAULT_WRITE_TIMEOUT_MS, type QueueOptions } from './port.js';
+import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
+import { EventSummary } from './event-summary.js';
+import type { FdBudget } from './fd-budget.js';
 import { ReplayCache } from './replay-cache.js';
+import { ReplayJournal } from './replay-journal.js';
 import { L2Segment } from './segment.js';
 import { Session, type AnySegment, type SessionHost } from './session.js';
 import { L3Router, L3Segment, type L3RouterOptions } from './l3/l3-segment.js';
@@ -52,11 +59,21 @@ export interface SwitchNodeOptions {
   queue?: Omit<QueueOptions, 'writeTimeoutMs' | 'scheduler' | 'now'>;
   /** L3 routing: node-wide route limit and ICMP error rate. */
   l3?: L3RouterOptions;
+  /** Admission at accept: connections before the welcome, per source and in all, and accept rates. */
+  connectionLimits?: Partial<ConnectionLimits>;
+  /** The process's descriptor budget (shared by its listeners); absent = no fd shedding. */
+  fds?: FdBudget;
+  /** Summary interval of the pre-auth event log. Default 10000. */
+  logIntervalMs?: number;
+  /** Pre-auth events logged one by one per interval before only counts are. Default 5. */
+  logSample?: number;
+  /** Where used ticket ids are journaled (single use across restarts); absent = memory only. */
+  replayJournal?: string;
 }
 
 export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
 export const DEFAULT_MAX_SESSIONS = 20_000;
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000;
 export const DEFAULT_CLOSE_GRACE_MS = 1000;
 
 export interface SwitchNodeStats {
@@ -82,6 +99,10 @@ export class SwitchNode implements SessionHost {
   readonly closeGraceMs: number;
   readonly gso: boolean;
   readonly replay: ReplayCache;
+  readonly guard: ConnectionGuard;
+  /** Pre-auth events (failed handshakes, bad or missing hello): sampled and summed up. */
+  private readonly preAuth: EventSummary;
+  private readonly journal: ReplayJournal | undefined;
   private readonly segments = new Map<string, AnySegment>();
   readonly router: L3Router;
   private readonly unhosted = new Map<string, string>();
@@ -110,6 +131,14 @@ export class SwitchNode implements SessionHost {
     this.closeGraceMs = opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
     this.gso = opts.gso ?? true;
     this.replay = new ReplayCache(opts.replayCacheSize ?? 200_000);
+    if (opts.replayJournal) {
+      const { journal, entries } = ReplayJournal.open(opts.replayJournal);
+      this.journal = journal;
+      this.replay.persistTo(journal, entries);
+      this.logger.info({ file: opts.replayJournal, live: entries.length }, 'replay journal loaded');
+    }
+    this.guard = new ConnectionGuard({ listener: 'switch', limits: opts.connectionLimits, fds: opts.fds, logger: opts.logger, registry: opts.registry, logIntervalMs: opts.logIntervalMs });
+    this.preAuth = new EventSummary({ logger: opts.logger, message: 'sessions that failed before welcome', intervalMs: opts.logIntervalMs, sample: opts.logSample });
     this.queue = { ...opts.queue, writeTimeoutMs: this.writeTimeoutMs };
     this.router = new L3Router(opts.l3);
 
@@ -125,18 +154,23 @@ export class SwitchNode implements SessionHost {
     if (opts.tls.ciphers) tlsOptions.ciphers = opts.tls.ciphers;
     if (opts.tls.ecdhCurve) tlsOptions.ecdhCurve = opts.tls.ecdhCurve;
     this.server = createServer(tlsOptions, (socket) => this.onSecureConnection(socket));
+    this.guard.attach(this.server);
     this.server.on('connection', (raw: Socket) => {
+      if (raw.destroyed) return; // refused by the guard
       raw.setNoDelay(true);
       raw.on('error', () => {}); // reported through tlsClientError / the session
       this.connections.add(raw);
       raw.on('close', () => this.connections.delete(raw));
     });
     this.server.on('tlsClientError', (err, socket) => {
-      this.logger.debug({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
       // With a listener attached node leaves the socket open (e.g. on handshake timeout).
       socket.destroy();
+      // node's TLSSocket keeps the TCP socket it wraps in _parent: the guard's refusals are counted there already.
+      const raw = (socket as unknown as { _parent?: Socket })._parent;
+      if (raw && this.guard.wasRefused(raw)) return;
+      const code = (err as NodeJS.ErrnoException).code ?? 'ERR_TLS';
+      this.preAuth.add(`tls:${code}`, { peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
     });
-    this.server.on('error', (err) => this.logger.error({ err: err.message }, 'switch listener error'));
 
     if (opts.registry) {
       registerSwitchMetrics(opts.registry, {
@@ -241,7 +275,11 @@ export class SwitchNode implements SessionHost {
     });
     // Aging also happens on lookup; the sweep frees memory of MACs nobody asks for.
     this.sweepTimer = setInterval(() => {
-      for (const s of this.segments.values()) if (s instanceof L2Segment) s.sweep();
+      try {
+        for (const s of this.segments.values()) if (s instanceof L2Segment) s.sweep();
+      } catch (e) {
+        this.logger.error({ err: (e as Error)?.message }, 'MAC table sweep failed');
+      }
     }, 5000);
     this.sweepTimer.unref();
     const a = this.address();
@@ -285,6 +323,8 @@ export class SwitchNode implements SessionHost {
   async stop(reason = 'shutdown'): Promise<void> {
     this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.guard.stop();
+    this.preAuth.stop();
     this.server.close(() => {});
     for (const s of [...this.sessions]) s.close(reason);
     const gone = (): boolean => this.sessions.size === 0 && this.connections.size === 0;
@@ -297,6 +337,7 @@ export class SwitchNode implements SessionHost {
       port.close();
     }
     this.devicePorts.clear();
+    this.journal?.close();
     this.logger.info({ node: this.nodeId, reason }, 'switch stopped');
   }
 
@@ -378,6 +419,7 @@ export class SwitchNode implements SessionHost {
 
   established(s: Session): void {
     this.opened++;
+    this.guard.authenticated(s.socket.remoteAddress, s.socket.remotePort);
     this.logger.info({ peer: s.peer, user: s.user, segment: s.segment?.name, session: s.name, device: s.claims?.dev }, 'session opened');
   }
 
@@ -415,11 +457,15 @@ export class SwitchNode implements SessionHost {
     this.errorsBy.set(code, (this.errorsBy.get(code) ?? 0) + 1);
   }
 
+  preAuthFailed(s: Session, err: ElError): void {
+    this.preAuth.add(err.code, { peer: s.peer, session: s.name, code: err.code }, err.message);
+  }
+
   // ---- internals ----
 
   private onSecureConnection(socket: TLSSocket): void {
     if (socket.alpnProtocol !== ALPN) {
-      this.logger.debug({ peer: `${socket.remoteAddress}:${socket.remotePort}`, alpn: socket.alpnProtocol }, `connection without ALPN ${ALPN} refused`);
+      this.preAuth.add('no_alpn', { peer: `${socket.remoteAddress}:${socket.remotePort}`, alpn: socket.alpnProtocol }, `connection without ALPN ${ALPN} refused`);
       socket.destroy();
       return;
     }
