@@ -39,7 +39,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
   const fds = new FdBudget({ reserve: lim.fdReserve, limit: lim.maxFds });
   const connectionLimits: ConnectionLimits = { pending: lim.pending, pendingPerSource: lim.pendingPerSource, acceptRate: lim.acceptRate, acceptRatePerSource: lim.acceptRatePerSource };
   const httpLimits = { handshakeTimeoutMs: lim.handshakeTimeout * 1000, headersTimeoutMs: lim.headersTimeout * 1000, requestTimeoutMs: lim.requestTimeout * 1000, idleTimeoutMs: lim.idleTimeout * 1000 };
-  const guardFor = (listener: string) => new ConnectionGuard({ listener, limits: connectionLimits, fds, logger, registry, logIntervalMs: lim.logInterval * 1000 });
+  const guardFor = (listener: string, reserveShare = 0) => new ConnectionGuard({ listener, limits: connectionLimits, fds, logger, registry, logIntervalMs: lim.logInterval * 1000, reserveShare });
   logger.info({ fdLimit: fds.limit, fdReserve: fds.reserve }, 'file descriptor budget');
 
   let signingKey: KeyObject | undefined;
@@ -159,7 +159,8 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
   // Ready = every listener of this process accepts connections and the broker's store answers.
   const ready = async () => (!broker || broker.server.listening) && (!switchNode || switchNode.listening) && (!store || (await store.ping().then(() => true, () => false)));
   const admin = createAdminServer({ registry, logger, ready, httpLimits });
-  const adminGuard = guardFor('admin');
+  // Liveness probes and scrapes must answer while the other listeners shed: a few admin connections may use the reserve.
+  const adminGuard = guardFor('admin', ADMIN_RESERVE_SHARE);
   adminGuard.attach(admin.server);
   await admin.listen({ host: config.admin.host, port: config.admin.port });
 
@@ -189,6 +190,9 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     },
   };
 }
+
+/** Admin connections that may use the descriptor reserve (limits.fdReserve must leave room for them). */
+const ADMIN_RESERVE_SHARE = 4;
 
 function unmapV4(a: string | undefined): string | undefined {
   return a?.startsWith('::ffff:') ? a.slice(7) : a;

@@ -46,6 +46,8 @@ export interface ConnectionGuardOptions {
   fds?: FdBudget;
   logger: Logger;
   registry?: Registry;
+  /** Connections of this listener that may use the fd reserve (the admin port: probes and scrapes still answer). Default 0. */
+  reserveShare?: number;
   /** Summary log interval. */
   logIntervalMs?: number;
   /** Milliseconds (monotonic enough); a parameter for tests. */
@@ -195,7 +197,7 @@ export class ConnectionGuard {
         if (low) this.opts.logger.error({ listener: this.opts.listener, limit: fds.limit, reserve: fds.reserve, inUse: fds.inUse }, 'file descriptors nearly exhausted: shedding new connections, keeping the open ones');
         else this.opts.logger.info({ listener: this.opts.listener, limit: fds.limit, inUse: fds.inUse }, 'file descriptors available again: accepting new connections');
       }
-      if (low) return 'fd_limit';
+      if (low && this.open >= (this.opts.reserveShare ?? 0)) return 'fd_limit';
     }
     const now = this.now();
     let bucket = this.buckets.get(source);
