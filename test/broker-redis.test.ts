@@ -67,6 +67,8 @@ function makeState(redisUrl: string, edit: (doc: ReturnType<typeof parseDocument
   doc.setIn(['broker', 'clusterSecret'], CLUSTER_SECRET);
   doc.setIn(['broker', 'adminToken'], ADMIN_TOKEN);
   doc.setIn(['admin', 'host'], '127.0.0.1');
+  // Hundreds of concurrent clients, all from 127.0.0.1: lift the per-source connection caps.
+  doc.setIn(['limits'], doc.createNode({ pendingPerSource: 1000, acceptRatePerSource: 1000 }));
   edit(doc);
   writeFileSync(file, doc.toString());
   return state;

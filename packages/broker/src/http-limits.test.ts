@@ -21,6 +21,8 @@ async function serve(): Promise<number> {
   app = fastify({ http, connectionTimeout, keepAliveTimeout, requestTimeout });
   app.post('/echo', async (req) => req.body);
   app.get('/ok', async () => ({ ok: true }));
+  // Slower than every deadline: the handler's time is not the client's.
+  app.get('/slow', async () => new Promise((r) => setTimeout(() => r({ slow: true }), limits.requestTimeoutMs + 500)));
   await app.listen({ host: '127.0.0.1', port: 0 });
   return (app.server.address() as { port: number }).port;
 }
@@ -47,9 +49,18 @@ function closedAfter(port: number, first: string, drip?: () => string): Promise<
 }
 
 describe('httpServerOptions deadlines', () => {
-  it('closes a connection that sends nothing', async () => {
+  it('closes a connection that sends nothing (header deadline)', async () => {
     const port = await serve();
-    expect(await closedAfter(port, '')).toBeGreaterThanOrEqual(limits.idleTimeoutMs - 50);
+    expect(await closedAfter(port, '')).toBeGreaterThanOrEqual(limits.headersTimeoutMs - 50);
+  });
+
+  it('closes a keep-alive connection that sends no next request, and not a request the handler is still working on', async () => {
+    const port = await serve();
+    // A handler slower than every deadline still answers.
+    const r = await fetch(`http://127.0.0.1:${port}/slow`);
+    expect(await r.json()).toEqual({ slow: true });
+    const t = await closedAfter(port, 'GET /ok HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(t).toBeGreaterThanOrEqual(limits.idleTimeoutMs - 50);
   });
 
   it('closes a connection whose headers trickle in (slowloris)', async () => {

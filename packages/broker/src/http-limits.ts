@@ -1,10 +1,12 @@
 /**
  * Deadlines for the connections of an HTTP(S) listener (the broker's API, a process's
  * admin port). Every connection there is unauthenticated until its request is handled,
- * so a stranger must not hold one open for long: TLS handshake, request headers, the
- * whole request (body included), and idleness (between requests, or a stalled body)
- * each have a short deadline. Node checks the header and request deadlines every
- * `connectionsCheckingInterval`, so that is set to a fraction of them.
+ * so a stranger must not hold one open for long: TLS handshake, request headers (from
+ * the connection or the last response), receiving the whole request (body included),
+ * and the keep-alive wait between requests each have a short deadline. None of them
+ * runs while a handler works (a login waiting for scrypt or the store is not idle).
+ * Node checks the header and request deadlines every `connectionsCheckingInterval`, so
+ * that is set to a fraction of them.
  */
 import type { ServerOptions as HttpServerOptions } from 'node:http';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
@@ -14,9 +16,9 @@ export interface HttpLimits {
   handshakeTimeoutMs: number;
   /** From the connection (or the end of the last request) to the end of the headers. */
   headersTimeoutMs: number;
-  /** The whole request, body included. */
+  /** Receiving the whole request, body included. */
   requestTimeoutMs: number;
-  /** No byte in either direction: between keep-alive requests, or a body that stalls. */
+  /** The keep-alive wait for the next request. */
   idleTimeoutMs: number;
 }
 
@@ -28,6 +30,7 @@ export interface HttpServerLimitOptions {
   https: HttpsServerOptions | null;
   /** For fastify({ http }) (plain HTTP). */
   http: HttpServerOptions;
+  /** 0: no socket inactivity timeout, which would also cut requests a handler is still working on. */
   connectionTimeout: number;
   keepAliveTimeout: number;
   requestTimeout: number;
@@ -41,7 +44,7 @@ export function httpServerOptions(limits: Partial<HttpLimits> = {}, https?: { ce
   return {
     https: https ? { cert: https.cert, key: https.key, handshakeTimeout: l.handshakeTimeoutMs, ...server } : null,
     http: server,
-    connectionTimeout: l.idleTimeoutMs,
+    connectionTimeout: 0,
     keepAliveTimeout: l.idleTimeoutMs,
     requestTimeout: l.requestTimeoutMs,
   };
