@@ -35,6 +35,10 @@ function state(store) {
   doc.setIn(['broker', 'store'], doc.createNode(store));
   doc.setIn(['broker', 'nodes'], doc.createNode([{ node: 'sw', host: '127.0.0.1', port: 4443 }]));
   doc.setIn(['log', 'level'], 'warn');
+  // One user, 2000 devices, CONCURRENCY logins in flight from one address: lift the per-user
+  // device cap and the rate limits (attempts in flight count against them).
+  doc.setIn(['broker', 'maxDevicesPerUser'], 4000);
+  doc.setIn(['broker', 'rateLimit'], doc.createNode({ perUser: 100_000, perAddress: 100_000, perUserTotal: 100_000, window: 60 }));
   writeFileSync(file, doc.toString());
   return dir;
 }

@@ -14,7 +14,8 @@ import type { Topology } from './topology.js';
 
 export const CLI = fileURLToPath(new URL('../../../packages/cli/dist/main.js', import.meta.url));
 
-const PASSWORD = 'bench horse battery staple';
+/** The password of the users `bench1` and `bench2`. */
+export const PASSWORD = 'bench horse battery staple';
 
 function cli(args: string[]): void {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000 });

@@ -24,9 +24,12 @@ export async function makeFixture(): Promise<BenchFixture> {
   };
 }
 
-/** A fresh single-use ticket for segment `lan` with its own MAC. */
-export function ticketFor(privatePem: string | KeyObject, user: string, mac: number, ttl = 600): string {
+/** Idle session n of idle-clients.ts uses MAC IDLE_MAC_BASE + n. */
+export const IDLE_MAC_BASE = 0x02e1c0000000;
+
+/** A fresh single-use ticket for `segment` (an L2 one) with its own MAC. */
+export function ticketFor(privatePem: string | KeyObject, user: string, mac: number, ttl = 600, segment = 'lan'): string {
   const key = typeof privatePem === 'string' ? createPrivateKey(privatePem) : privatePem;
   const now = Math.floor(Date.now() / 1000);
-  return signTicket({ jti: randomBytes(12).toString('base64url'), sub: user, seg: 'lan', mode: 'l2', mac: formatMac(mac), iat: now, exp: now + ttl }, key);
+  return signTicket({ jti: randomBytes(12).toString('base64url'), sub: user, seg: segment, mode: 'l2', mac: formatMac(mac), iat: now, exp: now + ttl }, key);
 }

@@ -6,7 +6,7 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { openSession, type BenchSession } from './el-client.js';
-import { ticketFor } from './fixture.js';
+import { IDLE_MAC_BASE, ticketFor } from './fixture.js';
 
 interface Config {
   port: number;
@@ -16,6 +16,8 @@ interface Config {
   first: number;
   sources: string[];
   concurrency: number;
+  /** The L2 segment the tickets are for; default `lan`. */
+  segment?: string;
 }
 
 const cfg = JSON.parse(process.env.EL_BENCH_CLIENTS ?? '{}') as Config;
@@ -32,7 +34,7 @@ async function worker(): Promise<void> {
     const i = next++;
     const n = cfg.first + i;
     try {
-      const s = await openSession({ port: cfg.port, ca: cfg.caPem, ticket: ticketFor(key, `idle${n}`, 0x02e1c0000000 + n), localAddress: cfg.sources[n % cfg.sources.length] });
+      const s = await openSession({ port: cfg.port, ca: cfg.caPem, ticket: ticketFor(key, `idle${n}`, IDLE_MAC_BASE + n, 600, cfg.segment), localAddress: cfg.sources[n % cfg.sources.length] });
       sessions.push(s);
     } catch (err) {
       failed++;

@@ -23,7 +23,9 @@ import { requireBearer } from './bearer.js';
 import { leaseKey } from './ipam.js';
 import type { KeyRing } from './keyring.js';
 import type { NodeRegistry } from './node-registry.js';
+import type { AdminAuthResult } from './metrics.js';
 import { hashPassword } from './password.js';
+import { RateLimitedError, type RateLimiter } from './rate-limit.js';
 import type { BrokerStore } from './store/store.js';
 import type { UserDirectory, UserRecord } from './users.js';
 
@@ -34,6 +36,9 @@ export interface AdminRouteOptions {
   keys: KeyRing;
   segments: readonly SegmentDef[];
   adminToken?: string;
+  /** Failed tokens are limited per source, reserved before the check like logins. */
+  limiter?: RateLimiter;
+  onAuth?: (result: AdminAuthResult) => void;
 }
 
 const USER_NAME = { type: 'string', pattern: '^[A-Za-z0-9._@-]{1,128}$' } as const;
@@ -71,7 +76,22 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
   app.register(async (admin) => {
     admin.addHook('onRequest', async (request) => {
       if (opts.adminToken === undefined) throw new ElError('EL_ERR_FORBIDDEN', 'the admin API is off: set broker.adminToken');
-      requireBearer(request.headers.authorization, opts.adminToken, 'admin token');
+      let held;
+      try {
+        held = await opts.limiter?.reserveAdmin(request.ip);
+      } catch (err) {
+        if (err instanceof RateLimitedError) opts.onAuth?.('rate_limited');
+        throw err;
+      }
+      try {
+        requireBearer(request.headers.authorization, opts.adminToken, 'admin token');
+      } catch (err) {
+        opts.onAuth?.('bad_token');
+        if (held) await opts.limiter!.failed(held);
+        throw err;
+      }
+      opts.onAuth?.('ok');
+      if (held) await opts.limiter!.succeeded(held);
     });
 
     const nodeView = async () => (await registry.list()).map((n) => ({ ...n, seenAt: new Date(n.seenAt).toISOString() }));

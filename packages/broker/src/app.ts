@@ -21,14 +21,14 @@ import { ElError, type ErrorCode, type SegmentDef } from '@elink/protocol';
 import { registerAdminRoutes } from './admin-routes.js';
 import { Challenges, DEFAULT_CHALLENGE_TTL_SECONDS } from './challenge.js';
 import { httpServerOptions, type HttpLimits } from './http-limits.js';
-import { Ipam, type StaticAssignment } from './ipam.js';
+import { DEFAULT_LEASE_IDLE_SECONDS, Ipam, type StaticAssignment } from './ipam.js';
 import { KeyRing } from './keyring.js';
 import { DEFAULT_DEVICE, LoginService, type LoginRequest } from './login.js';
 import { createBrokerMetrics, type LoginResult } from './metrics.js';
 import { NodeRegistry } from './node-registry.js';
 import { registerNodeRoutes } from './node-routes.js';
 import type { NodeContext, NodeInfo } from './nodes.js';
-import { LoginRateLimiter, RateLimitedError, type RateLimits } from './rate-limit.js';
+import { RateLimitedError, RateLimiter, type RateLimits } from './rate-limit.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { BrokerStore } from './store/store.js';
 import { TicketIssuer } from './tickets.js';
@@ -54,6 +54,8 @@ export interface BrokerOptions {
   nodes?: (ctx: NodeContext) => NodeInfo[];
   /** Idle time after which a lease may go to another device. Default 30 days. */
   leaseIdleSeconds?: number;
+  /** Devices per user and segment holding a lease at once. Default 8. */
+  maxDevicesPerUser?: number;
   /** Fixed addresses from configuration. */
   statics?: readonly StaticAssignment[];
   rateLimits?: Partial<RateLimits>;
@@ -86,6 +88,7 @@ const LOGIN_ERRORS: Partial<Record<ErrorCode, { status: number; result: LoginRes
   EL_ERR_AUTH: { status: 401, result: 'bad_credentials' },
   EL_ERR_FORBIDDEN: { status: 403, result: 'forbidden' },
   EL_ERR_NO_SEGMENT: { status: 404, result: 'no_segment' },
+  EL_ERR_DEVICE_LIMIT: { status: 403, result: 'device_limit' },
   EL_ERR_POOL_EXHAUSTED: { status: 503, result: 'pool_exhausted' },
   EL_ERR_NO_NODE: { status: 503, result: 'no_node' },
   EL_ERR_RATE_LIMITED: { status: 429, result: 'rate_limited' },
@@ -116,6 +119,7 @@ const loginSchema = {
       segment: { type: 'string', pattern: SEGMENT_NAME },
       device: { type: 'string', minLength: 1, maxLength: 128 },
       prefix: { type: 'boolean' },
+      remember: { type: 'string', minLength: 1, maxLength: 1024 },
     },
   },
   response: {
@@ -140,6 +144,7 @@ const loginSchema = {
         ipv6: { type: 'string' },
         prefix: { type: 'string' },
         prefix4: { type: 'string' },
+        remember: { type: 'string' },
       },
     },
     '4xx': errorReply,
@@ -159,6 +164,7 @@ const OTHER_ERRORS: Partial<Record<ErrorCode, { status: number }>> = {
 const challengeSchema = {
   response: {
     200: { type: 'object', required: ['challenge', 'expiresAt'], properties: { challenge: { type: 'string' }, expiresAt: { type: 'string' } } },
+    '4xx': errorReply,
     '5xx': errorReply,
   },
 } as const;
@@ -191,11 +197,14 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
   const registry = opts.registry ?? new prom.Registry();
   if (!opts.keys && !opts.signingKey) throw new ElError('EL_ERR_CONFIG', 'the broker needs a ticket signing key');
   const keys = opts.keys ?? new KeyRing(opts.signingKey!);
-  const ipam = new Ipam(opts.segments, store, { leaseIdleSeconds: opts.leaseIdleSeconds, statics: opts.statics });
+  const ipam = new Ipam(opts.segments, store, { leaseIdleSeconds: opts.leaseIdleSeconds, statics: opts.statics, maxDevicesPerUser: opts.maxDevicesPerUser });
   const issuer = new TicketIssuer(() => keys.signingKey, opts.ticketTtlSeconds);
   const nodeRegistry = new NodeRegistry({ store, healthySeconds: opts.healthySeconds, now: opts.now });
-  const challenges = new Challenges(store, opts.challengeTtlSeconds ?? DEFAULT_CHALLENGE_TTL_SECONDS, opts.now);
+  const limiter = new RateLimiter(store, opts.rateLimits);
+  const challenges = new Challenges(store, opts.challengeTtlSeconds ?? DEFAULT_CHALLENGE_TTL_SECONDS, opts.now, limiter);
   const nodes = opts.nodes ?? (() => []);
+  // A store outage must not break a scrape: the lease gauge then keeps its last values.
+  const metrics = createBrokerMetrics(registry, names, (s) => ipam.count(s).catch(() => undefined));
   const service = await LoginService.create({
     segments: opts.segments,
     users,
@@ -203,11 +212,12 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
     issuer,
     nodes,
     registry: nodeRegistry,
-    limiter: new LoginRateLimiter(store, opts.rateLimits),
+    limiter,
     challenges,
+    // A device keeps passing the user-wide limit as long as its lease would last.
+    remember: { signingKey: () => keys.signingKey, publicKeys: () => keys.publicKeys(), ttlSeconds: opts.leaseIdleSeconds ?? DEFAULT_LEASE_IDLE_SECONDS, now: opts.now },
+    onCheck: (method) => metrics.credentialChecks.inc({ method }),
   });
-  // A store outage must not break a scrape: the lease gauge then keeps its last values.
-  const metrics = createBrokerMetrics(registry, names, (s) => ipam.count(s).catch(() => undefined));
 
   const app = fastify({
     loggerInstance: opts.logger,
@@ -219,15 +229,25 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
     },
   });
 
+  // Every body is JSON: without fastify's text/plain parser such a body gets 415, not a
+  // schema error about a string (protocol.md §6).
+  app.removeContentTypeParser('text/plain');
+
   app.setErrorHandler((error: unknown, request, reply) => {
-    const e = error as { validation?: unknown; statusCode?: number; message?: string };
+    const e = error as { validation?: unknown; statusCode?: number; message?: string; code?: string };
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return sendError(reply, 415, 'EL_ERR_INVALID', `content type ${JSON.stringify(request.headers['content-type'] ?? '')} not accepted: send JSON with Content-Type: application/json`);
+    }
     if (e.validation) {
       return sendError(reply, 400, 'EL_ERR_INVALID', `invalid request: ${e.message ?? 'does not match the schema'}`);
     }
     if (error instanceof ElError) {
       const known = LOGIN_ERRORS[error.code] ?? OTHER_ERRORS[error.code];
       if (known) {
-        if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfter));
+        if (error instanceof RateLimitedError) {
+          reply.header('retry-after', String(error.retryAfter));
+          metrics.rateLimited.inc({ limit: error.limit });
+        }
         return sendError(reply, known.status, error.code, error.message);
       }
     }
@@ -265,17 +285,20 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
       metrics.logins.inc({ result: known.result });
       counted.add(request);
       request.log.info({ user, segment, device, code: err.code, ...(err.code === 'EL_ERR_UNAVAILABLE' ? { reason: err.message } : {}) }, 'login refused');
-      if (err instanceof RateLimitedError) reply.header('retry-after', String(err.retryAfter));
+      if (err instanceof RateLimitedError) {
+        reply.header('retry-after', String(err.retryAfter));
+        metrics.rateLimited.inc({ limit: err.limit });
+      }
       return sendError(reply, known.status, err.code, err.message);
     } finally {
       endTimer();
     }
   });
 
-  app.get('/v1/challenge', { schema: challengeSchema }, async () => challenges.issue());
+  app.get('/v1/challenge', { schema: challengeSchema }, async (request) => challenges.issue(request.ip));
 
   registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments: opts.segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5 });
-  registerAdminRoutes(app as unknown as FastifyInstance, { store, users, registry: nodeRegistry, keys, segments: opts.segments, adminToken: opts.adminToken });
+  registerAdminRoutes(app as unknown as FastifyInstance, { store, users, registry: nodeRegistry, keys, segments: opts.segments, adminToken: opts.adminToken, limiter, onAuth: (result) => metrics.adminAuth.inc({ result }) });
 
   app.get('/healthz', { schema: statusSchema }, async () => ({ status: 'ok' }));
 

@@ -8,8 +8,11 @@
  * login that names it, whatever the outcome) and short-lived. The digest is compared
  * case-insensitively and in constant time. It needs the user's secret in the clear
  * on the broker (`digestSecret`), which is why it is off unless enabled per user.
+ * Issuing is rate-limited per source, and the live challenges of a store are bounded
+ * (RateLimiter.challenge), on Redis as in memory.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { RateLimiter } from './rate-limit.js';
 import type { BrokerStore } from './store/store.js';
 
 export const DEFAULT_CHALLENGE_TTL_SECONDS = 30;
@@ -29,14 +32,18 @@ export class Challenges {
   readonly #store: BrokerStore;
   readonly #ttl: number;
   readonly #now: () => number;
+  readonly #limiter: RateLimiter | undefined;
 
-  constructor(store: BrokerStore, ttlSeconds = DEFAULT_CHALLENGE_TTL_SECONDS, now: () => number = Date.now) {
+  constructor(store: BrokerStore, ttlSeconds = DEFAULT_CHALLENGE_TTL_SECONDS, now: () => number = Date.now, limiter?: RateLimiter) {
     this.#store = store;
     this.#ttl = ttlSeconds;
     this.#now = now;
+    this.#limiter = limiter;
   }
 
-  async issue(): Promise<{ challenge: string; expiresAt: string }> {
+  /** Throws RateLimitedError when `address` asked for too many, or the store holds too many. */
+  async issue(address?: string): Promise<{ challenge: string; expiresAt: string }> {
+    await this.#limiter?.challenge(address, this.#ttl);
     const challenge = randomBytes(16).toString('hex');
     await this.#store.putChallenge(challenge, this.#ttl);
     return { challenge, expiresAt: new Date(this.#now() + this.#ttl * 1000).toISOString() };

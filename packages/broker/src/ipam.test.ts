@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { ElError, segmentSchema, type SegmentDef } from '@elink/protocol';
 import { Ipam, leaseKey } from './ipam.js';
-import type { LeaseFamily, LeaseRecord, LeaseStore } from './lease-store.js';
+import type { LeaseFamily, LeaseRecord, LeaseStore, OwnerCap } from './lease-store.js';
 import { MemoryStore } from './store/memory-store.js';
 
 function segment(name: string, ipv4?: string, ipv6?: string, gateway4?: string): SegmentDef {
@@ -110,6 +110,7 @@ describe('Ipam', () => {
     const racing: LeaseStore = {
       get: async (): Promise<LeaseRecord | undefined> => undefined,
       claim: (seg: string, k: string, f: LeaseFamily, a: string, ttl: number) => inner.claim(seg, k, f, a, ttl),
+      claimCapped: (seg: string, k: string, f: LeaseFamily, a: string, ttl: number, owner: OwnerCap) => inner.claimCapped(seg, k, f, a, ttl, owner),
       touch: (seg: string, k: string, ttl: number) => inner.touch(seg, k, ttl),
       release: (seg: string, k: string) => inner.release(seg, k),
       list: (seg: string, limit: number) => inner.list(seg, limit),

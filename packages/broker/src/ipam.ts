@@ -13,6 +13,11 @@
  * - Delegated prefixes (a client asking for `prefix`): the lowest free one of the
  *   segment's delegation pool, for IPv6 and IPv4 alike.
  *
+ * - A user holds leases for at most `maxDevicesPerUser` devices per segment: a new
+ *   device beyond that gets EL_ERR_DEVICE_LIMIT (counted and claimed in one atomic
+ *   store step), so one account cannot drain a pool; its existing devices keep theirs,
+ *   and a device idle for `leaseIdleSeconds` no longer counts.
+ *
  * Every login restarts the lease's idle time (`leaseIdleSeconds`). A pool with nothing
  * free gives ElError EL_ERR_POOL_EXHAUSTED; `claim` in the store is what makes a
  * duplicate impossible, even with concurrent logins on several brokers.
@@ -27,6 +32,8 @@ import { PrefixPool } from './prefix-pool.js';
 export const MAX_IPV6_PROBES = 65536;
 /** Default idle time after which an unused lease may go to another device: 30 days. */
 export const DEFAULT_LEASE_IDLE_SECONDS = 30 * 86400;
+/** Default devices (leases) per user and segment. */
+export const DEFAULT_MAX_DEVICES_PER_USER = 8;
 
 export interface Lease {
   /** With the pool's prefix length: "198.19.0.2/16". */
@@ -49,6 +56,8 @@ export interface StaticAssignment {
 
 export interface IpamOptions {
   leaseIdleSeconds?: number;
+  /** Devices per user and segment holding a lease at once. Default DEFAULT_MAX_DEVICES_PER_USER. */
+  maxDevicesPerUser?: number;
   statics?: readonly StaticAssignment[];
 }
 
@@ -69,16 +78,25 @@ export function leaseKey(user: string, device: string): string {
   return JSON.stringify([user, device]);
 }
 
+/** What every lease key of `user` starts with (`["alice",`), whatever the device. */
+export function leaseKeyPrefix(user: string): string {
+  return `${JSON.stringify([user]).slice(0, -1)},`;
+}
+
+type Claim = (family: LeaseFamily, address: string) => Promise<string | undefined>;
+
 export class Ipam {
   readonly #store: LeaseStore;
   readonly #segments = new Map<string, SegmentPools>();
   readonly #ttl: number;
+  readonly #maxDevices: number;
   readonly #statics: readonly StaticAssignment[];
 
   /** Throws ElError EL_ERR_CONFIG for a pool, gateway or static address that does not parse or fit. */
   constructor(segments: readonly SegmentDef[], store: LeaseStore, opts: IpamOptions = {}) {
     this.#store = store;
     this.#ttl = opts.leaseIdleSeconds ?? DEFAULT_LEASE_IDLE_SECONDS;
+    this.#maxDevices = opts.maxDevicesPerUser ?? DEFAULT_MAX_DEVICES_PER_USER;
     this.#statics = opts.statics ?? [];
     for (const seg of segments) {
       const where = (family: string) => `segment "${seg.name}" ${family}`;
@@ -128,6 +146,20 @@ export class Ipam {
     const key = leaseKey(user, device);
     const held = (await this.#store.get(segment, key)) ?? {};
     const st = this.#statics.find((x) => x.segment === segment && x.user === user && (x.device === undefined || x.device === device));
+    // Static assignments are the operator's choice: not capped.
+    const owner = { prefix: leaseKeyPrefix(user), max: this.#maxDevices };
+    const claim: Claim = st
+      ? (family, address) => this.#store.claim(segment, key, family, address, this.#ttl)
+      : async (family, address) => {
+          try {
+            return await this.#store.claimCapped(segment, key, family, address, this.#ttl, owner);
+          } catch (err) {
+            if (err instanceof ElError && err.code === 'EL_ERR_DEVICE_LIMIT') {
+              throw new ElError('EL_ERR_DEVICE_LIMIT', `user "${user}" already has ${this.#maxDevices} devices with a lease in segment "${segment}"; use one of their device ids, or have an administrator free one (a lease unused for broker.leaseIdle frees itself)`, { cause: err });
+            }
+            throw err;
+          }
+        };
     const lease: Lease = {};
     let claimed = false;
     for (const family of ['ipv4', 'ipv6'] as const) {
@@ -144,7 +176,7 @@ export class Ipam {
       } else if (held[family] !== undefined && !s.reserved.has(`${family} ${held[family]}`)) {
         address = held[family]!;
       } else {
-        address = family === 'ipv4' ? await this.#leaseIPv4(segment, s, pool, key) : await this.#leaseIPv6(segment, s, pool, key);
+        address = family === 'ipv4' ? await this.#leaseIPv4(segment, s, pool, claim) : await this.#leaseIPv6(segment, s, pool, key, claim);
         claimed = true;
       }
       lease[family] = `${address}/${pool.cidr.prefixLength}`;
@@ -153,7 +185,7 @@ export class Ipam {
       for (const family of ['prefix6', 'prefix4'] as const) {
         const pool = s[family];
         if (!pool) continue;
-        const got = held[family] ?? (await this.#leasePrefix(segment, s, family, pool, key));
+        const got = held[family] ?? (await this.#leasePrefix(segment, s, family, pool, claim));
         if (held[family] === undefined) claimed = true;
         lease[family === 'prefix6' ? 'prefix' : 'prefix4'] = got;
       }
@@ -167,21 +199,21 @@ export class Ipam {
     return this.#store.count(segment);
   }
 
-  async #leaseIPv4(segment: string, s: SegmentPools, pool: AddressPool, key: string): Promise<string> {
+  async #leaseIPv4(segment: string, s: SegmentPools, pool: AddressPool, claim: Claim): Promise<string> {
     // From the hint to the end, then once around from the start.
     const span = pool.last - pool.first + 1n;
     for (let i = 0n; i < span; i++) {
       let a = s.ipv4Hint + i;
       if (a > pool.last) a -= span;
       if (!pool.isLeasable(a) || s.reserved.has(`ipv4 ${pool.format(a)}`)) continue;
-      const got = await this.#store.claim(segment, key, 'ipv4', pool.format(a), this.#ttl);
+      const got = await claim('ipv4', pool.format(a));
       if (got === undefined || got === pool.format(a)) s.ipv4Hint = a + 1n > pool.last ? pool.first : a + 1n;
       if (got !== undefined) return got;
     }
     throw exhausted(segment, 'IPv4 address', pool.toString(), pool.capacity);
   }
 
-  async #leaseIPv6(segment: string, s: SegmentPools, pool: AddressPool, key: string): Promise<string> {
+  async #leaseIPv6(segment: string, s: SegmentPools, pool: AddressPool, key: string, claim: Claim): Promise<string> {
     const span = pool.last - pool.first + 1n;
     const digest = createHash('sha256').update(`el-ipv6\0${segment}\0${key}`).digest();
     const start = BigInt(`0x${digest.subarray(0, 16).toString('hex')}`) % span;
@@ -189,16 +221,16 @@ export class Ipam {
     for (let i = 0; i < probes; i++) {
       const a = pool.first + ((start + BigInt(i)) % span);
       if (!pool.isLeasable(a) || s.reserved.has(`ipv6 ${pool.format(a)}`)) continue;
-      const got = await this.#store.claim(segment, key, 'ipv6', pool.format(a), this.#ttl);
+      const got = await claim('ipv6', pool.format(a));
       if (got !== undefined) return got;
     }
     throw exhausted(segment, 'IPv6 address', pool.toString(), pool.capacity);
   }
 
-  async #leasePrefix(segment: string, s: SegmentPools, family: 'prefix4' | 'prefix6', pool: PrefixPool, key: string): Promise<string> {
+  async #leasePrefix(segment: string, s: SegmentPools, family: 'prefix4' | 'prefix6', pool: PrefixPool, claim: Claim): Promise<string> {
     for (let i = 0; i < pool.capacity; i++) {
       const index = (s.prefixHint[family] + i) % pool.capacity;
-      const got = await this.#store.claim(segment, key, family, pool.format(index), this.#ttl);
+      const got = await claim(family, pool.format(index));
       if (got === undefined || got === pool.format(index)) s.prefixHint[family] = (index + 1) % pool.capacity;
       if (got !== undefined) return got;
     }

@@ -24,6 +24,12 @@ export interface LeaseEntry extends LeaseRecord {
   expiresAt: number;
 }
 
+/** Keys of one owner (a user's devices) and how many of them may hold a lease at once. */
+export interface OwnerCap {
+  prefix: string;
+  max: number;
+}
+
 export interface LeaseStore {
   /** The addresses `key` holds in `segment`, if its lease has not expired. */
   get(segment: string, key: string): Promise<LeaseRecord | undefined>;
@@ -36,6 +42,12 @@ export interface LeaseStore {
    * (static assignments from configuration win).
    */
   claim(segment: string, key: string, family: LeaseFamily, address: string, ttlSeconds: number, force?: boolean): Promise<string | undefined>;
+  /**
+   * Like `claim` (never forced), but when `key` holds no live lease in `segment` yet,
+   * refuses with ElError EL_ERR_DEVICE_LIMIT if `owner.max` live keys starting with
+   * `owner.prefix` already hold one. Count and claim are one atomic step.
+   */
+  claimCapped(segment: string, key: string, family: LeaseFamily, address: string, ttlSeconds: number, owner: OwnerCap): Promise<string | undefined>;
   /** Restarts the lease time of `key` (a login that needed no new address). */
   touch(segment: string, key: string, ttlSeconds: number): Promise<void>;
   /** Frees every address of `key`; false when it held none. */

@@ -3,16 +3,17 @@
  * addresses, derive the MAC, sign the ticket. Failures throw ElError with the code
  * the client sees; the order of checks is deliberate:
  *
- *   0. rate limits (EL_ERR_RATE_LIMITED) — failed logins per user and per address;
+ *   0. rate limits (EL_ERR_RATE_LIMITED) — the attempt is reserved on its counters
+ *      (rate-limit.ts) before any hash is computed; a success gives the units back;
  *   1. credentials (EL_ERR_AUTH) — a password, or a challenge + digest; before anything
  *      that would tell a stranger what exists; unknown user and wrong secret look alike;
  *   2. segment exists (EL_ERR_NO_SEGMENT) and is allowed (EL_ERR_FORBIDDEN);
  *   3. a node hosts it (EL_ERR_NO_NODE) — before leasing, so a dead cluster burns no addresses;
- *   4. addresses (EL_ERR_POOL_EXHAUSTED), MAC, ticket.
+ *   4. addresses (EL_ERR_DEVICE_LIMIT, EL_ERR_POOL_EXHAUSTED), MAC, ticket, remember token.
  *
  * A store that cannot be reached fails the login with EL_ERR_UNAVAILABLE (503).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { ElError, type SegmentDef } from '@elink/protocol';
 import { digestFor, digestMatches, type Challenges } from './challenge.js';
 import type { Ipam } from './ipam.js';
@@ -20,7 +21,8 @@ import { deriveMac } from './mac.js';
 import type { NodeRegistry } from './node-registry.js';
 import { nodesForSegment, type NodeContext, type NodeInfo, type ServerEntry } from './nodes.js';
 import { hashPassword, verifyPassword } from './password.js';
-import type { LoginRateLimiter } from './rate-limit.js';
+import type { RateLimiter } from './rate-limit.js';
+import { issueRemember, rememberValid } from './remember.js';
 import type { TicketIssuer } from './tickets.js';
 import type { UserDirectory, UserRecord } from './users.js';
 
@@ -37,6 +39,8 @@ export interface LoginRequest {
   device?: string;
   /** Ask for a delegated prefix (a client that routes a LAN behind it). */
   prefix?: boolean;
+  /** The remember token of an earlier login of this device (remember.ts). */
+  remember?: string;
 }
 
 export interface LoginReply {
@@ -51,6 +55,8 @@ export interface LoginReply {
   ipv6?: string;
   prefix?: string;
   prefix4?: string;
+  /** Send it with the next logins of this device: it passes the user-wide failure limit. */
+  remember?: string;
 }
 
 export interface LoginContext extends NodeContext {
@@ -67,8 +73,12 @@ export interface LoginServiceOptions {
   nodes: (ctx: NodeContext) => NodeInfo[];
   /** Registered nodes (heartbeats); absent = static nodes only. */
   registry?: NodeRegistry;
-  limiter?: LoginRateLimiter;
+  limiter?: RateLimiter;
   challenges?: Challenges;
+  /** Issue and accept remember tokens, signed with the ticket keys. */
+  remember?: { signingKey: () => KeyObject; publicKeys: () => KeyObject[]; ttlSeconds: number; now?: () => number };
+  /** Called for every credential check (a scrypt hash or a digest): the metric of work done. */
+  onCheck?: (method: 'password' | 'digest') => void;
 }
 
 export class LoginService {
@@ -89,14 +99,25 @@ export class LoginService {
   }
 
   async login(req: LoginRequest, ctx: LoginContext = {}): Promise<LoginReply> {
-    const { limiter } = this.#opts;
-    await limiter?.check(req.user, ctx.remoteAddress);
-    const record = await this.#authenticate(req);
+    const { limiter, remember } = this.#opts;
+    const device = req.device ?? DEFAULT_DEVICE;
+    const now = remember?.now?.() ?? Date.now();
+    const remembered = remember !== undefined && req.remember !== undefined && rememberValid(req.remember, remember.publicKeys(), req.user, device, now);
+    // Counted before the hash: concurrent guesses cannot outrun the limit.
+    const held = await limiter?.reserveLogin(req.user, ctx.remoteAddress, remembered);
+    let record: UserRecord | undefined;
+    try {
+      record = await this.#authenticate(req);
+    } catch (err) {
+      if (held) await limiter!.abandoned(held).catch(() => {});
+      throw err;
+    }
+    // A failure keeps its units: they are the failure count.
     if (!record) {
-      await limiter?.failed(req.user, ctx.remoteAddress);
+      if (held) await limiter!.failed(held);
       throw new ElError('EL_ERR_AUTH', req.password !== undefined ? 'wrong user name or password' : 'wrong user name or digest, or the challenge is unknown, used or expired; get a new challenge');
     }
-    await limiter?.succeeded(record.name);
+    if (held) await limiter!.succeeded(held);
 
     const segmentName = req.segment ?? record.segments[0];
     if (segmentName === undefined) throw new ElError('EL_ERR_FORBIDDEN', `user "${record.name}" may not join any segment; ask an administrator`);
@@ -108,13 +129,13 @@ export class LoginService {
     const servers = this.#opts.registry ? await this.#opts.registry.select(segmentName, statics) : nodesForSegment(statics, segmentName);
     if (servers.length === 0) throw new ElError('EL_ERR_NO_NODE', `no switch node hosts segment "${segmentName}" right now; try again later`);
 
-    const device = req.device ?? DEFAULT_DEVICE;
     const lease = await this.#opts.ipam.lease(segmentName, record.name, device, { prefix: req.prefix === true });
     const mac = deriveMac(segmentName, record.name, device);
     const issued = this.#opts.issuer.issue({ sub: record.name, seg: segmentName, mode: segment.mode, dev: device, mac, ...(record.macs ? { macs: record.macs } : {}), ...lease });
 
     const reply: LoginReply = { ticket: issued.ticket, expiresAt: issued.expiresAt.toISOString(), servers, segment: segmentName, mode: segment.mode, mac };
     for (const k of ['ipv4', 'ipv6', 'prefix', 'prefix4'] as const) if (lease[k]) reply[k] = lease[k];
+    if (remember) reply.remember = issueRemember(remember.signingKey(), record.name, device, remember.ttlSeconds, now);
     return reply;
   }
 
@@ -122,6 +143,7 @@ export class LoginService {
   async #authenticate(req: LoginRequest): Promise<UserRecord | undefined> {
     if (req.password !== undefined) {
       const record = await this.#opts.users.get(req.user);
+      this.#opts.onCheck?.('password');
       const ok = await verifyPassword(req.password, record?.passwordHash ?? this.#dummyHash);
       return record && ok ? record : undefined;
     }
@@ -132,6 +154,7 @@ export class LoginService {
     const record = await this.#opts.users.get(req.user);
     const secret = record?.digestSecret;
     // Compare even when something is already wrong, so the reply time says nothing.
+    this.#opts.onCheck?.('digest');
     const ok = digestMatches(digestFor(req.user, req.challenge, secret ?? this.#dummyHash), req.digest);
     return live && record && secret !== undefined && ok ? record : undefined;
   }

@@ -1,14 +1,21 @@
 /** The broker's Prometheus metrics, registered in the registry the process passes in. */
 import * as prom from 'prom-client';
+import { LIMIT_NAMES } from './rate-limit.js';
 
-export type LoginResult = 'ok' | 'bad_credentials' | 'forbidden' | 'no_segment' | 'pool_exhausted' | 'no_node' | 'rate_limited' | 'unavailable' | 'invalid' | 'internal';
+export type LoginResult = 'ok' | 'bad_credentials' | 'forbidden' | 'no_segment' | 'device_limit' | 'pool_exhausted' | 'no_node' | 'rate_limited' | 'unavailable' | 'invalid' | 'internal';
 
-export const LOGIN_RESULTS: readonly LoginResult[] = ['ok', 'bad_credentials', 'forbidden', 'no_segment', 'pool_exhausted', 'no_node', 'rate_limited', 'unavailable', 'invalid', 'internal'];
+export const LOGIN_RESULTS: readonly LoginResult[] = ['ok', 'bad_credentials', 'forbidden', 'no_segment', 'device_limit', 'pool_exhausted', 'no_node', 'rate_limited', 'unavailable', 'invalid', 'internal'];
+
+export type AdminAuthResult = 'ok' | 'bad_token' | 'rate_limited';
+const ADMIN_AUTH_RESULTS: readonly AdminAuthResult[] = ['ok', 'bad_token', 'rate_limited'];
 
 export interface BrokerMetrics {
   logins: prom.Counter<'result'>;
   loginDuration: prom.Histogram<string>;
   leases: prom.Gauge<'segment'>;
+  credentialChecks: prom.Counter<'method'>;
+  rateLimited: prom.Counter<'limit'>;
+  adminAuth: prom.Counter<'result'>;
 }
 
 export function createBrokerMetrics(registry: prom.Registry, segments: readonly string[], countLeases: (segment: string) => Promise<number | undefined>): BrokerMetrics {
@@ -37,5 +44,26 @@ export function createBrokerMetrics(registry: prom.Registry, segments: readonly 
       segments.forEach((segment, i) => counts[i] !== undefined && this.set({ segment }, counts[i]));
     },
   });
-  return { logins, loginDuration, leases };
+  const credentialChecks = new prom.Counter({
+    name: 'el_broker_credential_checks_total',
+    help: 'Credentials checked (a scrypt hash or a digest), after the rate limits let the attempt through.',
+    labelNames: ['method'] as const,
+    registers: [registry],
+  });
+  for (const method of ['password', 'digest']) credentialChecks.inc({ method }, 0);
+  const rateLimited = new prom.Counter({
+    name: 'el_broker_rate_limited_total',
+    help: 'Requests answered 429, by the limit that refused them.',
+    labelNames: ['limit'] as const,
+    registers: [registry],
+  });
+  for (const limit of LIMIT_NAMES) rateLimited.inc({ limit }, 0);
+  const adminAuth = new prom.Counter({
+    name: 'el_broker_admin_auth_total',
+    help: 'Admin API requests by the outcome of their token check.',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  for (const result of ADMIN_AUTH_RESULTS) adminAuth.inc({ result }, 0);
+  return { logins, loginDuration, leases, credentialChecks, rateLimited, adminAuth };
 }

@@ -90,11 +90,21 @@ export const configSchema = z
         leaseIdle: z.number().int().min(60).default(2_592_000),
         /** Fixed addresses: {segment, user, device?, ipv4?, ipv6?}. */
         static: z.array(z.object({ segment: z.string(), user: z.string(), device: z.string().optional(), ipv4: z.string().optional(), ipv6: z.string().optional() })).default([]),
+        /** Devices per user and segment holding an address lease at once. */
+        maxDevicesPerUser: z.number().int().min(1).max(65_536).default(8),
+        /** Failed attempts per window (s): per user from one source, per source, per user from all sources; challenges and admin tokens per source. */
         rateLimit: z
-          .object({ perUser: z.number().int().min(1).default(10), perAddress: z.number().int().min(1).default(50), window: z.number().int().min(1).default(300) })
-          .default({ perUser: 10, perAddress: 50, window: 300 }),
+          .object({
+            perUser: z.number().int().min(1).default(10),
+            perAddress: z.number().int().min(1).default(50),
+            perUserTotal: z.number().int().min(1).default(100),
+            challenges: z.number().int().min(1).default(60),
+            admin: z.number().int().min(1).default(10),
+            window: z.number().int().min(1).default(300),
+          })
+          .default({ perUser: 10, perAddress: 50, perUserTotal: 100, challenges: 60, admin: 10, window: 300 }),
       })
-      .default({ listen: { host: '0.0.0.0', port: 8443 }, ticketTtl: 60, signingKey: 'ticket-signing.key', nodes: [], store: { type: 'memory', snapshot: 'store.json' }, publishKeys: [], leaseIdle: 2_592_000, static: [], rateLimit: { perUser: 10, perAddress: 50, window: 300 } }),
+      .default({ listen: { host: '0.0.0.0', port: 8443 }, ticketTtl: 60, signingKey: 'ticket-signing.key', nodes: [], store: { type: 'memory', snapshot: 'store.json' }, publishKeys: [], leaseIdle: 2_592_000, maxDevicesPerUser: 8, static: [], rateLimit: { perUser: 10, perAddress: 50, perUserTotal: 100, challenges: 60, admin: 10, window: 300 } }),
     switch: z
       .object({
         listen: listen(4443),
@@ -187,7 +197,7 @@ export function loadConfig(file: string, ...overrides: Overrides[]): LoadedConfi
   } catch (e) {
     throw new ElError('EL_ERR_CONFIG', `${abs} is not valid YAML: ${(e as Error).message}`);
   }
-  const merged = applyOverrides(raw as Record<string, unknown>, overrides);
+  const merged = applyOverrides(raw, overrides);
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`);
@@ -197,10 +207,18 @@ export function loadConfig(file: string, ...overrides: Overrides[]): LoadedConfi
   return { config: result.data, file: abs, stateDir, path: (p) => (isAbsolute(p) ? p : resolve(stateDir, p)) };
 }
 
-function applyOverrides(raw: Record<string, unknown>, list: Overrides[]): Record<string, unknown> {
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function applyOverrides(raw: unknown, list: Overrides[]): unknown {
+  // A document or section that is not a mapping stays as it is, so the schema names it
+  // (an override cannot be set on a number, and must not throw a TypeError trying).
+  if (!isObject(raw)) return raw;
   const cfg = structuredClone(raw);
-  const section = (name: string) => ((cfg[name] ??= {}) as Record<string, unknown>);
-  const sub = (s: Record<string, unknown>, name: string) => ((s[name] ??= {}) as Record<string, unknown>);
+  const sub = (s: Record<string, unknown>, name: string): Record<string, unknown> => {
+    s[name] ??= {};
+    return isObject(s[name]) ? s[name] : {};
+  };
+  const section = (name: string) => sub(cfg, name);
   for (const o of list) {
     if (o.logLevel !== undefined) section('log').level = o.logLevel;
     if (o.nodeId !== undefined) section('node').id = o.nodeId;
@@ -215,8 +233,8 @@ function applyOverrides(raw: Record<string, unknown>, list: Overrides[]): Record
     if (o.advertise !== undefined) section('switch').advertise = o.advertise;
     if (o.clusterSecret !== undefined) {
       section('broker').clusterSecret = o.clusterSecret;
-      const link = section('switch').broker as Record<string, unknown> | undefined;
-      if (link) link.clusterSecret = o.clusterSecret;
+      const link = section('switch').broker;
+      if (isObject(link)) link.clusterSecret = o.clusterSecret;
     }
     if (o.adminToken !== undefined) section('broker').adminToken = o.adminToken;
   }

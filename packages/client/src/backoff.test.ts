@@ -32,4 +32,13 @@ describe('Backoff', () => {
     b.reset();
     expect(b.next()).toBe(99);
   });
+
+  it('waits at least a Retry-After, plus jitter of up to a fifth (at least a second), without touching the backoff', () => {
+    expect(new Backoff({ random: () => 0 }).after(300)).toBe(300_000);
+    expect(new Backoff({ random: () => 0.999999 }).after(300)).toBe(359_999);
+    expect(new Backoff({ random: () => 0.999999 }).after(1)).toBe(1999);
+    const b = new Backoff({ baseMs: 100, capMs: 10_000, random: () => 0.999999 });
+    b.after(5);
+    expect(b.next()).toBe(99);
+  });
 });

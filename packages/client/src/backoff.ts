@@ -28,6 +28,16 @@ export class Backoff {
     return Math.floor(this.random() * ceiling);
   }
 
+  /**
+   * The delay when the server said how long to wait (Retry-After): at least that long,
+   * plus up to a fifth more (at least a second) so clients refused together do not
+   * return together.
+   */
+  after(seconds: number): number {
+    const ms = seconds * 1000;
+    return ms + Math.floor(this.random() * Math.max(1000, ms / 5));
+  }
+
   /** After a session that stayed up, start again from the base. */
   reset(): void {
     this.attempt = 0;

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ElError, type PayloadAllocator, type Welcome } from '@elink/protocol';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { login, type LoginReply, type LoginRequest } from './login.js';
+import { BrokerError, login, type LoginReply, type LoginRequest } from './login.js';
 import { SwitchLink } from './switch-link.js';
 
 export interface ConnectorOptions {
@@ -28,7 +28,7 @@ export interface ConnectorOptions {
 }
 
 /** Errors that no retry will fix while nothing changes: reported at once on the first attempt. */
-const FATAL_AT_START = new Set(['EL_ERR_AUTH', 'EL_ERR_FORBIDDEN', 'EL_ERR_NO_SEGMENT', 'EL_ERR_INVALID']);
+const FATAL_AT_START = new Set(['EL_ERR_AUTH', 'EL_ERR_FORBIDDEN', 'EL_ERR_NO_SEGMENT', 'EL_ERR_DEVICE_LIMIT', 'EL_ERR_INVALID']);
 
 /**
  * Events: 'up' (welcome: Welcome, login: LoginReply), 'frame' (frame: Buffer, gso: boolean),
@@ -41,6 +41,8 @@ export class Connector extends EventEmitter {
   private readonly backoff: Backoff;
   private everUp = false;
   private running: Promise<void> | undefined;
+  /** The broker's remember token from the last login: later logins pass its user-wide limit. */
+  private remember: string | undefined;
 
   constructor(private readonly opts: ConnectorOptions) {
     super();
@@ -81,8 +83,10 @@ export class Connector extends EventEmitter {
   private async run(): Promise<void> {
     const { logger } = this.opts;
     while (!this.stopped) {
+      let retryAfter: number | undefined;
       try {
-        const reply = await login(this.opts.broker, { device: hostname(), ...this.opts.credentials }, { ca: this.opts.ca });
+        const reply = await login(this.opts.broker, { device: hostname(), ...this.opts.credentials, ...(this.remember ? { remember: this.remember } : {}) }, { ca: this.opts.ca });
+        if (reply.remember) this.remember = reply.remember;
         const link = await this.connectAny(reply);
         this.link = link;
         this.everUp = true;
@@ -101,10 +105,12 @@ export class Connector extends EventEmitter {
           return;
         }
         logger.warn({ code: err.code, err: err.message }, 'connect attempt failed');
+        if (err instanceof BrokerError) retryAfter = err.retryAfterSeconds;
       }
       if (this.stopped) break;
-      const delay = this.backoff.next();
-      logger.info({ delayMs: delay }, 'reconnecting after backoff');
+      // The broker said how long to wait (429): wait that long, not the short backoff.
+      const delay = retryAfter !== undefined ? this.backoff.after(retryAfter) : this.backoff.next();
+      logger.info({ delayMs: delay, ...(retryAfter !== undefined ? { retryAfter } : {}) }, 'reconnecting after backoff');
       try {
         await sleep(delay, undefined, { signal: this.abort.signal });
       } catch {

@@ -3,7 +3,7 @@
  */
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { ElError, isErrorCode } from '@elink/protocol';
+import { ElError, isErrorCode, type ErrorCode } from '@elink/protocol';
 
 export interface LoginRequest {
   user: string;
@@ -12,6 +12,8 @@ export interface LoginRequest {
   device?: string;
   /** Ask for a delegated prefix (L3): the client routes a LAN behind it. */
   prefix?: boolean;
+  /** The remember token of this device's last login: passes the broker's user-wide failure limit. */
+  remember?: string;
 }
 
 export interface ServerInfo {
@@ -34,6 +36,28 @@ export interface LoginReply {
   /** Delegated prefixes, when asked for and the segment delegates. */
   prefix?: string;
   prefix4?: string;
+  /** Send with this device's next logins (see LoginRequest.remember). */
+  remember?: string;
+}
+
+/** A refusal from the broker; `retryAfterSeconds` when it said how long to wait (429 Retry-After). */
+export class BrokerError extends ElError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(code, message);
+  }
+}
+
+/** Retry-After in seconds (RFC 9110: delay-seconds or an HTTP date); undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d{1,9}$/.test(value.trim())) return Number(value.trim());
+  if (!/GMT$/.test(value.trim())) return undefined;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
 export interface HttpsTrust {
@@ -42,12 +66,16 @@ export interface HttpsTrust {
   timeoutMs?: number;
 }
 
-/** Logs in; throws ElError with the broker's code (EL_ERR_AUTH, EL_ERR_FORBIDDEN, …) or EL_ERR_UNAVAILABLE when the broker cannot be reached. */
+/**
+ * Logs in; throws BrokerError with the broker's code (EL_ERR_AUTH, EL_ERR_FORBIDDEN,
+ * EL_ERR_RATE_LIMITED with its Retry-After, …) or ElError EL_ERR_UNAVAILABLE when the
+ * broker cannot be reached.
+ */
 export async function login(brokerUrl: string, body: LoginRequest, trust: HttpsTrust = {}): Promise<LoginReply> {
   const url = new URL('/v1/login', brokerUrl);
   const payload = Buffer.from(JSON.stringify(body));
   const send = url.protocol === 'http:' ? httpRequest : request;
-  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+  const { status, text, retryAfter } = await new Promise<{ status: number; text: string; retryAfter?: string }>((resolve, reject) => {
     const req = send(
       url,
       {
@@ -64,7 +92,8 @@ export async function login(brokerUrl: string, body: LoginRequest, trust: HttpsT
           if (size > 1 << 20) req.destroy(new Error('reply larger than 1 MiB'));
           else chunks.push(c);
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        const ra = res.headers['retry-after'];
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter: Array.isArray(ra) ? ra[0] : ra }));
         res.on('error', reject);
       },
     );
@@ -82,7 +111,7 @@ export async function login(brokerUrl: string, body: LoginRequest, trust: HttpsT
   if (status !== 200) {
     const e = json as { error?: unknown; message?: unknown };
     const code = isErrorCode(e.error) ? e.error : 'EL_ERR_UNAVAILABLE';
-    throw new ElError(code, `broker: ${typeof e.message === 'string' ? e.message : `HTTP ${status}`}`);
+    throw new BrokerError(code, `broker: ${typeof e.message === 'string' ? e.message : `HTTP ${status}`}`, parseRetryAfter(retryAfter));
   }
   const reply = json as LoginReply;
   if (typeof reply.ticket !== 'string' || !Array.isArray(reply.servers)) {

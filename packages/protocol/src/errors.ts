@@ -39,6 +39,8 @@ export const ErrorCodes = {
   EL_ERR_NO_SEGMENT: 'no such segment',
   /** Broker: the segment's address pool has no free address. */
   EL_ERR_POOL_EXHAUSTED: 'address pool exhausted',
+  /** Broker: the user already holds leases for as many devices as allowed (`broker.maxDevicesPerUser`). */
+  EL_ERR_DEVICE_LIMIT: 'too many devices for this user',
   /** Broker: too many attempts. */
   EL_ERR_RATE_LIMITED: 'too many attempts',
   /** Broker: no switch node can take the session. */

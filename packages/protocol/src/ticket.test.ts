@@ -134,8 +134,10 @@ describe('tickets: rejected with EL_ERR_BAD_TICKET', () => {
       [`EL1.${body}.${sig}`, /el1/],
       ['', /el1/],
       ['el1.', /three/],
-      ['el1..', /JSON/],
-      [`el1.!!!$$$***.${sig}`, /JSON/], // not base64url
+      ['el1..', /base64url/],
+      [`el1.!!!$$$***.${sig}`, /base64url/], // not base64url
+      [`el1.${body}.${sig.slice(0, 10)}=${sig.slice(10)}`, /base64url/], // a character the decoder would skip
+      [`el1.${body}.${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`, /canonical|signature/], // the last character's spare bits
       [`el1.${Buffer.from('{"v":1,').toString('base64url')}.${sig}`, /JSON/], // not JSON
       [`el1.${Buffer.from('[1,2]').toString('base64url')}.${sig}`, /claims invalid/],
     ];

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { ElError } from './errors.js';
 
 const PREFIX = 'el1.';
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 export const ticketClaimsSchema = z.object({
   v: z.literal(1),
@@ -100,7 +101,12 @@ export function verifyTicket(token: string, publicKeys: readonly KeyObject[], no
   const dot = token.indexOf('.', PREFIX.length);
   if (dot < 0 || token.indexOf('.', dot + 1) >= 0) throw new ElError('EL_ERR_BAD_TICKET', 'ticket must have three dot-separated parts');
   const body = token.slice(PREFIX.length, dot);
-  const signature = Buffer.from(token.slice(dot + 1), 'base64url');
+  const signatureText = token.slice(dot + 1);
+  // Node's base64url decoder skips foreign characters and ignores the last character's
+  // spare bits, so without these checks many strings would carry one valid signature.
+  if (!BASE64URL.test(body) || !BASE64URL.test(signatureText)) throw new ElError('EL_ERR_BAD_TICKET', 'ticket parts must be base64url');
+  const signature = Buffer.from(signatureText, 'base64url');
+  if (signature.toString('base64url') !== signatureText) throw new ElError('EL_ERR_BAD_TICKET', 'ticket signature is not canonical base64url');
   const signed = Buffer.from(PREFIX + body);
 
   let json: unknown;

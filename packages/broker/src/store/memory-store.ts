@@ -6,17 +6,16 @@
  * A snapshot that cannot be written (disk full, out of file descriptors) never throws
  * from the timer: it is reported to `onSnapshotError`, counted, and retried with
  * exponential backoff up to `MAX_SNAPSHOT_BACKOFF_MS`; the state stays in memory.
- * Challenges, failure counters and node heartbeats are short-lived and not saved.
+ * Challenges, rate-limit counters and node heartbeats are short-lived and not saved.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ElError } from '@elink/protocol';
-import { LEASE_FAMILIES, type LeaseEntry, type LeaseFamily, type LeaseRecord } from '../lease-store.js';
-import { MAX_NODES, MAX_USERS, type BrokerStore, type FailureCount, type NodeRecord, type StoredUser } from './store.js';
+import { LEASE_FAMILIES, type LeaseEntry, type LeaseFamily, type LeaseRecord, type OwnerCap } from '../lease-store.js';
+import { MAX_COUNTERS, MAX_NODES, MAX_USERS, type BrokerStore, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
 
-/** Short-lived tables are bounded; the oldest entry gives way. */
+/** Challenges are bounded; the oldest gives way (the broker also caps how many it issues). */
 export const MAX_CHALLENGES = 100_000;
-export const MAX_FAILURE_KEYS = 100_000;
 /** The longest wait between two attempts to write a failing snapshot. */
 export const MAX_SNAPSHOT_BACKOFF_MS = 60_000;
 
@@ -44,6 +43,8 @@ export interface MemoryStoreOptions {
   snapshotDelayMs?: number;
   /** Milliseconds since the epoch; a parameter so tests need no fake clock. */
   now?: () => number;
+  /** Live rate-limit counters at most. Default MAX_COUNTERS. */
+  maxCounters?: number;
   /** A timed snapshot failed; it is retried after `retryInMs` (logged and counted by the caller). */
   onSnapshotError?: (err: Error, retryInMs: number) => void;
 }
@@ -52,7 +53,9 @@ export class MemoryStore implements BrokerStore {
   readonly kind = 'memory' as const;
   readonly #segments = new Map<string, SegmentLeases>();
   readonly #challenges = new Map<string, number>();
-  readonly #failures = new Map<string, { count: number; until: number }>();
+  /** Insertion order is (nearly) expiry order: the oldest are found at the front. */
+  readonly #counters = new Map<string, { count: number; pending: number; until: number }>();
+  readonly #maxCounters: number;
   readonly #nodes = new Map<string, { record: NodeRecord; until: number }>();
   readonly #users = new Map<string, StoredUser>();
   readonly #now: () => number;
@@ -70,6 +73,7 @@ export class MemoryStore implements BrokerStore {
     this.#now = opts.now ?? Date.now;
     this.#file = opts.snapshotFile;
     this.#delay = opts.snapshotDelayMs ?? 1000;
+    this.#maxCounters = opts.maxCounters ?? MAX_COUNTERS;
     this.#onSnapshotError = opts.onSnapshotError;
     if (this.#file && existsSync(this.#file)) this.#load(this.#file);
   }
@@ -98,6 +102,23 @@ export class MemoryStore implements BrokerStore {
   }
 
   async claim(segment: string, key: string, family: LeaseFamily, address: string, ttlSeconds: number, force = false): Promise<string | undefined> {
+    return this.#claim(segment, key, family, address, ttlSeconds, force);
+  }
+
+  async claimCapped(segment: string, key: string, family: LeaseFamily, address: string, ttlSeconds: number, owner: OwnerCap): Promise<string | undefined> {
+    const now = this.#now();
+    const s = this.#segment(segment);
+    const own = s.byKey.get(key);
+    if (!own || own.expiresAt <= now) {
+      let n = 0;
+      for (const [k, l] of s.byKey) if (l.expiresAt > now && k.startsWith(owner.prefix)) n++;
+      if (n >= owner.max) throw deviceLimit(segment, owner.max);
+    }
+    return this.#claim(segment, key, family, address, ttlSeconds, false);
+  }
+
+  // Synchronous, so check and claim cannot interleave with another call.
+  #claim(segment: string, key: string, family: LeaseFamily, address: string, ttlSeconds: number, force: boolean): string | undefined {
     const s = this.#segment(segment);
     const now = this.#now();
     let lease = s.byKey.get(key);
@@ -179,32 +200,64 @@ export class MemoryStore implements BrokerStore {
     return until !== undefined && until > this.#now();
   }
 
-  // ---- failure counters ----
+  // ---- rate-limit counters ----
 
-  async addFailure(key: string, windowSeconds: number): Promise<void> {
-    const now = this.#now();
-    const f = this.#failures.get(key);
-    if (f && f.until > now) {
-      f.count++;
-      return;
+  #live(key: string, now: number): { count: number; pending: number; until: number } | undefined {
+    const c = this.#counters.get(key);
+    if (c && c.until <= now) {
+      this.#counters.delete(key);
+      return undefined;
     }
-    if (this.#failures.size >= MAX_FAILURE_KEYS) {
-      for (const [k, v] of this.#failures) if (v.until <= now) this.#failures.delete(k);
-      if (this.#failures.size >= MAX_FAILURE_KEYS) this.#failures.delete(this.#failures.keys().next().value!);
-    }
-    this.#failures.delete(key);
-    this.#failures.set(key, { count: 1, until: now + windowSeconds * 1000 });
+    return c;
   }
 
-  async failures(key: string): Promise<FailureCount> {
-    const f = this.#failures.get(key);
+  async reserve(counters: readonly CounterLimit[]): Promise<Reservation> {
     const now = this.#now();
-    if (!f || f.until <= now) return { count: 0, retryAfter: 0 };
-    return { count: f.count, retryAfter: Math.ceil((f.until - now) / 1000) };
+    const found = counters.map((c) => this.#live(c.key, now));
+    for (let i = 0; i < counters.length; i++) {
+      const c = found[i];
+      if (c && c.count >= counters[i]!.limit) return { ok: false, index: i, retryAfter: c.count - c.pending >= counters[i]!.limit ? Math.ceil((c.until - now) / 1000) : 1 };
+    }
+    const fresh = found.filter((c) => !c).length;
+    if (fresh > 0 && this.#counters.size + fresh > this.#maxCounters) {
+      // Drop expired ones from the front (oldest first); still full: refuse new counters.
+      for (const [k, v] of this.#counters) {
+        if (v.until > now) break;
+        this.#counters.delete(k);
+      }
+      if (this.#counters.size + fresh > this.#maxCounters) {
+        const oldest = this.#counters.values().next().value;
+        return { ok: false, index: -1, retryAfter: Math.max(1, Math.ceil(((oldest?.until ?? now) - now) / 1000)) };
+      }
+    }
+    counters.forEach((c, i) => {
+      const f = found[i];
+      if (f) {
+        f.count++;
+        f.pending++;
+      } else this.#counters.set(c.key, { count: 1, pending: 1, until: now + c.windowSeconds * 1000 });
+    });
+    return { ok: true };
   }
 
-  async clearFailures(key: string): Promise<void> {
-    this.#failures.delete(key);
+  async settle(keys: readonly string[], giveBack: boolean): Promise<void> {
+    const now = this.#now();
+    for (const key of keys) {
+      const c = this.#live(key, now);
+      if (!c || c.pending <= 0) continue;
+      c.pending--;
+      if (giveBack && --c.count <= 0) this.#counters.delete(key);
+    }
+  }
+
+  async counter(key: string): Promise<FailureCount> {
+    const now = this.#now();
+    const c = this.#live(key, now);
+    return c ? { count: c.count, retryAfter: Math.ceil((c.until - now) / 1000) } : { count: 0, retryAfter: 0 };
+  }
+
+  async clearCounter(key: string): Promise<void> {
+    this.#counters.delete(key);
   }
 
   // ---- nodes ----
@@ -332,4 +385,8 @@ export class MemoryStore implements BrokerStore {
     }
     for (const u of snap.users ?? []) this.#users.set(u.name, u);
   }
+}
+
+export function deviceLimit(segment: string, max: number): ElError {
+  return new ElError('EL_ERR_DEVICE_LIMIT', `${max} devices already hold a lease in segment "${segment}"`);
 }

@@ -6,6 +6,11 @@
  * Per segment:  el:{seg}:leases  hash  key → JSON {ipv4?, ipv6?, prefix4?, prefix6?, exp}
  *               el:{seg}:addrs   hash  "<family> <address>" → key
  *               el:{seg}:exp     zset  key scored by exp (count and list without a scan)
+ *               el:{seg}:keys    zset  every key at score 0: a user's keys by prefix (ZRANGEBYLEX)
+ * Rate limits:  el:{rl}:n        hash  counter → count (settled failures + attempts in flight)
+ *               el:{rl}:x        zset  counter scored by the end of its window (bound, expiry)
+ *               el:{rl}:p        hash  counter → attempts in flight
+ * One hash tag for every counter lets one script reserve all of a login's counters.
  * The clock is the calling broker's (ARGV now, ms): brokers run NTP like the nodes do.
  */
 
@@ -16,6 +21,7 @@ local function drop(key, rec)
   end
   redis.call('HDEL', KEYS[1], key)
   redis.call('ZREM', KEYS[3], key)
+  redis.call('ZREM', KEYS[4], key)
 end
 local function load(key)
   local raw = redis.call('HGET', KEYS[1], key)
@@ -25,15 +31,30 @@ end
 local function save(key, rec)
   redis.call('HSET', KEYS[1], key, cjson.encode(rec))
   redis.call('ZADD', KEYS[3], rec.exp, key)
+  redis.call('ZADD', KEYS[4], 0, key)
 end
 `;
 
-/** KEYS leases, addrs, exp; ARGV key, family, address, now, ttlMs, force ('1'|'0'). Returns the held address or false. */
+/**
+ * KEYS leases, addrs, exp, keys; ARGV key, family, address, now, ttlMs, force ('1'|'0'),
+ * owner prefix ('' = no cap), max keys of that owner. Returns the held address, false
+ * (taken by another key), or '!limit' (a new key while the owner holds max live ones).
+ */
 export const CLAIM = `${FAMILIES}
 local key, family, address = ARGV[1], ARGV[2], ARGV[3]
 local now, ttl, force = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1'
 local rec = load(key)
 if rec and rec.exp <= now then drop(key, rec); rec = nil end
+if not rec and ARGV[7] ~= '' then
+  local n = 0
+  for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[4], '[' .. ARGV[7], '[' .. ARGV[7] .. '\\255')) do
+    local other = load(m)
+    if other and other.exp > now then n = n + 1
+    elseif other then drop(m, other)
+    else redis.call('ZREM', KEYS[4], m) end
+  end
+  if n >= tonumber(ARGV[8]) then return '!limit' end
+end
 local held = rec and rec[family]
 if held and (held == address or not force) then
   rec.exp = now + ttl
@@ -57,14 +78,14 @@ save(key, rec)
 return address
 `;
 
-/** KEYS leases, addrs, exp; ARGV key, now, ttlMs. */
+/** KEYS leases, addrs, exp, keys; ARGV key, now, ttlMs. */
 export const TOUCH = `${FAMILIES}
 local rec = load(ARGV[1])
 if rec and rec.exp > tonumber(ARGV[2]) then rec.exp = tonumber(ARGV[2]) + tonumber(ARGV[3]); save(ARGV[1], rec) end
 return 1
 `;
 
-/** KEYS leases, addrs, exp; ARGV key. Returns 1 when the key held a lease. */
+/** KEYS leases, addrs, exp, keys; ARGV key. Returns 1 when the key held a lease. */
 export const RELEASE = `${FAMILIES}
 local rec = load(ARGV[1])
 if not rec then return 0 end
@@ -72,7 +93,7 @@ drop(ARGV[1], rec)
 return 1
 `;
 
-/** KEYS leases, addrs, exp; ARGV now, limit. Drops up to `limit` expired leases (housekeeping). */
+/** KEYS leases, addrs, exp, keys; ARGV now, limit. Drops up to `limit` expired leases (housekeeping). */
 export const SWEEP = `${FAMILIES}
 local keys = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, key in ipairs(keys) do
@@ -82,9 +103,75 @@ end
 return #keys
 `;
 
-/** KEYS counter; ARGV windowMs. One failure: the window starts with the first. */
-export const ADD_FAILURE = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n
+const COUNTERS = `local function prune(now, n)
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, n)) do
+    redis.call('HDEL', KEYS[1], m)
+    redis.call('HDEL', KEYS[3], m)
+    redis.call('ZREM', KEYS[2], m)
+  end
+end
+`;
+
+/**
+ * KEYS counts, windows, pending; ARGV now, max counters, then (key, limit, windowMs) per
+ * counter. Returns {1} when every counter took a unit, {0, i, msLeft} when counter i
+ * (1-based) is at its limit (msLeft 0: attempts in flight fill it), {0, 0, msLeft} when
+ * the table is full (msLeft: until the oldest ends).
+ */
+export const RESERVE = `${COUNTERS}
+local now, cap = tonumber(ARGV[1]), tonumber(ARGV[2])
+-- Housekeeping rides along: a bounded batch of ended windows is dropped.
+prune(now, 256)
+local n = (#ARGV - 2) / 3
+local live, absent = {}, 0
+for i = 1, n do
+  local key, limit = ARGV[3 * i], tonumber(ARGV[3 * i + 1])
+  local ends = tonumber(redis.call('ZSCORE', KEYS[2], key))
+  if not ends then absent = absent + 1 end
+  if ends and ends > now then
+    live[i] = true
+    local count = tonumber(redis.call('HGET', KEYS[1], key) or '0')
+    if count >= limit then
+      if count - tonumber(redis.call('HGET', KEYS[3], key) or '0') >= limit then return {0, i, ends - now} end
+      return {0, i, 0}
+    end
+  end
+end
+if absent > 0 and redis.call('ZCARD', KEYS[2]) + absent > cap then
+  prune(now, 100000)
+  if redis.call('ZCARD', KEYS[2]) + absent > cap then
+    local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+    return {0, 0, tonumber(first[2]) - now}
+  end
+end
+for i = 1, n do
+  local key = ARGV[3 * i]
+  if live[i] then
+    redis.call('HINCRBY', KEYS[1], key, 1)
+    redis.call('HINCRBY', KEYS[3], key, 1)
+  else
+    redis.call('HSET', KEYS[1], key, 1)
+    redis.call('HSET', KEYS[3], key, 1)
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3 * i + 2]), key)
+  end
+end
+return {1}
+`;
+
+/** KEYS counts, windows, pending; ARGV now, giveBack ('1'|'0'), keys…: ends one flight per live counter. */
+export const SETTLE = `
+local now, giveBack = tonumber(ARGV[1]), ARGV[2] == '1'
+for i = 3, #ARGV do
+  local key = ARGV[i]
+  local ends = tonumber(redis.call('ZSCORE', KEYS[2], key))
+  if ends and ends > now and tonumber(redis.call('HGET', KEYS[3], key) or '0') > 0 then
+    redis.call('HINCRBY', KEYS[3], key, -1)
+    if giveBack and redis.call('HINCRBY', KEYS[1], key, -1) <= 0 then
+      redis.call('HDEL', KEYS[1], key)
+      redis.call('HDEL', KEYS[3], key)
+      redis.call('ZREM', KEYS[2], key)
+    end
+  end
+end
+return 1
 `;

@@ -1,8 +1,8 @@
 /**
  * The shared store: Redis standalone (URL), Sentinel or Cluster, through ioredis.
  * Brokers using it are stateless replicas. Lease changes run as Lua scripts
- * (redis-scripts.ts), challenges are taken with GETDEL, counters with INCR: every
- * step two brokers could race on is one atomic command.
+ * (redis-scripts.ts), challenges are taken with GETDEL, rate-limit counters are
+ * reserved by a Lua script: every step two brokers could race on is one atomic command.
  *
  * When Redis is away every call fails fast (one retry, short timeouts) with ElError
  * EL_ERR_UNAVAILABLE, which the API answers with 503; ioredis keeps reconnecting in
@@ -10,9 +10,10 @@
  */
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import { ElError } from '@elink/protocol';
-import type { LeaseEntry, LeaseFamily, LeaseRecord } from '../lease-store.js';
-import { ADD_FAILURE, CLAIM, RELEASE, SWEEP, TOUCH } from './redis-scripts.js';
-import { MAX_NODES, MAX_USERS, type BrokerStore, type FailureCount, type NodeRecord, type StoredUser } from './store.js';
+import type { LeaseEntry, LeaseFamily, LeaseRecord, OwnerCap } from '../lease-store.js';
+import { CLAIM, RELEASE, RESERVE, SETTLE, SWEEP, TOUCH } from './redis-scripts.js';
+import { deviceLimit } from './memory-store.js';
+import { MAX_COUNTERS, MAX_NODES, MAX_USERS, type BrokerStore, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
 
 export type RedisStoreConfig =
   | { type: 'redis'; url: string; prefix?: string }
@@ -21,20 +22,32 @@ export type RedisStoreConfig =
 
 type Client = Redis | Cluster;
 
+type SegKeys = [string, string, string, string];
+
 interface Scripted {
-  elClaim(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<string | null>;
-  elTouch(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
-  elRelease(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
-  elSweep(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
-  elAddFailure(k1: string, ...args: (string | number)[]): Promise<number>;
+  elClaim(...args: [...SegKeys, ...(string | number)[]]): Promise<string | null>;
+  elTouch(...args: [...SegKeys, ...(string | number)[]]): Promise<number>;
+  elRelease(...args: [...SegKeys, ...(string | number)[]]): Promise<number>;
+  elSweep(...args: [...SegKeys, ...(string | number)[]]): Promise<number>;
+  elReserve(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number[]>;
+  elSettle(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
 }
 
-// Fail a command quickly while Redis is away (a login should get its 503 in about a
-// second, not hang), and keep reconnecting every second at most.
+export interface RedisStoreOptions {
+  /** Live rate-limit counters at most. Default MAX_COUNTERS. */
+  maxCounters?: number;
+}
+
+/**
+ * Fail a command quickly while Redis is away or hung: a request that needs Redis gets
+ * its 503 within COMMAND_TIMEOUT_MS (measured 1.0 s against a redis-server stopped
+ * with SIGSTOP, store.test.ts), not a hang; reconnect every second at most.
+ */
+export const COMMAND_TIMEOUT_MS = 1000;
 const CLIENT_OPTIONS: RedisOptions = {
   maxRetriesPerRequest: 1,
   connectTimeout: 2000,
-  commandTimeout: 2000,
+  commandTimeout: COMMAND_TIMEOUT_MS,
   retryStrategy: (times) => Math.min(times * 100, 1000),
   enableReadyCheck: true,
 };
@@ -46,9 +59,11 @@ export class RedisStore implements BrokerStore {
   readonly #client: Client & Scripted;
   readonly #p: string;
   readonly #now: () => number;
+  readonly #maxCounters: number;
 
-  constructor(config: RedisStoreConfig, now: () => number = Date.now) {
+  constructor(config: RedisStoreConfig, now: () => number = Date.now, opts: RedisStoreOptions = {}) {
     this.#now = now;
+    this.#maxCounters = opts.maxCounters ?? MAX_COUNTERS;
     this.#p = config.prefix ?? 'el';
     let client: Client;
     if ('url' in config) client = new Redis(config.url, CLIENT_OPTIONS);
@@ -68,11 +83,12 @@ export class RedisStore implements BrokerStore {
     // Errors surface on the calls that need Redis (as 503) and on /readyz; without a
     // listener ioredis would print every failed reconnect.
     client.on('error', () => {});
-    client.defineCommand('elClaim', { numberOfKeys: 3, lua: CLAIM });
-    client.defineCommand('elTouch', { numberOfKeys: 3, lua: TOUCH });
-    client.defineCommand('elRelease', { numberOfKeys: 3, lua: RELEASE });
-    client.defineCommand('elSweep', { numberOfKeys: 3, lua: SWEEP });
-    client.defineCommand('elAddFailure', { numberOfKeys: 1, lua: ADD_FAILURE });
+    client.defineCommand('elClaim', { numberOfKeys: 4, lua: CLAIM });
+    client.defineCommand('elTouch', { numberOfKeys: 4, lua: TOUCH });
+    client.defineCommand('elRelease', { numberOfKeys: 4, lua: RELEASE });
+    client.defineCommand('elSweep', { numberOfKeys: 4, lua: SWEEP });
+    client.defineCommand('elReserve', { numberOfKeys: 3, lua: RESERVE });
+    client.defineCommand('elSettle', { numberOfKeys: 3, lua: SETTLE });
     this.#client = client as Client & Scripted;
   }
 
@@ -100,9 +116,13 @@ export class RedisStore implements BrokerStore {
     }
   }
 
-  #seg(segment: string): [string, string, string] {
+  #seg(segment: string): SegKeys {
     const tag = `${this.#p}:{${segment}}`;
-    return [`${tag}:leases`, `${tag}:addrs`, `${tag}:exp`];
+    return [`${tag}:leases`, `${tag}:addrs`, `${tag}:exp`, `${tag}:keys`];
+  }
+
+  #counters(): [string, string, string] {
+    return [`${this.#p}:{rl}:n`, `${this.#p}:{rl}:x`, `${this.#p}:{rl}:p`];
   }
 
   // ---- leases ----
@@ -115,7 +135,13 @@ export class RedisStore implements BrokerStore {
   }
 
   async claim(segment: string, key: string, family: LeaseFamily, address: string, ttlSeconds: number, force = false): Promise<string | undefined> {
-    const got = await this.#do('claim', () => this.#client.elClaim(...this.#seg(segment), key, family, address, this.#now(), ttlSeconds * 1000, force ? '1' : '0'));
+    const got = await this.#do('claim', () => this.#client.elClaim(...this.#seg(segment), key, family, address, this.#now(), ttlSeconds * 1000, force ? '1' : '0', '', 0));
+    return got ?? undefined;
+  }
+
+  async claimCapped(segment: string, key: string, family: LeaseFamily, address: string, ttlSeconds: number, owner: OwnerCap): Promise<string | undefined> {
+    const got = await this.#do('claim', () => this.#client.elClaim(...this.#seg(segment), key, family, address, this.#now(), ttlSeconds * 1000, '0', owner.prefix, owner.max));
+    if (got === '!limit') throw deviceLimit(segment, owner.max);
     return got ?? undefined;
   }
 
@@ -158,21 +184,28 @@ export class RedisStore implements BrokerStore {
     return (await this.#do('take challenge', () => this.#client.getdel(`${this.#p}:ch:${id}`))) !== null;
   }
 
-  // ---- failure counters ----
+  // ---- rate-limit counters ----
 
-  async addFailure(key: string, windowSeconds: number): Promise<void> {
-    await this.#do('count failure', () => this.#client.elAddFailure(`${this.#p}:fail:${key}`, windowSeconds * 1000));
+  async reserve(counters: readonly CounterLimit[]): Promise<Reservation> {
+    const args = counters.flatMap((c) => [c.key, c.limit, c.windowSeconds * 1000]);
+    const [ok, index, msLeft] = await this.#do('reserve', () => this.#client.elReserve(...this.#counters(), this.#now(), this.#maxCounters, ...args));
+    return ok === 1 ? { ok: true } : { ok: false, index: index! - 1, retryAfter: Math.max(1, Math.ceil(msLeft! / 1000)) };
   }
 
-  async failures(key: string): Promise<FailureCount> {
-    const k = `${this.#p}:fail:${key}`;
-    const [count, ttl] = await this.#do('read failures', () => Promise.all([this.#client.get(k), this.#client.pttl(k)]));
-    const n = Number(count ?? 0);
-    return n > 0 && ttl > 0 ? { count: n, retryAfter: Math.ceil(ttl / 1000) } : { count: 0, retryAfter: 0 };
+  async settle(keys: readonly string[], giveBack: boolean): Promise<void> {
+    if (keys.length) await this.#do('settle', () => this.#client.elSettle(...this.#counters(), this.#now(), giveBack ? '1' : '0', ...keys));
   }
 
-  async clearFailures(key: string): Promise<void> {
-    await this.#do('clear failures', () => this.#client.del(`${this.#p}:fail:${key}`));
+  async counter(key: string): Promise<FailureCount> {
+    const [n, x] = this.#counters();
+    const [count, ends] = await this.#do('read counter', () => Promise.all([this.#client.hget(n, key), this.#client.zscore(x, key)]));
+    const left = Number(ends ?? 0) - this.#now();
+    return count !== null && left > 0 ? { count: Number(count), retryAfter: Math.ceil(left / 1000) } : { count: 0, retryAfter: 0 };
+  }
+
+  async clearCounter(key: string): Promise<void> {
+    const [n, x, p] = this.#counters();
+    await this.#do('clear counter', () => this.#client.multi().hdel(n, key).hdel(p, key).zrem(x, key).exec());
   }
 
   // ---- nodes ----

@@ -8,11 +8,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryStore } from './memory-store.js';
-import { RedisStore } from './redis-store.js';
+import { COMMAND_TIMEOUT_MS, RedisStore } from './redis-store.js';
 import type { BrokerStore, NodeRecord } from './store.js';
 import { redisOrSkip, startTestCluster, startTestRedis, startTestSentinel, type TestCluster, type TestRedis, type TestSentinel } from './test-redis.js';
 
 const haveRedis = redisOrSkip();
+/** A small counter table, so the bound is reached in a test. */
+const MAX_COUNTERS_IN_TEST = 64;
 
 const node = (name: string, extra: Partial<NodeRecord> = {}): NodeRecord => ({
   node: name,
@@ -107,14 +109,82 @@ function contract(name: string, make: (clock: { t: number }) => Promise<BrokerSt
       }
     });
 
-    it('counts failures in a window and clears them', async () => {
-      await Promise.all(Array.from({ length: 7 }, () => s.addFailure('u:eve', 300)));
-      const f = await s.failures('u:eve');
-      expect(f.count).toBe(7);
-      expect(f.retryAfter).toBeGreaterThan(0);
-      expect(f.retryAfter).toBeLessThanOrEqual(300);
-      await s.clearFailures('u:eve');
-      expect(await s.failures('u:eve')).toEqual({ count: 0, retryAfter: 0 });
+    it('reserves at most the limit of 300 concurrent attempts, all counters or none; settles failures and successes', async () => {
+      const counters = [
+        { key: 'us:eve', limit: 10, windowSeconds: 300 },
+        { key: 's:eve', limit: 50, windowSeconds: 300 },
+      ];
+      const keys = counters.map((c) => c.key);
+      const got = await Promise.all(Array.from({ length: 300 }, () => s.reserve(counters)));
+      expect(got.filter((r) => r.ok)).toHaveLength(10);
+      // Refused while the 10 are in flight: they settle soon, so retry in a second.
+      expect(got.find((r) => !r.ok)).toEqual({ ok: false, index: 0, retryAfter: 1 });
+      // The refused ones took no unit of the other counter either.
+      expect(await s.counter('us:eve')).toEqual({ count: 10, retryAfter: 300 });
+      expect((await s.counter('s:eve')).count).toBe(10);
+      // A refusal by the second counter leaves the first one alone.
+      expect(await s.reserve([{ key: 'other', limit: 5, windowSeconds: 300 }, counters[0]!])).toMatchObject({ ok: false, index: 1 });
+      expect(await s.counter('other')).toEqual({ count: 0, retryAfter: 0 });
+      // Nine failed (their units stay), one succeeded (its unit comes back).
+      for (let i = 0; i < 9; i++) await s.settle(keys, false);
+      await s.settle(keys, true);
+      expect((await s.counter('us:eve')).count).toBe(9);
+      expect((await s.counter('s:eve')).count).toBe(9);
+      // Settling without a flight changes nothing.
+      await s.settle([...keys, 'never-reserved'], true);
+      expect((await s.counter('us:eve')).count).toBe(9);
+      expect(await s.counter('never-reserved')).toEqual({ count: 0, retryAfter: 0 });
+      expect(await s.reserve(counters)).toEqual({ ok: true });
+      await s.settle(keys, false);
+      // Ten settled failures: refused for the rest of the window.
+      clock.t += 100_000;
+      expect(await s.reserve(counters)).toEqual({ ok: false, index: 0, retryAfter: 200 });
+      await s.clearCounter('us:eve');
+      expect(await s.counter('us:eve')).toEqual({ count: 0, retryAfter: 0 });
+      clock.t += 201_000;
+      expect(await s.counter('s:eve')).toEqual({ count: 0, retryAfter: 0 });
+      expect(await s.reserve(counters)).toEqual({ ok: true });
+    });
+
+    it(`holds at most ${MAX_COUNTERS_IN_TEST} live counters: new ones are refused, live ones keep counting, ended ones make room`, async () => {
+      clock.t += 400_000; // every earlier counter has ended
+      const got = await Promise.all(Array.from({ length: 100 }, (_, i) => s.reserve([{ key: `flood:${i}`, limit: 3, windowSeconds: 60 }])));
+      expect(got.filter((r) => r.ok)).toHaveLength(MAX_COUNTERS_IN_TEST);
+      expect(got.find((r) => !r.ok)).toMatchObject({ ok: false, index: -1 });
+      const first = got.findIndex((r) => r.ok);
+      expect(await s.reserve([{ key: `flood:${first}`, limit: 3, windowSeconds: 60 }])).toEqual({ ok: true });
+      const full = await s.reserve([{ key: 'newcomer', limit: 3, windowSeconds: 60 }]);
+      expect(full).toMatchObject({ ok: false, index: -1 });
+      expect(full.ok === false && full.retryAfter).toBeGreaterThan(0);
+      expect(full.ok === false && full.retryAfter).toBeLessThanOrEqual(60);
+      clock.t += 61_000;
+      expect(await s.reserve([{ key: 'newcomer', limit: 3, windowSeconds: 60 }])).toEqual({ ok: true });
+    });
+
+    it('gives 20 concurrent new devices of one owner at most max leases, atomically; live ones keep working', async () => {
+      const g = seg();
+      const cap = { prefix: '["amy",', max: 8 };
+      const key = (d: string, user = 'amy') => JSON.stringify([user, d]);
+      const got = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => s.claimCapped(g, key(`d${i}`), 'ipv4', `198.19.0.${i + 2}`, 60, cap).then(
+          (a) => a,
+          (e: { code?: string }) => e.code,
+        )),
+      );
+      expect(got.filter((x) => x === 'EL_ERR_DEVICE_LIMIT')).toHaveLength(12);
+      expect(await s.count(g)).toBe(8);
+      // A device that holds a lease still claims (another family, a renewal).
+      const d = got.findIndex((x) => x !== 'EL_ERR_DEVICE_LIMIT');
+      expect(await s.claimCapped(g, key(`d${d}`), 'ipv6', 'fd00:e1::9', 60, cap)).toBe('fd00:e1::9');
+      expect(await s.claimCapped(g, key(`d${d}`), 'ipv4', '198.19.0.99', 60, cap)).toBe(got[d]);
+      // Another user (even one whose name extends this one's) is not counted against it.
+      expect(await s.claimCapped(g, key('d0', 'amy2'), 'ipv4', '198.19.0.50', 60, { prefix: '["amy2",', max: 8 })).toBe('198.19.0.50');
+      await expect(s.claimCapped(g, key('late'), 'ipv4', '198.19.0.51', 60, cap)).rejects.toMatchObject({ code: 'EL_ERR_DEVICE_LIMIT' });
+      // Released or expired leases no longer count.
+      expect(await s.release(g, key(`d${d}`))).toBe(true);
+      expect(await s.claimCapped(g, key('late'), 'ipv4', '198.19.0.51', 60, cap)).toBe('198.19.0.51');
+      clock.t += 61_000;
+      expect(await s.claimCapped(g, key('later'), 'ipv4', '198.19.0.52', 60, cap)).toBe('198.19.0.52');
     });
 
     it('keeps node records until they are not refreshed for their retain time', async () => {
@@ -140,7 +210,7 @@ function contract(name: string, make: (clock: { t: number }) => Promise<BrokerSt
   });
 }
 
-contract('MemoryStore', async (clock) => new MemoryStore({ now: () => clock.t }));
+contract('MemoryStore', async (clock) => new MemoryStore({ now: () => clock.t, maxCounters: MAX_COUNTERS_IN_TEST }));
 
 describe.skipIf(!haveRedis)('RedisStore on a real redis-server', () => {
   let redis: TestRedis;
@@ -151,9 +221,34 @@ describe.skipIf(!haveRedis)('RedisStore on a real redis-server', () => {
     await redis?.destroy();
   });
   contract('RedisStore', async (clock) => {
-    const store = new RedisStore({ type: 'redis', url: redis.url }, () => clock.t);
+    const store = new RedisStore({ type: 'redis', url: redis.url }, () => clock.t, { maxCounters: MAX_COUNTERS_IN_TEST });
     expect(await store.waitReady()).toBe(true);
     return store;
+  });
+
+  it('fails a request with EL_ERR_UNAVAILABLE after the command timeout while Redis hangs (SIGSTOP), and works again on SIGCONT', async () => {
+    const store = new RedisStore({ type: 'redis', url: redis.url });
+    try {
+      await store.waitReady();
+      await store.claim('hang', 'k', 'ipv4', '198.19.0.2', 60);
+      redis.pause();
+      const t0 = performance.now();
+      const err = await store.get('hang', 'k').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const waited = performance.now() - t0;
+      redis.resume();
+      expect(err).toMatchObject({ code: 'EL_ERR_UNAVAILABLE' });
+      expect((err as Error).message).toMatch(/timed out/i);
+      // It waited for the timeout (not an instant refusal); the figure goes to docs/broker.md.
+      expect(waited).toBeGreaterThanOrEqual(COMMAND_TIMEOUT_MS - 50);
+      if (process.env.ELINK_MEASURE) console.log(`hung Redis: request failed after ${waited.toFixed(0)} ms`);
+      expect(await store.get('hang', 'k')).toEqual({ ipv4: '198.19.0.2' });
+    } finally {
+      redis.resume();
+      await store.close();
+    }
   });
 
   it('answers EL_ERR_UNAVAILABLE while Redis is down and recovers by itself', async () => {
@@ -187,7 +282,7 @@ describe.skipIf(!haveRedis)('RedisStore through a real Sentinel (master, replica
     await sentinel?.destroy();
   });
   contract('RedisStore (Sentinel)', async (clock) => {
-    const store = new RedisStore({ type: 'redis', sentinels: sentinel.sentinels, name: sentinel.name }, () => clock.t);
+    const store = new RedisStore({ type: 'redis', sentinels: sentinel.sentinels, name: sentinel.name }, () => clock.t, { maxCounters: MAX_COUNTERS_IN_TEST });
     expect(await store.waitReady()).toBe(true);
     return store;
   });
@@ -226,7 +321,7 @@ describe.skipIf(!haveRedis)('RedisStore on a real 3-master Redis Cluster', () =>
     await cluster?.destroy();
   });
   contract('RedisStore (Cluster)', async (clock) => {
-    const store = new RedisStore({ type: 'redis', cluster: cluster.nodes }, () => clock.t);
+    const store = new RedisStore({ type: 'redis', cluster: cluster.nodes }, () => clock.t, { maxCounters: MAX_COUNTERS_IN_TEST });
     expect(await store.waitReady()).toBe(true);
     return store;
   });

@@ -1,7 +1,7 @@
 /**
  * Everything several brokers must agree on lives behind this one interface: address
  * leases, single-use login challenges (the replay set), the switch node registry,
- * login failure counters, and (optionally) users. Two implementations:
+ * rate-limit counters, and (optionally) users. Two implementations:
  *
  *   MemoryStore  one process (the embedded default), optionally snapshotted to a file
  *   RedisStore   standalone, Sentinel or Cluster via ioredis; brokers become stateless
@@ -41,6 +41,21 @@ export interface FailureCount {
   retryAfter: number;
 }
 
+/** One counter a reservation takes a unit of: refused at `limit` within `windowSeconds` from its first unit. */
+export interface CounterLimit {
+  key: string;
+  limit: number;
+  windowSeconds: number;
+}
+
+/**
+ * The outcome of `reserve`: every counter took one unit, or none did and `index` says
+ * which counter was at its limit (-1: the counter table is full, see MAX_COUNTERS).
+ * `retryAfter` (s) is the rest of the window when settled failures fill the limit, and
+ * 1 when attempts still in flight do (they settle within a hash's time).
+ */
+export type Reservation = { ok: true } | { ok: false; index: number; retryAfter: number };
+
 export interface BrokerStore extends LeaseStore {
   readonly kind: 'memory' | 'redis';
 
@@ -49,10 +64,21 @@ export interface BrokerStore extends LeaseStore {
   /** True exactly once for a live challenge: it is deleted as it is taken. */
   takeChallenge(id: string): Promise<boolean>;
 
-  /** Counts one failed login under `key` in a window of `windowSeconds` from the first failure. */
-  addFailure(key: string, windowSeconds: number): Promise<void>;
-  failures(key: string): Promise<FailureCount>;
-  clearFailures(key: string): Promise<void>;
+  /**
+   * Atomically: when every counter is below its limit, adds one unit to each, marked
+   * in flight (a counter's window starts with its first unit); otherwise changes
+   * nothing. This is what lets the rate limiter count an attempt *before* the expensive
+   * check, so concurrent attempts on any number of brokers never pass more than the
+   * limit. New counters are refused while the table holds MAX_COUNTERS live ones.
+   */
+  reserve(counters: readonly CounterLimit[]): Promise<Reservation>;
+  /**
+   * Ends a reservation's flight on each live counter: a failure keeps its unit (it is
+   * the failure count), a success (`giveBack`) returns it.
+   */
+  settle(keys: readonly string[], giveBack: boolean): Promise<void>;
+  counter(key: string): Promise<FailureCount>;
+  clearCounter(key: string): Promise<void>;
 
   /** Records a node's heartbeat; records not refreshed for `retainSeconds` are dropped. */
   putNode(record: NodeRecord, retainSeconds: number): Promise<void>;
@@ -67,6 +93,8 @@ export interface BrokerStore extends LeaseStore {
   close(): Promise<void>;
 }
 
+/** Upper bound on live rate-limit counters (per store; shared by every broker on Redis). */
+export const MAX_COUNTERS = 100_000;
 /** Upper bound on nodes a store keeps: a misconfigured fleet must not grow it without end. */
 export const MAX_NODES = 4096;
 /** Upper bound on users kept in a store. */

@@ -33,6 +33,9 @@ export interface TestRedis {
   start(): Promise<void>;
   /** Stops it (SIGKILL: an outage, not a shutdown). */
   stop(): Promise<void>;
+  /** Freezes it (SIGSTOP: a hung server whose connections stay open) or thaws it (SIGCONT). */
+  pause(): void;
+  resume(): void;
   /** Stops it and removes its directory. */
   destroy(): Promise<void>;
 }
@@ -63,6 +66,12 @@ export async function startTestRedis(extraArgs: string[] = []): Promise<TestRedi
           reject(new Error(`redis-server exited with ${code}:\n${out}`));
         });
       });
+    },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
     },
     async stop() {
       const c = child;
