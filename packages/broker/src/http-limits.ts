@@ -22,7 +22,7 @@ export interface HttpLimits {
   idleTimeoutMs: number;
 }
 
-export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = { handshakeTimeoutMs: 5000, headersTimeoutMs: 10_000, requestTimeoutMs: 15_000, idleTimeoutMs: 5000 };
+export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = { handshakeTimeoutMs: 10_000, headersTimeoutMs: 10_000, requestTimeoutMs: 15_000, idleTimeoutMs: 5000 };
 
 /** The fastify options that apply `limits` (and serve HTTPS with `https` when given). */
 export interface HttpServerLimitOptions {

@@ -73,7 +73,7 @@ export interface SwitchNodeOptions {
 
 export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
 export const DEFAULT_MAX_SESSIONS = 20_000;
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000;
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const DEFAULT_CLOSE_GRACE_MS = 1000;
 
 export interface SwitchNodeStats {
