@@ -108,7 +108,6 @@ export class ConnectionGuard {
   private readonly metrics: Metrics | undefined;
   private readonly now: () => number;
   private shedding = false;
-  private readonly refusedSockets = new WeakSet<Socket>();
   /** Connections admitted and still open; admitted in all. */
   open = 0;
   admitted = 0;
@@ -132,6 +131,12 @@ export class ConnectionGuard {
    */
   attach(server: Server): void {
     server.prependListener('connection', (socket: Socket) => this.admit(socket));
+    this.reportErrors(server);
+  }
+
+  /** Accept errors of `server` (EMFILE) go to the summary log instead of throwing. For a
+   * listener that calls admit() itself before handing sockets on (the switch). */
+  reportErrors(server: Server): void {
     server.on('error', (err: NodeJS.ErrnoException) => this.summary.add(err.code ?? 'listener_error', { err: err.message }, `${this.opts.listener} listener error`));
   }
 
@@ -142,7 +147,6 @@ export class ConnectionGuard {
       this.refused[reason]++;
       this.metrics?.refused.inc({ listener: this.opts.listener, reason });
       this.summary.add(reason, {}, '');
-      this.refusedSockets.add(socket);
       socket.on('error', () => {});
       socket.destroy();
       return false;
@@ -161,11 +165,6 @@ export class ConnectionGuard {
       this.release(peer);
     });
     return true;
-  }
-
-  /** True for a socket admit() refused (the listener's own handlers still see it, destroyed). */
-  wasRefused(socket: Socket): boolean {
-    return this.refusedSockets.has(socket);
   }
 
   /** The connection from `address`:`port` passed authentication: it no longer counts as pending. */

@@ -10,7 +10,7 @@
  * per interval, then counts, so strangers do not control the log volume.
  */
 import type { KeyObject } from 'node:crypto';
-import type { Socket } from 'node:net';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -110,7 +110,9 @@ export class SwitchNode implements SessionHost {
   private readonly devicePorts = new Map<string, DevicePort>();
   private readonly sessions = new Set<Session>();
   private readonly connections = new Set<Socket>();
+  /** TLS state machine only: sockets reach it from `tcp` once admitted. */
   private readonly server: Server;
+  private readonly tcp: TcpServer;
   private readonly queue: QueueOptions;
   private stopping = false;
   #draining = false;
@@ -153,21 +155,20 @@ export class SwitchNode implements SessionHost {
     };
     if (opts.tls.ciphers) tlsOptions.ciphers = opts.tls.ciphers;
     if (opts.tls.ecdhCurve) tlsOptions.ecdhCurve = opts.tls.ecdhCurve;
+    // The TCP listener admits (ConnectionGuard) and only then hands a socket to TLS, so a
+    // refused connection costs an accept and a close, never a TLS socket.
     this.server = createServer(tlsOptions, (socket) => this.onSecureConnection(socket));
-    this.guard.attach(this.server);
-    this.server.on('connection', (raw: Socket) => {
-      if (raw.destroyed) return; // refused by the guard
-      raw.setNoDelay(true);
+    this.tcp = createTcpServer({ noDelay: true }, (raw) => {
+      if (!this.guard.admit(raw)) return;
       raw.on('error', () => {}); // reported through tlsClientError / the session
       this.connections.add(raw);
       raw.on('close', () => this.connections.delete(raw));
+      this.server.emit('connection', raw);
     });
+    this.guard.reportErrors(this.tcp);
     this.server.on('tlsClientError', (err, socket) => {
       // With a listener attached node leaves the socket open (e.g. on handshake timeout).
       socket.destroy();
-      // node's TLSSocket keeps the TCP socket it wraps in _parent: the guard's refusals are counted there already.
-      const raw = (socket as unknown as { _parent?: Socket })._parent;
-      if (raw && this.guard.wasRefused(raw)) return;
       const code = (err as NodeJS.ErrnoException).code ?? 'ERR_TLS';
       this.preAuth.add(`tls:${code}`, { peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
     });
@@ -267,9 +268,9 @@ export class SwitchNode implements SessionHost {
   async start(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(new ElError('EL_ERR_CONFIG', `cannot listen on ${this.opts.listen.host}:${this.opts.listen.port}: ${err.message}`, { cause: err }));
-      this.server.once('error', onError);
-      this.server.listen(this.opts.listen.port, this.opts.listen.host, () => {
-        this.server.off('error', onError);
+      this.tcp.once('error', onError);
+      this.tcp.listen(this.opts.listen.port, this.opts.listen.host, () => {
+        this.tcp.off('error', onError);
         resolve();
       });
     });
@@ -288,11 +289,11 @@ export class SwitchNode implements SessionHost {
 
   /** True while the TLS listener accepts connections (readiness). */
   get listening(): boolean {
-    return this.server.listening;
+    return this.tcp.listening;
   }
 
   address(): { host: string; port: number } {
-    const a = this.server.address();
+    const a = this.tcp.address();
     if (a === null || typeof a === 'string') return { host: this.opts.listen.host, port: this.opts.listen.port };
     return { host: a.address, port: a.port };
   }
@@ -325,7 +326,7 @@ export class SwitchNode implements SessionHost {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.guard.stop();
     this.preAuth.stop();
-    this.server.close(() => {});
+    this.tcp.close(() => {});
     for (const s of [...this.sessions]) s.close(reason);
     const gone = (): boolean => this.sessions.size === 0 && this.connections.size === 0;
     await this.waitFor(gone, this.closeGraceMs + 500);
