@@ -39,7 +39,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
   const fds = new FdBudget({ reserve: lim.fdReserve, limit: lim.maxFds });
   const connectionLimits: ConnectionLimits = { pending: lim.pending, pendingPerSource: lim.pendingPerSource, acceptRate: lim.acceptRate, acceptRatePerSource: lim.acceptRatePerSource };
   const httpLimits = { handshakeTimeoutMs: lim.handshakeTimeout * 1000, headersTimeoutMs: lim.headersTimeout * 1000, requestTimeoutMs: lim.requestTimeout * 1000, idleTimeoutMs: lim.idleTimeout * 1000 };
-  const guardFor = (listener: string, reserveShare = 0) => new ConnectionGuard({ listener, limits: connectionLimits, fds, logger, registry, logIntervalMs: lim.logInterval * 1000, reserveShare });
+  const guardFor = (listener: string, reserveShare = 0) => new ConnectionGuard({ listener, limits: connectionLimits, fds, logger: logger.child({ component: listener }), registry, logIntervalMs: lim.logInterval * 1000, reserveShare });
   logger.info({ fdLimit: fds.limit, fdReserve: fds.reserve }, 'file descriptor budget');
 
   let signingKey: KeyObject | undefined;
