@@ -65,6 +65,8 @@ export interface SessionHost {
   established(s: Session): void;
   closed(s: Session): void;
   sessionError(code: ErrorCode): void;
+  /** A session failed before its welcome (logged sampled, not one line each). */
+  preAuthFailed?(s: Session, err: ElError): void;
 }
 
 export type SessionState = 'awaiting_hello' | 'established' | 'closing' | 'closed';
@@ -113,7 +115,7 @@ export class Session extends QueuedPort {
       this.closeReason ??= 'peer_closed';
     });
     socket.on('close', () => this.onClose());
-    this.helloTimer = setTimeout(() => this.fail(new ElError('EL_ERR_HELLO_TIMEOUT', `no hello within ${host.helloTimeoutMs} ms`)), host.helloTimeoutMs);
+    this.helloTimer = setTimeout(() => this.guarded(() => this.fail(new ElError('EL_ERR_HELLO_TIMEOUT', `no hello within ${host.helloTimeoutMs} ms`))), host.helloTimeoutMs);
   }
 
   get user(): string | undefined {
@@ -300,7 +302,7 @@ export class Session extends QueuedPort {
     this.lastPing = Date.now();
     // Check often enough to notice the timeout within a third of it.
     const tick = Math.max(10, Math.min(intervalMs, timeoutMs / 3));
-    this.keepaliveTimer = setInterval(() => {
+    this.keepaliveTimer = setInterval(() => this.guarded(() => {
       const now = Date.now();
       if (now - this.lastRx > timeoutMs) {
         this.fail(new ElError('EL_ERR_KEEPALIVE_TIMEOUT', `nothing received for ${Math.round((now - this.lastRx) / 1000)} s`));
@@ -310,8 +312,21 @@ export class Session extends QueuedPort {
         this.lastPing = now;
         this.sendControl({ type: 'ping', id: ++this.pingId });
       }
-    }, tick);
+    }), tick);
     this.keepaliveTimer.unref();
+  }
+
+  /** Runs a timer's work: whatever it throws ends this session only, never the process. */
+  private guarded(work: () => void): void {
+    try {
+      work();
+    } catch (e) {
+      try {
+        this.fail(new ElError('EL_ERR_INTERNAL', `session ${this.name}: ${(e as Error)?.message ?? String(e)}`));
+      } catch {
+        this.socket.destroy();
+      }
+    }
   }
 
   // ---- output ----
@@ -342,7 +357,8 @@ export class Session extends QueuedPort {
   fail(err: ElError): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.host.sessionError(err.code);
-    this.host.logger.warn({ peer: this.peer, session: this.name, user: this.claims?.sub, code: err.code }, err.message);
+    if (this.state === 'awaiting_hello' && this.host.preAuthFailed) this.host.preAuthFailed(this, err);
+    else this.host.logger.warn({ peer: this.peer, session: this.name, user: this.claims?.sub, code: err.code }, err.message);
     this.closeReason = err.code;
     this.finish({ type: 'error', code: err.code, message: err.message });
   }
