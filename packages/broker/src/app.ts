@@ -80,6 +80,11 @@ export interface BrokerOptions {
   https?: BrokerHttpsOptions;
   /** Connection deadlines (handshake, headers, request, idle); defaults DEFAULT_HTTP_LIMITS. */
   httpLimits?: Partial<HttpLimits>;
+  /**
+   * The process's readiness (reasons it is not ready; empty = ready), so /readyz here
+   * answers as the admin port's does. Absent: the store and user directory answer.
+   */
+  ready?: () => Promise<string[]>;
 }
 
 /** HTTP status and metric label for each error code a login can end with. */
@@ -297,12 +302,18 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
 
   app.get('/v1/challenge', { schema: challengeSchema }, async (request) => challenges.issue(request.ip));
 
-  registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments: opts.segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5 });
+  registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments: opts.segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5, onHeartbeat: (result) => metrics.heartbeats.inc({ result }) });
   registerAdminRoutes(app as unknown as FastifyInstance, { store, users, registry: nodeRegistry, keys, segments: opts.segments, adminToken: opts.adminToken, limiter, onAuth: (result) => metrics.adminAuth.inc({ result }) });
 
   app.get('/healthz', { schema: statusSchema }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: statusSchema }, async (request, reply) => {
+    if (opts.ready) {
+      const reasons = await opts.ready();
+      if (reasons.length === 0) return { status: 'ok' };
+      request.log.warn({ reasons }, 'not ready');
+      return reply.code(503).send({ status: 'unavailable', error: 'EL_ERR_UNAVAILABLE', message: reasons.join('; ') });
+    }
     try {
       await withTimeout(Promise.all([store.ping(), users.ping?.()]), READY_TIMEOUT_MS, 'the store or user directory');
       return { status: 'ok' };

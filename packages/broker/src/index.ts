@@ -21,4 +21,5 @@ export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
 export { RedisStore, type RedisStoreConfig } from './store/redis-store.js';
 export type { BrokerStore, NodeRecord, StoredUser, FailureCount, CounterLimit, Reservation } from './store/store.js';
 export { MAX_COUNTERS } from './store/store.js';
-export { openStore, type StoreConfig } from './store/open.js';
+export { openStore, type StoreConfig, type OpenStoreOptions } from './store/open.js';
+export { redisMetrics, type RedisObserver } from './store/redis-metrics.js';

@@ -16,7 +16,12 @@ export interface NodeRouteOptions {
   segments: readonly SegmentDef[];
   clusterSecret?: string;
   heartbeatSeconds: number;
+  /** Counts each heartbeat that reached the handler (el_broker_heartbeats_total). */
+  onHeartbeat?: (result: HeartbeatResult) => void;
 }
+
+export type HeartbeatResult = 'ok' | 'bad_secret' | 'disabled' | 'error';
+export const HEARTBEAT_RESULTS: readonly HeartbeatResult[] = ['ok', 'bad_secret', 'disabled', 'error'];
 
 const NAME = { type: 'string', minLength: 1, maxLength: 64 } as const;
 const errorReply = { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string' }, message: { type: 'string' } } } as const;
@@ -56,9 +61,24 @@ export const heartbeatSchema = {
 
 export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions): void {
   app.post<{ Body: Heartbeat }>('/v1/nodes/heartbeat', { schema: heartbeatSchema, logLevel: 'warn' }, async (request) => {
-    if (opts.clusterSecret === undefined) throw new ElError('EL_ERR_FORBIDDEN', 'this broker takes no heartbeats: set broker.clusterSecret (the same on brokers and switch nodes)');
-    requireBearer(request.headers.authorization, opts.clusterSecret, 'cluster secret');
-    await opts.registry.heartbeat(request.body);
+    const count = opts.onHeartbeat ?? (() => {});
+    if (opts.clusterSecret === undefined) {
+      count('disabled');
+      throw new ElError('EL_ERR_FORBIDDEN', 'this broker takes no heartbeats: set broker.clusterSecret (the same on brokers and switch nodes)');
+    }
+    try {
+      requireBearer(request.headers.authorization, opts.clusterSecret, 'cluster secret');
+    } catch (err) {
+      count('bad_secret');
+      throw err;
+    }
+    try {
+      await opts.registry.heartbeat(request.body);
+    } catch (err) {
+      count('error');
+      throw err;
+    }
+    count('ok');
     return { keys: opts.keys.publicKeysPem(), segments: opts.segments, heartbeatSeconds: opts.heartbeatSeconds };
   });
 }

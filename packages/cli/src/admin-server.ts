@@ -10,8 +10,8 @@ import { httpServerOptions, type HttpLimits } from '@elink/broker';
 export interface AdminServerOptions {
   registry: Registry;
   logger: Logger;
-  /** Resolves true when the process can do its job (stores reachable, listeners up). */
-  ready: () => Promise<boolean> | boolean;
+  /** The reasons the process is not ready (readiness.ts); empty = ready. A boolean is taken as it is. */
+  ready: () => Promise<string[] | boolean> | string[] | boolean;
   /** Connection deadlines (headers, request, idle); defaults DEFAULT_HTTP_LIMITS. */
   httpLimits?: Partial<HttpLimits>;
 }
@@ -27,9 +27,12 @@ export function createAdminServer(opts: AdminServerOptions): FastifyInstance {
   });
   app.get('/healthz', quiet, async () => ({ status: 'ok' }));
   app.get('/readyz', quiet, async (_req, reply) => {
-    const ok = await Promise.resolve(opts.ready()).catch(() => false);
-    reply.code(ok ? 200 : 503);
-    return { status: ok ? 'ready' : 'not_ready' };
+    // The same answer as the broker's /readyz (docs/operations.md, "Health").
+    const r = await Promise.resolve(opts.ready()).catch((err: unknown) => [`readiness check failed: ${(err as Error).message}`]);
+    const reasons = r === true ? [] : r === false ? ['not ready'] : r;
+    if (reasons.length === 0) return { status: 'ok' };
+    reply.code(503);
+    return { status: 'unavailable', error: 'EL_ERR_UNAVAILABLE', message: reasons.join('; ') };
   });
   return app;
 }

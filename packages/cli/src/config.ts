@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { cidrSchema, ElError, segmentSchema } from '@elink/protocol';
 import { DEFAULT_HTTP_LIMITS } from '@elink/broker';
+import { findPoolOverlaps } from './pool-overlap.js';
 import { DEFAULT_CONNECTION_LIMITS, DEFAULT_FD_RESERVE, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_LOG_INTERVAL_MS, DEFAULT_LOG_SAMPLE } from '@elink/switch';
 
 const port = z.number().int().min(0).max(65535);
@@ -145,6 +146,10 @@ export const configSchema = z
     cfg.users.forEach((u, i) => {
       for (const s of u.segments) if (!names.has(s)) ctx.addIssue({ code: 'custom', path: ['users', i, 'segments'], message: `unknown segment "${s}"` });
     });
+    for (const { a, b } of findPoolOverlaps(cfg.segments)) {
+      const i = cfg.segments.findIndex((s) => s.name === b.segment);
+      ctx.addIssue({ code: 'custom', path: ['segments', i], message: `L3 segments "${a.segment}" (${a.what} ${a.range}) and "${b.segment}" (${b.what} ${b.range}) overlap: L3 segments share one routing table, give each its own range` });
+    }
   });
 
 export type Config = z.infer<typeof configSchema>;
@@ -169,21 +174,110 @@ export interface Overrides {
   nodeId?: string;
   clusterSecret?: string;
   adminToken?: string;
+  /** Where each value came from ("environment variable ELINK_LOG_LEVEL", "--log-level"), for error messages. */
+  sources?: Partial<Record<OverrideKey, string>>;
 }
 
+export type OverrideKey = Exclude<keyof Overrides, 'sources'>;
+
+/** The ELINK_* variable of each override; the secret ones also have a `*_FILE` variant. */
+export const ENV_VARS = {
+  logLevel: 'ELINK_LOG_LEVEL',
+  brokerPort: 'ELINK_BROKER_PORT',
+  switchPort: 'ELINK_SWITCH_PORT',
+  adminPort: 'ELINK_ADMIN_PORT',
+  listenHost: 'ELINK_LISTEN_HOST',
+  advertise: 'ELINK_ADVERTISE',
+  nodeId: 'ELINK_NODE_ID',
+  clusterSecret: 'ELINK_CLUSTER_SECRET',
+  adminToken: 'ELINK_ADMIN_TOKEN',
+} as const satisfies Record<OverrideKey, string>;
+
+const SECRET_KEYS = ['clusterSecret', 'adminToken'] as const;
+const PORT_KEYS = ['brokerPort', 'switchPort', 'adminPort'] as const;
+
+/** A secret from NAME_FILE (a mounted Secret): the file's text without one trailing newline. */
+function secretFromFile(name: string, file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ElError('EL_ERR_CONFIG', `cannot read the file named by the environment variable ${name}_FILE (${file}): ${(e as Error).message}`);
+  }
+  const value = text.replace(/\r?\n$/, '');
+  if (value === '') throw new ElError('EL_ERR_CONFIG', `the file named by the environment variable ${name}_FILE (${file}) is empty`);
+  return value;
+}
+
+/**
+ * ELINK_* variables as overrides. A bad value is refused here, naming the variable, so
+ * it is never blamed on the file; `NAME_FILE` reads a secret from a file instead.
+ */
 export function overridesFromEnv(env: NodeJS.ProcessEnv = process.env): Overrides {
-  const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
-  return {
-    logLevel: env.ELINK_LOG_LEVEL || undefined,
-    brokerPort: num(env.ELINK_BROKER_PORT),
-    switchPort: num(env.ELINK_SWITCH_PORT),
-    adminPort: num(env.ELINK_ADMIN_PORT),
-    listenHost: env.ELINK_LISTEN_HOST || undefined,
-    advertise: env.ELINK_ADVERTISE || undefined,
-    nodeId: env.ELINK_NODE_ID || undefined,
-    clusterSecret: env.ELINK_CLUSTER_SECRET || undefined,
-    adminToken: env.ELINK_ADMIN_TOKEN || undefined,
+  const out: Overrides = { sources: {} };
+  const set = <K extends OverrideKey>(key: K, value: Overrides[K], source: string) => {
+    out[key] = value;
+    out.sources![key] = source;
   };
+  for (const key of Object.keys(ENV_VARS) as OverrideKey[]) {
+    const name = ENV_VARS[key];
+    const value = env[name] || undefined;
+    const file = (SECRET_KEYS as readonly string[]).includes(key) ? env[`${name}_FILE`] || undefined : undefined;
+    if (value !== undefined && file !== undefined) throw new ElError('EL_ERR_CONFIG', `both ${name} and ${name}_FILE are set in the environment: keep one`);
+    if (file !== undefined) set(key, secretFromFile(name, file), `environment variable ${name}_FILE`);
+    else if (value === undefined) continue;
+    else if ((PORT_KEYS as readonly string[]).includes(key)) {
+      const n = /^\d{1,5}$/.test(value.trim()) ? Number(value) : NaN;
+      if (!(n >= 0 && n <= 65535)) throw new ElError('EL_ERR_CONFIG', `the environment variable ${name} must be a port number 0-65535, got ${JSON.stringify(value)}`);
+      set(key, n, `environment variable ${name}`);
+    } else set(key, value, `environment variable ${name}`);
+  }
+  return out;
+}
+
+/** The config paths each override sets (the same for every source). */
+const OVERRIDE_PATHS: Record<OverrideKey, string[]> = {
+  logLevel: ['log.level'],
+  nodeId: ['node.id'],
+  brokerPort: ['broker.listen.port'],
+  switchPort: ['switch.listen.port'],
+  adminPort: ['admin.port'],
+  listenHost: ['broker.listen.host', 'switch.listen.host', 'admin.host'],
+  advertise: ['switch.advertise'],
+  clusterSecret: ['broker.clusterSecret', 'switch.broker.clusterSecret'],
+  adminToken: ['broker.adminToken'],
+};
+
+/** Which source set each config path last (later overrides win, as in applyOverrides). */
+function overrideSources(list: Overrides[]): Map<string, string> {
+  const by = new Map<string, string>();
+  for (const o of list)
+    for (const key of Object.keys(OVERRIDE_PATHS) as OverrideKey[])
+      if (o[key] !== undefined) for (const p of OVERRIDE_PATHS[key]) by.set(p, o.sources?.[key] ?? 'an override');
+  return by;
+}
+
+/** Parses and validates config text; `where` names the file in messages. */
+export function parseConfig(text: string, where: string, overrides: Overrides[] = []): Config {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (e) {
+    throw new ElError('EL_ERR_CONFIG', `${where} is not valid YAML: ${(e as Error).message}`);
+  }
+  const merged = applyOverrides(raw, overrides);
+  const result = configSchema.safeParse(merged);
+  if (result.success) return result.data;
+  const sources = overrideSources(overrides);
+  let fromFile = false;
+  const lines = result.error.issues.map((i) => {
+    const path = i.path.join('.');
+    const source = sources.get(path);
+    if (!source) fromFile = true;
+    return `  ${path || '(top)'}: ${i.message}${source ? ` (set by the ${source})` : ''}`;
+  });
+  const head = fromFile ? `invalid configuration in ${where}` : `invalid configuration (not in ${where}: the values come from the environment or the command line)`;
+  throw new ElError('EL_ERR_CONFIG', `${head}:\n${lines.join('\n')}`);
 }
 
 export function loadConfig(file: string, ...overrides: Overrides[]): LoadedConfig {
@@ -194,20 +288,9 @@ export function loadConfig(file: string, ...overrides: Overrides[]): LoadedConfi
   } catch (e) {
     throw new ElError('EL_ERR_CONFIG', `cannot read config file ${abs}: ${(e as Error).message}`);
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text) ?? {};
-  } catch (e) {
-    throw new ElError('EL_ERR_CONFIG', `${abs} is not valid YAML: ${(e as Error).message}`);
-  }
-  const merged = applyOverrides(raw, overrides);
-  const result = configSchema.safeParse(merged);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`);
-    throw new ElError('EL_ERR_CONFIG', `invalid configuration in ${abs}:\n${lines.join('\n')}`);
-  }
+  const config = parseConfig(text, abs, overrides);
   const stateDir = dirname(abs);
-  return { config: result.data, file: abs, stateDir, path: (p) => (isAbsolute(p) ? p : resolve(stateDir, p)) };
+  return { config, file: abs, stateDir, path: (p) => (isAbsolute(p) ? p : resolve(stateDir, p)) };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -8,10 +8,13 @@ import { connectCommand } from './commands/connect.js';
 import { bridgeCommand } from './commands/bridge.js';
 import { userCommand } from './commands/user.js';
 import { statusCommand } from './commands/status.js';
+import { configCommand } from './commands/config.js';
+import { versionLine } from './version.js';
 
 const usage = `elink — Emotion Link, an L2/L3 virtual switch VPN over TLS
 
 Usage: elink <command> [options]     (elink <command> --help for its options)
+       elink --version
 
   up        broker + switch node in one process (memory store, self-signed CA)
   init      create the state directory for 'up' without starting anything
@@ -20,7 +23,8 @@ Usage: elink <command> [options]     (elink <command> --help for its options)
   connect   join a segment through a TAP/TUN device
   bridge    attach a Linux bridge (a LAN) to an L2 segment through a TAP
   user      add, change, delete and list users
-  status    nodes, sessions and leases at a glance (a broker's admin API)`;
+  status    nodes, sessions and leases at a glance (a broker's admin API)
+  config    check a configuration file and print the effective configuration`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -39,6 +43,13 @@ async function main(argv: string[]): Promise<void> {
       return userCommand(rest);
     case 'status':
       return statusCommand(rest);
+    case 'config':
+      return configCommand(rest);
+    case '-V':
+    case '--version':
+    case 'version':
+      console.log(versionLine());
+      return;
     case undefined:
     case '-h':
     case '--help':

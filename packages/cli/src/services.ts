@@ -12,6 +12,8 @@ import { BrokerLink, ConnectionGuard, FdBudget, SwitchNode, type ConnectionLimit
 import { fingerprint256 } from '@elink/pki';
 import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
+import { readiness } from './readiness.js';
+import { registerBuildInfo, SOFTWARE } from './version.js';
 import type { LoadedConfig } from './config.js';
 
 export interface Services {
@@ -33,6 +35,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
   const { config } = loaded;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  registerBuildInfo(registry);
   const tls = { cert: readFileSync(loaded.path(config.tls.cert)), key: readFileSync(loaded.path(config.tls.key)) };
   // One descriptor budget for the whole process: every listener sheds when it runs low.
   const lim = config.limits;
@@ -54,6 +57,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     const sc = config.broker.store;
     const snapshotFailures = new Counter({ name: 'el_broker_snapshot_failures_total', help: 'Timed memory-store snapshots that could not be written (retried with backoff)', registers: [registry] });
     store = await openStore((sc.type === 'memory' ? { type: 'memory', snapshot: loaded.path(sc.snapshot) } : sc) as StoreConfig, {
+      registry,
       onSnapshotError: (err, retryInMs) => {
         snapshotFailures.inc();
         logger.error({ component: 'store', err: err.message, retryInMs }, 'store snapshot not written; leases stay in memory, retrying');
@@ -93,12 +97,14 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         keysFile: loaded.path(link.keysFile),
         intervalMs: link.interval * 1000,
         logger: logger.child({ component: 'broker-link' }),
+        registry,
       });
       const l = brokerLink;
       keys = () => (fileKeys.length ? [...l.keys(), ...fileKeys] : l.keys());
     }
     switchNode = new SwitchNode({
       nodeId: config.node.id,
+      software: SOFTWARE,
       listen: config.switch.listen,
       tls: { ...tls, ciphers: config.switch.ciphers, minVersion: config.switch.minVersion, ecdhCurve: config.switch.ecdhCurve },
       segments: config.segments,
@@ -122,6 +128,18 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
 
   let broker: FastifyInstance | undefined;
   let brokerGuard: ConnectionGuard | undefined;
+  let adminServer: { listening: boolean } | undefined;
+  // One meaning of /readyz on every port (readiness.ts): listeners accept, store answers, not draining.
+  const sw = switchNode;
+  const ready = readiness({
+    listeners: () => [
+      ...(which.broker ? [{ name: 'broker', listening: broker?.server.listening ?? false }] : []),
+      ...(sw ? [{ name: 'switch', listening: sw.listening }] : []),
+      { name: 'admin', listening: adminServer?.listening ?? false },
+    ],
+    store,
+    draining: sw && (() => sw.draining),
+  });
   if (which.broker) {
     const fingerprint = fingerprint256(tls.cert.toString('utf8'));
     const local = switchNode;
@@ -158,15 +176,15 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       registry,
       https: tls,
       httpLimits,
+      ready,
     });
     brokerGuard = guardFor('broker');
     brokerGuard.attach(broker.server);
     await broker.listen({ host: config.broker.listen.host, port: config.broker.listen.port });
   }
 
-  // Ready = every listener of this process accepts connections and the broker's store answers.
-  const ready = async () => (!broker || broker.server.listening) && (!switchNode || switchNode.listening) && (!store || (await store.ping().then(() => true, () => false)));
   const admin = createAdminServer({ registry, logger, ready, httpLimits });
+  adminServer = admin.server;
   // Liveness probes and scrapes must answer while the other listeners shed: a few admin connections may use the reserve.
   const adminGuard = guardFor('admin', ADMIN_RESERVE_SHARE);
   adminGuard.attach(admin.server);

@@ -51,6 +51,8 @@ export const ErrorCodes = {
   EL_ERR_CONFIG: 'invalid configuration',
   /** TAP/TUN device problem (missing /dev/net/tun, permission, busy name). */
   EL_ERR_TUNTAP: 'TAP/TUN device error',
+  /** A listener could not bind its address and port (in use, not on this host, privileged). */
+  EL_ERR_LISTEN: 'cannot listen on the configured address',
   /** Internal error: a bug; the message says where. */
   EL_ERR_INTERNAL: 'internal error',
 } as const;

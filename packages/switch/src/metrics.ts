@@ -34,6 +34,10 @@ export interface SwitchMetricsSource {
   icmp(): { sent: number; limited: number; sessionLimited: number };
   /** FRAME_GSO records segmented in software (for ports without offload). */
   gsoSegmented(): number;
+  /** True from the start of a drain (SIGTERM) until the node stops. */
+  draining(): boolean;
+  /** Sessions the node admits at most (`switch.maxSessions`). */
+  capacity(): number;
 }
 
 function setAll(c: Counter<string>, values: Iterable<[Record<string, string>, number]>): void {
@@ -168,6 +172,22 @@ export function registerSwitchMetrics(registry: Registry, src: SwitchMetricsSour
     registers,
     collect() {
       setAll(this, [[{}, src.gsoSegmented()]]);
+    },
+  });
+  new Gauge({
+    name: 'el_switch_draining',
+    help: '1 while the node drains (refuses new sessions, redirects the others), else 0.',
+    registers,
+    collect() {
+      this.set(src.draining() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'el_switch_session_capacity',
+    help: 'Sessions this node admits at most (switch.maxSessions); compare with sum(el_switch_sessions).',
+    registers,
+    collect() {
+      this.set(src.capacity());
     },
   });
 }

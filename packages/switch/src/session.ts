@@ -49,6 +49,8 @@ export type AnySegment = L2Segment | L3Segment;
 /** What a session needs from its node (switch-node.ts implements it). */
 export interface SessionHost {
   readonly nodeId: string;
+  /** Sent in welcome as `software` when set (e.g. "elink/0.1.0"). */
+  readonly software?: string;
   readonly logger: Logger;
   readonly helloTimeoutMs: number;
   /** How long after end() a closing socket may linger before destroy(). */
@@ -285,6 +287,7 @@ export class Session extends QueuedPort {
       keepalive: { interval: def.keepalive.interval, timeout: def.keepalive.timeout },
     };
     if (this.gso) welcome.caps = [CAP_GSO];
+    if (this.host.software) welcome.software = this.host.software;
     if (claims.ipv4) welcome.ipv4 = def.ipv4?.gateway ? { address: claims.ipv4, gateway: def.ipv4.gateway } : { address: claims.ipv4 };
     if (claims.ipv6) welcome.ipv6 = def.ipv6?.gateway ? { address: claims.ipv6, gateway: def.ipv6.gateway } : { address: claims.ipv6 };
     if (seg instanceof L3Segment) {

@@ -31,6 +31,8 @@ import { DevicePort, ipCommand } from './ports/device-port.js';
 
 export interface SwitchNodeOptions {
   nodeId: string;
+  /** The software and version sent in welcome (`software`), e.g. "elink/0.1.0". */
+  software?: string;
   /** port 0 = ephemeral (tests). */
   listen: { host: string; port: number };
   tls: { cert: string | Buffer; key: string | Buffer; ciphers?: string; minVersion?: 'TLSv1.2' | 'TLSv1.3'; ecdhCurve?: string };
@@ -92,6 +94,7 @@ export interface SwitchNodeStats {
 
 export class SwitchNode implements SessionHost {
   readonly nodeId: string;
+  readonly software?: string;
   readonly logger: Logger;
   readonly helloTimeoutMs: number;
   readonly maxSessions: number;
@@ -126,6 +129,7 @@ export class SwitchNode implements SessionHost {
 
   constructor(private readonly opts: SwitchNodeOptions) {
     this.nodeId = opts.nodeId;
+    if (opts.software) this.software = opts.software;
     this.logger = opts.logger;
     this.helloTimeoutMs = opts.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
     this.maxSessions = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
@@ -187,6 +191,8 @@ export class SwitchNode implements SessionHost {
           for (const seg of this.segments.values()) n += seg.gsoEgress.segmented;
           return n;
         },
+        draining: () => this.#draining,
+        capacity: () => this.maxSessions,
       });
     }
   }

@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseDocument, YAMLSeq, type Document } from 'yaml';
+import { parseDocument, YAMLMap, YAMLSeq, type Document } from 'yaml';
 import { hashPassword, openStore, type BrokerStore, type StoreConfig } from '@elink/broker';
 import { ElError } from '@elink/protocol';
 import { parse } from '../args.js';
@@ -87,7 +87,13 @@ export async function userCommand(argv: string[]): Promise<void> {
       const entry = { name: name!, password: await hashPassword(await readPassword(values['password-file'])), segments };
       const check = userSchema.safeParse(entry);
       if (!check.success) throw new ElError('EL_ERR_INVALID', `user: ${check.error.issues[0]?.message}`);
-      users.add(doc.createNode(entry));
+      // Keep the file's block style: an emptied list prints as flow `[]`, which must not
+      // turn the next user into an inline {…} entry.
+      const first = users.items[0];
+      if (users.items.length === 0) users.flow = false;
+      const node = doc.createNode(entry);
+      node.flow = first instanceof YAMLMap ? Boolean(first.flow) : false;
+      users.add(node);
       save(doc, file);
       console.log(`added user ${name} (segments: ${segments.join(', ')}) to ${file}`);
       return;
@@ -112,8 +118,8 @@ export async function userCommand(argv: string[]): Promise<void> {
 }
 
 function save(doc: Document, file: string): void {
-  // Validate what we are about to write, so a bad edit never reaches the file.
-  writeFileSync(file, doc.toString(), { mode: 0o600 });
+  // lineWidth 0: never fold a long scalar (a scrypt hash) over two lines.
+  writeFileSync(file, doc.toString({ lineWidth: 0 }), { mode: 0o600 });
 }
 
 function describeStore(sc: StoreConfig): string {
