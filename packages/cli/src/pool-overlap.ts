@@ -26,16 +26,23 @@ function routedRanges(s: SegmentDef): Range[] {
     ['ipv6.pool', s.ipv6?.pool],
     ['delegation.ipv4.pool', s.delegation?.ipv4?.pool],
     ['delegation.ipv6.pool', s.delegation?.ipv6?.pool],
-    ...(s.uplink?.routes ?? []).map((r): [string, string] => ['uplink.routes', r]),
+    ...(Array.isArray(s.uplink?.routes) ? s.uplink.routes : []).map((r): [string, string] => ['uplink.routes', r]),
   ];
-  return list.flatMap(([what, range]) => (range ? [{ segment: s.name, range, what, cidr: parseCidr(range) }] : []));
+  return list.flatMap(([what, range]) => {
+    if (!range) return [];
+    try {
+      return [{ segment: s.name, range, what, cidr: parseCidr(range) }];
+    } catch {
+      return []; // not a prefix: the schema reports it (this check may run on a config with issues)
+    }
+  });
 }
 
 const overlaps = (x: Cidr, y: Cidr) => x.family === y.family && (contains(x, y.network) || contains(y, x.network));
 
 /** Every pair of routed ranges of different L3 segments that share addresses (bounded by the schema's limits). */
 export function findPoolOverlaps(segments: readonly SegmentDef[]): PoolOverlap[] {
-  const ranges = segments.filter((s) => s.mode === 'l3').map(routedRanges);
+  const ranges = segments.filter((s) => s?.mode === 'l3').map(routedRanges);
   const found: PoolOverlap[] = [];
   for (let i = 0; i < ranges.length; i++)
     for (let j = i + 1; j < ranges.length; j++)
