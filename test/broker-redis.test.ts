@@ -91,7 +91,7 @@ describe.skipIf(!haveRedis)('brokers sharing one Redis', () => {
   async function startBroker(i: number): Promise<void> {
     const port = brokers[i]?.port ?? (await freePort());
     const admin = brokers[i]?.admin ?? (await freePort());
-    const proc = elink(['broker', '--state', state, '--broker-port', String(port), '--admin-port', String(admin), '--listen-host', '127.0.0.1', '--node-id', `b${i}`, '--log-level', 'warn']);
+    const proc = elink(['broker', '--state', state, '--broker-port', String(port), '--admin-port', String(admin), '--listen-host', '127.0.0.1', '--log-level', 'warn']);
     brokers[i] = { proc, port, admin };
     await until(`broker ${i} ready`, async () => ((await call(`http://127.0.0.1:${admin}/readyz`, 'GET', undefined, undefined)).status === 200 ? true : undefined));
   }
