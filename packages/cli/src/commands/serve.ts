@@ -53,7 +53,7 @@ export async function initCommand(argv: string[]): Promise<void> {
   // The file's own switch.advertise (or the override) must be in the certificate too.
   const loaded = loadConfig(join(stateDir, CONFIG_FILE), env, advertise ? { advertise, sources: { advertise: values.advertise ? 'flag --advertise' : 'environment variable ELINK_ADVERTISE' } } : {});
   const check = await ensureAdvertisedNames(loaded);
-  if (check.state === 'reissued') console.log(`re-issued ${check.cert} to name ${check.names.join(', ')}`);
+  if (init.reissued || check.state === 'reissued') console.log(`re-issued ${join(stateDir, 'server.pem')} to name every address of this host${advertise || check.state === 'reissued' ? ' and the advertised name' : ''}`);
   if (check.state === 'missing') console.error(`elink: warning: ${missingNamesMessage(check)}`);
   console.log(init.created ? `created ${join(stateDir, CONFIG_FILE)}; demo password in ${join(stateDir, DEMO_PASSWORD_FILE)}` : `${stateDir} exists; certificates checked`);
 }
@@ -76,6 +76,7 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
   }
   const loaded = loadConfig(configFile, env, flags);
   const logger = createLogger(loaded.config.log.level);
+  if (init?.reissued) logger.info({ cert: loaded.path(loaded.config.tls.cert) }, 'server certificate re-issued to name every address of this host and the advertised name');
   if (kind === 'up') {
     // A certificate without the advertised name fails every outside client (e.g. ELINK_ADVERTISE in Kubernetes).
     const check = await ensureAdvertisedNames(loaded);
