@@ -4,6 +4,7 @@
  * does not tell a user that the CA they trust is the wrong one, nor which one is right.
  */
 import { X509Certificate } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 import { connect, type PeerCertificate } from 'node:tls';
 import { ElError } from '@elink/protocol';
 
@@ -48,7 +49,7 @@ export function isCertificateFailure(err: unknown): err is Error & { code: strin
 }
 
 export interface TlsPeer {
-  /** Who it is, for the message: "broker https://…", "switch sw-1". */
+  /** Who it is, for the message: "broker", "switch sw-1". */
   what: string;
   host: string;
   port: number;
@@ -68,7 +69,7 @@ export interface TlsPeer {
 export async function certificateFailure(err: Error & { code: string }, peer: TlsPeer): Promise<ElError> {
   const cert = await presentedCertificate(peer);
   const got = cert
-    ? `: it is for ${dn(cert.subject)}${cert.subjectaltname ? ` (${cert.subjectaltname})` : ''}, issued by ${dn(cert.issuer)}, valid ${cert.valid_from} to ${cert.valid_to}`
+    ? `: it is for ${dn(cert.subject)}${cert.subjectaltname ? ` (${cert.subjectaltname})` : ''}, issued by ${dn(cert.issuer)}${TIME_CODES.has(err.code) ? `, valid ${cert.valid_from} to ${cert.valid_to}` : ''}`
     : '';
   let expected: string;
   if (NAME_CODES.has(err.code)) expected = `one that names ${peer.servername ?? peer.host}`;
@@ -76,7 +77,7 @@ export async function certificateFailure(err: Error & { code: string }, peer: Tl
   else expected = `one issued by ${trusted(peer.ca)}`;
   return new ElError(
     'EL_ERR_CERTIFICATE',
-    `${peer.what} (${peer.host}:${peer.port}) presented a certificate that is not trusted (${err.code}: ${err.message})${got}; expected ${expected}`,
+    `${peer.what} at ${isIPv6(peer.host) ? `[${peer.host}]` : peer.host}:${peer.port} presented a certificate that is not trusted (${err.code}: ${err.message})${got}; expected ${expected}`,
     { cause: err },
   );
 }

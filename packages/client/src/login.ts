@@ -81,7 +81,7 @@ export async function login(brokerUrl: string, body: LoginRequest, trust: HttpsT
   } catch (err) {
     if (isCertificateFailure(err)) {
       const host = url.hostname.replace(/^\[|\]$/g, '');
-      throw await certificateFailure(err, { what: `broker ${url.origin}`, host, port: Number(url.port || 443), servername: isIP(host) ? undefined : host, ca: trust.ca });
+      throw await certificateFailure(err, { what: 'broker', host, port: Number(url.port || 443), servername: isIP(host) ? undefined : host, ca: trust.ca });
     }
     throw new ElError('EL_ERR_UNAVAILABLE', `broker ${url.origin} unreachable: ${(err as Error).message}`, { cause: err });
   }

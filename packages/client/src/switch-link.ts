@@ -117,7 +117,8 @@ export class SwitchLink extends EventEmitter {
         servername: isIP(server.host) ? undefined : server.host,
         // The broker (reached over verified TLS) named this node's certificate: pinning it
         // is stronger than a host name check, and lets nodes advertise bare addresses.
-        checkServerIdentity: server.fingerprint ? (_host: string, cert: PeerCertificate) => pinCheck(cert, server.fingerprint!) : undefined,
+        // (Only when pinned: an explicit undefined would override node:tls's default check.)
+        ...(server.fingerprint ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => pinCheck(cert, server.fingerprint!) } : {}),
         // Decrypted data lands in one shared buffer, not a new Buffer per read (V8's full
         // GCs, see shared-read-buffer.ts); the reader copies what it keeps.
         onread: sharedReadOption((chunk) => {
