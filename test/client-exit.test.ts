@@ -99,7 +99,8 @@ describe.skipIf(!enabled)('elink connect exits on permanent failures (root, netw
   });
 
   it('a CA that did not issue the server certificate: exits with status 3 within seconds, naming --ca and what was expected', async () => {
-    const wrong = await createCertificateAuthority('Some Other CA');
+    // Another `elink init`'s CA: the same name as the server's, another key.
+    const wrong = await createCertificateAuthority();
     const wrongCa = join(server.state, 'wrong-ca.pem');
     writeFileSync(wrongCa, wrong.certPem);
     const args = alice('e').map((a) => (a.endsWith('ca.pem') ? wrongCa : a));
@@ -110,8 +111,8 @@ describe.skipIf(!enabled)('elink connect exits on permanent failures (root, netw
     expect(status).toBe(3);
     const out = output(client);
     expect(out).toMatch(/EL_ERR_CERTIFICATE: broker at 198\.18\.\d+\.1:\d+ presented a certificate that is not trusted/);
-    expect(out).toContain('issued by CN=Emotion Link CA');
-    expect(out).toContain('expected one issued by the given CA (CN=Some Other CA)');
+    expect(out).toContain('issued by CN=Emotion Link CA (another CA of the same name: the given CA did not sign it)');
+    expect(out).toContain('expected one issued by the given CA (CN=Emotion Link CA)');
     expect(out).toMatch(/--ca must name the CA certificate .*\(exit status 3\)/);
     // It gave up without a retry.
     expect(client.logs.filter((l) => l.msg === 'reconnecting after backoff')).toHaveLength(0);
@@ -122,6 +123,18 @@ describe.skipIf(!enabled)('elink connect exits on permanent failures (root, netw
     const client = connect('e', args);
     expect(await exitWithin(client, 10_000)).toBe(3);
     expect(output(client)).toContain("expected one issued by one of the system's CAs (no CA was given)");
+  });
+
+  it('a broker address its certificate does not name: exits with status 3, pointing at the address used, not at --ca', async () => {
+    // 127.0.0.2 reaches the server (it listens on every address) but is not in its certificate.
+    const args = alice('e').map((a) => (a.startsWith('https://') ? a.replace(/\/\/[\d.]+:/, '//127.0.0.2:') : a));
+    const client = elink(['connect', '--ifname', 'el0', ...args]);
+    expect(await exitWithin(client, 10_000)).toBe(3);
+    const out = output(client);
+    expect(out).toMatch(/EL_ERR_CERTIFICATE: broker at 127\.0\.0\.2:\d+ presented a certificate that is not trusted \(ERR_TLS_CERT_ALTNAME_INVALID/);
+    expect(out).toContain('expected one that names 127.0.0.2');
+    expect(out).toMatch(/connect by a name or address the certificate holds: in --broker .*\(exit status 3\)/);
+    expect(out).not.toContain('--ca must name');
   });
 
   it('a wrong password: exits with status 4 and EL_ERR_AUTH, naming --password-file', async () => {

@@ -84,6 +84,14 @@ describe('failure classification with real TLS and HTTP', () => {
     expect(err.message).toContain(`broker at ${brokerUrl.slice('https://'.length)} presented`);
     expect(err.message).toContain('issued by CN=Test CA A');
     expect(err.message).toContain('expected one issued by the given CA (CN=Test CA B)');
+    expect(err.message).not.toContain('same name');
+  });
+
+  it('login with another CA of the same name (as every elink init makes): says the given CA did not sign it', async () => {
+    const twin = await createCertificateAuthority('Test CA A');
+    const err = await loginError(brokerUrl, twin.certPem);
+    expect(err.code).toBe('EL_ERR_CERTIFICATE');
+    expect(err.message).toContain('issued by CN=Test CA A (another CA of the same name: the given CA did not sign it)');
   });
 
   it('login without a CA (the system CAs): EL_ERR_CERTIFICATE saying no CA was given', async () => {

@@ -68,13 +68,19 @@ export interface TlsPeer {
  */
 export async function certificateFailure(err: Error & { code: string }, peer: TlsPeer): Promise<ElError> {
   const cert = await presentedCertificate(peer);
-  const got = cert
-    ? `: it is for ${dn(cert.subject)}${cert.subjectaltname ? ` (${cert.subjectaltname})` : ''}, issued by ${dn(cert.issuer)}${TIME_CODES.has(err.code) ? `, valid ${cert.valid_from} to ${cert.valid_to}` : ''}`
-    : '';
+  const cas = peer.ca === undefined ? undefined : caCertificates(peer.ca);
+  let got = '';
+  if (cert) {
+    got = `: it is for ${dn(cert.subject)}${cert.subjectaltname ? ` (${cert.subjectaltname})` : ''}, issued by ${dn(cert.issuer)}`;
+    if (TIME_CODES.has(err.code)) got += `, valid ${cert.valid_from} to ${cert.valid_to}`;
+    else if (cas && sameNameOtherKey(cert, cas)) got += ' (another CA of the same name: the given CA did not sign it)';
+  }
   let expected: string;
   if (NAME_CODES.has(err.code)) expected = `one that names ${peer.servername ?? peer.host}`;
   else if (TIME_CODES.has(err.code)) expected = `one valid now (${new Date().toUTCString()}): renew it, or check this host's clock`;
-  else expected = `one issued by ${trusted(peer.ca)}`;
+  else if (!cas) expected = "one issued by one of the system's CAs (no CA was given)";
+  else if (cas.length === 0) expected = 'one issued by the given CA, but the CA file holds no readable certificate';
+  else expected = `one issued by the given CA (${cas.map((c) => c.subject.replace(/\n/g, ', ')).join('; ')})`;
   return new ElError(
     'EL_ERR_CERTIFICATE',
     `${peer.what} at ${isIPv6(peer.host) ? `[${peer.host}]` : peer.host}:${peer.port} presented a certificate that is not trusted (${err.code}: ${err.message})${got}; expected ${expected}`,
@@ -82,18 +88,29 @@ export async function certificateFailure(err: Error & { code: string }, peer: Tl
   );
 }
 
-/** The subjects of the CA certificates in `ca`, or what "the system's" means. */
-function trusted(ca: string | Buffer | undefined): string {
-  if (ca === undefined) return "one of the system's CAs (no CA was given)";
-  const subjects: string[] = [];
+/** The certificates in a PEM bundle (unreadable entries left out, as node:tls does). */
+function caCertificates(ca: string | Buffer): X509Certificate[] {
+  const certs: X509Certificate[] = [];
   for (const pem of ca.toString().match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) {
     try {
-      subjects.push(new X509Certificate(pem).subject.replace(/\n/g, ', '));
+      certs.push(new X509Certificate(pem));
     } catch {
-      // An unreadable entry: node:tls ignored it too.
+      // not a certificate
     }
   }
-  return subjects.length ? `the given CA (${subjects.join('; ')})` : 'the given CA, but the CA file holds no readable certificate';
+  return certs;
+}
+
+/** Every `elink init` makes a CA named "Emotion Link CA": the names match, the keys do not.
+ * True when a given CA has the issuer's name but did not sign the certificate. */
+function sameNameOtherKey(cert: PeerCertificate, cas: X509Certificate[]): boolean {
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(cert.raw);
+  } catch {
+    return false;
+  }
+  return cas.some((ca) => ca.subject === leaf.issuer) && !cas.some((ca) => leaf.verify(ca.publicKey));
 }
 
 function dn(name: PeerCertificate['subject'] | undefined): string {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { PERMANENT_FAILURES } from '@elink/client';
-import { ErrorCodes, type ErrorCode } from '@elink/protocol';
+import { ElError, ErrorCodes, type ErrorCode } from '@elink/protocol';
 import { CONNECT_EXIT_STATUSES, connectExit } from './connect-exit.js';
 import { connectHelp } from './connect.js';
 
 describe('elink connect exit statuses', () => {
   it('give every permanent failure a status of its own kind (2-7) and a hint; every other code 1', () => {
     for (const code of Object.keys(ErrorCodes) as ErrorCode[]) {
-      const { status, hint } = connectExit(code);
+      const { status, hint } = connectExit(new ElError(code));
       if (PERMANENT_FAILURES.has(code)) {
         expect(status, code).toBeGreaterThanOrEqual(2);
         expect(status, code).toBeLessThanOrEqual(7);
@@ -19,9 +19,10 @@ describe('elink connect exit statuses', () => {
   });
 
   it('name the flag to change: --ca for a certificate, --password-file for auth, --device for superseded', () => {
-    expect(connectExit('EL_ERR_CERTIFICATE')).toMatchObject({ status: 3, hint: expect.stringContaining('--ca') });
-    expect(connectExit('EL_ERR_AUTH')).toMatchObject({ status: 4, hint: expect.stringContaining('--password-file') });
-    expect(connectExit('EL_ERR_SUPERSEDED')).toMatchObject({ status: 7, hint: expect.stringContaining('--device') });
+    expect(connectExit(new ElError('EL_ERR_CERTIFICATE'))).toMatchObject({ status: 3, hint: expect.stringContaining('--ca must name') });
+    expect(connectExit(new ElError('EL_ERR_AUTH'))).toMatchObject({ status: 4, hint: expect.stringContaining('--password-file') });
+    expect(connectExit(new ElError('EL_ERR_SUPERSEDED'))).toMatchObject({ status: 7, hint: expect.stringContaining('--device') });
+
   });
 
   it('are listed in --help, each with its codes', () => {

@@ -5,7 +5,7 @@
  * sets RestartPreventExitStatus=2 3 4 5 6 7.
  */
 import { hostname } from 'node:os';
-import type { ErrorCode } from '@elink/protocol';
+import type { ElError, ErrorCode } from '@elink/protocol';
 
 interface ExitStatus {
   status: number;
@@ -13,7 +13,7 @@ interface ExitStatus {
   /** For --help. */
   meaning: string;
   /** What to do, after the error's own message. */
-  hint: () => string;
+  hint: (err: ElError) => string;
 }
 
 export const CONNECT_EXIT_STATUSES: readonly ExitStatus[] = [
@@ -27,8 +27,13 @@ export const CONNECT_EXIT_STATUSES: readonly ExitStatus[] = [
     status: 3,
     codes: ['EL_ERR_CERTIFICATE'],
     meaning: 'server certificate not trusted: check --ca',
-    hint: () =>
-      "--ca must name the CA certificate that issued the broker's and switch nodes' certificates (for a server started with `elink up`: ca.pem in its state directory, as the connect line it prints shows); without --ca only the system's CAs are trusted",
+    hint: (err) => {
+      const tls = (err.cause as { code?: unknown } | undefined)?.code;
+      if (tls === 'ERR_TLS_CERT_ALTNAME_INVALID' || tls === 'HOSTNAME_MISMATCH')
+        return 'connect by a name or address the certificate holds: in --broker for the broker; for a switch node, the address the broker hands out (`elink up --advertise NAME` adds NAME to its certificate)';
+      if (tls === 'CERT_HAS_EXPIRED' || tls === 'CERT_NOT_YET_VALID') return "the server's certificate must be renewed, or this host's clock is wrong";
+      return "--ca must name the CA certificate that issued the broker's and switch nodes' certificates (for a server started with `elink up`: ca.pem in its state directory, as the connect line it prints shows); without --ca only the system's CAs are trusted";
+    },
   },
   {
     status: 4,
@@ -57,9 +62,9 @@ export const CONNECT_EXIT_STATUSES: readonly ExitStatus[] = [
 ];
 
 /** The exit status and hint for a failure that ended the client; 1 and no hint for the rest. */
-export function connectExit(code: ErrorCode): { status: number; hint?: string } {
-  const s = CONNECT_EXIT_STATUSES.find((e) => e.codes.includes(code));
-  return s ? { status: s.status, hint: s.hint() } : { status: 1 };
+export function connectExit(err: ElError): { status: number; hint?: string } {
+  const s = CONNECT_EXIT_STATUSES.find((e) => e.codes.includes(err.code));
+  return s ? { status: s.status, hint: s.hint(err) } : { status: 1 };
 }
 
 /** The "Exit status" section of elink connect --help. */

@@ -96,7 +96,7 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
   } catch (e) {
     if (!(e instanceof ElError)) throw e;
     // A permanent failure (the client has stopped): its own exit status, and what to change.
-    const { status, hint } = connectExit(e.code);
+    const { status, hint } = connectExit(e);
     process.stderr.write(`elink: ${e.code}: ${e.message}\n${hint ? `elink: ${hint} (exit status ${status})\n` : ''}`);
     process.exit(status);
   }
