@@ -101,7 +101,9 @@ export class Connector extends EventEmitter {
         this.emit('up', link.welcome satisfies Welcome, reply);
         const err = await closed;
         this.emit('down', err);
-        if (err?.code === 'EL_ERR_SUPERSEDED') return this.fatal(this.superseded(err));
+        // Another client with this user and device took the session: reconnecting would take
+        // it back, and so on for ever. (Our own reconnects never see this: the newer session wins.)
+        if (err?.code === 'EL_ERR_SUPERSEDED' && !this.stopped) return this.fatal(this.superseded(err));
         if (Date.now() - upAt >= (this.opts.stableMs ?? 60_000)) this.backoff.reset();
       } catch (e) {
         const err = e instanceof ElError ? e : new ElError('EL_ERR_INTERNAL', String(e), { cause: e });
