@@ -52,6 +52,12 @@ describe.skipIf(!enabled)('elink connect exits on permanent failures (root, netw
     server?.destroy();
   });
 
+  it("elink up's connect line names --device, and says why", () => {
+    const banner = server.proc.text.join('\n');
+    expect(banner).toMatch(/--segment lab --device <name>/);
+    expect(banner).toContain('A second client with the same user and device');
+  });
+
   it('two clients with the same user and device: the first exits with status 7 naming --device, the second keeps working', async () => {
     const first = connect('a', alice('twin'));
     await first.waitFor((l) => l.msg === 'link up', 30_000, 'first link up');
