@@ -110,7 +110,14 @@ function sameNameOtherKey(cert: PeerCertificate, cas: X509Certificate[]): boolea
   } catch {
     return false;
   }
-  return cas.some((ca) => ca.subject === leaf.issuer) && !cas.some((ca) => leaf.verify(ca.publicKey));
+  const signed = (ca: X509Certificate) => {
+    try {
+      return leaf.verify(ca.publicKey);
+    } catch {
+      return false; // a key of another type
+    }
+  };
+  return cas.some((ca) => ca.subject === leaf.issuer) && !cas.some(signed);
 }
 
 function dn(name: PeerCertificate['subject'] | undefined): string {
@@ -132,6 +139,7 @@ function presentedCertificate(peer: TlsPeer): Promise<PeerCertificate | undefine
       const cert = socket.getPeerCertificate();
       done(cert && Object.keys(cert).length ? cert : undefined);
     });
-    socket.once('error', () => done(undefined));
+    // `on`, not `once`: a late second error must not go unhandled.
+    socket.on('error', () => done(undefined));
   });
 }
