@@ -94,6 +94,21 @@ describe('failure classification with real TLS and HTTP', () => {
     expect(err.message).toContain('issued by CN=Test CA A (another CA of the same name: the given CA did not sign it)');
   });
 
+  it("prints no control characters from an unverified peer's certificate", async () => {
+    const evil = await createCertificateAuthority('Evil \u001b[2J CA');
+    const leaf = await issueServerCertificate(evil, ['127.0.0.1']);
+    const server = createHttpsServer({ cert: leaf.certPem, key: leaf.keyPem }, (_req, res) => res.end('{}'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const err = await loginError(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, caA.certPem);
+      expect(err.code).toBe('EL_ERR_CERTIFICATE');
+      expect(err.message).toContain('issued by CN=Evil ?[2J CA');
+      expect(err.message).not.toContain('\u001b');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('login without a CA (the system CAs): EL_ERR_CERTIFICATE saying no CA was given', async () => {
     const err = await loginError(brokerUrl);
     expect(err.code).toBe('EL_ERR_CERTIFICATE');

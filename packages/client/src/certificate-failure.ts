@@ -71,7 +71,7 @@ export async function certificateFailure(err: Error & { code: string }, peer: Tl
   const cas = peer.ca === undefined ? undefined : caCertificates(peer.ca);
   let got = '';
   if (cert) {
-    got = `: it is for ${dn(cert.subject)}${cert.subjectaltname ? ` (${cert.subjectaltname})` : ''}, issued by ${dn(cert.issuer)}`;
+    got = `: it is for ${dn(cert.subject)}${cert.subjectaltname ? ` (${shown(cert.subjectaltname)})` : ''}, issued by ${dn(cert.issuer)}`;
     if (TIME_CODES.has(err.code)) got += `, valid ${cert.valid_from} to ${cert.valid_to}`;
     else if (cas && sameNameOtherKey(cert, cas)) got += ' (another CA of the same name: the given CA did not sign it)';
   }
@@ -122,7 +122,14 @@ function sameNameOtherKey(cert: PeerCertificate, cas: X509Certificate[]): boolea
 
 function dn(name: PeerCertificate['subject'] | undefined): string {
   const parts = Object.entries(name ?? {}).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`);
-  return parts.length ? parts.join(', ') : '(no name)';
+  return parts.length ? shown(parts.join(', ')) : '(no name)';
+}
+
+/** Text from an unverified peer, fit for a terminal and a log line: no control characters
+ * (escape sequences), at most 300 characters. */
+function shown(text: string): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return clean.length > 300 ? `${clean.slice(0, 300)}…` : clean;
 }
 
 /** The peer's certificate, or undefined when it cannot be had within the timeout. */
