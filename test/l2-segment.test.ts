@@ -70,6 +70,9 @@ describe.skipIf(!enabled)('L2 segment end to end (root, network namespaces, TAP)
     doc.setIn(['switch', 'listen', 'port'], switchPort);
     doc.setIn(['admin', 'port'], await freePort());
     doc.setIn(['admin', 'host'], '127.0.0.1');
+    // The hostile probes below expect each pre-auth rejection logged on its own line: 9 at
+    // once, more than the default sample (limits.logSample, 5 per interval).
+    doc.setIn(['limits'], doc.createNode({ logSample: 20 }));
     (doc.get('segments') as { add(v: unknown): void }).add(
       doc.createNode({ name: 'other', mode: 'l2', ipv4: { pool: '198.19.200.0/24' }, ipv6: { pool: 'fd00:e1:0:200::/64' } }),
     );

@@ -20,6 +20,7 @@ import * as prom from 'prom-client';
 import { ElError, type ErrorCode, type SegmentDef } from '@elink/protocol';
 import { registerAdminRoutes } from './admin-routes.js';
 import { Challenges, DEFAULT_CHALLENGE_TTL_SECONDS } from './challenge.js';
+import { httpServerOptions, type HttpLimits } from './http-limits.js';
 import { DEFAULT_LEASE_IDLE_SECONDS, Ipam, type StaticAssignment } from './ipam.js';
 import { KeyRing } from './keyring.js';
 import { DEFAULT_DEVICE, LoginService, type LoginRequest } from './login.js';
@@ -77,6 +78,8 @@ export interface BrokerOptions {
   registry?: prom.Registry;
   /** Serve HTTPS with this certificate; absent = plain HTTP (behind a TLS-terminating ingress). */
   https?: BrokerHttpsOptions;
+  /** Connection deadlines (handshake, headers, request, idle); defaults DEFAULT_HTTP_LIMITS. */
+  httpLimits?: Partial<HttpLimits>;
 }
 
 /** HTTP status and metric label for each error code a login can end with. */
@@ -218,7 +221,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
 
   const app = fastify({
     loggerInstance: opts.logger,
-    https: opts.https ? { cert: opts.https.cert, key: opts.https.key } : null,
+    ...httpServerOptions(opts.httpLimits, opts.https),
     bodyLimit: 16 * 1024,
     ajv: {
       // Reject what the schema does not allow instead of silently fixing it up.
@@ -294,7 +297,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
 
   app.get('/v1/challenge', { schema: challengeSchema }, async (request) => challenges.issue(request.ip));
 
-  registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments: opts.segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5 });
+  registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments: opts.segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5, limiter });
   registerAdminRoutes(app as unknown as FastifyInstance, { store, users, registry: nodeRegistry, keys, segments: opts.segments, adminToken: opts.adminToken, limiter, onAuth: (result) => metrics.adminAuth.inc({ result }) });
 
   app.get('/healthz', { schema: statusSchema }, async () => ({ status: 'ok' }));

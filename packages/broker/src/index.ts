@@ -1,4 +1,5 @@
 export { createBrokerApp, type BrokerOptions, type BrokerHttpsOptions } from './app.js';
+export { DEFAULT_HTTP_LIMITS, httpServerOptions, type HttpLimits } from './http-limits.js';
 export { hashPassword, verifyPassword, parsePasswordHash, DEFAULT_SCRYPT_PARAMS, type ScryptParams, type ParsedPasswordHash } from './password.js';
 export { MemoryUserDirectory, StoreUserDirectory, type UserDirectory, type UserRecord } from './users.js';
 export { LEASE_FAMILIES, type LeaseStore, type LeaseRecord, type LeaseEntry, type LeaseFamily, type OwnerCap } from './lease-store.js';

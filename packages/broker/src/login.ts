@@ -131,7 +131,7 @@ export class LoginService {
 
     const lease = await this.#opts.ipam.lease(segmentName, record.name, device, { prefix: req.prefix === true });
     const mac = deriveMac(segmentName, record.name, device);
-    const issued = this.#opts.issuer.issue({ sub: record.name, seg: segmentName, mode: segment.mode, dev: device, mac, ...(record.macs ? { macs: record.macs } : {}), ...lease });
+    const issued = this.#opts.issuer.issue({ sub: record.name, seg: segmentName, mode: segment.mode, dev: device, mac, ...(record.macs ? { macs: record.macs } : {}), ...(record.lan ? { lan: record.lan } : {}), ...lease });
 
     const reply: LoginReply = { ticket: issued.ticket, expiresAt: issued.expiresAt.toISOString(), servers, segment: segmentName, mode: segment.mode, mac };
     for (const k of ['ipv4', 'ipv6', 'prefix', 'prefix4'] as const) if (lease[k]) reply[k] = lease[k];

@@ -14,6 +14,8 @@ export interface UserRecord {
   segments: string[];
   /** Source MACs this user's sessions may use (a bridge with a LAN behind it); default: the segment's macsPerSession. */
   macs?: number;
+  /** LAN ranges this user's bridge sessions may claim in ARP and ND; default: the segment's bridgeRanges. */
+  lan?: string[];
   /** Clear secret for DTCP-style challenge–response (challenge.ts); absent = that login is off for the user. */
   digestSecret?: string;
 }

@@ -5,16 +5,20 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { httpServerOptions, type HttpLimits } from '@elink/broker';
 
 export interface AdminServerOptions {
   registry: Registry;
   logger: Logger;
   /** Resolves true when the process can do its job (stores reachable, listeners up). */
   ready: () => Promise<boolean> | boolean;
+  /** Connection deadlines (headers, request, idle); defaults DEFAULT_HTTP_LIMITS. */
+  httpLimits?: Partial<HttpLimits>;
 }
 
 export function createAdminServer(opts: AdminServerOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'admin' }) as FastifyBaseLogger });
+  const { http, connectionTimeout, keepAliveTimeout, requestTimeout } = httpServerOptions(opts.httpLimits);
+  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'admin' }) as FastifyBaseLogger, http, connectionTimeout, keepAliveTimeout, requestTimeout });
   // Scrapes and probes arrive every few seconds: log them only when something is wrong.
   const quiet = { logLevel: 'warn' as const };
   app.get('/metrics', quiet, async (_req, reply) => {

@@ -8,7 +8,9 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ElError, segmentSchema } from '@elink/protocol';
+import { cidrSchema, ElError, segmentSchema } from '@elink/protocol';
+import { DEFAULT_HTTP_LIMITS } from '@elink/broker';
+import { DEFAULT_CONNECTION_LIMITS, DEFAULT_FD_RESERVE, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_LOG_INTERVAL_MS, DEFAULT_LOG_SAMPLE } from '@elink/switch';
 
 const port = z.number().int().min(0).max(65535);
 const listen = (p: number) => z.object({ host: z.string().default('0.0.0.0'), port: port.default(p) }).default({ host: '0.0.0.0', port: p });
@@ -20,6 +22,9 @@ export const userSchema = z.object({
   segments: z.array(z.string()).min(1),
   /** Source MACs this user's sessions may use: set it for a bridge with a LAN behind it. */
   macs: z.number().int().min(1).max(65536).optional(),
+  /** LAN ranges this user's bridge sessions may claim in ARP and ND (segment inspection);
+   * default: the segment's bridgeRanges. */
+  lan: z.array(cidrSchema).max(64).optional(),
   /** Clear secret for legacy challenge–response logins (stored as given: enable only where needed). */
   digestSecret: z.string().min(8).optional(),
 });
@@ -32,6 +37,34 @@ export const storeSchema = z.union([
   z.object({ type: z.literal('redis'), sentinels: z.array(hostPort).min(1), name: z.string().min(1), password: z.string().optional(), prefix: z.string().optional() }),
   z.object({ type: z.literal('redis'), cluster: z.array(hostPort).min(1), password: z.string().optional(), prefix: z.string().optional() }),
 ]);
+
+const seconds = (ms: number) => ms / 1000;
+
+/**
+ * What strangers may hold on every listener of the process (switch TLS, broker HTTPS,
+ * admin HTTP) before they authenticate, and when the process stops accepting to keep
+ * descriptors for the connections it has (docs/operations.md, "Limits before login").
+ */
+export const limitsSchema = z.object({
+  /** Keep this many descriptors free: new connections are shed below it. */
+  fdReserve: z.number().int().min(8).default(DEFAULT_FD_RESERVE),
+  /** The descriptor limit; unset = the process's soft RLIMIT_NOFILE (/proc/self/limits). */
+  maxFds: z.number().int().min(64).optional(),
+  /** Unauthenticated connections per listener (switch: before welcome; HTTP: all open ones). */
+  pending: z.number().int().min(1).default(DEFAULT_CONNECTION_LIMITS.pending),
+  pendingPerSource: z.number().int().min(1).default(DEFAULT_CONNECTION_LIMITS.pendingPerSource),
+  /** New connections per second per listener, and from one source address (IPv6: a /64). */
+  acceptRate: z.number().min(1).default(DEFAULT_CONNECTION_LIMITS.acceptRate),
+  acceptRatePerSource: z.number().min(1).default(DEFAULT_CONNECTION_LIMITS.acceptRatePerSource),
+  /** Seconds: TLS handshake (switch and broker), HTTP headers, whole HTTP request, idle connection. */
+  handshakeTimeout: z.number().min(0.1).max(120).default(seconds(DEFAULT_HANDSHAKE_TIMEOUT_MS)),
+  headersTimeout: z.number().min(0.1).max(300).default(seconds(DEFAULT_HTTP_LIMITS.headersTimeoutMs)),
+  requestTimeout: z.number().min(0.1).max(300).default(seconds(DEFAULT_HTTP_LIMITS.requestTimeoutMs)),
+  idleTimeout: z.number().min(0.1).max(300).default(seconds(DEFAULT_HTTP_LIMITS.idleTimeoutMs)),
+  /** Pre-auth events: this many logged one by one per interval (s), the rest as one summary line. */
+  logInterval: z.number().min(1).max(3600).default(seconds(DEFAULT_LOG_INTERVAL_MS)),
+  logSample: z.number().int().min(0).max(1000).default(DEFAULT_LOG_SAMPLE),
+});
 
 export const configSchema = z
   .object({
@@ -91,13 +124,16 @@ export const configSchema = z
         drainSeconds: z.number().min(0).max(300).default(5),
         /** Broker public keys (PEM files) for a standalone switch (`elink switch`). */
         ticketKeys: z.array(z.string()).default([]),
+        /** Used ticket ids, appended before each welcome and read at start: a ticket stays single-use across restarts. */
+        replayJournal: z.string().default('replay.journal'),
         /** Heartbeat to these brokers; the replies bring ticket keys and segment definitions. */
         broker: z.object({ urls: z.array(z.string().url()).min(1), clusterSecret: z.string().min(16), ca: z.string().optional(), interval: z.number().min(1).max(60).default(5),
           /** Where the last keys the brokers sent are kept, so a restart during a broker outage still admits sessions. */
           keysFile: z.string().default('broker-keys.json') }).optional(),
       })
-      .default({ listen: { host: '0.0.0.0', port: 4443 }, minVersion: 'TLSv1.2', helloTimeout: 5, maxSessions: 20_000, gso: true, drainSeconds: 5, ticketKeys: [] }),
+      .default({ listen: { host: '0.0.0.0', port: 4443 }, minVersion: 'TLSv1.2', helloTimeout: 5, maxSessions: 20_000, gso: true, drainSeconds: 5, ticketKeys: [], replayJournal: 'replay.journal' }),
     admin: listen(9100),
+    limits: limitsSchema.prefault({}),
     segments: z.array(segmentSchema).default([]),
     users: z.array(userSchema).default([]),
   })

@@ -5,10 +5,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { createBrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig } from '@elink/broker';
-import { BrokerLink, SwitchNode } from '@elink/switch';
+import { BrokerLink, ConnectionGuard, FdBudget, SwitchNode, type ConnectionLimits } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
 import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
@@ -34,6 +34,13 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const tls = { cert: readFileSync(loaded.path(config.tls.cert)), key: readFileSync(loaded.path(config.tls.key)) };
+  // One descriptor budget for the whole process: every listener sheds when it runs low.
+  const lim = config.limits;
+  const fds = new FdBudget({ reserve: lim.fdReserve, limit: lim.maxFds });
+  const connectionLimits: ConnectionLimits = { pending: lim.pending, pendingPerSource: lim.pendingPerSource, acceptRate: lim.acceptRate, acceptRatePerSource: lim.acceptRatePerSource };
+  const httpLimits = { handshakeTimeoutMs: lim.handshakeTimeout * 1000, headersTimeoutMs: lim.headersTimeout * 1000, requestTimeoutMs: lim.requestTimeout * 1000, idleTimeoutMs: lim.idleTimeout * 1000 };
+  const guardFor = (listener: string, reserveShare = 0) => new ConnectionGuard({ listener, limits: connectionLimits, fds, logger: logger.child({ component: listener }), registry, logIntervalMs: lim.logInterval * 1000, reserveShare });
+  logger.info({ fdLimit: fds.limit, fdReserve: fds.reserve }, 'file descriptor budget');
 
   let signingKey: KeyObject | undefined;
   let keyRing: KeyRing | undefined;
@@ -45,7 +52,13 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     signingKey = privateKeyFromPem(readFileSync(signingPath, 'utf8'));
     keyRing = new KeyRing(signingKey, config.broker.publishKeys.map((p) => createPublicKey(readFileSync(loaded.path(p), 'utf8'))));
     const sc = config.broker.store;
-    store = await openStore((sc.type === 'memory' ? { type: 'memory', snapshot: loaded.path(sc.snapshot) } : sc) as StoreConfig);
+    const snapshotFailures = new Counter({ name: 'el_broker_snapshot_failures_total', help: 'Timed memory-store snapshots that could not be written (retried with backoff)', registers: [registry] });
+    store = await openStore((sc.type === 'memory' ? { type: 'memory', snapshot: loaded.path(sc.snapshot) } : sc) as StoreConfig, {
+      onSnapshotError: (err, retryInMs) => {
+        snapshotFailures.inc();
+        logger.error({ component: 'store', err: err.message, retryInMs }, 'store snapshot not written; leases stay in memory, retrying');
+      },
+    });
   }
 
   let switchNode: SwitchNode | undefined;
@@ -93,8 +106,14 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       logger: logger.child({ component: 'switch' }),
       registry,
       helloTimeoutMs: config.switch.helloTimeout * 1000,
+      handshakeTimeoutMs: lim.handshakeTimeout * 1000,
       maxSessions: config.switch.maxSessions,
       gso: config.switch.gso,
+      connectionLimits,
+      fds,
+      logIntervalMs: lim.logInterval * 1000,
+      logSample: lim.logSample,
+      replayJournal: loaded.path(config.switch.replayJournal),
     });
     await switchNode.start();
     // Without a broker the node still starts: it serves what it knows and keeps trying.
@@ -102,6 +121,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
   }
 
   let broker: FastifyInstance | undefined;
+  let brokerGuard: ConnectionGuard | undefined;
   if (which.broker) {
     const fingerprint = fingerprint256(tls.cert.toString('utf8'));
     const local = switchNode;
@@ -115,7 +135,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       segments: config.segments,
       users: new StoreUserDirectory(
         store!,
-        new MemoryUserDirectory(config.users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.digestSecret ? { digestSecret: u.digestSecret } : {}) }))),
+        new MemoryUserDirectory(config.users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.lan ? { lan: u.lan } : {}), ...(u.digestSecret ? { digestSecret: u.digestSecret } : {}) }))),
       ),
       store,
       keys: keyRing,
@@ -137,13 +157,19 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       logger: logger.child({ component: 'broker' }),
       registry,
       https: tls,
+      httpLimits,
     });
+    brokerGuard = guardFor('broker');
+    brokerGuard.attach(broker.server);
     await broker.listen({ host: config.broker.listen.host, port: config.broker.listen.port });
   }
 
   // Ready = every listener of this process accepts connections and the broker's store answers.
   const ready = async () => (!broker || broker.server.listening) && (!switchNode || switchNode.listening) && (!store || (await store.ping().then(() => true, () => false)));
-  const admin = createAdminServer({ registry, logger, ready });
+  const admin = createAdminServer({ registry, logger, ready, httpLimits });
+  // Liveness probes and scrapes must answer while the other listeners shed: a few admin connections may use the reserve.
+  const adminGuard = guardFor('admin', ADMIN_RESERVE_SHARE);
+  adminGuard.attach(admin.server);
   await admin.listen({ host: config.admin.host, port: config.admin.port });
 
   const addr = (app: FastifyInstance) => {
@@ -167,9 +193,14 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       await switchNode?.stop(reason);
       await store?.close();
       await admin.close();
+      brokerGuard?.stop();
+      adminGuard.stop();
     },
   };
 }
+
+/** Admin connections that may use the descriptor reserve (limits.fdReserve must leave room for them). */
+const ADMIN_RESERVE_SHARE = 4;
 
 function unmapV4(a: string | undefined): string | undefined {
   return a?.startsWith('::ffff:') ? a.slice(7) : a;

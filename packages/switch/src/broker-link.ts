@@ -89,7 +89,8 @@ export class BrokerLink {
     const base = this.#opts.intervalMs ?? 5000;
     // After failures, back off (up to 6 intervals) with jitter, so brokers coming back are not stampeded.
     const delay = this.#failures === 0 ? base : Math.min(base * 2 ** Math.min(this.#failures, 3), base * 6) * (0.5 + Math.random() / 2);
-    this.#timer = setTimeout(() => void this.beat().finally(() => this.#schedule()), delay);
+    // beat() catches per broker; the catch here is for the rest (state(), the body), so a bug never ends the process.
+    this.#timer = setTimeout(() => void this.beat().catch((err: unknown) => this.#opts.logger.error({ err: (err as Error)?.message }, 'heartbeat round failed')).finally(() => this.#schedule()), delay);
     this.#timer.unref();
   }
 

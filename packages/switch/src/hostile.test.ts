@@ -12,7 +12,8 @@ let round = 0;
 
 beforeAll(async () => {
   fx = await makeFixture();
-  t = await startNode(fx, { helloTimeoutMs: 300 });
+  // Every pre-auth failure logged one by one (the default samples a few per interval).
+  t = await startNode(fx, { helloTimeoutMs: 300, logSample: 1000 });
   a = await t.connect();
   b = await t.connect();
   await a.join(fx.ticket({ sub: 'good-a' }), mac(1));

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import type { SegmentDef } from '@elink/protocol';
 import { waitUntil, type TestClient } from './test-client.js';
 import { segment, type TestNode, useSwitchHarness } from './test-node.js';
-import { BROADCAST, ethFrame, mac } from './test-frames.js';
+import { arpFrame, BROADCAST, ethFrame, mac } from './test-frames.js';
 
 const { fx, running, clients, node } = useSwitchHarness();
 
@@ -50,7 +50,9 @@ describe('limits over real TLS', () => {
   });
 
   it('drops for and then closes a reader that stopped reading, without stalling the others', async () => {
-    const t = await node({ writeTimeoutMs: 400, queue: { highWaterBytes: 256 * 1024 } });
+    // Broadcast fills the slow reader fastest; the flood limit (segment-flood.test.ts) is lifted here.
+    const unlimited = segment({ name: 'lan', floodLimit: { rate: 10_000_000, burst: 10_000_000 } });
+    const t = await node({ writeTimeoutMs: 400, queue: { highWaterBytes: 256 * 1024 }, segments: [unlimited] });
     const a = await joined(t, 'a', mac(1));
     const b = await joined(t, 'b', mac(2));
     const slow = await joined(t, 'slow', mac(3));
@@ -104,5 +106,46 @@ describe('per-ticket MAC allowance', () => {
     await waitUntil(() => t.node.stats.drops.mac_limit >= 1, 'mac_limit drop');
     expect(a.payloads().filter((p) => p === 'own' || p.startsWith('lan'))).toEqual(['own', 'lan0', 'lan1']);
     expect(t.node.stats.drops.mac_limit).toBe(1);
+  });
+});
+
+describe('ARP inspection over real TLS', () => {
+  it('drops a member’s forged ARP reply for another member’s address and counts it; the victim keeps its traffic', async () => {
+    const lan = segment({ name: 'lan', ipv4: { pool: '198.19.0.0/24' } });
+    const t = await node({ segments: [lan] });
+    const member = async (user: string, n: number) => {
+      const c = await t.connect({ autoPong: true });
+      clients.push(c);
+      await c.join(fx.ticket({ sub: user, seg: 'lan', ipv4: `198.19.0.${10 + n}/24` }), mac(n));
+      return c;
+    };
+    const a = await member('a', 1);
+    const b = await member('b', 2); // the victim, 198.19.0.12
+    const attacker = await member('x', 3);
+    const forged = arpFrame({ src: mac(3), spa: '198.19.0.12', tpa: '198.19.0.12' });
+    const own = arpFrame({ src: mac(3), spa: '198.19.0.13', tpa: '198.19.0.13' });
+    attacker.sendFrames([...Array.from({ length: 48 }, () => forged), own]);
+    await waitUntil(() => a.frames.some((f) => f.equals(own)), 'the attacker’s own announcement');
+    expect(a.frames.some((f) => f.equals(forged))).toBe(false);
+    expect(b.frames.some((f) => f.equals(forged))).toBe(false);
+    expect(t.node.stats.drops.arp_spoof).toBe(48);
+    expect(t.node.stats.segments.lan.drops.arp_spoof).toBe(48);
+    await exchange(a, b, 'after-arp-');
+  });
+
+  it('warns once when a bridge session has no LAN ranges (its LAN hosts’ ARP would be dropped)', async () => {
+    const lan = segment({ name: 'lan', ipv4: { pool: '198.19.0.0/24' }, macsPerSession: 8 });
+    const ranged = segment({ name: 'office', ipv4: { pool: '198.19.1.0/24' }, macsPerSession: 8, bridgeRanges: ['192.168.1.0/24'] });
+    const t = await node({ segments: [lan, ranged] });
+    const join = async (user: string, seg: string, n: number, lanRanges?: string[]) => {
+      const c = await t.connect({ autoPong: true });
+      clients.push(c);
+      await c.join(fx.ticket({ sub: user, seg, ipv4: `198.19.${seg === 'lan' ? 0 : 1}.${10 + n}/24`, ...(lanRanges ? { lan: lanRanges } : {}) }), mac(n));
+    };
+    const warned = () => t.logs.filter((l) => /has no LAN ranges/.test(String(l.msg)));
+    await join('bare', 'lan', 1);
+    await join('with-lan', 'lan', 2, ['192.168.7.0/24']);
+    await join('in-office', 'office', 3);
+    expect(warned().map((l) => l.user)).toEqual(['bare']);
   });
 });

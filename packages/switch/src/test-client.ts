@@ -63,6 +63,8 @@ export interface ConnectOptions {
   alpn?: string[];
   /** Answer the switch's pings (default true). */
   autoPong?: boolean;
+  /** Source address (any of 127.0.0.0/8 stands for another host). */
+  localAddress?: string;
 }
 
 export class TestClient {
@@ -91,7 +93,7 @@ export class TestClient {
 
   static connect(opts: ConnectOptions): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const socket = tlsConnect({ host: opts.host, port: opts.port, ca: opts.ca, servername: 'localhost', ALPNProtocols: opts.alpn ?? [ALPN] });
+      const socket = tlsConnect({ host: opts.host, port: opts.port, ca: opts.ca, servername: 'localhost', ALPNProtocols: opts.alpn ?? [ALPN], localAddress: opts.localAddress });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error('TLS connect timed out'));

@@ -5,6 +5,7 @@ import { resolve, join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { overridesFromFlags, parse, serverFlags, serverFlagsHelp } from '../args.js';
 import { loadConfig, overridesFromEnv } from '../config.js';
+import { installLastResort } from '../last-resort.js';
 import { createLogger } from '../logger.js';
 import { startServices, type ServiceSelection } from '../services.js';
 import { CONFIG_FILE, DEMO_PASSWORD_FILE, DEMO_USER, initState, localNames } from '../state.js';
@@ -58,6 +59,7 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
   const logger = createLogger(loaded.config.log.level);
   const which: ServiceSelection = { broker: kind !== 'switch', switch: kind !== 'broker' };
   const services = await startServices(loaded, which, logger);
+  installLastResort(logger, services.registry);
   const { endpoints } = services;
   logger.info({ endpoints, config: loaded.file }, 'emotion link started');
 
