@@ -69,7 +69,7 @@ export function createBrokerMetrics(registry: prom.Registry, segments: readonly 
   for (const result of ADMIN_AUTH_RESULTS) adminAuth.inc({ result }, 0);
   const heartbeats = new prom.Counter({
     name: 'el_broker_heartbeats_total',
-    help: 'Switch node heartbeats received, by result (ok, bad_secret, disabled: no broker.clusterSecret, error: the store failed).',
+    help: 'Switch node heartbeats received, by result (ok, bad_secret, rate_limited, disabled: no broker.clusterSecret, error: the store failed).',
     labelNames: ['result'] as const,
     registers: [registry],
   });
