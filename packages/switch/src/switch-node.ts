@@ -287,6 +287,17 @@ export class SwitchNode implements SessionHost {
     this.logger.info({ node: this.nodeId, host: a.host, port: a.port, segments: [...this.segments.keys()] }, 'switch listening');
   }
 
+  /**
+   * A new certificate and key (a config reload): handshakes from now on use them;
+   * established sessions keep the ones they were made with. Ciphers, curves and the
+   * minimum version stay as configured at start. Throws when the key does not match.
+   */
+  setSecureContext(tls: { cert: string | Buffer; key: string | Buffer }): void {
+    // Node resets every context option not given (ciphers, curve, versions): pass them all again.
+    const { minVersion, ciphers, ecdhCurve } = this.opts.tls;
+    this.server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: minVersion ?? 'TLSv1.2', ...(ciphers ? { ciphers } : {}), ...(ecdhCurve ? { ecdhCurve } : {}) });
+  }
+
   /** True while the TLS listener accepts connections (readiness). */
   get listening(): boolean {
     return this.tcp.listening;
