@@ -8,6 +8,7 @@ import { connectCommand } from './commands/connect.js';
 import { bridgeCommand } from './commands/bridge.js';
 import { userCommand } from './commands/user.js';
 import { statusCommand } from './commands/status.js';
+import { reloadCommand } from './commands/reload.js';
 
 const usage = `elink — Emotion Link, an L2/L3 virtual switch VPN over TLS
 
@@ -20,6 +21,7 @@ Usage: elink <command> [options]     (elink <command> --help for its options)
   connect   join a segment through a TAP/TUN device
   bridge    attach a Linux bridge (a LAN) to an L2 segment through a TAP
   user      add, change, delete and list users
+  reload    make running servers read their config again (users, TLS, log level)
   status    nodes, sessions and leases at a glance (a broker's admin API)`;
 
 async function main(argv: string[]): Promise<void> {
@@ -39,6 +41,8 @@ async function main(argv: string[]): Promise<void> {
       return userCommand(rest);
     case 'status':
       return statusCommand(rest);
+    case 'reload':
+      return reloadCommand(rest);
     case undefined:
     case '-h':
     case '--help':

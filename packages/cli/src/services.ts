@@ -4,15 +4,16 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createSecureContext, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
-import { createBrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig } from '@elink/broker';
+import { createBrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
 import { BrokerLink, ConnectionGuard, FdBudget, SwitchNode, type ConnectionLimits } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
 import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
-import type { LoadedConfig } from './config.js';
+import type { Config, LoadedConfig } from './config.js';
 
 export interface Services {
   broker?: FastifyInstance;
@@ -22,6 +23,14 @@ export interface Services {
   /** Where each listener ended up (port 0 in config = ephemeral). */
   endpoints: { broker?: { host: string; port: number }; switch?: { host: string; port: number }; admin: { host: string; port: number } };
   stop(reason: string): Promise<void>;
+  /** Live changes (config reload, reload.ts). Users: the config file's, for the next login. */
+  setUsers(users: Config['users']): void;
+  /** Certificate and key for new handshakes of the broker and the switch (throws when they do not match). */
+  setTls(tls: { cert: Buffer; key: Buffer }): void;
+  /** The CA a standalone switch trusts its brokers with (next heartbeat). */
+  setBrokerCa(ca: Buffer): void;
+  /** What the process runs with now (the reloader compares new files against it). */
+  readonly tls: { cert: Buffer; key: Buffer };
 }
 
 export interface ServiceSelection {
@@ -33,7 +42,9 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
   const { config } = loaded;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const tls = { cert: readFileSync(loaded.path(config.tls.cert)), key: readFileSync(loaded.path(config.tls.key)) };
+  let tls: { cert: Buffer; key: Buffer } = { cert: readFileSync(loaded.path(config.tls.cert)), key: readFileSync(loaded.path(config.tls.key)) };
+  // The local node's certificate fingerprint, handed to clients at login; a reload changes it.
+  let fingerprint = fingerprint256(tls.cert.toString('utf8'));
   // One descriptor budget for the whole process: every listener sheds when it runs low.
   const lim = config.limits;
   const fds = new FdBudget({ reserve: lim.fdReserve, limit: lim.maxFds });
@@ -82,7 +93,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         hosts: (config.switch.advertise ?? '127.0.0.1').split(',').map((h) => h.trim()).filter(Boolean),
         // The node exists once the link first beats (after start, below).
         port: () => switchNode!.address().port,
-        fingerprint: fingerprint256(tls.cert.toString('utf8')),
+        fingerprint,
         capacity: config.switch.maxSessions,
         state: () => {
           const st = switchNode!.stats;
@@ -121,9 +132,9 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
   }
 
   let broker: FastifyInstance | undefined;
+  let configUsers: MemoryUserDirectory | undefined;
   let brokerGuard: ConnectionGuard | undefined;
   if (which.broker) {
-    const fingerprint = fingerprint256(tls.cert.toString('utf8'));
     const local = switchNode;
     const nodes = (ctx?: { localAddress?: string }): NodeInfo[] =>
       local
@@ -131,12 +142,10 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
           ? [] // a draining node is chosen for no login (503 EL_ERR_NO_NODE until it is gone)
           : [{ node: config.node.id, host: config.switch.advertise ?? unmapV4(ctx?.localAddress) ?? '127.0.0.1', port: local.address().port, fingerprint }]
         : config.broker.nodes;
+    configUsers = new MemoryUserDirectory(userRecords(config.users));
     broker = await createBrokerApp({
       segments: config.segments,
-      users: new StoreUserDirectory(
-        store!,
-        new MemoryUserDirectory(config.users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.lan ? { lan: u.lan } : {}), ...(u.digestSecret ? { digestSecret: u.digestSecret } : {}) }))),
-      ),
+      users: new StoreUserDirectory(store!, configUsers),
       store,
       keys: keyRing,
       nodes,
@@ -182,6 +191,24 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     admin,
     registry,
     endpoints: { broker: broker && addr(broker), switch: switchNode?.address(), admin: addr(admin) },
+    get tls() {
+      return tls;
+    },
+    setUsers(users) {
+      configUsers?.setUsers(userRecords(users));
+    },
+    setTls(next) {
+      // Check the pair once before touching any listener, so both change or neither does.
+      createSecureContext({ cert: next.cert, key: next.key });
+      (broker?.server as TlsServer | undefined)?.setSecureContext({ cert: next.cert, key: next.key });
+      switchNode?.setSecureContext(next);
+      tls = next;
+      fingerprint = fingerprint256(next.cert.toString('utf8'));
+      brokerLink?.setTls({ fingerprint });
+    },
+    setBrokerCa(ca) {
+      brokerLink?.setTls({ ca });
+    },
     async stop(reason: string) {
       // Drain first: the heartbeat tells the brokers, then clients are redirected to other nodes.
       if (switchNode && config.switch.drainSeconds > 0) {
@@ -197,6 +224,10 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       adminGuard.stop();
     },
   };
+}
+
+function userRecords(users: Config['users']): UserRecord[] {
+  return users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.lan ? { lan: u.lan } : {}), ...(u.digestSecret ? { digestSecret: u.digestSecret } : {}) }));
 }
 
 /** Admin connections that may use the descriptor reserve (limits.fdReserve must leave room for them). */

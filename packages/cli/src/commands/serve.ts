@@ -7,6 +7,8 @@ import { overridesFromFlags, parse, serverFlags, serverFlagsHelp } from '../args
 import { loadConfig, overridesFromEnv } from '../config.js';
 import { installLastResort } from '../last-resort.js';
 import { createLogger } from '../logger.js';
+import { pidFilePath, writePidFile } from '../pid-file.js';
+import { ConfigReloader } from '../reload.js';
 import { startServices, type ServiceSelection } from '../services.js';
 import { CONFIG_FILE, DEMO_PASSWORD_FILE, DEMO_USER, initState, localNames } from '../state.js';
 
@@ -55,21 +57,41 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
   if (kind === 'up' && !values.config && !process.env.ELINK_CONFIG) {
     init = await initState(stateDir, flags.advertise ? [flags.advertise] : []);
   }
-  const loaded = loadConfig(configFile, overridesFromEnv(), flags);
+  const load = () => loadConfig(configFile, overridesFromEnv(), flags);
+  const loaded = load();
   const logger = createLogger(loaded.config.log.level);
+  // SIGHUP reloads (below); until then it must not end the process as its default action does.
+  let reloader: ConfigReloader | undefined;
+  let stopping = false;
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    if (!reloader) return void logger.warn('SIGHUP while starting: ignored, nothing to reload yet');
+    logger.info({ signal: 'SIGHUP' }, 'reloading the configuration');
+    void reloader.reload('signal');
+  });
   const which: ServiceSelection = { broker: kind !== 'switch', switch: kind !== 'broker' };
   const services = await startServices(loaded, which, logger);
   installLastResort(logger, services.registry);
+  reloader = new ConfigReloader({ current: loaded, load, services, kinds: which, logger, registry: services.registry });
+  reloader.watch();
+  let removePidFile = () => {};
+  try {
+    removePidFile = writePidFile(loaded.stateDir, kind);
+  } catch (err) {
+    // A read-only config mount: SIGHUP and the file watch still work, only `elink reload` cannot find us.
+    logger.warn({ err: (err as Error).message, file: pidFilePath(loaded.stateDir, kind) }, 'pid file not written; `elink reload` will not find this process (send SIGHUP instead)');
+  }
   const { endpoints } = services;
-  logger.info({ endpoints, config: loaded.file }, 'emotion link started');
+  logger.info({ endpoints, config: loaded.file, pid: process.pid }, 'emotion link started');
 
   if (kind === 'up') printConnectHelp(loaded.stateDir, endpoints.broker!.port, loaded.config.switch.advertise, loaded.config.segments[0]!.name, init?.demoPassword !== undefined);
 
-  let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
+    reloader?.stop();
+    removePidFile();
     const force = setTimeout(() => process.exit(1), 10_000 + loaded.config.switch.drainSeconds * 1000);
     force.unref();
     services.stop(`node shutting down (${signal})`).then(
