@@ -189,6 +189,33 @@ describe('config reload of a running elink up', () => {
     expect(proc.child.exitCode).toBeNull();
   });
 
+  it('a new segment and a user in it: the user logs in to it and says hello to the switch without a restart', async () => {
+    const from = proc.logs.length;
+    editConfig((doc) => {
+      (doc.get('segments') as { add(v: unknown): void }).add(doc.createNode({ name: 'ops', mode: 'l3', ipv4: { pool: '198.19.77.0/24' } }));
+    });
+    await nextLog(from, (l) => l.msg === 'config reloaded' && l.segmentsAdded === 1, 'reload after a new segment');
+    const add = cli('user', 'add', 'olga', '--segment', 'ops', '--password-file', join(state, 'pw'), '--state', state);
+    expect(add.status, add.stderr).toBe(0);
+    await nextLog(from, (l) => l.msg === 'config reloaded' && l.usersAdded === 1, 'reload after user add');
+    const reply = await new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: brokerPort, path: '/v1/login', method: 'POST', ca, checkServerIdentity: () => undefined, headers: { 'content-type': 'application/json' }, agent: false }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) as Record<string, unknown> }));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ user: 'olga', password: PASSWORD, segment: 'ops', device: 'o1' }));
+    });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    expect(reply.body).toMatchObject({ segment: 'ops', mode: 'l3', ipv4: expect.stringMatching(/^198\.19\.77\./) });
+    const raw = await openRaw('127.0.0.1', switchPort, ca);
+    raw.socket.write(encodeControl({ type: 'hello', version: 1, ticket: reply.body.ticket as string }));
+    expect((await raw.next('welcome')).type).toBe('welcome');
+    raw.socket.destroy();
+    expect(proc.logs.slice(from).some((l) => typeof l.msg === 'string' && l.msg.startsWith('restart needed'))).toBe(false);
+  });
+
   it('a broken config + SIGHUP: the process lives, logs EL_ERR_CONFIG with every field, and serves on the old config', async () => {
     const good = readFileSync(file, 'utf8');
     const errorsBefore = await metric('el_config_reloads_total', { result: 'error' });

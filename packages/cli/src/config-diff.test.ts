@@ -26,7 +26,7 @@ const both = { broker: true, switch: true };
 describe('diffConfig', () => {
   it('finds nothing between equal configurations', () => {
     const c = diffConfig(config(), config(), both);
-    expect(c).toEqual({ users: { added: [], removed: [], changed: [] }, tlsPaths: false, caPath: false, restart: [] });
+    expect(c).toEqual({ users: { added: [], removed: [], changed: [] }, segmentsAdded: [], tlsPaths: false, caPath: false, restart: [] });
   });
 
   it('names added, removed and changed users (password, segments, macs, lan, digest) and needs no restart for them', () => {
@@ -58,7 +58,7 @@ describe('diffConfig', () => {
     expect(c.restart).toEqual([]);
   });
 
-  it('names every setting that needs a restart by its path: ports, store, node id, limits, segment settings, added and removed segments', () => {
+  it('names every setting that needs a restart by its path: ports, store, node id, limits, segment settings, removed segments; adds new segments live', () => {
     const next = config((r) => {
       r.broker = { listen: { port: 9443 }, store: { type: 'redis', url: 'redis://127.0.0.1:6379' } };
       r.switch = { listen: { host: '127.0.0.1' }, maxSessions: 10 };
@@ -82,9 +82,9 @@ describe('diffConfig', () => {
       'segments.lab.mode',
       'segments.lab.floodLimit.rate',
       'segments.lab.floodLimit.burst',
-      'segments.new (added)',
       'segments.ops (removed)',
     ]);
+    expect(c.segmentsAdded).toEqual(['new']);
     expect(c.users.changed).toEqual(['bob']);
   });
 
@@ -100,12 +100,16 @@ describe('diffConfig', () => {
 
   it('caps the restart list so one line stays readable', () => {
     const many = config((r) => {
+      r.segments = Array.from({ length: 80 }, (_, i) => ({ name: `s${i}`, mtu: 1400 }));
+      r.users = [];
+    });
+    const before = config((r) => {
       r.segments = Array.from({ length: 80 }, (_, i) => ({ name: `s${i}` }));
       r.users = [];
     });
-    const c = diffConfig(config((r) => (r.users = [])), many, both);
+    const c = diffConfig(before, many, both);
     expect(c.restart).toHaveLength(MAX_RESTART_PATHS + 1);
-    expect(c.restart.at(-1)).toBe(`… ${80 + 2 - MAX_RESTART_PATHS} more`);
+    expect(c.restart.at(-1)).toBe(`… ${80 - MAX_RESTART_PATHS} more`);
   });
 
   it('summarizes as counts', () => {
@@ -113,6 +117,6 @@ describe('diffConfig', () => {
       r.users.push({ name: 'carol', password: hash, segments: ['lab'] });
       r.admin = { port: 1 };
     });
-    expect(summarize(diffConfig(config(), next, both), true, false)).toEqual({ usersAdded: 1, usersRemoved: 0, usersChanged: 0, tls: true, ca: false, restartNeeded: 1 });
+    expect(summarize(diffConfig(config(), next, both), true, false)).toEqual({ usersAdded: 1, usersRemoved: 0, usersChanged: 0, segmentsAdded: 0, tls: true, ca: false, restartNeeded: 1 });
   });
 });

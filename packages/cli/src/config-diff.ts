@@ -1,6 +1,6 @@
 /**
- * What a config reload changes: the parts a running process applies live (users, the
- * log level, TLS file paths) and, named by their path, every other setting that
+ * What a config reload changes: the parts a running process applies live (users, new
+ * segments, the log level, TLS file paths) and, named by their path, every other setting that
  * differs and therefore takes effect only after a restart.
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -14,6 +14,8 @@ export interface ServiceKinds {
 export interface ConfigChanges {
   /** Users of the config file, by name (the broker's only). */
   users: { added: string[]; removed: string[]; changed: string[] };
+  /** Segments new in the file (added live; changed and removed ones are in `restart`). */
+  segmentsAdded: string[];
   logLevel?: { from: string; to: string };
   /** tls.cert or tls.key names another file (contents are compared by the reloader). */
   tlsPaths: boolean;
@@ -34,12 +36,13 @@ export const MAX_RESTART_PATHS = 50;
 
 export function diffConfig(prev: Config, next: Config, kinds: ServiceKinds): ConfigChanges {
   const restart: string[] = [];
+  const segmentsAdded: string[] = [];
   const relevant = (top: string) => !((top === 'broker' || top === 'users') && !kinds.broker) && !(top === 'switch' && !kinds.switch);
   for (const top of new Set([...Object.keys(prev), ...Object.keys(next)])) {
     if (!relevant(top)) continue;
     const a = (prev as Record<string, unknown>)[top];
     const b = (next as Record<string, unknown>)[top];
-    if (top === 'segments') segmentPaths(prev.segments, next.segments, restart);
+    if (top === 'segments') segmentPaths(prev.segments, next.segments, restart, segmentsAdded);
     else walk(top, a, b, restart);
   }
   const byName = (list: Config['users']) => new Map(list.map((u) => [u.name, u]));
@@ -52,6 +55,7 @@ export function diffConfig(prev: Config, next: Config, kinds: ServiceKinds): Con
   };
   return {
     users,
+    segmentsAdded,
     ...(prev.log.level !== next.log.level ? { logLevel: { from: prev.log.level, to: next.log.level } } : {}),
     tlsPaths: prev.tls.cert !== next.tls.cert || prev.tls.key !== next.tls.key,
     caPath: prev.tls.ca !== next.tls.ca,
@@ -69,13 +73,16 @@ function walk(path: string, a: unknown, b: unknown, out: string[]): void {
   out.push(path);
 }
 
-/** Segments by name: added and removed ones, and each changed setting of the others. */
-function segmentPaths(prev: Config['segments'], next: Config['segments'], out: string[]): void {
+/**
+ * Segments by name: new ones are added live; a removed one and each changed setting of
+ * the others wait for a restart (live sessions and leases hang on the definition).
+ */
+function segmentPaths(prev: Config['segments'], next: Config['segments'], out: string[], added: string[]): void {
   const before = new Map(prev.map((s) => [s.name, s]));
   const after = new Map(next.map((s) => [s.name, s]));
   for (const [name, seg] of after) {
     const old = before.get(name);
-    if (!old) out.push(`segments.${name} (added)`);
+    if (!old) added.push(name);
     else walk(`segments.${name}`, old, seg, out);
   }
   for (const name of before.keys()) if (!after.has(name)) out.push(`segments.${name} (removed)`);
@@ -91,6 +98,7 @@ export function summarize(c: ConfigChanges, tlsChanged: boolean, caChanged: bool
     usersAdded: c.users.added.length,
     usersRemoved: c.users.removed.length,
     usersChanged: c.users.changed.length,
+    segmentsAdded: c.segmentsAdded.length,
     tls: tlsChanged,
     ca: caChanged,
     ...(c.logLevel ? { logLevel: c.logLevel.to } : {}),

@@ -1,7 +1,7 @@
 /**
  * Config reload of a running server (SIGHUP, a change of the config file or of a TLS
  * file, `elink reload`): reads and validates the file again and applies what can change
- * live — users, TLS certificate/key/CA, the log level. Everything else that differs is
+ * live — users, new segments, TLS certificate/key/CA, the log level. Everything else that differs is
  * named in one "restart needed for: …" warning. A file that does not validate is logged
  * with every field and the process keeps running on what it has: a reload never stops it.
  */
@@ -23,7 +23,7 @@ export interface ReloaderOptions {
   current: LoadedConfig;
   /** Reads the file again with the same env and flag overrides. */
   load: () => LoadedConfig;
-  services: Pick<Services, 'setUsers' | 'setTls' | 'setBrokerCa' | 'tls'>;
+  services: Pick<Services, 'setUsers' | 'addSegments' | 'setTls' | 'setBrokerCa' | 'tls'>;
   kinds: ServiceKinds;
   logger: Logger;
   registry: Registry;
@@ -102,11 +102,17 @@ export class ConfigReloader {
     const caChanged = ca !== undefined && (this.#ca === undefined || !ca.equals(this.#ca));
     const usersChanged = changes.users.added.length + changes.users.removed.length + changes.users.changed.length > 0;
     const restartKey = changes.restart.join('\n');
-    if (trigger === 'watch' && !usersChanged && !tlsChanged && !caChanged && !changes.logLevel && restartKey === this.#lastRestart) {
+    const added = next.config.segments.filter((s) => changes.segmentsAdded.includes(s.name));
+    if (trigger === 'watch' && !usersChanged && added.length === 0 && !tlsChanged && !caChanged && !changes.logLevel && restartKey === this.#lastRestart) {
       logger.debug({ config: next.file }, 'config file event without changes');
       return 'unchanged';
     }
     try {
+      // Segments before users: a new user may name a new segment.
+      if (added.length) {
+        services.addSegments(added);
+        this.#running = { ...this.#running, segments: [...this.#running.segments, ...added] };
+      }
       if (usersChanged) services.setUsers(next.config.users);
       if (tlsChanged) services.setTls(tls);
     } catch (err) {

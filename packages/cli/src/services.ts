@@ -8,7 +8,7 @@ import { createSecureContext, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
-import { createBrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
+import { createBrokerApp, type BrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
 import { BrokerLink, ConnectionGuard, FdBudget, SwitchNode, type ConnectionLimits } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
 import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem } from '@elink/protocol';
@@ -16,7 +16,7 @@ import { createAdminServer } from './admin-server.js';
 import type { Config, LoadedConfig } from './config.js';
 
 export interface Services {
-  broker?: FastifyInstance;
+  broker?: BrokerApp;
   switchNode?: SwitchNode;
   admin: FastifyInstance;
   registry: Registry;
@@ -25,6 +25,8 @@ export interface Services {
   stop(reason: string): Promise<void>;
   /** Live changes (config reload, reload.ts). Users: the config file's, for the next login. */
   setUsers(users: Config['users']): void;
+  /** Segments new to the process: the broker and the switch node serve them from now on (throws EL_ERR_CONFIG before adding any). */
+  addSegments(defs: Config['segments']): void;
   /** Certificate and key for new handshakes of the broker and the switch (throws when they do not match). */
   setTls(tls: { cert: Buffer; key: Buffer }): void;
   /** The CA a standalone switch trusts its brokers with (next heartbeat). */
@@ -131,7 +133,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     if (brokerLink) await brokerLink.start();
   }
 
-  let broker: FastifyInstance | undefined;
+  let broker: BrokerApp | undefined;
   let configUsers: MemoryUserDirectory | undefined;
   let brokerGuard: ConnectionGuard | undefined;
   if (which.broker) {
@@ -196,6 +198,10 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     },
     setUsers(users) {
       configUsers?.setUsers(userRecords(users));
+    },
+    addSegments(defs) {
+      broker?.addSegments(defs);
+      for (const def of defs) switchNode?.addSegment(def);
     },
     setTls(next) {
       // Check the pair once before touching any listener, so both change or neither does.
