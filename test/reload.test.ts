@@ -54,8 +54,8 @@ function login(user: string, device: string, port = brokerPort): Promise<{ statu
   });
 }
 
-async function session(device: string): Promise<{ raw: RawSession; mac: Buffer }> {
-  const reply = await login('demo2', device);
+async function session(device: string, user = 'demo2'): Promise<{ raw: RawSession; mac: Buffer }> {
+  const reply = await login(user, device);
   expect(reply.status, JSON.stringify(reply.body)).toBe(200);
   const raw = await openRaw('127.0.0.1', switchPort, ca);
   raw.socket.write(encodeControl({ type: 'hello', version: 1, ticket: reply.body.ticket as string }));
@@ -133,7 +133,7 @@ afterAll(async () => {
 });
 
 describe('config reload of a running elink up', () => {
-  it('elink user add: alice logs in without a restart; elink user del: she is refused again', async () => {
+  it('elink user add: alice logs in without a restart; elink user del: her live session gets bye and she is refused again', async () => {
     expect((await login('alice', 'd1')).status).toBe(401);
     const from = proc.logs.length;
     const add = cli('user', 'add', 'alice', '--password-file', join(state, 'pw'), '--state', state);
@@ -145,9 +145,22 @@ describe('config reload of a running elink up', () => {
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     expect(ok.body.segment).toBe('lab');
 
+    // Deleting alice ends her live session with bye; another user's sessions carry on.
+    const hers = await session('d3', 'alice');
+    const x = await session('keep-x');
+    const y = await session('keep-y');
+    await traffic(hers, x);
     const from2 = proc.logs.length;
-    expect(cli('user', 'del', 'alice', '--state', state).status).toBe(0);
-    await nextLog(from2, (l) => l.msg === 'config reloaded' && l.usersRemoved === 1, 'reload after user del');
+    const del = cli('user', 'del', 'alice', '--state', state);
+    expect(del.status, del.stderr).toBe(0);
+    expect(del.stdout).toContain('reloads the file by itself');
+    const r = await nextLog(from2, (l) => l.msg === 'config reloaded' && l.usersRemoved === 1, 'reload after user del');
+    expect(r.sessionsEnded).toBe(1);
+    expect((await hers.raw.next('bye')).reason).toBe('user removed or no longer in this segment');
+    await hers.raw.closed;
+    await traffic(x, y);
+    x.raw.socket.destroy();
+    y.raw.socket.destroy();
     const refused = await login('alice', 'd2');
     expect(refused.status).toBe(401);
     expect(refused.body.error).toBe('EL_ERR_AUTH');

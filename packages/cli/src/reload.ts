@@ -23,7 +23,7 @@ export interface ReloaderOptions {
   current: LoadedConfig;
   /** Reads the file again with the same env and flag overrides. */
   load: () => LoadedConfig;
-  services: Pick<Services, 'setUsers' | 'addSegments' | 'setTls' | 'setBrokerCa' | 'tls'>;
+  services: Pick<Services, 'setUsers' | 'endSessions' | 'addSegments' | 'setTls' | 'setBrokerCa' | 'tls'>;
   kinds: ServiceKinds;
   logger: Logger;
   registry: Registry;
@@ -88,6 +88,7 @@ export class ConfigReloader {
     let next: LoadedConfig;
     let tls: { cert: Buffer; key: Buffer };
     let ca: Buffer | undefined;
+    let endedSessions = 0;
     try {
       next = this.#opts.load();
       tls = { cert: readTls(next.path(next.config.tls.cert), 'tls.cert'), key: readTls(next.path(next.config.tls.key), 'tls.key') };
@@ -114,6 +115,7 @@ export class ConfigReloader {
         this.#running = { ...this.#running, segments: [...this.#running.segments, ...added] };
       }
       if (usersChanged) services.setUsers(next.config.users);
+      if (usersChanged) endedSessions = services.endSessions(lostAccess(this.#running.users, next.config.users), 'user removed or no longer in this segment');
       if (tlsChanged) services.setTls(tls);
     } catch (err) {
       return this.#failed(trigger, err);
@@ -128,7 +130,7 @@ export class ConfigReloader {
     this.#lastSuccess.set(Date.now() / 1000);
     const names = (list: string[]) => (list.length > MAX_NAMES ? [...list.slice(0, MAX_NAMES), `… ${list.length - MAX_NAMES} more`] : list);
     logger.info(
-      { trigger, config: next.file, ...summarize(changes, tlsChanged, caChanged), ...(usersChanged ? { users: { added: names(changes.users.added), removed: names(changes.users.removed), changed: names(changes.users.changed) } } : {}) },
+      { trigger, config: next.file, ...summarize(changes, tlsChanged, caChanged), ...(endedSessions ? { sessionsEnded: endedSessions } : {}), ...(usersChanged ? { users: { added: names(changes.users.added), removed: names(changes.users.removed), changed: names(changes.users.changed) } } : {}) },
       'config reloaded',
     );
     if (changes.restart.length) logger.warn({ restartNeeded: changes.restart }, `restart needed for: ${changes.restart.join(', ')}`);
@@ -212,6 +214,16 @@ export class ConfigReloader {
     this.#timer = undefined;
     this.#closeWatchers();
   }
+}
+
+/**
+ * (user, segment) pairs that lost access: the user is gone, or the segment left their
+ * list. A changed password keeps the sessions (their tickets were good when used).
+ */
+export function lostAccess(before: Config['users'], after: Config['users']): (user: string, segment: string) => boolean {
+  const now = new Map(after.map((u) => [u.name, new Set(u.segments)]));
+  const had = new Set(before.map((u) => u.name));
+  return (user, segment) => had.has(user) && !now.get(user)?.has(segment);
 }
 
 function readTls(file: string, key: string): Buffer {

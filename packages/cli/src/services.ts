@@ -25,6 +25,11 @@ export interface Services {
   stop(reason: string): Promise<void>;
   /** Live changes (config reload, reload.ts). Users: the config file's, for the next login. */
   setUsers(users: Config['users']): void;
+  /**
+   * `elink up` only (the broker's users and the switch's sessions in one process): ends the
+   * sessions of users that are gone or lost a segment. Returns how many; 0 elsewhere.
+   */
+  endSessions(gone: (user: string, segment: string) => boolean, reason: string): number;
   /** Segments new to the process: the broker and the switch node serve them from now on (throws EL_ERR_CONFIG before adding any). */
   addSegments(defs: Config['segments']): void;
   /** Certificate and key for new handshakes of the broker and the switch (throws when they do not match). */
@@ -198,6 +203,9 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     },
     setUsers(users) {
       configUsers?.setUsers(userRecords(users));
+    },
+    endSessions(gone, reason) {
+      return broker && switchNode ? switchNode.endSessions(gone, reason) : 0;
     },
     addSegments(defs) {
       broker?.addSegments(defs);

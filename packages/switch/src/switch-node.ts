@@ -298,6 +298,24 @@ export class SwitchNode implements SessionHost {
     this.server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: minVersion ?? 'TLSv1.2', ...(ciphers ? { ciphers } : {}), ...(ecdhCurve ? { ecdhCurve } : {}) });
   }
 
+  /**
+   * Ends with `bye` every established session whose user may no longer be in its segment
+   * (a config reload removed the user, or the segment from the user's list). The client
+   * then logs in again, and the broker refuses it. Returns how many sessions were ended.
+   */
+  endSessions(gone: (user: string, segment: string) => boolean, reason: string): number {
+    let n = 0;
+    for (const s of [...this.sessions]) {
+      const c = s.claims;
+      if (c && gone(c.sub, c.seg)) {
+        s.close(reason);
+        n++;
+      }
+    }
+    if (n) this.logger.info({ sessions: n, reason }, 'sessions ended');
+    return n;
+  }
+
   /** True while the TLS listener accepts connections (readiness). */
   get listening(): boolean {
     return this.tcp.listening;
