@@ -88,6 +88,15 @@ describe('diffConfig', () => {
     expect(c.users.changed).toEqual(['bob']);
   });
 
+  it('a standalone switch: its brokers’ CA path is live, their URLs need a restart', () => {
+    const link = { urls: ['https://127.0.0.1:8443'], clusterSecret: 'cluster-secret-0123456789' };
+    const prev = config((r) => (r.switch = { broker: link }));
+    const next = config((r) => (r.switch = { broker: { ...link, ca: 'brokers-ca.pem', urls: ['https://127.0.0.2:8443'] } }));
+    const c = diffConfig(prev, next, { broker: false, switch: true });
+    expect(c.caPath).toBe(true);
+    expect(c.restart).toEqual(['switch.broker.urls']);
+  });
+
   it('ignores the sections a process does not run: a switch alone has no users or broker settings', () => {
     const next = config((r) => {
       r.broker = { listen: { port: 9443 } };

@@ -19,17 +19,17 @@ export interface ConfigChanges {
   logLevel?: { from: string; to: string };
   /** tls.cert or tls.key names another file (contents are compared by the reloader). */
   tlsPaths: boolean;
-  /** tls.ca names another file (a standalone switch trusts its brokers with it). */
+  /** tls.ca or switch.broker.ca names another file (a standalone switch trusts its brokers with it). */
   caPath: boolean;
   /** Settings that differ but apply only after a restart, as dotted paths ("broker.listen.port", "segments.lab.mode"). */
   restart: string[];
 }
 
 /** Applied live; everything else that differs is named in `restart`. */
-const LIVE = new Set(['users', 'log.level', 'tls.cert', 'tls.key', 'tls.ca']);
+const LIVE = new Set(['users', 'log.level', 'tls.cert', 'tls.key', 'tls.ca', 'switch.broker.ca']);
 
 /** Compared as one value: a store of another type has other keys, and "broker.store" says it all. */
-const WHOLE = new Set(['broker.store', 'switch.broker']);
+const WHOLE = new Set(['broker.store']);
 
 /** Most paths named in one restart line: the log stays readable when a whole file was swapped. */
 export const MAX_RESTART_PATHS = 50;
@@ -58,7 +58,7 @@ export function diffConfig(prev: Config, next: Config, kinds: ServiceKinds): Con
     segmentsAdded,
     ...(prev.log.level !== next.log.level ? { logLevel: { from: prev.log.level, to: next.log.level } } : {}),
     tlsPaths: prev.tls.cert !== next.tls.cert || prev.tls.key !== next.tls.key,
-    caPath: prev.tls.ca !== next.tls.ca,
+    caPath: prev.tls.ca !== next.tls.ca || prev.switch.broker?.ca !== next.switch.broker?.ca,
     restart: restart.length > MAX_RESTART_PATHS ? [...restart.slice(0, MAX_RESTART_PATHS), `… ${restart.length - MAX_RESTART_PATHS} more`] : restart,
   };
 }

@@ -12,6 +12,10 @@ import { ConfigReloader } from '../reload.js';
 import { startServices, type ServiceSelection } from '../services.js';
 import { CONFIG_FILE, DEMO_PASSWORD_FILE, DEMO_USER, initState, localNames } from '../state.js';
 
+/** Every server command reloads the same way (reload.ts). */
+const reloadNote = `SIGHUP, \`elink reload\` or a change of the config file reloads users, new segments,
+TLS certificate/key and log level live; the log names what needs a restart.`;
+
 export const upHelp = `elink up — broker and switch node in one process (the embedded default)
 
 On first start it creates the state directory: a private CA (ca.pem), a server
@@ -19,17 +23,20 @@ certificate, the ticket signing key, and elink.yaml with one L2 segment "lab" an
 user "demo" whose password is in demo.password.
 
 Usage: elink up [options]
-${serverFlagsHelp}`;
+${serverFlagsHelp}
+${reloadNote}`;
 
 export const brokerHelp = `elink broker — the broker alone (login, tickets, addresses)
 
 Usage: elink broker --config FILE [options]
-${serverFlagsHelp}`;
+${serverFlagsHelp}
+${reloadNote}`;
 
 export const switchHelp = `elink switch — a switch node alone (needs switch.ticketKeys in the config)
 
 Usage: elink switch --config FILE [options]
-${serverFlagsHelp}`;
+${serverFlagsHelp}
+${reloadNote}`;
 
 export const initHelp = `elink init — create the state directory (CA, certificates, keys, elink.yaml) and exit
 
