@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +99,11 @@ async function metric(name: string, labels: Record<string, string> = {}): Promis
 /** Waits for a log line that arrives after `from` (an index into proc.logs). */
 async function nextLog(from: number, pred: (l: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> {
   return proc.waitFor((l) => proc.logs.indexOf(l) >= from && pred(l), 10_000, what);
+}
+
+function readUserHash(name: string): string {
+  const users = parseDocument(readFileSync(file, 'utf8')).toJS().users as { name: string; password: string }[];
+  return users.find((u) => u.name === name)!.password;
 }
 
 function editConfig(edit: (doc: ReturnType<typeof parseDocument>) => void): void {
@@ -195,7 +200,7 @@ describe('config reload of a running elink up', () => {
     // A new session (login over the new certificate, its fingerprint in the reply) works too.
     const c = await session('tls-c');
     await traffic(c, a);
-    const reply = await login('demo2', 'fp-check');
+    const reply = await login('demo2', 'probe');
     const servers = reply.body.servers as { fingerprint?: string }[];
     expect(servers[0]?.fingerprint?.replaceAll(':', '').toLowerCase()).toBe(newFp.replaceAll(':', '').toLowerCase());
     for (const s of [a, b, c]) s.raw.socket.destroy();
@@ -248,10 +253,36 @@ describe('config reload of a running elink up', () => {
       expect(proc.child.exitCode).toBeNull();
       expect(await metric('el_config_reloads_total', { result: 'error' })).toBeGreaterThan(errorsBefore);
       expect(await metric('el_config_last_reload_success_timestamp_seconds')).toBe(lastOk);
-      expect((await login('demo2', 'after-broken')).status).toBe(200);
+      expect((await login('demo2', 'probe')).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${adminPort}/healthz`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
     } finally {
       writeFileSync(file, good);
+    }
+  });
+
+  it('a file renamed into place (as editors do) is reloaded; a key that does not match its certificate fails the reload and changes nothing', async () => {
+    const from = proc.logs.length;
+    const doc = parseDocument(readFileSync(file, 'utf8'));
+    (doc.get('users') as { add(v: unknown): void }).add(doc.createNode({ name: 'renamed', password: readUserHash('demo2'), segments: ['lab'] }));
+    writeFileSync(`${file}.tmp`, doc.toString());
+    renameSync(`${file}.tmp`, file);
+    await nextLog(from, (l) => l.msg === 'config reloaded' && l.trigger === 'watch' && l.usersAdded === 1, 'reload after rename');
+    expect((await login('renamed', 'r1')).status).toBe(200);
+
+    const served = await servedFingerprint(switchPort, ALPN);
+    const goodKey = readFileSync(join(state, 'server.key'));
+    const other = await issueServerCertificate({ certPem: ca.toString(), keyPem: readFileSync(join(state, 'ca.key'), 'utf8') }, ['localhost']);
+    try {
+      writeFileSync(join(state, 'server.key'), other.keyPem);
+      const from2 = proc.logs.length;
+      proc.child.kill('SIGHUP');
+      const err = await nextLog(from2, (l) => l.msg === 'config reload failed; still running on the previous configuration' && l.trigger === 'signal', 'reload error on a bad key');
+      expect(err.err).toMatch(/^tls.cert and tls.key do not form a usable pair/);
+      expect(await servedFingerprint(switchPort, ALPN)).toBe(served);
+      expect(await servedFingerprint(brokerPort)).toBe(served);
+      expect((await login('demo2', 'probe')).status).toBe(200);
+    } finally {
+      writeFileSync(join(state, 'server.key'), goodKey);
     }
   });
 
@@ -270,8 +301,8 @@ describe('config reload of a running elink up', () => {
       expect(warn.level).toBe(40);
       expect(warn.restartNeeded).toEqual(['broker.listen.port']);
       expect(proc.logs.slice(from).find((l) => l.msg === 'config reloaded')).toMatchObject({ logLevel: 'debug', restartNeeded: 1 });
-      expect((await login('demo2', 'old-port')).status).toBe(200);
-      await expect(login('demo2', 'new-port', other)).rejects.toThrow(/ECONNREFUSED/);
+      expect((await login('demo2', 'probe')).status).toBe(200);
+      await expect(login('demo2', 'probe', other)).rejects.toThrow(/ECONNREFUSED/);
     } finally {
       writeFileSync(file, good);
     }
