@@ -234,6 +234,32 @@ describe('config reload of a running elink up', () => {
     expect(proc.logs.slice(from).some((l) => typeof l.msg === 'string' && l.msg.startsWith('restart needed'))).toBe(false);
   });
 
+  it('a segment’s keepalive and flood limit change live: the next session’s welcome has them; its MTU change waits for a restart', async () => {
+    const good = readFileSync(file, 'utf8');
+    const older = await session('tls-a');
+    try {
+      const from = proc.logs.length;
+      editConfig((doc) => {
+        doc.setIn(['segments', 0, 'keepalive'], doc.createNode({ interval: 7, timeout: 30 }));
+        doc.setIn(['segments', 0, 'floodLimit'], doc.createNode({ rate: 50, burst: 100 }));
+        doc.setIn(['segments', 0, 'mtu'], 1400);
+      });
+      const r = await nextLog(from, (l) => l.msg === 'config reloaded' && l.segmentsChanged === 1, 'reload with segment settings');
+      expect(r.restartNeeded).toBe(1);
+      const warn = await nextLog(from, (l) => typeof l.msg === 'string' && l.msg.startsWith('restart needed for: '), 'restart line');
+      expect(warn.restartNeeded).toEqual(['segments.lab.mtu']);
+      expect(proc.logs.slice(from).find((l) => l.msg === 'segment settings changed')).toMatchObject({ segment: 'lab', changed: ['keepalive', 'floodLimit'] });
+      const newer = await session('tls-b');
+      expect(newer.raw.controls.find((c) => c.type === 'welcome')).toMatchObject({ keepalive: { interval: 7, timeout: 30 }, mtu: 1500 });
+      expect(older.raw.controls.find((c) => c.type === 'welcome')).toMatchObject({ keepalive: { interval: 15, timeout: 45 } });
+      await traffic(older, newer);
+      newer.raw.socket.destroy();
+    } finally {
+      older.raw.socket.destroy();
+      writeFileSync(file, good);
+    }
+  });
+
   it('a broken config + SIGHUP: the process lives, logs EL_ERR_CONFIG with every field, and serves on the old config', async () => {
     const good = readFileSync(file, 'utf8');
     const errorsBefore = await metric('el_config_reloads_total', { result: 'error' });

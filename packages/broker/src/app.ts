@@ -47,6 +47,12 @@ export type BrokerApp = FastifyInstance & {
    * that does not parse) before adding any. Existing segments never change under live leases.
    */
   addSegments(defs: readonly SegmentDef[]): void;
+  /**
+   * New definitions of known segments whose pools and mode are unchanged (the caller
+   * keeps those as they run: live settings only). Heartbeat replies carry them to the
+   * nodes from now on. Throws EL_ERR_CONFIG for a segment it does not know.
+   */
+  updateSegments(defs: readonly SegmentDef[]): void;
 };
 
 export interface BrokerOptions {
@@ -331,9 +337,17 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
     for (const d of defs) {
       segments.push(d);
       names.push(d.name);
-      service.addSegment(d);
+      service.setSegment(d);
+    }
+  };
+  const updateSegments = (defs: readonly SegmentDef[]): void => {
+    for (const d of defs) if (!names.includes(d.name)) throw new ElError('EL_ERR_CONFIG', `segment "${d.name}" is not known to this broker`);
+    for (const d of defs) {
+      segments[names.indexOf(d.name)] = d;
+      service.setSegment(d);
     }
   };
   app.decorate('addSegments', addSegments);
+  app.decorate('updateSegments', updateSegments);
   return app as unknown as BrokerApp;
 }

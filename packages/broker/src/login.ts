@@ -92,8 +92,8 @@ export class LoginService {
     this.#dummyHash = dummyHash;
   }
 
-  /** A segment added by a config reload: logins to it work from now on. */
-  addSegment(def: SegmentDef): void {
+  /** A segment added or with new live settings (a config reload): logins use it from now on. */
+  setSegment(def: SegmentDef): void {
     this.#segments.set(def.name, def);
   }
 

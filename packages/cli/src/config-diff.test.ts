@@ -26,7 +26,7 @@ const both = { broker: true, switch: true };
 describe('diffConfig', () => {
   it('finds nothing between equal configurations', () => {
     const c = diffConfig(config(), config(), both);
-    expect(c).toEqual({ users: { added: [], removed: [], changed: [] }, segmentsAdded: [], tlsPaths: false, caPath: false, restart: [] });
+    expect(c).toEqual({ users: { added: [], removed: [], changed: [] }, segmentsAdded: [], segmentsChanged: [], tlsPaths: false, caPath: false, restart: [] });
   });
 
   it('names added, removed and changed users (password, segments, macs, lan, digest) and needs no restart for them', () => {
@@ -66,7 +66,7 @@ describe('diffConfig', () => {
       r.node = { id: 'n2' };
       r.limits = { pending: 5 };
       r.segments[0].mode = 'l3';
-      r.segments[0].floodLimit = { rate: 10, burst: 20 };
+      r.segments[0].mtu = 1400;
       r.segments[1] = { name: 'new', ipv4: { pool: '198.19.200.0/24' } };
       r.users[1].segments = ['lab'];
     });
@@ -80,12 +80,23 @@ describe('diffConfig', () => {
       'admin.port',
       'limits.pending',
       'segments.lab.mode',
-      'segments.lab.floodLimit.rate',
-      'segments.lab.floodLimit.burst',
+      'segments.lab.mtu',
       'segments.ops (removed)',
     ]);
     expect(c.segmentsAdded).toEqual(['new']);
+    expect(c.segmentsChanged).toEqual([]);
     expect(c.users.changed).toEqual(['bob']);
+  });
+
+  it('changes live settings of a known segment (keepalive, flood limit, MAC limit and aging, route and ICMP limits) without a restart', () => {
+    const next = config((r) => {
+      Object.assign(r.segments[0], { keepalive: { interval: 5, timeout: 20 }, floodLimit: { rate: 10, burst: 20 }, macsPerSession: 4, macAgingSeconds: 60 });
+      Object.assign(r.segments[1], { maxRoutes: 1000, icmpPerSession: { rate: 5, burst: 5 }, reach: ['lab'] });
+    });
+    const c = diffConfig(config(), next, both);
+    expect(c.segmentsChanged).toEqual(['lab', 'ops']);
+    // reach changes the routes pushed at welcome: not live.
+    expect(c.restart).toEqual(['segments.ops.reach']);
   });
 
   it('a standalone switch: its brokers’ CA path is live, their URLs need a restart', () => {
@@ -126,6 +137,6 @@ describe('diffConfig', () => {
       r.users.push({ name: 'carol', password: hash, segments: ['lab'] });
       r.admin = { port: 1 };
     });
-    expect(summarize(diffConfig(config(), next, both), true, false)).toEqual({ usersAdded: 1, usersRemoved: 0, usersChanged: 0, segmentsAdded: 0, tls: true, ca: false, restartNeeded: 1 });
+    expect(summarize(diffConfig(config(), next, both), true, false)).toEqual({ usersAdded: 1, usersRemoved: 0, usersChanged: 0, segmentsAdded: 0, segmentsChanged: 0, tls: true, ca: false, restartNeeded: 1 });
   });
 });

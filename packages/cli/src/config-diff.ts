@@ -4,6 +4,7 @@
  * differs and therefore takes effect only after a restart.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { LIVE_SEGMENT_SETTINGS } from '@elink/switch';
 import type { Config } from './config.js';
 
 export interface ServiceKinds {
@@ -14,8 +15,10 @@ export interface ServiceKinds {
 export interface ConfigChanges {
   /** Users of the config file, by name (the broker's only). */
   users: { added: string[]; removed: string[]; changed: string[] };
-  /** Segments new in the file (added live; changed and removed ones are in `restart`). */
+  /** Segments new in the file (added live; removed ones are in `restart`). */
   segmentsAdded: string[];
+  /** Known segments with new live settings (LIVE_SEGMENT_SETTINGS); their other changes are in `restart`. */
+  segmentsChanged: string[];
   logLevel?: { from: string; to: string };
   /** tls.cert or tls.key names another file (contents are compared by the reloader). */
   tlsPaths: boolean;
@@ -37,12 +40,13 @@ export const MAX_RESTART_PATHS = 50;
 export function diffConfig(prev: Config, next: Config, kinds: ServiceKinds): ConfigChanges {
   const restart: string[] = [];
   const segmentsAdded: string[] = [];
+  const segmentsChanged: string[] = [];
   const relevant = (top: string) => !((top === 'broker' || top === 'users') && !kinds.broker) && !(top === 'switch' && !kinds.switch);
   for (const top of new Set([...Object.keys(prev), ...Object.keys(next)])) {
     if (!relevant(top)) continue;
     const a = (prev as Record<string, unknown>)[top];
     const b = (next as Record<string, unknown>)[top];
-    if (top === 'segments') segmentPaths(prev.segments, next.segments, restart, segmentsAdded);
+    if (top === 'segments') segmentPaths(prev.segments, next.segments, restart, segmentsAdded, segmentsChanged);
     else walk(top, a, b, restart);
   }
   const byName = (list: Config['users']) => new Map(list.map((u) => [u.name, u]));
@@ -56,6 +60,7 @@ export function diffConfig(prev: Config, next: Config, kinds: ServiceKinds): Con
   return {
     users,
     segmentsAdded,
+    segmentsChanged,
     ...(prev.log.level !== next.log.level ? { logLevel: { from: prev.log.level, to: next.log.level } } : {}),
     tlsPaths: prev.tls.cert !== next.tls.cert || prev.tls.key !== next.tls.key,
     caPath: prev.tls.ca !== next.tls.ca || prev.switch.broker?.ca !== next.switch.broker?.ca,
@@ -74,16 +79,27 @@ function walk(path: string, a: unknown, b: unknown, out: string[]): void {
 }
 
 /**
- * Segments by name: new ones are added live; a removed one and each changed setting of
- * the others wait for a restart (live sessions and leases hang on the definition).
+ * Segments by name: new ones are added and live settings (keepalive, flood limit, ...)
+ * change live; a removed one and each other changed setting wait for a restart (live
+ * sessions and leases hang on pools, mode and ports).
  */
-function segmentPaths(prev: Config['segments'], next: Config['segments'], out: string[], added: string[]): void {
+function segmentPaths(prev: Config['segments'], next: Config['segments'], out: string[], added: string[], changed: string[]): void {
+  const live = new Set<string>(LIVE_SEGMENT_SETTINGS);
   const before = new Map(prev.map((s) => [s.name, s]));
   const after = new Map(next.map((s) => [s.name, s]));
   for (const [name, seg] of after) {
     const old = before.get(name);
     if (!old) added.push(name);
-    else walk(`segments.${name}`, old, seg, out);
+    else {
+      let liveChange = false;
+      for (const k of new Set([...Object.keys(old), ...Object.keys(seg)])) {
+        const a = (old as Record<string, unknown>)[k];
+        const b = (seg as Record<string, unknown>)[k];
+        if (live.has(k)) liveChange ||= !isDeepStrictEqual(a, b);
+        else walk(`segments.${name}.${k}`, a, b, out);
+      }
+      if (liveChange) changed.push(name);
+    }
   }
   for (const name of before.keys()) if (!after.has(name)) out.push(`segments.${name} (removed)`);
 }
@@ -99,6 +115,7 @@ export function summarize(c: ConfigChanges, tlsChanged: boolean, caChanged: bool
     usersRemoved: c.users.removed.length,
     usersChanged: c.users.changed.length,
     segmentsAdded: c.segmentsAdded.length,
+    segmentsChanged: c.segmentsChanged.length,
     tls: tlsChanged,
     ca: caChanged,
     ...(c.logLevel ? { logLevel: c.logLevel.to } : {}),

@@ -11,6 +11,7 @@ import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ElError } from '@elink/protocol';
+import { withLiveSettings } from '@elink/switch';
 import type { Config, LoadedConfig } from './config.js';
 import { diffConfig, summarize, type ServiceKinds } from './config-diff.js';
 import type { Services } from './services.js';
@@ -23,7 +24,7 @@ export interface ReloaderOptions {
   current: LoadedConfig;
   /** Reads the file again with the same env and flag overrides. */
   load: () => LoadedConfig;
-  services: Pick<Services, 'setUsers' | 'endSessions' | 'addSegments' | 'setTls' | 'setBrokerCa' | 'tls'>;
+  services: Pick<Services, 'setUsers' | 'endSessions' | 'addSegments' | 'updateSegments' | 'setTls' | 'setBrokerCa' | 'tls'>;
   kinds: ServiceKinds;
   logger: Logger;
   registry: Registry;
@@ -104,7 +105,9 @@ export class ConfigReloader {
     const usersChanged = changes.users.added.length + changes.users.removed.length + changes.users.changed.length > 0;
     const restartKey = changes.restart.join('\n');
     const added = next.config.segments.filter((s) => changes.segmentsAdded.includes(s.name));
-    if (trigger === 'watch' && !usersChanged && added.length === 0 && !tlsChanged && !caChanged && !changes.logLevel && restartKey === this.#lastRestart) {
+    // Only the live settings of a known segment change; pools, mode and ports stay as they run.
+    const updated = this.#running.segments.filter((s) => changes.segmentsChanged.includes(s.name)).map((s) => withLiveSettings(s, next.config.segments.find((n) => n.name === s.name)!));
+    if (trigger === 'watch' && !usersChanged && added.length === 0 && updated.length === 0 && !tlsChanged && !caChanged && !changes.logLevel && restartKey === this.#lastRestart) {
       logger.debug({ config: next.file }, 'config file event without changes');
       return 'unchanged';
     }
@@ -113,6 +116,10 @@ export class ConfigReloader {
       if (added.length) {
         services.addSegments(added);
         this.#running = { ...this.#running, segments: [...this.#running.segments, ...added] };
+      }
+      if (updated.length) {
+        services.updateSegments(updated);
+        this.#running = { ...this.#running, segments: this.#running.segments.map((s) => updated.find((u) => u.name === s.name) ?? s) };
       }
       if (usersChanged) services.setUsers(next.config.users);
       if (usersChanged) endedSessions = services.endSessions(lostAccess(this.#running.users, next.config.users), 'user removed or no longer in this segment');

@@ -32,6 +32,8 @@ export interface Services {
   endSessions(gone: (user: string, segment: string) => boolean, reason: string): number;
   /** Segments new to the process: the broker and the switch node serve them from now on (throws EL_ERR_CONFIG before adding any). */
   addSegments(defs: Config['segments']): void;
+  /** New live settings of known segments (LIVE_SEGMENT_SETTINGS, merged by the caller). */
+  updateSegments(defs: Config['segments']): void;
   /** Certificate and key for new handshakes of the broker and the switch (throws when they do not match). */
   setTls(tls: { cert: Buffer; key: Buffer }): void;
   /** The CA a standalone switch trusts its brokers with (next heartbeat). */
@@ -107,7 +109,8 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
           const active = Object.entries(st.segments).filter(([, v]) => v.sessions > 0).map(([k]) => k);
           return { sessions: st.sessions, segments: switchNode!.hostedSegments(), active, draining: switchNode!.draining };
         },
-        addSegment: (def) => void switchNode!.addSegment(def),
+        // A known segment: its live settings follow the broker's (after the broker's reload).
+        addSegment: (def) => void (switchNode!.addSegment(def) || switchNode!.updateSegment(def)),
         keysFile: loaded.path(link.keysFile),
         intervalMs: link.interval * 1000,
         logger: logger.child({ component: 'broker-link' }),
@@ -210,6 +213,10 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     addSegments(defs) {
       broker?.addSegments(defs);
       for (const def of defs) switchNode?.addSegment(def);
+    },
+    updateSegments(defs) {
+      broker?.updateSegments(defs);
+      for (const def of defs) switchNode?.updateSegment(def);
     },
     setTls(next) {
       // Check the pair once before touching any listener, so both change or neither does.

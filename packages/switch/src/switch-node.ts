@@ -22,6 +22,7 @@ import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { EventSummary } from './event-summary.js';
 import type { FdBudget } from './fd-budget.js';
 import { ReplayCache } from './replay-cache.js';
+import { liveSettingsChanged } from './segment-settings.js';
 import { ReplayJournal } from './replay-journal.js';
 import { L2Segment } from './segment.js';
 import { Session, type AnySegment, type SessionHost } from './session.js';
@@ -209,6 +210,21 @@ export class SwitchNode implements SessionHost {
       this.logger.error({ segment: def.name, code: err.code, err: err.message }, 'segment LAN port not created');
     }
     return true;
+  }
+
+  /**
+   * New values of a hosted segment's live settings (LIVE_SEGMENT_SETTINGS: a config reload,
+   * or a broker's heartbeat reply after its reload); other differences are ignored, the
+   * segment stays as hosted. Returns the settings that changed (none: nothing happens).
+   */
+  updateSegment(def: SegmentDef): string[] {
+    const seg = this.segments.get(def.name);
+    if (!seg) return [];
+    const changed = liveSettingsChanged(seg.def, def);
+    if (changed.length === 0) return [];
+    seg.applySettings(def);
+    this.logger.info({ segment: def.name, changed }, 'segment settings changed');
+    return changed;
   }
 
   /**
