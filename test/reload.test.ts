@@ -3,13 +3,17 @@
  * real processes, logins over HTTPS and sessions over TLS:
  *
  * - `elink user add alice` while the server runs: alice logs in without a restart (the
- *   file watch), `elink user del` takes her away again;
+ *   file watch), `elink user del` ends her live session (bye) and refuses her again;
  * - a renewed server certificate + SIGHUP: new TLS connections to the switch and the
  *   broker see the new certificate, established sessions keep passing frames;
  * - a broken config + SIGHUP: the process lives, logs EL_ERR_CONFIG with every field, and
  *   keeps serving on the old config;
  * - a listen port change: named in the "restart needed for" line; the old port serves on;
- * - `elink reload` signals the server of a state directory, and says so when there is none.
+ * - `elink reload` signals the server of a state directory, and says so when there is none;
+ * - a new segment, and live settings of a segment (keepalive, flood limit), without restart;
+ * - a file renamed into place is reloaded; a key that does not match fails the reload;
+ * - a split `elink broker` + `elink switch` on one file: both reload, each names its own
+ *   restart-needed settings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -351,6 +355,69 @@ describe('config reload of a running elink up', () => {
       expect(cli('reload', '--state', empty).status).toBe(1);
     } finally {
       rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('config reload of a split elink broker + elink switch on one config file', () => {
+  it('SIGHUP and elink reload reach both; each names only the settings it runs; new users log in at the broker', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elink-reload-split-'));
+    const procs: Proc[] = [];
+    try {
+      expect(cli('init', '--state', dir).status).toBe(0);
+      const f = join(dir, 'elink.yaml');
+      const [bp, sp, ba, sa] = [await freePort(), await freePort(), await freePort(), await freePort()];
+      const secret = 'cluster-secret-for-reload-tests-0123';
+      const doc = parseDocument(readFileSync(f, 'utf8'));
+      doc.setIn(['broker', 'listen'], doc.createNode({ host: '127.0.0.1', port: bp }));
+      doc.setIn(['broker', 'clusterSecret'], secret);
+      doc.setIn(['switch', 'listen'], doc.createNode({ host: '127.0.0.1', port: sp }));
+      doc.setIn(['switch', 'advertise'], '127.0.0.1');
+      doc.setIn(['switch', 'drainSeconds'], 0);
+      doc.setIn(['switch', 'broker'], doc.createNode({ urls: [`https://127.0.0.1:${bp}`], clusterSecret: secret, interval: 1 }));
+      writeFileSync(f, doc.toString());
+      const broker = elink(['broker', '--config', f, '--admin-port', String(ba), '--listen-host', '127.0.0.1']);
+      procs.push(broker);
+      await broker.waitFor((l) => l.msg === 'emotion link started', 30_000, 'broker start');
+      const sw = elink(['switch', '--config', f, '--admin-port', String(sa), '--listen-host', '127.0.0.1', '--node-id', 'sw-reload']);
+      procs.push(sw);
+      await sw.waitFor((l) => l.msg === 'emotion link started', 30_000, 'switch start');
+
+      // A port of each section changes: each process names only its own.
+      const [b0, s0] = [broker.logs.length, sw.logs.length];
+      const d = parseDocument(readFileSync(f, 'utf8'));
+      d.setIn(['switch', 'maxSessions'], 100);
+      d.setIn(['broker', 'ticketTtl'], 30);
+      writeFileSync(f, d.toString());
+      const r = cli('reload', '--config', f);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`sent SIGHUP to elink broker (pid ${broker.child.pid})`);
+      expect(r.stdout).toContain(`sent SIGHUP to elink switch (pid ${sw.child.pid})`);
+      const bw = await broker.waitFor((l) => broker.logs.indexOf(l) >= b0 && typeof l.msg === 'string' && l.msg.startsWith('restart needed for: '), 10_000, 'broker restart line');
+      const sww = await sw.waitFor((l) => sw.logs.indexOf(l) >= s0 && typeof l.msg === 'string' && l.msg.startsWith('restart needed for: '), 10_000, 'switch restart line');
+      expect(bw.restartNeeded).toEqual(['broker.ticketTtl']);
+      expect(sww.restartNeeded).toEqual(['switch.maxSessions']);
+
+      // elink user add reaches the broker: a login works at once.
+      writeFileSync(join(dir, 'pw'), `${PASSWORD}\n`);
+      const b1 = broker.logs.length;
+      const add = cli('user', 'add', 'sam', '--password-file', join(dir, 'pw'), '--config', f);
+      expect(add.status, add.stderr).toBe(0);
+      expect(add.stdout).toContain(`the running elink broker (pid ${broker.child.pid}) reloads the file by itself`);
+      await broker.waitFor((l) => broker.logs.indexOf(l) >= b1 && l.msg === 'config reloaded' && l.usersAdded === 1, 10_000, 'broker reload after user add');
+      const saved = ca;
+      ca = readFileSync(join(dir, 'ca.pem'));
+      try {
+        const ok = await login('sam', 'split', bp);
+        expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+      } finally {
+        ca = saved;
+      }
+      expect(broker.child.exitCode).toBeNull();
+      expect(sw.child.exitCode).toBeNull();
+    } finally {
+      for (const p of procs) await p.stop('SIGTERM', 10_000);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
