@@ -10,6 +10,7 @@ import { basename, dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { parsePasswordHash } from '@elink/broker';
 import { ElError } from '@elink/protocol';
 import { withLiveSettings } from '@elink/switch';
 import type { Config, LoadedConfig } from './config.js';
@@ -42,8 +43,6 @@ export class ConfigReloader {
   #path: (p: string) => string;
   #ca: Buffer | undefined;
   #lastRestart = '';
-  #busy = false;
-  #again: ReloadTrigger | undefined;
   #watchers: FSWatcher[] = [];
   #watchedDirs = '';
   #timer: NodeJS.Timeout | undefined;
@@ -64,27 +63,11 @@ export class ConfigReloader {
   }
 
   /**
-   * Reads the config again and applies it. A watch event that changed nothing is
-   * dropped quietly ('unchanged'); a signal always logs its result.
+   * Reads the config again and applies it, synchronously (so two reloads never overlap).
+   * A watch event that changed nothing is dropped quietly ('unchanged'); a signal always
+   * logs its result. Everything is checked before anything is applied.
    */
-  async reload(trigger: ReloadTrigger): Promise<ReloadResult> {
-    if (this.#busy) {
-      // One more round after this one sees every write that came in meanwhile.
-      if (this.#again !== 'signal') this.#again = trigger;
-      return 'unchanged';
-    }
-    this.#busy = true;
-    try {
-      return this.#reloadOnce(trigger);
-    } finally {
-      this.#busy = false;
-      const again = this.#again;
-      this.#again = undefined;
-      if (again && !this.#stopped) void this.reload(again);
-    }
-  }
-
-  #reloadOnce(trigger: ReloadTrigger): ReloadResult {
+  reload(trigger: ReloadTrigger): ReloadResult {
     const { logger, services, kinds } = this.#opts;
     let next: LoadedConfig;
     let tls: { cert: Buffer; key: Buffer };
@@ -94,6 +77,7 @@ export class ConfigReloader {
       next = this.#opts.load();
       tls = { cert: readTls(next.path(next.config.tls.cert), 'tls.cert'), key: readTls(next.path(next.config.tls.key), 'tls.key') };
       ca = this.#readCa(next.config, next.path);
+      next.config.users.forEach((u, i) => checkHash(next.file, i, u.password));
       // Check the new pair before anything changes, so a bad key leaves everything as it was.
       if (!tls.cert.equals(services.tls.cert) || !tls.key.equals(services.tls.key)) tlsContext(tls);
     } catch (err) {
@@ -205,7 +189,7 @@ export class ConfigReloader {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      void this.reload('watch');
+      this.reload('watch');
     }, this.#opts.debounceMs ?? 300);
     this.#timer.unref();
   }
@@ -231,6 +215,15 @@ export function lostAccess(before: Config['users'], after: Config['users']): (us
   const now = new Map(after.map((u) => [u.name, new Set(u.segments)]));
   const had = new Set(before.map((u) => u.name));
   return (user, segment) => had.has(user) && !now.get(user)?.has(segment);
+}
+
+/** The same check the broker's user directory makes, here so that it fails before anything changes. */
+function checkHash(file: string, index: number, hash: string): void {
+  try {
+    parsePasswordHash(hash);
+  } catch (err) {
+    throw new ElError('EL_ERR_CONFIG', `invalid configuration in ${file}:\n  users.${index}.password: ${(err as Error).message}`);
+  }
 }
 
 function readTls(file: string, key: string): Buffer {

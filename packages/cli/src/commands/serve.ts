@@ -74,7 +74,7 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
     if (stopping) return;
     if (!reloader) return void logger.warn('SIGHUP while starting: ignored, nothing to reload yet');
     logger.info({ signal: 'SIGHUP' }, 'reloading the configuration');
-    void reloader.reload('signal');
+    reloader.reload('signal');
   });
   const which: ServiceSelection = { broker: kind !== 'switch', switch: kind !== 'broker' };
   const services = await startServices(loaded, which, logger);
