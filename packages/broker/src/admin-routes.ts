@@ -77,22 +77,9 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
   app.register(async (admin) => {
     admin.addHook('onRequest', async (request) => {
       if (opts.adminToken === undefined) throw new ElError('EL_ERR_FORBIDDEN', 'the admin API is off: set broker.adminToken');
-      let held;
-      try {
-        held = await opts.limiter?.reserveAdmin(request.ip);
-      } catch (err) {
-        if (err instanceof RateLimitedError) opts.onAuth?.('rate_limited');
-        throw err;
-      }
-      try {
-        requireBearer(request.headers.authorization, opts.adminToken, 'admin token');
-      } catch (err) {
-        opts.onAuth?.('bad_token');
-        if (held) await opts.limiter!.failed(held);
-        throw err;
-      }
-      opts.onAuth?.('ok');
-      if (held) await opts.limiter!.succeeded(held);
+      const check = () => requireBearer(request.headers.authorization, opts.adminToken!, 'admin token');
+      if (opts.limiter) await opts.limiter.guardSecret('admin', request.ip, check, opts.onAuth);
+      else check();
     });
 
     const nodeView = async () => (await registry.list()).map((n) => ({ ...n, seenAt: new Date(n.seenAt).toISOString() }));

@@ -315,7 +315,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
 
   app.get('/v1/challenge', { schema: challengeSchema }, async (request) => challenges.issue(request.ip));
 
-  registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5 });
+  registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5, limiter });
   registerAdminRoutes(app as unknown as FastifyInstance, { store, users, registry: nodeRegistry, keys, segments, adminToken: opts.adminToken, limiter, onAuth: (result) => metrics.adminAuth.inc({ result }) });
 
   app.get('/healthz', { schema: statusSchema }, async () => ({ status: 'ok' }));

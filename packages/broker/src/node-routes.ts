@@ -9,6 +9,7 @@ import { ElError, type SegmentDef } from '@elink/protocol';
 import { requireBearer } from './bearer.js';
 import type { KeyRing } from './keyring.js';
 import type { Heartbeat, NodeRegistry } from './node-registry.js';
+import type { RateLimiter } from './rate-limit.js';
 
 export interface NodeRouteOptions {
   registry: NodeRegistry;
@@ -16,6 +17,8 @@ export interface NodeRouteOptions {
   segments: readonly SegmentDef[];
   clusterSecret?: string;
   heartbeatSeconds: number;
+  /** Limits wrong cluster secrets per source, like admin tokens. */
+  limiter?: RateLimiter;
 }
 
 const NAME = { type: 'string', minLength: 1, maxLength: 64 } as const;
@@ -57,7 +60,10 @@ export const heartbeatSchema = {
 export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions): void {
   app.post<{ Body: Heartbeat }>('/v1/nodes/heartbeat', { schema: heartbeatSchema, logLevel: 'warn' }, async (request) => {
     if (opts.clusterSecret === undefined) throw new ElError('EL_ERR_FORBIDDEN', 'this broker takes no heartbeats: set broker.clusterSecret (the same on brokers and switch nodes)');
-    requireBearer(request.headers.authorization, opts.clusterSecret, 'cluster secret');
+    const secret = opts.clusterSecret;
+    const check = () => requireBearer(request.headers.authorization, secret, 'cluster secret');
+    if (opts.limiter) await opts.limiter.guardSecret('cluster', request.ip, check);
+    else check();
     await opts.registry.heartbeat(request.body);
     return { keys: opts.keys.publicKeysPem(), segments: opts.segments, heartbeatSeconds: opts.heartbeatSeconds };
   });

@@ -132,4 +132,20 @@ describe('ARP inspection over real TLS', () => {
     expect(t.node.stats.segments.lan.drops.arp_spoof).toBe(48);
     await exchange(a, b, 'after-arp-');
   });
+
+  it('warns once when a bridge session has no LAN ranges (its LAN hosts’ ARP would be dropped)', async () => {
+    const lan = segment({ name: 'lan', ipv4: { pool: '198.19.0.0/24' }, macsPerSession: 8 });
+    const ranged = segment({ name: 'office', ipv4: { pool: '198.19.1.0/24' }, macsPerSession: 8, bridgeRanges: ['192.168.1.0/24'] });
+    const t = await node({ segments: [lan, ranged] });
+    const join = async (user: string, seg: string, n: number, lanRanges?: string[]) => {
+      const c = await t.connect({ autoPong: true });
+      clients.push(c);
+      await c.join(fx.ticket({ sub: user, seg, ipv4: `198.19.${seg === 'lan' ? 0 : 1}.${10 + n}/24`, ...(lanRanges ? { lan: lanRanges } : {}) }), mac(n));
+    };
+    const warned = () => t.logs.filter((l) => /has no LAN ranges/.test(String(l.msg)));
+    await join('bare', 'lan', 1);
+    await join('with-lan', 'lan', 2, ['192.168.7.0/24']);
+    await join('in-office', 'office', 3);
+    expect(warned().map((l) => l.user)).toEqual(['bare']);
+  });
 });

@@ -62,13 +62,18 @@ function claimsVictim(f: Buffer): boolean {
   if (type === 0x0806) {
     return f.length >= p + 18 && f.readUInt16BE(p + 2) === 0x0800 && f.subarray(p + 14, p + 18).equals(VICTIM4_BYTES);
   }
-  if (type !== 0x86dd || f.length < p + 48 || f[p + 6] !== 58) return false;
+  // A host drops an IPv6 header whose version is not 6 (Linux: ipv6_rcv), so it claims nothing.
+  if (type !== 0x86dd || f.length < p + 48 || f[p] >> 4 !== 6 || f[p + 6] !== 58) return false;
+  // A host reads only the payload length's bytes (and drops a packet shorter than it says):
+  // an ICMPv6 message outside them is no message.
+  const plen = f.readUInt16BE(p + 4);
+  if (plen < 8 || f.length < p + 40 + plen) return false;
   const t = f[p + 40];
   if (t < 133 || t > 137) return false;
   const src = f.subarray(p + 8, p + 24);
   if (src.equals(VICTIM6_BYTES)) return true;
   const target = f.subarray(p + 48, p + 64);
-  return (t === 136 || (t === 135 && src.equals(UNSPECIFIED6))) && target.length === 16 && target.equals(VICTIM6_BYTES);
+  return plen >= 24 && (t === 136 || (t === 135 && src.equals(UNSPECIFIED6))) && target.equals(VICTIM6_BYTES);
 }
 
 describe('ARP/ND inspection under arbitrary frames (fast-check)', () => {

@@ -231,6 +231,14 @@ export class Session extends QueuedPort {
     if (!seg.attach(this, { macLimit: claims.macs ?? seg.def.macsPerSession, ownMac: own, pinFirstSource: own === undefined, claims })) {
       throw new ElError('EL_ERR_MAC_IN_USE', `MAC ${hello.mac ?? claims.mac} is in use by another session in segment "${seg.name}"`);
     }
+    const macs = claims.macs ?? seg.def.macsPerSession;
+    if (macs > 1 && (seg.def.inspection.arp || seg.def.inspection.nd) && !claims.lan?.length && seg.def.bridgeRanges.length === 0) {
+      // Otherwise its LAN hosts' ARP/ND is dropped (arp_spoof/nd_spoof) with only a counter to show why.
+      this.host.logger.warn(
+        { peer: this.peer, session: this.name, user: claims.sub, segment: seg.name },
+        `bridge session (up to ${macs} MACs) has no LAN ranges: its LAN hosts may claim no addresses, so their ARP/ND is dropped; set the user's lan or the segment's bridgeRanges (docs/lan.md)`,
+      );
+    }
 
     this.establish(claims, seg, seg.def.mtu + L2_OVERHEAD);
   }
