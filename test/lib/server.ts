@@ -35,6 +35,8 @@ export async function startServer(opts: {
   ns?: string;
   /** Keys of the config's `switch` section to set, e.g. { gso: false }. */
   switchConfig?: Record<string, unknown>;
+  /** Keys of the config's `broker` section to set, e.g. { adminToken }. */
+  brokerConfig?: Record<string, unknown>;
 }): Promise<TestServer> {
   const state = mkdtempSync(join(tmpdir(), 'elink-e2e-'));
   const init = spawnSync(process.execPath, [CLI, 'init', '--state', state], { encoding: 'utf8' });
@@ -48,6 +50,7 @@ export async function startServer(opts: {
   doc.setIn(['admin', 'port'], adminPort);
   doc.setIn(['admin', 'host'], '127.0.0.1');
   for (const [k, v] of Object.entries(opts.switchConfig ?? {})) doc.setIn(['switch', k], v);
+  for (const [k, v] of Object.entries(opts.brokerConfig ?? {})) doc.setIn(['broker', k], v);
   // The default `lab` segment stays: the demo user of `elink init` belongs to it.
   for (const seg of opts.segments) (doc.get('segments') as { add(v: unknown): void }).add(doc.createNode(seg));
   writeFileSync(configFile, doc.toString());

@@ -71,7 +71,8 @@ const userParams = { type: 'object', required: ['name'], properties: { name: USE
 
 export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOptions): void {
   const { store, registry } = opts;
-  const segmentNames = new Set(opts.segments.map((s) => s.name));
+  // Looked up at each request: a config reload may add segments (opts.segments grows).
+  const hasSegment = (name: string) => opts.segments.some((s) => s.name === name);
 
   app.register(async (admin) => {
     admin.addHook('onRequest', async (request) => {
@@ -124,7 +125,7 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
       },
       async (request) => {
         const { segment, limit = 1000 } = request.query;
-        if (!segmentNames.has(segment)) throw new ElError('EL_ERR_NO_SEGMENT', `no segment "${segment}"`);
+        if (!hasSegment(segment)) throw new ElError('EL_ERR_NO_SEGMENT', `no segment "${segment}"`);
         const list = await store.list(segment, limit);
         return {
           segment,
@@ -152,7 +153,7 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
     });
 
     const checkSegments = (segments: string[]) => {
-      for (const s of segments) if (!segmentNames.has(s)) throw new ElError('EL_ERR_NO_SEGMENT', `no segment "${s}"`);
+      for (const s of segments) if (!hasSegment(s)) throw new ElError('EL_ERR_NO_SEGMENT', `no segment "${s}"`);
     };
     const storedUser = async (name: string) => {
       const u = await store.getUser(name);

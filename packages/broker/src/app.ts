@@ -39,6 +39,22 @@ export interface BrokerHttpsOptions {
   key: string | Buffer;
 }
 
+/** The broker's HTTP app and what a config reload may change in it. */
+export type BrokerApp = FastifyInstance & {
+  /**
+   * Segments new to this broker: logins, heartbeat replies (nodes start hosting them) and
+   * the admin API know them from now on. Throws EL_ERR_CONFIG (a name already known, a pool
+   * that does not parse) before adding any. Existing segments never change under live leases.
+   */
+  addSegments(defs: readonly SegmentDef[]): void;
+  /**
+   * New definitions of known segments whose pools and mode are unchanged (the caller
+   * keeps those as they run: live settings only). Heartbeat replies carry them to the
+   * nodes from now on. Throws EL_ERR_CONFIG for a segment it does not know.
+   */
+  updateSegments(defs: readonly SegmentDef[]): void;
+};
+
 export interface BrokerOptions {
   /** Segment definitions, parsed with defaults (segmentSchema from @elink/protocol). */
   segments: SegmentDef[];
@@ -193,8 +209,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInstance> {
-  const names = opts.segments.map((s) => s.name);
+export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
+  // Shared by reference with the routes and metrics, so addSegments reaches all of them.
+  const segments = [...opts.segments];
+  const names = segments.map((s) => s.name);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
   if (duplicate !== undefined) throw new ElError('EL_ERR_CONFIG', `segment "${duplicate}" is defined twice`);
   const store = opts.store ?? new MemoryStore();
@@ -202,7 +220,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
   const registry = opts.registry ?? new prom.Registry();
   if (!opts.keys && !opts.signingKey) throw new ElError('EL_ERR_CONFIG', 'the broker needs a ticket signing key');
   const keys = opts.keys ?? new KeyRing(opts.signingKey!);
-  const ipam = new Ipam(opts.segments, store, { leaseIdleSeconds: opts.leaseIdleSeconds, statics: opts.statics, maxDevicesPerUser: opts.maxDevicesPerUser });
+  const ipam = new Ipam(segments, store, { leaseIdleSeconds: opts.leaseIdleSeconds, statics: opts.statics, maxDevicesPerUser: opts.maxDevicesPerUser });
   const issuer = new TicketIssuer(() => keys.signingKey, opts.ticketTtlSeconds);
   const nodeRegistry = new NodeRegistry({ store, healthySeconds: opts.healthySeconds, now: opts.now });
   const limiter = new RateLimiter(store, opts.rateLimits);
@@ -211,7 +229,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
   // A store outage must not break a scrape: the lease gauge then keeps its last values.
   const metrics = createBrokerMetrics(registry, names, (s) => ipam.count(s).catch(() => undefined));
   const service = await LoginService.create({
-    segments: opts.segments,
+    segments,
     users,
     ipam,
     issuer,
@@ -302,8 +320,8 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
 
   app.get('/v1/challenge', { schema: challengeSchema }, async (request) => challenges.issue(request.ip));
 
-  registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments: opts.segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5, limiter, onHeartbeat: (result) => metrics.heartbeats.inc({ result }) });
-  registerAdminRoutes(app as unknown as FastifyInstance, { store, users, registry: nodeRegistry, keys, segments: opts.segments, adminToken: opts.adminToken, limiter, onAuth: (result) => metrics.adminAuth.inc({ result }) });
+  registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5, limiter, onHeartbeat: (result) => metrics.heartbeats.inc({ result }) });
+  registerAdminRoutes(app as unknown as FastifyInstance, { store, users, registry: nodeRegistry, keys, segments, adminToken: opts.adminToken, limiter, onAuth: (result) => metrics.adminAuth.inc({ result }) });
 
   app.get('/healthz', { schema: statusSchema }, async () => ({ status: 'ok' }));
 
@@ -324,5 +342,23 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
     }
   });
 
-  return app as unknown as FastifyInstance;
+  const addSegments = (defs: readonly SegmentDef[]): void => {
+    for (const d of defs) if (names.includes(d.name)) throw new ElError('EL_ERR_CONFIG', `segment "${d.name}" exists already`);
+    ipam.addSegments(defs);
+    for (const d of defs) {
+      segments.push(d);
+      names.push(d.name);
+      service.setSegment(d);
+    }
+  };
+  const updateSegments = (defs: readonly SegmentDef[]): void => {
+    for (const d of defs) if (!names.includes(d.name)) throw new ElError('EL_ERR_CONFIG', `segment "${d.name}" is not known to this broker`);
+    for (const d of defs) {
+      segments[names.indexOf(d.name)] = d;
+      service.setSegment(d);
+    }
+  };
+  app.decorate('addSegments', addSegments);
+  app.decorate('updateSegments', updateSegments);
+  return app as unknown as BrokerApp;
 }

@@ -1,4 +1,4 @@
-export { createBrokerApp, type BrokerOptions, type BrokerHttpsOptions } from './app.js';
+export { createBrokerApp, type BrokerApp, type BrokerOptions, type BrokerHttpsOptions } from './app.js';
 export { DEFAULT_HTTP_LIMITS, httpServerOptions, type HttpLimits } from './http-limits.js';
 export { hashPassword, verifyPassword, parsePasswordHash, DEFAULT_SCRYPT_PARAMS, type ScryptParams, type ParsedPasswordHash } from './password.js';
 export { MemoryUserDirectory, StoreUserDirectory, type UserDirectory, type UserRecord } from './users.js';

@@ -92,6 +92,11 @@ export class LoginService {
     this.#dummyHash = dummyHash;
   }
 
+  /** A segment added or with new live settings (a config reload): logins use it from now on. */
+  setSegment(def: SegmentDef): void {
+    this.#segments.set(def.name, def);
+  }
+
   static async create(opts: LoginServiceOptions): Promise<LoginService> {
     // An unknown user is checked against this hash so the reply takes as long as a wrong password.
     const dummyHash = await hashPassword(randomBytes(18).toString('base64'));

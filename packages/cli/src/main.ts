@@ -10,6 +10,7 @@ import { userCommand } from './commands/user.js';
 import { statusCommand } from './commands/status.js';
 import { configCommand } from './commands/config.js';
 import { versionLine } from './version.js';
+import { reloadCommand } from './commands/reload.js';
 
 const usage = `elink — Emotion Link, an L2/L3 virtual switch VPN over TLS
 
@@ -23,6 +24,7 @@ Usage: elink <command> [options]     (elink <command> --help for its options)
   connect   join a segment through a TAP/TUN device
   bridge    attach a Linux bridge (a LAN) to an L2 segment through a TAP
   user      add, change, delete and list users
+  reload    make running servers read their config again (users, TLS, log level)
   status    nodes, sessions and leases at a glance (a broker's admin API)
   config    check a configuration file and print the effective configuration`;
 
@@ -43,6 +45,8 @@ async function main(argv: string[]): Promise<void> {
       return userCommand(rest);
     case 'status':
       return statusCommand(rest);
+    case 'reload':
+      return reloadCommand(rest);
     case 'config':
       return configCommand(rest);
     case '-V':

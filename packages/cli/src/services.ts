@@ -4,26 +4,44 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createSecureContext, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
-import { createBrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig } from '@elink/broker';
+import { createBrokerApp, type BrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
 import { BrokerLink, ConnectionGuard, FdBudget, SwitchNode, type ConnectionLimits } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
 import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
 import { readiness } from './readiness.js';
 import { registerBuildInfo, SOFTWARE } from './version.js';
-import type { LoadedConfig } from './config.js';
+import type { Config, LoadedConfig } from './config.js';
 
 export interface Services {
-  broker?: FastifyInstance;
+  broker?: BrokerApp;
   switchNode?: SwitchNode;
   admin: FastifyInstance;
   registry: Registry;
   /** Where each listener ended up (port 0 in config = ephemeral). */
   endpoints: { broker?: { host: string; port: number }; switch?: { host: string; port: number }; admin: { host: string; port: number } };
   stop(reason: string): Promise<void>;
+  /** Live changes (config reload, reload.ts). Users: the config file's, for the next login. */
+  setUsers(users: Config['users']): void;
+  /**
+   * `elink up` only (the broker's users and the switch's sessions in one process): ends the
+   * sessions of users that are gone or lost a segment. Returns how many; 0 elsewhere.
+   */
+  endSessions(gone: (user: string, segment: string) => boolean, reason: string): number;
+  /** Segments new to the process: the broker and the switch node serve them from now on (throws EL_ERR_CONFIG before adding any). */
+  addSegments(defs: Config['segments']): void;
+  /** New live settings of known segments (LIVE_SEGMENT_SETTINGS, merged by the caller). */
+  updateSegments(defs: Config['segments']): void;
+  /** Certificate and key for new handshakes of the broker and the switch (throws when they do not match). */
+  setTls(tls: { cert: Buffer; key: Buffer }): void;
+  /** The CA a standalone switch trusts its brokers with (next heartbeat). */
+  setBrokerCa(ca: Buffer): void;
+  /** What the process runs with now (the reloader compares new files against it). */
+  readonly tls: { cert: Buffer; key: Buffer };
 }
 
 export interface ServiceSelection {
@@ -36,7 +54,9 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   registerBuildInfo(registry);
-  const tls = { cert: readFileSync(loaded.path(config.tls.cert)), key: readFileSync(loaded.path(config.tls.key)) };
+  let tls: { cert: Buffer; key: Buffer } = { cert: readFileSync(loaded.path(config.tls.cert)), key: readFileSync(loaded.path(config.tls.key)) };
+  // The local node's certificate fingerprint, handed to clients at login; a reload changes it.
+  let fingerprint = fingerprint256(tls.cert.toString('utf8'));
   // One descriptor budget for the whole process: every listener sheds when it runs low.
   const lim = config.limits;
   const fds = new FdBudget({ reserve: lim.fdReserve, limit: lim.maxFds });
@@ -86,14 +106,15 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         hosts: (config.switch.advertise ?? '127.0.0.1').split(',').map((h) => h.trim()).filter(Boolean),
         // The node exists once the link first beats (after start, below).
         port: () => switchNode!.address().port,
-        fingerprint: fingerprint256(tls.cert.toString('utf8')),
+        fingerprint,
         capacity: config.switch.maxSessions,
         state: () => {
           const st = switchNode!.stats;
           const active = Object.entries(st.segments).filter(([, v]) => v.sessions > 0).map(([k]) => k);
           return { sessions: st.sessions, segments: switchNode!.hostedSegments(), active, draining: switchNode!.draining };
         },
-        addSegment: (def) => void switchNode!.addSegment(def),
+        // A known segment: its live settings follow the broker's (after the broker's reload).
+        addSegment: (def) => void (switchNode!.addSegment(def) || switchNode!.updateSegment(def)),
         keysFile: loaded.path(link.keysFile),
         intervalMs: link.interval * 1000,
         logger: logger.child({ component: 'broker-link' }),
@@ -126,7 +147,8 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     if (brokerLink) await brokerLink.start();
   }
 
-  let broker: FastifyInstance | undefined;
+  let broker: BrokerApp | undefined;
+  let configUsers: MemoryUserDirectory | undefined;
   let brokerGuard: ConnectionGuard | undefined;
   let adminServer: { listening: boolean } | undefined;
   // One meaning of /readyz on every port (readiness.ts): listeners accept, store answers, not draining.
@@ -141,7 +163,6 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     draining: sw && (() => sw.draining),
   });
   if (which.broker) {
-    const fingerprint = fingerprint256(tls.cert.toString('utf8'));
     const local = switchNode;
     const nodes = (ctx?: { localAddress?: string }): NodeInfo[] =>
       local
@@ -149,12 +170,10 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
           ? [] // a draining node is chosen for no login (503 EL_ERR_NO_NODE until it is gone)
           : [{ node: config.node.id, host: config.switch.advertise ?? unmapV4(ctx?.localAddress) ?? '127.0.0.1', port: local.address().port, fingerprint }]
         : config.broker.nodes;
+    configUsers = new MemoryUserDirectory(userRecords(config.users));
     broker = await createBrokerApp({
       segments: config.segments,
-      users: new StoreUserDirectory(
-        store!,
-        new MemoryUserDirectory(config.users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.lan ? { lan: u.lan } : {}), ...(u.digestSecret ? { digestSecret: u.digestSecret } : {}) }))),
-      ),
+      users: new StoreUserDirectory(store!, configUsers),
       store,
       keys: keyRing,
       nodes,
@@ -200,6 +219,35 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     admin,
     registry,
     endpoints: { broker: broker && addr(broker), switch: switchNode?.address(), admin: addr(admin) },
+    get tls() {
+      return tls;
+    },
+    setUsers(users) {
+      configUsers?.setUsers(userRecords(users));
+    },
+    endSessions(gone, reason) {
+      return broker && switchNode ? switchNode.endSessions(gone, reason) : 0;
+    },
+    addSegments(defs) {
+      broker?.addSegments(defs);
+      for (const def of defs) switchNode?.addSegment(def);
+    },
+    updateSegments(defs) {
+      broker?.updateSegments(defs);
+      for (const def of defs) switchNode?.updateSegment(def);
+    },
+    setTls(next) {
+      // Check the pair once before touching any listener, so both change or neither does.
+      createSecureContext({ cert: next.cert, key: next.key });
+      (broker?.server as TlsServer | undefined)?.setSecureContext({ cert: next.cert, key: next.key });
+      switchNode?.setSecureContext(next);
+      tls = next;
+      fingerprint = fingerprint256(next.cert.toString('utf8'));
+      brokerLink?.setTls({ fingerprint });
+    },
+    setBrokerCa(ca) {
+      brokerLink?.setTls({ ca });
+    },
     async stop(reason: string) {
       // Drain first: the heartbeat tells the brokers, then clients are redirected to other nodes.
       if (switchNode && config.switch.drainSeconds > 0) {
@@ -215,6 +263,10 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       adminGuard.stop();
     },
   };
+}
+
+function userRecords(users: Config['users']): UserRecord[] {
+  return users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.lan ? { lan: u.lan } : {}), ...(u.digestSecret ? { digestSecret: u.digestSecret } : {}) }));
 }
 
 /** Admin connections that may use the descriptor reserve (limits.fdReserve must leave room for them). */

@@ -63,7 +63,7 @@ export interface HeartbeatReply {
 }
 
 export class BrokerLink {
-  readonly #opts: BrokerLinkOptions;
+  #opts: BrokerLinkOptions;
   #keys: KeyObject[] = [];
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -112,6 +112,14 @@ export class BrokerLink {
     // beat() catches per broker; the catch here is for the rest (state(), the body), so a bug never ends the process.
     this.#timer = setTimeout(() => void this.beat().catch((err: unknown) => this.#opts.logger.error({ err: (err as Error)?.message }, 'heartbeat round failed')).finally(() => this.#schedule()), delay);
     this.#timer.unref();
+  }
+
+  /**
+   * New TLS material after a config reload: the CA trusted for the brokers (next
+   * request) and the fingerprint of this node's certificate (next heartbeat).
+   */
+  setTls(update: { ca?: string | Buffer; fingerprint?: string }): void {
+    this.#opts = { ...this.#opts, ...update };
   }
 
   /** One heartbeat round: each broker in turn until one answers. */

@@ -3,6 +3,7 @@ export * from './port.js';
 export * from './memory-port.js';
 export * from './mac-table.js';
 export * from './segment.js';
+export * from './segment-settings.js';
 export * from './replay-cache.js';
 export * from './replay-journal.js';
 export * from './connection-guard.js';

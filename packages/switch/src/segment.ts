@@ -22,6 +22,7 @@ import { isGroupMac, L2_OVERHEAD, macAt, type SegmentDef } from '@elink/protocol
 import { newDropCounts, type DropCounts } from './drops.js';
 import { GsoEgress } from './gso-egress.js';
 import { MacTable } from './mac-table.js';
+import { withLiveSettings } from './segment-settings.js';
 import { NeighborGuard, type ClaimSet, type GuardClaims } from './neighbor-guard.js';
 import type { Port } from './port.js';
 
@@ -76,14 +77,13 @@ export class L2Segment {
   private readonly ports: Port[] = [];
   readonly gsoEgress: GsoEgress;
   readonly guard: NeighborGuard;
-  private readonly floodRate: number;
-  private readonly floodBurst: number;
+  private floodRate: number;
+  private floodBurst: number;
   private readonly maxFrame: number;
+  #def: SegmentDef;
 
-  constructor(
-    readonly def: SegmentDef,
-    opts: L2SegmentOptions = {},
-  ) {
+  constructor(def: SegmentDef, opts: L2SegmentOptions = {}) {
+    this.#def = def;
     this.name = def.name;
     this.gsoEgress = new GsoEgress(true, def.mtu + L2_OVERHEAD);
     this.guard = new NeighborGuard(def);
@@ -91,6 +91,18 @@ export class L2Segment {
     this.floodBurst = def.floodLimit.burst;
     this.maxFrame = def.mtu + L2_OVERHEAD;
     this.table = new MacTable({ capacity: def.macTableSize, agingMs: def.macAgingSeconds * 1000, now: opts.now });
+  }
+
+  get def(): SegmentDef {
+    return this.#def;
+  }
+
+  /** New values of LIVE_SEGMENT_SETTINGS (a config reload); the rest of `def` is ignored. */
+  applySettings(next: SegmentDef): void {
+    this.#def = withLiveSettings(this.#def, next);
+    this.floodRate = next.floodLimit.rate / 1000;
+    this.floodBurst = next.floodLimit.burst;
+    this.table.agingMs = next.macAgingSeconds * 1000;
   }
 
   get portCount(): number {

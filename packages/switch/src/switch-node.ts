@@ -22,6 +22,7 @@ import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { EventSummary } from './event-summary.js';
 import type { FdBudget } from './fd-budget.js';
 import { ReplayCache } from './replay-cache.js';
+import { liveSettingsChanged } from './segment-settings.js';
 import { ReplayJournal } from './replay-journal.js';
 import { L2Segment } from './segment.js';
 import { Session, type AnySegment, type SessionHost } from './session.js';
@@ -218,6 +219,21 @@ export class SwitchNode implements SessionHost {
   }
 
   /**
+   * New values of a hosted segment's live settings (LIVE_SEGMENT_SETTINGS: a config reload,
+   * or a broker's heartbeat reply after its reload); other differences are ignored, the
+   * segment stays as hosted. Returns the settings that changed (none: nothing happens).
+   */
+  updateSegment(def: SegmentDef): string[] {
+    const seg = this.segments.get(def.name);
+    if (!seg) return [];
+    const changed = liveSettingsChanged(seg.def, def);
+    if (changed.length === 0) return [];
+    seg.applySettings(def);
+    this.logger.info({ segment: def.name, changed }, 'segment settings changed');
+    return changed;
+  }
+
+  /**
    * L2 `bridge`: a TAP attached to an existing Linux bridge (a port without a MAC limit).
    * L3 `uplink`: a TUN the host kernel routes through; its `routes` lead out by it, and
    * the segment's pools lead back in (host routes via the device).
@@ -291,6 +307,35 @@ export class SwitchNode implements SessionHost {
     this.sweepTimer.unref();
     const a = this.address();
     this.logger.info({ node: this.nodeId, host: a.host, port: a.port, segments: [...this.segments.keys()] }, 'switch listening');
+  }
+
+  /**
+   * A new certificate and key (a config reload): handshakes from now on use them;
+   * established sessions keep the ones they were made with. Ciphers, curves and the
+   * minimum version stay as configured at start. Throws when the key does not match.
+   */
+  setSecureContext(tls: { cert: string | Buffer; key: string | Buffer }): void {
+    // Node resets every context option not given (ciphers, curve, versions): pass them all again.
+    const { minVersion, ciphers, ecdhCurve } = this.opts.tls;
+    this.server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: minVersion ?? 'TLSv1.2', ...(ciphers ? { ciphers } : {}), ...(ecdhCurve ? { ecdhCurve } : {}) });
+  }
+
+  /**
+   * Ends with `bye` every established session whose user may no longer be in its segment
+   * (a config reload removed the user, or the segment from the user's list). The client
+   * then logs in again, and the broker refuses it. Returns how many sessions were ended.
+   */
+  endSessions(gone: (user: string, segment: string) => boolean, reason: string): number {
+    let n = 0;
+    for (const s of [...this.sessions]) {
+      const c = s.claims;
+      if (c && gone(c.sub, c.seg)) {
+        s.close(reason);
+        n++;
+      }
+    }
+    if (n) this.logger.info({ sessions: n, reason }, 'sessions ended');
+    return n;
   }
 
   /** True while the TLS listener accepts connections (readiness). */

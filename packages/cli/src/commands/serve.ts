@@ -7,12 +7,18 @@ import { overridesFromFlags, parse, serverFlags, serverFlagsHelp } from '../args
 import { loadConfig, overridesFromEnv } from '../config.js';
 import { installLastResort } from '../last-resort.js';
 import { createLogger } from '../logger.js';
+import { pidFilePath, writePidFile } from '../pid-file.js';
+import { ConfigReloader } from '../reload.js';
 import { startServices, type ServiceSelection } from '../services.js';
 import { CONFIG_FILE, DEMO_PASSWORD_FILE, DEMO_USER, initState, localNames } from '../state.js';
 import { connectHosts, urlHost } from '../connect-host.js';
 import { listenError } from '../listen-error.js';
 import { ensureAdvertisedNames, missingNamesMessage } from '../server-cert.js';
 import { VERSION } from '../version.js';
+
+/** Every server command reloads the same way (reload.ts). */
+const reloadNote = `SIGHUP, \`elink reload\` or a change of the config file reloads users, new segments,
+TLS certificate/key and log level live; the log names what needs a restart.`;
 
 export const upHelp = `elink up — broker and switch node in one process (the embedded default)
 
@@ -21,17 +27,20 @@ certificate, the ticket signing key, and elink.yaml with one L2 segment "lab" an
 user "demo" whose password is in demo.password.
 
 Usage: elink up [options]
-${serverFlagsHelp('up')}`;
+${serverFlagsHelp('up')}
+${reloadNote}`;
 
 export const brokerHelp = `elink broker — the broker alone (login, tickets, addresses)
 
 Usage: elink broker --config FILE [options]
-${serverFlagsHelp('broker')}`;
+${serverFlagsHelp('broker')}
+${reloadNote}`;
 
 export const switchHelp = `elink switch — a switch node alone (needs switch.ticketKeys in the config)
 
 Usage: elink switch --config FILE [options]
-${serverFlagsHelp('switch')}`;
+${serverFlagsHelp('switch')}
+${reloadNote}`;
 
 export const initHelp = `elink init — create the state directory (CA, certificates, keys, elink.yaml) and exit
 
@@ -74,7 +83,8 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
     const advertise = flags.advertise ?? env.advertise;
     init = await initState(stateDir, advertise ? [advertise] : []);
   }
-  const loaded = loadConfig(configFile, env, flags);
+  const load = () => loadConfig(configFile, overridesFromEnv(), flags);
+  const loaded = load();
   const logger = createLogger(loaded.config.log.level);
   if (init?.reissued) logger.info({ cert: loaded.path(loaded.config.tls.cert) }, 'server certificate re-issued to name every address of this host and the advertised name');
   if (kind === 'up') {
@@ -83,6 +93,15 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
     if (check.state === 'reissued') logger.info({ cert: check.cert, names: check.names }, 'server certificate re-issued to name the advertised address');
     if (check.state === 'missing') logger.warn({ code: 'EL_ERR_CONFIG', cert: check.cert, names: check.names }, missingNamesMessage(check));
   }
+  // SIGHUP reloads (below); until then it must not end the process as its default action does.
+  let reloader: ConfigReloader | undefined;
+  let stopping = false;
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    if (!reloader) return void logger.warn('SIGHUP while starting: ignored, nothing to reload yet');
+    logger.info({ signal: 'SIGHUP' }, 'reloading the configuration');
+    reloader.reload('signal');
+  });
   const which: ServiceSelection = { broker: kind !== 'switch', switch: kind !== 'broker' };
   let services: Awaited<ReturnType<typeof startServices>>;
   try {
@@ -92,16 +111,26 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
     throw listenError(err, loaded.config, running, loaded.file) ?? err;
   }
   installLastResort(logger, services.registry);
+  reloader = new ConfigReloader({ current: loaded, load, services, kinds: which, logger, registry: services.registry });
+  reloader.watch();
+  let removePidFile = () => {};
+  try {
+    removePidFile = writePidFile(loaded.stateDir, kind);
+  } catch (err) {
+    // A read-only config mount: SIGHUP and the file watch still work, only `elink reload` cannot find us.
+    logger.warn({ err: (err as Error).message, file: pidFilePath(loaded.stateDir, kind) }, 'pid file not written; `elink reload` will not find this process (send SIGHUP instead)');
+  }
   const { endpoints } = services;
-  logger.info({ endpoints, config: loaded.file, version: VERSION, node: process.version }, 'emotion link started');
+  logger.info({ endpoints, config: loaded.file, pid: process.pid, version: VERSION, node: process.version }, 'emotion link started');
 
   if (kind === 'up') printConnectHelp(loaded.stateDir, endpoints.broker!.port, connectHosts(loaded.config.broker.listen.host, loaded.config.switch.advertise, localNames()), loaded.config.segments[0]!.name, init?.demoPassword !== undefined);
 
-  let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
+    reloader?.stop();
+    removePidFile();
     const force = setTimeout(() => process.exit(1), 10_000 + loaded.config.switch.drainSeconds * 1000);
     force.unref();
     services.stop(`node shutting down (${signal})`).then(

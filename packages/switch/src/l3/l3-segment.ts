@@ -24,6 +24,7 @@
 import type { SegmentDef } from '@elink/protocol';
 import { newDropCounts, type DropCounts } from '../drops.js';
 import { GsoEgress } from '../gso-egress.js';
+import { withLiveSettings } from '../segment-settings.js';
 import type { Port } from '../port.js';
 import {
   decrementTtl4,
@@ -115,10 +116,13 @@ export class L3Segment {
   private readonly gateway4: number | undefined;
   private readonly gateway6: number[] | undefined;
 
+  #def: SegmentDef;
+
   constructor(
-    readonly def: SegmentDef,
+    def: SegmentDef,
     readonly router: L3Router,
   ) {
+    this.#def = def;
     this.name = def.name;
     this.reach = new Set(def.reach);
     this.gsoEgress = new GsoEgress(false, def.mtu);
@@ -126,6 +130,15 @@ export class L3Segment {
     const g6 = def.ipv6 && (def.ipv6.gateway ? parseAddress(def.ipv6.gateway)?.words : firstHost(def.ipv6.pool));
     this.gateway4 = g4?.[0];
     this.gateway6 = g6;
+  }
+
+  get def(): SegmentDef {
+    return this.#def;
+  }
+
+  /** New values of LIVE_SEGMENT_SETTINGS (a config reload): maxRoutes and icmpPerSession are read at use. */
+  applySettings(next: SegmentDef): void {
+    this.#def = withLiveSettings(this.#def, next);
   }
 
   get portCount(): number {
