@@ -165,7 +165,8 @@ describe('config reload of a running elink up', () => {
     expect(del.stdout).toContain('reloads the file by itself');
     const r = await nextLog(from2, (l) => l.msg === 'config reloaded' && l.usersRemoved === 1, 'reload after user del');
     expect(r.sessionsEnded).toBe(1);
-    expect((await hers.raw.next('bye')).reason).toBe('user removed or no longer in this segment');
+    const bye = await hers.raw.next('bye');
+    expect(bye.type === 'bye' && bye.reason).toBe('user removed or no longer in this segment');
     await hers.raw.closed;
     await traffic(x, y);
     x.raw.socket.destroy();
