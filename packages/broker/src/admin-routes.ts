@@ -25,7 +25,7 @@ import type { KeyRing } from './keyring.js';
 import type { NodeRegistry } from './node-registry.js';
 import type { AdminAuthResult } from './metrics.js';
 import { hashPassword } from './password.js';
-import { RateLimitedError, type RateLimiter } from './rate-limit.js';
+import type { RateLimiter } from './rate-limit.js';
 import type { BrokerStore } from './store/store.js';
 import type { UserDirectory, UserRecord } from './users.js';
 

@@ -43,8 +43,6 @@ export async function initState(dir: string, extraNames: readonly string[] = [])
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caCert = join(dir, 'ca.pem');
   const caKey = join(dir, 'ca.key');
-  const cert = join(dir, 'server.pem');
-  const key = join(dir, 'server.key');
   const signing = join(dir, 'ticket-signing.key');
   const config = join(dir, CONFIG_FILE);
 

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import type { SegmentDef } from '@elink/protocol';
-import { waitUntil, type TestClient } from './test-client.js';
+import { exchangeFrames, waitUntil, type TestClient } from './test-client.js';
 import { segment, type TestNode, useSwitchHarness } from './test-node.js';
 import { arpFrame, BROADCAST, ethFrame, mac } from './test-frames.js';
 
@@ -11,17 +11,6 @@ async function joined(t: TestNode, user: string, m: number, seg = 'lan', autoPon
   clients.push(c);
   await c.join(fx.ticket({ sub: user, seg }), m);
   return c;
-}
-
-async function exchange(a: TestClient, b: TestClient, tag: string, n = 20): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    a.sendFrames([ethFrame(mac(2), mac(1), `${tag}a${i}`)]);
-    b.sendFrames([ethFrame(mac(1), mac(2), `${tag}b${i}`)]);
-  }
-  const got = (c: TestClient) => c.payloads().filter((p) => p.startsWith(tag));
-  await waitUntil(() => got(a).length >= n && got(b).length >= n, `${tag} exchange`);
-  expect(got(b)).toEqual(Array.from({ length: n }, (_, i) => `${tag}a${i}`));
-  expect(got(a)).toEqual(Array.from({ length: n }, (_, i) => `${tag}b${i}`));
 }
 
 describe('limits over real TLS', () => {
@@ -36,10 +25,10 @@ describe('limits over real TLS', () => {
       const batch: Buffer[] = [];
       for (let j = i; j < i + 1000; j++) batch.push(ethFrame(BROADCAST, base + j * 2, 'flood'));
       h.sendFrames(batch);
-      if (i % 20_000 === 0) await exchange(a, b, `m${i}-`);
+      if (i % 20_000 === 0) await exchangeFrames(a, b, 20);
     }
     await waitUntil(() => t.node.stats.traffic.framesIn >= sent + 5 * 40, 'all hostile frames read');
-    await exchange(a, b, 'after-');
+    await exchangeFrames(a, b, 20);
     const seg = t.node.stats.segments.lan;
     expect(seg.macEntries).toBe(63); // + its own pinned MAC = 64
     expect(seg.macEntries).toBeLessThanOrEqual(1000);
@@ -72,7 +61,7 @@ describe('limits over real TLS', () => {
     expect(b.frames.length).toBe(rounds * 100); // b lost nothing
     expect(t.node.stats.drops.slow_peer).toBeGreaterThan(0);
     expect(t.node.stats.errors.EL_ERR_SLOW_PEER).toBe(1);
-    await exchange(a, b, 'after-slow-');
+    await exchangeFrames(a, b, 20);
   });
 
   it('closes a silent session after keepalive.timeout and keeps one that answers pings', async () => {
@@ -130,7 +119,7 @@ describe('ARP inspection over real TLS', () => {
     expect(b.frames.some((f) => f.equals(forged))).toBe(false);
     expect(t.node.stats.drops.arp_spoof).toBe(48);
     expect(t.node.stats.segments.lan.drops.arp_spoof).toBe(48);
-    await exchange(a, b, 'after-arp-');
+    await exchangeFrames(a, b, 20);
   });
 
   it('warns once when a bridge session has no LAN ranges (its LAN hosts’ ARP would be dropped)', async () => {

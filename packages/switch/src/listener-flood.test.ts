@@ -8,8 +8,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { ALPN } from '@elink/protocol';
-import { waitUntil, type TestClient } from './test-client.js';
-import { ethFrame, mac } from './test-frames.js';
+import { exchangeFrames, waitUntil, type TestClient } from './test-client.js';
+import { mac } from './test-frames.js';
 import { useSwitchHarness, type TestNode } from './test-node.js';
 
 const h = useSwitchHarness();
@@ -50,21 +50,6 @@ async function tlsFlood(port: number, ca: string, from: string, n: number, into:
   }
 }
 
-let round = 0;
-/** `a` and `b` send `n` unicast frames each way; every one must arrive, in order. */
-async function exchange(a: TestClient, b: TestClient, n = 50): Promise<void> {
-  const tag = `r${++round}-`;
-  const want = (from: string) => Array.from({ length: n }, (_, i) => `${tag}${from}${i}`);
-  for (let i = 0; i < n; i++) {
-    a.sendFrames([ethFrame(mac(2), mac(1), `${tag}a${i}`)]);
-    b.sendFrames([ethFrame(mac(1), mac(2), `${tag}b${i}`)]);
-  }
-  const got = (c: TestClient) => c.payloads().filter((p) => p.startsWith(tag));
-  await waitUntil(() => got(b).length >= n && got(a).length >= n, `round ${tag} frames`, 10_000);
-  expect(got(b)).toEqual(want('a'));
-  expect(got(a)).toEqual(want('b'));
-}
-
 async function pair(t: TestNode): Promise<[TestClient, TestClient]> {
   const a = await t.connect();
   const b = await t.connect();
@@ -78,12 +63,12 @@ async function pair(t: TestNode): Promise<[TestClient, TestClient]> {
 async function duringFlood(a: TestClient, b: TestClient, flood: Promise<void>): Promise<void> {
   let done = false;
   const traffic = (async () => {
-    do await exchange(a, b, 20);
+    do await exchangeFrames(a, b, 20);
     while (!done);
   })();
   await flood.finally(() => (done = true));
   await traffic;
-  await exchange(a, b);
+  await exchangeFrames(a, b);
   expect(a.closed || b.closed).toBe(false);
 }
 
@@ -167,6 +152,6 @@ describe('switch listener floods', () => {
     const summaries = t.logs.filter((l) => l.msg === 'sessions that failed before welcome');
     expect(single.length).toBeLessThanOrEqual(3 * (summaries.length + 1));
     expect(summaries.reduce((s, l) => s + ((l.counts as Record<string, number>).EL_ERR_HELLO_TIMEOUT ?? 0), 0)).toBe(t.node.stats.errors.EL_ERR_HELLO_TIMEOUT);
-    await exchange(a, b);
+    await exchangeFrames(a, b);
   });
 });

@@ -20,6 +20,7 @@ import {
   type Welcome,
 } from '@elink/protocol';
 import { createCertificateAuthority, issueServerCertificate } from '@elink/pki';
+import { ethFrame, mac } from './test-frames.js';
 
 export interface Fixture {
   caPem: string;
@@ -52,6 +53,27 @@ export async function waitUntil(cond: () => boolean, what: string, timeoutMs = 5
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+let exchangeRound = 0;
+
+/**
+ * `a` (MAC mac(1)) and `b` (mac(2)) send `n` unicast frames each way; resolves once every
+ * one has arrived, and throws unless each side got exactly the other's, in order.
+ */
+export async function exchangeFrames(a: TestClient, b: TestClient, n = 50, timeoutMs = 10_000): Promise<void> {
+  const tag = `x${++exchangeRound}-`;
+  const want = (from: string) => Array.from({ length: n }, (_, i) => `${tag}${from}${i}`);
+  for (let i = 0; i < n; i++) {
+    a.sendFrames([ethFrame(mac(2), mac(1), `${tag}a${i}`)]);
+    b.sendFrames([ethFrame(mac(1), mac(2), `${tag}b${i}`)]);
+  }
+  const got = (c: TestClient) => c.payloads().filter((p) => p.startsWith(tag));
+  await waitUntil(() => got(a).length >= n && got(b).length >= n, `exchange ${tag}`, timeoutMs);
+  const [atB, atA] = [got(b), got(a)];
+  if (JSON.stringify(atB) !== JSON.stringify(want('a')) || JSON.stringify(atA) !== JSON.stringify(want('b'))) {
+    throw new Error(`exchange ${tag}: frames lost, duplicated or reordered (b got ${atB.length}, a got ${atA.length} of ${n})`);
   }
 }
 
