@@ -11,16 +11,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { redisOrSkip, startTestRedis, type TestRedis } from '../packages/broker/src/store/test-redis.js';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
 import { assertBuilt, CLI, elink, freePort, stopAll, type Proc } from './lib/processes.js';
-import { ADMIN_TOKEN, CLUSTER_SECRET, PASSWORD } from './lib/server.js';
+import { ADMIN_TOKEN, CLUSTER_SECRET, initState, PASSWORD } from './lib/server.js';
 
 const haveRedis = redisOrSkip();
 
@@ -55,12 +54,7 @@ function call(url: string, method: string, body: unknown, ca: Buffer | undefined
 
 /** A state directory made by `elink init`, with a Redis store and one user. */
 function makeState(redisUrl: string, edit: (doc: ReturnType<typeof parseDocument>) => void): string {
-  const state = mkdtempSync(join(tmpdir(), 'elink-broker-e2e-'));
-  const init = spawnSync(process.execPath, [CLI, 'init', '--state', state], { encoding: 'utf8' });
-  expect(init.status, init.stderr).toBe(0);
-  writeFileSync(join(state, 'pw'), `${PASSWORD}\n`);
-  const add = spawnSync(process.execPath, [CLI, 'user', 'add', 'alice', '--segment', 'lab', '--password-file', join(state, 'pw'), '--state', state], { encoding: 'utf8' });
-  expect(add.status, add.stderr).toBe(0);
+  const state = initState('elink-broker-e2e-', [{ name: 'alice' }]);
   const file = join(state, 'elink.yaml');
   const doc = parseDocument(readFileSync(file, 'utf8'));
   doc.setIn(['broker', 'store'], doc.createNode({ type: 'redis', url: redisUrl }));

@@ -10,17 +10,15 @@
  *   EL_ERR_TICKET_REPLAYED (the replay journal in the state directory).
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { encodeControl, encodeRecord, RecordType } from '@elink/protocol';
-import { assertBuilt, CLI, elink, freePort, stopAll, type Proc } from './lib/processes.js';
+import { assertBuilt, elink, freePort, stopAll, type Proc } from './lib/processes.js';
 import { openRaw, type RawSession } from './lib/raw-session.js';
-import { PASSWORD } from './lib/server.js';
+import { initState, PASSWORD } from './lib/server.js';
 
 interface LoginReply {
   ticket: string;
@@ -42,13 +40,8 @@ const dirs: string[] = [];
 /** A state directory made by the real CLI, with user alice and fixed loopback ports; `limits` go to the config. */
 async function makeState(limits: Record<string, unknown> = {}): Promise<Server> {
   assertBuilt();
-  const state = mkdtempSync(join(tmpdir(), 'elink-listen-'));
+  const state = initState('elink-listen-', [{ name: 'alice' }]);
   dirs.push(state);
-  const init = spawnSync(process.execPath, [CLI, 'init', '--state', state], { encoding: 'utf8' });
-  expect(init.status, init.stderr).toBe(0);
-  writeFileSync(join(state, 'pw'), `${PASSWORD}\n`);
-  const add = spawnSync(process.execPath, [CLI, 'user', 'add', 'alice', '--segment', 'lab', '--password-file', join(state, 'pw'), '--state', state], { encoding: 'utf8' });
-  expect(add.status, add.stderr).toBe(0);
   const file = join(state, 'elink.yaml');
   const doc = parseDocument(readFileSync(file, 'utf8'));
   const s: Server = { state, ca: readFileSync(join(state, 'ca.pem')), brokerPort: await freePort(), switchPort: await freePort(), adminPort: await freePort() };
