@@ -11,16 +11,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { redisOrSkip, startTestRedis, type TestRedis } from '../packages/broker/src/store/test-redis.js';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
 import { assertBuilt, CLI, elink, freePort, stopAll, type Proc } from './lib/processes.js';
-import { ADMIN_TOKEN, CLUSTER_SECRET, PASSWORD } from './lib/server.js';
+import { ADMIN_TOKEN, CLUSTER_SECRET, initState, PASSWORD } from './lib/server.js';
 
 const haveRedis = redisOrSkip();
 
@@ -55,12 +54,7 @@ function call(url: string, method: string, body: unknown, ca: Buffer | undefined
 
 /** A state directory made by `elink init`, with a Redis store and one user. */
 function makeState(redisUrl: string, edit: (doc: ReturnType<typeof parseDocument>) => void): string {
-  const state = mkdtempSync(join(tmpdir(), 'elink-broker-e2e-'));
-  const init = spawnSync(process.execPath, [CLI, 'init', '--state', state], { encoding: 'utf8' });
-  expect(init.status, init.stderr).toBe(0);
-  writeFileSync(join(state, 'pw'), `${PASSWORD}\n`);
-  const add = spawnSync(process.execPath, [CLI, 'user', 'add', 'alice', '--segment', 'lab', '--password-file', join(state, 'pw'), '--state', state], { encoding: 'utf8' });
-  expect(add.status, add.stderr).toBe(0);
+  const state = initState('elink-broker-e2e-', [{ name: 'alice' }]);
   const file = join(state, 'elink.yaml');
   const doc = parseDocument(readFileSync(file, 'utf8'));
   doc.setIn(['broker', 'store'], doc.createNode({ type: 'redis', url: redisUrl }));
@@ -91,7 +85,7 @@ describe.skipIf(!haveRedis)('brokers sharing one Redis', () => {
   async function startBroker(i: number): Promise<void> {
     const port = brokers[i]?.port ?? (await freePort());
     const admin = brokers[i]?.admin ?? (await freePort());
-    const proc = elink(['broker', '--state', state, '--broker-port', String(port), '--admin-port', String(admin), '--listen-host', '127.0.0.1', '--node-id', `b${i}`, '--log-level', 'warn']);
+    const proc = elink(['broker', '--state', state, '--broker-port', String(port), '--admin-port', String(admin), '--listen-host', '127.0.0.1', '--log-level', 'warn']);
     brokers[i] = { proc, port, admin };
     await until(`broker ${i} ready`, async () => ((await call(`http://127.0.0.1:${admin}/readyz`, 'GET', undefined, undefined)).status === 200 ? true : undefined));
   }

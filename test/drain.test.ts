@@ -6,15 +6,14 @@
  * land on node B, and the hosts keep pinging each other with at most a short gap.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
-import { assertBuilt, CLI, elink, freePort, stopAll, type Proc } from './lib/processes.js';
-import { ADMIN_TOKEN, CLUSTER_SECRET, PASSWORD } from './lib/server.js';
+import { assertBuilt, elink, freePort, stopAll, type Proc } from './lib/processes.js';
+import { ADMIN_TOKEN, CLUSTER_SECRET, initState } from './lib/server.js';
 
 const enabled = requireNetnsOrSkip();
 
@@ -65,12 +64,7 @@ describe.skipIf(!enabled)('draining a switch node (SIGTERM) moves its clients to
   beforeAll(async () => {
     assertBuilt();
     underlay = createUnderlay();
-    state = mkdtempSync(join(tmpdir(), 'elink-drain-'));
-    const init = spawnSync(process.execPath, [CLI, 'init', '--state', state], { encoding: 'utf8' });
-    expect(init.status, init.stderr).toBe(0);
-    writeFileSync(join(state, 'pw'), `${PASSWORD}\n`);
-    const add = spawnSync(process.execPath, [CLI, 'user', 'add', 'alice', '--segment', 'lab', '--password-file', join(state, 'pw'), '--state', state], { encoding: 'utf8' });
-    expect(add.status, add.stderr).toBe(0);
+    state = initState('elink-drain-', [{ name: 'alice' }]);
     const brokerPort = await freePort();
     brokerUrl = `https://${underlay.gateway}:${brokerPort}`;
     const file = join(state, 'elink.yaml');

@@ -128,4 +128,35 @@ describe.skipIf(!enabled)('L3 segments end to end (root, network namespaces, TUN
     expect(sh('ping', ['-c', '2', '-i', '0.2', '-W', '2', '198.19.3.1'], { ns: host('c').ns })).toMatch(/ 0% packet loss/);
     expect(sh('ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', 'fd00:e1:3::1'], { ns: host('c').ns })).toMatch(/ 0% packet loss/);
   });
+
+  it('one session’s TTL=1 flood spends its own ICMP budget: another session’s pings to the gateway keep answering', async () => {
+    const before = await env.server.metric('el_switch_icmp_errors_total', { result: 'session_limited' });
+    // a floods TTL=1 UDP packets towards a2 for 6 s, as fast as it can (each asks for an ICMP time exceeded).
+    const flood = `import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 1)
+s.setblocking(False)
+end, n = time.monotonic() + 6, 0
+while time.monotonic() < end:
+    try:
+        s.sendto(b'x', ('${host('a2').v4}', 33434)); n += 1
+    except BlockingIOError:
+        time.sleep(0.001)
+print(n)`;
+    const run = (ns: string, cmd: string, args: string[]) =>
+      new Promise<string>((r) => {
+        const p = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+        let out = '';
+        p.stdout.on('data', (d) => (out += d));
+        p.on('exit', () => r(out));
+      });
+    const attack = run(host('a').ns, 'python3', ['-c', flood]);
+    await new Promise((r) => setTimeout(r, 500));
+    const pings = run(host('a2').ns, 'ping', ['-c', '40', '-i', '0.1', '-W', '1', '198.19.1.1']);
+    const [sent, out] = await Promise.all([attack, pings]);
+    expect(Number(sent)).toBeGreaterThan(10_000);
+    // Before the per-session budget: 95 % loss. Now a2 keeps its own (at most 2 of 40 lost on a loaded machine).
+    expect(Number(/(\d+(?:\.\d+)?)% packet loss/.exec(out)?.[1])).toBeLessThanOrEqual(5);
+    expect(await env.server.metric('el_switch_icmp_errors_total', { result: 'session_limited' })).toBeGreaterThan(before + 5000);
+  }, 30_000);
 });

@@ -84,7 +84,9 @@ describe.skipIf(!enabled)('LAN servers through a TAP bridge and an L3 uplink (ro
       segments: [
         { name: 'office', mode: 'l2', ipv4: { pool: '198.19.240.0/24' }, bridge: { tap: 'elbrtap0', attach: 'br-lan' } },
         { name: 'routed', mode: 'l3', ipv4: { pool: '198.19.241.0/24' }, uplink: { tun: 'elup0', routes: ['198.19.240.0/24'] } },
-        { name: 'branch', mode: 'l2', ipv4: { pool: '198.19.242.0/24' } },
+        // The bridged LAN's hosts answer ARP for their own addresses (198.19.242.250):
+        // ARP inspection lets the bridge session claim only this range (docs/lan.md).
+        { name: 'branch', mode: 'l2', ipv4: { pool: '198.19.242.0/24' }, bridgeRanges: ['198.19.242.128/25'] },
       ],
       users: [
         { name: 'alice', segment: 'office' },

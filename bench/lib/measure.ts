@@ -74,8 +74,10 @@ function iperf(side: Side, args: string[], seconds: number): IperfJson {
   let last = '';
   for (let attempt = 0; attempt < 8; attempt++) {
     const r = run('iperf3', ['-c', side.to.address, '-t', String(seconds), '-J', '--connect-timeout', '3000', ...args], { ns: side.from.ns, timeoutMs: (seconds + 20) * 1000 });
-    if (r.status === 0) return JSON.parse(r.stdout) as IperfJson;
-    last = (r.stdout.match(/"error":\s*"([^"]*)"/)?.[1] ?? '') + r.stderr;
+    // iperf3 3.12 with -J exits 0 even when it could not connect: the JSON's "error" says so.
+    const json = r.status === 0 ? (JSON.parse(r.stdout) as IperfJson) : undefined;
+    if (json && !json.error) return json;
+    last = (json?.error ?? r.stdout.match(/"error":\s*"([^"]*)"/)?.[1] ?? '') + r.stderr;
     must('sleep', ['0.5']);
   }
   throw new Error(`iperf3 ${args.join(' ')} from ${side.from.ns} to ${side.to.address} failed: ${last}`);

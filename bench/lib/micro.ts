@@ -51,11 +51,12 @@ export interface MicroRow {
 }
 
 async function inProcess(size: number, seconds: number): Promise<MicroRow> {
-  const seg = new L2Segment(segmentSchema.parse({ name: 'lan' }));
+  const seg = new L2Segment(segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/16' }, ipv6: { pool: 'fd00:e1::/64' } }));
   const a = new CountingPort('a', { maxFrames: 4096, maxBytes: 8 << 20 });
   const b = new CountingPort('b', { maxFrames: 4096, maxBytes: 8 << 20 });
-  seg.attach(a, { ownMac: MAC_A, macLimit: 1 });
-  seg.attach(b, { ownMac: MAC_B, macLimit: 1 });
+  // As the switch attaches sessions: with their ticket's addresses (ARP/ND inspection, flood limit on).
+  seg.attach(a, { ownMac: MAC_A, macLimit: 1, claims: { ipv4: '198.19.0.2/16', ipv6: 'fd00:e1::2/64' } });
+  seg.attach(b, { ownMac: MAC_B, macLimit: 1, claims: { ipv4: '198.19.0.3/16', ipv6: 'fd00:e1::3/64' } });
   const f = frame(size, MAC_B, MAC_A);
   const start = process.hrtime.bigint();
   const end = start + BigInt(Math.round(seconds * 1e9));

@@ -26,6 +26,9 @@ const node = new SwitchNode({
   logger: pino({ level: 'warn' }, pino.destination(2)),
   maxSessions: cfg.maxSessions ?? 20_000,
   replayCacheSize: 200_000,
+  // The scale test opens thousands of sessions from 4 loopback sources at once: it measures
+  // capacity, not admission, so the per-source and accept-rate caps are out of its way.
+  connectionLimits: { pending: 1_000_000, pendingPerSource: 1_000_000, acceptRate: 1_000_000, acceptRatePerSource: 1_000_000 },
 });
 await node.start();
 process.stdout.write(JSON.stringify({ port: node.address().port }) + '\n');

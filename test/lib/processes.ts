@@ -26,10 +26,12 @@ export interface Proc {
 
 const running = new Set<Proc>();
 
-/** Starts `node CLI ...args`, inside namespace `ns` when given. */
-export function elink(args: string[], opts: { ns?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
-  const argv = opts.ns ? ['netns', 'exec', opts.ns, process.execPath, CLI, ...args] : [CLI, ...args];
-  const child = spawn(opts.ns ? 'ip' : process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+/** Starts `node CLI ...args`, inside namespace `ns` when given, under `wrap` when given. */
+export function elink(args: string[], opts: { ns?: string; env?: NodeJS.ProcessEnv; wrap?: string[] } = {}): Proc {
+  // `wrap`: a command that runs node, e.g. ['prlimit', '--nofile=256:256'].
+  const node = [...(opts.wrap ?? []), process.execPath, CLI, ...args];
+  const argv = opts.ns ? ['ip', 'netns', 'exec', opts.ns, ...node] : node;
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const logs: Record<string, unknown>[] = [];
   const text: string[] = [];
   const waiters = new Set<() => void>();

@@ -27,6 +27,30 @@ export const PASSWORD = 'correct horse battery';
 export const CLUSTER_SECRET = 'cluster-secret-for-tests-0123456789';
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 
+type YamlDoc = ReturnType<typeof parseDocument>;
+
+/**
+ * `elink init` in a new temporary directory, the test password in `pw`, then `edit` on the
+ * config file (e.g. segments the users need) and `users` added with `elink user add`.
+ */
+export function initState(prefix: string, users: { name: string; segment?: string }[] = [], edit?: (doc: YamlDoc) => void): string {
+  const state = mkdtempSync(join(tmpdir(), prefix));
+  const init = spawnSync(process.execPath, [CLI, 'init', '--state', state], { encoding: 'utf8' });
+  if (init.status !== 0) throw new Error(`elink init failed: ${init.stderr}`);
+  if (edit) {
+    const file = join(state, 'elink.yaml');
+    const doc = parseDocument(readFileSync(file, 'utf8'));
+    edit(doc);
+    writeFileSync(file, doc.toString());
+  }
+  writeFileSync(join(state, 'pw'), `${PASSWORD}\n`);
+  for (const u of users) {
+    const r = spawnSync(process.execPath, [CLI, 'user', 'add', u.name, '--segment', u.segment ?? 'lab', '--password-file', join(state, 'pw'), '--state', state], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`elink user add ${u.name} failed: ${r.stderr}`);
+  }
+  return state;
+}
+
 export async function startServer(opts: {
   gateway: string;
   segments: Record<string, unknown>[];
@@ -35,26 +59,22 @@ export async function startServer(opts: {
   ns?: string;
   /** Keys of the config's `switch` section to set, e.g. { gso: false }. */
   switchConfig?: Record<string, unknown>;
+  /** Keys of the config's `broker` section to set, e.g. { adminToken }. */
+  brokerConfig?: Record<string, unknown>;
 }): Promise<TestServer> {
-  const state = mkdtempSync(join(tmpdir(), 'elink-e2e-'));
-  const init = spawnSync(process.execPath, [CLI, 'init', '--state', state], { encoding: 'utf8' });
-  if (init.status !== 0) throw new Error(`elink init failed: ${init.stderr}`);
+  const [brokerPort, switchPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+  const state = initState('elink-e2e-', opts.users, (doc) => {
+    doc.setIn(['broker', 'listen', 'port'], brokerPort);
+    doc.setIn(['switch', 'listen', 'port'], switchPort);
+    doc.setIn(['admin', 'port'], adminPort);
+    doc.setIn(['admin', 'host'], '127.0.0.1');
+    for (const [k, v] of Object.entries(opts.switchConfig ?? {})) doc.setIn(['switch', k], v);
+    for (const [k, v] of Object.entries(opts.brokerConfig ?? {})) doc.setIn(['broker', k], v);
+    // The default `lab` segment stays: the demo user of `elink init` belongs to it.
+    for (const seg of opts.segments) (doc.get('segments') as { add(v: unknown): void }).add(doc.createNode(seg));
+  });
   const configFile = join(state, 'elink.yaml');
-  const doc = parseDocument(readFileSync(configFile, 'utf8'));
-  const brokerPort = await freePort();
-  const adminPort = await freePort();
-  doc.setIn(['broker', 'listen', 'port'], brokerPort);
-  doc.setIn(['switch', 'listen', 'port'], await freePort());
-  doc.setIn(['admin', 'port'], adminPort);
-  doc.setIn(['admin', 'host'], '127.0.0.1');
-  for (const [k, v] of Object.entries(opts.switchConfig ?? {})) doc.setIn(['switch', k], v);
-  // The default `lab` segment stays: the demo user of `elink init` belongs to it.
-  for (const seg of opts.segments) (doc.get('segments') as { add(v: unknown): void }).add(doc.createNode(seg));
-  writeFileSync(configFile, doc.toString());
-  writeFileSync(join(state, 'pw'), `${PASSWORD}\n`);
   for (const u of opts.users) {
-    const r = spawnSync(process.execPath, [CLI, 'user', 'add', u.name, '--segment', u.segment, '--password-file', join(state, 'pw'), '--state', state], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`elink user add ${u.name} failed: ${r.stderr}`);
     if (u.macs !== undefined) {
       const d = parseDocument(readFileSync(configFile, 'utf8'));
       const users = d.get('users') as { items: { get(k: string): unknown; set(k: string, v: unknown): void }[] };

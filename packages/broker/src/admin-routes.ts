@@ -8,7 +8,7 @@
  *   GET    /v1/admin/leases?segment=S&limit=N    live leases of a segment
  *   DELETE /v1/admin/leases/:segment/:user/:device   free a device's addresses
  *   GET    /v1/admin/users                       users (store and configuration); never hashes or secrets
- *   POST   /v1/admin/users                       {name, password, segments, macs?}
+ *   POST   /v1/admin/users                       {name, password, segments, macs?, lan?}
  *   DELETE /v1/admin/users/:name
  *   PUT    /v1/admin/users/:name/password        {password}
  *   PUT    /v1/admin/users/:name/digest          {secret}: enables challenge–response (stores the secret)
@@ -18,14 +18,14 @@
  * users created here live in the store, shared by every broker.
  */
 import type { FastifyInstance } from 'fastify';
-import { ElError, type SegmentDef } from '@elink/protocol';
+import { cidrSchema, ElError, type SegmentDef } from '@elink/protocol';
 import { requireBearer } from './bearer.js';
 import { leaseKey } from './ipam.js';
 import type { KeyRing } from './keyring.js';
 import type { NodeRegistry } from './node-registry.js';
 import type { AdminAuthResult } from './metrics.js';
 import { hashPassword } from './password.js';
-import { RateLimitedError, type RateLimiter } from './rate-limit.js';
+import type { RateLimiter } from './rate-limit.js';
 import type { BrokerStore } from './store/store.js';
 import type { UserDirectory, UserRecord } from './users.js';
 
@@ -64,34 +64,22 @@ const nodeItem = {
 } as const;
 const userItem = {
   type: 'object',
-  properties: { name: { type: 'string' }, segments: { type: 'array', items: { type: 'string' } }, macs: { type: 'integer' }, digest: { type: 'boolean' }, source: { type: 'string' } },
+  properties: { name: { type: 'string' }, segments: { type: 'array', items: { type: 'string' } }, macs: { type: 'integer' }, lan: { type: 'array', items: { type: 'string' } }, digest: { type: 'boolean' }, source: { type: 'string' } },
 } as const;
 const ok = { type: 'object', properties: { ok: { type: 'boolean' } } } as const;
 const userParams = { type: 'object', required: ['name'], properties: { name: USER_NAME } } as const;
 
 export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOptions): void {
   const { store, registry } = opts;
-  const segmentNames = new Set(opts.segments.map((s) => s.name));
+  // Looked up at each request: a config reload may add segments (opts.segments grows).
+  const hasSegment = (name: string) => opts.segments.some((s) => s.name === name);
 
   app.register(async (admin) => {
     admin.addHook('onRequest', async (request) => {
       if (opts.adminToken === undefined) throw new ElError('EL_ERR_FORBIDDEN', 'the admin API is off: set broker.adminToken');
-      let held;
-      try {
-        held = await opts.limiter?.reserveAdmin(request.ip);
-      } catch (err) {
-        if (err instanceof RateLimitedError) opts.onAuth?.('rate_limited');
-        throw err;
-      }
-      try {
-        requireBearer(request.headers.authorization, opts.adminToken, 'admin token');
-      } catch (err) {
-        opts.onAuth?.('bad_token');
-        if (held) await opts.limiter!.failed(held);
-        throw err;
-      }
-      opts.onAuth?.('ok');
-      if (held) await opts.limiter!.succeeded(held);
+      const check = () => requireBearer(request.headers.authorization, opts.adminToken!, 'admin token');
+      if (opts.limiter) await opts.limiter.guardSecret('admin', request.ip, check, opts.onAuth);
+      else check();
     });
 
     const nodeView = async () => (await registry.list()).map((n) => ({ ...n, seenAt: new Date(n.seenAt).toISOString() }));
@@ -137,7 +125,7 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
       },
       async (request) => {
         const { segment, limit = 1000 } = request.query;
-        if (!segmentNames.has(segment)) throw new ElError('EL_ERR_NO_SEGMENT', `no segment "${segment}"`);
+        if (!hasSegment(segment)) throw new ElError('EL_ERR_NO_SEGMENT', `no segment "${segment}"`);
         const list = await store.list(segment, limit);
         return {
           segment,
@@ -159,13 +147,13 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
     admin.get('/users', { schema: { response: { 200: { type: 'object', properties: { users: { type: 'array', items: userItem } } }, ...errors } } }, async () => {
       const stored = await store.listUsers();
       const names = new Set(stored.map((u) => u.name));
-      const view = (u: UserRecord, source: string) => ({ name: u.name, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), digest: u.digestSecret !== undefined, source });
+      const view = (u: UserRecord, source: string) => ({ name: u.name, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.lan ? { lan: u.lan } : {}), digest: u.digestSecret !== undefined, source });
       const fromConfig = (opts.users.configUsers?.() ?? []).filter((u) => !names.has(u.name));
       return { users: [...stored.map((u) => view(u, 'store')), ...fromConfig.map((u) => view(u, 'config'))] };
     });
 
     const checkSegments = (segments: string[]) => {
-      for (const s of segments) if (!segmentNames.has(s)) throw new ElError('EL_ERR_NO_SEGMENT', `no segment "${s}"`);
+      for (const s of segments) if (!hasSegment(s)) throw new ElError('EL_ERR_NO_SEGMENT', `no segment "${s}"`);
     };
     const storedUser = async (name: string) => {
       const u = await store.getUser(name);
@@ -174,19 +162,21 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
       throw new ElError('EL_ERR_INVALID', inConfig ? `user "${name}" comes from the configuration file: change it there (elink user …)` : `no user "${name}"`);
     };
 
-    admin.post<{ Body: { name: string; password: string; segments: string[]; macs?: number } }>(
+    admin.post<{ Body: { name: string; password: string; segments: string[]; macs?: number; lan?: string[] } }>(
       '/users',
       {
         schema: {
-          body: { type: 'object', additionalProperties: false, required: ['name', 'password', 'segments'], properties: { name: USER_NAME, password: PASSWORD, segments: { type: 'array', minItems: 1, maxItems: 1024, items: SEGMENT }, macs: { type: 'integer', minimum: 1, maximum: 65536 } } },
+          body: { type: 'object', additionalProperties: false, required: ['name', 'password', 'segments'], properties: { name: USER_NAME, password: PASSWORD, segments: { type: 'array', minItems: 1, maxItems: 1024, items: SEGMENT }, macs: { type: 'integer', minimum: 1, maximum: 65536 }, lan: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 64 } } } },
           response: { 200: ok, ...errors },
         },
       },
       async (request) => {
-        const { name, password, segments, macs } = request.body;
+        const { name, password, segments, macs, lan } = request.body;
         checkSegments(segments);
+        const badRange = lan?.find((r) => !cidrSchema.safeParse(r).success);
+        if (badRange !== undefined) throw new ElError('EL_ERR_INVALID', `lan: ${JSON.stringify(badRange)} is not an IPv4 or IPv6 prefix like 192.168.1.0/24`);
         if (await store.getUser(name)) throw new ElError('EL_ERR_INVALID', `user "${name}" already exists (PUT …/password to change the password)`);
-        await store.putUser({ name, passwordHash: await hashPassword(password), segments, ...(macs ? { macs } : {}) });
+        await store.putUser({ name, passwordHash: await hashPassword(password), segments, ...(macs ? { macs } : {}), ...(lan ? { lan } : {}) });
         request.log.info({ user: name, segments }, 'user created');
         return { ok: true };
       },

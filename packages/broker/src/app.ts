@@ -20,6 +20,7 @@ import * as prom from 'prom-client';
 import { ElError, type ErrorCode, type SegmentDef } from '@elink/protocol';
 import { registerAdminRoutes } from './admin-routes.js';
 import { Challenges, DEFAULT_CHALLENGE_TTL_SECONDS } from './challenge.js';
+import { httpServerOptions, type HttpLimits } from './http-limits.js';
 import { DEFAULT_LEASE_IDLE_SECONDS, Ipam, type StaticAssignment } from './ipam.js';
 import { KeyRing } from './keyring.js';
 import { DEFAULT_DEVICE, LoginService, type LoginRequest } from './login.js';
@@ -37,6 +38,22 @@ export interface BrokerHttpsOptions {
   cert: string | Buffer;
   key: string | Buffer;
 }
+
+/** The broker's HTTP app and what a config reload may change in it. */
+export type BrokerApp = FastifyInstance & {
+  /**
+   * Segments new to this broker: logins, heartbeat replies (nodes start hosting them) and
+   * the admin API know them from now on. Throws EL_ERR_CONFIG (a name already known, a pool
+   * that does not parse) before adding any. Existing segments never change under live leases.
+   */
+  addSegments(defs: readonly SegmentDef[]): void;
+  /**
+   * New definitions of known segments whose pools and mode are unchanged (the caller
+   * keeps those as they run: live settings only). Heartbeat replies carry them to the
+   * nodes from now on. Throws EL_ERR_CONFIG for a segment it does not know.
+   */
+  updateSegments(defs: readonly SegmentDef[]): void;
+};
 
 export interface BrokerOptions {
   /** Segment definitions, parsed with defaults (segmentSchema from @elink/protocol). */
@@ -77,6 +94,13 @@ export interface BrokerOptions {
   registry?: prom.Registry;
   /** Serve HTTPS with this certificate; absent = plain HTTP (behind a TLS-terminating ingress). */
   https?: BrokerHttpsOptions;
+  /** Connection deadlines (handshake, headers, request, idle); defaults DEFAULT_HTTP_LIMITS. */
+  httpLimits?: Partial<HttpLimits>;
+  /**
+   * The process's readiness (reasons it is not ready; empty = ready), so /readyz here
+   * answers as the admin port's does. Absent: the store and user directory answer.
+   */
+  ready?: () => Promise<string[]>;
 }
 
 /** HTTP status and metric label for each error code a login can end with. */
@@ -185,8 +209,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInstance> {
-  const names = opts.segments.map((s) => s.name);
+export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
+  // Shared by reference with the routes and metrics, so addSegments reaches all of them.
+  const segments = [...opts.segments];
+  const names = segments.map((s) => s.name);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
   if (duplicate !== undefined) throw new ElError('EL_ERR_CONFIG', `segment "${duplicate}" is defined twice`);
   const store = opts.store ?? new MemoryStore();
@@ -194,7 +220,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
   const registry = opts.registry ?? new prom.Registry();
   if (!opts.keys && !opts.signingKey) throw new ElError('EL_ERR_CONFIG', 'the broker needs a ticket signing key');
   const keys = opts.keys ?? new KeyRing(opts.signingKey!);
-  const ipam = new Ipam(opts.segments, store, { leaseIdleSeconds: opts.leaseIdleSeconds, statics: opts.statics, maxDevicesPerUser: opts.maxDevicesPerUser });
+  const ipam = new Ipam(segments, store, { leaseIdleSeconds: opts.leaseIdleSeconds, statics: opts.statics, maxDevicesPerUser: opts.maxDevicesPerUser });
   const issuer = new TicketIssuer(() => keys.signingKey, opts.ticketTtlSeconds);
   const nodeRegistry = new NodeRegistry({ store, healthySeconds: opts.healthySeconds, now: opts.now });
   const limiter = new RateLimiter(store, opts.rateLimits);
@@ -203,7 +229,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
   // A store outage must not break a scrape: the lease gauge then keeps its last values.
   const metrics = createBrokerMetrics(registry, names, (s) => ipam.count(s).catch(() => undefined));
   const service = await LoginService.create({
-    segments: opts.segments,
+    segments,
     users,
     ipam,
     issuer,
@@ -218,7 +244,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
 
   const app = fastify({
     loggerInstance: opts.logger,
-    https: opts.https ? { cert: opts.https.cert, key: opts.https.key } : null,
+    ...httpServerOptions(opts.httpLimits, opts.https),
     bodyLimit: 16 * 1024,
     ajv: {
       // Reject what the schema does not allow instead of silently fixing it up.
@@ -294,12 +320,18 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
 
   app.get('/v1/challenge', { schema: challengeSchema }, async (request) => challenges.issue(request.ip));
 
-  registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments: opts.segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5 });
-  registerAdminRoutes(app as unknown as FastifyInstance, { store, users, registry: nodeRegistry, keys, segments: opts.segments, adminToken: opts.adminToken, limiter, onAuth: (result) => metrics.adminAuth.inc({ result }) });
+  registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5, limiter, onHeartbeat: (result) => metrics.heartbeats.inc({ result }) });
+  registerAdminRoutes(app as unknown as FastifyInstance, { store, users, registry: nodeRegistry, keys, segments, adminToken: opts.adminToken, limiter, onAuth: (result) => metrics.adminAuth.inc({ result }) });
 
   app.get('/healthz', { schema: statusSchema }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: statusSchema }, async (request, reply) => {
+    if (opts.ready) {
+      const reasons = await opts.ready();
+      if (reasons.length === 0) return { status: 'ok' };
+      request.log.warn({ reasons }, 'not ready');
+      return reply.code(503).send({ status: 'unavailable', error: 'EL_ERR_UNAVAILABLE', message: reasons.join('; ') });
+    }
     try {
       await withTimeout(Promise.all([store.ping(), users.ping?.()]), READY_TIMEOUT_MS, 'the store or user directory');
       return { status: 'ok' };
@@ -310,5 +342,23 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<FastifyInsta
     }
   });
 
-  return app as unknown as FastifyInstance;
+  const addSegments = (defs: readonly SegmentDef[]): void => {
+    for (const d of defs) if (names.includes(d.name)) throw new ElError('EL_ERR_CONFIG', `segment "${d.name}" exists already`);
+    ipam.addSegments(defs);
+    for (const d of defs) {
+      segments.push(d);
+      names.push(d.name);
+      service.setSegment(d);
+    }
+  };
+  const updateSegments = (defs: readonly SegmentDef[]): void => {
+    for (const d of defs) if (!names.includes(d.name)) throw new ElError('EL_ERR_CONFIG', `segment "${d.name}" is not known to this broker`);
+    for (const d of defs) {
+      segments[names.indexOf(d.name)] = d;
+      service.setSegment(d);
+    }
+  };
+  app.decorate('addSegments', addSegments);
+  app.decorate('updateSegments', updateSegments);
+  return app as unknown as BrokerApp;
 }

@@ -262,4 +262,24 @@ describe('admin API', () => {
       await b.app.close();
     }
   });
+
+  it('creates a bridge user with LAN ranges for ARP/ND inspection, and refuses one that is not a prefix', async () => {
+    const b = await broker();
+    try {
+      await b.beat({ node: 'n1' });
+      expect((await b.admin('POST', '/v1/admin/users', { name: 'gw', password: 'gw-pw1234', segments: ['lan'], macs: 4096, lan: ['192.168.7.0/24'] })).statusCode).toBe(200);
+      const users = (await b.admin('GET', '/v1/admin/users')).json().users;
+      expect(users.find((u: { name: string }) => u.name === 'gw')).toMatchObject({ macs: 4096, lan: ['192.168.7.0/24'] });
+      const login = await b.login({ user: 'gw', password: 'gw-pw1234' });
+      expect(login.statusCode).toBe(200);
+      const claims = JSON.parse(Buffer.from(login.json().ticket.split('.')[1], 'base64url').toString());
+      expect(claims.lan).toEqual(['192.168.7.0/24']);
+      const bad = await b.admin('POST', '/v1/admin/users', { name: 'gw2', password: 'gw-pw1234', segments: ['lan'], lan: ['192.168.7.1'] });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json()).toMatchObject({ error: 'EL_ERR_INVALID', message: expect.stringContaining('192.168.7.1') });
+    } finally {
+      await b.app.close();
+    }
+  });
 });
+

@@ -1,4 +1,5 @@
-export { createBrokerApp, type BrokerOptions, type BrokerHttpsOptions } from './app.js';
+export { createBrokerApp, type BrokerApp, type BrokerOptions, type BrokerHttpsOptions } from './app.js';
+export { DEFAULT_HTTP_LIMITS, httpServerOptions, type HttpLimits } from './http-limits.js';
 export { hashPassword, verifyPassword, parsePasswordHash, DEFAULT_SCRYPT_PARAMS, type ScryptParams, type ParsedPasswordHash } from './password.js';
 export { MemoryUserDirectory, StoreUserDirectory, type UserDirectory, type UserRecord } from './users.js';
 export { LEASE_FAMILIES, type LeaseStore, type LeaseRecord, type LeaseEntry, type LeaseFamily, type OwnerCap } from './lease-store.js';
@@ -20,4 +21,5 @@ export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.js';
 export { RedisStore, type RedisStoreConfig } from './store/redis-store.js';
 export type { BrokerStore, NodeRecord, StoredUser, FailureCount, CounterLimit, Reservation } from './store/store.js';
 export { MAX_COUNTERS } from './store/store.js';
-export { openStore, type StoreConfig } from './store/open.js';
+export { openStore, type StoreConfig, type OpenStoreOptions } from './store/open.js';
+export { redisMetrics, type RedisObserver } from './store/redis-metrics.js';

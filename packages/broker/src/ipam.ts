@@ -98,19 +98,7 @@ export class Ipam {
     this.#ttl = opts.leaseIdleSeconds ?? DEFAULT_LEASE_IDLE_SECONDS;
     this.#maxDevices = opts.maxDevicesPerUser ?? DEFAULT_MAX_DEVICES_PER_USER;
     this.#statics = opts.statics ?? [];
-    for (const seg of segments) {
-      const where = (family: string) => `segment "${seg.name}" ${family}`;
-      const ipv4 = seg.ipv4 ? wrapConfig(where('ipv4'), () => new AddressPool(seg.ipv4!.pool, seg.ipv4!.gateway)) : undefined;
-      const ipv6 = seg.ipv6 ? wrapConfig(where('ipv6'), () => new AddressPool(seg.ipv6!.pool, seg.ipv6!.gateway)) : undefined;
-      if (ipv4 && ipv4.family !== 4) throw new ElError('EL_ERR_CONFIG', `${where('ipv4')}: pool ${ipv4} is not IPv4`);
-      if (ipv6 && ipv6.family !== 6) throw new ElError('EL_ERR_CONFIG', `${where('ipv6')}: pool ${ipv6} is not IPv6`);
-      const d = seg.delegation;
-      const prefix6 = d?.ipv6 ? wrapConfig(where('delegation.ipv6'), () => new PrefixPool(d.ipv6!.pool, d.ipv6!.length)) : undefined;
-      const prefix4 = d?.ipv4 ? wrapConfig(where('delegation.ipv4'), () => new PrefixPool(d.ipv4!.pool, d.ipv4!.length)) : undefined;
-      if (prefix6 && prefix6.family !== 6) throw new ElError('EL_ERR_CONFIG', `${where('delegation.ipv6')}: pool ${prefix6} is not IPv6`);
-      if (prefix4 && prefix4.family !== 4) throw new ElError('EL_ERR_CONFIG', `${where('delegation.ipv4')}: pool ${prefix4} is not IPv4`);
-      this.#segments.set(seg.name, { ipv4, ipv6, prefix6, prefix4, ipv4Hint: ipv4?.first ?? 0n, prefixHint: { prefix4: 0, prefix6: 0 }, reserved: new Set() });
-    }
+    this.addSegments(segments);
     for (const st of this.#statics) {
       const s = this.#segments.get(st.segment);
       if (!s) throw new ElError('EL_ERR_CONFIG', `static assignment for "${st.user}": no segment "${st.segment}"`);
@@ -126,6 +114,30 @@ export class Ipam {
         s.reserved.add(slot);
       }
     }
+  }
+
+  /**
+   * Pools for segments not known yet (at construction, or a config reload that adds
+   * segments). All of them parse before any is added, so a bad one adds none.
+   * Throws ElError EL_ERR_CONFIG like the constructor.
+   */
+  addSegments(segments: readonly SegmentDef[]): void {
+    const next = new Map<string, SegmentPools>();
+    for (const seg of segments) {
+      if (this.#segments.has(seg.name) || next.has(seg.name)) throw new ElError('EL_ERR_CONFIG', `segment "${seg.name}" is defined twice`);
+      const where = (family: string) => `segment "${seg.name}" ${family}`;
+      const ipv4 = seg.ipv4 ? wrapConfig(where('ipv4'), () => new AddressPool(seg.ipv4!.pool, seg.ipv4!.gateway)) : undefined;
+      const ipv6 = seg.ipv6 ? wrapConfig(where('ipv6'), () => new AddressPool(seg.ipv6!.pool, seg.ipv6!.gateway)) : undefined;
+      if (ipv4 && ipv4.family !== 4) throw new ElError('EL_ERR_CONFIG', `${where('ipv4')}: pool ${ipv4} is not IPv4`);
+      if (ipv6 && ipv6.family !== 6) throw new ElError('EL_ERR_CONFIG', `${where('ipv6')}: pool ${ipv6} is not IPv6`);
+      const d = seg.delegation;
+      const prefix6 = d?.ipv6 ? wrapConfig(where('delegation.ipv6'), () => new PrefixPool(d.ipv6!.pool, d.ipv6!.length)) : undefined;
+      const prefix4 = d?.ipv4 ? wrapConfig(where('delegation.ipv4'), () => new PrefixPool(d.ipv4!.pool, d.ipv4!.length)) : undefined;
+      if (prefix6 && prefix6.family !== 6) throw new ElError('EL_ERR_CONFIG', `${where('delegation.ipv6')}: pool ${prefix6} is not IPv6`);
+      if (prefix4 && prefix4.family !== 4) throw new ElError('EL_ERR_CONFIG', `${where('delegation.ipv4')}: pool ${prefix4} is not IPv4`);
+      next.set(seg.name, { ipv4, ipv6, prefix6, prefix4, ipv4Hint: ipv4?.first ?? 0n, prefixHint: { prefix4: 0, prefix6: 0 }, reserved: new Set() });
+    }
+    for (const [name, pools] of next) this.#segments.set(name, pools);
   }
 
   pools(segment: string): { ipv4?: AddressPool; ipv6?: AddressPool } | undefined {

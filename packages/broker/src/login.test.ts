@@ -9,13 +9,13 @@ import { TicketIssuer } from './tickets.js';
 import { MemoryUserDirectory } from './users.js';
 
 describe('LoginService', () => {
-  it('puts a user\'s MAC allowance into the ticket, and none for ordinary users', async () => {
+  it('puts a user\'s MAC allowance and LAN ranges into the ticket, and none for ordinary users', async () => {
     const keys = generateTicketKeyPair();
     const segments = [segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' } })];
     const service = await LoginService.create({
       segments,
       users: new MemoryUserDirectory([
-        { name: 'bridge', passwordHash: await hashPassword('bridge-pw'), segments: ['lan'], macs: 256 },
+        { name: 'bridge', passwordHash: await hashPassword('bridge-pw'), segments: ['lan'], macs: 256, lan: ['192.168.7.0/24'] },
         { name: 'phone', passwordHash: await hashPassword('phone-pw'), segments: ['lan'] },
       ]),
       ipam: new Ipam(segments, new MemoryStore()),
@@ -27,5 +27,7 @@ describe('LoginService', () => {
     const phone = verifyTicket((await service.login({ user: 'phone', password: 'phone-pw' })).ticket, trusted);
     expect(bridge.macs).toBe(256);
     expect(phone.macs).toBeUndefined();
+    expect(bridge.lan).toEqual(['192.168.7.0/24']);
+    expect(phone.lan).toBeUndefined();
   });
 });

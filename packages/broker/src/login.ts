@@ -92,6 +92,11 @@ export class LoginService {
     this.#dummyHash = dummyHash;
   }
 
+  /** A segment added or with new live settings (a config reload): logins use it from now on. */
+  setSegment(def: SegmentDef): void {
+    this.#segments.set(def.name, def);
+  }
+
   static async create(opts: LoginServiceOptions): Promise<LoginService> {
     // An unknown user is checked against this hash so the reply takes as long as a wrong password.
     const dummyHash = await hashPassword(randomBytes(18).toString('base64'));
@@ -131,7 +136,7 @@ export class LoginService {
 
     const lease = await this.#opts.ipam.lease(segmentName, record.name, device, { prefix: req.prefix === true });
     const mac = deriveMac(segmentName, record.name, device);
-    const issued = this.#opts.issuer.issue({ sub: record.name, seg: segmentName, mode: segment.mode, dev: device, mac, ...(record.macs ? { macs: record.macs } : {}), ...lease });
+    const issued = this.#opts.issuer.issue({ sub: record.name, seg: segmentName, mode: segment.mode, dev: device, mac, ...(record.macs ? { macs: record.macs } : {}), ...(record.lan ? { lan: record.lan } : {}), ...lease });
 
     const reply: LoginReply = { ticket: issued.ticket, expiresAt: issued.expiresAt.toISOString(), servers, segment: segmentName, mode: segment.mode, mac };
     for (const k of ['ipv4', 'ipv6', 'prefix', 'prefix4'] as const) if (lease[k]) reply[k] = lease[k];

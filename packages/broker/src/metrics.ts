@@ -1,6 +1,7 @@
 /** The broker's Prometheus metrics, registered in the registry the process passes in. */
 import * as prom from 'prom-client';
 import { LIMIT_NAMES } from './rate-limit.js';
+import { HEARTBEAT_RESULTS } from './node-routes.js';
 
 export type LoginResult = 'ok' | 'bad_credentials' | 'forbidden' | 'no_segment' | 'device_limit' | 'pool_exhausted' | 'no_node' | 'rate_limited' | 'unavailable' | 'invalid' | 'internal';
 
@@ -16,6 +17,7 @@ export interface BrokerMetrics {
   credentialChecks: prom.Counter<'method'>;
   rateLimited: prom.Counter<'limit'>;
   adminAuth: prom.Counter<'result'>;
+  heartbeats: prom.Counter<'result'>;
 }
 
 export function createBrokerMetrics(registry: prom.Registry, segments: readonly string[], countLeases: (segment: string) => Promise<number | undefined>): BrokerMetrics {
@@ -65,5 +67,12 @@ export function createBrokerMetrics(registry: prom.Registry, segments: readonly 
     registers: [registry],
   });
   for (const result of ADMIN_AUTH_RESULTS) adminAuth.inc({ result }, 0);
-  return { logins, loginDuration, leases, credentialChecks, rateLimited, adminAuth };
+  const heartbeats = new prom.Counter({
+    name: 'el_broker_heartbeats_total',
+    help: 'Switch node heartbeats received, by result (ok, bad_secret, rate_limited, disabled: no broker.clusterSecret, error: the store failed).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  for (const result of HEARTBEAT_RESULTS) heartbeats.inc({ result }, 0);
+  return { logins, loginDuration, leases, credentialChecks, rateLimited, adminAuth, heartbeats };
 }

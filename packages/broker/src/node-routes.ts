@@ -9,6 +9,7 @@ import { ElError, type SegmentDef } from '@elink/protocol';
 import { requireBearer } from './bearer.js';
 import type { KeyRing } from './keyring.js';
 import type { Heartbeat, NodeRegistry } from './node-registry.js';
+import type { RateLimiter } from './rate-limit.js';
 
 export interface NodeRouteOptions {
   registry: NodeRegistry;
@@ -16,7 +17,14 @@ export interface NodeRouteOptions {
   segments: readonly SegmentDef[];
   clusterSecret?: string;
   heartbeatSeconds: number;
+  /** Counts each heartbeat that reached the handler (el_broker_heartbeats_total). */
+  onHeartbeat?: (result: HeartbeatResult) => void;
+  /** Limits wrong cluster secrets per source, like admin tokens. */
+  limiter?: RateLimiter;
 }
+
+export type HeartbeatResult = 'ok' | 'bad_secret' | 'rate_limited' | 'disabled' | 'error';
+export const HEARTBEAT_RESULTS: readonly HeartbeatResult[] = ['ok', 'bad_secret', 'rate_limited', 'disabled', 'error'];
 
 const NAME = { type: 'string', minLength: 1, maxLength: 64 } as const;
 const errorReply = { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string' }, message: { type: 'string' } } } as const;
@@ -56,9 +64,31 @@ export const heartbeatSchema = {
 
 export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions): void {
   app.post<{ Body: Heartbeat }>('/v1/nodes/heartbeat', { schema: heartbeatSchema, logLevel: 'warn' }, async (request) => {
-    if (opts.clusterSecret === undefined) throw new ElError('EL_ERR_FORBIDDEN', 'this broker takes no heartbeats: set broker.clusterSecret (the same on brokers and switch nodes)');
-    requireBearer(request.headers.authorization, opts.clusterSecret, 'cluster secret');
-    await opts.registry.heartbeat(request.body);
+    const count = opts.onHeartbeat ?? (() => {});
+    if (opts.clusterSecret === undefined) {
+      count('disabled');
+      throw new ElError('EL_ERR_FORBIDDEN', 'this broker takes no heartbeats: set broker.clusterSecret (the same on brokers and switch nodes)');
+    }
+    const secret = opts.clusterSecret;
+    let result: HeartbeatResult | undefined;
+    const check = () => {
+      try {
+        requireBearer(request.headers.authorization, secret, 'cluster secret');
+      } catch (err) {
+        result = 'bad_secret';
+        throw err;
+      }
+    };
+    try {
+      if (opts.limiter) await opts.limiter.guardSecret('cluster', request.ip, check, (r) => void (r === 'rate_limited' && (result = 'rate_limited')));
+      else check();
+      await opts.registry.heartbeat(request.body);
+    } catch (err) {
+      // Anything but a wrong or rate-limited secret is the store failing.
+      count(result ?? 'error');
+      throw err;
+    }
+    count('ok');
     return { keys: opts.keys.publicKeysPem(), segments: opts.segments, heartbeatSeconds: opts.heartbeatSeconds };
   });
 }

@@ -220,6 +220,30 @@ describe('admin token guessing', () => {
   });
 });
 
+describe('cluster secret guessing', () => {
+  it('lets 10 wrong cluster secrets from one address be checked, answers the rest 429; a node elsewhere keeps beating', async () => {
+    const b = await memoryBroker();
+    try {
+      const beat = (secret: string, from: string) =>
+        b.app.inject({
+          method: 'POST',
+          url: '/v1/nodes/heartbeat',
+          headers: { authorization: `Bearer ${secret}` },
+          remoteAddress: from,
+          payload: { node: 'sw-1', hosts: ['127.0.0.1'], port: 4443, fingerprint: Array(32).fill('AB').join(':'), capacity: 100, sessions: 0, segments: ['lan'], active: [], draining: false },
+        });
+      const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => beat(`guess-${i}-0123456789abcdef`, '198.51.100.7')));
+      expect(statuses(replies)).toEqual({ 401: 10, 429: 190 });
+      expect(Number(replies.find((r) => r.statusCode === 429)!.headers['retry-after'])).toBeGreaterThan(0);
+      expect(await metric(b.registry, 'el_broker_rate_limited_total', { limit: 'cluster_source' })).toBe(190);
+      expect((await beat(SECRET, '198.51.100.7')).statusCode).toBe(429);
+      for (let i = 0; i < 15; i++) expect((await beat(SECRET, '203.0.113.5')).statusCode).toBe(200);
+    } finally {
+      await b.app.close();
+    }
+  });
+});
+
 describe('challenges', () => {
   it('limits challenges per source and bounds the live ones on the store', async () => {
     const b = await memoryBroker({ rateLimits: { challenges: 5, liveChallenges: 20 } });

@@ -15,7 +15,7 @@
  *
  * A source is an IPv4 address or an IPv6 /64 (what one host usually has). Challenges
  * (`challenges` per source, and at most MAX_CHALLENGES live on the whole store) and
- * failed admin tokens (`admin` per source) are limited the same way. Over a limit:
+ * failed admin tokens and cluster secrets (`admin` per source, each) are limited the same way. Over a limit:
  * RateLimitedError (429 EL_ERR_RATE_LIMITED with Retry-After).
  */
 import { isIPv6 } from 'node:net';
@@ -32,7 +32,7 @@ export interface RateLimits {
   perUserTotal: number;
   /** Challenges issued per source per window. Default 60. */
   challenges: number;
-  /** Failed admin-token attempts per source per window. Default 10. */
+  /** Failed admin-token attempts per source per window, and failed cluster secrets (heartbeats) the same. Default 10. */
   admin: number;
   /** Seconds. Default 300. */
   windowSeconds: number;
@@ -46,9 +46,16 @@ export const MAX_CHALLENGES = 100_000;
 export const DEFAULT_RATE_LIMITS: Readonly<RateLimits> = { perUser: 10, perAddress: 50, perUserTotal: 100, challenges: 60, admin: 10, windowSeconds: 300, liveChallenges: MAX_CHALLENGES };
 
 /** Which limit refused: the `limit` label of el_broker_rate_limited_total. */
-export type LimitName = 'user_source' | 'source' | 'user' | 'challenge_source' | 'challenges' | 'admin_source' | 'table_full';
+export type LimitName = 'user_source' | 'source' | 'user' | 'challenge_source' | 'challenges' | 'admin_source' | 'cluster_source' | 'table_full';
 
-export const LIMIT_NAMES: readonly LimitName[] = ['user_source', 'source', 'user', 'challenge_source', 'challenges', 'admin_source', 'table_full'];
+export const LIMIT_NAMES: readonly LimitName[] = ['user_source', 'source', 'user', 'challenge_source', 'challenges', 'admin_source', 'cluster_source', 'table_full'];
+
+/** The shared secrets a bearer token is checked against: each source has a counter per kind. */
+export type SecretKind = 'admin' | 'cluster';
+const SECRETS: Record<SecretKind, { prefix: string; name: LimitName; what: string }> = {
+  admin: { prefix: 'adm', name: 'admin_source', what: 'too many failed admin-token attempts from this address' },
+  cluster: { prefix: 'cl', name: 'cluster_source', what: 'too many failed cluster-secret attempts from this address' },
+};
 
 /** A 429 with the seconds to wait. */
 export class RateLimitedError extends ElError {
@@ -107,11 +114,30 @@ export class RateLimiter {
     return { keys: counters.map((c) => c.key), clear: counters[0]!.key };
   }
 
-  /** Reserves one admin-token attempt from `address`. */
-  async reserveAdmin(address: string | undefined): Promise<Held> {
-    const key = `adm:${sourceKey(address)}`;
-    await this.#reserve([{ key, limit: this.#limits.admin, windowSeconds: this.#limits.windowSeconds, name: 'admin_source', what: 'too many failed admin-token attempts from this address' }]);
-    return { keys: [key] };
+  /**
+   * Checks a bearer secret (`check` throws when it is wrong) with the attempt reserved
+   * first, so guesses from one source are limited however many run at once.
+   * `onResult` sees 'ok', 'bad_token' or 'rate_limited'.
+   */
+  async guardSecret(kind: SecretKind, address: string | undefined, check: () => void, onResult?: (result: 'ok' | 'bad_token' | 'rate_limited') => void): Promise<void> {
+    const s = SECRETS[kind];
+    const key = `${s.prefix}:${sourceKey(address)}`;
+    try {
+      await this.#reserve([{ key, limit: this.#limits.admin, windowSeconds: this.#limits.windowSeconds, name: s.name, what: s.what }]);
+    } catch (err) {
+      if (err instanceof RateLimitedError) onResult?.('rate_limited');
+      throw err;
+    }
+    const held = { keys: [key] };
+    try {
+      check();
+    } catch (err) {
+      onResult?.('bad_token');
+      await this.failed(held);
+      throw err;
+    }
+    onResult?.('ok');
+    await this.succeeded(held);
   }
 
   /** Counts one challenge for `address` and one live challenge on the store. */

@@ -22,4 +22,17 @@ describe('MemoryUserDirectory', () => {
       expect.objectContaining({ code: 'EL_ERR_CONFIG', message: expect.stringMatching(/^user "bob": password hash is not in the form/) }),
     );
   });
+
+  it('setUsers swaps the whole set: added users log in, removed ones are gone; a bad set keeps the old one', async () => {
+    const hash = await hashPassword('pw');
+    const dir = new MemoryUserDirectory([{ name: 'alice', passwordHash: hash, segments: ['lab'] }]);
+    dir.setUsers([{ name: 'bob', passwordHash: hash, segments: ['lab'] }]);
+    expect(await dir.get('alice')).toBeUndefined();
+    expect((await dir.get('bob'))?.segments).toEqual(['lab']);
+    expect(() => dir.setUsers([{ name: 'carol', passwordHash: hash, segments: [] }, { name: 'dave', passwordHash: 'x', segments: [] }])).toThrow(
+      expect.objectContaining({ code: 'EL_ERR_CONFIG', message: expect.stringMatching(/^user "dave"/) }),
+    );
+    expect(await dir.get('carol')).toBeUndefined();
+    expect(await dir.get('bob')).toBeDefined();
+  });
 });

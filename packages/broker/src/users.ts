@@ -14,6 +14,8 @@ export interface UserRecord {
   segments: string[];
   /** Source MACs this user's sessions may use (a bridge with a LAN behind it); default: the segment's macsPerSession. */
   macs?: number;
+  /** LAN ranges this user's bridge sessions may claim in ARP and ND; default: the segment's bridgeRanges. */
+  lan?: string[];
   /** Clear secret for DTCP-style challenge–response (challenge.ts); absent = that login is off for the user. */
   digestSecret?: string;
 }
@@ -25,19 +27,30 @@ export interface UserDirectory {
 }
 
 export class MemoryUserDirectory implements UserDirectory {
-  readonly #users = new Map<string, UserRecord>();
+  #users = new Map<string, UserRecord>();
 
   /** Throws ElError EL_ERR_CONFIG on a duplicate name or a malformed hash, so a bad config fails at start, not at login. */
   constructor(users: readonly UserRecord[]) {
+    this.setUsers(users);
+  }
+
+  /**
+   * Replaces every user at once (a config reload): the next login sees the new set.
+   * Checks all of them first and throws EL_ERR_CONFIG like the constructor, keeping
+   * the old set, so a bad reload never leaves half the users in place.
+   */
+  setUsers(users: readonly UserRecord[]): void {
+    const next = new Map<string, UserRecord>();
     for (const user of users) {
-      if (this.#users.has(user.name)) throw new ElError('EL_ERR_CONFIG', `user "${user.name}" is defined twice`);
+      if (next.has(user.name)) throw new ElError('EL_ERR_CONFIG', `user "${user.name}" is defined twice`);
       try {
         parsePasswordHash(user.passwordHash);
       } catch (err) {
         throw new ElError('EL_ERR_CONFIG', `user "${user.name}": ${(err as Error).message}`, { cause: err });
       }
-      this.#users.set(user.name, { ...user, segments: [...user.segments] });
+      next.set(user.name, { ...user, segments: [...user.segments] });
     }
+    this.#users = next;
   }
 
   async get(name: string): Promise<UserRecord | undefined> {

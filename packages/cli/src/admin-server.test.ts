@@ -22,7 +22,7 @@ describe('admin server', () => {
       ready = true;
       const isReady = await fetch(`${base}/readyz`);
       expect(isReady.status).toBe(200);
-      expect(await isReady.json()).toEqual({ status: 'ready' });
+      expect(await isReady.json()).toEqual({ status: 'ok' });
     } finally {
       await app.close();
     }

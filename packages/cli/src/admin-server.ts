@@ -5,16 +5,20 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { httpServerOptions, type HttpLimits } from '@elink/broker';
 
 export interface AdminServerOptions {
   registry: Registry;
   logger: Logger;
-  /** Resolves true when the process can do its job (stores reachable, listeners up). */
-  ready: () => Promise<boolean> | boolean;
+  /** The reasons the process is not ready (readiness.ts); empty = ready. A boolean is taken as it is. */
+  ready: () => Promise<string[] | boolean> | string[] | boolean;
+  /** Connection deadlines (headers, request, idle); defaults DEFAULT_HTTP_LIMITS. */
+  httpLimits?: Partial<HttpLimits>;
 }
 
 export function createAdminServer(opts: AdminServerOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'admin' }) as FastifyBaseLogger });
+  const { http, connectionTimeout, keepAliveTimeout, requestTimeout } = httpServerOptions(opts.httpLimits);
+  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'admin' }) as FastifyBaseLogger, http, connectionTimeout, keepAliveTimeout, requestTimeout });
   // Scrapes and probes arrive every few seconds: log them only when something is wrong.
   const quiet = { logLevel: 'warn' as const };
   app.get('/metrics', quiet, async (_req, reply) => {
@@ -23,9 +27,12 @@ export function createAdminServer(opts: AdminServerOptions): FastifyInstance {
   });
   app.get('/healthz', quiet, async () => ({ status: 'ok' }));
   app.get('/readyz', quiet, async (_req, reply) => {
-    const ok = await Promise.resolve(opts.ready()).catch(() => false);
-    reply.code(ok ? 200 : 503);
-    return { status: ok ? 'ready' : 'not_ready' };
+    // The same answer as the broker's /readyz (docs/operations.md, "Health").
+    const r = await Promise.resolve(opts.ready()).catch((err: unknown) => [`readiness check failed: ${(err as Error).message}`]);
+    const reasons = r === true ? [] : r === false ? ['not ready'] : r;
+    if (reasons.length === 0) return { status: 'ok' };
+    reply.code(503);
+    return { status: 'unavailable', error: 'EL_ERR_UNAVAILABLE', message: reasons.join('; ') };
   });
   return app;
 }

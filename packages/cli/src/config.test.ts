@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ElError } from '@elink/protocol';
+import { DEFAULT_HTTP_LIMITS } from '@elink/broker';
+import { DEFAULT_CONNECTION_LIMITS, DEFAULT_FD_RESERVE, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_LOG_INTERVAL_MS, DEFAULT_LOG_SAMPLE } from '@elink/switch';
 import { loadConfig, overridesFromEnv } from './config.js';
 
 const dirs: string[] = [];
@@ -27,6 +29,37 @@ describe('loadConfig', () => {
     expect(config.segments[0]).toMatchObject({ name: 'lab', mode: 'l2', mtu: 1500, macsPerSession: 1, keepalive: { interval: 15, timeout: 45 } });
     expect(path(config.tls.ca)).toBe(join(stateDir, 'ca.pem'));
     expect(path('/etc/x.pem')).toBe('/etc/x.pem');
+  });
+
+  it('takes a bridge user’s LAN ranges and a segment’s inspection, bridge ranges and flood limit', () => {
+    const hash = '$scrypt$N=16384,r=8,p=1$c2FsdA$aGFzaA';
+    const f = file(
+      `${minimal}    bridgeRanges: [192.168.1.0/25]\n    floodLimit: { rate: 5000 }\n    inspection: { nd: false }\n` +
+        `users:\n  - { name: gw, password: '${hash}', segments: [lab], macs: 4096, lan: [192.168.7.0/24, 'fd00:7::/64'] }\n`,
+    );
+    const { config } = loadConfig(f);
+    expect(config.users[0].lan).toEqual(['192.168.7.0/24', 'fd00:7::/64']);
+    expect(config.segments[0]).toMatchObject({ bridgeRanges: ['192.168.1.0/25'], floodLimit: { rate: 5000, burst: 2000 }, inspection: { arp: true, nd: false } });
+    expect(() => loadConfig(file(`${minimal}users:\n  - { name: gw, password: '${hash}', segments: [lab], lan: [192.168.7.1] }\n`))).toThrow(ElError);
+  });
+
+  it('limits: defaults come from the packages that enforce them; the file overrides each', () => {
+    const { config } = loadConfig(file(minimal));
+    expect(config.limits).toEqual({
+      fdReserve: DEFAULT_FD_RESERVE,
+      ...DEFAULT_CONNECTION_LIMITS,
+      handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000,
+      headersTimeout: DEFAULT_HTTP_LIMITS.headersTimeoutMs / 1000,
+      requestTimeout: DEFAULT_HTTP_LIMITS.requestTimeoutMs / 1000,
+      idleTimeout: DEFAULT_HTTP_LIMITS.idleTimeoutMs / 1000,
+      logInterval: DEFAULT_LOG_INTERVAL_MS / 1000,
+      logSample: DEFAULT_LOG_SAMPLE,
+    });
+    expect(config.switch.replayJournal).toBe('replay.journal');
+    const over = loadConfig(file(`${minimal}limits: { pendingPerSource: 4, maxFds: 4096, idleTimeout: 1.5 }\nswitch: { replayJournal: /var/lib/elink/replay }\n`)).config;
+    expect(over.limits).toMatchObject({ pendingPerSource: 4, maxFds: 4096, idleTimeout: 1.5, pending: DEFAULT_CONNECTION_LIMITS.pending });
+    expect(over.switch.replayJournal).toBe('/var/lib/elink/replay');
+    expect(() => loadConfig(file(`${minimal}limits: { fdReserve: 2, acceptRate: 0 }\n`))).toThrow(/limits\.fdReserve[\s\S]*limits\.acceptRate/);
   });
 
   it('applies environment over the file and flags over the environment', () => {

@@ -8,7 +8,10 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ElError, segmentSchema } from '@elink/protocol';
+import { cidrSchema, ElError, segmentSchema } from '@elink/protocol';
+import { DEFAULT_HTTP_LIMITS } from '@elink/broker';
+import { findPoolOverlaps } from './pool-overlap.js';
+import { DEFAULT_CONNECTION_LIMITS, DEFAULT_FD_RESERVE, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_LOG_INTERVAL_MS, DEFAULT_LOG_SAMPLE } from '@elink/switch';
 
 const port = z.number().int().min(0).max(65535);
 const listen = (p: number) => z.object({ host: z.string().default('0.0.0.0'), port: port.default(p) }).default({ host: '0.0.0.0', port: p });
@@ -20,6 +23,9 @@ export const userSchema = z.object({
   segments: z.array(z.string()).min(1),
   /** Source MACs this user's sessions may use: set it for a bridge with a LAN behind it. */
   macs: z.number().int().min(1).max(65536).optional(),
+  /** LAN ranges this user's bridge sessions may claim in ARP and ND (segment inspection);
+   * default: the segment's bridgeRanges. */
+  lan: z.array(cidrSchema).max(64).optional(),
   /** Clear secret for legacy challenge–response logins (stored as given: enable only where needed). */
   digestSecret: z.string().min(8).optional(),
 });
@@ -32,6 +38,34 @@ export const storeSchema = z.union([
   z.object({ type: z.literal('redis'), sentinels: z.array(hostPort).min(1), name: z.string().min(1), password: z.string().optional(), prefix: z.string().optional() }),
   z.object({ type: z.literal('redis'), cluster: z.array(hostPort).min(1), password: z.string().optional(), prefix: z.string().optional() }),
 ]);
+
+const seconds = (ms: number) => ms / 1000;
+
+/**
+ * What strangers may hold on every listener of the process (switch TLS, broker HTTPS,
+ * admin HTTP) before they authenticate, and when the process stops accepting to keep
+ * descriptors for the connections it has (docs/operations.md, "Limits before login").
+ */
+export const limitsSchema = z.object({
+  /** Keep this many descriptors free: new connections are shed below it. */
+  fdReserve: z.number().int().min(8).default(DEFAULT_FD_RESERVE),
+  /** The descriptor limit; unset = the process's soft RLIMIT_NOFILE (/proc/self/limits). */
+  maxFds: z.number().int().min(64).optional(),
+  /** Unauthenticated connections per listener (switch: before welcome; HTTP: all open ones). */
+  pending: z.number().int().min(1).default(DEFAULT_CONNECTION_LIMITS.pending),
+  pendingPerSource: z.number().int().min(1).default(DEFAULT_CONNECTION_LIMITS.pendingPerSource),
+  /** New connections per second per listener, and from one source address (IPv6: a /64). */
+  acceptRate: z.number().min(1).default(DEFAULT_CONNECTION_LIMITS.acceptRate),
+  acceptRatePerSource: z.number().min(1).default(DEFAULT_CONNECTION_LIMITS.acceptRatePerSource),
+  /** Seconds: TLS handshake (switch and broker), HTTP headers, whole HTTP request, idle connection. */
+  handshakeTimeout: z.number().min(0.1).max(120).default(seconds(DEFAULT_HANDSHAKE_TIMEOUT_MS)),
+  headersTimeout: z.number().min(0.1).max(300).default(seconds(DEFAULT_HTTP_LIMITS.headersTimeoutMs)),
+  requestTimeout: z.number().min(0.1).max(300).default(seconds(DEFAULT_HTTP_LIMITS.requestTimeoutMs)),
+  idleTimeout: z.number().min(0.1).max(300).default(seconds(DEFAULT_HTTP_LIMITS.idleTimeoutMs)),
+  /** Pre-auth events: this many logged one by one per interval (s), the rest as one summary line. */
+  logInterval: z.number().min(1).max(3600).default(seconds(DEFAULT_LOG_INTERVAL_MS)),
+  logSample: z.number().int().min(0).max(1000).default(DEFAULT_LOG_SAMPLE),
+});
 
 export const configSchema = z
   .object({
@@ -91,13 +125,16 @@ export const configSchema = z
         drainSeconds: z.number().min(0).max(300).default(5),
         /** Broker public keys (PEM files) for a standalone switch (`elink switch`). */
         ticketKeys: z.array(z.string()).default([]),
+        /** Used ticket ids, appended before each welcome and read at start: a ticket stays single-use across restarts. */
+        replayJournal: z.string().default('replay.journal'),
         /** Heartbeat to these brokers; the replies bring ticket keys and segment definitions. */
         broker: z.object({ urls: z.array(z.string().url()).min(1), clusterSecret: z.string().min(16), ca: z.string().optional(), interval: z.number().min(1).max(60).default(5),
           /** Where the last keys the brokers sent are kept, so a restart during a broker outage still admits sessions. */
           keysFile: z.string().default('broker-keys.json') }).optional(),
       })
-      .default({ listen: { host: '0.0.0.0', port: 4443 }, minVersion: 'TLSv1.2', helloTimeout: 5, maxSessions: 20_000, gso: true, drainSeconds: 5, ticketKeys: [] }),
+      .default({ listen: { host: '0.0.0.0', port: 4443 }, minVersion: 'TLSv1.2', helloTimeout: 5, maxSessions: 20_000, gso: true, drainSeconds: 5, ticketKeys: [], replayJournal: 'replay.journal' }),
     admin: listen(9100),
+    limits: limitsSchema.prefault({}),
     segments: z.array(segmentSchema).default([]),
     users: z.array(userSchema).default([]),
   })
@@ -109,6 +146,10 @@ export const configSchema = z
     cfg.users.forEach((u, i) => {
       for (const s of u.segments) if (!names.has(s)) ctx.addIssue({ code: 'custom', path: ['users', i, 'segments'], message: `unknown segment "${s}"` });
     });
+    for (const { a, b } of findPoolOverlaps(cfg.segments)) {
+      const i = cfg.segments.findIndex((s) => s.name === b.segment);
+      ctx.addIssue({ code: 'custom', path: ['segments', i], message: `L3 segments "${a.segment}" (${a.what} ${a.range}) and "${b.segment}" (${b.what} ${b.range}) overlap: L3 segments share one routing table, give each its own range` });
+    }
   });
 
 export type Config = z.infer<typeof configSchema>;
@@ -133,21 +174,110 @@ export interface Overrides {
   nodeId?: string;
   clusterSecret?: string;
   adminToken?: string;
+  /** Where each value came from ("environment variable ELINK_LOG_LEVEL", "--log-level"), for error messages. */
+  sources?: Partial<Record<OverrideKey, string>>;
 }
 
+export type OverrideKey = Exclude<keyof Overrides, 'sources'>;
+
+/** The ELINK_* variable of each override; the secret ones also have a `*_FILE` variant. */
+export const ENV_VARS = {
+  logLevel: 'ELINK_LOG_LEVEL',
+  brokerPort: 'ELINK_BROKER_PORT',
+  switchPort: 'ELINK_SWITCH_PORT',
+  adminPort: 'ELINK_ADMIN_PORT',
+  listenHost: 'ELINK_LISTEN_HOST',
+  advertise: 'ELINK_ADVERTISE',
+  nodeId: 'ELINK_NODE_ID',
+  clusterSecret: 'ELINK_CLUSTER_SECRET',
+  adminToken: 'ELINK_ADMIN_TOKEN',
+} as const satisfies Record<OverrideKey, string>;
+
+const SECRET_KEYS = ['clusterSecret', 'adminToken'] as const;
+const PORT_KEYS = ['brokerPort', 'switchPort', 'adminPort'] as const;
+
+/** A secret from NAME_FILE (a mounted Secret): the file's text without one trailing newline. */
+function secretFromFile(name: string, file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ElError('EL_ERR_CONFIG', `cannot read the file named by the environment variable ${name}_FILE (${file}): ${(e as Error).message}`);
+  }
+  const value = text.replace(/\r?\n$/, '');
+  if (value === '') throw new ElError('EL_ERR_CONFIG', `the file named by the environment variable ${name}_FILE (${file}) is empty`);
+  return value;
+}
+
+/**
+ * ELINK_* variables as overrides. A bad value is refused here, naming the variable, so
+ * it is never blamed on the file; `NAME_FILE` reads a secret from a file instead.
+ */
 export function overridesFromEnv(env: NodeJS.ProcessEnv = process.env): Overrides {
-  const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
-  return {
-    logLevel: env.ELINK_LOG_LEVEL || undefined,
-    brokerPort: num(env.ELINK_BROKER_PORT),
-    switchPort: num(env.ELINK_SWITCH_PORT),
-    adminPort: num(env.ELINK_ADMIN_PORT),
-    listenHost: env.ELINK_LISTEN_HOST || undefined,
-    advertise: env.ELINK_ADVERTISE || undefined,
-    nodeId: env.ELINK_NODE_ID || undefined,
-    clusterSecret: env.ELINK_CLUSTER_SECRET || undefined,
-    adminToken: env.ELINK_ADMIN_TOKEN || undefined,
+  const out: Overrides = { sources: {} };
+  const set = <K extends OverrideKey>(key: K, value: Overrides[K], source: string) => {
+    out[key] = value;
+    out.sources![key] = source;
   };
+  for (const key of Object.keys(ENV_VARS) as OverrideKey[]) {
+    const name = ENV_VARS[key];
+    const value = env[name] || undefined;
+    const file = (SECRET_KEYS as readonly string[]).includes(key) ? env[`${name}_FILE`] || undefined : undefined;
+    if (value !== undefined && file !== undefined) throw new ElError('EL_ERR_CONFIG', `both ${name} and ${name}_FILE are set in the environment: keep one`);
+    if (file !== undefined) set(key, secretFromFile(name, file), `environment variable ${name}_FILE`);
+    else if (value === undefined) continue;
+    else if ((PORT_KEYS as readonly string[]).includes(key)) {
+      const n = /^\d{1,5}$/.test(value.trim()) ? Number(value) : NaN;
+      if (!(n >= 0 && n <= 65535)) throw new ElError('EL_ERR_CONFIG', `the environment variable ${name} must be a port number 0-65535, got ${JSON.stringify(value)}`);
+      set(key, n, `environment variable ${name}`);
+    } else set(key, value, `environment variable ${name}`);
+  }
+  return out;
+}
+
+/** The config paths each override sets (the same for every source). */
+const OVERRIDE_PATHS: Record<OverrideKey, string[]> = {
+  logLevel: ['log.level'],
+  nodeId: ['node.id'],
+  brokerPort: ['broker.listen.port'],
+  switchPort: ['switch.listen.port'],
+  adminPort: ['admin.port'],
+  listenHost: ['broker.listen.host', 'switch.listen.host', 'admin.host'],
+  advertise: ['switch.advertise'],
+  clusterSecret: ['broker.clusterSecret', 'switch.broker.clusterSecret'],
+  adminToken: ['broker.adminToken'],
+};
+
+/** Which source set each config path last (later overrides win, as in applyOverrides). */
+function overrideSources(list: Overrides[]): Map<string, string> {
+  const by = new Map<string, string>();
+  for (const o of list)
+    for (const key of Object.keys(OVERRIDE_PATHS) as OverrideKey[])
+      if (o[key] !== undefined) for (const p of OVERRIDE_PATHS[key]) by.set(p, o.sources?.[key] ?? 'an override');
+  return by;
+}
+
+/** Parses and validates config text; `where` names the file in messages. */
+export function parseConfig(text: string, where: string, overrides: Overrides[] = []): Config {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (e) {
+    throw new ElError('EL_ERR_CONFIG', `${where} is not valid YAML: ${(e as Error).message}`);
+  }
+  const merged = applyOverrides(raw, overrides);
+  const result = configSchema.safeParse(merged);
+  if (result.success) return result.data;
+  const sources = overrideSources(overrides);
+  let fromFile = false;
+  const lines = result.error.issues.map((i) => {
+    const path = i.path.join('.');
+    const source = sources.get(path);
+    if (!source) fromFile = true;
+    return `  ${path || '(top)'}: ${i.message}${source ? ` (set by the ${source})` : ''}`;
+  });
+  const head = fromFile ? `invalid configuration in ${where}` : `invalid configuration (not in ${where}: the values come from the environment or the command line)`;
+  throw new ElError('EL_ERR_CONFIG', `${head}:\n${lines.join('\n')}`);
 }
 
 export function loadConfig(file: string, ...overrides: Overrides[]): LoadedConfig {
@@ -158,20 +288,9 @@ export function loadConfig(file: string, ...overrides: Overrides[]): LoadedConfi
   } catch (e) {
     throw new ElError('EL_ERR_CONFIG', `cannot read config file ${abs}: ${(e as Error).message}`);
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text) ?? {};
-  } catch (e) {
-    throw new ElError('EL_ERR_CONFIG', `${abs} is not valid YAML: ${(e as Error).message}`);
-  }
-  const merged = applyOverrides(raw, overrides);
-  const result = configSchema.safeParse(merged);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`);
-    throw new ElError('EL_ERR_CONFIG', `invalid configuration in ${abs}:\n${lines.join('\n')}`);
-  }
+  const config = parseConfig(text, abs, overrides);
   const stateDir = dirname(abs);
-  return { config: result.data, file: abs, stateDir, path: (p) => (isAbsolute(p) ? p : resolve(stateDir, p)) };
+  return { config, file: abs, stateDir, path: (p) => (isAbsolute(p) ? p : resolve(stateDir, p)) };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

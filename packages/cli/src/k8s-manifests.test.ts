@@ -39,6 +39,8 @@ describe('k8s manifests', () => {
     const sw = loadConfig(join(k8s, 'split/config/switch.yaml'), env).config;
     expect(sw.switch.broker?.clusterSecret).toBe('a-cluster-secret-of-32-characters');
     expect(sw.switch.broker?.keysFile).toBe('/var/lib/elink/broker-keys.json');
+    // Files the switch writes are on the state volume, not beside the read-only config.
+    expect(sw.switch.replayJournal).toBe('/var/lib/elink/replay.journal');
     // Without the secret the switch config is refused, naming the field.
     expect(() => loadConfig(join(k8s, 'split/config/switch.yaml'))).toThrow(/switch\.broker\.clusterSecret/);
   });

@@ -8,10 +8,14 @@ import { connectCommand } from './commands/connect.js';
 import { bridgeCommand } from './commands/bridge.js';
 import { userCommand } from './commands/user.js';
 import { statusCommand } from './commands/status.js';
+import { configCommand } from './commands/config.js';
+import { versionLine } from './version.js';
+import { reloadCommand } from './commands/reload.js';
 
 const usage = `elink — Emotion Link, an L2/L3 virtual switch VPN over TLS
 
 Usage: elink <command> [options]     (elink <command> --help for its options)
+       elink --version
 
   up        broker + switch node in one process (memory store, self-signed CA)
   init      create the state directory for 'up' without starting anything
@@ -20,7 +24,9 @@ Usage: elink <command> [options]     (elink <command> --help for its options)
   connect   join a segment through a TAP/TUN device
   bridge    attach a Linux bridge (a LAN) to an L2 segment through a TAP
   user      add, change, delete and list users
-  status    nodes, sessions and leases at a glance (a broker's admin API)`;
+  reload    make running servers read their config again (users, TLS, log level)
+  status    nodes, sessions and leases at a glance (a broker's admin API)
+  config    check a configuration file and print the effective configuration`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -39,6 +45,15 @@ async function main(argv: string[]): Promise<void> {
       return userCommand(rest);
     case 'status':
       return statusCommand(rest);
+    case 'reload':
+      return reloadCommand(rest);
+    case 'config':
+      return configCommand(rest);
+    case '-V':
+    case '--version':
+    case 'version':
+      console.log(versionLine());
+      return;
     case undefined:
     case '-h':
     case '--help':

@@ -4,24 +4,44 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createSecureContext, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
-import { createBrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig } from '@elink/broker';
-import { BrokerLink, SwitchNode } from '@elink/switch';
+import { createBrokerApp, type BrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
+import { BrokerLink, ConnectionGuard, FdBudget, SwitchNode, type ConnectionLimits } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
 import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
-import type { LoadedConfig } from './config.js';
+import { readiness } from './readiness.js';
+import { registerBuildInfo, SOFTWARE } from './version.js';
+import type { Config, LoadedConfig } from './config.js';
 
 export interface Services {
-  broker?: FastifyInstance;
+  broker?: BrokerApp;
   switchNode?: SwitchNode;
   admin: FastifyInstance;
   registry: Registry;
   /** Where each listener ended up (port 0 in config = ephemeral). */
   endpoints: { broker?: { host: string; port: number }; switch?: { host: string; port: number }; admin: { host: string; port: number } };
   stop(reason: string): Promise<void>;
+  /** Live changes (config reload, reload.ts). Users: the config file's, for the next login. */
+  setUsers(users: Config['users']): void;
+  /**
+   * `elink up` only (the broker's users and the switch's sessions in one process): ends the
+   * sessions of users that are gone or lost a segment. Returns how many; 0 elsewhere.
+   */
+  endSessions(gone: (user: string, segment: string) => boolean, reason: string): number;
+  /** Segments new to the process: the broker and the switch node serve them from now on (throws EL_ERR_CONFIG before adding any). */
+  addSegments(defs: Config['segments']): void;
+  /** New live settings of known segments (LIVE_SEGMENT_SETTINGS, merged by the caller). */
+  updateSegments(defs: Config['segments']): void;
+  /** Certificate and key for new handshakes of the broker and the switch (throws when they do not match). */
+  setTls(tls: { cert: Buffer; key: Buffer }): void;
+  /** The CA a standalone switch trusts its brokers with (next heartbeat). */
+  setBrokerCa(ca: Buffer): void;
+  /** What the process runs with now (the reloader compares new files against it). */
+  readonly tls: { cert: Buffer; key: Buffer };
 }
 
 export interface ServiceSelection {
@@ -33,7 +53,17 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
   const { config } = loaded;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const tls = { cert: readFileSync(loaded.path(config.tls.cert)), key: readFileSync(loaded.path(config.tls.key)) };
+  registerBuildInfo(registry);
+  let tls: { cert: Buffer; key: Buffer } = { cert: readFileSync(loaded.path(config.tls.cert)), key: readFileSync(loaded.path(config.tls.key)) };
+  // The local node's certificate fingerprint, handed to clients at login; a reload changes it.
+  let fingerprint = fingerprint256(tls.cert.toString('utf8'));
+  // One descriptor budget for the whole process: every listener sheds when it runs low.
+  const lim = config.limits;
+  const fds = new FdBudget({ reserve: lim.fdReserve, limit: lim.maxFds });
+  const connectionLimits: ConnectionLimits = { pending: lim.pending, pendingPerSource: lim.pendingPerSource, acceptRate: lim.acceptRate, acceptRatePerSource: lim.acceptRatePerSource };
+  const httpLimits = { handshakeTimeoutMs: lim.handshakeTimeout * 1000, headersTimeoutMs: lim.headersTimeout * 1000, requestTimeoutMs: lim.requestTimeout * 1000, idleTimeoutMs: lim.idleTimeout * 1000 };
+  const guardFor = (listener: string, reserveShare = 0) => new ConnectionGuard({ listener, limits: connectionLimits, fds, logger: logger.child({ component: listener }), registry, logIntervalMs: lim.logInterval * 1000, reserveShare });
+  logger.info({ fdLimit: fds.limit, fdReserve: fds.reserve }, 'file descriptor budget');
 
   let signingKey: KeyObject | undefined;
   let keyRing: KeyRing | undefined;
@@ -45,7 +75,14 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     signingKey = privateKeyFromPem(readFileSync(signingPath, 'utf8'));
     keyRing = new KeyRing(signingKey, config.broker.publishKeys.map((p) => createPublicKey(readFileSync(loaded.path(p), 'utf8'))));
     const sc = config.broker.store;
-    store = await openStore((sc.type === 'memory' ? { type: 'memory', snapshot: loaded.path(sc.snapshot) } : sc) as StoreConfig);
+    const snapshotFailures = new Counter({ name: 'el_broker_snapshot_failures_total', help: 'Timed memory-store snapshots that could not be written (retried with backoff)', registers: [registry] });
+    store = await openStore((sc.type === 'memory' ? { type: 'memory', snapshot: loaded.path(sc.snapshot) } : sc) as StoreConfig, {
+      registry,
+      onSnapshotError: (err, retryInMs) => {
+        snapshotFailures.inc();
+        logger.error({ component: 'store', err: err.message, retryInMs }, 'store snapshot not written; leases stay in memory, retrying');
+      },
+    });
   }
 
   let switchNode: SwitchNode | undefined;
@@ -69,23 +106,26 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         hosts: (config.switch.advertise ?? '127.0.0.1').split(',').map((h) => h.trim()).filter(Boolean),
         // The node exists once the link first beats (after start, below).
         port: () => switchNode!.address().port,
-        fingerprint: fingerprint256(tls.cert.toString('utf8')),
+        fingerprint,
         capacity: config.switch.maxSessions,
         state: () => {
           const st = switchNode!.stats;
           const active = Object.entries(st.segments).filter(([, v]) => v.sessions > 0).map(([k]) => k);
           return { sessions: st.sessions, segments: switchNode!.hostedSegments(), active, draining: switchNode!.draining };
         },
-        addSegment: (def) => void switchNode!.addSegment(def),
+        // A known segment: its live settings follow the broker's (after the broker's reload).
+        addSegment: (def) => void (switchNode!.addSegment(def) || switchNode!.updateSegment(def)),
         keysFile: loaded.path(link.keysFile),
         intervalMs: link.interval * 1000,
         logger: logger.child({ component: 'broker-link' }),
+        registry,
       });
       const l = brokerLink;
       keys = () => (fileKeys.length ? [...l.keys(), ...fileKeys] : l.keys());
     }
     switchNode = new SwitchNode({
       nodeId: config.node.id,
+      software: SOFTWARE,
       listen: config.switch.listen,
       tls: { ...tls, ciphers: config.switch.ciphers, minVersion: config.switch.minVersion, ecdhCurve: config.switch.ecdhCurve },
       segments: config.segments,
@@ -93,17 +133,36 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       logger: logger.child({ component: 'switch' }),
       registry,
       helloTimeoutMs: config.switch.helloTimeout * 1000,
+      handshakeTimeoutMs: lim.handshakeTimeout * 1000,
       maxSessions: config.switch.maxSessions,
       gso: config.switch.gso,
+      connectionLimits,
+      fds,
+      logIntervalMs: lim.logInterval * 1000,
+      logSample: lim.logSample,
+      replayJournal: loaded.path(config.switch.replayJournal),
     });
     await switchNode.start();
     // Without a broker the node still starts: it serves what it knows and keeps trying.
     if (brokerLink) await brokerLink.start();
   }
 
-  let broker: FastifyInstance | undefined;
+  let broker: BrokerApp | undefined;
+  let configUsers: MemoryUserDirectory | undefined;
+  let brokerGuard: ConnectionGuard | undefined;
+  let adminServer: { listening: boolean } | undefined;
+  // One meaning of /readyz on every port (readiness.ts): listeners accept, store answers, not draining.
+  const sw = switchNode;
+  const ready = readiness({
+    listeners: () => [
+      ...(which.broker ? [{ name: 'broker', listening: broker?.server.listening ?? false }] : []),
+      ...(sw ? [{ name: 'switch', listening: sw.listening }] : []),
+      { name: 'admin', listening: adminServer?.listening ?? false },
+    ],
+    store,
+    draining: sw && (() => sw.draining),
+  });
   if (which.broker) {
-    const fingerprint = fingerprint256(tls.cert.toString('utf8'));
     const local = switchNode;
     const nodes = (ctx?: { localAddress?: string }): NodeInfo[] =>
       local
@@ -111,12 +170,10 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
           ? [] // a draining node is chosen for no login (503 EL_ERR_NO_NODE until it is gone)
           : [{ node: config.node.id, host: config.switch.advertise ?? unmapV4(ctx?.localAddress) ?? '127.0.0.1', port: local.address().port, fingerprint }]
         : config.broker.nodes;
+    configUsers = new MemoryUserDirectory(userRecords(config.users));
     broker = await createBrokerApp({
       segments: config.segments,
-      users: new StoreUserDirectory(
-        store!,
-        new MemoryUserDirectory(config.users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.digestSecret ? { digestSecret: u.digestSecret } : {}) }))),
-      ),
+      users: new StoreUserDirectory(store!, configUsers),
       store,
       keys: keyRing,
       nodes,
@@ -137,13 +194,19 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       logger: logger.child({ component: 'broker' }),
       registry,
       https: tls,
+      httpLimits,
+      ready,
     });
+    brokerGuard = guardFor('broker');
+    brokerGuard.attach(broker.server);
     await broker.listen({ host: config.broker.listen.host, port: config.broker.listen.port });
   }
 
-  // Ready = every listener of this process accepts connections and the broker's store answers.
-  const ready = async () => (!broker || broker.server.listening) && (!switchNode || switchNode.listening) && (!store || (await store.ping().then(() => true, () => false)));
-  const admin = createAdminServer({ registry, logger, ready });
+  const admin = createAdminServer({ registry, logger, ready, httpLimits });
+  adminServer = admin.server;
+  // Liveness probes and scrapes must answer while the other listeners shed: a few admin connections may use the reserve.
+  const adminGuard = guardFor('admin', ADMIN_RESERVE_SHARE);
+  adminGuard.attach(admin.server);
   await admin.listen({ host: config.admin.host, port: config.admin.port });
 
   const addr = (app: FastifyInstance) => {
@@ -156,6 +219,35 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     admin,
     registry,
     endpoints: { broker: broker && addr(broker), switch: switchNode?.address(), admin: addr(admin) },
+    get tls() {
+      return tls;
+    },
+    setUsers(users) {
+      configUsers?.setUsers(userRecords(users));
+    },
+    endSessions(gone, reason) {
+      return broker && switchNode ? switchNode.endSessions(gone, reason) : 0;
+    },
+    addSegments(defs) {
+      broker?.addSegments(defs);
+      for (const def of defs) switchNode?.addSegment(def);
+    },
+    updateSegments(defs) {
+      broker?.updateSegments(defs);
+      for (const def of defs) switchNode?.updateSegment(def);
+    },
+    setTls(next) {
+      // Check the pair once before touching any listener, so both change or neither does.
+      createSecureContext({ cert: next.cert, key: next.key });
+      (broker?.server as TlsServer | undefined)?.setSecureContext({ cert: next.cert, key: next.key });
+      switchNode?.setSecureContext(next);
+      tls = next;
+      fingerprint = fingerprint256(next.cert.toString('utf8'));
+      brokerLink?.setTls({ fingerprint });
+    },
+    setBrokerCa(ca) {
+      brokerLink?.setTls({ ca });
+    },
     async stop(reason: string) {
       // Drain first: the heartbeat tells the brokers, then clients are redirected to other nodes.
       if (switchNode && config.switch.drainSeconds > 0) {
@@ -167,9 +259,18 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       await switchNode?.stop(reason);
       await store?.close();
       await admin.close();
+      brokerGuard?.stop();
+      adminGuard.stop();
     },
   };
 }
+
+function userRecords(users: Config['users']): UserRecord[] {
+  return users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.lan ? { lan: u.lan } : {}), ...(u.digestSecret ? { digestSecret: u.digestSecret } : {}) }));
+}
+
+/** Admin connections that may use the descriptor reserve (limits.fdReserve must leave room for them). */
+const ADMIN_RESERVE_SHARE = 4;
 
 function unmapV4(a: string | undefined): string | undefined {
   return a?.startsWith('::ffff:') ? a.slice(7) : a;

@@ -34,6 +34,8 @@ export function localNames(extra: readonly string[] = []): string[] {
 export interface StateInit {
   created: boolean;
   demoPassword?: string;
+  /** An existing server certificate was re-issued (a new address, or an advertised name it lacked). */
+  reissued?: boolean;
 }
 
 /** Creates what is missing in `dir`. `extraNames` go into a new server certificate. */
@@ -41,8 +43,6 @@ export async function initState(dir: string, extraNames: readonly string[] = [])
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caCert = join(dir, 'ca.pem');
   const caKey = join(dir, 'ca.key');
-  const cert = join(dir, 'server.pem');
-  const key = join(dir, 'server.key');
   const signing = join(dir, 'ticket-signing.key');
   const config = join(dir, CONFIG_FILE);
 
@@ -51,10 +51,11 @@ export async function initState(dir: string, extraNames: readonly string[] = [])
     writeFileSync(caCert, ca.certPem);
     writeSecret(caKey, ca.keyPem);
   }
-  await ensureServerCertificate(dir, extraNames);
+  const hadCert = existsSync(join(dir, 'server.pem'));
+  const issued = await ensureServerCertificate(dir, extraNames);
   if (!existsSync(signing)) writeSecret(signing, privateKeyToPem(generateTicketKeyPair().privateKey));
 
-  if (existsSync(config)) return { created: false };
+  if (existsSync(config)) return { created: false, reissued: hadCert && issued };
   const demoPassword = randomBytes(12).toString('base64url');
   writeSecret(join(dir, DEMO_PASSWORD_FILE), `${demoPassword}\n`);
   const doc = {
@@ -74,20 +75,21 @@ export async function initState(dir: string, extraNames: readonly string[] = [])
  * (Re)issues the server certificate from the local CA when it is missing or does not
  * name every current address of this host: addresses change, the CA does not.
  */
-export async function ensureServerCertificate(dir: string, extraNames: readonly string[] = []): Promise<void> {
+export async function ensureServerCertificate(dir: string, extraNames: readonly string[] = []): Promise<boolean> {
   const certPath = join(dir, 'server.pem');
   const wanted = localNames(extraNames);
   if (existsSync(certPath) && existsSync(join(dir, 'server.key'))) {
     const have = new X509Certificate(readFileSync(certPath)).subjectAltName ?? '';
     const covered = new Set(have.split(', ').map((s) => s.replace(/^(DNS|IP Address):/, '')));
-    if (wanted.every((n) => covered.has(n) || covered.has(normalizeV6(n)))) return;
+    if (wanted.every((n) => covered.has(n) || covered.has(normalizeV6(n)))) return false;
     // A CA we did not create (operator-provided certificate): leave it alone.
-    if (!existsSync(join(dir, 'ca.key'))) return;
+    if (!existsSync(join(dir, 'ca.key'))) return false;
   }
   const ca = { certPem: readFileSync(join(dir, 'ca.pem'), 'utf8'), keyPem: readFileSync(join(dir, 'ca.key'), 'utf8') };
   const issued = await issueServerCertificate(ca, wanted);
   writeFileSync(certPath, issued.certPem);
   writeSecret(join(dir, 'server.key'), issued.keyPem);
+  return true;
 }
 
 function normalizeV6(a: string): string {

@@ -37,6 +37,8 @@ describe('Backoff', () => {
     expect(new Backoff({ random: () => 0 }).after(300)).toBe(300_000);
     expect(new Backoff({ random: () => 0.999999 }).after(300)).toBe(359_999);
     expect(new Backoff({ random: () => 0.999999 }).after(1)).toBe(1999);
+    // At most an hour (plus its jitter), whatever the server says.
+    expect(new Backoff({ random: () => 0 }).after(999_999_999)).toBe(3_600_000);
     const b = new Backoff({ baseMs: 100, capMs: 10_000, random: () => 0.999999 });
     b.after(5);
     expect(b.next()).toBe(99);

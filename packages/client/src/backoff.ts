@@ -9,6 +9,9 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
+/** The longest Retry-After obeyed. */
+export const MAX_RETRY_AFTER_SECONDS = 3600;
+
 export class Backoff {
   private attempt = 0;
   private readonly baseMs: number;
@@ -31,10 +34,11 @@ export class Backoff {
   /**
    * The delay when the server said how long to wait (Retry-After): at least that long,
    * plus up to a fifth more (at least a second) so clients refused together do not
-   * return together.
+   * return together. At most an hour: a broken or hostile server must not park a client
+   * for years.
    */
   after(seconds: number): number {
-    const ms = seconds * 1000;
+    const ms = Math.min(seconds, MAX_RETRY_AFTER_SECONDS) * 1000;
     return ms + Math.floor(this.random() * Math.max(1000, ms / 5));
   }
 

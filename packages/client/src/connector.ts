@@ -1,8 +1,9 @@
 /**
  * Keeps a client connected: log in at the broker, try the servers it lists in order,
- * and after any loss start over (a fresh login: tickets are single-use) after a backoff
- * with full jitter. Usable as a library by anything that moves frames (kernel client,
- * user-mode stack, tests).
+ * and after any transient loss start over (a fresh login: tickets are single-use) after
+ * a backoff with full jitter. A permanent failure (failure-kind.ts) ends it instead, at
+ * the first login or after days up alike. Usable as a library by anything that moves
+ * frames (kernel client, user-mode stack, tests).
  */
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
@@ -10,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ElError, type PayloadAllocator, type Welcome } from '@elink/protocol';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import { isPermanent } from './failure-kind.js';
 import { BrokerError, login, type LoginReply, type LoginRequest } from './login.js';
 import { SwitchLink } from './switch-link.js';
 
@@ -24,15 +26,15 @@ export interface ConnectorOptions {
   /** Memory for the frames read; see SwitchLinkOptions.allocate. */
   allocate?: PayloadAllocator;
   backoff?: BackoffOptions;
+  /** A session that lasted this long resets the backoff (default 60 s); shorter ones keep
+   * it growing, so a session that is ended as soon as it starts does not spin. */
+  stableMs?: number;
   logger: Logger;
 }
 
-/** Errors that no retry will fix while nothing changes: reported at once on the first attempt. */
-const FATAL_AT_START = new Set(['EL_ERR_AUTH', 'EL_ERR_FORBIDDEN', 'EL_ERR_NO_SEGMENT', 'EL_ERR_DEVICE_LIMIT', 'EL_ERR_INVALID']);
-
 /**
  * Events: 'up' (welcome: Welcome, login: LoginReply), 'frame' (frame: Buffer, gso: boolean),
- * 'down' (err?: ElError), 'fatal' (err: ElError) when the very first login is refused.
+ * 'down' (err?: ElError), 'fatal' (err: ElError) on a permanent failure: then it has stopped.
  */
 export class Connector extends EventEmitter {
   private link: SwitchLink | undefined;
@@ -40,6 +42,7 @@ export class Connector extends EventEmitter {
   private readonly abort = new AbortController();
   private readonly backoff: Backoff;
   private everUp = false;
+  private readonly device: string;
   private running: Promise<void> | undefined;
   /** The broker's remember token from the last login: later logins pass its user-wide limit. */
   private remember: string | undefined;
@@ -47,6 +50,7 @@ export class Connector extends EventEmitter {
   constructor(private readonly opts: ConnectorOptions) {
     super();
     this.backoff = new Backoff(opts.backoff);
+    this.device = opts.credentials.device ?? hostname();
   }
 
   get current(): SwitchLink | undefined {
@@ -85,25 +89,25 @@ export class Connector extends EventEmitter {
     while (!this.stopped) {
       let retryAfter: number | undefined;
       try {
-        const reply = await login(this.opts.broker, { device: hostname(), ...this.opts.credentials, ...(this.remember ? { remember: this.remember } : {}) }, { ca: this.opts.ca });
+        const reply = await login(this.opts.broker, { ...this.opts.credentials, device: this.device, ...(this.remember ? { remember: this.remember } : {}) }, { ca: this.opts.ca });
         if (reply.remember) this.remember = reply.remember;
         const link = await this.connectAny(reply);
         this.link = link;
         this.everUp = true;
-        this.backoff.reset();
+        const upAt = Date.now();
         link.on('frame', (f: Buffer, gso: boolean) => this.emit('frame', f, gso));
         const closed = new Promise<ElError | undefined>((resolve) => link.once('close', resolve));
         logger.info({ node: link.welcome.node, session: link.welcome.session, segment: link.welcome.segment }, 'connected');
         this.emit('up', link.welcome satisfies Welcome, reply);
         const err = await closed;
         this.emit('down', err);
+        // Another client with this user and device took the session: reconnecting would take
+        // it back, and so on for ever. (Our own reconnects never see this: the newer session wins.)
+        if (err?.code === 'EL_ERR_SUPERSEDED' && !this.stopped) return this.fatal(this.superseded(err));
+        if (Date.now() - upAt >= (this.opts.stableMs ?? 60_000)) this.backoff.reset();
       } catch (e) {
         const err = e instanceof ElError ? e : new ElError('EL_ERR_INTERNAL', String(e), { cause: e });
-        if (!this.everUp && FATAL_AT_START.has(err.code)) {
-          this.stopped = true;
-          this.emit('fatal', err);
-          return;
-        }
+        if (isPermanent(err) && !this.stopped) return this.fatal(err);
         logger.warn({ code: err.code, err: err.message }, 'connect attempt failed');
         if (err instanceof BrokerError) retryAfter = err.retryAfterSeconds;
       }
@@ -119,8 +123,26 @@ export class Connector extends EventEmitter {
     }
   }
 
+  /** Stops for good: a permanent failure, whether or not it was ever up. */
+  private fatal(err: ElError): void {
+    this.stopped = true;
+    this.opts.logger.error({ code: err.code, err: err.message, wasUp: this.everUp }, 'giving up: this failure is permanent');
+    this.emit('fatal', err);
+  }
+
+  /** The switch's "superseded", said with who took over: this user on this device id. */
+  private superseded(err: ElError): ElError {
+    return new ElError(
+      'EL_ERR_SUPERSEDED',
+      `another client logged in as user "${this.opts.credentials.user}" with the same device id "${this.device}" and took over this session; each client needs a device id of its own`,
+      { cause: err },
+    );
+  }
+
   private async connectAny(reply: LoginReply): Promise<SwitchLink> {
     let last: ElError | undefined;
+    // One node's permanent failure (say its certificate) ends nothing while another's was transient.
+    let transient: ElError | undefined;
     for (const server of reply.servers) {
       if (this.stopped) break;
       try {
@@ -137,12 +159,13 @@ export class Connector extends EventEmitter {
         });
       } catch (e) {
         last = e as ElError;
+        if (!isPermanent(last)) transient = last;
         this.opts.logger.warn({ node: server.node, host: server.host, port: server.port, code: last.code, err: last.message }, 'switch node failed, trying the next');
         // A ticket the node refused as used or expired is spent: log in again rather than
         // presenting it to the next node.
         if (last.code === 'EL_ERR_TICKET_REPLAYED' || last.code === 'EL_ERR_TICKET_EXPIRED') break;
       }
     }
-    throw last ?? new ElError('EL_ERR_NO_NODE', 'the broker listed no switch node');
+    throw transient ?? last ?? new ElError('EL_ERR_NO_NODE', 'the broker listed no switch node');
   }
 }

@@ -3,7 +3,9 @@
  */
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
+import { isIP } from 'node:net';
 import { ElError, isErrorCode, type ErrorCode } from '@elink/protocol';
+import { certificateFailure, isCertificateFailure } from './certificate-failure.js';
 
 export interface LoginRequest {
   user: string;
@@ -68,14 +70,51 @@ export interface HttpsTrust {
 
 /**
  * Logs in; throws BrokerError with the broker's code (EL_ERR_AUTH, EL_ERR_FORBIDDEN,
- * EL_ERR_RATE_LIMITED with its Retry-After, …) or ElError EL_ERR_UNAVAILABLE when the
- * broker cannot be reached.
+ * EL_ERR_RATE_LIMITED with its Retry-After, …), ElError EL_ERR_CERTIFICATE when the
+ * broker's certificate is not trusted, or EL_ERR_UNAVAILABLE when it cannot be reached.
  */
 export async function login(brokerUrl: string, body: LoginRequest, trust: HttpsTrust = {}): Promise<LoginReply> {
   const url = new URL('/v1/login', brokerUrl);
-  const payload = Buffer.from(JSON.stringify(body));
+  let answer: HttpAnswer;
+  try {
+    answer = await post(url, Buffer.from(JSON.stringify(body)), trust);
+  } catch (err) {
+    if (isCertificateFailure(err)) {
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      throw await certificateFailure(err, { what: 'broker', host, port: Number(url.port || 443), servername: isIP(host) ? undefined : host, ca: trust.ca });
+    }
+    throw new ElError('EL_ERR_UNAVAILABLE', `broker ${url.origin} unreachable: ${(err as Error).message}`, { cause: err });
+  }
+  const { status, text, retryAfter } = answer;
+
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ElError('EL_ERR_UNAVAILABLE', `broker ${url.origin} answered ${status} with a body that is not JSON`);
+  }
+  if (status !== 200) {
+    const e = json as { error?: unknown; message?: unknown };
+    const code = isErrorCode(e.error) ? e.error : 'EL_ERR_UNAVAILABLE';
+    throw new BrokerError(code, `broker: ${typeof e.message === 'string' ? e.message : `HTTP ${status}`}`, parseRetryAfter(retryAfter));
+  }
+  const reply = json as LoginReply;
+  if (typeof reply.ticket !== 'string' || !Array.isArray(reply.servers)) {
+    throw new ElError('EL_ERR_UNAVAILABLE', 'broker reply lacks ticket or servers');
+  }
+  return reply;
+}
+
+interface HttpAnswer {
+  status: number;
+  text: string;
+  retryAfter?: string;
+}
+
+/** POSTs JSON; rejects with the transport's own error (TLS, socket, timeout). */
+function post(url: URL, payload: Buffer, trust: HttpsTrust): Promise<HttpAnswer> {
   const send = url.protocol === 'http:' ? httpRequest : request;
-  const { status, text, retryAfter } = await new Promise<{ status: number; text: string; retryAfter?: string }>((resolve, reject) => {
+  return new Promise<HttpAnswer>((resolve, reject) => {
     const req = send(
       url,
       {
@@ -98,24 +137,7 @@ export async function login(brokerUrl: string, body: LoginRequest, trust: HttpsT
       },
     );
     req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', (err) => reject(new ElError('EL_ERR_UNAVAILABLE', `broker ${url.origin} unreachable: ${err.message}`, { cause: err })));
+    req.on('error', reject);
     req.end(payload);
   });
-
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new ElError('EL_ERR_UNAVAILABLE', `broker ${url.origin} answered ${status} with a body that is not JSON`);
-  }
-  if (status !== 200) {
-    const e = json as { error?: unknown; message?: unknown };
-    const code = isErrorCode(e.error) ? e.error : 'EL_ERR_UNAVAILABLE';
-    throw new BrokerError(code, `broker: ${typeof e.message === 'string' ? e.message : `HTTP ${status}`}`, parseRetryAfter(retryAfter));
-  }
-  const reply = json as LoginReply;
-  if (typeof reply.ticket !== 'string' || !Array.isArray(reply.servers)) {
-    throw new ElError('EL_ERR_UNAVAILABLE', 'broker reply lacks ticket or servers');
-  }
-  return reply;
 }

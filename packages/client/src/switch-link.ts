@@ -32,6 +32,11 @@ import {
   type Welcome,
 } from '@elink/protocol';
 import type { ServerInfo } from './login.js';
+import { certificateFailure, isCertificateFailure } from './certificate-failure.js';
+
+/** The `bye` reason with which a switch ends a session that a newer one of the same user
+ * and device took over (protocol.md §3.3): this client must stop, not reconnect. */
+export const SUPERSEDED = 'superseded';
 
 export interface SwitchLinkOptions {
   server: ServerInfo;
@@ -94,12 +99,13 @@ export class SwitchLink extends EventEmitter {
     return new Promise<SwitchLink>((resolve, reject) => {
       let link: SwitchLink | undefined;
       let settled = false;
-      const fail = (err: ElError) => {
+      // A promise when the error is still being described (a certificate failure).
+      const fail = (err: ElError | Promise<ElError>) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         socket.destroy();
-        reject(err);
+        void Promise.resolve(err).then(reject);
       };
       // `onread` is documented for tls.connect but missing from @types/node's ConnectionOptions.
       const socket = connect(<ConnectionOptions>{
@@ -111,7 +117,8 @@ export class SwitchLink extends EventEmitter {
         servername: isIP(server.host) ? undefined : server.host,
         // The broker (reached over verified TLS) named this node's certificate: pinning it
         // is stronger than a host name check, and lets nodes advertise bare addresses.
-        checkServerIdentity: server.fingerprint ? (_host: string, cert: PeerCertificate) => pinCheck(cert, server.fingerprint!) : undefined,
+        // (Only when pinned: an explicit undefined would override node:tls's default check.)
+        ...(server.fingerprint ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => pinCheck(cert, server.fingerprint!) } : {}),
         // Decrypted data lands in one shared buffer, not a new Buffer per read (V8's full
         // GCs, see shared-read-buffer.ts); the reader copies what it keeps.
         onread: sharedReadOption((chunk) => {
@@ -164,7 +171,10 @@ export class SwitchLink extends EventEmitter {
       });
       socket.on('error', (err) => {
         if (link) link.shutdown(new ElError('EL_ERR_UNAVAILABLE', `connection to switch lost: ${err.message}`, { cause: err }));
-        else fail(new ElError('EL_ERR_UNAVAILABLE', `cannot connect to switch ${server.host}:${server.port}: ${err.message}`, { cause: err }));
+        else if (isCertificateFailure(err))
+          fail(certificateFailure(err, { what: `switch ${server.node}`, host: server.host, port: server.port, servername: isIP(server.host) ? undefined : server.host, ca: opts.ca, alpn: [ALPN] }));
+        // The fingerprint check's own error (pinCheck) keeps its code.
+        else fail(err instanceof ElError ? err : new ElError('EL_ERR_UNAVAILABLE', `cannot connect to switch ${server.host}:${server.port}: ${err.message}`, { cause: err }));
       });
       socket.on('close', () => {
         if (link) link.shutdown(new ElError('EL_ERR_UNAVAILABLE', 'switch closed the connection'));
@@ -208,6 +218,8 @@ export class SwitchLink extends EventEmitter {
       case 'pong':
         return;
       case 'bye':
+        if (msg.reason === SUPERSEDED) return this.shutdown(new ElError('EL_ERR_SUPERSEDED', 'the switch ended this session: a newer session of the same user and device took over ("superseded")'));
+        return this.shutdown(new ElError('EL_ERR_UNAVAILABLE', `switch ended the session: ${msg.reason}`));
       case 'redirect':
         return this.shutdown(new ElError('EL_ERR_UNAVAILABLE', `switch ended the session: ${msg.reason}`));
       case 'error':

@@ -40,6 +40,8 @@ export const welcomeSchema = z.object({
   keepalive: z.object({ interval: z.number().positive(), timeout: z.number().positive() }),
   /** The subset of hello.caps the node accepted for this session; absent = none. */
   caps: z.array(z.string().max(32)).max(32).optional(),
+  /** The switch's software and version, e.g. "elink/0.1.0", for support; informational only. */
+  software: z.string().max(64).optional(),
 });
 
 export const pingSchema = z.object({ type: z.literal('ping'), id: z.number().int() });

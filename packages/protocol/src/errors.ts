@@ -31,6 +31,10 @@ export const ErrorCodes = {
   EL_ERR_UNAVAILABLE: 'service unavailable',
   /** The peer could not keep up with what was sent to it. */
   EL_ERR_SLOW_PEER: 'peer too slow',
+  /** Client: another client with the same user and device took over the session (the switch's `bye` "superseded"). */
+  EL_ERR_SUPERSEDED: 'session taken over by another client with the same user and device',
+  /** Client: a server's TLS certificate failed verification (untrusted issuer, wrong name, expired). */
+  EL_ERR_CERTIFICATE: 'certificate not trusted',
   /** Broker: bad user name or password (deliberately the same for both). */
   EL_ERR_AUTH: 'authentication failed',
   /** Broker: the user may not join the requested segment. */
@@ -51,6 +55,8 @@ export const ErrorCodes = {
   EL_ERR_CONFIG: 'invalid configuration',
   /** TAP/TUN device problem (missing /dev/net/tun, permission, busy name). */
   EL_ERR_TUNTAP: 'TAP/TUN device error',
+  /** A listener could not bind its address and port (in use, not on this host, privileged). */
+  EL_ERR_LISTEN: 'cannot listen on the configured address',
   /** Internal error: a bug; the message says where. */
   EL_ERR_INTERNAL: 'internal error',
 } as const;

@@ -20,8 +20,25 @@ describe('segment definitions', () => {
       macAgingSeconds: 300,
       reach: [],
       maxRoutes: 262144,
+      inspection: { arp: true, nd: true },
+      bridgeRanges: [],
+      floodLimit: { rate: 1000, burst: 2000 },
+      icmpPerSession: { rate: 20, burst: 20 },
       keepalive: { interval: 15, timeout: 45 },
     });
+  });
+
+  it('takes bridge ranges of either family and rejects what is not a prefix', () => {
+    const pools = { ipv4: { pool: '198.19.0.0/24' }, ipv6: { pool: 'fd00:e1::/64' } };
+    expect(segmentSchema.parse({ name: 'b', ...pools, bridgeRanges: ['192.168.7.0/24', 'fd00:50::/64'] }).bridgeRanges).toEqual(['192.168.7.0/24', 'fd00:50::/64']);
+    expect(rejection({ name: 'b', bridgeRanges: ['10.0.0.0/8', 'lan'] }).path).toBe('bridgeRanges.1');
+    expect(rejection({ name: 'b', bridgeRanges: ['10.0.0.1'] }).path).toBe('bridgeRanges.0');
+  });
+
+  it('fills a partly given flood limit and ICMP budget from the defaults and rejects zero', () => {
+    expect(segmentSchema.parse({ name: 'f', floodLimit: { rate: 50 } }).floodLimit).toEqual({ rate: 50, burst: 2000 });
+    expect(segmentSchema.parse({ name: 'f', icmpPerSession: { burst: 5 } }).icmpPerSession).toEqual({ rate: 20, burst: 5 });
+    expect(rejection({ name: 'f', floodLimit: { rate: 0 } }).path).toBe('floodLimit.rate');
   });
 
   it('fills a partly given keepalive from the defaults', () => {

@@ -7,6 +7,12 @@ import { z } from 'zod';
 
 const v4cidr = z.string().refine((s) => /^[\d.]+\/\d{1,2}$/.test(s) && isIP(s.split('/')[0]) === 4 && Number(s.split('/')[1]) <= 32, 'an IPv4 prefix like 198.19.0.0/16');
 const v6cidr = z.string().refine((s) => /^[0-9a-fA-F:]+\/\d{1,3}$/.test(s) && isIP(s.split('/')[0]) === 6 && Number(s.split('/')[1]) <= 128, 'an IPv6 prefix like fd00:e1::/64');
+/** An IPv4 or IPv6 prefix: a LAN range a bridge may claim. */
+export const cidrSchema = z.union([v4cidr, v6cidr]);
+
+/** A token bucket: `rate` per second on average, `burst` at once. */
+const bucket = (rate: number, burst: number, maxRate: number) =>
+  z.object({ rate: z.number().int().min(1).max(maxRate).default(rate), burst: z.number().int().min(1).max(maxRate).default(burst) }).default({ rate, burst });
 
 export const segmentSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _, at most 63'),
@@ -41,6 +47,23 @@ export const segmentSchema = z.object({
   macTableSize: z.number().int().min(16).max(4_000_000).default(65536),
   /** A MAC not heard from for this long is forgotten. */
   macAgingSeconds: z.number().int().min(10).max(86400).default(300),
+  /** L2: ARP and neighbour discovery inspection. A client session may claim (ARP sender
+   * address, NS/NA target, DAD) only the addresses leased to it in its ticket, link-local
+   * IPv6 addresses no other session holds, and, when it may source more than one MAC (a
+   * bridge), the ticket's `lan` ranges or else `bridgeRanges`. A family is inspected only
+   * when the segment has a pool for it (otherwise no address is leased). */
+  inspection: z.object({ arp: z.boolean().default(true), nd: z.boolean().default(true) }).default({ arp: true, nd: true }),
+  /** L2: LAN ranges a bridge session (more than one MAC) may claim in ARP and ND, unless its
+   * ticket names its own (`lan`, from the user's `lan`). They may overlap the pools (a LAN
+   * sharing the segment's subnet); the address leased to an attached session stays its own. */
+  bridgeRanges: z.array(cidrSchema).max(64).default([]),
+  /** L2: broadcast, multicast and unknown-unicast frames one client session may make the
+   * switch flood, per second (token bucket per ingress port); the excess is dropped
+   * (`flood_limit`). A normal LAN host sends a few per second. */
+  floodLimit: bucket(1000, 2000, 10_000_000),
+  /** L3: ICMP errors and gateway echo replies for one session, per second (under the
+   * node-wide budget), so one session cannot use up everybody's. */
+  icmpPerSession: bucket(20, 20, 1_000_000),
   keepalive: z
     .object({ interval: z.number().min(1).max(3600).default(15), timeout: z.number().min(3).max(86400).default(45) })
     // A timeout shorter than two intervals ends healthy sessions whenever one ping is late.

@@ -53,6 +53,13 @@ function signRaw(bodyPart: string, key = current.privateKey): string {
 }
 
 describe('tickets: sign and verify', () => {
+  it('carries a bridge’s LAN ranges (`lan`) and rejects one that is not a prefix', () => {
+    const lan = ['192.168.7.0/24', 'fd00:50::/64'];
+    expect(verifyTicket(signTicket({ ...claims, macs: 16, lan }, current.privateKey), [current.publicKey], NOW).lan).toEqual(lan);
+    const bad = Buffer.from(JSON.stringify({ v: 1, ...claims, lan: ['192.168.7.0'] })).toString('base64url');
+    rejects(() => verifyTicket(signRaw(bad), [current.publicKey], NOW), 'EL_ERR_BAD_TICKET');
+  });
+
   it('round-trips every claim, adding v and the signing key id', () => {
     const token = signTicket(claims, current.privateKey);
     const parts = token.split('.');

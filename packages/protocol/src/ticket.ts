@@ -9,6 +9,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { ElError } from './errors.js';
+import { cidrSchema } from './segment.js';
 
 const PREFIX = 'el1.';
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -35,6 +36,9 @@ export const ticketClaimsSchema = z.object({
   /** Source MACs this session may use, overriding the segment's macsPerSession: a
    * bridge (a client with a LAN behind it) needs many, a phone one. */
   macs: z.number().int().min(1).max(65536).optional(),
+  /** LAN ranges a bridge session (more than one MAC) may claim in ARP and ND, overriding
+   * the segment's bridgeRanges. */
+  lan: z.array(cidrSchema).max(64).optional(),
   /** Issued at and expiry, seconds since the epoch. */
   iat: z.number().int(),
   exp: z.number().int(),

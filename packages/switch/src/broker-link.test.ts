@@ -80,3 +80,42 @@ describe('BrokerLink', () => {
     }
   });
 });
+
+describe('BrokerLink metrics', () => {
+  it('counts heartbeats sent and failed with their latency on the node, and heartbeats received on the broker', async () => {
+    const { Registry } = await import('prom-client');
+    const keys = generateTicketKeyPair();
+    const brokerRegistry = new Registry();
+    const app = await createBrokerApp({ segments: [segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' } })], signingKey: keys.privateKey, logger: pino({ level: 'silent' }), clusterSecret: SECRET, registry: brokerRegistry });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const registry = new Registry();
+    const make = (brokers: string[], clusterSecret: string, reg?: InstanceType<typeof Registry>) =>
+      new BrokerLink({ brokers, clusterSecret, nodeId: 'sw-m', hosts: ['127.0.0.1'], port: 4443, capacity: 10, state: () => ({ sessions: 0, segments: [], active: [], draining: false }), addSegment: () => {}, logger: pino({ level: 'silent' }), registry: reg });
+    const link = make(['http://127.0.0.1:1', url], SECRET, registry);
+    const wrong = make([url], 'not-the-cluster-secret-at-all');
+    const value = async (reg: InstanceType<typeof Registry>, name: string, labels: Record<string, string> = {}) => {
+      const m = (await reg.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x) && (v as { metricName?: string }).metricName !== `${name}_bucket`);
+      return m?.value;
+    };
+    try {
+      expect(await value(registry, 'el_switch_heartbeat_last_success_seconds')).toBe(0);
+      // Round 1: the first broker refuses the connection (failed), the second answers (ok).
+      expect(await link.beat()).toBe(true);
+      expect(await link.beat()).toBe(true);
+      expect(await wrong.beat()).toBe(false);
+      expect(await value(registry, 'el_switch_heartbeats_total', { result: 'failed' })).toBe(1);
+      expect(await value(registry, 'el_switch_heartbeats_total', { result: 'ok' })).toBe(2);
+      const latency = (await registry.getSingleMetric('el_switch_heartbeat_duration_seconds')!.get()).values.find((v) => (v as { metricName?: string }).metricName === 'el_switch_heartbeat_duration_seconds_count');
+      expect(latency?.value).toBe(2);
+      expect(await value(registry, 'el_switch_heartbeat_last_success_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
+      expect(await value(brokerRegistry, 'el_broker_heartbeats_total', { result: 'ok' })).toBe(2);
+      expect(await value(brokerRegistry, 'el_broker_heartbeats_total', { result: 'bad_secret' })).toBe(1);
+      expect(await value(brokerRegistry, 'el_broker_heartbeats_total', { result: 'disabled' })).toBe(0);
+    } finally {
+      link.stop();
+      wrong.stop();
+      await app.close();
+    }
+  });
+});

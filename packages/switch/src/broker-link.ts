@@ -12,6 +12,7 @@ import { request as httpRequest } from 'node:http';
 import { writeFileSync, readFileSync, existsSync, renameSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { publicKeyFromPem, segmentSchema, type SegmentDef } from '@elink/protocol';
 
 export interface BrokerLinkOptions {
@@ -36,6 +37,23 @@ export interface BrokerLinkOptions {
   intervalMs?: number;
   timeoutMs?: number;
   logger: Logger;
+  /** Heartbeat metrics (el_switch_heartbeat*) go here when given. */
+  registry?: Registry;
+}
+
+interface LinkMetrics {
+  beats: Counter<'result'>;
+  latency: Histogram<string>;
+  lastOk: Gauge<string>;
+}
+
+function linkMetrics(registry: Registry): LinkMetrics {
+  const registers = [registry];
+  const beats = new Counter({ name: 'el_switch_heartbeats_total', help: 'Heartbeats sent to a broker, by result (ok, failed: no answer, an error status or a bad reply).', labelNames: ['result'] as const, registers });
+  for (const result of ['ok', 'failed']) beats.inc({ result }, 0);
+  const latency = new Histogram({ name: 'el_switch_heartbeat_duration_seconds', help: 'Time from sending a heartbeat to its answered reply.', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
+  const lastOk = new Gauge({ name: 'el_switch_heartbeat_last_success_seconds', help: 'Unix time of the last heartbeat a broker answered (0: none yet).', registers });
+  return { beats, latency, lastOk };
 }
 
 export interface HeartbeatReply {
@@ -45,16 +63,18 @@ export interface HeartbeatReply {
 }
 
 export class BrokerLink {
-  readonly #opts: BrokerLinkOptions;
+  #opts: BrokerLinkOptions;
   #keys: KeyObject[] = [];
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #lastOk = 0;
   #failures = 0;
   #next = 0;
+  readonly #metrics: LinkMetrics | undefined;
 
   constructor(opts: BrokerLinkOptions) {
     this.#opts = opts;
+    this.#metrics = opts.registry && linkMetrics(opts.registry);
     if (opts.keysFile && existsSync(opts.keysFile)) {
       try {
         this.#keys = (JSON.parse(readFileSync(opts.keysFile, 'utf8')) as string[]).map(publicKeyFromPem);
@@ -89,8 +109,17 @@ export class BrokerLink {
     const base = this.#opts.intervalMs ?? 5000;
     // After failures, back off (up to 6 intervals) with jitter, so brokers coming back are not stampeded.
     const delay = this.#failures === 0 ? base : Math.min(base * 2 ** Math.min(this.#failures, 3), base * 6) * (0.5 + Math.random() / 2);
-    this.#timer = setTimeout(() => void this.beat().finally(() => this.#schedule()), delay);
+    // beat() catches per broker; the catch here is for the rest (state(), the body), so a bug never ends the process.
+    this.#timer = setTimeout(() => void this.beat().catch((err: unknown) => this.#opts.logger.error({ err: (err as Error)?.message }, 'heartbeat round failed')).finally(() => this.#schedule()), delay);
     this.#timer.unref();
+  }
+
+  /**
+   * New TLS material after a config reload: the CA trusted for the brokers (next
+   * request) and the fingerprint of this node's certificate (next heartbeat).
+   */
+  setTls(update: { ca?: string | Buffer; fingerprint?: string }): void {
+    this.#opts = { ...this.#opts, ...update };
   }
 
   /** One heartbeat round: each broker in turn until one answers. */
@@ -99,15 +128,20 @@ export class BrokerLink {
     const body = JSON.stringify({ node: this.#opts.nodeId, hosts: this.#opts.hosts, port: typeof this.#opts.port === 'function' ? this.#opts.port() : this.#opts.port, ...(this.#opts.fingerprint ? { fingerprint: this.#opts.fingerprint } : {}), capacity: this.#opts.capacity, ...this.#opts.state() });
     for (let i = 0; i < brokers.length; i++) {
       const url = brokers[(this.#next + i) % brokers.length]!;
+      const endTimer = this.#metrics?.latency.startTimer();
       try {
         const reply = await this.#post(url, body);
+        endTimer?.();
         this.#apply(reply);
+        this.#metrics?.beats.inc({ result: 'ok' });
+        this.#metrics?.lastOk.set(Date.now() / 1000);
         this.#next = (this.#next + i) % brokers.length;
         if (this.#failures > 0) logger.info({ broker: url }, 'broker reachable again');
         this.#failures = 0;
         this.#lastOk = Date.now();
         return true;
       } catch (err) {
+        this.#metrics?.beats.inc({ result: 'failed' });
         logger.warn({ broker: url, err: (err as Error).message }, 'heartbeat failed; sessions carry on with the last-known keys');
       }
     }

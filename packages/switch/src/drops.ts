@@ -35,6 +35,15 @@ export const DROP_REASONS = [
   /** A FRAME_GSO record whose virtio_net_hdr cannot be segmented for a port without offload
    * (truncated, UDP fragmentation, headers that do not match the gso_type). */
   'bad_gso',
+  /** L2: a client session's ARP claims an IPv4 address that is not its own (segment.inspection). */
+  'arp_spoof',
+  /** L2: a client session's neighbour discovery claims an IPv6 address that is not its own,
+   * names another link-layer address, hides in a fragment, or is a router advertisement or
+   * redirect from a session that is not a bridge (segment.inspection). */
+  'nd_spoof',
+  /** L2: a client session sent more broadcast, multicast and unknown-unicast frames than its
+   * token bucket allows (segment.floodLimit). */
+  'flood_limit',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { encodeRecord, RecordType, generateTicketKeyPair } from '@elink/protocol';
-import { makeFixture, waitUntil, type Fixture, type TestClient } from './test-client.js';
+import { exchangeFrames, makeFixture, waitUntil, type Fixture, type TestClient } from './test-client.js';
 import { startNode, type TestNode } from './test-node.js';
 import { ethFrame, mac } from './test-frames.js';
 
@@ -8,11 +8,11 @@ let fx: Fixture;
 let t: TestNode;
 let a: TestClient;
 let b: TestClient;
-let round = 0;
 
 beforeAll(async () => {
   fx = await makeFixture();
-  t = await startNode(fx, { helloTimeoutMs: 300 });
+  // Every pre-auth failure logged one by one (the default samples a few per interval).
+  t = await startNode(fx, { helloTimeoutMs: 300, logSample: 1000 });
   a = await t.connect();
   b = await t.connect();
   await a.join(fx.ticket({ sub: 'good-a' }), mac(1));
@@ -25,33 +25,20 @@ afterAll(async () => {
   await t?.node.stop();
 });
 
-/** The good pair sends `n` unicast frames each way; every one must arrive, in order. */
-async function exchange(n = 50): Promise<void> {
-  const tag = `r${++round}-`;
-  const want = (from: string) => Array.from({ length: n }, (_, i) => `${tag}${from}${i}`);
-  for (let i = 0; i < n; i++) {
-    a.sendFrames([ethFrame(mac(2), mac(1), `${tag}a${i}`)]);
-    b.sendFrames([ethFrame(mac(1), mac(2), `${tag}b${i}`)]);
-  }
-  const got = (c: TestClient) => c.payloads().filter((p) => p.startsWith(tag));
-  await waitUntil(() => got(b).length >= n && got(a).length >= n, `round ${tag} frames`);
-  expect(got(b)).toEqual(want('a'));
-  expect(got(a)).toEqual(want('b'));
-}
-
 /** Runs a hostile client while the good pair exchanges frames; returns its error. */
+let hostiles = 0;
 async function hostile(act: (c: TestClient) => void | Promise<void>, opts: { join?: string } = {}) {
   const c = await t.connect();
-  if (opts.join) await c.join(opts.join, mac(100 + round));
+  if (opts.join) await c.join(opts.join, mac(100 + ++hostiles));
   const peer = `127.0.0.1:${c.socket.localPort}`;
   const [err] = await Promise.all([
     (async () => {
       await act(c);
       return c.expectError();
     })(),
-    exchange(),
+    exchangeFrames(a, b),
   ]);
-  await exchange();
+  await exchangeFrames(a, b);
   expect(a.closed || b.closed).toBe(false);
   // Logged once at warn, with the peer address and the code.
   await waitUntil(() => t.logs.some((l) => l.peer === peer && l.level === 40), 'warn log');

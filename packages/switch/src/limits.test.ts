@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import type { SegmentDef } from '@elink/protocol';
-import { waitUntil, type TestClient } from './test-client.js';
+import { exchangeFrames, waitUntil, type TestClient } from './test-client.js';
 import { segment, type TestNode, useSwitchHarness } from './test-node.js';
-import { BROADCAST, ethFrame, mac } from './test-frames.js';
+import { arpFrame, BROADCAST, ethFrame, mac } from './test-frames.js';
 
 const { fx, running, clients, node } = useSwitchHarness();
 
@@ -11,17 +11,6 @@ async function joined(t: TestNode, user: string, m: number, seg = 'lan', autoPon
   clients.push(c);
   await c.join(fx.ticket({ sub: user, seg }), m);
   return c;
-}
-
-async function exchange(a: TestClient, b: TestClient, tag: string, n = 20): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    a.sendFrames([ethFrame(mac(2), mac(1), `${tag}a${i}`)]);
-    b.sendFrames([ethFrame(mac(1), mac(2), `${tag}b${i}`)]);
-  }
-  const got = (c: TestClient) => c.payloads().filter((p) => p.startsWith(tag));
-  await waitUntil(() => got(a).length >= n && got(b).length >= n, `${tag} exchange`);
-  expect(got(b)).toEqual(Array.from({ length: n }, (_, i) => `${tag}a${i}`));
-  expect(got(a)).toEqual(Array.from({ length: n }, (_, i) => `${tag}b${i}`));
 }
 
 describe('limits over real TLS', () => {
@@ -36,10 +25,10 @@ describe('limits over real TLS', () => {
       const batch: Buffer[] = [];
       for (let j = i; j < i + 1000; j++) batch.push(ethFrame(BROADCAST, base + j * 2, 'flood'));
       h.sendFrames(batch);
-      if (i % 20_000 === 0) await exchange(a, b, `m${i}-`);
+      if (i % 20_000 === 0) await exchangeFrames(a, b, 20);
     }
     await waitUntil(() => t.node.stats.traffic.framesIn >= sent + 5 * 40, 'all hostile frames read');
-    await exchange(a, b, 'after-');
+    await exchangeFrames(a, b, 20);
     const seg = t.node.stats.segments.lan;
     expect(seg.macEntries).toBe(63); // + its own pinned MAC = 64
     expect(seg.macEntries).toBeLessThanOrEqual(1000);
@@ -50,7 +39,9 @@ describe('limits over real TLS', () => {
   });
 
   it('drops for and then closes a reader that stopped reading, without stalling the others', async () => {
-    const t = await node({ writeTimeoutMs: 400, queue: { highWaterBytes: 256 * 1024 } });
+    // Broadcast fills the slow reader fastest; the flood limit (segment-flood.test.ts) is lifted here.
+    const unlimited = segment({ name: 'lan', floodLimit: { rate: 10_000_000, burst: 10_000_000 } });
+    const t = await node({ writeTimeoutMs: 400, queue: { highWaterBytes: 256 * 1024 }, segments: [unlimited] });
     const a = await joined(t, 'a', mac(1));
     const b = await joined(t, 'b', mac(2));
     const slow = await joined(t, 'slow', mac(3));
@@ -70,7 +61,7 @@ describe('limits over real TLS', () => {
     expect(b.frames.length).toBe(rounds * 100); // b lost nothing
     expect(t.node.stats.drops.slow_peer).toBeGreaterThan(0);
     expect(t.node.stats.errors.EL_ERR_SLOW_PEER).toBe(1);
-    await exchange(a, b, 'after-slow-');
+    await exchangeFrames(a, b, 20);
   });
 
   it('closes a silent session after keepalive.timeout and keeps one that answers pings', async () => {
@@ -104,5 +95,46 @@ describe('per-ticket MAC allowance', () => {
     await waitUntil(() => t.node.stats.drops.mac_limit >= 1, 'mac_limit drop');
     expect(a.payloads().filter((p) => p === 'own' || p.startsWith('lan'))).toEqual(['own', 'lan0', 'lan1']);
     expect(t.node.stats.drops.mac_limit).toBe(1);
+  });
+});
+
+describe('ARP inspection over real TLS', () => {
+  it('drops a member’s forged ARP reply for another member’s address and counts it; the victim keeps its traffic', async () => {
+    const lan = segment({ name: 'lan', ipv4: { pool: '198.19.0.0/24' } });
+    const t = await node({ segments: [lan] });
+    const member = async (user: string, n: number) => {
+      const c = await t.connect({ autoPong: true });
+      clients.push(c);
+      await c.join(fx.ticket({ sub: user, seg: 'lan', ipv4: `198.19.0.${10 + n}/24` }), mac(n));
+      return c;
+    };
+    const a = await member('a', 1);
+    const b = await member('b', 2); // the victim, 198.19.0.12
+    const attacker = await member('x', 3);
+    const forged = arpFrame({ src: mac(3), spa: '198.19.0.12', tpa: '198.19.0.12' });
+    const own = arpFrame({ src: mac(3), spa: '198.19.0.13', tpa: '198.19.0.13' });
+    attacker.sendFrames([...Array.from({ length: 48 }, () => forged), own]);
+    await waitUntil(() => a.frames.some((f) => f.equals(own)), 'the attacker’s own announcement');
+    expect(a.frames.some((f) => f.equals(forged))).toBe(false);
+    expect(b.frames.some((f) => f.equals(forged))).toBe(false);
+    expect(t.node.stats.drops.arp_spoof).toBe(48);
+    expect(t.node.stats.segments.lan.drops.arp_spoof).toBe(48);
+    await exchangeFrames(a, b, 20);
+  });
+
+  it('warns once when a bridge session has no LAN ranges (its LAN hosts’ ARP would be dropped)', async () => {
+    const lan = segment({ name: 'lan', ipv4: { pool: '198.19.0.0/24' }, macsPerSession: 8 });
+    const ranged = segment({ name: 'office', ipv4: { pool: '198.19.1.0/24' }, macsPerSession: 8, bridgeRanges: ['192.168.1.0/24'] });
+    const t = await node({ segments: [lan, ranged] });
+    const join = async (user: string, seg: string, n: number, lanRanges?: string[]) => {
+      const c = await t.connect({ autoPong: true });
+      clients.push(c);
+      await c.join(fx.ticket({ sub: user, seg, ipv4: `198.19.${seg === 'lan' ? 0 : 1}.${10 + n}/24`, ...(lanRanges ? { lan: lanRanges } : {}) }), mac(n));
+    };
+    const warned = () => t.logs.filter((l) => /has no LAN ranges/.test(String(l.msg)));
+    await join('bare', 'lan', 1);
+    await join('with-lan', 'lan', 2, ['192.168.7.0/24']);
+    await join('in-office', 'office', 3);
+    expect(warned().map((l) => l.user)).toEqual(['bare']);
   });
 });

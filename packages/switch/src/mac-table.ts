@@ -41,7 +41,8 @@ export interface MacTableOptions {
 
 export class MacTable {
   readonly capacity: number;
-  readonly agingMs: number;
+  /** Changes live with a segment's macAgingSeconds (a config reload). */
+  agingMs: number;
   readonly now: () => number;
   private readonly refreshMs: number;
   private readonly entries = new Map<number, MacEntry>();

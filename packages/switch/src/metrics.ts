@@ -30,10 +30,14 @@ export interface SwitchMetricsSource {
   sessionErrors(): ReadonlyMap<string, number>;
   traffic(): Traffic;
   drops(): DropCounts;
-  /** L3 router: ICMP errors sent and held back by the rate limit. */
-  icmp(): { sent: number; limited: number };
+  /** L3 router: ICMP errors sent, held back by the node-wide budget, and by a session's own. */
+  icmp(): { sent: number; limited: number; sessionLimited: number };
   /** FRAME_GSO records segmented in software (for ports without offload). */
   gsoSegmented(): number;
+  /** True from the start of a drain (SIGTERM) until the node stops. */
+  draining(): boolean;
+  /** Sessions the node admits at most (`switch.maxSessions`). */
+  capacity(): number;
 }
 
 function setAll(c: Counter<string>, values: Iterable<[Record<string, string>, number]>): void {
@@ -102,7 +106,7 @@ export function registerSwitchMetrics(registry: Registry, src: SwitchMetricsSour
   });
   new Counter({
     name: 'el_switch_frames_dropped_total',
-    help: 'Frames dropped, by reason (see README: drop reasons).',
+    help: 'Frames dropped, by reason (see docs/operations.md: drop reasons).',
     labelNames: ['reason'],
     registers,
     collect() {
@@ -150,12 +154,16 @@ export function registerSwitchMetrics(registry: Registry, src: SwitchMetricsSour
   });
   new Counter({
     name: 'el_switch_icmp_errors_total',
-    help: 'ICMP/ICMPv6 errors (time exceeded, unreachable) the L3 router sent, or held back by its rate limit.',
+    help: 'ICMP/ICMPv6 errors and gateway echo replies the L3 router sent, or held back by the node-wide (rate_limited) or the session\'s own budget (session_limited).',
     labelNames: ['result'],
     registers,
     collect() {
       const i = src.icmp();
-      setAll(this, [[{ result: 'sent' }, i.sent], [{ result: 'rate_limited' }, i.limited]]);
+      setAll(this, [
+        [{ result: 'sent' }, i.sent],
+        [{ result: 'rate_limited' }, i.limited],
+        [{ result: 'session_limited' }, i.sessionLimited],
+      ]);
     },
   });
   new Counter({
@@ -164,6 +172,22 @@ export function registerSwitchMetrics(registry: Registry, src: SwitchMetricsSour
     registers,
     collect() {
       setAll(this, [[{}, src.gsoSegmented()]]);
+    },
+  });
+  new Gauge({
+    name: 'el_switch_draining',
+    help: '1 while the node drains (refuses new sessions, redirects the others), else 0.',
+    registers,
+    collect() {
+      this.set(src.draining() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'el_switch_session_capacity',
+    help: 'Sessions this node admits at most (switch.maxSessions); compare with sum(el_switch_sessions).',
+    registers,
+    collect() {
+      this.set(src.capacity());
     },
   });
 }

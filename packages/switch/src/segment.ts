@@ -8,7 +8,10 @@
  *        own (pinned) MAC                      → ok
  *        macLimit 1 and another source         → drop `src_mismatch`
  *        else learn (limit, pins)              → drop `mac_limit` / `mac_conflict`
- *   4. destination group MAC or unknown        → flood to every OTHER port here
+ *   4. a client session's ARP / ND claims an address
+ *      that is not its own (neighbor-guard.ts)  → drop `arp_spoof` / `nd_spoof`
+ *   5. destination group MAC or unknown        → flood to every OTHER port here,
+ *      a client session over its floodLimit    → drop `flood_limit`
  *      known, on the ingress port              → drop `hairpin`
  *      known                                   → that port
  * Drops are plain counters (the hot path does not allocate or throw); egress is
@@ -19,10 +22,18 @@ import { isGroupMac, L2_OVERHEAD, macAt, type SegmentDef } from '@elink/protocol
 import { newDropCounts, type DropCounts } from './drops.js';
 import { GsoEgress } from './gso-egress.js';
 import { MacTable } from './mac-table.js';
+import { withLiveSettings } from './segment-settings.js';
+import { NeighborGuard, type ClaimSet, type GuardClaims } from './neighbor-guard.js';
 import type { Port } from './port.js';
 
 const ETHERNET_HEADER = 14;
 const NONE = -1;
+
+/** The IPv6 next header of an untagged frame may lead to neighbour discovery: ICMPv6, or
+ * an extension header (hop-by-hop, routing, fragment, destination options) before it. */
+function mayCarryNd(nextHeader: number): boolean {
+  return nextHeader === 58 || nextHeader === 0 || nextHeader === 43 || nextHeader === 44 || nextHeader === 60;
+}
 
 export interface AttachOptions {
   /** How many source MACs the port may use (segment.macsPerSession for client
@@ -32,6 +43,10 @@ export interface AttachOptions {
   ownMac?: number;
   /** Without ownMac: pin the first source MAC the port sends as its own. */
   pinFirstSource?: boolean;
+  /** A client session: the addresses its ticket gives it. Such a port's ARP / ND is
+   * inspected and what it makes the switch flood is rate-limited; a port without claims
+   * (the node's TAP to a LAN) is trusted. */
+  claims?: GuardClaims;
 }
 
 interface Attachment {
@@ -39,6 +54,11 @@ interface Attachment {
   readonly macLimit: number;
   ownMac: number;
   pinFirst: boolean;
+  /** Client sessions only (see AttachOptions.claims). */
+  readonly claimSet: ClaimSet | undefined;
+  /** The flood token bucket (client sessions): tokens left, and when last refilled. */
+  floodTokens: number;
+  floodLast: number;
 }
 
 export interface L2SegmentOptions {
@@ -56,14 +76,33 @@ export class L2Segment {
   private readonly attachments = new Map<Port, Attachment>();
   private readonly ports: Port[] = [];
   readonly gsoEgress: GsoEgress;
+  readonly guard: NeighborGuard;
+  private floodRate: number;
+  private floodBurst: number;
+  private readonly maxFrame: number;
+  #def: SegmentDef;
 
-  constructor(
-    readonly def: SegmentDef,
-    opts: L2SegmentOptions = {},
-  ) {
+  constructor(def: SegmentDef, opts: L2SegmentOptions = {}) {
+    this.#def = def;
     this.name = def.name;
     this.gsoEgress = new GsoEgress(true, def.mtu + L2_OVERHEAD);
+    this.guard = new NeighborGuard(def);
+    this.floodRate = def.floodLimit.rate / 1000; // tokens per millisecond
+    this.floodBurst = def.floodLimit.burst;
+    this.maxFrame = def.mtu + L2_OVERHEAD;
     this.table = new MacTable({ capacity: def.macTableSize, agingMs: def.macAgingSeconds * 1000, now: opts.now });
+  }
+
+  get def(): SegmentDef {
+    return this.#def;
+  }
+
+  /** New values of LIVE_SEGMENT_SETTINGS (a config reload); the rest of `def` is ignored. */
+  applySettings(next: SegmentDef): void {
+    this.#def = withLiveSettings(this.#def, next);
+    this.floodRate = next.floodLimit.rate / 1000;
+    this.floodBurst = next.floodLimit.burst;
+    this.table.agingMs = next.macAgingSeconds * 1000;
   }
 
   get portCount(): number {
@@ -93,14 +132,26 @@ export class L2Segment {
     if (this.attachments.has(port)) return true;
     const ownMac = opts.ownMac ?? NONE;
     if (ownMac !== NONE && this.table.pin(ownMac, port) !== undefined) return false;
-    this.attachments.set(port, { port, macLimit: opts.macLimit ?? Infinity, ownMac, pinFirst: ownMac === NONE && !!opts.pinFirstSource });
+    const macLimit = opts.macLimit ?? Infinity;
+    this.attachments.set(port, {
+      port,
+      macLimit,
+      ownMac,
+      pinFirst: ownMac === NONE && !!opts.pinFirstSource,
+      claimSet: opts.claims && this.guard.claimSet(opts.claims, macLimit),
+      floodTokens: this.floodBurst,
+      floodLast: this.table.now(),
+    });
     this.ports.push(port);
     return true;
   }
 
   /** Removes a port and forgets every MAC it had. */
   detach(port: Port): void {
-    if (!this.attachments.delete(port)) return;
+    const att = this.attachments.get(port);
+    if (att === undefined) return;
+    this.attachments.delete(port);
+    if (att.claimSet !== undefined) this.guard.release(att.claimSet);
     // Swap-remove: O(1) with thousands of ports. Safe even mid-flood: enqueue never
     // detaches synchronously (closing is driven by timers and socket events).
     const i = this.ports.indexOf(port);
@@ -151,12 +202,36 @@ export class L2Segment {
       }
     }
 
-    if (isGroupMac(frame, 0)) {
-      this.flood(frame, ingress, gso);
-      return;
+    const cs = att.claimSet;
+    if (cs !== undefined) {
+      // Only ARP, ICMPv6 (or IPv6 with extension headers) and VLAN-tagged frames can carry
+      // a claim: a compare or two for the rest.
+      const type = (frame[12] << 8) | frame[13];
+      if (type === 0x0806 || type === 0x8100 || type === 0x88a8 || (type === 0x86dd && mayCarryNd(frame[20]))) {
+        const verdict = this.guard.check(frame, cs);
+        if (verdict !== undefined) {
+          this.drops[verdict]++;
+          return;
+        }
+      }
     }
-    const egress = table.lookup(macAt(frame, 0), now);
+
+    const egress = isGroupMac(frame, 0) ? undefined : table.lookup(macAt(frame, 0), now);
     if (egress === undefined) {
+      if (cs !== undefined) {
+        // The session's flood token bucket (segment.floodLimit); a FRAME_GSO record costs
+        // the MTU-sized frames it holds.
+        if (now !== att.floodLast) {
+          att.floodTokens = Math.min(this.floodBurst, att.floodTokens + (now - att.floodLast) * this.floodRate);
+          att.floodLast = now;
+        }
+        const cost = gso === undefined ? 1 : 1 + ((gso.length / this.maxFrame) | 0);
+        if (att.floodTokens < cost) {
+          this.drops.flood_limit++;
+          return;
+        }
+        att.floodTokens -= cost;
+      }
       this.flood(frame, ingress, gso);
     } else if (egress === ingress) {
       this.drops.hairpin++;

@@ -49,6 +49,8 @@ export type AnySegment = L2Segment | L3Segment;
 /** What a session needs from its node (switch-node.ts implements it). */
 export interface SessionHost {
   readonly nodeId: string;
+  /** Sent in welcome as `software` when set (e.g. "elink/0.1.0"). */
+  readonly software?: string;
   readonly logger: Logger;
   readonly helloTimeoutMs: number;
   /** How long after end() a closing socket may linger before destroy(). */
@@ -65,6 +67,8 @@ export interface SessionHost {
   established(s: Session): void;
   closed(s: Session): void;
   sessionError(code: ErrorCode): void;
+  /** A session failed before its welcome (logged sampled, not one line each). */
+  preAuthFailed?(s: Session, err: ElError): void;
 }
 
 export type SessionState = 'awaiting_hello' | 'established' | 'closing' | 'closed';
@@ -113,7 +117,7 @@ export class Session extends QueuedPort {
       this.closeReason ??= 'peer_closed';
     });
     socket.on('close', () => this.onClose());
-    this.helloTimer = setTimeout(() => this.fail(new ElError('EL_ERR_HELLO_TIMEOUT', `no hello within ${host.helloTimeoutMs} ms`)), host.helloTimeoutMs);
+    this.helloTimer = setTimeout(() => this.guarded(() => this.fail(new ElError('EL_ERR_HELLO_TIMEOUT', `no hello within ${host.helloTimeoutMs} ms`))), host.helloTimeoutMs);
   }
 
   get user(): string | undefined {
@@ -226,8 +230,16 @@ export class Session extends QueuedPort {
         }
       }
     }
-    if (!seg.attach(this, { macLimit: claims.macs ?? seg.def.macsPerSession, ownMac: own, pinFirstSource: own === undefined })) {
+    if (!seg.attach(this, { macLimit: claims.macs ?? seg.def.macsPerSession, ownMac: own, pinFirstSource: own === undefined, claims })) {
       throw new ElError('EL_ERR_MAC_IN_USE', `MAC ${hello.mac ?? claims.mac} is in use by another session in segment "${seg.name}"`);
+    }
+    const macs = claims.macs ?? seg.def.macsPerSession;
+    if (macs > 1 && (seg.def.inspection.arp || seg.def.inspection.nd) && !claims.lan?.length && seg.def.bridgeRanges.length === 0) {
+      // Otherwise its LAN hosts' ARP/ND is dropped (arp_spoof/nd_spoof) with only a counter to show why.
+      this.host.logger.warn(
+        { peer: this.peer, session: this.name, user: claims.sub, segment: seg.name },
+        `bridge session (up to ${macs} MACs) has no LAN ranges: its LAN hosts may claim no addresses, so their ARP/ND is dropped; set the user's lan or the segment's bridgeRanges (docs/lan.md)`,
+      );
     }
 
     this.establish(claims, seg, seg.def.mtu + L2_OVERHEAD);
@@ -283,6 +295,7 @@ export class Session extends QueuedPort {
       keepalive: { interval: def.keepalive.interval, timeout: def.keepalive.timeout },
     };
     if (this.gso) welcome.caps = [CAP_GSO];
+    if (this.host.software) welcome.software = this.host.software;
     if (claims.ipv4) welcome.ipv4 = def.ipv4?.gateway ? { address: claims.ipv4, gateway: def.ipv4.gateway } : { address: claims.ipv4 };
     if (claims.ipv6) welcome.ipv6 = def.ipv6?.gateway ? { address: claims.ipv6, gateway: def.ipv6.gateway } : { address: claims.ipv6 };
     if (seg instanceof L3Segment) {
@@ -300,7 +313,7 @@ export class Session extends QueuedPort {
     this.lastPing = Date.now();
     // Check often enough to notice the timeout within a third of it.
     const tick = Math.max(10, Math.min(intervalMs, timeoutMs / 3));
-    this.keepaliveTimer = setInterval(() => {
+    this.keepaliveTimer = setInterval(() => this.guarded(() => {
       const now = Date.now();
       if (now - this.lastRx > timeoutMs) {
         this.fail(new ElError('EL_ERR_KEEPALIVE_TIMEOUT', `nothing received for ${Math.round((now - this.lastRx) / 1000)} s`));
@@ -310,8 +323,21 @@ export class Session extends QueuedPort {
         this.lastPing = now;
         this.sendControl({ type: 'ping', id: ++this.pingId });
       }
-    }, tick);
+    }), tick);
     this.keepaliveTimer.unref();
+  }
+
+  /** Runs a timer's work: whatever it throws ends this session only, never the process. */
+  private guarded(work: () => void): void {
+    try {
+      work();
+    } catch (e) {
+      try {
+        this.fail(new ElError('EL_ERR_INTERNAL', `session ${this.name}: ${(e as Error)?.message ?? String(e)}`));
+      } catch {
+        this.socket.destroy();
+      }
+    }
   }
 
   // ---- output ----
@@ -342,7 +368,8 @@ export class Session extends QueuedPort {
   fail(err: ElError): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.host.sessionError(err.code);
-    this.host.logger.warn({ peer: this.peer, session: this.name, user: this.claims?.sub, code: err.code }, err.message);
+    if (this.state === 'awaiting_hello' && this.host.preAuthFailed) this.host.preAuthFailed(this, err);
+    else this.host.logger.warn({ peer: this.peer, session: this.name, user: this.claims?.sub, code: err.code }, err.message);
     this.closeReason = err.code;
     this.finish({ type: 'error', code: err.code, message: err.message });
   }

@@ -1,13 +1,16 @@
 /**
  * SwitchNode: the TLS listener, the hosted segments and the client sessions.
  *
- *   TCP accept (noDelay) → TLS handshake (ALPN el/1, handshake timeout)
- *     → Session (hello → ticket → segment → welcome) → L2Segment.forward
+ *   TCP accept: ConnectionGuard (fd reserve, per-source and listener caps and rates)
+ *     → TLS handshake (ALPN el/1, handshake timeout)
+ *     → Session (hello → ticket → replay journal → segment → welcome) → L2Segment.forward
  *
- * Socket and TLS errors are logged and end only their own connection.
+ * Socket and TLS errors end only their own connection. Events before the welcome
+ * (refusals, failed handshakes, bad hellos) are logged through an EventSummary: a few
+ * per interval, then counts, so strangers do not control the log volume.
  */
 import type { KeyObject } from 'node:crypto';
-import type { Socket } from 'node:net';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -15,7 +18,12 @@ import { ALPN, ElError, type ErrorCode, type SegmentDef } from '@elink/protocol'
 import { addDropCounts, newDropCounts, type DropCounts } from './drops.js';
 import { registerSwitchMetrics, type SegmentSnapshot, type Traffic } from './metrics.js';
 import { DEFAULT_WRITE_TIMEOUT_MS, type QueueOptions } from './port.js';
+import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
+import { EventSummary } from './event-summary.js';
+import type { FdBudget } from './fd-budget.js';
 import { ReplayCache } from './replay-cache.js';
+import { liveSettingsChanged } from './segment-settings.js';
+import { ReplayJournal } from './replay-journal.js';
 import { L2Segment } from './segment.js';
 import { Session, type AnySegment, type SessionHost } from './session.js';
 import { L3Router, L3Segment, type L3RouterOptions } from './l3/l3-segment.js';
@@ -24,6 +32,8 @@ import { DevicePort, ipCommand } from './ports/device-port.js';
 
 export interface SwitchNodeOptions {
   nodeId: string;
+  /** The software and version sent in welcome (`software`), e.g. "elink/0.1.0". */
+  software?: string;
   /** port 0 = ephemeral (tests). */
   listen: { host: string; port: number };
   tls: { cert: string | Buffer; key: string | Buffer; ciphers?: string; minVersion?: 'TLSv1.2' | 'TLSv1.3'; ecdhCurve?: string };
@@ -52,6 +62,16 @@ export interface SwitchNodeOptions {
   queue?: Omit<QueueOptions, 'writeTimeoutMs' | 'scheduler' | 'now'>;
   /** L3 routing: node-wide route limit and ICMP error rate. */
   l3?: L3RouterOptions;
+  /** Admission at accept: connections before the welcome, per source and in all, and accept rates. */
+  connectionLimits?: Partial<ConnectionLimits>;
+  /** The process's descriptor budget (shared by its listeners); absent = no fd shedding. */
+  fds?: FdBudget;
+  /** Summary interval of the pre-auth event log. Default 10000. */
+  logIntervalMs?: number;
+  /** Pre-auth events logged one by one per interval before only counts are. Default 5. */
+  logSample?: number;
+  /** Where used ticket ids are journaled (single use across restarts); absent = memory only. */
+  replayJournal?: string;
 }
 
 export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
@@ -69,12 +89,13 @@ export interface SwitchNodeStats {
   traffic: Traffic;
   drops: DropCounts;
   segments: Record<string, { mode: 'l2' | 'l3'; sessions: number; ports: number; macEntries: number; evictions: number; moves: number; routes: number; drops: DropCounts }>;
-  /** ICMP errors the L3 router sent, and those the rate limit held back. */
-  icmp: { sent: number; limited: number };
+  /** ICMP errors the L3 router sent, and those the node-wide and per-session budgets held back. */
+  icmp: { sent: number; limited: number; sessionLimited: number };
 }
 
 export class SwitchNode implements SessionHost {
   readonly nodeId: string;
+  readonly software?: string;
   readonly logger: Logger;
   readonly helloTimeoutMs: number;
   readonly maxSessions: number;
@@ -82,6 +103,10 @@ export class SwitchNode implements SessionHost {
   readonly closeGraceMs: number;
   readonly gso: boolean;
   readonly replay: ReplayCache;
+  readonly guard: ConnectionGuard;
+  /** Pre-auth events (failed handshakes, bad or missing hello): sampled and summed up. */
+  private readonly preAuth: EventSummary;
+  private readonly journal: ReplayJournal | undefined;
   private readonly segments = new Map<string, AnySegment>();
   readonly router: L3Router;
   private readonly unhosted = new Map<string, string>();
@@ -89,7 +114,9 @@ export class SwitchNode implements SessionHost {
   private readonly devicePorts = new Map<string, DevicePort>();
   private readonly sessions = new Set<Session>();
   private readonly connections = new Set<Socket>();
+  /** TLS state machine only: sockets reach it from `tcp` once admitted. */
   private readonly server: Server;
+  private readonly tcp: TcpServer;
   private readonly queue: QueueOptions;
   private stopping = false;
   #draining = false;
@@ -103,6 +130,7 @@ export class SwitchNode implements SessionHost {
 
   constructor(private readonly opts: SwitchNodeOptions) {
     this.nodeId = opts.nodeId;
+    if (opts.software) this.software = opts.software;
     this.logger = opts.logger;
     this.helloTimeoutMs = opts.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
     this.maxSessions = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
@@ -110,6 +138,14 @@ export class SwitchNode implements SessionHost {
     this.closeGraceMs = opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
     this.gso = opts.gso ?? true;
     this.replay = new ReplayCache(opts.replayCacheSize ?? 200_000);
+    if (opts.replayJournal) {
+      const { journal, entries } = ReplayJournal.open(opts.replayJournal);
+      this.journal = journal;
+      this.replay.persistTo(journal, entries);
+      this.logger.info({ file: opts.replayJournal, live: entries.length }, 'replay journal loaded');
+    }
+    this.guard = new ConnectionGuard({ listener: 'switch', limits: opts.connectionLimits, fds: opts.fds, logger: opts.logger, registry: opts.registry, logIntervalMs: opts.logIntervalMs });
+    this.preAuth = new EventSummary({ logger: opts.logger, message: 'sessions that failed before welcome', intervalMs: opts.logIntervalMs, sample: opts.logSample });
     this.queue = { ...opts.queue, writeTimeoutMs: this.writeTimeoutMs };
     this.router = new L3Router(opts.l3);
 
@@ -124,19 +160,23 @@ export class SwitchNode implements SessionHost {
     };
     if (opts.tls.ciphers) tlsOptions.ciphers = opts.tls.ciphers;
     if (opts.tls.ecdhCurve) tlsOptions.ecdhCurve = opts.tls.ecdhCurve;
+    // The TCP listener admits (ConnectionGuard) and only then hands a socket to TLS, so a
+    // refused connection costs an accept and a close, never a TLS socket.
     this.server = createServer(tlsOptions, (socket) => this.onSecureConnection(socket));
-    this.server.on('connection', (raw: Socket) => {
-      raw.setNoDelay(true);
+    this.tcp = createTcpServer({ noDelay: true }, (raw) => {
+      if (!this.guard.admit(raw)) return;
       raw.on('error', () => {}); // reported through tlsClientError / the session
       this.connections.add(raw);
       raw.on('close', () => this.connections.delete(raw));
+      this.server.emit('connection', raw);
     });
+    this.guard.reportErrors(this.tcp);
     this.server.on('tlsClientError', (err, socket) => {
-      this.logger.debug({ peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
       // With a listener attached node leaves the socket open (e.g. on handshake timeout).
       socket.destroy();
+      const code = (err as NodeJS.ErrnoException).code ?? 'ERR_TLS';
+      this.preAuth.add(`tls:${code}`, { peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
     });
-    this.server.on('error', (err) => this.logger.error({ err: err.message }, 'switch listener error'));
 
     if (opts.registry) {
       registerSwitchMetrics(opts.registry, {
@@ -146,12 +186,14 @@ export class SwitchNode implements SessionHost {
         sessionErrors: () => this.errorsBy,
         traffic: () => this.traffic(),
         drops: () => this.drops(),
-        icmp: () => ({ sent: this.router.icmpSent, limited: this.router.icmpLimited }),
+        icmp: () => ({ sent: this.router.icmpSent, limited: this.router.icmpLimited, sessionLimited: this.router.icmpSessionLimited }),
         gsoSegmented: () => {
           let n = 0;
           for (const seg of this.segments.values()) n += seg.gsoEgress.segmented;
           return n;
         },
+        draining: () => this.#draining,
+        capacity: () => this.maxSessions,
       });
     }
   }
@@ -174,6 +216,21 @@ export class SwitchNode implements SessionHost {
       this.logger.error({ segment: def.name, code: err.code, err: err.message }, 'segment LAN port not created');
     }
     return true;
+  }
+
+  /**
+   * New values of a hosted segment's live settings (LIVE_SEGMENT_SETTINGS: a config reload,
+   * or a broker's heartbeat reply after its reload); other differences are ignored, the
+   * segment stays as hosted. Returns the settings that changed (none: nothing happens).
+   */
+  updateSegment(def: SegmentDef): string[] {
+    const seg = this.segments.get(def.name);
+    if (!seg) return [];
+    const changed = liveSettingsChanged(seg.def, def);
+    if (changed.length === 0) return [];
+    seg.applySettings(def);
+    this.logger.info({ segment: def.name, changed }, 'segment settings changed');
+    return changed;
   }
 
   /**
@@ -233,28 +290,61 @@ export class SwitchNode implements SessionHost {
   async start(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(new ElError('EL_ERR_CONFIG', `cannot listen on ${this.opts.listen.host}:${this.opts.listen.port}: ${err.message}`, { cause: err }));
-      this.server.once('error', onError);
-      this.server.listen(this.opts.listen.port, this.opts.listen.host, () => {
-        this.server.off('error', onError);
+      this.tcp.once('error', onError);
+      this.tcp.listen(this.opts.listen.port, this.opts.listen.host, () => {
+        this.tcp.off('error', onError);
         resolve();
       });
     });
     // Aging also happens on lookup; the sweep frees memory of MACs nobody asks for.
     this.sweepTimer = setInterval(() => {
-      for (const s of this.segments.values()) if (s instanceof L2Segment) s.sweep();
+      try {
+        for (const s of this.segments.values()) if (s instanceof L2Segment) s.sweep();
+      } catch (e) {
+        this.logger.error({ err: (e as Error)?.message }, 'MAC table sweep failed');
+      }
     }, 5000);
     this.sweepTimer.unref();
     const a = this.address();
     this.logger.info({ node: this.nodeId, host: a.host, port: a.port, segments: [...this.segments.keys()] }, 'switch listening');
   }
 
+  /**
+   * A new certificate and key (a config reload): handshakes from now on use them;
+   * established sessions keep the ones they were made with. Ciphers, curves and the
+   * minimum version stay as configured at start. Throws when the key does not match.
+   */
+  setSecureContext(tls: { cert: string | Buffer; key: string | Buffer }): void {
+    // Node resets every context option not given (ciphers, curve, versions): pass them all again.
+    const { minVersion, ciphers, ecdhCurve } = this.opts.tls;
+    this.server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: minVersion ?? 'TLSv1.2', ...(ciphers ? { ciphers } : {}), ...(ecdhCurve ? { ecdhCurve } : {}) });
+  }
+
+  /**
+   * Ends with `bye` every established session whose user may no longer be in its segment
+   * (a config reload removed the user, or the segment from the user's list). The client
+   * then logs in again, and the broker refuses it. Returns how many sessions were ended.
+   */
+  endSessions(gone: (user: string, segment: string) => boolean, reason: string): number {
+    let n = 0;
+    for (const s of [...this.sessions]) {
+      const c = s.claims;
+      if (c && gone(c.sub, c.seg)) {
+        s.close(reason);
+        n++;
+      }
+    }
+    if (n) this.logger.info({ sessions: n, reason }, 'sessions ended');
+    return n;
+  }
+
   /** True while the TLS listener accepts connections (readiness). */
   get listening(): boolean {
-    return this.server.listening;
+    return this.tcp.listening;
   }
 
   address(): { host: string; port: number } {
-    const a = this.server.address();
+    const a = this.tcp.address();
     if (a === null || typeof a === 'string') return { host: this.opts.listen.host, port: this.opts.listen.port };
     return { host: a.address, port: a.port };
   }
@@ -285,7 +375,9 @@ export class SwitchNode implements SessionHost {
   async stop(reason = 'shutdown'): Promise<void> {
     this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.server.close(() => {});
+    this.guard.stop();
+    this.preAuth.stop();
+    this.tcp.close(() => {});
     for (const s of [...this.sessions]) s.close(reason);
     const gone = (): boolean => this.sessions.size === 0 && this.connections.size === 0;
     await this.waitFor(gone, this.closeGraceMs + 500);
@@ -297,6 +389,7 @@ export class SwitchNode implements SessionHost {
       port.close();
     }
     this.devicePorts.clear();
+    this.journal?.close();
     this.logger.info({ node: this.nodeId, reason }, 'switch stopped');
   }
 
@@ -331,7 +424,7 @@ export class SwitchNode implements SessionHost {
       traffic: this.traffic(),
       drops: this.drops(),
       segments,
-      icmp: { sent: this.router.icmpSent, limited: this.router.icmpLimited },
+      icmp: { sent: this.router.icmpSent, limited: this.router.icmpLimited, sessionLimited: this.router.icmpSessionLimited },
     };
   }
 
@@ -378,6 +471,7 @@ export class SwitchNode implements SessionHost {
 
   established(s: Session): void {
     this.opened++;
+    this.guard.authenticated(s.socket.remoteAddress, s.socket.remotePort);
     this.logger.info({ peer: s.peer, user: s.user, segment: s.segment?.name, session: s.name, device: s.claims?.dev }, 'session opened');
   }
 
@@ -415,11 +509,15 @@ export class SwitchNode implements SessionHost {
     this.errorsBy.set(code, (this.errorsBy.get(code) ?? 0) + 1);
   }
 
+  preAuthFailed(s: Session, err: ElError): void {
+    this.preAuth.add(err.code, { peer: s.peer, session: s.name, code: err.code }, err.message);
+  }
+
   // ---- internals ----
 
   private onSecureConnection(socket: TLSSocket): void {
     if (socket.alpnProtocol !== ALPN) {
-      this.logger.debug({ peer: `${socket.remoteAddress}:${socket.remotePort}`, alpn: socket.alpnProtocol }, `connection without ALPN ${ALPN} refused`);
+      this.preAuth.add('no_alpn', { peer: `${socket.remoteAddress}:${socket.remotePort}`, alpn: socket.alpnProtocol }, `connection without ALPN ${ALPN} refused`);
       socket.destroy();
       return;
     }

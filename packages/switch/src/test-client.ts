@@ -20,6 +20,7 @@ import {
   type Welcome,
 } from '@elink/protocol';
 import { createCertificateAuthority, issueServerCertificate } from '@elink/pki';
+import { ethFrame, mac } from './test-frames.js';
 
 export interface Fixture {
   caPem: string;
@@ -55,6 +56,27 @@ export async function waitUntil(cond: () => boolean, what: string, timeoutMs = 5
   }
 }
 
+let exchangeRound = 0;
+
+/**
+ * `a` (MAC mac(1)) and `b` (mac(2)) send `n` unicast frames each way; resolves once every
+ * one has arrived, and throws unless each side got exactly the other's, in order.
+ */
+export async function exchangeFrames(a: TestClient, b: TestClient, n = 50, timeoutMs = 10_000): Promise<void> {
+  const tag = `x${++exchangeRound}-`;
+  const want = (from: string) => Array.from({ length: n }, (_, i) => `${tag}${from}${i}`);
+  for (let i = 0; i < n; i++) {
+    a.sendFrames([ethFrame(mac(2), mac(1), `${tag}a${i}`)]);
+    b.sendFrames([ethFrame(mac(1), mac(2), `${tag}b${i}`)]);
+  }
+  const got = (c: TestClient) => c.payloads().filter((p) => p.startsWith(tag));
+  await waitUntil(() => got(a).length >= n && got(b).length >= n, `exchange ${tag}`, timeoutMs);
+  const [atB, atA] = [got(b), got(a)];
+  if (JSON.stringify(atB) !== JSON.stringify(want('a')) || JSON.stringify(atA) !== JSON.stringify(want('b'))) {
+    throw new Error(`exchange ${tag}: frames lost, duplicated or reordered (b got ${atB.length}, a got ${atA.length} of ${n})`);
+  }
+}
+
 export interface ConnectOptions {
   host: string;
   port: number;
@@ -63,6 +85,8 @@ export interface ConnectOptions {
   alpn?: string[];
   /** Answer the switch's pings (default true). */
   autoPong?: boolean;
+  /** Source address (any of 127.0.0.0/8 stands for another host). */
+  localAddress?: string;
 }
 
 export class TestClient {
@@ -91,7 +115,7 @@ export class TestClient {
 
   static connect(opts: ConnectOptions): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const socket = tlsConnect({ host: opts.host, port: opts.port, ca: opts.ca, servername: 'localhost', ALPNProtocols: opts.alpn ?? [ALPN] });
+      const socket = tlsConnect({ host: opts.host, port: opts.port, ca: opts.ca, servername: 'localhost', ALPNProtocols: opts.alpn ?? [ALPN], localAddress: opts.localAddress });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error('TLS connect timed out'));

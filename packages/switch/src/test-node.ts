@@ -17,7 +17,7 @@ export interface TestNode {
   node: SwitchNode;
   logs: LogLine[];
   registry: Registry;
-  connect(opts?: { alpn?: string[]; autoPong?: boolean }): Promise<TestClient>;
+  connect(opts?: { alpn?: string[]; autoPong?: boolean; localAddress?: string }): Promise<TestClient>;
 }
 
 export function segment(input: SegmentInput): SegmentDef {

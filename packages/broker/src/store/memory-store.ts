@@ -3,6 +3,9 @@
  * with `snapshotFile` it is also written to disk (atomically: temp file + rename, at
  * most once per `snapshotDelayMs` after a change, and on close) and read back at
  * start, so a single-node install keeps its leases and users across restarts.
+ * A snapshot that cannot be written (disk full, out of file descriptors) never throws
+ * from the timer: it is reported to `onSnapshotError`, counted, and retried with
+ * exponential backoff up to `MAX_SNAPSHOT_BACKOFF_MS`; the state stays in memory.
  * Challenges, rate-limit counters and node heartbeats are short-lived and not saved.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -13,6 +16,8 @@ import { MAX_COUNTERS, MAX_NODES, MAX_USERS, type BrokerStore, type CounterLimit
 
 /** Challenges are bounded; the oldest gives way (the broker also caps how many it issues). */
 export const MAX_CHALLENGES = 100_000;
+/** The longest wait between two attempts to write a failing snapshot. */
+export const MAX_SNAPSHOT_BACKOFF_MS = 60_000;
 
 interface Lease {
   record: LeaseRecord;
@@ -40,6 +45,8 @@ export interface MemoryStoreOptions {
   now?: () => number;
   /** Live rate-limit counters at most. Default MAX_COUNTERS. */
   maxCounters?: number;
+  /** A timed snapshot failed; it is retried after `retryInMs` (logged and counted by the caller). */
+  onSnapshotError?: (err: Error, retryInMs: number) => void;
 }
 
 export class MemoryStore implements BrokerStore {
@@ -55,12 +62,19 @@ export class MemoryStore implements BrokerStore {
   readonly #file: string | undefined;
   readonly #delay: number;
   #timer: NodeJS.Timeout | undefined;
+  readonly #onSnapshotError: ((err: Error, retryInMs: number) => void) | undefined;
+  /** Consecutive failed timed snapshots (0 after a success): the backoff exponent. */
+  #failedInARow = 0;
+  /** Snapshots written, and timed snapshots that failed (metrics). */
+  snapshotsSaved = 0;
+  snapshotFailures = 0;
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.#now = opts.now ?? Date.now;
     this.#file = opts.snapshotFile;
     this.#delay = opts.snapshotDelayMs ?? 1000;
     this.#maxCounters = opts.maxCounters ?? MAX_COUNTERS;
+    this.#onSnapshotError = opts.onSnapshotError;
     if (this.#file && existsSync(this.#file)) this.#load(this.#file);
   }
 
@@ -308,10 +322,28 @@ export class MemoryStore implements BrokerStore {
 
   #changed(): void {
     if (!this.#file || this.#timer) return;
+    this.#schedule(this.#delay);
+  }
+
+  #schedule(ms: number): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.saveNow();
-    }, this.#delay);
+      try {
+        this.saveNow();
+        this.#failedInARow = 0;
+      } catch (e) {
+        // Out of fds or disk: keep serving from memory and try again later, less often.
+        this.snapshotFailures++;
+        this.#failedInARow++;
+        const retry = Math.min(MAX_SNAPSHOT_BACKOFF_MS, this.#delay * 2 ** Math.min(this.#failedInARow, 16));
+        this.#schedule(retry);
+        try {
+          this.#onSnapshotError?.(e instanceof Error ? e : new Error(String(e)), retry);
+        } catch {
+          /* a failing reporter must not end the process either */
+        }
+      }
+    }, ms);
     this.#timer.unref();
   }
 
@@ -328,6 +360,7 @@ export class MemoryStore implements BrokerStore {
     const tmp = `${this.#file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(snap), { mode: 0o600 });
     renameSync(tmp, this.#file);
+    this.snapshotsSaved++;
   }
 
   #load(file: string): void {

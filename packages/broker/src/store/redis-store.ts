@@ -13,6 +13,7 @@ import { ElError } from '@elink/protocol';
 import type { LeaseEntry, LeaseFamily, LeaseRecord, OwnerCap } from '../lease-store.js';
 import { CLAIM, RELEASE, RESERVE, SETTLE, SWEEP, TOUCH } from './redis-scripts.js';
 import { deviceLimit } from './memory-store.js';
+import type { RedisObserver } from './redis-metrics.js';
 import { MAX_COUNTERS, MAX_NODES, MAX_USERS, type BrokerStore, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
 
 export type RedisStoreConfig =
@@ -36,6 +37,8 @@ interface Scripted {
 export interface RedisStoreOptions {
   /** Live rate-limit counters at most. Default MAX_COUNTERS. */
   maxCounters?: number;
+  /** Times and failures of every operation (el_broker_redis_*). */
+  observer?: RedisObserver;
 }
 
 /**
@@ -60,10 +63,12 @@ export class RedisStore implements BrokerStore {
   readonly #p: string;
   readonly #now: () => number;
   readonly #maxCounters: number;
+  readonly #observer: RedisObserver | undefined;
 
   constructor(config: RedisStoreConfig, now: () => number = Date.now, opts: RedisStoreOptions = {}) {
     this.#now = now;
     this.#maxCounters = opts.maxCounters ?? MAX_COUNTERS;
+    this.#observer = opts.observer;
     this.#p = config.prefix ?? 'el';
     let client: Client;
     if ('url' in config) client = new Redis(config.url, CLIENT_OPTIONS);
@@ -82,7 +87,7 @@ export class RedisStore implements BrokerStore {
     else client = new Cluster(config.cluster, { redisOptions: { ...CLIENT_OPTIONS, password: config.password }, clusterRetryStrategy: (times) => Math.min(times * 100, 1000) });
     // Errors surface on the calls that need Redis (as 503) and on /readyz; without a
     // listener ioredis would print every failed reconnect.
-    client.on('error', () => {});
+    client.on('error', () => this.#observer?.connectionError());
     client.defineCommand('elClaim', { numberOfKeys: 4, lua: CLAIM });
     client.defineCommand('elTouch', { numberOfKeys: 4, lua: TOUCH });
     client.defineCommand('elRelease', { numberOfKeys: 4, lua: RELEASE });
@@ -108,9 +113,15 @@ export class RedisStore implements BrokerStore {
   }
 
   async #do<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const start = process.hrtime.bigint();
+    const done = (ok: boolean) => this.#observer?.operation(what.replaceAll(' ', '_'), Number(process.hrtime.bigint() - start) / 1e9, ok);
     try {
-      return await fn();
+      const result = await fn();
+      done(true);
+      return result;
     } catch (err) {
+      // An ElError is our own refusal (a full registry): Redis answered.
+      done(err instanceof ElError);
       if (err instanceof ElError) throw err;
       throw new ElError('EL_ERR_UNAVAILABLE', `the broker's store (Redis) is unreachable (${what}: ${(err as Error).message}); logins resume by themselves when it is back`, { cause: err });
     }

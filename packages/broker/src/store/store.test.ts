@@ -4,7 +4,7 @@
  * except in CI). The clock is a parameter, so expiry needs no sleeping.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryStore } from './memory-store.js';
@@ -347,6 +347,34 @@ describe('MemoryStore snapshot', () => {
       expect((await b.getUser('amy'))?.segments).toEqual(['lan']);
       await b.close();
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a snapshot that cannot be written is reported and retried with backoff, never thrown from its timer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elink-snap-'));
+    // A file where the snapshot's directory should be: every write fails (ENOTDIR/EEXIST) until it is gone.
+    const blocker = join(dir, 'blocked');
+    writeFileSync(blocker, 'not a directory');
+    const file = join(blocker, 'store.json');
+    const errors: Array<{ err: Error; retry: number }> = [];
+    const store = new MemoryStore({ snapshotFile: file, snapshotDelayMs: 5, onSnapshotError: (err, retry) => errors.push({ err, retry }) });
+    try {
+      await store.claim('lan', 'k1', 'ipv4', '198.19.0.2', 60);
+      const deadline = Date.now() + 10_000;
+      while (errors.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      expect(errors.length).toBeGreaterThanOrEqual(3);
+      expect(store.snapshotFailures).toBe(errors.length);
+      // Backoff: each retry waits longer than the one before.
+      expect(errors[1]!.retry).toBeGreaterThan(errors[0]!.retry);
+      expect(errors[2]!.retry).toBeGreaterThan(errors[1]!.retry);
+      rmSync(blocker);
+      while (!existsSync(file) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      expect(existsSync(file)).toBe(true);
+      expect(store.snapshotsSaved).toBe(1);
+      expect(JSON.parse(readFileSync(file, 'utf8')).leases.lan[0].ipv4).toBe('198.19.0.2');
+    } finally {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -7,6 +7,7 @@ import { ElError } from '@elink/protocol';
 import { KernelClient } from '@elink/client';
 import { parse } from '../args.js';
 import { createLogger } from '../logger.js';
+import { connectExit, exitStatusHelp } from './connect-exit.js';
 
 export const connectHelp = `elink connect — join a segment through a TAP/TUN device (needs root or CAP_NET_ADMIN)
 
@@ -15,14 +16,20 @@ Usage: elink connect --broker URL --user NAME --password-file FILE [options]
       --user NAME           user name (env ELINK_USER)
       --password-file FILE  file whose first line is the password (env ELINK_PASSWORD_FILE)
       --segment NAME        segment to join (default: the user's first)
-      --device ID           device id: the same id gets the same addresses (default: host name)
+      --device ID           this client's id: the same id gets the same addresses and MAC,
+                            and a second client with the same user and id takes over the
+                            session (the first exits, status 7). Give each client its own;
+                            the default, the host name, is shared by network namespaces
+                            and cloned VMs
       --ca FILE             CA certificate to trust for broker and switch (default: system CAs)
       --ifname NAME         interface name or pattern (default el%d, elt%d in L3)
       --prefix              ask for a delegated prefix (L3: a router with a LAN behind it)
       --ciphers LIST        OpenSSL cipher list for the switch connection
       --no-offload          open the device without TSO/checksum offload and do not offer
                             "gso" to the switch (every frame MTU-sized, as before offload)
-      --log-level LEVEL     fatal|error|warn|info|debug|trace (default info)`;
+      --log-level LEVEL     fatal|error|warn|info|debug|trace (default info)
+
+${exitStatusHelp()}`;
 
 /** `bridge`: elink bridge runs this same client with its TAP attached to a Linux bridge. */
 export async function connectCommand(argv: string[], bridge?: { attach: string }): Promise<void> {
@@ -84,5 +91,13 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
   client.start();
-  await exited;
+  try {
+    await exited;
+  } catch (e) {
+    if (!(e instanceof ElError)) throw e;
+    // A permanent failure (the client has stopped): its own exit status, and what to change.
+    const { status, hint } = connectExit(e);
+    process.stderr.write(`elink: ${e.code}: ${e.message}\n${hint ? `elink: ${hint} (exit status ${status})\n` : ''}`);
+    process.exit(status);
+  }
 }

@@ -5,9 +5,20 @@ import { resolve, join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { overridesFromFlags, parse, serverFlags, serverFlagsHelp } from '../args.js';
 import { loadConfig, overridesFromEnv } from '../config.js';
+import { installLastResort } from '../last-resort.js';
 import { createLogger } from '../logger.js';
+import { pidFilePath, writePidFile } from '../pid-file.js';
+import { ConfigReloader } from '../reload.js';
 import { startServices, type ServiceSelection } from '../services.js';
 import { CONFIG_FILE, DEMO_PASSWORD_FILE, DEMO_USER, initState, localNames } from '../state.js';
+import { connectHosts, urlHost } from '../connect-host.js';
+import { listenError } from '../listen-error.js';
+import { ensureAdvertisedNames, missingNamesMessage } from '../server-cert.js';
+import { VERSION } from '../version.js';
+
+/** Every server command reloads the same way (reload.ts). */
+const reloadNote = `SIGHUP, \`elink reload\` or a change of the config file reloads users, new segments,
+TLS certificate/key and log level live; the log names what needs a restart.`;
 
 export const upHelp = `elink up — broker and switch node in one process (the embedded default)
 
@@ -16,58 +27,110 @@ certificate, the ticket signing key, and elink.yaml with one L2 segment "lab" an
 user "demo" whose password is in demo.password.
 
 Usage: elink up [options]
-${serverFlagsHelp}`;
+${serverFlagsHelp('up')}
+${reloadNote}`;
 
 export const brokerHelp = `elink broker — the broker alone (login, tickets, addresses)
 
 Usage: elink broker --config FILE [options]
-${serverFlagsHelp}`;
+${serverFlagsHelp('broker')}
+${reloadNote}`;
 
 export const switchHelp = `elink switch — a switch node alone (needs switch.ticketKeys in the config)
 
 Usage: elink switch --config FILE [options]
-${serverFlagsHelp}`;
+${serverFlagsHelp('switch')}
+${reloadNote}`;
 
 export const initHelp = `elink init — create the state directory (CA, certificates, keys, elink.yaml) and exit
 
 Usage: elink init [--state DIR] [--advertise HOST]
-Prints the demo user's password file on first creation; changes nothing that exists.`;
+      --state DIR        state directory (default: ./.elink-state; env ELINK_STATE_DIR)
+      --advertise HOST   a name or address clients use, put into the server certificate
+                         (env ELINK_ADVERTISE; also switch.advertise of an existing elink.yaml)
+  -h, --help             this help
+Prints the demo user's password file on first creation; changes nothing else that exists,
+except a server certificate of this directory's CA that lacks a name: it is re-issued.`;
 
 export async function initCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, { state: { type: 'string' }, advertise: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) return void console.log(initHelp);
   const stateDir = resolve(values.state ?? process.env.ELINK_STATE_DIR ?? '.elink-state');
-  const init = await initState(stateDir, values.advertise ? [values.advertise] : []);
+  const env = overridesFromEnv();
+  const advertise = values.advertise ?? env.advertise;
+  const init = await initState(stateDir, advertise ? [advertise] : []);
+  // The file's own switch.advertise (or the override) must be in the certificate too.
+  const loaded = loadConfig(join(stateDir, CONFIG_FILE), env, advertise ? { advertise, sources: { advertise: values.advertise ? 'flag --advertise' : 'environment variable ELINK_ADVERTISE' } } : {});
+  const check = await ensureAdvertisedNames(loaded);
+  if (init.reissued || check.state === 'reissued') console.log(`re-issued ${join(stateDir, 'server.pem')} to name every address of this host${advertise || check.state === 'reissued' ? ' and the advertised name' : ''}`);
+  if (check.state === 'missing') console.error(`elink: warning: ${missingNamesMessage(check)}`);
   console.log(init.created ? `created ${join(stateDir, CONFIG_FILE)}; demo password in ${join(stateDir, DEMO_PASSWORD_FILE)}` : `${stateDir} exists; certificates checked`);
 }
 
 export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): Promise<void> {
-  const { values } = parse(argv, serverFlags);
+  const { values } = parse(argv, serverFlags(kind));
+  const str = (k: string) => (typeof values[k] === 'string' ? values[k] : undefined);
   if (values.help) {
     console.log(kind === 'up' ? upHelp : kind === 'broker' ? brokerHelp : switchHelp);
     return;
   }
-  const stateDir = resolve(values.state ?? process.env.ELINK_STATE_DIR ?? '.elink-state');
-  const configFile = values.config ?? process.env.ELINK_CONFIG ?? join(stateDir, CONFIG_FILE);
+  const stateDir = resolve(str('state') ?? process.env.ELINK_STATE_DIR ?? '.elink-state');
+  const configFile = str('config') ?? process.env.ELINK_CONFIG ?? join(stateDir, CONFIG_FILE);
   const flags = overridesFromFlags(values);
+  const env = overridesFromEnv();
   let init: Awaited<ReturnType<typeof initState>> | undefined;
-  if (kind === 'up' && !values.config && !process.env.ELINK_CONFIG) {
-    init = await initState(stateDir, flags.advertise ? [flags.advertise] : []);
+  if (kind === 'up' && !str('config') && !process.env.ELINK_CONFIG) {
+    const advertise = flags.advertise ?? env.advertise;
+    init = await initState(stateDir, advertise ? [advertise] : []);
   }
-  const loaded = loadConfig(configFile, overridesFromEnv(), flags);
+  const load = () => loadConfig(configFile, overridesFromEnv(), flags);
+  const loaded = load();
   const logger = createLogger(loaded.config.log.level);
-  const which: ServiceSelection = { broker: kind !== 'switch', switch: kind !== 'broker' };
-  const services = await startServices(loaded, which, logger);
-  const { endpoints } = services;
-  logger.info({ endpoints, config: loaded.file }, 'emotion link started');
-
-  if (kind === 'up') printConnectHelp(loaded.stateDir, endpoints.broker!.port, loaded.config.switch.advertise, loaded.config.segments[0]!.name, init?.demoPassword !== undefined);
-
+  if (init?.reissued) logger.info({ cert: loaded.path(loaded.config.tls.cert) }, 'server certificate re-issued to name every address of this host and the advertised name');
+  if (kind === 'up') {
+    // A certificate without the advertised name fails every outside client (e.g. ELINK_ADVERTISE in Kubernetes).
+    const check = await ensureAdvertisedNames(loaded);
+    if (check.state === 'reissued') logger.info({ cert: check.cert, names: check.names }, 'server certificate re-issued to name the advertised address');
+    if (check.state === 'missing') logger.warn({ code: 'EL_ERR_CONFIG', cert: check.cert, names: check.names }, missingNamesMessage(check));
+  }
+  // SIGHUP reloads (below); until then it must not end the process as its default action does.
+  let reloader: ConfigReloader | undefined;
   let stopping = false;
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    if (!reloader) return void logger.warn('SIGHUP while starting: ignored, nothing to reload yet');
+    logger.info({ signal: 'SIGHUP' }, 'reloading the configuration');
+    reloader.reload('signal');
+  });
+  const which: ServiceSelection = { broker: kind !== 'switch', switch: kind !== 'broker' };
+  let services: Awaited<ReturnType<typeof startServices>>;
+  try {
+    services = await startServices(loaded, which, logger);
+  } catch (err) {
+    const running = [...(which.switch ? (['switch'] as const) : []), ...(which.broker ? (['broker'] as const) : []), 'admin' as const];
+    throw listenError(err, loaded.config, running, loaded.file) ?? err;
+  }
+  installLastResort(logger, services.registry);
+  reloader = new ConfigReloader({ current: loaded, load, services, kinds: which, logger, registry: services.registry });
+  reloader.watch();
+  let removePidFile = () => {};
+  try {
+    removePidFile = writePidFile(loaded.stateDir, kind);
+  } catch (err) {
+    // A read-only config mount: SIGHUP and the file watch still work, only `elink reload` cannot find us.
+    logger.warn({ err: (err as Error).message, file: pidFilePath(loaded.stateDir, kind) }, 'pid file not written; `elink reload` will not find this process (send SIGHUP instead)');
+  }
+  const { endpoints } = services;
+  logger.info({ endpoints, config: loaded.file, pid: process.pid, version: VERSION, node: process.version }, 'emotion link started');
+
+  if (kind === 'up') printConnectHelp(loaded.stateDir, endpoints.broker!.port, connectHosts(loaded.config.broker.listen.host, loaded.config.switch.advertise, localNames()), loaded.config.segments[0]!.name, init?.demoPassword !== undefined);
+
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
+    reloader?.stop();
+    removePidFile();
     const force = setTimeout(() => process.exit(1), 10_000 + loaded.config.switch.drainSeconds * 1000);
     force.unref();
     services.stop(`node shutting down (${signal})`).then(
@@ -82,9 +145,8 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-function printConnectHelp(stateDir: string, brokerPort: number, advertise: string | undefined, segment: string, firstStart: boolean): void {
-  const hosts = advertise ? [advertise] : localNames().filter((n) => /^\d+\.\d+\.\d+\.\d+$/.test(n) && n !== '127.0.0.1');
-  const host = hosts[0] ?? '127.0.0.1';
+function printConnectHelp(stateDir: string, brokerPort: number, hosts: string[], segment: string, firstStart: boolean): void {
+  const host = urlHost(hosts[0] ?? '127.0.0.1');
   const hasDemo = (() => {
     try {
       readFileSync(join(stateDir, DEMO_PASSWORD_FILE));
@@ -98,8 +160,10 @@ function printConnectHelp(stateDir: string, brokerPort: number, advertise: strin
     `Emotion Link is up${firstStart ? ' (state created in ' + stateDir + ')' : ''}. To connect a client, as root on another host or network namespace:`,
     '',
     `  elink connect --broker https://${host}:${brokerPort} --ca ${join(stateDir, 'ca.pem')} \\`,
-    `    --user ${hasDemo ? DEMO_USER : '<user>'} --password-file ${hasDemo ? join(stateDir, DEMO_PASSWORD_FILE) : '<file>'} --segment ${segment}`,
+    `    --user ${hasDemo ? DEMO_USER : '<user>'} --password-file ${hasDemo ? join(stateDir, DEMO_PASSWORD_FILE) : '<file>'} --segment ${segment} --device <name>`,
     '',
+    '  --device <name>: a name of its own for each client. A second client with the same user and device',
+    '  takes the session over, and the first exits (status 7).',
     hosts.length > 1 ? `  (this host's other addresses: ${hosts.slice(1).join(', ')})` : '',
     `  Add users: elink user add NAME --state ${stateDir}   Metrics: /metrics on the admin port.`,
     '',

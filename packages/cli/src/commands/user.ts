@@ -1,18 +1,20 @@
 /**
  * `elink user add|del|list|passwd`: edits the users in the config file, keeping its
- * comments and layout (yaml's Document API). The broker reads users at start.
+ * comments and layout (yaml's Document API). A running broker on the same file reloads
+ * its users when the file changes (reload.ts); each command says whether one picked it up.
  *
  * With a Redis store (`broker.store.type: redis`) users live in the store, which every
  * broker reads at each login: add goes there, passwd/del act where the user is (store
  * first, then the file), list shows both. Each command says which one it changed.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { parseDocument, YAMLSeq, type Document } from 'yaml';
+import { dirname, join, resolve } from 'node:path';
+import { parseDocument, YAMLMap, YAMLSeq, type Document } from 'yaml';
 import { hashPassword, openStore, type BrokerStore, type StoreConfig } from '@elink/broker';
 import { ElError } from '@elink/protocol';
 import { parse } from '../args.js';
 import { CONFIG_FILE } from '../state.js';
+import { runningServers } from '../pid-file.js';
 import { loadConfig, userSchema } from '../config.js';
 
 export const userHelp = `elink user — manage users (in the config file, or in the Redis store when
@@ -26,7 +28,8 @@ Usage:
 Options:
   -c, --config FILE   config file (default: STATE/elink.yaml; env ELINK_CONFIG)
       --state DIR     state directory (default: ./.elink-state; env ELINK_STATE_DIR)
-Config file: restart the broker (elink up / elink broker) to apply changes.
+Config file: a running elink up / elink broker on this file applies the change within
+a second (it watches the file); \`elink reload\` makes it read the file again.
 Redis store: add/passwd/del act on the store (users of the config file are edited in the
 file); brokers see store changes at the next login, without a restart.`;
 
@@ -87,9 +90,16 @@ export async function userCommand(argv: string[]): Promise<void> {
       const entry = { name: name!, password: await hashPassword(await readPassword(values['password-file'])), segments };
       const check = userSchema.safeParse(entry);
       if (!check.success) throw new ElError('EL_ERR_INVALID', `user: ${check.error.issues[0]?.message}`);
-      users.add(doc.createNode(entry));
+      // Keep the file's block style: an emptied list prints as flow `[]`, which must not
+      // turn the next user into an inline {…} entry.
+      const first = users.items[0];
+      if (users.items.length === 0) users.flow = false;
+      const node = doc.createNode(entry);
+      node.flow = first instanceof YAMLMap ? Boolean(first.flow) : false;
+      users.add(node);
       save(doc, file);
       console.log(`added user ${name} (segments: ${segments.join(', ')}) to ${file}`);
+      console.log(runningNote(file));
       return;
     }
     case 'passwd': {
@@ -97,6 +107,7 @@ export async function userCommand(argv: string[]): Promise<void> {
       doc.setIn(['users', index, 'password'], await hashPassword(await readPassword(values['password-file'])));
       save(doc, file);
       console.log(`changed the password of ${name} in ${file}`);
+      console.log(runningNote(file));
       return;
     }
     case 'del': {
@@ -104,6 +115,7 @@ export async function userCommand(argv: string[]): Promise<void> {
       doc.deleteIn(['users', index]);
       save(doc, file);
       console.log(`deleted user ${name} from ${file}`);
+      console.log(runningNote(file));
       return;
     }
     default:
@@ -112,8 +124,16 @@ export async function userCommand(argv: string[]): Promise<void> {
 }
 
 function save(doc: Document, file: string): void {
-  // Validate what we are about to write, so a bad edit never reaches the file.
-  writeFileSync(file, doc.toString(), { mode: 0o600 });
+  // lineWidth 0: never fold a long scalar (a scrypt hash) over two lines.
+  writeFileSync(file, doc.toString({ lineWidth: 0 }), { mode: 0o600 });
+}
+
+/** Whether a running broker on this file picks the change up (it watches the file), and how to make sure. */
+function runningNote(file: string): string {
+  const brokers = runningServers(dirname(file)).filter((s) => s.kind !== 'switch');
+  if (brokers.length === 0) return 'no broker is running on this file: the change applies when one starts';
+  const which = brokers.map((s) => `elink ${s.kind} (pid ${s.pid})`).join(', ');
+  return `the running ${which} reloads the file by itself within a second; if its log shows no "config reloaded", run: elink reload --config ${file}`;
 }
 
 function describeStore(sc: StoreConfig): string {

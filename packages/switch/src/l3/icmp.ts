@@ -177,4 +177,9 @@ export class TokenBucket {
     this.tokens--;
     return true;
   }
+
+  /** Returns a token taken for nothing. */
+  give(): void {
+    this.tokens = Math.min(this.burst, this.tokens + 1);
+  }
 }

@@ -134,6 +134,37 @@ describe('L3Segment', () => {
     expect(router.echoReplies).toBe(2);
   });
 
+  it('gives each session its own ICMP budget: one session’s TTL=1 flood leaves another’s pings and errors answered', async () => {
+    let t = 1_000_000;
+    // The node-wide budget as configured by default (100/s, burst 50), per session 20/s, burst 20.
+    const { router, a, a1, a2 } = setup({ now: () => t });
+    let victimReplies = 0;
+    let victimErrors = 0;
+    let attackerIcmp = 0;
+    // 10 s: the attacker sends 2,000 TTL=1 packets a second, the victim pings the gateway
+    // 10 times a second and sends one TTL=1 probe (a traceroute) a second.
+    for (let ms = 0; ms < 10_000; ms += 10) {
+      t += 10;
+      for (let i = 0; i < 20; i++) a.forward(udp4('198.19.1.10', '198.19.1.11', 'x', 1), a1);
+      if (ms % 100 === 0) a.forward(echoRequest('198.19.1.11', '198.19.1.1', 7, ms / 100), a2);
+      if (ms % 1000 === 0) a.forward(udp4('198.19.1.11', '198.19.1.10', 'trace', 1), a2);
+      await nextTick();
+      for (const p of a2.received) {
+        if (p[20] === 0) victimReplies++;
+        else if (p[20] === 11) victimErrors++;
+      }
+      attackerIcmp += a1.received.length;
+      a1.received.length = a2.received.length = 0;
+    }
+    expect(victimReplies).toBe(100);
+    expect(victimErrors).toBe(10);
+    // The attacker got its own budget: the burst and 20/s for 10 s, not the node's 100/s.
+    expect(attackerIcmp).toBeGreaterThan(150);
+    expect(attackerIcmp).toBeLessThanOrEqual(20 + 20 * 10);
+    expect(router.icmpSessionLimited).toBe(20_000 - attackerIcmp);
+    expect(a.drops.ttl_exceeded).toBe(20_000 + 10);
+  });
+
   it('answers no echo request with a spoofed source or a bad checksum', async () => {
     const { router, a, a1, a2 } = setup();
     // Another session's address as source: dropped before the gateway sees it.

@@ -15,13 +15,16 @@
  *   6. TTL / hop limit ≤ 1                          → drop `ttl_exceeded` + ICMP time exceeded
  *      else decrement (IPv4: incremental checksum)  → egress.enqueue(packet)
  * ICMP errors come from the ingress segment's gateway address and are rate-limited
- * node-wide, echo replies too. Drops are counted in the ingress segment. The gateway
+ * per session (segment.icmpPerSession) and, under that, node-wide; echo replies too. The
+ * budgets are taken before the message is built, so a flood of TTL=1 packets costs no
+ * allocation once they are spent. Drops are counted in the ingress segment. The gateway
  * answers nothing else (no neighbour discovery: L3 clients use TUN devices, which have
  * no link layer).
  */
 import type { SegmentDef } from '@elink/protocol';
 import { newDropCounts, type DropCounts } from '../drops.js';
 import { GsoEgress } from '../gso-egress.js';
+import { withLiveSettings } from '../segment-settings.js';
 import type { Port } from '../port.js';
 import {
   decrementTtl4,
@@ -59,16 +62,20 @@ export class L3Router {
   readonly v4: PrefixTable<L3Route>;
   readonly v6: PrefixTable<L3Route>;
   readonly icmp: TokenBucket;
+  readonly now: () => number;
   icmpSent = 0;
-  /** ICMP errors and echo replies not sent because the rate limit was reached. */
+  /** ICMP errors and echo replies not sent because the node-wide rate limit was reached. */
   icmpLimited = 0;
+  /** … because the session's own budget (segment.icmpPerSession) was spent. */
+  icmpSessionLimited = 0;
   /** Echo replies the segment gateways sent (also counted in icmpSent). */
   echoReplies = 0;
 
   constructor(opts: L3RouterOptions = {}) {
     this.v4 = new PrefixTable(4, opts.maxRoutes ?? 4_000_000);
     this.v6 = new PrefixTable(6, opts.maxRoutes ?? 4_000_000);
-    this.icmp = new TokenBucket(opts.icmpRate ?? 100, opts.icmpBurst ?? 50, opts.now);
+    this.now = opts.now ?? Date.now;
+    this.icmp = new TokenBucket(opts.icmpRate ?? 100, opts.icmpBurst ?? 50, this.now);
   }
 
   table(family: 4 | 6): PrefixTable<L3Route> {
@@ -89,6 +96,8 @@ export type L3AttachResult = { ok: true } | { ok: false; conflict?: Port; full?:
 interface Attachment {
   readonly prefixes: readonly Prefix[];
   readonly trusted: boolean;
+  /** The session's ICMP budget; none for a trusted uplink (a whole LAN). */
+  readonly icmp: TokenBucket | undefined;
 }
 
 const IPV4_HEADER = 20;
@@ -107,10 +116,13 @@ export class L3Segment {
   private readonly gateway4: number | undefined;
   private readonly gateway6: number[] | undefined;
 
+  #def: SegmentDef;
+
   constructor(
-    readonly def: SegmentDef,
+    def: SegmentDef,
     readonly router: L3Router,
   ) {
+    this.#def = def;
     this.name = def.name;
     this.reach = new Set(def.reach);
     this.gsoEgress = new GsoEgress(false, def.mtu);
@@ -118,6 +130,15 @@ export class L3Segment {
     const g6 = def.ipv6 && (def.ipv6.gateway ? parseAddress(def.ipv6.gateway)?.words : firstHost(def.ipv6.pool));
     this.gateway4 = g4?.[0];
     this.gateway6 = g6;
+  }
+
+  get def(): SegmentDef {
+    return this.#def;
+  }
+
+  /** New values of LIVE_SEGMENT_SETTINGS (a config reload): maxRoutes and icmpPerSession are read at use. */
+  applySettings(next: SegmentDef): void {
+    this.#def = withLiveSettings(this.#def, next);
   }
 
   get portCount(): number {
@@ -155,7 +176,9 @@ export class L3Segment {
       done.push(p);
     }
     this.routeCount += done.length;
-    this.attachments.set(port, { prefixes: done, trusted: !!opts.trusted });
+    const trusted = !!opts.trusted;
+    const budget = this.def.icmpPerSession;
+    this.attachments.set(port, { prefixes: done, trusted, icmp: trusted ? undefined : new TokenBucket(budget.rate, budget.burst, this.router.now) });
     return { ok: true };
   }
 
@@ -212,15 +235,19 @@ export class L3Segment {
       return;
     }
     if (p[9] === 1 && p.readUInt32BE(16) === this.gateway4 && p.length > ihl && p[ihl] === ICMP4_ECHO_REQUEST) {
+      if (!this.takeIcmp(att)) return;
       const reply = icmp4EchoReply(p);
       if (reply) this.sendEcho(reply, ingress);
-      else this.drops.bad_packet++;
+      else {
+        this.giveIcmp(att);
+        this.drops.bad_packet++;
+      }
       return;
     }
     const route = table.lookupAt(p, 16);
     if (route === undefined) {
       this.drops.no_route++;
-      this.icmp4(p, ingress, ICMP4_DEST_UNREACHABLE, 1);
+      this.icmp4(p, ingress, att, ICMP4_DEST_UNREACHABLE, 1);
       return;
     }
     if (route.segment !== this && !this.reach.has(route.segment.name)) {
@@ -233,7 +260,7 @@ export class L3Segment {
     }
     if (p[8] <= 1) {
       this.drops.ttl_exceeded++;
-      this.icmp4(p, ingress, ICMP4_TIME_EXCEEDED, 0);
+      this.icmp4(p, ingress, att, ICMP4_TIME_EXCEEDED, 0);
       return;
     }
     decrementTtl4(p);
@@ -257,15 +284,19 @@ export class L3Segment {
       return;
     }
     if (p[6] === 58 && p.length > IPV6_HEADER && p[IPV6_HEADER] === ICMP6_ECHO_REQUEST && this.isGateway6(p)) {
+      if (!this.takeIcmp(att)) return;
       const reply = icmp6EchoReply(p);
       if (reply) this.sendEcho(reply, ingress);
-      else this.drops.bad_packet++;
+      else {
+        this.giveIcmp(att);
+        this.drops.bad_packet++;
+      }
       return;
     }
     const route = table.lookupAt(p, 24);
     if (route === undefined) {
       this.drops.no_route++;
-      this.icmp6(p, ingress, ICMP6_DEST_UNREACHABLE, 0);
+      this.icmp6(p, ingress, att, ICMP6_DEST_UNREACHABLE, 0);
       return;
     }
     if (route.segment !== this && !this.reach.has(route.segment.name)) {
@@ -278,7 +309,7 @@ export class L3Segment {
     }
     if (p[7] <= 1) {
       this.drops.ttl_exceeded++;
-      this.icmp6(p, ingress, ICMP6_TIME_EXCEEDED, 0);
+      this.icmp6(p, ingress, att, ICMP6_TIME_EXCEEDED, 0);
       return;
     }
     p[7]--;
@@ -286,16 +317,18 @@ export class L3Segment {
     this.send(route, p, gso);
   }
 
-  private icmp4(p: Buffer, ingress: Port, type: number, code: number): void {
-    if (this.gateway4 === undefined) return;
+  private icmp4(p: Buffer, ingress: Port, att: Attachment, type: number, code: number): void {
+    if (this.gateway4 === undefined || !this.takeIcmp(att)) return;
     const msg = icmp4Error(p, type, code, this.gateway4);
     if (msg) this.sendIcmp(msg, ingress);
+    else this.giveIcmp(att);
   }
 
-  private icmp6(p: Buffer, ingress: Port, type: number, code: number): void {
-    if (this.gateway6 === undefined) return;
+  private icmp6(p: Buffer, ingress: Port, att: Attachment, type: number, code: number): void {
+    if (this.gateway6 === undefined || !this.takeIcmp(att)) return;
     const msg = icmp6Error(p, type, code, this.gateway6);
     if (msg) this.sendIcmp(msg, ingress);
+    else this.giveIcmp(att);
   }
 
   private isGateway6(p: Buffer): boolean {
@@ -304,18 +337,33 @@ export class L3Segment {
   }
 
   private sendEcho(reply: Buffer, ingress: Port): void {
-    const before = this.router.icmpSent;
     this.sendIcmp(reply, ingress);
-    if (this.router.icmpSent !== before) this.router.echoReplies++;
+    this.router.echoReplies++;
+  }
+
+  /** One ICMP message from the session's budget, then the node's; counted when refused. */
+  private takeIcmp(att: Attachment): boolean {
+    const r = this.router;
+    if (att.icmp !== undefined && !att.icmp.take()) {
+      r.icmpSessionLimited++;
+      return false;
+    }
+    if (!r.icmp.take()) {
+      att.icmp?.give();
+      r.icmpLimited++;
+      return false;
+    }
+    return true;
+  }
+
+  /** Returns a token taken for a message that could not be built (no ICMP about ICMP errors…). */
+  private giveIcmp(att: Attachment): void {
+    att.icmp?.give();
+    this.router.icmp.give();
   }
 
   private sendIcmp(msg: Buffer, ingress: Port): void {
-    const r = this.router;
-    if (!r.icmp.take()) {
-      r.icmpLimited++;
-      return;
-    }
-    r.icmpSent++;
+    this.router.icmpSent++;
     ingress.enqueue(msg);
   }
 }

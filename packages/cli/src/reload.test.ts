@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { parseDocument, type YAMLSeq } from 'yaml';
+import { loadConfig } from './config.js';
+import { ConfigReloader, lostAccess } from './reload.js';
+import { startServices } from './services.js';
+import { initState } from './state.js';
+
+const u = (name: string, segments: string[]) => ({ name, password: '$scrypt$x', segments });
+
+describe('lostAccess', () => {
+  it('ends a removed user everywhere and a user only in segments that left their list; a password change or another user keeps the session', () => {
+    const gone = lostAccess(
+      [u('alice', ['lab', 'ops']), u('bob', ['lab']), u('carol', ['lab'])],
+      [u('alice', ['lab']), { ...u('carol', ['lab']), password: '$scrypt$y' }],
+    );
+    expect(gone('alice', 'ops')).toBe(true);
+    expect(gone('alice', 'lab')).toBe(false);
+    expect(gone('bob', 'lab')).toBe(true);
+    expect(gone('carol', 'lab')).toBe(false);
+    // Not a user of the file before (the Redis store's, or unknown): not ours to end.
+    expect(gone('dave', 'lab')).toBe(false);
+  });
+});
+
+describe('ConfigReloader on real services (broker + switch in one process)', () => {
+  it('checks everything before applying anything: a bad hash next to a new segment adds neither; a watch event without changes is dropped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elink-reloader-'));
+    const file = join(dir, 'elink.yaml');
+    await initState(dir);
+    const doc = parseDocument(readFileSync(file, 'utf8'));
+    doc.setIn(['broker', 'listen'], doc.createNode({ host: '127.0.0.1', port: 0 }));
+    doc.setIn(['switch', 'listen'], doc.createNode({ host: '127.0.0.1', port: 0 }));
+    doc.setIn(['switch', 'drainSeconds'], 0);
+    doc.setIn(['admin'], doc.createNode({ host: '127.0.0.1', port: 0 }));
+    writeFileSync(file, doc.toString());
+    const logs: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (c.toString().split('\n').filter(Boolean).forEach((l) => logs.push(JSON.parse(l))), cb()) }));
+    const loaded = loadConfig(file);
+    const services = await startServices(loaded, { broker: true, switch: true }, logger);
+    const reloader = new ConfigReloader({ current: loaded, load: () => loadConfig(file), services, kinds: { broker: true, switch: true }, logger, registry: services.registry });
+    const login = (segment: string) => services.broker!.inject({ method: 'POST', url: '/v1/login', payload: { user: 'demo', password: readFileSync(join(dir, 'demo.password'), 'utf8').trim(), segment } });
+    try {
+      expect(reloader.reload('watch')).toBe('unchanged');
+
+      const bad = parseDocument(readFileSync(file, 'utf8'));
+      (bad.get('segments') as YAMLSeq).add(bad.createNode({ name: 'ops', ipv4: { pool: '198.19.99.0/24' } }));
+      (bad.get('users') as YAMLSeq).add(bad.createNode({ name: 'eve', password: '$scrypt$not-a-hash', segments: ['ops'] }));
+      writeFileSync(file, bad.toString());
+      expect(reloader.reload('signal')).toBe('error');
+      expect(logs.findLast((l) => l.level === 50)).toMatchObject({ msg: 'config reload failed; still running on the previous configuration', code: 'EL_ERR_CONFIG', fields: [expect.stringMatching(/^users\.1\.password: /)] });
+      expect((await login('ops')).json().error).toBe('EL_ERR_NO_SEGMENT');
+      expect(services.switchNode!.hostedSegments()).toEqual(['lab']);
+
+      (bad.get('users') as YAMLSeq).delete(1);
+      writeFileSync(file, bad.toString());
+      expect(reloader.reload('signal')).toBe('ok');
+      expect(services.switchNode!.hostedSegments()).toEqual(['lab', 'ops']);
+      // Known now: demo may not join it (before, the segment did not exist).
+      expect((await login('ops')).json().error).toBe('EL_ERR_FORBIDDEN');
+      expect(logs.findLast((l) => l.msg === 'config reloaded')).toMatchObject({ trigger: 'signal', segmentsAdded: 1, restartNeeded: 0 });
+      const metrics = await services.registry.metrics();
+      expect(metrics).toContain('el_config_reloads_total{result="ok"} 1');
+      expect(metrics).toContain('el_config_reloads_total{result="error"} 1');
+      // The same file again from the watch: nothing to do, nothing logged or counted.
+      const lines = logs.length;
+      expect(reloader.reload('watch')).toBe('unchanged');
+      expect(logs.length).toBe(lines);
+    } finally {
+      reloader.stop();
+      await services.stop('test');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
