@@ -56,4 +56,5 @@ version=$(node -p 'require(process.argv[1]).version' "$pkg/package.json")
 arch=$(node -p 'process.arch')
 tgz=$(cd "$pkg" && npmq pack --pack-destination "$stage" | tail -n 1)
 mv "$stage/$tgz" "$out/elink-$version-linux-$arch.tgz"
+echo "install it with: npm install -g --offline $out/elink-$version-linux-$arch.tgz" >&2
 echo "$out/elink-$version-linux-$arch.tgz"
