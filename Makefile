@@ -34,7 +34,8 @@ test-deps:
 test: test-deps
 	$(NODE24) npm ci --no-audit --no-fund
 	$(NODE24) npx tsc -b
-	# The end-to-end tests and the benchmarks are type-checked too (vitest does not check types).
+	# The tests and the benchmarks are type-checked too (vitest does not check types).
+	$(NODE24) npx tsc -p tsconfig.unit-tests.json
 	$(NODE24) npx tsc -p test --noEmit
 	$(NODE24) npx tsc -p bench --noEmit
 	# Unit tests first, then the end-to-end tests alone: they load the machine's two cores.

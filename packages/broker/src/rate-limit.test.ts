@@ -5,7 +5,6 @@
  * redis-server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import * as prom from 'prom-client';
 import { generateTicketKeyPair, segmentSchema } from '@elink/protocol';
@@ -292,7 +291,7 @@ describe('content types', () => {
 describe.skipIf(!haveRedis)('three brokers on one real redis-server', () => {
   let redis: TestRedis;
   const stores: RedisStore[] = [];
-  let brokers: Array<{ app: FastifyInstance; registry: prom.Registry; login: (body: Record<string, unknown>, from?: string) => ReturnType<FastifyInstance['inject']> }>;
+  let brokers: Array<Awaited<ReturnType<typeof broker>>>;
   let n = 0;
 
   beforeAll(async () => {

@@ -20,7 +20,8 @@ describe('installLastResort', () => {
     process.removeAllListeners('unhandledRejection');
     const uninstall = installLastResort(pino({ level: 'info' }, sink), registry);
     try {
-      process.emit('uncaughtException', new Error('EMFILE: too many open files, open store.json.tmp'), 'uncaughtException');
+      // @types/node does not list 'uncaughtException' among emit's events; Node dispatches it like any other.
+      (process.emit as (event: string, ...args: unknown[]) => boolean)('uncaughtException', new Error('EMFILE: too many open files, open store.json.tmp'), 'uncaughtException');
       process.emit('unhandledRejection', new Error('a promise nobody awaited'), Promise.resolve());
     } finally {
       uninstall();

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { createBrokerApp } from '@elink/broker';
 import { generateTicketKeyPair, keyId, segmentSchema, type SegmentDef } from '@elink/protocol';
-import { BrokerLink } from './broker-link.js';
+import { BrokerLink, type BrokerLinkOptions } from './broker-link.js';
 
 const SECRET = 'cluster-secret-0123456789abcdef';
 
@@ -90,7 +90,7 @@ describe('BrokerLink metrics', () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     const registry = new Registry();
-    const make = (brokers: string[], clusterSecret: string, reg?: InstanceType<typeof Registry>) =>
+    const make = (brokers: string[], clusterSecret: string, reg?: BrokerLinkOptions['registry']) =>
       new BrokerLink({ brokers, clusterSecret, nodeId: 'sw-m', hosts: ['127.0.0.1'], port: 4443, capacity: 10, state: () => ({ sessions: 0, segments: [], active: [], draining: false }), addSegment: () => {}, logger: pino({ level: 'silent' }), registry: reg });
     const link = make(['http://127.0.0.1:1', url], SECRET, registry);
     const wrong = make([url], 'not-the-cluster-secret-at-all');

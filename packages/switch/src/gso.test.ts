@@ -17,7 +17,7 @@ async function join(t: TestNode, ticket: string, opts: { mac?: number; gso: bool
   return c;
 }
 
-const PAYLOAD = Buffer.alloc(10_000, 0).map((_, i) => (i * 13) & 0xff);
+const PAYLOAD = Buffer.from(Buffer.alloc(10_000, 0).map((_, i) => (i * 13) & 0xff));
 const MSS = 1448;
 
 /** An IPv4 (or IPv6) TCP super-packet as the kernel hands one over: lengths cover all, the

@@ -5,7 +5,7 @@
  * established sessions keep passing frames, and the log stays a few lines.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { ALPN } from '@elink/protocol';
 import { exchangeFrames, waitUntil, type TestClient } from './test-client.js';
@@ -39,7 +39,8 @@ async function tlsFlood(port: number, ca: string, from: string, n: number, into:
     await Promise.all(
       Array.from({ length: Math.min(batch, n - i) }, () =>
         new Promise<void>((resolve) => {
-          const s = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost', ALPNProtocols: [ALPN], localAddress: from });
+          // localAddress reaches net.connect at run time; @types/node leaves it out of tls's options.
+          const s = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost', ALPNProtocols: [ALPN], localAddress: from } as ConnectionOptions);
           into.push(s);
           s.on('error', () => resolve());
           s.on('secureConnect', () => resolve());

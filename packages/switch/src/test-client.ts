@@ -3,7 +3,7 @@
  * with a private CA, a server certificate and a ticket signing key.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import {
   ALPN,
   encodeControl,
@@ -115,7 +115,8 @@ export class TestClient {
 
   static connect(opts: ConnectOptions): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const socket = tlsConnect({ host: opts.host, port: opts.port, ca: opts.ca, servername: 'localhost', ALPNProtocols: opts.alpn ?? [ALPN], localAddress: opts.localAddress });
+      // localAddress reaches net.connect at run time; @types/node leaves it out of tls's options.
+      const socket = tlsConnect({ host: opts.host, port: opts.port, ca: opts.ca, servername: 'localhost', ALPNProtocols: opts.alpn ?? [ALPN], localAddress: opts.localAddress } as ConnectionOptions);
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error('TLS connect timed out'));
