@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { installLastResort } from './last-resort.js';
+import { installLastResort, LAST_RESORT_LOGS_PER_MINUTE } from './last-resort.js';
 
 describe('installLastResort', () => {
   it('logs an uncaught exception or rejection at fatal, counts it, and leaves the process running', async () => {
@@ -36,5 +36,33 @@ describe('installLastResort', () => {
     const values = (await registry.getSingleMetric('el_process_uncaught_errors_total')!.get()).values;
     expect(Object.fromEntries(values.map((v) => [v.labels.kind, v.value]))).toEqual({ exception: 1, rejection: 1 });
     expect(process.listenerCount('uncaughtException')).toBe(saved.exception.length);
+  });
+
+  it('logs at most LAST_RESORT_LOGS_PER_MINUTE a minute and says how many it held back; counts every one', async () => {
+    const logs: Array<{ level: number; suppressed?: number }> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _e, cb) {
+        for (const l of chunk.toString().split('\n')) if (l) logs.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const registry = new Registry();
+    let t = 1_000_000;
+    const saved = process.listeners('unhandledRejection');
+    process.removeAllListeners('unhandledRejection');
+    const uninstall = installLastResort(pino({ level: 'info' }, sink), registry, () => t);
+    try {
+      for (let i = 0; i < 500; i++) process.emit('unhandledRejection', new Error(`bug ${i}`), Promise.resolve());
+      t += 60_000;
+      process.emit('unhandledRejection', new Error('a minute later'), Promise.resolve());
+    } finally {
+      uninstall();
+      for (const l of saved) process.on('unhandledRejection', l as NodeJS.UnhandledRejectionListener);
+    }
+    await new Promise((r) => setImmediate(r));
+    expect(logs).toHaveLength(LAST_RESORT_LOGS_PER_MINUTE + 1);
+    expect(logs.at(-1)!.suppressed).toBe(500 - LAST_RESORT_LOGS_PER_MINUTE);
+    const values = (await registry.getSingleMetric('el_process_uncaught_errors_total')!.get()).values;
+    expect(values.find((v) => v.labels.kind === 'rejection')!.value).toBe(501);
   });
 });
