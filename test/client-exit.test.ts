@@ -43,7 +43,11 @@ describe.skipIf(!enabled)('elink connect exits on permanent failures (root, netw
     server = await startServer({ gateway: underlay.gateway, segments: [], users: [{ name: 'alice', segment: 'lab' }] });
     for (const h of ['peer', 'a', 'b', 'c', 'd', 'e']) underlay.addHost(h);
     const peer = connect('peer', alice('peer'));
-    peerV4 = String((await peer.waitFor((l) => l.msg === 'link up', 30_000, 'peer link up')).ipv4).split('/')[0];
+    const up = await peer.waitFor((l) => l.msg === 'link up', 30_000, 'peer link up');
+    peerV4 = String(up.ipv4).split('/')[0];
+    // Both ends name their build, for support requests.
+    expect(up.software).toMatch(/^elink\/\d+\.\d+\.\d+/);
+    expect((await peer.waitFor((l) => l.msg === 'elink connect starting', 1000, 'start line')).version).toMatch(/^\d+\.\d+\.\d+/);
   });
 
   afterAll(async () => {

@@ -7,6 +7,7 @@ import { ElError } from '@elink/protocol';
 import { KernelClient } from '@elink/client';
 import { parse } from '../args.js';
 import { createLogger } from '../logger.js';
+import { VERSION } from '../version.js';
 import { connectExit, exitStatusHelp } from './connect-exit.js';
 
 export const connectHelp = `elink connect — join a segment through a TAP/TUN device (needs root or CAP_NET_ADMIN)
@@ -63,6 +64,7 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
   if (!password) throw new ElError('EL_ERR_INVALID', `${passwordFile} is empty`);
 
   const logger = createLogger(values['log-level'] ?? process.env.ELINK_LOG_LEVEL ?? 'info', 'elink-connect');
+  logger.info({ version: VERSION, node: process.version, broker, user, device: values.device }, 'elink connect starting');
   const client = new KernelClient({
     broker,
     credentials: { user, password, ...(values.segment ? { segment: values.segment } : {}), ...(values.device ? { device: values.device } : {}), ...(values.prefix ? { prefix: true } : {}) },
@@ -74,7 +76,7 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     logger,
   });
   client.on('up', (welcome, ifname: string) => {
-    logger.info({ ifname, segment: welcome.segment, ipv4: welcome.ipv4?.address, ipv6: welcome.ipv6?.address, prefix: welcome.prefix, prefix4: welcome.prefix4, node: welcome.node }, 'link up');
+    logger.info({ ifname, segment: welcome.segment, ipv4: welcome.ipv4?.address, ipv6: welcome.ipv6?.address, prefix: welcome.prefix, prefix4: welcome.prefix4, node: welcome.node, software: welcome.software }, 'link up');
   });
   client.on('down', (err?: ElError) => logger.warn({ code: err?.code, err: err?.message }, 'link down'));
   const exited = new Promise<void>((resolve, reject) => {
