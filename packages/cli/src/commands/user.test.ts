@@ -53,6 +53,24 @@ describe('elink user (config file)', () => {
     expect((parseYaml(text) as { users: unknown[] }).users).toHaveLength(2);
   });
 
+  it('adds a bridge user with --macs and --lan, and refuses bad values naming the field', async () => {
+    vi.spyOn(console, 'log').mockImplementation(() => {});
+    const d = mkdtempSync(join(tmpdir(), 'elink-user-'));
+    dirs.push(d);
+    const file = join(d, 'elink.yaml');
+    writeFileSync(file, ORIGINAL);
+    writeFileSync(join(d, 'pw'), 'correct horse battery\n');
+    const run = (...args: string[]) => userCommand([...args, '--password-file', join(d, 'pw'), '--config', file]);
+
+    await run('add', 'lan-gw', '--macs', '4096', '--lan', '192.168.1.0/25', '--lan', 'fd00:1::/64');
+    expect(loadConfig(file).config.users.find((u) => u.name === 'lan-gw')).toMatchObject({ macs: 4096, lan: ['192.168.1.0/25', 'fd00:1::/64'] });
+    await expect(run('add', 'x1', '--macs', 'lots')).rejects.toThrow(/--macs must be a whole number/);
+    await expect(run('add', 'x2', '--macs', '70000')).rejects.toThrow(/user: macs:/);
+    await expect(run('add', 'x3', '--lan', '192.168.1.1')).rejects.toThrow(/user: lan\.0:/);
+    // Nothing was written for the refused ones.
+    expect(loadConfig(file).config.users.map((u) => u.name)).toEqual(['demo', 'lan-gw']);
+  });
+
   it('keeps a users list the operator wrote in flow style in flow style', async () => {
     vi.spyOn(console, 'log').mockImplementation(() => {});
     const d = mkdtempSync(join(tmpdir(), 'elink-user-'));

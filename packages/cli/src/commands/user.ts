@@ -21,7 +21,9 @@ export const userHelp = `elink user — manage users (in the config file, or in 
 broker.store is Redis)
 
 Usage:
-  elink user add NAME [--segment S]... [--password-file FILE]   (password from FILE or stdin)
+  elink user add NAME [--segment S]... [--password-file FILE] [--macs N] [--lan CIDR]...
+                      (password from FILE or stdin; --macs: source MACs for an elink bridge,
+                      --lan: the LAN ranges that bridge may claim in ARP/ND, docs/lan.md)
   elink user passwd NAME [--password-file FILE]
   elink user del NAME
   elink user list
@@ -32,6 +34,26 @@ Config file: a running elink up / elink broker on this file applies the change w
 a second (it watches the file); \`elink reload\` makes it read the file again.
 Redis store: add/passwd/del act on the store (users of the config file are edited in the
 file); brokers see store changes at the next login, without a restart.`;
+
+/** `--macs N` and `--lan CIDR`… of `user add`: what an `elink bridge` user needs (docs/lan.md). */
+function bridgeOptions(values: { macs?: string; lan?: string[] }): { macs?: number; lan?: string[] } {
+  const out: { macs?: number; lan?: string[] } = {};
+  if (values.macs !== undefined) {
+    if (!/^\d+$/.test(values.macs)) throw new ElError('EL_ERR_INVALID', `--macs must be a whole number 1-65536, got "${values.macs}"`);
+    out.macs = Number(values.macs);
+  }
+  if (values.lan?.length) out.lan = values.lan;
+  return out;
+}
+
+/** Refuses an entry the config schema would refuse, naming the field. */
+function checkUser(entry: Record<string, unknown>): void {
+  const check = userSchema.safeParse(entry);
+  if (!check.success) {
+    const issue = check.error.issues[0];
+    throw new ElError('EL_ERR_INVALID', `user: ${issue?.path.length ? `${issue.path.join('.')}: ` : ''}${issue?.message}`);
+  }
+}
 
 async function readPassword(file: string | undefined): Promise<string> {
   let text: string;
@@ -50,7 +72,7 @@ async function readPassword(file: string | undefined): Promise<string> {
 export async function userCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse(
     argv,
-    { config: { type: 'string', short: 'c' }, state: { type: 'string' }, segment: { type: 'string', multiple: true }, 'password-file': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    { config: { type: 'string', short: 'c' }, state: { type: 'string' }, segment: { type: 'string', multiple: true }, 'password-file': { type: 'string' }, macs: { type: 'string' }, lan: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
     true,
   );
   const [action, name] = positionals;
@@ -87,9 +109,8 @@ export async function userCommand(argv: string[]): Promise<void> {
       need('absent');
       const segments = values.segment ?? [loaded.config.segments[0]!.name];
       for (const s of segments) if (!loaded.config.segments.some((x) => x.name === s)) throw new ElError('EL_ERR_INVALID', `no segment "${s}" in ${file}`);
-      const entry = { name: name!, password: await hashPassword(await readPassword(values['password-file'])), segments };
-      const check = userSchema.safeParse(entry);
-      if (!check.success) throw new ElError('EL_ERR_INVALID', `user: ${check.error.issues[0]?.message}`);
+      const entry = { name: name!, password: await hashPassword(await readPassword(values['password-file'])), segments, ...bridgeOptions(values) };
+      checkUser(entry);
       // Keep the file's block style: an emptied list prints as flow `[]`, which must not
       // turn the next user into an inline {…} entry.
       const first = users.items[0];
@@ -152,7 +173,7 @@ async function storeAction(
   where: string,
   action: string,
   name: string | undefined,
-  values: { segment?: string[]; 'password-file'?: string },
+  values: { segment?: string[]; 'password-file'?: string; macs?: string; lan?: string[] },
   segmentNames: string[],
   configUsers: Array<{ name: string; segments: string[] }>,
 ): Promise<boolean> {
@@ -168,10 +189,10 @@ async function storeAction(
       if (inConfig || (await store.getUser(name!))) throw new ElError('EL_ERR_INVALID', `user "${name}" already exists (use passwd to change the password)`);
       const segments = values.segment ?? [segmentNames[0]!];
       for (const s of segments) if (!segmentNames.includes(s)) throw new ElError('EL_ERR_INVALID', `no segment "${s}" in the configuration`);
-      const entry = { name: name!, password: await hashPassword(await readPassword(values['password-file'])), segments };
-      const check = userSchema.safeParse(entry);
-      if (!check.success) throw new ElError('EL_ERR_INVALID', `user: ${check.error.issues[0]?.message}`);
-      await store.putUser({ name: entry.name, passwordHash: entry.password, segments });
+      const bridge = bridgeOptions(values);
+      const entry = { name: name!, password: await hashPassword(await readPassword(values['password-file'])), segments, ...bridge };
+      checkUser(entry);
+      await store.putUser({ name: entry.name, passwordHash: entry.password, segments, ...bridge });
       console.log(`added user ${name} (segments: ${segments.join(', ')}) to ${where}`);
       return true;
     }
