@@ -26,14 +26,20 @@ users:
       - lab
 `;
 
+/** A temporary config file (`text`, default ORIGINAL) with a password file `pw` beside it; console.log muted. */
+function configFile(text = ORIGINAL): { d: string; file: string } {
+  vi.spyOn(console, 'log').mockImplementation(() => {});
+  const d = mkdtempSync(join(tmpdir(), 'elink-user-'));
+  dirs.push(d);
+  const file = join(d, 'elink.yaml');
+  writeFileSync(file, text);
+  writeFileSync(join(d, 'pw'), 'correct horse battery\n');
+  return { d, file };
+}
+
 describe('elink user (config file)', () => {
   it('round-trips del of every user and add in block style, with each hash on one line', async () => {
-    vi.spyOn(console, 'log').mockImplementation(() => {});
-    const d = mkdtempSync(join(tmpdir(), 'elink-user-'));
-    dirs.push(d);
-    const file = join(d, 'elink.yaml');
-    writeFileSync(file, ORIGINAL);
-    writeFileSync(join(d, 'pw'), 'correct horse battery\n');
+    const { d, file } = configFile();
     const run = (...args: string[]) => userCommand([...args, '--config', file]);
 
     await run('del', 'demo');
@@ -54,12 +60,7 @@ describe('elink user (config file)', () => {
   });
 
   it('adds a bridge user with --macs and --lan, and refuses bad values naming the field', async () => {
-    vi.spyOn(console, 'log').mockImplementation(() => {});
-    const d = mkdtempSync(join(tmpdir(), 'elink-user-'));
-    dirs.push(d);
-    const file = join(d, 'elink.yaml');
-    writeFileSync(file, ORIGINAL);
-    writeFileSync(join(d, 'pw'), 'correct horse battery\n');
+    const { d, file } = configFile();
     const run = (...args: string[]) => userCommand([...args, '--password-file', join(d, 'pw'), '--config', file]);
 
     await run('add', 'lan-gw', '--macs', '4096', '--lan', '192.168.1.0/25', '--lan', 'fd00:1::/64');
@@ -72,12 +73,7 @@ describe('elink user (config file)', () => {
   });
 
   it('keeps a users list the operator wrote in flow style in flow style', async () => {
-    vi.spyOn(console, 'log').mockImplementation(() => {});
-    const d = mkdtempSync(join(tmpdir(), 'elink-user-'));
-    dirs.push(d);
-    const file = join(d, 'elink.yaml');
-    writeFileSync(file, ORIGINAL.replace(/users:[\s\S]*$/, `users:\n  - { name: demo, password: "$scrypt$ln=14,r=8,p=1$c2FsdA$aGFzaA", segments: [lab] }\n`));
-    writeFileSync(join(d, 'pw'), 'correct horse battery\n');
+    const { d, file } = configFile(ORIGINAL.replace(/users:[\s\S]*$/, `users:\n  - { name: demo, password: "$scrypt$ln=14,r=8,p=1$c2FsdA$aGFzaA", segments: [lab] }\n`));
     await userCommand(['add', 'carol', '--password-file', join(d, 'pw'), '--config', file]);
     const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('name: carol'));
     expect(lines).toHaveLength(1);
