@@ -100,11 +100,16 @@ export function parseControl(payload: Uint8Array): ControlMessage {
   return result.data;
 }
 
-/** A CONTROL record (header included) carrying `msg`. */
-export function encodeControl(msg: ControlMessage): Buffer {
+/** The payload of a CONTROL record carrying `msg` (no header: for a writer that frames records itself). */
+export function encodeControlPayload(msg: ControlMessage): Buffer {
   const body = Buffer.from(JSON.stringify(msg), 'utf8');
   if (body.length > MAX_CONTROL_PAYLOAD) {
     throw new ElError('EL_ERR_INTERNAL', `control message of ${body.length} bytes exceeds ${MAX_CONTROL_PAYLOAD}`);
   }
-  return encodeRecord(RecordType.CONTROL, body);
+  return body;
+}
+
+/** A CONTROL record (header included) carrying `msg`. */
+export function encodeControl(msg: ControlMessage): Buffer {
+  return encodeRecord(RecordType.CONTROL, encodeControlPayload(msg));
 }

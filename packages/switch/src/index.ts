@@ -3,6 +3,8 @@ export * from './port.js';
 export * from './memory-port.js';
 export * from './mac-table.js';
 export * from './segment.js';
+export * from './core/segment.js';
+export * from './admission/admit.js';
 export * from './segment-settings.js';
 export * from './replay-cache.js';
 export * from './replay-journal.js';

@@ -18,7 +18,10 @@
  * port.enqueue, which batches per tick. A FRAME_GSO record is switched by its frame
  * and leaves as it is or segmented, per egress port (gso-egress.ts).
  */
-import { isGroupMac, L2_OVERHEAD, macAt, type SegmentDef } from '@elink/protocol';
+import type { Logger } from 'pino';
+import { ElError, isGroupMac, L2_OVERHEAD, macAt, parseMac, type Hello, type SegmentDef, type TicketClaims } from '@elink/protocol';
+import type { Segment, SegmentStats, SessionPlan } from './core/segment.js';
+import { DevicePort, ipCommand } from './ports/device-port.js';
 import { newDropCounts, type DropCounts } from './drops.js';
 import { GsoEgress } from './gso-egress.js';
 import { MacTable } from './mac-table.js';
@@ -65,7 +68,8 @@ export interface L2SegmentOptions {
   now?: () => number;
 }
 
-export class L2Segment {
+export class L2Segment implements Segment {
+  readonly mode = 'l2' as const;
   readonly name: string;
   readonly table: MacTable;
   readonly drops: DropCounts = newDropCounts();
@@ -163,6 +167,83 @@ export class L2Segment {
   /** Forgets aged MAC entries; called periodically by the node. */
   sweep(): number {
     return this.table.sweep();
+  }
+
+  stats(): SegmentStats {
+    const t = this.table;
+    return { ports: this.ports.length, macEntries: t.size, evictions: t.evictions, moves: t.moves, routes: 0 };
+  }
+
+  /** An L2 segment routes nothing: an L3 client cannot reach into it. */
+  reachableRoutes(): string[] {
+    return [];
+  }
+
+  /**
+   * A client session's MAC: the ticket's (assigned by the broker) or the one its hello
+   * names, or none (its first source MAC is pinned). Either way unicast, and not another
+   * session's own MAC unless that session is superseded.
+   */
+  planSession(claims: TicketClaims, hello: Hello): SessionPlan | ElError {
+    let ticketMac: number | undefined;
+    if (claims.mac !== undefined) {
+      try {
+        ticketMac = parseMac(claims.mac);
+      } catch {
+        return new ElError('EL_ERR_BAD_TICKET', `ticket MAC ${JSON.stringify(claims.mac)} is not a MAC address`);
+      }
+    }
+    let helloMac: number | undefined;
+    if (hello.mac !== undefined) {
+      try {
+        helloMac = parseMac(hello.mac);
+      } catch {
+        return new ElError('EL_ERR_PROTOCOL', `hello MAC ${JSON.stringify(hello.mac)} is not a MAC address`);
+      }
+    }
+    if (ticketMac !== undefined && helloMac !== undefined && ticketMac !== helloMac) {
+      return new ElError('EL_ERR_PROTOCOL', `hello MAC ${hello.mac} differs from the MAC ${claims.mac} assigned in the ticket`);
+    }
+    const own = ticketMac ?? helloMac;
+    if (own !== undefined && Math.floor(own / 0x010000000000) % 2 === 1) {
+      return new ElError('EL_ERR_PROTOCOL', 'the session MAC must be a unicast address');
+    }
+    const def = this.def;
+    const inUse = new ElError('EL_ERR_MAC_IN_USE', `MAC ${hello.mac ?? claims.mac} is in use by another session in segment "${this.name}"`);
+    const holder = own === undefined ? undefined : this.ownerOf(own);
+    const macs = claims.macs ?? def.macsPerSession;
+    const opts: AttachOptions = { macLimit: macs, ownMac: own, pinFirstSource: own === undefined, claims };
+    // Otherwise its LAN hosts' ARP/ND is dropped (arp_spoof/nd_spoof) with only a counter to show why.
+    const unclaimedLan = macs > 1 && (def.inspection.arp || def.inspection.nd) && !claims.lan?.length && def.bridgeRanges.length === 0;
+    return {
+      holders: holder === undefined ? [] : [holder],
+      inUse,
+      maxFrame: def.mtu + L2_OVERHEAD,
+      welcome: {},
+      ...(unclaimedLan
+        ? {
+            warning: `bridge session (up to ${macs} MACs) has no LAN ranges: its LAN hosts may claim no addresses, so their ARP/ND is dropped; set the user's lan or the segment's bridgeRanges (docs/lan.md)`,
+          }
+        : {}),
+      attach: (port) => (this.attach(port, opts) ? undefined : inUse),
+    };
+  }
+
+  /** `bridge`: a TAP attached to an existing Linux bridge (a port without a MAC limit). */
+  openLanPort(logger: Logger): DevicePort | undefined {
+    const bridge = this.def.bridge;
+    if (!bridge) return undefined;
+    const port = DevicePort.open({ mode: 'tap', name: bridge.tap, mtu: this.def.mtu });
+    try {
+      ipCommand(['link', 'set', 'dev', port.name, 'master', bridge.attach, 'up']);
+    } catch (e) {
+      port.close();
+      throw e;
+    }
+    this.attach(port);
+    port.start(this, (err) => logger.error({ segment: this.name, device: port.name, err: err.message }, 'LAN port device error'));
+    logger.info({ segment: this.name, tap: port.name, bridge: bridge.attach }, 'TAP bridge port up');
+    return port;
   }
 
   /** `gso`: the whole FRAME_GSO payload when `frame` is the frame inside one (a view of it). */

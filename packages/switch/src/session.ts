@@ -13,56 +13,33 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
-  CAP_GSO,
   ElError,
   encodeControl,
-  L2_OVERHEAD,
+  encodeControlPayload,
   MAX_CONTROL_PAYLOAD,
   MAX_RECORD_PAYLOAD,
   parseControl,
-  parseMac,
-  PROTOCOL_VERSION,
   readIntoSharedBuffer,
   RecordReader,
   RecordType,
   VNET_HDR_LENGTH,
-  verifyTicket,
   writesThrough,
   type ControlMessage,
   type ErrorCode,
-  type Hello,
   type TicketClaims,
-  type Welcome,
 } from '@elink/protocol';
 import { QueuedPort, type QueueOptions } from './port.js';
-import type { ReplayCache } from './replay-cache.js';
-import type { L2Segment } from './segment.js';
-import { L3Segment } from './l3/l3-segment.js';
-import { formatPrefix, hostOf, parsePrefix, type Prefix } from './l3/ip.js';
-
-/** A hosted segment of either mode. */
-export type AnySegment = L2Segment | L3Segment;
+import { admit, type Admission, type AdmissionState } from './admission/admit.js';
+import type { Segment } from './core/segment.js';
 
 /** What a session needs from its node (switch-node.ts implements it). */
-export interface SessionHost {
-  readonly nodeId: string;
-  /** Sent in welcome as `software` when set (e.g. "elink/0.1.0"). */
-  readonly software?: string;
+export interface SessionHost extends AdmissionState {
   readonly logger: Logger;
   readonly helloTimeoutMs: number;
   /** How long after end() a closing socket may linger before destroy(). */
   readonly closeGraceMs: number;
-  /** Whether this node accepts the "gso" capability. */
-  readonly gso: boolean;
-  readonly replay: ReplayCache;
-  ticketKeys(): KeyObject[];
-  /** A hosted segment by name, or why not. */
-  segment(name: string): AnySegment | string;
-  /** L3: the routes pushed to a client of `seg` in welcome (reachable pools, delegation pools, uplink routes). */
-  routesFor?(seg: L3Segment): { to: string }[];
   sessionOf(port: unknown): Session | undefined;
   established(s: Session): void;
   closed(s: Session): void;
@@ -79,7 +56,7 @@ export class Session extends QueuedPort {
   readonly openedAt = Date.now();
   state: SessionState = 'awaiting_hello';
   claims: TicketClaims | undefined;
-  segment: AnySegment | undefined;
+  segment: Segment | undefined;
   /** Why it closed: client_bye, peer_closed, superseded, the stop reason, or an error code. */
   closeReason: string | undefined;
   framesIn = 0;
@@ -184,128 +161,27 @@ export class Session extends QueuedPort {
 
   private onHello(msg: ControlMessage): void {
     if (msg.type !== 'hello') throw new ElError('EL_ERR_PROTOCOL', `the first message must be hello, got "${msg.type}"`);
-    const hello: Hello = msg;
-    this.gso = this.host.gso && (hello.caps?.includes(CAP_GSO) ?? false);
-    if (hello.version !== PROTOCOL_VERSION) throw new ElError('EL_ERR_PROTOCOL', `protocol version ${hello.version} is not supported (this node speaks ${PROTOCOL_VERSION})`);
-
-    const claims = verifyTicket(hello.ticket, this.host.ticketKeys());
-    const verdict = this.host.replay.check(claims.jti, claims.exp);
-    if (verdict === 'replayed') throw new ElError('EL_ERR_TICKET_REPLAYED', 'this ticket was already used; log in again for a new one');
-    if (verdict === 'full') throw new ElError('EL_ERR_UNAVAILABLE', 'node too busy to accept new sessions (replay cache full); try another node');
-    const seg = this.host.segment(claims.seg);
-    if (typeof seg === 'string') throw new ElError('EL_ERR_WRONG_SEGMENT', seg);
-    if (claims.mode !== seg.def.mode) throw new ElError('EL_ERR_WRONG_SEGMENT', `ticket is for ${claims.mode} but segment "${seg.name}" is ${seg.def.mode}`);
-
-    if (seg instanceof L3Segment) {
-      this.attachL3(seg, claims);
-      return;
-    }
-
-    let ticketMac: number | undefined;
-    if (claims.mac !== undefined) {
-      try {
-        ticketMac = parseMac(claims.mac);
-      } catch {
-        throw new ElError('EL_ERR_BAD_TICKET', `ticket MAC ${JSON.stringify(claims.mac)} is not a MAC address`);
-      }
-    }
-    const helloMac = hello.mac === undefined ? undefined : parseMac(hello.mac);
-    if (ticketMac !== undefined && helloMac !== undefined && ticketMac !== helloMac) {
-      throw new ElError('EL_ERR_PROTOCOL', `hello MAC ${hello.mac} differs from the MAC ${claims.mac} assigned in the ticket`);
-    }
-    const own = ticketMac ?? helloMac;
-    if (own !== undefined && Math.floor(own / 0x010000000000) % 2 === 1) {
-      throw new ElError('EL_ERR_PROTOCOL', 'the session MAC must be a unicast address');
-    }
-
-    if (own !== undefined) {
-      const holder = seg.ownerOf(own);
-      if (holder !== undefined && holder !== this) {
-        const old = this.host.sessionOf(holder);
-        if (old && old.claims?.sub === claims.sub && old.claims?.dev === claims.dev) {
-          // The same device reconnecting while its old TCP connection is not dead yet.
-          old.close('superseded');
-        } else {
-          throw new ElError('EL_ERR_MAC_IN_USE', `MAC ${hello.mac ?? claims.mac} is in use by another session in segment "${seg.name}"`);
-        }
-      }
-    }
-    if (!seg.attach(this, { macLimit: claims.macs ?? seg.def.macsPerSession, ownMac: own, pinFirstSource: own === undefined, claims })) {
-      throw new ElError('EL_ERR_MAC_IN_USE', `MAC ${hello.mac ?? claims.mac} is in use by another session in segment "${seg.name}"`);
-    }
-    const macs = claims.macs ?? seg.def.macsPerSession;
-    if (macs > 1 && (seg.def.inspection.arp || seg.def.inspection.nd) && !claims.lan?.length && seg.def.bridgeRanges.length === 0) {
-      // Otherwise its LAN hosts' ARP/ND is dropped (arp_spoof/nd_spoof) with only a counter to show why.
-      this.host.logger.warn(
-        { peer: this.peer, session: this.name, user: claims.sub, segment: seg.name },
-        `bridge session (up to ${macs} MACs) has no LAN ranges: its LAN hosts may claim no addresses, so their ARP/ND is dropped; set the user's lan or the segment's bridgeRanges (docs/lan.md)`,
-      );
-    }
-
-    this.establish(claims, seg, seg.def.mtu + L2_OVERHEAD);
+    const a = admit(msg, this.host, this.name);
+    if (a instanceof ElError) throw a;
+    for (const holder of a.supersede) this.host.sessionOf(holder)?.close('superseded');
+    this.gso = a.gso;
+    const refused = a.plan.attach(this);
+    if (refused) throw refused;
+    if (a.plan.warning) this.host.logger.warn({ peer: this.peer, session: this.name, user: a.claims.sub, segment: a.segment.name }, a.plan.warning);
+    this.establish(a);
   }
 
-  /** L3: routes the ticket's addresses and delegated prefixes to this session. */
-  private attachL3(seg: L3Segment, claims: TicketClaims): void {
-    const prefixes: Prefix[] = [];
-    const add = (text: string | undefined, host: boolean, what: string): void => {
-      if (text === undefined) return;
-      const p = host ? hostOf(text) : parsePrefix(text);
-      if (!p) throw new ElError('EL_ERR_BAD_TICKET', `ticket ${what} ${JSON.stringify(text)} is not an IP ${host ? 'address' : 'prefix'}`);
-      prefixes.push(p);
-    };
-    add(claims.ipv4, true, 'ipv4');
-    add(claims.ipv6, true, 'ipv6');
-    add(claims.prefix, false, 'prefix');
-    add(claims.prefix4, false, 'prefix4');
-    let result = seg.attach(this, { prefixes });
-    if (!result.ok && result.conflict) {
-      const old = this.host.sessionOf(result.conflict);
-      if (old && old.claims?.sub === claims.sub && old.claims?.dev === claims.dev) {
-        // The same device reconnecting while its old TCP connection is not dead yet.
-        old.close('superseded');
-        result = seg.attach(this, { prefixes });
-      }
-    }
-    if (!result.ok && result.full) throw new ElError('EL_ERR_UNAVAILABLE', `segment "${seg.name}" has reached its route limit (maxRoutes ${seg.def.maxRoutes}) on this node; try another node`);
-    if (!result.ok) {
-      const taken = prefixes.find((p) => seg.ownerOf(p) !== undefined && seg.ownerOf(p) !== this);
-      throw new ElError('EL_ERR_ADDRESS_IN_USE', `${taken ? formatPrefix(taken) : 'an address of this ticket'} is routed to another session in segment "${seg.name}"`);
-    }
-    this.establish(claims, seg, seg.def.mtu);
-  }
-
-  private establish(claims: TicketClaims, seg: AnySegment, maxFrame: number): void {
-    this.claims = claims;
-    this.segment = seg;
+  private establish(a: Admission): void {
+    this.claims = a.claims;
+    this.segment = a.segment;
     this.state = 'established';
     clearTimeout(this.helloTimer);
     this.helloTimer = undefined;
-    this.reader.accept(RecordType.FRAME, maxFrame);
+    this.reader.accept(RecordType.FRAME, a.plan.maxFrame);
     if (this.gso) this.reader.accept(RecordType.FRAME_GSO, MAX_RECORD_PAYLOAD);
-
-    const def = seg.def;
-    const welcome: Welcome = {
-      type: 'welcome',
-      session: this.name,
-      node: this.host.nodeId,
-      segment: def.name,
-      mode: def.mode,
-      mtu: def.mtu,
-      keepalive: { interval: def.keepalive.interval, timeout: def.keepalive.timeout },
-    };
-    if (this.gso) welcome.caps = [CAP_GSO];
-    if (this.host.software) welcome.software = this.host.software;
-    if (claims.ipv4) welcome.ipv4 = def.ipv4?.gateway ? { address: claims.ipv4, gateway: def.ipv4.gateway } : { address: claims.ipv4 };
-    if (claims.ipv6) welcome.ipv6 = def.ipv6?.gateway ? { address: claims.ipv6, gateway: def.ipv6.gateway } : { address: claims.ipv6 };
-    if (seg instanceof L3Segment) {
-      if (claims.prefix) welcome.prefix = claims.prefix;
-      if (claims.prefix4) welcome.prefix4 = claims.prefix4;
-      const routes = this.host.routesFor?.(seg) ?? [];
-      if (routes.length) welcome.routes = routes;
-    }
-    this.sendControl(welcome);
-    this.startKeepalive(def.keepalive.interval * 1000, def.keepalive.timeout * 1000);
+    this.sendControl(a.welcome);
+    const k = a.segment.def.keepalive;
+    this.startKeepalive(k.interval * 1000, k.timeout * 1000);
     this.host.established(this);
   }
 
@@ -343,7 +219,7 @@ export class Session extends QueuedPort {
   // ---- output ----
 
   private sendControl(msg: ControlMessage): void {
-    this.push(RecordType.CONTROL, encodeControl(msg).subarray(3));
+    this.push(RecordType.CONTROL, encodeControlPayload(msg));
   }
 
   protected writeBatch(batch: Buffer, done?: (err?: Error | null) => void): void {

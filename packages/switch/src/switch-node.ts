@@ -3,7 +3,7 @@
  *
  *   TCP accept: ConnectionGuard (fd reserve, per-source and listener caps and rates)
  *     → TLS handshake (ALPN el/1, handshake timeout)
- *     → Session (hello → ticket → replay journal → segment → welcome) → L2Segment.forward
+ *     → Session (hello → ticket → replay journal → segment → welcome) → Segment.forward
  *
  * Socket and TLS errors end only their own connection. Events before the welcome
  * (refusals, failed handshakes, bad hellos) are logged through an EventSummary: a few
@@ -14,7 +14,7 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { ALPN, ElError, type ErrorCode, type SegmentDef } from '@elink/protocol';
+import { ALPN, ElError, type ErrorCode, type SegmentDef, type TicketClaims } from '@elink/protocol';
 import { addDropCounts, newDropCounts, type DropCounts } from './drops.js';
 import { registerSwitchMetrics, type SegmentSnapshot, type Traffic } from './metrics.js';
 import { DEFAULT_WRITE_TIMEOUT_MS, type QueueOptions } from './port.js';
@@ -24,11 +24,11 @@ import type { FdBudget } from './fd-budget.js';
 import { ReplayCache } from './replay-cache.js';
 import { liveSettingsChanged } from './segment-settings.js';
 import { ReplayJournal } from './replay-journal.js';
-import { L2Segment } from './segment.js';
-import { Session, type AnySegment, type SessionHost } from './session.js';
-import { L3Router, L3Segment, type L3RouterOptions } from './l3/l3-segment.js';
-import { parsePrefix, type Prefix } from './l3/ip.js';
-import { DevicePort, ipCommand } from './ports/device-port.js';
+import { createSegment, type Segment } from './core/segment.js';
+import type { Port } from './port.js';
+import { Session, type SessionHost } from './session.js';
+import { L3Router, type L3RouterOptions } from './l3/l3-segment.js';
+import type { DevicePort } from './ports/device-port.js';
 
 export interface SwitchNodeOptions {
   nodeId: string;
@@ -107,7 +107,7 @@ export class SwitchNode implements SessionHost {
   /** Pre-auth events (failed handshakes, bad or missing hello): sampled and summed up. */
   private readonly preAuth: EventSummary;
   private readonly journal: ReplayJournal | undefined;
-  private readonly segments = new Map<string, AnySegment>();
+  private readonly segments = new Map<string, Segment>();
   readonly router: L3Router;
   private readonly unhosted = new Map<string, string>();
   /** TAP bridge and uplink TUN ports, by segment name. */
@@ -206,10 +206,11 @@ export class SwitchNode implements SessionHost {
   addSegment(def: SegmentDef): boolean {
     if (this.segments.has(def.name)) return false;
     this.unhosted.delete(def.name);
-    const seg = def.mode === 'l3' ? new L3Segment(def, this.router) : new L2Segment(def);
+    const seg = createSegment(def, { router: this.router, lookup: (name) => this.segments.get(name) });
     this.segments.set(def.name, seg);
     try {
-      this.openDevicePort(seg);
+      const port = seg.openLanPort(this.logger);
+      if (port) this.devicePorts.set(def.name, port);
     } catch (e) {
       // The segment still serves its clients; only the LAN side is missing.
       const err = e instanceof ElError ? e : new ElError('EL_ERR_TUNTAP', String((e as Error)?.message ?? e));
@@ -231,50 +232,6 @@ export class SwitchNode implements SessionHost {
     seg.applySettings(def);
     this.logger.info({ segment: def.name, changed }, 'segment settings changed');
     return changed;
-  }
-
-  /**
-   * L2 `bridge`: a TAP attached to an existing Linux bridge (a port without a MAC limit).
-   * L3 `uplink`: a TUN the host kernel routes through; its `routes` lead out by it, and
-   * the segment's pools lead back in (host routes via the device).
-   */
-  private openDevicePort(seg: AnySegment): void {
-    const def = seg.def;
-    if (seg instanceof L2Segment && def.bridge) {
-      const port = DevicePort.open({ mode: 'tap', name: def.bridge.tap, mtu: def.mtu });
-      try {
-        ipCommand(['link', 'set', 'dev', port.name, 'master', def.bridge.attach, 'up']);
-      } catch (e) {
-        port.close();
-        throw e;
-      }
-      seg.attach(port);
-      this.startDevicePort(seg, port);
-      this.logger.info({ segment: def.name, tap: port.name, bridge: def.bridge.attach }, 'TAP bridge port up');
-    } else if (seg instanceof L3Segment && def.uplink) {
-      const prefixes: Prefix[] = [];
-      for (const r of def.uplink.routes) prefixes.push(parsePrefix(r)!);
-      const port = DevicePort.open({ mode: 'tun', name: def.uplink.tun, mtu: def.mtu });
-      try {
-        const back = [def.ipv4?.pool, def.ipv6?.pool, def.delegation?.ipv4?.pool, def.delegation?.ipv6?.pool].filter((x): x is string => !!x);
-        for (const to of back) ipCommand([to.includes(':') ? '-6' : '-4', 'route', 'replace', to, 'dev', port.name]);
-        const r = seg.attach(port, { prefixes, trusted: true });
-        if (!r.ok) throw new ElError('EL_ERR_CONFIG', `uplink routes of segment "${def.name}" overlap routes already in use`);
-      } catch (e) {
-        port.close();
-        throw e;
-      }
-      this.startDevicePort(seg, port);
-      this.logger.info({ segment: def.name, tun: port.name, routes: def.uplink.routes }, 'uplink port up');
-    }
-  }
-
-  private startDevicePort(seg: AnySegment, port: DevicePort): void {
-    this.devicePorts.set(seg.name, port);
-    port.start(
-      (packet, ingress) => seg.forward(packet, ingress),
-      (err) => this.logger.error({ segment: seg.name, device: port.name, err: err.message }, 'LAN port device error'),
-    );
   }
 
   /** The TAP bridge / uplink port of a segment (tests, admin). */
@@ -299,7 +256,7 @@ export class SwitchNode implements SessionHost {
     // Aging also happens on lookup; the sweep frees memory of MACs nobody asks for.
     this.sweepTimer = setInterval(() => {
       try {
-        for (const s of this.segments.values()) if (s instanceof L2Segment) s.sweep();
+        for (const s of this.segments.values()) s.sweep();
       } catch (e) {
         this.logger.error({ err: (e as Error)?.message }, 'MAC table sweep failed');
       }
@@ -402,16 +359,7 @@ export class SwitchNode implements SessionHost {
     const segments: SwitchNodeStats['segments'] = {};
     for (const snap of this.segmentSnapshots()) {
       const seg = this.segments.get(snap.name)!;
-      segments[snap.name] = {
-        mode: seg.def.mode,
-        sessions: snap.sessions,
-        ports: seg.portCount,
-        macEntries: snap.macEntries,
-        evictions: snap.evictions,
-        moves: snap.moves,
-        routes: seg instanceof L3Segment ? seg.routes : 0,
-        drops: { ...seg.drops },
-      };
+      segments[snap.name] = { mode: seg.mode, sessions: snap.sessions, ...seg.stats(), drops: { ...seg.drops } };
     }
     let established = 0;
     for (const s of this.sessions) if (s.state === 'established') established++;
@@ -429,7 +377,7 @@ export class SwitchNode implements SessionHost {
   }
 
   /** The hosted segment object (for tests and the admin API). */
-  segmentByName(name: string): AnySegment | undefined {
+  segmentByName(name: string): Segment | undefined {
     return this.segments.get(name);
   }
 
@@ -439,30 +387,12 @@ export class SwitchNode implements SessionHost {
     return this.opts.ticketKeys();
   }
 
-  segment(name: string): AnySegment | string {
+  segment(name: string): Segment | string {
     return this.segments.get(name) ?? this.unhosted.get(name) ?? `this node does not host segment "${name}"`;
   }
 
-  /**
-   * What a client of an L3 segment must route into its tunnel beyond its own pool: the
-   * segment's delegation pools and uplink routes, and the same of every hosted segment
-   * it may reach (their pools too). The welcome holds at most 1024.
-   */
-  routesFor(seg: L3Segment): { to: string }[] {
-    const out = new Set<string>();
-    const addOwn = (d: SegmentDef, withPools: boolean): void => {
-      if (withPools && d.ipv4) out.add(d.ipv4.pool);
-      if (withPools && d.ipv6) out.add(d.ipv6.pool);
-      if (d.delegation?.ipv4) out.add(d.delegation.ipv4.pool);
-      if (d.delegation?.ipv6) out.add(d.delegation.ipv6.pool);
-      for (const r of d.uplink?.routes ?? []) out.add(r);
-    };
-    addOwn(seg.def, false);
-    for (const name of seg.reach) {
-      const other = this.segments.get(name);
-      if (other instanceof L3Segment) addOwn(other.def, true);
-    }
-    return [...out].slice(0, 1024).map((to) => ({ to }));
+  claimsOn(port: Port): TicketClaims | undefined {
+    return this.sessionOf(port)?.claims;
   }
 
   sessionOf(port: unknown): Session | undefined {
@@ -530,14 +460,10 @@ export class SwitchNode implements SessionHost {
   private segmentSnapshots(): SegmentSnapshot[] {
     const sessions = new Map<string, number>();
     for (const s of this.sessions) if (s.state === 'established' && s.segment) sessions.set(s.segment.name, (sessions.get(s.segment.name) ?? 0) + 1);
-    return [...this.segments.values()].map((seg) => ({
-      name: seg.name,
-      sessions: sessions.get(seg.name) ?? 0,
-      macEntries: seg instanceof L2Segment ? seg.table.size : 0,
-      evictions: seg instanceof L2Segment ? seg.table.evictions : 0,
-      moves: seg instanceof L2Segment ? seg.table.moves : 0,
-      routes: seg instanceof L3Segment ? seg.routes : 0,
-    }));
+    return [...this.segments.values()].map((seg) => {
+      const { macEntries, evictions, moves, routes } = seg.stats();
+      return { name: seg.name, sessions: sessions.get(seg.name) ?? 0, macEntries, evictions, moves, routes };
+    });
   }
 
   private traffic(): Traffic {

@@ -21,7 +21,10 @@
  * answers nothing else (no neighbour discovery: L3 clients use TUN devices, which have
  * no link layer).
  */
-import type { SegmentDef } from '@elink/protocol';
+import type { Logger } from 'pino';
+import { ElError, type Hello, type SegmentDef, type TicketClaims } from '@elink/protocol';
+import type { Segment, SegmentStats, SessionPlan } from '../core/segment.js';
+import { DevicePort, ipCommand } from '../ports/device-port.js';
 import { newDropCounts, type DropCounts } from '../drops.js';
 import { GsoEgress } from '../gso-egress.js';
 import { withLiveSettings } from '../segment-settings.js';
@@ -40,7 +43,7 @@ import {
   ICMP6_TIME_EXCEEDED,
   TokenBucket,
 } from './icmp.js';
-import { firstHost, parseAddress, type Prefix } from './ip.js';
+import { firstHost, formatPrefix, hostOf, parseAddress, parsePrefix, type Prefix } from './ip.js';
 import { PrefixTable } from './prefix-table.js';
 
 export interface L3Route {
@@ -103,7 +106,11 @@ interface Attachment {
 const IPV4_HEADER = 20;
 const IPV6_HEADER = 40;
 
-export class L3Segment {
+/** At most this many routes go into a welcome. */
+const MAX_WELCOME_ROUTES = 1024;
+
+export class L3Segment implements Segment {
+  readonly mode = 'l3' as const;
   readonly name: string;
   readonly drops: DropCounts = newDropCounts();
   readonly reach: ReadonlySet<string>;
@@ -118,9 +125,11 @@ export class L3Segment {
 
   #def: SegmentDef;
 
+  /** `lookup`: another hosted segment by name (the routes of those in `reach` go into the welcome). */
   constructor(
     def: SegmentDef,
     readonly router: L3Router,
+    private readonly lookup: (name: string) => Segment | undefined = () => undefined,
   ) {
     this.#def = def;
     this.name = def.name;
@@ -180,6 +189,105 @@ export class L3Segment {
     const budget = this.def.icmpPerSession;
     this.attachments.set(port, { prefixes: done, trusted, icmp: trusted ? undefined : new TokenBucket(budget.rate, budget.burst, this.router.now) });
     return { ok: true };
+  }
+
+  stats(): SegmentStats {
+    return { ports: this.attachments.size, macEntries: 0, evictions: 0, moves: 0, routes: this.routeCount };
+  }
+
+  /** Routes age with their sessions, not with time. */
+  sweep(): void {}
+
+  /** Its pools, delegation pools and uplink routes: what a client of a segment reaching this one routes here. */
+  reachableRoutes(): string[] {
+    const d = this.def;
+    return [d.ipv4?.pool, d.ipv6?.pool, ...this.outwardRoutes()].filter((x): x is string => !!x);
+  }
+
+  /** Delegation pools and uplink routes: beyond the client's own pool. */
+  private outwardRoutes(): string[] {
+    const d = this.def;
+    return [d.delegation?.ipv4?.pool, d.delegation?.ipv6?.pool, ...(d.uplink?.routes ?? [])].filter((x): x is string => !!x);
+  }
+
+  /**
+   * What a client of this segment must route into its tunnel beyond its own pool: the
+   * delegation pools and uplink routes, and the pools and routes of every hosted segment
+   * it may reach. At most MAX_WELCOME_ROUTES.
+   */
+  welcomeRoutes(): { to: string }[] {
+    const out = new Set<string>(this.outwardRoutes());
+    for (const name of this.reach) for (const r of this.lookup(name)?.reachableRoutes() ?? []) out.add(r);
+    return [...out].slice(0, MAX_WELCOME_ROUTES).map((to) => ({ to }));
+  }
+
+  /** A client session: the ticket's addresses and delegated prefixes are routed to it. */
+  planSession(claims: TicketClaims, _hello: Hello): SessionPlan | ElError {
+    const prefixes: Prefix[] = [];
+    const fields: [string | undefined, boolean, string][] = [
+      [claims.ipv4, true, 'ipv4'],
+      [claims.ipv6, true, 'ipv6'],
+      [claims.prefix, false, 'prefix'],
+      [claims.prefix4, false, 'prefix4'],
+    ];
+    for (const [text, host, what] of fields) {
+      if (text === undefined) continue;
+      const p = host ? hostOf(text) : parsePrefix(text);
+      if (!p) return new ElError('EL_ERR_BAD_TICKET', `ticket ${what} ${JSON.stringify(text)} is not an IP ${host ? 'address' : 'prefix'}`);
+      prefixes.push(p);
+    }
+    const holders: Port[] = [];
+    let taken: Prefix | undefined;
+    for (const p of prefixes) {
+      const h = this.ownerOf(p);
+      if (h === undefined) continue;
+      taken ??= p;
+      if (!holders.includes(h)) holders.push(h);
+    }
+    const full = new ElError('EL_ERR_UNAVAILABLE', `segment "${this.name}" has reached its route limit (maxRoutes ${this.def.maxRoutes}) on this node; try another node`);
+    if (holders.length === 0 && this.routeCount + prefixes.length > this.def.maxRoutes) return full;
+    const inUse = new ElError('EL_ERR_ADDRESS_IN_USE', `${taken ? formatPrefix(taken) : 'an address of this ticket'} is routed to another session in segment "${this.name}"`);
+    const welcome: SessionPlan['welcome'] = {};
+    if (claims.prefix) welcome.prefix = claims.prefix;
+    if (claims.prefix4) welcome.prefix4 = claims.prefix4;
+    const routes = this.welcomeRoutes();
+    if (routes.length) welcome.routes = routes;
+    return {
+      holders,
+      inUse,
+      maxFrame: this.def.mtu,
+      welcome,
+      attach: (port) => {
+        const r = this.attach(port, { prefixes });
+        if (r.ok) return undefined;
+        return r.full ? full : inUse;
+      },
+    };
+  }
+
+  /**
+   * `uplink`: a TUN the host kernel routes through; its `routes` lead out by it, and the
+   * segment's pools lead back in (host routes via the device).
+   */
+  openLanPort(logger: Logger): DevicePort | undefined {
+    const def = this.def;
+    const uplink = def.uplink;
+    if (!uplink) return undefined;
+    const prefixes: Prefix[] = [];
+    for (const r of uplink.routes) prefixes.push(parsePrefix(r)!);
+    const port = DevicePort.open({ mode: 'tun', name: uplink.tun, mtu: def.mtu });
+    try {
+      const back = [def.ipv4?.pool, def.ipv6?.pool, def.delegation?.ipv4?.pool, def.delegation?.ipv6?.pool].filter((x): x is string => !!x);
+      for (const to of back) ipCommand([to.includes(':') ? '-6' : '-4', 'route', 'replace', to, 'dev', port.name]);
+      const r = this.attach(port, { prefixes, trusted: true });
+      if (!r.ok) throw new ElError('EL_ERR_CONFIG', `uplink routes of segment "${def.name}" overlap routes already in use`);
+    } catch (e) {
+      port.close();
+      throw e;
+    }
+    port.start(this, (err) => logger.error({ segment: this.name, device: port.name, err: err.message }, 'LAN port device error'));
+    logger.info({ segment: this.name, tun: port.name, routes: uplink.routes }, 'uplink port up');
+    return port;
   }
 
   /** Removes the port and its routes. */

@@ -59,11 +59,11 @@ export class DevicePort implements Port, Flushable {
     return new DevicePort(device, opts);
   }
 
-  /** Starts delivering the device's packets to `forward`. */
-  start(forward: (packet: Buffer, ingress: Port) => void, onError: (err: Error) => void): void {
+  /** Starts delivering the device's packets to `segment.forward`. */
+  start(segment: { forward(packet: Buffer, ingress: Port): void }, onError: (err: Error) => void): void {
     this.device.on('packets', (packets: Buffer[]) => {
       this.counters.framesIn += packets.length;
-      for (let i = 0; i < packets.length; i++) forward(packets[i], this);
+      for (let i = 0; i < packets.length; i++) segment.forward(packets[i], this);
       // Out in this turn, as a session's read does (see FlushScheduler.flushNow).
       this.scheduler.flushNow();
     });

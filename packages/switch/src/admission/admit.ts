@@ -1,0 +1,102 @@
+/**
+ * Admission of a client session, as a pure function of its hello and the node's state:
+ *
+ *   hello → protocol version → ticket (signature, expiry) → replay verdict (single use)
+ *         → segment (hosted? same mode as the ticket?) → the segment's plan (MAC or
+ *           addresses, their holders) → who is superseded, or a refusal → welcome
+ *
+ * No socket and no session in it: it returns what the session is to do (supersede these
+ * ports, attach by the plan, send this welcome), or the ElError to close it with. Only the
+ * replay cache remembers the ticket (its id is used up even if admission fails later, as a
+ * ticket is single use).
+ */
+import type { KeyObject } from 'node:crypto';
+import {
+  CAP_GSO,
+  ElError,
+  PROTOCOL_VERSION,
+  verifyTicket,
+  type Hello,
+  type TicketClaims,
+  type Welcome,
+} from '@elink/protocol';
+import type { Segment, SessionPlan } from '../core/segment.js';
+import type { Port } from '../port.js';
+import type { ReplayVerdict } from '../replay-cache.js';
+
+/** What admission reads from the node (switch-node.ts implements it). */
+export interface AdmissionState {
+  readonly nodeId: string;
+  /** Sent in welcome as `software` when set (e.g. "elink/0.1.0"). */
+  readonly software?: string;
+  /** Whether this node accepts the "gso" capability. */
+  readonly gso: boolean;
+  /** Broker public keys. */
+  ticketKeys(): readonly KeyObject[];
+  /** Single use of tickets: remembers `jti` until `exp` (ReplayCache). */
+  readonly replay: { check(jti: string, exp: number): ReplayVerdict };
+  /** A hosted segment by name, or why not. */
+  segment(name: string): Segment | string;
+  /** The ticket claims of the established session on `port`, if it is one of this node's. */
+  claimsOn(port: Port): TicketClaims | undefined;
+}
+
+/** What the session does when admitted. */
+export interface Admission {
+  readonly claims: TicketClaims;
+  readonly segment: Segment;
+  /** The client offered "gso" and this node takes it. */
+  readonly gso: boolean;
+  /** Sessions to end with bye "superseded" first: the same user and device, reconnecting. */
+  readonly supersede: readonly Port[];
+  /** How to attach, the longest FRAME to accept, a warning to log. */
+  readonly plan: SessionPlan;
+  readonly welcome: Welcome;
+}
+
+/** `session`: the new session's id (sent in welcome). Never throws for a bad hello or ticket. */
+export function admit(hello: Hello, node: AdmissionState, session: string, nowSeconds?: number): Admission | ElError {
+  if (hello.version !== PROTOCOL_VERSION) {
+    return new ElError('EL_ERR_PROTOCOL', `protocol version ${hello.version} is not supported (this node speaks ${PROTOCOL_VERSION})`);
+  }
+  let claims: TicketClaims;
+  try {
+    claims = verifyTicket(hello.ticket, node.ticketKeys(), nowSeconds);
+  } catch (e) {
+    if (e instanceof ElError) return e;
+    throw e;
+  }
+  const verdict = node.replay.check(claims.jti, claims.exp);
+  if (verdict === 'replayed') return new ElError('EL_ERR_TICKET_REPLAYED', 'this ticket was already used; log in again for a new one');
+  if (verdict === 'full') return new ElError('EL_ERR_UNAVAILABLE', 'node too busy to accept new sessions (replay cache full); try another node');
+  const segment = node.segment(claims.seg);
+  if (typeof segment === 'string') return new ElError('EL_ERR_WRONG_SEGMENT', segment);
+  if (claims.mode !== segment.mode) return new ElError('EL_ERR_WRONG_SEGMENT', `ticket is for ${claims.mode} but segment "${segment.name}" is ${segment.mode}`);
+
+  const plan = segment.planSession(claims, hello);
+  if (plan instanceof ElError) return plan;
+  // Whatever the session claims may be held only by the same device's older session
+  // (its TCP connection not dead yet): that one is superseded, anyone else refuses.
+  for (const holder of plan.holders) {
+    const c = node.claimsOn(holder);
+    if (c === undefined || c.sub !== claims.sub || c.dev !== claims.dev) return plan.inUse;
+  }
+
+  const gso = node.gso && (hello.caps?.includes(CAP_GSO) ?? false);
+  const def = segment.def;
+  const welcome: Welcome = {
+    type: 'welcome',
+    session,
+    node: node.nodeId,
+    segment: def.name,
+    mode: segment.mode,
+    mtu: def.mtu,
+    keepalive: { interval: def.keepalive.interval, timeout: def.keepalive.timeout },
+  };
+  if (gso) welcome.caps = [CAP_GSO];
+  if (node.software) welcome.software = node.software;
+  if (claims.ipv4) welcome.ipv4 = def.ipv4?.gateway ? { address: claims.ipv4, gateway: def.ipv4.gateway } : { address: claims.ipv4 };
+  if (claims.ipv6) welcome.ipv6 = def.ipv6?.gateway ? { address: claims.ipv6, gateway: def.ipv6.gateway } : { address: claims.ipv6 };
+  Object.assign(welcome, plan.welcome);
+  return { claims, segment, gso, supersede: plan.holders, plan, welcome };
+}
