@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ElError, generateTicketKeyPair, segmentSchema, signTicket, type Hello, type SegmentInput, type TicketClaims } from '@elink/protocol';
+import { createSegment, type Segment } from '../core/segment.js';
+import { L3Router } from '../l3/l3-segment.js';
+import { MemoryPort } from '../memory-port.js';
+import type { Port } from '../port.js';
+import { ReplayCache } from '../replay-cache.js';
+import { admit, type Admission, type AdmissionState } from './admit.js';
+
+const keys = generateTicketKeyPair();
+const otherKeys = generateTicketKeyPair();
+
+function ticket(over: Partial<Omit<TicketClaims, 'v' | 'kid'>> = {}, key = keys.privateKey): string {
+  const now = Math.floor(Date.now() / 1000);
+  return signTicket({ jti: randomBytes(12).toString('base64url'), sub: 'alice', dev: 'laptop', seg: 'lan', mode: 'l2', iat: now, exp: now + 60, ...over }, key);
+}
+
+function hello(t: string, over: Partial<Hello> = {}): Hello {
+  return { type: 'hello', version: 1, ticket: t, ...over };
+}
+
+/** A node's admission state over real segments, a real replay cache and a claims map. */
+function nodeState(defs: SegmentInput[] = [{ name: 'lan' }, { name: 'rt', mode: 'l3', ipv4: { pool: '198.19.0.0/24' }, delegation: { ipv6: { pool: 'fd00:d0::/48', length: 56 } } }], over: Partial<AdmissionState> = {}) {
+  const router = new L3Router();
+  const segments = new Map<string, Segment>();
+  for (const d of defs) {
+    const def = segmentSchema.parse(d);
+    segments.set(def.name, createSegment(def, { router, lookup: (n) => segments.get(n) }));
+  }
+  const claims = new Map<Port, TicketClaims>();
+  const state: AdmissionState = {
+    nodeId: 'sw-1',
+    software: 'elink/test',
+    gso: true,
+    ticketKeys: () => [keys.publicKey],
+    replay: new ReplayCache(100),
+    segment: (name) => segments.get(name) ?? `this node does not host segment "${name}"`,
+    claimsOn: (port) => claims.get(port),
+    ...over,
+  };
+  /** Admits and attaches like a session does; the port's claims are remembered. */
+  const join = (h: Hello, port: Port = new MemoryPort()): Admission => {
+    const a = admit(h, state, 's-test');
+    if (a instanceof ElError) throw a;
+    for (const p of a.supersede) a.segment.detach(p);
+    expect(a.plan.attach(port)).toBeUndefined();
+    claims.set(port, a.claims);
+    return a;
+  };
+  return { state, segments, join };
+}
+
+function refused(a: Admission | ElError): ElError {
+  expect(a).toBeInstanceOf(ElError);
+  return a as ElError;
+}
+
+describe('admit', () => {
+  it('admits an L2 hello: claims, segment, welcome, the frame limit, nothing to supersede', () => {
+    const { state } = nodeState();
+    const a = admit(hello(ticket(), { mac: '02:00:00:00:00:01', caps: ['gso'] }), state, 's-1');
+    expect(a).not.toBeInstanceOf(ElError);
+    const ok = a as Admission;
+    expect(ok.claims.sub).toBe('alice');
+    expect(ok.segment.name).toBe('lan');
+    expect(ok.gso).toBe(true);
+    expect(ok.supersede).toEqual([]);
+    expect(ok.plan.maxFrame).toBe(1500 + 18);
+    expect(ok.welcome).toMatchObject({ type: 'welcome', session: 's-1', node: 'sw-1', segment: 'lan', mode: 'l2', mtu: 1500, caps: ['gso'], software: 'elink/test' });
+  });
+
+  it('admits an L3 hello with its addresses, prefix and routes in the welcome', () => {
+    const { state } = nodeState();
+    const a = admit(hello(ticket({ seg: 'rt', mode: 'l3', ipv4: '198.19.0.7/24', prefix: 'fd00:d0:0:100::/56' })), state, 's-2') as Admission;
+    expect(a).not.toBeInstanceOf(ElError);
+    expect(a.plan.maxFrame).toBe(1500);
+    expect(a.welcome).toMatchObject({ mode: 'l3', ipv4: { address: '198.19.0.7/24' }, prefix: 'fd00:d0:0:100::/56', routes: [{ to: 'fd00:d0::/48' }] });
+  });
+
+  it('does not offer gso when the node does not take it', () => {
+    const { state } = nodeState(undefined, { gso: false });
+    const a = admit(hello(ticket(), { caps: ['gso'] }), state, 's') as Admission;
+    expect(a.gso).toBe(false);
+    expect(a.welcome.caps).toBeUndefined();
+  });
+
+  const cases: Array<[string, string, (n: ReturnType<typeof nodeState>) => Hello]> = [
+    ['another protocol version', 'EL_ERR_PROTOCOL', () => hello(ticket(), { version: 2 })],
+    ['a ticket signed by an unknown key', 'EL_ERR_BAD_TICKET', () => hello(ticket({}, otherKeys.privateKey))],
+    ['a ticket that is not one', 'EL_ERR_BAD_TICKET', () => hello('el1.garbage')],
+    ['an expired ticket', 'EL_ERR_TICKET_EXPIRED', () => hello(ticket({ iat: 1, exp: 2 }))],
+    ['an unhosted segment', 'EL_ERR_WRONG_SEGMENT', () => hello(ticket({ seg: 'elsewhere' }))],
+    ['a ticket of the other mode', 'EL_ERR_WRONG_SEGMENT', () => hello(ticket({ mode: 'l3' }))],
+    ['a ticket MAC that is not one', 'EL_ERR_BAD_TICKET', () => hello(ticket({ mac: 'zz' }))],
+    ['a hello MAC other than the ticket MAC', 'EL_ERR_PROTOCOL', () => hello(ticket({ mac: '02:00:00:00:00:01' }), { mac: '02:00:00:00:00:02' })],
+    ['a multicast session MAC', 'EL_ERR_PROTOCOL', () => hello(ticket(), { mac: '03:00:00:00:00:01' })],
+    ['an L3 ticket address that is not one', 'EL_ERR_BAD_TICKET', () => hello(ticket({ seg: 'rt', mode: 'l3', ipv4: 'nope' }))],
+  ];
+  for (const [what, code, make] of cases) {
+    it(`refuses ${what} with ${code}`, () => {
+      const n = nodeState();
+      expect(refused(admit(make(n), n.state, 's')).code).toBe(code);
+    });
+  }
+
+  it('refuses a replayed ticket with EL_ERR_TICKET_REPLAYED, and a full replay cache with EL_ERR_UNAVAILABLE', () => {
+    const n = nodeState();
+    const t = ticket();
+    expect(admit(hello(t), n.state, 's')).not.toBeInstanceOf(ElError);
+    expect(refused(admit(hello(t), n.state, 's')).code).toBe('EL_ERR_TICKET_REPLAYED');
+    const full = nodeState(undefined, { replay: { check: () => 'full' } });
+    expect(refused(admit(hello(ticket()), full.state, 's')).code).toBe('EL_ERR_UNAVAILABLE');
+  });
+
+  it('L2: supersedes the same user and device holding the MAC, refuses another with EL_ERR_MAC_IN_USE', () => {
+    const n = nodeState();
+    const mac = '02:00:00:00:00:07';
+    const old = new MemoryPort('old');
+    n.join(hello(ticket({ mac })), old);
+    const again = admit(hello(ticket({ mac })), n.state, 's') as Admission;
+    expect(again.supersede).toEqual([old]);
+    const other = admit(hello(ticket({ mac, dev: 'phone' })), n.state, 's');
+    expect(refused(other).code).toBe('EL_ERR_MAC_IN_USE');
+    expect(refused(admit(hello(ticket({ mac, sub: 'bob' })), n.state, 's')).message).toContain(mac);
+  });
+
+  it('L3: supersedes the same device holding the address, refuses another with EL_ERR_ADDRESS_IN_USE', () => {
+    const n = nodeState();
+    const claims = { seg: 'rt', mode: 'l3' as const, ipv4: '198.19.0.9/24' };
+    const old = new MemoryPort('old');
+    n.join(hello(ticket(claims)), old);
+    expect((admit(hello(ticket(claims)), n.state, 's') as Admission).supersede).toEqual([old]);
+    const other = refused(admit(hello(ticket({ ...claims, sub: 'bob' })), n.state, 's'));
+    expect(other.code).toBe('EL_ERR_ADDRESS_IN_USE');
+    expect(other.message).toContain('198.19.0.9/32');
+    // After the supersede, the new session attaches where the old one was.
+    const a = n.join(hello(ticket(claims)));
+    expect(a.supersede).toEqual([old]);
+    expect(n.segments.get('rt')!.has(old)).toBe(false);
+  });
+
+  it('L3: refuses with EL_ERR_UNAVAILABLE when the segment reached maxRoutes', () => {
+    const n = nodeState([{ name: 'rt', mode: 'l3', ipv4: { pool: '198.19.0.0/24' }, maxRoutes: 16 }]);
+    for (let i = 0; i < 16; i++) n.join(hello(ticket({ seg: 'rt', mode: 'l3', ipv4: `198.19.0.${i + 2}/24`, dev: `d${i}` })));
+    expect(refused(admit(hello(ticket({ seg: 'rt', mode: 'l3', ipv4: '198.19.0.99/24', dev: 'x' })), n.state, 's')).code).toBe('EL_ERR_UNAVAILABLE');
+  });
+
+  it('warns about a bridge session that may claim no LAN address', () => {
+    const n = nodeState();
+    expect((admit(hello(ticket({ macs: 8 })), n.state, 's') as Admission).plan.warning).toMatch(/no LAN ranges/);
+    expect((admit(hello(ticket({ macs: 8, lan: ['192.168.7.0/24'] })), n.state, 's') as Admission).plan.warning).toBeUndefined();
+  });
+});
