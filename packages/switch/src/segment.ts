@@ -18,7 +18,7 @@
  * port.enqueue, which batches per tick. A FRAME_GSO record is switched by its frame
  * and leaves as it is or segmented, per egress port (gso-egress.ts).
  */
-import { isGroupMac, L2_OVERHEAD, macAt, type SegmentDef } from '@elink/protocol';
+import { isGroupMac, L2_OVERHEAD, macAt, type L2SegmentDef, type SegmentDef } from '@elink/protocol';
 import { newDropCounts, type DropCounts } from './drops.js';
 import { GsoEgress } from './gso-egress.js';
 import { MacTable } from './mac-table.js';
@@ -80,9 +80,9 @@ export class L2Segment {
   private floodRate: number;
   private floodBurst: number;
   private readonly maxFrame: number;
-  #def: SegmentDef;
+  #def: L2SegmentDef;
 
-  constructor(def: SegmentDef, opts: L2SegmentOptions = {}) {
+  constructor(def: L2SegmentDef, opts: L2SegmentOptions = {}) {
     this.#def = def;
     this.name = def.name;
     this.gsoEgress = new GsoEgress(true, def.mtu + L2_OVERHEAD);
@@ -93,12 +93,13 @@ export class L2Segment {
     this.table = new MacTable({ capacity: def.macTableSize, agingMs: def.macAgingSeconds * 1000, now: opts.now });
   }
 
-  get def(): SegmentDef {
+  get def(): L2SegmentDef {
     return this.#def;
   }
 
   /** New values of LIVE_SEGMENT_SETTINGS (a config reload); the rest of `def` is ignored. */
   applySettings(next: SegmentDef): void {
+    if (next.mode !== 'l2') return; // a mode change needs a restart (config-diff says so)
     this.#def = withLiveSettings(this.#def, next);
     this.floodRate = next.floodLimit.rate / 1000;
     this.floodBurst = next.floodLimit.burst;

@@ -14,7 +14,7 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { ALPN, ElError, type ErrorCode, type SegmentDef } from '@elink/protocol';
+import { ALPN, ElError, type ErrorCode, type L3SegmentDef, type SegmentDef } from '@elink/protocol';
 import { addDropCounts, newDropCounts, type DropCounts } from './drops.js';
 import { registerSwitchMetrics, type SegmentSnapshot, type Traffic } from './metrics.js';
 import { DEFAULT_WRITE_TIMEOUT_MS, type QueueOptions } from './port.js';
@@ -240,7 +240,7 @@ export class SwitchNode implements SessionHost {
    */
   private openDevicePort(seg: AnySegment): void {
     const def = seg.def;
-    if (seg instanceof L2Segment && def.bridge) {
+    if (seg instanceof L2Segment && def.mode === 'l2' && def.bridge) {
       const port = DevicePort.open({ mode: 'tap', name: def.bridge.tap, mtu: def.mtu });
       try {
         ipCommand(['link', 'set', 'dev', port.name, 'master', def.bridge.attach, 'up']);
@@ -251,7 +251,7 @@ export class SwitchNode implements SessionHost {
       seg.attach(port);
       this.startDevicePort(seg, port);
       this.logger.info({ segment: def.name, tap: port.name, bridge: def.bridge.attach }, 'TAP bridge port up');
-    } else if (seg instanceof L3Segment && def.uplink) {
+    } else if (seg instanceof L3Segment && def.mode === 'l3' && def.uplink) {
       const prefixes: Prefix[] = [];
       for (const r of def.uplink.routes) prefixes.push(parsePrefix(r)!);
       const port = DevicePort.open({ mode: 'tun', name: def.uplink.tun, mtu: def.mtu });
@@ -450,7 +450,7 @@ export class SwitchNode implements SessionHost {
    */
   routesFor(seg: L3Segment): { to: string }[] {
     const out = new Set<string>();
-    const addOwn = (d: SegmentDef, withPools: boolean): void => {
+    const addOwn = (d: L3SegmentDef, withPools: boolean): void => {
       if (withPools && d.ipv4) out.add(d.ipv4.pool);
       if (withPools && d.ipv6) out.add(d.ipv6.pool);
       if (d.delegation?.ipv4) out.add(d.delegation.ipv4.pool);

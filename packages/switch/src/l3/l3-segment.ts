@@ -21,7 +21,7 @@
  * answers nothing else (no neighbour discovery: L3 clients use TUN devices, which have
  * no link layer).
  */
-import type { SegmentDef } from '@elink/protocol';
+import type { L3SegmentDef, SegmentDef } from '@elink/protocol';
 import { newDropCounts, type DropCounts } from '../drops.js';
 import { GsoEgress } from '../gso-egress.js';
 import { withLiveSettings } from '../segment-settings.js';
@@ -116,10 +116,10 @@ export class L3Segment {
   private readonly gateway4: number | undefined;
   private readonly gateway6: number[] | undefined;
 
-  #def: SegmentDef;
+  #def: L3SegmentDef;
 
   constructor(
-    def: SegmentDef,
+    def: L3SegmentDef,
     readonly router: L3Router,
   ) {
     this.#def = def;
@@ -132,12 +132,13 @@ export class L3Segment {
     this.gateway6 = g6;
   }
 
-  get def(): SegmentDef {
+  get def(): L3SegmentDef {
     return this.#def;
   }
 
   /** New values of LIVE_SEGMENT_SETTINGS (a config reload): maxRoutes and icmpPerSession are read at use. */
   applySettings(next: SegmentDef): void {
+    if (next.mode !== 'l3') return; // a mode change needs a restart (config-diff says so)
     this.#def = withLiveSettings(this.#def, next);
   }
 
