@@ -130,7 +130,7 @@ export class Ipam {
       const ipv6 = seg.ipv6 ? wrapConfig(where('ipv6'), () => new AddressPool(seg.ipv6!.pool, seg.ipv6!.gateway)) : undefined;
       if (ipv4 && ipv4.family !== 4) throw new ElError('EL_ERR_CONFIG', `${where('ipv4')}: pool ${ipv4} is not IPv4`);
       if (ipv6 && ipv6.family !== 6) throw new ElError('EL_ERR_CONFIG', `${where('ipv6')}: pool ${ipv6} is not IPv6`);
-      const d = seg.delegation;
+      const d = seg.mode === 'l3' ? seg.delegation : undefined;
       const prefix6 = d?.ipv6 ? wrapConfig(where('delegation.ipv6'), () => new PrefixPool(d.ipv6!.pool, d.ipv6!.length)) : undefined;
       const prefix4 = d?.ipv4 ? wrapConfig(where('delegation.ipv4'), () => new PrefixPool(d.ipv4!.pool, d.ipv4!.length)) : undefined;
       if (prefix6 && prefix6.family !== 6) throw new ElError('EL_ERR_CONFIG', `${where('delegation.ipv6')}: pool ${prefix6} is not IPv6`);

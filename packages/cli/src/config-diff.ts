@@ -90,6 +90,8 @@ function segmentPaths(prev: Config['segments'], next: Config['segments'], out: s
   for (const [name, seg] of after) {
     const old = before.get(name);
     if (!old) added.push(name);
+    // Another mode is another kind of segment (other keys): the whole segment waits for a restart.
+    else if (old.mode !== seg.mode) out.push(`segments.${name}.mode`);
     else {
       let liveChange = false;
       for (const k of new Set([...Object.keys(old), ...Object.keys(seg)])) {

@@ -24,9 +24,13 @@ function routedRanges(s: SegmentDef): Range[] {
   const list: Array<[string, string | undefined]> = [
     ['ipv4.pool', s.ipv4?.pool],
     ['ipv6.pool', s.ipv6?.pool],
-    ['delegation.ipv4.pool', s.delegation?.ipv4?.pool],
-    ['delegation.ipv6.pool', s.delegation?.ipv6?.pool],
-    ...(Array.isArray(s.uplink?.routes) ? s.uplink.routes : []).map((r): [string, string] => ['uplink.routes', r]),
+    ...(s.mode === 'l3'
+      ? [
+          ['delegation.ipv4.pool', s.delegation?.ipv4?.pool] as [string, string | undefined],
+          ['delegation.ipv6.pool', s.delegation?.ipv6?.pool] as [string, string | undefined],
+          ...(s.uplink?.routes ?? []).map((r): [string, string] => ['uplink.routes', r]),
+        ]
+      : []),
   ];
   return list.flatMap(([what, range]) => {
     if (!range) return [];

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { segmentSchema } from './segment.js';
+import { l2SegmentSchema, l3SegmentSchema, segmentSchema, type SegmentDef } from './segment.js';
 
 /** The first issue's message, and its path, for an input the schema must reject. */
 function rejection(input: unknown): { path: string; message: string } {
@@ -10,7 +10,7 @@ function rejection(input: unknown): { path: string; message: string } {
 }
 
 describe('segment definitions', () => {
-  it('applies every default to a bare name', () => {
+  it('applies every L2 default to a bare name (no mode means L2)', () => {
     expect(segmentSchema.parse({ name: 'office' })).toEqual({
       name: 'office',
       mode: 'l2',
@@ -18,26 +18,75 @@ describe('segment definitions', () => {
       macsPerSession: 1,
       macTableSize: 65536,
       macAgingSeconds: 300,
-      reach: [],
-      maxRoutes: 262144,
       inspection: { arp: true, nd: true },
       bridgeRanges: [],
       floodLimit: { rate: 1000, burst: 2000 },
+      keepalive: { interval: 15, timeout: 45 },
+    });
+  });
+
+  it('applies every L3 default to an L3 segment, and no L2 key', () => {
+    expect(segmentSchema.parse({ name: 'core', mode: 'l3' })).toEqual({
+      name: 'core',
+      mode: 'l3',
+      mtu: 1500,
+      reach: [],
+      maxRoutes: 262144,
       icmpPerSession: { rate: 20, burst: 20 },
       keepalive: { interval: 15, timeout: 45 },
     });
   });
 
+  it('refuses keys of the other mode and unknown keys, at every level', () => {
+    const l3 = { name: 'c', mode: 'l3' };
+    for (const key of ['bridge', 'macsPerSession', 'macTableSize', 'macAgingSeconds', 'inspection', 'bridgeRanges', 'floodLimit']) {
+      const r = segmentSchema.safeParse({ ...l3, [key]: {} });
+      expect(r.success, key).toBe(false);
+      expect(r.error!.issues.some((i) => i.code === 'unrecognized_keys' && i.keys.includes(key)), key).toBe(true);
+    }
+    for (const key of ['reach', 'maxRoutes', 'delegation', 'uplink', 'icmpPerSession']) {
+      const r = segmentSchema.safeParse({ name: 'b', [key]: {} });
+      expect(r.success, key).toBe(false);
+      expect(r.error!.issues.some((i) => i.code === 'unrecognized_keys' && i.keys.includes(key)), key).toBe(true);
+    }
+    const nested: [unknown, string][] = [
+      [{ name: 'a', drainSecond: 1 }, ''],
+      [{ name: 'a', keepalive: { intervall: 3 } }, 'keepalive'],
+      [{ name: 'a', ipv4: { pool: '198.19.0.0/24', gw: '198.19.0.1' } }, 'ipv4'],
+      [{ name: 'a', inspection: { arp: true, ndp: false } }, 'inspection'],
+      [{ name: 'a', floodLimit: { rate: 5, bursts: 5 } }, 'floodLimit'],
+      [{ name: 'a', bridge: { tap: 't', attach: 'br0', mtu: 1500 } }, 'bridge'],
+      [{ name: 'a', mode: 'l3', uplink: { tun: 'u', route: [] } }, 'uplink'],
+      [{ name: 'a', mode: 'l3', delegation: { ipv6: { pool: 'fd00::/48', len: 56 } } }, 'delegation.ipv6'],
+      [{ name: 'a', mode: 'l3', delegation: { ipv7: {} } }, 'delegation'],
+      [{ name: 'a', mode: 'l3', icmpPerSession: { rate: 5, brust: 5 } }, 'icmpPerSession'],
+    ];
+    for (const [input, path] of nested) {
+      const r = segmentSchema.safeParse(input);
+      expect(r.success, JSON.stringify(input)).toBe(false);
+      expect(r.error!.issues.find((i) => i.code === 'unrecognized_keys')?.path.join('.'), JSON.stringify(input)).toBe(path);
+    }
+  });
+
+  it('parses each variant with its own schema and types it by mode', () => {
+    const def: SegmentDef = segmentSchema.parse({ name: 'r', mode: 'l3', reach: ['b'] });
+    // The discriminant narrows: only an L3 definition has reach.
+    expect(def.mode === 'l3' ? def.reach : undefined).toEqual(['b']);
+    expect(l3SegmentSchema.safeParse({ name: 'r' }).success).toBe(false); // an L3 segment says so
+    expect(l2SegmentSchema.parse({ name: 'r' }).mode).toBe('l2');
+    expect(rejection({ name: 'a', mode: 'l4' }).message).toBe('mode must be "l2" or "l3"');
+  });
+
   it('takes bridge ranges of either family and rejects what is not a prefix', () => {
     const pools = { ipv4: { pool: '198.19.0.0/24' }, ipv6: { pool: 'fd00:e1::/64' } };
-    expect(segmentSchema.parse({ name: 'b', ...pools, bridgeRanges: ['192.168.7.0/24', 'fd00:50::/64'] }).bridgeRanges).toEqual(['192.168.7.0/24', 'fd00:50::/64']);
+    expect(l2SegmentSchema.parse({ name: 'b', ...pools, bridgeRanges: ['192.168.7.0/24', 'fd00:50::/64'] }).bridgeRanges).toEqual(['192.168.7.0/24', 'fd00:50::/64']);
     expect(rejection({ name: 'b', bridgeRanges: ['10.0.0.0/8', 'lan'] }).path).toBe('bridgeRanges.1');
     expect(rejection({ name: 'b', bridgeRanges: ['10.0.0.1'] }).path).toBe('bridgeRanges.0');
   });
 
   it('fills a partly given flood limit and ICMP budget from the defaults and rejects zero', () => {
-    expect(segmentSchema.parse({ name: 'f', floodLimit: { rate: 50 } }).floodLimit).toEqual({ rate: 50, burst: 2000 });
-    expect(segmentSchema.parse({ name: 'f', icmpPerSession: { burst: 5 } }).icmpPerSession).toEqual({ rate: 20, burst: 5 });
+    expect(l2SegmentSchema.parse({ name: 'f', floodLimit: { rate: 50 } }).floodLimit).toEqual({ rate: 50, burst: 2000 });
+    expect(l3SegmentSchema.parse({ name: 'f', mode: 'l3', icmpPerSession: { burst: 5 } }).icmpPerSession).toEqual({ rate: 20, burst: 5 });
     expect(rejection({ name: 'f', floodLimit: { rate: 0 } }).path).toBe('floodLimit.rate');
   });
 
@@ -47,9 +96,8 @@ describe('segment definitions', () => {
   });
 
   it('keeps given values and address pools', () => {
-    const seg = segmentSchema.parse({
+    const seg = l2SegmentSchema.parse({
       name: 'lab_2-b',
-      mode: 'l3',
       mtu: 9000,
       ipv4: { pool: '198.19.0.0/16', gateway: '198.19.0.1' },
       ipv6: { pool: 'fd00:e1::/64' },
@@ -58,10 +106,13 @@ describe('segment definitions', () => {
       macAgingSeconds: 10,
       keepalive: { interval: 1, timeout: 3 },
     });
-    expect(seg.mode).toBe('l3');
+    expect(seg.mode).toBe('l2');
     expect(seg.ipv4).toEqual({ pool: '198.19.0.0/16', gateway: '198.19.0.1' });
     expect(seg.ipv6).toEqual({ pool: 'fd00:e1::/64' });
     expect(seg.macsPerSession).toBe(16);
+    const l3 = l3SegmentSchema.parse({ name: 'core', mode: 'l3', reach: ['lab'], maxRoutes: 16, delegation: { ipv6: { pool: 'fd00:e2::/48' } }, uplink: { tun: 'up0' } });
+    expect(l3.delegation).toEqual({ ipv6: { pool: 'fd00:e2::/48', length: 56 } });
+    expect(l3.uplink).toEqual({ tun: 'up0', routes: [] });
   });
 
   it('accepts prefix lengths from 0 to the address width', () => {

@@ -4,7 +4,7 @@
  * and the end of the sessions of a user who lost access.
  */
 import { describe, expect, it } from 'vitest';
-import { segmentSchema } from '@elink/protocol';
+import { l2SegmentSchema, segmentSchema } from '@elink/protocol';
 import { MemoryPort, nextTick } from './memory-port.js';
 import { L2Segment } from './segment.js';
 import { waitUntil } from './test-client.js';
@@ -56,7 +56,7 @@ describe('SwitchNode.updateSegment', () => {
 describe('L2Segment.applySettings', () => {
   it('a lower flood limit holds from the moment the tokens a port had are spent', async () => {
     let now = 1_000_000;
-    const s = new L2Segment(segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' } }), { now: () => now });
+    const s = new L2Segment(l2SegmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' } }), { now: () => now });
     const host = new MemoryPort('host', { maxFrames: 1 << 16, maxBytes: 1 << 28 });
     const noisy = new MemoryPort('noisy', { maxFrames: 1 << 16, maxBytes: 1 << 28 });
     // Client sessions (with ticket claims) have a flood bucket; LAN device ports do not.

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { segmentSchema } from '@elink/protocol';
+import { l2SegmentSchema } from '@elink/protocol';
 import { DROP_REASONS } from './drops.js';
 import { MemoryPort, nextTick } from './memory-port.js';
 import { L2Segment } from './segment.js';
@@ -80,7 +80,7 @@ describe('ARP/ND inspection under arbitrary frames (fast-check)', () => {
   it('never throws, accounts for every frame, and delivers no claim on the victim’s addresses', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(frameArb, { minLength: 1, maxLength: 40 }), async (frames) => {
-        const s = new L2Segment(segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' }, ipv6: { pool: 'fd00:e1::/64' }, floodLimit: { rate: 1_000_000, burst: 1_000_000 } }));
+        const s = new L2Segment(l2SegmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' }, ipv6: { pool: 'fd00:e1::/64' }, floodLimit: { rate: 1_000_000, burst: 1_000_000 } }));
         const ports = [1, 2, 3].map((n) => {
           const p = new MemoryPort(`p${n}`);
           s.attach(p, { ownMac: mac(n), macLimit: 1, claims: { ipv4: `198.19.0.${10 + n}/24`, ipv6: `fd00:e1::${10 + n}/64` } });

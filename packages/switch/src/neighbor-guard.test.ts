@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { segmentSchema } from '@elink/protocol';
+import { l2SegmentSchema } from '@elink/protocol';
 import { MemoryPort, nextTick } from './memory-port.js';
 import { L2Segment } from './segment.js';
 import { arpFrame, BROADCAST, ethFrame, mac, ndFrame, vlanTagged } from './test-frames.js';
@@ -7,7 +7,7 @@ import { arpFrame, BROADCAST, ethFrame, mac, ndFrame, vlanTagged } from './test-
 const POOLS = { ipv4: { pool: '198.19.0.0/24' }, ipv6: { pool: 'fd00:e1::/64' } };
 
 function segment(over: Record<string, unknown> = {}): L2Segment {
-  return new L2Segment(segmentSchema.parse({ name: 'lan', ...POOLS, ...over }));
+  return new L2Segment(l2SegmentSchema.parse({ name: 'lan', ...POOLS, ...over }));
 }
 
 /** Three client sessions as the switch attaches them: own MAC, one source MAC, leased addresses. */

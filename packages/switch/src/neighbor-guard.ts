@@ -24,7 +24,7 @@
  * Other frames pass after a two-byte compare (the EtherType), so the hot path stays O(1);
  * nothing here allocates except when a new link-local address is first claimed.
  */
-import type { SegmentDef } from '@elink/protocol';
+import type { L2SegmentDef } from '@elink/protocol';
 import { parsePrefix } from './l3/ip.js';
 
 /** The addresses a ticket gives a session (TicketClaims' fields). */
@@ -115,7 +115,7 @@ export class NeighborGuard {
   private readonly leased6 = new Map<number, ClaimSet[]>();
   private readonly ranges: readonly string[];
 
-  constructor(def: SegmentDef) {
+  constructor(def: L2SegmentDef) {
     this.arp = def.inspection.arp && def.ipv4 !== undefined;
     this.nd = def.inspection.nd && def.ipv6 !== undefined;
     this.ranges = def.bridgeRanges;

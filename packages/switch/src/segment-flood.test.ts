@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { segmentSchema } from '@elink/protocol';
+import { l2SegmentSchema } from '@elink/protocol';
 import { MemoryPort, nextTick } from './memory-port.js';
 import { L2Segment } from './segment.js';
 import { arpFrame, BROADCAST, ethFrame, mac } from './test-frames.js';
@@ -7,7 +7,7 @@ import { arpFrame, BROADCAST, ethFrame, mac } from './test-frames.js';
 /** A segment on a clock the test moves, with three single-MAC members and one bridge (65,536 MACs). */
 function setup(over: Record<string, unknown> = {}) {
   let t = 1_000_000;
-  const s = new L2Segment(segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' }, macTableSize: 65536, ...over }), { now: () => t });
+  const s = new L2Segment(l2SegmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' }, macTableSize: 65536, ...over }), { now: () => t });
   const port = (n: number, macLimit = 1) => {
     const p = new MemoryPort(`p${n}`, { maxFrames: 1 << 16, maxBytes: 1 << 28 });
     s.attach(p, { ownMac: mac(n), macLimit, claims: { ipv4: `198.19.0.${10 + n}/24` } });

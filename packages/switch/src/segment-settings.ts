@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { SegmentDef } from '@elink/protocol';
+import type { L2SegmentDef, L3SegmentDef, SegmentDef } from '@elink/protocol';
 
 /**
  * Segment settings a running node takes from a config reload: each is read when it is
@@ -8,16 +8,20 @@ import type { SegmentDef } from '@elink/protocol';
  * new sessions get the new ones. Everything else (mode, MTU, pools, ports, inspection,
  * reach, table size) needs a restart.
  */
-export const LIVE_SEGMENT_SETTINGS = ['keepalive', 'floodLimit', 'macsPerSession', 'macAgingSeconds', 'maxRoutes', 'icmpPerSession'] as const satisfies readonly (keyof SegmentDef)[];
+export const LIVE_SEGMENT_SETTINGS = ['keepalive', 'floodLimit', 'macsPerSession', 'macAgingSeconds', 'maxRoutes', 'icmpPerSession'] as const satisfies readonly (keyof L2SegmentDef | keyof L3SegmentDef)[];
 
 /** `def` with the live settings of `next` (same segment); the rest as hosted. */
-export function withLiveSettings(def: SegmentDef, next: SegmentDef): SegmentDef {
+export function withLiveSettings<D extends SegmentDef>(def: D, next: SegmentDef): D {
   const out: Record<string, unknown> = { ...def };
-  for (const k of LIVE_SEGMENT_SETTINGS) out[k] = structuredClone(next[k]);
-  return out as SegmentDef;
+  const from: Record<string, unknown> = next;
+  // Only the keys of def's own mode: an L3 segment has no floodLimit to take.
+  for (const k of LIVE_SEGMENT_SETTINGS) if (k in def) out[k] = structuredClone(from[k]);
+  return out as D;
 }
 
 /** Which live settings differ between two definitions of one segment. */
 export function liveSettingsChanged(def: SegmentDef, next: SegmentDef): (typeof LIVE_SEGMENT_SETTINGS)[number][] {
-  return LIVE_SEGMENT_SETTINGS.filter((k) => !isDeepStrictEqual(def[k], next[k]));
+  const a: Record<string, unknown> = def;
+  const b: Record<string, unknown> = next;
+  return LIVE_SEGMENT_SETTINGS.filter((k) => !isDeepStrictEqual(a[k], b[k]));
 }

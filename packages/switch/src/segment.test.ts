@@ -1,11 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import { segmentSchema } from '@elink/protocol';
+import { l2SegmentSchema } from '@elink/protocol';
 import { L2Segment } from './segment.js';
 import { MemoryPort, nextTick } from './memory-port.js';
 import { BROADCAST, ethFrame, mac } from './test-frames.js';
 
 function seg(name: string, over: Record<string, unknown> = {}) {
-  return new L2Segment(segmentSchema.parse({ name, ...over }));
+  return new L2Segment(l2SegmentSchema.parse({ name, ...over }));
 }
 
 function three(s: L2Segment) {

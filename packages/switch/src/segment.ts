@@ -19,7 +19,7 @@
  * and leaves as it is or segmented, per egress port (gso-egress.ts).
  */
 import type { Logger } from 'pino';
-import { ElError, isGroupMac, L2_OVERHEAD, macAt, parseMac, type Hello, type SegmentDef, type TicketClaims } from '@elink/protocol';
+import { ElError, isGroupMac, L2_OVERHEAD, macAt, parseMac, type Hello, type L2SegmentDef, type SegmentDef, type TicketClaims } from '@elink/protocol';
 import type { Segment, SegmentStats, SessionPlan } from './core/segment.js';
 import { DevicePort, ipCommand } from './ports/device-port.js';
 import { newDropCounts, type DropCounts } from './drops.js';
@@ -84,9 +84,9 @@ export class L2Segment implements Segment {
   private floodRate: number;
   private floodBurst: number;
   private readonly maxFrame: number;
-  #def: SegmentDef;
+  #def: L2SegmentDef;
 
-  constructor(def: SegmentDef, opts: L2SegmentOptions = {}) {
+  constructor(def: L2SegmentDef, opts: L2SegmentOptions = {}) {
     this.#def = def;
     this.name = def.name;
     this.gsoEgress = new GsoEgress(true, def.mtu + L2_OVERHEAD);
@@ -97,12 +97,13 @@ export class L2Segment implements Segment {
     this.table = new MacTable({ capacity: def.macTableSize, agingMs: def.macAgingSeconds * 1000, now: opts.now });
   }
 
-  get def(): SegmentDef {
+  get def(): L2SegmentDef {
     return this.#def;
   }
 
   /** New values of LIVE_SEGMENT_SETTINGS (a config reload); the rest of `def` is ignored. */
   applySettings(next: SegmentDef): void {
+    if (next.mode !== 'l2') return; // a mode change needs a restart (config-diff says so)
     this.#def = withLiveSettings(this.#def, next);
     this.floodRate = next.floodLimit.rate / 1000;
     this.floodBurst = next.floodLimit.burst;

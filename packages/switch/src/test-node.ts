@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { segmentSchema, type SegmentDef, type SegmentInput } from '@elink/protocol';
+import { segmentSchema, type L2SegmentDef, type L2SegmentInput, type L3SegmentDef, type L3SegmentInput, type SegmentDef, type SegmentInput } from '@elink/protocol';
 import { SwitchNode, type SwitchNodeOptions } from './switch-node.js';
 import { afterEach, beforeAll } from 'vitest';
 import { makeFixture, TestClient, type Fixture } from './test-client.js';
@@ -20,6 +20,10 @@ export interface TestNode {
   connect(opts?: { alpn?: string[]; autoPong?: boolean; localAddress?: string }): Promise<TestClient>;
 }
 
+/** A parsed segment definition; the variant follows `mode` (L2 without it). */
+export function segment(input: L3SegmentInput & { mode: 'l3' }): L3SegmentDef;
+export function segment(input: L2SegmentInput): L2SegmentDef;
+export function segment(input: SegmentInput): SegmentDef;
 export function segment(input: SegmentInput): SegmentDef {
   return segmentSchema.parse(input);
 }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { segmentSchema, type SegmentInput } from '@elink/protocol';
+import { l3SegmentSchema, type L3SegmentInput } from '@elink/protocol';
 import { MemoryPort, nextTick } from '../memory-port.js';
 import { hostOf, parsePrefix } from './ip.js';
 import { L3Router, L3Segment } from './l3-segment.js';
 import { echoRequest, endpoints, icmpChecksumOk, ipv4HeaderOk, udp4, udp6 } from './test-packets.js';
 
-const seg = (input: Omit<SegmentInput, 'mode'>, router: L3Router) => new L3Segment(segmentSchema.parse({ mode: 'l3', ...input }), router);
+const seg = (input: Omit<L3SegmentInput, 'mode'>, router: L3Router) => new L3Segment(l3SegmentSchema.parse({ mode: 'l3', ...input }), router);
 
 function setup(routerOpts = {}) {
   const router = new L3Router(routerOpts);

@@ -22,7 +22,7 @@
  * no link layer).
  */
 import type { Logger } from 'pino';
-import { ElError, type Hello, type SegmentDef, type TicketClaims } from '@elink/protocol';
+import { ElError, type Hello, type L3SegmentDef, type SegmentDef, type TicketClaims } from '@elink/protocol';
 import type { Segment, SegmentStats, SessionPlan } from '../core/segment.js';
 import { DevicePort, ipCommand } from '../ports/device-port.js';
 import { newDropCounts, type DropCounts } from '../drops.js';
@@ -123,11 +123,11 @@ export class L3Segment implements Segment {
   private readonly gateway4: number | undefined;
   private readonly gateway6: number[] | undefined;
 
-  #def: SegmentDef;
+  #def: L3SegmentDef;
 
   /** `lookup`: another hosted segment by name (the routes of those in `reach` go into the welcome). */
   constructor(
-    def: SegmentDef,
+    def: L3SegmentDef,
     readonly router: L3Router,
     private readonly lookup: (name: string) => Segment | undefined = () => undefined,
   ) {
@@ -141,12 +141,13 @@ export class L3Segment implements Segment {
     this.gateway6 = g6;
   }
 
-  get def(): SegmentDef {
+  get def(): L3SegmentDef {
     return this.#def;
   }
 
   /** New values of LIVE_SEGMENT_SETTINGS (a config reload): maxRoutes and icmpPerSession are read at use. */
   applySettings(next: SegmentDef): void {
+    if (next.mode !== 'l3') return; // a mode change needs a restart (config-diff says so)
     this.#def = withLiveSettings(this.#def, next);
   }
 
