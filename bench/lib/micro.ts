@@ -10,7 +10,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { encodeRecord, macBytes, RecordType, segmentSchema } from '@elink/protocol';
-import { L2Segment, QueuedPort } from '@elink/switch';
+import { allocatePortId, L2Segment, type Port } from '@elink/switch';
+import { OutputQueue, RecordWriter, type QueueOptions, type RecordConn } from '@elink/transport';
 import { openSession } from './el-client.js';
 import { makeFixture, ticketFor } from './fixture.js';
 import { sleep } from './proc.js';
@@ -19,18 +20,39 @@ const SIZES = [64, 512, 1400];
 const MAC_A = 0x02e1b0000001;
 const MAC_B = 0x02e1b0000002;
 
-class CountingPort extends QueuedPort {
-  readonly kind = 'memory' as const;
+/** A conn that counts the batches written to it: done with each when write returns, like
+ * a socket with nothing in flight. */
+class CountingConn implements Pick<RecordConn, 'write' | 'writesThrough' | 'backlog' | 'destroyed'> {
   bytes = 0;
-  protected writeBatch(batch: Buffer): void {
+  readonly destroyed = false;
+  write(batch: Buffer): void {
     this.bytes += batch.length;
   }
-  // Done with each batch when writeBatch returns, like a socket with nothing in flight.
-  protected override writesThrough(): boolean {
+  writesThrough(): boolean {
     return true;
   }
-  protected backlog(): number {
+  backlog(): number {
     return 0;
+  }
+}
+
+/** A session's port without the session: OutputQueue + RecordWriter over a counting conn. */
+class CountingPort implements Port {
+  readonly id = allocatePortId();
+  readonly kind = 'memory' as const;
+  readonly conn = new CountingConn();
+  readonly output: OutputQueue;
+  constructor(
+    readonly name: string,
+    opts: QueueOptions,
+  ) {
+    this.output = new OutputQueue(new RecordWriter(this.conn as unknown as RecordConn), opts);
+  }
+  enqueue(frame: Buffer): void {
+    this.output.push(RecordType.FRAME, frame);
+  }
+  get bytes(): number {
+    return this.conn.bytes;
   }
 }
 

@@ -20,6 +20,8 @@ export const DROP_REASONS = [
   'queue_full',
   /** The peer's socket already holds more than the high-water mark of unsent bytes. */
   'slow_peer',
+  /** A TAP/TUN device port's kernel did not take the frame (its queue full, the link down). */
+  'device_drop',
   /** L3: not an IPv4/IPv6 packet, or its header is truncated or inconsistent. */
   'bad_packet',
   /** L3: a destination no router forwards (link-local, multicast, broadcast). */
@@ -57,5 +59,13 @@ export function newDropCounts(): DropCounts {
 
 export function addDropCounts(into: DropCounts, from: DropCounts): DropCounts {
   for (const r of DROP_REASONS) into[r] += from[r];
+  return into;
+}
+
+/** A port's output queue drops (queue_full, slow_peer, device_drop) into `into`. */
+export function addQueueDrops(into: DropCounts, q: Readonly<Record<'queue_full' | 'slow_peer' | 'device_drop', number>>): DropCounts {
+  into.queue_full += q.queue_full;
+  into.slow_peer += q.slow_peer;
+  into.device_drop += q.device_drop;
   return into;
 }

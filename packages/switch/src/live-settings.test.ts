@@ -69,7 +69,7 @@ describe('L2Segment.applySettings', () => {
     for (let i = 0; i < 2500; i++) s.forward(storm, noisy);
     await nextTick();
     expect(host.received.length).toBe(2000);
-    host.received.length = 0;
+    host.clear();
     now += 10_000;
     for (let i = 0; i < 500; i++) s.forward(storm, noisy);
     await nextTick();

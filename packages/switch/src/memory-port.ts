@@ -1,45 +1,51 @@
 /**
- * An in-memory port for forwarding tests (as wireguard-go's tuntest): it goes
- * through the same bounded queue and per-tick flush as a session, then decodes
- * the batch it "wrote" and keeps the frames it received.
+ * An in-memory port for forwarding tests (as wireguard-go's tuntest): the same bounded
+ * OutputQueue and per-tick flush as every port, over a MemoryWriter that keeps what it
+ * was given.
  */
-import { MAX_RECORD_PAYLOAD, RecordReader, RecordType } from '@elink/protocol';
-import { QueuedPort, type QueueOptions } from './port.js';
+import { RecordType } from '@elink/protocol';
+import { MemoryWriter, OutputQueue, type QueueOptions } from '@elink/transport';
+import { allocatePortId, type Port } from './port.js';
 
-export class MemoryPort extends QueuedPort {
+export class MemoryPort implements Port {
+  readonly id = allocatePortId();
   readonly kind = 'memory' as const;
-  /** Frames received, in order (copies: they outlive the tick). */
-  readonly received: Buffer[] = [];
-  /** Writes seen: one per tick in which something was queued. */
-  writes = 0;
+  readonly writer = new MemoryWriter();
+  readonly output: OutputQueue;
+  /** Stalls reported by the queue (the backlog stayed above the high-water mark). */
   stalls = 0;
-  private fakeBacklog = 0;
-  private readonly reader = new RecordReader((type, payload) => {
-    if (type === RecordType.FRAME) this.received.push(Buffer.from(payload));
-  })
-    .accept(RecordType.FRAME, MAX_RECORD_PAYLOAD)
-    .accept(RecordType.CONTROL, MAX_RECORD_PAYLOAD);
 
-  constructor(name = 'mem', opts?: QueueOptions) {
-    super(name, opts);
+  constructor(
+    readonly name = 'mem',
+    opts?: QueueOptions,
+  ) {
+    this.output = new OutputQueue(this.writer, opts, () => this.stalls++);
+  }
+
+  enqueue(frame: Buffer): void {
+    this.output.push(RecordType.FRAME, frame);
+  }
+
+  /** Frames received, in order (copies: they outlive the tick). */
+  get received(): Buffer[] {
+    const out: Buffer[] = [];
+    for (const r of this.writer.records) if (r.type === RecordType.FRAME) out.push(r.payload);
+    return out;
+  }
+
+  /** Forgets what was received. */
+  clear(): void {
+    this.writer.writes.length = 0;
+  }
+
+  /** Writes seen: one per tick in which something was queued. */
+  get writes(): number {
+    return this.writer.writes.length;
   }
 
   /** Pretends the writer holds `bytes` unsent bytes (to exercise slow-peer logic). */
   setBacklog(bytes: number): void {
-    this.fakeBacklog = bytes;
-  }
-
-  protected writeBatch(batch: Buffer): void {
-    this.writes++;
-    this.reader.push(batch);
-  }
-
-  protected backlog(): number {
-    return this.fakeBacklog;
-  }
-
-  protected override onStalled(): void {
-    this.stalls++;
+    this.writer.fakeBacklog = bytes;
   }
 }
 

@@ -21,7 +21,7 @@ function members(s: L2Segment) {
 }
 
 async function delivered(s: L2Segment, frame: Buffer, from: MemoryPort, to: MemoryPort): Promise<boolean> {
-  to.received.length = 0;
+  to.clear();
   s.forward(frame, from);
   await nextTick();
   return to.received.some((f) => f.equals(frame));

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { FlushScheduler } from './port.js';
+import { FlushScheduler } from '@elink/transport';
 import { MemoryPort, nextTick } from './memory-port.js';
 import { ethFrame, mac } from './test-frames.js';
 

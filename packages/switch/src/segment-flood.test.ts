@@ -28,8 +28,8 @@ async function underAttack(
   let attackerFramesAtHost1 = 0;
   for (let step = 0; step < 1000; step++) {
     advance(10);
-    host1.received.length = 0;
-    host2.received.length = 0;
+    host1.clear();
+    host2.clear();
     attack(step);
     if (step % 10 === 0) {
       s.forward(ethFrame(mac(2), mac(1), `ping ${step}`, 0x0800), host1);

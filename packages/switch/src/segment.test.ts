@@ -20,8 +20,8 @@ describe('L2Segment over in-memory ports', () => {
     const [a, b, c] = three(s);
     s.forward(ethFrame(BROADCAST, mac(2), 'b here'), b); // b learned
     await nextTick();
-    a.received.length = 0;
-    c.received.length = 0;
+    a.clear();
+    c.clear();
     const f = ethFrame(mac(2), mac(1), 'to b');
     s.forward(f, a);
     await nextTick();
@@ -138,13 +138,13 @@ describe('L2Segment over in-memory ports', () => {
   });
 });
 
-describe('QueuedPort output queue', () => {
+describe('MemoryPort output queue', () => {
   it('drops the newest record and counts queue_full when a tick fills the queue', async () => {
     const p = new MemoryPort('p', { maxFrames: 3 });
     for (let i = 0; i < 5; i++) p.enqueue(ethFrame(BROADCAST, mac(1), `f${i}`));
     await nextTick();
     expect(p.received.map((f) => f.subarray(14).toString())).toEqual(['f0', 'f1', 'f2']);
-    expect(p.counters.queue_full).toBe(2);
+    expect(p.output.drops.queue_full).toBe(2);
     expect(p.writes).toBe(1);
   });
 
@@ -153,7 +153,7 @@ describe('QueuedPort output queue', () => {
     for (let i = 0; i < 5; i++) p.enqueue(Buffer.alloc(100));
     await nextTick();
     expect(p.received.length).toBe(3);
-    expect(p.counters.queue_full).toBe(2);
+    expect(p.output.drops.queue_full).toBe(2);
   });
 
   it('writes nothing to a stalled writer (slow_peer) and reports a stall that outlasts the write timeout', async () => {
@@ -163,7 +163,7 @@ describe('QueuedPort output queue', () => {
     p.enqueue(Buffer.alloc(20));
     await nextTick();
     expect(p.received.length).toBe(0);
-    expect(p.counters.slow_peer).toBe(2);
+    expect(p.output.drops.slow_peer).toBe(2);
     const deadline = Date.now() + 2000;
     while (p.stalls === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(p.stalls).toBe(1);

@@ -1,18 +1,19 @@
 /**
- * A client session: the EL state machine on one TLS socket, and the port its
- * frames leave by.
+ * A client session: the EL state machine on one record connection (TLS today, any
+ * RecordConn: memory in tests, WebSocket later), and the port its frames leave by.
  *
- *   awaiting_hello ──hello ok──▶ established ──bye/error/timeout──▶ closing ──▶ closed
- *        │ (reader: CONTROL only)     (reader: FRAME ≤ mtu+18, CONTROL)
+ *   awaiting_hello ──hello admitted──▶ established ──bye/error/timeout──▶ closing ──▶ closed
+ *        │ (conn accepts CONTROL only)     (FRAME ≤ plan.maxFrame, CONTROL)
  *        └──bad/late hello──▶ closing
  *
- * Writes: everything (welcome, pong, ping, frames) goes through the port's queue
- * and per-tick flush; only the final `error`/`bye` is written directly, after a
- * last flush, together with end(). Nothing thrown by a record handler escapes:
- * it fails the session with a coded error instead.
+ * The session is transport, lifecycle and keepalive; what a hello may do is decided by
+ * admit() (admission/admit.ts). Its output is a port: an OutputQueue over a RecordWriter
+ * (everything, welcome, pong, ping and frames, goes through the queue and the per-tick
+ * flush); only the final `error`/`bye`/`redirect` is written directly, after a last
+ * flush, together with end(). Nothing thrown by a record handler escapes: the conn reports
+ * it (onError) and the session fails with a coded error.
  */
 import { randomBytes } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import {
   ElError,
@@ -21,16 +22,14 @@ import {
   MAX_CONTROL_PAYLOAD,
   MAX_RECORD_PAYLOAD,
   parseControl,
-  readIntoSharedBuffer,
-  RecordReader,
   RecordType,
   VNET_HDR_LENGTH,
-  writesThrough,
   type ControlMessage,
   type ErrorCode,
   type TicketClaims,
 } from '@elink/protocol';
-import { QueuedPort, type QueueOptions } from './port.js';
+import { OutputQueue, RecordWriter, type QueueOptions, type RecordConn, type RecordHandlers } from '@elink/transport';
+import { allocatePortId, type Port } from './port.js';
 import { admit, type Admission, type AdmissionState } from './admission/admit.js';
 import type { Segment } from './core/segment.js';
 
@@ -38,7 +37,7 @@ import type { Segment } from './core/segment.js';
 export interface SessionHost extends AdmissionState {
   readonly logger: Logger;
   readonly helloTimeoutMs: number;
-  /** How long after end() a closing socket may linger before destroy(). */
+  /** How long after end() a closing conn may linger before destroy(). */
   readonly closeGraceMs: number;
   sessionOf(port: unknown): Session | undefined;
   established(s: Session): void;
@@ -50,10 +49,14 @@ export interface SessionHost extends AdmissionState {
 
 export type SessionState = 'awaiting_hello' | 'established' | 'closing' | 'closed';
 
-export class Session extends QueuedPort {
+export class Session implements Port, RecordHandlers {
+  readonly id = allocatePortId();
   readonly kind = 'session' as const;
+  readonly name = `s-${randomBytes(9).toString('base64url')}`;
   readonly peer: string;
   readonly openedAt = Date.now();
+  /** The port's output: this tick's records, written in one batch by the RecordWriter. */
+  readonly output: OutputQueue;
   state: SessionState = 'awaiting_hello';
   claims: TicketClaims | undefined;
   segment: Segment | undefined;
@@ -69,53 +72,52 @@ export class Session extends QueuedPort {
   private helloTimer: NodeJS.Timeout | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
-  private readonly reader: RecordReader;
 
   constructor(
-    readonly socket: TLSSocket,
+    readonly conn: RecordConn,
     private readonly host: SessionHost,
     queue: QueueOptions = {},
   ) {
-    super(`s-${randomBytes(9).toString('base64url')}`, queue);
-    this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-    // The socket reads into one shared buffer, not a new Buffer per read (see
-    // shared-read-buffer.ts), so every record is copied out (transientChunks): frames into
-    // the scheduler's arena (no ArrayBuffer each), control records into memory of their
-    // own, as they may outlive the tick.
-    this.reader = new RecordReader(
-      (type, payload) => this.onRecord(type, payload),
-      (type, size) => (type === RecordType.CONTROL ? Buffer.allocUnsafe(size) : this.frameArena.alloc(size)),
-      { transientChunks: true },
-    ).accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
-    const onData = (chunk: Buffer): void => this.onData(chunk);
-    if (!readIntoSharedBuffer(socket, onData)) socket.on('data', onData);
-    socket.on('error', (err) => host.logger.debug({ peer: this.peer, session: this.name, err: err.message }, 'session socket error'));
-    socket.on('end', () => {
-      this.closeReason ??= 'peer_closed';
-    });
-    socket.on('close', () => this.onClose());
+    this.peer = conn.peer;
+    this.output = new OutputQueue(new RecordWriter(conn), queue, () => this.onStalled());
+    conn.accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
+    conn.start(this);
     this.helloTimer = setTimeout(() => this.guarded(() => this.fail(new ElError('EL_ERR_HELLO_TIMEOUT', `no hello within ${host.helloTimeoutMs} ms`))), host.helloTimeoutMs);
+  }
+
+  // ---- the port ----
+
+  enqueue(frame: Buffer): void {
+    this.output.push(RecordType.FRAME, frame);
+  }
+
+  enqueueGso(packet: Buffer): void {
+    this.output.push(RecordType.FRAME_GSO, packet);
   }
 
   get user(): string | undefined {
     return this.claims?.sub;
   }
 
-  // ---- input ----
+  // ---- input (RecordHandlers) ----
 
-  private onData(chunk: Buffer): void {
-    if (this.state === 'closing' || this.state === 'closed') return;
+  /** After each chunk read: out in this turn what it queued here and on other ports
+   * (FlushScheduler.flushNow), and the peer is alive. */
+  onReadEnd(): void {
     this.lastRx = Date.now();
-    try {
-      const err = this.reader.push(chunk);
-      if (err) this.fail(err);
-      else this.flushScheduled();
-    } catch (e) {
-      this.fail(new ElError('EL_ERR_INTERNAL', `session ${this.name}: ${(e as Error)?.message ?? String(e)}`));
-    }
+    this.output.scheduler.flushNow();
   }
 
-  private onRecord(type: number, payload: Buffer): void {
+  /** The input broke the protocol, or a handler threw (a refused hello among them). */
+  onError(err: ElError): void {
+    this.fail(err);
+  }
+
+  onEnd(): void {
+    this.closeReason ??= 'peer_closed';
+  }
+
+  onRecord(type: number, payload: Buffer): void {
     if (this.state === 'established' && type === RecordType.FRAME) {
       this.framesIn++;
       this.bytesIn += payload.length;
@@ -134,13 +136,10 @@ export class Session extends QueuedPort {
       return;
     }
     if (this.state !== 'awaiting_hello' && this.state !== 'established') return;
-    try {
-      const msg = parseControl(payload);
-      if (this.state === 'awaiting_hello') this.onHello(msg);
-      else this.onControl(msg);
-    } catch (e) {
-      this.reader.fail(e instanceof ElError ? e : new ElError('EL_ERR_INTERNAL', String((e as Error)?.message ?? e)));
-    }
+    // What this throws reaches onError (the conn stops reading): the session fails with it.
+    const msg = parseControl(payload);
+    if (this.state === 'awaiting_hello') this.onHello(msg);
+    else this.onControl(msg);
   }
 
   private onControl(msg: ControlMessage): void {
@@ -177,8 +176,8 @@ export class Session extends QueuedPort {
     this.state = 'established';
     clearTimeout(this.helloTimer);
     this.helloTimer = undefined;
-    this.reader.accept(RecordType.FRAME, a.plan.maxFrame);
-    if (this.gso) this.reader.accept(RecordType.FRAME_GSO, MAX_RECORD_PAYLOAD);
+    this.conn.accept(RecordType.FRAME, a.plan.maxFrame);
+    if (this.gso) this.conn.accept(RecordType.FRAME_GSO, MAX_RECORD_PAYLOAD);
     this.sendControl(a.welcome);
     const k = a.segment.def.keepalive;
     this.startKeepalive(k.interval * 1000, k.timeout * 1000);
@@ -211,7 +210,7 @@ export class Session extends QueuedPort {
       try {
         this.fail(new ElError('EL_ERR_INTERNAL', `session ${this.name}: ${(e as Error)?.message ?? String(e)}`));
       } catch {
-        this.socket.destroy();
+        this.conn.destroy();
       }
     }
   }
@@ -219,23 +218,12 @@ export class Session extends QueuedPort {
   // ---- output ----
 
   private sendControl(msg: ControlMessage): void {
-    this.push(RecordType.CONTROL, encodeControlPayload(msg));
+    this.output.push(RecordType.CONTROL, encodeControlPayload(msg));
   }
 
-  protected writeBatch(batch: Buffer, done?: (err?: Error | null) => void): void {
-    if (!this.socket.destroyed) this.socket.write(batch, done);
-  }
-
-  protected override writesThrough(): boolean {
-    return writesThrough(this.socket);
-  }
-
-  protected backlog(): number {
-    return this.socket.writableLength;
-  }
-
-  protected override onStalled(): void {
-    this.fail(new ElError('EL_ERR_SLOW_PEER', `the peer read nothing for ${this.writeTimeoutMs} ms while more than ${this.highWaterBytes} bytes waited`));
+  private onStalled(): void {
+    const q = this.output;
+    this.fail(new ElError('EL_ERR_SLOW_PEER', `the peer read nothing for ${q.writeTimeoutMs} ms while more than ${q.highWaterBytes} bytes waited`));
   }
 
   // ---- closing ----
@@ -265,33 +253,32 @@ export class Session extends QueuedPort {
   }
 
   /** Detaches at once (frees the MAC), writes what is queued plus `last`, ends,
-   * and destroys the socket if the peer has not closed within the grace time. */
+   * and destroys the conn if the peer has not closed within the grace time. */
   private finish(last: ControlMessage | undefined): void {
     this.state = 'closing';
     this.stopTimers();
     this.segment?.detach(this);
     try {
-      this.flush();
-      if (!this.socket.destroyed) {
-        if (last) this.socket.end(encodeControl(last));
-        else this.socket.end();
-      }
+      this.output.flush();
+      this.conn.end(last ? encodeControl(last) : undefined);
     } catch {
-      this.socket.destroy();
+      this.conn.destroy();
     }
-    this.closeQueue();
-    this.graceTimer = setTimeout(() => this.socket.destroy(), this.host.closeGraceMs);
+    this.output.close();
+    this.graceTimer = setTimeout(() => this.conn.destroy(), this.host.closeGraceMs);
     this.graceTimer.unref();
   }
 
-  private onClose(): void {
+  /** The conn is gone (RecordHandlers). */
+  onClose(cause?: Error): void {
     if (this.state === 'closed') return;
+    if (cause) this.host.logger.debug({ peer: this.peer, session: this.name, err: cause.message }, 'session connection error');
     this.closeReason ??= 'peer_closed';
     this.state = 'closed';
     this.stopTimers();
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.segment?.detach(this);
-    this.closeQueue();
+    this.output.close();
     try {
       this.host.closed(this);
     } catch (e) {

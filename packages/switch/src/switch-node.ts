@@ -15,9 +15,9 @@ import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { ALPN, ElError, type ErrorCode, type SegmentDef, type TicketClaims } from '@elink/protocol';
-import { addDropCounts, newDropCounts, type DropCounts } from './drops.js';
+import { addDropCounts, addQueueDrops, newDropCounts, type DropCounts } from './drops.js';
 import { registerSwitchMetrics, type SegmentSnapshot, type Traffic } from './metrics.js';
-import { DEFAULT_WRITE_TIMEOUT_MS, type QueueOptions } from './port.js';
+import { DEFAULT_WRITE_TIMEOUT_MS, defaultFlushScheduler, TlsRecordConn, type QueueOptions } from '@elink/transport';
 import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { EventSummary } from './event-summary.js';
 import type { FdBudget } from './fd-budget.js';
@@ -73,6 +73,10 @@ export interface SwitchNodeOptions {
   /** Where used ticket ids are journaled (single use across restarts); absent = memory only. */
   replayJournal?: string;
 }
+
+/** Frames a session reads live in the flush scheduler's arena until the tick's flush
+ * (one allocator for every session: no closure each). */
+const allocateFrame = (_type: number, size: number): Buffer => defaultFlushScheduler.arena.alloc(size);
 
 export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
 export const DEFAULT_MAX_SESSIONS = 20_000;
@@ -338,7 +342,7 @@ export class SwitchNode implements SessionHost {
     for (const s of [...this.sessions]) s.close(reason);
     const gone = (): boolean => this.sessions.size === 0 && this.connections.size === 0;
     await this.waitFor(gone, this.closeGraceMs + 500);
-    for (const s of this.sessions) s.socket.destroy();
+    for (const s of this.sessions) s.conn.destroy();
     for (const raw of this.connections) raw.destroy();
     await this.waitFor(gone, 1000);
     for (const [name, port] of this.devicePorts) {
@@ -401,7 +405,7 @@ export class SwitchNode implements SessionHost {
 
   established(s: Session): void {
     this.opened++;
-    this.guard.authenticated(s.socket.remoteAddress, s.socket.remotePort);
+    this.guard.authenticated(s.conn.remoteAddress, s.conn.remotePort);
     this.logger.info({ peer: s.peer, user: s.user, segment: s.segment?.name, session: s.name, device: s.claims?.dev }, 'session opened');
   }
 
@@ -410,10 +414,9 @@ export class SwitchNode implements SessionHost {
     const t = this.pastTraffic;
     t.framesIn += s.framesIn;
     t.bytesIn += s.bytesIn;
-    t.framesOut += s.counters.framesOut;
-    t.bytesOut += s.counters.bytesOut;
-    this.pastDrops.queue_full += s.counters.queue_full;
-    this.pastDrops.slow_peer += s.counters.slow_peer;
+    t.framesOut += s.output.framesOut;
+    t.bytesOut += s.output.bytesOut;
+    addQueueDrops(this.pastDrops, s.output.drops);
     if (s.claims === undefined) return; // never established: counted as an error, not a session
     const reason = s.closeReason ?? 'peer_closed';
     this.closedBy.set(reason, (this.closedBy.get(reason) ?? 0) + 1);
@@ -426,10 +429,10 @@ export class SwitchNode implements SessionHost {
         reason,
         durationMs: Date.now() - s.openedAt,
         bytesIn: s.bytesIn,
-        bytesOut: s.counters.bytesOut,
+        bytesOut: s.output.bytesOut,
         framesIn: s.framesIn,
-        framesOut: s.counters.framesOut,
-        dropped: s.counters.queue_full + s.counters.slow_peer,
+        framesOut: s.output.framesOut,
+        dropped: s.output.drops.queue_full + s.output.drops.slow_peer,
       },
       'session closed',
     );
@@ -451,7 +454,7 @@ export class SwitchNode implements SessionHost {
       socket.destroy();
       return;
     }
-    const session = new Session(socket, this, this.queue);
+    const session = new Session(TlsRecordConn.accept(socket, { allocate: allocateFrame }), this, this.queue);
     this.sessions.add(session);
     if (this.stopping || this.#draining) session.fail(new ElError('EL_ERR_UNAVAILABLE', 'this node is shutting down; connect through the broker again'));
     else if (this.sessions.size > this.maxSessions) session.fail(new ElError('EL_ERR_UNAVAILABLE', `this node is at its limit of ${this.maxSessions} sessions; try another node`));
@@ -471,8 +474,8 @@ export class SwitchNode implements SessionHost {
     for (const s of this.sessions) {
       t.framesIn += s.framesIn;
       t.bytesIn += s.bytesIn;
-      t.framesOut += s.counters.framesOut;
-      t.bytesOut += s.counters.bytesOut;
+      t.framesOut += s.output.framesOut;
+      t.bytesOut += s.output.bytesOut;
     }
     return t;
   }
@@ -480,10 +483,8 @@ export class SwitchNode implements SessionHost {
   private drops(): DropCounts {
     const d = addDropCounts(newDropCounts(), this.pastDrops);
     for (const seg of this.segments.values()) addDropCounts(d, seg.drops);
-    for (const s of this.sessions) {
-      d.queue_full += s.counters.queue_full;
-      d.slow_peer += s.counters.slow_peer;
-    }
+    for (const s of this.sessions) addQueueDrops(d, s.output.drops);
+    for (const p of this.devicePorts.values()) addQueueDrops(d, p.output.drops);
     return d;
   }
 }

@@ -154,7 +154,8 @@ describe('L3Segment', () => {
         else if (p[20] === 11) victimErrors++;
       }
       attackerIcmp += a1.received.length;
-      a1.received.length = a2.received.length = 0;
+      a1.clear();
+      a2.clear();
     }
     expect(victimReplies).toBe(100);
     expect(victimErrors).toBe(10);

@@ -5,43 +5,32 @@
  * it and a LAN).
  *
  *   device 'packets' (a batch per wake-up) → segment.forward(packet, this)
- *   segment → enqueue(frame) → bounded list → flush once per tick → device.writeMany
+ *   segment → enqueue(frame) → OutputQueue → flush once per tick → DeviceWriter (device.writeMany)
  *
  * The device is created and configured here (ip link … master …, routes) and removed
  * on close(). Frames the kernel refuses are counted, never thrown.
  */
 import { execFileSync } from 'node:child_process';
 import { TunTapDevice } from '@elink/tuntap';
-import { ElError } from '@elink/protocol';
-import { allocatePortId, defaultFlushScheduler, type Flushable, type FlushScheduler, type Port } from '../port.js';
+import { ElError, HEADER_LENGTH, L2_OVERHEAD, RecordType } from '@elink/protocol';
+import { DEFAULT_MAX_FRAMES, DeviceWriter, OutputQueue, type QueueOptions } from '@elink/transport';
+import { allocatePortId, type Port } from '../port.js';
 
-export interface DevicePortOptions {
+export interface DevicePortOptions extends Omit<QueueOptions, 'highWaterBytes' | 'writeTimeoutMs'> {
   mode: 'tap' | 'tun';
   /** Interface name (exact, at most 15 characters). */
   name: string;
   mtu: number;
-  /** Frames queued per tick before `queue_full` drops. Default 4096. */
-  maxFrames?: number;
-  scheduler?: FlushScheduler;
 }
 
-export interface DeviceCounters {
-  framesIn: number;
-  framesOut: number;
-  queue_full: number;
-  /** Frames the kernel did not take (its queue full, the link down). */
-  device_drop: number;
-}
-
-export class DevicePort implements Port, Flushable {
+export class DevicePort implements Port {
   readonly id = allocatePortId();
-  readonly kind = 'tap' as const;
+  readonly kind: 'tap' | 'tun';
   readonly name: string;
-  readonly counters: DeviceCounters = { framesIn: 0, framesOut: 0, queue_full: 0, device_drop: 0 };
-  flushPending = false;
-  private readonly queue: Buffer[] = [];
-  private readonly maxFrames: number;
-  private readonly scheduler: FlushScheduler;
+  /** Frames the device delivered. Output counts (framesOut, queue_full, device_drop: frames
+   * the kernel did not take, its queue full or the link down) are the queue's. */
+  framesIn = 0;
+  readonly output: OutputQueue;
   private closed = false;
 
   private constructor(
@@ -49,8 +38,11 @@ export class DevicePort implements Port, Flushable {
     opts: DevicePortOptions,
   ) {
     this.name = device.name;
-    this.maxFrames = opts.maxFrames ?? 4096;
-    this.scheduler = opts.scheduler ?? defaultFlushScheduler;
+    this.kind = opts.mode;
+    // The device writes synchronously (no backlog): only queue_full and device_drop apply.
+    // Bounded by frames per tick; the byte bound only follows from it (frames ≤ MTU).
+    const maxFrames = opts.maxFrames ?? DEFAULT_MAX_FRAMES;
+    this.output = new OutputQueue(new DeviceWriter(device), { maxBytes: maxFrames * (HEADER_LENGTH + opts.mtu + L2_OVERHEAD), ...opts, maxFrames });
   }
 
   /** Creates the device (up). Throws ElError EL_ERR_TUNTAP (no /dev/net/tun, no NET_ADMIN, busy name). */
@@ -61,38 +53,24 @@ export class DevicePort implements Port, Flushable {
 
   /** Starts delivering the device's packets to `segment.forward`. */
   start(segment: { forward(packet: Buffer, ingress: Port): void }, onError: (err: Error) => void): void {
+    const scheduler = this.output.scheduler;
     this.device.on('packets', (packets: Buffer[]) => {
-      this.counters.framesIn += packets.length;
+      this.framesIn += packets.length;
       for (let i = 0; i < packets.length; i++) segment.forward(packets[i], this);
       // Out in this turn, as a session's read does (see FlushScheduler.flushNow).
-      this.scheduler.flushNow();
+      scheduler.flushNow();
     });
     this.device.on('error', onError);
   }
 
   enqueue(frame: Buffer): void {
-    if (this.closed) return;
-    if (this.queue.length >= this.maxFrames) {
-      this.counters.queue_full++;
-      return;
-    }
-    this.queue.push(frame);
-    if (!this.flushPending) this.scheduler.schedule(this);
-  }
-
-  flush(): void {
-    const n = this.queue.length;
-    if (n === 0) return;
-    const written = this.device.writeMany(this.queue);
-    this.counters.framesOut += written;
-    this.counters.device_drop += n - written;
-    this.queue.length = 0;
+    this.output.push(RecordType.FRAME, frame);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.queue.length = 0;
+    this.output.close();
     this.device.close();
   }
 }
