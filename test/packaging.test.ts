@@ -162,7 +162,7 @@ describe('deploy/Dockerfile, the npm package and the systemd units', () => {
     expect(dependencyLayer.filter((f) => !manifest.test(f))).toEqual([]);
     expect(dependencyLayer.length).toBe(2 + 8 + 1 + readdirSync(join(root, 'packages/tuntap/native')).length);
     const all = walk(src);
-    expect(all).toContain('packages/switch/src/switch-node.ts');
+    expect(all).toContain('packages/switch/src/node/switch-node.ts');
     expect(all).toContain('scripts/pack.sh');
   });
 

@@ -1,19 +1,37 @@
-export * from './drops.js';
-export * from './port.js';
-export * from './memory-port.js';
-export * from './mac-table.js';
-export * from './segment.js';
-export * from './core/segment.js';
-export * from './admission/admit.js';
-export * from './segment-settings.js';
-export * from './replay-cache.js';
-export * from './replay-journal.js';
-export * from './connection-guard.js';
-export * from './fd-budget.js';
-export * from './event-summary.js';
-export * from './metrics.js';
-export * from './session.js';
-export * from './switch-node.js';
-export * from './l3/index.js';
-export * from './broker-link.js';
-export * from './ports/device-port.js';
+/**
+ * @elink/switch's public surface: what the elink command (packages/cli), the benchmarks and
+ * the end-to-end tests use. Internals (tables, guards, ICMP builders, the in-memory test
+ * port) stay inside; test helpers live in src/testing/ and are not built into the package.
+ */
+
+// The node: listener, sessions, segments, drain, stats.
+export {
+  SwitchNode,
+  DEFAULT_CLOSE_GRACE_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_HELLO_TIMEOUT_MS,
+  DEFAULT_MAX_SESSIONS,
+  type SwitchNodeOptions,
+  type SwitchNodeStats,
+} from './node/switch-node.js';
+export { BrokerLink, type BrokerLinkOptions, type HeartbeatReply } from './node/broker-link.js';
+export { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, type ConnectionGuardOptions, type ConnectionLimits, type RefusalReason } from './node/connection-guard.js';
+export { FdBudget, DEFAULT_FD_RESERVE, readFdLimit, type FdBudgetOptions } from './node/fd-budget.js';
+export { DEFAULT_LOG_INTERVAL_MS, DEFAULT_LOG_SAMPLE } from './node/event-summary.js';
+export type { Traffic, SegmentSnapshot } from './node/metrics.js';
+
+// The core: ports, segments, drops, live settings.
+export { allocatePortId, type Port, type PortKind } from './core/port.js';
+export { createSegment, type Segment, type SegmentContext, type SegmentMode, type SegmentStats, type SessionPlan } from './core/segment.js';
+export { L2Segment, type AttachOptions } from './core/l2/l2-segment.js';
+export { L3Router, L3Segment, type L3RouterOptions } from './core/l3/l3-segment.js';
+export { PrefixTable } from './core/l3/prefix-table.js';
+export { formatPrefix, parsePrefix, type Prefix } from './core/l3/ip.js';
+export { DROP_REASONS, type DropCounts, type DropReason } from './core/drops.js';
+export { LIVE_SEGMENT_SETTINGS, liveSettingsChanged, withLiveSettings } from './core/segment-settings.js';
+
+// Ports and admission (what a trunk or another transport builds on).
+export { Session, type SessionHost, type SessionState } from './ports/session.js';
+export { DevicePort, type DevicePortOptions } from './ports/device-port.js';
+export { admit, type Admission, type AdmissionState } from './admission/admit.js';
+export { ReplayCache, type ReplayVerdict } from './admission/replay-cache.js';

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ElError, generateTicketKeyPair, segmentSchema, signTicket, type Hello, type SegmentInput, type TicketClaims } from '@elink/protocol';
 import { createSegment, type Segment } from '../core/segment.js';
-import { L3Router } from '../l3/l3-segment.js';
-import { MemoryPort } from '../memory-port.js';
-import type { Port } from '../port.js';
-import { ReplayCache } from '../replay-cache.js';
+import { L3Router } from '../core/l3/l3-segment.js';
+import { MemoryPort } from '../ports/memory-port.js';
+import type { Port } from '../core/port.js';
+import { ReplayCache } from './replay-cache.js';
 import { admit, type Admission, type AdmissionState } from './admit.js';
 
 const keys = generateTicketKeyPair();

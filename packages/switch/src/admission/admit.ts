@@ -21,8 +21,8 @@ import {
   type Welcome,
 } from '@elink/protocol';
 import type { Segment, SessionPlan } from '../core/segment.js';
-import type { Port } from '../port.js';
-import type { ReplayVerdict } from '../replay-cache.js';
+import type { Port } from '../core/port.js';
+import type { ReplayVerdict } from './replay-cache.js';
 
 /** What admission reads from the node (switch-node.ts implements it). */
 export interface AdmissionState {

@@ -10,12 +10,12 @@
  */
 import type { Logger } from 'pino';
 import type { ElError, Hello, SegmentDef, TicketClaims, Welcome } from '@elink/protocol';
-import type { DropCounts } from '../drops.js';
-import type { GsoEgress } from '../gso-egress.js';
-import type { Port } from '../port.js';
+import type { DropCounts } from './drops.js';
+import type { GsoEgress } from './gso-egress.js';
+import type { Port } from './port.js';
 import type { DevicePort } from '../ports/device-port.js';
-import { L2Segment } from '../segment.js';
-import { L3Segment, type L3Router } from '../l3/l3-segment.js';
+import { L2Segment } from './l2/l2-segment.js';
+import { L3Segment, type L3Router } from './l3/l3-segment.js';
 
 export type SegmentMode = 'l2' | 'l3';
 

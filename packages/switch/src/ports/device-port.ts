@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { TunTapDevice } from '@elink/tuntap';
 import { ElError, HEADER_LENGTH, L2_OVERHEAD, RecordType } from '@elink/protocol';
 import { DEFAULT_MAX_FRAMES, DeviceWriter, OutputQueue, type QueueOptions } from '@elink/transport';
-import { allocatePortId, type Port } from '../port.js';
+import { allocatePortId, type Port } from '../core/port.js';
 
 export interface DevicePortOptions extends Omit<QueueOptions, 'highWaterBytes' | 'writeTimeoutMs'> {
   mode: 'tap' | 'tun';

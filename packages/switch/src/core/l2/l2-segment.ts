@@ -1,0 +1,351 @@
+/**
+ * L2Segment: one virtual Ethernet. Knows only ports.
+ *
+ * One frame's path through forward():
+ *   1. runt (< 14 bytes)                       → drop `runt`
+ *   2. source MAC has the group bit            → drop `src_multicast`
+ *   3. source check for the ingress port:
+ *        own (pinned) MAC                      → ok
+ *        macLimit 1 and another source         → drop `src_mismatch`
+ *        else learn (limit, pins)              → drop `mac_limit` / `mac_conflict`
+ *   4. a client session's ARP / ND claims an address
+ *      that is not its own (neighbor-guard.ts)  → drop `arp_spoof` / `nd_spoof`
+ *   5. destination group MAC or unknown        → flood to every OTHER port here,
+ *      a client session over its floodLimit    → drop `flood_limit`
+ *      known, on the ingress port              → drop `hairpin`
+ *      known                                   → that port
+ * Drops are plain counters (the hot path does not allocate or throw); egress is
+ * port.enqueue, which batches per tick. A FRAME_GSO record is switched by its frame
+ * and leaves as it is or segmented, per egress port (gso-egress.ts).
+ */
+import type { Logger } from 'pino';
+import { ElError, isGroupMac, L2_OVERHEAD, macAt, parseMac, type Hello, type L2SegmentDef, type SegmentDef, type TicketClaims } from '@elink/protocol';
+import type { Segment, SegmentStats, SessionPlan } from '../segment.js';
+import { DevicePort, ipCommand } from '../../ports/device-port.js';
+import { newDropCounts, type DropCounts } from '../drops.js';
+import { GsoEgress } from '../gso-egress.js';
+import { MacTable } from './mac-table.js';
+import { withLiveSettings } from '../segment-settings.js';
+import { NeighborGuard, type ClaimSet, type GuardClaims } from './neighbor-guard.js';
+import type { Port } from '../port.js';
+
+const ETHERNET_HEADER = 14;
+const NONE = -1;
+
+/** The IPv6 next header of an untagged frame may lead to neighbour discovery: ICMPv6, or
+ * an extension header (hop-by-hop, routing, fragment, destination options) before it. */
+function mayCarryNd(nextHeader: number): boolean {
+  return nextHeader === 58 || nextHeader === 0 || nextHeader === 43 || nextHeader === 44 || nextHeader === 60;
+}
+
+export interface AttachOptions {
+  /** How many source MACs the port may use (segment.macsPerSession for client
+   * sessions, its own pinned MAC included). Unlimited when absent (TAP, trunk). */
+  macLimit?: number;
+  /** The port's own MAC: pinned to it, always allowed as a source. */
+  ownMac?: number;
+  /** Without ownMac: pin the first source MAC the port sends as its own. */
+  pinFirstSource?: boolean;
+  /** A client session: the addresses its ticket gives it. Such a port's ARP / ND is
+   * inspected and what it makes the switch flood is rate-limited; a port without claims
+   * (the node's TAP to a LAN) is trusted. */
+  claims?: GuardClaims;
+}
+
+interface Attachment {
+  readonly port: Port;
+  readonly macLimit: number;
+  ownMac: number;
+  pinFirst: boolean;
+  /** Client sessions only (see AttachOptions.claims). */
+  readonly claimSet: ClaimSet | undefined;
+  /** The flood token bucket (client sessions): tokens left, and when last refilled. */
+  floodTokens: number;
+  floodLast: number;
+}
+
+export interface L2SegmentOptions {
+  now?: () => number;
+}
+
+export class L2Segment implements Segment {
+  readonly mode = 'l2' as const;
+  readonly name: string;
+  readonly table: MacTable;
+  readonly drops: DropCounts = newDropCounts();
+  /** Frames sent to one known port. */
+  unicast = 0;
+  /** Frames flooded (broadcast, multicast, unknown unicast). */
+  flooded = 0;
+  private readonly attachments = new Map<Port, Attachment>();
+  private readonly ports: Port[] = [];
+  readonly gsoEgress: GsoEgress;
+  readonly guard: NeighborGuard;
+  private floodRate: number;
+  private floodBurst: number;
+  private readonly maxFrame: number;
+  #def: L2SegmentDef;
+
+  constructor(def: L2SegmentDef, opts: L2SegmentOptions = {}) {
+    this.#def = def;
+    this.name = def.name;
+    this.gsoEgress = new GsoEgress(true, def.mtu + L2_OVERHEAD);
+    this.guard = new NeighborGuard(def);
+    this.floodRate = def.floodLimit.rate / 1000; // tokens per millisecond
+    this.floodBurst = def.floodLimit.burst;
+    this.maxFrame = def.mtu + L2_OVERHEAD;
+    this.table = new MacTable({ capacity: def.macTableSize, agingMs: def.macAgingSeconds * 1000, now: opts.now });
+  }
+
+  get def(): L2SegmentDef {
+    return this.#def;
+  }
+
+  /** New values of LIVE_SEGMENT_SETTINGS (a config reload); the rest of `def` is ignored. */
+  applySettings(next: SegmentDef): void {
+    if (next.mode !== 'l2') return; // a mode change needs a restart (config-diff says so)
+    this.#def = withLiveSettings(this.#def, next);
+    this.floodRate = next.floodLimit.rate / 1000;
+    this.floodBurst = next.floodLimit.burst;
+    this.table.agingMs = next.macAgingSeconds * 1000;
+  }
+
+  get portCount(): number {
+    return this.ports.length;
+  }
+
+  has(port: Port): boolean {
+    return this.attachments.has(port);
+  }
+
+  /** The port whose own MAC is `mac`, if any. */
+  ownerOf(mac: number): Port | undefined {
+    return this.table.pinHolder(mac);
+  }
+
+  /** The port's own MAC, or undefined if not (yet) known. */
+  ownMacOf(port: Port): number | undefined {
+    const a = this.attachments.get(port);
+    return a && a.ownMac !== NONE ? a.ownMac : undefined;
+  }
+
+  /**
+   * Adds a port. Returns false (and attaches nothing) if `ownMac` is already
+   * another port's own MAC: the caller decides whether to supersede that port.
+   */
+  attach(port: Port, opts: AttachOptions = {}): boolean {
+    if (this.attachments.has(port)) return true;
+    const ownMac = opts.ownMac ?? NONE;
+    if (ownMac !== NONE && this.table.pin(ownMac, port) !== undefined) return false;
+    const macLimit = opts.macLimit ?? Infinity;
+    this.attachments.set(port, {
+      port,
+      macLimit,
+      ownMac,
+      pinFirst: ownMac === NONE && !!opts.pinFirstSource,
+      claimSet: opts.claims && this.guard.claimSet(opts.claims, macLimit),
+      floodTokens: this.floodBurst,
+      floodLast: this.table.now(),
+    });
+    this.ports.push(port);
+    return true;
+  }
+
+  /** Removes a port and forgets every MAC it had. */
+  detach(port: Port): void {
+    const att = this.attachments.get(port);
+    if (att === undefined) return;
+    this.attachments.delete(port);
+    if (att.claimSet !== undefined) this.guard.release(att.claimSet);
+    // Swap-remove: O(1) with thousands of ports. Safe even mid-flood: enqueue never
+    // detaches synchronously (closing is driven by timers and socket events).
+    const i = this.ports.indexOf(port);
+    const last = this.ports.pop()!;
+    if (last !== port) this.ports[i] = last;
+    this.table.forgetPort(port);
+  }
+
+  /** Forgets aged MAC entries; called periodically by the node. */
+  sweep(): number {
+    return this.table.sweep();
+  }
+
+  stats(): SegmentStats {
+    const t = this.table;
+    return { ports: this.ports.length, macEntries: t.size, evictions: t.evictions, moves: t.moves, routes: 0 };
+  }
+
+  /** An L2 segment routes nothing: an L3 client cannot reach into it. */
+  reachableRoutes(): string[] {
+    return [];
+  }
+
+  /**
+   * A client session's MAC: the ticket's (assigned by the broker) or the one its hello
+   * names, or none (its first source MAC is pinned). Either way unicast, and not another
+   * session's own MAC unless that session is superseded.
+   */
+  planSession(claims: TicketClaims, hello: Hello): SessionPlan | ElError {
+    let ticketMac: number | undefined;
+    if (claims.mac !== undefined) {
+      try {
+        ticketMac = parseMac(claims.mac);
+      } catch {
+        return new ElError('EL_ERR_BAD_TICKET', `ticket MAC ${JSON.stringify(claims.mac)} is not a MAC address`);
+      }
+    }
+    let helloMac: number | undefined;
+    if (hello.mac !== undefined) {
+      try {
+        helloMac = parseMac(hello.mac);
+      } catch {
+        return new ElError('EL_ERR_PROTOCOL', `hello MAC ${JSON.stringify(hello.mac)} is not a MAC address`);
+      }
+    }
+    if (ticketMac !== undefined && helloMac !== undefined && ticketMac !== helloMac) {
+      return new ElError('EL_ERR_PROTOCOL', `hello MAC ${hello.mac} differs from the MAC ${claims.mac} assigned in the ticket`);
+    }
+    const own = ticketMac ?? helloMac;
+    if (own !== undefined && Math.floor(own / 0x010000000000) % 2 === 1) {
+      return new ElError('EL_ERR_PROTOCOL', 'the session MAC must be a unicast address');
+    }
+    const def = this.def;
+    const inUse = new ElError('EL_ERR_MAC_IN_USE', `MAC ${hello.mac ?? claims.mac} is in use by another session in segment "${this.name}"`);
+    const holder = own === undefined ? undefined : this.ownerOf(own);
+    const macs = claims.macs ?? def.macsPerSession;
+    const opts: AttachOptions = { macLimit: macs, ownMac: own, pinFirstSource: own === undefined, claims };
+    // Otherwise its LAN hosts' ARP/ND is dropped (arp_spoof/nd_spoof) with only a counter to show why.
+    const unclaimedLan = macs > 1 && (def.inspection.arp || def.inspection.nd) && !claims.lan?.length && def.bridgeRanges.length === 0;
+    return {
+      holders: holder === undefined ? [] : [holder],
+      inUse,
+      maxFrame: def.mtu + L2_OVERHEAD,
+      welcome: {},
+      ...(unclaimedLan
+        ? {
+            warning: `bridge session (up to ${macs} MACs) has no LAN ranges: its LAN hosts may claim no addresses, so their ARP/ND is dropped; set the user's lan or the segment's bridgeRanges (docs/lan.md)`,
+          }
+        : {}),
+      attach: (port) => (this.attach(port, opts) ? undefined : inUse),
+    };
+  }
+
+  /** `bridge`: a TAP attached to an existing Linux bridge (a port without a MAC limit). */
+  openLanPort(logger: Logger): DevicePort | undefined {
+    const bridge = this.def.bridge;
+    if (!bridge) return undefined;
+    const port = DevicePort.open({ mode: 'tap', name: bridge.tap, mtu: this.def.mtu });
+    try {
+      ipCommand(['link', 'set', 'dev', port.name, 'master', bridge.attach, 'up']);
+    } catch (e) {
+      port.close();
+      throw e;
+    }
+    this.attach(port);
+    port.start(this, (err) => logger.error({ segment: this.name, device: port.name, err: err.message }, 'LAN port device error'));
+    logger.info({ segment: this.name, tap: port.name, bridge: bridge.attach }, 'TAP bridge port up');
+    return port;
+  }
+
+  /** `gso`: the whole FRAME_GSO payload when `frame` is the frame inside one (a view of it). */
+  forward(frame: Buffer, ingress: Port, gso?: Buffer): void {
+    if (frame.length < ETHERNET_HEADER) {
+      this.drops.runt++;
+      return;
+    }
+    if (isGroupMac(frame, 6)) {
+      this.drops.src_multicast++;
+      return;
+    }
+    const att = this.attachments.get(ingress);
+    if (att === undefined) return; // raced with detach: the port is gone
+    const table = this.table;
+    const now = table.now();
+    const src = macAt(frame, 6);
+    if (src !== att.ownMac) {
+      if (att.pinFirst) {
+        // The session named no MAC: its first source becomes its own.
+        if (table.pin(src, ingress) !== undefined) {
+          this.drops.mac_conflict++;
+          return;
+        }
+        att.ownMac = src;
+        att.pinFirst = false;
+      } else if (att.macLimit <= 1 && att.ownMac !== NONE) {
+        this.drops.src_mismatch++;
+        return;
+      } else {
+        const limit = att.ownMac === NONE ? att.macLimit : att.macLimit - 1;
+        const refused = table.learn(src, ingress, limit, now);
+        if (refused !== undefined) {
+          this.drops[refused]++;
+          return;
+        }
+      }
+    }
+
+    const cs = att.claimSet;
+    if (cs !== undefined) {
+      // Only ARP, ICMPv6 (or IPv6 with extension headers) and VLAN-tagged frames can carry
+      // a claim: a compare or two for the rest.
+      const type = (frame[12] << 8) | frame[13];
+      if (type === 0x0806 || type === 0x8100 || type === 0x88a8 || (type === 0x86dd && mayCarryNd(frame[20]))) {
+        const verdict = this.guard.check(frame, cs);
+        if (verdict !== undefined) {
+          this.drops[verdict]++;
+          return;
+        }
+      }
+    }
+
+    const egress = isGroupMac(frame, 0) ? undefined : table.lookup(macAt(frame, 0), now);
+    if (egress === undefined) {
+      if (cs !== undefined) {
+        // The session's flood token bucket (segment.floodLimit); a FRAME_GSO record costs
+        // the MTU-sized frames it holds.
+        if (now !== att.floodLast) {
+          att.floodTokens = Math.min(this.floodBurst, att.floodTokens + (now - att.floodLast) * this.floodRate);
+          att.floodLast = now;
+        }
+        const cost = gso === undefined ? 1 : 1 + ((gso.length / this.maxFrame) | 0);
+        if (att.floodTokens < cost) {
+          this.drops.flood_limit++;
+          return;
+        }
+        att.floodTokens -= cost;
+      }
+      this.flood(frame, ingress, gso);
+    } else if (egress === ingress) {
+      this.drops.hairpin++;
+    } else {
+      this.unicast++;
+      if (gso === undefined) egress.enqueue(frame);
+      else {
+        this.gsoEgress.begin(gso);
+        if (!this.gsoEgress.send(egress)) this.drops.bad_gso++;
+        this.gsoEgress.end();
+      }
+    }
+  }
+
+  private flood(frame: Buffer, ingress: Port, gso: Buffer | undefined): void {
+    this.flooded++;
+    const ports = this.ports;
+    if (gso === undefined) {
+      for (let i = 0; i < ports.length; i++) {
+        const p = ports[i];
+        if (p !== ingress) p.enqueue(frame);
+      }
+      return;
+    }
+    const out = this.gsoEgress;
+    out.begin(gso);
+    let refused = false;
+    for (let i = 0; i < ports.length; i++) {
+      const p = ports[i];
+      if (p !== ingress && !out.send(p)) refused = true;
+    }
+    out.end();
+    if (refused) this.drops.bad_gso++;
+  }
+}

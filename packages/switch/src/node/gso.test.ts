@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import { foldChecksum, sum16, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_HDR_LENGTH, writeVnetHdr, type ControlMessage } from '@elink/protocol';
+import { waitUntil, type TestClient } from '../testing/test-client.js';
+import { segment, type TestNode, useSwitchHarness } from '../testing/test-node.js';
+import { BROADCAST, ethFrame, mac } from '../testing/test-frames.js';
+
+const { fx, running, clients, node } = useSwitchHarness();
+
+/** A session that joined with (or without) the gso capability. */
+async function join(t: TestNode, ticket: string, opts: { mac?: number; gso: boolean }): Promise<TestClient> {
+  const c = await t.connect();
+  clients.push(c);
+  const hello: ControlMessage = { type: 'hello', version: 1, ticket, ...(opts.mac !== undefined ? { mac: `02:00:00:00:00:0${opts.mac & 0xf}` } : {}), ...(opts.gso ? { caps: ['gso'] } : {}) };
+  c.send(hello);
+  await waitUntil(() => c.welcome !== undefined || c.closed, 'welcome');
+  if (!c.welcome) throw new Error(`no welcome: ${JSON.stringify(c.controls)}`);
+  return c;
+}
+
+const PAYLOAD = Buffer.from(Buffer.alloc(10_000, 0).map((_, i) => (i * 13) & 0xff));
+const MSS = 1448;
+
+/** An IPv4 (or IPv6) TCP super-packet as the kernel hands one over: lengths cover all, the
+ * TCP checksum field holds the pseudo-header sum (NEEDS_CSUM). `l2` adds an Ethernet header. */
+function superPacket(opts: { l2: boolean; v6?: boolean; dst?: number; src?: number; srcIp?: number[]; dstIp?: number[]; mss?: number }): Buffer {
+  const v6 = opts.v6 ?? false;
+  const eth = opts.l2 ? 14 : 0;
+  const ipLen = v6 ? 40 : 20;
+  const f = Buffer.alloc(eth + ipLen + 20 + PAYLOAD.length);
+  if (opts.l2) {
+    const e = ethFrame(opts.dst!, opts.src!, Buffer.alloc(0), v6 ? 0x86dd : 0x0800);
+    e.copy(f, 0);
+  }
+  const ip = eth;
+  if (!v6) {
+    f[ip] = 0x45;
+    f.writeUInt16BE(f.length - ip, ip + 2);
+    f.writeUInt16BE(100, ip + 4);
+    f[ip + 8] = 64;
+    f[ip + 9] = 6;
+    Buffer.from([...(opts.srcIp ?? [198, 19, 0, 1]), ...(opts.dstIp ?? [198, 19, 0, 2])]).copy(f, ip + 12);
+    f.writeUInt16BE(foldChecksum(sum16(f, ip, ip + 20)), ip + 10);
+  } else {
+    f[ip] = 0x60;
+    f.writeUInt16BE(f.length - ip - 40, ip + 4);
+    f[ip + 6] = 6;
+    f[ip + 7] = 64;
+    Buffer.from(opts.srcIp ?? []).copy(f, ip + 8);
+    Buffer.from(opts.dstIp ?? []).copy(f, ip + 24);
+  }
+  const tcp = ip + ipLen;
+  f.writeUInt16BE(40000, tcp);
+  f.writeUInt16BE(5201, tcp + 2);
+  f.writeUInt32BE(1000, tcp + 4);
+  f[tcp + 12] = 0x50;
+  f[tcp + 13] = 0x18;
+  PAYLOAD.copy(f, tcp + 20);
+  const pseudo = v6 ? sum16(f, ip + 8, ip + 40, 6 + f.length - tcp) : sum16(f, ip + 12, ip + 20, 6 + f.length - tcp);
+  f.writeUInt16BE(~foldChecksum(pseudo) & 0xffff, tcp + 16);
+  const hdr = writeVnetHdr({ flags: VNET_F_NEEDS_CSUM, gsoType: v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4, hdrLen: tcp + 20, gsoSize: opts.mss ?? MSS, csumStart: tcp, csumOffset: 16 });
+  return Buffer.concat([hdr, f]);
+}
+
+/** The TCP payloads of plain segments, each checked: IPv4 header and TCP checksums verify. */
+function tcpPayloads(frames: Buffer[], ip: number, v6 = false): Buffer {
+  return Buffer.concat(
+    frames.map((s) => {
+      const tcp = ip + (v6 ? 40 : 20);
+      if (!v6) expect(foldChecksum(sum16(s, ip, ip + 20))).toBe(0);
+      const pseudo = v6 ? sum16(s, ip + 8, ip + 40, 6 + s.length - tcp) : sum16(s, ip + 12, ip + 20, 6 + s.length - tcp);
+      expect(foldChecksum(sum16(s, tcp, s.length, pseudo))).toBe(0);
+      return s.subarray(tcp + 20);
+    }),
+  );
+}
+
+describe('gso capability and FRAME_GSO on a switch node (real TLS)', () => {
+  it('accepts gso in welcome only for a client that offered it', async () => {
+    const t = await node();
+    const a = await join(t, fx.ticket({ sub: 'a' }), { mac: 1, gso: true });
+    const b = await join(t, fx.ticket({ sub: 'b' }), { mac: 2, gso: false });
+    expect(a.welcome?.caps).toEqual(['gso']);
+    expect(b.welcome?.caps).toBeUndefined();
+  });
+
+  it('does not accept gso on a node configured with gso: false', async () => {
+    const t = await node({ gso: false });
+    const a = await join(t, fx.ticket({ sub: 'a' }), { mac: 1, gso: true });
+    expect(a.welcome?.caps).toBeUndefined();
+    a.sendGso([superPacket({ l2: true, dst: BROADCAST, src: mac(1) })]);
+    expect((await a.expectError()).code).toBe('EL_ERR_UNKNOWN_RECORD');
+  });
+
+  it('ends the session of a client that sends FRAME_GSO without having negotiated it', async () => {
+    const t = await node();
+    const b = await join(t, fx.ticket({ sub: 'b' }), { mac: 2, gso: false });
+    b.sendGso([superPacket({ l2: true, dst: BROADCAST, src: mac(2) })]);
+    const err = await b.expectError();
+    expect(err.code).toBe('EL_ERR_UNKNOWN_RECORD');
+  });
+
+  it('L2: passes a super-frame on as it is to a gso session and segments it for an old one, unicast and flooded', async () => {
+    const t = await node();
+    const a = await join(t, fx.ticket({ sub: 'a' }), { mac: 1, gso: true });
+    const b = await join(t, fx.ticket({ sub: 'b' }), { mac: 2, gso: true });
+    const c = await join(t, fx.ticket({ sub: 'c' }), { mac: 3, gso: false });
+    // Let the switch learn b and c.
+    b.sendFrames([ethFrame(mac(1), mac(2), 'hi from b')]);
+    c.sendFrames([ethFrame(mac(1), mac(3), 'hi from c')]);
+    await waitUntil(() => a.frames.length === 2, 'a hears b and c');
+
+    const toB = superPacket({ l2: true, dst: mac(2), src: mac(1) });
+    const toC = superPacket({ l2: true, dst: mac(3), src: mac(1) });
+    const flood = superPacket({ l2: true, dst: mac(9), src: mac(1) });
+    a.sendGso([toB, toC, flood]);
+    const segments = Math.ceil(PAYLOAD.length / MSS);
+    await waitUntil(() => b.gsoFrames.length === 2 && c.frames.length === 2 * segments, 'super-frames at b, segments at c');
+    expect(b.gsoFrames).toEqual([toB, flood]);
+    expect(b.frames).toEqual([]);
+    expect(c.gsoFrames).toEqual([]);
+    expect(c.frames.every((f) => f.length <= 14 + 20 + 20 + MSS)).toBe(true);
+    expect(tcpPayloads(c.frames.slice(0, segments), 14)).toEqual(PAYLOAD);
+    expect(tcpPayloads(c.frames.slice(segments), 14)).toEqual(PAYLOAD);
+    expect(c.frames[0].subarray(0, 12)).toEqual(toC.subarray(VNET_HDR_LENGTH, VNET_HDR_LENGTH + 12));
+    expect(t.node.stats.traffic.framesIn).toBe(5);
+    // Segmented once each for c (the flood too, though it reached b as well).
+    expect(await t.registry.getSingleMetricAsString('el_switch_gso_segmented_total')).toMatch(/^el_switch_gso_segmented_total 2$/m);
+  });
+
+  it('drops a super-frame whose segments would exceed the MTU instead of ending an old peer\'s session', async () => {
+    const t = await node();
+    const a = await join(t, fx.ticket({ sub: 'a' }), { mac: 1, gso: true });
+    const c = await join(t, fx.ticket({ sub: 'c' }), { mac: 3, gso: false });
+    c.sendFrames([ethFrame(mac(1), mac(3), 'hi from c')]);
+    await waitUntil(() => a.frames.length === 1, 'a hears c');
+    a.sendGso([superPacket({ l2: true, dst: mac(3), src: mac(1), mss: 9000 })]);
+    await waitUntil(() => t.node.stats.drops.bad_gso === 1, 'bad_gso counted');
+    a.sendFrames([ethFrame(mac(3), mac(1), 'still there')]);
+    await waitUntil(() => c.frames.length === 1, 'c still reachable');
+    expect(c.payloads()).toEqual(['still there']);
+    expect(c.closed).toBe(false);
+  });
+
+  it('L3: routes a super-packet as it is to a gso session and segmented to an old one (TTL decremented)', async () => {
+    const t = await node({ segments: [segment({ name: 'lan', mode: 'l3', ipv4: { pool: '198.19.0.0/24' }, ipv6: { pool: 'fd00:e1::/64' } })] });
+    const l3 = { mode: 'l3' as const, seg: 'lan' };
+    const a = await join(t, fx.ticket({ sub: 'a', ...l3, ipv4: '198.19.0.10/24', ipv6: 'fd00:e1::10/64' }), { gso: true });
+    const b = await join(t, fx.ticket({ sub: 'b', ...l3, ipv4: '198.19.0.11/24' }), { gso: true });
+    const c = await join(t, fx.ticket({ sub: 'c', ...l3, ipv4: '198.19.0.12/24', ipv6: 'fd00:e1::12/64' }), { gso: false });
+    const toB = superPacket({ l2: false, srcIp: [198, 19, 0, 10], dstIp: [198, 19, 0, 11] });
+    const toC = superPacket({ l2: false, srcIp: [198, 19, 0, 10], dstIp: [198, 19, 0, 12] });
+    const v6 = (n: number) => [0xfd, 0, 0, 0xe1, ...Array<number>(11).fill(0), n];
+    // IPv6 headers are 20 bytes longer: the MSS for MTU 1500 is 1440 (1428 with timestamps).
+    const toC6 = superPacket({ l2: false, v6: true, srcIp: v6(0x10), dstIp: v6(0x12), mss: 1428 });
+    a.sendGso([toB, toC, toC6]);
+    const segments = Math.ceil(PAYLOAD.length / MSS);
+    const segments6 = Math.ceil(PAYLOAD.length / 1428);
+    await waitUntil(() => b.gsoFrames.length === 1 && c.frames.length === segments + segments6, 'super-packet at b, segments at c');
+    expect(b.gsoFrames[0][VNET_HDR_LENGTH + 8]).toBe(63);
+    expect(b.gsoFrames[0].subarray(VNET_HDR_LENGTH + 20)).toEqual(toB.subarray(VNET_HDR_LENGTH + 20));
+    expect(foldChecksum(sum16(b.gsoFrames[0], VNET_HDR_LENGTH, VNET_HDR_LENGTH + 20))).toBe(0);
+    const v4 = c.frames.slice(0, segments);
+    expect(v4.every((p) => p[8] === 63)).toBe(true);
+    expect(tcpPayloads(v4, 0)).toEqual(PAYLOAD);
+    const six = c.frames.slice(segments);
+    expect(six.every((p) => p[7] === 63 && p.readUInt16BE(4) === p.length - 40)).toBe(true);
+    expect(tcpPayloads(six, 0, true)).toEqual(PAYLOAD);
+  });
+});

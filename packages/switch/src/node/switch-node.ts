@@ -1,0 +1,490 @@
+/**
+ * SwitchNode: the TLS listener, the hosted segments and the client sessions.
+ *
+ *   TCP accept: ConnectionGuard (fd reserve, per-source and listener caps and rates)
+ *     → TLS handshake (ALPN el/1, handshake timeout)
+ *     → Session (hello → ticket → replay journal → segment → welcome) → Segment.forward
+ *
+ * Socket and TLS errors end only their own connection. Events before the welcome
+ * (refusals, failed handshakes, bad hellos) are logged through an EventSummary: a few
+ * per interval, then counts, so strangers do not control the log volume.
+ */
+import type { KeyObject } from 'node:crypto';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { ALPN, ElError, type ErrorCode, type SegmentDef, type TicketClaims } from '@elink/protocol';
+import { addDropCounts, addQueueDrops, newDropCounts, type DropCounts } from '../core/drops.js';
+import { registerSwitchMetrics, type SegmentSnapshot, type Traffic } from './metrics.js';
+import { DEFAULT_WRITE_TIMEOUT_MS, defaultFlushScheduler, TlsRecordConn, type QueueOptions } from '@elink/transport';
+import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
+import { EventSummary } from './event-summary.js';
+import type { FdBudget } from './fd-budget.js';
+import { ReplayCache } from '../admission/replay-cache.js';
+import { liveSettingsChanged } from '../core/segment-settings.js';
+import { ReplayJournal } from '../admission/replay-journal.js';
+import { createSegment, type Segment } from '../core/segment.js';
+import type { Port } from '../core/port.js';
+import { Session, type SessionHost } from '../ports/session.js';
+import { L3Router, type L3RouterOptions } from '../core/l3/l3-segment.js';
+import type { DevicePort } from '../ports/device-port.js';
+
+export interface SwitchNodeOptions {
+  nodeId: string;
+  /** The software and version sent in welcome (`software`), e.g. "elink/0.1.0". */
+  software?: string;
+  /** port 0 = ephemeral (tests). */
+  listen: { host: string; port: number };
+  tls: { cert: string | Buffer; key: string | Buffer; ciphers?: string; minVersion?: 'TLSv1.2' | 'TLSv1.3'; ecdhCurve?: string };
+  /** Parsed with defaults (segmentSchema): L2 and L3 segments. */
+  segments: SegmentDef[];
+  /** Broker public keys; a function because they rotate. */
+  ticketKeys: () => KeyObject[];
+  logger: Logger;
+  /** Metrics are registered here if given. */
+  registry?: Registry;
+  /** Default 5000. */
+  helloTimeoutMs?: number;
+  /** Default 20000; beyond → EL_ERR_UNAVAILABLE. */
+  maxSessions?: number;
+  /** How long a peer may stay above the write high-water mark. Default 15000. */
+  writeTimeoutMs?: number;
+  /** Default 10000: half-open TLS handshakes are closed after this. */
+  handshakeTimeoutMs?: number;
+  /** After sending error/bye and end(), destroy the socket after this. Default 1000. */
+  closeGraceMs?: number;
+  /** Ticket ids remembered until expiry. Default 200000. */
+  replayCacheSize?: number;
+  /** Accept the "gso" capability (FRAME_GSO records, docs/protocol.md §2.4). Default true. */
+  gso?: boolean;
+  /** Per-session output queue limits (maxFrames, maxBytes, highWaterBytes). */
+  queue?: Omit<QueueOptions, 'writeTimeoutMs' | 'scheduler' | 'now'>;
+  /** L3 routing: node-wide route limit and ICMP error rate. */
+  l3?: L3RouterOptions;
+  /** Admission at accept: connections before the welcome, per source and in all, and accept rates. */
+  connectionLimits?: Partial<ConnectionLimits>;
+  /** The process's descriptor budget (shared by its listeners); absent = no fd shedding. */
+  fds?: FdBudget;
+  /** Summary interval of the pre-auth event log. Default 10000. */
+  logIntervalMs?: number;
+  /** Pre-auth events logged one by one per interval before only counts are. Default 5. */
+  logSample?: number;
+  /** Where used ticket ids are journaled (single use across restarts); absent = memory only. */
+  replayJournal?: string;
+}
+
+/** Frames a session reads live in the flush scheduler's arena until the tick's flush
+ * (one allocator for every session: no closure each). */
+const allocateFrame = (_type: number, size: number): Buffer => defaultFlushScheduler.arena.alloc(size);
+
+export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
+export const DEFAULT_MAX_SESSIONS = 20_000;
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+export const DEFAULT_CLOSE_GRACE_MS = 1000;
+
+export interface SwitchNodeStats {
+  /** Sessions with a socket (any state). */
+  sessions: number;
+  established: number;
+  opened: number;
+  closed: Record<string, number>;
+  errors: Record<string, number>;
+  traffic: Traffic;
+  drops: DropCounts;
+  segments: Record<string, { mode: 'l2' | 'l3'; sessions: number; ports: number; macEntries: number; evictions: number; moves: number; routes: number; drops: DropCounts }>;
+  /** ICMP errors the L3 router sent, and those the node-wide and per-session budgets held back. */
+  icmp: { sent: number; limited: number; sessionLimited: number };
+}
+
+export class SwitchNode implements SessionHost {
+  readonly nodeId: string;
+  readonly software?: string;
+  readonly logger: Logger;
+  readonly helloTimeoutMs: number;
+  readonly maxSessions: number;
+  readonly writeTimeoutMs: number;
+  readonly closeGraceMs: number;
+  readonly gso: boolean;
+  readonly replay: ReplayCache;
+  readonly guard: ConnectionGuard;
+  /** Pre-auth events (failed handshakes, bad or missing hello): sampled and summed up. */
+  private readonly preAuth: EventSummary;
+  private readonly journal: ReplayJournal | undefined;
+  private readonly segments = new Map<string, Segment>();
+  readonly router: L3Router;
+  private readonly unhosted = new Map<string, string>();
+  /** TAP bridge and uplink TUN ports, by segment name. */
+  private readonly devicePorts = new Map<string, DevicePort>();
+  private readonly sessions = new Set<Session>();
+  private readonly connections = new Set<Socket>();
+  /** TLS state machine only: sockets reach it from `tcp` once admitted. */
+  private readonly server: Server;
+  private readonly tcp: TcpServer;
+  private readonly queue: QueueOptions;
+  private stopping = false;
+  #draining = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private opened = 0;
+  private readonly closedBy = new Map<string, number>();
+  private readonly errorsBy = new Map<string, number>();
+  /** Totals of sessions that are gone (live ones are summed at read time). */
+  private readonly pastTraffic: Traffic = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 };
+  private readonly pastDrops = newDropCounts();
+
+  constructor(private readonly opts: SwitchNodeOptions) {
+    this.nodeId = opts.nodeId;
+    if (opts.software) this.software = opts.software;
+    this.logger = opts.logger;
+    this.helloTimeoutMs = opts.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
+    this.maxSessions = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    this.writeTimeoutMs = opts.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
+    this.closeGraceMs = opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
+    this.gso = opts.gso ?? true;
+    this.replay = new ReplayCache(opts.replayCacheSize ?? 200_000);
+    if (opts.replayJournal) {
+      const { journal, entries } = ReplayJournal.open(opts.replayJournal);
+      this.journal = journal;
+      this.replay.persistTo(journal, entries);
+      this.logger.info({ file: opts.replayJournal, live: entries.length }, 'replay journal loaded');
+    }
+    this.guard = new ConnectionGuard({ listener: 'switch', limits: opts.connectionLimits, fds: opts.fds, logger: opts.logger, registry: opts.registry, logIntervalMs: opts.logIntervalMs });
+    this.preAuth = new EventSummary({ logger: opts.logger, message: 'sessions that failed before welcome', intervalMs: opts.logIntervalMs, sample: opts.logSample });
+    this.queue = { ...opts.queue, writeTimeoutMs: this.writeTimeoutMs };
+    this.router = new L3Router(opts.l3);
+
+    for (const def of opts.segments) this.addSegment(def);
+
+    const tlsOptions: TlsOptions = {
+      cert: opts.tls.cert,
+      key: opts.tls.key,
+      minVersion: opts.tls.minVersion ?? 'TLSv1.2',
+      ALPNProtocols: [ALPN],
+      handshakeTimeout: opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    };
+    if (opts.tls.ciphers) tlsOptions.ciphers = opts.tls.ciphers;
+    if (opts.tls.ecdhCurve) tlsOptions.ecdhCurve = opts.tls.ecdhCurve;
+    // The TCP listener admits (ConnectionGuard) and only then hands a socket to TLS, so a
+    // refused connection costs an accept and a close, never a TLS socket.
+    this.server = createServer(tlsOptions, (socket) => this.onSecureConnection(socket));
+    this.tcp = createTcpServer({ noDelay: true }, (raw) => {
+      if (!this.guard.admit(raw)) return;
+      raw.on('error', () => {}); // reported through tlsClientError / the session
+      this.connections.add(raw);
+      raw.on('close', () => this.connections.delete(raw));
+      this.server.emit('connection', raw);
+    });
+    this.guard.reportErrors(this.tcp);
+    this.server.on('tlsClientError', (err, socket) => {
+      // With a listener attached node leaves the socket open (e.g. on handshake timeout).
+      socket.destroy();
+      const code = (err as NodeJS.ErrnoException).code ?? 'ERR_TLS';
+      this.preAuth.add(`tls:${code}`, { peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake failed');
+    });
+
+    if (opts.registry) {
+      registerSwitchMetrics(opts.registry, {
+        segmentSnapshots: () => this.segmentSnapshots(),
+        sessionsOpened: () => this.opened,
+        sessionsClosed: () => this.closedBy,
+        sessionErrors: () => this.errorsBy,
+        traffic: () => this.traffic(),
+        drops: () => this.drops(),
+        icmp: () => ({ sent: this.router.icmpSent, limited: this.router.icmpLimited, sessionLimited: this.router.icmpSessionLimited }),
+        gsoSegmented: () => {
+          let n = 0;
+          for (const seg of this.segments.values()) n += seg.gsoEgress.segmented;
+          return n;
+        },
+        draining: () => this.#draining,
+        capacity: () => this.maxSessions,
+      });
+    }
+  }
+
+  /**
+   * Hosts a segment from now on (at construction, or later when the broker's registry
+   * names one). Returns false when the segment is already hosted (definitions do not
+   * change under live sessions) or cannot be hosted by this node.
+   */
+  addSegment(def: SegmentDef): boolean {
+    if (this.segments.has(def.name)) return false;
+    this.unhosted.delete(def.name);
+    const seg = createSegment(def, { router: this.router, lookup: (name) => this.segments.get(name) });
+    this.segments.set(def.name, seg);
+    try {
+      const port = seg.openLanPort(this.logger);
+      if (port) this.devicePorts.set(def.name, port);
+    } catch (e) {
+      // The segment still serves its clients; only the LAN side is missing.
+      const err = e instanceof ElError ? e : new ElError('EL_ERR_TUNTAP', String((e as Error)?.message ?? e));
+      this.logger.error({ segment: def.name, code: err.code, err: err.message }, 'segment LAN port not created');
+    }
+    return true;
+  }
+
+  /**
+   * New values of a hosted segment's live settings (LIVE_SEGMENT_SETTINGS: a config reload,
+   * or a broker's heartbeat reply after its reload); other differences are ignored, the
+   * segment stays as hosted. Returns the settings that changed (none: nothing happens).
+   */
+  updateSegment(def: SegmentDef): string[] {
+    const seg = this.segments.get(def.name);
+    if (!seg) return [];
+    const changed = liveSettingsChanged(seg.def, def);
+    if (changed.length === 0) return [];
+    seg.applySettings(def);
+    this.logger.info({ segment: def.name, changed }, 'segment settings changed');
+    return changed;
+  }
+
+  /** The TAP bridge / uplink port of a segment (tests, admin). */
+  devicePort(segment: string): DevicePort | undefined {
+    return this.devicePorts.get(segment);
+  }
+
+  /** Names of the segments this node hosts (for the broker's registry). */
+  hostedSegments(): string[] {
+    return [...this.segments.keys()];
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(new ElError('EL_ERR_CONFIG', `cannot listen on ${this.opts.listen.host}:${this.opts.listen.port}: ${err.message}`, { cause: err }));
+      this.tcp.once('error', onError);
+      this.tcp.listen(this.opts.listen.port, this.opts.listen.host, () => {
+        this.tcp.off('error', onError);
+        resolve();
+      });
+    });
+    // Aging also happens on lookup; the sweep frees memory of MACs nobody asks for.
+    this.sweepTimer = setInterval(() => {
+      try {
+        for (const s of this.segments.values()) s.sweep();
+      } catch (e) {
+        this.logger.error({ err: (e as Error)?.message }, 'MAC table sweep failed');
+      }
+    }, 5000);
+    this.sweepTimer.unref();
+    const a = this.address();
+    this.logger.info({ node: this.nodeId, host: a.host, port: a.port, segments: [...this.segments.keys()] }, 'switch listening');
+  }
+
+  /**
+   * A new certificate and key (a config reload): handshakes from now on use them;
+   * established sessions keep the ones they were made with. Ciphers, curves and the
+   * minimum version stay as configured at start. Throws when the key does not match.
+   */
+  setSecureContext(tls: { cert: string | Buffer; key: string | Buffer }): void {
+    // Node resets every context option not given (ciphers, curve, versions): pass them all again.
+    const { minVersion, ciphers, ecdhCurve } = this.opts.tls;
+    this.server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: minVersion ?? 'TLSv1.2', ...(ciphers ? { ciphers } : {}), ...(ecdhCurve ? { ecdhCurve } : {}) });
+  }
+
+  /**
+   * Ends with `bye` every established session whose user may no longer be in its segment
+   * (a config reload removed the user, or the segment from the user's list). The client
+   * then logs in again, and the broker refuses it. Returns how many sessions were ended.
+   */
+  endSessions(gone: (user: string, segment: string) => boolean, reason: string): number {
+    let n = 0;
+    for (const s of [...this.sessions]) {
+      const c = s.claims;
+      if (c && gone(c.sub, c.seg)) {
+        s.close(reason);
+        n++;
+      }
+    }
+    if (n) this.logger.info({ sessions: n, reason }, 'sessions ended');
+    return n;
+  }
+
+  /** True while the TLS listener accepts connections (readiness). */
+  get listening(): boolean {
+    return this.tcp.listening;
+  }
+
+  address(): { host: string; port: number } {
+    const a = this.tcp.address();
+    if (a === null || typeof a === 'string') return { host: this.opts.listen.host, port: this.opts.listen.port };
+    return { host: a.address, port: a.port };
+  }
+
+  /** True once drain() was called: new sessions are refused, heartbeats say so. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * Drains the node (SIGTERM, rollout): from now on new connections are refused with
+   * EL_ERR_UNAVAILABLE; `announce` (the heartbeat that tells the brokers, bounded to 2 s)
+   * runs first so logins stop choosing this node; then every session gets `redirect`
+   * and its client logs in again, landing on another node. Resolves when the sessions
+   * are gone or after `timeoutMs`; stop() ends whatever is left.
+   */
+  async drain(reason = 'drain', opts: { timeoutMs?: number; announce?: () => Promise<unknown> } = {}): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.logger.info({ node: this.nodeId, reason, sessions: this.sessions.size }, 'draining');
+    if (opts.announce) await Promise.race([opts.announce().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
+    for (const s of [...this.sessions]) s.redirect(reason);
+    await this.waitFor(() => this.sessions.size === 0, opts.timeoutMs ?? 5000);
+  }
+
+  /** Sends bye to every session, closes the listener, and resolves when every
+   * socket is gone (sockets still open after the close grace are destroyed). */
+  async stop(reason = 'shutdown'): Promise<void> {
+    this.stopping = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.guard.stop();
+    this.preAuth.stop();
+    this.tcp.close(() => {});
+    for (const s of [...this.sessions]) s.close(reason);
+    const gone = (): boolean => this.sessions.size === 0 && this.connections.size === 0;
+    await this.waitFor(gone, this.closeGraceMs + 500);
+    for (const s of this.sessions) s.conn.destroy();
+    for (const raw of this.connections) raw.destroy();
+    await this.waitFor(gone, 1000);
+    for (const [name, port] of this.devicePorts) {
+      this.segments.get(name)?.detach(port);
+      port.close();
+    }
+    this.devicePorts.clear();
+    this.journal?.close();
+    this.logger.info({ node: this.nodeId, reason }, 'switch stopped');
+  }
+
+  private async waitFor(cond: () => boolean, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  get stats(): SwitchNodeStats {
+    const segments: SwitchNodeStats['segments'] = {};
+    for (const snap of this.segmentSnapshots()) {
+      const seg = this.segments.get(snap.name)!;
+      segments[snap.name] = { mode: seg.mode, sessions: snap.sessions, ...seg.stats(), drops: { ...seg.drops } };
+    }
+    let established = 0;
+    for (const s of this.sessions) if (s.state === 'established') established++;
+    return {
+      sessions: this.sessions.size,
+      established,
+      opened: this.opened,
+      closed: Object.fromEntries(this.closedBy),
+      errors: Object.fromEntries(this.errorsBy),
+      traffic: this.traffic(),
+      drops: this.drops(),
+      segments,
+      icmp: { sent: this.router.icmpSent, limited: this.router.icmpLimited, sessionLimited: this.router.icmpSessionLimited },
+    };
+  }
+
+  /** The hosted segment object (for tests and the admin API). */
+  segmentByName(name: string): Segment | undefined {
+    return this.segments.get(name);
+  }
+
+  // ---- SessionHost ----
+
+  ticketKeys(): KeyObject[] {
+    return this.opts.ticketKeys();
+  }
+
+  segment(name: string): Segment | string {
+    return this.segments.get(name) ?? this.unhosted.get(name) ?? `this node does not host segment "${name}"`;
+  }
+
+  claimsOn(port: Port): TicketClaims | undefined {
+    return this.sessionOf(port)?.claims;
+  }
+
+  sessionOf(port: unknown): Session | undefined {
+    return port instanceof Session && this.sessions.has(port) ? port : undefined;
+  }
+
+  established(s: Session): void {
+    this.opened++;
+    this.guard.authenticated(s.conn.remoteAddress, s.conn.remotePort);
+    this.logger.info({ peer: s.peer, user: s.user, segment: s.segment?.name, session: s.name, device: s.claims?.dev }, 'session opened');
+  }
+
+  closed(s: Session): void {
+    if (!this.sessions.delete(s)) return;
+    const t = this.pastTraffic;
+    t.framesIn += s.framesIn;
+    t.bytesIn += s.bytesIn;
+    t.framesOut += s.output.framesOut;
+    t.bytesOut += s.output.bytesOut;
+    addQueueDrops(this.pastDrops, s.output.drops);
+    if (s.claims === undefined) return; // never established: counted as an error, not a session
+    const reason = s.closeReason ?? 'peer_closed';
+    this.closedBy.set(reason, (this.closedBy.get(reason) ?? 0) + 1);
+    this.logger.info(
+      {
+        peer: s.peer,
+        user: s.user,
+        segment: s.segment?.name,
+        session: s.name,
+        reason,
+        durationMs: Date.now() - s.openedAt,
+        bytesIn: s.bytesIn,
+        bytesOut: s.output.bytesOut,
+        framesIn: s.framesIn,
+        framesOut: s.output.framesOut,
+        dropped: s.output.drops.queue_full + s.output.drops.slow_peer,
+      },
+      'session closed',
+    );
+  }
+
+  sessionError(code: ErrorCode): void {
+    this.errorsBy.set(code, (this.errorsBy.get(code) ?? 0) + 1);
+  }
+
+  preAuthFailed(s: Session, err: ElError): void {
+    this.preAuth.add(err.code, { peer: s.peer, session: s.name, code: err.code }, err.message);
+  }
+
+  // ---- internals ----
+
+  private onSecureConnection(socket: TLSSocket): void {
+    if (socket.alpnProtocol !== ALPN) {
+      this.preAuth.add('no_alpn', { peer: `${socket.remoteAddress}:${socket.remotePort}`, alpn: socket.alpnProtocol }, `connection without ALPN ${ALPN} refused`);
+      socket.destroy();
+      return;
+    }
+    const session = new Session(TlsRecordConn.accept(socket, { allocate: allocateFrame }), this, this.queue);
+    this.sessions.add(session);
+    if (this.stopping || this.#draining) session.fail(new ElError('EL_ERR_UNAVAILABLE', 'this node is shutting down; connect through the broker again'));
+    else if (this.sessions.size > this.maxSessions) session.fail(new ElError('EL_ERR_UNAVAILABLE', `this node is at its limit of ${this.maxSessions} sessions; try another node`));
+  }
+
+  private segmentSnapshots(): SegmentSnapshot[] {
+    const sessions = new Map<string, number>();
+    for (const s of this.sessions) if (s.state === 'established' && s.segment) sessions.set(s.segment.name, (sessions.get(s.segment.name) ?? 0) + 1);
+    return [...this.segments.values()].map((seg) => {
+      const { macEntries, evictions, moves, routes } = seg.stats();
+      return { name: seg.name, sessions: sessions.get(seg.name) ?? 0, macEntries, evictions, moves, routes };
+    });
+  }
+
+  private traffic(): Traffic {
+    const t = { ...this.pastTraffic };
+    for (const s of this.sessions) {
+      t.framesIn += s.framesIn;
+      t.bytesIn += s.bytesIn;
+      t.framesOut += s.output.framesOut;
+      t.bytesOut += s.output.bytesOut;
+    }
+    return t;
+  }
+
+  private drops(): DropCounts {
+    const d = addDropCounts(newDropCounts(), this.pastDrops);
+    for (const seg of this.segments.values()) addDropCounts(d, seg.drops);
+    for (const s of this.sessions) addQueueDrops(d, s.output.drops);
+    for (const p of this.devicePorts.values()) addQueueDrops(d, p.output.drops);
+    return d;
+  }
+}
