@@ -1,3 +1,4 @@
+export * from './defaults.js';
 export * from './drops.js';
 export * from './port.js';
 export * from './memory-port.js';

@@ -150,6 +150,8 @@ export interface PortCounters {
   slow_peer: number;
 }
 
+export const DEFAULT_MAX_FRAMES = 4096;
+export const DEFAULT_MAX_BYTES = 1024 * 1024;
 export const DEFAULT_HIGH_WATER_BYTES = 2 * 1024 * 1024;
 export const DEFAULT_WRITE_TIMEOUT_MS = 15_000;
 
@@ -178,8 +180,8 @@ export abstract class QueuedPort implements Port, Flushable {
     readonly name: string,
     opts: QueueOptions = {},
   ) {
-    this.maxFrames = opts.maxFrames ?? 4096;
-    this.maxBytes = opts.maxBytes ?? 1024 * 1024;
+    this.maxFrames = opts.maxFrames ?? DEFAULT_MAX_FRAMES;
+    this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
     this.highWaterBytes = opts.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
     this.writeTimeoutMs = opts.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
     this.scheduler = opts.scheduler ?? defaultFlushScheduler;
