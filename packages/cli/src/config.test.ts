@@ -4,7 +4,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ElError } from '@elink/protocol';
 import { DEFAULT_HTTP_LIMITS } from '@elink/broker';
-import { DEFAULT_CONNECTION_LIMITS, DEFAULT_FD_RESERVE, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_LOG_INTERVAL_MS, DEFAULT_LOG_SAMPLE } from '@elink/switch';
+import {
+  DEFAULT_CLOSE_GRACE_MS,
+  DEFAULT_CONNECTION_LIMITS,
+  DEFAULT_FD_RESERVE,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_HELLO_TIMEOUT_MS,
+  DEFAULT_HIGH_WATER_BYTES,
+  DEFAULT_ICMP_BURST,
+  DEFAULT_ICMP_RATE,
+  DEFAULT_L3_MAX_ROUTES,
+  DEFAULT_LOG_INTERVAL_MS,
+  DEFAULT_LOG_SAMPLE,
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_FRAMES,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_REPLAY_CACHE_SIZE,
+  DEFAULT_WRITE_TIMEOUT_MS,
+} from '@elink/switch';
 import { loadConfig, overridesFromEnv } from './config.js';
 
 const dirs: string[] = [];
@@ -96,5 +113,99 @@ describe('loadConfig', () => {
     expect(() => loadConfig('/nonexistent/elink.yaml')).toThrow(/cannot read config file \/nonexistent\/elink.yaml/);
     const f = file('segments: [\n');
     expect(() => loadConfig(f)).toThrow(/is not valid YAML/);
+  });
+
+  it('switch keys: every SwitchNode knob with its package default, bounds refused by path', () => {
+    const { config } = loadConfig(file(minimal));
+    expect(config.switch).toMatchObject({
+      helloTimeout: DEFAULT_HELLO_TIMEOUT_MS / 1000,
+      maxSessions: DEFAULT_MAX_SESSIONS,
+      writeTimeout: DEFAULT_WRITE_TIMEOUT_MS / 1000,
+      closeGrace: DEFAULT_CLOSE_GRACE_MS / 1000,
+      replayCacheSize: DEFAULT_REPLAY_CACHE_SIZE,
+      queue: { maxFrames: DEFAULT_MAX_FRAMES, maxBytes: DEFAULT_MAX_BYTES, highWaterBytes: DEFAULT_HIGH_WATER_BYTES },
+      l3: { maxRoutes: DEFAULT_L3_MAX_ROUTES, icmpRate: DEFAULT_ICMP_RATE, icmpBurst: DEFAULT_ICMP_BURST },
+    });
+    const over = loadConfig(file(`${minimal}switch: { queue: { maxFrames: 256 }, l3: { icmpBurst: 9 } }\n`)).config.switch;
+    expect(over.queue).toEqual({ maxFrames: 256, maxBytes: DEFAULT_MAX_BYTES, highWaterBytes: DEFAULT_HIGH_WATER_BYTES });
+    expect(over.l3).toEqual({ maxRoutes: DEFAULT_L3_MAX_ROUTES, icmpRate: DEFAULT_ICMP_RATE, icmpBurst: 9 });
+    expect(() => loadConfig(file(`${minimal}switch: { writeTimeout: 0, replayCacheSize: 10, queue: { maxFrames: 1 }, l3: { icmpRate: 0 } }\n`))).toThrow(
+      /switch\.writeTimeout[\s\S]*switch\.replayCacheSize[\s\S]*switch\.queue\.maxFrames[\s\S]*switch\.l3\.icmpRate/,
+    );
+  });
+
+  it('reads a segment without mode as L2 and fills each variant with its own defaults', () => {
+    const { config } = loadConfig(file(`${minimal}  - { name: core, mode: l3, ipv4: { pool: 198.20.0.0/16 } }\n`));
+    expect(config.segments[0]).toMatchObject({ mode: 'l2', macsPerSession: 1, floodLimit: { rate: 1000, burst: 2000 } });
+    expect(config.segments[0]).not.toHaveProperty('maxRoutes');
+    expect(config.segments[1]).toMatchObject({ mode: 'l3', maxRoutes: 262144, reach: [] });
+    expect(config.segments[1]).not.toHaveProperty('macsPerSession');
+  });
+});
+
+describe('unknown keys', () => {
+  /** The EL_ERR_CONFIG message for a file, which must be refused. */
+  function refusal(text: string): string {
+    const f = file(text);
+    try {
+      loadConfig(f);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ElError);
+      expect((e as ElError).code).toBe('EL_ERR_CONFIG');
+      expect((e as ElError).message).toContain(`invalid configuration in ${f}`);
+      return (e as ElError).message;
+    }
+    throw new Error('the file was accepted');
+  }
+
+  it('are refused at the top level and in each section, naming the nearest known key', () => {
+    expect(refusal(`${minimal}switch: { drainSecond: 30 }\n`)).toContain('switch.drainSecond: unknown key "drainSecond" in switch (did you mean "drainSeconds"?)');
+    expect(refusal(`${minimal}segmnts: []\n`)).toContain('segmnts: unknown key "segmnts" at the top level (did you mean "segments"?)');
+    expect(refusal(`${minimal}switch: { queue: { maxFrame: 10 } }\n`)).toContain('switch.queue.maxFrame: unknown key "maxFrame" in switch.queue (did you mean "maxFrames"?)');
+    expect(refusal(`${minimal}broker: { rateLimit: { perUsr: 3 } }\n`)).toContain('broker.rateLimit.perUsr: unknown key "perUsr" in broker.rateLimit (did you mean "perUser"?)');
+    expect(refusal(`${minimal}broker: { listen: { prot: 1 } }\n`)).toContain('broker.listen.prot: unknown key "prot" in broker.listen (did you mean "port"?)');
+    expect(refusal(`${minimal}limits: { pendingPerSorce: 3 }\n`)).toContain('(did you mean "pendingPerSource"?)');
+    expect(refusal(`${minimal}log: { levl: debug }\n`)).toContain('log.levl: unknown key "levl" in log (did you mean "level"?)');
+    expect(refusal(`${minimal}admin: { hots: 127.0.0.1 }\n`)).toContain('(did you mean "host"?)');
+    expect(refusal(`${minimal}switch: { broker: { urls: ['https://b:8443'], clusterSecret: 0123456789abcdef, intervall: 5 } }\n`)).toContain(
+      'switch.broker.intervall: unknown key "intervall" in switch.broker (did you mean "interval"?)',
+    );
+    expect(refusal(`${minimal}broker: { static: [{ segment: lab, user: a, ipv: 198.19.0.9 }] }\n`)).toContain('broker.static.0.ipv: unknown key "ipv" in broker.static.0 (did you mean "ipv4"');
+  });
+
+  it('say nothing is near when no known key is', () => {
+    const msg = refusal(`${minimal}switch: { bandwidth: 100 }\n`);
+    expect(msg).toContain('switch.bandwidth: unknown key "bandwidth" in switch');
+    expect(msg).not.toContain('did you mean');
+  });
+
+  it('in a store: the keys of the store type given', () => {
+    expect(refusal(`${minimal}broker: { store: { type: redis, url: 'redis://127.0.0.1:6379', prefx: el } }\n`)).toContain('broker.store.prefx: unknown key "prefx" in broker.store (did you mean "prefix"?)');
+    expect(refusal(`${minimal}broker: { store: { type: memory, snapshots: s.json } }\n`)).toContain('(did you mean "snapshot"?)');
+  });
+
+  it('in segments: a misspelt key, and a key of the other mode said to be one', () => {
+    expect(refusal(`${minimal}    macAgeingSeconds: 60\n`)).toContain('segments.0.macAgeingSeconds: unknown key "macAgeingSeconds" in segment "lab" (did you mean "macAgingSeconds"?)');
+    expect(refusal(`${minimal}    keepalive: { intervall: 5 }\n`)).toContain('segments.0.keepalive.intervall: unknown key "intervall" in keepalive of segment "lab" (did you mean "interval"?)');
+    const l3 = `segments:\n  - name: core\n    mode: l3\n    ipv4: { pool: 198.19.0.0/16 }\n`;
+    expect(refusal(`${l3}    macsPerSession: 4\n    bridge: { tap: t0, attach: br0 }\n`)).toMatch(
+      /segments\.0\.macsPerSession: unknown key "macsPerSession" in segment "core": "macsPerSession" is a key of L2 segments and this segment is mode: l3\n  segments\.0\.bridge: [^\n]*L2 segments/,
+    );
+    expect(refusal(`${minimal}    reach: [core]\n`)).toContain('segments.0.reach: unknown key "reach" in segment "lab": "reach" is a key of L3 segments (mode: l3) and this segment is L2 (no mode, or mode: l2)');
+    expect(refusal(`${l3}    maxRoute: 100\n`)).toContain('(did you mean "maxRoutes"?)');
+    expect(refusal(`${l3}    delegation: { ipv6: { pool: 'fd00:e2::/48', lenght: 56 } }\n`)).toContain('segments.0.delegation.ipv6.lenght: unknown key "lenght" in delegation.ipv6 of segment "core" (did you mean "length"?)');
+  });
+
+  it('in users', () => {
+    const hash = '$scrypt$N=16384,r=8,p=1$c2FsdA$aGFzaA';
+    expect(refusal(`${minimal}users:\n  - { name: a, password: '${hash}', segments: [lab], mac: 4 }\n`)).toContain('users.0.mac: unknown key "mac" in user "a" (did you mean "macs"?)');
+    expect(refusal(`${minimal}users:\n  - { name: a, password: '${hash}', segment: [lab] }\n`)).toContain('users.0.segment: unknown key "segment" in user "a" (did you mean "segments"?)');
+  });
+
+  it('every problem in one error, unknown keys among the others', () => {
+    const msg = refusal(`${minimal}    mtu: 100\nswitch: { helloTimeut: 5, maxSessions: 0 }\n`);
+    expect(msg).toContain('segments.0.mtu');
+    expect(msg).toContain('switch.helloTimeut: unknown key');
+    expect(msg).toContain('switch.maxSessions');
   });
 });

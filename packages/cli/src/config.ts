@@ -9,14 +9,39 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { cidrSchema, ElError, segmentSchema } from '@elink/protocol';
-import { DEFAULT_HTTP_LIMITS } from '@elink/broker';
+import { DEFAULT_HTTP_LIMITS, DEFAULT_LEASE_IDLE_SECONDS, DEFAULT_MAX_DEVICES_PER_USER, DEFAULT_RATE_LIMITS, DEFAULT_TICKET_TTL_SECONDS } from '@elink/broker';
 import { findPoolOverlaps } from './pool-overlap.js';
-import { DEFAULT_CONNECTION_LIMITS, DEFAULT_FD_RESERVE, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_LOG_INTERVAL_MS, DEFAULT_LOG_SAMPLE } from '@elink/switch';
+import { describeIssues } from './config-issues.js';
+import {
+  DEFAULT_BROKER_INTERVAL_MS,
+  DEFAULT_CLOSE_GRACE_MS,
+  DEFAULT_CONNECTION_LIMITS,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_FD_RESERVE,
+  DEFAULT_GSO,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_HELLO_TIMEOUT_MS,
+  DEFAULT_HIGH_WATER_BYTES,
+  DEFAULT_ICMP_BURST,
+  DEFAULT_ICMP_RATE,
+  DEFAULT_L3_MAX_ROUTES,
+  DEFAULT_LOG_INTERVAL_MS,
+  DEFAULT_LOG_SAMPLE,
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_FRAMES,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_REPLAY_CACHE_SIZE,
+  DEFAULT_WRITE_TIMEOUT_MS,
+} from '@elink/switch';
 
+// Every object is strict: a misspelt or misplaced key is refused (config-issues.ts names
+// the nearest known one) instead of silently leaving a setting at its default. Defaults
+// come from the packages that enforce them; `.prefault({})` fills a missing section
+// from its fields' defaults, so none is written twice.
 const port = z.number().int().min(0).max(65535);
-const listen = (p: number) => z.object({ host: z.string().default('0.0.0.0'), port: port.default(p) }).default({ host: '0.0.0.0', port: p });
+const listen = (p: number) => z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(p) }).prefault({});
 
-export const userSchema = z.object({
+export const userSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._@-]{1,128}$/, 'letters, digits and . _ @ -, at most 128'),
   /** scrypt hash made by `elink user add`; never a clear-text password. */
   password: z.string().startsWith('$scrypt$', 'must be a hash from `elink user add`'),
@@ -30,13 +55,13 @@ export const userSchema = z.object({
   digestSecret: z.string().min(8).optional(),
 });
 
-const hostPort = z.object({ host: z.string().min(1), port });
+const hostPort = z.strictObject({ host: z.string().min(1), port });
 /** Where the broker keeps shared state (docs/broker.md). */
 export const storeSchema = z.union([
-  z.object({ type: z.literal('memory'), snapshot: z.string().default('store.json') }),
-  z.object({ type: z.literal('redis'), url: z.string().url(), prefix: z.string().optional() }),
-  z.object({ type: z.literal('redis'), sentinels: z.array(hostPort).min(1), name: z.string().min(1), password: z.string().optional(), prefix: z.string().optional() }),
-  z.object({ type: z.literal('redis'), cluster: z.array(hostPort).min(1), password: z.string().optional(), prefix: z.string().optional() }),
+  z.strictObject({ type: z.literal('memory'), snapshot: z.string().default('store.json') }),
+  z.strictObject({ type: z.literal('redis'), url: z.string().url(), prefix: z.string().optional() }),
+  z.strictObject({ type: z.literal('redis'), sentinels: z.array(hostPort).min(1), name: z.string().min(1), password: z.string().optional(), prefix: z.string().optional() }),
+  z.strictObject({ type: z.literal('redis'), cluster: z.array(hostPort).min(1), password: z.string().optional(), prefix: z.string().optional() }),
 ]);
 
 const seconds = (ms: number) => ms / 1000;
@@ -46,7 +71,7 @@ const seconds = (ms: number) => ms / 1000;
  * admin HTTP) before they authenticate, and when the process stops accepting to keep
  * descriptors for the connections it has (docs/operations.md, "Limits before login").
  */
-export const limitsSchema = z.object({
+export const limitsSchema = z.strictObject({
   /** Keep this many descriptors free: new connections are shed below it. */
   fdReserve: z.number().int().min(8).default(DEFAULT_FD_RESERVE),
   /** The descriptor limit; unset = the process's soft RLIMIT_NOFILE (/proc/self/limits). */
@@ -68,20 +93,18 @@ export const limitsSchema = z.object({
 });
 
 export const configSchema = z
-  .object({
-    node: z.object({ id: z.string().min(1).max(64).default(hostname()) }).default({ id: hostname() }),
-    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
-    tls: z
-      .object({ ca: z.string().default('ca.pem'), cert: z.string().default('server.pem'), key: z.string().default('server.key') })
-      .default({ ca: 'ca.pem', cert: 'server.pem', key: 'server.key' }),
+  .strictObject({
+    node: z.strictObject({ id: z.string().min(1).max(64).default(hostname()) }).prefault({}),
+    log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+    tls: z.strictObject({ ca: z.string().default('ca.pem'), cert: z.string().default('server.pem'), key: z.string().default('server.key') }).prefault({}),
     broker: z
-      .object({
+      .strictObject({
         listen: listen(8443),
-        ticketTtl: z.number().int().min(5).max(3600).default(60),
+        ticketTtl: z.number().int().min(5).max(3600).default(DEFAULT_TICKET_TTL_SECONDS),
         signingKey: z.string().default('ticket-signing.key'),
         /** Switch nodes for a standalone broker (`elink broker`); `elink up` uses its own. */
         nodes: z
-          .array(z.object({ node: z.string(), host: z.string(), port, fingerprint: z.string().optional(), segments: z.array(z.string()).optional() }))
+          .array(z.strictObject({ node: z.string(), host: z.string(), port, fingerprint: z.string().optional(), segments: z.array(z.string()).optional() }))
           .default([]),
         store: storeSchema.default({ type: 'memory', snapshot: 'store.json' }),
         /** Extra public (or private) key files published to nodes during a key rotation. */
@@ -91,48 +114,78 @@ export const configSchema = z
         /** Bearer token for the admin API (/v1/admin); unset = admin API off. */
         adminToken: z.string().min(16).optional(),
         /** Seconds without a login after which a lease may go to another device. */
-        leaseIdle: z.number().int().min(60).default(2_592_000),
+        leaseIdle: z.number().int().min(60).default(DEFAULT_LEASE_IDLE_SECONDS),
         /** Fixed addresses: {segment, user, device?, ipv4?, ipv6?}. */
-        static: z.array(z.object({ segment: z.string(), user: z.string(), device: z.string().optional(), ipv4: z.string().optional(), ipv6: z.string().optional() })).default([]),
+        static: z.array(z.strictObject({ segment: z.string(), user: z.string(), device: z.string().optional(), ipv4: z.string().optional(), ipv6: z.string().optional() })).default([]),
         /** Devices per user and segment holding an address lease at once. */
-        maxDevicesPerUser: z.number().int().min(1).max(65_536).default(8),
+        maxDevicesPerUser: z.number().int().min(1).max(65_536).default(DEFAULT_MAX_DEVICES_PER_USER),
         /** Failed attempts per window (s): per user from one source, per source, per user from all sources; challenges and admin tokens per source. */
         rateLimit: z
-          .object({
-            perUser: z.number().int().min(1).default(10),
-            perAddress: z.number().int().min(1).default(50),
-            perUserTotal: z.number().int().min(1).default(100),
-            challenges: z.number().int().min(1).default(60),
-            admin: z.number().int().min(1).default(10),
-            window: z.number().int().min(1).default(300),
+          .strictObject({
+            perUser: z.number().int().min(1).default(DEFAULT_RATE_LIMITS.perUser),
+            perAddress: z.number().int().min(1).default(DEFAULT_RATE_LIMITS.perAddress),
+            perUserTotal: z.number().int().min(1).default(DEFAULT_RATE_LIMITS.perUserTotal),
+            challenges: z.number().int().min(1).default(DEFAULT_RATE_LIMITS.challenges),
+            admin: z.number().int().min(1).default(DEFAULT_RATE_LIMITS.admin),
+            window: z.number().int().min(1).default(DEFAULT_RATE_LIMITS.windowSeconds),
           })
-          .default({ perUser: 10, perAddress: 50, perUserTotal: 100, challenges: 60, admin: 10, window: 300 }),
+          .prefault({}),
       })
-      .default({ listen: { host: '0.0.0.0', port: 8443 }, ticketTtl: 60, signingKey: 'ticket-signing.key', nodes: [], store: { type: 'memory', snapshot: 'store.json' }, publishKeys: [], leaseIdle: 2_592_000, maxDevicesPerUser: 8, static: [], rateLimit: { perUser: 10, perAddress: 50, perUserTotal: 100, challenges: 60, admin: 10, window: 300 } }),
+      .prefault({}),
     switch: z
-      .object({
+      .strictObject({
         listen: listen(4443),
         /** The address clients are told to connect to. Unset: the address they reached the broker at. */
         advertise: z.string().optional(),
         ciphers: z.string().optional(),
         minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
         ecdhCurve: z.string().optional(),
-        helloTimeout: z.number().min(1).max(60).default(5),
-        maxSessions: z.number().int().min(1).max(1_000_000).default(20_000),
+        /** Seconds a new connection has to send its hello (after TLS). */
+        helloTimeout: z.number().min(1).max(60).default(seconds(DEFAULT_HELLO_TIMEOUT_MS)),
+        maxSessions: z.number().int().min(1).max(1_000_000).default(DEFAULT_MAX_SESSIONS),
         /** Accept TCP super-frames (FRAME_GSO) from clients with offload; false: every client sends MTU-sized frames. */
-        gso: z.boolean().default(true),
+        gso: z.boolean().default(DEFAULT_GSO),
         /** On SIGTERM: redirect sessions to other nodes and wait up to this long before stopping (0 = no drain). */
-        drainSeconds: z.number().min(0).max(300).default(5),
+        drainSeconds: z.number().min(0).max(300).default(seconds(DEFAULT_DRAIN_TIMEOUT_MS)),
+        /** Seconds a session may keep more than queue.highWaterBytes unread before it is ended (EL_ERR_SLOW_PEER). */
+        writeTimeout: z.number().min(0.1).max(300).default(seconds(DEFAULT_WRITE_TIMEOUT_MS)),
+        /** Seconds between sending a session its last message (error, bye) and dropping the connection. */
+        closeGrace: z.number().min(0.05).max(30).default(seconds(DEFAULT_CLOSE_GRACE_MS)),
+        /** Ticket ids held until they expire (single use); when full, new sessions are refused (EL_ERR_UNAVAILABLE). */
+        replayCacheSize: z.number().int().min(1000).max(10_000_000).default(DEFAULT_REPLAY_CACHE_SIZE),
+        /** Per-session output queue: records and bytes queued per tick (beyond: queue_full drops), and the unread backlog above which a session gets nothing more (slow_peer drops). */
+        queue: z
+          .strictObject({
+            maxFrames: z.number().int().min(64).max(1_000_000).default(DEFAULT_MAX_FRAMES),
+            maxBytes: z.number().int().min(65_536).max(256 * 1024 * 1024).default(DEFAULT_MAX_BYTES),
+            highWaterBytes: z.number().int().min(65_536).max(1024 * 1024 * 1024).default(DEFAULT_HIGH_WATER_BYTES),
+          })
+          .prefault({}),
+        /** L3 routing on this node: routes per address family (all L3 segments), ICMP errors per second and burst. */
+        l3: z
+          .strictObject({
+            maxRoutes: z.number().int().min(16).max(16_000_000).default(DEFAULT_L3_MAX_ROUTES),
+            icmpRate: z.number().int().min(1).max(1_000_000).default(DEFAULT_ICMP_RATE),
+            icmpBurst: z.number().int().min(1).max(1_000_000).default(DEFAULT_ICMP_BURST),
+          })
+          .prefault({}),
         /** Broker public keys (PEM files) for a standalone switch (`elink switch`). */
         ticketKeys: z.array(z.string()).default([]),
         /** Used ticket ids, appended before each welcome and read at start: a ticket stays single-use across restarts. */
         replayJournal: z.string().default('replay.journal'),
         /** Heartbeat to these brokers; the replies bring ticket keys and segment definitions. */
-        broker: z.object({ urls: z.array(z.string().url()).min(1), clusterSecret: z.string().min(16), ca: z.string().optional(), interval: z.number().min(1).max(60).default(5),
-          /** Where the last keys the brokers sent are kept, so a restart during a broker outage still admits sessions. */
-          keysFile: z.string().default('broker-keys.json') }).optional(),
+        broker: z
+          .strictObject({
+            urls: z.array(z.string().url()).min(1),
+            clusterSecret: z.string().min(16),
+            ca: z.string().optional(),
+            interval: z.number().min(1).max(60).default(seconds(DEFAULT_BROKER_INTERVAL_MS)),
+            /** Where the last keys the brokers sent are kept, so a restart during a broker outage still admits sessions. */
+            keysFile: z.string().default('broker-keys.json'),
+          })
+          .optional(),
       })
-      .default({ listen: { host: '0.0.0.0', port: 4443 }, minVersion: 'TLSv1.2', helloTimeout: 5, maxSessions: 20_000, gso: true, drainSeconds: 5, ticketKeys: [], replayJournal: 'replay.journal' }),
+      .prefault({}),
     admin: listen(9100),
     limits: limitsSchema.prefault({}),
     segments: z.array(segmentSchema).default([]),
@@ -270,11 +323,10 @@ export function parseConfig(text: string, where: string, overrides: Overrides[] 
   if (result.success) return result.data;
   const sources = overrideSources(overrides);
   let fromFile = false;
-  const lines = result.error.issues.map((i) => {
-    const path = i.path.join('.');
+  const lines = describeIssues(configSchema, merged, result.error.issues).map(({ path, message }) => {
     const source = sources.get(path);
     if (!source) fromFile = true;
-    return `  ${path || '(top)'}: ${i.message}${source ? ` (set by the ${source})` : ''}`;
+    return `  ${path || '(top)'}: ${message}${source ? ` (set by the ${source})` : ''}`;
   });
   const head = fromFile ? `invalid configuration in ${where}` : `invalid configuration (not in ${where}: the values come from the environment or the command line)`;
   throw new ElError('EL_ERR_CONFIG', `${head}:\n${lines.join('\n')}`);

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { createBrokerApp, type BrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
-import { BrokerLink, ConnectionGuard, FdBudget, SwitchNode, type ConnectionLimits } from '@elink/switch';
+import { BrokerLink, ConnectionGuard, FdBudget, SwitchNode, type ConnectionLimits, type SwitchNodeOptions } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
 import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
@@ -60,7 +60,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
   // One descriptor budget for the whole process: every listener sheds when it runs low.
   const lim = config.limits;
   const fds = new FdBudget({ reserve: lim.fdReserve, limit: lim.maxFds });
-  const connectionLimits: ConnectionLimits = { pending: lim.pending, pendingPerSource: lim.pendingPerSource, acceptRate: lim.acceptRate, acceptRatePerSource: lim.acceptRatePerSource };
+  const connectionLimits = connectionLimitsOf(config);
   const httpLimits = { handshakeTimeoutMs: lim.handshakeTimeout * 1000, headersTimeoutMs: lim.headersTimeout * 1000, requestTimeoutMs: lim.requestTimeout * 1000, idleTimeoutMs: lim.idleTimeout * 1000 };
   const guardFor = (listener: string, reserveShare = 0) => new ConnectionGuard({ listener, limits: connectionLimits, fds, logger: logger.child({ component: listener }), registry, logIntervalMs: lim.logInterval * 1000, reserveShare });
   logger.info({ fdLimit: fds.limit, fdReserve: fds.reserve }, 'file descriptor budget');
@@ -132,15 +132,8 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       ticketKeys: keys,
       logger: logger.child({ component: 'switch' }),
       registry,
-      helloTimeoutMs: config.switch.helloTimeout * 1000,
-      handshakeTimeoutMs: lim.handshakeTimeout * 1000,
-      maxSessions: config.switch.maxSessions,
-      gso: config.switch.gso,
-      connectionLimits,
       fds,
-      logIntervalMs: lim.logInterval * 1000,
-      logSample: lim.logSample,
-      replayJournal: loaded.path(config.switch.replayJournal),
+      ...switchNodeSettings(loaded),
     });
     await switchNode.start();
     // Without a broker the node still starts: it serves what it knows and keeps trying.
@@ -263,6 +256,36 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       adminGuard.stop();
     },
   };
+}
+
+/** SwitchNodeOptions set by the host rather than by a key of the config file. */
+type HostProvided = 'nodeId' | 'software' | 'listen' | 'tls' | 'segments' | 'ticketKeys' | 'logger' | 'registry' | 'fds';
+/** Every other SwitchNodeOptions field: a new one does not compile until a config key reaches it. */
+export type SwitchNodeSettings = Required<Omit<SwitchNodeOptions, HostProvided>>;
+
+/** The switch node's settings from the config file (README, configuration reference). */
+export function switchNodeSettings(loaded: LoadedConfig): SwitchNodeSettings {
+  const { switch: sw, limits: lim } = loaded.config;
+  return {
+    helloTimeoutMs: sw.helloTimeout * 1000,
+    handshakeTimeoutMs: lim.handshakeTimeout * 1000,
+    maxSessions: sw.maxSessions,
+    writeTimeoutMs: sw.writeTimeout * 1000,
+    closeGraceMs: sw.closeGrace * 1000,
+    replayCacheSize: sw.replayCacheSize,
+    queue: { ...sw.queue },
+    l3: { ...sw.l3 },
+    gso: sw.gso,
+    connectionLimits: connectionLimitsOf(loaded.config),
+    logIntervalMs: lim.logInterval * 1000,
+    logSample: lim.logSample,
+    replayJournal: loaded.path(sw.replayJournal),
+  };
+}
+
+function connectionLimitsOf(config: Config): ConnectionLimits {
+  const lim = config.limits;
+  return { pending: lim.pending, pendingPerSource: lim.pendingPerSource, acceptRate: lim.acceptRate, acceptRatePerSource: lim.acceptRatePerSource };
 }
 
 function userRecords(users: Config['users']): UserRecord[] {

@@ -19,9 +19,9 @@ export const cidrSchema = z.union([v4cidr, v6cidr]);
 const bucket = (rate: number, burst: number, maxRate: number) =>
   z.strictObject({ rate: z.number().int().min(1).max(maxRate).default(rate), burst: z.number().int().min(1).max(maxRate).default(burst) }).default({ rate, burst });
 
-/** Keys every segment has, whatever its mode. */
+/** Keys every segment has, whatever its mode (besides name and mode). */
+const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _, at most 63');
 const baseShape = {
-  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _, at most 63'),
   mtu: z.number().int().min(1280).max(9000).default(1500),
   /** Address pools. The first usable address is reserved as the gateway unless `gateway` says otherwise. */
   ipv4: z.strictObject({ pool: v4cidr, gateway: z.string().optional() }).optional(),
@@ -35,8 +35,9 @@ const baseShape = {
 
 /** An L2 segment: Ethernet switching. `mode` may be left out (L2 is the default). */
 export const l2SegmentSchema = z.strictObject({
-  ...baseShape,
+  name,
   mode: z.literal('l2').default('l2'),
+  ...baseShape,
   /** A TAP port on the switch node, attached to an existing Linux bridge (reach LAN servers). */
   bridge: z.strictObject({ tap: z.string().min(1).max(15), attach: z.string().min(1).max(15) }).optional(),
   /** How many source MACs one client session may send from: 1 = only its own (the `hello`
@@ -64,8 +65,9 @@ export const l2SegmentSchema = z.strictObject({
 
 /** An L3 segment: IP routing. */
 export const l3SegmentSchema = z.strictObject({
-  ...baseShape,
+  name,
   mode: z.literal('l3'),
+  ...baseShape,
   /** Prefixes delegated to clients that route a LAN behind them (DTCP's `network` type,
    * the IADs of the original deployment): each such client gets one prefix of `length`
    * from `pool`, sticky per user + device, routed to its session. */

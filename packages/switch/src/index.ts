@@ -5,19 +5,12 @@
  */
 
 // The node: listener, sessions, segments, drain, stats.
-export {
-  SwitchNode,
-  DEFAULT_CLOSE_GRACE_MS,
-  DEFAULT_HANDSHAKE_TIMEOUT_MS,
-  DEFAULT_HELLO_TIMEOUT_MS,
-  DEFAULT_MAX_SESSIONS,
-  type SwitchNodeOptions,
-  type SwitchNodeStats,
-} from './node/switch-node.js';
+export { SwitchNode, type SwitchNodeOptions, type SwitchNodeStats } from './node/switch-node.js';
+// Every default of a node, in one module (the config schema uses them).
+export * from './node/defaults.js';
 export { BrokerLink, type BrokerLinkOptions, type HeartbeatReply } from './node/broker-link.js';
-export { ConnectionGuard, DEFAULT_CONNECTION_LIMITS, type ConnectionGuardOptions, type ConnectionLimits, type RefusalReason } from './node/connection-guard.js';
-export { FdBudget, DEFAULT_FD_RESERVE, readFdLimit, type FdBudgetOptions } from './node/fd-budget.js';
-export { DEFAULT_LOG_INTERVAL_MS, DEFAULT_LOG_SAMPLE } from './node/event-summary.js';
+export { ConnectionGuard, type ConnectionGuardOptions, type ConnectionLimits, type RefusalReason } from './node/connection-guard.js';
+export { FdBudget, readFdLimit, type FdBudgetOptions } from './node/fd-budget.js';
 export type { Traffic, SegmentSnapshot } from './node/metrics.js';
 
 // The core: ports, segments, drops, live settings.

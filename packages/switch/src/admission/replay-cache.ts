@@ -6,6 +6,7 @@
  * ids are loaded at start, so a restart does not reopen replay either.
  */
 import type { ReplayJournal } from './replay-journal.js';
+import { DEFAULT_REPLAY_CACHE_SIZE } from '../node/defaults.js';
 
 export type ReplayVerdict = 'fresh' | 'replayed' | 'full';
 
@@ -16,7 +17,7 @@ export class ReplayCache {
   private journal: ReplayJournal | undefined;
 
   constructor(
-    readonly capacity = 200_000,
+    readonly capacity = DEFAULT_REPLAY_CACHE_SIZE,
     private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
   ) {}
 

@@ -14,6 +14,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { publicKeyFromPem, segmentSchema, type SegmentDef } from '@elink/protocol';
+import { DEFAULT_BROKER_INTERVAL_MS } from './defaults.js';
 
 export interface BrokerLinkOptions {
   /** Broker base URLs (https://broker:8443), tried in order. */
@@ -106,7 +107,7 @@ export class BrokerLink {
 
   #schedule(): void {
     if (this.#stopped) return;
-    const base = this.#opts.intervalMs ?? 5000;
+    const base = this.#opts.intervalMs ?? DEFAULT_BROKER_INTERVAL_MS;
     // After failures, back off (up to 6 intervals) with jitter, so brokers coming back are not stampeded.
     const delay = this.#failures === 0 ? base : Math.min(base * 2 ** Math.min(this.#failures, 3), base * 6) * (0.5 + Math.random() / 2);
     // beat() catches per broker; the catch here is for the rest (state(), the body), so a bug never ends the process.

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { connect as netConnect } from 'node:net';
-import { DEFAULT_HELLO_TIMEOUT_MS, SwitchNode } from './switch-node.js';
+import { SwitchNode } from './switch-node.js';
+import { DEFAULT_HELLO_TIMEOUT_MS } from './defaults.js';
 import { waitUntil, type TestClient } from '../testing/test-client.js';
 import { startNode, segment, type TestNode, useSwitchHarness } from '../testing/test-node.js';
 import { BROADCAST, ethFrame, mac } from '../testing/test-frames.js';

@@ -17,7 +17,8 @@ import { Registry } from 'prom-client';
 import { ALPN, ElError, type ErrorCode, type SegmentDef, type TicketClaims } from '@elink/protocol';
 import { addDropCounts, addQueueDrops, newDropCounts, type DropCounts } from '../core/drops.js';
 import { registerSwitchMetrics, type SegmentSnapshot, type Traffic } from './metrics.js';
-import { DEFAULT_WRITE_TIMEOUT_MS, defaultFlushScheduler, TlsRecordConn, type QueueOptions } from '@elink/transport';
+import { defaultFlushScheduler, TlsRecordConn, type QueueOptions } from '@elink/transport';
+import { DEFAULT_CLOSE_GRACE_MS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_GSO, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_MAX_SESSIONS, DEFAULT_REPLAY_CACHE_SIZE, DEFAULT_WRITE_TIMEOUT_MS } from './defaults.js';
 import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { EventSummary } from './event-summary.js';
 import type { FdBudget } from './fd-budget.js';
@@ -44,19 +45,19 @@ export interface SwitchNodeOptions {
   logger: Logger;
   /** Metrics are registered here if given. */
   registry?: Registry;
-  /** Default 5000. */
+  /** Defaults: defaults.ts. */
   helloTimeoutMs?: number;
-  /** Default 20000; beyond → EL_ERR_UNAVAILABLE. */
+  /** Beyond → EL_ERR_UNAVAILABLE. */
   maxSessions?: number;
-  /** How long a peer may stay above the write high-water mark. Default 15000. */
+  /** How long a peer may stay above the write high-water mark. */
   writeTimeoutMs?: number;
-  /** Default 10000: half-open TLS handshakes are closed after this. */
+  /** Half-open TLS handshakes are closed after this. */
   handshakeTimeoutMs?: number;
-  /** After sending error/bye and end(), destroy the socket after this. Default 1000. */
+  /** After sending error/bye and end(), destroy the socket after this. */
   closeGraceMs?: number;
-  /** Ticket ids remembered until expiry. Default 200000. */
+  /** Ticket ids remembered until expiry. */
   replayCacheSize?: number;
-  /** Accept the "gso" capability (FRAME_GSO records, docs/protocol.md §2.4). Default true. */
+  /** Accept the "gso" capability (FRAME_GSO records, docs/protocol.md §2.4). */
   gso?: boolean;
   /** Per-session output queue limits (maxFrames, maxBytes, highWaterBytes). */
   queue?: Omit<QueueOptions, 'writeTimeoutMs' | 'scheduler' | 'now'>;
@@ -66,9 +67,9 @@ export interface SwitchNodeOptions {
   connectionLimits?: Partial<ConnectionLimits>;
   /** The process's descriptor budget (shared by its listeners); absent = no fd shedding. */
   fds?: FdBudget;
-  /** Summary interval of the pre-auth event log. Default 10000. */
+  /** Summary interval of the pre-auth event log. */
   logIntervalMs?: number;
-  /** Pre-auth events logged one by one per interval before only counts are. Default 5. */
+  /** Pre-auth events logged one by one per interval before only counts are. */
   logSample?: number;
   /** Where used ticket ids are journaled (single use across restarts); absent = memory only. */
   replayJournal?: string;
@@ -77,11 +78,6 @@ export interface SwitchNodeOptions {
 /** Frames a session reads live in the flush scheduler's arena until the tick's flush
  * (one allocator for every session: no closure each). */
 const allocateFrame = (_type: number, size: number): Buffer => defaultFlushScheduler.arena.alloc(size);
-
-export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
-export const DEFAULT_MAX_SESSIONS = 20_000;
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
-export const DEFAULT_CLOSE_GRACE_MS = 1000;
 
 export interface SwitchNodeStats {
   /** Sessions with a socket (any state). */
@@ -140,8 +136,8 @@ export class SwitchNode implements SessionHost {
     this.maxSessions = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
     this.writeTimeoutMs = opts.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
     this.closeGraceMs = opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
-    this.gso = opts.gso ?? true;
-    this.replay = new ReplayCache(opts.replayCacheSize ?? 200_000);
+    this.gso = opts.gso ?? DEFAULT_GSO;
+    this.replay = new ReplayCache(opts.replayCacheSize ?? DEFAULT_REPLAY_CACHE_SIZE);
     if (opts.replayJournal) {
       const { journal, entries } = ReplayJournal.open(opts.replayJournal);
       this.journal = journal;
@@ -328,7 +324,7 @@ export class SwitchNode implements SessionHost {
     this.logger.info({ node: this.nodeId, reason, sessions: this.sessions.size }, 'draining');
     if (opts.announce) await Promise.race([opts.announce().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
     for (const s of [...this.sessions]) s.redirect(reason);
-    await this.waitFor(() => this.sessions.size === 0, opts.timeoutMs ?? 5000);
+    await this.waitFor(() => this.sessions.size === 0, opts.timeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
   }
 
   /** Sends bye to every session, closes the listener, and resolves when every

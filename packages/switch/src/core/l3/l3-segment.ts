@@ -28,6 +28,7 @@ import { DevicePort, ipCommand } from '../../ports/device-port.js';
 import { newDropCounts, type DropCounts } from '../drops.js';
 import { GsoEgress } from '../gso-egress.js';
 import { withLiveSettings } from '../segment-settings.js';
+import { DEFAULT_ICMP_BURST, DEFAULT_ICMP_RATE, DEFAULT_L3_MAX_ROUTES } from '../../node/defaults.js';
 import type { Port } from '../port.js';
 import {
   decrementTtl4,
@@ -52,9 +53,9 @@ export interface L3Route {
 }
 
 export interface L3RouterOptions {
-  /** Routes per family on the node. Default 4,000,000. */
+  /** Routes per family on the node. Defaults: ../defaults.ts. */
   maxRoutes?: number;
-  /** ICMP errors per second the node sends, and the burst. Default 100 and 50. */
+  /** ICMP errors per second the node sends, and the burst. */
   icmpRate?: number;
   icmpBurst?: number;
   now?: () => number;
@@ -75,10 +76,10 @@ export class L3Router {
   echoReplies = 0;
 
   constructor(opts: L3RouterOptions = {}) {
-    this.v4 = new PrefixTable(4, opts.maxRoutes ?? 4_000_000);
-    this.v6 = new PrefixTable(6, opts.maxRoutes ?? 4_000_000);
+    this.v4 = new PrefixTable(4, opts.maxRoutes ?? DEFAULT_L3_MAX_ROUTES);
+    this.v6 = new PrefixTable(6, opts.maxRoutes ?? DEFAULT_L3_MAX_ROUTES);
     this.now = opts.now ?? Date.now;
-    this.icmp = new TokenBucket(opts.icmpRate ?? 100, opts.icmpBurst ?? 50, this.now);
+    this.icmp = new TokenBucket(opts.icmpRate ?? DEFAULT_ICMP_RATE, opts.icmpBurst ?? DEFAULT_ICMP_BURST, this.now);
   }
 
   table(family: 4 | 6): PrefixTable<L3Route> {

@@ -1,0 +1,103 @@
+/**
+ * Every switch key of the config file reaches the SwitchNode: the mapping
+ * (switchNodeSettings) with values unlike the defaults, and a real node started by
+ * startServices that applies them (a hello timeout a peer sees on the wire, the limits
+ * the node holds).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:tls';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { ALPN, MAX_CONTROL_PAYLOAD, parseControl, RecordReader, RecordType, type ControlMessage } from '@elink/protocol';
+import { DEFAULT_CLOSE_GRACE_MS, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_L3_MAX_ROUTES, DEFAULT_REPLAY_CACHE_SIZE, DEFAULT_WRITE_TIMEOUT_MS } from '@elink/switch';
+import { loadConfig } from './config.js';
+import { startServices, switchNodeSettings, type Services } from './services.js';
+import { initState } from './state.js';
+
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+const SWITCH = `switch:
+  listen: { host: 127.0.0.1, port: 0 }
+  drainSeconds: 0
+  helloTimeout: 1.5
+  maxSessions: 77
+  gso: false
+  writeTimeout: 2.5
+  closeGrace: 0.25
+  replayCacheSize: 5000
+  replayJournal: journal.bin
+  queue: { maxFrames: 128, maxBytes: 131072, highWaterBytes: 262144 }
+  l3: { maxRoutes: 1000, icmpRate: 7, icmpBurst: 3 }
+limits: { handshakeTimeout: 3, logInterval: 20, logSample: 2, pending: 9, pendingPerSource: 4, acceptRate: 11, acceptRatePerSource: 6 }
+`;
+
+async function stateDir(extra: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'elink-settings-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  await initState(dir);
+  const file = join(dir, 'elink.yaml');
+  const base = readFileSync(file, 'utf8').replace(/^(broker|switch|admin|limits):.*\n(  .*\n)*/gm, '');
+  writeFileSync(file, `${base}broker: { listen: { host: 127.0.0.1, port: 0 } }\nadmin: { host: 127.0.0.1, port: 0 }\n${extra}`);
+  return file;
+}
+
+describe('switch settings from the config file', () => {
+  it('maps every key to its SwitchNodeOptions field', async () => {
+    const loaded = loadConfig(await stateDir(SWITCH));
+    expect(switchNodeSettings(loaded)).toEqual({
+      helloTimeoutMs: 1500,
+      handshakeTimeoutMs: 3000,
+      maxSessions: 77,
+      writeTimeoutMs: 2500,
+      closeGraceMs: 250,
+      replayCacheSize: 5000,
+      queue: { maxFrames: 128, maxBytes: 131072, highWaterBytes: 262144 },
+      l3: { maxRoutes: 1000, icmpRate: 7, icmpBurst: 3 },
+      gso: false,
+      connectionLimits: { pending: 9, pendingPerSource: 4, acceptRate: 11, acceptRatePerSource: 6 },
+      logIntervalMs: 20_000,
+      logSample: 2,
+      replayJournal: join(loaded.stateDir, 'journal.bin'),
+    });
+  });
+
+  it('defaults each to the switch package’s own default', async () => {
+    const s = switchNodeSettings(loadConfig(await stateDir('switch: { listen: { host: 127.0.0.1, port: 0 } }\n')));
+    expect(s).toMatchObject({ helloTimeoutMs: DEFAULT_HELLO_TIMEOUT_MS, writeTimeoutMs: DEFAULT_WRITE_TIMEOUT_MS, closeGraceMs: DEFAULT_CLOSE_GRACE_MS, replayCacheSize: DEFAULT_REPLAY_CACHE_SIZE });
+    expect(s.l3.maxRoutes).toBe(DEFAULT_L3_MAX_ROUTES);
+  });
+
+  it('a node started from the file applies them: the hello timeout a silent peer is told, the limits it holds', async () => {
+    const services: Services = await startServices(loadConfig(await stateDir(SWITCH)), { broker: true, switch: true }, pino({ level: 'silent' }));
+    cleanup.push(() => services.stop('test'));
+    const node = services.switchNode!;
+    expect(node.helloTimeoutMs).toBe(1500);
+    expect(node.writeTimeoutMs).toBe(2500);
+    expect(node.closeGraceMs).toBe(250);
+    expect(node.maxSessions).toBe(77);
+    expect(node.gso).toBe(false);
+    expect(node.replay.capacity).toBe(5000);
+    expect(node.router.v4.maxRoutes).toBe(1000);
+
+    // A peer that completes TLS and says nothing is ended with the configured timeout in the message.
+    const msg = await new Promise<ControlMessage>((resolve, reject) => {
+      const sock = connect({ host: '127.0.0.1', port: services.endpoints.switch!.port, ALPNProtocols: [ALPN], rejectUnauthorized: false });
+      const timer = setTimeout(() => (sock.destroy(), reject(new Error('no error record within 10 s'))), 10_000);
+      const reader = new RecordReader((type, payload) => {
+        if (type !== RecordType.CONTROL) return;
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(parseControl(payload));
+      }).accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
+      sock.on('data', (chunk: Buffer) => void reader.push(chunk));
+      sock.on('error', reject);
+    });
+    expect(msg).toMatchObject({ type: 'error', code: 'EL_ERR_HELLO_TIMEOUT' });
+    expect(JSON.stringify(msg)).toContain('no hello within 1500 ms');
+  });
+});
