@@ -10,6 +10,7 @@ import type { TunTapDevice } from '@elink/tuntap';
 import type { Writer } from './writer.js';
 
 export class DeviceWriter implements Writer {
+  readonly framesOnly = true;
   private readonly run: Buffer[] = [];
 
   constructor(readonly device: TunTapDevice) {}
@@ -21,7 +22,7 @@ export class DeviceWriter implements Writer {
     let written = 0;
     if (!device.offload) {
       if (allOf(types, RecordType.FRAME)) return n - device.writeMany(payloads);
-      // Records a plain device cannot take (FRAME_GSO, CONTROL) are refused.
+      // A plain device cannot take FRAME_GSO (a virtio_net_hdr first): refused.
       for (let i = 0; i < n; i++) if (types[i] === RecordType.FRAME) this.run.push(payloads[i]);
       written = this.run.length > 0 ? device.writeMany(this.run) : 0;
       this.run.length = 0;

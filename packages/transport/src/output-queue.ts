@@ -58,9 +58,14 @@ export class OutputQueue implements Flushable {
   readonly scheduler: FlushScheduler;
   private readonly now: () => number;
 
-  private readonly types: number[] = [];
-  private readonly payloads: Buffer[] = [];
+  // Double-buffered: the pair being written is never the pair a re-entrant push fills.
+  private types: number[] = [];
+  private payloads: Buffer[] = [];
+  private spareTypes: number[] = [];
+  private sparePayloads: Buffer[] = [];
   private queuedBytes = 0;
+  private writing = false;
+  private readonly framesOnly: boolean;
   private closed = false;
   private stalledSince = -1;
   private stallTimer: NodeJS.Timeout | undefined;
@@ -76,6 +81,7 @@ export class OutputQueue implements Flushable {
     this.writeTimeoutMs = opts.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
     this.scheduler = opts.scheduler ?? defaultFlushScheduler;
     this.now = opts.now ?? Date.now;
+    this.framesOnly = writer.framesOnly === true;
   }
 
   /** Queues one record (FRAME, FRAME_GSO, CONTROL, …) behind what is queued; false when
@@ -83,6 +89,10 @@ export class OutputQueue implements Flushable {
    * copied here). Never throws. */
   push(type: number, payload: Buffer): boolean {
     if (this.closed) return false;
+    if (this.framesOnly && type !== RecordType.FRAME && type !== RecordType.FRAME_GSO) {
+      this.drops.device_drop++;
+      return false;
+    }
     if (this.writer.backlog() > this.highWaterBytes) {
       this.drops.slow_peer++;
       this.noteStall();
@@ -130,35 +140,38 @@ export class OutputQueue implements Flushable {
   /** Hands everything queued to the writer in one write. */
   flush(): void {
     const n = this.payloads.length;
-    if (n === 0) return;
+    if (n === 0 || this.writing) return;
+    const types = this.types;
+    const payloads = this.payloads;
+    const bytes = this.queuedBytes;
+    this.types = this.spareTypes;
+    this.payloads = this.sparePayloads;
+    this.queuedBytes = 0;
     let frames = 0;
     let frameBytes = 0;
     for (let i = 0; i < n; i++) {
-      const t = this.types[i];
+      const t = types[i];
       if (t === RecordType.FRAME || t === RecordType.FRAME_GSO) {
         frames++;
-        frameBytes += this.payloads[i].length;
+        frameBytes += payloads[i].length;
       }
     }
     let refused = 0;
+    this.writing = true;
     try {
-      refused = this.writer.write(this.types, this.payloads, this.queuedBytes);
+      refused = this.writer.write(types, payloads, bytes);
     } finally {
-      // (A writer that pushed into this queue while writing keeps those records.)
-      if (this.payloads.length === n) {
-        this.payloads.length = 0;
-        this.types.length = 0;
-        this.queuedBytes = 0;
-      } else {
-        this.payloads.splice(0, n);
-        this.types.splice(0, n);
-        this.queuedBytes = 0;
-        for (let i = 0; i < this.payloads.length; i++) this.queuedBytes += HEADER_LENGTH + this.payloads[i].length;
-      }
+      this.writing = false;
+      types.length = 0;
+      payloads.length = 0;
+      this.spareTypes = types;
+      this.sparePayloads = payloads;
+      // Pushed while writing (a writer that fed back into this queue): the next tick.
+      if (this.payloads.length > 0 && !this.flushPending && !this.closed) this.scheduler.schedule(this);
     }
     if (refused > 0) this.drops.device_drop += refused;
-    // A refused record's size is not known here: bytesOut counts what was handed over.
-    this.framesOut += Math.max(0, frames - refused);
+    // A refused frame's size is not known here: bytesOut counts what was handed over.
+    this.framesOut += frames - refused;
     this.bytesOut += frameBytes;
   }
 

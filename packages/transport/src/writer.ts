@@ -9,6 +9,9 @@ export interface Writer {
    * payloads are only valid during the call: copy what is kept. Returns how many records
    * the writer refused (a device's queue full); never throws for a broken peer. */
   write(types: readonly number[], payloads: readonly Buffer[], bytes: number): number;
+  /** Takes FRAME and FRAME_GSO records only (a device): the queue refuses others as
+   * `device_drop` before they reach write(), so what write() refuses is always frames. */
+  readonly framesOnly?: boolean;
   /** Bytes handed over and not yet sent (socket.writableLength); 0 for synchronous writers. */
   backlog(): number;
 }
