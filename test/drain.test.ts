@@ -4,11 +4,16 @@
  * `elink connect` and land on node A (the only node at that time). SIGTERM to node A:
  * its heartbeat says draining, its sessions get `redirect`, the clients log in again and
  * land on node B, and the hosts keep pinging each other with at most a short gap.
+ *
+ * Node A reaches the broker through a relay in this test that can hold A's requests: the
+ * drain's announce (a heartbeat saying draining) waits there while the test checks that no
+ * client was redirected yet, then goes on; the redirects must all come after the release.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
@@ -24,6 +29,31 @@ interface NodeView {
   sessions: number;
 }
 
+/** A TCP relay to `target`; hold() keeps what the client side sends (in order) until release(). */
+async function holdingRelay(host: string, port: number, target: { host: string; port: number }): Promise<{ server: Server; hold(): void; release(): void; heldBytes(): number }> {
+  let holding = false;
+  const held: Array<[Socket, Buffer]> = [];
+  const server = createServer((client) => {
+    const up = connect(target.port, target.host);
+    client.on('data', (d: Buffer) => (holding ? held.push([up, d]) : up.write(d)));
+    up.on('data', (d: Buffer) => client.write(d));
+    for (const [a, b] of [[client, up], [up, client]] as const) {
+      a.on('error', () => b.destroy());
+      a.on('close', () => b.destroy());
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  return {
+    server,
+    hold: () => (holding = true),
+    release: () => {
+      holding = false;
+      for (const [up, d] of held.splice(0)) if (!up.destroyed) up.write(d);
+    },
+    heldBytes: () => held.reduce((n, [, d]) => n + d.length, 0),
+  };
+}
+
 describe.skipIf(!enabled)('draining a switch node (SIGTERM) moves its clients to another node', () => {
   let underlay: Underlay;
   let state: string;
@@ -31,6 +61,7 @@ describe.skipIf(!enabled)('draining a switch node (SIGTERM) moves its clients to
   let brokerUrl: string;
   let ca: Buffer;
   let switchA: Proc;
+  let relay: Awaited<ReturnType<typeof holdingRelay>>;
   const hosts: Array<{ ns: string; v4: string; client: Proc }> = [];
 
   const nodes = (): Promise<NodeView[]> =>
@@ -82,6 +113,12 @@ describe.skipIf(!enabled)('draining a switch node (SIGTERM) moves its clients to
     stateB = `${state}-b`;
     cpSync(state, stateB, { recursive: true });
     ca = readFileSync(join(state, 'ca.pem'));
+    // Node A (not B) heartbeats through the relay (same address, the certificate still fits).
+    const relayPort = await freePort();
+    relay = await holdingRelay(underlay.gateway, relayPort, { host: underlay.gateway, port: brokerPort });
+    const docA = parseDocument(readFileSync(file, 'utf8'));
+    docA.setIn(['switch', 'broker', 'urls'], docA.createNode([`https://${underlay.gateway}:${relayPort}`]));
+    writeFileSync(file, docA.toString());
 
     const broker = elink(['broker', '--state', state, '--admin-port', String(await freePort())]);
     await broker.waitFor((l) => l.msg === 'emotion link started', 30_000, 'broker start');
@@ -97,6 +134,8 @@ describe.skipIf(!enabled)('draining a switch node (SIGTERM) moves its clients to
   }, 90_000);
 
   afterAll(async () => {
+    relay?.release();
+    relay?.server.close();
     await stopAll();
     underlay?.destroy();
     for (const d of [state, stateB]) if (d) rmSync(d, { recursive: true, force: true });
@@ -113,7 +152,19 @@ describe.skipIf(!enabled)('draining a switch node (SIGTERM) moves its clients to
     const pingDone = new Promise<void>((r) => pinger.once('exit', () => r()));
     await new Promise((r) => setTimeout(r, 1500));
 
+    // The announce is held in the relay: no client may be redirected while it waits.
+    relay.hold();
     const exited = switchA.stop('SIGTERM', 15_000);
+    await switchA.waitFor((l) => l.msg === 'draining', 10_000, 'node A draining');
+    const linkDowns = (): number => hosts.filter((h) => h.client.logs.some((l) => l.msg === 'link down')).length;
+    const deadline = Date.now() + 1500;
+    while (relay.heldBytes() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(relay.heldBytes()).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(linkDowns()).toBe(0);
+    expect((await nodes()).find((n) => n.node === 'sw-a')).toMatchObject({ draining: false });
+    const beforeRelease = hosts.map((h) => h.client.logs.length);
+    relay.release();
     for (const [i, h] of hosts.entries()) {
       const moved = await h.client.waitFor((l) => l.msg === 'link up' && l.node === 'sw-b', 15_000, `h${i + 1} on sw-b`);
       expect(moved.ipv4).toBeDefined();
@@ -121,7 +172,11 @@ describe.skipIf(!enabled)('draining a switch node (SIGTERM) moves its clients to
     expect(await exited).toBe(0);
     // Node A told its sessions to go elsewhere, after telling the broker.
     expect(switchA.logs.some((l) => l.msg === 'draining')).toBe(true);
-    for (const h of hosts) expect(h.client.logs.some((l) => l.msg === 'link down' && String(l.err).includes('drain'))).toBe(true);
+    for (const [i, h] of hosts.entries()) {
+      // The redirect reached the client after the announce was let through.
+      const down = h.client.logs.findIndex((l) => l.msg === 'link down' && String(l.err).includes('drain'));
+      expect(down).toBeGreaterThanOrEqual(beforeRelease[i]!);
+    }
     const list = await nodes();
     expect(list.find((n) => n.node === 'sw-a')).toMatchObject({ draining: true });
     expect(list.find((n) => n.node === 'sw-b')).toMatchObject({ draining: false });
