@@ -17,7 +17,7 @@ import { Registry } from 'prom-client';
 import { ALPN, ElError, type ErrorCode, type SegmentDef, type TicketClaims } from '@elink/protocol';
 import { addDropCounts, addQueueDrops, newDropCounts, type DropCounts } from '../core/drops.js';
 import { registerSwitchMetrics, type SegmentSnapshot, type Traffic } from './metrics.js';
-import { defaultFlushScheduler, TlsRecordConn, type QueueOptions } from '@elink/transport';
+import { defaultFlushScheduler, TlsRecordConn, type QueueOptions, type RecordConn } from '@elink/transport';
 import { DEFAULT_CLOSE_GRACE_MS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_GSO, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_MAX_SESSIONS, DEFAULT_REPLAY_CACHE_SIZE, DEFAULT_WRITE_TIMEOUT_MS } from './defaults.js';
 import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { EventSummary } from './event-summary.js';
@@ -450,10 +450,20 @@ export class SwitchNode implements SessionHost {
       socket.destroy();
       return;
     }
-    const session = new Session(TlsRecordConn.accept(socket, { allocate: allocateFrame }), this, this.queue);
+    this.acceptConn(TlsRecordConn.accept(socket, { allocate: allocateFrame }));
+  }
+
+  /**
+   * Runs a session on an admitted record connection: the TLS listener's, and any other
+   * transport's (a WebSocket listener, an in-memory conn in tests). A conn reading frames
+   * must put them in the FlushScheduler's arena or memory of their own.
+   */
+  acceptConn(conn: RecordConn): Session {
+    const session = new Session(conn, this, this.queue);
     this.sessions.add(session);
     if (this.stopping || this.#draining) session.fail(new ElError('EL_ERR_UNAVAILABLE', 'this node is shutting down; connect through the broker again'));
     else if (this.sessions.size > this.maxSessions) session.fail(new ElError('EL_ERR_UNAVAILABLE', `this node is at its limit of ${this.maxSessions} sessions; try another node`));
+    return session;
   }
 
   private segmentSnapshots(): SegmentSnapshot[] {

@@ -18,8 +18,12 @@ export class MemoryPort implements Port {
   constructor(
     readonly name = 'mem',
     opts?: QueueOptions,
+    onStalled?: () => void,
   ) {
-    this.output = new OutputQueue(this.writer, opts, () => this.stalls++);
+    this.output = new OutputQueue(this.writer, opts, () => {
+      this.stalls++;
+      onStalled?.();
+    });
   }
 
   enqueue(frame: Buffer): void {

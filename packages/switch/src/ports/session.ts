@@ -47,6 +47,12 @@ export interface SessionHost extends AdmissionState {
   preAuthFailed?(s: Session, err: ElError): void;
 }
 
+/** A session's port output: the one OutputQueue over a RecordWriter on its conn (what the
+ * port contract suite runs over). */
+export function sessionOutput(conn: RecordConn, queue: QueueOptions, onStalled: () => void): OutputQueue {
+  return new OutputQueue(new RecordWriter(conn), queue, onStalled);
+}
+
 export type SessionState = 'awaiting_hello' | 'established' | 'closing' | 'closed';
 
 export class Session implements Port, RecordHandlers {
@@ -79,7 +85,7 @@ export class Session implements Port, RecordHandlers {
     queue: QueueOptions = {},
   ) {
     this.peer = conn.peer;
-    this.output = new OutputQueue(new RecordWriter(conn), queue, () => this.onStalled());
+    this.output = sessionOutput(conn, queue, () => this.onStalled());
     conn.accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
     conn.start(this);
     this.helloTimer = setTimeout(() => this.guarded(() => this.fail(new ElError('EL_ERR_HELLO_TIMEOUT', `no hello within ${host.helloTimeoutMs} ms`))), host.helloTimeoutMs);

@@ -1,0 +1,188 @@
+// The port contract (@elink/transport's describeQueueContract: ordering, batching per tick,
+// bounded queue and drop reasons, slow-peer stall, close) over the switch's own ports: the
+// memory port, a session's output on the memory RecordConn pair and on real TLS, and the
+// device port on a real TAP and a real TUN (root; skipped only outside CI).
+import { RecordType } from '@elink/protocol';
+import { memoryRecordConnPair, type QueueOptions, type RecordConn, type RecordHandlers } from '@elink/transport';
+import { disableIpv6, ethernet, icmpEchoRequest, ip, kernelSkipReason, parseIcmpEcho, uniqueName } from '../../../tuntap/src/test-support.js';
+import { taggedPayload, tagOf, until } from '../../../transport/src/test-frames.js';
+import { describeQueueContract, type QueueHarness } from '../../../transport/src/test-queue-contract.js';
+import { recordWriterHarness, type ConnSides } from '../../../transport/src/test-record-writer-harness.js';
+import { pauseTls, resumeTls, tlsRecordConnPair } from '../../../transport/src/test-tls.js';
+import { DevicePort } from './device-port.js';
+import { MemoryPort } from './memory-port.js';
+import { sessionOutput } from './session.js';
+
+/** The contract's options, typed against this package's view of @elink/transport (the same
+ * module at run time; the type checker sees the built declarations here, the sources there). */
+type Opts = QueueOptions & { onStalled: () => void };
+const asOpts = (o: unknown): Opts => o as Opts;
+
+if (process.env.CI === 'true' && kernelSkipReason) throw new Error(`CI=true but the device ports cannot be tested: ${kernelSkipReason}`);
+
+describeQueueContract('MemoryPort', async (o) => {
+  const opts = asOpts(o);
+  const port = new MemoryPort('m', opts, opts.onStalled);
+  // Stands in for a frame a device rejects.
+  port.writer.refuse = (_type, payload) => payload.length === 1;
+  const tags = (): number[] => port.received.map(tagOf);
+  return {
+    queue: port.output,
+    writes: () => port.writes,
+    frame: (tag) => taggedPayload(tag),
+    received: async (count) => {
+      await until(() => tags().length >= count, `${count} frames`);
+      return tags();
+    },
+    control: true,
+    refusedFrame: () => Buffer.alloc(1),
+    stall: async (bytes) => port.setBacklog(bytes + 1),
+    unstall: async () => port.setBacklog(0),
+    close: async () => port.output.close(),
+  };
+});
+
+/** Counts the writes a session's output makes on `conn` (the harness's filler goes around it). */
+class CountingConn implements RecordConn {
+  writes = 0;
+  constructor(private readonly inner: RecordConn) {}
+  get peer(): string {
+    return this.inner.peer;
+  }
+  get remoteAddress(): string | undefined {
+    return this.inner.remoteAddress;
+  }
+  get remotePort(): number | undefined {
+    return this.inner.remotePort;
+  }
+  get destroyed(): boolean {
+    return this.inner.destroyed;
+  }
+  start(handlers: RecordHandlers): void {
+    this.inner.start(handlers);
+  }
+  accept(type: number, maxPayload: number): void {
+    this.inner.accept(type, maxPayload);
+  }
+  write(batch: Buffer, done?: (err?: Error | null) => void): void {
+    this.writes++;
+    this.inner.write(batch, done);
+  }
+  writesThrough(): boolean {
+    return this.inner.writesThrough();
+  }
+  backlog(): number {
+    return this.inner.backlog();
+  }
+  end(last?: Buffer): void {
+    this.inner.end(last);
+  }
+  destroy(): void {
+    this.inner.destroy();
+  }
+}
+
+/** The session's output (sessionOutput: what Session sends by) on `sides.writer`; the far side
+ * reads and tags frames, the stall helper fills the conn (transport's record-writer harness). */
+function sessionOutputHarness(sides: ConnSides, opts: Opts): QueueHarness {
+  const base = recordWriterHarness(sides, opts as Parameters<typeof recordWriterHarness>[1]);
+  const counting = new CountingConn(sides.writer);
+  const queue = sessionOutput(counting, opts, opts.onStalled);
+  return {
+    ...base,
+    queue,
+    writes: () => counting.writes,
+    close: async () => {
+      queue.close();
+      await base.close();
+    },
+  };
+}
+
+describeQueueContract('session port on the memory RecordConn pair', async (o) => {
+  const opts = asOpts(o);
+  const [a, b] = memoryRecordConnPair({ chunkSize: 1000 });
+  return sessionOutputHarness(
+    {
+      writer: a,
+      reader: b,
+      pauseReader: () => b.pauseReading(),
+      resumeReader: () => b.resumeReading(),
+      close: async () => {
+        a.destroy();
+        b.destroy();
+      },
+    },
+    opts,
+  );
+});
+
+describeQueueContract('session port on TLS (the switch side of an accepted connection)', async (o) => {
+  const opts = asOpts(o);
+  const pair = await tlsRecordConnPair();
+  return sessionOutputHarness({ writer: pair.server, reader: pair.client, pauseReader: () => pauseTls(pair.client), resumeReader: () => resumeTls(pair.client), close: pair.close }, opts);
+});
+
+// Device ports: each frame is an ICMP echo request to the device's own address; the kernel's
+// echo reply, read back by the port (DevicePort.start → forward), is the frame having arrived.
+const ECHO_ID = 0x4c52;
+
+function devicePortHarness(mode: 'tap' | 'tun', opts: QueueOptions): QueueHarness {
+  const net = mode === 'tap' ? '198.19.249' : '198.19.250';
+  const devIp = `${net}.1`;
+  const peerIp = `${net}.2`;
+  const devMac = Buffer.from([0x02, 0xe1, 0x00, 0xf9, 0x00, 0x01]);
+  const peerMac = Buffer.from([0x02, 0xe1, 0x00, 0xf9, 0x00, 0x02]);
+  const port = DevicePort.open({ mode, name: uniqueName('elpc'), mtu: 1500, scheduler: opts.scheduler, ...(opts.maxFrames ? { maxFrames: opts.maxFrames } : {}), ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}) });
+  try {
+    if (mode === 'tap') {
+      port.device.setUp(false);
+      port.device.setMac('02:e1:00:f9:00:01');
+      port.device.setUp(true);
+    }
+    disableIpv6(port.name);
+    ip('addr', 'add', `${devIp}/24`, 'dev', port.name);
+    if (mode === 'tap') ip('neigh', 'replace', peerIp, 'lladdr', '02:e1:00:f9:00:02', 'dev', port.name, 'nud', 'permanent');
+  } catch (e) {
+    port.close();
+    throw e;
+  }
+  const tags: number[] = [];
+  let writes = 0;
+  const flush = port.output.flush.bind(port.output);
+  // Counted where the queue hands a tick to the DeviceWriter: one writeMany batch.
+  port.output.flush = () => {
+    if (port.output.queued > 0) writes++;
+    flush();
+  };
+  port.start(
+    {
+      forward(p: Buffer): void {
+        const packet = mode === 'tap' ? (p.length > 14 && p.readUInt16BE(12) === 0x0800 ? p.subarray(14) : undefined) : p;
+        const echo = packet && parseIcmpEcho(packet);
+        if (echo && echo.type === 0 && echo.id === ECHO_ID && echo.checksumsOk) tags.push(tagOf(echo.payload));
+      },
+    },
+    () => {},
+  );
+  return {
+    queue: port.output,
+    writes: () => writes,
+    frame: (tag) => {
+      const request = icmpEchoRequest(peerIp, devIp, ECHO_ID, tag + 1, taggedPayload(tag, 48));
+      return mode === 'tap' ? ethernet(devMac, peerMac, 0x0800, request) : request;
+    },
+    received: async (count) => {
+      await until(() => tags.length >= count, `${count} echo replies (have ${tags.length})`);
+      return tags.slice();
+    },
+    control: false,
+    // The kernel rejects (EINVAL) a TAP frame shorter than an Ethernet header and a TUN
+    // packet that is neither IPv4 nor IPv6.
+    refusedFrame: () => Buffer.alloc(mode === 'tap' ? 6 : 20),
+    close: async () => port.close(),
+  };
+}
+
+describeQueueContract('DevicePort on a real TAP', async (o) => devicePortHarness('tap', asOpts(o)), kernelSkipReason);
+describeQueueContract('DevicePort on a real TUN', async (o) => devicePortHarness('tun', asOpts(o)), kernelSkipReason);
