@@ -2,8 +2,10 @@
  * SwitchNode: the TLS listener, the hosted segments and the client sessions.
  *
  *   TCP accept: ConnectionGuard (fd reserve, per-source and listener caps and rates)
- *     → TLS handshake (ALPN el/1, handshake timeout)
- *     → Session (hello → ticket → replay journal → segment → welcome) → Segment.forward
+ *     → TLS handshake (ALPN el/1, handshake timeout) → TlsRecordConn
+ *     → acceptConn: Session (ports/session.ts) → hello → admit() (admission/admit.ts:
+ *       ticket, replay journal, segment plan) → welcome → Segment.forward
+ * Any other transport hands its RecordConn to acceptConn() the same way.
  *
  * Socket and TLS errors end only their own connection. Events before the welcome
  * (refusals, failed handshakes, bad hellos) are logged through an EventSummary: a few
