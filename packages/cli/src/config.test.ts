@@ -173,6 +173,11 @@ describe('unknown keys', () => {
     expect(refusal(`${minimal}broker: { static: [{ segment: lab, user: a, ipv: 198.19.0.9 }] }\n`)).toContain('broker.static.0.ipv: unknown key "ipv" in broker.static.0 (did you mean "ipv4"');
   });
 
+  it('a key that is no plain name is quoted in the message, under the path of its place', () => {
+    expect(refusal(`${minimal}node: { 'i d': x }\n`)).toContain('  node: unknown key "i d" in node (did you mean "id"?)');
+    expect(refusal(`${minimal}'': 1\n`)).toContain('  (top): unknown key "" at the top level');
+  });
+
   it('say nothing is near when no known key is', () => {
     const msg = refusal(`${minimal}switch: { bandwidth: 100 }\n`);
     expect(msg).toContain('switch.bandwidth: unknown key "bandwidth" in switch');
