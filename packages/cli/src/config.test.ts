@@ -72,6 +72,8 @@ describe('loadConfig', () => {
       logInterval: DEFAULT_LOG_INTERVAL_MS / 1000,
       logSample: DEFAULT_LOG_SAMPLE,
     });
+    // limits.handshakeTimeout drives the switch's and the broker's TLS handshakes: their package defaults agree.
+    expect(DEFAULT_HTTP_LIMITS.handshakeTimeoutMs).toBe(DEFAULT_HANDSHAKE_TIMEOUT_MS);
     expect(config.switch.replayJournal).toBe('replay.journal');
     const over = loadConfig(file(`${minimal}limits: { pendingPerSource: 4, maxFds: 4096, idleTimeout: 1.5 }\nswitch: { replayJournal: /var/lib/elink/replay }\n`)).config;
     expect(over.limits).toMatchObject({ pendingPerSource: 4, maxFds: 4096, idleTimeout: 1.5, pending: DEFAULT_CONNECTION_LIMITS.pending });
