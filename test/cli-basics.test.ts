@@ -131,6 +131,28 @@ describe('elink config check', () => {
     expect(r.stderr).toContain('L3 segments "phones" (ipv4.pool 198.19.1.0/24) and "iads" (ipv4.pool 198.19.0.0/16) overlap');
     expect(r.stderr).toContain('users.0.password: must be a hash from `elink user add`');
   });
+
+  it('refuses unknown keys, naming the nearest known one, and an L2 key in an L3 segment (exit 1); its own output has only known keys', () => {
+    const state = tmp();
+    expect(run(['init', '--state', state]).status).toBe(0);
+    const typo = join(state, 'typo.yaml');
+    writeFileSync(typo, 'switch: { drainSecond: 30 }\nsegments:\n  - { name: core, mode: l3, ipv4: { pool: 198.19.1.0/24 }, floodLimit: { rate: 10 } }\n');
+    const r = run(['config', 'check', '--config', typo]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`elink: EL_ERR_CONFIG: invalid configuration in ${typo}:`);
+    expect(r.stderr).toContain('switch.drainSecond: unknown key "drainSecond" in switch (did you mean "drainSeconds"?)');
+    expect(r.stderr).toContain('segments.0.floodLimit: unknown key "floodLimit" in segment "core": "floodLimit" is a key of L2 segments and this segment is mode: l3');
+    // Every key of the effective configuration it prints (all defaults filled in) is a known
+    // one: checked again, only the redacted secrets are refused.
+    const ok = run(['config', 'check', '--state', state]);
+    expect(ok.status).toBe(0);
+    const effective = join(state, 'effective.yaml');
+    writeFileSync(effective, ok.stdout);
+    const again = run(['config', 'check', '--config', effective]);
+    const problems = again.stderr.split('\n').filter((l) => l.startsWith('  '));
+    expect(problems.length).toBeGreaterThan(0);
+    for (const line of problems) expect(line).toMatch(/^ {2}users\.\d+\.password: must be a hash/);
+  });
 });
 
 describe('the all-in-one Kubernetes manifest', () => {

@@ -73,7 +73,9 @@ export interface MicroRow {
 }
 
 async function inProcess(size: number, seconds: number): Promise<MicroRow> {
-  const seg = new L2Segment(segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/16' }, ipv6: { pool: 'fd00:e1::/64' } }));
+  const def = segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/16' }, ipv6: { pool: 'fd00:e1::/64' } });
+  if (def.mode !== 'l2') throw new Error('the microbenchmark needs an L2 segment');
+  const seg = new L2Segment(def);
   const a = new CountingPort('a', { maxFrames: 4096, maxBytes: 8 << 20 });
   const b = new CountingPort('b', { maxFrames: 4096, maxBytes: 8 << 20 });
   // As the switch attaches sessions: with their ticket's addresses (ARP/ND inspection, flood limit on).

@@ -24,8 +24,8 @@ const node = new SwitchNode({
   segments: [segmentSchema.parse({ name: 'lan', macTableSize: 65536 })],
   ticketKeys: () => [key],
   logger: pino({ level: 'warn' }, pino.destination(2)),
-  maxSessions: cfg.maxSessions ?? 20_000,
-  replayCacheSize: 200_000,
+  // Absent: the node's defaults (packages/switch/src/defaults.ts).
+  maxSessions: cfg.maxSessions,
   // The scale test opens thousands of sessions from 4 loopback sources at once: it measures
   // capacity, not admission, so the per-source and accept-rate caps are out of its way.
   connectionLimits: { pending: 1_000_000, pendingPerSource: 1_000_000, acceptRate: 1_000_000, acceptRatePerSource: 1_000_000 },

@@ -89,6 +89,22 @@ describe('diffConfig', () => {
     expect(c.users.changed).toEqual(['bob']);
   });
 
+  it('names each new switch setting (timeouts, replay cache, queue and L3 limits) as needing a restart', () => {
+    const next = config((r) => {
+      r.switch = { writeTimeout: 5, closeGrace: 0.5, replayCacheSize: 5000, queue: { maxFrames: 128, highWaterBytes: 131072 }, l3: { icmpRate: 10 } };
+    });
+    expect(diffConfig(config(), next, both).restart).toEqual([
+      'switch.writeTimeout',
+      'switch.closeGrace',
+      'switch.replayCacheSize',
+      'switch.queue.maxFrames',
+      'switch.queue.highWaterBytes',
+      'switch.l3.icmpRate',
+    ]);
+    // A broker alone has no switch: its settings are not named.
+    expect(diffConfig(config(), next, { broker: true, switch: false }).restart).toEqual([]);
+  });
+
   it('changes live settings of a known segment (keepalive, flood limit, MAC limit and aging, route and ICMP limits) without a restart', () => {
     const next = config((r) => {
       Object.assign(r.segments[0], { keepalive: { interval: 5, timeout: 20 }, floodLimit: { rate: 10, burst: 20 }, macsPerSession: 4, macAgingSeconds: 60 });

@@ -29,7 +29,7 @@ export interface ConfigChanges {
 }
 
 /** Applied live; everything else that differs is named in `restart`. */
-const LIVE = new Set(['users', 'log.level', 'tls.cert', 'tls.key', 'tls.ca', 'switch.broker.ca']);
+export const LIVE_PATHS: ReadonlySet<string> = new Set(['users', 'log.level', 'tls.cert', 'tls.key', 'tls.ca', 'switch.broker.ca']);
 
 /** Compared as one value: a store of another type has other keys, and "broker.store" says it all. */
 const WHOLE = new Set(['broker.store']);
@@ -70,7 +70,7 @@ export function diffConfig(prev: Config, next: Config, kinds: ServiceKinds): Con
 
 /** Leaf paths where `a` and `b` differ; arrays (other than segments) count as one value. */
 function walk(path: string, a: unknown, b: unknown, out: string[]): void {
-  if (LIVE.has(path) || isDeepStrictEqual(a, b)) return;
+  if (LIVE_PATHS.has(path) || isDeepStrictEqual(a, b)) return;
   if (isPlainObject(a) && isPlainObject(b) && !WHOLE.has(path)) {
     for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) walk(`${path}.${k}`, a[k], b[k], out);
     return;

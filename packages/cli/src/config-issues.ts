@@ -25,7 +25,9 @@ export function describeIssues(schema: z.ZodType, raw: unknown, issues: readonly
     const where = issue.path.length ? issue.path.join('.') : '';
     const known = knownKeysAt(schema, raw, issue.path);
     for (const key of issue.keys) {
-      out.push({ path: where ? `${where}.${key}` : key, message: unknownKeyMessage(key, placeOf(raw, issue.path), known, segmentMode(raw, issue.path)) });
+      // A key that is no plain name (spaces, dots, empty) would garble the dotted path: name its place instead.
+      const plain = /^[A-Za-z0-9_-]+$/.test(key);
+      out.push({ path: plain ? (where ? `${where}.${key}` : key) : where, message: unknownKeyMessage(key, placeOf(raw, issue.path), known, segmentMode(raw, issue.path)) });
     }
   }
   return out;

@@ -72,6 +72,8 @@ describe('loadConfig', () => {
       logInterval: DEFAULT_LOG_INTERVAL_MS / 1000,
       logSample: DEFAULT_LOG_SAMPLE,
     });
+    // limits.handshakeTimeout drives the switch's and the broker's TLS handshakes: their package defaults agree.
+    expect(DEFAULT_HTTP_LIMITS.handshakeTimeoutMs).toBe(DEFAULT_HANDSHAKE_TIMEOUT_MS);
     expect(config.switch.replayJournal).toBe('replay.journal');
     const over = loadConfig(file(`${minimal}limits: { pendingPerSource: 4, maxFds: 4096, idleTimeout: 1.5 }\nswitch: { replayJournal: /var/lib/elink/replay }\n`)).config;
     expect(over.limits).toMatchObject({ pendingPerSource: 4, maxFds: 4096, idleTimeout: 1.5, pending: DEFAULT_CONNECTION_LIMITS.pending });
@@ -171,6 +173,11 @@ describe('unknown keys', () => {
       'switch.broker.intervall: unknown key "intervall" in switch.broker (did you mean "interval"?)',
     );
     expect(refusal(`${minimal}broker: { static: [{ segment: lab, user: a, ipv: 198.19.0.9 }] }\n`)).toContain('broker.static.0.ipv: unknown key "ipv" in broker.static.0 (did you mean "ipv4"');
+  });
+
+  it('a key that is no plain name is quoted in the message, under the path of its place', () => {
+    expect(refusal(`${minimal}node: { 'i d': x }\n`)).toContain('  node: unknown key "i d" in node (did you mean "id"?)');
+    expect(refusal(`${minimal}'': 1\n`)).toContain('  (top): unknown key "" at the top level');
   });
 
   it('say nothing is near when no known key is', () => {

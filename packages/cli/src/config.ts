@@ -9,7 +9,15 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { cidrSchema, ElError, segmentSchema } from '@elink/protocol';
-import { DEFAULT_HTTP_LIMITS, DEFAULT_LEASE_IDLE_SECONDS, DEFAULT_MAX_DEVICES_PER_USER, DEFAULT_RATE_LIMITS, DEFAULT_TICKET_TTL_SECONDS } from '@elink/broker';
+import {
+  DEFAULT_CHALLENGE_TTL_SECONDS,
+  DEFAULT_HEALTHY_SECONDS,
+  DEFAULT_HTTP_LIMITS,
+  DEFAULT_LEASE_IDLE_SECONDS,
+  DEFAULT_MAX_DEVICES_PER_USER,
+  DEFAULT_RATE_LIMITS,
+  DEFAULT_TICKET_TTL_SECONDS,
+} from '@elink/broker';
 import { findPoolOverlaps } from './pool-overlap.js';
 import { describeIssues } from './config-issues.js';
 import {
@@ -117,6 +125,10 @@ export const configSchema = z
         leaseIdle: z.number().int().min(60).default(DEFAULT_LEASE_IDLE_SECONDS),
         /** Fixed addresses: {segment, user, device?, ipv4?, ipv6?}. */
         static: z.array(z.strictObject({ segment: z.string(), user: z.string(), device: z.string().optional(), ipv4: z.string().optional(), ipv6: z.string().optional() })).default([]),
+        /** Seconds a challenge (challenge–response login, GET /v1/challenge) can be answered. */
+        challengeTtl: z.number().int().min(5).max(600).default(DEFAULT_CHALLENGE_TTL_SECONDS),
+        /** Seconds since a node's last heartbeat after which logins no longer choose it (below the registry's 600 s retention). */
+        nodeTimeout: z.number().int().min(3).max(300).default(DEFAULT_HEALTHY_SECONDS),
         /** Devices per user and segment holding an address lease at once. */
         maxDevicesPerUser: z.number().int().min(1).max(65_536).default(DEFAULT_MAX_DEVICES_PER_USER),
         /** Failed attempts per window (s): per user from one source, per source, per user from all sources; challenges and admin tokens per source. */

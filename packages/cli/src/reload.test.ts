@@ -70,6 +70,16 @@ describe('ConfigReloader on real services (broker + switch in one process)', () 
       const lines = logs.length;
       expect(reloader.reload('watch')).toBe('unchanged');
       expect(logs.length).toBe(lines);
+
+      // A misspelt live setting fails the reload (named), rather than being ignored.
+      const typo = parseDocument(readFileSync(file, 'utf8'));
+      typo.setIn(['segments', 0, 'macAgeingSeconds'], 60);
+      writeFileSync(file, typo.toString());
+      expect(reloader.reload('signal')).toBe('error');
+      expect(logs.findLast((l) => l.level === 50)).toMatchObject({
+        code: 'EL_ERR_CONFIG',
+        fields: ['segments.0.macAgeingSeconds: unknown key "macAgeingSeconds" in segment "lab" (did you mean "macAgingSeconds"?)'],
+      });
     } finally {
       reloader.stop();
       await services.stop('test');

@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,32 @@ async function stateDir(extra: string): Promise<string> {
   writeFileSync(file, `${base}broker: { listen: { host: 127.0.0.1, port: 0 } }\nadmin: { host: 127.0.0.1, port: 0 }\n${extra}`);
   return file;
 }
+
+describe('broker settings from the config file', () => {
+  it('a challenge lives broker.challengeTtl seconds', async () => {
+    const file = await stateDir('switch: { listen: { host: 127.0.0.1, port: 0 }, drainSeconds: 0 }\n');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('broker: { listen: { host: 127.0.0.1, port: 0 } }', 'broker: { listen: { host: 127.0.0.1, port: 0 }, challengeTtl: 500, nodeTimeout: 40 }'));
+    const loaded = loadConfig(file);
+    expect(loaded.config.broker).toMatchObject({ challengeTtl: 500, nodeTimeout: 40 });
+    const services = await startServices(loaded, { broker: true, switch: false }, pino({ level: 'silent' }));
+    cleanup.push(() => services.stop('test'));
+    const ca = readFileSync(join(loaded.stateDir, 'ca.pem'));
+    const before = Date.now();
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port: services.endpoints.broker!.port, path: '/v1/challenge', ca, servername: 'localhost' }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const life = (Date.parse((JSON.parse(body) as { expiresAt: string }).expiresAt) - before) / 1000;
+    // 500 s configured against a 30 s default: the bounds leave seconds of slack either side.
+    expect(life).toBeGreaterThan(490);
+    expect(life).toBeLessThanOrEqual(501);
+  });
+});
 
 describe('switch settings from the config file', () => {
   it('maps every key to its SwitchNodeOptions field', async () => {

@@ -171,6 +171,8 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       keys: keyRing,
       nodes,
       ticketTtlSeconds: config.broker.ticketTtl,
+      challengeTtlSeconds: config.broker.challengeTtl,
+      healthySeconds: config.broker.nodeTimeout,
       leaseIdleSeconds: config.broker.leaseIdle,
       statics: config.broker.static,
       maxDevicesPerUser: config.broker.maxDevicesPerUser,

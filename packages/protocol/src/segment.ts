@@ -17,7 +17,7 @@ export const cidrSchema = z.union([v4cidr, v6cidr]);
 
 /** A token bucket: `rate` per second on average, `burst` at once. */
 const bucket = (rate: number, burst: number, maxRate: number) =>
-  z.strictObject({ rate: z.number().int().min(1).max(maxRate).default(rate), burst: z.number().int().min(1).max(maxRate).default(burst) }).default({ rate, burst });
+  z.strictObject({ rate: z.number().int().min(1).max(maxRate).default(rate), burst: z.number().int().min(1).max(maxRate).default(burst) }).prefault({});
 
 /** Keys every segment has, whatever its mode (besides name and mode). */
 const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _, at most 63');
@@ -30,7 +30,7 @@ const baseShape = {
     .strictObject({ interval: z.number().min(1).max(3600).default(15), timeout: z.number().min(3).max(86400).default(45) })
     // A timeout shorter than two intervals ends healthy sessions whenever one ping is late.
     .refine((k) => k.timeout >= 2 * k.interval, { message: 'timeout must be at least twice the interval', path: ['timeout'] })
-    .default({ interval: 15, timeout: 45 }),
+    .prefault({}),
 };
 
 /** An L2 segment: Ethernet switching. `mode` may be left out (L2 is the default). */
@@ -52,7 +52,7 @@ export const l2SegmentSchema = z.strictObject({
    * IPv6 addresses no other session holds, and, when it may source more than one MAC (a
    * bridge), the ticket's `lan` ranges or else `bridgeRanges`. A family is inspected only
    * when the segment has a pool for it (otherwise no address is leased). */
-  inspection: z.strictObject({ arp: z.boolean().default(true), nd: z.boolean().default(true) }).default({ arp: true, nd: true }),
+  inspection: z.strictObject({ arp: z.boolean().default(true), nd: z.boolean().default(true) }).prefault({}),
   /** LAN ranges a bridge session (more than one MAC) may claim in ARP and ND, unless its
    * ticket names its own (`lan`, from the user's `lan`). They may overlap the pools (a LAN
    * sharing the segment's subnet); the address leased to an attached session stays its own. */

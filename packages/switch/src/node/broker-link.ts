@@ -14,6 +14,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { publicKeyFromPem, segmentSchema, type SegmentDef } from '@elink/protocol';
+
 import { DEFAULT_BROKER_INTERVAL_MS } from './defaults.js';
 
 export interface BrokerLinkOptions {
