@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ElError, type PayloadAllocator, type Welcome } from '@elink/protocol';
+import type { FlushScheduler } from '@elink/transport';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { isPermanent } from './failure-kind.js';
 import { BrokerError, login, type LoginReply, type LoginRequest } from './login.js';
@@ -25,6 +26,8 @@ export interface ConnectorOptions {
   gso?: boolean;
   /** Memory for the frames read; see SwitchLinkOptions.allocate. */
   allocate?: PayloadAllocator;
+  /** See SwitchLinkOptions.scheduler. */
+  scheduler?: FlushScheduler;
   backoff?: BackoffOptions;
   /** A session that lasted this long resets the backoff (default 60 s); shorter ones keep
    * it growing, so a session that is ended as soon as it starts does not spin. */
@@ -155,6 +158,7 @@ export class Connector extends EventEmitter {
           ciphers: this.opts.ciphers,
           gso: this.opts.gso,
           allocate: this.opts.allocate,
+          scheduler: this.opts.scheduler,
           logger: this.opts.logger,
         });
       } catch (e) {

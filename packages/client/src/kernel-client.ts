@@ -5,7 +5,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { TunTapDevice } from '@elink/tuntap';
-import { ElError, RecyclingArena, type Welcome } from '@elink/protocol';
+import { ElError, RecordType, type Welcome } from '@elink/protocol';
+import { DeviceWriter, FlushScheduler, OutputQueue } from '@elink/transport';
 import { Connector, type ConnectorOptions } from './connector.js';
 import type { LoginReply } from './login.js';
 import { InterfaceConfig } from './netconf.js';
@@ -24,43 +25,38 @@ export interface KernelClientOptions extends ConnectorOptions {
 export interface KernelClientStats {
   /** Frames read from the device while no session was up. */
   droppedWhileDown: number;
-  /** Frames the device's queue refused. */
+  /** Frames from the switch the device did not take: its queue refused them
+   * (device_drop), more than a tick may hold (queue_full), or no device yet. */
   deviceWriteDrops: number;
 }
 
 /** Events: 'up' (welcome, ifname), 'down' (err?), 'fatal' (err) — then the client has stopped. */
 export class KernelClient extends EventEmitter {
   readonly connector: Connector;
-  readonly stats: KernelClientStats = { droppedWhileDown: 0, deviceWriteDrops: 0 };
+  private droppedWhileDown = 0;
+  /** Frames that arrived before the device was open. */
+  private droppedNoDevice = 0;
   private device: TunTapDevice | undefined;
   private netconf: InterfaceConfig | undefined;
-  private pending: Buffer[] = [];
-  /** Per pending frame: it came in a FRAME_GSO record (its virtio_net_hdr first). */
-  private pendingGso: boolean[] = [];
-  private readonly flushPending = () => {
-    const frames = this.pending;
-    const gso = this.pendingGso;
-    this.pending = [];
-    this.pendingGso = [];
-    this.stats.deviceWriteDrops += frames.length - this.write(frames, gso);
-    // The device has copied them all: the arena's frames are done with.
-    this.arena.recycle();
-  };
-  /** Memory for the frames read from the switch (each copied out of the shared read
-   * buffer), reused after each device write: no new ArrayBuffer per frame. */
-  private readonly arena = new RecyclingArena();
+  /** Frames from the switch on their way to the device: written with one native call
+   * (writeMany) at the end of each TLS read (the link's scheduler.flushNow()), not one
+   * call per frame. */
+  private deviceQueue: OutputQueue | undefined;
+  /** The client's own scheduler: its arena holds the frames read from the switch (each
+   * copied out of the shared read buffer, no new ArrayBuffer per frame), recycled after
+   * the tick's flush, when the device has copied them all. */
+  private readonly scheduler = new FlushScheduler();
   private readonly offload: boolean;
 
   constructor(private readonly opts: KernelClientOptions) {
     super();
     this.offload = opts.offload ?? true;
-    this.connector = new Connector({ ...opts, gso: this.offload, allocate: (_type, size) => this.arena.alloc(size) });
-    // Frames of one TLS read arrive synchronously: gather them and hand them to the device
-    // in one native call (writeMany) once that read is done, not one call per frame.
-    // They live in the arena, which is recycled only after that write.
+    const arena = this.scheduler.arena;
+    this.connector = new Connector({ ...opts, gso: this.offload, scheduler: this.scheduler, allocate: (_type, size) => arena.alloc(size) });
     this.connector.on('frame', (frame: Buffer, gso: boolean) => {
-      this.pendingGso.push(gso);
-      if (this.pending.push(frame) === 1) queueMicrotask(this.flushPending);
+      const q = this.deviceQueue;
+      if (q) q.push(gso ? RecordType.FRAME_GSO : RecordType.FRAME, frame);
+      else this.droppedNoDevice++;
     });
     this.connector.on('up', (welcome: Welcome, reply: LoginReply) => {
       this.onUp(welcome, reply).catch((err: unknown) => this.fatal(err));
@@ -69,21 +65,12 @@ export class KernelClient extends EventEmitter {
     this.connector.on('fatal', (err: ElError) => this.fatal(err));
   }
 
-  /** Writes frames in order; on an offload device plain ones get a zero header (writeManyPlain).
-   * Returns how many the device took. */
-  private write(frames: Buffer[], gso: boolean[]): number {
-    const device = this.device;
-    if (!device) return 0;
-    if (!device.offload) return device.writeMany(frames);
-    let written = 0;
-    for (let start = 0; start < frames.length; ) {
-      let end = start + 1;
-      while (end < frames.length && gso[end] === gso[start]) end++;
-      const run = start === 0 && end === frames.length ? frames : frames.slice(start, end);
-      written += gso[start] ? device.writeMany(run) : device.writeManyPlain(run);
-      start = end;
-    }
-    return written;
+  get stats(): KernelClientStats {
+    const d = this.deviceQueue?.drops;
+    return {
+      droppedWhileDown: this.droppedWhileDown,
+      deviceWriteDrops: this.droppedNoDevice + (d ? d.device_drop + d.queue_full + d.slow_peer : 0),
+    };
   }
 
   get ifname(): string | undefined {
@@ -96,6 +83,7 @@ export class KernelClient extends EventEmitter {
 
   async stop(reason = 'client stopping'): Promise<void> {
     await this.connector.stop(reason);
+    this.deviceQueue?.close();
     this.device?.close();
     this.device = undefined;
   }
@@ -119,14 +107,15 @@ export class KernelClient extends EventEmitter {
         'packets',
         device.offload
           ? (packets: Buffer[]) => {
-              if (!this.connector.sendVnetPackets(packets)) this.stats.droppedWhileDown += packets.length;
+              if (!this.connector.sendVnetPackets(packets)) this.droppedWhileDown += packets.length;
             }
           : (packets: Buffer[]) => {
-              if (!this.connector.sendFrames(packets)) this.stats.droppedWhileDown += packets.length;
+              if (!this.connector.sendFrames(packets)) this.droppedWhileDown += packets.length;
             },
       );
       device.on('error', (err: Error) => logger.error({ err: err.message, ifname: device.name }, 'device read error'));
       this.device = device;
+      this.deviceQueue = new OutputQueue(new DeviceWriter(device), { scheduler: this.scheduler });
       this.netconf = new InterfaceConfig(device.name);
     } else {
       this.device.setMtu(welcome.mtu);

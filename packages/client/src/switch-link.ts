@@ -4,7 +4,7 @@
  * (see connector.ts); a link is used once.
  */
 import { EventEmitter } from 'node:events';
-import { connect, type ConnectionOptions, type TLSSocket, type PeerCertificate } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import {
@@ -19,24 +19,25 @@ import {
   MAX_RECORD_PAYLOAD,
   parseControl,
   PROTOCOL_VERSION,
-  RecordReader,
   RecordType,
-  sharedReadOption,
   softwareSegment,
   VNET_HDR_LENGTH,
   vnetHdrNeedsWork,
-  writeBuffer,
-  writeRecordHeader,
-  writesThrough,
+  type ControlMessage,
   type PayloadAllocator,
   type Welcome,
 } from '@elink/protocol';
+import { defaultFlushScheduler, OutputQueue, RecordWriter, TlsRecordConn, type FlushScheduler } from '@elink/transport';
 import type { ServerInfo } from './login.js';
 import { certificateFailure, isCertificateFailure } from './certificate-failure.js';
 
 /** The `bye` reason with which a switch ends a session that a newer one of the same user
  * and device took over (protocol.md §3.3): this client must stop, not reconnect. */
 export const SUPERSEDED = 'superseded';
+
+/** The most one device read hands over (a batch of 64 packets of up to 64 KiB each):
+ * sendFrames() queues a whole read before it writes, so the queue must hold one. */
+const DEVICE_READ_BYTES = 64 * (HEADER_LENGTH + MAX_RECORD_PAYLOAD);
 
 export interface SwitchLinkOptions {
   server: ServerInfo;
@@ -52,9 +53,12 @@ export interface SwitchLinkOptions {
   maxBufferedBytes?: number;
   /** Offer the "gso" capability (FRAME_GSO records both ways): the caller's device has offload. */
   gso?: boolean;
-  /** Memory for the frames read (RecordReader's allocate: each is copied out of the shared
-   * read buffer); default: a buffer of its own each. */
+  /** Memory for the frames read (each is copied out of the shared read buffer); default:
+   * a buffer of its own each. Memory from `scheduler`'s arena lives until its next full flush. */
   allocate?: PayloadAllocator;
+  /** Flushes the link's output (pongs, pings) and, at the end of each read, every queue of
+   * the caller on it (the device's). Default: the process-wide one. */
+  scheduler?: FlushScheduler;
   logger: Logger;
 }
 
@@ -63,6 +67,8 @@ export interface LinkStats {
   framesOut: number;
   bytesIn: number;
   bytesOut: number;
+  /** Frames not sent: the socket held more than maxBufferedBytes (slow_peer), a read's
+   * batch too large (queue_full), or a super-frame that could not be segmented. */
   framesDropped: number;
 }
 
@@ -71,31 +77,48 @@ export interface LinkStats {
  * FRAME_GSO record (gso true: the payload starts with a virtio_net_hdr); 'close' (err?: ElError) once.
  */
 export class SwitchLink extends EventEmitter {
-  readonly stats: LinkStats = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, framesDropped: 0 };
+  private framesIn = 0;
+  private bytesIn = 0;
+  /** Super-frames softwareSegment() could not split. */
+  private unsegmentable = 0;
   private closed = false;
   private lastHeard = Date.now();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private pingId = 0;
-  private readonly maxBuffered: number;
+  /** Every record we send: frames from the device, ping/pong. */
+  private readonly queue: OutputQueue;
   /** Both sides agreed on "gso": FRAME_GSO may be sent and received. */
   readonly gso: boolean;
 
   private constructor(
-    private readonly socket: TLSSocket,
-    private readonly reader: RecordReader,
+    private readonly conn: TlsRecordConn,
     readonly welcome: Welcome,
     private readonly logger: Logger,
     maxBuffered: number,
+    private readonly scheduler: FlushScheduler,
   ) {
     super();
-    this.maxBuffered = maxBuffered;
     this.gso = welcome.caps?.includes(CAP_GSO) ?? false;
+    // No stall timeout: a switch that reads nothing is found by the keepalive.
+    this.queue = new OutputQueue(new RecordWriter(conn), { highWaterBytes: maxBuffered, maxBytes: DEVICE_READ_BYTES, scheduler });
+  }
+
+  get stats(): LinkStats {
+    const d = this.queue.drops;
+    return {
+      framesIn: this.framesIn,
+      framesOut: this.queue.framesOut,
+      bytesIn: this.bytesIn,
+      bytesOut: this.queue.bytesOut,
+      framesDropped: this.unsegmentable + d.queue_full + d.slow_peer + d.device_drop,
+    };
   }
 
   /** Resolves once the switch has sent `welcome`; rejects with an ElError otherwise. */
   static connect(opts: SwitchLinkOptions): Promise<SwitchLink> {
     const { server, logger } = opts;
     const timeoutMs = opts.connectTimeoutMs ?? 10_000;
+    const scheduler = opts.scheduler ?? defaultFlushScheduler;
     return new Promise<SwitchLink>((resolve, reject) => {
       let link: SwitchLink | undefined;
       let settled = false;
@@ -104,38 +127,34 @@ export class SwitchLink extends EventEmitter {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        socket.destroy();
+        conn.destroy();
         void Promise.resolve(err).then(reject);
       };
-      // `onread` is documented for tls.connect but missing from @types/node's ConnectionOptions.
-      const socket = connect(<ConnectionOptions>{
-        host: server.host,
-        port: server.port,
-        ca: opts.ca,
-        ciphers: opts.ciphers,
-        ALPNProtocols: [ALPN],
-        servername: isIP(server.host) ? undefined : server.host,
-        // The broker (reached over verified TLS) named this node's certificate: pinning it
-        // is stronger than a host name check, and lets nodes advertise bare addresses.
-        // (Only when pinned: an explicit undefined would override node:tls's default check.)
-        ...(server.fingerprint ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => pinCheck(cert, server.fingerprint!) } : {}),
-        // Decrypted data lands in one shared buffer, not a new Buffer per read (V8's full
-        // GCs, see shared-read-buffer.ts); the reader copies what it keeps.
-        onread: sharedReadOption((chunk) => {
-          const err = reader.push(chunk);
-          if (err) (link ? link.shutdown(err) : fail(err));
-        }),
-      });
+      // Decrypted data lands in one shared buffer, not a new Buffer per read (V8's full
+      // GCs, see @elink/transport shared-read-buffer.ts); the reader copies what it keeps.
+      const conn = TlsRecordConn.connect(
+        {
+          host: server.host,
+          port: server.port,
+          ca: opts.ca,
+          ciphers: opts.ciphers,
+          ALPNProtocols: [ALPN],
+          servername: isIP(server.host) ? undefined : server.host,
+          // The broker (reached over verified TLS) named this node's certificate: pinning it
+          // is stronger than a host name check, and lets nodes advertise bare addresses.
+          // (Only when pinned: an explicit undefined would override node:tls's default check.)
+          ...(server.fingerprint ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => pinCheck(cert, server.fingerprint!) } : {}),
+        },
+        { allocate: opts.allocate },
+      );
+      const socket = conn.socket;
       socket.setNoDelay(true);
       const timer = setTimeout(() => fail(new ElError('EL_ERR_UNAVAILABLE', `switch ${server.host}:${server.port} did not welcome us within ${timeoutMs} ms`)), timeoutMs);
 
-      // Control records never come from `allocate` (its owner may recycle that memory).
-      const allocate = opts.allocate;
-      const frameMemory: PayloadAllocator | undefined = allocate && ((type, size) => (type === RecordType.CONTROL ? Buffer.allocUnsafe(size) : allocate(type, size)));
-      const reader = new RecordReader((type, payload) => {
-        if (link) return link.onRecord(type, payload);
-        // Before welcome only control records are accepted.
-        let msg;
+      // Before welcome only control records are accepted.
+      conn.accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
+      const beforeWelcome = (payload: Buffer): void => {
+        let msg: ControlMessage;
         try {
           msg = parseControl(payload);
         } catch (err) {
@@ -144,9 +163,9 @@ export class SwitchLink extends EventEmitter {
         if (msg.type === 'welcome') {
           settled = true;
           clearTimeout(timer);
-          reader.accept(RecordType.FRAME, msg.mtu + L2_OVERHEAD);
-          link = new SwitchLink(socket, reader, msg, logger, opts.maxBufferedBytes ?? 4 << 20);
-          if (link.gso) reader.accept(RecordType.FRAME_GSO, MAX_RECORD_PAYLOAD);
+          conn.accept(RecordType.FRAME, msg.mtu + L2_OVERHEAD);
+          link = new SwitchLink(conn, msg, logger, opts.maxBufferedBytes ?? 4 << 20, scheduler);
+          if (link.gso) conn.accept(RecordType.FRAME_GSO, MAX_RECORD_PAYLOAD);
           link.start();
           resolve(link);
         } else if (msg.type === 'error') {
@@ -154,11 +173,29 @@ export class SwitchLink extends EventEmitter {
         } else {
           fail(new ElError('EL_ERR_PROTOCOL', `expected welcome, got ${msg.type}`));
         }
-      }, frameMemory, { transientChunks: true }).accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
+      };
+      conn.start({
+        onRecord: (type, payload) => (link ? link.onRecord(type, payload) : beforeWelcome(payload)),
+        // Out in this turn: pongs, and the frames the caller queued for its device.
+        onReadEnd: () => scheduler.flushNow(),
+        onError: (err) => (link ? link.shutdown(err) : fail(err)),
+        onClose: (cause) => {
+          if (link) {
+            link.shutdown(cause ? new ElError('EL_ERR_UNAVAILABLE', `connection to switch lost: ${cause.message}`, { cause }) : new ElError('EL_ERR_UNAVAILABLE', 'switch closed the connection'));
+          } else if (!cause) {
+            fail(new ElError('EL_ERR_UNAVAILABLE', `switch ${server.host}:${server.port} closed the connection before welcome`));
+          } else if (isCertificateFailure(cause)) {
+            fail(certificateFailure(cause, { what: `switch ${server.node}`, host: server.host, port: server.port, servername: isIP(server.host) ? undefined : server.host, ca: opts.ca, alpn: [ALPN] }));
+          } else {
+            // The fingerprint check's own error (pinCheck) keeps its code.
+            fail(cause instanceof ElError ? cause : new ElError('EL_ERR_UNAVAILABLE', `cannot connect to switch ${server.host}:${server.port}: ${cause.message}`, { cause }));
+          }
+        },
+      });
 
       socket.on('secureConnect', () => {
         if (socket.alpnProtocol !== ALPN) return fail(new ElError('EL_ERR_PROTOCOL', `switch did not agree to ALPN ${ALPN}`));
-        socket.write(
+        conn.write(
           encodeControl({
             type: 'hello',
             version: PROTOCOL_VERSION,
@@ -168,17 +205,6 @@ export class SwitchLink extends EventEmitter {
             ...(opts.gso ? { caps: [CAP_GSO] } : {}),
           }),
         );
-      });
-      socket.on('error', (err) => {
-        if (link) link.shutdown(new ElError('EL_ERR_UNAVAILABLE', `connection to switch lost: ${err.message}`, { cause: err }));
-        else if (isCertificateFailure(err))
-          fail(certificateFailure(err, { what: `switch ${server.node}`, host: server.host, port: server.port, servername: isIP(server.host) ? undefined : server.host, ca: opts.ca, alpn: [ALPN] }));
-        // The fingerprint check's own error (pinCheck) keeps its code.
-        else fail(err instanceof ElError ? err : new ElError('EL_ERR_UNAVAILABLE', `cannot connect to switch ${server.host}:${server.port}: ${err.message}`, { cause: err }));
-      });
-      socket.on('close', () => {
-        if (link) link.shutdown(new ElError('EL_ERR_UNAVAILABLE', 'switch closed the connection'));
-        else fail(new ElError('EL_ERR_UNAVAILABLE', `switch ${server.host}:${server.port} closed the connection before welcome`));
       });
     });
   }
@@ -191,16 +217,17 @@ export class SwitchLink extends EventEmitter {
         this.shutdown(new ElError('EL_ERR_KEEPALIVE_TIMEOUT', `nothing heard from the switch for ${timeout} s`));
         return;
       }
-      this.socket.write(encodeControl({ type: 'ping', id: ++this.pingId }));
+      this.sendControl({ type: 'ping', id: ++this.pingId });
     }, interval * 1000);
     this.keepaliveTimer.unref();
   }
 
   private onRecord(type: number, payload: Buffer): void {
+    if (this.closed) return;
     this.lastHeard = Date.now();
     if (type === RecordType.FRAME || type === RecordType.FRAME_GSO) {
-      this.stats.framesIn++;
-      this.stats.bytesIn += payload.length;
+      this.framesIn++;
+      this.bytesIn += payload.length;
       this.emit('frame', payload, type === RecordType.FRAME_GSO);
       return;
     }
@@ -208,12 +235,11 @@ export class SwitchLink extends EventEmitter {
     try {
       msg = parseControl(payload);
     } catch (err) {
-      this.reader.fail(err as ElError);
       return this.shutdown(err as ElError);
     }
     switch (msg.type) {
       case 'ping':
-        this.socket.write(encodeControl({ type: 'pong', id: msg.id }));
+        this.sendControl({ type: 'pong', id: msg.id });
         return;
       case 'pong':
         return;
@@ -229,90 +255,74 @@ export class SwitchLink extends EventEmitter {
     }
   }
 
+  /** Queued behind the frames; leaves with the read's or the tick's flush. */
+  private sendControl(msg: ControlMessage): void {
+    this.queue.push(RecordType.CONTROL, encodeControl(msg).subarray(HEADER_LENGTH));
+  }
+
   /**
    * Sends a batch of frames as one TLS write (one record each): the switch's CPU cost is
    * per TLS record, so batching what one TAP wake-up delivered is what keeps it fast.
+   * Written before it returns: the frames may be the device's reused read buffers.
    */
   sendFrames(frames: readonly Buffer[]): void {
-    this.sendRecords(frames, RecordType.FRAME);
+    if (this.closed) return;
+    for (let i = 0; i < frames.length; i++) this.queue.push(RecordType.FRAME, frames[i]);
+    this.queue.flush();
   }
 
   /**
    * Sends packets read from an offload device (each a virtio_net_hdr, then the frame):
    * FRAME_GSO for those whose header asks for segmentation or a checksum if the switch
-   * agreed to "gso", else such packets segmented here; plain FRAMEs for the rest.
+   * agreed to "gso", else such packets segmented here; plain FRAMEs for the rest. One
+   * write, before it returns, as sendFrames().
    */
   sendVnetPackets(packets: readonly Buffer[]): void {
-    const records: Buffer[] = [];
-    const types: number[] = [];
+    if (this.closed) return;
+    const q = this.queue;
     for (const p of packets) {
       if (p.length <= VNET_HDR_LENGTH) continue;
       if (!vnetHdrNeedsWork(p)) {
-        records.push(p.subarray(VNET_HDR_LENGTH));
-        types.push(RecordType.FRAME);
+        q.push(RecordType.FRAME, p.subarray(VNET_HDR_LENGTH));
       } else if (this.gso && p.length <= MAX_RECORD_PAYLOAD) {
         // (A super-frame too long for one record — a gso_max_size above 64 KiB — is segmented below.)
-        records.push(p);
-        types.push(RecordType.FRAME_GSO);
+        q.push(RecordType.FRAME_GSO, p);
       } else {
         const l2 = this.welcome.mode === 'l2';
         const frames = softwareSegment(p, l2, this.welcome.mtu + (l2 ? L2_OVERHEAD : 0));
         if (frames === undefined) {
-          this.stats.framesDropped++;
+          this.unsegmentable++;
           continue;
         }
-        for (const f of frames) {
-          records.push(f);
-          types.push(RecordType.FRAME);
-        }
+        for (const f of frames) q.push(RecordType.FRAME, f);
       }
     }
-    this.sendRecords(records, types);
-  }
-
-  /** One TLS write carrying one record per buffer; `types` gives each record's type, or one for all. */
-  private sendRecords(frames: readonly Buffer[], types: readonly number[] | number): void {
-    if (this.closed || frames.length === 0) return;
-    if (this.socket.writableLength > this.maxBuffered) {
-      this.stats.framesDropped += frames.length;
-      return;
-    }
-    let total = 0;
-    for (const f of frames) total += HEADER_LENGTH + f.length;
-    // Reused memory, not a new ArrayBuffer per write: see scratch-buffer.ts (V8's full GCs).
-    const { buf: out, done } = writeBuffer(total, writesThrough(this.socket));
-    let off = 0;
-    for (let i = 0; i < frames.length; i++) {
-      const f = frames[i];
-      off = writeRecordHeader(out, off, typeof types === 'number' ? types : types[i], f.length);
-      off += f.copy(out, off);
-    }
-    this.stats.framesOut += frames.length;
-    this.stats.bytesOut += total - frames.length * HEADER_LENGTH;
-    this.socket.write(out, done);
+    q.flush();
   }
 
   get isClosed(): boolean {
     return this.closed;
   }
 
-  /** Orderly close: `bye`, then end the TLS stream. */
+  /** Orderly close: what is queued, `bye`, then end the TLS stream. */
   close(reason = 'client closing'): void {
     if (this.closed) return;
-    this.socket.end(encodeControl({ type: 'bye', reason }));
+    this.queue.flush();
+    this.conn.end(encodeControl({ type: 'bye', reason }));
     this.finish(undefined);
     // Don't wait forever for the peer's FIN.
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    setTimeout(() => this.conn.destroy(), 1000).unref();
   }
 
   private shutdown(err: ElError): void {
     if (this.closed) return;
-    this.socket.destroy();
+    this.conn.destroy();
     this.finish(err);
   }
 
   private finish(err: ElError | undefined): void {
     this.closed = true;
+    this.queue.close();
     clearInterval(this.keepaliveTimer);
     if (err) this.logger.warn({ code: err.code, err: err.message }, 'switch session ended');
     this.emit('close', err);

@@ -95,6 +95,7 @@ export class MemoryRecordConn implements RecordConn {
   destroy(): void {
     if (this.isDestroyed) return;
     this.isDestroyed = true;
+    this.input.stop();
     const dropped = this.outbox.splice(0);
     this.outboxBytes = 0;
     setImmediate(() => {
@@ -166,6 +167,7 @@ export class MemoryRecordConn implements RecordConn {
   private peerGone(): void {
     if (this.closed) return;
     this.isDestroyed = true;
+    this.input.stop();
     this.outbox.length = 0;
     this.outboxBytes = 0;
     this.close();

@@ -12,6 +12,7 @@ export class RecordInput {
   readonly reader: RecordReader;
   handlers: RecordHandlers | undefined;
   private failed = false;
+  private stopped = false;
 
   constructor(allocate: PayloadAllocator = own) {
     const memory: PayloadAllocator = allocate === own ? own : (type, size) => (type === RecordType.CONTROL ? Buffer.allocUnsafe(size) : allocate(type, size));
@@ -28,11 +29,20 @@ export class RecordInput {
     } catch (e) {
       err = this.reader.fail(e instanceof ElError ? e : new ElError('EL_ERR_INTERNAL', `record handler failed: ${(e as Error)?.message ?? String(e)}`));
     }
+    if (this.stopped) return;
     if (err) {
       this.failed = true;
       h.onError(err);
       return;
     }
     h.onReadEnd?.();
+  }
+
+  /** The conn was destroyed: no record after this one is delivered, not even from the
+   * chunk being read. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.reader.fail(new ElError('EL_ERR_UNAVAILABLE', 'connection destroyed'));
   }
 }

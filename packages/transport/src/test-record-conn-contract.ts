@@ -194,6 +194,15 @@ export function describeRecordConnContract(name: string, factory: ConnPairFactor
       expect(rb.records).toEqual([]);
     });
 
+    it('destroy() from a record handler: no later record of the same read is delivered', async () => {
+      const { p, rb } = await open();
+      rb.hook = () => p.b.destroy();
+      p.a.write(Buffer.concat([frame(Buffer.from('1')), frame(Buffer.from('2')), frame(Buffer.from('3'))]));
+      await until(() => rb.closes.length === 1, 'b to close');
+      expect(rb.records.map((r) => r.payload.toString())).toEqual(['1']);
+      expect(rb.errors).toEqual([]);
+    });
+
     it('backlog: grows while the peer does not read (writesThrough false), drains when it reads again, nothing lost', async () => {
       const { p, rb } = await open();
       expect(p.a.backlog()).toBe(0);

@@ -102,6 +102,7 @@ export class TlsRecordConn implements RecordConn {
   }
 
   destroy(): void {
+    this.input.stop();
     this.socket.destroy();
   }
 
