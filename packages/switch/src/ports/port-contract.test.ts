@@ -135,6 +135,7 @@ function devicePortHarness(mode: 'tap' | 'tun', opts: QueueOptions): QueueHarnes
   const peerMac = Buffer.from([0x02, 0xe1, 0x00, 0xf9, 0x00, 0x02]);
   const port = DevicePort.open({ mode, name: uniqueName('elpc'), mtu: 1500, scheduler: opts.scheduler, ...(opts.maxFrames ? { maxFrames: opts.maxFrames } : {}), ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}) });
   try {
+    if (port.kind !== mode) throw new Error(`a ${mode} device port says it is a ${port.kind}`);
     if (mode === 'tap') {
       port.device.setUp(false);
       port.device.setMac('02:e1:00:f9:00:01');
