@@ -9,7 +9,7 @@ import { nearestName } from './nearest-name.js';
 
 type Path = readonly PropertyKey[];
 export interface ConfigIssue {
-  /** Dotted path of the offending value (for an unknown key: the key itself). */
+  /** Dotted path of the offending value; for an unknown key, the key's path (its place when the key is no plain name). */
   path: string;
   message: string;
 }
@@ -40,16 +40,18 @@ function placeOf(raw: unknown, path: Path): string {
   const entry = kind && path.length >= 2 ? valueAt(raw, path.slice(0, 2)) : undefined;
   if (kind && isObject(entry) && typeof entry.name === 'string') {
     const rest = path.slice(2).join('.');
-    return `in ${rest ? `${rest} of ` : ''}${kind} "${entry.name}"`;
+    return `in ${rest ? `${rest} of ` : ''}${kind} ${JSON.stringify(entry.name)}`;
   }
   return `in ${path.join('.')}`;
 }
 
 function unknownKeyMessage(key: string, place: string, known: readonly string[], mode: 'l2' | 'l3' | undefined): string {
-  if (mode === 'l3' && L2_ONLY_KEYS.includes(key)) return `unknown key "${key}" ${place}: "${key}" is a key of L2 segments and this segment is mode: l3`;
-  if (mode === 'l2' && L3_ONLY_KEYS.includes(key)) return `unknown key "${key}" ${place}: "${key}" is a key of L3 segments (mode: l3) and this segment is L2 (no mode, or mode: l2)`;
+  // Quoted as JSON: a key with a quote or a line break stays on one readable line.
+  const q = JSON.stringify(key);
+  if (mode === 'l3' && L2_ONLY_KEYS.includes(key)) return `unknown key ${q} ${place}: ${q} is a key of L2 segments and this segment is mode: l3`;
+  if (mode === 'l2' && L3_ONLY_KEYS.includes(key)) return `unknown key ${q} ${place}: ${q} is a key of L3 segments (mode: l3) and this segment is L2 (no mode, or mode: l2)`;
   const near = nearestName(key, known);
-  return `unknown key "${key}" ${place}${near ? ` (did you mean "${near}"?)` : ''}`;
+  return `unknown key ${q} ${place}${near ? ` (did you mean "${near}"?)` : ''}`;
 }
 
 /** The mode of the segment at `segments.N` (L2 when not given), else undefined. */

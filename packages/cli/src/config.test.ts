@@ -178,6 +178,7 @@ describe('unknown keys', () => {
   it('a key that is no plain name is quoted in the message, under the path of its place', () => {
     expect(refusal(`${minimal}node: { 'i d': x }\n`)).toContain('  node: unknown key "i d" in node (did you mean "id"?)');
     expect(refusal(`${minimal}'': 1\n`)).toContain('  (top): unknown key "" at the top level');
+    expect(refusal(`${minimal}"a\\nb": 1\n`)).toContain('  (top): unknown key "a\\nb" at the top level');
   });
 
   it('say nothing is near when no known key is', () => {
