@@ -9,7 +9,8 @@
  * Statically configured nodes (config `broker.nodes`, or the in-process node of
  * `elink up`) follow the registered ones.
  */
-import type { NodeInfo, ServerEntry } from './nodes.js';
+import type { ServerEntry } from '@elink/protocol';
+import type { NodeInfo } from './nodes.js';
 import type { BrokerStore, NodeRecord } from './store/store.js';
 
 export const DEFAULT_HEALTHY_SECONDS = 15;

@@ -8,3 +8,4 @@ export * from './segment.js';
 export * from './gso.js';
 export * from './scratch-buffer.js';
 export * from './shared-read-buffer.js';
+export * from './http/index.js';
