@@ -18,7 +18,7 @@ stage=$(mktemp -d "${TMPDIR:-/tmp}/elink-pack.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 npmq() { npm --no-audit --no-fund --loglevel=error "$@"; }
 
-# 1. The seven packages exactly as npm would publish them (each package.json's "files").
+# 1. The eight packages exactly as npm would publish them (each package.json's "files").
 mkdir "$stage/parts"
 (cd "$root" && npmq pack --workspaces --pack-destination "$stage/parts" >/dev/null)
 

@@ -6,6 +6,7 @@ export * from './ticket.js';
 export * from './mac.js';
 export * from './segment.js';
 export * from './gso.js';
+export * from './buffer-pool.js';
 export * from './scratch-buffer.js';
 export * from './shared-read-buffer.js';
 export * from './http/index.js';

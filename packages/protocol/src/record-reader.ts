@@ -1,6 +1,6 @@
 import { ElError } from './errors.js';
 import { HEADER_LENGTH } from './records.js';
-import { BufferPool, SMALL_BUFFER } from './scratch-buffer.js';
+import { BufferPool, SMALL_BUFFER } from './buffer-pool.js';
 
 /** Called once per complete record. `payload` is a view into the chunk when the
  * record arrived whole (zero-copy), or memory from the reader's `allocate` (default: a

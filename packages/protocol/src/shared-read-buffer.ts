@@ -1,3 +1,5 @@
+// Moved to @elink/transport (shared-read-buffer.ts there); this copy stays only until
+// packages/switch imports it from there, and is then deleted.
 /**
  * TLS sockets that read into one shared buffer instead of a new Buffer per read.
  *

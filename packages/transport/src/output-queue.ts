@@ -1,0 +1,200 @@
+/**
+ * The one bounded output queue of every port (client sessions, device ports, trunks,
+ * the client's link and device): records queued during a tick leave in one write to the
+ * port's Writer when the FlushScheduler flushes (see flush-scheduler.ts).
+ *
+ * Every queue is bounded (records and bytes per tick); a full queue drops the newest
+ * and counts `queue_full`. A writer whose backlog (e.g. socket.writableLength) is above
+ * the high-water mark gets nothing more: drops count `slow_peer`, and a queue that stays
+ * stalled for `writeTimeoutMs` calls `onStalled` (a session closes with
+ * EL_ERR_SLOW_PEER). Records the writer refuses (a device's full queue) count
+ * `device_drop`. One slow reader never holds memory or time that belongs to the others.
+ */
+import { HEADER_LENGTH, RecordType } from '@elink/protocol';
+import { defaultFlushScheduler, type Flushable, type FlushScheduler } from './flush-scheduler.js';
+import type { Writer } from './writer.js';
+
+export const DEFAULT_MAX_FRAMES = 4096;
+export const DEFAULT_MAX_BYTES = 1024 * 1024;
+export const DEFAULT_HIGH_WATER_BYTES = 2 * 1024 * 1024;
+export const DEFAULT_WRITE_TIMEOUT_MS = 15_000;
+
+export interface QueueOptions {
+  /** Records queued per tick before `queue_full` drops. Default 4096. */
+  maxFrames?: number;
+  /** Bytes (headers included) queued per tick before `queue_full` drops. Default 1 MiB. */
+  maxBytes?: number;
+  /** Writer backlog above which nothing more is queued (`slow_peer`). Default 2 MiB. */
+  highWaterBytes?: number;
+  /** How long the backlog may stay above the high-water mark before onStalled. Default 15 s. */
+  writeTimeoutMs?: number;
+  scheduler?: FlushScheduler;
+  now?: () => number;
+}
+
+/** Records dropped, by reason (the `reason` label of el_switch_frames_dropped_total). */
+export interface QueueDrops {
+  /** The tick's queue was full (maxFrames/maxBytes). */
+  queue_full: number;
+  /** The writer's backlog was above the high-water mark. */
+  slow_peer: number;
+  /** The writer refused them (a device's queue full, its link down). */
+  device_drop: number;
+}
+
+export type QueueDropReason = keyof QueueDrops;
+
+export class OutputQueue implements Flushable {
+  readonly drops: QueueDrops = { queue_full: 0, slow_peer: 0, device_drop: 0 };
+  /** FRAME and FRAME_GSO records written (the writer took them), and their payload bytes. */
+  framesOut = 0;
+  bytesOut = 0;
+  flushPending = false;
+
+  readonly maxFrames: number;
+  readonly maxBytes: number;
+  readonly highWaterBytes: number;
+  readonly writeTimeoutMs: number;
+  readonly scheduler: FlushScheduler;
+  private readonly now: () => number;
+
+  private readonly types: number[] = [];
+  private readonly payloads: Buffer[] = [];
+  private queuedBytes = 0;
+  private closed = false;
+  private stalledSince = -1;
+  private stallTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly writer: Writer,
+    opts: QueueOptions = {},
+    private readonly onStalled?: () => void,
+  ) {
+    this.maxFrames = opts.maxFrames ?? DEFAULT_MAX_FRAMES;
+    this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.highWaterBytes = opts.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
+    this.writeTimeoutMs = opts.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
+    this.scheduler = opts.scheduler ?? defaultFlushScheduler;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Queues one record (FRAME, FRAME_GSO, CONTROL, …) behind what is queued; false when
+   * dropped (counted) or closed. `payload` must stay unchanged until the flush (it is not
+   * copied here). Never throws. */
+  push(type: number, payload: Buffer): boolean {
+    if (this.closed) return false;
+    if (this.writer.backlog() > this.highWaterBytes) {
+      this.drops.slow_peer++;
+      this.noteStall();
+      return false;
+    }
+    if (this.stalledSince >= 0) this.stalledSince = -1;
+    const size = HEADER_LENGTH + payload.length;
+    // Full: drop the NEWEST. The queue only ever holds the current tick's records
+    // (it is emptied at the end of every tick), so "oldest" and "newest" are the same
+    // age here, and refusing the newcomer is O(1) and keeps the batch in order. The
+    // long-lived backlog that derp drops the oldest of lives in the socket instead,
+    // and is bounded by the high-water mark above.
+    if (this.payloads.length >= this.maxFrames || this.queuedBytes + size > this.maxBytes) {
+      this.drops.queue_full++;
+      return false;
+    }
+    this.types.push(type);
+    this.payloads.push(payload);
+    this.queuedBytes += size;
+    if (!this.flushPending) this.scheduler.schedule(this);
+    return true;
+  }
+
+  /** Now if the writer is idle (a lone packet: no wait), or if a quarter of the tick's
+   * queue is used anyway (a write this big gains nothing by waiting, and waiting for the
+   * rest of the turn's reads would overflow the queue: `queue_full`). */
+  wantsFlushNow(): boolean {
+    return this.writer.backlog() === 0 || this.queuedBytes * 4 >= this.maxBytes || this.payloads.length * 4 >= this.maxFrames;
+  }
+
+  /** Records waiting for this tick's flush. */
+  get queued(): number {
+    return this.payloads.length;
+  }
+
+  /** Their encoded size (headers included). */
+  get queuedSize(): number {
+    return this.queuedBytes;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Hands everything queued to the writer in one write. */
+  flush(): void {
+    const n = this.payloads.length;
+    if (n === 0) return;
+    let frames = 0;
+    let frameBytes = 0;
+    for (let i = 0; i < n; i++) {
+      const t = this.types[i];
+      if (t === RecordType.FRAME || t === RecordType.FRAME_GSO) {
+        frames++;
+        frameBytes += this.payloads[i].length;
+      }
+    }
+    let refused = 0;
+    try {
+      refused = this.writer.write(this.types, this.payloads, this.queuedBytes);
+    } finally {
+      // (A writer that pushed into this queue while writing keeps those records.)
+      if (this.payloads.length === n) {
+        this.payloads.length = 0;
+        this.types.length = 0;
+        this.queuedBytes = 0;
+      } else {
+        this.payloads.splice(0, n);
+        this.types.splice(0, n);
+        this.queuedBytes = 0;
+        for (let i = 0; i < this.payloads.length; i++) this.queuedBytes += HEADER_LENGTH + this.payloads[i].length;
+      }
+    }
+    if (refused > 0) this.drops.device_drop += refused;
+    // A refused record's size is not known here: bytesOut counts what was handed over.
+    this.framesOut += Math.max(0, frames - refused);
+    this.bytesOut += frameBytes;
+  }
+
+  /** Stops queueing for good and forgets what is queued (not flushed). */
+  close(): void {
+    this.closed = true;
+    this.payloads.length = 0;
+    this.types.length = 0;
+    this.queuedBytes = 0;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+  }
+
+  private noteStall(): void {
+    if (this.stalledSince >= 0) return;
+    this.stalledSince = this.now();
+    if (!this.stallTimer && this.onStalled) this.armStallTimer(this.writeTimeoutMs);
+  }
+
+  private armStallTimer(ms: number): void {
+    this.stallTimer = setTimeout(() => this.checkStall(), ms);
+    this.stallTimer.unref();
+  }
+
+  private checkStall(): void {
+    this.stallTimer = undefined;
+    if (this.closed || this.stalledSince < 0) return;
+    if (this.writer.backlog() <= this.highWaterBytes) {
+      this.stalledSince = -1;
+      return;
+    }
+    const left = this.stalledSince + this.writeTimeoutMs - this.now();
+    if (left > 0) {
+      this.armStallTimer(left);
+      return;
+    }
+    this.onStalled?.();
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * EL batch encoding: a tick's records become ONE buffer (a header each, then the
+ * payload) and one conn.write(). Shared by switch sessions, trunks and the client.
+ *
+ * Why one Buffer and not cork()/uncork() or writev of views: each TLS write ends in
+ * SSL_write, and TLSWrap copies writev chunks into one buffer anyway; one copy per
+ * record in JS costs less than 2·n write() calls, each with its own WriteWrap and
+ * callback bookkeeping. The frames queued are views into the sender's chunk (zero-copy
+ * until here), so this copy is the only one. The buffer is the shared scratch buffer
+ * when the conn writes through, else pooled memory (scratch-buffer.ts: V8's full GCs).
+ */
+import { writeRecordHeader } from '@elink/protocol';
+import type { RecordConn } from './record-conn.js';
+import { writeBuffer } from './scratch-buffer.js';
+import type { Writer } from './writer.js';
+
+export class RecordWriter implements Writer {
+  constructor(readonly conn: RecordConn) {}
+
+  write(types: readonly number[], payloads: readonly Buffer[], bytes: number): number {
+    const conn = this.conn;
+    if (conn.destroyed) return 0;
+    const { buf, done } = writeBuffer(bytes, conn.writesThrough());
+    let off = 0;
+    for (let i = 0; i < payloads.length; i++) {
+      const p = payloads[i];
+      off = writeRecordHeader(buf, off, types[i], p.length);
+      buf.set(p, off);
+      off += p.length;
+    }
+    conn.write(off === buf.length ? buf : buf.subarray(0, off), done);
+    return 0;
+  }
+
+  backlog(): number {
+    return this.conn.backlog();
+  }
+}
