@@ -135,7 +135,7 @@ export class BrokerLink {
         return true;
       } catch (err) {
         this.#metrics?.beats.inc({ result: 'failed' });
-        logger.warn({ broker: url, err: (err as Error).message }, 'heartbeat failed; sessions carry on with the last-known keys');
+        logger.warn({ broker: url, code: (err as { code?: unknown }).code, err: (err as Error).message }, 'heartbeat failed; sessions carry on with the last-known keys');
       }
     }
     this.#failures++;

@@ -46,12 +46,15 @@ export function postJson(url: URL, body: unknown, opts: JsonPostOptions = {}): P
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
+        const tooLarge = () => new Error(`reply larger than ${maxBytes} bytes`);
         res.on('data', (c: Buffer) => {
           size += c.length;
-          if (size > maxBytes) req.destroy(new Error(`reply larger than ${maxBytes} bytes`));
+          if (size > maxBytes) req.destroy(tooLarge());
           else chunks.push(c);
         });
         res.on('end', () => {
+          // A body that arrived whole in one read may still end after the destroy above.
+          if (size > maxBytes) return reject(tooLarge());
           const text = Buffer.concat(chunks).toString('utf8');
           let json: unknown;
           try {
