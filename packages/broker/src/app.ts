@@ -9,8 +9,10 @@
  *   GET  /healthz             the process is up
  *   GET  /readyz              the store and user directory answer
  *
- * Every error reply is `{error: EL_ERR_*, message}` — fastify's own (schema, body
- * size, content type, unknown route) included — so clients handle one shape.
+ * Bodies and replies are the contracts of @elink/protocol (http/): bodies parsed with
+ * them before the handler, replies serialized with them (wire.ts). Every error reply is
+ * `{error: EL_ERR_*, message}` — fastify's own (body size, content type, unknown route)
+ * included — so clients handle one shape.
  * Metrics are not served here: the process's admin listener serves the registry.
  */
 import type { KeyObject } from 'node:crypto';
