@@ -19,7 +19,7 @@ import type { KeyObject } from 'node:crypto';
 import { fastify, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { pino } from 'pino';
 import * as prom from 'prom-client';
-import { challengeReplySchema, ElError, healthOkSchema, healthUnavailableSchema, loginReplySchema, loginRequestSchema, wireJsonSchema, type ErrorBody, type ErrorCode, type LoginReply, type LoginRequest, type SegmentDef } from '@elink/protocol';
+import { challengeReplySchema, ElError, healthOkSchema, healthUnavailableSchema, type HealthOk, type HealthUnavailable, loginReplySchema, loginRequestSchema, wireJsonSchema, type ErrorBody, type ErrorCode, type LoginReply, type LoginRequest, type SegmentDef } from '@elink/protocol';
 import { registerAdminRoutes } from './admin-routes.js';
 import { Challenges, DEFAULT_CHALLENGE_TTL_SECONDS } from './challenge.js';
 import { httpServerOptions, type HttpLimits } from './http-limits.js';
@@ -258,14 +258,14 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
   registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5, limiter, onHeartbeat: (result) => metrics.heartbeats.inc({ result }) });
   registerAdminRoutes(app as unknown as FastifyInstance, { store, users, registry: nodeRegistry, keys, segments, adminToken: opts.adminToken, limiter, onAuth: (result) => metrics.adminAuth.inc({ result }) });
 
-  app.get('/healthz', { schema: statusSchema }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: statusSchema }, async (): Promise<HealthOk> => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: statusSchema }, async (request, reply) => {
     if (opts.ready) {
       const reasons = await opts.ready();
       if (reasons.length === 0) return { status: 'ok' };
       request.log.warn({ reasons }, 'not ready');
-      return reply.code(503).send({ status: 'unavailable', error: 'EL_ERR_UNAVAILABLE', message: reasons.join('; ') });
+      return reply.code(503).send({ status: 'unavailable', error: 'EL_ERR_UNAVAILABLE', message: reasons.join('; ') } satisfies HealthUnavailable);
     }
     try {
       await withTimeout(Promise.all([store.ping(), users.ping?.()]), READY_TIMEOUT_MS, 'the store or user directory');
@@ -273,7 +273,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
     } catch (err) {
       request.log.warn({ err }, 'not ready');
       const message = err instanceof ElError ? err.message : `a store failed: ${(err as Error).message}`;
-      return reply.code(503).send({ status: 'unavailable', error: 'EL_ERR_UNAVAILABLE', message });
+      return reply.code(503).send({ status: 'unavailable', error: 'EL_ERR_UNAVAILABLE', message } satisfies HealthUnavailable);
     }
   });
 
