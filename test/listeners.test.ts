@@ -15,17 +15,11 @@ import { Agent, request } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { encodeControl, encodeRecord, RecordType } from '@elink/protocol';
+import { encodeControl, encodeRecord, loginReplySchema, RecordType, type LoginReply } from '@elink/protocol';
 import { assertBuilt, elink, freePort, stopAll, type Proc } from './lib/processes.js';
 import { openRaw, type RawSession } from './lib/raw-session.js';
 import { initState, PASSWORD } from './lib/server.js';
 
-interface LoginReply {
-  ticket: string;
-  servers: { host: string; port: number }[];
-  mac: string;
-  ipv4?: string;
-}
 
 interface Server {
   state: string;
@@ -76,7 +70,7 @@ function login(s: Server, device: string, agent?: Agent): Promise<LoginReply> {
       (res) => {
         let text = '';
         res.on('data', (d: Buffer) => (text += d));
-        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as LoginReply) : reject(new Error(`login HTTP ${res.statusCode}: ${text}`))));
+        res.on('end', () => (res.statusCode === 200 ? resolve(loginReplySchema.parseAsync(JSON.parse(text))) : reject(new Error(`login HTTP ${res.statusCode}: ${text}`))));
       },
     );
     req.on('timeout', () => req.destroy(new Error('login timed out')));

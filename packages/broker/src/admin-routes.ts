@@ -18,7 +18,30 @@
  * users created here live in the store, shared by every broker.
  */
 import type { FastifyInstance } from 'fastify';
-import { cidrSchema, ElError, type SegmentDef } from '@elink/protocol';
+import {
+  adminDigestRequestSchema,
+  adminLeasesReplySchema,
+  adminNodeSessionsReplySchema,
+  adminNodesReplySchema,
+  adminOkReplySchema,
+  adminPasswordRequestSchema,
+  adminStatusReplySchema,
+  adminUserCreateRequestSchema,
+  adminUsersReplySchema,
+  cidrSchema,
+  ElError,
+  type AdminDigestRequest,
+  type AdminLeasesReply,
+  type AdminNode,
+  type AdminNodeSessionsReply,
+  type AdminNodesReply,
+  type AdminOkReply,
+  type AdminPasswordRequest,
+  type AdminStatusReply,
+  type AdminUserCreateRequest,
+  type AdminUsersReply,
+  type SegmentDef,
+} from '@elink/protocol';
 import { requireBearer } from './bearer.js';
 import { leaseKey } from './ipam.js';
 import type { KeyRing } from './keyring.js';
@@ -28,6 +51,7 @@ import { hashPassword } from './password.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { BrokerStore } from './store/store.js';
 import type { UserDirectory, UserRecord } from './users.js';
+import { bodyOf, replies } from './wire.js';
 
 export interface AdminRouteOptions {
   store: BrokerStore;
@@ -43,30 +67,6 @@ export interface AdminRouteOptions {
 
 const USER_NAME = { type: 'string', pattern: '^[A-Za-z0-9._@-]{1,128}$' } as const;
 const SEGMENT = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' } as const;
-const PASSWORD = { type: 'string', minLength: 8, maxLength: 1024 } as const;
-const errorReply = { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string' }, message: { type: 'string' } } } as const;
-const errors = { '4xx': errorReply, '5xx': errorReply } as const;
-const nodeItem = {
-  type: 'object',
-  properties: {
-    node: { type: 'string' },
-    hosts: { type: 'array', items: { type: 'string' } },
-    port: { type: 'integer' },
-    fingerprint: { type: 'string' },
-    capacity: { type: 'integer' },
-    sessions: { type: 'integer' },
-    segments: { type: 'array', items: { type: 'string' } },
-    active: { type: 'array', items: { type: 'string' } },
-    draining: { type: 'boolean' },
-    healthy: { type: 'boolean' },
-    seenAt: { type: 'string' },
-  },
-} as const;
-const userItem = {
-  type: 'object',
-  properties: { name: { type: 'string' }, segments: { type: 'array', items: { type: 'string' } }, macs: { type: 'integer' }, lan: { type: 'array', items: { type: 'string' } }, digest: { type: 'boolean' }, source: { type: 'string' } },
-} as const;
-const ok = { type: 'object', properties: { ok: { type: 'boolean' } } } as const;
 const userParams = { type: 'object', required: ['name'], properties: { name: USER_NAME } } as const;
 
 export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOptions): void {
@@ -82,48 +82,39 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
       else check();
     });
 
-    const nodeView = async () => (await registry.list()).map((n) => ({ ...n, seenAt: new Date(n.seenAt).toISOString() }));
+    const nodeView = async (): Promise<AdminNode[]> => (await registry.list()).map((n) => ({ ...n, seenAt: new Date(n.seenAt).toISOString() }));
+    const ok = replies(adminOkReplySchema);
 
-    admin.get('/status', { schema: { response: { 200: { type: 'object', properties: { nodes: { type: 'array', items: nodeItem }, sessions: { type: 'integer' }, leases: { type: 'object', additionalProperties: { type: 'integer' } }, keys: { type: 'integer' }, store: { type: 'string' } } }, ...errors } } }, async () => {
+    admin.get('/status', { schema: { response: replies(adminStatusReplySchema) } }, async (): Promise<AdminStatusReply> => {
       const nodes = await nodeView();
       const leases: Record<string, number> = {};
       for (const s of opts.segments) leases[s.name] = await store.count(s.name);
       return { nodes, sessions: nodes.reduce((n, x) => n + (x.healthy ? x.sessions : 0), 0), leases, keys: opts.keys.publicKeys().length, store: store.kind };
     });
 
-    admin.get('/nodes', { schema: { response: { 200: { type: 'object', properties: { nodes: { type: 'array', items: nodeItem } } }, ...errors } } }, async () => ({ nodes: await nodeView() }));
+    admin.get('/nodes', { schema: { response: replies(adminNodesReplySchema) } }, async (): Promise<AdminNodesReply> => ({ nodes: await nodeView() }));
 
     admin.get<{ Params: { node: string } }>(
       '/nodes/:node/sessions',
-      { schema: { params: { type: 'object', properties: { node: { type: 'string', maxLength: 64 } } }, response: { 200: { type: 'object', properties: { node: { type: 'string' }, sessions: { type: 'integer' }, capacity: { type: 'integer' }, active: { type: 'array', items: { type: 'string' } }, healthy: { type: 'boolean' } } }, ...errors } } },
-      async (request) => {
+      { schema: { params: { type: 'object', properties: { node: { type: 'string', maxLength: 64 } } }, response: replies(adminNodeSessionsReplySchema) } },
+      async (request): Promise<AdminNodeSessionsReply> => {
         const n = (await registry.list()).find((x) => x.node === request.params.node);
         if (!n) throw new ElError('EL_ERR_INVALID', `no registered node "${request.params.node}"`);
         return { node: n.node, sessions: n.sessions, capacity: n.capacity, active: n.active, healthy: n.healthy };
       },
     );
 
-    admin.delete<{ Params: { node: string } }>('/nodes/:node', { schema: { params: { type: 'object', properties: { node: { type: 'string', maxLength: 64 } } }, response: { 200: ok, ...errors } } }, async (request) => ({ ok: await store.deleteNode(request.params.node) }));
+    admin.delete<{ Params: { node: string } }>('/nodes/:node', { schema: { params: { type: 'object', properties: { node: { type: 'string', maxLength: 64 } } }, response: ok } }, async (request): Promise<AdminOkReply> => ({ ok: await store.deleteNode(request.params.node) }));
 
     admin.get<{ Querystring: { segment: string; limit?: number } }>(
       '/leases',
       {
         schema: {
           querystring: { type: 'object', required: ['segment'], properties: { segment: SEGMENT, limit: { type: 'integer', minimum: 1, maximum: 10000 } } },
-          response: {
-            200: {
-              type: 'object',
-              properties: {
-                segment: { type: 'string' },
-                count: { type: 'integer' },
-                leases: { type: 'array', items: { type: 'object', properties: { user: { type: 'string' }, device: { type: 'string' }, ipv4: { type: 'string' }, ipv6: { type: 'string' }, prefix4: { type: 'string' }, prefix6: { type: 'string' }, expiresAt: { type: 'string' } } } },
-              },
-            },
-            ...errors,
-          },
+          response: replies(adminLeasesReplySchema),
         },
       },
-      async (request) => {
+      async (request): Promise<AdminLeasesReply> => {
         const { segment, limit = 1000 } = request.query;
         if (!hasSegment(segment)) throw new ElError('EL_ERR_NO_SEGMENT', `no segment "${segment}"`);
         const list = await store.list(segment, limit);
@@ -140,14 +131,14 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
 
     admin.delete<{ Params: { segment: string; user: string; device: string } }>(
       '/leases/:segment/:user/:device',
-      { schema: { params: { type: 'object', properties: { segment: SEGMENT, user: USER_NAME, device: { type: 'string', minLength: 1, maxLength: 128 } } }, response: { 200: ok, ...errors } } },
-      async (request) => ({ ok: await store.release(request.params.segment, leaseKey(request.params.user, request.params.device)) }),
+      { schema: { params: { type: 'object', properties: { segment: SEGMENT, user: USER_NAME, device: { type: 'string', minLength: 1, maxLength: 128 } } }, response: ok } },
+      async (request): Promise<AdminOkReply> => ({ ok: await store.release(request.params.segment, leaseKey(request.params.user, request.params.device)) }),
     );
 
-    admin.get('/users', { schema: { response: { 200: { type: 'object', properties: { users: { type: 'array', items: userItem } } }, ...errors } } }, async () => {
+    admin.get('/users', { schema: { response: replies(adminUsersReplySchema) } }, async (): Promise<AdminUsersReply> => {
       const stored = await store.listUsers();
       const names = new Set(stored.map((u) => u.name));
-      const view = (u: UserRecord, source: string) => ({ name: u.name, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.lan ? { lan: u.lan } : {}), digest: u.digestSecret !== undefined, source });
+      const view = (u: UserRecord, source: 'store' | 'config') => ({ name: u.name, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.lan ? { lan: u.lan } : {}), digest: u.digestSecret !== undefined, source });
       const fromConfig = (opts.users.configUsers?.() ?? []).filter((u) => !names.has(u.name));
       return { users: [...stored.map((u) => view(u, 'store')), ...fromConfig.map((u) => view(u, 'config'))] };
     });
@@ -162,15 +153,10 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
       throw new ElError('EL_ERR_INVALID', inConfig ? `user "${name}" comes from the configuration file: change it there (elink user …)` : `no user "${name}"`);
     };
 
-    admin.post<{ Body: { name: string; password: string; segments: string[]; macs?: number; lan?: string[] } }>(
+    admin.post<{ Body: AdminUserCreateRequest }>(
       '/users',
-      {
-        schema: {
-          body: { type: 'object', additionalProperties: false, required: ['name', 'password', 'segments'], properties: { name: USER_NAME, password: PASSWORD, segments: { type: 'array', minItems: 1, maxItems: 1024, items: SEGMENT }, macs: { type: 'integer', minimum: 1, maximum: 65536 }, lan: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 64 } } } },
-          response: { 200: ok, ...errors },
-        },
-      },
-      async (request) => {
+      { schema: { response: ok }, preValidation: bodyOf(adminUserCreateRequestSchema) },
+      async (request): Promise<AdminOkReply> => {
         const { name, password, segments, macs, lan } = request.body;
         checkSegments(segments);
         const badRange = lan?.find((r) => !cidrSchema.safeParse(r).success);
@@ -182,34 +168,34 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
       },
     );
 
-    admin.delete<{ Params: { name: string } }>('/users/:name', { schema: { params: userParams, response: { 200: ok, ...errors } } }, async (request) => {
+    admin.delete<{ Params: { name: string } }>('/users/:name', { schema: { params: userParams, response: ok } }, async (request): Promise<AdminOkReply> => {
       await storedUser(request.params.name);
       await store.deleteUser(request.params.name);
       request.log.info({ user: request.params.name }, 'user deleted');
       return { ok: true };
     });
 
-    admin.put<{ Params: { name: string }; Body: { password: string } }>(
+    admin.put<{ Params: { name: string }; Body: AdminPasswordRequest }>(
       '/users/:name/password',
-      { schema: { params: userParams, body: { type: 'object', additionalProperties: false, required: ['password'], properties: { password: PASSWORD } }, response: { 200: ok, ...errors } } },
-      async (request) => {
+      { schema: { params: userParams, response: ok }, preValidation: bodyOf(adminPasswordRequestSchema) },
+      async (request): Promise<AdminOkReply> => {
         const u = await storedUser(request.params.name);
         await store.putUser({ ...u, passwordHash: await hashPassword(request.body.password) });
         return { ok: true };
       },
     );
 
-    admin.put<{ Params: { name: string }; Body: { secret: string } }>(
+    admin.put<{ Params: { name: string }; Body: AdminDigestRequest }>(
       '/users/:name/digest',
-      { schema: { params: userParams, body: { type: 'object', additionalProperties: false, required: ['secret'], properties: { secret: PASSWORD } }, response: { 200: ok, ...errors } } },
-      async (request) => {
+      { schema: { params: userParams, response: ok }, preValidation: bodyOf(adminDigestRequestSchema) },
+      async (request): Promise<AdminOkReply> => {
         const u = await storedUser(request.params.name);
         await store.putUser({ ...u, digestSecret: request.body.secret });
         return { ok: true };
       },
     );
 
-    admin.delete<{ Params: { name: string } }>('/users/:name/digest', { schema: { params: userParams, response: { 200: ok, ...errors } } }, async (request) => {
+    admin.delete<{ Params: { name: string } }>('/users/:name/digest', { schema: { params: userParams, response: ok } }, async (request): Promise<AdminOkReply> => {
       const { digestSecret: _, ...u } = await storedUser(request.params.name);
       await store.putUser(u);
       return { ok: true };

@@ -9,21 +9,23 @@
  *   GET  /healthz             the process is up
  *   GET  /readyz              the store and user directory answer
  *
- * Every error reply is `{error: EL_ERR_*, message}` — fastify's own (schema, body
- * size, content type, unknown route) included — so clients handle one shape.
+ * Bodies and replies are the contracts of @elink/protocol (http/): bodies parsed with
+ * them before the handler, replies serialized with them (wire.ts). Every error reply is
+ * `{error: EL_ERR_*, message}` — fastify's own (body size, content type, unknown route)
+ * included — so clients handle one shape.
  * Metrics are not served here: the process's admin listener serves the registry.
  */
 import type { KeyObject } from 'node:crypto';
 import { fastify, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { pino } from 'pino';
 import * as prom from 'prom-client';
-import { ElError, type ErrorCode, type SegmentDef } from '@elink/protocol';
+import { challengeReplySchema, ElError, healthOkSchema, healthUnavailableSchema, type HealthOk, type HealthUnavailable, loginReplySchema, loginRequestSchema, wireJsonSchema, type ErrorBody, type ErrorCode, type LoginReply, type LoginRequest, type SegmentDef } from '@elink/protocol';
 import { registerAdminRoutes } from './admin-routes.js';
 import { Challenges, DEFAULT_CHALLENGE_TTL_SECONDS } from './challenge.js';
 import { httpServerOptions, type HttpLimits } from './http-limits.js';
 import { DEFAULT_LEASE_IDLE_SECONDS, Ipam, type StaticAssignment } from './ipam.js';
 import { KeyRing } from './keyring.js';
-import { DEFAULT_DEVICE, LoginService, type LoginRequest } from './login.js';
+import { DEFAULT_DEVICE, LoginService } from './login.js';
 import { createBrokerMetrics, type LoginResult } from './metrics.js';
 import { NodeRegistry } from './node-registry.js';
 import { registerNodeRoutes } from './node-routes.js';
@@ -33,6 +35,7 @@ import { MemoryStore } from './store/memory-store.js';
 import type { BrokerStore } from './store/store.js';
 import { TicketIssuer } from './tickets.js';
 import { StoreUserDirectory, type UserDirectory } from './users.js';
+import { bodyOf, replies } from './wire.js';
 
 export interface BrokerHttpsOptions {
   cert: string | Buffer;
@@ -117,61 +120,6 @@ const LOGIN_ERRORS: Partial<Record<ErrorCode, { status: number; result: LoginRes
 };
 
 const READY_TIMEOUT_MS = 2000;
-const SEGMENT_NAME = '^[a-z0-9][a-z0-9_-]{0,62}$';
-
-const errorReply = {
-  type: 'object',
-  required: ['error', 'message'],
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
-} as const;
-
-const loginSchema = {
-  body: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['user'],
-    // A password, or a challenge with its digest (never both).
-    oneOf: [{ required: ['password'], not: { anyOf: [{ required: ['challenge'] }, { required: ['digest'] }] } }, { required: ['challenge', 'digest'], not: { required: ['password'] } }],
-    properties: {
-      user: { type: 'string', minLength: 1, maxLength: 128 },
-      password: { type: 'string', minLength: 1, maxLength: 1024 },
-      challenge: { type: 'string', pattern: '^[0-9a-f]{32}$' },
-      digest: { type: 'string', pattern: '^[0-9a-fA-F]{32}$' },
-      segment: { type: 'string', pattern: SEGMENT_NAME },
-      device: { type: 'string', minLength: 1, maxLength: 128 },
-      prefix: { type: 'boolean' },
-      remember: { type: 'string', minLength: 1, maxLength: 1024 },
-    },
-  },
-  response: {
-    200: {
-      type: 'object',
-      required: ['ticket', 'expiresAt', 'servers', 'segment', 'mode', 'mac'],
-      properties: {
-        ticket: { type: 'string' },
-        expiresAt: { type: 'string' },
-        servers: {
-          type: 'array',
-          items: {
-            type: 'object',
-            required: ['node', 'host', 'port'],
-            properties: { node: { type: 'string' }, host: { type: 'string' }, port: { type: 'integer' }, fingerprint: { type: 'string' } },
-          },
-        },
-        segment: { type: 'string' },
-        mode: { type: 'string', enum: ['l2', 'l3'] },
-        mac: { type: 'string' },
-        ipv4: { type: 'string' },
-        ipv6: { type: 'string' },
-        prefix: { type: 'string' },
-        prefix4: { type: 'string' },
-        remember: { type: 'string' },
-      },
-    },
-    '4xx': errorReply,
-    '5xx': errorReply,
-  },
-} as const;
 
 /** Errors of the other routes (heartbeat, admin). */
 const OTHER_ERRORS: Partial<Record<ErrorCode, { status: number }>> = {
@@ -182,23 +130,10 @@ const OTHER_ERRORS: Partial<Record<ErrorCode, { status: number }>> = {
   EL_ERR_CONFIG: { status: 400 },
 };
 
-const challengeSchema = {
-  response: {
-    200: { type: 'object', required: ['challenge', 'expiresAt'], properties: { challenge: { type: 'string' }, expiresAt: { type: 'string' } } },
-    '4xx': errorReply,
-    '5xx': errorReply,
-  },
-} as const;
-
-const statusSchema = {
-  response: {
-    200: { type: 'object', required: ['status'], properties: { status: { type: 'string' } } },
-    503: { type: 'object', required: ['status', 'error', 'message'], properties: { status: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } } },
-  },
-} as const;
+const statusSchema = { response: { 200: wireJsonSchema(healthOkSchema), 503: wireJsonSchema(healthUnavailableSchema) } };
 
 function sendError(reply: FastifyReply, status: number, error: ErrorCode, message: string): FastifyReply {
-  return reply.code(status).send({ error, message });
+  return reply.code(status).send({ error, message } satisfies ErrorBody);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -293,7 +228,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
     metrics.logins.inc({ result: reply.statusCode < 500 ? 'invalid' : 'internal' });
   });
 
-  app.post<{ Body: LoginRequest }>('/v1/login', { schema: loginSchema }, async (request, reply) => {
+  app.post<{ Body: LoginRequest }>('/v1/login', { schema: { response: replies(loginReplySchema) }, preValidation: bodyOf(loginRequestSchema) }, async (request, reply): Promise<LoginReply | FastifyReply> => {
     const endTimer = metrics.loginDuration.startTimer();
     const { user, segment, device } = request.body;
     try {
@@ -318,19 +253,19 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
     }
   });
 
-  app.get('/v1/challenge', { schema: challengeSchema }, async (request) => challenges.issue(request.ip));
+  app.get('/v1/challenge', { schema: { response: replies(challengeReplySchema) } }, async (request) => challenges.issue(request.ip));
 
   registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5, limiter, onHeartbeat: (result) => metrics.heartbeats.inc({ result }) });
   registerAdminRoutes(app as unknown as FastifyInstance, { store, users, registry: nodeRegistry, keys, segments, adminToken: opts.adminToken, limiter, onAuth: (result) => metrics.adminAuth.inc({ result }) });
 
-  app.get('/healthz', { schema: statusSchema }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: statusSchema }, async (): Promise<HealthOk> => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: statusSchema }, async (request, reply) => {
     if (opts.ready) {
       const reasons = await opts.ready();
       if (reasons.length === 0) return { status: 'ok' };
       request.log.warn({ reasons }, 'not ready');
-      return reply.code(503).send({ status: 'unavailable', error: 'EL_ERR_UNAVAILABLE', message: reasons.join('; ') });
+      return reply.code(503).send({ status: 'unavailable', error: 'EL_ERR_UNAVAILABLE', message: reasons.join('; ') } satisfies HealthUnavailable);
     }
     try {
       await withTimeout(Promise.all([store.ping(), users.ping?.()]), READY_TIMEOUT_MS, 'the store or user directory');
@@ -338,7 +273,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
     } catch (err) {
       request.log.warn({ err }, 'not ready');
       const message = err instanceof ElError ? err.message : `a store failed: ${(err as Error).message}`;
-      return reply.code(503).send({ status: 'unavailable', error: 'EL_ERR_UNAVAILABLE', message });
+      return reply.code(503).send({ status: 'unavailable', error: 'EL_ERR_UNAVAILABLE', message } satisfies HealthUnavailable);
     }
   });
 

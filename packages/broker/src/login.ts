@@ -14,12 +14,12 @@
  * A store that cannot be reached fails the login with EL_ERR_UNAVAILABLE (503).
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { ElError, type SegmentDef } from '@elink/protocol';
+import { ElError, type LoginReply, type LoginRequest, type SegmentDef } from '@elink/protocol';
 import { digestFor, digestMatches, type Challenges } from './challenge.js';
 import type { Ipam } from './ipam.js';
 import { deriveMac } from './mac.js';
 import type { NodeRegistry } from './node-registry.js';
-import { nodesForSegment, type NodeContext, type NodeInfo, type ServerEntry } from './nodes.js';
+import { nodesForSegment, type NodeContext, type NodeInfo } from './nodes.js';
 import { hashPassword, verifyPassword } from './password.js';
 import type { RateLimiter } from './rate-limit.js';
 import { issueRemember, rememberValid } from './remember.js';
@@ -27,37 +27,6 @@ import type { TicketIssuer } from './tickets.js';
 import type { UserDirectory, UserRecord } from './users.js';
 
 export const DEFAULT_DEVICE = 'default';
-
-export interface LoginRequest {
-  user: string;
-  /** Password login. */
-  password?: string;
-  /** Challenge–response login (both together): see challenge.ts. */
-  challenge?: string;
-  digest?: string;
-  segment?: string;
-  device?: string;
-  /** Ask for a delegated prefix (a client that routes a LAN behind it). */
-  prefix?: boolean;
-  /** The remember token of an earlier login of this device (remember.ts). */
-  remember?: string;
-}
-
-export interface LoginReply {
-  ticket: string;
-  /** ISO 8601. */
-  expiresAt: string;
-  servers: ServerEntry[];
-  segment: string;
-  mode: 'l2' | 'l3';
-  mac: string;
-  ipv4?: string;
-  ipv6?: string;
-  prefix?: string;
-  prefix4?: string;
-  /** Send it with the next logins of this device: it passes the user-wide failure limit. */
-  remember?: string;
-}
 
 export interface LoginContext extends NodeContext {
   /** The client's address (rate limits per source). */

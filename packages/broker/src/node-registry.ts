@@ -9,7 +9,8 @@
  * Statically configured nodes (config `broker.nodes`, or the in-process node of
  * `elink up`) follow the registered ones.
  */
-import type { NodeInfo, ServerEntry } from './nodes.js';
+import type { HeartbeatRequest, ServerEntry } from '@elink/protocol';
+import type { NodeInfo } from './nodes.js';
 import type { BrokerStore, NodeRecord } from './store/store.js';
 
 export const DEFAULT_HEALTHY_SECONDS = 15;
@@ -18,7 +19,7 @@ export const DEFAULT_RETAIN_SECONDS = 600;
 /** At most this many entries in a login reply: enough to fail over, small enough to read. */
 export const MAX_SERVERS = 8;
 
-export type Heartbeat = Omit<NodeRecord, 'seenAt'>;
+export type Heartbeat = HeartbeatRequest;
 
 export interface NodeStatus extends NodeRecord {
   healthy: boolean;

@@ -5,11 +5,12 @@
  * reply it got, so it carries on when every broker is away.
  */
 import type { FastifyInstance } from 'fastify';
-import { ElError, type SegmentDef } from '@elink/protocol';
+import { ElError, heartbeatReplySchema, heartbeatRequestSchema, type HeartbeatReply, type HeartbeatRequest, type SegmentDef } from '@elink/protocol';
 import { requireBearer } from './bearer.js';
 import type { KeyRing } from './keyring.js';
-import type { Heartbeat, NodeRegistry } from './node-registry.js';
+import type { NodeRegistry } from './node-registry.js';
 import type { RateLimiter } from './rate-limit.js';
+import { bodyOf, replies } from './wire.js';
 
 export interface NodeRouteOptions {
   registry: NodeRegistry;
@@ -26,44 +27,8 @@ export interface NodeRouteOptions {
 export type HeartbeatResult = 'ok' | 'bad_secret' | 'rate_limited' | 'disabled' | 'error';
 export const HEARTBEAT_RESULTS: readonly HeartbeatResult[] = ['ok', 'bad_secret', 'rate_limited', 'disabled', 'error'];
 
-const NAME = { type: 'string', minLength: 1, maxLength: 64 } as const;
-const errorReply = { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string' }, message: { type: 'string' } } } as const;
-
-export const heartbeatSchema = {
-  body: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['node', 'hosts', 'port', 'capacity', 'sessions', 'segments', 'active', 'draining'],
-    properties: {
-      node: NAME,
-      hosts: { type: 'array', minItems: 1, maxItems: 8, items: { type: 'string', minLength: 1, maxLength: 253 } },
-      port: { type: 'integer', minimum: 1, maximum: 65535 },
-      fingerprint: { type: 'string', pattern: '^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}$' },
-      capacity: { type: 'integer', minimum: 1, maximum: 10_000_000 },
-      sessions: { type: 'integer', minimum: 0, maximum: 10_000_000 },
-      segments: { type: 'array', maxItems: 1024, items: NAME },
-      active: { type: 'array', maxItems: 1024, items: NAME },
-      draining: { type: 'boolean' },
-    },
-  },
-  response: {
-    200: {
-      type: 'object',
-      required: ['keys', 'segments', 'heartbeatSeconds'],
-      properties: {
-        keys: { type: 'array', items: { type: 'string' } },
-        // Segment definitions pass through as the broker parsed them.
-        segments: { type: 'array', items: { type: 'object', additionalProperties: true } },
-        heartbeatSeconds: { type: 'number' },
-      },
-    },
-    '4xx': errorReply,
-    '5xx': errorReply,
-  },
-} as const;
-
 export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions): void {
-  app.post<{ Body: Heartbeat }>('/v1/nodes/heartbeat', { schema: heartbeatSchema, logLevel: 'warn' }, async (request) => {
+  app.post<{ Body: HeartbeatRequest }>('/v1/nodes/heartbeat', { schema: { response: replies(heartbeatReplySchema) }, preValidation: bodyOf(heartbeatRequestSchema), logLevel: 'warn' }, async (request): Promise<HeartbeatReply> => {
     const count = opts.onHeartbeat ?? (() => {});
     if (opts.clusterSecret === undefined) {
       count('disabled');
@@ -89,6 +54,7 @@ export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions)
       throw err;
     }
     count('ok');
-    return { keys: opts.keys.publicKeysPem(), segments: opts.segments, heartbeatSeconds: opts.heartbeatSeconds };
+    // Segment definitions pass through as the broker parsed them.
+    return { keys: opts.keys.publicKeysPem(), segments: [...opts.segments], heartbeatSeconds: opts.heartbeatSeconds };
   });
 }

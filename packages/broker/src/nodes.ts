@@ -1,4 +1,5 @@
 /** Switch nodes the broker may send clients to. A registry with heartbeats replaces the static list later. */
+import type { ServerEntry } from '@elink/protocol';
 
 export interface NodeInfo {
   node: string;
@@ -10,12 +11,6 @@ export interface NodeInfo {
   segments?: string[];
 }
 
-export interface ServerEntry {
-  node: string;
-  host: string;
-  port: number;
-  fingerprint?: string;
-}
 
 /** What the broker knows of the request when it lists nodes: an all-in-one process with no
  * configured advertise address sends clients back to the address they reached it at. */

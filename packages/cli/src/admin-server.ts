@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { httpServerOptions, type HttpLimits } from '@elink/broker';
+import type { HealthOk, HealthUnavailable } from '@elink/protocol';
 
 export interface AdminServerOptions {
   registry: Registry;
@@ -25,8 +26,8 @@ export function createAdminServer(opts: AdminServerOptions): FastifyInstance {
     reply.header('content-type', opts.registry.contentType);
     return opts.registry.metrics();
   });
-  app.get('/healthz', quiet, async () => ({ status: 'ok' }));
-  app.get('/readyz', quiet, async (_req, reply) => {
+  app.get('/healthz', quiet, async (): Promise<HealthOk> => ({ status: 'ok' }));
+  app.get('/readyz', quiet, async (_req, reply): Promise<HealthOk | HealthUnavailable> => {
     // The same answer as the broker's /readyz (docs/operations.md, "Health").
     const r = await Promise.resolve(opts.ready()).catch((err: unknown) => [`readiness check failed: ${(err as Error).message}`]);
     const reasons = r === true ? [] : r === false ? ['not ready'] : r;

@@ -7,5 +7,4 @@ export * from './mac.js';
 export * from './segment.js';
 export * from './gso.js';
 export * from './buffer-pool.js';
-export * from './scratch-buffer.js';
-export * from './shared-read-buffer.js';
+export * from './http/index.js';

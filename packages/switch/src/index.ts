@@ -8,7 +8,7 @@
 export { SwitchNode, type SwitchNodeOptions, type SwitchNodeStats } from './node/switch-node.js';
 // Every default of a node, in one module (the config schema uses them).
 export * from './node/defaults.js';
-export { BrokerLink, type BrokerLinkOptions, type HeartbeatReply } from './node/broker-link.js';
+export { BrokerLink, type BrokerLinkOptions } from './node/broker-link.js';
 export { ConnectionGuard, type ConnectionGuardOptions, type ConnectionLimits, type RefusalReason } from './node/connection-guard.js';
 export { FdBudget, readFdLimit, type FdBudgetOptions } from './node/fd-budget.js';
 export type { Traffic, SegmentSnapshot } from './node/metrics.js';

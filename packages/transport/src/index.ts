@@ -9,3 +9,4 @@ export * from './memory-writer.js';
 export * from './record-conn.js';
 export * from './tls-record-conn.js';
 export * from './memory-record-conn.js';
+export * from './json-post.js';

@@ -9,28 +9,15 @@
  * A store that cannot be reached fails with ElError EL_ERR_UNAVAILABLE (HTTP 503), and
  * recovers by itself when the backend returns: nothing here is cached across calls.
  */
+import type { HeartbeatRequest } from '@elink/protocol';
 import type { LeaseStore } from '../lease-store.js';
 import type { UserRecord } from '../users.js';
 
-/** What a switch node reports in its heartbeat, plus when the broker heard it. */
-export interface NodeRecord {
-  node: string;
-  /** Addresses or host names clients should use, best first. */
-  hosts: string[];
-  port: number;
-  /** SHA-256 fingerprint of the node's TLS certificate (clients pin it). */
-  fingerprint?: string;
-  /** Session limit of the node. */
-  capacity: number;
-  sessions: number;
-  /** Segments the node hosts (it can admit tickets for them). */
-  segments: string[];
-  /** Segments with at least one live session on the node (affinity). */
-  active: string[];
-  draining: boolean;
+/** What a switch node reports in its heartbeat (the contract in @elink/protocol), plus when the broker heard it. */
+export type NodeRecord = HeartbeatRequest & {
   /** Milliseconds since the epoch, set by the broker. */
   seenAt: number;
-}
+};
 
 /** A user as the store keeps it. */
 export type StoredUser = UserRecord;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
-import { ElError, isErrorCode } from '@elink/protocol';
+import { adminStatusReplySchema, ElError, errorBodySchema, isErrorCode, parseReply } from '@elink/protocol';
 import { parse } from '../args.js';
 import { loadConfig } from '../config.js';
 import { CONFIG_FILE } from '../state.js';
@@ -19,14 +19,6 @@ Usage: elink status [--broker URL] [--token-file FILE] [--ca FILE] [--json]
   --ca FILE          CA of the broker certificate (default: the state directory's ca.pem)
   -c, --config FILE / --state DIR   where the config is (default ./.elink-state/elink.yaml)
   --json             print the raw reply`;
-
-interface StatusReply {
-  nodes: Array<{ node: string; hosts: string[]; port: number; sessions: number; capacity: number; draining: boolean; healthy: boolean; seenAt: string; active: string[] }>;
-  sessions: number;
-  leases: Record<string, number>;
-  keys: number;
-  store: string;
-}
 
 export async function statusCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
@@ -47,8 +39,10 @@ export async function statusCommand(argv: string[]): Promise<void> {
   const token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : (process.env.ELINK_ADMIN_TOKEN ?? loaded!.config.broker.adminToken);
   if (!token) throw new ElError('EL_ERR_INVALID', 'no admin token: pass --token-file, set ELINK_ADMIN_TOKEN, or set broker.adminToken in the config');
   const ca = readFileSync(values.ca ?? loaded!.path(loaded!.config.tls.ca));
-  const reply = (await getJson(new URL('/v1/admin/status', broker), token, ca)) as StatusReply;
-  if (values.json) return void console.log(JSON.stringify(reply, null, 2));
+  const url = new URL('/v1/admin/status', broker);
+  const raw = await getJson(url, token, ca);
+  const reply = parseReply(adminStatusReplySchema, raw, `the admin status reply of broker ${url.origin}`);
+  if (values.json) return void console.log(JSON.stringify(raw, null, 2));
   console.log(`store: ${reply.store}   published keys: ${reply.keys}   sessions (healthy nodes): ${reply.sessions}`);
   console.log('\nnode\thealthy\tdraining\tsessions/capacity\taddress\tlast heartbeat');
   for (const n of reply.nodes) console.log(`${n.node}\t${n.healthy ? 'yes' : 'NO'}\t${n.draining ? 'yes' : 'no'}\t${n.sessions}/${n.capacity}\t${n.hosts.join(',')}:${n.port}\t${n.seenAt}`);
@@ -65,13 +59,16 @@ function getJson(url: URL, token: string, ca: Buffer): Promise<unknown> {
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let body: { error?: unknown; message?: string };
+        let body: unknown;
         try {
           body = JSON.parse(text);
         } catch {
           return reject(new ElError('EL_ERR_UNAVAILABLE', `broker answered ${res.statusCode} without JSON`));
         }
-        if (res.statusCode !== 200) return reject(new ElError(isErrorCode(body.error) ? body.error : 'EL_ERR_INTERNAL', body.message ?? `HTTP ${res.statusCode}`));
+        if (res.statusCode !== 200) {
+          const e = errorBodySchema.safeParse(body);
+          return reject(new ElError(e.success && isErrorCode(e.data.error) ? e.data.error : 'EL_ERR_INTERNAL', e.success ? e.data.message : `HTTP ${res.statusCode}`));
+        }
         resolvePromise(body);
       });
     });

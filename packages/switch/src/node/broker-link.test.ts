@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createBrokerApp } from '@elink/broker';
 import { generateTicketKeyPair, keyId, segmentSchema, type SegmentDef } from '@elink/protocol';
@@ -116,6 +118,49 @@ describe('BrokerLink metrics', () => {
       link.stop();
       wrong.stop();
       await app.close();
+    }
+  });
+
+  it('refuses a reply that does not match the contract (EL_ERR_PROTOCOL naming the field) and keeps what it had', async () => {
+    const { publicKey } = generateTicketKeyPair();
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const replies: unknown[] = [{ keys: [], segments: [], heartbeatSeconds: 5 }, { keys: [pem], segments: [{ mode: 'l2' }], heartbeatSeconds: 5 }, { keys: [pem], segments: [] }];
+    const stand = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(replies.shift())));
+    });
+    await new Promise<void>((r) => stand.listen(0, '127.0.0.1', r));
+    const lines: { code?: string; err?: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as { code?: string; err?: string });
+        done();
+      },
+    });
+    const added: SegmentDef[] = [];
+    const link = new BrokerLink({
+      brokers: [`http://127.0.0.1:${(stand.address() as AddressInfo).port}`],
+      clusterSecret: SECRET,
+      nodeId: 'sw-p',
+      hosts: ['127.0.0.1'],
+      port: 4443,
+      capacity: 10,
+      state: () => ({ sessions: 0, segments: [], active: [], draining: false }),
+      addSegment: (d) => added.push(d),
+      logger: pino({ level: 'warn' }, sink),
+    });
+    try {
+      for (let i = 0; i < 3; i++) expect(await link.beat()).toBe(false);
+      expect(lines.map((l) => [l.code, /field "[^"]+"/.exec(l.err ?? '')?.[0]])).toEqual([
+        ['EL_ERR_PROTOCOL', 'field "keys"'],
+        ['EL_ERR_PROTOCOL', 'field "segments.0.name"'],
+        ['EL_ERR_PROTOCOL', 'field "heartbeatSeconds"'],
+      ]);
+      expect(link.keys()).toEqual([]);
+      expect(added).toEqual([]);
+    } finally {
+      link.stop();
+      await new Promise((r) => stand.close(r));
     }
   });
 });

@@ -7,13 +7,12 @@
  * sessions and its last-known keys (also kept in `keysFile`, when given, so a restart
  * without brokers still admits tickets signed before). Brokers are tried in turn.
  */
-import { request as httpsRequest } from 'node:https';
-import { request as httpRequest } from 'node:http';
 import { writeFileSync, readFileSync, existsSync, renameSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { publicKeyFromPem, segmentSchema, type SegmentDef } from '@elink/protocol';
+import { heartbeatReplySchema, parseReply, publicKeyFromPem, segmentSchema, type HeartbeatReply, type HeartbeatRequest, type SegmentDef } from '@elink/protocol';
+import { postJson } from '@elink/transport';
 
 import { DEFAULT_BROKER_INTERVAL_MS } from './defaults.js';
 
@@ -56,12 +55,6 @@ function linkMetrics(registry: Registry): LinkMetrics {
   const latency = new Histogram({ name: 'el_switch_heartbeat_duration_seconds', help: 'Time from sending a heartbeat to its answered reply.', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
   const lastOk = new Gauge({ name: 'el_switch_heartbeat_last_success_seconds', help: 'Unix time of the last heartbeat a broker answered (0: none yet).', registers });
   return { beats, latency, lastOk };
-}
-
-export interface HeartbeatReply {
-  keys: string[];
-  segments: unknown[];
-  heartbeatSeconds?: number;
 }
 
 export class BrokerLink {
@@ -127,7 +120,7 @@ export class BrokerLink {
   /** One heartbeat round: each broker in turn until one answers. */
   async beat(): Promise<boolean> {
     const { brokers, logger } = this.#opts;
-    const body = JSON.stringify({ node: this.#opts.nodeId, hosts: this.#opts.hosts, port: typeof this.#opts.port === 'function' ? this.#opts.port() : this.#opts.port, ...(this.#opts.fingerprint ? { fingerprint: this.#opts.fingerprint } : {}), capacity: this.#opts.capacity, ...this.#opts.state() });
+    const body: HeartbeatRequest = { node: this.#opts.nodeId, hosts: this.#opts.hosts, port: typeof this.#opts.port === 'function' ? this.#opts.port() : this.#opts.port, ...(this.#opts.fingerprint ? { fingerprint: this.#opts.fingerprint } : {}), capacity: this.#opts.capacity, ...this.#opts.state() };
     for (let i = 0; i < brokers.length; i++) {
       const url = brokers[(this.#next + i) % brokers.length]!;
       const endTimer = this.#metrics?.latency.startTimer();
@@ -144,7 +137,7 @@ export class BrokerLink {
         return true;
       } catch (err) {
         this.#metrics?.beats.inc({ result: 'failed' });
-        logger.warn({ broker: url, err: (err as Error).message }, 'heartbeat failed; sessions carry on with the last-known keys');
+        logger.warn({ broker: url, code: (err as { code?: unknown }).code, err: (err as Error).message }, 'heartbeat failed; sessions carry on with the last-known keys');
       }
     }
     this.#failures++;
@@ -152,9 +145,8 @@ export class BrokerLink {
   }
 
   #apply(reply: HeartbeatReply): void {
-    const keys = reply.keys.map(publicKeyFromPem);
-    if (keys.length === 0) throw new Error('broker sent no keys');
-    this.#keys = keys;
+    // The contract holds at least one key: a node never ends up trusting none.
+    this.#keys = reply.keys.map(publicKeyFromPem);
     if (this.#opts.keysFile) {
       const tmp = `${this.#opts.keysFile}.tmp`;
       writeFileSync(tmp, JSON.stringify(reply.keys), { mode: 0o600 });
@@ -163,44 +155,15 @@ export class BrokerLink {
     for (const raw of reply.segments) {
       const parsed = segmentSchema.safeParse(raw);
       if (parsed.success) this.#opts.addSegment(parsed.data);
-      else this.#opts.logger.warn({ segment: (raw as { name?: string })?.name, issue: parsed.error.issues[0]?.message }, 'ignoring a segment definition this node does not understand');
+      else this.#opts.logger.warn({ segment: raw.name, issue: parsed.error.issues[0]?.message }, 'ignoring a segment definition this node does not understand');
     }
   }
 
-  #post(base: string, body: string): Promise<HeartbeatReply> {
+  /** One heartbeat to one broker: the reply parsed with the contract (EL_ERR_PROTOCOL naming the field). */
+  async #post(base: string, body: HeartbeatRequest): Promise<HeartbeatReply> {
     const url = new URL('/v1/nodes/heartbeat', base);
-    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
-    return new Promise((resolve, reject) => {
-      const req = send(
-        url,
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${this.#opts.clusterSecret}` },
-          ca: this.#opts.ca,
-          timeout: this.#opts.timeoutMs ?? 3000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            size += c.length;
-            if (size > 4 << 20) req.destroy(new Error('heartbeat reply larger than 4 MiB'));
-            else chunks.push(c);
-          });
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
-            try {
-              resolve(JSON.parse(text) as HeartbeatReply);
-            } catch {
-              reject(new Error('heartbeat reply is not JSON'));
-            }
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('broker did not answer in time')));
-      req.on('error', reject);
-      req.end(body);
-    });
+    const answer = await postJson(url, body, { ca: this.#opts.ca, timeoutMs: this.#opts.timeoutMs ?? 3000, maxReplyBytes: 4 << 20, headers: { authorization: `Bearer ${this.#opts.clusterSecret}` } });
+    if (answer.status !== 200) throw new Error(`HTTP ${answer.status}: ${answer.text.slice(0, 300)}`);
+    return parseReply(heartbeatReplySchema, answer.json, `the heartbeat reply of broker ${url.origin}`);
   }
 }

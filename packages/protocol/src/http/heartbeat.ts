@@ -1,0 +1,42 @@
+/**
+ * POST /v1/nodes/heartbeat (cluster secret as Bearer token): a switch node reports
+ * itself and gets back what it needs to admit sessions.
+ */
+import { z } from 'zod';
+import { fingerprintSchema, nodeNameSchema } from './names.js';
+
+const count = z.number().int().min(0).max(10_000_000);
+
+/** What a node says about itself; the admin API shows the same fields (admin.ts). */
+export const nodeReportShape = {
+  node: nodeNameSchema,
+  /** Addresses or host names clients should use, best first. */
+  hosts: z.array(z.string().min(1).max(253)).min(1).max(8),
+  port: z.number().int().min(1).max(65535),
+  /** SHA-256 fingerprint of the node's certificate: clients pin it. */
+  fingerprint: fingerprintSchema.optional(),
+  /** Session limit of the node. */
+  capacity: count.min(1),
+  sessions: count,
+  /** Segments the node hosts. */
+  segments: z.array(nodeNameSchema).max(1024),
+  /** Segments with at least one live session on the node (affinity). */
+  active: z.array(nodeNameSchema).max(1024),
+  draining: z.boolean(),
+};
+
+export const heartbeatRequestSchema = z.strictObject(nodeReportShape);
+export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
+
+export const heartbeatReplySchema = z.object({
+  /** The broker's public ticket keys (PEM, SPKI), several during a rotation. */
+  keys: z.array(z.string().startsWith('-----BEGIN PUBLIC KEY-----', 'a PEM public key')).min(1),
+  /**
+   * Segment definitions as the broker parsed them (segmentSchema). The node parses each
+   * one on its own, so a definition it does not understand is skipped, not the reply.
+   */
+  segments: z.array(z.looseObject({ name: z.string() })).max(1024),
+  /** The interval the broker suggests between heartbeats. */
+  heartbeatSeconds: z.number().positive(),
+});
+export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;

@@ -1,0 +1,9 @@
+// The HTTP JSON contracts between processes (broker, switch nodes, clients, the CLI).
+export * from './wire.js';
+export * from './names.js';
+export * from './error-body.js';
+export * from './login.js';
+export * from './challenge.js';
+export * from './heartbeat.js';
+export * from './health.js';
+export * from './admin.js';
