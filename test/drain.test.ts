@@ -143,7 +143,12 @@ describe.skipIf(!enabled)('draining a switch node (SIGTERM) moves its clients to
 
   it('redirects the clients to node B on SIGTERM; the broker lists node A as draining; pings go on', async () => {
     expect(sh('ping', ['-c', '3', '-i', '0.2', '-W', '2', hosts[1]!.v4], { ns: hosts[0]!.ns, allowFail: true })).toMatch(/ 0% packet loss/);
-    expect((await nodes()).find((n) => n.node === 'sw-a')).toMatchObject({ draining: false, sessions: 2 });
+    // The broker learns the session count from node A's next heartbeat (every second).
+    const before = await until('both sessions in node A\'s heartbeat', async () => {
+      const a = (await nodes()).find((n) => n.node === 'sw-a');
+      return a?.sessions === 2 ? a : undefined;
+    });
+    expect(before).toMatchObject({ draining: false, sessions: 2 });
 
     // 60 pings, 0.2 s apart (12 s, bounded by -w), across the move.
     const pinger = spawn('ip', ['netns', 'exec', hosts[0]!.ns, 'ping', '-c', '60', '-i', '0.2', '-W', '1', '-w', '20', hosts[1]!.v4], { stdio: ['ignore', 'pipe', 'pipe'] });
