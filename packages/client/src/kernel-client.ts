@@ -43,8 +43,8 @@ export class KernelClient extends EventEmitter {
    * call per frame. */
   private deviceQueue: OutputQueue | undefined;
   /** The client's own scheduler: its arena holds the frames read from the switch (each
-   * copied out of the shared read buffer, no new ArrayBuffer per frame), recycled after
-   * the tick's flush, when the device has copied them all. */
+   * copied out of the shared read buffer, no new ArrayBuffer per frame), recycled once a
+   * flush leaves nothing queued: after each read's device write, as the device copies them. */
   private readonly scheduler = new FlushScheduler();
   private readonly offload: boolean;
 

@@ -41,20 +41,26 @@ describe('FlushScheduler', () => {
     expect(log).toEqual(['idle', 'busy']);
   });
 
-  it('recycles the arena only after the full flush of the tick, not after flushNow()', async () => {
+  it('recycles the arena when a flush leaves no queue dirty, flushNow() included; not while a queue still holds frames', async () => {
     const s = new FlushScheduler();
     const log: string[] = [];
     const first = s.arena.alloc(64);
-    first.fill(1);
-    s.schedule(flushable(true, log, 'a'));
+    // A busy writer stays dirty after flushNow(): its frames are still queued, so the
+    // arena must not be handed out again.
+    s.schedule(flushable(false, log, 'busy'));
     s.flushNow();
-    const second = s.arena.alloc(64); // not recycled: new memory after the first
+    const second = s.arena.alloc(64);
     expect(second.byteOffset).not.toBe(first.byteOffset);
-    s.schedule(flushable(true, log, 'b'));
-    await nextTurn();
-    const third = s.arena.alloc(64); // recycled by the tick's flush
+    await nextTurn(); // the tick's flush writes it: nothing dirty, recycled
+    const third = s.arena.alloc(64);
     expect(third.buffer).toBe(first.buffer);
     expect(third.byteOffset).toBe(first.byteOffset);
+    // An idle writer flushed by flushNow() leaves nothing dirty: recycled at once.
+    s.schedule(flushable(true, log, 'idle'));
+    s.flushNow();
+    const fourth = s.arena.alloc(64);
+    expect(fourth.byteOffset).toBe(first.byteOffset);
+    expect(log).toEqual(['busy', 'idle']);
   });
 
   it('a queue whose flush throws does not keep the others from flushing', async () => {

@@ -26,8 +26,8 @@ export interface Flushable {
 
 export class FlushScheduler {
   /** Memory for the frames read (each copied out of the shared read buffer), recycled
-   * at the end of every full flush: by then every queued frame has been copied into a
-   * write (or dropped). Only frames that go to queues of this scheduler may use it. */
+   * whenever a flush leaves no queue dirty: by then every queued frame has been copied
+   * into a write (or dropped). Only frames that go to queues of this scheduler may use it. */
   readonly arena = new RecyclingArena();
   private dirty: Flushable[] = [];
   private spare: Flushable[] = [];
@@ -84,7 +84,11 @@ export class FlushScheduler {
     list.length = 0;
     this.spare = list;
     this.draining = false;
-    if (!onlyWilling) this.arena.recycle();
+    // Nothing left queued anywhere: every frame taken from the arena has been copied
+    // into a write (or dropped), so its memory is free again. After a flushNow() too:
+    // a client whose device takes each read's frames at once reuses the same few
+    // slabs read after read instead of walking through all of them every tick.
+    if (this.dirty.length === 0) this.arena.recycle();
   }
 }
 
