@@ -6,9 +6,11 @@
  * ids are loaded at start, so a restart does not reopen replay either.
  */
 import type { ReplayJournal } from './replay-journal.js';
-import { DEFAULT_REPLAY_CACHE_SIZE } from '../node/defaults.js';
 
 export type ReplayVerdict = 'fresh' | 'replayed' | 'full';
+
+/** Ticket ids remembered until they expire (single use); full = new sessions refused. */
+export const DEFAULT_REPLAY_CACHE_SIZE = 200_000;
 
 export class ReplayCache {
   private readonly seen = new Map<string, number>();

@@ -7,6 +7,9 @@ export { DEFAULT_HIGH_WATER_BYTES, DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, DEFAUL
 export { DEFAULT_CONNECTION_LIMITS } from './connection-guard.js';
 export { DEFAULT_FD_RESERVE } from './fd-budget.js';
 export { DEFAULT_LOG_INTERVAL_MS, DEFAULT_LOG_SAMPLE } from './event-summary.js';
+// Defined next to what uses them (the core and admission do not depend on the node).
+export { DEFAULT_REPLAY_CACHE_SIZE } from '../admission/replay-cache.js';
+export { DEFAULT_ICMP_BURST, DEFAULT_ICMP_RATE, DEFAULT_L3_MAX_ROUTES } from '../core/l3/l3-segment.js';
 
 /** A connection that sends no hello within this is closed (EL_ERR_HELLO_TIMEOUT). */
 export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
@@ -16,15 +19,9 @@ export const DEFAULT_MAX_SESSIONS = 20_000;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** After error/bye and end(), the socket is destroyed after this. */
 export const DEFAULT_CLOSE_GRACE_MS = 1000;
-/** Ticket ids remembered until they expire (single use); full = new sessions refused. */
-export const DEFAULT_REPLAY_CACHE_SIZE = 200_000;
 /** Accept the "gso" capability (FRAME_GSO records). */
 export const DEFAULT_GSO = true;
 /** How long a drain waits for redirected sessions to leave. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 5000;
 /** Heartbeat interval of a standalone switch to its brokers. */
 export const DEFAULT_BROKER_INTERVAL_MS = 5000;
-/** L3 routing on one node: routes per family, ICMP errors per second and their burst. */
-export const DEFAULT_L3_MAX_ROUTES = 4_000_000;
-export const DEFAULT_ICMP_RATE = 100;
-export const DEFAULT_ICMP_BURST = 50;

@@ -28,7 +28,6 @@ import { DevicePort, ipCommand } from '../../ports/device-port.js';
 import { newDropCounts, type DropCounts } from '../drops.js';
 import { GsoEgress } from '../gso-egress.js';
 import { withLiveSettings } from '../segment-settings.js';
-import { DEFAULT_ICMP_BURST, DEFAULT_ICMP_RATE, DEFAULT_L3_MAX_ROUTES } from '../../node/defaults.js';
 import type { Port } from '../port.js';
 import {
   decrementTtl4,
@@ -51,6 +50,11 @@ export interface L3Route {
   readonly port: Port;
   readonly segment: L3Segment;
 }
+
+/** L3 routing on one node: routes per family, ICMP errors per second and their burst. */
+export const DEFAULT_L3_MAX_ROUTES = 4_000_000;
+export const DEFAULT_ICMP_RATE = 100;
+export const DEFAULT_ICMP_BURST = 50;
 
 export interface L3RouterOptions {
   /** Routes per family on the node. Defaults: ../defaults.ts. */
