@@ -64,6 +64,10 @@ export class OutputQueue implements Flushable {
   private spareTypes: number[] = [];
   private sparePayloads: Buffer[] = [];
   private queuedBytes = 0;
+  /** Queued records that are not frames (control), and their payload bytes: the flush
+   * derives the frame counters from these without another pass over the queue. */
+  private queuedOther = 0;
+  private queuedOtherBytes = 0;
   private writing = false;
   private readonly framesOnly: boolean;
   private closed = false;
@@ -89,7 +93,8 @@ export class OutputQueue implements Flushable {
    * copied here). Never throws. */
   push(type: number, payload: Buffer): boolean {
     if (this.closed) return false;
-    if (this.framesOnly && type !== RecordType.FRAME && type !== RecordType.FRAME_GSO) {
+    const frame = type === RecordType.FRAME || type === RecordType.FRAME_GSO;
+    if (!frame && this.framesOnly) {
       this.drops.device_drop++;
       return false;
     }
@@ -112,6 +117,10 @@ export class OutputQueue implements Flushable {
     this.types.push(type);
     this.payloads.push(payload);
     this.queuedBytes += size;
+    if (!frame) {
+      this.queuedOther++;
+      this.queuedOtherBytes += payload.length;
+    }
     if (!this.flushPending) this.scheduler.schedule(this);
     return true;
   }
@@ -146,16 +155,11 @@ export class OutputQueue implements Flushable {
     const bytes = this.queuedBytes;
     this.types = this.spareTypes;
     this.payloads = this.sparePayloads;
+    const frames = n - this.queuedOther;
+    const frameBytes = bytes - n * HEADER_LENGTH - this.queuedOtherBytes;
     this.queuedBytes = 0;
-    let frames = 0;
-    let frameBytes = 0;
-    for (let i = 0; i < n; i++) {
-      const t = types[i];
-      if (t === RecordType.FRAME || t === RecordType.FRAME_GSO) {
-        frames++;
-        frameBytes += payloads[i].length;
-      }
-    }
+    this.queuedOther = 0;
+    this.queuedOtherBytes = 0;
     let refused = 0;
     this.writing = true;
     try {
@@ -181,6 +185,8 @@ export class OutputQueue implements Flushable {
     this.payloads.length = 0;
     this.types.length = 0;
     this.queuedBytes = 0;
+    this.queuedOther = 0;
+    this.queuedOtherBytes = 0;
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.stallTimer = undefined;
   }
