@@ -92,28 +92,35 @@ export class OutputQueue implements Flushable {
    * dropped (counted) or closed. `payload` must stay unchanged until the flush (it is not
    * copied here). Never throws. */
   push(type: number, payload: Buffer): boolean {
+    // The hot path, kept small so that V8 inlines it into the segment's forward(): a
+    // plain FRAME that fits. Everything else (other records, drops) is out of line.
+    if (type !== RecordType.FRAME) return this.pushOther(type, payload);
+    const size = HEADER_LENGTH + payload.length;
+    if (this.closed || this.writer.backlog() > this.highWaterBytes || this.payloads.length >= this.maxFrames || this.queuedBytes + size > this.maxBytes) {
+      return this.refuse();
+    }
+    if (this.stalledSince >= 0) this.stalledSince = -1;
+    this.types.push(type);
+    this.payloads.push(payload);
+    this.queuedBytes += size;
+    if (!this.flushPending) this.scheduler.schedule(this);
+    return true;
+  }
+
+  /** FRAME_GSO and control records: the same checks, plus a frames-only writer's refusal,
+   * and control records counted apart (they are not frames in framesOut/bytesOut). */
+  private pushOther(type: number, payload: Buffer): boolean {
     if (this.closed) return false;
-    const frame = type === RecordType.FRAME || type === RecordType.FRAME_GSO;
+    const frame = type === RecordType.FRAME_GSO;
     if (!frame && this.framesOnly) {
       this.drops.device_drop++;
       return false;
     }
-    if (this.writer.backlog() > this.highWaterBytes) {
-      this.drops.slow_peer++;
-      this.noteStall();
-      return false;
+    const size = HEADER_LENGTH + payload.length;
+    if (this.writer.backlog() > this.highWaterBytes || this.payloads.length >= this.maxFrames || this.queuedBytes + size > this.maxBytes) {
+      return this.refuse();
     }
     if (this.stalledSince >= 0) this.stalledSince = -1;
-    const size = HEADER_LENGTH + payload.length;
-    // Full: drop the NEWEST. The queue only ever holds the current tick's records
-    // (it is emptied at the end of every tick), so "oldest" and "newest" are the same
-    // age here, and refusing the newcomer is O(1) and keeps the batch in order. The
-    // long-lived backlog that derp drops the oldest of lives in the socket instead,
-    // and is bounded by the high-water mark above.
-    if (this.payloads.length >= this.maxFrames || this.queuedBytes + size > this.maxBytes) {
-      this.drops.queue_full++;
-      return false;
-    }
     this.types.push(type);
     this.payloads.push(payload);
     this.queuedBytes += size;
@@ -123,6 +130,22 @@ export class OutputQueue implements Flushable {
     }
     if (!this.flushPending) this.scheduler.schedule(this);
     return true;
+  }
+
+  /** Why a record that did not fit was dropped: a writer above the high-water mark
+   * (`slow_peer`, and the stall clock runs) before a full tick (`queue_full`). Full:
+   * the NEWEST is dropped. The queue only ever holds the current tick's records (it is
+   * emptied at the end of every tick), so "oldest" and "newest" are the same age here,
+   * and refusing the newcomer is O(1) and keeps the batch in order. The long-lived
+   * backlog that derp drops the oldest of lives in the socket instead, and is bounded
+   * by the high-water mark. */
+  private refuse(): false {
+    if (this.closed) return false;
+    if (this.writer.backlog() > this.highWaterBytes) {
+      this.drops.slow_peer++;
+      this.noteStall();
+    } else this.drops.queue_full++;
+    return false;
   }
 
   /** Now if the writer is idle (a lone packet: no wait), or if a quarter of the tick's
