@@ -10,3 +10,4 @@ export * from './record-conn.js';
 export * from './tls-record-conn.js';
 export * from './memory-record-conn.js';
 export * from './json-post.js';
+export * from './proxy-header.js';
