@@ -100,6 +100,15 @@ export const limitsSchema = z.strictObject({
   logSample: z.number().int().min(0).max(1000).default(DEFAULT_LOG_SAMPLE),
 });
 
+/** Load balancer source ranges (CIDR) allowed, and required, to send a PROXY protocol header. */
+function proxyProtocol() {
+  return z
+    .strictObject({
+      trusted: z.array(cidrSchema).default([]),
+    })
+    .prefault({});
+}
+
 export const configSchema = z
   .strictObject({
     node: z.strictObject({ id: z.string().min(1).max(64).default(hostname()) }).prefault({}),
@@ -181,6 +190,8 @@ export const configSchema = z
             icmpBurst: z.number().int().min(1).max(1_000_000).default(DEFAULT_ICMP_BURST),
           })
           .prefault({}),
+        /** PROXY protocol v1/v2 on the client port from these load balancer ranges: required from them, refused from others. Empty: off. */
+        proxyProtocol: proxyProtocol(),
         /** Broker public keys (PEM files) for a standalone switch (`elink switch`). */
         ticketKeys: z.array(z.string()).default([]),
         /** Used ticket ids, appended before each welcome and read at start: a ticket stays single-use across restarts. */

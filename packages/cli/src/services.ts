@@ -279,6 +279,7 @@ export function switchNodeSettings(loaded: LoadedConfig): SwitchNodeSettings {
     l3: { ...sw.l3 },
     gso: sw.gso,
     connectionLimits: connectionLimitsOf(loaded.config),
+    proxyProtocol: { trusted: [...sw.proxyProtocol.trusted] },
     logIntervalMs: lim.logInterval * 1000,
     logSample: lim.logSample,
     replayJournal: loaded.path(sw.replayJournal),

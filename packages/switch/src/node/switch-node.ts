@@ -19,9 +19,10 @@ import { Registry } from 'prom-client';
 import { ALPN, ElError, type ErrorCode, type SegmentDef, type TicketClaims } from '@elink/protocol';
 import { addDropCounts, addQueueDrops, newDropCounts, type DropCounts } from '../core/drops.js';
 import { registerSwitchMetrics, type SegmentSnapshot, type Traffic } from './metrics.js';
-import { defaultFlushScheduler, TlsRecordConn, type QueueOptions, type RecordConn } from '@elink/transport';
+import { defaultFlushScheduler, inheritRemote, TlsRecordConn, type QueueOptions, type RecordConn } from '@elink/transport';
 import { DEFAULT_CLOSE_GRACE_MS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_GSO, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_MAX_SESSIONS, DEFAULT_REPLAY_CACHE_SIZE, DEFAULT_WRITE_TIMEOUT_MS } from './defaults.js';
 import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
+import { ProxyGate, type ProxyProtocolOptions } from './proxy-gate.js';
 import { EventSummary } from './event-summary.js';
 import type { FdBudget } from './fd-budget.js';
 import { ReplayCache } from '../admission/replay-cache.js';
@@ -67,6 +68,8 @@ export interface SwitchNodeOptions {
   l3?: L3RouterOptions;
   /** Admission at accept: connections before the welcome, per source and in all, and accept rates. */
   connectionLimits?: Partial<ConnectionLimits>;
+  /** PROXY protocol v1/v2 from these load balancer ranges (required from them, refused from others); absent or empty: off. */
+  proxyProtocol?: ProxyProtocolOptions;
   /** The process's descriptor budget (shared by its listeners); absent = no fd shedding. */
   fds?: FdBudget;
   /** Summary interval of the pre-auth event log. */
@@ -106,6 +109,8 @@ export class SwitchNode implements SessionHost {
   readonly gso: boolean;
   readonly replay: ReplayCache;
   readonly guard: ConnectionGuard;
+  /** PROXY protocol in front of TLS; undefined when off. */
+  readonly proxyGate: ProxyGate | undefined;
   /** Pre-auth events (failed handshakes, bad or missing hello): sampled and summed up. */
   private readonly preAuth: EventSummary;
   private readonly journal: ReplayJournal | undefined;
@@ -162,6 +167,16 @@ export class SwitchNode implements SessionHost {
     };
     if (opts.tls.ciphers) tlsOptions.ciphers = opts.tls.ciphers;
     if (opts.tls.ecdhCurve) tlsOptions.ecdhCurve = opts.tls.ecdhCurve;
+    this.proxyGate =
+      opts.proxyProtocol && opts.proxyProtocol.trusted.length > 0
+        ? new ProxyGate({
+            listener: 'switch',
+            trusted: opts.proxyProtocol.trusted,
+            timeoutMs: tlsOptions.handshakeTimeout!,
+            registry: opts.registry,
+            onRefused: (reason, peer) => this.preAuth.add(`proxy:${reason}`, { peer, reason }, 'PROXY protocol header refused'),
+          })
+        : undefined;
     // The TCP listener admits (ConnectionGuard) and only then hands a socket to TLS, so a
     // refused connection costs an accept and a close, never a TLS socket.
     this.server = createServer(tlsOptions, (socket) => this.onSecureConnection(socket));
@@ -170,10 +185,12 @@ export class SwitchNode implements SessionHost {
       raw.on('error', () => {}); // reported through tlsClientError / the session
       this.connections.add(raw);
       raw.on('close', () => this.connections.delete(raw));
-      this.server.emit('connection', raw);
+      if (this.proxyGate) this.proxyGate.pass(raw, (s) => this.server.emit('connection', s));
+      else this.server.emit('connection', raw);
     });
     this.guard.reportErrors(this.tcp);
     this.server.on('tlsClientError', (err, socket) => {
+      inheritRemote(socket);
       // With a listener attached node leaves the socket open (e.g. on handshake timeout).
       socket.destroy();
       const code = (err as NodeJS.ErrnoException).code ?? 'ERR_TLS';
@@ -447,6 +464,7 @@ export class SwitchNode implements SessionHost {
   // ---- internals ----
 
   private onSecureConnection(socket: TLSSocket): void {
+    inheritRemote(socket);
     if (socket.alpnProtocol !== ALPN) {
       this.preAuth.add('no_alpn', { peer: `${socket.remoteAddress}:${socket.remotePort}`, alpn: socket.alpnProtocol }, `connection without ALPN ${ALPN} refused`);
       socket.destroy();
