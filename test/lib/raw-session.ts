@@ -16,9 +16,10 @@ export interface RawSession {
   next(type: string, timeoutMs?: number): Promise<ControlMessage>;
 }
 
-export function openRaw(host: string, port: number, ca: string | Buffer): Promise<RawSession> {
+/** `localAddress`: the source address to connect from (e.g. another loopback address). */
+export function openRaw(host: string, port: number, ca: string | Buffer, localAddress?: string): Promise<RawSession> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, ca, ALPNProtocols: [ALPN], checkServerIdentity: () => undefined });
+    const socket = connect({ host, port, ca, ALPNProtocols: [ALPN], checkServerIdentity: () => undefined, ...(localAddress ? { localAddress } : {}) });
     const controls: ControlMessage[] = [];
     const frames: Buffer[] = [];
     const waiters = new Set<() => void>();
