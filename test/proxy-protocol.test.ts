@@ -9,6 +9,9 @@
  * - A direct connection from the trusted range without a header is refused (reason missing).
  * - A stranger (127.0.0.1, untrusted) sending a PROXY header to name another source is
  *   refused (reason untrusted); its plain TLS connections still work.
+ * - The broker behind the same HAProxy (send-proxy-v2): the challenge rate limit counts
+ *   per real client, so 127.0.0.77 is limited (429) while 127.0.0.78 behind the same
+ *   HAProxy still gets challenges; a headerless connection from the trusted range is refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,7 +34,24 @@ let state: string;
 let ca: Buffer;
 let proc: Proc;
 let haproxy: ChildProcess | undefined;
-const ports = { broker: 0, switch: 0, admin: 0, v2: 0, v1: 0 };
+const ports = { broker: 0, switch: 0, admin: 0, v2: 0, v1: 0, brokerLb: 0 };
+const CHALLENGES = 3;
+
+/** GET /v1/challenge on `port` from `localAddress`, a new connection each time; the HTTP status, or 0 if the connection failed. */
+function challenge(port: number, localAddress: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: '127.0.0.1', port, localAddress, path: '/v1/challenge', method: 'GET', ca, servername: 'localhost', checkServerIdentity: () => undefined, agent: new Agent({ keepAlive: false }), timeout: 10_000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
 
 function login(device: string): Promise<LoginReply> {
   return new Promise((resolve, reject) => {
@@ -76,13 +96,13 @@ async function listening(port: number, timeoutMs = 10_000): Promise<void> {
 }
 
 /** A TLS connection attempt to the switch port; resolves true if the handshake completed. */
-function handshake(opts: { localAddress: string; prefix?: Buffer }): Promise<boolean> {
+function handshake(opts: { localAddress: string; prefix?: Buffer; port?: number }): Promise<boolean> {
   return new Promise((resolve) => {
-    const plain = netConnect({ port: ports.switch, host: '127.0.0.1', localAddress: opts.localAddress });
+    const plain = netConnect({ port: opts.port ?? ports.switch, host: '127.0.0.1', localAddress: opts.localAddress });
     plain.on('error', () => undefined);
     plain.once('connect', () => {
       if (opts.prefix) plain.write(opts.prefix);
-      const t = tlsConnect({ socket: plain, ca, ALPNProtocols: [ALPN], checkServerIdentity: () => undefined });
+      const t = tlsConnect({ socket: plain, ca, ...(opts.port ? {} : { ALPNProtocols: [ALPN] }), checkServerIdentity: () => undefined });
       const timer = setTimeout(() => (t.destroy(), resolve(false)), 10_000);
       t.on('error', () => undefined);
       t.once('secureConnect', () => (clearTimeout(timer), t.destroy(), resolve(true)));
@@ -104,7 +124,7 @@ async function sessionVia(port: number, device: string): Promise<void> {
 beforeAll(async () => {
   assertBuilt();
   state = initState('elink-proxy-', [{ name: 'alice' }]);
-  Object.assign(ports, { broker: await freePort(), switch: await freePort(), admin: await freePort(), v2: await freePort(), v1: await freePort() });
+  Object.assign(ports, { broker: await freePort(), switch: await freePort(), admin: await freePort(), v2: await freePort(), v1: await freePort(), brokerLb: await freePort() });
   const file = join(state, 'elink.yaml');
   const doc = parseDocument(readFileSync(file, 'utf8'));
   doc.setIn(['broker', 'listen'], doc.createNode({ host: '127.0.0.1', port: ports.broker }));
@@ -112,6 +132,8 @@ beforeAll(async () => {
   doc.setIn(['switch', 'advertise'], '127.0.0.1');
   doc.setIn(['switch', 'drainSeconds'], 0);
   doc.setIn(['switch', 'proxyProtocol'], doc.createNode({ trusted: [`${LB_SOURCE}/32`] }));
+  doc.setIn(['broker', 'proxyProtocol'], doc.createNode({ trusted: [`${LB_SOURCE}/32`] }));
+  doc.setIn(['broker', 'rateLimit'], doc.createNode({ challenges: CHALLENGES, window: 600 }));
   doc.setIn(['admin'], doc.createNode({ host: '127.0.0.1', port: ports.admin }));
   writeFileSync(file, doc.toString());
   ca = readFileSync(join(state, 'ca.pem'));
@@ -135,6 +157,11 @@ beforeAll(async () => {
       `frontend fe_v1`,
       `  bind 127.0.0.1:${ports.v1}`,
       '  default_backend be_v1',
+      `frontend fe_broker`,
+      `  bind 127.0.0.1:${ports.brokerLb}`,
+      '  default_backend be_broker',
+      'backend be_broker',
+      `  server br 127.0.0.1:${ports.broker} send-proxy-v2 source ${LB_SOURCE}`,
       'backend be_v2',
       `  server sw 127.0.0.1:${ports.switch} send-proxy-v2 source ${LB_SOURCE}`,
       'backend be_v1',
@@ -145,6 +172,7 @@ beforeAll(async () => {
   haproxy = spawn('haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'inherit', 'inherit'] });
   await listening(ports.v2);
   await listening(ports.v1);
+  await listening(ports.brokerLb);
 }, 60_000);
 
 afterAll(async () => {
@@ -177,5 +205,27 @@ describe('PROXY protocol on the switch client port (HAProxy in front)', () => {
     expect(await metric('el_proxy_header_refused_total', { listener: 'switch', reason: 'untrusted' })).toBe(before + 1);
     expect(await handshake({ localAddress: '127.0.0.1' })).toBe(true);
     expect(proc.logs.some((l) => l.msg === 'session opened' && String(l.peer).startsWith('203.0.113.9'))).toBe(false);
+  });
+});
+
+describe('PROXY protocol on the broker HTTPS port (HAProxy in front)', () => {
+  it('the challenge rate limit is kept per real client: two clients behind one HAProxy are limited separately', async () => {
+    const a: number[] = [];
+    for (let i = 0; i < CHALLENGES + 1; i++) a.push(await challenge(ports.brokerLb, CLIENT));
+    expect(a).toEqual([...Array<number>(CHALLENGES).fill(200), 429]);
+    expect(await challenge(ports.brokerLb, '127.0.0.78')).toBe(200);
+  });
+
+  it('a connection from the trusted range without a header is refused; an untrusted direct one is served', async () => {
+    const before = await metric('el_proxy_header_refused_total', { listener: 'broker', reason: 'missing' });
+    expect(await challenge(ports.broker, LB_SOURCE)).toBe(0);
+    expect(await metric('el_proxy_header_refused_total', { listener: 'broker', reason: 'missing' })).toBe(before + 1);
+    expect(await challenge(ports.broker, '127.0.0.79')).toBe(200);
+  });
+
+  it('a stranger forging a PROXY header to the broker is refused', async () => {
+    const before = await metric('el_proxy_header_refused_total', { listener: 'broker', reason: 'untrusted' });
+    expect(await handshake({ port: ports.broker, localAddress: '127.0.0.1', prefix: Buffer.from('PROXY TCP4 203.0.113.9 127.0.0.1 1234 443\r\n') })).toBe(false);
+    expect(await metric('el_proxy_header_refused_total', { listener: 'broker', reason: 'untrusted' })).toBe(before + 1);
   });
 });

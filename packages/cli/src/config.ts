@@ -128,6 +128,8 @@ export const configSchema = z
         publishKeys: z.array(z.string()).default([]),
         /** Shared with switch nodes: authenticates their heartbeats. */
         clusterSecret: z.string().min(16).optional(),
+        /** PROXY protocol v1/v2 on the HTTPS port from these load balancer ranges: required from them, refused from others. Empty: off. */
+        proxyProtocol: proxyProtocol(),
         /** Bearer token for the admin API (/v1/admin); unset = admin API off. */
         adminToken: z.string().min(16).optional(),
         /** Seconds without a login after which a lease may go to another device. */

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { createBrokerApp, type BrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
-import { BrokerLink, ConnectionGuard, FdBudget, SwitchNode, type ConnectionLimits, type SwitchNodeOptions } from '@elink/switch';
+import { BrokerLink, ConnectionGuard, EventSummary, FdBudget, gateTlsServer, ProxyGate, SwitchNode, type ConnectionLimits, type SwitchNodeOptions } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
 import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
@@ -192,6 +192,18 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       httpLimits,
       ready,
     });
+    if (config.broker.proxyProtocol.trusted.length > 0) {
+      const brokerLog = logger.child({ component: 'broker' });
+      const proxyLog = new EventSummary({ logger: brokerLog, message: 'connections refused for their PROXY protocol header', intervalMs: lim.logInterval * 1000, sample: lim.logSample });
+      const gate = new ProxyGate({
+        listener: 'broker',
+        trusted: config.broker.proxyProtocol.trusted,
+        timeoutMs: lim.handshakeTimeout * 1000,
+        registry,
+        onRefused: (reason, peer) => proxyLog.add(`proxy:${reason}`, { peer, reason }, 'PROXY protocol header refused'),
+      });
+      gateTlsServer(broker.server as unknown as TlsServer, gate);
+    }
     brokerGuard = guardFor('broker');
     brokerGuard.attach(broker.server);
     await broker.listen({ host: config.broker.listen.host, port: config.broker.listen.port });

@@ -10,7 +10,8 @@ export { SwitchNode, type SwitchNodeOptions, type SwitchNodeStats } from './node
 export * from './node/defaults.js';
 export { BrokerLink, type BrokerLinkOptions } from './node/broker-link.js';
 export { ConnectionGuard, type ConnectionGuardOptions, type ConnectionLimits, type RefusalReason } from './node/connection-guard.js';
-export { ProxyGate, type ProxyGateOptions, type ProxyProtocolOptions } from './node/proxy-gate.js';
+export { gateTlsServer, ProxyGate, type ProxyGateOptions, type ProxyProtocolOptions } from './node/proxy-gate.js';
+export { EventSummary } from './node/event-summary.js';
 export { FdBudget, readFdLimit, type FdBudgetOptions } from './node/fd-budget.js';
 export type { Traffic, SegmentSnapshot } from './node/metrics.js';
 

@@ -11,8 +11,9 @@
  * `onRefused` (the listener's sampled pre-auth log).
  */
 import type { Socket } from 'node:net';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import { Counter, type Registry } from 'prom-client';
-import { looksLikeProxyHeader, readProxyHeader, setProxiedRemote, TrustedSources, type ProxyRefusal } from '@elink/transport';
+import { inheritRemote, looksLikeProxyHeader, readProxyHeader, setProxiedRemote, TrustedSources, type ProxyRefusal } from '@elink/transport';
 
 export interface ProxyProtocolOptions {
   /** Load balancer source ranges (CIDR); empty: PROXY headers are refused from everyone. */
@@ -84,4 +85,24 @@ export class ProxyGate {
     this.counter?.inc({ listener: this.opts.listener, reason });
     this.opts.onRefused?.(reason, peer);
   }
+}
+
+/**
+ * Puts `gate` in front of a TLS server that listens itself (the broker's HTTPS): the
+ * server's 'connection' listeners (TLS, and whatever else was attached so far) run only
+ * once the gate passes the socket, and the TLS socket reports the header's source
+ * (request.socket.remoteAddress, fastify's request.ip). Call before ConnectionGuard.attach,
+ * whose admission then still runs first, on the load balancer's address.
+ */
+export function gateTlsServer(server: TlsServer, gate: ProxyGate): void {
+  const inner = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  server.on('connection', (raw: Socket) => {
+    if (raw.destroyed) return; // refused at accept
+    gate.pass(raw, (s) => {
+      for (const l of inner) l.call(server, s);
+    });
+  });
+  server.prependListener('secureConnection', (socket: TLSSocket) => inheritRemote(socket));
+  server.prependListener('tlsClientError', (_err: Error, socket: TLSSocket) => inheritRemote(socket));
 }
