@@ -118,7 +118,10 @@ async function sessionVia(port: number, device: string): Promise<void> {
   await raw.next('welcome');
   const opened = await proc.waitFor((l) => l.msg === 'session opened' && l.device === device, 10_000, `session opened for ${device}`);
   expect(String(opened.peer)).toMatch(new RegExp(`^${CLIENT.replaceAll('.', '\\.')}:\\d+$`));
+  // Welcomed under its real address: no longer pending (ConnectionGuard.readmit moved it off HAProxy's).
+  expect(await metric('el_listener_pending_connections', { listener: 'switch' })).toBe(0);
   raw.socket.destroy();
+  await raw.closed;
 }
 
 beforeAll(async () => {

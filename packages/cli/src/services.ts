@@ -192,6 +192,9 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       httpLimits,
       ready,
     });
+    const guard = guardFor('broker');
+    brokerGuard = guard;
+    // The gate takes over the server's connection listeners: it goes first, the guard's admission is prepended after it.
     if (config.broker.proxyProtocol.trusted.length > 0) {
       const brokerLog = logger.child({ component: 'broker' });
       const proxyLog = new EventSummary({ logger: brokerLog, message: 'connections refused for their PROXY protocol header', intervalMs: lim.logInterval * 1000, sample: lim.logSample });
@@ -201,10 +204,10 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         timeoutMs: lim.handshakeTimeout * 1000,
         registry,
         onRefused: (reason, peer) => proxyLog.add(`proxy:${reason}`, { peer, reason }, 'PROXY protocol header refused'),
+        onSource: (raw, address, port) => guard.readmit(raw, address, port),
       });
       gateTlsServer(broker.server as unknown as TlsServer, gate);
     }
-    brokerGuard = guardFor('broker');
     brokerGuard.attach(broker.server);
     await broker.listen({ host: config.broker.listen.host, port: config.broker.listen.port });
   }

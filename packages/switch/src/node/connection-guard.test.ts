@@ -119,3 +119,29 @@ describe('ConnectionGuard', () => {
     guard.stop();
   });
 });
+
+describe('readmit (PROXY protocol: the real source behind a load balancer)', () => {
+  it('moves a pending connection to the real source, caps that source, and authenticated() takes the real address', async () => {
+    const { logger } = logSink();
+    const guard = new ConnectionGuard({ listener: 't', logger, limits: { pendingPerSource: 2, acceptRatePerSource: 1000, pending: 100, acceptRate: 1000 } });
+    const { port, held } = await listen(guard);
+    await open(port, 3);
+    await waitUntil(() => held.length === 2, 'two admitted');
+    // Two from the balancer (127.0.0.1) are pending; a third was refused on its address.
+    expect(guard.refused.pending_per_source).toBe(1);
+    expect(guard.readmit(held[0]!, '198.51.100.7', 1111)).toBe(true);
+    expect(guard.readmit(held[1]!, '198.51.100.7', 2222)).toBe(true);
+    expect(guard.pending).toBe(2);
+    // The balancer's address is free again; the real source now holds both.
+    await open(port, 1);
+    await waitUntil(() => held.length === 3, 'a third admitted');
+    expect(guard.readmit(held[2]!, '198.51.100.7', 3333)).toBe(false);
+    expect(held[2]!.destroyed).toBe(true);
+    expect(guard.refused.pending_per_source).toBe(2);
+    await waitUntil(() => guard.pending === 2, 'the refused one released');
+    guard.authenticated('198.51.100.7', 1111);
+    expect(guard.pending).toBe(1);
+    held[1]!.destroy();
+    await waitUntil(() => guard.pending === 0, 'all released');
+  });
+});

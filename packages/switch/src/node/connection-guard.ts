@@ -105,6 +105,8 @@ export class ConnectionGuard {
   private readonly total: TokenBucket;
   /** Pending connections by "address|port" (what authenticated() names). */
   private readonly pendingPeers = new Map<string, string>();
+  /** The pendingPeers key of each admitted socket (readmit() moves it to the real source). */
+  private readonly keys = new WeakMap<Socket, string>();
   private readonly metrics: Metrics | undefined;
   private readonly now: () => number;
   private shedding = false;
@@ -158,12 +160,44 @@ export class ConnectionGuard {
     this.opts.fds?.opened();
     this.perSource.set(source, (this.perSource.get(source) ?? 0) + 1);
     this.pendingPeers.set(peer, source);
+    this.keys.set(socket, peer);
     this.metrics?.pending.inc({ listener: this.opts.listener });
     socket.once('close', () => {
       this.open--;
       this.opts.fds?.closed();
-      this.release(peer);
+      this.release(this.keys.get(socket) ?? peer);
     });
+    return true;
+  }
+
+  /**
+   * A PROXY protocol header named the real source (`address`:`port`) of `socket`, which
+   * was admitted on the load balancer's address: from now on the connection is pending
+   * under the real source, and that source's accept rate and pending cap apply to it (and
+   * authenticated() takes the real address). False, and the socket destroyed, if the real
+   * source is over its limits.
+   */
+  readmit(socket: Socket, address: string, port: number): boolean {
+    const old = this.keys.get(socket);
+    const oldSource = old === undefined ? undefined : this.pendingPeers.get(old);
+    if (old === undefined || oldSource === undefined) return true;
+    const source = sourceOf(address);
+    const reason = this.sourceRefusal(source, this.now());
+    if (reason) {
+      this.refused[reason]++;
+      this.metrics?.refused.inc({ listener: this.opts.listener, reason });
+      this.summary.add(reason, {}, '');
+      socket.destroy();
+      return false;
+    }
+    this.pendingPeers.delete(old);
+    const n = (this.perSource.get(oldSource) ?? 1) - 1;
+    if (n > 0) this.perSource.set(oldSource, n);
+    else this.perSource.delete(oldSource);
+    const key = `${address}|${port}`;
+    this.pendingPeers.set(key, source);
+    this.perSource.set(source, (this.perSource.get(source) ?? 0) + 1);
+    this.keys.set(socket, key);
     return true;
   }
 
@@ -199,6 +233,14 @@ export class ConnectionGuard {
       if (low && this.open >= (this.opts.reserveShare ?? 0)) return 'fd_limit';
     }
     const now = this.now();
+    const perSource = this.sourceRefusal(source, now);
+    if (perSource) return perSource;
+    if (!this.total.take(now)) return 'accept_rate';
+    if (this.pendingPeers.size >= this.limits.pending) return 'pending';
+    return undefined;
+  }
+
+  private sourceRefusal(source: string, now: number): RefusalReason | undefined {
     let bucket = this.buckets.get(source);
     if (bucket) this.buckets.delete(source); // re-inserted below: Map order = least recently seen first
     else {
@@ -208,8 +250,6 @@ export class ConnectionGuard {
     this.buckets.set(source, bucket);
     if (!bucket.take(now)) return 'accept_rate_per_source';
     if ((this.perSource.get(source) ?? 0) >= this.limits.pendingPerSource) return 'pending_per_source';
-    if (!this.total.take(now)) return 'accept_rate';
-    if (this.pendingPeers.size >= this.limits.pending) return 'pending';
     return undefined;
   }
 }

@@ -26,6 +26,8 @@ export interface ProxyGateOptions extends ProxyProtocolOptions {
   timeoutMs: number;
   registry?: Registry | undefined;
   onRefused?: (reason: ProxyRefusal, peer: string) => void;
+  /** The header named this source (before TLS); false: the socket was refused (destroyed) for it, e.g. ConnectionGuard.readmit. */
+  onSource?: (raw: Socket, address: string, port: number) => boolean;
 }
 
 function counterIn(registry: Registry): Counter<'listener' | 'reason'> {
@@ -53,7 +55,10 @@ export class ProxyGate {
       void readProxyHeader(raw, { timeoutMs: this.opts.timeoutMs }).then((r) => {
         if (raw.destroyed) return;
         if (!r.ok) return this.refuse(raw, r.reason, peer);
-        if (r.source) setProxiedRemote(raw, r.source);
+        if (r.source) {
+          if (this.opts.onSource && !this.opts.onSource(raw, r.source.address, r.source.port)) return;
+          setProxiedRemote(raw, r.source);
+        }
         next(raw);
       });
       return;

@@ -175,6 +175,7 @@ export class SwitchNode implements SessionHost {
             timeoutMs: tlsOptions.handshakeTimeout!,
             registry: opts.registry,
             onRefused: (reason, peer) => this.preAuth.add(`proxy:${reason}`, { peer, reason }, 'PROXY protocol header refused'),
+            onSource: (raw, address, port) => this.guard.readmit(raw, address, port),
           })
         : undefined;
     // The TCP listener admits (ConnectionGuard) and only then hands a socket to TLS, so a
