@@ -34,6 +34,7 @@ const SWITCH = `switch:
   replayJournal: journal.bin
   queue: { maxFrames: 128, maxBytes: 131072, highWaterBytes: 262144 }
   l3: { maxRoutes: 1000, icmpRate: 7, icmpBurst: 3 }
+  proxyProtocol: { trusted: [10.0.0.0/8, 'fd00::/8'] }
 limits: { handshakeTimeout: 3, logInterval: 20, logSample: 2, pending: 9, pendingPerSource: 4, acceptRate: 11, acceptRatePerSource: 6 }
 `;
 
@@ -87,6 +88,7 @@ describe('switch settings from the config file', () => {
       l3: { maxRoutes: 1000, icmpRate: 7, icmpBurst: 3 },
       gso: false,
       connectionLimits: { pending: 9, pendingPerSource: 4, acceptRate: 11, acceptRatePerSource: 6 },
+      proxyProtocol: { trusted: ['10.0.0.0/8', 'fd00::/8'] },
       logIntervalMs: 20_000,
       logSample: 2,
       replayJournal: join(loaded.stateDir, 'journal.bin'),
