@@ -11,14 +11,14 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { encodeControl, encodeRecord, loginReplySchema, RecordType, type LoginReply } from '@elink/protocol';
+import { encodeControl, encodeRecord, RecordType, type LoginReply } from '@elink/protocol';
 import { assertBuilt, elink, freePort, stopAll, type Proc } from './lib/processes.js';
 import { openRaw, type RawSession } from './lib/raw-session.js';
-import { initState, PASSWORD } from './lib/server.js';
+import { initState, postLogin } from './lib/server.js';
 
 
 interface Server {
@@ -61,22 +61,9 @@ function tlsOptions(s: Server): { ca: Buffer; servername: string; checkServerIde
 }
 
 function login(s: Server, device: string, agent?: Agent): Promise<LoginReply> {
-  return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ user: 'alice', password: PASSWORD, segment: 'lab', device });
-    const req = request(
-      // With a keep-alive agent the TLS options live on the agent: Node 24 never reuses a
-      // socket whose request brought its own checkServerIdentity.
-      { host: '127.0.0.1', port: s.brokerPort, path: '/v1/login', method: 'POST', ...(agent ? {} : tlsOptions(s)), agent, headers: { 'content-type': 'application/json' }, timeout: 10_000 },
-      (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d));
-        res.on('end', () => (res.statusCode === 200 ? resolve(loginReplySchema.parseAsync(JSON.parse(text))) : reject(new Error(`login HTTP ${res.statusCode}: ${text}`))));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('login timed out')));
-    req.on('error', reject);
-    req.end(body);
-  });
+  // With a keep-alive agent the TLS options live on the agent: Node 24 never reuses a
+  // socket whose request brought its own checkServerIdentity.
+  return postLogin({ host: '127.0.0.1', port: s.brokerPort, ...(agent ? {} : tlsOptions(s)), agent }, device);
 }
 
 async function healthz(s: Server): Promise<number> {

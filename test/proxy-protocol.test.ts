@@ -22,10 +22,10 @@ import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { ALPN, encodeControl, loginReplySchema, type LoginReply } from '@elink/protocol';
+import { ALPN, encodeControl, type LoginReply } from '@elink/protocol';
 import { assertBuilt, elink, freePort, stopAll, type Proc } from './lib/processes.js';
 import { openRaw } from './lib/raw-session.js';
-import { initState, PASSWORD } from './lib/server.js';
+import { initState, postLogin } from './lib/server.js';
 
 const LB_SOURCE = '127.0.0.2';
 const CLIENT = '127.0.0.77';
@@ -54,20 +54,7 @@ function challenge(port: number, localAddress: string): Promise<number> {
 }
 
 function login(device: string): Promise<LoginReply> {
-  return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ user: 'alice', password: PASSWORD, segment: 'lab', device });
-    const req = request(
-      { host: '127.0.0.1', port: ports.broker, path: '/v1/login', method: 'POST', ca, servername: 'localhost', checkServerIdentity: () => undefined, agent: new Agent({ keepAlive: false }), headers: { 'content-type': 'application/json' }, timeout: 10_000 },
-      (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d));
-        res.on('end', () => (res.statusCode === 200 ? resolve(loginReplySchema.parseAsync(JSON.parse(text))) : reject(new Error(`login HTTP ${res.statusCode}: ${text}`))));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('login timed out')));
-    req.on('error', reject);
-    req.end(body);
-  });
+  return postLogin({ host: '127.0.0.1', port: ports.broker, ca, servername: 'localhost', checkServerIdentity: () => undefined, agent: new Agent({ keepAlive: false }) }, device);
 }
 
 async function metric(name: string, labels: Record<string, string>): Promise<number> {

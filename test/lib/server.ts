@@ -3,6 +3,8 @@
  * segments and users a test needs, and `elink up` started on it in the root namespace.
  */
 import { spawnSync } from 'node:child_process';
+import { request, type RequestOptions } from 'node:https';
+import { loginReplySchema, type LoginReply } from '@elink/protocol';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,4 +109,20 @@ export async function startServer(opts: {
       rmSync(state, { recursive: true, force: true });
     },
   };
+}
+
+/** POST /v1/login as alice with `device` (the request's address, TLS and agent in `options`);
+ * the reply parsed with the protocol's contract, any status but 200 an error. */
+export function postLogin(options: RequestOptions, device: string): Promise<LoginReply> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ user: 'alice', password: PASSWORD, segment: 'lab', device });
+    const req = request({ ...options, path: '/v1/login', method: 'POST', headers: { 'content-type': 'application/json' }, timeout: 10_000 }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(loginReplySchema.parseAsync(JSON.parse(text))) : reject(new Error(`login HTTP ${res.statusCode}: ${text}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('login timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
 }
