@@ -13,6 +13,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { ElError, HEADER_LENGTH, type PayloadAllocator } from '@elink/protocol';
 import type { Writable } from 'node:stream';
+import type { ConnectionOptions } from 'node:tls';
 import WebSocket, { type ClientOptions } from 'ws';
 import type { RecordConn, RecordHandlers } from './record-conn.js';
 import { RecordInput } from './record-input.js';
@@ -25,6 +26,9 @@ export const WS_PATH = '/v1/el';
 /** The largest message either side sends or accepts (ws maxPayload): whole records, so at
  * least one record of 65,535 bytes, and a batch of many. */
 export const WS_MAX_MESSAGE = 1 << 20;
+
+/** ws's client options and the node:tls ones it passes on (ws's types leave those out). */
+export type WsConnectOptions = ClientOptions & Pick<ConnectionOptions, 'servername' | 'ALPNProtocols' | 'ca' | 'ciphers' | 'checkServerIdentity'>;
 
 export interface WsRecordConnOptions {
   /** Memory for frames (not control records) read; default a buffer of their own each. */
@@ -77,7 +81,7 @@ export class WsRecordConn implements RecordConn {
    * Resolves once the upgrade is done; rejects with ws's or the TLS error, or an ElError
    * naming the HTTP status the server answered instead.
    */
-  static connect(url: string, options: ClientOptions, opts: WsRecordConnOptions = {}): Promise<WsRecordConn> {
+  static connect(url: string, options: WsConnectOptions, opts: WsRecordConnOptions = {}): Promise<WsRecordConn> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, [WS_SUBPROTOCOL], { perMessageDeflate: false, maxPayload: WS_MAX_MESSAGE, ...options });
       let conn: WsRecordConn | undefined;

@@ -87,11 +87,11 @@ describe('SwitchNode over real TLS', () => {
     expect(a.closed).toBe(false);
   });
 
-  it('closes a TLS connection that did not negotiate ALPN el/1', async () => {
+  it('closes a TLS connection that offered only protocols other than el/1 and http/1.1', async () => {
     const t = await node();
-    const c = await client(t, { alpn: [] });
-    await waitUntil(() => c.closed, 'close');
-    expect(c.controls).toEqual([]);
+    // (No ALPN at all is HTTP: EL over WebSocket, ws-upgrade.test.ts.)
+    await expect(client(t, { alpn: ['h2'] })).rejects.toThrow(/no application protocol/i);
+    expect(t.node.stats.sessions).toBe(0);
   });
 
   it('survives a plain-TCP garbage client and a silent one (handshake timeout)', async () => {

@@ -3,6 +3,7 @@
  *
  *   TCP accept: ConnectionGuard (fd reserve, per-source and listener caps and rates)
  *     → TLS handshake (ALPN el/1, handshake timeout) → TlsRecordConn
+ *       (ALPN http/1.1 or none: WsUpgrade, ws-upgrade.ts → WsRecordConn)
  *     → acceptConn: Session (ports/session.ts) → hello → admit() (admission/admit.ts:
  *       ticket, replay journal, segment plan) → welcome → Segment.forward
  * Any other transport hands its RecordConn to acceptConn() the same way.
@@ -24,6 +25,7 @@ import { DEFAULT_CLOSE_GRACE_MS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_GSO, DEFAULT_
 import { ConnectionGuard, type ConnectionLimits } from './connection-guard.js';
 import { ProxyGate, type ProxyProtocolOptions } from './proxy-gate.js';
 import { EventSummary } from './event-summary.js';
+import { WsUpgrade } from './ws-upgrade.js';
 import type { FdBudget } from './fd-budget.js';
 import { ReplayCache } from '../admission/replay-cache.js';
 import { liveSettingsChanged } from '../core/segment-settings.js';
@@ -111,6 +113,8 @@ export class SwitchNode implements SessionHost {
   readonly guard: ConnectionGuard;
   /** PROXY protocol in front of TLS; undefined when off. */
   readonly proxyGate: ProxyGate | undefined;
+  /** EL over WebSocket on the same port (TLS connections that negotiated HTTP). */
+  readonly wsUpgrade: WsUpgrade;
   /** Pre-auth events (failed handshakes, bad or missing hello): sampled and summed up. */
   private readonly preAuth: EventSummary;
   private readonly journal: ReplayJournal | undefined;
@@ -162,7 +166,8 @@ export class SwitchNode implements SessionHost {
       cert: opts.tls.cert,
       key: opts.tls.key,
       minVersion: opts.tls.minVersion ?? 'TLSv1.2',
-      ALPNProtocols: [ALPN],
+      // el/1 first: a client offering both gets raw EL. http/1.1: EL over WebSocket.
+      ALPNProtocols: [ALPN, 'http/1.1'],
       handshakeTimeout: opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     };
     if (opts.tls.ciphers) tlsOptions.ciphers = opts.tls.ciphers;
@@ -178,6 +183,13 @@ export class SwitchNode implements SessionHost {
             onSource: (raw, address, port) => this.guard.readmit(raw, address, port),
           })
         : undefined;
+    this.wsUpgrade = new WsUpgrade({
+      timeoutMs: tlsOptions.handshakeTimeout!,
+      registry: opts.registry,
+      allocate: allocateFrame,
+      onConn: (conn) => this.acceptConn(conn),
+      onRefused: (result, peer) => this.preAuth.add(`websocket:${result}`, { peer, result }, 'WebSocket upgrade refused'),
+    });
     // The TCP listener admits (ConnectionGuard) and only then hands a socket to TLS, so a
     // refused connection costs an accept and a close, never a TLS socket.
     this.server = createServer(tlsOptions, (socket) => this.onSecureConnection(socket));
@@ -466,6 +478,7 @@ export class SwitchNode implements SessionHost {
 
   private onSecureConnection(socket: TLSSocket): void {
     inheritRemote(socket);
+    if (socket.alpnProtocol === 'http/1.1' || socket.alpnProtocol === false) return this.wsUpgrade.take(socket);
     if (socket.alpnProtocol !== ALPN) {
       this.preAuth.add('no_alpn', { peer: `${socket.remoteAddress}:${socket.remotePort}`, alpn: socket.alpnProtocol }, `connection without ALPN ${ALPN} refused`);
       socket.destroy();

@@ -1,0 +1,110 @@
+/**
+ * EL over WebSocket on the switch's client port (docs/protocol.md §1.1): a TLS connection
+ * that negotiated ALPN `http/1.1` (or none: an L7 balancer re-encrypting to the node
+ * often sends none) is HTTP/1.1, and the only thing it may do is upgrade at WS_PATH
+ * with the subprotocol WS_SUBPROTOCOL, within the handshake timeout. The upgraded
+ * WebSocket becomes a WsRecordConn for acceptConn(), like a raw TLS connection, so
+ * admission (the ConnectionGuard, PROXY protocol, TLS handshake timeout) happened before
+ * and hello, tickets and limits happen after exactly as on raw TLS. Any other request is
+ * answered with a status and closed; nothing else is served.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { Counter, type Registry } from 'prom-client';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { WS_MAX_MESSAGE, WS_PATH, WS_SUBPROTOCOL, WsRecordConn, type WsRecordConnOptions } from '@elink/transport';
+
+export type WsUpgradeResult = 'ok' | 'not_found' | 'no_upgrade' | 'bad_subprotocol' | 'bad_request' | 'timeout';
+
+export interface WsUpgradeOptions extends WsRecordConnOptions {
+  /** The upgrade request must be complete within this, from the end of the TLS handshake. */
+  timeoutMs: number;
+  registry?: Registry | undefined;
+  /** An upgraded connection, ready for SwitchNode.acceptConn. */
+  onConn: (conn: WsRecordConn) => void;
+  /** A connection refused before the upgrade (the node's sampled pre-auth log). */
+  onRefused?: (result: Exclude<WsUpgradeResult, 'ok'>, peer: string) => void;
+}
+
+function counterIn(registry: Registry): Counter<'result'> {
+  return (
+    (registry.getSingleMetric('el_switch_websocket_upgrades_total') as Counter<'result'> | undefined) ??
+    new Counter({ name: 'el_switch_websocket_upgrades_total', help: 'HTTP connections on the switch port by outcome: ok (upgraded to EL over WebSocket) or why refused', labelNames: ['result'], registers: [registry] })
+  );
+}
+
+const STATUS: Record<Exclude<WsUpgradeResult, 'ok' | 'timeout' | 'no_upgrade'>, string> = {
+  not_found: '404 Not Found',
+  bad_subprotocol: '400 Bad Request',
+  bad_request: '400 Bad Request',
+};
+
+export class WsUpgrade {
+  readonly counts = new Map<WsUpgradeResult, number>();
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly counter: Counter<'result'> | undefined;
+
+  constructor(private readonly opts: WsUpgradeOptions) {
+    this.counter = opts.registry ? counterIn(opts.registry) : undefined;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: WS_MAX_MESSAGE,
+      handleProtocols: (offered) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+    });
+    // Never listens: TLS sockets are handed to it. One request per connection, small headers.
+    this.http = createServer({ maxHeaderSize: 8 * 1024, requestTimeout: opts.timeoutMs, headersTimeout: opts.timeoutMs });
+    this.http.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const result = new URL(req.url ?? '/', 'http://x').pathname === WS_PATH ? 'no_upgrade' : 'not_found';
+      this.count(result);
+      this.opts.onRefused?.(result, `${req.socket.remoteAddress}:${req.socket.remotePort}`);
+      res.writeHead(result === 'no_upgrade' ? 426 : 404, { connection: 'close', 'content-type': 'text/plain', ...(result === 'no_upgrade' ? { upgrade: 'websocket' } : {}) });
+      res.end(result === 'no_upgrade' ? `EL over WebSocket: upgrade with subprotocol ${WS_SUBPROTOCOL}\n` : 'not found\n');
+    });
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.http.on('clientError', (_err: Error, socket: Duplex) => this.refuse(socket, 'bad_request'));
+  }
+
+  /** A TLS connection that negotiated HTTP: serve the upgrade, or refuse. */
+  take(socket: TLSSocket): void {
+    const timer = setTimeout(() => {
+      if (!socket.destroyed) this.refuse(socket, 'timeout');
+    }, this.opts.timeoutMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    (socket as TLSSocket & { elUpgradeTimer?: NodeJS.Timeout }).elUpgradeTimer = timer;
+    this.http.emit('connection', socket);
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (new URL(req.url ?? '/', 'http://x').pathname !== WS_PATH) return this.refuse(socket, 'not_found');
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim());
+    if (!offered.includes(WS_SUBPROTOCOL)) return this.refuse(socket, 'bad_subprotocol');
+    const tls = socket as TLSSocket & { elUpgradeTimer?: NodeJS.Timeout };
+    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      clearTimeout(tls.elUpgradeTimer);
+      this.count('ok');
+      this.opts.onConn(WsRecordConn.accept(ws, tls, { allocate: this.opts.allocate }));
+    });
+  }
+
+  private refuse(socket: Duplex, result: Exclude<WsUpgradeResult, 'ok' | 'no_upgrade'>): void {
+    if (socket.destroyed) return;
+    this.count(result);
+    const s = socket as Duplex & { remoteAddress?: string; remotePort?: number };
+    this.opts.onRefused?.(result, `${s.remoteAddress}:${s.remotePort}`);
+    if (result === 'timeout' || !socket.writable) return void socket.destroy();
+    socket.end(`HTTP/1.1 ${STATUS[result]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  private count(result: WsUpgradeResult): void {
+    this.counts.set(result, (this.counts.get(result) ?? 0) + 1);
+    this.counter?.inc({ result });
+  }
+}
