@@ -1,5 +1,6 @@
 /**
- * Keeps a client connected: log in at the broker, try the servers it lists in order,
+ * Keeps a client connected: log in at the broker, try the servers it lists in order
+ * (over raw TLS or a WebSocket, through a proxy if one is set: connectNode),
  * and after any transient loss start over (a fresh login: tickets are single-use) after
  * a backoff with full jitter. A permanent failure (failure-kind.ts) ends it instead, at
  * the first login or after days up alike. Usable as a library by anything that moves
@@ -13,8 +14,13 @@ import { ElError, type PayloadAllocator, type Welcome } from '@elink/protocol';
 import type { FlushScheduler } from '@elink/transport';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { isPermanent } from './failure-kind.js';
-import { BrokerError, login, type LoginReply, type LoginRequest } from './login.js';
-import { SwitchLink } from './switch-link.js';
+import { BrokerError, login, type LoginReply, type LoginRequest, type ServerInfo } from './login.js';
+import type { HttpProxy } from './proxy-config.js';
+import { proxyFor, type ProxySettings } from './proxy-config.js';
+import { isCarrierFailure, SwitchLink, type Transport } from './switch-link.js';
+
+/** Nodes whose working transport is remembered; beyond it the oldest is forgotten. */
+const MAX_REMEMBERED_NODES = 256;
 
 export interface ConnectorOptions {
   broker: string;
@@ -22,6 +28,11 @@ export interface ConnectorOptions {
   /** PEM CA for the broker and the switch nodes. */
   ca?: string | Buffer;
   ciphers?: string;
+  /** Raw TLS, WebSocket, or 'auto' (the default): raw TLS first, a WebSocket when raw TLS
+   * fails before hello (connect, TLS, ALPN), remembering per node what worked. */
+  transport?: Transport;
+  /** The HTTP proxy (--proxy, HTTPS_PROXY) and NO_PROXY, for the broker and the nodes. */
+  proxy?: ProxySettings;
   /** Offer the "gso" capability: frames are read from and written to an offload device. */
   gso?: boolean;
   /** Memory for the frames read; see SwitchLinkOptions.allocate. */
@@ -49,6 +60,8 @@ export class Connector extends EventEmitter {
   private running: Promise<void> | undefined;
   /** The broker's remember token from the last login: later logins pass its user-wide limit. */
   private remember: string | undefined;
+  /** Transport: the one that last worked with each node ('auto'). */
+  private readonly worked = new Map<string, 'tls' | 'ws'>();
 
   constructor(private readonly opts: ConnectorOptions) {
     super();
@@ -92,7 +105,7 @@ export class Connector extends EventEmitter {
     while (!this.stopped) {
       let retryAfter: number | undefined;
       try {
-        const reply = await login(this.opts.broker, { ...this.opts.credentials, device: this.device, ...(this.remember ? { remember: this.remember } : {}) }, { ca: this.opts.ca });
+        const reply = await login(this.opts.broker, { ...this.opts.credentials, device: this.device, ...(this.remember ? { remember: this.remember } : {}) }, { ca: this.opts.ca, ...this.brokerProxy() });
         if (reply.remember) this.remember = reply.remember;
         const link = await this.connectAny(reply);
         this.link = link;
@@ -100,7 +113,7 @@ export class Connector extends EventEmitter {
         const upAt = Date.now();
         link.on('frame', (f: Buffer, gso: boolean) => this.emit('frame', f, gso));
         const closed = new Promise<ElError | undefined>((resolve) => link.once('close', resolve));
-        logger.info({ node: link.welcome.node, session: link.welcome.session, segment: link.welcome.segment }, 'connected');
+        logger.info({ node: link.welcome.node, session: link.welcome.session, segment: link.welcome.segment, transport: link.transport, ...(link.proxy ? { proxy: link.proxy } : {}) }, 'connected');
         this.emit('up', link.welcome satisfies Welcome, reply);
         const err = await closed;
         this.emit('down', err);
@@ -149,18 +162,7 @@ export class Connector extends EventEmitter {
     for (const server of reply.servers) {
       if (this.stopped) break;
       try {
-        return await SwitchLink.connect({
-          server,
-          ticket: reply.ticket,
-          mac: reply.mac,
-          hostname: hostname(),
-          ca: this.opts.ca,
-          ciphers: this.opts.ciphers,
-          gso: this.opts.gso,
-          allocate: this.opts.allocate,
-          scheduler: this.opts.scheduler,
-          logger: this.opts.logger,
-        });
+        return await this.connectNode(server, reply);
       } catch (e) {
         last = e as ElError;
         if (!isPermanent(last)) transient = last;
@@ -171,5 +173,54 @@ export class Connector extends EventEmitter {
       }
     }
     throw transient ?? last ?? new ElError('EL_ERR_NO_NODE', 'the broker listed no switch node');
+  }
+
+  /** The proxy for the broker's URL, unless NO_PROXY names it. */
+  private brokerProxy(): { proxy?: HttpProxy } {
+    const url = new URL(this.opts.broker);
+    const proxy = proxyFor(this.opts.proxy, url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || (url.protocol === 'http:' ? 80 : 443)));
+    return proxy ? { proxy } : {};
+  }
+
+  /** One node, over the configured transport; 'auto': the one that worked last with it
+   * first (raw TLS if none), then the other if the first failed before hello. */
+  private async connectNode(server: ServerInfo, reply: LoginReply): Promise<SwitchLink> {
+    const mode = this.opts.transport ?? 'auto';
+    const first = mode === 'auto' ? (this.worked.get(server.node) ?? 'tls') : mode;
+    const order: ('tls' | 'ws')[] = mode === 'auto' ? [first, first === 'tls' ? 'ws' : 'tls'] : [first];
+    const proxy = proxyFor(this.opts.proxy, server.host, server.port);
+    for (let i = 0; ; i++) {
+      const transport = order[i]!;
+      try {
+        const link = await SwitchLink.connect({
+          server,
+          ticket: reply.ticket,
+          mac: reply.mac,
+          hostname: hostname(),
+          ca: this.opts.ca,
+          ciphers: this.opts.ciphers,
+          gso: this.opts.gso,
+          allocate: this.opts.allocate,
+          scheduler: this.opts.scheduler,
+          logger: this.opts.logger,
+          transport,
+          ...(proxy ? { proxy } : {}),
+        });
+        if (mode === 'auto') {
+          this.worked.delete(server.node);
+          if (this.worked.size >= MAX_REMEMBERED_NODES) this.worked.delete(this.worked.keys().next().value!);
+          this.worked.set(server.node, transport);
+        }
+        return link;
+      } catch (e) {
+        const err = e as ElError;
+        // The ticket was never presented, and what failed may be this transport's path
+        // only (a balancer or firewall passing HTTP only): the other one may get through.
+        // Not for failures the other transport would meet as well.
+        const next = order[i + 1];
+        if (next === undefined || !isCarrierFailure(err) || err.code === 'EL_ERR_CERTIFICATE' || err.code === 'EL_ERR_PROXY_AUTH' || this.stopped) throw err;
+        this.opts.logger.warn({ node: server.node, host: server.host, port: server.port, transport, code: err.code, err: err.message }, `switch node unreachable over ${transport === 'tls' ? 'raw TLS' : 'WebSocket'}, trying ${next === 'ws' ? 'WebSocket' : 'raw TLS'}`);
+      }
+    }
   }
 }

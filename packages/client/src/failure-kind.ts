@@ -10,6 +10,7 @@ import type { ElError, ErrorCode } from '@elink/protocol';
 export const PERMANENT_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'EL_ERR_CERTIFICATE',
   'EL_ERR_AUTH',
+  'EL_ERR_PROXY_AUTH',
   'EL_ERR_FORBIDDEN',
   'EL_ERR_NO_SEGMENT',
   'EL_ERR_DEVICE_LIMIT',

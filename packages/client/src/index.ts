@@ -6,3 +6,5 @@ export * from './netconf.js';
 export * from './kernel-client.js';
 export * from './failure-kind.js';
 export * from './certificate-failure.js';
+export * from './proxy-config.js';
+export * from './proxy-tunnel.js';

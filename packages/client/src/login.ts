@@ -1,12 +1,27 @@
 /**
- * The broker phase: POST /v1/login over HTTPS, trusting the operator's CA. The request
+ * The broker phase: POST /v1/login over HTTPS (through an HTTP proxy if one is set),
+ * trusting the operator's CA. The request
  * and reply are the contracts of @elink/protocol (http/login.ts): a reply that does not
  * match is EL_ERR_PROTOCOL naming the field.
  */
 import { isIP } from 'node:net';
+import { HttpsProxyAgent } from 'https-proxy-agent';
 import { ElError, errorBodySchema, isErrorCode, loginReplySchema, parseReply, type ErrorCode, type LoginReply, type LoginRequest } from '@elink/protocol';
 import { parseRetryAfter, postJson, type JsonPostAnswer } from '@elink/transport';
 import { certificateFailure, isCertificateFailure } from './certificate-failure.js';
+import type { HttpProxy } from './proxy-config.js';
+import { proxyRefusal } from './proxy-tunnel.js';
+
+/** An agent for one request through `proxy` (https-proxy-agent: CONNECT, Basic credentials
+ * from the URL), and what the proxy answered to its CONNECT, once it has. */
+function proxyAgent(proxy: HttpProxy): { agent: HttpsProxyAgent<string>; status(): { statusCode: number; statusMessage: string } | undefined } {
+  const agent = new HttpsProxyAgent(proxy.url, { keepAlive: false });
+  let answered: { statusCode: number; statusMessage: string } | undefined;
+  agent.once('proxyConnect', (res: { statusCode: number; statusText: string }) => {
+    answered = { statusCode: res.statusCode, statusMessage: res.statusText };
+  });
+  return { agent, status: () => answered };
+}
 
 export type { LoginReply, LoginRequest, ServerEntry as ServerInfo } from '@elink/protocol';
 export { parseRetryAfter } from '@elink/transport';
@@ -26,6 +41,8 @@ export interface HttpsTrust {
   /** PEM CA certificate(s) to trust; default: the system's. */
   ca?: string | Buffer;
   timeoutMs?: number;
+  /** Reach the broker through this HTTP proxy (CONNECT), already checked against NO_PROXY. */
+  proxy?: HttpProxy;
 }
 
 /**
@@ -36,16 +53,21 @@ export interface HttpsTrust {
  */
 export async function login(brokerUrl: string, body: LoginRequest, trust: HttpsTrust = {}): Promise<LoginReply> {
   const url = new URL('/v1/login', brokerUrl);
+  const via = trust.proxy ? proxyAgent(trust.proxy) : undefined;
   let answer: JsonPostAnswer;
   try {
-    answer = await postJson(url, body, { ca: trust.ca, timeoutMs: trust.timeoutMs });
+    answer = await postJson(url, body, { ca: trust.ca, timeoutMs: trust.timeoutMs, ...(via ? { agent: via.agent } : {}) });
   } catch (err) {
+    if (via && via.status() === undefined) throw new ElError('EL_ERR_PROXY_UNREACHABLE', `proxy ${trust.proxy!.display} unreachable: ${(err as Error).message}`, { cause: err });
     if (isCertificateFailure(err)) {
       const host = url.hostname.replace(/^\[|\]$/g, '');
       throw await certificateFailure(err, { what: 'broker', host, port: Number(url.port || 443), servername: isIP(host) ? undefined : host, ca: trust.ca });
     }
     throw new ElError('EL_ERR_UNAVAILABLE', `broker ${url.origin} unreachable: ${(err as Error).message}`, { cause: err });
   }
+  // The proxy's own refusal comes back as if it were the broker's answer: tell them apart.
+  const proxied = via?.status();
+  if (proxied !== undefined && (proxied.statusCode < 200 || proxied.statusCode > 299)) throw proxyRefusal(trust.proxy!, `${url.hostname}:${url.port || 443}`, proxied);
   const { status, json, retryAfter } = answer;
   // Not JSON: a proxy or load balancer answered (a 502 page), not the broker; try again later.
   if (json === undefined) throw new ElError('EL_ERR_UNAVAILABLE', `broker ${url.origin} answered ${status} with a body that is not JSON`);

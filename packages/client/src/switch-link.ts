@@ -1,11 +1,12 @@
 /**
- * One EL session from a client to a switch node: TLS connect, hello → welcome,
+ * One EL session from a client to a switch node: TLS (or WebSocket) connect, optionally
+ * through an HTTP proxy, hello → welcome,
  * then frames both ways with ping/pong keepalive. Reconnecting is the caller's job
  * (see connector.ts); a link is used once.
  */
 import { EventEmitter } from 'node:events';
-import type { PeerCertificate } from 'node:tls';
-import { isIP } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { isIP, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import {
   ALPN,
@@ -27,9 +28,45 @@ import {
   type PayloadAllocator,
   type Welcome,
 } from '@elink/protocol';
-import { defaultFlushScheduler, OutputQueue, RecordWriter, TlsRecordConn, type FlushScheduler } from '@elink/transport';
+import { defaultFlushScheduler, OutputQueue, RecordWriter, TlsRecordConn, WS_PATH, WsRecordConn, type FlushScheduler, type RecordConn, type WsConnectOptions } from '@elink/transport';
 import type { ServerInfo } from './login.js';
 import { certificateFailure, isCertificateFailure } from './certificate-failure.js';
+import type { HttpProxy } from './proxy-config.js';
+import { authority, openTunnel } from './proxy-tunnel.js';
+
+/** How a client reaches a switch node: raw TLS, a WebSocket, or raw TLS first and then a WebSocket. */
+export type Transport = 'tls' | 'ws' | 'auto';
+export const TRANSPORTS: readonly Transport[] = ['tls', 'ws', 'auto'];
+
+/** The WebSocket URL of a node: the same host and port as raw TLS (docs/protocol.md §1.1). */
+export function wsUrl(host: string, port: number): string {
+  return `wss://${authority(host, port)}${WS_PATH}`;
+}
+
+const carrierFailures = new WeakSet<ElError>();
+
+/** Marks `err` as a failure before hello: the ticket was not presented. */
+function carrierFailure(err: ElError): ElError {
+  carrierFailures.add(err);
+  return err;
+}
+
+/** True when SwitchLink.connect failed before sending hello (connect, proxy, TLS, ALPN,
+ * WebSocket upgrade): the ticket is unspent and another transport may try it. */
+export function isCarrierFailure(err: unknown): boolean {
+  return err instanceof ElError && carrierFailures.has(err);
+}
+
+/** A transport error as an ElError: a certificate failure described (a promise), else unavailable. */
+function describeCarrierError(cause: unknown, opts: SwitchLinkOptions, what: string): ElError | Promise<ElError> {
+  const { server } = opts;
+  if (cause instanceof ElError) return cause; // the fingerprint check's, the proxy's, a refused upgrade
+  if (isCertificateFailure(cause)) {
+    return certificateFailure(cause, { what: `switch ${server.node}`, host: server.host, port: server.port, servername: isIP(server.host) ? undefined : server.host, ca: opts.ca, alpn: [ALPN] });
+  }
+  const err = cause as Error;
+  return new ElError('EL_ERR_UNAVAILABLE', `cannot connect to ${what}: ${err?.message ?? String(cause)}`, { cause });
+}
 
 /** The `bye` reason with which a switch ends a session that a newer one of the same user
  * and device took over (protocol.md §3.3): this client must stop, not reconnect. */
@@ -47,7 +84,11 @@ export interface SwitchLinkOptions {
   /** PEM CA that signed the switch's certificate; default: the system's. */
   ca?: string | Buffer;
   ciphers?: string;
-  /** Connect + TLS + welcome must finish within this. */
+  /** Raw TLS (default) or WebSocket; 'auto' is the Connector's choice between the two. */
+  transport?: Exclude<Transport, 'auto'>;
+  /** Through this HTTP proxy (CONNECT), already checked against NO_PROXY. */
+  proxy?: HttpProxy;
+  /** Proxy tunnel + connect + TLS (+ upgrade) + welcome must finish within this. */
   connectTimeoutMs?: number;
   /** Outgoing bytes the socket may hold before frames are dropped instead of queued. */
   maxBufferedBytes?: number;
@@ -89,9 +130,13 @@ export class SwitchLink extends EventEmitter {
   private readonly queue: OutputQueue;
   /** Both sides agreed on "gso": FRAME_GSO may be sent and received. */
   readonly gso: boolean;
+  /** What carries the session (for logs). */
+  transport: 'tls' | 'ws' = 'tls';
+  /** The proxy it goes through (display form, no password), if any. */
+  proxy: string | undefined;
 
   private constructor(
-    private readonly conn: TlsRecordConn,
+    private readonly conn: RecordConn,
     readonly welcome: Welcome,
     private readonly logger: Logger,
     maxBuffered: number,
@@ -114,41 +159,82 @@ export class SwitchLink extends EventEmitter {
     };
   }
 
-  /** Resolves once the switch has sent `welcome`; rejects with an ElError otherwise. */
-  static connect(opts: SwitchLinkOptions): Promise<SwitchLink> {
-    const { server, logger } = opts;
+  /**
+   * Resolves once the switch has sent `welcome`; rejects with an ElError otherwise. The
+   * carrier: raw TLS (ALPN el/1) or a WebSocket (wss://host:port/v1/el on the same port,
+   * ALPN http/1.1), either through an HTTP CONNECT tunnel when `proxy` is given. A failure
+   * before `hello` was sent is marked (isCarrierFailure): the ticket is unspent, and
+   * another transport may try it.
+   */
+  static async connect(opts: SwitchLinkOptions): Promise<SwitchLink> {
+    const { server } = opts;
     const timeoutMs = opts.connectTimeoutMs ?? 10_000;
+    const deadline = Date.now() + timeoutMs;
+    const transport = opts.transport ?? 'tls';
+    let tunnel: Socket | undefined;
+    if (opts.proxy) {
+      try {
+        tunnel = await openTunnel(opts.proxy, server.host, server.port, timeoutMs);
+      } catch (e) {
+        throw carrierFailure(e as ElError);
+      }
+    }
+    const remaining = (): number => Math.max(1, deadline - Date.now());
+    const tlsOptions = {
+      ca: opts.ca,
+      ciphers: opts.ciphers,
+      servername: isIP(server.host) ? undefined : server.host,
+      // The broker (reached over verified TLS) named this node's certificate: pinning it
+      // is stronger than a host name check, and lets nodes advertise bare addresses.
+      // (Only when pinned: an explicit undefined would override node:tls's default check.)
+      ...(server.fingerprint ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => pinCheck(cert, server.fingerprint!) } : {}),
+    };
+    if (transport === 'ws') {
+      const url = wsUrl(server.host, server.port);
+      let conn: WsRecordConn;
+      try {
+        conn = await WsRecordConn.connect(
+          url,
+          {
+            ...tlsOptions,
+            ALPNProtocols: ['http/1.1'],
+            handshakeTimeout: remaining(),
+            ...(tunnel ? { createConnection: (o: ConnectionOptions) => tlsConnect({ ...o, ...tlsOptions, socket: tunnel }) } : {}),
+            // node:tls's checkServerIdentity (ws passes it on; its types call it something else).
+          } as WsConnectOptions,
+          { allocate: opts.allocate },
+        );
+      } catch (e) {
+        tunnel?.destroy();
+        throw carrierFailure(await describeCarrierError(e, opts, `WebSocket ${url}`));
+      }
+      (conn.ws as unknown as { _socket?: Socket })._socket?.setNoDelay(true);
+      return SwitchLink.handshake(conn, opts, remaining(), undefined);
+    }
+    // Decrypted data lands in one shared buffer, not a new Buffer per read (V8's full
+    // GCs, see @elink/transport shared-read-buffer.ts); the reader copies what it keeps.
+    const conn = TlsRecordConn.connect({ host: server.host, port: server.port, ...tlsOptions, ALPNProtocols: [ALPN], ...(tunnel ? { socket: tunnel } : {}) }, { allocate: opts.allocate });
+    conn.socket.setNoDelay(true);
+    return SwitchLink.handshake(conn, opts, remaining(), conn.socket);
+  }
+
+  /** hello → welcome on an opened carrier; `tls`: the raw TLS socket, whose handshake is still running (hello goes on secureConnect). */
+  private static handshake(conn: RecordConn, opts: SwitchLinkOptions, timeoutMs: number, tls: TLSSocket | undefined): Promise<SwitchLink> {
+    const { server, logger } = opts;
     const scheduler = opts.scheduler ?? defaultFlushScheduler;
     return new Promise<SwitchLink>((resolve, reject) => {
       let link: SwitchLink | undefined;
       let settled = false;
+      let helloSent = false;
       // A promise when the error is still being described (a certificate failure).
       const fail = (err: ElError | Promise<ElError>) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         conn.destroy();
-        void Promise.resolve(err).then(reject);
+        const before = !helloSent;
+        void Promise.resolve(err).then((e) => reject(before ? carrierFailure(e) : e));
       };
-      // Decrypted data lands in one shared buffer, not a new Buffer per read (V8's full
-      // GCs, see @elink/transport shared-read-buffer.ts); the reader copies what it keeps.
-      const conn = TlsRecordConn.connect(
-        {
-          host: server.host,
-          port: server.port,
-          ca: opts.ca,
-          ciphers: opts.ciphers,
-          ALPNProtocols: [ALPN],
-          servername: isIP(server.host) ? undefined : server.host,
-          // The broker (reached over verified TLS) named this node's certificate: pinning it
-          // is stronger than a host name check, and lets nodes advertise bare addresses.
-          // (Only when pinned: an explicit undefined would override node:tls's default check.)
-          ...(server.fingerprint ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => pinCheck(cert, server.fingerprint!) } : {}),
-        },
-        { allocate: opts.allocate },
-      );
-      const socket = conn.socket;
-      socket.setNoDelay(true);
       const timer = setTimeout(() => fail(new ElError('EL_ERR_UNAVAILABLE', `switch ${server.host}:${server.port} did not welcome us within ${timeoutMs} ms`)), timeoutMs);
 
       // Before welcome only control records are accepted.
@@ -165,6 +251,8 @@ export class SwitchLink extends EventEmitter {
           clearTimeout(timer);
           conn.accept(RecordType.FRAME, msg.mtu + L2_OVERHEAD);
           link = new SwitchLink(conn, msg, logger, opts.maxBufferedBytes ?? 4 << 20, scheduler);
+          link.transport = opts.transport ?? 'tls';
+          link.proxy = opts.proxy?.display;
           if (link.gso) conn.accept(RecordType.FRAME_GSO, MAX_RECORD_PAYLOAD);
           link.start();
           resolve(link);
@@ -184,17 +272,13 @@ export class SwitchLink extends EventEmitter {
             link.shutdown(cause ? new ElError('EL_ERR_UNAVAILABLE', `connection to switch lost: ${cause.message}`, { cause }) : new ElError('EL_ERR_UNAVAILABLE', 'switch closed the connection'));
           } else if (!cause) {
             fail(new ElError('EL_ERR_UNAVAILABLE', `switch ${server.host}:${server.port} closed the connection before welcome`));
-          } else if (isCertificateFailure(cause)) {
-            fail(certificateFailure(cause, { what: `switch ${server.node}`, host: server.host, port: server.port, servername: isIP(server.host) ? undefined : server.host, ca: opts.ca, alpn: [ALPN] }));
           } else {
-            // The fingerprint check's own error (pinCheck) keeps its code.
-            fail(cause instanceof ElError ? cause : new ElError('EL_ERR_UNAVAILABLE', `cannot connect to switch ${server.host}:${server.port}: ${cause.message}`, { cause }));
+            fail(describeCarrierError(cause, opts, `switch ${server.host}:${server.port}`));
           }
         },
       });
-
-      socket.on('secureConnect', () => {
-        if (socket.alpnProtocol !== ALPN) return fail(new ElError('EL_ERR_PROTOCOL', `switch did not agree to ALPN ${ALPN}`));
+      const sendHello = (): void => {
+        helloSent = true;
         conn.write(
           encodeControl({
             type: 'hello',
@@ -205,6 +289,11 @@ export class SwitchLink extends EventEmitter {
             ...(opts.gso ? { caps: [CAP_GSO] } : {}),
           }),
         );
+      };
+      if (!tls) return sendHello();
+      tls.on('secureConnect', () => {
+        if (tls.alpnProtocol !== ALPN) return fail(new ElError('EL_ERR_PROTOCOL', `switch did not agree to ALPN ${ALPN}`));
+        sendHello();
       });
     });
   }

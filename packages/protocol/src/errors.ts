@@ -35,6 +35,12 @@ export const ErrorCodes = {
   EL_ERR_SUPERSEDED: 'session taken over by another client with the same user and device',
   /** Client: a server's TLS certificate failed verification (untrusted issuer, wrong name, expired). */
   EL_ERR_CERTIFICATE: 'certificate not trusted',
+  /** Client: the HTTP proxy refused our credentials or wants some (407 to CONNECT or the broker request). */
+  EL_ERR_PROXY_AUTH: 'proxy authentication failed',
+  /** Client: the HTTP proxy refused the CONNECT tunnel (403 by policy, 502/503/504 when it cannot reach the destination). */
+  EL_ERR_PROXY_REFUSED: 'proxy refused the tunnel',
+  /** Client: the HTTP proxy could not be reached or did not answer in time. */
+  EL_ERR_PROXY_UNREACHABLE: 'proxy unreachable',
   /** Broker: bad user name or password (deliberately the same for both). */
   EL_ERR_AUTH: 'authentication failed',
   /** Broker: the user may not join the requested segment. */

@@ -7,7 +7,7 @@
  * a certificate failure (its `code`) from an unreachable peer.
  */
 import { request as httpsRequest } from 'node:https';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type Agent } from 'node:http';
 
 export const DEFAULT_JSON_POST_TIMEOUT_MS = 10_000;
 export const DEFAULT_JSON_POST_MAX_REPLY_BYTES = 1 << 20;
@@ -21,6 +21,8 @@ export interface JsonPostOptions {
   maxReplyBytes?: number;
   /** Extra request headers (authorization). */
   headers?: Record<string, string>;
+  /** The HTTP agent (a proxy's: the client's login through HTTPS_PROXY). */
+  agent?: Agent;
 }
 
 export interface JsonPostAnswer {
@@ -42,7 +44,7 @@ export function postJson(url: URL, body: unknown, opts: JsonPostOptions = {}): P
   return new Promise<JsonPostAnswer>((resolve, reject) => {
     const req = send(
       url,
-      { method: 'POST', headers: { ...opts.headers, 'content-type': 'application/json', 'content-length': payload.length }, ca: opts.ca, timeout: timeoutMs },
+      { method: 'POST', headers: { ...opts.headers, 'content-type': 'application/json', 'content-length': payload.length }, ca: opts.ca, timeout: timeoutMs, ...(opts.agent ? { agent: opts.agent } : {}) },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;

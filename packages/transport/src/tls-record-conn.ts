@@ -29,7 +29,8 @@ export class TlsRecordConn implements RecordConn {
   private constructor(
     readonly socket: TLSSocket,
     input: RecordInput,
-    private readonly onServerSide: boolean,
+    /** Input is attached in start() (accepted sockets, and sockets over a given socket, where `onread` does not apply). */
+    private readonly readOnStart: boolean,
   ) {
     this.input = input;
     // Listeners from the start, so no 'error' goes unhandled before start().
@@ -47,9 +48,11 @@ export class TlsRecordConn implements RecordConn {
 
   /** Connects (tls.connect with `options`) reading into the shared buffer. Call start()
    * before returning to the event loop; `socket` is there for 'secureConnect' and the
-   * peer's certificate. */
+   * peer's certificate. Over `options.socket` (a proxy tunnel) node ignores `onread`:
+   * then input is attached as on an accepted socket. */
   static connect(options: ConnectionOptions, opts: TlsRecordConnOptions = {}): TlsRecordConn {
     const input = new RecordInput(opts.allocate);
+    if (options.socket) return new TlsRecordConn(connect(options), input, true);
     // `onread` is documented for tls.connect but missing from @types/node's ConnectionOptions.
     const socket = connect(<ConnectionOptions>{ ...options, onread: sharedReadOption((chunk) => input.push(chunk)) });
     return new TlsRecordConn(socket, input, false);
@@ -71,7 +74,7 @@ export class TlsRecordConn implements RecordConn {
     if (this.started) throw new Error('TlsRecordConn.start() called twice');
     this.started = true;
     this.input.handlers = handlers;
-    if (this.onServerSide) {
+    if (this.readOnStart) {
       const onData = (chunk: Buffer): void => this.input.push(chunk);
       if (!readIntoSharedBuffer(this.socket, onData)) this.socket.on('data', onData);
     }

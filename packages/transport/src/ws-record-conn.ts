@@ -28,7 +28,7 @@ export const WS_PATH = '/v1/el';
 export const WS_MAX_MESSAGE = 1 << 20;
 
 /** ws's client options and the node:tls ones it passes on (ws's types leave those out). */
-export type WsConnectOptions = ClientOptions & Pick<ConnectionOptions, 'servername' | 'ALPNProtocols' | 'ca' | 'ciphers' | 'checkServerIdentity'>;
+export type WsConnectOptions = ClientOptions & Pick<ConnectionOptions, 'servername' | 'ALPNProtocols' | 'ca' | 'ciphers'>;
 
 export interface WsRecordConnOptions {
   /** Memory for frames (not control records) read; default a buffer of their own each. */
