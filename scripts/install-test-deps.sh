@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and is missing: Debian packages for the real
-# network tests (namespaces, ping, tcpdump, iperf3, redis-server, haproxy, radvd, traceroute), systemd-analyze
+# network tests (namespaces, ping, tcpdump, iperf3, redis-server, haproxy, tinyproxy, iptables, radvd, traceroute), systemd-analyze
 # for the unit files, and the native build tools. Idempotent; apt runs only when something is missing.
 set -euo pipefail
 
@@ -12,6 +12,8 @@ have tcpdump   || need+=(tcpdump)
 have iperf3    || need+=(iperf3)
 have redis-server || need+=(redis-server)
 have haproxy   || need+=(haproxy)
+have tinyproxy || need+=(tinyproxy-bin) # the HTTP CONNECT proxy of the WebSocket/proxy tests
+have iptables  || [ -x /usr/sbin/iptables ] || need+=(iptables) # a firewall that passes only HTTPS (websocket-proxy test)
 have radvd || [ -x /usr/sbin/radvd ] || need+=(radvd)
 have traceroute || [ -x /usr/sbin/traceroute ] || need+=(traceroute)
 have curl      || need+=(curl)

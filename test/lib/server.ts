@@ -16,6 +16,8 @@ export interface TestServer {
   state: string;
   brokerUrl: string;
   adminUrl: string;
+  /** The switch's client port. */
+  switchPort: number;
   proc: Proc;
   /** `elink connect` arguments for `user` (password file, CA, broker). */
   connectArgs(user: string): string[];
@@ -92,6 +94,7 @@ export async function startServer(opts: {
     state,
     brokerUrl,
     adminUrl,
+    switchPort,
     proc,
     connectArgs: (user) => ['--broker', brokerUrl, '--ca', join(state, 'ca.pem'), '--user', user, '--password-file', join(state, 'pw')],
     async metric(name, labels = {}) {

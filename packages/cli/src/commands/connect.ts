@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ElError } from '@elink/protocol';
-import { KernelClient } from '@elink/client';
+import { KernelClient, proxySettings, TRANSPORTS, type Transport } from '@elink/client';
 import { parse } from '../args.js';
 import { createLogger } from '../logger.js';
 import { VERSION } from '../version.js';
@@ -26,6 +26,13 @@ Usage: elink connect --broker URL --user NAME --password-file FILE [options]
       --ifname NAME         interface name or pattern (default el%d, elt%d in L3)
       --prefix              ask for a delegated prefix (L3: a router with a LAN behind it)
       --ciphers LIST        OpenSSL cipher list for the switch connection
+      --transport T         tls | ws | auto (default auto; env ELINK_TRANSPORT): raw TLS,
+                            EL over WebSocket (wss://NODE:PORT/v1/el, for networks that
+                            pass only HTTPS), or raw TLS first and WebSocket when raw TLS
+                            fails to connect or handshake (remembered per node)
+      --proxy URL           HTTP proxy for the broker and the switch nodes (CONNECT):
+                            http://[user:password@]host:port (default: env HTTPS_PROXY or
+                            https_proxy; hosts in NO_PROXY / no_proxy are reached directly)
       --no-offload          open the device without TSO/checksum offload and do not offer
                             "gso" to the switch (every frame MTU-sized, as before offload)
       --log-level LEVEL     fatal|error|warn|info|debug|trace (default info)
@@ -44,6 +51,8 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     ifname: { type: 'string' },
     prefix: { type: 'boolean' },
     ciphers: { type: 'string' },
+    transport: { type: 'string' },
+    proxy: { type: 'string' },
     'no-offload': { type: 'boolean' },
     'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -62,14 +71,19 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     throw new ElError('EL_ERR_INVALID', `cannot read ${(e as NodeJS.ErrnoException).path ?? 'file'}: ${(e as Error).message}`);
   }
   if (!password) throw new ElError('EL_ERR_INVALID', `${passwordFile} is empty`);
+  const transport = values.transport ?? process.env.ELINK_TRANSPORT ?? 'auto';
+  if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new ElError('EL_ERR_INVALID', `--transport must be one of ${TRANSPORTS.join(', ')}, got "${transport}"`);
+  const proxy = proxySettings(values.proxy);
 
   const logger = createLogger(values['log-level'] ?? process.env.ELINK_LOG_LEVEL ?? 'info', 'elink-connect');
-  logger.info({ version: VERSION, node: process.version, broker, user, device: values.device }, 'elink connect starting');
+  logger.info({ version: VERSION, node: process.version, broker, user, device: values.device, transport, ...(proxy.proxy ? { proxy: proxy.proxy.display, proxyFrom: proxy.source } : {}) }, 'elink connect starting');
   const client = new KernelClient({
     broker,
     credentials: { user, password, ...(values.segment ? { segment: values.segment } : {}), ...(values.device ? { device: values.device } : {}), ...(values.prefix ? { prefix: true } : {}) },
     ca,
     ciphers: values.ciphers,
+    transport: transport as Transport,
+    proxy,
     ifname: values.ifname,
     offload: !values['no-offload'],
     ...(bridge ? { attach: bridge.attach } : {}),
