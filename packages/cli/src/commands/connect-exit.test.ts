@@ -21,6 +21,7 @@ describe('elink connect exit statuses', () => {
   it('name the flag to change: --ca for a certificate, --password-file for auth, --device for superseded', () => {
     expect(connectExit(new ElError('EL_ERR_CERTIFICATE'))).toMatchObject({ status: 3, hint: expect.stringContaining('--ca must name') });
     expect(connectExit(new ElError('EL_ERR_AUTH'))).toMatchObject({ status: 4, hint: expect.stringContaining('--password-file') });
+    expect(connectExit(new ElError('EL_ERR_PROXY_AUTH'))).toMatchObject({ status: 4, hint: expect.stringContaining('--proxy') });
     expect(connectExit(new ElError('EL_ERR_SUPERSEDED'))).toMatchObject({ status: 7, hint: expect.stringContaining('--device') });
 
   });
