@@ -44,6 +44,7 @@ export function serverEntries(nodes: readonly NodeRecord[]): ServerEntry[] {
     for (const host of n.hosts) {
       const entry: ServerEntry = { node: n.node, host, port: n.port };
       if (n.fingerprint !== undefined) entry.fingerprint = n.fingerprint;
+      if (n.websocket !== undefined) entry.ws = n.websocket;
       out.push(entry);
     }
   }
@@ -91,6 +92,7 @@ export class NodeRegistry {
       if (seen.has(n.node) || (n.segments && !n.segments.includes(segment))) continue;
       const entry: ServerEntry = { node: n.node, host: n.host, port: n.port };
       if (n.fingerprint !== undefined) entry.fingerprint = n.fingerprint;
+      if (n.websocket !== undefined) entry.ws = n.websocket;
       registered.push(entry);
     }
     return registered.slice(0, MAX_SERVERS);

@@ -7,6 +7,8 @@ export interface NodeInfo {
   port: number;
   /** SHA-256 fingerprint of the node's TLS certificate, for clients that pin it. */
   fingerprint?: string;
+  /** Its EL over WebSocket URL when an L7 ingress fronts it. */
+  websocket?: string;
   /** Segments the node hosts; absent = all. */
   segments?: string[];
 }
@@ -26,6 +28,7 @@ export function nodesForSegment(nodes: readonly NodeInfo[], segment: string): Se
     if (n.segments && !n.segments.includes(segment)) continue;
     const entry: ServerEntry = { node: n.node, host: n.host, port: n.port };
     if (n.fingerprint !== undefined) entry.fingerprint = n.fingerprint;
+    if (n.websocket !== undefined) entry.ws = n.websocket;
     out.push(entry);
   }
   return out;

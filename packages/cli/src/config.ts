@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { cidrSchema, ElError, segmentSchema } from '@elink/protocol';
+import { cidrSchema, ElError, segmentSchema, wssUrlSchema } from '@elink/protocol';
 import {
   DEFAULT_CHALLENGE_TTL_SECONDS,
   DEFAULT_HEALTHY_SECONDS,
@@ -121,7 +121,7 @@ export const configSchema = z
         signingKey: z.string().default('ticket-signing.key'),
         /** Switch nodes for a standalone broker (`elink broker`); `elink up` uses its own. */
         nodes: z
-          .array(z.strictObject({ node: z.string(), host: z.string(), port, fingerprint: z.string().optional(), segments: z.array(z.string()).optional() }))
+          .array(z.strictObject({ node: z.string(), host: z.string(), port, fingerprint: z.string().optional(), websocket: wssUrlSchema.optional(), segments: z.array(z.string()).optional() }))
           .default([]),
         store: storeSchema.default({ type: 'memory', snapshot: 'store.json' }),
         /** Extra public (or private) key files published to nodes during a key rotation. */
@@ -194,6 +194,14 @@ export const configSchema = z
           .prefault({}),
         /** PROXY protocol v1/v2 on the client port from these load balancer ranges: required from them, refused from others. Empty: off. */
         proxyProtocol: proxyProtocol(),
+        /** EL over WebSocket behind an L7 ingress: the public URL clients are given, a plain-HTTP listener for an ingress that terminates TLS, and the ingresses whose X-Forwarded-For is believed. */
+        websocket: z
+          .strictObject({
+            url: wssUrlSchema.optional(),
+            listen: z.strictObject({ host: z.string().optional(), port }).optional(),
+            trusted: z.array(cidrSchema).default([]),
+          })
+          .prefault({}),
         /** Broker public keys (PEM files) for a standalone switch (`elink switch`). */
         ticketKeys: z.array(z.string()).default([]),
         /** Used ticket ids, appended before each welcome and read at start: a ticket stays single-use across restarts. */

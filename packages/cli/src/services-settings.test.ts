@@ -35,6 +35,7 @@ const SWITCH = `switch:
   queue: { maxFrames: 128, maxBytes: 131072, highWaterBytes: 262144 }
   l3: { maxRoutes: 1000, icmpRate: 7, icmpBurst: 3 }
   proxyProtocol: { trusted: [10.0.0.0/8, 'fd00::/8'] }
+  websocket: { url: 'wss://vpn.example/v1/el', listen: { port: 8080 }, trusted: [10.1.0.0/16] }
 limits: { handshakeTimeout: 3, logInterval: 20, logSample: 2, pending: 9, pendingPerSource: 4, acceptRate: 11, acceptRatePerSource: 6 }
 `;
 
@@ -89,6 +90,7 @@ describe('switch settings from the config file', () => {
       gso: false,
       connectionLimits: { pending: 9, pendingPerSource: 4, acceptRate: 11, acceptRatePerSource: 6 },
       proxyProtocol: { trusted: ['10.0.0.0/8', 'fd00::/8'] },
+      websocket: { listen: { host: '127.0.0.1', port: 8080 }, trusted: ['10.1.0.0/16'] }, // host: switch.listen.host's
       logIntervalMs: 20_000,
       logSample: 2,
       replayJournal: join(loaded.stateDir, 'journal.bin'),

@@ -107,6 +107,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         // The node exists once the link first beats (after start, below).
         port: () => switchNode!.address().port,
         fingerprint,
+        ...(config.switch.websocket.url ? { websocket: config.switch.websocket.url } : {}),
         capacity: config.switch.maxSessions,
         state: () => {
           const st = switchNode!.stats;
@@ -161,7 +162,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       local
         ? local.draining
           ? [] // a draining node is chosen for no login (503 EL_ERR_NO_NODE until it is gone)
-          : [{ node: config.node.id, host: config.switch.advertise ?? unmapV4(ctx?.localAddress) ?? '127.0.0.1', port: local.address().port, fingerprint }]
+          : [{ node: config.node.id, host: config.switch.advertise ?? unmapV4(ctx?.localAddress) ?? '127.0.0.1', port: local.address().port, fingerprint, ...(config.switch.websocket.url ? { websocket: config.switch.websocket.url } : {}) }]
         : config.broker.nodes;
     configUsers = new MemoryUserDirectory(userRecords(config.users));
     broker = await createBrokerApp({
@@ -295,6 +296,7 @@ export function switchNodeSettings(loaded: LoadedConfig): SwitchNodeSettings {
     gso: sw.gso,
     connectionLimits: connectionLimitsOf(loaded.config),
     proxyProtocol: { trusted: [...sw.proxyProtocol.trusted] },
+    websocket: { ...(sw.websocket.listen ? { listen: { host: sw.websocket.listen.host ?? sw.listen.host, port: sw.websocket.listen.port } } : {}), trusted: [...sw.websocket.trusted] },
     logIntervalMs: lim.logInterval * 1000,
     logSample: lim.logSample,
     replayJournal: loaded.path(sw.replayJournal),

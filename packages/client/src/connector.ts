@@ -17,7 +17,7 @@ import { isPermanent } from './failure-kind.js';
 import { BrokerError, login, type LoginReply, type LoginRequest, type ServerInfo } from './login.js';
 import type { HttpProxy } from './proxy-config.js';
 import { proxyFor, type ProxySettings } from './proxy-config.js';
-import { isCarrierFailure, SwitchLink, type Transport } from './switch-link.js';
+import { carrierTarget, isCarrierFailure, SwitchLink, type Transport } from './switch-link.js';
 
 /** Nodes whose working transport is remembered; beyond it the oldest is forgotten. */
 const MAX_REMEMBERED_NODES = 256;
@@ -188,9 +188,10 @@ export class Connector extends EventEmitter {
     const mode = this.opts.transport ?? 'auto';
     const first = mode === 'auto' ? (this.worked.get(server.node) ?? 'tls') : mode;
     const order: ('tls' | 'ws')[] = mode === 'auto' ? [first, first === 'tls' ? 'ws' : 'tls'] : [first];
-    const proxy = proxyFor(this.opts.proxy, server.host, server.port);
     for (let i = 0; ; i++) {
       const transport = order[i]!;
+      const target = carrierTarget(server, transport);
+      const proxy = proxyFor(this.opts.proxy, target.host, target.port);
       try {
         const link = await SwitchLink.connect({
           server,

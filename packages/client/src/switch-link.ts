@@ -43,6 +43,16 @@ export function wsUrl(host: string, port: number): string {
   return `wss://${authority(host, port)}${WS_PATH}`;
 }
 
+/** Where a transport's TCP connection goes (the proxy's CONNECT target): the node, or for
+ * a WebSocket the ingress of its `ws` URL. */
+export function carrierTarget(server: ServerInfo, transport: 'tls' | 'ws'): { host: string; port: number } {
+  if (transport === 'ws' && server.ws) {
+    const u = new URL(server.ws);
+    return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 443) };
+  }
+  return { host: server.host, port: server.port };
+}
+
 const carrierFailures = new WeakSet<ElError>();
 
 /** Marks `err` as a failure before hello: the ticket was not presented. */
@@ -171,10 +181,14 @@ export class SwitchLink extends EventEmitter {
     const timeoutMs = opts.connectTimeoutMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
     const transport = opts.transport ?? 'tls';
+    // A node behind an L7 ingress (servers[].ws): the WebSocket goes to the ingress, whose
+    // certificate is checked by its name, not by the node's fingerprint.
+    const ingress = transport === 'ws' ? carrierTarget(server, 'ws') : undefined;
+    const target = ingress ?? { host: server.host, port: server.port };
     let tunnel: Socket | undefined;
     if (opts.proxy) {
       try {
-        tunnel = await openTunnel(opts.proxy, server.host, server.port, timeoutMs);
+        tunnel = await openTunnel(opts.proxy, target.host, target.port, timeoutMs);
       } catch (e) {
         throw carrierFailure(e as ElError);
       }
@@ -183,14 +197,14 @@ export class SwitchLink extends EventEmitter {
     const tlsOptions = {
       ca: opts.ca,
       ciphers: opts.ciphers,
-      servername: isIP(server.host) ? undefined : server.host,
+      servername: isIP(target.host) ? undefined : target.host,
       // The broker (reached over verified TLS) named this node's certificate: pinning it
       // is stronger than a host name check, and lets nodes advertise bare addresses.
       // (Only when pinned: an explicit undefined would override node:tls's default check.)
-      ...(server.fingerprint ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => pinCheck(cert, server.fingerprint!) } : {}),
+      ...(server.fingerprint && !server.ws ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => pinCheck(cert, server.fingerprint!) } : {}),
     };
     if (transport === 'ws') {
-      const url = wsUrl(server.host, server.port);
+      const url = server.ws ?? wsUrl(server.host, server.port);
       let conn: WsRecordConn;
       try {
         conn = await WsRecordConn.connect(

@@ -99,6 +99,21 @@ describe('SwitchLink transports, direct and through an HTTP CONNECT proxy', () =
     }
   });
 
+  it("goes to the entry's ws URL (an ingress) and checks that certificate by name, not the node's fingerprint", async () => {
+    const t = await node();
+    const link = await SwitchLink.connect({
+      // The node's own address is unreachable and its fingerprint wrong: only the ws URL works.
+      server: { node: 'sw-test', host: '192.0.2.1', port: 9, fingerprint: 'AA:BB', ws: `wss://localhost:${t.node.address().port}/v1/el` },
+      ticket: fx.ticket({ sub: 'ingress' }),
+      ca: fx.caPem,
+      transport: 'ws',
+      logger,
+    });
+    expect(link.welcome.segment).toBe('lan');
+    link.close();
+    expect(t.logs.some((l) => l.msg === 'session opened' && l.user === 'ingress')).toBe(true);
+  });
+
   it('wsUrl: the node host and port with /v1/el, IPv6 in brackets', () => {
     expect(wsUrl('198.18.0.1', 4443)).toBe('wss://198.18.0.1:4443/v1/el');
     expect(wsUrl('fd00:e1::1', 4443)).toBe('wss://[fd00:e1::1]:4443/v1/el');

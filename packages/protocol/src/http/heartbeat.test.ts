@@ -28,6 +28,12 @@ describe('POST /v1/nodes/heartbeat request', () => {
     expect(issue(heartbeatRequestSchema.safeParse({ ...beat, capacity: 0 }))).toMatch(/^capacity: Too small/);
     expect(issue(heartbeatRequestSchema.safeParse({ ...beat, fingerprint: 'AB:CD' }))).toMatch(/^fingerprint: a SHA-256 fingerprint/);
   });
+
+  it('takes a wss:// WebSocket URL (a node behind an ingress), never ws://', () => {
+    expect(heartbeatRequestSchema.parse({ ...beat, websocket: 'wss://vpn.example/v1/el' }).websocket).toBe('wss://vpn.example/v1/el');
+    expect(issue(heartbeatRequestSchema.safeParse({ ...beat, websocket: 'ws://vpn.example/v1/el' }))).toMatch(/^websocket: a wss:\/\/ URL/);
+    expect(issue(heartbeatRequestSchema.safeParse({ ...beat, websocket: 'not a url' }))).toMatch(/^websocket: /);
+  });
 });
 
 describe('POST /v1/nodes/heartbeat reply', () => {

@@ -3,7 +3,7 @@
  * itself and gets back what it needs to admit sessions.
  */
 import { z } from 'zod';
-import { fingerprintSchema, nodeNameSchema } from './names.js';
+import { fingerprintSchema, nodeNameSchema, wssUrlSchema } from './names.js';
 
 const count = z.number().int().min(0).max(10_000_000);
 
@@ -15,6 +15,8 @@ export const nodeReportShape = {
   port: z.number().int().min(1).max(65535),
   /** SHA-256 fingerprint of the node's certificate: clients pin it. */
   fingerprint: fingerprintSchema.optional(),
+  /** The public URL of the node's EL over WebSocket when an L7 ingress fronts it (docs/protocol.md §1.1). */
+  websocket: wssUrlSchema.optional(),
   /** Session limit of the node. */
   capacity: count.min(1),
   sessions: count,

@@ -3,7 +3,7 @@
  * node, the nodes to try, its addresses and MAC (docs/protocol.md §2).
  */
 import { z } from 'zod';
-import { deviceNameSchema, instantSchema, segmentNameSchema } from './names.js';
+import { deviceNameSchema, instantSchema, segmentNameSchema, wssUrlSchema } from './names.js';
 
 export const loginRequestSchema = z
   .strictObject({
@@ -39,6 +39,9 @@ export const serverEntrySchema = z.object({
   port: z.number().int().min(1).max(65535),
   /** SHA-256 fingerprint of the node's certificate (AA:BB:… as node:tls reports it): the client pins it. */
   fingerprint: z.string().optional(),
+  /** The node's EL over WebSocket URL when it is not wss://host:port/v1/el (an L7 ingress
+   * in front): the client's WebSocket goes there, its certificate checked by name. */
+  ws: wssUrlSchema.optional(),
 });
 export type ServerEntry = z.infer<typeof serverEntrySchema>;
 

@@ -13,3 +13,10 @@ export const deviceNameSchema = z.string().min(1).max(128);
 export const fingerprintSchema = z.string().regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}$/, 'a SHA-256 fingerprint like AB:CD:… (32 bytes)');
 /** An ISO 8601 instant, as Date.toISOString() writes it. */
 export const instantSchema = z.iso.datetime();
+
+/** A wss:// URL (EL over WebSocket through an ingress): TLS always, the ticket never in the clear. */
+export const wssUrlSchema = z
+  .string()
+  .max(2048)
+  .url()
+  .refine((u) => u.startsWith('wss://'), 'a wss:// URL');

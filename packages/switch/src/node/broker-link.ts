@@ -28,6 +28,8 @@ export interface BrokerLinkOptions {
   /** The EL port (a function: known once the node listens). */
   port: number | (() => number);
   fingerprint?: string;
+  /** The node's public EL over WebSocket URL (an L7 ingress in front), sent as `websocket`. */
+  websocket?: string;
   capacity: number;
   /** Read at each heartbeat. */
   state: () => { sessions: number; segments: string[]; active: string[]; draining: boolean };
@@ -120,7 +122,7 @@ export class BrokerLink {
   /** One heartbeat round: each broker in turn until one answers. */
   async beat(): Promise<boolean> {
     const { brokers, logger } = this.#opts;
-    const body: HeartbeatRequest = { node: this.#opts.nodeId, hosts: this.#opts.hosts, port: typeof this.#opts.port === 'function' ? this.#opts.port() : this.#opts.port, ...(this.#opts.fingerprint ? { fingerprint: this.#opts.fingerprint } : {}), capacity: this.#opts.capacity, ...this.#opts.state() };
+    const body: HeartbeatRequest = { node: this.#opts.nodeId, hosts: this.#opts.hosts, port: typeof this.#opts.port === 'function' ? this.#opts.port() : this.#opts.port, ...(this.#opts.fingerprint ? { fingerprint: this.#opts.fingerprint } : {}), ...(this.#opts.websocket ? { websocket: this.#opts.websocket } : {}), capacity: this.#opts.capacity, ...this.#opts.state() };
     for (let i = 0; i < brokers.length; i++) {
       const url = brokers[(this.#next + i) % brokers.length]!;
       const endTimer = this.#metrics?.latency.startTimer();

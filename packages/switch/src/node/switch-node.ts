@@ -72,6 +72,9 @@ export interface SwitchNodeOptions {
   connectionLimits?: Partial<ConnectionLimits>;
   /** PROXY protocol v1/v2 from these load balancer ranges (required from them, refused from others); absent or empty: off. */
   proxyProtocol?: ProxyProtocolOptions;
+  /** EL over WebSocket behind an ingress that terminates TLS: a plain-HTTP listener, and the
+   * ingress ranges whose X-Forwarded-For names the client. Absent: only the client port's. */
+  websocket?: { listen?: { host: string; port: number }; trusted?: readonly string[] };
   /** The process's descriptor budget (shared by its listeners); absent = no fd shedding. */
   fds?: FdBudget;
   /** Summary interval of the pre-auth event log. */
@@ -128,6 +131,8 @@ export class SwitchNode implements SessionHost {
   /** TLS state machine only: sockets reach it from `tcp` once admitted. */
   private readonly server: Server;
   private readonly tcp: TcpServer;
+  /** The plain-HTTP WebSocket listener (switch.websocket.listen), if any. */
+  private readonly wsTcp: TcpServer | undefined;
   private readonly queue: QueueOptions;
   private stopping = false;
   #draining = false;
@@ -202,6 +207,26 @@ export class SwitchNode implements SessionHost {
       else this.server.emit('connection', raw);
     });
     this.guard.reportErrors(this.tcp);
+    if (opts.websocket?.listen) {
+      // Behind an ingress that terminates TLS: HTTP in the clear from it, the same admission.
+      const plain = new WsUpgrade({
+        timeoutMs: tlsOptions.handshakeTimeout!,
+        registry: opts.registry,
+        allocate: allocateFrame,
+        trusted: opts.websocket.trusted,
+        onSource: (raw, address, port) => this.guard.readmit(raw, address, port),
+        onConn: (conn) => this.acceptConn(conn),
+        onRefused: (result, peer) => this.preAuth.add(`websocket:${result}`, { peer, result }, 'WebSocket upgrade refused'),
+      });
+      this.wsTcp = createTcpServer({ noDelay: true }, (raw) => {
+        if (!this.guard.admit(raw)) return;
+        raw.on('error', () => {});
+        this.connections.add(raw);
+        raw.on('close', () => this.connections.delete(raw));
+        plain.take(raw);
+      });
+      this.guard.reportErrors(this.wsTcp);
+    }
     this.server.on('tlsClientError', (err, socket) => {
       inheritRemote(socket);
       // With a listener attached node leaves the socket open (e.g. on handshake timeout).
@@ -285,6 +310,18 @@ export class SwitchNode implements SessionHost {
         resolve();
       });
     });
+    const wsListen = this.opts.websocket?.listen;
+    if (this.wsTcp && wsListen) {
+      const wsTcp = this.wsTcp;
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: Error): void => reject(new ElError('EL_ERR_CONFIG', `cannot listen on ${wsListen.host}:${wsListen.port} (switch.websocket.listen): ${err.message}`, { cause: err }));
+        wsTcp.once('error', onError);
+        wsTcp.listen(wsListen.port, wsListen.host, () => {
+          wsTcp.off('error', onError);
+          resolve();
+        });
+      });
+    }
     // Aging also happens on lookup; the sweep frees memory of MACs nobody asks for.
     this.sweepTimer = setInterval(() => {
       try {
@@ -338,6 +375,13 @@ export class SwitchNode implements SessionHost {
     return { host: a.address, port: a.port };
   }
 
+  /** The plain-HTTP WebSocket listener's address (switch.websocket.listen), if there is one. */
+  websocketAddress(): { host: string; port: number } | undefined {
+    const a = this.wsTcp?.address();
+    if (!a || typeof a === 'string') return undefined;
+    return { host: a.address, port: a.port };
+  }
+
   /** True once drain() was called: new sessions are refused, heartbeats say so. */
   get draining(): boolean {
     return this.#draining;
@@ -367,6 +411,7 @@ export class SwitchNode implements SessionHost {
     this.guard.stop();
     this.preAuth.stop();
     this.tcp.close(() => {});
+    this.wsTcp?.close(() => {});
     for (const s of [...this.sessions]) s.close(reason);
     const gone = (): boolean => this.sessions.size === 0 && this.connections.size === 0;
     await this.waitFor(gone, this.closeGraceMs + 500);

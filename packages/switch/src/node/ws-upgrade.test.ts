@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { waitUntil } from '../testing/test-client.js';
 import { BROADCAST, ethFrame, mac } from '../testing/test-frames.js';
 import { useSwitchHarness, type TestNode } from '../testing/test-node.js';
+import { lastForwarded } from './ws-upgrade.js';
 
 const { fx, node, clients } = useSwitchHarness();
 
@@ -116,5 +117,41 @@ describe('EL over WebSocket on the switch port', () => {
     expect(await httpExchange(t, '')).toBe('');
     expect(Date.now() - started).toBeLessThan(4000);
     expect(await t.registry.getSingleMetricAsString('el_switch_websocket_upgrades_total')).toContain('result="timeout"} 1');
+  });
+});
+
+describe('EL over WebSocket on the plain-HTTP listener (an ingress that terminates TLS)', () => {
+  /** A session over ws:// to the plain listener from `localAddress`, with an X-Forwarded-For header. */
+  async function plainSession(t: TestNode, localAddress: string, forwardedFor: string | undefined, sub: string, m: number) {
+    const port = t.node.websocketAddress()!.port;
+    const conn = await WsRecordConn.connect(`ws://127.0.0.1:${port}${WS_PATH}`, { localAddress, ...(forwardedFor ? { headers: { 'x-forwarded-for': forwardedFor } } : {}) } as never);
+    const controls: ControlMessage[] = [];
+    conn.accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
+    conn.start({ onRecord: (_t, p) => void controls.push(parseControl(p)), onError: () => {}, onClose: () => {} });
+    clients.push({ destroy: () => conn.destroy() } as never);
+    conn.write(encodeControl({ type: 'hello', version: 1, ticket: fx.ticket({ sub }), mac: formatMac(mac(m)) }));
+    await waitUntil(() => controls.length > 0, 'welcome');
+    expect(controls[0]!.type).toBe('welcome');
+    return t.logs.find((l) => l.msg === 'session opened' && l.user === sub)!;
+  }
+
+  it('believes X-Forwarded-For only from the trusted ingress range, and releases the pending connection at welcome', async () => {
+    const t = await node({ websocket: { listen: { host: '127.0.0.1', port: 0 }, trusted: ['127.0.0.2/32'] } });
+    expect(t.node.websocketAddress()?.port).toBeGreaterThan(0);
+    const fromIngress = await plainSession(t, '127.0.0.2', '203.0.113.7, 198.51.100.9', 'via-ingress', 1);
+    expect(String(fromIngress.peer)).toMatch(/^198\.51\.100\.9:\d+$/);
+    const forged = await plainSession(t, '127.0.0.3', '203.0.113.66', 'forger', 2);
+    expect(String(forged.peer)).toMatch(/^127\.0\.0\.3:\d+$/);
+    const plain = await plainSession(t, '127.0.0.2', undefined, 'no-header', 3);
+    expect(String(plain.peer)).toMatch(/^127\.0\.0\.2:\d+$/);
+    expect(t.node.stats.established).toBe(3);
+    expect(t.node.guard.pending).toBe(0);
+  });
+
+  it('lastForwarded: the last entry, only if it is an address', () => {
+    expect(lastForwarded('203.0.113.7, 198.51.100.9')).toBe('198.51.100.9');
+    expect(lastForwarded(['1.2.3.4', '5.6.7.8, [fd00::1]'])).toBe('fd00::1');
+    expect(lastForwarded('unknown')).toBeUndefined();
+    expect(lastForwarded(undefined)).toBeUndefined();
   });
 });

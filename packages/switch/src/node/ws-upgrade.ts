@@ -1,23 +1,37 @@
 /**
- * EL over WebSocket on the switch's client port (docs/protocol.md §1.1): a TLS connection
+ * EL over WebSocket (docs/protocol.md §1.1) on the switch's client port — a TLS connection
  * that negotiated ALPN `http/1.1` (or none: an L7 balancer re-encrypting to the node
  * often sends none) is HTTP/1.1, and the only thing it may do is upgrade at WS_PATH
  * with the subprotocol WS_SUBPROTOCOL, within the handshake timeout. The upgraded
  * WebSocket becomes a WsRecordConn for acceptConn(), like a raw TLS connection, so
  * admission (the ConnectionGuard, PROXY protocol, TLS handshake timeout) happened before
  * and hello, tickets and limits happen after exactly as on raw TLS. Any other request is
- * answered with a status and closed; nothing else is served.
+ * answered with a status and closed; nothing else is served. The same on the optional
+ * plain-HTTP listener for an ingress that terminates TLS (switch.websocket.listen), where
+ * X-Forwarded-For from the trusted ingress ranges names the client.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
+import { isIP, type Socket } from 'node:net';
 import { Counter, type Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { WS_MAX_MESSAGE, WS_PATH, WS_SUBPROTOCOL, WsRecordConn, type WsRecordConnOptions } from '@elink/transport';
+import { TrustedSources, WS_MAX_MESSAGE, WS_PATH, WS_SUBPROTOCOL, WsRecordConn, type WsRecordConnOptions } from '@elink/transport';
+
+/** The last address of an X-Forwarded-For header (the one the trusted ingress appended), if it is one. */
+export function lastForwarded(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header.at(-1) : header;
+  const last = value?.split(',').at(-1)?.trim().replace(/^\[|\]$/g, '');
+  return last && isIP(last) ? last : undefined;
+}
 
 export type WsUpgradeResult = 'ok' | 'not_found' | 'no_upgrade' | 'bad_subprotocol' | 'bad_request' | 'timeout';
 
 export interface WsUpgradeOptions extends WsRecordConnOptions {
+  /** Sources (an ingress) whose X-Forwarded-For names the client: its last address becomes
+   * the conn's address. From anyone else the header is ignored. */
+  trusted?: readonly string[] | undefined;
+  /** X-Forwarded-For named this source for `raw` (ConnectionGuard.readmit); false: refused (destroyed). */
+  onSource?: (raw: Socket, address: string, port: number) => boolean;
   /** The upgrade request must be complete within this, from the end of the TLS handshake. */
   timeoutMs: number;
   registry?: Registry | undefined;
@@ -45,9 +59,11 @@ export class WsUpgrade {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly counter: Counter<'result'> | undefined;
+  private readonly trusted: TrustedSources | undefined;
 
   constructor(private readonly opts: WsUpgradeOptions) {
     this.counter = opts.registry ? counterIn(opts.registry) : undefined;
+    this.trusted = opts.trusted && opts.trusted.length > 0 ? new TrustedSources(opts.trusted) : undefined;
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -68,14 +84,14 @@ export class WsUpgrade {
     this.http.on('clientError', (_err: Error, socket: Duplex) => this.refuse(socket, 'bad_request'));
   }
 
-  /** A TLS connection that negotiated HTTP: serve the upgrade, or refuse. */
-  take(socket: TLSSocket): void {
+  /** A connection speaking HTTP (TLS that negotiated it, or the plain listener's): serve the upgrade, or refuse. */
+  take(socket: Socket): void {
     const timer = setTimeout(() => {
       if (!socket.destroyed) this.refuse(socket, 'timeout');
     }, this.opts.timeoutMs);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
-    (socket as TLSSocket & { elUpgradeTimer?: NodeJS.Timeout }).elUpgradeTimer = timer;
+    (socket as Socket & { elUpgradeTimer?: NodeJS.Timeout }).elUpgradeTimer = timer;
     this.http.emit('connection', socket);
   }
 
@@ -85,11 +101,17 @@ export class WsUpgrade {
       .split(',')
       .map((p) => p.trim());
     if (!offered.includes(WS_SUBPROTOCOL)) return this.refuse(socket, 'bad_subprotocol');
-    const tls = socket as TLSSocket & { elUpgradeTimer?: NodeJS.Timeout };
+    const s = socket as Socket & { elUpgradeTimer?: NodeJS.Timeout };
+    let remote: { remoteAddress?: string | undefined; remotePort?: number | undefined } = s;
+    const forwarded = this.trusted?.has(s.remoteAddress) ? lastForwarded(req.headers['x-forwarded-for']) : undefined;
+    if (forwarded !== undefined) {
+      if (this.opts.onSource && !this.opts.onSource(s, forwarded, s.remotePort ?? 0)) return;
+      remote = { remoteAddress: forwarded, remotePort: s.remotePort };
+    }
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      clearTimeout(tls.elUpgradeTimer);
+      clearTimeout(s.elUpgradeTimer);
       this.count('ok');
-      this.opts.onConn(WsRecordConn.accept(ws, tls, { allocate: this.opts.allocate }));
+      this.opts.onConn(WsRecordConn.accept(ws, remote, { allocate: this.opts.allocate }));
     });
   }
 
