@@ -5,7 +5,7 @@
  * `npm run bench:smoke` (`--smoke`): Emotion Link L2 only, a few seconds, into --out.
  *
  * Options: --smoke, --out DIR, --seconds N, --no-offload (Emotion Link clients without
- * TSO offload), --only id,id (elink-l2, elink-l3,
+ * TSO offload), --only id,id (elink-l2, elink-l2-ws (the same over WebSocket), elink-l3,
  * openvpn-tap, openvpn-tun, softether, micro, scale).
  * Profiling: --profile DIR --figure tcp1|ping [--only elink-l2|elink-l3] runs only that
  * figure with the server and both clients under `node --cpu-prof` and prints the top
@@ -48,11 +48,13 @@ const smoke = args.smoke!;
 const outDir = args.out ?? fileURLToPath(new URL('../../docs/benchmarks/', import.meta.url));
 const seconds = Number(args.seconds ?? (smoke ? 1 : 10));
 const durations = { seconds, pings: smoke ? 20 : 300 };
-const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l3', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale'];
+const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l2-ws', 'elink-l3', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale'];
 const only = new Set(args.only ? args.only.split(',') : all);
 
 const systems: { def: SystemDef; packages: string[] }[] = [
   { def: elinkSystem('l2', args.profile, args['no-offload']), packages: ['iperf3', 'iputils-ping'] },
+  // The same node and clients with EL over WebSocket: its cost against raw TLS (a ratio line in the table).
+  { def: elinkSystem('l2', args.profile, args['no-offload'], 'ws'), packages: ['iperf3', 'iputils-ping'] },
   { def: elinkSystem('l3', args.profile, args['no-offload']), packages: ['iperf3', 'iputils-ping'] },
   { def: openvpnSystem('tap'), packages: ['iperf3', 'openvpn', 'openssl'] },
   { def: openvpnSystem('tun'), packages: ['iperf3', 'openvpn', 'openssl'] },

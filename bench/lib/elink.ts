@@ -36,13 +36,14 @@ function logLine(out: string, msg: string): Record<string, unknown> | undefined 
   return undefined;
 }
 
-/** `profileDir`: run server and clients under `node --cpu-prof`, one subdirectory per role. */
-export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string, noOffload = false): SystemDef {
+/** `profileDir`: run server and clients under `node --cpu-prof`, one subdirectory per role.
+ * `transport`: the clients' `--transport` (raw TLS, or EL over WebSocket on the same port). */
+export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string, noOffload = false, transport: 'tls' | 'ws' = 'tls'): SystemDef {
   // Node flags, not NODE_OPTIONS: --cpu-prof is not allowed there.
   const prof = (role: string): string[] => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, role)}`] : []);
   return {
-    id: `elink-${mode}`,
-    label: `Emotion Link ${mode.toUpperCase()}`,
+    id: `elink-${mode}${transport === 'ws' ? '-ws' : ''}`,
+    label: `Emotion Link ${mode.toUpperCase()}${transport === 'ws' ? ' over WebSocket' : ''}`,
     async start(topo: Topology, work: string): Promise<RunningSystem> {
       if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npx tsc -b\` first`);
       const procs: Daemon[] = [];
@@ -78,7 +79,7 @@ export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string, noOffload = 
           topo.clients.map(async (c, i) => {
             const client = daemon(
               process.execPath,
-              [...prof(`client${i + 1}`), CLI, 'connect', '--broker', broker, '--ca', join(work, 'ca.pem'), '--user', `bench${i + 1}`, '--password-file', join(work, 'pw'), '--ifname', 'el0', '--device', c.name, ...(noOffload ? ['--no-offload'] : [])],
+              [...prof(`client${i + 1}`), CLI, 'connect', '--broker', broker, '--ca', join(work, 'ca.pem'), '--user', `bench${i + 1}`, '--password-file', join(work, 'pw'), '--ifname', 'el0', '--device', c.name, '--transport', transport, ...(noOffload ? ['--no-offload'] : [])],
               { ns: c.ns },
             );
             procs.push(client);
@@ -90,7 +91,7 @@ export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string, noOffload = 
           }),
         );
         const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-        return { addresses: [addresses[0], addresses[1]], notes: [`emotion-link ${version}, ${process.version}, TLS over TCP, kernel ${mode === 'l2' ? 'TAP' : 'TUN'} clients, ${noOffload ? 'no offload' : 'TSO offload (FRAME_GSO)'}`], stop };
+        return { addresses: [addresses[0], addresses[1]], notes: [`emotion-link ${version}, ${process.version}, ${transport === 'ws' ? 'WebSocket over TLS over TCP (one binary message per batch)' : 'TLS over TCP'}, kernel ${mode === 'l2' ? 'TAP' : 'TUN'} clients, ${noOffload ? 'no offload' : 'TSO offload (FRAME_GSO)'}`], stop };
       } catch (err) {
         await stop();
         throw err;

@@ -52,6 +52,10 @@ export function table(r: Results): string {
   const lines = rows.map((row) => row.map((c, i) => pad(c, widths[i])).join('  '));
   lines.splice(1, 0, widths.map((w) => '-'.repeat(Math.max(w, 3))).join('  '));
 
+  const raw = r.systems.find((s) => s.id === 'elink-l2' && s.results);
+  const ws = r.systems.find((s) => s.id === 'elink-l2-ws' && s.results);
+  if (raw && ws) lines.push('', `WebSocket ÷ raw TLS (Emotion Link L2, one node): ${ratios(ws.results!, raw.results!)}`);
+
   const ours = r.systems.filter((s) => s.id.startsWith('elink') && s.results);
   const peers = r.systems.filter((s) => !s.id.startsWith('elink') && s.results);
   if (ours.length && peers.length) {

@@ -1,7 +1,7 @@
 /**
  * A RecordConn over a WebSocket (the `ws` package): EL for L7 load balancers and
  * ingresses that pass only HTTP (docs/protocol.md §1.1). Each write() is one binary
- * message holding whole records (a batch larger than WS_MAX_MESSAGE is cut at record
+ * message holding whole records (a batch larger than WS_SEND_MESSAGE is cut at record
  * boundaries into several); the receiver reads the messages' concatenation as the
  * record stream, through the same RecordInput as TLS (frames into `allocate`'s memory).
  *
@@ -10,6 +10,7 @@
  * A close frame from the peer is its end (onEnd, then onClose); a connection lost
  * without one is a close with a cause. Text messages break the protocol (onError).
  */
+import { randomFillSync } from 'node:crypto';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { ElError, HEADER_LENGTH, type PayloadAllocator } from '@elink/protocol';
 import type { Writable } from 'node:stream';
@@ -23,9 +24,11 @@ import { writesThrough as socketWritesThrough } from './scratch-buffer.js';
 export const WS_SUBPROTOCOL = 'el.v1';
 /** The path of the upgrade request. */
 export const WS_PATH = '/v1/el';
-/** The largest message either side sends or accepts (ws maxPayload): whole records, so at
- * least one record of 65,535 bytes, and a batch of many. */
+/** The largest message either side accepts (ws maxPayload). */
 export const WS_MAX_MESSAGE = 1 << 20;
+/** A batch larger than this is sent as several messages of whole records (one record
+ * alone may be up to 65,538 bytes). */
+export const WS_SEND_MESSAGE = 128 * 1024;
 
 /** ws's client options and the node:tls ones it passes on (ws's types leave those out). */
 export type WsConnectOptions = ClientOptions & Pick<ConnectionOptions, 'servername' | 'ALPNProtocols' | 'ca' | 'ciphers'>;
@@ -33,6 +36,13 @@ export type WsConnectOptions = ClientOptions & Pick<ConnectionOptions, 'serverna
 export interface WsRecordConnOptions {
   /** Memory for frames (not control records) read; default a buffer of their own each. */
   allocate?: PayloadAllocator;
+}
+
+/** A client's masking key: random (RFC 6455 §5.3), and never all zeros, for which ws would
+ * send the caller's buffer itself instead of a masked copy (writesThrough relies on the copy). */
+function generateMask(mask: Buffer): void {
+  randomFillSync(mask, 0, 4);
+  if ((mask[0]! | mask[1]! | mask[2]! | mask[3]!) === 0) mask[0] = 1;
 }
 
 /** Close codes (RFC 6455 §7.4.1). */
@@ -51,6 +61,9 @@ export class WsRecordConn implements RecordConn {
     readonly remoteAddress: string | undefined,
     readonly remotePort: number | undefined,
     opts: WsRecordConnOptions,
+    /** The client side: ws masks every message into a buffer of its own (never a zero mask,
+     * see connect), so send() is done with the batch when it returns. */
+    private readonly masking: boolean,
   ) {
     this.input = new RecordInput(opts.allocate);
     ws.binaryType = 'nodebuffer';
@@ -72,7 +85,7 @@ export class WsRecordConn implements RecordConn {
 
   /** Wraps a WebSocket a server upgraded; the address is the HTTP connection's (after any PROXY header). */
   static accept(ws: WebSocket, remote: { remoteAddress?: string | undefined; remotePort?: number | undefined }, opts: WsRecordConnOptions = {}): WsRecordConn {
-    return new WsRecordConn(ws, remote.remoteAddress, remote.remotePort, opts);
+    return new WsRecordConn(ws, remote.remoteAddress, remote.remotePort, opts, false);
   }
 
   /**
@@ -83,7 +96,7 @@ export class WsRecordConn implements RecordConn {
    */
   static connect(url: string, options: WsConnectOptions, opts: WsRecordConnOptions = {}): Promise<WsRecordConn> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, [WS_SUBPROTOCOL], { perMessageDeflate: false, maxPayload: WS_MAX_MESSAGE, ...options });
+      const ws = new WebSocket(url, [WS_SUBPROTOCOL], { perMessageDeflate: false, maxPayload: WS_MAX_MESSAGE, generateMask, ...options });
       let conn: WsRecordConn | undefined;
       const fail = (err: Error): void => {
         ws.terminate();
@@ -98,7 +111,7 @@ export class WsRecordConn implements RecordConn {
         ws.off('error', fail);
         if (ws.protocol !== WS_SUBPROTOCOL) return fail(new ElError('EL_ERR_PROTOCOL', `${url} did not agree to the WebSocket subprotocol ${WS_SUBPROTOCOL}`));
         const socket = (ws as unknown as { _socket?: { remoteAddress?: string; remotePort?: number } })._socket;
-        conn = new WsRecordConn(ws, socket?.remoteAddress, socket?.remotePort, opts);
+        conn = new WsRecordConn(ws, socket?.remoteAddress, socket?.remotePort, opts, true);
         resolve(conn);
       });
     });
@@ -120,35 +133,42 @@ export class WsRecordConn implements RecordConn {
 
   write(batch: Buffer, done?: (err?: Error | null) => void): void {
     if (this.ending || this.isDestroyed || this.ws.readyState !== WebSocket.OPEN) return;
-    if (batch.length <= WS_MAX_MESSAGE) {
+    if (batch.length <= WS_SEND_MESSAGE) {
       this.ws.send(batch, { binary: true }, done);
       return;
     }
-    // Cut at record boundaries: every message holds whole records. Rare (batches above
-    // 1 MiB), so copied first: after the first message the socket may keep what it is given.
-    batch = Buffer.from(batch);
-    done?.(null);
+    // Cut at record boundaries, every message whole records: each hop forwards a message
+    // only once it has all of it, so large messages would add their transfer time to the
+    // round trip of every stream inside. Without `done` the caller reuses `batch` when
+    // this returns: a piece the socket cannot take at once is copied.
     let start = 0;
     let end = 0;
     while (end < batch.length) {
       const next = end + HEADER_LENGTH + batch.readUInt16BE(end + 1);
-      if (next - start > WS_MAX_MESSAGE) {
-        this.ws.send(batch.subarray(start, end), { binary: true });
+      if (next - start > WS_SEND_MESSAGE && end > start) {
+        this.sendPiece(batch.subarray(start, end), done !== undefined);
         start = end;
       }
       end = next;
     }
-    this.ws.send(batch.subarray(start), { binary: true });
+    this.sendPiece(batch.subarray(start), done !== undefined, done);
+  }
+
+  private sendPiece(piece: Buffer, kept: boolean, done?: (err?: Error | null) => void): void {
+    this.ws.send(kept || this.masking || this.writesThrough() ? piece : Buffer.from(piece), { binary: true }, done);
   }
 
   /**
-   * True when ws hands the batch straight to an idle TLS socket, which encrypts it before
-   * send() returns (scratch-buffer.ts writesThrough): without permessage-deflate the ws
-   * sender queues nothing of its own, and a client's masking copies the batch anyway. The
-   * socket is ws's internal `_socket`; without it (another ws version), never.
+   * True when send() is done with the batch when it returns and nothing waits: on the
+   * client side whenever nothing is buffered (masking copies the batch anyway; a backlog
+   * says false, so the writer's buffers follow the socket's pace), and on the server side when ws hands it straight to an idle TLS
+   * socket, which encrypts it at once (scratch-buffer.ts writesThrough): without
+   * permessage-deflate the ws sender queues nothing of its own. The socket is ws's
+   * internal `_socket`; without it (another ws version), never.
    */
   writesThrough(): boolean {
     if (this.ending || this.isDestroyed || this.ws.readyState !== WebSocket.OPEN) return false;
+    if (this.masking) return this.ws.bufferedAmount === 0;
     const socket = (this.ws as unknown as { _socket?: Writable & { connecting?: boolean } })._socket;
     return socket !== undefined && socketWritesThrough(socket);
   }
