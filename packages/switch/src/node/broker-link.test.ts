@@ -83,6 +83,25 @@ describe('BrokerLink', () => {
   });
 });
 
+describe('BrokerLink and EL over WebSocket behind an ingress', () => {
+  it("sends the node's public WebSocket URL, which the broker keeps and lists", async () => {
+    const keys = generateTicketKeyPair();
+    const ADMIN = 'admin-token-0123456789abcdef';
+    const app = await createBrokerApp({ segments: [segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' } })], signingKey: keys.privateKey, logger: pino({ level: 'silent' }), clusterSecret: SECRET, adminToken: ADMIN });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const link = new BrokerLink({ brokers: [url], clusterSecret: SECRET, nodeId: 'sw-w', hosts: ['127.0.0.1'], port: 4443, websocket: 'wss://vpn.example/v1/el', capacity: 10, state: () => ({ sessions: 0, segments: ['lan'], active: [], draining: false }), addSegment: () => {}, logger: pino({ level: 'silent' }) });
+    try {
+      expect(await link.beat()).toBe(true);
+      const nodes = (await app.inject({ method: 'GET', url: '/v1/admin/nodes', headers: { authorization: `Bearer ${ADMIN}` } })).json().nodes as Array<{ node: string; websocket?: string }>;
+      expect(nodes).toMatchObject([{ node: 'sw-w', websocket: 'wss://vpn.example/v1/el' }]);
+    } finally {
+      link.stop();
+      await app.close();
+    }
+  });
+});
+
 describe('BrokerLink metrics', () => {
   it('counts heartbeats sent and failed with their latency on the node, and heartbeats received on the broker', async () => {
     const { Registry } = await import('prom-client');
