@@ -127,6 +127,8 @@ export class Connector extends EventEmitter {
         const err = await closed;
         this.emit('down', err);
         this.onRefused(err);
+        // A draining node asks for the broker (protocol.md §3.3): the last ticket's node list is stale.
+        if (link.redirected) this.bound = undefined;
         // Another client with this user and device took the session: reconnecting would take
         // it back, and so on for ever. (Our own reconnects never see this: the newer session wins.)
         if (err?.code === 'EL_ERR_SUPERSEDED' && !this.stopped) return this.fatal(this.superseded(err));
