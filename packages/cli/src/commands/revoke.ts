@@ -21,7 +21,8 @@ Usage: elink revoke --user NAME [--device ID] [options]
   --json             print the raw reply
 
 The device's tickets issued until now are refused and its sessions closed (EL_ERR_REVOKED);
-its next login needs the password. To keep a user out, also delete the user or change the password.`;
+its next login needs the password. To keep a user out, also change the password (which alone
+revokes no device key) or delete the user.`;
 
 export async function revokeCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
