@@ -171,6 +171,9 @@ describe.skipIf(!enabled)('device keys: reconnect without a password hash, chann
     // (one more may have been on its way when the revocation was made).
     expect((await beats()) - beatsBefore).toBeLessThanOrEqual(2);
     expect(String(down.err)).toMatch(/revoked/);
+    const list = elink(['revoke', '--list', '--state', state, '--broker', brokerUrl]);
+    expect(await list.exited).toBe(0);
+    expect(list.text.join('\n')).toMatch(/^alice\th1\t/m);
     const back = await client.waitFor((l) => client.logs.indexOf(l) >= seen && l.msg === 'connected' && l.ticket === 'password', 20_000, 'h1 back with its password');
     expect(back.node).toBeDefined();
     expect(await brokerMetric('el_broker_credential_checks_total', { method: 'password' })).toBeGreaterThan(passwordChecks);
