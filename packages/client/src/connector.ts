@@ -8,8 +8,8 @@
  * of the last list: no broker at all while it lasts), then gets a new one with a device
  * login (a signature), and only when the broker no longer knows the key (revoked,
  * expired) logs in with the password again. Without a key every reconnect is a fresh
- * login, as tickets are then single-use. A permanent failure (failure-kind.ts) ends it instead, at
- * the first login or after days up alike. Usable as a library by anything that moves
+ * login, as tickets are then single-use. A permanent failure (failure-kind.ts) ends it
+ * instead, at the first login or after days up alike. Usable as a library by anything that moves
  * frames (kernel client, user-mode stack, tests).
  */
 import type { KeyObject } from 'node:crypto';
@@ -54,7 +54,7 @@ const TICKET_MARGIN_MS = 5000;
 export type TicketSource = 'password' | 'device' | 'reused';
 
 /**
- * Events: 'up' (welcome: Welcome, login: LoginReply), 'frame' (frame: Buffer, gso: boolean),
+ * Events: 'up' (welcome: Welcome, login: LoginReply, source: TicketSource), 'frame' (frame: Buffer, gso: boolean),
  * 'down' (err?: ElError), 'fatal' (err: ElError) on a permanent failure: then it has stopped.
  */
 export class Connector extends EventEmitter {

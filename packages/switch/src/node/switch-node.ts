@@ -320,10 +320,13 @@ export class SwitchNode implements SessionHost {
   applyRevocations(list: readonly Revocation[]): number {
     const fresh = this.revocations.apply(list);
     if (fresh.length === 0) return 0;
+    // By user: a node starting with a full list and many sessions checks each session against its user's few.
+    const byUser = new Map<string, Revocation[]>();
+    for (const r of fresh) byUser.set(r.user, [...(byUser.get(r.user) ?? []), r]);
     let n = 0;
     for (const s of [...this.sessions]) {
       const c = s.claims;
-      if (c && s.state === 'established' && fresh.some((r) => revokes(r, c))) {
+      if (c && s.state === 'established' && byUser.get(c.sub)?.some((r) => revokes(r, c))) {
         s.fail(new ElError('EL_ERR_REVOKED', 'the device key of this session was revoked; log in with the password again'));
         n++;
       }
