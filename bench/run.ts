@@ -183,7 +183,7 @@ async function main(): Promise<void> {
   if (results.micro) process.stdout.write('\nswitch microbenchmark:\n' + JSON.stringify(results.micro, null, 2) + '\n');
   if (results.scale) process.stdout.write('\nidle sessions:\n' + JSON.stringify(results.scale, null, 2) + '\n');
   if (results.setups) {
-    process.stdout.write(`\nsession setups per switch core-second (${results.setups.sessionsPerPhase} sessions each):\n`);
+    process.stdout.write(`\nsession setups per switch core-second (${results.setups.rounds} × ${results.setups.sessionsPerPhase} sessions each):\n`);
     for (const p of results.setups.phases) process.stdout.write(`  ${p.admission.padEnd(18)} ${p.setupsPerSwitchCpuSecond.toFixed(0).padStart(6)}/core-s  ×${p.ratio.toFixed(2)}  (${p.sessionsUp} up, ${p.failed} failed)\n`);
   }
   process.stdout.write(`\nwrote ${join(outDir, `${name}.json`)}\n`);
