@@ -8,3 +8,4 @@ export * from './failure-kind.js';
 export * from './certificate-failure.js';
 export * from './proxy-config.js';
 export * from './proxy-tunnel.js';
+export * from './device-key-file.js';

@@ -5,6 +5,7 @@
  * (see connector.ts); a link is used once.
  */
 import { EventEmitter } from 'node:events';
+import type { KeyObject } from 'node:crypto';
 import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { isIP, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -21,6 +22,7 @@ import {
   parseControl,
   PROTOCOL_VERSION,
   RecordType,
+  signHelloProof,
   softwareSegment,
   VNET_HDR_LENGTH,
   vnetHdrNeedsWork,
@@ -51,6 +53,20 @@ export function carrierTarget(server: ServerInfo, transport: 'tls' | 'ws'): { ho
     return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 443) };
   }
   return { host: server.host, port: server.port };
+}
+
+/** Hands the TLS sessions `socket` receives to opts.onSession (resumption next time). */
+function keepSession(socket: TLSSocket, opts: SwitchLinkOptions): TLSSocket {
+  const keep = opts.onSession;
+  if (keep) socket.on('session', (s: Buffer) => keep(s));
+  return socket;
+}
+
+/** The TLS socket under a conn: the raw one's, or the one ws runs on. */
+function tlsSocketOf(conn: RecordConn): TLSSocket | undefined {
+  if (conn instanceof TlsRecordConn) return conn.socket;
+  if (conn instanceof WsRecordConn) return (conn.ws as unknown as { _socket?: TLSSocket })._socket;
+  return undefined;
 }
 
 const carrierFailures = new WeakSet<ElError>();
@@ -110,6 +126,12 @@ export interface SwitchLinkOptions {
   /** Flushes the link's output (pongs, pings) and, at the end of each read, every queue of
    * the caller on it (the device's). Default: the process-wide one. */
   scheduler?: FlushScheduler;
+  /** The device key: hello carries its proof over the channel binding (a ticket bound to it needs one). */
+  deviceKey?: KeyObject;
+  /** A TLS session from an earlier connection to this node, to resume (cheaper handshake). */
+  session?: Buffer;
+  /** A TLS session to keep for the next connection to this node (TLS 1.3 sends it after the handshake). */
+  onSession?: (session: Buffer) => void;
   logger: Logger;
 }
 
@@ -169,6 +191,14 @@ export class SwitchLink extends EventEmitter {
     };
   }
 
+  /** The switch sent `redirect` (it drains): the client is to ask the broker where to go. */
+  redirected = false;
+
+  /** Whether the TLS handshake resumed an earlier session (SwitchLinkOptions.session). */
+  get tlsResumed(): boolean {
+    return tlsSocketOf(this.conn)?.isSessionReused() ?? false;
+  }
+
   /**
    * Resolves once the switch has sent `welcome`; rejects with an ElError otherwise. The
    * carrier: raw TLS (ALPN el/1) or a WebSocket (wss://host:port/v1/el on the same port,
@@ -198,6 +228,7 @@ export class SwitchLink extends EventEmitter {
       ca: opts.ca,
       ciphers: opts.ciphers,
       servername: isIP(target.host) ? undefined : target.host,
+      ...(opts.session ? { session: opts.session } : {}),
       // The broker (reached over verified TLS) named this node's certificate: pinning it
       // is stronger than a host name check, and lets nodes advertise bare addresses.
       // (Only when pinned: an explicit undefined would override node:tls's default check.)
@@ -213,7 +244,9 @@ export class SwitchLink extends EventEmitter {
             ...tlsOptions,
             ALPNProtocols: ['http/1.1'],
             handshakeTimeout: remaining(),
-            ...(tunnel ? { createConnection: (o: ConnectionOptions) => tlsConnect({ ...o, ...tlsOptions, socket: tunnel }) } : {}),
+            // Our own TLS socket (as ws's, without the request's `path`): over the tunnel, and
+            // keeping the TLS session for resumption.
+            createConnection: (o: ConnectionOptions) => keepSession(tlsConnect({ ...o, path: undefined, ...tlsOptions, servername: isIP(target.host) ? '' : target.host, ...(tunnel ? { socket: tunnel } : {}) } as ConnectionOptions), opts),
             // node:tls's checkServerIdentity (ws passes it on; its types call it something else).
           } as WsConnectOptions,
           { allocate: opts.allocate },
@@ -229,6 +262,7 @@ export class SwitchLink extends EventEmitter {
     // GCs, see @elink/transport shared-read-buffer.ts); the reader copies what it keeps.
     const conn = TlsRecordConn.connect({ host: server.host, port: server.port, ...tlsOptions, ALPNProtocols: [ALPN], ...(tunnel ? { socket: tunnel } : {}) }, { allocate: opts.allocate });
     conn.socket.setNoDelay(true);
+    keepSession(conn.socket, opts);
     return SwitchLink.handshake(conn, opts, remaining(), conn.socket);
   }
 
@@ -293,6 +327,8 @@ export class SwitchLink extends EventEmitter {
       });
       const sendHello = (): void => {
         helloSent = true;
+        // The proof ties this hello to this one TLS connection (RFC 9266): worthless anywhere else.
+        const binding = opts.deviceKey ? conn.channelBinding?.() : undefined;
         conn.write(
           encodeControl({
             type: 'hello',
@@ -301,6 +337,7 @@ export class SwitchLink extends EventEmitter {
             ...(opts.mac ? { mac: opts.mac } : {}),
             ...(opts.hostname ? { hostname: opts.hostname } : {}),
             ...(opts.gso ? { caps: [CAP_GSO] } : {}),
+            ...(opts.deviceKey && binding ? { proof: signHelloProof(opts.deviceKey, binding) } : {}),
           }),
         );
       };
@@ -350,6 +387,7 @@ export class SwitchLink extends EventEmitter {
         if (msg.reason === SUPERSEDED) return this.shutdown(new ElError('EL_ERR_SUPERSEDED', 'the switch ended this session: a newer session of the same user and device took over ("superseded")'));
         return this.shutdown(new ElError('EL_ERR_UNAVAILABLE', `switch ended the session: ${msg.reason}`));
       case 'redirect':
+        this.redirected = true;
         return this.shutdown(new ElError('EL_ERR_UNAVAILABLE', `switch ended the session: ${msg.reason}`));
       case 'error':
         return this.shutdown(new ElError(isErrorCode(msg.code) ? msg.code : 'EL_ERR_PROTOCOL', `switch: ${msg.message}`));

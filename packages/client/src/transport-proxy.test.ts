@@ -3,10 +3,12 @@
  * tinyproxy with Basic authentication), against a real SwitchNode; and the broker login
  * through the same proxy. The switch side of the WebSocket is the node's own (ws-upgrade.ts).
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { createServer as createTcpServer } from 'node:net';
 import { pino } from 'pino';
+import { rawDeviceKey } from '@elink/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTinyproxy, type Tinyproxy } from '../../../test/lib/tinyproxy.js';
 import { waitUntil } from '../../switch/src/testing/test-client.js';
@@ -73,6 +75,27 @@ describe('SwitchLink transports, direct and through an HTTP CONNECT proxy', () =
       });
     }
   }
+
+  it('a ticket bound to a device key is admitted over the WebSocket, direct and through the proxy (the proof signs the TLS under it)', async () => {
+    const t = await node();
+    const key = generateKeyPairSync('ed25519').privateKey;
+    for (const via of ['direct', 'proxy'] as const) {
+      const link = await SwitchLink.connect({
+        server: { node: 'sw-test', host: '127.0.0.1', port: t.node.address().port },
+        ticket: fx.ticket({ sub: `bound-${via}`, dk: rawDeviceKey(key) }),
+        ca: fx.caPem,
+        transport: 'ws',
+        deviceKey: key,
+        ...(via === 'proxy' ? { proxy: parseProxyUrl(proxy.url, 'test') } : {}),
+        logger,
+      });
+      expect(link.welcome.segment).toBe('lan');
+      link.close();
+    }
+    // Without the proof the same kind of ticket is refused: the proof is what admitted it.
+    const err = await SwitchLink.connect({ server: { node: 'sw-test', host: '127.0.0.1', port: t.node.address().port }, ticket: fx.ticket({ sub: 'no-proof', dk: rawDeviceKey(key) }), ca: fx.caPem, transport: 'ws', logger }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: expect.stringMatching(/^EL_ERR_(BAD_TICKET|PROTOCOL)$/) });
+  });
 
   it('a wrong proxy password is EL_ERR_PROXY_AUTH before hello (the ticket is unspent)', async () => {
     const t = await node();

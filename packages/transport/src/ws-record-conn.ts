@@ -12,9 +12,9 @@
  */
 import { randomFillSync } from 'node:crypto';
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { ElError, HEADER_LENGTH, type PayloadAllocator } from '@elink/protocol';
+import { CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LENGTH, ElError, HEADER_LENGTH, type PayloadAllocator } from '@elink/protocol';
 import type { Writable } from 'node:stream';
-import type { ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import WebSocket, { type ClientOptions } from 'ws';
 import type { RecordConn, RecordHandlers } from './record-conn.js';
 import { RecordInput } from './record-input.js';
@@ -55,6 +55,7 @@ export class WsRecordConn implements RecordConn {
   private ending = false;
   private isDestroyed = false;
   private closeCause: Error | undefined;
+  private binding: Buffer | undefined;
 
   private constructor(
     readonly ws: WebSocket,
@@ -193,5 +194,19 @@ export class WsRecordConn implements RecordConn {
 
   get destroyed(): boolean {
     return this.isDestroyed;
+  }
+
+  /**
+   * RFC 9266 tls-exporter of the TLS connection the WebSocket runs on (TLS 1.3 only, as
+   * TlsRecordConn's): the same at both ends when the client's TLS reaches the switch
+   * itself. Undefined on the plain-HTTP listener (an ingress ended the client's TLS), so
+   * there a ticket bound to a device key is refused.
+   */
+  channelBinding(): Buffer | undefined {
+    if (this.binding) return this.binding;
+    const s = (this.ws as unknown as { _socket?: Partial<TLSSocket> })._socket;
+    if (!s || s.destroyed || typeof s.getProtocol !== 'function' || s.getProtocol() !== 'TLSv1.3') return undefined;
+    this.binding = s.exportKeyingMaterial!(CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, Buffer.alloc(0));
+    return this.binding;
   }
 }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ElError } from '@elink/protocol';
-import { KernelClient, proxySettings, TRANSPORTS, type Transport } from '@elink/client';
+import { defaultClientStateDir, KernelClient, loadOrCreateDeviceKey, proxySettings, TRANSPORTS, type Transport } from '@elink/client';
 import { parse } from '../args.js';
 import { createLogger } from '../logger.js';
 import { VERSION } from '../version.js';
@@ -23,6 +23,11 @@ Usage: elink connect --broker URL --user NAME --password-file FILE [options]
                             the default, the host name, is shared by network namespaces
                             and cloned VMs
       --ca FILE             CA certificate to trust for broker and switch (default: system CAs)
+      --state DIR           where the client keeps its device key (device-key.pem, made on
+                            first use): reconnects then cost a signature, not a password
+                            check (env ELINK_CLIENT_STATE; default $STATE_DIRECTORY, else
+                            $XDG_STATE_HOME/elink, else ~/.local/state/elink)
+      --no-device-key       no device key: every reconnect logs in with the password
       --ifname NAME         interface name or pattern (default el%d, elt%d in L3)
       --prefix              ask for a delegated prefix (L3: a router with a LAN behind it)
       --ciphers LIST        OpenSSL cipher list for the switch connection
@@ -48,6 +53,8 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     segment: { type: 'string' },
     device: { type: 'string' },
     ca: { type: 'string' },
+    state: { type: 'string' },
+    'no-device-key': { type: 'boolean' },
     ifname: { type: 'string' },
     prefix: { type: 'boolean' },
     ciphers: { type: 'string' },
@@ -74,6 +81,7 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
   const transport = values.transport ?? process.env.ELINK_TRANSPORT ?? 'auto';
   if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new ElError('EL_ERR_INVALID', `--transport must be one of ${TRANSPORTS.join(', ')}, got "${transport}"`);
   const proxy = proxySettings(values.proxy);
+  const deviceKey = values['no-device-key'] ? undefined : loadOrCreateDeviceKey(values.state ?? process.env.ELINK_CLIENT_STATE ?? defaultClientStateDir());
 
   const logger = createLogger(values['log-level'] ?? process.env.ELINK_LOG_LEVEL ?? 'info', 'elink-connect');
   logger.info({ version: VERSION, node: process.version, broker, user, device: values.device, transport, ...(proxy.proxy ? { proxy: proxy.proxy.display, proxyFrom: proxy.source } : {}) }, 'elink connect starting');
@@ -81,6 +89,7 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     broker,
     credentials: { user, password, ...(values.segment ? { segment: values.segment } : {}), ...(values.device ? { device: values.device } : {}), ...(values.prefix ? { prefix: true } : {}) },
     ca,
+    ...(deviceKey ? { deviceKey } : {}),
     ciphers: values.ciphers,
     transport: transport as Transport,
     proxy,
