@@ -247,6 +247,27 @@ describe('trunks: L2', () => {
     expect(parseMac(formatMac(x))).toBe(x);
   });
 
+  it('freezes a MAC a LAN behind both nodes sends to both at once (a loop through two bridges): the tie goes to the lower node id, so it flaps', async () => {
+    const moves = { maxMoves: 3, windowSeconds: 60, freezeSeconds: 60 };
+    const A = makeHub('a', [l2()], { macMoves: moves });
+    const B = makeHub('b', [l2()], { macMoves: moves });
+    const [ta] = link(A, B);
+    await until(() => ta.state === 'up');
+    const sa = A.seg('lan') as L2Segment;
+    const sb = B.seg('lan') as L2Segment;
+    const bridgeA = new MemoryPort('bridge-a');
+    const bridgeB = new MemoryPort('bridge-b');
+    sa.attach(bridgeA, { macLimit: 100 });
+    sb.attach(bridgeB, { macLimit: 100 });
+    const x = mac(0x43);
+    for (let i = 0; i < 10 && sa.frozenCount() + sb.frozenCount() === 0; i++) {
+      sa.forward(ethFrame(BROADCAST, x, `a${i}`), bridgeA);
+      sb.forward(ethFrame(BROADCAST, x, `b${i}`), bridgeB);
+      await settle();
+    }
+    expect(sa.frozenCount() + sb.frozenCount()).toBeGreaterThan(0);
+  });
+
   it('refuses a peer with the wrong secret on both ends: logged, counted, closed', async () => {
     const A = makeHub('a', [l2()]);
     const B = makeHub('b', [l2()], { secret: 'some-other-secret-42424242' });

@@ -75,14 +75,18 @@ export class TrunkPort implements Port {
   readonly kind = 'trunk' as const;
   readonly name: string;
   readonly output: OutputQueue;
+  /** The peer's node id is lower than ours: its MACs win ties (endpoints.ts). */
+  readonly winsTies: boolean;
   private readonly type: number;
 
   constructor(
     readonly trunk: Trunk,
     readonly segment: Segment,
     readonly segmentId: number,
+    nodeId: string,
   ) {
     this.name = `trunk:${trunk.peerNode}/${segment.name}`;
+    this.winsTies = trunk.peerNode! < nodeId;
     this.output = trunk.output;
     this.type = trunkFrameType(segmentId);
   }
@@ -217,7 +221,7 @@ export class Trunk implements RecordHandlers {
       if (m === undefined || m.id !== s.id || m.mode !== s.mode) continue;
       const seg = this.host.segmentById(s.id);
       if (seg === undefined || this.ports.has(s.id)) continue;
-      const port = new TrunkPort(this, seg, s.id);
+      const port = new TrunkPort(this, seg, s.id, this.host.nodeId);
       seg.attachTrunk(port);
       this.ports.set(s.id, port);
       for (const [key, seq] of seg.localEndpoints()) this.queueAnnouncement(s.id, key, seq);
@@ -236,7 +240,7 @@ export class Trunk implements RecordHandlers {
         for (const key of msg.del) seg.forgetRemote(port, key);
         const limit = this.host.limits.maxRemotePerSegment;
         for (const [key, seq] of msg.add) {
-          const v = seg.learnRemote(port, key, seq, limit);
+          const v = seg.learnRemote(port, key, seq, limit, port.winsTies);
           if (v !== 'ok' && v !== 'local' && v !== 'stale') this.host.notInstalled(this, seg.name, key, v);
         }
         this.host.announcementsIn(msg.add.length + msg.del.length);
