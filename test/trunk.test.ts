@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +45,16 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
   const host = (n: string): Host => hosts.get(n)!;
 
   async function metric(node: 'a' | 'b', name: string, labels: Record<string, string> = {}): Promise<number> {
-    const text = await (await fetch(`http://127.0.0.1:${admin[node]}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    // A connection each (no keep-alive): a pooled one may meet the admin port's idle close.
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = httpGet({ host: '127.0.0.1', port: admin[node], path: '/metrics', agent: false, timeout: 5000 }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d));
+        res.on('end', () => resolve(body));
+      });
+      req.on('timeout', () => req.destroy(new Error('/metrics did not answer')));
+      req.on('error', reject);
+    });
     let sum = 0;
     for (const line of text.split('\n')) {
       if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;

@@ -47,7 +47,8 @@ export interface TrunkHost {
   readonly limits: TrunkLimits;
   /** The peer proved the secret: true to bring the trunk up, else a reason to refuse it. */
   authenticated(t: Trunk): true | string;
-  /** The peer's proof was wrong (or its hello broken): logged and counted by the hub. */
+  /** The trunk failed before the peer's proof was verified (a wrong proof, a broken or late
+   * hello): logged sampled and counted by the hub. */
   refused(t: Trunk, reason: string, err: ElError): void;
   closed(t: Trunk): void;
   announcementsIn(n: number): void;
@@ -203,9 +204,7 @@ export class Trunk implements RecordHandlers {
     if (msg.type !== 'trunk_hello') throw new ElError('EL_ERR_PROTOCOL', `the first trunk message must be trunk_hello, got "${msg.type}"`);
     const peerRole: TrunkRole = this.role === 'dial' ? 'accept' : 'dial';
     if (msg.role !== peerRole || !verifyTrunkProof(this.host.secret, peerRole, msg.node, this.ekm, msg.proof)) {
-      const err = new ElError('EL_ERR_TRUNK_AUTH', `the peer (claiming node "${msg.node}") did not prove the trunk secret; check switch.trunk.secret on both nodes`);
-      this.host.refused(this, 'auth_failed', err);
-      this.fail(err);
+      this.fail(new ElError('EL_ERR_TRUNK_AUTH', `the peer (claiming node "${msg.node}") did not prove the trunk secret; check switch.trunk.secret on both nodes`));
       return;
     }
     this.peerNode = msg.node;
@@ -343,7 +342,9 @@ export class Trunk implements RecordHandlers {
   /** Ends the trunk with an error message naming `err`. */
   fail(err: ElError): void {
     if (this.state === 'closed') return;
-    if (this.closeReason === undefined) this.host.logger.warn({ peer: this.peer, address: this.conn.peer, code: err.code }, err.message);
+    // Before the proof anyone may be talking: sampled and counted by the hub, not one line each.
+    if (this.state === 'hello') this.host.refused(this, err.code === 'EL_ERR_TRUNK_AUTH' ? 'auth_failed' : 'error', err);
+    else if (this.closeReason === undefined) this.host.logger.warn({ peer: this.peer, address: this.conn.peer, code: err.code }, err.message);
     this.closeWith(err.code, { type: 'error', code: err.code, message: err.message });
   }
 
