@@ -176,6 +176,7 @@ export class SwitchNode implements SessionHost {
         segmentNames: () => [...this.segments.keys()],
         registry: opts.registry,
         logIntervalMs: opts.logIntervalMs,
+        fds: opts.fds,
       });
     }
 

@@ -51,3 +51,7 @@ export const DEFAULT_TRUNK: Omit<TrunkSettings, 'secret' | 'host' | 'port' | 'pe
   // A trunk carries many sessions' traffic: room for more per tick than one session.
   queue: { maxFrames: 16_384, maxBytes: 8 * 1024 * 1024, highWaterBytes: 16 * 1024 * 1024, writeTimeoutMs: 15_000 },
 };
+
+/** The trunk port before a peer's proof (connection-guard.ts): few connections per source
+ * and in all, few per second. Peers are a handful of nodes reconnecting with backoff. */
+export const DEFAULT_TRUNK_CONNECTION_LIMITS = { pending: 64, pendingPerSource: 4, acceptRate: 50, acceptRatePerSource: 5 } as const;

@@ -21,10 +21,12 @@ import { Backoff, defaultFlushScheduler, inheritRemote, TlsRecordConn, type Reco
 import type { Segment } from '../core/segment.js';
 import type { RemoteVerdict } from '../core/endpoints.js';
 import { EventSummary } from '../node/event-summary.js';
+import { ConnectionGuard } from '../node/connection-guard.js';
+import type { FdBudget } from '../node/fd-budget.js';
 import { trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
 import { trunkSegmentId } from './segment-id.js';
 import { Trunk, type TrunkHost, type TrunkLimits } from './trunk.js';
-import { DEFAULT_TRUNK, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk-defaults.js';
+import { DEFAULT_TRUNK, DEFAULT_TRUNK_CONNECTION_LIMITS, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk-defaults.js';
 
 export interface TrunkHubOptions extends Partial<TrunkSettings> {
   secret: string;
@@ -38,6 +40,8 @@ export interface TrunkHubOptions extends Partial<TrunkSettings> {
   registry?: Registry;
   /** Pre-auth log summary interval. */
   logIntervalMs?: number;
+  /** The process's descriptor budget (shared with the other listeners). */
+  fds?: FdBudget;
 }
 
 /** A peer address to dial, and what a heartbeat said of it. */
@@ -112,6 +116,8 @@ export class TrunkHub implements TrunkHost {
   private readonly past = new Map<string, { framesIn: number; bytesIn: number; framesOut: number; bytesOut: number }>();
   private readonly announced = { in: 0, out: 0 };
   private readonly connects: Counter<'peer' | 'result'> | undefined;
+  /** Admission at accept on the trunk port (limits before the proof). */
+  private readonly guard: ConnectionGuard;
 
   constructor(private readonly opts: TrunkHubOptions) {
     this.nodeId = opts.nodeId;
@@ -129,6 +135,7 @@ export class TrunkHub implements TrunkHost {
       queue: { ...s.queue },
     };
     this.preAuth = new EventSummary({ logger: opts.logger, message: 'trunk connections refused', intervalMs: opts.logIntervalMs });
+    this.guard = new ConnectionGuard({ listener: 'trunk', limits: DEFAULT_TRUNK_CONNECTION_LIMITS, fds: opts.fds, logger: opts.logger, registry: opts.registry, logIntervalMs: opts.logIntervalMs });
     this.notInstalledLog = new EventSummary({ logger: opts.logger, message: 'trunk announcements not installed', intervalMs: opts.logIntervalMs });
     if (opts.registry) this.connects = this.registerMetrics(opts.registry);
   }
@@ -161,17 +168,19 @@ export class TrunkHub implements TrunkHost {
       socket.destroy();
       this.preAuth.add(`tls:${(err as NodeJS.ErrnoException).code ?? 'ERR_TLS'}`, { peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'trunk TLS handshake failed');
     });
-    return createTcpServer({ noDelay: true }, (raw) => {
-      // Only peers connect here: a few at a time; a crowd of strangers gets closed.
-      if (this.sockets.size >= s.maxPeers * 2 + 16 || this.stopped) {
-        raw.destroy();
-        this.preAuth.add('busy', { peer: `${raw.remoteAddress}:${raw.remotePort}` }, 'trunk port busy: connection closed');
+    const tcp = createTcpServer({ noDelay: true }, (raw) => {
+      // Only peers connect here: a few connections per source and in all before their
+      // proof, at a few per second (connection-guard.ts); strangers cannot crowd them out.
+      if (this.stopped || !this.guard.admit(raw)) {
+        if (!raw.destroyed) raw.destroy();
         return;
       }
       raw.on('error', () => {});
       this.track(raw);
       server.emit('connection', raw);
     });
+    this.guard.reportErrors(tcp);
+    return tcp;
   }
 
   address(): { host: string; port: number } {
@@ -193,6 +202,7 @@ export class TrunkHub implements TrunkHost {
     for (const s of this.sockets) s.destroy();
     this.preAuth.stop();
     this.notInstalledLog.stop();
+    this.guard.stop();
   }
 
   /**
@@ -365,6 +375,7 @@ export class TrunkHub implements TrunkHost {
     }
     this.byNode.set(peer, t);
     this.connects?.inc({ peer, result: 'ok' });
+    if (t.role === 'accept') this.guard.authenticated(t.conn.remoteAddress, t.conn.remotePort);
     for (const d of this.dialers.values()) if (d.trunk === t) d.backoff.reset();
     return true;
   }

@@ -2,6 +2,7 @@
  * Two SwitchNodes in one process joined by a real TLS trunk (static peers): frames of an
  * L2 segment cross it, a wrong secret is refused, and the node's stats show the trunk.
  */
+import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { useSwitchHarness, segment, type TestNode } from '../testing/test-node.js';
 import { BROADCAST, ethFrame, mac } from '../testing/test-frames.js';
@@ -74,5 +75,34 @@ describe('trunk between two nodes', () => {
     expect(a.node.trunks!.upCount).toBe(0);
     expect(b.node.trunks!.upCount).toBe(0);
     await until(async () => (await b.registry.metrics()).includes('result="auth_failed"'));
+  });
+
+  it('a stranger holding idle connections on the trunk port cannot crowd out a peer', async () => {
+    const b = await h.node({ nodeId: 'node-b', segments: [segment({ name: 'lan' })], trunk: { secret: SECRET, port: 0, host: '127.0.0.1' } });
+    const port = b.node.trunks!.address().port;
+    // Ten idle TCP connections from another source (127.0.0.2): a few are admitted, the rest closed at accept.
+    const strangers: Socket[] = [];
+    const closed: boolean[] = [];
+    for (let i = 0; i < 10; i++) {
+      const s = connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' });
+      s.on('error', () => {});
+      const at = strangers.push(s) - 1;
+      closed[at] = false;
+      s.on('close', () => (closed[at] = true));
+    }
+    try {
+      const refused = async (): Promise<number> => {
+        let n = 0;
+        for (const m of (await b.registry.metrics()).matchAll(/^el_listener_connections_refused_total\{listener="trunk",reason="[a-z_]+"\} (\d+)$/gm)) n += Number(m[1]);
+        return n;
+      };
+      // 4 pending per source at most, 5 new ones a second: the other 6 are refused.
+      await until(async () => (await refused()) === 6 && closed.filter(Boolean).length === 6);
+      const a = await h.node({ nodeId: 'node-a', segments: [segment({ name: 'lan' })], trunk: { secret: SECRET, port: 0, host: '127.0.0.1', peers: [`127.0.0.1:${port}`] } });
+      await until(() => a.node.trunks!.upCount === 1 && b.node.trunks!.upCount === 1);
+      expect(closed.filter(Boolean).length).toBe(6);
+    } finally {
+      for (const s of strangers) s.destroy();
+    }
   });
 });
