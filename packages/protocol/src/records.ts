@@ -64,7 +64,8 @@ export const TRUNK_SEGMENT_ID_LENGTH = 4;
  * Any queued type above 0xff is such a tagged TRUNK_FRAME (isTaggedTrunkFrame).
  */
 export function trunkFrameType(segmentId: number): number {
-  return RecordType.TRUNK_FRAME + (segmentId >>> 0) * 0x100;
+  // id + 1: segment id 0 must be tagged too (above 0xff); exact in a double up to 2^53.
+  return RecordType.TRUNK_FRAME + ((segmentId >>> 0) + 1) * 0x100;
 }
 
 export function isTaggedTrunkFrame(type: number): boolean {
@@ -73,7 +74,7 @@ export function isTaggedTrunkFrame(type: number): boolean {
 
 /** The segment id of a tagged TRUNK_FRAME type. */
 export function taggedSegmentId(type: number): number {
-  return Math.floor(type / 0x100);
+  return Math.floor(type / 0x100) - 1;
 }
 
 /** Writes a record header at `offset` of `target`; returns the offset after it. */

@@ -201,7 +201,7 @@ describe('trunks: L2', () => {
   });
 
   it('rate-limits announcements: beyond the burst they leave in later batches, and all arrive', async () => {
-    const A = makeHub('a', [l2()], { announceRate: 200, announceBurst: 20 });
+    const A = makeHub('a', [l2()], { announceRate: 40, announceBurst: 20 });
     const B = makeHub('b', [l2()]);
     const [ta] = link(A, B);
     await until(() => ta.state === 'up');
@@ -210,8 +210,8 @@ describe('trunks: L2', () => {
     await settle();
     const early = B.seg('lan').remoteCount();
     expect(early).toBeGreaterThanOrEqual(20);
-    expect(early).toBeLessThan(60);
-    await until(() => B.seg('lan').remoteCount() === 60);
+    expect(early).toBeLessThan(60); // the other 40 need a second at 40/s
+    await until(() => B.seg('lan').remoteCount() === 60, 10_000);
   });
 
   it('freezes a MAC that moves between two nodes too often (a loop), reports it, and drops it from trunks', async () => {
