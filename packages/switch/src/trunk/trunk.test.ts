@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { formatMac, parseMac } from '@elink/protocol';
+import { formatMac, parseMac, RecordType } from '@elink/protocol';
 import { memoryRecordConnPair } from '@elink/transport';
 import { L2Segment } from '../core/l2/l2-segment.js';
 import { L3Router, L3Segment } from '../core/l3/l3-segment.js';
@@ -171,6 +171,27 @@ describe('trunks: L2', () => {
     expect(sb.drops.trunk_source).toBe(1);
     await settle();
     expect(ports.c.received).toHaveLength(1);
+  });
+
+  it('drops, counts and survives trunk frames that are too short, too long or of a segment not shared', async () => {
+    const A = makeHub('a', [l2()]);
+    const B = makeHub('b', [l2()]);
+    const [, tb] = link(A, B);
+    await until(() => tb.state === 'up');
+    const sb = B.seg('lan') as L2Segment;
+    const pb = new MemoryPort('pb');
+    sb.attach(pb, { macLimit: 1, ownMac: mac(2) });
+    const id = [...tb.ports.keys()][0]!;
+    const record = (payload: Buffer) => Buffer.concat([Buffer.from([RecordType.TRUNK_FRAME, payload.length >> 8, payload.length & 0xff]), payload]);
+    const idBytes = Buffer.alloc(4);
+    idBytes.writeUInt32BE(id);
+    const other = Buffer.alloc(4);
+    other.writeUInt32BE((id + 1) >>> 0);
+    const [ta] = [A.hub.trunkTo('b')!];
+    ta.conn.write(Buffer.concat([record(Buffer.from([1, 2])), record(Buffer.concat([idBytes, Buffer.alloc(1500 + 18 + 1)])), record(Buffer.concat([other, ethFrame(BROADCAST, mac(1))]))]));
+    await until(() => tb.refusedFrames === 3);
+    expect(tb.state).toBe('up');
+    expect(pb.received).toHaveLength(0);
   });
 
   it('a local endpoint wins: an announcement of a MAC pinned here is not installed', async () => {

@@ -162,9 +162,9 @@ export class Trunk implements RecordHandlers {
 
   onRecord(type: number, payload: Buffer): void {
     if (type === RecordType.TRUNK_FRAME && this.state === 'up') {
-      const port = this.ports.get(payload.readUInt32BE(0));
       this.framesIn++;
       this.bytesIn += payload.length;
+      const port = payload.length < TRUNK_SEGMENT_ID_LENGTH ? undefined : this.ports.get(payload.readUInt32BE(0));
       if (port === undefined || payload.length - TRUNK_SEGMENT_ID_LENGTH > port.maxFrame) {
         this.refusedFrames++;
         return;
