@@ -115,6 +115,7 @@ export class TrunkHub implements TrunkHost {
   /** Totals of trunks that are gone, by peer node (metrics stay monotonic); bounded by maxPeers. */
   private readonly past = new Map<string, { framesIn: number; bytesIn: number; framesOut: number; bytesOut: number }>();
   private readonly announced = { in: 0, out: 0 };
+  private readonly pastDrops = { queue_full: 0, slow_peer: 0, device_drop: 0 };
   private readonly connects: Counter<'peer' | 'result'> | undefined;
   /** Admission at accept on the trunk port (limits before the proof). */
   private readonly guard: ConnectionGuard;
@@ -388,6 +389,10 @@ export class TrunkHub implements TrunkHost {
 
   closed(t: Trunk): void {
     this.trunks.delete(t);
+    // Drop counters stay monotonic (el_switch_frames_dropped_total) after the trunk is gone.
+    this.pastDrops.queue_full += t.output.drops.queue_full;
+    this.pastDrops.slow_peer += t.output.drops.slow_peer;
+    this.pastDrops.device_drop += t.output.drops.device_drop;
     const d = this.dialerOf(t);
     if (d) {
       d.trunk = undefined;
@@ -465,7 +470,7 @@ export class TrunkHub implements TrunkHost {
 
   /** Queue drops of the trunks (the node's el_switch_frames_dropped_total). */
   queueDrops(): { queue_full: number; slow_peer: number; device_drop: number } {
-    const d = { queue_full: 0, slow_peer: 0, device_drop: 0 };
+    const d = { ...this.pastDrops };
     for (const t of this.trunks) {
       d.queue_full += t.output.drops.queue_full;
       d.slow_peer += t.output.drops.slow_peer;
