@@ -350,6 +350,25 @@ describe('trunks: L3', () => {
     await until(() => sa.remoteCount() === 0);
   });
 
+  it("the peer's ICMP errors come back across the trunk (from the segment gateway), IPv4 and IPv6", async () => {
+    const { A, B, sa, sb } = l3pair();
+    const [ta] = link(A, B);
+    await until(() => ta.state === 'up');
+    const pa = new MemoryPort('pa');
+    sa.attach(pa, { prefixes: [parsePrefix('198.19.8.10/32')!, parsePrefix('fd00:e1:8::10/128')!] });
+    sb.attach(new MemoryPort('pb'), { prefixes: [parsePrefix('198.19.8.20/32')!, parsePrefix('fd00:e1:8::20/128')!] });
+    await until(() => sa.remoteCount() === 2 && sb.remoteCount() === 2);
+    // TTL 2: 1 after node A, so node B's router answers "time exceeded".
+    sa.forward(udp4('198.19.8.10', '198.19.8.20', 'x', 2), pa);
+    sa.forward(udp6('fd00:e1:8::10', 'fd00:e1:8::20', 'x', 2), pa);
+    await until(() => pa.received.length === 2);
+    expect(pa.received.map((p) => endpoints(p))).toEqual([
+      { src: '198.19.8.1', dst: '198.19.8.10' },
+      { src: 'fd00:e1:8:0:0:0:0:1', dst: 'fd00:e1:8:0:0:0:0:10' },
+    ]);
+    expect(sa.drops.trunk_source).toBe(0);
+  });
+
   it('a local session takes over an address a peer announced (a client moving between nodes)', async () => {
     const { A, B, sa, sb } = l3pair();
     const [ta] = link(A, B);

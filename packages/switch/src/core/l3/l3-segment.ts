@@ -16,7 +16,8 @@
  *      else decrement (IPv4: incremental checksum)  → egress.enqueue(packet)
  * A trunk port (another node of the segment) is routed the prefixes that peer announced
  * (learnRemote, endpoints.ts), and is trusted for those sources only (step 3,
- * `trunk_source`); what comes in by a trunk never leaves by another (`split_horizon`). A
+ * `trunk_source`; also the ones it announced in another shared segment, and the gateway
+ * address: the peer router's ICMP); what comes in by a trunk never leaves by another (`split_horizon`). A
  * local port attaching with a prefix a trunk holds takes it over (a local endpoint wins).
  * ICMP errors come from the ingress segment's gateway address and are rate-limited
  * per session (segment.icmpPerSession) and, under that, node-wide; echo replies too. The
@@ -270,10 +271,11 @@ export class L3Segment implements Segment {
     this.dropRemote(port, formatPrefix(p));
   }
 
-  /** A source a peer node announced in another segment it shares with us: routed across
-   * segments there (its `reach` allowed it at that node). */
-  private sameTrunk(src: Port | undefined, ingress: Port, att: Attachment): boolean {
-    return att.trunk && src !== undefined && src.link !== undefined && src.link === ingress.link;
+  /** From a trunk, besides what that peer announced in this segment: a source it announced in
+   * another segment it shares with us (routed across segments there: its `reach` allowed
+   * it), and the segment's gateway (an ICMP error or echo reply of the peer's router). */
+  private sameTrunk(src: Port | undefined, ingress: Port): boolean {
+    return src !== undefined && src.link !== undefined && src.link === ingress.link;
   }
 
   /** Forgets a trunk's prefix whose route was taken over or removed. */
@@ -450,7 +452,7 @@ export class L3Segment implements Segment {
       return;
     }
     const table = this.router.v4;
-    if (!att.trusted && table.lookupAt(p, 12)?.port !== ingress && !this.sameTrunk(table.lookupAt(p, 12)?.port, ingress, att)) {
+    if (!att.trusted && table.lookupAt(p, 12)?.port !== ingress && !(att.trunk && (this.sameTrunk(table.lookupAt(p, 12)?.port, ingress) || p.readUInt32BE(12) === this.gateway4))) {
       this.drops[att.trunk ? 'trunk_source' : 'src_address']++;
       return;
     }
@@ -503,7 +505,7 @@ export class L3Segment implements Segment {
       return;
     }
     const table = this.router.v6;
-    if (!att.trusted && table.lookupAt(p, 8)?.port !== ingress && !this.sameTrunk(table.lookupAt(p, 8)?.port, ingress, att)) {
+    if (!att.trusted && table.lookupAt(p, 8)?.port !== ingress && !(att.trunk && (this.sameTrunk(table.lookupAt(p, 8)?.port, ingress) || this.isGateway6At(p, 8)))) {
       this.drops[att.trunk ? 'trunk_source' : 'src_address']++;
       return;
     }
@@ -560,8 +562,12 @@ export class L3Segment implements Segment {
   }
 
   private isGateway6(p: Buffer): boolean {
+    return this.isGateway6At(p, 24);
+  }
+
+  private isGateway6At(p: Buffer, at: number): boolean {
     const g = this.gateway6;
-    return g !== undefined && p.readUInt32BE(24) === g[0] && p.readUInt32BE(28) === g[1] && p.readUInt32BE(32) === g[2] && p.readUInt32BE(36) === g[3];
+    return g !== undefined && p.readUInt32BE(at) === g[0] && p.readUInt32BE(at + 4) === g[1] && p.readUInt32BE(at + 8) === g[2] && p.readUInt32BE(at + 12) === g[3];
   }
 
   private sendEcho(reply: Buffer, ingress: Port): void {
