@@ -225,7 +225,10 @@ export class TrunkHub implements TrunkHost {
       seg.listen(
         {
           added: (key, seq) => this.announce(id, key, seq),
-          removed: (key) => this.announce(id, key, -1),
+          removed: (key) => {
+            this.announce(id, key, -1);
+            for (const t of this.byNode.values()) t.reinstate(id, key);
+          },
           frozen: (key, moves) => this.logger.warn({ segment: name, mac: key, moves, windowSeconds: this.settings.macMoves.windowSeconds, freezeSeconds: this.settings.macMoves.freezeSeconds }, 'MAC moved between nodes too often (a loop?): frozen'),
         },
         { maxMoves: this.settings.macMoves.maxMoves, windowMs: this.settings.macMoves.windowSeconds * 1000, freezeMs: this.settings.macMoves.freezeSeconds * 1000 },

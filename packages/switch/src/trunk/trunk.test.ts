@@ -210,6 +210,23 @@ describe('trunks: L2', () => {
     expect(sb.learnRemote(trunkPort(B.hub.trunkTo('a')!, sb), formatMac(mac(5)), 99, 100)).toBe('local');
   });
 
+  it('a MAC pinned here and announced by a peer too is the peer’s once the local session ends', async () => {
+    const A = makeHub('a', [l2()]);
+    const B = makeHub('b', [l2()]);
+    const [ta] = link(A, B);
+    await until(() => ta.state === 'up');
+    const sa = A.seg('lan') as L2Segment;
+    const sb = B.seg('lan') as L2Segment;
+    const stale = new MemoryPort('stale');
+    sa.attach(stale, { macLimit: 1, ownMac: mac(6) });
+    await settle();
+    sb.attach(new MemoryPort('fresh'), { macLimit: 1, ownMac: mac(6) });
+    await settle();
+    expect(sa.table.lookup(mac(6))).toBe(stale);
+    sa.detach(stale);
+    expect(sa.table.lookup(mac(6))?.kind).toBe('trunk');
+  });
+
   it('bounds: a peer installs at most maxRemotePerSegment endpoints per segment; the rest is logged', async () => {
     const A = makeHub('a', [l2()]);
     const B = makeHub('b', [l2()], { maxRemotePerSegment: 3 });
@@ -367,6 +384,27 @@ describe('trunks: L3', () => {
       { src: 'fd00:e1:8:0:0:0:0:1', dst: 'fd00:e1:8:0:0:0:0:10' },
     ]);
     expect(sa.drops.trunk_source).toBe(0);
+  });
+
+  it('an address held here and announced by a peer too goes to the peer when the local session ends (a stale session timing out)', async () => {
+    const { A, B, sa, sb } = l3pair();
+    const [ta] = link(A, B);
+    await until(() => ta.state === 'up');
+    const stale = new MemoryPort('stale');
+    sa.attach(stale, { prefixes: [parsePrefix('198.19.8.40/32')!] });
+    await until(() => sb.remoteCount() === 1);
+    // The client came back on B while A still holds its old session: local wins on both.
+    const fresh = new MemoryPort('fresh');
+    expect(sb.attach(fresh, { prefixes: [parsePrefix('198.19.8.40/32')!] }).ok).toBe(true);
+    await settle();
+    expect(sa.ownerOf(parsePrefix('198.19.8.40/32')!)).toBe(stale);
+    sa.detach(stale);
+    expect(sa.ownerOf(parsePrefix('198.19.8.40/32')!)?.kind).toBe('trunk');
+    const pa = new MemoryPort('pa');
+    sa.attach(pa, { prefixes: [parsePrefix('198.19.8.10/32')!] });
+    await until(() => sb.remoteCount() === 1);
+    sa.forward(udp4('198.19.8.10', '198.19.8.40'), pa);
+    await until(() => fresh.received.length === 1);
   });
 
   it('a local session takes over an address a peer announced (a client moving between nodes)', async () => {

@@ -81,6 +81,9 @@ export class TrunkPort implements Port {
   readonly winsTies: boolean;
   /** The segment's FRAME limit (MTU + 18 in L2, the MTU in L3). */
   readonly maxFrame: number;
+  /** What the peer announced that a local (or another peer's newer) endpoint holds here,
+   * with its sequence: installed when that one goes (shadowed()). At most maxRemotePerSegment. */
+  readonly shadowed = new Map<string, number>();
   readonly link: Trunk;
   private readonly type: number;
 
@@ -243,11 +246,18 @@ export class Trunk implements RecordHandlers {
         const port = this.ports.get(msg.segment);
         if (port === undefined) return; // a segment not shared: nothing to learn
         const seg = port.segment;
-        for (const key of msg.del) seg.forgetRemote(port, key);
+        for (const key of msg.del) {
+          seg.forgetRemote(port, key);
+          port.shadowed.delete(key);
+        }
         const limit = this.host.limits.maxRemotePerSegment;
         for (const [key, seq] of msg.add) {
           const v = seg.learnRemote(port, key, seq, limit, port.winsTies);
-          if (v !== 'ok' && v !== 'local' && v !== 'stale') this.host.notInstalled(this, seg.name, key, v);
+          if (v === 'ok') port.shadowed.delete(key);
+          // Kept (bounded) while a local endpoint holds it: it takes over when that one goes.
+          else if (v === 'local' || v === 'stale') {
+            if (port.shadowed.has(key) || port.shadowed.size < limit) port.shadowed.set(key, seq);
+          } else this.host.notInstalled(this, seg.name, key, v);
         }
         this.host.announcementsIn(msg.add.length + msg.del.length);
         return;
@@ -268,6 +278,15 @@ export class Trunk implements RecordHandlers {
   }
 
   // ---- announcements ----
+
+  /** `key` is no longer held here (locally or by another peer) in segment `id`: what this
+   * peer announced of it, if anything, is installed now. */
+  reinstate(id: number, key: string): void {
+    const port = this.ports.get(id);
+    const seq = port?.shadowed.get(key);
+    if (port === undefined || seq === undefined) return;
+    if (port.segment.learnRemote(port, key, seq, this.host.limits.maxRemotePerSegment, port.winsTies) !== 'local') port.shadowed.delete(key);
+  }
 
   /** Queues an announcement (`seq` ≥ 0) or a withdrawal (-1) of `key` in segment `id`. */
   queueAnnouncement(id: number, key: string, seq: number): void {

@@ -408,13 +408,14 @@ export class L3Segment implements Segment {
     }
     this.attachments.delete(port);
     const l = this.listener;
+    this.routeCount -= a.prefixes.length;
     for (const p of a.prefixes) {
-      if (l !== undefined) l.removed(formatPrefix(p));
       const t = this.router.table(p.family);
       const r = t.exact(p.words, p.length);
       if (r !== undefined && r.port === port) t.remove(p.words, p.length, r);
+      // After the route is gone: a peer's announcement it shadowed may take its place.
+      if (l !== undefined) l.removed(formatPrefix(p));
     }
-    this.routeCount -= a.prefixes.length;
   }
 
   /** `gso`: the whole FRAME_GSO payload when `packet` is the packet inside one (a view of
