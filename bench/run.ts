@@ -6,7 +6,8 @@
  *
  * Options: --smoke, --out DIR, --seconds N, --no-offload (Emotion Link clients without
  * TSO offload), --only id,id (elink-l2, elink-l3,
- * openvpn-tap, openvpn-tun, softether, micro, scale).
+ * openvpn-tap, openvpn-tun, softether, micro, scale, setups), --setups N (sessions per
+ * admission phase of the setups benchmark, default 3000).
  * Profiling: --profile DIR --figure tcp1|ping [--only elink-l2|elink-l3] runs only that
  * figure with the server and both clients under `node --cpu-prof` and prints the top
  * functions by self time of each process (profiles stay in DIR/<role>/); --figure setup
@@ -26,6 +27,7 @@ import { openvpnSystem } from './lib/openvpn.js';
 import { stopAll } from './lib/proc.js';
 import { svg, table, type Results, type SystemResult } from './lib/report.js';
 import { scaleBenchmark } from './lib/scale.js';
+import { setupBenchmark } from './lib/setups.js';
 import { softetherSystem } from './lib/softether.js';
 import type { SystemDef } from './lib/system.js';
 import { createTopology, type Topology } from './lib/topology.js';
@@ -37,6 +39,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     only: { type: 'string' },
     sessions: { type: 'string' },
+    setups: { type: 'string' },
     profile: { type: 'string' },
     figure: { type: 'string' },
     // Clients without TSO offload (elink connect --no-offload): the "before" figures.
@@ -48,7 +51,7 @@ const smoke = args.smoke!;
 const outDir = args.out ?? fileURLToPath(new URL('../../docs/benchmarks/', import.meta.url));
 const seconds = Number(args.seconds ?? (smoke ? 1 : 10));
 const durations = { seconds, pings: smoke ? 20 : 300 };
-const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l3', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale'];
+const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l3', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale', 'setups'];
 const only = new Set(args.only ? args.only.split(',') : all);
 
 const systems: { def: SystemDef; packages: string[] }[] = [
@@ -164,6 +167,10 @@ async function main(): Promise<void> {
       process.stderr.write('idle-session scale test …\n');
       results.scale = await scaleBenchmark({ sessions: Number(args.sessions ?? 19_000) });
     }
+    if (only.has('setups')) {
+      process.stderr.write('session setups by admission (password ticket, device key) …\n');
+      results.setups = await setupBenchmark({ sessions: Number(args.setups ?? 3000) });
+    }
   } finally {
     await cleanup();
   }
@@ -175,6 +182,10 @@ async function main(): Promise<void> {
   if (results.systems.length) process.stdout.write(table(results) + '\n');
   if (results.micro) process.stdout.write('\nswitch microbenchmark:\n' + JSON.stringify(results.micro, null, 2) + '\n');
   if (results.scale) process.stdout.write('\nidle sessions:\n' + JSON.stringify(results.scale, null, 2) + '\n');
+  if (results.setups) {
+    process.stdout.write(`\nsession setups per switch core-second (${results.setups.rounds} × ${results.setups.sessionsPerPhase} sessions each):\n`);
+    for (const p of results.setups.phases) process.stdout.write(`  ${p.admission.padEnd(18)} ${p.setupsPerSwitchCpuSecond.toFixed(0).padStart(6)}/core-s  ×${p.ratio.toFixed(2)}  (${p.sessionsUp} up, ${p.failed} failed)\n`);
+  }
   process.stdout.write(`\nwrote ${join(outDir, `${name}.json`)}\n`);
 }
 

@@ -1,6 +1,8 @@
 /**
  * Prints one plain closing line, "<project>: N passed, N failed, N skipped", after
  * vitest's own report, so that CI and people reading a log see the count at a glance.
+ * A file that failed outside its tests (an import error, a failing beforeAll: its tests
+ * then count as skipped) is named on the line too, so "0 failed" never hides it.
  */
 import type { Reporter, TestModule } from 'vitest/node';
 
@@ -9,9 +11,11 @@ export default class SummaryReporter implements Reporter {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
+    let filesFailed = 0;
     const projects = new Set<string>();
     for (const m of modules) {
       projects.add(m.project.name || 'tests');
+      if (m.state() === 'failed') filesFailed++;
       for (const t of m.children.allTests()) {
         const state = t.result().state;
         if (state === 'passed') passed++;
@@ -20,6 +24,7 @@ export default class SummaryReporter implements Reporter {
       }
     }
     const label = projects.size === 1 ? [...projects][0] : 'tests';
-    console.log(`\n${label}: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+    const files = filesFailed > 0 ? ` (${filesFailed} file${filesFailed === 1 ? '' : 's'} failed)` : '';
+    console.log(`\n${label}: ${passed} passed, ${failed} failed, ${skipped} skipped${files}`);
   }
 }

@@ -22,6 +22,8 @@ export interface Results {
   systems: SystemResult[];
   micro?: unknown;
   scale?: unknown;
+  /** Session setups per switch core-second by admission (setups.ts). */
+  setups?: import('./setups.js').SetupResult;
 }
 
 const METRICS: { key: keyof Measured; label: string; unit: string; higherIsBetter: boolean; fmt: (v: number) => string }[] = [

@@ -11,7 +11,8 @@ import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { generateTicketKeyPair, isErrorCode, segmentSchema } from '@elink/protocol';
+import { generateKeyPairSync } from 'node:crypto';
+import { generateTicketKeyPair, isErrorCode, rawDeviceKey, segmentSchema, signDeviceLogin } from '@elink/protocol';
 import { createBrokerApp } from './app.js';
 import { KeyRing } from './keyring.js';
 import { hashPassword } from './password.js';
@@ -19,6 +20,9 @@ import { MemoryStore } from './store/memory-store.js';
 
 const SECRET = 'cluster-secret-0123456789';
 const TOKEN = 'admin-token-0123456789abcdef';
+/** alice's tablet has a registered key (beforeAll): its signed sample logs in. */
+const tablet = generateKeyPairSync('ed25519');
+const deviceFields = { user: 'alice', device: 'tablet', segment: 'lan', time: Math.floor(Date.now() / 1000), nonce: 'n'.repeat(22) };
 
 interface Route {
   method: 'POST' | 'PUT';
@@ -37,6 +41,10 @@ const routes: Route[] = [
     auth: SECRET,
     sample: { node: 'sw-1', hosts: ['127.0.0.1'], port: 4443, fingerprint: Array(32).fill('AB').join(':'), capacity: 100, sessions: 0, segments: ['lan'], active: [], draining: false },
   },
+  { method: 'POST', url: '/v1/login', sample: { user: 'alice', password: 'alice-pw1', device: 'laptop', deviceKey: rawDeviceKey(generateKeyPairSync('ed25519').publicKey) } },
+  { method: 'POST', url: '/v1/login/device', sample: { ...deviceFields, signature: signDeviceLogin(tablet.privateKey, deviceFields) } },
+  // bob's: revoking alice's tablet would turn the device-login sample into a 401.
+  { method: 'POST', url: '/v1/admin/revocations', auth: TOKEN, sample: { user: 'bob', device: 'tablet' } },
   { method: 'POST', url: '/v1/admin/users', auth: TOKEN, sample: { name: 'carol', password: 'carol-pw1', segments: ['lan'], macs: 4 } },
   { method: 'PUT', url: '/v1/admin/users/bob/password', auth: TOKEN, sample: { password: 'bob-pw-new1' } },
   { method: 'PUT', url: '/v1/admin/users/bob/digest', auth: TOKEN, sample: { secret: 'legacy-secret' } },
@@ -60,6 +68,7 @@ describe('broker request bodies under arbitrary input (fast-check)', () => {
     // Cheap hashes: the fuzzer logs in hundreds of times; the cost parameter is not under test.
     await store.putUser({ name: 'alice', passwordHash: await hashPassword('alice-pw1', { ln: 10, r: 8, p: 1 }), segments: ['lan'], digestSecret: 'legacy-secret' });
     await store.putUser({ name: 'bob', passwordHash: await hashPassword('bob-pw12', { ln: 10, r: 8, p: 1 }), segments: ['lan'] });
+    await store.putDeviceKey('alice', 'tablet', rawDeviceKey(tablet.publicKey), 3600);
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
         for (const line of chunk.toString('utf8').split('\n')) if (line && (JSON.parse(line) as { level: number }).level >= 50) errorLines.push(line);

@@ -1,11 +1,11 @@
 /**
  * POST /v1/nodes/heartbeat — a switch node reports itself (cluster secret as Bearer
  * token) and gets back what it needs to admit sessions: the broker's published public
- * keys (several during a rotation) and the segment definitions. A node keeps the last
- * reply it got, so it carries on when every broker is away.
+ * keys (several during a rotation), the segment definitions and the live device key
+ * revocations. A node keeps the last reply it got, so it carries on when every broker is away.
  */
 import type { FastifyInstance } from 'fastify';
-import { ElError, heartbeatReplySchema, heartbeatRequestSchema, type HeartbeatReply, type HeartbeatRequest, type SegmentDef } from '@elink/protocol';
+import { ElError, heartbeatReplySchema, heartbeatRequestSchema, type HeartbeatReply, type HeartbeatRequest, type Revocation, type SegmentDef } from '@elink/protocol';
 import { requireBearer } from './bearer.js';
 import type { KeyRing } from './keyring.js';
 import type { NodeRegistry } from './node-registry.js';
@@ -22,6 +22,8 @@ export interface NodeRouteOptions {
   onHeartbeat?: (result: HeartbeatResult) => void;
   /** Limits wrong cluster secrets per source, like admin tokens. */
   limiter?: RateLimiter;
+  /** Live device key revocations, sent to every node with each reply. */
+  revocations?: () => Promise<Revocation[]>;
 }
 
 export type HeartbeatResult = 'ok' | 'bad_secret' | 'rate_limited' | 'disabled' | 'error';
@@ -36,6 +38,8 @@ export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions)
     }
     const secret = opts.clusterSecret;
     let result: HeartbeatResult | undefined;
+    let revoked: Revocation[] = [];
+    let peers: HeartbeatReply['peers'];
     const check = () => {
       try {
         requireBearer(request.headers.authorization, secret, 'cluster secret');
@@ -48,21 +52,16 @@ export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions)
       if (opts.limiter) await opts.limiter.guardSecret('cluster', request.ip, check, (r) => void (r === 'rate_limited' && (result = 'rate_limited')));
       else check();
       await opts.registry.heartbeat(request.body);
+      revoked = (await opts.revocations?.()) ?? [];
+      // A node with trunks hears of the other nodes of its segments.
+      if (request.body.trunk) peers = await opts.registry.peersOf(request.body);
     } catch (err) {
       // Anything but a wrong or rate-limited secret is the store failing.
       count(result ?? 'error');
       throw err;
     }
-    // A node with trunks hears of the other nodes of its segments (a store failure here is a failed beat too).
-    let peers: HeartbeatReply['peers'];
-    try {
-      if (request.body.trunk) peers = await opts.registry.peersOf(request.body);
-    } catch (err) {
-      count('error');
-      throw err;
-    }
     count('ok');
     // Segment definitions pass through as the broker parsed them.
-    return { keys: opts.keys.publicKeysPem(), segments: [...opts.segments], heartbeatSeconds: opts.heartbeatSeconds, ...(peers ? { peers } : {}) };
+    return { keys: opts.keys.publicKeysPem(), segments: [...opts.segments], heartbeatSeconds: opts.heartbeatSeconds, ...(peers ? { peers } : {}), ...(revoked.length ? { revoked } : {}) };
   });
 }

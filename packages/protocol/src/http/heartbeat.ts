@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { fingerprintSchema, nodeNameSchema } from './names.js';
+import { MAX_REVOCATIONS, revocationSchema } from './revocation.js';
 
 const count = z.number().int().min(0).max(10_000_000);
 
@@ -55,5 +56,7 @@ export const heartbeatReplySchema = z.object({
   heartbeatSeconds: z.number().positive(),
   /** Other healthy, not draining nodes with trunks that host a segment this node hosts (when it has trunks). */
   peers: z.array(trunkPeerSchema).max(MAX_TRUNK_PEERS).optional(),
+  /** Live device key revocations (revocation.ts): the node refuses their tickets and closes their sessions. */
+  revoked: z.array(revocationSchema).max(MAX_REVOCATIONS).optional(),
 });
 export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;

@@ -12,7 +12,8 @@ let b: TestClient;
 beforeAll(async () => {
   fx = await makeFixture();
   // Every pre-auth failure logged one by one (the default samples a few per interval).
-  t = await startNode(fx, { helloTimeoutMs: 300, logSample: 1000 });
+  // The hello timeout leaves room for a loaded machine: the good clients join within it.
+  t = await startNode(fx, { helloTimeoutMs: 1500, logSample: 1000 });
   a = await t.connect();
   b = await t.connect();
   await a.join(fx.ticket({ sub: 'good-a' }), mac(1));
@@ -89,7 +90,7 @@ describe('hostile sessions do not disturb good ones', () => {
     const started = Date.now();
     const err = await hostile(() => {});
     expect(err.code).toBe('EL_ERR_HELLO_TIMEOUT');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1490);
   });
 
   it('a forged ticket (another key) → EL_ERR_BAD_TICKET', async () => {
