@@ -39,6 +39,7 @@ export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions)
     const secret = opts.clusterSecret;
     let result: HeartbeatResult | undefined;
     let revoked: Revocation[] = [];
+    let peers: HeartbeatReply['peers'];
     const check = () => {
       try {
         requireBearer(request.headers.authorization, secret, 'cluster secret');
@@ -52,6 +53,8 @@ export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions)
       else check();
       await opts.registry.heartbeat(request.body);
       revoked = (await opts.revocations?.()) ?? [];
+      // A node with trunks hears of the other nodes of its segments.
+      if (request.body.trunk) peers = await opts.registry.peersOf(request.body);
     } catch (err) {
       // Anything but a wrong or rate-limited secret is the store failing.
       count(result ?? 'error');
@@ -59,6 +62,6 @@ export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions)
     }
     count('ok');
     // Segment definitions pass through as the broker parsed them.
-    return { keys: opts.keys.publicKeysPem(), segments: [...opts.segments], heartbeatSeconds: opts.heartbeatSeconds, ...(revoked.length ? { revoked } : {}) };
+    return { keys: opts.keys.publicKeysPem(), segments: [...opts.segments], heartbeatSeconds: opts.heartbeatSeconds, ...(peers ? { peers } : {}), ...(revoked.length ? { revoked } : {}) };
   });
 }

@@ -106,6 +106,14 @@ describe('loadConfig', () => {
     expect(msg).toContain('users.0.password');
   });
 
+  it('switch.trunk: needs a secret without switch.broker; peers are host:port', () => {
+    expect(() => loadConfig(file(`${minimal}switch: { trunk: {} }\n`))).toThrow(/switch\.trunk\.secret/);
+    expect(() => loadConfig(file(`${minimal}switch: { trunk: { secret: trunk-secret-0123456789, peers: [nohost] } }\n`))).toThrow(/switch\.trunk\.peers/);
+    const c = loadConfig(file(`${minimal}switch: { trunk: { secret: trunk-secret-0123456789, peers: ['10.0.0.2:4444'] } }\n`)).config;
+    expect(c.switch.trunk).toMatchObject({ port: 4444, peers: ['10.0.0.2:4444'], maxPeers: 64, macMoves: { maxMoves: 5, window: 180, freeze: 300 } });
+    expect(loadConfig(file(minimal)).config.switch.trunk).toBeUndefined();
+  });
+
   it('rejects users of unknown segments and duplicate segment names', () => {
     const f = file(`${minimal}  - name: lab\nusers:\n  - { name: a, password: "$scrypt$x", segments: [nope] }\n`);
     expect(() => loadConfig(f)).toThrow(/segment names must be unique[\s\S]*unknown segment "nope"|unknown segment "nope"[\s\S]*segment names must be unique/);

@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import { ALPN, MAX_CONTROL_PAYLOAD, parseControl, RecordReader, RecordType, type ControlMessage } from '@elink/protocol';
 import { DEFAULT_CLOSE_GRACE_MS, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_L3_MAX_ROUTES, DEFAULT_REPLAY_CACHE_SIZE, DEFAULT_WRITE_TIMEOUT_MS } from '@elink/switch';
 import { loadConfig } from './config.js';
-import { startServices, switchNodeSettings, type Services } from './services.js';
+import { startServices, switchNodeSettings, switchTrunkSettings, type Services } from './services.js';
 import { initState } from './state.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
@@ -95,6 +95,30 @@ describe('switch settings from the config file', () => {
       logSample: 2,
       replayJournal: join(loaded.stateDir, 'journal.bin'),
     });
+  });
+
+  it('maps switch.trunk (absent: no trunks); the secret falls back to switch.broker.clusterSecret, the host to switch.listen.host', async () => {
+    expect(switchTrunkSettings(loadConfig(await stateDir(SWITCH)))).toBeUndefined();
+    const trunk = `  trunk: { port: 0, peers: ['127.0.0.1:5555', '[::1]:5556'], maxPeers: 9, maxRemotePerSegment: 100, announceRate: 50, announceBurst: 60, macMoves: { maxMoves: 2, window: 30, freeze: 40 } }\n  broker: { urls: ['https://127.0.0.1:1'], clusterSecret: cluster-secret-0123456789 }\n`;
+    expect(switchTrunkSettings(loadConfig(await stateDir(SWITCH.replace('  drainSeconds: 0\n', `  drainSeconds: 0\n${trunk}`))))).toEqual({
+      port: 0,
+      host: '127.0.0.1',
+      secret: 'cluster-secret-0123456789',
+      peers: ['127.0.0.1:5555', '[::1]:5556'],
+      maxPeers: 9,
+      maxRemotePerSegment: 100,
+      announceRate: 50,
+      announceBurst: 60,
+      macMoves: { maxMoves: 2, windowSeconds: 30, freezeSeconds: 40 },
+    });
+  });
+
+  it('a node started with switch.trunk listens on its trunk port and shows no trunks yet', async () => {
+    const services: Services = await startServices(loadConfig(await stateDir(SWITCH.replace('  drainSeconds: 0\n', "  drainSeconds: 0\n  trunk: { port: 0, host: 127.0.0.1, secret: trunk-secret-0123456789 }\n"))), { broker: true, switch: true }, pino({ level: 'silent' }));
+    cleanup.push(() => services.stop('test'));
+    const hub = services.switchNode!.trunks!;
+    expect(hub.address().port).toBeGreaterThan(0);
+    expect(services.switchNode!.stats.trunks).toEqual([]);
   });
 
   it('defaults each to the switch package’s own default', async () => {

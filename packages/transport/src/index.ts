@@ -12,3 +12,4 @@ export * from './memory-record-conn.js';
 export * from './json-post.js';
 export * from './proxy-header.js';
 export * from './ws-record-conn.js';
+export * from './backoff.js';

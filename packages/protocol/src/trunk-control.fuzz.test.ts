@@ -1,0 +1,74 @@
+/**
+ * Property-based tests of trunk control parsing: arbitrary bytes, arbitrary JSON and valid
+ * messages with one field replaced by anything either parse to a message that matches its
+ * schema or fail with EL_ERR_BAD_CONTROL — never another exception. And every valid
+ * update the trunk may send (MAX_UPDATE_ENTRIES entries of the longest keys) fits a record.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { ElError } from './errors.js';
+import { MAX_CONTROL_PAYLOAD } from './records.js';
+import { encodeTrunkControlPayload, MAX_UPDATE_ENTRIES, parseTrunkControl, trunkControlSchema, type TrunkControl } from './trunk-control.js';
+
+const RUNS = { numRuns: 300 };
+
+function expectParsedOrBad(payload: Uint8Array): void {
+  let r: TrunkControl | string;
+  try {
+    r = parseTrunkControl(payload);
+  } catch (e) {
+    if (!(e instanceof ElError)) throw new Error(`parseTrunkControl threw a non-ElError: ${String(e)}`);
+    r = e.code;
+  }
+  if (typeof r === 'string') expect(r).toBe('EL_ERR_BAD_CONTROL');
+  else expect(trunkControlSchema.safeParse(r).success).toBe(true);
+}
+
+const key = fc.string({ minLength: 1, maxLength: 64 });
+const valid: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  fc.record({
+    type: fc.constant('trunk_hello'),
+    version: fc.integer({ min: 1, max: 3 }),
+    node: fc.string({ minLength: 1, maxLength: 64 }),
+    role: fc.constantFrom('dial', 'accept'),
+    proof: fc.base64String({ minLength: 4, maxLength: 64 }),
+    segments: fc.array(fc.record({ name: fc.string({ minLength: 1, maxLength: 128 }), id: fc.nat(), mode: fc.constantFrom('l2', 'l3') }), { maxLength: 8 }),
+  }),
+  fc.record({ type: fc.constant('update'), segment: fc.nat(), add: fc.array(fc.tuple(key, fc.nat()), { maxLength: 8 }), del: fc.array(key, { maxLength: 8 }) }),
+  fc.record({ type: fc.constantFrom('ping', 'pong'), id: fc.integer() }),
+  fc.record({ type: fc.constant('error'), code: fc.string({ maxLength: 64 }), message: fc.string({ maxLength: 1024 }) }),
+);
+
+describe('parseTrunkControl', () => {
+  it('arbitrary bytes: a message or EL_ERR_BAD_CONTROL', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), (b) => expectParsedOrBad(b)), RUNS);
+  });
+
+  it('arbitrary JSON: a message or EL_ERR_BAD_CONTROL', () => {
+    fc.assert(fc.property(fc.json(), (j) => expectParsedOrBad(Buffer.from(j))), RUNS);
+  });
+
+  it('valid messages round-trip; one field replaced by anything parses or is refused', () => {
+    fc.assert(
+      fc.property(valid, fc.anything(), fc.nat(), (msg, junk, pick) => {
+        expect(parseTrunkControl(Buffer.from(JSON.stringify(msg)))).toMatchObject(msg);
+        const keys = Object.keys(msg);
+        const bent = { ...msg, [keys[pick % keys.length]!]: junk };
+        let text: string | undefined;
+        try {
+          text = JSON.stringify(bent);
+        } catch {
+          return; // a BigInt or a cycle: not JSON
+        }
+        if (text !== undefined) expectParsedOrBad(Buffer.from(text));
+      }),
+      RUNS,
+    );
+  });
+
+  it('the largest update the trunk sends fits one control record', () => {
+    const longest = 'f'.repeat(64);
+    const add: [string, number][] = Array.from({ length: MAX_UPDATE_ENTRIES }, () => [longest, Number.MAX_SAFE_INTEGER]);
+    expect(encodeTrunkControlPayload({ type: 'update', segment: 0xffffffff, add, del: [] }).length).toBeLessThanOrEqual(MAX_CONTROL_PAYLOAD);
+  });
+});
