@@ -11,7 +11,7 @@ export { deriveMac } from './mac.js';
 export { TicketIssuer, DEFAULT_TICKET_TTL_SECONDS, type IssuedTicket, type TicketSubject } from './tickets.js';
 export { KeyRing } from './keyring.js';
 export { nodesForSegment, type NodeContext, type NodeInfo } from './nodes.js';
-export { NodeRegistry, rankNodes, serverEntries, DEFAULT_HEALTHY_SECONDS, type Heartbeat, type NodeStatus } from './node-registry.js';
+export { NodeRegistry, rankNodes, segmentSessionCount, AFFINITY_MAX_LOAD, serverEntries, DEFAULT_HEALTHY_SECONDS, type Heartbeat, type NodeStatus } from './node-registry.js';
 export { LoginService, DEFAULT_DEVICE, type LoginServiceOptions } from './login.js';
 export { RateLimiter, RateLimitedError, DEFAULT_RATE_LIMITS, MAX_CHALLENGES as MAX_LIVE_CHALLENGES, sourceKey, type RateLimits, type LimitName } from './rate-limit.js';
 export { issueRemember, rememberValid } from './remember.js';

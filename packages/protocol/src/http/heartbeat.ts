@@ -23,6 +23,15 @@ export const nodeReportShape = {
   /** Segments with at least one live session on the node (affinity). */
   active: z.array(nodeNameSchema).max(1024),
   draining: z.boolean(),
+  /**
+   * Live sessions per segment (segments without sessions may be left out): the broker
+   * places a segment's clients on the node that already holds most of them. Optional:
+   * a node that sends only `active` counts as 1 session for each of those segments.
+   */
+  segmentSessions: z
+    .record(nodeNameSchema, count)
+    .refine((r) => Object.keys(r).length <= 1024, 'at most 1024 segments')
+    .optional(),
 };
 
 export const heartbeatRequestSchema = z.strictObject(nodeReportShape);
