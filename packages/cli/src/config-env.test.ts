@@ -71,6 +71,8 @@ describe('overridesFromEnv', () => {
     const memory = configFile(`broker:\n  store: { type: memory }\nsegments:\n  - name: lab\n    ipv4: { pool: 198.19.0.0/16 }\n`);
     expect(() => loadConfig(memory, overridesFromEnv({ ELINK_REDIS_PASSWORD: 'pw' }))).toThrow(/environment variable ELINK_REDIS_PASSWORD sets broker\.store\.password, but broker\.store is not a Redis store/);
     expect(loadConfig(configFile(), overridesFromEnv({ ELINK_REDIS_PASSWORD: 'pw' })).config.broker.store).toEqual({ type: 'memory', snapshot: 'store.json' });
+    // The trunk address is for a node with trunks; a file without switch.trunk ignores it.
+    expect(loadConfig(configFile(), overridesFromEnv({ ELINK_TRUNK_ADVERTISE: 'sw-0.trunk' })).config.switch).not.toHaveProperty('trunk');
     // Only secrets have a file form.
     expect(overridesFromEnv({ ELINK_BROKER_PORT_FILE: join(d, 'secret') }).brokerPort).toBeUndefined();
   });

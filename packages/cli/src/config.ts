@@ -254,6 +254,8 @@ export interface Overrides {
   adminToken?: string;
   /** Password of the broker's Redis store (broker.store.password), from a Secret. */
   redisPassword?: string;
+  /** Hosts trunk peers dial (switch.trunk.advertise): per pod on Kubernetes, where the file is shared. */
+  trunkAdvertise?: string;
   /** Where each value came from ("environment variable ELINK_LOG_LEVEL", "--log-level"), for error messages. */
   sources?: Partial<Record<OverrideKey, string>>;
 }
@@ -272,6 +274,7 @@ export const ENV_VARS = {
   clusterSecret: 'ELINK_CLUSTER_SECRET',
   adminToken: 'ELINK_ADMIN_TOKEN',
   redisPassword: 'ELINK_REDIS_PASSWORD',
+  trunkAdvertise: 'ELINK_TRUNK_ADVERTISE',
 } as const satisfies Record<OverrideKey, string>;
 
 const SECRET_KEYS = ['clusterSecret', 'adminToken', 'redisPassword'] as const;
@@ -328,6 +331,7 @@ const OVERRIDE_PATHS: Record<OverrideKey, string[]> = {
   clusterSecret: ['broker.clusterSecret', 'switch.broker.clusterSecret'],
   adminToken: ['broker.adminToken'],
   redisPassword: ['broker.store.password'],
+  trunkAdvertise: ['switch.trunk.advertise'],
 };
 
 /** Which source set each config path last (later overrides win, as in applyOverrides). */
@@ -411,6 +415,11 @@ function applyOverrides(raw: unknown, list: Overrides[]): unknown {
         if (broker.store.type !== 'redis') throw new ElError('EL_ERR_CONFIG', `the ${o.sources?.redisPassword ?? 'Redis password override'} sets broker.store.password, but broker.store is not a Redis store (type: ${JSON.stringify(broker.store.type)}): unset it or use a Redis store`);
         broker.store.password = o.redisPassword;
       }
+    }
+    if (o.trunkAdvertise !== undefined) {
+      // Only a node with trunks (a switch.trunk section) has something to advertise them on.
+      const sw = isObject(cfg.switch) ? cfg.switch : undefined;
+      if (isObject(sw?.trunk)) sw.trunk.advertise = o.trunkAdvertise;
     }
   }
   return cfg;

@@ -249,6 +249,8 @@ describe('k8s/cluster', () => {
     const trunk = find('Service', sw.spec.serviceName);
     expect(trunk.spec.clusterIP).toBe('None');
     expect(trunk.spec.ports).toEqual([{ name: 'trunk', port: 4444, targetPort: 'trunk' }]);
+    // Each node tells its peers its own name in the headless Service; clients get the balancer.
+    expect(env(sw.spec.template.spec.containers[0], 'ELINK_TRUNK_ADVERTISE')?.value).toBe(`$(POD_NAME).${sw.spec.serviceName}.$(POD_NAMESPACE).svc`);
     const clients = find('Service', 'elink-switch');
     expect(clients.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ port: 4443, targetPort: 'switch' }] });
     for (const w of [broker, sw]) {
