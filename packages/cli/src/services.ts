@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { createBrokerApp, type BrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
 import { BrokerLink, segmentLoad, ConnectionGuard, EventSummary, FdBudget, gateTlsServer, ProxyGate, SwitchNode, type ConnectionLimits, type SwitchNodeOptions } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
-import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem } from '@elink/protocol';
+import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem, type TrunkPeerEntry } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
 import { readiness } from './readiness.js';
 import { registerBuildInfo, SOFTWARE } from './version.js';
@@ -114,6 +114,12 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         },
         // A known segment: its live settings follow the broker's (after the broker's reload).
         addSegment: (def) => void (switchNode!.addSegment(def) || switchNode!.updateSegment(def)),
+        ...(config.switch.trunk
+          ? {
+              trunk: () => ({ hosts: splitHosts(config.switch.trunk!.advertise ?? config.switch.advertise ?? '127.0.0.1'), port: switchNode!.trunks!.address().port }),
+              peers: (peers: TrunkPeerEntry[]) => switchNode!.trunks!.setPeers(peers.flatMap((p) => p.hosts.slice(0, 1).map((host) => ({ host, port: p.port, node: p.node })))),
+            }
+          : {}),
         keysFile: loaded.path(link.keysFile),
         intervalMs: link.interval * 1000,
         logger: logger.child({ component: 'broker-link' }),
@@ -132,6 +138,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       logger: logger.child({ component: 'switch' }),
       registry,
       fds,
+      trunk: switchTrunkSettings(loaded),
       ...switchNodeSettings(loaded),
     });
     await switchNode.start();
@@ -275,7 +282,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
 }
 
 /** SwitchNodeOptions set by the host rather than by a key of the config file. */
-type HostProvided = 'nodeId' | 'software' | 'listen' | 'tls' | 'segments' | 'ticketKeys' | 'logger' | 'registry' | 'fds';
+type HostProvided = 'nodeId' | 'software' | 'listen' | 'tls' | 'segments' | 'ticketKeys' | 'logger' | 'registry' | 'fds' | 'trunk';
 /** Every other SwitchNodeOptions field: a new one does not compile until a config key reaches it. */
 export type SwitchNodeSettings = Required<Omit<SwitchNodeOptions, HostProvided>>;
 
@@ -300,6 +307,24 @@ export function switchNodeSettings(loaded: LoadedConfig): SwitchNodeSettings {
   };
 }
 
+/** The node's trunks from `switch.trunk` (absent: none). Optional, so not in SwitchNodeSettings. */
+export function switchTrunkSettings(loaded: LoadedConfig): SwitchNodeOptions['trunk'] {
+  const sw = loaded.config.switch;
+  return (
+    sw.trunk && {
+      port: sw.trunk.port,
+      host: sw.trunk.host ?? sw.listen.host,
+      secret: (sw.trunk.secret ?? sw.broker?.clusterSecret)!,
+      peers: [...sw.trunk.peers],
+      maxPeers: sw.trunk.maxPeers,
+      maxRemotePerSegment: sw.trunk.maxRemotePerSegment,
+      announceRate: sw.trunk.announceRate,
+      announceBurst: sw.trunk.announceBurst,
+      macMoves: { maxMoves: sw.trunk.macMoves.maxMoves, windowSeconds: sw.trunk.macMoves.window, freezeSeconds: sw.trunk.macMoves.freeze },
+    }
+  );
+}
+
 function connectionLimitsOf(config: Config): ConnectionLimits {
   const lim = config.limits;
   return { pending: lim.pending, pendingPerSource: lim.pendingPerSource, acceptRate: lim.acceptRate, acceptRatePerSource: lim.acceptRatePerSource };
@@ -311,6 +336,10 @@ function userRecords(users: Config['users']): UserRecord[] {
 
 /** Admin connections that may use the descriptor reserve (limits.fdReserve must leave room for them). */
 const ADMIN_RESERVE_SHARE = 4;
+
+function splitHosts(list: string): string[] {
+  return list.split(',').map((h) => h.trim()).filter(Boolean);
+}
 
 function unmapV4(a: string | undefined): string | undefined {
   return a?.startsWith('::ffff:') ? a.slice(7) : a;

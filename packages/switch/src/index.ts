@@ -30,3 +30,9 @@ export { Session, type SessionHost, type SessionState } from './ports/session.js
 export { DevicePort, type DevicePortOptions } from './ports/device-port.js';
 export { admit, type Admission, type AdmissionState } from './admission/admit.js';
 export { ReplayCache, type ReplayVerdict } from './admission/replay-cache.js';
+
+// Trunks between nodes (one segment across many nodes).
+export { TrunkHub, parsePeer, type TrunkHubOptions, type TrunkPeer, type TrunkStats } from './trunk/trunk-hub.js';
+export { DEFAULT_TRUNK, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk/trunk-defaults.js';
+export { trunkSegmentId } from './trunk/segment-id.js';
+export type { EndpointListener, RemoteVerdict, MoveLimits } from './core/endpoints.js';
