@@ -73,6 +73,8 @@ describe('overridesFromEnv', () => {
     expect(loadConfig(configFile(), overridesFromEnv({ ELINK_REDIS_PASSWORD: 'pw' })).config.broker.store).toEqual({ type: 'memory', snapshot: 'store.json' });
     // The trunk address is for a node with trunks; a file without switch.trunk ignores it.
     expect(loadConfig(configFile(), overridesFromEnv({ ELINK_TRUNK_ADVERTISE: 'sw-0.trunk' })).config.switch).not.toHaveProperty('trunk');
+    const trunked = configFile(`switch:\n  trunk: { port: 4444, secret: a-trunk-secret-of-enough-length }\nsegments:\n  - name: lab\n    ipv4: { pool: 198.19.0.0/16 }\n`);
+    expect(loadConfig(trunked, overridesFromEnv({ ELINK_TRUNK_ADVERTISE: 'sw-0.trunk' })).config.switch.trunk?.advertise).toBe('sw-0.trunk');
     // Only secrets have a file form.
     expect(overridesFromEnv({ ELINK_BROKER_PORT_FILE: join(d, 'secret') }).brokerPort).toBeUndefined();
   });

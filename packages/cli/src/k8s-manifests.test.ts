@@ -23,6 +23,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { loadConfig, overridesFromEnv } from './config.js';
+import { switchTrunkSettings } from './services.js';
 
 const k8s = fileURLToPath(new URL('../../../k8s/', import.meta.url));
 
@@ -293,8 +294,29 @@ describe('k8s/cluster', () => {
     expect(cfg.broker.listen.port).toBe(8443);
   });
 
-  // Pending on the trunk branch: until switch.trunk is in the strict config, the cluster's switch config is refused for it.
-  it.todo('mounts a switch config elink switch accepts: trunks on the headless Service port, the trunk secret the cluster secret');
+  it('mounts a switch config elink switch accepts: ports as the pod declares them, trunks on the headless Service port, the trunk secret the cluster secret', () => {
+    const sw = find('StatefulSet', 'elink-switch');
+    const c = sw.spec.template.spec.containers[0];
+    const port = (name: string) => (c.ports as Obj[]).find((p) => p.name === name)!.containerPort as number;
+    const secret = 'a-cluster-secret-of-32-characters';
+    const loaded = loadConfig(join(k8s, 'cluster/config/switch.yaml'), overridesFromEnv({ ELINK_CLUSTER_SECRET: secret, ELINK_NODE_ID: 'elink-switch-1', ELINK_TRUNK_ADVERTISE: 'elink-switch-1.elink-switch-trunk.elink.svc' }));
+    const cfg = loaded.config;
+    expect(cfg.node.id).toBe('elink-switch-1');
+    expect(cfg.switch.listen.port).toBe(port('switch'));
+    expect(cfg.admin.port).toBe(port('admin'));
+    expect(cfg.switch.trunk?.port).toBe(port('trunk'));
+    expect(find('Service', sw.spec.serviceName).spec.ports[0].port).toBe(cfg.switch.trunk?.port);
+    expect(cfg.switch.trunk?.advertise).toBe('elink-switch-1.elink-switch-trunk.elink.svc');
+    // No static peers: they come from the brokers' heartbeat replies; the trunk secret is the cluster secret.
+    expect(cfg.switch.trunk?.peers).toEqual([]);
+    expect(switchTrunkSettings(loaded)?.secret).toBe(secret);
+    expect(cfg.switch.broker?.urls).toEqual([`https://${find('Service', 'elink-broker').metadata.name}:8443`]);
+    expect(cfg.switch.advertise).toBeDefined();
+    // The probes ask the port the config serves /readyz on.
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'admin' });
+    // Without the cluster secret there is no trunk secret either: refused, naming the field.
+    expect(() => loadConfig(join(k8s, 'cluster/config/switch.yaml'))).toThrow(/switch\.broker\.clusterSecret/);
+  });
 
   it('gives a switch node time to drain: preStop sleep + switch.drainSeconds + closing fit terminationGracePeriodSeconds', () => {
     const sw = find('StatefulSet', 'elink-switch').spec.template.spec;
