@@ -6,10 +6,10 @@
  *   of each other, every query on the `datasource` variable;
  * - every PromQL expression parses (Prometheus' own grammar, @prometheus-io/lezer-promql);
  *   every metric it selects is in the registry of a real broker process (Redis store) or a
- *   real switch process (heartbeating to that broker), built here as `elink broker` and
+ *   real switch process (trunks on, heartbeating to that broker), built here as `elink broker` and
  *   `elink switch` build them; every label it matches, groups by or shows in a legend is
  *   on those metrics (or is a label Prometheus adds: job, instance);
- * - the panels cover per node, per segment, drops by reason, sessions, heartbeats and logins;
+ * - the panels cover per node, per segment, drops by reason, sessions, trunks, heartbeats and logins;
  * - a misspelled metric or label in a copy is caught.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,7 +175,7 @@ beforeAll(async () => {
     return services;
   };
   const broker = await start('broker.yaml', { broker: true, switch: false });
-  writeFileSync(join(dir, 'switch.yaml'), stringify({ tls: base.tls, switch: { listen: { host: '127.0.0.1', port: 0 }, proxyProtocol, broker: { urls: [`https://127.0.0.1:${broker.endpoints.broker!.port}`], clusterSecret: secret } }, admin: { host: '127.0.0.1', port: 0 } }));
+  writeFileSync(join(dir, 'switch.yaml'), stringify({ tls: base.tls, switch: { listen: { host: '127.0.0.1', port: 0 }, proxyProtocol, trunk: { host: '127.0.0.1', port: 0 }, broker: { urls: [`https://127.0.0.1:${broker.endpoints.broker!.port}`], clusterSecret: secret } }, admin: { host: '127.0.0.1', port: 0 } }));
   const sw = await start('switch.yaml', { broker: false, switch: true });
   series = seriesOf([broker.registry, sw.registry]);
 }, 60_000);
@@ -209,11 +209,12 @@ describe.skipIf(!haveRedis)('deploy/grafana/elink.json', () => {
   it('uses only metrics and labels the broker and switch processes export, in PromQL that parses', () => {
     expect(series.size).toBeGreaterThan(40);
     expect(series.get('el_switch_heartbeats_total')).toBeDefined();
+    expect(series.get('el_trunk_up')?.has('peer')).toBe(true);
     expect(series.get('el_broker_redis_command_duration_seconds_bucket')?.has('op')).toBe(true);
     expect(dashboardProblems(dashboardSchema.parse(raw), series)).toEqual([]);
   });
 
-  it('covers nodes, segments, drops by reason, sessions, heartbeats and logins', () => {
+  it('covers nodes, segments, drops by reason, sessions, trunks, heartbeats and logins', () => {
     const d = dashboardSchema.parse(raw);
     const exprs = d.panels.flatMap((p) => (p.type === 'row' ? [] : (p as QueryPanel).targets.map((t) => t.expr)));
     const some = (re: RegExp) => exprs.some((e) => re.test(e));
@@ -223,7 +224,8 @@ describe.skipIf(!haveRedis)('deploy/grafana/elink.json', () => {
     expect(some(/el_switch_heartbeats_total/)).toBe(true);
     expect(some(/el_broker_heartbeats_total/)).toBe(true);
     expect(some(/by \(result\) \(rate\(el_broker_logins_total/)).toBe(true);
-    expect(d.panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Overview', 'Switch nodes', 'Segments', 'Drops', 'Heartbeats', 'Brokers']);
+    for (const m of ['el_trunk_up', 'el_trunk_connects_total', 'el_trunk_frames_total', 'el_trunk_bytes_total', 'el_trunk_remote_endpoints', 'el_trunk_announcements_total', 'el_trunk_frozen_macs', 'el_trunk_mac_freezes_total']) expect(some(new RegExp(`\\b${m}\\b`)), m).toBe(true);
+    expect(d.panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Overview', 'Switch nodes', 'Segments', 'Drops', 'Trunks', 'Heartbeats', 'Brokers']);
   });
 
   it('catches a misspelled metric, a label the metric lacks, a legend label and broken PromQL (copies)', () => {
