@@ -269,7 +269,7 @@ describe('k8s/cluster', () => {
     expect(find('PodDisruptionBudget', 'elink-switch').spec.maxUnavailable).toBe(1);
   });
 
-  it('lets Redis answer only the brokers, with a password from a Secret the brokers read', () => {
+  it('lets Redis answer only the brokers, with a password from a Secret the brokers read, and trunks only the switch nodes', () => {
     const redis = find('StatefulSet', 'elink-redis');
     const c = redis.spec.template.spec.containers[0];
     expect(env(c, 'REDIS_PASSWORD')?.valueFrom.secretKeyRef).toEqual({ name: 'elink-redis', key: 'password' });
@@ -287,6 +287,17 @@ describe('k8s/cluster', () => {
     expect(selects(from[0]!.podSelector, find('Deployment', 'elink-broker').spec.template.metadata.labels)).toBe(true);
     expect(selects(from[0]!.podSelector, find('StatefulSet', 'elink-switch').spec.template.metadata.labels)).toBe(false);
     expect(policy!.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 6379 }]);
+    // The trunk port answers only the other switch nodes; clients and Prometheus reach the rest.
+    const swLabels = find('StatefulSet', 'elink-switch').spec.template.metadata.labels;
+    const swPolicies = objs.filter((o) => o.kind === 'NetworkPolicy' && selects(o.spec.podSelector, swLabels));
+    expect(swPolicies).toHaveLength(1);
+    const rules = swPolicies[0]!.spec.ingress as Obj[];
+    const trunkRules = rules.filter((r) => (r.ports as Obj[]).some((p) => p.port === 4444));
+    expect(trunkRules).toHaveLength(1);
+    expect(trunkRules[0]!.from).toHaveLength(1);
+    expect(selects(trunkRules[0]!.from[0].podSelector, swLabels)).toBe(true);
+    expect(selects(trunkRules[0]!.from[0].podSelector, find('Deployment', 'elink-broker').spec.template.metadata.labels)).toBe(false);
+    expect(rules.find((r) => !r.from)?.ports).toEqual([{ protocol: 'TCP', port: 4443 }, { protocol: 'TCP', port: 9100 }]);
     // The broker config, with the password from the environment, opens Redis with it.
     const cfg = loadConfig(join(k8s, 'cluster/config/broker.yaml'), overridesFromEnv({ ELINK_CLUSTER_SECRET: 'a-cluster-secret-of-32-characters', ELINK_ADMIN_TOKEN: 'an-admin-token-of-enough-length', ELINK_REDIS_PASSWORD: 'a-redis-password' })).config;
     expect(cfg.broker.store).toEqual({ type: 'redis', url: 'redis://elink-redis:6379/0', password: 'a-redis-password' });
