@@ -10,6 +10,9 @@
  * - A client (127.0.0.77) logs in through the broker frontend and opens a session through
  *   the switch frontend: both ports of elink trust only HAProxy's address and require its
  *   PROXY v2 header, and the switch logs the client's address, not HAProxy's.
+ * - SIGTERM to the node while that session is open: it drains (the session is redirected at
+ *   once, so the drain is short) and stops; HAProxy marks it DOWN and new clients get no TLS
+ *   through it. (A node answering 503 while it drains is the second case's sw2.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -22,7 +25,7 @@ import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { encodeControl } from '@elink/protocol';
 import { assertBuilt, elink, freePort, stopAll, type Proc } from './lib/processes.js';
-import { openRaw } from './lib/raw-session.js';
+import { openRaw, type RawSession } from './lib/raw-session.js';
 import { initState, postLogin } from './lib/server.js';
 
 const CFG = fileURLToPath(new URL('../deploy/haproxy.cfg', import.meta.url));
@@ -33,6 +36,8 @@ let ca: Buffer;
 let proc: Proc;
 let haproxy: ChildProcess | undefined;
 let draining: Server;
+/** The session opened through HAProxy; held open so the node's drain lasts. */
+let session: RawSession | undefined;
 const readyzSeen: string[] = [];
 const ports = { broker: 0, switch: 0, admin: 0, lbSwitch: 0, lbBroker: 0, stats: 0, gone: 0, drainingAdmin: 0 };
 
@@ -64,7 +69,7 @@ beforeAll(async () => {
   doc.setIn(['broker', 'listen'], doc.createNode({ host: '127.0.0.1', port: ports.broker }));
   doc.setIn(['switch', 'listen'], doc.createNode({ host: '127.0.0.1', port: ports.switch }));
   doc.setIn(['switch', 'advertise'], '127.0.0.1');
-  doc.setIn(['switch', 'drainSeconds'], 0);
+  doc.setIn(['switch', 'drainSeconds'], 5);
   // HAProxy connects from 127.0.0.1: only it may, and must, send a PROXY header.
   doc.setIn(['switch', 'proxyProtocol'], doc.createNode({ trusted: ['127.0.0.1/32'] }));
   doc.setIn(['broker', 'proxyProtocol'], doc.createNode({ trusted: ['127.0.0.1/32'] }));
@@ -108,6 +113,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
+  session?.socket.destroy();
   if (haproxy && haproxy.exitCode === null) {
     haproxy.kill('SIGTERM');
     await once(haproxy, 'exit');
@@ -140,15 +146,34 @@ describe('deploy/haproxy.cfg', () => {
 
   it('carries a login and a session with PROXY v2: the switch logs the client, not HAProxy', async () => {
     const reply = await postLogin({ host: '127.0.0.1', port: ports.lbBroker, localAddress: CLIENT, ca, servername: 'localhost', checkServerIdentity: () => undefined, agent: new Agent({ keepAlive: false }) }, 'via-haproxy');
-    const raw = await openRaw('127.0.0.1', ports.lbSwitch, ca, CLIENT);
-    try {
-      raw.socket.write(encodeControl({ type: 'hello', version: 1, ticket: reply.ticket }));
-      await raw.next('welcome');
-      const opened = await proc.waitFor((l) => l.msg === 'session opened' && l.device === 'via-haproxy', 10_000, 'session opened via HAProxy');
-      expect(String(opened.peer)).toMatch(/^127\.0\.0\.77:\d+$/);
-    } finally {
-      raw.socket.destroy();
-      await raw.closed;
+    session = await openRaw('127.0.0.1', ports.lbSwitch, ca, CLIENT);
+    session.socket.write(encodeControl({ type: 'hello', version: 1, ticket: reply.ticket }));
+    await session.next('welcome');
+    const opened = await proc.waitFor((l) => l.msg === 'session opened' && l.device === 'via-haproxy', 10_000, 'session opened via HAProxy');
+    expect(String(opened.peer)).toMatch(/^127\.0\.0\.77:\d+$/);
+  });
+
+  it('takes a node stopped by SIGTERM out: DOWN, no new TLS through HAProxy', async () => {
+    expect(session, 'the session of the case before').toBeDefined();
+    proc.child.kill('SIGTERM');
+    await proc.waitFor((l) => typeof l.msg === 'string' && /drain/i.test(l.msg), 10_000, 'the node drains');
+    // The session through HAProxy is told to go elsewhere.
+    expect((await session!.next('redirect')).type).toBe('redirect');
+    const deadline = Date.now() + 15_000;
+    let sw1: [string, string] | undefined;
+    while (Date.now() < deadline) {
+      sw1 = (await serverStates()).get('el_switch_nodes/sw1');
+      if (sw1?.[0] === 'DOWN') break;
+      await new Promise((r) => setTimeout(r, 250));
     }
+    // 503 if a check fell in the drain, else the closed admin port once the node has exited.
+    expect(sw1?.[0]).toBe('DOWN');
+    expect(sw1?.[1]).toMatch(/^(L7STS 503|L4CON)/);
+    // Every switch server is down: HAProxy closes a new client at once.
+    const late = await openRaw('127.0.0.1', ports.lbSwitch, ca, CLIENT).then(
+      (r) => (r.socket.destroy(), 'connected'),
+      () => 'refused',
+    );
+    expect(late).toBe('refused');
   });
 });
