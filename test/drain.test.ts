@@ -27,6 +27,8 @@ interface NodeView {
   draining: boolean;
   healthy: boolean;
   sessions: number;
+  active: string[];
+  segmentSessions?: Record<string, number>;
 }
 
 /** A TCP relay to `target`; hold() keeps what the client side sends (in order) until release(). */
@@ -148,7 +150,8 @@ describe.skipIf(!enabled)('draining a switch node (SIGTERM) moves its clients to
       const a = (await nodes()).find((n) => n.node === 'sw-a');
       return a?.sessions === 2 ? a : undefined;
     });
-    expect(before).toMatchObject({ draining: false, sessions: 2 });
+    // Per segment too: the broker places a segment's clients by these counts (affinity by count).
+    expect(before).toMatchObject({ draining: false, sessions: 2, active: ['lab'], segmentSessions: { lab: 2 } });
 
     // 60 pings, 0.2 s apart (12 s, bounded by -w), across the move.
     const pinger = spawn('ip', ['netns', 'exec', hosts[0]!.ns, 'ping', '-c', '60', '-i', '0.2', '-W', '1', '-w', '20', hosts[1]!.v4], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -12,7 +12,7 @@ export { TicketIssuer, DEFAULT_TICKET_TTL_SECONDS, DEFAULT_DEVICE_TICKET_TTL_SEC
 export { MAX_DEVICE_KEYS_PER_USER } from './store/store.js';
 export { KeyRing } from './keyring.js';
 export { nodesForSegment, type NodeContext, type NodeInfo } from './nodes.js';
-export { NodeRegistry, rankNodes, serverEntries, DEFAULT_HEALTHY_SECONDS, type Heartbeat, type NodeStatus } from './node-registry.js';
+export { NodeRegistry, rankNodes, segmentSessionCount, AFFINITY_MAX_LOAD, serverEntries, DEFAULT_HEALTHY_SECONDS, type Heartbeat, type NodeStatus } from './node-registry.js';
 export { LoginService, DEFAULT_DEVICE, type LoginServiceOptions } from './login.js';
 export { RateLimiter, RateLimitedError, DEFAULT_RATE_LIMITS, MAX_CHALLENGES as MAX_LIVE_CHALLENGES, sourceKey, type RateLimits, type LimitName } from './rate-limit.js';
 export { issueRemember, rememberValid } from './remember.js';

@@ -4,8 +4,10 @@
  *
  * Selection for a segment: the node hosts it, its last heartbeat is younger than
  * `healthySeconds`, it is not draining, and it has headroom (sessions < capacity).
- * Order: nodes that already carry sessions of the segment first (affinity keeps a
- * segment's members together and its broadcast local), then the most free capacity.
+ * Order (rankNodes): the node holding most of the segment's sessions first (affinity by
+ * count keeps a segment's members together, so its traffic stays on one node instead of
+ * crossing trunks), then by free capacity. A node past AFFINITY_MAX_LOAD of its capacity
+ * gives up its affinity, so a busy segment spreads before its node is full.
  * Statically configured nodes (config `broker.nodes`, or the in-process node of
  * `elink up`) follow the registered ones.
  */
@@ -25,17 +27,34 @@ export interface NodeStatus extends NodeRecord {
   healthy: boolean;
 }
 
+/**
+ * Above this share of its capacity a node no longer attracts its segments' new clients:
+ * they go to the least loaded node instead, so affinity never fills one node to the brim
+ * while others idle.
+ */
+export const AFFINITY_MAX_LOAD = 0.95;
+
+/**
+ * Sessions of `segment` on a node, as its heartbeat says: the per-segment count when
+ * sent, else 1 for a segment in `active` (nodes that only send the flag). Never more
+ * than the node's total, so a wrong count cannot outweigh the truth.
+ */
+export function segmentSessionCount(n: NodeRecord, segment: string): number {
+  const counted = n.segmentSessions && Object.hasOwn(n.segmentSessions, segment) ? n.segmentSessions[segment]! : n.active.includes(segment) ? 1 : 0;
+  return Math.min(counted, n.sessions);
+}
+
 /** The nodes to offer for `segment`, best first (pure: the registry's policy). */
 export function rankNodes(records: readonly NodeRecord[], segment: string, now: number, healthySeconds = DEFAULT_HEALTHY_SECONDS): NodeRecord[] {
   const freshSince = now - healthySeconds * 1000;
-  const free = (n: NodeRecord) => (n.capacity - n.sessions) / n.capacity;
-  return records
-    .filter((n) => n.segments.includes(segment) && n.seenAt >= freshSince && !n.draining && n.sessions < n.capacity)
-    .sort((a, b) => {
-      const affinity = Number(b.active.includes(segment)) - Number(a.active.includes(segment));
-      if (affinity !== 0) return affinity;
-      return free(b) - free(a) || a.node.localeCompare(b.node);
-    });
+  const eligible = records.filter((n) => n.segments.includes(segment) && n.seenAt >= freshSince && !n.draining && n.sessions < n.capacity);
+  // Computed once per node, not per comparison.
+  const keyed = eligible.map((n) => {
+    const load = n.sessions / n.capacity;
+    return { n, load, affinity: load < AFFINITY_MAX_LOAD ? segmentSessionCount(n, segment) : 0 };
+  });
+  keyed.sort((a, b) => b.affinity - a.affinity || a.load - b.load || a.n.node.localeCompare(b.n.node));
+  return keyed.map((k) => k.n);
 }
 
 export function serverEntries(nodes: readonly NodeRecord[]): ServerEntry[] {

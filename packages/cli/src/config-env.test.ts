@@ -61,6 +61,20 @@ describe('overridesFromEnv', () => {
     expect(() => overridesFromEnv({ ELINK_ADMIN_TOKEN: 'x'.repeat(20), ELINK_ADMIN_TOKEN_FILE: join(d, 'token') })).toThrow(/both ELINK_ADMIN_TOKEN and ELINK_ADMIN_TOKEN_FILE/);
     expect(() => overridesFromEnv({ ELINK_CLUSTER_SECRET_FILE: join(d, 'missing') })).toThrow(/ELINK_CLUSTER_SECRET_FILE \(.*missing\): ENOENT/);
     expect(() => overridesFromEnv({ ELINK_CLUSTER_SECRET_FILE: join(d, 'empty') })).toThrow(/ELINK_CLUSTER_SECRET_FILE .* is empty/);
+    // The Redis password is a secret too, and lands in the Redis store's config.
+    writeFileSync(join(d, 'redis'), 'a-redis-password\n');
+    const redis = overridesFromEnv({ ELINK_REDIS_PASSWORD_FILE: join(d, 'redis') });
+    expect(redis.redisPassword).toBe('a-redis-password');
+    const withRedis = configFile(`broker:\n  store: { type: redis, url: "redis://elink-redis:6379/0" }\nsegments:\n  - name: lab\n    ipv4: { pool: 198.19.0.0/16 }\n`);
+    expect(loadConfig(withRedis, redis).config.broker.store).toEqual({ type: 'redis', url: 'redis://elink-redis:6379/0', password: 'a-redis-password' });
+    // A memory store takes no password: refused, naming the variable; a file without a store (a switch's) ignores it.
+    const memory = configFile(`broker:\n  store: { type: memory }\nsegments:\n  - name: lab\n    ipv4: { pool: 198.19.0.0/16 }\n`);
+    expect(() => loadConfig(memory, overridesFromEnv({ ELINK_REDIS_PASSWORD: 'pw' }))).toThrow(/environment variable ELINK_REDIS_PASSWORD sets broker\.store\.password, but broker\.store is not a Redis store/);
+    expect(loadConfig(configFile(), overridesFromEnv({ ELINK_REDIS_PASSWORD: 'pw' })).config.broker.store).toEqual({ type: 'memory', snapshot: 'store.json' });
+    // The trunk address is for a node with trunks; a file without switch.trunk ignores it.
+    expect(loadConfig(configFile(), overridesFromEnv({ ELINK_TRUNK_ADVERTISE: 'sw-0.trunk' })).config.switch).not.toHaveProperty('trunk');
+    const trunked = configFile(`switch:\n  trunk: { port: 4444, secret: a-trunk-secret-of-enough-length }\nsegments:\n  - name: lab\n    ipv4: { pool: 198.19.0.0/16 }\n`);
+    expect(loadConfig(trunked, overridesFromEnv({ ELINK_TRUNK_ADVERTISE: 'sw-0.trunk' })).config.switch.trunk?.advertise).toBe('sw-0.trunk');
     // Only secrets have a file form.
     expect(overridesFromEnv({ ELINK_BROKER_PORT_FILE: join(d, 'secret') }).brokerPort).toBeUndefined();
   });

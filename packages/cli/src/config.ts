@@ -70,7 +70,7 @@ const hostPort = z.strictObject({ host: z.string().min(1), port });
 /** Where the broker keeps shared state (docs/broker.md). */
 export const storeSchema = z.union([
   z.strictObject({ type: z.literal('memory'), snapshot: z.string().default('store.json') }),
-  z.strictObject({ type: z.literal('redis'), url: z.string().url(), prefix: z.string().optional() }),
+  z.strictObject({ type: z.literal('redis'), url: z.string().url(), password: z.string().optional(), prefix: z.string().optional() }),
   z.strictObject({ type: z.literal('redis'), sentinels: z.array(hostPort).min(1), name: z.string().min(1), password: z.string().optional(), prefix: z.string().optional() }),
   z.strictObject({ type: z.literal('redis'), cluster: z.array(hostPort).min(1), password: z.string().optional(), prefix: z.string().optional() }),
 ]);
@@ -297,6 +297,10 @@ export interface Overrides {
   nodeId?: string;
   clusterSecret?: string;
   adminToken?: string;
+  /** Password of the broker's Redis store (broker.store.password), from a Secret. */
+  redisPassword?: string;
+  /** Hosts trunk peers dial (switch.trunk.advertise): per pod on Kubernetes, where the file is shared. */
+  trunkAdvertise?: string;
   /** Where each value came from ("environment variable ELINK_LOG_LEVEL", "--log-level"), for error messages. */
   sources?: Partial<Record<OverrideKey, string>>;
 }
@@ -314,9 +318,11 @@ export const ENV_VARS = {
   nodeId: 'ELINK_NODE_ID',
   clusterSecret: 'ELINK_CLUSTER_SECRET',
   adminToken: 'ELINK_ADMIN_TOKEN',
+  redisPassword: 'ELINK_REDIS_PASSWORD',
+  trunkAdvertise: 'ELINK_TRUNK_ADVERTISE',
 } as const satisfies Record<OverrideKey, string>;
 
-const SECRET_KEYS = ['clusterSecret', 'adminToken'] as const;
+const SECRET_KEYS = ['clusterSecret', 'adminToken', 'redisPassword'] as const;
 const PORT_KEYS = ['brokerPort', 'switchPort', 'adminPort'] as const;
 
 /** A secret from NAME_FILE (a mounted Secret): the file's text without one trailing newline. */
@@ -369,6 +375,8 @@ const OVERRIDE_PATHS: Record<OverrideKey, string[]> = {
   advertise: ['switch.advertise'],
   clusterSecret: ['broker.clusterSecret', 'switch.broker.clusterSecret'],
   adminToken: ['broker.adminToken'],
+  redisPassword: ['broker.store.password'],
+  trunkAdvertise: ['switch.trunk.advertise'],
 };
 
 /** Which source set each config path last (later overrides win, as in applyOverrides). */
@@ -445,6 +453,19 @@ function applyOverrides(raw: unknown, list: Overrides[]): unknown {
       if (isObject(link)) link.clusterSecret = o.clusterSecret;
     }
     if (o.adminToken !== undefined) section('broker').adminToken = o.adminToken;
+    if (o.redisPassword !== undefined) {
+      // Only a Redis store takes a password. A file without broker.store (a switch's) has no store to give it to.
+      const broker = isObject(cfg.broker) ? cfg.broker : undefined;
+      if (isObject(broker?.store)) {
+        if (broker.store.type !== 'redis') throw new ElError('EL_ERR_CONFIG', `the ${o.sources?.redisPassword ?? 'Redis password override'} sets broker.store.password, but broker.store is not a Redis store (type: ${JSON.stringify(broker.store.type)}): unset it or use a Redis store`);
+        broker.store.password = o.redisPassword;
+      }
+    }
+    if (o.trunkAdvertise !== undefined) {
+      // Only a node with trunks (a switch.trunk section) has something to advertise them on.
+      const sw = isObject(cfg.switch) ? cfg.switch : undefined;
+      if (isObject(sw?.trunk)) sw.trunk.advertise = o.trunkAdvertise;
+    }
   }
   return cfg;
 }

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { createBrokerApp, type BrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
-import { BrokerLink, ConnectionGuard, EventSummary, FdBudget, gateTlsServer, ProxyGate, sessionTicketKeys, SwitchNode, type ConnectionLimits, type SwitchNodeOptions } from '@elink/switch';
+import { BrokerLink, segmentLoad, ConnectionGuard, EventSummary, FdBudget, gateTlsServer, ProxyGate, sessionTicketKeys, SwitchNode, type ConnectionLimits, type SwitchNodeOptions } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
 import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem, type TrunkPeerEntry } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
@@ -116,8 +116,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         capacity: config.switch.maxSessions,
         state: () => {
           const st = switchNode!.stats;
-          const active = Object.entries(st.segments).filter(([, v]) => v.sessions > 0).map(([k]) => k);
-          return { sessions: st.sessions, segments: switchNode!.hostedSegments(), active, draining: switchNode!.draining };
+          return { sessions: st.sessions, segments: switchNode!.hostedSegments(), ...segmentLoad(st.segments), draining: switchNode!.draining };
         },
         // A known segment: its live settings follow the broker's (after the broker's reload).
         addSegment: (def) => void (switchNode!.addSegment(def) || switchNode!.updateSegment(def)),

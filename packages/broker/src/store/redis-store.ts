@@ -17,7 +17,7 @@ import type { RedisObserver } from './redis-metrics.js';
 import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_NODES, MAX_USERS, type BrokerStore, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
 
 export type RedisStoreConfig =
-  | { type: 'redis'; url: string; prefix?: string }
+  | { type: 'redis'; url: string; password?: string; prefix?: string }
   | { type: 'redis'; sentinels: Array<{ host: string; port: number }>; name: string; password?: string; prefix?: string }
   | { type: 'redis'; cluster: Array<{ host: string; port: number }>; password?: string; prefix?: string };
 
@@ -71,7 +71,8 @@ export class RedisStore implements BrokerStore {
     this.#observer = opts.observer;
     this.#p = config.prefix ?? 'el';
     let client: Client;
-    if ('url' in config) client = new Redis(config.url, CLIENT_OPTIONS);
+    // A password given apart from the URL (from a Secret, ELINK_REDIS_PASSWORD) is used when the URL has none.
+    if ('url' in config) client = new Redis(config.url, config.password === undefined ? CLIENT_OPTIONS : { ...CLIENT_OPTIONS, password: config.password });
     else if ('sentinels' in config) {
       client = new Redis({
         ...CLIENT_OPTIONS,

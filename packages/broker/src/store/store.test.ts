@@ -332,6 +332,30 @@ describe.skipIf(!haveRedis)('RedisStore on a real redis-server', () => {
   });
 });
 
+describe.skipIf(!haveRedis)('RedisStore on a real redis-server with a password (requirepass)', () => {
+  const PASSWORD = 'a-redis-password-from-a-secret';
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startTestRedis(['--requirepass', PASSWORD]);
+  });
+  afterAll(async () => {
+    await redis?.destroy();
+  });
+
+  it('works with the password given apart from the URL, and answers EL_ERR_UNAVAILABLE without it', async () => {
+    const store = new RedisStore({ type: 'redis', url: redis.url, password: PASSWORD });
+    const anonymous = new RedisStore({ type: 'redis', url: redis.url });
+    try {
+      expect(await store.waitReady()).toBe(true);
+      expect(await store.claim('auth', 'k', 'ipv4', '198.19.0.2', 60)).toBe('198.19.0.2');
+      await expect(anonymous.get('auth', 'k')).rejects.toMatchObject({ code: 'EL_ERR_UNAVAILABLE' });
+    } finally {
+      await store.close();
+      await anonymous.close();
+    }
+  });
+});
+
 describe.skipIf(!haveRedis)('RedisStore through a real Sentinel (master, replica, sentinel)', () => {
   let sentinel: TestSentinel;
   beforeAll(async () => {

@@ -26,6 +26,15 @@ export const nodeReportShape = {
   /** Segments with at least one live session on the node (affinity). */
   active: z.array(nodeNameSchema).max(1024),
   draining: z.boolean(),
+  /**
+   * Live sessions per segment (segments without sessions may be left out): the broker
+   * places a segment's clients on the node that already holds most of them. Optional:
+   * a node that sends only `active` counts as 1 session for each of those segments.
+   */
+  segmentSessions: z
+    .record(nodeNameSchema, count)
+    .refine((r) => Object.keys(r).length <= 1024, 'at most 1024 segments')
+    .optional(),
   /** The node's trunk listener (switch.trunk), when it has one: other nodes of its segments dial it. */
   trunk: z.strictObject({ hosts: z.array(z.string().min(1).max(253)).min(1).max(8), port: z.number().int().min(1).max(65535) }).optional(),
 };

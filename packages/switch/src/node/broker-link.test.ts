@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { createBrokerApp } from '@elink/broker';
+import { createBrokerApp, hashPassword, MemoryStore } from '@elink/broker';
 import { generateTicketKeyPair, keyId, segmentSchema, type SegmentDef, type TrunkPeerEntry } from '@elink/protocol';
-import { BrokerLink, type BrokerLinkOptions } from './broker-link.js';
+import { BrokerLink, MAX_REPORTED_SEGMENTS, segmentLoad, type BrokerLinkOptions } from './broker-link.js';
 
 const SECRET = 'cluster-secret-0123456789abcdef';
 
@@ -131,6 +131,50 @@ describe('BrokerLink and EL over WebSocket behind an ingress', () => {
       expect(nodes).toMatchObject([{ node: 'sw-w', websocket: 'wss://vpn.example/v1/el' }]);
     } finally {
       link.stop();
+      await app.close();
+    }
+  });
+});
+
+describe('segment affinity by count', () => {
+  it('segmentLoad reports the segments with sessions and their counts, the busiest kept past the bound', () => {
+    expect(segmentLoad({ lan: { sessions: 3 }, idle: { sessions: 0 }, wan: { sessions: 1 } })).toEqual({ active: ['lan', 'wan'], segmentSessions: { lan: 3, wan: 1 } });
+    const many: Record<string, { sessions: number }> = {};
+    for (let i = 0; i < MAX_REPORTED_SEGMENTS + 10; i++) many[`s${i}`] = { sessions: i + 1 };
+    const load = segmentLoad(many);
+    expect(load.active).toHaveLength(MAX_REPORTED_SEGMENTS);
+    expect(load.active).not.toContain('s0');
+    expect(load.segmentSessions[`s${MAX_REPORTED_SEGMENTS + 9}`]).toBe(MAX_REPORTED_SEGMENTS + 10);
+  });
+
+  it('a real broker offers a login the node that reported most of the segment, not the least loaded one', async () => {
+    const keys = generateTicketKeyPair();
+    const store = new MemoryStore();
+    await store.putUser({ name: 'alice', passwordHash: await hashPassword('alice-pw1'), segments: ['lan'] });
+    const app = await createBrokerApp({ segments: [segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' } })], signingKey: keys.privateKey, logger: pino({ level: 'silent' }), clusterSecret: SECRET, store });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const node = (nodeId: string, host: string, segments: Record<string, { sessions: number }>) =>
+      new BrokerLink({
+        brokers: [url],
+        clusterSecret: SECRET,
+        nodeId,
+        hosts: [host],
+        port: 4443,
+        capacity: 100,
+        state: () => ({ sessions: Object.values(segments).reduce((n, v) => n + v.sessions, 0), segments: ['lan', 'other'], ...segmentLoad(segments), draining: false }),
+        addSegment: () => {},
+        logger: pino({ level: 'silent' }),
+      });
+    // sw-a: 2 of lan among 60; sw-b: 5 of lan among 5; sw-c: empty. Old `active` alone would rank a and b by load only.
+    const links = [node('sw-a', '198.18.0.1', { lan: { sessions: 2 }, other: { sessions: 58 } }), node('sw-b', '198.18.0.2', { lan: { sessions: 5 } }), node('sw-c', '198.18.0.3', {})];
+    try {
+      for (const l of links) expect(await l.beat()).toBe(true);
+      const reply = await app.inject({ method: 'POST', url: '/v1/login', payload: { user: 'alice', password: 'alice-pw1' } });
+      expect(reply.statusCode).toBe(200);
+      expect(reply.json().servers.map((s: { node: string }) => s.node)).toEqual(['sw-b', 'sw-a', 'sw-c']);
+    } finally {
+      for (const l of links) l.stop();
       await app.close();
     }
   });

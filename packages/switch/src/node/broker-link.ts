@@ -31,8 +31,8 @@ export interface BrokerLinkOptions {
   /** The node's public EL over WebSocket URL (an L7 ingress in front), sent as `websocket`. */
   websocket?: string;
   capacity: number;
-  /** Read at each heartbeat. */
-  state: () => { sessions: number; segments: string[]; active: string[]; draining: boolean };
+  /** Read at each heartbeat (`segmentLoad` makes `active` and `segmentSessions` from the node's stats). */
+  state: () => { sessions: number; segments: string[]; active: string[]; segmentSessions?: Record<string, number>; draining: boolean };
   /** A segment definition arrived; host it. */
   addSegment: (def: SegmentDef) => void;
   /** The node's trunk listener, sent in each heartbeat (absent: no trunks). */
@@ -63,6 +63,22 @@ function linkMetrics(registry: Registry): LinkMetrics {
   const latency = new Histogram({ name: 'el_switch_heartbeat_duration_seconds', help: 'Time from sending a heartbeat to its answered reply.', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
   const lastOk = new Gauge({ name: 'el_switch_heartbeat_last_success_seconds', help: 'Unix time of the last heartbeat a broker answered (0: none yet).', registers });
   return { beats, latency, lastOk };
+}
+
+/** The heartbeat contract's bound on segments in `active` and `segmentSessions`. */
+export const MAX_REPORTED_SEGMENTS = 1024;
+
+/**
+ * What a heartbeat says about the node's segments: those with live sessions (`active`)
+ * and how many each (`segmentSessions`, for the broker's placement by affinity). Past
+ * the contract's bound the busiest segments are kept, the ones where affinity matters.
+ */
+export function segmentLoad(segments: Readonly<Record<string, { sessions: number }>>): { active: string[]; segmentSessions: Record<string, number> } {
+  let live = Object.entries(segments).filter(([, v]) => v.sessions > 0);
+  if (live.length > MAX_REPORTED_SEGMENTS) live = live.sort((a, b) => b[1].sessions - a[1].sessions).slice(0, MAX_REPORTED_SEGMENTS);
+  const segmentSessions: Record<string, number> = {};
+  for (const [name, v] of live) segmentSessions[name] = v.sessions;
+  return { active: live.map(([name]) => name), segmentSessions };
 }
 
 export class BrokerLink {
