@@ -1,0 +1,212 @@
+/**
+ * A cluster of real processes (issue 10), end to end with the built `elink`
+ * (test/lib/cluster.ts): one redis-server, 2 `elink broker`, 3 `elink switch` nodes, a real
+ * HAProxy (TCP mode, send-proxy-v2) in front of the nodes and the brokers, and 6 kernel
+ * clients (`elink connect`, TUN) in network namespaces in one L3 segment, spread over the
+ * nodes by HAProxy.
+ *
+ * Without trunks a client reaches only the clients of its own node, so these cases use
+ * traffic that stays on one node: every client pings its segment's gateway (answered by
+ * whichever node holds its session), and the client-to-client traffic runs between two
+ * clients that HAProxy put on the same node (6 clients on 3 nodes: some node has two).
+ *
+ * - The switches and brokers see the clients' real (namespace) addresses, not HAProxy's:
+ *   in their logs and in the broker's per-address login limit.
+ * - SIGKILL of a node under traffic: its clients are back on the other nodes with the same
+ *   addresses (the time from the kill to each one's first answered ping is printed), and
+ *   not one ping of the other nodes' clients is lost.
+ * - Every broker and Redis down: the sessions keep passing traffic (pings, a TCP stream);
+ *   a new client's login fails with EL_ERR_UNAVAILABLE, and succeeds once a broker and
+ *   Redis are back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { redisOrSkip } from '../packages/broker/src/store/test-redis.js';
+import { Cluster, LB_SOURCE, type ClusterClient } from './lib/cluster.js';
+import { requireNetnsOrSkip, sh } from './lib/netns.js';
+import { elink, stopAll } from './lib/processes.js';
+import { PASSWORD } from './lib/server.js';
+import { tcpStream } from './lib/tcp-stream.js';
+
+const haveHaproxy = spawnSync('haproxy', ['-v']).status === 0;
+if (!haveHaproxy && process.env.CI === 'true') throw new Error('CI=true but haproxy is missing (make test-deps installs it)');
+const enabled = requireNetnsOrSkip() && redisOrSkip() && haveHaproxy;
+
+const SEGMENT = { name: 'c3', mode: 'l3', ipv4: { pool: '198.19.60.0/24' }, ipv6: { pool: 'fd00:e1:60::/64' } };
+const GATEWAY4 = '198.19.60.1';
+const GATEWAY6 = 'fd00:e1:60::1';
+const CLIENTS = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
+/** Failed logins per source address and window at the brokers (the limit case below). */
+const PER_ADDRESS = 3;
+
+/** A bounded ping from `c` (count, interval); resolves with its output. */
+function pingFrom(c: ClusterClient, target: string, count: number, intervalS: number): Promise<string> {
+  const deadline = String(Math.ceil(count * intervalS) + 10);
+  return new Promise((resolve) => {
+    const p = spawn('ip', ['netns', 'exec', c.ns, 'ping', '-D', '-n', '-c', String(count), '-i', String(intervalS), '-W', '1', '-w', deadline, target], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d));
+    p.stderr.on('data', (d: Buffer) => (out += d));
+    p.once('exit', () => resolve(out));
+  });
+}
+
+/** [transmitted, received] of a ping summary. */
+function counts(out: string): [number, number] {
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+  if (!m) throw new Error(`no ping summary in:\n${out}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** Receive times (ms since the epoch) of the echo replies in a `ping -D` output. */
+function replyTimes(out: string): number[] {
+  return [...out.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((m) => Math.round(Number(m[1]) * 1000));
+}
+
+/** A log line's time (pino isoTime) in ms since the epoch. */
+const logTime = (l: Record<string, unknown>) => Date.parse(String(l.time));
+
+const quickPing = (c: ClusterClient, target: string) => sh('ping', ['-n', '-c', '3', '-i', '0.2', '-W', '2', target], { ns: c.ns, allowFail: true });
+
+/** A login at HAProxy's broker frontend from namespace `ns` (curl); the HTTP status. */
+function loginStatus(c: Cluster, ns: string, user: string, password: string): number {
+  const body = JSON.stringify({ user, password, device: 'probe' });
+  const out = sh('curl', ['-s', '-m', '10', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', c.caFile, '-H', 'content-type: application/json', '-d', body, `${c.brokerUrl}/v1/login`], { ns, allowFail: true });
+  return Number(out.trim());
+}
+
+describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes + 2 brokers + Redis, kernel clients in namespaces', () => {
+  let c: Cluster;
+
+  beforeAll(async () => {
+    c = await Cluster.start({
+      segments: [SEGMENT],
+      users: [{ name: 'alice', segment: 'c3' }],
+      brokerConfig: { rateLimit: { perAddress: PER_ADDRESS, perUser: 1000, perUserTotal: 1000, window: 600 } },
+    });
+    // One after another: HAProxy's round robin then puts two on each node.
+    for (const name of CLIENTS) await c.addClient(name, 'alice', 'c3');
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopAll();
+    await c?.destroy();
+  });
+
+  /** Two clients whose sessions are on one node (there is one: 6 clients, 3 nodes). */
+  function pairOnOneNode(): [ClusterClient, ClusterClient] {
+    for (const n of c.nodes) {
+      const on = c.clientsOn(n.id);
+      if (on.length >= 2) return [on[0]!, on[1]!];
+    }
+    throw new Error('no node holds two clients');
+  }
+
+  it('spreads the clients over the 3 nodes through HAProxy; every one reaches its gateway over IPv4 and IPv6', () => {
+    const perNode = c.nodes.map((n) => c.clientsOn(n.id).length);
+    console.log(`clients per node: ${c.nodes.map((n, i) => `${n.id}=${perNode[i]}`).join(' ')}`);
+    expect(perNode.reduce((a, b) => a + b, 0)).toBe(CLIENTS.length);
+    expect(perNode.every((k) => k > 0)).toBe(true);
+    for (const name of CLIENTS) {
+      const cl = c.client(name);
+      expect(quickPing(cl, GATEWAY4), `${name}: ${cl.proc.logs.map((l) => JSON.stringify(l)).join('\n')}`).toMatch(/ 0% packet loss/);
+      expect(quickPing(cl, GATEWAY6), name).toMatch(/ 0% packet loss/);
+    }
+  });
+
+  it("logs the clients' real addresses, not HAProxy's, at the switch nodes and the brokers", () => {
+    for (const name of CLIENTS) {
+      const cl = c.client(name);
+      const node = c.nodes.find((n) => n.id === cl.node())!;
+      const opened = node.proc.logs.find((l) => l.msg === 'session opened' && l.device === name);
+      expect(opened, `${name}: session opened at ${node.id}`).toBeDefined();
+      expect(String(opened!.peer)).toMatch(new RegExp(`^${cl.address.replaceAll('.', '\\.')}:\\d+$`));
+    }
+    const peers = c.nodes.flatMap((n) => n.proc.logs.filter((l) => l.msg === 'session opened').map((l) => String(l.peer)));
+    expect(peers.filter((p) => p.startsWith(`${LB_SOURCE}:`))).toEqual([]);
+    // The brokers' request logs (fastify: req.remoteAddress) name the namespaces too.
+    const sources = new Set(c.brokers.flatMap((b) => b.proc.logs.filter((l) => l.msg === 'incoming request').map((l) => String((l.req as { remoteAddress?: string } | undefined)?.remoteAddress))));
+    for (const name of CLIENTS) expect(sources, name).toContain(c.client(name).address);
+    expect(sources).not.toContain(LB_SOURCE);
+  });
+
+  it('keeps the login limit per real address: a guesser behind HAProxy is limited, its neighbour is not', () => {
+    const guesser = c.underlay.addHost('p1');
+    const neighbour = c.underlay.addHost('p2');
+    const tries = Array.from({ length: PER_ADDRESS + 1 }, () => loginStatus(c, guesser.ns, 'mallory', 'wrong password 123'));
+    expect(tries).toEqual([...Array<number>(PER_ADDRESS).fill(401), 429]);
+    // Were the limit kept per HAProxy address, this one would be 429 as well.
+    expect(loginStatus(c, neighbour.ns, 'mallory', 'wrong password 123')).toBe(401);
+    expect(loginStatus(c, neighbour.ns, 'alice', PASSWORD)).toBe(200);
+  });
+
+  it('SIGKILL of a node under traffic: its clients come back on the others with the same addresses; the others lose no ping', async () => {
+    const victim = c.nodes.find((n) => c.clientsOn(n.id).length > 0)!;
+    const moved = c.clientsOn(victim.id);
+    const others = [...c.clients.values()].filter((x) => !moved.includes(x));
+    expect(others.length).toBeGreaterThan(0);
+    const before = new Map(moved.map((m) => [m.name, { v4: m.v4, v6: m.v6, ups: m.proc.logs.filter((l) => l.msg === 'link up').length }]));
+
+    // 150 pings 0.1 s apart (15 s, bounded by -w) from every client to its gateway, across the kill.
+    const pings = new Map([...c.clients.values()].map((x) => [x.name, pingFrom(x, GATEWAY4, 150, 0.1)]));
+    await new Promise((r) => setTimeout(r, 1500));
+    const killedAt = Date.now();
+    victim.proc.child.kill('SIGKILL');
+    await victim.proc.exited;
+
+    for (const m of moved) {
+      const up = await m.proc.waitFor((l) => l.msg === 'link up' && l.node !== victim.id && m.proc.logs.indexOf(l) >= before.get(m.name)!.ups, 15_000, `${m.name} back on another node`);
+      expect(String(up.ipv4).split('/')[0], m.name).toBe(before.get(m.name)!.v4);
+      expect(String(up.ipv6).split('/')[0], m.name).toBe(before.get(m.name)!.v6);
+    }
+    const outs = new Map(await Promise.all([...pings].map(async ([name, p]) => [name, await p] as const)));
+
+    const report: string[] = [];
+    for (const m of moved) {
+      const out = outs.get(m.name)!;
+      // The first reply after the session broke came through the new one.
+      const down = m.proc.logs.find((l) => l.msg === 'link down' && logTime(l) >= killedAt - 50);
+      expect(down, `${m.name} saw its link go down`).toBeDefined();
+      const first = replyTimes(out).find((t) => t >= logTime(down!));
+      expect(first, `${m.name} got a reply on its new node:\n${out}`).toBeDefined();
+      report.push(`${m.name}: ${victim.id} -> ${m.node()}, first ping answered ${first! - killedAt} ms after the kill`);
+    }
+    console.log(`SIGKILL ${victim.id}:\n  ${report.join('\n  ')}`);
+    for (const o of others) {
+      const [sent, got] = counts(outs.get(o.name)!);
+      expect(sent, o.name).toBe(150);
+      expect(got, `${o.name} (on ${o.node()}) lost pings:\n${outs.get(o.name)}`).toBe(sent);
+    }
+
+    // The node returns (later cases want three); it heartbeats and HAProxy checks it up.
+    await c.startNode(c.nodes.indexOf(victim));
+  }, 60_000);
+
+  it('keeps forwarding with every broker and Redis down; a new login fails clearly, and succeeds once they are back', async () => {
+    const [a, b] = pairOnOneNode();
+    await Promise.all(c.brokers.map((br) => br.proc.stop('SIGKILL')));
+    await c.redis.stop();
+
+    for (const x of c.clients.values()) expect(quickPing(x, GATEWAY4), x.name).toMatch(/ 0% packet loss/);
+    expect(quickPing(a, b.v4)).toMatch(/ 0% packet loss/);
+    expect(quickPing(a, b.v6)).toMatch(/ 0% packet loss/);
+    const [sent, received] = await tcpStream(a.ns, b.ns, b.v4, 5201, 4 * 1024 * 1024);
+    expect(received).toEqual(sent);
+
+    // A newcomer: HAProxy has no broker to give it, so the login fails (and is retried).
+    const late = c.underlay.addHost('c7');
+    const proc = elink(['connect', '--broker', c.brokerUrl, '--ca', c.caFile, '--user', 'alice', '--password-file', `${c.state}/pw`, '--segment', 'c3', '--ifname', 'el0', '--device', 'c7'], { ns: late.ns });
+    const failed = await proc.waitFor((l) => l.msg === 'connect attempt failed', 15_000, 'the newcomer failing to log in');
+    expect(failed.code).toBe('EL_ERR_UNAVAILABLE');
+    expect(String(failed.err)).toContain(`broker ${c.brokerUrl} unreachable`);
+    expect(proc.logs.some((l) => l.msg === 'link up')).toBe(false);
+
+    await c.redis.start();
+    await c.startBroker(0);
+    const up = await proc.waitFor((l) => l.msg === 'link up', 40_000, 'the newcomer up once a broker is back');
+    expect(String(up.ipv4)).toMatch(/^198\.19\.60\./);
+    expect(quickPing(c.client('c1'), GATEWAY6)).toMatch(/ 0% packet loss/);
+    await proc.stop();
+    await c.startBroker(1);
+  }, 90_000);
+});
