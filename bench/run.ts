@@ -6,7 +6,8 @@
  *
  * Options: --smoke, --out DIR, --seconds N, --no-offload (Emotion Link clients without
  * TSO offload), --only id,id (elink-l2, elink-l3,
- * openvpn-tap, openvpn-tun, softether, micro, scale).
+ * openvpn-tap, openvpn-tun, softether, micro, scale, storm).
+ * --storm-sessions N: sessions of the reconnect storm (default 10,000).
  * Profiling: --profile DIR --figure tcp1|ping [--only elink-l2|elink-l3] runs only that
  * figure with the server and both clients under `node --cpu-prof` and prints the top
  * functions by self time of each process (profiles stay in DIR/<role>/); --figure setup
@@ -27,6 +28,7 @@ import { stopAll } from './lib/proc.js';
 import { svg, table, type Results, type SystemResult } from './lib/report.js';
 import { scaleBenchmark } from './lib/scale.js';
 import { softetherSystem } from './lib/softether.js';
+import { stormBenchmark } from './lib/storm.js';
 import type { SystemDef } from './lib/system.js';
 import { createTopology, type Topology } from './lib/topology.js';
 
@@ -37,6 +39,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     only: { type: 'string' },
     sessions: { type: 'string' },
+    'storm-sessions': { type: 'string' },
     profile: { type: 'string' },
     figure: { type: 'string' },
     // Clients without TSO offload (elink connect --no-offload): the "before" figures.
@@ -48,7 +51,7 @@ const smoke = args.smoke!;
 const outDir = args.out ?? fileURLToPath(new URL('../../docs/benchmarks/', import.meta.url));
 const seconds = Number(args.seconds ?? (smoke ? 1 : 10));
 const durations = { seconds, pings: smoke ? 20 : 300 };
-const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l3', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale'];
+const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l3', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale', 'storm'];
 const only = new Set(args.only ? args.only.split(',') : all);
 
 const systems: { def: SystemDef; packages: string[] }[] = [
@@ -164,6 +167,10 @@ async function main(): Promise<void> {
       process.stderr.write('idle-session scale test …\n');
       results.scale = await scaleBenchmark({ sessions: Number(args.sessions ?? 19_000) });
     }
+    if (only.has('storm')) {
+      process.stderr.write('reconnect storm (a cluster: 2 brokers, Redis, 3 switch nodes; SIGKILL of one) …\n');
+      results.storm = await stormBenchmark({ sessions: Number(args['storm-sessions'] ?? 10_000) });
+    }
   } finally {
     await cleanup();
   }
@@ -175,6 +182,7 @@ async function main(): Promise<void> {
   if (results.systems.length) process.stdout.write(table(results) + '\n');
   if (results.micro) process.stdout.write('\nswitch microbenchmark:\n' + JSON.stringify(results.micro, null, 2) + '\n');
   if (results.scale) process.stdout.write('\nidle sessions:\n' + JSON.stringify(results.scale, null, 2) + '\n');
+  if (results.storm) process.stdout.write('\nreconnect storm:\n' + JSON.stringify(results.storm, null, 2) + '\n');
   process.stdout.write(`\nwrote ${join(outDir, `${name}.json`)}\n`);
 }
 

@@ -22,6 +22,7 @@ export interface Results {
   systems: SystemResult[];
   micro?: unknown;
   scale?: unknown;
+  storm?: unknown;
 }
 
 const METRICS: { key: keyof Measured; label: string; unit: string; higherIsBetter: boolean; fmt: (v: number) => string }[] = [

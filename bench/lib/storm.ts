@@ -1,0 +1,236 @@
+/**
+ * The reconnect storm (issue 10): a cluster on this machine, all real processes started
+ * as an operator would (`elink broker` ×2 over one redis-server, `elink switch` ×3
+ * heartbeating to them), `sessions` lightweight EL sessions on node A (storm-clients.ts,
+ * 2 processes), then SIGKILL of node A. Measured from the kill: when the first session is
+ * welcomed again on a surviving node, when half, 90 % and all are; the CPU seconds the
+ * surviving switches, the brokers and Redis spent meanwhile, and so the session setups
+ * per switch core-second and logins per broker core-second.
+ *
+ * Admission on the way back is today's: a password login at a broker (scrypt) for a
+ * fresh ticket, then `hello` with it at the node; device-key admission is not on main.
+ * The 4 loopback source addresses stand in for thousands of client addresses, so the
+ * per-source limits of the listeners and the brokers' per-address and per-user login
+ * limits are raised out of the way; the listener-wide limits stay at their defaults.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import { CLI } from './elink.js';
+import { daemon, must, sleep, type Daemon } from './proc.js';
+
+const CLUSTER_SECRET = 'storm-bench-cluster-secret-0123456789';
+const ADMIN_TOKEN = 'storm-bench-admin-token-0123456789';
+const PASSWORD = 'storm horse battery staple';
+const USERS = Array.from({ length: 20 }, (_, i) => `storm${i}`);
+const SOURCES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
+
+export interface StormResult {
+  sessionsWanted: number;
+  sessionsUp: number;
+  admission: string;
+  firstBackSeconds: number | null;
+  p50BackSeconds: number | null;
+  p90BackSeconds: number | null;
+  allBackSeconds: number | null;
+  backAtEnd: number;
+  deadlineSeconds: number;
+  logins: number;
+  loginErrors: Record<string, number>;
+  connectErrors: number;
+  survivingSwitchCpuSeconds: number;
+  brokerCpuSeconds: number;
+  redisCpuSeconds: number;
+  setupsPerSwitchCpuSecond: number;
+  loginsPerBrokerCpuSecond: number;
+  lastError?: string;
+}
+
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+function adminNodes(brokerPort: number, ca: Buffer): Promise<Array<{ node: string; healthy: boolean }>> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(`https://127.0.0.1:${brokerPort}/v1/admin/nodes`, { ca, timeout: 5000, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve((JSON.parse(text) as { nodes: Array<{ node: string; healthy: boolean }> }).nodes) : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
+interface ClientStatus {
+  up: number;
+  filled: boolean;
+  back: number;
+  down: number;
+  logins: number;
+  loginErrors: Record<string, number>;
+  connectErrors: number;
+  lastError: string;
+  firstBackAt: number;
+  lastBackAt: number;
+  p50At: number;
+  p90At: number;
+  done?: boolean;
+}
+
+export async function stormBenchmark(o: { sessions: number; deadlineSeconds?: number }): Promise<StormResult> {
+  const work = mkdtempSync(join(tmpdir(), 'elink-storm-'));
+  const procs: Daemon[] = [];
+  const clients: ChildProcess[] = [];
+  try {
+    const redisPort = await freePort();
+    const redis = daemon('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work]);
+    procs.push(redis);
+    await redis.waitFor(/Ready to accept connections/, 10_000, 'redis-server');
+
+    const brokers = [{ port: await freePort(), admin: await freePort() }, { port: await freePort(), admin: await freePort() }];
+    const state = join(work, 'state');
+    must(process.execPath, [CLI, 'init', '--state', state]);
+    const file = join(state, 'elink.yaml');
+    const doc = parseDocument(readFileSync(file, 'utf8'));
+    doc.setIn(['admin', 'host'], '127.0.0.1');
+    doc.setIn(['broker', 'store'], doc.createNode({ type: 'redis', url: `redis://127.0.0.1:${redisPort}` }));
+    doc.setIn(['broker', 'clusterSecret'], CLUSTER_SECRET);
+    doc.setIn(['broker', 'adminToken'], ADMIN_TOKEN);
+    doc.setIn(['broker', 'maxDevicesPerUser'], Math.ceil(o.sessions / USERS.length) + 1);
+    doc.setIn(['broker', 'rateLimit'], doc.createNode({ perUser: 1_000_000, perAddress: 1_000_000, perUserTotal: 1_000_000 }));
+    doc.setIn(['limits'], doc.createNode({ pendingPerSource: 1024, acceptRatePerSource: 500 }));
+    doc.setIn(['switch', 'maxSessions'], 20_000);
+    doc.setIn(['switch', 'replayCacheSize'], Math.max(100_000, o.sessions * 4));
+    doc.setIn(['switch', 'advertise'], '127.0.0.1');
+    doc.setIn(['switch', 'drainSeconds'], 0);
+    doc.setIn(['switch', 'broker'], doc.createNode({ urls: brokers.map((b) => `https://127.0.0.1:${b.port}`), clusterSecret: CLUSTER_SECRET, interval: 1 }));
+    writeFileSync(file, doc.toString());
+    writeFileSync(join(state, 'pw'), `${PASSWORD}\n`);
+    for (const u of USERS) must(process.execPath, [CLI, 'user', 'add', u, '--segment', 'lab', '--password-file', join(state, 'pw'), '--state', state]);
+    const ca = readFileSync(join(state, 'ca.pem'));
+
+    const brokerProcs = brokers.map((b) => daemon(process.execPath, [CLI, 'broker', '--state', state, '--broker-port', String(b.port), '--admin-port', String(b.admin), '--listen-host', '127.0.0.1']));
+    procs.push(...brokerProcs);
+    await Promise.all(brokerProcs.map((p, i) => p.waitFor(/"emotion link started"/, 30_000, `broker ${i}`)));
+
+    const nodes: Array<{ id: string; port: number; proc?: Daemon }> = [];
+    const startNode = async (id: string): Promise<Daemon> => {
+      const dir = join(work, id);
+      cpSync(state, dir, { recursive: true });
+      const port = await freePort();
+      const p = daemon(process.execPath, [CLI, 'switch', '--state', dir, '--switch-port', String(port), '--admin-port', String(await freePort()), '--listen-host', '127.0.0.1', '--node-id', id]);
+      procs.push(p);
+      nodes.push({ id, port, proc: p });
+      await p.waitFor(/"emotion link started"/, 30_000, `switch ${id}`);
+      const deadline = Date.now() + 20_000;
+      while (!(await adminNodes(brokers[0]!.port, ca).catch(() => [])).some((n) => n.node === id && n.healthy)) {
+        if (Date.now() > deadline) throw new Error(`${id} never became healthy at the broker`);
+        await sleep(200);
+      }
+      return p;
+    };
+
+    const a = await startNode('storm-a');
+    const signing = readFileSync(join(state, 'ticket-signing.key'), 'utf8');
+    const status: ClientStatus[] = [];
+    const per = Math.ceil(o.sessions / 2);
+    for (let c = 0; c < 2; c++) {
+      const count = Math.min(per, o.sessions - c * per);
+      const child = spawn(process.execPath, [fileURLToPath(new URL('./storm-clients.js', import.meta.url))], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: {
+          ...process.env,
+          EL_BENCH_STORM: JSON.stringify({ switchPort: nodes[0]!.port, brokerPorts: brokers.map((b) => b.port), caPem: ca.toString(), ticketPrivatePem: signing, count, first: c * per, sources: SOURCES, users: USERS, password: PASSWORD, segment: 'lab', concurrency: 64, macBase: 0x02e1d0000000 }),
+        },
+      });
+      status[c] = { up: 0, filled: false, back: 0, down: 0, logins: 0, loginErrors: {}, connectErrors: 0, lastError: '', firstBackAt: 0, lastBackAt: 0, p50At: 0, p90At: 0 };
+      let rest = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        rest += d.toString();
+        const lines = rest.split('\n');
+        rest = lines.pop()!;
+        for (const l of lines) Object.assign(status[c]!, JSON.parse(l));
+      });
+      clients.push(child);
+    }
+    const fillDeadline = Date.now() + 30_000 + o.sessions * 5;
+    while (!status.every((s) => s.filled) && Date.now() < fillDeadline) await sleep(200);
+    const up = status.reduce((n, s) => n + s.up, 0);
+    if (up === 0) throw new Error(`no session came up on node A: ${status.map((s) => s.lastError).join('; ')}`);
+
+    await startNode('storm-b');
+    await startNode('storm-c');
+    // Node A's heartbeats have told the brokers it carries the sessions (affinity).
+    await sleep(2000);
+
+    const watched = [...nodes.slice(1).map((n) => n.proc!), ...brokerProcs, redis];
+    const cpu0 = watched.map((p) => cpuSeconds(p.child.pid!));
+    const killedAt = Date.now();
+    a.child.kill('SIGKILL');
+    const deadlineSeconds = o.deadlineSeconds ?? 120;
+    const deadline = killedAt + deadlineSeconds * 1000;
+    let cpu1 = cpu0;
+    while (Date.now() < deadline) {
+      await sleep(250);
+      const back = status.reduce((n, s) => n + s.back, 0);
+      cpu1 = watched.map((p) => cpuSeconds(p.child.pid!));
+      if (back >= up) break;
+    }
+    const back = status.reduce((n, s) => n + s.back, 0);
+    const cpu = cpu1.map((v, i) => v - cpu0[i]!);
+    const switchCpu = cpu[0]! + cpu[1]!;
+    const brokerCpu = cpu[2]! + cpu[3]!;
+    const at = (pick: (s: ClientStatus) => number, combine: (xs: number[]) => number) => {
+      const xs = status.map(pick).filter((x) => x > 0);
+      return xs.length ? (combine(xs) - killedAt) / 1000 : null;
+    };
+    const loginErrors: Record<string, number> = {};
+    for (const s of status) for (const [k, v] of Object.entries(s.loginErrors)) loginErrors[k] = (loginErrors[k] ?? 0) + v;
+    const lastError = status.map((s) => s.lastError).find(Boolean);
+    return {
+      sessionsWanted: o.sessions,
+      sessionsUp: up,
+      admission: 'password login (scrypt) at a broker for each returning session, then hello with the ticket',
+      firstBackSeconds: at((s) => s.firstBackAt, (xs) => Math.min(...xs)),
+      // Per client process (half of the sessions each): the slower one, once both got there.
+      p50BackSeconds: status.every((s) => s.p50At > 0) ? at((s) => s.p50At, (xs) => Math.max(...xs)) : null,
+      p90BackSeconds: status.every((s) => s.p90At > 0) ? at((s) => s.p90At, (xs) => Math.max(...xs)) : null,
+      allBackSeconds: back >= up ? at((s) => s.lastBackAt, (xs) => Math.max(...xs)) : null,
+      backAtEnd: back,
+      deadlineSeconds,
+      logins: status.reduce((n, s) => n + s.logins, 0),
+      loginErrors,
+      connectErrors: status.reduce((n, s) => n + s.connectErrors, 0),
+      survivingSwitchCpuSeconds: switchCpu,
+      brokerCpuSeconds: brokerCpu,
+      redisCpuSeconds: cpu[4]!,
+      setupsPerSwitchCpuSecond: switchCpu ? back / switchCpu : 0,
+      loginsPerBrokerCpuSecond: brokerCpu ? back / brokerCpu : 0,
+      ...(lastError ? { lastError } : {}),
+    };
+  } finally {
+    for (const c of clients) c.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.stop()));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
