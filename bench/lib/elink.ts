@@ -78,7 +78,7 @@ export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string, noOffload = 
           topo.clients.map(async (c, i) => {
             const client = daemon(
               process.execPath,
-              [...prof(`client${i + 1}`), CLI, 'connect', '--broker', broker, '--ca', join(work, 'ca.pem'), '--user', `bench${i + 1}`, '--password-file', join(work, 'pw'), '--ifname', 'el0', '--device', c.name, ...(noOffload ? ['--no-offload'] : [])],
+              [...prof(`client${i + 1}`), CLI, 'connect', '--broker', broker, '--ca', join(work, 'ca.pem'), '--user', `bench${i + 1}`, '--password-file', join(work, 'pw'), '--ifname', 'el0', '--device', c.name, '--state', join(work, 'client-state'), ...(noOffload ? ['--no-offload'] : [])],
               { ns: c.ns },
             );
             procs.push(client);

@@ -5,7 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const CLI = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
 
@@ -26,12 +28,23 @@ export interface Proc {
 
 const running = new Set<Proc>();
 
+/** Clients keep their device key here, not in the home of whoever runs the tests; gone at exit. */
+let clientState: string | undefined;
+function testClientState(): string {
+  if (!clientState) {
+    const dir = mkdtempSync(join(tmpdir(), 'elink-client-state-'));
+    clientState = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return clientState;
+}
+
 /** Starts `node CLI ...args`, inside namespace `ns` when given, under `wrap` when given. */
 export function elink(args: string[], opts: { ns?: string; env?: NodeJS.ProcessEnv; wrap?: string[] } = {}): Proc {
   // `wrap`: a command that runs node, e.g. ['prlimit', '--nofile=256:256'].
   const node = [...(opts.wrap ?? []), process.execPath, CLI, ...args];
   const argv = opts.ns ? ['ip', 'netns', 'exec', opts.ns, ...node] : node;
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ELINK_CLIENT_STATE: testClientState(), ...process.env, ...opts.env } });
   const logs: Record<string, unknown>[] = [];
   const text: string[] = [];
   const waiters = new Set<() => void>();

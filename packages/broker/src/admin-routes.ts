@@ -13,6 +13,9 @@
  *   PUT    /v1/admin/users/:name/password        {password}
  *   PUT    /v1/admin/users/:name/digest          {secret}: enables challenge–response (stores the secret)
  *   DELETE /v1/admin/users/:name/digest          disables it and forgets the secret
+ *   POST   /v1/admin/revocations                 {user, device?}: revoke a device's key, or every key
+ *                                                of the user; nodes close their sessions within a heartbeat
+ *   GET    /v1/admin/revocations                 the live revocations
  *
  * Users from the configuration file are read-only here (edit the file with `elink user`);
  * users created here live in the store, shared by every broker.
@@ -24,6 +27,9 @@ import {
   adminNodeSessionsReplySchema,
   adminNodesReplySchema,
   adminOkReplySchema,
+  adminRevocationsReplySchema,
+  adminRevokeReplySchema,
+  adminRevokeRequestSchema,
   adminPasswordRequestSchema,
   adminStatusReplySchema,
   adminUserCreateRequestSchema,
@@ -37,6 +43,10 @@ import {
   type AdminNodesReply,
   type AdminOkReply,
   type AdminPasswordRequest,
+  type AdminRevocationsReply,
+  type AdminRevokeReply,
+  type AdminRevokeRequest,
+  type Revocation,
   type AdminStatusReply,
   type AdminUserCreateRequest,
   type AdminUsersReply,
@@ -63,6 +73,12 @@ export interface AdminRouteOptions {
   /** Failed tokens are limited per source, reserved before the check like logins. */
   limiter?: RateLimiter;
   onAuth?: (result: AdminAuthResult) => void;
+  /** How long a revocation is kept: the longest ticket lifetime (TicketIssuer.maxLifetimeSeconds). */
+  revocationSeconds?: () => number;
+  /** Milliseconds since the epoch (tests). */
+  now?: () => number;
+  /** A revocation was recorded (the in-process switch node applies it at once). */
+  onRevoked?: (list: readonly Revocation[]) => void;
 }
 
 const USER_NAME = { type: 'string', pattern: '^[A-Za-z0-9._@-]{1,128}$' } as const;
@@ -194,6 +210,18 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
         return { ok: true };
       },
     );
+
+    admin.post<{ Body: AdminRevokeRequest }>('/revocations', { schema: { response: replies(adminRevokeReplySchema) }, preValidation: bodyOf(adminRevokeRequestSchema) }, async (request): Promise<AdminRevokeReply> => {
+      const { user, device } = request.body;
+      const at = Math.floor((opts.now?.() ?? Date.now()) / 1000);
+      const revocation: Revocation = { user, ...(device !== undefined ? { device } : {}), at, until: at + (opts.revocationSeconds?.() ?? 3600) };
+      const keys = await store.revoke(revocation);
+      request.log.info({ user, device, keys, until: revocation.until }, 'device keys revoked');
+      opts.onRevoked?.([revocation]);
+      return { keys, at: new Date(at * 1000).toISOString(), until: new Date(revocation.until * 1000).toISOString() };
+    });
+
+    admin.get('/revocations', { schema: { response: replies(adminRevocationsReplySchema) } }, async (): Promise<AdminRevocationsReply> => ({ revocations: await store.listRevocations() }));
 
     admin.delete<{ Params: { name: string } }>('/users/:name/digest', { schema: { params: userParams, response: ok } }, async (request): Promise<AdminOkReply> => {
       const { digestSecret: _, ...u } = await storedUser(request.params.name);

@@ -3,6 +3,8 @@
  *
  *   POST /v1/login            {user, password | challenge+digest, segment?, device?, prefix?}
  *                             → ticket, servers, addresses, MAC (login.ts)
+ *   POST /v1/login/device     {user, device, segment?, prefix?, time, nonce, signature}: the
+ *                             same for a device key's signature, no password hash (login.ts)
  *   GET  /v1/challenge        a single-use challenge for digest logins (challenge.ts)
  *   POST /v1/nodes/heartbeat  switch nodes, with the cluster secret (node-routes.ts)
  *   /v1/admin/…               nodes, leases, users; admin token (admin-routes.ts)
@@ -19,7 +21,7 @@ import type { KeyObject } from 'node:crypto';
 import { fastify, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { pino } from 'pino';
 import * as prom from 'prom-client';
-import { challengeReplySchema, ElError, healthOkSchema, healthUnavailableSchema, type HealthOk, type HealthUnavailable, loginReplySchema, loginRequestSchema, wireJsonSchema, type ErrorBody, type ErrorCode, type LoginReply, type LoginRequest, type SegmentDef } from '@elink/protocol';
+import { challengeReplySchema, deviceLoginRequestSchema, ElError, healthOkSchema, type DeviceLoginRequest, type Revocation, healthUnavailableSchema, type HealthOk, type HealthUnavailable, loginReplySchema, loginRequestSchema, wireJsonSchema, type ErrorBody, type ErrorCode, type LoginReply, type LoginRequest, type SegmentDef } from '@elink/protocol';
 import { registerAdminRoutes } from './admin-routes.js';
 import { Challenges, DEFAULT_CHALLENGE_TTL_SECONDS } from './challenge.js';
 import { httpServerOptions, type HttpLimits } from './http-limits.js';
@@ -92,6 +94,10 @@ export interface BrokerOptions {
   now?: () => number;
   /** Default 60. */
   ticketTtlSeconds?: number;
+  /** Lifetime of tickets bound to a device key. Default 600. */
+  deviceTicketTtlSeconds?: number;
+  /** A revocation was recorded here (the admin API): a switch node in this process applies it at once. */
+  onRevoked?: (list: readonly Revocation[]) => void;
   logger: pino.Logger;
   /** Default: a new Registry (metrics then go nowhere; pass the process's registry). */
   registry?: prom.Registry;
@@ -156,7 +162,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
   if (!opts.keys && !opts.signingKey) throw new ElError('EL_ERR_CONFIG', 'the broker needs a ticket signing key');
   const keys = opts.keys ?? new KeyRing(opts.signingKey!);
   const ipam = new Ipam(segments, store, { leaseIdleSeconds: opts.leaseIdleSeconds, statics: opts.statics, maxDevicesPerUser: opts.maxDevicesPerUser });
-  const issuer = new TicketIssuer(() => keys.signingKey, opts.ticketTtlSeconds);
+  const issuer = new TicketIssuer(() => keys.signingKey, opts.ticketTtlSeconds, undefined, opts.deviceTicketTtlSeconds);
   const nodeRegistry = new NodeRegistry({ store, healthySeconds: opts.healthySeconds, now: opts.now });
   const limiter = new RateLimiter(store, opts.rateLimits);
   const challenges = new Challenges(store, opts.challengeTtlSeconds ?? DEFAULT_CHALLENGE_TTL_SECONDS, opts.now, limiter);
@@ -175,6 +181,8 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
     // A device keeps passing the user-wide limit as long as its lease would last.
     remember: { signingKey: () => keys.signingKey, publicKeys: () => keys.publicKeys(), ttlSeconds: opts.leaseIdleSeconds ?? DEFAULT_LEASE_IDLE_SECONDS, now: opts.now },
     onCheck: (method) => metrics.credentialChecks.inc({ method }),
+    // A device key lives as long as the device's lease would.
+    deviceKeys: { store, ttlSeconds: opts.leaseIdleSeconds ?? DEFAULT_LEASE_IDLE_SECONDS },
   });
 
   const app = fastify({
@@ -224,8 +232,31 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
   // unexpectedly are counted here, so every login attempt is counted exactly once.
   const counted = new WeakSet<object>();
   app.addHook('onResponse', async (request, reply) => {
-    if (request.routeOptions.url !== '/v1/login' || counted.has(request)) return;
-    metrics.logins.inc({ result: reply.statusCode < 500 ? 'invalid' : 'internal' });
+    const url = request.routeOptions.url;
+    if ((url !== '/v1/login' && url !== '/v1/login/device') || counted.has(request)) return;
+    (url === '/v1/login' ? metrics.logins : metrics.deviceLogins).inc({ result: reply.statusCode < 500 ? 'invalid' : 'internal' });
+  });
+
+  app.post<{ Body: DeviceLoginRequest }>('/v1/login/device', { schema: { response: replies(loginReplySchema) }, preValidation: bodyOf(deviceLoginRequestSchema) }, async (request, reply): Promise<LoginReply | FastifyReply> => {
+    const { user, segment, device } = request.body;
+    try {
+      const result = await service.deviceLogin(request.body, { localAddress: request.socket.localAddress, remoteAddress: request.ip });
+      metrics.deviceLogins.inc({ result: 'ok' });
+      counted.add(request);
+      request.log.info({ user, segment: result.segment, device, ipv4: result.ipv4, ipv6: result.ipv6 }, 'device login ok');
+      return result;
+    } catch (err) {
+      const known = err instanceof ElError ? LOGIN_ERRORS[err.code] : undefined;
+      if (!known || !(err instanceof ElError)) throw err;
+      metrics.deviceLogins.inc({ result: known.result });
+      counted.add(request);
+      request.log.info({ user, segment, device, code: err.code }, 'device login refused');
+      if (err instanceof RateLimitedError) {
+        reply.header('retry-after', String(err.retryAfter));
+        metrics.rateLimited.inc({ limit: err.limit });
+      }
+      return sendError(reply, known.status, err.code, err.message);
+    }
   });
 
   app.post<{ Body: LoginRequest }>('/v1/login', { schema: { response: replies(loginReplySchema) }, preValidation: bodyOf(loginRequestSchema) }, async (request, reply): Promise<LoginReply | FastifyReply> => {
@@ -255,8 +286,20 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
 
   app.get('/v1/challenge', { schema: { response: replies(challengeReplySchema) } }, async (request) => challenges.issue(request.ip));
 
-  registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5, limiter, onHeartbeat: (result) => metrics.heartbeats.inc({ result }) });
-  registerAdminRoutes(app as unknown as FastifyInstance, { store, users, registry: nodeRegistry, keys, segments, adminToken: opts.adminToken, limiter, onAuth: (result) => metrics.adminAuth.inc({ result }) });
+  registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5, limiter, revocations: () => store.listRevocations(), onHeartbeat: (result) => metrics.heartbeats.inc({ result }) });
+  registerAdminRoutes(app as unknown as FastifyInstance, {
+    store,
+    users,
+    registry: nodeRegistry,
+    keys,
+    segments,
+    adminToken: opts.adminToken,
+    limiter,
+    onAuth: (result) => metrics.adminAuth.inc({ result }),
+    revocationSeconds: () => issuer.maxLifetimeSeconds,
+    now: opts.now,
+    onRevoked: opts.onRevoked,
+  });
 
   app.get('/healthz', { schema: statusSchema }, async (): Promise<HealthOk> => ({ status: 'ok' }));
 

@@ -12,9 +12,13 @@
  *   4. addresses (EL_ERR_DEVICE_LIMIT, EL_ERR_POOL_EXHAUSTED), MAC, ticket, remember token.
  *
  * A store that cannot be reached fails the login with EL_ERR_UNAVAILABLE (503).
+ *
+ * A device login (deviceLogin, POST /v1/login/device) takes the same steps with step 1
+ * replaced: the request's signature by the device key registered at a password login
+ * (`deviceKey`), instead of a password hash. Its tickets are bound to that key.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { ElError, type LoginReply, type LoginRequest, type SegmentDef } from '@elink/protocol';
+import { DEVICE_LOGIN_SKEW_SECONDS, ElError, verifyDeviceLogin, type DeviceLoginRequest, type LoginReply, type LoginRequest, type SegmentDef } from '@elink/protocol';
 import { digestFor, digestMatches, type Challenges } from './challenge.js';
 import type { Ipam } from './ipam.js';
 import { deriveMac } from './mac.js';
@@ -25,6 +29,7 @@ import type { RateLimiter } from './rate-limit.js';
 import { issueRemember, rememberValid } from './remember.js';
 import type { TicketIssuer } from './tickets.js';
 import type { UserDirectory, UserRecord } from './users.js';
+import type { BrokerStore } from './store/store.js';
 
 export const DEFAULT_DEVICE = 'default';
 
@@ -46,9 +51,14 @@ export interface LoginServiceOptions {
   challenges?: Challenges;
   /** Issue and accept remember tokens, signed with the ticket keys. */
   remember?: { signingKey: () => KeyObject; publicKeys: () => KeyObject[]; ttlSeconds: number; now?: () => number };
-  /** Called for every credential check (a scrypt hash or a digest): the metric of work done. */
-  onCheck?: (method: 'password' | 'digest') => void;
+  /** Called for every credential check (a scrypt hash, a digest or a device key signature): the metric of work done. */
+  onCheck?: (method: CredentialMethod) => void;
+  /** Where device keys are registered; absent = device keys are ignored at login and device logins refused. */
+  deviceKeys?: { store: Pick<BrokerStore, 'putDeviceKey' | 'getDeviceKey'>; ttlSeconds: number };
 }
+
+export type CredentialMethod = 'password' | 'digest' | 'device_key';
+export const CREDENTIAL_METHODS: readonly CredentialMethod[] = ['password', 'digest', 'device_key'];
 
 export class LoginService {
   readonly #segments: Map<string, SegmentDef>;
@@ -92,7 +102,47 @@ export class LoginService {
       throw new ElError('EL_ERR_AUTH', req.password !== undefined ? 'wrong user name or password' : 'wrong user name or digest, or the challenge is unknown, used or expired; get a new challenge');
     }
     if (held) await limiter!.succeeded(held);
+    // The key is registered only once the password proved who this is.
+    const dk = req.deviceKey !== undefined && this.#opts.deviceKeys ? req.deviceKey : undefined;
+    return this.#grant(record, { segment: req.segment, device, prefix: req.prefix === true, dk }, ctx, now);
+  }
 
+  /**
+   * A device login: the device key registered for this user and device signed the
+   * request within DEVICE_LOGIN_SKEW_SECONDS of the broker's clock. No password hash;
+   * the same rate limits as a login (a remembered device: the user-wide one is skipped).
+   * An unknown or revoked key, a bad signature and a stale time all answer EL_ERR_AUTH:
+   * the client then logs in with its password.
+   */
+  async deviceLogin(req: DeviceLoginRequest, ctx: LoginContext = {}): Promise<LoginReply> {
+    const { limiter, deviceKeys } = this.#opts;
+    if (!deviceKeys) throw new ElError('EL_ERR_AUTH', 'this broker takes no device logins; log in with the password');
+    const now = this.#opts.remember?.now?.() ?? Date.now();
+    const held = await limiter?.reserveLogin(req.user, ctx.remoteAddress, true);
+    let record: UserRecord | undefined;
+    let key: string | undefined;
+    try {
+      key = await deviceKeys.store.getDeviceKey(req.user, req.device);
+      this.#opts.onCheck?.('device_key');
+      const fresh = Math.abs(req.time - now / 1000) <= DEVICE_LOGIN_SKEW_SECONDS;
+      const ok = key !== undefined && verifyDeviceLogin(key, req, req.signature);
+      record = fresh && ok ? await this.#opts.users.get(req.user) : undefined;
+    } catch (err) {
+      if (held) await limiter!.abandoned(held).catch(() => {});
+      throw err;
+    }
+    if (!record || key === undefined) {
+      if (held) await limiter!.failed(held);
+      throw new ElError('EL_ERR_AUTH', 'device key unknown or revoked, signature wrong, or the device clock is off by more than 2 minutes; log in with the password');
+    }
+    if (held) await limiter!.succeeded(held);
+    return this.#grant(record, { segment: req.segment, device: req.device, prefix: req.prefix === true, dk: key }, ctx, now);
+  }
+
+  /** Steps 2–4 for an authenticated user: segment, nodes, addresses, MAC, ticket (bound to `dk` if given). */
+  async #grant(record: UserRecord, req: { segment: string | undefined; device: string; prefix: boolean; dk: string | undefined }, ctx: LoginContext, now: number): Promise<LoginReply> {
+    const { remember } = this.#opts;
+    const device = req.device;
     const segmentName = req.segment ?? record.segments[0];
     if (segmentName === undefined) throw new ElError('EL_ERR_FORBIDDEN', `user "${record.name}" may not join any segment; ask an administrator`);
     const segment = this.#segments.get(segmentName);
@@ -103,9 +153,11 @@ export class LoginService {
     const servers = this.#opts.registry ? await this.#opts.registry.select(segmentName, statics) : nodesForSegment(statics, segmentName);
     if (servers.length === 0) throw new ElError('EL_ERR_NO_NODE', `no switch node hosts segment "${segmentName}" right now; try again later`);
 
-    const lease = await this.#opts.ipam.lease(segmentName, record.name, device, { prefix: req.prefix === true });
+    const lease = await this.#opts.ipam.lease(segmentName, record.name, device, { prefix: req.prefix });
     const mac = deriveMac(segmentName, record.name, device);
-    const issued = this.#opts.issuer.issue({ sub: record.name, seg: segmentName, mode: segment.mode, dev: device, mac, ...(record.macs ? { macs: record.macs } : {}), ...(record.lan ? { lan: record.lan } : {}), ...lease });
+    // Registered (or its time restarted) with the lease: the key lives as long as the device's addresses.
+    if (req.dk !== undefined) await this.#opts.deviceKeys!.store.putDeviceKey(record.name, device, req.dk, this.#opts.deviceKeys!.ttlSeconds);
+    const issued = this.#opts.issuer.issue({ sub: record.name, seg: segmentName, mode: segment.mode, dev: device, mac, ...(record.macs ? { macs: record.macs } : {}), ...(record.lan ? { lan: record.lan } : {}), ...lease, ...(req.dk !== undefined ? { dk: req.dk } : {}) });
 
     const reply: LoginReply = { ticket: issued.ticket, expiresAt: issued.expiresAt.toISOString(), servers, segment: segmentName, mode: segment.mode, mac };
     for (const k of ['ipv4', 'ipv6', 'prefix', 'prefix4'] as const) if (lease[k]) reply[k] = lease[k];

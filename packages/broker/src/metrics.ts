@@ -2,6 +2,7 @@
 import * as prom from 'prom-client';
 import { LIMIT_NAMES } from './rate-limit.js';
 import { HEARTBEAT_RESULTS } from './node-routes.js';
+import { CREDENTIAL_METHODS } from './login.js';
 
 export type LoginResult = 'ok' | 'bad_credentials' | 'forbidden' | 'no_segment' | 'device_limit' | 'pool_exhausted' | 'no_node' | 'rate_limited' | 'unavailable' | 'invalid' | 'internal';
 
@@ -12,6 +13,7 @@ const ADMIN_AUTH_RESULTS: readonly AdminAuthResult[] = ['ok', 'bad_token', 'rate
 
 export interface BrokerMetrics {
   logins: prom.Counter<'result'>;
+  deviceLogins: prom.Counter<'result'>;
   loginDuration: prom.Histogram<string>;
   leases: prom.Gauge<'segment'>;
   credentialChecks: prom.Counter<'method'>;
@@ -29,6 +31,13 @@ export function createBrokerMetrics(registry: prom.Registry, segments: readonly 
   });
   // Zero-initialise every result so a dashboard sees the series before the first failure.
   for (const result of LOGIN_RESULTS) logins.inc({ result }, 0);
+  const deviceLogins = new prom.Counter({
+    name: 'el_broker_device_logins_total',
+    help: 'Device logins (POST /v1/login/device: a ticket for a device key signature, no password hash) by result.',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  for (const result of LOGIN_RESULTS) deviceLogins.inc({ result }, 0);
   const loginDuration = new prom.Histogram({
     name: 'el_broker_login_duration_seconds',
     help: 'Time to answer a login, including the password hash check.',
@@ -48,11 +57,11 @@ export function createBrokerMetrics(registry: prom.Registry, segments: readonly 
   });
   const credentialChecks = new prom.Counter({
     name: 'el_broker_credential_checks_total',
-    help: 'Credentials checked (a scrypt hash or a digest), after the rate limits let the attempt through.',
+    help: 'Credentials checked (password: a scrypt hash, digest, device_key: an Ed25519 signature), after the rate limits let the attempt through.',
     labelNames: ['method'] as const,
     registers: [registry],
   });
-  for (const method of ['password', 'digest']) credentialChecks.inc({ method }, 0);
+  for (const method of CREDENTIAL_METHODS) credentialChecks.inc({ method }, 0);
   const rateLimited = new prom.Counter({
     name: 'el_broker_rate_limited_total',
     help: 'Requests answered 429, by the limit that refused them.',
@@ -74,5 +83,5 @@ export function createBrokerMetrics(registry: prom.Registry, segments: readonly 
     registers: [registry],
   });
   for (const result of HEARTBEAT_RESULTS) heartbeats.inc({ result }, 0);
-  return { logins, loginDuration, leases, credentialChecks, rateLimited, adminAuth, heartbeats };
+  return { logins, deviceLogins, loginDuration, leases, credentialChecks, rateLimited, adminAuth, heartbeats };
 }

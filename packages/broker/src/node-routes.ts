@@ -1,11 +1,11 @@
 /**
  * POST /v1/nodes/heartbeat — a switch node reports itself (cluster secret as Bearer
  * token) and gets back what it needs to admit sessions: the broker's published public
- * keys (several during a rotation) and the segment definitions. A node keeps the last
- * reply it got, so it carries on when every broker is away.
+ * keys (several during a rotation), the segment definitions and the live device key
+ * revocations. A node keeps the last reply it got, so it carries on when every broker is away.
  */
 import type { FastifyInstance } from 'fastify';
-import { ElError, heartbeatReplySchema, heartbeatRequestSchema, type HeartbeatReply, type HeartbeatRequest, type SegmentDef } from '@elink/protocol';
+import { ElError, heartbeatReplySchema, heartbeatRequestSchema, type HeartbeatReply, type HeartbeatRequest, type Revocation, type SegmentDef } from '@elink/protocol';
 import { requireBearer } from './bearer.js';
 import type { KeyRing } from './keyring.js';
 import type { NodeRegistry } from './node-registry.js';
@@ -22,6 +22,8 @@ export interface NodeRouteOptions {
   onHeartbeat?: (result: HeartbeatResult) => void;
   /** Limits wrong cluster secrets per source, like admin tokens. */
   limiter?: RateLimiter;
+  /** Live device key revocations, sent to every node with each reply. */
+  revocations?: () => Promise<Revocation[]>;
 }
 
 export type HeartbeatResult = 'ok' | 'bad_secret' | 'rate_limited' | 'disabled' | 'error';
@@ -36,6 +38,7 @@ export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions)
     }
     const secret = opts.clusterSecret;
     let result: HeartbeatResult | undefined;
+    let revoked: Revocation[] = [];
     const check = () => {
       try {
         requireBearer(request.headers.authorization, secret, 'cluster secret');
@@ -48,6 +51,7 @@ export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions)
       if (opts.limiter) await opts.limiter.guardSecret('cluster', request.ip, check, (r) => void (r === 'rate_limited' && (result = 'rate_limited')));
       else check();
       await opts.registry.heartbeat(request.body);
+      revoked = (await opts.revocations?.()) ?? [];
     } catch (err) {
       // Anything but a wrong or rate-limited secret is the store failing.
       count(result ?? 'error');
@@ -55,6 +59,6 @@ export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions)
     }
     count('ok');
     // Segment definitions pass through as the broker parsed them.
-    return { keys: opts.keys.publicKeysPem(), segments: [...opts.segments], heartbeatSeconds: opts.heartbeatSeconds };
+    return { keys: opts.keys.publicKeysPem(), segments: [...opts.segments], heartbeatSeconds: opts.heartbeatSeconds, ...(revoked.length ? { revoked } : {}) };
   });
 }

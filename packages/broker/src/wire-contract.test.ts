@@ -4,9 +4,14 @@
  * `schema.parse(body)` equal to `body` proves both: the reply matches, and it carries
  * no field outside the contract (parse drops unknown fields).
  */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import {
+  adminRevocationsReplySchema,
+  adminRevokeReplySchema,
+  rawDeviceKey,
+  signDeviceLogin,
   adminLeasesReplySchema,
   adminNodeSessionsReplySchema,
   adminNodesReplySchema,
@@ -66,16 +71,26 @@ describe('the broker replies with the protocol contracts', () => {
       expect(ok.status).toBe(200);
       expect(exactly(loginReplySchema, ok.body)).toMatchObject({ segment: 'lan', mode: 'l3', servers: [{ node: 'sw-1', port: 4443 }], prefix: expect.stringMatching(/\/56$/) });
 
+      // A device login with the key the password login registered; its ticket is bound to it.
+      const device = generateKeyPairSync('ed25519');
+      const keyed = await call('POST', '/v1/login', { user: 'alice', password: 'alice-pw1', device: 'phone', deviceKey: rawDeviceKey(device.publicKey) });
+      expect(keyed.status).toBe(200);
+      exactly(loginReplySchema, keyed.body);
+      const fields = { user: 'alice', device: 'phone', time: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url') };
+      const dev = await call('POST', '/v1/login/device', { ...fields, signature: signDeviceLogin(device.privateKey, fields) });
+      expect(dev.status).toBe(200);
+      exactly(loginReplySchema, dev.body);
+
       const ch = await call('GET', '/v1/challenge');
       const { challenge } = exactly(challengeReplySchema, ch.body) as { challenge: string };
       const digest = await call('POST', '/v1/login', { user: 'alice', challenge, digest: digestFor('alice', challenge, 'legacy-secret') });
       expect(digest.status).toBe(200);
       exactly(loginReplySchema, digest.body);
 
-      expect(exactly(adminStatusReplySchema, (await admin('GET', '/v1/admin/status')).body)).toMatchObject({ sessions: 1, leases: { lan: 2 }, keys: 1, store: 'memory' });
+      expect(exactly(adminStatusReplySchema, (await admin('GET', '/v1/admin/status')).body)).toMatchObject({ sessions: 1, leases: { lan: 3 }, keys: 1, store: 'memory' });
       expect(exactly(adminNodesReplySchema, (await admin('GET', '/v1/admin/nodes')).body)).toMatchObject({ nodes: [{ node: 'sw-1', healthy: true }] });
       exactly(adminNodeSessionsReplySchema, (await admin('GET', '/v1/admin/nodes/sw-1/sessions')).body);
-      expect(exactly(adminLeasesReplySchema, (await admin('GET', '/v1/admin/leases?segment=lan')).body)).toMatchObject({ count: 2 });
+      expect(exactly(adminLeasesReplySchema, (await admin('GET', '/v1/admin/leases?segment=lan')).body)).toMatchObject({ count: 3 });
       expect(exactly(adminOkReplySchema, (await admin('POST', '/v1/admin/users', { name: 'carol', password: 'carol-pw1', segments: ['lan'] })).body)).toEqual({ ok: true });
       expect(exactly(adminUsersReplySchema, (await admin('GET', '/v1/admin/users')).body)).toMatchObject({ users: [{ name: 'alice', macs: 4, lan: ['192.168.7.0/24'], digest: true, source: 'store' }, { name: 'carol', digest: false }] });
       exactly(adminOkReplySchema, (await admin('PUT', '/v1/admin/users/carol/password', { password: 'carol-pw2' })).body);
@@ -83,6 +98,15 @@ describe('the broker replies with the protocol contracts', () => {
       exactly(adminOkReplySchema, (await admin('DELETE', '/v1/admin/users/carol/digest')).body);
       exactly(adminOkReplySchema, (await admin('DELETE', '/v1/admin/users/carol')).body);
       exactly(adminOkReplySchema, (await admin('DELETE', '/v1/admin/leases/lan/alice/router')).body);
+      expect(exactly(adminRevokeReplySchema, (await admin('POST', '/v1/admin/revocations', { user: 'alice', device: 'phone' })).body)).toMatchObject({ keys: 1 });
+      expect(exactly(adminRevocationsReplySchema, (await admin('GET', '/v1/admin/revocations')).body)).toMatchObject({ revocations: [{ user: 'alice', device: 'phone' }] });
+      // Nodes hear it in the next heartbeat reply.
+      const beat2 = await call('POST', '/v1/nodes/heartbeat', { node: 'sw-1', hosts: ['127.0.0.1'], port: 4443, capacity: 100, sessions: 1, segments: ['lan'], active: ['lan'], draining: false }, SECRET);
+      expect(exactly(heartbeatReplySchema, beat2.body)).toMatchObject({ revoked: [{ user: 'alice', device: 'phone' }] });
+      const again = { ...fields, nonce: randomBytes(16).toString('base64url') };
+      const revokedDev = await call('POST', '/v1/login/device', { ...again, signature: signDeviceLogin(device.privateKey, again) });
+      expect(revokedDev.status).toBe(401);
+      exactly(errorBodySchema, revokedDev.body);
       exactly(adminOkReplySchema, (await admin('DELETE', '/v1/admin/nodes/sw-1')).body);
       exactly(healthOkSchema, (await call('GET', '/healthz')).body);
       exactly(healthOkSchema, (await call('GET', '/readyz')).body);

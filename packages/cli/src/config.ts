@@ -17,6 +17,7 @@ import {
   DEFAULT_MAX_DEVICES_PER_USER,
   DEFAULT_RATE_LIMITS,
   DEFAULT_TICKET_TTL_SECONDS,
+  DEFAULT_DEVICE_TICKET_TTL_SECONDS,
 } from '@elink/broker';
 import { findPoolOverlaps } from './pool-overlap.js';
 import { describeIssues } from './config-issues.js';
@@ -118,6 +119,8 @@ export const configSchema = z
       .strictObject({
         listen: listen(8443),
         ticketTtl: z.number().int().min(5).max(3600).default(DEFAULT_TICKET_TTL_SECONDS),
+        /** Lifetime of tickets bound to a device key (reusable within it, at any node). */
+        deviceTicketTtl: z.number().int().min(5).max(86400).default(DEFAULT_DEVICE_TICKET_TTL_SECONDS),
         signingKey: z.string().default('ticket-signing.key'),
         /** Switch nodes for a standalone broker (`elink broker`); `elink up` uses its own. */
         nodes: z

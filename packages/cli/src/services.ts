@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { createBrokerApp, type BrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
-import { BrokerLink, ConnectionGuard, EventSummary, FdBudget, gateTlsServer, ProxyGate, SwitchNode, type ConnectionLimits, type SwitchNodeOptions } from '@elink/switch';
+import { BrokerLink, ConnectionGuard, EventSummary, FdBudget, gateTlsServer, ProxyGate, sessionTicketKeys, SwitchNode, type ConnectionLimits, type SwitchNodeOptions } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
 import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
@@ -47,6 +47,11 @@ export interface Services {
 export interface ServiceSelection {
   broker: boolean;
   switch: boolean;
+}
+
+/** Shared TLS session ticket keys from the cluster secret, so a client resumes at any node. */
+function ticketKeysOf(clusterSecret: string | undefined): { ticketKeys?: Buffer } {
+  return clusterSecret ? { ticketKeys: sessionTicketKeys(clusterSecret) } : {};
 }
 
 export async function startServices(loaded: LoadedConfig, which: ServiceSelection, logger: Logger): Promise<Services> {
@@ -115,6 +120,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         },
         // A known segment: its live settings follow the broker's (after the broker's reload).
         addSegment: (def) => void (switchNode!.addSegment(def) || switchNode!.updateSegment(def)),
+        revoked: (list) => void switchNode!.applyRevocations(list),
         keysFile: loaded.path(link.keysFile),
         intervalMs: link.interval * 1000,
         logger: logger.child({ component: 'broker-link' }),
@@ -127,7 +133,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       nodeId: config.node.id,
       software: SOFTWARE,
       listen: config.switch.listen,
-      tls: { ...tls, ciphers: config.switch.ciphers, minVersion: config.switch.minVersion, ecdhCurve: config.switch.ecdhCurve },
+      tls: { ...tls, ciphers: config.switch.ciphers, minVersion: config.switch.minVersion, ecdhCurve: config.switch.ecdhCurve, ...ticketKeysOf(config.switch.broker?.clusterSecret ?? config.broker.clusterSecret) },
       segments: config.segments,
       ticketKeys: keys,
       logger: logger.child({ component: 'switch' }),
@@ -186,6 +192,9 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       },
       clusterSecret: config.broker.clusterSecret,
       adminToken: config.broker.adminToken,
+      deviceTicketTtlSeconds: config.broker.deviceTicketTtl,
+      // The node in this process hears revocations at once (remote nodes: in their heartbeat reply).
+      ...(switchNode ? { onRevoked: (list) => void sw!.applyRevocations(list) } : {}),
       logger: logger.child({ component: 'broker' }),
       registry,
       https: tls,

@@ -1,19 +1,27 @@
 /**
  * Keeps a client connected: log in at the broker, try the servers it lists in order,
- * and after any transient loss start over (a fresh login: tickets are single-use) after
- * a backoff with full jitter. A permanent failure (failure-kind.ts) ends it instead, at
+ * and after any transient loss start over after a backoff with full jitter.
+ *
+ * With a device key (`deviceKey`) a reconnect costs no password hash: the first login
+ * sends the key's public half with the password; the broker binds the ticket to it.
+ * After a loss the client first offers that ticket again (with a fresh proof, any node
+ * of the last list: no broker at all while it lasts), then gets a new one with a device
+ * login (a signature), and only when the broker no longer knows the key (revoked,
+ * expired) logs in with the password again. Without a key every reconnect is a fresh
+ * login, as tickets are then single-use. A permanent failure (failure-kind.ts) ends it instead, at
  * the first login or after days up alike. Usable as a library by anything that moves
  * frames (kernel client, user-mode stack, tests).
  */
+import type { KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { ElError, type PayloadAllocator, type Welcome } from '@elink/protocol';
+import { ElError, peekTicketClaims, rawDeviceKey, type PayloadAllocator, type Welcome } from '@elink/protocol';
 import type { FlushScheduler } from '@elink/transport';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { isPermanent } from './failure-kind.js';
-import { BrokerError, login, type LoginReply, type LoginRequest } from './login.js';
+import { BrokerError, deviceLogin, login, type LoginReply, type LoginRequest } from './login.js';
 import { SwitchLink } from './switch-link.js';
 
 export interface ConnectorOptions {
@@ -32,8 +40,18 @@ export interface ConnectorOptions {
   /** A session that lasted this long resets the backoff (default 60 s); shorter ones keep
    * it growing, so a session that is ended as soon as it starts does not spin. */
   stableMs?: number;
+  /** The device key (loadOrCreateDeviceKey): reconnects without a password hash. Absent: password logins only. */
+  deviceKey?: KeyObject;
   logger: Logger;
 }
+
+/** TLS sessions kept for resumption, one per node (the last); a small bound, nodes are few. */
+const MAX_TLS_SESSIONS = 32;
+/** A bound ticket with less life left than this is not offered again (it could expire on the way). */
+const TICKET_MARGIN_MS = 5000;
+
+/** How the client got its ticket (the 'up' event's third argument; tests and logs). */
+export type TicketSource = 'password' | 'device' | 'reused';
 
 /**
  * Events: 'up' (welcome: Welcome, login: LoginReply), 'frame' (frame: Buffer, gso: boolean),
@@ -49,6 +67,12 @@ export class Connector extends EventEmitter {
   private running: Promise<void> | undefined;
   /** The broker's remember token from the last login: later logins pass its user-wide limit. */
   private remember: string | undefined;
+  /** The broker registered our device key (a password login sent it and got a bound ticket). */
+  private keyRegistered = false;
+  /** The last login reply whose ticket is bound to our device key: offered again while it lasts. */
+  private bound: LoginReply | undefined;
+  /** The last TLS session of each node (host:port), for resumption. */
+  private readonly tlsSessions = new Map<string, Buffer>();
 
   constructor(private readonly opts: ConnectorOptions) {
     super();
@@ -92,18 +116,17 @@ export class Connector extends EventEmitter {
     while (!this.stopped) {
       let retryAfter: number | undefined;
       try {
-        const reply = await login(this.opts.broker, { ...this.opts.credentials, device: this.device, ...(this.remember ? { remember: this.remember } : {}) }, { ca: this.opts.ca });
-        if (reply.remember) this.remember = reply.remember;
-        const link = await this.connectAny(reply);
+        const { link, reply, source } = await this.establish();
         this.link = link;
         this.everUp = true;
         const upAt = Date.now();
         link.on('frame', (f: Buffer, gso: boolean) => this.emit('frame', f, gso));
         const closed = new Promise<ElError | undefined>((resolve) => link.once('close', resolve));
-        logger.info({ node: link.welcome.node, session: link.welcome.session, segment: link.welcome.segment }, 'connected');
-        this.emit('up', link.welcome satisfies Welcome, reply);
+        logger.info({ node: link.welcome.node, session: link.welcome.session, segment: link.welcome.segment, ticket: source, tlsResumed: link.tlsResumed }, 'connected');
+        this.emit('up', link.welcome satisfies Welcome, reply, source);
         const err = await closed;
         this.emit('down', err);
+        this.onRefused(err);
         // Another client with this user and device took the session: reconnecting would take
         // it back, and so on for ever. (Our own reconnects never see this: the newer session wins.)
         if (err?.code === 'EL_ERR_SUPERSEDED' && !this.stopped) return this.fatal(this.superseded(err));
@@ -111,6 +134,7 @@ export class Connector extends EventEmitter {
       } catch (e) {
         const err = e instanceof ElError ? e : new ElError('EL_ERR_INTERNAL', String(e), { cause: e });
         if (isPermanent(err) && !this.stopped) return this.fatal(err);
+        this.onRefused(err);
         logger.warn({ code: err.code, err: err.message }, 'connect attempt failed');
         if (err instanceof BrokerError) retryAfter = err.retryAfterSeconds;
       }
@@ -124,6 +148,57 @@ export class Connector extends EventEmitter {
         break; // aborted by stop()
       }
     }
+  }
+
+  /**
+   * A session: the bound ticket again while it lasts, else a device login, else a password
+   * login. A refused bound ticket or device login falls through to the next way at once
+   * (no backoff: nothing failed that waiting would change).
+   */
+  private async establish(): Promise<{ link: SwitchLink; reply: LoginReply; source: TicketSource }> {
+    const { logger } = this.opts;
+    const cached = this.bound;
+    if (cached && Date.parse(cached.expiresAt) - Date.now() > TICKET_MARGIN_MS) {
+      try {
+        return { link: await this.connectAny(cached), reply: cached, source: 'reused' };
+      } catch (e) {
+        const err = e as ElError;
+        this.bound = undefined;
+        this.onRefused(err);
+        logger.info({ code: err.code, err: err.message }, 'the last ticket did not take; asking the broker for a new one');
+      }
+    }
+    if (this.opts.deviceKey && this.keyRegistered) {
+      try {
+        const reply = await deviceLogin(this.opts.broker, { user: this.opts.credentials.user, device: this.device, segment: this.opts.credentials.segment, prefix: this.opts.credentials.prefix }, this.opts.deviceKey, { ca: this.opts.ca });
+        this.keep(reply);
+        return { link: await this.connectAny(reply), reply, source: 'device' };
+      } catch (e) {
+        if (!(e instanceof BrokerError) || e.code !== 'EL_ERR_AUTH') throw e;
+        // The broker no longer knows the key (revoked, or idle past its lease): the password again.
+        this.keyRegistered = false;
+        logger.warn({ code: e.code, err: e.message }, 'device login refused; logging in with the password');
+      }
+    }
+    const deviceKey = this.opts.deviceKey ? rawDeviceKey(this.opts.deviceKey) : undefined;
+    const reply = await login(this.opts.broker, { ...this.opts.credentials, device: this.device, ...(this.remember ? { remember: this.remember } : {}), ...(deviceKey ? { deviceKey } : {}) }, { ca: this.opts.ca });
+    if (reply.remember) this.remember = reply.remember;
+    this.keep(reply);
+    this.keyRegistered = this.bound !== undefined;
+    return { link: await this.connectAny(reply), reply, source: 'password' };
+  }
+
+  /** Keeps a reply whose ticket is bound to our key, to offer again after a loss. */
+  private keep(reply: LoginReply): void {
+    const dk = peekTicketClaims(reply.ticket)?.dk;
+    this.bound = this.opts.deviceKey && dk !== undefined && dk === rawDeviceKey(this.opts.deviceKey) ? reply : undefined;
+  }
+
+  /** A revoked key: neither the bound ticket nor a device login can work; the password next. */
+  private onRefused(err: ElError | undefined): void {
+    if (err?.code !== 'EL_ERR_REVOKED') return;
+    this.bound = undefined;
+    this.keyRegistered = false;
   }
 
   /** Stops for good: a permanent failure, whether or not it was ever up. */
@@ -140,6 +215,20 @@ export class Connector extends EventEmitter {
       `another client logged in as user "${this.opts.credentials.user}" with the same device id "${this.device}" and took over this session; each client needs a device id of its own`,
       { cause: err },
     );
+  }
+
+  /** The TLS session to resume at a node, and where to keep its next one. */
+  private tlsSessionOf(host: string, port: number): { session?: Buffer; onSession: (s: Buffer) => void } {
+    const key = `${host}:${port}`;
+    const session = this.tlsSessions.get(key);
+    return {
+      ...(session ? { session } : {}),
+      onSession: (s) => {
+        this.tlsSessions.delete(key);
+        if (this.tlsSessions.size >= MAX_TLS_SESSIONS) this.tlsSessions.delete(this.tlsSessions.keys().next().value!);
+        this.tlsSessions.set(key, s);
+      },
+    };
   }
 
   private async connectAny(reply: LoginReply): Promise<SwitchLink> {
@@ -159,15 +248,17 @@ export class Connector extends EventEmitter {
           gso: this.opts.gso,
           allocate: this.opts.allocate,
           scheduler: this.opts.scheduler,
+          ...(this.opts.deviceKey ? { deviceKey: this.opts.deviceKey } : {}),
+          ...this.tlsSessionOf(server.host, server.port),
           logger: this.opts.logger,
         });
       } catch (e) {
         last = e as ElError;
         if (!isPermanent(last)) transient = last;
         this.opts.logger.warn({ node: server.node, host: server.host, port: server.port, code: last.code, err: last.message }, 'switch node failed, trying the next');
-        // A ticket the node refused as used or expired is spent: log in again rather than
-        // presenting it to the next node.
-        if (last.code === 'EL_ERR_TICKET_REPLAYED' || last.code === 'EL_ERR_TICKET_EXPIRED') break;
+        // A ticket the node refused as used, expired or revoked is spent: log in again rather
+        // than presenting it to the next node.
+        if (last.code === 'EL_ERR_TICKET_REPLAYED' || last.code === 'EL_ERR_TICKET_EXPIRED' || last.code === 'EL_ERR_REVOKED') break;
       }
     }
     throw transient ?? last ?? new ElError('EL_ERR_NO_NODE', 'the broker listed no switch node');

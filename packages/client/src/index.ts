@@ -6,3 +6,4 @@ export * from './netconf.js';
 export * from './kernel-client.js';
 export * from './failure-kind.js';
 export * from './certificate-failure.js';
+export * from './device-key-file.js';

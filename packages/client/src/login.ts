@@ -3,8 +3,9 @@
  * and reply are the contracts of @elink/protocol (http/login.ts): a reply that does not
  * match is EL_ERR_PROTOCOL naming the field.
  */
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
-import { ElError, errorBodySchema, isErrorCode, loginReplySchema, parseReply, type ErrorCode, type LoginReply, type LoginRequest } from '@elink/protocol';
+import { ElError, errorBodySchema, isErrorCode, loginReplySchema, parseReply, signDeviceLogin, type DeviceLoginRequest, type ErrorCode, type LoginReply, type LoginRequest } from '@elink/protocol';
 import { parseRetryAfter, postJson, type JsonPostAnswer } from '@elink/transport';
 import { certificateFailure, isCertificateFailure } from './certificate-failure.js';
 
@@ -35,7 +36,21 @@ export interface HttpsTrust {
  * or EL_ERR_PROTOCOL when its reply does not match the contract.
  */
 export async function login(brokerUrl: string, body: LoginRequest, trust: HttpsTrust = {}): Promise<LoginReply> {
-  const url = new URL('/v1/login', brokerUrl);
+  return postLogin(new URL('/v1/login', brokerUrl), body, trust);
+}
+
+/**
+ * A device login (POST /v1/login/device): a fresh ticket for a signature of the device
+ * key the broker registered at a password login. Throws as login() does; BrokerError
+ * EL_ERR_AUTH means the key is unknown or revoked: log in with the password.
+ */
+export async function deviceLogin(brokerUrl: string, req: { user: string; device: string; segment?: string | undefined; prefix?: boolean | undefined }, key: KeyObject, trust: HttpsTrust = {}): Promise<LoginReply> {
+  const fields = { user: req.user, device: req.device, ...(req.segment !== undefined ? { segment: req.segment } : {}), ...(req.prefix ? { prefix: true } : {}), time: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url') };
+  const body: DeviceLoginRequest = { ...fields, signature: signDeviceLogin(key, fields) };
+  return postLogin(new URL('/v1/login/device', brokerUrl), body, trust);
+}
+
+async function postLogin(url: URL, body: LoginRequest | DeviceLoginRequest, trust: HttpsTrust): Promise<LoginReply> {
   let answer: JsonPostAnswer;
   try {
     answer = await postJson(url, body, { ca: trust.ca, timeoutMs: trust.timeoutMs });

@@ -4,6 +4,7 @@
  * (see connector.ts); a link is used once.
  */
 import { EventEmitter } from 'node:events';
+import type { KeyObject } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
@@ -20,6 +21,7 @@ import {
   parseControl,
   PROTOCOL_VERSION,
   RecordType,
+  signHelloProof,
   softwareSegment,
   VNET_HDR_LENGTH,
   vnetHdrNeedsWork,
@@ -59,6 +61,12 @@ export interface SwitchLinkOptions {
   /** Flushes the link's output (pongs, pings) and, at the end of each read, every queue of
    * the caller on it (the device's). Default: the process-wide one. */
   scheduler?: FlushScheduler;
+  /** The device key: hello carries its proof over the channel binding (a ticket bound to it needs one). */
+  deviceKey?: KeyObject;
+  /** A TLS session from an earlier connection to this node, to resume (cheaper handshake). */
+  session?: Buffer;
+  /** A TLS session to keep for the next connection to this node (TLS 1.3 sends it after the handshake). */
+  onSession?: (session: Buffer) => void;
   logger: Logger;
 }
 
@@ -114,6 +122,11 @@ export class SwitchLink extends EventEmitter {
     };
   }
 
+  /** Whether the TLS handshake resumed an earlier session (SwitchLinkOptions.session). */
+  get tlsResumed(): boolean {
+    return this.conn.socket.isSessionReused();
+  }
+
   /** Resolves once the switch has sent `welcome`; rejects with an ElError otherwise. */
   static connect(opts: SwitchLinkOptions): Promise<SwitchLink> {
     const { server, logger } = opts;
@@ -140,6 +153,7 @@ export class SwitchLink extends EventEmitter {
           ciphers: opts.ciphers,
           ALPNProtocols: [ALPN],
           servername: isIP(server.host) ? undefined : server.host,
+          ...(opts.session ? { session: opts.session } : {}),
           // The broker (reached over verified TLS) named this node's certificate: pinning it
           // is stronger than a host name check, and lets nodes advertise bare addresses.
           // (Only when pinned: an explicit undefined would override node:tls's default check.)
@@ -149,6 +163,10 @@ export class SwitchLink extends EventEmitter {
       );
       const socket = conn.socket;
       socket.setNoDelay(true);
+      if (opts.onSession) {
+        const keep = opts.onSession;
+        socket.on('session', (s: Buffer) => keep(s));
+      }
       const timer = setTimeout(() => fail(new ElError('EL_ERR_UNAVAILABLE', `switch ${server.host}:${server.port} did not welcome us within ${timeoutMs} ms`)), timeoutMs);
 
       // Before welcome only control records are accepted.
@@ -195,6 +213,9 @@ export class SwitchLink extends EventEmitter {
 
       socket.on('secureConnect', () => {
         if (socket.alpnProtocol !== ALPN) return fail(new ElError('EL_ERR_PROTOCOL', `switch did not agree to ALPN ${ALPN}`));
+        logger.debug({ node: server.node, resumed: socket.isSessionReused(), protocol: socket.getProtocol() }, 'TLS connected');
+        // The proof ties this hello to this one TLS connection (RFC 9266): worthless anywhere else.
+        const binding = opts.deviceKey ? conn.channelBinding() : undefined;
         conn.write(
           encodeControl({
             type: 'hello',
@@ -203,6 +224,7 @@ export class SwitchLink extends EventEmitter {
             ...(opts.mac ? { mac: opts.mac } : {}),
             ...(opts.hostname ? { hostname: opts.hostname } : {}),
             ...(opts.gso ? { caps: [CAP_GSO] } : {}),
+            ...(opts.deviceKey && binding ? { proof: signHelloProof(opts.deviceKey, binding) } : {}),
           }),
         );
       });

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ElError } from './errors.js';
 import { encodeRecord, MAX_CONTROL_PAYLOAD, RecordType } from './records.js';
+import { signatureSchema } from './device-key.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -22,6 +23,9 @@ export const helloSchema = z.object({
   hostname: z.string().max(253).optional(),
   /** Optional features the client supports, e.g. ["gso"] (FRAME_GSO records). Unknown ones are ignored. */
   caps: z.array(z.string().max(32)).max(32).optional(),
+  /** With a ticket bound to a device key (claim `dk`): that key's signature over this
+   * connection's TLS channel binding (signHelloProof). */
+  proof: signatureSchema.optional(),
 });
 
 export const welcomeSchema = z.object({

@@ -31,6 +31,8 @@ export const ErrorCodes = {
   EL_ERR_UNAVAILABLE: 'service unavailable',
   /** The peer could not keep up with what was sent to it. */
   EL_ERR_SLOW_PEER: 'peer too slow',
+  /** The device's key, or every key of its user, was revoked (an administrator): log in with the password again. */
+  EL_ERR_REVOKED: 'device key revoked',
   /** Client: another client with the same user and device took over the session (the switch's `bye` "superseded"). */
   EL_ERR_SUPERSEDED: 'session taken over by another client with the same user and device',
   /** Client: a server's TLS certificate failed verification (untrusted issuer, wrong name, expired). */

@@ -10,6 +10,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import { z } from 'zod';
 import { ElError } from './errors.js';
 import { cidrSchema } from './segment.js';
+import { deviceKeySchema } from './device-key.js';
 
 const PREFIX = 'el1.';
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -44,6 +45,9 @@ export const ticketClaimsSchema = z.object({
   exp: z.number().int(),
   /** Signing key id (see keyId). */
   kid: z.string().max(32).optional(),
+  /** The device key (raw Ed25519, base64url) this ticket is bound to: hello must carry
+   * its proof over the connection's channel binding (device-key.ts). */
+  dk: deviceKeySchema.optional(),
 });
 export type TicketClaims = z.infer<typeof ticketClaimsSchema>;
 
@@ -135,4 +139,20 @@ export function verifyTicket(token: string, publicKeys: readonly KeyObject[], no
   if (!ok) throw new ElError('EL_ERR_BAD_TICKET', 'ticket signature does not match any trusted broker key');
   if (claims.exp <= nowSeconds) throw new ElError('EL_ERR_TICKET_EXPIRED', `ticket expired ${nowSeconds - claims.exp} s ago`);
   return claims;
+}
+
+/**
+ * The claims of a ticket, read without checking anything: for its holder (a client
+ * deciding whether it is bound to a device key, how long it lasts). Undefined when it
+ * is not a well-formed ticket. Never use it to trust a ticket: that is verifyTicket.
+ */
+export function peekTicketClaims(token: string): TicketClaims | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3 || `${parts[0]}.` !== PREFIX) return undefined;
+  try {
+    const parsed = ticketClaimsSchema.safeParse(JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -30,3 +30,5 @@ export { Session, type SessionHost, type SessionState } from './ports/session.js
 export { DevicePort, type DevicePortOptions } from './ports/device-port.js';
 export { admit, type Admission, type AdmissionState } from './admission/admit.js';
 export { ReplayCache, type ReplayVerdict } from './admission/replay-cache.js';
+export { Revocations, revokes, MAX_NODE_REVOCATIONS } from './admission/revocations.js';
+export { sessionTicketKeys, SESSION_TICKET_KEYS_LENGTH } from './node/session-ticket-keys.js';

@@ -11,7 +11,8 @@
  * ends its own side in turn (allowHalfOpen false) and both close. destroy() drops what
  * is not yet read; both sides close, the peer without onEnd.
  */
-import type { PayloadAllocator } from '@elink/protocol';
+import { createHash } from 'node:crypto';
+import { CHANNEL_BINDING_LENGTH, type PayloadAllocator } from '@elink/protocol';
 import type { RecordConn, RecordHandlers } from './record-conn.js';
 import { RecordInput } from './record-input.js';
 
@@ -39,6 +40,8 @@ export class MemoryRecordConn implements RecordConn {
   /** Batches received (write() calls of the peer that arrived). */
   reads = 0;
   other!: MemoryRecordConn;
+  /** The pair's channel binding: the same at both ends, different for every pair. */
+  binding!: Buffer;
 
   private readonly input: RecordInput;
   private readonly outbox: Pending[] = [];
@@ -57,6 +60,10 @@ export class MemoryRecordConn implements RecordConn {
   ) {
     this.peer = `memory:${++lastId}`;
     this.input = new RecordInput(allocate);
+  }
+
+  channelBinding(): Buffer {
+    return this.binding;
   }
 
   start(handlers: RecordHandlers): void {
@@ -188,5 +195,7 @@ export function memoryRecordConnPair(opts: MemoryRecordConnOptions = {}): [Memor
   const b = new MemoryRecordConn(chunkSize, opts.allocate);
   a.other = b;
   b.other = a;
+  // Deterministic per pair (from the pair's names), like a TLS exporter per connection.
+  a.binding = b.binding = createHash('sha256').update(`memory-record-conn ${a.peer} ${b.peer}`).digest().subarray(0, CHANNEL_BINDING_LENGTH);
   return [a, b];
 }

@@ -45,4 +45,12 @@ export interface RecordConn {
   /** Closes at once; what is not sent yet is lost. */
   destroy(): void;
   readonly destroyed: boolean;
+  /**
+   * The connection's channel binding (RFC 9266 tls-exporter: 32 bytes exported with the
+   * label "EXPORTER-Channel-Binding"), the same at both ends and different on every
+   * connection; what a device key signs in `hello`. Undefined when the transport has
+   * none (TLS below 1.3, a conn without TLS of its own): then only tickets without a
+   * device key are admitted on it. Absent = none.
+   */
+  channelBinding?(): Buffer | undefined;
 }

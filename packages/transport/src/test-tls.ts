@@ -27,10 +27,10 @@ export interface TlsPair {
 
 /** A TLS connection on 127.0.0.1, both sides wrapped, neither started yet: start both
  * before returning to the event loop (nothing is sent before that). */
-export async function tlsRecordConnPair(opts: TlsRecordConnOptions = {}): Promise<TlsPair> {
+export async function tlsRecordConnPair(opts: TlsRecordConnOptions & { maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {}): Promise<TlsPair> {
   const { key, cert } = await serverCredentials();
   const accepted: TLSSocket[] = [];
-  const server: Server = createServer({ key, cert }, (s) => accepted.push(s));
+  const server: Server = createServer({ key, cert, ...(opts.maxVersion ? { maxVersion: opts.maxVersion } : {}) }, (s) => accepted.push(s));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as { port: number };

@@ -10,7 +10,7 @@
  * on bad input: the owner hears onError and says why before it ends.
  */
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import type { PayloadAllocator } from '@elink/protocol';
+import { CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LENGTH, type PayloadAllocator } from '@elink/protocol';
 import type { RecordConn, RecordHandlers } from './record-conn.js';
 import { RecordInput } from './record-input.js';
 import { writesThrough } from './scratch-buffer.js';
@@ -25,6 +25,7 @@ export class TlsRecordConn implements RecordConn {
   private readonly input: RecordInput;
   private started = false;
   private closeCause: Error | undefined;
+  private binding: Buffer | undefined;
 
   private constructor(
     readonly socket: TLSSocket,
@@ -108,5 +109,16 @@ export class TlsRecordConn implements RecordConn {
 
   get destroyed(): boolean {
     return this.socket.destroyed;
+  }
+
+  /** RFC 9266 tls-exporter, once the handshake is done; TLS 1.3 only: the TLS 1.2 exporter
+   * is unique per connection only with the extended master secret, which node:tls cannot
+   * confirm. */
+  channelBinding(): Buffer | undefined {
+    if (this.binding) return this.binding;
+    const s = this.socket;
+    if (s.destroyed || s.getProtocol() !== 'TLSv1.3') return undefined;
+    this.binding = s.exportKeyingMaterial(CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, Buffer.alloc(0));
+    return this.binding;
   }
 }

@@ -10,9 +10,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ElError } from '@elink/protocol';
+import { ElError, MAX_REVOCATIONS, type Revocation } from '@elink/protocol';
 import { LEASE_FAMILIES, type LeaseEntry, type LeaseFamily, type LeaseRecord, type OwnerCap } from '../lease-store.js';
-import { MAX_COUNTERS, MAX_NODES, MAX_USERS, type BrokerStore, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
+import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_NODES, MAX_USERS, type BrokerStore, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
 
 /** Challenges are bounded; the oldest gives way (the broker also caps how many it issues). */
 export const MAX_CHALLENGES = 100_000;
@@ -34,6 +34,9 @@ interface Snapshot {
   version: 1;
   leases: Record<string, Array<{ key: string; expiresAt: number } & LeaseRecord>>;
   users: StoredUser[];
+  /** Device keys by user and device, and live revocations: a restart must not revive a revoked key. */
+  deviceKeys?: Record<string, Record<string, DeviceKeyRecord>>;
+  revocations?: Revocation[];
 }
 
 export interface MemoryStoreOptions {
@@ -58,6 +61,8 @@ export class MemoryStore implements BrokerStore {
   readonly #maxCounters: number;
   readonly #nodes = new Map<string, { record: NodeRecord; until: number }>();
   readonly #users = new Map<string, StoredUser>();
+  readonly #deviceKeys = new Map<string, Map<string, DeviceKeyRecord>>();
+  #revocations: Revocation[] = [];
   readonly #now: () => number;
   readonly #file: string | undefined;
   readonly #delay: number;
@@ -285,6 +290,49 @@ export class MemoryStore implements BrokerStore {
     return this.#nodes.delete(node);
   }
 
+  // ---- device keys and revocations ----
+
+  async putDeviceKey(user: string, device: string, key: string, ttlSeconds: number): Promise<void> {
+    const now = this.#now();
+    let keys = this.#deviceKeys.get(user);
+    if (!keys) {
+      if (this.#deviceKeys.size >= MAX_USERS) throw new ElError('EL_ERR_UNAVAILABLE', `the device key table is full (${MAX_USERS} users)`);
+      keys = new Map();
+      this.#deviceKeys.set(user, keys);
+    }
+    if (!keys.has(device)) {
+      for (const [d, r] of keys) if (r.until <= now) keys.delete(d);
+      if (keys.size >= MAX_DEVICE_KEYS_PER_USER) keys.delete(nearestEnd(keys));
+    }
+    keys.set(device, { key, until: now + ttlSeconds * 1000 });
+    this.#changed();
+  }
+
+  async getDeviceKey(user: string, device: string): Promise<string | undefined> {
+    const r = this.#deviceKeys.get(user)?.get(device);
+    return r && r.until > this.#now() ? r.key : undefined;
+  }
+
+  async revoke(r: Revocation): Promise<number> {
+    const live = await this.listRevocations();
+    if (live.length >= MAX_REVOCATIONS) throw new ElError('EL_ERR_UNAVAILABLE', `${MAX_REVOCATIONS} revocations are live; try again when the oldest ends (${new Date(Math.min(...live.map((x) => x.until)) * 1000).toISOString()})`);
+    let forgotten = 0;
+    const keys = this.#deviceKeys.get(r.user);
+    if (keys && r.device === undefined) {
+      forgotten = keys.size;
+      this.#deviceKeys.delete(r.user);
+    } else if (keys && r.device !== undefined && keys.delete(r.device)) forgotten = 1;
+    this.#revocations.push({ ...r });
+    this.#changed();
+    return forgotten;
+  }
+
+  async listRevocations(): Promise<Revocation[]> {
+    const nowSeconds = this.#now() / 1000;
+    this.#revocations = this.#revocations.filter((r) => r.until > nowSeconds);
+    return this.#revocations.map((r) => ({ ...r }));
+  }
+
   // ---- users ----
 
   async getUser(name: string): Promise<StoredUser | undefined> {
@@ -351,7 +399,11 @@ export class MemoryStore implements BrokerStore {
   saveNow(): void {
     if (!this.#file) return;
     const now = this.#now();
-    const snap: Snapshot = { version: 1, leases: {}, users: [...this.#users.values()] };
+    const snap: Snapshot = { version: 1, leases: {}, users: [...this.#users.values()], revocations: this.#revocations.filter((r) => r.until > now / 1000), deviceKeys: {} };
+    for (const [user, keys] of this.#deviceKeys) {
+      const live = [...keys].filter(([, r]) => r.until > now);
+      if (live.length) snap.deviceKeys![user] = Object.fromEntries(live);
+    }
     for (const [name, s] of this.#segments) {
       const list = [...s.byKey].filter(([, l]) => l.expiresAt > now).map(([key, l]) => ({ key, expiresAt: l.expiresAt, ...l.record }));
       if (list.length) snap.leases[name] = list;
@@ -384,7 +436,22 @@ export class MemoryStore implements BrokerStore {
       }
     }
     for (const u of snap.users ?? []) this.#users.set(u.name, u);
+    for (const [user, keys] of Object.entries(snap.deviceKeys ?? {})) this.#deviceKeys.set(user, new Map(Object.entries(keys)));
+    this.#revocations = [...(snap.revocations ?? [])];
   }
+}
+
+/** The device whose key ends first (the one to give way in a full table). */
+function nearestEnd(keys: Map<string, DeviceKeyRecord>): string {
+  let victim = '';
+  let soonest = Infinity;
+  for (const [d, r] of keys) {
+    if (r.until < soonest) {
+      soonest = r.until;
+      victim = d;
+    }
+  }
+  return victim;
 }
 
 export function deviceLimit(segment: string, max: number): ElError {

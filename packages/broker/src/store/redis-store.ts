@@ -9,12 +9,12 @@
  * the background, so the broker recovers by itself when Redis returns.
  */
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
-import { ElError } from '@elink/protocol';
+import { ElError, MAX_REVOCATIONS, type Revocation } from '@elink/protocol';
 import type { LeaseEntry, LeaseFamily, LeaseRecord, OwnerCap } from '../lease-store.js';
 import { CLAIM, RELEASE, RESERVE, SETTLE, SWEEP, TOUCH } from './redis-scripts.js';
 import { deviceLimit } from './memory-store.js';
 import type { RedisObserver } from './redis-metrics.js';
-import { MAX_COUNTERS, MAX_NODES, MAX_USERS, type BrokerStore, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
+import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_NODES, MAX_USERS, type BrokerStore, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
 
 export type RedisStoreConfig =
   | { type: 'redis'; url: string; prefix?: string }
@@ -249,6 +249,57 @@ export class RedisStore implements BrokerStore {
 
   async deleteNode(node: string): Promise<boolean> {
     return (await this.#do('delete node', () => this.#client.hdel(`${this.#p}:nodes`, node))) === 1;
+  }
+
+  // ---- device keys and revocations ----
+
+  /** One hash per user (device → {key, until}); the hash expires with its longest-lived key. */
+  #deviceKeyHash(user: string): string {
+    return `${this.#p}:dk:${user}`;
+  }
+
+  async putDeviceKey(user: string, device: string, key: string, ttlSeconds: number): Promise<void> {
+    const hash = this.#deviceKeyHash(user);
+    await this.#do('put device key', async () => {
+      const now = this.#now();
+      if ((await this.#client.hexists(hash, device)) === 0 && (await this.#client.hlen(hash)) >= MAX_DEVICE_KEYS_PER_USER) {
+        // Full: drop the expired ones, else the one nearest its end.
+        const all = Object.entries(await this.#client.hgetall(hash)).map(([d, raw]) => [d, JSON.parse(raw) as DeviceKeyRecord] as const);
+        const stale = all.filter(([, r]) => r.until <= now).map(([d]) => d);
+        if (stale.length === 0 && all.length) stale.push(all.reduce((a, b) => (b[1].until < a[1].until ? b : a))[0]);
+        if (stale.length) await this.#client.hdel(hash, ...stale);
+      }
+      const until = now + ttlSeconds * 1000;
+      const ttl = Math.max(ttlSeconds * 1000, (await this.#client.pttl(hash)) ?? 0);
+      await this.#client.multi().hset(hash, device, JSON.stringify({ key, until } satisfies DeviceKeyRecord)).pexpire(hash, ttl).exec();
+    });
+  }
+
+  async getDeviceKey(user: string, device: string): Promise<string | undefined> {
+    const raw = await this.#do('get device key', () => this.#client.hget(this.#deviceKeyHash(user), device));
+    if (!raw) return undefined;
+    const r = JSON.parse(raw) as DeviceKeyRecord;
+    return r.until > this.#now() ? r.key : undefined;
+  }
+
+  async revoke(r: Revocation): Promise<number> {
+    const set = `${this.#p}:revoked`;
+    const hash = this.#deviceKeyHash(r.user);
+    return this.#do('revoke', async () => {
+      await this.#client.zremrangebyscore(set, '-inf', Math.floor(this.#now() / 1000));
+      if ((await this.#client.zcard(set)) >= MAX_REVOCATIONS) throw new ElError('EL_ERR_UNAVAILABLE', `${MAX_REVOCATIONS} revocations are live; try again when the oldest ends`);
+      // Recorded first: if forgetting the keys fails, their tickets are refused all the same.
+      await this.#client.zadd(set, r.until, JSON.stringify(r));
+      if (r.device !== undefined) return this.#client.hdel(hash, r.device);
+      const n = await this.#client.hlen(hash);
+      await this.#client.del(hash);
+      return n;
+    });
+  }
+
+  async listRevocations(): Promise<Revocation[]> {
+    const raws = await this.#do('list revocations', () => this.#client.zrangebyscore(`${this.#p}:revoked`, `(${Math.floor(this.#now() / 1000)}`, '+inf', 'LIMIT', 0, MAX_REVOCATIONS));
+    return raws.map((raw) => JSON.parse(raw) as Revocation);
   }
 
   // ---- users ----

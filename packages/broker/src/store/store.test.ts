@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryStore } from './memory-store.js';
 import { COMMAND_TIMEOUT_MS, RedisStore } from './redis-store.js';
-import type { BrokerStore, NodeRecord } from './store.js';
+import { MAX_REVOCATIONS } from '@elink/protocol';
+import { MAX_DEVICE_KEYS_PER_USER, type BrokerStore, type NodeRecord } from './store.js';
 import { redisOrSkip, startTestCluster, startTestRedis, startTestSentinel, type TestCluster, type TestRedis, type TestSentinel } from './test-redis.js';
 
 const haveRedis = redisOrSkip();
@@ -199,6 +200,64 @@ function contract(name: string, make: (clock: { t: number }) => Promise<BrokerSt
       expect(await s.listNodes()).toEqual([]);
     });
 
+    it('keeps a device key per user and device for its time, refreshed by a new put; the oldest gives way in a full table', async () => {
+      const k1 = 'A'.repeat(43);
+      const k2 = 'B'.repeat(42) + 'A';
+      await s.putDeviceKey('dk-amy', 'laptop', k1, 60);
+      await s.putDeviceKey('dk-amy', 'phone', k2, 120);
+      expect(await s.getDeviceKey('dk-amy', 'laptop')).toBe(k1);
+      expect(await s.getDeviceKey('dk-amy', 'phone')).toBe(k2);
+      expect(await s.getDeviceKey('dk-amy', 'tablet')).toBeUndefined();
+      expect(await s.getDeviceKey('dk-bob', 'laptop')).toBeUndefined();
+      clock.t += 61_000;
+      expect(await s.getDeviceKey('dk-amy', 'laptop')).toBeUndefined();
+      expect(await s.getDeviceKey('dk-amy', 'phone')).toBe(k2);
+      await s.putDeviceKey('dk-amy', 'phone', k1, 120); // a new key replaces the old one
+      expect(await s.getDeviceKey('dk-amy', 'phone')).toBe(k1);
+      // A full table: the key nearest its end gives way, the rest stay.
+      for (let i = 0; i < MAX_DEVICE_KEYS_PER_USER; i++) await s.putDeviceKey('dk-many', `d${i}`, k1, 1000 + i);
+      await s.putDeviceKey('dk-many', 'new', k2, 5000);
+      expect(await s.getDeviceKey('dk-many', 'new')).toBe(k2);
+      expect(await s.getDeviceKey('dk-many', 'd0')).toBeUndefined();
+      expect(await s.getDeviceKey('dk-many', 'd1')).toBe(k1);
+    });
+
+    it('revokes one device key or every key of a user, and lists revocations until they end', async () => {
+      const k = 'C'.repeat(43);
+      const at = Math.floor(clock.t / 1000);
+      await s.putDeviceKey('rv-amy', 'laptop', k, 600);
+      await s.putDeviceKey('rv-amy', 'phone', k, 600);
+      await s.putDeviceKey('rv-bob', 'laptop', k, 600);
+      expect(await s.revoke({ user: 'rv-amy', device: 'laptop', at, until: at + 60 })).toBe(1);
+      expect(await s.getDeviceKey('rv-amy', 'laptop')).toBeUndefined();
+      expect(await s.getDeviceKey('rv-amy', 'phone')).toBe(k);
+      expect(await s.revoke({ user: 'rv-bob', at, until: at + 120 })).toBe(1);
+      expect(await s.getDeviceKey('rv-bob', 'laptop')).toBeUndefined();
+      expect(await s.revoke({ user: 'rv-nobody', device: 'x', at, until: at + 60 })).toBe(0);
+      const mine = (await s.listRevocations()).filter((r) => r.user.startsWith('rv-'));
+      expect(mine).toEqual(
+        expect.arrayContaining([
+          { user: 'rv-amy', device: 'laptop', at, until: at + 60 },
+          { user: 'rv-bob', at, until: at + 120 },
+          { user: 'rv-nobody', device: 'x', at, until: at + 60 },
+        ]),
+      );
+      expect(mine).toHaveLength(3);
+      clock.t += 61_000;
+      expect((await s.listRevocations()).filter((r) => r.user.startsWith('rv-'))).toEqual([{ user: 'rv-bob', at, until: at + 120 }]);
+      clock.t += 60_000;
+      expect((await s.listRevocations()).filter((r) => r.user.startsWith('rv-'))).toEqual([]);
+    });
+
+    it(`holds at most ${MAX_REVOCATIONS} live revocations: more are refused with EL_ERR_UNAVAILABLE until some end`, async () => {
+      const at = Math.floor(clock.t / 1000);
+      for (let i = (await s.listRevocations()).length; i < MAX_REVOCATIONS; i++) await s.revoke({ user: `full-${i}`, at, until: at + 30 });
+      await expect(s.revoke({ user: 'one-more', at, until: at + 30 })).rejects.toMatchObject({ code: 'EL_ERR_UNAVAILABLE' });
+      clock.t += 31_000;
+      expect(await s.revoke({ user: 'one-more', at, until: at + 60 })).toBe(0);
+      expect((await s.listRevocations()).map((r) => r.user)).toContain('one-more');
+    });
+
     it('stores users', async () => {
       await s.putUser({ name: 'zed', passwordHash: '$scrypt$x', segments: ['lan'], digestSecret: 'sekrit' });
       await s.putUser({ name: 'amy', passwordHash: '$scrypt$y', segments: ['lan'] });
@@ -338,6 +397,9 @@ describe('MemoryStore snapshot', () => {
       await a.claim('lan', 'k1', 'ipv6', 'fd00:e1::2', 60);
       await a.claim('lan', 'short', 'ipv4', '198.19.0.3', 1);
       await a.putUser({ name: 'amy', passwordHash: '$scrypt$y', segments: ['lan'] });
+      await a.putDeviceKey('amy', 'laptop', 'A'.repeat(43), 60);
+      await a.putDeviceKey('amy', 'phone', 'A'.repeat(43), 60);
+      await a.revoke({ user: 'amy', device: 'phone', at: 1000, until: 1100 });
       t += 2000;
       await a.close();
       const b = new MemoryStore({ snapshotFile: file, now: () => t });
@@ -345,6 +407,10 @@ describe('MemoryStore snapshot', () => {
       expect(await b.get('lan', 'short')).toBeUndefined();
       expect(await b.claim('lan', 'other', 'ipv4', '198.19.0.2', 60)).toBeUndefined();
       expect((await b.getUser('amy'))?.segments).toEqual(['lan']);
+      // A revoked key stays revoked across a restart, and so does the revocation.
+      expect(await b.getDeviceKey('amy', 'laptop')).toBe('A'.repeat(43));
+      expect(await b.getDeviceKey('amy', 'phone')).toBeUndefined();
+      expect(await b.listRevocations()).toEqual([{ user: 'amy', device: 'phone', at: 1000, until: 1100 }]);
       await b.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

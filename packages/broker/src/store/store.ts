@@ -9,7 +9,7 @@
  * A store that cannot be reached fails with ElError EL_ERR_UNAVAILABLE (HTTP 503), and
  * recovers by itself when the backend returns: nothing here is cached across calls.
  */
-import type { HeartbeatRequest } from '@elink/protocol';
+import type { HeartbeatRequest, Revocation } from '@elink/protocol';
 import type { LeaseStore } from '../lease-store.js';
 import type { UserRecord } from '../users.js';
 
@@ -72,6 +72,24 @@ export interface BrokerStore extends LeaseStore {
   listNodes(): Promise<NodeRecord[]>;
   deleteNode(node: string): Promise<boolean>;
 
+  /**
+   * Registers (or refreshes) the public key of a user's device for `ttlSeconds` (the
+   * lease's idle time: the key lives as long as the device's addresses would). At most
+   * MAX_DEVICE_KEYS_PER_USER per user: beyond, the key nearest its end gives way (that
+   * device logs in with its password again).
+   */
+  putDeviceKey(user: string, device: string, key: string, ttlSeconds: number): Promise<void>;
+  /** The live key of a user's device (raw Ed25519, base64url), if registered. */
+  getDeviceKey(user: string, device: string): Promise<string | undefined>;
+  /**
+   * Forgets the key of `r.device` (or every key of `r.user`) and records the revocation
+   * until `r.until`, for the heartbeat replies. Returns how many keys it forgot. Refuses
+   * with EL_ERR_UNAVAILABLE while MAX_REVOCATIONS are live.
+   */
+  revoke(r: Revocation): Promise<number>;
+  /** Live revocations (until > now), at most MAX_REVOCATIONS. */
+  listRevocations(): Promise<Revocation[]>;
+
   getUser(name: string): Promise<StoredUser | undefined>;
   putUser(user: StoredUser): Promise<void>;
   deleteUser(name: string): Promise<boolean>;
@@ -84,5 +102,12 @@ export interface BrokerStore extends LeaseStore {
 export const MAX_COUNTERS = 100_000;
 /** Upper bound on nodes a store keeps: a misconfigured fleet must not grow it without end. */
 export const MAX_NODES = 4096;
+/** Device keys one user may have registered at once (the oldest gives way). */
+export const MAX_DEVICE_KEYS_PER_USER = 64;
+/** A registered device key as the stores keep it: the key and, ms since the epoch, its end. */
+export interface DeviceKeyRecord {
+  key: string;
+  until: number;
+}
 /** Upper bound on users kept in a store. */
 export const MAX_USERS = 1_000_000;

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ElError } from '@elink/protocol';
-import { KernelClient } from '@elink/client';
+import { defaultClientStateDir, KernelClient, loadOrCreateDeviceKey } from '@elink/client';
 import { parse } from '../args.js';
 import { createLogger } from '../logger.js';
 import { VERSION } from '../version.js';
@@ -23,6 +23,11 @@ Usage: elink connect --broker URL --user NAME --password-file FILE [options]
                             the default, the host name, is shared by network namespaces
                             and cloned VMs
       --ca FILE             CA certificate to trust for broker and switch (default: system CAs)
+      --state DIR           where the client keeps its device key (device-key.pem, made on
+                            first use): reconnects then cost a signature, not a password
+                            check (env ELINK_CLIENT_STATE; default $STATE_DIRECTORY, else
+                            $XDG_STATE_HOME/elink, else ~/.local/state/elink)
+      --no-device-key       no device key: every reconnect logs in with the password
       --ifname NAME         interface name or pattern (default el%d, elt%d in L3)
       --prefix              ask for a delegated prefix (L3: a router with a LAN behind it)
       --ciphers LIST        OpenSSL cipher list for the switch connection
@@ -41,6 +46,8 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     segment: { type: 'string' },
     device: { type: 'string' },
     ca: { type: 'string' },
+    state: { type: 'string' },
+    'no-device-key': { type: 'boolean' },
     ifname: { type: 'string' },
     prefix: { type: 'boolean' },
     ciphers: { type: 'string' },
@@ -62,6 +69,7 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     throw new ElError('EL_ERR_INVALID', `cannot read ${(e as NodeJS.ErrnoException).path ?? 'file'}: ${(e as Error).message}`);
   }
   if (!password) throw new ElError('EL_ERR_INVALID', `${passwordFile} is empty`);
+  const deviceKey = values['no-device-key'] ? undefined : loadOrCreateDeviceKey(values.state ?? process.env.ELINK_CLIENT_STATE ?? defaultClientStateDir());
 
   const logger = createLogger(values['log-level'] ?? process.env.ELINK_LOG_LEVEL ?? 'info', 'elink-connect');
   logger.info({ version: VERSION, node: process.version, broker, user, device: values.device }, 'elink connect starting');
@@ -69,6 +77,7 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     broker,
     credentials: { user, password, ...(values.segment ? { segment: values.segment } : {}), ...(values.device ? { device: values.device } : {}), ...(values.prefix ? { prefix: true } : {}) },
     ca,
+    ...(deviceKey ? { deviceKey } : {}),
     ciphers: values.ciphers,
     ifname: values.ifname,
     offload: !values['no-offload'],

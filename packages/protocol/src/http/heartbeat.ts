@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { fingerprintSchema, nodeNameSchema } from './names.js';
+import { MAX_REVOCATIONS, revocationSchema } from './revocation.js';
 
 const count = z.number().int().min(0).max(10_000_000);
 
@@ -38,5 +39,7 @@ export const heartbeatReplySchema = z.object({
   segments: z.array(z.looseObject({ name: z.string() })).max(1024),
   /** The interval the broker suggests between heartbeats. */
   heartbeatSeconds: z.number().positive(),
+  /** Live device key revocations (revocation.ts): the node refuses their tickets and closes their sessions. */
+  revoked: z.array(revocationSchema).max(MAX_REVOCATIONS).optional(),
 });
 export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;

@@ -3,6 +3,8 @@ export * from './wire.js';
 export * from './names.js';
 export * from './error-body.js';
 export * from './login.js';
+export * from './device-login.js';
+export * from './revocation.js';
 export * from './challenge.js';
 export * from './heartbeat.js';
 export * from './health.js';

@@ -3,6 +3,7 @@
  * node, the nodes to try, its addresses and MAC (docs/protocol.md §2).
  */
 import { z } from 'zod';
+import { deviceKeySchema } from '../device-key.js';
 import { deviceNameSchema, instantSchema, segmentNameSchema } from './names.js';
 
 export const loginRequestSchema = z
@@ -22,6 +23,9 @@ export const loginRequestSchema = z
     prefix: z.boolean().optional(),
     /** The remember token of this device's last login: passes the user-wide failure limit. */
     remember: z.string().min(1).max(1024).optional(),
+    /** This device's public key (raw Ed25519, base64url): the broker registers it for the
+     * user and device and binds the ticket to it; later logins use POST /v1/login/device. */
+    deviceKey: deviceKeySchema.optional(),
   })
   .superRefine((req, ctx) => {
     // A password, or a challenge with its digest: never both, never neither.

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ElError, generateTicketKeyPair, segmentSchema, signTicket, type Hello, type SegmentInput, type TicketClaims } from '@elink/protocol';
+import { generateKeyPairSync } from 'node:crypto';
+import { ElError, generateTicketKeyPair, rawDeviceKey, segmentSchema, signHelloProof, signTicket, type Hello, type SegmentInput, type TicketClaims } from '@elink/protocol';
+import { Revocations } from './revocations.js';
 import { createSegment, type Segment } from '../core/segment.js';
 import { L3Router } from '../core/l3/l3-segment.js';
 import { MemoryPort } from '../ports/memory-port.js';
@@ -35,6 +37,7 @@ function nodeState(defs: SegmentInput[] = [{ name: 'lan' }, { name: 'rt', mode: 
     gso: true,
     ticketKeys: () => [keys.publicKey],
     replay: new ReplayCache(100),
+    revocations: new Revocations(),
     segment: (name) => segments.get(name) ?? `this node does not host segment "${name}"`,
     claimsOn: (port) => claims.get(port),
     ...over,
@@ -150,5 +153,60 @@ describe('admit', () => {
     const n = nodeState();
     expect((admit(hello(ticket({ macs: 8 })), n.state, 's') as Admission).plan.warning).toMatch(/no LAN ranges/);
     expect((admit(hello(ticket({ macs: 8, lan: ['192.168.7.0/24'] })), n.state, 's') as Admission).plan.warning).toBeUndefined();
+  });
+});
+
+describe('admit: tickets bound to a device key', () => {
+  const device = generateKeyPairSync('ed25519');
+  const dk = rawDeviceKey(device.publicKey);
+  const bindingA = randomBytes(32);
+  const bindingB = randomBytes(32);
+
+  it('admits a bound ticket with a proof over this connection, again and again (no replay cache), but never without it', () => {
+    const { state } = nodeState();
+    const t = ticket({ dk });
+    for (let i = 0; i < 3; i++) {
+      const a = admit(hello(t, { proof: signHelloProof(device.privateKey, bindingA) }), state, 's-test', undefined, bindingA);
+      expect(a).not.toBeInstanceOf(ElError);
+    }
+    expect((state.replay as ReplayCache).size).toBe(0);
+    expect(refused(admit(hello(t), state, 's-test', undefined, bindingA)).code).toBe('EL_ERR_BAD_TICKET');
+  });
+
+  it('refuses a proof made for another connection: a hello seen at one node is worthless at another', () => {
+    const { state } = nodeState();
+    const h = hello(ticket({ dk }), { proof: signHelloProof(device.privateKey, bindingA) });
+    expect(admit(h, state, 's-test', undefined, bindingA)).not.toBeInstanceOf(ElError);
+    const e = refused(admit(h, state, 's-test', undefined, bindingB));
+    expect(e.code).toBe('EL_ERR_BAD_TICKET');
+    expect(e.message).toMatch(/proof does not verify/);
+  });
+
+  it("refuses a proof by another key, and a bound ticket on a connection without channel binding", () => {
+    const { state } = nodeState();
+    const thief = generateKeyPairSync('ed25519');
+    const t = ticket({ dk });
+    expect(refused(admit(hello(t, { proof: signHelloProof(thief.privateKey, bindingA) }), state, 's-test', undefined, bindingA)).code).toBe('EL_ERR_BAD_TICKET');
+    expect(refused(admit(hello(t, { proof: signHelloProof(device.privateKey, bindingA) }), state, 's-test', undefined, undefined)).code).toBe('EL_ERR_PROTOCOL');
+  });
+
+  it('keeps tickets without a device key single use, proof or not', () => {
+    const { state } = nodeState();
+    const h = hello(ticket(), { proof: signHelloProof(device.privateKey, bindingA) });
+    expect(admit(h, state, 's-test', undefined, bindingA)).not.toBeInstanceOf(ElError);
+    expect(refused(admit(h, state, 's-test', undefined, bindingA)).code).toBe('EL_ERR_TICKET_REPLAYED');
+  });
+
+  it('refuses tickets of a revoked user or device issued up to the revocation, not later ones nor others', () => {
+    const { state } = nodeState();
+    const now = Math.floor(Date.now() / 1000);
+    (state.revocations as Revocations).apply([{ user: 'alice', device: 'laptop', at: now, until: now + 60 }]);
+    const proof = signHelloProof(device.privateKey, bindingA);
+    expect(refused(admit(hello(ticket({ dk, iat: now })), state, 's-test', undefined, bindingA)).code).toBe('EL_ERR_REVOKED');
+    expect(refused(admit(hello(ticket({ iat: now - 5 })), state, 's-test')).code).toBe('EL_ERR_REVOKED');
+    expect(admit(hello(ticket({ dk, iat: now + 1 }), { proof }), state, 's-test', undefined, bindingA)).not.toBeInstanceOf(ElError);
+    expect(admit(hello(ticket({ dk, dev: 'phone', iat: now }), { proof }), state, 's-test', undefined, bindingA)).not.toBeInstanceOf(ElError);
+    (state.revocations as Revocations).apply([{ user: 'alice', at: now, until: now + 60 }]);
+    expect(refused(admit(hello(ticket({ dk, dev: 'phone', iat: now }), { proof }), state, 's-test', undefined, bindingA)).code).toBe('EL_ERR_REVOKED');
   });
 });

@@ -9,14 +9,22 @@
  * ports, attach by the plan, send this welcome), or the ElError to close it with. Only the
  * replay cache remembers the ticket (its id is used up even if admission fails later, as a
  * ticket is single use).
+ *
+ * A ticket bound to a device key (claim `dk`) is not single use: it is admitted only with
+ * `hello.proof`, the key's signature over this connection's channel binding, which nobody
+ * who merely saw the ticket (another node, a log) can make for a connection of their own.
+ * So it may be used again within its lifetime, at any node, without the replay cache:
+ * that is what lets any node admit a returning device without a broker.
  */
 import type { KeyObject } from 'node:crypto';
 import {
   CAP_GSO,
   ElError,
   PROTOCOL_VERSION,
+  verifyHelloProof,
   verifyTicket,
   type Hello,
+  type Revocation,
   type TicketClaims,
   type Welcome,
 } from '@elink/protocol';
@@ -35,6 +43,8 @@ export interface AdmissionState {
   ticketKeys(): readonly KeyObject[];
   /** Single use of tickets: remembers `jti` until `exp` (ReplayCache). */
   readonly replay: { check(jti: string, exp: number): ReplayVerdict };
+  /** Device key revocations pushed by the brokers (Revocations). */
+  readonly revocations: { refusing(claims: TicketClaims): Revocation | undefined };
   /** A hosted segment by name, or why not. */
   segment(name: string): Segment | string;
   /** The ticket claims of the established session on `port`, if it is one of this node's. */
@@ -54,8 +64,11 @@ export interface Admission {
   readonly welcome: Welcome;
 }
 
-/** `session`: the new session's id (sent in welcome). Never throws for a bad hello or ticket. */
-export function admit(hello: Hello, node: AdmissionState, session: string, nowSeconds?: number): Admission | ElError {
+/**
+ * `session`: the new session's id (sent in welcome); `channelBinding`: the connection's
+ * (RecordConn.channelBinding), undefined when it has none. Never throws for a bad hello or ticket.
+ */
+export function admit(hello: Hello, node: AdmissionState, session: string, nowSeconds?: number, channelBinding?: Uint8Array): Admission | ElError {
   if (hello.version !== PROTOCOL_VERSION) {
     return new ElError('EL_ERR_PROTOCOL', `protocol version ${hello.version} is not supported (this node speaks ${PROTOCOL_VERSION})`);
   }
@@ -66,9 +79,16 @@ export function admit(hello: Hello, node: AdmissionState, session: string, nowSe
     if (e instanceof ElError) return e;
     throw e;
   }
-  const verdict = node.replay.check(claims.jti, claims.exp);
-  if (verdict === 'replayed') return new ElError('EL_ERR_TICKET_REPLAYED', 'this ticket was already used; log in again for a new one');
-  if (verdict === 'full') return new ElError('EL_ERR_UNAVAILABLE', 'node too busy to accept new sessions (replay cache full); try another node');
+  if (node.revocations.refusing(claims)) return new ElError('EL_ERR_REVOKED', `the device key of user "${claims.sub}"${claims.dev === undefined ? '' : ` on device "${claims.dev}"`} was revoked; log in with the password again`);
+  if (claims.dk !== undefined) {
+    if (hello.proof === undefined) return new ElError('EL_ERR_BAD_TICKET', 'this ticket is bound to a device key: hello must carry its proof over the channel binding');
+    if (channelBinding === undefined) return new ElError('EL_ERR_PROTOCOL', 'this connection has no channel binding (TLS 1.3 is needed) for a ticket bound to a device key');
+    if (!verifyHelloProof(claims.dk, channelBinding, hello.proof)) return new ElError('EL_ERR_BAD_TICKET', 'the device key proof does not verify for this connection');
+  } else {
+    const verdict = node.replay.check(claims.jti, claims.exp);
+    if (verdict === 'replayed') return new ElError('EL_ERR_TICKET_REPLAYED', 'this ticket was already used; log in again for a new one');
+    if (verdict === 'full') return new ElError('EL_ERR_UNAVAILABLE', 'node too busy to accept new sessions (replay cache full); try another node');
+  }
   const segment = node.segment(claims.seg);
   if (typeof segment === 'string') return new ElError('EL_ERR_WRONG_SEGMENT', segment);
   if (claims.mode !== segment.mode) return new ElError('EL_ERR_WRONG_SEGMENT', `ticket is for ${claims.mode} but segment "${segment.name}" is ${segment.mode}`);

@@ -11,7 +11,7 @@ import { writeFileSync, readFileSync, existsSync, renameSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { heartbeatReplySchema, parseReply, publicKeyFromPem, segmentSchema, type HeartbeatReply, type HeartbeatRequest, type SegmentDef } from '@elink/protocol';
+import { heartbeatReplySchema, parseReply, publicKeyFromPem, segmentSchema, type HeartbeatReply, type HeartbeatRequest, type Revocation, type SegmentDef } from '@elink/protocol';
 import { postJson } from '@elink/transport';
 
 import { DEFAULT_BROKER_INTERVAL_MS } from './defaults.js';
@@ -33,6 +33,8 @@ export interface BrokerLinkOptions {
   state: () => { sessions: number; segments: string[]; active: string[]; draining: boolean };
   /** A segment definition arrived; host it. */
   addSegment: (def: SegmentDef) => void;
+  /** The broker's live device key revocations (each reply; SwitchNode.applyRevocations). */
+  revoked?: (list: readonly Revocation[]) => void;
   /** Keys from the last good reply; also seeds the keys when given. */
   keysFile?: string;
   intervalMs?: number;
@@ -152,6 +154,7 @@ export class BrokerLink {
       writeFileSync(tmp, JSON.stringify(reply.keys), { mode: 0o600 });
       renameSync(tmp, this.#opts.keysFile);
     }
+    if (reply.revoked && this.#opts.revoked) this.#opts.revoked(reply.revoked);
     for (const raw of reply.segments) {
       const parsed = segmentSchema.safeParse(raw);
       if (parsed.success) this.#opts.addSegment(parsed.data);

@@ -16,7 +16,7 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { ALPN, ElError, type ErrorCode, type SegmentDef, type TicketClaims } from '@elink/protocol';
+import { ALPN, ElError, type ErrorCode, type Revocation, type SegmentDef, type TicketClaims } from '@elink/protocol';
 import { addDropCounts, addQueueDrops, newDropCounts, type DropCounts } from '../core/drops.js';
 import { registerSwitchMetrics, type SegmentSnapshot, type Traffic } from './metrics.js';
 import { defaultFlushScheduler, inheritRemote, TlsRecordConn, type QueueOptions, type RecordConn } from '@elink/transport';
@@ -26,6 +26,7 @@ import { ProxyGate, type ProxyProtocolOptions } from './proxy-gate.js';
 import { EventSummary } from './event-summary.js';
 import type { FdBudget } from './fd-budget.js';
 import { ReplayCache } from '../admission/replay-cache.js';
+import { Revocations, revokes } from '../admission/revocations.js';
 import { liveSettingsChanged } from '../core/segment-settings.js';
 import { ReplayJournal } from '../admission/replay-journal.js';
 import { createSegment, type Segment } from '../core/segment.js';
@@ -40,7 +41,16 @@ export interface SwitchNodeOptions {
   software?: string;
   /** port 0 = ephemeral (tests). */
   listen: { host: string; port: number };
-  tls: { cert: string | Buffer; key: string | Buffer; ciphers?: string; minVersion?: 'TLSv1.2' | 'TLSv1.3'; ecdhCurve?: string };
+  tls: {
+    cert: string | Buffer;
+    key: string | Buffer;
+    ciphers?: string;
+    minVersion?: 'TLSv1.2' | 'TLSv1.3';
+    ecdhCurve?: string;
+    /** 48 bytes of TLS session ticket keys (session-ticket-keys.ts); the same on every node
+     * lets a client resume its TLS session at any of them. Absent: random per process. */
+    ticketKeys?: Buffer;
+  };
   /** Parsed with defaults (segmentSchema): L2 and L3 segments. */
   segments: SegmentDef[];
   /** Broker public keys; a function because they rotate. */
@@ -108,6 +118,8 @@ export class SwitchNode implements SessionHost {
   readonly closeGraceMs: number;
   readonly gso: boolean;
   readonly replay: ReplayCache;
+  /** Device key revocations from the brokers (applyRevocations). */
+  readonly revocations = new Revocations();
   readonly guard: ConnectionGuard;
   /** PROXY protocol in front of TLS; undefined when off. */
   readonly proxyGate: ProxyGate | undefined;
@@ -167,6 +179,7 @@ export class SwitchNode implements SessionHost {
     };
     if (opts.tls.ciphers) tlsOptions.ciphers = opts.tls.ciphers;
     if (opts.tls.ecdhCurve) tlsOptions.ecdhCurve = opts.tls.ecdhCurve;
+    if (opts.tls.ticketKeys) tlsOptions.ticketKeys = opts.tls.ticketKeys;
     this.proxyGate =
       opts.proxyProtocol && opts.proxyProtocol.trusted.length > 0
         ? new ProxyGate({
@@ -295,6 +308,28 @@ export class SwitchNode implements SessionHost {
     // Node resets every context option not given (ciphers, curve, versions): pass them all again.
     const { minVersion, ciphers, ecdhCurve } = this.opts.tls;
     this.server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: minVersion ?? 'TLSv1.2', ...(ciphers ? { ciphers } : {}), ...(ecdhCurve ? { ecdhCurve } : {}) });
+    // Keep the shared ticket keys: resumption across nodes must survive a certificate reload.
+    if (this.opts.tls.ticketKeys) this.server.setTicketKeys(this.opts.tls.ticketKeys);
+  }
+
+  /**
+   * Device key revocations from a broker's heartbeat reply: from now on their tickets are
+   * refused (EL_ERR_REVOKED), and established sessions they cover are closed with that
+   * error. Returns how many sessions were closed.
+   */
+  applyRevocations(list: readonly Revocation[]): number {
+    const fresh = this.revocations.apply(list);
+    if (fresh.length === 0) return 0;
+    let n = 0;
+    for (const s of [...this.sessions]) {
+      const c = s.claims;
+      if (c && s.state === 'established' && fresh.some((r) => revokes(r, c))) {
+        s.fail(new ElError('EL_ERR_REVOKED', 'the device key of this session was revoked; log in with the password again'));
+        n++;
+      }
+    }
+    this.logger.info({ revocations: fresh.map((r) => ({ user: r.user, device: r.device, at: r.at })), sessions: n }, 'device keys revoked');
+    return n;
   }
 
   /**

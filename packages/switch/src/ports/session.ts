@@ -166,7 +166,7 @@ export class Session implements Port, RecordHandlers {
 
   private onHello(msg: ControlMessage): void {
     if (msg.type !== 'hello') throw new ElError('EL_ERR_PROTOCOL', `the first message must be hello, got "${msg.type}"`);
-    const a = admit(msg, this.host, this.name);
+    const a = admit(msg, this.host, this.name, undefined, this.conn.channelBinding?.());
     if (a instanceof ElError) throw a;
     for (const holder of a.supersede) this.host.sessionOf(holder)?.close('superseded');
     this.gso = a.gso;

@@ -1,0 +1,170 @@
+/**
+ * The device key reconnect path end to end in one process, with real parts: a real broker
+ * app (HTTP, memory store, real scrypt), two real switch nodes over TLS 1.3 sharing session
+ * ticket keys, and the Connector with a device key from a real state directory.
+ *
+ *   password login (key registered, ticket bound) → the session is killed → the same
+ *   ticket again at any node (no broker) → a device login once it is nearly spent (no
+ *   scrypt) → revocation closes the session → a password login again.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBrokerApp, hashPassword, MemoryUserDirectory, type BrokerApp } from '@elink/broker';
+import { createCertificateAuthority, issueServerCertificate } from '@elink/pki';
+import { generateTicketKeyPair, peekTicketClaims, rawDeviceKey, segmentSchema, type ElError, type LoginReply, type Welcome } from '@elink/protocol';
+import { sessionTicketKeys, SwitchNode } from '@elink/switch';
+import { Connector, type TicketSource } from './connector.js';
+import { DEVICE_KEY_FILE, loadOrCreateDeviceKey } from './device-key-file.js';
+
+const logger = pino({ level: 'silent' });
+const ADMIN = 'admin-token-0123456789abcdef';
+
+async function until<T>(get: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = get();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('device key file', () => {
+  it('is made once (0600 in a 0700 directory) and read back the same', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'elink-dk-')), 'state');
+    try {
+      const a = loadOrCreateDeviceKey(dir);
+      expect(statSync(join(dir, DEVICE_KEY_FILE)).mode & 0o777).toBe(0o600);
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      expect(rawDeviceKey(loadOrCreateDeviceKey(dir))).toBe(rawDeviceKey(a));
+    } finally {
+      rmSync(dirname(dir), { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Connector with a device key (real broker, two real switch nodes)', () => {
+  let broker: BrokerApp;
+  let brokerUrl = '';
+  const registry = new Registry();
+  const nodes: SwitchNode[] = [];
+  let caPem = '';
+  let stateDir = '';
+  const ups: { welcome: Welcome; reply: LoginReply; source: TicketSource; resumed: boolean }[] = [];
+  const downs: (ElError | undefined)[] = [];
+  let connector: Connector;
+
+  const checks = async (method: string) => (await registry.getSingleMetric('el_broker_credential_checks_total')!.get()).values.find((v) => v.labels.method === method)?.value ?? 0;
+
+  beforeAll(async () => {
+    const ca = await createCertificateAuthority('device key test CA');
+    const { keyPem, certPem } = await issueServerCertificate(ca, ['127.0.0.1']);
+    caPem = ca.certPem;
+    const ticketKeys = generateTicketKeyPair();
+    const segments = [segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' } })];
+    for (const id of ['sw-a', 'sw-b']) {
+      const node = new SwitchNode({
+        nodeId: id,
+        listen: { host: '127.0.0.1', port: 0 },
+        tls: { cert: certPem, key: keyPem, ticketKeys: sessionTicketKeys('cluster-secret-0123456789abcdef') },
+        segments,
+        ticketKeys: () => [ticketKeys.publicKey],
+        logger,
+        closeGraceMs: 200,
+      });
+      await node.start();
+      nodes.push(node);
+    }
+    broker = await createBrokerApp({
+      segments,
+      users: new MemoryUserDirectory([{ name: 'amy', passwordHash: await hashPassword('correct horse'), segments: ['lan'] }]),
+      signingKey: ticketKeys.privateKey,
+      nodes: () => nodes.filter((n) => n.listening).map((n) => ({ node: n.nodeId, host: '127.0.0.1', port: n.address().port })),
+      adminToken: ADMIN,
+      deviceTicketTtlSeconds: 7,
+      onRevoked: (list) => nodes.forEach((n) => n.applyRevocations(list)),
+      logger,
+      registry,
+    });
+    await broker.listen({ host: '127.0.0.1', port: 0 });
+    brokerUrl = `http://127.0.0.1:${(broker.server.address() as AddressInfo).port}`;
+    stateDir = mkdtempSync(join(tmpdir(), 'elink-dk-state-'));
+    connector = new Connector({
+      broker: brokerUrl,
+      credentials: { user: 'amy', password: 'correct horse', segment: 'lan', device: 'laptop' },
+      ca: caPem,
+      deviceKey: loadOrCreateDeviceKey(stateDir),
+      backoff: { baseMs: 20, capMs: 50 },
+      logger,
+    });
+    connector.on('up', (welcome: Welcome, reply: LoginReply, source: TicketSource) => ups.push({ welcome, reply, source, resumed: connector.current?.tlsResumed ?? false }));
+    connector.on('down', (err?: ElError) => downs.push(err));
+    connector.start();
+  });
+
+  afterAll(async () => {
+    await connector?.stop();
+    for (const n of nodes) await n.stop();
+    await broker?.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  /** The live session of the client on whichever node it is. */
+  const liveSession = () => {
+    for (const n of nodes) for (const s of (n as unknown as { sessions: Set<{ state: string; claims?: { sub: string }; fail(e: Error): void; conn: { destroy(): void } }> }).sessions) if (s.state === 'established') return s;
+    return undefined;
+  };
+
+  it('logs in with the password once, sending its key: the ticket is bound to it', async () => {
+    const up = await until(() => ups[0], 'the first session');
+    expect(up.source).toBe('password');
+    expect(peekTicketClaims(up.reply.ticket)?.dk).toBe(rawDeviceKey(loadOrCreateDeviceKey(stateDir)));
+    expect(await checks('password')).toBe(1);
+    expect(await checks('device_key')).toBe(0);
+  });
+
+  it('reconnects with the same ticket after its session is killed, with a fresh proof, without the broker, resuming TLS', async () => {
+    liveSession()!.conn.destroy();
+    const up = await until(() => ups[1], 'the second session');
+    expect(up.source).toBe('reused');
+    expect(up.resumed).toBe(true);
+    expect(await checks('password')).toBe(1);
+    expect(await checks('device_key')).toBe(0);
+  });
+
+  it('gets a new ticket with a device login (a signature, no password hash) once the bound one is nearly spent', async () => {
+    // The bound tickets live 7 s here; with less than 5 s left the client no longer offers it.
+    const first = Date.parse(ups[1]!.reply.expiresAt);
+    await new Promise((r) => setTimeout(r, Math.max(0, first - 5000 - Date.now() + 100)));
+    liveSession()!.conn.destroy();
+    const up = await until(() => ups[2], 'the third session');
+    expect(up.source).toBe('device');
+    expect(await checks('password')).toBe(1);
+    expect(await checks('device_key')).toBe(1);
+  });
+
+  it('refuses a device login signed by another key (falls back to the password in the client)', async () => {
+    const thief = generateKeyPairSync('ed25519');
+    const { deviceLogin } = await import('./login.js');
+    await expect(deviceLogin(brokerUrl, { user: 'amy', device: 'laptop', segment: 'lan' }, thief.privateKey)).rejects.toMatchObject({ code: 'EL_ERR_AUTH' });
+  });
+
+  it('closes the session when an administrator revokes the device key; the client logs in with its password again', async () => {
+    const before = ups.length;
+    const r = await fetch(`${brokerUrl}/v1/admin/revocations`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ user: 'amy', device: 'laptop' }) });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { keys: number }).keys).toBe(1);
+    const down = await until(() => downs.find((d) => d?.code === 'EL_ERR_REVOKED'), 'the revoked session to end');
+    expect(down.message).toMatch(/revoked/);
+    // Tickets issued in the revocation's second are refused too: the client may need a second try.
+    const up = await until(() => ups.slice(before).find((u) => u.source === 'password'), 'a password login after the revocation', 15_000);
+    expect(peekTicketClaims(up.reply.ticket)!.iat).toBeGreaterThan(Math.floor(Date.now() / 1000) - 30);
+    expect(await checks('password')).toBeGreaterThanOrEqual(2);
+  });
+});
