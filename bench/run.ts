@@ -7,7 +7,9 @@
  * Options: --smoke, --out DIR, --seconds N, --no-offload (Emotion Link clients without
  * TSO offload), --only id,id (elink-l2, elink-l3,
  * openvpn-tap, openvpn-tun, softether, micro, scale, storm).
- * --storm-sessions N: sessions of the reconnect storm (default 10,000).
+ * Reconnect storm: --storm-sessions N (default 10,000), --storm-modes reuse,device,password
+ * (how returning sessions are admitted; default all three, one storm each), --storm-seconds
+ * N (how long to wait for all to be back, default 120).
  * Profiling: --profile DIR --figure tcp1|ping [--only elink-l2|elink-l3] runs only that
  * figure with the server and both clients under `node --cpu-prof` and prints the top
  * functions by self time of each process (profiles stay in DIR/<role>/); --figure setup
@@ -40,6 +42,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     sessions: { type: 'string' },
     'storm-sessions': { type: 'string' },
+    'storm-modes': { type: 'string' },
+    'storm-seconds': { type: 'string' },
     profile: { type: 'string' },
     figure: { type: 'string' },
     // Clients without TSO offload (elink connect --no-offload): the "before" figures.
@@ -169,7 +173,13 @@ async function main(): Promise<void> {
     }
     if (only.has('storm')) {
       process.stderr.write('reconnect storm (a cluster: 2 brokers, Redis, 3 switch nodes; SIGKILL of one) …\n');
-      results.storm = await stormBenchmark({ sessions: Number(args['storm-sessions'] ?? 10_000) });
+      const storms: Record<string, unknown> = {};
+      for (const mode of (args['storm-modes'] ?? 'reuse,device,password').split(',')) {
+        if (mode !== 'reuse' && mode !== 'device' && mode !== 'password') throw new Error(`--storm-modes: unknown mode ${mode} (reuse, device, password)`);
+        process.stderr.write(`  storm, ${mode} …\n`);
+        storms[mode] = await stormBenchmark({ sessions: Number(args['storm-sessions'] ?? 10_000), mode, deadlineSeconds: Number(args['storm-seconds'] ?? 120) });
+      }
+      results.storm = storms;
     }
   } finally {
     await cleanup();

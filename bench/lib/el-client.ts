@@ -4,7 +4,8 @@
  */
 import { connect as tcpConnect } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
-import { ALPN, encodeControl, MAX_RECORD_PAYLOAD, RecordReader, RecordType, type ControlMessage } from '@elink/protocol';
+import type { KeyObject } from 'node:crypto';
+import { ALPN, CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LENGTH, encodeControl, MAX_RECORD_PAYLOAD, RecordReader, RecordType, signHelloProof, type ControlMessage } from '@elink/protocol';
 
 export interface BenchSession {
   socket: TLSSocket;
@@ -12,7 +13,8 @@ export interface BenchSession {
   bytesIn: number;
 }
 
-export function openSession(opts: { port: number; ca: string; ticket: string; localAddress?: string; timeoutMs?: number }): Promise<BenchSession> {
+/** `deviceKey`: the ticket is bound to it (claim dk); hello carries its proof over the TLS channel binding. */
+export function openSession(opts: { port: number; ca: string; ticket: string; localAddress?: string; timeoutMs?: number; deviceKey?: KeyObject }): Promise<BenchSession> {
   return new Promise((resolve, reject) => {
     // Several loopback source addresses keep thousands of sessions clear of port exhaustion.
     const tcp = tcpConnect({ host: '127.0.0.1', port: opts.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
@@ -42,7 +44,10 @@ export function openSession(opts: { port: number; ca: string; ticket: string; lo
       .accept(RecordType.FRAME, MAX_RECORD_PAYLOAD)
       .accept(RecordType.CONTROL, MAX_RECORD_PAYLOAD);
     socket.setNoDelay(true);
-    socket.once('secureConnect', () => socket.write(encodeControl({ type: 'hello', version: 1, ticket: opts.ticket })));
+    socket.once('secureConnect', () => {
+      const proof = opts.deviceKey ? signHelloProof(opts.deviceKey, socket.exportKeyingMaterial(CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, Buffer.alloc(0))) : undefined;
+      socket.write(encodeControl({ type: 'hello', version: 1, ticket: opts.ticket, ...(proof ? { proof } : {}) }));
+    });
     socket.on('data', (chunk: Buffer) => {
       const err = reader.push(chunk);
       if (err) fail(err);

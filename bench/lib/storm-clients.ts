@@ -1,29 +1,44 @@
 /**
  * Child process of the reconnect-storm benchmark: `count` lightweight EL sessions (real
  * TLS, bench/lib/el-client.ts), first opened on one node with tickets signed by the
- * broker's key (the fill is not what is measured), then each one behaves like the real
- * client (packages/client/src/connector.ts) once its node is gone: wait a full-jitter
- * backoff (500 ms doubling, at most 30 s), log in at a broker with the password
- * (POST /v1/login, 10 s timeout), try the servers of the reply in order with the ticket,
- * and start over on failure. Prints a JSON line of counts every 500 ms and a last one
- * with `done` when every session is back. Configuration: JSON in EL_BENCH_STORM.
+ * broker's key and bound to each session's device key (the fill is not what is
+ * measured), then each one behaves like the real client (packages/client/src/connector.ts)
+ * once its node is gone: wait a full-jitter backoff (500 ms doubling, at most 30 s), get
+ * admitted again, and start over on failure. How, by `mode`:
+ *
+ * - `reuse`: its bound ticket still lasts: hello with it and a fresh proof at the next
+ *   server of its last list (no broker at all);
+ * - `device`: its ticket has run out: a device login at a broker (POST /v1/login/device,
+ *   a signature), then hello with the new ticket and a proof at the servers of the reply;
+ * - `password`: a client without a device key: a password login (POST /v1/login, scrypt),
+ *   then hello with the new ticket.
+ *
+ * Broker requests have the real client's 10 s timeout. Prints a JSON line of counts every
+ * 500 ms and a last one with `done` when every session is back. Configuration: JSON in
+ * EL_BENCH_STORM.
  */
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { request } from 'node:https';
+import { formatMac, rawDeviceKey as rawKeyOf, signDeviceLogin, signTicket } from '@elink/protocol';
 import { openSession, type BenchSession } from './el-client.js';
-import { ticketFor } from './fixture.js';
 import { sleep } from './proc.js';
+import { stormDeviceKey, stormUser } from './storm-keys.js';
+
+export type StormMode = 'reuse' | 'device' | 'password';
 
 interface Config {
+  mode: StormMode;
   /** The node every session starts on. */
   switchPort: number;
+  /** Every node's port (A first), as the last login reply listed them. */
+  serverPorts: number[];
   brokerPorts: number[];
   caPem: string;
   ticketPrivatePem: string;
   count: number;
   first: number;
   sources: string[];
-  users: string[];
+  users: number;
   password: string;
   segment: string;
   concurrency: number;
@@ -49,16 +64,25 @@ interface LoginAnswer {
   servers: { node: string; host: string; port: number }[];
 }
 
+/** A password login, or a device login signed with the session's key. */
 function login(n: number): Promise<LoginAnswer> {
-  const user = cfg.users[n % cfg.users.length]!;
-  const body = JSON.stringify({ user, password: cfg.password, segment: cfg.segment, device: `storm-${n}` });
+  const user = stormUser(n, cfg.users);
+  const device = `storm-${n}`;
+  let path = '/v1/login';
+  let fields: Record<string, unknown> = { user, password: cfg.password, segment: cfg.segment, device };
+  if (cfg.mode === 'device') {
+    path = '/v1/login/device';
+    const f = { user, device, segment: cfg.segment, time: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url') };
+    fields = { ...f, signature: signDeviceLogin(stormDeviceKey(n), f) };
+  }
+  const body = JSON.stringify(fields);
   return new Promise((resolve, reject) => {
     const req = request(
       {
         host: '127.0.0.1',
         port: cfg.brokerPorts[n % cfg.brokerPorts.length],
         method: 'POST',
-        path: '/v1/login',
+        path,
         ca: cfg.caPem,
         localAddress: cfg.sources[n % cfg.sources.length],
         agent: false,
@@ -89,21 +113,25 @@ function login(n: number): Promise<LoginAnswer> {
 }
 
 /** After its node is gone: the real client's loop, until a node welcomes it again. */
-async function comeBack(n: number): Promise<void> {
+async function comeBack(n: number, fillTicket: string): Promise<void> {
+  const deviceKey = cfg.mode === 'password' ? undefined : stormDeviceKey(n);
   for (let attempt = 0; ; attempt++) {
     await sleep(Math.random() * Math.min(30_000, 500 * 2 ** attempt));
     let answer: LoginAnswer;
-    try {
-      counts.logins++;
-      answer = await login(n);
-    } catch (err) {
-      const code = (err as Error).message.split(':')[0]!.slice(0, 40);
-      counts.loginErrors[code] = (counts.loginErrors[code] ?? 0) + 1;
-      continue;
+    if (cfg.mode === 'reuse') answer = { ticket: fillTicket, servers: cfg.serverPorts.map((port, i) => ({ node: `node-${i}`, host: '127.0.0.1', port })) };
+    else {
+      try {
+        counts.logins++;
+        answer = await login(n);
+      } catch (err) {
+        const code = (err as Error).message.split(':')[0]!.slice(0, 40);
+        counts.loginErrors[code] = (counts.loginErrors[code] ?? 0) + 1;
+        continue;
+      }
     }
     for (const server of answer.servers) {
       try {
-        const s = await openSession({ port: server.port, ca: cfg.caPem, ticket: answer.ticket, localAddress: cfg.sources[n % cfg.sources.length], timeoutMs: 10_000 });
+        const s = await openSession({ port: server.port, ca: cfg.caPem, ticket: answer.ticket, localAddress: cfg.sources[n % cfg.sources.length], timeoutMs: 10_000, ...(deviceKey ? { deviceKey } : {}) });
         counts.back++;
         counts.backAt.push(Date.now());
         s.socket.on('error', () => undefined);
@@ -118,12 +146,19 @@ async function comeBack(n: number): Promise<void> {
   }
 }
 
-function watch(s: BenchSession, n: number): void {
+function watch(s: BenchSession, n: number, ticket: string): void {
   s.socket.on('error', () => undefined);
   s.socket.once('close', () => {
     counts.down++;
-    void comeBack(n);
+    void comeBack(n, ticket);
   });
+}
+
+/** A ticket as the broker would issue it to session n, bound to its device key. */
+function fillTicket(n: number, deviceKey: KeyObject | undefined): string {
+  const now = Math.floor(Date.now() / 1000);
+  const dk = deviceKey ? { dk: rawKeyOf(deviceKey) } : {};
+  return signTicket({ jti: randomBytes(12).toString('base64url'), sub: stormUser(n, cfg.users), seg: cfg.segment, mode: 'l2', dev: `storm-${n}`, mac: formatMac(cfg.macBase + n), iat: now, exp: now + 900, ...dk }, key);
 }
 
 let next = 0;
@@ -131,9 +166,11 @@ async function fill(): Promise<void> {
   while (next < cfg.count) {
     const n = cfg.first + next++;
     try {
-      const s = await openSession({ port: cfg.switchPort, ca: cfg.caPem, ticket: ticketFor(key, `fill${n}`, cfg.macBase + n, 600, cfg.segment), localAddress: cfg.sources[n % cfg.sources.length] });
+      const deviceKey = cfg.mode === 'password' ? undefined : stormDeviceKey(n);
+      const ticket = fillTicket(n, deviceKey);
+      const s = await openSession({ port: cfg.switchPort, ca: cfg.caPem, ticket, localAddress: cfg.sources[n % cfg.sources.length], ...(deviceKey ? { deviceKey } : {}) });
       counts.up++;
-      watch(s, n);
+      watch(s, n, ticket);
     } catch (err) {
       counts.fillFailed++;
       counts.lastError = (err as Error).message;

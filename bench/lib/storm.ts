@@ -7,9 +7,11 @@
  * surviving switches, the brokers and Redis spent meanwhile, and so the session setups
  * per switch core-second and logins per broker core-second.
  *
- * Admission on the way back is today's: a password login at a broker (scrypt) for a
- * fresh ticket, then `hello` with it at the node; device-key admission is not on main.
- * The 4 loopback source addresses stand in for thousands of client addresses, so the
+ * How a session gets admitted again is the `mode` (storm-clients.ts): `reuse` (its
+ * device-key-bound ticket still lasts: hello with a fresh proof, no broker), `device` (a
+ * device login at a broker: one signature check, then hello with a proof) or `password`
+ * (a password login: scrypt). For `device`, the sessions' keys are registered in Redis
+ * beforehand, as their first password logins would have done. The 4 loopback source addresses stand in for thousands of client addresses, so the
  * per-source limits of the listeners and the brokers' per-address and per-user login
  * limits are raised out of the way; the listener-wide limits stay at their defaults.
  */
@@ -21,16 +23,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
+import { openStore } from '@elink/broker';
+import { rawDeviceKey } from '@elink/protocol';
 import { CLI } from './elink.js';
 import { daemon, must, sleep, type Daemon } from './proc.js';
+import type { StormMode } from './storm-clients.js';
+import { stormDeviceKey, stormUser } from './storm-keys.js';
 
 const CLUSTER_SECRET = 'storm-bench-cluster-secret-0123456789';
 const ADMIN_TOKEN = 'storm-bench-admin-token-0123456789';
 const PASSWORD = 'storm horse battery staple';
-const USERS = Array.from({ length: 20 }, (_, i) => `storm${i}`);
+/** Sessions per user: the store keeps at most 64 device keys per user. */
+const SESSIONS_PER_USER = 50;
 const SOURCES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
 
 export interface StormResult {
+  mode: StormMode;
   sessionsWanted: number;
   sessionsUp: number;
   admission: string;
@@ -47,7 +55,8 @@ export interface StormResult {
   brokerCpuSeconds: number;
   redisCpuSeconds: number;
   setupsPerSwitchCpuSecond: number;
-  loginsPerBrokerCpuSecond: number;
+  /** Sessions back per broker CPU-second; null when the way back needs no broker. */
+  loginsPerBrokerCpuSecond: number | null;
   lastError?: string;
 }
 
@@ -97,7 +106,14 @@ interface ClientStatus {
   done?: boolean;
 }
 
-export async function stormBenchmark(o: { sessions: number; deadlineSeconds?: number }): Promise<StormResult> {
+const ADMISSION: Record<StormMode, string> = {
+  reuse: 'the device-key-bound ticket again, hello with a fresh proof over the TLS channel binding (no broker)',
+  device: 'a device login at a broker (Ed25519 signature, POST /v1/login/device), then hello with the new ticket and a proof',
+  password: 'a password login at a broker (scrypt), then hello with the new ticket',
+};
+
+export async function stormBenchmark(o: { sessions: number; mode: StormMode; deadlineSeconds?: number }): Promise<StormResult> {
+  const users = Math.ceil(o.sessions / SESSIONS_PER_USER);
   const work = mkdtempSync(join(tmpdir(), 'elink-storm-'));
   const procs: Daemon[] = [];
   const clients: ChildProcess[] = [];
@@ -113,10 +129,9 @@ export async function stormBenchmark(o: { sessions: number; deadlineSeconds?: nu
     const file = join(state, 'elink.yaml');
     const doc = parseDocument(readFileSync(file, 'utf8'));
     doc.setIn(['admin', 'host'], '127.0.0.1');
-    doc.setIn(['broker', 'store'], doc.createNode({ type: 'redis', url: `redis://127.0.0.1:${redisPort}` }));
     doc.setIn(['broker', 'clusterSecret'], CLUSTER_SECRET);
     doc.setIn(['broker', 'adminToken'], ADMIN_TOKEN);
-    doc.setIn(['broker', 'maxDevicesPerUser'], Math.ceil(o.sessions / USERS.length) + 1);
+    doc.setIn(['broker', 'maxDevicesPerUser'], SESSIONS_PER_USER + 1);
     doc.setIn(['broker', 'rateLimit'], doc.createNode({ perUser: 1_000_000, perAddress: 1_000_000, perUserTotal: 1_000_000 }));
     doc.setIn(['limits'], doc.createNode({ pendingPerSource: 1024, acceptRatePerSource: 500 }));
     doc.setIn(['switch', 'maxSessions'], 20_000);
@@ -126,7 +141,23 @@ export async function stormBenchmark(o: { sessions: number; deadlineSeconds?: nu
     doc.setIn(['switch', 'broker'], doc.createNode({ urls: brokers.map((b) => `https://127.0.0.1:${b.port}`), clusterSecret: CLUSTER_SECRET, interval: 1 }));
     writeFileSync(file, doc.toString());
     writeFileSync(join(state, 'pw'), `${PASSWORD}\n`);
-    for (const u of USERS) must(process.execPath, [CLI, 'user', 'add', u, '--segment', 'lab', '--password-file', join(state, 'pw'), '--state', state]);
+    // One `elink user add` for the hash; the other users (hundreds) share it, written at once.
+    must(process.execPath, [CLI, 'user', 'add', 'storm0', '--segment', 'lab', '--password-file', join(state, 'pw'), '--state', state]);
+    const withUser = parseDocument(readFileSync(file, 'utf8'));
+    const first = (withUser.toJS() as { users: Array<{ name: string; password: string }> }).users.find((u) => u.name === 'storm0')!;
+    for (let i = 1; i < users; i++) (withUser.get('users') as { add(v: unknown): void }).add(withUser.createNode({ name: `storm${i}`, password: first.password, segments: ['lab'] }));
+    // The store last: with Redis set, `elink user add` writes there, not into the file.
+    withUser.setIn(['broker', 'store'], withUser.createNode({ type: 'redis', url: `redis://127.0.0.1:${redisPort}` }));
+    writeFileSync(file, withUser.toString());
+    if (o.mode === 'device') {
+      // What each session's first password login did: its device key registered for its user and device.
+      const store = await openStore({ type: 'redis', url: `redis://127.0.0.1:${redisPort}` });
+      try {
+        for (let n = 0; n < o.sessions; n++) await store.putDeviceKey(stormUser(n, users), `storm-${n}`, rawDeviceKey(stormDeviceKey(n)), 3600);
+      } finally {
+        await store.close();
+      }
+    }
     const ca = readFileSync(join(state, 'ca.pem'));
 
     const brokerProcs = brokers.map((b) => daemon(process.execPath, [CLI, 'broker', '--state', state, '--broker-port', String(b.port), '--admin-port', String(b.admin), '--listen-host', '127.0.0.1']));
@@ -134,10 +165,11 @@ export async function stormBenchmark(o: { sessions: number; deadlineSeconds?: nu
     await Promise.all(brokerProcs.map((p, i) => p.waitFor(/"emotion link started"/, 30_000, `broker ${i}`)));
 
     const nodes: Array<{ id: string; port: number; proc?: Daemon }> = [];
+    const nodePorts = [await freePort(), await freePort(), await freePort()];
     const startNode = async (id: string): Promise<Daemon> => {
       const dir = join(work, id);
       cpSync(state, dir, { recursive: true });
-      const port = await freePort();
+      const port = nodePorts[nodes.length]!;
       const p = daemon(process.execPath, [CLI, 'switch', '--state', dir, '--switch-port', String(port), '--admin-port', String(await freePort()), '--listen-host', '127.0.0.1', '--node-id', id]);
       procs.push(p);
       nodes.push({ id, port, proc: p });
@@ -160,7 +192,7 @@ export async function stormBenchmark(o: { sessions: number; deadlineSeconds?: nu
         stdio: ['ignore', 'pipe', 'inherit'],
         env: {
           ...process.env,
-          EL_BENCH_STORM: JSON.stringify({ switchPort: nodes[0]!.port, brokerPorts: brokers.map((b) => b.port), caPem: ca.toString(), ticketPrivatePem: signing, count, first: c * per, sources: SOURCES, users: USERS, password: PASSWORD, segment: 'lab', concurrency: 64, macBase: 0x02e1d0000000 }),
+          EL_BENCH_STORM: JSON.stringify({ mode: o.mode, switchPort: nodes[0]!.port, serverPorts: nodePorts, brokerPorts: brokers.map((b) => b.port), caPem: ca.toString(), ticketPrivatePem: signing, count, first: c * per, sources: SOURCES, users, password: PASSWORD, segment: 'lab', concurrency: 64, macBase: 0x02e1d0000000 }),
         },
       });
       status[c] = { up: 0, filled: false, back: 0, down: 0, logins: 0, loginErrors: {}, connectErrors: 0, lastError: '', firstBackAt: 0, lastBackAt: 0, p50At: 0, p90At: 0 };
@@ -208,9 +240,10 @@ export async function stormBenchmark(o: { sessions: number; deadlineSeconds?: nu
     for (const s of status) for (const [k, v] of Object.entries(s.loginErrors)) loginErrors[k] = (loginErrors[k] ?? 0) + v;
     const lastError = status.map((s) => s.lastError).find(Boolean);
     return {
+      mode: o.mode,
       sessionsWanted: o.sessions,
       sessionsUp: up,
-      admission: 'password login (scrypt) at a broker for each returning session, then hello with the ticket',
+      admission: ADMISSION[o.mode],
       firstBackSeconds: at((s) => s.firstBackAt, (xs) => Math.min(...xs)),
       // Per client process (half of the sessions each): the slower one, once both got there.
       p50BackSeconds: status.every((s) => s.p50At > 0) ? at((s) => s.p50At, (xs) => Math.max(...xs)) : null,
@@ -225,7 +258,7 @@ export async function stormBenchmark(o: { sessions: number; deadlineSeconds?: nu
       brokerCpuSeconds: brokerCpu,
       redisCpuSeconds: cpu[4]!,
       setupsPerSwitchCpuSecond: switchCpu ? back / switchCpu : 0,
-      loginsPerBrokerCpuSecond: brokerCpu ? back / brokerCpu : 0,
+      loginsPerBrokerCpuSecond: o.mode !== 'reuse' && brokerCpu ? back / brokerCpu : null,
       ...(lastError ? { lastError } : {}),
     };
   } finally {
