@@ -40,6 +40,8 @@ import {
   DEFAULT_MAX_FRAMES,
   DEFAULT_MAX_SESSIONS,
   DEFAULT_REPLAY_CACHE_SIZE,
+  DEFAULT_TRUNK,
+  DEFAULT_TRUNK_PORT,
   DEFAULT_WRITE_TIMEOUT_MS,
 } from '@elink/switch';
 
@@ -109,6 +111,35 @@ function proxyProtocol() {
     })
     .prefault({});
 }
+
+/** Trunks to the other switch nodes of the same segments (docs/cluster.md "Trunks"); absent: none. */
+const trunkSchema = z.strictObject({
+  /** TLS port peers dial (ALPN el-trunk/1). */
+  port: port.default(DEFAULT_TRUNK_PORT),
+  /** Bind address; unset: switch.listen.host. */
+  host: z.string().optional(),
+  /** Hosts peers dial, comma-separated (sent to brokers in heartbeats); unset: switch.advertise. */
+  advertise: z.string().optional(),
+  /** Shared by every node of the cluster (at least 16 characters); unset: switch.broker.clusterSecret. */
+  secret: z.string().min(16).optional(),
+  /** Static peers ("host:port") for clusters without a broker; with one, peers also come from heartbeats. */
+  peers: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'host:port')).max(DEFAULT_TRUNK.maxPeers * 16).default([]),
+  /** Peer nodes at most. */
+  maxPeers: z.number().int().min(1).max(1024).default(DEFAULT_TRUNK.maxPeers),
+  /** Endpoints (MACs, routes) one peer may install per segment. */
+  maxRemotePerSegment: z.number().int().min(16).max(16_000_000).default(DEFAULT_TRUNK.maxRemotePerSegment),
+  /** Announcements per second per trunk, and the burst (the rest waits). */
+  announceRate: z.number().int().min(10).max(10_000_000).default(DEFAULT_TRUNK.announceRate),
+  announceBurst: z.number().int().min(10).max(10_000_000).default(DEFAULT_TRUNK.announceBurst),
+  /** Loop freezing: a MAC moving between nodes more than maxMoves times within window seconds is frozen for freeze seconds. */
+  macMoves: z
+    .strictObject({
+      maxMoves: z.number().int().min(1).max(1000).default(DEFAULT_TRUNK.macMoves.maxMoves),
+      window: z.number().min(1).max(86_400).default(DEFAULT_TRUNK.macMoves.windowSeconds),
+      freeze: z.number().min(1).max(86_400).default(DEFAULT_TRUNK.macMoves.freezeSeconds),
+    })
+    .prefault({}),
+});
 
 export const configSchema = z
   .strictObject({
@@ -212,6 +243,7 @@ export const configSchema = z
             keysFile: z.string().default('broker-keys.json'),
           })
           .optional(),
+        trunk: trunkSchema.optional(),
       })
       .prefault({}),
     admin: listen(9100),
@@ -222,6 +254,8 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     // A switch that heartbeats to brokers gets its segments from them.
     if (cfg.segments.length === 0 && !cfg.switch.broker) ctx.addIssue({ code: 'custom', path: ['segments'], message: 'at least one segment' });
+    const trunk = cfg.switch.trunk;
+    if (trunk && !trunk.secret && !cfg.switch.broker) ctx.addIssue({ code: 'custom', path: ['switch', 'trunk', 'secret'], message: 'trunks need a secret: set switch.trunk.secret (or switch.broker.clusterSecret)' });
     const names = new Set(cfg.segments.map((s) => s.name));
     if (names.size !== cfg.segments.length) ctx.addIssue({ code: 'custom', path: ['segments'], message: 'segment names must be unique' });
     cfg.users.forEach((u, i) => {

@@ -139,6 +139,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       logger: logger.child({ component: 'switch' }),
       registry,
       fds,
+      trunk: switchTrunkSettings(loaded),
       ...switchNodeSettings(loaded),
     });
     await switchNode.start();
@@ -285,7 +286,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
 }
 
 /** SwitchNodeOptions set by the host rather than by a key of the config file. */
-type HostProvided = 'nodeId' | 'software' | 'listen' | 'tls' | 'segments' | 'ticketKeys' | 'logger' | 'registry' | 'fds';
+type HostProvided = 'nodeId' | 'software' | 'listen' | 'tls' | 'segments' | 'ticketKeys' | 'logger' | 'registry' | 'fds' | 'trunk';
 /** Every other SwitchNodeOptions field: a new one does not compile until a config key reaches it. */
 export type SwitchNodeSettings = Required<Omit<SwitchNodeOptions, HostProvided>>;
 
@@ -308,6 +309,24 @@ export function switchNodeSettings(loaded: LoadedConfig): SwitchNodeSettings {
     logSample: lim.logSample,
     replayJournal: loaded.path(sw.replayJournal),
   };
+}
+
+/** The node's trunks from `switch.trunk` (absent: none). Optional, so not in SwitchNodeSettings. */
+export function switchTrunkSettings(loaded: LoadedConfig): SwitchNodeOptions['trunk'] {
+  const sw = loaded.config.switch;
+  return (
+    sw.trunk && {
+      port: sw.trunk.port,
+      host: sw.trunk.host ?? sw.listen.host,
+      secret: (sw.trunk.secret ?? sw.broker?.clusterSecret)!,
+      peers: [...sw.trunk.peers],
+      maxPeers: sw.trunk.maxPeers,
+      maxRemotePerSegment: sw.trunk.maxRemotePerSegment,
+      announceRate: sw.trunk.announceRate,
+      announceBurst: sw.trunk.announceBurst,
+      macMoves: { maxMoves: sw.trunk.macMoves.maxMoves, windowSeconds: sw.trunk.macMoves.window, freezeSeconds: sw.trunk.macMoves.freeze },
+    }
+  );
 }
 
 function connectionLimitsOf(config: Config): ConnectionLimits {

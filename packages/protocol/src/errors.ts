@@ -59,6 +59,8 @@ export const ErrorCodes = {
   EL_ERR_TUNTAP: 'TAP/TUN device error',
   /** A listener could not bind its address and port (in use, not on this host, privileged). */
   EL_ERR_LISTEN: 'cannot listen on the configured address',
+  /** Trunk: the peer node did not prove the trunk secret (wrong or missing `switch.trunk.secret`). */
+  EL_ERR_TRUNK_AUTH: 'trunk authentication failed',
   /** Internal error: a bug; the message says where. */
   EL_ERR_INTERNAL: 'internal error',
 } as const;

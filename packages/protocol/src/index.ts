@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './records.js';
 export * from './record-reader.js';
 export * from './control.js';
+export * from './trunk-control.js';
 export * from './ticket.js';
 export * from './device-key.js';
 export * from './mac.js';

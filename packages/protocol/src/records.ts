@@ -52,6 +52,29 @@ export const MAX_CONTROL_PAYLOAD = 16 * 1024;
 /** Ethernet header (14) plus one 802.1Q tag (4): a frame may be this much longer than the MTU. */
 export const L2_OVERHEAD = 18;
 export const ALPN = 'el/1';
+/** ALPN of a trunk between two switch nodes (docs/protocol.md §7). */
+export const TRUNK_ALPN = 'el-trunk/1';
+/** The segment id in front of a TRUNK_FRAME payload. */
+export const TRUNK_SEGMENT_ID_LENGTH = 4;
+
+/**
+ * The type under which a trunk port queues a frame of segment `segmentId` on its output
+ * queue: TRUNK_FRAME with the id above the low byte. The writer (record-writer.ts) puts the
+ * id in front of the payload, so the frame is queued without a copy or an allocation.
+ * Any queued type above 0xff is such a tagged TRUNK_FRAME (isTaggedTrunkFrame).
+ */
+export function trunkFrameType(segmentId: number): number {
+  return RecordType.TRUNK_FRAME + (segmentId >>> 0) * 0x100;
+}
+
+export function isTaggedTrunkFrame(type: number): boolean {
+  return type > 0xff;
+}
+
+/** The segment id of a tagged TRUNK_FRAME type. */
+export function taggedSegmentId(type: number): number {
+  return Math.floor(type / 0x100);
+}
 
 /** Writes a record header at `offset` of `target`; returns the offset after it. */
 export function writeRecordHeader(target: Buffer, offset: number, type: number, length: number): number {

@@ -32,3 +32,9 @@ export { admit, type Admission, type AdmissionState } from './admission/admit.js
 export { ReplayCache, type ReplayVerdict } from './admission/replay-cache.js';
 export { Revocations, revokes, MAX_NODE_REVOCATIONS } from './admission/revocations.js';
 export { sessionTicketKeys, SESSION_TICKET_KEYS_LENGTH } from './node/session-ticket-keys.js';
+
+// Trunks between nodes (one segment across many nodes).
+export { TrunkHub, parsePeer, type TrunkHubOptions, type TrunkPeer, type TrunkStats } from './trunk/trunk-hub.js';
+export { DEFAULT_TRUNK, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk/trunk-defaults.js';
+export { trunkSegmentId } from './trunk/segment-id.js';
+export type { EndpointListener, RemoteVerdict, MoveLimits } from './core/endpoints.js';

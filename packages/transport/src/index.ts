@@ -11,3 +11,4 @@ export * from './tls-record-conn.js';
 export * from './memory-record-conn.js';
 export * from './json-post.js';
 export * from './proxy-header.js';
+export * from './backoff.js';

@@ -10,7 +10,7 @@
  * EL_ERR_SLOW_PEER). Records the writer refuses (a device's full queue) count
  * `device_drop`. One slow reader never holds memory or time that belongs to the others.
  */
-import { HEADER_LENGTH, RecordType } from '@elink/protocol';
+import { HEADER_LENGTH, isTaggedTrunkFrame, RecordType, TRUNK_SEGMENT_ID_LENGTH } from '@elink/protocol';
 import { defaultFlushScheduler, type Flushable, type FlushScheduler } from './flush-scheduler.js';
 import type { Writer } from './writer.js';
 
@@ -46,7 +46,8 @@ export type QueueDropReason = keyof QueueDrops;
 
 export class OutputQueue implements Flushable {
   readonly drops: QueueDrops = { queue_full: 0, slow_peer: 0, device_drop: 0 };
-  /** FRAME and FRAME_GSO records written (the writer took them), and their payload bytes. */
+  /** FRAME, FRAME_GSO and trunk frames written (the writer took them), and their payload bytes
+   * (a trunk frame's with its segment id). */
   framesOut = 0;
   bytesOut = 0;
   flushPending = false;
@@ -111,12 +112,15 @@ export class OutputQueue implements Flushable {
    * and control records counted apart (they are not frames in framesOut/bytesOut). */
   private pushOther(type: number, payload: Buffer): boolean {
     if (this.closed) return false;
-    const frame = type === RecordType.FRAME_GSO;
+    const tagged = isTaggedTrunkFrame(type);
+    const frame = tagged || type === RecordType.FRAME_GSO;
     if (!frame && this.framesOnly) {
       this.drops.device_drop++;
       return false;
     }
-    const size = HEADER_LENGTH + payload.length;
+    // A trunk frame (records.ts trunkFrameType) is written with its 4-byte segment id.
+    const size = HEADER_LENGTH + payload.length + (tagged ? TRUNK_SEGMENT_ID_LENGTH : 0);
+    if (tagged && size - HEADER_LENGTH > 0xffff) return this.refuse();
     if (this.writer.backlog() > this.highWaterBytes || this.payloads.length >= this.maxFrames || this.queuedBytes + size > this.maxBytes) {
       return this.refuse();
     }

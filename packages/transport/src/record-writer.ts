@@ -9,7 +9,7 @@
  * until here), so this copy is the only one. The buffer is the shared scratch buffer
  * when the conn writes through, else pooled memory (scratch-buffer.ts: V8's full GCs).
  */
-import { writeRecordHeader } from '@elink/protocol';
+import { isTaggedTrunkFrame, RecordType, taggedSegmentId, TRUNK_SEGMENT_ID_LENGTH, writeRecordHeader } from '@elink/protocol';
 import type { RecordConn } from './record-conn.js';
 import { writeBuffer } from './scratch-buffer.js';
 import type { Writer } from './writer.js';
@@ -24,7 +24,13 @@ export class RecordWriter implements Writer {
     let off = 0;
     for (let i = 0; i < payloads.length; i++) {
       const p = payloads[i];
-      off = writeRecordHeader(buf, off, types[i], p.length);
+      const t = types[i];
+      if (isTaggedTrunkFrame(t)) {
+        // A trunk port's frame: TRUNK_FRAME, the segment id, then the frame (records.ts).
+        off = writeRecordHeader(buf, off, RecordType.TRUNK_FRAME, TRUNK_SEGMENT_ID_LENGTH + p.length);
+        buf.writeUInt32BE(taggedSegmentId(t), off);
+        off += TRUNK_SEGMENT_ID_LENGTH;
+      } else off = writeRecordHeader(buf, off, t, p.length);
       buf.set(p, off);
       off += p.length;
     }

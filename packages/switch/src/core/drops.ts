@@ -46,6 +46,14 @@ export const DROP_REASONS = [
   /** L2: a client session sent more broadcast, multicast and unknown-unicast frames than its
    * token bucket allows (segment.floodLimit). */
   'flood_limit',
+  /** A frame from a trunk whose source (L2 MAC) was not announced by that peer node, or is
+   * a local endpoint here: a trunk is trusted for the sources it announced only. */
+  'trunk_source',
+  /** Something received from a trunk would leave by another trunk (one hop only). */
+  'split_horizon',
+  /** L2: a frame from a trunk whose source MAC is frozen here (it moved between nodes too
+   * often: a loop; RFC 7432 §15.1). */
+  'mac_frozen',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -13,6 +13,7 @@ import type { ElError, Hello, SegmentDef, TicketClaims, Welcome } from '@elink/p
 import type { DropCounts } from './drops.js';
 import type { GsoEgress } from './gso-egress.js';
 import type { Port } from './port.js';
+import type { RemoteEndpoints } from './endpoints.js';
 import type { DevicePort } from '../ports/device-port.js';
 import { L2Segment } from './l2/l2-segment.js';
 import { L3Segment, type L3Router } from './l3/l3-segment.js';
@@ -26,6 +27,10 @@ export interface SegmentStats {
   evictions: number;
   moves: number;
   routes: number;
+  /** Endpoints (MACs, routes) learned from peer nodes over trunks. */
+  remote: number;
+  /** L2: MACs frozen for moving between nodes too often. */
+  frozen: number;
 }
 
 /** What a client session would take in a segment, worked out before anything changes. */
@@ -44,7 +49,7 @@ export interface SessionPlan {
   attach(port: Port): ElError | undefined;
 }
 
-export interface Segment {
+export interface Segment extends RemoteEndpoints {
   readonly name: string;
   readonly mode: SegmentMode;
   /** As hosted, with the live settings of the latest reload. */

@@ -34,6 +34,8 @@ import type { Port } from '../core/port.js';
 import { Session, type SessionHost } from '../ports/session.js';
 import { L3Router, type L3RouterOptions } from '../core/l3/l3-segment.js';
 import type { DevicePort } from '../ports/device-port.js';
+import { TrunkHub, type TrunkStats } from '../trunk/trunk-hub.js';
+import type { TrunkSettings } from '../trunk/trunk-defaults.js';
 
 export interface SwitchNodeOptions {
   nodeId: string;
@@ -88,6 +90,8 @@ export interface SwitchNodeOptions {
   logSample?: number;
   /** Where used ticket ids are journaled (single use across restarts); absent = memory only. */
   replayJournal?: string;
+  /** Trunks to the other nodes of its segments (trunk/trunk-hub.ts); absent = none. */
+  trunk?: (Partial<TrunkSettings> & Pick<TrunkSettings, 'secret'>) | undefined;
 }
 
 /** Frames a session reads live in the flush scheduler's arena until the tick's flush
@@ -103,9 +107,11 @@ export interface SwitchNodeStats {
   errors: Record<string, number>;
   traffic: Traffic;
   drops: DropCounts;
-  segments: Record<string, { mode: 'l2' | 'l3'; sessions: number; ports: number; macEntries: number; evictions: number; moves: number; routes: number; drops: DropCounts }>;
+  segments: Record<string, { mode: 'l2' | 'l3'; sessions: number; ports: number; macEntries: number; evictions: number; moves: number; routes: number; remote: number; frozen: number; drops: DropCounts }>;
   /** ICMP errors the L3 router sent, and those the node-wide and per-session budgets held back. */
   icmp: { sent: number; limited: number; sessionLimited: number };
+  /** Trunks to peer nodes (absent when trunks are off). */
+  trunks?: TrunkStats[];
 }
 
 export class SwitchNode implements SessionHost {
@@ -146,6 +152,8 @@ export class SwitchNode implements SessionHost {
   /** Totals of sessions that are gone (live ones are summed at read time). */
   private readonly pastTraffic: Traffic = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 };
   private readonly pastDrops = newDropCounts();
+  /** Trunks to peer nodes; undefined when off. */
+  readonly trunks: TrunkHub | undefined;
 
   constructor(private readonly opts: SwitchNodeOptions) {
     this.nodeId = opts.nodeId;
@@ -167,6 +175,21 @@ export class SwitchNode implements SessionHost {
     this.preAuth = new EventSummary({ logger: opts.logger, message: 'sessions that failed before welcome', intervalMs: opts.logIntervalMs, sample: opts.logSample });
     this.queue = { ...opts.queue, writeTimeoutMs: this.writeTimeoutMs };
     this.router = new L3Router(opts.l3);
+    if (opts.trunk) {
+      this.trunks = new TrunkHub({
+        port: 0,
+        host: opts.listen.host,
+        peers: [],
+        ...opts.trunk,
+        nodeId: opts.nodeId,
+        logger: opts.logger.child({ component: 'trunk' }),
+        tls: { cert: opts.tls.cert, key: opts.tls.key },
+        segment: (name) => this.segments.get(name),
+        segmentNames: () => [...this.segments.keys()],
+        registry: opts.registry,
+        logIntervalMs: opts.logIntervalMs,
+      });
+    }
 
     for (const def of opts.segments) this.addSegment(def);
 
@@ -249,6 +272,7 @@ export class SwitchNode implements SessionHost {
       const err = e instanceof ElError ? e : new ElError('EL_ERR_TUNTAP', String((e as Error)?.message ?? e));
       this.logger.error({ segment: def.name, code: err.code, err: err.message }, 'segment LAN port not created');
     }
+    this.trunks?.segmentsChanged();
     return true;
   }
 
@@ -295,6 +319,7 @@ export class SwitchNode implements SessionHost {
       }
     }, 5000);
     this.sweepTimer.unref();
+    if (this.trunks) await this.trunks.start();
     const a = this.address();
     this.logger.info({ node: this.nodeId, host: a.host, port: a.port, segments: [...this.segments.keys()] }, 'switch listening');
   }
@@ -390,6 +415,7 @@ export class SwitchNode implements SessionHost {
     this.guard.stop();
     this.preAuth.stop();
     this.tcp.close(() => {});
+    await this.trunks?.stop();
     for (const s of [...this.sessions]) s.close(reason);
     const gone = (): boolean => this.sessions.size === 0 && this.connections.size === 0;
     await this.waitFor(gone, this.closeGraceMs + 500);
@@ -428,6 +454,7 @@ export class SwitchNode implements SessionHost {
       drops: this.drops(),
       segments,
       icmp: { sent: this.router.icmpSent, limited: this.router.icmpLimited, sessionLimited: this.router.icmpSessionLimited },
+      ...(this.trunks ? { trunks: this.trunks.stats() } : {}),
     };
   }
 
@@ -547,6 +574,7 @@ export class SwitchNode implements SessionHost {
     for (const seg of this.segments.values()) addDropCounts(d, seg.drops);
     for (const s of this.sessions) addQueueDrops(d, s.output.drops);
     for (const p of this.devicePorts.values()) addQueueDrops(d, p.output.drops);
+    if (this.trunks) addQueueDrops(d, this.trunks.queueDrops());
     return d;
   }
 }

@@ -14,12 +14,17 @@
  *      a client session over its floodLimit    → drop `flood_limit`
  *      known, on the ingress port              → drop `hairpin`
  *      known                                   → that port
+ * A frame from a trunk port (another node of the segment) is not learned from: its source
+ * must be a MAC that peer announced (else `trunk_source`, or `mac_frozen`); it goes to
+ * the one local port of a known destination, or is flooded to the LOCAL ports only, and
+ * never to another trunk (`split_horizon`). Remote MACs come from announcements
+ * (learnRemote, endpoints.ts), local ones are announced through `listen`.
  * Drops are plain counters (the hot path does not allocate or throw); egress is
  * port.enqueue, which batches per tick. A FRAME_GSO record is switched by its frame
  * and leaves as it is or segmented, per egress port (gso-egress.ts).
  */
 import type { Logger } from 'pino';
-import { ElError, isGroupMac, L2_OVERHEAD, macAt, parseMac, type Hello, type L2SegmentDef, type SegmentDef, type TicketClaims } from '@elink/protocol';
+import { ElError, formatMac, isGroupMac, L2_OVERHEAD, macAt, parseMac, type Hello, type L2SegmentDef, type SegmentDef, type TicketClaims } from '@elink/protocol';
 import type { Segment, SegmentStats, SessionPlan } from '../segment.js';
 import { DevicePort, ipCommand } from '../../ports/device-port.js';
 import { newDropCounts, type DropCounts } from '../drops.js';
@@ -28,6 +33,8 @@ import { MacTable } from './mac-table.js';
 import { withLiveSettings } from '../segment-settings.js';
 import { NeighborGuard, type ClaimSet, type GuardClaims } from './neighbor-guard.js';
 import type { Port } from '../port.js';
+import type { EndpointListener, MoveLimits, RemoteVerdict } from '../endpoints.js';
+import { MacMoves } from './mac-moves.js';
 
 const ETHERNET_HEADER = 14;
 const NONE = -1;
@@ -54,6 +61,8 @@ export interface AttachOptions {
 
 interface Attachment {
   readonly port: Port;
+  /** A trunk port: frames from it are checked against its announcements, not learned. */
+  readonly trunk: boolean;
   readonly macLimit: number;
   ownMac: number;
   pinFirst: boolean;
@@ -79,6 +88,12 @@ export class L2Segment implements Segment {
   flooded = 0;
   private readonly attachments = new Map<Port, Attachment>();
   private readonly ports: Port[] = [];
+  /** The ports that are not trunks: where a frame from a trunk may be flooded. */
+  private readonly localPorts: Port[] = [];
+  private listener: EndpointListener | undefined;
+  private macMoves: MacMoves | undefined;
+  /** Sequence numbers of local MACs while trunks listen (RFC 7432 §15 mobility). */
+  private readonly localSeq = new Map<number, number>();
   readonly gsoEgress: GsoEgress;
   readonly guard: NeighborGuard;
   private floodRate: number;
@@ -140,6 +155,7 @@ export class L2Segment implements Segment {
     const macLimit = opts.macLimit ?? Infinity;
     this.attachments.set(port, {
       port,
+      trunk: false,
       macLimit,
       ownMac,
       pinFirst: ownMac === NONE && !!opts.pinFirstSource,
@@ -148,7 +164,15 @@ export class L2Segment implements Segment {
       floodLast: this.table.now(),
     });
     this.ports.push(port);
+    this.localPorts.push(port);
     return true;
+  }
+
+  /** A trunk port to a peer node (endpoints.ts). */
+  attachTrunk(port: Port): void {
+    if (this.attachments.has(port)) return;
+    this.attachments.set(port, { port, trunk: true, macLimit: 0, ownMac: NONE, pinFirst: false, claimSet: undefined, floodTokens: 0, floodLast: 0 });
+    this.ports.push(port);
   }
 
   /** Removes a port and forgets every MAC it had. */
@@ -157,12 +181,93 @@ export class L2Segment implements Segment {
     if (att === undefined) return;
     this.attachments.delete(port);
     if (att.claimSet !== undefined) this.guard.release(att.claimSet);
-    // Swap-remove: O(1) with thousands of ports. Safe even mid-flood: enqueue never
-    // detaches synchronously (closing is driven by timers and socket events).
-    const i = this.ports.indexOf(port);
-    const last = this.ports.pop()!;
-    if (last !== port) this.ports[i] = last;
+    swapRemove(this.ports, port);
+    if (!att.trunk) swapRemove(this.localPorts, port);
     this.table.forgetPort(port);
+  }
+
+  // ---- trunks (endpoints.ts) ----
+
+  listen(listener: EndpointListener, moves: MoveLimits): void {
+    this.listener = listener;
+    this.macMoves = new MacMoves({ ...moves, capacity: this.def.macTableSize, now: this.table.now });
+    this.table.local = {
+      added: (mac, _port, displaced) => {
+        // Taken over from a peer: the MAC moved here, one sequence number on.
+        const seq = displaced === undefined ? 0 : displaced.seq + 1;
+        this.localSeq.set(mac, seq);
+        if (displaced !== undefined && this.noteMove(mac)) return;
+        if (!this.macMoves!.isFrozen(mac)) listener.added(formatMac(mac), seq);
+      },
+      removed: (mac) => {
+        if (this.localSeq.delete(mac) && !this.macMoves!.isFrozen(mac)) listener.removed(formatMac(mac));
+      },
+    };
+  }
+
+  localEndpoints(): [string, number][] {
+    const out: [string, number][] = [];
+    for (const mac of this.table.localMacs()) if (!this.macMoves?.isFrozen(mac)) out.push([formatMac(mac), this.localSeq.get(mac) ?? 0]);
+    return out;
+  }
+
+  learnRemote(port: Port, key: string, seq: number, limit: number): RemoteVerdict {
+    const att = this.attachments.get(port);
+    if (att === undefined || !att.trunk) return 'bad';
+    let mac: number;
+    try {
+      mac = parseMac(key);
+    } catch {
+      return 'bad';
+    }
+    if (Math.floor(mac / 0x010000000000) % 2 === 1) return 'bad';
+    const t = this.table;
+    if (this.macMoves?.isFrozen(mac)) return 'frozen';
+    if (t.pinHolder(mac) !== undefined) return 'local';
+    const e = t.learned(mac);
+    if (e !== undefined) {
+      // Learned here too: the higher sequence wins (the MAC moved there), a tie stays local.
+      if (seq <= (this.localSeq.get(mac) ?? 0)) return 'local';
+      t.remove(mac, e);
+      if (this.noteMove(mac)) return 'frozen';
+    }
+    const r = t.remoteOf(mac);
+    if (r !== undefined && r.port !== port && seq < r.seq) return 'stale';
+    if ((r === undefined || r.port !== port) && (t.remoteCount(port) >= limit || t.remoteCount() >= t.capacity)) return 'full';
+    t.setRemote(mac, port, seq);
+    return 'ok';
+  }
+
+  forgetRemote(port: Port, key: string): void {
+    try {
+      this.table.removeRemote(parseMac(key), port);
+    } catch {
+      // not a MAC: nothing was installed for it
+    }
+  }
+
+  remoteCount(port?: Port): number {
+    return this.table.remoteCount(port);
+  }
+
+  frozenCount(): number {
+    return this.macMoves?.frozen ?? 0;
+  }
+
+  freezeCount(): number {
+    return this.macMoves?.freezes ?? 0;
+  }
+
+  /** Counts a move between nodes; true when it froze the MAC (then it is neither
+   * announced nor taken from peers, and what peers announced of it is forgotten). */
+  private noteMove(mac: number): boolean {
+    const moves = this.macMoves!.note(mac);
+    if (moves === undefined) return false;
+    const key = formatMac(mac);
+    this.table.removeRemote(mac);
+    this.listener!.removed(key);
+    this.listener!.frozen?.(key, moves);
+    return true;
   }
 
   /** Forgets aged MAC entries; called periodically by the node. */
@@ -172,7 +277,7 @@ export class L2Segment implements Segment {
 
   stats(): SegmentStats {
     const t = this.table;
-    return { ports: this.ports.length, macEntries: t.size, evictions: t.evictions, moves: t.moves, routes: 0 };
+    return { ports: this.ports.length, macEntries: t.size, evictions: t.evictions, moves: t.moves, routes: 0, remote: t.remoteCount(), frozen: this.frozenCount() };
   }
 
   /** An L2 segment routes nothing: an L3 client cannot reach into it. */
@@ -259,6 +364,10 @@ export class L2Segment implements Segment {
     }
     const att = this.attachments.get(ingress);
     if (att === undefined) return; // raced with detach: the port is gone
+    if (att.trunk) {
+      this.fromTrunk(frame, ingress, gso);
+      return;
+    }
     const table = this.table;
     const now = table.now();
     const src = macAt(frame, 6);
@@ -328,9 +437,32 @@ export class L2Segment implements Segment {
     }
   }
 
-  private flood(frame: Buffer, ingress: Port, gso: Buffer | undefined): void {
+  /** A frame from a peer node: trusted for the sources it announced, one hop only. */
+  private fromTrunk(frame: Buffer, ingress: Port, gso: Buffer | undefined): void {
+    const table = this.table;
+    const src = macAt(frame, 6);
+    if (table.remoteOf(src)?.port !== ingress) {
+      if (this.macMoves?.isFrozen(src)) this.drops.mac_frozen++;
+      else this.drops.trunk_source++;
+      return;
+    }
+    const egress = isGroupMac(frame, 0) ? undefined : table.lookup(macAt(frame, 0));
+    if (egress === undefined) this.flood(frame, ingress, gso, this.localPorts);
+    else if (egress === ingress) this.drops.hairpin++;
+    else if (egress.kind === 'trunk') this.drops.split_horizon++;
+    else {
+      this.unicast++;
+      if (gso === undefined) egress.enqueue(frame);
+      else {
+        this.gsoEgress.begin(gso);
+        if (!this.gsoEgress.send(egress)) this.drops.bad_gso++;
+        this.gsoEgress.end();
+      }
+    }
+  }
+
+  private flood(frame: Buffer, ingress: Port, gso: Buffer | undefined, ports = this.ports): void {
     this.flooded++;
-    const ports = this.ports;
     if (gso === undefined) {
       for (let i = 0; i < ports.length; i++) {
         const p = ports[i];
@@ -348,4 +480,13 @@ export class L2Segment implements Segment {
     out.end();
     if (refused) this.drops.bad_gso++;
   }
+}
+
+/** O(1) removal from an unordered list (thousands of ports). Safe even mid-flood: enqueue
+ * never detaches synchronously (closing is driven by timers and socket events). */
+function swapRemove(list: Port[], port: Port): void {
+  const i = list.indexOf(port);
+  if (i < 0) return;
+  const last = list.pop()!;
+  if (last !== port) list[i] = last;
 }

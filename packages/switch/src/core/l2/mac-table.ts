@@ -17,6 +17,11 @@
  *   learned entries (never aged or evicted while the session lives, bounded by the
  *   number of sessions); another port cannot take a pinned MAC (`mac_conflict`).
  *
+ * - Remote entries (trunks): MACs a peer node announced, kept apart from the local ones
+ *   (no aging: they live until withdrawn or their trunk goes), below them in lookup, and
+ *   taken over by a local learn or pin (a local endpoint wins). `local` hears of local
+ *   MACs appearing (new learned entry or pin) and going (so the segment announces them).
+ *
  * No method throws or allocates on the refresh/lookup path.
  */
 import type { DropReason } from '../drops.js';
@@ -26,6 +31,19 @@ export interface MacEntry {
   port: Port;
   /** Last refresh, in `now()` milliseconds (coarse: see refreshMs). */
   seen: number;
+}
+
+export interface RemoteMac {
+  port: Port;
+  /** The sequence number the peer announced it with. */
+  seq: number;
+}
+
+/** Local MACs appearing and going (L2Segment → trunks). */
+export interface LocalMacEvents {
+  /** `mac` is local now (learned or pinned); `displaced`: the remote entry it took over. */
+  added(mac: number, port: Port, displaced: RemoteMac | undefined): void;
+  removed(mac: number, port: Port): void;
 }
 
 export interface MacTableOptions {
@@ -49,6 +67,10 @@ export class MacTable {
   private readonly byPort = new Map<Port, Set<number>>();
   private readonly pins = new Map<number, Port>();
   private readonly pinsByPort = new Map<Port, Set<number>>();
+  private readonly remote = new Map<number, RemoteMac>();
+  private readonly remoteByPort = new Map<Port, Set<number>>();
+  /** Set by the segment when trunks listen; undefined costs nothing. */
+  local: LocalMacEvents | undefined;
   /** Entries removed to make room for a new one. */
   evictions = 0;
   /** Entries that moved from one port to another. */
@@ -83,13 +105,69 @@ export class MacTable {
     const pinned = this.pins.get(mac);
     if (pinned !== undefined) return pinned;
     const e = this.entries.get(mac);
-    if (e === undefined) return undefined;
+    if (e === undefined) return this.remote.get(mac)?.port;
     if (now - e.seen > this.agingMs) {
       this.remove(mac, e);
       this.aged++;
-      return undefined;
+      return this.remote.get(mac)?.port;
     }
     return e.port;
+  }
+
+  /** The learned (not pinned, not remote) entry of `mac`, fresh or not. */
+  learned(mac: number): MacEntry | undefined {
+    return this.entries.get(mac);
+  }
+
+  /** The remote entry of `mac`, if a peer announced it. */
+  remoteOf(mac: number): RemoteMac | undefined {
+    return this.remote.get(mac);
+  }
+
+  /** Remote entries in all, or of one trunk port. */
+  remoteCount(port?: Port): number {
+    return port === undefined ? this.remote.size : (this.remoteByPort.get(port)?.size ?? 0);
+  }
+
+  /** Installs (or moves, or refreshes) a remote entry; the caller has checked that no local one exists. */
+  setRemote(mac: number, port: Port, seq: number): void {
+    const r = this.remote.get(mac);
+    if (r !== undefined) {
+      if (r.port !== port) {
+        this.remoteByPort.get(r.port)?.delete(mac);
+        r.port = port;
+        this.remoteSet(port).add(mac);
+      }
+      r.seq = seq;
+      return;
+    }
+    this.remote.set(mac, { port, seq });
+    this.remoteSet(port).add(mac);
+  }
+
+  /** Removes the remote entry of `mac` if `port` holds it (undefined: whoever does). */
+  removeRemote(mac: number, port?: Port): boolean {
+    const r = this.remote.get(mac);
+    if (r === undefined || (port !== undefined && r.port !== port)) return false;
+    this.remote.delete(mac);
+    const set = this.remoteByPort.get(r.port);
+    if (set) {
+      set.delete(mac);
+      if (set.size === 0) this.remoteByPort.delete(r.port);
+    }
+    return true;
+  }
+
+  /** Every local MAC (learned and pinned), for a full table sync. */
+  *localMacs(): IterableIterator<number> {
+    yield* this.pins.keys();
+    yield* this.entries.keys();
+  }
+
+  private remoteSet(port: Port): Set<number> {
+    let set = this.remoteByPort.get(port);
+    if (!set) this.remoteByPort.set(port, (set = new Set()));
+    return set;
   }
 
   /**
@@ -118,6 +196,7 @@ export class MacTable {
     if (this.entries.size >= this.capacity) this.evictOldest(now);
     this.entries.set(mac, { port, seen: now });
     this.portSet(port).add(mac);
+    if (this.local !== undefined) this.localAdded(mac, port);
     return undefined;
   }
 
@@ -130,11 +209,13 @@ export class MacTable {
     const holder = this.pins.get(mac);
     if (holder !== undefined && holder !== port) return holder;
     const e = this.entries.get(mac);
-    if (e !== undefined) this.remove(mac, e);
+    const wasLocal = e !== undefined || holder !== undefined;
+    if (e !== undefined) this.remove(mac, e, false);
     this.pins.set(mac, port);
     let set = this.pinsByPort.get(port);
     if (!set) this.pinsByPort.set(port, (set = new Set()));
     set.add(mac);
+    if (!wasLocal && this.local !== undefined) this.localAdded(mac, port);
     return undefined;
   }
 
@@ -146,19 +227,39 @@ export class MacTable {
     if (this.pins.get(mac) !== port) return;
     this.pins.delete(mac);
     this.pinsByPort.get(port)?.delete(mac);
+    this.local?.removed(mac, port);
+  }
+
+  /** A MAC became local: it takes over a remote entry (a local endpoint wins). */
+  private localAdded(mac: number, port: Port): void {
+    const r = this.remote.get(mac);
+    if (r !== undefined) this.removeRemote(mac);
+    this.local!.added(mac, port, r);
   }
 
   /** Forgets every MAC learned on or pinned to `port` (the port went away). */
   forgetPort(port: Port): void {
     const learned = this.byPort.get(port);
+    const local = this.local;
     if (learned) {
-      for (const mac of learned) this.entries.delete(mac);
+      for (const mac of learned) {
+        this.entries.delete(mac);
+        local?.removed(mac, port);
+      }
       this.byPort.delete(port);
     }
     const pinned = this.pinsByPort.get(port);
     if (pinned) {
-      for (const mac of pinned) this.pins.delete(mac);
+      for (const mac of pinned) {
+        this.pins.delete(mac);
+        local?.removed(mac, port);
+      }
       this.pinsByPort.delete(port);
+    }
+    const remote = this.remoteByPort.get(port);
+    if (remote) {
+      for (const mac of remote) this.remote.delete(mac);
+      this.remoteByPort.delete(port);
     }
   }
 
@@ -189,13 +290,15 @@ export class MacTable {
     }
   }
 
-  private remove(mac: number, e: MacEntry): void {
+  /** Forgets a learned entry; `gone` false when the MAC stays local (a pin takes it over). */
+  remove(mac: number, e: MacEntry, gone = true): void {
     this.entries.delete(mac);
     const set = this.byPort.get(e.port);
     if (set) {
       set.delete(mac);
       if (set.size === 0) this.byPort.delete(e.port);
     }
+    if (gone) this.local?.removed(mac, e.port);
   }
 
   private portSet(port: Port): Set<number> {

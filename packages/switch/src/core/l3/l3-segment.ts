@@ -14,6 +14,10 @@
  *      the ingress port itself                      → drop `hairpin`
  *   6. TTL / hop limit ≤ 1                          → drop `ttl_exceeded` + ICMP time exceeded
  *      else decrement (IPv4: incremental checksum)  → egress.enqueue(packet)
+ * A trunk port (another node of the segment) is routed the prefixes that peer announced
+ * (learnRemote, endpoints.ts), and is trusted for those sources only (step 3,
+ * `trunk_source`); what comes in by a trunk never leaves by another (`split_horizon`). A
+ * local port attaching with a prefix a trunk holds takes it over (a local endpoint wins).
  * ICMP errors come from the ingress segment's gateway address and are rate-limited
  * per session (segment.icmpPerSession) and, under that, node-wide; echo replies too. The
  * budgets are taken before the message is built, so a flood of TTL=1 packets costs no
@@ -29,6 +33,7 @@ import { newDropCounts, type DropCounts } from '../drops.js';
 import { GsoEgress } from '../gso-egress.js';
 import { withLiveSettings } from '../segment-settings.js';
 import type { Port } from '../port.js';
+import type { EndpointListener, MoveLimits, RemoteVerdict } from '../endpoints.js';
 import {
   decrementTtl4,
   icmp4EchoReply,
@@ -103,6 +108,12 @@ export type L3AttachResult = { ok: true } | { ok: false; conflict?: Port; full?:
 
 interface Attachment {
   readonly prefixes: readonly Prefix[];
+  /** A trunk port; its routes are in `remote`. */
+  readonly trunk: boolean;
+  /** A trunk's routes by prefix text, with the sequence numbers announced. */
+  readonly remote: Map<string, { prefix: Prefix; seq: number }> | undefined;
+  /** The route value of a trunk's prefixes (PrefixTable.remove compares it). */
+  readonly route: L3Route | undefined;
   readonly trusted: boolean;
   /** The session's ICMP budget; none for a trusted uplink (a whole LAN). */
   readonly icmp: TokenBucket | undefined;
@@ -178,12 +189,15 @@ export class L3Segment implements Segment {
     if (this.attachments.has(port)) return { ok: true };
     for (const p of opts.prefixes) {
       const other = this.ownerOf(p);
-      if (other !== undefined && other !== port) return { ok: false, conflict: other };
+      // A prefix a peer node announced is taken over: a local endpoint wins.
+      if (other !== undefined && other !== port && other.kind !== 'trunk') return { ok: false, conflict: other };
     }
     if (this.routeCount + opts.prefixes.length > this.def.maxRoutes) return { ok: false, full: true };
     const route: L3Route = { port, segment: this };
     const done: Prefix[] = [];
     for (const p of opts.prefixes) {
+      const held = this.router.table(p.family).exact(p.words, p.length);
+      if (held !== undefined && held.port !== port) held.segment.dropRemote(held.port, formatPrefix(p));
       if (!this.router.table(p.family).insert(p.words, p.length, route)) {
         for (const d of done) this.router.table(d.family).remove(d.words, d.length, route);
         return { ok: false, full: true };
@@ -193,12 +207,89 @@ export class L3Segment implements Segment {
     this.routeCount += done.length;
     const trusted = !!opts.trusted;
     const budget = this.def.icmpPerSession;
-    this.attachments.set(port, { prefixes: done, trusted, icmp: trusted ? undefined : new TokenBucket(budget.rate, budget.burst, this.router.now) });
+    this.attachments.set(port, { prefixes: done, trunk: false, remote: undefined, route: undefined, trusted, icmp: trusted ? undefined : new TokenBucket(budget.rate, budget.burst, this.router.now) });
+    const l = this.listener;
+    if (l !== undefined) for (const p of done) l.added(formatPrefix(p), 0);
     return { ok: true };
   }
 
+  // ---- trunks (endpoints.ts) ----
+
+  private listener: EndpointListener | undefined;
+  private remoteRoutes = 0;
+
+  listen(listener: EndpointListener, _moves: MoveLimits): void {
+    this.listener = listener;
+  }
+
+  attachTrunk(port: Port): void {
+    if (this.attachments.has(port)) return;
+    // No ICMP budget of its own: a peer node's clients are limited there, and by the node-wide one here.
+    this.attachments.set(port, { prefixes: [], trunk: true, remote: new Map(), route: { port, segment: this }, trusted: false, icmp: undefined });
+  }
+
+  localEndpoints(): [string, number][] {
+    const out: [string, number][] = [];
+    for (const a of this.attachments.values()) if (!a.trunk) for (const p of a.prefixes) out.push([formatPrefix(p), 0]);
+    return out;
+  }
+
+  learnRemote(port: Port, key: string, seq: number, limit: number): RemoteVerdict {
+    const att = this.attachments.get(port);
+    if (att === undefined || att.remote === undefined || att.route === undefined) return 'bad';
+    const p = parsePrefix(key);
+    if (!p) return 'bad';
+    const text = formatPrefix(p);
+    const table = this.router.table(p.family);
+    const held = table.exact(p.words, p.length);
+    if (held !== undefined && held.port !== port) {
+      if (held.port.kind !== 'trunk') return 'local';
+      const prev = held.segment.attachments.get(held.port)?.remote?.get(text);
+      if (prev !== undefined && seq < prev.seq) return 'stale';
+    }
+    const mine = att.remote.get(text);
+    if (mine !== undefined) {
+      mine.seq = seq;
+      return 'ok';
+    }
+    if (att.remote.size >= limit || this.remoteRoutes >= this.def.maxRoutes) return 'full';
+    if (held !== undefined) held.segment.dropRemote(held.port, text);
+    if (!table.insert(p.words, p.length, att.route)) return 'full';
+    att.remote.set(text, { prefix: p, seq });
+    this.remoteRoutes++;
+    return 'ok';
+  }
+
+  forgetRemote(port: Port, key: string): void {
+    const p = parsePrefix(key);
+    if (!p) return;
+    const att = this.attachments.get(port);
+    const r = att?.remote?.get(formatPrefix(p));
+    if (r === undefined) return;
+    this.router.table(p.family).remove(p.words, p.length, att!.route);
+    this.dropRemote(port, formatPrefix(p));
+  }
+
+  /** Forgets a trunk's prefix whose route was taken over or removed. */
+  private dropRemote(port: Port, text: string): void {
+    if (this.attachments.get(port)?.remote?.delete(text)) this.remoteRoutes--;
+  }
+
+  remoteCount(port?: Port): number {
+    if (port === undefined) return this.remoteRoutes;
+    return this.attachments.get(port)?.remote?.size ?? 0;
+  }
+
+  frozenCount(): number {
+    return 0;
+  }
+
+  freezeCount(): number {
+    return 0;
+  }
+
   stats(): SegmentStats {
-    return { ports: this.attachments.size, macEntries: 0, evictions: 0, moves: 0, routes: this.routeCount };
+    return { ports: this.attachments.size, macEntries: 0, evictions: 0, moves: 0, routes: this.routeCount, remote: this.remoteRoutes, frozen: 0 };
   }
 
   /** Routes age with their sessions, not with time. */
@@ -246,7 +337,7 @@ export class L3Segment implements Segment {
     let taken: Prefix | undefined;
     for (const p of prefixes) {
       const h = this.ownerOf(p);
-      if (h === undefined) continue;
+      if (h === undefined || h.kind === 'trunk') continue; // a peer's: taken over at attach
       taken ??= p;
       if (!holders.includes(h)) holders.push(h);
     }
@@ -300,8 +391,17 @@ export class L3Segment implements Segment {
   detach(port: Port): void {
     const a = this.attachments.get(port);
     if (a === undefined) return;
+    if (a.remote !== undefined) {
+      for (const { prefix: p } of a.remote.values()) this.router.table(p.family).remove(p.words, p.length, a.route);
+      this.remoteRoutes -= a.remote.size;
+      a.remote.clear();
+      this.attachments.delete(port);
+      return;
+    }
     this.attachments.delete(port);
+    const l = this.listener;
     for (const p of a.prefixes) {
+      if (l !== undefined) l.removed(formatPrefix(p));
       const t = this.router.table(p.family);
       const r = t.exact(p.words, p.length);
       if (r !== undefined && r.port === port) t.remove(p.words, p.length, r);
@@ -345,7 +445,7 @@ export class L3Segment implements Segment {
     }
     const table = this.router.v4;
     if (!att.trusted && table.lookupAt(p, 12)?.port !== ingress) {
-      this.drops.src_address++;
+      this.drops[att.trunk ? 'trunk_source' : 'src_address']++;
       return;
     }
     if (p[9] === 1 && p.readUInt32BE(16) === this.gateway4 && p.length > ihl && p[ihl] === ICMP4_ECHO_REQUEST) {
@@ -372,6 +472,10 @@ export class L3Segment implements Segment {
       this.drops.hairpin++;
       return;
     }
+    if (att.trunk && route.port.kind === 'trunk') {
+      this.drops.split_horizon++;
+      return;
+    }
     if (p[8] <= 1) {
       this.drops.ttl_exceeded++;
       this.icmp4(p, ingress, att, ICMP4_TIME_EXCEEDED, 0);
@@ -394,7 +498,7 @@ export class L3Segment implements Segment {
     }
     const table = this.router.v6;
     if (!att.trusted && table.lookupAt(p, 8)?.port !== ingress) {
-      this.drops.src_address++;
+      this.drops[att.trunk ? 'trunk_source' : 'src_address']++;
       return;
     }
     if (p[6] === 58 && p.length > IPV6_HEADER && p[IPV6_HEADER] === ICMP6_ECHO_REQUEST && this.isGateway6(p)) {
@@ -419,6 +523,10 @@ export class L3Segment implements Segment {
     }
     if (route.port === ingress) {
       this.drops.hairpin++;
+      return;
+    }
+    if (att.trunk && route.port.kind === 'trunk') {
+      this.drops.split_horizon++;
       return;
     }
     if (p[7] <= 1) {

@@ -1,0 +1,85 @@
+/**
+ * Trunk control messages: the JSON objects carried in TRUNK_CONTROL records (type 0x04)
+ * between two switch nodes (docs/protocol.md §7). As for CONTROL, unknown fields are
+ * ignored and unknown types are errors; every list is bounded so one record stays under
+ * MAX_CONTROL_PAYLOAD.
+ *
+ *   both ways, first:  trunk_hello {version, node, role, proof, segments}
+ *   then, both ways:   update {segment, add: [[key, seq], …], del: [key, …]}
+ *                      synced {segment}        (the full table sync at trunk up is complete)
+ *                      ping {id} / pong {id}   (keepalive)
+ *                      error {code, message}   (then close)
+ */
+import { z } from 'zod';
+import { ElError } from './errors.js';
+import { encodeRecord, MAX_CONTROL_PAYLOAD, RecordType } from './records.js';
+
+export const TRUNK_PROTOCOL_VERSION = 1;
+/** Entries (adds plus withdrawals) in one update message: keeps it well below 16 KiB. */
+export const MAX_UPDATE_ENTRIES = 128;
+/** Segments named in one trunk_hello. */
+export const MAX_TRUNK_SEGMENTS = 256;
+
+/** An endpoint key: an L2 MAC ("02:00:5e:10:00:01") or an L3 prefix ("198.19.0.5/32"). */
+const endpointKey = z.string().min(1).max(64);
+const segmentId = z.number().int().min(0).max(0xffffffff);
+
+export const trunkHelloSchema = z.object({
+  type: z.literal('trunk_hello'),
+  version: z.number().int().min(1),
+  /** The sender's node id (switch node.id). */
+  node: z.string().min(1).max(64),
+  /** Which end of the TLS connection the sender is; part of what the proof signs. */
+  role: z.enum(['dial', 'accept']),
+  /** base64 HMAC-SHA256(secret, "el-trunk/1" ‖ role ‖ 0 ‖ node ‖ 0 ‖ TLS exporter), trunk-auth.ts. */
+  proof: z.string().min(1).max(128),
+  /** The segments the sender hosts, with the id its frames carry and the mode. */
+  segments: z.array(z.object({ name: z.string().min(1).max(128), id: segmentId, mode: z.enum(['l2', 'l3']) })).max(MAX_TRUNK_SEGMENTS),
+});
+
+export const trunkUpdateSchema = z.object({
+  type: z.literal('update'),
+  segment: segmentId,
+  /** Endpoints the sender has locally, with their sequence number (mobility, RFC 7432 §15). */
+  add: z.array(z.tuple([endpointKey, z.number().int().min(0)])).max(MAX_UPDATE_ENTRIES).default([]),
+  /** Endpoints the sender no longer has. */
+  del: z.array(endpointKey).max(MAX_UPDATE_ENTRIES).default([]),
+});
+
+export const trunkSyncedSchema = z.object({ type: z.literal('synced'), segment: segmentId });
+export const trunkPingSchema = z.object({ type: z.literal('ping'), id: z.number().int() });
+export const trunkPongSchema = z.object({ type: z.literal('pong'), id: z.number().int() });
+export const trunkErrorSchema = z.object({ type: z.literal('error'), code: z.string().max(64), message: z.string().max(1024) });
+
+export const trunkControlSchema = z.discriminatedUnion('type', [trunkHelloSchema, trunkUpdateSchema, trunkSyncedSchema, trunkPingSchema, trunkPongSchema, trunkErrorSchema]);
+
+export type TrunkHello = z.infer<typeof trunkHelloSchema>;
+export type TrunkUpdate = z.infer<typeof trunkUpdateSchema>;
+export type TrunkControl = z.infer<typeof trunkControlSchema>;
+/** What a sender writes (defaults may be left out). */
+export type TrunkControlInput = z.input<typeof trunkControlSchema>;
+
+/** Parses a TRUNK_CONTROL payload; throws ElError EL_ERR_BAD_CONTROL. */
+export function parseTrunkControl(payload: Uint8Array): TrunkControl {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+  } catch {
+    throw new ElError('EL_ERR_BAD_CONTROL', 'trunk control record is not JSON');
+  }
+  const r = trunkControlSchema.safeParse(json);
+  if (!r.success) throw new ElError('EL_ERR_BAD_CONTROL', `bad trunk control message: ${r.error.issues[0]?.message ?? 'invalid'}`);
+  return r.data;
+}
+
+/** The JSON payload of a TRUNK_CONTROL record; throws RangeError beyond MAX_CONTROL_PAYLOAD. */
+export function encodeTrunkControlPayload(msg: TrunkControlInput): Buffer {
+  const payload = Buffer.from(JSON.stringify(msg), 'utf8');
+  if (payload.length > MAX_CONTROL_PAYLOAD) throw new RangeError(`trunk control message of ${payload.length} bytes exceeds ${MAX_CONTROL_PAYLOAD}`);
+  return payload;
+}
+
+/** A whole TRUNK_CONTROL record. */
+export function encodeTrunkControl(msg: TrunkControlInput): Buffer {
+  return encodeRecord(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload(msg));
+}

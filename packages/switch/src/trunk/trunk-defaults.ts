@@ -1,0 +1,53 @@
+/**
+ * Every default of a node's trunks (`switch.trunk`, README), in one place: the hub falls
+ * back to these and the config schema uses them.
+ */
+import type { QueueOptions } from '@elink/transport';
+import { DEFAULT_MAC_MOVES } from '../core/l2/mac-moves.js';
+
+export interface TrunkSettings {
+  /** Trunk port (TLS, ALPN el-trunk/1). */
+  port: number;
+  /** Bind address. */
+  host: string;
+  /** The shared trunk secret (at least 16 characters). */
+  secret: string;
+  /** Static peers, "host:port". */
+  peers: string[];
+  /** Peer nodes at most (trunks, dialed addresses). */
+  maxPeers: number;
+  /** Endpoints one peer may install per segment (MACs or routes). */
+  maxRemotePerSegment: number;
+  /** Announcements (entries) per second per trunk, and the burst. */
+  announceRate: number;
+  announceBurst: number;
+  /** L2 loop freezing: more than maxMoves moves of a MAC within windowSeconds freeze it for freezeSeconds. */
+  macMoves: { maxMoves: number; windowSeconds: number; freezeSeconds: number };
+  /** Reconnect backoff of the dialing side (exponential with full jitter). */
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  /** TLS handshake plus trunk_hello. */
+  helloTimeoutMs: number;
+  /** Ping interval, and silence after which a trunk is closed. */
+  keepaliveMs: number;
+  timeoutMs: number;
+  /** The trunk's output queue (per tick, high-water mark). */
+  queue: Omit<QueueOptions, 'scheduler' | 'now'>;
+}
+
+export const DEFAULT_TRUNK_PORT = 4444;
+
+export const DEFAULT_TRUNK: Omit<TrunkSettings, 'secret' | 'host' | 'port' | 'peers'> = {
+  maxPeers: 64,
+  maxRemotePerSegment: 65_536,
+  announceRate: 10_000,
+  announceBurst: 10_000,
+  macMoves: { ...DEFAULT_MAC_MOVES },
+  reconnectMinMs: 250,
+  reconnectMaxMs: 10_000,
+  helloTimeoutMs: 10_000,
+  keepaliveMs: 5_000,
+  timeoutMs: 15_000,
+  // A trunk carries many sessions' traffic: room for more per tick than one session.
+  queue: { maxFrames: 16_384, maxBytes: 8 * 1024 * 1024, highWaterBytes: 16 * 1024 * 1024, writeTimeoutMs: 15_000 },
+};

@@ -1,0 +1,540 @@
+/**
+ * TrunkHub: a node's trunks to its peer nodes (docs/cluster.md "Trunks").
+ *
+ * - Listens on `switch.trunk.port` (TLS, ALPN el-trunk/1); every peer proves the trunk
+ *   secret bound to the connection (trunk-auth.ts), or is refused: logged (sampled),
+ *   counted (el_trunk_connects_total{result="auth_failed"}) and closed.
+ * - Dials every peer address it knows (static `switch.trunk.peers`, and the broker's
+ *   heartbeat reply), reconnecting with backoff; an address whose node already has a trunk
+ *   up is not dialed again until that trunk goes.
+ * - One trunk per pair of nodes: when two come up (both dialed), the one dialed by the
+ *   lower node id stays, the other is closed ("duplicate"); both ends decide the same.
+ * - Tells the trunks what each segment's local endpoints do (EndpointListener), and
+ *   reports frozen MACs.
+ */
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { ElError, TRUNK_ALPN } from '@elink/protocol';
+import { Backoff, defaultFlushScheduler, inheritRemote, TlsRecordConn } from '@elink/transport';
+import type { Segment } from '../core/segment.js';
+import type { RemoteVerdict } from '../core/endpoints.js';
+import { EventSummary } from '../node/event-summary.js';
+import { trunkKeyingMaterial } from './trunk-auth.js';
+import { trunkSegmentId } from './segment-id.js';
+import { Trunk, type TrunkHost, type TrunkLimits } from './trunk.js';
+import { DEFAULT_TRUNK, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk-defaults.js';
+
+export interface TrunkHubOptions extends Partial<TrunkSettings> {
+  secret: string;
+  nodeId: string;
+  logger: Logger;
+  tls: { cert: string | Buffer; key: string | Buffer };
+  /** The hosted segment by name. */
+  segment(name: string): Segment | undefined;
+  /** Names of the hosted segments. */
+  segmentNames(): string[];
+  registry?: Registry;
+  /** Pre-auth log summary interval. */
+  logIntervalMs?: number;
+}
+
+/** A peer address to dial, and what a heartbeat said of it. */
+export interface TrunkPeer {
+  host: string;
+  port: number;
+  /** The node id when known (broker), else learned from its hello. */
+  node?: string;
+}
+
+export interface TrunkStats {
+  peer: string;
+  address: string;
+  role: 'dial' | 'accept';
+  state: 'hello' | 'up' | 'closed';
+  segments: string[];
+  framesIn: number;
+  bytesIn: number;
+  framesOut: number;
+  bytesOut: number;
+  remote: number;
+  upSeconds: number;
+}
+
+/** Frames from a trunk read into the flush scheduler's arena, as a session's. */
+const allocateFrame = (_type: number, size: number): Buffer => defaultFlushScheduler.arena.alloc(size);
+
+class Dialer {
+  readonly backoff: Backoff;
+  timer: NodeJS.Timeout | undefined;
+  trunk: Trunk | undefined;
+  socket: TLSSocket | undefined;
+  node: string | undefined;
+  stopped = false;
+
+  constructor(
+    readonly peer: TrunkPeer,
+    readonly isStatic: boolean,
+    minMs: number,
+    maxMs: number,
+  ) {
+    this.backoff = new Backoff({ baseMs: minMs, capMs: maxMs });
+    this.node = peer.node;
+  }
+
+  get key(): string {
+    return `${this.peer.host}:${this.peer.port}`;
+  }
+}
+
+export class TrunkHub implements TrunkHost {
+  readonly nodeId: string;
+  readonly logger: Logger;
+  readonly secret: string;
+  readonly limits: TrunkLimits;
+  private readonly settings: TrunkSettings;
+  /** Up trunks by peer node id. */
+  private readonly byNode = new Map<string, Trunk>();
+  /** Every trunk with a connection (hello and up). */
+  private readonly trunks = new Set<Trunk>();
+  private readonly dialers = new Map<string, Dialer>();
+  private readonly ids = new Map<number, string>();
+  private readonly server: Server;
+  private readonly tcp: TcpServer;
+  private readonly sockets = new Set<Socket>();
+  private readonly preAuth: EventSummary;
+  private readonly notInstalledLog: EventSummary;
+  private stopped = false;
+  /** Totals of trunks that are gone, by peer node (metrics stay monotonic); bounded by maxPeers. */
+  private readonly past = new Map<string, { framesIn: number; bytesIn: number; framesOut: number; bytesOut: number }>();
+  private readonly announced = { in: 0, out: 0 };
+  private readonly connects: Counter<'peer' | 'result'> | undefined;
+
+  constructor(private readonly opts: TrunkHubOptions) {
+    this.nodeId = opts.nodeId;
+    this.logger = opts.logger;
+    this.secret = opts.secret;
+    this.settings = { ...DEFAULT_TRUNK, port: DEFAULT_TRUNK_PORT, host: '0.0.0.0', peers: [], ...withoutUndefined(opts) };
+    const s = this.settings;
+    this.limits = {
+      maxRemotePerSegment: s.maxRemotePerSegment,
+      announceRate: s.announceRate,
+      announceBurst: s.announceBurst,
+      helloTimeoutMs: s.helloTimeoutMs,
+      keepaliveMs: s.keepaliveMs,
+      timeoutMs: s.timeoutMs,
+      queue: { ...s.queue },
+    };
+    this.preAuth = new EventSummary({ logger: opts.logger, message: 'trunk connections refused', intervalMs: opts.logIntervalMs });
+    this.notInstalledLog = new EventSummary({ logger: opts.logger, message: 'trunk announcements not installed', intervalMs: opts.logIntervalMs });
+    this.server = createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.3', ALPNProtocols: [TRUNK_ALPN], handshakeTimeout: s.helloTimeoutMs }, (socket) => this.onAccepted(socket));
+    this.server.on('tlsClientError', (err, socket) => {
+      socket.destroy();
+      this.preAuth.add(`tls:${(err as NodeJS.ErrnoException).code ?? 'ERR_TLS'}`, { peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'trunk TLS handshake failed');
+    });
+    this.tcp = createTcpServer({ noDelay: true }, (raw) => {
+      // Only peers connect here: a few at a time; a crowd of strangers gets closed.
+      if (this.sockets.size >= s.maxPeers * 2 + 16 || this.stopped) {
+        raw.destroy();
+        this.preAuth.add('busy', { peer: `${raw.remoteAddress}:${raw.remotePort}` }, 'trunk port busy: connection closed');
+        return;
+      }
+      raw.on('error', () => {});
+      this.track(raw);
+      this.server.emit('connection', raw);
+    });
+    if (opts.registry) this.connects = this.registerMetrics(opts.registry);
+  }
+
+  // ---- lifecycle ----
+
+  async start(): Promise<void> {
+    const { host, port } = this.settings;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(new ElError('EL_ERR_LISTEN', `cannot listen for trunks on ${host}:${port}: ${err.message}`, { cause: err }));
+      this.tcp.once('error', onError);
+      this.tcp.listen(port, host, () => {
+        this.tcp.off('error', onError);
+        resolve();
+      });
+    });
+    this.segmentsChanged();
+    for (const p of this.settings.peers) this.addPeer(parsePeer(p), true);
+    this.logger.info({ node: this.nodeId, ...this.address(), peers: this.settings.peers }, 'trunk port listening');
+  }
+
+  address(): { host: string; port: number } {
+    const a = this.tcp.address();
+    if (a === null || typeof a === 'string') return { host: this.settings.host, port: this.settings.port };
+    return { host: a.address, port: a.port };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.tcp.close(() => {});
+    for (const d of this.dialers.values()) {
+      d.stopped = true;
+      clearTimeout(d.timer);
+    }
+    for (const t of [...this.trunks]) t.close('shutdown');
+    const deadline = Date.now() + 1500;
+    while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const s of this.sockets) s.destroy();
+    this.preAuth.stop();
+    this.notInstalledLog.stop();
+  }
+
+  /**
+   * The hosted segments changed (one added): registers listeners on the new ones, and
+   * restarts up trunks so their hellos name the new set.
+   */
+  segmentsChanged(): void {
+    let added = false;
+    for (const name of this.opts.segmentNames()) {
+      const id = trunkSegmentId(name);
+      const holder = this.ids.get(id);
+      if (holder === name) continue;
+      if (holder !== undefined) {
+        this.logger.error({ segment: name, other: holder, id }, 'two segments share a trunk segment id; this one is not carried over trunks (rename one)');
+        continue;
+      }
+      const seg = this.opts.segment(name)!;
+      this.ids.set(id, name);
+      seg.listen(
+        {
+          added: (key, seq) => this.announce(id, key, seq),
+          removed: (key) => this.announce(id, key, -1),
+          frozen: (key, moves) => this.logger.warn({ segment: name, mac: key, moves, windowSeconds: this.settings.macMoves.windowSeconds, freezeSeconds: this.settings.macMoves.freezeSeconds }, 'MAC moved between nodes too often (a loop?): frozen'),
+        },
+        { maxMoves: this.settings.macMoves.maxMoves, windowMs: this.settings.macMoves.windowSeconds * 1000, freezeMs: this.settings.macMoves.freezeSeconds * 1000 },
+      );
+      added = true;
+    }
+    if (added) for (const t of [...this.byNode.values()]) t.close('segments changed');
+  }
+
+  /** Peers from a heartbeat reply: dialed until the next reply leaves them out. */
+  setPeers(peers: TrunkPeer[]): void {
+    const want = new Set<string>();
+    for (const p of peers.slice(0, this.settings.maxPeers)) {
+      if (p.node === this.nodeId) continue;
+      want.add(`${p.host}:${p.port}`);
+      this.addPeer(p, false);
+    }
+    for (const [k, d] of this.dialers) {
+      if (d.isStatic || want.has(k)) continue;
+      d.stopped = true;
+      clearTimeout(d.timer);
+      this.dialers.delete(k);
+    }
+  }
+
+  private addPeer(peer: TrunkPeer, isStatic: boolean): void {
+    const key = `${peer.host}:${peer.port}`;
+    if (this.dialers.has(key) || this.stopped) return;
+    if (this.dialers.size >= this.settings.maxPeers) {
+      this.logger.warn({ peer: key, maxPeers: this.settings.maxPeers }, 'trunk peer not dialed: switch.trunk.maxPeers reached');
+      return;
+    }
+    const d = new Dialer(peer, isStatic, this.settings.reconnectMinMs, this.settings.reconnectMaxMs);
+    this.dialers.set(key, d);
+    this.dial(d);
+  }
+
+  private dial(d: Dialer): void {
+    if (d.stopped || this.stopped) return;
+    // Its node already has a trunk (it dialed us, or another address of it did): wait.
+    if (d.node !== undefined && this.byNode.has(d.node)) {
+      this.redial(d, this.settings.reconnectMaxMs);
+      return;
+    }
+    const conn = TlsRecordConn.connect(
+      { host: d.peer.host, port: d.peer.port, ALPNProtocols: [TRUNK_ALPN], minVersion: 'TLSv1.3', rejectUnauthorized: false, servername: isIp(d.peer.host) ? undefined : d.peer.host, timeout: this.settings.helloTimeoutMs },
+      { allocate: allocateFrame },
+    );
+    const socket = conn.socket;
+    d.socket = socket;
+    this.track(socket);
+    let trunk: Trunk | undefined;
+    const failed = (why: string): void => {
+      if (trunk) return;
+      this.connects?.inc({ peer: d.node ?? d.key, result: 'error' });
+      this.logger.debug({ peer: d.key, err: why }, 'trunk dial failed');
+      socket.destroy();
+    };
+    socket.once('timeout', () => failed('timeout'));
+    socket.once('error', (e) => failed(e.message));
+    socket.once('close', () => {
+      d.socket = undefined;
+      if (!trunk) this.redial(d);
+    });
+    socket.once('secureConnect', () => {
+      socket.setTimeout(0);
+      if (socket.alpnProtocol !== TRUNK_ALPN) {
+        failed(`the peer does not speak ${TRUNK_ALPN}`);
+        return;
+      }
+      trunk = new Trunk(conn, this, 'dial', trunkKeyingMaterial(socket));
+      d.trunk = trunk;
+      this.trunks.add(trunk);
+    });
+    // Starts reading (TlsRecordConn.connect reads into the shared buffer); records before
+    // the Trunk exists cannot come: the peer speaks after its own handshake end.
+  }
+
+  private redial(d: Dialer, ms = d.backoff.next()): void {
+    if (d.stopped || this.stopped) return;
+    clearTimeout(d.timer);
+    d.timer = setTimeout(() => this.dial(d), ms);
+    d.timer.unref();
+  }
+
+  private onAccepted(socket: TLSSocket): void {
+    inheritRemote(socket);
+    if (socket.alpnProtocol !== TRUNK_ALPN) {
+      this.preAuth.add('no_alpn', { peer: `${socket.remoteAddress}:${socket.remotePort}` }, `connection without ALPN ${TRUNK_ALPN} refused on the trunk port`);
+      socket.destroy();
+      return;
+    }
+    const conn = TlsRecordConn.accept(socket, { allocate: allocateFrame });
+    const t = new Trunk(conn, this, 'accept', trunkKeyingMaterial(socket));
+    this.trunks.add(t);
+  }
+
+  private track(s: Socket): void {
+    this.sockets.add(s);
+    s.once('close', () => this.sockets.delete(s));
+  }
+
+  // ---- TrunkHost ----
+
+  offer(): { name: string; id: number; mode: 'l2' | 'l3' }[] {
+    const out: { name: string; id: number; mode: 'l2' | 'l3' }[] = [];
+    for (const [id, name] of this.ids) {
+      const seg = this.opts.segment(name);
+      if (seg) out.push({ name, id, mode: seg.mode });
+    }
+    return out;
+  }
+
+  segmentById(id: number): Segment | undefined {
+    const name = this.ids.get(id);
+    return name === undefined ? undefined : this.opts.segment(name);
+  }
+
+  authenticated(t: Trunk): true | string {
+    const peer = t.peerNode!;
+    if (peer === this.nodeId) {
+      this.connects?.inc({ peer, result: 'self' });
+      return `that is this node (${peer}): a trunk to itself`;
+    }
+    for (const d of this.dialers.values()) if (d.trunk === t) d.node = peer;
+    const other = this.byNode.get(peer);
+    if (other !== undefined) {
+      // Both nodes keep the trunk dialed by the lower node id.
+      const dialerOf = (x: Trunk): string => (x.role === 'dial' ? this.nodeId : peer);
+      const keepNew = dialerOf(t) < dialerOf(other);
+      if (!keepNew) {
+        this.connects?.inc({ peer, result: 'duplicate' });
+        return `a trunk to node ${peer} is already up`;
+      }
+      other.close('duplicate trunk');
+    }
+    if (!this.byNode.has(peer) && this.byNode.size >= this.settings.maxPeers) {
+      this.connects?.inc({ peer: 'other', result: 'refused' });
+      return `node ${this.nodeId} has reached switch.trunk.maxPeers (${this.settings.maxPeers})`;
+    }
+    this.byNode.set(peer, t);
+    this.connects?.inc({ peer, result: 'ok' });
+    for (const d of this.dialers.values()) if (d.trunk === t) d.backoff.reset();
+    return true;
+  }
+
+  refused(t: Trunk, reason: string, err: ElError): void {
+    // A stranger chooses the node name it claims: never a label.
+    this.connects?.inc({ peer: t.role === 'dial' ? this.dialerOf(t)?.key ?? 'unknown' : 'unauthenticated', result: reason });
+    this.preAuth.add(`trunk:${reason}`, { peer: t.conn.peer, code: err.code }, err.message);
+  }
+
+  closed(t: Trunk): void {
+    this.trunks.delete(t);
+    const d = this.dialerOf(t);
+    if (d) {
+      d.trunk = undefined;
+      this.redial(d);
+    }
+    if (t.peerNode === undefined || this.byNode.get(t.peerNode) !== t) return;
+    this.byNode.delete(t.peerNode);
+    const p = this.pastOf(t.peerNode);
+    p.framesIn += t.framesIn;
+    p.bytesIn += t.bytesIn;
+    p.framesOut += t.output.framesOut;
+    p.bytesOut += t.output.bytesOut;
+    this.logger.info({ peer: t.peerNode, reason: t.closeReason, address: t.conn.peer }, 'trunk down');
+  }
+
+  announcementsIn(n: number): void {
+    this.announced.in += n;
+  }
+
+  announcementsOut(n: number): void {
+    this.announced.out += n;
+  }
+
+  notInstalled(t: Trunk, segment: string, key: string, verdict: RemoteVerdict): void {
+    this.notInstalledLog.add(verdict, { peer: t.peer, segment, endpoint: key, verdict }, `announcement not installed (${verdict})`);
+  }
+
+  // ---- state ----
+
+  /** A segment's local endpoint changed: every up trunk carrying it hears of it. */
+  private announce(id: number, key: string, seq: number): void {
+    for (const t of this.byNode.values()) t.queueAnnouncement(id, key, seq);
+  }
+
+  private dialerOf(t: Trunk): Dialer | undefined {
+    for (const d of this.dialers.values()) if (d.trunk === t) return d;
+    return undefined;
+  }
+
+  private pastOf(node: string): { framesIn: number; bytesIn: number; framesOut: number; bytesOut: number } {
+    let p = this.past.get(node);
+    if (!p) {
+      if (this.past.size >= this.settings.maxPeers * 4) this.past.delete(this.past.keys().next().value!);
+      this.past.set(node, (p = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 }));
+    }
+    return p;
+  }
+
+  /** Up trunks (by peer node). */
+  get upCount(): number {
+    return this.byNode.size;
+  }
+
+  trunkTo(node: string): Trunk | undefined {
+    return this.byNode.get(node);
+  }
+
+  stats(): TrunkStats[] {
+    const now = Date.now();
+    return [...this.trunks].map((t) => ({
+      peer: t.peer,
+      address: t.conn.peer,
+      role: t.role,
+      state: t.state,
+      segments: [...t.ports.values()].map((p) => p.segment.name),
+      framesIn: t.framesIn,
+      bytesIn: t.bytesIn,
+      framesOut: t.output.framesOut,
+      bytesOut: t.output.bytesOut,
+      remote: [...t.ports.values()].reduce((n, p) => n + p.segment.remoteCount(p), 0),
+      upSeconds: Math.round((now - t.openedAt) / 1000),
+    }));
+  }
+
+  /** Queue drops of the trunks (the node's el_switch_frames_dropped_total). */
+  queueDrops(): { queue_full: number; slow_peer: number; device_drop: number } {
+    const d = { queue_full: 0, slow_peer: 0, device_drop: 0 };
+    for (const t of this.trunks) {
+      d.queue_full += t.output.drops.queue_full;
+      d.slow_peer += t.output.drops.slow_peer;
+      d.device_drop += t.output.drops.device_drop;
+    }
+    return d;
+  }
+
+  private registerMetrics(registry: Registry): Counter<'peer' | 'result'> {
+    const registers = [registry];
+    const hub = this;
+    const peers = (): Set<string> => new Set([...this.past.keys(), ...this.byNode.keys()]);
+    new Gauge({
+      name: 'el_trunk_up',
+      help: 'Trunks to peer nodes: 1 connected, 0 not (a peer seen before).',
+      labelNames: ['peer'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of peers()) this.set({ peer: p }, hub.byNode.has(p) ? 1 : 0);
+      },
+    });
+    const traffic = (which: 'frames' | 'bytes') =>
+      function (this: Counter<'peer' | 'direction'>) {
+        this.reset();
+        const sum = new Map<string, { in: number; out: number }>();
+        for (const [p, v] of hub.past) sum.set(p, { in: which === 'frames' ? v.framesIn : v.bytesIn, out: which === 'frames' ? v.framesOut : v.bytesOut });
+        for (const [p, t] of hub.byNode) {
+          const s = sum.get(p) ?? { in: 0, out: 0 };
+          s.in += which === 'frames' ? t.framesIn : t.bytesIn;
+          s.out += which === 'frames' ? t.output.framesOut : t.output.bytesOut;
+          sum.set(p, s);
+        }
+        for (const [p, s] of sum) {
+          this.inc({ peer: p, direction: 'in' }, s.in);
+          this.inc({ peer: p, direction: 'out' }, s.out);
+        }
+      };
+    new Counter({ name: 'el_trunk_frames_total', help: 'Frames over trunks, by peer node and direction (in, out).', labelNames: ['peer', 'direction'], registers, collect: traffic('frames') });
+    new Counter({ name: 'el_trunk_bytes_total', help: 'Bytes of TRUNK_FRAME payloads (segment id included) over trunks, by peer node and direction.', labelNames: ['peer', 'direction'], registers, collect: traffic('bytes') });
+    new Gauge({
+      name: 'el_trunk_remote_endpoints',
+      help: 'Endpoints (L2 MACs, L3 routes) learned from peer nodes, by segment.',
+      labelNames: ['segment'],
+      registers,
+      collect() {
+        this.reset();
+        for (const name of hub.ids.values()) this.set({ segment: name }, hub.opts.segment(name)?.remoteCount() ?? 0);
+      },
+    });
+    new Counter({
+      name: 'el_trunk_announcements_total',
+      help: 'Endpoint announcements and withdrawals over trunks, by direction (in, out).',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ direction: 'in' }, hub.announced.in);
+        this.inc({ direction: 'out' }, hub.announced.out);
+      },
+    });
+    new Gauge({
+      name: 'el_trunk_frozen_macs',
+      help: 'MACs frozen now for moving between nodes too often (a loop), by segment.',
+      labelNames: ['segment'],
+      registers,
+      collect() {
+        this.reset();
+        for (const name of hub.ids.values()) this.set({ segment: name }, hub.opts.segment(name)?.frozenCount() ?? 0);
+      },
+    });
+    new Counter({
+      name: 'el_trunk_mac_freezes_total',
+      help: 'MACs frozen for moving between nodes too often (RFC 7432 §15.1), by segment.',
+      labelNames: ['segment'],
+      registers,
+      collect() {
+        this.reset();
+        for (const name of hub.ids.values()) {
+          const seg = hub.opts.segment(name);
+          if (seg?.mode === 'l2') this.inc({ segment: name }, seg?.freezeCount() ?? 0);
+        }
+      },
+    });
+    return new Counter({ name: 'el_trunk_connects_total', help: 'Trunk connections, by peer and result (ok, auth_failed, duplicate, self, refused, error).', labelNames: ['peer', 'result'], registers });
+  }
+}
+
+/** "host:port", "[v6]:port". */
+export function parsePeer(text: string): TrunkPeer {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+  if (!m) throw new ElError('EL_ERR_CONFIG', `trunk peer "${text}" is not host:port`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+function isIp(h: string): boolean {
+  return /^[\d.]+$/.test(h) || h.includes(':');
+}
+
+function withoutUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,371 @@
+/**
+ * A trunk: one record connection to a peer switch node, and the ports it gives every
+ * segment both nodes host (docs/protocol.md §7, docs/cluster.md "Trunks").
+ *
+ *   hello ──trunk_hello with a valid proof──▶ up ──close/error/keepalive──▶ closed
+ *     (TRUNK_CONTROL only)                     (TRUNK_FRAME, TRUNK_CONTROL)
+ *
+ * Output: one OutputQueue over a RecordWriter, shared by the trunk's ports (one write per
+ * tick for every segment). A TrunkPort queues a frame under trunkFrameType(segment id), so
+ * the writer puts the id in front without a copy. Announcements (update messages) wait
+ * in `pending`, coalesced per endpoint, and leave before the next frame of the trunk (so
+ * a peer hears of a source before its first frame), or at the end of the tick, within a
+ * token bucket (announceRate); what exceeds it leaves in later batches.
+ */
+import type { Logger } from 'pino';
+import {
+  ElError,
+  encodeTrunkControl,
+  encodeTrunkControlPayload,
+  MAX_CONTROL_PAYLOAD,
+  MAX_RECORD_PAYLOAD,
+  MAX_UPDATE_ENTRIES,
+  parseTrunkControl,
+  RecordType,
+  TRUNK_PROTOCOL_VERSION,
+  TRUNK_SEGMENT_ID_LENGTH,
+  trunkFrameType,
+  type TrunkControl,
+  type TrunkControlInput,
+  type TrunkHello,
+} from '@elink/protocol';
+import { OutputQueue, RecordWriter, type QueueOptions, type RecordConn, type RecordHandlers } from '@elink/transport';
+import { allocatePortId, type Port } from '../core/port.js';
+import type { Segment } from '../core/segment.js';
+import type { RemoteVerdict } from '../core/endpoints.js';
+import { trunkProof, verifyTrunkProof, type TrunkRole } from './trunk-auth.js';
+
+/** What a trunk needs from its hub (trunk-hub.ts). */
+export interface TrunkHost {
+  readonly nodeId: string;
+  readonly logger: Logger;
+  readonly secret: string;
+  /** The segments to offer, with their ids (trunk_hello). */
+  offer(): { name: string; id: number; mode: 'l2' | 'l3' }[];
+  segmentById(id: number): Segment | undefined;
+  readonly limits: TrunkLimits;
+  /** The peer proved the secret: true to bring the trunk up, else a reason to refuse it. */
+  authenticated(t: Trunk): true | string;
+  /** The peer's proof was wrong (or its hello broken): logged and counted by the hub. */
+  refused(t: Trunk, reason: string, err: ElError): void;
+  closed(t: Trunk): void;
+  announcementsIn(n: number): void;
+  announcementsOut(n: number): void;
+  /** An announcement not installed (the table full, a frozen MAC …): counted, logged sampled. */
+  notInstalled(t: Trunk, segment: string, key: string, verdict: RemoteVerdict): void;
+}
+
+export interface TrunkLimits {
+  /** Endpoints one peer may install per segment. */
+  maxRemotePerSegment: number;
+  /** Announcements (entries) sent per second per trunk, and the burst. */
+  announceRate: number;
+  announceBurst: number;
+  helloTimeoutMs: number;
+  keepaliveMs: number;
+  timeoutMs: number;
+  queue: QueueOptions;
+}
+
+export type TrunkState = 'hello' | 'up' | 'closed';
+
+/** A trunk's port in one segment. */
+export class TrunkPort implements Port {
+  readonly id = allocatePortId();
+  readonly kind = 'trunk' as const;
+  readonly name: string;
+  readonly output: OutputQueue;
+  private readonly type: number;
+
+  constructor(
+    readonly trunk: Trunk,
+    readonly segment: Segment,
+    readonly segmentId: number,
+  ) {
+    this.name = `trunk:${trunk.peerNode}/${segment.name}`;
+    this.output = trunk.output;
+    this.type = trunkFrameType(segmentId);
+  }
+
+  enqueue(frame: Buffer): void {
+    // What this trunk must announce leaves before the frame (a source is known before it is seen).
+    if (this.trunk.pendingCount > 0) this.trunk.flushAnnouncements();
+    this.output.push(this.type, frame);
+  }
+}
+
+export class Trunk implements RecordHandlers {
+  state: TrunkState = 'hello';
+  peerNode: string | undefined;
+  readonly output: OutputQueue;
+  readonly openedAt = Date.now();
+  /** The trunk's ports by segment id, once up. */
+  readonly ports = new Map<number, TrunkPort>();
+  framesIn = 0;
+  bytesIn = 0;
+  /** Frames from the peer for a segment id this trunk does not carry. */
+  unknownSegment = 0;
+  closeReason: string | undefined;
+  /** Announcements waiting: per segment id, endpoint key → sequence, or -1 to withdraw. */
+  private readonly pending = new Map<number, Map<string, number>>();
+  pendingCount = 0;
+  private tokens: number;
+  private tokensAt = Date.now();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private helloTimer: NodeJS.Timeout | undefined;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private lastRx = Date.now();
+  private pingId = 0;
+
+  constructor(
+    readonly conn: RecordConn,
+    private readonly host: TrunkHost,
+    readonly role: TrunkRole,
+    /** TLS keying material of this connection (trunk-auth.ts). */
+    private readonly ekm: Buffer,
+  ) {
+    this.output = new OutputQueue(new RecordWriter(conn), host.limits.queue, () => this.fail(new ElError('EL_ERR_SLOW_PEER', 'the peer node read nothing while the trunk backlog stayed above the high-water mark')));
+    this.tokens = host.limits.announceBurst;
+    conn.accept(RecordType.TRUNK_CONTROL, MAX_CONTROL_PAYLOAD);
+    conn.start(this);
+    this.helloTimer = setTimeout(() => this.fail(new ElError('EL_ERR_HELLO_TIMEOUT', `no trunk_hello within ${host.limits.helloTimeoutMs} ms`)), host.limits.helloTimeoutMs);
+    this.helloTimer.unref();
+    const hello: TrunkControlInput = {
+      type: 'trunk_hello',
+      version: TRUNK_PROTOCOL_VERSION,
+      node: host.nodeId,
+      role,
+      proof: trunkProof(host.secret, role, host.nodeId, ekm).toString('base64'),
+      segments: host.offer(),
+    };
+    this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload(hello));
+  }
+
+  get peer(): string {
+    return this.peerNode ?? this.conn.peer;
+  }
+
+  // ---- input ----
+
+  onRecord(type: number, payload: Buffer): void {
+    if (type === RecordType.TRUNK_FRAME && this.state === 'up') {
+      const port = this.ports.get(payload.readUInt32BE(0));
+      this.framesIn++;
+      this.bytesIn += payload.length;
+      if (port === undefined) {
+        this.unknownSegment++;
+        return;
+      }
+      port.segment.forward(payload.subarray(TRUNK_SEGMENT_ID_LENGTH), port);
+      return;
+    }
+    if (this.state === 'closed') return;
+    // What this throws reaches onError: the trunk fails with it.
+    const msg = parseTrunkControl(payload);
+    if (this.state === 'hello') this.onHello(msg);
+    else this.onControl(msg);
+  }
+
+  onReadEnd(): void {
+    this.lastRx = Date.now();
+    this.output.scheduler.flushNow();
+  }
+
+  onError(err: ElError): void {
+    this.fail(err);
+  }
+
+  onEnd(): void {
+    this.closeReason ??= 'peer_closed';
+  }
+
+  onClose(cause?: Error): void {
+    if (this.state === 'closed') return;
+    if (cause) this.host.logger.debug({ peer: this.peer, err: cause.message }, 'trunk connection error');
+    this.closeReason ??= 'peer_closed';
+    this.teardown();
+  }
+
+  private onHello(msg: TrunkControl): void {
+    if (msg.type === 'error') throw new ElError('EL_ERR_TRUNK_AUTH', `the peer node refused the trunk: ${msg.code}: ${msg.message}`);
+    if (msg.type !== 'trunk_hello') throw new ElError('EL_ERR_PROTOCOL', `the first trunk message must be trunk_hello, got "${msg.type}"`);
+    const peerRole: TrunkRole = this.role === 'dial' ? 'accept' : 'dial';
+    if (msg.role !== peerRole || !verifyTrunkProof(this.host.secret, peerRole, msg.node, this.ekm, msg.proof)) {
+      const err = new ElError('EL_ERR_TRUNK_AUTH', `the peer (claiming node "${msg.node}") did not prove the trunk secret; check switch.trunk.secret on both nodes`);
+      this.host.refused(this, 'auth_failed', err);
+      this.fail(err);
+      return;
+    }
+    this.peerNode = msg.node;
+    clearTimeout(this.helloTimer);
+    this.helloTimer = undefined;
+    const verdict = this.host.authenticated(this);
+    if (verdict !== true) {
+      this.closeWith(verdict, { type: 'error', code: 'EL_ERR_UNAVAILABLE', message: verdict });
+      return;
+    }
+    this.up(msg);
+  }
+
+  /** Attaches a port to every shared segment and sends the full table of each. */
+  private up(hello: TrunkHello): void {
+    this.state = 'up';
+    const mine = new Map(this.host.offer().map((s) => [s.name, s]));
+    for (const s of hello.segments) {
+      const m = mine.get(s.name);
+      if (m === undefined || m.id !== s.id || m.mode !== s.mode) continue;
+      const seg = this.host.segmentById(s.id);
+      if (seg === undefined || this.ports.has(s.id)) continue;
+      const port = new TrunkPort(this, seg, s.id);
+      seg.attachTrunk(port);
+      this.ports.set(s.id, port);
+      for (const [key, seq] of seg.localEndpoints()) this.queueAnnouncement(s.id, key, seq);
+    }
+    this.conn.accept(RecordType.TRUNK_FRAME, MAX_RECORD_PAYLOAD);
+    this.startKeepalive();
+    this.host.logger.info({ peer: this.peerNode, role: this.role, address: this.conn.peer, segments: [...this.ports.values()].map((p) => p.segment.name) }, 'trunk up');
+  }
+
+  private onControl(msg: TrunkControl): void {
+    switch (msg.type) {
+      case 'update': {
+        const port = this.ports.get(msg.segment);
+        if (port === undefined) return; // a segment not shared: nothing to learn
+        const seg = port.segment;
+        for (const key of msg.del) seg.forgetRemote(port, key);
+        const limit = this.host.limits.maxRemotePerSegment;
+        for (const [key, seq] of msg.add) {
+          const v = seg.learnRemote(port, key, seq, limit);
+          if (v !== 'ok' && v !== 'local' && v !== 'stale') this.host.notInstalled(this, seg.name, key, v);
+        }
+        this.host.announcementsIn(msg.add.length + msg.del.length);
+        return;
+      }
+      case 'ping':
+        this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload({ type: 'pong', id: msg.id }));
+        return;
+      case 'pong':
+        return;
+      case 'error':
+        this.closeReason = msg.code;
+        this.host.logger.warn({ peer: this.peer, code: msg.code }, `peer node ended the trunk: ${msg.message}`);
+        this.conn.end();
+        return;
+      case 'trunk_hello':
+        throw new ElError('EL_ERR_PROTOCOL', 'a second trunk_hello');
+    }
+  }
+
+  // ---- announcements ----
+
+  /** Queues an announcement (`seq` ≥ 0) or a withdrawal (-1) of `key` in segment `id`. */
+  queueAnnouncement(id: number, key: string, seq: number): void {
+    if (this.state !== 'up' || !this.ports.has(id)) return;
+    let m = this.pending.get(id);
+    if (m === undefined) this.pending.set(id, (m = new Map()));
+    if (!m.has(key)) this.pendingCount++;
+    m.set(key, seq);
+    // Out at the end of this turn if no frame takes them first.
+    this.immediate ??= setImmediate(() => {
+      this.immediate = undefined;
+      this.flushAnnouncements();
+      this.output.scheduler.flushNow();
+    });
+  }
+
+  /** Queues update messages for what the token bucket allows; the rest waits for a timer. */
+  flushAnnouncements(): void {
+    if (this.state !== 'up') return;
+    const lim = this.host.limits;
+    const now = Date.now();
+    this.tokens = Math.min(lim.announceBurst, this.tokens + ((now - this.tokensAt) * lim.announceRate) / 1000);
+    this.tokensAt = now;
+    let budget = Math.floor(this.tokens);
+    let sent = 0;
+    for (const [id, m] of this.pending) {
+      while (m.size > 0 && budget > 0) {
+        const add: [string, number][] = [];
+        const del: string[] = [];
+        for (const [key, seq] of m) {
+          if (add.length + del.length >= MAX_UPDATE_ENTRIES || budget === 0) break;
+          if (seq < 0) del.push(key);
+          else add.push([key, seq]);
+          m.delete(key);
+          budget--;
+        }
+        this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload({ type: 'update', segment: id, add, del }));
+        sent += add.length + del.length;
+      }
+      if (m.size === 0) this.pending.delete(id);
+    }
+    this.tokens -= sent;
+    this.pendingCount -= sent;
+    if (sent > 0) this.host.announcementsOut(sent);
+    if (this.pendingCount > 0 && this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        this.flushAnnouncements();
+        this.output.scheduler.flushNow();
+      }, Math.max(10, Math.ceil(1000 / lim.announceRate) * Math.min(this.pendingCount, lim.announceBurst)));
+      this.flushTimer.unref();
+    }
+  }
+
+  // ---- keepalive ----
+
+  private startKeepalive(): void {
+    const { keepaliveMs, timeoutMs } = this.host.limits;
+    this.lastRx = Date.now();
+    this.keepaliveTimer = setInterval(() => {
+      if (Date.now() - this.lastRx > timeoutMs) {
+        this.fail(new ElError('EL_ERR_KEEPALIVE_TIMEOUT', `nothing from the peer node for ${timeoutMs} ms`));
+        return;
+      }
+      this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload({ type: 'ping', id: ++this.pingId }));
+    }, keepaliveMs);
+    this.keepaliveTimer.unref();
+  }
+
+  // ---- closing ----
+
+  /** Ends the trunk with an error message naming `err`. */
+  fail(err: ElError): void {
+    if (this.state === 'closed') return;
+    if (this.closeReason === undefined) this.host.logger.warn({ peer: this.peer, address: this.conn.peer, code: err.code }, err.message);
+    this.closeWith(err.code, { type: 'error', code: err.code, message: err.message });
+  }
+
+  /** Ends the trunk from this side (stop, a duplicate, segments changed). */
+  close(reason: string): void {
+    if (this.state === 'closed') return;
+    this.closeWith(reason, { type: 'error', code: 'EL_ERR_UNAVAILABLE', message: reason });
+  }
+
+  private closeWith(reason: string, last: TrunkControlInput): void {
+    this.closeReason ??= reason;
+    try {
+      this.output.flush();
+      this.conn.end(encodeTrunkControl(last));
+    } catch {
+      this.conn.destroy();
+    }
+    this.teardown();
+    setTimeout(() => this.conn.destroy(), 1000).unref();
+  }
+
+  /** Everything learned over the trunk is withdrawn at once (the ports detach). */
+  private teardown(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.helloTimer);
+    clearInterval(this.keepaliveTimer);
+    clearTimeout(this.flushTimer);
+    if (this.immediate) clearImmediate(this.immediate);
+    for (const port of this.ports.values()) port.segment.detach(port);
+    this.pending.clear();
+    this.pendingCount = 0;
+    this.output.close();
+    this.host.closed(this);
+  }
+}
