@@ -17,11 +17,11 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ElError, TRUNK_ALPN } from '@elink/protocol';
-import { Backoff, defaultFlushScheduler, inheritRemote, TlsRecordConn } from '@elink/transport';
+import { Backoff, defaultFlushScheduler, inheritRemote, TlsRecordConn, type RecordConn } from '@elink/transport';
 import type { Segment } from '../core/segment.js';
 import type { RemoteVerdict } from '../core/endpoints.js';
 import { EventSummary } from '../node/event-summary.js';
-import { trunkKeyingMaterial } from './trunk-auth.js';
+import { trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
 import { trunkSegmentId } from './segment-id.js';
 import { Trunk, type TrunkHost, type TrunkLimits } from './trunk.js';
 import { DEFAULT_TRUNK, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk-defaults.js';
@@ -100,8 +100,8 @@ export class TrunkHub implements TrunkHost {
   private readonly trunks = new Set<Trunk>();
   private readonly dialers = new Map<string, Dialer>();
   private readonly ids = new Map<number, string>();
-  private readonly server: Server;
-  private readonly tcp: TcpServer;
+  /** The trunk listener, from start(). */
+  private tcp: TcpServer | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly preAuth: EventSummary;
   private readonly notInstalledLog: EventSummary;
@@ -128,22 +128,6 @@ export class TrunkHub implements TrunkHost {
     };
     this.preAuth = new EventSummary({ logger: opts.logger, message: 'trunk connections refused', intervalMs: opts.logIntervalMs });
     this.notInstalledLog = new EventSummary({ logger: opts.logger, message: 'trunk announcements not installed', intervalMs: opts.logIntervalMs });
-    this.server = createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.3', ALPNProtocols: [TRUNK_ALPN], handshakeTimeout: s.helloTimeoutMs }, (socket) => this.onAccepted(socket));
-    this.server.on('tlsClientError', (err, socket) => {
-      socket.destroy();
-      this.preAuth.add(`tls:${(err as NodeJS.ErrnoException).code ?? 'ERR_TLS'}`, { peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'trunk TLS handshake failed');
-    });
-    this.tcp = createTcpServer({ noDelay: true }, (raw) => {
-      // Only peers connect here: a few at a time; a crowd of strangers gets closed.
-      if (this.sockets.size >= s.maxPeers * 2 + 16 || this.stopped) {
-        raw.destroy();
-        this.preAuth.add('busy', { peer: `${raw.remoteAddress}:${raw.remotePort}` }, 'trunk port busy: connection closed');
-        return;
-      }
-      raw.on('error', () => {});
-      this.track(raw);
-      this.server.emit('connection', raw);
-    });
     if (opts.registry) this.connects = this.registerMetrics(opts.registry);
   }
 
@@ -151,11 +135,13 @@ export class TrunkHub implements TrunkHost {
 
   async start(): Promise<void> {
     const { host, port } = this.settings;
+    const tcp = this.listener();
+    this.tcp = tcp;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(new ElError('EL_ERR_LISTEN', `cannot listen for trunks on ${host}:${port}: ${err.message}`, { cause: err }));
-      this.tcp.once('error', onError);
-      this.tcp.listen(port, host, () => {
-        this.tcp.off('error', onError);
+      tcp.once('error', onError);
+      tcp.listen(port, host, () => {
+        tcp.off('error', onError);
         resolve();
       });
     });
@@ -164,15 +150,37 @@ export class TrunkHub implements TrunkHost {
     this.logger.info({ node: this.nodeId, ...this.address(), peers: this.settings.peers }, 'trunk port listening');
   }
 
+  /** TCP accept (a cap on connections), then TLS with ALPN el-trunk/1. */
+  private listener(): TcpServer {
+    const s = this.settings;
+    const opts = this.opts;
+    const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.3', ALPNProtocols: [TRUNK_ALPN], handshakeTimeout: s.helloTimeoutMs }, (socket) => this.onAccepted(socket));
+    server.on('tlsClientError', (err, socket) => {
+      socket.destroy();
+      this.preAuth.add(`tls:${(err as NodeJS.ErrnoException).code ?? 'ERR_TLS'}`, { peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'trunk TLS handshake failed');
+    });
+    return createTcpServer({ noDelay: true }, (raw) => {
+      // Only peers connect here: a few at a time; a crowd of strangers gets closed.
+      if (this.sockets.size >= s.maxPeers * 2 + 16 || this.stopped) {
+        raw.destroy();
+        this.preAuth.add('busy', { peer: `${raw.remoteAddress}:${raw.remotePort}` }, 'trunk port busy: connection closed');
+        return;
+      }
+      raw.on('error', () => {});
+      this.track(raw);
+      server.emit('connection', raw);
+    });
+  }
+
   address(): { host: string; port: number } {
-    const a = this.tcp.address();
-    if (a === null || typeof a === 'string') return { host: this.settings.host, port: this.settings.port };
+    const a = this.tcp?.address();
+    if (!a || typeof a === 'string') return { host: this.settings.host, port: this.settings.port };
     return { host: a.address, port: a.port };
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.tcp.close(() => {});
+    this.tcp?.close(() => {});
     for (const d of this.dialers.values()) {
       d.stopped = true;
       clearTimeout(d.timer);
@@ -275,9 +283,8 @@ export class TrunkHub implements TrunkHost {
         failed(`the peer does not speak ${TRUNK_ALPN}`);
         return;
       }
-      trunk = new Trunk(conn, this, 'dial', trunkKeyingMaterial(socket));
+      trunk = this.connect(conn, 'dial', trunkKeyingMaterial(socket));
       d.trunk = trunk;
-      this.trunks.add(trunk);
     });
     // Starts reading (TlsRecordConn.connect reads into the shared buffer); records before
     // the Trunk exists cannot come: the peer speaks after its own handshake end.
@@ -297,9 +304,18 @@ export class TrunkHub implements TrunkHost {
       socket.destroy();
       return;
     }
-    const conn = TlsRecordConn.accept(socket, { allocate: allocateFrame });
-    const t = new Trunk(conn, this, 'accept', trunkKeyingMaterial(socket));
+    this.connect(TlsRecordConn.accept(socket, { allocate: allocateFrame }), 'accept', trunkKeyingMaterial(socket));
+  }
+
+  /**
+   * Runs a trunk over an established record connection of any transport (the listener's
+   * and the dialer's TLS, an in-memory pair in tests). `ekm`: keying material both ends of
+   * this connection share (trunk-auth.ts).
+   */
+  connect(conn: RecordConn, role: TrunkRole, ekm: Buffer): Trunk {
+    const t = new Trunk(conn, this, role, ekm);
     this.trunks.add(t);
+    return t;
   }
 
   private track(s: Socket): void {
