@@ -9,7 +9,7 @@
  * Statically configured nodes (config `broker.nodes`, or the in-process node of
  * `elink up`) follow the registered ones.
  */
-import type { HeartbeatRequest, ServerEntry } from '@elink/protocol';
+import { MAX_TRUNK_PEERS, type HeartbeatRequest, type ServerEntry, type TrunkPeerEntry } from '@elink/protocol';
 import type { NodeInfo } from './nodes.js';
 import type { BrokerStore, NodeRecord } from './store/store.js';
 
@@ -50,6 +50,21 @@ export function serverEntries(nodes: readonly NodeRecord[]): ServerEntry[] {
   return out;
 }
 
+/** The trunk peers of node `self` (hosting `segments`): other fresh, not draining nodes with a
+ * trunk listener sharing a segment (pure: the registry's policy). */
+export function trunkPeers(records: readonly NodeRecord[], self: string, segments: readonly string[], now: number, healthySeconds = DEFAULT_HEALTHY_SECONDS): TrunkPeerEntry[] {
+  const freshSince = now - healthySeconds * 1000;
+  const mine = new Set(segments);
+  const out: TrunkPeerEntry[] = [];
+  for (const n of records) {
+    if (n.node === self || !n.trunk || n.draining || n.seenAt < freshSince) continue;
+    const shared = n.segments.filter((s) => mine.has(s));
+    if (shared.length === 0) continue;
+    out.push({ node: n.node, hosts: n.trunk.hosts, port: n.trunk.port, segments: shared });
+  }
+  return out.sort((a, b) => a.node.localeCompare(b.node)).slice(0, MAX_TRUNK_PEERS);
+}
+
 export interface NodeRegistryOptions {
   store: BrokerStore;
   healthySeconds?: number;
@@ -76,6 +91,11 @@ export class NodeRegistry {
 
   async heartbeat(hb: Heartbeat): Promise<void> {
     await this.#store.putNode({ ...hb, seenAt: this.#now() }, this.#retain);
+  }
+
+  /** Trunk peers for a node's heartbeat reply. */
+  async peersOf(hb: Heartbeat): Promise<TrunkPeerEntry[]> {
+    return trunkPeers(await this.#store.listNodes(), hb.node, hb.segments, this.#now(), this.#healthy);
   }
 
   async list(): Promise<NodeStatus[]> {

@@ -57,8 +57,16 @@ export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions)
       count(result ?? 'error');
       throw err;
     }
+    // A node with trunks hears of the other nodes of its segments (a store failure here is a failed beat too).
+    let peers: HeartbeatReply['peers'];
+    try {
+      if (request.body.trunk) peers = await opts.registry.peersOf(request.body);
+    } catch (err) {
+      count('error');
+      throw err;
+    }
     count('ok');
     // Segment definitions pass through as the broker parsed them.
-    return { keys: opts.keys.publicKeysPem(), segments: [...opts.segments], heartbeatSeconds: opts.heartbeatSeconds, ...(revoked.length ? { revoked } : {}) };
+    return { keys: opts.keys.publicKeysPem(), segments: [...opts.segments], heartbeatSeconds: opts.heartbeatSeconds, ...(revoked.length ? { revoked } : {}), ...(peers ? { peers } : {}) };
   });
 }

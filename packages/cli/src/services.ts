@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { createBrokerApp, type BrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
 import { BrokerLink, ConnectionGuard, EventSummary, FdBudget, gateTlsServer, ProxyGate, sessionTicketKeys, SwitchNode, type ConnectionLimits, type SwitchNodeOptions } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
-import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem } from '@elink/protocol';
+import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem, type TrunkPeerEntry } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
 import { readiness } from './readiness.js';
 import { registerBuildInfo, SOFTWARE } from './version.js';
@@ -121,6 +121,12 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         // A known segment: its live settings follow the broker's (after the broker's reload).
         addSegment: (def) => void (switchNode!.addSegment(def) || switchNode!.updateSegment(def)),
         revoked: (list) => void switchNode!.applyRevocations(list),
+        ...(config.switch.trunk
+          ? {
+              trunk: () => ({ hosts: splitHosts(config.switch.trunk!.advertise ?? config.switch.advertise ?? '127.0.0.1'), port: switchNode!.trunks!.address().port }),
+              peers: (peers: TrunkPeerEntry[]) => switchNode!.trunks!.setPeers(peers.flatMap((p) => p.hosts.slice(0, 1).map((host) => ({ host, port: p.port, node: p.node })))),
+            }
+          : {}),
         keysFile: loaded.path(link.keysFile),
         intervalMs: link.interval * 1000,
         logger: logger.child({ component: 'broker-link' }),
@@ -340,6 +346,10 @@ function userRecords(users: Config['users']): UserRecord[] {
 
 /** Admin connections that may use the descriptor reserve (limits.fdReserve must leave room for them). */
 const ADMIN_RESERVE_SHARE = 4;
+
+function splitHosts(list: string): string[] {
+  return list.split(',').map((h) => h.trim()).filter(Boolean);
+}
 
 function unmapV4(a: string | undefined): string | undefined {
   return a?.startsWith('::ffff:') ? a.slice(7) : a;

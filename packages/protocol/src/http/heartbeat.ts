@@ -24,7 +24,22 @@ export const nodeReportShape = {
   /** Segments with at least one live session on the node (affinity). */
   active: z.array(nodeNameSchema).max(1024),
   draining: z.boolean(),
+  /** The node's trunk listener (switch.trunk), when it has one: other nodes of its segments dial it. */
+  trunk: z.strictObject({ hosts: z.array(z.string().min(1).max(253)).min(1).max(8), port: z.number().int().min(1).max(65535) }).optional(),
 };
+
+/** A peer node for trunks (reply `peers`): another healthy node with a trunk listener sharing a segment. */
+export const trunkPeerSchema = z.object({
+  node: nodeNameSchema,
+  hosts: z.array(z.string().min(1).max(253)).min(1).max(8),
+  port: z.number().int().min(1).max(65535),
+  /** The segments both nodes host. */
+  segments: z.array(nodeNameSchema).max(1024),
+});
+export type TrunkPeerEntry = z.infer<typeof trunkPeerSchema>;
+
+/** Peers named in one reply at most. */
+export const MAX_TRUNK_PEERS = 256;
 
 export const heartbeatRequestSchema = z.strictObject(nodeReportShape);
 export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
@@ -41,5 +56,7 @@ export const heartbeatReplySchema = z.object({
   heartbeatSeconds: z.number().positive(),
   /** Live device key revocations (revocation.ts): the node refuses their tickets and closes their sessions. */
   revoked: z.array(revocationSchema).max(MAX_REVOCATIONS).optional(),
+  /** Other healthy, not draining nodes with trunks that host a segment this node hosts (when it has trunks). */
+  peers: z.array(trunkPeerSchema).max(MAX_TRUNK_PEERS).optional(),
 });
 export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createBrokerApp } from '@elink/broker';
-import { generateTicketKeyPair, keyId, segmentSchema, type SegmentDef } from '@elink/protocol';
+import { generateTicketKeyPair, keyId, segmentSchema, type SegmentDef, type TrunkPeerEntry } from '@elink/protocol';
 import { BrokerLink, type BrokerLinkOptions } from './broker-link.js';
 
 const SECRET = 'cluster-secret-0123456789abcdef';
@@ -48,6 +48,40 @@ describe('BrokerLink', () => {
       link.stop();
       await app.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('sends its trunk listener and hands the peers of the reply (the other nodes of its segments) to the trunks', async () => {
+    const keys = generateTicketKeyPair();
+    const app = await createBrokerApp({ segments: [segmentSchema.parse({ name: 'lan' })], signingKey: keys.privateKey, logger: pino({ level: 'silent' }), clusterSecret: SECRET });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const heard: Record<string, TrunkPeerEntry[][]> = { a: [], b: [] };
+    const link = (node: 'a' | 'b', port: number) =>
+      new BrokerLink({
+        brokers: [url],
+        clusterSecret: SECRET,
+        nodeId: node,
+        hosts: ['127.0.0.1'],
+        port: 4443,
+        capacity: 10,
+        state: () => ({ sessions: 0, segments: ['lan'], active: [], draining: false }),
+        addSegment: () => {},
+        trunk: () => ({ hosts: [`${node}.trunk`], port }),
+        peers: (p) => heard[node].push(p),
+        logger: pino({ level: 'silent' }),
+      });
+    const [a, b] = [link('a', 5001), link('b', 5002)];
+    try {
+      expect(await a.beat()).toBe(true);
+      expect(await b.beat()).toBe(true);
+      expect(await a.beat()).toBe(true);
+      expect(heard.a).toEqual([[], [{ node: 'b', hosts: ['b.trunk'], port: 5002, segments: ['lan'] }]]);
+      expect(heard.b).toEqual([[{ node: 'a', hosts: ['a.trunk'], port: 5001, segments: ['lan'] }]]);
+    } finally {
+      a.stop();
+      b.stop();
+      await app.close();
     }
   });
 

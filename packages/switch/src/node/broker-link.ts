@@ -11,7 +11,7 @@ import { writeFileSync, readFileSync, existsSync, renameSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { heartbeatReplySchema, parseReply, publicKeyFromPem, segmentSchema, type HeartbeatReply, type HeartbeatRequest, type Revocation, type SegmentDef } from '@elink/protocol';
+import { heartbeatReplySchema, parseReply, publicKeyFromPem, segmentSchema, type HeartbeatReply, type HeartbeatRequest, type Revocation, type SegmentDef, type TrunkPeerEntry } from '@elink/protocol';
 import { postJson } from '@elink/transport';
 
 import { DEFAULT_BROKER_INTERVAL_MS } from './defaults.js';
@@ -35,6 +35,10 @@ export interface BrokerLinkOptions {
   addSegment: (def: SegmentDef) => void;
   /** The broker's live device key revocations (each reply; SwitchNode.applyRevocations). */
   revoked?: (list: readonly Revocation[]) => void;
+  /** The node's trunk listener, sent in each heartbeat (absent: no trunks). */
+  trunk?: () => { hosts: string[]; port: number };
+  /** The reply's trunk peers (the other nodes of this node's segments), when it has trunks. */
+  peers?: (peers: TrunkPeerEntry[]) => void;
   /** Keys from the last good reply; also seeds the keys when given. */
   keysFile?: string;
   intervalMs?: number;
@@ -122,7 +126,7 @@ export class BrokerLink {
   /** One heartbeat round: each broker in turn until one answers. */
   async beat(): Promise<boolean> {
     const { brokers, logger } = this.#opts;
-    const body: HeartbeatRequest = { node: this.#opts.nodeId, hosts: this.#opts.hosts, port: typeof this.#opts.port === 'function' ? this.#opts.port() : this.#opts.port, ...(this.#opts.fingerprint ? { fingerprint: this.#opts.fingerprint } : {}), capacity: this.#opts.capacity, ...this.#opts.state() };
+    const body: HeartbeatRequest = { node: this.#opts.nodeId, hosts: this.#opts.hosts, port: typeof this.#opts.port === 'function' ? this.#opts.port() : this.#opts.port, ...(this.#opts.fingerprint ? { fingerprint: this.#opts.fingerprint } : {}), capacity: this.#opts.capacity, ...this.#opts.state(), ...(this.#opts.trunk ? { trunk: this.#opts.trunk() } : {}) };
     for (let i = 0; i < brokers.length; i++) {
       const url = brokers[(this.#next + i) % brokers.length]!;
       const endTimer = this.#metrics?.latency.startTimer();
@@ -160,6 +164,7 @@ export class BrokerLink {
       if (parsed.success) this.#opts.addSegment(parsed.data);
       else this.#opts.logger.warn({ segment: raw.name, issue: parsed.error.issues[0]?.message }, 'ignoring a segment definition this node does not understand');
     }
+    if (reply.peers && this.#opts.peers) this.#opts.peers(reply.peers);
   }
 
   /** One heartbeat to one broker: the reply parsed with the contract (EL_ERR_PROTOCOL naming the field). */
