@@ -5,13 +5,17 @@
  * clients (`elink connect`, TUN) in network namespaces in one L3 segment, spread over the
  * nodes by HAProxy.
  *
- * Without trunks a client reaches only the clients of its own node, so these cases use
- * traffic that stays on one node: every client pings its segment's gateway (answered by
+ * The nodes are trunked, but only the trunk case depends on it: without trunks a client
+ * reaches only the clients of its own node, so the other cases use traffic that stays on
+ * one node: every client pings its segment's gateway (answered by
  * whichever node holds its session), and the client-to-client traffic runs between two
  * clients that HAProxy put on the same node (6 clients on 3 nodes: some node has two).
  *
  * - The switches and brokers see the clients' real (namespace) addresses, not HAProxy's:
  *   in their logs and in the broker's per-address login limit.
+ * - Over trunks between the nodes: 6 clients spread over the 3 nodes, in an L3 segment and
+ *   then in an L2 one: every pair pings over IPv4 and IPv6 and moves 10 MB over TCP,
+ *   byte-identical.
  * - SIGKILL of a node under traffic: its clients are back on the other nodes with the same
  *   addresses (the time from the kill to each one's first answered ping is printed), and
  *   not one ping of the other nodes' clients is lost.
@@ -33,6 +37,9 @@ if (!haveHaproxy && process.env.CI === 'true') throw new Error('CI=true but hapr
 const enabled = requireNetnsOrSkip() && redisOrSkip() && haveHaproxy;
 
 const SEGMENT = { name: 'c3', mode: 'l3', ipv4: { pool: '198.19.60.0/24' }, ipv6: { pool: 'fd00:e1:60::/64' } };
+const L2_SEGMENT = { name: 'c2l', mode: 'l2', ipv4: { pool: '198.19.61.0/24' }, ipv6: { pool: 'fd00:e1:61::/64' } };
+const L2_CLIENTS = ['l1', 'l2', 'l3', 'l4', 'l5', 'l6'];
+const STREAM_BYTES = 10 * 1024 * 1024;
 const GATEWAY4 = '198.19.60.1';
 const GATEWAY6 = 'fd00:e1:60::1';
 const CLIENTS = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
@@ -80,12 +87,16 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
 
   beforeAll(async () => {
     c = await Cluster.start({
-      segments: [SEGMENT],
-      users: [{ name: 'alice', segment: 'c3' }],
+      segments: [SEGMENT, L2_SEGMENT],
+      users: [
+        { name: 'alice', segment: 'c3' },
+        { name: 'bob', segment: 'c2l' },
+      ],
+      trunks: true,
       brokerConfig: { rateLimit: { perAddress: PER_ADDRESS, perUser: 1000, perUserTotal: 1000, window: 600 } },
     });
-    // One after another: HAProxy's round robin then puts two on each node.
-    for (const name of CLIENTS) await c.addClient(name, 'alice', 'c3');
+    // HAProxy's round robin puts two on each node (one session connection each).
+    await Promise.all(CLIENTS.map((name) => c.addClient(name, 'alice', 'c3')));
   }, 120_000);
 
   afterAll(async () => {
@@ -110,6 +121,37 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
     const outs = await Promise.all(CLIENTS.flatMap((name) => [GATEWAY4, GATEWAY6].map(async (g) => [name, g, await pingFrom(c.client(name), g, 3, 0.2)] as const)));
     for (const [name, g, out] of outs) expect(counts(out), `${name} -> ${g}: ${out}\n${c.client(name).proc.logs.map((l) => JSON.stringify(l)).join('\n')}`).toEqual([3, 3]);
   });
+
+  it('over trunks: 6 clients on the 3 nodes, every pair pings over IPv4 and IPv6 and moves 10 MB byte-identical, L3 and L2', async () => {
+    // Every node has a trunk to both others (peers from the brokers' heartbeat replies).
+    await c.until('two trunks up on every node', async () => ((await Promise.all(c.nodes.map((_, i) => c.nodeMetric(i, 'el_trunk_up')))).every((up) => up === 2) ? true : undefined));
+    // The L2 clients join for this case only (the others are about one node's traffic).
+    const t0 = Date.now();
+    await Promise.all(L2_CLIENTS.map((name) => c.addClient(name, 'bob', 'c2l')));
+    console.log(`L2 clients up in ${Date.now() - t0} ms`);
+    try {
+      const groups = [CLIENTS.map((n) => c.client(n)), L2_CLIENTS.map((n) => c.client(n))];
+      for (const group of groups) {
+        const spread = new Set(group.map((x) => x.node()));
+        expect(spread.size, `${group[0]!.segment} clients on ${[...spread].join(', ')}`).toBe(3);
+        const pairs = group.flatMap((a, i) => group.slice(i + 1).map((b) => [a, b] as const));
+        const pings = await Promise.all(pairs.flatMap(([a, b]) => [b.v4, b.v6].map(async (to) => [`${a.name}@${a.node()} -> ${b.name}@${b.node()} ${to}`, await pingFrom(a, to, 3, 0.2)] as const)));
+        for (const [what, out] of pings) expect(counts(out), `${what}:\n${out}`).toEqual([3, 3]);
+        console.log(`${group[0]!.segment}: pings done at ${Date.now() - t0} ms`);
+        const streams = await Promise.all(pairs.map(([a, b], i) => tcpStream(a.ns, b.ns, b.v4, 5300 + i, STREAM_BYTES, 60_000)));
+        for (const [i, [sent, received]] of streams.entries()) {
+          expect(sent.bytes).toBe(STREAM_BYTES);
+          expect(received, `${pairs[i]![0].name} -> ${pairs[i]![1].name}`).toEqual(sent);
+        }
+        console.log(`${group[0]!.segment}: streams done at ${Date.now() - t0} ms`);
+      }
+      // The traffic between nodes went over the trunks.
+      const frames = await Promise.all(c.nodes.map((_, i) => c.nodeMetric(i, 'el_trunk_frames_total', { direction: 'out' })));
+      expect(frames.every((f) => f > 0), `trunk frames out per node: ${frames.join(', ')}`).toBe(true);
+    } finally {
+      for (const name of L2_CLIENTS) if (c.clients.has(name)) await c.removeClient(name);
+    }
+  }, 120_000);
 
   it("logs the clients' real addresses, not HAProxy's, at the switch nodes and the brokers", () => {
     for (const name of CLIENTS) {

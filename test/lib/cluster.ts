@@ -14,6 +14,8 @@
  *   frontend fits all. They share one server certificate (copies of one state directory),
  *   so the fingerprint a client pins holds whichever node HAProxy picks.
  * - Brokers listen on 127.0.0.1:<own port>; the switches heartbeat to them directly.
+ * - With `trunks`, node i's trunk listener is 127.0.1.(i+1):<trunk port>, which it
+ *   advertises to its peers (the brokers' heartbeat replies name them).
  *
  * Every name is unique per run (temporary directories named with this process's pid,
  * namespaces of test/lib/netns.ts); `reapCluster()` kills what a crashed run left behind
@@ -28,7 +30,7 @@ import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { startTestRedis, type TestRedis } from '../../packages/broker/src/store/test-redis.js';
 import { createUnderlay, sh, type Underlay } from './netns.js';
-import { assertBuilt, elink, freePort, type Proc } from './processes.js';
+import { assertBuilt, CLI, elink, freePort, type Proc } from './processes.js';
 import { ADMIN_TOKEN, CLUSTER_SECRET, initState } from './server.js';
 
 /** The source HAProxy connects to the backends from: the switches' and brokers' trusted range. */
@@ -41,7 +43,10 @@ export interface ClusterSpec {
   users: { name: string; segment: string }[];
   nodes?: number;
   brokers?: number;
-  /** Keys of each switch's `switch` section, e.g. { trunk: {...} } (after the fixture's own). */
+  /** Trunks between the nodes (`switch.trunk`: one port, each node on its own address,
+   * peers from the brokers' heartbeat replies). Absent: none, a segment lives per node. */
+  trunks?: boolean;
+  /** Keys of each switch's `switch` section (after the fixture's own). */
   switchConfig?: (node: number) => Record<string, unknown>;
   /** Keys of the `broker` section. */
   brokerConfig?: Record<string, unknown>;
@@ -72,6 +77,7 @@ export interface ClusterClient {
   proc: Proc;
   /** The node of its latest `link up`. */
   node(): string;
+  segment: string;
 }
 
 export class Cluster {
@@ -86,7 +92,7 @@ export class Cluster {
     readonly state: string,
     readonly underlay: Underlay,
     readonly redis: TestRedis,
-    readonly ports: { switch: number; brokerLb: number },
+    readonly ports: { switch: number; brokerLb: number; trunk: number },
   ) {}
 
   /** HAProxy's broker frontend: what clients log in at. */
@@ -109,7 +115,7 @@ export class Cluster {
     try {
       // Named with our directory (so reapCluster finds it), and durable: a restart keeps the leases.
       redis = await startTestRedis(['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]);
-      const ports = { switch: await freePort(), brokerLb: await freePort() };
+      const ports = { switch: await freePort(), brokerLb: await freePort(), trunk: await freePort() };
       const brokerPorts = await Promise.all(Array.from({ length: spec.brokers ?? 2 }, async () => ({ port: await freePort(), admin: await freePort() })));
       const state = initState(`${TMP_PREFIX}${process.pid}-state-`, [], (doc) => {
         doc.setIn(['broker', 'store'], doc.createNode({ type: 'redis', url: redis!.url }));
@@ -128,6 +134,10 @@ export class Cluster {
       const shared = join(dir, 'state');
       cpSync(state, shared, { recursive: true });
       rmSync(state, { recursive: true, force: true });
+      // `elink init` again: it re-issues the server certificate to name switch.advertise
+      // (HAProxy's address, which the clients dial), whatever interfaces were up before.
+      const reinit = spawnSyncQuiet(process.execPath, [CLI, 'init', '--state', shared]);
+      if (reinit) throw new Error(`elink init: ${reinit}`);
       for (const u of spec.users) addUser(shared, u.name, u.segment);
       const cluster = new Cluster(spec, dir, shared, underlay, redis, ports);
       for (const [i, b] of brokerPorts.entries()) cluster.brokers[i] = { ...b, proc: undefined as unknown as Proc };
@@ -159,6 +169,8 @@ export class Cluster {
     const file = join(state, 'elink.yaml');
     const doc = parseDocument(readFileSync(file, 'utf8'));
     doc.setIn(['switch', 'listen'], doc.createNode({ host, port: this.ports.switch }));
+    // Peers dial the node's own address (not HAProxy's, which the node advertises to clients).
+    if (this.spec.trunks) doc.setIn(['switch', 'trunk'], doc.createNode({ port: this.ports.trunk, advertise: host }));
     for (const [k, v] of Object.entries(this.spec.switchConfig?.(i) ?? {})) doc.setIn(['switch', k], doc.createNode(v));
     writeFileSync(file, doc.toString());
     this.nodes[i] = { id: `n${i}`, host, admin: 0, state, proc: undefined as unknown as Proc };
@@ -227,10 +239,17 @@ export class Cluster {
       v4: String(up.ipv4).split('/')[0]!,
       v6: String(up.ipv6).split('/')[0]!,
       proc,
+      segment,
       node: () => String(proc.logs.findLast((l) => l.msg === 'link up')?.node),
     };
     this.clients.set(name, client);
     return client;
+  }
+
+  /** Stops a client (SIGTERM: it says bye) and forgets it. */
+  async removeClient(name: string): Promise<void> {
+    await this.client(name).proc.stop('SIGTERM', 5000);
+    this.clients.delete(name);
   }
 
   client(name: string): ClusterClient {
@@ -302,7 +321,7 @@ export class Cluster {
 
 function addUser(state: string, name: string, segment: string): void {
   // initState adds users before our segments exist; `elink user add` on the final config instead.
-  const out = spawnSyncQuiet(process.execPath, [new URL('../../packages/cli/dist/main.js', import.meta.url).pathname, 'user', 'add', name, '--segment', segment, '--password-file', join(state, 'pw'), '--state', state]);
+  const out = spawnSyncQuiet(process.execPath, [CLI, 'user', 'add', name, '--segment', segment, '--password-file', join(state, 'pw'), '--state', state]);
   if (out) throw new Error(`elink user add ${name}: ${out}`);
 }
 
