@@ -5,7 +5,7 @@
  * `npm run bench:smoke` (`--smoke`): Emotion Link L2 only, a few seconds, into --out.
  *
  * Options: --smoke, --out DIR, --seconds N, --no-offload (Emotion Link clients without
- * TSO offload), --only id,id (elink-l2, elink-l3,
+ * TSO offload), --only id,id (elink-l2, elink-l3, elink-cross (two switch nodes, a trunk),
  * openvpn-tap, openvpn-tun, softether, micro, scale, storm).
  * Reconnect storm: --storm-sessions N (default 10,000), --storm-modes reuse,device,password
  * (how returning sessions are admitted; default all three, one storm each), --storm-seconds
@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { elinkSystem } from './lib/elink.js';
+import { elinkCrossNodeSystem } from './lib/elink-cluster.js';
 import { ensurePackages } from './lib/install.js';
 import { summarizeProfile } from './lib/cpu-profile.js';
 import { measure, runFigure } from './lib/measure.js';
@@ -55,12 +56,13 @@ const smoke = args.smoke!;
 const outDir = args.out ?? fileURLToPath(new URL('../../docs/benchmarks/', import.meta.url));
 const seconds = Number(args.seconds ?? (smoke ? 1 : 10));
 const durations = { seconds, pings: smoke ? 20 : 300 };
-const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l3', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale', 'storm'];
+const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l3', 'elink-cross', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale', 'storm'];
 const only = new Set(args.only ? args.only.split(',') : all);
 
 const systems: { def: SystemDef; packages: string[] }[] = [
   { def: elinkSystem('l2', args.profile, args['no-offload']), packages: ['iperf3', 'iputils-ping'] },
   { def: elinkSystem('l3', args.profile, args['no-offload']), packages: ['iperf3', 'iputils-ping'] },
+  { def: elinkCrossNodeSystem(), packages: ['iperf3', 'iputils-ping', 'curl'] },
   { def: openvpnSystem('tap'), packages: ['iperf3', 'openvpn', 'openssl'] },
   { def: openvpnSystem('tun'), packages: ['iperf3', 'openvpn', 'openssl'] },
   { def: softetherSystem(), packages: ['iperf3', 'softether-vpnserver', 'softether-vpnclient', 'softether-vpncmd'] },

@@ -82,7 +82,7 @@ export function elinkCrossNodeSystem(): SystemDef {
           cpSync(work, dir, { recursive: true });
           const d = parseDocument(readFileSync(join(dir, 'elink.yaml'), 'utf8'));
           d.setIn(['switch', 'listen'], d.createNode({ host: '0.0.0.0', port: s.port }));
-          d.setIn(['switch', 'trunk'], d.createNode({ port: s.trunk, host: '127.0.0.1', advertise: ['127.0.0.1'] }));
+          d.setIn(['switch', 'trunk'], d.createNode({ port: s.trunk, host: '127.0.0.1', advertise: '127.0.0.1' }));
           if (s.maxSessions) d.setIn(['switch', 'maxSessions'], s.maxSessions);
           writeFileSync(join(dir, 'elink.yaml'), d.toString());
           const p = daemon(process.execPath, [CLI, 'switch', '--state', dir, '--admin-port', String(s.admin), '--node-id', s.id], { ns });
