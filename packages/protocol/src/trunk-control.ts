@@ -1,12 +1,11 @@
 /**
  * Trunk control messages: the JSON objects carried in TRUNK_CONTROL records (type 0x04)
- * between two switch nodes (docs/protocol.md §7). As for CONTROL, unknown fields are
+ * between two switch nodes (docs/protocol.md §9). As for CONTROL, unknown fields are
  * ignored and unknown types are errors; every list is bounded so one record stays under
  * MAX_CONTROL_PAYLOAD.
  *
  *   both ways, first:  trunk_hello {version, node, role, proof, segments}
  *   then, both ways:   update {segment, add: [[key, seq], …], del: [key, …]}
- *                      synced {segment}        (the full table sync at trunk up is complete)
  *                      ping {id} / pong {id}   (keepalive)
  *                      error {code, message}   (then close)
  */
@@ -46,12 +45,11 @@ export const trunkUpdateSchema = z.object({
   del: z.array(endpointKey).max(MAX_UPDATE_ENTRIES).default([]),
 });
 
-export const trunkSyncedSchema = z.object({ type: z.literal('synced'), segment: segmentId });
 export const trunkPingSchema = z.object({ type: z.literal('ping'), id: z.number().int() });
 export const trunkPongSchema = z.object({ type: z.literal('pong'), id: z.number().int() });
 export const trunkErrorSchema = z.object({ type: z.literal('error'), code: z.string().max(64), message: z.string().max(1024) });
 
-export const trunkControlSchema = z.discriminatedUnion('type', [trunkHelloSchema, trunkUpdateSchema, trunkSyncedSchema, trunkPingSchema, trunkPongSchema, trunkErrorSchema]);
+export const trunkControlSchema = z.discriminatedUnion('type', [trunkHelloSchema, trunkUpdateSchema, trunkPingSchema, trunkPongSchema, trunkErrorSchema]);
 
 export type TrunkHello = z.infer<typeof trunkHelloSchema>;
 export type TrunkUpdate = z.infer<typeof trunkUpdateSchema>;

@@ -9,7 +9,9 @@
  *   attaching with it takes it over from the trunk);
  * - L2 learned MACs move by sequence number (RFC 7432 §15): a higher sequence from a peer
  *   takes a MAC learned on a local port away, a local learn of a remote MAC takes it back
- *   with the remote sequence + 1; a MAC that moves more than `maxMoves` times within
+ *   with the remote sequence + 1; at an equal sequence the lower node id wins (RFC 7432
+ *   breaks the tie by address), so a LAN reached through two nodes (a loop) flaps and is
+ *   frozen rather than settling on both; a MAC that moves more than `maxMoves` times within
  *   `moveWindowMs` is frozen: not announced, not taken from peers, and frames from trunks
  *   with it as source are dropped (`mac_frozen`) until `freezeMs` has passed.
  */
@@ -38,8 +40,9 @@ export type RemoteVerdict = 'ok' | 'local' | 'frozen' | 'full' | 'stale' | 'bad'
 export interface RemoteEndpoints {
   /** Local endpoints now, with their sequence numbers (the full table sync at trunk up). */
   localEndpoints(): [string, number][];
-  /** A peer announced `key` (sequence `seq`) behind trunk port `port`. */
-  learnRemote(port: Port, key: string, seq: number, limit: number): RemoteVerdict;
+  /** A peer announced `key` (sequence `seq`) behind trunk port `port`; `winsTies`: the peer's
+   * node id is the lower one, so at an equal sequence its MAC wins over one learned here. */
+  learnRemote(port: Port, key: string, seq: number, limit: number, winsTies?: boolean): RemoteVerdict;
   /** A peer withdrew `key`; only what `port` holds is removed. */
   forgetRemote(port: Port, key: string): void;
   /** Endpoints installed from `port`. */

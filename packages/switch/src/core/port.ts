@@ -12,7 +12,8 @@
  *   session: OutputQueue + RecordWriter(RecordConn)   (ports/session, session.ts)
  *   tap/tun: OutputQueue + DeviceWriter(TunTapDevice) (ports/device-port.ts)
  *   memory:  OutputQueue + MemoryWriter               (memory-port.ts, tests)
- *   trunk:   OutputQueue + RecordWriter over the trunk's RecordConn (to come)
+ *   trunk:   the trunk's one OutputQueue + RecordWriter over its RecordConn, shared by
+ *            its port in each segment (trunk/trunk.ts: TrunkPort)
  */
 import type { OutputQueue } from '@elink/transport';
 
@@ -33,6 +34,9 @@ export interface Port {
   enqueueGso?(packet: Buffer): void;
   /** The port's output queue: its counters and drops (framesOut, queue_full, …). */
   readonly output: OutputQueue;
+  /** Trunk ports: the trunk they share (one per segment), so a source announced in one
+   * segment of a peer node is that peer's in every segment (L3 across segments). */
+  readonly link?: object;
 }
 
 let lastPortId = 0;

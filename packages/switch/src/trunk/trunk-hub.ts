@@ -59,6 +59,8 @@ export interface TrunkStats {
   framesOut: number;
   bytesOut: number;
   remote: number;
+  /** Frames from the peer dropped: a segment not shared, or longer than its FRAME limit. */
+  refused: number;
   upSeconds: number;
 }
 
@@ -445,6 +447,7 @@ export class TrunkHub implements TrunkHost {
       framesOut: t.output.framesOut,
       bytesOut: t.output.bytesOut,
       remote: [...t.ports.values()].reduce((n, p) => n + p.segment.remoteCount(p), 0),
+      refused: t.refusedFrames,
       upSeconds: Math.round((now - t.openedAt) / 1000),
     }));
   }

@@ -247,6 +247,27 @@ describe('trunks: L2', () => {
     expect(parseMac(formatMac(x))).toBe(x);
   });
 
+  it('freezes a MAC a LAN behind both nodes sends to both at once (a loop through two bridges): the tie goes to the lower node id, so it flaps', async () => {
+    const moves = { maxMoves: 3, windowSeconds: 60, freezeSeconds: 60 };
+    const A = makeHub('a', [l2()], { macMoves: moves });
+    const B = makeHub('b', [l2()], { macMoves: moves });
+    const [ta] = link(A, B);
+    await until(() => ta.state === 'up');
+    const sa = A.seg('lan') as L2Segment;
+    const sb = B.seg('lan') as L2Segment;
+    const bridgeA = new MemoryPort('bridge-a');
+    const bridgeB = new MemoryPort('bridge-b');
+    sa.attach(bridgeA, { macLimit: 100 });
+    sb.attach(bridgeB, { macLimit: 100 });
+    const x = mac(0x43);
+    for (let i = 0; i < 10 && sa.frozenCount() + sb.frozenCount() === 0; i++) {
+      sa.forward(ethFrame(BROADCAST, x, `a${i}`), bridgeA);
+      sb.forward(ethFrame(BROADCAST, x, `b${i}`), bridgeB);
+      await settle();
+    }
+    expect(sa.frozenCount() + sb.frozenCount()).toBeGreaterThan(0);
+  });
+
   it('refuses a peer with the wrong secret on both ends: logged, counted, closed', async () => {
     const A = makeHub('a', [l2()]);
     const B = makeHub('b', [l2()], { secret: 'some-other-secret-42424242' });
@@ -318,5 +339,36 @@ describe('trunks: L3', () => {
     expect(sb.attach(local, { prefixes: [parsePrefix('198.19.8.30/32')!] }).ok).toBe(true);
     expect(sb.ownerOf(parsePrefix('198.19.8.30/32')!)).toBe(local);
     expect(sb.remoteCount()).toBe(0);
+  });
+
+  it('inter-segment policy holds across nodes: reach lets net → dmz through, a segment without reach is denied', async () => {
+    const defs = {
+      net: segment({ name: 'net', mode: 'l3', ipv4: { pool: '198.19.8.0/24' }, reach: ['dmz'] }),
+      dmz: segment({ name: 'dmz', mode: 'l3', ipv4: { pool: '198.19.9.0/24' }, reach: ['net'] }),
+      iso: segment({ name: 'iso', mode: 'l3', ipv4: { pool: '198.19.10.0/24' } }),
+    };
+    const node = (id: string) => {
+      const router = new L3Router();
+      const segs = new Map<string, L3Segment>();
+      for (const d of Object.values(defs)) segs.set(d.name, new L3Segment(d, router, (n) => segs.get(n)));
+      return { hub: makeHub(id, [...segs.values()]), segs };
+    };
+    const A = node('a');
+    const B = node('b');
+    const [ta] = link(A.hub, B.hub);
+    await until(() => ta.state === 'up');
+    const n1 = new MemoryPort('n1');
+    const i1 = new MemoryPort('i1');
+    const d2 = new MemoryPort('d2');
+    A.segs.get('net')!.attach(n1, { prefixes: [parsePrefix('198.19.8.10/32')!] });
+    A.segs.get('iso')!.attach(i1, { prefixes: [parsePrefix('198.19.10.10/32')!] });
+    B.segs.get('dmz')!.attach(d2, { prefixes: [parsePrefix('198.19.9.20/32')!] });
+    await until(() => A.segs.get('dmz')!.remoteCount() === 1 && B.segs.get('net')!.remoteCount() === 1);
+    A.segs.get('net')!.forward(udp4('198.19.8.10', '198.19.9.20'), n1);
+    await until(() => d2.received.length === 1);
+    expect(endpoints(d2.received[0])).toEqual({ src: '198.19.8.10', dst: '198.19.9.20' });
+    expect(B.segs.get('dmz')!.drops.trunk_source).toBe(0);
+    A.segs.get('iso')!.forward(udp4('198.19.10.10', '198.19.9.20'), i1);
+    expect(A.segs.get('iso')!.drops.policy_denied).toBe(1);
   });
 });

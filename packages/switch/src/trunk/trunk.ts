@@ -1,6 +1,6 @@
 /**
  * A trunk: one record connection to a peer switch node, and the ports it gives every
- * segment both nodes host (docs/protocol.md §7, docs/cluster.md "Trunks").
+ * segment both nodes host (docs/protocol.md §9, docs/cluster.md "Trunks").
  *
  *   hello ──trunk_hello with a valid proof──▶ up ──close/error/keepalive──▶ closed
  *     (TRUNK_CONTROL only)                     (TRUNK_FRAME, TRUNK_CONTROL)
@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import {
   ElError,
   encodeTrunkControl,
+  L2_OVERHEAD,
   encodeTrunkControlPayload,
   MAX_CONTROL_PAYLOAD,
   MAX_RECORD_PAYLOAD,
@@ -75,14 +76,23 @@ export class TrunkPort implements Port {
   readonly kind = 'trunk' as const;
   readonly name: string;
   readonly output: OutputQueue;
+  /** The peer's node id is lower than ours: its MACs win ties (endpoints.ts). */
+  readonly winsTies: boolean;
+  /** The segment's FRAME limit (MTU + 18 in L2, the MTU in L3). */
+  readonly maxFrame: number;
+  readonly link: Trunk;
   private readonly type: number;
 
   constructor(
     readonly trunk: Trunk,
     readonly segment: Segment,
     readonly segmentId: number,
+    nodeId: string,
   ) {
     this.name = `trunk:${trunk.peerNode}/${segment.name}`;
+    this.winsTies = trunk.peerNode! < nodeId;
+    this.link = trunk;
+    this.maxFrame = segment.def.mtu + (segment.mode === 'l2' ? L2_OVERHEAD : 0);
     this.output = trunk.output;
     this.type = trunkFrameType(segmentId);
   }
@@ -103,8 +113,9 @@ export class Trunk implements RecordHandlers {
   readonly ports = new Map<number, TrunkPort>();
   framesIn = 0;
   bytesIn = 0;
-  /** Frames from the peer for a segment id this trunk does not carry. */
-  unknownSegment = 0;
+  /** Frames from the peer dropped here: a segment id this trunk does not carry, or longer
+   * than the segment's FRAME limit. */
+  refusedFrames = 0;
   closeReason: string | undefined;
   /** Announcements waiting: per segment id, endpoint key → sequence, or -1 to withdraw. */
   private readonly pending = new Map<number, Map<string, number>>();
@@ -153,8 +164,8 @@ export class Trunk implements RecordHandlers {
       const port = this.ports.get(payload.readUInt32BE(0));
       this.framesIn++;
       this.bytesIn += payload.length;
-      if (port === undefined) {
-        this.unknownSegment++;
+      if (port === undefined || payload.length - TRUNK_SEGMENT_ID_LENGTH > port.maxFrame) {
+        this.refusedFrames++;
         return;
       }
       port.segment.forward(payload.subarray(TRUNK_SEGMENT_ID_LENGTH), port);
@@ -217,7 +228,7 @@ export class Trunk implements RecordHandlers {
       if (m === undefined || m.id !== s.id || m.mode !== s.mode) continue;
       const seg = this.host.segmentById(s.id);
       if (seg === undefined || this.ports.has(s.id)) continue;
-      const port = new TrunkPort(this, seg, s.id);
+      const port = new TrunkPort(this, seg, s.id, this.host.nodeId);
       seg.attachTrunk(port);
       this.ports.set(s.id, port);
       for (const [key, seq] of seg.localEndpoints()) this.queueAnnouncement(s.id, key, seq);
@@ -236,7 +247,7 @@ export class Trunk implements RecordHandlers {
         for (const key of msg.del) seg.forgetRemote(port, key);
         const limit = this.host.limits.maxRemotePerSegment;
         for (const [key, seq] of msg.add) {
-          const v = seg.learnRemote(port, key, seq, limit);
+          const v = seg.learnRemote(port, key, seq, limit, port.winsTies);
           if (v !== 'ok' && v !== 'local' && v !== 'stale') this.host.notInstalled(this, seg.name, key, v);
         }
         this.host.announcementsIn(msg.add.length + msg.del.length);

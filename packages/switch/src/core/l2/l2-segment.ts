@@ -211,7 +211,7 @@ export class L2Segment implements Segment {
     return out;
   }
 
-  learnRemote(port: Port, key: string, seq: number, limit: number): RemoteVerdict {
+  learnRemote(port: Port, key: string, seq: number, limit: number, winsTies = false): RemoteVerdict {
     const att = this.attachments.get(port);
     if (att === undefined || !att.trunk) return 'bad';
     let mac: number;
@@ -226,8 +226,9 @@ export class L2Segment implements Segment {
     if (t.pinHolder(mac) !== undefined) return 'local';
     const e = t.learned(mac);
     if (e !== undefined) {
-      // Learned here too: the higher sequence wins (the MAC moved there), a tie stays local.
-      if (seq <= (this.localSeq.get(mac) ?? 0)) return 'local';
+      // Learned here too: the higher sequence wins (the MAC moved there); a tie goes to the lower node id.
+      const mine = this.localSeq.get(mac) ?? 0;
+      if (seq < mine || (seq === mine && !winsTies)) return 'local';
       t.remove(mac, e);
       if (this.noteMove(mac)) return 'frozen';
     }

@@ -270,6 +270,12 @@ export class L3Segment implements Segment {
     this.dropRemote(port, formatPrefix(p));
   }
 
+  /** A source a peer node announced in another segment it shares with us: routed across
+   * segments there (its `reach` allowed it at that node). */
+  private sameTrunk(src: Port | undefined, ingress: Port, att: Attachment): boolean {
+    return att.trunk && src !== undefined && src.link !== undefined && src.link === ingress.link;
+  }
+
   /** Forgets a trunk's prefix whose route was taken over or removed. */
   private dropRemote(port: Port, text: string): void {
     if (this.attachments.get(port)?.remote?.delete(text)) this.remoteRoutes--;
@@ -444,7 +450,7 @@ export class L3Segment implements Segment {
       return;
     }
     const table = this.router.v4;
-    if (!att.trusted && table.lookupAt(p, 12)?.port !== ingress) {
+    if (!att.trusted && table.lookupAt(p, 12)?.port !== ingress && !this.sameTrunk(table.lookupAt(p, 12)?.port, ingress, att)) {
       this.drops[att.trunk ? 'trunk_source' : 'src_address']++;
       return;
     }
@@ -497,7 +503,7 @@ export class L3Segment implements Segment {
       return;
     }
     const table = this.router.v6;
-    if (!att.trusted && table.lookupAt(p, 8)?.port !== ingress) {
+    if (!att.trusted && table.lookupAt(p, 8)?.port !== ingress && !this.sameTrunk(table.lookupAt(p, 8)?.port, ingress, att)) {
       this.drops[att.trunk ? 'trunk_source' : 'src_address']++;
       return;
     }
