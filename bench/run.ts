@@ -6,7 +6,8 @@
  *
  * Options: --smoke, --out DIR, --seconds N, --no-offload (Emotion Link clients without
  * TSO offload), --only id,id (elink-l2, elink-l3, elink-cross (two switch nodes, a trunk),
- * openvpn-tap, openvpn-tun, softether, micro, scale, storm).
+ * openvpn-tap, openvpn-tun, softether, micro, scale, setups, storm), --setups N (sessions per
+ * admission phase of the setups benchmark, default 3000).
  * Reconnect storm: --storm-sessions N (default 10,000), --storm-modes reuse,device,password
  * (how returning sessions are admitted; default all three, one storm each), --storm-seconds
  * N (how long to wait for all to be back, default 120).
@@ -30,6 +31,7 @@ import { openvpnSystem } from './lib/openvpn.js';
 import { stopAll } from './lib/proc.js';
 import { svg, table, type Results, type SystemResult } from './lib/report.js';
 import { scaleBenchmark } from './lib/scale.js';
+import { setupBenchmark } from './lib/setups.js';
 import { softetherSystem } from './lib/softether.js';
 import { stormBenchmark } from './lib/storm.js';
 import type { SystemDef } from './lib/system.js';
@@ -45,6 +47,7 @@ const { values: args } = parseArgs({
     'storm-sessions': { type: 'string' },
     'storm-modes': { type: 'string' },
     'storm-seconds': { type: 'string' },
+    setups: { type: 'string' },
     profile: { type: 'string' },
     figure: { type: 'string' },
     // Clients without TSO offload (elink connect --no-offload): the "before" figures.
@@ -56,7 +59,7 @@ const smoke = args.smoke!;
 const outDir = args.out ?? fileURLToPath(new URL('../../docs/benchmarks/', import.meta.url));
 const seconds = Number(args.seconds ?? (smoke ? 1 : 10));
 const durations = { seconds, pings: smoke ? 20 : 300 };
-const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l3', 'elink-cross', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale', 'storm'];
+const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l3', 'elink-cross', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale', 'setups', 'storm'];
 const only = new Set(args.only ? args.only.split(',') : all);
 
 const systems: { def: SystemDef; packages: string[] }[] = [
@@ -173,6 +176,10 @@ async function main(): Promise<void> {
       process.stderr.write('idle-session scale test …\n');
       results.scale = await scaleBenchmark({ sessions: Number(args.sessions ?? 19_000) });
     }
+    if (only.has('setups')) {
+      process.stderr.write('session setups by admission (password ticket, device key) …\n');
+      results.setups = await setupBenchmark({ sessions: Number(args.setups ?? 3000) });
+    }
     if (only.has('storm')) {
       process.stderr.write('reconnect storm (a cluster: 2 brokers, Redis, 3 switch nodes; SIGKILL of one) …\n');
       const storms: Record<string, unknown> = {};
@@ -195,6 +202,10 @@ async function main(): Promise<void> {
   if (results.micro) process.stdout.write('\nswitch microbenchmark:\n' + JSON.stringify(results.micro, null, 2) + '\n');
   if (results.scale) process.stdout.write('\nidle sessions:\n' + JSON.stringify(results.scale, null, 2) + '\n');
   if (results.storm) process.stdout.write('\nreconnect storm:\n' + JSON.stringify(results.storm, null, 2) + '\n');
+  if (results.setups) {
+    process.stdout.write(`\nsession setups per switch core-second (${results.setups.sessionsPerPhase} sessions each):\n`);
+    for (const p of results.setups.phases) process.stdout.write(`  ${p.admission.padEnd(18)} ${p.setupsPerSwitchCpuSecond.toFixed(0).padStart(6)}/core-s  ×${p.ratio.toFixed(2)}  (${p.sessionsUp} up, ${p.failed} failed)\n`);
+  }
   process.stdout.write(`\nwrote ${join(outDir, `${name}.json`)}\n`);
 }
 

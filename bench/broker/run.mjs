@@ -5,6 +5,8 @@
  * and with three brokers. Each run: CONCURRENCY clients for SECONDS, logins over HTTPS
  * spread round-robin over the brokers, devices cycled over 2000 ids (sticky leases).
  * scrypt (ln=14) dominates a login, so the figures are CPU-bound: quote the machine.
+ * Beside each, device logins (POST /v1/login/device: an Ed25519 signature instead of the
+ * hash) for 64 devices whose keys a password login registered first (not timed).
  *
  *   BENCH_SECONDS=10 BENCH_CONCURRENCY=32 npm run bench:broker
  */
@@ -16,7 +18,12 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { freeTcpPort, startTestRedis } from '../../packages/broker/dist/store/test-redis.js';
+import { rawDeviceKey, signDeviceLogin } from '../../packages/protocol/dist/index.js';
+
+/** Devices with a registered key in the device-login runs (the store keeps 64 per user). */
+const DEVICES = 64;
 
 const CLI = fileURLToPath(new URL('../../packages/cli/dist/main.js', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -57,10 +64,19 @@ async function startBroker(dir) {
   return { port, child };
 }
 
-function login(port, ca, agent, device) {
-  const body = JSON.stringify({ user: 'bench', password: PASSWORD, device });
+function login(port, ca, agent, device, key) {
+  return post(port, ca, agent, '/v1/login', { user: 'bench', password: PASSWORD, device, ...(key ? { deviceKey: rawDeviceKey(key) } : {}) });
+}
+
+function deviceLogin(port, ca, agent, device, key) {
+  const fields = { user: 'bench', device, time: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url') };
+  return post(port, ca, agent, '/v1/login/device', { ...fields, signature: signDeviceLogin(key, fields) });
+}
+
+function post(port, ca, agent, path, payload) {
+  const body = JSON.stringify(payload);
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/v1/login', method: 'POST', ca, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: 10_000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', ca, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: 10_000 }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode === 200));
     });
@@ -70,11 +86,14 @@ function login(port, ca, agent, device) {
   });
 }
 
-async function run(name, store, brokers) {
+async function run(name, store, brokers, device = false) {
   const dir = state(store);
   const procs = await Promise.all(Array.from({ length: brokers }, () => startBroker(dir)));
   const ca = readFileSync(join(dir, 'ca.pem'));
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const keys = device ? Array.from({ length: DEVICES }, () => generateKeyPairSync('ed25519').privateKey) : [];
+  // Untimed: each device's password login registers its key.
+  for (let i = 0; i < keys.length; i += CONCURRENCY) await Promise.all(keys.slice(i, i + CONCURRENCY).map((k, j) => login(procs[0].port, ca, agent, `k${i + j}`, k)));
   let ok = 0;
   let failed = 0;
   let n = 0;
@@ -82,7 +101,8 @@ async function run(name, store, brokers) {
   const worker = async () => {
     while (Date.now() < end) {
       const i = n++;
-      if (await login(procs[i % procs.length].port, ca, agent, `d${i % 2000}`)) ok++;
+      const port = procs[i % procs.length].port;
+      if (await (device ? deviceLogin(port, ca, agent, `k${i % DEVICES}`, keys[i % DEVICES]) : login(port, ca, agent, `d${i % 2000}`))) ok++;
       else failed++;
     }
   };
@@ -92,7 +112,7 @@ async function run(name, store, brokers) {
   agent.destroy();
   for (const p of procs) p.child.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
-  const row = { name, brokers, logins: ok, failed, seconds: Number(secs.toFixed(1)), perSecond: Math.round(ok / secs) };
+  const row = { name, login: device ? 'device key' : 'password', brokers, logins: ok, failed, seconds: Number(secs.toFixed(1)), perSecond: Math.round(ok / secs) };
   console.log(JSON.stringify(row));
   return row;
 }
@@ -100,9 +120,10 @@ async function run(name, store, brokers) {
 const redis = await startTestRedis();
 try {
   console.error(`bench:broker: ${cpus().length} CPUs (${cpus()[0]?.model}), ${SECONDS} s per run, ${CONCURRENCY} concurrent clients`);
-  const rows = [await run('memory', { type: 'memory', snapshot: 'store.json' }, 1), await run('redis', { type: 'redis', url: redis.url }, 1), await run('redis', { type: 'redis', url: redis.url }, 3)];
-  console.log('\n| store | brokers | logins/s | failed |\n| --- | --- | --- | --- |');
-  for (const r of rows) console.log(`| ${r.name} | ${r.brokers} | ${r.perSecond} | ${r.failed} |`);
+  const rows = [];
+  for (const device of [false, true]) rows.push(await run('memory', { type: 'memory', snapshot: 'store.json' }, 1, device), await run('redis', { type: 'redis', url: redis.url }, 1, device), await run('redis', { type: 'redis', url: redis.url }, 3, device));
+  console.log('\n| store | brokers | login | logins/s | failed |\n| --- | --- | --- | --- | --- |');
+  for (const r of rows) console.log(`| ${r.name} | ${r.brokers} | ${r.login} | ${r.perSecond} | ${r.failed} |`);
 } finally {
   await redis.destroy();
 }

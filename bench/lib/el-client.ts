@@ -2,9 +2,9 @@
  * A minimal EL session for load generation: TLS, hello with a ticket, welcome, pongs;
  * counts the FRAME records it receives (without copying them).
  */
+import type { KeyObject } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
-import type { KeyObject } from 'node:crypto';
 import { ALPN, CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LENGTH, encodeControl, MAX_RECORD_PAYLOAD, RecordReader, RecordType, signHelloProof, type ControlMessage } from '@elink/protocol';
 
 export interface BenchSession {
@@ -13,12 +13,14 @@ export interface BenchSession {
   bytesIn: number;
 }
 
-/** `deviceKey`: the ticket is bound to it (claim dk); hello carries its proof over the TLS channel binding. */
-export function openSession(opts: { port: number; ca: string; ticket: string; localAddress?: string; timeoutMs?: number; deviceKey?: KeyObject }): Promise<BenchSession> {
+/** `deviceKey`: hello carries its proof over the channel binding (a ticket bound to it);
+ * `session`: a TLS session to resume; `onSession`: where the node's new TLS session goes. */
+export function openSession(opts: { port: number; ca: string; ticket: string; localAddress?: string; timeoutMs?: number; deviceKey?: KeyObject; session?: Buffer; onSession?: (s: Buffer) => void }): Promise<BenchSession> {
   return new Promise((resolve, reject) => {
     // Several loopback source addresses keep thousands of sessions clear of port exhaustion.
     const tcp = tcpConnect({ host: '127.0.0.1', port: opts.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
-    const socket = connect({ socket: tcp, ca: opts.ca, servername: 'localhost', ALPNProtocols: [ALPN] });
+    const socket = connect({ socket: tcp, ca: opts.ca, servername: 'localhost', ALPNProtocols: [ALPN], ...(opts.session ? { session: opts.session } : {}) });
+    if (opts.onSession) socket.on('session', opts.onSession);
     const s: BenchSession = { socket, framesIn: 0, bytesIn: 0 };
     let welcomed = false;
     const timer = setTimeout(() => fail(new Error('no welcome in time')), opts.timeoutMs ?? 30_000);

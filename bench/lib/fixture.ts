@@ -28,8 +28,9 @@ export async function makeFixture(): Promise<BenchFixture> {
 export const IDLE_MAC_BASE = 0x02e1c0000000;
 
 /** A fresh single-use ticket for `segment` (an L2 one) with its own MAC. */
-export function ticketFor(privatePem: string | KeyObject, user: string, mac: number, ttl = 600, segment = 'lan'): string {
+/** `dk`: bind the ticket to this device key (raw, base64url): hello must carry its proof. */
+export function ticketFor(privatePem: string | KeyObject, user: string, mac: number, ttl = 600, segment = 'lan', dk?: string): string {
   const key = typeof privatePem === 'string' ? createPrivateKey(privatePem) : privatePem;
   const now = Math.floor(Date.now() / 1000);
-  return signTicket({ jti: randomBytes(12).toString('base64url'), sub: user, seg: segment, mode: 'l2', mac: formatMac(mac), iat: now, exp: now + ttl }, key);
+  return signTicket({ jti: randomBytes(12).toString('base64url'), sub: user, seg: segment, mode: 'l2', mac: formatMac(mac), iat: now, exp: now + ttl, ...(dk ? { dk } : {}) }, key);
 }

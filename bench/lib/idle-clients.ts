@@ -4,7 +4,8 @@
  * keepalive pings, prints {"up": n, "failed": n} as it goes and {"done": …} at the end,
  * then idles until killed. Configuration: JSON in EL_BENCH_CLIENTS.
  */
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { rawDeviceKey } from '@elink/protocol';
 import { openSession, type BenchSession } from './el-client.js';
 import { IDLE_MAC_BASE, ticketFor } from './fixture.js';
 
@@ -18,10 +19,17 @@ interface Config {
   concurrency: number;
   /** The L2 segment the tickets are for; default `lan`. */
   segment?: string;
+  /** Tickets bound to a device key (one per client process), hello with its proof. */
+  deviceKey?: boolean;
+  /** Resume TLS sessions (the last one the node sent), as a returning client does. */
+  resume?: boolean;
 }
 
 const cfg = JSON.parse(process.env.EL_BENCH_CLIENTS ?? '{}') as Config;
 const key = createPrivateKey(cfg.ticketPrivatePem);
+const device = cfg.deviceKey ? generateKeyPairSync('ed25519').privateKey : undefined;
+const dk = device ? rawDeviceKey(device) : undefined;
+let tlsSession: Buffer | undefined;
 const sessions: BenchSession[] = [];
 let next = 0;
 let failed = 0;
@@ -34,7 +42,14 @@ async function worker(): Promise<void> {
     const i = next++;
     const n = cfg.first + i;
     try {
-      const s = await openSession({ port: cfg.port, ca: cfg.caPem, ticket: ticketFor(key, `idle${n}`, IDLE_MAC_BASE + n, 600, cfg.segment), localAddress: cfg.sources[n % cfg.sources.length] });
+      const s = await openSession({
+        port: cfg.port,
+        ca: cfg.caPem,
+        ticket: ticketFor(key, `idle${n}`, IDLE_MAC_BASE + n, 600, cfg.segment, dk),
+        localAddress: cfg.sources[n % cfg.sources.length],
+        ...(device ? { deviceKey: device } : {}),
+        ...(cfg.resume ? { ...(tlsSession ? { session: tlsSession } : {}), onSession: (t: Buffer) => (tlsSession = t) } : {}),
+      });
       sessions.push(s);
     } catch (err) {
       failed++;

@@ -23,6 +23,8 @@ export interface Results {
   micro?: unknown;
   scale?: unknown;
   storm?: unknown;
+  /** Session setups per switch core-second by admission (setups.ts). */
+  setups?: import('./setups.js').SetupResult;
 }
 
 const METRICS: { key: keyof Measured; label: string; unit: string; higherIsBetter: boolean; fmt: (v: number) => string }[] = [

@@ -13,6 +13,8 @@ interface Config {
   keyPem: string;
   ticketPublicPem: string;
   maxSessions?: number;
+  /** Journal used ticket ids here, as `elink switch` does (single use across restarts). */
+  replayJournal?: string;
 }
 
 const cfg = JSON.parse(process.env.EL_BENCH_SWITCH ?? '{}') as Config;
@@ -26,6 +28,7 @@ const node = new SwitchNode({
   logger: pino({ level: 'warn' }, pino.destination(2)),
   // Absent: the node's defaults (packages/switch/src/defaults.ts).
   maxSessions: cfg.maxSessions,
+  ...(cfg.replayJournal ? { replayJournal: cfg.replayJournal } : {}),
   // The scale test opens thousands of sessions from 4 loopback sources at once: it measures
   // capacity, not admission, so the per-source and accept-rate caps are out of its way.
   connectionLimits: { pending: 1_000_000, pendingPerSource: 1_000_000, acceptRate: 1_000_000, acceptRatePerSource: 1_000_000 },

@@ -8,6 +8,7 @@ import { connectCommand } from './commands/connect.js';
 import { bridgeCommand } from './commands/bridge.js';
 import { userCommand } from './commands/user.js';
 import { statusCommand } from './commands/status.js';
+import { revokeCommand } from './commands/revoke.js';
 import { configCommand } from './commands/config.js';
 import { versionLine } from './version.js';
 import { reloadCommand } from './commands/reload.js';
@@ -26,6 +27,7 @@ Usage: elink <command> [options]     (elink <command> --help for its options)
   user      add, change, delete and list users
   reload    make running servers read their config again (users, TLS, log level)
   status    nodes, sessions and leases at a glance (a broker's admin API)
+  revoke    revoke a device's key or a user's keys (a broker's admin API)
   config    check a configuration file and print the effective configuration`;
 
 async function main(argv: string[]): Promise<void> {
@@ -45,6 +47,8 @@ async function main(argv: string[]): Promise<void> {
       return userCommand(rest);
     case 'status':
       return statusCommand(rest);
+    case 'revoke':
+      return revokeCommand(rest);
     case 'reload':
       return reloadCommand(rest);
     case 'config':

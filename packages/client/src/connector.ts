@@ -71,6 +71,8 @@ export class Connector extends EventEmitter {
   private keyRegistered = false;
   /** The last login reply whose ticket is bound to our device key: offered again while it lasts. */
   private bound: LoginReply | undefined;
+  /** The broker refused `deviceKey` as an unknown field (it predates device keys). */
+  private brokerWithoutKeys = false;
   /** The last TLS session of each node (host:port), for resumption. */
   private readonly tlsSessions = new Map<string, Buffer>();
 
@@ -127,6 +129,8 @@ export class Connector extends EventEmitter {
         const err = await closed;
         this.emit('down', err);
         this.onRefused(err);
+        // A draining node asks for the broker (protocol.md §3.3): the last ticket's node list is stale.
+        if (link.redirected) this.bound = undefined;
         // Another client with this user and device took the session: reconnecting would take
         // it back, and so on for ever. (Our own reconnects never see this: the newer session wins.)
         if (err?.code === 'EL_ERR_SUPERSEDED' && !this.stopped) return this.fatal(this.superseded(err));
@@ -180,8 +184,18 @@ export class Connector extends EventEmitter {
         logger.warn({ code: e.code, err: e.message }, 'device login refused; logging in with the password');
       }
     }
-    const deviceKey = this.opts.deviceKey ? rawDeviceKey(this.opts.deviceKey) : undefined;
-    const reply = await login(this.opts.broker, { ...this.opts.credentials, device: this.device, ...(this.remember ? { remember: this.remember } : {}), ...(deviceKey ? { deviceKey } : {}) }, { ca: this.opts.ca });
+    const deviceKey = this.opts.deviceKey && !this.brokerWithoutKeys ? rawDeviceKey(this.opts.deviceKey) : undefined;
+    const body: LoginRequest = { ...this.opts.credentials, device: this.device, ...(this.remember ? { remember: this.remember } : {}) };
+    let reply: LoginReply;
+    try {
+      reply = await login(this.opts.broker, deviceKey ? { ...body, deviceKey } : body, { ca: this.opts.ca });
+    } catch (e) {
+      // A broker older than device keys refuses the unknown field (400): carry on without keys.
+      if (!(deviceKey && e instanceof BrokerError && e.code === 'EL_ERR_INVALID' && e.message.includes('"deviceKey"'))) throw e;
+      this.brokerWithoutKeys = true;
+      logger.warn({ err: e.message }, 'the broker does not know device keys; logging in with the password only');
+      reply = await login(this.opts.broker, body, { ca: this.opts.ca });
+    }
     if (reply.remember) this.remember = reply.remember;
     this.keep(reply);
     this.keyRegistered = this.bound !== undefined;

@@ -9,6 +9,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,10 +18,11 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBrokerApp, hashPassword, MemoryUserDirectory, type BrokerApp } from '@elink/broker';
 import { createCertificateAuthority, issueServerCertificate } from '@elink/pki';
-import { generateTicketKeyPair, peekTicketClaims, rawDeviceKey, segmentSchema, type ElError, type LoginReply, type Welcome } from '@elink/protocol';
+import { formatMac, generateTicketKeyPair, peekTicketClaims, rawDeviceKey, segmentSchema, signTicket, type ElError, type LoginReply, type Welcome } from '@elink/protocol';
 import { sessionTicketKeys, SwitchNode } from '@elink/switch';
 import { Connector, type TicketSource } from './connector.js';
 import { DEVICE_KEY_FILE, loadOrCreateDeviceKey } from './device-key-file.js';
+import { deviceLogin } from './login.js';
 
 const logger = pino({ level: 'silent' });
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -151,7 +153,6 @@ describe('Connector with a device key (real broker, two real switch nodes)', () 
 
   it('refuses a device login signed by another key (falls back to the password in the client)', async () => {
     const thief = generateKeyPairSync('ed25519');
-    const { deviceLogin } = await import('./login.js');
     await expect(deviceLogin(brokerUrl, { user: 'amy', device: 'laptop', segment: 'lan' }, thief.privateKey)).rejects.toMatchObject({ code: 'EL_ERR_AUTH' });
   });
 
@@ -166,5 +167,54 @@ describe('Connector with a device key (real broker, two real switch nodes)', () 
     const up = await until(() => ups.slice(before).find((u) => u.source === 'password'), 'a password login after the revocation', 15_000);
     expect(peekTicketClaims(up.reply.ticket)!.iat).toBeGreaterThan(Math.floor(Date.now() / 1000) - 30);
     expect(await checks('password')).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('Connector with a device key and a broker that predates device keys', () => {
+  it('logs in without the key after the broker refuses the field, and keeps doing so', async () => {
+    const ca = await createCertificateAuthority('old broker test CA');
+    const { keyPem, certPem } = await issueServerCertificate(ca, ['127.0.0.1']);
+    const ticketKeys = generateTicketKeyPair();
+    const node = new SwitchNode({ nodeId: 'sw-old', listen: { host: '127.0.0.1', port: 0 }, tls: { cert: certPem, key: keyPem }, segments: [segmentSchema.parse({ name: 'lan' })], ticketKeys: () => [ticketKeys.publicKey], logger, closeGraceMs: 200 });
+    await node.start();
+    // A stand-in for an older broker: its strict login schema refuses `deviceKey` with the
+    // 400 every broker sends for an unknown field; without it, it logs the client in.
+    const bodies: Record<string, unknown>[] = [];
+    const old = createServer((req, res) => {
+      let text = '';
+      req.on('data', (d: Buffer) => (text += d));
+      req.on('end', () => {
+        const body = JSON.parse(text) as Record<string, unknown>;
+        bodies.push(body);
+        res.setHeader('content-type', 'application/json');
+        if ('deviceKey' in body) {
+          res.statusCode = 400;
+          return res.end(JSON.stringify({ error: 'EL_ERR_INVALID', message: 'invalid request: Unrecognized key: "deviceKey"' }));
+        }
+        const now = Math.floor(Date.now() / 1000);
+        const mac = formatMac(0x02_00_00_00_00_42);
+        const ticket = signTicket({ jti: `t${bodies.length}-0123456789`, sub: 'amy', seg: 'lan', mode: 'l2', dev: 'laptop', mac, iat: now, exp: now + 60 }, ticketKeys.privateKey);
+        res.end(JSON.stringify({ ticket, expiresAt: new Date((now + 60) * 1000).toISOString(), servers: [{ node: 'sw-old', host: '127.0.0.1', port: node.address().port }], segment: 'lan', mode: 'l2', mac }));
+      });
+    });
+    await new Promise<void>((r) => old.listen(0, '127.0.0.1', r));
+    const dir = mkdtempSync(join(tmpdir(), 'elink-dk-old-'));
+    const c = new Connector({ broker: `http://127.0.0.1:${(old.address() as AddressInfo).port}`, credentials: { user: 'amy', password: 'pw', device: 'laptop' }, ca: ca.certPem, deviceKey: loadOrCreateDeviceKey(dir), backoff: { baseMs: 20, capMs: 50 }, logger });
+    const sources: TicketSource[] = [];
+    c.on('up', (_w: Welcome, _r: LoginReply, source: TicketSource) => sources.push(source));
+    try {
+      c.start();
+      await until(() => (sources.length >= 1 ? true : undefined), 'up with an old broker');
+      c.current!.close('test: lost');
+      await until(() => (sources.length >= 2 ? true : undefined), 'up again');
+      expect(sources).toEqual(['password', 'password']);
+      // One refused body with the key, then never again.
+      expect(bodies.map((b) => 'deviceKey' in b)).toEqual([true, false, false]);
+    } finally {
+      await c.stop();
+      await node.stop();
+      old.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -122,6 +122,9 @@ export class SwitchLink extends EventEmitter {
     };
   }
 
+  /** The switch sent `redirect` (it drains): the client is to ask the broker where to go. */
+  redirected = false;
+
   /** Whether the TLS handshake resumed an earlier session (SwitchLinkOptions.session). */
   get tlsResumed(): boolean {
     return this.conn.socket.isSessionReused();
@@ -269,6 +272,7 @@ export class SwitchLink extends EventEmitter {
         if (msg.reason === SUPERSEDED) return this.shutdown(new ElError('EL_ERR_SUPERSEDED', 'the switch ended this session: a newer session of the same user and device took over ("superseded")'));
         return this.shutdown(new ElError('EL_ERR_UNAVAILABLE', `switch ended the session: ${msg.reason}`));
       case 'redirect':
+        this.redirected = true;
         return this.shutdown(new ElError('EL_ERR_UNAVAILABLE', `switch ended the session: ${msg.reason}`));
       case 'error':
         return this.shutdown(new ElError(isErrorCode(msg.code) ? msg.code : 'EL_ERR_PROTOCOL', `switch: ${msg.message}`));

@@ -31,16 +31,9 @@ export async function statusCommand(argv: string[]): Promise<void> {
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return void console.log(statusHelp);
-  const stateDir = resolve(values.state ?? process.env.ELINK_STATE_DIR ?? '.elink-state');
-  const file = values.config ?? process.env.ELINK_CONFIG ?? join(stateDir, CONFIG_FILE);
-  const needConfig = !values.broker || (!values['token-file'] && !process.env.ELINK_ADMIN_TOKEN) || !values.ca;
-  const loaded = needConfig ? loadConfig(file) : undefined;
-  const broker = values.broker ?? `https://127.0.0.1:${loaded!.config.broker.listen.port}`;
-  const token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : (process.env.ELINK_ADMIN_TOKEN ?? loaded!.config.broker.adminToken);
-  if (!token) throw new ElError('EL_ERR_INVALID', 'no admin token: pass --token-file, set ELINK_ADMIN_TOKEN, or set broker.adminToken in the config');
-  const ca = readFileSync(values.ca ?? loaded!.path(loaded!.config.tls.ca));
+  const { broker, token, ca } = adminTarget(values);
   const url = new URL('/v1/admin/status', broker);
-  const raw = await getJson(url, token, ca);
+  const raw = await adminJson(url, token, ca);
   const reply = parseReply(adminStatusReplySchema, raw, `the admin status reply of broker ${url.origin}`);
   if (values.json) return void console.log(JSON.stringify(raw, null, 2));
   console.log(`store: ${reply.store}   published keys: ${reply.keys}   sessions (healthy nodes): ${reply.sessions}`);
@@ -51,10 +44,26 @@ export async function statusCommand(argv: string[]): Promise<void> {
   for (const [seg, n] of Object.entries(reply.leases)) console.log(`${seg}\t${n}`);
 }
 
-function getJson(url: URL, token: string, ca: Buffer): Promise<unknown> {
+/** Which broker's admin API, with which token and CA: flags first, then the config (shared by the admin commands). */
+export function adminTarget(values: { broker?: string | undefined; 'token-file'?: string | undefined; ca?: string | undefined; config?: string | undefined; state?: string | undefined }): { broker: string; token: string; ca: Buffer } {
+  const stateDir = resolve(values.state ?? process.env.ELINK_STATE_DIR ?? '.elink-state');
+  const file = values.config ?? process.env.ELINK_CONFIG ?? join(stateDir, CONFIG_FILE);
+  const needConfig = !values.broker || (!values['token-file'] && !process.env.ELINK_ADMIN_TOKEN) || !values.ca;
+  const loaded = needConfig ? loadConfig(file) : undefined;
+  const broker = values.broker ?? `https://127.0.0.1:${loaded!.config.broker.listen.port}`;
+  const token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : (process.env.ELINK_ADMIN_TOKEN ?? loaded!.config.broker.adminToken);
+  if (!token) throw new ElError('EL_ERR_INVALID', 'no admin token: pass --token-file, set ELINK_ADMIN_TOKEN, or set broker.adminToken in the config');
+  const ca = readFileSync(values.ca ?? loaded!.path(loaded!.config.tls.ca));
+  return { broker, token, ca };
+}
+
+/** One admin API request (a JSON body for POST); the reply's JSON, or the broker's error as an ElError. */
+export function adminJson(url: URL, token: string, ca: Buffer, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<unknown> {
   const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolvePromise, reject) => {
-    const req = send(url, { method: 'GET', headers: { authorization: `Bearer ${token}` }, ca, timeout: 10_000 }, (res) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json' } : {}) };
+    const req = send(url, { method, headers, ca, timeout: 10_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -74,6 +83,6 @@ function getJson(url: URL, token: string, ca: Buffer): Promise<unknown> {
     });
     req.on('timeout', () => req.destroy(new Error('broker did not answer in time')));
     req.on('error', (err) => reject(new ElError('EL_ERR_UNAVAILABLE', `cannot reach the broker at ${url.origin}: ${err.message}`)));
-    req.end();
+    req.end(payload);
   });
 }

@@ -45,3 +45,15 @@ describe('POST /v1/nodes/heartbeat reply', () => {
     expect(issue(heartbeatReplySchema.safeParse({ keys: [pem], segments: [] }))).toMatch(/^heartbeatSeconds: /);
   });
 });
+
+describe('heartbeat reply: revocations', () => {
+  const reply = { keys: [pem], segments: [], heartbeatSeconds: 5 };
+  it('takes a bounded list of revocations, and a reply without one', () => {
+    expect(heartbeatReplySchema.parse(reply).revoked).toBeUndefined();
+    const revoked = [{ user: 'amy', device: 'laptop', at: 100, until: 700 }, { user: 'bob', at: 100, until: 700 }];
+    expect(heartbeatReplySchema.parse({ ...reply, revoked }).revoked).toEqual(revoked);
+    const many = Array.from({ length: 1025 }, (_, i) => ({ user: `u${i}`, at: 1, until: 2 }));
+    expect(issue(heartbeatReplySchema.safeParse({ ...reply, revoked: many }))).toMatch(/^revoked: Too big/);
+    expect(issue(heartbeatReplySchema.safeParse({ ...reply, revoked: [{ user: '', at: 1, until: 2 }] }))).toMatch(/^revoked\.0\.user: /);
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * Session setups per switch core-second, by how a session is admitted, in one run on one
+ * switch process (as `elink switch` runs it: TLS 1.3, the replay journal on disk):
+ *
+ *   password ticket     a fresh single-use ticket per session (what a password login gives):
+ *                       TLS handshake, ticket signature, the jti journaled and remembered
+ *   device key          a ticket bound to the client's device key (what a device login gives,
+ *                       or the same ticket again): TLS handshake, ticket signature, the key's
+ *                       proof over the channel binding; no replay cache, no journal
+ *   device key+resume   the same over a resumed TLS session (a returning client keeps the
+ *                       node's session ticket): no certificate signature, no key exchange
+ *                       certificate check
+ *
+ * Each phase opens `sessions` sessions from two client processes, measures the switch's CPU
+ * time while they connect, then closes them before the next phase. Ratios are against the
+ * password-ticket phase of the same run.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeFixture } from './fixture.js';
+import { startSwitchProcess } from './micro.js';
+import { sleep } from './proc.js';
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+export interface SetupPhase {
+  admission: 'password ticket' | 'device key' | 'device key+resume';
+  sessionsUp: number;
+  failed: number;
+  lastError?: string;
+  switchCpuSeconds: number;
+  setupsPerSwitchCpuSecond: number;
+  /** This phase's setups per core-second over the password-ticket phase's. */
+  ratio: number;
+}
+
+export interface SetupResult {
+  sessionsPerPhase: number;
+  phases: SetupPhase[];
+}
+
+const PHASES: { admission: SetupPhase['admission']; deviceKey: boolean; resume: boolean }[] = [
+  { admission: 'password ticket', deviceKey: false, resume: false },
+  { admission: 'device key', deviceKey: true, resume: false },
+  { admission: 'device key+resume', deviceKey: true, resume: true },
+];
+
+export async function setupBenchmark(o: { sessions: number }): Promise<SetupResult> {
+  const fx = await makeFixture();
+  const dir = mkdtempSync(join(tmpdir(), 'elink-bench-setups-'));
+  const sw = startSwitchProcess(fx, { maxSessions: 20_000, replayJournal: join(dir, 'replay.journal') });
+  const phases: SetupPhase[] = [];
+  try {
+    const port = await sw.port;
+    const pid = sw.child.pid!;
+    await sleep(500);
+    for (const [p, phase] of PHASES.entries()) {
+      const clients: ReturnType<typeof spawn>[] = [];
+      const perClient = Math.ceil(o.sessions / 2);
+      const status = [{ up: 0, failed: 0, done: false, lastError: '' }, { up: 0, failed: 0, done: false, lastError: '' }];
+      const cpu0 = cpuSeconds(pid);
+      for (let c = 0; c < 2; c++) {
+        const count = Math.min(perClient, o.sessions - c * perClient);
+        const child = spawn(process.execPath, [fileURLToPath(new URL('./idle-clients.js', import.meta.url))], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+          // Each phase its own MACs and users (first), so no session supersedes another.
+          env: { ...process.env, EL_BENCH_CLIENTS: JSON.stringify({ port, caPem: fx.caPem, ticketPrivatePem: fx.ticketPrivatePem, count, first: p * o.sessions + c * perClient, sources: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'], concurrency: 64, deviceKey: phase.deviceKey, resume: phase.resume }) },
+        });
+        let rest = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          rest += d.toString();
+          const lines = rest.split('\n');
+          rest = lines.pop()!;
+          for (const l of lines) Object.assign(status[c]!, JSON.parse(l));
+        });
+        clients.push(child);
+      }
+      // Bounded: a generous ceiling of 5 ms per session.
+      const deadline = Date.now() + 30_000 + o.sessions * 5;
+      while (!status.every((s) => s.done) && Date.now() < deadline) await sleep(100);
+      const cpu = cpuSeconds(pid) - cpu0;
+      const up = status[0]!.up + status[1]!.up;
+      const failed = status[0]!.failed + status[1]!.failed;
+      const rate = cpu ? up / cpu : 0;
+      phases.push({ admission: phase.admission, sessionsUp: up, failed, ...(failed ? { lastError: status[0]!.lastError || status[1]!.lastError } : {}), switchCpuSeconds: cpu, setupsPerSwitchCpuSecond: rate, ratio: phases[0]?.setupsPerSwitchCpuSecond ? rate / phases[0].setupsPerSwitchCpuSecond : 1 });
+      for (const c of clients) c.kill('SIGKILL');
+      // Let the node notice the closed sessions before the next phase measures.
+      await sleep(2000);
+    }
+    return { sessionsPerPhase: o.sessions, phases };
+  } finally {
+    await sw.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
