@@ -13,7 +13,10 @@
  * - `password`: a client without a device key: a password login (POST /v1/login, scrypt),
  *   then hello with the new ticket.
  *
- * Broker requests have the real client's 10 s timeout. Prints a JSON line of counts every
+ * Broker requests have the real client's 10 s timeout. One process cannot be thousands of
+ * machines: at most `inFlight` attempts (login and hello) run at once per process, the
+ * others wait their turn after their backoff, so the generator's own CPU (TLS handshakes,
+ * signatures) does not time out its attempts and pass for the cluster's limit. Prints a JSON line of counts every
  * 500 ms and a last one with `done` when every session is back. Configuration: JSON in
  * EL_BENCH_STORM.
  */
@@ -42,6 +45,8 @@ interface Config {
   password: string;
   segment: string;
   concurrency: number;
+  /** Attempts to come back running at once in this process. */
+  inFlight: number;
   macBase: number;
 }
 
@@ -112,38 +117,65 @@ function login(n: number): Promise<LoginAnswer> {
   });
 }
 
+// A counting semaphore: the attempts running, and those waiting for a turn (FIFO).
+let running = 0;
+const waiting: Array<() => void> = [];
+async function turn(): Promise<void> {
+  if (running < cfg.inFlight) {
+    running++;
+    return;
+  }
+  await new Promise<void>((resolve) => waiting.push(resolve));
+}
+function done(): void {
+  const next = waiting.shift();
+  if (next) next();
+  else running--;
+}
+
 /** After its node is gone: the real client's loop, until a node welcomes it again. */
 async function comeBack(n: number, fillTicket: string): Promise<void> {
-  const deviceKey = cfg.mode === 'password' ? undefined : stormDeviceKey(n);
   for (let attempt = 0; ; attempt++) {
     await sleep(Math.random() * Math.min(30_000, 500 * 2 ** attempt));
-    let answer: LoginAnswer;
-    if (cfg.mode === 'reuse') answer = { ticket: fillTicket, servers: cfg.serverPorts.map((port, i) => ({ node: `node-${i}`, host: '127.0.0.1', port })) };
-    else {
-      try {
-        counts.logins++;
-        answer = await login(n);
-      } catch (err) {
-        const code = (err as Error).message.split(':')[0]!.slice(0, 40);
-        counts.loginErrors[code] = (counts.loginErrors[code] ?? 0) + 1;
-        continue;
-      }
-    }
-    for (const server of answer.servers) {
-      try {
-        const s = await openSession({ port: server.port, ca: cfg.caPem, ticket: answer.ticket, localAddress: cfg.sources[n % cfg.sources.length], timeoutMs: 10_000, ...(deviceKey ? { deviceKey } : {}) });
-        counts.back++;
-        counts.backAt.push(Date.now());
-        s.socket.on('error', () => undefined);
-        return;
-      } catch (err) {
-        counts.connectErrors++;
-        counts.lastError = (err as Error).message;
-        // A spent ticket is worth nothing at the next node: log in again.
-        if (/TICKET_(REPLAYED|EXPIRED)/.test(counts.lastError)) break;
-      }
+    await turn();
+    try {
+      if (await attemptOnce(n, fillTicket)) return;
+    } finally {
+      done();
     }
   }
+}
+
+/** One way back (login if the mode needs one, then hello at the servers in order); true when welcomed. */
+async function attemptOnce(n: number, fillTicket: string): Promise<boolean> {
+  const deviceKey = cfg.mode === 'password' ? undefined : stormDeviceKey(n);
+  let answer: LoginAnswer;
+  if (cfg.mode === 'reuse') answer = { ticket: fillTicket, servers: cfg.serverPorts.map((port, i) => ({ node: `node-${i}`, host: '127.0.0.1', port })) };
+  else {
+    try {
+      counts.logins++;
+      answer = await login(n);
+    } catch (err) {
+      const code = (err as Error).message.split(':')[0]!.slice(0, 40);
+      counts.loginErrors[code] = (counts.loginErrors[code] ?? 0) + 1;
+      return false;
+    }
+  }
+  for (const server of answer.servers) {
+    try {
+      const s = await openSession({ port: server.port, ca: cfg.caPem, ticket: answer.ticket, localAddress: cfg.sources[n % cfg.sources.length], timeoutMs: 10_000, ...(deviceKey ? { deviceKey } : {}) });
+      counts.back++;
+      counts.backAt.push(Date.now());
+      s.socket.on('error', () => undefined);
+      return true;
+    } catch (err) {
+      counts.connectErrors++;
+      counts.lastError = (err as Error).message;
+      // A spent ticket is worth nothing at the next node: log in again.
+      if (/TICKET_(REPLAYED|EXPIRED)/.test(counts.lastError)) break;
+    }
+  }
+  return false;
 }
 
 function watch(s: BenchSession, n: number, ticket: string): void {

@@ -36,9 +36,13 @@ const PASSWORD = 'storm horse battery staple';
 /** Sessions per user: the store keeps at most 64 device keys per user. */
 const SESSIONS_PER_USER = 50;
 const SOURCES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
+/** Attempts to come back running at once in each of the 2 client processes (storm-clients.ts). */
+const IN_FLIGHT = 128;
 
 export interface StormResult {
   mode: StormMode;
+  /** Attempts running at once, all client processes together. */
+  clientAttemptsInFlight: number;
   sessionsWanted: number;
   sessionsUp: number;
   admission: string;
@@ -192,7 +196,7 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
         stdio: ['ignore', 'pipe', 'inherit'],
         env: {
           ...process.env,
-          EL_BENCH_STORM: JSON.stringify({ mode: o.mode, switchPort: nodes[0]!.port, serverPorts: nodePorts, brokerPorts: brokers.map((b) => b.port), caPem: ca.toString(), ticketPrivatePem: signing, count, first: c * per, sources: SOURCES, users, password: PASSWORD, segment: 'lab', concurrency: 64, macBase: 0x02e1d0000000 }),
+          EL_BENCH_STORM: JSON.stringify({ mode: o.mode, switchPort: nodes[0]!.port, serverPorts: nodePorts, brokerPorts: brokers.map((b) => b.port), caPem: ca.toString(), ticketPrivatePem: signing, count, first: c * per, sources: SOURCES, users, password: PASSWORD, segment: 'lab', concurrency: 64, inFlight: IN_FLIGHT, macBase: 0x02e1d0000000 }),
         },
       });
       status[c] = { up: 0, filled: false, back: 0, down: 0, logins: 0, loginErrors: {}, connectErrors: 0, lastError: '', firstBackAt: 0, lastBackAt: 0, p50At: 0, p90At: 0 };
@@ -241,6 +245,7 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
     const lastError = status.map((s) => s.lastError).find(Boolean);
     return {
       mode: o.mode,
+      clientAttemptsInFlight: IN_FLIGHT * 2,
       sessionsWanted: o.sessions,
       sessionsUp: up,
       admission: ADMISSION[o.mode],

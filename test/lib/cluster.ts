@@ -109,7 +109,7 @@ export class Cluster {
     reapCluster();
     const dir = join(tmpdir(), `${TMP_PREFIX}${process.pid}-${Date.now().toString(36)}`);
     mkdirSync(dir, { recursive: true });
-    // The underlay first: `elink init` puts the gateway address into the server certificate.
+    // The underlay first: its gateway is where HAProxy listens for the clients.
     const underlay = createUnderlay();
     let redis: TestRedis | undefined;
     try {
