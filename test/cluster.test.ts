@@ -208,7 +208,8 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
       expect(down, `${m.name} saw its link go down`).toBeDefined();
       const first = replyTimes(out).find((t) => t >= logTime(down!));
       expect(first, `${m.name} got a reply on its new node:\n${out}`).toBeDefined();
-      report.push(`${m.name}: ${victim.id} -> ${m.node()}, first ping answered ${first! - killedAt} ms after the kill`);
+      const how = m.proc.logs.findLast((l) => l.msg === 'connected')?.ticket;
+      report.push(`${m.name}: ${victim.id} -> ${m.node()} (ticket: ${String(how)}), first ping answered ${first! - killedAt} ms after the kill`);
     }
     console.log(`SIGKILL ${victim.id}:\n  ${report.join('\n  ')}`);
     for (const o of others) {
@@ -235,7 +236,7 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
 
     // A newcomer: HAProxy has no broker to give it, so the login fails (and is retried).
     const late = c.underlay.addHost('c7');
-    const proc = elink(['connect', '--broker', c.brokerUrl, '--ca', c.caFile, '--user', 'alice', '--password-file', `${c.state}/pw`, '--segment', 'c3', '--ifname', 'el0', '--device', 'c7'], { ns: late.ns });
+    const proc = elink(['connect', '--broker', c.brokerUrl, '--ca', c.caFile, '--user', 'alice', '--password-file', `${c.state}/pw`, '--segment', 'c3', '--ifname', 'el0', '--device', 'c7', '--state', `${c.dir}/clients/c7`], { ns: late.ns });
     const failed = await proc.waitFor((l) => l.msg === 'connect attempt failed', 15_000, 'the newcomer failing to log in');
     expect(failed.code).toBe('EL_ERR_UNAVAILABLE');
     expect(String(failed.err)).toContain(`broker ${c.brokerUrl} unreachable`);

@@ -230,7 +230,8 @@ export class Cluster {
   /** Starts `elink connect` for `name` in a new namespace; resolves at its first `link up`. */
   async addClient(name: string, user: string, segment: string): Promise<ClusterClient> {
     const { ns, address } = this.underlay.addHost(name);
-    const proc = elink(['connect', '--broker', this.brokerUrl, '--ca', this.caFile, '--user', user, '--password-file', join(this.state, 'pw'), '--segment', segment, '--ifname', 'el0', '--device', name], { ns });
+    // Each device its own state directory, so its own device key, as on real machines.
+    const proc = elink(['connect', '--broker', this.brokerUrl, '--ca', this.caFile, '--user', user, '--password-file', join(this.state, 'pw'), '--segment', segment, '--ifname', 'el0', '--device', name, '--state', join(this.dir, 'clients', name)], { ns });
     const up = await proc.waitFor((l) => l.msg === 'link up', 30_000, `${name} link up`);
     const client: ClusterClient = {
       name,
