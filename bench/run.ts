@@ -6,8 +6,12 @@
  *
  * Options: --smoke, --out DIR, --seconds N, --no-offload (Emotion Link clients without
  * TSO offload), --only id,id (elink-l2, elink-l2-ws (the same over WebSocket), elink-l3,
- * openvpn-tap, openvpn-tun, softether, micro, scale, setups), --setups N (sessions per
+ * elink-cross (two switch nodes, a trunk), openvpn-tap, openvpn-tun, softether, micro, scale,
+ * setups, storm), --setups N (sessions per
  * admission phase of the setups benchmark, default 3000).
+ * Reconnect storm: --storm-sessions N (default 10,000), --storm-modes reuse,device,password
+ * (how returning sessions are admitted; default all three, one storm each), --storm-seconds
+ * N (how long to wait for all to be back, default 120).
  * Profiling: --profile DIR --figure tcp1|ping [--only elink-l2|elink-l3] runs only that
  * figure with the server and both clients under `node --cpu-prof` and prints the top
  * functions by self time of each process (profiles stay in DIR/<role>/); --figure setup
@@ -19,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { elinkSystem } from './lib/elink.js';
+import { elinkCrossNodeSystem } from './lib/elink-cluster.js';
 import { ensurePackages } from './lib/install.js';
 import { summarizeProfile } from './lib/cpu-profile.js';
 import { measure, runFigure } from './lib/measure.js';
@@ -29,6 +34,7 @@ import { svg, table, type Results, type SystemResult } from './lib/report.js';
 import { scaleBenchmark } from './lib/scale.js';
 import { setupBenchmark } from './lib/setups.js';
 import { softetherSystem } from './lib/softether.js';
+import { stormBenchmark } from './lib/storm.js';
 import type { SystemDef } from './lib/system.js';
 import { createTopology, type Topology } from './lib/topology.js';
 
@@ -39,6 +45,9 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     only: { type: 'string' },
     sessions: { type: 'string' },
+    'storm-sessions': { type: 'string' },
+    'storm-modes': { type: 'string' },
+    'storm-seconds': { type: 'string' },
     setups: { type: 'string' },
     profile: { type: 'string' },
     figure: { type: 'string' },
@@ -51,7 +60,7 @@ const smoke = args.smoke!;
 const outDir = args.out ?? fileURLToPath(new URL('../../docs/benchmarks/', import.meta.url));
 const seconds = Number(args.seconds ?? (smoke ? 1 : 10));
 const durations = { seconds, pings: smoke ? 20 : 300 };
-const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l2-ws', 'elink-l3', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale', 'setups'];
+const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l2-ws', 'elink-l3', 'elink-cross', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale', 'setups', 'storm'];
 const only = new Set(args.only ? args.only.split(',') : all);
 
 const systems: { def: SystemDef; packages: string[] }[] = [
@@ -59,6 +68,7 @@ const systems: { def: SystemDef; packages: string[] }[] = [
   // The same node and clients with EL over WebSocket: its cost against raw TLS (a ratio line in the table).
   { def: elinkSystem('l2', args.profile, args['no-offload'], 'ws'), packages: ['iperf3', 'iputils-ping'] },
   { def: elinkSystem('l3', args.profile, args['no-offload']), packages: ['iperf3', 'iputils-ping'] },
+  { def: elinkCrossNodeSystem(), packages: ['iperf3', 'iputils-ping', 'curl'] },
   { def: openvpnSystem('tap'), packages: ['iperf3', 'openvpn', 'openssl'] },
   { def: openvpnSystem('tun'), packages: ['iperf3', 'openvpn', 'openssl'] },
   { def: softetherSystem(), packages: ['iperf3', 'softether-vpnserver', 'softether-vpnclient', 'softether-vpncmd'] },
@@ -173,6 +183,16 @@ async function main(): Promise<void> {
       process.stderr.write('session setups by admission (password ticket, device key) …\n');
       results.setups = await setupBenchmark({ sessions: Number(args.setups ?? 3000) });
     }
+    if (only.has('storm')) {
+      process.stderr.write('reconnect storm (a cluster: 2 brokers, Redis, 3 switch nodes; SIGKILL of one) …\n');
+      const storms: Record<string, unknown> = {};
+      for (const mode of (args['storm-modes'] ?? 'reuse,device,password').split(',')) {
+        if (mode !== 'reuse' && mode !== 'device' && mode !== 'password') throw new Error(`--storm-modes: unknown mode ${mode} (reuse, device, password)`);
+        process.stderr.write(`  storm, ${mode} …\n`);
+        storms[mode] = await stormBenchmark({ sessions: Number(args['storm-sessions'] ?? 10_000), mode, deadlineSeconds: Number(args['storm-seconds'] ?? 120) });
+      }
+      results.storm = storms;
+    }
   } finally {
     await cleanup();
   }
@@ -184,6 +204,7 @@ async function main(): Promise<void> {
   if (results.systems.length) process.stdout.write(table(results) + '\n');
   if (results.micro) process.stdout.write('\nswitch microbenchmark:\n' + JSON.stringify(results.micro, null, 2) + '\n');
   if (results.scale) process.stdout.write('\nidle sessions:\n' + JSON.stringify(results.scale, null, 2) + '\n');
+  if (results.storm) process.stdout.write('\nreconnect storm:\n' + JSON.stringify(results.storm, null, 2) + '\n');
   if (results.setups) {
     process.stdout.write(`\nsession setups per switch core-second (${results.setups.rounds} × ${results.setups.sessionsPerPhase} sessions each):\n`);
     for (const p of results.setups.phases) process.stdout.write(`  ${p.admission.padEnd(18)} ${p.setupsPerSwitchCpuSecond.toFixed(0).padStart(6)}/core-s  ×${p.ratio.toFixed(2)}  (${p.sessionsUp} up, ${p.failed} failed)\n`);

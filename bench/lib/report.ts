@@ -22,6 +22,7 @@ export interface Results {
   systems: SystemResult[];
   micro?: unknown;
   scale?: unknown;
+  storm?: unknown;
   /** Session setups per switch core-second by admission (setups.ts). */
   setups?: import('./setups.js').SetupResult;
 }

@@ -1,0 +1,219 @@
+/**
+ * Child process of the reconnect-storm benchmark: `count` lightweight EL sessions (real
+ * TLS, bench/lib/el-client.ts), first opened on one node with tickets signed by the
+ * broker's key and bound to each session's device key (the fill is not what is
+ * measured), then each one behaves like the real client (packages/client/src/connector.ts)
+ * once its node is gone: wait a full-jitter backoff (500 ms doubling, at most 30 s), get
+ * admitted again, and start over on failure. How, by `mode`:
+ *
+ * - `reuse`: its bound ticket still lasts: hello with it and a fresh proof at the next
+ *   server of its last list (no broker at all);
+ * - `device`: its ticket has run out: a device login at a broker (POST /v1/login/device,
+ *   a signature), then hello with the new ticket and a proof at the servers of the reply;
+ * - `password`: a client without a device key: a password login (POST /v1/login, scrypt),
+ *   then hello with the new ticket.
+ *
+ * Broker requests have the real client's 10 s timeout. One process cannot be thousands of
+ * machines: at most `inFlight` attempts (login and hello) run at once per process, the
+ * others wait their turn after their backoff, so the generator's own CPU (TLS handshakes,
+ * signatures) does not time out its attempts and pass for the cluster's limit. Prints a JSON line of counts every
+ * 500 ms and a last one with `done` when every session is back. Configuration: JSON in
+ * EL_BENCH_STORM.
+ */
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+import { request } from 'node:https';
+import { formatMac, rawDeviceKey as rawKeyOf, signDeviceLogin, signTicket } from '@elink/protocol';
+import { openSession, type BenchSession } from './el-client.js';
+import { sleep } from './proc.js';
+import { stormDeviceKey, stormUser } from './storm-keys.js';
+
+export type StormMode = 'reuse' | 'device' | 'password';
+
+interface Config {
+  mode: StormMode;
+  /** The node every session starts on. */
+  switchPort: number;
+  /** Every node's port (A first), as the last login reply listed them. */
+  serverPorts: number[];
+  brokerPorts: number[];
+  caPem: string;
+  ticketPrivatePem: string;
+  count: number;
+  first: number;
+  sources: string[];
+  users: number;
+  password: string;
+  segment: string;
+  concurrency: number;
+  /** Attempts to come back running at once in this process. */
+  inFlight: number;
+  macBase: number;
+}
+
+const cfg = JSON.parse(process.env.EL_BENCH_STORM ?? '{}') as Config;
+const key = createPrivateKey(cfg.ticketPrivatePem);
+const counts = { up: 0, fillFailed: 0, down: 0, back: 0, logins: 0, loginErrors: {} as Record<string, number>, connectErrors: 0, lastError: '', backAt: [] as number[] };
+let filled = false;
+
+function report(final = false): void {
+  const { backAt, ...rest } = counts;
+  const sorted = [...backAt].sort((a, b) => a - b);
+  // When this share of all the sessions (not of those back so far) was back; 0 = not yet.
+  const at = (q: number) => sorted[Math.max(0, Math.ceil(q * counts.up) - 1)] ?? 0;
+  process.stdout.write(JSON.stringify({ ...rest, filled, firstBackAt: sorted[0] ?? 0, lastBackAt: sorted.at(-1) ?? 0, p50At: at(0.5), p90At: at(0.9), ...(final ? { done: true } : {}) }) + '\n');
+}
+const timer = setInterval(() => report(), 500);
+
+interface LoginAnswer {
+  ticket: string;
+  servers: { node: string; host: string; port: number }[];
+}
+
+/** A password login, or a device login signed with the session's key. */
+function login(n: number): Promise<LoginAnswer> {
+  const user = stormUser(n, cfg.users);
+  const device = `storm-${n}`;
+  let path = '/v1/login';
+  let fields: Record<string, unknown> = { user, password: cfg.password, segment: cfg.segment, device };
+  if (cfg.mode === 'device') {
+    path = '/v1/login/device';
+    const f = { user, device, segment: cfg.segment, time: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url') };
+    fields = { ...f, signature: signDeviceLogin(stormDeviceKey(n), f) };
+  }
+  const body = JSON.stringify(fields);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: cfg.brokerPorts[n % cfg.brokerPorts.length],
+        method: 'POST',
+        path,
+        ca: cfg.caPem,
+        localAddress: cfg.sources[n % cfg.sources.length],
+        agent: false,
+        timeout: 10_000,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as LoginAnswer & { error?: string };
+            if (res.statusCode === 200) resolve(json);
+            else reject(new Error(json.error ?? `HTTP ${res.statusCode}`));
+          } catch {
+            reject(new Error(`HTTP ${res.statusCode}, not JSON`));
+          }
+        });
+      },
+    );
+    // The whole exchange is bounded, as in the real client (json-post.ts).
+    const deadline = setTimeout(() => req.destroy(new Error('timeout')), 10_000);
+    req.on('close', () => clearTimeout(deadline));
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// A counting semaphore: the attempts running, and those waiting for a turn (FIFO).
+let running = 0;
+const waiting: Array<() => void> = [];
+async function turn(): Promise<void> {
+  if (running < cfg.inFlight) {
+    running++;
+    return;
+  }
+  await new Promise<void>((resolve) => waiting.push(resolve));
+}
+function done(): void {
+  const next = waiting.shift();
+  if (next) next();
+  else running--;
+}
+
+/** After its node is gone: the real client's loop, until a node welcomes it again. */
+async function comeBack(n: number, fillTicket: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    await sleep(Math.random() * Math.min(30_000, 500 * 2 ** attempt));
+    await turn();
+    try {
+      if (await attemptOnce(n, fillTicket)) return;
+    } finally {
+      done();
+    }
+  }
+}
+
+/** One way back (login if the mode needs one, then hello at the servers in order); true when welcomed. */
+async function attemptOnce(n: number, fillTicket: string): Promise<boolean> {
+  const deviceKey = cfg.mode === 'password' ? undefined : stormDeviceKey(n);
+  let answer: LoginAnswer;
+  if (cfg.mode === 'reuse') answer = { ticket: fillTicket, servers: cfg.serverPorts.map((port, i) => ({ node: `node-${i}`, host: '127.0.0.1', port })) };
+  else {
+    try {
+      counts.logins++;
+      answer = await login(n);
+    } catch (err) {
+      const code = (err as Error).message.split(':')[0]!.slice(0, 40);
+      counts.loginErrors[code] = (counts.loginErrors[code] ?? 0) + 1;
+      return false;
+    }
+  }
+  for (const server of answer.servers) {
+    try {
+      const s = await openSession({ port: server.port, ca: cfg.caPem, ticket: answer.ticket, localAddress: cfg.sources[n % cfg.sources.length], timeoutMs: 10_000, ...(deviceKey ? { deviceKey } : {}) });
+      counts.back++;
+      counts.backAt.push(Date.now());
+      s.socket.on('error', () => undefined);
+      return true;
+    } catch (err) {
+      counts.connectErrors++;
+      counts.lastError = (err as Error).message;
+      // A spent ticket is worth nothing at the next node: log in again.
+      if (/TICKET_(REPLAYED|EXPIRED)/.test(counts.lastError)) break;
+    }
+  }
+  return false;
+}
+
+function watch(s: BenchSession, n: number, ticket: string): void {
+  s.socket.on('error', () => undefined);
+  s.socket.once('close', () => {
+    counts.down++;
+    void comeBack(n, ticket);
+  });
+}
+
+/** A ticket as the broker would issue it to session n, bound to its device key. */
+function fillTicket(n: number, deviceKey: KeyObject | undefined): string {
+  const now = Math.floor(Date.now() / 1000);
+  const dk = deviceKey ? { dk: rawKeyOf(deviceKey) } : {};
+  return signTicket({ jti: randomBytes(12).toString('base64url'), sub: stormUser(n, cfg.users), seg: cfg.segment, mode: 'l2', dev: `storm-${n}`, mac: formatMac(cfg.macBase + n), iat: now, exp: now + 900, ...dk }, key);
+}
+
+let next = 0;
+async function fill(): Promise<void> {
+  while (next < cfg.count) {
+    const n = cfg.first + next++;
+    try {
+      const deviceKey = cfg.mode === 'password' ? undefined : stormDeviceKey(n);
+      const ticket = fillTicket(n, deviceKey);
+      const s = await openSession({ port: cfg.switchPort, ca: cfg.caPem, ticket, localAddress: cfg.sources[n % cfg.sources.length], ...(deviceKey ? { deviceKey } : {}) });
+      counts.up++;
+      watch(s, n, ticket);
+    } catch (err) {
+      counts.fillFailed++;
+      counts.lastError = (err as Error).message;
+    }
+  }
+}
+
+await Promise.all(Array.from({ length: cfg.concurrency }, fill));
+filled = true;
+report();
+// Bounded by the parent, which kills this process when it is done or out of time.
+while (counts.back < counts.up || counts.down === 0) await sleep(100);
+clearInterval(timer);
+report(true);

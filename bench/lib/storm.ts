@@ -1,0 +1,274 @@
+/**
+ * The reconnect storm (issue 10): a cluster on this machine, all real processes started
+ * as an operator would (`elink broker` ×2 over one redis-server, `elink switch` ×3
+ * heartbeating to them), `sessions` lightweight EL sessions on node A (storm-clients.ts,
+ * 2 processes), then SIGKILL of node A. Measured from the kill: when the first session is
+ * welcomed again on a surviving node, when half, 90 % and all are; the CPU seconds the
+ * surviving switches, the brokers and Redis spent meanwhile, and so the session setups
+ * per switch core-second and logins per broker core-second.
+ *
+ * How a session gets admitted again is the `mode` (storm-clients.ts): `reuse` (its
+ * device-key-bound ticket still lasts: hello with a fresh proof, no broker), `device` (a
+ * device login at a broker: one signature check, then hello with a proof) or `password`
+ * (a password login: scrypt). For `device`, the sessions' keys are registered in Redis
+ * beforehand, as their first password logins would have done. The 4 loopback source addresses stand in for thousands of client addresses, so the
+ * per-source limits of the listeners and the brokers' per-address and per-user login
+ * limits are raised out of the way; the listener-wide limits stay at their defaults.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import { openStore } from '@elink/broker';
+import { rawDeviceKey } from '@elink/protocol';
+import { CLI } from './elink.js';
+import { daemon, must, sleep, type Daemon } from './proc.js';
+import type { StormMode } from './storm-clients.js';
+import { stormDeviceKey, stormUser } from './storm-keys.js';
+
+const CLUSTER_SECRET = 'storm-bench-cluster-secret-0123456789';
+const ADMIN_TOKEN = 'storm-bench-admin-token-0123456789';
+const PASSWORD = 'storm horse battery staple';
+/** Sessions per user: the store keeps at most 64 device keys per user. */
+const SESSIONS_PER_USER = 50;
+const SOURCES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
+/** Attempts to come back running at once in each of the 2 client processes (storm-clients.ts). */
+const IN_FLIGHT = 128;
+
+export interface StormResult {
+  mode: StormMode;
+  /** Attempts running at once, all client processes together. */
+  clientAttemptsInFlight: number;
+  sessionsWanted: number;
+  sessionsUp: number;
+  admission: string;
+  firstBackSeconds: number | null;
+  p50BackSeconds: number | null;
+  p90BackSeconds: number | null;
+  allBackSeconds: number | null;
+  backAtEnd: number;
+  deadlineSeconds: number;
+  logins: number;
+  loginErrors: Record<string, number>;
+  connectErrors: number;
+  survivingSwitchCpuSeconds: number;
+  brokerCpuSeconds: number;
+  redisCpuSeconds: number;
+  setupsPerSwitchCpuSecond: number;
+  /** Sessions back per broker CPU-second; null when the way back needs no broker. */
+  loginsPerBrokerCpuSecond: number | null;
+  lastError?: string;
+}
+
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+function adminNodes(brokerPort: number, ca: Buffer): Promise<Array<{ node: string; healthy: boolean }>> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(`https://127.0.0.1:${brokerPort}/v1/admin/nodes`, { ca, timeout: 5000, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve((JSON.parse(text) as { nodes: Array<{ node: string; healthy: boolean }> }).nodes) : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
+interface ClientStatus {
+  up: number;
+  filled: boolean;
+  back: number;
+  down: number;
+  logins: number;
+  loginErrors: Record<string, number>;
+  connectErrors: number;
+  lastError: string;
+  firstBackAt: number;
+  lastBackAt: number;
+  p50At: number;
+  p90At: number;
+  done?: boolean;
+}
+
+const ADMISSION: Record<StormMode, string> = {
+  reuse: 'the device-key-bound ticket again, hello with a fresh proof over the TLS channel binding (no broker)',
+  device: 'a device login at a broker (Ed25519 signature, POST /v1/login/device), then hello with the new ticket and a proof',
+  password: 'a password login at a broker (scrypt), then hello with the new ticket',
+};
+
+export async function stormBenchmark(o: { sessions: number; mode: StormMode; deadlineSeconds?: number }): Promise<StormResult> {
+  const users = Math.ceil(o.sessions / SESSIONS_PER_USER);
+  const work = mkdtempSync(join(tmpdir(), 'elink-storm-'));
+  const procs: Daemon[] = [];
+  const clients: ChildProcess[] = [];
+  try {
+    const redisPort = await freePort();
+    const redis = daemon('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work]);
+    procs.push(redis);
+    await redis.waitFor(/Ready to accept connections/, 10_000, 'redis-server');
+
+    const brokers = [{ port: await freePort(), admin: await freePort() }, { port: await freePort(), admin: await freePort() }];
+    const state = join(work, 'state');
+    must(process.execPath, [CLI, 'init', '--state', state]);
+    const file = join(state, 'elink.yaml');
+    const doc = parseDocument(readFileSync(file, 'utf8'));
+    doc.setIn(['admin', 'host'], '127.0.0.1');
+    doc.setIn(['broker', 'clusterSecret'], CLUSTER_SECRET);
+    doc.setIn(['broker', 'adminToken'], ADMIN_TOKEN);
+    doc.setIn(['broker', 'maxDevicesPerUser'], SESSIONS_PER_USER + 1);
+    doc.setIn(['broker', 'rateLimit'], doc.createNode({ perUser: 1_000_000, perAddress: 1_000_000, perUserTotal: 1_000_000 }));
+    doc.setIn(['limits'], doc.createNode({ pendingPerSource: 1024, acceptRatePerSource: 500 }));
+    doc.setIn(['switch', 'maxSessions'], 20_000);
+    doc.setIn(['switch', 'replayCacheSize'], Math.max(100_000, o.sessions * 4));
+    doc.setIn(['switch', 'advertise'], '127.0.0.1');
+    doc.setIn(['switch', 'drainSeconds'], 0);
+    doc.setIn(['switch', 'broker'], doc.createNode({ urls: brokers.map((b) => `https://127.0.0.1:${b.port}`), clusterSecret: CLUSTER_SECRET, interval: 1 }));
+    writeFileSync(file, doc.toString());
+    writeFileSync(join(state, 'pw'), `${PASSWORD}\n`);
+    // One `elink user add` for the hash; the other users (hundreds) share it, written at once.
+    must(process.execPath, [CLI, 'user', 'add', 'storm0', '--segment', 'lab', '--password-file', join(state, 'pw'), '--state', state]);
+    const withUser = parseDocument(readFileSync(file, 'utf8'));
+    const first = (withUser.toJS() as { users: Array<{ name: string; password: string }> }).users.find((u) => u.name === 'storm0')!;
+    for (let i = 1; i < users; i++) (withUser.get('users') as { add(v: unknown): void }).add(withUser.createNode({ name: `storm${i}`, password: first.password, segments: ['lab'] }));
+    // The store last: with Redis set, `elink user add` writes there, not into the file.
+    withUser.setIn(['broker', 'store'], withUser.createNode({ type: 'redis', url: `redis://127.0.0.1:${redisPort}` }));
+    writeFileSync(file, withUser.toString());
+    if (o.mode === 'device') {
+      // What each session's first password login did: its device key registered for its user and device.
+      const store = await openStore({ type: 'redis', url: `redis://127.0.0.1:${redisPort}` });
+      try {
+        for (let n = 0; n < o.sessions; n++) await store.putDeviceKey(stormUser(n, users), `storm-${n}`, rawDeviceKey(stormDeviceKey(n)), 3600);
+      } finally {
+        await store.close();
+      }
+    }
+    const ca = readFileSync(join(state, 'ca.pem'));
+
+    const brokerProcs = brokers.map((b) => daemon(process.execPath, [CLI, 'broker', '--state', state, '--broker-port', String(b.port), '--admin-port', String(b.admin), '--listen-host', '127.0.0.1']));
+    procs.push(...brokerProcs);
+    await Promise.all(brokerProcs.map((p, i) => p.waitFor(/"emotion link started"/, 30_000, `broker ${i}`)));
+
+    const nodes: Array<{ id: string; port: number; proc?: Daemon }> = [];
+    const nodePorts = [await freePort(), await freePort(), await freePort()];
+    const startNode = async (id: string): Promise<Daemon> => {
+      const dir = join(work, id);
+      cpSync(state, dir, { recursive: true });
+      const port = nodePorts[nodes.length]!;
+      const p = daemon(process.execPath, [CLI, 'switch', '--state', dir, '--switch-port', String(port), '--admin-port', String(await freePort()), '--listen-host', '127.0.0.1', '--node-id', id]);
+      procs.push(p);
+      nodes.push({ id, port, proc: p });
+      await p.waitFor(/"emotion link started"/, 30_000, `switch ${id}`);
+      const deadline = Date.now() + 20_000;
+      while (!(await adminNodes(brokers[0]!.port, ca).catch(() => [])).some((n) => n.node === id && n.healthy)) {
+        if (Date.now() > deadline) throw new Error(`${id} never became healthy at the broker`);
+        await sleep(200);
+      }
+      return p;
+    };
+
+    const a = await startNode('storm-a');
+    const signing = readFileSync(join(state, 'ticket-signing.key'), 'utf8');
+    const status: ClientStatus[] = [];
+    const per = Math.ceil(o.sessions / 2);
+    for (let c = 0; c < 2; c++) {
+      const count = Math.min(per, o.sessions - c * per);
+      const child = spawn(process.execPath, [fileURLToPath(new URL('./storm-clients.js', import.meta.url))], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: {
+          ...process.env,
+          EL_BENCH_STORM: JSON.stringify({ mode: o.mode, switchPort: nodes[0]!.port, serverPorts: nodePorts, brokerPorts: brokers.map((b) => b.port), caPem: ca.toString(), ticketPrivatePem: signing, count, first: c * per, sources: SOURCES, users, password: PASSWORD, segment: 'lab', concurrency: 64, inFlight: IN_FLIGHT, macBase: 0x02e1d0000000 }),
+        },
+      });
+      status[c] = { up: 0, filled: false, back: 0, down: 0, logins: 0, loginErrors: {}, connectErrors: 0, lastError: '', firstBackAt: 0, lastBackAt: 0, p50At: 0, p90At: 0 };
+      let rest = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        rest += d.toString();
+        const lines = rest.split('\n');
+        rest = lines.pop()!;
+        for (const l of lines) Object.assign(status[c]!, JSON.parse(l));
+      });
+      clients.push(child);
+    }
+    const fillDeadline = Date.now() + 30_000 + o.sessions * 5;
+    while (!status.every((s) => s.filled) && Date.now() < fillDeadline) await sleep(200);
+    const up = status.reduce((n, s) => n + s.up, 0);
+    if (up === 0) throw new Error(`no session came up on node A: ${status.map((s) => s.lastError).join('; ')}`);
+
+    await startNode('storm-b');
+    await startNode('storm-c');
+    // Node A's heartbeats have told the brokers it carries the sessions (affinity).
+    await sleep(2000);
+
+    const watched = [...nodes.slice(1).map((n) => n.proc!), ...brokerProcs, redis];
+    const cpu0 = watched.map((p) => cpuSeconds(p.child.pid!));
+    const killedAt = Date.now();
+    a.child.kill('SIGKILL');
+    const deadlineSeconds = o.deadlineSeconds ?? 120;
+    const deadline = killedAt + deadlineSeconds * 1000;
+    let cpu1 = cpu0;
+    while (Date.now() < deadline) {
+      await sleep(250);
+      const back = status.reduce((n, s) => n + s.back, 0);
+      cpu1 = watched.map((p) => cpuSeconds(p.child.pid!));
+      if (back >= up) break;
+    }
+    const back = status.reduce((n, s) => n + s.back, 0);
+    const cpu = cpu1.map((v, i) => v - cpu0[i]!);
+    const switchCpu = cpu[0]! + cpu[1]!;
+    const brokerCpu = cpu[2]! + cpu[3]!;
+    const at = (pick: (s: ClientStatus) => number, combine: (xs: number[]) => number) => {
+      const xs = status.map(pick).filter((x) => x > 0);
+      return xs.length ? (combine(xs) - killedAt) / 1000 : null;
+    };
+    const loginErrors: Record<string, number> = {};
+    for (const s of status) for (const [k, v] of Object.entries(s.loginErrors)) loginErrors[k] = (loginErrors[k] ?? 0) + v;
+    const lastError = status.map((s) => s.lastError).find(Boolean);
+    return {
+      mode: o.mode,
+      clientAttemptsInFlight: IN_FLIGHT * 2,
+      sessionsWanted: o.sessions,
+      sessionsUp: up,
+      admission: ADMISSION[o.mode],
+      firstBackSeconds: at((s) => s.firstBackAt, (xs) => Math.min(...xs)),
+      // Per client process (half of the sessions each): the slower one, once both got there.
+      p50BackSeconds: status.every((s) => s.p50At > 0) ? at((s) => s.p50At, (xs) => Math.max(...xs)) : null,
+      p90BackSeconds: status.every((s) => s.p90At > 0) ? at((s) => s.p90At, (xs) => Math.max(...xs)) : null,
+      allBackSeconds: back >= up ? at((s) => s.lastBackAt, (xs) => Math.max(...xs)) : null,
+      backAtEnd: back,
+      deadlineSeconds,
+      logins: status.reduce((n, s) => n + s.logins, 0),
+      loginErrors,
+      connectErrors: status.reduce((n, s) => n + s.connectErrors, 0),
+      survivingSwitchCpuSeconds: switchCpu,
+      brokerCpuSeconds: brokerCpu,
+      redisCpuSeconds: cpu[4]!,
+      setupsPerSwitchCpuSecond: switchCpu ? back / switchCpu : 0,
+      loginsPerBrokerCpuSecond: o.mode !== 'reuse' && brokerCpu ? back / brokerCpu : null,
+      ...(lastError ? { lastError } : {}),
+    };
+  } finally {
+    for (const c of clients) c.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.stop()));
+    rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * A cluster of real processes (issue 10), end to end with the built `elink`
+ * (test/lib/cluster.ts): one redis-server, 2 `elink broker`, 3 `elink switch` nodes, a real
+ * HAProxy (TCP mode, send-proxy-v2) in front of the nodes and the brokers, and 6 kernel
+ * clients (`elink connect`, TUN) in network namespaces in one L3 segment, spread over the
+ * nodes by HAProxy.
+ *
+ * The nodes are trunked, but only the trunk case depends on it: without trunks a client
+ * reaches only the clients of its own node, so the other cases use traffic that stays on
+ * one node: every client pings its segment's gateway (answered by
+ * whichever node holds its session), and the client-to-client traffic runs between two
+ * clients that HAProxy put on the same node (6 clients on 3 nodes: some node has two).
+ *
+ * - The switches and brokers see the clients' real (namespace) addresses, not HAProxy's:
+ *   in their logs and in the broker's per-address login limit.
+ * - Over trunks between the nodes: 6 clients spread over the 3 nodes, in an L3 segment and
+ *   then in an L2 one: every pair pings over IPv4 and IPv6 and moves 10 MB over TCP,
+ *   byte-identical.
+ * - SIGKILL of a node under traffic: its clients are back on the other nodes with the same
+ *   addresses (the time from the kill to each one's first answered ping is printed), and
+ *   not one ping of the other nodes' clients is lost.
+ * - Every broker and Redis down: the sessions keep passing traffic (pings, a TCP stream);
+ *   a new client's login fails with EL_ERR_UNAVAILABLE, and succeeds once a broker and
+ *   Redis are back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { redisOrSkip } from '../packages/broker/src/store/test-redis.js';
+import { Cluster, LB_SOURCE, type ClusterClient } from './lib/cluster.js';
+import { requireNetnsOrSkip, sh } from './lib/netns.js';
+import { elink, stopAll } from './lib/processes.js';
+import { PASSWORD } from './lib/server.js';
+import { tcpStream } from './lib/tcp-stream.js';
+
+const haveHaproxy = spawnSync('haproxy', ['-v']).status === 0;
+if (!haveHaproxy && process.env.CI === 'true') throw new Error('CI=true but haproxy is missing (make test-deps installs it)');
+const enabled = requireNetnsOrSkip() && redisOrSkip() && haveHaproxy;
+
+const SEGMENT = { name: 'c3', mode: 'l3', ipv4: { pool: '198.19.60.0/24' }, ipv6: { pool: 'fd00:e1:60::/64' } };
+const L2_SEGMENT = { name: 'c2l', mode: 'l2', ipv4: { pool: '198.19.61.0/24' }, ipv6: { pool: 'fd00:e1:61::/64' } };
+const L2_CLIENTS = ['l1', 'l2', 'l3', 'l4', 'l5', 'l6'];
+const STREAM_BYTES = 10 * 1024 * 1024;
+const GATEWAY4 = '198.19.60.1';
+const GATEWAY6 = 'fd00:e1:60::1';
+const CLIENTS = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
+/** Failed logins per source address and window at the brokers (the limit case below). */
+const PER_ADDRESS = 3;
+
+/** A bounded ping from `c` (count, interval); resolves with its output. */
+function pingFrom(c: ClusterClient, target: string, count: number, intervalS: number): Promise<string> {
+  const deadline = String(Math.ceil(count * intervalS) + 10);
+  return new Promise((resolve) => {
+    const p = spawn('ip', ['netns', 'exec', c.ns, 'ping', '-D', '-n', '-c', String(count), '-i', String(intervalS), '-W', '1', '-w', deadline, target], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d));
+    p.stderr.on('data', (d: Buffer) => (out += d));
+    p.once('exit', () => resolve(out));
+  });
+}
+
+/** [transmitted, received] of a ping summary. */
+function counts(out: string): [number, number] {
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+  if (!m) throw new Error(`no ping summary in:\n${out}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** Receive times (ms since the epoch) of the echo replies in a `ping -D` output. */
+function replyTimes(out: string): number[] {
+  return [...out.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((m) => Math.round(Number(m[1]) * 1000));
+}
+
+/** A log line's time (pino isoTime) in ms since the epoch. */
+const logTime = (l: Record<string, unknown>) => Date.parse(String(l.time));
+
+const quickPing = (c: ClusterClient, target: string) => sh('ping', ['-n', '-c', '3', '-i', '0.2', '-W', '2', target], { ns: c.ns, allowFail: true });
+
+/** A login at HAProxy's broker frontend from namespace `ns` (curl); the HTTP status. */
+function loginStatus(c: Cluster, ns: string, user: string, password: string): number {
+  const body = JSON.stringify({ user, password, device: 'probe' });
+  const out = sh('curl', ['-s', '-m', '10', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', c.caFile, '-H', 'content-type: application/json', '-d', body, `${c.brokerUrl}/v1/login`], { ns, allowFail: true });
+  return Number(out.trim());
+}
+
+describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes + 2 brokers + Redis, kernel clients in namespaces', () => {
+  let c: Cluster;
+
+  beforeAll(async () => {
+    c = await Cluster.start({
+      segments: [SEGMENT, L2_SEGMENT],
+      users: [
+        { name: 'alice', segment: 'c3' },
+        { name: 'bob', segment: 'c2l' },
+      ],
+      trunks: true,
+      brokerConfig: { rateLimit: { perAddress: PER_ADDRESS, perUser: 1000, perUserTotal: 1000, window: 600 } },
+    });
+    // HAProxy's round robin puts two on each node (one session connection each).
+    await Promise.all(CLIENTS.map((name) => c.addClient(name, 'alice', 'c3')));
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopAll();
+    await c?.destroy();
+  });
+
+  /** Two clients whose sessions are on one node (there is one: 6 clients, 3 nodes). */
+  function pairOnOneNode(): [ClusterClient, ClusterClient] {
+    for (const n of c.nodes) {
+      const on = c.clientsOn(n.id);
+      if (on.length >= 2) return [on[0]!, on[1]!];
+    }
+    throw new Error('no node holds two clients');
+  }
+
+  it('spreads the clients over the 3 nodes through HAProxy; every one reaches its gateway over IPv4 and IPv6', async () => {
+    const perNode = c.nodes.map((n) => c.clientsOn(n.id).length);
+    console.log(`clients per node: ${c.nodes.map((n, i) => `${n.id}=${perNode[i]}`).join(' ')}`);
+    expect(perNode.reduce((a, b) => a + b, 0)).toBe(CLIENTS.length);
+    expect(perNode.every((k) => k > 0)).toBe(true);
+    const outs = await Promise.all(CLIENTS.flatMap((name) => [GATEWAY4, GATEWAY6].map(async (g) => [name, g, await pingFrom(c.client(name), g, 3, 0.2)] as const)));
+    for (const [name, g, out] of outs) expect(counts(out), `${name} -> ${g}: ${out}\n${c.client(name).proc.logs.map((l) => JSON.stringify(l)).join('\n')}`).toEqual([3, 3]);
+  });
+
+  it('over trunks: 6 clients on the 3 nodes, every pair pings over IPv4 and IPv6 and moves 10 MB byte-identical, L3 and L2', async () => {
+    // Every node has a trunk to both others (peers from the brokers' heartbeat replies).
+    await c.until('two trunks up on every node', async () => ((await Promise.all(c.nodes.map((_, i) => c.nodeMetric(i, 'el_trunk_up')))).every((up) => up === 2) ? true : undefined));
+    // The L2 clients join for this case only (the others are about one node's traffic).
+    const t0 = Date.now();
+    await Promise.all(L2_CLIENTS.map((name) => c.addClient(name, 'bob', 'c2l')));
+    console.log(`L2 clients up in ${Date.now() - t0} ms`);
+    try {
+      const groups = [CLIENTS.map((n) => c.client(n)), L2_CLIENTS.map((n) => c.client(n))];
+      for (const group of groups) {
+        const spread = new Set(group.map((x) => x.node()));
+        expect(spread.size, `${group[0]!.segment} clients on ${[...spread].join(', ')}`).toBe(3);
+        const pairs = group.flatMap((a, i) => group.slice(i + 1).map((b) => [a, b] as const));
+        const pings = await Promise.all(pairs.flatMap(([a, b]) => [b.v4, b.v6].map(async (to) => [`${a.name}@${a.node()} -> ${b.name}@${b.node()} ${to}`, await pingFrom(a, to, 3, 0.2)] as const)));
+        for (const [what, out] of pings) expect(counts(out), `${what}:\n${out}`).toEqual([3, 3]);
+        console.log(`${group[0]!.segment}: pings done at ${Date.now() - t0} ms`);
+        const streams = await Promise.all(pairs.map(([a, b], i) => tcpStream(a.ns, b.ns, b.v4, 5300 + i, STREAM_BYTES, 60_000)));
+        for (const [i, [sent, received]] of streams.entries()) {
+          expect(sent.bytes).toBe(STREAM_BYTES);
+          expect(received, `${pairs[i]![0].name} -> ${pairs[i]![1].name}`).toEqual(sent);
+        }
+        console.log(`${group[0]!.segment}: streams done at ${Date.now() - t0} ms`);
+      }
+      // The traffic between nodes went over the trunks.
+      const frames = await Promise.all(c.nodes.map((_, i) => c.nodeMetric(i, 'el_trunk_frames_total', { direction: 'out' })));
+      expect(frames.every((f) => f > 0), `trunk frames out per node: ${frames.join(', ')}`).toBe(true);
+    } finally {
+      for (const name of L2_CLIENTS) if (c.clients.has(name)) await c.removeClient(name);
+    }
+  }, 120_000);
+
+  it("logs the clients' real addresses, not HAProxy's, at the switch nodes and the brokers", () => {
+    for (const name of CLIENTS) {
+      const cl = c.client(name);
+      const node = c.nodes.find((n) => n.id === cl.node())!;
+      const opened = node.proc.logs.find((l) => l.msg === 'session opened' && l.device === name);
+      expect(opened, `${name}: session opened at ${node.id}`).toBeDefined();
+      expect(String(opened!.peer)).toMatch(new RegExp(`^${cl.address.replaceAll('.', '\\.')}:\\d+$`));
+    }
+    const peers = c.nodes.flatMap((n) => n.proc.logs.filter((l) => l.msg === 'session opened').map((l) => String(l.peer)));
+    expect(peers.filter((p) => p.startsWith(`${LB_SOURCE}:`))).toEqual([]);
+    // The brokers' request logs (fastify: req.remoteAddress) name the namespaces too.
+    const sources = new Set(c.brokers.flatMap((b) => b.proc.logs.filter((l) => l.msg === 'incoming request').map((l) => String((l.req as { remoteAddress?: string } | undefined)?.remoteAddress))));
+    for (const name of CLIENTS) expect(sources, name).toContain(c.client(name).address);
+    expect(sources).not.toContain(LB_SOURCE);
+  });
+
+  it('keeps the login limit per real address: a guesser behind HAProxy is limited, its neighbour is not', () => {
+    const guesser = c.underlay.addHost('p1');
+    const neighbour = c.underlay.addHost('p2');
+    const tries = Array.from({ length: PER_ADDRESS + 1 }, () => loginStatus(c, guesser.ns, 'mallory', 'wrong password 123'));
+    expect(tries).toEqual([...Array<number>(PER_ADDRESS).fill(401), 429]);
+    // Were the limit kept per HAProxy address, this one would be 429 as well.
+    expect(loginStatus(c, neighbour.ns, 'mallory', 'wrong password 123')).toBe(401);
+    expect(loginStatus(c, neighbour.ns, 'alice', PASSWORD)).toBe(200);
+  });
+
+  it('SIGKILL of a node under traffic: its clients come back on the others with the same addresses; the others lose no ping', async () => {
+    const victim = c.nodes.find((n) => c.clientsOn(n.id).length > 0)!;
+    const moved = c.clientsOn(victim.id);
+    const others = [...c.clients.values()].filter((x) => !moved.includes(x));
+    expect(others.length).toBeGreaterThan(0);
+    const before = new Map(moved.map((m) => [m.name, { v4: m.v4, v6: m.v6, ups: m.proc.logs.filter((l) => l.msg === 'link up').length }]));
+
+    // 80 pings 0.1 s apart (8 s, bounded by -w) from every client to its gateway, across the kill.
+    const pings = new Map([...c.clients.values()].map((x) => [x.name, pingFrom(x, GATEWAY4, 80, 0.1)]));
+    await new Promise((r) => setTimeout(r, 1500));
+    const killedAt = Date.now();
+    victim.proc.child.kill('SIGKILL');
+    await victim.proc.exited;
+
+    for (const m of moved) {
+      const up = await m.proc.waitFor((l) => l.msg === 'link up' && l.node !== victim.id && m.proc.logs.indexOf(l) >= before.get(m.name)!.ups, 15_000, `${m.name} back on another node`);
+      expect(String(up.ipv4).split('/')[0], m.name).toBe(before.get(m.name)!.v4);
+      expect(String(up.ipv6).split('/')[0], m.name).toBe(before.get(m.name)!.v6);
+    }
+    const outs = new Map(await Promise.all([...pings].map(async ([name, p]) => [name, await p] as const)));
+
+    const report: string[] = [];
+    for (const m of moved) {
+      const out = outs.get(m.name)!;
+      // The first reply after the session broke came through the new one.
+      const down = m.proc.logs.find((l) => l.msg === 'link down' && logTime(l) >= killedAt - 50);
+      expect(down, `${m.name} saw its link go down`).toBeDefined();
+      const first = replyTimes(out).find((t) => t >= logTime(down!));
+      expect(first, `${m.name} got a reply on its new node:\n${out}`).toBeDefined();
+      const how = m.proc.logs.findLast((l) => l.msg === 'connected')?.ticket;
+      report.push(`${m.name}: ${victim.id} -> ${m.node()} (ticket: ${String(how)}), first ping answered ${first! - killedAt} ms after the kill`);
+    }
+    console.log(`SIGKILL ${victim.id}:\n  ${report.join('\n  ')}`);
+    for (const o of others) {
+      const [sent, got] = counts(outs.get(o.name)!);
+      expect(sent, o.name).toBe(80);
+      expect(got, `${o.name} (on ${o.node()}) lost pings:\n${outs.get(o.name)}`).toBe(sent);
+    }
+
+    // The node returns (later cases want three); it heartbeats and HAProxy checks it up.
+    await c.startNode(c.nodes.indexOf(victim));
+  }, 60_000);
+
+  it('keeps forwarding with every broker and Redis down; a new login fails clearly, and succeeds once they are back', async () => {
+    const [a, b] = pairOnOneNode();
+    await Promise.all(c.brokers.map((br) => br.proc.stop('SIGKILL')));
+    await c.redis.stop();
+
+    const outs = await Promise.all([...c.clients.values()].map(async (x) => [x.name, await pingFrom(x, GATEWAY4, 3, 0.2)] as const));
+    for (const [name, out] of outs) expect(counts(out), `${name}: ${out}`).toEqual([3, 3]);
+    expect(quickPing(a, b.v4)).toMatch(/ 0% packet loss/);
+    expect(quickPing(a, b.v6)).toMatch(/ 0% packet loss/);
+    const [sent, received] = await tcpStream(a.ns, b.ns, b.v4, 5201, 4 * 1024 * 1024);
+    expect(received).toEqual(sent);
+
+    // A newcomer: HAProxy has no broker to give it, so the login fails (and is retried).
+    const late = c.underlay.addHost('c7');
+    const proc = elink(['connect', '--broker', c.brokerUrl, '--ca', c.caFile, '--user', 'alice', '--password-file', `${c.state}/pw`, '--segment', 'c3', '--ifname', 'el0', '--device', 'c7', '--state', `${c.dir}/clients/c7`], { ns: late.ns });
+    const failed = await proc.waitFor((l) => l.msg === 'connect attempt failed', 15_000, 'the newcomer failing to log in');
+    expect(failed.code).toBe('EL_ERR_UNAVAILABLE');
+    expect(String(failed.err)).toContain(`broker ${c.brokerUrl} unreachable`);
+    expect(proc.logs.some((l) => l.msg === 'link up')).toBe(false);
+
+    await c.redis.start();
+    await c.startBroker(0);
+    const up = await proc.waitFor((l) => l.msg === 'link up', 40_000, 'the newcomer up once a broker is back');
+    expect(String(up.ipv4)).toMatch(/^198\.19\.60\./);
+    expect(quickPing(c.client('c1'), GATEWAY6)).toMatch(/ 0% packet loss/);
+    await proc.stop();
+    await c.startBroker(1);
+  }, 90_000);
+});
