@@ -278,6 +278,8 @@ export class TrunkHub implements TrunkHost {
       { allocate: allocateFrame },
     );
     const socket = conn.socket;
+    // As on the accepting side: a ping or an ACK must not wait for Nagle behind the peer's delayed ACK.
+    socket.setNoDelay(true);
     d.socket = socket;
     this.track(socket);
     let trunk: Trunk | undefined;
