@@ -5,7 +5,7 @@
  */
 import { adminRevocationsReplySchema, adminRevokeReplySchema, ElError, parseReply } from '@elink/protocol';
 import { parse } from '../args.js';
-import { adminJson, adminTarget } from './status.js';
+import { ADMIN_OPTIONS, adminJson, adminTarget } from './status.js';
 
 export const revokeHelp = `elink revoke — revoke device keys (the broker's admin API); sessions end within one heartbeat
 
@@ -29,13 +29,7 @@ export async function revokeCommand(argv: string[]): Promise<void> {
     user: { type: 'string' },
     device: { type: 'string' },
     list: { type: 'boolean' },
-    broker: { type: 'string' },
-    'token-file': { type: 'string' },
-    ca: { type: 'string' },
-    config: { type: 'string', short: 'c' },
-    state: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
+    ...ADMIN_OPTIONS,
   });
   if (values.help) return void console.log(revokeHelp);
   if (!values.list && !values.user) throw new ElError('EL_ERR_INVALID', '--user is required (or --list; see --help)');

@@ -21,15 +21,7 @@ Usage: elink status [--broker URL] [--token-file FILE] [--ca FILE] [--json]
   --json             print the raw reply`;
 
 export async function statusCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, {
-    broker: { type: 'string' },
-    'token-file': { type: 'string' },
-    ca: { type: 'string' },
-    config: { type: 'string', short: 'c' },
-    state: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values } = parse(argv, ADMIN_OPTIONS);
   if (values.help) return void console.log(statusHelp);
   const { broker, token, ca } = adminTarget(values);
   const url = new URL('/v1/admin/status', broker);
@@ -43,6 +35,17 @@ export async function statusCommand(argv: string[]): Promise<void> {
   console.log('\nsegment\tleases');
   for (const [seg, n] of Object.entries(reply.leases)) console.log(`${seg}\t${n}`);
 }
+
+/** The flags of every admin command: which broker, token and CA (adminTarget), --json, --help. */
+export const ADMIN_OPTIONS = {
+  broker: { type: 'string' },
+  'token-file': { type: 'string' },
+  ca: { type: 'string' },
+  config: { type: 'string', short: 'c' },
+  state: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 /** Which broker's admin API, with which token and CA: flags first, then the config (shared by the admin commands). */
 export function adminTarget(values: { broker?: string | undefined; 'token-file'?: string | undefined; ca?: string | undefined; config?: string | undefined; state?: string | undefined }): { broker: string; token: string; ca: Buffer } {
