@@ -239,7 +239,7 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
         }
         console.log(`WebSocket clients: streams done in ${Date.now() - t1} ms`);
       } finally {
-        for (const name of [...WS_L3, ...WS_L2]) if (c.clients.has(name)) await c.removeClient(name);
+        await Promise.all([...WS_L3, ...WS_L2].filter((name) => c.clients.has(name)).map((name) => c.removeClient(name)));
         await proxy.stop();
       }
     }, 60_000);
