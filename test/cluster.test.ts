@@ -16,6 +16,13 @@
  * - Over trunks between the nodes: 6 clients spread over the 3 nodes, in an L3 segment and
  *   then in an L2 one: every pair pings over IPv4 and IPv6 and moves 10 MB over TCP,
  *   byte-identical.
+ * - Over WebSocket through an HTTP CONNECT proxy (a real tinyproxy with Basic auth on the
+ *   underlay): 2 L3 and 2 L2 clients whose namespaces reject every direct connection to
+ *   HAProxy (`--transport ws --proxy URL`) land, pair by pair, on different nodes; they
+ *   ping each other and raw-TLS clients on other nodes over IPv4 and IPv6, and move 4 MB
+ *   byte-identical; the proxy's log shows their CONNECTs, the nodes see the proxy's
+ *   address (from HAProxy's PROXY header) and count the WebSocket upgrades. They leave
+ *   afterwards, so the later cases see the 6 L3 clients only.
  * - SIGKILL of a node under traffic: its clients are back on the other nodes with the same
  *   addresses (the time from the kill to each one's first answered ping is printed), and
  *   not one ping of the other nodes' clients is lost.
@@ -28,9 +35,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { redisOrSkip } from '../packages/broker/src/store/test-redis.js';
 import { Cluster, LB_SOURCE, type ClusterClient } from './lib/cluster.js';
 import { requireNetnsOrSkip, sh } from './lib/netns.js';
-import { elink, stopAll } from './lib/processes.js';
+import { elink, freePort, stopAll } from './lib/processes.js';
 import { PASSWORD } from './lib/server.js';
 import { tcpStream } from './lib/tcp-stream.js';
+import { PROXY_PASSWORD, startTinyproxy } from './lib/tinyproxy.js';
 
 const haveHaproxy = spawnSync('haproxy', ['-v']).status === 0;
 if (!haveHaproxy && process.env.CI === 'true') throw new Error('CI=true but haproxy is missing (make test-deps installs it)');
@@ -43,6 +51,10 @@ const STREAM_BYTES = 10 * 1024 * 1024;
 const GATEWAY4 = '198.19.60.1';
 const GATEWAY6 = 'fd00:e1:60::1';
 const CLIENTS = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
+/** Clients over WebSocket through the HTTP proxy, a pair per segment. */
+const WS_L3 = ['w1', 'w2'];
+const WS_L2 = ['w3', 'w4'];
+const WS_STREAM_BYTES = 4 * 1024 * 1024;
 /** Failed logins per source address and window at the brokers (the limit case below). */
 const PER_ADDRESS = 3;
 
@@ -54,15 +66,19 @@ function pingFrom(c: ClusterClient, target: string, count: number, intervalS: nu
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d));
     p.stderr.on('data', (d: Buffer) => (out += d));
-    p.once('exit', () => resolve(out));
+    // 'close', not 'exit': the summary may still be in the pipe when the process exits.
+    p.once('close', () => resolve(out));
   });
 }
 
-/** [transmitted, received] of a ping summary. */
-function counts(out: string): [number, number] {
-  const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
-  if (!m) throw new Error(`no ping summary in:\n${out}`);
-  return [Number(m[1]), Number(m[2])];
+/**
+ * The sequence numbers 1..n without an echo reply in the output of `ping -c n -w …`. Not
+ * the summary's counts: with -w, ping goes on sending until n replies came, so one reply
+ * late under load (not lost) reads "n+1 transmitted, n received".
+ */
+function unanswered(out: string, n: number): number[] {
+  const got = new Set([...out.matchAll(/ bytes from [^\n]*icmp_seq=(\d+)/g)].map((m) => Number(m[1])));
+  return Array.from({ length: n }, (_, i) => i + 1).filter((seq) => !got.has(seq));
 }
 
 /** Receive times (ms since the epoch) of the echo replies in a `ping -D` output. */
@@ -91,6 +107,10 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
       users: [
         { name: 'alice', segment: 'c3' },
         { name: 'bob', segment: 'c2l' },
+        // The WebSocket clients' own users: alice's 6 devices plus the later cases' probe
+        // and newcomer are exactly broker.maxDevicesPerUser (8), which 2 more would exceed.
+        { name: 'carol', segment: 'c3' },
+        { name: 'dave', segment: 'c2l' },
       ],
       trunks: true,
       brokerConfig: { rateLimit: { perAddress: PER_ADDRESS, perUser: 1000, perUserTotal: 1000, window: 600 } },
@@ -119,24 +139,34 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
     expect(perNode.reduce((a, b) => a + b, 0)).toBe(CLIENTS.length);
     expect(perNode.every((k) => k > 0)).toBe(true);
     const outs = await Promise.all(CLIENTS.flatMap((name) => [GATEWAY4, GATEWAY6].map(async (g) => [name, g, await pingFrom(c.client(name), g, 3, 0.2)] as const)));
-    for (const [name, g, out] of outs) expect(counts(out), `${name} -> ${g}: ${out}\n${c.client(name).proc.logs.map((l) => JSON.stringify(l)).join('\n')}`).toEqual([3, 3]);
+    for (const [name, g, out] of outs) expect(unanswered(out, 3), `${name} -> ${g}: ${out}\n${c.client(name).proc.logs.map((l) => JSON.stringify(l)).join('\n')}`).toEqual([]);
   });
 
-  it('over trunks: 6 clients on the 3 nodes, every pair pings over IPv4 and IPv6 and moves 10 MB byte-identical, L3 and L2', async () => {
-    // Every node has a trunk to both others (peers from the brokers' heartbeat replies).
-    await c.until('two trunks up on every node', async () => ((await Promise.all(c.nodes.map((_, i) => c.nodeMetric(i, 'el_trunk_up')))).every((up) => up === 2) ? true : undefined));
-    // The L2 clients join for this case only (the others are about one node's traffic).
-    const t0 = Date.now();
-    await Promise.all(L2_CLIENTS.map((name) => c.addClient(name, 'bob', 'c2l')));
-    console.log(`L2 clients up in ${Date.now() - t0} ms`);
-    try {
+  // The L2 clients join for the trunk and WebSocket cases only (the others are about one
+  // node's traffic, and the L3 gateway).
+  describe('with 6 L2 clients too, over trunks', () => {
+    let t0 = 0;
+
+    beforeAll(async () => {
+      // Every node has a trunk to both others (peers from the brokers' heartbeat replies).
+      await c.until('two trunks up on every node', async () => ((await Promise.all(c.nodes.map((_, i) => c.nodeMetric(i, 'el_trunk_up')))).every((up) => up === 2) ? true : undefined));
+      t0 = Date.now();
+      await Promise.all(L2_CLIENTS.map((name) => c.addClient(name, 'bob', 'c2l')));
+      console.log(`L2 clients up in ${Date.now() - t0} ms`);
+    }, 60_000);
+
+    afterAll(async () => {
+      for (const name of L2_CLIENTS) if (c.clients.has(name)) await c.removeClient(name);
+    });
+
+    it('over trunks: 6 clients on the 3 nodes, every pair pings over IPv4 and IPv6 and moves 10 MB byte-identical, L3 and L2', async () => {
       const groups = [CLIENTS.map((n) => c.client(n)), L2_CLIENTS.map((n) => c.client(n))];
       for (const group of groups) {
         const spread = new Set(group.map((x) => x.node()));
         expect(spread.size, `${group[0]!.segment} clients on ${[...spread].join(', ')}`).toBe(3);
         const pairs = group.flatMap((a, i) => group.slice(i + 1).map((b) => [a, b] as const));
         const pings = await Promise.all(pairs.flatMap(([a, b]) => [b.v4, b.v6].map(async (to) => [`${a.name}@${a.node()} -> ${b.name}@${b.node()} ${to}`, await pingFrom(a, to, 3, 0.2)] as const)));
-        for (const [what, out] of pings) expect(counts(out), `${what}:\n${out}`).toEqual([3, 3]);
+        for (const [what, out] of pings) expect(unanswered(out, 3), `${what}:\n${out}`).toEqual([]);
         console.log(`${group[0]!.segment}: pings done at ${Date.now() - t0} ms`);
         const streams = await Promise.all(pairs.map(([a, b], i) => tcpStream(a.ns, b.ns, b.v4, 5300 + i, STREAM_BYTES, 60_000)));
         for (const [i, [sent, received]] of streams.entries()) {
@@ -148,10 +178,72 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
       // The traffic between nodes went over the trunks.
       const frames = await Promise.all(c.nodes.map((_, i) => c.nodeMetric(i, 'el_trunk_frames_total', { direction: 'out' })));
       expect(frames.every((f) => f > 0), `trunk frames out per node: ${frames.join(', ')}`).toBe(true);
-    } finally {
-      for (const name of L2_CLIENTS) if (c.clients.has(name)) await c.removeClient(name);
-    }
-  }, 120_000);
+    }, 120_000);
+
+    it('over WebSocket through an HTTP CONNECT proxy (tinyproxy, Basic auth): L3 and L2 clients on other nodes ping each other and the raw-TLS clients over IPv4 and IPv6, and move a TCP stream byte-identical', async () => {
+      const g = c.underlay.gateway;
+      const proxy = await startTinyproxy({ host: g, port: await freePort(), allow: ['198.18.0.0/16'] });
+      const t1 = Date.now();
+      try {
+        // One pair at a time: HAProxy's round robin gives two consecutive connections two
+        // different nodes (4 at once would put two of them on one node).
+        const pairs: ClusterClient[][] = [];
+        for (const [names, user, segment] of [[WS_L3, 'carol', 'c3'], [WS_L2, 'dave', 'c2l']] as const) pairs.push(await Promise.all(names.map((n) => c.addClient(n, user, segment, { proxy: proxy.url }))));
+        console.log(`WebSocket clients up through the proxy in ${Date.now() - t1} ms`);
+        const ws = pairs.flat();
+
+        // Their direct path to HAProxy is closed; what they did went through the proxy.
+        expect(loginStatus(c, ws[0]!.ns, 'carol', PASSWORD), 'a direct login from a proxied namespace').toBe(0);
+        for (const w of ws) {
+          const connected = w.proc.logs.findLast((l) => l.msg === 'connected');
+          expect(connected, w.name).toMatchObject({ transport: 'ws', proxy: expect.stringContaining(`${g}:${proxy.port}`) });
+          expect(String(connected!.proxy), w.name).not.toContain(PROXY_PASSWORD);
+          // HAProxy's PROXY v2 header names its client: the proxy (on the gateway), not the namespace.
+          const node = c.nodes.find((n) => n.id === w.node())!;
+          const opened = node.proc.logs.findLast((l) => l.msg === 'session opened' && l.device === w.name);
+          expect(String(opened?.peer), `${w.name}: session opened at ${node.id}`).toMatch(new RegExp(`^${g.replaceAll('.', '\\.')}:\\d+$`));
+        }
+        // The brokers too saw the logins come from the proxy (HAProxy's header for them).
+        const fromProxy = c.brokers.flatMap((b) => b.proc.logs.filter((l) => l.msg === 'incoming request' && (l.req as { remoteAddress?: string } | undefined)?.remoteAddress === g));
+        expect(fromProxy.length, 'broker requests from the proxy').toBeGreaterThanOrEqual(ws.length);
+        // The proxy's own log: a CONNECT to HAProxy's login and session frontends per client.
+        const log = proxy.log();
+        for (const port of [c.ports.brokerLb, c.ports.switch]) expect(log.split(`CONNECT ${g}:${port} `).length - 1, `CONNECTs to ${g}:${port} in:\n${log}`).toBeGreaterThanOrEqual(ws.length);
+        const upgrades = await Promise.all(c.nodes.map((_, i) => c.nodeMetric(i, 'el_switch_websocket_upgrades_total', { result: 'ok' })));
+        for (const [i, n] of c.nodes.entries()) expect(upgrades[i], `WebSocket upgrades at ${n.id}`).toBeGreaterThanOrEqual(ws.filter((w) => w.node() === n.id).length);
+
+        const pings: Array<Promise<readonly [string, string]>> = [];
+        const ping = (a: ClusterClient, b: ClusterClient) => {
+          for (const to of [b.v4, b.v6]) pings.push(pingFrom(a, to, 3, 0.2).then((out) => [`${a.name}@${a.node()} -> ${b.name}@${b.node()} ${to}`, out] as const));
+        };
+        for (const [wa, wb] of pairs) {
+          expect(wa!.node(), `${wa!.name} and ${wb!.name} on one node`).not.toBe(wb!.node());
+          ping(wa!, wb!);
+          ping(wb!, wa!);
+          // A raw-TLS client of the segment on another node than each of them, both ways.
+          const raw = [...c.clients.values()].filter((x) => x.segment === wa!.segment && !ws.includes(x));
+          for (const w of [wa!, wb!]) {
+            const other = raw.find((x) => x.node() !== w.node())!;
+            expect(other, `a raw-TLS ${w.segment} client on another node than ${w.name}`).toBeDefined();
+            ping(w, other);
+            ping(other, w);
+          }
+        }
+        for (const [what, out] of await Promise.all(pings)) expect(unanswered(out, 3), `${what}:\n${out}`).toEqual([]);
+        console.log(`WebSocket clients: ${pings.length} pings done in ${Date.now() - t1} ms`);
+
+        const streams = await Promise.all(pairs.map(([wa, wb], i) => tcpStream(wa!.ns, wb!.ns, wb!.v4, 5400 + i, WS_STREAM_BYTES)));
+        for (const [i, [sent, received]] of streams.entries()) {
+          expect(sent.bytes).toBe(WS_STREAM_BYTES);
+          expect(received, `${pairs[i]![0]!.name} -> ${pairs[i]![1]!.name}`).toEqual(sent);
+        }
+        console.log(`WebSocket clients: streams done in ${Date.now() - t1} ms`);
+      } finally {
+        await Promise.all([...WS_L3, ...WS_L2].filter((name) => c.clients.has(name)).map((name) => c.removeClient(name)));
+        await proxy.stop();
+      }
+    }, 60_000);
+  });
 
   it("logs the clients' real addresses, not HAProxy's, at the switch nodes and the brokers", () => {
     for (const name of CLIENTS) {
@@ -213,9 +305,7 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
     }
     console.log(`SIGKILL ${victim.id}:\n  ${report.join('\n  ')}`);
     for (const o of others) {
-      const [sent, got] = counts(outs.get(o.name)!);
-      expect(sent, o.name).toBe(80);
-      expect(got, `${o.name} (on ${o.node()}) lost pings:\n${outs.get(o.name)}`).toBe(sent);
+      expect(unanswered(outs.get(o.name)!, 80), `${o.name} (on ${o.node()}) lost pings:\n${outs.get(o.name)}`).toEqual([]);
     }
 
     // The node returns (later cases want three); it heartbeats and HAProxy checks it up.
@@ -228,7 +318,7 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
     await c.redis.stop();
 
     const outs = await Promise.all([...c.clients.values()].map(async (x) => [x.name, await pingFrom(x, GATEWAY4, 3, 0.2)] as const));
-    for (const [name, out] of outs) expect(counts(out), `${name}: ${out}`).toEqual([3, 3]);
+    for (const [name, out] of outs) expect(unanswered(out, 3), `${name}: ${out}`).toEqual([]);
     expect(quickPing(a, b.v4)).toMatch(/ 0% packet loss/);
     expect(quickPing(a, b.v6)).toMatch(/ 0% packet loss/);
     const [sent, received] = await tcpStream(a.ns, b.ns, b.v4, 5201, 4 * 1024 * 1024);

@@ -227,11 +227,22 @@ export class Cluster {
     await listening(g, this.ports.brokerLb);
   }
 
-  /** Starts `elink connect` for `name` in a new namespace; resolves at its first `link up`. */
-  async addClient(name: string, user: string, segment: string): Promise<ClusterClient> {
+  /**
+   * Starts `elink connect` for `name` in a new namespace; resolves at its first `link up`.
+   * With `proxy` (an `http://user:password@host:port` URL) it runs `--transport ws --proxy
+   * URL` and its namespace rejects every TCP connection to HAProxy's two frontends
+   * (iptables), so its login and its session can only go through the proxy.
+   */
+  async addClient(name: string, user: string, segment: string, opts: { proxy?: string } = {}): Promise<ClusterClient> {
     const { ns, address } = this.underlay.addHost(name);
+    const via: string[] = [];
+    if (opts.proxy) {
+      const ports = `${this.ports.switch},${this.ports.brokerLb}`;
+      sh('iptables', ['-A', 'OUTPUT', '-d', this.underlay.gateway, '-p', 'tcp', '-m', 'multiport', '--dports', ports, '-j', 'REJECT', '--reject-with', 'tcp-reset'], { ns });
+      via.push('--transport', 'ws', '--proxy', opts.proxy);
+    }
     // Each device its own state directory, so its own device key, as on real machines.
-    const proc = elink(['connect', '--broker', this.brokerUrl, '--ca', this.caFile, '--user', user, '--password-file', join(this.state, 'pw'), '--segment', segment, '--ifname', 'el0', '--device', name, '--state', join(this.dir, 'clients', name)], { ns });
+    const proc = elink(['connect', '--broker', this.brokerUrl, '--ca', this.caFile, '--user', user, '--password-file', join(this.state, 'pw'), '--segment', segment, '--ifname', 'el0', '--device', name, '--state', join(this.dir, 'clients', name), ...via], { ns });
     const up = await proc.waitFor((l) => l.msg === 'link up', 30_000, `${name} link up`);
     const client: ClusterClient = {
       name,
