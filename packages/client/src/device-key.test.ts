@@ -8,7 +8,8 @@
  *   scrypt) → revocation closes the session → a password login again.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -47,6 +48,38 @@ describe('device key file', () => {
       expect(rawDeviceKey(loadOrCreateDeviceKey(dir))).toBe(rawDeviceKey(a));
     } finally {
       rmSync(dirname(dir), { recursive: true, force: true });
+    }
+  });
+
+  it('is the same one key for clients starting at once in one directory: none reads it half-written', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'elink-dk-'));
+    const rounds = 25;
+    // Separate processes, as clients are. They meet at set times, one fresh directory per
+    // round, so their creates really overlap; each prints the key it got, round by round.
+    const module = new URL('../dist/device-key-file.js', import.meta.url).href;
+    const protocol = import.meta.resolve('@elink/protocol');
+    const code = `const { loadOrCreateDeviceKey } = await import(${JSON.stringify(module)}); const { rawDeviceKey } = await import(${JSON.stringify(protocol)});
+      const [root, start, rounds] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+      for (let r = 0; r < rounds; r++) {
+        while (Date.now() < start + r * 20) await new Promise((ok) => setTimeout(ok, 1));
+        console.log(rawDeviceKey(loadOrCreateDeviceKey(root + '/' + r)));
+      }`;
+    const start = Date.now() + 2000;
+    try {
+      const runs = Array.from({ length: 8 }, () =>
+        new Promise<{ code: number | null; out: string[]; err: string }>((resolvePromise) => {
+          const child = execFile(process.execPath, ['--input-type=module', '-e', code, root, String(start), String(rounds)], { timeout: 30_000 }, (_e, out, err) => resolvePromise({ code: child.exitCode, out: out.trim().split('\n'), err }));
+        }),
+      );
+      const results = await Promise.all(runs);
+      for (const r of results) expect(r, r.err).toMatchObject({ code: 0 });
+      for (let r = 0; r < rounds; r++) {
+        const dir = join(root, String(r));
+        expect(new Set(results.map((x) => x.out[r])), `round ${r}`).toEqual(new Set([rawDeviceKey(loadOrCreateDeviceKey(dir))]));
+        expect(readdirSync(dir)).toEqual([DEVICE_KEY_FILE]);
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });
