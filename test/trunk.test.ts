@@ -3,7 +3,9 @@
  * `elink broker` and two `elink switch` processes with trunks (`switch.trunk`), which find
  * each other through the broker's heartbeat replies. Kernel clients in network namespaces
  * land on different nodes (node A takes 3 sessions at most, so the later ones go to B) and
- * ping each other over IPv4 and IPv6 in an L2 and an L3 segment; a forged trunk (wrong
+ * ping each other over IPv4 and IPv6 in an L2 and an L3 segment; offload clients on the two
+ * nodes carry 10 MB byte-identical as TCP super-frames crossing the trunk whole
+ * (TRUNK_FRAME_GSO); a forged trunk (wrong
  * secret) is refused; a loop through two bridge clients (one per node, their TAPs on one
  * Linux bridge) is frozen and reported, and the looping frames stop.
  */
@@ -19,6 +21,7 @@ import { encodeTrunkControl, RecordType, TRUNK_ALPN } from '@elink/protocol';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
 import { assertBuilt, elink, freePort, stopAll, type Proc } from './lib/processes.js';
 import { CLUSTER_SECRET, initState } from './lib/server.js';
+import { tcpStream } from './lib/tcp-stream.js';
 
 const enabled = requireNetnsOrSkip();
 const LOOP = fileURLToPath(new URL('./lib/loop-probe.py', import.meta.url));
@@ -176,6 +179,25 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
     }
     expect(await metric('a', 'el_trunk_remote_endpoints', { segment: 'net' })).toBe(2);
   });
+
+  it('L2 segment: offload clients on different nodes carry 10 MB byte-identical both ways, super-frames crossing the trunk whole', async () => {
+    const BYTES = 10 * 1024 * 1024;
+    let port = 23000 + (process.pid % 10000);
+    for (const [a, b, from] of [['h1', 'h2', 'a'], ['h2', 'h1', 'b']] as const) {
+      const to = from === 'a' ? 'sw-b' : 'sw-a';
+      const framesBefore = await metric(from, 'el_trunk_frames_total', { peer: to, direction: 'out' });
+      const segmented = [await metric('a', 'el_switch_gso_segmented_total'), await metric('b', 'el_switch_gso_segmented_total')];
+      const [sent, got] = await tcpStream(host(a).ns, host(b).ns, host(b).v4, port++, BYTES);
+      expect(got).toEqual(sent);
+      expect(got.bytes).toBe(BYTES);
+      // MTU-sized frames would be at least 10 MiB / 1448 = 7,242 data frames on the trunk.
+      const frames = (await metric(from, 'el_trunk_frames_total', { peer: to, direction: 'out' })) - framesBefore;
+      expect(frames).toBeGreaterThan(0);
+      expect(frames).toBeLessThan(BYTES / 1448);
+      // Neither node segmented: both clients take super-frames.
+      expect([await metric('a', 'el_switch_gso_segmented_total'), await metric('b', 'el_switch_gso_segmented_total')]).toEqual(segmented);
+    }
+  }, 60_000);
 
   it('refuses a forged trunk (wrong secret): an error record, the connection closed, counted and logged', async () => {
     const before = await metric('a', 'el_trunk_connects_total', { result: 'auth_failed' });

@@ -19,7 +19,7 @@ function docExample(firstLine: string): string {
 
 describe('records', () => {
   it('has the wire constants docs/protocol.md states', () => {
-    expect(RecordType).toEqual({ FRAME: 0x01, CONTROL: 0x02, TRUNK_FRAME: 0x03, TRUNK_CONTROL: 0x04, FRAME_GSO: 0x05 });
+    expect(RecordType).toEqual({ FRAME: 0x01, CONTROL: 0x02, TRUNK_FRAME: 0x03, TRUNK_CONTROL: 0x04, FRAME_GSO: 0x05, TRUNK_FRAME_GSO: 0x06 });
     expect(HEADER_LENGTH).toBe(3);
     expect(MAX_RECORD_PAYLOAD).toBe(65535);
     expect(MAX_CONTROL_PAYLOAD).toBe(16384);

@@ -39,6 +39,9 @@ export const RecordType = {
    * offload device as it is, or segments it in software (softwareSegment).
    */
   FRAME_GSO: 0x05,
+  /** Node ⇄ node only, after both trunk_hellos named "gso": 4-byte big-endian segment id,
+   * then a FRAME_GSO payload (virtio_net_hdr + frame) of at most 65,531 bytes. */
+  TRUNK_FRAME_GSO: 0x06,
 } as const;
 
 /** The capability that allows FRAME_GSO records (hello.caps / welcome.caps). */
@@ -54,27 +57,40 @@ export const L2_OVERHEAD = 18;
 export const ALPN = 'el/1';
 /** ALPN of a trunk between two switch nodes (docs/protocol.md §7). */
 export const TRUNK_ALPN = 'el-trunk/1';
-/** The segment id in front of a TRUNK_FRAME payload. */
+/** The segment id in front of a TRUNK_FRAME (and TRUNK_FRAME_GSO) payload. */
 export const TRUNK_SEGMENT_ID_LENGTH = 4;
+/** The longest FRAME_GSO payload a TRUNK_FRAME_GSO carries (the segment id takes 4 bytes). */
+export const MAX_TRUNK_GSO_PAYLOAD = MAX_RECORD_PAYLOAD - TRUNK_SEGMENT_ID_LENGTH;
 
 /**
  * The type under which a trunk port queues a frame of segment `segmentId` on its output
  * queue: TRUNK_FRAME with the id above the low byte. The writer (record-writer.ts) puts the
  * id in front of the payload, so the frame is queued without a copy or an allocation.
- * Any queued type above 0xff is such a tagged TRUNK_FRAME (isTaggedTrunkFrame).
+ * Any queued type above 0xff is such a tagged trunk record (isTaggedTrunkFrame); its low
+ * byte is the record type written (taggedRecordType).
  */
 export function trunkFrameType(segmentId: number): number {
   // id + 1: segment id 0 must be tagged too (above 0xff); exact in a double up to 2^53.
   return RecordType.TRUNK_FRAME + ((segmentId >>> 0) + 1) * 0x100;
 }
 
+/** As trunkFrameType, for a FRAME_GSO payload: written as TRUNK_FRAME_GSO. */
+export function trunkGsoType(segmentId: number): number {
+  return RecordType.TRUNK_FRAME_GSO + ((segmentId >>> 0) + 1) * 0x100;
+}
+
 export function isTaggedTrunkFrame(type: number): boolean {
   return type > 0xff;
 }
 
-/** The segment id of a tagged TRUNK_FRAME type. */
+/** The segment id of a tagged trunk record type. */
 export function taggedSegmentId(type: number): number {
   return Math.floor(type / 0x100) - 1;
+}
+
+/** The record type written for a tagged type: TRUNK_FRAME or TRUNK_FRAME_GSO. */
+export function taggedRecordType(type: number): number {
+  return type % 0x100;
 }
 
 /** Writes a record header at `offset` of `target`; returns the offset after it. */

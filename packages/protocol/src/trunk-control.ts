@@ -4,7 +4,7 @@
  * ignored and unknown types are errors; every list is bounded so one record stays under
  * MAX_CONTROL_PAYLOAD.
  *
- *   both ways, first:  trunk_hello {version, node, role, proof, segments}
+ *   both ways, first:  trunk_hello {version, node, role, proof, segments, caps?}
  *   then, both ways:   update {segment, add: [[key, seq], …], del: [key, …]}
  *                      ping {id} / pong {id}   (keepalive)
  *                      error {code, message}   (then close)
@@ -34,6 +34,9 @@ export const trunkHelloSchema = z.object({
   proof: z.string().min(1).max(128),
   /** The segments the sender hosts, with the id its frames carry and the mode. */
   segments: z.array(z.object({ name: z.string().min(1).max(128), id: segmentId, mode: z.enum(['l2', 'l3']) })).max(MAX_TRUNK_SEGMENTS),
+  /** Optional features the sender supports; absent from older nodes. Defined: "gso"
+   * (TRUNK_FRAME_GSO records, when both name it). Unknown ones are ignored. */
+  caps: z.array(z.string().max(32)).max(32).optional(),
 });
 
 export const trunkUpdateSchema = z.object({

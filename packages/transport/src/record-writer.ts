@@ -9,7 +9,7 @@
  * until here), so this copy is the only one. The buffer is the shared scratch buffer
  * when the conn writes through, else pooled memory (scratch-buffer.ts: V8's full GCs).
  */
-import { isTaggedTrunkFrame, RecordType, taggedSegmentId, TRUNK_SEGMENT_ID_LENGTH, writeRecordHeader } from '@elink/protocol';
+import { isTaggedTrunkFrame, taggedRecordType, taggedSegmentId, TRUNK_SEGMENT_ID_LENGTH, writeRecordHeader } from '@elink/protocol';
 import type { RecordConn } from './record-conn.js';
 import { writeBuffer } from './scratch-buffer.js';
 import type { Writer } from './writer.js';
@@ -26,8 +26,9 @@ export class RecordWriter implements Writer {
       const p = payloads[i];
       const t = types[i];
       if (isTaggedTrunkFrame(t)) {
-        // A trunk port's frame: TRUNK_FRAME, the segment id, then the frame (records.ts).
-        off = writeRecordHeader(buf, off, RecordType.TRUNK_FRAME, TRUNK_SEGMENT_ID_LENGTH + p.length);
+        // A trunk port's frame: TRUNK_FRAME (or TRUNK_FRAME_GSO), the segment id, then the
+        // frame (or the FRAME_GSO payload) (records.ts).
+        off = writeRecordHeader(buf, off, taggedRecordType(t), TRUNK_SEGMENT_ID_LENGTH + p.length);
         buf.writeUInt32BE(taggedSegmentId(t), off);
         off += TRUNK_SEGMENT_ID_LENGTH;
       } else off = writeRecordHeader(buf, off, t, p.length);

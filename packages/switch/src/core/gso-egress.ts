@@ -1,7 +1,8 @@
 /**
  * Where a FRAME_GSO record (virtio_net_hdr + frame, possibly a TCP super-frame) goes
- * on egress: as it is to ports whose peer negotiated "gso", and as plain frames,
- * segmented in software, to every other port (old clients, TAP/TUN device ports).
+ * on egress: as it is to ports whose peer negotiated "gso" (sessions, trunks), and as plain frames,
+ * segmented in software, to every other port (old clients, trunks to older nodes, TAP/TUN
+ * device ports) and for a port whose records cannot hold it (maxGso).
  * The segmentation is done at most once per forwarded record, however many ports a
  * flood reaches, and only if some port needs it.
  */
@@ -30,7 +31,7 @@ export class GsoEgress {
   /** Queues the current record on `port`; false if it had to be segmented and could not be. */
   send(port: Port): boolean {
     const packet = this.packet!;
-    if (port.gso === true && port.enqueueGso !== undefined) {
+    if (port.gso === true && port.enqueueGso !== undefined && (port.maxGso === undefined || packet.length <= port.maxGso)) {
       port.enqueueGso(packet);
       return true;
     }

@@ -32,6 +32,9 @@ export interface Port {
   readonly gso?: boolean;
   /** Queues one FRAME_GSO payload (virtio_net_hdr + frame) as it is; only called when `gso`. */
   enqueueGso?(packet: Buffer): void;
+  /** The longest FRAME_GSO payload enqueueGso takes (a trunk: 4 bytes less than a record,
+   * for the segment id); a longer one is segmented for this port. Absent: any. */
+  readonly maxGso?: number;
   /** The port's output queue: its counters and drops (framesOut, queue_full, …). */
   readonly output: OutputQueue;
   /** Trunk ports: the trunk they share (one per segment), so a source announced in one

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { foldChecksum, sum16, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_HDR_LENGTH, writeVnetHdr, type ControlMessage } from '@elink/protocol';
+import { foldChecksum, sum16, VNET_HDR_LENGTH, type ControlMessage } from '@elink/protocol';
 import { waitUntil, type TestClient } from '../testing/test-client.js';
 import { segment, type TestNode, useSwitchHarness } from '../testing/test-node.js';
 import { BROADCAST, ethFrame, mac } from '../testing/test-frames.js';
+import { MSS, PAYLOAD, superPacket, tcpPayloads } from '../testing/test-gso.js';
 
 const { fx, running, clients, node } = useSwitchHarness();
 
@@ -15,63 +16,6 @@ async function join(t: TestNode, ticket: string, opts: { mac?: number; gso: bool
   await waitUntil(() => c.welcome !== undefined || c.closed, 'welcome');
   if (!c.welcome) throw new Error(`no welcome: ${JSON.stringify(c.controls)}`);
   return c;
-}
-
-const PAYLOAD = Buffer.from(Buffer.alloc(10_000, 0).map((_, i) => (i * 13) & 0xff));
-const MSS = 1448;
-
-/** An IPv4 (or IPv6) TCP super-packet as the kernel hands one over: lengths cover all, the
- * TCP checksum field holds the pseudo-header sum (NEEDS_CSUM). `l2` adds an Ethernet header. */
-function superPacket(opts: { l2: boolean; v6?: boolean; dst?: number; src?: number; srcIp?: number[]; dstIp?: number[]; mss?: number }): Buffer {
-  const v6 = opts.v6 ?? false;
-  const eth = opts.l2 ? 14 : 0;
-  const ipLen = v6 ? 40 : 20;
-  const f = Buffer.alloc(eth + ipLen + 20 + PAYLOAD.length);
-  if (opts.l2) {
-    const e = ethFrame(opts.dst!, opts.src!, Buffer.alloc(0), v6 ? 0x86dd : 0x0800);
-    e.copy(f, 0);
-  }
-  const ip = eth;
-  if (!v6) {
-    f[ip] = 0x45;
-    f.writeUInt16BE(f.length - ip, ip + 2);
-    f.writeUInt16BE(100, ip + 4);
-    f[ip + 8] = 64;
-    f[ip + 9] = 6;
-    Buffer.from([...(opts.srcIp ?? [198, 19, 0, 1]), ...(opts.dstIp ?? [198, 19, 0, 2])]).copy(f, ip + 12);
-    f.writeUInt16BE(foldChecksum(sum16(f, ip, ip + 20)), ip + 10);
-  } else {
-    f[ip] = 0x60;
-    f.writeUInt16BE(f.length - ip - 40, ip + 4);
-    f[ip + 6] = 6;
-    f[ip + 7] = 64;
-    Buffer.from(opts.srcIp ?? []).copy(f, ip + 8);
-    Buffer.from(opts.dstIp ?? []).copy(f, ip + 24);
-  }
-  const tcp = ip + ipLen;
-  f.writeUInt16BE(40000, tcp);
-  f.writeUInt16BE(5201, tcp + 2);
-  f.writeUInt32BE(1000, tcp + 4);
-  f[tcp + 12] = 0x50;
-  f[tcp + 13] = 0x18;
-  PAYLOAD.copy(f, tcp + 20);
-  const pseudo = v6 ? sum16(f, ip + 8, ip + 40, 6 + f.length - tcp) : sum16(f, ip + 12, ip + 20, 6 + f.length - tcp);
-  f.writeUInt16BE(~foldChecksum(pseudo) & 0xffff, tcp + 16);
-  const hdr = writeVnetHdr({ flags: VNET_F_NEEDS_CSUM, gsoType: v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4, hdrLen: tcp + 20, gsoSize: opts.mss ?? MSS, csumStart: tcp, csumOffset: 16 });
-  return Buffer.concat([hdr, f]);
-}
-
-/** The TCP payloads of plain segments, each checked: IPv4 header and TCP checksums verify. */
-function tcpPayloads(frames: Buffer[], ip: number, v6 = false): Buffer {
-  return Buffer.concat(
-    frames.map((s) => {
-      const tcp = ip + (v6 ? 40 : 20);
-      if (!v6) expect(foldChecksum(sum16(s, ip, ip + 20))).toBe(0);
-      const pseudo = v6 ? sum16(s, ip + 8, ip + 40, 6 + s.length - tcp) : sum16(s, ip + 12, ip + 20, 6 + s.length - tcp);
-      expect(foldChecksum(sum16(s, tcp, s.length, pseudo))).toBe(0);
-      return s.subarray(tcp + 20);
-    }),
-  );
 }
 
 describe('gso capability and FRAME_GSO on a switch node (real TLS)', () => {

@@ -198,6 +198,7 @@ export class SwitchNode implements SessionHost {
         registry: opts.registry,
         logIntervalMs: opts.logIntervalMs,
         fds: opts.fds,
+        gso: this.gso,
       });
     }
 

@@ -14,6 +14,8 @@ export class MemoryPort implements Port {
   readonly output: OutputQueue;
   /** Stalls reported by the queue (the backlog stayed above the high-water mark). */
   stalls = 0;
+  /** Takes FRAME_GSO payloads as they are (a session that negotiated "gso"). */
+  gso = false;
 
   constructor(
     readonly name = 'mem',
@@ -28,6 +30,17 @@ export class MemoryPort implements Port {
 
   enqueue(frame: Buffer): void {
     this.output.push(RecordType.FRAME, frame);
+  }
+
+  enqueueGso(packet: Buffer): void {
+    this.output.push(RecordType.FRAME_GSO, packet);
+  }
+
+  /** FRAME_GSO payloads received, in order (copies). */
+  get receivedGso(): Buffer[] {
+    const out: Buffer[] = [];
+    for (const r of this.writer.records) if (r.type === RecordType.FRAME_GSO) out.push(r.payload);
+    return out;
   }
 
   /** Frames received, in order (copies: they outlive the tick). */

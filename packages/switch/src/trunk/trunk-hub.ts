@@ -26,6 +26,7 @@ import type { FdBudget } from '../node/fd-budget.js';
 import { trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
 import { trunkSegmentId } from './segment-id.js';
 import { Trunk, type TrunkHost, type TrunkLimits } from './trunk.js';
+import { DEFAULT_GSO } from '../node/defaults.js';
 import { DEFAULT_TRUNK, DEFAULT_TRUNK_CONNECTION_LIMITS, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk-defaults.js';
 
 export interface TrunkHubOptions extends Partial<TrunkSettings> {
@@ -42,6 +43,8 @@ export interface TrunkHubOptions extends Partial<TrunkSettings> {
   logIntervalMs?: number;
   /** The process's descriptor budget (shared with the other listeners). */
   fds?: FdBudget;
+  /** Offer "gso" in trunk_hello (TRUNK_FRAME_GSO); the node's `gso` setting. Default true. */
+  gso?: boolean;
 }
 
 /** A peer address to dial, and what a heartbeat said of it. */
@@ -66,6 +69,8 @@ export interface TrunkStats {
   /** Frames from the peer dropped: a segment not shared, or longer than its FRAME limit. */
   refused: number;
   upSeconds: number;
+  /** Both ends named "gso": super-frames cross whole (TRUNK_FRAME_GSO). */
+  gso: boolean;
 }
 
 /** Frames from a trunk read into the flush scheduler's arena, as a session's. */
@@ -98,6 +103,7 @@ export class TrunkHub implements TrunkHost {
   readonly nodeId: string;
   readonly logger: Logger;
   readonly secret: string;
+  readonly gso: boolean;
   readonly limits: TrunkLimits;
   private readonly settings: TrunkSettings;
   /** Up trunks by peer node id. */
@@ -124,6 +130,7 @@ export class TrunkHub implements TrunkHost {
     this.nodeId = opts.nodeId;
     this.logger = opts.logger;
     this.secret = opts.secret;
+    this.gso = opts.gso ?? DEFAULT_GSO;
     this.settings = { ...DEFAULT_TRUNK, port: DEFAULT_TRUNK_PORT, host: '0.0.0.0', peers: [], ...withoutUndefined(opts) };
     const s = this.settings;
     this.limits = {
@@ -470,6 +477,7 @@ export class TrunkHub implements TrunkHost {
       remote: [...t.ports.values()].reduce((n, p) => n + p.segment.remoteCount(p), 0),
       refused: t.refusedFrames,
       upSeconds: Math.round((now - t.openedAt) / 1000),
+      gso: t.gso,
     }));
   }
 
@@ -514,8 +522,8 @@ export class TrunkHub implements TrunkHost {
           this.inc({ peer: p, direction: 'out' }, s.out);
         }
       };
-    new Counter({ name: 'el_trunk_frames_total', help: 'Frames over trunks, by peer node and direction (in, out).', labelNames: ['peer', 'direction'], registers, collect: traffic('frames') });
-    new Counter({ name: 'el_trunk_bytes_total', help: 'Bytes of TRUNK_FRAME payloads (segment id included) over trunks, by peer node and direction.', labelNames: ['peer', 'direction'], registers, collect: traffic('bytes') });
+    new Counter({ name: 'el_trunk_frames_total', help: 'Frame records over trunks (a TCP super-frame in one TRUNK_FRAME_GSO counts one), by peer node and direction (in, out).', labelNames: ['peer', 'direction'], registers, collect: traffic('frames') });
+    new Counter({ name: 'el_trunk_bytes_total', help: 'Bytes of TRUNK_FRAME and TRUNK_FRAME_GSO payloads (segment id included) over trunks, by peer node and direction.', labelNames: ['peer', 'direction'], registers, collect: traffic('bytes') });
     new Gauge({
       name: 'el_trunk_remote_endpoints',
       help: 'Endpoints (L2 MACs, L3 routes) learned from peer nodes, by segment.',

@@ -1,12 +1,15 @@
 /**
  * Two SwitchNodes in one process joined by a real TLS trunk (static peers): frames of an
- * L2 segment cross it, a wrong secret is refused, and the node's stats show the trunk.
+ * L2 segment cross it, a TCP super-frame crosses whole (TRUNK_FRAME_GSO), a wrong secret
+ * is refused, and the node's stats show the trunk.
  */
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { useSwitchHarness, segment, type TestNode } from '../testing/test-node.js';
 import { BROADCAST, ethFrame, mac } from '../testing/test-frames.js';
 import { MemoryPort } from '../ports/memory-port.js';
+import { VNET_HDR_LENGTH } from '@elink/protocol';
+import { superPacket } from '../testing/test-gso.js';
 import type { L2Segment } from '../core/l2/l2-segment.js';
 
 const SECRET = 'trunk-secret-0123456789';
@@ -67,6 +70,27 @@ describe('trunk between two nodes', () => {
     expect(a.node.trunks!.upCount).toBe(0);
     // … and the dialer reconnects with backoff, then the full table sync brings it back.
     await until(() => a.node.trunks!.upCount === 1 && segA.table.remoteOf(mac(2)) !== undefined);
+  });
+
+  it('carries a TCP super-frame whole between gso ports (one TRUNK_FRAME_GSO over TLS)', async () => {
+    const [a, b] = await pair();
+    await until(() => a.node.trunks!.upCount === 1 && b.node.trunks!.upCount === 1);
+    expect(a.node.stats.trunks![0]).toMatchObject({ peer: 'node-b', state: 'up', gso: true });
+    const segA = a.node.segmentByName('lan') as L2Segment;
+    const segB = b.node.segmentByName('lan') as L2Segment;
+    const pa = new MemoryPort('a1');
+    pa.gso = true;
+    const pb = new MemoryPort('b1');
+    pb.gso = true;
+    segA.attach(pa, { macLimit: 1, ownMac: mac(1) });
+    segB.attach(pb, { macLimit: 1, ownMac: mac(2) });
+    await until(() => segA.table.remoteOf(mac(2)) !== undefined && segB.table.remoteOf(mac(1)) !== undefined);
+    const sp = superPacket({ l2: true, dst: mac(2), src: mac(1) });
+    segA.forward(sp.subarray(VNET_HDR_LENGTH), pa, sp);
+    await until(() => pb.receivedGso.length === 1);
+    expect(pb.receivedGso[0]).toEqual(sp);
+    expect(b.node.stats.trunks![0]).toMatchObject({ framesIn: 1, bytesIn: 4 + sp.length });
+    expect(segA.gsoEgress.segmented).toBe(0);
   });
 
   it('refuses a peer with the wrong secret: logged, counted, closed', async () => {

@@ -1,13 +1,14 @@
 /**
  * Trunks over in-memory record connections (memoryRecordConnPair): announcements and
  * withdrawals, withdraw-all when a trunk breaks, split horizon, a local endpoint winning,
- * loop freezing, bounds, and a wrong secret refused. Segments are the real L2/L3 ones.
+ * loop freezing, bounds, a wrong secret refused, and TCP super-frames crossing whole
+ * (TRUNK_FRAME_GSO) when both ends name "gso". Segments are the real L2/L3 ones.
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { formatMac, parseMac, RecordType } from '@elink/protocol';
+import { foldChecksum, formatMac, MAX_TRUNK_GSO_PAYLOAD, parseMac, RecordType, sum16, VNET_HDR_LENGTH } from '@elink/protocol';
 import { memoryRecordConnPair } from '@elink/transport';
 import { L2Segment } from '../core/l2/l2-segment.js';
 import { L3Router, L3Segment } from '../core/l3/l3-segment.js';
@@ -17,6 +18,7 @@ import { MemoryPort } from '../ports/memory-port.js';
 import { segment, type LogLine } from '../testing/test-node.js';
 import { BROADCAST, ethFrame, mac } from '../testing/test-frames.js';
 import { endpoints, udp4, udp6 } from '../testing/test-packets.js';
+import { MSS, PAYLOAD, superPacket, tcpPayloads } from '../testing/test-gso.js';
 import { TrunkHub, type TrunkHubOptions } from './trunk-hub.js';
 import type { Trunk } from './trunk.js';
 
@@ -448,5 +450,150 @@ describe('trunks: L3', () => {
     expect(B.segs.get('dmz')!.drops.trunk_source).toBe(0);
     A.segs.get('iso')!.forward(udp4('198.19.10.10', '198.19.9.20'), i1);
     expect(A.segs.get('iso')!.drops.policy_denied).toBe(1);
+  });
+});
+
+describe('trunks: TCP super-frames (FRAME_GSO)', () => {
+  const SEGMENTS = Math.ceil(PAYLOAD.length / MSS);
+
+  /** A and B joined by a trunk; on A a gso client (mac 1); on B a gso client (mac 2) and an
+   * old one (mac 3), announced to A. */
+  async function gsoPair(bOver: Partial<TrunkHubOptions> = {}) {
+    const A = makeHub('a', [l2()]);
+    const B = makeHub('b', [l2()], bOver);
+    const [ta, tb] = link(A, B);
+    await until(() => ta.state === 'up' && tb.state === 'up');
+    const sa = A.seg('lan') as L2Segment;
+    const sb = B.seg('lan') as L2Segment;
+    const pa = new MemoryPort('pa');
+    pa.gso = true;
+    const pb = new MemoryPort('pb');
+    pb.gso = true;
+    const pc = new MemoryPort('pc');
+    sa.attach(pa, { macLimit: 1, ownMac: mac(1) });
+    sb.attach(pb, { macLimit: 1, ownMac: mac(2) });
+    sb.attach(pc, { macLimit: 1, ownMac: mac(3) });
+    await until(() => sa.table.remoteOf(mac(2)) !== undefined && sa.table.remoteOf(mac(3)) !== undefined && sb.table.remoteOf(mac(1)) !== undefined);
+    return { A, B, ta, tb, sa, sb, pa, pb, pc };
+  }
+
+  /** Raw records written into trunk `t` as if its peer had sent them. */
+  function record(type: number, payload: Buffer): Buffer {
+    return Buffer.concat([Buffer.from([type, payload.length >> 8, payload.length & 0xff]), payload]);
+  }
+
+  it('carries a super-frame whole: one FRAME_GSO for a gso client, segments for an old one, unicast and flooded', async () => {
+    const { ta, tb, sa, sb, pa, pb, pc } = await gsoPair();
+    expect(ta.gso && tb.gso).toBe(true);
+    const toB = superPacket({ l2: true, dst: mac(2), src: mac(1) });
+    const toC = superPacket({ l2: true, dst: mac(3), src: mac(1) });
+    const flood = superPacket({ l2: true, dst: mac(9), src: mac(1) });
+    for (const p of [toB, toC, flood]) sa.forward(p.subarray(VNET_HDR_LENGTH), pa, p);
+    await until(() => pb.receivedGso.length === 2 && pc.received.length === 2 * SEGMENTS);
+    // Three trunk records, not 3 × SEGMENTS: nothing was segmented on A.
+    expect(tb.framesIn).toBe(3);
+    expect(sa.gsoEgress.segmented).toBe(0);
+    expect(pb.receivedGso).toEqual([toB, flood]);
+    expect(pb.received).toEqual([]);
+    expect(pc.receivedGso).toEqual([]);
+    expect(pc.received.every((f) => f.length <= 14 + 20 + 20 + MSS)).toBe(true);
+    expect(tcpPayloads(pc.received.slice(0, SEGMENTS), 14)).toEqual(PAYLOAD);
+    expect(tcpPayloads(pc.received.slice(SEGMENTS), 14)).toEqual(PAYLOAD);
+    // Segmented once on B for each record the old client got (the flood reached pb whole).
+    expect(sb.gsoEgress.segmented).toBe(2);
+    expect(sb.drops.bad_gso).toBe(0);
+  });
+
+  it('a peer without the gso capability gets segmented frames (TRUNK_FRAME), as an older node does', async () => {
+    const { ta, tb, sa, pa, pb } = await gsoPair({ gso: false });
+    expect(ta.gso).toBe(false);
+    expect(tb.gso).toBe(false);
+    const toB = superPacket({ l2: true, dst: mac(2), src: mac(1) });
+    sa.forward(toB.subarray(VNET_HDR_LENGTH), pa, toB);
+    await until(() => pb.received.length === SEGMENTS);
+    expect(tb.framesIn).toBe(SEGMENTS);
+    expect(sa.gsoEgress.segmented).toBe(1);
+    expect(pb.receivedGso).toEqual([]);
+    expect(tcpPayloads(pb.received, 14)).toEqual(PAYLOAD);
+    // B never agreed: a TRUNK_FRAME_GSO from A breaks the protocol and ends the trunk.
+    const id = [...tb.ports.keys()][0]!;
+    const idBytes = Buffer.alloc(4);
+    idBytes.writeUInt32BE(id);
+    ta.conn.write(record(RecordType.TRUNK_FRAME_GSO, Buffer.concat([idBytes, toB])));
+    await until(() => tb.state === 'closed');
+    expect(tb.closeReason).toBe('EL_ERR_UNKNOWN_RECORD');
+  });
+
+  it('segments before the trunk a super-frame too long for one record with the segment id', async () => {
+    const { tb, sa, pa, pb } = await gsoPair();
+    const payload = Buffer.alloc(MAX_TRUNK_GSO_PAYLOAD + 1 - VNET_HDR_LENGTH - 14 - 20 - 20, 0x5a);
+    const big = superPacket({ l2: true, dst: mac(2), src: mac(1), payload });
+    expect(big.length).toBe(MAX_TRUNK_GSO_PAYLOAD + 1);
+    sa.forward(big.subarray(VNET_HDR_LENGTH), pa, big);
+    const n = Math.ceil(payload.length / MSS);
+    await until(() => pb.received.length === n);
+    expect(tb.framesIn).toBe(n);
+    expect(pb.receivedGso).toEqual([]);
+    expect(tcpPayloads(pb.received, 14)).toEqual(payload);
+  });
+
+  it('drops and counts malformed TRUNK_FRAME_GSO records and keeps the trunk up', async () => {
+    const { ta, tb, sb, pb, pc } = await gsoPair();
+    const id = [...tb.ports.keys()][0]!;
+    const idBytes = Buffer.alloc(4);
+    idBytes.writeUInt32BE(id);
+    const other = Buffer.alloc(4);
+    other.writeUInt32BE((id + 1) >>> 0);
+    const good = superPacket({ l2: true, dst: mac(3), src: mac(1) });
+    // A header asking for UDP fragmentation (gso_type 3), which EL does not do.
+    const udp = Buffer.from(good);
+    udp[1] = 3;
+    ta.conn.write(
+      Buffer.concat([
+        record(RecordType.TRUNK_FRAME_GSO, Buffer.from([1, 2])), // no segment id: refused
+        record(RecordType.TRUNK_FRAME_GSO, Buffer.concat([other, good])), // a segment not shared: refused
+        record(RecordType.TRUNK_FRAME_GSO, Buffer.concat([idBytes, good.subarray(0, VNET_HDR_LENGTH - 1)])), // shorter than the header: bad_gso
+        record(RecordType.TRUNK_FRAME_GSO, Buffer.concat([idBytes, udp])), // bad header, for an old client: bad_gso
+      ]),
+    );
+    await until(() => tb.refusedFrames === 2 && sb.drops.bad_gso === 2);
+    expect(tb.state).toBe('up');
+    expect(pc.received).toEqual([]);
+    expect(pb.receivedGso).toEqual([]);
+    // The trunk still carries good ones.
+    ta.conn.write(record(RecordType.TRUNK_FRAME_GSO, Buffer.concat([idBytes, good])));
+    await until(() => pc.received.length === SEGMENTS);
+    expect(tcpPayloads(pc.received, 14)).toEqual(PAYLOAD);
+  });
+
+  it('L3: a super-packet crosses whole to a gso client and segmented to an old one (a hop at each node, as for a plain packet)', async () => {
+    const def = segment({ name: 'net', mode: 'l3', ipv4: { pool: '198.19.8.0/24' } });
+    const sa = new L3Segment(def, new L3Router());
+    const sb = new L3Segment(def, new L3Router());
+    const A = makeHub('a', [sa]);
+    const B = makeHub('b', [sb]);
+    const [ta, tb] = link(A, B);
+    await until(() => ta.state === 'up' && tb.state === 'up');
+    const pa = new MemoryPort('pa');
+    pa.gso = true;
+    const pb = new MemoryPort('pb');
+    pb.gso = true;
+    const pc = new MemoryPort('pc');
+    expect(sa.attach(pa, { prefixes: [parsePrefix('198.19.8.10/32')!] }).ok).toBe(true);
+    expect(sb.attach(pb, { prefixes: [parsePrefix('198.19.8.20/32')!] }).ok).toBe(true);
+    expect(sb.attach(pc, { prefixes: [parsePrefix('198.19.8.30/32')!] }).ok).toBe(true);
+    await until(() => sa.remoteCount() === 2 && sb.remoteCount() === 1);
+    const toB = superPacket({ l2: false, srcIp: [198, 19, 8, 10], dstIp: [198, 19, 8, 20] });
+    const toC = superPacket({ l2: false, srcIp: [198, 19, 8, 10], dstIp: [198, 19, 8, 30] });
+    for (const p of [toB, toC]) sa.forward(p.subarray(VNET_HDR_LENGTH), pa, p);
+    await until(() => pb.receivedGso.length === 1 && pc.received.length === SEGMENTS);
+    expect(tb.framesIn).toBe(2);
+    const got = pb.receivedGso[0]!;
+    // Each node is a router hop: TTL 64 → 62, the header checksum updated.
+    expect(got[VNET_HDR_LENGTH + 8]).toBe(62);
+    expect(foldChecksum(sum16(got, VNET_HDR_LENGTH, VNET_HDR_LENGTH + 20))).toBe(0);
+    expect(got.subarray(VNET_HDR_LENGTH + 20)).toEqual(toB.subarray(VNET_HDR_LENGTH + 20));
+    expect(pc.received.every((p) => p[8] === 62)).toBe(true);
+    expect(tcpPayloads(pc.received, 0)).toEqual(PAYLOAD);
   });
 });

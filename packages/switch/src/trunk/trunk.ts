@@ -3,29 +3,35 @@
  * segment both nodes host (docs/protocol.md §9, docs/cluster.md "Trunks").
  *
  *   hello ──trunk_hello with a valid proof──▶ up ──close/error/keepalive──▶ closed
- *     (TRUNK_CONTROL only)                     (TRUNK_FRAME, TRUNK_CONTROL)
+ *     (TRUNK_CONTROL only)                     (TRUNK_FRAME, TRUNK_CONTROL, and
+ *                                               TRUNK_FRAME_GSO if both hellos named "gso")
  *
  * Output: one OutputQueue over a RecordWriter, shared by the trunk's ports (one write per
- * tick for every segment). A TrunkPort queues a frame under trunkFrameType(segment id), so
- * the writer puts the id in front without a copy. Announcements (update messages) wait
+ * tick for every segment). A TrunkPort queues a frame under trunkFrameType(segment id), and
+ * a FRAME_GSO payload under trunkGsoType(segment id), so the writer puts the id in front
+ * without a copy. Announcements (update messages) wait
  * in `pending`, coalesced per endpoint, and leave before the next frame of the trunk (so
  * a peer hears of a source before its first frame), or at the end of the tick, within a
  * token bucket (announceRate); what exceeds it leaves in later batches.
  */
 import type { Logger } from 'pino';
 import {
+  CAP_GSO,
   ElError,
   encodeTrunkControl,
   L2_OVERHEAD,
   encodeTrunkControlPayload,
   MAX_CONTROL_PAYLOAD,
   MAX_RECORD_PAYLOAD,
+  MAX_TRUNK_GSO_PAYLOAD,
   MAX_UPDATE_ENTRIES,
   parseTrunkControl,
   RecordType,
   TRUNK_PROTOCOL_VERSION,
   TRUNK_SEGMENT_ID_LENGTH,
   trunkFrameType,
+  trunkGsoType,
+  VNET_HDR_LENGTH,
   type TrunkControl,
   type TrunkControlInput,
   type TrunkHello,
@@ -41,6 +47,8 @@ export interface TrunkHost {
   readonly nodeId: string;
   readonly logger: Logger;
   readonly secret: string;
+  /** Offer the "gso" capability in trunk_hello (TRUNK_FRAME_GSO records). */
+  readonly gso: boolean;
   /** The segments to offer, with their ids (trunk_hello). */
   offer(): { name: string; id: number; mode: 'l2' | 'l3' }[];
   segmentById(id: number): Segment | undefined;
@@ -85,7 +93,11 @@ export class TrunkPort implements Port {
    * with its sequence: installed when that one goes (shadowed()). At most maxRemotePerSegment. */
   readonly shadowed = new Map<string, number>();
   readonly link: Trunk;
+  /** Both hellos named "gso": FRAME_GSO payloads cross as TRUNK_FRAME_GSO records. */
+  readonly gso: boolean;
+  readonly maxGso = MAX_TRUNK_GSO_PAYLOAD;
   private readonly type: number;
+  private readonly gsoType: number;
 
   constructor(
     readonly trunk: Trunk,
@@ -99,6 +111,8 @@ export class TrunkPort implements Port {
     this.maxFrame = segment.def.mtu + (segment.mode === 'l2' ? L2_OVERHEAD : 0);
     this.output = trunk.output;
     this.type = trunkFrameType(segmentId);
+    this.gso = trunk.gso;
+    this.gsoType = trunkGsoType(segmentId);
   }
 
   enqueue(frame: Buffer): void {
@@ -106,11 +120,19 @@ export class TrunkPort implements Port {
     if (this.trunk.pendingCount > 0) this.trunk.flushAnnouncements();
     this.output.push(this.type, frame);
   }
+
+  /** Only called when `gso` and the payload is at most maxGso (gso-egress.ts). */
+  enqueueGso(packet: Buffer): void {
+    if (this.trunk.pendingCount > 0) this.trunk.flushAnnouncements();
+    this.output.push(this.gsoType, packet);
+  }
 }
 
 export class Trunk implements RecordHandlers {
   state: TrunkState = 'hello';
   peerNode: string | undefined;
+  /** Both hellos named "gso" (set when the trunk comes up). */
+  gso = false;
   readonly output: OutputQueue;
   readonly openedAt = Date.now();
   /** The trunk's ports by segment id, once up. */
@@ -153,6 +175,7 @@ export class Trunk implements RecordHandlers {
       role,
       proof: trunkProof(host.secret, role, host.nodeId, ekm).toString('base64'),
       segments: host.offer(),
+      ...(host.gso ? { caps: [CAP_GSO] } : {}),
     };
     this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload(hello));
   }
@@ -173,6 +196,24 @@ export class Trunk implements RecordHandlers {
         return;
       }
       port.segment.forward(payload.subarray(TRUNK_SEGMENT_ID_LENGTH), port);
+      return;
+    }
+    if (type === RecordType.TRUNK_FRAME_GSO && this.state === 'up') {
+      // Accepted by the reader only when both hellos named "gso". Checked as a session's
+      // FRAME_GSO (ports/session.ts): the egress segments it or drops it as bad_gso.
+      this.framesIn++;
+      this.bytesIn += payload.length;
+      const port = payload.length < TRUNK_SEGMENT_ID_LENGTH ? undefined : this.ports.get(payload.readUInt32BE(0));
+      if (port === undefined) {
+        this.refusedFrames++;
+        return;
+      }
+      if (payload.length < TRUNK_SEGMENT_ID_LENGTH + VNET_HDR_LENGTH) {
+        port.segment.drops.bad_gso++;
+        return;
+      }
+      const packet = payload.subarray(TRUNK_SEGMENT_ID_LENGTH);
+      port.segment.forward(packet.subarray(VNET_HDR_LENGTH), port, packet);
       return;
     }
     if (this.state === 'closed') return;
@@ -224,6 +265,7 @@ export class Trunk implements RecordHandlers {
   /** Attaches a port to every shared segment and sends the full table of each. */
   private up(hello: TrunkHello): void {
     this.state = 'up';
+    this.gso = this.host.gso && hello.caps?.includes(CAP_GSO) === true;
     const mine = new Map(this.host.offer().map((s) => [s.name, s]));
     for (const s of hello.segments) {
       const m = mine.get(s.name);
@@ -236,8 +278,9 @@ export class Trunk implements RecordHandlers {
       for (const [key, seq] of seg.localEndpoints()) this.queueAnnouncement(s.id, key, seq);
     }
     this.conn.accept(RecordType.TRUNK_FRAME, MAX_RECORD_PAYLOAD);
+    if (this.gso) this.conn.accept(RecordType.TRUNK_FRAME_GSO, MAX_RECORD_PAYLOAD);
     this.startKeepalive();
-    this.host.logger.info({ peer: this.peerNode, role: this.role, address: this.conn.peer, segments: [...this.ports.values()].map((p) => p.segment.name) }, 'trunk up');
+    this.host.logger.info({ peer: this.peerNode, role: this.role, gso: this.gso, address: this.conn.peer, segments: [...this.ports.values()].map((p) => p.segment.name) }, 'trunk up');
   }
 
   private onControl(msg: TrunkControl): void {
