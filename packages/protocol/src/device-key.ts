@@ -41,6 +41,25 @@ export function deviceKeyFromRaw(raw: string): KeyObject {
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(raw, 'base64url')]), format: 'der', type: 'spki' });
 }
 
+/** How many imported device keys verifySafely keeps (a few MB at most). */
+export const DEVICE_KEY_CACHE_SIZE = 16_384;
+// Raw key → its KeyObject, least recently used first (a Map keeps insertion order). A
+// returning device's key is imported once, not at every hello: the import is a DER parse
+// and a native object per check. A KeyObject is immutable, so sharing one is safe.
+const imported = new Map<string, KeyObject>();
+
+function cachedDeviceKey(raw: string): KeyObject {
+  let key = imported.get(raw);
+  if (key) {
+    imported.delete(raw);
+  } else {
+    key = deviceKeyFromRaw(raw);
+    if (imported.size >= DEVICE_KEY_CACHE_SIZE) imported.delete(imported.keys().next().value!);
+  }
+  imported.set(raw, key);
+  return key;
+}
+
 /** SHA-256 of the raw key, base64url: how logs and the admin API name a device key. */
 export function deviceKeyThumbprint(raw: string): string {
   return createHash('sha256').update(Buffer.from(raw, 'base64url')).digest('base64url');
@@ -49,7 +68,7 @@ export function deviceKeyThumbprint(raw: string): string {
 function verifySafely(message: Buffer, raw: string, signature: string): boolean {
   if (!deviceKeySchema.safeParse(raw).success || !signatureSchema.safeParse(signature).success) return false;
   try {
-    return verify(null, message, deviceKeyFromRaw(raw), Buffer.from(signature, 'base64url'));
+    return verify(null, message, cachedDeviceKey(raw), Buffer.from(signature, 'base64url'));
   } catch {
     return false; // not a point on the curve
   }
