@@ -15,7 +15,8 @@
  * Profiling: --profile DIR --figure tcp1|ping [--only elink-l2|elink-l3] runs only that
  * figure with the server and both clients under `node --cpu-prof` and prints the top
  * functions by self time of each process (profiles stay in DIR/<role>/); --figure setup
- * [--sessions N, default 5000] profiles the switch while the scale test connects.
+ * [--sessions N, default 5000] profiles the switch while the scale test connects; --figure
+ * setups [--setups N] profiles the switch through the setups benchmark's three admissions.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
@@ -100,8 +101,11 @@ async function measureSystem(topo: Topology, def: SystemDef, packages: string[],
 }
 
 /** --profile: one figure per system, processes profiled, top functions printed. */
-async function profileMain(dir: string, figure: 'tcp1' | 'ping' | 'setup'): Promise<void> {
-  if (figure === 'setup') {
+async function profileMain(dir: string, figure: 'tcp1' | 'ping' | 'setup' | 'setups'): Promise<void> {
+  if (figure === 'setups') {
+    const r = await setupBenchmark({ sessions: Number(args.setups ?? 3000), profileDir: join(dir, 'server') });
+    for (const p of r.phases) process.stdout.write(`${p.admission}: ${p.sessionsUp} up, ${p.failed} failed, ${p.setupsPerSwitchCpuSecond.toFixed(0)} per switch CPU-second (profiled)\n`);
+  } else if (figure === 'setup') {
     // The scale test's connecting phase; the switch alone is profiled.
     const r = await scaleBenchmark({ sessions: Number(args.sessions ?? 5000), idleSeconds: 1, profileDir: join(dir, 'server') });
     process.stdout.write(`${r.sessionsUp} sessions up, ${r.failed} failed, ${r.setupsPerSecond.toFixed(0)} setups/s wall, ${r.setupsPerSwitchCpuSecond.toFixed(0)} per switch CPU-second\n`);
@@ -142,7 +146,7 @@ async function profileSystems(figure: 'tcp1' | 'ping'): Promise<void> {
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces, TAP/TUN devices)');
   if (args.profile) {
-    const figure = args.figure === 'ping' || args.figure === 'setup' ? args.figure : 'tcp1';
+    const figure = args.figure === 'ping' || args.figure === 'setup' || args.figure === 'setups' ? args.figure : 'tcp1';
     return profileMain(args.profile, figure);
   }
   const results: Results = {

@@ -57,10 +57,11 @@ const PHASES: { admission: SetupPhase['admission']; deviceKey: boolean; resume: 
   { admission: 'device key+resume', deviceKey: true, resume: true },
 ];
 
-export async function setupBenchmark(o: { sessions: number }): Promise<SetupResult> {
+/** `profileDir`: the switch runs under `node --cpu-prof` (the profile is written when it stops). */
+export async function setupBenchmark(o: { sessions: number; profileDir?: string }): Promise<SetupResult> {
   const fx = await makeFixture();
   const dir = mkdtempSync(join(tmpdir(), 'elink-bench-setups-'));
-  const sw = startSwitchProcess(fx, { maxSessions: 20_000, replayJournal: join(dir, 'replay.journal') });
+  const sw = startSwitchProcess(fx, { maxSessions: 20_000, replayJournal: join(dir, 'replay.journal') }, o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []);
   const phases: SetupPhase[] = [];
   try {
     const port = await sw.port;

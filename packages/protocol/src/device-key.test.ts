@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { deviceKeyFromRaw, deviceKeySchema, deviceKeyThumbprint, deviceLoginMessage, rawDeviceKey, signatureSchema, signDeviceLogin, signHelloProof, verifyDeviceLogin, verifyHelloProof } from './device-key.js';
+import { DeviceKeyCache, deviceKeyFromRaw, deviceKeySchema, deviceKeyThumbprint, deviceLoginMessage, rawDeviceKey, signatureSchema, signDeviceLogin, signHelloProof, verifyDeviceLogin, verifyHelloProof } from './device-key.js';
 import { generateTicketKeyPair, peekTicketClaims, signTicket } from './ticket.js';
 
 const device = generateKeyPairSync('ed25519');
@@ -28,6 +28,33 @@ describe('device keys', () => {
     expect(verifyHelloProof(rawDeviceKey(generateKeyPairSync('ed25519').publicKey), binding, proof)).toBe(false);
     expect(verifyHelloProof('garbage', binding, proof)).toBe(false);
     expect(verifyHelloProof(raw, binding, 'garbage')).toBe(false);
+  });
+
+  it('cache imported keys by their raw form, bounded, least recently used out first', () => {
+    const cache = new DeviceKeyCache(2);
+    const raws = [0, 1, 2].map(() => rawDeviceKey(generateKeyPairSync('ed25519').publicKey));
+    const first = cache.get(raws[0]!);
+    expect(cache.get(raws[0]!)).toBe(first); // imported once
+    expect(rawDeviceKey(first)).toBe(raws[0]);
+    cache.get(raws[1]!);
+    cache.get(raws[0]!); // raws[1] is now the least recently used
+    cache.get(raws[2]!);
+    expect(cache.count).toBe(2);
+    expect(cache.get(raws[0]!)).toBe(first); // kept
+    const again = cache.get(raws[1]!); // dropped, so imported anew: the same key all the same
+    expect(rawDeviceKey(again)).toBe(raws[1]);
+    expect(cache.count).toBe(2);
+  });
+
+  it('verify a hello proof again with the cached key, and never with another cached key', () => {
+    const other = generateKeyPairSync('ed25519');
+    const otherRaw = rawDeviceKey(other.publicKey);
+    const proof = signHelloProof(device.privateKey, binding);
+    for (let i = 0; i < 3; i++) {
+      expect(verifyHelloProof(raw, binding, proof)).toBe(true);
+      expect(verifyHelloProof(otherRaw, binding, proof)).toBe(false);
+      expect(verifyHelloProof(otherRaw, binding, signHelloProof(other.privateKey, binding))).toBe(true);
+    }
   });
 
   it('verify a device login only for exactly its fields, and never take one signature for the other', () => {

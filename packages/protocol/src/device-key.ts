@@ -41,6 +41,39 @@ export function deviceKeyFromRaw(raw: string): KeyObject {
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(raw, 'base64url')]), format: 'der', type: 'spki' });
 }
 
+/** How many imported device keys verifySafely keeps (a few MB at most). */
+export const DEVICE_KEY_CACHE_SIZE = 16_384;
+
+/**
+ * Raw device key → its KeyObject, the least recently used dropped beyond `size`. A
+ * returning device's key is imported once, not at every hello (an import is a DER parse
+ * and a native object per check). A KeyObject is immutable, so sharing one is safe.
+ */
+export class DeviceKeyCache {
+  // A Map keeps insertion order: the first key is the least recently used.
+  private readonly keys = new Map<string, KeyObject>();
+
+  constructor(private readonly size: number) {}
+
+  get(raw: string): KeyObject {
+    let key = this.keys.get(raw);
+    if (key) {
+      this.keys.delete(raw);
+    } else {
+      key = deviceKeyFromRaw(raw);
+      if (this.keys.size >= this.size) this.keys.delete(this.keys.keys().next().value!);
+    }
+    this.keys.set(raw, key);
+    return key;
+  }
+
+  get count(): number {
+    return this.keys.size;
+  }
+}
+
+const imported = new DeviceKeyCache(DEVICE_KEY_CACHE_SIZE);
+
 /** SHA-256 of the raw key, base64url: how logs and the admin API name a device key. */
 export function deviceKeyThumbprint(raw: string): string {
   return createHash('sha256').update(Buffer.from(raw, 'base64url')).digest('base64url');
@@ -49,7 +82,7 @@ export function deviceKeyThumbprint(raw: string): string {
 function verifySafely(message: Buffer, raw: string, signature: string): boolean {
   if (!deviceKeySchema.safeParse(raw).success || !signatureSchema.safeParse(signature).success) return false;
   try {
-    return verify(null, message, deviceKeyFromRaw(raw), Buffer.from(signature, 'base64url'));
+    return verify(null, message, imported.get(raw), Buffer.from(signature, 'base64url'));
   } catch {
     return false; // not a point on the curve
   }

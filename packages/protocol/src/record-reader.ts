@@ -49,8 +49,10 @@ const UNKNOWN = -1;
  * throws for bad input.
  */
 export class RecordReader {
-  private readonly limits = new Int32Array(256).fill(UNKNOWN);
-  private readonly header = Buffer.alloc(HEADER_LENGTH);
+  // A plain array and a pooled slice, not an Int32Array and Buffer.alloc: those are an
+  // ArrayBuffer each, malloc'd and tracked by the GC, twice per connection.
+  private readonly limits: number[] = new Array<number>(256).fill(UNKNOWN);
+  private readonly header = Buffer.allocUnsafe(HEADER_LENGTH).fill(0);
   private headerFill = 0;
   // A record spanning chunks: views of its parts (chunks are never reused, so holding
   // views is safe), copied into one buffer only once complete, so `allocate` is asked

@@ -16,6 +16,9 @@ import { RecordInput } from './record-input.js';
 import { writesThrough } from './scratch-buffer.js';
 import { readIntoSharedBuffer, sharedReadOption } from './shared-read-buffer.js';
 
+// RFC 9266's exporter has an empty context; one shared empty buffer, not one per connection.
+const NO_CONTEXT = Buffer.alloc(0);
+
 export interface TlsRecordConnOptions {
   /** Memory for frames (not control records) read; default a buffer of their own each. */
   allocate?: PayloadAllocator;
@@ -121,7 +124,7 @@ export class TlsRecordConn implements RecordConn {
     if (this.binding) return this.binding;
     const s = this.socket;
     if (s.destroyed || s.getProtocol() !== 'TLSv1.3') return undefined;
-    this.binding = s.exportKeyingMaterial(CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, Buffer.alloc(0));
+    this.binding = s.exportKeyingMaterial(CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, NO_CONTEXT);
     return this.binding;
   }
 }

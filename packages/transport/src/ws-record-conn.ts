@@ -20,6 +20,9 @@ import type { RecordConn, RecordHandlers } from './record-conn.js';
 import { RecordInput } from './record-input.js';
 import { writesThrough as socketWritesThrough } from './scratch-buffer.js';
 
+// RFC 9266's exporter has an empty context; one shared empty buffer, not one per connection.
+const NO_CONTEXT = Buffer.alloc(0);
+
 /** The WebSocket subprotocol (Sec-WebSocket-Protocol) of EL version 1. */
 export const WS_SUBPROTOCOL = 'el.v1';
 /** The path of the upgrade request. */
@@ -206,7 +209,7 @@ export class WsRecordConn implements RecordConn {
     if (this.binding) return this.binding;
     const s = (this.ws as unknown as { _socket?: Partial<TLSSocket> })._socket;
     if (!s || s.destroyed || typeof s.getProtocol !== 'function' || s.getProtocol() !== 'TLSv1.3') return undefined;
-    this.binding = s.exportKeyingMaterial!(CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, Buffer.alloc(0));
+    this.binding = s.exportKeyingMaterial!(CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, NO_CONTEXT);
     return this.binding;
   }
 }

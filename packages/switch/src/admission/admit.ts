@@ -99,7 +99,7 @@ export function admit(hello: Hello, node: AdmissionState, session: string, nowSe
   // (its TCP connection not dead yet): that one is superseded, anyone else refuses.
   for (const holder of plan.holders) {
     const c = node.claimsOn(holder);
-    if (c === undefined || c.sub !== claims.sub || c.dev !== claims.dev) return plan.inUse;
+    if (c === undefined || c.sub !== claims.sub || c.dev !== claims.dev) return plan.inUse();
   }
 
   const gso = node.gso && (hello.caps?.includes(CAP_GSO) ?? false);

@@ -36,9 +36,11 @@ export interface SegmentStats {
 /** What a client session would take in a segment, worked out before anything changes. */
 export interface SessionPlan {
   /** Ports that hold what the session claims (its MAC, its addresses). Each is superseded
-   * (the same user and device reconnecting) or the session is refused with `inUse`. */
+   * (the same user and device reconnecting) or the session is refused with `inUse()`. */
   readonly holders: readonly Port[];
-  readonly inUse: ElError;
+  /** The refusal when a holder is not superseded: made only then (an ElError captures a
+   * stack trace, a cost every admission would pay otherwise). */
+  inUse(): ElError;
   /** The longest FRAME record the session may send (MTU + 18 in L2, MTU in L3). */
   readonly maxFrame: number;
   /** This mode's welcome fields (L3: delegated prefixes and routes). */

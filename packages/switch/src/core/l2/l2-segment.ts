@@ -316,7 +316,7 @@ export class L2Segment implements Segment {
       return new ElError('EL_ERR_PROTOCOL', 'the session MAC must be a unicast address');
     }
     const def = this.def;
-    const inUse = new ElError('EL_ERR_MAC_IN_USE', `MAC ${hello.mac ?? claims.mac} is in use by another session in segment "${this.name}"`);
+    const inUse = () => new ElError('EL_ERR_MAC_IN_USE', `MAC ${hello.mac ?? claims.mac} is in use by another session in segment "${this.name}"`);
     const holder = own === undefined ? undefined : this.ownerOf(own);
     const macs = claims.macs ?? def.macsPerSession;
     const opts: AttachOptions = { macLimit: macs, ownMac: own, pinFirstSource: own === undefined, claims };
@@ -332,7 +332,7 @@ export class L2Segment implements Segment {
             warning: `bridge session (up to ${macs} MACs) has no LAN ranges: its LAN hosts may claim no addresses, so their ARP/ND is dropped; set the user's lan or the segment's bridgeRanges (docs/lan.md)`,
           }
         : {}),
-      attach: (port) => (this.attach(port, opts) ? undefined : inUse),
+      attach: (port) => (this.attach(port, opts) ? undefined : inUse()),
     };
   }
 

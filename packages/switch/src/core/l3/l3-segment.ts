@@ -349,9 +349,9 @@ export class L3Segment implements Segment {
       taken ??= p;
       if (!holders.includes(h)) holders.push(h);
     }
-    const full = new ElError('EL_ERR_UNAVAILABLE', `segment "${this.name}" has reached its route limit (maxRoutes ${this.def.maxRoutes}) on this node; try another node`);
-    if (holders.length === 0 && this.routeCount + prefixes.length > this.def.maxRoutes) return full;
-    const inUse = new ElError('EL_ERR_ADDRESS_IN_USE', `${taken ? formatPrefix(taken) : 'an address of this ticket'} is routed to another session in segment "${this.name}"`);
+    const full = () => new ElError('EL_ERR_UNAVAILABLE', `segment "${this.name}" has reached its route limit (maxRoutes ${this.def.maxRoutes}) on this node; try another node`);
+    if (holders.length === 0 && this.routeCount + prefixes.length > this.def.maxRoutes) return full();
+    const inUse = () => new ElError('EL_ERR_ADDRESS_IN_USE', `${taken ? formatPrefix(taken) : 'an address of this ticket'} is routed to another session in segment "${this.name}"`);
     const welcome: SessionPlan['welcome'] = {};
     if (claims.prefix) welcome.prefix = claims.prefix;
     if (claims.prefix4) welcome.prefix4 = claims.prefix4;
@@ -365,7 +365,7 @@ export class L3Segment implements Segment {
       attach: (port) => {
         const r = this.attach(port, { prefixes });
         if (r.ok) return undefined;
-        return r.full ? full : inUse;
+        return r.full ? full() : inUse();
       },
     };
   }
