@@ -428,13 +428,7 @@ export class L2Segment implements Segment {
     } else if (egress === ingress) {
       this.drops.hairpin++;
     } else {
-      this.unicast++;
-      if (gso === undefined) egress.enqueue(frame);
-      else {
-        this.gsoEgress.begin(gso);
-        if (!this.gsoEgress.send(egress)) this.drops.bad_gso++;
-        this.gsoEgress.end();
-      }
+      this.unicastTo(egress, frame, gso);
     }
   }
 
@@ -451,14 +445,17 @@ export class L2Segment implements Segment {
     if (egress === undefined) this.flood(frame, ingress, gso, this.localPorts);
     else if (egress === ingress) this.drops.hairpin++;
     else if (egress.kind === 'trunk') this.drops.split_horizon++;
+    else this.unicastTo(egress, frame, gso);
+  }
+
+  /** One known destination: the frame as it is, or the FRAME_GSO record as the egress takes it. */
+  private unicastTo(egress: Port, frame: Buffer, gso: Buffer | undefined): void {
+    this.unicast++;
+    if (gso === undefined) egress.enqueue(frame);
     else {
-      this.unicast++;
-      if (gso === undefined) egress.enqueue(frame);
-      else {
-        this.gsoEgress.begin(gso);
-        if (!this.gsoEgress.send(egress)) this.drops.bad_gso++;
-        this.gsoEgress.end();
-      }
+      this.gsoEgress.begin(gso);
+      if (!this.gsoEgress.send(egress)) this.drops.bad_gso++;
+      this.gsoEgress.end();
     }
   }
 
