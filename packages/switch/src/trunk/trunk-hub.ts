@@ -121,10 +121,12 @@ class Dialer {
     const hosts = peer.hosts.slice(0, MAX_PEER_HOSTS);
     if (peer.port === this.port && hosts.join() === this.hosts.join()) return;
     const worked = this.hosts[this.preferred];
+    const now = hosts.indexOf(this.hosts[this.at]);
     this.hosts = hosts;
     this.port = peer.port;
     this.preferred = Math.max(0, hosts.indexOf(worked));
-    if (!this.socket && !this.trunk) this.at = this.preferred;
+    // A host no longer listed is not dialed again (nor indexed past the end of the list).
+    this.at = now >= 0 ? now : this.preferred;
     this.failures = 0;
   }
 }
