@@ -12,6 +12,7 @@ import { revokeCommand } from './commands/revoke.js';
 import { configCommand } from './commands/config.js';
 import { versionLine } from './version.js';
 import { reloadCommand } from './commands/reload.js';
+import { proxyCommand } from './commands/proxy.js';
 
 const usage = `elink — Emotion Link, an L2/L3 virtual switch VPN over TLS
 
@@ -24,6 +25,7 @@ Usage: elink <command> [options]     (elink <command> --help for its options)
   switch    a switch node alone
   connect   join a segment through a TAP/TUN device
   bridge    attach a Linux bridge (a LAN) to an L2 segment through a TAP
+  proxy     join a segment without TAP/TUN or root: HTTP proxy, SOCKS5, -L/-R forwards
   user      add, change, delete and list users
   reload    make running servers read their config again (users, TLS, log level)
   status    nodes, sessions and leases at a glance (a broker's admin API)
@@ -43,6 +45,8 @@ async function main(argv: string[]): Promise<void> {
       return connectCommand(rest);
     case 'bridge':
       return bridgeCommand(rest);
+    case 'proxy':
+      return proxyCommand(rest);
     case 'user':
       return userCommand(rest);
     case 'status':
