@@ -80,6 +80,8 @@ export function createHttpProxy(ctx: HttpProxyContext): { server: Server; close(
   server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const target = parseAuthority(req.url ?? '');
     const client = `${socket.remoteAddress}:${socket.remotePort}`;
+    // node:http stops watching the socket's errors once it hands it over for CONNECT.
+    socket.on('error', (err) => log.debug({ client, err: err.message }, 'client socket error'));
     if (!authorized(req)) return rawResponse(socket, 407, 'proxy authentication required', { 'proxy-authenticate': REALM });
     if (!target) return rawResponse(socket, 400, `CONNECT needs host:port, got "${req.url}"`);
     const gone = new AbortController();

@@ -1,9 +1,9 @@
 /**
  * An http.Agent whose connections go through the NetLike: plain HTTP requests of the
  * proxy reuse upstream connections (keep-alive) within a bounded pool. The Agent's own
- * keep-alive hooks call ref()/unref()/setTimeout(), which only node:net sockets have;
- * these overrides use what NetLikeSocket offers and close an idle pooled connection
- * after `idleMs` with a timer of their own.
+ * keepSocketAlive() calls unref()/setTimeout(), which only node:net sockets have: this
+ * one closes an idle pooled connection with a timer of its own, before the usual 5 s
+ * server keep-alive timeout, so a request rarely meets a connection the server is closing.
  */
 import { Agent, type AgentOptions, type ClientRequest } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -32,7 +32,7 @@ export class SegmentAgent extends Agent {
 
   override keepSocketAlive(socket: Duplex): boolean {
     (socket as NetLikeSocket).setKeepAlive(true, 1000);
-    const t = setTimeout(() => socket.destroy(), this.idleMs);
+    const t = setTimeout(() => socket.destroy(), Math.max(1000, this.idleMs - 1000));
     t.unref();
     this.idleTimers.set(socket, t);
     return true;
@@ -41,6 +41,10 @@ export class SegmentAgent extends Agent {
   override reuseSocket(socket: Duplex, req: ClientRequest): void {
     clearTimeout(this.idleTimers.get(socket));
     this.idleTimers.delete(socket);
-    req.reusedSocket = true;
+    // The base class removes its guards against reads on a free socket, then calls ref(),
+    // which a NetLike socket need not have (it holds no event-loop handle of its own).
+    const s = socket as Duplex & { ref?: () => unknown };
+    if (typeof s.ref !== 'function') s.ref = () => s;
+    super.reuseSocket(socket, req);
   }
 }
