@@ -24,13 +24,7 @@ import { encodeRequest, AddressType, Command } from './socks5-codec.js';
 import { closedPort, curl, echoServer, exchange, listening, rawClient, sha256 } from './test-support.js';
 
 // node:net is the NetLike of these tests: this line fails to compile if it stops fitting.
-const plainNet: NetLike = net;
-// As the stack's sockets do, connections of the segment keep their other direction open after a
-// half-close (node:net needs allowHalfOpen for that): -R's test sees a half-close go through.
-const segment: NetLike = {
-  connect: (opts, cb) => net.connect({ ...opts, allowHalfOpen: true }, cb),
-  createServer: (cb) => net.createServer({ allowHalfOpen: true }, cb),
-};
+const segment: NetLike = net;
 const logger = pino({ level: 'silent' });
 
 let dir: string;
@@ -353,7 +347,7 @@ describe('port forwards', () => {
 
   it('a listener that cannot bind: EL_ERR_LISTEN naming the flag, and nothing left listening', async () => {
     const socksPort = await closedPort();
-    const app = new ProxyApp({ net: plainNet, socks: { host: '127.0.0.1', port: socksPort }, local: [{ bind: '127.0.0.1', port: a.http!.port, host: 'x', hostPort: 1 }], logger });
+    const app = new ProxyApp({ net: segment, socks: { host: '127.0.0.1', port: socksPort }, local: [{ bind: '127.0.0.1', port: a.http!.port, host: 'x', hostPort: 1 }], logger });
     await expect(app.start()).rejects.toMatchObject({ code: 'EL_ERR_LISTEN', message: expect.stringMatching(/for -L \(EADDRINUSE\)/) });
     const probe = net.connect({ host: '127.0.0.1', port: socksPort });
     const [err] = (await once(probe, 'error')) as [NodeJS.ErrnoException];

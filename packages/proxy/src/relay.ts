@@ -20,6 +20,10 @@ export function relay(local: Socket, remote: NetLikeSocket, idleMs: number, head
       if (err) kill();
       if (--pending === 0) resolve();
     };
+    // A half-close passes through: each side keeps sending after the other's FIN until its
+    // own peer ends too (pipeline ends the other side's writing, never its reading).
+    local.allowHalfOpen = true;
+    remote.allowHalfOpen = true;
     local.setNoDelay(true);
     remote.setNoDelay(true);
     // node:net resets this on reads and writes of the local socket, i.e. on traffic either way.
