@@ -26,7 +26,7 @@ sources=(
   csrc/glue.c
 )
 cflags=(
-  --target=wasm32-wasi -O2 -std=c11 -Wall -Wno-unused-function
+  --target=wasm32-wasi -O2 -std=c11 -Wall -Wno-unused-function -Wno-unused-variable -Wno-tautological-constant-out-of-range-compare
   -mbulk-memory -mmutable-globals -msign-ext
   -ffile-prefix-map="$here"/= -fno-ident
   -Icsrc -I$L/include

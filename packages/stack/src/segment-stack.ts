@@ -56,9 +56,7 @@ export class SegmentStack extends EventEmitter implements NetLike {
   constructor(private readonly opts: SegmentStackOptions) {
     super();
     this.net = new NetStack({
-      output: (frames) => {
-        if (!this.connector.sendFrames(frames)) this.droppedWhileDown += frames.length;
-      },
+      output: (frames) => this.toSwitch(frames),
       limits: opts.limits,
       scheduler: this.scheduler,
     });
@@ -66,7 +64,7 @@ export class SegmentStack extends EventEmitter implements NetLike {
     // Frames read from the switch go into the scheduler's arena and straight into lwIP
     // (copied there): nothing keeps them after the call.
     this.connector = new Connector({ ...opts, gso: false, scheduler: this.scheduler, allocate: (_t, size) => arena.alloc(size) });
-    this.connector.on('frame', (frame: Buffer) => this.net.input(frame));
+    this.connector.on('frame', (frame: Buffer) => this.fromSwitch(frame));
     this.connector.on('up', (welcome: Welcome, reply: LoginReply) => {
       try {
         this.net.configure(interfaceFromWelcome(welcome, reply.mac));
@@ -85,9 +83,24 @@ export class SegmentStack extends EventEmitter implements NetLike {
     });
   }
 
+  /** Frames lwIP produced, to the switch (a seam for tests that impair the path). */
+  protected toSwitch(frames: Buffer[]): void {
+    if (!this.connector.sendFrames(frames)) this.droppedWhileDown += frames.length;
+  }
+
+  /** A frame from the switch, into lwIP; `frame` is valid only during the call. */
+  protected fromSwitch(frame: Buffer): void {
+    this.net.input(frame);
+  }
+
   /** A stack whose first session is up (rejects on a permanent failure or after startTimeoutMs). */
   static async start(opts: SegmentStackOptions): Promise<SegmentStack> {
-    const s = new SegmentStack(opts);
+    return SegmentStack.started(new SegmentStack(opts), opts.startTimeoutMs);
+  }
+
+  /** Starts `s` and resolves once its first session is up. */
+  static async started<T extends SegmentStack>(s: T, startTimeoutMs?: number): Promise<T> {
+    const opts = { startTimeoutMs };
     const timeoutMs = opts.startTimeoutMs ?? 30_000;
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => {
