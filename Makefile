@@ -38,6 +38,8 @@ test: test-deps
 	$(NODE24) npx tsc -p tsconfig.unit-tests.json
 	$(NODE24) npx tsc -p test --noEmit
 	$(NODE24) npx tsc -p bench --noEmit
+	# The committed lwip.wasm must be what its vendored sources build (reproducible build).
+	packages/stack/build-wasm.sh --check
 	# Unit tests first, then the end-to-end tests alone: they load the machine's two cores.
 	$(NODE24) npx vitest run --project unit
 	$(NODE24) npx vitest run --project e2e

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 // Unit tests import sibling packages from source, so they run without a build.
 // End-to-end tests drive the built `elink` command (packages/cli/dist), as a user would.
 const alias = Object.fromEntries(
-  ['protocol', 'pki', 'switch', 'broker', 'client', 'tuntap', 'transport', 'proxy', 'cli'].map((p) => [
+  ['protocol', 'pki', 'switch', 'broker', 'client', 'tuntap', 'transport', 'proxy', 'cli', 'stack'].map((p) => [
     `@elink/${p}`,
     fileURLToPath(new URL(`./packages/${p}/src/index.ts`, import.meta.url)),
   ]),

@@ -21,6 +21,8 @@ have systemd-analyze || need+=(systemd) # checks the units in deploy/systemd
 have make      || need+=(make)
 have g++       || need+=(g++)
 have python3   || need+=(python3)
+# @elink/stack: make test rebuilds lwip.wasm with Debian's toolchain and compares it (packages/stack/build-wasm.sh)
+have clang-14 && have wasm-ld-14 && [ -f /usr/lib/wasm32-wasi/libc.a ] && ls /usr/lib/llvm-14/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 || need+=(clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -1,25 +1,25 @@
 /**
- * The one piece `elink proxy` takes from the user-mode stack (@elink/stack, issue 16):
- * a session to the segment (login, tickets, device key, reconnects) terminated in an
- * in-process TCP/IP stack, offered as a NetLike. Until that package is in this build,
- * joinSegment refuses with EL_ERR_UNAVAILABLE rather than pretend.
+ * The one piece `elink proxy` takes from the user-mode stack (@elink/stack): a session to
+ * the segment (login, tickets, device key, reconnects) terminated in the in-process
+ * TCP/IP stack, offered as a NetLike whose names resolve with the --dns servers.
  */
-import { ElError } from '@elink/protocol';
-import type { ConnectorOptions } from '@elink/client';
+import type { ElError } from '@elink/protocol';
+import { SegmentStack, type SegmentStackOptions } from '@elink/stack';
 import type { NetLike } from '@elink/proxy';
 
-export type SegmentOptions = Pick<ConnectorOptions, 'broker' | 'credentials' | 'ca' | 'ciphers' | 'transport' | 'proxy' | 'deviceKey' | 'logger'>;
+export type SegmentOptions = Pick<SegmentStackOptions, 'broker' | 'credentials' | 'ca' | 'ciphers' | 'transport' | 'proxy' | 'deviceKey' | 'logger' | 'dns'>;
 
 /** The segment as this process sees it: up once `welcome` configured the stack. */
 export interface Segment extends NetLike {
   /** The addresses `welcome` gave the stack, for the log. */
-  readonly addresses: string[];
+  readonly addresses: { ipv4?: string; ipv6?: string };
   /** Ends the session (`bye`) and the stack. */
-  close(reason: string): Promise<void>;
+  stop(reason: string): Promise<void>;
   /** 'fatal' (err: ElError): the session ended for good (the same failures as elink connect). */
   on(event: 'fatal', listener: (err: ElError) => void): this;
 }
 
-export async function joinSegment(_options: SegmentOptions): Promise<Segment> {
-  throw new ElError('EL_ERR_UNAVAILABLE', 'elink proxy needs the user-mode TCP/IP stack (@elink/stack), which this build does not include yet');
+/** Resolves once the first session is up; rejects as `elink connect` would stop (wrong password, …). */
+export function joinSegment(options: SegmentOptions): Promise<Segment> {
+  return SegmentStack.start(options);
 }

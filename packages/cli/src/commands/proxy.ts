@@ -4,6 +4,7 @@
  * forwards (@elink/proxy).
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { ElError } from '@elink/protocol';
 import { defaultClientStateDir, loadOrCreateDeviceKey, proxySettings, TRANSPORTS, type Transport } from '@elink/client';
 import { parseForwardSpec, parseListenAddress, PROXY_DEFAULTS, ProxyApp, readAuthFile, type ProxyLimits } from '@elink/proxy';
@@ -36,7 +37,9 @@ Listeners (at least one; HOST defaults to 127.0.0.1):
                             IPv6 addresses in brackets: -L [::1]:8080:[fd00:e1::5]:80
       --auth-file FILE      first line user:password: required of HTTP clients
                             (Proxy-Authorization: Basic) and SOCKS5 clients (RFC 1929)
-Names in requests are resolved with the DNS servers of the segment.
+      --dns ADDR[,ADDR]     DNS servers (on the segment or reached through it) for names in
+                            requests (SOCKS5 names, CONNECT and URL hosts); without it
+                            only IP addresses can be reached
 
 Limits:
       --max-connections N   client connections at once, all listeners (default ${D.maxConnections});
@@ -88,6 +91,7 @@ export function proxyPlan(argv: string[]) {
     'idle-timeout': { type: 'string' },
     'connect-timeout': { type: 'string' },
     'max-header-size': { type: 'string' },
+    dns: { type: 'string' },
     broker: { type: 'string' },
     user: { type: 'string' },
     'password-file': { type: 'string' },
@@ -116,13 +120,15 @@ export function proxyPlan(argv: string[]) {
     maxHeaderSize: integer('max-header-size', values['max-header-size'], D.maxHeaderSize, 1024, 1048576),
   };
   const auth = values['auth-file'] !== undefined ? readAuthFile(values['auth-file']) : undefined;
+  const dns = (values.dns ?? '').split(',').map((d) => d.trim()).filter(Boolean);
+  for (const d of dns) if (!isIP(d)) throw new ElError('EL_ERR_INVALID', `--dns takes IP addresses, got "${d}"`);
   const broker = values.broker ?? process.env.ELINK_BROKER;
   const user = values.user ?? process.env.ELINK_USER;
   const passwordFile = values['password-file'] ?? process.env.ELINK_PASSWORD_FILE;
   if (!broker || !user || !passwordFile) throw new ElError('EL_ERR_INVALID', '--broker, --user and --password-file are required (see --help)');
   const transport = values.transport ?? process.env.ELINK_TRANSPORT ?? 'auto';
   if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new ElError('EL_ERR_INVALID', `--transport must be one of ${TRANSPORTS.join(', ')}, got "${transport}"`);
-  return { help: false as const, values, http, socks, local, remote, limits, auth, broker, user, passwordFile, transport: transport as Transport };
+  return { help: false as const, values, http, socks, local, remote, limits, auth, dns, broker, user, passwordFile, transport: transport as Transport };
 }
 
 export async function proxyCommand(argv: string[]): Promise<void> {
@@ -153,8 +159,9 @@ export async function proxyCommand(argv: string[]): Promise<void> {
       transport: plan.transport,
       proxy,
       logger,
+      dns: plan.dns,
     });
-    logger.info({ addresses: segment.addresses }, 'on the segment');
+    logger.info({ ...segment.addresses }, 'on the segment');
     const app = new ProxyApp({
       net: segment,
       ...(plan.http ? { http: plan.http } : {}),
@@ -168,7 +175,7 @@ export async function proxyCommand(argv: string[]): Promise<void> {
     try {
       await app.start();
     } catch (e) {
-      await segment.close('elink proxy could not listen');
+      await segment.stop('elink proxy could not listen');
       throw e;
     }
     await new Promise<void>((resolve, reject) => {
@@ -179,13 +186,13 @@ export async function proxyCommand(argv: string[]): Promise<void> {
         stopping = true;
         logger.info({ signal }, 'stopping');
         setTimeout(() => process.exit(1), 5000).unref();
-        void app.close().then(() => segment.close(`elink proxy stopping (${signal})`)).then(resolve, reject);
+        void app.close().then(() => segment.stop(`elink proxy stopping (${signal})`)).then(resolve, reject);
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
     });
   } catch (e) {
-    if (!(e instanceof ElError) || e.code === 'EL_ERR_INVALID' || e.code === 'EL_ERR_LISTEN' || e.code === 'EL_ERR_UNAVAILABLE') throw e;
+    if (!(e instanceof ElError) || e.code === 'EL_ERR_INVALID' || e.code === 'EL_ERR_LISTEN') throw e;
     // A permanent failure of the session: the exit status elink connect gives it.
     const { status, hint } = connectExit(e);
     process.stderr.write(`elink: ${e.code}: ${e.message}\n${hint ? `elink: ${hint} (exit status ${status})\n` : ''}`);

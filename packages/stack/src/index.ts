@@ -1,0 +1,8 @@
+export * from './segment-stack.js';
+export * from './net-stack.js';
+export * from './tcp-socket.js';
+export * from './tcp-server.js';
+export * from './udp-socket.js';
+export * from './limits.js';
+export * from './net-like.js';
+export { resolveName } from './dns.js';
