@@ -1,0 +1,131 @@
+/**
+ * `elink proxy` end to end: `elink up`, a kernel client host (`elink connect`, TAP) in a
+ * network namespace serving HTTP with Python's http.server, and `elink proxy` as user
+ * 65534 (setpriv: no TAP/TUN, no capability) in the root namespace on the same segment.
+ * curl, as the proxy's client on 127.0.0.1, fetches from the kernel host through the HTTP
+ * proxy (plain and CONNECT), SOCKS5 and an -L forward, byte-exact over IPv4 and IPv6; the
+ * kernel host reaches a server on this host through an -R forward on the segment.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { useConnectedHosts } from './lib/connected-hosts.js';
+import { requireNetnsOrSkip, sh } from './lib/netns.js';
+import { elink, freePort, type Proc } from './lib/processes.js';
+import { pattern, readableCopies } from './lib/stack-peer.js';
+
+const enabled = requireNetnsOrSkip();
+const MB4 = 4 * 1024 * 1024;
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const SHA4 = sha(pattern(MB4));
+
+describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stack, to a kernel host', () => {
+  const env = useConnectedHosts({
+    segments: [{ name: 'px', mode: 'l2', ipv4: { pool: '198.19.92.0/24' }, ipv6: { pool: 'fd00:e1:92::/64' } }],
+    users: [
+      { name: 'kp', segment: 'px' },
+      { name: 'lp', segment: 'px' },
+    ],
+    hosts: [{ name: 'kp', user: 'kp' }],
+  });
+  let files: ReturnType<typeof readableCopies> | undefined;
+  let www = '';
+  let state = '';
+  let python: ChildProcess | undefined;
+  let local: Server | undefined;
+  let proxy: Proc;
+  let ports: { http: number; socks: number; L: number; R: number };
+  let onSegment: { ipv4: string; ipv6: string };
+
+  /** curl as the proxy's client, in this (the root) namespace; stdout's sha256 or the -w output. */
+  const curl = (args: string[]) => sh('sh', ['-c', `curl -sS -g -m 20 ${args.join(' ')}`], { timeoutMs: 25_000, allowFail: true });
+  const curlSha = (args: string[]) => curl([...args, '| sha256sum']).split(' ')[0];
+
+  beforeAll(async () => {
+    www = mkdtempSync(join(tmpdir(), 'elink-proxy-www-'));
+    chmodSync(www, 0o755);
+    writeFileSync(join(www, 'blob'), pattern(MB4));
+    const kp = env.host('kp');
+    python = spawn('ip', ['netns', 'exec', kp.ns, 'python3', '-m', 'http.server', '8000', '--bind', '::', '--directory', www], { stdio: 'ignore' });
+    local = createServer((_req, res) => res.end('hello from the proxy host\n'));
+    await new Promise<void>((r) => local!.listen(0, '127.0.0.1', r));
+    const localPort = (local.address() as { port: number }).port;
+    files = readableCopies(env.server.state);
+    state = mkdtempSync(join(tmpdir(), 'elink-proxy-state-'));
+    chownSync(state, 65534, 65534);
+    ports = { http: await freePort(), socks: await freePort(), L: await freePort(), R: 8081 };
+    proxy = elink(
+      [
+        'proxy',
+        '--broker', env.server.brokerUrl, '--ca', files.ca, '--user', 'lp', '--password-file', files.pw, '--device', 'lp', '--state', state,
+        '--http', `127.0.0.1:${ports.http}`,
+        '--socks', `127.0.0.1:${ports.socks}`,
+        '-L', `127.0.0.1:${ports.L}:${kp.v4}:8000`,
+        '-R', `${ports.R}:127.0.0.1:${localPort}`,
+        '--connect-timeout', '5',
+      ],
+      { wrap: ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'], env: { HOME: '/tmp' } },
+    );
+    const seg = await proxy.waitFor((l) => l.msg === 'on the segment', 30_000, 'elink proxy on the segment');
+    onSegment = { ipv4: String(seg.ipv4), ipv6: String(seg.ipv6) };
+    for (const kind of ['http', 'socks', '-L', '-R']) await proxy.waitFor((l) => l.msg === 'listening' && l.kind === kind, 10_000, `${kind} listening`);
+    for (let i = 0; i < 50; i++) {
+      if (sh('sh', ['-c', 'ss -ltn | grep -q ":8000 " && echo yes || true'], { ns: kp.ns }).includes('yes')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }, 90_000);
+
+  afterAll(async () => {
+    await proxy?.stop();
+    python?.kill('SIGKILL');
+    local?.close();
+    files?.cleanup();
+    for (const d of [www, state]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('runs as user 65534 with addresses from the switch, and kept its device key', () => {
+    const status = readFileSync(`/proc/${proxy.child.pid}/status`, 'utf8');
+    expect(status).toMatch(/^Uid:\s+65534\s/m);
+    expect(onSegment.ipv4).toMatch(/^198\.19\.92\./);
+    expect(onSegment.ipv6).toMatch(/^fd00:e1:92:/);
+    expect(readFileSync(join(state, 'device-key.pem'), 'utf8')).toContain('PRIVATE KEY');
+  });
+
+  it('HTTP proxy, plain requests: 4 MB from the kernel host over IPv4 and IPv6, byte-exact', () => {
+    const kp = env.host('kp');
+    expect(curlSha(['-x', `http://127.0.0.1:${ports.http}`, `http://${kp.v4}:8000/blob`])).toBe(SHA4);
+    expect(curlSha(['-x', `http://127.0.0.1:${ports.http}`, `'http://[${kp.v6}]:8000/blob'`])).toBe(SHA4);
+  });
+
+  it('HTTP proxy, CONNECT (curl --proxytunnel) and SOCKS5: byte-exact', () => {
+    const kp = env.host('kp');
+    expect(curlSha(['-p', '-x', `http://127.0.0.1:${ports.http}`, `http://${kp.v4}:8000/blob`])).toBe(SHA4);
+    expect(curlSha(['--socks5', `127.0.0.1:${ports.socks}`, `'http://[${kp.v6}]:8000/blob'`])).toBe(SHA4);
+  });
+
+  it('-L: a local port forwarded through the segment to the kernel host', () => {
+    expect(curlSha([`http://127.0.0.1:${ports.L}/blob`])).toBe(SHA4);
+  });
+
+  it('-R: the kernel host reaches a server on the proxy host through the segment (IPv4, IPv6)', async () => {
+    // Not sh(): its spawnSync would block this process, whose HTTP server is the -R target.
+    const get = (url: string) =>
+      new Promise<string>((resolve) =>
+        execFile('ip', ['netns', 'exec', env.host('kp').ns, 'curl', '-sS', '-g', '-m', '10', url], { timeout: 15_000 }, (_err, stdout, stderr) => resolve(stdout + stderr)),
+      );
+    expect(await get(`http://${onSegment.ipv4}:${ports.R}/`)).toBe('hello from the proxy host\n');
+    expect(await get(`http://[${onSegment.ipv6}]:${ports.R}/`)).toBe('hello from the proxy host\n');
+  });
+
+  it('a refused port on the segment: 502 from the HTTP proxy, reply 5 from SOCKS5', () => {
+    const kp = env.host('kp');
+    expect(curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', `http://127.0.0.1:${ports.http}`, `http://${kp.v4}:1/`])).toBe('502');
+    const out = curl(['--socks5', `127.0.0.1:${ports.socks}`, `http://${kp.v4}:1/`, '2>&1']);
+    // curl prints the reply code: "Can't complete SOCKS5 connection to ADDR. (5)".
+    expect(out).toMatch(/SOCKS5 connection to [\d.]+\. \(5\)/);
+  });
+});
