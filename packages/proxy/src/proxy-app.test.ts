@@ -323,6 +323,24 @@ describe('SOCKS5', () => {
   });
 });
 
+describe('connect deadline (a segment whose resolver never answers)', () => {
+  it('HTTP CONNECT and plain requests get 504, SOCKS5 reply 4, within --connect-timeout', async () => {
+    const silent: NetLike = { connect: (o, cb) => net.connect(o, cb), createServer: (cb) => net.createServer(cb), lookup: () => new Promise(() => undefined) };
+    const C = new ProxyApp({ net: silent, http: { host: '127.0.0.1', port: 0 }, socks: { host: '127.0.0.1', port: 0 }, limits: { connectTimeout: 0.3 }, logger });
+    const [h, so] = await C.start();
+    try {
+      const tunnel = await curl(['-x', `http://127.0.0.1:${h!.port}`, '-w', '%{http_connect}', '-o', '/dev/null', 'https://slow.lab/']);
+      expect(tunnel.stdout).toBe('504');
+      const plain = await curl(['-x', `http://127.0.0.1:${h!.port}`, '-w', '%{http_code}', '-o', '/dev/null', 'http://slow.lab/']);
+      expect(plain.stdout).toBe('504');
+      const socks = await exchange(so!.port, Buffer.concat([Buffer.from([5, 1, 0]), encodeRequest({ command: Command.CONNECT, addressType: AddressType.DOMAIN, host: 'slow.lab', port: 80 })]), 3000);
+      expect([...socks.data.subarray(0, 4)]).toEqual([5, 0, 5, 4]);
+    } finally {
+      await C.close();
+    }
+  });
+});
+
 describe('port forwards', () => {
   it('-L: 4 MiB byte-exact through the segment and back; the client half-closes, the echo ends back', async () => {
     const data = randomBytes(4 << 20);

@@ -126,7 +126,10 @@ export function handleSocks5(socket: Socket, ctx: Socks5Context): void {
       socket.removeListener('close', onClose);
       const err = e as DialError;
       log.info({ host: r.host, port: r.port, kind: err.kind, code: err.code, err: err.message }, 'socks5 connect failed');
-      if (!socket.destroyed) socket.end(encodeReply(REPLY_FOR[err.kind] ?? Reply.GENERAL_FAILURE));
+      if (socket.destroyed) return;
+      socket.end(encodeReply(REPLY_FOR[err.kind] ?? Reply.GENERAL_FAILURE));
+      // The handshake deadline again: a client that never closes after the reply is closed then.
+      socket.setTimeout(ctx.handshakeTimeoutMs);
     }
   };
 
