@@ -12,7 +12,7 @@ export const PROXY_DEFAULTS = {
   maxHeaderSize: 16384,
   /** Seconds an idle HTTP keep-alive connection waits for its next request. */
   keepAliveTimeout: 5,
-  /** Idle upstream connections kept for plain HTTP requests (in all). */
+  /** Idle upstream connections kept per origin server for plain HTTP requests (all upstream connections: maxConnections + this). */
   maxIdleUpstream: 32,
 } as const;
 

@@ -63,14 +63,32 @@ export function createHttpProxy(ctx: HttpProxyContext): { server: Server; close(
   });
   const log = ctx.logger.child({ via: 'http' });
 
+  // node:http checks headersTimeout only on servers that listen themselves; this one is fed
+  // accepted sockets, so the request-head deadline is kept here: armed when a connection
+  // opens and after each response (the next head), cleared when a head is complete.
+  const headTimers = new WeakMap<Socket, NodeJS.Timeout>();
+  const disarmHead = (socket: Socket) => clearTimeout(headTimers.get(socket));
+  const armHead = (socket: Socket) => {
+    disarmHead(socket);
+    const t = setTimeout(() => {
+      log.info({ client: socket.remoteAddress }, 'request head not received in time');
+      rawResponse(socket, 408, 'request head not received in time');
+      setTimeout(() => socket.destroy(), 2000).unref();
+    }, ctx.handshakeTimeoutMs);
+    t.unref();
+    headTimers.set(socket, t);
+  };
+
   server.on('connection', (socket: Socket) => {
     socket.setTimeout(ctx.idleTimeoutMs, () => socket.destroy());
+    armHead(socket);
+    socket.once('close', () => disarmHead(socket));
   });
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    disarmHead(socket);
     log.info({ client: socket.remoteAddress, code: err.code, err: err.message }, 'bad request from client');
     if (err.code === 'HPE_HEADER_OVERFLOW') rawResponse(socket, 431, `request head larger than ${ctx.maxHeaderSize} bytes`);
-    else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') rawResponse(socket, 408, 'request head not received in time');
     else if (err.code === 'ECONNRESET' || !socket.writable) socket.destroy();
     else rawResponse(socket, 400, `malformed request (${err.code ?? 'parse error'})`);
   });
@@ -78,6 +96,7 @@ export function createHttpProxy(ctx: HttpProxyContext): { server: Server; close(
   const authorized = (req: IncomingMessage) => !ctx.auth || basicMatches(ctx.auth, req.headers['proxy-authorization']);
 
   server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    disarmHead(socket);
     const target = parseAuthority(req.url ?? '');
     const client = `${socket.remoteAddress}:${socket.remotePort}`;
     // node:http stops watching the socket's errors once it hands it over for CONNECT.
@@ -104,6 +123,10 @@ export function createHttpProxy(ctx: HttpProxyContext): { server: Server; close(
   });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    disarmHead(req.socket);
+    res.once('finish', () => {
+      if (!req.socket.destroyed) armHead(req.socket);
+    });
     const send = (status: number, text: string, extra?: Record<string, string>) => {
       const { head, body } = plain(status, text, extra);
       res.writeHead(status, head).end(body);

@@ -237,6 +237,14 @@ describe('HTTP proxy: authentication and limits (app B)', () => {
     expect(bad.stdout).toBe('407');
   });
 
+  it('a request head not finished within the handshake timeout: 408', async () => {
+    const c = await rawClient(b.http!.port);
+    c.socket.write('GET http://127.0.0.1/ HTTP/1.1\r\nHost: x\r\n');
+    const got = await c.until((d) => d.includes('\r\n\r\n'), 8000);
+    expect(got.toString()).toMatch(/^HTTP\/1\.1 408 /);
+    c.socket.destroy();
+  });
+
   it('a request head over --max-header-size: 431', async () => {
     const r = await curl(['-x', proxyB(), '--proxy-user', 'alice:s3cret pass', '-H', `X-Big: ${'a'.repeat(4000)}`, '-w', '%{http_code}', '-o', '/dev/null', `http://127.0.0.1:${origin.port}/`]);
     expect(r.stdout).toBe('431');

@@ -81,7 +81,11 @@ export class ProxyApp {
           logger: log,
         });
         this.http = http;
-        bound.push(await this.listenLocal('http', '--http', this.o.http, (s) => http.server.emit('connection', s), (s) => s.end(BUSY_RESPONSE)));
+        bound.push(await this.listenLocal('http', '--http', this.o.http, (s) => http.server.emit('connection', s), (s) => {
+            // Not counted, so not left to a client that never closes: gone 2 s after the answer.
+            s.end(BUSY_RESPONSE);
+            s.setTimeout(2000, () => s.destroy());
+          }));
       }
       if (this.o.socks) {
         const ctx = {
