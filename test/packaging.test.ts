@@ -160,7 +160,7 @@ describe('deploy/Dockerfile, the npm package and the systemd units', () => {
     expect(dependencyLayer).toContain('packages/cli/package.json');
     const manifest = /^(package(-lock)?\.json|packages\/[a-z]+\/package\.json|packages\/tuntap\/(binding\.gyp|native\/[\w-]+\.(cc|h)))$/;
     expect(dependencyLayer.filter((f) => !manifest.test(f))).toEqual([]);
-    expect(dependencyLayer.length).toBe(2 + 8 + 1 + readdirSync(join(root, 'packages/tuntap/native')).length);
+    expect(dependencyLayer.length).toBe(2 + 10 + 1 + readdirSync(join(root, 'packages/tuntap/native')).length);
     const all = walk(src);
     expect(all).toContain('packages/switch/src/node/switch-node.ts');
     expect(all).toContain('scripts/pack.sh');
