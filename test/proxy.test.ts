@@ -128,4 +128,12 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
     // curl prints the reply code: "Can't complete SOCKS5 connection to ADDR. (5)".
     expect(out).toMatch(/SOCKS5 connection to [\d.]+\. \(5\)/);
   });
+
+  it('SIGTERM (last): listeners closed, bye to the switch, exit status 0', async () => {
+    expect(await proxy.stop('SIGTERM')).toBe(0);
+    expect(proxy.logs.some((l) => l.msg === 'stopping' && l.signal === 'SIGTERM')).toBe(true);
+    const closed = await env.server.proc.waitFor((l) => l.msg === 'session closed' && l.user === 'lp', 5000, "the switch's 'session closed' for lp");
+    expect(String(closed.reason)).toMatch(/bye|elink proxy stopping/);
+    expect(curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', `http://127.0.0.1:${ports.http}`, 'http://198.19.92.1/'])).toMatch(/^000/);
+  });
 });

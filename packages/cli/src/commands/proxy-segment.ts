@@ -17,6 +17,9 @@ export interface Segment extends NetLike {
   stop(reason: string): Promise<void>;
   /** 'fatal' (err: ElError): the session ended for good (the same failures as elink connect). */
   on(event: 'fatal', listener: (err: ElError) => void): this;
+  /** 'down' (err?): the session was lost; the stack logs in again by itself ('up' then). */
+  on(event: 'down', listener: (err?: ElError) => void): this;
+  on(event: 'up', listener: () => void): this;
 }
 
 /** Resolves once the first session is up; rejects as `elink connect` would stop (wrong password, …). */

@@ -162,6 +162,8 @@ export async function proxyCommand(argv: string[]): Promise<void> {
       dns: plan.dns,
     });
     logger.info({ ...segment.addresses }, 'on the segment');
+    segment.on('down', (err) => logger.warn({ code: err?.code, err: err?.message }, 'segment down: connections through it wait or fail until it is back'));
+    segment.on('up', () => logger.info({ ...segment.addresses }, 'segment up again'));
     const app = new ProxyApp({
       net: segment,
       ...(plan.http ? { http: plan.http } : {}),
