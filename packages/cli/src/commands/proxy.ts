@@ -37,8 +37,8 @@ Listeners (at least one; HOST defaults to 127.0.0.1):
                             IPv6 addresses in brackets: -L [::1]:8080:[fd00:e1::5]:80
       --auth-file FILE      first line user:password: required of HTTP clients
                             (Proxy-Authorization: Basic) and SOCKS5 clients (RFC 1929)
-      --dns ADDR[,ADDR]     DNS servers (on the segment or reached through it) for names in
-                            requests (SOCKS5 names, CONNECT and URL hosts); without it
+      --dns ADDR[,ADDR]     DNS servers (on the segment or reached through it) for names
+                            (SOCKS5 names, CONNECT and URL hosts, -L hosts); without it
                             only IP addresses can be reached
 
 Limits:
@@ -63,7 +63,9 @@ Session (as elink connect):
       --proxy URL           HTTP proxy on the way to the broker and switch (CONNECT)
       --log-level LEVEL     fatal|error|warn|info|debug|trace (default info)
 
-${exitStatusHelp()}`;
+${exitStatusHelp()}
+Unlike elink connect, elink proxy gives up on its first session after 30 s (EL_ERR_UNAVAILABLE,
+status 1); once up, a lost session is retried as above.`;
 
 function seconds(flag: string, v: string | undefined, dflt: number): number {
   if (v === undefined) return dflt;
