@@ -120,6 +120,12 @@ afterAll(async () => {
 
 const httpProxy = () => `http://127.0.0.1:${a.http!.port}`;
 
+/** Polls `cond` every 10 ms for up to 5 s (a loaded machine accepts and closes late). */
+async function until(cond: () => boolean): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+}
+
 describe('HTTP proxy: plain requests', () => {
   it('GET with an absolute URI reaches the origin with Host from the URI and no hop-by-hop headers', async () => {
     seen.length = 0;
@@ -252,14 +258,14 @@ describe('HTTP proxy: authentication and limits (app B)', () => {
 
   it('over --max-connections: HTTP gets 503, SOCKS5 is closed, and a freed slot is taken again', async () => {
     const held = [await rawClient(b.http!.port), await rawClient(b.http!.port)];
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => B.connections === 2);
     expect(B.connections).toBe(2);
     const third = await exchange(b.http!.port, undefined, 3000);
     expect(third.data.toString()).toMatch(/^HTTP\/1\.1 503 [^]*too many connections/);
     const socks = await exchange(b.socks!.port, Buffer.from([5, 1, 2]), 3000);
     expect(socks.data.length).toBe(0);
     held[0]!.socket.destroy();
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => B.connections === 1);
     const ok = await curl(['-x', proxyB(), '--proxy-user', 'alice:s3cret pass', `http://127.0.0.1:${origin.port}/again`]);
     expect(ok.stdout).toBe('hello /again');
     held[1]!.socket.destroy();
