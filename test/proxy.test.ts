@@ -3,8 +3,9 @@
  * network namespace serving HTTP with Python's http.server, and `elink proxy` as user
  * 65534 (setpriv: no TAP/TUN, no capability) in the root namespace on the same segment.
  * curl, as the proxy's client on 127.0.0.1, fetches from the kernel host through the HTTP
- * proxy (plain and CONNECT), SOCKS5 and an -L forward, byte-exact over IPv4 and IPv6; the
- * kernel host reaches a server on this host through an -R forward on the segment.
+ * proxy (plain and CONNECT), SOCKS5 and an -L forward, byte-exact over IPv4 and IPv6, and
+ * by name through a DNS server on the kernel host (--dns); the kernel host reaches a server
+ * on this host through an -R forward on the segment.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -23,6 +24,24 @@ const MB4 = 4 * 1024 * 1024;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const SHA4 = sha(pattern(MB4));
 
+/** A DNS server for the kernel host: kp.lab IN A argv[1]; NXDOMAIN for every other question. */
+const DNS_SERVER = `import socket, struct, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 53))
+while True:
+    q, peer = s.recvfrom(512)
+    i, labels = 12, []
+    while q[i]:
+        labels.append(q[i + 1:i + 1 + q[i]].decode().lower())
+        i += 1 + q[i]
+    qtype = struct.unpack(">H", q[i + 1:i + 3])[0]
+    found = ".".join(labels) == "kp.lab" and qtype == 1
+    head = q[:2] + struct.pack(">HHHHH", 0x8180 if found else 0x8183, 1, 1 if found else 0, 0, 0)
+    answer = b"\\xc0\\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton(sys.argv[1]) if found else b""
+    s.sendto(head + q[12:i + 5] + answer, peer)
+`;
+
 describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stack, to a kernel host', () => {
   const env = useConnectedHosts({
     segments: [{ name: 'px', mode: 'l2', ipv4: { pool: '198.19.92.0/24' }, ipv6: { pool: 'fd00:e1:92::/64' } }],
@@ -36,6 +55,7 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
   let www = '';
   let state = '';
   let python: ChildProcess | undefined;
+  let dns: ChildProcess | undefined;
   let local: Server | undefined;
   let proxy: Proc;
   let ports: { http: number; socks: number; L: number; R: number };
@@ -51,6 +71,7 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
     writeFileSync(join(www, 'blob'), pattern(MB4));
     const kp = env.host('kp');
     python = spawn('ip', ['netns', 'exec', kp.ns, 'python3', '-m', 'http.server', '8000', '--bind', '::', '--directory', www], { stdio: 'ignore' });
+    dns = spawn('ip', ['netns', 'exec', kp.ns, 'python3', '-c', DNS_SERVER, kp.v4], { stdio: 'ignore' });
     local = createServer((_req, res) => res.end('hello from the proxy host\n'));
     await new Promise<void>((r) => local!.listen(0, '127.0.0.1', r));
     const localPort = (local.address() as { port: number }).port;
@@ -67,6 +88,7 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
         '-L', `127.0.0.1:${ports.L}:${kp.v4}:8000`,
         '-R', `${ports.R}:127.0.0.1:${localPort}`,
         '--connect-timeout', '5',
+        '--dns', kp.v4,
       ],
       { wrap: ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'], env: { HOME: '/tmp' } },
     );
@@ -74,7 +96,7 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
     onSegment = { ipv4: String(seg.ipv4), ipv6: String(seg.ipv6) };
     for (const kind of ['http', 'socks', '-L', '-R']) await proxy.waitFor((l) => l.msg === 'listening' && l.kind === kind, 10_000, `${kind} listening`);
     for (let i = 0; i < 50; i++) {
-      if (sh('sh', ['-c', 'ss -ltn | grep -q ":8000 " && echo yes || true'], { ns: kp.ns }).includes('yes')) break;
+      if (sh('sh', ['-c', 'ss -ltn | grep -q ":8000 " && ss -lun | grep -q ":53 " && echo yes || true'], { ns: kp.ns }).includes('yes')) break;
       await new Promise((r) => setTimeout(r, 100));
     }
   }, 90_000);
@@ -82,6 +104,7 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
   afterAll(async () => {
     await proxy?.stop();
     python?.kill('SIGKILL');
+    dns?.kill('SIGKILL');
     local?.close();
     files?.cleanup();
     for (const d of [www, state]) if (d) rmSync(d, { recursive: true, force: true });
@@ -105,6 +128,12 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
     const kp = env.host('kp');
     expect(curlSha(['-p', '-x', `http://127.0.0.1:${ports.http}`, `http://${kp.v4}:8000/blob`])).toBe(SHA4);
     expect(curlSha(['--socks5', `127.0.0.1:${ports.socks}`, `'http://[${kp.v6}]:8000/blob'`])).toBe(SHA4);
+  });
+
+  it('names resolve through --dns on the segment: SOCKS5 (curl --socks5-hostname) and the HTTP proxy; an unknown name is 502', () => {
+    expect(curlSha(['--socks5-hostname', `127.0.0.1:${ports.socks}`, 'http://kp.lab:8000/blob'])).toBe(SHA4);
+    expect(curlSha(['-x', `http://127.0.0.1:${ports.http}`, 'http://kp.lab:8000/blob'])).toBe(SHA4);
+    expect(curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', `http://127.0.0.1:${ports.http}`, 'http://nope.lab:8000/'])).toBe('502');
   });
 
   it('-L: a local port forwarded through the segment to the kernel host', () => {
