@@ -230,7 +230,11 @@ async function run(c: Cmd): Promise<Record<string, unknown>> {
       return { open: held.filter((s) => !s.destroyed).length };
     }
     case 'memory': {
-      (globalThis as { gc?: () => void }).gc?.();
+      const gc = (globalThis as { gc?: () => void }).gc;
+      for (let i = 0; i < 3; i++) {
+        gc?.();
+        await new Promise((r) => setImmediate(r));
+      }
       const m = process.memoryUsage();
       return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, stats: stack.stats, impairedDrops: stack instanceof ImpairedStack ? stack.dropped : 0 };
     }
