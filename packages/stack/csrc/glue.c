@@ -18,7 +18,6 @@
 #include "lwip/ip4.h"
 #include "lwip/ip6.h"
 #include "lwip/nd6.h"
-#include "lwip/mld6.h"
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
@@ -170,7 +169,7 @@ static err_t nif_init(struct netif *netif) {
     netif->output_ip6 = ethip6_output;
     netif->hwaddr_len = 6;
     memcpy(netif->hwaddr, io, 6);
-    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_MLD6;
+    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
   } else {
     netif->output = l3_output4;
     netif->output_ip6 = l3_output6;

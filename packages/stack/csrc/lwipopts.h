@@ -64,7 +64,7 @@
 #define LWIP_IPV6_FORWARD           0
 #define LWIP_IPV6_FRAG              1
 #define LWIP_IPV6_REASS             1
-#define LWIP_IPV6_MLD               1
+#define LWIP_IPV6_MLD               0   /* the switch floods multicast; its 100 ms timer would wake an idle stack */
 #define LWIP_ICMP6                  1
 #define LWIP_IPV6_AUTOCONFIG        0   /* the switch pushes the address */
 #define LWIP_IPV6_ADDRESS_LIFETIMES 0
