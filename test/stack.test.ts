@@ -98,11 +98,14 @@ describe.skipIf(!enabled)('user-mode stack against kernel hosts (L2, L3, unprivi
 
   for (const seg of ['L2', 'L3'] as const) {
     for (const fam of ['ipv4', 'ipv6'] as const) {
-      it(`${seg} ${fam}: curl on a kernel host downloads and uploads 10 MB from node:http on the library, byte-identical`, () => {
+      it(`${seg} ${fam}: curl on a kernel host downloads and uploads 10 MB from node:http on the library, byte-identical`, async () => {
         const lib = seg === 'L2' ? a2 : a3;
         const ns = env.host(seg === 'L2' ? 'k2' : 'k3').ns;
         const got = sh('sh', ['-c', `curl -sS -g -m 60 ${url(lib.up[fam], 8080, `/bytes/${MB10}`)} | sha256sum`], { ns, timeoutMs: 70_000 });
         expect(got.split(' ')[0]).toBe(SHA10);
+        // The library's segments left coalesced as super-frames (FRAME_GSO), and the kernel took them.
+        const { stats } = (await lib.cmd('memory')) as { stats: { superFramesOut: number } };
+        expect(stats.superFramesOut).toBeGreaterThan(0);
         const up = JSON.parse(sh('curl', ['-sS', '-g', '-m', '60', '--data-binary', `@${join(www, 'blob')}`, '-H', 'content-type: application/octet-stream', url(lib.up[fam], 8080, '/sha')], { ns, timeoutMs: 70_000 })) as { sha: string; length: number };
         expect(up).toEqual({ sha: SHA10, length: MB10 });
       });
@@ -112,6 +115,9 @@ describe.skipIf(!enabled)('user-mode stack against kernel hosts (L2, L3, unprivi
         const host = env.host(seg === 'L2' ? 'k2' : 'k3');
         const r = await lib.cmd('fetch', { url: url(fam === 'ipv4' ? host.v4 : host.v6, 8000, '/blob') });
         expect(r).toMatchObject({ status: 200, length: MB10, sha: SHA10 });
+        // The kernel client's TSO super-frames came as they were (FRAME_GSO), segmented here.
+        const { stats } = (await lib.cmd('memory')) as { stats: { superFramesIn: number } };
+        expect(stats.superFramesIn).toBeGreaterThan(0);
       });
     }
   }
