@@ -7,7 +7,7 @@
  * Options: --smoke, --out DIR, --seconds N, --no-offload (Emotion Link clients without
  * TSO offload), --only id,id (elink-l2, elink-l2-ws (the same over WebSocket), elink-l3,
  * elink-cross (two switch nodes, a trunk), openvpn-tap, openvpn-tun, softether, micro, scale,
- * setups, storm), --setups N (sessions per
+ * setups, storm, stack (the user-mode stack beside the kernel client)), --setups N (sessions per
  * admission phase of the setups benchmark, default 3000).
  * Reconnect storm: --storm-sessions N (default 10,000), --storm-modes reuse,device,password
  * (how returning sessions are admitted; default all three, one storm each), --storm-seconds
@@ -36,6 +36,7 @@ import { scaleBenchmark } from './lib/scale.js';
 import { setupBenchmark } from './lib/setups.js';
 import { softetherSystem } from './lib/softether.js';
 import { stormBenchmark } from './lib/storm.js';
+import { stackBenchmark } from './lib/stack.js';
 import type { SystemDef } from './lib/system.js';
 import { createTopology, type Topology } from './lib/topology.js';
 
@@ -61,7 +62,7 @@ const smoke = args.smoke!;
 const outDir = args.out ?? fileURLToPath(new URL('../../docs/benchmarks/', import.meta.url));
 const seconds = Number(args.seconds ?? (smoke ? 1 : 10));
 const durations = { seconds, pings: smoke ? 20 : 300 };
-const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l2-ws', 'elink-l3', 'elink-cross', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale', 'setups', 'storm'];
+const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l2-ws', 'elink-l3', 'elink-cross', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale', 'setups', 'storm', 'stack'];
 const only = new Set(args.only ? args.only.split(',') : all);
 
 const systems: { def: SystemDef; packages: string[] }[] = [
@@ -173,6 +174,11 @@ async function main(): Promise<void> {
       if (!r.available) process.stderr.write(`  ${def.label}: not measured: ${r.reason}\n`);
       results.systems.push(r);
     }
+    if (only.has('stack')) {
+      process.stderr.write('user-mode stack beside the kernel client …\n');
+      mkdirSync(join(work, 'stack'), { recursive: true });
+      results.stack = await stackBenchmark(topo, join(work, 'stack'), { bytes: smoke ? 20 << 20 : 400 << 20, pings: durations.pings, idle: 90 });
+    }
     topo.destroy();
     topo = undefined;
     if (only.has('micro')) {
@@ -207,6 +213,7 @@ async function main(): Promise<void> {
   if (results.systems.some((s) => s.results)) writeFileSync(join(outDir, `${name}.svg`), svg(results));
   if (results.systems.length) process.stdout.write(table(results) + '\n');
   if (results.micro) process.stdout.write('\nswitch microbenchmark:\n' + JSON.stringify(results.micro, null, 2) + '\n');
+  if (results.stack) process.stdout.write('\nuser-mode stack beside the kernel client:\n' + JSON.stringify(results.stack, null, 2) + '\n');
   if (results.scale) process.stdout.write('\nidle sessions:\n' + JSON.stringify(results.scale, null, 2) + '\n');
   if (results.storm) process.stdout.write('\nreconnect storm:\n' + JSON.stringify(results.storm, null, 2) + '\n');
   if (results.setups) {

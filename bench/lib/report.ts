@@ -23,6 +23,8 @@ export interface Results {
   micro?: unknown;
   scale?: unknown;
   storm?: unknown;
+  /** The user-mode stack beside the kernel client (stack.ts). */
+  stack?: import('./stack.js').StackBenchResult;
   /** Session setups per switch core-second by admission (setups.ts). */
   setups?: import('./setups.js').SetupResult;
 }

@@ -18,7 +18,6 @@
 #include "lwip/ip4.h"
 #include "lwip/ip6.h"
 #include "lwip/nd6.h"
-#include "lwip/mld6.h"
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
@@ -63,6 +62,40 @@ uint32_t el_host_rand(void) { return host_rand(); }
 void el_assert_failed(const char *file, int line) {
   host_assert_failed(file, line);
   __builtin_trap();
+}
+
+/* The ones'-complement sum of `len` bytes as 16-bit words in memory order (RFC 1071:
+ * the byte order of the words does not matter as long as it is the same throughout),
+ * not complemented, as lwIP's LWIP_CHKSUM must return. wasm loads need no alignment:
+ * 32-bit halves of 64-bit loads summed into 64 bits (no carry lost below 64 KiB). */
+uint16_t el_chksum(const void *data, int len) {
+  const uint8_t *p = data;
+  uint64_t sum = 0;
+  while (len >= 32) {
+    uint64_t a, b, c, d;
+    __builtin_memcpy(&a, p, 8);
+    __builtin_memcpy(&b, p + 8, 8);
+    __builtin_memcpy(&c, p + 16, 8);
+    __builtin_memcpy(&d, p + 24, 8);
+    sum += (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32) + (c & 0xffffffffu) + (c >> 32) + (d & 0xffffffffu) + (d >> 32);
+    p += 32;
+    len -= 32;
+  }
+  while (len >= 4) {
+    uint32_t w;
+    __builtin_memcpy(&w, p, 4);
+    sum += w;
+    p += 4;
+    len -= 4;
+  }
+  if (len >= 2) {
+    sum += (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+    p += 2;
+    len -= 2;
+  }
+  if (len) sum += p[0];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return (uint16_t)sum;
 }
 
 const struct ip6_addr *el_nd6_gateway(struct netif *netif, const struct ip6_addr *dest) {
@@ -136,7 +169,7 @@ static err_t nif_init(struct netif *netif) {
     netif->output_ip6 = ethip6_output;
     netif->hwaddr_len = 6;
     memcpy(netif->hwaddr, io, 6);
-    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_MLD6;
+    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
   } else {
     netif->output = l3_output4;
     netif->output_ip6 = l3_output6;

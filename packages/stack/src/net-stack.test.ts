@@ -119,6 +119,32 @@ describe('NetStack: two lwIP instances back to back', () => {
     expect(err.code).toBe('ECONNRESET');
   });
 
+  it('destroy(): a FIN when everything was read, a reset when data was left unread (as the kernel)', async () => {
+    const [a, b] = pair('l2');
+    const accepted: StackSocket[] = [];
+    await listen(b, 7, (s) => {
+      accepted.push(s);
+      s.on('error', () => undefined);
+    });
+    // Read everything, then destroy: the client sees an orderly end.
+    const c1 = connect(a, '198.19.7.2', 7);
+    const ended = collect(c1);
+    await once(c1, 'connect');
+    while (accepted.length < 1) await new Promise((r) => setTimeout(r, 5));
+    accepted[0].destroy();
+    expect((await ended).length).toBe(0);
+    // Data the server never read, then destroy: the client gets a reset.
+    const c2 = connect(a, '198.19.7.2', 7);
+    await once(c2, 'connect');
+    while (accepted.length < 2) await new Promise((r) => setTimeout(r, 5));
+    accepted[1].pause();
+    c2.write(Buffer.alloc(1000, 1));
+    while (accepted[1].readableLength === 0) await new Promise((r) => setTimeout(r, 5));
+    accepted[1].destroy();
+    const [err] = (await once(c2, 'error')) as [NodeJS.ErrnoException];
+    expect(err.code).toBe('ECONNRESET');
+  });
+
   it('half-close: the side that ended still reads (allowHalfOpen)', async () => {
     const [a, b] = pair('l2');
     await listen(b, 7, (s) => {

@@ -13,7 +13,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
-import { ElError, type Welcome } from '@elink/protocol';
+import { ElError, L2_OVERHEAD, softwareSegment, type Welcome } from '@elink/protocol';
 import { FlushScheduler } from '@elink/transport';
 import { Connector, type ConnectorOptions, type LoginReply } from '@elink/client';
 import { interfaceFromWelcome, NetStack } from './net-stack.js';
@@ -22,10 +22,14 @@ import { StackServer, type StackServerOptions } from './tcp-server.js';
 import { StackSocket, type StackSocketOptions } from './tcp-socket.js';
 import { StackUdpSocket, type RemoteInfo, type UdpType } from './udp-socket.js';
 import { resolveName } from './dns.js';
+import { coalesceTcp } from './gso-coalesce.js';
 import type { NetLike } from './net-like.js';
 
 export interface SegmentStackOptions extends Omit<ConnectorOptions, 'gso' | 'allocate' | 'scheduler'> {
   limits?: Partial<StackLimits>;
+  /** Offer the "gso" capability: bulk TCP leaves as super-frames (FRAME_GSO), as from a
+   * kernel client with offload, and arrives as such (segmented here). Default true. */
+  gso?: boolean;
   /** DNS servers for lookup() (addresses on the segment or reachable through it). */
   dns?: string[];
   /** start() gives up after this long without a first session (default 30 s). */
@@ -35,12 +39,16 @@ export interface SegmentStackOptions extends Omit<ConnectorOptions, 'gso' | 'all
 export interface SegmentStackStats {
   /** Frames lwIP produced while no session was up (dropped). */
   droppedWhileDown: number;
-  /** Frames from the switch lwIP did not take (pool exhausted, malformed). */
+  /** Frames from the switch lwIP did not take (pool exhausted, malformed), and super-frames that could not be segmented. */
   inputDrops: number;
   /** Connections reset for the stack's or a server's limit. */
   refusedConnections: number;
   tcpConnections: number;
   udpSockets: number;
+  /** Super-frames (FRAME_GSO) sent: runs of TCP segments coalesced (gso agreed with the switch). */
+  superFramesOut: number;
+  /** Super-frames received from clients with offload, segmented here. */
+  superFramesIn: number;
 }
 
 /**
@@ -50,6 +58,9 @@ export class SegmentStack extends EventEmitter implements NetLike {
   readonly connector: Connector;
   readonly net: NetStack;
   private droppedWhileDown = 0;
+  private superDrops = 0;
+  private superIn = 0;
+  private superOut = 0;
   private welcomeNow: Welcome | undefined;
   private readonly scheduler = new FlushScheduler();
 
@@ -63,8 +74,19 @@ export class SegmentStack extends EventEmitter implements NetLike {
     const arena = this.scheduler.arena;
     // Frames read from the switch go into the scheduler's arena and straight into lwIP
     // (copied there): nothing keeps them after the call.
-    this.connector = new Connector({ ...opts, gso: false, scheduler: this.scheduler, allocate: (_t, size) => arena.alloc(size) });
-    this.connector.on('frame', (frame: Buffer) => this.fromSwitch(frame));
+    this.connector = new Connector({ ...opts, gso: opts.gso ?? true, scheduler: this.scheduler, allocate: (_t, size) => arena.alloc(size) });
+    this.connector.on('frame', (frame: Buffer, gso: boolean) => {
+      if (!gso) return this.fromSwitch(frame);
+      // A super-frame from a client with offload: lwIP takes MTU-sized frames.
+      const w = this.welcomeNow;
+      const segs = w ? softwareSegment(frame, w.mode === 'l2', w.mtu + (w.mode === 'l2' ? L2_OVERHEAD : 0)) : undefined;
+      if (!segs) {
+        this.superDrops++;
+        return;
+      }
+      this.superIn++;
+      for (let i = 0; i < segs.length; i++) this.fromSwitch(segs[i]);
+    });
     this.connector.on('up', (welcome: Welcome, reply: LoginReply) => {
       try {
         this.net.configure(interfaceFromWelcome(welcome, reply.mac));
@@ -85,7 +107,17 @@ export class SegmentStack extends EventEmitter implements NetLike {
 
   /** Frames lwIP produced, to the switch (a seam for tests that impair the path). */
   protected toSwitch(frames: Buffer[]): void {
-    if (!this.connector.sendFrames(frames)) this.droppedWhileDown += frames.length;
+    const link = this.connector.current;
+    if (!link) {
+      this.droppedWhileDown += frames.length;
+      return;
+    }
+    // With "gso" agreed, runs of one connection's segments leave as one super-frame each.
+    if (link.gso && frames.length > 1) {
+      const packets = coalesceTcp(frames, link.welcome.mode === 'l2');
+      for (let i = 0; i < packets.length; i++) if (packets[i][1] !== 0) this.superOut++;
+      link.sendVnetPackets(packets);
+    } else link.sendFrames(frames);
   }
 
   /** A frame from the switch, into lwIP; `frame` is valid only during the call. */
@@ -146,10 +178,12 @@ export class SegmentStack extends EventEmitter implements NetLike {
   get stats(): SegmentStackStats {
     return {
       droppedWhileDown: this.droppedWhileDown,
-      inputDrops: this.net.inputDrops,
+      inputDrops: this.net.inputDrops + this.superDrops,
       refusedConnections: this.net.refusedConnections,
       tcpConnections: this.net.tcp.size,
       udpSockets: this.net.udp.size,
+      superFramesOut: this.superOut,
+      superFramesIn: this.superIn,
     };
   }
 

@@ -272,11 +272,12 @@ export class StackSocket extends Duplex implements NetLikeSocket {
     clearTimeout(this.idleTimer);
     if (this.id !== 0) {
       const x = this.stack.lwip.x;
-      if (err || (!this.finSent && this.state === 'open' && !this.writableFinished)) {
-        // Destroyed with an error or before end(): a reset, as node:net does.
+      // As the kernel when node:net closes the descriptor: a reset for an error, before it
+      // connected, or when received data was left unread; else a FIN.
+      if (err || this.state === 'connecting' || this.readableLength > 0) {
         this.detach(true);
       } else {
-        // All read data counts as read: closing with a shut window would send a reset.
+        // What the application read counts as read: a shut window would make lwIP reset.
         if (this.unwindowed > 0) x.el_tcp_recved(this.id, this.unwindowed);
         this.unwindowed = 0;
         x.el_tcp_close(this.id);

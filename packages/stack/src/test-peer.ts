@@ -92,6 +92,8 @@ const opts: SegmentStackOptions = {
 const [loss, delay] = (values.impair ?? '0,0').split(',').map(Number);
 const stack = await SegmentStack.started(values.impair ? new ImpairedStack(opts, loss, delay) : new SegmentStack(opts));
 const reply = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);
+let sessions = 1;
+stack.on('up', () => sessions++);
 reply({ event: 'up', ...stack.addresses, mode: stack.welcome?.mode, mtu: stack.welcome?.mtu, uid: process.getuid?.() });
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -230,9 +232,13 @@ async function run(c: Cmd): Promise<Record<string, unknown>> {
       return { open: held.filter((s) => !s.destroyed).length };
     }
     case 'memory': {
-      (globalThis as { gc?: () => void }).gc?.();
+      const gc = (globalThis as { gc?: () => void }).gc;
+      for (let i = 0; i < 3; i++) {
+        gc?.();
+        await new Promise((r) => setImmediate(r));
+      }
       const m = process.memoryUsage();
-      return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, stats: stack.stats, impairedDrops: stack instanceof ImpairedStack ? stack.dropped : 0 };
+      return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, stats: stack.stats, sessions, impairedDrops: stack instanceof ImpairedStack ? stack.dropped : 0 };
     }
     case 'stop':
       await stack.stop();
