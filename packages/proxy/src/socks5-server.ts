@@ -49,10 +49,11 @@ export function handleSocks5(socket: Socket, ctx: Socks5Context): void {
   const log = ctx.logger.child({ client: `${socket.remoteAddress}:${socket.remotePort}`, via: 'socks5' });
   let stage: Stage = 'greeting';
   let buf: Buffer = Buffer.alloc(0);
-  socket.setTimeout(ctx.handshakeTimeoutMs, () => {
+  const onHandshakeTimeout = () => {
     log.info({ stage }, 'socks5 handshake timed out');
     socket.destroy();
-  });
+  };
+  socket.setTimeout(ctx.handshakeTimeoutMs, onHandshakeTimeout);
   socket.on('error', (err) => log.debug({ err: err.message }, 'client socket error'));
 
   const fail = (why: string, reply?: Buffer) => {
@@ -101,7 +102,9 @@ export function handleSocks5(socket: Socket, ctx: Socks5Context): void {
         if (r.command !== Command.CONNECT) return fail(`command ${r.command} not supported`, encodeReply(Reply.COMMAND_NOT_SUPPORTED));
         if (r.port === 0) return fail('destination port 0', encodeReply(Reply.HOST_UNREACHABLE));
         stage = 'connecting';
-        socket.setTimeout(0); // dial() has its own deadline
+        // dial() has its own deadline; the relay sets the idle one.
+        socket.setTimeout(0);
+        socket.removeListener('timeout', onHandshakeTimeout);
         socket.removeListener('data', onData);
         socket.pause();
         void connect(r, buf);
@@ -129,7 +132,7 @@ export function handleSocks5(socket: Socket, ctx: Socks5Context): void {
       if (socket.destroyed) return;
       socket.end(encodeReply(REPLY_FOR[err.kind] ?? Reply.GENERAL_FAILURE));
       // The handshake deadline again: a client that never closes after the reply is closed then.
-      socket.setTimeout(ctx.handshakeTimeoutMs);
+      socket.setTimeout(ctx.handshakeTimeoutMs, () => socket.destroy());
     }
   };
 
