@@ -38,6 +38,7 @@ import { L3Router, type L3RouterOptions } from '../core/l3/l3-segment.js';
 import type { DevicePort } from '../ports/device-port.js';
 import { TrunkHub, type TrunkStats } from '../trunk/trunk-hub.js';
 import type { TrunkSettings } from '../trunk/trunk-defaults.js';
+import { DtcpServer, type DtcpServerOptions } from '../dtcp/dtcp-server.js';
 
 export interface SwitchNodeOptions {
   nodeId: string;
@@ -97,6 +98,8 @@ export interface SwitchNodeOptions {
   replayJournal?: string;
   /** Trunks to the other nodes of its segments (trunk/trunk-hub.ts); absent = none. */
   trunk?: (Partial<TrunkSettings> & Pick<TrunkSettings, 'secret'>) | undefined;
+  /** A DTCP listener (dtcp/dtcp-server.ts, docs/dtcp.md); absent = none. Its admission uses the node's limits, descriptors and PROXY protocol ranges. */
+  dtcp?: Omit<DtcpServerOptions, 'nodeId' | 'logger' | 'registry' | 'fds' | 'connectionLimits' | 'proxyTrusted' | 'proxyTimeoutMs' | 'logIntervalMs' | 'logSample'> | undefined;
 }
 
 /** Frames a session reads live in the flush scheduler's arena until the tick's flush
@@ -163,6 +166,8 @@ export class SwitchNode implements SessionHost {
   private readonly pastDrops = newDropCounts();
   /** Trunks to peer nodes; undefined when off. */
   readonly trunks: TrunkHub | undefined;
+  /** The DTCP listener; undefined when off. */
+  readonly dtcp: DtcpServer | undefined;
 
   constructor(private readonly opts: SwitchNodeOptions) {
     this.nodeId = opts.nodeId;
@@ -203,6 +208,20 @@ export class SwitchNode implements SessionHost {
     }
 
     for (const def of opts.segments) this.addSegment(def);
+    if (opts.dtcp) {
+      this.dtcp = new DtcpServer({
+        ...opts.dtcp,
+        nodeId: opts.nodeId,
+        logger: opts.logger.child({ component: 'dtcp' }),
+        registry: opts.registry,
+        fds: opts.fds,
+        connectionLimits: opts.connectionLimits,
+        proxyTrusted: opts.proxyProtocol?.trusted ?? [],
+        proxyTimeoutMs: opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+        logIntervalMs: opts.logIntervalMs,
+        logSample: opts.logSample,
+      });
+    }
 
     const tlsOptions: TlsOptions = {
       cert: opts.tls.cert,
@@ -371,6 +390,7 @@ export class SwitchNode implements SessionHost {
     }, 5000);
     this.sweepTimer.unref();
     if (this.trunks) await this.trunks.start();
+    if (this.dtcp) await this.dtcp.start();
     const a = this.address();
     this.logger.info({ node: this.nodeId, host: a.host, port: a.port, segments: [...this.segments.keys()] }, 'switch listening');
   }
@@ -478,6 +498,7 @@ export class SwitchNode implements SessionHost {
     this.tcp.close(() => {});
     this.wsTcp?.close(() => {});
     await this.trunks?.stop();
+    await this.dtcp?.stop(reason);
     for (const s of [...this.sessions]) s.close(reason);
     const gone = (): boolean => this.sessions.size === 0 && this.connections.size === 0;
     await this.waitFor(gone, this.closeGraceMs + 500);
