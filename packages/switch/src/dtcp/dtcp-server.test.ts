@@ -276,6 +276,25 @@ describe('DTCP listener: the line protocol', () => {
   });
 });
 
+describe('DTCP listener behind a load balancer (PROXY protocol)', () => {
+  it('from a trusted balancer the header names the client: its IPv4 is the tunnel end and the rate-limit source', async () => {
+    const s = await setup({ node: { proxyProtocol: { trusted: ['127.0.0.3/32'] }, handshakeTimeoutMs: 500 } });
+    const c = await s.connect({ localAddress: '127.0.0.3', greeting: false });
+    c.send('PROXY TCP4 198.51.100.7 127.0.0.1 40000 20200');
+    expect(await c.greet()).toMatch(GREETING);
+    expect(await c.tunnel('phone', SECRET, 'tunnelonly')).toBe('+OK 198.51.100.7 127.0.0.1');
+    expect([...s.plane.live.values()][0]).toMatchObject({ clientV4: '198.51.100.7', serverV4: '127.0.0.1' });
+    // Without the header within the deadline a balancer's connection is refused, greeted by nobody.
+    const bare = await s.connect({ localAddress: '127.0.0.3', greeting: false });
+    await bare.closedWithin();
+    expect(bare.lines).toEqual([]);
+    // From anyone else a PROXY line is no header, just an invalid command.
+    const other = await s.connect();
+    expect(await other.ask('PROXY TCP4 203.0.113.9 127.0.0.1 40000 20200')).toBe('-ERR invalid command');
+    expect(await other.tunnel('iad', 'iad-secret-1', 'tunnelonly')).toBe('+OK 127.0.0.1 127.0.0.1');
+  });
+});
+
 describe('DTCP listener: bounds', () => {
   it('connections without a tunnel are bounded per source; a tunnel frees its slot; other sources are still served', async () => {
     const s = await setup({ node: { connectionLimits: { pendingPerSource: 3 } } });

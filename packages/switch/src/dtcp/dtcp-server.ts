@@ -90,7 +90,7 @@ export class DtcpServer implements DtcpConnHost {
           })
         : undefined;
     this.#metrics = opts.registry && registerDtcpMetrics(opts.registry, { connections: () => this.#conns.size, tunnels: () => ({ ...this.#tunnels }) });
-    this.#tcp = createServer({ noDelay: true, pauseOnConnect: true }, (raw) => this.#accept(raw));
+    this.#tcp = createServer({ noDelay: true }, (raw) => this.#accept(raw));
     this.guard.reportErrors(this.#tcp);
   }
 
