@@ -190,7 +190,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
     deviceKeys: { store, ttlSeconds: opts.leaseIdleSeconds ?? DEFAULT_LEASE_IDLE_SECONDS },
   });
 
-  const dtcp = new DtcpService({ segments, users, ipam, limiter, onCheck: (method) => metrics.credentialChecks.inc({ method }) });
+  const dtcp = new DtcpService({ segments, users, ipam, limiter, onCheck: (method) => metrics.credentialChecks.inc({ method }), onRateLimited: (limit) => metrics.rateLimited.inc({ limit }) });
 
   const app = fastify({
     loggerInstance: opts.logger,
@@ -294,7 +294,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
   app.get('/v1/challenge', { schema: { response: replies(challengeReplySchema) } }, async (request) => challenges.issue(request.ip));
 
   registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5, limiter, revocations: () => store.listRevocations(), onHeartbeat: (result) => metrics.heartbeats.inc({ result }) });
-  registerDtcpRoutes(app as unknown as FastifyInstance, { service: dtcp, clusterSecret: opts.clusterSecret, limiter, onRateLimited: (limit) => metrics.rateLimited.inc({ limit }) });
+  registerDtcpRoutes(app as unknown as FastifyInstance, { service: dtcp, clusterSecret: opts.clusterSecret, limiter });
   registerAdminRoutes(app as unknown as FastifyInstance, {
     store,
     users,

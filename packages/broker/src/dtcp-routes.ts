@@ -9,15 +9,13 @@ import type { FastifyInstance } from 'fastify';
 import { dtcpTunnelReplySchema, dtcpTunnelRequestSchema, ElError, type DtcpTunnelReply, type DtcpTunnelRequest } from '@elink/protocol';
 import { requireBearer } from './bearer.js';
 import type { DtcpService } from './dtcp.js';
-import { RateLimitedError, type LimitName, type RateLimiter } from './rate-limit.js';
+import type { RateLimiter } from './rate-limit.js';
 import { bodyOf, replies } from './wire.js';
 
 export interface DtcpRouteOptions {
   service: DtcpService;
   clusterSecret?: string;
   limiter?: RateLimiter;
-  /** A tunnel refused by a rate limit (el_broker_rate_limited_total). */
-  onRateLimited?: (limit: LimitName) => void;
 }
 
 export function registerDtcpRoutes(app: FastifyInstance, opts: DtcpRouteOptions): void {
@@ -35,7 +33,6 @@ export function registerDtcpRoutes(app: FastifyInstance, opts: DtcpRouteOptions)
     } catch (err) {
       // A store outage is the broker's: a 503 the node reports as such.
       if (!(err instanceof ElError) || err.code === 'EL_ERR_UNAVAILABLE' || err.code === 'EL_ERR_INTERNAL') throw err;
-      if (err instanceof RateLimitedError) opts.onRateLimited?.(err.limit);
       request.log.info({ user, type, segment, node, code: err.code }, 'dtcp tunnel refused');
       return { refused: { error: err.code, message: err.message } };
     }

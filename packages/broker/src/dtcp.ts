@@ -20,7 +20,7 @@ import { digestFor, digestMatches } from './challenge.js';
 import type { Ipam } from './ipam.js';
 import type { LeaseFamily } from './lease-store.js';
 import type { CredentialMethod } from './login.js';
-import type { RateLimiter } from './rate-limit.js';
+import { RateLimitedError, type LimitName, type RateLimiter } from './rate-limit.js';
 import type { UserDirectory } from './users.js';
 
 export interface DtcpServiceOptions {
@@ -30,6 +30,8 @@ export interface DtcpServiceOptions {
   limiter?: RateLimiter;
   /** Called for every digest computed (el_broker_credential_checks_total{method="digest"}). */
   onCheck?: (method: CredentialMethod) => void;
+  /** A tunnel refused by a rate limit (el_broker_rate_limited_total), in-process or over HTTP alike. */
+  onRateLimited?: (limit: LimitName) => void;
 }
 
 const FAMILIES: Record<DtcpTunnelRequest['type'], readonly LeaseFamily[]> = { host: ['ipv6'], network: ['prefix6'], tunnelonly: [] };
@@ -53,7 +55,10 @@ export class DtcpService {
   /** Checks the digest and leases the tunnel's addresses; throws ElError (the client's `-ERR` line). */
   async tunnel(req: DtcpTunnelRequest): Promise<DtcpGrant> {
     const { limiter, users } = this.#opts;
-    const held = await limiter?.reserveLogin(req.user, req.source, false);
+    const held = await limiter?.reserveLogin(req.user, req.source, false).catch((err: unknown) => {
+      if (err instanceof RateLimitedError) this.#opts.onRateLimited?.(err.limit);
+      throw err;
+    });
     let ok: boolean;
     try {
       const record = await users.get(req.user);
