@@ -38,3 +38,12 @@ export { TrunkHub, parsePeer, type TrunkHubOptions, type TrunkPeer, type TrunkSt
 export { DEFAULT_TRUNK, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk/trunk-defaults.js';
 export { trunkSegmentId } from './trunk/segment-id.js';
 export type { EndpointListener, RemoteVerdict, MoveLimits } from './core/endpoints.js';
+export {
+  openSixInFourPlane,
+  SIX_IN_FOUR_DROP_REASONS,
+  type SixInFourTunnelSpec,
+  type SixInFourTunnel,
+  type SixInFourPlane,
+  type SixInFourOptions,
+  type SixInFourDropReason,
+} from './dtcp/six-in-four.js';
