@@ -98,6 +98,19 @@ describe.skipIf(!enabled)('6in4 plane (root, network namespaces, raw protocol-41
     expect(await run(a.ns, 'ping', ['-6', '-c', '1', '-W', '2', 'fd00:e1:60::77'])).toMatch(/From fd00:e1:60::1 .*(Destination unreachable|No route)/i);
   });
 
+  it('a packet longer than the segment MTU gets ICMPv6 packet too big with the MTU (a client tunnel MTU set too high)', async () => {
+    sh('ip', ['link', 'set', 'sit0', 'mtu', '1480'], { ns: a.ns });
+    try {
+      const out = await run(a.ns, 'ping', ['-6', '-c', '1', '-s', '1420', '-M', 'do', '-W', '2', B6]);
+      expect(out).toMatch(/From fd00:e1:60::1 .*Packet too big: mtu=1400/i);
+      expect((plane as unknown as { drops: Record<string, number> }).drops.too_big).toBeGreaterThanOrEqual(1);
+      // The kernel learned the path MTU: the same size now leaves in fragments and is answered.
+      expect(await run(a.ns, 'ping', ['-6', '-c', '1', '-s', '1420', '-W', '2', B6])).toMatch(/ 0% packet loss/);
+    } finally {
+      sh('ip', ['link', 'set', 'sit0', 'mtu', '1400'], { ns: a.ns });
+    }
+  });
+
   it('a spoofed inner source is dropped and counted (src_address), as for an EL client', async () => {
     const before = seg.drops.src_address;
     sh('ip', ['-6', 'addr', 'add', `${SPOOF6}/128`, 'dev', 'sit0', 'nodad'], { ns: a.ns });

@@ -71,7 +71,8 @@ export const SIX_IN_FOUR_DROP_REASONS = [
   'outer_destination',
   /** The inner packet is not IPv6 (6in4 carries IPv6 only). */
   'not_ipv6',
-  /** The inner packet is longer than the segment MTU (the client's tunnel MTU is set too high). */
+  /** The inner packet is longer than the segment MTU (the client's tunnel MTU is set too high):
+   * an ICMPv6 packet too big with the segment MTU goes back (rate-limited as other errors). */
   'too_big',
 ] as const;
 // Also reported under el_switch_6in4_dropped_total: `bad_outer`, packets the socket read that
@@ -273,6 +274,7 @@ class Plane implements SixInFourPlane {
       }
       if (length > port.segment.def.mtu) {
         this.drops.too_big++;
+        port.segment.packetTooBig(slab.subarray(offset, offset + length), port);
         continue;
       }
       // The slab is read into again after this call; a frame may wait for the tick's flush.
