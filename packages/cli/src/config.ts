@@ -33,7 +33,6 @@ import {
   DEFAULT_HIGH_WATER_BYTES,
   DEFAULT_ICMP_BURST,
   DEFAULT_ICMP_RATE,
-  DEFAULT_SIX_IN_FOUR_MAX_TUNNELS,
   DEFAULT_SIX_IN_FOUR_QUEUE_FRAMES,
   DEFAULT_SIX_IN_FOUR_TTL,
   DEFAULT_L3_MAX_ROUTES,
@@ -229,10 +228,9 @@ export const configSchema = z
             icmpBurst: z.number().int().min(1).max(1_000_000).default(DEFAULT_ICMP_BURST),
           })
           .prefault({}),
-        /** The 6in4 data plane of DTCP tunnels (one raw protocol-41 socket, one port per tunnel): tunnels held at most, packets queued per tunnel per tick, outer TTL. */
+        /** The 6in4 data plane of DTCP tunnels (one raw protocol-41 socket, one port per tunnel): packets queued per tunnel per tick, outer TTL. */
         sixInFour: z
           .strictObject({
-            maxTunnels: z.number().int().min(1).max(1_000_000).default(DEFAULT_SIX_IN_FOUR_MAX_TUNNELS),
             queueFrames: z.number().int().min(16).max(65_536).default(DEFAULT_SIX_IN_FOUR_QUEUE_FRAMES),
             ttl: z.number().int().min(1).max(255).default(DEFAULT_SIX_IN_FOUR_TTL),
           })

@@ -308,7 +308,7 @@ export function switchNodeSettings(loaded: LoadedConfig): SwitchNodeSettings {
     replayCacheSize: sw.replayCacheSize,
     queue: { ...sw.queue },
     l3: { ...sw.l3 },
-    sixInFour: { maxTunnels: sw.sixInFour.maxTunnels, queueFrames: sw.sixInFour.queueFrames, socket: { ttl: sw.sixInFour.ttl } },
+    sixInFour: { queueFrames: sw.sixInFour.queueFrames, socket: { ttl: sw.sixInFour.ttl } },
     gso: sw.gso,
     connectionLimits: connectionLimitsOf(loaded.config),
     proxyProtocol: { trusted: [...sw.proxyProtocol.trusted] },
