@@ -10,7 +10,8 @@
  * Run inside a network namespace with Node 24 (types stripped, no build step):
  *   node test/lib/dtcp-client.ts --server 198.18.5.1 --port 20200 --user u --password-file pw --type host
  *   node test/lib/dtcp-client.ts --local 198.18.5.10 --remote 198.18.5.1 --addr fd00:e1::5/128   (no DTCP: a static tunnel)
- * Options: --ifname (default sit0), --mtu (default 1280), --route CIDR (repeatable; default ::/0
+ * Options: --local (with --server: the local IPv4 when it is not the reply's, behind a NAT),
+ * --ifname (default sit0), --mtu (default 1280), --route CIDR (repeatable; default ::/0
  * when any address is set), --addr CIDR (repeatable: extra addresses on the TUN), --ping SECONDS
  * (DTCP keepalive, default 60). One JSON line per event on stdout: "tunnel up" (the reply's
  * fields), "dtcp closed", "error". Ends on SIGTERM or when the DTCP connection closes.
@@ -119,7 +120,8 @@ async function main(): Promise<void> {
 
   const tun = TunTapDevice.open({ mode: 'tun', name: opt.ifname!, mtu: Number(opt.mtu), up: true, reuseBuffers: true });
   const raw = Proto41Socket.open(
-    { local: reply.clientV4, remote: reply.serverV4 },
+    // Behind a NAT the local address is not the reply's client IPv4: --local names it.
+    { local: opt.local ?? reply.clientV4, remote: reply.serverV4 },
     (slab, meta, count) => {
       const packets: Buffer[] = [];
       for (let i = 0; i < count; i++) packets.push(slab.subarray(meta[4 * i], meta[4 * i] + meta[4 * i + 1]));
