@@ -34,6 +34,8 @@ import {
   DEFAULT_HIGH_WATER_BYTES,
   DEFAULT_ICMP_BURST,
   DEFAULT_ICMP_RATE,
+  DEFAULT_SIX_IN_FOUR_QUEUE_FRAMES,
+  DEFAULT_SIX_IN_FOUR_TTL,
   DEFAULT_L3_MAX_ROUTES,
   DEFAULT_LOG_INTERVAL_MS,
   DEFAULT_LOG_SAMPLE,
@@ -240,6 +242,13 @@ export const configSchema = z
             maxRoutes: z.number().int().min(16).max(16_000_000).default(DEFAULT_L3_MAX_ROUTES),
             icmpRate: z.number().int().min(1).max(1_000_000).default(DEFAULT_ICMP_RATE),
             icmpBurst: z.number().int().min(1).max(1_000_000).default(DEFAULT_ICMP_BURST),
+          })
+          .prefault({}),
+        /** The 6in4 data plane of DTCP tunnels (one raw protocol-41 socket, one port per tunnel): packets queued per tunnel per tick, outer TTL. */
+        sixInFour: z
+          .strictObject({
+            queueFrames: z.number().int().min(16).max(65_536).default(DEFAULT_SIX_IN_FOUR_QUEUE_FRAMES),
+            ttl: z.number().int().min(1).max(255).default(DEFAULT_SIX_IN_FOUR_TTL),
           })
           .prefault({}),
         /** PROXY protocol v1/v2 on the client port from these load balancer ranges: required from them, refused from others. Empty: off. */

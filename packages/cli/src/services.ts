@@ -151,7 +151,8 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
           }
         : link && new BrokerDtcpAuthority({ brokers: () => link.urls, clusterSecret: link.clusterSecret, ca: () => brokerCa, logger: logger.child({ component: 'dtcp' }) });
       if (!authority) throw new ElError('EL_ERR_CONFIG', 'switch.dtcp needs a broker to check digests and lease addresses: run `elink up`, or set switch.broker');
-      dtcp = { ...dtcpSettings(loaded), authority, plane: sixInFourPlane() };
+      // The tunnels go into the node's own 6in4 plane (SwitchNode.sixInFourPlane()).
+      dtcp = { ...dtcpSettings(loaded), authority };
     }
     switchNode = new SwitchNode({
       nodeId: config.node.id,
@@ -327,6 +328,8 @@ export function switchNodeSettings(loaded: LoadedConfig): SwitchNodeSettings {
     replayCacheSize: sw.replayCacheSize,
     queue: { ...sw.queue },
     l3: { ...sw.l3 },
+    // The plane holds as many tunnels as the DTCP listener grants.
+    sixInFour: { ...(sw.dtcp ? { maxTunnels: sw.dtcp.maxTunnels } : {}), queueFrames: sw.sixInFour.queueFrames, socket: { ttl: sw.sixInFour.ttl } },
     gso: sw.gso,
     connectionLimits: connectionLimitsOf(loaded.config),
     proxyProtocol: { trusted: [...sw.proxyProtocol.trusted] },
@@ -341,12 +344,6 @@ export function switchNodeSettings(loaded: LoadedConfig): SwitchNodeSettings {
 export function dtcpSettings(loaded: LoadedConfig): Omit<NonNullable<SwitchNodeOptions['dtcp']>, 'authority' | 'plane'> {
   const d = loaded.config.switch.dtcp!;
   return { listen: { ...d.listen }, segment: d.segment, types: [...d.types], idleTimeoutMs: d.idleTimeout * 1000, tunnelIdleTimeoutMs: d.tunnelIdleTimeout * 1000, maxTunnels: d.maxTunnels };
-}
-
-/** The 6in4 data plane for the DTCP listener. */
-function sixInFourPlane(): never {
-  // Until the data plane lands (branch i15-6in4), refuse the config rather than grant tunnels that carry nothing.
-  throw new ElError('EL_ERR_CONFIG', 'switch.dtcp: this build has no 6in4 data plane yet');
 }
 
 /** The node's trunks from `switch.trunk` (absent: none). Optional, so not in SwitchNodeSettings. */

@@ -44,4 +44,12 @@ export { DtcpServer, type DtcpServerOptions } from './dtcp/dtcp-server.js';
 export { BrokerDtcpAuthority, type BrokerDtcpAuthorityOptions, type DtcpAuthority } from './dtcp/dtcp-authority.js';
 export { DEFAULT_DTCP, DEFAULT_DTCP_PORT, DTCP_MAX_LINE, type DtcpSettings } from './dtcp/dtcp-defaults.js';
 export { DTCP_FAILURES, type DtcpFailure } from './dtcp/dtcp-metrics.js';
-export type { SixInFourPlane, SixInFourTunnel, SixInFourTunnelSpec } from './dtcp/plane.js';
+export {
+  openSixInFourPlane,
+  SIX_IN_FOUR_DROP_REASONS,
+  type SixInFourTunnelSpec,
+  type SixInFourTunnel,
+  type SixInFourPlane,
+  type SixInFourOptions,
+  type SixInFourDropReason,
+} from './dtcp/six-in-four.js';

@@ -21,9 +21,9 @@ import { ElError, DTCP_TYPES, type DtcpGrant, type DtcpType } from '@elink/proto
 import type { DtcpAuthority } from './dtcp-authority.js';
 import { DTCP_MAX_BUFFERED, DTCP_MAX_LINE, type DtcpSettings } from './dtcp-defaults.js';
 import type { DtcpFailure } from './dtcp-metrics.js';
-import { error, greeting, REPLY, unsupportedType } from './dtcp-replies.js';
+import { error, greeting, REPLY, tunnelClosed, unsupportedType } from './dtcp-replies.js';
 import { LineReader } from './line-reader.js';
-import type { SixInFourTunnel } from './plane.js';
+import type { SixInFourTunnel } from './six-in-four.js';
 
 export interface DtcpConnHost {
   readonly settings: Readonly<DtcpSettings>;
@@ -134,6 +134,15 @@ export class DtcpConn {
     this.#grace = setTimeout(() => this.socket.destroy(), this.host.settings.closeGraceMs);
     this.#grace.unref();
     this.host.closed(this, reason);
+  }
+
+  /** The data plane closed the tunnel itself: the connection, whose lifetime it was, ends too. */
+  tunnelEnded(reason: string): void {
+    const grant = this.#grant;
+    if (!this.#tunnel || !grant) return;
+    this.#tunnel = undefined;
+    this.host.tunnelClosed(this, grant);
+    this.close(reason, tunnelClosed(reason));
   }
 
   #gone(): void {

@@ -24,3 +24,5 @@ export const greeting = (challenge: string): string => `+OK ${challenge} ${GREET
 export const unsupportedType = (type: string): string => `-ERR unsupported tunnel type ${type}`;
 /** `-ERR <reason>`: the reason on one line. */
 export const error = (reason: string): string => `-ERR ${reason.replace(/[\r\n]+/g, ' ')}`;
+/** The data plane ended the tunnel (e.g. `superseded`: a newer tunnel to the same client IPv4). */
+export const tunnelClosed = (reason: string): string => `-ERR tunnel closed (${reason.replace(/[\r\n]+/g, ' ')}), disconnecting`;

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { DtcpService, hashPassword, Ipam, MemoryStore, MemoryUserDirectory, RateLimiter, StoreUserDirectory, type RateLimits, type UserRecord } from '@elink/broker';
 import { segment, useSwitchHarness, type TestNode } from '../testing/test-node.js';
 import { LineClient, RecordingPlane } from '../testing/dtcp-client.js';
+import { requireNetnsOrSkip } from '../../../../test/lib/netns.js';
 import type { DtcpAuthority } from './dtcp-authority.js';
 import type { DtcpServerOptions } from './dtcp-server.js';
 
@@ -41,13 +42,13 @@ interface Setup {
   connect(opts?: { localAddress?: string; greeting?: boolean }): Promise<LineClient>;
 }
 
-async function setup(over: Partial<DtcpServerOptions> & { limits?: Partial<RateLimits>; store?: MemoryStore; node?: Record<string, unknown>; authority?: DtcpAuthority } = {}): Promise<Setup> {
+async function setup(over: Partial<Omit<DtcpServerOptions, 'plane'>> & { limits?: Partial<RateLimits>; store?: MemoryStore; node?: Record<string, unknown>; authority?: DtcpAuthority; realPlane?: boolean } = {}): Promise<Setup> {
   const store = over.store ?? new MemoryStore();
   const checks = { n: 0 };
   const service = new DtcpService({ segments: [V6, L2], users: new StoreUserDirectory(store, new MemoryUserDirectory(users)), ipam: new Ipam([V6, L2], store), limiter: new RateLimiter(store, over.limits), onCheck: () => checks.n++ });
   const plane = new RecordingPlane();
-  const { limits: _l, store: _s, node: nodeOver, authority, ...dtcp } = over;
-  const t = await h.node({ segments: [V6, L2], dtcp: { listen: { host: '127.0.0.1', port: 0 }, segment: 'v6', authority: authority ?? { tunnel: (req) => service.tunnel(req) }, plane, closeGraceMs: 200, ...dtcp }, ...nodeOver });
+  const { limits: _l, store: _s, node: nodeOver, authority, realPlane, ...dtcp } = over;
+  const t = await h.node({ segments: [V6, L2], dtcp: { listen: { host: '127.0.0.1', port: 0 }, segment: 'v6', authority: authority ?? { tunnel: (req) => service.tunnel(req) }, ...(realPlane ? {} : { plane }), closeGraceMs: 200, ...dtcp }, ...nodeOver });
   const port = t.node.dtcp!.address().port;
   return {
     t,
@@ -273,6 +274,30 @@ describe('DTCP listener: the line protocol', () => {
     const c = await s.connect();
     expect(await c.tunnel('phone', SECRET, 'host')).toBe('-ERR the tunnel broker is unavailable; try again later');
     expect((await failures(s.t)).unavailable).toBe(1);
+  });
+});
+
+describe.skipIf(!requireNetnsOrSkip())('DTCP listener on the node\'s own 6in4 plane (root: a raw protocol-41 socket)', () => {
+  it('tunnel opens a port in the L3 segment with the lease as its route; quit removes it', async () => {
+    const s = await setup({ realPlane: true });
+    const plane = s.t.node.sixInFourPlane();
+    const c = await s.connect();
+    const reply = await c.tunnel('phone', SECRET, 'host');
+    expect(reply).toMatch(/^\+OK 127\.0\.0\.1 127\.0\.0\.1 fd00:e1::[0-9a-f:]+ fd00:e1::1$/);
+    expect(plane.size).toBe(1);
+    expect(s.t.node.stats.segments.v6!.routes).toBeGreaterThanOrEqual(1);
+    expect(await c.ask('quit')).toBe('+OK see you soon.');
+    await c.closedWithin();
+    await expect.poll(() => plane.size).toBe(0);
+    // A second user from the same client IPv4 takes the tunnel over (6in4 knows tunnels by it alone): the first connection ends.
+    const a = await s.connect();
+    expect(await a.tunnel('phone', SECRET, 'host')).toMatch(/^\+OK /);
+    const b = await s.connect();
+    expect(await b.tunnel('iad', 'iad-secret-1', 'network')).toMatch(/^\+OK 127\.0\.0\.1 127\.0\.0\.1 fd00:e1:1/);
+    expect(await a.next()).toBe('-ERR tunnel closed (superseded), disconnecting');
+    await a.closedWithin();
+    expect(plane.size).toBe(1);
+    expect(s.t.node.dtcp!.stats.tunnels).toEqual({ host: 0, network: 1, tunnelonly: 0 });
   });
 });
 

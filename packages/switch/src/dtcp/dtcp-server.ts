@@ -23,13 +23,14 @@ import { DtcpConn, type DtcpConnHost } from './dtcp-conn.js';
 import { DEFAULT_DTCP, type DtcpSettings } from './dtcp-defaults.js';
 import { registerDtcpMetrics, type DtcpFailure, type DtcpMetrics } from './dtcp-metrics.js';
 import { REPLY } from './dtcp-replies.js';
-import type { SixInFourPlane, SixInFourTunnel } from './plane.js';
+import type { SixInFourPlane, SixInFourTunnel } from './six-in-four.js';
 
 export interface DtcpServerOptions extends Partial<Omit<DtcpSettings, 'segment'>> {
   segment: string;
   nodeId: string;
   authority: DtcpAuthority;
-  plane: SixInFourPlane;
+  /** The 6in4 data plane tunnels are opened in (asked at each open: a node opens its own lazily). */
+  plane: () => SixInFourPlane;
   logger: Logger;
   registry?: Registry;
   fds?: FdBudget;
@@ -50,7 +51,7 @@ export class DtcpServer implements DtcpConnHost {
   readonly proxyGate: ProxyGate | undefined;
   /** Failures by reason (also el_dtcp_failures_total). */
   readonly failures = new Map<DtcpFailure, number>();
-  readonly #plane: SixInFourPlane;
+  readonly #plane: () => SixInFourPlane;
   readonly #tcp: Server;
   readonly #conns = new Set<DtcpConn>();
   /** The connection holding each user's tunnel. */
@@ -162,7 +163,17 @@ export class DtcpServer implements DtcpConnHost {
     const up = this.#tunnels.host + this.#tunnels.network + this.#tunnels.tunnelonly;
     if (up >= this.settings.maxTunnels) throw new ElError('EL_ERR_UNAVAILABLE', `this server is at its limit of ${this.settings.maxTunnels} tunnels; try again later`);
     const sources = grant.type === 'host' ? [`${grant.clientV6}/128`] : grant.type === 'network' ? [grant.prefix!] : [];
-    const tunnel = this.#plane.open({ segment: grant.segment, clientV4: conn.clientV4, serverV4: conn.serverV4, user: grant.user, device: grant.device, sources, routes: [...sources] });
+    const tunnel = this.#plane().open({
+      segment: grant.segment,
+      clientV4: conn.clientV4,
+      serverV4: conn.serverV4,
+      user: grant.user,
+      device: grant.device,
+      sources,
+      routes: [...sources],
+      // The plane ended it itself (a newer tunnel to the same client IPv4: 6in4 tells tunnels apart by it alone).
+      onClosed: (reason) => conn.tunnelEnded(reason),
+    });
     this.#byUser.set(grant.user, conn);
     this.#tunnels[grant.type]++;
     this.#metrics?.opened(grant.type);

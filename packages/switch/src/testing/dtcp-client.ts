@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import type { SixInFourPlane, SixInFourTunnel, SixInFourTunnelSpec } from '../dtcp/plane.js';
+import type { SixInFourPlane, SixInFourTunnel, SixInFourTunnelSpec } from '../dtcp/six-in-four.js';
 
 export class RecordingPlane implements SixInFourPlane {
   readonly events: string[] = [];
