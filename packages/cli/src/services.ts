@@ -182,6 +182,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     listeners: () => [
       ...(which.broker ? [{ name: 'broker', listening: broker?.server.listening ?? false }] : []),
       ...(sw ? [{ name: 'switch', listening: sw.listening }] : []),
+      ...(sw?.dtcp ? [{ name: 'dtcp', listening: sw.dtcp.listening }] : []),
       { name: 'admin', listening: adminServer?.listening ?? false },
     ],
     store,
