@@ -92,8 +92,9 @@ export interface SixInFourOptions {
   scheduler?: FlushScheduler;
 }
 
-/** One tick's packets of one tunnel: one sendmmsg from its server IPv4 to its client IPv4. */
-class SixInFourWriter implements Writer {
+/** One tick's packets of one tunnel: one sendmmsg from its server IPv4 to its client IPv4
+ * (`src`, `dst`: IPv4 as unsigned numbers). Packets the kernel refuses are returned (device_drop). */
+export class SixInFourWriter implements Writer {
   readonly framesOnly = true;
 
   constructor(
