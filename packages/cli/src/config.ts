@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { cidrSchema, ElError, segmentSchema, wssUrlSchema } from '@elink/protocol';
+import { cidrSchema, DTCP_TYPES, ElError, segmentSchema, wssUrlSchema } from '@elink/protocol';
 import {
   DEFAULT_CHALLENGE_TTL_SECONDS,
   DEFAULT_HEALTHY_SECONDS,
@@ -26,6 +26,7 @@ import {
   DEFAULT_CLOSE_GRACE_MS,
   DEFAULT_CONNECTION_LIMITS,
   DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_DTCP,
   DEFAULT_FD_RESERVE,
   DEFAULT_GSO,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -141,6 +142,21 @@ const trunkSchema = z.strictObject({
       freeze: z.number().min(1).max(86_400).default(DEFAULT_TRUNK.macMoves.freezeSeconds),
     })
     .prefault({}),
+});
+
+/** A DTCP tunnel server on this node (docs/dtcp.md); absent: none. */
+const dtcpSchema = z.strictObject({
+  /** TCP listener; DTCP is IPv4 (the client's address is the tunnel's outer destination). */
+  listen: z.strictObject({ host: z.string().default(DEFAULT_DTCP.listen.host), port: port.default(DEFAULT_DTCP.listen.port) }).prefault({}),
+  /** The L3 segment whose pools the tunnels draw from (its users are the DTCP users). */
+  segment: z.string().min(1),
+  /** Tunnel types granted (`network` also answers `tunnelroute`). */
+  types: z.array(z.enum(DTCP_TYPES)).min(1).max(DTCP_TYPES.length).default([...DEFAULT_DTCP.types]),
+  /** Seconds without a line before the tunnel is up, and once it is (clients ping every 60 s). */
+  idleTimeout: z.number().min(1).max(3600).default(seconds(DEFAULT_DTCP.idleTimeoutMs)),
+  tunnelIdleTimeout: z.number().min(1).max(86_400).default(seconds(DEFAULT_DTCP.tunnelIdleTimeoutMs)),
+  /** Tunnels on this node at most. */
+  maxTunnels: z.number().int().min(1).max(1_000_000).default(DEFAULT_DTCP.maxTunnels),
 });
 
 export const configSchema = z
@@ -261,6 +277,7 @@ export const configSchema = z
           })
           .optional(),
         trunk: trunkSchema.optional(),
+        dtcp: dtcpSchema.optional(),
       })
       .prefault({}),
     admin: listen(9100),
@@ -278,6 +295,13 @@ export const configSchema = z
     cfg.users.forEach((u, i) => {
       for (const s of u.segments) if (!names.has(s)) ctx.addIssue({ code: 'custom', path: ['users', i, 'segments'], message: `unknown segment "${s}"` });
     });
+    const dtcp = cfg.switch.dtcp;
+    if (dtcp) {
+      const seg = cfg.segments.find((s) => s.name === dtcp.segment);
+      // A switch heartbeating to brokers may learn the segment from them.
+      if (!seg && !cfg.switch.broker) ctx.addIssue({ code: 'custom', path: ['switch', 'dtcp', 'segment'], message: `unknown segment "${dtcp.segment}"` });
+      if (seg && seg.mode !== 'l3') ctx.addIssue({ code: 'custom', path: ['switch', 'dtcp', 'segment'], message: `segment "${dtcp.segment}" is not an L3 segment: DTCP tunnels carry IPv6 into an L3 segment` });
+    }
     for (const { a, b } of findPoolOverlaps(cfg.segments)) {
       const i = cfg.segments.findIndex((s) => s.name === b.segment);
       ctx.addIssue({ code: 'custom', path: ['segments', i], message: `L3 segments "${a.segment}" (${a.what} ${a.range}) and "${b.segment}" (${b.what} ${b.range}) overlap: L3 segments share one routing table, give each its own range` });

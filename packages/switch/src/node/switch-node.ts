@@ -38,6 +38,7 @@ import { L3Router, type L3RouterOptions } from '../core/l3/l3-segment.js';
 import type { DevicePort } from '../ports/device-port.js';
 import { TrunkHub, type TrunkStats } from '../trunk/trunk-hub.js';
 import type { TrunkSettings } from '../trunk/trunk-defaults.js';
+import { DtcpServer, type DtcpServerOptions } from '../dtcp/dtcp-server.js';
 import { openSixInFourPlane, type SixInFourOptions, type SixInFourPlane, type SixInFourPlaneImpl } from '../dtcp/six-in-four.js';
 
 export interface SwitchNodeOptions {
@@ -98,6 +99,8 @@ export interface SwitchNodeOptions {
   replayJournal?: string;
   /** Trunks to the other nodes of its segments (trunk/trunk-hub.ts); absent = none. */
   trunk?: (Partial<TrunkSettings> & Pick<TrunkSettings, 'secret'>) | undefined;
+  /** A DTCP listener (dtcp/dtcp-server.ts, docs/dtcp.md); absent = none. Its admission uses the node's limits, descriptors and PROXY protocol ranges. */
+  dtcp?: (Omit<DtcpServerOptions, 'nodeId' | 'logger' | 'registry' | 'fds' | 'connectionLimits' | 'proxyTrusted' | 'proxyTimeoutMs' | 'logIntervalMs' | 'logSample' | 'plane'> & { /** Default: the node's own, sixInFourPlane(). */ plane?: SixInFourPlane }) | undefined;
   /** The 6in4 plane of DTCP tunnels (sixInFourPlane()): tunnel limit, queue, raw socket settings. */
   sixInFour?: Pick<SixInFourOptions, 'maxTunnels' | 'queueFrames' | 'socket'>;
 }
@@ -166,6 +169,8 @@ export class SwitchNode implements SessionHost {
   private readonly pastDrops = newDropCounts();
   /** Trunks to peer nodes; undefined when off. */
   readonly trunks: TrunkHub | undefined;
+  /** The DTCP listener; undefined when off. */
+  readonly dtcp: DtcpServer | undefined;
   /** The 6in4 plane (DTCP tunnels), once sixInFourPlane() opened it. */
   #sixInFour: SixInFourPlaneImpl | undefined;
 
@@ -208,6 +213,22 @@ export class SwitchNode implements SessionHost {
     }
 
     for (const def of opts.segments) this.addSegment(def);
+    if (opts.dtcp) {
+      const given = opts.dtcp.plane;
+      this.dtcp = new DtcpServer({
+        ...opts.dtcp,
+        plane: () => given ?? this.sixInFourPlane(),
+        nodeId: opts.nodeId,
+        logger: opts.logger.child({ component: 'dtcp' }),
+        registry: opts.registry,
+        fds: opts.fds,
+        connectionLimits: opts.connectionLimits,
+        proxyTrusted: opts.proxyProtocol?.trusted ?? [],
+        proxyTimeoutMs: opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+        logIntervalMs: opts.logIntervalMs,
+        logSample: opts.logSample,
+      });
+    }
 
     const tlsOptions: TlsOptions = {
       cert: opts.tls.cert,
@@ -386,6 +407,11 @@ export class SwitchNode implements SessionHost {
     }, 5000);
     this.sweepTimer.unref();
     if (this.trunks) await this.trunks.start();
+    if (this.dtcp) {
+      // The node's own plane is a raw socket (CAP_NET_RAW): opened now, so a node that cannot fails at start, not at the first tunnel.
+      if (!this.opts.dtcp?.plane) this.sixInFourPlane();
+      await this.dtcp.start();
+    }
     const a = this.address();
     this.logger.info({ node: this.nodeId, host: a.host, port: a.port, segments: [...this.segments.keys()] }, 'switch listening');
   }
@@ -493,6 +519,7 @@ export class SwitchNode implements SessionHost {
     this.tcp.close(() => {});
     this.wsTcp?.close(() => {});
     await this.trunks?.stop();
+    await this.dtcp?.stop(reason);
     await this.#sixInFour?.close();
     for (const s of [...this.sessions]) s.close(reason);
     const gone = (): boolean => this.sessions.size === 0 && this.connections.size === 0;
