@@ -111,7 +111,7 @@ describe.skipIf(!enabled)('DTCP tunnels (root, network namespaces, user-space 6i
     const t = tunnels.get('host')!;
     expect(t.reply.clientV4).toBe(t.address);
     expect(t.reply.serverV4).toBe(underlay.gateway);
-    expect(t.reply.clientV6).toMatch(/^fd00:e1:90::/);
+    expect(t.reply.clientV6).toMatch(/^fd00:e1:90:/);
     expect(t.reply.serverV6).toBe('fd00:e1:90::1');
     expect(await run(t.ns, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', el.v6])).toMatch(/ 0% packet loss/);
     expect(await run(el.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', t.reply.clientV6!])).toMatch(/ 0% packet loss/);
