@@ -7,7 +7,7 @@
  *              with the reply's outer addresses, DF and TTL 64
  *   network    the IAD: its delegated prefix routed to a LAN namespace behind it whose host
  *              configures an address by SLAAC from radvd and reaches the EL client
- *   tunnelonly the tunnel without addresses
+ *   tunnelonly the tunnel without addresses: a link-local ping to the switch end, nothing routed
  * and a spoofed inner source dropped and counted, a tunnel gone with its connection.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,11 +180,17 @@ describe.skipIf(!enabled)('DTCP tunnels (root, network namespaces, user-space 6i
     expect((await server.metric('el_switch_frames_dropped_total', { reason: 'src_address' })) - before).toBeGreaterThanOrEqual(3);
   });
 
-  it('tunnelonly: the reply names the two IPv4 ends only; the tunnel lives as long as its connection', async () => {
+  it('tunnelonly: the reply names the two IPv4 ends only; link-local only; the tunnel lives as long as its connection', async () => {
     const t = tunnels.get('tunnelonly')!;
     expect(t.reply.clientV4).toBe(t.address);
     expect(t.reply.serverV4).toBe(underlay.gateway);
     expect(t.reply.clientV6).toBeUndefined();
+    // Link-local only: the switch, the link's far end, answers a ping (how a sit user checks a tunnel).
+    expect(await run(t.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', '-I', 'sit0', `fe80::${t.reply.serverV4}`])).toMatch(/ 0% packet loss/);
+    // A global source from it reaches nobody: it was granted none.
+    sh('ip', ['-6', 'addr', 'add', 'fd00:e1:90::beef/128', 'dev', 'sit0', 'nodad'], { ns: t.ns });
+    sh('ip', ['-6', 'route', 'replace', 'fd00:e1:90::/64', 'dev', 'sit0'], { ns: t.ns });
+    expect(await run(t.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '1', el.v6])).toMatch(/ 100% packet loss/);
     expect(await server.metric('el_switch_6in4_tunnels')).toBe(3);
     t.child.kill('SIGTERM');
     const deadline = Date.now() + 10_000;

@@ -94,7 +94,7 @@ export async function dtcpBenchmark(d: Durations, work: string, idleTunnels: num
     const configFile = join(work, 'elink.yaml');
     const doc = parseDocument(readFileSync(configFile, 'utf8'));
     doc.setIn(['admin', 'host'], '127.0.0.1');
-    doc.setIn(['log', 'level'], 'warn');
+    doc.setIn(['log', 'level'], 'info');
     doc.setIn(['limits'], doc.createNode({ pending: 100_000, pendingPerSource: 100_000, acceptRate: 100_000, acceptRatePerSource: 100_000 }));
     (doc.get('segments') as { add(v: unknown): void }).add(doc.createNode({ name: 'dtcp6', mode: 'l3', mtu: 1400, ipv4: { pool: '198.19.80.0/22' }, ipv6: { pool: 'fd00:e1:0:80::/64' } }));
     doc.setIn(['switch', 'dtcp'], doc.createNode({ listen: { host: '0.0.0.0', port: DTCP_PORT }, segment: 'dtcp6', types: ['host'] }));
