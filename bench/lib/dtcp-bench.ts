@@ -45,6 +45,10 @@ export interface IdleTunnels {
   rssBaselineMiB: number;
   rssLoadedMiB: number;
   rssPerTunnelKiB: number;
+  /** V8 heap in use (nodejs_heap_size_used_bytes), before and after. */
+  heapBaselineMiB: number;
+  heapLoadedMiB: number;
+  heapPerTunnelKiB: number;
   setupSeconds: number;
 }
 
@@ -55,6 +59,14 @@ function cli(args: string[]): void {
 
 function rssBytes(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+}
+
+/** The node's V8 heap in use, from its admin port's /metrics (127.0.0.1:9100 in its namespace). */
+function heapUsed(ns: string): number {
+  const text = must('curl', ['-s', '-m', '5', 'http://127.0.0.1:9100/metrics'], { ns });
+  const m = /^nodejs_heap_size_used_bytes (\S+)/m.exec(text);
+  if (!m) throw new Error('no nodejs_heap_size_used_bytes in the node\'s /metrics');
+  return Number(m[1]);
 }
 
 /** The pid of `elink up` (the node process) inside `ns`. */
@@ -145,7 +157,14 @@ export async function dtcpBenchmark(d: Durations, work: string, idleTunnels: num
       ratio: { tcp1: dtcp.tcp1Gbps / el.tcp1Gbps, pingAvg: dtcp.pingAvgMs / el.pingAvgMs },
       notes: ['client 1 → client 2 over IPv6; client 2 an EL kernel client; client 1 an EL kernel client, then a DTCP host tunnel (user-space sit: TUN + raw protocol-41 socket)'],
     };
-    if (idleTunnels > 0) result.idle = await idle(topo.clients[0].ns, topo.clients[0].address, topo.server.address, topo.server.ns, idleTunnels);
+    if (idleTunnels > 0) {
+      // A fresh node for the idle tunnels: its memory then holds no traffic's buffers.
+      for (const p of procs.splice(0).reverse()) await p.stop();
+      const fresh = daemon(process.execPath, [CLI, 'up', '--state', work], { ns: topo.server.ns });
+      procs.push(fresh);
+      await fresh.waitFor(/"emotion link started"/, 60_000, 'elink up (idle tunnels)');
+      result.idle = await idle(topo.clients[0].ns, topo.clients[0].address, topo.server.address, topo.server.ns, idleTunnels);
+    }
     return result;
   } finally {
     await stopAll();
@@ -159,8 +178,9 @@ async function idle(ns: string, via: string, server: string, serverNs: string, n
   must('ip', ['-n', ns, 'route', 'add', 'local', '198.18.128.0/17', 'dev', 'lo']);
   must('ip', ['-n', serverNs, 'route', 'add', '198.18.128.0/17', 'via', via]);
   const pid = nodePid(serverNs);
-  await sleep(500);
+  await sleep(3000);
   const rss0 = rssBytes(pid);
+  const heap0 = heapUsed(serverNs);
   const t0 = Date.now();
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, fileURLToPath(new URL('./dtcp-idle-clients.js', import.meta.url))], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -173,8 +193,9 @@ async function idle(ns: string, via: string, server: string, serverNs: string, n
   const deadline = Date.now() + 300_000;
   while (!last.done && Date.now() < deadline && child.exitCode === null) await sleep(500);
   const setupSeconds = (Date.now() - t0) / 1000;
-  await sleep(2000);
+  await sleep(5000);
   const rss1 = rssBytes(pid);
+  const heap1 = heapUsed(serverNs);
   child.kill('SIGTERM');
   return {
     wanted: n,
@@ -184,6 +205,9 @@ async function idle(ns: string, via: string, server: string, serverNs: string, n
     rssBaselineMiB: rss0 / 2 ** 20,
     rssLoadedMiB: rss1 / 2 ** 20,
     rssPerTunnelKiB: last.up ? (rss1 - rss0) / 1024 / last.up : 0,
+    heapBaselineMiB: heap0 / 2 ** 20,
+    heapLoadedMiB: heap1 / 2 ** 20,
+    heapPerTunnelKiB: last.up ? (heap1 - heap0) / 1024 / last.up : 0,
     setupSeconds,
   };
 }
