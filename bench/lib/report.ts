@@ -23,6 +23,8 @@ export interface Results {
   micro?: unknown;
   scale?: unknown;
   storm?: unknown;
+  /** DTCP host tunnel against EL, idle tunnels, and what a tunnel costs (dtcp-bench.ts, six-in-four-cost.ts). */
+  dtcp?: unknown;
   /** Session setups per switch core-second by admission (setups.ts). */
   setups?: import('./setups.js').SetupResult;
 }

@@ -29,6 +29,11 @@ function run(ns: string, cmd: string, args: string[]): Promise<string> {
   });
 }
 
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
 /** Starts the user-space sit client in `ns` and waits for its "tunnel up" line. */
 async function sitClient(ns: string, local: string, remote: string, addr: string): Promise<ChildProcess> {
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, CLIENT, '--local', local, '--remote', remote, '--addr', `${addr}/128`, '--route', 'fd00:e1:60::/64', '--mtu', '1400'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -109,6 +114,16 @@ describe.skipIf(!enabled)('6in4 plane (root, network namespaces, raw protocol-41
     } finally {
       sh('ip', ['link', 'set', 'sit0', 'mtu', '1400'], { ns: a.ns });
     }
+  });
+
+  it('the switch is the far end of each tunnel link: a link-local ping is answered, other link-local traffic is dropped (link_local)', async () => {
+    expect(await run(a.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', '-I', 'sit0', `fe80::${underlay.gateway}`])).toMatch(/ 0% packet loss/);
+    const drops = (plane as unknown as { drops: Record<string, number> }).drops;
+    const before = drops.link_local;
+    // A UDP datagram on the link (not a ping): nothing on the switch's side takes it.
+    await run(a.ns, process.execPath, ['-e', "const s = require('node:dgram').createSocket('udp6'); s.send('x', 9, 'fe80::1%sit0', () => s.close());"]);
+    await until(() => drops.link_local > before);
+    expect(drops.link_local).toBeGreaterThan(before);
   });
 
   it('a spoofed inner source is dropped and counted (src_address), as for an EL client', async () => {

@@ -7,6 +7,9 @@
  *   raw socket (recvmmsg, one JS call per wake-up)
  *     → outer source → tunnel (a Map by client IPv4, bounded by maxTunnels; unknown: `unknown_tunnel`)
  *     → outer destination must be the tunnel's server IPv4 (`outer_destination`)
+ *     → a link-local destination stays on the tunnel's link, whose far end the switch is: an
+ *       echo request from a link-local source is answered here (rate-limited per tunnel),
+ *       anything else dropped (`link_local`); a segment routes no link-local
  *     → inner packet copied into the flush scheduler's arena (as a session's frames are)
  *     → segment.forward(inner, tunnel port): source check, reach, hop limit, ICMPv6 errors
  *       exactly as for an EL client's session
@@ -26,6 +29,7 @@ import { allocatePortId, type Port } from '../core/port.js';
 import type { Segment } from '../core/segment.js';
 import { L3Segment } from '../core/l3/l3-segment.js';
 import { formatPrefix, parsePrefix, type Prefix } from '../core/l3/ip.js';
+import { icmp6EchoReply, ICMP6_ECHO_REQUEST, TokenBucket } from '../core/l3/icmp.js';
 
 export interface SixInFourTunnelSpec {
   /** The L3 segment the tunnel's inner IPv6 packets enter. */
@@ -71,6 +75,9 @@ export const SIX_IN_FOUR_DROP_REASONS = [
   'outer_destination',
   /** The inner packet is not IPv6 (6in4 carries IPv6 only). */
   'not_ipv6',
+  /** A link-local destination that is not an echo request from a link-local source (the
+   * switch, the tunnel's far end, answers pings only), or over the tunnel's echo budget. */
+  'link_local',
   /** The inner packet is longer than the segment MTU (the client's tunnel MTU is set too high):
    * an ICMPv6 packet too big with the segment MTU goes back (rate-limited as other errors). */
   'too_big',
@@ -92,8 +99,9 @@ export interface SixInFourOptions {
   scheduler?: FlushScheduler;
 }
 
-/** One tick's packets of one tunnel: one sendmmsg from its server IPv4 to its client IPv4. */
-class SixInFourWriter implements Writer {
+/** One tick's packets of one tunnel: one sendmmsg from its server IPv4 to its client IPv4
+ * (`src`, `dst`: IPv4 as unsigned numbers). Packets the kernel refuses are returned (device_drop). */
+export class SixInFourWriter implements Writer {
   readonly framesOnly = true;
 
   constructor(
@@ -121,6 +129,8 @@ class TunnelPort implements Port {
   bytesIn = 0;
   readonly openedAt = Date.now();
   closed = false;
+  /** Echo replies on the tunnel's link (link-local), made on the first. */
+  echo: TokenBucket | undefined;
 
   constructor(
     readonly plane: Plane,
@@ -158,7 +168,9 @@ class Plane implements SixInFourPlane {
   private readonly queueFrames: number;
   private readonly scheduler: FlushScheduler;
   private readonly logger: Logger;
-  readonly drops: Record<SixInFourDropReason, number> = { unknown_tunnel: 0, outer_destination: 0, not_ipv6: 0, too_big: 0 };
+  readonly drops: Record<SixInFourDropReason, number> = { unknown_tunnel: 0, outer_destination: 0, not_ipv6: 0, link_local: 0, too_big: 0 };
+  /** Echo replies to link-local echo requests (the tunnel's far end answering). */
+  linkLocalEchoes = 0;
   /** Totals of closed tunnels (live ones are summed when read). */
   private readonly past = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, queue_full: 0, device_drop: 0 };
   opened = 0;
@@ -272,6 +284,10 @@ class Plane implements SixInFourPlane {
         this.drops.not_ipv6++;
         continue;
       }
+      if (slab[offset + 24] === 0xfe && (slab[offset + 25] & 0xc0) === 0x80) {
+        this.linkLocal(slab.subarray(offset, offset + length), port);
+        continue;
+      }
       if (length > port.segment.def.mtu) {
         this.drops.too_big++;
         port.segment.packetTooBig(slab.subarray(offset, offset + length), port);
@@ -286,6 +302,26 @@ class Plane implements SixInFourPlane {
     }
     this.scheduler.flushNow();
   };
+
+  /** `p` (still in the slab) has a link-local destination: the switch is the tunnel's other end.
+   * A ping to it is answered (what `ping6 fe80::…%dtcp0` checks a tunnel with, and all a
+   * `tunnelonly` tunnel may do), from the tunnel's own budget (the segment's icmpPerSession). */
+  private linkLocal(p: Buffer, port: TunnelPort): void {
+    const fromLinkLocal = p[8] === 0xfe && (p[9] & 0xc0) === 0x80;
+    if (!fromLinkLocal || p.length <= 40 || p[6] !== 58 || p[40] !== ICMP6_ECHO_REQUEST) {
+      this.drops.link_local++;
+      return;
+    }
+    const budget = port.segment.def.icmpPerSession;
+    port.echo ??= new TokenBucket(budget.rate, budget.burst);
+    const reply = port.echo.take() ? icmp6EchoReply(p) : undefined;
+    if (reply === undefined) {
+      this.drops.link_local++;
+      return;
+    }
+    this.linkLocalEchoes++;
+    port.enqueue(reply);
+  }
 
   /** Traffic and queue drops of every tunnel, closed ones included. */
   totals(): { tunnels: number; opened: number; packetsIn: number; bytesIn: number; packetsOut: number; bytesOut: number; queue_full: number; device_drop: number } {
