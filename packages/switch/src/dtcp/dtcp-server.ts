@@ -22,7 +22,7 @@ import type { DtcpAuthority } from './dtcp-authority.js';
 import { DtcpConn, type DtcpConnHost } from './dtcp-conn.js';
 import { DEFAULT_DTCP, type DtcpSettings } from './dtcp-defaults.js';
 import { registerDtcpMetrics, type DtcpFailure, type DtcpMetrics } from './dtcp-metrics.js';
-import { REPLY } from './dtcp-replies.js';
+import { error, REPLY } from './dtcp-replies.js';
 import type { SixInFourPlane, SixInFourTunnel } from './six-in-four.js';
 
 export interface DtcpServerOptions extends Partial<Omit<DtcpSettings, 'segment'>> {
@@ -142,6 +142,19 @@ export class DtcpServer implements DtcpConnHost {
       unsentBytes += c.socket.writableLength;
     }
     return { connections: this.#conns.size, tunnels: { ...this.#tunnels }, paused, unsentBytes };
+  }
+
+  /** Ends the connections whose tunnel's user may no longer be in its segment (a config reload); returns how many. */
+  endTunnels(gone: (user: string, segment: string) => boolean, reason: string): number {
+    let n = 0;
+    for (const c of [...this.#conns]) {
+      const g = c.grant;
+      if (g && gone(g.user, g.segment)) {
+        c.close(reason, error(`${reason}, disconnecting`));
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Closes the listener and every connection (their tunnels with them). */

@@ -466,6 +466,8 @@ export class SwitchNode implements SessionHost {
         n++;
       }
     }
+    // DTCP tunnels are sessions of their users too.
+    if (this.dtcp) n += this.dtcp.endTunnels(gone, reason);
     if (n) this.logger.info({ sessions: n, reason }, 'sessions ended');
     return n;
   }
