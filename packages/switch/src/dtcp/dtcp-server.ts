@@ -29,6 +29,8 @@ export interface DtcpServerOptions extends Partial<Omit<DtcpSettings, 'segment'>
   segment: string;
   nodeId: string;
   authority: DtcpAuthority;
+  /** True while the node drains: `tunnel` is refused. Default: never. */
+  draining?: () => boolean;
   /** The 6in4 data plane tunnels are opened in (asked at each open: a node opens its own lazily). */
   plane: () => SixInFourPlane;
   logger: Logger;
@@ -52,6 +54,7 @@ export class DtcpServer implements DtcpConnHost {
   /** Failures by reason (also el_dtcp_failures_total). */
   readonly failures = new Map<DtcpFailure, number>();
   readonly #plane: () => SixInFourPlane;
+  readonly #draining: () => boolean;
   readonly #tcp: Server;
   readonly #conns = new Set<DtcpConn>();
   /** The connection holding each user's tunnel. */
@@ -75,6 +78,7 @@ export class DtcpServer implements DtcpConnHost {
     this.nodeId = opts.nodeId;
     this.authority = opts.authority;
     this.#plane = opts.plane;
+    this.#draining = opts.draining ?? (() => false);
     this.#log = opts.logger;
     this.guard = new ConnectionGuard({ listener: 'dtcp', limits: opts.connectionLimits, fds: opts.fds, logger: opts.logger, registry: opts.registry, logIntervalMs: opts.logIntervalMs });
     // Strangers decide how often these happen: sampled, then summed up.
@@ -131,6 +135,10 @@ export class DtcpServer implements DtcpConnHost {
 
   get listening(): boolean {
     return this.#tcp.listening;
+  }
+
+  get draining(): boolean {
+    return this.#draining();
   }
 
   /** Connections open now, tunnels up by type, connections paused for not reading their replies, and the reply bytes waiting for them all. */
