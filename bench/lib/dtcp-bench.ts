@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { CLI, PASSWORD } from './elink.js';
-import { iperf, pingStats, waitReachable, type Durations, type Side } from './measure.js';
+import { cpuDelta, cpuTicks, iperf, pingStats, waitReachable, type Durations, type Side } from './measure.js';
 import { daemon, must, sleep, type Daemon } from './proc.js';
 import { createTopology } from './topology.js';
 
@@ -39,6 +39,8 @@ ws.close();
 
 export interface DtcpFigures {
   tcp1Gbps: number;
+  /** CPU seconds per Gbit carried by the TCP stream: the node (server namespace) and the sending client (client 1's processes). */
+  cpuSecondsPerGbit: { server: number; client1: number };
   pingAvgMs: number;
   pingP99Ms: number;
 }
@@ -78,13 +80,17 @@ function memoryAfterGc(ns: string): { rss: number; heapUsed: number } {
   return JSON.parse(out.trim().split('\n').pop()!) as { rss: number; heapUsed: number };
 }
 
-function figures(side: Side, d: Durations): DtcpFigures {
+function figures(side: Side, d: Durations, serverNs: string): DtcpFigures {
   const ping = pingStats(side.from.ns, side.to.address, d.pings);
   const server = spawn('ip', ['netns', 'exec', side.to.ns, 'iperf3', '-s', '-1', '-B', side.to.address], { stdio: 'ignore' });
   try {
     spawnSync('sleep', ['0.5']);
+    const s0 = cpuTicks(serverNs);
+    const c0 = cpuTicks(side.from.ns);
     const tcp1 = iperf(side, [], d.seconds);
-    return { tcp1Gbps: tcp1.end.sum_received!.bits_per_second / 1e9, pingAvgMs: ping.avg, pingP99Ms: ping.p99 };
+    const gbit = (tcp1.end.sum_received!.bytes * 8) / 1e9;
+    const cpuSecondsPerGbit = { server: cpuDelta(s0, cpuTicks(serverNs)) / gbit, client1: cpuDelta(c0, cpuTicks(side.from.ns)) / gbit };
+    return { tcp1Gbps: tcp1.end.sum_received!.bits_per_second / 1e9, cpuSecondsPerGbit, pingAvgMs: ping.avg, pingP99Ms: ping.p99 };
   } finally {
     server.kill();
   }
@@ -137,14 +143,14 @@ export async function dtcpBenchmark(d: Durations, work: string, idleTunnels: num
 
     const el1 = await connect(0);
     await waitReachable(side);
-    const el = figures(side, d);
+    const el = figures(side, d, topo.server.ns);
     await el1.proc.stop();
 
     const dtcpClient = daemon(process.execPath, [DTCP_CLIENT, '--server', topo.server.address, '--port', String(DTCP_PORT), '--user', 'phone', '--password-file', join(work, 'dtcp-pw'), '--type', 'host', '--mtu', '1400'], { ns: topo.clients[0].ns });
     procs.push(dtcpClient);
     await dtcpClient.waitFor(/"tunnel up"/, 30_000, 'DTCP tunnel up');
     await waitReachable(side);
-    const dtcp = figures(side, d);
+    const dtcp = figures(side, d, topo.server.ns);
     await dtcpClient.stop();
 
     const result: DtcpBenchResult = {
