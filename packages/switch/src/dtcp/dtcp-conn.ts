@@ -29,6 +29,8 @@ export interface DtcpConnHost {
   readonly settings: Readonly<DtcpSettings>;
   readonly nodeId: string;
   readonly authority: DtcpAuthority;
+  /** True while the node drains (SIGTERM): no new tunnel, it would end within seconds. */
+  readonly draining: boolean;
   /** Opens the granted tunnel for `conn` (ending another connection's tunnel of the same user); throws ElError. */
   openTunnel(conn: DtcpConn, grant: DtcpGrant): SixInFourTunnel;
   /** `conn`'s tunnel was closed (replaced or torn down). */
@@ -222,6 +224,10 @@ export class DtcpConn {
     if (!(DTCP_TYPES as readonly string[]).includes(type) || !this.host.settings.types.includes(type)) {
       this.host.failed('unsupported_type', this);
       return this.#send(unsupportedType(typeText));
+    }
+    if (this.host.draining) {
+      this.host.failed('draining', this);
+      return this.#send(REPLY.draining);
     }
     if (!isIPv4(this.clientV4) || !isIPv4(this.serverV4)) {
       this.host.failed('no_ipv4', this);

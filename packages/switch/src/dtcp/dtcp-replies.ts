@@ -13,6 +13,7 @@ export const REPLY = {
   tooManyLines: '-ERR too many commands at once, disconnecting',
   superseded: '-ERR superseded by a new tunnel of this user, disconnecting',
   shuttingDown: '-ERR server shutting down, disconnecting',
+  draining: '-ERR server shutting down; try again later',
   unavailable: '-ERR the tunnel broker is unavailable; try again later',
   needsIPv4: '-ERR tunnels need a client on IPv4; connect over IPv4',
 } as const;

@@ -378,6 +378,32 @@ describe('DTCP listener: bounds', () => {
     await c.closedWithin();
   });
 
+  it('a config reload that removes a user ends its tunnel (SwitchNode.endSessions), not the others', async () => {
+    const s = await setup();
+    const a = await s.connect();
+    expect(await a.tunnel('phone', SECRET, 'host')).toMatch(/^\+OK /);
+    const b = await s.connect();
+    expect(await b.tunnel('iad', 'iad-secret-1', 'network')).toMatch(/^\+OK /);
+    expect(s.t.node.endSessions((user, seg) => user === 'phone' && seg === 'v6', 'user removed or no longer in this segment')).toBe(1);
+    expect(await a.next()).toBe('-ERR user removed or no longer in this segment, disconnecting');
+    await a.closedWithin();
+    expect(await b.ask('ping')).toBe('+OK hi, happy to hear from you');
+    expect(s.t.node.dtcp!.stats.tunnels).toEqual({ host: 0, network: 1, tunnelonly: 0 });
+  });
+
+  it('while the node drains, tunnel is refused (it would end within seconds); established tunnels stay until stop', async () => {
+    const s = await setup();
+    const a = await s.connect();
+    expect(await a.tunnel('phone', SECRET, 'host')).toMatch(/^\+OK /);
+    const draining = s.t.node.drain('test', { timeoutMs: 10 });
+    const b = await s.connect();
+    expect(await b.tunnel('iad', 'iad-secret-1', 'network')).toBe('-ERR server shutting down; try again later');
+    expect(s.checks.n).toBe(1);
+    expect(await a.ask('ping')).toBe('+OK hi, happy to hear from you');
+    await draining;
+    expect((await failures(s.t)).draining).toBe(1);
+  });
+
   it('stop() ends every connection and tunnel', async () => {
     const s = await setup();
     const c = await s.connect();

@@ -22,13 +22,15 @@ import type { DtcpAuthority } from './dtcp-authority.js';
 import { DtcpConn, type DtcpConnHost } from './dtcp-conn.js';
 import { DEFAULT_DTCP, type DtcpSettings } from './dtcp-defaults.js';
 import { registerDtcpMetrics, type DtcpFailure, type DtcpMetrics } from './dtcp-metrics.js';
-import { REPLY } from './dtcp-replies.js';
+import { error, REPLY } from './dtcp-replies.js';
 import type { SixInFourPlane, SixInFourTunnel } from './six-in-four.js';
 
 export interface DtcpServerOptions extends Partial<Omit<DtcpSettings, 'segment'>> {
   segment: string;
   nodeId: string;
   authority: DtcpAuthority;
+  /** True while the node drains: `tunnel` is refused. Default: never. */
+  draining?: () => boolean;
   /** The 6in4 data plane tunnels are opened in (asked at each open: a node opens its own lazily). */
   plane: () => SixInFourPlane;
   logger: Logger;
@@ -52,6 +54,7 @@ export class DtcpServer implements DtcpConnHost {
   /** Failures by reason (also el_dtcp_failures_total). */
   readonly failures = new Map<DtcpFailure, number>();
   readonly #plane: () => SixInFourPlane;
+  readonly #draining: () => boolean;
   readonly #tcp: Server;
   readonly #conns = new Set<DtcpConn>();
   /** The connection holding each user's tunnel. */
@@ -75,6 +78,7 @@ export class DtcpServer implements DtcpConnHost {
     this.nodeId = opts.nodeId;
     this.authority = opts.authority;
     this.#plane = opts.plane;
+    this.#draining = opts.draining ?? (() => false);
     this.#log = opts.logger;
     this.guard = new ConnectionGuard({ listener: 'dtcp', limits: opts.connectionLimits, fds: opts.fds, logger: opts.logger, registry: opts.registry, logIntervalMs: opts.logIntervalMs });
     // Strangers decide how often these happen: sampled, then summed up.
@@ -133,6 +137,10 @@ export class DtcpServer implements DtcpConnHost {
     return this.#tcp.listening;
   }
 
+  get draining(): boolean {
+    return this.#draining();
+  }
+
   /** Connections open now, tunnels up by type, connections paused for not reading their replies, and the reply bytes waiting for them all. */
   get stats(): { connections: number; tunnels: Record<DtcpType, number>; paused: number; unsentBytes: number } {
     let paused = 0;
@@ -142,6 +150,19 @@ export class DtcpServer implements DtcpConnHost {
       unsentBytes += c.socket.writableLength;
     }
     return { connections: this.#conns.size, tunnels: { ...this.#tunnels }, paused, unsentBytes };
+  }
+
+  /** Ends the connections whose tunnel's user may no longer be in its segment (a config reload); returns how many. */
+  endTunnels(gone: (user: string, segment: string) => boolean, reason: string): number {
+    let n = 0;
+    for (const c of [...this.#conns]) {
+      const g = c.grant;
+      if (g && gone(g.user, g.segment)) {
+        c.close(reason, error(`${reason}, disconnecting`));
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Closes the listener and every connection (their tunnels with them). */

@@ -100,7 +100,7 @@ export interface SwitchNodeOptions {
   /** Trunks to the other nodes of its segments (trunk/trunk-hub.ts); absent = none. */
   trunk?: (Partial<TrunkSettings> & Pick<TrunkSettings, 'secret'>) | undefined;
   /** A DTCP listener (dtcp/dtcp-server.ts, docs/dtcp.md); absent = none. Its admission uses the node's limits, descriptors and PROXY protocol ranges. */
-  dtcp?: (Omit<DtcpServerOptions, 'nodeId' | 'logger' | 'registry' | 'fds' | 'connectionLimits' | 'proxyTrusted' | 'proxyTimeoutMs' | 'logIntervalMs' | 'logSample' | 'plane'> & { /** Default: the node's own, sixInFourPlane(). */ plane?: SixInFourPlane }) | undefined;
+  dtcp?: (Omit<DtcpServerOptions, 'nodeId' | 'logger' | 'registry' | 'fds' | 'connectionLimits' | 'proxyTrusted' | 'proxyTimeoutMs' | 'logIntervalMs' | 'logSample' | 'plane' | 'draining'> & { /** Default: the node's own, sixInFourPlane(). */ plane?: SixInFourPlane }) | undefined;
   /** The 6in4 plane of DTCP tunnels (sixInFourPlane()): tunnel limit, queue, raw socket settings. */
   sixInFour?: Pick<SixInFourOptions, 'maxTunnels' | 'queueFrames' | 'socket'>;
 }
@@ -218,6 +218,7 @@ export class SwitchNode implements SessionHost {
       this.dtcp = new DtcpServer({
         ...opts.dtcp,
         plane: () => given ?? this.sixInFourPlane(),
+        draining: () => this.#draining,
         nodeId: opts.nodeId,
         logger: opts.logger.child({ component: 'dtcp' }),
         registry: opts.registry,
@@ -466,6 +467,8 @@ export class SwitchNode implements SessionHost {
         n++;
       }
     }
+    // DTCP tunnels are sessions of their users too.
+    if (this.dtcp) n += this.dtcp.endTunnels(gone, reason);
     if (n) this.logger.info({ sessions: n, reason }, 'sessions ended');
     return n;
   }
