@@ -14,16 +14,33 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { CLI, PASSWORD } from './elink.js';
-import { iperf, pingStats, waitReachable, type Durations, type Side } from './measure.js';
+import { cpuDelta, cpuTicks, iperf, pingStats, waitReachable, type Durations, type Side } from './measure.js';
 import { daemon, must, sleep, type Daemon } from './proc.js';
 import { createTopology } from './topology.js';
 
 const DTCP_CLIENT = fileURLToPath(new URL('../../../test/lib/dtcp-client.ts', import.meta.url));
 const DTCP_PORT = 20200;
 const SECRET = 'bench dtcp secret';
+const INSPECT_PORT = 9229;
+
+/** Run in the node's namespace: a full GC through the inspector, then its memory (JSON). */
+const GC_PROBE = `
+const list = await (await fetch('http://127.0.0.1:${INSPECT_PORT}/json/list')).json();
+const ws = new WebSocket(list[0].webSocketDebuggerUrl);
+await new Promise((r, j) => { ws.onopen = r; ws.onerror = j; });
+let id = 0;
+const call = (method, params = {}) => new Promise((r) => { const my = ++id; ws.addEventListener('message', function on(e) { const m = JSON.parse(e.data); if (m.id === my) { ws.removeEventListener('message', on); r(m.result); } }); ws.send(JSON.stringify({ id: my, method, params })); });
+await call('HeapProfiler.collectGarbage');
+await call('HeapProfiler.collectGarbage');
+const r = await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true });
+console.log(r.result.value);
+ws.close();
+`;
 
 export interface DtcpFigures {
   tcp1Gbps: number;
+  /** CPU seconds per Gbit carried by the TCP stream: the node (server namespace) and the sending client (client 1's processes). */
+  cpuSecondsPerGbit: { server: number; client1: number };
   pingAvgMs: number;
   pingP99Ms: number;
 }
@@ -57,38 +74,23 @@ function cli(args: string[]): void {
   if (r.status !== 0) throw new Error(`elink ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
 }
 
-function rssBytes(pid: number): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+/** The node's memory after two full GCs (through its inspector on 127.0.0.1 of its namespace). */
+function memoryAfterGc(ns: string): { rss: number; heapUsed: number } {
+  const out = must('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', GC_PROBE], { timeoutMs: 60_000 });
+  return JSON.parse(out.trim().split('\n').pop()!) as { rss: number; heapUsed: number };
 }
 
-/** The node's V8 heap in use, from its admin port's /metrics (127.0.0.1:9100 in its namespace). */
-function heapUsed(ns: string): number {
-  const text = must('curl', ['-s', '-m', '5', 'http://127.0.0.1:9100/metrics'], { ns });
-  const m = /^nodejs_heap_size_used_bytes (\S+)/m.exec(text);
-  if (!m) throw new Error('no nodejs_heap_size_used_bytes in the node\'s /metrics');
-  return Number(m[1]);
-}
-
-/** The pid of `elink up` (the node process) inside `ns`. */
-function nodePid(ns: string): number {
-  const pids = must('ip', ['netns', 'pids', ns]).split('\n').filter(Boolean).map(Number);
-  for (const pid of pids) {
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('\0up\0')) return pid;
-    } catch {
-      // gone
-    }
-  }
-  throw new Error(`no elink up process in ${ns}`);
-}
-
-function figures(side: Side, d: Durations): DtcpFigures {
+function figures(side: Side, d: Durations, serverNs: string): DtcpFigures {
   const ping = pingStats(side.from.ns, side.to.address, d.pings);
   const server = spawn('ip', ['netns', 'exec', side.to.ns, 'iperf3', '-s', '-1', '-B', side.to.address], { stdio: 'ignore' });
   try {
     spawnSync('sleep', ['0.5']);
+    const s0 = cpuTicks(serverNs);
+    const c0 = cpuTicks(side.from.ns);
     const tcp1 = iperf(side, [], d.seconds);
-    return { tcp1Gbps: tcp1.end.sum_received!.bits_per_second / 1e9, pingAvgMs: ping.avg, pingP99Ms: ping.p99 };
+    const gbit = (tcp1.end.sum_received!.bytes * 8) / 1e9;
+    const cpuSecondsPerGbit = { server: cpuDelta(s0, cpuTicks(serverNs)) / gbit, client1: cpuDelta(c0, cpuTicks(side.from.ns)) / gbit };
+    return { tcp1Gbps: tcp1.end.sum_received!.bits_per_second / 1e9, cpuSecondsPerGbit, pingAvgMs: ping.avg, pingP99Ms: ping.p99 };
   } finally {
     server.kill();
   }
@@ -141,14 +143,14 @@ export async function dtcpBenchmark(d: Durations, work: string, idleTunnels: num
 
     const el1 = await connect(0);
     await waitReachable(side);
-    const el = figures(side, d);
+    const el = figures(side, d, topo.server.ns);
     await el1.proc.stop();
 
     const dtcpClient = daemon(process.execPath, [DTCP_CLIENT, '--server', topo.server.address, '--port', String(DTCP_PORT), '--user', 'phone', '--password-file', join(work, 'dtcp-pw'), '--type', 'host', '--mtu', '1400'], { ns: topo.clients[0].ns });
     procs.push(dtcpClient);
     await dtcpClient.waitFor(/"tunnel up"/, 30_000, 'DTCP tunnel up');
     await waitReachable(side);
-    const dtcp = figures(side, d);
+    const dtcp = figures(side, d, topo.server.ns);
     await dtcpClient.stop();
 
     const result: DtcpBenchResult = {
@@ -160,7 +162,8 @@ export async function dtcpBenchmark(d: Durations, work: string, idleTunnels: num
     if (idleTunnels > 0) {
       // A fresh node for the idle tunnels: its memory then holds no traffic's buffers.
       for (const p of procs.splice(0).reverse()) await p.stop();
-      const fresh = daemon(process.execPath, [CLI, 'up', '--state', work], { ns: topo.server.ns });
+      // With the inspector on loopback (its namespace's): the heap is measured after a full GC.
+      const fresh = daemon(process.execPath, [`--inspect=127.0.0.1:${INSPECT_PORT}`, CLI, 'up', '--state', work], { ns: topo.server.ns });
       procs.push(fresh);
       await fresh.waitFor(/"emotion link started"/, 60_000, 'elink up (idle tunnels)');
       result.idle = await idle(topo.clients[0].ns, topo.clients[0].address, topo.server.address, topo.server.ns, idleTunnels);
@@ -177,10 +180,8 @@ export async function dtcpBenchmark(d: Durations, work: string, idleTunnels: num
 async function idle(ns: string, via: string, server: string, serverNs: string, n: number): Promise<IdleTunnels> {
   must('ip', ['-n', ns, 'route', 'add', 'local', '198.18.128.0/17', 'dev', 'lo']);
   must('ip', ['-n', serverNs, 'route', 'add', '198.18.128.0/17', 'via', via]);
-  const pid = nodePid(serverNs);
   await sleep(3000);
-  const rss0 = rssBytes(pid);
-  const heap0 = heapUsed(serverNs);
+  const m0 = memoryAfterGc(serverNs);
   const t0 = Date.now();
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, fileURLToPath(new URL('./dtcp-idle-clients.js', import.meta.url))], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -194,20 +195,19 @@ async function idle(ns: string, via: string, server: string, serverNs: string, n
   while (!last.done && Date.now() < deadline && child.exitCode === null) await sleep(500);
   const setupSeconds = (Date.now() - t0) / 1000;
   await sleep(5000);
-  const rss1 = rssBytes(pid);
-  const heap1 = heapUsed(serverNs);
+  const m1 = memoryAfterGc(serverNs);
   child.kill('SIGTERM');
   return {
     wanted: n,
     up: last.up,
     failed: last.failed,
     ...(last.lastError ? { lastError: last.lastError } : {}),
-    rssBaselineMiB: rss0 / 2 ** 20,
-    rssLoadedMiB: rss1 / 2 ** 20,
-    rssPerTunnelKiB: last.up ? (rss1 - rss0) / 1024 / last.up : 0,
-    heapBaselineMiB: heap0 / 2 ** 20,
-    heapLoadedMiB: heap1 / 2 ** 20,
-    heapPerTunnelKiB: last.up ? (heap1 - heap0) / 1024 / last.up : 0,
+    rssBaselineMiB: m0.rss / 2 ** 20,
+    rssLoadedMiB: m1.rss / 2 ** 20,
+    rssPerTunnelKiB: last.up ? (m1.rss - m0.rss) / 1024 / last.up : 0,
+    heapBaselineMiB: m0.heapUsed / 2 ** 20,
+    heapLoadedMiB: m1.heapUsed / 2 ** 20,
+    heapPerTunnelKiB: last.up ? (m1.heapUsed - m0.heapUsed) / 1024 / last.up : 0,
     setupSeconds,
   };
 }

@@ -55,7 +55,7 @@ export function cpuTicks(ns: string): Map<number, number> {
   return out;
 }
 
-function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+export function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
   let ticks = 0;
   for (const [pid, t] of after) ticks += t - (before.get(pid) ?? 0);
   return ticks / TICK;

@@ -13,7 +13,7 @@ import { makeFixture } from '../testing/test-client.js';
 import { segment, startNode, type TestNode } from '../testing/test-node.js';
 import type { SixInFourPlane, SixInFourTunnel } from './six-in-four.js';
 import type { L3Segment } from '../core/l3/l3-segment.js';
-import { parsePrefix } from '../core/l3/ip.js';
+import { formatPrefix, parsePrefix } from '../core/l3/ip.js';
 
 const enabled = requireNetnsOrSkip();
 const CLIENT = fileURLToPath(new URL('../../../../test/lib/dtcp-client.ts', import.meta.url));
@@ -150,6 +150,19 @@ describe.skipIf(!enabled)('6in4 plane (root, network namespaces, raw protocol-41
     expect(codeOf(() => plane.open({ ...base, segment: 'six', clientV4: 'fd00::1' }))).toBe('EL_ERR_INVALID');
     // Another user's address.
     expect(codeOf(() => plane.open({ ...base, segment: 'six', routes: [`${B6}/128`] }))).toBe('EL_ERR_ADDRESS_IN_USE');
+    expect(plane.size).toBe(2);
+  });
+
+  it("a tunnel's routes are the segment's endpoints while it is open: announced to trunks like any other, withdrawn at close", () => {
+    const events: string[] = [];
+    const key = formatPrefix(parsePrefix('fd00:e1:60::77/128')!); // the endpoint key's text form
+    seg.listen({ added: (k) => events.push(`+${k}`), removed: (k) => events.push(`-${k}`) }, { maxMoves: 5, windowMs: 1000, freezeMs: 1000 });
+    const t77 = plane.open({ segment: 'six', clientV4: '198.18.251.77', serverV4: underlay.gateway, user: 'dave', device: 'd', sources: ['fd00:e1:60::77/128'], routes: ['fd00:e1:60::77/128'] });
+    expect(events).toEqual([`+${key}`]);
+    expect(seg.localEndpoints().some(([k]) => k === key)).toBe(true);
+    t77.close('test');
+    expect(events).toEqual([`+${key}`, `-${key}`]);
+    expect(seg.localEndpoints().some(([k]) => k === key)).toBe(false);
     expect(plane.size).toBe(2);
   });
 

@@ -22,7 +22,7 @@
  */
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { ElError, RecordType } from '@elink/protocol';
+import { ElError, HEADER_LENGTH, RecordType } from '@elink/protocol';
 import { DEFAULT_MAX_FRAMES, OutputQueue, defaultFlushScheduler, type FlushScheduler, type Writer } from '@elink/transport';
 import { ipv4Number, Proto41Socket, type Proto41Options, type Proto41Stats } from '@elink/tuntap';
 import { allocatePortId, type Port } from '../core/port.js';
@@ -133,31 +133,27 @@ class TunnelPort implements Port {
   echo: TokenBucket | undefined;
 
   constructor(
-    readonly plane: Plane,
     readonly spec: SixInFourTunnelSpec,
     readonly segment: L3Segment,
     readonly client: number,
     readonly server: number,
-    readonly prefixes: readonly Prefix[],
     socket: Proto41Socket,
     queueFrames: number,
     scheduler: FlushScheduler,
   ) {
     this.name = `6in4:${spec.clientV4}`;
-    const mtu = segment.def.mtu;
-    this.output = new OutputQueue(new SixInFourWriter(socket, client, server), { maxFrames: queueFrames, maxBytes: queueFrames * (mtu + 8), scheduler });
+    // Packets are at most the segment MTU (longer ones are refused at the door: too_big).
+    const maxBytes = queueFrames * (HEADER_LENGTH + segment.def.mtu);
+    this.output = new OutputQueue(new SixInFourWriter(socket, client, server), { maxFrames: queueFrames, maxBytes, scheduler });
   }
 
-  get id6(): string {
+  /** The tunnel's id (SixInFourTunnel.id, logs): its client address and port number. */
+  get tunnelId(): string {
     return `${this.spec.clientV4}-${this.id}`;
   }
 
   enqueue(frame: Buffer): void {
     this.output.push(RecordType.FRAME, frame);
-  }
-
-  close(reason: string): void {
-    this.plane.closeTunnel(this, reason, false);
   }
 }
 
@@ -231,7 +227,7 @@ class Plane implements SixInFourPlane {
     if (prev === undefined && this.byClient.size >= this.maxTunnels) throw new ElError('EL_ERR_UNAVAILABLE', `this node holds its limit of ${this.maxTunnels} 6in4 tunnels; try another node`);
     if (prev !== undefined) this.closeTunnel(prev, 'superseded', true);
     for (const h of holders) this.closeTunnel(h, 'superseded', true);
-    const port = new TunnelPort(this, spec, seg, client, server, prefixes, this.socket, this.queueFrames, this.scheduler);
+    const port = new TunnelPort(spec, seg, client, server, this.socket, this.queueFrames, this.scheduler);
     const r = seg.attach(port, { prefixes });
     if (!r.ok) {
       port.output.close();
@@ -240,8 +236,8 @@ class Plane implements SixInFourPlane {
     }
     this.byClient.set(client, port);
     this.opened++;
-    this.logger.info({ tunnel: port.id6, segment: seg.name, user: spec.user, device: spec.device, client: spec.clientV4, server: spec.serverV4, routes: prefixes.map(formatPrefix) }, '6in4 tunnel opened');
-    return { id: port.id6, close: (reason: string) => this.closeTunnel(port, reason, false) };
+    this.logger.info({ tunnel: port.tunnelId, segment: seg.name, user: spec.user, device: spec.device, client: spec.clientV4, server: spec.serverV4, routes: prefixes.map(formatPrefix) }, '6in4 tunnel opened');
+    return { id: port.tunnelId, close: (reason: string) => this.closeTunnel(port, reason, false) };
   }
 
   /** Detaches the port (its routes withdrawn, announced to trunks as gone) and forgets it. */
@@ -260,7 +256,7 @@ class Plane implements SixInFourPlane {
     p.bytesOut += port.output.bytesOut;
     p.queue_full += port.output.drops.queue_full;
     p.device_drop += port.output.drops.device_drop;
-    this.logger.info({ tunnel: port.id6, segment: port.segment.name, user: port.spec.user, device: port.spec.device, reason, durationMs: Date.now() - port.openedAt, packetsIn: port.framesIn, packetsOut: port.output.framesOut }, '6in4 tunnel closed');
+    this.logger.info({ tunnel: port.tunnelId, segment: port.segment.name, user: port.spec.user, device: port.spec.device, reason, durationMs: Date.now() - port.openedAt, packetsIn: port.framesIn, packetsOut: port.output.framesOut }, '6in4 tunnel closed');
     if (tell) port.spec.onClosed?.(reason);
   }
 
