@@ -7,7 +7,9 @@
  * Options: --smoke, --out DIR, --seconds N, --no-offload (Emotion Link clients without
  * TSO offload), --only id,id (elink-l2, elink-l2-ws (the same over WebSocket), elink-l3,
  * elink-cross (two switch nodes, a trunk), openvpn-tap, openvpn-tun, softether, micro, scale,
- * setups, storm, stack (the user-mode stack beside the kernel client)), --setups N (sessions per
+ * setups, storm, stack (the user-mode stack beside the kernel client), dtcp (a DTCP host tunnel against an EL client, N idle tunnels on one node
+ * with --dtcp-tunnels N, default 19,000, and a tunnel's cost as a kernel device and as a plane
+ * port)), --setups N (sessions per
  * admission phase of the setups benchmark, default 3000).
  * Reconnect storm: --storm-sessions N (default 10,000), --storm-modes reuse,device,password
  * (how returning sessions are admitted; default all three, one storm each), --storm-seconds
@@ -37,6 +39,8 @@ import { setupBenchmark } from './lib/setups.js';
 import { softetherSystem } from './lib/softether.js';
 import { stormBenchmark } from './lib/storm.js';
 import { stackBenchmark } from './lib/stack.js';
+import { dtcpBenchmark } from './lib/dtcp-bench.js';
+import { kernelDeviceCost, planeTunnelCost } from './lib/six-in-four-cost.js';
 import type { SystemDef } from './lib/system.js';
 import { createTopology, type Topology } from './lib/topology.js';
 
@@ -51,6 +55,7 @@ const { values: args } = parseArgs({
     'storm-modes': { type: 'string' },
     'storm-seconds': { type: 'string' },
     setups: { type: 'string' },
+    'dtcp-tunnels': { type: 'string' },
     profile: { type: 'string' },
     figure: { type: 'string' },
     // Clients without TSO offload (elink connect --no-offload): the "before" figures.
@@ -62,7 +67,7 @@ const smoke = args.smoke!;
 const outDir = args.out ?? fileURLToPath(new URL('../../docs/benchmarks/', import.meta.url));
 const seconds = Number(args.seconds ?? (smoke ? 1 : 10));
 const durations = { seconds, pings: smoke ? 20 : 300 };
-const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l2-ws', 'elink-l3', 'elink-cross', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale', 'setups', 'storm', 'stack'];
+const all = smoke ? ['elink-l2'] : ['elink-l2', 'elink-l2-ws', 'elink-l3', 'elink-cross', 'openvpn-tap', 'openvpn-tun', 'softether', 'micro', 'scale', 'setups', 'storm', 'stack', 'dtcp'];
 const only = new Set(args.only ? args.only.split(',') : all);
 
 const systems: { def: SystemDef; packages: string[] }[] = [
@@ -203,6 +208,14 @@ async function main(): Promise<void> {
       }
       results.storm = storms;
     }
+    if (only.has('dtcp')) {
+      process.stderr.write('DTCP host tunnel against EL, idle tunnels, a tunnel as a kernel device and as a plane port …\n');
+      const tunnels = Number(args['dtcp-tunnels'] ?? 19_000);
+      const dir = join(work, 'dtcp');
+      mkdirSync(dir, { recursive: true });
+      const run = await dtcpBenchmark(durations, dir, tunnels);
+      results.dtcp = { ...run, cost: { kernelDevice: kernelDeviceCost(tunnels), planePort: await planeTunnelCost(tunnels) } };
+    }
   } finally {
     await cleanup();
   }
@@ -216,6 +229,7 @@ async function main(): Promise<void> {
   if (results.stack) process.stdout.write('\nuser-mode stack beside the kernel client:\n' + JSON.stringify(results.stack, null, 2) + '\n');
   if (results.scale) process.stdout.write('\nidle sessions:\n' + JSON.stringify(results.scale, null, 2) + '\n');
   if (results.storm) process.stdout.write('\nreconnect storm:\n' + JSON.stringify(results.storm, null, 2) + '\n');
+  if (results.dtcp) process.stdout.write('\nDTCP:\n' + JSON.stringify(results.dtcp, null, 2) + '\n');
   if (results.setups) {
     process.stdout.write(`\nsession setups per switch core-second (${results.setups.rounds} × ${results.setups.sessionsPerPhase} sessions each):\n`);
     for (const p of results.setups.phases) process.stdout.write(`  ${p.admission.padEnd(18)} ${p.setupsPerSwitchCpuSecond.toFixed(0).padStart(6)}/core-s  ×${p.ratio.toFixed(2)}  (${p.sessionsUp} up, ${p.failed} failed)\n`);

@@ -55,13 +55,13 @@ export function cpuTicks(ns: string): Map<number, number> {
   return out;
 }
 
-function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+export function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
   let ticks = 0;
   for (const [pid, t] of after) ticks += t - (before.get(pid) ?? 0);
   return ticks / TICK;
 }
 
-interface IperfJson {
+export interface IperfJson {
   error?: string;
   end: {
     sum_received?: { bits_per_second: number; bytes: number };
@@ -70,7 +70,7 @@ interface IperfJson {
 }
 
 /** One iperf3 client run; retried a few times while the path comes up. */
-function iperf(side: Side, args: string[], seconds: number): IperfJson {
+export function iperf(side: Side, args: string[], seconds: number): IperfJson {
   let last = '';
   for (let attempt = 0; attempt < 8; attempt++) {
     const r = run('iperf3', ['-c', side.to.address, '-t', String(seconds), '-J', '--connect-timeout', '3000', ...args], { ns: side.from.ns, timeoutMs: (seconds + 20) * 1000 });

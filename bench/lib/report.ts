@@ -25,6 +25,8 @@ export interface Results {
   storm?: unknown;
   /** The user-mode stack beside the kernel client (stack.ts). */
   stack?: import('./stack.js').StackBenchResult;
+  /** DTCP host tunnel against EL, idle tunnels, and what a tunnel costs (dtcp-bench.ts, six-in-four-cost.ts). */
+  dtcp?: unknown;
   /** Session setups per switch core-second by admission (setups.ts). */
   setups?: import('./setups.js').SetupResult;
 }

@@ -7,6 +7,7 @@
  *                             same for a device key's signature, no password hash (login.ts)
  *   GET  /v1/challenge        a single-use challenge for digest logins (challenge.ts)
  *   POST /v1/nodes/heartbeat  switch nodes, with the cluster secret (node-routes.ts)
+ *   POST /v1/dtcp/tunnel      a node's DTCP listener: digest + leases, cluster secret (dtcp-routes.ts)
  *   /v1/admin/…               nodes, leases, users; admin token (admin-routes.ts)
  *   GET  /healthz             the process is up
  *   GET  /readyz              the store and user directory answer
@@ -25,6 +26,8 @@ import { challengeReplySchema, deviceLoginRequestSchema, ElError, healthOkSchema
 import { registerAdminRoutes } from './admin-routes.js';
 import { Challenges, DEFAULT_CHALLENGE_TTL_SECONDS } from './challenge.js';
 import { httpServerOptions, type HttpLimits } from './http-limits.js';
+import { DtcpService } from './dtcp.js';
+import { registerDtcpRoutes } from './dtcp-routes.js';
 import { DEFAULT_LEASE_IDLE_SECONDS, Ipam, type StaticAssignment } from './ipam.js';
 import { KeyRing } from './keyring.js';
 import { DEFAULT_DEVICE, LoginService } from './login.js';
@@ -58,6 +61,8 @@ export type BrokerApp = FastifyInstance & {
    * nodes from now on. Throws EL_ERR_CONFIG for a segment it does not know.
    */
   updateSegments(defs: readonly SegmentDef[]): void;
+  /** DTCP digest checks and leases: a switch node in this process calls it directly (`elink up`). */
+  dtcp: DtcpService;
 };
 
 export interface BrokerOptions {
@@ -185,6 +190,8 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
     deviceKeys: { store, ttlSeconds: opts.leaseIdleSeconds ?? DEFAULT_LEASE_IDLE_SECONDS },
   });
 
+  const dtcp = new DtcpService({ segments, users, ipam, limiter, onCheck: (method) => metrics.credentialChecks.inc({ method }), onRateLimited: (limit) => metrics.rateLimited.inc({ limit }) });
+
   const app = fastify({
     loggerInstance: opts.logger,
     ...httpServerOptions(opts.httpLimits, opts.https),
@@ -287,6 +294,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
   app.get('/v1/challenge', { schema: { response: replies(challengeReplySchema) } }, async (request) => challenges.issue(request.ip));
 
   registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5, limiter, revocations: () => store.listRevocations(), onHeartbeat: (result) => metrics.heartbeats.inc({ result }) });
+  registerDtcpRoutes(app as unknown as FastifyInstance, { service: dtcp, clusterSecret: opts.clusterSecret, limiter });
   registerAdminRoutes(app as unknown as FastifyInstance, {
     store,
     users,
@@ -327,6 +335,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
       segments.push(d);
       names.push(d.name);
       service.setSegment(d);
+      dtcp.setSegment(d);
     }
   };
   const updateSegments = (defs: readonly SegmentDef[]): void => {
@@ -334,9 +343,11 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
     for (const d of defs) {
       segments[names.indexOf(d.name)] = d;
       service.setSegment(d);
+      dtcp.setSegment(d);
     }
   };
   app.decorate('addSegments', addSegments);
   app.decorate('updateSegments', updateSegments);
+  app.decorate('dtcp', dtcp);
   return app as unknown as BrokerApp;
 }

@@ -25,3 +25,4 @@ export { MAX_COUNTERS } from './store/store.js';
 export type { DeviceKeyRecord } from './store/store.js';
 export { openStore, type StoreConfig, type OpenStoreOptions } from './store/open.js';
 export { redisMetrics, type RedisObserver } from './store/redis-metrics.js';
+export { DtcpService, type DtcpServiceOptions } from './dtcp.js';

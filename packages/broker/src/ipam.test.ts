@@ -22,6 +22,20 @@ async function errorCode(p: Promise<unknown>): Promise<string | undefined> {
 }
 
 describe('Ipam', () => {
+  it('families narrows the lease (DTCP: host = ipv6 only, network = prefix6 only, tunnelonly = nothing), sticky like any lease', async () => {
+    const def = segmentSchema.parse({ name: 'v6', mode: 'l3', ipv4: { pool: '198.19.0.0/24' }, ipv6: { pool: 'fd00:e1::/64' }, delegation: { ipv6: { pool: 'fd00:e1:100::/40', length: 48 }, ipv4: { pool: '198.19.64.0/20', length: 28 } } });
+    const store = new MemoryStore();
+    const ipam = new Ipam([def], store);
+    const host = await ipam.lease('v6', 'phone', 'dtcp', { families: ['ipv6'] });
+    expect(Object.keys(host)).toEqual(['ipv6']);
+    expect(await ipam.lease('v6', 'iad', 'dtcp', { families: ['prefix6'] })).toEqual({ prefix: 'fd00:e1:100::/48' });
+    expect(await ipam.lease('v6', 'bare', 'dtcp', { families: [] })).toEqual({});
+    expect(await store.get('v6', leaseKey('bare', 'dtcp'))).toBeUndefined();
+    // The same key later asking for more keeps what it has.
+    expect((await ipam.lease('v6', 'phone', 'dtcp', { families: ['ipv6', 'prefix6'] })).ipv6).toBe(host.ipv6);
+    expect(ipam.delegates6('v6')).toBe(true);
+  });
+
   it('hands out the lowest free IPv4 address with the pool prefix length, skipping network and gateway', async () => {
     const ipam = new Ipam([segment('lan', '198.19.0.0/16')], new MemoryStore());
     expect((await ipam.lease('lan', 'alice', 'default')).ipv4).toBe('198.19.0.2/16');

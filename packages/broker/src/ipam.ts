@@ -151,8 +151,17 @@ export class Ipam {
     return !!(s?.prefix4 || s?.prefix6);
   }
 
-  /** The (sticky) addresses of `user` on `device` in `segment`; leases new ones as needed. */
-  async lease(segment: string, user: string, device: string, opts: { prefix?: boolean } = {}): Promise<Lease> {
+  /** True when the segment can delegate IPv6 prefixes (DTCP `network` tunnels). */
+  delegates6(segment: string): boolean {
+    return this.#segments.get(segment)?.prefix6 !== undefined;
+  }
+
+  /**
+   * The (sticky) addresses of `user` on `device` in `segment`; leases new ones as needed.
+   * `families` narrows what is leased (a DTCP `host` tunnel: only `ipv6`; `network`: only
+   * `prefix6`; `tunnelonly`: nothing); absent = every pool the segment has, prefixes only with `prefix`.
+   */
+  async lease(segment: string, user: string, device: string, opts: { prefix?: boolean; families?: readonly LeaseFamily[] } = {}): Promise<Lease> {
     const s = this.#segments.get(segment);
     if (!s) throw new ElError('EL_ERR_NO_SEGMENT', `no segment "${segment}"`);
     const key = leaseKey(user, device);
@@ -174,9 +183,10 @@ export class Ipam {
         };
     const lease: Lease = {};
     let claimed = false;
+    const wanted = (family: LeaseFamily): boolean => (opts.families ? opts.families.includes(family) : family === 'ipv4' || family === 'ipv6' || opts.prefix === true);
     for (const family of ['ipv4', 'ipv6'] as const) {
       const pool = s[family];
-      if (!pool) continue;
+      if (!pool || !wanted(family)) continue;
       let address: string;
       const fixed = st?.[family];
       if (fixed !== undefined) {
@@ -193,14 +203,12 @@ export class Ipam {
       }
       lease[family] = `${address}/${pool.cidr.prefixLength}`;
     }
-    if (opts.prefix) {
-      for (const family of ['prefix6', 'prefix4'] as const) {
-        const pool = s[family];
-        if (!pool) continue;
-        const got = held[family] ?? (await this.#leasePrefix(segment, s, family, pool, claim));
-        if (held[family] === undefined) claimed = true;
-        lease[family === 'prefix6' ? 'prefix' : 'prefix4'] = got;
-      }
+    for (const family of ['prefix6', 'prefix4'] as const) {
+      const pool = s[family];
+      if (!pool || !wanted(family)) continue;
+      const got = held[family] ?? (await this.#leasePrefix(segment, s, family, pool, claim));
+      if (held[family] === undefined) claimed = true;
+      lease[family === 'prefix6' ? 'prefix' : 'prefix4'] = got;
     }
     // Nothing new was claimed: restart the idle time of what the key holds.
     if (!claimed) await this.#store.touch(segment, key, this.#ttl);

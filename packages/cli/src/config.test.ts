@@ -7,6 +7,8 @@ import { DEFAULT_HTTP_LIMITS } from '@elink/broker';
 import {
   DEFAULT_CLOSE_GRACE_MS,
   DEFAULT_CONNECTION_LIMITS,
+  DEFAULT_DTCP,
+  DEFAULT_DTCP_PORT,
   DEFAULT_FD_RESERVE,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HELLO_TIMEOUT_MS,
@@ -104,6 +106,22 @@ describe('loadConfig', () => {
     expect(msg).toContain('segments.0.name');
     expect(msg).toContain('segments.0.ipv4.pool');
     expect(msg).toContain('users.0.password');
+  });
+
+  it('switch.dtcp: defaults from DEFAULT_DTCP, strict keys, an L3 segment that exists (or may come from switch.broker)', () => {
+    const l3 = `segments:\n  - { name: v6, mode: l3, ipv6: { pool: 'fd00:e1::/64' } }\n  - { name: lab, ipv4: { pool: 198.19.0.0/16 } }\n`;
+    const c = loadConfig(file(`${l3}switch: { dtcp: { segment: v6 } }\n`)).config;
+    expect(c.switch.dtcp).toEqual({ listen: { host: DEFAULT_DTCP.listen.host, port: DEFAULT_DTCP_PORT }, segment: 'v6', types: DEFAULT_DTCP.types, idleTimeout: DEFAULT_DTCP.idleTimeoutMs / 1000, tunnelIdleTimeout: DEFAULT_DTCP.tunnelIdleTimeoutMs / 1000, maxTunnels: DEFAULT_DTCP.maxTunnels });
+    expect(DEFAULT_DTCP_PORT).toBe(20200);
+    expect(loadConfig(file(minimal)).config.switch.dtcp).toBeUndefined();
+    expect(() => loadConfig(file(`${l3}switch: { dtcp: { segment: v6, typo: 1 } }\n`))).toThrow(/switch\.dtcp/);
+    expect(() => loadConfig(file(`${l3}switch: { dtcp: { segment: v6, types: [host, tunnelroute] } }\n`))).toThrow(/switch\.dtcp\.types/);
+    expect(() => loadConfig(file(`${l3}switch: { dtcp: { segment: v6, types: [] } }\n`))).toThrow(/switch\.dtcp\.types/);
+    expect(() => loadConfig(file(`${l3}switch: { dtcp: { segment: lab } }\n`))).toThrow(/segment "lab" is not an L3 segment/);
+    expect(() => loadConfig(file(`${l3}switch: { dtcp: { segment: nope } }\n`))).toThrow(/switch\.dtcp\.segment: unknown segment "nope"/);
+    // A standalone switch learns its segments from the brokers' heartbeat replies.
+    const standalone = loadConfig(file(`switch: { broker: { urls: ['https://b:8443'], clusterSecret: cluster-secret-0123456789 }, dtcp: { segment: v6, types: [host] } }\n`)).config;
+    expect(standalone.switch.dtcp).toMatchObject({ segment: 'v6', types: ['host'] });
   });
 
   it('switch.trunk: needs a secret without switch.broker; peers are host:port', () => {

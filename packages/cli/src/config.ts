@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { cidrSchema, ElError, segmentSchema, wssUrlSchema } from '@elink/protocol';
+import { cidrSchema, DTCP_TYPES, ElError, segmentSchema, wssUrlSchema } from '@elink/protocol';
 import {
   DEFAULT_CHALLENGE_TTL_SECONDS,
   DEFAULT_HEALTHY_SECONDS,
@@ -26,6 +26,7 @@ import {
   DEFAULT_CLOSE_GRACE_MS,
   DEFAULT_CONNECTION_LIMITS,
   DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_DTCP,
   DEFAULT_FD_RESERVE,
   DEFAULT_GSO,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -33,6 +34,8 @@ import {
   DEFAULT_HIGH_WATER_BYTES,
   DEFAULT_ICMP_BURST,
   DEFAULT_ICMP_RATE,
+  DEFAULT_SIX_IN_FOUR_QUEUE_FRAMES,
+  DEFAULT_SIX_IN_FOUR_TTL,
   DEFAULT_L3_MAX_ROUTES,
   DEFAULT_LOG_INTERVAL_MS,
   DEFAULT_LOG_SAMPLE,
@@ -141,6 +144,21 @@ const trunkSchema = z.strictObject({
     .prefault({}),
 });
 
+/** A DTCP tunnel server on this node (docs/dtcp.md); absent: none. */
+const dtcpSchema = z.strictObject({
+  /** TCP listener; DTCP is IPv4 (the client's address is the tunnel's outer destination). */
+  listen: z.strictObject({ host: z.string().default(DEFAULT_DTCP.listen.host), port: port.default(DEFAULT_DTCP.listen.port) }).prefault({}),
+  /** The L3 segment whose pools the tunnels draw from (its users are the DTCP users). */
+  segment: z.string().min(1),
+  /** Tunnel types granted (`network` also answers `tunnelroute`). */
+  types: z.array(z.enum(DTCP_TYPES)).min(1).max(DTCP_TYPES.length).default([...DEFAULT_DTCP.types]),
+  /** Seconds without a line before the tunnel is up, and once it is (clients ping every 60 s). */
+  idleTimeout: z.number().min(1).max(3600).default(seconds(DEFAULT_DTCP.idleTimeoutMs)),
+  tunnelIdleTimeout: z.number().min(1).max(86_400).default(seconds(DEFAULT_DTCP.tunnelIdleTimeoutMs)),
+  /** Tunnels on this node at most. */
+  maxTunnels: z.number().int().min(1).max(1_000_000).default(DEFAULT_DTCP.maxTunnels),
+});
+
 export const configSchema = z
   .strictObject({
     node: z.strictObject({ id: z.string().min(1).max(64).default(hostname()) }).prefault({}),
@@ -226,6 +244,13 @@ export const configSchema = z
             icmpBurst: z.number().int().min(1).max(1_000_000).default(DEFAULT_ICMP_BURST),
           })
           .prefault({}),
+        /** The 6in4 data plane of DTCP tunnels (one raw protocol-41 socket, one port per tunnel): packets queued per tunnel per tick, outer TTL. */
+        sixInFour: z
+          .strictObject({
+            queueFrames: z.number().int().min(16).max(65_536).default(DEFAULT_SIX_IN_FOUR_QUEUE_FRAMES),
+            ttl: z.number().int().min(1).max(255).default(DEFAULT_SIX_IN_FOUR_TTL),
+          })
+          .prefault({}),
         /** PROXY protocol v1/v2 on the client port from these load balancer ranges: required from them, refused from others. Empty: off. */
         proxyProtocol: proxyProtocol(),
         /** EL over WebSocket behind an L7 ingress: the public URL clients are given, a plain-HTTP listener for an ingress that terminates TLS, and the ingresses whose X-Forwarded-For is believed. */
@@ -252,6 +277,7 @@ export const configSchema = z
           })
           .optional(),
         trunk: trunkSchema.optional(),
+        dtcp: dtcpSchema.optional(),
       })
       .prefault({}),
     admin: listen(9100),
@@ -269,6 +295,13 @@ export const configSchema = z
     cfg.users.forEach((u, i) => {
       for (const s of u.segments) if (!names.has(s)) ctx.addIssue({ code: 'custom', path: ['users', i, 'segments'], message: `unknown segment "${s}"` });
     });
+    const dtcp = cfg.switch.dtcp;
+    if (dtcp) {
+      const seg = cfg.segments.find((s) => s.name === dtcp.segment);
+      // A switch heartbeating to brokers may learn the segment from them.
+      if (!seg && !cfg.switch.broker) ctx.addIssue({ code: 'custom', path: ['switch', 'dtcp', 'segment'], message: `unknown segment "${dtcp.segment}"` });
+      if (seg && seg.mode !== 'l3') ctx.addIssue({ code: 'custom', path: ['switch', 'dtcp', 'segment'], message: `segment "${dtcp.segment}" is not an L3 segment: DTCP tunnels carry IPv6 into an L3 segment` });
+    }
     for (const { a, b } of findPoolOverlaps(cfg.segments)) {
       const i = cfg.segments.findIndex((s) => s.name === b.segment);
       ctx.addIssue({ code: 'custom', path: ['segments', i], message: `L3 segments "${a.segment}" (${a.what} ${a.range}) and "${b.segment}" (${b.what} ${b.range}) overlap: L3 segments share one routing table, give each its own range` });

@@ -34,6 +34,7 @@ const SWITCH = `switch:
   replayJournal: journal.bin
   queue: { maxFrames: 128, maxBytes: 131072, highWaterBytes: 262144 }
   l3: { maxRoutes: 1000, icmpRate: 7, icmpBurst: 3 }
+  sixInFour: { queueFrames: 64, ttl: 30 }
   proxyProtocol: { trusted: [10.0.0.0/8, 'fd00::/8'] }
   websocket: { url: 'wss://vpn.example/v1/el', listen: { port: 8080 }, trusted: [10.1.0.0/16] }
 limits: { handshakeTimeout: 3, logInterval: 20, logSample: 2, pending: 9, pendingPerSource: 4, acceptRate: 11, acceptRatePerSource: 6 }
@@ -87,6 +88,7 @@ describe('switch settings from the config file', () => {
       replayCacheSize: 5000,
       queue: { maxFrames: 128, maxBytes: 131072, highWaterBytes: 262144 },
       l3: { maxRoutes: 1000, icmpRate: 7, icmpBurst: 3 },
+      sixInFour: { queueFrames: 64, socket: { ttl: 30 } },
       gso: false,
       connectionLimits: { pending: 9, pendingPerSource: 4, acceptRate: 11, acceptRatePerSource: 6 },
       proxyProtocol: { trusted: ['10.0.0.0/8', 'fd00::/8'] },

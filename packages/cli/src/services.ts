@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { createBrokerApp, type BrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
-import { BrokerLink, segmentLoad, ConnectionGuard, EventSummary, FdBudget, gateTlsServer, ProxyGate, sessionTicketKeys, SwitchNode, type ConnectionLimits, type SwitchNodeOptions } from '@elink/switch';
+import { BrokerDtcpAuthority, BrokerLink, segmentLoad, type DtcpAuthority, ConnectionGuard, EventSummary, FdBudget, gateTlsServer, ProxyGate, sessionTicketKeys, SwitchNode, type ConnectionLimits, type SwitchNodeOptions } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
 import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem, type TrunkPeerEntry } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
@@ -92,6 +92,9 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
 
   let switchNode: SwitchNode | undefined;
   let brokerLink: BrokerLink | undefined;
+  // The CA a standalone switch trusts its brokers with (heartbeats, DTCP requests); a reload may change it.
+  let brokerCa: Buffer | undefined = which.switch && config.switch.broker ? readFileSync(loaded.path(config.switch.broker.ca ?? config.tls.ca)) : undefined;
+  let broker: BrokerApp | undefined;
   if (which.switch) {
     // In one process the switch trusts the broker's published keys directly; a standalone
     // switch reads them from files named in the config and/or from its brokers' heartbeat replies.
@@ -106,7 +109,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       brokerLink = new BrokerLink({
         brokers: link.urls,
         clusterSecret: link.clusterSecret,
-        ca: link.ca ? readFileSync(loaded.path(link.ca)) : readFileSync(loaded.path(config.tls.ca)),
+        ca: brokerCa,
         nodeId: config.node.id,
         hosts: (config.switch.advertise ?? '127.0.0.1').split(',').map((h) => h.trim()).filter(Boolean),
         // The node exists once the link first beats (after start, below).
@@ -135,6 +138,22 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       const l = brokerLink;
       keys = () => (fileKeys.length ? [...l.keys(), ...fileKeys] : l.keys());
     }
+    let dtcp: SwitchNodeOptions['dtcp'];
+    if (config.switch.dtcp) {
+      const link = config.switch.broker;
+      // The broker in this process checks digests directly; a standalone node asks its brokers.
+      const authority: DtcpAuthority | undefined = which.broker
+        ? {
+            tunnel: (req) => {
+              if (!broker) throw new ElError('EL_ERR_UNAVAILABLE', 'the broker is not up yet');
+              return broker.dtcp.tunnel(req);
+            },
+          }
+        : link && new BrokerDtcpAuthority({ brokers: () => link.urls, clusterSecret: link.clusterSecret, ca: () => brokerCa, logger: logger.child({ component: 'dtcp' }) });
+      if (!authority) throw new ElError('EL_ERR_CONFIG', 'switch.dtcp needs a broker to check digests and lease addresses: run `elink up`, or set switch.broker');
+      // The tunnels go into the node's own 6in4 plane (SwitchNode.sixInFourPlane()).
+      dtcp = { ...dtcpSettings(loaded), authority };
+    }
     switchNode = new SwitchNode({
       nodeId: config.node.id,
       software: SOFTWARE,
@@ -146,6 +165,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       registry,
       fds,
       trunk: switchTrunkSettings(loaded),
+      dtcp,
       ...switchNodeSettings(loaded),
     });
     await switchNode.start();
@@ -153,7 +173,6 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     if (brokerLink) await brokerLink.start();
   }
 
-  let broker: BrokerApp | undefined;
   let configUsers: MemoryUserDirectory | undefined;
   let brokerGuard: ConnectionGuard | undefined;
   let adminServer: { listening: boolean } | undefined;
@@ -163,6 +182,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     listeners: () => [
       ...(which.broker ? [{ name: 'broker', listening: broker?.server.listening ?? false }] : []),
       ...(sw ? [{ name: 'switch', listening: sw.listening }] : []),
+      ...(sw?.dtcp ? [{ name: 'dtcp', listening: sw.dtcp.listening }] : []),
       { name: 'admin', listening: adminServer?.listening ?? false },
     ],
     store,
@@ -272,6 +292,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       brokerLink?.setTls({ fingerprint });
     },
     setBrokerCa(ca) {
+      brokerCa = ca;
       brokerLink?.setTls({ ca });
     },
     async stop(reason: string) {
@@ -292,7 +313,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
 }
 
 /** SwitchNodeOptions set by the host rather than by a key of the config file. */
-type HostProvided = 'nodeId' | 'software' | 'listen' | 'tls' | 'segments' | 'ticketKeys' | 'logger' | 'registry' | 'fds' | 'trunk';
+type HostProvided = 'nodeId' | 'software' | 'listen' | 'tls' | 'segments' | 'ticketKeys' | 'logger' | 'registry' | 'fds' | 'trunk' | 'dtcp';
 /** Every other SwitchNodeOptions field: a new one does not compile until a config key reaches it. */
 export type SwitchNodeSettings = Required<Omit<SwitchNodeOptions, HostProvided>>;
 
@@ -308,6 +329,8 @@ export function switchNodeSettings(loaded: LoadedConfig): SwitchNodeSettings {
     replayCacheSize: sw.replayCacheSize,
     queue: { ...sw.queue },
     l3: { ...sw.l3 },
+    // The plane holds as many tunnels as the DTCP listener grants.
+    sixInFour: { ...(sw.dtcp ? { maxTunnels: sw.dtcp.maxTunnels } : {}), queueFrames: sw.sixInFour.queueFrames, socket: { ttl: sw.sixInFour.ttl } },
     gso: sw.gso,
     connectionLimits: connectionLimitsOf(loaded.config),
     proxyProtocol: { trusted: [...sw.proxyProtocol.trusted] },
@@ -316,6 +339,12 @@ export function switchNodeSettings(loaded: LoadedConfig): SwitchNodeSettings {
     logSample: lim.logSample,
     replayJournal: loaded.path(sw.replayJournal),
   };
+}
+
+/** The DTCP listener's settings from `switch.dtcp` (present). */
+export function dtcpSettings(loaded: LoadedConfig): Omit<NonNullable<SwitchNodeOptions['dtcp']>, 'authority' | 'plane'> {
+  const d = loaded.config.switch.dtcp!;
+  return { listen: { ...d.listen }, segment: d.segment, types: [...d.types], idleTimeoutMs: d.idleTimeout * 1000, tunnelIdleTimeoutMs: d.tunnelIdleTimeout * 1000, maxTunnels: d.maxTunnels };
 }
 
 /** The node's trunks from `switch.trunk` (absent: none). Optional, so not in SwitchNodeSettings. */

@@ -38,3 +38,18 @@ export { TrunkHub, parsePeer, type TrunkHubOptions, type TrunkPeer, type TrunkSt
 export { DEFAULT_TRUNK, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk/trunk-defaults.js';
 export { trunkSegmentId } from './trunk/segment-id.js';
 export type { EndpointListener, RemoteVerdict, MoveLimits } from './core/endpoints.js';
+
+// DTCP tunnel server (docs/dtcp.md): the line protocol on a node, digest and leases through a broker.
+export { DtcpServer, type DtcpServerOptions } from './dtcp/dtcp-server.js';
+export { BrokerDtcpAuthority, type BrokerDtcpAuthorityOptions, type DtcpAuthority } from './dtcp/dtcp-authority.js';
+export { DEFAULT_DTCP, DEFAULT_DTCP_PORT, DTCP_MAX_LINE, type DtcpSettings } from './dtcp/dtcp-defaults.js';
+export { DTCP_FAILURES, type DtcpFailure } from './dtcp/dtcp-metrics.js';
+export {
+  openSixInFourPlane,
+  SIX_IN_FOUR_DROP_REASONS,
+  type SixInFourTunnelSpec,
+  type SixInFourTunnel,
+  type SixInFourPlane,
+  type SixInFourOptions,
+  type SixInFourDropReason,
+} from './dtcp/six-in-four.js';

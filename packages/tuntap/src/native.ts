@@ -24,8 +24,24 @@ export interface NativeDevice {
   onerror?: (errno: number, syscall: string) => void;
 }
 
+/** The addon's Proto41Socket (native/proto41-socket.h): a raw IPv4 protocol-41 socket. */
+export interface NativeProto41Socket {
+  /** (offset, length, outer source, outer destination) per inner packet of the current `onread` batch. */
+  meta(): Uint32Array;
+  /** rxPackets, rxBytes, txPackets, txBytes, txDropped, rxBad. */
+  stats(): Float64Array;
+  start(): void;
+  stop(): void;
+  close(): void;
+  /** One sendmmsg per 256 packets to `dst` (0: the connected peer) from `src` (0: the kernel's choice); returns how many were sent. */
+  sendMany(packets: readonly Uint8Array[], dst: number, src: number): number;
+  onread?: (slab: Buffer, count: number) => void;
+  onerror?: (errno: number, syscall: string) => void;
+}
+
 export interface NativeBinding {
   Device: new (mode: 0 | 1, name: string, batch: number, offload?: boolean, reuse?: boolean) => NativeDevice;
+  Proto41Socket: new (batch: number, slot: number, ttl: number, bufferBytes: number, local: number, remote: number) => NativeProto41Socket;
 }
 
 let binding: NativeBinding | undefined;

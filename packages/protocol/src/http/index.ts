@@ -9,3 +9,4 @@ export * from './challenge.js';
 export * from './heartbeat.js';
 export * from './health.js';
 export * from './admin.js';
+export * from './dtcp.js';

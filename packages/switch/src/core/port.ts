@@ -14,10 +14,11 @@
  *   memory:  OutputQueue + MemoryWriter               (memory-port.ts, tests)
  *   trunk:   the trunk's one OutputQueue + RecordWriter over its RecordConn, shared by
  *            its port in each segment (trunk/trunk.ts: TrunkPort)
+ *   6in4:    OutputQueue + a writer to the node's raw protocol-41 socket (dtcp/six-in-four.ts)
  */
 import type { OutputQueue } from '@elink/transport';
 
-export type PortKind = 'session' | 'tap' | 'tun' | 'trunk' | 'memory';
+export type PortKind = 'session' | 'tap' | 'tun' | 'trunk' | 'memory' | '6in4';
 
 export interface Port {
   /** Unique in this process. */

@@ -10,6 +10,9 @@ export { DEFAULT_LOG_INTERVAL_MS, DEFAULT_LOG_SAMPLE } from './event-summary.js'
 // Defined next to what uses them (the core and admission do not depend on the node).
 export { DEFAULT_REPLAY_CACHE_SIZE } from '../admission/replay-cache.js';
 export { DEFAULT_ICMP_BURST, DEFAULT_ICMP_RATE, DEFAULT_L3_MAX_ROUTES } from '../core/l3/l3-segment.js';
+export { DEFAULT_SIX_IN_FOUR_MAX_TUNNELS, DEFAULT_SIX_IN_FOUR_QUEUE_FRAMES } from '../dtcp/six-in-four.js';
+/** TTL of the outer IPv4 header of 6in4 packets the node sends. */
+export { DEFAULT_PROTO41_TTL as DEFAULT_SIX_IN_FOUR_TTL } from '@elink/tuntap';
 
 /** A connection that sends no hello within this is closed (EL_ERR_HELLO_TIMEOUT). */
 export const DEFAULT_HELLO_TIMEOUT_MS = 5000;

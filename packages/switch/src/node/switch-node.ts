@@ -38,6 +38,8 @@ import { L3Router, type L3RouterOptions } from '../core/l3/l3-segment.js';
 import type { DevicePort } from '../ports/device-port.js';
 import { TrunkHub, type TrunkStats } from '../trunk/trunk-hub.js';
 import type { TrunkSettings } from '../trunk/trunk-defaults.js';
+import { DtcpServer, type DtcpServerOptions } from '../dtcp/dtcp-server.js';
+import { openSixInFourPlane, type SixInFourOptions, type SixInFourPlane, type SixInFourPlaneImpl } from '../dtcp/six-in-four.js';
 
 export interface SwitchNodeOptions {
   nodeId: string;
@@ -97,6 +99,10 @@ export interface SwitchNodeOptions {
   replayJournal?: string;
   /** Trunks to the other nodes of its segments (trunk/trunk-hub.ts); absent = none. */
   trunk?: (Partial<TrunkSettings> & Pick<TrunkSettings, 'secret'>) | undefined;
+  /** A DTCP listener (dtcp/dtcp-server.ts, docs/dtcp.md); absent = none. Its admission uses the node's limits, descriptors and PROXY protocol ranges. */
+  dtcp?: (Omit<DtcpServerOptions, 'nodeId' | 'logger' | 'registry' | 'fds' | 'connectionLimits' | 'proxyTrusted' | 'proxyTimeoutMs' | 'logIntervalMs' | 'logSample' | 'plane' | 'draining'> & { /** Default: the node's own, sixInFourPlane(). */ plane?: SixInFourPlane }) | undefined;
+  /** The 6in4 plane of DTCP tunnels (sixInFourPlane()): tunnel limit, queue, raw socket settings. */
+  sixInFour?: Pick<SixInFourOptions, 'maxTunnels' | 'queueFrames' | 'socket'>;
 }
 
 /** Frames a session reads live in the flush scheduler's arena until the tick's flush
@@ -163,6 +169,10 @@ export class SwitchNode implements SessionHost {
   private readonly pastDrops = newDropCounts();
   /** Trunks to peer nodes; undefined when off. */
   readonly trunks: TrunkHub | undefined;
+  /** The DTCP listener; undefined when off. */
+  readonly dtcp: DtcpServer | undefined;
+  /** The 6in4 plane (DTCP tunnels), once sixInFourPlane() opened it. */
+  #sixInFour: SixInFourPlaneImpl | undefined;
 
   constructor(private readonly opts: SwitchNodeOptions) {
     this.nodeId = opts.nodeId;
@@ -203,6 +213,23 @@ export class SwitchNode implements SessionHost {
     }
 
     for (const def of opts.segments) this.addSegment(def);
+    if (opts.dtcp) {
+      const given = opts.dtcp.plane;
+      this.dtcp = new DtcpServer({
+        ...opts.dtcp,
+        plane: () => given ?? this.sixInFourPlane(),
+        draining: () => this.#draining,
+        nodeId: opts.nodeId,
+        logger: opts.logger.child({ component: 'dtcp' }),
+        registry: opts.registry,
+        fds: opts.fds,
+        connectionLimits: opts.connectionLimits,
+        proxyTrusted: opts.proxyProtocol?.trusted ?? [],
+        proxyTimeoutMs: opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+        logIntervalMs: opts.logIntervalMs,
+        logSample: opts.logSample,
+      });
+    }
 
     const tlsOptions: TlsOptions = {
       cert: opts.tls.cert,
@@ -330,6 +357,16 @@ export class SwitchNode implements SessionHost {
     return changed;
   }
 
+  /**
+   * The node's 6in4 plane (DTCP tunnels into its L3 segments), opened on the first call
+   * and the same one after: one raw IPv4 protocol-41 socket for the node (CAP_NET_RAW;
+   * throws ElError EL_ERR_TUNTAP without it). Closed by stop().
+   */
+  sixInFourPlane(): SixInFourPlane {
+    this.#sixInFour ??= openSixInFourPlane({ ...this.opts.sixInFour, segment: (name) => this.segments.get(name), logger: this.logger.child({ component: '6in4' }), registry: this.opts.registry });
+    return this.#sixInFour;
+  }
+
   /** The TAP bridge / uplink port of a segment (tests, admin). */
   devicePort(segment: string): DevicePort | undefined {
     return this.devicePorts.get(segment);
@@ -371,6 +408,11 @@ export class SwitchNode implements SessionHost {
     }, 5000);
     this.sweepTimer.unref();
     if (this.trunks) await this.trunks.start();
+    if (this.dtcp) {
+      // The node's own plane is a raw socket (CAP_NET_RAW): opened now, so a node that cannot fails at start, not at the first tunnel.
+      if (!this.opts.dtcp?.plane) this.sixInFourPlane();
+      await this.dtcp.start();
+    }
     const a = this.address();
     this.logger.info({ node: this.nodeId, host: a.host, port: a.port, segments: [...this.segments.keys()] }, 'switch listening');
   }
@@ -425,6 +467,8 @@ export class SwitchNode implements SessionHost {
         n++;
       }
     }
+    // DTCP tunnels are sessions of their users too.
+    if (this.dtcp) n += this.dtcp.endTunnels(gone, reason);
     if (n) this.logger.info({ sessions: n, reason }, 'sessions ended');
     return n;
   }
@@ -478,6 +522,8 @@ export class SwitchNode implements SessionHost {
     this.tcp.close(() => {});
     this.wsTcp?.close(() => {});
     await this.trunks?.stop();
+    await this.dtcp?.stop(reason);
+    await this.#sixInFour?.close();
     for (const s of [...this.sessions]) s.close(reason);
     const gone = (): boolean => this.sessions.size === 0 && this.connections.size === 0;
     await this.waitFor(gone, this.closeGraceMs + 500);
@@ -629,6 +675,13 @@ export class SwitchNode implements SessionHost {
       t.framesOut += s.output.framesOut;
       t.bytesOut += s.output.bytesOut;
     }
+    if (this.#sixInFour) {
+      const x = this.#sixInFour.totals();
+      t.framesIn += x.packetsIn;
+      t.bytesIn += x.bytesIn;
+      t.framesOut += x.packetsOut;
+      t.bytesOut += x.bytesOut;
+    }
     return t;
   }
 
@@ -638,6 +691,7 @@ export class SwitchNode implements SessionHost {
     for (const s of this.sessions) addQueueDrops(d, s.output.drops);
     for (const p of this.devicePorts.values()) addQueueDrops(d, p.output.drops);
     if (this.trunks) addQueueDrops(d, this.trunks.queueDrops());
+    if (this.#sixInFour) addQueueDrops(d, { ...this.#sixInFour.totals(), slow_peer: 0 });
     return d;
   }
 }

@@ -10,6 +10,9 @@ import { describeQueueContract, type QueueHarness } from '../../../transport/src
 import { recordWriterHarness, type ConnSides } from '../../../transport/src/test-record-writer-harness.js';
 import { pauseTls, resumeTls, tlsRecordConnPair } from '../../../transport/src/test-tls.js';
 import { DevicePort } from './device-port.js';
+import { OutputQueue } from '@elink/transport';
+import { ipv4Number, Proto41Socket } from '@elink/tuntap';
+import { SixInFourWriter } from '../dtcp/six-in-four.js';
 import { MemoryPort } from './memory-port.js';
 import { sessionOutput } from './session.js';
 
@@ -187,3 +190,50 @@ function devicePortHarness(mode: 'tap' | 'tun', opts: QueueOptions): QueueHarnes
 
 describeQueueContract('DevicePort on a real TAP', async (o) => devicePortHarness('tap', asOpts(o)), kernelSkipReason);
 describeQueueContract('DevicePort on a real TUN', async (o) => devicePortHarness('tun', asOpts(o)), kernelSkipReason);
+
+// A 6in4 tunnel port (dtcp/six-in-four.ts): its queue and sendmmsg writer on a raw protocol-41
+// socket, to a client end bound and connected on loopback addresses of its own; the frame
+// arrived when that end reads it. The kernel refuses a packet beyond an IPv4 datagram's size.
+describeQueueContract(
+  '6in4 tunnel port on a real raw protocol-41 socket',
+  async (o) => {
+    const opts = asOpts(o);
+    const [server, client] = ['127.0.41.21', '127.0.41.20'];
+    const tags: number[] = [];
+    const far = Proto41Socket.open({ local: client, remote: server }, (slab, meta, count) => {
+      for (let i = 0; i < count; i++) tags.push(tagOf(slab.subarray(meta[4 * i] + 40, meta[4 * i] + meta[4 * i + 1])));
+    }, () => {});
+    const near = Proto41Socket.open({}, () => {}, () => {});
+    let writes = 0;
+    const writer = new SixInFourWriter(near, ipv4Number(client), ipv4Number(server));
+    const write = writer.write.bind(writer);
+    writer.write = (types, payloads, bytes) => {
+      writes++;
+      return write(types, payloads, bytes);
+    };
+    const queue = new OutputQueue(writer, opts, opts.onStalled);
+    return {
+      queue,
+      writes: () => writes,
+      frame: (tag) => {
+        const p = Buffer.concat([Buffer.alloc(40), taggedPayload(tag, 48)]);
+        p[0] = 0x60;
+        p.writeUInt16BE(48, 4);
+        p[6] = 59;
+        return p;
+      },
+      received: async (count) => {
+        await until(() => tags.length >= count, `${count} packets at the client end (have ${tags.length})`);
+        return tags.slice();
+      },
+      control: false,
+      refusedFrame: () => Buffer.alloc(70_000, 0x60),
+      close: async () => {
+        queue.close();
+        near.close();
+        far.close();
+      },
+    };
+  },
+  kernelSkipReason,
+);

@@ -11,6 +11,7 @@ export const ICMP4_DEST_UNREACHABLE = 3;
 export const ICMP4_TIME_EXCEEDED = 11;
 export const ICMP6_DEST_UNREACHABLE = 1;
 export const ICMP6_TIME_EXCEEDED = 3;
+export const ICMP6_PACKET_TOO_BIG = 2;
 export const ICMP4_ECHO_REQUEST = 8;
 export const ICMP6_ECHO_REQUEST = 128;
 
@@ -81,8 +82,9 @@ function mayAnswer6(p: Uint8Array): boolean {
   return true;
 }
 
-/** An ICMPv6 error from `from` (four words) about `orig`, at most 1280 bytes (RFC 4443 §2.4 c). */
-export function icmp6Error(orig: Uint8Array, type: number, code: number, from: readonly number[]): Buffer | undefined {
+/** An ICMPv6 error from `from` (four words) about `orig`, at most 1280 bytes (RFC 4443 §2.4 c).
+ * `value`: the word after the checksum (packet too big: the MTU; otherwise unused, 0). */
+export function icmp6Error(orig: Uint8Array, type: number, code: number, from: readonly number[], value = 0): Buffer | undefined {
   if (!mayAnswer6(orig)) return undefined;
   const quote = Math.min(orig.length, 1280 - 48);
   const out = Buffer.alloc(48 + quote);
@@ -94,6 +96,7 @@ export function icmp6Error(orig: Uint8Array, type: number, code: number, from: r
   out.set(orig.subarray(8, 24), 24);
   out[40] = type;
   out[41] = code;
+  out.writeUInt32BE(value >>> 0, 44);
   out.set(orig.subarray(0, quote), 48);
   // Pseudo-header: source, destination, upper-layer length, next header.
   let sum = checksum(out, 8, 40);

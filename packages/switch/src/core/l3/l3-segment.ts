@@ -46,6 +46,7 @@ import {
   ICMP4_TIME_EXCEEDED,
   ICMP6_DEST_UNREACHABLE,
   ICMP6_ECHO_REQUEST,
+  ICMP6_PACKET_TOO_BIG,
   ICMP6_TIME_EXCEEDED,
   TokenBucket,
 } from './icmp.js';
@@ -546,6 +547,20 @@ export class L3Segment implements Segment {
     p[7]--;
     this.routed++;
     this.send(route, p, gso);
+  }
+
+  /**
+   * An IPv6 packet longer than the segment MTU from `ingress` (a 6in4 tunnel whose client set
+   * its tunnel MTU higher; an EL session cannot send one): ICMPv6 packet too big with the MTU,
+   * from the gateway and the port's ICMP budget, so the sender's path MTU discovery adjusts.
+   * The caller drops the packet and counts it.
+   */
+  packetTooBig(p: Buffer, ingress: Port): void {
+    const att = this.attachments.get(ingress);
+    if (att === undefined || this.gateway6 === undefined || !this.takeIcmp(att)) return;
+    const msg = icmp6Error(p, ICMP6_PACKET_TOO_BIG, 0, this.gateway6, this.def.mtu);
+    if (msg) this.sendIcmp(msg, ingress);
+    else this.giveIcmp(att);
   }
 
   private icmp4(p: Buffer, ingress: Port, att: Attachment, type: number, code: number): void {
