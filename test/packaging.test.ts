@@ -106,7 +106,7 @@ describe('deploy/Dockerfile, the npm package and the systemd units', () => {
       if (ins.getKeyword() === 'COPY') copyFromContext(ins, context, src);
       if (ins.getKeyword() === 'RUN' && /\bnpm ci\b/.test(ins.getRawArgumentsContent() ?? '')) dependencyLayer = walk(src);
     }
-    // `RUN npx tsc -b && scripts/pack.sh /out`: the workspace is built (make test), so pack it.
+    // `RUN npx tsc -b && npm run build -w packages/console && scripts/pack.sh /out`: the workspace is built (make test), so pack it.
     expect(build!.instructions.some((i) => i.getKeyword() === 'RUN' && /scripts\/pack\.sh \/out/.test(i.getRawArgumentsContent() ?? ''))).toBe(true);
     tarball = must(join(root, 'scripts/pack.sh'), [join(work, 'out')], { timeout: 300_000 }).trim().split('\n').pop()!;
     // Runtime stage: its one RUN that installs the tarball, with the image's prefix made a temp dir.
@@ -160,7 +160,7 @@ describe('deploy/Dockerfile, the npm package and the systemd units', () => {
     expect(dependencyLayer).toContain('packages/cli/package.json');
     const manifest = /^(package(-lock)?\.json|packages\/[a-z]+\/package\.json|packages\/tuntap\/(binding\.gyp|native\/[\w-]+\.(cc|h)))$/;
     expect(dependencyLayer.filter((f) => !manifest.test(f))).toEqual([]);
-    expect(dependencyLayer.length).toBe(2 + 8 + 1 + readdirSync(join(root, 'packages/tuntap/native')).length);
+    expect(dependencyLayer.length).toBe(2 + 9 + 1 + readdirSync(join(root, 'packages/tuntap/native')).length);
     const all = walk(src);
     expect(all).toContain('packages/switch/src/node/switch-node.ts');
     expect(all).toContain('scripts/pack.sh');
@@ -180,6 +180,9 @@ describe('deploy/Dockerfile, the npm package and the systemd units', () => {
     expect(files).toContain('node_modules/@elink/switch/dist/index.js');
     expect(files).toContain('node_modules/@elink/tuntap/build/Release/tuntap.node');
     expect(files).toContain('node_modules/fastify/package.json');
+    // The web console's built files, which the broker serves; none of its build tools.
+    expect(files).toContain('node_modules/@elink/console/dist/index.html');
+    expect(files.filter((f) => /^node_modules\/(preact|uplot|vite|happy-dom)\//.test(f))).toEqual([]);
     expect(files.filter((f) => f.split('/').includes('.git'))).toEqual([]);
     // Ours: the @elink packages and the top-level cli.
     const ours = files.filter((f) => !f.startsWith('node_modules/') || /^node_modules\/@elink\/[a-z]+\/(?!node_modules\/)/.test(f));

@@ -8,6 +8,7 @@
  *   GET  /v1/challenge        a single-use challenge for digest logins (challenge.ts)
  *   POST /v1/nodes/heartbeat  switch nodes, with the cluster secret (node-routes.ts)
  *   /v1/admin/…               nodes, leases, users; admin token (admin-routes.ts)
+ *   GET  /console/…           the web console's static files (console-assets.ts)
  *   GET  /healthz             the process is up
  *   GET  /readyz              the store and user directory answer
  *
@@ -24,6 +25,7 @@ import * as prom from 'prom-client';
 import { challengeReplySchema, deviceLoginRequestSchema, ElError, healthOkSchema, type DeviceLoginRequest, type Revocation, healthUnavailableSchema, type HealthOk, type HealthUnavailable, loginReplySchema, loginRequestSchema, wireJsonSchema, type ErrorBody, type ErrorCode, type LoginReply, type LoginRequest, type SegmentDef } from '@elink/protocol';
 import { registerAdminRoutes } from './admin-routes.js';
 import { Challenges, DEFAULT_CHALLENGE_TTL_SECONDS } from './challenge.js';
+import { registerConsoleAssets } from './console-assets.js';
 import { httpServerOptions, type HttpLimits } from './http-limits.js';
 import { DEFAULT_LEASE_IDLE_SECONDS, Ipam, type StaticAssignment } from './ipam.js';
 import { KeyRing } from './keyring.js';
@@ -300,6 +302,8 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
     now: opts.now,
     onRevoked: opts.onRevoked,
   });
+
+  registerConsoleAssets(app as unknown as FastifyInstance);
 
   app.get('/healthz', { schema: statusSchema }, async (): Promise<HealthOk> => ({ status: 'ok' }));
 
