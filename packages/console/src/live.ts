@@ -17,22 +17,33 @@ export const PACKET_NAMES = ['rx pkt/s', 'tx pkt/s'] as const;
 
 export type LiveState = 'connecting' | 'open' | 'closed';
 
+/** What Live needs of an EventSource (tests hand it an EventTarget they fire events on). */
+export interface EventStream {
+  addEventListener(type: string, listener: (e: Event) => void): void;
+  close(): void;
+  readonly readyState: number;
+}
+const CLOSED = 2; // EventSource.CLOSED
+
 export class Live {
   readonly series = new SeriesMap(HISTORY_POINTS, MAX_SERIES);
   last: StatsEvent | undefined;
   state: LiveState = 'closed';
-  private source: EventSource | undefined;
+  private source: EventStream | undefined;
   private readonly listeners = new Set<() => void>();
 
-  constructor(private readonly url = '/v1/admin/events') {}
+  constructor(
+    private readonly url = '/v1/admin/events',
+    private readonly open: (url: string) => EventStream = (u) => new EventSource(u, { withCredentials: true }),
+  ) {}
 
   start(): void {
     if (this.source) return;
     this.state = 'connecting';
-    const es = new EventSource(this.url, { withCredentials: true });
+    const es = this.open(this.url);
     this.source = es;
     es.addEventListener('open', () => this.setState('open'));
-    es.addEventListener('error', () => this.setState(es.readyState === EventSource.CLOSED ? 'closed' : 'connecting'));
+    es.addEventListener('error', () => this.setState(es.readyState === CLOSED ? 'closed' : 'connecting'));
     es.addEventListener('stats', (e) => {
       try {
         this.ingest(JSON.parse((e as MessageEvent<string>).data) as StatsEvent);
