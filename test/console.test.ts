@@ -141,6 +141,7 @@ describe.skipIf(!enabled)('web console in a real browser (chromium)', () => {
     await page.getByLabel('Search sessions').fill('bob');
     await expect.poll(() => sessions.locator('tbody tr').count()).toBe(1);
     await page.getByLabel('Search sessions').fill('');
+    await page.getByLabel('Search sessions').blur();
     // Each client's MAC points to its session (a link to it, named user/device).
     const macs = page.getByRole('table', { name: /MAC table/ });
     await macs.getByRole('link', { name: 'alice/h1' }).waitFor();
@@ -163,6 +164,8 @@ describe.skipIf(!enabled)('web console in a real browser (chromium)', () => {
     expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThan(pointsBefore);
     expect((await chart.locator('canvas').screenshot()).equals(before)).toBe(false);
     expect(await chart.locator('figcaption').textContent()).toMatch(/[kMG]bit\/s/);
+    // A few seconds of the stream on the chart before the picture is taken.
+    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 10_000, interval: 250 }).toBeGreaterThanOrEqual(6);
     await page.screenshot({ path: join(shots, 'segment.png'), fullPage: true });
 
     await page.getByRole('link', { name: 'Overview' }).first().click();

@@ -43,13 +43,15 @@ export function Chart({ title, series, format, version, height = 180, id }: Char
       width: Math.max(200, el.clientWidth),
       height,
       cursor: { drag: { x: false, y: false } },
-      legend: { show: true },
+      // The legend names the lines; the newest values are in the caption (a cursor readout would flicker).
+      legend: { show: true, live: false },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
         { stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,0.2)' } },
         { stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,0.2)' }, size: 86, values: (_u, splits) => splits.map((v) => format(v)) },
       ],
-      series: [{}, ...series.names.map((n, i) => ({ label: n.replace(/ .*$/, ''), stroke: PALETTE[i % PALETTE.length], width: 1.5, value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)) }))],
+      // Every other line dashed: rx and tx of a segment are often equal and would hide each other.
+      series: [{}, ...series.names.map((n, i) => ({ label: n.replace(/ .*$/, ''), stroke: PALETTE[i % PALETTE.length], width: 2, ...(i % 2 === 1 ? { dash: [6, 4] } : {}), points: { show: false }, value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)) }))],
     };
     const u = new uPlot(opts, series.data() as uPlot.AlignedData, el);
     plot.current = u;

@@ -19,7 +19,18 @@ export function sessionColumns(rate: (s: SessionView) => { rxBps: number; txBps:
   return [
     { key: 'user', label: 'User', value: (s) => s.user, render: (s) => s.user },
     { key: 'device', label: 'Device', value: (s) => s.device, render: (s) => <a href={href.session(s.id)}>{s.device}</a> },
-    { key: 'addresses', label: 'Addresses', value: (s) => s.addresses.join(' '), render: (s) => <span class="mono">{s.addresses.join(', ')}</span> },
+    {
+      key: 'addresses',
+      label: 'Addresses',
+      value: (s) => s.addresses.join(' '),
+      render: (s) => (
+        <ul class="plain mono">
+          {s.addresses.map((a) => (
+            <li key={a}>{a}</li>
+          ))}
+        </ul>
+      ),
+    },
     { key: 'mac', label: 'MAC', value: (s) => s.mac ?? '', render: (s) => <span class="mono">{s.mac ?? '–'}</span> },
     { key: 'node', label: 'Node', value: (s) => s.node, render: (s) => <span class="mono">{s.node}</span> },
     { key: 'since', label: 'Since', value: (s) => s.since, render: (s) => <time dateTime={s.since} title={s.since}>{age(s.since)}</time> },
