@@ -230,6 +230,33 @@ describe.skipIf(!enabled)('web console in a real browser (chromium)', () => {
     expect(await audit.locator('tbody tr', { hasText: h2.session }).textContent()).toMatch(/ok/);
   });
 
+  it('manages a user: add, disable, reset the password, set the DTCP secret, delete (each confirmed)', async () => {
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('heading', { name: 'Users' }).waitFor();
+    const form = page.locator('form.add-user');
+    await form.getByLabel('Name').fill('carol');
+    await form.getByLabel('Password').fill('carol-password-1');
+    await form.getByLabel('lab').check();
+    await form.getByRole('button', { name: 'Add user' }).click();
+    await page.getByRole('status').filter({ hasText: 'User carol added.' }).waitFor();
+    const row = page.getByRole('table', { name: /Users/ }).locator('tbody tr', { hasText: 'carol' });
+    await row.waitFor();
+    const confirm = async (button: string, value?: string) => {
+      await page.getByRole('button', { name: button }).click();
+      const dialog = page.getByRole('dialog', { name: button });
+      if (value !== undefined) await dialog.locator('input').fill(value);
+      await dialog.locator('button[type="submit"]').click();
+      await dialog.waitFor({ state: 'hidden' });
+    };
+    await confirm('Disable user carol');
+    await row.getByText('disabled').waitFor();
+    await confirm('Reset the password of carol', 'carol-password-2');
+    await confirm('Set the DTCP secret of carol', 'carol-dtcp-secret');
+    await expect.poll(async () => (await row.locator('td').nth(3).textContent())?.trim()).toBe('set');
+    await confirm('Delete user carol');
+    await row.waitFor({ state: 'detached' });
+  });
+
   it('works at phone width and from the keyboard', async () => {
     const phone = await context.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
