@@ -5,7 +5,9 @@
  * between the two. Remote nodes thus refresh their rates once a heartbeat interval, the
  * in-process node at every sample. A counter that went back (the node restarted) gives 0.
  * Samples are taken on demand (the events stream ticks once a second while a console
- * watches; a view takes one when the last is older than a second), shared by concurrent callers.
+ * watches; each view request takes one), shared by concurrent callers. Rates need a base
+ * report at least `minIntervalMs` old: a sample sooner than that shows the fresh report
+ * (sessions, bytes) with the rates of the last interval.
  */
 import type { NodeReport, TrafficCounters } from '@elink/protocol';
 import type { BrokerStore } from '../store/store.js';
@@ -23,6 +25,8 @@ export interface NodeView {
   node: string;
   /** When the report was made (ms since the epoch). */
   at: number;
+  /** The report the rates were computed against next time, and when it was made. */
+  base: { at: number; report: NodeReport };
   inProcess: boolean;
   report: NodeReport;
   rates: Rates;
@@ -61,7 +65,6 @@ export class LiveStats {
   readonly #now: () => number;
   #views = new Map<string, NodeView>();
   readonly #history = new Map<string, HistoryPoint[]>();
-  #sampledAt = 0;
   #inflight: Promise<Map<string, NodeView>> | undefined;
 
   constructor(opts: LiveStatsOptions) {
@@ -69,9 +72,8 @@ export class LiveStats {
     this.#now = opts.now ?? Date.now;
   }
 
-  /** The views of every reporting node, sampled within `minIntervalMs` (default 900 ms). */
+  /** The views of every reporting node, sampled now (or by a sample in flight). */
   async current(): Promise<Map<string, NodeView>> {
-    if (this.#now() - this.#sampledAt < (this.#opts.minIntervalMs ?? 900)) return this.#views;
     this.#inflight ??= this.#sample().finally(() => (this.#inflight = undefined));
     return this.#inflight;
   }
@@ -95,18 +97,22 @@ export class LiveStats {
         next.set(node, at < staleBefore ? { ...prev, rates: { ...ZERO_RATES }, drops: {}, segments: {}, sessions: new Map() } : prev);
         continue;
       }
-      next.set(node, this.#view(node, at, inProcess, report, prev));
+      if (prev && at - prev.base.at < (this.#opts.minIntervalMs ?? 900)) {
+        // Too soon for a rate: the fresh report, the last rates (a new session's are 0).
+        next.set(node, { ...prev, at, report });
+        continue;
+      }
+      next.set(node, this.#view(node, at, inProcess, report, prev?.base));
     }
     // History of sessions no node lists any more goes.
     const live = new Set<string>();
     for (const v of next.values()) for (const s of v.report.sessions) live.add(s.id);
     for (const id of this.#history.keys()) if (!live.has(id)) this.#history.delete(id);
     this.#views = next;
-    this.#sampledAt = now;
     return next;
   }
 
-  #view(node: string, at: number, inProcess: boolean, report: NodeReport, prev: NodeView | undefined): NodeView {
+  #view(node: string, at: number, inProcess: boolean, report: NodeReport, prev: { at: number; report: NodeReport } | undefined): NodeView {
     const dt = prev ? (at - prev.at) / 1000 : 0;
     const drops: Record<string, number> = {};
     for (const [reason, n] of Object.entries(report.drops)) drops[reason] = prev ? per(n, prev.report.drops[reason] ?? 0, dt) : 0;
@@ -120,7 +126,7 @@ export class LiveStats {
       sessions.set(s.id, r);
       if (p) this.#remember(s.id, { t: at, ...r });
     }
-    return { node, at, inProcess, report, rates: ratesOf(report.traffic, prev?.report.traffic, dt), drops, segments, sessions };
+    return { node, at, base: { at, report }, inProcess, report, rates: ratesOf(report.traffic, prev?.report.traffic, dt), drops, segments, sessions };
   }
 
   #remember(id: string, point: HistoryPoint): void {

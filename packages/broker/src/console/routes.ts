@@ -218,7 +218,8 @@ export function registerConsoleRoutes(admin: FastifyInstance, opts: ConsoleRoute
     },
   );
 
-  admin.get<{ Querystring: { limit?: number } }>('/audit', { schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 10000 } } }, response: replies(auditReplySchema) } }, async (request): Promise<AuditReply> => ({ entries: await opts.audit.list(request.query.limit ?? 100) }));
+  // A query string is text (the broker's validator coerces no types): the limit is parsed here.
+  admin.get<{ Querystring: { limit?: string } }>('/audit', { schema: { querystring: { type: 'object', properties: { limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$|^10000$' } } }, response: replies(auditReplySchema) } }, async (request): Promise<AuditReply> => ({ entries: await opts.audit.list(Number(request.query.limit ?? 100)) }));
 
   admin.get('/events', async (request, reply) => {
     opts.streams.open(request, reply);
