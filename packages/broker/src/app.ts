@@ -24,6 +24,15 @@ import type { pino } from 'pino';
 import * as prom from 'prom-client';
 import { challengeReplySchema, deviceLoginRequestSchema, ElError, healthOkSchema, type DeviceLoginRequest, type Revocation, healthUnavailableSchema, type HealthOk, type HealthUnavailable, loginReplySchema, loginRequestSchema, wireJsonSchema, type ErrorBody, type ErrorCode, type LoginReply, type LoginRequest, type SegmentDef } from '@elink/protocol';
 import { registerAdminRoutes } from './admin-routes.js';
+import { AuditLog } from './console/audit.js';
+import { registerConsoleAuthRoutes } from './console/auth.js';
+import { takeCommands } from './console/commands.js';
+import { DEFAULT_CONSOLE, type ConsoleSettings } from './console/defaults.js';
+import { EventStreams } from './console/events.js';
+import { LiveStats } from './console/live-stats.js';
+import type { LocalNode } from './console/local-node.js';
+import { ConsoleSessions } from './console/sessions.js';
+import { DEFAULT_RETAIN_SECONDS } from './node-registry.js';
 import { Challenges, DEFAULT_CHALLENGE_TTL_SECONDS } from './challenge.js';
 import { registerConsoleAssets } from './console-assets.js';
 import { httpServerOptions, type HttpLimits } from './http-limits.js';
@@ -112,6 +121,10 @@ export interface BrokerOptions {
    * answers as the admin port's does. Absent: the store and user directory answer.
    */
   ready?: () => Promise<string[]>;
+  /** The switch node of this process (`elink up`): the console and `elink status` see it without heartbeats. */
+  localNode?: LocalNode;
+  /** The web console's settings (config broker.console); defaults DEFAULT_CONSOLE. */
+  console?: Partial<ConsoleSettings>;
 }
 
 /** HTTP status and metric label for each error code a login can end with. */
@@ -119,6 +132,7 @@ const LOGIN_ERRORS: Partial<Record<ErrorCode, { status: number; result: LoginRes
   EL_ERR_INVALID: { status: 400, result: 'invalid' },
   EL_ERR_AUTH: { status: 401, result: 'bad_credentials' },
   EL_ERR_FORBIDDEN: { status: 403, result: 'forbidden' },
+  EL_ERR_DISABLED: { status: 403, result: 'forbidden' },
   EL_ERR_NO_SEGMENT: { status: 404, result: 'no_segment' },
   EL_ERR_DEVICE_LIMIT: { status: 403, result: 'device_limit' },
   EL_ERR_POOL_EXHAUSTED: { status: 503, result: 'pool_exhausted' },
@@ -136,6 +150,10 @@ const OTHER_ERRORS: Partial<Record<ErrorCode, { status: number }>> = {
   EL_ERR_FORBIDDEN: { status: 403 },
   EL_ERR_NO_SEGMENT: { status: 404 },
   EL_ERR_CONFIG: { status: 400 },
+  EL_ERR_CSRF: { status: 403 },
+  EL_ERR_NOT_FOUND: { status: 404 },
+  EL_ERR_RATE_LIMITED: { status: 429 },
+  EL_ERR_UNAVAILABLE: { status: 503 },
 };
 
 const statusSchema = { response: { 200: wireJsonSchema(healthOkSchema), 503: wireJsonSchema(healthUnavailableSchema) } };
@@ -288,7 +306,26 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
 
   app.get('/v1/challenge', { schema: { response: replies(challengeReplySchema) } }, async (request) => challenges.issue(request.ip));
 
-  registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5, limiter, revocations: () => store.listRevocations(), onHeartbeat: (result) => metrics.heartbeats.inc({ result }) });
+  const consoleSettings: ConsoleSettings = { ...DEFAULT_CONSOLE, ...opts.console };
+  const consoleSessions = new ConsoleSessions({ max: consoleSettings.maxSessions, idleSeconds: consoleSettings.sessionIdleSeconds, lifetimeSeconds: consoleSettings.sessionLifetimeSeconds, now: opts.now });
+  const audit = new AuditLog(store, consoleSettings.auditEntries, opts.logger.child({ component: 'audit' }), opts.now);
+  const live = new LiveStats({ store, ...(opts.localNode ? { local: opts.localNode } : {}), healthySeconds: nodeRegistry.healthySeconds, now: opts.now });
+  const streams = new EventStreams({ live, max: consoleSettings.maxStreams, logger: opts.logger.child({ component: 'console' }), now: opts.now });
+  app.addHook('onClose', async () => streams.close());
+  registerConsoleAuthRoutes(app as unknown as FastifyInstance, { adminToken: opts.adminToken, limiter, onAuth: (result) => metrics.adminAuth.inc({ result }), sessions: consoleSessions, users, audit, lifetimeSeconds: consoleSettings.sessionLifetimeSeconds });
+
+  registerNodeRoutes(app as unknown as FastifyInstance, {
+    registry: nodeRegistry,
+    keys,
+    segments,
+    clusterSecret: opts.clusterSecret,
+    heartbeatSeconds: opts.heartbeatSeconds ?? 5,
+    limiter,
+    revocations: () => store.listRevocations(),
+    onHeartbeat: (result) => metrics.heartbeats.inc({ result }),
+    report: (node, report) => store.putNodeReport(node, report, DEFAULT_RETAIN_SECONDS),
+    commands: (node) => takeCommands(store, node),
+  });
   registerAdminRoutes(app as unknown as FastifyInstance, {
     store,
     users,
@@ -301,6 +338,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
     revocationSeconds: () => issuer.maxLifetimeSeconds,
     now: opts.now,
     onRevoked: opts.onRevoked,
+    console: { ipam, live, streams, audit, sessions: consoleSessions, ...(opts.localNode ? { local: opts.localNode } : {}), statics: () => nodes({}) },
   });
 
   registerConsoleAssets(app as unknown as FastifyInstance);

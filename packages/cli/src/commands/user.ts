@@ -55,7 +55,7 @@ function checkUser(entry: Record<string, unknown>): void {
   }
 }
 
-async function readPassword(file: string | undefined): Promise<string> {
+export async function readPassword(file: string | undefined): Promise<string> {
   let text: string;
   if (file) text = readFileSync(file, 'utf8');
   else {

@@ -6,6 +6,8 @@ export * from './login.js';
 export * from './device-login.js';
 export * from './revocation.js';
 export * from './challenge.js';
+export * from './node-report.js';
 export * from './heartbeat.js';
+export * from './console.js';
 export * from './health.js';
 export * from './admin.js';

@@ -11,7 +11,7 @@ import { writeFileSync, readFileSync, existsSync, renameSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { heartbeatReplySchema, parseReply, publicKeyFromPem, segmentSchema, type HeartbeatReply, type HeartbeatRequest, type Revocation, type SegmentDef, type TrunkPeerEntry } from '@elink/protocol';
+import { heartbeatReplySchema, parseReply, publicKeyFromPem, segmentSchema, type HeartbeatReply, type HeartbeatRequest, type NodeCommand, type NodeReport, type Revocation, type SegmentDef, type TrunkPeerEntry } from '@elink/protocol';
 import { postJson } from '@elink/transport';
 
 import { DEFAULT_BROKER_INTERVAL_MS } from './defaults.js';
@@ -41,6 +41,10 @@ export interface BrokerLinkOptions {
   peers?: (peers: TrunkPeerEntry[]) => void;
   /** The broker's live device key revocations (each reply; SwitchNode.applyRevocations). */
   revoked?: (list: readonly Revocation[]) => void;
+  /** The console's report (nodeReport), sent with each heartbeat when given. */
+  report?: () => NodeReport;
+  /** The reply's commands from administrators (disconnect a session, drain the node). */
+  commands?: (list: readonly NodeCommand[]) => void;
   /** Keys from the last good reply; also seeds the keys when given. */
   keysFile?: string;
   intervalMs?: number;
@@ -144,7 +148,7 @@ export class BrokerLink {
   /** One heartbeat round: each broker in turn until one answers. */
   async beat(): Promise<boolean> {
     const { brokers, logger } = this.#opts;
-    const body: HeartbeatRequest = { node: this.#opts.nodeId, hosts: this.#opts.hosts, port: typeof this.#opts.port === 'function' ? this.#opts.port() : this.#opts.port, ...(this.#opts.fingerprint ? { fingerprint: this.#opts.fingerprint } : {}), ...(this.#opts.websocket ? { websocket: this.#opts.websocket } : {}), capacity: this.#opts.capacity, ...this.#opts.state(), ...(this.#opts.trunk ? { trunk: this.#opts.trunk() } : {}) };
+    const body: HeartbeatRequest = { node: this.#opts.nodeId, hosts: this.#opts.hosts, port: typeof this.#opts.port === 'function' ? this.#opts.port() : this.#opts.port, ...(this.#opts.fingerprint ? { fingerprint: this.#opts.fingerprint } : {}), ...(this.#opts.websocket ? { websocket: this.#opts.websocket } : {}), capacity: this.#opts.capacity, ...this.#opts.state(), ...(this.#opts.trunk ? { trunk: this.#opts.trunk() } : {}), ...(this.#opts.report ? { report: this.#opts.report() } : {}) };
     for (let i = 0; i < brokers.length; i++) {
       const url = brokers[(this.#next + i) % brokers.length]!;
       const endTimer = this.#metrics?.latency.startTimer();
@@ -183,6 +187,7 @@ export class BrokerLink {
       else this.#opts.logger.warn({ segment: raw.name, issue: parsed.error.issues[0]?.message }, 'ignoring a segment definition this node does not understand');
     }
     if (reply.peers && this.#opts.peers) this.#opts.peers(reply.peers);
+    if (reply.commands?.length && this.#opts.commands) this.#opts.commands(reply.commands);
   }
 
   /** One heartbeat to one broker: the reply parsed with the contract (EL_ERR_PROTOCOL naming the field). */
