@@ -217,6 +217,8 @@ describe.skipIf(!enabled)('web console in a real browser (chromium)', () => {
     await dialog.getByRole('button', { name: 'Disconnect' }).click();
     const ended = await h2.proc.waitFor((l) => l.msg === 'switch session ended', 10_000, 'h2 session ended');
     expect(String(ended.err)).toMatch(/administrator/);
+    // The switch ended that very session (not just the client giving up).
+    expect(server.proc.logs.some((l) => l.msg === 'session kicked' && l.session === h2.session)).toBe(true);
     await sessions.locator(`tr[data-row="${h2.session}"]`).waitFor({ state: 'detached' });
     // The other client's session is the same one as before; it never ended.
     await sessions.locator(`tr[data-row="${h1.session}"]`).waitFor();
@@ -252,7 +254,7 @@ describe.skipIf(!enabled)('web console in a real browser (chromium)', () => {
     await row.getByText('disabled').waitFor();
     await confirm('Reset the password of carol', 'carol-password-2');
     await confirm('Set the DTCP secret of carol', 'carol-dtcp-secret');
-    await expect.poll(async () => (await row.locator('td').nth(3).textContent())?.trim()).toBe('set');
+    await expect.poll(async () => (await row.locator('td').nth(4).textContent())?.trim()).toBe('set');
     await confirm('Delete user carol');
     await row.waitFor({ state: 'detached' });
   });

@@ -4,107 +4,33 @@
  * carries the CSRF token of the session in `x-el-csrf`, which the broker checks.
  */
 
-export interface NodeView {
-  node: string;
-  healthy: boolean;
-  draining: boolean;
-  inProcess: boolean;
-  static?: boolean;
-  version?: string;
-  sessions: number;
-  capacity: number;
-  load: number;
-  hosts: string[];
-  port: number;
-  seenAt: string;
-}
-export interface PoolView {
-  cidr: string;
-  used: number;
-  free: number;
-}
-export interface SegmentView {
-  name: string;
-  mode: 'l2' | 'l3';
-  sessions: number;
-  /** Nodes hosting it. */
-  nodes: number;
-  pools: PoolView[];
-}
-export interface Totals {
-  nodes: number;
-  sessions: number;
-  segments: number;
-  rxBps: number;
-  txBps: number;
-  rxPps: number;
-  txPps: number;
-}
-export interface Overview {
-  nodes: NodeView[];
-  segments: SegmentView[];
-  totals: Totals;
-}
-export interface SessionView {
-  id: string;
-  user: string;
-  device: string;
-  node: string;
-  addresses: string[];
-  mac?: string;
-  since: string;
-  rxBytes: number;
-  txBytes: number;
-  rxBps: number;
-  txBps: number;
-}
-export interface SessionDetail extends SessionView {
-  segment: string;
-  history: { t: number; rxBps: number; txBps: number }[];
-}
-export interface TableEntry {
-  key: string;
-  port: string;
-  node: string;
-  user?: string;
-}
-export interface SegmentTable {
-  kind: 'mac' | 'route';
-  entries: TableEntry[];
-}
-export interface UserView {
-  name: string;
-  segments: string[];
-  digest: boolean;
-  source: 'store' | 'config';
-  enabled?: boolean;
-  macs?: number;
-  lan?: string[];
-}
-export interface AuditEntry {
-  t: string;
-  who: string;
-  action: string;
-  target: string;
-  result: string;
-}
-export interface Rates {
-  rxBps: number;
-  txBps: number;
-  rxPps: number;
-  txPps: number;
-}
-/** One `event: stats` of GET /v1/admin/events. */
-export interface StatsEvent {
-  t: number;
-  nodes: Record<string, Rates & { sessions: number; drops: Record<string, number> }>;
-  segments: Record<string, Rates & { sessions: number }>;
-  sessions: Record<string, { rxBps: number; txBps: number }>;
-}
-export interface Who {
-  who: string;
-  csrf: string;
-}
+// The contract's types, from @elink/protocol (type-only: nothing of it is bundled), so a change
+// to the API that the console does not follow fails its type check.
+import type {
+  AdminUsersReply,
+  AuditEntry,
+  ConsoleNode,
+  ConsoleOverviewReply,
+  ConsoleSession,
+  ConsoleSessionDetail,
+  ConsoleSessionReply,
+  ConsoleStatsEvent,
+  ConsoleTableReply,
+} from '@elink/protocol';
+
+export type { AuditEntry };
+export type NodeView = ConsoleNode;
+export type Overview = ConsoleOverviewReply;
+export type SegmentView = Overview['segments'][number];
+export type Totals = Overview['totals'];
+export type SessionView = ConsoleSession;
+export type SessionDetail = ConsoleSessionDetail;
+export type SegmentTable = ConsoleTableReply;
+export type TableEntry = SegmentTable['entries'][number];
+export type UserView = AdminUsersReply['users'][number];
+/** One `event: stats` of GET /v1/admin/events (bytes and frames per second). */
+export type StatsEvent = ConsoleStatsEvent;
+export type Who = ConsoleSessionReply;
 
 /** An answer other than 2xx: the broker's `{error|code, message}` when it sent one. */
 export class ApiError extends Error {
@@ -117,6 +43,8 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 }
+
+export type NewUser = { name: string; password: string; segments: string[]; admin?: boolean };
 
 export type Credentials = { token: string } | { user: string; password: string };
 
@@ -133,7 +61,7 @@ export interface Api {
   disconnect(id: string): Promise<void>;
   drain(node: string): Promise<void>;
   users(): Promise<UserView[]>;
-  addUser(u: { name: string; password: string; segments: string[] }): Promise<void>;
+  addUser(u: NewUser): Promise<void>;
   deleteUser(name: string): Promise<void>;
   setEnabled(name: string, enabled: boolean): Promise<void>;
   setPassword(name: string, password: string): Promise<void>;
@@ -216,7 +144,7 @@ export class HttpApi implements Api {
   disconnect = async (id: string) => void (await this.call('POST', `/v1/admin/sessions/${seg(id)}/disconnect`));
   drain = async (node: string) => void (await this.call('POST', `/v1/admin/nodes/${seg(node)}/drain`));
   users = async () => (await this.call<{ users: UserView[] }>('GET', '/v1/admin/users')).users;
-  addUser = async (u: { name: string; password: string; segments: string[] }) => void (await this.call('POST', '/v1/admin/users', u));
+  addUser = async (u: NewUser) => void (await this.call('POST', '/v1/admin/users', u));
   deleteUser = async (name: string) => void (await this.call('DELETE', `/v1/admin/users/${seg(name)}`));
   setEnabled = async (name: string, enabled: boolean) => void (await this.call('PUT', `/v1/admin/users/${seg(name)}/enabled`, { enabled }));
   setPassword = async (name: string, password: string) => void (await this.call('PUT', `/v1/admin/users/${seg(name)}/password`, { password }));

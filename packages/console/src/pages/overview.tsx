@@ -118,12 +118,14 @@ export function Overview() {
           </section>
           <section aria-labelledby="node-charts-h">
             <h2 id="node-charts-h">Per node</h2>
-            <div class="charts">
+            <div class="groups">
               {data.nodes.map((n) => (
                 <div class="chart-group" key={n.node}>
                   <h3 class="mono">{n.node}</h3>
-                  <Chart id={`node:${n.node}:bits`} title="Throughput" series={live.series.peek(`node:${n.node}:bits`)} format={bitRateBps} version={version} />
-                  <Chart id={`node:${n.node}:packets`} title="Packet rate" series={live.series.peek(`node:${n.node}:packets`)} format={packetRate} version={version} />
+                  <div class="charts">
+                    <Chart id={`node:${n.node}:bits`} title="Throughput" series={live.series.peek(`node:${n.node}:bits`)} format={bitRateBps} version={version} />
+                    <Chart id={`node:${n.node}:packets`} title="Packet rate" series={live.series.peek(`node:${n.node}:packets`)} format={packetRate} version={version} />
+                  </div>
                   <Drops node={n.node} version={version} />
                 </div>
               ))}
@@ -131,14 +133,16 @@ export function Overview() {
           </section>
           <section aria-labelledby="segment-charts-h">
             <h2 id="segment-charts-h">Per segment</h2>
-            <div class="charts">
+            <div class="groups">
               {data.segments.map((s) => (
                 <div class="chart-group" key={s.name}>
                   <h3>
                     <a href={href.segment(s.name)}>{s.name}</a>
                   </h3>
-                  <Chart id={`segment:${s.name}:bits`} title="Throughput" series={live.series.peek(`segment:${s.name}:bits`)} format={bitRateBps} version={version} />
-                  <Chart id={`segment:${s.name}:packets`} title="Packet rate" series={live.series.peek(`segment:${s.name}:packets`)} format={packetRate} version={version} />
+                  <div class="charts">
+                    <Chart id={`segment:${s.name}:bits`} title="Throughput" series={live.series.peek(`segment:${s.name}:bits`)} format={bitRateBps} version={version} />
+                    <Chart id={`segment:${s.name}:packets`} title="Packet rate" series={live.series.peek(`segment:${s.name}:packets`)} format={packetRate} version={version} />
+                  </div>
                 </div>
               ))}
             </div>

@@ -16,6 +16,7 @@ export function Users() {
     { key: 'name', label: 'Name', value: (u) => u.name, render: (u) => u.name },
     { key: 'segments', label: 'Segments', value: (u) => u.segments.join(' '), render: (u) => u.segments.join(', ') },
     { key: 'enabled', label: 'Enabled', value: (u) => (u.enabled === false ? 0 : 1), render: (u) => (u.enabled === false ? <span class="badge warn">disabled</span> : 'yes') },
+    { key: 'admin', label: 'Console', value: (u) => (u.admin ? 1 : 0), render: (u) => (u.admin ? 'admin' : '–') },
     { key: 'digest', label: 'DTCP secret', value: (u) => (u.digest ? 1 : 0), render: (u) => (u.digest ? 'set' : 'none') },
     { key: 'source', label: 'Kept in', value: (u) => u.source, render: (u) => (u.source === 'config' ? 'config file' : 'store') },
     {
@@ -60,6 +61,7 @@ function AddUser({ segments, onAdded }: { segments: string[]; onAdded: () => voi
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
   const [chosen, setChosen] = useState<string[]>([]);
+  const [admin, setAdmin] = useState(false);
   const [error, setError] = useState<string>();
   const [status, setStatus] = useState<string>();
   const submit = async (e: Event) => {
@@ -71,7 +73,7 @@ function AddUser({ segments, onAdded }: { segments: string[]; onAdded: () => voi
       return;
     }
     try {
-      await api.addUser({ name, password, segments: chosen });
+      await api.addUser({ name, password, segments: chosen, ...(admin ? { admin } : {}) });
       setStatus(`User ${name} added.`);
       setName('');
       setPassword('');
@@ -100,6 +102,9 @@ function AddUser({ segments, onAdded }: { segments: string[]; onAdded: () => voi
             </label>
           ))}
         </fieldset>
+        <label class="inline">
+          <input type="checkbox" checked={admin} onChange={(e) => setAdmin((e.target as HTMLInputElement).checked)} /> may sign in to this console (admin)
+        </label>
         {error && (
           <p class="error" role="alert">
             {error}
