@@ -230,6 +230,9 @@ describe.skipIf(!enabled)('web console in a real browser (chromium)', () => {
     const audit = page.getByRole('table', { name: /actions/ });
     await audit.locator('tbody tr', { hasText: h2.session }).waitFor();
     expect(await audit.locator('tbody tr', { hasText: h2.session }).textContent()).toMatch(/ok/);
+    // Its detail page says it has ended.
+    await page.goto(`${base}/console/#/sessions/${encodeURIComponent(h2.session)}`);
+    await page.getByRole('status').filter({ hasText: 'This session has ended' }).waitFor();
   });
 
   it('manages a user: add, disable, reset the password, set the DTCP secret, delete (each confirmed)', async () => {

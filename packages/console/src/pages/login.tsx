@@ -66,7 +66,7 @@ export function Login({ onSignedIn }: { onSignedIn: (w: Who) => void }) {
           Sign in
         </button>
         <p class="hint">
-          <code>elink up</code> prints where the admin credential is; <code>broker.adminToken</code> sets the token of a standalone broker.
+          <code>elink up</code> keeps the admin token in <code>admin-token</code> in its state directory; a standalone broker takes <code>broker.adminToken</code>. Admin users are users with <code>admin: true</code>.
         </p>
       </form>
     </main>

@@ -1,5 +1,6 @@
 /** One session: who, where, since when, how much; its own traffic graph; disconnect. */
 import { useEffect } from 'preact/hooks';
+import { ApiError } from '../api.js';
 import { Chart } from '../components/chart.js';
 import { ConfirmButton, errorText } from '../components/confirm.js';
 import { useApp, useLiveVersion, useLoad } from '../hooks.js';
@@ -15,7 +16,8 @@ export function Session({ id }: { id: string }) {
     if (data) live.seed(key, data.history);
   }, [data === undefined]);
   const now = live.last?.sessions[id] ?? (data ? { rxBps: data.rxBps, txBps: data.txBps } : undefined);
-  const ended = live.last !== undefined && data !== undefined && live.last.sessions[id] === undefined;
+  // The broker no longer knows it (the details shown are the last ones it gave).
+  const ended = error instanceof ApiError && error.status === 404;
 
   return (
     <main id="main" tabIndex={-1}>
@@ -25,12 +27,16 @@ export function Session({ id }: { id: string }) {
       <h1>
         Session {data ? `${data.user}/${data.device}` : <span class="mono">{id}</span>}
       </h1>
-      {error !== undefined && (
+      {error !== undefined && !ended && (
         <p class="error" role="alert">
           {errorText(error)}
         </p>
       )}
-      {ended && <p class="muted">The live statistics no longer list this session: it has ended.</p>}
+      {ended && (
+        <p class="muted" role="status">
+          This session has ended{data ? '' : ' (or never existed)'}.
+        </p>
+      )}
       {data && (
         <>
           <dl class="facts">
