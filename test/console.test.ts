@@ -63,6 +63,8 @@ describe.skipIf(!enabled)('web console in a real browser (chromium)', () => {
   const clients = new Map<string, Client>();
   const shots = process.env.UPDATE_SCREENSHOTS === '1' ? join(root, 'docs/console') : mkdtempSync(join(tmpdir(), 'elink-console-shots-'));
   const helpers: ChildProcess[] = [];
+  /** What the browser reported as errors (CSP violations show here). */
+  const browserErrors: string[] = [];
 
   beforeAll(async () => {
     assertBuilt();
@@ -93,6 +95,8 @@ describe.skipIf(!enabled)('web console in a real browser (chromium)', () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light', reducedMotion: 'reduce' });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
+    page.on('console', (m) => m.type() === 'error' && browserErrors.push(m.text()));
+    page.on('pageerror', (e) => browserErrors.push(`uncaught: ${e.message}`));
   }, 90_000);
 
   afterAll(async () => {
@@ -284,5 +288,9 @@ describe.skipIf(!enabled)('web console in a real browser (chromium)', () => {
     await page.getByLabel('Admin token', { exact: true }).waitFor();
     const statuses = await page.evaluate(async () => [(await fetch('/v1/console/session')).status, (await fetch('/v1/admin/overview')).status]);
     expect(statuses).toEqual([401, 401]);
+    // The whole visit ran under the broker's CSP (no 'unsafe-inline') without a violation or
+    // an uncaught error; the only errors are the refused requests the test made on purpose.
+    expect(browserErrors.filter((e) => /Content Security Policy|uncaught/i.test(e))).toEqual([]);
+    expect(browserErrors.filter((e) => !/status of (401|403|404)/.test(e))).toEqual([]);
   });
 });
