@@ -34,12 +34,12 @@ afterEach(async () => {
   for (const a of apps.splice(0)) await a.close();
 });
 
-async function broker(over: { maxStreams?: number; maxSessions?: number } = {}) {
+async function broker(over: { maxStreams?: number; maxSessions?: number; statics?: boolean } = {}) {
   const clock = { t: 1_800_000_000_000 };
   const store = new MemoryStore({ now: () => clock.t });
   await store.putUser({ name: 'ops', passwordHash: await hashPassword('ops-pw-123'), segments: ['lan'], admin: true });
   await store.putUser({ name: 'alice', passwordHash: await hashPassword('alice-pw1'), segments: ['lan'] });
-  const app = await createBrokerApp({ segments, store, keys: new KeyRing(generateTicketKeyPair().privateKey), logger: pino({ level: 'silent' }), clusterSecret: SECRET, adminToken: TOKEN, now: () => clock.t, console: { maxStreams: over.maxStreams ?? 16, maxSessions: over.maxSessions ?? 64 } });
+  const app = await createBrokerApp({ segments, store, keys: new KeyRing(generateTicketKeyPair().privateKey), logger: pino({ level: 'silent' }), clusterSecret: SECRET, adminToken: TOKEN, now: () => clock.t, ...(over.statics ? { nodes: () => [{ node: 'static-1', host: '198.18.0.9', port: 4443, segments: ['lan'] }] } : {}), console: { maxStreams: over.maxStreams ?? 16, maxSessions: over.maxSessions ?? 64 } });
   apps.push(app);
   const beat = (node: string, r: NodeReport) =>
     app.inject({ method: 'POST', url: '/v1/nodes/heartbeat', headers: { authorization: `Bearer ${SECRET}` }, payload: { node, hosts: ['127.0.0.1'], port: 4443, capacity: 100, sessions: r.sessions.length, segments: ['lan'], active: [], draining: false, report: r } });
@@ -136,6 +136,18 @@ describe('console API on the broker', () => {
     expect((await b.beat('n1', report(10))).statusCode).toBe(200);
     expect((await b.app.inject({ method: 'GET', url: '/v1/admin/overview', headers: h })).json().totals.rxBps).toBe(0);
     expect((await b.app.inject({ method: 'GET', url: '/v1/admin/sessions/s-1', headers: h })).json().error).toBe('EL_ERR_NOT_FOUND');
+  });
+
+  it('lists static nodes (broker.nodes) apart: in the overview and in /status, with nothing known but their address', async () => {
+    const b = await broker({ statics: true });
+    const h = { authorization: `Bearer ${TOKEN}` };
+    await b.beat('n1', report(0));
+    const o = (await b.app.inject({ method: 'GET', url: '/v1/admin/overview', headers: h })).json();
+    expect(o.nodes.map((n: { node: string; static: boolean; inProcess: boolean }) => [n.node, n.static, n.inProcess])).toEqual([['n1', false, false], ['static-1', true, false]]);
+    expect(o.segments[0].nodes).toBe(2);
+    const st = (await b.app.inject({ method: 'GET', url: '/v1/admin/status', headers: h })).json();
+    expect(st.static).toEqual([{ node: 'static-1', host: '198.18.0.9', port: 4443 }]);
+    expect((await b.app.inject({ method: 'POST', url: '/v1/admin/nodes/static-1/drain', headers: h })).json().error).toBe('EL_ERR_NOT_FOUND');
   });
 
   it('hands a disconnect and a drain to the node in its next heartbeat reply, once; disabling a user kicks its sessions', async () => {
