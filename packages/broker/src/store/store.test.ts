@@ -439,7 +439,7 @@ describe.skipIf(!haveRedis)('RedisStore on a real 3-master Redis Cluster', () =>
 });
 
 describe('MemoryStore snapshot', () => {
-  it('keeps leases and users across a restart, and drops what expired', async () => {
+  it('keeps leases, users and lists (the audit log) across a restart, and drops what expired', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elink-snap-'));
     const file = join(dir, 'store.json');
     let t = 1_000_000;
@@ -452,6 +452,9 @@ describe('MemoryStore snapshot', () => {
       await a.putDeviceKey('amy', 'laptop', 'A'.repeat(43), 60);
       await a.putDeviceKey('amy', 'phone', 'A'.repeat(43), 60);
       await a.revoke({ user: 'amy', device: 'phone', at: 1000, until: 1100 });
+      await a.pushList('audit', 'first', 10, 3600);
+      await a.pushList('audit', 'second', 10, 3600);
+      await a.pushList('cmd:gone', 'x', 10, 1);
       t += 2000;
       await a.close();
       const b = new MemoryStore({ snapshotFile: file, now: () => t });
@@ -463,6 +466,9 @@ describe('MemoryStore snapshot', () => {
       expect(await b.getDeviceKey('amy', 'laptop')).toBe('A'.repeat(43));
       expect(await b.getDeviceKey('amy', 'phone')).toBeUndefined();
       expect(await b.listRevocations()).toEqual([{ user: 'amy', device: 'phone', at: 1000, until: 1100 }]);
+      // The audit log survives a restart; an expired list does not.
+      expect(await b.readList('audit', 10)).toEqual(['second', 'first']);
+      expect(await b.readList('cmd:gone', 10)).toEqual([]);
       await b.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
