@@ -138,6 +138,15 @@ describe('console API on the broker', () => {
     expect((await b.app.inject({ method: 'GET', url: '/v1/admin/sessions/s-1', headers: h })).json().error).toBe('EL_ERR_NOT_FOUND');
   });
 
+  it('takes a full node report in a heartbeat, and refuses a body beyond 2 MiB', async () => {
+    const b = await broker();
+    const full = report(0, Array.from({ length: 1024 }, (_, i) => ({ id: `s-${i}`, rx: i, user: `user-with-a-long-name-${i}` })));
+    expect((await b.beat('n1', full)).statusCode).toBe(200);
+    const huge = await b.app.inject({ method: 'POST', url: '/v1/nodes/heartbeat', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, payload: `{"pad":"${'x'.repeat(2 * 1024 * 1024)}"}` });
+    expect(huge.statusCode).toBe(413);
+    expect(huge.json().error).toBe('EL_ERR_INVALID');
+  });
+
   it('lists static nodes (broker.nodes) apart: in the overview and in /status, with nothing known but their address', async () => {
     const b = await broker({ statics: true });
     const h = { authorization: `Bearer ${TOKEN}` };
