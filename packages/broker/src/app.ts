@@ -30,6 +30,7 @@ import { takeCommands } from './console/commands.js';
 import { DEFAULT_CONSOLE, type ConsoleSettings } from './console/defaults.js';
 import { EventStreams } from './console/events.js';
 import { LiveStats } from './console/live-stats.js';
+import { registerConsoleMetrics } from './console/metrics.js';
 import type { LocalNode } from './console/local-node.js';
 import { ConsoleSessions } from './console/sessions.js';
 import { DEFAULT_RETAIN_SECONDS } from './node-registry.js';
@@ -312,7 +313,8 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
   const live = new LiveStats({ store, ...(opts.localNode ? { local: opts.localNode } : {}), healthySeconds: nodeRegistry.healthySeconds, now: opts.now });
   const streams = new EventStreams({ live, max: consoleSettings.maxStreams, logger: opts.logger.child({ component: 'console' }), now: opts.now });
   app.addHook('onClose', async () => streams.close());
-  registerConsoleAuthRoutes(app as unknown as FastifyInstance, { adminToken: opts.adminToken, limiter, onAuth: (result) => metrics.adminAuth.inc({ result }), sessions: consoleSessions, users, audit, lifetimeSeconds: consoleSettings.sessionLifetimeSeconds });
+  const consoleMetrics = registerConsoleMetrics(registry, { sessions: () => consoleSessions.size, streams: () => streams.size });
+  registerConsoleAuthRoutes(app as unknown as FastifyInstance, { onLogin: (result) => consoleMetrics.logins.inc({ result }), adminToken: opts.adminToken, limiter, onAuth: (result) => metrics.adminAuth.inc({ result }), sessions: consoleSessions, users, audit, lifetimeSeconds: consoleSettings.sessionLifetimeSeconds });
 
   registerNodeRoutes(app as unknown as FastifyInstance, {
     registry: nodeRegistry,

@@ -12,12 +12,13 @@ type Body = Record<string, unknown> | undefined;
 
 /** Route (method and path under /v1/admin) → the action's name and target. */
 const ACTIONS: Record<string, (p: Params, b: Body) => { action: string; target: string }> = {
+  // A request refused before its body was read (token, CSRF) has no body here: no target.
   'POST /users': (_, b) => ({ action: b?.admin === true ? 'user.add (admin)' : 'user.add', target: String(b?.name ?? '') }),
   'DELETE /users/:name': (p) => ({ action: 'user.delete', target: p.name ?? '' }),
   'PUT /users/:name/password': (p) => ({ action: 'user.password', target: p.name ?? '' }),
   'PUT /users/:name/digest': (p) => ({ action: 'user.digest.set', target: p.name ?? '' }),
   'DELETE /users/:name/digest': (p) => ({ action: 'user.digest.clear', target: p.name ?? '' }),
-  'PUT /users/:name/enabled': (p, b) => ({ action: b?.enabled === false ? 'user.disable' : 'user.enable', target: p.name ?? '' }),
+  'PUT /users/:name/enabled': (p, b) => ({ action: b?.enabled === false ? 'user.disable' : b?.enabled === true ? 'user.enable' : 'user.enabled', target: p.name ?? '' }),
   'POST /sessions/:id/disconnect': (p) => ({ action: 'session.disconnect', target: p.id ?? '' }),
   'POST /nodes/:node/drain': (p) => ({ action: 'node.drain', target: p.node ?? '' }),
   'DELETE /nodes/:node': (p) => ({ action: 'node.forget', target: p.node ?? '' }),

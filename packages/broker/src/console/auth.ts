@@ -22,6 +22,7 @@ import type { RateLimiter } from '../rate-limit.js';
 import type { UserDirectory } from '../users.js';
 import { bodyOf, replies } from '../wire.js';
 import type { AuditLog } from './audit.js';
+import type { ConsoleLoginResult } from './metrics.js';
 import { CONSOLE_COOKIE, CSRF_HEADER } from './defaults.js';
 import { cookieValue, csrfMatches, type ConsoleSessions } from './sessions.js';
 
@@ -67,6 +68,8 @@ export interface ConsoleAuthRouteOptions extends AdminAuthOptions {
   audit: AuditLog;
   /** Cookie Max-Age (s): the session's lifetime. */
   lifetimeSeconds: number;
+  /** Each sign-in's outcome (el_broker_console_logins_total). */
+  onLogin?: (result: ConsoleLoginResult) => void;
 }
 
 function cookie(id: string, maxAge: number): string {
@@ -115,9 +118,12 @@ export function registerConsoleAuthRoutes(app: FastifyInstance, opts: ConsoleAut
         who = await checkUser(request, body.user, body.password);
       }
     } catch (err) {
-      await opts.audit.record(claimed, 'console.login', request.ip, err instanceof ElError ? err.code : 'EL_ERR_INTERNAL');
+      const code = err instanceof ElError ? err.code : 'EL_ERR_INTERNAL';
+      opts.onLogin?.(code === 'EL_ERR_AUTH' ? 'refused' : code === 'EL_ERR_RATE_LIMITED' ? 'rate_limited' : 'error');
+      await opts.audit.record(claimed, 'console.login', request.ip, code);
       throw err;
     }
+    opts.onLogin?.('ok');
     const s = opts.sessions.create(who);
     reply.header('set-cookie', cookie(s.id, opts.lifetimeSeconds));
     reply.header('cache-control', 'no-store');

@@ -211,7 +211,10 @@ export function registerConsoleRoutes(admin: FastifyInstance, opts: ConsoleRoute
       await store.putUser(request.body.enabled ? u : { ...u, disabled: true });
       if (!request.body.enabled) {
         opts.sessions.endAllOf(`user:${name}`);
-        const n = await kickSessions(opts, (s) => s.user === name, 'the user was disabled by an administrator');
+        const n = await kickSessions(opts, (s) => s.user === name, 'the user was disabled by an administrator').catch((err: unknown) => {
+          request.log.warn({ user: name, err: (err as Error).message }, 'sessions of the disabled user not ended');
+          return 0;
+        });
         request.log.info({ user: name, sessions: n }, 'user disabled');
       }
       return { ok: true };

@@ -37,6 +37,8 @@ interface Snapshot {
   /** Device keys by user and device, and live revocations: a restart must not revive a revoked key. */
   deviceKeys?: Record<string, Record<string, DeviceKeyRecord>>;
   revocations?: Revocation[];
+  /** Bounded lists (the audit log, commands waiting for nodes) with their end (ms since the epoch). */
+  lists?: Record<string, { values: string[]; until: number }>;
 }
 
 export interface MemoryStoreOptions {
@@ -331,6 +333,7 @@ export class MemoryStore implements BrokerStore {
     l.values.unshift(value);
     if (l.values.length > maxLength) l.values.length = maxLength;
     l.until = now + ttlSeconds * 1000;
+    this.#changed();
   }
 
   async readList(name: string, limit: number): Promise<string[]> {
@@ -342,6 +345,7 @@ export class MemoryStore implements BrokerStore {
     if (!values || values.length === 0) return [];
     const taken = values.splice(Math.max(0, values.length - limit));
     if (values.length === 0) this.#lists.delete(name);
+    this.#changed();
     return taken.reverse();
   }
 
@@ -459,6 +463,8 @@ export class MemoryStore implements BrokerStore {
       const live = [...keys].filter(([, r]) => r.until > now);
       if (live.length) snap.deviceKeys![user] = Object.fromEntries(live);
     }
+    snap.lists = {};
+    for (const [name, l] of this.#lists) if (l.until > now) snap.lists[name] = l;
     for (const [name, s] of this.#segments) {
       const list = [...s.byKey].filter(([, l]) => l.expiresAt > now).map(([key, l]) => ({ key, expiresAt: l.expiresAt, ...l.record }));
       if (list.length) snap.leases[name] = list;
@@ -493,6 +499,7 @@ export class MemoryStore implements BrokerStore {
     for (const u of snap.users ?? []) this.#users.set(u.name, u);
     for (const [user, keys] of Object.entries(snap.deviceKeys ?? {})) this.#deviceKeys.set(user, new Map(Object.entries(keys)));
     this.#revocations = [...(snap.revocations ?? [])];
+    for (const [name, l] of Object.entries(snap.lists ?? {}).slice(0, MAX_LISTS)) if (Array.isArray(l?.values) && typeof l.until === 'number') this.#lists.set(name, { values: l.values.filter((v) => typeof v === 'string'), until: l.until });
   }
 }
 
