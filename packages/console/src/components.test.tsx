@@ -6,7 +6,7 @@
  */
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/preact';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiError, type Api, type Credentials, type SessionView } from './api.js';
+import { ApiError, type Api, type Credentials, type NodeView, type SessionView } from './api.js';
 import { App } from './app.js';
 import { Chart } from './components/chart.js';
 import { ConfirmButton } from './components/confirm.js';
@@ -14,6 +14,8 @@ import { DataTable } from './components/data-table.js';
 import { Ctx } from './hooks.js';
 import { Live } from './live.js';
 import { Login } from './pages/login.js';
+import { Overview } from './pages/overview.js';
+import { Users } from './pages/users.js';
 import { Segment } from './pages/segment.js';
 import { Series } from './series.js';
 import { bitRateBps } from './units.js';
@@ -178,6 +180,55 @@ describe('Segment view', () => {
     const table = await screen.findByRole('table', { name: /Sessions/ });
     live.ingest({ t: 1_000_000, nodes: {}, segments: {}, sessions: { 's-2': { rxBps: 0, txBps: 1_250_000 } } });
     await waitFor(() => expect(within(table).getByText('0 bit/s / 10.0 Mbit/s')).toBeTruthy());
+  });
+});
+
+const node = (name: string, extra: Partial<NodeView> = {}): NodeView => ({ node: name, healthy: true, draining: false, inProcess: false, static: false, version: 'elink/0.1.0', sessions: 1, capacity: 100, load: 0.01, hosts: ['198.18.0.1'], port: 4443, seenAt: new Date().toISOString(), ...extra });
+
+describe('Overview', () => {
+  it('drains only a node that can be drained, after confirming; shows drops by reason from the stream', async () => {
+    const api = recordingApi({
+      overview: async () => ({
+        nodes: [node('n1'), node('n2', { draining: true }), node('n3', { static: true })],
+        segments: [],
+        totals: { nodes: 3, sessions: 3, segments: 0, rxBps: 0, txBps: 0, rxPps: 0, txPps: 0 },
+      }),
+    });
+    const live = new Live();
+    withApp(api, <Overview />, live);
+    await screen.findByRole('table', { name: /Nodes/ });
+    expect((screen.getByRole('button', { name: 'Drain node n2' }) as HTMLButtonElement).disabled).toBe(true);
+    expect((screen.getByRole('button', { name: 'Drain node n3' }) as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(screen.getByRole('button', { name: 'Drain node n1' }));
+    fireEvent.click(within(screen.getByRole('dialog', { name: 'Drain node n1' })).getByRole('button', { name: 'Drain' }));
+    await waitFor(() => expect(api.calls.filter((c) => c.startsWith('drain'))).toEqual(['drain("n1")']));
+    live.ingest({ t: 2_000_000, nodes: { n1: { rxBps: 0, txBps: 0, rxPps: 0, txPps: 0, sessions: 1, drops: { queue_full: 12, flood_limit: 3 } } }, segments: {}, sessions: {} });
+    const drops = await screen.findByRole('table', { name: 'Drops now' });
+    expect(within(drops).getAllByRole('row').slice(1).map((r) => r.textContent)).toEqual(['flood_limit3/s', 'queue_full12/s']);
+  });
+});
+
+describe('Users', () => {
+  it('shows users of the configuration file read-only, and adds a console admin user to the chosen segments', async () => {
+    const api = recordingApi({
+      users: async () => [
+        { name: 'demo', segments: ['lab'], digest: false, enabled: true, admin: false, source: 'config' as const },
+        { name: 'alice', segments: ['lab'], digest: true, enabled: false, admin: false, source: 'store' as const },
+      ],
+    });
+    withApp(api, <Users />);
+    const table = await screen.findByRole('table', { name: /Users/ });
+    const demo = within(table).getByText('demo').closest('tr')!;
+    expect(within(demo).queryAllByRole('button')).toEqual([]);
+    expect(within(demo).getByText('change it with elink user')).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Enable user alice' })).toBeTruthy();
+    fireEvent.input(screen.getByLabelText('Name'), { target: { value: 'ops' } });
+    fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'ops-password' } });
+    fireEvent.click(await screen.findByLabelText('lab'));
+    fireEvent.click(screen.getByLabelText(/may sign in to this console/));
+    fireEvent.click(screen.getByRole('button', { name: 'Add user' }));
+    await waitFor(() => expect(api.calls).toContain('addUser({"name":"ops","password":"ops-password","segments":["lab"],"admin":true})'));
+    expect((await screen.findByRole('status')).textContent).toBe('User ops added.');
   });
 });
 

@@ -157,7 +157,7 @@ function rateText(r: { rxBps: number; txBps: number } | undefined): string {
   return r ? `${bitRateBps(r.rxBps * 8)} / ${bitRateBps(r.txBps * 8)}` : '–';
 }
 
-const dropsPerSecond = (v: number) => si(v, '/s');
+const dropsPerSecond = (v: number) => `${si(v, '').trim()}/s`;
 
 /** A node's drops by reason: a chart once any reason showed up, and the current rates. */
 function Drops({ node, version }: { node: string; version: number }) {
