@@ -12,6 +12,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { get as httpsGet } from 'node:https';
 import { createRequire, isBuiltin } from 'node:module';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import ts from 'typescript';
@@ -242,6 +243,16 @@ describe('deploy/Dockerfile, the npm package and the systemd units', () => {
       expect(ready, output).toBe(true);
       expect(probe(adminPort)).toBe(0);
       expect(probe(await freePort())).toBe(1); // nothing listens there
+      // The installed broker serves the web console's built files (from @elink/console). The
+      // chain is checked against the state's CA; the host name is not what this checks.
+      const page = await new Promise<{ status?: number; type?: string; body: string }>((resolve, reject) => {
+        httpsGet({ host: '127.0.0.1', port: brokerPort, path: '/console/', ca: readFileSync(join(state, 'ca.pem')), servername: 'localhost', checkServerIdentity: () => undefined }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], body }));
+        }).on('error', reject);
+      });
+      expect([page.status, page.type]).toEqual([200, 'text/html; charset=utf-8']);
+      expect(page.body).toMatch(/<script type="module" crossorigin src="\/console\/assets\/index-[\w-]+\.js">/);
     } finally {
       up.kill('SIGTERM');
       const timer = setTimeout(() => up.kill('SIGKILL'), 15_000);
