@@ -45,7 +45,19 @@ export function Chart({ title, series, format, version, height = 180, id }: Char
       cursor: { drag: { x: false, y: false } },
       // The legend names the lines; the newest values are in the caption (a cursor readout would flicker).
       legend: { show: true, live: false },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      // No sample or one alone would stretch the time axis over a day or more: the last minute instead.
+      scales: {
+        x: {
+          time: true,
+          range: (u, min, max) => {
+            const xs = u.data[0];
+            if (xs.length >= 2) return [min, max];
+            const t = xs[0] ?? Date.now() / 1000;
+            return [t - 60, t];
+          },
+        },
+        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+      },
       axes: [
         { stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,0.2)' } },
         { stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,0.2)' }, size: 86, values: (_u, splits) => splits.map((v) => format(v)) },

@@ -21,11 +21,13 @@ export interface DataTableProps<T> {
   rowKey: (row: T) => string;
   /** Shows a search box that filters on every column's value. */
   search?: boolean;
+  /** The search box's label (default: "Search <caption in lower case>"). */
+  searchLabel?: string;
   initialSort?: { key: string; dir: 'ascending' | 'descending' };
   empty?: string;
 }
 
-export function DataTable<T>({ caption, rows, columns, rowKey, search, initialSort, empty = 'Nothing here.' }: DataTableProps<T>) {
+export function DataTable<T>({ caption, rows, columns, rowKey, search, searchLabel, initialSort, empty = 'Nothing here.' }: DataTableProps<T>) {
   const [query, setQuery] = useState('');
   const [sort, setSort] = useState(initialSort);
   const shown = useMemo(() => {
@@ -50,7 +52,7 @@ export function DataTable<T>({ caption, rows, columns, rowKey, search, initialSo
     <div class="data-table">
       {search && (
         <label class="search">
-          Search {caption.toLowerCase()}
+          {searchLabel ?? `Search ${caption.toLowerCase()}`}
           <input type="search" value={query} onInput={(e) => setQuery((e.target as HTMLInputElement).value)} />
         </label>
       )}

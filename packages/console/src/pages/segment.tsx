@@ -105,7 +105,7 @@ export function Segment({ name }: { name: string }) {
             {errorText(table.error)}
           </p>
         )}
-        {table.data && <DataTable caption={table.data.kind === 'route' ? 'Routes' : 'MAC table'} search rows={table.data.entries} columns={tableColumns} rowKey={(e) => `${e.node} ${e.key}`} initialSort={{ key: 'key', dir: 'ascending' }} empty="No entries." />}
+        {table.data && <DataTable caption={table.data.kind === 'route' ? 'Routes' : 'MAC table'} search searchLabel={table.data.kind === 'route' ? 'Search routes' : 'Search the MAC table'} rows={table.data.entries} columns={tableColumns} rowKey={(e) => `${e.node} ${e.key}`} initialSort={{ key: 'key', dir: 'ascending' }} empty="No entries." />}
       </section>
     </main>
   );
