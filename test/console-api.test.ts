@@ -81,8 +81,10 @@ describe('console API against elink up (in-process node)', () => {
     server?.destroy();
   });
 
-  it('elink up created an admin token and printed where the console is', () => {
+  it('elink up created an admin token and printed where the console is', async () => {
     expect(token.length).toBeGreaterThanOrEqual(16);
+    // Printed on stderr just after the "started" log line: it may arrive a moment later.
+    await waitUntil(() => server.proc.text.join('\n').includes('sign in with the admin token'), 'the start-up message', 10_000);
     const printed = server.proc.text.join('\n');
     expect(printed).toContain(`/console/`);
     expect(printed).toContain(join(server.state, 'admin-token'));
