@@ -81,8 +81,10 @@ describe('console API against elink up (in-process node)', () => {
     server?.destroy();
   });
 
-  it('elink up created an admin token and printed where the console is', () => {
+  it('elink up created an admin token and printed where the console is', async () => {
     expect(token.length).toBeGreaterThanOrEqual(16);
+    // Printed on stderr just after the "started" log line: it may arrive a moment later.
+    await waitUntil(() => server.proc.text.join('\n').includes('sign in with the admin token'), 'the start-up message', 10_000);
     const printed = server.proc.text.join('\n');
     expect(printed).toContain(`/console/`);
     expect(printed).toContain(join(server.state, 'admin-token'));
@@ -218,7 +220,6 @@ describe('console API against elink up (in-process node)', () => {
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     await waitUntil(() => c.client.closed, 'the switch to close the kicked session');
     expect(c.client.controls.find((m) => m.type === 'bye')).toMatchObject({ reason: 'disconnected by an administrator' });
-    await waitUntil(() => true, 'a moment');
     const list = consoleSessionsReplySchema.parse((await call('GET', '/v1/admin/segments/lab/sessions', { headers: bearer() })).body);
     expect(list.sessions.map((s) => s.id)).not.toContain(c.id);
     expect((await call('POST', `/v1/admin/sessions/${c.id}/disconnect`, { headers: bearer() })).body).toMatchObject({ error: 'EL_ERR_NOT_FOUND' });

@@ -1,5 +1,7 @@
 /**
- * The admin API, under /v1/admin, behind a Bearer token (`adminToken`; absent = off):
+ * The admin API, under /v1/admin, behind a Bearer token (`adminToken`) or a console session
+ * cookie with its CSRF header (console/auth.ts); every state-changing request is audited
+ * (console/audit-hook.ts). The console's views and actions are in console/routes.ts; here:
  *
  *   GET    /v1/admin/status                      nodes, sessions and leases at a glance
  *   GET    /v1/admin/nodes                       every registered node with its health

@@ -7,7 +7,9 @@
  *                             same for a device key's signature, no password hash (login.ts)
  *   GET  /v1/challenge        a single-use challenge for digest logins (challenge.ts)
  *   POST /v1/nodes/heartbeat  switch nodes, with the cluster secret (node-routes.ts)
- *   /v1/admin/…               nodes, leases, users; admin token (admin-routes.ts)
+ *   /v1/console/login|logout|session   the web console's sign-in (console/auth.ts)
+ *   /v1/admin/…               nodes, leases, users, the console's views, actions, audit log and
+ *                             events; admin token or console cookie (admin-routes.ts, console/)
  *   GET  /console/…           the web console's static files (console-assets.ts)
  *   GET  /healthz             the process is up
  *   GET  /readyz              the store and user directory answer

@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { generateTicketKeyPair, segmentSchema, type NodeReport } from '@elink/protocol';
 import { createBrokerApp, type BrokerApp } from '../app.js';
 import { KeyRing } from '../keyring.js';
@@ -39,7 +40,8 @@ async function broker(over: { maxStreams?: number; maxSessions?: number; statics
   const store = new MemoryStore({ now: () => clock.t });
   await store.putUser({ name: 'ops', passwordHash: await hashPassword('ops-pw-123'), segments: ['lan'], admin: true });
   await store.putUser({ name: 'alice', passwordHash: await hashPassword('alice-pw1'), segments: ['lan'] });
-  const app = await createBrokerApp({ segments, store, keys: new KeyRing(generateTicketKeyPair().privateKey), logger: pino({ level: 'silent' }), clusterSecret: SECRET, adminToken: TOKEN, now: () => clock.t, ...(over.statics ? { nodes: () => [{ node: 'static-1', host: '198.18.0.9', port: 4443, segments: ['lan'] }] } : {}), console: { maxStreams: over.maxStreams ?? 16, maxSessions: over.maxSessions ?? 64 } });
+  const registry = new Registry();
+  const app = await createBrokerApp({ registry, segments, store, keys: new KeyRing(generateTicketKeyPair().privateKey), logger: pino({ level: 'silent' }), clusterSecret: SECRET, adminToken: TOKEN, now: () => clock.t, ...(over.statics ? { nodes: () => [{ node: 'static-1', host: '198.18.0.9', port: 4443, segments: ['lan'] }] } : {}), console: { maxStreams: over.maxStreams ?? 16, maxSessions: over.maxSessions ?? 64 } });
   apps.push(app);
   const beat = (node: string, r: NodeReport) =>
     app.inject({ method: 'POST', url: '/v1/nodes/heartbeat', headers: { authorization: `Bearer ${SECRET}` }, payload: { node, hosts: ['127.0.0.1'], port: 4443, capacity: 100, sessions: r.sessions.length, segments: ['lan'], active: [], draining: false, report: r } });
@@ -47,7 +49,8 @@ async function broker(over: { maxStreams?: number; maxSessions?: number; statics
     const r = await app.inject({ method: 'POST', url: '/v1/console/login', payload });
     return { status: r.statusCode, cookie: cookieValue(String(r.headers['set-cookie'] ?? ''), 'el_console'), csrf: (r.json() as { csrf?: string }).csrf, body: r.json() as { error?: string } };
   };
-  return { app, store, clock, beat, signIn };
+  const gauge = async (name: string) => (await registry.getSingleMetric(name)!.get()).values[0]?.value;
+  return { app, store, clock, beat, signIn, gauge };
 }
 
 describe('console sign-in sessions', () => {
@@ -79,6 +82,7 @@ describe('console API on the broker', () => {
   it('takes the admin token or an admin user; a non-admin, a wrong password and a wrong token are refused and rate-limited', async () => {
     const b = await broker();
     expect((await b.signIn({ token: TOKEN })).status).toBe(200);
+    expect(await b.gauge('el_broker_console_sessions')).toBe(1);
     expect((await b.signIn({ user: 'ops', password: 'ops-pw-123' })).status).toBe(200);
     expect((await b.signIn({ user: 'alice', password: 'alice-pw1' })).status).toBe(401);
     expect((await b.signIn({ user: 'ops', password: 'wrong-pw-1' })).status).toBe(401);
@@ -208,7 +212,10 @@ describe('console API on the broker', () => {
       again = await open();
     }
     expect(again.status).toBe(200);
+    expect(await b.gauge('el_broker_console_streams')).toBe(1);
     again.destroy();
+    for (let i = 0; i < 50 && (await b.gauge('el_broker_console_streams')) !== 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await b.gauge('el_broker_console_streams')).toBe(0);
   });
 });
 

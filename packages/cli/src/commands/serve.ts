@@ -88,11 +88,16 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
   let adminTokenFile: string | undefined;
   if (kind === 'up' && loaded.config.broker.adminToken === undefined) {
     // No token configured: one of its own in the state directory, so the console and `elink status` work at once.
-    const admin = ensureAdminToken(loaded.stateDir);
-    adminTokenFile = admin.file;
-    flags.adminToken = admin.token;
-    flags.sources = { ...flags.sources, adminToken: `the file ${admin.file}` };
-    loaded = load();
+    try {
+      const admin = ensureAdminToken(loaded.stateDir);
+      adminTokenFile = admin.file;
+      flags.adminToken = admin.token;
+      flags.sources = { ...flags.sources, adminToken: `the file ${admin.file}` };
+      loaded = load();
+    } catch (err) {
+      // A read-only state directory: everything else still works; the console then needs broker.adminToken or an admin user.
+      process.stderr.write(`elink: warning: no admin token (cannot write ${join(loaded.stateDir, 'admin-token')}: ${(err as Error).message}); set broker.adminToken or ELINK_ADMIN_TOKEN for the console and elink status\n`);
+    }
   }
   const logger = createLogger(loaded.config.log.level);
   if (init?.reissued) logger.info({ cert: loaded.path(loaded.config.tls.cert) }, 'server certificate re-issued to name every address of this host and the advertised name');

@@ -69,6 +69,9 @@ function linkMetrics(registry: Registry): LinkMetrics {
   return { beats, latency, lastOk };
 }
 
+/** How long heartbeats to a broker that refused the console report go without one. */
+const NO_REPORT_MS = 10 * 60_000;
+
 /** The heartbeat contract's bound on segments in `active` and `segmentSessions`. */
 export const MAX_REPORTED_SEGMENTS = 1024;
 
@@ -93,6 +96,8 @@ export class BrokerLink {
   #lastOk = 0;
   #failures = 0;
   #next = 0;
+  /** Brokers that refused the console report (an older version), and until when to leave it out (one entry per configured broker). */
+  readonly #noReport = new Map<string, number>();
   readonly #metrics: LinkMetrics | undefined;
 
   constructor(opts: BrokerLinkOptions) {
@@ -193,7 +198,19 @@ export class BrokerLink {
   /** One heartbeat to one broker: the reply parsed with the contract (EL_ERR_PROTOCOL naming the field). */
   async #post(base: string, body: HeartbeatRequest): Promise<HeartbeatReply> {
     const url = new URL('/v1/nodes/heartbeat', base);
+    const quiet = this.#noReport.get(base);
+    if (quiet !== undefined && body.report !== undefined) {
+      if (Date.now() < quiet) body = (({ report: _, ...plain }) => plain)(body);
+      else this.#noReport.delete(base);
+    }
     const answer = await postJson(url, body, { ca: this.#opts.ca, timeoutMs: this.#opts.timeoutMs ?? 3000, maxReplyBytes: 4 << 20, headers: { authorization: `Bearer ${this.#opts.clusterSecret}` } });
+    if (answer.status === 400 && body.report !== undefined && answer.text.includes('report')) {
+      // A broker from before the console refuses the field: beat without it for a while (a rolling upgrade in either order).
+      if (!this.#noReport.has(base)) this.#opts.logger.warn({ broker: base }, 'broker takes no console report (an older version): heartbeats to it go without one for 10 minutes');
+      this.#noReport.set(base, Date.now() + NO_REPORT_MS);
+      const { report: _, ...plain } = body;
+      return this.#post(base, plain);
+    }
     if (answer.status !== 200) throw new Error(`HTTP ${answer.status}: ${answer.text.slice(0, 300)}`);
     return parseReply(heartbeatReplySchema, answer.json, `the heartbeat reply of broker ${url.origin}`);
   }
