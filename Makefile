@@ -14,8 +14,10 @@ NODE24 := scripts/node24.sh
 up: build
 	$(NODE24) node packages/cli/dist/main.js up --state $(STATE)
 
+# The web console (packages/console) is bundled by Vite, not tsc: its own step, after tsc -b.
 build: $(NPM_STAMP)
 	$(NODE24) npx tsc -b
+	$(NODE24) npm run build -w packages/console
 
 # npm ci also compiles the TAP/TUN addon (packages/tuntap) with node-gyp, against the
 # headers of the Node that runs it (npm_config_nodedir, set by scripts/node24.sh).
@@ -34,6 +36,8 @@ test-deps:
 test: test-deps
 	$(NODE24) npm ci --no-audit --no-fund
 	$(NODE24) npx tsc -b
+	# The console: type-checked (its tests too) and bundled; the broker serves it, the browser test uses it.
+	$(NODE24) npm run build -w packages/console
 	# The tests and the benchmarks are type-checked too (vitest does not check types).
 	$(NODE24) npx tsc -p tsconfig.unit-tests.json
 	$(NODE24) npx tsc -p test --noEmit

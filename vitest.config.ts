@@ -18,7 +18,8 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts'],
+          // .tsx: the console's components (a DOM per file: `@vitest-environment happy-dom`).
+          include: ['packages/*/src/**/*.test.ts', 'packages/*/src/**/*.test.tsx'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },

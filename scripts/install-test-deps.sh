@@ -17,6 +17,7 @@ have iptables  || [ -x /usr/sbin/iptables ] || need+=(iptables) # a firewall tha
 have radvd || [ -x /usr/sbin/radvd ] || need+=(radvd)
 have traceroute || [ -x /usr/sbin/traceroute ] || need+=(traceroute)
 have curl      || need+=(curl)
+[ -x /usr/bin/chromium ] || need+=(chromium) # the web console's browser test (playwright-core drives it)
 have systemd-analyze || need+=(systemd) # checks the units in deploy/systemd
 have make      || need+=(make)
 have g++       || need+=(g++)

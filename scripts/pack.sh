@@ -4,21 +4,21 @@
 # @elink/cli with every production dependency bundled (the other @elink packages as they
 # would be published, third-party packages at the lockfile's versions from npm's cache) and
 # the TAP/TUN addon prebuilt (N-API: one build serves every Node >= 24 on this platform).
-# Needs a built workspace (npm ci && npx tsc -b). Run it with Node 24 (scripts/node24.sh).
+# Needs a built workspace (npm ci && npx tsc -b && npm run build -w packages/console: make build). Run it with Node 24 (scripts/node24.sh).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mkdir -p "${1:-$root/dist-pkg}" && cd "${1:-$root/dist-pkg}" && pwd)
 addon="$root/packages/tuntap/build/Release/tuntap.node"
-[ -f "$root/packages/cli/dist/main.js" ] && [ -f "$addon" ] || {
-  echo "scripts/pack.sh: build first (npm ci && npx tsc -b)" >&2
+[ -f "$root/packages/cli/dist/main.js" ] && [ -f "$addon" ] && [ -f "$root/packages/console/dist/index.html" ] || {
+  echo "scripts/pack.sh: build first (npm ci && npx tsc -b && npm run build -w packages/console, or make build)" >&2
   exit 1
 }
 stage=$(mktemp -d "${TMPDIR:-/tmp}/elink-pack.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 npmq() { npm --no-audit --no-fund --loglevel=error "$@"; }
 
-# 1. The eight packages exactly as npm would publish them (each package.json's "files").
+# 1. The nine packages exactly as npm would publish them (each package.json's "files").
 mkdir "$stage/parts"
 (cd "$root" && npmq pack --workspaces --pack-destination "$stage/parts" >/dev/null)
 

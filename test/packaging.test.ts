@@ -12,6 +12,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { get as httpsGet } from 'node:https';
 import { createRequire, isBuiltin } from 'node:module';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import ts from 'typescript';
@@ -106,7 +107,7 @@ describe('deploy/Dockerfile, the npm package and the systemd units', () => {
       if (ins.getKeyword() === 'COPY') copyFromContext(ins, context, src);
       if (ins.getKeyword() === 'RUN' && /\bnpm ci\b/.test(ins.getRawArgumentsContent() ?? '')) dependencyLayer = walk(src);
     }
-    // `RUN npx tsc -b && scripts/pack.sh /out`: the workspace is built (make test), so pack it.
+    // `RUN npx tsc -b && npm run build -w packages/console && scripts/pack.sh /out`: the workspace is built (make test), so pack it.
     expect(build!.instructions.some((i) => i.getKeyword() === 'RUN' && /scripts\/pack\.sh \/out/.test(i.getRawArgumentsContent() ?? ''))).toBe(true);
     tarball = must(join(root, 'scripts/pack.sh'), [join(work, 'out')], { timeout: 300_000 }).trim().split('\n').pop()!;
     // Runtime stage: its one RUN that installs the tarball, with the image's prefix made a temp dir.
@@ -160,7 +161,7 @@ describe('deploy/Dockerfile, the npm package and the systemd units', () => {
     expect(dependencyLayer).toContain('packages/cli/package.json');
     const manifest = /^(package(-lock)?\.json|packages\/[a-z]+\/package\.json|packages\/tuntap\/(binding\.gyp|native\/[\w-]+\.(cc|h)))$/;
     expect(dependencyLayer.filter((f) => !manifest.test(f))).toEqual([]);
-    expect(dependencyLayer.length).toBe(2 + 10 + 1 + readdirSync(join(root, 'packages/tuntap/native')).length);
+    expect(dependencyLayer.length).toBe(2 + 11 + 1 + readdirSync(join(root, 'packages/tuntap/native')).length);
     const all = walk(src);
     expect(all).toContain('packages/switch/src/node/switch-node.ts');
     expect(all).toContain('scripts/pack.sh');
@@ -180,6 +181,9 @@ describe('deploy/Dockerfile, the npm package and the systemd units', () => {
     expect(files).toContain('node_modules/@elink/switch/dist/index.js');
     expect(files).toContain('node_modules/@elink/tuntap/build/Release/tuntap.node');
     expect(files).toContain('node_modules/fastify/package.json');
+    // The web console's built files, which the broker serves; none of its build tools.
+    expect(files).toContain('node_modules/@elink/console/dist/index.html');
+    expect(files.filter((f) => /^node_modules\/(preact|uplot|vite|happy-dom)\//.test(f))).toEqual([]);
     expect(files.filter((f) => f.split('/').includes('.git'))).toEqual([]);
     // Ours: the @elink packages and the top-level cli.
     const ours = files.filter((f) => !f.startsWith('node_modules/') || /^node_modules\/@elink\/[a-z]+\/(?!node_modules\/)/.test(f));
@@ -239,6 +243,16 @@ describe('deploy/Dockerfile, the npm package and the systemd units', () => {
       expect(ready, output).toBe(true);
       expect(probe(adminPort)).toBe(0);
       expect(probe(await freePort())).toBe(1); // nothing listens there
+      // The installed broker serves the web console's built files (from @elink/console). The
+      // chain is checked against the state's CA; the host name is not what this checks.
+      const page = await new Promise<{ status?: number; type?: string; body: string }>((resolve, reject) => {
+        httpsGet({ host: '127.0.0.1', port: brokerPort, path: '/console/', ca: readFileSync(join(state, 'ca.pem')), servername: 'localhost', checkServerIdentity: () => undefined }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], body }));
+        }).on('error', reject);
+      });
+      expect([page.status, page.type]).toEqual([200, 'text/html; charset=utf-8']);
+      expect(page.body).toMatch(/<script type="module" crossorigin src="\/console\/assets\/index-[\w-]+\.js">/);
     } finally {
       up.kill('SIGTERM');
       const timer = setTimeout(() => up.kill('SIGKILL'), 15_000);

@@ -1,5 +1,7 @@
 /**
- * The admin API, under /v1/admin, behind a Bearer token (`adminToken`; absent = off):
+ * The admin API, under /v1/admin, behind a Bearer token (`adminToken`) or a console session
+ * cookie with its CSRF header (console/auth.ts); every state-changing request is audited
+ * (console/audit-hook.ts). The console's views and actions are in console/routes.ts; here:
  *
  *   GET    /v1/admin/status                      nodes, sessions and leases at a glance
  *   GET    /v1/admin/nodes                       every registered node with its health
@@ -52,7 +54,9 @@ import {
   type AdminUsersReply,
   type SegmentDef,
 } from '@elink/protocol';
-import { requireBearer } from './bearer.js';
+import { registerAuditHook } from './console/audit-hook.js';
+import { adminAuthHook } from './console/auth.js';
+import { kickSessions, registerConsoleRoutes, type ConsoleRouteOptions } from './console/routes.js';
 import { leaseKey } from './ipam.js';
 import type { KeyRing } from './keyring.js';
 import type { NodeRegistry } from './node-registry.js';
@@ -79,6 +83,8 @@ export interface AdminRouteOptions {
   now?: () => number;
   /** A revocation was recorded (the in-process switch node applies it at once). */
   onRevoked?: (list: readonly Revocation[]) => void;
+  /** The console's parts (console/): sign-ins, audit log, live stats, event streams, the in-process node. */
+  console: Omit<ConsoleRouteOptions, 'store' | 'registry' | 'segments' | 'storedUser' | 'now'>;
 }
 
 const USER_NAME = { type: 'string', pattern: '^[A-Za-z0-9._@-]{1,128}$' } as const;
@@ -91,21 +97,24 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
   const hasSegment = (name: string) => opts.segments.some((s) => s.name === name);
 
   app.register(async (admin) => {
-    admin.addHook('onRequest', async (request) => {
-      if (opts.adminToken === undefined) throw new ElError('EL_ERR_FORBIDDEN', 'the admin API is off: set broker.adminToken');
-      const check = () => requireBearer(request.headers.authorization, opts.adminToken!, 'admin token');
-      if (opts.limiter) await opts.limiter.guardSecret('admin', request.ip, check, opts.onAuth);
-      else check();
-    });
+    admin.addHook('onRequest', adminAuthHook({ adminToken: opts.adminToken, limiter: opts.limiter, onAuth: opts.onAuth, sessions: opts.console.sessions }));
+    registerAuditHook(admin, opts.console.audit);
 
-    const nodeView = async (): Promise<AdminNode[]> => (await registry.list()).map((n) => ({ ...n, seenAt: new Date(n.seenAt).toISOString() }));
+    // The in-process node (`elink up`) first, as if it had just sent its heartbeat.
+    const nodeView = async (): Promise<AdminNode[]> => {
+      const local = opts.console.local;
+      const registered = (await registry.list()).filter((n) => n.node !== local?.node).map((n) => ({ ...n, seenAt: new Date(n.seenAt).toISOString() }));
+      return local ? [{ ...local.status(), healthy: true, seenAt: new Date(opts.now?.() ?? Date.now()).toISOString(), inProcess: true }, ...registered] : registered;
+    };
     const ok = replies(adminOkReplySchema);
 
     admin.get('/status', { schema: { response: replies(adminStatusReplySchema) } }, async (): Promise<AdminStatusReply> => {
       const nodes = await nodeView();
       const leases: Record<string, number> = {};
       for (const s of opts.segments) leases[s.name] = await store.count(s.name);
-      return { nodes, sessions: nodes.reduce((n, x) => n + (x.healthy ? x.sessions : 0), 0), leases, keys: opts.keys.publicKeys().length, store: store.kind };
+      const known = new Set(nodes.map((n) => n.node));
+      const statics = opts.console.statics().filter((n) => !known.has(n.node)).map((n) => ({ node: n.node, host: n.host, port: n.port }));
+      return { nodes, sessions: nodes.reduce((n, x) => n + (x.healthy ? x.sessions : 0), 0), leases, keys: opts.keys.publicKeys().length, store: store.kind, ...(statics.length ? { static: statics } : {}) };
     });
 
     admin.get('/nodes', { schema: { response: replies(adminNodesReplySchema) } }, async (): Promise<AdminNodesReply> => ({ nodes: await nodeView() }));
@@ -114,7 +123,7 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
       '/nodes/:node/sessions',
       { schema: { params: { type: 'object', properties: { node: { type: 'string', maxLength: 64 } } }, response: replies(adminNodeSessionsReplySchema) } },
       async (request): Promise<AdminNodeSessionsReply> => {
-        const n = (await registry.list()).find((x) => x.node === request.params.node);
+        const n = (await nodeView()).find((x) => x.node === request.params.node);
         if (!n) throw new ElError('EL_ERR_INVALID', `no registered node "${request.params.node}"`);
         return { node: n.node, sessions: n.sessions, capacity: n.capacity, active: n.active, healthy: n.healthy };
       },
@@ -154,7 +163,7 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
     admin.get('/users', { schema: { response: replies(adminUsersReplySchema) } }, async (): Promise<AdminUsersReply> => {
       const stored = await store.listUsers();
       const names = new Set(stored.map((u) => u.name));
-      const view = (u: UserRecord, source: 'store' | 'config') => ({ name: u.name, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.lan ? { lan: u.lan } : {}), digest: u.digestSecret !== undefined, source });
+      const view = (u: UserRecord, source: 'store' | 'config') => ({ name: u.name, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.lan ? { lan: u.lan } : {}), digest: u.digestSecret !== undefined, enabled: u.disabled !== true, admin: u.admin === true, source });
       const fromConfig = (opts.users.configUsers?.() ?? []).filter((u) => !names.has(u.name));
       return { users: [...stored.map((u) => view(u, 'store')), ...fromConfig.map((u) => view(u, 'config'))] };
     });
@@ -173,13 +182,13 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
       '/users',
       { schema: { response: ok }, preValidation: bodyOf(adminUserCreateRequestSchema) },
       async (request): Promise<AdminOkReply> => {
-        const { name, password, segments, macs, lan } = request.body;
+        const { name, password, segments, macs, lan, admin: isAdmin } = request.body;
         checkSegments(segments);
         const badRange = lan?.find((r) => !cidrSchema.safeParse(r).success);
         if (badRange !== undefined) throw new ElError('EL_ERR_INVALID', `lan: ${JSON.stringify(badRange)} is not an IPv4 or IPv6 prefix like 192.168.1.0/24`);
         if (await store.getUser(name)) throw new ElError('EL_ERR_INVALID', `user "${name}" already exists (PUT …/password to change the password)`);
-        await store.putUser({ name, passwordHash: await hashPassword(password), segments, ...(macs ? { macs } : {}), ...(lan ? { lan } : {}) });
-        request.log.info({ user: name, segments }, 'user created');
+        await store.putUser({ name, passwordHash: await hashPassword(password), segments, ...(macs ? { macs } : {}), ...(lan ? { lan } : {}), ...(isAdmin ? { admin: true } : {}) });
+        request.log.info({ user: name, segments, admin: isAdmin === true }, 'user created');
         return { ok: true };
       },
     );
@@ -187,7 +196,14 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
     admin.delete<{ Params: { name: string } }>('/users/:name', { schema: { params: userParams, response: ok } }, async (request): Promise<AdminOkReply> => {
       await storedUser(request.params.name);
       await store.deleteUser(request.params.name);
-      request.log.info({ user: request.params.name }, 'user deleted');
+      // Its sessions and console sign-ins end with it (a new login is refused: the user is gone).
+      opts.console.sessions.endAllOf(`user:${request.params.name}`);
+      // The user is gone either way: a store hiccup here leaves its sessions to their next login (refused).
+      const sessions = await kickSessions({ ...opts.console, store }, (s) => s.user === request.params.name, 'the user was deleted by an administrator').catch((err: unknown) => {
+        request.log.warn({ user: request.params.name, err: (err as Error).message }, 'sessions of the deleted user not ended');
+        return 0;
+      });
+      request.log.info({ user: request.params.name, sessions }, 'user deleted');
       return { ok: true };
     });
 
@@ -228,5 +244,6 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
       await store.putUser(u);
       return { ok: true };
     });
+    registerConsoleRoutes(admin, { ...opts.console, store, registry, segments: opts.segments, storedUser, now: opts.now });
   }, { prefix: '/v1/admin' });
 }

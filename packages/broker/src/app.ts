@@ -8,7 +8,10 @@
  *   GET  /v1/challenge        a single-use challenge for digest logins (challenge.ts)
  *   POST /v1/nodes/heartbeat  switch nodes, with the cluster secret (node-routes.ts)
  *   POST /v1/dtcp/tunnel      a node's DTCP listener: digest + leases, cluster secret (dtcp-routes.ts)
- *   /v1/admin/…               nodes, leases, users; admin token (admin-routes.ts)
+ *   /v1/console/login|logout|session   the web console's sign-in (console/auth.ts)
+ *   /v1/admin/…               nodes, leases, users, the console's views, actions, audit log and
+ *                             events; admin token or console cookie (admin-routes.ts, console/)
+ *   GET  /console/…           the web console's static files (console-assets.ts)
  *   GET  /healthz             the process is up
  *   GET  /readyz              the store and user directory answer
  *
@@ -24,7 +27,18 @@ import type { pino } from 'pino';
 import * as prom from 'prom-client';
 import { challengeReplySchema, deviceLoginRequestSchema, ElError, healthOkSchema, type DeviceLoginRequest, type Revocation, healthUnavailableSchema, type HealthOk, type HealthUnavailable, loginReplySchema, loginRequestSchema, wireJsonSchema, type ErrorBody, type ErrorCode, type LoginReply, type LoginRequest, type SegmentDef } from '@elink/protocol';
 import { registerAdminRoutes } from './admin-routes.js';
+import { AuditLog } from './console/audit.js';
+import { registerConsoleAuthRoutes } from './console/auth.js';
+import { takeCommands } from './console/commands.js';
+import { DEFAULT_CONSOLE, type ConsoleSettings } from './console/defaults.js';
+import { EventStreams } from './console/events.js';
+import { LiveStats } from './console/live-stats.js';
+import { registerConsoleMetrics } from './console/metrics.js';
+import type { LocalNode } from './console/local-node.js';
+import { ConsoleSessions } from './console/sessions.js';
+import { DEFAULT_RETAIN_SECONDS } from './node-registry.js';
 import { Challenges, DEFAULT_CHALLENGE_TTL_SECONDS } from './challenge.js';
+import { registerConsoleAssets } from './console-assets.js';
 import { httpServerOptions, type HttpLimits } from './http-limits.js';
 import { DtcpService } from './dtcp.js';
 import { registerDtcpRoutes } from './dtcp-routes.js';
@@ -115,6 +129,10 @@ export interface BrokerOptions {
    * answers as the admin port's does. Absent: the store and user directory answer.
    */
   ready?: () => Promise<string[]>;
+  /** The switch node of this process (`elink up`): the console and `elink status` see it without heartbeats. */
+  localNode?: LocalNode;
+  /** The web console's settings (config broker.console); defaults DEFAULT_CONSOLE. */
+  console?: Partial<ConsoleSettings>;
 }
 
 /** HTTP status and metric label for each error code a login can end with. */
@@ -122,6 +140,7 @@ const LOGIN_ERRORS: Partial<Record<ErrorCode, { status: number; result: LoginRes
   EL_ERR_INVALID: { status: 400, result: 'invalid' },
   EL_ERR_AUTH: { status: 401, result: 'bad_credentials' },
   EL_ERR_FORBIDDEN: { status: 403, result: 'forbidden' },
+  EL_ERR_DISABLED: { status: 403, result: 'forbidden' },
   EL_ERR_NO_SEGMENT: { status: 404, result: 'no_segment' },
   EL_ERR_DEVICE_LIMIT: { status: 403, result: 'device_limit' },
   EL_ERR_POOL_EXHAUSTED: { status: 503, result: 'pool_exhausted' },
@@ -139,6 +158,10 @@ const OTHER_ERRORS: Partial<Record<ErrorCode, { status: number }>> = {
   EL_ERR_FORBIDDEN: { status: 403 },
   EL_ERR_NO_SEGMENT: { status: 404 },
   EL_ERR_CONFIG: { status: 400 },
+  EL_ERR_CSRF: { status: 403 },
+  EL_ERR_NOT_FOUND: { status: 404 },
+  EL_ERR_RATE_LIMITED: { status: 429 },
+  EL_ERR_UNAVAILABLE: { status: 503 },
 };
 
 const statusSchema = { response: { 200: wireJsonSchema(healthOkSchema), 503: wireJsonSchema(healthUnavailableSchema) } };
@@ -293,7 +316,27 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
 
   app.get('/v1/challenge', { schema: { response: replies(challengeReplySchema) } }, async (request) => challenges.issue(request.ip));
 
-  registerNodeRoutes(app as unknown as FastifyInstance, { registry: nodeRegistry, keys, segments, clusterSecret: opts.clusterSecret, heartbeatSeconds: opts.heartbeatSeconds ?? 5, limiter, revocations: () => store.listRevocations(), onHeartbeat: (result) => metrics.heartbeats.inc({ result }) });
+  const consoleSettings: ConsoleSettings = { ...DEFAULT_CONSOLE, ...opts.console };
+  const consoleSessions = new ConsoleSessions({ max: consoleSettings.maxSessions, idleSeconds: consoleSettings.sessionIdleSeconds, lifetimeSeconds: consoleSettings.sessionLifetimeSeconds, now: opts.now });
+  const audit = new AuditLog(store, consoleSettings.auditEntries, opts.logger.child({ component: 'audit' }), opts.now);
+  const live = new LiveStats({ store, ...(opts.localNode ? { local: opts.localNode } : {}), healthySeconds: nodeRegistry.healthySeconds, now: opts.now });
+  const streams = new EventStreams({ live, max: consoleSettings.maxStreams, logger: opts.logger.child({ component: 'console' }), now: opts.now });
+  app.addHook('onClose', async () => streams.close());
+  const consoleMetrics = registerConsoleMetrics(registry, { sessions: () => consoleSessions.size, streams: () => streams.size });
+  registerConsoleAuthRoutes(app as unknown as FastifyInstance, { onLogin: (result) => consoleMetrics.logins.inc({ result }), adminToken: opts.adminToken, limiter, onAuth: (result) => metrics.adminAuth.inc({ result }), sessions: consoleSessions, users, audit, lifetimeSeconds: consoleSettings.sessionLifetimeSeconds });
+
+  registerNodeRoutes(app as unknown as FastifyInstance, {
+    registry: nodeRegistry,
+    keys,
+    segments,
+    clusterSecret: opts.clusterSecret,
+    heartbeatSeconds: opts.heartbeatSeconds ?? 5,
+    limiter,
+    revocations: () => store.listRevocations(),
+    onHeartbeat: (result) => metrics.heartbeats.inc({ result }),
+    report: (node, report) => store.putNodeReport(node, report, DEFAULT_RETAIN_SECONDS),
+    commands: (node) => takeCommands(store, node),
+  });
   registerDtcpRoutes(app as unknown as FastifyInstance, { service: dtcp, clusterSecret: opts.clusterSecret, limiter });
   registerAdminRoutes(app as unknown as FastifyInstance, {
     store,
@@ -307,7 +350,10 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
     revocationSeconds: () => issuer.maxLifetimeSeconds,
     now: opts.now,
     onRevoked: opts.onRevoked,
+    console: { ipam, live, streams, audit, sessions: consoleSessions, ...(opts.localNode ? { local: opts.localNode } : {}), statics: () => nodes({}) },
   });
+
+  registerConsoleAssets(app as unknown as FastifyInstance);
 
   app.get('/healthz', { schema: statusSchema }, async (): Promise<HealthOk> => ({ status: 'ok' }));
 

@@ -10,3 +10,8 @@ export function requireBearer(header: string | undefined, expected: string, what
   // Hashing first makes the comparison constant-time whatever the lengths.
   if (!timingSafeEqual(digest(given), digest(expected))) throw new ElError('EL_ERR_AUTH', `missing or wrong ${what} (Authorization: Bearer …)`);
 }
+
+/** Constant-time comparison of a secret given some other way (the console's sign-in body). */
+export function secretMatches(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}

@@ -247,7 +247,7 @@ describe('admin API', () => {
       expect((await b.login({ user: 'carol', password: 'carol-pw2' })).statusCode).toBe(200);
       expect((await b.admin('PUT', '/v1/admin/users/carol/digest', { secret: 'carol-legacy' })).statusCode).toBe(200);
       const users = (await b.admin('GET', '/v1/admin/users')).json().users;
-      expect(users.find((u: { name: string }) => u.name === 'carol')).toEqual({ name: 'carol', segments: ['lan'], digest: true, source: 'store' });
+      expect(users.find((u: { name: string }) => u.name === 'carol')).toEqual({ name: 'carol', segments: ['lan'], digest: true, enabled: true, admin: false, source: 'store' });
       expect(JSON.stringify(users)).not.toMatch(/scrypt|legacy/);
       const leases = (await b.admin('GET', '/v1/admin/leases?segment=lan')).json();
       expect(leases.count).toBe(1);

@@ -26,3 +26,5 @@ export type { DeviceKeyRecord } from './store/store.js';
 export { openStore, type StoreConfig, type OpenStoreOptions } from './store/open.js';
 export { redisMetrics, type RedisObserver } from './store/redis-metrics.js';
 export { DtcpService, type DtcpServiceOptions } from './dtcp.js';
+export type { LocalNode } from './console/local-node.js';
+export { DEFAULT_CONSOLE, CONSOLE_COOKIE, CSRF_HEADER, type ConsoleSettings } from './console/defaults.js';

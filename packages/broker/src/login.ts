@@ -143,6 +143,7 @@ export class LoginService {
   async #grant(record: UserRecord, req: { segment: string | undefined; device: string; prefix: boolean; dk: string | undefined }, ctx: LoginContext, now: number): Promise<LoginReply> {
     const { remember } = this.#opts;
     const device = req.device;
+    if (record.disabled) throw new ElError('EL_ERR_DISABLED', `user "${record.name}" is disabled; ask an administrator`);
     const segmentName = req.segment ?? record.segments[0];
     if (segmentName === undefined) throw new ElError('EL_ERR_FORBIDDEN', `user "${record.name}" may not join any segment; ask an administrator`);
     const segment = this.#segments.get(segmentName);

@@ -5,7 +5,7 @@
  * revocations. A node keeps the last reply it got, so it carries on when every broker is away.
  */
 import type { FastifyInstance } from 'fastify';
-import { ElError, heartbeatReplySchema, heartbeatRequestSchema, type HeartbeatReply, type HeartbeatRequest, type Revocation, type SegmentDef } from '@elink/protocol';
+import { ElError, heartbeatReplySchema, heartbeatRequestSchema, type HeartbeatReply, type HeartbeatRequest, type NodeCommand, type NodeReport, type Revocation, type SegmentDef } from '@elink/protocol';
 import { requireBearer } from './bearer.js';
 import type { KeyRing } from './keyring.js';
 import type { NodeRegistry } from './node-registry.js';
@@ -24,13 +24,20 @@ export interface NodeRouteOptions {
   limiter?: RateLimiter;
   /** Live device key revocations, sent to every node with each reply. */
   revocations?: () => Promise<Revocation[]>;
+  /** Keeps the node's console report (heartbeat `report`). */
+  report?: (node: string, report: NodeReport) => Promise<void>;
+  /** Takes the commands waiting for the node (console/commands.ts). */
+  commands?: (node: string) => Promise<NodeCommand[]>;
 }
+
+/** A heartbeat with its console report: up to MAX_REPORT_SESSIONS sessions and MAX_REPORT_TABLE table entries. */
+const HEARTBEAT_BODY_LIMIT = 2 * 1024 * 1024;
 
 export type HeartbeatResult = 'ok' | 'bad_secret' | 'rate_limited' | 'disabled' | 'error';
 export const HEARTBEAT_RESULTS: readonly HeartbeatResult[] = ['ok', 'bad_secret', 'rate_limited', 'disabled', 'error'];
 
 export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions): void {
-  app.post<{ Body: HeartbeatRequest }>('/v1/nodes/heartbeat', { schema: { response: replies(heartbeatReplySchema) }, preValidation: bodyOf(heartbeatRequestSchema), logLevel: 'warn' }, async (request): Promise<HeartbeatReply> => {
+  app.post<{ Body: HeartbeatRequest }>('/v1/nodes/heartbeat', { schema: { response: replies(heartbeatReplySchema) }, preValidation: bodyOf(heartbeatRequestSchema), logLevel: 'warn', bodyLimit: HEARTBEAT_BODY_LIMIT }, async (request): Promise<HeartbeatReply> => {
     const count = opts.onHeartbeat ?? (() => {});
     if (opts.clusterSecret === undefined) {
       count('disabled');
@@ -40,6 +47,7 @@ export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions)
     let result: HeartbeatResult | undefined;
     let revoked: Revocation[] = [];
     let peers: HeartbeatReply['peers'];
+    let commands: NodeCommand[] = [];
     const check = () => {
       try {
         requireBearer(request.headers.authorization, secret, 'cluster secret');
@@ -51,7 +59,11 @@ export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions)
     try {
       if (opts.limiter) await opts.limiter.guardSecret('cluster', request.ip, check, (r) => void (r === 'rate_limited' && (result = 'rate_limited')));
       else check();
-      await opts.registry.heartbeat(request.body);
+      // The report is kept apart: logins read the registry and need none of it.
+      const { report, ...record } = request.body;
+      await opts.registry.heartbeat(record);
+      if (report && opts.report) await opts.report(record.node, report);
+      commands = (await opts.commands?.(record.node)) ?? [];
       revoked = (await opts.revocations?.()) ?? [];
       // A node with trunks hears of the other nodes of its segments.
       if (request.body.trunk) peers = await opts.registry.peersOf(request.body);
@@ -62,6 +74,6 @@ export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions)
     }
     count('ok');
     // Segment definitions pass through as the broker parsed them.
-    return { keys: opts.keys.publicKeysPem(), segments: [...opts.segments], heartbeatSeconds: opts.heartbeatSeconds, ...(peers ? { peers } : {}), ...(revoked.length ? { revoked } : {}) };
+    return { keys: opts.keys.publicKeysPem(), segments: [...opts.segments], heartbeatSeconds: opts.heartbeatSeconds, ...(peers ? { peers } : {}), ...(revoked.length ? { revoked } : {}), ...(commands.length ? { commands } : {}) };
   });
 }

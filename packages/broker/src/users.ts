@@ -18,6 +18,10 @@ export interface UserRecord {
   lan?: string[];
   /** Clear secret for DTCP-style challenge–response (challenge.ts); absent = that login is off for the user. */
   digestSecret?: string;
+  /** An administrator disabled the user: every login is refused (EL_ERR_DISABLED). */
+  disabled?: boolean;
+  /** The user may sign in to the web console with its password (docs/console.md). */
+  admin?: boolean;
 }
 
 export interface UserDirectory {

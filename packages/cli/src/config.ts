@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { cidrSchema, DTCP_TYPES, ElError, segmentSchema, wssUrlSchema } from '@elink/protocol';
 import {
   DEFAULT_CHALLENGE_TTL_SECONDS,
+  DEFAULT_CONSOLE,
   DEFAULT_HEALTHY_SECONDS,
   DEFAULT_HTTP_LIMITS,
   DEFAULT_LEASE_IDLE_SECONDS,
@@ -67,6 +68,8 @@ export const userSchema = z.strictObject({
   lan: z.array(cidrSchema).max(64).optional(),
   /** Clear secret for legacy challenge–response logins (stored as given: enable only where needed). */
   digestSecret: z.string().min(8).optional(),
+  /** May sign in to the web console with its password (docs/console.md). */
+  admin: z.boolean().optional(),
 });
 
 const hostPort = z.strictObject({ host: z.string().min(1), port });
@@ -194,6 +197,16 @@ export const configSchema = z
         nodeTimeout: z.number().int().min(3).max(300).default(DEFAULT_HEALTHY_SECONDS),
         /** Devices per user and segment holding an address lease at once. */
         maxDevicesPerUser: z.number().int().min(1).max(65_536).default(DEFAULT_MAX_DEVICES_PER_USER),
+        /** The web console (docs/console.md): sign-in sessions, event streams, audit log. */
+        console: z
+          .strictObject({
+            sessionIdle: z.number().int().min(60).max(86_400).default(DEFAULT_CONSOLE.sessionIdleSeconds),
+            sessionLifetime: z.number().int().min(300).max(604_800).default(DEFAULT_CONSOLE.sessionLifetimeSeconds),
+            maxSessions: z.number().int().min(1).max(10_000).default(DEFAULT_CONSOLE.maxSessions),
+            maxStreams: z.number().int().min(1).max(1000).default(DEFAULT_CONSOLE.maxStreams),
+            auditEntries: z.number().int().min(10).max(100_000).default(DEFAULT_CONSOLE.auditEntries),
+          })
+          .prefault({}),
         /** Failed attempts per window (s): per user from one source, per source, per user from all sources; challenges and admin tokens per source. */
         rateLimit: z
           .strictObject({

@@ -9,6 +9,8 @@ import { bridgeCommand } from './commands/bridge.js';
 import { userCommand } from './commands/user.js';
 import { statusCommand } from './commands/status.js';
 import { revokeCommand } from './commands/revoke.js';
+import { kickCommand, sessionsCommand } from './commands/sessions.js';
+import { adminCommand } from './commands/admin.js';
 import { configCommand } from './commands/config.js';
 import { versionLine } from './version.js';
 import { reloadCommand } from './commands/reload.js';
@@ -29,6 +31,9 @@ Usage: elink <command> [options]     (elink <command> --help for its options)
   user      add, change, delete and list users
   reload    make running servers read their config again (users, TLS, log level)
   status    nodes, sessions and leases at a glance (a broker's admin API)
+  sessions  live sessions with bytes and rates (a broker's admin API)
+  kick      end a session (a broker's admin API)
+  admin     users, drain, audit log: the console's actions from the shell (a broker's admin API)
   revoke    revoke a device's key or a user's keys (a broker's admin API)
   config    check a configuration file and print the effective configuration`;
 
@@ -53,6 +58,12 @@ async function main(argv: string[]): Promise<void> {
       return statusCommand(rest);
     case 'revoke':
       return revokeCommand(rest);
+    case 'sessions':
+      return sessionsCommand(rest);
+    case 'kick':
+      return kickCommand(rest);
+    case 'admin':
+      return adminCommand(rest);
     case 'reload':
       return reloadCommand(rest);
     case 'config':

@@ -8,8 +8,8 @@ import { createSecureContext, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
-import { createBrokerApp, type BrokerApp, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
-import { BrokerDtcpAuthority, BrokerLink, segmentLoad, type DtcpAuthority, ConnectionGuard, EventSummary, FdBudget, gateTlsServer, ProxyGate, sessionTicketKeys, SwitchNode, type ConnectionLimits, type SwitchNodeOptions } from '@elink/switch';
+import { createBrokerApp, type BrokerApp, type LocalNode, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
+import { BrokerDtcpAuthority, BrokerLink, nodeReport, segmentLoad, type DtcpAuthority, ConnectionGuard, EventSummary, FdBudget, gateTlsServer, ProxyGate, sessionTicketKeys, SwitchNode, type ConnectionLimits, type SwitchNodeOptions } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
 import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem, type TrunkPeerEntry } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
@@ -124,6 +124,14 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         // A known segment: its live settings follow the broker's (after the broker's reload).
         addSegment: (def) => void (switchNode!.addSegment(def) || switchNode!.updateSegment(def)),
         revoked: (list) => void switchNode!.applyRevocations(list),
+        // The console's counters, sessions and tables ride on each heartbeat; its actions come back in the reply.
+        report: () => nodeReport(switchNode!),
+        commands: (list) => {
+          for (const c of list) {
+            if (c.type === 'kick') switchNode!.kick(c.session, c.reason);
+            else void switchNode!.drain('drained by an administrator', { announce: () => brokerLink!.beat() });
+          }
+        },
         ...(config.switch.trunk
           ? {
               trunk: () => ({ hosts: splitHosts(config.switch.trunk!.advertise ?? config.switch.advertise ?? '127.0.0.1'), port: switchNode!.trunks!.address().port }),
@@ -197,6 +205,17 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
           : [{ node: config.node.id, host: config.switch.advertise ?? unmapV4(ctx?.localAddress) ?? '127.0.0.1', port: local.address().port, fingerprint, ...(config.switch.websocket.url ? { websocket: config.switch.websocket.url } : {}) }]
         : config.broker.nodes;
     configUsers = new MemoryUserDirectory(userRecords(config.users));
+    // `elink up`: the console and `elink status` see this node directly, without heartbeats.
+    const localNode: LocalNode | undefined = local && {
+      node: config.node.id,
+      status: () => {
+        const st = local.stats;
+        return { node: config.node.id, hosts: splitHosts(config.switch.advertise ?? '127.0.0.1'), port: local.address().port, fingerprint, capacity: config.switch.maxSessions, sessions: st.established, segments: local.hostedSegments(), ...segmentLoad(st.segments), draining: local.draining };
+      },
+      report: () => nodeReport(local),
+      kick: (id, reason) => local.kick(id, reason),
+      drain: () => void local.drain('drained by an administrator'),
+    };
     broker = await createBrokerApp({
       segments: config.segments,
       users: new StoreUserDirectory(store!, configUsers),
@@ -219,6 +238,14 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       },
       clusterSecret: config.broker.clusterSecret,
       adminToken: config.broker.adminToken,
+      ...(localNode ? { localNode } : {}),
+      console: {
+        sessionIdleSeconds: config.broker.console.sessionIdle,
+        sessionLifetimeSeconds: config.broker.console.sessionLifetime,
+        maxSessions: config.broker.console.maxSessions,
+        maxStreams: config.broker.console.maxStreams,
+        auditEntries: config.broker.console.auditEntries,
+      },
       deviceTicketTtlSeconds: config.broker.deviceTicketTtl,
       // The node in this process hears revocations at once (remote nodes: in their heartbeat reply).
       ...(switchNode ? { onRevoked: (list) => void sw!.applyRevocations(list) } : {}),
@@ -371,7 +398,7 @@ function connectionLimitsOf(config: Config): ConnectionLimits {
 }
 
 function userRecords(users: Config['users']): UserRecord[] {
-  return users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.lan ? { lan: u.lan } : {}), ...(u.digestSecret ? { digestSecret: u.digestSecret } : {}) }));
+  return users.map((u) => ({ name: u.name, passwordHash: u.password, segments: u.segments, ...(u.macs ? { macs: u.macs } : {}), ...(u.lan ? { lan: u.lan } : {}), ...(u.digestSecret ? { digestSecret: u.digestSecret } : {}), ...(u.admin ? { admin: true } : {}) }));
 }
 
 /** Admin connections that may use the descriptor reserve (limits.fdReserve must leave room for them). */

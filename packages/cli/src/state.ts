@@ -16,10 +16,24 @@ import { generateTicketKeyPair, privateKeyToPem } from '@elink/protocol';
 export const CONFIG_FILE = 'elink.yaml';
 export const DEMO_USER = 'demo';
 export const DEMO_PASSWORD_FILE = 'demo.password';
+/** The admin token `elink up` creates when the config sets none (console sign-in, `elink status`). */
+export const ADMIN_TOKEN_FILE = 'admin-token';
 
 function writeSecret(path: string, data: string): void {
   writeFileSync(path, data, { mode: 0o600 });
   chmodSync(path, 0o600);
+}
+
+/** The admin token in `dir`/admin-token, created (random, mode 0600) when missing. */
+export function ensureAdminToken(dir: string): { token: string; file: string; created: boolean } {
+  const file = join(dir, ADMIN_TOKEN_FILE);
+  if (existsSync(file)) {
+    const token = readFileSync(file, 'utf8').trim();
+    if (token.length >= 16) return { token, file, created: false };
+  }
+  const token = randomBytes(24).toString('base64url');
+  writeSecret(file, `${token}\n`);
+  return { token, file, created: true };
 }
 
 /** Addresses and names a client may use to reach this host, for the certificate. */

@@ -15,6 +15,7 @@ export const PERMANENT_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'EL_ERR_NO_SEGMENT',
   'EL_ERR_DEVICE_LIMIT',
   'EL_ERR_SUPERSEDED',
+  'EL_ERR_DISABLED',
   'EL_ERR_INVALID',
 ]);
 

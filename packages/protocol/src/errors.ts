@@ -67,6 +67,12 @@ export const ErrorCodes = {
   EL_ERR_LISTEN: 'cannot listen on the configured address',
   /** Trunk: the peer node did not prove the trunk secret (wrong or missing `switch.trunk.secret`). */
   EL_ERR_TRUNK_AUTH: 'trunk authentication failed',
+  /** Console: a state-changing request with the session cookie lacked the session's `x-el-csrf` header. */
+  EL_ERR_CSRF: 'missing or wrong CSRF token',
+  /** An administrator disabled this user: logins are refused until it is enabled again. */
+  EL_ERR_DISABLED: 'user disabled',
+  /** Admin API: the session, node or user named in the request does not exist (any more). */
+  EL_ERR_NOT_FOUND: 'not found',
   /** Internal error: a bug; the message says where. */
   EL_ERR_INTERNAL: 'internal error',
 } as const;

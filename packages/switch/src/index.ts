@@ -8,6 +8,7 @@
 export { SwitchNode, type SwitchNodeOptions, type SwitchNodeStats } from './node/switch-node.js';
 // Every default of a node, in one module (the config schema uses them).
 export * from './node/defaults.js';
+export { nodeReport, portLabel, type NodeReportLimits } from './node/node-report.js';
 export { BrokerLink, segmentLoad, MAX_REPORTED_SEGMENTS, type BrokerLinkOptions } from './node/broker-link.js';
 export { ConnectionGuard, type ConnectionGuardOptions, type ConnectionLimits, type RefusalReason } from './node/connection-guard.js';
 export { gateTlsServer, ProxyGate, type ProxyGateOptions, type ProxyProtocolOptions } from './node/proxy-gate.js';

@@ -10,9 +10,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ElError, MAX_REVOCATIONS, type Revocation } from '@elink/protocol';
+import { ElError, MAX_REVOCATIONS, type NodeReport, type Revocation } from '@elink/protocol';
 import { LEASE_FAMILIES, type LeaseEntry, type LeaseFamily, type LeaseRecord, type OwnerCap } from '../lease-store.js';
-import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_NODES, MAX_USERS, type BrokerStore, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
+import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_LISTS, MAX_NODES, MAX_USERS, type BrokerStore, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
 
 /** Challenges are bounded; the oldest gives way (the broker also caps how many it issues). */
 export const MAX_CHALLENGES = 100_000;
@@ -37,6 +37,8 @@ interface Snapshot {
   /** Device keys by user and device, and live revocations: a restart must not revive a revoked key. */
   deviceKeys?: Record<string, Record<string, DeviceKeyRecord>>;
   revocations?: Revocation[];
+  /** Bounded lists (the audit log, commands waiting for nodes) with their end (ms since the epoch). */
+  lists?: Record<string, { values: string[]; until: number }>;
 }
 
 export interface MemoryStoreOptions {
@@ -61,6 +63,8 @@ export class MemoryStore implements BrokerStore {
   readonly #maxCounters: number;
   readonly #nodes = new Map<string, { record: NodeRecord; until: number }>();
   readonly #users = new Map<string, StoredUser>();
+  readonly #reports = new Map<string, { at: number; report: NodeReport; until: number }>();
+  readonly #lists = new Map<string, { values: string[]; until: number }>();
   readonly #deviceKeys = new Map<string, Map<string, DeviceKeyRecord>>();
   #revocations: Revocation[] = [];
   readonly #now: () => number;
@@ -290,6 +294,61 @@ export class MemoryStore implements BrokerStore {
     return this.#nodes.delete(node);
   }
 
+  // ---- console reports and lists ----
+
+  async putNodeReport(node: string, report: NodeReport, retainSeconds: number): Promise<void> {
+    const now = this.#now();
+    if (!this.#reports.has(node) && this.#reports.size >= MAX_NODES) {
+      for (const [k, v] of this.#reports) if (v.until <= now) this.#reports.delete(k);
+      if (this.#reports.size >= MAX_NODES) throw new ElError('EL_ERR_UNAVAILABLE', `the node report table is full (${MAX_NODES} nodes)`);
+    }
+    this.#reports.set(node, { at: now, report, until: now + retainSeconds * 1000 });
+  }
+
+  async listNodeReports(): Promise<Array<{ node: string; at: number; report: NodeReport }>> {
+    const now = this.#now();
+    const out: Array<{ node: string; at: number; report: NodeReport }> = [];
+    for (const [node, v] of this.#reports) {
+      if (v.until <= now) this.#reports.delete(node);
+      else out.push({ node, at: v.at, report: v.report });
+    }
+    return out;
+  }
+
+  #liveList(name: string): string[] | undefined {
+    const l = this.#lists.get(name);
+    if (l && l.until <= this.#now()) this.#lists.delete(name);
+    return l && l.until > this.#now() ? l.values : undefined;
+  }
+
+  async pushList(name: string, value: string, maxLength: number, ttlSeconds: number): Promise<void> {
+    const now = this.#now();
+    let l = this.#lists.get(name);
+    if (!l || l.until <= now) {
+      if (this.#lists.size >= MAX_LISTS) for (const [k, v] of this.#lists) if (v.until <= now) this.#lists.delete(k);
+      if (this.#lists.size >= MAX_LISTS && !this.#lists.has(name)) throw new ElError('EL_ERR_UNAVAILABLE', `too many lists (${MAX_LISTS})`);
+      l = { values: [], until: 0 };
+      this.#lists.set(name, l);
+    }
+    l.values.unshift(value);
+    if (l.values.length > maxLength) l.values.length = maxLength;
+    l.until = now + ttlSeconds * 1000;
+    this.#changed();
+  }
+
+  async readList(name: string, limit: number): Promise<string[]> {
+    return (this.#liveList(name) ?? []).slice(0, limit);
+  }
+
+  async takeList(name: string, limit: number): Promise<string[]> {
+    const values = this.#liveList(name);
+    if (!values || values.length === 0) return [];
+    const taken = values.splice(Math.max(0, values.length - limit));
+    if (values.length === 0) this.#lists.delete(name);
+    this.#changed();
+    return taken.reverse();
+  }
+
   // ---- device keys and revocations ----
 
   async putDeviceKey(user: string, device: string, key: string, ttlSeconds: number): Promise<void> {
@@ -404,6 +463,8 @@ export class MemoryStore implements BrokerStore {
       const live = [...keys].filter(([, r]) => r.until > now);
       if (live.length) snap.deviceKeys![user] = Object.fromEntries(live);
     }
+    snap.lists = {};
+    for (const [name, l] of this.#lists) if (l.until > now) snap.lists[name] = l;
     for (const [name, s] of this.#segments) {
       const list = [...s.byKey].filter(([, l]) => l.expiresAt > now).map(([key, l]) => ({ key, expiresAt: l.expiresAt, ...l.record }));
       if (list.length) snap.leases[name] = list;
@@ -438,6 +499,7 @@ export class MemoryStore implements BrokerStore {
     for (const u of snap.users ?? []) this.#users.set(u.name, u);
     for (const [user, keys] of Object.entries(snap.deviceKeys ?? {})) this.#deviceKeys.set(user, new Map(Object.entries(keys)));
     this.#revocations = [...(snap.revocations ?? [])];
+    for (const [name, l] of Object.entries(snap.lists ?? {}).slice(0, MAX_LISTS)) if (Array.isArray(l?.values) && typeof l.until === 'number') this.#lists.set(name, { values: l.values.filter((v) => typeof v === 'string'), until: l.until });
   }
 }
 

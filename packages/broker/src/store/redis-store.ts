@@ -9,7 +9,7 @@
  * the background, so the broker recovers by itself when Redis returns.
  */
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
-import { ElError, MAX_REVOCATIONS, type Revocation } from '@elink/protocol';
+import { ElError, MAX_REVOCATIONS, type NodeReport, type Revocation } from '@elink/protocol';
 import type { LeaseEntry, LeaseFamily, LeaseRecord, OwnerCap } from '../lease-store.js';
 import { CLAIM, RELEASE, RESERVE, SETTLE, SWEEP, TOUCH } from './redis-scripts.js';
 import { deviceLimit } from './memory-store.js';
@@ -250,6 +250,56 @@ export class RedisStore implements BrokerStore {
 
   async deleteNode(node: string): Promise<boolean> {
     return (await this.#do('delete node', () => this.#client.hdel(`${this.#p}:nodes`, node))) === 1;
+  }
+
+  // ---- console reports and lists ----
+
+  async putNodeReport(node: string, report: NodeReport, retainSeconds: number): Promise<void> {
+    const key = `${this.#p}:reports`;
+    await this.#do('put node report', async () => {
+      if ((await this.#client.hexists(key, node)) === 0 && (await this.#client.hlen(key)) >= MAX_NODES) {
+        await this.listNodeReports(); // drops expired ones
+        if ((await this.#client.hlen(key)) >= MAX_NODES) throw new ElError('EL_ERR_UNAVAILABLE', `the node report table is full (${MAX_NODES} nodes)`);
+      }
+      const now = this.#now();
+      await this.#client.hset(key, node, JSON.stringify({ at: now, report, until: now + retainSeconds * 1000 }));
+    });
+  }
+
+  async listNodeReports(): Promise<Array<{ node: string; at: number; report: NodeReport }>> {
+    const key = `${this.#p}:reports`;
+    const all = await this.#do('list node reports', () => this.#client.hgetall(key));
+    const now = this.#now();
+    const out: Array<{ node: string; at: number; report: NodeReport }> = [];
+    const stale: string[] = [];
+    for (const [node, raw] of Object.entries(all)) {
+      const { at, report, until } = JSON.parse(raw) as { at: number; report: NodeReport; until: number };
+      if (until <= now) stale.push(node);
+      else out.push({ node, at, report });
+    }
+    if (stale.length) await this.#do('drop stale node reports', () => this.#client.hdel(key, ...stale));
+    return out;
+  }
+
+  /** Lists expire on their own (EXPIRE), so their number is bounded by what pushes within a TTL; MAX_LISTS is checked by the callers' names (nodes, audit). */
+  #list(name: string): string {
+    return `${this.#p}:list:{${name}}`;
+  }
+
+  async pushList(name: string, value: string, maxLength: number, ttlSeconds: number): Promise<void> {
+    const key = this.#list(name);
+    await this.#do('push list', () => this.#client.multi().lpush(key, value).ltrim(key, 0, maxLength - 1).expire(key, ttlSeconds).exec());
+  }
+
+  async readList(name: string, limit: number): Promise<string[]> {
+    return this.#do('read list', () => this.#client.lrange(this.#list(name), 0, limit - 1));
+  }
+
+  async takeList(name: string, limit: number): Promise<string[]> {
+    const key = this.#list(name);
+    const res = await this.#do('take list', () => this.#client.multi().lrange(key, -limit, -1).ltrim(key, 0, -limit - 1).exec());
+    const taken = (res?.[0]?.[1] as string[] | undefined) ?? [];
+    return taken.reverse();
   }
 
   // ---- device keys and revocations ----

@@ -200,6 +200,34 @@ function contract(name: string, make: (clock: { t: number }) => Promise<BrokerSt
       expect(await s.listNodes()).toEqual([]);
     });
 
+    it('keeps the latest console report of each node until it is not refreshed for its retain time', async () => {
+      const report = (rx: number) => ({ traffic: { rxBytes: rx, txBytes: 0, rxFrames: 0, txFrames: 0 }, drops: {}, segments: {}, sessions: [], table: [] });
+      await s.putNodeReport('ra', report(1), 60);
+      await s.putNodeReport('rb', report(2), 60);
+      clock.t += 1000;
+      await s.putNodeReport('ra', report(3), 60);
+      const got = (await s.listNodeReports()).sort((x, y) => x.node.localeCompare(y.node));
+      expect(got.map((r) => [r.node, r.report.traffic.rxBytes, r.at])).toEqual([['ra', 3, clock.t], ['rb', 2, clock.t - 1000]]);
+      clock.t += 59_500;
+      expect((await s.listNodeReports()).map((r) => r.node)).toEqual(['ra']);
+      clock.t += 1000;
+      expect(await s.listNodeReports()).toEqual([]);
+    });
+
+    it('keeps bounded lists: newest first, trimmed to their length, taken oldest first exactly once', async () => {
+      const list = `l${n++}`;
+      for (let i = 1; i <= 5; i++) await s.pushList(list, `v${i}`, 3, 60);
+      expect(await s.readList(list, 10)).toEqual(['v5', 'v4', 'v3']);
+      expect(await s.readList(list, 2)).toEqual(['v5', 'v4']);
+      const [a, b] = await Promise.all([s.takeList(list, 2), s.takeList(list, 2)]);
+      // Two takers at once: each value goes to one of them.
+      expect([...a, ...b].sort()).toEqual(['v3', 'v4', 'v5']);
+      expect(a.length === 2 ? a : b).toEqual(['v3', 'v4']);
+      expect(await s.takeList(list, 2)).toEqual([]);
+      expect(await s.readList(list, 10)).toEqual([]);
+      expect(await s.readList('never-pushed', 10)).toEqual([]);
+    });
+
     it('keeps a device key per user and device for its time, refreshed by a new put; the oldest gives way in a full table', async () => {
       const k1 = 'A'.repeat(43);
       const k2 = 'B'.repeat(42) + 'A';
@@ -411,7 +439,7 @@ describe.skipIf(!haveRedis)('RedisStore on a real 3-master Redis Cluster', () =>
 });
 
 describe('MemoryStore snapshot', () => {
-  it('keeps leases and users across a restart, and drops what expired', async () => {
+  it('keeps leases, users and lists (the audit log) across a restart, and drops what expired', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elink-snap-'));
     const file = join(dir, 'store.json');
     let t = 1_000_000;
@@ -424,6 +452,9 @@ describe('MemoryStore snapshot', () => {
       await a.putDeviceKey('amy', 'laptop', 'A'.repeat(43), 60);
       await a.putDeviceKey('amy', 'phone', 'A'.repeat(43), 60);
       await a.revoke({ user: 'amy', device: 'phone', at: 1000, until: 1100 });
+      await a.pushList('audit', 'first', 10, 3600);
+      await a.pushList('audit', 'second', 10, 3600);
+      await a.pushList('cmd:gone', 'x', 10, 1);
       t += 2000;
       await a.close();
       const b = new MemoryStore({ snapshotFile: file, now: () => t });
@@ -435,6 +466,9 @@ describe('MemoryStore snapshot', () => {
       expect(await b.getDeviceKey('amy', 'laptop')).toBe('A'.repeat(43));
       expect(await b.getDeviceKey('amy', 'phone')).toBeUndefined();
       expect(await b.listRevocations()).toEqual([{ user: 'amy', device: 'phone', at: 1000, until: 1100 }]);
+      // The audit log survives a restart; an expired list does not.
+      expect(await b.readList('audit', 10)).toEqual(['second', 'first']);
+      expect(await b.readList('cmd:gone', 10)).toEqual([]);
       await b.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

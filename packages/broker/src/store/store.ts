@@ -9,7 +9,7 @@
  * A store that cannot be reached fails with ElError EL_ERR_UNAVAILABLE (HTTP 503), and
  * recovers by itself when the backend returns: nothing here is cached across calls.
  */
-import type { HeartbeatRequest, Revocation } from '@elink/protocol';
+import type { HeartbeatRequest, NodeReport, Revocation } from '@elink/protocol';
 import type { LeaseStore } from '../lease-store.js';
 import type { UserRecord } from '../users.js';
 
@@ -90,6 +90,22 @@ export interface BrokerStore extends LeaseStore {
   /** Live revocations (until > now), at most MAX_REVOCATIONS. */
   listRevocations(): Promise<Revocation[]>;
 
+  /** Keeps a node's latest console report (heartbeat `report`) for `retainSeconds`, apart from the registry so logins never read it. */
+  putNodeReport(node: string, report: NodeReport, retainSeconds: number): Promise<void>;
+  /** The latest report of each node that sent one, with when (ms since the epoch). */
+  listNodeReports(): Promise<Array<{ node: string; at: number; report: NodeReport }>>;
+
+  /**
+   * Bounded lists shared by every broker (the audit log, commands waiting for a node's
+   * heartbeat): `pushList` adds at the head and keeps the newest `maxLength`; the list
+   * expires `ttlSeconds` after its last push. At most MAX_LISTS lists (EL_ERR_UNAVAILABLE beyond).
+   */
+  pushList(name: string, value: string, maxLength: number, ttlSeconds: number): Promise<void>;
+  /** The newest `limit` values, newest first. */
+  readList(name: string, limit: number): Promise<string[]>;
+  /** Removes and returns the oldest `limit` values, oldest first (each is taken by one caller only). */
+  takeList(name: string, limit: number): Promise<string[]>;
+
   getUser(name: string): Promise<StoredUser | undefined>;
   putUser(user: StoredUser): Promise<void>;
   deleteUser(name: string): Promise<boolean>;
@@ -111,3 +127,5 @@ export interface DeviceKeyRecord {
 }
 /** Upper bound on users kept in a store. */
 export const MAX_USERS = 1_000_000;
+/** Upper bound on bounded lists (one per node with pending commands, plus the audit log). */
+export const MAX_LISTS = MAX_NODES + 16;

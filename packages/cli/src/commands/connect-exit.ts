@@ -37,10 +37,12 @@ export const CONNECT_EXIT_STATUSES: readonly ExitStatus[] = [
   },
   {
     status: 4,
-    codes: ['EL_ERR_AUTH', 'EL_ERR_PROXY_AUTH'],
-    meaning: 'wrong user or password: check --user, --password-file (or the proxy\'s in --proxy)',
+    codes: ['EL_ERR_AUTH', 'EL_ERR_PROXY_AUTH', 'EL_ERR_DISABLED'],
+    meaning: 'wrong user or password, or the user is disabled: check --user, --password-file (or the proxy\'s in --proxy)',
     hint: (err) =>
-      err.code === 'EL_ERR_PROXY_AUTH'
+      err.code === 'EL_ERR_DISABLED'
+        ? 'an administrator disabled this user (--user); it can enable it again (elink admin user-enable NAME, or the web console)'
+        : err.code === 'EL_ERR_PROXY_AUTH'
         ? 'the HTTP proxy refused the credentials: give http://user:password@host:port in --proxy (or HTTPS_PROXY), or add the host to NO_PROXY if it is reachable directly'
         : 'check --user and the first line of --password-file; an administrator can set a new password with `elink user passwd NAME`',
   },

@@ -10,7 +10,7 @@ import { createLogger } from '../logger.js';
 import { pidFilePath, writePidFile } from '../pid-file.js';
 import { ConfigReloader } from '../reload.js';
 import { startServices, type ServiceSelection } from '../services.js';
-import { CONFIG_FILE, DEMO_PASSWORD_FILE, DEMO_USER, initState, localNames } from '../state.js';
+import { CONFIG_FILE, DEMO_PASSWORD_FILE, DEMO_USER, ensureAdminToken, initState, localNames } from '../state.js';
 import { connectHosts, urlHost } from '../connect-host.js';
 import { listenError } from '../listen-error.js';
 import { ensureAdvertisedNames, missingNamesMessage } from '../server-cert.js';
@@ -84,7 +84,21 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
     init = await initState(stateDir, advertise ? [advertise] : []);
   }
   const load = () => loadConfig(configFile, overridesFromEnv(), flags);
-  const loaded = load();
+  let loaded = load();
+  let adminTokenFile: string | undefined;
+  if (kind === 'up' && loaded.config.broker.adminToken === undefined) {
+    // No token configured: one of its own in the state directory, so the console and `elink status` work at once.
+    try {
+      const admin = ensureAdminToken(loaded.stateDir);
+      adminTokenFile = admin.file;
+      flags.adminToken = admin.token;
+      flags.sources = { ...flags.sources, adminToken: `the file ${admin.file}` };
+      loaded = load();
+    } catch (err) {
+      // A read-only state directory: everything else still works; the console then needs broker.adminToken or an admin user.
+      process.stderr.write(`elink: warning: no admin token (cannot write ${join(loaded.stateDir, 'admin-token')}: ${(err as Error).message}); set broker.adminToken or ELINK_ADMIN_TOKEN for the console and elink status\n`);
+    }
+  }
   const logger = createLogger(loaded.config.log.level);
   if (init?.reissued) logger.info({ cert: loaded.path(loaded.config.tls.cert) }, 'server certificate re-issued to name every address of this host and the advertised name');
   if (kind === 'up') {
@@ -123,7 +137,7 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
   const { endpoints } = services;
   logger.info({ endpoints, config: loaded.file, pid: process.pid, version: VERSION, node: process.version }, 'emotion link started');
 
-  if (kind === 'up') printConnectHelp(loaded.stateDir, endpoints.broker!.port, connectHosts(loaded.config.broker.listen.host, loaded.config.switch.advertise, localNames()), loaded.config.segments[0]!.name, init?.demoPassword !== undefined);
+  if (kind === 'up') printConnectHelp(loaded.stateDir, endpoints.broker!.port, connectHosts(loaded.config.broker.listen.host, loaded.config.switch.advertise, localNames()), loaded.config.segments[0]!.name, init?.demoPassword !== undefined, adminTokenFile);
 
   const stop = (signal: string) => {
     if (stopping) return;
@@ -145,7 +159,7 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-function printConnectHelp(stateDir: string, brokerPort: number, hosts: string[], segment: string, firstStart: boolean): void {
+function printConnectHelp(stateDir: string, brokerPort: number, hosts: string[], segment: string, firstStart: boolean, adminTokenFile: string | undefined): void {
   const host = urlHost(hosts[0] ?? '127.0.0.1');
   const hasDemo = (() => {
     try {
@@ -166,6 +180,10 @@ function printConnectHelp(stateDir: string, brokerPort: number, hosts: string[],
     '  takes the session over, and the first exits (status 7).',
     hosts.length > 1 ? `  (this host's other addresses: ${hosts.slice(1).join(', ')})` : '',
     `  Add users: elink user add NAME --state ${stateDir}   Metrics: /metrics on the admin port.`,
+    '',
+    `Web console: https://${host}:${brokerPort}/console/ (trust ${join(stateDir, 'ca.pem')} in the browser, or accept its warning)`,
+    adminTokenFile ? `  sign in with the admin token in ${adminTokenFile}, or as a user with admin: true.` : '  sign in with broker.adminToken, or as a user with admin: true.',
+    `  From this shell: elink status / elink sessions / elink kick <session-id>   (--state ${stateDir})`,
     '',
   ];
   process.stderr.write(lines.filter((l, i, a) => l !== '' || a[i - 1] !== '').join('\n') + '\n');

@@ -2,23 +2,27 @@
  * `elink status`: nodes, sessions and leases at a glance, from a broker's admin API
  * (GET /v1/admin/status with the admin token).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import { adminStatusReplySchema, ElError, errorBodySchema, isErrorCode, parseReply } from '@elink/protocol';
 import { parse } from '../args.js';
-import { loadConfig } from '../config.js';
-import { CONFIG_FILE } from '../state.js';
+import { loadConfig, overridesFromEnv } from '../config.js';
+import { ADMIN_TOKEN_FILE, CONFIG_FILE } from '../state.js';
+
+/** The help of the flags every admin command shares (adminTarget). */
+export const ADMIN_FLAGS_HELP = `  --broker URL       default https://127.0.0.1:<broker.listen.port> of the config (ELINK_BROKER_PORT wins)
+  --token-file FILE  admin token (default: env ELINK_ADMIN_TOKEN / ELINK_ADMIN_TOKEN_FILE, broker.adminToken,
+                     else the admin-token file \`elink up\` made in the state directory)
+  --ca FILE          CA of the broker certificate (default: the state directory's ca.pem)
+  -c, --config FILE / --state DIR   where the config is (default ./.elink-state/elink.yaml)
+  --json             print the reply as JSON`;
 
 export const statusHelp = `elink status — nodes, sessions and leases at a glance (the broker's admin API)
 
 Usage: elink status [--broker URL] [--token-file FILE] [--ca FILE] [--json]
-  --broker URL       default https://127.0.0.1:<broker.listen.port> from the config
-  --token-file FILE  admin token (default: broker.adminToken from the config; env ELINK_ADMIN_TOKEN)
-  --ca FILE          CA of the broker certificate (default: the state directory's ca.pem)
-  -c, --config FILE / --state DIR   where the config is (default ./.elink-state/elink.yaml)
-  --json             print the raw reply`;
+${ADMIN_FLAGS_HELP}`;
 
 export async function statusCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, ADMIN_OPTIONS);
@@ -29,9 +33,10 @@ export async function statusCommand(argv: string[]): Promise<void> {
   const reply = parseReply(adminStatusReplySchema, raw, `the admin status reply of broker ${url.origin}`);
   if (values.json) return void console.log(JSON.stringify(raw, null, 2));
   console.log(`store: ${reply.store}   published keys: ${reply.keys}   sessions (healthy nodes): ${reply.sessions}`);
-  console.log('\nnode\thealthy\tdraining\tsessions/capacity\taddress\tlast heartbeat');
-  for (const n of reply.nodes) console.log(`${n.node}\t${n.healthy ? 'yes' : 'NO'}\t${n.draining ? 'yes' : 'no'}\t${n.sessions}/${n.capacity}\t${n.hosts.join(',')}:${n.port}\t${n.seenAt}`);
-  if (reply.nodes.length === 0) console.log('(no registered nodes; static and in-process nodes are not listed)');
+  console.log('\nnode\tkind\thealthy\tdraining\tsessions/capacity\taddress\tlast report');
+  for (const n of reply.nodes) console.log(`${n.node}\t${n.inProcess ? 'in-process' : 'registered'}\t${n.healthy ? 'yes' : 'NO'}\t${n.draining ? 'yes' : 'no'}\t${n.sessions}/${n.capacity}\t${n.hosts.join(',')}:${n.port}\t${n.seenAt}`);
+  for (const n of reply.static ?? []) console.log(`${n.node}\tstatic\t?\t?\t? (sends no heartbeat)\t${n.host}:${n.port}\t-`);
+  if (reply.nodes.length === 0 && !reply.static?.length) console.log('(no nodes)');
   console.log('\nsegment\tleases');
   for (const [seg, n] of Object.entries(reply.leases)) console.log(`${seg}\t${n}`);
 }
@@ -47,21 +52,32 @@ export const ADMIN_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** Which broker's admin API, with which token and CA: flags first, then the config (shared by the admin commands). */
-export function adminTarget(values: { broker?: string | undefined; 'token-file'?: string | undefined; ca?: string | undefined; config?: string | undefined; state?: string | undefined }): { broker: string; token: string; ca: Buffer } {
+type TargetFlags = { broker?: string | undefined; 'token-file'?: string | undefined; ca?: string | undefined; config?: string | undefined; state?: string | undefined };
+
+/**
+ * Which broker's admin API, with which token and CA: flags first, then the environment
+ * (ELINK_BROKER_PORT, ELINK_ADMIN_TOKEN[_FILE]), then the config, then what `elink up`
+ * left in the state directory (admin-token). Shared by the admin commands.
+ */
+export function adminTarget(values: TargetFlags): { broker: string; token: string; ca: Buffer } {
   const stateDir = resolve(values.state ?? process.env.ELINK_STATE_DIR ?? '.elink-state');
   const file = values.config ?? process.env.ELINK_CONFIG ?? join(stateDir, CONFIG_FILE);
-  const needConfig = !values.broker || (!values['token-file'] && !process.env.ELINK_ADMIN_TOKEN) || !values.ca;
-  const loaded = needConfig ? loadConfig(file) : undefined;
-  const broker = values.broker ?? `https://127.0.0.1:${loaded!.config.broker.listen.port}`;
-  const token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : (process.env.ELINK_ADMIN_TOKEN ?? loaded!.config.broker.adminToken);
-  if (!token) throw new ElError('EL_ERR_INVALID', 'no admin token: pass --token-file, set ELINK_ADMIN_TOKEN, or set broker.adminToken in the config');
+  const env = overridesFromEnv();
+  const needConfig = !values.broker || (!values['token-file'] && env.adminToken === undefined) || !values.ca;
+  const loaded = needConfig ? loadConfig(file, env) : undefined;
+  const listen = loaded?.config.broker.listen;
+  // A broker listening on every address answers on loopback; one bound to an address, there.
+  const host = !listen || listen.host === '0.0.0.0' || listen.host === '::' || listen.host === '' ? '127.0.0.1' : listen.host;
+  const broker = values.broker ?? `https://${host.includes(':') ? `[${host}]` : host}:${listen!.port}`;
+  const tokenFile = loaded && join(loaded.stateDir, ADMIN_TOKEN_FILE);
+  const token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : (loaded?.config.broker.adminToken ?? env.adminToken ?? (tokenFile && existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined));
+  if (!token) throw new ElError('EL_ERR_INVALID', `no admin token: pass --token-file, set ELINK_ADMIN_TOKEN, set broker.adminToken in the config, or run elink up once (it writes ${tokenFile ?? ADMIN_TOKEN_FILE})`);
   const ca = readFileSync(values.ca ?? loaded!.path(loaded!.config.tls.ca));
   return { broker, token, ca };
 }
 
 /** One admin API request (a JSON body for POST); the reply's JSON, or the broker's error as an ElError. */
-export function adminJson(url: URL, token: string, ca: Buffer, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<unknown> {
+export function adminJson(url: URL, token: string, ca: Buffer, method: 'GET' | 'POST' | 'PUT' | 'DELETE' = 'GET', body?: unknown): Promise<unknown> {
   const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolvePromise, reject) => {

@@ -21,12 +21,13 @@ export const userHelp = `elink user — manage users (in the config file, or in 
 broker.store is Redis)
 
 Usage:
-  elink user add NAME [--segment S]... [--password-file FILE] [--macs N] [--lan CIDR]...
+  elink user add NAME [--segment S]... [--password-file FILE] [--macs N] [--lan CIDR]... [--admin]
                       (password from FILE or stdin; --macs: source MACs for an elink bridge,
-                      --lan: the LAN ranges that bridge may claim in ARP/ND, docs/lan.md)
+                      --lan: the LAN ranges that bridge may claim in ARP/ND, docs/lan.md;
+                      --admin: may sign in to the web console, docs/console.md)
   elink user passwd NAME [--password-file FILE]
   elink user del NAME
-  elink user list
+  elink user list [--json]
 Options:
   -c, --config FILE   config file (default: STATE/elink.yaml; env ELINK_CONFIG)
       --state DIR     state directory (default: ./.elink-state; env ELINK_STATE_DIR)
@@ -36,8 +37,9 @@ Redis store: add/passwd/del act on the store (users of the config file are edite
 file); brokers see store changes at the next login, without a restart.`;
 
 /** `--macs N` and `--lan CIDR`… of `user add`: what an `elink bridge` user needs (docs/lan.md). */
-function bridgeOptions(values: { macs?: string; lan?: string[] }): { macs?: number; lan?: string[] } {
-  const out: { macs?: number; lan?: string[] } = {};
+function bridgeOptions(values: { macs?: string; lan?: string[]; admin?: boolean }): { macs?: number; lan?: string[]; admin?: true } {
+  const out: { macs?: number; lan?: string[]; admin?: true } = {};
+  if (values.admin) out.admin = true;
   if (values.macs !== undefined) {
     if (!/^\d+$/.test(values.macs)) throw new ElError('EL_ERR_INVALID', `--macs must be a whole number 1-65536, got "${values.macs}"`);
     out.macs = Number(values.macs);
@@ -55,7 +57,7 @@ function checkUser(entry: Record<string, unknown>): void {
   }
 }
 
-async function readPassword(file: string | undefined): Promise<string> {
+export async function readPassword(file: string | undefined): Promise<string> {
   let text: string;
   if (file) text = readFileSync(file, 'utf8');
   else {
@@ -72,7 +74,7 @@ async function readPassword(file: string | undefined): Promise<string> {
 export async function userCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parse(
     argv,
-    { config: { type: 'string', short: 'c' }, state: { type: 'string' }, segment: { type: 'string', multiple: true }, 'password-file': { type: 'string' }, macs: { type: 'string' }, lan: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
+    { config: { type: 'string', short: 'c' }, state: { type: 'string' }, segment: { type: 'string', multiple: true }, 'password-file': { type: 'string' }, macs: { type: 'string' }, lan: { type: 'string', multiple: true }, admin: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     true,
   );
   const [action, name] = positionals;
@@ -103,7 +105,8 @@ export async function userCommand(argv: string[]): Promise<void> {
 
   switch (action) {
     case 'list':
-      for (const u of loaded.config.users) console.log(`${u.name}\t${u.segments.join(',')}`);
+      if (values.json) return void console.log(JSON.stringify({ users: loaded.config.users.map((u) => ({ name: u.name, segments: u.segments, admin: u.admin === true, source: 'config' })) }, null, 2));
+      for (const u of loaded.config.users) console.log(`${u.name}\t${u.segments.join(',')}${u.admin ? '\tadmin' : ''}`);
       return;
     case 'add': {
       need('absent');
@@ -173,16 +176,17 @@ async function storeAction(
   where: string,
   action: string,
   name: string | undefined,
-  values: { segment?: string[]; 'password-file'?: string; macs?: string; lan?: string[] },
+  values: { segment?: string[]; 'password-file'?: string; macs?: string; lan?: string[]; admin?: boolean; json?: boolean },
   segmentNames: string[],
-  configUsers: Array<{ name: string; segments: string[] }>,
+  configUsers: Array<{ name: string; segments: string[]; admin?: boolean }>,
 ): Promise<boolean> {
   const inConfig = configUsers.some((u) => u.name === name);
   if (action !== 'list' && !name) throw new ElError('EL_ERR_INVALID', `elink user ${action} needs a user NAME`);
   switch (action) {
     case 'list': {
-      for (const u of await store.listUsers()) console.log(`${u.name}\t${u.segments.join(',')}\tstore`);
-      for (const u of configUsers) console.log(`${u.name}\t${u.segments.join(',')}\tconfig`);
+      const all = [...(await store.listUsers()).map((u) => ({ name: u.name, segments: u.segments, admin: u.admin === true, source: 'store' })), ...configUsers.map((u) => ({ name: u.name, segments: u.segments, admin: u.admin === true, source: 'config' }))];
+      if (values.json) console.log(JSON.stringify({ users: all }, null, 2));
+      else for (const u of all) console.log(`${u.name}\t${u.segments.join(',')}\t${u.source}${u.admin ? '\tadmin' : ''}`);
       return true;
     }
     case 'add': {

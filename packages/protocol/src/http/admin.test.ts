@@ -14,7 +14,7 @@ describe('admin API contracts', () => {
   });
 
   it('users: a source of store or config, never a hash', () => {
-    const users = { users: [{ name: 'alice', segments: ['lan'], digest: false, source: 'store', passwordHash: '$scrypt$…' }] };
+    const users = { users: [{ name: 'alice', segments: ['lan'], digest: false, enabled: true, admin: false, source: 'store', passwordHash: '$scrypt$…' }] };
     expect(adminUsersReplySchema.parse(users).users[0]).not.toHaveProperty('passwordHash');
     expect(adminUsersReplySchema.safeParse({ users: [{ ...users.users[0], source: 'ldap' }] }).success).toBe(false);
   });
@@ -24,7 +24,8 @@ describe('admin API contracts', () => {
     expect(adminUserCreateRequestSchema.safeParse({ name: 'carol', password: 'short', segments: ['lan'] }).error?.issues[0]?.path).toEqual(['password']);
     expect(adminUserCreateRequestSchema.safeParse({ name: 'car ol', password: 'carol-pw1', segments: ['lan'] }).error?.issues[0]?.path).toEqual(['name']);
     expect(adminUserCreateRequestSchema.safeParse({ name: 'carol', password: 'carol-pw1', segments: [] }).error?.issues[0]?.path).toEqual(['segments']);
-    expect(adminUserCreateRequestSchema.safeParse({ name: 'carol', password: 'carol-pw1', segments: ['lan'], admin: true }).error?.issues[0]?.code).toBe('unrecognized_keys');
+    expect(adminUserCreateRequestSchema.safeParse({ name: 'carol', password: 'carol-pw1', segments: ['lan'], role: 'admin' }).error?.issues[0]?.code).toBe('unrecognized_keys');
+    expect(adminUserCreateRequestSchema.parse({ name: 'ops', password: 'ops-pw-123', segments: ['lan'], admin: true }).admin).toBe(true);
   });
 
   it('error bodies and health replies', () => {

@@ -13,6 +13,8 @@ export const adminNodeSchema = z.object({
   healthy: z.boolean(),
   /** Time of its last heartbeat. */
   seenAt: instantSchema,
+  /** The switch node of the broker's own process (`elink up`): no heartbeats, always current. */
+  inProcess: z.boolean().optional(),
 });
 export type AdminNode = z.infer<typeof adminNodeSchema>;
 
@@ -27,6 +29,8 @@ export const adminStatusReplySchema = z.object({
   keys: z.number().int().min(0),
   /** The store kind: memory, redis, … */
   store: z.string(),
+  /** Nodes from broker.nodes that send no heartbeat: the broker knows only their address. */
+  static: z.array(z.object({ node: z.string(), host: z.string(), port: z.number().int() })).optional(),
 });
 export type AdminStatusReply = z.infer<typeof adminStatusReplySchema>;
 
@@ -66,6 +70,10 @@ export const adminUsersReplySchema = z.object({
       macs: z.number().int().min(1).optional(),
       lan: z.array(z.string()).optional(),
       digest: z.boolean(),
+      /** False once an administrator disabled the user (logins refused). */
+      enabled: z.boolean(),
+      /** May sign in to the console (docs/console.md). */
+      admin: z.boolean(),
       /** `config`: read-only here (edit the file with `elink user`). */
       source: z.enum(['store', 'config']),
     }),
@@ -88,6 +96,8 @@ export const adminUserCreateRequestSchema = z.strictObject({
   macs: z.number().int().min(1).max(65536).optional(),
   /** Prefixes of the LAN the user may route or bridge (checked as CIDRs by the route). */
   lan: z.array(z.string().max(64)).max(64).optional(),
+  /** May sign in to the console with this password (docs/console.md). */
+  admin: z.boolean().optional(),
 });
 export type AdminUserCreateRequest = z.infer<typeof adminUserCreateRequestSchema>;
 

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { fingerprintSchema, nodeNameSchema, wssUrlSchema } from './names.js';
 import { MAX_REVOCATIONS, revocationSchema } from './revocation.js';
+import { MAX_NODE_COMMANDS, nodeCommandSchema, nodeReportSchema } from './node-report.js';
 
 const count = z.number().int().min(0).max(10_000_000);
 
@@ -52,7 +53,11 @@ export type TrunkPeerEntry = z.infer<typeof trunkPeerSchema>;
 /** Peers named in one reply at most. */
 export const MAX_TRUNK_PEERS = 256;
 
-export const heartbeatRequestSchema = z.strictObject(nodeReportShape);
+export const heartbeatRequestSchema = z.strictObject({
+  ...nodeReportShape,
+  /** Counters, sessions and tables for the console (node-report.ts); the broker keeps the latest apart from the registry. */
+  report: nodeReportSchema.optional(),
+});
 export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
 
 export const heartbeatReplySchema = z.object({
@@ -69,5 +74,7 @@ export const heartbeatReplySchema = z.object({
   peers: z.array(trunkPeerSchema).max(MAX_TRUNK_PEERS).optional(),
   /** Live device key revocations (revocation.ts): the node refuses their tickets and closes their sessions. */
   revoked: z.array(revocationSchema).max(MAX_REVOCATIONS).optional(),
+  /** What an administrator asked of this node since its last heartbeat (disconnect a session, drain). */
+  commands: z.array(nodeCommandSchema).max(MAX_NODE_COMMANDS).optional(),
 });
 export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createBrokerApp, hashPassword, MemoryStore } from '@elink/broker';
-import { generateTicketKeyPair, keyId, segmentSchema, type SegmentDef, type TrunkPeerEntry } from '@elink/protocol';
+import { generateTicketKeyPair, heartbeatRequestSchema, keyId, publicKeyToPem, segmentSchema, type SegmentDef, type TrunkPeerEntry } from '@elink/protocol';
 import { BrokerLink, MAX_REPORTED_SEGMENTS, segmentLoad, type BrokerLinkOptions } from './broker-link.js';
 
 const SECRET = 'cluster-secret-0123456789abcdef';
@@ -281,6 +281,64 @@ describe('BrokerLink revocations', () => {
     } finally {
       link.stop();
       await app.close();
+    }
+  });
+});
+
+describe('BrokerLink console report', () => {
+  const report = (rx: number) => ({ traffic: { rxBytes: rx, txBytes: 0, rxFrames: 0, txFrames: 0 }, drops: {}, segments: {}, sessions: [{ id: 's-1', user: 'amy', segment: 'lan', addresses: [], since: 0, rxBytes: rx, txBytes: 0 }], table: [] });
+
+  it('sends its report with each heartbeat and hands the reply\'s commands to the node', async () => {
+    const keys = generateTicketKeyPair();
+    const ADMIN = 'admin-token-0123456789abcdef';
+    const app = await createBrokerApp({ segments: [segmentSchema.parse({ name: 'lan' })], signingKey: keys.privateKey, logger: pino({ level: 'silent' }), clusterSecret: SECRET, adminToken: ADMIN });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const commands: unknown[] = [];
+    const link = new BrokerLink({ brokers: [url], clusterSecret: SECRET, nodeId: 'sw-c', hosts: ['127.0.0.1'], port: 4443, capacity: 10, state: () => ({ sessions: 1, segments: ['lan'], active: ['lan'], draining: false }), addSegment: () => {}, report: () => report(100), commands: (list) => commands.push(...list), logger: pino({ level: 'silent' }) });
+    const admin = (method: 'GET' | 'POST', path: string) => app.inject({ method, url: path, headers: { authorization: `Bearer ${ADMIN}` } });
+    try {
+      expect(await link.beat()).toBe(true);
+      expect((await admin('GET', '/v1/admin/segments/lan/sessions')).json().sessions).toEqual([expect.objectContaining({ id: 's-1', user: 'amy', node: 'sw-c', rxBytes: 100 })]);
+      expect((await admin('POST', '/v1/admin/sessions/s-1/disconnect')).statusCode).toBe(200);
+      expect(commands).toEqual([]);
+      expect(await link.beat()).toBe(true);
+      expect(commands).toEqual([{ type: 'kick', session: 's-1', reason: 'disconnected by an administrator' }]);
+    } finally {
+      link.stop();
+      await app.close();
+    }
+  });
+
+  it('beats without the report to a broker from before the console (its strict contract refuses the field)', async () => {
+    // The heartbeat contract as brokers had it before `report`: the same fields, strict.
+    const previous = heartbeatRequestSchema.omit({ report: true });
+    const keys = generateTicketKeyPair();
+    const bodies: Record<string, unknown>[] = [];
+    const old = createServer((req, res) => {
+      let text = '';
+      req.on('data', (d: Buffer) => (text += d));
+      req.on('end', () => {
+        const body = JSON.parse(text) as Record<string, unknown>;
+        bodies.push(body);
+        const parsed = previous.safeParse(body);
+        res.writeHead(parsed.success ? 200 : 400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(parsed.success ? { keys: [publicKeyToPem(keys.publicKey)], segments: [], heartbeatSeconds: 5 } : { error: 'EL_ERR_INVALID', message: `invalid request: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message} ${'keys' in i ? (i.keys as string[]).join(',') : ''}`).join('; ')}` }));
+      });
+    });
+    await new Promise<void>((r) => old.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(old.address() as AddressInfo).port}`;
+    const link = new BrokerLink({ brokers: [url], clusterSecret: SECRET, nodeId: 'sw-o', hosts: ['127.0.0.1'], port: 4443, capacity: 10, state: () => ({ sessions: 0, segments: [], active: [], draining: false }), addSegment: () => {}, report: () => report(1), logger: pino({ level: 'silent' }) });
+    try {
+      expect(await link.beat()).toBe(true);
+      expect(link.keys().map(keyId)).toEqual([keyId(keys.publicKey)]);
+      expect(bodies.map((b) => 'report' in b)).toEqual([true, false]);
+      // The next beats leave it out from the start.
+      expect(await link.beat()).toBe(true);
+      expect(bodies.map((b) => 'report' in b)).toEqual([true, false, false]);
+    } finally {
+      link.stop();
+      await new Promise((r) => old.close(r));
     }
   });
 });

@@ -11,7 +11,7 @@ import { writeFileSync, readFileSync, existsSync, renameSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { heartbeatReplySchema, parseReply, publicKeyFromPem, segmentSchema, type HeartbeatReply, type HeartbeatRequest, type Revocation, type SegmentDef, type TrunkPeerEntry } from '@elink/protocol';
+import { heartbeatReplySchema, parseReply, publicKeyFromPem, segmentSchema, type HeartbeatReply, type HeartbeatRequest, type NodeCommand, type NodeReport, type Revocation, type SegmentDef, type TrunkPeerEntry } from '@elink/protocol';
 import { postJson } from '@elink/transport';
 
 import { DEFAULT_BROKER_INTERVAL_MS } from './defaults.js';
@@ -41,6 +41,10 @@ export interface BrokerLinkOptions {
   peers?: (peers: TrunkPeerEntry[]) => void;
   /** The broker's live device key revocations (each reply; SwitchNode.applyRevocations). */
   revoked?: (list: readonly Revocation[]) => void;
+  /** The console's report (nodeReport), sent with each heartbeat when given. */
+  report?: () => NodeReport;
+  /** The reply's commands from administrators (disconnect a session, drain the node). */
+  commands?: (list: readonly NodeCommand[]) => void;
   /** Keys from the last good reply; also seeds the keys when given. */
   keysFile?: string;
   intervalMs?: number;
@@ -64,6 +68,9 @@ function linkMetrics(registry: Registry): LinkMetrics {
   const lastOk = new Gauge({ name: 'el_switch_heartbeat_last_success_seconds', help: 'Unix time of the last heartbeat a broker answered (0: none yet).', registers });
   return { beats, latency, lastOk };
 }
+
+/** How long heartbeats to a broker that refused the console report go without one. */
+const NO_REPORT_MS = 10 * 60_000;
 
 /** The heartbeat contract's bound on segments in `active` and `segmentSessions`. */
 export const MAX_REPORTED_SEGMENTS = 1024;
@@ -89,6 +96,8 @@ export class BrokerLink {
   #lastOk = 0;
   #failures = 0;
   #next = 0;
+  /** Brokers that refused the console report (an older version), and until when to leave it out (one entry per configured broker). */
+  readonly #noReport = new Map<string, number>();
   readonly #metrics: LinkMetrics | undefined;
 
   constructor(opts: BrokerLinkOptions) {
@@ -144,7 +153,7 @@ export class BrokerLink {
   /** One heartbeat round: each broker in turn until one answers. */
   async beat(): Promise<boolean> {
     const { brokers, logger } = this.#opts;
-    const body: HeartbeatRequest = { node: this.#opts.nodeId, hosts: this.#opts.hosts, port: typeof this.#opts.port === 'function' ? this.#opts.port() : this.#opts.port, ...(this.#opts.fingerprint ? { fingerprint: this.#opts.fingerprint } : {}), ...(this.#opts.websocket ? { websocket: this.#opts.websocket } : {}), capacity: this.#opts.capacity, ...this.#opts.state(), ...(this.#opts.trunk ? { trunk: this.#opts.trunk() } : {}) };
+    const body: HeartbeatRequest = { node: this.#opts.nodeId, hosts: this.#opts.hosts, port: typeof this.#opts.port === 'function' ? this.#opts.port() : this.#opts.port, ...(this.#opts.fingerprint ? { fingerprint: this.#opts.fingerprint } : {}), ...(this.#opts.websocket ? { websocket: this.#opts.websocket } : {}), capacity: this.#opts.capacity, ...this.#opts.state(), ...(this.#opts.trunk ? { trunk: this.#opts.trunk() } : {}), ...(this.#opts.report ? { report: this.#opts.report() } : {}) };
     for (let i = 0; i < brokers.length; i++) {
       const url = brokers[(this.#next + i) % brokers.length]!;
       const endTimer = this.#metrics?.latency.startTimer();
@@ -183,12 +192,25 @@ export class BrokerLink {
       else this.#opts.logger.warn({ segment: raw.name, issue: parsed.error.issues[0]?.message }, 'ignoring a segment definition this node does not understand');
     }
     if (reply.peers && this.#opts.peers) this.#opts.peers(reply.peers);
+    if (reply.commands?.length && this.#opts.commands) this.#opts.commands(reply.commands);
   }
 
   /** One heartbeat to one broker: the reply parsed with the contract (EL_ERR_PROTOCOL naming the field). */
   async #post(base: string, body: HeartbeatRequest): Promise<HeartbeatReply> {
     const url = new URL('/v1/nodes/heartbeat', base);
+    const quiet = this.#noReport.get(base);
+    if (quiet !== undefined && body.report !== undefined) {
+      if (Date.now() < quiet) body = (({ report: _, ...plain }) => plain)(body);
+      else this.#noReport.delete(base);
+    }
     const answer = await postJson(url, body, { ca: this.#opts.ca, timeoutMs: this.#opts.timeoutMs ?? 3000, maxReplyBytes: 4 << 20, headers: { authorization: `Bearer ${this.#opts.clusterSecret}` } });
+    if (answer.status === 400 && body.report !== undefined && answer.text.includes('report')) {
+      // A broker from before the console refuses the field: beat without it for a while (a rolling upgrade in either order).
+      if (!this.#noReport.has(base)) this.#opts.logger.warn({ broker: base }, 'broker takes no console report (an older version): heartbeats to it go without one for 10 minutes');
+      this.#noReport.set(base, Date.now() + NO_REPORT_MS);
+      const { report: _, ...plain } = body;
+      return this.#post(base, plain);
+    }
     if (answer.status !== 200) throw new Error(`HTTP ${answer.status}: ${answer.text.slice(0, 300)}`);
     return parseReply(heartbeatReplySchema, answer.json, `the heartbeat reply of broker ${url.origin}`);
   }

@@ -167,6 +167,8 @@ export class SwitchNode implements SessionHost {
   /** Totals of sessions that are gone (live ones are summed at read time). */
   private readonly pastTraffic: Traffic = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 };
   private readonly pastDrops = newDropCounts();
+  /** Per segment, totals of its sessions that are gone (the console's segment counters stay monotonic). */
+  readonly pastSegmentTraffic = new Map<string, Traffic>();
   /** Trunks to peer nodes; undefined when off. */
   readonly trunks: TrunkHub | undefined;
   /** The DTCP listener; undefined when off. */
@@ -473,6 +475,22 @@ export class SwitchNode implements SessionHost {
     return n;
   }
 
+  /** Every session with a socket (the console's report reads them; do not change the set). */
+  liveSessions(): ReadonlySet<Session> {
+    return this.sessions;
+  }
+
+  /** Ends one session with `bye` (an administrator's disconnect). False when no such session is live. */
+  kick(id: string, reason = 'disconnected by an administrator'): boolean {
+    for (const s of this.sessions) {
+      if (s.name !== id || s.state === 'closing' || s.state === 'closed') continue;
+      this.logger.info({ session: id, user: s.user, reason }, 'session kicked');
+      s.close(reason);
+      return true;
+    }
+    return false;
+  }
+
   /** True while the TLS listener accepts connections (readiness). */
   get listening(): boolean {
     return this.tcp.listening;
@@ -603,6 +621,14 @@ export class SwitchNode implements SessionHost {
     t.framesOut += s.output.framesOut;
     t.bytesOut += s.output.bytesOut;
     addQueueDrops(this.pastDrops, s.output.drops);
+    if (s.segment) {
+      let seg = this.pastSegmentTraffic.get(s.segment.name);
+      if (!seg) this.pastSegmentTraffic.set(s.segment.name, (seg = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 }));
+      seg.framesIn += s.framesIn;
+      seg.bytesIn += s.bytesIn;
+      seg.framesOut += s.output.framesOut;
+      seg.bytesOut += s.output.bytesOut;
+    }
     if (s.claims === undefined) return; // never established: counted as an error, not a session
     const reason = s.closeReason ?? 'peer_closed';
     this.closedBy.set(reason, (this.closedBy.get(reason) ?? 0) + 1);

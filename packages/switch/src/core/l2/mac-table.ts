@@ -158,6 +158,13 @@ export class MacTable {
     return true;
   }
 
+  /** Every entry with its port: pinned, learned, then those peers announced (the console's MAC table view). */
+  *allEntries(): IterableIterator<[number, Port]> {
+    for (const [mac, port] of this.pins) yield [mac, port];
+    for (const [mac, e] of this.entries) yield [mac, e.port];
+    for (const [mac, r] of this.remote) yield [mac, r.port];
+  }
+
   /** Every local MAC (learned and pinned), for a full table sync. */
   *localMacs(): IterableIterator<number> {
     yield* this.pins.keys();

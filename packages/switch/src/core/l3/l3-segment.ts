@@ -187,6 +187,14 @@ export class L3Segment implements Segment {
   }
 
   /** Routes `prefixes` to `port`. Changes nothing when one is routed elsewhere or the limit is reached. */
+  /** Every route with its port: the prefixes of local ports, then those peers announced (the console's route view). */
+  *routeEntries(): IterableIterator<[Prefix, Port]> {
+    for (const [port, att] of this.attachments) {
+      if (att.remote) for (const r of att.remote.values()) yield [r.prefix, port];
+      else for (const p of att.prefixes) yield [p, port];
+    }
+  }
+
   attach(port: Port, opts: L3AttachOptions): L3AttachResult {
     if (this.attachments.has(port)) return { ok: true };
     for (const p of opts.prefixes) {
