@@ -9,6 +9,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { dnsDomainSchema, dnsServerSchema, MAX_DNS_SEARCH, MAX_DNS_SERVERS } from './dns.js';
 
 const v4cidr = z.string().refine((s) => /^[\d.]+\/\d{1,2}$/.test(s) && isIP(s.split('/')[0]) === 4 && Number(s.split('/')[1]) <= 32, 'an IPv4 prefix like 198.19.0.0/16');
 const v6cidr = z.string().refine((s) => /^[0-9a-fA-F:]+\/\d{1,3}$/.test(s) && isIP(s.split('/')[0]) === 6 && Number(s.split('/')[1]) <= 128, 'an IPv6 prefix like fd00:e1::/64');
@@ -30,6 +31,16 @@ const baseShape = {
     .strictObject({ interval: z.number().min(1).max(3600).default(15), timeout: z.number().min(3).max(86400).default(45) })
     // A timeout shorter than two intervals ends healthy sessions whenever one ping is late.
     .refine((k) => k.timeout >= 2 * k.interval, { message: 'timeout must be at least twice the interval', path: ['timeout'] })
+    .prefault({}),
+  /** DNS servers and search domains pushed to clients in welcome (none by default: clients
+   * keep their own resolver). Read at each admission, so a reload reaches new sessions. */
+  dns: z
+    .strictObject({
+      servers: z.array(dnsServerSchema).max(MAX_DNS_SERVERS).default([]),
+      search: z.array(dnsDomainSchema).max(MAX_DNS_SEARCH).default([]),
+    })
+    // Search domains without a server would reach no client: welcome carries dns only with servers.
+    .refine((d) => d.search.length === 0 || d.servers.length > 0, { message: 'search domains need at least one server', path: ['search'] })
     .prefault({}),
 };
 
