@@ -5,7 +5,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
-import { ElError } from '@elink/protocol';
+import { ElError, type WelcomeDns } from '@elink/protocol';
 import { ipv6String } from './lwip.js';
 import type { StackUdpSocket, UdpType } from './udp-socket.js';
 
@@ -94,4 +94,18 @@ export async function resolveName(stack: UdpFactory, name: string, servers: read
     }
   }
   throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND', hostname: name });
+}
+
+/** The servers lookup() uses and whence: given ones (non-empty) win over those welcome pushed. */
+export interface ChosenDns {
+  servers: readonly string[];
+  search: readonly string[];
+  from: 'option' | 'welcome' | 'none';
+}
+
+export function chooseDns(given: readonly string[] | undefined, pushed: WelcomeDns | undefined): ChosenDns {
+  // Search domains come with the segment's servers: they name the segment's zones.
+  if (given?.length) return { servers: given, search: [], from: 'option' };
+  if (pushed) return { servers: pushed.servers, search: pushed.search ?? [], from: 'welcome' };
+  return { servers: [], search: [], from: 'none' };
 }

@@ -21,7 +21,7 @@ import type { StackLimits } from './limits.js';
 import { StackServer, type StackServerOptions } from './tcp-server.js';
 import { StackSocket, type StackSocketOptions } from './tcp-socket.js';
 import { StackUdpSocket, type RemoteInfo, type UdpType } from './udp-socket.js';
-import { resolveName } from './dns.js';
+import { chooseDns, resolveName, type ChosenDns } from './dns.js';
 import { coalesceTcp } from './gso-coalesce.js';
 import type { NetLike } from './net-like.js';
 
@@ -225,11 +225,8 @@ export class SegmentStack extends EventEmitter implements NetLike {
 
   /** The DNS servers and search domains lookup() uses: the `dns` option when given, else
    * what the last welcome pushed (`segments[].dns` on the switch), else none. */
-  get dns(): { servers: readonly string[]; search: readonly string[]; from: 'option' | 'welcome' | 'none' } {
-    if (this.opts.dns?.length) return { servers: this.opts.dns, search: [], from: 'option' };
-    const pushed = this.welcomeNow?.dns;
-    if (pushed) return { servers: pushed.servers, search: pushed.search ?? [], from: 'welcome' };
-    return { servers: [], search: [], from: 'none' };
+  get dns(): ChosenDns {
+    return chooseDns(this.opts.dns, this.welcomeNow?.dns);
   }
 
   /** A name as one address: literals as they are, else a DNS query (A, then AAAA) to

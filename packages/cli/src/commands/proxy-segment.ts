@@ -5,7 +5,7 @@
  * those the segment pushes in welcome.
  */
 import type { ElError } from '@elink/protocol';
-import { SegmentStack, type SegmentStackOptions } from '@elink/stack';
+import { SegmentStack, type ChosenDns, type SegmentStackOptions } from '@elink/stack';
 import type { NetLike } from '@elink/proxy';
 
 export type SegmentOptions = Pick<SegmentStackOptions, 'broker' | 'credentials' | 'ca' | 'ciphers' | 'transport' | 'proxy' | 'deviceKey' | 'logger' | 'dns'>;
@@ -15,7 +15,7 @@ export interface Segment extends NetLike {
   /** The addresses `welcome` gave the stack, for the log. */
   readonly addresses: { ipv4?: string; ipv6?: string };
   /** The DNS servers names resolve with, and whence: --dns ('option') or welcome. */
-  readonly dns: { servers: readonly string[]; search: readonly string[]; from: 'option' | 'welcome' | 'none' };
+  readonly dns: ChosenDns;
   /** Ends the session (`bye`) and the stack. */
   stop(reason: string): Promise<void>;
   /** 'fatal' (err: ElError): the session ended for good (the same failures as elink connect). */
