@@ -22,7 +22,6 @@ describe('segment definitions', () => {
       bridgeRanges: [],
       floodLimit: { rate: 1000, burst: 2000 },
       keepalive: { interval: 15, timeout: 45 },
-      dns: { servers: [], search: [] },
     });
   });
 
@@ -35,7 +34,6 @@ describe('segment definitions', () => {
       maxRoutes: 262144,
       icmpPerSession: { rate: 20, burst: 20 },
       keepalive: { interval: 15, timeout: 45 },
-      dns: { servers: [], search: [] },
     });
   });
 
@@ -51,6 +49,9 @@ describe('segment definitions', () => {
     for (const bad of ['-corp.example', 'corp..example', 'corp.example.', 'a b', 'x'.repeat(64)]) expect(rejection({ name: 'office', dns: { servers: ['198.19.0.1'], search: [bad] } }).path, bad).toBe('dns.search.0');
     expect(rejection({ name: 'office', dns: { search: ['corp.example'] } })).toEqual({ path: 'dns.search', message: 'search domains need at least one server' });
     expect(rejection({ name: 'office', dns: { servers: ['198.19.0.53'], domain: 'corp.example' } }).path).toBe('dns');
+    // Not configured, not there: a broker's heartbeat then carries nothing a switch node that predates dns refuses.
+    expect('dns' in segmentSchema.parse({ name: 'office' })).toBe(false);
+    expect(segmentSchema.parse({ name: 'office', dns: {} }).dns).toEqual({ servers: [], search: [] });
   });
 
   it('refuses keys of the other mode and unknown keys, at every level', () => {

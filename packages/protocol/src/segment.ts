@@ -33,7 +33,9 @@ const baseShape = {
     .refine((k) => k.timeout >= 2 * k.interval, { message: 'timeout must be at least twice the interval', path: ['timeout'] })
     .prefault({}),
   /** DNS servers and search domains pushed to clients in welcome (none by default: clients
-   * keep their own resolver). Read at each admission, so a reload reaches new sessions. */
+   * keep their own resolver). Read at each admission, so a reload reaches new sessions.
+   * Absent unless configured (no prefault): a definition without it is what switch nodes
+   * that predate it accept from a newer broker's heartbeat (their schema is strict). */
   dns: z
     .strictObject({
       servers: z.array(dnsServerSchema).max(MAX_DNS_SERVERS).default([]),
@@ -41,7 +43,7 @@ const baseShape = {
     })
     // Search domains without a server would reach no client: welcome carries dns only with servers.
     .refine((d) => d.search.length === 0 || d.servers.length > 0, { message: 'search domains need at least one server', path: ['search'] })
-    .prefault({}),
+    .optional(),
 };
 
 /** An L2 segment: Ethernet switching. `mode` may be left out (L2 is the default). */

@@ -14,8 +14,14 @@ export const LIVE_SEGMENT_SETTINGS = ['keepalive', 'floodLimit', 'macsPerSession
 export function withLiveSettings<D extends SegmentDef>(def: D, next: SegmentDef): D {
   const out: Record<string, unknown> = { ...def };
   const from: Record<string, unknown> = next;
-  // Only the keys of def's own mode: an L3 segment has no floodLimit to take.
-  for (const k of LIVE_SEGMENT_SETTINGS) if (k in def) out[k] = structuredClone(from[k]);
+  // Only the keys of def's own mode: an L3 segment has no floodLimit to take. An optional
+  // key (dns) may appear or go: taken when either side has it (both are of one mode).
+  for (const k of LIVE_SEGMENT_SETTINGS) {
+    if (k in def || k in from) {
+      if (from[k] === undefined) delete out[k];
+      else out[k] = structuredClone(from[k]);
+    }
+  }
   return out as D;
 }
 

@@ -29,6 +29,14 @@ describe('welcome carries the segment dns (real TLS)', () => {
     expect('dns' in other).toBe(false);
   });
 
+  it('a reload adds dns to a segment hosted without it', async () => {
+    const t = await node({ segments: [segment({ name: 'lan' })] });
+    expect(t.node.updateSegment(segment({ name: 'lan', dns: { servers: ['fd00:e1::53'] } }))).toEqual(['dns']);
+    const a = await t.connect();
+    clients.push(a);
+    expect((await a.join(fx.ticket({ sub: 'a' }), 1)).dns).toEqual({ servers: ['fd00:e1::53'] });
+  });
+
   it('a reload that changes dns is live: new sessions get the new servers, the old session keeps its welcome', async () => {
     const t = await node({ segments: [segment({ name: 'lan', dns: { servers: ['198.19.0.53'] } })] });
     const a = await t.connect();
