@@ -4,7 +4,8 @@
  * 65534 (setpriv: no TAP/TUN, no capability) in the root namespace on the same segment.
  * curl, as the proxy's client on 127.0.0.1, fetches from the kernel host through the HTTP
  * proxy (plain and CONNECT), SOCKS5 and an -L forward, byte-exact over IPv4 and IPv6, and
- * by name through a DNS server on the kernel host (--dns); the kernel host reaches a server
+ * by name through a DNS server on the kernel host, which the segment pushes in welcome
+ * (segments[].dns: no --dns given); the kernel host reaches a server
  * on this host through an -R forward on the segment.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,8 @@ const enabled = requireNetnsOrSkip();
 const MB4 = 4 * 1024 * 1024;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const SHA4 = sha(pattern(MB4));
+/** kp's fixed address (broker.static), pushed as the segment's DNS server. */
+const DNS_V4 = '198.19.92.53';
 
 /** A DNS server for the kernel host: kp.lab IN A argv[1]; NXDOMAIN for every other question. */
 const DNS_SERVER = `import socket, struct, sys
@@ -44,7 +47,9 @@ while True:
 
 describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stack, to a kernel host', () => {
   const env = useConnectedHosts({
-    segments: [{ name: 'px', mode: 'l2', ipv4: { pool: '198.19.92.0/24' }, ipv6: { pool: 'fd00:e1:92::/64' } }],
+    // kp has a fixed address: the segment pushes it as its DNS server (the DNS server runs there).
+    segments: [{ name: 'px', mode: 'l2', ipv4: { pool: '198.19.92.0/24' }, ipv6: { pool: 'fd00:e1:92::/64' }, dns: { servers: [DNS_V4], search: ['lab'] } }],
+    brokerConfig: { static: [{ segment: 'px', user: 'kp', device: 'kp', ipv4: DNS_V4 }] },
     users: [
       { name: 'kp', segment: 'px' },
       { name: 'lp', segment: 'px' },
@@ -60,6 +65,7 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
   let proxy: Proc;
   let ports: { http: number; socks: number; L: number; R: number };
   let onSegment: { ipv4: string; ipv6: string };
+  let onSegmentDns: { servers: unknown; search: unknown; from: unknown };
 
   /** curl as the proxy's client, in this (the root) namespace; stdout's sha256 or the -w output. */
   const curl = (args: string[]) => sh('sh', ['-c', `curl -sS -g -m 20 ${args.join(' ')}`], { timeoutMs: 25_000, allowFail: true });
@@ -88,12 +94,12 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
         '-L', `127.0.0.1:${ports.L}:${kp.v4}:8000`,
         '-R', `${ports.R}:127.0.0.1:${localPort}`,
         '--connect-timeout', '5',
-        '--dns', kp.v4,
       ],
       { wrap: ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'], env: { HOME: '/tmp' } },
     );
     const seg = await proxy.waitFor((l) => l.msg === 'on the segment', 30_000, 'elink proxy on the segment');
     onSegment = { ipv4: String(seg.ipv4), ipv6: String(seg.ipv6) };
+    onSegmentDns = { servers: seg.dns, search: seg.search, from: seg.dnsFrom };
     for (const kind of ['http', 'socks', '-L', '-R']) await proxy.waitFor((l) => l.msg === 'listening' && l.kind === kind, 10_000, `${kind} listening`);
     for (let i = 0; i < 50; i++) {
       if (sh('sh', ['-c', 'ss -ltn | grep -q ":8000 " && ss -lun | grep -q ":53 " && echo yes || true'], { ns: kp.ns }).includes('yes')) break;
@@ -118,6 +124,12 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
     expect(readFileSync(join(state, 'device-key.pem'), 'utf8')).toContain('PRIVATE KEY');
   });
 
+  it('the DNS server the segment pushes reaches both clients: kp logged it in link up, the proxy resolves with it', () => {
+    expect(env.host('kp').v4).toBe(DNS_V4);
+    expect(env.host('kp').up).toMatchObject({ dns: [DNS_V4], search: ['lab'] });
+    expect(onSegmentDns).toEqual({ servers: [DNS_V4], search: ['lab'], from: 'welcome' });
+  });
+
   it('HTTP proxy, plain requests: 4 MB from the kernel host over IPv4 and IPv6, byte-exact', () => {
     const kp = env.host('kp');
     expect(curlSha(['-x', `http://127.0.0.1:${ports.http}`, `http://${kp.v4}:8000/blob`])).toBe(SHA4);
@@ -130,8 +142,8 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
     expect(curlSha(['--socks5', `127.0.0.1:${ports.socks}`, `'http://[${kp.v6}]:8000/blob'`])).toBe(SHA4);
   });
 
-  it('names resolve through --dns on the segment: SOCKS5 (curl --socks5-hostname) and the HTTP proxy; an unknown name is 502', () => {
-    expect(curlSha(['--socks5-hostname', `127.0.0.1:${ports.socks}`, 'http://kp.lab:8000/blob'])).toBe(SHA4);
+  it('names resolve through the pushed DNS server (no --dns): SOCKS5 (curl --socks5-hostname, a bare name through the search domain) and the HTTP proxy; an unknown name is 502', () => {
+    expect(curlSha(['--socks5-hostname', `127.0.0.1:${ports.socks}`, 'http://kp:8000/blob'])).toBe(SHA4);
     expect(curlSha(['-x', `http://127.0.0.1:${ports.http}`, 'http://kp.lab:8000/blob'])).toBe(SHA4);
     expect(curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', `http://127.0.0.1:${ports.http}`, 'http://nope.lab:8000/'])).toBe('502');
   });

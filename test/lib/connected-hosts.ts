@@ -14,6 +14,8 @@ export interface Host {
   /** The tunnel addresses `link up` reported, without prefix length. */
   v4: string;
   v6: string;
+  /** Its `link up` log line as it was (e.g. the pushed `dns`). */
+  up: Record<string, unknown>;
 }
 
 export interface ConnectedHosts {
@@ -40,7 +42,7 @@ export function useConnectedHosts(opts: ServerOptions & { hosts: { name: string;
         const { ns } = underlay!.addHost(name);
         const client = elink(['connect', ...server!.connectArgs(user), '--ifname', 'el0', '--device', name, ...args], { ns });
         const up = await client.waitFor((l) => l.msg === 'link up', 30_000, `${name} link up`);
-        hosts.set(name, { ns, v4: String(up.ipv4).split('/')[0], v6: String(up.ipv6).split('/')[0] });
+        hosts.set(name, { ns, v4: String(up.ipv4).split('/')[0], v6: String(up.ipv6).split('/')[0], up });
       }),
     );
   }, timeoutMs);

@@ -130,7 +130,7 @@ export class KernelClient extends EventEmitter {
     await this.netconf!.setAddresses(addresses);
     const routes = welcome.mode === 'l3' ? (welcome.routes ?? []).filter((r) => !r.via).map((r) => r.to) : [];
     await this.netconf!.setRoutes(routes);
-    logger.info({ ifname: this.device.name, addresses, routes, prefix: welcome.prefix, prefix4: welcome.prefix4, mtu: welcome.mtu, mac: reply.mac }, 'interface configured');
+    logger.info({ ifname: this.device.name, addresses, routes, prefix: welcome.prefix, prefix4: welcome.prefix4, mtu: welcome.mtu, mac: reply.mac, dns: welcome.dns?.servers, search: welcome.dns?.search }, 'interface configured');
     this.emit('up', welcome, this.device.name);
   }
 

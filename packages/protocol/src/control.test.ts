@@ -23,6 +23,8 @@ const examples: ControlMessage[] = [
     caps: ['gso'],
   },
   { type: 'welcome', session: 's-2', node: 'sw-2', segment: 'lab', mode: 'l3', mtu: 1280, keepalive: { interval: 0.5, timeout: 2 } },
+  { type: 'welcome', session: 's-3', node: 'sw-1', segment: 'lab', mode: 'l2', mtu: 1500, keepalive: { interval: 15, timeout: 45 }, dns: { servers: ['198.19.0.53', 'fd00:e1::53'], search: ['corp.example'] } },
+  { type: 'welcome', session: 's-4', node: 'sw-1', segment: 'lab', mode: 'l3', mtu: 1500, keepalive: { interval: 15, timeout: 45 }, dns: { servers: ['198.19.0.53'] } },
   { type: 'ping', id: 7 },
   { type: 'pong', id: 7 },
   { type: 'ping', id: -1 },
@@ -133,6 +135,17 @@ describe('control messages: rejected with EL_ERR_BAD_CONTROL', () => {
     expect(badControl(JSON.stringify({ ...welcome, keepalive: { interval: 0, timeout: 3 } })).message).toMatch(/at keepalive\.interval/);
     expect(badControl(JSON.stringify({ ...welcome, routes: [{ to: 5 }] })).message).toMatch(/at routes\.0\.to/);
     expect(badControl(JSON.stringify({ ...welcome, ipv4: { gateway: '198.19.0.1' } })).message).toMatch(/at ipv4\.address/);
+    expect(badControl(JSON.stringify({ ...welcome, dns: { servers: ['dns.example'] } })).message).toMatch(/at dns\.servers\.0: an IPv4 or IPv6 address/);
+    expect(badControl(JSON.stringify({ ...welcome, dns: { servers: [] } })).message).toMatch(/at dns\.servers/);
+    expect(badControl(JSON.stringify({ ...welcome, dns: { servers: Array(5).fill('198.19.0.53') } })).message).toMatch(/at dns\.servers/);
+    expect(badControl(JSON.stringify({ ...welcome, dns: { servers: ['198.19.0.53'], search: ['bad domain'] } })).message).toMatch(/at dns\.search\.0/);
+    expect(badControl(JSON.stringify({ ...welcome, dns: { servers: ['198.19.0.53'], search: Array(7).fill('lab') } })).message).toMatch(/at dns\.search/);
+  });
+
+  it('welcome.dns is optional and additive: a welcome without it parses as before, unknown keys inside it are ignored', () => {
+    const welcome = { type: 'welcome', session: 's', node: 'n', segment: 'x', mode: 'l2', mtu: 1500, keepalive: { interval: 1, timeout: 3 } };
+    expect(parseControl(Buffer.from(JSON.stringify(welcome)))).toEqual(welcome);
+    expect(parseControl(Buffer.from(JSON.stringify({ ...welcome, dns: { servers: ['fd00:e1::53'], options: ['ndots:2'] } })))).toEqual({ ...welcome, dns: { servers: ['fd00:e1::53'] } });
   });
 
   it('oversize fields, naming the field', () => {

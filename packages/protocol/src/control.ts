@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ElError } from './errors.js';
 import { encodeRecord, MAX_CONTROL_PAYLOAD, RecordType } from './records.js';
 import { signatureSchema } from './device-key.js';
+import { welcomeDnsSchema } from './dns.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -46,6 +47,9 @@ export const welcomeSchema = z.object({
   caps: z.array(z.string().max(32)).max(32).optional(),
   /** The switch's software and version, e.g. "elink/0.1.0", for support; informational only. */
   software: z.string().max(64).optional(),
+  /** DNS servers (and search domains) of the segment (`segments[].dns`); absent when it has
+   * none. Optional and additive: a client that predates it ignores it. */
+  dns: welcomeDnsSchema.optional(),
 });
 
 export const pingSchema = z.object({ type: z.literal('ping'), id: z.number().int() });

@@ -7,6 +7,7 @@ export * from './ticket.js';
 export * from './device-key.js';
 export * from './mac.js';
 export * from './segment.js';
+export * from './dns.js';
 export * from './gso.js';
 export * from './buffer-pool.js';
 export * from './http/index.js';

@@ -37,6 +37,23 @@ describe('segment definitions', () => {
     });
   });
 
+  it('dns: IPv4/IPv6 servers and search domains, bounded, strict, search only with a server', () => {
+    const dns = { servers: ['198.19.0.53', 'fd00:e1::53'], search: ['corp.example', 'lab'] };
+    expect(segmentSchema.parse({ name: 'office', dns }).dns).toEqual(dns);
+    expect(segmentSchema.parse({ name: 'core', mode: 'l3', dns: { servers: ['198.19.0.53'] } }).dns).toEqual({ servers: ['198.19.0.53'], search: [] });
+    expect(rejection({ name: 'office', dns: { servers: ['dns.example'] } })).toMatchObject({ path: 'dns.servers.0', message: expect.stringMatching(/IPv4 or IPv6 address/) });
+    expect(rejection({ name: 'office', dns: { servers: ['198.19.0.0/24'] } }).path).toBe('dns.servers.0');
+    expect(rejection({ name: 'office', dns: { servers: ['198.19.0.999'] } }).path).toBe('dns.servers.0');
+    expect(rejection({ name: 'office', dns: { servers: ['198.19.0.1', '198.19.0.2', '198.19.0.3', '198.19.0.4', '198.19.0.5'] } }).path).toBe('dns.servers');
+    expect(rejection({ name: 'office', dns: { servers: ['198.19.0.1'], search: ['a', 'b', 'c', 'd', 'e', 'f', 'g'] } }).path).toBe('dns.search');
+    for (const bad of ['-corp.example', 'corp..example', 'corp.example.', 'a b', 'x'.repeat(64)]) expect(rejection({ name: 'office', dns: { servers: ['198.19.0.1'], search: [bad] } }).path, bad).toBe('dns.search.0');
+    expect(rejection({ name: 'office', dns: { search: ['corp.example'] } })).toEqual({ path: 'dns.search', message: 'search domains need at least one server' });
+    expect(rejection({ name: 'office', dns: { servers: ['198.19.0.53'], domain: 'corp.example' } }).path).toBe('dns');
+    // Not configured, not there: a broker's heartbeat then carries nothing a switch node that predates dns refuses.
+    expect('dns' in segmentSchema.parse({ name: 'office' })).toBe(false);
+    expect(segmentSchema.parse({ name: 'office', dns: {} }).dns).toEqual({ servers: [], search: [] });
+  });
+
   it('refuses keys of the other mode and unknown keys, at every level', () => {
     const l3 = { name: 'c', mode: 'l3' };
     for (const key of ['bridge', 'macsPerSession', 'macTableSize', 'macAgingSeconds', 'inspection', 'bridgeRanges', 'floodLimit']) {

@@ -9,6 +9,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { dnsDomainSchema, dnsServerSchema, MAX_DNS_SEARCH, MAX_DNS_SERVERS } from './dns.js';
 
 const v4cidr = z.string().refine((s) => /^[\d.]+\/\d{1,2}$/.test(s) && isIP(s.split('/')[0]) === 4 && Number(s.split('/')[1]) <= 32, 'an IPv4 prefix like 198.19.0.0/16');
 const v6cidr = z.string().refine((s) => /^[0-9a-fA-F:]+\/\d{1,3}$/.test(s) && isIP(s.split('/')[0]) === 6 && Number(s.split('/')[1]) <= 128, 'an IPv6 prefix like fd00:e1::/64');
@@ -31,6 +32,18 @@ const baseShape = {
     // A timeout shorter than two intervals ends healthy sessions whenever one ping is late.
     .refine((k) => k.timeout >= 2 * k.interval, { message: 'timeout must be at least twice the interval', path: ['timeout'] })
     .prefault({}),
+  /** DNS servers and search domains pushed to clients in welcome (none by default: clients
+   * keep their own resolver). Read at each admission, so a reload reaches new sessions.
+   * Absent unless configured (no prefault): a definition without it is what switch nodes
+   * that predate it accept from a newer broker's heartbeat (their schema is strict). */
+  dns: z
+    .strictObject({
+      servers: z.array(dnsServerSchema).max(MAX_DNS_SERVERS).default([]),
+      search: z.array(dnsDomainSchema).max(MAX_DNS_SEARCH).default([]),
+    })
+    // Search domains without a server would reach no client: welcome carries dns only with servers.
+    .refine((d) => d.search.length === 0 || d.servers.length > 0, { message: 'search domains need at least one server', path: ['search'] })
+    .optional(),
 };
 
 /** An L2 segment: Ethernet switching. `mode` may be left out (L2 is the default). */

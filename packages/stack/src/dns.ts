@@ -1,11 +1,11 @@
 /**
  * A stub resolver over the stack's UDP: one A query (then AAAA) per server in turn,
  * 2 s each, the first address of the answer. Enough for `elink proxy` to reach named
- * hosts on the segment; no cache, no search domains, no TCP fallback.
+ * hosts on the segment; search domains for names without a dot; no cache, no TCP fallback.
  */
 import { randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
-import { ElError } from '@elink/protocol';
+import { ElError, type WelcomeDns } from '@elink/protocol';
 import { ipv6String } from './lwip.js';
 import type { StackUdpSocket, UdpType } from './udp-socket.js';
 
@@ -82,13 +82,30 @@ function query(stack: UdpFactory, server: string, name: string, type: number): P
   });
 }
 
-export async function resolveName(stack: UdpFactory, name: string, servers: readonly string[]): Promise<string> {
-  if (servers.length === 0) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name} (no DNS server configured for the stack)`), { code: 'ENOTFOUND', hostname: name });
-  for (const server of servers) {
-    for (const type of [TYPE_A, TYPE_AAAA]) {
-      const a = await query(stack, server, name, type);
-      if (a) return a;
+/** `search`: domains to try `name` in first (`name.domain`), then `name` itself. */
+export async function resolveName(stack: UdpFactory, name: string, servers: readonly string[], search: readonly string[] = []): Promise<string> {
+  if (servers.length === 0) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name} (no DNS server: none given, none pushed by the segment)`), { code: 'ENOTFOUND', hostname: name });
+  for (const candidate of [...search.map((d) => `${name}.${d}`), name]) {
+    for (const server of servers) {
+      for (const type of [TYPE_A, TYPE_AAAA]) {
+        const a = await query(stack, server, candidate, type);
+        if (a) return a;
+      }
     }
   }
   throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND', hostname: name });
+}
+
+/** The servers lookup() uses and whence: given ones (non-empty) win over those welcome pushed. */
+export interface ChosenDns {
+  servers: readonly string[];
+  search: readonly string[];
+  from: 'option' | 'welcome' | 'none';
+}
+
+export function chooseDns(given: readonly string[] | undefined, pushed: WelcomeDns | undefined): ChosenDns {
+  // Search domains come with the segment's servers: they name the segment's zones.
+  if (given?.length) return { servers: given, search: [], from: 'option' };
+  if (pushed) return { servers: pushed.servers, search: pushed.search ?? [], from: 'welcome' };
+  return { servers: [], search: [], from: 'none' };
 }

@@ -5,4 +5,4 @@ export * from './tcp-server.js';
 export * from './udp-socket.js';
 export * from './limits.js';
 export * from './net-like.js';
-export { resolveName } from './dns.js';
+export { chooseDns, resolveName, type ChosenDns } from './dns.js';

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { encodeQuery, firstAddress } from './dns.js';
+import { chooseDns, encodeQuery, firstAddress } from './dns.js';
 import { ipv4Bytes, ipv6Bytes, ipv6String } from './lwip.js';
 import { NetStack } from './net-stack.js';
 import { StackServer } from './tcp-server.js';
@@ -43,6 +43,14 @@ describe('DNS stub', () => {
     expect(firstAddress(answer(1, [198, 19, 0, 53]), 0x1234, 1)).toBe('198.19.0.53');
     expect(firstAddress(answer(28, [0xfd, 0, 0, 0xe1, ...new Array<number>(11).fill(0), 7]), 0x1234, 28)).toBe('fd00:e1::7');
     expect(firstAddress(answer(1, [198, 19, 0, 53]), 0x9999, 1)).toBeUndefined();
+  });
+
+  it('servers: given ones win, else those welcome pushed (with its search domains), else none', () => {
+    const pushed = { servers: ['198.19.0.53', 'fd00:e1::53'], search: ['lab'] };
+    expect(chooseDns(['198.19.9.9'], pushed)).toEqual({ servers: ['198.19.9.9'], search: [], from: 'option' });
+    expect(chooseDns(undefined, pushed)).toEqual({ servers: pushed.servers, search: ['lab'], from: 'welcome' });
+    expect(chooseDns([], { servers: ['198.19.0.53'] })).toEqual({ servers: ['198.19.0.53'], search: [], from: 'welcome' });
+    expect(chooseDns(undefined, undefined)).toEqual({ servers: [], search: [], from: 'none' });
   });
 });
 

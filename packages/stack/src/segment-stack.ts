@@ -21,7 +21,7 @@ import type { StackLimits } from './limits.js';
 import { StackServer, type StackServerOptions } from './tcp-server.js';
 import { StackSocket, type StackSocketOptions } from './tcp-socket.js';
 import { StackUdpSocket, type RemoteInfo, type UdpType } from './udp-socket.js';
-import { resolveName } from './dns.js';
+import { chooseDns, resolveName, type ChosenDns } from './dns.js';
 import { coalesceTcp } from './gso-coalesce.js';
 import type { NetLike } from './net-like.js';
 
@@ -30,7 +30,8 @@ export interface SegmentStackOptions extends Omit<ConnectorOptions, 'gso' | 'all
   /** Offer the "gso" capability: bulk TCP leaves as super-frames (FRAME_GSO), as from a
    * kernel client with offload, and arrives as such (segmented here). Default true. */
   gso?: boolean;
-  /** DNS servers for lookup() (addresses on the segment or reachable through it). */
+  /** DNS servers for lookup() (addresses on the segment or reachable through it). Given
+   * (non-empty), they win; otherwise lookup() uses those the switch pushed in welcome. */
   dns?: string[];
   /** start() gives up after this long without a first session (default 30 s). */
   startTimeoutMs?: number;
@@ -95,7 +96,7 @@ export class SegmentStack extends EventEmitter implements NetLike {
         return;
       }
       this.welcomeNow = welcome;
-      opts.logger.info({ mode: welcome.mode, ipv4: welcome.ipv4?.address, ipv6: welcome.ipv6?.address, mtu: welcome.mtu, mac: reply.mac }, 'stack up');
+      opts.logger.info({ mode: welcome.mode, ipv4: welcome.ipv4?.address, ipv6: welcome.ipv6?.address, mtu: welcome.mtu, mac: reply.mac, dns: welcome.dns?.servers, search: welcome.dns?.search }, 'stack up');
       this.emit('up', welcome);
     });
     this.connector.on('down', (err?: ElError) => this.emit('down', err));
@@ -222,12 +223,20 @@ export class SegmentStack extends EventEmitter implements NetLike {
     return new StackUdpSocket(this.net, typeof type === 'string' ? type : type.type, onMessage);
   }
 
+  /** The DNS servers and search domains lookup() uses: the `dns` option when given, else
+   * what the last welcome pushed (`segments[].dns` on the switch), else none. */
+  get dns(): ChosenDns {
+    return chooseDns(this.opts.dns, this.welcomeNow?.dns);
+  }
+
   /** A name as one address: literals as they are, else a DNS query (A, then AAAA) to
-   * the `dns` servers over the segment. */
+   * the servers of `dns` over the segment; a name without a dot tries the pushed search
+   * domains first, as a resolver with `search` in resolv.conf does. */
   async lookup(host: string): Promise<string> {
     const h = host.replace(/^\[|\]$/g, '');
     if (isIP(h)) return h;
-    return resolveName(this, h, this.opts.dns ?? []);
+    const { servers, search } = this.dns;
+    return resolveName(this, h, servers, h.includes('.') ? [] : search);
   }
 
   /** Ends the session (bye) and every socket. */

@@ -42,6 +42,11 @@ Usage: elink connect --broker URL --user NAME --password-file FILE [options]
                             "gso" to the switch (every frame MTU-sized, as before offload)
       --log-level LEVEL     fatal|error|warn|info|debug|trace (default info)
 
+DNS: a segment may push DNS servers and search domains (its dns setting). elink connect
+does not change the host's resolver; it logs them in its 'link up' line (dns, search).
+Apply them yourself, e.g. with systemd-resolved: resolvectl dns el0 ADDR...;
+resolvectl domain el0 DOMAIN... (they go when the interface does).
+
 ${exitStatusHelp()}`;
 
 /** `bridge`: elink bridge runs this same client with its TAP attached to a Linux bridge. */
@@ -99,7 +104,7 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     logger,
   });
   client.on('up', (welcome, ifname: string) => {
-    logger.info({ ifname, segment: welcome.segment, ipv4: welcome.ipv4?.address, ipv6: welcome.ipv6?.address, prefix: welcome.prefix, prefix4: welcome.prefix4, node: welcome.node, software: welcome.software }, 'link up');
+    logger.info({ ifname, segment: welcome.segment, ipv4: welcome.ipv4?.address, ipv6: welcome.ipv6?.address, prefix: welcome.prefix, prefix4: welcome.prefix4, node: welcome.node, software: welcome.software, dns: welcome.dns?.servers, search: welcome.dns?.search }, 'link up');
   });
   client.on('down', (err?: ElError) => logger.warn({ code: err?.code, err: err?.message }, 'link down'));
   const exited = new Promise<void>((resolve, reject) => {

@@ -1,10 +1,11 @@
 /**
  * The one piece `elink proxy` takes from the user-mode stack (@elink/stack): a session to
  * the segment (login, tickets, device key, reconnects) terminated in the in-process
- * TCP/IP stack, offered as a NetLike whose names resolve with the --dns servers.
+ * TCP/IP stack, offered as a NetLike whose names resolve with the --dns servers, else
+ * those the segment pushes in welcome.
  */
 import type { ElError } from '@elink/protocol';
-import { SegmentStack, type SegmentStackOptions } from '@elink/stack';
+import { SegmentStack, type ChosenDns, type SegmentStackOptions } from '@elink/stack';
 import type { NetLike } from '@elink/proxy';
 
 export type SegmentOptions = Pick<SegmentStackOptions, 'broker' | 'credentials' | 'ca' | 'ciphers' | 'transport' | 'proxy' | 'deviceKey' | 'logger' | 'dns'>;
@@ -13,6 +14,8 @@ export type SegmentOptions = Pick<SegmentStackOptions, 'broker' | 'credentials' 
 export interface Segment extends NetLike {
   /** The addresses `welcome` gave the stack, for the log. */
   readonly addresses: { ipv4?: string; ipv6?: string };
+  /** The DNS servers names resolve with, and whence: --dns ('option') or welcome. */
+  readonly dns: ChosenDns;
   /** Ends the session (`bye`) and the stack. */
   stop(reason: string): Promise<void>;
   /** 'fatal' (err: ElError): the session ended for good (the same failures as elink connect). */

@@ -38,7 +38,8 @@ Listeners (at least one; HOST defaults to 127.0.0.1):
       --auth-file FILE      first line user:password: required of HTTP clients
                             (Proxy-Authorization: Basic) and SOCKS5 clients (RFC 1929)
       --dns ADDR[,ADDR]     DNS servers (on the segment or reached through it) for names
-                            (SOCKS5 names, CONNECT and URL hosts, -L hosts); without it
+                            (SOCKS5 names, CONNECT and URL hosts, -L hosts), instead of
+                            those the segment pushes (its dns.servers); with neither,
                             only IP addresses can be reached
 
 Limits:
@@ -161,9 +162,11 @@ export async function proxyCommand(argv: string[]): Promise<void> {
       transport: plan.transport,
       proxy,
       logger,
-      dns: plan.dns,
+      // Only when given: an empty list would hide the servers the segment pushes.
+      ...(plan.dns.length ? { dns: plan.dns } : {}),
     });
-    logger.info({ ...segment.addresses }, 'on the segment');
+    const dns = segment.dns;
+    logger.info({ ...segment.addresses, dns: dns.servers, search: dns.search, dnsFrom: dns.from }, 'on the segment');
     segment.on('down', (err) => logger.warn({ code: err?.code, err: err?.message }, 'segment down: connections through it wait or fail until it is back'));
     segment.on('up', () => logger.info({ ...segment.addresses }, 'segment up again'));
     const app = new ProxyApp({

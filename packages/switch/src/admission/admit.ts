@@ -117,6 +117,8 @@ export function admit(hello: Hello, node: AdmissionState, session: string, nowSe
   if (node.software) welcome.software = node.software;
   if (claims.ipv4) welcome.ipv4 = def.ipv4?.gateway ? { address: claims.ipv4, gateway: def.ipv4.gateway } : { address: claims.ipv4 };
   if (claims.ipv6) welcome.ipv6 = def.ipv6?.gateway ? { address: claims.ipv6, gateway: def.ipv6.gateway } : { address: claims.ipv6 };
+  // Read at each admission: a reload that changes the segment's dns reaches new sessions.
+  if (def.dns && def.dns.servers.length > 0) welcome.dns = def.dns.search.length > 0 ? { servers: [...def.dns.servers], search: [...def.dns.search] } : { servers: [...def.dns.servers] };
   Object.assign(welcome, plan.welcome);
   return { claims, segment, gso, supersede: plan.holders, plan, welcome };
 }
