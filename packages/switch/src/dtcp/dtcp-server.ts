@@ -183,7 +183,8 @@ export class DtcpServer implements DtcpConnHost {
     if (other && other !== conn) other.close('superseded', REPLY.superseded);
     const up = this.#tunnels.host + this.#tunnels.network + this.#tunnels.tunnelonly;
     if (up >= this.settings.maxTunnels) throw new ElError('EL_ERR_UNAVAILABLE', `this server is at its limit of ${this.settings.maxTunnels} tunnels; try again later`);
-    const sources = grant.type === 'host' ? [`${grant.clientV6}/128`] : grant.type === 'network' ? [grant.prefix!] : [];
+    // tunnelonly: the user's static IPv6 lan ranges, else nothing (link-local only).
+    const sources = grant.type === 'host' ? [`${grant.clientV6}/128`] : grant.type === 'network' ? [grant.prefix!] : [...(grant.lan ?? [])];
     const tunnel = this.#plane().open({
       segment: grant.segment,
       clientV4: conn.clientV4,
@@ -198,7 +199,7 @@ export class DtcpServer implements DtcpConnHost {
     this.#byUser.set(grant.user, conn);
     this.#tunnels[grant.type]++;
     this.#metrics?.opened(grant.type);
-    this.#log.info({ peer: conn.peer, user: grant.user, type: grant.type, segment: grant.segment, clientV6: grant.clientV6, prefix: grant.prefix, tunnel: tunnel.id }, 'DTCP tunnel up');
+    this.#log.info({ peer: conn.peer, user: grant.user, type: grant.type, segment: grant.segment, clientV6: grant.clientV6, prefix: grant.prefix, lan: grant.lan, tunnel: tunnel.id }, 'DTCP tunnel up');
     return tunnel;
   }
 
