@@ -30,6 +30,7 @@ beforeAll(async () => {
     // tunnelonly's static ranges: the IPv6 ones (normalised, deduplicated) are the tunnel's, the IPv4 one is not.
     { name: 'site', passwordHash, segments: ['v6'], digestSecret: 'site-secret-1', lan: ['fd00:e1:300::/48', '198.51.100.0/24', 'fd00:e1:301:0::1/64', 'fd00:e1:300::/48'] },
     { name: 'twin', passwordHash, segments: ['v6'], digestSecret: 'twin-secret-1', lan: ['fd00:e1:300::/48'] },
+    { name: 'nested', passwordHash, segments: ['v6'], digestSecret: 'nested-secret-1', lan: ['fd00:e1:500::/48', 'fd00:e1:300:ab00::/56'] },
     { name: 'greedy', passwordHash, segments: ['v6'], digestSecret: 'greedy-secret-1', lan: ['fd00:e1:400::/48', 'fd00::/16'] },
     { name: 'leaser', passwordHash, segments: ['v6'], digestSecret: 'leaser-secret-1', lan: ['fd00:e1:100:5500::/56'] },
   ];
@@ -156,6 +157,16 @@ describe('DTCP listener: the line protocol', () => {
     // Static, not leased: host and network from the same user still draw from the pools.
     expect(await c.tunnel('site', 'site-secret-1', 'host')).toMatch(/^\+OK 127\.0\.0\.1 127\.0\.0\.1 fd00:e1::[0-9a-f:]+ fd00:e1::1$/);
     expect([...s.plane.live.values()][0]!.sources).toHaveLength(1);
+    // Back to tunnelonly; then another user's range inside this one is refused while it is up, and counted.
+    expect(await c.tunnel('site', 'site-secret-1', 'tunnelonly')).toBe('+OK 127.0.0.1 127.0.0.1');
+    const d = await s.connect();
+    expect(await d.tunnel('nested', 'nested-secret-1', 'tunnelonly')).toBe('-ERR lan range fd00:e1:300:ab00::/56 overlaps the static range of another tunnel in segment "v6"; give each user a range of its own');
+    expect((await failures(s.t)).address_in_use).toBe(1);
+    expect(s.plane.size).toBe(1);
+    // Once the site's tunnel is gone, the other's is granted.
+    expect(await c.ask('quit')).toBe('+OK see you soon.');
+    await c.closedWithin();
+    expect(await d.tunnel('nested', 'nested-secret-1', 'tunnelonly')).toBe('+OK 127.0.0.1 127.0.0.1');
   });
 
   it('tunnelonly: a lan range overlapping what the segment leases (its pool, its delegation pool) is refused with -ERR and counted', async () => {
@@ -339,7 +350,7 @@ describe.skipIf(!requireNetnsOrSkip())('DTCP listener on the node\'s own 6in4 pl
     expect(seg.ownerOf(parsePrefix('fd00:e1:301::/64')!)).toBe(port);
     // Another user's tunnel (from another client IPv4) asking for the same static range.
     const d = await s.connect({ localAddress: '127.0.0.2' });
-    expect(await d.tunnel('twin', 'twin-secret-1', 'tunnelonly')).toBe('-ERR fd00:e1:300::/48 is routed to another tunnel in segment "v6"');
+    expect(await d.tunnel('twin', 'twin-secret-1', 'tunnelonly')).toBe('-ERR lan range fd00:e1:300::/48 overlaps the static range of another tunnel in segment "v6"; give each user a range of its own');
     expect((await failures(s.t)).address_in_use).toBe(1);
     expect(seg.ownerOf(parsePrefix('fd00:e1:300::/48')!)).toBe(port);
     expect(await c.ask('quit')).toBe('+OK see you soon.');
