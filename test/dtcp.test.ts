@@ -7,7 +7,10 @@
  *              with the reply's outer addresses, DF and TTL 64
  *   network    the IAD: its delegated prefix routed to a LAN namespace behind it whose host
  *              configures an address by SLAAC from radvd and reaches the EL client
- *   tunnelonly the tunnel without addresses: a link-local ping to the switch end, nothing routed
+ *   tunnelonly the tunnel only, addressing left to the site: its user's static IPv6 `lan` range is
+ *              routed into it; the client configures an address of it, pings and moves 10 MB
+ *              both ways with the EL client; a link-local ping reaches the switch end; a source
+ *              outside the range is dropped and counted
  * and a spoofed inner source dropped and counted, a tunnel gone with its connection.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +27,8 @@ const enabled = requireNetnsOrSkip();
 const CLIENT = fileURLToPath(new URL('./lib/dtcp-client.ts', import.meta.url));
 const SECRET = 'dtcp secret for tests';
 const MB10 = 10 * 1024 * 1024;
+/** The tunnelonly client's address, from its user's static `lan` range fd00:e1:390::/48. */
+const SITE6 = 'fd00:e1:390::5';
 
 interface Tunnel {
   child: ChildProcess;
@@ -87,7 +92,8 @@ describe.skipIf(!enabled)('DTCP tunnels (root, network namespaces, user-space 6i
         { name: 'el', segment: 'six' },
         { name: 'phone', segment: 'six', digestSecret: SECRET },
         { name: 'iad', segment: 'six', digestSecret: SECRET },
-        { name: 'bare', segment: 'six', digestSecret: SECRET },
+        // Static ranges: the IPv6 one is its tunnelonly tunnel's, the IPv4 one is not (6in4 carries IPv6).
+        { name: 'site', segment: 'six', digestSecret: SECRET, lan: ['fd00:e1:390::/48', '198.19.91.0/24'] },
       ],
       switchConfig: { dtcp: { listen: { host: underlay.gateway, port: dtcpPort }, segment: 'six' } },
     });
@@ -95,7 +101,7 @@ describe.skipIf(!enabled)('DTCP tunnels (root, network namespaces, user-space 6i
     const client = elink(['connect', ...server.connectArgs('el'), '--ifname', 'el0', '--device', 'el'], { ns: elHost.ns });
     const up = await client.waitFor((l) => l.msg === 'link up', 30_000, 'EL client link up');
     el = { ns: elHost.ns, v6: String(up.ipv6).split('/')[0] };
-    await Promise.all([dtcpClient('phone', 'phone', 'host'), dtcpClient('iad', 'iad', 'network'), dtcpClient('bare', 'bare', 'tunnelonly')]);
+    await Promise.all([dtcpClient('phone', 'phone', 'host'), dtcpClient('iad', 'iad', 'network'), dtcpClient('site', 'site', 'tunnelonly', ['--addr', `${SITE6}/64`])]);
   }, 90_000);
 
   afterAll(async () => {
@@ -180,17 +186,31 @@ describe.skipIf(!enabled)('DTCP tunnels (root, network namespaces, user-space 6i
     expect((await server.metric('el_switch_frames_dropped_total', { reason: 'src_address' })) - before).toBeGreaterThanOrEqual(3);
   });
 
-  it('tunnelonly: the reply names the two IPv4 ends only; link-local only; the tunnel lives as long as its connection', async () => {
+  it("tunnelonly: the reply names the two IPv4 ends only; the user's static lan range is routed into it: ping and 10 MB TCP both ways with an EL client", async () => {
     const t = tunnels.get('tunnelonly')!;
     expect(t.reply.clientV4).toBe(t.address);
     expect(t.reply.serverV4).toBe(underlay.gateway);
     expect(t.reply.clientV6).toBeUndefined();
-    // Link-local only: the switch, the link's far end, answers a ping (how a sit user checks a tunnel).
+    expect(t.reply.prefix).toBeUndefined();
+    // The switch, the link's far end, answers a link-local ping (how a sit user checks a tunnel).
     expect(await run(t.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', '-I', 'sit0', `fe80::${t.reply.serverV4}`])).toMatch(/ 0% packet loss/);
-    // A global source from it reaches nobody: it was granted none.
+    // EL clients are pushed no route to users' static ranges (docs/dtcp.md): this one's host adds it.
+    sh('ip', ['-6', 'route', 'replace', 'fd00:e1:390::/48', 'dev', 'el0'], { ns: el.ns });
+    expect(await run(t.ns, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', el.v6])).toMatch(/ 0% packet loss/);
+    expect(await run(el.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', SITE6])).toMatch(/ 0% packet loss/);
+    const [sent, got] = await tcpStream(t.ns, el.ns, el.v6, 5005, MB10);
+    expect(got).toEqual(sent);
+    const [sent2, got2] = await tcpStream(el.ns, t.ns, SITE6, 5006, MB10);
+    expect(got2).toEqual(sent2);
+    expect(got2.bytes).toBe(MB10);
+  });
+
+  it('tunnelonly: a source outside its static range is dropped and counted (src_address); the tunnel lives as long as its connection', async () => {
+    const t = tunnels.get('tunnelonly')!;
+    const before = await server.metric('el_switch_frames_dropped_total', { reason: 'src_address' });
     sh('ip', ['-6', 'addr', 'add', 'fd00:e1:90::beef/128', 'dev', 'sit0', 'nodad'], { ns: t.ns });
-    sh('ip', ['-6', 'route', 'replace', 'fd00:e1:90::/64', 'dev', 'sit0'], { ns: t.ns });
-    expect(await run(t.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '1', el.v6])).toMatch(/ 100% packet loss/);
+    expect(await run(t.ns, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '1', '-I', 'fd00:e1:90::beef', el.v6])).toMatch(/ 100% packet loss/);
+    expect((await server.metric('el_switch_frames_dropped_total', { reason: 'src_address' })) - before).toBeGreaterThanOrEqual(3);
     expect(await server.metric('el_switch_6in4_tunnels')).toBe(3);
     t.child.kill('SIGTERM');
     const deadline = Date.now() + 10_000;

@@ -58,7 +58,7 @@ export function initState(prefix: string, users: { name: string; segment?: strin
 export async function startServer(opts: {
   gateway: string;
   segments: Record<string, unknown>[];
-  users: { name: string; segment: string; macs?: number; digestSecret?: string }[];
+  users: { name: string; segment: string; macs?: number; digestSecret?: string; lan?: string[] }[];
   /** Run `elink up` inside this namespace (then `gateway` is its underlay address). */
   ns?: string;
   /** Keys of the config's `switch` section to set, e.g. { gso: false }. */
@@ -79,13 +79,15 @@ export async function startServer(opts: {
   });
   const configFile = join(state, 'elink.yaml');
   for (const u of opts.users) {
-    if (u.macs !== undefined || u.digestSecret !== undefined) {
+    if (u.macs !== undefined || u.digestSecret !== undefined || u.lan !== undefined) {
       const d = parseDocument(readFileSync(configFile, 'utf8'));
       const users = d.get('users') as { items: { get(k: string): unknown; set(k: string, v: unknown): void }[] };
       const user = users.items.find((x) => x.get('name') === u.name);
       if (u.macs !== undefined) user?.set('macs', u.macs);
       // The DTCP secret (docs/dtcp.md).
       if (u.digestSecret !== undefined) user?.set('digestSecret', u.digestSecret);
+      // Static ranges (a DTCP tunnelonly user's, docs/dtcp.md).
+      if (u.lan !== undefined) user?.set('lan', d.createNode(u.lan));
       writeFileSync(configFile, d.toString());
     }
   }

@@ -28,7 +28,7 @@ export function registerDtcpRoutes(app: FastifyInstance, opts: DtcpRouteOptions)
     const { user, type, segment, node } = request.body;
     try {
       const grant = await opts.service.tunnel(request.body);
-      request.log.info({ user, type, segment, node, clientV6: grant.clientV6, prefix: grant.prefix }, 'dtcp tunnel granted');
+      request.log.info({ user, type, segment, node, clientV6: grant.clientV6, prefix: grant.prefix, lan: grant.lan }, 'dtcp tunnel granted');
       return { grant };
     } catch (err) {
       // A store outage is the broker's: a 503 the node reports as such.

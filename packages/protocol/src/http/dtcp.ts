@@ -48,6 +48,12 @@ export const dtcpGrantSchema = z.object({
   serverV6: v6.optional(),
   /** `network`: the delegated prefix, "2001:db8:100::/48". */
   prefix: z.string().min(4).max(64).optional(),
+  /**
+   * `tunnelonly`: the user's static IPv6 `lan` ranges (the user record's, operator-assigned,
+   * not leased), routed into the tunnel and the sources it may send from; absent when the
+   * user has none (the tunnel then carries link-local traffic only).
+   */
+  lan: z.array(z.string().min(4).max(64)).max(64).optional(),
 });
 export type DtcpGrant = z.infer<typeof dtcpGrantSchema>;
 

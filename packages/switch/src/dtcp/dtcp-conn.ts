@@ -60,6 +60,8 @@ function refusal(err: unknown): { reason: DtcpFailure; line: string } {
       return { reason: 'pool_exhausted', line: error((err as ElError).message) };
     case 'EL_ERR_DEVICE_LIMIT':
       return { reason: 'device_limit', line: error((err as ElError).message) };
+    case 'EL_ERR_ADDRESS_IN_USE':
+      return { reason: 'address_in_use', line: error((err as ElError).message) };
     default:
       return { reason: 'unavailable', line: REPLY.unavailable };
   }
@@ -267,7 +269,7 @@ export class DtcpConn {
       tunnel = this.host.openTunnel(this, grant);
     } catch (err) {
       const known = err instanceof ElError;
-      this.host.failed(known && err.code === 'EL_ERR_UNAVAILABLE' ? 'max_tunnels' : 'plane', this, (err as Error)?.message);
+      this.host.failed(known && err.code === 'EL_ERR_UNAVAILABLE' ? 'max_tunnels' : known && err.code === 'EL_ERR_ADDRESS_IN_USE' ? 'address_in_use' : 'plane', this, (err as Error)?.message);
       return this.#send(known ? error(err.message) : REPLY.unavailable);
     }
     this.#tunnel = tunnel;

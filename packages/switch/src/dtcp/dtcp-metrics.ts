@@ -16,13 +16,14 @@ export type DtcpFailure =
   | 'no_segment'
   | 'pool_exhausted'
   | 'device_limit'
+  | 'address_in_use'
   | 'no_ipv4'
   | 'max_tunnels'
   | 'plane'
   | 'draining'
   | 'unavailable';
 
-export const DTCP_FAILURES: readonly DtcpFailure[] = ['auth', 'rate_limited', 'unsupported_type', 'invalid_command', 'line_too_long', 'too_many_lines', 'timeout', 'slow_reader', 'forbidden', 'no_segment', 'pool_exhausted', 'device_limit', 'no_ipv4', 'max_tunnels', 'plane', 'draining', 'unavailable'];
+export const DTCP_FAILURES: readonly DtcpFailure[] = ['auth', 'rate_limited', 'unsupported_type', 'invalid_command', 'line_too_long', 'too_many_lines', 'timeout', 'slow_reader', 'forbidden', 'no_segment', 'pool_exhausted', 'device_limit', 'address_in_use', 'no_ipv4', 'max_tunnels', 'plane', 'draining', 'unavailable'];
 
 export interface DtcpMetrics {
   failed(reason: DtcpFailure): void;

@@ -9,6 +9,8 @@ import { DtcpService, hashPassword, Ipam, MemoryStore, MemoryUserDirectory, Rate
 import { segment, useSwitchHarness, type TestNode } from '../testing/test-node.js';
 import { LineClient, RecordingPlane } from '../testing/dtcp-client.js';
 import { requireNetnsOrSkip } from '../../../../test/lib/netns.js';
+import type { L3Segment } from '../core/l3/l3-segment.js';
+import { parsePrefix } from '../core/l3/ip.js';
 import type { DtcpAuthority } from './dtcp-authority.js';
 import type { DtcpServerOptions } from './dtcp-server.js';
 
@@ -25,6 +27,12 @@ beforeAll(async () => {
     { name: 'iad', passwordHash, segments: ['v6'], digestSecret: 'iad-secret-1' },
     { name: 'nosecret', passwordHash, segments: ['v6'] },
     { name: 'elsewhere', passwordHash, segments: ['lan'], digestSecret: SECRET },
+    // tunnelonly's static ranges: the IPv6 ones (normalised, deduplicated) are the tunnel's, the IPv4 one is not.
+    { name: 'site', passwordHash, segments: ['v6'], digestSecret: 'site-secret-1', lan: ['fd00:e1:300::/48', '198.51.100.0/24', 'fd00:e1:301:0::1/64', 'fd00:e1:300::/48'] },
+    { name: 'twin', passwordHash, segments: ['v6'], digestSecret: 'twin-secret-1', lan: ['fd00:e1:300::/48'] },
+    { name: 'nested', passwordHash, segments: ['v6'], digestSecret: 'nested-secret-1', lan: ['fd00:e1:500::/48', 'fd00:e1:300:ab00::/56'] },
+    { name: 'greedy', passwordHash, segments: ['v6'], digestSecret: 'greedy-secret-1', lan: ['fd00:e1:400::/48', 'fd00::/16'] },
+    { name: 'leaser', passwordHash, segments: ['v6'], digestSecret: 'leaser-secret-1', lan: ['fd00:e1:100:5500::/56'] },
   ];
 });
 
@@ -139,6 +147,37 @@ describe('DTCP listener: the line protocol', () => {
     const c = await s.connect();
     expect(await c.tunnel('phone', SECRET, 'tunnelonly')).toBe('+OK 127.0.0.1 127.0.0.1');
     expect([...s.plane.live.values()].find((x) => x.user === 'phone')).toMatchObject({ sources: [], routes: [] });
+  });
+
+  it("tunnelonly: the user's static IPv6 lan ranges are the tunnel's sources and routes; the reply line names the IPv4 ends only", async () => {
+    const s = await setup();
+    const c = await s.connect();
+    expect(await c.tunnel('site', 'site-secret-1', 'tunnelonly')).toBe('+OK 127.0.0.1 127.0.0.1');
+    expect([...s.plane.live.values()][0]).toMatchObject({ user: 'site', sources: ['fd00:e1:300::/48', 'fd00:e1:301::/64'], routes: ['fd00:e1:300::/48', 'fd00:e1:301::/64'] });
+    // Static, not leased: host and network from the same user still draw from the pools.
+    expect(await c.tunnel('site', 'site-secret-1', 'host')).toMatch(/^\+OK 127\.0\.0\.1 127\.0\.0\.1 fd00:e1::[0-9a-f:]+ fd00:e1::1$/);
+    expect([...s.plane.live.values()][0]!.sources).toHaveLength(1);
+    // Back to tunnelonly; then another user's range inside this one is refused while it is up, and counted.
+    expect(await c.tunnel('site', 'site-secret-1', 'tunnelonly')).toBe('+OK 127.0.0.1 127.0.0.1');
+    const d = await s.connect();
+    expect(await d.tunnel('nested', 'nested-secret-1', 'tunnelonly')).toBe('-ERR lan range fd00:e1:300:ab00::/56 overlaps the static range of another tunnel in segment "v6"; give each user a range of its own');
+    expect((await failures(s.t)).address_in_use).toBe(1);
+    expect(s.plane.size).toBe(1);
+    // Once the site's tunnel is gone, the other's is granted.
+    expect(await c.ask('quit')).toBe('+OK see you soon.');
+    await c.closedWithin();
+    expect(await d.tunnel('nested', 'nested-secret-1', 'tunnelonly')).toBe('+OK 127.0.0.1 127.0.0.1');
+  });
+
+  it('tunnelonly: a lan range overlapping what the segment leases (its pool, its delegation pool) is refused with -ERR and counted', async () => {
+    const s = await setup();
+    const c = await s.connect();
+    expect(await c.tunnel('greedy', 'greedy-secret-1', 'tunnelonly')).toBe('-ERR lan range fd00::/16 of user "greedy" overlaps its IPv6 pool fd00:e1::/64 in segment "v6"; give the user a range outside the segment\'s pools and routes');
+    expect(await c.tunnel('leaser', 'leaser-secret-1', 'tunnelonly')).toBe('-ERR lan range fd00:e1:100:5500::/56 of user "leaser" overlaps its IPv6 delegation pool fd00:e1:100::/40 in segment "v6"; give the user a range outside the segment\'s pools and routes');
+    expect(s.plane.size).toBe(0);
+    expect((await failures(s.t)).address_in_use).toBe(2);
+    // The same users' host tunnels are unaffected.
+    expect(await c.tunnel('greedy', 'greedy-secret-1', 'host')).toMatch(/^\+OK /);
   });
 
   it('a second tunnel on a connection replaces the first cleanly (old closed before the new opens)', async () => {
@@ -299,6 +338,26 @@ describe.skipIf(!requireNetnsOrSkip())('DTCP listener on the node\'s own 6in4 pl
     await a.closedWithin();
     expect(plane.size).toBe(1);
     expect(s.t.node.dtcp!.stats.tunnels).toEqual({ host: 0, network: 1, tunnelonly: 0 });
+  });
+
+  it("tunnelonly routes the user's static lan ranges to the tunnel port; the same range for another tunnel is refused with -ERR and counted", async () => {
+    const s = await setup({ realPlane: true });
+    const seg = s.t.node.segmentByName('v6') as L3Segment;
+    const c = await s.connect();
+    expect(await c.tunnel('site', 'site-secret-1', 'tunnelonly')).toBe('+OK 127.0.0.1 127.0.0.1');
+    const port = seg.ownerOf(parsePrefix('fd00:e1:300::/48')!);
+    expect(port?.kind).toBe('6in4');
+    expect(seg.ownerOf(parsePrefix('fd00:e1:301::/64')!)).toBe(port);
+    // Another user's tunnel (from another client IPv4) asking for the same static range.
+    const d = await s.connect({ localAddress: '127.0.0.2' });
+    expect(await d.tunnel('twin', 'twin-secret-1', 'tunnelonly')).toBe('-ERR lan range fd00:e1:300::/48 overlaps the static range of another tunnel in segment "v6"; give each user a range of its own');
+    expect((await failures(s.t)).address_in_use).toBe(1);
+    expect(seg.ownerOf(parsePrefix('fd00:e1:300::/48')!)).toBe(port);
+    expect(await c.ask('quit')).toBe('+OK see you soon.');
+    await c.closedWithin();
+    await expect.poll(() => seg.ownerOf(parsePrefix('fd00:e1:300::/48')!)).toBeUndefined();
+    // Once it is gone the range is free for the other.
+    expect(await d.tunnel('twin', 'twin-secret-1', 'tunnelonly')).toBe('+OK 127.0.0.2 127.0.0.1');
   });
 });
 

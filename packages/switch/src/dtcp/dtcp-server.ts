@@ -24,6 +24,7 @@ import { DEFAULT_DTCP, type DtcpSettings } from './dtcp-defaults.js';
 import { registerDtcpMetrics, type DtcpFailure, type DtcpMetrics } from './dtcp-metrics.js';
 import { error, REPLY } from './dtcp-replies.js';
 import type { SixInFourPlane, SixInFourTunnel } from './six-in-four.js';
+import { firstOverlap } from './static-ranges.js';
 
 export interface DtcpServerOptions extends Partial<Omit<DtcpSettings, 'segment'>> {
   segment: string;
@@ -183,7 +184,12 @@ export class DtcpServer implements DtcpConnHost {
     if (other && other !== conn) other.close('superseded', REPLY.superseded);
     const up = this.#tunnels.host + this.#tunnels.network + this.#tunnels.tunnelonly;
     if (up >= this.settings.maxTunnels) throw new ElError('EL_ERR_UNAVAILABLE', `this server is at its limit of ${this.settings.maxTunnels} tunnels; try again later`);
-    const sources = grant.type === 'host' ? [`${grant.clientV6}/128`] : grant.type === 'network' ? [grant.prefix!] : [];
+    if (grant.type === 'tunnelonly' && grant.lan?.length) {
+      const clash = this.#staticClash(conn, grant);
+      if (clash) throw new ElError('EL_ERR_ADDRESS_IN_USE', `lan range ${clash} overlaps the static range of another tunnel in segment "${grant.segment}"; give each user a range of its own`);
+    }
+    // tunnelonly: the user's static IPv6 lan ranges, else nothing (link-local only).
+    const sources = grant.type === 'host' ? [`${grant.clientV6}/128`] : grant.type === 'network' ? [grant.prefix!] : [...(grant.lan ?? [])];
     const tunnel = this.#plane().open({
       segment: grant.segment,
       clientV4: conn.clientV4,
@@ -198,8 +204,19 @@ export class DtcpServer implements DtcpConnHost {
     this.#byUser.set(grant.user, conn);
     this.#tunnels[grant.type]++;
     this.#metrics?.opened(grant.type);
-    this.#log.info({ peer: conn.peer, user: grant.user, type: grant.type, segment: grant.segment, clientV6: grant.clientV6, prefix: grant.prefix, tunnel: tunnel.id }, 'DTCP tunnel up');
+    this.#log.info({ peer: conn.peer, user: grant.user, type: grant.type, segment: grant.segment, clientV6: grant.clientV6, prefix: grant.prefix, lan: grant.lan, tunnel: tunnel.id }, 'DTCP tunnel up');
     return tunnel;
+  }
+
+  /** A range of `grant`'s that overlaps another user's static range up on this node (static-ranges.ts). */
+  #staticClash(conn: DtcpConn, grant: DtcpGrant): string | undefined {
+    for (const c of this.#conns) {
+      const g = c.grant;
+      if (c === conn || !g?.lan || g.type !== 'tunnelonly' || g.user === grant.user || g.segment !== grant.segment) continue;
+      const clash = firstOverlap(grant.lan!, g.lan);
+      if (clash) return clash;
+    }
+    return undefined;
   }
 
   tunnelClosed(conn: DtcpConn, grant: DtcpGrant): void {

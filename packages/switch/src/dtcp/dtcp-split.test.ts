@@ -33,7 +33,11 @@ async function broker(store: MemoryStore, rateLimits?: Partial<RateLimits>, regi
   const app = await createBrokerApp({
     segments: [V6],
     store,
-    users: new StoreUserDirectory(store, new MemoryUserDirectory([{ name: 'phone', passwordHash, segments: ['v6'], digestSecret: SECRET }])),
+    users: new StoreUserDirectory(store, new MemoryUserDirectory([
+      { name: 'phone', passwordHash, segments: ['v6'], digestSecret: SECRET },
+      { name: 'site', passwordHash, segments: ['v6'], digestSecret: SECRET, lan: ['fd00:e1:300::/48', '192.0.2.0/24'] },
+      { name: 'greedy', passwordHash, segments: ['v6'], digestSecret: SECRET, lan: ['fd00:e1:100:ff00::/56'] },
+    ])),
     signingKey: generateTicketKeyPair().privateKey,
     clusterSecret: CLUSTER,
     https: { cert: h.fx.certPem, key: h.fx.keyPem },
@@ -79,6 +83,18 @@ describe('DTCP through brokers over HTTPS (split deployment)', () => {
     expect(await b.tunnel('phone', SECRET, 'host', { upper: true })).toBe(reply);
     const c = await n.connect();
     expect(await c.tunnel('phone', 'wrong-secret', 'host')).toBe('-ERR authentication failed.');
+  });
+
+  it("tunnelonly's static lan ranges cross the broker's HTTP reply; an overlapping one is the broker's -ERR, counted on the node", async () => {
+    const url = await broker(new MemoryStore());
+    const n = await node(() => [url]);
+    const c = await n.connect();
+    expect(await c.tunnel('site', SECRET, 'tunnelonly')).toBe('+OK 127.0.0.1 127.0.0.1');
+    expect([...n.plane.live.values()][0]).toMatchObject({ user: 'site', sources: ['fd00:e1:300::/48'], routes: ['fd00:e1:300::/48'] });
+    const d = await n.connect();
+    expect(await d.tunnel('greedy', SECRET, 'tunnelonly')).toBe('-ERR lan range fd00:e1:100:ff00::/56 of user "greedy" overlaps its IPv6 delegation pool fd00:e1:100::/40 in segment "v6"; give the user a range outside the segment\'s pools and routes');
+    const failures = await n.t.registry.getSingleMetric('el_dtcp_failures_total')!.get();
+    expect(failures.values.find((v) => v.labels.reason === 'address_in_use')?.value).toBe(1);
   });
 
   it('the rate limit holds through the broker (reserved before the hash), counted on both sides', async () => {

@@ -205,6 +205,8 @@ class Plane implements SixInFourPlane {
     if (!(seg instanceof L3Segment)) throw new ElError('EL_ERR_WRONG_SEGMENT', `segment "${spec.segment}" is not an L3 segment: 6in4 tunnels carry IPv6 packets into an L3 segment`);
     // The L3 source check is a route lookup of the source: what a tunnel may source is routed to it.
     const prefixes: Prefix[] = [];
+    // As given (compressed), for the -ERR line a user reads.
+    const given = new Map<Prefix, string>();
     const seen = new Set<string>();
     for (const text of [...spec.routes, ...spec.sources]) {
       const p = parsePrefix(text) ?? parsePrefix(`${text}/128`);
@@ -213,6 +215,7 @@ class Plane implements SixInFourPlane {
       if (seen.has(key)) continue;
       seen.add(key);
       prefixes.push(p);
+      given.set(p, text);
     }
     // A newer tunnel to the same client address wins (a device behind NAT reconnected before its old TCP connection timed out).
     const prev = this.byClient.get(client);
@@ -222,7 +225,7 @@ class Plane implements SixInFourPlane {
       const h = seg.ownerOf(p);
       if (h === undefined || h.kind === 'trunk' || h === prev) continue;
       if (h instanceof TunnelPort && h.spec.user === spec.user && h.spec.device === spec.device) holders.add(h);
-      else throw new ElError('EL_ERR_ADDRESS_IN_USE', `${formatPrefix(p)} is routed to another ${h instanceof TunnelPort ? 'tunnel' : 'session'} in segment "${seg.name}"`);
+      else throw new ElError('EL_ERR_ADDRESS_IN_USE', `${given.get(p)} is routed to another ${h instanceof TunnelPort ? 'tunnel' : 'session'} in segment "${seg.name}"`);
     }
     if (prev === undefined && this.byClient.size >= this.maxTunnels) throw new ElError('EL_ERR_UNAVAILABLE', `this node holds its limit of ${this.maxTunnels} 6in4 tunnels; try another node`);
     if (prev !== undefined) this.closeTunnel(prev, 'superseded', true);
