@@ -10,4 +10,5 @@ export * from './segment.js';
 export * from './dns.js';
 export * from './gso.js';
 export * from './buffer-pool.js';
+export type * from './net-like.js';
 export * from './http/index.js';

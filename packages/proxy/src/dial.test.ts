@@ -2,7 +2,7 @@
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dial, DialError } from './dial.js';
-import type { NetLike } from './net-like.js';
+import type { NetLike } from '@elink/protocol';
 import { closedPort, echoServer, listening } from './test-support.js';
 
 let echo: net.Server & { port: number };

@@ -3,7 +3,7 @@
  * `lookup` when it has one, and sorts failures into the few kinds proxies report.
  */
 import { isIP } from 'node:net';
-import type { NetLike, NetLikeSocket } from './net-like.js';
+import type { NetLike, NetLikeSocket } from '@elink/protocol';
 
 export type DialFailure = 'refused' | 'unreachable' | 'network' | 'not_found' | 'timeout' | 'error';
 

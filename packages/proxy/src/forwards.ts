@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { formatAuthority } from './authority.js';
 import { dial, type DialError } from './dial.js';
 import type { ForwardSpec } from './forward-spec.js';
-import type { NetLike, NetLikeSocket } from './net-like.js';
+import type { NetLike, NetLikeSocket } from '@elink/protocol';
 import { relay } from './relay.js';
 
 export interface ForwardContext {

@@ -12,7 +12,7 @@ import { basicMatches, type ProxyAuth } from './auth.js';
 import { formatAuthority, parseAuthority } from './authority.js';
 import { dial, dialFailure, type DialError } from './dial.js';
 import { endToEndHeaders } from './hop-by-hop.js';
-import type { NetLike } from './net-like.js';
+import type { NetLike } from '@elink/protocol';
 import { relay } from './relay.js';
 import { SegmentAgent } from './segment-agent.js';
 

@@ -1,4 +1,4 @@
-export type { NetLike, NetLikeServer, NetLikeSocket } from './net-like.js';
+export type { NetLike, NetLikeServer, NetLikeSocket } from '@elink/protocol';
 export { PROXY_DEFAULTS, type ProxyLimits } from './defaults.js';
 export { ProxyApp, type ProxyAppOptions, type BoundListener } from './proxy-app.js';
 export { parseForwardSpec, parseListenAddress, type ForwardSpec } from './forward-spec.js';

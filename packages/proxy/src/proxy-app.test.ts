@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueServerCertificate } from '@elink/pki';
-import type { NetLike } from './net-like.js';
+import type { NetLike } from '@elink/protocol';
 import { ProxyApp, type BoundListener } from './proxy-app.js';
 import { encodeRequest, AddressType, Command } from './socks5-codec.js';
 import { closedPort, curl, echoServer, exchange, listening, rawClient, sha256 } from './test-support.js';

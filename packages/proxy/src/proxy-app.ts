@@ -14,7 +14,7 @@ import type { ForwardSpec } from './forward-spec.js';
 import { forwardLocal, forwardRemote } from './forwards.js';
 import { ConnectionGate } from './gate.js';
 import { createHttpProxy } from './http-proxy.js';
-import type { NetLike, NetLikeServer, NetLikeSocket } from './net-like.js';
+import type { NetLike, NetLikeServer, NetLikeSocket } from '@elink/protocol';
 import { handleSocks5 } from './socks5-server.js';
 
 export interface ProxyAppOptions {

@@ -7,7 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream';
-import type { NetLikeSocket } from './net-like.js';
+import type { NetLikeSocket } from '@elink/protocol';
 
 export function relay(local: Socket, remote: NetLikeSocket, idleMs: number, head?: Buffer): Promise<void> {
   return new Promise<void>((resolve) => {

@@ -8,7 +8,7 @@
 import { Agent, type AgentOptions, type ClientRequest } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { dial } from './dial.js';
-import type { NetLike, NetLikeSocket } from './net-like.js';
+import type { NetLike, NetLikeSocket } from '@elink/protocol';
 
 export class SegmentAgent extends Agent {
   private readonly idleTimers = new WeakMap<Duplex, NodeJS.Timeout>();

@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { dial, DialError, type DialFailure } from './dial.js';
-import type { NetLike } from './net-like.js';
+import type { NetLike } from '@elink/protocol';
 import { relay } from './relay.js';
 import { credentialsMatch, type ProxyAuth } from './auth.js';
 import {

@@ -4,5 +4,5 @@ export * from './tcp-socket.js';
 export * from './tcp-server.js';
 export * from './udp-socket.js';
 export * from './limits.js';
-export * from './net-like.js';
+export type { NetLike, NetLikeServer, NetLikeSocket } from '@elink/protocol';
 export { chooseDns, resolveName, type ChosenDns } from './dns.js';

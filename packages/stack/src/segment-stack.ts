@@ -23,7 +23,7 @@ import { StackSocket, type StackSocketOptions } from './tcp-socket.js';
 import { StackUdpSocket, type RemoteInfo, type UdpType } from './udp-socket.js';
 import { chooseDns, resolveName, type ChosenDns } from './dns.js';
 import { coalesceTcp } from './gso-coalesce.js';
-import type { NetLike } from './net-like.js';
+import type { NetLike } from '@elink/protocol';
 
 export interface SegmentStackOptions extends Omit<ConnectorOptions, 'gso' | 'allocate' | 'scheduler'> {
   limits?: Partial<StackLimits>;

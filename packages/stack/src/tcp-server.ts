@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type { NetStack } from './net-stack.js';
 import { netError, StackSocket, type SocketAddress } from './tcp-socket.js';
-import type { NetLikeServer, NetLikeSocket } from './net-like.js';
+import type { NetLikeServer, NetLikeSocket } from '@elink/protocol';
 
 export interface StackServerOptions {
   allowHalfOpen?: boolean;

@@ -17,7 +17,7 @@ import { Duplex } from 'node:stream';
 import { isIP } from 'node:net';
 import { IO_SIZE, LwipErr } from './lwip.js';
 import type { NetStack } from './net-stack.js';
-import type { NetLikeSocket } from './net-like.js';
+import type { NetLikeSocket } from '@elink/protocol';
 
 type State = 'connecting' | 'open' | 'gone';
 

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { ElError } from '@elink/protocol';
 import { defaultClientStateDir, KernelClient, loadOrCreateDeviceKey, proxySettings, TRANSPORTS, type Transport } from '@elink/client';
 import { parse } from '../args.js';
+import { SESSION_OPTIONS } from '../session-options.js';
 import { createLogger } from '../logger.js';
 import { VERSION } from '../version.js';
 import { connectExit, exitStatusHelp } from './connect-exit.js';
@@ -52,22 +53,10 @@ ${exitStatusHelp()}`;
 /** `bridge`: elink bridge runs this same client with its TAP attached to a Linux bridge. */
 export async function connectCommand(argv: string[], bridge?: { attach: string }): Promise<void> {
   const { values } = parse(argv, {
-    broker: { type: 'string' },
-    user: { type: 'string' },
-    'password-file': { type: 'string' },
-    segment: { type: 'string' },
-    device: { type: 'string' },
-    ca: { type: 'string' },
-    state: { type: 'string' },
-    'no-device-key': { type: 'boolean' },
+    ...SESSION_OPTIONS,
     ifname: { type: 'string' },
     prefix: { type: 'boolean' },
-    ciphers: { type: 'string' },
-    transport: { type: 'string' },
-    proxy: { type: 'string' },
     'no-offload': { type: 'boolean' },
-    'log-level': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return void console.log(connectHelp);
   const broker = values.broker ?? process.env.ELINK_BROKER;

@@ -9,6 +9,7 @@ import { ElError } from '@elink/protocol';
 import { defaultClientStateDir, loadOrCreateDeviceKey, proxySettings, TRANSPORTS, type Transport } from '@elink/client';
 import { parseForwardSpec, parseListenAddress, PROXY_DEFAULTS, ProxyApp, readAuthFile, type ProxyLimits } from '@elink/proxy';
 import { parse } from '../args.js';
+import { SESSION_OPTIONS } from '../session-options.js';
 import { createLogger } from '../logger.js';
 import { VERSION } from '../version.js';
 import { connectExit, exitStatusHelp } from './connect-exit.js';
@@ -95,19 +96,7 @@ export function proxyPlan(argv: string[]) {
     'connect-timeout': { type: 'string' },
     'max-header-size': { type: 'string' },
     dns: { type: 'string' },
-    broker: { type: 'string' },
-    user: { type: 'string' },
-    'password-file': { type: 'string' },
-    segment: { type: 'string' },
-    device: { type: 'string' },
-    ca: { type: 'string' },
-    state: { type: 'string' },
-    'no-device-key': { type: 'boolean' },
-    ciphers: { type: 'string' },
-    transport: { type: 'string' },
-    proxy: { type: 'string' },
-    'log-level': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
+    ...SESSION_OPTIONS,
   });
   if (values.help) return { help: true as const };
   const http = values.http !== undefined ? parseListenAddress('--http', values.http) : undefined;

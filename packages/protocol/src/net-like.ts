@@ -1,7 +1,8 @@
 /**
- * The structural interface `elink proxy` is written against (agreed with its authors;
- * the same shape as @elink/proxy's net-like.ts): node:net satisfies it, and so does
- * SegmentStack, which adds `lookup`.
+ * The seam between `elink proxy` (@elink/proxy) and the network its connections go out
+ * on: node:net satisfies it (the proxy's unit tests), and so does the user-mode stack
+ * (@elink/stack's SegmentStack), which adds `lookup` for names resolved with the DNS
+ * servers the segment pushes. Here, once, because both packages build on it.
  */
 import type { Duplex } from 'node:stream';
 
@@ -25,6 +26,6 @@ export interface NetLikeServer {
 export interface NetLike {
   connect(opts: { host: string; port: number }, onConnect?: () => void): NetLikeSocket;
   createServer(onConnection?: (s: NetLikeSocket) => void): NetLikeServer;
-  /** Resolves a host name to one address (literal addresses as they are). */
+  /** Resolves a host name to one address; absent: names go to connect() as they are. */
   lookup?(host: string): Promise<string>;
 }
