@@ -4,6 +4,9 @@
  * nothing collides with another run on the same machine.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export function sh(cmd: string, args: string[], opts: { ns?: string; timeoutMs?: number; allowFail?: boolean } = {}): string {
   const argv = opts.ns ? ['netns', 'exec', opts.ns, cmd, ...args] : args;
@@ -34,14 +37,6 @@ export function requireNetnsOrSkip(): boolean {
 
 /** Removes namespaces and links of earlier runs whose process is gone. */
 export function reapStale(): void {
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   for (const line of ip('netns', 'list').split('\n')) {
     const m = /^(elt(\d+)_\S*)/.exec(line);
     if (m && !alive(Number(m[2]))) spawnSync('ip', ['netns', 'del', m[1]]);
@@ -67,12 +62,69 @@ export interface Underlay {
  */
 let underlays = 0;
 
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Where underlay /24s are claimed, one directory each (mkdir is atomic across processes). */
+const CLAIMS = join(tmpdir(), 'elink-test-underlays');
+
+/**
+ * Claims a free 198.18.<net>.0/24 for this process: test files run in parallel workers
+ * (and next to benchmarks), and two bridges with the same /24 in the root namespace
+ * send one underlay's replies into the other: its hosts lose every packet for as long
+ * as both exist. A claim whose process is gone is taken over.
+ */
+function claimNet(start: number): number {
+  mkdirSync(CLAIMS, { recursive: true });
+  const used = ip('-4', '-o', 'addr', 'show');
+  for (let k = 0; k < 150; k++) {
+    const net = 100 + ((start + k) % 150);
+    if (used.includes(` 198.18.${net}.`)) continue;
+    const dir = join(CLAIMS, String(net));
+    try {
+      mkdirSync(dir);
+    } catch {
+      let owner = 0;
+      try {
+        owner = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+      } catch {
+        continue; // being claimed right now
+      }
+      if (alive(owner)) continue;
+      rmSync(dir, { recursive: true, force: true });
+      try {
+        mkdirSync(dir);
+      } catch {
+        continue;
+      }
+    }
+    writeFileSync(join(dir, 'pid'), String(process.pid));
+    return net;
+  }
+  throw new Error('no free 198.18.<net>.0/24 for a test underlay (150 in use)');
+}
+
+function releaseNet(net: number): void {
+  const dir = join(CLAIMS, String(net));
+  try {
+    if (Number(readFileSync(join(dir, 'pid'), 'utf8')) === process.pid) rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // already gone
+  }
+}
+
 export function createUnderlay(): Underlay {
   reapStale();
   const n = underlays++;
   // Interface names have at most 15 characters: elt + pid (≤ 7 digits) + _ + n + suffix.
   const tag = `elt${process.pid}_${n}`;
-  const net = 100 + ((process.pid + n) % 150);
+  const net = claimNet(process.pid + n);
   const bridge = `${tag}b`;
   const gateway = `198.18.${net}.1`;
   ip('link', 'add', bridge, 'type', 'bridge');
@@ -108,6 +160,7 @@ export function createUnderlay(): Underlay {
       for (const v of veths) spawnSync('ip', ['link', 'del', v]);
       for (const ns of created) spawnSync('ip', ['netns', 'del', ns]);
       spawnSync('ip', ['link', 'del', bridge]);
+      releaseNet(net);
     },
   };
 }
