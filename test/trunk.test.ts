@@ -1,7 +1,8 @@
 /**
  * One segment across two switch nodes, end to end with the built `elink`: one
  * `elink broker` and two `elink switch` processes with trunks (`switch.trunk`), which find
- * each other through the broker's heartbeat replies. Kernel clients in network namespaces
+ * each other through the broker's heartbeat replies (each advertising first a trunk host
+ * nothing listens on: the dialer moves on to the next). Kernel clients in network namespaces
  * land on different nodes (node A takes 3 sessions at most, so the later ones go to B) and
  * ping each other over IPv4 and IPv6 in an L2 and an L3 segment; offload clients on the two
  * nodes carry 10 MB byte-identical as TCP super-frames crossing the trunk whole
@@ -117,7 +118,7 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
       doc.setIn(['switch', 'advertise'], underlay.gateway);
       doc.setIn(['switch', 'maxSessions'], 3);
       doc.setIn(['switch', 'broker'], doc.createNode({ urls: [brokerUrl], clusterSecret: CLUSTER_SECRET, interval: 1 }));
-      doc.setIn(['switch', 'trunk'], doc.createNode({ host: '127.0.0.1', advertise: '127.0.0.1', port: trunkA, macMoves: { maxMoves: 3, window: 60, freeze: 60 } }));
+      doc.setIn(['switch', 'trunk'], doc.createNode({ host: '127.0.0.1', advertise: '127.0.0.254,127.0.0.1', port: trunkA, macMoves: { maxMoves: 3, window: 60, freeze: 60 } }));
     });
     for (const u of users) {
       const r = spawnSync(process.execPath, [fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url)), 'user', 'add', u.name, '--segment', u.segment, '--password-file', join(state, 'pw'), '--state', state], { encoding: 'utf8' });
@@ -146,6 +147,8 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
     await connectHost('loop-a', 'erin', loopNs, 'el0');
     await startSwitch(stateB, 'b');
     await Promise.all([nodes.a!.waitFor((l) => l.msg === 'trunk up', 15_000, 'trunk up on A'), nodes.b!.waitFor((l) => l.msg === 'trunk up', 15_000, 'trunk up on B')]);
+    // Both advertise first a trunk host nothing listens on (127.0.0.254): the dialer moved on to the next.
+    await Promise.any([nodes.a!, nodes.b!].map((n) => n.waitFor((l) => l.msg === 'trunk dialed' && l.host === '127.0.0.1' && l.hosts === 2, 15_000, 'trunk dialed over the second host')));
     for (const [name, user] of [['h2', 'bob'], ['h4', 'dave']] as const) await connectHost(name, user, underlay.addHost(name).ns);
     await connectHost('loop-b', 'frank', loopNs, 'el1');
   }, 120_000);

@@ -135,7 +135,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         ...(config.switch.trunk
           ? {
               trunk: () => ({ hosts: splitHosts(config.switch.trunk!.advertise ?? config.switch.advertise ?? '127.0.0.1'), port: switchNode!.trunks!.address().port }),
-              peers: (peers: TrunkPeerEntry[]) => switchNode!.trunks!.setPeers(peers.flatMap((p) => p.hosts.slice(0, 1).map((host) => ({ host, port: p.port, node: p.node })))),
+              peers: (peers: TrunkPeerEntry[]) => switchNode!.trunks!.setPeers(peers.map((p) => ({ hosts: p.hosts, port: p.port, node: p.node }))),
             }
           : {}),
         keysFile: loaded.path(link.keysFile),

@@ -4,9 +4,10 @@
  * - Listens on `switch.trunk.port` (TLS, ALPN el-trunk/1); every peer proves the trunk
  *   secret bound to the connection (trunk-auth.ts), or is refused: logged (sampled),
  *   counted (el_trunk_connects_total{result="auth_failed"}) and closed.
- * - Dials every peer address it knows (static `switch.trunk.peers`, and the broker's
- *   heartbeat reply), reconnecting with backoff; an address whose node already has a trunk
- *   up is not dialed again until that trunk goes.
+ * - Dials every peer it knows (static `switch.trunk.peers`, and the broker's heartbeat
+ *   reply): a peer's hosts in turn (the next one right after a failed connect or
+ *   handshake), backing off only after all failed, and first the host that last worked;
+ *   a peer whose node already has a trunk up is not dialed again until that trunk goes.
  * - One trunk per pair of nodes: when two come up (both dialed), the one dialed by the
  *   lower node id stays, the other is closed ("duplicate"); both ends decide the same.
  * - Tells the trunks what each segment's local endpoints do (EndpointListener), and
@@ -47,9 +48,10 @@ export interface TrunkHubOptions extends Partial<TrunkSettings> {
   gso?: boolean;
 }
 
-/** A peer address to dial, and what a heartbeat said of it. */
+/** A peer to dial, and what a heartbeat said of it. */
 export interface TrunkPeer {
-  host: string;
+  /** Its hosts, tried in turn (at most MAX_PEER_HOSTS are used). */
+  hosts: string[];
   port: number;
   /** The node id when known (broker), else learned from its hello. */
   node?: string;
@@ -76,6 +78,9 @@ export interface TrunkStats {
 /** Frames from a trunk read into the flush scheduler's arena, as a session's. */
 const allocateFrame = (_type: number, size: number): Buffer => defaultFlushScheduler.arena.alloc(size);
 
+/** Hosts of one peer dialed in turn (the heartbeat contract's bound, for static peers too). */
+export const MAX_PEER_HOSTS = 8;
+
 class Dialer {
   readonly backoff: Backoff;
   timer: NodeJS.Timeout | undefined;
@@ -83,20 +88,52 @@ class Dialer {
   socket: TLSSocket | undefined;
   node: string | undefined;
   stopped = false;
+  hosts: string[];
+  port: number;
+  /** The host dialed now (index into hosts). */
+  at = 0;
+  /** The host the last trunk came up over: each round starts there. */
+  preferred = 0;
+  /** Hosts that failed in this round; all of them failed: back off. */
+  failures = 0;
+  /** The connection dialed now proved the peer (its hello verified). */
+  reached = false;
 
   constructor(
-    readonly peer: TrunkPeer,
+    readonly key: string,
+    peer: TrunkPeer,
     readonly isStatic: boolean,
     minMs: number,
     maxMs: number,
   ) {
     this.backoff = new Backoff({ baseMs: minMs, capMs: maxMs });
     this.node = peer.node;
+    this.hosts = peer.hosts.slice(0, MAX_PEER_HOSTS);
+    this.port = peer.port;
   }
 
-  get key(): string {
-    return `${this.peer.host}:${this.peer.port}`;
+  get host(): string {
+    return this.hosts[this.at];
   }
+
+  /** A newer heartbeat's hosts and port: the host that worked stays first if still listed. */
+  update(peer: TrunkPeer): void {
+    const hosts = peer.hosts.slice(0, MAX_PEER_HOSTS);
+    if (peer.port === this.port && hosts.join() === this.hosts.join()) return;
+    const worked = this.hosts[this.preferred];
+    const now = hosts.indexOf(this.hosts[this.at]);
+    this.hosts = hosts;
+    this.port = peer.port;
+    this.preferred = Math.max(0, hosts.indexOf(worked));
+    // A host no longer listed is not dialed again (nor indexed past the end of the list).
+    this.at = now >= 0 ? now : this.preferred;
+    this.failures = 0;
+  }
+}
+
+/** A peer's dialer key: its node id when known (broker), else its first address (static). */
+function peerKey(p: TrunkPeer): string {
+  return p.node !== undefined ? `node:${p.node}` : `${p.hosts[0]}:${p.port}`;
 }
 
 export class TrunkHub implements TrunkHost {
@@ -250,7 +287,8 @@ export class TrunkHub implements TrunkHost {
     const want = new Set<string>();
     for (const p of peers.slice(0, this.settings.maxPeers)) {
       if (p.node === this.nodeId) continue;
-      want.add(`${p.host}:${p.port}`);
+      if (p.hosts.length === 0) continue;
+      want.add(peerKey(p));
       this.addPeer(p, false);
     }
     for (const [k, d] of this.dialers) {
@@ -262,13 +300,15 @@ export class TrunkHub implements TrunkHost {
   }
 
   private addPeer(peer: TrunkPeer, isStatic: boolean): void {
-    const key = `${peer.host}:${peer.port}`;
-    if (this.dialers.has(key) || this.stopped) return;
+    const key = peerKey(peer);
+    const known = this.dialers.get(key);
+    if (known) known.update(peer);
+    if (known || this.stopped) return;
     if (this.dialers.size >= this.settings.maxPeers) {
       this.logger.warn({ peer: key, maxPeers: this.settings.maxPeers }, 'trunk peer not dialed: switch.trunk.maxPeers reached');
       return;
     }
-    const d = new Dialer(peer, isStatic, this.settings.reconnectMinMs, this.settings.reconnectMaxMs);
+    const d = new Dialer(key, peer, isStatic, this.settings.reconnectMinMs, this.settings.reconnectMaxMs);
     this.dialers.set(key, d);
     this.dial(d);
   }
@@ -280,8 +320,10 @@ export class TrunkHub implements TrunkHost {
       this.redial(d, this.settings.reconnectMaxMs);
       return;
     }
+    d.reached = false;
+    const host = d.host;
     const conn = TlsRecordConn.connect(
-      { host: d.peer.host, port: d.peer.port, ALPNProtocols: [TRUNK_ALPN], minVersion: 'TLSv1.3', rejectUnauthorized: false, servername: isIp(d.peer.host) ? undefined : d.peer.host, timeout: this.settings.helloTimeoutMs },
+      { host, port: d.port, ALPNProtocols: [TRUNK_ALPN], minVersion: 'TLSv1.3', rejectUnauthorized: false, servername: isIp(host) ? undefined : host, timeout: this.settings.helloTimeoutMs },
       { allocate: allocateFrame },
     );
     const socket = conn.socket;
@@ -293,14 +335,14 @@ export class TrunkHub implements TrunkHost {
     const failed = (why: string): void => {
       if (trunk) return;
       this.connects?.inc({ peer: d.node ?? d.key, result: 'error' });
-      this.logger.debug({ peer: d.key, err: why }, 'trunk dial failed');
+      this.logger.debug({ peer: d.node ?? d.key, host, port: d.port, err: why }, 'trunk dial failed');
       socket.destroy();
     };
     socket.once('timeout', () => failed('timeout'));
     socket.once('error', (e) => failed(e.message));
     socket.once('close', () => {
       d.socket = undefined;
-      if (!trunk) this.redial(d);
+      if (!trunk) this.hostFailed(d);
     });
     socket.once('secureConnect', () => {
       socket.setTimeout(0);
@@ -313,6 +355,22 @@ export class TrunkHub implements TrunkHost {
     });
     // Starts reading (TlsRecordConn.connect reads into the shared buffer); records before
     // the Trunk exists cannot come: the peer speaks after its own handshake end.
+  }
+
+  /**
+   * The host dialed now failed (connect, TLS or the trunk handshake): the next host at
+   * once, or, when every host failed this round, the one that last worked after backoff.
+   */
+  private hostFailed(d: Dialer): void {
+    d.failures++;
+    if (d.failures < d.hosts.length) {
+      d.at = (d.at + 1) % d.hosts.length;
+      this.redial(d, 0);
+      return;
+    }
+    d.failures = 0;
+    d.at = d.preferred;
+    this.redial(d);
   }
 
   private redial(d: Dialer, ms = d.backoff.next()): void {
@@ -370,7 +428,14 @@ export class TrunkHub implements TrunkHost {
       this.connects?.inc({ peer, result: 'self' });
       return `that is this node (${peer}): a trunk to itself`;
     }
-    for (const d of this.dialers.values()) if (d.trunk === t) d.node = peer;
+    const dialer = this.dialerOf(t);
+    if (dialer) {
+      // The peer proved itself over this host: it is the one to dial first from now on.
+      dialer.node = peer;
+      dialer.reached = true;
+      dialer.preferred = dialer.at;
+      dialer.failures = 0;
+    }
     const other = this.byNode.get(peer);
     if (other !== undefined) {
       // Both nodes keep the trunk dialed by the lower node id.
@@ -389,7 +454,10 @@ export class TrunkHub implements TrunkHost {
     this.byNode.set(peer, t);
     this.connects?.inc({ peer, result: 'ok' });
     if (t.role === 'accept') this.guard.authenticated(t.conn.remoteAddress, t.conn.remotePort);
-    for (const d of this.dialers.values()) if (d.trunk === t) d.backoff.reset();
+    if (dialer) {
+      dialer.backoff.reset();
+      this.logger.info({ peer, host: dialer.host, port: dialer.port, hosts: dialer.hosts.length }, 'trunk dialed');
+    }
     return true;
   }
 
@@ -408,7 +476,10 @@ export class TrunkHub implements TrunkHost {
     const d = this.dialerOf(t);
     if (d) {
       d.trunk = undefined;
-      this.redial(d);
+      // Up (or a duplicate of an up trunk) over this host: dial it again after backoff;
+      // closed before the peer proved itself: the next host.
+      if (d.reached) this.redial(d);
+      else this.hostFailed(d);
     }
     if (t.peerNode === undefined || this.byNode.get(t.peerNode) !== t) return;
     this.byNode.delete(t.peerNode);
@@ -576,7 +647,7 @@ export class TrunkHub implements TrunkHost {
 export function parsePeer(text: string): TrunkPeer {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
   if (!m) throw new ElError('EL_ERR_CONFIG', `trunk peer "${text}" is not host:port`);
-  return { host: m[1], port: Number(m[2]) };
+  return { hosts: [m[1]], port: Number(m[2]) };
 }
 
 function isIp(h: string): boolean {

@@ -93,6 +93,47 @@ describe('trunk between two nodes', () => {
     expect(segA.gsoEgress.segmented).toBe(0);
   });
 
+  it("dials a peer's hosts in turn: up over the second when the first refuses, and back to it after a break", async () => {
+    const b = await h.node({ nodeId: 'node-b', segments: [segment({ name: 'lan' })], trunk: { secret: SECRET, port: 0, host: '127.0.0.1' } });
+    const port = b.node.trunks!.address().port;
+    const a = await h.node({ nodeId: 'node-a', segments: [segment({ name: 'lan' })], trunk: { secret: SECRET, port: 0, host: '127.0.0.1', reconnectMinMs: 20, reconnectMaxMs: 200 } });
+    // As from a heartbeat reply: B advertises first an address nothing listens on here
+    // (127.0.0.254 on loopback refuses at once), then the one it does.
+    a.node.trunks!.setPeers([{ node: 'node-b', hosts: ['127.0.0.254', '127.0.0.1'], port }]);
+    await until(() => a.node.trunks!.upCount === 1 && b.node.trunks!.upCount === 1);
+    expect(a.node.stats.trunks![0]).toMatchObject({ peer: 'node-b', role: 'dial', state: 'up', address: `127.0.0.1:${port}` });
+    const dialed = a.logs.filter((l) => l.msg === 'trunk dialed');
+    expect(dialed).toHaveLength(1);
+    expect(dialed[0]).toMatchObject({ peer: 'node-b', host: '127.0.0.1', port, hosts: 2 });
+    const count = async (result: string): Promise<number> => Number(new RegExp(`^el_trunk_connects_total\\{peer="node-b",result="${result}"\\} (\\d+)$`, 'm').exec(await a.registry.metrics())?.[1] ?? 0);
+    expect(await count('ok')).toBe(1);
+    const errors = await count('error');
+    expect(errors).toBeGreaterThanOrEqual(1);
+
+    // The trunk breaks: A dials again, first the host that worked (no new failed connect).
+    a.node.trunks!.trunkTo('node-b')!.close('test');
+    expect(a.node.trunks!.upCount).toBe(0);
+    await until(() => a.node.trunks!.upCount === 1 && b.node.trunks!.upCount === 1);
+    expect(await count('ok')).toBe(2);
+    expect(await count('error')).toBe(errors);
+    expect(a.logs.filter((l) => l.msg === 'trunk dialed').map((l) => l.host)).toEqual(['127.0.0.1', '127.0.0.1']);
+  });
+
+  it('keeps trying every host with backoff while none answers, and forms once one does', async () => {
+    const a = await h.node({ nodeId: 'node-a', segments: [segment({ name: 'lan' })], trunk: { secret: SECRET, port: 0, host: '127.0.0.1', reconnectMinMs: 20, reconnectMaxMs: 100 } });
+    // A port nothing listens on yet: both hosts refuse, round after round.
+    const b = await h.node({ nodeId: 'node-b', segments: [segment({ name: 'lan' })], trunk: { secret: SECRET, port: 0, host: '127.0.0.1' } });
+    const port = b.node.trunks!.address().port;
+    a.node.trunks!.setPeers([{ node: 'node-b', hosts: ['127.0.0.254', '127.0.0.253'], port }]);
+    const errors = async (): Promise<number> => Number(/^el_trunk_connects_total\{peer="node-b",result="error"\} (\d+)$/m.exec(await a.registry.metrics())?.[1] ?? 0);
+    await until(async () => (await errors()) >= 6);
+    expect(a.node.trunks!.upCount).toBe(0);
+    // The next heartbeat adds the host that answers: the trunk forms over it.
+    a.node.trunks!.setPeers([{ node: 'node-b', hosts: ['127.0.0.254', '127.0.0.253', '127.0.0.1'], port }]);
+    await until(() => a.node.trunks!.upCount === 1 && b.node.trunks!.upCount === 1);
+    expect(a.logs.find((l) => l.msg === 'trunk dialed')).toMatchObject({ host: '127.0.0.1', hosts: 3 });
+  });
+
   it('refuses a peer with the wrong secret: logged, counted, closed', async () => {
     const [a, b] = await pair('another-secret-987654321');
     await until(() => b.logs.some((l) => l.code === 'EL_ERR_TRUNK_AUTH' || String(l.msg).includes('trunk connections refused')));
