@@ -24,6 +24,8 @@ export interface RecordReaderOptions {
 }
 
 /** Staging for records that span transient chunks (at most 64 KiB each). */
+/** Records up to this long are copied out of a transient chunk with a loop, not through a view. */
+const SMALL_COPY = 256;
 const stagingPool = new BufferPool(64, [16 * 1024, 64 * 1024]);
 
 /** Staging memory for `size` bytes: up to 4 KiB a slice of Node's Buffer pool, else a
@@ -144,12 +146,14 @@ export class RecordReader {
       if (length > limit) return this.fail(new ElError('EL_ERR_RECORD_TOO_LONG', `record type 0x${type.toString(16).padStart(2, '0')} of ${length} bytes exceeds the limit of ${limit}`));
 
       if (end - off >= length) {
-        let payload = chunk.subarray(off, off + length);
+        let payload: Buffer;
         if (this.transient) {
-          const own = this.allocate(type, length);
-          own.set(payload);
-          payload = own;
-        }
+          payload = this.allocate(type, length);
+          // A small record byte by byte: no view of the chunk per record (issue 14: the
+          // 64-byte path makes no garbage of its own beyond the record's buffer).
+          if (length <= SMALL_COPY) for (let i = 0; i < length; i++) payload[i] = chunk[off + i];
+          else payload.set(chunk.subarray(off, off + length));
+        } else payload = chunk.subarray(off, off + length);
         off += length;
         this.onRecord(type, payload);
       } else {
