@@ -85,10 +85,15 @@ describe('warmUpFramePath', () => {
     await waitUntil(() => a.frames.length === 1, 'the frame after the warm-up');
   });
 
-  it('is bounded by its budget', async () => {
+  it('is bounded by its CPU budget and by its wall-clock bound', async () => {
     const r = await warmUpFramePath({ budgetMs: 40, roundTrips: 10_000_000 });
     expect(r.stoppedBy).toBe('budget');
     expect(r.roundTrips).toBeLessThan(10_000_000);
+    expect(r.roundTrips).toBeGreaterThan(0);
+    // The set-up alone takes longer than 1 ms: no frame goes once the wall-clock bound is past.
+    const w = await warmUpFramePath({ maxWallMs: 1, roundTrips: 10_000_000 });
+    expect(w.stoppedBy).toBe('wall-clock');
+    expect(w.roundTrips).toBe(0);
   });
 });
 
