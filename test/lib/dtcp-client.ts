@@ -5,7 +5,9 @@
  * carries the inner IPv6 packets, and a raw IPv4 protocol-41 socket bound to the local and
  * connected to the remote address carries the outer ones. The kernel builds the outer
  * header (DF, TTL 64, protocol 41, the bound source): byte for byte what
- * `ip link add … type sit local L remote R ttl 64` puts on the wire.
+ * `ip link add … type sit local L remote R ttl 64` puts on the wire, but for the IPv4
+ * identification, which with DF set may be anything (RFC 6864: sit hashes one, a connected
+ * raw socket counts).
  *
  * Run inside a network namespace with Node 24 (types stripped, no build step):
  *   node test/lib/dtcp-client.ts --server 198.18.5.1 --port 20200 --user u --password-file pw --type host
