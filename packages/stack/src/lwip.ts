@@ -29,16 +29,7 @@ export const enum LwipErr {
   ARG = -16,
 }
 
-export const enum EventKind {
-  Connected,
-  Recv,
-  Fin,
-  Sent,
-  Err,
-  UdpRecv,
-}
-
-/** One event, as recorded by an import (arrays reused: no object per event). */
+/** What lwIP's callbacks report, called from the imports while lwIP runs: record, copy, act later. */
 export interface EventSink {
   connected(id: number): void;
   /** Whether to take a new connection on listener `listener` (false: lwIP resets it). */
