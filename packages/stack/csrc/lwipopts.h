@@ -110,7 +110,7 @@ const struct ip6_addr *el_nd6_gateway(struct netif *netif, const struct ip6_addr
 #define TCP_OVERSIZE                TCP_MSS
 #define LWIP_TCP_TIMESTAMPS         1
 #define TCP_MAXRTX                  12
-#define TCP_SYNMAXRTX               6
+#define TCP_SYNMAXRTX               12  /* lwIP resends SYNs every RTO (1 s) without backoff: connect() gives up after ~13 s (12: its maximum) */
 #define LWIP_TCP_RTO_TIME           1000
 #define LWIP_CALLBACK_API           1
 #define LWIP_EVENT_API              0

@@ -29,16 +29,7 @@ export const enum LwipErr {
   ARG = -16,
 }
 
-export const enum EventKind {
-  Connected,
-  Recv,
-  Fin,
-  Sent,
-  Err,
-  UdpRecv,
-}
-
-/** One event, as recorded by an import (arrays reused: no object per event). */
+/** What lwIP's callbacks report, called from the imports while lwIP runs: record, copy, act later. */
 export interface EventSink {
   connected(id: number): void;
   /** Whether to take a new connection on listener `listener` (false: lwIP resets it). */
@@ -114,9 +105,14 @@ export class Lwip {
   readonly mem: Uint8Array;
   readonly io: number;
   private readonly addrPtr: number;
-  private readonly start = performance.now();
 
-  constructor(private readonly sink: EventSink) {
+  /** `clock`: milliseconds, any origin (default: performance.now); tests drive lwIP's timers with their own. */
+  constructor(
+    private readonly sink: EventSink,
+    clock?: () => number,
+  ) {
+    const time = clock ?? (() => performance.now());
+    const start = time();
     const copy = (ptr: number, len: number): Buffer => {
       const b = Buffer.allocUnsafe(len);
       b.set(this.mem.subarray(ptr, ptr + len));
@@ -124,7 +120,7 @@ export class Lwip {
     };
     const imports = {
       el: {
-        now: () => (performance.now() - this.start) >>> 0,
+        now: () => (time() - start) >>> 0,
         rand: () => (Math.random() * 0x100000000) >>> 0,
         assert_failed: (file: number, line: number) => {
           let end = file;

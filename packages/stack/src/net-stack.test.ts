@@ -119,6 +119,51 @@ describe('NetStack: two lwIP instances back to back', () => {
     expect(err.code).toBe('ECONNRESET');
   });
 
+  it('ETIMEDOUT: a SYN nobody answers, and a keepalive that finds the peer gone (lwIP\'s clock run fast)', async () => {
+    let now = 0;
+    const clock = () => now;
+    /** Advances lwIP's clock 250 ms at a time (bounded) until `done()`. */
+    const runUntil = async (done: () => boolean, stack: NetStack[]) => {
+      for (let i = 0; i < 4000 && !done(); i++) {
+        now += 250;
+        for (const s of stack) s.flush();
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    // Into a black hole: lwIP retransmits its SYN, then gives up.
+    const lone = new NetStack({ output: () => undefined, clock });
+    lone.configure({ mode: 'l3', mtu: 1400, ipv4: { address: '198.19.7.1/24' } });
+    stacks.push(lone);
+    const c = new StackSocket(lone).connectTo('198.19.7.2', 80);
+    let err: NodeJS.ErrnoException | undefined;
+    c.on('error', (e: NodeJS.ErrnoException) => (err = e));
+    await runUntil(() => err !== undefined, [lone]);
+    expect(err?.code).toBe('ETIMEDOUT');
+    expect(err?.syscall).toBe('connect');
+    expect(now).toBeGreaterThan(10_000);
+
+    // Connected, then the wire goes dead: the keepalive (idle 1 s, then lwIP's 9 probes 75 s apart) ends it.
+    let cut = false;
+    let a: NetStack | undefined;
+    let b: NetStack | undefined;
+    a = new NetStack({ output: (fs) => void (cut || setImmediate(() => fs.forEach((f) => b!.input(f)))), clock });
+    b = new NetStack({ output: (fs) => void (cut || setImmediate(() => fs.forEach((f) => a!.input(f)))), clock });
+    a.configure({ mode: 'l3', mtu: 1400, ipv4: { address: '198.19.7.1/24' } });
+    b.configure({ mode: 'l3', mtu: 1400, ipv4: { address: '198.19.7.2/24' } });
+    stacks.push(a, b);
+    await listen(b, 7, (s) => s.on('error', () => undefined));
+    const k = connect(a, '198.19.7.2', 7);
+    await once(k, 'connect');
+    k.setKeepAlive(true, 1000);
+    cut = true;
+    let kerr: NodeJS.ErrnoException | undefined;
+    k.on('error', (e: NodeJS.ErrnoException) => (kerr = e));
+    const at = now;
+    await runUntil(() => kerr !== undefined, [a, b]);
+    expect(kerr?.code).toBe('ETIMEDOUT');
+    expect(now - at).toBeGreaterThanOrEqual(1000 + 9 * 75_000);
+  });
+
   it('destroy(): a FIN when everything was read, a reset when data was left unread (as the kernel)', async () => {
     const [a, b] = pair('l2');
     const accepted: StackSocket[] = [];

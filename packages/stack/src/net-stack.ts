@@ -39,6 +39,8 @@ export interface NetStackOptions {
   limits?: Partial<StackLimits>;
   /** Flushes at the end of each read of the owner's input (see FlushScheduler); default: one of its own. */
   scheduler?: FlushScheduler;
+  /** lwIP's clock in milliseconds (default performance.now): tests run its timers faster. */
+  clock?: () => number;
 }
 
 export interface InterfaceConfig {
@@ -108,7 +110,7 @@ export class NetStack implements Flushable {
         this.tx.push(b);
       },
     };
-    this.lwip = new Lwip(sink);
+    this.lwip = new Lwip(sink, opts.clock);
   }
 
   get mode(): 'l2' | 'l3' | undefined {
