@@ -54,9 +54,7 @@ function ticketKeysOf(clusterSecret: string | undefined): { ticketKeys?: Buffer 
   return clusterSecret ? { ticketKeys: sessionTicketKeys(clusterSecret) } : {};
 }
 
-/** `beforeSwitchListens`: awaited before the switch node starts listening (the warm-up and
- * collection of startup-tuning.ts). */
-export async function startServices(loaded: LoadedConfig, which: ServiceSelection, logger: Logger, beforeSwitchListens?: () => Promise<void>): Promise<Services> {
+export async function startServices(loaded: LoadedConfig, which: ServiceSelection, logger: Logger): Promise<Services> {
   const { config } = loaded;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -178,7 +176,6 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       dtcp,
       ...switchNodeSettings(loaded),
     });
-    await beforeSwitchListens?.();
     await switchNode.start();
     // Without a broker the node still starts: it serves what it knows and keeps trying.
     if (brokerLink) await brokerLink.start();
