@@ -19,13 +19,19 @@
  * functions by self time of each process (profiles stay in DIR/<role>/); --figure setup
  * [--sessions N, default 5000] profiles the switch while the scale test connects; --figure
  * setups [--setups N] profiles the switch through the setups benchmark's three admissions.
+ * First seconds (issue 14): --figure first-seconds [--only elink-l2,elink-l3] [--rounds N,
+ * default 3] [--variants tuned,untuned,warm-up-only,gc-only, default tuned,untuned]
+ * [--pings N, default 200] [--flood N, default 10000]: ping right after the EL clients start
+ * and again after a flood, paired against SoftEther (bench/lib/first-seconds.ts); writes
+ * first-seconds.json into --out.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { elinkSystem } from './lib/elink.js';
+import { elinkSystem, TUNING_FLAGS, type TuningVariant } from './lib/elink.js';
+import { firstSecondsBenchmark, summaryTable } from './lib/first-seconds.js';
 import { elinkCrossNodeSystem } from './lib/elink-cluster.js';
 import { ensurePackages } from './lib/install.js';
 import { summarizeProfile } from './lib/cpu-profile.js';
@@ -58,6 +64,10 @@ const { values: args } = parseArgs({
     'dtcp-tunnels': { type: 'string' },
     profile: { type: 'string' },
     figure: { type: 'string' },
+    rounds: { type: 'string' },
+    variants: { type: 'string' },
+    pings: { type: 'string' },
+    flood: { type: 'string' },
     // Clients without TSO offload (elink connect --no-offload): the "before" figures.
     'no-offload': { type: 'boolean', default: false },
   },
@@ -149,8 +159,39 @@ async function profileSystems(figure: 'tcp1' | 'ping'): Promise<void> {
   }
 }
 
+/** --figure first-seconds: the cold and warm windows, paired against SoftEther. */
+async function firstSecondsMain(): Promise<void> {
+  const missing = ensurePackages(['iputils-ping', 'softether-vpnserver', 'softether-vpnclient', 'softether-vpncmd']);
+  if (missing) throw new Error(`first-seconds needs SoftEther: ${missing}`);
+  const modes = (['l2', 'l3'] as const).filter((m) => !args.only || only.has(`elink-${m}`));
+  const variants = (args.variants ?? 'tuned,untuned').split(',') as TuningVariant[];
+  for (const v of variants) if (!(v in TUNING_FLAGS)) throw new Error(`--variants: unknown variant ${v} (${Object.keys(TUNING_FLAGS).join(', ')})`);
+  const topo = createTopology();
+  const work = mkdtempSync(join(tmpdir(), 'elink-bench-'));
+  try {
+    process.stderr.write('first seconds: EL started afresh per round, pings alternating with SoftEther …\n');
+    const r = await firstSecondsBenchmark(topo, work, {
+      modes: [...modes],
+      variants,
+      rounds: Number(args.rounds ?? 3),
+      pings: Number(args.pings ?? 200),
+      block: 25,
+      flood: Number(args.flood ?? 10_000),
+      log: (l) => process.stderr.write(`${l}\n`),
+    });
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'first-seconds.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, ...r }, null, 2) + '\n');
+    process.stdout.write(summaryTable(r.summary) + `\n\nwrote ${join(outDir, 'first-seconds.json')}\n`);
+  } finally {
+    await stopAll();
+    topo.destroy();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces, TAP/TUN devices)');
+  if (args.figure === 'first-seconds') return firstSecondsMain();
   if (args.profile) {
     const figure = args.figure === 'ping' || args.figure === 'setup' || args.figure === 'setups' ? args.figure : 'tcp1';
     return profileMain(args.profile, figure);

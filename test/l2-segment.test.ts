@@ -113,6 +113,22 @@ describe.skipIf(!enabled)('L2 segment end to end (root, network namespaces, TAP)
     expect(addr).toContain(host('h1').v6);
   });
 
+  it('starts tuned (issue 14): memory reducer off (re-executed, same pid), the frame path warmed and the heap collected before serving', () => {
+    const cmdline = (pid: number | undefined) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const before = (logs: Record<string, unknown>[], a: string, b: string) => logs.findIndex((l) => l.msg === a) < logs.findIndex((l) => l.msg === b);
+    expect(cmdline(server.child.pid)).toContain('--no-memory-reducer');
+    const warmed = server.logs.find((l) => l.msg === 'frame path warmed up');
+    expect(Number(warmed?.roundTrips)).toBeGreaterThan(0);
+    expect(before(server.logs, 'frame path warmed up', 'switch listening')).toBe(true);
+    expect(before(server.logs, 'start-up garbage collected', 'switch listening')).toBe(true);
+    const c = host('h1').client!;
+    expect(cmdline(c.child.pid)).toContain('--no-memory-reducer');
+    expect(Number(c.logs.find((l) => l.msg === 'frame path warmed up')?.roundTrips)).toBeGreaterThan(0);
+    expect(before(c.logs, 'start-up garbage collected', 'interface configured')).toBe(true);
+    // The warm-up's own node logs nothing into the real log: one 'switch listening', the real one's port.
+    expect(server.logs.filter((l) => l.msg === 'switch listening').map((l) => l.port)).toEqual([switchPort]);
+  });
+
   it('pings over IPv4 both ways', () => {
     for (const [a, b] of [['h1', 'h2'], ['h2', 'h1'], ['h3', 'h1']]) {
       const out = sh('ping', ['-c', '3', '-i', '0.2', '-W', '2', host(b).v4], { ns: host(a).ns });

@@ -36,14 +36,25 @@ function logLine(out: string, msg: string): Record<string, unknown> | undefined 
   return undefined;
 }
 
+/** Start-up tuning (issue 14): all of it (the default), none, only the warm-up, only the GC part. */
+export type TuningVariant = 'tuned' | 'untuned' | 'warm-up-only' | 'gc-only';
+export const TUNING_FLAGS: Record<TuningVariant, string[]> = {
+  tuned: [],
+  untuned: ['--no-warm-up', '--no-gc-tuning'],
+  'warm-up-only': ['--no-gc-tuning'],
+  'gc-only': ['--no-warm-up'],
+};
+
 /** `profileDir`: run server and clients under `node --cpu-prof`, one subdirectory per role.
- * `transport`: the clients' `--transport` (raw TLS, or EL over WebSocket on the same port). */
-export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string, noOffload = false, transport: 'tls' | 'ws' = 'tls'): SystemDef {
+ * `transport`: the clients' `--transport` (raw TLS, or EL over WebSocket on the same port).
+ * `variant`: which start-up tuning server and clients run with (issue 14; default all of it). */
+export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string, noOffload = false, transport: 'tls' | 'ws' = 'tls', variant: TuningVariant = 'tuned'): SystemDef {
+  const tuning = TUNING_FLAGS[variant];
   // Node flags, not NODE_OPTIONS: --cpu-prof is not allowed there.
   const prof = (role: string): string[] => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, role)}`] : []);
   return {
     id: `elink-${mode}${transport === 'ws' ? '-ws' : ''}`,
-    label: `Emotion Link ${mode.toUpperCase()}${transport === 'ws' ? ' over WebSocket' : ''}`,
+    label: `Emotion Link ${mode.toUpperCase()}${transport === 'ws' ? ' over WebSocket' : ''}${variant === 'tuned' ? '' : ` (${variant})`}`,
     async start(topo: Topology, work: string): Promise<RunningSystem> {
       if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npx tsc -b\` first`);
       const procs: Daemon[] = [];
@@ -71,7 +82,7 @@ export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string, noOffload = 
         writeFileSync(join(work, 'pw'), `${PASSWORD}\n`);
         for (const user of ['bench1', 'bench2']) cli(['user', 'add', user, '--segment', segment, '--password-file', join(work, 'pw'), '--state', work]);
 
-        const server = daemon(process.execPath, [...prof('server'), CLI, 'up', '--state', work], { ns: topo.server.ns });
+        const server = daemon(process.execPath, [...prof('server'), CLI, 'up', '--state', work, ...tuning], { ns: topo.server.ns });
         procs.push(server);
         await server.waitFor(/"emotion link started"/, 30_000, 'elink up');
         const broker = `https://${topo.server.address}:8443`;
@@ -79,7 +90,7 @@ export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string, noOffload = 
           topo.clients.map(async (c, i) => {
             const client = daemon(
               process.execPath,
-              [...prof(`client${i + 1}`), CLI, 'connect', '--broker', broker, '--ca', join(work, 'ca.pem'), '--user', `bench${i + 1}`, '--password-file', join(work, 'pw'), '--ifname', 'el0', '--device', c.name, '--state', join(work, 'client-state'), '--transport', transport, ...(noOffload ? ['--no-offload'] : [])],
+              [...prof(`client${i + 1}`), CLI, 'connect', '--broker', broker, '--ca', join(work, 'ca.pem'), '--user', `bench${i + 1}`, '--password-file', join(work, 'pw'), '--ifname', 'el0', '--device', c.name, '--state', join(work, 'client-state'), '--transport', transport, ...(noOffload ? ['--no-offload'] : []), ...tuning],
               { ns: c.ns },
             );
             procs.push(client);

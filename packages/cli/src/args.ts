@@ -30,6 +30,13 @@ const SERVER_FLAGS: Record<string, ServerFlag> = {
     help: '      --advertise HOST   address clients are sent to (env ELINK_ADVERTISE; default: the\n                         address the client reached the broker at)',
   },
   'node-id': { option: { type: 'string' }, kinds: ['up', 'switch'], help: '      --node-id ID       switch node id (env ELINK_NODE_ID; default: host name)' },
+  // Issue 14: the first packets after a start find warm code and no memory-reducer GC.
+  'no-warm-up': { option: { type: 'boolean' }, kinds: ['up', 'switch'], help: '      --no-warm-up       do not push throwaway frames through the frame path before\n                         serving (a loopback switch of its own, ~250 ms; docs/benchmarks.md)' },
+  'no-gc-tuning': {
+    option: { type: 'boolean' },
+    kinds: ['up', 'switch'],
+    help: '      --no-gc-tuning     keep V8\'s memory reducer and skip the full collection before\n                         the switch listens (env ELINK_GC_TUNING=0)',
+  },
   help: { option: { type: 'boolean', short: 'h' }, kinds: ALL, help: '  -h, --help             this help' },
 };
 

@@ -2,6 +2,8 @@
 /**
  * The one `elink` command.
  */
+// First: a serving command may re-execute itself with a V8 flag before anything else loads.
+import './gc-reexec.js';
 import { ElError } from '@elink/protocol';
 import { initCommand, serve } from './commands/serve.js';
 import { connectCommand } from './commands/connect.js';

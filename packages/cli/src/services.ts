@@ -54,7 +54,9 @@ function ticketKeysOf(clusterSecret: string | undefined): { ticketKeys?: Buffer 
   return clusterSecret ? { ticketKeys: sessionTicketKeys(clusterSecret) } : {};
 }
 
-export async function startServices(loaded: LoadedConfig, which: ServiceSelection, logger: Logger): Promise<Services> {
+/** `beforeSwitchListens`: awaited before the switch node starts listening (the warm-up and
+ * collection of startup-tuning.ts). */
+export async function startServices(loaded: LoadedConfig, which: ServiceSelection, logger: Logger, beforeSwitchListens?: () => Promise<void>): Promise<Services> {
   const { config } = loaded;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -176,6 +178,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       dtcp,
       ...switchNodeSettings(loaded),
     });
+    await beforeSwitchListens?.();
     await switchNode.start();
     // Without a broker the node still starts: it serves what it knows and keeps trying.
     if (brokerLink) await brokerLink.start();

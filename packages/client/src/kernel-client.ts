@@ -20,6 +20,11 @@ export interface KernelClientOptions extends ConnectorOptions {
   /** Open the device with TSO/checksum offload and offer "gso" to the switch: TCP leaves
    * as 64 KiB super-frames instead of MTU-sized frames. Default true. */
   offload?: boolean;
+  /** Awaited once, after the first welcome and before the device gets its addresses (or
+   * joins its bridge): the CLI's warm-up and forced collection (issue 14), so the first
+   * real packets find warm code and a clean heap. A rejection is the caller's to log; the
+   * client goes on. */
+  beforeConfigure?: () => Promise<void>;
 }
 
 export interface KernelClientStats {
@@ -117,6 +122,8 @@ export class KernelClient extends EventEmitter {
       this.device = device;
       this.deviceQueue = new OutputQueue(new DeviceWriter(device), { scheduler: this.scheduler });
       this.netconf = new InterfaceConfig(device.name);
+      const before = this.opts.beforeConfigure;
+      if (before) await before().catch(() => undefined);
     } else {
       this.device.setMtu(welcome.mtu);
     }

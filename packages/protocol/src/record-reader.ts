@@ -24,6 +24,10 @@ export interface RecordReaderOptions {
 }
 
 /** Staging for records that span transient chunks (at most 64 KiB each). */
+/** Records up to this long are copied out of a transient chunk with a loop, not through a
+ * view: no garbage, and as fast up to here (Node 24 here: 50 against 59 ns at 48 bytes, 68
+ * against 70 at 80; the loop loses beyond: 76 against 60 at 96, 160 against 69 at 256). */
+const SMALL_COPY = 80;
 const stagingPool = new BufferPool(64, [16 * 1024, 64 * 1024]);
 
 /** Staging memory for `size` bytes: up to 4 KiB a slice of Node's Buffer pool, else a
@@ -144,12 +148,14 @@ export class RecordReader {
       if (length > limit) return this.fail(new ElError('EL_ERR_RECORD_TOO_LONG', `record type 0x${type.toString(16).padStart(2, '0')} of ${length} bytes exceeds the limit of ${limit}`));
 
       if (end - off >= length) {
-        let payload = chunk.subarray(off, off + length);
+        let payload: Buffer;
         if (this.transient) {
-          const own = this.allocate(type, length);
-          own.set(payload);
-          payload = own;
-        }
+          payload = this.allocate(type, length);
+          // A small record (an ACK, ARP) byte by byte: no view of the chunk per record
+          // (issue 14: less garbage per small packet).
+          if (length <= SMALL_COPY) for (let i = 0; i < length; i++) payload[i] = chunk[off + i];
+          else payload.set(chunk.subarray(off, off + length));
+        } else payload = chunk.subarray(off, off + length);
         off += length;
         this.onRecord(type, payload);
       } else {

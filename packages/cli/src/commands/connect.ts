@@ -10,6 +10,7 @@ import { SESSION_OPTIONS } from '../session-options.js';
 import { createLogger } from '../logger.js';
 import { VERSION } from '../version.js';
 import { connectExit, exitStatusHelp } from './connect-exit.js';
+import { startupTuning } from '../startup-tuning.js';
 
 export const connectHelp = `elink connect — join a segment through a TAP/TUN device (needs root or CAP_NET_ADMIN)
 
@@ -41,6 +42,11 @@ Usage: elink connect --broker URL --user NAME --password-file FILE [options]
                             https_proxy; hosts in NO_PROXY / no_proxy are reached directly)
       --no-offload          open the device without TSO/checksum offload and do not offer
                             "gso" to the switch (every frame MTU-sized, as before offload)
+      --no-warm-up          do not push throwaway frames through the client's frame path
+                            while logging in (a loopback switch of its own in this
+                            process, ~250 ms of CPU; nothing reaches a device or the node)
+      --no-gc-tuning        keep V8's memory reducer and skip the full collection before
+                            the interface gets its addresses (env ELINK_GC_TUNING=0)
       --log-level LEVEL     fatal|error|warn|info|debug|trace (default info)
 
 DNS: a segment may push DNS servers and search domains (its dns setting). elink connect
@@ -57,6 +63,8 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     ifname: { type: 'string' },
     prefix: { type: 'boolean' },
     'no-offload': { type: 'boolean' },
+    'no-warm-up': { type: 'boolean' },
+    'no-gc-tuning': { type: 'boolean' },
   });
   if (values.help) return void console.log(connectHelp);
   const broker = values.broker ?? process.env.ELINK_BROKER;
@@ -79,6 +87,8 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
 
   const logger = createLogger(values['log-level'] ?? process.env.ELINK_LOG_LEVEL ?? 'info', 'elink-connect');
   logger.info({ version: VERSION, node: process.version, broker, user, device: values.device, transport, ...(proxy.proxy ? { proxy: proxy.proxy.display, proxyFrom: proxy.source } : {}) }, 'elink connect starting');
+  // Runs while the client logs in; awaited before the interface gets its addresses.
+  const tuning = startupTuning({ warmUp: !values['no-warm-up'], gc: !values['no-gc-tuning'] && process.env.ELINK_GC_TUNING !== '0', modes: ['l2'], offload: !values['no-offload'], logger });
   const client = new KernelClient({
     broker,
     credentials: { user, password, ...(values.segment ? { segment: values.segment } : {}), ...(values.device ? { device: values.device } : {}), ...(values.prefix ? { prefix: true } : {}) },
@@ -89,6 +99,7 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     proxy,
     ifname: values.ifname,
     offload: !values['no-offload'],
+    beforeConfigure: tuning.ready,
     ...(bridge ? { attach: bridge.attach } : {}),
     logger,
   });

@@ -13,6 +13,7 @@ import { startServices, type ServiceSelection } from '../services.js';
 import { CONFIG_FILE, DEMO_PASSWORD_FILE, DEMO_USER, ensureAdminToken, initState, localNames } from '../state.js';
 import { connectHosts, urlHost } from '../connect-host.js';
 import { listenError } from '../listen-error.js';
+import { startupTuning } from '../startup-tuning.js';
 import { ensureAdvertisedNames, missingNamesMessage } from '../server-cert.js';
 import { VERSION } from '../version.js';
 
@@ -119,7 +120,11 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
   const which: ServiceSelection = { broker: kind !== 'switch', switch: kind !== 'broker' };
   let services: Awaited<ReturnType<typeof startServices>>;
   try {
-    services = await startServices(loaded, which, logger);
+    // The warm-up runs while the services are set up; the switch awaits it before it listens.
+    const tuning = which.switch
+      ? startupTuning({ warmUp: !values['no-warm-up'], gc: !values['no-gc-tuning'] && process.env.ELINK_GC_TUNING !== '0', modes: [...new Set(loaded.config.segments.map((s) => s.mode))], offload: false, logger })
+      : undefined;
+    services = await startServices(loaded, which, logger, tuning?.ready);
   } catch (err) {
     const running = [...(which.switch ? (['switch'] as const) : []), ...(which.broker ? (['broker'] as const) : []), 'admin' as const];
     throw listenError(err, loaded.config, running, loaded.file) ?? err;
