@@ -2,6 +2,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { ConnectionGuard, sourceOf } from './connection-guard.js';
 import { FdBudget, readFdLimit } from './fd-budget.js';
 import { waitUntil } from '../testing/test-client.js';
@@ -143,5 +144,29 @@ describe('readmit (PROXY protocol: the real source behind a load balancer)', () 
     expect(guard.pending).toBe(1);
     held[1]!.destroy();
     await waitUntil(() => guard.pending === 0, 'all released');
+  });
+
+  it('two connections named by one real address and port (one client port to two balancer addresses) each leave the count once; the gauge follows', async () => {
+    const { logger } = logSink();
+    const registry = new Registry();
+    const guard = new ConnectionGuard({ listener: 't', logger, registry, limits: { pendingPerSource: 10, acceptRatePerSource: 1000, pending: 100, acceptRate: 1000 } });
+    const gauge = async (): Promise<number> => (await registry.getSingleMetric('el_listener_pending_connections')!.get()).values[0]!.value;
+    const { port, held } = await listen(guard);
+    await open(port, 2);
+    await waitUntil(() => held.length === 2, 'two admitted');
+    expect(guard.readmit(held[0]!, '198.51.100.7', 1111)).toBe(true);
+    expect(guard.readmit(held[1]!, '198.51.100.7', 1111)).toBe(true);
+    expect(guard.pending).toBe(2);
+    expect(await gauge()).toBe(2);
+    // The newer one is welcomed; the older closes before authenticating.
+    guard.authenticated('198.51.100.7', 1111);
+    expect(guard.pending).toBe(1);
+    held[0]!.destroy();
+    await waitUntil(() => guard.pending === 0, 'the older released');
+    expect(await gauge()).toBe(0);
+    held[1]!.destroy();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(guard.pending).toBe(0);
+    expect(await gauge()).toBe(0);
   });
 });

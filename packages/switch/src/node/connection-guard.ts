@@ -103,10 +103,12 @@ export class ConnectionGuard {
   private readonly perSource = new Map<string, number>();
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly total: TokenBucket;
-  /** Pending connections by "address|port" (what authenticated() names). */
-  private readonly pendingPeers = new Map<string, string>();
-  /** The pendingPeers key of each admitted socket (readmit() moves it to the real source). */
-  private readonly keys = new WeakMap<Socket, string>();
+  /** Pending connections, each with its "address|port" key and source (readmit() moves both to the real source). */
+  private readonly pendingSockets = new Map<Socket, { key: string; source: string }>();
+  /** "address|port" → the newest pending socket with it (what authenticated() names). Two
+   * connections can share a key (one client port to two load balancers' addresses); each
+   * socket still leaves the count exactly once. */
+  private readonly byKey = new Map<string, Socket>();
   private readonly metrics: Metrics | undefined;
   private readonly now: () => number;
   private shedding = false;
@@ -124,7 +126,7 @@ export class ConnectionGuard {
 
   /** Connections not yet authenticated. */
   get pending(): number {
-    return this.pendingPeers.size;
+    return this.pendingSockets.size;
   }
 
   /**
@@ -153,19 +155,14 @@ export class ConnectionGuard {
       socket.destroy();
       return false;
     }
-    const source = sourceOf(socket.remoteAddress);
-    const peer = `${socket.remoteAddress}|${socket.remotePort}`;
     this.open++;
     this.admitted++;
     this.opts.fds?.opened();
-    this.perSource.set(source, (this.perSource.get(source) ?? 0) + 1);
-    this.pendingPeers.set(peer, source);
-    this.keys.set(socket, peer);
-    this.metrics?.pending.inc({ listener: this.opts.listener });
+    this.hold(socket, `${socket.remoteAddress}|${socket.remotePort}`, sourceOf(socket.remoteAddress));
     socket.once('close', () => {
       this.open--;
       this.opts.fds?.closed();
-      this.release(this.keys.get(socket) ?? peer);
+      this.release(socket);
     });
     return true;
   }
@@ -178,9 +175,7 @@ export class ConnectionGuard {
    * source is over its limits.
    */
   readmit(socket: Socket, address: string, port: number): boolean {
-    const old = this.keys.get(socket);
-    const oldSource = old === undefined ? undefined : this.pendingPeers.get(old);
-    if (old === undefined || oldSource === undefined) return true;
+    if (!this.pendingSockets.has(socket)) return true;
     const source = sourceOf(address);
     const reason = this.sourceRefusal(source, this.now());
     if (reason) {
@@ -190,34 +185,38 @@ export class ConnectionGuard {
       socket.destroy();
       return false;
     }
-    this.pendingPeers.delete(old);
-    const n = (this.perSource.get(oldSource) ?? 1) - 1;
-    if (n > 0) this.perSource.set(oldSource, n);
-    else this.perSource.delete(oldSource);
-    const key = `${address}|${port}`;
-    this.pendingPeers.set(key, source);
-    this.perSource.set(source, (this.perSource.get(source) ?? 0) + 1);
-    this.keys.set(socket, key);
+    this.release(socket);
+    this.hold(socket, `${address}|${port}`, source);
     return true;
   }
 
   /** The connection from `address`:`port` passed authentication: it no longer counts as pending. */
   authenticated(address: string | undefined, port: number | undefined): void {
-    this.release(`${address}|${port}`);
+    const socket = this.byKey.get(`${address}|${port}`);
+    if (socket) this.release(socket);
   }
 
   stop(): void {
     this.summary.stop();
   }
 
-  private release(peer: string): void {
-    const source = this.pendingPeers.get(peer);
-    if (source === undefined) return;
-    this.pendingPeers.delete(peer);
-    this.metrics?.pending.dec({ listener: this.opts.listener });
-    const n = (this.perSource.get(source) ?? 1) - 1;
-    if (n > 0) this.perSource.set(source, n);
-    else this.perSource.delete(source);
+  private hold(socket: Socket, key: string, source: string): void {
+    this.pendingSockets.set(socket, { key, source });
+    this.byKey.set(key, socket);
+    this.perSource.set(source, (this.perSource.get(source) ?? 0) + 1);
+    this.metrics?.pending.set({ listener: this.opts.listener }, this.pendingSockets.size);
+  }
+
+  /** `socket` no longer counts as pending (authenticated, readmitted, or closed); once only. */
+  private release(socket: Socket): void {
+    const entry = this.pendingSockets.get(socket);
+    if (entry === undefined) return;
+    this.pendingSockets.delete(socket);
+    if (this.byKey.get(entry.key) === socket) this.byKey.delete(entry.key);
+    this.metrics?.pending.set({ listener: this.opts.listener }, this.pendingSockets.size);
+    const n = (this.perSource.get(entry.source) ?? 1) - 1;
+    if (n > 0) this.perSource.set(entry.source, n);
+    else this.perSource.delete(entry.source);
   }
 
   private refusal(source: string): RefusalReason | undefined {
@@ -236,7 +235,7 @@ export class ConnectionGuard {
     const perSource = this.sourceRefusal(source, now);
     if (perSource) return perSource;
     if (!this.total.take(now)) return 'accept_rate';
-    if (this.pendingPeers.size >= this.limits.pending) return 'pending';
+    if (this.pendingSockets.size >= this.limits.pending) return 'pending';
     return undefined;
   }
 
