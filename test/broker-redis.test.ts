@@ -117,7 +117,7 @@ describe.skipIf(!haveRedis)('brokers sharing one Redis', () => {
     expect(status.status).toBe(200);
     expect(status.body.leases.lab).toBe(200);
     expect(status.body.store).toBe('redis');
-  });
+  }, 60_000); // 200 scrypt hashes on two cores: seconds on a quiet machine, far more beside other work
 
   it('keeps a device on its address across a broker restart, whichever broker it asks', async () => {
     const first = await login(0, { device: 'sticky' });
