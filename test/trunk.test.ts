@@ -8,7 +8,10 @@
  * nodes carry 10 MB byte-identical as TCP super-frames crossing the trunk whole
  * (TRUNK_FRAME_GSO); a forged trunk (wrong
  * secret) is refused; a loop through two bridge clients (one per node, their TAPs on one
- * Linux bridge) is frozen and reported, and the looping frames stop.
+ * Linux bridge) is frozen and reported, and the looping frames stop. Before the loop (which
+ * freezes MACs of the L2 segment for a while): a node frozen with SIGSTOP (no FIN) is
+ * declared down by the keepalive (1 s × 3 here), what was learned from it withdrawn, and
+ * after SIGCONT the trunk is up again and pings pass.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -118,7 +121,7 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
       doc.setIn(['switch', 'advertise'], underlay.gateway);
       doc.setIn(['switch', 'maxSessions'], 3);
       doc.setIn(['switch', 'broker'], doc.createNode({ urls: [brokerUrl], clusterSecret: CLUSTER_SECRET, interval: 1 }));
-      doc.setIn(['switch', 'trunk'], doc.createNode({ host: '127.0.0.1', advertise: '127.0.0.254,127.0.0.1', port: trunkA, macMoves: { maxMoves: 3, window: 60, freeze: 60 } }));
+      doc.setIn(['switch', 'trunk'], doc.createNode({ host: '127.0.0.1', advertise: '127.0.0.254,127.0.0.1', port: trunkA, keepalive: 1, keepaliveMissed: 3, macMoves: { maxMoves: 3, window: 60, freeze: 60 } }));
     });
     for (const u of users) {
       const r = spawnSync(process.execPath, [fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url)), 'user', 'add', u.name, '--segment', u.segment, '--password-file', join(state, 'pw'), '--state', state], { encoding: 'utf8' });
@@ -222,6 +225,34 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
     await nodes.a!.waitFor((l) => l.code === 'EL_ERR_TRUNK_AUTH' || (typeof l.msg === 'string' && l.msg.includes('trunk connections refused')), 10_000, 'the refusal logged');
     expect(await metric('a', 'el_trunk_up', { peer: 'sw-b' })).toBe(1);
   });
+
+  it('declares a frozen node (SIGSTOP, no FIN) down by the keepalive, withdraws its endpoints, and takes it back after SIGCONT', async () => {
+    const from = nodes.a!.logs.length;
+    const fromB = nodes.b!.logs.length;
+    const timeouts = await metric('a', 'el_trunk_downs_total', { peer: 'sw-b', reason: 'timeout' });
+    expect(await metric('a', 'el_trunk_remote_endpoints', { segment: 'lab' })).toBeGreaterThan(0);
+    const b = nodes.b!.child;
+    b.kill('SIGSTOP');
+    try {
+      await nodes.a!.waitFor((l) => nodes.a!.logs.indexOf(l) >= from && l.msg === 'trunk down' && l.peer === 'sw-b', 15_000, 'the trunk to the frozen node down on A');
+      const down = nodes.a!.logs.slice(from).find((l) => l.msg === 'trunk down');
+      expect(down).toMatchObject({ reason: 'timeout', code: 'EL_ERR_KEEPALIVE_TIMEOUT' });
+      expect(await metric('a', 'el_trunk_downs_total', { peer: 'sw-b', reason: 'timeout' })).toBe(timeouts + 1);
+      expect(await metric('a', 'el_trunk_up', { peer: 'sw-b' })).toBe(0);
+      // Everything learned from B is gone at once: h2 (on B) is no longer known on A.
+      expect(await metric('a', 'el_trunk_remote_endpoints', { segment: 'lab' })).toBe(0);
+      expect(await metric('a', 'el_trunk_remote_endpoints', { segment: 'net' })).toBe(0);
+      expect(sh('ping', ['-c', '1', '-W', '1', host('h2').v4], { ns: host('h1').ns, allowFail: true })).toMatch(/ 100% packet loss/);
+    } finally {
+      b.kill('SIGCONT');
+    }
+    await Promise.all([
+      nodes.a!.waitFor((l) => nodes.a!.logs.indexOf(l) >= from && l.msg === 'trunk up' && l.peer === 'sw-b', 20_000, 'the trunk up again on A'),
+      nodes.b!.waitFor((l) => nodes.b!.logs.indexOf(l) >= fromB && l.msg === 'trunk up' && l.peer === 'sw-a', 20_000, 'the trunk up again on B'),
+    ]);
+    await until('the pings pass again', () => / 0% packet loss/.test(sh('ping', ['-c', '2', '-i', '0.2', '-W', '1', host('h2').v4], { ns: host('h1').ns, allowFail: true })), 15_000);
+    expect(sh('ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', host('h4').v6], { ns: host('h3').ns, allowFail: true })).toMatch(/ 0% packet loss/);
+  }, 60_000);
 
   it('freezes a MAC looping through two nodes (two bridge clients on one Linux bridge), reports it, and the loop stops', async () => {
     // The loop: erin's TAP (on A) and frank's TAP (on B) in one bridge, and a probe port.

@@ -137,6 +137,9 @@ const trunkSchema = z.strictObject({
   /** Announcements per second per trunk, and the burst (the rest waits). */
   announceRate: z.number().int().min(10).max(10_000_000).default(DEFAULT_TRUNK.announceRate),
   announceBurst: z.number().int().min(10).max(10_000_000).default(DEFAULT_TRUNK.announceBurst),
+  /** Seconds between trunk pings, and how many intervals without a record declare the peer down. */
+  keepalive: z.number().min(0.1).max(3600).default(seconds(DEFAULT_TRUNK.keepaliveMs)),
+  keepaliveMissed: z.number().int().min(1).max(100).default(DEFAULT_TRUNK.keepaliveMissed),
   /** Loop freezing: a MAC moving between nodes more than maxMoves times within window seconds is frozen for freeze seconds. */
   macMoves: z
     .strictObject({

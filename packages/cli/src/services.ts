@@ -391,6 +391,8 @@ export function switchTrunkSettings(loaded: LoadedConfig): SwitchNodeOptions['tr
       announceRate: sw.trunk.announceRate,
       announceBurst: sw.trunk.announceBurst,
       macMoves: { maxMoves: sw.trunk.macMoves.maxMoves, windowSeconds: sw.trunk.macMoves.window, freezeSeconds: sw.trunk.macMoves.freeze },
+      keepaliveMs: Math.round(sw.trunk.keepalive * 1000),
+      keepaliveMissed: sw.trunk.keepaliveMissed,
     }
   );
 }

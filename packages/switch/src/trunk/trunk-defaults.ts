@@ -28,9 +28,10 @@ export interface TrunkSettings {
   reconnectMaxMs: number;
   /** TLS handshake plus trunk_hello. */
   helloTimeoutMs: number;
-  /** Ping interval, and silence after which a trunk is closed. */
+  /** Ping interval, and how many intervals of silence (no record at all) declare the peer
+   * down (a vanished peer sends no FIN): withdrawn at once, redialed with backoff. */
   keepaliveMs: number;
-  timeoutMs: number;
+  keepaliveMissed: number;
   /** The trunk's output queue (per tick, high-water mark). */
   queue: Omit<QueueOptions, 'scheduler' | 'now'>;
 }
@@ -46,8 +47,9 @@ export const DEFAULT_TRUNK: Omit<TrunkSettings, 'secret' | 'host' | 'port' | 'pe
   reconnectMinMs: 250,
   reconnectMaxMs: 10_000,
   helloTimeoutMs: 10_000,
+  // A peer gone without a FIN is down within 3 × 5 s = 15 s.
   keepaliveMs: 5_000,
-  timeoutMs: 15_000,
+  keepaliveMissed: 3,
   // A trunk carries many sessions' traffic: room for more per tick than one session.
   queue: { maxFrames: 16_384, maxBytes: 8 * 1024 * 1024, highWaterBytes: 16 * 1024 * 1024, writeTimeoutMs: 15_000 },
 };

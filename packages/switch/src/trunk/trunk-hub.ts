@@ -26,7 +26,7 @@ import { ConnectionGuard } from '../node/connection-guard.js';
 import type { FdBudget } from '../node/fd-budget.js';
 import { trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
 import { trunkSegmentId } from './segment-id.js';
-import { Trunk, type TrunkHost, type TrunkLimits } from './trunk.js';
+import { Trunk, TRUNK_DOWN_REASONS, type TrunkHost, type TrunkLimits } from './trunk.js';
 import { DEFAULT_GSO } from '../node/defaults.js';
 import { DEFAULT_TRUNK, DEFAULT_TRUNK_CONNECTION_LIMITS, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk-defaults.js';
 
@@ -160,6 +160,7 @@ export class TrunkHub implements TrunkHost {
   private readonly announced = { in: 0, out: 0 };
   private readonly pastDrops = { queue_full: 0, slow_peer: 0, device_drop: 0 };
   private readonly connects: Counter<'peer' | 'result'> | undefined;
+  private readonly downs: Counter<'peer' | 'reason'> | undefined;
   /** Admission at accept on the trunk port (limits before the proof). */
   private readonly guard: ConnectionGuard;
 
@@ -176,13 +177,16 @@ export class TrunkHub implements TrunkHost {
       announceBurst: s.announceBurst,
       helloTimeoutMs: s.helloTimeoutMs,
       keepaliveMs: s.keepaliveMs,
-      timeoutMs: s.timeoutMs,
+      keepaliveMissed: s.keepaliveMissed,
       queue: { ...s.queue },
     };
     this.preAuth = new EventSummary({ logger: opts.logger, message: 'trunk connections refused', intervalMs: opts.logIntervalMs });
     this.guard = new ConnectionGuard({ listener: 'trunk', limits: DEFAULT_TRUNK_CONNECTION_LIMITS, fds: opts.fds, logger: opts.logger, registry: opts.registry, logIntervalMs: opts.logIntervalMs });
     this.notInstalledLog = new EventSummary({ logger: opts.logger, message: 'trunk announcements not installed', intervalMs: opts.logIntervalMs });
-    if (opts.registry) this.connects = this.registerMetrics(opts.registry);
+    if (opts.registry) {
+      this.connects = this.registerMetrics(opts.registry);
+      this.downs = new Counter({ name: 'el_trunk_downs_total', help: `Up trunks that went down, by peer node and reason (${TRUNK_DOWN_REASONS.join(', ')}; timeout: no record for switch.trunk.keepaliveMissed keepalive intervals).`, labelNames: ['peer', 'reason'], registers: [opts.registry] });
+    }
   }
 
   // ---- lifecycle ----
@@ -488,7 +492,11 @@ export class TrunkHub implements TrunkHost {
     p.bytesIn += t.bytesIn;
     p.framesOut += t.output.framesOut;
     p.bytesOut += t.output.bytesOut;
-    this.logger.info({ peer: t.peerNode, reason: t.closeReason, address: t.conn.peer }, 'trunk down');
+    const reason = t.downReason;
+    this.downs?.inc({ peer: t.peerNode, reason });
+    this.logger.info({ peer: t.peerNode, reason, code: t.closeReason, address: t.conn.peer }, 'trunk down');
+    // Its other dialers wait while a trunk is up (dial()): try it again now, with backoff from here on.
+    for (const o of this.dialers.values()) if (o !== d && o.node === t.peerNode && o.trunk === undefined && o.socket === undefined) this.redial(o, this.settings.reconnectMinMs);
   }
 
   announcementsIn(n: number): void {

@@ -141,6 +141,29 @@ describe('trunks: L2', () => {
     expect(sb.table.lookup(mac(3))).toBeUndefined();
   });
 
+  it('declares a peer that goes silent (no FIN) down after keepaliveMissed intervals: withdrawn, logged and counted as a timeout', async () => {
+    const A = makeHub('a', [l2()], { keepaliveMs: 40, keepaliveMissed: 3 });
+    const B = makeHub('b', [l2()], { keepaliveMs: 40, keepaliveMissed: 3 });
+    const [ca, cb] = memoryRecordConnPair();
+    const ekm = Buffer.alloc(32, 7);
+    const [ta, tb] = [A.hub.connect(ca, 'dial', ekm), B.hub.connect(cb, 'accept', ekm)];
+    await until(() => ta.state === 'up' && tb.state === 'up');
+    const sa = A.seg('lan') as L2Segment;
+    for (let i = 1; i <= 3; i++) (B.seg('lan') as L2Segment).attach(new MemoryPort(`p${i}`), { macLimit: 1, ownMac: mac(i) });
+    await until(() => sa.remoteCount() === 3);
+    // Pings and pongs keep an idle trunk up over many intervals.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ta.state).toBe('up');
+    // A hears nothing from B any more (B's network gone: no FIN, no reset).
+    ca.pauseReading();
+    await until(() => ta.state === 'closed');
+    expect(ta.downReason).toBe('timeout');
+    expect(ta.closeReason).toBe('EL_ERR_KEEPALIVE_TIMEOUT');
+    expect(sa.remoteCount()).toBe(0);
+    expect(A.logs.find((l) => l.msg === 'trunk down')).toMatchObject({ peer: 'b', reason: 'timeout', code: 'EL_ERR_KEEPALIVE_TIMEOUT' });
+    expect(await A.registry.metrics()).toMatch(/el_trunk_downs_total\{peer="b",reason="timeout"\} 1/);
+  });
+
   it('split horizon: a broadcast reaches every peer node once and never goes from one trunk to another', async () => {
     const A = makeHub('a', [l2()]);
     const B = makeHub('b', [l2()]);

@@ -72,12 +72,17 @@ export interface TrunkLimits {
   announceRate: number;
   announceBurst: number;
   helloTimeoutMs: number;
+  /** Ping interval; the trunk is down after keepaliveMissed intervals without a record. */
   keepaliveMs: number;
-  timeoutMs: number;
+  keepaliveMissed: number;
   queue: QueueOptions;
 }
 
 export type TrunkState = 'hello' | 'up' | 'closed';
+
+/** Why an up trunk went down: the `reason` label of el_trunk_downs_total (a few words). */
+export const TRUNK_DOWN_REASONS = ['timeout', 'peer_closed', 'peer_ended', 'slow_peer', 'duplicate', 'segments_changed', 'shutdown', 'error'] as const;
+export type TrunkDownReason = (typeof TRUNK_DOWN_REASONS)[number];
 
 /** A trunk's port in one segment. */
 export class TrunkPort implements Port {
@@ -143,6 +148,8 @@ export class Trunk implements RecordHandlers {
    * than the segment's FRAME limit. */
   refusedFrames = 0;
   closeReason: string | undefined;
+  /** The peer ended the trunk with an error record (closeReason is its code). */
+  endedByPeer = false;
   /** Announcements waiting: per segment id, endpoint key → sequence, or -1 to withdraw. */
   private readonly pending = new Map<number, Map<string, number>>();
   pendingCount = 0;
@@ -178,6 +185,28 @@ export class Trunk implements RecordHandlers {
       ...(host.gso ? { caps: [CAP_GSO] } : {}),
     };
     this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload(hello));
+  }
+
+  /** Why the trunk went down (once closed). */
+  get downReason(): TrunkDownReason {
+    if (this.endedByPeer) return 'peer_ended';
+    switch (this.closeReason) {
+      case 'EL_ERR_KEEPALIVE_TIMEOUT':
+        return 'timeout';
+      case 'EL_ERR_SLOW_PEER':
+        return 'slow_peer';
+      case undefined:
+      case 'peer_closed':
+        return 'peer_closed';
+      case 'duplicate trunk':
+        return 'duplicate';
+      case 'segments changed':
+        return 'segments_changed';
+      case 'shutdown':
+        return 'shutdown';
+      default:
+        return 'error';
+    }
   }
 
   get peer(): string {
@@ -312,6 +341,7 @@ export class Trunk implements RecordHandlers {
         return;
       case 'error':
         this.closeReason = msg.code;
+        this.endedByPeer = true;
         this.host.logger.warn({ peer: this.peer, code: msg.code }, `peer node ended the trunk: ${msg.message}`);
         this.conn.end();
         return;
@@ -386,17 +416,36 @@ export class Trunk implements RecordHandlers {
 
   // ---- keepalive ----
 
+  /** A ping every keepaliveMs; the trunk is down once nothing at all came from the peer for
+   * keepaliveMissed intervals. One timer, armed for whichever comes first, so a vanished
+   * peer (frozen, its network gone: no FIN) is declared down at that deadline, not up to
+   * an interval later. */
   private startKeepalive(): void {
-    const { keepaliveMs, timeoutMs } = this.host.limits;
     this.lastRx = Date.now();
-    this.keepaliveTimer = setInterval(() => {
-      if (Date.now() - this.lastRx > timeoutMs) {
-        this.fail(new ElError('EL_ERR_KEEPALIVE_TIMEOUT', `nothing from the peer node for ${timeoutMs} ms`));
-        return;
-      }
-      this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload({ type: 'ping', id: ++this.pingId }));
-    }, keepaliveMs);
+    this.armKeepalive(this.lastRx + this.host.limits.keepaliveMs);
+  }
+
+  private armKeepalive(nextPing: number): void {
+    const { keepaliveMs, keepaliveMissed } = this.host.limits;
+    const at = Math.min(nextPing, this.lastRx + keepaliveMs * keepaliveMissed);
+    this.keepaliveTimer = setTimeout(() => this.onKeepalive(nextPing), Math.max(1, at - Date.now()));
     this.keepaliveTimer.unref();
+  }
+
+  private onKeepalive(nextPing: number): void {
+    if (this.state !== 'up') return;
+    const { keepaliveMs, keepaliveMissed } = this.host.limits;
+    const now = Date.now();
+    const silent = now - this.lastRx;
+    if (silent >= keepaliveMs * keepaliveMissed) {
+      this.fail(new ElError('EL_ERR_KEEPALIVE_TIMEOUT', `nothing from the peer node for ${silent} ms (${keepaliveMissed} keepalives of ${keepaliveMs} ms missed)`));
+      return;
+    }
+    if (now >= nextPing) {
+      this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload({ type: 'ping', id: ++this.pingId }));
+      nextPing = now + keepaliveMs;
+    }
+    this.armKeepalive(nextPing);
   }
 
   // ---- closing ----
@@ -433,7 +482,7 @@ export class Trunk implements RecordHandlers {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.helloTimer);
-    clearInterval(this.keepaliveTimer);
+    clearTimeout(this.keepaliveTimer);
     clearTimeout(this.flushTimer);
     if (this.immediate) clearImmediate(this.immediate);
     for (const port of this.ports.values()) port.segment.detach(port);
