@@ -20,6 +20,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { ElError, TRUNK_ALPN } from '@elink/protocol';
 import { Backoff, defaultFlushScheduler, inheritRemote, TlsRecordConn, type RecordConn } from '@elink/transport';
 import type { Segment } from '../core/segment.js';
+import { DROP_REASONS } from '../core/drops.js';
 import type { RemoteVerdict } from '../core/endpoints.js';
 import { EventSummary } from '../node/event-summary.js';
 import { ConnectionGuard } from '../node/connection-guard.js';
@@ -156,7 +157,7 @@ export class TrunkHub implements TrunkHost {
   private readonly notInstalledLog: EventSummary;
   private stopped = false;
   /** Totals of trunks that are gone, by peer node (metrics stay monotonic); bounded by maxPeers. */
-  private readonly past = new Map<string, { framesIn: number; bytesIn: number; framesOut: number; bytesOut: number }>();
+  private readonly past = new Map<string, PastTraffic>();
   private readonly announced = { in: 0, out: 0 };
   private readonly pastDrops = { queue_full: 0, slow_peer: 0, device_drop: 0 };
   private readonly connects: Counter<'peer' | 'result'> | undefined;
@@ -492,6 +493,7 @@ export class TrunkHub implements TrunkHost {
     p.bytesIn += t.bytesIn;
     p.framesOut += t.output.framesOut;
     p.bytesOut += t.output.bytesOut;
+    addTrunkDrops(p.drops, t);
     const reason = t.downReason;
     this.downs?.inc({ peer: t.peerNode, reason });
     this.logger.info({ peer: t.peerNode, reason, code: t.closeReason, address: t.conn.peer }, 'trunk down');
@@ -523,13 +525,26 @@ export class TrunkHub implements TrunkHost {
     return undefined;
   }
 
-  private pastOf(node: string): { framesIn: number; bytesIn: number; framesOut: number; bytesOut: number } {
+  private pastOf(node: string): PastTraffic {
     let p = this.past.get(node);
     if (!p) {
       if (this.past.size >= this.settings.maxPeers * 4) this.past.delete(this.past.keys().next().value!);
-      this.past.set(node, (p = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 }));
+      this.past.set(node, (p = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, drops: new Map() }));
     }
     return p;
+  }
+
+  /** Frames dropped on trunks to each peer node, by reason, since this node started (the
+   * trunks gone and the up one): el_trunk_dropped_frames_total. Reasons with a count only. */
+  droppedByPeer(): Map<string, Map<string, number>> {
+    const out = new Map<string, Map<string, number>>();
+    for (const [peer, p] of this.past) if (p.drops.size > 0) out.set(peer, new Map(p.drops));
+    for (const [peer, t] of this.byNode) {
+      let m = out.get(peer);
+      if (m === undefined) out.set(peer, (m = new Map()));
+      addTrunkDrops(m, t);
+    }
+    return out;
   }
 
   /** Up trunks (by peer node). */
@@ -603,6 +618,16 @@ export class TrunkHub implements TrunkHost {
       };
     new Counter({ name: 'el_trunk_frames_total', help: 'Frame records over trunks (a TCP super-frame in one TRUNK_FRAME_GSO counts one), by peer node and direction (in, out).', labelNames: ['peer', 'direction'], registers, collect: traffic('frames') });
     new Counter({ name: 'el_trunk_bytes_total', help: 'Bytes of TRUNK_FRAME and TRUNK_FRAME_GSO payloads (segment id included) over trunks, by peer node and direction.', labelNames: ['peer', 'direction'], registers, collect: traffic('bytes') });
+    new Counter({
+      name: 'el_trunk_dropped_frames_total',
+      help: 'Frames dropped on trunks, by peer node and reason: out (queue_full, slow_peer), refused at input (unknown_segment, too_long), or dropped by the segment (trunk_source, mac_frozen, split_horizon, policy_denied, hairpin, no_route, ...).',
+      labelNames: ['peer', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [peer, m] of hub.droppedByPeer()) for (const [reason, n] of m) this.inc({ peer, reason }, n);
+      },
+    });
     new Gauge({
       name: 'el_trunk_remote_endpoints',
       help: 'Endpoints (L2 MACs, L3 routes) learned from peer nodes, by segment.',
@@ -664,4 +689,26 @@ function isIp(h: string): boolean {
 
 function withoutUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** A peer's totals of trunks that are gone. */
+interface PastTraffic {
+  framesIn: number;
+  bytesIn: number;
+  framesOut: number;
+  bytesOut: number;
+  /** Drops by reason (a bounded set: DROP_REASONS and the two refusals). */
+  drops: Map<string, number>;
+}
+
+/** Adds the drops of `t` by reason (non-zero only) into `into`. */
+function addTrunkDrops(into: Map<string, number>, t: Trunk): void {
+  const add = (reason: string, n: number): void => {
+    if (n > 0) into.set(reason, (into.get(reason) ?? 0) + n);
+  };
+  add('queue_full', t.output.drops.queue_full);
+  add('slow_peer', t.output.drops.slow_peer);
+  add('unknown_segment', t.refused.unknown_segment);
+  add('too_long', t.refused.too_long);
+  for (const r of DROP_REASONS) add(r, t.inDrops[r]);
 }

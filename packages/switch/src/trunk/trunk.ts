@@ -40,6 +40,7 @@ import { OutputQueue, RecordWriter, type QueueOptions, type RecordConn, type Rec
 import { allocatePortId, type Port } from '../core/port.js';
 import type { Segment } from '../core/segment.js';
 import type { RemoteVerdict } from '../core/endpoints.js';
+import { newDropCounts, type DropCounts } from '../core/drops.js';
 import { trunkProof, verifyTrunkProof, type TrunkRole } from './trunk-auth.js';
 
 /** What a trunk needs from its hub (trunk-hub.ts). */
@@ -101,6 +102,7 @@ export class TrunkPort implements Port {
   /** Both hellos named "gso": FRAME_GSO payloads cross as TRUNK_FRAME_GSO records. */
   readonly gso: boolean;
   readonly maxGso = MAX_TRUNK_GSO_PAYLOAD;
+  readonly inDrops: DropCounts;
   private readonly type: number;
   private readonly gsoType: number;
 
@@ -113,6 +115,7 @@ export class TrunkPort implements Port {
     this.name = `trunk:${trunk.peerNode}/${segment.name}`;
     this.winsTies = trunk.peerNode! < nodeId;
     this.link = trunk;
+    this.inDrops = trunk.inDrops;
     this.maxFrame = segment.def.mtu + (segment.mode === 'l2' ? L2_OVERHEAD : 0);
     this.output = trunk.output;
     this.type = trunkFrameType(segmentId);
@@ -144,9 +147,11 @@ export class Trunk implements RecordHandlers {
   readonly ports = new Map<number, TrunkPort>();
   framesIn = 0;
   bytesIn = 0;
-  /** Frames from the peer dropped here: a segment id this trunk does not carry, or longer
-   * than the segment's FRAME limit. */
-  refusedFrames = 0;
+  /** Frames from the peer refused here: a segment id this trunk does not carry
+   * (unknown_segment), or longer than the segment's FRAME limit (too_long). */
+  readonly refused = { unknown_segment: 0, too_long: 0 };
+  /** Frames from the peer its segments dropped, by reason (shared by the trunk's ports). */
+  readonly inDrops: DropCounts = newDropCounts();
   closeReason: string | undefined;
   /** The peer ended the trunk with an error record (closeReason is its code). */
   endedByPeer = false;
@@ -209,6 +214,11 @@ export class Trunk implements RecordHandlers {
     }
   }
 
+  /** Frames from the peer refused at the trunk (either reason). */
+  get refusedFrames(): number {
+    return this.refused.unknown_segment + this.refused.too_long;
+  }
+
   get peer(): string {
     return this.peerNode ?? this.conn.peer;
   }
@@ -220,8 +230,12 @@ export class Trunk implements RecordHandlers {
       this.framesIn++;
       this.bytesIn += payload.length;
       const port = payload.length < TRUNK_SEGMENT_ID_LENGTH ? undefined : this.ports.get(payload.readUInt32BE(0));
-      if (port === undefined || payload.length - TRUNK_SEGMENT_ID_LENGTH > port.maxFrame) {
-        this.refusedFrames++;
+      if (port === undefined) {
+        this.refused.unknown_segment++;
+        return;
+      }
+      if (payload.length - TRUNK_SEGMENT_ID_LENGTH > port.maxFrame) {
+        this.refused.too_long++;
         return;
       }
       port.segment.forward(payload.subarray(TRUNK_SEGMENT_ID_LENGTH), port);
@@ -234,11 +248,12 @@ export class Trunk implements RecordHandlers {
       this.bytesIn += payload.length;
       const port = payload.length < TRUNK_SEGMENT_ID_LENGTH ? undefined : this.ports.get(payload.readUInt32BE(0));
       if (port === undefined) {
-        this.refusedFrames++;
+        this.refused.unknown_segment++;
         return;
       }
       if (payload.length < TRUNK_SEGMENT_ID_LENGTH + VNET_HDR_LENGTH) {
         port.segment.drops.bad_gso++;
+        this.inDrops.bad_gso++;
         return;
       }
       const packet = payload.subarray(TRUNK_SEGMENT_ID_LENGTH);
