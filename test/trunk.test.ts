@@ -21,10 +21,10 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
-import { encodeTrunkControl, RecordType, TRUNK_ALPN } from '@elink/protocol';
+import { consoleTrunksReplySchema, encodeTrunkControl, RecordType, TRUNK_ALPN, type ConsoleTrunk } from '@elink/protocol';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
-import { assertBuilt, elink, freePort, stopAll, type Proc } from './lib/processes.js';
-import { CLUSTER_SECRET, initState } from './lib/server.js';
+import { assertBuilt, CLI, elink, freePort, stopAll, type Proc } from './lib/processes.js';
+import { ADMIN_TOKEN, CLUSTER_SECRET, initState } from './lib/server.js';
 import { tcpStream } from './lib/tcp-stream.js';
 
 const enabled = requireNetnsOrSkip();
@@ -116,6 +116,7 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
       doc.setIn(['broker', 'listen'], doc.createNode({ host: underlay.gateway, port: brokerPort }));
       doc.setIn(['broker', 'clusterSecret'], CLUSTER_SECRET);
       doc.setIn(['broker', 'nodeTimeout'], 4);
+      doc.setIn(['broker', 'adminToken'], ADMIN_TOKEN);
       doc.setIn(['admin', 'host'], '127.0.0.1');
       doc.setIn(['switch', 'listen', 'host'], underlay.gateway);
       doc.setIn(['switch', 'advertise'], underlay.gateway);
@@ -280,5 +281,42 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
     const reported = [...nodes.a!.logs, ...nodes.b!.logs].find((l) => l.mac === LOOP_MAC && typeof l.msg === 'string' && l.msg.includes('frozen'));
     expect(reported, 'a log line reporting the frozen MAC').toBeDefined();
     expect(echoedAfter).toBe(0);
+  });
+
+  it('reports both ends of the trunk to the broker: GET /v1/admin/trunks through `elink trunks --json`, with traffic, endpoints and drops as the nodes count them', async () => {
+    const trunks = (): ConsoleTrunk[] => {
+      const r = spawnSync(process.execPath, [CLI, 'trunks', '--json', '--broker', brokerUrl, '--ca', join(state, 'ca.pem')], { encoding: 'utf8', env: { ...process.env, ELINK_ADMIN_TOKEN: ADMIN_TOKEN }, timeout: 20_000 });
+      expect(r.status, r.stderr).toBe(0);
+      return consoleTrunksReplySchema.parse(JSON.parse(r.stdout)).trunks;
+    };
+    const dropsOf = async (node: 'a' | 'b', peer: string): Promise<number> => metric(node, 'el_trunk_dropped_frames_total', { peer });
+    // The loop of the previous case is frozen: the counts are still; a heartbeat (1 s) carries them.
+    let list: ConsoleTrunk[] = [];
+    await until('both nodes report their trunk with the drops they count', async () => {
+      list = trunks();
+      const a = list.find((t) => t.node === 'sw-a' && t.peer === 'sw-b');
+      const b = list.find((t) => t.node === 'sw-b' && t.peer === 'sw-a');
+      const sum = (t: ConsoleTrunk | undefined): number => Object.values(t?.drops ?? {}).reduce((n, x) => n + x, 0);
+      return a?.state === 'up' && b?.state === 'up' && sum(a) === (await dropsOf('a', 'sw-b')) && sum(b) === (await dropsOf('b', 'sw-a'));
+    });
+    expect(list).toHaveLength(2);
+    for (const t of list) {
+      expect(t.segments.sort()).toEqual(['lab', 'net']);
+      expect(t.framesIn).toBeGreaterThan(0);
+      expect(t.framesOut).toBeGreaterThan(0);
+      expect(t.bytesOut).toBeGreaterThan(0);
+      // Each node has a session in each segment: announced to the peer, learned by it.
+      expect(t.announced).toBeGreaterThanOrEqual(2);
+      expect(t.learned).toBeGreaterThanOrEqual(2);
+    }
+    // The loop's frames came back over the trunks from a source frozen or not announced there
+    // (mac_frozen, trunk_source): dropped, and counted for that peer.
+    const dropped = list.flatMap((t) => Object.entries(t.drops));
+    expect(dropped.every(([reason]) => ['mac_frozen', 'trunk_source', 'split_horizon', 'hairpin'].includes(reason)), JSON.stringify(dropped)).toBe(true);
+    expect(dropped.reduce((n, [, x]) => n + x, 0)).toBeGreaterThan(0);
+    // The text form names both.
+    const text = spawnSync(process.execPath, [CLI, 'trunks', '--broker', brokerUrl, '--ca', join(state, 'ca.pem')], { encoding: 'utf8', env: { ...process.env, ELINK_ADMIN_TOKEN: ADMIN_TOKEN }, timeout: 20_000 }).stdout;
+    expect(text).toMatch(/^sw-a\tsw-b\tup\t/m);
+    expect(text).toMatch(/^sw-b\tsw-a\tup\t/m);
   });
 });

@@ -17,7 +17,7 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { ElError, TRUNK_ALPN } from '@elink/protocol';
+import { ElError, MAX_REPORT_TRUNKS, TRUNK_ALPN, type ReportTrunk } from '@elink/protocol';
 import { Backoff, defaultFlushScheduler, inheritRemote, TlsRecordConn, type RecordConn } from '@elink/transport';
 import type { Segment } from '../core/segment.js';
 import { DROP_REASONS } from '../core/drops.js';
@@ -494,6 +494,7 @@ export class TrunkHub implements TrunkHost {
     p.framesOut += t.output.framesOut;
     p.bytesOut += t.output.bytesOut;
     addTrunkDrops(p.drops, t);
+    p.downAt = Date.now();
     const reason = t.downReason;
     this.downs?.inc({ peer: t.peerNode, reason });
     this.logger.info({ peer: t.peerNode, reason, code: t.closeReason, address: t.conn.peer }, 'trunk down');
@@ -529,7 +530,7 @@ export class TrunkHub implements TrunkHost {
     let p = this.past.get(node);
     if (!p) {
       if (this.past.size >= this.settings.maxPeers * 4) this.past.delete(this.past.keys().next().value!);
-      this.past.set(node, (p = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, drops: new Map() }));
+      this.past.set(node, (p = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, drops: new Map(), downAt: 0 }));
     }
     return p;
   }
@@ -573,6 +574,51 @@ export class TrunkHub implements TrunkHost {
       upSeconds: Math.round((now - t.openedAt) / 1000),
       gso: t.gso,
     }));
+  }
+
+  /**
+   * The console's view (heartbeat `report.trunks`): each peer node seen, up or down since
+   * when, its traffic and drops since this node started, and the endpoints announced to it
+   * and learned from it now. Built on demand (a heartbeat), never on the data path.
+   */
+  report(): ReportTrunk[] {
+    const out: ReportTrunk[] = [];
+    const drops = this.droppedByPeer();
+    const localCount = new Map<number, number>();
+    const announcedTo = (t: Trunk): number => {
+      let n = 0;
+      for (const [id, port] of t.ports) {
+        let c = localCount.get(id);
+        if (c === undefined) localCount.set(id, (c = port.segment.localEndpoints().length));
+        n += c;
+      }
+      return n;
+    };
+    for (const [peer, t] of this.byNode) {
+      if (out.length >= MAX_REPORT_TRUNKS) break;
+      const p = this.past.get(peer);
+      out.push({
+        peer,
+        state: 'up',
+        since: t.openedAt,
+        address: t.conn.peer.slice(0, 80),
+        role: t.role,
+        segments: [...t.ports.values()].map((port) => port.segment.name),
+        framesIn: (p?.framesIn ?? 0) + t.framesIn,
+        bytesIn: (p?.bytesIn ?? 0) + t.bytesIn,
+        framesOut: (p?.framesOut ?? 0) + t.output.framesOut,
+        bytesOut: (p?.bytesOut ?? 0) + t.output.bytesOut,
+        drops: Object.fromEntries(drops.get(peer) ?? []),
+        announced: announcedTo(t),
+        learned: [...t.ports.values()].reduce((n, port) => n + port.segment.remoteCount(port), 0),
+      });
+    }
+    for (const [peer, p] of this.past) {
+      if (out.length >= MAX_REPORT_TRUNKS) break;
+      if (this.byNode.has(peer)) continue;
+      out.push({ peer, state: 'down', since: p.downAt, segments: [], framesIn: p.framesIn, bytesIn: p.bytesIn, framesOut: p.framesOut, bytesOut: p.bytesOut, drops: Object.fromEntries(p.drops), announced: 0, learned: 0 });
+    }
+    return out;
   }
 
   /** Queue drops of the trunks (the node's el_switch_frames_dropped_total). */
@@ -699,6 +745,8 @@ interface PastTraffic {
   bytesOut: number;
   /** Drops by reason (a bounded set: DROP_REASONS and the two refusals). */
   drops: Map<string, number>;
+  /** When its last trunk went down (ms since the epoch). */
+  downAt: number;
 }
 
 /** Adds the drops of `t` by reason (non-zero only) into `into`. */
