@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { useSwitchHarness, segment, type TestNode } from '../testing/test-node.js';
 import { BROADCAST, ethFrame, mac } from '../testing/test-frames.js';
 import { MemoryPort } from '../ports/memory-port.js';
-import { VNET_HDR_LENGTH } from '@elink/protocol';
+import { nodeReportSchema, VNET_HDR_LENGTH } from '@elink/protocol';
+import { nodeReport } from '../node/node-report.js';
 import { superPacket } from '../testing/test-gso.js';
 import type { L2Segment } from '../core/l2/l2-segment.js';
 
@@ -63,11 +64,20 @@ describe('trunk between two nodes', () => {
     expect(metrics).toMatch(/el_trunk_frames_total\{peer="node-b",direction="in"\} [1-9]/);
     expect(metrics).toContain(`el_trunk_remote_endpoints{segment="lan"} 1`);
 
+    // The console's report (heartbeat `report.trunks`): the trunk up, its traffic and endpoints.
+    const up = nodeReportSchema.parse(nodeReport(a.node)).trunks!;
+    expect(up).toEqual([expect.objectContaining({ peer: 'node-b', state: 'up', role: 'dial', segments: ['lan'], announced: 1, learned: 1 })]);
+    expect(up[0]!.framesOut).toBeGreaterThanOrEqual(1);
+    expect(up[0]!.bytesIn).toBeGreaterThan(0);
+
     // The trunk breaks: what A learned over it is withdrawn at once (synchronously).
     a.node.trunks!.trunkTo('node-b')!.close('test');
     expect(segA.table.remoteOf(mac(2))).toBeUndefined();
     expect(segA.remoteCount()).toBe(0);
     expect(a.node.trunks!.upCount).toBe(0);
+    // Reported down, with the traffic it carried kept.
+    const down = nodeReport(a.node).trunks!;
+    expect(down).toEqual([expect.objectContaining({ peer: 'node-b', state: 'down', segments: [], announced: 0, learned: 0, framesOut: up[0]!.framesOut })]);
     // … and the dialer reconnects with backoff, then the full table sync brings it back.
     await until(() => a.node.trunks!.upCount === 1 && segA.table.remoteOf(mac(2)) !== undefined);
   });
