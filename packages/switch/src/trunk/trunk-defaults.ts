@@ -10,8 +10,11 @@ export interface TrunkSettings {
   port: number;
   /** Bind address. */
   host: string;
-  /** The shared trunk secret (at least 16 characters). */
+  /** The shared trunk secret (at least 16 characters); may be empty with a cluster CA. */
   secret: string;
+  /** A cluster CA: both ends present a certificate of `ca` (PEM) naming their node id
+   * (DNS subjectAltName); `cert`/`key` are this node's. Absent: the secret alone. */
+  clusterCa?: { ca: string | Buffer; cert: string | Buffer; key: string | Buffer };
   /** Static peers, "host:port". */
   peers: string[];
   /** Peer nodes at most (trunks, dialed addresses). */
@@ -38,7 +41,7 @@ export interface TrunkSettings {
 
 export const DEFAULT_TRUNK_PORT = 4444;
 
-export const DEFAULT_TRUNK: Omit<TrunkSettings, 'secret' | 'host' | 'port' | 'peers'> = {
+export const DEFAULT_TRUNK: Omit<TrunkSettings, 'secret' | 'host' | 'port' | 'peers' | 'clusterCa'> = {
   maxPeers: 64,
   maxRemotePerSegment: 65_536,
   announceRate: 10_000,

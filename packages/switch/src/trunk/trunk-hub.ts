@@ -25,13 +25,14 @@ import type { RemoteVerdict } from '../core/endpoints.js';
 import { EventSummary } from '../node/event-summary.js';
 import { ConnectionGuard } from '../node/connection-guard.js';
 import type { FdBudget } from '../node/fd-budget.js';
-import { trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
+import { caProofKey, certificateNodeNames, isCertificateError, trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
 import { trunkSegmentId } from './segment-id.js';
 import { Trunk, TRUNK_DOWN_REASONS, type TrunkHost, type TrunkLimits } from './trunk.js';
 import { DEFAULT_GSO } from '../node/defaults.js';
 import { DEFAULT_TRUNK, DEFAULT_TRUNK_CONNECTION_LIMITS, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk-defaults.js';
 
 export interface TrunkHubOptions extends Partial<TrunkSettings> {
+  /** The trunk secret; may be empty with a cluster CA (clusterCa). */
   secret: string;
   nodeId: string;
   logger: Logger;
@@ -149,6 +150,8 @@ export class TrunkHub implements TrunkHost {
   /** Every trunk with a connection (hello and up). */
   private readonly trunks = new Set<Trunk>();
   private readonly dialers = new Map<string, Dialer>();
+  /** With a cluster CA: the node names each trunk's verified certificate names. */
+  private readonly certified = new WeakMap<Trunk, string[]>();
   private readonly ids = new Map<number, string>();
   /** The trunk listener, from start(). */
   private tcp: TcpServer | undefined;
@@ -168,7 +171,8 @@ export class TrunkHub implements TrunkHost {
   constructor(private readonly opts: TrunkHubOptions) {
     this.nodeId = opts.nodeId;
     this.logger = opts.logger;
-    this.secret = opts.secret;
+    // With a cluster CA and no secret the proof is keyed by the CA (trunk-auth.ts).
+    this.secret = opts.secret || (opts.clusterCa ? caProofKey(opts.clusterCa.ca) : '');
     this.gso = opts.gso ?? DEFAULT_GSO;
     this.settings = { ...DEFAULT_TRUNK, port: DEFAULT_TRUNK_PORT, host: '0.0.0.0', peers: [], ...withoutUndefined(opts) };
     const s = this.settings;
@@ -213,9 +217,14 @@ export class TrunkHub implements TrunkHost {
   private listener(): TcpServer {
     const s = this.settings;
     const opts = this.opts;
-    const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.3', ALPNProtocols: [TRUNK_ALPN], handshakeTimeout: s.helloTimeoutMs }, (socket) => this.onAccepted(socket));
+    const ca = opts.clusterCa;
+    // A cluster CA: the peer's certificate is asked for and verified in the handshake; one
+    // missing or not of the CA is refused in onAccepted (node:tls would close it unnamed).
+    const auth = ca ? { cert: ca.cert, key: ca.key, ca: ca.ca, requestCert: true, rejectUnauthorized: false } : { cert: opts.tls.cert, key: opts.tls.key };
+    const server: Server = createServer({ ...auth, minVersion: 'TLSv1.3', ALPNProtocols: [TRUNK_ALPN], handshakeTimeout: s.helloTimeoutMs }, (socket) => this.onAccepted(socket));
     server.on('tlsClientError', (err, socket) => {
       socket.destroy();
+      if (ca && isCertificateError((err as NodeJS.ErrnoException).code)) this.connects?.inc({ peer: 'unauthenticated', result: 'cert_refused' });
       this.preAuth.add(`tls:${(err as NodeJS.ErrnoException).code ?? 'ERR_TLS'}`, { peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'trunk TLS handshake failed');
     });
     const tcp = createTcpServer({ noDelay: true }, (raw) => {
@@ -327,8 +336,12 @@ export class TrunkHub implements TrunkHost {
     }
     d.reached = false;
     const host = d.host;
+    const ca = this.opts.clusterCa;
+    // A cluster CA: the peer's certificate is verified against it; which node it is, is
+    // checked against the name in its hello (certifies()), not against the host dialed.
+    const auth = ca ? { ca: ca.ca, cert: ca.cert, key: ca.key, rejectUnauthorized: true, checkServerIdentity: () => undefined } : { rejectUnauthorized: false };
     const conn = TlsRecordConn.connect(
-      { host, port: d.port, ALPNProtocols: [TRUNK_ALPN], minVersion: 'TLSv1.3', rejectUnauthorized: false, servername: isIp(host) ? undefined : host, timeout: this.settings.helloTimeoutMs },
+      { host, port: d.port, ALPNProtocols: [TRUNK_ALPN], minVersion: 'TLSv1.3', ...auth, servername: isIp(host) ? undefined : host, timeout: this.settings.helloTimeoutMs },
       { allocate: allocateFrame },
     );
     const socket = conn.socket;
@@ -337,14 +350,14 @@ export class TrunkHub implements TrunkHost {
     d.socket = socket;
     this.track(socket);
     let trunk: Trunk | undefined;
-    const failed = (why: string): void => {
+    const failed = (why: string, code?: string): void => {
       if (trunk) return;
-      this.connects?.inc({ peer: d.node ?? d.key, result: 'error' });
+      this.connects?.inc({ peer: d.node ?? d.key, result: ca && isCertificateError(code) ? 'cert_refused' : 'error' });
       this.logger.debug({ peer: d.node ?? d.key, host, port: d.port, err: why }, 'trunk dial failed');
       socket.destroy();
     };
     socket.once('timeout', () => failed('timeout'));
-    socket.once('error', (e) => failed(e.message));
+    socket.once('error', (e: NodeJS.ErrnoException) => failed(e.message, e.code));
     socket.once('close', () => {
       d.socket = undefined;
       if (!trunk) this.hostFailed(d);
@@ -355,7 +368,7 @@ export class TrunkHub implements TrunkHost {
         failed(`the peer does not speak ${TRUNK_ALPN}`);
         return;
       }
-      trunk = this.connect(conn, 'dial', trunkKeyingMaterial(socket));
+      trunk = this.connect(conn, 'dial', trunkKeyingMaterial(socket), ca ? certificateNodeNames(socket) : undefined);
       d.trunk = trunk;
     });
     // Starts reading (TlsRecordConn.connect reads into the shared buffer); records before
@@ -387,12 +400,19 @@ export class TrunkHub implements TrunkHost {
 
   private onAccepted(socket: TLSSocket): void {
     inheritRemote(socket);
+    if (this.opts.clusterCa && !socket.authorized) {
+      const why = String(socket.authorizationError ?? 'no certificate');
+      this.connects?.inc({ peer: 'unauthenticated', result: 'cert_refused' });
+      this.preAuth.add(`cert:${why}`, { peer: `${socket.remoteAddress}:${socket.remotePort}`, err: why }, 'trunk peer without a certificate of the cluster CA (switch.trunk.ca) refused');
+      socket.destroy();
+      return;
+    }
     if (socket.alpnProtocol !== TRUNK_ALPN) {
       this.preAuth.add('no_alpn', { peer: `${socket.remoteAddress}:${socket.remotePort}` }, `connection without ALPN ${TRUNK_ALPN} refused on the trunk port`);
       socket.destroy();
       return;
     }
-    this.connect(TlsRecordConn.accept(socket, { allocate: allocateFrame }), 'accept', trunkKeyingMaterial(socket));
+    this.connect(TlsRecordConn.accept(socket, { allocate: allocateFrame }), 'accept', trunkKeyingMaterial(socket), this.opts.clusterCa ? certificateNodeNames(socket) : undefined);
   }
 
   /**
@@ -400,9 +420,10 @@ export class TrunkHub implements TrunkHost {
    * and the dialer's TLS, an in-memory pair in tests). `ekm`: keying material both ends of
    * this connection share (trunk-auth.ts).
    */
-  connect(conn: RecordConn, role: TrunkRole, ekm: Buffer): Trunk {
+  connect(conn: RecordConn, role: TrunkRole, ekm: Buffer, certifiedNames?: string[]): Trunk {
     const t = new Trunk(conn, this, role, ekm);
     this.trunks.add(t);
+    if (certifiedNames !== undefined) this.certified.set(t, certifiedNames);
     return t;
   }
 
@@ -425,6 +446,13 @@ export class TrunkHub implements TrunkHost {
   segmentById(id: number): Segment | undefined {
     const name = this.ids.get(id);
     return name === undefined ? undefined : this.opts.segment(name);
+  }
+
+  certifies(t: Trunk, node: string): true | string {
+    if (!this.opts.clusterCa) return true;
+    const names = this.certified.get(t) ?? [];
+    if (names.includes(node)) return true;
+    return `the peer claims node "${node}" but its certificate names ${names.length > 0 ? names.map((n) => `"${n}"`).join(', ') : 'no node'} (DNS subjectAltName); issue each node a certificate of the cluster CA naming its node id`;
   }
 
   authenticated(t: Trunk): true | string {

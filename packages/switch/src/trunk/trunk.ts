@@ -54,6 +54,8 @@ export interface TrunkHost {
   offer(): { name: string; id: number; mode: 'l2' | 'l3' }[];
   segmentById(id: number): Segment | undefined;
   readonly limits: TrunkLimits;
+  /** With a cluster CA: true when the peer's verified certificate names `node`, else why not. */
+  certifies(t: Trunk, node: string): true | string;
   /** The peer proved the secret: true to bring the trunk up, else a reason to refuse it. */
   authenticated(t: Trunk): true | string;
   /** The trunk failed before the peer's proof was verified (a wrong proof, a broken or late
@@ -295,6 +297,11 @@ export class Trunk implements RecordHandlers {
       this.fail(new ElError('EL_ERR_TRUNK_AUTH', `the peer (claiming node "${msg.node}") did not prove the trunk secret; check switch.trunk.secret on both nodes`));
       return;
     }
+    const certified = this.host.certifies(this, msg.node);
+    if (certified !== true) {
+      this.fail(new ElError('EL_ERR_TRUNK_CERT', certified));
+      return;
+    }
     this.peerNode = msg.node;
     clearTimeout(this.helloTimer);
     this.helloTimer = undefined;
@@ -469,7 +476,7 @@ export class Trunk implements RecordHandlers {
   fail(err: ElError): void {
     if (this.state === 'closed') return;
     // Before the proof anyone may be talking: sampled and counted by the hub, not one line each.
-    if (this.state === 'hello') this.host.refused(this, err.code === 'EL_ERR_TRUNK_AUTH' ? 'auth_failed' : 'error', err);
+    if (this.state === 'hello') this.host.refused(this, err.code === 'EL_ERR_TRUNK_AUTH' ? 'auth_failed' : err.code === 'EL_ERR_TRUNK_CERT' ? 'cert_mismatch' : 'error', err);
     else if (this.closeReason === undefined) this.host.logger.warn({ peer: this.peer, address: this.conn.peer, code: err.code }, err.message);
     this.closeWith(err.code, { type: 'error', code: err.code, message: err.message });
   }
