@@ -173,6 +173,7 @@ export class TrunkHub implements TrunkHost {
     this.logger = opts.logger;
     // With a cluster CA and no secret the proof is keyed by the CA (trunk-auth.ts).
     this.secret = opts.secret || (opts.clusterCa ? caProofKey(opts.clusterCa.ca) : '');
+    if (this.secret === '') throw new ElError('EL_ERR_CONFIG', 'trunks need a secret (switch.trunk.secret) or a cluster CA (switch.trunk.ca)');
     this.gso = opts.gso ?? DEFAULT_GSO;
     this.settings = { ...DEFAULT_TRUNK, port: DEFAULT_TRUNK_PORT, host: '0.0.0.0', peers: [], ...withoutUndefined(opts) };
     const s = this.settings;
