@@ -10,7 +10,7 @@
  * secret) is refused; a loop through two bridge clients (one per node, their TAPs on one
  * Linux bridge) is frozen and reported, and the looping frames stop. Before the loop (which
  * freezes MACs of the L2 segment for a while): a node frozen with SIGSTOP (no FIN) is
- * declared down by the keepalive (1 s × 3 here), what was learned from it withdrawn, and
+ * declared down by the keepalive (2 s × 3 here), what was learned from it withdrawn, and
  * after SIGCONT the trunk is up again and pings pass.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,7 +122,7 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
       doc.setIn(['switch', 'advertise'], underlay.gateway);
       doc.setIn(['switch', 'maxSessions'], 3);
       doc.setIn(['switch', 'broker'], doc.createNode({ urls: [brokerUrl], clusterSecret: CLUSTER_SECRET, interval: 1 }));
-      doc.setIn(['switch', 'trunk'], doc.createNode({ host: '127.0.0.1', advertise: '127.0.0.254,127.0.0.1', port: trunkA, keepalive: 1, keepaliveMissed: 3, macMoves: { maxMoves: 3, window: 60, freeze: 60 } }));
+      doc.setIn(['switch', 'trunk'], doc.createNode({ host: '127.0.0.1', advertise: '127.0.0.254,127.0.0.1', port: trunkA, keepalive: 2, keepaliveMissed: 3, macMoves: { maxMoves: 3, window: 60, freeze: 60 } }));
     });
     for (const u of users) {
       const r = spawnSync(process.execPath, [fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url)), 'user', 'add', u.name, '--segment', u.segment, '--password-file', join(state, 'pw'), '--state', state], { encoding: 'utf8' });
