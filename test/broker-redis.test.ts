@@ -17,9 +17,11 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { redisOrSkip, startTestRedis, type TestRedis } from '../packages/broker/src/store/test-redis.js';
+import { connectHost } from './lib/connected-hosts.js';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
-import { assertBuilt, CLI, elink, freePort, stopAll, type Proc } from './lib/processes.js';
-import { ADMIN_TOKEN, CLUSTER_SECRET, initState, PASSWORD } from './lib/server.js';
+import { assertBuilt, CLI, elink, freePort, startElink, stopAll, type Proc } from './lib/processes.js';
+import { ADMIN_TOKEN, CLUSTER_SECRET, connectArgs, initState, PASSWORD, setSplitConfig } from './lib/server.js';
+import { until } from './lib/until.js';
 
 const haveRedis = redisOrSkip();
 
@@ -52,7 +54,8 @@ function call(url: string, method: string, body: unknown, ca: Buffer | undefined
   });
 }
 
-/** A state directory made by `elink init`, with a Redis store and one user. */
+/** A state directory made by `elink init`, with one user (in the config file: the Redis store
+ * is set after `elink user add`, which would otherwise add the user to the store). */
 function makeState(redisUrl: string, edit: (doc: ReturnType<typeof parseDocument>) => void): string {
   const state = initState('elink-broker-e2e-', [{ name: 'alice' }]);
   const file = join(state, 'elink.yaml');
@@ -64,16 +67,6 @@ function makeState(redisUrl: string, edit: (doc: ReturnType<typeof parseDocument
   edit(doc);
   writeFileSync(file, doc.toString());
   return state;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe.skipIf(!haveRedis)('brokers sharing one Redis', () => {
@@ -214,23 +207,14 @@ describe.skipIf(!netns)('Redis outage under a live tunnel (network namespaces)',
     adminPort = await freePort();
     const switchAdmin = await freePort();
     brokerUrl = `https://${underlay.gateway}:${brokerPort}`;
-    state = makeState(redis.url, (doc) => {
-      doc.setIn(['broker', 'listen'], doc.createNode({ host: underlay.gateway, port: brokerPort }));
-      doc.setIn(['switch', 'listen'], doc.createNode({ host: underlay.gateway, port: switchPort }));
-      doc.setIn(['switch', 'advertise'], underlay.gateway);
-      doc.setIn(['switch', 'broker'], doc.createNode({ urls: [brokerUrl], clusterSecret: CLUSTER_SECRET, interval: 1 }));
-    });
+    state = makeState(redis.url, (doc) => setSplitConfig(doc, { gateway: underlay.gateway, brokerPort, switchPort }));
     ca = readFileSync(join(state, 'ca.pem'));
-    const broker = elink(['broker', '--state', state, '--admin-port', String(adminPort)]);
-    await broker.waitFor((l) => l.msg === 'emotion link started', 30_000, 'broker start');
+    await startElink(['broker', '--state', state, '--admin-port', String(adminPort)], 'broker start');
     // The switch gets its keys and segments from the broker's heartbeat replies only.
-    const sw = elink(['switch', '--state', state, '--admin-port', String(switchAdmin), '--node-id', 'sw-e2e']);
-    await sw.waitFor((l) => l.msg === 'emotion link started', 30_000, 'switch start');
+    await startElink(['switch', '--state', state, '--admin-port', String(switchAdmin), '--node-id', 'sw-e2e'], 'switch start');
     for (const name of ['h1', 'h2']) {
-      const { ns } = underlay.addHost(name);
-      const client = elink(['connect', '--broker', brokerUrl, '--ca', join(state, 'ca.pem'), '--user', 'alice', '--password-file', join(state, 'pw'), '--ifname', 'el0', '--device', name], { ns });
-      const up = await client.waitFor((l) => l.msg === 'link up', 30_000, `${name} link up`);
-      hosts.push({ ns, v4: String(up.ipv4).split('/')[0]!, client });
+      const { ns, v4, client } = await connectHost(underlay, name, connectArgs(state, brokerUrl, 'alice'));
+      hosts.push({ ns, v4, client });
     }
   });
 

@@ -13,15 +13,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
 import { CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LENGTH, encodeControl, loginReplySchema, rawDeviceKey, signHelloProof, type LoginReply } from '@elink/protocol';
+import { connectHost } from './lib/connected-hosts.js';
+import { fetchMetric } from './lib/metrics.js';
 import { createUnderlay, requireNetnsOrSkip, type Underlay } from './lib/netns.js';
-import { assertBuilt, elink, freePort, stopAll, type Proc } from './lib/processes.js';
+import { assertBuilt, elink, freePort, startElink, stopAll, type Proc } from './lib/processes.js';
 import { openRaw } from './lib/raw-session.js';
-import { ADMIN_TOKEN, CLUSTER_SECRET, initState, PASSWORD } from './lib/server.js';
+import { connectArgs, initState, PASSWORD, setSplitConfig } from './lib/server.js';
 
 const enabled = requireNetnsOrSkip();
 
@@ -36,22 +37,11 @@ describe.skipIf(!enabled)('device keys: reconnect without a password hash, chann
   const switches = new Map<string, { proc: Proc; dir: string; port: number; admin: number }>();
 
   /** A counter from the broker's /metrics, summed over the series with these labels. */
-  const brokerMetric = (name: string, labels: Record<string, string>) => metric(brokerAdmin, name, labels);
-
-  /** A counter from a process's /metrics (its admin URL), summed over the series with these labels. */
-  async function metric(admin: string, name: string, labels: Record<string, string>): Promise<number> {
-    const text = await (await fetch(`${admin}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-    const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-    return text
-      .split('\n')
-      .filter((l) => l.startsWith(`${name}{`) && want.every((w) => l.includes(w)))
-      .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
-  }
+  const brokerMetric = (name: string, labels: Record<string, string>) => fetchMetric(brokerAdmin, name, labels);
 
   const startSwitch = async (id: string): Promise<void> => {
     const s = switches.get(id)!;
-    s.proc = elink(['switch', '--state', s.dir, '--switch-port', String(s.port), '--admin-port', String(s.admin), '--node-id', id]);
-    await s.proc.waitFor((l) => l.msg === 'emotion link started', 30_000, `${id} start`);
+    s.proc = await startElink(['switch', '--state', s.dir, '--switch-port', String(s.port), '--admin-port', String(s.admin), '--node-id', id], `${id} start`);
     // Its first heartbeat has registered it (the switch beats before it says started).
   };
 
@@ -69,35 +59,21 @@ describe.skipIf(!enabled)('device keys: reconnect without a password hash, chann
   beforeAll(async () => {
     assertBuilt();
     underlay = createUnderlay();
-    state = initState('elink-devkey-', [{ name: 'alice' }]);
     const brokerPort = await freePort();
     const brokerAdminPort = await freePort();
     brokerUrl = `https://${underlay.gateway}:${brokerPort}`;
     brokerAdmin = `http://127.0.0.1:${brokerAdminPort}`;
-    const file = join(state, 'elink.yaml');
-    const doc = parseDocument(readFileSync(file, 'utf8'));
-    doc.setIn(['broker', 'listen'], doc.createNode({ host: underlay.gateway, port: brokerPort }));
-    doc.setIn(['broker', 'clusterSecret'], CLUSTER_SECRET);
-    doc.setIn(['broker', 'adminToken'], ADMIN_TOKEN);
-    doc.setIn(['admin', 'host'], '127.0.0.1');
-    doc.setIn(['switch', 'listen', 'host'], underlay.gateway);
-    doc.setIn(['switch', 'advertise'], underlay.gateway);
-    doc.setIn(['switch', 'broker'], doc.createNode({ urls: [brokerUrl], clusterSecret: CLUSTER_SECRET, interval: 1 }));
-    writeFileSync(file, doc.toString());
+    state = initState('elink-devkey-', [{ name: 'alice' }], (doc) => setSplitConfig(doc, { gateway: underlay.gateway, brokerPort }));
     stateB = `${state}-b`;
     cpSync(state, stateB, { recursive: true });
     ca = readFileSync(join(state, 'ca.pem'));
 
-    const broker = elink(['broker', '--state', state, '--admin-port', String(brokerAdminPort)]);
-    await broker.waitFor((l) => l.msg === 'emotion link started', 30_000, 'broker start');
+    await startElink(['broker', '--state', state, '--admin-port', String(brokerAdminPort)], 'broker start');
     switches.set('sw-a', { proc: undefined as unknown as Proc, dir: state, port: await freePort(), admin: await freePort() });
     switches.set('sw-b', { proc: undefined as unknown as Proc, dir: stateB, port: await freePort(), admin: await freePort() });
     await Promise.all([startSwitch('sw-a'), startSwitch('sw-b')]);
 
-    const { ns } = underlay.addHost('h1');
-    const keyDir = join(state, 'client-h1');
-    client = elink(['connect', '--broker', brokerUrl, '--ca', join(state, 'ca.pem'), '--user', 'alice', '--password-file', join(state, 'pw'), '--ifname', 'el0', '--device', 'h1', '--state', keyDir], { ns });
-    await client.waitFor((l) => l.msg === 'link up', 30_000, 'h1 link up');
+    ({ client } = await connectHost(underlay, 'h1', connectArgs(state, brokerUrl, 'alice'), ['--state', join(state, 'client-h1')]));
   }, 90_000);
 
   afterAll(async () => {
@@ -160,7 +136,7 @@ describe.skipIf(!enabled)('device keys: reconnect without a password hash, chann
     const passwordChecks = await brokerMetric('el_broker_credential_checks_total', { method: 'password' });
     const seen = client.logs.length;
     const node = switches.get(String(client.logs.findLast((l) => l.msg === 'connected')!.node))!;
-    const beats = () => metric(`http://127.0.0.1:${node.admin}`, 'el_switch_heartbeats_total', { result: 'ok' });
+    const beats = () => fetchMetric(`http://127.0.0.1:${node.admin}`, 'el_switch_heartbeats_total', { result: 'ok' });
     const beatsBefore = await beats();
     const revokedAt = Date.now();
     const r = elink(['revoke', '--user', 'alice', '--device', 'h1', '--state', state, '--broker', brokerUrl]);

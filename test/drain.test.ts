@@ -16,9 +16,11 @@ import { get as httpsGet } from 'node:https';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
+import { connectHost } from './lib/connected-hosts.js';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
-import { assertBuilt, elink, freePort, stopAll, type Proc } from './lib/processes.js';
-import { ADMIN_TOKEN, CLUSTER_SECRET, initState } from './lib/server.js';
+import { assertBuilt, freePort, startElink, stopAll, type Proc } from './lib/processes.js';
+import { ADMIN_TOKEN, connectArgs, initState, setSplitConfig } from './lib/server.js';
+import { until } from './lib/until.js';
 
 const enabled = requireNetnsOrSkip();
 
@@ -77,19 +79,8 @@ describe.skipIf(!enabled)('draining a switch node (SIGTERM) moves its clients to
       req.on('error', reject);
     });
 
-  async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn().catch(() => undefined);
-      if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
   const startSwitch = async (dir: string, id: string): Promise<Proc> => {
-    const p = elink(['switch', '--state', dir, '--switch-port', String(await freePort()), '--admin-port', String(await freePort()), '--node-id', id]);
-    await p.waitFor((l) => l.msg === 'emotion link started', 30_000, `${id} start`);
+    const p = await startElink(['switch', '--state', dir, '--switch-port', String(await freePort()), '--admin-port', String(await freePort()), '--node-id', id], `${id} start`);
     await until(`${id} in the broker's node list`, async () => ((await nodes()).some((n) => n.node === id && n.healthy) ? true : undefined));
     return p;
   };
@@ -97,20 +88,13 @@ describe.skipIf(!enabled)('draining a switch node (SIGTERM) moves its clients to
   beforeAll(async () => {
     assertBuilt();
     underlay = createUnderlay();
-    state = initState('elink-drain-', [{ name: 'alice' }]);
     const brokerPort = await freePort();
     brokerUrl = `https://${underlay.gateway}:${brokerPort}`;
+    state = initState('elink-drain-', [{ name: 'alice' }], (doc) => {
+      setSplitConfig(doc, { gateway: underlay.gateway, brokerPort });
+      doc.setIn(['switch', 'drainSeconds'], 3);
+    });
     const file = join(state, 'elink.yaml');
-    const doc = parseDocument(readFileSync(file, 'utf8'));
-    doc.setIn(['broker', 'listen'], doc.createNode({ host: underlay.gateway, port: brokerPort }));
-    doc.setIn(['broker', 'clusterSecret'], CLUSTER_SECRET);
-    doc.setIn(['broker', 'adminToken'], ADMIN_TOKEN);
-    doc.setIn(['admin', 'host'], '127.0.0.1');
-    doc.setIn(['switch', 'listen', 'host'], underlay.gateway);
-    doc.setIn(['switch', 'advertise'], underlay.gateway);
-    doc.setIn(['switch', 'drainSeconds'], 3);
-    doc.setIn(['switch', 'broker'], doc.createNode({ urls: [brokerUrl], clusterSecret: CLUSTER_SECRET, interval: 1 }));
-    writeFileSync(file, doc.toString());
     // Node B gets its own copy of the state directory (it keeps its own broker-keys.json).
     stateB = `${state}-b`;
     cpSync(state, stateB, { recursive: true });
@@ -122,15 +106,12 @@ describe.skipIf(!enabled)('draining a switch node (SIGTERM) moves its clients to
     docA.setIn(['switch', 'broker', 'urls'], docA.createNode([`https://${underlay.gateway}:${relayPort}`]));
     writeFileSync(file, docA.toString());
 
-    const broker = elink(['broker', '--state', state, '--admin-port', String(await freePort())]);
-    await broker.waitFor((l) => l.msg === 'emotion link started', 30_000, 'broker start');
+    await startElink(['broker', '--state', state, '--admin-port', String(await freePort())], 'broker start');
     switchA = await startSwitch(state, 'sw-a');
     for (const name of ['h1', 'h2']) {
-      const { ns } = underlay.addHost(name);
-      const client = elink(['connect', '--broker', brokerUrl, '--ca', join(state, 'ca.pem'), '--user', 'alice', '--password-file', join(state, 'pw'), '--ifname', 'el0', '--device', name], { ns });
-      const up = await client.waitFor((l) => l.msg === 'link up', 30_000, `${name} link up`);
+      const { ns, v4, up, client } = await connectHost(underlay, name, connectArgs(state, brokerUrl, 'alice'));
       expect(up.node).toBe('sw-a');
-      hosts.push({ ns, v4: String(up.ipv4).split('/')[0]!, client });
+      hosts.push({ ns, v4, client });
     }
     await startSwitch(stateB, 'sw-b');
   }, 90_000);

@@ -16,6 +16,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { encodeControl, encodeRecord, RecordType, type LoginReply } from '@elink/protocol';
+import { fetchMetric } from './lib/metrics.js';
 import { assertBuilt, elink, freePort, stopAll, type Proc } from './lib/processes.js';
 import { openRaw, type RawSession } from './lib/raw-session.js';
 import { initState, postLogin } from './lib/server.js';
@@ -160,11 +161,7 @@ describe('elink up under hostile connections', () => {
     }
     const shedding = proc.logs.filter((l) => l.msg === 'file descriptors nearly exhausted: shedding new connections, keeping the open ones');
     // Once per listener and episode, not once per connection: far fewer lines than refusals.
-    const metrics = await (await fetch(`http://127.0.0.1:${s.adminPort}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-    const shed = metrics
-      .split('\n')
-      .filter((l) => l.startsWith('el_listener_connections_refused_total{') && l.includes('reason="fd_limit"'))
-      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    const shed = await fetchMetric(`http://127.0.0.1:${s.adminPort}`, 'el_listener_connections_refused_total', { reason: 'fd_limit' });
     expect(shedding.length).toBeGreaterThanOrEqual(1);
     expect(shed).toBeGreaterThanOrEqual(10 * shedding.length);
     expect(proc.logs.filter((l) => typeof l.level === 'number' && l.level >= 40).length).toBeLessThan(40);

@@ -23,6 +23,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ALPN, encodeControl, type LoginReply } from '@elink/protocol';
+import { fetchMetric } from './lib/metrics.js';
 import { assertBuilt, elink, freePort, stopAll, type Proc } from './lib/processes.js';
 import { openRaw } from './lib/raw-session.js';
 import { initState, postLogin } from './lib/server.js';
@@ -57,15 +58,7 @@ function login(device: string): Promise<LoginReply> {
   return postLogin({ host: '127.0.0.1', port: ports.broker, ca, servername: 'localhost', checkServerIdentity: () => undefined, agent: new Agent({ keepAlive: false }) }, device);
 }
 
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${ports.admin}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.split(' ').pop());
-  }
-  return sum;
-}
+const metric = (name: string, labels: Record<string, string>): Promise<number> => fetchMetric(`http://127.0.0.1:${ports.admin}`, name, labels);
 
 /** Waits (bounded) until `port` on 127.0.0.1 accepts TCP. */
 async function listening(port: number, timeoutMs = 10_000): Promise<void> {

@@ -26,6 +26,7 @@ import { connect } from 'node:tls';
 import { parseDocument } from 'yaml';
 import { issueServerCertificate } from '@elink/pki';
 import { ALPN, encodeControl, encodeRecord, RecordType } from '@elink/protocol';
+import { fetchMetric } from './lib/metrics.js';
 import { assertBuilt, CLI, elink, freePort, type Proc } from './lib/processes.js';
 import { openRaw, type RawSession } from './lib/raw-session.js';
 import { PASSWORD } from './lib/server.js';
@@ -90,15 +91,7 @@ function servedFingerprint(port: number, alpn?: string): Promise<string> {
   });
 }
 
-async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.split(' ').pop());
-  }
-  return sum;
-}
+const metric = (name: string, labels: Record<string, string> = {}): Promise<number> => fetchMetric(`http://127.0.0.1:${adminPort}`, name, labels);
 
 /** Waits for a log line that arrives after `from` (an index into proc.logs). */
 async function nextLog(from: number, pred: (l: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> {

@@ -13,9 +13,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
-import { CLI, PASSWORD } from './elink.js';
+import { ElinkProcesses, initState } from './elink-cli.js';
 import { cpuDelta, cpuTicks, iperf, pingStats, waitReachable, type Durations, type Side } from './measure.js';
-import { daemon, must, sleep, type Daemon } from './proc.js';
+import { daemon, must, sleep } from './proc.js';
 import { createTopology } from './topology.js';
 
 const DTCP_CLIENT = fileURLToPath(new URL('../../../test/lib/dtcp-client.ts', import.meta.url));
@@ -69,11 +69,6 @@ export interface IdleTunnels {
   setupSeconds: number;
 }
 
-function cli(args: string[]): void {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
-  if (r.status !== 0) throw new Error(`elink ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-}
-
 /** The node's memory after two full GCs (through its inspector on 127.0.0.1 of its namespace). */
 function memoryAfterGc(ns: string): { rss: number; heapUsed: number } {
   const out = must('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', GC_PROBE], { timeoutMs: 60_000 });
@@ -98,26 +93,19 @@ function figures(side: Side, d: Durations, serverNs: string): DtcpFigures {
 
 export async function dtcpBenchmark(d: Durations, work: string, idleTunnels: number): Promise<DtcpBenchResult> {
   const topo = createTopology();
-  const procs: Daemon[] = [];
-  const stopAll = async () => {
-    for (const p of procs.slice(1).reverse()) await p.stop();
-    await procs[0]?.stop();
-  };
+  const procs = new ElinkProcesses();
   try {
-    cli(['init', '--state', work]);
-    const configFile = join(work, 'elink.yaml');
-    const doc = parseDocument(readFileSync(configFile, 'utf8'));
-    doc.setIn(['admin', 'host'], '127.0.0.1');
-    doc.setIn(['log', 'level'], 'info');
-    doc.setIn(['limits'], doc.createNode({ pending: 100_000, pendingPerSource: 100_000, acceptRate: 100_000, acceptRatePerSource: 100_000 }));
-    (doc.get('segments') as { add(v: unknown): void }).add(doc.createNode({ name: 'dtcp6', mode: 'l3', mtu: 1400, ipv4: { pool: '198.19.80.0/22' }, ipv6: { pool: 'fd00:e1:0:80::/64' } }));
-    doc.setIn(['switch', 'dtcp'], doc.createNode({ listen: { host: '0.0.0.0', port: DTCP_PORT }, segment: 'dtcp6', types: ['host'] }));
-    writeFileSync(configFile, doc.toString());
-    writeFileSync(join(work, 'pw'), `${PASSWORD}\n`);
-    writeFileSync(join(work, 'dtcp-pw'), `${SECRET}\n`);
     const users = ['bench1', 'bench2', 'phone'];
     for (let i = 0; i < idleTunnels; i++) users.push(`idle${i}`);
-    for (const user of users.slice(0, 3)) cli(['user', 'add', user, '--segment', 'dtcp6', '--password-file', join(work, 'pw'), '--state', work]);
+    const configFile = initState(work, {
+      users: users.slice(0, 3),
+      segment: 'dtcp6',
+      edit: (doc) => {
+        (doc.get('segments') as { add(v: unknown): void }).add(doc.createNode({ name: 'dtcp6', mode: 'l3', mtu: 1400, ipv4: { pool: '198.19.80.0/22' }, ipv6: { pool: 'fd00:e1:0:80::/64' } }));
+        doc.setIn(['switch', 'dtcp'], doc.createNode({ listen: { host: '0.0.0.0', port: DTCP_PORT }, segment: 'dtcp6', types: ['host'] }));
+      },
+    });
+    writeFileSync(join(work, 'dtcp-pw'), `${SECRET}\n`);
     // DTCP secrets (and the idle users) straight into the config file: `elink user add` per user would take minutes.
     const withSecrets = parseDocument(readFileSync(configFile, 'utf8'));
     const list = withSecrets.get('users') as { items: { set(k: string, v: unknown): void; get(k: string): unknown }[]; add(v: unknown): void };
@@ -126,17 +114,12 @@ export async function dtcpBenchmark(d: Durations, work: string, idleTunnels: num
     for (const user of users.slice(3)) list.add(withSecrets.createNode({ name: user, password: hash, segments: ['dtcp6'], digestSecret: SECRET }));
     writeFileSync(configFile, withSecrets.toString());
 
-    const server = daemon(process.execPath, [CLI, 'up', '--state', work], { ns: topo.server.ns });
-    procs.push(server);
-    await server.waitFor(/"emotion link started"/, 60_000, 'elink up');
+    await procs.server(topo.server.ns, ['up', '--state', work], 'elink up', { timeoutMs: 60_000 });
     const broker = `https://${topo.server.address}:8443`;
-    const connect = async (i: number): Promise<{ proc: Daemon; v6: string }> => {
+    const connect = async (i: number) => {
       const c = topo.clients[i];
-      const proc = daemon(process.execPath, [CLI, 'connect', '--broker', broker, '--ca', join(work, 'ca.pem'), '--user', `bench${i + 1}`, '--password-file', join(work, 'pw'), '--ifname', 'el0', '--device', c.name, '--state', join(work, `client-state${i}`)], { ns: c.ns });
-      procs.push(proc);
-      await proc.waitFor(/"link up"/, 30_000, `elink connect in ${c.ns}`);
-      const line = proc.output().split('\n').find((l) => l.includes('"link up"'))!;
-      return { proc, v6: String((JSON.parse(line) as { ipv6: string }).ipv6).split('/')[0] };
+      const { proc, up } = await procs.connect(c.ns, { broker, work, user: `bench${i + 1}`, device: c.name, state: join(work, `client-state${i}`) });
+      return { proc, v6: String(up.ipv6).split('/')[0] };
     };
     const receiver = await connect(1);
     const side: Side = { roles: {}, from: { ns: topo.clients[0].ns }, to: { ns: topo.clients[1].ns, address: receiver.v6 } };
@@ -146,8 +129,7 @@ export async function dtcpBenchmark(d: Durations, work: string, idleTunnels: num
     const el = figures(side, d, topo.server.ns);
     await el1.proc.stop();
 
-    const dtcpClient = daemon(process.execPath, [DTCP_CLIENT, '--server', topo.server.address, '--port', String(DTCP_PORT), '--user', 'phone', '--password-file', join(work, 'dtcp-pw'), '--type', 'host', '--mtu', '1400'], { ns: topo.clients[0].ns });
-    procs.push(dtcpClient);
+    const dtcpClient = procs.client(daemon(process.execPath, [DTCP_CLIENT, '--server', topo.server.address, '--port', String(DTCP_PORT), '--user', 'phone', '--password-file', join(work, 'dtcp-pw'), '--type', 'host', '--mtu', '1400'], { ns: topo.clients[0].ns }));
     await dtcpClient.waitFor(/"tunnel up"/, 30_000, 'DTCP tunnel up');
     await waitReachable(side);
     const dtcp = figures(side, d, topo.server.ns);
@@ -161,16 +143,14 @@ export async function dtcpBenchmark(d: Durations, work: string, idleTunnels: num
     };
     if (idleTunnels > 0) {
       // A fresh node for the idle tunnels: its memory then holds no traffic's buffers.
-      for (const p of procs.splice(0).reverse()) await p.stop();
+      await procs.stop();
       // With the inspector on loopback (its namespace's): the heap is measured after a full GC.
-      const fresh = daemon(process.execPath, [`--inspect=127.0.0.1:${INSPECT_PORT}`, CLI, 'up', '--state', work], { ns: topo.server.ns });
-      procs.push(fresh);
-      await fresh.waitFor(/"emotion link started"/, 60_000, 'elink up (idle tunnels)');
+      await procs.server(topo.server.ns, ['up', '--state', work], 'elink up (idle tunnels)', { nodeArgs: [`--inspect=127.0.0.1:${INSPECT_PORT}`], timeoutMs: 60_000 });
       result.idle = await idle(topo.clients[0].ns, topo.clients[0].address, topo.server.address, topo.server.ns, idleTunnels);
     }
     return result;
   } finally {
-    await stopAll();
+    await procs.stop();
     topo.destroy();
   }
 }

@@ -5,11 +5,11 @@
  * replies). Node A takes one session (`switch.maxSessions: 1`), so the broker sends
  * client 1 to A and client 2 to B: every frame between them crosses the trunk.
  */
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { CLI, PASSWORD } from './elink.js';
-import { daemon, must, run, sleep, type Daemon } from './proc.js';
+import { ElinkProcesses, elinkVersion, initState } from './elink-cli.js';
+import { run, sleep } from './proc.js';
 import type { RunningSystem, SystemDef } from './system.js';
 import type { Topology } from './topology.js';
 
@@ -46,33 +46,25 @@ export function elinkCrossNodeSystem(): SystemDef {
     id: 'elink-cross',
     label: 'Emotion Link L2, 2 nodes',
     async start(topo: Topology, work: string): Promise<RunningSystem> {
-      if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npx tsc -b\` first`);
       const ns = topo.server.ns;
-      const procs: Daemon[] = [];
-      const stop = async () => {
-        for (const p of procs.slice(3).reverse()) await p.stop();
-        for (const p of procs.slice(0, 3).reverse()) await p.stop();
-      };
+      const procs = new ElinkProcesses();
+      const stop = () => procs.stop();
       try {
         // In the server's namespace, so the certificate names its address.
-        must(process.execPath, [CLI, 'init', '--state', work], { ns });
-        const file = join(work, 'elink.yaml');
-        const doc = parseDocument(readFileSync(file, 'utf8'));
-        doc.setIn(['admin', 'host'], '127.0.0.1');
-        doc.setIn(['log', 'level'], 'info');
-        doc.setIn(['limits'], doc.createNode({ pending: 100_000, pendingPerSource: 100_000, acceptRate: 100_000, acceptRatePerSource: 100_000 }));
-        doc.setIn(['broker', 'clusterSecret'], CLUSTER_SECRET);
-        doc.setIn(['broker', 'adminToken'], ADMIN_TOKEN);
-        doc.setIn(['switch', 'advertise'], topo.server.address);
-        doc.setIn(['switch', 'broker'], doc.createNode({ urls: ['https://127.0.0.1:8443'], clusterSecret: CLUSTER_SECRET, interval: 1 }));
-        writeFileSync(file, doc.toString());
-        writeFileSync(join(work, 'pw'), `${PASSWORD}\n`);
-        for (const user of ['bench1', 'bench2']) must(process.execPath, [CLI, 'user', 'add', user, '--segment', 'lab', '--password-file', join(work, 'pw'), '--state', work]);
+        initState(work, {
+          ns,
+          users: ['bench1', 'bench2'],
+          segment: 'lab',
+          edit: (doc) => {
+            doc.setIn(['broker', 'clusterSecret'], CLUSTER_SECRET);
+            doc.setIn(['broker', 'adminToken'], ADMIN_TOKEN);
+            doc.setIn(['switch', 'advertise'], topo.server.address);
+            doc.setIn(['switch', 'broker'], doc.createNode({ urls: ['https://127.0.0.1:8443'], clusterSecret: CLUSTER_SECRET, interval: 1 }));
+          },
+        });
         const ca = join(work, 'ca.pem');
 
-        const broker = daemon(process.execPath, [CLI, 'broker', '--state', work, '--admin-port', '9100'], { ns });
-        procs.push(broker);
-        await broker.waitFor(/"emotion link started"/, 30_000, 'elink broker');
+        await procs.server(ns, ['broker', '--state', work, '--admin-port', '9100'], 'elink broker');
         const sw = [
           { id: 'node-a', port: 4443, trunk: 4444, admin: 9101, maxSessions: 1 },
           { id: 'node-b', port: 4453, trunk: 4454, admin: 9102 },
@@ -85,39 +77,23 @@ export function elinkCrossNodeSystem(): SystemDef {
           d.setIn(['switch', 'trunk'], d.createNode({ port: s.trunk, host: '127.0.0.1', advertise: '127.0.0.1' }));
           if (s.maxSessions) d.setIn(['switch', 'maxSessions'], s.maxSessions);
           writeFileSync(join(dir, 'elink.yaml'), d.toString());
-          const p = daemon(process.execPath, [CLI, 'switch', '--state', dir, '--admin-port', String(s.admin), '--node-id', s.id], { ns });
-          procs.push(p);
-          await p.waitFor(/"emotion link started"/, 30_000, `elink switch ${s.id}`);
+          await procs.server(ns, ['switch', '--state', dir, '--admin-port', String(s.admin), '--node-id', s.id], `elink switch ${s.id}`);
         }
         await until('both nodes healthy at the broker', 20_000, () => nodes(ns, 8443, ca).filter((n) => n.healthy).length === 2);
 
         const broker1 = `https://${topo.server.address}:8443`;
         const addresses: string[] = [];
         for (const [i, c] of topo.clients.entries()) {
-          const client = daemon(process.execPath, [CLI, 'connect', '--broker', broker1, '--ca', ca, '--user', `bench${i + 1}`, '--password-file', join(work, 'pw'), '--ifname', 'el0', '--device', c.name], { ns: c.ns });
-          procs.push(client);
-          await client.waitFor(/"link up"/, 30_000, `elink connect in ${c.ns}`);
-          const log = client
-            .output()
-            .split('\n')
-            .map((l) => {
-              try {
-                return JSON.parse(l) as Record<string, unknown>;
-              } catch {
-                return undefined;
-              }
-            })
-            .find((l) => l?.msg === 'link up')!;
+          const { up: log } = await procs.connect(c.ns, { broker: broker1, work, user: `bench${i + 1}`, device: c.name });
           if (log.node !== sw[i]!.id) throw new Error(`client ${i + 1} landed on ${String(log.node)}, not ${sw[i]!.id}`);
           addresses.push(String(log.ipv4).split('/')[0]!);
           // Node A's next heartbeat says it is full: client 2 goes to node B.
           if (i === 0) await until('node A reported full', 10_000, () => nodes(ns, 8443, ca).some((n) => n.node === 'node-a' && n.sessions === 1));
         }
         await until('the trunk up on both nodes', 20_000, () => sw.every((s) => metric(ns, s.admin, 'el_trunk_up') >= 1));
-        const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
         return {
           addresses: [addresses[0]!, addresses[1]!],
-          notes: [`emotion-link ${version}, ${process.version}, client 1 on node A, client 2 on node B, frames over the trunk (TLS) between the two switch processes; broker with memory store; kernel TAP clients, TSO offload`],
+          notes: [`emotion-link ${elinkVersion()}, ${process.version}, client 1 on node A, client 2 on node B, frames over the trunk (TLS) between the two switch processes; broker with memory store; kernel TAP clients, TSO offload`],
           stop,
         };
       } catch (err) {

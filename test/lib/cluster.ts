@@ -31,7 +31,9 @@ import { parseDocument } from 'yaml';
 import { startTestRedis, type TestRedis } from '../../packages/broker/src/store/test-redis.js';
 import { createUnderlay, sh, type Underlay } from './netns.js';
 import { assertBuilt, CLI, elink, freePort, type Proc } from './processes.js';
+import { fetchMetric } from './metrics.js';
 import { ADMIN_TOKEN, CLUSTER_SECRET, initState } from './server.js';
+import { until } from './until.js';
 
 /** The source HAProxy connects to the backends from: the switches' and brokers' trusted range. */
 export const LB_SOURCE = '127.0.0.2';
@@ -294,26 +296,12 @@ export class Cluster {
   }
 
   /** A counter or gauge from node i's /metrics, summed over the series whose labels contain `labels`. */
-  async nodeMetric(i: number, name: string, labels: Record<string, string> = {}): Promise<number> {
-    const text = await (await fetch(`http://127.0.0.1:${this.nodes[i]!.admin}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-    let sum = 0;
-    for (const line of text.split('\n')) {
-      if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-      if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.split(' ').pop());
-    }
-    return sum;
+  nodeMetric(i: number, name: string, labels: Record<string, string> = {}): Promise<number> {
+    return fetchMetric(`http://127.0.0.1:${this.nodes[i]!.admin}`, name, labels);
   }
 
-  /** Polls `fn` every 200 ms until it returns something, at most `timeoutMs`. */
-  async until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn().catch(() => undefined);
-      if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  /** Polls `fn` every 200 ms until it returns something, at most `timeoutMs` (lib/until.ts). */
+  readonly until = until;
 
   /** Everything stopped and removed (clients first: they would only reconnect). */
   async destroy(): Promise<void> {

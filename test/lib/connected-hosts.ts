@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll } from 'vitest';
 import { createUnderlay, type Underlay } from './netns.js';
-import { assertBuilt, elink, stopAll } from './processes.js';
+import { assertBuilt, elink, stopAll, type Proc } from './processes.js';
 import { startServer, type TestServer } from './server.js';
 
 export interface Host {
@@ -24,6 +24,15 @@ export interface ConnectedHosts {
   host(name: string): Host;
 }
 
+/** Host `name` added to the underlay, running `elink connect` (`connect`: its broker, CA,
+ * user and password file; `args`: more options) with device `name`; resolves once its link is up. */
+export async function connectHost(underlay: Underlay, name: string, connect: string[], args: string[] = []): Promise<Host & { client: Proc }> {
+  const { ns } = underlay.addHost(name);
+  const client = elink(['connect', ...connect, '--ifname', 'el0', '--device', name, ...args], { ns });
+  const up = await client.waitFor((l) => l.msg === 'link up', 30_000, `${name} link up`);
+  return { ns, v4: String(up.ipv4).split('/')[0], v6: String(up.ipv6).split('/')[0], up, client };
+}
+
 type ServerOptions = Omit<Parameters<typeof startServer>[0], 'gateway'>;
 
 /** Registers beforeAll/afterAll in the calling describe. `hosts`: namespace name, the user
@@ -39,10 +48,8 @@ export function useConnectedHosts(opts: ServerOptions & { hosts: { name: string;
     server = await startServer({ ...serverOpts, gateway: underlay.gateway });
     await Promise.all(
       wanted.map(async ({ name, user, args = [] }) => {
-        const { ns } = underlay!.addHost(name);
-        const client = elink(['connect', ...server!.connectArgs(user), '--ifname', 'el0', '--device', name, ...args], { ns });
-        const up = await client.waitFor((l) => l.msg === 'link up', 30_000, `${name} link up`);
-        hosts.set(name, { ns, v4: String(up.ipv4).split('/')[0], v6: String(up.ipv6).split('/')[0], up });
+        const { ns, v4, v6, up } = await connectHost(underlay!, name, server!.connectArgs(user), args);
+        hosts.set(name, { ns, v4, v6, up });
       }),
     );
   }, timeoutMs);

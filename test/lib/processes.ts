@@ -118,6 +118,13 @@ export function elink(args: string[], opts: { ns?: string; env?: NodeJS.ProcessE
   return proc;
 }
 
+/** `elink args` (up, broker, switch) as elink() starts it; resolves once it logs that it started. */
+export async function startElink(args: string[], what: string, opts: Parameters<typeof elink>[1] = {}): Promise<Proc> {
+  const proc = elink(args, opts);
+  await proc.waitFor((l) => l.msg === 'emotion link started', 30_000, what);
+  return proc;
+}
+
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop('SIGTERM', 5000)));
 }

@@ -9,8 +9,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
+import { sumMetric } from './metrics.js';
 import { sh } from './netns.js';
-import { CLI, elink, freePort, type Proc } from './processes.js';
+import { CLI, freePort, startElink, type Proc } from './processes.js';
 
 export interface TestServer {
   state: string;
@@ -32,6 +33,28 @@ export const CLUSTER_SECRET = 'cluster-secret-for-tests-0123456789';
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 
 type YamlDoc = ReturnType<typeof parseDocument>;
+
+/** `elink connect` arguments for `user` of the state directory `state` (password file, CA, broker). */
+export function connectArgs(state: string, brokerUrl: string, user: string): string[] {
+  return ['--broker', brokerUrl, '--ca', join(state, 'ca.pem'), '--user', user, '--password-file', join(state, 'pw')];
+}
+
+/**
+ * The settings for a broker and switch nodes run as separate processes (`elink broker`,
+ * `elink switch` on one state directory): the broker listens on `gateway:brokerPort` with
+ * CLUSTER_SECRET and ADMIN_TOKEN; a switch listens on `gateway` (on `switchPort` if given),
+ * advertises it and heartbeats to the broker every second; the admin APIs on loopback.
+ */
+export function setSplitConfig(doc: YamlDoc, opts: { gateway: string; brokerPort: number; switchPort?: number }): void {
+  doc.setIn(['broker', 'listen'], doc.createNode({ host: opts.gateway, port: opts.brokerPort }));
+  doc.setIn(['broker', 'clusterSecret'], CLUSTER_SECRET);
+  doc.setIn(['broker', 'adminToken'], ADMIN_TOKEN);
+  doc.setIn(['admin', 'host'], '127.0.0.1');
+  doc.setIn(['switch', 'listen', 'host'], opts.gateway);
+  if (opts.switchPort !== undefined) doc.setIn(['switch', 'listen', 'port'], opts.switchPort);
+  doc.setIn(['switch', 'advertise'], opts.gateway);
+  doc.setIn(['switch', 'broker'], doc.createNode({ urls: [`https://${opts.gateway}:${opts.brokerPort}`], clusterSecret: CLUSTER_SECRET, interval: 1 }));
+}
 
 /**
  * `elink init` in a new temporary directory, the test password in `pw`, then `edit` on the
@@ -91,8 +114,7 @@ export async function startServer(opts: {
       writeFileSync(configFile, d.toString());
     }
   }
-  const proc = elink(['up', '--state', state], { ns: opts.ns });
-  await proc.waitFor((l) => l.msg === 'emotion link started', 30_000, 'server start');
+  const proc = await startElink(['up', '--state', state], 'server start', { ns: opts.ns });
   const brokerUrl = `https://${opts.gateway}:${brokerPort}`;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   return {
@@ -101,17 +123,12 @@ export async function startServer(opts: {
     adminUrl,
     switchPort,
     proc,
-    connectArgs: (user) => ['--broker', brokerUrl, '--ca', join(state, 'ca.pem'), '--user', user, '--password-file', join(state, 'pw')],
+    connectArgs: (user) => connectArgs(state, brokerUrl, user),
     async metric(name, labels = {}) {
       const text = opts.ns
         ? sh('curl', ['-s', '-m', '5', `${adminUrl}/metrics`], { ns: opts.ns })
         : await (await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-      let sum = 0;
-      for (const line of text.split('\n')) {
-        if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-        if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.split(' ').pop());
-      }
-      return sum;
+      return sumMetric(text, name, labels);
     },
     destroy() {
       rmSync(state, { recursive: true, force: true });

@@ -167,7 +167,15 @@ describe.skipIf(!enabled)('6in4 plane (root, network namespaces, raw protocol-41
   });
 
   it('closing a tunnel withdraws its routes; a newer tunnel to the same client address supersedes the old one', async () => {
+    type Totals = { packetsIn: number; bytesIn: number; packetsOut: number; bytesOut: number };
+    const totals = () => (plane as unknown as { totals(): Totals }).totals();
+    const live = totals();
+    expect(live.packetsIn).toBeGreaterThan(0);
+    expect(live.packetsOut).toBeGreaterThan(0);
     tunnelB.close('test');
+    // A closed tunnel's traffic stays in the plane's totals (the metrics are counters).
+    const after = totals();
+    for (const k of ['packetsIn', 'bytesIn', 'packetsOut', 'bytesOut'] as const) expect(after[k]).toBeGreaterThanOrEqual(live[k]);
     expect(plane.size).toBe(1);
     expect(seg.ownerOf(parsePrefix(`${B6}/128`)!)).toBeUndefined();
     expect(await run(a.ns, 'ping', ['-6', '-c', '1', '-W', '2', B6])).toMatch(/100% packet loss|unreachable/i);

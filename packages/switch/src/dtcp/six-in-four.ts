@@ -157,6 +157,25 @@ class TunnelPort implements Port {
   }
 }
 
+/** Traffic and queue drops of tunnels, summed. */
+interface TunnelTotals {
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+  queue_full: number;
+  device_drop: number;
+}
+
+function addTunnel(t: TunnelTotals, port: TunnelPort): void {
+  t.packetsIn += port.framesIn;
+  t.bytesIn += port.bytesIn;
+  t.packetsOut += port.output.framesOut;
+  t.bytesOut += port.output.bytesOut;
+  t.queue_full += port.output.drops.queue_full;
+  t.device_drop += port.output.drops.device_drop;
+}
+
 class Plane implements SixInFourPlane {
   private readonly byClient = new Map<number, TunnelPort>();
   private readonly socket: Proto41Socket;
@@ -168,7 +187,7 @@ class Plane implements SixInFourPlane {
   /** Echo replies to link-local echo requests (the tunnel's far end answering). */
   linkLocalEchoes = 0;
   /** Totals of closed tunnels (live ones are summed when read). */
-  private readonly past = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, queue_full: 0, device_drop: 0 };
+  private readonly past: TunnelTotals = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, queue_full: 0, device_drop: 0 };
   opened = 0;
   private closedAll = false;
 
@@ -252,13 +271,7 @@ class Plane implements SixInFourPlane {
     // What is queued for this tick still leaves (a last packet before a clean close).
     port.output.flush();
     port.output.close();
-    const p = this.past;
-    p.packetsIn += port.framesIn;
-    p.bytesIn += port.bytesIn;
-    p.packetsOut += port.output.framesOut;
-    p.bytesOut += port.output.bytesOut;
-    p.queue_full += port.output.drops.queue_full;
-    p.device_drop += port.output.drops.device_drop;
+    addTunnel(this.past, port);
     this.logger.info({ tunnel: port.tunnelId, segment: port.segment.name, user: port.spec.user, device: port.spec.device, reason, durationMs: Date.now() - port.openedAt, packetsIn: port.framesIn, packetsOut: port.output.framesOut }, '6in4 tunnel closed');
     if (tell) port.spec.onClosed?.(reason);
   }
@@ -323,16 +336,9 @@ class Plane implements SixInFourPlane {
   }
 
   /** Traffic and queue drops of every tunnel, closed ones included. */
-  totals(): { tunnels: number; opened: number; packetsIn: number; bytesIn: number; packetsOut: number; bytesOut: number; queue_full: number; device_drop: number } {
+  totals(): TunnelTotals & { tunnels: number; opened: number } {
     const t = { tunnels: this.byClient.size, opened: this.opened, ...this.past };
-    for (const port of this.byClient.values()) {
-      t.packetsIn += port.framesIn;
-      t.bytesIn += port.bytesIn;
-      t.packetsOut += port.output.framesOut;
-      t.bytesOut += port.output.bytesOut;
-      t.queue_full += port.output.drops.queue_full;
-      t.device_drop += port.output.drops.device_drop;
-    }
+    for (const port of this.byClient.values()) addTunnel(t, port);
     return t;
   }
 

@@ -475,13 +475,7 @@ export class L3Segment implements Segment {
       return;
     }
     if (p[9] === 1 && p.readUInt32BE(16) === this.gateway4 && p.length > ihl && p[ihl] === ICMP4_ECHO_REQUEST) {
-      if (!this.takeIcmp(att)) return;
-      const reply = icmp4EchoReply(p);
-      if (reply) this.sendEcho(reply, ingress);
-      else {
-        this.giveIcmp(att);
-        this.drop('bad_packet', ingress);
-      }
+      if (this.takeIcmp(att)) this.answerEcho(icmp4EchoReply(p), ingress, att);
       return;
     }
     const route = table.lookupAt(p, 16);
@@ -490,18 +484,7 @@ export class L3Segment implements Segment {
       this.icmp4(p, ingress, att, ICMP4_DEST_UNREACHABLE, 1);
       return;
     }
-    if (route.segment !== this && !this.reach.has(route.segment.name)) {
-      this.drop('policy_denied', ingress);
-      return;
-    }
-    if (route.port === ingress) {
-      this.drop('hairpin', ingress);
-      return;
-    }
-    if (att.trunk && route.port.kind === 'trunk') {
-      this.drop('split_horizon', ingress);
-      return;
-    }
+    if (!this.mayTake(route, ingress, att)) return;
     if (p[8] <= 1) {
       this.drop('ttl_exceeded', ingress);
       this.icmp4(p, ingress, att, ICMP4_TIME_EXCEEDED, 0);
@@ -528,13 +511,7 @@ export class L3Segment implements Segment {
       return;
     }
     if (p[6] === 58 && p.length > IPV6_HEADER && p[IPV6_HEADER] === ICMP6_ECHO_REQUEST && this.isGateway6(p)) {
-      if (!this.takeIcmp(att)) return;
-      const reply = icmp6EchoReply(p);
-      if (reply) this.sendEcho(reply, ingress);
-      else {
-        this.giveIcmp(att);
-        this.drop('bad_packet', ingress);
-      }
+      if (this.takeIcmp(att)) this.answerEcho(icmp6EchoReply(p), ingress, att);
       return;
     }
     const route = table.lookupAt(p, 24);
@@ -543,18 +520,7 @@ export class L3Segment implements Segment {
       this.icmp6(p, ingress, att, ICMP6_DEST_UNREACHABLE, 0);
       return;
     }
-    if (route.segment !== this && !this.reach.has(route.segment.name)) {
-      this.drop('policy_denied', ingress);
-      return;
-    }
-    if (route.port === ingress) {
-      this.drop('hairpin', ingress);
-      return;
-    }
-    if (att.trunk && route.port.kind === 'trunk') {
-      this.drop('split_horizon', ingress);
-      return;
-    }
+    if (!this.mayTake(route, ingress, att)) return;
     if (p[7] <= 1) {
       this.drop('ttl_exceeded', ingress);
       this.icmp6(p, ingress, att, ICMP6_TIME_EXCEEDED, 0);
@@ -600,6 +566,35 @@ export class L3Segment implements Segment {
   private isGateway6At(p: Buffer, at: number): boolean {
     const g = this.gateway6;
     return g !== undefined && p.readUInt32BE(at) === g[0] && p.readUInt32BE(at + 4) === g[1] && p.readUInt32BE(at + 8) === g[2] && p.readUInt32BE(at + 12) === g[3];
+  }
+
+  /** What both families check of a found route: false when the packet is dropped (and
+   * counted) by the segments' policy, as a hairpin or by split horizon. */
+  private mayTake(route: { port: Port; segment: L3Segment }, ingress: Port, att: Attachment): boolean {
+    if (route.segment !== this && !this.reach.has(route.segment.name)) {
+      this.drop('policy_denied', ingress);
+      return false;
+    }
+    if (route.port === ingress) {
+      this.drop('hairpin', ingress);
+      return false;
+    }
+    if (att.trunk && route.port.kind === 'trunk') {
+      this.drop('split_horizon', ingress);
+      return false;
+    }
+    return true;
+  }
+
+  /** An echo request to the gateway, its ICMP budget taken: `reply` goes back, or, for a
+   * malformed request (no reply), the budget is given back and the request counted. */
+  private answerEcho(reply: Buffer | undefined, ingress: Port, att: Attachment): void {
+    if (reply) {
+      this.sendEcho(reply, ingress);
+      return;
+    }
+    this.giveIcmp(att);
+    this.drop('bad_packet', ingress);
   }
 
   private sendEcho(reply: Buffer, ingress: Port): void {
