@@ -39,7 +39,7 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | nu
 const PORTS = ['--broker-port', '0', '--switch-port', '0', '--admin-port', '0'];
 
 describe('elink help and version', () => {
-  const commands = ['up', 'init', 'broker', 'switch', 'connect', 'bridge', 'proxy', 'user', 'reload', 'status', 'sessions', 'kick', 'admin', 'revoke', 'config'];
+  const commands = ['up', 'init', 'broker', 'switch', 'connect', 'bridge', 'proxy', 'user', 'reload', 'status', 'sessions', 'kick', 'trunks', 'admin', 'revoke', 'config'];
   it.each(commands)('elink %s --help answers with its own usage', (cmd) => {
     const r = run([cmd, '--help']);
     expect(r.status).toBe(0);

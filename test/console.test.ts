@@ -249,6 +249,13 @@ describe.skipIf(!enabled)('web console in a real browser (chromium)', () => {
     await page.getByRole('status').filter({ hasText: 'This session has ended' }).waitFor();
   });
 
+  it('the Trunks page reads GET /v1/admin/trunks with the console cookie (one node: no trunks)', async () => {
+    await page.getByRole('link', { name: 'Trunks' }).click();
+    const table = page.getByRole('table', { name: /Trunks/ });
+    await table.getByText('No trunks').waitFor();
+    expect(await page.getByRole('alert').count()).toBe(0);
+  });
+
   it('manages a user: add, disable, reset the password, set the DTCP secret, delete (each confirmed)', async () => {
     await page.getByRole('link', { name: 'Users' }).click();
     await page.getByRole('heading', { name: 'Users' }).waitFor();

@@ -8,7 +8,10 @@
  * nodes carry 10 MB byte-identical as TCP super-frames crossing the trunk whole
  * (TRUNK_FRAME_GSO); a forged trunk (wrong
  * secret) is refused; a loop through two bridge clients (one per node, their TAPs on one
- * Linux bridge) is frozen and reported, and the looping frames stop.
+ * Linux bridge) is frozen and reported, and the looping frames stop. Before the loop (which
+ * freezes MACs of the L2 segment for a while): a node frozen with SIGSTOP (no FIN) is
+ * declared down by the keepalive (2 s × 3 here), what was learned from it withdrawn, and
+ * after SIGCONT the trunk is up again and pings pass.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -18,10 +21,10 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
-import { encodeTrunkControl, RecordType, TRUNK_ALPN } from '@elink/protocol';
+import { consoleTrunksReplySchema, encodeTrunkControl, RecordType, TRUNK_ALPN, type ConsoleTrunk } from '@elink/protocol';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
-import { assertBuilt, elink, freePort, stopAll, type Proc } from './lib/processes.js';
-import { CLUSTER_SECRET, initState } from './lib/server.js';
+import { assertBuilt, CLI, elink, freePort, stopAll, type Proc } from './lib/processes.js';
+import { ADMIN_TOKEN, CLUSTER_SECRET, initState } from './lib/server.js';
 import { tcpStream } from './lib/tcp-stream.js';
 
 const enabled = requireNetnsOrSkip();
@@ -113,12 +116,13 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
       doc.setIn(['broker', 'listen'], doc.createNode({ host: underlay.gateway, port: brokerPort }));
       doc.setIn(['broker', 'clusterSecret'], CLUSTER_SECRET);
       doc.setIn(['broker', 'nodeTimeout'], 4);
+      doc.setIn(['broker', 'adminToken'], ADMIN_TOKEN);
       doc.setIn(['admin', 'host'], '127.0.0.1');
       doc.setIn(['switch', 'listen', 'host'], underlay.gateway);
       doc.setIn(['switch', 'advertise'], underlay.gateway);
       doc.setIn(['switch', 'maxSessions'], 3);
       doc.setIn(['switch', 'broker'], doc.createNode({ urls: [brokerUrl], clusterSecret: CLUSTER_SECRET, interval: 1 }));
-      doc.setIn(['switch', 'trunk'], doc.createNode({ host: '127.0.0.1', advertise: '127.0.0.254,127.0.0.1', port: trunkA, macMoves: { maxMoves: 3, window: 60, freeze: 60 } }));
+      doc.setIn(['switch', 'trunk'], doc.createNode({ host: '127.0.0.1', advertise: '127.0.0.254,127.0.0.1', port: trunkA, keepalive: 2, keepaliveMissed: 3, macMoves: { maxMoves: 3, window: 60, freeze: 60 } }));
     });
     for (const u of users) {
       const r = spawnSync(process.execPath, [fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url)), 'user', 'add', u.name, '--segment', u.segment, '--password-file', join(state, 'pw'), '--state', state], { encoding: 'utf8' });
@@ -223,6 +227,34 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
     expect(await metric('a', 'el_trunk_up', { peer: 'sw-b' })).toBe(1);
   });
 
+  it('declares a frozen node (SIGSTOP, no FIN) down by the keepalive, withdraws its endpoints, and takes it back after SIGCONT', async () => {
+    const from = nodes.a!.logs.length;
+    const fromB = nodes.b!.logs.length;
+    const timeouts = await metric('a', 'el_trunk_downs_total', { peer: 'sw-b', reason: 'timeout' });
+    expect(await metric('a', 'el_trunk_remote_endpoints', { segment: 'lab' })).toBeGreaterThan(0);
+    const b = nodes.b!.child;
+    b.kill('SIGSTOP');
+    try {
+      await nodes.a!.waitFor((l) => nodes.a!.logs.indexOf(l) >= from && l.msg === 'trunk down' && l.peer === 'sw-b', 15_000, 'the trunk to the frozen node down on A');
+      const down = nodes.a!.logs.slice(from).find((l) => l.msg === 'trunk down');
+      expect(down).toMatchObject({ reason: 'timeout', code: 'EL_ERR_KEEPALIVE_TIMEOUT' });
+      expect(await metric('a', 'el_trunk_downs_total', { peer: 'sw-b', reason: 'timeout' })).toBe(timeouts + 1);
+      expect(await metric('a', 'el_trunk_up', { peer: 'sw-b' })).toBe(0);
+      // Everything learned from B is gone at once: h2 (on B) is no longer known on A.
+      expect(await metric('a', 'el_trunk_remote_endpoints', { segment: 'lab' })).toBe(0);
+      expect(await metric('a', 'el_trunk_remote_endpoints', { segment: 'net' })).toBe(0);
+      expect(sh('ping', ['-c', '1', '-W', '1', host('h2').v4], { ns: host('h1').ns, allowFail: true })).toMatch(/ 100% packet loss/);
+    } finally {
+      b.kill('SIGCONT');
+    }
+    await Promise.all([
+      nodes.a!.waitFor((l) => nodes.a!.logs.indexOf(l) >= from && l.msg === 'trunk up' && l.peer === 'sw-b', 20_000, 'the trunk up again on A'),
+      nodes.b!.waitFor((l) => nodes.b!.logs.indexOf(l) >= fromB && l.msg === 'trunk up' && l.peer === 'sw-a', 20_000, 'the trunk up again on B'),
+    ]);
+    await until('the pings pass again', () => / 0% packet loss/.test(sh('ping', ['-c', '2', '-i', '0.2', '-W', '1', host('h2').v4], { ns: host('h1').ns, allowFail: true })), 15_000);
+    expect(sh('ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', host('h4').v6], { ns: host('h3').ns, allowFail: true })).toMatch(/ 0% packet loss/);
+  }, 60_000);
+
   it('freezes a MAC looping through two nodes (two bridge clients on one Linux bridge), reports it, and the loop stops', async () => {
     // The loop: erin's TAP (on A) and frank's TAP (on B) in one bridge, and a probe port.
     for (const args of [
@@ -249,5 +281,42 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
     const reported = [...nodes.a!.logs, ...nodes.b!.logs].find((l) => l.mac === LOOP_MAC && typeof l.msg === 'string' && l.msg.includes('frozen'));
     expect(reported, 'a log line reporting the frozen MAC').toBeDefined();
     expect(echoedAfter).toBe(0);
+  });
+
+  it('reports both ends of the trunk to the broker: GET /v1/admin/trunks through `elink trunks --json`, with traffic, endpoints and drops as the nodes count them', async () => {
+    const trunks = (): ConsoleTrunk[] => {
+      const r = spawnSync(process.execPath, [CLI, 'trunks', '--json', '--broker', brokerUrl, '--ca', join(state, 'ca.pem')], { encoding: 'utf8', env: { ...process.env, ELINK_ADMIN_TOKEN: ADMIN_TOKEN }, timeout: 20_000 });
+      expect(r.status, r.stderr).toBe(0);
+      return consoleTrunksReplySchema.parse(JSON.parse(r.stdout)).trunks;
+    };
+    const dropsOf = async (node: 'a' | 'b', peer: string): Promise<number> => metric(node, 'el_trunk_dropped_frames_total', { peer });
+    // The loop of the previous case is frozen: the counts are still; a heartbeat (1 s) carries them.
+    let list: ConsoleTrunk[] = [];
+    await until('both nodes report their trunk with the drops they count', async () => {
+      list = trunks();
+      const a = list.find((t) => t.node === 'sw-a' && t.peer === 'sw-b');
+      const b = list.find((t) => t.node === 'sw-b' && t.peer === 'sw-a');
+      const sum = (t: ConsoleTrunk | undefined): number => Object.values(t?.drops ?? {}).reduce((n, x) => n + x, 0);
+      return a?.state === 'up' && b?.state === 'up' && sum(a) === (await dropsOf('a', 'sw-b')) && sum(b) === (await dropsOf('b', 'sw-a'));
+    });
+    expect(list).toHaveLength(2);
+    for (const t of list) {
+      expect(t.segments.sort()).toEqual(['lab', 'net']);
+      expect(t.framesIn).toBeGreaterThan(0);
+      expect(t.framesOut).toBeGreaterThan(0);
+      expect(t.bytesOut).toBeGreaterThan(0);
+      // Each node has a session in each segment: announced to the peer, learned by it.
+      expect(t.announced).toBeGreaterThanOrEqual(2);
+      expect(t.learned).toBeGreaterThanOrEqual(2);
+    }
+    // The loop's frames came back over the trunks from a source frozen or not announced there
+    // (mac_frozen, trunk_source): dropped, and counted for that peer.
+    const dropped = list.flatMap((t) => Object.entries(t.drops));
+    expect(dropped.every(([reason]) => ['mac_frozen', 'trunk_source', 'split_horizon', 'hairpin'].includes(reason)), JSON.stringify(dropped)).toBe(true);
+    expect(dropped.reduce((n, [, x]) => n + x, 0)).toBeGreaterThan(0);
+    // The text form names both.
+    const text = spawnSync(process.execPath, [CLI, 'trunks', '--broker', brokerUrl, '--ca', join(state, 'ca.pem')], { encoding: 'utf8', env: { ...process.env, ELINK_ADMIN_TOKEN: ADMIN_TOKEN }, timeout: 20_000 }).stdout;
+    expect(text).toMatch(/^sw-a\tsw-b\tup\t/m);
+    expect(text).toMatch(/^sw-b\tsw-a\tup\t/m);
   });
 });

@@ -130,6 +130,10 @@ describe('loadConfig', () => {
     const c = loadConfig(file(`${minimal}switch: { trunk: { secret: trunk-secret-0123456789, peers: ['10.0.0.2:4444'] } }\n`)).config;
     expect(c.switch.trunk).toMatchObject({ port: 4444, peers: ['10.0.0.2:4444'], maxPeers: 64, macMoves: { maxMoves: 5, window: 180, freeze: 300 } });
     expect(loadConfig(file(minimal)).config.switch.trunk).toBeUndefined();
+    // A cluster CA instead of the secret: with this node's certificate and key, never alone.
+    expect(loadConfig(file(`${minimal}switch: { trunk: { ca: trunk-ca.pem, cert: trunk.pem, key: trunk.key } }\n`)).config.switch.trunk).toMatchObject({ ca: 'trunk-ca.pem', cert: 'trunk.pem', key: 'trunk.key', keepalive: 5, keepaliveMissed: 3 });
+    expect(() => loadConfig(file(`${minimal}switch: { trunk: { ca: trunk-ca.pem } }\n`))).toThrow(/switch\.trunk\.cert and switch\.trunk\.key/);
+    expect(() => loadConfig(file(`${minimal}switch: { trunk: { secret: trunk-secret-0123456789, cert: trunk.pem, key: trunk.key } }\n`))).toThrow(/set switch\.trunk\.ca too/);
   });
 
   it('rejects users of unknown segments and duplicate segment names', () => {

@@ -137,6 +137,14 @@ const trunkSchema = z.strictObject({
   /** Announcements per second per trunk, and the burst (the rest waits). */
   announceRate: z.number().int().min(10).max(10_000_000).default(DEFAULT_TRUNK.announceRate),
   announceBurst: z.number().int().min(10).max(10_000_000).default(DEFAULT_TRUNK.announceBurst),
+  /** A cluster CA (PEM file) for trunks: both ends show a certificate of it naming their node id; with it, `secret` is optional. */
+  ca: z.string().optional(),
+  /** This node's trunk certificate and key (PEM files, issued by `ca`, DNS subjectAltName = node.id). */
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  /** Seconds between trunk pings, and how many intervals without a record declare the peer down. */
+  keepalive: z.number().min(0.1).max(3600).default(seconds(DEFAULT_TRUNK.keepaliveMs)),
+  keepaliveMissed: z.number().int().min(1).max(100).default(DEFAULT_TRUNK.keepaliveMissed),
   /** Loop freezing: a MAC moving between nodes more than maxMoves times within window seconds is frozen for freeze seconds. */
   macMoves: z
     .strictObject({
@@ -302,7 +310,9 @@ export const configSchema = z
     // A switch that heartbeats to brokers gets its segments from them.
     if (cfg.segments.length === 0 && !cfg.switch.broker) ctx.addIssue({ code: 'custom', path: ['segments'], message: 'at least one segment' });
     const trunk = cfg.switch.trunk;
-    if (trunk && !trunk.secret && !cfg.switch.broker) ctx.addIssue({ code: 'custom', path: ['switch', 'trunk', 'secret'], message: 'trunks need a secret: set switch.trunk.secret (or switch.broker.clusterSecret)' });
+    if (trunk && !trunk.secret && !trunk.ca && !cfg.switch.broker) ctx.addIssue({ code: 'custom', path: ['switch', 'trunk', 'secret'], message: 'trunks need a secret or a cluster CA: set switch.trunk.secret (or switch.broker.clusterSecret), or switch.trunk.ca with .cert and .key' });
+    if (trunk?.ca !== undefined && (trunk.cert === undefined || trunk.key === undefined)) ctx.addIssue({ code: 'custom', path: ['switch', 'trunk', 'ca'], message: 'a cluster CA needs this node\'s trunk certificate and key: set switch.trunk.cert and switch.trunk.key' });
+    if (trunk && trunk.ca === undefined && (trunk.cert !== undefined || trunk.key !== undefined)) ctx.addIssue({ code: 'custom', path: ['switch', 'trunk', 'cert'], message: 'switch.trunk.cert and .key are for a cluster CA: set switch.trunk.ca too' });
     const names = new Set(cfg.segments.map((s) => s.name));
     if (names.size !== cfg.segments.length) ctx.addIssue({ code: 'custom', path: ['segments'], message: 'segment names must be unique' });
     cfg.users.forEach((u, i) => {

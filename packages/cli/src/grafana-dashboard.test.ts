@@ -224,7 +224,7 @@ describe.skipIf(!haveRedis)('deploy/grafana/elink.json', () => {
     expect(some(/el_switch_heartbeats_total/)).toBe(true);
     expect(some(/el_broker_heartbeats_total/)).toBe(true);
     expect(some(/by \(result\) \(rate\(el_broker_logins_total/)).toBe(true);
-    for (const m of ['el_trunk_up', 'el_trunk_connects_total', 'el_trunk_frames_total', 'el_trunk_bytes_total', 'el_trunk_remote_endpoints', 'el_trunk_announcements_total', 'el_trunk_frozen_macs', 'el_trunk_mac_freezes_total']) expect(some(new RegExp(`\\b${m}\\b`)), m).toBe(true);
+    for (const m of ['el_trunk_up', 'el_trunk_connects_total', 'el_trunk_frames_total', 'el_trunk_bytes_total', 'el_trunk_remote_endpoints', 'el_trunk_announcements_total', 'el_trunk_frozen_macs', 'el_trunk_mac_freezes_total', 'el_trunk_dropped_frames_total', 'el_trunk_downs_total']) expect(some(new RegExp(`\\b${m}\\b`)), m).toBe(true);
     expect(d.panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Overview', 'Switch nodes', 'Segments', 'Drops', 'Trunks', 'Heartbeats', 'Brokers']);
   });
 

@@ -12,6 +12,7 @@ import { userCommand } from './commands/user.js';
 import { statusCommand } from './commands/status.js';
 import { revokeCommand } from './commands/revoke.js';
 import { kickCommand, sessionsCommand } from './commands/sessions.js';
+import { trunksCommand } from './commands/trunks.js';
 import { adminCommand } from './commands/admin.js';
 import { configCommand } from './commands/config.js';
 import { versionLine } from './version.js';
@@ -35,6 +36,7 @@ Usage: elink <command> [options]     (elink <command> --help for its options)
   status    nodes, sessions and leases at a glance (a broker's admin API)
   sessions  live sessions with bytes and rates (a broker's admin API)
   kick      end a session (a broker's admin API)
+  trunks    every switch node's trunks to its peer nodes (a broker's admin API)
   admin     users, drain, audit log: the console's actions from the shell (a broker's admin API)
   revoke    revoke a device's key or a user's keys (a broker's admin API)
   config    check a configuration file and print the effective configuration`;
@@ -64,6 +66,8 @@ async function main(argv: string[]): Promise<void> {
       return sessionsCommand(rest);
     case 'kick':
       return kickCommand(rest);
+    case 'trunks':
+      return trunksCommand(rest);
     case 'admin':
       return adminCommand(rest);
     case 'reload':

@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { createCertificateAuthority, issueNodeCertificate } from '@elink/pki';
 import { pino } from 'pino';
 import { ALPN, MAX_CONTROL_PAYLOAD, parseControl, RecordReader, RecordType, type ControlMessage } from '@elink/protocol';
 import { DEFAULT_CLOSE_GRACE_MS, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_L3_MAX_ROUTES, DEFAULT_REPLAY_CACHE_SIZE, DEFAULT_WRITE_TIMEOUT_MS } from '@elink/switch';
@@ -101,7 +102,7 @@ describe('switch settings from the config file', () => {
 
   it('maps switch.trunk (absent: no trunks); the secret falls back to switch.broker.clusterSecret, the host to switch.listen.host', async () => {
     expect(switchTrunkSettings(loadConfig(await stateDir(SWITCH)))).toBeUndefined();
-    const trunk = `  trunk: { port: 0, peers: ['127.0.0.1:5555', '[::1]:5556'], maxPeers: 9, maxRemotePerSegment: 100, announceRate: 50, announceBurst: 60, macMoves: { maxMoves: 2, window: 30, freeze: 40 } }\n  broker: { urls: ['https://127.0.0.1:1'], clusterSecret: cluster-secret-0123456789 }\n`;
+    const trunk = `  trunk: { port: 0, peers: ['127.0.0.1:5555', '[::1]:5556'], maxPeers: 9, maxRemotePerSegment: 100, announceRate: 50, announceBurst: 60, keepalive: 2, keepaliveMissed: 4, macMoves: { maxMoves: 2, window: 30, freeze: 40 } }\n  broker: { urls: ['https://127.0.0.1:1'], clusterSecret: cluster-secret-0123456789 }\n`;
     expect(switchTrunkSettings(loadConfig(await stateDir(SWITCH.replace('  drainSeconds: 0\n', `  drainSeconds: 0\n${trunk}`))))).toEqual({
       port: 0,
       host: '127.0.0.1',
@@ -112,7 +113,22 @@ describe('switch settings from the config file', () => {
       announceRate: 50,
       announceBurst: 60,
       macMoves: { maxMoves: 2, windowSeconds: 30, freezeSeconds: 40 },
+      keepaliveMs: 2000,
+      keepaliveMissed: 4,
     });
+  });
+
+  it('reads the cluster CA and this node’s trunk certificate and key (paths relative to the config); no secret needed then', async () => {
+    const file = await stateDir(SWITCH.replace('  drainSeconds: 0\n', '  drainSeconds: 0\n  trunk: { port: 0, ca: trunk-ca.pem, cert: trunk.pem, key: trunk.key }\n'));
+    const dir = dirname(file);
+    const ca = await createCertificateAuthority('trunk CA');
+    const node = await issueNodeCertificate(ca, 'sw-0');
+    writeFileSync(join(dir, 'trunk-ca.pem'), ca.certPem);
+    writeFileSync(join(dir, 'trunk.pem'), node.certPem);
+    writeFileSync(join(dir, 'trunk.key'), node.keyPem);
+    const t = switchTrunkSettings(loadConfig(file))!;
+    expect(t.secret).toBe('');
+    expect(t.clusterCa).toEqual({ ca: Buffer.from(ca.certPem), cert: Buffer.from(node.certPem), key: Buffer.from(node.keyPem) });
   });
 
   it('a node started with switch.trunk listens on its trunk port and shows no trunks yet', async () => {

@@ -384,13 +384,16 @@ export function switchTrunkSettings(loaded: LoadedConfig): SwitchNodeOptions['tr
     sw.trunk && {
       port: sw.trunk.port,
       host: sw.trunk.host ?? sw.listen.host,
-      secret: (sw.trunk.secret ?? sw.broker?.clusterSecret)!,
+      secret: sw.trunk.secret ?? sw.broker?.clusterSecret ?? '',
+      ...(sw.trunk.ca !== undefined ? { clusterCa: { ca: readFileSync(loaded.path(sw.trunk.ca)), cert: readFileSync(loaded.path(sw.trunk.cert!)), key: readFileSync(loaded.path(sw.trunk.key!)) } } : {}),
       peers: [...sw.trunk.peers],
       maxPeers: sw.trunk.maxPeers,
       maxRemotePerSegment: sw.trunk.maxRemotePerSegment,
       announceRate: sw.trunk.announceRate,
       announceBurst: sw.trunk.announceBurst,
       macMoves: { maxMoves: sw.trunk.macMoves.maxMoves, windowSeconds: sw.trunk.macMoves.window, freezeSeconds: sw.trunk.macMoves.freeze },
+      keepaliveMs: Math.round(sw.trunk.keepalive * 1000),
+      keepaliveMissed: sw.trunk.keepaliveMissed,
     }
   );
 }

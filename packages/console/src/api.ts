@@ -16,6 +16,7 @@ import type {
   ConsoleSessionReply,
   ConsoleStatsEvent,
   ConsoleTableReply,
+  ConsoleTrunk,
 } from '@elink/protocol';
 
 export type { AuditEntry };
@@ -27,6 +28,7 @@ export type SessionView = ConsoleSession;
 export type SessionDetail = ConsoleSessionDetail;
 export type SegmentTable = ConsoleTableReply;
 export type TableEntry = SegmentTable['entries'][number];
+export type TrunkView = ConsoleTrunk;
 export type UserView = AdminUsersReply['users'][number];
 /** One `event: stats` of GET /v1/admin/events (bytes and frames per second). */
 export type StatsEvent = ConsoleStatsEvent;
@@ -67,6 +69,7 @@ export interface Api {
   setPassword(name: string, password: string): Promise<void>;
   setDigest(name: string, secret: string): Promise<void>;
   audit(limit: number): Promise<AuditEntry[]>;
+  trunks(): Promise<TrunkView[]>;
 }
 
 const seg = encodeURIComponent;
@@ -149,5 +152,6 @@ export class HttpApi implements Api {
   setEnabled = async (name: string, enabled: boolean) => void (await this.call('PUT', `/v1/admin/users/${seg(name)}/enabled`, { enabled }));
   setPassword = async (name: string, password: string) => void (await this.call('PUT', `/v1/admin/users/${seg(name)}/password`, { password }));
   setDigest = async (name: string, secret: string) => void (await this.call('PUT', `/v1/admin/users/${seg(name)}/digest`, { secret }));
+  trunks = async () => (await this.call<{ trunks: TrunkView[] }>('GET', '/v1/admin/trunks')).trunks;
   audit = async (limit: number) => (await this.call<{ entries: AuditEntry[] }>('GET', `/v1/admin/audit?limit=${limit}`)).entries;
 }

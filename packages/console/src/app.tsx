@@ -5,6 +5,7 @@ import { errorText } from './components/confirm.js';
 import { Ctx, useApp, useLiveVersion } from './hooks.js';
 import { Live } from './live.js';
 import { Audit } from './pages/audit.js';
+import { Trunks } from './pages/trunks.js';
 import { Login } from './pages/login.js';
 import { Overview } from './pages/overview.js';
 import { Segment } from './pages/segment.js';
@@ -75,6 +76,9 @@ function Shell({ who, onSignOut }: { who: string; onSignOut: () => Promise<void>
           <a href={href.overview()} aria-current={route.page === 'overview' ? 'page' : undefined}>
             Overview
           </a>
+          <a href={href.trunks()} aria-current={route.page === 'trunks' ? 'page' : undefined}>
+            Trunks
+          </a>
           <a href={href.users()} aria-current={route.page === 'users' ? 'page' : undefined}>
             Users
           </a>
@@ -117,6 +121,8 @@ function Page({ route }: { route: Route }) {
       return <Users />;
     case 'audit':
       return <Audit />;
+    case 'trunks':
+      return <Trunks />;
     case 'missing':
       return (
         <main id="main" tabIndex={-1}>

@@ -6,7 +6,7 @@
  */
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/preact';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiError, type Api, type Credentials, type NodeView, type SessionView } from './api.js';
+import { ApiError, type Api, type Credentials, type NodeView, type SessionView, type TrunkView } from './api.js';
 import { App } from './app.js';
 import { Chart } from './components/chart.js';
 import { ConfirmButton } from './components/confirm.js';
@@ -17,6 +17,7 @@ import { Login } from './pages/login.js';
 import { Overview } from './pages/overview.js';
 import { Users } from './pages/users.js';
 import { Segment } from './pages/segment.js';
+import { Trunks } from './pages/trunks.js';
 import { Series } from './series.js';
 import { bitRateBps } from './units.js';
 
@@ -63,6 +64,7 @@ function recordingApi(overrides: Partial<Api> = {}): Api & { calls: string[] } {
     setPassword: rec('setPassword', async () => undefined),
     setDigest: rec('setDigest', async () => undefined),
     audit: rec('audit', async () => []),
+    trunks: rec('trunks', async () => []),
     ...overrides,
   };
   return api;
@@ -205,6 +207,24 @@ describe('Overview', () => {
     live.ingest({ t: 2_000_000, nodes: { n1: { rxBps: 0, txBps: 0, rxPps: 0, txPps: 0, sessions: 1, drops: { queue_full: 12, flood_limit: 3 } } }, segments: {}, sessions: {} });
     const drops = await screen.findByRole('table', { name: 'Drops now' });
     expect(within(drops).getAllByRole('row').slice(1).map((r) => r.textContent)).toEqual(['flood_limit3/s', 'queue_full12/s']);
+  });
+});
+
+describe('Trunks', () => {
+  it("lists each node's trunks with state, traffic, drops by reason and endpoint counts", async () => {
+    const trunk = { segments: ['lab'], framesIn: 10, bytesIn: 2048, framesOut: 4, bytesOut: 512, announced: 2, learned: 3 };
+    const api = recordingApi({
+      trunks: async (): Promise<TrunkView[]> => [
+        { node: 'n1', peer: 'n2', state: 'up' as const, since: '2026-01-01T00:00:00Z', address: '10.0.0.2:4444', role: 'dial' as const, drops: { split_horizon: 2, queue_full: 1 }, ...trunk },
+        { node: 'n2', peer: 'n3', state: 'down' as const, since: '2026-01-01T00:00:00Z', drops: {}, ...trunk, segments: [], announced: 0, learned: 0 },
+      ],
+    });
+    withApp(api, <Trunks />);
+    const table = await screen.findByRole('table', { name: /Trunks/ });
+    const rows = within(table).getAllByRole('row').slice(1).map((r) => [...r.querySelectorAll('td')].map((c) => c.textContent));
+    expect(rows[0]).toEqual(['n1', 'n2', 'up', expect.any(String), 'lab', '2.00 KiB (10 frames)', '512 B (4 frames)', 'split_horizon 2, queue_full 1', '2', '3']);
+    expect(rows[1]!.slice(0, 3)).toEqual(['n2', 'n3', 'down']);
+    expect(rows[1]![7]).toBe('–');
   });
 });
 

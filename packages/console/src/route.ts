@@ -7,6 +7,7 @@ export type Route =
   | { page: 'session'; id: string }
   | { page: 'users' }
   | { page: 'audit' }
+  | { page: 'trunks' }
   | { page: 'missing'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -23,6 +24,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'sessions' && parts.length === 2) return { page: 'session', id: parts[1]! };
   if (parts[0] === 'users' && parts.length === 1) return { page: 'users' };
   if (parts[0] === 'audit' && parts.length === 1) return { page: 'audit' };
+  if (parts[0] === 'trunks' && parts.length === 1) return { page: 'trunks' };
   return { page: 'missing', path };
 }
 
@@ -32,6 +34,7 @@ export const href = {
   session: (id: string) => `#/sessions/${encodeURIComponent(id)}`,
   users: () => '#/users',
   audit: () => '#/audit',
+  trunks: () => '#/trunks',
 };
 
 export function useRoute(): Route {

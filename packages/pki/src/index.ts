@@ -84,6 +84,35 @@ export async function issueServerCertificate(ca: CertificateAuthority, names: re
   return { certPem, keyPem: await exportKeyPem(keys.privateKey), fingerprint256: fingerprint256(certPem) };
 }
 
+/**
+ * A switch node's trunk certificate (switch.trunk.cert): signed by the cluster CA, for TLS
+ * server and client use (a trunk is dialed and accepted), naming the node id as a DNS
+ * subjectAltName (a peer claiming that node must show it: docs/cluster.md).
+ */
+export async function issueNodeCertificate(ca: CertificateAuthority, node: string): Promise<ServerCertificate> {
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const caKey = (await webcrypto.subtle.importKey('pkcs8', pemBody(ca.keyPem), EC, false, ['sign'])) as CryptoKey;
+  const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.create({
+    subject: `CN=${node}`,
+    issuer: caCert.subject,
+    notBefore: backdated(),
+    notAfter: years(2),
+    signingAlgorithm: EC,
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: node }]),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+    ],
+  });
+  const certPem = cert.toString('pem');
+  return { certPem, keyPem: await exportKeyPem(keys.privateKey), fingerprint256: fingerprint256(certPem) };
+}
+
 /** The SHA-256 fingerprint of a PEM certificate in node:tls's format (AA:BB:…). */
 export function fingerprint256(certPem: string): string {
   return new X509Certificate(certPem).fingerprint256;

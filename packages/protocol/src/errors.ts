@@ -67,6 +67,7 @@ export const ErrorCodes = {
   EL_ERR_LISTEN: 'cannot listen on the configured address',
   /** Trunk: the peer node did not prove the trunk secret (wrong or missing `switch.trunk.secret`). */
   EL_ERR_TRUNK_AUTH: 'trunk authentication failed',
+  EL_ERR_TRUNK_CERT: 'trunk certificate does not name the node',
   /** Console: a state-changing request with the session cookie lacked the session's `x-el-csrf` header. */
   EL_ERR_CSRF: 'missing or wrong CSRF token',
   /** An administrator disabled this user: logins are refused until it is enabled again. */

@@ -6,6 +6,7 @@
  *   GET  /segments/:segment/sessions       the segment's sessions with bytes and rates
  *   GET  /segments/:segment/table          its MAC table (L2) or routes (L3)
  *   GET  /sessions/:id                     one session with its rate history
+ *   GET  /trunks                           every node's trunks to its peer nodes
  *   POST /sessions/:id/disconnect          ends the session (in-process: now; remote: next heartbeat)
  *   POST /nodes/:node/drain                the node drains
  *   PUT  /users/:name/enabled              {enabled}: disabling refuses logins and ends the user's sessions
@@ -21,6 +22,7 @@ import {
   consoleSessionDetailSchema,
   consoleSessionsReplySchema,
   consoleTableReplySchema,
+  consoleTrunksReplySchema,
   ElError,
   type AdminEnabledRequest,
   type AdminOkReply,
@@ -31,6 +33,7 @@ import {
   type ConsoleSessionDetail,
   type ConsoleSessionsReply,
   type ConsoleTableReply,
+  type ConsoleTrunksReply,
   type ReportSession,
   type SegmentDef,
 } from '@elink/protocol';
@@ -170,6 +173,13 @@ export function registerConsoleRoutes(admin: FastifyInstance, opts: ConsoleRoute
       }
     }
     return { kind: def.mode === 'l2' ? 'mac' : 'route', entries, ...(truncated ? { truncated } : {}) };
+  });
+
+  admin.get('/trunks', { schema: { response: replies(consoleTrunksReplySchema) } }, async (): Promise<ConsoleTrunksReply> => {
+    const trunks: ConsoleTrunksReply['trunks'] = [];
+    for (const v of (await live.current()).values()) for (const t of v.report.trunks ?? []) trunks.push({ node: v.node, ...t, since: new Date(t.since).toISOString() });
+    trunks.sort((a, b) => a.node.localeCompare(b.node) || a.peer.localeCompare(b.peer));
+    return { trunks };
   });
 
   admin.get<{ Params: { id: string } }>('/sessions/:id', { schema: { params: idParams, response: replies(consoleSessionDetailSchema) } }, async (request): Promise<ConsoleSessionDetail> => {

@@ -99,6 +99,30 @@ export const consoleTableReplySchema = z.object({
 });
 export type ConsoleTableReply = z.infer<typeof consoleTableReplySchema>;
 
+/** One trunk in GET /v1/admin/trunks: a node's view of its trunk to `peer`. */
+export const consoleTrunkSchema = z.object({
+  node: z.string(),
+  peer: z.string(),
+  state: z.enum(['up', 'down']),
+  /** ISO time it came up / went down. */
+  since: z.string(),
+  address: z.string().optional(),
+  role: z.enum(['dial', 'accept']).optional(),
+  segments: z.array(z.string()),
+  framesIn: count,
+  bytesIn: count,
+  framesOut: count,
+  bytesOut: count,
+  drops: z.record(z.string(), count),
+  announced: count,
+  learned: count,
+});
+export type ConsoleTrunk = z.infer<typeof consoleTrunkSchema>;
+
+/** GET /v1/admin/trunks */
+export const consoleTrunksReplySchema = z.object({ trunks: z.array(consoleTrunkSchema) });
+export type ConsoleTrunksReply = z.infer<typeof consoleTrunksReplySchema>;
+
 /** PUT /v1/admin/users/:name/enabled */
 export const adminEnabledRequestSchema = z.strictObject({ enabled: z.boolean() });
 export type AdminEnabledRequest = z.infer<typeof adminEnabledRequestSchema>;

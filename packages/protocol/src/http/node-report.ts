@@ -40,6 +40,33 @@ export type ReportSession = z.infer<typeof reportSessionSchema>;
 export const reportTableEntrySchema = z.strictObject({ segment: nodeNameSchema, key: z.string().min(1).max(64), port: z.string().min(1).max(80) });
 export type ReportTableEntry = z.infer<typeof reportTableEntrySchema>;
 
+/** Trunks listed in one report at most (switch.trunk.maxPeers is at most 1024). */
+export const MAX_REPORT_TRUNKS = 1024;
+
+/** One peer node's trunk as this node sees it: up now, or down since `since`. Counters are
+ * since the node started, over every trunk to that peer. */
+export const reportTrunkSchema = z.strictObject({
+  peer: nodeNameSchema,
+  state: z.enum(['up', 'down']),
+  /** Up since / down since (ms since the epoch). */
+  since: counter,
+  /** The peer's address and who dialed (up only). */
+  address: z.string().max(80).optional(),
+  role: z.enum(['dial', 'accept']).optional(),
+  /** The segments the trunk carries (up only). */
+  segments: z.array(nodeNameSchema).max(1024),
+  framesIn: counter,
+  bytesIn: counter,
+  framesOut: counter,
+  bytesOut: counter,
+  /** Frames dropped on the trunk, by reason (el_trunk_dropped_frames_total). */
+  drops: z.record(z.string().max(64), counter).refine((r) => Object.keys(r).length <= 64, 'at most 64 reasons'),
+  /** Endpoints (MACs, routes) this node announces to the peer now, and has learned from it. */
+  announced: counter,
+  learned: counter,
+});
+export type ReportTrunk = z.infer<typeof reportTrunkSchema>;
+
 export const nodeReportSchema = z.strictObject({
   /** The node's software and version (`elink 1.2.3`). */
   software: z.string().max(64).optional(),
@@ -54,6 +81,8 @@ export const nodeReportSchema = z.strictObject({
   sessionsTruncated: z.boolean().optional(),
   table: z.array(reportTableEntrySchema).max(MAX_REPORT_TABLE),
   tableTruncated: z.boolean().optional(),
+  /** The node's trunks to its peer nodes (absent: no switch.trunk). */
+  trunks: z.array(reportTrunkSchema).max(MAX_REPORT_TRUNKS).optional(),
 });
 export type NodeReport = z.infer<typeof nodeReportSchema>;
 

@@ -17,6 +17,7 @@
  *   6in4:    OutputQueue + a writer to the node's raw protocol-41 socket (dtcp/six-in-four.ts)
  */
 import type { OutputQueue } from '@elink/transport';
+import type { DropCounts } from './drops.js';
 
 export type PortKind = 'session' | 'tap' | 'tun' | 'trunk' | 'memory' | '6in4';
 
@@ -41,6 +42,9 @@ export interface Port {
   /** Trunk ports: the trunk they share (one per segment), so a source announced in one
    * segment of a peer node is that peer's in every segment (L3 across segments). */
   readonly link?: object;
+  /** Trunk ports: frames that came in by this port and the segment dropped, by reason (one
+   * record per peer node, shared by the trunk's ports: el_trunk_dropped_frames_total). */
+  readonly inDrops?: DropCounts;
 }
 
 let lastPortId = 0;

@@ -89,5 +89,6 @@ export function nodeReport(node: SwitchNode, limits: NodeReportLimits = {}): Nod
     ...(sessionsTruncated ? { sessionsTruncated } : {}),
     table,
     ...(tableTruncated ? { tableTruncated } : {}),
+    ...(node.trunks ? { trunks: node.trunks.report() } : {}),
   };
 }

@@ -7,8 +7,13 @@
  * middle (two TLS connections) cannot pass it on. The role ("dial"/"accept") keeps one
  * end's proof from being reflected as the other's. Certificates are not checked: the
  * secret is the trust (docs/cluster.md "Trunk authentication").
+ *
+ * With a cluster CA (switch.trunk.ca) TLS verifies a certificate of that CA at both ends,
+ * and the node name a peer claims in its hello must be a DNS name of its certificate
+ * (certificateNodeNames): a node cannot pose as another.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { TRUNK_ALPN } from '@elink/protocol';
 
@@ -34,4 +39,27 @@ export function verifyTrunkProof(secret: string, role: TrunkRole, node: string, 
   const want = trunkProof(secret, role, node, ekm);
   const got = Buffer.from(proof, 'base64');
   return got.length === want.length && timingSafeEqual(got, want);
+}
+
+/** The node names a verified peer certificate names: its DNS subjectAltNames. */
+export function certificateNodeNames(socket: TLSSocket): string[] {
+  const cert = socket.getPeerX509Certificate();
+  return cert ? dnsNames(cert) : [];
+}
+
+function dnsNames(cert: X509Certificate): string[] {
+  const names: string[] = [];
+  for (const part of (cert.subjectAltName ?? '').split(', ')) if (part.startsWith('DNS:')) names.push(part.slice(4));
+  return names;
+}
+
+/** The key of the hello proof when there is no secret but a cluster CA: the CA's
+ * fingerprint (the proof then says both ends trust the same CA; the trust itself is TLS). */
+export function caProofKey(caPem: string | Buffer): string {
+  return `ca:${new X509Certificate(caPem).fingerprint256}`;
+}
+
+/** A TLS error that is about a certificate (none, of another CA, expired …), by its code. */
+export function isCertificateError(code: string | undefined): boolean {
+  return code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_|PEER_DID_NOT_RETURN|ALERT_BAD_CERTIFICATE|ALERT_UNKNOWN_CA|ALERT_CERTIFICATE/.test(code);
 }

@@ -10,8 +10,11 @@ export interface TrunkSettings {
   port: number;
   /** Bind address. */
   host: string;
-  /** The shared trunk secret (at least 16 characters). */
+  /** The shared trunk secret (at least 16 characters); may be empty with a cluster CA. */
   secret: string;
+  /** A cluster CA: both ends present a certificate of `ca` (PEM) naming their node id
+   * (DNS subjectAltName); `cert`/`key` are this node's. Absent: the secret alone. */
+  clusterCa?: { ca: string | Buffer; cert: string | Buffer; key: string | Buffer };
   /** Static peers, "host:port". */
   peers: string[];
   /** Peer nodes at most (trunks, dialed addresses). */
@@ -28,16 +31,17 @@ export interface TrunkSettings {
   reconnectMaxMs: number;
   /** TLS handshake plus trunk_hello. */
   helloTimeoutMs: number;
-  /** Ping interval, and silence after which a trunk is closed. */
+  /** Ping interval, and how many intervals of silence (no record at all) declare the peer
+   * down (a vanished peer sends no FIN): withdrawn at once, redialed with backoff. */
   keepaliveMs: number;
-  timeoutMs: number;
+  keepaliveMissed: number;
   /** The trunk's output queue (per tick, high-water mark). */
   queue: Omit<QueueOptions, 'scheduler' | 'now'>;
 }
 
 export const DEFAULT_TRUNK_PORT = 4444;
 
-export const DEFAULT_TRUNK: Omit<TrunkSettings, 'secret' | 'host' | 'port' | 'peers'> = {
+export const DEFAULT_TRUNK: Omit<TrunkSettings, 'secret' | 'host' | 'port' | 'peers' | 'clusterCa'> = {
   maxPeers: 64,
   maxRemotePerSegment: 65_536,
   announceRate: 10_000,
@@ -46,8 +50,9 @@ export const DEFAULT_TRUNK: Omit<TrunkSettings, 'secret' | 'host' | 'port' | 'pe
   reconnectMinMs: 250,
   reconnectMaxMs: 10_000,
   helloTimeoutMs: 10_000,
+  // A peer gone without a FIN is down within 3 × 5 s = 15 s.
   keepaliveMs: 5_000,
-  timeoutMs: 15_000,
+  keepaliveMissed: 3,
   // A trunk carries many sessions' traffic: room for more per tick than one session.
   queue: { maxFrames: 16_384, maxBytes: 8 * 1024 * 1024, highWaterBytes: 16 * 1024 * 1024, writeTimeoutMs: 15_000 },
 };

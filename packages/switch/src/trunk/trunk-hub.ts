@@ -17,20 +17,22 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { ElError, TRUNK_ALPN } from '@elink/protocol';
+import { ElError, MAX_REPORT_TRUNKS, TRUNK_ALPN, type ReportTrunk } from '@elink/protocol';
 import { Backoff, defaultFlushScheduler, inheritRemote, TlsRecordConn, type RecordConn } from '@elink/transport';
 import type { Segment } from '../core/segment.js';
+import { DROP_REASONS } from '../core/drops.js';
 import type { RemoteVerdict } from '../core/endpoints.js';
 import { EventSummary } from '../node/event-summary.js';
 import { ConnectionGuard } from '../node/connection-guard.js';
 import type { FdBudget } from '../node/fd-budget.js';
-import { trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
+import { caProofKey, certificateNodeNames, isCertificateError, trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
 import { trunkSegmentId } from './segment-id.js';
-import { Trunk, type TrunkHost, type TrunkLimits } from './trunk.js';
+import { Trunk, TRUNK_DOWN_REASONS, type TrunkHost, type TrunkLimits } from './trunk.js';
 import { DEFAULT_GSO } from '../node/defaults.js';
 import { DEFAULT_TRUNK, DEFAULT_TRUNK_CONNECTION_LIMITS, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk-defaults.js';
 
 export interface TrunkHubOptions extends Partial<TrunkSettings> {
+  /** The trunk secret; may be empty with a cluster CA (clusterCa). */
   secret: string;
   nodeId: string;
   logger: Logger;
@@ -148,6 +150,8 @@ export class TrunkHub implements TrunkHost {
   /** Every trunk with a connection (hello and up). */
   private readonly trunks = new Set<Trunk>();
   private readonly dialers = new Map<string, Dialer>();
+  /** With a cluster CA: the node names each trunk's verified certificate names. */
+  private readonly certified = new WeakMap<Trunk, string[]>();
   private readonly ids = new Map<number, string>();
   /** The trunk listener, from start(). */
   private tcp: TcpServer | undefined;
@@ -156,17 +160,20 @@ export class TrunkHub implements TrunkHost {
   private readonly notInstalledLog: EventSummary;
   private stopped = false;
   /** Totals of trunks that are gone, by peer node (metrics stay monotonic); bounded by maxPeers. */
-  private readonly past = new Map<string, { framesIn: number; bytesIn: number; framesOut: number; bytesOut: number }>();
+  private readonly past = new Map<string, PastTraffic>();
   private readonly announced = { in: 0, out: 0 };
   private readonly pastDrops = { queue_full: 0, slow_peer: 0, device_drop: 0 };
   private readonly connects: Counter<'peer' | 'result'> | undefined;
+  private readonly downs: Counter<'peer' | 'reason'> | undefined;
   /** Admission at accept on the trunk port (limits before the proof). */
   private readonly guard: ConnectionGuard;
 
   constructor(private readonly opts: TrunkHubOptions) {
     this.nodeId = opts.nodeId;
     this.logger = opts.logger;
-    this.secret = opts.secret;
+    // With a cluster CA and no secret the proof is keyed by the CA (trunk-auth.ts).
+    this.secret = opts.secret || (opts.clusterCa ? caProofKey(opts.clusterCa.ca) : '');
+    if (this.secret === '') throw new ElError('EL_ERR_CONFIG', 'trunks need a secret (switch.trunk.secret) or a cluster CA (switch.trunk.ca)');
     this.gso = opts.gso ?? DEFAULT_GSO;
     this.settings = { ...DEFAULT_TRUNK, port: DEFAULT_TRUNK_PORT, host: '0.0.0.0', peers: [], ...withoutUndefined(opts) };
     const s = this.settings;
@@ -176,13 +183,16 @@ export class TrunkHub implements TrunkHost {
       announceBurst: s.announceBurst,
       helloTimeoutMs: s.helloTimeoutMs,
       keepaliveMs: s.keepaliveMs,
-      timeoutMs: s.timeoutMs,
+      keepaliveMissed: s.keepaliveMissed,
       queue: { ...s.queue },
     };
     this.preAuth = new EventSummary({ logger: opts.logger, message: 'trunk connections refused', intervalMs: opts.logIntervalMs });
     this.guard = new ConnectionGuard({ listener: 'trunk', limits: DEFAULT_TRUNK_CONNECTION_LIMITS, fds: opts.fds, logger: opts.logger, registry: opts.registry, logIntervalMs: opts.logIntervalMs });
     this.notInstalledLog = new EventSummary({ logger: opts.logger, message: 'trunk announcements not installed', intervalMs: opts.logIntervalMs });
-    if (opts.registry) this.connects = this.registerMetrics(opts.registry);
+    if (opts.registry) {
+      this.connects = this.registerMetrics(opts.registry);
+      this.downs = new Counter({ name: 'el_trunk_downs_total', help: `Up trunks that went down, by peer node and reason (${TRUNK_DOWN_REASONS.join(', ')}; timeout: no record for switch.trunk.keepaliveMissed keepalive intervals).`, labelNames: ['peer', 'reason'], registers: [opts.registry] });
+    }
   }
 
   // ---- lifecycle ----
@@ -208,9 +218,14 @@ export class TrunkHub implements TrunkHost {
   private listener(): TcpServer {
     const s = this.settings;
     const opts = this.opts;
-    const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.3', ALPNProtocols: [TRUNK_ALPN], handshakeTimeout: s.helloTimeoutMs }, (socket) => this.onAccepted(socket));
+    const ca = opts.clusterCa;
+    // A cluster CA: the peer's certificate is asked for and verified in the handshake; one
+    // missing or not of the CA is refused in onAccepted (node:tls would close it unnamed).
+    const auth = ca ? { cert: ca.cert, key: ca.key, ca: ca.ca, requestCert: true, rejectUnauthorized: false } : { cert: opts.tls.cert, key: opts.tls.key };
+    const server: Server = createServer({ ...auth, minVersion: 'TLSv1.3', ALPNProtocols: [TRUNK_ALPN], handshakeTimeout: s.helloTimeoutMs }, (socket) => this.onAccepted(socket));
     server.on('tlsClientError', (err, socket) => {
       socket.destroy();
+      if (ca && isCertificateError((err as NodeJS.ErrnoException).code)) this.connects?.inc({ peer: 'unauthenticated', result: 'cert_refused' });
       this.preAuth.add(`tls:${(err as NodeJS.ErrnoException).code ?? 'ERR_TLS'}`, { peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'trunk TLS handshake failed');
     });
     const tcp = createTcpServer({ noDelay: true }, (raw) => {
@@ -322,8 +337,12 @@ export class TrunkHub implements TrunkHost {
     }
     d.reached = false;
     const host = d.host;
+    const ca = this.opts.clusterCa;
+    // A cluster CA: the peer's certificate is verified against it; which node it is, is
+    // checked against the name in its hello (certifies()), not against the host dialed.
+    const auth = ca ? { ca: ca.ca, cert: ca.cert, key: ca.key, rejectUnauthorized: true, checkServerIdentity: () => undefined } : { rejectUnauthorized: false };
     const conn = TlsRecordConn.connect(
-      { host, port: d.port, ALPNProtocols: [TRUNK_ALPN], minVersion: 'TLSv1.3', rejectUnauthorized: false, servername: isIp(host) ? undefined : host, timeout: this.settings.helloTimeoutMs },
+      { host, port: d.port, ALPNProtocols: [TRUNK_ALPN], minVersion: 'TLSv1.3', ...auth, servername: isIp(host) ? undefined : host, timeout: this.settings.helloTimeoutMs },
       { allocate: allocateFrame },
     );
     const socket = conn.socket;
@@ -332,14 +351,14 @@ export class TrunkHub implements TrunkHost {
     d.socket = socket;
     this.track(socket);
     let trunk: Trunk | undefined;
-    const failed = (why: string): void => {
+    const failed = (why: string, code?: string): void => {
       if (trunk) return;
-      this.connects?.inc({ peer: d.node ?? d.key, result: 'error' });
+      this.connects?.inc({ peer: d.node ?? d.key, result: ca && isCertificateError(code) ? 'cert_refused' : 'error' });
       this.logger.debug({ peer: d.node ?? d.key, host, port: d.port, err: why }, 'trunk dial failed');
       socket.destroy();
     };
     socket.once('timeout', () => failed('timeout'));
-    socket.once('error', (e) => failed(e.message));
+    socket.once('error', (e: NodeJS.ErrnoException) => failed(e.message, e.code));
     socket.once('close', () => {
       d.socket = undefined;
       if (!trunk) this.hostFailed(d);
@@ -350,7 +369,7 @@ export class TrunkHub implements TrunkHost {
         failed(`the peer does not speak ${TRUNK_ALPN}`);
         return;
       }
-      trunk = this.connect(conn, 'dial', trunkKeyingMaterial(socket));
+      trunk = this.connect(conn, 'dial', trunkKeyingMaterial(socket), ca ? certificateNodeNames(socket) : undefined);
       d.trunk = trunk;
     });
     // Starts reading (TlsRecordConn.connect reads into the shared buffer); records before
@@ -382,12 +401,19 @@ export class TrunkHub implements TrunkHost {
 
   private onAccepted(socket: TLSSocket): void {
     inheritRemote(socket);
+    if (this.opts.clusterCa && !socket.authorized) {
+      const why = String(socket.authorizationError ?? 'no certificate');
+      this.connects?.inc({ peer: 'unauthenticated', result: 'cert_refused' });
+      this.preAuth.add(`cert:${why}`, { peer: `${socket.remoteAddress}:${socket.remotePort}`, err: why }, 'trunk peer without a certificate of the cluster CA (switch.trunk.ca) refused');
+      socket.destroy();
+      return;
+    }
     if (socket.alpnProtocol !== TRUNK_ALPN) {
       this.preAuth.add('no_alpn', { peer: `${socket.remoteAddress}:${socket.remotePort}` }, `connection without ALPN ${TRUNK_ALPN} refused on the trunk port`);
       socket.destroy();
       return;
     }
-    this.connect(TlsRecordConn.accept(socket, { allocate: allocateFrame }), 'accept', trunkKeyingMaterial(socket));
+    this.connect(TlsRecordConn.accept(socket, { allocate: allocateFrame }), 'accept', trunkKeyingMaterial(socket), this.opts.clusterCa ? certificateNodeNames(socket) : undefined);
   }
 
   /**
@@ -395,9 +421,10 @@ export class TrunkHub implements TrunkHost {
    * and the dialer's TLS, an in-memory pair in tests). `ekm`: keying material both ends of
    * this connection share (trunk-auth.ts).
    */
-  connect(conn: RecordConn, role: TrunkRole, ekm: Buffer): Trunk {
+  connect(conn: RecordConn, role: TrunkRole, ekm: Buffer, certifiedNames?: string[]): Trunk {
     const t = new Trunk(conn, this, role, ekm);
     this.trunks.add(t);
+    if (certifiedNames !== undefined) this.certified.set(t, certifiedNames);
     return t;
   }
 
@@ -420,6 +447,13 @@ export class TrunkHub implements TrunkHost {
   segmentById(id: number): Segment | undefined {
     const name = this.ids.get(id);
     return name === undefined ? undefined : this.opts.segment(name);
+  }
+
+  certifies(t: Trunk, node: string): true | string {
+    if (!this.opts.clusterCa) return true;
+    const names = this.certified.get(t) ?? [];
+    if (names.includes(node)) return true;
+    return `the peer claims node "${node}" but its certificate names ${names.length > 0 ? names.map((n) => `"${n}"`).join(', ') : 'no node'} (DNS subjectAltName); issue each node a certificate of the cluster CA naming its node id`;
   }
 
   authenticated(t: Trunk): true | string {
@@ -488,7 +522,13 @@ export class TrunkHub implements TrunkHost {
     p.bytesIn += t.bytesIn;
     p.framesOut += t.output.framesOut;
     p.bytesOut += t.output.bytesOut;
-    this.logger.info({ peer: t.peerNode, reason: t.closeReason, address: t.conn.peer }, 'trunk down');
+    addTrunkDrops(p.drops, t);
+    p.downAt = Date.now();
+    const reason = t.downReason;
+    this.downs?.inc({ peer: t.peerNode, reason });
+    this.logger.info({ peer: t.peerNode, reason, code: t.closeReason, address: t.conn.peer }, 'trunk down');
+    // Its other dialers wait while a trunk is up (dial()): try it again now, with backoff from here on.
+    for (const o of this.dialers.values()) if (o !== d && o.node === t.peerNode && o.trunk === undefined && o.socket === undefined) this.redial(o, this.settings.reconnectMinMs);
   }
 
   announcementsIn(n: number): void {
@@ -515,13 +555,26 @@ export class TrunkHub implements TrunkHost {
     return undefined;
   }
 
-  private pastOf(node: string): { framesIn: number; bytesIn: number; framesOut: number; bytesOut: number } {
+  private pastOf(node: string): PastTraffic {
     let p = this.past.get(node);
     if (!p) {
       if (this.past.size >= this.settings.maxPeers * 4) this.past.delete(this.past.keys().next().value!);
-      this.past.set(node, (p = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 }));
+      this.past.set(node, (p = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, drops: new Map(), downAt: 0 }));
     }
     return p;
+  }
+
+  /** Frames dropped on trunks to each peer node, by reason, since this node started (the
+   * trunks gone and the up one): el_trunk_dropped_frames_total. Reasons with a count only. */
+  droppedByPeer(): Map<string, Map<string, number>> {
+    const out = new Map<string, Map<string, number>>();
+    for (const [peer, p] of this.past) if (p.drops.size > 0) out.set(peer, new Map(p.drops));
+    for (const [peer, t] of this.byNode) {
+      let m = out.get(peer);
+      if (m === undefined) out.set(peer, (m = new Map()));
+      addTrunkDrops(m, t);
+    }
+    return out;
   }
 
   /** Up trunks (by peer node). */
@@ -550,6 +603,51 @@ export class TrunkHub implements TrunkHost {
       upSeconds: Math.round((now - t.openedAt) / 1000),
       gso: t.gso,
     }));
+  }
+
+  /**
+   * The console's view (heartbeat `report.trunks`): each peer node seen, up or down since
+   * when, its traffic and drops since this node started, and the endpoints announced to it
+   * and learned from it now. Built on demand (a heartbeat), never on the data path.
+   */
+  report(): ReportTrunk[] {
+    const out: ReportTrunk[] = [];
+    const drops = this.droppedByPeer();
+    const localCount = new Map<number, number>();
+    const announcedTo = (t: Trunk): number => {
+      let n = 0;
+      for (const [id, port] of t.ports) {
+        let c = localCount.get(id);
+        if (c === undefined) localCount.set(id, (c = port.segment.localEndpoints().length));
+        n += c;
+      }
+      return n;
+    };
+    for (const [peer, t] of this.byNode) {
+      if (out.length >= MAX_REPORT_TRUNKS) break;
+      const p = this.past.get(peer);
+      out.push({
+        peer,
+        state: 'up',
+        since: t.openedAt,
+        address: t.conn.peer.slice(0, 80),
+        role: t.role,
+        segments: [...t.ports.values()].map((port) => port.segment.name),
+        framesIn: (p?.framesIn ?? 0) + t.framesIn,
+        bytesIn: (p?.bytesIn ?? 0) + t.bytesIn,
+        framesOut: (p?.framesOut ?? 0) + t.output.framesOut,
+        bytesOut: (p?.bytesOut ?? 0) + t.output.bytesOut,
+        drops: Object.fromEntries(drops.get(peer) ?? []),
+        announced: announcedTo(t),
+        learned: [...t.ports.values()].reduce((n, port) => n + port.segment.remoteCount(port), 0),
+      });
+    }
+    for (const [peer, p] of this.past) {
+      if (out.length >= MAX_REPORT_TRUNKS) break;
+      if (this.byNode.has(peer)) continue;
+      out.push({ peer, state: 'down', since: p.downAt, segments: [], framesIn: p.framesIn, bytesIn: p.bytesIn, framesOut: p.framesOut, bytesOut: p.bytesOut, drops: Object.fromEntries(p.drops), announced: 0, learned: 0 });
+    }
+    return out;
   }
 
   /** Queue drops of the trunks (the node's el_switch_frames_dropped_total). */
@@ -595,6 +693,16 @@ export class TrunkHub implements TrunkHost {
       };
     new Counter({ name: 'el_trunk_frames_total', help: 'Frame records over trunks (a TCP super-frame in one TRUNK_FRAME_GSO counts one), by peer node and direction (in, out).', labelNames: ['peer', 'direction'], registers, collect: traffic('frames') });
     new Counter({ name: 'el_trunk_bytes_total', help: 'Bytes of TRUNK_FRAME and TRUNK_FRAME_GSO payloads (segment id included) over trunks, by peer node and direction.', labelNames: ['peer', 'direction'], registers, collect: traffic('bytes') });
+    new Counter({
+      name: 'el_trunk_dropped_frames_total',
+      help: 'Frames dropped on trunks, by peer node and reason: out (queue_full, slow_peer), refused at input (unknown_segment, too_long), or dropped by the segment (trunk_source, mac_frozen, split_horizon, policy_denied, hairpin, no_route, ...).',
+      labelNames: ['peer', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [peer, m] of hub.droppedByPeer()) for (const [reason, n] of m) this.inc({ peer, reason }, n);
+      },
+    });
     new Gauge({
       name: 'el_trunk_remote_endpoints',
       help: 'Endpoints (L2 MACs, L3 routes) learned from peer nodes, by segment.',
@@ -656,4 +764,28 @@ function isIp(h: string): boolean {
 
 function withoutUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** A peer's totals of trunks that are gone. */
+interface PastTraffic {
+  framesIn: number;
+  bytesIn: number;
+  framesOut: number;
+  bytesOut: number;
+  /** Drops by reason (a bounded set: DROP_REASONS and the two refusals). */
+  drops: Map<string, number>;
+  /** When its last trunk went down (ms since the epoch). */
+  downAt: number;
+}
+
+/** Adds the drops of `t` by reason (non-zero only) into `into`. */
+function addTrunkDrops(into: Map<string, number>, t: Trunk): void {
+  const add = (reason: string, n: number): void => {
+    if (n > 0) into.set(reason, (into.get(reason) ?? 0) + n);
+  };
+  add('queue_full', t.output.drops.queue_full);
+  add('slow_peer', t.output.drops.slow_peer);
+  add('unknown_segment', t.refused.unknown_segment);
+  add('too_long', t.refused.too_long);
+  for (const r of DROP_REASONS) add(r, t.inDrops[r]);
 }

@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { useSwitchHarness, segment, type TestNode } from '../testing/test-node.js';
 import { BROADCAST, ethFrame, mac } from '../testing/test-frames.js';
 import { MemoryPort } from '../ports/memory-port.js';
-import { VNET_HDR_LENGTH } from '@elink/protocol';
+import { nodeReportSchema, VNET_HDR_LENGTH } from '@elink/protocol';
+import { createCertificateAuthority, issueNodeCertificate, type CertificateAuthority } from '@elink/pki';
+import { nodeReport } from '../node/node-report.js';
 import { superPacket } from '../testing/test-gso.js';
 import type { L2Segment } from '../core/l2/l2-segment.js';
 
@@ -63,11 +65,20 @@ describe('trunk between two nodes', () => {
     expect(metrics).toMatch(/el_trunk_frames_total\{peer="node-b",direction="in"\} [1-9]/);
     expect(metrics).toContain(`el_trunk_remote_endpoints{segment="lan"} 1`);
 
+    // The console's report (heartbeat `report.trunks`): the trunk up, its traffic and endpoints.
+    const up = nodeReportSchema.parse(nodeReport(a.node)).trunks!;
+    expect(up).toEqual([expect.objectContaining({ peer: 'node-b', state: 'up', role: 'dial', segments: ['lan'], announced: 1, learned: 1 })]);
+    expect(up[0]!.framesOut).toBeGreaterThanOrEqual(1);
+    expect(up[0]!.bytesIn).toBeGreaterThan(0);
+
     // The trunk breaks: what A learned over it is withdrawn at once (synchronously).
     a.node.trunks!.trunkTo('node-b')!.close('test');
     expect(segA.table.remoteOf(mac(2))).toBeUndefined();
     expect(segA.remoteCount()).toBe(0);
     expect(a.node.trunks!.upCount).toBe(0);
+    // Reported down, with the traffic it carried kept.
+    const down = nodeReport(a.node).trunks!;
+    expect(down).toEqual([expect.objectContaining({ peer: 'node-b', state: 'down', segments: [], announced: 0, learned: 0, framesOut: up[0]!.framesOut })]);
     // … and the dialer reconnects with backoff, then the full table sync brings it back.
     await until(() => a.node.trunks!.upCount === 1 && segA.table.remoteOf(mac(2)) !== undefined);
   });
@@ -169,5 +180,55 @@ describe('trunk between two nodes', () => {
     } finally {
       for (const s of strangers) s.destroy();
     }
+  });
+});
+
+describe('trunks with a cluster CA (switch.trunk.ca)', () => {
+  const h = useSwitchHarness();
+
+  it("comes up on certificates of the cluster CA naming each node; refuses a certificate of another CA and a node showing another node's certificate, and counts both", async () => {
+    const ca = await createCertificateAuthority('cluster CA');
+    const other = await createCertificateAuthority('another CA');
+    const identity = async (authority: CertificateAuthority, node: string) => {
+      const c = await issueNodeCertificate(authority, node);
+      return { ca: authority.certPem, cert: c.certPem, key: c.keyPem };
+    };
+    const trunk = { secret: '', port: 0, host: '127.0.0.1', reconnectMinMs: 20, reconnectMaxMs: 200 };
+    const b = await h.node({ nodeId: 'node-b', segments: [segment({ name: 'lan' })], trunk: { ...trunk, clusterCa: await identity(ca, 'node-b') } });
+    const peers = [`127.0.0.1:${b.node.trunks!.address().port}`];
+    const a = await h.node({ nodeId: 'node-a', segments: [segment({ name: 'lan' })], trunk: { ...trunk, peers, clusterCa: await identity(ca, 'node-a') } });
+    await until(() => a.node.trunks!.upCount === 1 && b.node.trunks!.upCount === 1);
+    const segA = a.node.segmentByName('lan') as L2Segment;
+    const segB = b.node.segmentByName('lan') as L2Segment;
+    const pb = new MemoryPort('b1');
+    const pa = new MemoryPort('a1');
+    segB.attach(pb, { macLimit: 1, pinFirstSource: true });
+    segA.attach(pa, { macLimit: 1, pinFirstSource: true });
+    segA.forward(ethFrame(BROADCAST, mac(1), 'over the certified trunk'), pa);
+    await until(() => pb.received.length === 1);
+
+    const count = async (node: TestNode, result: string): Promise<number> => {
+      const v = (await node.registry.getSingleMetric('el_trunk_connects_total')!.get()).values.filter((x) => x.labels.result === result);
+      return v.reduce((n, x) => n + x.value, 0);
+    };
+    // A node showing a certificate of another CA: refused in the TLS handshake by B.
+    const foreign = await identity(other, 'node-x');
+    const x = await h.node({ nodeId: 'node-x', segments: [segment({ name: 'lan' })], trunk: { ...trunk, peers, clusterCa: { ...foreign, ca: ca.certPem } } });
+    await until(async () => (await count(b, 'cert_refused')) >= 1);
+    await until(() => b.logs.some((l) => JSON.stringify(l).includes('cluster CA')));
+    // A node trusting another CA refuses B's certificate when it dials.
+    const y = await h.node({ nodeId: 'node-y', segments: [segment({ name: 'lan' })], trunk: { ...trunk, peers, clusterCa: await identity(other, 'node-y') } });
+    await until(async () => (await count(y, 'cert_refused')) >= 1);
+    expect(x.node.trunks!.upCount + y.node.trunks!.upCount).toBe(0);
+    // A node of the right CA that shows node-a's certificate but says it is node-c.
+    const stolen = await identity(ca, 'node-a');
+    const c = await h.node({ nodeId: 'node-c', segments: [segment({ name: 'lan' })], trunk: { ...trunk, peers, clusterCa: stolen } });
+    await until(async () => (await count(b, 'cert_mismatch')) >= 1);
+    expect(c.node.trunks!.upCount).toBe(0);
+    // B told it why (an error record naming EL_ERR_TRUNK_CERT), and it logged that.
+    await until(() => c.logs.some((l) => JSON.stringify(l).includes('EL_ERR_TRUNK_CERT')));
+    // The certified trunk is untouched.
+    expect(b.node.trunks!.upCount).toBe(1);
+    expect(b.node.trunks!.trunkTo('node-a')?.state).toBe('up');
   });
 });

@@ -141,6 +141,29 @@ describe('trunks: L2', () => {
     expect(sb.table.lookup(mac(3))).toBeUndefined();
   });
 
+  it('declares a peer that goes silent (no FIN) down after keepaliveMissed intervals: withdrawn, logged and counted as a timeout', async () => {
+    const A = makeHub('a', [l2()], { keepaliveMs: 40, keepaliveMissed: 3 });
+    const B = makeHub('b', [l2()], { keepaliveMs: 40, keepaliveMissed: 3 });
+    const [ca, cb] = memoryRecordConnPair();
+    const ekm = Buffer.alloc(32, 7);
+    const [ta, tb] = [A.hub.connect(ca, 'dial', ekm), B.hub.connect(cb, 'accept', ekm)];
+    await until(() => ta.state === 'up' && tb.state === 'up');
+    const sa = A.seg('lan') as L2Segment;
+    for (let i = 1; i <= 3; i++) (B.seg('lan') as L2Segment).attach(new MemoryPort(`p${i}`), { macLimit: 1, ownMac: mac(i) });
+    await until(() => sa.remoteCount() === 3);
+    // Pings and pongs keep an idle trunk up over many intervals.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ta.state).toBe('up');
+    // A hears nothing from B any more (B's network gone: no FIN, no reset).
+    ca.pauseReading();
+    await until(() => ta.state === 'closed');
+    expect(ta.downReason).toBe('timeout');
+    expect(ta.closeReason).toBe('EL_ERR_KEEPALIVE_TIMEOUT');
+    expect(sa.remoteCount()).toBe(0);
+    expect(A.logs.find((l) => l.msg === 'trunk down')).toMatchObject({ peer: 'b', reason: 'timeout', code: 'EL_ERR_KEEPALIVE_TIMEOUT' });
+    expect(await A.registry.metrics()).toMatch(/el_trunk_downs_total\{peer="b",reason="timeout"\} 1/);
+  });
+
   it('split horizon: a broadcast reaches every peer node once and never goes from one trunk to another', async () => {
     const A = makeHub('a', [l2()]);
     const B = makeHub('b', [l2()]);
@@ -173,6 +196,55 @@ describe('trunks: L2', () => {
     expect(sb.drops.trunk_source).toBe(1);
     await settle();
     expect(ports.c.received).toHaveLength(1);
+  });
+
+  it('counts frames dropped on each trunk by peer node and reason (el_trunk_dropped_frames_total), and keeps them when the trunk goes', async () => {
+    const small = { queue: { maxFrames: 8, maxBytes: 1 << 20, highWaterBytes: 1 << 22, writeTimeoutMs: 15_000 } };
+    const A = makeHub('a', [l2()], small);
+    const B = makeHub('b', [l2()]);
+    const C = makeHub('c', [l2()]);
+    const [tab] = link(A, B);
+    link(B, C);
+    link(A, C);
+    await until(() => A.hub.upCount === 2 && B.hub.upCount === 2 && C.hub.upCount === 2);
+    const sa = A.seg('lan') as L2Segment;
+    sa.attach(new MemoryPort('a'), { macLimit: 1, ownMac: mac(1) });
+    (C.seg('lan') as L2Segment).attach(new MemoryPort('c'), { macLimit: 1, ownMac: mac(3) });
+    await until(() => B.seg('lan').remoteCount() === 2 && A.seg('lan').remoteCount() === 1);
+    const toB = trunkPort(tab, sa);
+    // Over the real trunk A→B: a frame for a MAC behind C (B must not pass it on: split
+    // horizon), one from a source A never announced (trunk_source).
+    toB.enqueue(ethFrame(mac(3), mac(1), 'via b?'));
+    toB.enqueue(ethFrame(BROADCAST, mac(77), 'spoof'));
+    // Records B refuses at the trunk: a segment it does not carry, a frame over the MTU.
+    const id = [...tab.ports.keys()][0]!;
+    const record = (seg: number, body: Buffer): Buffer => {
+      const head = Buffer.alloc(7);
+      head[0] = RecordType.TRUNK_FRAME;
+      head.writeUInt16BE(body.length + 4, 1);
+      head.writeUInt32BE(seg >>> 0, 3);
+      return Buffer.concat([head, body]);
+    };
+    await settle();
+    tab.conn.write(Buffer.concat([record(id + 1, ethFrame(BROADCAST, mac(1))), record(id, Buffer.alloc(1500 + 18 + 1))]));
+    // More than A's queue takes in one tick: the rest is dropped on A, for peer b.
+    for (let i = 0; i < 20; i++) toB.enqueue(ethFrame(mac(9), mac(1), `burst ${i}`));
+    const drops = async (H: TestHub, peer: string, reason: string): Promise<number> => {
+      const v = (await H.registry.getSingleMetric('el_trunk_dropped_frames_total')!.get()).values.find((x) => x.labels.peer === peer && x.labels.reason === reason);
+      return v?.value ?? 0;
+    };
+    await until(async () => (await drops(B, 'a', 'too_long')) === 1);
+    expect(await drops(B, 'a', 'split_horizon')).toBe(1);
+    expect(await drops(B, 'a', 'trunk_source')).toBe(1);
+    expect(await drops(B, 'a', 'unknown_segment')).toBe(1);
+    expect(await drops(B, 'c', 'split_horizon')).toBe(0);
+    expect(await drops(A, 'b', 'queue_full')).toBeGreaterThan(0);
+    expect(await drops(A, 'c', 'queue_full')).toBe(0);
+    // The trunk goes: its counts stay (a counter).
+    tab.conn.destroy();
+    await until(() => B.hub.upCount === 1);
+    expect(await drops(B, 'a', 'split_horizon')).toBe(1);
+    expect(await drops(B, 'a', 'unknown_segment')).toBe(1);
   });
 
   it('drops, counts and survives trunk frames that are too short, too long or of a segment not shared', async () => {

@@ -40,6 +40,7 @@ import { OutputQueue, RecordWriter, type QueueOptions, type RecordConn, type Rec
 import { allocatePortId, type Port } from '../core/port.js';
 import type { Segment } from '../core/segment.js';
 import type { RemoteVerdict } from '../core/endpoints.js';
+import { newDropCounts, type DropCounts } from '../core/drops.js';
 import { trunkProof, verifyTrunkProof, type TrunkRole } from './trunk-auth.js';
 
 /** What a trunk needs from its hub (trunk-hub.ts). */
@@ -53,6 +54,8 @@ export interface TrunkHost {
   offer(): { name: string; id: number; mode: 'l2' | 'l3' }[];
   segmentById(id: number): Segment | undefined;
   readonly limits: TrunkLimits;
+  /** With a cluster CA: true when the peer's verified certificate names `node`, else why not. */
+  certifies(t: Trunk, node: string): true | string;
   /** The peer proved the secret: true to bring the trunk up, else a reason to refuse it. */
   authenticated(t: Trunk): true | string;
   /** The trunk failed before the peer's proof was verified (a wrong proof, a broken or late
@@ -72,12 +75,17 @@ export interface TrunkLimits {
   announceRate: number;
   announceBurst: number;
   helloTimeoutMs: number;
+  /** Ping interval; the trunk is down after keepaliveMissed intervals without a record. */
   keepaliveMs: number;
-  timeoutMs: number;
+  keepaliveMissed: number;
   queue: QueueOptions;
 }
 
 export type TrunkState = 'hello' | 'up' | 'closed';
+
+/** Why an up trunk went down: the `reason` label of el_trunk_downs_total (a few words). */
+export const TRUNK_DOWN_REASONS = ['timeout', 'peer_closed', 'peer_ended', 'slow_peer', 'duplicate', 'segments_changed', 'shutdown', 'error'] as const;
+export type TrunkDownReason = (typeof TRUNK_DOWN_REASONS)[number];
 
 /** A trunk's port in one segment. */
 export class TrunkPort implements Port {
@@ -96,6 +104,7 @@ export class TrunkPort implements Port {
   /** Both hellos named "gso": FRAME_GSO payloads cross as TRUNK_FRAME_GSO records. */
   readonly gso: boolean;
   readonly maxGso = MAX_TRUNK_GSO_PAYLOAD;
+  readonly inDrops: DropCounts;
   private readonly type: number;
   private readonly gsoType: number;
 
@@ -108,6 +117,7 @@ export class TrunkPort implements Port {
     this.name = `trunk:${trunk.peerNode}/${segment.name}`;
     this.winsTies = trunk.peerNode! < nodeId;
     this.link = trunk;
+    this.inDrops = trunk.inDrops;
     this.maxFrame = segment.def.mtu + (segment.mode === 'l2' ? L2_OVERHEAD : 0);
     this.output = trunk.output;
     this.type = trunkFrameType(segmentId);
@@ -139,10 +149,14 @@ export class Trunk implements RecordHandlers {
   readonly ports = new Map<number, TrunkPort>();
   framesIn = 0;
   bytesIn = 0;
-  /** Frames from the peer dropped here: a segment id this trunk does not carry, or longer
-   * than the segment's FRAME limit. */
-  refusedFrames = 0;
+  /** Frames from the peer refused here: a segment id this trunk does not carry
+   * (unknown_segment), or longer than the segment's FRAME limit (too_long). */
+  readonly refused = { unknown_segment: 0, too_long: 0 };
+  /** Frames from the peer its segments dropped, by reason (shared by the trunk's ports). */
+  readonly inDrops: DropCounts = newDropCounts();
   closeReason: string | undefined;
+  /** The peer ended the trunk with an error record (closeReason is its code). */
+  endedByPeer = false;
   /** Announcements waiting: per segment id, endpoint key → sequence, or -1 to withdraw. */
   private readonly pending = new Map<number, Map<string, number>>();
   pendingCount = 0;
@@ -180,6 +194,33 @@ export class Trunk implements RecordHandlers {
     this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload(hello));
   }
 
+  /** Why the trunk went down (once closed). */
+  get downReason(): TrunkDownReason {
+    if (this.endedByPeer) return 'peer_ended';
+    switch (this.closeReason) {
+      case 'EL_ERR_KEEPALIVE_TIMEOUT':
+        return 'timeout';
+      case 'EL_ERR_SLOW_PEER':
+        return 'slow_peer';
+      case undefined:
+      case 'peer_closed':
+        return 'peer_closed';
+      case 'duplicate trunk':
+        return 'duplicate';
+      case 'segments changed':
+        return 'segments_changed';
+      case 'shutdown':
+        return 'shutdown';
+      default:
+        return 'error';
+    }
+  }
+
+  /** Frames from the peer refused at the trunk (either reason). */
+  get refusedFrames(): number {
+    return this.refused.unknown_segment + this.refused.too_long;
+  }
+
   get peer(): string {
     return this.peerNode ?? this.conn.peer;
   }
@@ -191,8 +232,12 @@ export class Trunk implements RecordHandlers {
       this.framesIn++;
       this.bytesIn += payload.length;
       const port = payload.length < TRUNK_SEGMENT_ID_LENGTH ? undefined : this.ports.get(payload.readUInt32BE(0));
-      if (port === undefined || payload.length - TRUNK_SEGMENT_ID_LENGTH > port.maxFrame) {
-        this.refusedFrames++;
+      if (port === undefined) {
+        this.refused.unknown_segment++;
+        return;
+      }
+      if (payload.length - TRUNK_SEGMENT_ID_LENGTH > port.maxFrame) {
+        this.refused.too_long++;
         return;
       }
       port.segment.forward(payload.subarray(TRUNK_SEGMENT_ID_LENGTH), port);
@@ -205,11 +250,12 @@ export class Trunk implements RecordHandlers {
       this.bytesIn += payload.length;
       const port = payload.length < TRUNK_SEGMENT_ID_LENGTH ? undefined : this.ports.get(payload.readUInt32BE(0));
       if (port === undefined) {
-        this.refusedFrames++;
+        this.refused.unknown_segment++;
         return;
       }
       if (payload.length < TRUNK_SEGMENT_ID_LENGTH + VNET_HDR_LENGTH) {
         port.segment.drops.bad_gso++;
+        this.inDrops.bad_gso++;
         return;
       }
       const packet = payload.subarray(TRUNK_SEGMENT_ID_LENGTH);
@@ -249,6 +295,11 @@ export class Trunk implements RecordHandlers {
     const peerRole: TrunkRole = this.role === 'dial' ? 'accept' : 'dial';
     if (msg.role !== peerRole || !verifyTrunkProof(this.host.secret, peerRole, msg.node, this.ekm, msg.proof)) {
       this.fail(new ElError('EL_ERR_TRUNK_AUTH', `the peer (claiming node "${msg.node}") did not prove the trunk secret; check switch.trunk.secret on both nodes`));
+      return;
+    }
+    const certified = this.host.certifies(this, msg.node);
+    if (certified !== true) {
+      this.fail(new ElError('EL_ERR_TRUNK_CERT', certified));
       return;
     }
     this.peerNode = msg.node;
@@ -312,6 +363,7 @@ export class Trunk implements RecordHandlers {
         return;
       case 'error':
         this.closeReason = msg.code;
+        this.endedByPeer = true;
         this.host.logger.warn({ peer: this.peer, code: msg.code }, `peer node ended the trunk: ${msg.message}`);
         this.conn.end();
         return;
@@ -386,17 +438,36 @@ export class Trunk implements RecordHandlers {
 
   // ---- keepalive ----
 
+  /** A ping every keepaliveMs; the trunk is down once nothing at all came from the peer for
+   * keepaliveMissed intervals. One timer, armed for whichever comes first, so a vanished
+   * peer (frozen, its network gone: no FIN) is declared down at that deadline, not up to
+   * an interval later. */
   private startKeepalive(): void {
-    const { keepaliveMs, timeoutMs } = this.host.limits;
     this.lastRx = Date.now();
-    this.keepaliveTimer = setInterval(() => {
-      if (Date.now() - this.lastRx > timeoutMs) {
-        this.fail(new ElError('EL_ERR_KEEPALIVE_TIMEOUT', `nothing from the peer node for ${timeoutMs} ms`));
-        return;
-      }
-      this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload({ type: 'ping', id: ++this.pingId }));
-    }, keepaliveMs);
+    this.armKeepalive(this.lastRx + this.host.limits.keepaliveMs);
+  }
+
+  private armKeepalive(nextPing: number): void {
+    const { keepaliveMs, keepaliveMissed } = this.host.limits;
+    const at = Math.min(nextPing, this.lastRx + keepaliveMs * keepaliveMissed);
+    this.keepaliveTimer = setTimeout(() => this.onKeepalive(nextPing), Math.max(1, at - Date.now()));
     this.keepaliveTimer.unref();
+  }
+
+  private onKeepalive(nextPing: number): void {
+    if (this.state !== 'up') return;
+    const { keepaliveMs, keepaliveMissed } = this.host.limits;
+    const now = Date.now();
+    const silent = now - this.lastRx;
+    if (silent >= keepaliveMs * keepaliveMissed) {
+      this.fail(new ElError('EL_ERR_KEEPALIVE_TIMEOUT', `nothing from the peer node for ${silent} ms (${keepaliveMissed} keepalives of ${keepaliveMs} ms missed)`));
+      return;
+    }
+    if (now >= nextPing) {
+      this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload({ type: 'ping', id: ++this.pingId }));
+      nextPing = now + keepaliveMs;
+    }
+    this.armKeepalive(nextPing);
   }
 
   // ---- closing ----
@@ -405,7 +476,7 @@ export class Trunk implements RecordHandlers {
   fail(err: ElError): void {
     if (this.state === 'closed') return;
     // Before the proof anyone may be talking: sampled and counted by the hub, not one line each.
-    if (this.state === 'hello') this.host.refused(this, err.code === 'EL_ERR_TRUNK_AUTH' ? 'auth_failed' : 'error', err);
+    if (this.state === 'hello') this.host.refused(this, err.code === 'EL_ERR_TRUNK_AUTH' ? 'auth_failed' : err.code === 'EL_ERR_TRUNK_CERT' ? 'cert_mismatch' : 'error', err);
     else if (this.closeReason === undefined) this.host.logger.warn({ peer: this.peer, address: this.conn.peer, code: err.code }, err.message);
     this.closeWith(err.code, { type: 'error', code: err.code, message: err.message });
   }
@@ -433,7 +504,7 @@ export class Trunk implements RecordHandlers {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.helloTimer);
-    clearInterval(this.keepaliveTimer);
+    clearTimeout(this.keepaliveTimer);
     clearTimeout(this.flushTimer);
     if (this.immediate) clearImmediate(this.immediate);
     for (const port of this.ports.values()) port.segment.detach(port);

@@ -30,7 +30,7 @@ import type { Logger } from 'pino';
 import { ElError, type Hello, type L3SegmentDef, type SegmentDef, type TicketClaims } from '@elink/protocol';
 import type { Segment, SegmentStats, SessionPlan } from '../segment.js';
 import { DevicePort, ipCommand } from '../../ports/device-port.js';
-import { newDropCounts, type DropCounts } from '../drops.js';
+import { newDropCounts, type DropCounts, type DropReason } from '../drops.js';
 import { GsoEgress } from '../gso-egress.js';
 import { withLiveSettings } from '../segment-settings.js';
 import type { Port } from '../port.js';
@@ -435,7 +435,15 @@ export class L3Segment implements Segment {
     const version = packet.length > 0 ? packet[0] >> 4 : 0;
     if (version === 4) this.forward4(packet, ingress, att, gso);
     else if (version === 6) this.forward6(packet, ingress, att, gso);
-    else this.drops.bad_packet++;
+    else this.drop('bad_packet', ingress);
+  }
+
+  /** Counts a drop of what came in by `ingress`, also for that port when it keeps its own
+   * (a trunk: per peer node). Off the forwarding path: drops only. */
+  private drop(reason: DropReason, ingress: Port): void {
+    this.drops[reason]++;
+    const own = ingress.inDrops;
+    if (own !== undefined) own[reason]++;
   }
 
   /** To the route's port; a FRAME_GSO record as it is or segmented for the egress segment's MTU. */
@@ -453,17 +461,17 @@ export class L3Segment implements Segment {
   private forward4(p: Buffer, ingress: Port, att: Attachment, gso: Buffer | undefined): void {
     const ihl = (p[0] & 0x0f) * 4;
     if (p.length < IPV4_HEADER || ihl < IPV4_HEADER || p.length < ihl || ((p[2] << 8) | p[3]) > p.length) {
-      this.drops.bad_packet++;
+      this.drop('bad_packet', ingress);
       return;
     }
     const d0 = p[16];
     if (d0 >= 224 || d0 === 0 || d0 === 127 || (d0 === 169 && p[17] === 254)) {
-      this.drops.not_routable++;
+      this.drop('not_routable', ingress);
       return;
     }
     const table = this.router.v4;
     if (!att.trusted && table.lookupAt(p, 12)?.port !== ingress && !(att.trunk && (this.sameTrunk(table.lookupAt(p, 12)?.port, ingress) || p.readUInt32BE(12) === this.gateway4))) {
-      this.drops[att.trunk ? 'trunk_source' : 'src_address']++;
+      this.drop(att.trunk ? 'trunk_source' : 'src_address', ingress);
       return;
     }
     if (p[9] === 1 && p.readUInt32BE(16) === this.gateway4 && p.length > ihl && p[ihl] === ICMP4_ECHO_REQUEST) {
@@ -472,13 +480,13 @@ export class L3Segment implements Segment {
     }
     const route = table.lookupAt(p, 16);
     if (route === undefined) {
-      this.drops.no_route++;
+      this.drop('no_route', ingress);
       this.icmp4(p, ingress, att, ICMP4_DEST_UNREACHABLE, 1);
       return;
     }
     if (!this.mayTake(route, ingress, att)) return;
     if (p[8] <= 1) {
-      this.drops.ttl_exceeded++;
+      this.drop('ttl_exceeded', ingress);
       this.icmp4(p, ingress, att, ICMP4_TIME_EXCEEDED, 0);
       return;
     }
@@ -489,17 +497,17 @@ export class L3Segment implements Segment {
 
   private forward6(p: Buffer, ingress: Port, att: Attachment, gso: Buffer | undefined): void {
     if (p.length < IPV6_HEADER || IPV6_HEADER + ((p[4] << 8) | p[5]) > p.length) {
-      this.drops.bad_packet++;
+      this.drop('bad_packet', ingress);
       return;
     }
     // ff00::/8 multicast, fe80::/10 link-local, ::/8 (unspecified, loopback, v4-mapped).
     if (p[24] === 0xff || (p[24] === 0xfe && (p[25] & 0xc0) === 0x80) || p[24] === 0) {
-      this.drops.not_routable++;
+      this.drop('not_routable', ingress);
       return;
     }
     const table = this.router.v6;
     if (!att.trusted && table.lookupAt(p, 8)?.port !== ingress && !(att.trunk && (this.sameTrunk(table.lookupAt(p, 8)?.port, ingress) || this.isGateway6At(p, 8)))) {
-      this.drops[att.trunk ? 'trunk_source' : 'src_address']++;
+      this.drop(att.trunk ? 'trunk_source' : 'src_address', ingress);
       return;
     }
     if (p[6] === 58 && p.length > IPV6_HEADER && p[IPV6_HEADER] === ICMP6_ECHO_REQUEST && this.isGateway6(p)) {
@@ -508,13 +516,13 @@ export class L3Segment implements Segment {
     }
     const route = table.lookupAt(p, 24);
     if (route === undefined) {
-      this.drops.no_route++;
+      this.drop('no_route', ingress);
       this.icmp6(p, ingress, att, ICMP6_DEST_UNREACHABLE, 0);
       return;
     }
     if (!this.mayTake(route, ingress, att)) return;
     if (p[7] <= 1) {
-      this.drops.ttl_exceeded++;
+      this.drop('ttl_exceeded', ingress);
       this.icmp6(p, ingress, att, ICMP6_TIME_EXCEEDED, 0);
       return;
     }
@@ -564,15 +572,15 @@ export class L3Segment implements Segment {
    * counted) by the segments' policy, as a hairpin or by split horizon. */
   private mayTake(route: { port: Port; segment: L3Segment }, ingress: Port, att: Attachment): boolean {
     if (route.segment !== this && !this.reach.has(route.segment.name)) {
-      this.drops.policy_denied++;
+      this.drop('policy_denied', ingress);
       return false;
     }
     if (route.port === ingress) {
-      this.drops.hairpin++;
+      this.drop('hairpin', ingress);
       return false;
     }
     if (att.trunk && route.port.kind === 'trunk') {
-      this.drops.split_horizon++;
+      this.drop('split_horizon', ingress);
       return false;
     }
     return true;
@@ -586,7 +594,7 @@ export class L3Segment implements Segment {
       return;
     }
     this.giveIcmp(att);
-    this.drops.bad_packet++;
+    this.drop('bad_packet', ingress);
   }
 
   private sendEcho(reply: Buffer, ingress: Port): void {
