@@ -254,7 +254,8 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
       });
       clients.push(child);
     }
-    const fillDeadline = Date.now() + 30_000 + o.sessions * 5;
+    // Generous: on a loaded machine (other work on the same cores) the fill alone ran out at 5 ms a session.
+    const fillDeadline = Date.now() + 60_000 + o.sessions * 20;
     while (!status.every((s) => s.filled) && Date.now() < fillDeadline) await sleep(200);
     const up = status.reduce((n, s) => n + s.up, 0);
     if (up === 0) throw new Error(`no session came up on node A: ${status.map((s) => s.lastError).join('; ')}`);
