@@ -4,7 +4,10 @@
  * broker's key and bound to each session's device key (the fill is not what is
  * measured), then each one behaves like the real client (packages/client/src/connector.ts)
  * once its node is gone: wait a full-jitter backoff (500 ms doubling, at most 30 s), get
- * admitted again, and start over on failure. How, by `mode`:
+ * admitted again, and start over on failure; it tries the nodes in the client's order
+ * after a loss (reconnect-order.ts: the lost node last, the others in an order of its
+ * own) and offers the TLS session node A gave it (the cluster shares ticket keys), unless
+ * told otherwise (`order`, `resume`). How, by `mode`:
  *
  * - `reuse`: its bound ticket still lasts: hello with it and a fresh proof at the next
  *   server of its last list (no broker at all);

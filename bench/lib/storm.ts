@@ -10,7 +10,12 @@
  * How a session gets admitted again is the `mode` (storm-clients.ts): `reuse` (its
  * device-key-bound ticket still lasts: hello with a fresh proof, no broker), `device` (a
  * device login at a broker: one signature check, then hello with a proof) or `password`
- * (a password login: scrypt). For `device`, the sessions' keys are registered in Redis
+ * (a password login: scrypt); in each, the client's order after a loss and its TLS
+ * resumption at the next node (`order`, `resume`). Reported besides: the sessions back
+ * per node, a timeline of welcomes, the connections the survivors refused at accept by
+ * reason, the backoff turns the sessions needed, and the generator's own CPU (on the same
+ * cores: when it is larger than the switches', the generator bounds the wall clock).
+ * For `device`, the sessions' keys are registered in Redis
  * beforehand, as their first password logins would have done. The 4 loopback source addresses stand in for thousands of client addresses, so the
  * per-source limits of the listeners and the brokers' per-address and per-user login
  * limits are raised out of the way; the listener-wide limits stay at their defaults.
@@ -241,7 +246,7 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
         stdio: ['ignore', 'pipe', 'inherit'],
         env: {
           ...process.env,
-          EL_BENCH_STORM: JSON.stringify({ mode: o.mode, switchPort: nodes[0]!.port, serverPorts: nodePorts, nodeIds: ['storm-a', 'storm-b', 'storm-c'], order: o.order ?? 'spread', brokerPorts: brokers.map((b) => b.port), caPem: ca.toString(), ticketPrivatePem: signing, count, first: c * per, sources: SOURCES, users, password: PASSWORD, segment: 'lab', concurrency: 64, inFlight: IN_FLIGHT, macBase: 0x02e1d0000000, resume: o.resume ?? false }),
+          EL_BENCH_STORM: JSON.stringify({ mode: o.mode, switchPort: nodes[0]!.port, serverPorts: nodePorts, nodeIds: ['storm-a', 'storm-b', 'storm-c'], order: o.order ?? 'spread', brokerPorts: brokers.map((b) => b.port), caPem: ca.toString(), ticketPrivatePem: signing, count, first: c * per, sources: SOURCES, users, password: PASSWORD, segment: 'lab', concurrency: 64, inFlight: IN_FLIGHT, macBase: 0x02e1d0000000, resume: o.resume ?? true }),
         },
       });
       status[c] = { up: 0, filled: false, back: 0, down: 0, logins: 0, loginErrors: {}, connectErrors: 0, lastError: '', firstBackAt: 0, lastBackAt: 0, p50At: 0, p90At: 0, firstDownAt: 0, timeline: [], backByPort: {}, resumed: 0, errorKinds: {}, attempts: [] };
