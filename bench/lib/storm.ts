@@ -238,7 +238,7 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
 
     const a = await startNode('storm-a');
     const signing = readFileSync(join(state, 'ticket-signing.key'), 'utf8');
-    const status: ClientStatus[] = [];
+    const live: ClientStatus[] = [];
     const per = Math.ceil(o.sessions / 2);
     for (let c = 0; c < 2; c++) {
       const count = Math.min(per, o.sessions - c * per);
@@ -249,21 +249,21 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
           EL_BENCH_STORM: JSON.stringify({ mode: o.mode, switchPort: nodes[0]!.port, serverPorts: nodePorts, nodeIds: ['storm-a', 'storm-b', 'storm-c'], order: o.order ?? 'spread', brokerPorts: brokers.map((b) => b.port), caPem: ca.toString(), ticketPrivatePem: signing, count, first: c * per, sources: SOURCES, users, password: PASSWORD, segment: 'lab', concurrency: 64, inFlight: IN_FLIGHT, macBase: 0x02e1d0000000, resume: o.resume ?? true }),
         },
       });
-      status[c] = { up: 0, filled: false, back: 0, down: 0, logins: 0, loginErrors: {}, connectErrors: 0, lastError: '', firstBackAt: 0, lastBackAt: 0, p50At: 0, p90At: 0, firstDownAt: 0, timeline: [], backByPort: {}, resumed: 0, errorKinds: {}, attempts: [] };
+      live[c] = { up: 0, filled: false, back: 0, down: 0, logins: 0, loginErrors: {}, connectErrors: 0, lastError: '', firstBackAt: 0, lastBackAt: 0, p50At: 0, p90At: 0, firstDownAt: 0, timeline: [], backByPort: {}, resumed: 0, errorKinds: {}, attempts: [] };
       let rest = '';
       child.stdout!.on('data', (d: Buffer) => {
         rest += d.toString();
         const lines = rest.split('\n');
         rest = lines.pop()!;
-        for (const l of lines) Object.assign(status[c]!, JSON.parse(l));
+        for (const l of lines) Object.assign(live[c]!, JSON.parse(l));
       });
       clients.push(child);
     }
     // Generous: on a loaded machine (other work on the same cores) the fill alone ran out at 5 ms a session.
     const fillDeadline = Date.now() + 60_000 + o.sessions * 20;
-    while (!status.every((s) => s.filled) && Date.now() < fillDeadline) await sleep(200);
-    const up = status.reduce((n, s) => n + s.up, 0);
-    if (up === 0) throw new Error(`no session came up on node A: ${status.map((s) => s.lastError).join('; ')}`);
+    while (!live.every((s) => s.filled) && Date.now() < fillDeadline) await sleep(200);
+    const up = live.reduce((n, s) => n + s.up, 0);
+    if (up === 0) throw new Error(`no session came up on node A: ${live.map((s) => s.lastError).join('; ')}`);
 
     await startNode('storm-b');
     await startNode('storm-c');
@@ -280,10 +280,12 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
     let cpu1 = cpu0;
     while (Date.now() < deadline) {
       await sleep(250);
-      const back = status.reduce((n, s) => n + s.back, 0);
+      const back = live.reduce((n, s) => n + s.back, 0);
       cpu1 = watched.map(cpuSeconds);
       if (back >= up) break;
     }
+    // One snapshot for every figure below: the clients keep reporting meanwhile.
+    const status = structuredClone(live);
     const back = status.reduce((n, s) => n + s.back, 0);
     const cpu = cpu1.map((v, i) => v - cpu0[i]!);
     const switchCpu = cpu[0]! + cpu[1]!;
