@@ -12,7 +12,11 @@
  * port)), --setups N (sessions per
  * admission phase of the setups benchmark, default 3000).
  * Reconnect storm: --storm-sessions N (default 10,000), --storm-modes reuse,device,password
- * (how returning sessions are admitted; default all three, one storm each), --storm-seconds
+ * (how returning sessions are admitted; default all three, one storm each), --storm-full-handshake
+ * (the sessions do not offer node A's TLS session to the next node, as clients did before;
+ * by default they do, as the client does: the cluster shares ticket keys),
+ * --storm-order listed (the sessions try the nodes in the listed order, as clients did before
+ * reconnect-order.ts; default spread), --storm-profile DIR (the surviving switches under `node --cpu-prof`, their top functions reported), --storm-seconds
  * N (how long to wait for all to be back, default 120).
  * Profiling: --profile DIR --figure tcp1|ping [--only elink-l2|elink-l3] runs only that
  * figure with the server and both clients under `node --cpu-prof` and prints the top
@@ -60,6 +64,9 @@ const { values: args } = parseArgs({
     'storm-sessions': { type: 'string' },
     'storm-modes': { type: 'string' },
     'storm-seconds': { type: 'string' },
+    'storm-full-handshake': { type: 'boolean' },
+    'storm-profile': { type: 'string' },
+    'storm-order': { type: 'string' },
     setups: { type: 'string' },
     'dtcp-tunnels': { type: 'string' },
     profile: { type: 'string' },
@@ -245,7 +252,7 @@ async function main(): Promise<void> {
       for (const mode of (args['storm-modes'] ?? 'reuse,device,password').split(',')) {
         if (mode !== 'reuse' && mode !== 'device' && mode !== 'password') throw new Error(`--storm-modes: unknown mode ${mode} (reuse, device, password)`);
         process.stderr.write(`  storm, ${mode} …\n`);
-        storms[mode] = await stormBenchmark({ sessions: Number(args['storm-sessions'] ?? 10_000), mode, deadlineSeconds: Number(args['storm-seconds'] ?? 120) });
+        storms[mode] = await stormBenchmark({ sessions: Number(args['storm-sessions'] ?? 10_000), mode, deadlineSeconds: Number(args['storm-seconds'] ?? 120), resume: !(args['storm-full-handshake'] ?? false), order: args['storm-order'] === 'listed' ? 'listed' : 'spread', ...(args['storm-profile'] ? { profileDir: join(args['storm-profile'], mode) } : {}) });
       }
       results.storm = storms;
     }

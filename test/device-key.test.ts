@@ -99,6 +99,9 @@ describe.skipIf(!enabled)('device keys: reconnect without a password hash, chann
     console.log(`device-key.test: h1 back on ${String(back.node)} ${Date.now() - killedAt} ms after the SIGKILL of ${lost}, ticket ${String(back.ticket)}`);
     expect(back.node).toBe(survivor);
     expect(['reused', 'device']).toContain(back.ticket);
+    // The session of the lost node resumed at the survivor (another process with other
+    // arguments): shared ticket keys and one session id context.
+    expect(back.tlsResumed).toBe(true);
     expect(await brokerMetric('el_broker_credential_checks_total', { method: 'password' })).toBe(passwordChecks);
     // The node comes back for the next test (its replay journal and keys from disk).
     await startSwitch(lost);

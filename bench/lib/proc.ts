@@ -43,7 +43,10 @@ export function daemon(cmd: string, args: string[], opts: { ns?: string; env?: N
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (d: Buffer) => {
-    out = (out + d.toString('utf8')).slice(-(256 << 10));
+    // Trimmed only past twice the kept tail: slicing at every chunk flattened 256 KiB per
+    // chunk, and a daemon logging fast (a switch in a reconnect storm) then blocked on a full pipe.
+    out += d.toString('utf8');
+    if (out.length > 512 << 10) out = out.slice(-(256 << 10));
     for (const l of listeners) l();
   };
   child.stdout!.on('data', onData);

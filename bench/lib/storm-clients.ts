@@ -4,7 +4,10 @@
  * broker's key and bound to each session's device key (the fill is not what is
  * measured), then each one behaves like the real client (packages/client/src/connector.ts)
  * once its node is gone: wait a full-jitter backoff (500 ms doubling, at most 30 s), get
- * admitted again, and start over on failure. How, by `mode`:
+ * admitted again, and start over on failure; it tries the nodes in the client's order
+ * after a loss (reconnect-order.ts: the lost node last, the others in an order of its
+ * own) and offers the TLS session node A gave it (the cluster shares ticket keys), unless
+ * told otherwise (`order`, `resume`). How, by `mode`:
  *
  * - `reuse`: its bound ticket still lasts: hello with it and a fresh proof at the next
  *   server of its last list (no broker at all);
@@ -22,6 +25,7 @@
  */
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { request } from 'node:https';
+import { lostNodeLast, reconnectOrder } from '@elink/client';
 import { formatMac, rawDeviceKey as rawKeyOf, signDeviceLogin, signTicket } from '@elink/protocol';
 import { openSession, type BenchSession } from './el-client.js';
 import { sleep } from './proc.js';
@@ -33,8 +37,9 @@ interface Config {
   mode: StormMode;
   /** The node every session starts on. */
   switchPort: number;
-  /** Every node's port (A first), as the last login reply listed them. */
+  /** Every node's port and id (A first), as the last login reply listed them. */
   serverPorts: number[];
+  nodeIds: string[];
   brokerPorts: number[];
   caPem: string;
   ticketPrivatePem: string;
@@ -48,11 +53,38 @@ interface Config {
   /** Attempts to come back running at once in this process. */
   inFlight: number;
   macBase: number;
+  /** Offer the TLS session of the lost node to the next one (the cluster shares ticket keys). */
+  resume?: boolean;
+  /** `spread`: the real client's order after a loss (the lost node last, the others in an
+   * order of each session's own: reconnect-order.ts); `listed`: the list's order, as before. */
+  order?: 'spread' | 'listed';
 }
 
 const cfg = JSON.parse(process.env.EL_BENCH_STORM ?? '{}') as Config;
 const key = createPrivateKey(cfg.ticketPrivatePem);
-const counts = { up: 0, fillFailed: 0, down: 0, back: 0, logins: 0, loginErrors: {} as Record<string, number>, connectErrors: 0, lastError: '', backAt: [] as number[] };
+const counts = {
+  up: 0,
+  fillFailed: 0,
+  down: 0,
+  back: 0,
+  logins: 0,
+  loginErrors: {} as Record<string, number>,
+  connectErrors: 0,
+  /** Failed hellos by what failed (refused at accept, no welcome in time, the switch's error code…). */
+  errorKinds: {} as Record<string, number>,
+  lastError: '',
+  /** Sessions back, by the port of the node that welcomed them. */
+  backByPort: {} as Record<string, number>,
+  /** Sessions back whose TLS session was resumed. */
+  resumed: 0,
+  /** Attempts (backoff turns) the sessions back needed: [1, 2, 3, 4, 5+]. */
+  attempts: [0, 0, 0, 0, 0],
+  backAt: [] as number[],
+};
+/** When the first session lost its node (≈ the kill). */
+let firstDownAt = 0;
+/** TLS sessions from the fill, by session number (resume). */
+const tlsSessions = new Map<number, Buffer>();
 let filled = false;
 
 function report(final = false): void {
@@ -60,7 +92,10 @@ function report(final = false): void {
   const sorted = [...backAt].sort((a, b) => a - b);
   // When this share of all the sessions (not of those back so far) was back; 0 = not yet.
   const at = (q: number) => sorted[Math.max(0, Math.ceil(q * counts.up) - 1)] ?? 0;
-  process.stdout.write(JSON.stringify({ ...rest, filled, firstBackAt: sorted[0] ?? 0, lastBackAt: sorted.at(-1) ?? 0, p50At: at(0.5), p90At: at(0.9), ...(final ? { done: true } : {}) }) + '\n');
+  // Sessions back in each second after the first loss (a timeline of welcomes).
+  const timeline: number[] = [];
+  if (firstDownAt) for (const t of sorted) timeline[Math.floor((t - firstDownAt) / 1000)] = (timeline[Math.floor((t - firstDownAt) / 1000)] ?? 0) + 1;
+  process.stdout.write(JSON.stringify({ ...rest, filled, firstDownAt, timeline: Array.from(timeline, (x) => x ?? 0), firstBackAt: sorted[0] ?? 0, lastBackAt: sorted.at(-1) ?? 0, p50At: at(0.5), p90At: at(0.9), ...(final ? { done: true } : {}) }) + '\n');
 }
 const timer = setInterval(() => report(), 500);
 
@@ -139,7 +174,10 @@ async function comeBack(n: number, fillTicket: string): Promise<void> {
     await sleep(Math.random() * Math.min(30_000, 500 * 2 ** attempt));
     await turn();
     try {
-      if (await attemptOnce(n, fillTicket)) return;
+      if (await attemptOnce(n, fillTicket)) {
+        counts.attempts[Math.min(attempt, 4)]!++;
+        return;
+      }
     } finally {
       done();
     }
@@ -150,7 +188,7 @@ async function comeBack(n: number, fillTicket: string): Promise<void> {
 async function attemptOnce(n: number, fillTicket: string): Promise<boolean> {
   const deviceKey = cfg.mode === 'password' ? undefined : stormDeviceKey(n);
   let answer: LoginAnswer;
-  if (cfg.mode === 'reuse') answer = { ticket: fillTicket, servers: cfg.serverPorts.map((port, i) => ({ node: `node-${i}`, host: '127.0.0.1', port })) };
+  if (cfg.mode === 'reuse') answer = { ticket: fillTicket, servers: cfg.serverPorts.map((port, i) => ({ node: cfg.nodeIds[i]!, host: '127.0.0.1', port })) };
   else {
     try {
       counts.logins++;
@@ -161,16 +199,23 @@ async function attemptOnce(n: number, fillTicket: string): Promise<boolean> {
       return false;
     }
   }
-  for (const server of answer.servers) {
+  const lost = cfg.nodeIds[0];
+  const servers = cfg.order === 'listed' ? answer.servers : cfg.mode === 'reuse' ? reconnectOrder(answer.servers, lost) : lostNodeLast(answer.servers, lost);
+  for (const server of servers) {
     try {
-      const s = await openSession({ port: server.port, ca: cfg.caPem, ticket: answer.ticket, localAddress: cfg.sources[n % cfg.sources.length], timeoutMs: 10_000, ...(deviceKey ? { deviceKey } : {}) });
+      const session = cfg.resume ? tlsSessions.get(n) : undefined;
+      const s = await openSession({ port: server.port, ca: cfg.caPem, ticket: answer.ticket, localAddress: cfg.sources[n % cfg.sources.length], timeoutMs: 10_000, ...(deviceKey ? { deviceKey } : {}), ...(session ? { session } : {}) });
       counts.back++;
+      counts.backByPort[server.port] = (counts.backByPort[server.port] ?? 0) + 1;
+      if (s.socket.isSessionReused()) counts.resumed++;
       counts.backAt.push(Date.now());
       s.socket.on('error', () => undefined);
       return true;
     } catch (err) {
       counts.connectErrors++;
       counts.lastError = (err as Error).message;
+      const kind = /^switch refused: (\S+)/.exec(counts.lastError)?.[1] ?? ((err as NodeJS.ErrnoException).code || counts.lastError.slice(0, 40));
+      counts.errorKinds[kind] = (counts.errorKinds[kind] ?? 0) + 1;
       // A spent ticket is worth nothing at the next node: log in again.
       if (/TICKET_(REPLAYED|EXPIRED)/.test(counts.lastError)) break;
     }
@@ -182,6 +227,7 @@ function watch(s: BenchSession, n: number, ticket: string): void {
   s.socket.on('error', () => undefined);
   s.socket.once('close', () => {
     counts.down++;
+    if (!firstDownAt) firstDownAt = Date.now();
     void comeBack(n, ticket);
   });
 }
@@ -200,7 +246,7 @@ async function fill(): Promise<void> {
     try {
       const deviceKey = cfg.mode === 'password' ? undefined : stormDeviceKey(n);
       const ticket = fillTicket(n, deviceKey);
-      const s = await openSession({ port: cfg.switchPort, ca: cfg.caPem, ticket, localAddress: cfg.sources[n % cfg.sources.length], ...(deviceKey ? { deviceKey } : {}) });
+      const s = await openSession({ port: cfg.switchPort, ca: cfg.caPem, ticket, localAddress: cfg.sources[n % cfg.sources.length], ...(deviceKey ? { deviceKey } : {}), ...(cfg.resume ? { onSession: (t: Buffer) => tlsSessions.set(n, t) } : {}) });
       counts.up++;
       watch(s, n, ticket);
     } catch (err) {

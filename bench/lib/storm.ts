@@ -10,13 +10,19 @@
  * How a session gets admitted again is the `mode` (storm-clients.ts): `reuse` (its
  * device-key-bound ticket still lasts: hello with a fresh proof, no broker), `device` (a
  * device login at a broker: one signature check, then hello with a proof) or `password`
- * (a password login: scrypt). For `device`, the sessions' keys are registered in Redis
+ * (a password login: scrypt); in each, the client's order after a loss and its TLS
+ * resumption at the next node (`order`, `resume`). Reported besides: the sessions back
+ * per node, a timeline of welcomes, the connections the survivors refused at accept by
+ * reason, the backoff turns the sessions needed, and the generator's own CPU (on the same
+ * cores: when it is larger than the switches', the generator bounds the wall clock).
+ * For `device`, the sessions' keys are registered in Redis
  * beforehand, as their first password logins would have done. The 4 loopback source addresses stand in for thousands of client addresses, so the
  * per-source limits of the listeners and the brokers' per-address and per-user login
  * limits are raised out of the way; the listener-wide limits stay at their defaults.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { openStore } from '@elink/broker';
 import { rawDeviceKey } from '@elink/protocol';
+import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 import { CLI } from './elink.js';
 import { daemon, must, sleep, type Daemon } from './proc.js';
 import type { StormMode } from './storm-clients.js';
@@ -59,6 +66,22 @@ export interface StormResult {
   brokerCpuSeconds: number;
   redisCpuSeconds: number;
   setupsPerSwitchCpuSecond: number;
+  /** CPU seconds of the client processes (the generator: TLS handshakes, proofs) from the kill on; on the same cores. */
+  generatorCpuSeconds: number;
+  /** Sessions back per surviving node. */
+  backByNode: Record<string, number>;
+  /** Sessions whose TLS session (from node A, the cluster's shared ticket keys) was resumed. */
+  tlsResumed: number;
+  /** Connections the surviving nodes' switch listeners refused at accept, by reason (el_listener_connections_refused_total). */
+  refusedAtAccept: Record<string, number>;
+  /** Failed hellos as the clients saw them, by kind. */
+  clientErrors: Record<string, number>;
+  /** How many backoff turns the sessions back needed: 1, 2, 3, 4, 5 or more. */
+  attemptsNeeded: number[];
+  /** Sessions welcomed in each second after the kill. */
+  timeline: number[];
+  /** With `profileDir`: the surviving switches' top functions by self time (`node --cpu-prof`). */
+  profiles?: ProfileSummary[];
   /** Sessions back per broker CPU-second; null when the way back needs no broker. */
   loginsPerBrokerCpuSecond: number | null;
   lastError?: string;
@@ -107,7 +130,30 @@ interface ClientStatus {
   lastBackAt: number;
   p50At: number;
   p90At: number;
+  firstDownAt: number;
+  timeline: number[];
+  backByPort: Record<string, number>;
+  resumed: number;
+  errorKinds: Record<string, number>;
+  attempts: number[];
   done?: boolean;
+}
+
+/** el_listener_connections_refused_total{listener="switch"} of a node's admin port, by reason. */
+function refusals(adminPort: number): Promise<Record<string, number>> {
+  return new Promise((resolve) => {
+    const req = httpGet(`http://127.0.0.1:${adminPort}/metrics`, { timeout: 5000 }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d));
+      res.on('end', () => {
+        const out: Record<string, number> = {};
+        for (const m of text.matchAll(/^el_listener_connections_refused_total\{listener="switch",reason="([a-z_]+)"\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
+        resolve(out);
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve({}));
+  });
 }
 
 const ADMISSION: Record<StormMode, string> = {
@@ -116,7 +162,7 @@ const ADMISSION: Record<StormMode, string> = {
   password: 'a password login at a broker (scrypt), then hello with the new ticket',
 };
 
-export async function stormBenchmark(o: { sessions: number; mode: StormMode; deadlineSeconds?: number }): Promise<StormResult> {
+export async function stormBenchmark(o: { sessions: number; mode: StormMode; deadlineSeconds?: number; resume?: boolean; order?: 'spread' | 'listed'; profileDir?: string }): Promise<StormResult> {
   const users = Math.ceil(o.sessions / SESSIONS_PER_USER);
   const work = mkdtempSync(join(tmpdir(), 'elink-storm-'));
   const procs: Daemon[] = [];
@@ -168,15 +214,19 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
     procs.push(...brokerProcs);
     await Promise.all(brokerProcs.map((p, i) => p.waitFor(/"emotion link started"/, 30_000, `broker ${i}`)));
 
-    const nodes: Array<{ id: string; port: number; proc?: Daemon }> = [];
+    const nodes: Array<{ id: string; port: number; admin: number; proc?: Daemon }> = [];
     const nodePorts = [await freePort(), await freePort(), await freePort()];
     const startNode = async (id: string): Promise<Daemon> => {
       const dir = join(work, id);
       cpSync(state, dir, { recursive: true });
       const port = nodePorts[nodes.length]!;
-      const p = daemon(process.execPath, [CLI, 'switch', '--state', dir, '--switch-port', String(port), '--admin-port', String(await freePort()), '--listen-host', '127.0.0.1', '--node-id', id]);
+      const admin = await freePort();
+      // Profiled: the surviving nodes (they start after the fill), written when they stop.
+      const prof = o.profileDir && id !== 'storm-a' ? ['--cpu-prof', `--cpu-prof-dir=${join(o.profileDir, id)}`] : [];
+      if (prof.length) mkdirSync(join(o.profileDir!, id), { recursive: true });
+      const p = daemon(process.execPath, [...prof, CLI, 'switch', '--state', dir, '--switch-port', String(port), '--admin-port', String(admin), '--listen-host', '127.0.0.1', '--node-id', id]);
       procs.push(p);
-      nodes.push({ id, port, proc: p });
+      nodes.push({ id, port, admin, proc: p });
       await p.waitFor(/"emotion link started"/, 30_000, `switch ${id}`);
       const deadline = Date.now() + 20_000;
       while (!(await adminNodes(brokers[0]!.port, ca).catch(() => [])).some((n) => n.node === id && n.healthy)) {
@@ -188,7 +238,7 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
 
     const a = await startNode('storm-a');
     const signing = readFileSync(join(state, 'ticket-signing.key'), 'utf8');
-    const status: ClientStatus[] = [];
+    const live: ClientStatus[] = [];
     const per = Math.ceil(o.sessions / 2);
     for (let c = 0; c < 2; c++) {
       const count = Math.min(per, o.sessions - c * per);
@@ -196,31 +246,33 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
         stdio: ['ignore', 'pipe', 'inherit'],
         env: {
           ...process.env,
-          EL_BENCH_STORM: JSON.stringify({ mode: o.mode, switchPort: nodes[0]!.port, serverPorts: nodePorts, brokerPorts: brokers.map((b) => b.port), caPem: ca.toString(), ticketPrivatePem: signing, count, first: c * per, sources: SOURCES, users, password: PASSWORD, segment: 'lab', concurrency: 64, inFlight: IN_FLIGHT, macBase: 0x02e1d0000000 }),
+          EL_BENCH_STORM: JSON.stringify({ mode: o.mode, switchPort: nodes[0]!.port, serverPorts: nodePorts, nodeIds: ['storm-a', 'storm-b', 'storm-c'], order: o.order ?? 'spread', brokerPorts: brokers.map((b) => b.port), caPem: ca.toString(), ticketPrivatePem: signing, count, first: c * per, sources: SOURCES, users, password: PASSWORD, segment: 'lab', concurrency: 64, inFlight: IN_FLIGHT, macBase: 0x02e1d0000000, resume: o.resume ?? true }),
         },
       });
-      status[c] = { up: 0, filled: false, back: 0, down: 0, logins: 0, loginErrors: {}, connectErrors: 0, lastError: '', firstBackAt: 0, lastBackAt: 0, p50At: 0, p90At: 0 };
+      live[c] = { up: 0, filled: false, back: 0, down: 0, logins: 0, loginErrors: {}, connectErrors: 0, lastError: '', firstBackAt: 0, lastBackAt: 0, p50At: 0, p90At: 0, firstDownAt: 0, timeline: [], backByPort: {}, resumed: 0, errorKinds: {}, attempts: [] };
       let rest = '';
       child.stdout!.on('data', (d: Buffer) => {
         rest += d.toString();
         const lines = rest.split('\n');
         rest = lines.pop()!;
-        for (const l of lines) Object.assign(status[c]!, JSON.parse(l));
+        for (const l of lines) Object.assign(live[c]!, JSON.parse(l));
       });
       clients.push(child);
     }
-    const fillDeadline = Date.now() + 30_000 + o.sessions * 5;
-    while (!status.every((s) => s.filled) && Date.now() < fillDeadline) await sleep(200);
-    const up = status.reduce((n, s) => n + s.up, 0);
-    if (up === 0) throw new Error(`no session came up on node A: ${status.map((s) => s.lastError).join('; ')}`);
+    // Generous: on a loaded machine (other work on the same cores) the fill alone ran out at 5 ms a session.
+    const fillDeadline = Date.now() + 60_000 + o.sessions * 20;
+    while (!live.every((s) => s.filled) && Date.now() < fillDeadline) await sleep(200);
+    const up = live.reduce((n, s) => n + s.up, 0);
+    if (up === 0) throw new Error(`no session came up on node A: ${live.map((s) => s.lastError).join('; ')}`);
 
     await startNode('storm-b');
     await startNode('storm-c');
     // Node A's heartbeats have told the brokers it carries the sessions (affinity).
     await sleep(2000);
 
-    const watched = [...nodes.slice(1).map((n) => n.proc!), ...brokerProcs, redis];
-    const cpu0 = watched.map((p) => cpuSeconds(p.child.pid!));
+    const watched = [...nodes.slice(1).map((n) => n.proc!.child.pid!), ...brokerProcs.map((p) => p.child.pid!), redis.child.pid!, ...clients.map((c) => c.pid!)];
+    const refused0 = await Promise.all(nodes.slice(1).map((n) => refusals(n.admin)));
+    const cpu0 = watched.map(cpuSeconds);
     const killedAt = Date.now();
     a.child.kill('SIGKILL');
     const deadlineSeconds = o.deadlineSeconds ?? 120;
@@ -228,14 +280,36 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
     let cpu1 = cpu0;
     while (Date.now() < deadline) {
       await sleep(250);
-      const back = status.reduce((n, s) => n + s.back, 0);
-      cpu1 = watched.map((p) => cpuSeconds(p.child.pid!));
+      const back = live.reduce((n, s) => n + s.back, 0);
+      cpu1 = watched.map(cpuSeconds);
       if (back >= up) break;
     }
+    // One snapshot for every figure below: the clients keep reporting meanwhile.
+    const status = structuredClone(live);
     const back = status.reduce((n, s) => n + s.back, 0);
     const cpu = cpu1.map((v, i) => v - cpu0[i]!);
     const switchCpu = cpu[0]! + cpu[1]!;
     const brokerCpu = cpu[2]! + cpu[3]!;
+    const refused1 = await Promise.all(nodes.slice(1).map((n) => refusals(n.admin)));
+    const refusedAtAccept: Record<string, number> = {};
+    refused1.forEach((r, i) => {
+      for (const [k, v] of Object.entries(r)) if (v - (refused0[i]![k] ?? 0) > 0) refusedAtAccept[k] = (refusedAtAccept[k] ?? 0) + v - (refused0[i]![k] ?? 0);
+    });
+    const backByNode: Record<string, number> = {};
+    const clientErrors: Record<string, number> = {};
+    const attemptsNeeded = [0, 0, 0, 0, 0];
+    const timeline: number[] = [];
+    for (const s of status) {
+      for (const [port, v] of Object.entries(s.backByPort)) {
+        const id = nodes.find((n) => String(n.port) === port)?.id ?? port;
+        backByNode[id] = (backByNode[id] ?? 0) + v;
+      }
+      for (const [k, v] of Object.entries(s.errorKinds)) clientErrors[k] = (clientErrors[k] ?? 0) + v;
+      s.attempts.forEach((v, i) => (attemptsNeeded[i]! += v));
+      // Each process's timeline starts at its first loss; shift it to the kill.
+      const shift = s.firstDownAt ? Math.max(0, Math.round((s.firstDownAt - killedAt) / 1000)) : 0;
+      s.timeline.forEach((v, i) => (timeline[i + shift] = (timeline[i + shift] ?? 0) + v));
+    }
     const at = (pick: (s: ClientStatus) => number, combine: (xs: number[]) => number) => {
       const xs = status.map(pick).filter((x) => x > 0);
       return xs.length ? (combine(xs) - killedAt) / 1000 : null;
@@ -243,6 +317,12 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
     const loginErrors: Record<string, number> = {};
     for (const s of status) for (const [k, v] of Object.entries(s.loginErrors)) loginErrors[k] = (loginErrors[k] ?? 0) + v;
     const lastError = status.map((s) => s.lastError).find(Boolean);
+    let profiles: ProfileSummary[] | undefined;
+    if (o.profileDir) {
+      for (const c of clients) c.kill('SIGKILL');
+      await Promise.all(nodes.slice(1).map((n) => n.proc!.stop(30_000)));
+      profiles = nodes.slice(1).flatMap((n) => readdirSync(join(o.profileDir!, n.id)).map((f) => summarizeProfile(join(o.profileDir!, n.id, f), 25)));
+    }
     return {
       mode: o.mode,
       clientAttemptsInFlight: IN_FLIGHT * 2,
@@ -263,6 +343,14 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
       brokerCpuSeconds: brokerCpu,
       redisCpuSeconds: cpu[4]!,
       setupsPerSwitchCpuSecond: switchCpu ? back / switchCpu : 0,
+      generatorCpuSeconds: cpu.slice(5).reduce((a, b) => a + b, 0),
+      backByNode,
+      tlsResumed: status.reduce((n, s) => n + s.resumed, 0),
+      refusedAtAccept,
+      clientErrors,
+      attemptsNeeded,
+      timeline: Array.from(timeline, (x) => x ?? 0),
+      ...(profiles ? { profiles } : {}),
       loginsPerBrokerCpuSecond: o.mode !== 'reuse' && brokerCpu ? back / brokerCpu : null,
       ...(lastError ? { lastError } : {}),
     };

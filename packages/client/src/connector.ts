@@ -6,7 +6,8 @@
  * With a device key (`deviceKey`) a reconnect costs no password hash: the first login
  * sends the key's public half with the password; the broker binds the ticket to it.
  * After a loss the client first offers that ticket again (with a fresh proof, any node
- * of the last list: no broker at all while it lasts), then gets a new one with a device
+ * of the last list, in an order of its own with the lost node last (reconnect-order.ts):
+ * no broker at all while it lasts), then gets a new one with a device
  * login (a signature), and only when the broker no longer knows the key (revoked,
  * expired) logs in with the password again. Without a key every reconnect is a fresh
  * login, as tickets are then single-use. A permanent failure (failure-kind.ts) ends it
@@ -24,6 +25,7 @@ import { Backoff, type BackoffOptions } from './backoff.js';
 import { isPermanent } from './failure-kind.js';
 import { BrokerError, deviceLogin, login, type LoginReply, type LoginRequest, type ServerInfo } from './login.js';
 import { proxyFor, type HttpProxy, type ProxySettings } from './proxy-config.js';
+import { lostNodeLast, reconnectOrder } from './reconnect-order.js';
 import { carrierTarget, isCarrierFailure, SwitchLink, type Transport } from './switch-link.js';
 
 /** Nodes whose working transport is remembered; beyond it the oldest is forgotten. */
@@ -87,6 +89,10 @@ export class Connector extends EventEmitter {
   private brokerWithoutKeys = false;
   /** The last TLS session of each node (host:port), for resumption. */
   private readonly tlsSessions = new Map<string, Buffer>();
+  /** The last TLS session any node gave (offered to a node without one of its own). */
+  private newestTlsSession: Buffer | undefined;
+  /** The node of the last session lost: tried last by the next attempts (reconnect-order.ts). */
+  private lostNode: string | undefined;
 
   constructor(private readonly opts: ConnectorOptions) {
     super();
@@ -133,12 +139,14 @@ export class Connector extends EventEmitter {
         const { link, reply, source } = await this.establish();
         this.link = link;
         this.everUp = true;
+        this.lostNode = undefined;
         const upAt = Date.now();
         link.on('frame', (f: Buffer, gso: boolean) => this.emit('frame', f, gso));
         const closed = new Promise<ElError | undefined>((resolve) => link.once('close', resolve));
         logger.info({ node: link.welcome.node, session: link.welcome.session, segment: link.welcome.segment, ticket: source, tlsResumed: link.tlsResumed, transport: link.transport, ...(link.proxy ? { proxy: link.proxy } : {}) }, 'connected');
         this.emit('up', link.welcome satisfies Welcome, reply, source);
         const err = await closed;
+        this.lostNode = link.welcome.node;
         this.emit('down', err);
         this.onRefused(err);
         // A draining node asks for the broker (protocol.md §3.3): the last ticket's node list is stale.
@@ -176,7 +184,8 @@ export class Connector extends EventEmitter {
     const cached = this.bound;
     if (cached && Date.parse(cached.expiresAt) - Date.now() > TICKET_MARGIN_MS) {
       try {
-        return { link: await this.connectAny(cached), reply: cached, source: 'reused' };
+        // Every client of the lost node holds this list in this order: spread them.
+        return { link: await this.connectAny(cached, reconnectOrder(cached.servers, this.lostNode)), reply: cached, source: 'reused' };
       } catch (e) {
         const err = e as ElError;
         this.bound = undefined;
@@ -246,22 +255,27 @@ export class Connector extends EventEmitter {
   /** The TLS session to resume at a node, and where to keep its next one. */
   private tlsSessionOf(host: string, port: number): { session?: Buffer; onSession: (s: Buffer) => void } {
     const key = `${host}:${port}`;
-    const session = this.tlsSessions.get(key);
+    // A node never met: the newest session of another one. The nodes of a cluster share
+    // their ticket keys (the switch's session-ticket-keys.ts), so after losing its node the
+    // client resumes at the next one (no certificate signature there, none to check here);
+    // a node of another cluster cannot decrypt it and makes a full handshake.
+    const session = this.tlsSessions.get(key) ?? this.newestTlsSession;
     return {
       ...(session ? { session } : {}),
       onSession: (s) => {
         this.tlsSessions.delete(key);
         if (this.tlsSessions.size >= MAX_TLS_SESSIONS) this.tlsSessions.delete(this.tlsSessions.keys().next().value!);
         this.tlsSessions.set(key, s);
+        this.newestTlsSession = s;
       },
     };
   }
 
-  private async connectAny(reply: LoginReply): Promise<SwitchLink> {
+  private async connectAny(reply: LoginReply, servers = lostNodeLast(reply.servers, this.lostNode)): Promise<SwitchLink> {
     let last: ElError | undefined;
     // One node's permanent failure (say its certificate) ends nothing while another's was transient.
     let transient: ElError | undefined;
-    for (const server of reply.servers) {
+    for (const server of servers) {
       if (this.stopped) break;
       try {
         return await this.connectNode(server, reply);

@@ -164,10 +164,13 @@ describe('Connector with a device key (real broker, two real switch nodes)', () 
     expect(await checks('device_key')).toBe(0);
   });
 
-  it('reconnects with the same ticket after its session is killed, with a fresh proof, without the broker, resuming TLS', async () => {
+  it('reconnects with the same ticket after its session is killed, at the other node, with a fresh proof, without the broker, resuming TLS there', async () => {
     liveSession()!.conn.destroy();
     const up = await until(() => ups[1], 'the second session');
     expect(up.source).toBe('reused');
+    // The node it lost is tried last (reconnect-order.ts), and the session the first node
+    // gave resumes at the second: the nodes share their ticket keys.
+    expect(up.welcome.node).not.toBe(ups[0]!.welcome.node);
     expect(up.resumed).toBe(true);
     expect(await checks('password')).toBe(1);
     expect(await checks('device_key')).toBe(0);

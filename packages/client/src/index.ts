@@ -9,3 +9,4 @@ export * from './certificate-failure.js';
 export * from './proxy-config.js';
 export * from './proxy-tunnel.js';
 export * from './device-key-file.js';
+export * from './reconnect-order.js';

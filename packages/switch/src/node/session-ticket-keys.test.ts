@@ -3,12 +3,12 @@
  * from one cluster secret let a session made at one node resume at another; nodes with
  * other keys (another secret, or none) make a full handshake.
  */
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, createServer, type TLSSocket } from 'node:tls';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ALPN } from '@elink/protocol';
 import { useSwitchHarness } from '../testing/test-node.js';
-import { SESSION_TICKET_KEYS_LENGTH, sessionTicketKeys } from './session-ticket-keys.js';
+import { SESSION_TICKET_KEYS_LENGTH, sessionTicketKeys, SWITCH_SESSION_ID_CONTEXT } from './session-ticket-keys.js';
 
 const h = useSwitchHarness();
 
@@ -47,5 +47,31 @@ describe('session ticket keys', () => {
     // Keys survive a certificate reload.
     a.node.setSecureContext({ cert: h.fx.certPem, key: h.fx.keyPem });
     expect((await handshake(a.node.address().port, first.next!)).resumed).toBe(true);
+  });
+
+  it('resume in another process too: the session id context is the same at every node, not node:tls’s hash of the command line', async () => {
+    const keys = sessionTicketKeys('cluster-secret-0123456789abcdef');
+    const a = await h.node({ tls: { cert: h.fx.certPem, key: h.fx.keyPem, ticketKeys: keys } });
+    // Plain TLS servers with the node's keys stand for a node in another process (whose
+    // command line differs): one in the switches' context, one in node:tls's default.
+    const serve = async (sessionIdContext?: string) => {
+      const srv = createServer({ cert: h.fx.certPem, key: h.fx.keyPem, ticketKeys: keys, ALPNProtocols: [ALPN], ...(sessionIdContext ? { sessionIdContext } : {}) }, (s) => s.on('error', () => {}));
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      return srv;
+    };
+    const same = await serve(SWITCH_SESSION_ID_CONTEXT);
+    const other = await serve('another command line');
+    try {
+      const first = await handshake(a.node.address().port);
+      expect((await handshake((same.address() as { port: number }).port, first.next!)).resumed).toBe(true);
+      expect((await handshake((other.address() as { port: number }).port, first.next!)).resumed).toBe(false);
+      // And after a certificate reload.
+      a.node.setSecureContext({ cert: h.fx.certPem, key: h.fx.keyPem });
+      const again = await handshake(a.node.address().port);
+      expect((await handshake((same.address() as { port: number }).port, again.next!)).resumed).toBe(true);
+    } finally {
+      same.close();
+      other.close();
+    }
   });
 });

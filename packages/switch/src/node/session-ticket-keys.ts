@@ -8,6 +8,14 @@
  */
 import { hkdfSync } from 'node:crypto';
 
+/**
+ * The TLS session id context of the client port, the same at every node. node:tls
+ * defaults it to a hash of the process's command line, and OpenSSL resumes a session
+ * only in the context that made it: nodes started with different arguments (`--node-id`,
+ * `--state`, ports) refused each other's sessions despite the shared keys.
+ */
+export const SWITCH_SESSION_ID_CONTEXT = 'elink switch client port v1';
+
 /** node:tls takes 48 bytes: a 16-byte key name, a 16-byte HMAC key, a 16-byte AES key. */
 export const SESSION_TICKET_KEYS_LENGTH = 48;
 

@@ -27,6 +27,7 @@ import { ProxyGate, type ProxyProtocolOptions } from './proxy-gate.js';
 import { EventSummary } from './event-summary.js';
 import { WsUpgrade } from './ws-upgrade.js';
 import type { FdBudget } from './fd-budget.js';
+import { SWITCH_SESSION_ID_CONTEXT } from './session-ticket-keys.js';
 import { ReplayCache } from '../admission/replay-cache.js';
 import { Revocations, revokes } from '../admission/revocations.js';
 import { liveSettingsChanged } from '../core/segment-settings.js';
@@ -240,6 +241,7 @@ export class SwitchNode implements SessionHost {
       // el/1 first: a client offering both gets raw EL. http/1.1: EL over WebSocket.
       ALPNProtocols: [ALPN, 'http/1.1'],
       handshakeTimeout: opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      sessionIdContext: SWITCH_SESSION_ID_CONTEXT,
     };
     if (opts.tls.ciphers) tlsOptions.ciphers = opts.tls.ciphers;
     if (opts.tls.ecdhCurve) tlsOptions.ecdhCurve = opts.tls.ecdhCurve;
@@ -427,7 +429,7 @@ export class SwitchNode implements SessionHost {
   setSecureContext(tls: { cert: string | Buffer; key: string | Buffer }): void {
     // Node resets every context option not given (ciphers, curve, versions): pass them all again.
     const { minVersion, ciphers, ecdhCurve } = this.opts.tls;
-    this.server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: minVersion ?? 'TLSv1.2', ...(ciphers ? { ciphers } : {}), ...(ecdhCurve ? { ecdhCurve } : {}) });
+    this.server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: minVersion ?? 'TLSv1.2', sessionIdContext: SWITCH_SESSION_ID_CONTEXT, ...(ciphers ? { ciphers } : {}), ...(ecdhCurve ? { ecdhCurve } : {}) });
     // Keep the shared ticket keys: resumption across nodes must survive a certificate reload.
     if (this.opts.tls.ticketKeys) this.server.setTicketKeys(this.opts.tls.ticketKeys);
   }
