@@ -21,7 +21,8 @@ export const WS_PATH = '/v1/el';
 
 /** node:https request options (TLS ones included: ca, servername, checkServerIdentity,
  * ALPNProtocols, createConnection for a proxy tunnel), plus the handshake's time limit. */
-export type WsConnectOptions = Omit<RequestOptions, 'host' | 'hostname' | 'port' | 'path' | 'method' | 'protocol'> & {
+export type WsConnectOptions = Omit<RequestOptions, 'host' | 'hostname' | 'port' | 'path' | 'method' | 'protocol'> &
+  Pick<ConnectionOptions, 'ALPNProtocols'> & {
   /** The upgrade must be answered within this (ms); default 10 s. */
   handshakeTimeout?: number;
 };
