@@ -5,7 +5,7 @@
 // must fail with the right close code however the stream is cut.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import * as wsModule from 'ws';
 import { OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT, maskInPlace } from './ws-frame.js';
 import { WsFrameReader, type WsFrameSink } from './ws-frame-reader.js';
 
@@ -22,7 +22,7 @@ function rng(seed: number): () => number {
 }
 
 function frame(data: Buffer, opcode: number, fin: boolean, mask: boolean): Buffer {
-  return Buffer.concat((WebSocket as unknown as { Sender: { frame(d: Buffer, o: object): Buffer[] } }).Sender.frame(data, { fin, opcode, mask, readOnly: true, rsv1: false }));
+  return Buffer.concat((wsModule as unknown as { Sender: { frame(d: Buffer, o: object): Buffer[] } }).Sender.frame(data, { fin, opcode, mask, readOnly: true, rsv1: false }));
 }
 
 interface Got {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import * as wsModule from 'ws';
 import { encodeRecord, RecordType, MAX_RECORD_PAYLOAD, type ElError } from '@elink/protocol';
 import type { RecordHandlers } from './record-conn.js';
 import { describeRecordConnContract } from './test-record-conn-contract.js';
@@ -63,7 +64,7 @@ const frame = (p: Buffer): Buffer => encodeRecord(RecordType.FRAME, p);
 
 /** A raw frame as ws's Sender builds it (masked: as a client sends). */
 function rawFrame(data: Buffer, opcode: number, fin: boolean, mask: boolean): Buffer {
-  return Buffer.concat((WebSocket as unknown as { Sender: { frame(d: Buffer, o: object): Buffer[] } }).Sender.frame(data, { fin, opcode, mask, readOnly: true, rsv1: false }));
+  return Buffer.concat((wsModule as unknown as { Sender: { frame(d: Buffer, o: object): Buffer[] } }).Sender.frame(data, { fin, opcode, mask, readOnly: true, rsv1: false }));
 }
 
 /** The TLS socket under a ws WebSocket (to write raw frames). */
