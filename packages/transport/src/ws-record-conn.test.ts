@@ -75,6 +75,31 @@ async function closeOf(ws: WebSocket): Promise<number> {
   return code;
 }
 
+describe('WsRecordConn data path', () => {
+  it('reads into the shared read buffer on both sides, not a buffer per read', async () => {
+    const pair = await wsRecordConnPair();
+    try {
+      const a = seen();
+      const b = seen();
+      pair.server.start(a.handlers);
+      pair.client.start(b.handlers);
+      pair.server.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
+      pair.client.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
+      // net.Socket's user-buffer field (what `onread` sets), found as readIntoSharedBuffer finds it.
+      const userBuffer = (s: Socket): unknown => (s as unknown as Record<symbol, unknown>)[Object.getOwnPropertySymbols(s).find((k) => k.description === 'kBuffer')!];
+      const shared = userBuffer(pair.server.socket);
+      expect(Buffer.isBuffer(shared) && (shared as Buffer).length).toBe(64 * 1024);
+      expect(userBuffer(pair.client.socket)).toBe(shared);
+      pair.client.write(frame(Buffer.from('to server')));
+      pair.server.write(frame(Buffer.from('to client')));
+      await until(() => a.records.length === 1 && b.records.length === 1, 'a record each way');
+      expect([a.records[0]!.toString(), b.records[0]!.toString()]).toEqual(['to server', 'to client']);
+    } finally {
+      await pair.close();
+    }
+  });
+});
+
 describe('WsRecordConn against the ws library (an independent RFC 6455 implementation)', () => {
   it('our client → a ws server: one message per batch (large ones cut at record boundaries), masked, also when the caller reuses the batch at once', async () => {
     const t = await clientAgainstWs();
