@@ -31,19 +31,20 @@ const DONE = 2;
 export class WsFrameReader {
   private state = HEADER;
   /** Header bytes gathered so far (a header may be split over chunks). */
-  private readonly head = Buffer.alloc(14);
+  private readonly head = Buffer.allocUnsafe(14);
   private headHave = 0;
   private opcode = 0;
   private fin = false;
   private masked = false;
-  private readonly key = Buffer.alloc(4);
+  private readonly key = Buffer.allocUnsafe(4);
   private phase = 0;
   /** Payload bytes of the current frame still to come. */
   private remaining = 0;
   /** A binary message is in progress (between its first and its final frame). */
   private inMessage = false;
   private messageBytes = 0;
-  private readonly control = Buffer.alloc(MAX_CONTROL);
+  // Slices of Node's pool, not memory of their own: idle sessions by the thousand hold these.
+  private readonly control = Buffer.allocUnsafe(MAX_CONTROL);
   private controlHave = 0;
 
   /**

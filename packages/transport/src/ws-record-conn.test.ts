@@ -194,6 +194,38 @@ describe('WsRecordConn against the ws library (an independent RFC 6455 implement
     }
   });
 
+  it('does not answer pings while its own output is backed up (a peer that pings and never reads cannot grow the queue)', async () => {
+    const t = await wsAgainstServer();
+    try {
+      const s = seen();
+      t.server.start(s.handlers);
+      t.server.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
+      const pongs: string[] = [];
+      t.peer.on('pong', (p: Buffer) => pongs.push(p.toString()));
+      const messages: Buffer[] = [];
+      t.peer.on('message', (m: Buffer) => messages.push(m));
+      socketOf(t.peer).pause();
+      const chunk = frame(Buffer.alloc(60_000, 5));
+      let written = 0;
+      await until(() => {
+        if (t.server.backlog() > 512 * 1024) return true;
+        for (let i = 0; i < 4; i++) t.server.write(chunk);
+        written += 4;
+        return false;
+      }, 'a backlog above 512 KiB', 20_000);
+      for (let i = 0; i < 10; i++) t.peer.ping(Buffer.from(`unanswered ${i}`));
+      t.peer.send(frame(Buffer.from('after the pings')), { binary: true });
+      await until(() => s.records.length === 1, 'the record after the pings'); // the server has read every ping
+      socketOf(t.peer).resume();
+      await until(() => messages.length === written && t.server.backlog() === 0, 'every message', 20_000);
+      t.peer.ping(Buffer.from('answered'));
+      await until(() => pongs.length === 1, 'the pong');
+      expect(pongs).toEqual(['answered']);
+    } finally {
+      await t.close();
+    }
+  });
+
   const violations: { what: string; send: (peer: WebSocket) => void; code: number; error: RegExp }[] = [
     { what: 'a message over WS_MAX_MESSAGE', send: (p) => p.send(Buffer.alloc(WS_MAX_MESSAGE + 1), { binary: true }), code: 1009, error: /more than/ },
     { what: 'a text message', send: (p) => p.send('{"type":"hello"}'), code: 1003, error: /text WebSocket message/ },

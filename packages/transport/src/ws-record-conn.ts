@@ -42,6 +42,9 @@ const frames = new ScratchBuffer(WS_SEND_MESSAGE + 64);
 /** Where a frame's payload starts in `frames` when its header is shorter: 8-byte aligned,
  * so masking runs word-wise. */
 const PAYLOAD_AT = 16;
+/** Pings are answered only while less than this waits to be sent: a peer that pings and
+ * never reads cannot grow our queue with pongs. */
+const PONG_BACKLOG = 256 * 1024;
 
 export interface WsRecordConnOptions {
   /** Memory for frames (not control records) read; default a buffer of their own each. */
@@ -141,7 +144,7 @@ export class WsRecordConn implements RecordConn, WsFrameSink {
   }
 
   wsPing(payload: Buffer): void {
-    if (!this.closeSent) this.control(OP_PONG, payload);
+    if (!this.closeSent && this.socket.writableLength < PONG_BACKLOG) this.control(OP_PONG, payload);
   }
 
   wsClose(code: number): void {
