@@ -100,6 +100,47 @@ describe('WsRecordConn data path', () => {
   });
 });
 
+describe('WsRecordConn behind a backlog', () => {
+  for (const side of ['client', 'server'] as const) {
+    it(`the ${side} writes batches given with done (large ones in pieces) as they are, in order, intact; done runs once each`, async () => {
+      const pair = await wsRecordConnPair();
+      try {
+        const from = side === 'client' ? pair.client : pair.server;
+        const to = side === 'client' ? pair.server : pair.client;
+        const got = seen();
+        from.start(seen().handlers);
+        to.start(got.handlers);
+        to.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
+        to.socket.pause();
+        const sent: string[] = [];
+        let dones = 0;
+        let n = 0;
+        await until(() => {
+          if (from.backlog() > 1024 * 1024) return true;
+          // 3 records of 60,000 bytes: over WS_SEND_MESSAGE, so two pieces.
+          const payloads = [0, 1, 2].map(() => randomBytes(60_000));
+          sent.push(...payloads.map((p) => p.toString('hex')));
+          const batch = Buffer.concat(payloads.map(frame));
+          from.write(batch, () => {
+            dones++;
+            batch.fill(0); // given back: the caller may reuse it at once
+          });
+          n++;
+          return false;
+        }, 'a backlog above 1 MiB', 20_000);
+        expect(from.writesThrough()).toBe(false);
+        to.socket.resume();
+        await until(() => got.records.length === sent.length, `${sent.length} records`, 20_000);
+        expect(got.records.map((r) => r.toString('hex'))).toEqual(sent);
+        expect(dones).toBe(n);
+        expect(got.errors).toEqual([]);
+      } finally {
+        await pair.close();
+      }
+    });
+  }
+});
+
 describe('WsRecordConn against the ws library (an independent RFC 6455 implementation)', () => {
   it('our client → a ws server: one message per batch (large ones cut at record boundaries), masked, also when the caller reuses the batch at once', async () => {
     const t = await clientAgainstWs();

@@ -159,37 +159,43 @@ export class WsRecordConn implements RecordConn, WsFrameSink {
     this.input.fail(new ElError('EL_ERR_PROTOCOL', message));
   }
 
+  /**
+   * One binary message per batch (pieces of whole records above WS_SEND_MESSAGE). With
+   * `done` the batch is ours until it runs: behind a backlog its pieces are written as
+   * they are (the client masks them in place), after a header each, and `done` goes with
+   * the last; the socket writes in order, so every piece is out by then.
+   */
   write(batch: Buffer, done?: (err?: Error | null) => void): void {
     if (this.closeSent || this.socket.destroyed || this.socket.writableEnded) return;
-    if (batch.length <= WS_SEND_MESSAGE) this.send(batch, done);
-    else {
-      // Cut at record boundaries, every message whole records: each hop forwards a message
-      // only once it has all of it, so large messages would add their transfer time to the
-      // round trip of every stream inside.
-      let start = 0;
-      let end = 0;
-      while (end < batch.length) {
-        const next = end + HEADER_LENGTH + batch.readUInt16BE(end + 1);
-        if (next - start > WS_SEND_MESSAGE && end > start) {
-          this.send(batch.subarray(start, end), undefined);
-          start = end;
-        }
-        end = next;
+    if (batch.length <= WS_SEND_MESSAGE) return void this.send(batch, done);
+    // Cut at record boundaries, every message whole records: each hop forwards a message
+    // only once it has all of it, so large messages would add their transfer time to the
+    // round trip of every stream inside.
+    let start = 0;
+    let end = 0;
+    let queued = false;
+    while (end < batch.length) {
+      const next = end + HEADER_LENGTH + batch.readUInt16BE(end + 1);
+      if (next - start > WS_SEND_MESSAGE && end > start) {
+        queued = this.send(batch.subarray(start, end), undefined, done !== undefined, queued);
+        start = end;
       }
-      this.send(batch.subarray(start), done);
+      end = next;
     }
+    this.send(batch.subarray(start), done, done !== undefined, queued);
   }
 
-  /** One binary frame with `payload`, one socket write. `payload` is copied (masked on the
-   * client side) unless the server side queues behind a backlog, where the socket keeps
-   * it and `done` runs when it is written. */
-  private send(payload: Buffer, done: ((err?: Error | null) => void) | undefined): void {
+  /** One binary frame with `payload`, one socket write (two behind a backlog). `kept`:
+   * the caller's batch stays ours after this piece (a `done` comes with a later one).
+   * `queued`: an earlier piece went out as the caller's memory, so this one must too (its
+   * `done` may not run before that piece is written). Returns whether this one did. */
+  private send(payload: Buffer, done: ((err?: Error | null) => void) | undefined, kept = done !== undefined, queued = false): boolean {
     const s = this.socket;
     const len = payload.length;
     const mask = this.masking ? nextMaskKey() : undefined;
     const hlen = headerLength(len, this.masking);
-    if (this.tls && socketWritesThrough(s)) {
-      // Through: the socket encrypts (or copies) the frame before write() returns.
+    if (!queued && this.tls && socketWritesThrough(s)) {
+      // Through: the socket encrypts the frame before write() returns.
       const buf = frames.take(PAYLOAD_AT + len);
       const at = PAYLOAD_AT - hlen;
       writeHeader(buf, at, OP_BINARY, len, mask);
@@ -197,16 +203,17 @@ export class WsRecordConn implements RecordConn, WsFrameSink {
       if (mask) maskInPlace(buf, PAYLOAD_AT, PAYLOAD_AT + len, mask, 0);
       s.write(buf.subarray(at));
       done?.();
-      return;
+      return false;
     }
-    if (!mask && done) {
+    if (kept) {
       // Behind a backlog the socket queues writes and sends them together: the header and
-      // the caller's batch as they are, no copy.
+      // the caller's memory as it is, no copy (and no buffer of our own to allocate).
       const header = Buffer.allocUnsafe(hlen);
-      writeHeader(header, 0, OP_BINARY, len, undefined);
+      writeHeader(header, 0, OP_BINARY, len, mask);
+      if (mask) maskInPlace(payload, 0, len, mask, 0);
       s.write(header);
       s.write(payload, done);
-      return;
+      return true;
     }
     const { buf, done: release } = writeBuffer(hlen + len, false);
     writeHeader(buf, 0, OP_BINARY, len, mask);
@@ -214,6 +221,7 @@ export class WsRecordConn implements RecordConn, WsFrameSink {
     if (mask) maskInPlace(buf, hlen, hlen + len, mask, 0);
     s.write(buf, release);
     done?.();
+    return false;
   }
 
   /** A control frame (pong, close): small, a buffer from Node's pool. */
