@@ -135,6 +135,17 @@ describe('WsFrameReader (fuzz against ws Sender.frame)', () => {
     }
   });
 
+  it('reads nothing more once the sink stops it from wsData (the records behind it failed), not even a ping in the same chunk', () => {
+    const g = collect();
+    let reader: WsFrameReader | undefined;
+    const sink: WsFrameSink = { ...g.sink, wsData: (c, st, e) => (g.sink.wsData(c, st, e), reader!.stop()) };
+    reader = new WsFrameReader(sink, true, 1 << 20);
+    reader.push(Buffer.concat([frame(Buffer.from('bad'), OP_BINARY, true, true), frame(Buffer.from('p'), OP_PING, true, true), frame(Buffer.from('more'), OP_BINARY, true, true)]));
+    expect(g.data.map((d) => d.toString())).toEqual(['bad']);
+    expect(g.pings).toEqual([]);
+    expect(reader.done).toBe(true);
+  });
+
   it('masks word-wise at every alignment and phase exactly as byte by byte', () => {
     const next = rng(7);
     const backing = Buffer.allocUnsafeSlow(4096);

@@ -79,6 +79,7 @@ export class WsFrameReader {
         } else {
           if (this.masked) this.phase = maskInPlace(chunk, at, at + take, this.key, this.phase);
           this.sink.wsData(chunk, at, at + take);
+          if (this.state === DONE) return; // the sink stopped the reader
         }
         at += take;
         this.remaining -= take;
