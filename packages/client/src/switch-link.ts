@@ -65,7 +65,7 @@ function keepSession(socket: TLSSocket, opts: SwitchLinkOptions): TLSSocket {
 /** The TLS socket under a conn: the raw one's, or the one ws runs on. */
 function tlsSocketOf(conn: RecordConn): TLSSocket | undefined {
   if (conn instanceof TlsRecordConn) return conn.socket;
-  if (conn instanceof WsRecordConn) return (conn.ws as unknown as { _socket?: TLSSocket })._socket;
+  if (conn instanceof WsRecordConn) return (conn.socket as TLSSocket).encrypted === true ? (conn.socket as TLSSocket) : undefined;
   return undefined;
 }
 
@@ -244,10 +244,9 @@ export class SwitchLink extends EventEmitter {
             ...tlsOptions,
             ALPNProtocols: ['http/1.1'],
             handshakeTimeout: remaining(),
-            // Our own TLS socket (as ws's, without the request's `path`): over the tunnel, and
-            // keeping the TLS session for resumption.
+            // Our own TLS socket (without the request's `path`, which node:net would take for a
+            // Unix socket): over the tunnel, and keeping the TLS session for resumption.
             createConnection: (o: ConnectionOptions) => keepSession(tlsConnect({ ...o, path: undefined, ...tlsOptions, servername: isIP(target.host) ? '' : target.host, ...(tunnel ? { socket: tunnel } : {}) } as ConnectionOptions), opts),
-            // node:tls's checkServerIdentity (ws passes it on; its types call it something else).
           } as WsConnectOptions,
           { allocate: opts.allocate },
         );
@@ -255,7 +254,7 @@ export class SwitchLink extends EventEmitter {
         tunnel?.destroy();
         throw carrierFailure(await describeCarrierError(e, opts, `WebSocket ${url}`));
       }
-      (conn.ws as unknown as { _socket?: Socket })._socket?.setNoDelay(true);
+      conn.socket.setNoDelay(true);
       return SwitchLink.handshake(conn, opts, remaining(), undefined);
     }
     // Decrypted data lands in one shared buffer, not a new Buffer per read (V8's full

@@ -11,5 +11,6 @@ export * from './tls-record-conn.js';
 export * from './memory-record-conn.js';
 export * from './json-post.js';
 export * from './proxy-header.js';
+export * from './ws-handshake.js';
 export * from './ws-record-conn.js';
 export * from './backoff.js';

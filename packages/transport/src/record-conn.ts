@@ -32,8 +32,9 @@ export interface RecordConn {
   /** Allows records of `type` with payloads up to `maxPayload` bytes (RecordReader.accept);
    * nothing is accepted until allowed. */
   accept(type: number, maxPayload: number): void;
-  /** Writes encoded records. `done` is called once the conn no longer needs `batch`. Ignored
-   * once ended or destroyed. */
+  /** Writes encoded records. `done` is called once the conn no longer needs `batch`; until
+   * then the batch is the conn's (WsRecordConn masks it in place). Ignored once ended or
+   * destroyed. */
   write(batch: Buffer, done?: (err?: Error | null) => void): void;
   /** True when write() is done with the batch when it returns, so it may be built in the
    * shared scratch buffer (scratch-buffer.ts). */

@@ -21,21 +21,41 @@ export class RecordInput {
 
   /** One chunk read; valid only during the call. */
   push(chunk: Buffer): void {
+    if (this.pushPart(chunk)) this.handlers!.onReadEnd?.();
+  }
+
+  /** Part of a chunk read (a WebSocket frame's payload), valid only during the call;
+   * readEnd() follows once the whole chunk is consumed. False once failed or stopped. */
+  pushPart(chunk: Buffer): boolean {
     const h = this.handlers;
-    if (h === undefined || this.failed) return;
+    if (h === undefined || this.failed) return false;
     let err: ElError | undefined;
     try {
       err = this.reader.push(chunk);
     } catch (e) {
       err = this.reader.fail(e instanceof ElError ? e : new ElError('EL_ERR_INTERNAL', `record handler failed: ${(e as Error)?.message ?? String(e)}`));
     }
-    if (this.stopped) return;
+    if (this.stopped) return false;
     if (err) {
       this.failed = true;
       h.onError(err);
-      return;
+      return false;
     }
-    h.onReadEnd?.();
+    return true;
+  }
+
+  /** The chunk whose parts went to pushPart() is consumed. */
+  readEnd(): void {
+    if (this.handlers !== undefined && !this.failed && !this.stopped) this.handlers.onReadEnd?.();
+  }
+
+  /** Input broke the carrier's own protocol (WebSocket framing): `err` to onError, and
+   * nothing after it is delivered. */
+  fail(err: ElError): void {
+    if (this.failed || this.stopped) return;
+    this.failed = true;
+    this.reader.fail(err);
+    this.handlers?.onError(err);
   }
 
   /** The conn was destroyed: no record after this one is delivered, not even from the

@@ -1,8 +1,15 @@
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { encodeRecord, RecordType, MAX_RECORD_PAYLOAD } from '@elink/protocol';
+import WebSocket from 'ws';
+import * as wsModule from 'ws';
+import { encodeRecord, RecordType, MAX_RECORD_PAYLOAD, type ElError } from '@elink/protocol';
+import type { RecordHandlers } from './record-conn.js';
 import { describeRecordConnContract } from './test-record-conn-contract.js';
 import { until } from './test-frames.js';
-import { wsRecordConnPair } from './test-ws.js';
+import { clientAgainstWs, wsAgainstServer, wsRecordConnPair } from './test-ws.js';
+import { OP_BINARY, OP_CONTINUATION } from './ws-frame.js';
 import { WS_MAX_MESSAGE, WS_SEND_MESSAGE } from './ws-record-conn.js';
 
 describeRecordConnContract('WebSocket over TLS (a: the accepted side, b: the connecting side)', async (opts) => {
@@ -10,10 +17,9 @@ describeRecordConnContract('WebSocket over TLS (a: the accepted side, b: the con
   return {
     a: pair.server,
     b: pair.client,
-    pauseB: () => pair.client.ws.pause(),
-    resumeB: () => pair.client.ws.resume(),
+    pauseB: () => pair.client.socket.pause(),
+    resumeB: () => pair.client.socket.resume(),
     peerPattern: /^127\.0\.0\.1:\d+$/,
-    messageFramed: true,
     close: pair.close,
   };
 });
@@ -23,51 +29,293 @@ describeRecordConnContract('WebSocket over TLS (a: the connecting side, b: the a
   return {
     a: pair.client,
     b: pair.server,
-    pauseB: () => pair.server.ws.pause(),
-    resumeB: () => pair.server.ws.resume(),
+    pauseB: () => pair.server.socket.pause(),
+    resumeB: () => pair.server.socket.resume(),
     peerPattern: /^127\.0\.0\.1:\d+$/,
-    messageFramed: true,
     close: pair.close,
   };
 });
 
-describe('WsRecordConn framing', () => {
-  it('sends a batch larger than one message as several messages of whole records, nothing lost, also when the caller reuses the batch at once', async () => {
+interface Seen {
+  records: Buffer[];
+  errors: ElError[];
+  ends: number;
+  closes: (Error | undefined)[];
+  handlers: RecordHandlers;
+}
+
+function seen(): Seen {
+  const s: Seen = {
+    records: [],
+    errors: [],
+    ends: 0,
+    closes: [],
+    handlers: {
+      onRecord: (_t, p) => s.records.push(Buffer.from(p)),
+      onError: (e) => s.errors.push(e),
+      onEnd: () => s.ends++,
+      onClose: (c) => s.closes.push(c),
+    },
+  };
+  return s;
+}
+
+const frame = (p: Buffer): Buffer => encodeRecord(RecordType.FRAME, p);
+
+/** A raw frame as ws's Sender builds it (masked: as a client sends). */
+function rawFrame(data: Buffer, opcode: number, fin: boolean, mask: boolean): Buffer {
+  return Buffer.concat((wsModule as unknown as { Sender: { frame(d: Buffer, o: object): Buffer[] } }).Sender.frame(data, { fin, opcode, mask, readOnly: true, rsv1: false }));
+}
+
+/** The TLS socket under a ws WebSocket (to write raw frames). */
+const socketOf = (ws: WebSocket): Socket => (ws as unknown as { _socket: Socket })._socket;
+
+async function closeOf(ws: WebSocket): Promise<number> {
+  const [code] = (await once(ws, 'close')) as [number];
+  return code;
+}
+
+describe('WsRecordConn data path', () => {
+  it('reads into the shared read buffer on both sides, not a buffer per read', async () => {
     const pair = await wsRecordConnPair();
     try {
-      const messages: number[] = [];
-      pair.server.ws.on('message', (m: Buffer) => messages.push(m.length));
-      const got: number[] = [];
-      pair.server.start({ onRecord: (_t, p) => got.push(p[0] === 9 && p[p.length - 1] === 9 ? p.length : -1), onError: (e) => got.push(-1 * e.message.length), onClose: () => {} });
-      pair.client.start({ onRecord: () => {}, onError: () => {}, onClose: () => {} });
+      const a = seen();
+      const b = seen();
+      pair.server.start(a.handlers);
+      pair.client.start(b.handlers);
       pair.server.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
-      const one = encodeRecord(RecordType.FRAME, Buffer.alloc(MAX_RECORD_PAYLOAD, 9));
-      const batch = Buffer.concat(Array.from({ length: 40 }, () => one)); // 2.6 MB
-      pair.client.write(batch);
-      batch.fill(0); // the client masked copies: what it sends is not the caller's memory
-      await until(() => got.length === 40, '40 records');
-      expect(got.every((n) => n === MAX_RECORD_PAYLOAD)).toBe(true);
-      const perMessage = Math.max(1, Math.floor(WS_SEND_MESSAGE / one.length)); // as many whole records as fit
-      expect(messages.length).toBe(Math.ceil(40 / perMessage));
-      expect(messages.length).toBeGreaterThan(1);
-      expect(messages.every((n) => n <= WS_SEND_MESSAGE && n % one.length === 0)).toBe(true);
-      expect(WS_SEND_MESSAGE).toBeLessThanOrEqual(WS_MAX_MESSAGE);
+      pair.client.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
+      // net.Socket's user-buffer field (what `onread` sets), found as readIntoSharedBuffer finds it.
+      const userBuffer = (s: Socket): unknown => (s as unknown as Record<symbol, unknown>)[Object.getOwnPropertySymbols(s).find((k) => k.description === 'kBuffer')!];
+      const shared = userBuffer(pair.server.socket);
+      expect(Buffer.isBuffer(shared) && (shared as Buffer).length).toBe(64 * 1024);
+      expect(userBuffer(pair.client.socket)).toBe(shared);
+      pair.client.write(frame(Buffer.from('to server')));
+      pair.server.write(frame(Buffer.from('to client')));
+      await until(() => a.records.length === 1 && b.records.length === 1, 'a record each way');
+      expect([a.records[0]!.toString(), b.records[0]!.toString()]).toEqual(['to server', 'to client']);
     } finally {
       await pair.close();
     }
   });
+});
 
-  it('refuses a text message with EL_ERR_PROTOCOL', async () => {
-    const pair = await wsRecordConnPair();
+describe('WsRecordConn behind a backlog', () => {
+  for (const side of ['client', 'server'] as const) {
+    it(`the ${side} writes batches given with done (large ones in pieces) as they are, in order, intact; done runs once each`, async () => {
+      const pair = await wsRecordConnPair();
+      try {
+        const from = side === 'client' ? pair.client : pair.server;
+        const to = side === 'client' ? pair.server : pair.client;
+        const got = seen();
+        from.start(seen().handlers);
+        to.start(got.handlers);
+        to.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
+        to.socket.pause();
+        const sent: string[] = [];
+        let dones = 0;
+        let n = 0;
+        await until(() => {
+          if (from.backlog() > 1024 * 1024) return true;
+          // 3 records of 60,000 bytes: over WS_SEND_MESSAGE, so two pieces.
+          const payloads = [0, 1, 2].map(() => randomBytes(60_000));
+          sent.push(...payloads.map((p) => p.toString('hex')));
+          const batch = Buffer.concat(payloads.map(frame));
+          from.write(batch, () => {
+            dones++;
+            batch.fill(0); // given back: the caller may reuse it at once
+          });
+          n++;
+          return false;
+        }, 'a backlog above 1 MiB', 20_000);
+        expect(from.writesThrough()).toBe(false);
+        to.socket.resume();
+        await until(() => got.records.length === sent.length, `${sent.length} records`, 20_000);
+        expect(got.records.map((r) => r.toString('hex'))).toEqual(sent);
+        expect(dones).toBe(n);
+        expect(got.errors).toEqual([]);
+      } finally {
+        await pair.close();
+      }
+    });
+  }
+});
+
+describe('WsRecordConn against the ws library (an independent RFC 6455 implementation)', () => {
+  it('our client → a ws server: one message per batch (large ones cut at record boundaries), masked, also when the caller reuses the batch at once', async () => {
+    const t = await clientAgainstWs();
     try {
-      const errors: string[] = [];
-      pair.server.start({ onRecord: () => {}, onError: (e) => errors.push(e.code), onClose: () => {} });
-      pair.client.start({ onRecord: () => {}, onError: () => {}, onClose: () => {} });
-      pair.client.ws.send('{"type":"hello"}');
-      await until(() => errors.length === 1, 'the error');
-      expect(errors).toEqual(['EL_ERR_PROTOCOL']);
+      const messages: Buffer[] = [];
+      t.peer.on('message', (m: Buffer, binary: boolean) => messages.push(binary ? m : Buffer.alloc(0)));
+      t.client.start(seen().handlers);
+      const small = Buffer.concat([frame(Buffer.from('one')), frame(Buffer.from('two'))]);
+      t.client.write(small);
+      const one = frame(Buffer.alloc(MAX_RECORD_PAYLOAD, 9));
+      const batch = Buffer.concat(Array.from({ length: 40 }, () => one)); // 2.6 MB
+      t.client.write(batch);
+      batch.fill(0); // the client copied (masked) what it sends
+      const perMessage = Math.max(1, Math.floor(WS_SEND_MESSAGE / one.length));
+      await until(() => messages.length === 1 + Math.ceil(40 / perMessage), 'all messages');
+      expect(messages[0]!.equals(small)).toBe(true);
+      const rest = messages.slice(1);
+      expect(rest.every((m) => m.length <= WS_SEND_MESSAGE && m.length % one.length === 0 && m.every((b, i) => i % one.length < 3 || b === 9))).toBe(true);
+      expect(rest.reduce((n, m) => n + m.length, 0)).toBe(40 * one.length);
     } finally {
-      await pair.close();
+      await t.close();
+    }
+  });
+
+  it('a ws server → our client: fragmented messages with pings between the fragments arrive as the records, and the pings are answered', async () => {
+    const t = await clientAgainstWs();
+    try {
+      const s = seen();
+      t.client.start(s.handlers);
+      t.client.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
+      const payloads = Array.from({ length: 6 }, (_, i) => randomBytes(i * 9000 + 1));
+      const stream = Buffer.concat(payloads.map(frame));
+      const pongs: string[] = [];
+      t.peer.on('pong', (p: Buffer) => pongs.push(p.toString()));
+      // One message in four fragments, a ping after each but the last.
+      const cuts = [0, 5, 20_000, 40_000, stream.length];
+      for (let i = 0; i < 4; i++) {
+        t.peer.send(stream.subarray(cuts[i], cuts[i + 1]), { binary: true, fin: i === 3 });
+        if (i < 3) t.peer.ping(Buffer.from(`p${i}`));
+      }
+      await until(() => s.records.length === 6 && pongs.length === 3, 'six records and three pongs');
+      expect(s.records.map((r) => r.toString('hex'))).toEqual(payloads.map((p) => p.toString('hex')));
+      expect(pongs).toEqual(['p0', 'p1', 'p2']);
+      expect(s.errors).toEqual([]);
+      // Its close is our end; we answer with the same code.
+      t.peer.close(1000);
+      expect(await closeOf(t.peer)).toBe(1000);
+      await until(() => s.closes.length === 1, 'our close');
+      expect(s.ends).toBe(1);
+      expect(s.closes).toEqual([undefined]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a ws client (as old EL clients) → our server: fragments, pings between them, records out; our writes arrive as one message each; our end() is close 1000', async () => {
+    const t = await wsAgainstServer();
+    try {
+      const s = seen();
+      t.server.start(s.handlers);
+      t.server.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
+      const payloads = Array.from({ length: 5 }, (_, i) => randomBytes(i * 13_000 + 7));
+      const stream = Buffer.concat(payloads.map(frame));
+      const pongs: string[] = [];
+      t.peer.on('pong', (p: Buffer) => pongs.push(p.toString()));
+      t.peer.send(stream.subarray(0, 3), { binary: true, fin: false });
+      t.peer.ping(Buffer.from('a'));
+      t.peer.send(stream.subarray(3, 30_000), { binary: true, fin: false });
+      t.peer.ping(Buffer.from('b'));
+      t.peer.send(stream.subarray(30_000), { binary: true, fin: true });
+      t.peer.send(frame(Buffer.from('whole')), { binary: true });
+      await until(() => s.records.length === 6 && pongs.length === 2, 'six records and two pongs');
+      expect(s.records.map((r) => r.toString('hex'))).toEqual([...payloads, Buffer.from('whole')].map((p) => p.toString('hex')));
+      expect(pongs).toEqual(['a', 'b']);
+      const got: Buffer[] = [];
+      t.peer.on('message', (m: Buffer) => got.push(m));
+      const batch = Buffer.concat([frame(Buffer.from('x')), frame(randomBytes(60_000)), frame(randomBytes(60_000))]); // a 64-bit length
+      t.server.write(batch);
+      t.server.write(frame(Buffer.alloc(0)));
+      await until(() => got.length === 2, 'two messages');
+      expect(got[0]!.equals(batch)).toBe(true);
+      expect(got[1]!.equals(frame(Buffer.alloc(0)))).toBe(true);
+      const code = closeOf(t.peer);
+      t.server.end(frame(Buffer.from('last')));
+      expect(await code).toBe(1000);
+      expect(got.at(-1)!.equals(frame(Buffer.from('last')))).toBe(true);
+      await until(() => s.closes.length === 1, 'our close');
+      expect(s.closes).toEqual([undefined]);
+      expect(s.errors).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('does not answer pings while its own output is backed up (a peer that pings and never reads cannot grow the queue)', async () => {
+    const t = await wsAgainstServer();
+    try {
+      const s = seen();
+      t.server.start(s.handlers);
+      t.server.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
+      const pongs: string[] = [];
+      t.peer.on('pong', (p: Buffer) => pongs.push(p.toString()));
+      const messages: Buffer[] = [];
+      t.peer.on('message', (m: Buffer) => messages.push(m));
+      socketOf(t.peer).pause();
+      const chunk = frame(Buffer.alloc(60_000, 5));
+      let written = 0;
+      await until(() => {
+        if (t.server.backlog() > 512 * 1024) return true;
+        for (let i = 0; i < 4; i++) t.server.write(chunk);
+        written += 4;
+        return false;
+      }, 'a backlog above 512 KiB', 20_000);
+      for (let i = 0; i < 10; i++) t.peer.ping(Buffer.from(`unanswered ${i}`));
+      t.peer.send(frame(Buffer.from('after the pings')), { binary: true });
+      await until(() => s.records.length === 1, 'the record after the pings'); // the server has read every ping
+      socketOf(t.peer).resume();
+      await until(() => messages.length === written && t.server.backlog() === 0, 'every message', 20_000);
+      t.peer.ping(Buffer.from('answered'));
+      await until(() => pongs.length === 1, 'the pong');
+      expect(pongs).toEqual(['answered']);
+    } finally {
+      await t.close();
+    }
+  });
+
+  const violations: { what: string; send: (peer: WebSocket) => void; code: number; error: RegExp }[] = [
+    { what: 'a message over WS_MAX_MESSAGE', send: (p) => p.send(Buffer.alloc(WS_MAX_MESSAGE + 1), { binary: true }), code: 1009, error: /more than/ },
+    { what: 'a text message', send: (p) => p.send('{"type":"hello"}'), code: 1003, error: /text WebSocket message/ },
+    { what: 'an unknown opcode', send: (p) => socketOf(p).write(rawFrame(Buffer.from('x'), 0x3, true, true)), code: 1002, error: /opcode 0x3/ },
+    {
+      what: 'a reserved bit',
+      send: (p) => {
+        const f = rawFrame(Buffer.from('x'), OP_BINARY, true, true);
+        f[0]! |= 0x20;
+        socketOf(p).write(f);
+      },
+      code: 1002,
+      error: /reserved bits/,
+    },
+    { what: 'an unmasked frame from a client', send: (p) => socketOf(p).write(rawFrame(Buffer.from('x'), OP_BINARY, true, false)), code: 1002, error: /unmasked/ },
+    { what: 'a continuation outside a message', send: (p) => socketOf(p).write(rawFrame(Buffer.from('x'), OP_CONTINUATION, true, true)), code: 1002, error: /continuation/ },
+  ];
+  for (const v of violations) {
+    it(`answers ${v.what} with close ${v.code} and EL_ERR_PROTOCOL`, async () => {
+      const t = await wsAgainstServer();
+      try {
+        const s = seen();
+        t.server.start(s.handlers);
+        t.server.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
+        const code = closeOf(t.peer);
+        v.send(t.peer);
+        expect(await code).toBe(v.code);
+        await until(() => s.errors.length === 1, 'the error');
+        expect(s.errors[0]!.code).toBe('EL_ERR_PROTOCOL');
+        expect(s.errors[0]!.message).toMatch(v.error);
+        expect(s.records).toEqual([]);
+      } finally {
+        await t.close();
+      }
+    });
+  }
+
+  it('our client answers a masked frame from a server with close 1002', async () => {
+    const t = await clientAgainstWs();
+    try {
+      const s = seen();
+      t.client.start(s.handlers);
+      const code = closeOf(t.peer);
+      socketOf(t.peer).write(rawFrame(Buffer.from('x'), OP_BINARY, true, true));
+      expect(await code).toBe(1002);
+      await until(() => s.errors.length === 1, 'the error');
+      expect(s.errors[0]!.message).toMatch(/masked WebSocket frame from a server/);
+    } finally {
+      await t.close();
     }
   });
 });

@@ -1,124 +1,110 @@
 /**
- * A RecordConn over a WebSocket (the `ws` package): EL for L7 load balancers and
- * ingresses that pass only HTTP (docs/protocol.md §1.1). Each write() is one binary
- * message holding whole records (a batch larger than WS_SEND_MESSAGE is cut at record
- * boundaries into several); the receiver reads the messages' concatenation as the
- * record stream, through the same RecordInput as TLS (frames into `allocate`'s memory).
+ * A RecordConn over a WebSocket: EL for L7 load balancers and ingresses that pass only
+ * HTTP (docs/protocol.md §1.1). Each write() is one binary message holding whole records
+ * (a batch larger than WS_SEND_MESSAGE is cut at record boundaries into several); the
+ * receiver reads the messages' concatenation as the record stream.
  *
- * backlog() is the WebSocket's bufferedAmount (the socket's queue plus what the ws
- * sender holds), so the session's output queue sees a slow peer exactly as over TLS.
- * A close frame from the peer is its end (onEnd, then onClose); a connection lost
- * without one is a close with a cause. Text messages break the protocol (onError).
+ * The data path is raw TLS's plus a 2–14-byte header (docs/benchmarks.md): input lands in
+ * the shared read buffer, WsFrameReader unmasks it in place and hands each binary payload
+ * piece to the same RecordInput as TLS (frames into `allocate`'s memory), onReadEnd once
+ * per socket read; a batch goes out as one frame built in a scratch buffer of our own
+ * (the batch itself may be in the shared one) with one socket write. The opening
+ * handshake is ws-handshake.ts's.
+ *
+ * backlog() is the socket's writableLength, so the session's output queue sees a slow
+ * peer exactly as over TLS. A close frame from the peer is its end (onEnd, then onClose);
+ * a connection lost without one is a close with a cause. A frame that breaks RFC 6455 or
+ * a text message is answered with a close frame (1002, 1003, 1009) and onError.
  */
-import { randomFillSync } from 'node:crypto';
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LENGTH, ElError, HEADER_LENGTH, type PayloadAllocator } from '@elink/protocol';
-import type { Writable } from 'node:stream';
-import type { ConnectionOptions, TLSSocket } from 'node:tls';
-import WebSocket, { type ClientOptions } from 'ws';
 import type { RecordConn, RecordHandlers } from './record-conn.js';
 import { RecordInput } from './record-input.js';
-import { writesThrough as socketWritesThrough } from './scratch-buffer.js';
+import { ScratchBuffer, writeBuffer, writesThrough as socketWritesThrough } from './scratch-buffer.js';
+import { readIntoSharedBuffer } from './shared-read-buffer.js';
+import { CLOSE_NORMAL, CLOSE_NO_STATUS, headerLength, maskInPlace, MAX_CONTROL, nextMaskKey, OP_BINARY, OP_CLOSE, OP_PONG, writeHeader } from './ws-frame.js';
+import { WsFrameReader, type WsFrameSink } from './ws-frame-reader.js';
+import { openWebSocket, type WsConnectOptions } from './ws-handshake.js';
 
 // RFC 9266's exporter has an empty context; one shared empty buffer, not one per connection.
 const NO_CONTEXT = Buffer.alloc(0);
 
-/** The WebSocket subprotocol (Sec-WebSocket-Protocol) of EL version 1. */
-export const WS_SUBPROTOCOL = 'el.v1';
-/** The path of the upgrade request. */
-export const WS_PATH = '/v1/el';
-/** The largest message either side accepts (ws maxPayload). */
+/** The largest message either side accepts. */
 export const WS_MAX_MESSAGE = 1 << 20;
 /** A batch larger than this is sent as several messages of whole records (one record
  * alone may be up to 65,538 bytes). */
 export const WS_SEND_MESSAGE = 128 * 1024;
 
-/** ws's client options and the node:tls ones it passes on (ws's types leave those out). */
-export type WsConnectOptions = ClientOptions & Pick<ConnectionOptions, 'servername' | 'ALPNProtocols' | 'ca' | 'ciphers'>;
+/** Frames are built here when the socket copies them at once (writesThrough): not in the
+ * shared scratch buffer, which may hold the batch being framed. One for the process. */
+const frames = new ScratchBuffer(WS_SEND_MESSAGE + 64);
+/** Where a frame's payload starts in `frames` when its header is shorter: 8-byte aligned,
+ * so masking runs word-wise. */
+const PAYLOAD_AT = 16;
+/** Pings are answered only while less than this waits to be sent: a peer that pings and
+ * never reads cannot grow our queue with pongs. */
+const PONG_BACKLOG = 256 * 1024;
 
 export interface WsRecordConnOptions {
   /** Memory for frames (not control records) read; default a buffer of their own each. */
   allocate?: PayloadAllocator;
 }
 
-/** A client's masking key: random (RFC 6455 §5.3), and never all zeros, for which ws would
- * send the caller's buffer itself instead of a masked copy (writesThrough relies on the copy). */
-function generateMask(mask: Buffer): void {
-  randomFillSync(mask, 0, 4);
-  if ((mask[0]! | mask[1]! | mask[2]! | mask[3]!) === 0) mask[0] = 1;
-}
-
-/** Close codes (RFC 6455 §7.4.1). */
-const NORMAL = 1000;
-const NO_CLOSE_FRAME = 1006;
-
-export class WsRecordConn implements RecordConn {
+export class WsRecordConn implements RecordConn, WsFrameSink {
   private readonly input: RecordInput;
+  private readonly reader: WsFrameReader;
   private started = false;
-  private ending = false;
-  private isDestroyed = false;
+  private closeSent = false;
+  private closeReceived = false;
   private closeCause: Error | undefined;
   private binding: Buffer | undefined;
+  /** Only a TLS socket copies (encrypts) a write before write() returns; a plain one may
+   * keep the buffer (behind an ingress that ended TLS: switch.websocket.listen). */
+  private readonly tls: boolean;
 
   private constructor(
-    readonly ws: WebSocket,
+    /** The TLS socket (or, behind an ingress that ends TLS, the TCP socket) the WebSocket runs on. */
+    readonly socket: Socket,
     readonly remoteAddress: string | undefined,
     readonly remotePort: number | undefined,
     opts: WsRecordConnOptions,
-    /** The client side: ws masks every message into a buffer of its own (never a zero mask,
-     * see connect), so send() is done with the batch when it returns. */
+    /** The client side: masks what it sends, expects unmasked frames. */
     private readonly masking: boolean,
+    /** Bytes read past the handshake, framed like the rest. */
+    private head: Buffer | undefined,
   ) {
     this.input = new RecordInput(opts.allocate);
-    ws.binaryType = 'nodebuffer';
-    // Listeners from the start, so no 'error' goes unhandled and no message is lost before start().
-    ws.on('error', (err) => {
+    this.reader = new WsFrameReader(this, !masking, WS_MAX_MESSAGE);
+    this.tls = (socket as TLSSocket).encrypted === true;
+    // Listeners from the start, so no 'error' goes unhandled before start().
+    socket.on('error', (err) => {
       this.closeCause ??= err;
     });
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) this.input.push(data);
-      else if (!this.isDestroyed) this.input.handlers?.onError(new ElError('EL_ERR_PROTOCOL', 'text WebSocket message: EL records travel in binary messages'));
-    });
-    ws.on('close', (code: number) => {
-      this.isDestroyed = true;
-      const h = this.input.handlers;
-      if (code !== NO_CLOSE_FRAME && this.closeCause === undefined) h?.onEnd?.();
-      h?.onClose(code === NO_CLOSE_FRAME ? (this.closeCause ?? new Error('WebSocket connection lost without a close frame')) : this.closeCause);
+    socket.on('close', () => {
+      this.reader.stop();
+      const cause = this.closeReceived ? this.closeCause : (this.closeCause ?? new Error('WebSocket connection lost without a close frame'));
+      this.input.handlers?.onClose(cause);
     });
   }
 
-  /** Wraps a WebSocket a server upgraded; the address is the HTTP connection's (after any PROXY header). */
-  static accept(ws: WebSocket, remote: { remoteAddress?: string | undefined; remotePort?: number | undefined }, opts: WsRecordConnOptions = {}): WsRecordConn {
-    return new WsRecordConn(ws, remote.remoteAddress, remote.remotePort, opts, false);
+  /** Wraps a socket upgraded by answerUpgrade() (ws-handshake.ts); `remote` names the
+   * client (after any PROXY header or trusted X-Forwarded-For), `head` is what was read
+   * past the request. */
+  static accept(socket: Socket, remote: { remoteAddress?: string | undefined; remotePort?: number | undefined }, opts: WsRecordConnOptions = {}, head?: Buffer): WsRecordConn {
+    return new WsRecordConn(socket, remote.remoteAddress, remote.remotePort, opts, false, head && head.length > 0 ? head : undefined);
   }
 
   /**
-   * Opens `url` (wss://host:port/v1/el) offering WS_SUBPROTOCOL. `options` are ws's (and
-   * node:tls's: ca, servername, checkServerIdentity, createConnection for a proxy tunnel).
-   * Resolves once the upgrade is done; rejects with ws's or the TLS error, or an ElError
-   * naming the HTTP status the server answered instead.
+   * Opens `url` (wss://host:port/v1/el) offering WS_SUBPROTOCOL. `options` are
+   * node:https's (ca, servername, checkServerIdentity, createConnection for a proxy
+   * tunnel, headers) and handshakeTimeout. Resolves once the upgrade is done; rejects
+   * with the socket's or the TLS error, or an ElError naming the HTTP status the server
+   * answered instead.
    */
-  static connect(url: string, options: WsConnectOptions, opts: WsRecordConnOptions = {}): Promise<WsRecordConn> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, [WS_SUBPROTOCOL], { perMessageDeflate: false, maxPayload: WS_MAX_MESSAGE, generateMask, ...options });
-      let conn: WsRecordConn | undefined;
-      const fail = (err: Error): void => {
-        ws.terminate();
-        reject(err);
-      };
-      ws.once('unexpected-response', (_req: ClientRequest, res: IncomingMessage) => {
-        res.resume();
-        fail(new ElError('EL_ERR_PROTOCOL', `${url} answered HTTP ${res.statusCode} instead of a WebSocket upgrade (a node without WebSocket, or a proxy or ingress in between refusing it)`));
-      });
-      ws.once('error', fail);
-      ws.once('open', () => {
-        ws.off('error', fail);
-        if (ws.protocol !== WS_SUBPROTOCOL) return fail(new ElError('EL_ERR_PROTOCOL', `${url} did not agree to the WebSocket subprotocol ${WS_SUBPROTOCOL}`));
-        const socket = (ws as unknown as { _socket?: { remoteAddress?: string; remotePort?: number } })._socket;
-        conn = new WsRecordConn(ws, socket?.remoteAddress, socket?.remotePort, opts, true);
-        resolve(conn);
-      });
-    });
+  static async connect(url: string, options: WsConnectOptions, opts: WsRecordConnOptions = {}): Promise<WsRecordConn> {
+    const { socket, head } = await openWebSocket(url, options);
+    return new WsRecordConn(socket, socket.remoteAddress, socket.remotePort, opts, true, head.length > 0 ? head : undefined);
   }
 
   get peer(): string {
@@ -129,74 +115,161 @@ export class WsRecordConn implements RecordConn {
     if (this.started) throw new Error('WsRecordConn.start() called twice');
     this.started = true;
     this.input.handlers = handlers;
+    if (this.head) {
+      const head = this.head;
+      this.head = undefined;
+      this.onChunk(head);
+    }
+    const onChunk = (chunk: Buffer): void => this.onChunk(chunk);
+    const s = this.socket as TLSSocket;
+    if (!readIntoSharedBuffer(s, onChunk)) s.on('data', onChunk);
+    s.on('end', () => {
+      // A FIN after the peer's close frame is the normal end; without one, a loss (onClose says so).
+      if (!this.closeSent) this.socket.end();
+    });
+  }
+
+  private onChunk(chunk: Buffer): void {
+    if (this.reader.done) return;
+    this.reader.push(chunk);
+    this.input.readEnd();
   }
 
   accept(type: number, maxPayload: number): void {
     this.input.reader.accept(type, maxPayload);
   }
 
+  wsData(chunk: Buffer, start: number, end: number): void {
+    if (!this.input.pushPart(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end))) this.reader.stop();
+  }
+
+  wsPing(payload: Buffer): void {
+    if (!this.closeSent && this.socket.writableLength < PONG_BACKLOG) this.control(OP_PONG, payload);
+  }
+
+  wsClose(code: number): void {
+    this.closeReceived = true;
+    // Echo the code (RFC 6455 §5.5.1), then end our side; the peer ends the connection.
+    if (!this.closeSent) this.sendClose(code === CLOSE_NO_STATUS ? CLOSE_NORMAL : code);
+    this.input.handlers?.onEnd?.();
+  }
+
+  wsFail(code: number, message: string): void {
+    this.sendClose(code);
+    this.input.fail(new ElError('EL_ERR_PROTOCOL', message));
+  }
+
+  /**
+   * One binary message per batch (pieces of whole records above WS_SEND_MESSAGE). With
+   * `done` the batch is ours until it runs: behind a backlog its pieces are written as
+   * they are (the client masks them in place), after a header each, and `done` goes with
+   * the last; the socket writes in order, so every piece is out by then.
+   */
   write(batch: Buffer, done?: (err?: Error | null) => void): void {
-    if (this.ending || this.isDestroyed || this.ws.readyState !== WebSocket.OPEN) return;
-    if (batch.length <= WS_SEND_MESSAGE) {
-      this.ws.send(batch, { binary: true }, done);
-      return;
-    }
+    if (this.closeSent || this.socket.destroyed || this.socket.writableEnded) return;
+    if (batch.length <= WS_SEND_MESSAGE) return void this.send(batch, done);
     // Cut at record boundaries, every message whole records: each hop forwards a message
     // only once it has all of it, so large messages would add their transfer time to the
-    // round trip of every stream inside. Without `done` the caller reuses `batch` when
-    // this returns: a piece the socket cannot take at once is copied.
+    // round trip of every stream inside.
     let start = 0;
     let end = 0;
+    let queued = false;
     while (end < batch.length) {
       const next = end + HEADER_LENGTH + batch.readUInt16BE(end + 1);
       if (next - start > WS_SEND_MESSAGE && end > start) {
-        this.sendPiece(batch.subarray(start, end), done !== undefined);
+        queued = this.send(batch.subarray(start, end), undefined, done !== undefined, queued);
         start = end;
       }
       end = next;
     }
-    this.sendPiece(batch.subarray(start), done !== undefined, done);
+    this.send(batch.subarray(start), done, done !== undefined, queued);
   }
 
-  private sendPiece(piece: Buffer, kept: boolean, done?: (err?: Error | null) => void): void {
-    this.ws.send(kept || this.masking || this.writesThrough() ? piece : Buffer.from(piece), { binary: true }, done);
+  /** One binary frame with `payload`, one socket write (two behind a backlog). `kept`:
+   * the caller's batch stays ours after this piece (a `done` comes with a later one).
+   * `queued`: an earlier piece went out as the caller's memory, so this one must too (its
+   * `done` may not run before that piece is written). Returns whether this one did. */
+  private send(payload: Buffer, done: ((err?: Error | null) => void) | undefined, kept = done !== undefined, queued = false): boolean {
+    const s = this.socket;
+    const len = payload.length;
+    const mask = this.masking ? nextMaskKey() : undefined;
+    const hlen = headerLength(len, this.masking);
+    if (!queued && this.tls && socketWritesThrough(s)) {
+      // Through: the socket encrypts the frame before write() returns.
+      const buf = frames.take(PAYLOAD_AT + len);
+      const at = PAYLOAD_AT - hlen;
+      writeHeader(buf, at, OP_BINARY, len, mask);
+      payload.copy(buf, PAYLOAD_AT);
+      if (mask) maskInPlace(buf, PAYLOAD_AT, PAYLOAD_AT + len, mask, 0);
+      s.write(buf.subarray(at));
+      done?.();
+      return false;
+    }
+    if (kept) {
+      // Behind a backlog the socket queues writes and sends them together: the header and
+      // the caller's memory as it is, no copy (and no buffer of our own to allocate).
+      const header = Buffer.allocUnsafe(hlen);
+      writeHeader(header, 0, OP_BINARY, len, mask);
+      if (mask) maskInPlace(payload, 0, len, mask, 0);
+      s.write(header);
+      s.write(payload, done);
+      return true;
+    }
+    const { buf, done: release } = writeBuffer(hlen + len, false);
+    writeHeader(buf, 0, OP_BINARY, len, mask);
+    payload.copy(buf, hlen);
+    if (mask) maskInPlace(buf, hlen, hlen + len, mask, 0);
+    s.write(buf, release);
+    done?.();
+    return false;
   }
 
-  /**
-   * True when send() is done with the batch when it returns and nothing waits: on the
-   * client side whenever nothing is buffered (masking copies the batch anyway; a backlog
-   * says false, so the writer's buffers follow the socket's pace), and on the server side when ws hands it straight to an idle TLS
-   * socket, which encrypts it at once (scratch-buffer.ts writesThrough): without
-   * permessage-deflate the ws sender queues nothing of its own. The socket is ws's
-   * internal `_socket`; without it (another ws version), never.
-   */
+  /** A control frame (pong, close): small, a buffer from Node's pool. */
+  private control(opcode: number, payload: Buffer): void {
+    const s = this.socket;
+    if (s.destroyed || s.writableEnded) return;
+    const len = Math.min(payload.length, MAX_CONTROL);
+    const mask = this.masking ? nextMaskKey() : undefined;
+    const hlen = headerLength(len, this.masking);
+    const buf = Buffer.allocUnsafe(hlen + len);
+    writeHeader(buf, 0, opcode, len, mask);
+    payload.copy(buf, hlen, 0, len);
+    if (mask) maskInPlace(buf, hlen, hlen + len, mask, 0);
+    s.write(buf);
+  }
+
+  /** Sends a close frame (once) and ends our side of the socket. */
+  private sendClose(code: number): void {
+    if (this.closeSent) return;
+    this.closeSent = true;
+    const payload = Buffer.allocUnsafe(2);
+    payload.writeUInt16BE(code, 0);
+    this.control(OP_CLOSE, payload);
+    if (!this.socket.destroyed) this.socket.end();
+  }
+
   writesThrough(): boolean {
-    if (this.ending || this.isDestroyed || this.ws.readyState !== WebSocket.OPEN) return false;
-    if (this.masking) return this.ws.bufferedAmount === 0;
-    const socket = (this.ws as unknown as { _socket?: Writable & { connecting?: boolean } })._socket;
-    return socket !== undefined && socketWritesThrough(socket);
+    return this.tls && !this.closeSent && socketWritesThrough(this.socket);
   }
 
   backlog(): number {
-    return this.ws.bufferedAmount;
+    return this.socket.writableLength;
   }
 
   end(last?: Buffer): void {
-    if (this.ending || this.isDestroyed) return;
+    if (this.closeSent || this.socket.destroyed) return;
     if (last) this.write(last);
-    this.ending = true;
-    this.ws.close(NORMAL);
+    this.sendClose(CLOSE_NORMAL);
   }
 
   destroy(): void {
-    if (this.isDestroyed) return;
-    this.isDestroyed = true;
+    this.reader.stop();
     this.input.stop();
-    this.ws.terminate();
+    this.socket.destroy();
   }
 
   get destroyed(): boolean {
-    return this.isDestroyed;
+    return this.socket.destroyed;
   }
 
   /**
@@ -207,8 +280,8 @@ export class WsRecordConn implements RecordConn {
    */
   channelBinding(): Buffer | undefined {
     if (this.binding) return this.binding;
-    const s = (this.ws as unknown as { _socket?: Partial<TLSSocket> })._socket;
-    if (!s || s.destroyed || typeof s.getProtocol !== 'function' || s.getProtocol() !== 'TLSv1.3') return undefined;
+    const s = this.socket as Partial<TLSSocket>;
+    if (s.destroyed || typeof s.getProtocol !== 'function' || s.getProtocol() !== 'TLSv1.3') return undefined;
     this.binding = s.exportKeyingMaterial!(CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, NO_CONTEXT);
     return this.binding;
   }

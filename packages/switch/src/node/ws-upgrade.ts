@@ -14,8 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { isIP, type Socket } from 'node:net';
 import { Counter, type Registry } from 'prom-client';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { TrustedSources, WS_MAX_MESSAGE, WS_PATH, WS_SUBPROTOCOL, WsRecordConn, type WsRecordConnOptions } from '@elink/transport';
+import { answerUpgrade, checkUpgrade, TrustedSources, WS_PATH, WS_SUBPROTOCOL, WsRecordConn, type WsRecordConnOptions } from '@elink/transport';
 
 /** The last address of an X-Forwarded-For header (the one the trusted ingress appended), if it is one. */
 export function lastForwarded(header: string | string[] | undefined): string | undefined {
@@ -57,20 +56,12 @@ const STATUS: Record<Exclude<WsUpgradeResult, 'ok' | 'timeout' | 'no_upgrade'>, 
 export class WsUpgrade {
   readonly counts = new Map<WsUpgradeResult, number>();
   private readonly http: Server;
-  private readonly wss: WebSocketServer;
   private readonly counter: Counter<'result'> | undefined;
   private readonly trusted: TrustedSources | undefined;
 
   constructor(private readonly opts: WsUpgradeOptions) {
     this.counter = opts.registry ? counterIn(opts.registry) : undefined;
     this.trusted = opts.trusted && opts.trusted.length > 0 ? new TrustedSources(opts.trusted) : undefined;
-    this.wss = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      perMessageDeflate: false,
-      maxPayload: WS_MAX_MESSAGE,
-      handleProtocols: (offered) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
-    });
     // Never listens: TLS sockets are handed to it. One request per connection, small headers.
     this.http = createServer({ maxHeaderSize: 8 * 1024, requestTimeout: opts.timeoutMs, headersTimeout: opts.timeoutMs });
     this.http.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -97,10 +88,8 @@ export class WsUpgrade {
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (new URL(req.url ?? '/', 'http://x').pathname !== WS_PATH) return this.refuse(socket, 'not_found');
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
-      .split(',')
-      .map((p) => p.trim());
-    if (!offered.includes(WS_SUBPROTOCOL)) return this.refuse(socket, 'bad_subprotocol');
+    const bad = checkUpgrade(req);
+    if (bad !== undefined) return this.refuse(socket, bad);
     const s = socket as Socket & { elUpgradeTimer?: NodeJS.Timeout };
     let remote: { remoteAddress?: string | undefined; remotePort?: number | undefined } = s;
     const forwarded = this.trusted?.has(s.remoteAddress) ? lastForwarded(req.headers['x-forwarded-for']) : undefined;
@@ -108,11 +97,10 @@ export class WsUpgrade {
       if (this.opts.onSource && !this.opts.onSource(s, forwarded, s.remotePort ?? 0)) return;
       remote = { remoteAddress: forwarded, remotePort: s.remotePort };
     }
-    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      clearTimeout(s.elUpgradeTimer);
-      this.count('ok');
-      this.opts.onConn(WsRecordConn.accept(ws, remote, { allocate: this.opts.allocate }));
-    });
+    answerUpgrade(req, socket);
+    clearTimeout(s.elUpgradeTimer);
+    this.count('ok');
+    this.opts.onConn(WsRecordConn.accept(s, remote, { allocate: this.opts.allocate }, head));
   }
 
   private refuse(socket: Duplex, result: Exclude<WsUpgradeResult, 'ok' | 'no_upgrade'>): void {
