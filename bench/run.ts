@@ -24,13 +24,20 @@
  * [--pings N, default 200] [--flood N, default 10000]: ping right after the EL clients start
  * and again after a flood, paired against SoftEther (bench/lib/first-seconds.ts); writes
  * first-seconds.json into --out.
+ * Per hop (issue 14): --figure hops [same options as first-seconds; --rounds default 2]:
+ * tcpdump in the three namespaces during both windows, each ping followed hop by hop
+ * through the clients' devices and the underlay, EL and SoftEther paired
+ * (bench/lib/hops.ts); writes hops.json into --out.
+ * --base-cli PATH (first-seconds, hops): the variant `base` runs the `elink` at PATH (the
+ * packages/cli/dist/main.js of another build), so an old build and this one are paired.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { elinkSystem, TUNING_FLAGS, type TuningVariant } from './lib/elink.js';
+import { elinkSystem, setBaseCli, TUNING_FLAGS, type TuningVariant } from './lib/elink.js';
+import { hopsBenchmark, hopsTable } from './lib/hops.js';
 import { firstSecondsBenchmark, summaryTable } from './lib/first-seconds.js';
 import { elinkCrossNodeSystem } from './lib/elink-cluster.js';
 import { ensurePackages } from './lib/install.js';
@@ -68,6 +75,7 @@ const { values: args } = parseArgs({
     variants: { type: 'string' },
     pings: { type: 'string' },
     flood: { type: 'string' },
+    'base-cli': { type: 'string' },
     // Clients without TSO offload (elink connect --no-offload): the "before" figures.
     'no-offload': { type: 'boolean', default: false },
   },
@@ -159,27 +167,40 @@ async function profileSystems(figure: 'tcp1' | 'ping'): Promise<void> {
   }
 }
 
-/** --figure first-seconds: the cold and warm windows, paired against SoftEther. */
-async function firstSecondsMain(): Promise<void> {
+/** --figure first-seconds / hops: the cold and warm windows, paired against SoftEther. */
+async function firstSecondsMain(hops: boolean): Promise<void> {
   const missing = ensurePackages(['iputils-ping', 'softether-vpnserver', 'softether-vpnclient', 'softether-vpncmd']);
   if (missing) throw new Error(`first-seconds needs SoftEther: ${missing}`);
   const modes = (['l2', 'l3'] as const).filter((m) => !args.only || only.has(`elink-${m}`));
   const variants = (args.variants ?? 'tuned,untuned').split(',') as TuningVariant[];
   for (const v of variants) if (!(v in TUNING_FLAGS)) throw new Error(`--variants: unknown variant ${v} (${Object.keys(TUNING_FLAGS).join(', ')})`);
+  if (args['base-cli']) setBaseCli(args['base-cli']);
+  if (hops) {
+    const missingTcpdump = ensurePackages(['tcpdump']);
+    if (missingTcpdump) throw new Error(`hops needs tcpdump: ${missingTcpdump}`);
+  }
   const topo = createTopology();
   const work = mkdtempSync(join(tmpdir(), 'elink-bench-'));
   try {
-    process.stderr.write('first seconds: EL started afresh per round, pings alternating with SoftEther …\n');
-    const r = await firstSecondsBenchmark(topo, work, {
+    const o = {
       modes: [...modes],
       variants,
-      rounds: Number(args.rounds ?? 3),
+      rounds: Number(args.rounds ?? (hops ? 2 : 3)),
       pings: Number(args.pings ?? 200),
       block: 25,
       flood: Number(args.flood ?? 10_000),
-      log: (l) => process.stderr.write(`${l}\n`),
-    });
+      log: (l: string) => process.stderr.write(`${l}\n`),
+    };
     mkdirSync(outDir, { recursive: true });
+    if (hops) {
+      process.stderr.write('hops: EL started afresh per round, pings alternating with SoftEther, tcpdump in every namespace …\n');
+      const h = await hopsBenchmark(topo, work, o);
+      writeFileSync(join(outDir, 'hops.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, ...h }, null, 2) + '\n');
+      process.stdout.write(hopsTable(h.rounds) + `\n\nwrote ${join(outDir, 'hops.json')}\n`);
+      return;
+    }
+    process.stderr.write('first seconds: EL started afresh per round, pings alternating with SoftEther …\n');
+    const r = await firstSecondsBenchmark(topo, work, o);
     writeFileSync(join(outDir, 'first-seconds.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, ...r }, null, 2) + '\n');
     process.stdout.write(summaryTable(r.summary) + `\n\nwrote ${join(outDir, 'first-seconds.json')}\n`);
   } finally {
@@ -191,7 +212,7 @@ async function firstSecondsMain(): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces, TAP/TUN devices)');
-  if (args.figure === 'first-seconds') return firstSecondsMain();
+  if (args.figure === 'first-seconds' || args.figure === 'hops') return firstSecondsMain(args.figure === 'hops');
   if (args.profile) {
     const figure = args.figure === 'ping' || args.figure === 'setup' || args.figure === 'setups' ? args.figure : 'tcp1';
     return profileMain(args.profile, figure);

@@ -17,8 +17,16 @@ export const CLI = fileURLToPath(new URL('../../../packages/cli/dist/main.js', i
 /** The password of the users `bench1` and `bench2`. */
 export const PASSWORD = 'bench horse battery staple';
 
-function cli(args: string[]): void {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
+let baseCli: string | undefined;
+
+/** The packages/cli/dist/main.js of the build the `base` variant runs. */
+export function setBaseCli(path: string): void {
+  if (!existsSync(path)) throw new Error(`--base-cli: ${path} does not exist`);
+  baseCli = path;
+}
+
+function cli(bin: string, args: string[]): void {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 30_000 });
   if (r.status !== 0) throw new Error(`elink ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
 }
 
@@ -37,9 +45,12 @@ function logLine(out: string, msg: string): Record<string, unknown> | undefined 
 }
 
 /** Start-up tuning (issue 14): all of it (the default), none, only the warm-up, only the GC part. */
-export type TuningVariant = 'tuned' | 'untuned' | 'warm-up-only' | 'gc-only';
+/** `base`: all of it, with the `elink` of another build (--base-cli): an old build and
+ * this one measured paired. */
+export type TuningVariant = 'tuned' | 'untuned' | 'warm-up-only' | 'gc-only' | 'base';
 export const TUNING_FLAGS: Record<TuningVariant, string[]> = {
   tuned: [],
+  base: [],
   untuned: ['--no-warm-up', '--no-gc-tuning'],
   'warm-up-only': ['--no-gc-tuning'],
   'gc-only': ['--no-warm-up'],
@@ -50,13 +61,15 @@ export const TUNING_FLAGS: Record<TuningVariant, string[]> = {
  * `variant`: which start-up tuning server and clients run with (issue 14; default all of it). */
 export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string, noOffload = false, transport: 'tls' | 'ws' = 'tls', variant: TuningVariant = 'tuned'): SystemDef {
   const tuning = TUNING_FLAGS[variant];
+  if (variant === 'base' && baseCli === undefined) throw new Error('the base variant needs --base-cli');
+  const bin = variant === 'base' ? baseCli! : CLI;
   // Node flags, not NODE_OPTIONS: --cpu-prof is not allowed there.
   const prof = (role: string): string[] => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, role)}`] : []);
   return {
     id: `elink-${mode}${transport === 'ws' ? '-ws' : ''}`,
     label: `Emotion Link ${mode.toUpperCase()}${transport === 'ws' ? ' over WebSocket' : ''}${variant === 'tuned' ? '' : ` (${variant})`}`,
     async start(topo: Topology, work: string): Promise<RunningSystem> {
-      if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npx tsc -b\` first`);
+      if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`npx tsc -b\` first`);
       const procs: Daemon[] = [];
       const stop = async () => {
         // Clients first, so they say bye and remove their devices.
@@ -64,7 +77,7 @@ export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string, noOffload = 
         await procs[0]?.stop();
       };
       try {
-        cli(['init', '--state', work]);
+        cli(bin, ['init', '--state', work]);
         const configFile = join(work, 'elink.yaml');
         const doc = parseDocument(readFileSync(configFile, 'utf8'));
         doc.setIn(['admin', 'host'], '127.0.0.1');
@@ -80,9 +93,9 @@ export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string, noOffload = 
         }
         writeFileSync(configFile, doc.toString());
         writeFileSync(join(work, 'pw'), `${PASSWORD}\n`);
-        for (const user of ['bench1', 'bench2']) cli(['user', 'add', user, '--segment', segment, '--password-file', join(work, 'pw'), '--state', work]);
+        for (const user of ['bench1', 'bench2']) cli(bin, ['user', 'add', user, '--segment', segment, '--password-file', join(work, 'pw'), '--state', work]);
 
-        const server = daemon(process.execPath, [...prof('server'), CLI, 'up', '--state', work, ...tuning], { ns: topo.server.ns });
+        const server = daemon(process.execPath, [...prof('server'), bin, 'up', '--state', work, ...tuning], { ns: topo.server.ns });
         procs.push(server);
         await server.waitFor(/"emotion link started"/, 30_000, 'elink up');
         const broker = `https://${topo.server.address}:8443`;
@@ -90,7 +103,7 @@ export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string, noOffload = 
           topo.clients.map(async (c, i) => {
             const client = daemon(
               process.execPath,
-              [...prof(`client${i + 1}`), CLI, 'connect', '--broker', broker, '--ca', join(work, 'ca.pem'), '--user', `bench${i + 1}`, '--password-file', join(work, 'pw'), '--ifname', 'el0', '--device', c.name, '--state', join(work, 'client-state'), '--transport', transport, ...(noOffload ? ['--no-offload'] : []), ...tuning],
+              [...prof(`client${i + 1}`), bin, 'connect', '--broker', broker, '--ca', join(work, 'ca.pem'), '--user', `bench${i + 1}`, '--password-file', join(work, 'pw'), '--ifname', 'el0', '--device', c.name, '--state', join(work, 'client-state'), '--transport', transport, ...(noOffload ? ['--no-offload'] : []), ...tuning],
               { ns: c.ns },
             );
             procs.push(client);
