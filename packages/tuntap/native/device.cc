@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "bytes.h"
 #include "errno-error.h"
 #include "ifconfig.h"
 
@@ -25,21 +26,12 @@ constexpr int kVnetHdrSize = 10;
 const uint8_t kZeroVnetHdr[kVnetHdrSize] = {};
 constexpr uint32_t kMaxBatch = 4096;
 
+// The `stats` array; `meta` holds (slab index, offset, length) per packet.
 enum StatIndex { kRxPackets, kRxBytes, kTxPackets, kTxBytes, kTxDropped, kStatCount };
 
 // The one place that decides how the queue is opened.
 short OpenFlags(bool tun, bool offload) {
   return static_cast<short>((tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0));
-}
-
-// Data pointer and length of a Uint8Array (Buffer); false for anything else.
-bool BytesOf(napi_env env, napi_value value, const uint8_t** data, size_t* length) {
-  napi_typedarray_type type;
-  void* raw = nullptr;
-  if (napi_get_typedarray_info(env, value, &type, length, &raw, nullptr, nullptr) != napi_ok) return false;
-  if (type != napi_uint8_array) return false;
-  *data = static_cast<const uint8_t*>(raw);
-  return true;
 }
 
 }  // namespace
@@ -61,7 +53,7 @@ Napi::Function Device::Define(Napi::Env env) {
                      });
 }
 
-Device::Device(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device>(info) {
+Device::Device(const Napi::CallbackInfo& info) : PolledFd<Device>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber()) {
     Napi::TypeError::New(env, "Device(mode, name, batch, offload?, reuse?)").ThrowAsJavaScriptException();
@@ -113,69 +105,13 @@ Device::Device(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device>(info) 
     offload_ = true;
   }
 
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-    close(fd);
-    ThrowErrno(env, EINVAL, "uv_default_loop");
-    return;
-  }
-  auto* poll = new uv_poll_t;
-  int rc = uv_poll_init(loop, poll, fd);
-  if (rc != 0) {
-    delete poll;  // never initialised, so no uv_close
-    close(fd);
-    ThrowErrno(env, -rc, "uv_poll_init");
-    return;
-  }
-  poll->data = this;
-  poll_ = poll;
-  fd_ = fd;
-
-  Napi::Uint32Array meta = Napi::Uint32Array::New(env, 3 * static_cast<size_t>(batch_));
-  Napi::Float64Array stats = Napi::Float64Array::New(env, kStatCount);
-  if (env.IsExceptionPending()) return;  // destructor releases fd and handle
-  meta_data_ = meta.Data();
-  stats_data_ = stats.Data();
-  meta_ = Napi::Persistent(meta);
-  stats_ = Napi::Persistent(stats);
-  async_ = std::make_unique<Napi::AsyncContext>(env, "TunTapDevice");
+  Attach(env, fd, 3 * static_cast<size_t>(batch_), kStatCount, "TunTapDevice");
 }
-
-Device::~Device() { Release(); }
 
 Napi::Value Device::Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
 
-Napi::Value Device::Meta(const Napi::CallbackInfo& info) {
-  return meta_.IsEmpty() ? info.Env().Undefined() : meta_.Value();
-}
-
-Napi::Value Device::Stats(const Napi::CallbackInfo& info) {
-  return stats_.IsEmpty() ? info.Env().Undefined() : stats_.Value();
-}
-
-void Device::Start(const Napi::CallbackInfo& info) {
-  if (fd_ < 0 || polling_) return;
-  int rc = uv_poll_start(poll_, UV_READABLE, OnPoll);
-  if (rc != 0) {
-    ThrowErrno(info.Env(), -rc, "uv_poll_start");
-    return;
-  }
-  polling_ = true;
-  Ref();
-}
-
-void Device::Stop(const Napi::CallbackInfo&) { StopPolling(); }
-
-void Device::StopPolling() {
-  if (!polling_) return;
-  uv_poll_stop(poll_);
-  polling_ = false;
-  Unref();
-}
-
-void Device::Close(const Napi::CallbackInfo&) {
-  StopPolling();
-  Release();
+void Device::Close(const Napi::CallbackInfo& info) {
+  PolledFd<Device>::Close(info);
   slab_.Reset();
   pool_.clear();
   pool_next_ = 0;
@@ -183,60 +119,31 @@ void Device::Close(const Napi::CallbackInfo&) {
   slab_data_ = nullptr;
 }
 
-// Closes the handle and the fd; safe to call twice and from the destructor.
-// uv_close stops the watcher synchronously (so closing the fd right after is
-// fine); the handle's memory is freed in its close callback, which does not
-// touch the Device, so the Device may be gone by then.
-void Device::Release() {
-  if (poll_ != nullptr) {
-    polling_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
-    poll_ = nullptr;
-  }
-  if (fd_ >= 0) {
-    close(fd_);
-    fd_ = -1;
-  }
-}
-
-void Device::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-  static_cast<Device*>(handle->data)->OnReadable(status);
-}
-
 bool Device::NextSlab(Napi::Env env) {
   if (reuse_ && pool_next_ < pool_.size()) {
     slab_ref_ = pool_[pool_next_++].get();
-    slab_data_ = slab_ref_->Value().Data();
+    slab_data_ = slab_ref_->data();
     slab_offset_ = 0;
     return true;
   }
-  Napi::Buffer<uint8_t> slab = Napi::Buffer<uint8_t>::New(env, kSlabSize);
-  if (env.IsExceptionPending()) {
+  Slab fresh;
+  if (!fresh.Allocate(env, kSlabSize)) {
     env.GetAndClearPendingException();
     return false;
   }
   if (reuse_) {
-    pool_.push_back(std::make_unique<Napi::Reference<Napi::Buffer<uint8_t>>>(Napi::Persistent(slab)));
+    pool_.push_back(std::make_unique<Slab>(std::move(fresh)));
     slab_ref_ = pool_[pool_next_++].get();
   } else {
-    slab_ = Napi::Persistent(slab);
+    slab_ = std::move(fresh);
     slab_ref_ = &slab_;
   }
-  slab_data_ = slab.Data();
+  slab_data_ = slab_ref_->data();
   slab_offset_ = 0;
   return true;
 }
 
-void Device::OnReadable(int status) {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  if (status < 0) {
-    StopPolling();
-    Call(env, "onerror", {Napi::Number::New(env, -status), Napi::String::New(env, "poll")});
-    return;
-  }
-
+void Device::OnReadable(Napi::Env env) {
   if (reuse_) {
     // JS is done with the previous wake-up's views: start over in the first slab.
     pool_next_ = 0;
@@ -279,25 +186,7 @@ void Device::OnReadable(int status) {
   if (count > 0) Call(env, "onread", {slabs, Napi::Number::New(env, count)});
   // The callback may have closed the device; a read error ends reading, as
   // the fd would stay readable and fail again on every loop iteration.
-  if (err != 0 && fd_ >= 0) {
-    StopPolling();
-    Call(env, "onerror", {Napi::Number::New(env, err), Napi::String::New(env, "read")});
-  }
-}
-
-// Calls a function property of the wrapper. An exception from JS is raised as
-// an uncaught exception, as for any other event handler, instead of being
-// left pending (and lost) on the environment.
-void Device::Call(Napi::Env env, const char* property, const std::initializer_list<napi_value>& args) {
-  Napi::Object self = Value();
-  Napi::Value fn = self.Get(property);
-  if (!env.IsExceptionPending() && fn.IsFunction()) {
-    fn.As<Napi::Function>().MakeCallback(self, args, *async_);
-  }
-  if (env.IsExceptionPending()) {
-    Napi::Error error = env.GetAndClearPendingException();
-    napi_fatal_exception(env, error.Value());
-  }
+  if (err != 0 && fd_ >= 0) Fail(env, err, "read");
 }
 
 int Device::WriteOne(const uint8_t* data, size_t length, bool add_header) {

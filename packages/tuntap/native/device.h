@@ -15,23 +15,22 @@
 // ArrayBuffer V8 counts as external memory, and at gigabit rates that churn
 // set off a full mark-compact several times a second.
 //
-// Lifetime: while polling, the wrapper holds a strong reference to itself
-// (an active device keeps emitting, like a socket). Paused or closed, it is
-// weak, and if it is collected unclosed the destructor releases the handle
-// and the fd.
+// Polling, callbacks, the meta / stats arrays and the lifetime: PolledFd.
 #pragma once
 
 #include <napi.h>
-#include <uv.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "polled-fd.h"
+#include "slab.h"
+
 namespace tuntap {
 
-class Device : public Napi::ObjectWrap<Device> {
+class Device : public PolledFd<Device> {
  public:
   static Napi::Function Define(Napi::Env env);
 
@@ -39,14 +38,11 @@ class Device : public Napi::ObjectWrap<Device> {
   // With offload the queue is opened with IFF_VNET_HDR (a 10-byte virtio_net_hdr
   // before every packet read or written) and TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6.
   explicit Device(const Napi::CallbackInfo& info);
-  ~Device() override;
 
  private:
+  friend class PolledFd<Device>;
+
   Napi::Value Name(const Napi::CallbackInfo& info);
-  Napi::Value Meta(const Napi::CallbackInfo& info);
-  Napi::Value Stats(const Napi::CallbackInfo& info);
-  void Start(const Napi::CallbackInfo& info);
-  void Stop(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value WriteMany(const Napi::CallbackInfo& info);
@@ -54,38 +50,24 @@ class Device : public Napi::ObjectWrap<Device> {
   void SetMac(const Napi::CallbackInfo& info);
   void SetUp(const Napi::CallbackInfo& info);
 
-  static void OnPoll(uv_poll_t* handle, int status, int events);
-  void OnReadable(int status);
+  // One wake-up: read(2) until EAGAIN or `batch` packets.
+  void OnReadable(Napi::Env env);
   bool NextSlab(Napi::Env env);
-  void Call(Napi::Env env, const char* property, const std::initializer_list<napi_value>& args);
   // add_header: on an offload device, write a zero virtio_net_hdr before `data`.
   int WriteOne(const uint8_t* data, size_t length, bool add_header);
-  void StopPolling();
-  void Release();
 
-  int fd_ = -1;
-  uv_poll_t* poll_ = nullptr;
-  bool polling_ = false;
   bool offload_ = false;
   uint32_t batch_ = 64;
   std::string name_;
-  std::unique_ptr<Napi::AsyncContext> async_;
 
   // The slab being filled: slab_ itself, or one of pool_ with `reuse`.
-  Napi::Reference<Napi::Buffer<uint8_t>>* slab_ref_ = nullptr;
-  Napi::Reference<Napi::Buffer<uint8_t>> slab_;
+  Slab* slab_ref_ = nullptr;
+  Slab slab_;
   uint8_t* slab_data_ = nullptr;
   size_t slab_offset_ = 0;
   bool reuse_ = false;
-  std::vector<std::unique_ptr<Napi::Reference<Napi::Buffer<uint8_t>>>> pool_;
+  std::vector<std::unique_ptr<Slab>> pool_;
   size_t pool_next_ = 0;
-
-  Napi::Reference<Napi::Uint32Array> meta_;
-  uint32_t* meta_data_ = nullptr;
-  // rxPackets, rxBytes, txPackets, txBytes, txDropped: shared with JS so the
-  // hot path counts into memory and JS reads it only when asked.
-  Napi::Reference<Napi::Float64Array> stats_;
-  double* stats_data_ = nullptr;
 };
 
 }  // namespace tuntap

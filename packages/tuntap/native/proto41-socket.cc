@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "bytes.h"
 #include "errno-error.h"
 
 namespace tuntap {
@@ -18,16 +19,8 @@ constexpr uint32_t kSendChunk = 256;
 // An outer IPv4 header is 20..60 bytes; the inner IPv6 header alone is 40.
 constexpr size_t kMinOuter = 20 + 40;
 
+// The `stats` array; `meta` holds (offset, length, source, destination) per inner packet.
 enum StatIndex { kRxPackets, kRxBytes, kTxPackets, kTxBytes, kTxDropped, kRxBad, kStatCount };
-
-bool BytesOf(napi_env env, napi_value value, const uint8_t** data, size_t* length) {
-  napi_typedarray_type type;
-  void* raw = nullptr;
-  if (napi_get_typedarray_info(env, value, &type, length, &raw, nullptr, nullptr) != napi_ok) return false;
-  if (type != napi_uint8_array) return false;
-  *data = static_cast<const uint8_t*>(raw);
-  return true;
-}
 
 int SetInt(int fd, int level, int name, int value) {
   return setsockopt(fd, level, name, &value, sizeof(value)) < 0 ? errno : 0;
@@ -47,7 +40,7 @@ Napi::Function Proto41Socket::Define(Napi::Env env) {
                      });
 }
 
-Proto41Socket::Proto41Socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Proto41Socket>(info) {
+Proto41Socket::Proto41Socket(const Napi::CallbackInfo& info) : PolledFd<Proto41Socket>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 6) {
     Napi::TypeError::New(env, "Proto41Socket(batch, slot, ttl, bufferBytes, local, remote)").ThrowAsJavaScriptException();
@@ -114,107 +107,21 @@ Proto41Socket::Proto41Socket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     return;
   }
 
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-    close(fd);
-    ThrowErrno(env, EINVAL, "uv_default_loop");
-    return;
-  }
-  auto* poll = new uv_poll_t;
-  int rc = uv_poll_init(loop, poll, fd);
-  if (rc != 0) {
-    delete poll;
-    close(fd);
-    ThrowErrno(env, -rc, "uv_poll_init");
-    return;
-  }
-  poll->data = this;
-  poll_ = poll;
-  fd_ = fd;
-
-  Napi::Buffer<uint8_t> slab = Napi::Buffer<uint8_t>::New(env, slot_ * batch_);
-  Napi::Uint32Array meta = Napi::Uint32Array::New(env, 4 * static_cast<size_t>(batch_));
-  Napi::Float64Array stats = Napi::Float64Array::New(env, kStatCount);
-  if (env.IsExceptionPending()) return;  // destructor releases fd and handle
-  slab_data_ = slab.Data();
-  slab_ = Napi::Persistent(slab);
-  meta_data_ = meta.Data();
-  stats_data_ = stats.Data();
-  meta_ = Napi::Persistent(meta);
-  stats_ = Napi::Persistent(stats);
+  if (!Attach(env, fd, 4 * static_cast<size_t>(batch_), kStatCount, "Proto41Socket")) return;
+  if (!slab_.Allocate(env, slot_ * batch_)) return;  // the destructor releases fd and handle
   rx_msgs_.resize(batch_);
   rx_iov_.resize(batch_);
   for (uint32_t i = 0; i < batch_; ++i) {
-    rx_iov_[i].iov_base = slab_data_ + i * slot_;
+    rx_iov_[i].iov_base = slab_.data() + i * slot_;
     rx_iov_[i].iov_len = slot_;
     std::memset(&rx_msgs_[i], 0, sizeof(mmsghdr));
     rx_msgs_[i].msg_hdr.msg_iov = &rx_iov_[i];
     rx_msgs_[i].msg_hdr.msg_iovlen = 1;
   }
   tx_control_.assign(CMSG_SPACE(sizeof(in_pktinfo)), 0);
-  async_ = std::make_unique<Napi::AsyncContext>(env, "Proto41Socket");
 }
 
-Proto41Socket::~Proto41Socket() { Release(); }
-
-Napi::Value Proto41Socket::Meta(const Napi::CallbackInfo& info) {
-  return meta_.IsEmpty() ? info.Env().Undefined() : meta_.Value();
-}
-
-Napi::Value Proto41Socket::Stats(const Napi::CallbackInfo& info) {
-  return stats_.IsEmpty() ? info.Env().Undefined() : stats_.Value();
-}
-
-void Proto41Socket::Start(const Napi::CallbackInfo& info) {
-  if (fd_ < 0 || polling_) return;
-  int rc = uv_poll_start(poll_, UV_READABLE, OnPoll);
-  if (rc != 0) {
-    ThrowErrno(info.Env(), -rc, "uv_poll_start");
-    return;
-  }
-  polling_ = true;
-  Ref();
-}
-
-void Proto41Socket::Stop(const Napi::CallbackInfo&) { StopPolling(); }
-
-void Proto41Socket::StopPolling() {
-  if (!polling_) return;
-  uv_poll_stop(poll_);
-  polling_ = false;
-  Unref();
-}
-
-void Proto41Socket::Close(const Napi::CallbackInfo&) {
-  StopPolling();
-  Release();
-}
-
-void Proto41Socket::Release() {
-  if (poll_ != nullptr) {
-    polling_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
-    poll_ = nullptr;
-  }
-  if (fd_ >= 0) {
-    close(fd_);
-    fd_ = -1;
-  }
-}
-
-void Proto41Socket::OnPoll(uv_poll_t* handle, int status, int /*events*/) {
-  static_cast<Proto41Socket*>(handle->data)->OnReadable(status);
-}
-
-void Proto41Socket::OnReadable(int status) {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  if (status < 0) {
-    StopPolling();
-    Call(env, "onerror", {Napi::Number::New(env, -status), Napi::String::New(env, "poll")});
-    return;
-  }
+void Proto41Socket::OnReadable(Napi::Env env) {
   // One recvmmsg: the slab holds `batch` slots and JS gets them before the next call.
   int n;
   do {
@@ -223,14 +130,13 @@ void Proto41Socket::OnReadable(int status) {
   if (n < 0) {
     int err = errno;
     if (err == EAGAIN || err == EWOULDBLOCK) return;
-    StopPolling();
-    Call(env, "onerror", {Napi::Number::New(env, err), Napi::String::New(env, "recvmmsg")});
+    Fail(env, err, "recvmmsg");
     return;
   }
   uint32_t count = 0;
   for (int i = 0; i < n; ++i) {
     const mmsghdr& m = rx_msgs_[i];
-    const uint8_t* p = slab_data_ + static_cast<size_t>(i) * slot_;
+    const uint8_t* p = slab_.data() + static_cast<size_t>(i) * slot_;
     size_t len = m.msg_len;
     stats_data_[kRxPackets] += 1;
     stats_data_[kRxBytes] += static_cast<double>(len);
@@ -254,18 +160,6 @@ void Proto41Socket::OnReadable(int status) {
   if (count > 0) Call(env, "onread", {slab_.Value(), Napi::Number::New(env, count)});
   // Level-triggered poll: a full batch leaves the rest readable for the next loop turn,
   // so other sockets get their turn in between.
-}
-
-void Proto41Socket::Call(Napi::Env env, const char* property, const std::initializer_list<napi_value>& args) {
-  Napi::Object self = Value();
-  Napi::Value fn = self.Get(property);
-  if (!env.IsExceptionPending() && fn.IsFunction()) {
-    fn.As<Napi::Function>().MakeCallback(self, args, *async_);
-  }
-  if (env.IsExceptionPending()) {
-    Napi::Error error = env.GetAndClearPendingException();
-    napi_fatal_exception(env, error.Value());
-  }
 }
 
 // sendMany(packets: Uint8Array[], dst: number, src: number): number written. dst 0: the

@@ -17,52 +17,42 @@
 // `src` through an IP_PKTINFO control message (a node has several local
 // addresses: the outer source is the one the DTCP client connected to).
 //
-// Lifetime: as tuntap::Device (a strong reference while polling).
+// Polling, callbacks, the meta / stats arrays and the lifetime: PolledFd.
 #pragma once
 
 #include <napi.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <uv.h>
 
 #include <cstdint>
-#include <memory>
 #include <vector>
+
+#include "polled-fd.h"
+#include "slab.h"
 
 namespace tuntap {
 
-class Proto41Socket : public Napi::ObjectWrap<Proto41Socket> {
+class Proto41Socket : public PolledFd<Proto41Socket> {
  public:
   static Napi::Function Define(Napi::Env env);
 
   // new Proto41Socket(batch, slot, ttl, bufferBytes, local, remote): local/remote
   // are IPv4 addresses as unsigned 32-bit numbers (0: any / not connected).
   explicit Proto41Socket(const Napi::CallbackInfo& info);
-  ~Proto41Socket() override;
 
  private:
-  Napi::Value Meta(const Napi::CallbackInfo& info);
-  Napi::Value Stats(const Napi::CallbackInfo& info);
-  void Start(const Napi::CallbackInfo& info);
-  void Stop(const Napi::CallbackInfo& info);
-  void Close(const Napi::CallbackInfo& info);
+  friend class PolledFd<Proto41Socket>;
+
   Napi::Value SendMany(const Napi::CallbackInfo& info);
 
-  static void OnPoll(uv_poll_t* handle, int status, int events);
-  void OnReadable(int status);
-  void Call(Napi::Env env, const char* property, const std::initializer_list<napi_value>& args);
-  void StopPolling();
-  void Release();
+  // One wake-up: one recvmmsg(2) of at most `batch` messages.
+  void OnReadable(Napi::Env env);
 
-  int fd_ = -1;
-  uv_poll_t* poll_ = nullptr;
-  bool polling_ = false;
   uint32_t batch_ = 64;
   size_t slot_ = 0;
-  std::unique_ptr<Napi::AsyncContext> async_;
 
-  Napi::Reference<Napi::Buffer<uint8_t>> slab_;
-  uint8_t* slab_data_ = nullptr;
+  // `batch` slots of `slot` bytes, read into again on every wake-up.
+  Slab slab_;
   std::vector<mmsghdr> rx_msgs_;
   std::vector<iovec> rx_iov_;
 
@@ -71,12 +61,6 @@ class Proto41Socket : public Napi::ObjectWrap<Proto41Socket> {
   std::vector<iovec> tx_iov_;
   sockaddr_in tx_addr_{};
   std::vector<uint8_t> tx_control_;
-
-  Napi::Reference<Napi::Uint32Array> meta_;
-  uint32_t* meta_data_ = nullptr;
-  // rxPackets, rxBytes, txPackets, txBytes, txDropped, rxBad.
-  Napi::Reference<Napi::Float64Array> stats_;
-  double* stats_data_ = nullptr;
 };
 
 }  // namespace tuntap
