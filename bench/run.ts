@@ -27,7 +27,9 @@
  * Per hop (issue 14): --figure hops [same options as first-seconds; --rounds default 2]:
  * tcpdump in the three namespaces during both windows, each ping followed hop by hop
  * through the clients' devices and the underlay, EL and SoftEther paired
- * (bench/lib/hops.ts); writes hops.json into --out.
+ * (bench/lib/hops.ts); writes hops.json into --out. --relays tls,tcp,direct-tls,direct-tcp
+ * adds bare relays (bench/lib/bare-relay.ts: no EL logic; TLS or plain TCP; through a hub
+ * or client to client) as systems of their own, to measure a cheaper carrier and fewer hops.
  * --base-cli PATH (first-seconds, hops): the variant `base` runs the `elink` at PATH (the
  * packages/cli/dist/main.js of another build), so an old build and this one are paired.
  */
@@ -37,7 +39,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { elinkSystem, setBaseCli, TUNING_FLAGS, type TuningVariant } from './lib/elink.js';
-import { hopsBenchmark, hopsTable } from './lib/hops.js';
+import { elinkHopsSystem, hopsBenchmark, hopsTable, type HopsSystem } from './lib/hops.js';
+import { bareRelaySystem, RELAY_PORT } from './lib/bare-relay.js';
 import { firstSecondsBenchmark, summaryTable } from './lib/first-seconds.js';
 import { elinkCrossNodeSystem } from './lib/elink-cluster.js';
 import { ensurePackages } from './lib/install.js';
@@ -76,6 +79,7 @@ const { values: args } = parseArgs({
     pings: { type: 'string' },
     flood: { type: 'string' },
     'base-cli': { type: 'string' },
+    relays: { type: 'string' },
     // Clients without TSO offload (elink connect --no-offload): the "before" figures.
     'no-offload': { type: 'boolean', default: false },
   },
@@ -194,7 +198,13 @@ async function firstSecondsMain(hops: boolean): Promise<void> {
     mkdirSync(outDir, { recursive: true });
     if (hops) {
       process.stderr.write('hops: EL started afresh per round, pings alternating with SoftEther, tcpdump in every namespace …\n');
-      const h = await hopsBenchmark(topo, work, o);
+      const systems: HopsSystem[] = modes.flatMap((m) => variants.map((v) => elinkHopsSystem(m, v)));
+      for (const r of args.relays ? args.relays.split(',') : []) {
+        const m = /^(direct-)?(tls|tcp)$/.exec(r);
+        if (!m) throw new Error(`--relays: unknown relay ${r} (tls, tcp, direct-tls, direct-tcp)`);
+        systems.push({ key: `relay-${r}`, def: bareRelaySystem(m[2] as 'tls' | 'tcp', m[1] !== undefined), isPort: (p) => p === RELAY_PORT, direct: m[1] !== undefined });
+      }
+      const h = await hopsBenchmark(topo, work, { ...o, systems });
       writeFileSync(join(outDir, 'hops.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, ...h }, null, 2) + '\n');
       process.stdout.write(hopsTable(h.rounds) + `\n\nwrote ${join(outDir, 'hops.json')}\n`);
       return;

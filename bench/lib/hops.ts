@@ -23,7 +23,7 @@ import { waitReachable } from './measure.js';
 import { daemon, type Daemon } from './proc.js';
 import { ipv4, readCapture, type Capture, type TcpEvent } from './pcap.js';
 import { softetherSystem } from './softether.js';
-import type { RunningSystem } from './system.js';
+import type { RunningSystem, SystemDef } from './system.js';
 import type { Topology } from './topology.js';
 
 /** SoftEther's listener in the bench (softether.ts); EL's broker listens on 8443. */
@@ -54,8 +54,7 @@ export interface HopsWindow {
 }
 
 export interface HopsRound {
-  mode: 'l2' | 'l3';
-  variant: TuningVariant;
+  system: string;
   round: number;
   cold: HopsWindow;
   warm: HopsWindow;
@@ -68,10 +67,11 @@ export interface HopsResult {
   rounds: HopsRound[];
 }
 
-interface Addrs {
+export interface Addrs {
   c1: number;
   c2: number;
-  srv: number;
+  /** The server's underlay address; undefined: client 2 talks to client 1 directly (no middle hop). */
+  srv: number | undefined;
   /** Tunnel addresses of client 1 and client 2. */
   a1: number;
   a2: number;
@@ -80,7 +80,7 @@ interface Addrs {
 
 /** Times of the data segments src → dst on the system's connection (server port side), sorted. */
 function stream(c: Capture, src: number, dst: number, a: Addrs): number[] {
-  const t = c.tcp.filter((e: TcpEvent) => e.src === src && e.dst === dst && (src === a.srv ? a.isPort(e.sport) : a.isPort(e.dport))).map((e) => e.t);
+  const t = c.tcp.filter((e: TcpEvent) => e.src === src && e.dst === dst && (a.isPort(e.sport) || a.isPort(e.dport))).map((e) => e.t);
   return t.sort((x, y) => x - y);
 }
 
@@ -121,14 +121,17 @@ export function hopStats(c1: Capture, srv: Capture, c2: Capture, a: Addrs): HopS
   const rep1 = echo(c1, 0, a.a2, a.a1);
   const req2 = echo(c2, 8, a.a1, a.a2);
   const rep2 = echo(c2, 0, a.a2, a.a1);
-  const c1Out = stream(c1, a.c1, a.srv, a);
-  const srvIn1 = stream(srv, a.c1, a.srv, a);
-  const srvOut2 = stream(srv, a.srv, a.c2, a);
-  const c2In = stream(c2, a.srv, a.c2, a);
-  const c2Out = stream(c2, a.c2, a.srv, a);
-  const srvIn2 = stream(srv, a.c2, a.srv, a);
-  const srvOut1 = stream(srv, a.srv, a.c1, a);
-  const c1In = stream(c1, a.srv, a.c1, a);
+  // Direct (no server): client 1's segments go to client 2 and back, and the middle hops are 0.
+  const via1 = a.srv ?? a.c2;
+  const via2 = a.srv ?? a.c1;
+  const c1Out = stream(c1, a.c1, via1, a);
+  const srvIn1 = a.srv === undefined ? c1Out : stream(srv, a.c1, a.srv, a);
+  const srvOut2 = a.srv === undefined ? c1Out : stream(srv, a.srv, a.c2, a);
+  const c2In = stream(c2, via2, a.c2, a);
+  const c2Out = stream(c2, a.c2, via2, a);
+  const srvIn2 = a.srv === undefined ? c2Out : stream(srv, a.c2, a.srv, a);
+  const srvOut1 = a.srv === undefined ? c2Out : stream(srv, a.srv, a.c1, a);
+  const c1In = stream(c1, via1, a.c1, a);
   const hops: Record<Hop, number[]> = Object.fromEntries(HOPS.map((h) => [h, []])) as unknown as Record<Hop, number[]>;
   const total: number[] = [];
   let unmatched = 0;
@@ -207,10 +210,26 @@ async function capturedWindow(topo: Topology, dir: string, el: { ns: string; add
   return { ping, el: hopStats(c1, srv, c2, addrs.el), se: hopStats(c1, srv, c2, addrs.se) };
 }
 
+/** One system measured per round against SoftEther: an EL build/variant, or a bare relay. */
+export interface HopsSystem {
+  /** Its name in the results (e.g. "l2/tuned", "relay-tcp"). */
+  key: string;
+  def: SystemDef;
+  /** Its underlay connection's server-side (or listening) port. */
+  isPort: (port: number) => boolean;
+  /** Client 2 talks to client 1 directly: no middle hop. */
+  direct?: boolean;
+}
+
+/** EL in `mode` with `variant`: its switch listens on a port other than SoftEther's and the broker's. */
+export function elinkHopsSystem(mode: 'l2' | 'l3', variant: TuningVariant): HopsSystem {
+  return { key: `${mode}/${variant}`, def: elinkSystem(mode, undefined, false, 'tls', variant), isPort: (p) => p !== SOFTETHER_PORT && p !== BROKER_PORT };
+}
+
 export async function hopsBenchmark(
   topo: Topology,
   work: string,
-  o: { modes: ('l2' | 'l3')[]; variants: TuningVariant[]; rounds: number; pings: number; block: number; flood: number; log: (s: string) => void },
+  o: { systems: HopsSystem[]; rounds: number; pings: number; block: number; flood: number; log: (s: string) => void },
 ): Promise<HopsResult> {
   const [c1, c2] = topo.clients;
   mkdirSync(join(work, 'softether'), { recursive: true });
@@ -224,30 +243,34 @@ export async function hopsBenchmark(
     flood(seTarget, o.flood);
     let k = 0;
     for (let round = 0; round < o.rounds; round++) {
-      for (const mode of o.modes) {
-        const order = round % 2 === 0 ? o.variants : [...o.variants].reverse();
-        for (const variant of order) {
-          const dir = join(work, `hops-${round}-${mode}-${variant}`);
-          mkdirSync(dir, { recursive: true });
-          o.log(`  round ${round + 1}/${o.rounds}, ${mode}, ${variant} …`);
-          let el: RunningSystem | undefined;
+      const order = round % 2 === 0 ? o.systems : [...o.systems].reverse();
+      for (const sys of order) {
+        const dir = join(work, `hops-${round}-${sys.key.replace(/\W/g, '-')}`);
+        mkdirSync(dir, { recursive: true });
+        o.log(`  round ${round + 1}/${o.rounds}, ${sys.key} …`);
+        let el: RunningSystem | undefined;
+        try {
           try {
-            el = await elinkSystem(mode, undefined, false, 'tls', variant).start(topo, dir);
-            const elAddrs: Addrs = { ...underlay, a1: ipv4(el.addresses[0]), a2: ipv4(el.addresses[1]), isPort: (p) => p !== SOFTETHER_PORT && p !== BROKER_PORT };
-            const elTarget = { ns: c1.ns, address: el.addresses[1] };
-            await waitReachable({ roles: {}, from: { ns: c1.ns }, to: { ns: c2.ns, address: el.addresses[1] } });
-            const addrs = { el: elAddrs, se: seAddrs };
-            const cold = await capturedWindow(topo, join(dir, 'cold'), elTarget, seTarget, o.pings, o.block, addrs);
-            flood(elTarget, o.flood);
-            flood(seTarget, Math.round(o.flood / 4));
-            const warm = await capturedWindow(topo, join(dir, 'warm'), elTarget, seTarget, o.pings, o.block, addrs);
-            rounds.push({ mode, variant, round: k++, cold, warm });
-            for (const [name, w] of [['cold', cold], ['warm', warm]] as const) {
-              o.log(`    ${name}: tap→tap EL ${w.el.tapToTap.toFixed(0)} µs (clients ${w.el.clientHops.toFixed(0)}, switch ${w.el.switchHops.toFixed(0)}; ${w.el.matched} echoes), SoftEther ${w.se.tapToTap.toFixed(0)} µs (clients ${w.se.clientHops.toFixed(0)}, server ${w.se.switchHops.toFixed(0)}; ${w.se.matched})`);
-            }
-          } finally {
-            await el?.stop();
+            el = await sys.def.start(topo, dir);
+          } catch (err) {
+            // One system that does not come up costs its round, not the run.
+            o.log(`    ${sys.key} did not come up: ${(err as Error).message.split('\n')[0]}`);
+            continue;
           }
+          const elAddrs: Addrs = { ...underlay, srv: sys.direct ? undefined : underlay.srv, a1: ipv4(el.addresses[0]), a2: ipv4(el.addresses[1]), isPort: sys.isPort };
+          const elTarget = { ns: c1.ns, address: el.addresses[1] };
+          await waitReachable({ roles: {}, from: { ns: c1.ns }, to: { ns: c2.ns, address: el.addresses[1] } });
+          const addrs = { el: elAddrs, se: seAddrs };
+          const cold = await capturedWindow(topo, join(dir, 'cold'), elTarget, seTarget, o.pings, o.block, addrs);
+          flood(elTarget, o.flood);
+          flood(seTarget, Math.round(o.flood / 4));
+          const warm = await capturedWindow(topo, join(dir, 'warm'), elTarget, seTarget, o.pings, o.block, addrs);
+          rounds.push({ system: sys.key, round: k++, cold, warm });
+          for (const [name, w] of [['cold', cold], ['warm', warm]] as const) {
+            o.log(`    ${name}: tap→tap ${w.el.tapToTap.toFixed(0)} µs (clients ${w.el.clientHops.toFixed(0)}, middle ${w.el.switchHops.toFixed(0)}; ${w.el.matched} echoes), SoftEther ${w.se.tapToTap.toFixed(0)} µs (clients ${w.se.clientHops.toFixed(0)}, server ${w.se.switchHops.toFixed(0)}; ${w.se.matched})`);
+          }
+        } finally {
+          await el?.stop();
         }
       }
     }
@@ -274,11 +297,11 @@ const LABELS: Record<Hop, string> = {
 /** Medians over the rounds of each hop's median, per mode/variant and window. */
 export function hopsTable(rounds: readonly HopsRound[]): string {
   const lines: string[] = [];
-  const keys = [...new Set(rounds.map((r) => `${r.mode}/${r.variant}`))];
+  const keys = [...new Set(rounds.map((r) => r.system))];
   const f = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : '–');
   for (const key of keys) {
-    const rs = rounds.filter((r) => `${r.mode}/${r.variant}` === key);
-    lines.push(`\n${key}, median µs over ${rs.length} round(s): EL cold | SoftEther cold | EL warm | SoftEther warm`);
+    const rs = rounds.filter((r) => r.system === key);
+    lines.push(`\n${key}, median µs over ${rs.length} round(s): it cold | SoftEther cold | it warm | SoftEther warm`);
     const row = (label: string, get: (s: HopStats) => number) => {
       const m = (w: 'cold' | 'warm', who: 'el' | 'se') => median(rs.map((r) => get(r[w][who])));
       lines.push(`  ${label.padEnd(28)} ${f(m('cold', 'el')).padStart(6)} ${f(m('cold', 'se')).padStart(6)} ${f(m('warm', 'el')).padStart(6)} ${f(m('warm', 'se')).padStart(6)}`);

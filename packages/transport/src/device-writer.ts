@@ -9,13 +9,32 @@ import { RecordType } from '@elink/protocol';
 import type { TunTapDevice } from '@elink/tuntap';
 import type { Writer } from './writer.js';
 
+export interface DeviceWriterOptions {
+  /** After each write, read what the device has queued at once (TunTapDevice.readNow):
+   * the kernel's answers to what was written (a ping's echo, TCP ACKs) then leave in the
+   * same turn. For the kernel client, whose device's listener writes what it reads. */
+  readAfterWrite?: boolean;
+}
+
 export class DeviceWriter implements Writer {
   readonly framesOnly = true;
   private readonly run: Buffer[] = [];
+  private readonly readAfterWrite: boolean;
 
-  constructor(readonly device: TunTapDevice) {}
+  constructor(
+    readonly device: TunTapDevice,
+    opts: DeviceWriterOptions = {},
+  ) {
+    this.readAfterWrite = opts.readAfterWrite === true;
+  }
 
-  write(types: readonly number[], payloads: readonly Buffer[], _bytes: number): number {
+  write(types: readonly number[], payloads: readonly Buffer[], bytes: number): number {
+    const refused = this.writeFrames(types, payloads, bytes);
+    if (this.readAfterWrite) this.device.readNow();
+    return refused;
+  }
+
+  private writeFrames(types: readonly number[], payloads: readonly Buffer[], _bytes: number): number {
     const n = payloads.length;
     const device = this.device;
     if (device.closed) return n;
