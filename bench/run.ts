@@ -14,7 +14,7 @@
  * Reconnect storm: --storm-sessions N (default 10,000), --storm-modes reuse,device,password
  * (how returning sessions are admitted; default all three, one storm each), --storm-seconds
  * N (how long to wait for all to be back, default 120).
- * Profiling: --profile DIR --figure tcp1|ping [--only elink-l2|elink-l3] runs only that
+ * Profiling: --profile DIR --figure tcp1|ping|udp64 [--only elink-l2|elink-l3] runs only that
  * figure with the server and both clients under `node --cpu-prof` and prints the top
  * functions by self time of each process (profiles stay in DIR/<role>/); --figure setup
  * [--sessions N, default 5000] profiles the switch while the scale test connects; --figure
@@ -129,7 +129,7 @@ async function measureSystem(topo: Topology, def: SystemDef, packages: string[],
 }
 
 /** --profile: one figure per system, processes profiled, top functions printed. */
-async function profileMain(dir: string, figure: 'tcp1' | 'ping' | 'setup' | 'setups'): Promise<void> {
+async function profileMain(dir: string, figure: 'tcp1' | 'ping' | 'udp64' | 'setup' | 'setups'): Promise<void> {
   if (figure === 'setups') {
     const r = await setupBenchmark({ sessions: Number(args.setups ?? 3000), profileDir: join(dir, 'server') });
     for (const p of r.phases) process.stdout.write(`${p.admission}: ${p.sessionsUp} up, ${p.failed} failed, ${p.setupsPerSwitchCpuSecond.toFixed(0)} per switch CPU-second (profiled)\n`);
@@ -148,7 +148,7 @@ async function profileMain(dir: string, figure: 'tcp1' | 'ping' | 'setup' | 'set
   }
 }
 
-async function profileSystems(figure: 'tcp1' | 'ping'): Promise<void> {
+async function profileSystems(figure: 'tcp1' | 'ping' | 'udp64'): Promise<void> {
   const topo = createTopology();
   const work = mkdtempSync(join(tmpdir(), 'elink-bench-'));
   try {
@@ -224,7 +224,7 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces, TAP/TUN devices)');
   if (args.figure === 'first-seconds' || args.figure === 'hops') return firstSecondsMain(args.figure === 'hops');
   if (args.profile) {
-    const figure = args.figure === 'ping' || args.figure === 'setup' || args.figure === 'setups' ? args.figure : 'tcp1';
+    const figure = args.figure === 'ping' || args.figure === 'udp64' || args.figure === 'setup' || args.figure === 'setups' ? args.figure : 'tcp1';
     return profileMain(args.profile, figure);
   }
   const results: Results = {

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { elinkSystem, type TuningVariant } from './elink.js';
 import { flood, pairedWindow, type WindowPair } from './first-seconds.js';
 import { waitReachable } from './measure.js';
-import { daemon, type Daemon } from './proc.js';
+import { daemon, sleep, type Daemon } from './proc.js';
 import { ipv4, readCapture, type Capture, type TcpEvent } from './pcap.js';
 import { softetherSystem } from './softether.js';
 import type { RunningSystem, SystemDef } from './system.js';
@@ -201,6 +201,9 @@ async function capturedWindow(topo: Topology, dir: string, el: { ns: string; add
   let ping: WindowPair;
   try {
     ping = pairedWindow(el, se, pings, block);
+    // tcpdump reads the kernel's capture ring in blocks: let the last one be handed over
+    // before it is stopped (without this the window's last block of pings went missing).
+    await sleep(1000);
   } finally {
     await cap.stop();
   }

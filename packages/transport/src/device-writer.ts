@@ -10,11 +10,18 @@ import type { TunTapDevice } from '@elink/tuntap';
 import type { Writer } from './writer.js';
 
 export interface DeviceWriterOptions {
-  /** After each write, read what the device has queued at once (TunTapDevice.readNow):
-   * the kernel's answers to what was written (a ping's echo, TCP ACKs) then leave in the
-   * same turn. For the kernel client, whose device's listener writes what it reads. */
+  /** After a write of lone small frames (at most LONE_FRAMES, each at most LONE_BYTES),
+   * read what the device has queued at once (TunTapDevice.readNow): the kernel's answer
+   * (a ping's echo, a call's reply) then leaves in the same turn, not a pass of the event
+   * loop later. Not after bulk writes: there the answers are TCP ACKs, which the next
+   * poll batches into one TLS write instead of one per read. For the kernel client, whose
+   * device's listener writes what it reads. */
   readAfterWrite?: boolean;
 }
+
+/** What counts as lone small frames for readAfterWrite: a ping is 98 bytes, a voice packet ~200. */
+export const LONE_FRAMES = 4;
+export const LONE_BYTES = 512;
 
 export class DeviceWriter implements Writer {
   readonly framesOnly = true;
@@ -30,7 +37,7 @@ export class DeviceWriter implements Writer {
 
   write(types: readonly number[], payloads: readonly Buffer[], bytes: number): number {
     const refused = this.writeFrames(types, payloads, bytes);
-    if (this.readAfterWrite) this.device.readNow();
+    if (this.readAfterWrite && lone(payloads)) this.device.readNow();
     return refused;
   }
 
@@ -72,5 +79,11 @@ export class DeviceWriter implements Writer {
 
 function allOf(types: readonly number[], t: number): boolean {
   for (let i = 0; i < types.length; i++) if (types[i] !== t) return false;
+  return true;
+}
+
+function lone(payloads: readonly Buffer[]): boolean {
+  if (payloads.length > LONE_FRAMES) return false;
+  for (let i = 0; i < payloads.length; i++) if (payloads[i].length > LONE_BYTES) return false;
   return true;
 }
