@@ -120,8 +120,7 @@ export class KernelClient extends EventEmitter {
       );
       device.on('error', (err: Error) => logger.error({ err: err.message, ifname: device.name }, 'device read error'));
       this.device = device;
-      // Read after write: the kernel's answers (a ping's echo, TCP ACKs) leave in the same turn (issue 14).
-      this.deviceQueue = new OutputQueue(new DeviceWriter(device, { readAfterWrite: true }), { scheduler: this.scheduler });
+      this.deviceQueue = new OutputQueue(new DeviceWriter(device), { scheduler: this.scheduler });
       this.netconf = new InterfaceConfig(device.name);
       const before = this.opts.beforeConfigure;
       if (before) await before().catch(() => undefined);

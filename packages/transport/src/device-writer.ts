@@ -9,39 +9,13 @@ import { RecordType } from '@elink/protocol';
 import type { TunTapDevice } from '@elink/tuntap';
 import type { Writer } from './writer.js';
 
-export interface DeviceWriterOptions {
-  /** After a write of lone small frames (at most LONE_FRAMES, each at most LONE_BYTES),
-   * read what the device has queued at once (TunTapDevice.readNow): the kernel's answer
-   * (a ping's echo, a call's reply) then leaves in the same turn, not a pass of the event
-   * loop later. Not after bulk writes: there the answers are TCP ACKs, which the next
-   * poll batches into one TLS write instead of one per read. For the kernel client, whose
-   * device's listener writes what it reads. */
-  readAfterWrite?: boolean;
-}
-
-/** What counts as lone small frames for readAfterWrite: a ping is 98 bytes, a voice packet ~200. */
-export const LONE_FRAMES = 4;
-export const LONE_BYTES = 512;
-
 export class DeviceWriter implements Writer {
   readonly framesOnly = true;
   private readonly run: Buffer[] = [];
-  private readonly readAfterWrite: boolean;
 
-  constructor(
-    readonly device: TunTapDevice,
-    opts: DeviceWriterOptions = {},
-  ) {
-    this.readAfterWrite = opts.readAfterWrite === true;
-  }
+  constructor(readonly device: TunTapDevice) {}
 
-  write(types: readonly number[], payloads: readonly Buffer[], bytes: number): number {
-    const refused = this.writeFrames(types, payloads, bytes);
-    if (this.readAfterWrite && lone(payloads)) this.device.readNow();
-    return refused;
-  }
-
-  private writeFrames(types: readonly number[], payloads: readonly Buffer[], _bytes: number): number {
+  write(types: readonly number[], payloads: readonly Buffer[], _bytes: number): number {
     const n = payloads.length;
     const device = this.device;
     if (device.closed) return n;
@@ -79,11 +53,5 @@ export class DeviceWriter implements Writer {
 
 function allOf(types: readonly number[], t: number): boolean {
   for (let i = 0; i < types.length; i++) if (types[i] !== t) return false;
-  return true;
-}
-
-function lone(payloads: readonly Buffer[]): boolean {
-  if (payloads.length > LONE_FRAMES) return false;
-  for (let i = 0; i < payloads.length; i++) if (payloads[i].length > LONE_BYTES) return false;
   return true;
 }

@@ -47,7 +47,6 @@ Napi::Function Device::Define(Napi::Env env) {
                          InstanceMethod("close", &Device::Close),
                          InstanceMethod("write", &Device::Write),
                          InstanceMethod("writeMany", &Device::WriteMany),
-                         InstanceMethod("readNow", &Device::ReadNow),
                          InstanceMethod("setMtu", &Device::SetMtu),
                          InstanceMethod("setMac", &Device::SetMac),
                          InstanceMethod("setUp", &Device::SetUp),
@@ -150,7 +149,7 @@ void Device::OnReadable(Napi::Env env) {
     pool_next_ = 0;
     slab_data_ = nullptr;
   }
-  Napi::Array slabs;  // made on the first packet: a readNow() that finds nothing allocates nothing
+  Napi::Array slabs = Napi::Array::New(env);
   uint32_t slab_count = 0;
   int64_t current = -1;  // index of the current slab in `slabs`, once a packet lands in it
   uint32_t count = 0;
@@ -171,7 +170,6 @@ void Device::OnReadable(Napi::Env env) {
     }
     if (n == 0) break;
     if (current < 0) {
-      if (slabs.IsEmpty()) slabs = Napi::Array::New(env);
       slabs.Set(slab_count, slab_ref_->Value());
       current = slab_count++;
     }
@@ -221,11 +219,6 @@ int Device::WriteOne(const uint8_t* data, size_t length, bool add_header) {
 }
 
 // Returns 0 or the errno of the failed write.
-void Device::ReadNow(const Napi::CallbackInfo& info) {
-  if (fd_ < 0 || !polling()) return;
-  OnReadable(info.Env());
-}
-
 Napi::Value Device::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const uint8_t* data = nullptr;

@@ -46,10 +46,6 @@ class Device : public PolledFd<Device> {
   void Close(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value WriteMany(const Napi::CallbackInfo& info);
-  // One wake-up's work now, without waiting for the poll (nothing if paused or
-  // closed): after a write, the kernel's answer to it (a ping's echo, a TCP ACK)
-  // is often queued already.
-  void ReadNow(const Napi::CallbackInfo& info);
   void SetMtu(const Napi::CallbackInfo& info);
   void SetMac(const Napi::CallbackInfo& info);
   void SetUp(const Napi::CallbackInfo& info);

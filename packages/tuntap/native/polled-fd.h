@@ -83,8 +83,6 @@ class PolledFd : public Napi::ObjectWrap<Derived> {
 
   void Stop(const Napi::CallbackInfo&) { StopPolling(); }
 
-  bool polling() const { return polling_; }
-
   void Close(const Napi::CallbackInfo&) {
     StopPolling();
     Release();

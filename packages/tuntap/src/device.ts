@@ -36,8 +36,6 @@ export class TunTapDevice extends EventEmitter<TunTapDeviceEvents> {
   readonly #stats: Float64Array;
   #closed = false;
   #paused = false;
-  /** Inside an 'packets' listener: readNow() then does nothing (the views would be reused). */
-  #reading = false;
 
   private constructor(native: NativeDevice, mode: DeviceMode, offload: boolean) {
     super();
@@ -102,15 +100,6 @@ export class TunTapDevice extends EventEmitter<TunTapDeviceEvents> {
    * virtio_net_hdr (no GSO, checksum complete) goes before each (writev, no copy). */
   writeManyPlain(packets: readonly Buffer[]): number {
     return this.#native.writeMany(packets, true);
-  }
-
-  /** Reads what the kernel has queued now ('packets' before it returns), instead of at the
-   * next poll: after a write whose answer the kernel queues at once (a ping's echo, a TCP
-   * ACK) that answer leaves in the same turn, not one pass of the event loop later
-   * (issue 14). Nothing while paused or closed, or from inside a 'packets' listener. */
-  readNow(): void {
-    if (this.#reading || this.#paused || this.#closed) return;
-    this.#native.readNow();
   }
 
   setMtu(mtu: number): void {
@@ -184,12 +173,7 @@ export class TunTapDevice extends EventEmitter<TunTapDeviceEvents> {
       const offset = meta[j + 1];
       packets[i] = slabs[meta[j]].subarray(offset, offset + meta[j + 2]);
     }
-    this.#reading = true;
-    try {
-      this.emit('packets', packets);
-    } finally {
-      this.#reading = false;
-    }
+    this.emit('packets', packets);
   }
 
   #onError(errno: number, syscall: string): void {

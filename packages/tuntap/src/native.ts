@@ -17,8 +17,6 @@ export interface NativeDevice {
   /** 0, or the errno of the failed write(2). addHeader: prepend a zero virtio_net_hdr (offload devices). */
   write(packet: Uint8Array, addHeader?: boolean): number;
   writeMany(packets: readonly Uint8Array[], addHeader?: boolean): number;
-  /** One wake-up's reads now (onread if anything was queued); nothing while stopped or closed. */
-  readNow(): void;
   setMtu(mtu: number): void;
   setMac(mac: Uint8Array): void;
   setUp(up: boolean): void;

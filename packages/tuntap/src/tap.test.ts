@@ -96,44 +96,6 @@ describe.skipIf(kernelSkipReason !== undefined)(`TAP device on the real kernel${
     expect(echo.payload).toEqual(payload);
   });
 
-  it("readNow() hands over the kernel's answer to a write before it returns; not while paused, not from inside a listener", async () => {
-    const dev = openTap();
-    ip('neigh', 'replace', PEER_IP, 'lladdr', '02:e1:00:fa:00:02', 'dev', dev.name, 'nud', 'permanent');
-    const replies: number[] = [];
-    let calls = 0;
-    dev.on('packets', (packets) => {
-      calls++;
-      for (const p of packets) {
-        if (p.length < 14 || p.readUInt16BE(12) !== 0x0800) continue;
-        const echo = parseIcmpEcho(p.subarray(14));
-        if (echo?.type === 0) replies.push(echo.seq);
-      }
-      // From inside the listener: nothing (the views of this call would be read over).
-      const before = calls;
-      dev.readNow();
-      expect(calls).toBe(before);
-    });
-    const send = (seq: number) => {
-      const request = icmpEchoRequest(PEER_IP, DEVICE_IP, 0x4321, seq, Buffer.from('read now'));
-      expect(dev.write(ethernet(Buffer.from(DEVICE_MAC.split(':').map((h) => parseInt(h, 16))), PEER_MAC, 0x0800, request))).toBe(true);
-    };
-    send(1);
-    dev.readNow();
-    // The kernel answered inside write(2): the reply came through readNow, no loop turn between.
-    expect(replies).toEqual([1]);
-    dev.pause();
-    send(2);
-    dev.readNow();
-    expect(replies).toEqual([1]);
-    dev.resume();
-    const deadline = Date.now() + 3000;
-    while (replies.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(replies).toEqual([1, 2]);
-    dev.close();
-    dev.readNow(); // closed: nothing, no throw
-    expect(replies).toEqual([1, 2]);
-  });
-
   it('with reuseBuffers reads every wake-up into the same memory; without, into fresh memory', async () => {
     for (const reuse of [true, false]) {
       const name = uniqueName();
