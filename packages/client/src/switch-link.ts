@@ -410,15 +410,6 @@ export class SwitchLink extends EventEmitter {
     if (this.closed) return;
     for (let i = 0; i < frames.length; i++) this.queue.push(RecordType.FRAME, frames[i]);
     this.queue.flush();
-    this.flushed();
-  }
-
-  /** After a write outside a TLS read (a device read): the queue is empty, but still on
-   * the scheduler's dirty list, and its setImmediate armed for nothing; flushNow() takes
-   * it off (and clears the setImmediate when nothing else is dirty) — one pass of the
-   * loop into JS less per lone packet (issue 14). */
-  private flushed(): void {
-    this.scheduler.flushNow();
   }
 
   /**
@@ -448,7 +439,6 @@ export class SwitchLink extends EventEmitter {
       }
     }
     q.flush();
-    this.flushed();
   }
 
   get isClosed(): boolean {

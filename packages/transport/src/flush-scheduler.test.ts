@@ -71,31 +71,4 @@ describe('FlushScheduler', () => {
     await nextTurn();
     expect(log).toEqual(['broken', 'fine']);
   });
-
-  it('clears the tick flush when flushNow() leaves nothing dirty, and keeps it while a queue is still dirty', async () => {
-    const s = new FlushScheduler();
-    const log: string[] = [];
-    let ran = 0;
-    const counting: Flushable = { flushPending: false, flush: () => void ran++, wantsFlushNow: () => true };
-    s.schedule(counting);
-    expect(s.armed).toBe(true);
-    s.flushNow();
-    expect(ran).toBe(1);
-    expect(s.armed).toBe(false);
-    await nextTurn();
-    expect(ran).toBe(1); // no second, empty flush in the check phase
-    // A busy queue stays dirty: the tick's flush stays armed and runs.
-    const busy = flushable(false, log, 'busy');
-    s.schedule(busy);
-    s.schedule(counting);
-    s.flushNow();
-    expect(s.armed).toBe(true);
-    await nextTurn();
-    expect(log).toEqual(['busy']);
-    expect(s.armed).toBe(false);
-    // Scheduled again after a cleared flush: armed anew, and it runs.
-    s.schedule(counting);
-    await nextTurn();
-    expect(ran).toBe(3);
-  });
 });

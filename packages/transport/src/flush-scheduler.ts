@@ -11,11 +11,7 @@
  *                          then the arena is recycled.
  *
  * setImmediate (not a microtask) so that all reads of the current I/O phase are batched
- * into the same flush. When flushNow() leaves no queue dirty (a lone packet: the common
- * case on a client, and on a switch between bursts) the setImmediate is cleared: it would
- * find nothing to write, and it costs a pass of the loop's check phase into JS (and a
- * poll that does not block) right when the next packet — a ping's reply, already queued
- * by the kernel — is waiting (issue 14).
+ * into the same flush.
  */
 import { RecyclingArena } from './scratch-buffer.js';
 
@@ -35,8 +31,7 @@ export class FlushScheduler {
   readonly arena = new RecyclingArena();
   private dirty: Flushable[] = [];
   private spare: Flushable[] = [];
-  /** The armed setImmediate, if any (cleared when a flushNow() left nothing dirty). */
-  private immediate: NodeJS.Immediate | undefined;
+  private scheduled = false;
   private draining = false;
   private readonly run = (): void => this.flushAll();
 
@@ -44,7 +39,10 @@ export class FlushScheduler {
     if (p.flushPending) return;
     p.flushPending = true;
     this.dirty.push(p);
-    if (this.immediate === undefined) this.immediate = setImmediate(this.run);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.run);
+    }
   }
 
   /** Flushes now every dirty queue whose writer is idle. Called at the end of each input
@@ -56,7 +54,7 @@ export class FlushScheduler {
   }
 
   private flushAll(): void {
-    this.immediate = undefined;
+    this.scheduled = false;
     this.drain(false);
   }
 
@@ -90,18 +88,7 @@ export class FlushScheduler {
     // into a write (or dropped), so its memory is free again. After a flushNow() too:
     // a client whose device takes each read's frames at once reuses the same few
     // slabs read after read instead of walking through all of them every tick.
-    if (this.dirty.length === 0) {
-      this.arena.recycle();
-      if (this.immediate !== undefined) {
-        clearImmediate(this.immediate);
-        this.immediate = undefined;
-      }
-    }
-  }
-
-  /** Whether a tick's flush is armed (tests). */
-  get armed(): boolean {
-    return this.immediate !== undefined;
+    if (this.dirty.length === 0) this.arena.recycle();
   }
 }
 
