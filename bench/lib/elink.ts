@@ -44,9 +44,9 @@ function logLine(out: string, msg: string): Record<string, unknown> | undefined 
   return undefined;
 }
 
-/** Start-up tuning (issue 14): all of it (the default), none, only the warm-up, only the GC part. */
-/** `base`: all of it, with the `elink` of another build (--base-cli): an old build and
- * this one measured paired. */
+/** Start-up tuning (issue 14): all of it (the default), none, only the warm-up, only the GC
+ * part; `base`: all of it, with the `elink` of another build (--base-cli), so an old build
+ * and this one are measured paired. */
 export type TuningVariant = 'tuned' | 'untuned' | 'warm-up-only' | 'gc-only' | 'base';
 export const TUNING_FLAGS: Record<TuningVariant, string[]> = {
   tuned: [],
