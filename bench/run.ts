@@ -18,7 +18,7 @@
  * --storm-order listed (the sessions try the nodes in the listed order, as clients did before
  * reconnect-order.ts; default spread), --storm-profile DIR (the surviving switches under `node --cpu-prof`, their top functions reported), --storm-seconds
  * N (how long to wait for all to be back, default 120).
- * Profiling: --profile DIR --figure tcp1|ping [--only elink-l2|elink-l3] runs only that
+ * Profiling: --profile DIR --figure tcp1|ping|udp64 [--only elink-l2|elink-l3] runs only that
  * figure with the server and both clients under `node --cpu-prof` and prints the top
  * functions by self time of each process (profiles stay in DIR/<role>/); --figure setup
  * [--sessions N, default 5000] profiles the switch while the scale test connects; --figure
@@ -28,13 +28,23 @@
  * [--pings N, default 200] [--flood N, default 10000]: ping right after the EL clients start
  * and again after a flood, paired against SoftEther (bench/lib/first-seconds.ts); writes
  * first-seconds.json into --out.
+ * Per hop (issue 14): --figure hops [same options as first-seconds; --rounds default 2]:
+ * tcpdump in the three namespaces during both windows, each ping followed hop by hop
+ * through the clients' devices and the underlay, EL and SoftEther paired
+ * (bench/lib/hops.ts); writes hops.json into --out. --relays tls,tcp,direct-tls,direct-tcp
+ * adds bare relays (bench/lib/bare-relay.ts: no EL logic; TLS or plain TCP; through a hub
+ * or client to client) as systems of their own, to measure a cheaper carrier and fewer hops.
+ * --base-cli PATH (first-seconds, hops): the variant `base` runs the `elink` at PATH (the
+ * packages/cli/dist/main.js of another build), so an old build and this one are paired.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { elinkSystem, TUNING_FLAGS, type TuningVariant } from './lib/elink.js';
+import { elinkSystem, setBaseCli, TUNING_FLAGS, type TuningVariant } from './lib/elink.js';
+import { elinkHopsSystem, hopsBenchmark, hopsTable, type HopsSystem } from './lib/hops.js';
+import { bareRelaySystem, RELAY_PORT } from './lib/bare-relay.js';
 import { firstSecondsBenchmark, summaryTable } from './lib/first-seconds.js';
 import { elinkCrossNodeSystem } from './lib/elink-cluster.js';
 import { ensurePackages } from './lib/install.js';
@@ -75,6 +85,8 @@ const { values: args } = parseArgs({
     variants: { type: 'string' },
     pings: { type: 'string' },
     flood: { type: 'string' },
+    'base-cli': { type: 'string' },
+    relays: { type: 'string' },
     // Clients without TSO offload (elink connect --no-offload): the "before" figures.
     'no-offload': { type: 'boolean', default: false },
   },
@@ -124,7 +136,7 @@ async function measureSystem(topo: Topology, def: SystemDef, packages: string[],
 }
 
 /** --profile: one figure per system, processes profiled, top functions printed. */
-async function profileMain(dir: string, figure: 'tcp1' | 'ping' | 'setup' | 'setups'): Promise<void> {
+async function profileMain(dir: string, figure: 'tcp1' | 'ping' | 'udp64' | 'setup' | 'setups'): Promise<void> {
   if (figure === 'setups') {
     const r = await setupBenchmark({ sessions: Number(args.setups ?? 3000), profileDir: join(dir, 'server') });
     for (const p of r.phases) process.stdout.write(`${p.admission}: ${p.sessionsUp} up, ${p.failed} failed, ${p.setupsPerSwitchCpuSecond.toFixed(0)} per switch CPU-second (profiled)\n`);
@@ -143,7 +155,7 @@ async function profileMain(dir: string, figure: 'tcp1' | 'ping' | 'setup' | 'set
   }
 }
 
-async function profileSystems(figure: 'tcp1' | 'ping'): Promise<void> {
+async function profileSystems(figure: 'tcp1' | 'ping' | 'udp64'): Promise<void> {
   const topo = createTopology();
   const work = mkdtempSync(join(tmpdir(), 'elink-bench-'));
   try {
@@ -166,27 +178,46 @@ async function profileSystems(figure: 'tcp1' | 'ping'): Promise<void> {
   }
 }
 
-/** --figure first-seconds: the cold and warm windows, paired against SoftEther. */
-async function firstSecondsMain(): Promise<void> {
+/** --figure first-seconds / hops: the cold and warm windows, paired against SoftEther. */
+async function firstSecondsMain(hops: boolean): Promise<void> {
   const missing = ensurePackages(['iputils-ping', 'softether-vpnserver', 'softether-vpnclient', 'softether-vpncmd']);
   if (missing) throw new Error(`first-seconds needs SoftEther: ${missing}`);
   const modes = (['l2', 'l3'] as const).filter((m) => !args.only || only.has(`elink-${m}`));
   const variants = (args.variants ?? 'tuned,untuned').split(',') as TuningVariant[];
   for (const v of variants) if (!(v in TUNING_FLAGS)) throw new Error(`--variants: unknown variant ${v} (${Object.keys(TUNING_FLAGS).join(', ')})`);
+  if (args['base-cli']) setBaseCli(args['base-cli']);
+  if (hops) {
+    const missingTcpdump = ensurePackages(['tcpdump']);
+    if (missingTcpdump) throw new Error(`hops needs tcpdump: ${missingTcpdump}`);
+  }
   const topo = createTopology();
   const work = mkdtempSync(join(tmpdir(), 'elink-bench-'));
   try {
-    process.stderr.write('first seconds: EL started afresh per round, pings alternating with SoftEther …\n');
-    const r = await firstSecondsBenchmark(topo, work, {
+    const o = {
       modes: [...modes],
       variants,
-      rounds: Number(args.rounds ?? 3),
+      rounds: Number(args.rounds ?? (hops ? 2 : 3)),
       pings: Number(args.pings ?? 200),
       block: 25,
       flood: Number(args.flood ?? 10_000),
-      log: (l) => process.stderr.write(`${l}\n`),
-    });
+      log: (l: string) => process.stderr.write(`${l}\n`),
+    };
     mkdirSync(outDir, { recursive: true });
+    if (hops) {
+      process.stderr.write('hops: EL started afresh per round, pings alternating with SoftEther, tcpdump in every namespace …\n');
+      const systems: HopsSystem[] = modes.flatMap((m) => variants.map((v) => elinkHopsSystem(m, v)));
+      for (const r of args.relays ? args.relays.split(',') : []) {
+        const m = /^(direct-)?(tls|tcp)$/.exec(r);
+        if (!m) throw new Error(`--relays: unknown relay ${r} (tls, tcp, direct-tls, direct-tcp)`);
+        systems.push({ key: `relay-${r}`, def: bareRelaySystem(m[2] as 'tls' | 'tcp', m[1] !== undefined), isPort: (p) => p === RELAY_PORT, direct: m[1] !== undefined });
+      }
+      const h = await hopsBenchmark(topo, work, { ...o, systems });
+      writeFileSync(join(outDir, 'hops.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, ...h }, null, 2) + '\n');
+      process.stdout.write(hopsTable(h.rounds) + `\n\nwrote ${join(outDir, 'hops.json')}\n`);
+      return;
+    }
+    process.stderr.write('first seconds: EL started afresh per round, pings alternating with SoftEther …\n');
+    const r = await firstSecondsBenchmark(topo, work, o);
     writeFileSync(join(outDir, 'first-seconds.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, ...r }, null, 2) + '\n');
     process.stdout.write(summaryTable(r.summary) + `\n\nwrote ${join(outDir, 'first-seconds.json')}\n`);
   } finally {
@@ -198,9 +229,9 @@ async function firstSecondsMain(): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces, TAP/TUN devices)');
-  if (args.figure === 'first-seconds') return firstSecondsMain();
+  if (args.figure === 'first-seconds' || args.figure === 'hops') return firstSecondsMain(args.figure === 'hops');
   if (args.profile) {
-    const figure = args.figure === 'ping' || args.figure === 'setup' || args.figure === 'setups' ? args.figure : 'tcp1';
+    const figure = args.figure === 'ping' || args.figure === 'udp64' || args.figure === 'setup' || args.figure === 'setups' ? args.figure : 'tcp1';
     return profileMain(args.profile, figure);
   }
   const results: Results = {

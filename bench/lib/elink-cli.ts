@@ -16,9 +16,9 @@ export const CLI = fileURLToPath(new URL('../../../packages/cli/dist/main.js', i
 /** The password of the bench users (`bench1`, `bench2`, …), in `<work>/pw`. */
 export const PASSWORD = 'bench horse battery staple';
 
-/** Runs `elink args` to completion (in namespace `ns` if given); throws with its output unless it succeeds. */
-export function cli(args: string[], ns?: string): void {
-  const argv = [CLI, ...args];
+/** Runs `elink args` to completion (in namespace `ns` if given; `bin`: another build's CLI); throws with its output unless it succeeds. */
+export function cli(args: string[], ns?: string, bin = CLI): void {
+  const argv = [bin, ...args];
   const r = ns
     ? spawnSync('ip', ['netns', 'exec', ns, process.execPath, ...argv], { encoding: 'utf8', timeout: 30_000 })
     : spawnSync(process.execPath, argv, { encoding: 'utf8', timeout: 30_000 });
@@ -44,9 +44,10 @@ export function logLine(out: string, msg: string): Record<string, unknown> | und
  * address of it), the settings every bench run shares, then `edit`'s; writes the password
  * file `<work>/pw` and adds `users` to `segment`. Returns the config file's path.
  */
-export function initState(work: string, opts: { users: string[]; segment: string; ns?: string; edit?: (doc: Document) => void }): string {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npx tsc -b\` first`);
-  cli(['init', '--state', work], opts.ns);
+export function initState(work: string, opts: { users: string[]; segment: string; ns?: string; edit?: (doc: Document) => void; bin?: string }): string {
+  const bin = opts.bin ?? CLI;
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`npx tsc -b\` first`);
+  cli(['init', '--state', work], opts.ns, bin);
   const configFile = join(work, 'elink.yaml');
   const doc = parseDocument(readFileSync(configFile, 'utf8'));
   doc.setIn(['admin', 'host'], '127.0.0.1');
@@ -57,7 +58,7 @@ export function initState(work: string, opts: { users: string[]; segment: string
   opts.edit?.(doc);
   writeFileSync(configFile, doc.toString());
   writeFileSync(join(work, 'pw'), `${PASSWORD}\n`);
-  for (const user of opts.users) cli(['user', 'add', user, '--segment', opts.segment, '--password-file', join(work, 'pw'), '--state', work]);
+  for (const user of opts.users) cli(['user', 'add', user, '--segment', opts.segment, '--password-file', join(work, 'pw'), '--state', work], undefined, bin);
   return configFile;
 }
 
@@ -90,9 +91,12 @@ export class ElinkProcesses {
   #servers: Daemon[] = [];
   #clients: Daemon[] = [];
 
+  /** `bin`: the packages/cli/dist/main.js to run (another build's, to pair two builds). */
+  constructor(private readonly bin = CLI) {}
+
   /** `elink args` (up, broker, switch) in `ns`; resolves once it logs that it started. */
   async server(ns: string, args: string[], what: string, opts: { nodeArgs?: string[]; timeoutMs?: number } = {}): Promise<Daemon> {
-    const proc = daemon(process.execPath, [...(opts.nodeArgs ?? []), CLI, ...args], { ns });
+    const proc = daemon(process.execPath, [...(opts.nodeArgs ?? []), this.bin, ...args], { ns });
     this.#servers.push(proc);
     await proc.waitFor(/"emotion link started"/, opts.timeoutMs ?? 30_000, what);
     return proc;
@@ -104,7 +108,7 @@ export class ElinkProcesses {
     const proc = this.client(
       daemon(
         process.execPath,
-        [...(opts.nodeArgs ?? []), CLI, 'connect', '--broker', opts.broker, '--ca', join(opts.work, 'ca.pem'), '--user', opts.user, '--password-file', join(opts.work, 'pw'), '--ifname', 'el0', '--device', opts.device, ...state, ...(opts.args ?? [])],
+        [...(opts.nodeArgs ?? []), this.bin, 'connect', '--broker', opts.broker, '--ca', join(opts.work, 'ca.pem'), '--user', opts.user, '--password-file', join(opts.work, 'pw'), '--ifname', 'el0', '--device', opts.device, ...state, ...(opts.args ?? [])],
         { ns },
       ),
     );

@@ -4,16 +4,28 @@
  * namespace and `elink connect` (kernel TAP/TUN client) in each client's.
  */
 import { join } from 'node:path';
-import { ElinkProcesses, elinkVersion, initState } from './elink-cli.js';
+import { existsSync } from 'node:fs';
+import { CLI, ElinkProcesses, elinkVersion, initState } from './elink-cli.js';
 import type { RunningSystem, SystemDef } from './system.js';
 import type { Topology } from './topology.js';
 
 export { CLI, PASSWORD } from './elink-cli.js';
 
-/** Start-up tuning (issue 14): all of it (the default), none, only the warm-up, only the GC part. */
-export type TuningVariant = 'tuned' | 'untuned' | 'warm-up-only' | 'gc-only';
+let baseCli: string | undefined;
+
+/** The packages/cli/dist/main.js of the build the `base` variant runs. */
+export function setBaseCli(path: string): void {
+  if (!existsSync(path)) throw new Error(`--base-cli: ${path} does not exist`);
+  baseCli = path;
+}
+
+/** Start-up tuning (issue 14): all of it (the default), none, only the warm-up, only the GC
+ * part; `base`: all of it, with the `elink` of another build (--base-cli), so an old build
+ * and this one are measured paired. */
+export type TuningVariant = 'tuned' | 'untuned' | 'warm-up-only' | 'gc-only' | 'base';
 export const TUNING_FLAGS: Record<TuningVariant, string[]> = {
   tuned: [],
+  base: [],
   untuned: ['--no-warm-up', '--no-gc-tuning'],
   'warm-up-only': ['--no-gc-tuning'],
   'gc-only': ['--no-warm-up'],
@@ -24,17 +36,20 @@ export const TUNING_FLAGS: Record<TuningVariant, string[]> = {
  * `variant`: which start-up tuning server and clients run with (issue 14; default all of it). */
 export function elinkSystem(mode: 'l2' | 'l3', profileDir?: string, noOffload = false, transport: 'tls' | 'ws' = 'tls', variant: TuningVariant = 'tuned'): SystemDef {
   const tuning = TUNING_FLAGS[variant];
+  if (variant === 'base' && baseCli === undefined) throw new Error('the base variant needs --base-cli');
+  const bin = variant === 'base' ? baseCli! : CLI;
   // Node flags, not NODE_OPTIONS: --cpu-prof is not allowed there.
   const prof = (role: string): string[] => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, role)}`] : []);
   return {
     id: `elink-${mode}${transport === 'ws' ? '-ws' : ''}`,
     label: `Emotion Link ${mode.toUpperCase()}${transport === 'ws' ? ' over WebSocket' : ''}${variant === 'tuned' ? '' : ` (${variant})`}`,
     async start(topo: Topology, work: string): Promise<RunningSystem> {
-      const procs = new ElinkProcesses();
+      const procs = new ElinkProcesses(bin);
       const stop = () => procs.stop();
       try {
         const segment = mode === 'l2' ? 'lab' : 'lab3';
         initState(work, {
+          bin,
           users: ['bench1', 'bench2'],
           segment,
           edit: (doc) => {

@@ -88,13 +88,13 @@ export function windowStats(times: readonly number[], lost: number): WindowStats
   };
 }
 
-interface Target {
+export interface Target {
   ns: string;
   address: string;
 }
 
 /** `pings` pings to each target, alternating blocks of `block`. */
-function pairedWindow(el: Target, se: Target, pings: number, block: number): WindowPair {
+export function pairedWindow(el: Target, se: Target, pings: number, block: number): WindowPair {
   const got = { el: [] as number[], se: [] as number[], elLost: 0, seLost: 0 };
   for (let done = 0, i = 0; done < pings; i++) {
     const n = Math.min(block, pings - done);
@@ -114,7 +114,7 @@ function pairedWindow(el: Target, se: Target, pings: number, block: number): Win
   return { el: e, se: s, ratio: { avg: e.avgMs / s.avgMs, p99: e.p99Ms / s.p99Ms, mdev: e.mdevMs / s.mdevMs } };
 }
 
-function flood(t: Target, count: number): void {
+export function flood(t: Target, count: number): void {
   run('ping', ['-f', '-c', String(count), '-W', '1', t.address], { ns: t.ns, timeoutMs: 120_000 });
 }
 

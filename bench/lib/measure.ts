@@ -144,7 +144,7 @@ export async function measure(side: Side, d: Durations): Promise<Measured> {
 }
 
 /** For `--profile`: runs only one figure (the processes under test are being profiled). */
-export async function runFigure(side: Side, figure: 'tcp1' | 'ping', d: Durations): Promise<string> {
+export async function runFigure(side: Side, figure: 'tcp1' | 'ping' | 'udp64', d: Durations): Promise<string> {
   await waitReachable(side);
   if (figure === 'ping') {
     const p = pingStats(side.from.ns, side.to.address, d.pings);
@@ -153,6 +153,10 @@ export async function runFigure(side: Side, figure: 'tcp1' | 'ping', d: Duration
   const server = daemon('iperf3', ['-s', '-B', side.to.address, '--forceflush'], { ns: side.to.ns });
   try {
     await server.waitFor(/Server listening/, 10_000, 'iperf3 server');
+    if (figure === 'udp64') {
+      const udp = udpRun(side, d.seconds);
+      return `64-byte UDP ${((udp.packets - udp.lost_packets) / udp.seconds / 1000).toFixed(1)} k packets/s received`;
+    }
     const tcp1 = iperf(side, [], d.seconds);
     return `TCP 1 stream ${(tcp1.end.sum_received!.bits_per_second / 1e9).toFixed(2)} Gbit/s`;
   } finally {
