@@ -39,7 +39,7 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | nu
 const PORTS = ['--broker-port', '0', '--switch-port', '0', '--admin-port', '0'];
 
 describe('elink help and version', () => {
-  const commands = ['up', 'init', 'broker', 'switch', 'connect', 'bridge', 'proxy', 'user', 'reload', 'status', 'sessions', 'kick', 'trunks', 'admin', 'revoke', 'config'];
+  const commands = ['up', 'init', 'broker', 'switch', 'connect', 'bridge', 'proxy', 'user', 'reload', 'status', 'sessions', 'kick', 'trunks', 'trunk-ca', 'admin', 'revoke', 'config'];
   it.each(commands)('elink %s --help answers with its own usage', (cmd) => {
     const r = run([cmd, '--help']);
     expect(r.status).toBe(0);
@@ -71,6 +71,26 @@ describe('elink help and version', () => {
       expect(r.status).toBe(0);
       expect(r.stdout).toBe(`elink ${pkg.version} (node ${process.version})\n`);
     }
+  });
+});
+
+describe('elink trunk-ca', () => {
+  it('makes a CA and a node certificate as files; refuses a missing CA, a bad node id and an existing file (exit 2)', () => {
+    const dir = tmp();
+    const noCa = run(['trunk-ca', 'issue', '--dir', dir, '--node', 'sw-0']);
+    expect(noCa.status).toBe(2);
+    expect(noCa.stderr).toMatch(/^elink: EL_ERR_INVALID: no cluster CA in .*: make one with `elink trunk-ca init --dir /);
+    expect(run(['trunk-ca', 'init', '--dir', dir]).status).toBe(0);
+    const issued = run(['trunk-ca', 'issue', '--dir', dir, '--node', 'sw-0']);
+    expect(issued.status, issued.stderr).toBe(0);
+    expect(issued.stdout).toContain(`      cert: ${join(dir, 'sw-0.pem')}\n      key: ${join(dir, 'sw-0-key.pem')}`);
+    expect(new X509Certificate(readFileSync(join(dir, 'sw-0.pem'))).subjectAltName).toBe('DNS:sw-0');
+    const again = run(['trunk-ca', 'issue', '--dir', dir, '--node', 'sw-0']);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toBe(`elink: EL_ERR_INVALID: ${join(dir, 'sw-0.pem')} and ${join(dir, 'sw-0-key.pem')} exist: pass --force to replace them\n`);
+    const bad = run(['trunk-ca', 'issue', '--dir', dir, '--node', 'sw/0']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('EL_ERR_INVALID: --node "sw/0" is not a node id a certificate can name');
   });
 });
 

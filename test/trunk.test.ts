@@ -12,9 +12,14 @@
  * freezes MACs of the L2 segment for a while): a node frozen with SIGSTOP (no FIN) is
  * declared down by the keepalive (2 s × 3 here), what was learned from it withdrawn, and
  * after SIGCONT the trunk is up again and pings pass.
+ *
+ * Then, without namespaces or a broker: two `elink switch` processes with static peers and
+ * a cluster CA (`switch.trunk.ca`, no secret) whose files `elink trunk-ca` made bring their
+ * trunk up, and a certificate of another CA made by the same command is refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { createPublicKey } from 'node:crypto';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { connect as tlsConnect } from 'node:tls';
@@ -24,8 +29,10 @@ import { parseDocument } from 'yaml';
 import { consoleTrunksReplySchema, encodeTrunkControl, RecordType, TRUNK_ALPN, type ConsoleTrunk } from '@elink/protocol';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
 import { assertBuilt, CLI, elink, freePort, stopAll, type Proc } from './lib/processes.js';
+import { fetchMetric } from './lib/metrics.js';
 import { ADMIN_TOKEN, CLUSTER_SECRET, initState } from './lib/server.js';
 import { tcpStream } from './lib/tcp-stream.js';
+import { until as poll } from './lib/until.js';
 
 const enabled = requireNetnsOrSkip();
 const LOOP = fileURLToPath(new URL('./lib/loop-probe.py', import.meta.url));
@@ -318,5 +325,77 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
     const text = spawnSync(process.execPath, [CLI, 'trunks', '--broker', brokerUrl, '--ca', join(state, 'ca.pem')], { encoding: 'utf8', env: { ...process.env, ELINK_ADMIN_TOKEN: ADMIN_TOKEN }, timeout: 20_000 }).stdout;
     expect(text).toMatch(/^sw-a\tsw-b\tup\t/m);
     expect(text).toMatch(/^sw-b\tsw-a\tup\t/m);
+  });
+});
+
+describe('trunks with a cluster CA made by `elink trunk-ca` (two `elink switch` processes, static peers)', () => {
+  let state: string;
+  const dirs: string[] = [];
+  const admin: Record<string, string> = {};
+  let trunkA: number;
+
+  const cli = (args: string[]) => {
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+  };
+
+  beforeAll(async () => {
+    assertBuilt();
+    trunkA = await freePort();
+    state = initState('elink-trunk-ca-', [], (doc) => {
+      doc.setIn(['admin', 'host'], '127.0.0.1');
+      doc.setIn(['switch', 'listen', 'host'], '127.0.0.1');
+      // A standalone switch trusts the broker's ticket key from a file (no broker runs here).
+      doc.setIn(['switch', 'ticketKeys'], doc.createNode(['ticket.pub']));
+    });
+    writeFileSync(join(state, 'ticket.pub'), createPublicKey(readFileSync(join(state, 'ticket-signing.key'))).export({ type: 'spki', format: 'pem' }));
+    // The cluster CA and one certificate per node; another CA with a certificate for the same node id.
+    cli(['trunk-ca', 'init', '--dir', join(state, 'trunk')]);
+    for (const node of ['ca-a', 'ca-b']) cli(['trunk-ca', 'issue', '--dir', join(state, 'trunk'), '--node', node]);
+    cli(['trunk-ca', 'init', '--dir', join(state, 'other')]);
+    cli(['trunk-ca', 'issue', '--dir', join(state, 'other'), '--node', 'ca-a']);
+    const ca = join(state, 'trunk');
+    const trunk = (node: string, port: number, peers: string[]) => ({ host: '127.0.0.1', port, peers, ca: join(ca, 'ca.pem'), cert: join(ca, `${node}.pem`), key: join(ca, `${node}-key.pem`) });
+    const start = async (node: string, port: number, peers: string[]): Promise<void> => {
+      // Each node its own state directory (pid file), beside the first.
+      const dir = `${state}-${node}`;
+      dirs.push(dir);
+      cpSync(state, dir, { recursive: true });
+      const file = join(dir, 'elink.yaml');
+      const doc = parseDocument(readFileSync(file, 'utf8'));
+      doc.setIn(['switch', 'trunk'], doc.createNode(trunk(node, port, peers)));
+      writeFileSync(file, doc.toString());
+      const adminPort = await freePort();
+      admin[node] = `http://127.0.0.1:${adminPort}`;
+      const p = elink(['switch', '--state', dir, '--switch-port', '0', '--admin-port', String(adminPort), '--node-id', node, '--no-warm-up']);
+      await p.waitFor((l) => l.msg === 'emotion link started', 30_000, `${node} start`);
+    };
+    await start('ca-a', trunkA, []);
+    await start('ca-b', await freePort(), [`127.0.0.1:${trunkA}`]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await stopAll();
+    for (const d of [state, ...dirs]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('brings the trunk up on the certificates, with no secret', async () => {
+    await poll('the trunk up on both nodes', async () => ((await fetchMetric(admin['ca-a']!, 'el_trunk_up', { peer: 'ca-b' })) === 1 && (await fetchMetric(admin['ca-b']!, 'el_trunk_up', { peer: 'ca-a' })) === 1) || undefined, 15_000);
+    expect(await fetchMetric(admin['ca-a']!, 'el_trunk_connects_total', { result: 'auth_failed' })).toBe(0);
+  });
+
+  it('refuses a certificate of another CA (made by the same command) in the TLS handshake, and counts it', async () => {
+    const before = await fetchMetric(admin['ca-a']!, 'el_trunk_connects_total', { result: 'cert_refused' });
+    const other = join(state, 'other');
+    const closed = await new Promise<string>((resolve) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: trunkA, ALPNProtocols: [TRUNK_ALPN], ca: readFileSync(join(state, 'trunk', 'ca.pem')), checkServerIdentity: () => undefined, cert: readFileSync(join(other, 'ca-a.pem')), key: readFileSync(join(other, 'ca-a-key.pem')) });
+      s.on('data', () => {});
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      s.on('close', () => resolve('closed'));
+      s.setTimeout(10_000, () => s.destroy(new Error('the foreign certificate was not refused')));
+    });
+    expect(closed).not.toBe('the foreign certificate was not refused');
+    await poll('the refusal counted', async () => (await fetchMetric(admin['ca-a']!, 'el_trunk_connects_total', { result: 'cert_refused' })) === before + 1 || undefined, 10_000);
+    expect(await fetchMetric(admin['ca-a']!, 'el_trunk_up', { peer: 'ca-b' })).toBe(1);
   });
 });

@@ -13,6 +13,7 @@ import { statusCommand } from './commands/status.js';
 import { revokeCommand } from './commands/revoke.js';
 import { kickCommand, sessionsCommand } from './commands/sessions.js';
 import { trunksCommand } from './commands/trunks.js';
+import { trunkCaCommand } from './commands/trunk-ca.js';
 import { adminCommand } from './commands/admin.js';
 import { configCommand } from './commands/config.js';
 import { versionLine } from './version.js';
@@ -37,6 +38,7 @@ Usage: elink <command> [options]     (elink <command> --help for its options)
   sessions  live sessions with bytes and rates (a broker's admin API)
   kick      end a session (a broker's admin API)
   trunks    every switch node's trunks to its peer nodes (a broker's admin API)
+  trunk-ca  the cluster CA for trunks and each node's trunk certificate (files, no server)
   admin     users, drain, audit log: the console's actions from the shell (a broker's admin API)
   revoke    revoke a device's key or a user's keys (a broker's admin API)
   config    check a configuration file and print the effective configuration`;
@@ -68,6 +70,8 @@ async function main(argv: string[]): Promise<void> {
       return kickCommand(rest);
     case 'trunks':
       return trunksCommand(rest);
+    case 'trunk-ca':
+      return trunkCaCommand(rest);
     case 'admin':
       return adminCommand(rest);
     case 'reload':
