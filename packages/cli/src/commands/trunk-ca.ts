@@ -58,7 +58,7 @@ export async function trunkCaCommand(argv: string[]): Promise<void> {
       if (values.node === undefined) throw new ElError('EL_ERR_INVALID', 'elink trunk-ca issue needs --node NODE_ID (see --help)');
       const written = await issueTrunkCertificate(values.dir, values.node, values.out ?? values.dir, force);
       console.log(`wrote the trunk certificate of node ${values.node} (valid until ${written.validTo}): ${written.cert} and ${written.key}`);
-      console.log(`its config (node.id: ${values.node}):\n  switch:\n    trunk:\n      ca: ${written.ca}\n      cert: ${written.cert}\n      key: ${written.key}`);
+      console.log(`its config (node.id: ${values.node}; the paths where that node has the files, ca-key.pem stays here):\n  switch:\n    trunk:\n      ca: ${written.ca}\n      cert: ${written.cert}\n      key: ${written.key}`);
       return;
     }
     default:
