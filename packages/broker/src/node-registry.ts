@@ -123,8 +123,9 @@ export class NodeRegistry {
   }
 
   async heartbeat(hb: Heartbeat): Promise<void> {
-    await this.#store.putNode({ ...hb, seenAt: this.#now() }, this.#retain);
-    this.#placed.drop(hb.node);
+    const seenAt = this.#now();
+    await this.#store.putNode({ ...hb, seenAt }, this.#retain);
+    this.#placed.drop(hb.node, seenAt);
   }
 
   /** Trunk peers for a node's heartbeat reply. */

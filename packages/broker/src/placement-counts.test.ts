@@ -18,7 +18,10 @@ describe('PlacementCounts', () => {
     // A placement under the new heartbeat starts at 1.
     c.add('a', 2);
     expect(c.current([rec('a', 2)]).get('a')).toBe(1);
-    c.drop('a');
+    // A heartbeat here at 2 keeps what was placed under it; one at 3 drops it.
+    c.drop('a', 2);
+    expect(c.size).toBe(1);
+    c.drop('a', 3);
     expect(c.size).toBe(0);
   });
 

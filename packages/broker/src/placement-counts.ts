@@ -43,9 +43,14 @@ export class PlacementCounts {
     this.#byNode.set(node, { since, count: 1 });
   }
 
-  /** The node heartbeated here: its report now includes what was placed on it. */
-  drop(node: string): void {
-    this.#byNode.delete(node);
+  /**
+   * The node heartbeated here at `seenAt`: its report now includes what was placed on it
+   * before. Placements already made under this heartbeat (a login that read the store
+   * between its write and this call) stay.
+   */
+  drop(node: string, seenAt: number): void {
+    const e = this.#byNode.get(node);
+    if (e && e.since < seenAt) this.#byNode.delete(node);
   }
 
   get size(): number {
