@@ -68,6 +68,38 @@ describe('rankNodes', () => {
     expect(order([liar, rec('honest', { sessions: 20, segmentSessions: { s: 3 } })])).toEqual(['honest', 'liar']);
   });
 
+  it('ranks on the projected load (reported + placed): affinity until AFFINITY_MAX_LOAD, then spread, never past capacity', () => {
+    const nodes = [rec('home', { sessions: 50, segmentSessions: { s: 50 } }), rec('a', { sessions: 10 }), rec('b', { sessions: 10 })];
+    const placed = new Map<string, number>();
+    const picks: string[] = [];
+    // A burst of 300 logins between two heartbeats (more than the 230 free), each placed on the node ranked first.
+    for (let i = 0; i < 300; i++) {
+      const first = rankNodes(nodes, 's', NOW, 15, placed)[0];
+      if (!first) break;
+      placed.set(first.node, (placed.get(first.node) ?? 0) + 1);
+      picks.push(first.node);
+    }
+    // 'home' keeps its segment until 95 of 100 are projected, then the rest spread.
+    const firstOff = picks.findIndex((p) => p !== 'home');
+    expect(firstOff).toBe(Math.ceil(100 * AFFINITY_MAX_LOAD) - 50);
+    // Equal candidates alternate instead of one taking them all.
+    expect(picks.slice(firstOff, firstOff + 6)).toEqual(['a', 'b', 'a', 'b', 'a', 'b']);
+    // Every node filled exactly to capacity, never past it; then nothing is offered.
+    expect(picks.length).toBe(300 - 70);
+    for (const n of nodes) expect(n.sessions + (placed.get(n.node) ?? 0)).toBe(100);
+    expect(rankNodes(nodes, 's', NOW, 15, placed)).toEqual([]);
+    // Without the counts the same burst would all have gone to 'home'.
+    expect(order(nodes)).toEqual(['home', 'a', 'b']);
+  });
+
+  it('never offers an unhealthy or draining node, however few sessions are placed on it', () => {
+    const nodes = [rec('stale', { seenAt: NOW - 16_000 }), rec('draining', { draining: true }), rec('busy', { sessions: 98 })];
+    const placed = new Map([['busy', 1]]);
+    expect(rankNodes(nodes, 's', NOW, 15, placed).map((n) => n.node)).toEqual(['busy']);
+    placed.set('busy', 2);
+    expect(rankNodes(nodes, 's', NOW, 15, placed)).toEqual([]);
+  });
+
   it('ignores inherited keys in the counts (a segment called "constructor")', () => {
     expect(segmentSessionCount(rec('n', { sessions: 5, segments: ['constructor'], segmentSessions: {} }), 'constructor')).toBe(0);
   });
@@ -82,5 +114,30 @@ describe('NodeRegistry.select', () => {
     await registry.heartbeat({ node: 'sw-3', hosts: ['198.18.0.3'], port: 4443, capacity: 100, sessions: 0, segments: ['s'], active: [], draining: false });
     const entries = await registry.select('s', [{ node: 'static', host: '198.18.0.9', port: 4443, segments: ['s'] }, { node: 'not-s', host: '198.18.0.8', port: 4443, segments: ['t'] }]);
     expect(entries.map((e) => e.node)).toEqual(['sw-1', 'sw-2', 'sw-3', 'static']);
+  });
+
+  it('counts its placements until the node heartbeats again, so a burst spreads and then starts afresh', async () => {
+    const clock = { t: NOW };
+    const store = new MemoryStore({ now: () => clock.t });
+    const registry = new NodeRegistry({ store, now: () => clock.t });
+    const beat = (node: string, sessions: number) => registry.heartbeat({ node, hosts: [node], port: 4443, capacity: 10, sessions, segments: ['s'], active: [], draining: false });
+    await beat('sw-1', 0);
+    await beat('sw-2', 0);
+    const firsts = async (n: number) => {
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) out.push((await registry.select('s', []))[0]?.node ?? 'none');
+      return out;
+    };
+    expect(await firsts(4)).toEqual(['sw-1', 'sw-2', 'sw-1', 'sw-2']);
+    // Concurrent logins see each other's placements too.
+    const together = await Promise.all(Array.from({ length: 4 }, () => registry.select('s', [])));
+    expect(together.map((e) => e[0]!.node).sort()).toEqual(['sw-1', 'sw-1', 'sw-2', 'sw-2']);
+    // 8 of 20 placed; the last 12 fill both to capacity, then no node is left.
+    expect((await firsts(13)).filter((n) => n === 'none')).toHaveLength(1);
+    // sw-1 heartbeats with 3 sessions (the rest never came): its count starts afresh.
+    clock.t += 1000;
+    await beat('sw-1', 3);
+    expect(await firsts(7)).toEqual(Array(7).fill('sw-1'));
+    expect(await firsts(1)).toEqual(['none']);
   });
 });

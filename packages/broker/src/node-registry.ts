@@ -7,12 +7,14 @@
  * Order (rankNodes): the node holding most of the segment's sessions first (affinity by
  * count keeps a segment's members together, so its traffic stays on one node instead of
  * crossing trunks), then by free capacity. A node past AFFINITY_MAX_LOAD of its capacity
- * gives up its affinity, so a busy segment spreads before its node is full.
+ * gives up its affinity, so a busy segment spreads before its node is full. Load counts the
+ * sessions this broker placed on a node since its last heartbeat (PlacementCounts).
  * Statically configured nodes (config `broker.nodes`, or the in-process node of
  * `elink up`) follow the registered ones.
  */
 import { MAX_TRUNK_PEERS, type HeartbeatRequest, type ServerEntry, type TrunkPeerEntry } from '@elink/protocol';
 import type { NodeInfo } from './nodes.js';
+import { PlacementCounts } from './placement-counts.js';
 import type { BrokerStore, NodeRecord } from './store/store.js';
 
 export const DEFAULT_HEALTHY_SECONDS = 15;
@@ -44,15 +46,25 @@ export function segmentSessionCount(n: NodeRecord, segment: string): number {
   return Math.min(counted, n.sessions);
 }
 
-/** The nodes to offer for `segment`, best first (pure: the registry's policy). */
-export function rankNodes(records: readonly NodeRecord[], segment: string, now: number, healthySeconds = DEFAULT_HEALTHY_SECONDS): NodeRecord[] {
+const NONE_PLACED: ReadonlyMap<string, number> = new Map();
+
+/**
+ * The nodes to offer for `segment`, best first (pure: the registry's policy). `placed` is
+ * the sessions sent to each node since its last heartbeat (PlacementCounts): load and
+ * headroom are judged on the projected sessions (reported + placed), so a burst of logins
+ * between two heartbeats spreads instead of all landing on the first node.
+ */
+export function rankNodes(records: readonly NodeRecord[], segment: string, now: number, healthySeconds = DEFAULT_HEALTHY_SECONDS, placed: ReadonlyMap<string, number> = NONE_PLACED): NodeRecord[] {
   const freshSince = now - healthySeconds * 1000;
-  const eligible = records.filter((n) => n.segments.includes(segment) && n.seenAt >= freshSince && !n.draining && n.sessions < n.capacity);
-  // Computed once per node, not per comparison.
-  const keyed = eligible.map((n) => {
-    const load = n.sessions / n.capacity;
-    return { n, load, affinity: load < AFFINITY_MAX_LOAD ? segmentSessionCount(n, segment) : 0 };
-  });
+  const keyed: { n: NodeRecord; load: number; affinity: number }[] = [];
+  for (const n of records) {
+    if (!n.segments.includes(segment) || n.seenAt < freshSince || n.draining) continue;
+    const projected = n.sessions + (placed.get(n.node) ?? 0);
+    if (projected >= n.capacity) continue;
+    // Computed once per node, not per comparison.
+    const load = projected / n.capacity;
+    keyed.push({ n, load, affinity: load < AFFINITY_MAX_LOAD ? segmentSessionCount(n, segment) : 0 });
+  }
   keyed.sort((a, b) => b.affinity - a.affinity || a.load - b.load || a.n.node.localeCompare(b.n.node));
   return keyed.map((k) => k.n);
 }
@@ -97,6 +109,7 @@ export class NodeRegistry {
   readonly #healthy: number;
   readonly #retain: number;
   readonly #now: () => number;
+  readonly #placed = new PlacementCounts();
 
   constructor(opts: NodeRegistryOptions) {
     this.#store = opts.store;
@@ -110,7 +123,9 @@ export class NodeRegistry {
   }
 
   async heartbeat(hb: Heartbeat): Promise<void> {
-    await this.#store.putNode({ ...hb, seenAt: this.#now() }, this.#retain);
+    const seenAt = this.#now();
+    await this.#store.putNode({ ...hb, seenAt }, this.#retain);
+    this.#placed.drop(hb.node, seenAt);
   }
 
   /** Trunk peers for a node's heartbeat reply. */
@@ -123,9 +138,17 @@ export class NodeRegistry {
     return (await this.#store.listNodes()).map((n) => ({ ...n, healthy: n.seenAt >= since })).sort((a, b) => a.node.localeCompare(b.node));
   }
 
-  /** Registered nodes for `segment`, best first, then the static ones that host it. */
+  /**
+   * Registered nodes for `segment`, best first, then the static ones that host it. The first
+   * registered node is counted as placed (the client tries it first), also when the login
+   * fails after this choice: until the next heartbeat that errs toward spreading.
+   */
   async select(segment: string, statics: readonly NodeInfo[]): Promise<ServerEntry[]> {
-    const registered = serverEntries(rankNodes(await this.#store.listNodes(), segment, this.#now(), this.#healthy));
+    const records = await this.#store.listNodes();
+    // No await between reading the counts and adding to them: concurrent logins see each other.
+    const ranked = rankNodes(records, segment, this.#now(), this.#healthy, this.#placed.current(records));
+    if (ranked[0]) this.#placed.add(ranked[0].node, ranked[0].seenAt);
+    const registered = serverEntries(ranked);
     const seen = new Set(registered.map((e) => e.node));
     for (const n of statics) {
       if (seen.has(n.node) || (n.segments && !n.segments.includes(segment))) continue;
