@@ -60,28 +60,8 @@ export async function createCertificateAuthority(commonName = 'Emotion Link CA')
 /** A server certificate for `names` (DNS names and IP addresses), signed by `ca`. */
 export async function issueServerCertificate(ca: CertificateAuthority, names: readonly string[]): Promise<ServerCertificate> {
   if (names.length === 0) throw new RangeError('a server certificate needs at least one name');
-  const caCert = new x509.X509Certificate(ca.certPem);
-  const caKey = (await webcrypto.subtle.importKey('pkcs8', pemBody(ca.keyPem), EC, false, ['sign'])) as CryptoKey;
-  const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
   const unique = [...new Set(names)];
-  const cert = await x509.X509CertificateGenerator.create({
-    subject: `CN=${unique[0]}`,
-    issuer: caCert.subject,
-    notBefore: backdated(),
-    notAfter: years(2),
-    signingAlgorithm: EC,
-    publicKey: keys.publicKey,
-    signingKey: caKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(unique.map((n) => ({ type: isIP(n) ? ('ip' as const) : ('dns' as const), value: n }))),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert),
-    ],
-  });
-  const certPem = cert.toString('pem');
-  return { certPem, keyPem: await exportKeyPem(keys.privateKey), fingerprint256: fingerprint256(certPem) };
+  return issueLeaf(ca, unique[0]!, unique.map((n) => ({ type: isIP(n) ? ('ip' as const) : ('dns' as const), value: n })), [x509.ExtendedKeyUsage.serverAuth]);
 }
 
 /**
@@ -90,11 +70,16 @@ export async function issueServerCertificate(ca: CertificateAuthority, names: re
  * subjectAltName (a peer claiming that node must show it: docs/cluster.md).
  */
 export async function issueNodeCertificate(ca: CertificateAuthority, node: string): Promise<ServerCertificate> {
+  return issueLeaf(ca, node, [{ type: 'dns', value: node }], [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]);
+}
+
+/** An end-entity certificate with a fresh P-256 key, signed by `ca` for two years. */
+async function issueLeaf(ca: CertificateAuthority, commonName: string, names: { type: 'ip' | 'dns'; value: string }[], usages: string[]): Promise<ServerCertificate> {
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = (await webcrypto.subtle.importKey('pkcs8', pemBody(ca.keyPem), EC, false, ['sign'])) as CryptoKey;
   const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.create({
-    subject: `CN=${node}`,
+    subject: `CN=${commonName}`,
     issuer: caCert.subject,
     notBefore: backdated(),
     notAfter: years(2),
@@ -104,8 +89,8 @@ export async function issueNodeCertificate(ca: CertificateAuthority, node: strin
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: node }]),
+      new x509.ExtendedKeyUsageExtension(usages),
+      new x509.SubjectAlternativeNameExtension(names),
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
