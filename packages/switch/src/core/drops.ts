@@ -77,3 +77,11 @@ export function addQueueDrops(into: DropCounts, q: Readonly<Record<'queue_full' 
   into.device_drop += q.device_drop;
   return into;
 }
+
+/** A drop of what came in by a port: counted for the segment (`into`) and, when the port
+ * keeps its own record (a trunk: per peer node), there too. Drop paths only. */
+export function countDrop(into: DropCounts, reason: DropReason, ingress: { readonly inDrops?: DropCounts }): void {
+  into[reason]++;
+  const own = ingress.inDrops;
+  if (own !== undefined) own[reason]++;
+}

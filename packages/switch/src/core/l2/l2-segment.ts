@@ -27,7 +27,7 @@ import type { Logger } from 'pino';
 import { ElError, formatMac, isGroupMac, L2_OVERHEAD, macAt, parseMac, type Hello, type L2SegmentDef, type SegmentDef, type TicketClaims } from '@elink/protocol';
 import type { Segment, SegmentStats, SessionPlan } from '../segment.js';
 import { DevicePort, ipCommand } from '../../ports/device-port.js';
-import { newDropCounts, type DropCounts, type DropReason } from '../drops.js';
+import { countDrop, newDropCounts, type DropCounts } from '../drops.js';
 import { GsoEgress } from '../gso-egress.js';
 import { MacTable } from './mac-table.js';
 import { withLiveSettings } from '../segment-settings.js';
@@ -432,25 +432,19 @@ export class L2Segment implements Segment {
     }
   }
 
-  /** A frame from a peer node: trusted for the sources it announced, one hop only. */
-  /** Counts a drop of a frame from a trunk, for the segment and for that trunk (per peer node). */
-  private dropFromTrunk(reason: DropReason, ingress: Port): void {
-    this.drops[reason]++;
-    const own = ingress.inDrops;
-    if (own !== undefined) own[reason]++;
-  }
-
+  /** A frame from a peer node: trusted for the sources it announced, one hop only. Drops are
+   * counted for that peer too (countDrop). */
   private fromTrunk(frame: Buffer, ingress: Port, gso: Buffer | undefined): void {
     const table = this.table;
     const src = macAt(frame, 6);
     if (table.remoteOf(src)?.port !== ingress) {
-      this.dropFromTrunk(this.macMoves?.isFrozen(src) ? 'mac_frozen' : 'trunk_source', ingress);
+      countDrop(this.drops, this.macMoves?.isFrozen(src) ? 'mac_frozen' : 'trunk_source', ingress);
       return;
     }
     const egress = isGroupMac(frame, 0) ? undefined : table.lookup(macAt(frame, 0));
     if (egress === undefined) this.flood(frame, ingress, gso, this.localPorts);
-    else if (egress === ingress) this.dropFromTrunk('hairpin', ingress);
-    else if (egress.kind === 'trunk') this.dropFromTrunk('split_horizon', ingress);
+    else if (egress === ingress) countDrop(this.drops, 'hairpin', ingress);
+    else if (egress.kind === 'trunk') countDrop(this.drops, 'split_horizon', ingress);
     else this.unicastTo(egress, frame, gso);
   }
 

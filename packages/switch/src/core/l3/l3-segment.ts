@@ -30,7 +30,7 @@ import type { Logger } from 'pino';
 import { ElError, type Hello, type L3SegmentDef, type SegmentDef, type TicketClaims } from '@elink/protocol';
 import type { Segment, SegmentStats, SessionPlan } from '../segment.js';
 import { DevicePort, ipCommand } from '../../ports/device-port.js';
-import { newDropCounts, type DropCounts, type DropReason } from '../drops.js';
+import { countDrop, newDropCounts, type DropCounts, type DropReason } from '../drops.js';
 import { GsoEgress } from '../gso-egress.js';
 import { withLiveSettings } from '../segment-settings.js';
 import type { Port } from '../port.js';
@@ -438,12 +438,9 @@ export class L3Segment implements Segment {
     else this.drop('bad_packet', ingress);
   }
 
-  /** Counts a drop of what came in by `ingress`, also for that port when it keeps its own
-   * (a trunk: per peer node). Off the forwarding path: drops only. */
+  /** Counts a drop of what came in by `ingress` (also for a trunk's peer: countDrop). */
   private drop(reason: DropReason, ingress: Port): void {
-    this.drops[reason]++;
-    const own = ingress.inDrops;
-    if (own !== undefined) own[reason]++;
+    countDrop(this.drops, reason, ingress);
   }
 
   /** To the route's port; a FRAME_GSO record as it is or segmented for the egress segment's MTU. */
