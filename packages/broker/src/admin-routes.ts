@@ -103,7 +103,7 @@ export function registerAdminRoutes(app: FastifyInstance, opts: AdminRouteOption
     // The in-process node (`elink up`) first, as if it had just sent its heartbeat.
     const nodeView = async (): Promise<AdminNode[]> => {
       const local = opts.console.local;
-      const registered = (await registry.list()).filter((n) => n.node !== local?.node).map((n) => ({ ...n, seenAt: new Date(n.seenAt).toISOString() }));
+      const registered = (await registry.list()).filter((n) => n.node !== local?.node).map(({ suspectSince, ...n }) => ({ ...n, seenAt: new Date(n.seenAt).toISOString(), ...(suspectSince !== undefined ? { suspectSince: new Date(suspectSince).toISOString() } : {}) }));
       return local ? [{ ...local.status(), healthy: true, seenAt: new Date(opts.now?.() ?? Date.now()).toISOString(), inProcess: true }, ...registered] : registered;
     };
     const ok = replies(adminOkReplySchema);

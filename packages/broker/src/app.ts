@@ -48,6 +48,7 @@ import { DEFAULT_DEVICE, LoginService } from './login.js';
 import { createBrokerMetrics, type LoginResult } from './metrics.js';
 import { NodeRegistry } from './node-registry.js';
 import { registerNodeRoutes } from './node-routes.js';
+import { lostNodeOf, lostNodeResult, registerSuspicionMetrics } from './suspicion-metrics.js';
 import type { NodeContext, NodeInfo } from './nodes.js';
 import { RateLimitedError, RateLimiter, type RateLimits } from './rate-limit.js';
 import { MemoryStore } from './store/memory-store.js';
@@ -197,6 +198,7 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
   const nodes = opts.nodes ?? (() => []);
   // A store outage must not break a scrape: the lease gauge then keeps its last values.
   const metrics = createBrokerMetrics(registry, names, (s) => ipam.count(s).catch(() => undefined));
+  const suspicion = registerSuspicionMetrics(registry, () => nodeRegistry.suspects().then((m) => m.size, () => undefined));
   const service = await LoginService.create({
     segments,
     users,
@@ -270,10 +272,13 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
   app.post<{ Body: DeviceLoginRequest }>('/v1/login/device', { schema: { response: replies(loginReplySchema) }, preValidation: bodyOf(deviceLoginRequestSchema) }, async (request, reply): Promise<LoginReply | FastifyReply> => {
     const { user, segment, device } = request.body;
     try {
-      const result = await service.deviceLogin(request.body, { localAddress: request.socket.localAddress, remoteAddress: request.ip });
+      const lost = lostNodeOf(request.headers);
+      const result = await service.deviceLogin(request.body, { localAddress: request.socket.localAddress, remoteAddress: request.ip, ...(lost.node !== undefined ? { lostNode: lost.node } : {}) });
       metrics.deviceLogins.inc({ result: 'ok' });
       counted.add(request);
-      request.log.info({ user, segment: result.segment, device, ipv4: result.ipv4, ipv6: result.ipv6 }, 'device login ok');
+      const lostResult = lostNodeResult(lost, result.servers);
+      if (lostResult) suspicion.lostNode.inc({ result: lostResult });
+      request.log.info({ user, segment: result.segment, device, ipv4: result.ipv4, ipv6: result.ipv6, ...(lostResult ? { lostNode: lost.node ?? null, lostNodeResult: lostResult } : {}) }, 'device login ok');
       return result;
     } catch (err) {
       const known = err instanceof ElError ? LOGIN_ERRORS[err.code] : undefined;
@@ -293,10 +298,13 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
     const endTimer = metrics.loginDuration.startTimer();
     const { user, segment, device } = request.body;
     try {
-      const result = await service.login(request.body, { localAddress: request.socket.localAddress, remoteAddress: request.ip });
+      const lost = lostNodeOf(request.headers);
+      const result = await service.login(request.body, { localAddress: request.socket.localAddress, remoteAddress: request.ip, ...(lost.node !== undefined ? { lostNode: lost.node } : {}) });
       metrics.logins.inc({ result: 'ok' });
       counted.add(request);
-      request.log.info({ user, segment: result.segment, device: device ?? DEFAULT_DEVICE, ipv4: result.ipv4, ipv6: result.ipv6 }, 'login ok');
+      const lostResult = lostNodeResult(lost, result.servers);
+      if (lostResult) suspicion.lostNode.inc({ result: lostResult });
+      request.log.info({ user, segment: result.segment, device: device ?? DEFAULT_DEVICE, ipv4: result.ipv4, ipv6: result.ipv6, ...(lostResult ? { lostNode: lost.node ?? null, lostNodeResult: lostResult } : {}) }, 'login ok');
       return result;
     } catch (err) {
       const known = err instanceof ElError ? LOGIN_ERRORS[err.code] : undefined;
@@ -336,6 +344,10 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
     onHeartbeat: (result) => metrics.heartbeats.inc({ result }),
     report: (node, report) => store.putNodeReport(node, report, DEFAULT_RETAIN_SECONDS),
     commands: (node) => takeCommands(store, node),
+    onLosses: (reporter, losses) => {
+      suspicion.suspicions.inc({ reason: 'trunk_down' }, losses.length);
+      for (const l of losses) opts.logger.info({ node: l.node, reporter, downSince: new Date(l.since).toISOString() }, 'node suspect: a trunk peer lost it; logins rank it last until it heartbeats');
+    },
   });
   registerDtcpRoutes(app as unknown as FastifyInstance, { service: dtcp, clusterSecret: opts.clusterSecret, limiter });
   registerAdminRoutes(app as unknown as FastifyInstance, {

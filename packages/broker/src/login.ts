@@ -33,9 +33,16 @@ import type { BrokerStore } from './store/store.js';
 
 export const DEFAULT_DEVICE = 'default';
 
+/** Without a registry: the static list, the client's lost node moved last. */
+function lostLast<T extends { node: string }>(list: T[], lost: string | undefined): T[] {
+  return lost === undefined ? list : [...list.filter((e) => e.node !== lost), ...list.filter((e) => e.node === lost)];
+}
+
 export interface LoginContext extends NodeContext {
   /** The client's address (rate limits per source). */
   remoteAddress?: string;
+  /** The node the client says it lost (header EL-Lost-Node): last in this reply. */
+  lostNode?: string;
 }
 
 export interface LoginServiceOptions {
@@ -151,7 +158,7 @@ export class LoginService {
     if (!record.segments.includes(segmentName)) throw new ElError('EL_ERR_FORBIDDEN', `user "${record.name}" may not join segment "${segmentName}"`);
 
     const statics = this.#opts.nodes(ctx);
-    const servers = this.#opts.registry ? await this.#opts.registry.select(segmentName, statics) : nodesForSegment(statics, segmentName);
+    const servers = this.#opts.registry ? await this.#opts.registry.select(segmentName, statics, ctx.lostNode) : lostLast(nodesForSegment(statics, segmentName), ctx.lostNode);
     if (servers.length === 0) throw new ElError('EL_ERR_NO_NODE', `no switch node hosts segment "${segmentName}" right now; try again later`);
 
     const lease = await this.#opts.ipam.lease(segmentName, record.name, device, { prefix: req.prefix });

@@ -11,11 +11,17 @@
  * sessions this broker placed on a node since its last heartbeat (PlacementCounts).
  * Statically configured nodes (config `broker.nodes`, or the in-process node of
  * `elink up`) follow the registered ones.
+ *
+ * Demoted, never dropped: a suspect node (a trunk peer lost it after its last heartbeat,
+ * suspicion.ts) follows every other registered node, and the node a client says it lost
+ * (header EL-Lost-Node) comes last in that client's reply. Both stay listed: when they are
+ * all there is, a client still tries them rather than getting EL_ERR_NO_NODE.
  */
-import { MAX_TRUNK_PEERS, type HeartbeatRequest, type ServerEntry, type TrunkPeerEntry } from '@elink/protocol';
+import { MAX_TRUNK_PEERS, type HeartbeatRequest, type ReportTrunk, type ServerEntry, type TrunkPeerEntry } from '@elink/protocol';
 import type { NodeInfo } from './nodes.js';
 import { PlacementCounts } from './placement-counts.js';
-import type { BrokerStore, NodeRecord } from './store/store.js';
+import type { BrokerStore, NodeRecord, TrunkDownRecord } from './store/store.js';
+import { suspects, trunkLosses } from './suspicion.js';
 
 export const DEFAULT_HEALTHY_SECONDS = 15;
 /** A node silent this long is forgotten by the registry (it shows as unhealthy before that). */
@@ -27,7 +33,13 @@ export type Heartbeat = HeartbeatRequest;
 
 export interface NodeStatus extends NodeRecord {
   healthy: boolean;
+  /** A trunk peer lost it after its last heartbeat (suspicion.ts): when that was heard (ms). */
+  suspectSince?: number;
 }
+
+/** How long the store keeps a trunk loss, in heartbeat timeouts: long enough that a heartbeat
+ * repeating a loss still fresh (trunkLosses) finds it kept and is not news again. */
+const LOSS_TTL_TIMEOUTS = 2;
 
 /**
  * Above this share of its capacity a node no longer attracts its segments' new clients:
@@ -48,24 +60,31 @@ export function segmentSessionCount(n: NodeRecord, segment: string): number {
 
 const NONE_PLACED: ReadonlyMap<string, number> = new Map();
 
+/** Nodes to rank after the others: suspects (after every other node), and the caller's lost node (last). */
+export interface Demoted {
+  suspects?: ReadonlySet<string> | ReadonlyMap<string, unknown>;
+  lost?: string;
+}
+
 /**
  * The nodes to offer for `segment`, best first (pure: the registry's policy). `placed` is
  * the sessions sent to each node since its last heartbeat (PlacementCounts): load and
  * headroom are judged on the projected sessions (reported + placed), so a burst of logins
  * between two heartbeats spreads instead of all landing on the first node.
  */
-export function rankNodes(records: readonly NodeRecord[], segment: string, now: number, healthySeconds = DEFAULT_HEALTHY_SECONDS, placed: ReadonlyMap<string, number> = NONE_PLACED): NodeRecord[] {
+export function rankNodes(records: readonly NodeRecord[], segment: string, now: number, healthySeconds = DEFAULT_HEALTHY_SECONDS, placed: ReadonlyMap<string, number> = NONE_PLACED, demoted: Demoted = {}): NodeRecord[] {
   const freshSince = now - healthySeconds * 1000;
-  const keyed: { n: NodeRecord; load: number; affinity: number }[] = [];
+  const keyed: { n: NodeRecord; load: number; affinity: number; tier: number }[] = [];
   for (const n of records) {
     if (!n.segments.includes(segment) || n.seenAt < freshSince || n.draining) continue;
     const projected = n.sessions + (placed.get(n.node) ?? 0);
     if (projected >= n.capacity) continue;
     // Computed once per node, not per comparison.
     const load = projected / n.capacity;
-    keyed.push({ n, load, affinity: load < AFFINITY_MAX_LOAD ? segmentSessionCount(n, segment) : 0 });
+    const tier = n.node === demoted.lost ? 2 : demoted.suspects?.has(n.node) ? 1 : 0;
+    keyed.push({ n, load, affinity: load < AFFINITY_MAX_LOAD ? segmentSessionCount(n, segment) : 0, tier });
   }
-  keyed.sort((a, b) => b.affinity - a.affinity || a.load - b.load || a.n.node.localeCompare(b.n.node));
+  keyed.sort((a, b) => a.tier - b.tier || b.affinity - a.affinity || a.load - b.load || a.n.node.localeCompare(b.n.node));
   return keyed.map((k) => k.n);
 }
 
@@ -128,6 +147,23 @@ export class NodeRegistry {
     this.#placed.drop(hb.node, seenAt);
   }
 
+  /**
+   * A heartbeat's trunk report (`report.trunks`): the fresh losses of peers it tells of are
+   * kept in the store for every broker (suspicion.ts). Returns the losses new to the store
+   * (a heartbeat repeating one returns nothing), for the log and metrics.
+   */
+  async noteTrunks(reporter: string, trunks: readonly ReportTrunk[] | undefined): Promise<TrunkDownRecord[]> {
+    const losses = trunkLosses(reporter, trunks, this.#now(), this.#healthy * 1000);
+    if (losses.length === 0) return [];
+    return this.#store.putTrunkDowns(reporter, losses, this.#healthy * LOSS_TTL_TIMEOUTS);
+  }
+
+  /** Suspect nodes now (el_broker_nodes_suspect), with when the loss was heard. */
+  async suspects(): Promise<Map<string, number>> {
+    const [records, downs] = await Promise.all([this.#store.listNodes(), this.#store.listTrunkDowns()]);
+    return suspects(downs, records);
+  }
+
   /** Trunk peers for a node's heartbeat reply. */
   async peersOf(hb: Heartbeat): Promise<TrunkPeerEntry[]> {
     return trunkPeers(await this.#store.listNodes(), hb.node, hb.segments, this.#now(), this.#healthy);
@@ -135,18 +171,26 @@ export class NodeRegistry {
 
   async list(): Promise<NodeStatus[]> {
     const since = this.#now() - this.#healthy * 1000;
-    return (await this.#store.listNodes()).map((n) => ({ ...n, healthy: n.seenAt >= since })).sort((a, b) => a.node.localeCompare(b.node));
+    const [records, downs] = await Promise.all([this.#store.listNodes(), this.#store.listTrunkDowns()]);
+    const suspect = suspects(downs, records);
+    return records
+      .map((n) => {
+        const at = suspect.get(n.node);
+        return { ...n, healthy: n.seenAt >= since, ...(at !== undefined ? { suspectSince: at } : {}) };
+      })
+      .sort((a, b) => a.node.localeCompare(b.node));
   }
 
   /**
-   * Registered nodes for `segment`, best first, then the static ones that host it. The first
+   * Registered nodes for `segment`, best first (suspects after the others), then the static
+   * ones that host it; `lost` (the node the client says it lost) last of all. The first
    * registered node is counted as placed (the client tries it first), also when the login
    * fails after this choice: until the next heartbeat that errs toward spreading.
    */
-  async select(segment: string, statics: readonly NodeInfo[]): Promise<ServerEntry[]> {
-    const records = await this.#store.listNodes();
+  async select(segment: string, statics: readonly NodeInfo[], lost?: string): Promise<ServerEntry[]> {
+    const [records, downs] = await Promise.all([this.#store.listNodes(), this.#store.listTrunkDowns()]);
     // No await between reading the counts and adding to them: concurrent logins see each other.
-    const ranked = rankNodes(records, segment, this.#now(), this.#healthy, this.#placed.current(records));
+    const ranked = rankNodes(records, segment, this.#now(), this.#healthy, this.#placed.current(records), { suspects: suspects(downs, records), ...(lost !== undefined ? { lost } : {}) });
     if (ranked[0]) this.#placed.add(ranked[0].node, ranked[0].seenAt);
     const registered = serverEntries(ranked);
     const seen = new Set(registered.map((e) => e.node));
@@ -157,6 +201,8 @@ export class NodeRegistry {
       if (n.websocket !== undefined) entry.ws = n.websocket;
       registered.push(entry);
     }
+    // Last of all, after the static nodes too.
+    if (lost !== undefined) return [...registered.filter((e) => e.node !== lost), ...registered.filter((e) => e.node === lost)].slice(0, MAX_SERVERS);
     return registered.slice(0, MAX_SERVERS);
   }
 }

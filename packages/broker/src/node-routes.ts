@@ -10,6 +10,7 @@ import { requireBearer } from './bearer.js';
 import type { KeyRing } from './keyring.js';
 import type { NodeRegistry } from './node-registry.js';
 import type { RateLimiter } from './rate-limit.js';
+import type { TrunkDownRecord } from './store/store.js';
 import { bodyOf, replies } from './wire.js';
 
 export interface NodeRouteOptions {
@@ -28,6 +29,8 @@ export interface NodeRouteOptions {
   report?: (node: string, report: NodeReport) => Promise<void>;
   /** Takes the commands waiting for the node (console/commands.ts). */
   commands?: (node: string) => Promise<NodeCommand[]>;
+  /** Trunk losses a heartbeat told of that were new (suspicion.ts): logged and counted by the app. */
+  onLosses?: (reporter: string, losses: TrunkDownRecord[]) => void;
 }
 
 /** A heartbeat with its console report: up to MAX_REPORT_SESSIONS sessions and MAX_REPORT_TABLE table entries. */
@@ -62,6 +65,14 @@ export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions)
       // The report is kept apart: logins read the registry and need none of it.
       const { report, ...record } = request.body;
       await opts.registry.heartbeat(record);
+      // Peers it lost make them suspect at every broker; the node's own heartbeat must not fail for it.
+      if (report?.trunks) {
+        const losses = await opts.registry.noteTrunks(record.node, report.trunks).catch((err: unknown) => {
+          request.log.warn({ node: record.node, err: (err as Error).message }, 'trunk losses in a heartbeat not kept');
+          return [];
+        });
+        if (losses.length) opts.onLosses?.(record.node, losses);
+      }
       if (report && opts.report) await opts.report(record.node, report);
       commands = (await opts.commands?.(record.node)) ?? [];
       revoked = (await opts.revocations?.()) ?? [];

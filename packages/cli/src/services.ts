@@ -180,6 +180,14 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     });
     await beforeSwitchListens?.();
     await switchNode.start();
+    // A trunk peer that may be gone is told to the brokers at once: they stop handing it out.
+    if (brokerLink && switchNode.trunks) {
+      const l = brokerLink;
+      switchNode.trunks.onPeerLost((peer, reason) => {
+        logger.info({ component: 'broker-link', peer, reason }, 'trunk peer may be gone: heartbeat sent early');
+        l.beatSoon();
+      });
+    }
     // Without a broker the node still starts: it serves what it knows and keeps trying.
     if (brokerLink) await brokerLink.start();
   }

@@ -91,7 +91,8 @@ export class Connector extends EventEmitter {
   private readonly tlsSessions = new Map<string, Buffer>();
   /** The last TLS session any node gave (offered to a node without one of its own). */
   private newestTlsSession: Buffer | undefined;
-  /** The node of the last session lost: tried last by the next attempts (reconnect-order.ts). */
+  /** The node of the last session lost: tried last by the next attempts (reconnect-order.ts),
+   * and named to the broker at the next login (header EL-Lost-Node). */
   private lostNode: string | undefined;
 
   constructor(private readonly opts: ConnectorOptions) {
@@ -195,7 +196,7 @@ export class Connector extends EventEmitter {
     }
     if (this.opts.deviceKey && this.keyRegistered) {
       try {
-        const reply = await deviceLogin(this.opts.broker, { user: this.opts.credentials.user, device: this.device, segment: this.opts.credentials.segment, prefix: this.opts.credentials.prefix }, this.opts.deviceKey, { ca: this.opts.ca, ...this.brokerProxy() });
+        const reply = await deviceLogin(this.opts.broker, { user: this.opts.credentials.user, device: this.device, segment: this.opts.credentials.segment, prefix: this.opts.credentials.prefix }, this.opts.deviceKey, { ca: this.opts.ca, ...this.brokerProxy() }, { lostNode: this.lostNode });
         this.keep(reply);
         return { link: await this.connectAny(reply), reply, source: 'device' };
       } catch (e) {
@@ -209,13 +210,13 @@ export class Connector extends EventEmitter {
     const body: LoginRequest = { ...this.opts.credentials, device: this.device, ...(this.remember ? { remember: this.remember } : {}) };
     let reply: LoginReply;
     try {
-      reply = await login(this.opts.broker, deviceKey ? { ...body, deviceKey } : body, { ca: this.opts.ca, ...this.brokerProxy() });
+      reply = await login(this.opts.broker, deviceKey ? { ...body, deviceKey } : body, { ca: this.opts.ca, ...this.brokerProxy() }, { lostNode: this.lostNode });
     } catch (e) {
       // A broker older than device keys refuses the unknown field (400): carry on without keys.
       if (!(deviceKey && e instanceof BrokerError && e.code === 'EL_ERR_INVALID' && e.message.includes('"deviceKey"'))) throw e;
       this.brokerWithoutKeys = true;
       logger.warn({ err: e.message }, 'the broker does not know device keys; logging in with the password only');
-      reply = await login(this.opts.broker, body, { ca: this.opts.ca, ...this.brokerProxy() });
+      reply = await login(this.opts.broker, body, { ca: this.opts.ca, ...this.brokerProxy() }, { lostNode: this.lostNode });
     }
     if (reply.remember) this.remember = reply.remember;
     this.keep(reply);

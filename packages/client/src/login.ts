@@ -7,7 +7,7 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { HttpsProxyAgent } from 'https-proxy-agent';
-import { ElError, errorBodySchema, isErrorCode, loginReplySchema, parseReply, signDeviceLogin, type DeviceLoginRequest, type ErrorCode, type LoginReply, type LoginRequest } from '@elink/protocol';
+import { canNameLostNode, ElError, errorBodySchema, isErrorCode, LOST_NODE_HEADER, loginReplySchema, parseReply, signDeviceLogin, type DeviceLoginRequest, type ErrorCode, type LoginReply, type LoginRequest } from '@elink/protocol';
 import { parseRetryAfter, postJson, type JsonPostAnswer } from '@elink/transport';
 import { certificateFailure, isCertificateFailure } from './certificate-failure.js';
 import type { HttpProxy } from './proxy-config.js';
@@ -46,14 +46,21 @@ export interface HttpsTrust {
   proxy?: HttpProxy;
 }
 
+/** What the client tells the broker beside the body. */
+export interface LoginHints {
+  /** The node whose session this client just lost: header EL-Lost-Node, so the broker ranks it
+   * last in this reply (a broker that predates the header ignores it). */
+  lostNode?: string | undefined;
+}
+
 /**
  * Logs in; throws BrokerError with the broker's code (EL_ERR_AUTH, EL_ERR_FORBIDDEN,
  * EL_ERR_RATE_LIMITED with its Retry-After, …), ElError EL_ERR_CERTIFICATE when the
  * broker's certificate is not trusted, EL_ERR_UNAVAILABLE when it cannot be reached,
  * or EL_ERR_PROTOCOL when its reply does not match the contract.
  */
-export async function login(brokerUrl: string, body: LoginRequest, trust: HttpsTrust = {}): Promise<LoginReply> {
-  return postLogin(new URL('/v1/login', brokerUrl), body, trust);
+export async function login(brokerUrl: string, body: LoginRequest, trust: HttpsTrust = {}, hints: LoginHints = {}): Promise<LoginReply> {
+  return postLogin(new URL('/v1/login', brokerUrl), body, trust, hints);
 }
 
 /**
@@ -61,17 +68,19 @@ export async function login(brokerUrl: string, body: LoginRequest, trust: HttpsT
  * key the broker registered at a password login. Throws as login() does; BrokerError
  * EL_ERR_AUTH means the key is unknown or revoked: log in with the password.
  */
-export async function deviceLogin(brokerUrl: string, req: { user: string; device: string; segment?: string | undefined; prefix?: boolean | undefined }, key: KeyObject, trust: HttpsTrust = {}): Promise<LoginReply> {
+export async function deviceLogin(brokerUrl: string, req: { user: string; device: string; segment?: string | undefined; prefix?: boolean | undefined }, key: KeyObject, trust: HttpsTrust = {}, hints: LoginHints = {}): Promise<LoginReply> {
   const fields = { user: req.user, device: req.device, ...(req.segment !== undefined ? { segment: req.segment } : {}), ...(req.prefix ? { prefix: true } : {}), time: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url') };
   const body: DeviceLoginRequest = { ...fields, signature: signDeviceLogin(key, fields) };
-  return postLogin(new URL('/v1/login/device', brokerUrl), body, trust);
+  return postLogin(new URL('/v1/login/device', brokerUrl), body, trust, hints);
 }
 
-async function postLogin(url: URL, body: LoginRequest | DeviceLoginRequest, trust: HttpsTrust): Promise<LoginReply> {
+async function postLogin(url: URL, body: LoginRequest | DeviceLoginRequest, trust: HttpsTrust, hints: LoginHints): Promise<LoginReply> {
   const via = trust.proxy ? proxyAgent(trust.proxy) : undefined;
+  // A node id the header cannot carry is not named (the broker would ignore it anyway).
+  const headers = hints.lostNode !== undefined && canNameLostNode(hints.lostNode) ? { [LOST_NODE_HEADER]: hints.lostNode } : undefined;
   let answer: JsonPostAnswer;
   try {
-    answer = await postJson(url, body, { ca: trust.ca, timeoutMs: trust.timeoutMs, ...(via ? { agent: via.agent } : {}) });
+    answer = await postJson(url, body, { ca: trust.ca, timeoutMs: trust.timeoutMs, ...(via ? { agent: via.agent } : {}), ...(headers ? { headers } : {}) });
   } catch (err) {
     if (via && via.status() === undefined) throw new ElError('EL_ERR_PROXY_UNREACHABLE', `proxy ${trust.proxy!.display} unreachable: ${(err as Error).message}`, { cause: err });
     if (isCertificateFailure(err)) {

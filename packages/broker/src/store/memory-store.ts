@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname } from 'node:path';
 import { ElError, MAX_REVOCATIONS, type NodeReport, type Revocation } from '@elink/protocol';
 import { LEASE_FAMILIES, type LeaseEntry, type LeaseFamily, type LeaseRecord, type OwnerCap } from '../lease-store.js';
-import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_LISTS, MAX_NODES, MAX_USERS, type BrokerStore, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
+import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_LISTS, MAX_NODES, MAX_TRUNK_DOWNS, MAX_USERS, type BrokerStore, type TrunkDownRecord, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
 
 /** Challenges are bounded; the oldest gives way (the broker also caps how many it issues). */
 export const MAX_CHALLENGES = 100_000;
@@ -62,6 +62,8 @@ export class MemoryStore implements BrokerStore {
   readonly #counters = new Map<string, { count: number; pending: number; until: number }>();
   readonly #maxCounters: number;
   readonly #nodes = new Map<string, { record: NodeRecord; until: number }>();
+  /** Trunk-down reports by JSON [node, reporter]. */
+  readonly #downs = new Map<string, TrunkDownRecord & { until: number }>();
   readonly #users = new Map<string, StoredUser>();
   readonly #reports = new Map<string, { at: number; report: NodeReport; until: number }>();
   readonly #lists = new Map<string, { values: string[]; until: number }>();
@@ -292,6 +294,34 @@ export class MemoryStore implements BrokerStore {
 
   async deleteNode(node: string): Promise<boolean> {
     return this.#nodes.delete(node);
+  }
+
+  async putTrunkDowns(reporter: string, downs: readonly { node: string; since: number }[], ttlSeconds: number): Promise<TrunkDownRecord[]> {
+    const now = this.#now();
+    const made: TrunkDownRecord[] = [];
+    for (const { node, since } of downs) {
+      const key = JSON.stringify([node, reporter]);
+      const had = this.#downs.get(key);
+      if (had && had.until > now && had.since === since) continue;
+      if (!had && this.#downs.size >= MAX_TRUNK_DOWNS) {
+        for (const [k, v] of this.#downs) if (v.until <= now) this.#downs.delete(k);
+        if (this.#downs.size >= MAX_TRUNK_DOWNS) continue;
+      }
+      const entry = { node, reporter, since, at: now };
+      this.#downs.set(key, { ...entry, until: now + ttlSeconds * 1000 });
+      made.push(entry);
+    }
+    return made;
+  }
+
+  async listTrunkDowns(): Promise<TrunkDownRecord[]> {
+    const now = this.#now();
+    const out: TrunkDownRecord[] = [];
+    for (const [k, v] of this.#downs) {
+      if (v.until <= now) this.#downs.delete(k);
+      else out.push({ node: v.node, reporter: v.reporter, since: v.since, at: v.at });
+    }
+    return out;
   }
 
   // ---- console reports and lists ----

@@ -14,7 +14,7 @@ import type { LeaseEntry, LeaseFamily, LeaseRecord, OwnerCap } from '../lease-st
 import { CLAIM, RELEASE, RESERVE, SETTLE, SWEEP, TOUCH } from './redis-scripts.js';
 import { deviceLimit } from './memory-store.js';
 import type { RedisObserver } from './redis-metrics.js';
-import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_NODES, MAX_USERS, type BrokerStore, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
+import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_NODES, MAX_TRUNK_DOWNS, MAX_USERS, type BrokerStore, type TrunkDownRecord, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
 
 export type RedisStoreConfig =
   | { type: 'redis'; url: string; password?: string; prefix?: string }
@@ -250,6 +250,57 @@ export class RedisStore implements BrokerStore {
 
   async deleteNode(node: string): Promise<boolean> {
     return (await this.#do('delete node', () => this.#client.hdel(`${this.#p}:nodes`, node))) === 1;
+  }
+
+  /**
+   * One hash, field JSON [node, reporter] → {since, at, until}. Read, then written: a node
+   * heartbeats to one broker at a time, so one reporter's entries have one writer, and two
+   * brokers racing on another reporter's entry would write the same thing.
+   */
+  async putTrunkDowns(reporter: string, downs: readonly { node: string; since: number }[], ttlSeconds: number): Promise<TrunkDownRecord[]> {
+    if (downs.length === 0) return [];
+    const key = `${this.#p}:downs`;
+    return this.#do('put trunk downs', async () => {
+      const now = this.#now();
+      const fields = downs.map((d) => JSON.stringify([d.node, reporter]));
+      const had = await this.#client.hmget(key, ...fields);
+      const changes: Array<{ record: TrunkDownRecord; field: string; value: string; isNew: boolean }> = [];
+      downs.forEach((d, i) => {
+        const old = had[i] ? (JSON.parse(had[i]) as { since: number; until: number }) : undefined;
+        if (old && old.until > now && old.since === d.since) return;
+        changes.push({ record: { node: d.node, reporter, since: d.since, at: now }, field: fields[i]!, value: JSON.stringify({ since: d.since, at: now, until: now + ttlSeconds * 1000 }), isNew: had[i] === null });
+      });
+      if (changes.length === 0) return [];
+      const fresh = changes.filter((c) => c.isNew).length;
+      let room = MAX_TRUNK_DOWNS - (await this.#client.hlen(key));
+      if (fresh > room) {
+        await this.listTrunkDowns(); // drops expired ones
+        room = MAX_TRUNK_DOWNS - (await this.#client.hlen(key));
+      }
+      // Full: entries already kept are renewed, new ones only while there is room.
+      const kept = changes.filter((c) => !c.isNew || room-- > 0);
+      if (kept.length) await this.#client.hset(key, ...kept.flatMap((c) => [c.field, c.value]));
+      return kept.map((c) => c.record);
+    });
+  }
+
+  async listTrunkDowns(): Promise<TrunkDownRecord[]> {
+    const key = `${this.#p}:downs`;
+    const all = await this.#do('list trunk downs', () => this.#client.hgetall(key));
+    const now = this.#now();
+    const out: TrunkDownRecord[] = [];
+    const stale: string[] = [];
+    for (const [field, raw] of Object.entries(all)) {
+      const { since, at, until } = JSON.parse(raw) as { since: number; at: number; until: number };
+      if (until <= now) {
+        stale.push(field);
+        continue;
+      }
+      const [node, reporter] = JSON.parse(field) as [string, string];
+      out.push({ node, reporter, since, at });
+    }
+    if (stale.length) await this.#do('drop stale trunk downs', () => this.#client.hdel(key, ...stale));
+    return out;
   }
 
   // ---- console reports and lists ----

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { MemoryStore } from './memory-store.js';
 import { COMMAND_TIMEOUT_MS, RedisStore } from './redis-store.js';
 import { MAX_REVOCATIONS } from '@elink/protocol';
-import { MAX_DEVICE_KEYS_PER_USER, type BrokerStore, type NodeRecord } from './store.js';
+import { MAX_DEVICE_KEYS_PER_USER, MAX_TRUNK_DOWNS, type BrokerStore, type NodeRecord } from './store.js';
 import { redisOrSkip, startTestCluster, startTestRedis, startTestSentinel, type TestCluster, type TestRedis, type TestSentinel } from './test-redis.js';
 
 const haveRedis = redisOrSkip();
@@ -198,6 +198,47 @@ function contract(name: string, make: (clock: { t: number }) => Promise<BrokerSt
       expect((await s.listNodes()).map((x) => x.node)).toEqual(['b']);
       expect(await s.deleteNode('b')).toBe(true);
       expect(await s.listNodes()).toEqual([]);
+    });
+
+    it('keeps one trunk-down report per (node, reporter): a repeat changes nothing, a new loss replaces it, each ends at its ttl', async () => {
+      const t0 = clock.t;
+      expect(await s.putTrunkDowns('dr-a', [{ node: 'dx', since: 500 }, { node: 'dy', since: 600 }], 30)).toEqual([
+        { node: 'dx', reporter: 'dr-a', since: 500, at: t0 },
+        { node: 'dy', reporter: 'dr-a', since: 600, at: t0 },
+      ]);
+      // Another reporter of the same loss is an entry of its own.
+      expect(await s.putTrunkDowns('dr-b', [{ node: 'dx', since: 510 }], 30)).toEqual([{ node: 'dx', reporter: 'dr-b', since: 510, at: t0 }]);
+      clock.t += 10_000;
+      // The next heartbeat repeats what it said: nothing new, the time first heard stays.
+      expect(await s.putTrunkDowns('dr-a', [{ node: 'dx', since: 500 }, { node: 'dy', since: 600 }], 30)).toEqual([]);
+      // A trunk that came up and went down again is a new loss.
+      expect(await s.putTrunkDowns('dr-a', [{ node: 'dx', since: 9_000 }], 30)).toEqual([{ node: 'dx', reporter: 'dr-a', since: 9_000, at: t0 + 10_000 }]);
+      const mine = async () => (await s.listTrunkDowns()).filter((d) => d.node.startsWith('d') && d.reporter.startsWith('dr-')).sort((x, y) => `${x.node}${x.reporter}`.localeCompare(`${y.node}${y.reporter}`));
+      expect(await mine()).toEqual([
+        { node: 'dx', reporter: 'dr-a', since: 9_000, at: t0 + 10_000 },
+        { node: 'dx', reporter: 'dr-b', since: 510, at: t0 },
+        { node: 'dy', reporter: 'dr-a', since: 600, at: t0 },
+      ]);
+      clock.t += 25_000;
+      expect(await mine()).toEqual([{ node: 'dx', reporter: 'dr-a', since: 9_000, at: t0 + 10_000 }]);
+      // Once gone, the same report is news again.
+      expect(await s.putTrunkDowns('dr-a', [{ node: 'dy', since: 600 }], 30)).toEqual([{ node: 'dy', reporter: 'dr-a', since: 600, at: clock.t }]);
+      expect(await s.putTrunkDowns('dr-a', [], 30)).toEqual([]);
+      clock.t += 31_000;
+      expect(await mine()).toEqual([]);
+    });
+
+    it(`keeps at most MAX_TRUNK_DOWNS (${MAX_TRUNK_DOWNS}) trunk-down reports: beyond, new ones are left out until old ones end`, async () => {
+      const many = Array.from({ length: MAX_TRUNK_DOWNS }, (_, i) => ({ node: `fn${i}`, since: 1 }));
+      expect(await s.putTrunkDowns('flood', many, 20)).toHaveLength(MAX_TRUNK_DOWNS);
+      expect(await s.putTrunkDowns('late', [{ node: 'fn0', since: 1 }], 20)).toEqual([]);
+      // An entry already kept is still renewed by a new loss.
+      expect(await s.putTrunkDowns('flood', [{ node: 'fn1', since: 2 }], 20)).toHaveLength(1);
+      expect(await s.listTrunkDowns()).toHaveLength(MAX_TRUNK_DOWNS);
+      clock.t += 21_000;
+      expect(await s.putTrunkDowns('late', [{ node: 'fn0', since: 1 }], 20)).toEqual([{ node: 'fn0', reporter: 'late', since: 1, at: clock.t }]);
+      clock.t += 21_000;
+      expect(await s.listTrunkDowns()).toEqual([]);
     });
 
     it('keeps the latest console report of each node until it is not refreshed for its retain time', async () => {

@@ -19,6 +19,17 @@ export type NodeRecord = HeartbeatRequest & {
   seenAt: number;
 };
 
+/** A peer node's report that its trunk to `node` went down, as the store keeps it. */
+export interface TrunkDownRecord {
+  node: string;
+  /** The node whose heartbeat said so. */
+  reporter: string;
+  /** When the trunk went down (ms since the epoch, the reporter's clock): tells a new loss from a repeated one. */
+  since: number;
+  /** When a broker first heard of it (ms since the epoch, that broker's clock). */
+  at: number;
+}
+
 /** A user as the store keeps it. */
 export type StoredUser = UserRecord;
 
@@ -73,6 +84,18 @@ export interface BrokerStore extends LeaseStore {
   deleteNode(node: string): Promise<boolean>;
 
   /**
+   * Peers' reports that their trunk to a node went down (a heartbeat's `report.trunks`,
+   * state down), kept where the registry is so every broker sees them (suspicion.ts). One
+   * entry per (node, reporter): a report naming the `since` already kept changes nothing (a
+   * heartbeat repeats it until the trunk is up again), another `since` replaces the entry with
+   * `at` = now. Each entry lives `ttlSeconds` from its `at`. Returns the entries made now. While
+   * MAX_TRUNK_DOWNS entries are live, new ones are not kept (and not returned).
+   */
+  putTrunkDowns(reporter: string, downs: readonly { node: string; since: number }[], ttlSeconds: number): Promise<TrunkDownRecord[]>;
+  /** The live entries, at most MAX_TRUNK_DOWNS. */
+  listTrunkDowns(): Promise<TrunkDownRecord[]>;
+
+  /**
    * Registers (or refreshes) the public key of a user's device for `ttlSeconds` (the
    * lease's idle time: the key lives as long as the device's addresses would). At most
    * MAX_DEVICE_KEYS_PER_USER per user: beyond, the key nearest its end gives way (that
@@ -118,6 +141,8 @@ export interface BrokerStore extends LeaseStore {
 export const MAX_COUNTERS = 100_000;
 /** Upper bound on nodes a store keeps: a misconfigured fleet must not grow it without end. */
 export const MAX_NODES = 4096;
+/** Upper bound on trunk-down reports kept at once (each lives a few heartbeats). */
+export const MAX_TRUNK_DOWNS = 4 * MAX_NODES;
 /** Device keys one user may have registered at once (the oldest gives way). */
 export const MAX_DEVICE_KEYS_PER_USER = 64;
 /** A registered device key as the stores keep it: the key and, ms since the epoch, its end. */

@@ -13,6 +13,8 @@ export const adminNodeSchema = z.object({
   healthy: z.boolean(),
   /** Time of its last heartbeat. */
   seenAt: instantSchema,
+  /** A trunk peer lost it after that heartbeat (docs/cluster.md "Failure detection"): when a broker heard so. Logins rank it after the other nodes until it heartbeats again. */
+  suspectSince: instantSchema.optional(),
   /** The switch node of the broker's own process (`elink up`): no heartbeats, always current. */
   inProcess: z.boolean().optional(),
 });

@@ -12,3 +12,4 @@ export * from './console.js';
 export * from './health.js';
 export * from './admin.js';
 export * from './dtcp.js';
+export * from './lost-node.js';

@@ -15,6 +15,7 @@ import { heartbeatReplySchema, parseReply, publicKeyFromPem, segmentSchema, type
 import { postJson } from '@elink/transport';
 
 import { DEFAULT_BROKER_INTERVAL_MS } from './defaults.js';
+import { EarlyHeartbeat } from './early-heartbeat.js';
 
 export interface BrokerLinkOptions {
   /** Broker base URLs (https://broker:8443), tried in order. */
@@ -99,6 +100,8 @@ export class BrokerLink {
   /** Brokers that refused the console report (an older version), and until when to leave it out (one entry per configured broker). */
   readonly #noReport = new Map<string, number>();
   readonly #metrics: LinkMetrics | undefined;
+  /** Heartbeats before their time (a trunk peer lost), one a second at most. */
+  readonly #early = new EarlyHeartbeat({ beat: () => this.beat() });
 
   constructor(opts: BrokerLinkOptions) {
     this.#opts = opts;
@@ -130,6 +133,16 @@ export class BrokerLink {
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    this.#early.stop();
+  }
+
+  /**
+   * The brokers should hear now what the next heartbeat would say (a trunk peer may be gone:
+   * the report's `trunks` says since when): a heartbeat as soon as the one-a-second limit of
+   * early ones allows; the regular ones keep their pace.
+   */
+  beatSoon(): void {
+    if (!this.#stopped) this.#early.request();
   }
 
   #schedule(): void {

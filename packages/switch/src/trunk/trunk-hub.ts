@@ -29,6 +29,7 @@ import { caProofKey, certificateNodeNames, isCertificateError, trunkKeyingMateri
 import { trunkSegmentId } from './segment-id.js';
 import { Trunk, TRUNK_DOWN_REASONS, type TrunkHost, type TrunkLimits } from './trunk.js';
 import { DEFAULT_GSO } from '../node/defaults.js';
+import { peerMayBeGone, type PeerLostListener } from './peer-lost.js';
 import { DEFAULT_TRUNK, DEFAULT_TRUNK_CONNECTION_LIMITS, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk-defaults.js';
 
 export interface TrunkHubOptions extends Partial<TrunkSettings> {
@@ -167,6 +168,8 @@ export class TrunkHub implements TrunkHost {
   private readonly downs: Counter<'peer' | 'reason'> | undefined;
   /** Admission at accept on the trunk port (limits before the proof). */
   private readonly guard: ConnectionGuard;
+  /** Told when a peer node may be gone (peer-lost.ts): the broker link beats early. */
+  private readonly lostListeners: PeerLostListener[] = [];
 
   constructor(private readonly opts: TrunkHubOptions) {
     this.nodeId = opts.nodeId;
@@ -358,7 +361,10 @@ export class TrunkHub implements TrunkHost {
       socket.destroy();
     };
     socket.once('timeout', () => failed('timeout'));
-    socket.once('error', (e: NodeJS.ErrnoException) => failed(e.message, e.code));
+    socket.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNREFUSED') this.dialRefused(d);
+      failed(e.message, e.code);
+    });
     socket.once('close', () => {
       d.socket = undefined;
       if (!trunk) this.hostFailed(d);
@@ -527,8 +533,26 @@ export class TrunkHub implements TrunkHost {
     const reason = t.downReason;
     this.downs?.inc({ peer: t.peerNode, reason });
     this.logger.info({ peer: t.peerNode, reason, code: t.closeReason, address: t.conn.peer }, 'trunk down');
+    if (peerMayBeGone(reason)) for (const fn of this.lostListeners) fn(t.peerNode, reason);
     // Its other dialers wait while a trunk is up (dial()): try it again now, with backoff from here on.
     for (const o of this.dialers.values()) if (o !== d && o.node === t.peerNode && o.trunk === undefined && o.socket === undefined) this.redial(o, this.settings.reconnectMinMs);
+  }
+
+  /** `fn` hears of every peer node that may be gone (peer-lost.ts). */
+  onPeerLost(fn: PeerLostListener): void {
+    this.lostListeners.push(fn);
+  }
+
+  /**
+   * A dial refused (nothing listens: the process is gone) to a node never up since we
+   * started: recorded as down from now (the report's `trunks`) and told, once. A node that
+   * was up has its loss recorded already, when its trunk went down.
+   */
+  private dialRefused(d: Dialer): void {
+    const node = d.node;
+    if (node === undefined || this.byNode.has(node) || this.past.has(node)) return;
+    this.pastOf(node).downAt = Date.now();
+    for (const fn of this.lostListeners) fn(node, 'refused');
   }
 
   announcementsIn(n: number): void {

@@ -1,0 +1,45 @@
+/**
+ * Failure detection from trunk peers (docs/cluster.md "Failure detection"). A node that is
+ * killed keeps its place in the registry until its heartbeat is overdue (broker.nodeTimeout),
+ * but its trunk peers see their trunks to it drop at once, and say so in their next heartbeat
+ * (sent early for that: the switch's early-heartbeat.ts): `report.trunks` lists the peer
+ * `down` since when. The broker keeps each such loss in the store (every broker sees it), and
+ * a node with a loss heard after its own last heartbeat is **suspect**: logins rank it after
+ * every other node until it heartbeats again. A live node cut off from a peer (a partition
+ * between nodes) heartbeats within one interval and is back in service.
+ *
+ * Pure functions: the registry (node-registry.ts) reads the store and applies them.
+ */
+import type { ReportTrunk } from '@elink/protocol';
+import type { NodeRecord, TrunkDownRecord } from './store/store.js';
+
+/**
+ * The losses a heartbeat's trunk report tells of: peers `down` since a time within
+ * `freshMs` of `now` (an older loss is no news: the heartbeat timeout has caught a dead
+ * node by then), once each, never the reporter itself.
+ */
+export function trunkLosses(reporter: string, trunks: readonly ReportTrunk[] | undefined, now: number, freshMs: number): Array<{ node: string; since: number }> {
+  if (!trunks) return [];
+  const out = new Map<string, number>();
+  for (const t of trunks) {
+    if (t.state !== 'down' || t.peer === reporter || t.since < now - freshMs) continue;
+    out.set(t.peer, Math.max(t.since, out.get(t.peer) ?? 0));
+  }
+  return [...out].map(([node, since]) => ({ node, since }));
+}
+
+/**
+ * Suspect nodes, each with when the loss that made it suspect was heard (ms, broker clock):
+ * a loss heard after the node's last heartbeat. Nodes not in `records` are left out.
+ */
+export function suspects(downs: readonly TrunkDownRecord[], records: readonly NodeRecord[]): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (const r of records) seen.set(r.node, r.seenAt);
+  const out = new Map<string, number>();
+  for (const d of downs) {
+    const seenAt = seen.get(d.node);
+    if (seenAt === undefined || d.at <= seenAt) continue;
+    out.set(d.node, Math.max(d.at, out.get(d.node) ?? 0));
+  }
+  return out;
+}
