@@ -98,6 +98,36 @@ function loginStatus(c: Cluster, ns: string, user: string, password: string): nu
   return Number(out.trim());
 }
 
+/** The node ids of a login reply's `servers` (HAProxy's broker frontend, from namespace `ns`), in order; `headers` added to the request. */
+function loginNodes(c: Cluster, ns: string, headers: string[] = []): string[] {
+  const body = JSON.stringify({ user: 'alice', password: PASSWORD, device: 'probe' });
+  const out = sh('curl', ['-s', '-m', '10', '--cacert', c.caFile, '-H', 'content-type: application/json', ...headers.flatMap((h) => ['-H', h]), '-d', body, `${c.brokerUrl}/v1/login`], { ns });
+  return [...new Set((JSON.parse(out) as { servers: Array<{ node: string }> }).servers.map((x) => x.node))];
+}
+
+/**
+ * Right after a SIGKILL (issue 10, docs/cluster.md "Failure detection"): the victim's trunk
+ * peers saw their trunks drop and told a broker at once (an early heartbeat), so a fresh
+ * login gets it after the live nodes while its last heartbeat is still fresh (healthy in
+ * the registry, broker.nodeTimeout 15 s); a client naming a node it lost gets that one last.
+ */
+async function expectVictimRankedLast(c: Cluster, victim: string, killedAt: number, ns: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  const heard = () => c.brokers.flatMap((b) => b.proc.logs).find((l) => String(l.msg).startsWith('node suspect') && l.node === victim && logTime(l) >= killedAt - 50);
+  while (!heard() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(heard(), `a broker heard from ${victim}'s trunk peers`).toBeDefined();
+  const fresh = loginNodes(c, ns);
+  const listed = (await c.adminNodes()) as Array<{ node: string; healthy: boolean; suspectSince?: string }>;
+  const seen = listed.find((n) => n.node === victim);
+  expect(seen, `${victim} still healthy by its heartbeat, yet suspect`).toMatchObject({ healthy: true, suspectSince: expect.any(String) });
+  expect(fresh.length).toBe(3);
+  expect(fresh.at(-1), `a fresh login ${Date.now() - killedAt} ms after the kill: ${fresh.join(', ')}`).toBe(victim);
+  // A client that lost a live node names it (header EL-Lost-Node): last for it, the victim just before.
+  const lost = fresh[0]!;
+  expect(loginNodes(c, ns, [`EL-Lost-Node: ${lost}`])).toEqual([fresh[1], victim, lost]);
+  console.log(`SIGKILL ${victim}: suspect at the broker ${logTime(heard()!) - killedAt} ms after the kill; a fresh login ${Date.now() - killedAt} ms after it ranked it last`);
+}
+
 describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes + 2 brokers + Redis, kernel clients in namespaces', () => {
   let c: Cluster;
 
@@ -284,6 +314,7 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
     const killedAt = Date.now();
     victim.proc.child.kill('SIGKILL');
     await victim.proc.exited;
+    await expectVictimRankedLast(c, victim.id, killedAt, others[0]!.ns);
 
     for (const m of moved) {
       const up = await m.proc.waitFor((l) => l.msg === 'link up' && l.node !== victim.id && m.proc.logs.indexOf(l) >= before.get(m.name)!.ups, 15_000, `${m.name} back on another node`);
