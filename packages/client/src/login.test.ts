@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createCertificateAuthority, issueServerCertificate, type CertificateAuthority } from '@elink/pki';
 import { ElError } from '@elink/protocol';
-import { BrokerError, login, parseRetryAfter } from './login.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { BrokerError, deviceLogin, login, parseRetryAfter } from './login.js';
 
 describe('parseRetryAfter', () => {
   it('reads delay-seconds and HTTP dates, and nothing else', () => {
@@ -24,12 +25,15 @@ describe('login against the contract (a real HTTPS broker stand-in)', () => {
   let server: Server;
   let url: string;
   const answers: { status?: number; body: unknown }[] = [];
+  /** The lost-node header of each request, in order (undefined: not sent). */
+  const lostHeaders: Array<string | string[] | undefined> = [];
   const good = { ticket: 't.sig', expiresAt: '2026-11-29T18:00:00.000Z', servers: [{ node: 'sw-1', host: '127.0.0.1', port: 4443 }], segment: 'lan', mode: 'l2', mac: '02:00:5e:00:00:01' };
 
   beforeAll(async () => {
     ca = await createCertificateAuthority('Login Test CA');
     const leaf = await issueServerCertificate(ca, ['127.0.0.1']);
     server = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
+      lostHeaders.push(req.headers['el-lost-node']);
       req.resume();
       req.on('end', () => {
         const a = answers.shift() ?? { status: 500, body: { error: 'EL_ERR_INTERNAL', message: 'no answer queued' } };
@@ -71,5 +75,17 @@ describe('login against the contract (a real HTTPS broker stand-in)', () => {
     expect([a.code, a.message]).toEqual(['EL_ERR_FORBIDDEN', 'broker: no']);
     const b = (await attempt()) as BrokerError;
     expect([b.code, b.message]).toEqual(['EL_ERR_UNAVAILABLE', 'broker: HTTP 502']);
+  });
+
+  it('names the node it lost in the EL-Lost-Node header, password and device logins alike, and only a name the header can carry', async () => {
+    lostHeaders.length = 0;
+    const key = generateKeyPairSync('ed25519').privateKey;
+    answers.push({ body: good }, { body: good }, { body: good }, { body: good });
+    const trust = { ca: ca.certPem, timeoutMs: 5000 };
+    await login(url, { user: 'alice', password: 'pw' }, trust, { lostNode: 'sw-1' });
+    await deviceLogin(url, { user: 'alice', device: 'laptop' }, key, trust, { lostNode: 'sw-2' });
+    await login(url, { user: 'alice', password: 'pw' }, trust);
+    await login(url, { user: 'alice', password: 'pw' }, trust, { lostNode: 'a node with spaces' });
+    expect(lostHeaders).toEqual(['sw-1', 'sw-2', undefined, undefined]);
   });
 });
