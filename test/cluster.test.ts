@@ -25,7 +25,9 @@
  *   afterwards, so the later cases see the 6 L3 clients only.
  * - SIGKILL of a node under traffic: its clients are back on the other nodes with the same
  *   addresses (the time from the kill to each one's first answered ping is printed), and
- *   not one ping of the other nodes' clients is lost.
+ *   not one ping of the other nodes' clients is lost. Right after the kill its trunk peers
+ *   have told a broker: a fresh login ranks it last while its heartbeat is still fresh, and
+ *   a login naming a live node in EL-Lost-Node gets that one last.
  * - Every broker and Redis down: the sessions keep passing traffic (pings, a TCP stream);
  *   a new client's login fails with EL_ERR_UNAVAILABLE, and succeeds once a broker and
  *   Redis are back.
