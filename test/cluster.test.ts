@@ -116,8 +116,11 @@ function loginNodes(c: Cluster, ns: string, headers: string[] = []): string[] {
 async function expectVictimRankedLast(c: Cluster, victim: string, killedAt: number, ns: string): Promise<void> {
   const deadline = Date.now() + 5000;
   const heard = () => c.brokers.flatMap((b) => b.proc.logs).find((l) => String(l.msg).startsWith('node suspect') && l.node === victim && logTime(l) >= killedAt - 50);
-  while (!heard() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  // Told by an early heartbeat of each survivor, not by the next regular one.
+  const early = () => c.nodes.filter((n) => n.id !== victim).flatMap((n) => n.proc.logs.filter((l) => l.msg === 'trunk peer may be gone: heartbeat sent early' && l.peer === victim && logTime(l) >= killedAt - 50));
+  while (!(heard() && early().length >= 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   expect(heard(), `a broker heard from ${victim}'s trunk peers`).toBeDefined();
+  expect(early().map((l) => l.reason), 'the survivors saw their trunks to the victim closed under them').toEqual(['peer_closed', 'peer_closed']);
   const fresh = loginNodes(c, ns);
   const listed = (await c.adminNodes()) as Array<{ node: string; healthy: boolean; suspectSince?: string }>;
   const seen = listed.find((n) => n.node === victim);
