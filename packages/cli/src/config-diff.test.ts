@@ -154,6 +154,6 @@ describe('diffConfig', () => {
       r.users.push({ name: 'carol', password: hash, segments: ['lab'] });
       r.admin = { port: 1 };
     });
-    expect(summarize(diffConfig(config(), next, both), true, false)).toEqual({ usersAdded: 1, usersRemoved: 0, usersChanged: 0, segmentsAdded: 0, segmentsChanged: 0, tls: true, ca: false, restartNeeded: 1 });
+    expect(summarize(diffConfig(config(), next, both), true, false)).toEqual({ usersAdded: 1, usersRemoved: 0, usersChanged: 0, segmentsAdded: 0, segmentsChanged: 0, tls: true, ca: false, trunkTls: false, restartNeeded: 1 });
   });
 });

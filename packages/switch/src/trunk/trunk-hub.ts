@@ -25,8 +25,9 @@ import type { RemoteVerdict } from '../core/endpoints.js';
 import { EventSummary } from '../node/event-summary.js';
 import { ConnectionGuard } from '../node/connection-guard.js';
 import type { FdBudget } from '../node/fd-budget.js';
-import { caProofKey, certificateNodeNames, isCertificateError, trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
+import { certificateNodeNames, isCertificateError, trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
 import { trunkSegmentId } from './segment-id.js';
+import { trunkCredentials, type TrunkCredentials } from './trunk-credentials.js';
 import { Trunk, TRUNK_DOWN_REASONS, type TrunkHost, type TrunkLimits } from './trunk.js';
 import { DEFAULT_GSO } from '../node/defaults.js';
 import { DEFAULT_TRUNK, DEFAULT_TRUNK_CONNECTION_LIMITS, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk-defaults.js';
@@ -141,10 +142,16 @@ function peerKey(p: TrunkPeer): string {
 export class TrunkHub implements TrunkHost {
   readonly nodeId: string;
   readonly logger: Logger;
-  readonly secret: string;
   readonly gso: boolean;
   readonly limits: TrunkLimits;
   private readonly settings: TrunkSettings;
+  /** The trunk secret ('' without one). */
+  private readonly secret: string;
+  /** With a cluster CA: the TLS context of both directions and the proof keys; a reload
+   * swaps them (setCredentials) for the next handshakes. */
+  private credentials: TrunkCredentials | undefined;
+  /** The TLS half of the trunk listener, from start(). */
+  private server: Server | undefined;
   /** Up trunks by peer node id. */
   private readonly byNode = new Map<string, Trunk>();
   /** Every trunk with a connection (hello and up). */
@@ -171,9 +178,10 @@ export class TrunkHub implements TrunkHost {
   constructor(private readonly opts: TrunkHubOptions) {
     this.nodeId = opts.nodeId;
     this.logger = opts.logger;
-    // With a cluster CA and no secret the proof is keyed by the CA (trunk-auth.ts).
-    this.secret = opts.secret || (opts.clusterCa ? caProofKey(opts.clusterCa.ca) : '');
-    if (this.secret === '') throw new ElError('EL_ERR_CONFIG', 'trunks need a secret (switch.trunk.secret) or a cluster CA (switch.trunk.ca)');
+    this.secret = opts.secret;
+    this.credentials = opts.clusterCa ? trunkCredentials(opts.clusterCa) : undefined;
+    if (this.secret === '' && !this.credentials) throw new ElError('EL_ERR_CONFIG', 'trunks need a secret (switch.trunk.secret) or a cluster CA (switch.trunk.ca)');
+    if (this.credentials?.issuerMissing) this.warnIssuer(this.credentials);
     this.gso = opts.gso ?? DEFAULT_GSO;
     this.settings = { ...DEFAULT_TRUNK, port: DEFAULT_TRUNK_PORT, host: '0.0.0.0', peers: [], ...withoutUndefined(opts) };
     const s = this.settings;
@@ -193,6 +201,37 @@ export class TrunkHub implements TrunkHost {
       this.connects = this.registerMetrics(opts.registry);
       this.downs = new Counter({ name: 'el_trunk_downs_total', help: `Up trunks that went down, by peer node and reason (${TRUNK_DOWN_REASONS.join(', ')}; timeout: no record for switch.trunk.keepaliveMissed keepalive intervals).`, labelNames: ['peer', 'reason'], registers: [opts.registry] });
     }
+  }
+
+  /** The key of this node's hello proof: the secret, else (cluster CA) a CA's (trunk-credentials.ts). */
+  get proofKey(): string {
+    return this.secret || this.credentials!.proofKey;
+  }
+
+  get proofKeys(): readonly string[] {
+    return this.secret ? [this.secret] : this.credentials!.proofKeys;
+  }
+
+  /**
+   * New cluster CA files (a config reload): the next trunk handshakes, accepted and dialed,
+   * use them; established trunks keep running on what they were verified with (docs/cluster.md
+   * "Rotating the cluster CA"). `next` is built (and so checked) by the caller first.
+   */
+  setCredentials(next: TrunkCredentials): void {
+    if (!this.credentials) throw new ElError('EL_ERR_CONFIG', 'switch.trunk.ca was not set at start: trunks without a cluster CA take one at a restart');
+    this.server?.setSecureContext(this.listenerTls(next));
+    this.credentials = next;
+    if (next.issuerMissing) this.warnIssuer(next);
+    this.logger.info({ cas: next.cas.map((c) => c.subject.replaceAll('\n', ', ')), trunks: this.byNode.size }, 'trunk certificates reloaded; established trunks keep running');
+  }
+
+  private warnIssuer(c: TrunkCredentials): void {
+    this.logger.warn({ cas: c.cas.length }, 'switch.trunk.cert was not issued by a CA of switch.trunk.ca: peers that trust only that file refuse this node');
+  }
+
+  /** The context options of the listener: this node's certificate and, to verify a peer's, the CA. */
+  private listenerTls(c: TrunkCredentials): { ca: string[]; cert: string | Buffer; key: string | Buffer; minVersion: 'TLSv1.3' } {
+    return { ca: [...c.caPems], cert: c.files.cert, key: c.files.key, minVersion: 'TLSv1.3' };
   }
 
   // ---- lifecycle ----
@@ -218,11 +257,12 @@ export class TrunkHub implements TrunkHost {
   private listener(): TcpServer {
     const s = this.settings;
     const opts = this.opts;
-    const ca = opts.clusterCa;
+    const ca = this.credentials;
     // A cluster CA: the peer's certificate is asked for and verified in the handshake; one
     // missing or not of the CA is refused in onAccepted (node:tls would close it unnamed).
-    const auth = ca ? { cert: ca.cert, key: ca.key, ca: ca.ca, requestCert: true, rejectUnauthorized: false } : { cert: opts.tls.cert, key: opts.tls.key };
+    const auth = ca ? { ...this.listenerTls(ca), requestCert: true, rejectUnauthorized: false } : { cert: opts.tls.cert, key: opts.tls.key };
     const server: Server = createServer({ ...auth, minVersion: 'TLSv1.3', ALPNProtocols: [TRUNK_ALPN], handshakeTimeout: s.helloTimeoutMs }, (socket) => this.onAccepted(socket));
+    this.server = server;
     server.on('tlsClientError', (err, socket) => {
       socket.destroy();
       if (ca && isCertificateError((err as NodeJS.ErrnoException).code)) this.connects?.inc({ peer: 'unauthenticated', result: 'cert_refused' });
@@ -337,10 +377,10 @@ export class TrunkHub implements TrunkHost {
     }
     d.reached = false;
     const host = d.host;
-    const ca = this.opts.clusterCa;
+    const ca = this.credentials;
     // A cluster CA: the peer's certificate is verified against it; which node it is, is
     // checked against the name in its hello (certifies()), not against the host dialed.
-    const auth = ca ? { ca: ca.ca, cert: ca.cert, key: ca.key, rejectUnauthorized: true, checkServerIdentity: () => undefined } : { rejectUnauthorized: false };
+    const auth = ca ? { secureContext: ca.context, rejectUnauthorized: true, checkServerIdentity: () => undefined } : { rejectUnauthorized: false };
     const conn = TlsRecordConn.connect(
       { host, port: d.port, ALPNProtocols: [TRUNK_ALPN], minVersion: 'TLSv1.3', ...auth, servername: isIp(host) ? undefined : host, timeout: this.settings.helloTimeoutMs },
       { allocate: allocateFrame },

@@ -47,7 +47,10 @@ import { trunkProof, verifyTrunkProof, type TrunkRole } from './trunk-auth.js';
 export interface TrunkHost {
   readonly nodeId: string;
   readonly logger: Logger;
-  readonly secret: string;
+  /** The key of this node's hello proof (the secret, or a CA: trunk-credentials.ts), and the
+   * keys a peer's proof may use: read at each hello, so a reload applies to the next one. */
+  readonly proofKey: string;
+  readonly proofKeys: readonly string[];
   /** Offer the "gso" capability in trunk_hello (TRUNK_FRAME_GSO records). */
   readonly gso: boolean;
   /** The segments to offer, with their ids (trunk_hello). */
@@ -187,7 +190,7 @@ export class Trunk implements RecordHandlers {
       version: TRUNK_PROTOCOL_VERSION,
       node: host.nodeId,
       role,
-      proof: trunkProof(host.secret, role, host.nodeId, ekm).toString('base64'),
+      proof: trunkProof(host.proofKey, role, host.nodeId, ekm).toString('base64'),
       segments: host.offer(),
       ...(host.gso ? { caps: [CAP_GSO] } : {}),
     };
@@ -293,7 +296,7 @@ export class Trunk implements RecordHandlers {
     if (msg.type === 'error') throw new ElError('EL_ERR_TRUNK_AUTH', `the peer node refused the trunk: ${msg.code}: ${msg.message}`);
     if (msg.type !== 'trunk_hello') throw new ElError('EL_ERR_PROTOCOL', `the first trunk message must be trunk_hello, got "${msg.type}"`);
     const peerRole: TrunkRole = this.role === 'dial' ? 'accept' : 'dial';
-    if (msg.role !== peerRole || !verifyTrunkProof(this.host.secret, peerRole, msg.node, this.ekm, msg.proof)) {
+    if (msg.role !== peerRole || !verifyTrunkProof(this.host.proofKeys, peerRole, msg.node, this.ekm, msg.proof)) {
       this.fail(new ElError('EL_ERR_TRUNK_AUTH', `the peer (claiming node "${msg.node}") did not prove the trunk secret; check switch.trunk.secret on both nodes`));
       return;
     }
