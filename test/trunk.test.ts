@@ -15,7 +15,9 @@
  *
  * Then, without namespaces or a broker: two `elink switch` processes with static peers and
  * a cluster CA (`switch.trunk.ca`, no secret) whose files `elink trunk-ca` made bring their
- * trunk up, and a certificate of another CA made by the same command is refused.
+ * trunk up, and a certificate of another CA made by the same command is refused. The CA is
+ * then rotated live (SIGHUP): the trunk up before stays, the trunk port shows and takes only
+ * certificates of the new CA, and the trunk comes up again on them after a node restarts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -332,6 +334,7 @@ describe('trunks with a cluster CA made by `elink trunk-ca` (two `elink switch` 
   let state: string;
   const dirs: string[] = [];
   const admin: Record<string, string> = {};
+  const procs: Record<string, Proc> = {};
   let trunkA: number;
 
   const cli = (args: string[]) => {
@@ -367,12 +370,31 @@ describe('trunks with a cluster CA made by `elink trunk-ca` (two `elink switch` 
       writeFileSync(file, doc.toString());
       const adminPort = await freePort();
       admin[node] = `http://127.0.0.1:${adminPort}`;
-      const p = elink(['switch', '--state', dir, '--switch-port', '0', '--admin-port', String(adminPort), '--node-id', node, '--no-warm-up']);
-      await p.waitFor((l) => l.msg === 'emotion link started', 30_000, `${node} start`);
+      await launch(node, dir, adminPort);
     };
     await start('ca-a', trunkA, []);
     await start('ca-b', await freePort(), [`127.0.0.1:${trunkA}`]);
   }, 60_000);
+
+  async function launch(node: string, dir: string, adminPort: number): Promise<void> {
+    const p = elink(['switch', '--state', dir, '--switch-port', '0', '--admin-port', String(adminPort), '--node-id', node, '--no-warm-up']);
+    await p.waitFor((l) => l.msg === 'emotion link started', 30_000, `${node} start`);
+    procs[node] = p;
+  }
+
+  /** A TLS handshake with node A's trunk port showing `cert`: "hello" when A took the
+   * certificate (its trunk_hello came), else how it ended. */
+  const handshake = (cert: Buffer, key: Buffer, ca: Buffer[]): Promise<string> =>
+    new Promise<string>((resolve) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: trunkA, ALPNProtocols: [TRUNK_ALPN], ca, checkServerIdentity: () => undefined, cert, key });
+      s.on('data', (d: Buffer) => {
+        if (d[0] === RecordType.TRUNK_CONTROL) resolve('hello');
+        s.destroy();
+      });
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      s.on('close', () => resolve('closed'));
+      s.setTimeout(10_000, () => s.destroy(new Error('no answer')));
+    });
 
   afterAll(async () => {
     await stopAll();
@@ -387,15 +409,52 @@ describe('trunks with a cluster CA made by `elink trunk-ca` (two `elink switch` 
   it('refuses a certificate of another CA (made by the same command) in the TLS handshake, and counts it', async () => {
     const before = await fetchMetric(admin['ca-a']!, 'el_trunk_connects_total', { result: 'cert_refused' });
     const other = join(state, 'other');
-    const closed = await new Promise<string>((resolve) => {
-      const s = tlsConnect({ host: '127.0.0.1', port: trunkA, ALPNProtocols: [TRUNK_ALPN], ca: readFileSync(join(state, 'trunk', 'ca.pem')), checkServerIdentity: () => undefined, cert: readFileSync(join(other, 'ca-a.pem')), key: readFileSync(join(other, 'ca-a-key.pem')) });
-      s.on('data', () => {});
-      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-      s.on('close', () => resolve('closed'));
-      s.setTimeout(10_000, () => s.destroy(new Error('the foreign certificate was not refused')));
-    });
-    expect(closed).not.toBe('the foreign certificate was not refused');
+    expect(await handshake(readFileSync(join(other, 'ca-a.pem')), readFileSync(join(other, 'ca-a-key.pem')), [readFileSync(join(state, 'trunk', 'ca.pem'))])).not.toMatch(/^(hello|no answer)$/);
     await poll('the refusal counted', async () => (await fetchMetric(admin['ca-a']!, 'el_trunk_connects_total', { result: 'cert_refused' })) === before + 1 || undefined, 10_000);
     expect(await fetchMetric(admin['ca-a']!, 'el_trunk_up', { peer: 'ca-b' })).toBe(1);
+  });
+
+  it('rotates the cluster CA live (SIGHUP): the trunk up before stays, new handshakes take only the new CA, and the trunk comes up again on it after a restart', async () => {
+    const dir = join(state, 'trunk');
+    const next = join(state, 'next');
+    cli(['trunk-ca', 'init', '--dir', next]);
+    for (const node of ['ca-a', 'ca-b']) cli(['trunk-ca', 'issue', '--dir', next, '--node', node]);
+    const file = (d: string, name: string): Buffer => readFileSync(join(d, name));
+    const [oldCa, newCa] = [file(dir, 'ca.pem'), file(next, 'ca.pem')];
+    const oldA = { cert: file(dir, 'ca-a.pem'), key: file(dir, 'ca-a-key.pem') };
+    const downs = async (): Promise<number> => (await fetchMetric(admin['ca-a']!, 'el_trunk_downs_total')) + (await fetchMetric(admin['ca-b']!, 'el_trunk_downs_total'));
+    const downsBefore = await downs();
+    // Both nodes read the same files: replaced as a secret update would, then SIGHUP.
+    const reload = async (ca: Buffer): Promise<void> => {
+      writeFileSync(join(dir, 'ca.pem'), ca);
+      for (const node of ['ca-a', 'ca-b']) for (const f of [`${node}.pem`, `${node}-key.pem`]) writeFileSync(join(dir, f), file(next, f));
+      const from = { a: procs['ca-a']!.logs.length, b: procs['ca-b']!.logs.length };
+      for (const p of [procs['ca-a']!, procs['ca-b']!]) p.child.kill('SIGHUP');
+      const results = await Promise.all(
+        (['a', 'b'] as const).map((n) => {
+          const p = procs[`ca-${n}`]!;
+          return p.waitFor((l) => p.logs.indexOf(l) >= from[n] && l.trigger === 'signal' && /^config reload/.test(String(l.msg)), 10_000, `ca-${n} reloaded`);
+        }),
+      );
+      for (const r of results) expect(r).toMatchObject({ msg: 'config reloaded', trunkTls: true, restartNeeded: 0 });
+    };
+    // 1. Both CAs trusted, certificates of the new one; 2. the new CA alone.
+    await reload(Buffer.concat([oldCa, newCa]));
+    await reload(newCa);
+    // The trunk verified under the old CA keeps running.
+    expect(await fetchMetric(admin['ca-a']!, 'el_trunk_up', { peer: 'ca-b' })).toBe(1);
+    expect(await downs()).toBe(downsBefore);
+    // New handshakes at A's trunk port: it shows a certificate of the new CA and takes one …
+    expect(await handshake(file(next, 'ca-b.pem'), file(next, 'ca-b-key.pem'), [newCa])).toBe('hello');
+    // … and refuses one of the old CA it took before.
+    const refused = await fetchMetric(admin['ca-a']!, 'el_trunk_connects_total', { result: 'cert_refused' });
+    expect(await handshake(oldA.cert, oldA.key, [newCa])).not.toMatch(/^(hello|no answer)$/);
+    await poll('the old certificate refused and counted', async () => (await fetchMetric(admin['ca-a']!, 'el_trunk_connects_total', { result: 'cert_refused' })) === refused + 1 || undefined, 10_000);
+    // B restarts: its trunk to A (reloaded, not restarted) comes up on the new certificates.
+    const b = procs['ca-b']!;
+    await b.stop();
+    await poll('the trunk down on A', async () => (await fetchMetric(admin['ca-a']!, 'el_trunk_up', { peer: 'ca-b' })) === 0 || undefined, 10_000);
+    await launch('ca-b', `${state}-ca-b`, Number(new URL(admin['ca-b']!).port));
+    await poll('the trunk up again on both nodes', async () => ((await fetchMetric(admin['ca-a']!, 'el_trunk_up', { peer: 'ca-b' })) === 1 && (await fetchMetric(admin['ca-b']!, 'el_trunk_up', { peer: 'ca-a' })) === 1) || undefined, 15_000);
   });
 });
