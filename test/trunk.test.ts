@@ -441,9 +441,10 @@ describe('trunks with a cluster CA made by `elink trunk-ca` (two `elink switch` 
     // 1. Both CAs trusted, certificates of the new one; 2. the new CA alone.
     await reload(Buffer.concat([oldCa, newCa]));
     await reload(newCa);
-    // The trunk verified under the old CA keeps running.
+    // The trunk verified under the old CA keeps running, and each node says it would not come back.
     expect(await fetchMetric(admin['ca-a']!, 'el_trunk_up', { peer: 'ca-b' })).toBe(1);
     expect(await downs()).toBe(downsBefore);
+    for (const [node, peer] of [['ca-a', 'ca-b'], ['ca-b', 'ca-a']]) expect(procs[node]!.logs.filter((l) => String(l.msg).includes('no longer trusts')).map((l) => l.peers)).toEqual([[peer]]);
     // New handshakes at A's trunk port: it shows a certificate of the new CA and takes one …
     expect(await handshake(file(next, 'ca-b.pem'), file(next, 'ca-b-key.pem'), [newCa])).toBe('hello');
     // … and refuses one of the old CA it took before.

@@ -14,7 +14,7 @@
  * keyed by the CA (trunk-credentials.ts).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { TRUNK_ALPN } from '@elink/protocol';
 
@@ -49,6 +49,22 @@ export function verifyTrunkProof(secrets: readonly string[], role: TrunkRole, no
 export function certificateNodeNames(socket: TLSSocket): string[] {
   const cert = socket.getPeerX509Certificate();
   return cert ? dnsNames(cert) : [];
+}
+
+/** Most certificates of a peer's chain kept (its own, intermediates, the CA). */
+const MAX_CHAIN = 8;
+
+/** The verified peer's chain as TLS built it: its certificate first, up to the CA. */
+export function peerChain(socket: TLSSocket): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  let c = socket.getPeerCertificate(true);
+  while (c?.raw && out.length < MAX_CHAIN) {
+    out.push(new X509Certificate(c.raw));
+    // A self-signed CA is its own issuer.
+    if (!c.issuerCertificate || c.issuerCertificate === c || c.issuerCertificate.fingerprint256 === c.fingerprint256) break;
+    c = c.issuerCertificate;
+  }
+  return out;
 }
 
 function dnsNames(cert: X509Certificate): string[] {

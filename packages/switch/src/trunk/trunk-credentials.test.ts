@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueNodeCertificate } from '@elink/pki';
-import { caProofKey, trunkCredentials } from './trunk-credentials.js';
+import { anchoredIn, caProofKey, trunkCredentials } from './trunk-credentials.js';
 
 describe('trunkCredentials', async () => {
   const oldCa = await createCertificateAuthority('old cluster CA');
@@ -42,5 +42,15 @@ describe('trunkCredentials', async () => {
 
   it('refuses a certificate file that is not a certificate, naming switch.trunk.cert', () => {
     expect(() => trunkCredentials({ ca: newCa.certPem, cert: newCert.keyPem, key: newCert.keyPem })).toThrow(expect.objectContaining({ code: 'EL_ERR_TRUNK_CERT', message: expect.stringContaining('switch.trunk.cert') }));
+  });
+
+  it('tells whether a verified chain still verifies under another set of CAs', () => {
+    const [o, n] = [new X509Certificate(oldCa.certPem), new X509Certificate(newCa.certPem)];
+    const leaf = new X509Certificate(oldCert.certPem);
+    expect(anchoredIn([leaf], [n, o])).toBe(true);
+    expect(anchoredIn([leaf, o], [o])).toBe(true);
+    expect(anchoredIn([leaf], [n])).toBe(false);
+    expect(anchoredIn([leaf, o], [n])).toBe(false);
+    expect(anchoredIn([], [n])).toBe(false);
   });
 });

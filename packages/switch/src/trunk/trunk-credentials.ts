@@ -79,3 +79,9 @@ function parseCaBundle(blocks: string[]): X509Certificate[] {
     }
   });
 }
+
+/** True when a CA of `cas` is in `chain` (a chain verified before) or issued one of it: the
+ * chain would verify under `cas` too. */
+export function anchoredIn(chain: readonly X509Certificate[], cas: readonly X509Certificate[]): boolean {
+  return chain.some((c) => cas.some((ca) => ca.fingerprint256 === c.fingerprint256 || (c.checkIssued(ca) && c.verify(ca.publicKey))));
+}

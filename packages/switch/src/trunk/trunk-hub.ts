@@ -13,6 +13,7 @@
  * - Tells the trunks what each segment's local endpoints do (EndpointListener), and
  *   reports frozen MACs.
  */
+import type { X509Certificate } from 'node:crypto';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
@@ -25,9 +26,9 @@ import type { RemoteVerdict } from '../core/endpoints.js';
 import { EventSummary } from '../node/event-summary.js';
 import { ConnectionGuard } from '../node/connection-guard.js';
 import type { FdBudget } from '../node/fd-budget.js';
-import { certificateNodeNames, isCertificateError, trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
+import { certificateNodeNames, isCertificateError, peerChain, trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
 import { trunkSegmentId } from './segment-id.js';
-import { trunkCredentials, type TrunkCredentials } from './trunk-credentials.js';
+import { anchoredIn, trunkCredentials, type TrunkCredentials } from './trunk-credentials.js';
 import { Trunk, TRUNK_DOWN_REASONS, type TrunkHost, type TrunkLimits } from './trunk.js';
 import { DEFAULT_GSO } from '../node/defaults.js';
 import { DEFAULT_TRUNK, DEFAULT_TRUNK_CONNECTION_LIMITS, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk-defaults.js';
@@ -157,8 +158,8 @@ export class TrunkHub implements TrunkHost {
   /** Every trunk with a connection (hello and up). */
   private readonly trunks = new Set<Trunk>();
   private readonly dialers = new Map<string, Dialer>();
-  /** With a cluster CA: the node names each trunk's verified certificate names. */
-  private readonly certified = new WeakMap<Trunk, string[]>();
+  /** With a cluster CA: the node names each trunk's verified certificate names, and its chain. */
+  private readonly certified = new WeakMap<Trunk, Certified>();
   private readonly ids = new Map<number, string>();
   /** The trunk listener, from start(). */
   private tcp: TcpServer | undefined;
@@ -223,6 +224,9 @@ export class TrunkHub implements TrunkHost {
     this.credentials = next;
     if (next.issuerMissing) this.warnIssuer(next);
     this.logger.info({ cas: next.cas.map((c) => c.subject.replaceAll('\n', ', ')), trunks: this.byNode.size }, 'trunk certificates reloaded; established trunks keep running');
+    // Kept, not cut (docs/cluster.md "Rotating the cluster CA"), but said: these would not come back.
+    const stale = [...this.byNode].filter(([, t]) => !anchoredIn(this.certified.get(t)?.chain ?? [], next.cas)).map(([peer]) => peer);
+    if (stale.length > 0) this.logger.warn({ peers: stale.slice(0, 16), count: stale.length }, 'trunks whose peer certificate switch.trunk.ca no longer trusts keep running until they reconnect, and are refused then');
   }
 
   private warnIssuer(c: TrunkCredentials): void {
@@ -409,7 +413,7 @@ export class TrunkHub implements TrunkHost {
         failed(`the peer does not speak ${TRUNK_ALPN}`);
         return;
       }
-      trunk = this.connect(conn, 'dial', trunkKeyingMaterial(socket), ca ? certificateNodeNames(socket) : undefined);
+      trunk = this.connect(conn, 'dial', trunkKeyingMaterial(socket), ca ? certifiedPeer(socket) : undefined);
       d.trunk = trunk;
     });
     // Starts reading (TlsRecordConn.connect reads into the shared buffer); records before
@@ -453,7 +457,7 @@ export class TrunkHub implements TrunkHost {
       socket.destroy();
       return;
     }
-    this.connect(TlsRecordConn.accept(socket, { allocate: allocateFrame }), 'accept', trunkKeyingMaterial(socket), this.opts.clusterCa ? certificateNodeNames(socket) : undefined);
+    this.connect(TlsRecordConn.accept(socket, { allocate: allocateFrame }), 'accept', trunkKeyingMaterial(socket), this.opts.clusterCa ? certifiedPeer(socket) : undefined);
   }
 
   /**
@@ -461,10 +465,10 @@ export class TrunkHub implements TrunkHost {
    * and the dialer's TLS, an in-memory pair in tests). `ekm`: keying material both ends of
    * this connection share (trunk-auth.ts).
    */
-  connect(conn: RecordConn, role: TrunkRole, ekm: Buffer, certifiedNames?: string[]): Trunk {
+  connect(conn: RecordConn, role: TrunkRole, ekm: Buffer, certified?: Certified): Trunk {
     const t = new Trunk(conn, this, role, ekm);
     this.trunks.add(t);
-    if (certifiedNames !== undefined) this.certified.set(t, certifiedNames);
+    if (certified !== undefined) this.certified.set(t, certified);
     return t;
   }
 
@@ -491,7 +495,7 @@ export class TrunkHub implements TrunkHost {
 
   certifies(t: Trunk, node: string): true | string {
     if (!this.opts.clusterCa) return true;
-    const names = this.certified.get(t) ?? [];
+    const names = this.certified.get(t)?.names ?? [];
     if (names.includes(node)) return true;
     return `the peer claims node "${node}" but its certificate names ${names.length > 0 ? names.map((n) => `"${n}"`).join(', ') : 'no node'} (DNS subjectAltName); issue each node a certificate of the cluster CA naming its node id`;
   }
@@ -804,6 +808,16 @@ function isIp(h: string): boolean {
 
 function withoutUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** A peer verified by the cluster CA: the node names of its certificate, and its chain. */
+interface Certified {
+  names: string[];
+  chain: X509Certificate[];
+}
+
+function certifiedPeer(socket: TLSSocket): Certified {
+  return { names: certificateNodeNames(socket), chain: peerChain(socket) };
 }
 
 /** A peer's totals of trunks that are gone. */

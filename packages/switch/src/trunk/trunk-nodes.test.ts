@@ -275,6 +275,8 @@ describe('trunks with a cluster CA (switch.trunk.ca)', () => {
     expect(current.state).toBe('up');
     await bounce();
     expect(b.logs.some((l) => l.msg === 'trunk certificates reloaded; established trunks keep running')).toBe(true);
+    // Every trunk up at each change was on certificates the new files still trust: no warning.
+    expect([...a.logs, ...b.logs].filter((l) => String(l.msg).includes('no longer trusts'))).toEqual([]);
     // A node still showing a certificate of the old CA (trusting both) is refused by B in the handshake now.
     const refused = await count(b, 'cert_refused');
     const x = await h.node({ nodeId: 'node-x', segments: [segment({ name: 'lan' })], trunk: { ...trunk, peers, clusterCa: files(bundle, await issueNodeCertificate(oldCa, 'node-x')) } });
