@@ -338,7 +338,7 @@ export class TrunkHub implements TrunkHost {
       );
       added = true;
     }
-    if (added) for (const t of [...this.byNode.values()]) t.close('segments changed');
+    if (added) for (const t of [...this.byNode.values()]) t.close('segments_changed');
   }
 
   /** Peers from a heartbeat reply: dialed until the next reply leaves them out. */
@@ -523,7 +523,7 @@ export class TrunkHub implements TrunkHost {
         this.connects?.inc({ peer, result: 'duplicate' });
         return `a trunk to node ${peer} is already up`;
       }
-      other.close('duplicate trunk');
+      other.close('duplicate');
     }
     if (!this.byNode.has(peer) && this.byNode.size >= this.settings.maxPeers) {
       this.connects?.inc({ peer: 'other', result: 'refused' });

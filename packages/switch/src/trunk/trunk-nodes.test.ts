@@ -73,7 +73,7 @@ describe('trunk between two nodes', () => {
     expect(up[0]!.bytesIn).toBeGreaterThan(0);
 
     // The trunk breaks: what A learned over it is withdrawn at once (synchronously).
-    a.node.trunks!.trunkTo('node-b')!.close('test');
+    a.node.trunks!.trunkTo('node-b')!.close('shutdown');
     expect(segA.table.remoteOf(mac(2))).toBeUndefined();
     expect(segA.remoteCount()).toBe(0);
     expect(a.node.trunks!.upCount).toBe(0);
@@ -123,7 +123,7 @@ describe('trunk between two nodes', () => {
     expect(errors).toBeGreaterThanOrEqual(1);
 
     // The trunk breaks: A dials again, first the host that worked (no new failed connect).
-    a.node.trunks!.trunkTo('node-b')!.close('test');
+    a.node.trunks!.trunkTo('node-b')!.close('shutdown');
     expect(a.node.trunks!.upCount).toBe(0);
     await until(() => a.node.trunks!.upCount === 1 && b.node.trunks!.upCount === 1);
     expect(await count('ok')).toBe(2);
@@ -253,7 +253,7 @@ describe('trunks with a cluster CA (switch.trunk.ca)', () => {
     // A new trunk connection (A dials B again) on what each node holds now.
     const bounce = async (): Promise<void> => {
       const oks = await count(a, 'ok');
-      a.node.trunks!.trunkTo('node-b')!.close('test');
+      a.node.trunks!.trunkTo('node-b')!.close('shutdown');
       await until(async () => upBoth() && (await count(a, 'ok')) > oks);
     };
     const bundle = oldCa.certPem + newCa.certPem;
