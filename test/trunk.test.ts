@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { consoleTrunksReplySchema, encodeTrunkControl, RecordType, TRUNK_ALPN, type ConsoleTrunk } from '@elink/protocol';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
-import { assertBuilt, CLI, elink, freePort, stopAll, type Proc } from './lib/processes.js';
+import { assertBuilt, CLI, elink, freePort, startElink, stopAll, type Proc } from './lib/processes.js';
 import { fetchMetric } from './lib/metrics.js';
 import { ADMIN_TOKEN, CLUSTER_SECRET, initState } from './lib/server.js';
 import { tcpStream } from './lib/tcp-stream.js';
@@ -40,6 +40,25 @@ const enabled = requireNetnsOrSkip();
 const LOOP = fileURLToPath(new URL('./lib/loop-probe.py', import.meta.url));
 /** The MAC the loop probe sends from (locally administered). */
 const LOOP_MAC = '02:00:00:00:aa:01';
+
+/** A copy of the state directory `state` beside it (`STATE-suffix`: a node's own pid file),
+ * its elink.yaml changed by `edit`. */
+function copyState(state: string, suffix: string, edit: (doc: ReturnType<typeof parseDocument>) => void): string {
+  const dir = `${state}-${suffix}`;
+  cpSync(state, dir, { recursive: true });
+  const file = join(dir, 'elink.yaml');
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  edit(doc);
+  writeFileSync(file, doc.toString());
+  return dir;
+}
+
+/** `elink switch` on state `dir` as node `node`, started; its admin port (a free one unless given). */
+async function startSwitchNode(dir: string, node: string, args: string[], adminPort?: number): Promise<{ proc: Proc; adminPort: number }> {
+  const port = adminPort ?? (await freePort());
+  const proc = await startElink(['switch', '--state', dir, '--admin-port', String(port), '--node-id', node, ...args], `${node} start`);
+  return { proc, adminPort: port };
+}
 
 interface Host {
   ns: string;
@@ -88,10 +107,9 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
   }
 
   async function startSwitch(dir: string, id: 'a' | 'b'): Promise<void> {
-    admin[id] = await freePort();
-    const p = elink(['switch', '--state', dir, '--switch-port', String(await freePort()), '--admin-port', String(admin[id]), '--node-id', `sw-${id}`]);
-    await p.waitFor((l) => l.msg === 'emotion link started', 30_000, `sw-${id} start`);
-    nodes[id] = p;
+    const started = await startSwitchNode(dir, `sw-${id}`, ['--switch-port', String(await freePort())]);
+    admin[id] = started.adminPort;
+    nodes[id] = started.proc;
   }
 
   async function connectHost(name: string, user: string, ns: string, ifname = 'el0'): Promise<Host> {
@@ -144,15 +162,13 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
     for (const u of list.items) if (u.get('name') === 'erin' || u.get('name') === 'frank') u.set('macs', 16);
     writeFileSync(file, doc.toString());
     // Node B: its own state directory, another trunk port, no session limit of note.
-    stateB = `${state}-b`;
-    cpSync(state, stateB, { recursive: true });
-    const docB = parseDocument(readFileSync(join(stateB, 'elink.yaml'), 'utf8'));
-    docB.setIn(['switch', 'trunk', 'port'], await freePort());
-    docB.setIn(['switch', 'maxSessions'], 100);
-    writeFileSync(join(stateB, 'elink.yaml'), docB.toString());
+    const trunkB = await freePort();
+    stateB = copyState(state, 'b', (doc) => {
+      doc.setIn(['switch', 'trunk', 'port'], trunkB);
+      doc.setIn(['switch', 'maxSessions'], 100);
+    });
 
-    const broker = elink(['broker', '--state', state, '--admin-port', String(await freePort())]);
-    await broker.waitFor((l) => l.msg === 'emotion link started', 30_000, 'broker start');
+    await startElink(['broker', '--state', state, '--admin-port', String(await freePort())], 'broker start');
     await startSwitch(state, 'a');
     loopNs = underlay.addHost('loop').ns;
     // Three sessions on A (its limit) before B exists; the rest land on B.
@@ -360,26 +376,19 @@ describe('trunks with a cluster CA made by `elink trunk-ca` (two `elink switch` 
     const ca = join(state, 'trunk');
     const trunk = (node: string, port: number, peers: string[]) => ({ host: '127.0.0.1', port, peers, ca: join(ca, 'ca.pem'), cert: join(ca, `${node}.pem`), key: join(ca, `${node}-key.pem`) });
     const start = async (node: string, port: number, peers: string[]): Promise<void> => {
-      // Each node its own state directory (pid file), beside the first.
-      const dir = `${state}-${node}`;
+      const dir = copyState(state, node, (doc) => doc.setIn(['switch', 'trunk'], doc.createNode(trunk(node, port, peers))));
       dirs.push(dir);
-      cpSync(state, dir, { recursive: true });
-      const file = join(dir, 'elink.yaml');
-      const doc = parseDocument(readFileSync(file, 'utf8'));
-      doc.setIn(['switch', 'trunk'], doc.createNode(trunk(node, port, peers)));
-      writeFileSync(file, doc.toString());
-      const adminPort = await freePort();
+      const adminPort = await launch(node, dir);
       admin[node] = `http://127.0.0.1:${adminPort}`;
-      await launch(node, dir, adminPort);
     };
     await start('ca-a', trunkA, []);
     await start('ca-b', await freePort(), [`127.0.0.1:${trunkA}`]);
   }, 60_000);
 
-  async function launch(node: string, dir: string, adminPort: number): Promise<void> {
-    const p = elink(['switch', '--state', dir, '--switch-port', '0', '--admin-port', String(adminPort), '--node-id', node, '--no-warm-up']);
-    await p.waitFor((l) => l.msg === 'emotion link started', 30_000, `${node} start`);
-    procs[node] = p;
+  async function launch(node: string, dir: string, adminPort?: number): Promise<number> {
+    const started = await startSwitchNode(dir, node, ['--switch-port', '0', '--no-warm-up'], adminPort);
+    procs[node] = started.proc;
+    return started.adminPort;
   }
 
   /** A TLS handshake with node A's trunk port showing `cert`: "hello" when A took the

@@ -30,6 +30,16 @@ describe('lostAccess', () => {
 });
 
 describe('ConfigReloader on real services (broker + switch in one process)', () => {
+  /** The services of `file` (broker and switch) with a reloader, and their log lines. */
+  async function serve(file: string, debounceMs?: number) {
+    const logs: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (c.toString().split('\n').filter(Boolean).forEach((l) => logs.push(JSON.parse(l))), cb()) }));
+    const loaded = loadConfig(file);
+    const services = await startServices(loaded, { broker: true, switch: true }, logger);
+    const reloader = new ConfigReloader({ current: loaded, load: () => loadConfig(file), services, kinds: { broker: true, switch: true }, logger, registry: services.registry, debounceMs });
+    return { logs, services, reloader };
+  }
+
   it('checks everything before applying anything: a bad hash next to a new segment adds neither; a watch event without changes is dropped', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elink-reloader-'));
     const file = join(dir, 'elink.yaml');
@@ -40,11 +50,7 @@ describe('ConfigReloader on real services (broker + switch in one process)', () 
     doc.setIn(['switch', 'drainSeconds'], 0);
     doc.setIn(['admin'], doc.createNode({ host: '127.0.0.1', port: 0 }));
     writeFileSync(file, doc.toString());
-    const logs: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (c.toString().split('\n').filter(Boolean).forEach((l) => logs.push(JSON.parse(l))), cb()) }));
-    const loaded = loadConfig(file);
-    const services = await startServices(loaded, { broker: true, switch: true }, logger);
-    const reloader = new ConfigReloader({ current: loaded, load: () => loadConfig(file), services, kinds: { broker: true, switch: true }, logger, registry: services.registry });
+    const { logs, services, reloader } = await serve(file);
     const login = (segment: string) => services.broker!.inject({ method: 'POST', url: '/v1/login', payload: { user: 'demo', password: readFileSync(join(dir, 'demo.password'), 'utf8').trim(), segment } });
     try {
       expect(reloader.reload('watch')).toBe('unchanged');
@@ -107,11 +113,7 @@ describe('ConfigReloader on real services (broker + switch in one process)', () 
     doc.setIn(['switch', 'trunk'], doc.createNode({ host: '127.0.0.1', port: 0, ca: 'trunk-ca.pem', cert: 'trunk.pem', key: 'trunk-key.pem' }));
     doc.setIn(['admin'], doc.createNode({ host: '127.0.0.1', port: 0 }));
     writeFileSync(file, doc.toString());
-    const logs: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (c.toString().split('\n').filter(Boolean).forEach((l) => logs.push(JSON.parse(l))), cb()) }));
-    const loaded = loadConfig(file);
-    const services = await startServices(loaded, { broker: true, switch: true }, logger);
-    const reloader = new ConfigReloader({ current: loaded, load: () => loadConfig(file), services, kinds: { broker: true, switch: true }, logger, registry: services.registry, debounceMs: 20 });
+    const { logs, services, reloader } = await serve(file, 20);
     const hub = services.switchNode!.trunks!;
     const keyOf = (ca: { certPem: string }) => `ca:${new X509Certificate(ca.certPem).fingerprint256}`;
     try {
