@@ -28,6 +28,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
+import { createCertificateAuthority, issueNodeCertificate } from '@elink/pki';
 import { consoleTrunksReplySchema, encodeTrunkControl, RecordType, TRUNK_ALPN, type ConsoleTrunk } from '@elink/protocol';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
 import { assertBuilt, CLI, elink, freePort, startElink, stopAll, type Proc } from './lib/processes.js';
@@ -425,18 +426,22 @@ describe('trunks with a cluster CA made by `elink trunk-ca` (two `elink switch` 
 
   it('rotates the cluster CA live (SIGHUP): the trunk up before stays, new handshakes take only the new CA, and the trunk comes up again on it after a restart', async () => {
     const dir = join(state, 'trunk');
-    const next = join(state, 'next');
-    cli(['trunk-ca', 'init', '--dir', next]);
-    for (const node of ['ca-a', 'ca-b']) cli(['trunk-ca', 'issue', '--dir', next, '--node', node]);
-    const file = (d: string, name: string): Buffer => readFileSync(join(d, name));
-    const [oldCa, newCa] = [file(dir, 'ca.pem'), file(next, 'ca.pem')];
-    const oldA = { cert: file(dir, 'ca-a.pem'), key: file(dir, 'ca-a-key.pem') };
+    // The new CA and certificates (what `elink trunk-ca` makes, in this process: no more spawns).
+    const authority = await createCertificateAuthority('elink trunk CA (new)');
+    const next: Record<string, Buffer> = { 'ca.pem': Buffer.from(authority.certPem) };
+    for (const node of ['ca-a', 'ca-b']) {
+      const c = await issueNodeCertificate(authority, node);
+      Object.assign(next, { [`${node}.pem`]: Buffer.from(c.certPem), [`${node}-key.pem`]: Buffer.from(c.keyPem) });
+    }
+    const file = (name: string): Buffer => readFileSync(join(dir, name));
+    const [oldCa, newCa] = [file('ca.pem'), next['ca.pem']!];
+    const oldA = { cert: file('ca-a.pem'), key: file('ca-a-key.pem') };
     const downs = async (): Promise<number> => (await fetchMetric(admin['ca-a']!, 'el_trunk_downs_total')) + (await fetchMetric(admin['ca-b']!, 'el_trunk_downs_total'));
     const downsBefore = await downs();
     // Both nodes read the same files: replaced as a secret update would, then SIGHUP.
     const reload = async (ca: Buffer): Promise<void> => {
       writeFileSync(join(dir, 'ca.pem'), ca);
-      for (const node of ['ca-a', 'ca-b']) for (const f of [`${node}.pem`, `${node}-key.pem`]) writeFileSync(join(dir, f), file(next, f));
+      for (const node of ['ca-a', 'ca-b']) for (const f of [`${node}.pem`, `${node}-key.pem`]) writeFileSync(join(dir, f), next[f]!);
       const from = { a: procs['ca-a']!.logs.length, b: procs['ca-b']!.logs.length };
       for (const p of [procs['ca-a']!, procs['ca-b']!]) p.child.kill('SIGHUP');
       const results = await Promise.all(
@@ -455,7 +460,7 @@ describe('trunks with a cluster CA made by `elink trunk-ca` (two `elink switch` 
     expect(await downs()).toBe(downsBefore);
     for (const [node, peer] of [['ca-a', 'ca-b'], ['ca-b', 'ca-a']]) expect(procs[node]!.logs.filter((l) => String(l.msg).includes('no longer trusts')).map((l) => l.peers)).toEqual([[peer]]);
     // New handshakes at A's trunk port: it shows a certificate of the new CA and takes one …
-    expect(await handshake(file(next, 'ca-b.pem'), file(next, 'ca-b-key.pem'), [newCa])).toBe('hello');
+    expect(await handshake(next['ca-b.pem']!, next['ca-b-key.pem']!, [newCa])).toBe('hello');
     // … and refuses one of the old CA it took before.
     const refused = await fetchMetric(admin['ca-a']!, 'el_trunk_connects_total', { result: 'cert_refused' });
     expect(await handshake(oldA.cert, oldA.key, [newCa])).not.toMatch(/^(hello|no answer)$/);
