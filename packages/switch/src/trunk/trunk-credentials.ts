@@ -26,8 +26,8 @@ export interface TrunkCredentials {
   readonly files: ClusterCaFiles;
   /** Certificate, key and CA for both directions: the listener and the dialer. */
   readonly context: SecureContext;
-  /** The CA certificates of the bundle, in file order, parsed and as PEM (node:tls reads only
-   * the first certificate of one PEM string: each goes in on its own). */
+  /** The CA certificates of the bundle, in file order, parsed and as PEM (each parsed on its
+   * own: X509Certificate reads only the first certificate of a PEM string). */
   readonly cas: readonly X509Certificate[];
   readonly caPems: readonly string[];
   /** The proof key this node sends: the CA that issued its certificate (else the first). */
