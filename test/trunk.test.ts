@@ -15,7 +15,9 @@
  *
  * Then, without namespaces or a broker: two `elink switch` processes with static peers and
  * a cluster CA (`switch.trunk.ca`, no secret) whose files `elink trunk-ca` made bring their
- * trunk up, and a certificate of another CA made by the same command is refused.
+ * trunk up, and a certificate of another CA made by the same command is refused. The CA is
+ * then rotated live (SIGHUP): the trunk up before stays, the trunk port shows and takes only
+ * certificates of the new CA, and the trunk comes up again on them after a node restarts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -26,9 +28,10 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
+import { createCertificateAuthority, issueNodeCertificate } from '@elink/pki';
 import { consoleTrunksReplySchema, encodeTrunkControl, RecordType, TRUNK_ALPN, type ConsoleTrunk } from '@elink/protocol';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
-import { assertBuilt, CLI, elink, freePort, stopAll, type Proc } from './lib/processes.js';
+import { assertBuilt, CLI, elink, freePort, startElink, stopAll, type Proc } from './lib/processes.js';
 import { fetchMetric } from './lib/metrics.js';
 import { ADMIN_TOKEN, CLUSTER_SECRET, initState } from './lib/server.js';
 import { tcpStream } from './lib/tcp-stream.js';
@@ -38,6 +41,25 @@ const enabled = requireNetnsOrSkip();
 const LOOP = fileURLToPath(new URL('./lib/loop-probe.py', import.meta.url));
 /** The MAC the loop probe sends from (locally administered). */
 const LOOP_MAC = '02:00:00:00:aa:01';
+
+/** A copy of the state directory `state` beside it (`STATE-suffix`: a node's own pid file),
+ * its elink.yaml changed by `edit`. */
+function copyState(state: string, suffix: string, edit: (doc: ReturnType<typeof parseDocument>) => void): string {
+  const dir = `${state}-${suffix}`;
+  cpSync(state, dir, { recursive: true });
+  const file = join(dir, 'elink.yaml');
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  edit(doc);
+  writeFileSync(file, doc.toString());
+  return dir;
+}
+
+/** `elink switch` on state `dir` as node `node`, started; its admin port (a free one unless given). */
+async function startSwitchNode(dir: string, node: string, args: string[], adminPort?: number): Promise<{ proc: Proc; adminPort: number }> {
+  const port = adminPort ?? (await freePort());
+  const proc = await startElink(['switch', '--state', dir, '--admin-port', String(port), '--node-id', node, ...args], `${node} start`);
+  return { proc, adminPort: port };
+}
 
 interface Host {
   ns: string;
@@ -86,10 +108,9 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
   }
 
   async function startSwitch(dir: string, id: 'a' | 'b'): Promise<void> {
-    admin[id] = await freePort();
-    const p = elink(['switch', '--state', dir, '--switch-port', String(await freePort()), '--admin-port', String(admin[id]), '--node-id', `sw-${id}`]);
-    await p.waitFor((l) => l.msg === 'emotion link started', 30_000, `sw-${id} start`);
-    nodes[id] = p;
+    const started = await startSwitchNode(dir, `sw-${id}`, ['--switch-port', String(await freePort())]);
+    admin[id] = started.adminPort;
+    nodes[id] = started.proc;
   }
 
   async function connectHost(name: string, user: string, ns: string, ifname = 'el0'): Promise<Host> {
@@ -142,15 +163,13 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
     for (const u of list.items) if (u.get('name') === 'erin' || u.get('name') === 'frank') u.set('macs', 16);
     writeFileSync(file, doc.toString());
     // Node B: its own state directory, another trunk port, no session limit of note.
-    stateB = `${state}-b`;
-    cpSync(state, stateB, { recursive: true });
-    const docB = parseDocument(readFileSync(join(stateB, 'elink.yaml'), 'utf8'));
-    docB.setIn(['switch', 'trunk', 'port'], await freePort());
-    docB.setIn(['switch', 'maxSessions'], 100);
-    writeFileSync(join(stateB, 'elink.yaml'), docB.toString());
+    const trunkB = await freePort();
+    stateB = copyState(state, 'b', (doc) => {
+      doc.setIn(['switch', 'trunk', 'port'], trunkB);
+      doc.setIn(['switch', 'maxSessions'], 100);
+    });
 
-    const broker = elink(['broker', '--state', state, '--admin-port', String(await freePort())]);
-    await broker.waitFor((l) => l.msg === 'emotion link started', 30_000, 'broker start');
+    await startElink(['broker', '--state', state, '--admin-port', String(await freePort())], 'broker start');
     await startSwitch(state, 'a');
     loopNs = underlay.addHost('loop').ns;
     // Three sessions on A (its limit) before B exists; the rest land on B.
@@ -332,6 +351,7 @@ describe('trunks with a cluster CA made by `elink trunk-ca` (two `elink switch` 
   let state: string;
   const dirs: string[] = [];
   const admin: Record<string, string> = {};
+  const procs: Record<string, Proc> = {};
   let trunkA: number;
 
   const cli = (args: string[]) => {
@@ -357,22 +377,34 @@ describe('trunks with a cluster CA made by `elink trunk-ca` (two `elink switch` 
     const ca = join(state, 'trunk');
     const trunk = (node: string, port: number, peers: string[]) => ({ host: '127.0.0.1', port, peers, ca: join(ca, 'ca.pem'), cert: join(ca, `${node}.pem`), key: join(ca, `${node}-key.pem`) });
     const start = async (node: string, port: number, peers: string[]): Promise<void> => {
-      // Each node its own state directory (pid file), beside the first.
-      const dir = `${state}-${node}`;
+      const dir = copyState(state, node, (doc) => doc.setIn(['switch', 'trunk'], doc.createNode(trunk(node, port, peers))));
       dirs.push(dir);
-      cpSync(state, dir, { recursive: true });
-      const file = join(dir, 'elink.yaml');
-      const doc = parseDocument(readFileSync(file, 'utf8'));
-      doc.setIn(['switch', 'trunk'], doc.createNode(trunk(node, port, peers)));
-      writeFileSync(file, doc.toString());
-      const adminPort = await freePort();
+      const adminPort = await launch(node, dir);
       admin[node] = `http://127.0.0.1:${adminPort}`;
-      const p = elink(['switch', '--state', dir, '--switch-port', '0', '--admin-port', String(adminPort), '--node-id', node, '--no-warm-up']);
-      await p.waitFor((l) => l.msg === 'emotion link started', 30_000, `${node} start`);
     };
     await start('ca-a', trunkA, []);
     await start('ca-b', await freePort(), [`127.0.0.1:${trunkA}`]);
   }, 60_000);
+
+  async function launch(node: string, dir: string, adminPort?: number): Promise<number> {
+    const started = await startSwitchNode(dir, node, ['--switch-port', '0', '--no-warm-up'], adminPort);
+    procs[node] = started.proc;
+    return started.adminPort;
+  }
+
+  /** A TLS handshake with node A's trunk port showing `cert`: "hello" when A took the
+   * certificate (its trunk_hello came), else how it ended. */
+  const handshake = (cert: Buffer, key: Buffer, ca: Buffer[]): Promise<string> =>
+    new Promise<string>((resolve) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: trunkA, ALPNProtocols: [TRUNK_ALPN], ca, checkServerIdentity: () => undefined, cert, key });
+      s.on('data', (d: Buffer) => {
+        if (d[0] === RecordType.TRUNK_CONTROL) resolve('hello');
+        s.destroy();
+      });
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      s.on('close', () => resolve('closed'));
+      s.setTimeout(10_000, () => s.destroy(new Error('no answer')));
+    });
 
   afterAll(async () => {
     await stopAll();
@@ -387,15 +419,57 @@ describe('trunks with a cluster CA made by `elink trunk-ca` (two `elink switch` 
   it('refuses a certificate of another CA (made by the same command) in the TLS handshake, and counts it', async () => {
     const before = await fetchMetric(admin['ca-a']!, 'el_trunk_connects_total', { result: 'cert_refused' });
     const other = join(state, 'other');
-    const closed = await new Promise<string>((resolve) => {
-      const s = tlsConnect({ host: '127.0.0.1', port: trunkA, ALPNProtocols: [TRUNK_ALPN], ca: readFileSync(join(state, 'trunk', 'ca.pem')), checkServerIdentity: () => undefined, cert: readFileSync(join(other, 'ca-a.pem')), key: readFileSync(join(other, 'ca-a-key.pem')) });
-      s.on('data', () => {});
-      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-      s.on('close', () => resolve('closed'));
-      s.setTimeout(10_000, () => s.destroy(new Error('the foreign certificate was not refused')));
-    });
-    expect(closed).not.toBe('the foreign certificate was not refused');
+    expect(await handshake(readFileSync(join(other, 'ca-a.pem')), readFileSync(join(other, 'ca-a-key.pem')), [readFileSync(join(state, 'trunk', 'ca.pem'))])).not.toMatch(/^(hello|no answer)$/);
     await poll('the refusal counted', async () => (await fetchMetric(admin['ca-a']!, 'el_trunk_connects_total', { result: 'cert_refused' })) === before + 1 || undefined, 10_000);
     expect(await fetchMetric(admin['ca-a']!, 'el_trunk_up', { peer: 'ca-b' })).toBe(1);
+  });
+
+  it('rotates the cluster CA live (SIGHUP): the trunk up before stays, new handshakes take only the new CA, and the trunk comes up again on it after a restart', async () => {
+    const dir = join(state, 'trunk');
+    // The new CA and certificates (what `elink trunk-ca` makes, in this process: no more spawns).
+    const authority = await createCertificateAuthority('elink trunk CA (new)');
+    const next: Record<string, Buffer> = { 'ca.pem': Buffer.from(authority.certPem) };
+    for (const node of ['ca-a', 'ca-b']) {
+      const c = await issueNodeCertificate(authority, node);
+      Object.assign(next, { [`${node}.pem`]: Buffer.from(c.certPem), [`${node}-key.pem`]: Buffer.from(c.keyPem) });
+    }
+    const file = (name: string): Buffer => readFileSync(join(dir, name));
+    const [oldCa, newCa] = [file('ca.pem'), next['ca.pem']!];
+    const oldA = { cert: file('ca-a.pem'), key: file('ca-a-key.pem') };
+    const downs = async (): Promise<number> => (await fetchMetric(admin['ca-a']!, 'el_trunk_downs_total')) + (await fetchMetric(admin['ca-b']!, 'el_trunk_downs_total'));
+    const downsBefore = await downs();
+    // Both nodes read the same files: replaced as a secret update would, then SIGHUP.
+    const reload = async (ca: Buffer): Promise<void> => {
+      writeFileSync(join(dir, 'ca.pem'), ca);
+      for (const node of ['ca-a', 'ca-b']) for (const f of [`${node}.pem`, `${node}-key.pem`]) writeFileSync(join(dir, f), next[f]!);
+      const from = { a: procs['ca-a']!.logs.length, b: procs['ca-b']!.logs.length };
+      for (const p of [procs['ca-a']!, procs['ca-b']!]) p.child.kill('SIGHUP');
+      const results = await Promise.all(
+        (['a', 'b'] as const).map((n) => {
+          const p = procs[`ca-${n}`]!;
+          return p.waitFor((l) => p.logs.indexOf(l) >= from[n] && l.trigger === 'signal' && /^config reload/.test(String(l.msg)), 10_000, `ca-${n} reloaded`);
+        }),
+      );
+      for (const r of results) expect(r).toMatchObject({ msg: 'config reloaded', trunkTls: true, restartNeeded: 0 });
+    };
+    // 1. Both CAs trusted, certificates of the new one; 2. the new CA alone.
+    await reload(Buffer.concat([oldCa, newCa]));
+    await reload(newCa);
+    // The trunk verified under the old CA keeps running, and each node says it would not come back.
+    expect(await fetchMetric(admin['ca-a']!, 'el_trunk_up', { peer: 'ca-b' })).toBe(1);
+    expect(await downs()).toBe(downsBefore);
+    for (const [node, peer] of [['ca-a', 'ca-b'], ['ca-b', 'ca-a']]) expect(procs[node]!.logs.filter((l) => String(l.msg).includes('no longer trusts')).map((l) => l.peers)).toEqual([[peer]]);
+    // New handshakes at A's trunk port: it shows a certificate of the new CA and takes one …
+    expect(await handshake(next['ca-b.pem']!, next['ca-b-key.pem']!, [newCa])).toBe('hello');
+    // … and refuses one of the old CA it took before.
+    const refused = await fetchMetric(admin['ca-a']!, 'el_trunk_connects_total', { result: 'cert_refused' });
+    expect(await handshake(oldA.cert, oldA.key, [newCa])).not.toMatch(/^(hello|no answer)$/);
+    await poll('the old certificate refused and counted', async () => (await fetchMetric(admin['ca-a']!, 'el_trunk_connects_total', { result: 'cert_refused' })) === refused + 1 || undefined, 10_000);
+    // B restarts: its trunk to A (reloaded, not restarted) comes up on the new certificates.
+    const b = procs['ca-b']!;
+    await b.stop();
+    await poll('the trunk down on A', async () => (await fetchMetric(admin['ca-a']!, 'el_trunk_up', { peer: 'ca-b' })) === 0 || undefined, 10_000);
+    await launch('ca-b', `${state}-ca-b`, Number(new URL(admin['ca-b']!).port));
+    await poll('the trunk up again on both nodes', async () => ((await fetchMetric(admin['ca-a']!, 'el_trunk_up', { peer: 'ca-b' })) === 1 && (await fetchMetric(admin['ca-b']!, 'el_trunk_up', { peer: 'ca-a' })) === 1) || undefined, 15_000);
   });
 });

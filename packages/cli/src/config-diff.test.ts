@@ -29,6 +29,17 @@ describe('diffConfig', () => {
     expect(c).toEqual({ users: { added: [], removed: [], changed: [] }, segmentsAdded: [], segmentsChanged: [], tlsPaths: false, caPath: false, restart: [] });
   });
 
+  it("takes the trunks' cluster CA files live (new paths), but adding or removing the CA needs a restart", () => {
+    const secret = { secret: 'a-trunk-secret-of-16+' };
+    const withCa = (dir: string) => config((r) => (r.switch = { trunk: { ca: `${dir}/ca.pem`, cert: `${dir}/n1.pem`, key: `${dir}/n1-key.pem` } }));
+    expect(diffConfig(withCa('old'), withCa('new'), both).restart).toEqual([]);
+    const plain = config((r) => (r.switch = { trunk: secret }));
+    expect(diffConfig(plain, withCa('new'), both).restart).toEqual(['switch.trunk.secret', 'switch.trunk.ca']);
+    expect(diffConfig(withCa('old'), plain, both).restart).toEqual(['switch.trunk.secret', 'switch.trunk.ca']);
+    // A broker alone has no trunks.
+    expect(diffConfig(plain, withCa('new'), { broker: true, switch: false }).restart).toEqual([]);
+  });
+
   it('names added, removed and changed users (password, segments, macs, lan, digest) and needs no restart for them', () => {
     const next = config((r) => {
       r.users = [
@@ -154,6 +165,6 @@ describe('diffConfig', () => {
       r.users.push({ name: 'carol', password: hash, segments: ['lab'] });
       r.admin = { port: 1 };
     });
-    expect(summarize(diffConfig(config(), next, both), true, false)).toEqual({ usersAdded: 1, usersRemoved: 0, usersChanged: 0, segmentsAdded: 0, segmentsChanged: 0, tls: true, ca: false, restartNeeded: 1 });
+    expect(summarize(diffConfig(config(), next, both), true, false)).toEqual({ usersAdded: 1, usersRemoved: 0, usersChanged: 0, segmentsAdded: 0, segmentsChanged: 0, tls: true, ca: false, trunkTls: false, restartNeeded: 1 });
   });
 });

@@ -28,8 +28,9 @@ export interface ConfigChanges {
   restart: string[];
 }
 
-/** Applied live; everything else that differs is named in `restart`. */
-export const LIVE_PATHS: ReadonlySet<string> = new Set(['users', 'log.level', 'tls.cert', 'tls.key', 'tls.ca', 'switch.broker.ca']);
+/** Applied live; everything else that differs is named in `restart`. The trunks' cluster CA
+ * files too, but not adding or removing the CA (another kind of trunk authentication). */
+export const LIVE_PATHS: ReadonlySet<string> = new Set(['users', 'log.level', 'tls.cert', 'tls.key', 'tls.ca', 'switch.broker.ca', 'switch.trunk.ca', 'switch.trunk.cert', 'switch.trunk.key']);
 
 /** Compared as one value: a store of another type has other keys, and "broker.store" says it all. */
 const WHOLE = new Set(['broker.store']);
@@ -49,6 +50,8 @@ export function diffConfig(prev: Config, next: Config, kinds: ServiceKinds): Con
     if (top === 'segments') segmentPaths(prev.segments, next.segments, restart, segmentsAdded, segmentsChanged);
     else walk(top, a, b, restart);
   }
+  const [trunkBefore, trunkAfter] = [prev.switch.trunk, next.switch.trunk];
+  if (kinds.switch && trunkBefore && trunkAfter && (trunkBefore.ca === undefined) !== (trunkAfter.ca === undefined)) restart.push('switch.trunk.ca');
   const byName = (list: Config['users']) => new Map(list.map((u) => [u.name, u]));
   const before = byName(kinds.broker ? prev.users : []);
   const after = byName(kinds.broker ? next.users : []);
@@ -111,7 +114,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** A short summary for the reload log line: counts, not names of every user. */
-export function summarize(c: ConfigChanges, tlsChanged: boolean, caChanged: boolean): Record<string, number | string | boolean> {
+export function summarize(c: ConfigChanges, tlsChanged: boolean, caChanged: boolean, trunkTlsChanged = false): Record<string, number | string | boolean> {
   return {
     usersAdded: c.users.added.length,
     usersRemoved: c.users.removed.length,
@@ -120,6 +123,7 @@ export function summarize(c: ConfigChanges, tlsChanged: boolean, caChanged: bool
     segmentsChanged: c.segmentsChanged.length,
     tls: tlsChanged,
     ca: caChanged,
+    trunkTls: trunkTlsChanged,
     ...(c.logLevel ? { logLevel: c.logLevel.to } : {}),
     restartNeeded: c.restart.length,
   };

@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { X509Certificate } from 'node:crypto';
+import { createCertificateAuthority, issueNodeCertificate } from '@elink/pki';
 import { pino } from 'pino';
 import { parseDocument, type YAMLSeq } from 'yaml';
 import { loadConfig } from './config.js';
@@ -28,6 +30,16 @@ describe('lostAccess', () => {
 });
 
 describe('ConfigReloader on real services (broker + switch in one process)', () => {
+  /** The services of `file` (broker and switch) with a reloader, and their log lines. */
+  async function serve(file: string, debounceMs?: number) {
+    const logs: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (c.toString().split('\n').filter(Boolean).forEach((l) => logs.push(JSON.parse(l))), cb()) }));
+    const loaded = loadConfig(file);
+    const services = await startServices(loaded, { broker: true, switch: true }, logger);
+    const reloader = new ConfigReloader({ current: loaded, load: () => loadConfig(file), services, kinds: { broker: true, switch: true }, logger, registry: services.registry, debounceMs });
+    return { logs, services, reloader };
+  }
+
   it('checks everything before applying anything: a bad hash next to a new segment adds neither; a watch event without changes is dropped', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'elink-reloader-'));
     const file = join(dir, 'elink.yaml');
@@ -38,11 +50,7 @@ describe('ConfigReloader on real services (broker + switch in one process)', () 
     doc.setIn(['switch', 'drainSeconds'], 0);
     doc.setIn(['admin'], doc.createNode({ host: '127.0.0.1', port: 0 }));
     writeFileSync(file, doc.toString());
-    const logs: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => (c.toString().split('\n').filter(Boolean).forEach((l) => logs.push(JSON.parse(l))), cb()) }));
-    const loaded = loadConfig(file);
-    const services = await startServices(loaded, { broker: true, switch: true }, logger);
-    const reloader = new ConfigReloader({ current: loaded, load: () => loadConfig(file), services, kinds: { broker: true, switch: true }, logger, registry: services.registry });
+    const { logs, services, reloader } = await serve(file);
     const login = (segment: string) => services.broker!.inject({ method: 'POST', url: '/v1/login', payload: { user: 'demo', password: readFileSync(join(dir, 'demo.password'), 'utf8').trim(), segment } });
     try {
       expect(reloader.reload('watch')).toBe('unchanged');
@@ -80,6 +88,63 @@ describe('ConfigReloader on real services (broker + switch in one process)', () 
         code: 'EL_ERR_CONFIG',
         fields: ['segments.0.macAgeingSeconds: unknown key "macAgeingSeconds" in segment "lab" (did you mean "macAgingSeconds"?)'],
       });
+    } finally {
+      reloader.stop();
+      await services.stop('test');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('swaps the trunks\' cluster CA, certificate and key live (signal and file watch); a key of another certificate or a CA that does not parse fails naming the field and changes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elink-reloader-trunk-'));
+    const file = join(dir, 'elink.yaml');
+    await initState(dir);
+    const [oldCa, newCa] = [await createCertificateAuthority('old'), await createCertificateAuthority('new')];
+    const [oldCert, newCert] = [await issueNodeCertificate(oldCa, 'sw-r'), await issueNodeCertificate(newCa, 'sw-r')];
+    const put = (ca: string, c: { certPem: string; keyPem: string }, key = c.keyPem): void => {
+      writeFileSync(join(dir, 'trunk-ca.pem'), ca);
+      writeFileSync(join(dir, 'trunk.pem'), c.certPem);
+      writeFileSync(join(dir, 'trunk-key.pem'), key);
+    };
+    put(oldCa.certPem, oldCert);
+    const doc = parseDocument(readFileSync(file, 'utf8'));
+    doc.setIn(['switch', 'listen'], doc.createNode({ host: '127.0.0.1', port: 0 }));
+    doc.setIn(['switch', 'drainSeconds'], 0);
+    doc.setIn(['switch', 'trunk'], doc.createNode({ host: '127.0.0.1', port: 0, ca: 'trunk-ca.pem', cert: 'trunk.pem', key: 'trunk-key.pem' }));
+    doc.setIn(['admin'], doc.createNode({ host: '127.0.0.1', port: 0 }));
+    writeFileSync(file, doc.toString());
+    const { logs, services, reloader } = await serve(file, 20);
+    const hub = services.switchNode!.trunks!;
+    const keyOf = (ca: { certPem: string }) => `ca:${new X509Certificate(ca.certPem).fingerprint256}`;
+    try {
+      expect(hub.proofKey).toBe(keyOf(oldCa));
+      for (const [ca, key, field] of [[newCa.certPem, oldCert.keyPem, 'switch.trunk.key'], ['not a CA', newCert.keyPem, 'switch.trunk.ca']] as const) {
+        put(ca, newCert, key);
+        expect(reloader.reload('signal')).toBe('error');
+        expect(logs.findLast((l) => l.level === 50)).toMatchObject({ msg: 'config reload failed; still running on the previous configuration', code: 'EL_ERR_TRUNK_CERT', err: expect.stringContaining(field) });
+        expect(hub.proofKey).toBe(keyOf(oldCa));
+      }
+      // A bundle of both CAs and a certificate of the new one.
+      put(oldCa.certPem + newCa.certPem, newCert);
+      expect(reloader.reload('signal')).toBe('ok');
+      expect(logs.findLast((l) => l.msg === 'config reloaded')).toMatchObject({ trigger: 'signal', trunkTls: true, restartNeeded: 0 });
+      expect(hub.proofKey).toBe(keyOf(newCa));
+      expect(hub.proofKeys).toEqual([keyOf(oldCa), keyOf(newCa)]);
+      // The files' directory is watched: the new CA alone is taken without a signal.
+      reloader.watch();
+      const lines = logs.length;
+      writeFileSync(join(dir, 'trunk-ca.pem'), newCa.certPem);
+      const deadline = Date.now() + 5000;
+      while (!logs.slice(lines).some((l) => l.msg === 'config reloaded') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(logs.slice(lines).find((l) => l.msg === 'config reloaded')).toMatchObject({ trigger: 'watch', trunkTls: true });
+      expect(hub.proofKeys).toEqual([keyOf(newCa)]);
+      // Trunks without a cluster CA are another kind of authentication: that waits for a restart.
+      const off = parseDocument(readFileSync(file, 'utf8'));
+      off.setIn(['switch', 'trunk'], off.createNode({ host: '127.0.0.1', port: 0, secret: 'a-trunk-secret-of-16+' }));
+      writeFileSync(file, off.toString());
+      expect(reloader.reload('signal')).toBe('ok');
+      expect(logs.findLast((l) => l.level === 40)).toMatchObject({ restartNeeded: ['switch.trunk.secret', 'switch.trunk.ca'] });
+      expect(hub.proofKeys).toEqual([keyOf(newCa)]);
     } finally {
       reloader.stop();
       await services.stop('test');

@@ -1,7 +1,8 @@
 /**
  * Config reload of a running server (SIGHUP, a change of the config file or of a TLS
  * file, `elink reload`): reads and validates the file again and applies what can change
- * live — users, new segments, TLS certificate/key/CA, the log level. Everything else that differs is
+ * live — users, new segments, TLS certificate/key/CA, the trunks' cluster CA/certificate/key,
+ * the log level. Everything else that differs is
  * named in one "restart needed for: …" warning. A file that does not validate is logged
  * with every field and the process keeps running on what it has: a reload never stops it.
  */
@@ -12,7 +13,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { parsePasswordHash } from '@elink/broker';
 import { ElError } from '@elink/protocol';
-import { withLiveSettings } from '@elink/switch';
+import { trunkCredentials, withLiveSettings, type TrunkCredentials } from '@elink/switch';
 import type { Config, LoadedConfig } from './config.js';
 import { diffConfig, summarize, type ServiceKinds } from './config-diff.js';
 import type { Services } from './services.js';
@@ -25,7 +26,7 @@ export interface ReloaderOptions {
   current: LoadedConfig;
   /** Reads the file again with the same env and flag overrides. */
   load: () => LoadedConfig;
-  services: Pick<Services, 'setUsers' | 'endSessions' | 'addSegments' | 'updateSegments' | 'setTls' | 'setBrokerCa' | 'tls'>;
+  services: Pick<Services, 'setUsers' | 'endSessions' | 'addSegments' | 'updateSegments' | 'setTls' | 'setBrokerCa' | 'setTrunkCredentials' | 'tls'>;
   kinds: ServiceKinds;
   logger: Logger;
   registry: Registry;
@@ -42,6 +43,8 @@ export class ConfigReloader {
   #running: Config;
   #path: (p: string) => string;
   #ca: Buffer | undefined;
+  /** The trunks' cluster CA files the switch runs with (undefined: no cluster CA). */
+  #trunk: TrunkFiles | undefined;
   #lastRestart = '';
   #watchers: FSWatcher[] = [];
   #watchedDirs = '';
@@ -56,6 +59,7 @@ export class ConfigReloader {
     this.#running = structuredClone(opts.current.config);
     this.#path = opts.current.path;
     this.#ca = this.#readCa(opts.current.config, opts.current.path);
+    this.#trunk = this.#readTrunk(opts.current.config, opts.current.path);
     this.#reloads = new Counter({ name: 'el_config_reloads_total', help: 'Config reloads (SIGHUP, file change, elink reload) by result: ok, error (the file did not validate; the old config stays)', labelNames: ['result'], registers: [opts.registry] });
     for (const result of ['ok', 'error']) this.#reloads.inc({ result }, 0);
     this.#lastSuccess = new Gauge({ name: 'el_config_last_reload_success_timestamp_seconds', help: 'When the config was last loaded successfully (start or reload), seconds since the epoch', registers: [opts.registry] });
@@ -72,11 +76,17 @@ export class ConfigReloader {
     let next: LoadedConfig;
     let tls: { cert: Buffer; key: Buffer };
     let ca: Buffer | undefined;
+    let trunk: TrunkFiles | undefined;
+    let trunkNext: TrunkCredentials | undefined;
     let endedSessions = 0;
     try {
       next = this.#opts.load();
       tls = { cert: readTls(next.path(next.config.tls.cert), 'tls.cert'), key: readTls(next.path(next.config.tls.key), 'tls.key') };
       ca = this.#readCa(next.config, next.path);
+      // Only a switch that started with a cluster CA swaps it; adding or removing one waits
+      // for a restart (diffConfig names it). Built here, so a bad file changes nothing.
+      trunk = this.#trunk && this.#readTrunk(next.config, next.path);
+      if (trunk && !sameTrunkFiles(trunk, this.#trunk!)) trunkNext = trunkCredentials(trunk);
       next.config.users.forEach((u, i) => checkHash(next.file, i, u.password));
       // Check the new pair before anything changes, so a bad key leaves everything as it was.
       if (!tls.cert.equals(services.tls.cert) || !tls.key.equals(services.tls.key)) tlsContext(tls);
@@ -91,7 +101,8 @@ export class ConfigReloader {
     const added = next.config.segments.filter((s) => changes.segmentsAdded.includes(s.name));
     // Only the live settings of a known segment change; pools, mode and ports stay as they run.
     const updated = this.#running.segments.filter((s) => changes.segmentsChanged.includes(s.name)).map((s) => withLiveSettings(s, next.config.segments.find((n) => n.name === s.name)!));
-    if (trigger === 'watch' && !usersChanged && added.length === 0 && updated.length === 0 && !tlsChanged && !caChanged && !changes.logLevel && restartKey === this.#lastRestart) {
+    const trunkChanged = trunkNext !== undefined;
+    if (trigger === 'watch' && !usersChanged && added.length === 0 && updated.length === 0 && !tlsChanged && !caChanged && !trunkChanged && !changes.logLevel && restartKey === this.#lastRestart) {
       logger.debug({ config: next.file }, 'config file event without changes');
       return 'unchanged';
     }
@@ -108,6 +119,7 @@ export class ConfigReloader {
       if (usersChanged) services.setUsers(next.config.users);
       if (usersChanged) endedSessions = services.endSessions(lostAccess(this.#running.users, next.config.users), 'user removed or no longer in this segment');
       if (tlsChanged) services.setTls(tls);
+      if (trunkNext) services.setTrunkCredentials(trunkNext);
     } catch (err) {
       return this.#failed(trigger, err);
     }
@@ -116,12 +128,13 @@ export class ConfigReloader {
     this.#running = { ...this.#running, users: next.config.users, log: next.config.log, tls: next.config.tls };
     this.#path = next.path;
     this.#ca = ca;
+    if (trunk) this.#trunk = trunk;
     this.#lastRestart = restartKey;
     this.#reloads.inc({ result: 'ok' });
     this.#lastSuccess.set(Date.now() / 1000);
     const names = (list: string[]) => (list.length > MAX_NAMES ? [...list.slice(0, MAX_NAMES), `… ${list.length - MAX_NAMES} more`] : list);
     logger.info(
-      { trigger, config: next.file, ...summarize(changes, tlsChanged, caChanged), ...(endedSessions ? { sessionsEnded: endedSessions } : {}), ...(usersChanged ? { users: { added: names(changes.users.added), removed: names(changes.users.removed), changed: names(changes.users.changed) } } : {}) },
+      { trigger, config: next.file, ...summarize(changes, tlsChanged, caChanged, trunkChanged), ...(endedSessions ? { sessionsEnded: endedSessions } : {}), ...(usersChanged ? { users: { added: names(changes.users.added), removed: names(changes.users.removed), changed: names(changes.users.changed) } } : {}) },
       'config reloaded',
     );
     if (changes.restart.length) logger.warn({ restartNeeded: changes.restart }, `restart needed for: ${changes.restart.join(', ')}`);
@@ -145,6 +158,14 @@ export class ConfigReloader {
     return readTls(path(link.ca ?? config.tls.ca), link.ca ? 'switch.broker.ca' : 'tls.ca');
   }
 
+  /** The trunks' cluster CA, certificate and key of a switch with `switch.trunk.ca`. */
+  #readTrunk(config: Config, path: (p: string) => string): TrunkFiles | undefined {
+    const t = config.switch.trunk;
+    if (!this.#opts.kinds.switch || t?.ca === undefined) return undefined;
+    const paths = { ca: path(t.ca), cert: path(t.cert!), key: path(t.key!) };
+    return { paths, ca: readTls(paths.ca, 'switch.trunk.ca'), cert: readTls(paths.cert, 'switch.trunk.cert'), key: readTls(paths.key, 'switch.trunk.key') };
+  }
+
   /**
    * Reloads after the config file or a TLS file changes. Watches their directories, not
    * the files: editors, `elink user add` and Kubernetes secret updates replace a file by
@@ -161,6 +182,7 @@ export class ConfigReloader {
     const files = [config, this.#path(this.#running.tls.cert), this.#path(this.#running.tls.key)];
     const link = this.#running.switch.broker;
     if (link && this.#opts.kinds.switch && !this.#opts.kinds.broker) files.push(this.#path(link.ca ?? this.#running.tls.ca));
+    if (this.#trunk) files.push(this.#trunk.paths.ca, this.#trunk.paths.cert, this.#trunk.paths.key);
     const byDir = new Map<string, Set<string>>();
     for (const f of files) byDir.set(dirname(f), (byDir.get(dirname(f)) ?? new Set()).add(basename(f)));
     const key = JSON.stringify([...byDir].map(([d, n]) => [d, [...n].sort()]));
@@ -232,6 +254,18 @@ function readTls(file: string, key: string): Buffer {
   } catch (err) {
     throw new ElError('EL_ERR_CONFIG', `cannot read ${key} file ${file}: ${(err as Error).message}`);
   }
+}
+
+/** The trunks' cluster CA files: where they are and what they hold. */
+interface TrunkFiles {
+  paths: { ca: string; cert: string; key: string };
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+function sameTrunkFiles(a: TrunkFiles, b: TrunkFiles): boolean {
+  return a.ca.equals(b.ca) && a.cert.equals(b.cert) && a.key.equals(b.key);
 }
 
 function tlsContext(tls: { cert: Buffer; key: Buffer }): void {

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { createBrokerApp, type BrokerApp, type LocalNode, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
-import { BrokerDtcpAuthority, BrokerLink, nodeReport, segmentLoad, type DtcpAuthority, ConnectionGuard, EventSummary, FdBudget, gateTlsServer, ProxyGate, sessionTicketKeys, SwitchNode, type ConnectionLimits, type SwitchNodeOptions } from '@elink/switch';
+import { BrokerDtcpAuthority, BrokerLink, nodeReport, segmentLoad, type DtcpAuthority, ConnectionGuard, EventSummary, FdBudget, gateTlsServer, ProxyGate, sessionTicketKeys, SwitchNode, type ConnectionLimits, type SwitchNodeOptions, type TrunkCredentials } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
 import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem, type TrunkPeerEntry } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
@@ -40,6 +40,8 @@ export interface Services {
   setTls(tls: { cert: Buffer; key: Buffer }): void;
   /** The CA a standalone switch trusts its brokers with (next heartbeat). */
   setBrokerCa(ca: Buffer): void;
+  /** The trunks' new cluster CA, certificate and key (built, so checked, by the caller): the next trunk handshakes use them. */
+  setTrunkCredentials(c: TrunkCredentials): void;
   /** What the process runs with now (the reloader compares new files against it). */
   readonly tls: { cert: Buffer; key: Buffer };
 }
@@ -332,6 +334,9 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
     setBrokerCa(ca) {
       brokerCa = ca;
       brokerLink?.setTls({ ca });
+    },
+    setTrunkCredentials(c) {
+      switchNode?.trunks?.setCredentials(c);
     },
     async stop(reason: string) {
       // Drain first: the heartbeat tells the brokers, then clients are redirected to other nodes.

@@ -10,7 +10,8 @@
  *
  * With a cluster CA (switch.trunk.ca) TLS verifies a certificate of that CA at both ends,
  * and the node name a peer claims in its hello must be a DNS name of its certificate
- * (certificateNodeNames): a node cannot pose as another.
+ * (certificateNodeNames): a node cannot pose as another. Without a secret the proof is
+ * keyed by the CA (trunk-credentials.ts).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { X509Certificate } from 'node:crypto';
@@ -34,11 +35,14 @@ export function trunkProof(secret: string, role: TrunkRole, node: string, ekm: B
   return h.digest();
 }
 
-/** True when `proof` (base64) is the proof of `node` as `role` on this connection. */
-export function verifyTrunkProof(secret: string, role: TrunkRole, node: string, ekm: Buffer, proof: string): boolean {
-  const want = trunkProof(secret, role, node, ekm);
+/** True when `proof` (base64) is the proof of `node` as `role` on this connection under
+ * one of `secrets` (several: the CAs of a bundle, trunk-credentials.ts). */
+export function verifyTrunkProof(secrets: readonly string[], role: TrunkRole, node: string, ekm: Buffer, proof: string): boolean {
   const got = Buffer.from(proof, 'base64');
-  return got.length === want.length && timingSafeEqual(got, want);
+  return secrets.some((secret) => {
+    const want = trunkProof(secret, role, node, ekm);
+    return got.length === want.length && timingSafeEqual(got, want);
+  });
 }
 
 /** The node names a verified peer certificate names: its DNS subjectAltNames. */
@@ -47,16 +51,26 @@ export function certificateNodeNames(socket: TLSSocket): string[] {
   return cert ? dnsNames(cert) : [];
 }
 
+/** Most certificates of a peer's chain kept (its own, intermediates, the CA). */
+const MAX_CHAIN = 8;
+
+/** The verified peer's chain as TLS built it: its certificate first, up to the CA. */
+export function peerChain(socket: TLSSocket): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  let c = socket.getPeerCertificate(true);
+  while (c?.raw && out.length < MAX_CHAIN) {
+    out.push(new X509Certificate(c.raw));
+    // A self-signed CA is its own issuer.
+    if (!c.issuerCertificate || c.issuerCertificate === c || c.issuerCertificate.fingerprint256 === c.fingerprint256) break;
+    c = c.issuerCertificate;
+  }
+  return out;
+}
+
 function dnsNames(cert: X509Certificate): string[] {
   const names: string[] = [];
   for (const part of (cert.subjectAltName ?? '').split(', ')) if (part.startsWith('DNS:')) names.push(part.slice(4));
   return names;
-}
-
-/** The key of the hello proof when there is no secret but a cluster CA: the CA's
- * fingerprint (the proof then says both ends trust the same CA; the trust itself is TLS). */
-export function caProofKey(caPem: string | Buffer): string {
-  return `ca:${new X509Certificate(caPem).fingerprint256}`;
 }
 
 /** A TLS error that is about a certificate (none, of another CA, expired …), by its code. */

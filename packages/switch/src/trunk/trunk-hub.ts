@@ -13,6 +13,7 @@
  * - Tells the trunks what each segment's local endpoints do (EndpointListener), and
  *   reports frozen MACs.
  */
+import type { X509Certificate } from 'node:crypto';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
@@ -25,8 +26,9 @@ import type { RemoteVerdict } from '../core/endpoints.js';
 import { EventSummary } from '../node/event-summary.js';
 import { ConnectionGuard } from '../node/connection-guard.js';
 import type { FdBudget } from '../node/fd-budget.js';
-import { caProofKey, certificateNodeNames, isCertificateError, trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
+import { certificateNodeNames, isCertificateError, peerChain, trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
 import { trunkSegmentId } from './segment-id.js';
+import { anchoredIn, trunkCredentials, type TrunkCredentials } from './trunk-credentials.js';
 import { Trunk, TRUNK_DOWN_REASONS, type TrunkHost, type TrunkLimits } from './trunk.js';
 import { DEFAULT_GSO } from '../node/defaults.js';
 import { peerMayBeGone, type PeerLostListener } from './peer-lost.js';
@@ -142,17 +144,23 @@ function peerKey(p: TrunkPeer): string {
 export class TrunkHub implements TrunkHost {
   readonly nodeId: string;
   readonly logger: Logger;
-  readonly secret: string;
   readonly gso: boolean;
   readonly limits: TrunkLimits;
   private readonly settings: TrunkSettings;
+  /** The trunk secret ('' without one). */
+  private readonly secret: string;
+  /** With a cluster CA: the TLS context of both directions and the proof keys; a reload
+   * swaps them (setCredentials) for the next handshakes. */
+  private credentials: TrunkCredentials | undefined;
+  /** The TLS half of the trunk listener, from start(). */
+  private server: Server | undefined;
   /** Up trunks by peer node id. */
   private readonly byNode = new Map<string, Trunk>();
   /** Every trunk with a connection (hello and up). */
   private readonly trunks = new Set<Trunk>();
   private readonly dialers = new Map<string, Dialer>();
-  /** With a cluster CA: the node names each trunk's verified certificate names. */
-  private readonly certified = new WeakMap<Trunk, string[]>();
+  /** With a cluster CA: the node names each trunk's verified certificate names, and its chain. */
+  private readonly certified = new WeakMap<Trunk, Certified>();
   private readonly ids = new Map<number, string>();
   /** The trunk listener, from start(). */
   private tcp: TcpServer | undefined;
@@ -174,9 +182,10 @@ export class TrunkHub implements TrunkHost {
   constructor(private readonly opts: TrunkHubOptions) {
     this.nodeId = opts.nodeId;
     this.logger = opts.logger;
-    // With a cluster CA and no secret the proof is keyed by the CA (trunk-auth.ts).
-    this.secret = opts.secret || (opts.clusterCa ? caProofKey(opts.clusterCa.ca) : '');
-    if (this.secret === '') throw new ElError('EL_ERR_CONFIG', 'trunks need a secret (switch.trunk.secret) or a cluster CA (switch.trunk.ca)');
+    this.secret = opts.secret;
+    this.credentials = opts.clusterCa ? trunkCredentials(opts.clusterCa) : undefined;
+    if (this.secret === '' && !this.credentials) throw new ElError('EL_ERR_CONFIG', 'trunks need a secret (switch.trunk.secret) or a cluster CA (switch.trunk.ca)');
+    if (this.credentials?.issuerMissing) this.warnIssuer(this.credentials);
     this.gso = opts.gso ?? DEFAULT_GSO;
     this.settings = { ...DEFAULT_TRUNK, port: DEFAULT_TRUNK_PORT, host: '0.0.0.0', peers: [], ...withoutUndefined(opts) };
     const s = this.settings;
@@ -196,6 +205,40 @@ export class TrunkHub implements TrunkHost {
       this.connects = this.registerMetrics(opts.registry);
       this.downs = new Counter({ name: 'el_trunk_downs_total', help: `Up trunks that went down, by peer node and reason (${TRUNK_DOWN_REASONS.join(', ')}; timeout: no record for switch.trunk.keepaliveMissed keepalive intervals).`, labelNames: ['peer', 'reason'], registers: [opts.registry] });
     }
+  }
+
+  /** The key of this node's hello proof: the secret, else (cluster CA) a CA's (trunk-credentials.ts). */
+  get proofKey(): string {
+    return this.secret || this.credentials!.proofKey;
+  }
+
+  get proofKeys(): readonly string[] {
+    return this.secret ? [this.secret] : this.credentials!.proofKeys;
+  }
+
+  /**
+   * New cluster CA files (a config reload): the next trunk handshakes, accepted and dialed,
+   * use them; established trunks keep running on what they were verified with (docs/cluster.md
+   * "Rotating the cluster CA"). `next` is built (and so checked) by the caller first.
+   */
+  setCredentials(next: TrunkCredentials): void {
+    if (!this.credentials) throw new ElError('EL_ERR_CONFIG', 'switch.trunk.ca was not set at start: trunks without a cluster CA take one at a restart');
+    this.server?.setSecureContext(this.listenerTls(next));
+    this.credentials = next;
+    if (next.issuerMissing) this.warnIssuer(next);
+    this.logger.info({ cas: next.cas.map((c) => c.subject.replaceAll('\n', ', ')), trunks: this.byNode.size }, 'trunk certificates reloaded; established trunks keep running');
+    // Kept, not cut (docs/cluster.md "Rotating the cluster CA"), but said: these would not come back.
+    const stale = [...this.byNode].filter(([, t]) => !anchoredIn(this.certified.get(t)?.chain ?? [], next.cas)).map(([peer]) => peer);
+    if (stale.length > 0) this.logger.warn({ peers: stale.slice(0, 16), count: stale.length }, 'trunks whose peer certificate switch.trunk.ca no longer trusts keep running until they reconnect, and are refused then');
+  }
+
+  private warnIssuer(c: TrunkCredentials): void {
+    this.logger.warn({ cas: c.cas.length }, 'switch.trunk.cert was not issued by a CA of switch.trunk.ca: peers that trust only that file refuse this node');
+  }
+
+  /** The context options of the listener: this node's certificate and, to verify a peer's, the CA. */
+  private listenerTls(c: TrunkCredentials): { ca: string[]; cert: string | Buffer; key: string | Buffer; minVersion: 'TLSv1.3' } {
+    return { ca: [...c.caPems], cert: c.files.cert, key: c.files.key, minVersion: 'TLSv1.3' };
   }
 
   // ---- lifecycle ----
@@ -221,11 +264,12 @@ export class TrunkHub implements TrunkHost {
   private listener(): TcpServer {
     const s = this.settings;
     const opts = this.opts;
-    const ca = opts.clusterCa;
+    const ca = this.credentials;
     // A cluster CA: the peer's certificate is asked for and verified in the handshake; one
     // missing or not of the CA is refused in onAccepted (node:tls would close it unnamed).
-    const auth = ca ? { cert: ca.cert, key: ca.key, ca: ca.ca, requestCert: true, rejectUnauthorized: false } : { cert: opts.tls.cert, key: opts.tls.key };
+    const auth = ca ? { ...this.listenerTls(ca), requestCert: true, rejectUnauthorized: false } : { cert: opts.tls.cert, key: opts.tls.key };
     const server: Server = createServer({ ...auth, minVersion: 'TLSv1.3', ALPNProtocols: [TRUNK_ALPN], handshakeTimeout: s.helloTimeoutMs }, (socket) => this.onAccepted(socket));
+    this.server = server;
     server.on('tlsClientError', (err, socket) => {
       socket.destroy();
       if (ca && isCertificateError((err as NodeJS.ErrnoException).code)) this.connects?.inc({ peer: 'unauthenticated', result: 'cert_refused' });
@@ -297,7 +341,7 @@ export class TrunkHub implements TrunkHost {
       );
       added = true;
     }
-    if (added) for (const t of [...this.byNode.values()]) t.close('segments changed');
+    if (added) for (const t of [...this.byNode.values()]) t.close('segments_changed');
   }
 
   /** Peers from a heartbeat reply: dialed until the next reply leaves them out. */
@@ -340,10 +384,10 @@ export class TrunkHub implements TrunkHost {
     }
     d.reached = false;
     const host = d.host;
-    const ca = this.opts.clusterCa;
+    const ca = this.credentials;
     // A cluster CA: the peer's certificate is verified against it; which node it is, is
     // checked against the name in its hello (certifies()), not against the host dialed.
-    const auth = ca ? { ca: ca.ca, cert: ca.cert, key: ca.key, rejectUnauthorized: true, checkServerIdentity: () => undefined } : { rejectUnauthorized: false };
+    const auth = ca ? { secureContext: ca.context, rejectUnauthorized: true, checkServerIdentity: () => undefined } : { rejectUnauthorized: false };
     const conn = TlsRecordConn.connect(
       { host, port: d.port, ALPNProtocols: [TRUNK_ALPN], minVersion: 'TLSv1.3', ...auth, servername: isIp(host) ? undefined : host, timeout: this.settings.helloTimeoutMs },
       { allocate: allocateFrame },
@@ -375,7 +419,7 @@ export class TrunkHub implements TrunkHost {
         failed(`the peer does not speak ${TRUNK_ALPN}`);
         return;
       }
-      trunk = this.connect(conn, 'dial', trunkKeyingMaterial(socket), ca ? certificateNodeNames(socket) : undefined);
+      trunk = this.connect(conn, 'dial', trunkKeyingMaterial(socket), ca ? certifiedPeer(socket) : undefined);
       d.trunk = trunk;
     });
     // Starts reading (TlsRecordConn.connect reads into the shared buffer); records before
@@ -419,7 +463,7 @@ export class TrunkHub implements TrunkHost {
       socket.destroy();
       return;
     }
-    this.connect(TlsRecordConn.accept(socket, { allocate: allocateFrame }), 'accept', trunkKeyingMaterial(socket), this.opts.clusterCa ? certificateNodeNames(socket) : undefined);
+    this.connect(TlsRecordConn.accept(socket, { allocate: allocateFrame }), 'accept', trunkKeyingMaterial(socket), this.opts.clusterCa ? certifiedPeer(socket) : undefined);
   }
 
   /**
@@ -427,10 +471,10 @@ export class TrunkHub implements TrunkHost {
    * and the dialer's TLS, an in-memory pair in tests). `ekm`: keying material both ends of
    * this connection share (trunk-auth.ts).
    */
-  connect(conn: RecordConn, role: TrunkRole, ekm: Buffer, certifiedNames?: string[]): Trunk {
+  connect(conn: RecordConn, role: TrunkRole, ekm: Buffer, certified?: Certified): Trunk {
     const t = new Trunk(conn, this, role, ekm);
     this.trunks.add(t);
-    if (certifiedNames !== undefined) this.certified.set(t, certifiedNames);
+    if (certified !== undefined) this.certified.set(t, certified);
     return t;
   }
 
@@ -457,7 +501,7 @@ export class TrunkHub implements TrunkHost {
 
   certifies(t: Trunk, node: string): true | string {
     if (!this.opts.clusterCa) return true;
-    const names = this.certified.get(t) ?? [];
+    const names = this.certified.get(t)?.names ?? [];
     if (names.includes(node)) return true;
     return `the peer claims node "${node}" but its certificate names ${names.length > 0 ? names.map((n) => `"${n}"`).join(', ') : 'no node'} (DNS subjectAltName); issue each node a certificate of the cluster CA naming its node id`;
   }
@@ -485,7 +529,7 @@ export class TrunkHub implements TrunkHost {
         this.connects?.inc({ peer, result: 'duplicate' });
         return `a trunk to node ${peer} is already up`;
       }
-      other.close('duplicate trunk');
+      other.close('duplicate');
     }
     if (!this.byNode.has(peer) && this.byNode.size >= this.settings.maxPeers) {
       this.connects?.inc({ peer: 'other', result: 'refused' });
@@ -788,6 +832,16 @@ function isIp(h: string): boolean {
 
 function withoutUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** A peer verified by the cluster CA: the node names of its certificate, and its chain. */
+interface Certified {
+  names: string[];
+  chain: X509Certificate[];
+}
+
+function certifiedPeer(socket: TLSSocket): Certified {
+  return { names: certificateNodeNames(socket), chain: peerChain(socket) };
 }
 
 /** A peer's totals of trunks that are gone. */

@@ -13,6 +13,7 @@ import { createCertificateAuthority, issueNodeCertificate, type CertificateAutho
 import { nodeReport } from '../node/node-report.js';
 import { superPacket } from '../testing/test-gso.js';
 import type { L2Segment } from '../core/l2/l2-segment.js';
+import { trunkCredentials } from './trunk-credentials.js';
 
 const SECRET = 'trunk-secret-0123456789';
 
@@ -72,7 +73,7 @@ describe('trunk between two nodes', () => {
     expect(up[0]!.bytesIn).toBeGreaterThan(0);
 
     // The trunk breaks: what A learned over it is withdrawn at once (synchronously).
-    a.node.trunks!.trunkTo('node-b')!.close('test');
+    a.node.trunks!.trunkTo('node-b')!.close('shutdown');
     expect(segA.table.remoteOf(mac(2))).toBeUndefined();
     expect(segA.remoteCount()).toBe(0);
     expect(a.node.trunks!.upCount).toBe(0);
@@ -122,7 +123,7 @@ describe('trunk between two nodes', () => {
     expect(errors).toBeGreaterThanOrEqual(1);
 
     // The trunk breaks: A dials again, first the host that worked (no new failed connect).
-    a.node.trunks!.trunkTo('node-b')!.close('test');
+    a.node.trunks!.trunkTo('node-b')!.close('shutdown');
     expect(a.node.trunks!.upCount).toBe(0);
     await until(() => a.node.trunks!.upCount === 1 && b.node.trunks!.upCount === 1);
     expect(await count('ok')).toBe(2);
@@ -230,5 +231,57 @@ describe('trunks with a cluster CA (switch.trunk.ca)', () => {
     // The certified trunk is untouched.
     expect(b.node.trunks!.upCount).toBe(1);
     expect(b.node.trunks!.trunkTo('node-a')?.state).toBe('up');
+  });
+
+  it('rotates the cluster CA live: the next handshakes in both directions use the new files, established trunks stay, a certificate of the old CA is refused after', async () => {
+    const oldCa = await createCertificateAuthority('old cluster CA');
+    const newCa = await createCertificateAuthority('new cluster CA');
+    const certs = async (authority: CertificateAuthority) => ({ a: await issueNodeCertificate(authority, 'node-a'), b: await issueNodeCertificate(authority, 'node-b') });
+    const [oldCerts, newCerts] = [await certs(oldCa), await certs(newCa)];
+    const files = (ca: string, c: { certPem: string; keyPem: string }) => ({ ca, cert: c.certPem, key: c.keyPem });
+    const trunk = { secret: '', port: 0, host: '127.0.0.1', reconnectMinMs: 20, reconnectMaxMs: 200 };
+    const b = await h.node({ nodeId: 'node-b', segments: [segment({ name: 'lan' })], trunk: { ...trunk, clusterCa: files(oldCa.certPem, oldCerts.b) } });
+    const peers = [`127.0.0.1:${b.node.trunks!.address().port}`];
+    const a = await h.node({ nodeId: 'node-a', segments: [segment({ name: 'lan' })], trunk: { ...trunk, peers, clusterCa: files(oldCa.certPem, oldCerts.a) } });
+    const upBoth = () => a.node.trunks!.trunkTo('node-b')?.state === 'up' && b.node.trunks!.trunkTo('node-a')?.state === 'up';
+    await until(upBoth);
+    const established = a.node.trunks!.trunkTo('node-b')!;
+    const count = async (node: TestNode, result: string): Promise<number> => {
+      const v = (await node.registry.getSingleMetric('el_trunk_connects_total')!.get()).values.filter((x) => x.labels.result === result);
+      return v.reduce((n, x) => n + x.value, 0);
+    };
+    // A new trunk connection (A dials B again) on what each node holds now.
+    const bounce = async (): Promise<void> => {
+      const oks = await count(a, 'ok');
+      a.node.trunks!.trunkTo('node-b')!.close('shutdown');
+      await until(async () => upBoth() && (await count(a, 'ok')) > oks);
+    };
+    const bundle = oldCa.certPem + newCa.certPem;
+    // The procedure of docs/cluster.md: 1. every node trusts both CAs …
+    b.node.trunks!.setCredentials(trunkCredentials(files(bundle, oldCerts.b)));
+    a.node.trunks!.setCredentials(trunkCredentials(files(bundle, oldCerts.a)));
+    expect(a.node.trunks!.trunkTo('node-b')).toBe(established);
+    // 2. … each gets a certificate of the new CA (here B first: for a while the two nodes
+    // show certificates of different CAs and key their hello proofs by different CAs) …
+    b.node.trunks!.setCredentials(trunkCredentials(files(bundle, newCerts.b)));
+    await bounce();
+    a.node.trunks!.setCredentials(trunkCredentials(files(bundle, newCerts.a)));
+    await bounce();
+    // 3. … and then trusts only the new CA. The trunk up before the change stays.
+    const current = a.node.trunks!.trunkTo('node-b')!;
+    b.node.trunks!.setCredentials(trunkCredentials(files(newCa.certPem, newCerts.b)));
+    a.node.trunks!.setCredentials(trunkCredentials(files(newCa.certPem, newCerts.a)));
+    expect(a.node.trunks!.trunkTo('node-b')).toBe(current);
+    expect(current.state).toBe('up');
+    await bounce();
+    expect(b.logs.some((l) => l.msg === 'trunk certificates reloaded; established trunks keep running')).toBe(true);
+    // Every trunk up at each change was on certificates the new files still trust: no warning.
+    expect([...a.logs, ...b.logs].filter((l) => String(l.msg).includes('no longer trusts'))).toEqual([]);
+    // A node still showing a certificate of the old CA (trusting both) is refused by B in the handshake now.
+    const refused = await count(b, 'cert_refused');
+    const x = await h.node({ nodeId: 'node-x', segments: [segment({ name: 'lan' })], trunk: { ...trunk, peers, clusterCa: files(bundle, await issueNodeCertificate(oldCa, 'node-x')) } });
+    await until(async () => (await count(b, 'cert_refused')) > refused);
+    expect(x.node.trunks!.upCount).toBe(0);
+    expect(upBoth()).toBe(true);
   });
 });

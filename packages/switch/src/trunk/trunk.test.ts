@@ -20,7 +20,7 @@ import { BROADCAST, ethFrame, mac } from '../testing/test-frames.js';
 import { endpoints, udp4, udp6 } from '../testing/test-packets.js';
 import { MSS, PAYLOAD, superPacket, tcpPayloads } from '../testing/test-gso.js';
 import { TrunkHub, type TrunkHubOptions } from './trunk-hub.js';
-import type { Trunk } from './trunk.js';
+import { TRUNK_CLOSE_WORDS, type Trunk, type TrunkCloseReason } from './trunk.js';
 
 const SECRET = 'memory-trunk-secret-0123';
 
@@ -124,6 +124,30 @@ describe('trunks: L2', () => {
     sa.forward(ethFrame(BROADCAST, mac(9), 'first'), pa);
     await until(() => pb.received.length === 1);
     expect(sb.drops.trunk_source).toBe(0);
+  });
+
+  it('counts each way a trunk goes down under the reason set where it closed', async () => {
+    const A = makeHub('a', [l2()]);
+    const B = makeHub('b', [l2()]);
+    for (const reason of Object.keys(TRUNK_CLOSE_WORDS) as TrunkCloseReason[]) {
+      const [ta, tb] = link(A, B);
+      await until(() => ta.state === 'up' && tb.state === 'up');
+      ta.close(reason);
+      await until(() => tb.state === 'closed');
+      expect([ta.downReason, ta.closeReason]).toEqual([reason, TRUNK_CLOSE_WORDS[reason]]);
+      // The peer was told in an error record: it counts the trunk ended by its peer.
+      expect([tb.downReason, tb.closeReason]).toEqual(['peer_ended', 'EL_ERR_UNAVAILABLE']);
+      expect(B.logs.findLast((l) => String(l.msg).startsWith('peer node ended the trunk'))).toMatchObject({ code: 'EL_ERR_UNAVAILABLE', msg: `peer node ended the trunk: ${TRUNK_CLOSE_WORDS[reason]}` });
+    }
+    // A connection that just ends (no error record): peer_closed at both ends.
+    const [ta, tb] = link(A, B);
+    await until(() => ta.state === 'up' && tb.state === 'up');
+    ta.conn.destroy();
+    await until(() => ta.state === 'closed' && tb.state === 'closed');
+    expect([ta.downReason, tb.downReason]).toEqual(['peer_closed', 'peer_closed']);
+    const downs = (m: string): string[] => m.split('\n').filter((l) => l.startsWith('el_trunk_downs_total{'));
+    expect(downs(await A.registry.metrics())).toEqual(['el_trunk_downs_total{peer="b",reason="duplicate"} 1', 'el_trunk_downs_total{peer="b",reason="segments_changed"} 1', 'el_trunk_downs_total{peer="b",reason="shutdown"} 1', 'el_trunk_downs_total{peer="b",reason="peer_closed"} 1']);
+    expect(downs(await B.registry.metrics())).toEqual(['el_trunk_downs_total{peer="a",reason="peer_ended"} 3', 'el_trunk_downs_total{peer="a",reason="peer_closed"} 1']);
   });
 
   it('withdraws everything learned over a trunk at once when it breaks', async () => {

@@ -47,7 +47,10 @@ import { trunkProof, verifyTrunkProof, type TrunkRole } from './trunk-auth.js';
 export interface TrunkHost {
   readonly nodeId: string;
   readonly logger: Logger;
-  readonly secret: string;
+  /** The key of this node's hello proof (the secret, or a CA: trunk-credentials.ts), and the
+   * keys a peer's proof may use: read at each hello, so a reload applies to the next one. */
+  readonly proofKey: string;
+  readonly proofKeys: readonly string[];
   /** Offer the "gso" capability in trunk_hello (TRUNK_FRAME_GSO records). */
   readonly gso: boolean;
   /** The segments to offer, with their ids (trunk_hello). */
@@ -83,9 +86,15 @@ export interface TrunkLimits {
 
 export type TrunkState = 'hello' | 'up' | 'closed';
 
-/** Why an up trunk went down: the `reason` label of el_trunk_downs_total (a few words). */
+/** Why an up trunk went down: the `reason` label of el_trunk_downs_total (a few words). Set
+ * where the trunk closes (a typed value, not read back from a message). */
 export const TRUNK_DOWN_REASONS = ['timeout', 'peer_closed', 'peer_ended', 'slow_peer', 'duplicate', 'segments_changed', 'shutdown', 'error'] as const;
 export type TrunkDownReason = (typeof TRUNK_DOWN_REASONS)[number];
+
+/** The reasons this node ends a trunk for on purpose (Trunk.close), with the words its
+ * error record gives the peer. */
+export const TRUNK_CLOSE_WORDS = { duplicate: 'duplicate trunk', segments_changed: 'segments changed', shutdown: 'shutdown' } as const satisfies Partial<Record<TrunkDownReason, string>>;
+export type TrunkCloseReason = keyof typeof TRUNK_CLOSE_WORDS;
 
 /** A trunk's port in one segment. */
 export class TrunkPort implements Port {
@@ -154,9 +163,11 @@ export class Trunk implements RecordHandlers {
   readonly refused = { unknown_segment: 0, too_long: 0 };
   /** Frames from the peer its segments dropped, by reason (shared by the trunk's ports). */
   readonly inDrops: DropCounts = newDropCounts();
+  /** How it closed, for the log: an error code (ours, or the peer's in its error record), or
+   * the words of TRUNK_CLOSE_WORDS. */
   closeReason: string | undefined;
-  /** The peer ended the trunk with an error record (closeReason is its code). */
-  endedByPeer = false;
+  /** Why it closed (set with closeReason). */
+  private down: TrunkDownReason | undefined;
   /** Announcements waiting: per segment id, endpoint key → sequence, or -1 to withdraw. */
   private readonly pending = new Map<number, Map<string, number>>();
   pendingCount = 0;
@@ -176,7 +187,7 @@ export class Trunk implements RecordHandlers {
     /** TLS keying material of this connection (trunk-auth.ts). */
     private readonly ekm: Buffer,
   ) {
-    this.output = new OutputQueue(new RecordWriter(conn), host.limits.queue, () => this.fail(new ElError('EL_ERR_SLOW_PEER', 'the peer node read nothing while the trunk backlog stayed above the high-water mark')));
+    this.output = new OutputQueue(new RecordWriter(conn), host.limits.queue, () => this.fail(new ElError('EL_ERR_SLOW_PEER', 'the peer node read nothing while the trunk backlog stayed above the high-water mark'), 'slow_peer'));
     this.tokens = host.limits.announceBurst;
     conn.accept(RecordType.TRUNK_CONTROL, MAX_CONTROL_PAYLOAD);
     conn.start(this);
@@ -187,7 +198,7 @@ export class Trunk implements RecordHandlers {
       version: TRUNK_PROTOCOL_VERSION,
       node: host.nodeId,
       role,
-      proof: trunkProof(host.secret, role, host.nodeId, ekm).toString('base64'),
+      proof: trunkProof(host.proofKey, role, host.nodeId, ekm).toString('base64'),
       segments: host.offer(),
       ...(host.gso ? { caps: [CAP_GSO] } : {}),
     };
@@ -196,24 +207,7 @@ export class Trunk implements RecordHandlers {
 
   /** Why the trunk went down (once closed). */
   get downReason(): TrunkDownReason {
-    if (this.endedByPeer) return 'peer_ended';
-    switch (this.closeReason) {
-      case 'EL_ERR_KEEPALIVE_TIMEOUT':
-        return 'timeout';
-      case 'EL_ERR_SLOW_PEER':
-        return 'slow_peer';
-      case undefined:
-      case 'peer_closed':
-        return 'peer_closed';
-      case 'duplicate trunk':
-        return 'duplicate';
-      case 'segments changed':
-        return 'segments_changed';
-      case 'shutdown':
-        return 'shutdown';
-      default:
-        return 'error';
-    }
+    return this.down ?? 'peer_closed';
   }
 
   /** Frames from the peer refused at the trunk (either reason). */
@@ -279,13 +273,13 @@ export class Trunk implements RecordHandlers {
   }
 
   onEnd(): void {
-    this.closeReason ??= 'peer_closed';
+    this.closing('peer_closed', 'peer_closed');
   }
 
   onClose(cause?: Error): void {
     if (this.state === 'closed') return;
     if (cause) this.host.logger.debug({ peer: this.peer, err: cause.message }, 'trunk connection error');
-    this.closeReason ??= 'peer_closed';
+    this.closing('peer_closed', 'peer_closed');
     this.teardown();
   }
 
@@ -293,7 +287,7 @@ export class Trunk implements RecordHandlers {
     if (msg.type === 'error') throw new ElError('EL_ERR_TRUNK_AUTH', `the peer node refused the trunk: ${msg.code}: ${msg.message}`);
     if (msg.type !== 'trunk_hello') throw new ElError('EL_ERR_PROTOCOL', `the first trunk message must be trunk_hello, got "${msg.type}"`);
     const peerRole: TrunkRole = this.role === 'dial' ? 'accept' : 'dial';
-    if (msg.role !== peerRole || !verifyTrunkProof(this.host.secret, peerRole, msg.node, this.ekm, msg.proof)) {
+    if (msg.role !== peerRole || !verifyTrunkProof(this.host.proofKeys, peerRole, msg.node, this.ekm, msg.proof)) {
       this.fail(new ElError('EL_ERR_TRUNK_AUTH', `the peer (claiming node "${msg.node}") did not prove the trunk secret; check switch.trunk.secret on both nodes`));
       return;
     }
@@ -307,7 +301,7 @@ export class Trunk implements RecordHandlers {
     this.helloTimer = undefined;
     const verdict = this.host.authenticated(this);
     if (verdict !== true) {
-      this.closeWith(verdict, { type: 'error', code: 'EL_ERR_UNAVAILABLE', message: verdict });
+      this.closeWith('error', verdict, { type: 'error', code: 'EL_ERR_UNAVAILABLE', message: verdict });
       return;
     }
     this.up(msg);
@@ -363,7 +357,7 @@ export class Trunk implements RecordHandlers {
         return;
       case 'error':
         this.closeReason = msg.code;
-        this.endedByPeer = true;
+        this.down = 'peer_ended';
         this.host.logger.warn({ peer: this.peer, code: msg.code }, `peer node ended the trunk: ${msg.message}`);
         this.conn.end();
         return;
@@ -460,7 +454,7 @@ export class Trunk implements RecordHandlers {
     const now = Date.now();
     const silent = now - this.lastRx;
     if (silent >= keepaliveMs * keepaliveMissed) {
-      this.fail(new ElError('EL_ERR_KEEPALIVE_TIMEOUT', `nothing from the peer node for ${silent} ms (${keepaliveMissed} keepalives of ${keepaliveMs} ms missed)`));
+      this.fail(new ElError('EL_ERR_KEEPALIVE_TIMEOUT', `nothing from the peer node for ${silent} ms (${keepaliveMissed} keepalives of ${keepaliveMs} ms missed)`), 'timeout');
       return;
     }
     if (now >= nextPing) {
@@ -472,23 +466,30 @@ export class Trunk implements RecordHandlers {
 
   // ---- closing ----
 
-  /** Ends the trunk with an error message naming `err`. */
-  fail(err: ElError): void {
+  /** Ends the trunk with an error message naming `err`; `reason`: the down reason it counts as. */
+  fail(err: ElError, reason: TrunkDownReason = 'error'): void {
     if (this.state === 'closed') return;
     // Before the proof anyone may be talking: sampled and counted by the hub, not one line each.
     if (this.state === 'hello') this.host.refused(this, err.code === 'EL_ERR_TRUNK_AUTH' ? 'auth_failed' : err.code === 'EL_ERR_TRUNK_CERT' ? 'cert_mismatch' : 'error', err);
     else if (this.closeReason === undefined) this.host.logger.warn({ peer: this.peer, address: this.conn.peer, code: err.code }, err.message);
-    this.closeWith(err.code, { type: 'error', code: err.code, message: err.message });
+    this.closeWith(reason, err.code, { type: 'error', code: err.code, message: err.message });
   }
 
   /** Ends the trunk from this side (stop, a duplicate, segments changed). */
-  close(reason: string): void {
+  close(reason: TrunkCloseReason): void {
     if (this.state === 'closed') return;
-    this.closeWith(reason, { type: 'error', code: 'EL_ERR_UNAVAILABLE', message: reason });
+    const words = TRUNK_CLOSE_WORDS[reason];
+    this.closeWith(reason, words, { type: 'error', code: 'EL_ERR_UNAVAILABLE', message: words });
   }
 
-  private closeWith(reason: string, last: TrunkControlInput): void {
-    this.closeReason ??= reason;
+  /** The first reason set is the one that counts. */
+  private closing(reason: TrunkDownReason, code: string): void {
+    this.down ??= reason;
+    this.closeReason ??= code;
+  }
+
+  private closeWith(reason: TrunkDownReason, code: string, last: TrunkControlInput): void {
+    this.closing(reason, code);
     try {
       this.output.flush();
       this.conn.end(encodeTrunkControl(last));
