@@ -34,7 +34,7 @@ export async function statusCommand(argv: string[]): Promise<void> {
   if (values.json) return void console.log(JSON.stringify(raw, null, 2));
   console.log(`store: ${reply.store}   published keys: ${reply.keys}   sessions (healthy nodes): ${reply.sessions}`);
   console.log('\nnode\tkind\thealthy\tdraining\tsessions/capacity\taddress\tlast report');
-  for (const n of reply.nodes) console.log(`${n.node}\t${n.inProcess ? 'in-process' : 'registered'}\t${n.healthy ? 'yes' : 'NO'}\t${n.draining ? 'yes' : 'no'}\t${n.sessions}/${n.capacity}\t${n.hosts.join(',')}:${n.port}\t${n.seenAt}`);
+  for (const n of reply.nodes) console.log(`${n.node}\t${n.inProcess ? 'in-process' : 'registered'}\t${!n.healthy ? 'NO' : n.suspectSince ? `suspect since ${n.suspectSince}` : 'yes'}\t${n.draining ? 'yes' : 'no'}\t${n.sessions}/${n.capacity}\t${n.hosts.join(',')}:${n.port}\t${n.seenAt}`);
   for (const n of reply.static ?? []) console.log(`${n.node}\tstatic\t?\t?\t? (sends no heartbeat)\t${n.host}:${n.port}\t-`);
   if (reply.nodes.length === 0 && !reply.static?.length) console.log('(no nodes)');
   console.log('\nsegment\tleases');
