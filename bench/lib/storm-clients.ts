@@ -83,6 +83,13 @@ const counts = {
 };
 /** When the first session lost its node (≈ the kill). */
 let firstDownAt = 0;
+/** Device keys, by session number: a client loads its key once, not at every attempt. */
+const deviceKeys = new Map<number, KeyObject>();
+function deviceKeyOf(n: number): KeyObject {
+  let k = deviceKeys.get(n);
+  if (!k) deviceKeys.set(n, (k = stormDeviceKey(n)));
+  return k;
+}
 /** TLS sessions from the fill, by session number (resume). */
 const tlsSessions = new Map<number, Buffer>();
 let filled = false;
@@ -98,6 +105,8 @@ function report(final = false): void {
   process.stdout.write(JSON.stringify({ ...rest, filled, firstDownAt, timeline: Array.from(timeline, (x) => x ?? 0), firstBackAt: sorted[0] ?? 0, lastBackAt: sorted.at(-1) ?? 0, p50At: at(0.5), p90At: at(0.9), ...(final ? { done: true } : {}) }) + '\n');
 }
 const timer = setInterval(() => report(), 500);
+// An orderly exit on SIGTERM, so that `node --cpu-prof` writes the generator's profile.
+process.once('SIGTERM', () => process.exit(0));
 
 interface LoginAnswer {
   ticket: string;
@@ -113,7 +122,7 @@ function login(n: number): Promise<LoginAnswer> {
   if (cfg.mode === 'device') {
     path = '/v1/login/device';
     const f = { user, device, segment: cfg.segment, time: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url') };
-    fields = { ...f, signature: signDeviceLogin(stormDeviceKey(n), f) };
+    fields = { ...f, signature: signDeviceLogin(deviceKeyOf(n), f) };
   }
   const body = JSON.stringify(fields);
   return new Promise((resolve, reject) => {
@@ -186,7 +195,7 @@ async function comeBack(n: number, fillTicket: string): Promise<void> {
 
 /** One way back (login if the mode needs one, then hello at the servers in order); true when welcomed. */
 async function attemptOnce(n: number, fillTicket: string): Promise<boolean> {
-  const deviceKey = cfg.mode === 'password' ? undefined : stormDeviceKey(n);
+  const deviceKey = cfg.mode === 'password' ? undefined : deviceKeyOf(n);
   let answer: LoginAnswer;
   if (cfg.mode === 'reuse') answer = { ticket: fillTicket, servers: cfg.serverPorts.map((port, i) => ({ node: cfg.nodeIds[i]!, host: '127.0.0.1', port })) };
   else {
@@ -244,7 +253,7 @@ async function fill(): Promise<void> {
   while (next < cfg.count) {
     const n = cfg.first + next++;
     try {
-      const deviceKey = cfg.mode === 'password' ? undefined : stormDeviceKey(n);
+      const deviceKey = cfg.mode === 'password' ? undefined : deviceKeyOf(n);
       const ticket = fillTicket(n, deviceKey);
       const s = await openSession({ port: cfg.switchPort, ca: cfg.caPem, ticket, localAddress: cfg.sources[n % cfg.sources.length], ...(deviceKey ? { deviceKey } : {}), ...(cfg.resume ? { onSession: (t: Buffer) => tlsSessions.set(n, t) } : {}) });
       counts.up++;

@@ -242,7 +242,9 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
     const per = Math.ceil(o.sessions / 2);
     for (let c = 0; c < 2; c++) {
       const count = Math.min(per, o.sessions - c * per);
-      const child = spawn(process.execPath, [fileURLToPath(new URL('./storm-clients.js', import.meta.url))], {
+      // Profiled too (the generator): written when the process exits on SIGTERM.
+      const clientProf = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.profileDir, `clients-${c}`)}`] : [];
+      const child = spawn(process.execPath, [...clientProf, fileURLToPath(new URL('./storm-clients.js', import.meta.url))], {
         stdio: ['ignore', 'pipe', 'inherit'],
         env: {
           ...process.env,
@@ -319,9 +321,14 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
     const lastError = status.map((s) => s.lastError).find(Boolean);
     let profiles: ProfileSummary[] | undefined;
     if (o.profileDir) {
-      for (const c of clients) c.kill('SIGKILL');
+      await Promise.all(clients.map((c) => new Promise<void>((resolve) => {
+        const t = setTimeout(() => (c.kill('SIGKILL'), resolve()), 30_000);
+        c.once('exit', () => (clearTimeout(t), resolve()));
+        c.kill('SIGTERM');
+      })));
       await Promise.all(nodes.slice(1).map((n) => n.proc!.stop(30_000)));
-      profiles = nodes.slice(1).flatMap((n) => readdirSync(join(o.profileDir!, n.id)).map((f) => summarizeProfile(join(o.profileDir!, n.id, f), 25)));
+      const dirs = [...nodes.slice(1).map((n) => n.id), ...clients.map((_, c) => `clients-${c}`)];
+      profiles = dirs.flatMap((d) => readdirSync(join(o.profileDir!, d)).map((f) => summarizeProfile(join(o.profileDir!, d, f), 25)));
     }
     return {
       mode: o.mode,
