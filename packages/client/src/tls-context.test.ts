@@ -4,7 +4,7 @@
  * only, and still resumes a session; the cache stays bounded.
  */
 import { once } from 'node:events';
-import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
+import { connect, createServer, type ConnectionOptions, type Server, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueServerCertificate } from '@elink/pki';
 import { ClientTlsContexts, clientTlsContext } from './tls-context.js';
@@ -25,7 +25,7 @@ async function startServer(name: string): Promise<TestServer> {
 }
 
 /** Connects with `opts`; resolves with the socket once secure, rejects on a TLS error. */
-function open(port: number, opts: Parameters<typeof connect>[0]): Promise<TLSSocket> {
+function open(port: number, opts: ConnectionOptions): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, ...opts }, () => resolve(socket));
     socket.once('error', reject);
