@@ -83,43 +83,17 @@ class TokenBucket {
 
 interface Metrics {
   refused: Counter<'listener' | 'reason'>;
-  /** Leaves el_listener_pending_connections (the guard stopped). */
-  uncount(): void;
+  pending: Gauge<'listener'>;
 }
 
-/** The guards an el_listener_pending_connections gauge counts, kept on the gauge itself
- * (a global symbol: one gauge per registry, whichever copy of this module made it). The
- * gauge reads their pending counts when it is scraped, not at every accept and
- * authentication: a labelled set() hashes the label set, twice per session in a storm. */
-const COUNTED = Symbol.for('elink.listener-pending-guards');
-type PendingGauge = Gauge<'listener'> & { [COUNTED]?: Set<{ readonly listener: string; readonly pending: number }> };
-
-function metricsIn(registry: Registry, guard: ConnectionGuard): Metrics {
+function metricsIn(registry: Registry): Metrics {
   const refused =
     (registry.getSingleMetric('el_listener_connections_refused_total') as Counter<'listener' | 'reason'> | undefined) ??
     new Counter({ name: 'el_listener_connections_refused_total', help: 'New connections closed at accept, by listener and reason', labelNames: ['listener', 'reason'], registers: [registry] });
-  let pending = registry.getSingleMetric('el_listener_pending_connections') as PendingGauge | undefined;
-  if (!pending) {
-    const counted = new Set<{ readonly listener: string; readonly pending: number }>();
-    pending = new Gauge({
-      name: 'el_listener_pending_connections',
-      help: 'Connections not yet authenticated (HTTP listeners: all open ones), by listener',
-      labelNames: ['listener'],
-      registers: [registry],
-      collect() {
-        // Only the listeners still running: a stopped one's line goes.
-        this.reset();
-        for (const g of counted) this.set({ listener: g.listener }, g.pending);
-      },
-    }) as PendingGauge;
-    pending[COUNTED] = counted;
-  }
-  const counted = pending[COUNTED];
-  if (counted) {
-    counted.add(guard);
-    return { refused, uncount: () => counted.delete(guard) };
-  }
-  return { refused, uncount: () => {} };
+  const pending =
+    (registry.getSingleMetric('el_listener_pending_connections') as Gauge<'listener'> | undefined) ??
+    new Gauge({ name: 'el_listener_pending_connections', help: 'Connections not yet authenticated (HTTP listeners: all open ones), by listener', labelNames: ['listener'], registers: [registry] });
+  return { refused, pending };
 }
 
 export class ConnectionGuard {
@@ -147,12 +121,7 @@ export class ConnectionGuard {
     this.now = opts.now ?? Date.now;
     this.total = new TokenBucket(this.limits.acceptRate, this.now());
     this.summary = new EventSummary({ logger: opts.logger, message: `${opts.listener}: connections refused at accept`, intervalMs: opts.logIntervalMs, sample: 0 });
-    if (opts.registry) this.metrics = metricsIn(opts.registry, this);
-  }
-
-  /** The listener's name (logs, metric labels). */
-  get listener(): string {
-    return this.opts.listener;
+    if (opts.registry) this.metrics = metricsIn(opts.registry);
   }
 
   /** Connections not yet authenticated. */
@@ -231,13 +200,13 @@ export class ConnectionGuard {
 
   stop(): void {
     this.summary.stop();
-    this.metrics?.uncount();
   }
 
   private hold(socket: Socket, key: string, source: string): void {
     this.pendingSockets.set(socket, { key, source });
     this.byKey.set(key, socket);
     this.perSource.set(source, (this.perSource.get(source) ?? 0) + 1);
+    this.metrics?.pending.set({ listener: this.opts.listener }, this.pendingSockets.size);
   }
 
   /** `socket` no longer counts as pending (authenticated, readmitted, or closed); once only. */
@@ -246,6 +215,7 @@ export class ConnectionGuard {
     if (entry === undefined) return;
     this.pendingSockets.delete(socket);
     if (this.byKey.get(entry.key) === socket) this.byKey.delete(entry.key);
+    this.metrics?.pending.set({ listener: this.opts.listener }, this.pendingSockets.size);
     const n = (this.perSource.get(entry.source) ?? 1) - 1;
     if (n > 0) this.perSource.set(entry.source, n);
     else this.perSource.delete(entry.source);
