@@ -86,7 +86,7 @@ export interface StormResult {
   attemptsNeeded: number[];
   /** Sessions welcomed in each second after the kill. */
   timeline: number[];
-  /** With `profileDir`: the surviving switches' top functions by self time (`node --cpu-prof`). */
+  /** With `profileDir`: the surviving switches' and the client processes' top functions by self time (`node --cpu-prof`). */
   profiles?: ProfileSummary[];
   /** Sessions back per broker CPU-second; null when the way back needs no broker. */
   loginsPerBrokerCpuSecond: number | null;
