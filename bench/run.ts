@@ -16,7 +16,7 @@
  * (the sessions do not offer node A's TLS session to the next node, as clients did before;
  * by default they do, as the client does: the cluster shares ticket keys),
  * --storm-order listed (the sessions try the nodes in the listed order, as clients did before
- * reconnect-order.ts; default spread), --storm-profile DIR (the surviving switches under `node --cpu-prof`, their top functions reported), --storm-seconds
+ * reconnect-order.ts; default spread), --storm-profile DIR (the surviving switches and the two client processes under `node --cpu-prof`, their top functions reported), --storm-seconds
  * N (how long to wait for all to be back, default 120).
  * Profiling: --profile DIR --figure tcp1|ping|udp64 [--only elink-l2|elink-l3] runs only that
  * figure with the server and both clients under `node --cpu-prof` and prints the top

@@ -5,6 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
+import { clientTlsContext } from '@elink/client';
 import { ALPN, CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LENGTH, encodeControl, MAX_RECORD_PAYLOAD, RecordReader, RecordType, signHelloProof, type ControlMessage } from '@elink/protocol';
 
 export interface BenchSession {
@@ -19,7 +20,8 @@ export function openSession(opts: { port: number; ca: string; ticket: string; lo
   return new Promise((resolve, reject) => {
     // Several loopback source addresses keep thousands of sessions clear of port exhaustion.
     const tcp = tcpConnect({ host: '127.0.0.1', port: opts.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
-    const socket = connect({ socket: tcp, ca: opts.ca, servername: 'localhost', ALPNProtocols: [ALPN], ...(opts.session ? { session: opts.session } : {}) });
+    // One TLS context per CA for the process, as the client library does (tls-context.ts).
+    const socket = connect({ socket: tcp, secureContext: clientTlsContext({ ca: opts.ca }), servername: 'localhost', ALPNProtocols: [ALPN], ...(opts.session ? { session: opts.session } : {}) });
     if (opts.onSession) socket.on('session', opts.onSession);
     const s: BenchSession = { socket, framesIn: 0, bytesIn: 0 };
     let welcomed = false;

@@ -25,6 +25,7 @@
  */
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { request } from 'node:https';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { lostNodeLast, reconnectOrder } from '@elink/client';
 import { formatMac, rawDeviceKey as rawKeyOf, signDeviceLogin, signTicket } from '@elink/protocol';
 import { openSession, type BenchSession } from './el-client.js';
@@ -83,6 +84,23 @@ const counts = {
 };
 /** When the first session lost its node (≈ the kill). */
 let firstDownAt = 0;
+/** This process's garbage collection from the first loss on: seconds by kind (as prom-client names them). */
+const gcSeconds: Record<string, number> = {};
+const GC_KINDS: Record<number, string> = { [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb' };
+new PerformanceObserver((list) => {
+  if (!firstDownAt) return;
+  for (const e of list.getEntries()) {
+    const kind = GC_KINDS[(e as unknown as { detail: { kind: number } }).detail.kind] ?? 'other';
+    gcSeconds[kind] = (gcSeconds[kind] ?? 0) + e.duration / 1000;
+  }
+}).observe({ entryTypes: ['gc'] });
+/** Device keys, by session number: a client loads its key once, not at every attempt. */
+const deviceKeys = new Map<number, KeyObject>();
+function deviceKeyOf(n: number): KeyObject {
+  let k = deviceKeys.get(n);
+  if (!k) deviceKeys.set(n, (k = stormDeviceKey(n)));
+  return k;
+}
 /** TLS sessions from the fill, by session number (resume). */
 const tlsSessions = new Map<number, Buffer>();
 let filled = false;
@@ -95,9 +113,11 @@ function report(final = false): void {
   // Sessions back in each second after the first loss (a timeline of welcomes).
   const timeline: number[] = [];
   if (firstDownAt) for (const t of sorted) timeline[Math.floor((t - firstDownAt) / 1000)] = (timeline[Math.floor((t - firstDownAt) / 1000)] ?? 0) + 1;
-  process.stdout.write(JSON.stringify({ ...rest, filled, firstDownAt, timeline: Array.from(timeline, (x) => x ?? 0), firstBackAt: sorted[0] ?? 0, lastBackAt: sorted.at(-1) ?? 0, p50At: at(0.5), p90At: at(0.9), ...(final ? { done: true } : {}) }) + '\n');
+  process.stdout.write(JSON.stringify({ ...rest, filled, firstDownAt, gcSeconds, timeline: Array.from(timeline, (x) => x ?? 0), firstBackAt: sorted[0] ?? 0, lastBackAt: sorted.at(-1) ?? 0, p50At: at(0.5), p90At: at(0.9), ...(final ? { done: true } : {}) }) + '\n');
 }
 const timer = setInterval(() => report(), 500);
+// An orderly exit on SIGTERM, so that `node --cpu-prof` writes the generator's profile.
+process.once('SIGTERM', () => process.exit(0));
 
 interface LoginAnswer {
   ticket: string;
@@ -113,7 +133,7 @@ function login(n: number): Promise<LoginAnswer> {
   if (cfg.mode === 'device') {
     path = '/v1/login/device';
     const f = { user, device, segment: cfg.segment, time: Math.floor(Date.now() / 1000), nonce: randomBytes(16).toString('base64url') };
-    fields = { ...f, signature: signDeviceLogin(stormDeviceKey(n), f) };
+    fields = { ...f, signature: signDeviceLogin(deviceKeyOf(n), f) };
   }
   const body = JSON.stringify(fields);
   return new Promise((resolve, reject) => {
@@ -186,7 +206,7 @@ async function comeBack(n: number, fillTicket: string): Promise<void> {
 
 /** One way back (login if the mode needs one, then hello at the servers in order); true when welcomed. */
 async function attemptOnce(n: number, fillTicket: string): Promise<boolean> {
-  const deviceKey = cfg.mode === 'password' ? undefined : stormDeviceKey(n);
+  const deviceKey = cfg.mode === 'password' ? undefined : deviceKeyOf(n);
   let answer: LoginAnswer;
   if (cfg.mode === 'reuse') answer = { ticket: fillTicket, servers: cfg.serverPorts.map((port, i) => ({ node: cfg.nodeIds[i]!, host: '127.0.0.1', port })) };
   else {
@@ -244,7 +264,7 @@ async function fill(): Promise<void> {
   while (next < cfg.count) {
     const n = cfg.first + next++;
     try {
-      const deviceKey = cfg.mode === 'password' ? undefined : stormDeviceKey(n);
+      const deviceKey = cfg.mode === 'password' ? undefined : deviceKeyOf(n);
       const ticket = fillTicket(n, deviceKey);
       const s = await openSession({ port: cfg.switchPort, ca: cfg.caPem, ticket, localAddress: cfg.sources[n % cfg.sources.length], ...(deviceKey ? { deviceKey } : {}), ...(cfg.resume ? { onSession: (t: Buffer) => tlsSessions.set(n, t) } : {}) });
       counts.up++;

@@ -74,13 +74,19 @@ export interface StormResult {
   tlsResumed: number;
   /** Connections the surviving nodes' switch listeners refused at accept, by reason (el_listener_connections_refused_total). */
   refusedAtAccept: Record<string, number>;
+  /** The surviving switches' garbage collection from the kill on, seconds by kind (nodejs_gc_duration_seconds), both together. */
+  survivorGcSeconds: Record<string, number>;
+  /** Each surviving switch's V8 heap in use once the storm is over (MiB). */
+  survivorHeapUsedMiB: number[];
+  /** The client processes' garbage collection from the first loss on, seconds by kind, all together. */
+  generatorGcSeconds: Record<string, number>;
   /** Failed hellos as the clients saw them, by kind. */
   clientErrors: Record<string, number>;
   /** How many backoff turns the sessions back needed: 1, 2, 3, 4, 5 or more. */
   attemptsNeeded: number[];
   /** Sessions welcomed in each second after the kill. */
   timeline: number[];
-  /** With `profileDir`: the surviving switches' top functions by self time (`node --cpu-prof`). */
+  /** With `profileDir`: the surviving switches' and the client processes' top functions by self time (`node --cpu-prof`). */
   profiles?: ProfileSummary[];
   /** Sessions back per broker CPU-second; null when the way back needs no broker. */
   loginsPerBrokerCpuSecond: number | null;
@@ -136,23 +142,35 @@ interface ClientStatus {
   resumed: number;
   errorKinds: Record<string, number>;
   attempts: number[];
+  gcSeconds?: Record<string, number>;
   done?: boolean;
 }
 
-/** el_listener_connections_refused_total{listener="switch"} of a node's admin port, by reason. */
-function refusals(adminPort: number): Promise<Record<string, number>> {
+interface NodeMetrics {
+  /** el_listener_connections_refused_total{listener="switch"}, by reason. */
+  refused: Record<string, number>;
+  /** nodejs_gc_duration_seconds_sum, by kind (minor, major, incremental, weakcb). */
+  gcSeconds: Record<string, number>;
+  /** nodejs_heap_size_used_bytes. */
+  heapUsed: number;
+}
+
+/** What the storm reads of a node's /metrics (its admin port). */
+function nodeMetrics(adminPort: number): Promise<NodeMetrics> {
   return new Promise((resolve) => {
+    const out: NodeMetrics = { refused: {}, gcSeconds: {}, heapUsed: 0 };
     const req = httpGet(`http://127.0.0.1:${adminPort}/metrics`, { timeout: 5000 }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => (text += d));
       res.on('end', () => {
-        const out: Record<string, number> = {};
-        for (const m of text.matchAll(/^el_listener_connections_refused_total\{listener="switch",reason="([a-z_]+)"\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
+        for (const m of text.matchAll(/^el_listener_connections_refused_total\{listener="switch",reason="([a-z_]+)"\} (\d+)/gm)) out.refused[m[1]!] = Number(m[2]);
+        for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="([a-z]+)"\} ([\d.e+-]+)/gm)) out.gcSeconds[m[1]!] = Number(m[2]);
+        out.heapUsed = Number(/^nodejs_heap_size_used_bytes ([\d.e+-]+)/m.exec(text)?.[1] ?? 0);
         resolve(out);
       });
     });
     req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve({}));
+    req.on('error', () => resolve(out));
   });
 }
 
@@ -242,7 +260,9 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
     const per = Math.ceil(o.sessions / 2);
     for (let c = 0; c < 2; c++) {
       const count = Math.min(per, o.sessions - c * per);
-      const child = spawn(process.execPath, [fileURLToPath(new URL('./storm-clients.js', import.meta.url))], {
+      // Profiled too (the generator): written when the process exits on SIGTERM.
+      const clientProf = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.profileDir, `clients-${c}`)}`] : [];
+      const child = spawn(process.execPath, [...clientProf, fileURLToPath(new URL('./storm-clients.js', import.meta.url))], {
         stdio: ['ignore', 'pipe', 'inherit'],
         env: {
           ...process.env,
@@ -271,7 +291,7 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
     await sleep(2000);
 
     const watched = [...nodes.slice(1).map((n) => n.proc!.child.pid!), ...brokerProcs.map((p) => p.child.pid!), redis.child.pid!, ...clients.map((c) => c.pid!)];
-    const refused0 = await Promise.all(nodes.slice(1).map((n) => refusals(n.admin)));
+    const metrics0 = await Promise.all(nodes.slice(1).map((n) => nodeMetrics(n.admin)));
     const cpu0 = watched.map(cpuSeconds);
     const killedAt = Date.now();
     a.child.kill('SIGKILL');
@@ -290,11 +310,15 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
     const cpu = cpu1.map((v, i) => v - cpu0[i]!);
     const switchCpu = cpu[0]! + cpu[1]!;
     const brokerCpu = cpu[2]! + cpu[3]!;
-    const refused1 = await Promise.all(nodes.slice(1).map((n) => refusals(n.admin)));
+    const metrics1 = await Promise.all(nodes.slice(1).map((n) => nodeMetrics(n.admin)));
     const refusedAtAccept: Record<string, number> = {};
-    refused1.forEach((r, i) => {
-      for (const [k, v] of Object.entries(r)) if (v - (refused0[i]![k] ?? 0) > 0) refusedAtAccept[k] = (refusedAtAccept[k] ?? 0) + v - (refused0[i]![k] ?? 0);
+    const survivorGcSeconds: Record<string, number> = {};
+    metrics1.forEach((m, i) => {
+      const before = metrics0[i]!;
+      for (const [k, v] of Object.entries(m.refused)) if (v - (before.refused[k] ?? 0) > 0) refusedAtAccept[k] = (refusedAtAccept[k] ?? 0) + v - (before.refused[k] ?? 0);
+      for (const [k, v] of Object.entries(m.gcSeconds)) survivorGcSeconds[k] = (survivorGcSeconds[k] ?? 0) + v - (before.gcSeconds[k] ?? 0);
     });
+    const survivorHeapUsedMiB = metrics1.map((m) => Math.round(m.heapUsed / 2 ** 20));
     const backByNode: Record<string, number> = {};
     const clientErrors: Record<string, number> = {};
     const attemptsNeeded = [0, 0, 0, 0, 0];
@@ -314,14 +338,21 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
       const xs = status.map(pick).filter((x) => x > 0);
       return xs.length ? (combine(xs) - killedAt) / 1000 : null;
     };
+    const generatorGcSeconds: Record<string, number> = {};
+    for (const s of status) for (const [k, v] of Object.entries(s.gcSeconds ?? {})) generatorGcSeconds[k] = (generatorGcSeconds[k] ?? 0) + v;
     const loginErrors: Record<string, number> = {};
     for (const s of status) for (const [k, v] of Object.entries(s.loginErrors)) loginErrors[k] = (loginErrors[k] ?? 0) + v;
     const lastError = status.map((s) => s.lastError).find(Boolean);
     let profiles: ProfileSummary[] | undefined;
     if (o.profileDir) {
-      for (const c of clients) c.kill('SIGKILL');
+      await Promise.all(clients.map((c) => new Promise<void>((resolve) => {
+        const t = setTimeout(() => (c.kill('SIGKILL'), resolve()), 30_000);
+        c.once('exit', () => (clearTimeout(t), resolve()));
+        c.kill('SIGTERM');
+      })));
       await Promise.all(nodes.slice(1).map((n) => n.proc!.stop(30_000)));
-      profiles = nodes.slice(1).flatMap((n) => readdirSync(join(o.profileDir!, n.id)).map((f) => summarizeProfile(join(o.profileDir!, n.id, f), 25)));
+      const dirs = [...nodes.slice(1).map((n) => n.id), ...clients.map((_, c) => `clients-${c}`)];
+      profiles = dirs.flatMap((d) => readdirSync(join(o.profileDir!, d)).map((f) => summarizeProfile(join(o.profileDir!, d, f), 25)));
     }
     return {
       mode: o.mode,
@@ -347,6 +378,9 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
       backByNode,
       tlsResumed: status.reduce((n, s) => n + s.resumed, 0),
       refusedAtAccept,
+      survivorGcSeconds,
+      survivorHeapUsedMiB,
+      generatorGcSeconds,
       clientErrors,
       attemptsNeeded,
       timeline: Array.from(timeline, (x) => x ?? 0),

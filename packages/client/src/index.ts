@@ -10,3 +10,4 @@ export * from './proxy-config.js';
 export * from './proxy-tunnel.js';
 export * from './device-key-file.js';
 export * from './reconnect-order.js';
+export * from './tls-context.js';

@@ -35,6 +35,7 @@ import type { ServerInfo } from './login.js';
 import { certificateFailure, isCertificateFailure } from './certificate-failure.js';
 import type { HttpProxy } from './proxy-config.js';
 import { authority, openTunnel } from './proxy-tunnel.js';
+import { clientTlsContext } from './tls-context.js';
 
 /** How a client reaches a switch node: raw TLS, a WebSocket, or raw TLS first and then a WebSocket. */
 export type Transport = 'tls' | 'ws' | 'auto';
@@ -225,8 +226,8 @@ export class SwitchLink extends EventEmitter {
     }
     const remaining = (): number => Math.max(1, deadline - Date.now());
     const tlsOptions = {
-      ca: opts.ca,
-      ciphers: opts.ciphers,
+      // One context per CA and cipher list for the process, not one per connection (tls-context.ts).
+      secureContext: clientTlsContext({ ca: opts.ca, ciphers: opts.ciphers }),
       servername: isIP(target.host) ? undefined : target.host,
       ...(opts.session ? { session: opts.session } : {}),
       // The broker (reached over verified TLS) named this node's certificate: pinning it

@@ -335,6 +335,22 @@ describe('RecordReader: malformed input', () => {
     expect(err?.code).toBe('EL_ERR_UNKNOWN_RECORD');
   });
 
+  it('knows only the types accepted: one never accepted, below or above the highest, is unknown', () => {
+    // The limits are kept only up to the highest type accepted (a few entries, not 256).
+    for (const type of [0x00, RecordType.FRAME, RecordType.TRUNK_FRAME, 0x07, 0xff]) {
+      const got: number[] = [];
+      const reader = new RecordReader((t) => got.push(t)).accept(RecordType.CONTROL, 10).accept(RecordType.FRAME_GSO, 10);
+      reader.refuse(0xfe); // never accepted: harmless
+      expect(reader.push(encodeRecord(RecordType.FRAME_GSO, Buffer.from('ok')))).toBeUndefined();
+      expect(reader.push(encodeRecord(type, Buffer.from('x')))?.code).toBe('EL_ERR_UNKNOWN_RECORD');
+      expect(got).toEqual([RecordType.FRAME_GSO]);
+    }
+    const high = new RecordReader(() => {}).accept(0xff, 4);
+    expect(high.push(encodeRecord(0xff, Buffer.alloc(4)))).toBeUndefined();
+    expect(high.push(encodeRecord(0xff, Buffer.alloc(5)))?.code).toBe('EL_ERR_RECORD_TOO_LONG');
+    expect(() => new RecordReader(() => {}).accept(0x100, 4)).toThrow(ElError);
+  });
+
   it('applies a lowered limit to the next record', () => {
     const reader = new RecordReader(() => {}).accept(RecordType.FRAME, 100);
     expect(reader.push(encodeRecord(RecordType.FRAME, Buffer.alloc(50)))).toBeUndefined();

@@ -54,8 +54,10 @@ const UNKNOWN = -1;
  */
 export class RecordReader {
   // A plain array and a pooled slice, not an Int32Array and Buffer.alloc: those are an
-  // ArrayBuffer each, malloc'd and tracked by the GC, twice per connection.
-  private readonly limits: number[] = new Array<number>(256).fill(UNKNOWN);
+  // ArrayBuffer each, malloc'd and tracked by the GC, twice per connection. The limits by
+  // type only up to the highest type accepted (a type beyond is unknown): a handful of
+  // entries, not 256 (2 KiB per connection, most of a reader, kept as long as the session).
+  private readonly limits: number[] = [];
   private readonly header = Buffer.allocUnsafe(HEADER_LENGTH).fill(0);
   private headerFill = 0;
   // A record spanning chunks: views of its parts (chunks are never reused, so holding
@@ -83,13 +85,16 @@ export class RecordReader {
 
   /** Allows records of `type` with payloads up to `maxPayload` bytes. */
   accept(type: number, maxPayload: number): this {
-    this.limits[type] = maxPayload;
+    if (!Number.isInteger(type) || type < 0 || type > 0xff) throw new ElError('EL_ERR_INTERNAL', `record type ${type} is not a byte`);
+    const limits = this.limits;
+    while (limits.length <= type) limits.push(UNKNOWN);
+    limits[type] = maxPayload;
     return this;
   }
 
   /** Stops accepting `type`: such a record now fails as unknown. */
   refuse(type: number): this {
-    this.limits[type] = UNKNOWN;
+    if (type >= 0 && type < this.limits.length) this.limits[type] = UNKNOWN;
     return this;
   }
 
@@ -143,7 +148,7 @@ export class RecordReader {
         length = (this.header[1] << 8) | this.header[2];
       }
 
-      const limit = this.limits[type];
+      const limit = type < this.limits.length ? this.limits[type] : UNKNOWN;
       if (limit === UNKNOWN) return this.fail(new ElError('EL_ERR_UNKNOWN_RECORD', `unknown record type 0x${type.toString(16).padStart(2, '0')}`));
       if (length > limit) return this.fail(new ElError('EL_ERR_RECORD_TOO_LONG', `record type 0x${type.toString(16).padStart(2, '0')} of ${length} bytes exceeds the limit of ${limit}`));
 

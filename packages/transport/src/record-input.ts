@@ -8,6 +8,16 @@ import type { RecordHandlers } from './record-conn.js';
 
 const own: PayloadAllocator = (_type, size) => Buffer.allocUnsafe(size);
 
+/** `allocate` for frames, memory of their own for control records: one such function per
+ * allocator (a node has one), not a closure per connection. */
+const withOwnControl = new WeakMap<PayloadAllocator, PayloadAllocator>();
+function framesFrom(allocate: PayloadAllocator): PayloadAllocator {
+  if (allocate === own) return own;
+  let memory = withOwnControl.get(allocate);
+  if (!memory) withOwnControl.set(allocate, (memory = (type, size) => (type === RecordType.CONTROL ? Buffer.allocUnsafe(size) : allocate(type, size))));
+  return memory;
+}
+
 export class RecordInput {
   readonly reader: RecordReader;
   handlers: RecordHandlers | undefined;
@@ -15,7 +25,7 @@ export class RecordInput {
   private stopped = false;
 
   constructor(allocate: PayloadAllocator = own) {
-    const memory: PayloadAllocator = allocate === own ? own : (type, size) => (type === RecordType.CONTROL ? Buffer.allocUnsafe(size) : allocate(type, size));
+    const memory = framesFrom(allocate);
     this.reader = new RecordReader((type, payload) => this.handlers!.onRecord(type, payload), memory, { transientChunks: true });
   }
 

@@ -28,7 +28,6 @@ export class TlsRecordConn implements RecordConn {
   private readonly input: RecordInput;
   private started = false;
   private closeCause: Error | undefined;
-  private binding: Buffer | undefined;
 
   private constructor(
     readonly socket: TLSSocket,
@@ -119,12 +118,11 @@ export class TlsRecordConn implements RecordConn {
 
   /** RFC 9266 tls-exporter, once the handshake is done; TLS 1.3 only: the TLS 1.2 exporter
    * is unique per connection only with the extended master secret, which node:tls cannot
-   * confirm. */
+   * confirm. Not kept: hello needs it once, and a buffer of its own per session would
+   * live as long as the session. */
   channelBinding(): Buffer | undefined {
-    if (this.binding) return this.binding;
     const s = this.socket;
     if (s.destroyed || s.getProtocol() !== 'TLSv1.3') return undefined;
-    this.binding = s.exportKeyingMaterial(CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, NO_CONTEXT);
-    return this.binding;
+    return s.exportKeyingMaterial(CHANNEL_BINDING_LENGTH, CHANNEL_BINDING_LABEL, NO_CONTEXT);
   }
 }

@@ -146,7 +146,9 @@ export class ConnectionGuard {
 
   /** Admits or destroys `socket`; true if admitted. */
   admit(socket: Socket): boolean {
-    const reason = this.refusal(sourceOf(socket.remoteAddress));
+    const address = socket.remoteAddress;
+    const source = sourceOf(address);
+    const reason = this.refusal(source);
     if (reason) {
       this.refused[reason]++;
       this.metrics?.refused.inc({ listener: this.opts.listener, reason });
@@ -158,7 +160,7 @@ export class ConnectionGuard {
     this.open++;
     this.admitted++;
     this.opts.fds?.opened();
-    this.hold(socket, `${socket.remoteAddress}|${socket.remotePort}`, sourceOf(socket.remoteAddress));
+    this.hold(socket, `${address}|${socket.remotePort}`, source);
     socket.once('close', () => {
       this.open--;
       this.opts.fds?.closed();

@@ -109,6 +109,8 @@ export interface SwitchNodeOptions {
 /** Frames a session reads live in the flush scheduler's arena until the tick's flush
  * (one allocator for every session: no closure each). */
 const allocateFrame = (_type: number, size: number): Buffer => defaultFlushScheduler.arena.alloc(size);
+/** One listener for every raw socket's errors, not a closure per connection. */
+const ignore = (): void => {};
 
 export interface SwitchNodeStats {
   /** Sessions with a socket (any state). */
@@ -269,7 +271,7 @@ export class SwitchNode implements SessionHost {
     this.server = createServer(tlsOptions, (socket) => this.onSecureConnection(socket));
     this.tcp = createTcpServer({ noDelay: true }, (raw) => {
       if (!this.guard.admit(raw)) return;
-      raw.on('error', () => {}); // reported through tlsClientError / the session
+      raw.on('error', ignore); // reported through tlsClientError / the session
       this.connections.add(raw);
       raw.on('close', () => this.connections.delete(raw));
       if (this.proxyGate) this.proxyGate.pass(raw, (s) => this.server.emit('connection', s));
