@@ -114,6 +114,19 @@ function countWrites(conn: WsRecordConn): { calls: number; bytes: number[] } {
   return seenWrites;
 }
 
+describe('WsRecordConn Nagle', () => {
+  it('the connecting side turns Nagle off on its socket itself (before the upgrade request), not only when a caller does', async () => {
+    const pair = await wsRecordConnPair();
+    try {
+      // net.Socket's noDelay state (what setNoDelay() last applied), found by its description.
+      const noDelay = (s: Socket): unknown => (s as unknown as Record<symbol, unknown>)[Object.getOwnPropertySymbols(s).find((k) => k.description === 'kSetNoDelay')!];
+      expect(noDelay(pair.client.socket)).toBe(true);
+    } finally {
+      await pair.close();
+    }
+  });
+});
+
 describe('WsRecordConn framing RecordWriter batches in place (writeFramed)', () => {
   for (const side of ['client', 'server'] as const) {
     it(`the ${side}: a batch leaves in ONE socket write (header in the writer's headroom), when writing through and behind a backlog; records intact, in order`, async () => {
