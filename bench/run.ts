@@ -34,6 +34,7 @@
  * (bench/lib/hops.ts); writes hops.json into --out. --relays tls,tcp,direct-tls,direct-tcp
  * adds bare relays (bench/lib/bare-relay.ts: no EL logic; TLS or plain TCP; through a hub
  * or client to client) as systems of their own, to measure a cheaper carrier and fewer hops.
+ * --transports tls,ws (hops): EL over raw TLS and/or WebSocket (default tls), each its own system.
  * --base-cli PATH (first-seconds, hops): the variant `base` runs the `elink` at PATH (the
  * packages/cli/dist/main.js of another build), so an old build and this one are paired.
  */
@@ -87,6 +88,7 @@ const { values: args } = parseArgs({
     flood: { type: 'string' },
     'base-cli': { type: 'string' },
     relays: { type: 'string' },
+    transports: { type: 'string' },
     // Clients without TSO offload (elink connect --no-offload): the "before" figures.
     'no-offload': { type: 'boolean', default: false },
   },
@@ -205,7 +207,9 @@ async function firstSecondsMain(hops: boolean): Promise<void> {
     mkdirSync(outDir, { recursive: true });
     if (hops) {
       process.stderr.write('hops: EL started afresh per round, pings alternating with SoftEther, tcpdump in every namespace …\n');
-      const systems: HopsSystem[] = modes.flatMap((m) => variants.map((v) => elinkHopsSystem(m, v)));
+      const transports = (args.transports ?? 'tls').split(',');
+      for (const t of transports) if (t !== 'tls' && t !== 'ws') throw new Error(`--transports: unknown transport ${t} (tls, ws)`);
+      const systems: HopsSystem[] = modes.flatMap((m) => variants.flatMap((v) => transports.map((t) => elinkHopsSystem(m, v, t as 'tls' | 'ws'))));
       for (const r of args.relays ? args.relays.split(',') : []) {
         const m = /^(direct-)?(tls|tcp)$/.exec(r);
         if (!m) throw new Error(`--relays: unknown relay ${r} (tls, tcp, direct-tls, direct-tcp)`);

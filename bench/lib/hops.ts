@@ -224,9 +224,9 @@ export interface HopsSystem {
   direct?: boolean;
 }
 
-/** EL in `mode` with `variant`: its switch listens on a port other than SoftEther's and the broker's. */
-export function elinkHopsSystem(mode: 'l2' | 'l3', variant: TuningVariant): HopsSystem {
-  return { key: `${mode}/${variant}`, def: elinkSystem(mode, undefined, false, 'tls', variant), isPort: (p) => p !== SOFTETHER_PORT && p !== BROKER_PORT };
+/** EL in `mode` with `variant` over `transport` (raw TLS or WebSocket, the same switch port): its switch listens on a port other than SoftEther's and the broker's. */
+export function elinkHopsSystem(mode: 'l2' | 'l3', variant: TuningVariant, transport: 'tls' | 'ws' = 'tls'): HopsSystem {
+  return { key: `${mode}${transport === 'ws' ? '-ws' : ''}/${variant}`, def: elinkSystem(mode, undefined, false, transport, variant), isPort: (p) => p !== SOFTETHER_PORT && p !== BROKER_PORT };
 }
 
 export async function hopsBenchmark(

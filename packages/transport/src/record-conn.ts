@@ -36,6 +36,13 @@ export interface RecordConn {
    * then the batch is the conn's (WsRecordConn masks it in place). Ignored once ended or
    * destroyed. */
   write(batch: Buffer, done?: (err?: Error | null) => void): void;
+  /** Bytes a writer leaves free in front of a batch for writeFramed(): room for the
+   * carrier's own frame header (WebSocket). Absent on a conn without framing of its own. */
+  readonly headroom?: number;
+  /** As write(), for the batch buf[start, buf.length) with buf[0, start) free (start ≥
+   * headroom): the conn frames it in place, so header and batch leave in one socket write
+   * without a copy, as raw TLS's batch does. Present exactly when headroom is. */
+  writeFramed?(buf: Buffer, start: number, done?: (err?: Error | null) => void): void;
   /** True when write() is done with the batch when it returns, so it may be built in the
    * shared scratch buffer (scratch-buffer.ts). */
   writesThrough(): boolean;

@@ -8,6 +8,8 @@
  * callback bookkeeping. The frames queued are views into the sender's chunk (zero-copy
  * until here), so this copy is the only one. The buffer is the shared scratch buffer
  * when the conn writes through, else pooled memory (scratch-buffer.ts: V8's full GCs).
+ * A conn that frames batches itself (WebSocket) is given `headroom` bytes in front of the
+ * batch for its header (writeFramed), so its frame is this same buffer.
  */
 import { isTaggedTrunkFrame, taggedRecordType, taggedSegmentId, TRUNK_SEGMENT_ID_LENGTH, writeRecordHeader } from '@elink/protocol';
 import type { RecordConn } from './record-conn.js';
@@ -20,8 +22,11 @@ export class RecordWriter implements Writer {
   write(types: readonly number[], payloads: readonly Buffer[], bytes: number): number {
     const conn = this.conn;
     if (conn.destroyed) return 0;
-    const { buf, done } = writeBuffer(bytes, conn.writesThrough());
-    let off = 0;
+    // A conn with framing of its own (WebSocket) gets room for its header in front, so it
+    // frames the batch in place: one write, no second copy of the batch.
+    const room = conn.writeFramed !== undefined ? (conn.headroom ?? 0) : 0;
+    const { buf, done } = writeBuffer(room + bytes, conn.writesThrough());
+    let off = room;
     for (let i = 0; i < payloads.length; i++) {
       const p = payloads[i];
       const t = types[i];
@@ -35,7 +40,9 @@ export class RecordWriter implements Writer {
       buf.set(p, off);
       off += p.length;
     }
-    conn.write(off === buf.length ? buf : buf.subarray(0, off), done);
+    const batch = off === buf.length ? buf : buf.subarray(0, off);
+    if (room > 0) conn.writeFramed!(batch, room, done);
+    else conn.write(batch, done);
     return 0;
   }
 

@@ -28,10 +28,10 @@ export type WsConnectOptions = Omit<RequestOptions, 'host' | 'hostname' | 'port'
 };
 
 /**
- * Opens `url` (wss:// or ws://) and upgrades. Resolves with the socket and any bytes
- * read past the 101 response; rejects with the socket's or the TLS error, or an ElError
- * (EL_ERR_PROTOCOL) naming what the server answered instead of an upgrade to
- * WS_SUBPROTOCOL.
+ * Opens `url` (wss:// or ws://) and upgrades, Nagle off on the socket. Resolves with the
+ * socket and any bytes read past the 101 response; rejects with the socket's or the TLS
+ * error, or an ElError (EL_ERR_PROTOCOL) naming what the server answered instead of an
+ * upgrade to WS_SUBPROTOCOL.
  */
 export function openWebSocket(url: string, options: WsConnectOptions): Promise<{ socket: Socket; head: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -61,6 +61,10 @@ export function openWebSocket(url: string, options: WsConnectOptions): Promise<{
       method: 'GET',
       headers: { ...headers, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': key, 'sec-websocket-protocol': WS_SUBPROTOCOL },
     });
+    // No Nagle from the start (node applies it once the socket is connected): the upgrade
+    // request follows the TLS Finished at once, and a record batch must never wait for an
+    // ACK. Also on a socket the caller's createConnection made (a proxy tunnel's).
+    req.setNoDelay(true);
     const timer = setTimeout(() => fail(new ElError('EL_ERR_UNAVAILABLE', `${url} did not answer the WebSocket upgrade within ${handshakeTimeout} ms`)), handshakeTimeout);
     req.on('error', fail);
     req.on('response', (res: IncomingMessage) => {

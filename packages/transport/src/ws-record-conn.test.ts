@@ -10,7 +10,8 @@ import { describeRecordConnContract } from './test-record-conn-contract.js';
 import { until } from './test-frames.js';
 import { clientAgainstWs, wsAgainstServer, wsRecordConnPair } from './test-ws.js';
 import { OP_BINARY, OP_CONTINUATION } from './ws-frame.js';
-import { WS_MAX_MESSAGE, WS_SEND_MESSAGE } from './ws-record-conn.js';
+import { RecordWriter } from './record-writer.js';
+import { WS_HEADROOM, WS_MAX_MESSAGE, WS_SEND_MESSAGE, type WsRecordConn } from './ws-record-conn.js';
 
 describeRecordConnContract('WebSocket over TLS (a: the accepted side, b: the connecting side)', async (opts) => {
   const pair = await wsRecordConnPair(opts);
@@ -100,6 +101,82 @@ describe('WsRecordConn data path', () => {
   });
 });
 
+/** Counts `conn`'s socket writes (the real socket's write, called through). */
+function countWrites(conn: WsRecordConn): { calls: number; bytes: number[] } {
+  const seenWrites = { calls: 0, bytes: [] as number[] };
+  const s = conn.socket as Socket & { write: (chunk: Buffer, ...rest: unknown[]) => boolean };
+  const write = s.write.bind(s);
+  s.write = (chunk: Buffer, ...rest: unknown[]): boolean => {
+    seenWrites.calls++;
+    seenWrites.bytes.push(chunk.length);
+    return write(chunk, ...rest);
+  };
+  return seenWrites;
+}
+
+describe('WsRecordConn Nagle', () => {
+  it('the connecting side turns Nagle off on its socket itself (before the upgrade request), not only when a caller does', async () => {
+    const pair = await wsRecordConnPair();
+    try {
+      // net.Socket's noDelay state (what setNoDelay() last applied), found by its description.
+      const noDelay = (s: Socket): unknown => (s as unknown as Record<symbol, unknown>)[Object.getOwnPropertySymbols(s).find((k) => k.description === 'kSetNoDelay')!];
+      expect(noDelay(pair.client.socket)).toBe(true);
+    } finally {
+      await pair.close();
+    }
+  });
+});
+
+describe('WsRecordConn framing RecordWriter batches in place (writeFramed)', () => {
+  for (const side of ['client', 'server'] as const) {
+    it(`the ${side}: a batch leaves in ONE socket write (header in the writer's headroom), when writing through and behind a backlog; records intact, in order`, async () => {
+      const pair = await wsRecordConnPair();
+      try {
+        const from = side === 'client' ? pair.client : pair.server;
+        const to = side === 'client' ? pair.server : pair.client;
+        const got = seen();
+        from.start(seen().handlers);
+        to.start(got.handlers);
+        to.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
+        expect(from.headroom).toBe(WS_HEADROOM);
+        const writer = new RecordWriter(from);
+        const writes = countWrites(from);
+        const mask = side === 'client' ? 4 : 0;
+        // A lone small record (a ping): one write of header + record.
+        expect(from.writesThrough()).toBe(true);
+        writer.write([RecordType.FRAME], [Buffer.from('lone ping')], 3 + 9);
+        expect(writes).toEqual({ calls: 1, bytes: [2 + mask + 12] });
+        // A batch of several records over 125 bytes (a 16-bit length).
+        const batch = [randomBytes(700), randomBytes(64), randomBytes(1400)];
+        writer.write(batch.map(() => RecordType.FRAME), batch, 3 * 3 + 2164);
+        expect(writes).toEqual({ calls: 2, bytes: [2 + mask + 12, 4 + mask + 2173] });
+        await until(() => got.records.length === 4, 'the records written through');
+        // Behind a backlog: the batch is pooled memory the conn keeps until the write is done.
+        to.socket.pause();
+        const filler = frame(Buffer.alloc(60_000, 1));
+        await until(() => {
+          if (from.backlog() > 1024 * 1024) return true;
+          for (let i = 0; i < 4; i++) from.write(filler);
+          return false;
+        }, 'a backlog above 1 MiB', 20_000);
+        expect(from.writesThrough()).toBe(false);
+        const fillers = writes.calls;
+        const late = [randomBytes(30_000), randomBytes(5)];
+        writer.write(late.map(() => RecordType.FRAME), late, 6 + 30_005);
+        expect(writes.calls - fillers).toBe(1);
+        expect(writes.bytes.at(-1)).toBe(4 + mask + 30_011);
+        to.socket.resume();
+        const want = [Buffer.from('lone ping'), ...batch, ...late].map((b) => b.toString('hex'));
+        await until(() => got.records.filter((r) => r.length !== 60_000).length === want.length || got.errors.length > 0, 'every record', 20_000);
+        expect(got.errors).toEqual([]);
+        expect(got.records.filter((r) => r.length !== 60_000).map((r) => r.toString('hex'))).toEqual(want);
+      } finally {
+        await pair.close();
+      }
+    });
+  }
+});
+
 describe('WsRecordConn behind a backlog', () => {
   for (const side of ['client', 'server'] as const) {
     it(`the ${side} writes batches given with done (large ones in pieces) as they are, in order, intact; done runs once each`, async () => {
@@ -155,7 +232,11 @@ describe('WsRecordConn against the ws library (an independent RFC 6455 implement
       t.client.write(batch);
       batch.fill(0); // the client copied (masked) what it sends
       const perMessage = Math.max(1, Math.floor(WS_SEND_MESSAGE / one.length));
-      await until(() => messages.length === 1 + Math.ceil(40 / perMessage), 'all messages');
+      // A batch RecordWriter frames in place (writeFramed): one message, masked in place.
+      const viaWriter = [randomBytes(300), randomBytes(20)];
+      new RecordWriter(t.client).write(viaWriter.map(() => RecordType.FRAME), viaWriter, 326);
+      await until(() => messages.length === 2 + Math.ceil(40 / perMessage), 'all messages');
+      expect(messages.pop()!.equals(Buffer.concat(viaWriter.map(frame)))).toBe(true);
       expect(messages[0]!.equals(small)).toBe(true);
       const rest = messages.slice(1);
       expect(rest.every((m) => m.length <= WS_SEND_MESSAGE && m.length % one.length === 0 && m.every((b, i) => i % one.length < 3 || b === 9))).toBe(true);

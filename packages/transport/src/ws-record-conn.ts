@@ -7,8 +7,10 @@
  * The data path is raw TLS's plus a 2–14-byte header (docs/benchmarks.md): input lands in
  * the shared read buffer, WsFrameReader unmasks it in place and hands each binary payload
  * piece to the same RecordInput as TLS (frames into `allocate`'s memory), onReadEnd once
- * per socket read; a batch goes out as one frame built in a scratch buffer of our own
- * (the batch itself may be in the shared one) with one socket write. The opening
+ * per socket read; a batch from RecordWriter goes out as one frame with one socket write,
+ * its header written into the room the writer left in front of it (writeFramed); a batch
+ * given to write() is framed in a scratch buffer of our own (it may itself be in the
+ * shared one). The opening
  * handshake is ws-handshake.ts's.
  *
  * backlog() is the socket's writableLength, so the session's output queue sees a slow
@@ -23,7 +25,7 @@ import type { RecordConn, RecordHandlers } from './record-conn.js';
 import { RecordInput } from './record-input.js';
 import { ScratchBuffer, writeBuffer, writesThrough as socketWritesThrough } from './scratch-buffer.js';
 import { readIntoSharedBuffer } from './shared-read-buffer.js';
-import { CLOSE_NORMAL, CLOSE_NO_STATUS, headerLength, maskInPlace, MAX_CONTROL, nextMaskKey, OP_BINARY, OP_CLOSE, OP_PONG, writeHeader } from './ws-frame.js';
+import { CLOSE_NORMAL, CLOSE_NO_STATUS, headerLength, maskInPlace, MAX_CONTROL, MAX_HEADER, nextMaskKey, OP_BINARY, OP_CLOSE, OP_PONG, writeHeader } from './ws-frame.js';
 import { WsFrameReader, type WsFrameSink } from './ws-frame-reader.js';
 import { openWebSocket, type WsConnectOptions } from './ws-handshake.js';
 
@@ -35,6 +37,10 @@ export const WS_MAX_MESSAGE = 1 << 20;
 /** A batch larger than this is sent as several messages of whole records (one record
  * alone may be up to 65,538 bytes). */
 export const WS_SEND_MESSAGE = 128 * 1024;
+
+/** Room RecordWriter leaves in front of a batch (writeFramed): the longest header
+ * (MAX_HEADER, 14) rounded up to 8, so the payload stays 8-byte aligned for masking. */
+export const WS_HEADROOM = 16;
 
 /** Frames are built here when the socket copies them at once (writesThrough): not in the
  * shared scratch buffer, which may hold the batch being framed. One for the process. */
@@ -52,6 +58,7 @@ export interface WsRecordConnOptions {
 }
 
 export class WsRecordConn implements RecordConn, WsFrameSink {
+  readonly headroom = WS_HEADROOM;
   private readonly input: RecordInput;
   private readonly reader: WsFrameReader;
   private started = false;
@@ -183,6 +190,25 @@ export class WsRecordConn implements RecordConn, WsFrameSink {
       end = next;
     }
     this.send(batch.subarray(start), done, done !== undefined, queued);
+  }
+
+  /**
+   * One binary message for the batch buf[start, …) that RecordWriter built behind
+   * `headroom` free bytes: the header goes in front, the client masks in place, and the
+   * frame leaves in one socket write with no copy, through or behind a backlog alike
+   * (before, the batch was copied once more, or header and batch went as two writes
+   * that the socket gathered with writev). `done` as write()'s.
+   */
+  writeFramed(buf: Buffer, start: number, done?: (err?: Error | null) => void): void {
+    const len = buf.length - start;
+    if (len > WS_SEND_MESSAGE || start < MAX_HEADER) return this.write(buf.subarray(start), done);
+    const s = this.socket;
+    if (this.closeSent || s.destroyed || s.writableEnded) return;
+    const mask = this.masking ? nextMaskKey() : undefined;
+    const at = start - headerLength(len, this.masking);
+    writeHeader(buf, at, OP_BINARY, len, mask);
+    if (mask) maskInPlace(buf, start, buf.length, mask, 0);
+    s.write(at === 0 ? buf : buf.subarray(at), done);
   }
 
   /** One binary frame with `payload`, one socket write (two behind a backlog). `kept`:
