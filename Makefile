@@ -38,13 +38,14 @@ test: test-deps
 	$(NODE24) npx tsc -b
 	# The checks after the build are independent of each other: two at a time.
 	$(MAKE) -j2 --no-print-directory --output-sync=target test-checks
-	# Unit tests first, then the end-to-end tests alone: they load the machine's two cores.
+	# Unit tests first, then the end-to-end tests: not side by side, each loads the machine's cores.
 	$(NODE24) npx vitest run --project unit
 	# Two end-to-end files at a time, then those that must run alone (vitest.config.ts).
 	$(NODE24) npx vitest run --project 'e2e-*'
 
 .PHONY: test-checks check-console check-unit-types check-test-types check-bench-types check-wasm
-test-checks: check-console check-unit-types check-test-types check-bench-types check-wasm
+# The longest first: make -j2 starts them in this order.
+test-checks: check-unit-types check-console check-test-types check-wasm check-bench-types
 
 # The console: type-checked (its tests too) and bundled; the broker serves it, the browser test uses it.
 check-console:
