@@ -18,24 +18,34 @@ const alias = Object.fromEntries(
 const unitWorkers = Math.min(2 * availableParallelism(), 8);
 
 /**
- * End-to-end files that run alone, after the others: they move bulk traffic or floods, or
- * assert what must hold under a load (no ping lost, a keepalive or rate window), or load
- * both cores themselves. Every other end-to-end file runs two at a time: each one's
- * namespaces, devices, underlay /24, ports and state directories are its own
- * (test/lib/netns.ts, freePort), so two never share anything but the CPU.
+ * End-to-end files that may run two at a time: each one's namespaces, devices, underlay /24,
+ * ports and state directories are its own (test/lib/netns.ts, freePort), so two share
+ * nothing but the CPU, and none of them moves bulk traffic or floods, or asserts what must
+ * hold under load (no ping lost, a keepalive expiring, a rate window). Every other file
+ * (a new one too, until it is listed here) runs alone, after these: the 10 MB streams,
+ * storms, floods, drains, trunk keepalives, the cluster, the benchmarks' smoke run.
  */
-const E2E_ALONE = [
-  'test/bench-smoke.test.ts', // runs the benchmarks
-  'test/broker-attack.test.ts', // ≤ 4 % ping loss while the broker is flooded
-  'test/cluster.test.ts', // 10 MB streams; not one ping lost while a node is killed
-  'test/drain.test.ts', // pings go on across a drain
-  'test/dtcp.test.ts', // 10 MB TCP both ways
-  'test/l2-hostile-member.test.ts', // storms and floods for seconds; ≤ 4 % ping loss
-  'test/l2-segment.test.ts', // bulk traffic
-  'test/l3-routing.test.ts', // a packet generator; pings with no loss
-  'test/offload.test.ts', // 10 MB streams
-  'test/trunk.test.ts', // keepalive expiry of a frozen node, loop detection, 10 MB streams
-  'test/websocket-proxy.test.ts', // 10 MB streams through a proxy
+const E2E_PAIRED = [
+  'test/broker-redis.test.ts',
+  'test/cli-basics.test.ts',
+  'test/client-exit.test.ts',
+  'test/client-lifetime.test.ts',
+  'test/client-retry-after.test.ts',
+  'test/console-api.test.ts',
+  'test/console-cluster.test.ts',
+  'test/console.test.ts',
+  'test/device-key.test.ts',
+  'test/dtcp-cluster.test.ts',
+  'test/haproxy-cfg.test.ts',
+  'test/iad.test.ts',
+  'test/lan.test.ts',
+  'test/listeners.test.ts',
+  'test/packaging.test.ts',
+  'test/proxy-protocol.test.ts',
+  'test/proxy.test.ts',
+  'test/readme-walkthrough.test.ts',
+  'test/reload.test.ts',
+  'test/stack.test.ts',
 ];
 
 export default defineConfig({
@@ -59,8 +69,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e-parallel',
-          include: ['test/**/*.test.ts'],
-          exclude: E2E_ALONE,
+          include: E2E_PAIRED,
           testTimeout: 180_000,
           hookTimeout: 120_000,
           maxWorkers: 2,
@@ -70,7 +79,8 @@ export default defineConfig({
       {
         test: {
           name: 'e2e-serial',
-          include: E2E_ALONE,
+          include: ['test/**/*.test.ts'],
+          exclude: E2E_PAIRED,
           testTimeout: 180_000,
           hookTimeout: 120_000,
           fileParallelism: false,
