@@ -36,17 +36,32 @@ test-deps:
 test: test-deps
 	$(NODE24) npm ci --no-audit --no-fund
 	$(NODE24) npx tsc -b
-	# The console: type-checked (its tests too) and bundled; the broker serves it, the browser test uses it.
-	$(NODE24) npm run build -w packages/console
-	# The tests and the benchmarks are type-checked too (vitest does not check types).
-	$(NODE24) npx tsc -p tsconfig.unit-tests.json
-	$(NODE24) npx tsc -p test --noEmit
-	$(NODE24) npx tsc -p bench --noEmit
-	# The committed lwip.wasm must be what its vendored sources build (reproducible build).
-	packages/stack/build-wasm.sh --check
-	# Unit tests first, then the end-to-end tests alone: they load the machine's two cores.
+	# The checks after the build are independent of each other: two at a time.
+	$(MAKE) -j2 --no-print-directory --output-sync=target test-checks
+	# Unit tests first, then the end-to-end tests: not side by side, each loads the machine's cores.
 	$(NODE24) npx vitest run --project unit
-	$(NODE24) npx vitest run --project e2e
+	# Two end-to-end files at a time, then those that must run alone (vitest.config.ts).
+	$(NODE24) npx vitest run --project 'e2e-*'
+
+.PHONY: test-checks check-console check-unit-types check-test-types check-bench-types check-wasm
+# The longest first: make -j2 starts them in this order.
+test-checks: check-unit-types check-console check-test-types check-wasm check-bench-types
+
+# The console: type-checked (its tests too) and bundled; the broker serves it, the browser test uses it.
+check-console:
+	$(NODE24) npm run build -w packages/console
+
+# The tests and the benchmarks are type-checked too (vitest does not check types).
+check-unit-types:
+	$(NODE24) npx tsc -p tsconfig.unit-tests.json
+check-test-types:
+	$(NODE24) npx tsc -p test --noEmit
+check-bench-types:
+	$(NODE24) npx tsc -p bench --noEmit
+
+# The committed lwip.wasm must be what its vendored sources build (reproducible build).
+check-wasm:
+	packages/stack/build-wasm.sh --check
 
 clean:
 	rm -rf node_modules packages/*/dist packages/*/build packages/*/*.tsbuildinfo dist-pkg

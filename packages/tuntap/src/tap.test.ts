@@ -15,8 +15,8 @@ import {
 
 const DEVICE_MAC = '02:e1:00:fa:00:01';
 const PEER_MAC = Buffer.from([0x02, 0xe1, 0x00, 0xfa, 0x00, 0x02]);
-const DEVICE_IP = '198.19.250.1';
-const PEER_IP = '198.19.250.2';
+const DEVICE_IP = '198.19.248.1';
+const PEER_IP = '198.19.248.2';
 
 describe.skipIf(kernelSkipReason !== undefined)(`TAP device on the real kernel${kernelSkipReason ? ` (skipped: ${kernelSkipReason})` : ''}`, () => {
   let device: TunTapDevice | undefined;
@@ -122,9 +122,9 @@ describe.skipIf(kernelSkipReason !== undefined)(`TAP device on the real kernel${
       });
       expect(dev.write(arpRequest(PEER_MAC, PEER_IP, DEVICE_IP))).toBe(true);
       await new Promise((r) => setTimeout(r, 50));
-      expect(dev.write(arpRequest(PEER_MAC, '198.19.250.3', DEVICE_IP))).toBe(true);
+      expect(dev.write(arpRequest(PEER_MAC, '198.19.248.3', DEVICE_IP))).toBe(true);
       await replies;
-      expect(seen.map((s) => s.sender)).toEqual([PEER_IP, '198.19.250.3']);
+      expect(seen.map((s) => s.sender)).toEqual([PEER_IP, '198.19.248.3']);
       if (reuse) {
         expect(seen[1].buffer).toBe(seen[0].buffer);
         expect(seen[1].offset).toBe(seen[0].offset);

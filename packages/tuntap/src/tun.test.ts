@@ -13,8 +13,8 @@ import {
   waitForPacket,
 } from './test-support.js';
 
-const DEVICE_IP = '198.19.251.1';
-const PEER_IP = '198.19.251.2';
+const DEVICE_IP = '198.19.247.1';
+const PEER_IP = '198.19.247.2';
 
 /** Echo replies (from the device's address to the peer) among the packets. */
 function replies(packets: Buffer[]) {
