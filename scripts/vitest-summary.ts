@@ -23,7 +23,9 @@ export default class SummaryReporter implements Reporter {
         else skipped++;
       }
     }
-    const label = projects.size === 1 ? [...projects][0] : 'tests';
+    // Projects split into parts (e2e-parallel, e2e-serial) report under their common name.
+    const names = new Set([...projects].map((p) => p.replace(/-(parallel|serial)$/, '')));
+    const label = names.size === 1 ? [...names][0] : 'tests';
     const files = filesFailed > 0 ? ` (${filesFailed} file${filesFailed === 1 ? '' : 's'} failed)` : '';
     console.log(`\n${label}: ${passed} passed, ${failed} failed, ${skipped} skipped${files}`);
   }
