@@ -259,19 +259,28 @@ function fillTicket(n: number, deviceKey: KeyObject | undefined): string {
   return signTicket({ jti: randomBytes(12).toString('base64url'), sub: stormUser(n, cfg.users), seg: cfg.segment, mode: 'l2', dev: `storm-${n}`, mac: formatMac(cfg.macBase + n), iat: now, exp: now + 900, ...dk }, key);
 }
 
+/** Tries per session in the fill. */
+const FILL_ATTEMPTS = 5;
+
 let next = 0;
 async function fill(): Promise<void> {
   while (next < cfg.count) {
     const n = cfg.first + next++;
-    try {
-      const deviceKey = cfg.mode === 'password' ? undefined : deviceKeyOf(n);
-      const ticket = fillTicket(n, deviceKey);
-      const s = await openSession({ port: cfg.switchPort, ca: cfg.caPem, ticket, localAddress: cfg.sources[n % cfg.sources.length], ...(deviceKey ? { deviceKey } : {}), ...(cfg.resume ? { onSession: (t: Buffer) => tlsSessions.set(n, t) } : {}) });
-      counts.up++;
-      watch(s, n, ticket);
-    } catch (err) {
-      counts.fillFailed++;
-      counts.lastError = (err as Error).message;
+    // A session the node refused at accept (a burst of new connections meets its accept
+    // limits) tries again, a few times: the storm is measured over the sessions wanted.
+    for (let attempt = 0; attempt < FILL_ATTEMPTS; attempt++) {
+      try {
+        const deviceKey = cfg.mode === 'password' ? undefined : deviceKeyOf(n);
+        const ticket = fillTicket(n, deviceKey);
+        const s = await openSession({ port: cfg.switchPort, ca: cfg.caPem, ticket, localAddress: cfg.sources[n % cfg.sources.length], ...(deviceKey ? { deviceKey } : {}), ...(cfg.resume ? { onSession: (t: Buffer) => tlsSessions.set(n, t) } : {}) });
+        counts.up++;
+        watch(s, n, ticket);
+        break;
+      } catch (err) {
+        counts.lastError = (err as Error).message;
+        if (attempt === FILL_ATTEMPTS - 1) counts.fillFailed++;
+        else await sleep(100 + Math.random() * 400 * (attempt + 1));
+      }
     }
   }
 }
