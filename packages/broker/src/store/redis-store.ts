@@ -234,18 +234,23 @@ export class RedisStore implements BrokerStore {
   }
 
   async listNodes(): Promise<NodeRecord[]> {
-    const key = `${this.#p}:nodes`;
-    const all = await this.#do('list nodes', () => this.#client.hgetall(key));
+    const live = await this.#liveEntries<{ record: NodeRecord }>(`${this.#p}:nodes`, 'nodes');
+    return live.map(([, { record }]) => record);
+  }
+
+  /** The fields of a hash of `{…, until}` values that have not expired; the expired ones are deleted. */
+  async #liveEntries<T>(key: string, what: string): Promise<Array<[string, T]>> {
+    const all = await this.#do(`list ${what}`, () => this.#client.hgetall(key));
     const now = this.#now();
-    const out: NodeRecord[] = [];
+    const live: Array<[string, T]> = [];
     const stale: string[] = [];
-    for (const [node, raw] of Object.entries(all)) {
-      const { record, until } = JSON.parse(raw) as { record: NodeRecord; until: number };
-      if (until <= now) stale.push(node);
-      else out.push(record);
+    for (const [field, raw] of Object.entries(all)) {
+      const value = JSON.parse(raw) as T & { until: number };
+      if (value.until <= now) stale.push(field);
+      else live.push([field, value]);
     }
-    if (stale.length) await this.#do('drop stale nodes', () => this.#client.hdel(key, ...stale));
-    return out;
+    if (stale.length) await this.#do(`drop stale ${what}`, () => this.#client.hdel(key, ...stale));
+    return live;
   }
 
   async deleteNode(node: string): Promise<boolean> {
@@ -285,22 +290,11 @@ export class RedisStore implements BrokerStore {
   }
 
   async listTrunkDowns(): Promise<TrunkDownRecord[]> {
-    const key = `${this.#p}:downs`;
-    const all = await this.#do('list trunk downs', () => this.#client.hgetall(key));
-    const now = this.#now();
-    const out: TrunkDownRecord[] = [];
-    const stale: string[] = [];
-    for (const [field, raw] of Object.entries(all)) {
-      const { since, at, until } = JSON.parse(raw) as { since: number; at: number; until: number };
-      if (until <= now) {
-        stale.push(field);
-        continue;
-      }
+    const live = await this.#liveEntries<{ since: number; at: number }>(`${this.#p}:downs`, 'trunk downs');
+    return live.map(([field, { since, at }]) => {
       const [node, reporter] = JSON.parse(field) as [string, string];
-      out.push({ node, reporter, since, at });
-    }
-    if (stale.length) await this.#do('drop stale trunk downs', () => this.#client.hdel(key, ...stale));
-    return out;
+      return { node, reporter, since, at };
+    });
   }
 
   // ---- console reports and lists ----
@@ -318,18 +312,8 @@ export class RedisStore implements BrokerStore {
   }
 
   async listNodeReports(): Promise<Array<{ node: string; at: number; report: NodeReport }>> {
-    const key = `${this.#p}:reports`;
-    const all = await this.#do('list node reports', () => this.#client.hgetall(key));
-    const now = this.#now();
-    const out: Array<{ node: string; at: number; report: NodeReport }> = [];
-    const stale: string[] = [];
-    for (const [node, raw] of Object.entries(all)) {
-      const { at, report, until } = JSON.parse(raw) as { at: number; report: NodeReport; until: number };
-      if (until <= now) stale.push(node);
-      else out.push({ node, at, report });
-    }
-    if (stale.length) await this.#do('drop stale node reports', () => this.#client.hdel(key, ...stale));
-    return out;
+    const live = await this.#liveEntries<{ at: number; report: NodeReport }>(`${this.#p}:reports`, 'node reports');
+    return live.map(([node, { at, report }]) => ({ node, at, report }));
   }
 
   /** Lists expire on their own (EXPIRE), so their number is bounded by what pushes within a TTL; MAX_LISTS is checked by the callers' names (nodes, audit). */
