@@ -8,7 +8,8 @@
  *   offset 0   1 byte   flags        bit 0 NEEDS_CSUM: the checksum at csum_start+csum_offset
  *                                    holds only the pseudo-header sum; complete it over
  *                                    [csum_start, end). bit 1 DATA_VALID (receive side only).
- *   offset 1   1 byte   gso_type     0 NONE, 1 TCPV4, 3 UDP, 4 TCPV6; bit 7 ECN
+ *   offset 1   1 byte   gso_type     0 NONE, 1 TCPV4, 3 UDP (fragmentation, unused), 4 TCPV6,
+ *                                    5 UDP_L4; bit 7 ECN
  *   offset 2   2 bytes  hdr_len      length of the headers (Ethernet/IP/TCP) — a hint
  *   offset 4   2 bytes  gso_size     payload bytes per segment (the MSS)
  *   offset 6   2 bytes  csum_start   offset of the L4 header from the frame's start
@@ -20,6 +21,12 @@
  * IPv4 id (+1 per segment), IPv4 header checksum, TCP sequence number and TCP
  * checksum fixed, FIN and PSH only on the last segment and CWR only on the first,
  * as the kernel's own tcp_gso_segment does.
+ *
+ * A UDP super-frame (UDP_L4, "uso": Linux ≥ 6.2 takes and makes them on TAP/TUN) is a
+ * run of datagrams of one flow with one IPv4/IPv6 + UDP header: every datagram but the
+ * last carries exactly `gso_size` payload bytes. Segmenting it gives each datagram its
+ * own headers with the lengths, the IPv4 id (+1 per datagram) and header checksum and
+ * the UDP checksum fixed, as the kernel's __udp_gso_segment does.
  */
 
 export const VNET_HDR_LENGTH = 10;
@@ -28,6 +35,7 @@ export const VNET_GSO_NONE = 0;
 export const VNET_GSO_TCPV4 = 1;
 export const VNET_GSO_UDP = 3;
 export const VNET_GSO_TCPV6 = 4;
+export const VNET_GSO_UDP_L4 = 5;
 export const VNET_GSO_ECN = 0x80;
 
 /** Most segments one super-frame may become: bounds the work a hostile header can ask for. */
@@ -67,6 +75,23 @@ export function writeVnetHdr(h: VnetHdr, target: Uint8Array = Buffer.alloc(VNET_
   return target;
 }
 
+/** The header's gso_type without the ECN bit: what kind of super-frame `packet` is. */
+export function vnetGsoType(packet: Uint8Array, offset = 0): number {
+  return packet[offset + 1] & ~VNET_GSO_ECN;
+}
+
+/**
+ * How many frames the FRAME_GSO payload `packet` stands for, at most: 1 without GSO,
+ * else its frame's length over gso_size (the headers counted as payload, so a header
+ * cannot make it smaller), at most MAX_GSO_SEGMENTS. What a flood limit charges for it.
+ */
+export function gsoSegmentCount(packet: Uint8Array): number {
+  if (packet.length < VNET_HDR_LENGTH || vnetGsoType(packet) === VNET_GSO_NONE) return 1;
+  const size = packet[4] | (packet[5] << 8);
+  if (size === 0) return 1;
+  return Math.min(MAX_GSO_SEGMENTS, Math.ceil((packet.length - VNET_HDR_LENGTH) / size));
+}
+
 /** True when the header asks for work (segmentation or a checksum): only such packets
  * need the header on the wire; the rest travel as plain frames. */
 export function vnetHdrNeedsWork(b: Uint8Array, offset = 0): boolean {
@@ -104,10 +129,10 @@ function ipOffset(frame: Buffer, l2: boolean): number {
 
 /**
  * The plain frames (L2) or IP packets (L3) that `packet` — a virtio_net_hdr followed by
- * a frame/packet — stands for: segmented if it is a TCP super-frame, with the checksum
+ * a frame/packet — stands for: segmented if it is a TCP or UDP super-frame, with the checksum
  * completed if the header says NEEDS_CSUM, else the frame itself (a view). Undefined
  * when the header is malformed, asks for something this does not do (UDP
- * fragmentation offload), or would give a frame longer than `maxFrame` (what the
+ * fragmentation offload, the old UDP type), or would give a frame longer than `maxFrame` (what the
  * receiver accepts as a FRAME: a hostile gso_size must not end other peers'
  * sessions): the caller drops it. `packet` is never modified.
  */
@@ -130,8 +155,60 @@ export function softwareSegment(packet: Buffer, l2: boolean, maxFrame = 0xffff):
     out[at + 1] = sum & 0xff;
     return [out];
   }
+  if (gso === VNET_GSO_UDP_L4) return segmentUdp(frame, l2, h, maxFrame);
   if (gso !== VNET_GSO_TCPV4 && gso !== VNET_GSO_TCPV6) return undefined;
   return segmentTcp(frame, l2, gso === VNET_GSO_TCPV4, h, maxFrame);
+}
+
+function segmentUdp(frame: Buffer, l2: boolean, h: VnetHdr, maxFrame: number): Buffer[] | undefined {
+  const ip = ipOffset(frame, l2);
+  if (ip < 0 || frame.length < ip + 20) return undefined;
+  const v4 = frame[ip] >> 4 === 4;
+  let udp: number;
+  if (v4) {
+    const ihl = (frame[ip] & 0x0f) * 4;
+    if (ihl < 20 || frame[ip + 9] !== 17) return undefined;
+    udp = ip + ihl;
+  } else {
+    if (frame[ip] >> 4 !== 6) return undefined;
+    // Extension headers: trust csum_start (it points at the UDP header) when the next header is not UDP.
+    udp = frame[ip + 6] === 17 ? ip + 40 : h.csumStart;
+    if (udp < ip + 40) return undefined;
+  }
+  const end = udp + 8;
+  const size = h.gsoSize;
+  const payload = frame.length - end;
+  if (payload <= 0 || size === 0) return undefined;
+  const count = Math.ceil(payload / size);
+  if (count > MAX_GSO_SEGMENTS || end + Math.min(size, payload) > maxFrame) return undefined;
+
+  const id0 = v4 ? frame.readUInt16BE(ip + 4) : 0;
+  const pseudo = v4 ? sum16(frame, ip + 12, ip + 20, 17) : sum16(frame, ip + 8, ip + 40, 17);
+  const out: Buffer[] = new Array<Buffer>(count);
+  for (let i = 0; i < count; i++) {
+    const start = end + i * size;
+    const len = Math.min(size, frame.length - start);
+    const seg = Buffer.allocUnsafe(end + len);
+    frame.copy(seg, 0, 0, end);
+    frame.copy(seg, end, start, start + len);
+    if (v4) {
+      seg.writeUInt16BE(seg.length - ip, ip + 2);
+      seg.writeUInt16BE((id0 + i) & 0xffff, ip + 4);
+      seg[ip + 10] = 0;
+      seg[ip + 11] = 0;
+      seg.writeUInt16BE(foldChecksum(sum16(seg, ip, udp)), ip + 10);
+    } else {
+      seg.writeUInt16BE(seg.length - ip - 40, ip + 4);
+    }
+    const udpLen = seg.length - udp;
+    seg.writeUInt16BE(udpLen, udp + 4);
+    seg[udp + 6] = 0;
+    seg[udp + 7] = 0;
+    // A computed 0 goes out as 0xffff: 0 means "no checksum" in UDP.
+    seg.writeUInt16BE(foldChecksum(sum16(seg, udp, seg.length, pseudo + udpLen)) || 0xffff, udp + 6);
+    out[i] = seg;
+  }
+  return out;
 }
 
 function segmentTcp(frame: Buffer, l2: boolean, v4: boolean, h: VnetHdr, maxFrame: number): Buffer[] | undefined {

@@ -9,6 +9,7 @@ export * from './mac.js';
 export * from './segment.js';
 export * from './dns.js';
 export * from './gso.js';
+export * from './uso-coalesce.js';
 export * from './buffer-pool.js';
 export type * from './net-like.js';
 export * from './http/index.js';

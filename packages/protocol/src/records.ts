@@ -46,6 +46,9 @@ export const RecordType = {
 
 /** The capability that allows FRAME_GSO records (hello.caps / welcome.caps). */
 export const CAP_GSO = 'gso';
+/** With "gso": FRAME_GSO records may also be UDP super-frames (gso_type UDP_L4, gso.ts),
+ * runs of datagrams of one flow (hello.caps / welcome.caps, trunk_hello.caps). */
+export const CAP_USO = 'uso';
 
 export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType];
 
