@@ -44,6 +44,8 @@ export interface ConnectorOptions {
   proxy?: ProxySettings;
   /** Offer the "gso" capability: frames are read from and written to an offload device. */
   gso?: boolean;
+  /** With gso, offer "uso" too (SwitchLinkOptions.uso). */
+  uso?: boolean;
   /** Memory for the frames read; see SwitchLinkOptions.allocate. */
   allocate?: PayloadAllocator;
   /** See SwitchLinkOptions.scheduler. */
@@ -318,6 +320,7 @@ export class Connector extends EventEmitter {
           ca: this.opts.ca,
           ciphers: this.opts.ciphers,
           gso: this.opts.gso,
+          uso: this.opts.uso,
           allocate: this.opts.allocate,
           scheduler: this.opts.scheduler,
           ...(this.opts.deviceKey ? { deviceKey: this.opts.deviceKey } : {}),

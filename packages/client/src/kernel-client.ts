@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { TunTapDevice } from '@elink/tuntap';
-import { ElError, RecordType, type Welcome } from '@elink/protocol';
+import { ElError, RecordType, softwareSegment, VNET_GSO_UDP_L4, vnetGsoType, type Welcome } from '@elink/protocol';
 import { DeviceWriter, FlushScheduler, OutputQueue } from '@elink/transport';
 import { Connector, type ConnectorOptions } from './connector.js';
 import type { LoginReply } from './login.js';
@@ -17,8 +17,9 @@ export interface KernelClientOptions extends ConnectorOptions {
   /** Bridge mode (elink bridge): attach the TAP to this Linux bridge and configure no
    * addresses; the LAN's stations talk through it (the ticket's `macs` must allow them). */
   attach?: string;
-  /** Open the device with TSO/checksum offload and offer "gso" to the switch: TCP leaves
-   * as 64 KiB super-frames instead of MTU-sized frames. Default true. */
+  /** Open the device with TSO/checksum offload and offer "gso" and "uso" to the switch:
+   * TCP leaves as 64 KiB super-frames instead of MTU-sized frames, and runs of one UDP
+   * flow as UDP super-frames. Default true. */
   offload?: boolean;
   /** Awaited once, after the first welcome and before the device gets its addresses (or
    * joins its bridge): the CLI's warm-up and forced collection (issue 14), so the first
@@ -41,6 +42,8 @@ export class KernelClient extends EventEmitter {
   private droppedWhileDown = 0;
   /** Frames that arrived before the device was open. */
   private droppedNoDevice = 0;
+  /** UDP super-frames from the switch that could not be split for a device without USO. */
+  private unsplittable = 0;
   private device: TunTapDevice | undefined;
   private netconf: InterfaceConfig | undefined;
   /** Frames from the switch on their way to the device: written with one native call
@@ -57,11 +60,15 @@ export class KernelClient extends EventEmitter {
     super();
     this.offload = opts.offload ?? true;
     const arena = this.scheduler.arena;
-    this.connector = new Connector({ ...opts, gso: this.offload, scheduler: this.scheduler, allocate: (_type, size) => arena.alloc(size) });
+    // "uso" is offered before the device exists (hello precedes it): a kernel without
+    // USO (< 6.2) gets UDP super-frames split here instead (deliverGso).
+    this.connector = new Connector({ ...opts, gso: this.offload, uso: this.offload, scheduler: this.scheduler, allocate: (_type, size) => arena.alloc(size) });
     this.connector.on('frame', (frame: Buffer, gso: boolean) => {
       const q = this.deviceQueue;
-      if (q) q.push(gso ? RecordType.FRAME_GSO : RecordType.FRAME, frame);
-      else this.droppedNoDevice++;
+      if (q === undefined) this.droppedNoDevice++;
+      else if (!gso) q.push(RecordType.FRAME, frame);
+      else if (vnetGsoType(frame) !== VNET_GSO_UDP_L4 || this.device!.uso) q.push(RecordType.FRAME_GSO, frame);
+      else this.splitUdp(q, frame);
     });
     this.connector.on('up', (welcome: Welcome, reply: LoginReply) => {
       this.onUp(welcome, reply).catch((err: unknown) => this.fatal(err));
@@ -70,11 +77,22 @@ export class KernelClient extends EventEmitter {
     this.connector.on('fatal', (err: ElError) => this.fatal(err));
   }
 
+  /** A UDP super-frame for a device whose kernel does not take one: its datagrams, one by one. */
+  private splitUdp(q: OutputQueue, packet: Buffer): void {
+    const l2 = this.device!.mode === 'tap';
+    const frames = softwareSegment(packet, l2, 0xffff);
+    if (frames === undefined) {
+      this.unsplittable++;
+      return;
+    }
+    for (const f of frames) q.push(RecordType.FRAME, f);
+  }
+
   get stats(): KernelClientStats {
     const d = this.deviceQueue?.drops;
     return {
       droppedWhileDown: this.droppedWhileDown,
-      deviceWriteDrops: this.droppedNoDevice + (d ? d.device_drop + d.queue_full + d.slow_peer : 0),
+      deviceWriteDrops: this.droppedNoDevice + this.unsplittable + (d ? d.device_drop + d.queue_full + d.slow_peer : 0),
     };
   }
 

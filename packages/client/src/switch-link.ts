@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import {
   ALPN,
   CAP_GSO,
+  CAP_USO,
+  coalesceUdp,
   ElError,
   encodeControl,
   HEADER_LENGTH,
@@ -26,6 +28,7 @@ import {
   softwareSegment,
   VNET_HDR_LENGTH,
   vnetHdrNeedsWork,
+  VNET_GSO_UDP_L4,
   type ControlMessage,
   type PayloadAllocator,
   type Welcome,
@@ -121,6 +124,9 @@ export interface SwitchLinkOptions {
   maxBufferedBytes?: number;
   /** Offer the "gso" capability (FRAME_GSO records both ways): the caller's device has offload. */
   gso?: boolean;
+  /** With gso, offer "uso" too: UDP super-frames both ways (runs of one flow merged here,
+   * coalesceUdp; the caller writes those it gets to a device that takes them or splits them). */
+  uso?: boolean;
   /** Memory for the frames read (each is copied out of the shared read buffer); default:
    * a buffer of its own each. Memory from `scheduler`'s arena lives until its next full flush. */
   allocate?: PayloadAllocator;
@@ -144,6 +150,9 @@ export interface LinkStats {
   /** Frames not sent: the socket held more than maxBufferedBytes (slow_peer), a read's
    * batch too large (queue_full), or a super-frame that could not be segmented. */
   framesDropped: number;
+  /** UDP super-frames sent ("uso"), and the datagrams they hold. */
+  usoFramesOut: number;
+  usoDatagramsOut: number;
 }
 
 /**
@@ -155,6 +164,9 @@ export class SwitchLink extends EventEmitter {
   private bytesIn = 0;
   /** Super-frames softwareSegment() could not split. */
   private unsegmentable = 0;
+  /** UDP super-frames sent, and the datagrams merged into them (uso). */
+  private usoFramesOut = 0;
+  private usoDatagramsOut = 0;
   private closed = false;
   private lastHeard = Date.now();
   private keepaliveTimer: NodeJS.Timeout | undefined;
@@ -163,6 +175,8 @@ export class SwitchLink extends EventEmitter {
   private readonly queue: OutputQueue;
   /** Both sides agreed on "gso": FRAME_GSO may be sent and received. */
   readonly gso: boolean;
+  /** Both sides agreed on "uso" too: FRAME_GSO may be a UDP super-frame. */
+  readonly uso: boolean;
   /** What carries the session (for logs). */
   transport: 'tls' | 'ws' = 'tls';
   /** The proxy it goes through (display form, no password), if any. */
@@ -177,6 +191,7 @@ export class SwitchLink extends EventEmitter {
   ) {
     super();
     this.gso = welcome.caps?.includes(CAP_GSO) ?? false;
+    this.uso = this.gso && (welcome.caps?.includes(CAP_USO) ?? false);
     // No stall timeout: a switch that reads nothing is found by the keepalive.
     this.queue = new OutputQueue(new RecordWriter(conn), { highWaterBytes: maxBuffered, maxBytes: DEVICE_READ_BYTES, scheduler });
   }
@@ -189,6 +204,8 @@ export class SwitchLink extends EventEmitter {
       bytesIn: this.bytesIn,
       bytesOut: this.queue.bytesOut,
       framesDropped: this.unsegmentable + d.queue_full + d.slow_peer + d.device_drop,
+      usoFramesOut: this.usoFramesOut,
+      usoDatagramsOut: this.usoDatagramsOut,
     };
   }
 
@@ -336,7 +353,7 @@ export class SwitchLink extends EventEmitter {
             ticket: opts.ticket,
             ...(opts.mac ? { mac: opts.mac } : {}),
             ...(opts.hostname ? { hostname: opts.hostname } : {}),
-            ...(opts.gso ? { caps: [CAP_GSO] } : {}),
+            ...(opts.gso ? { caps: opts.uso ? [CAP_GSO, CAP_USO] : [CAP_GSO] } : {}),
             ...(opts.deviceKey && binding ? { proof: signHelloProof(opts.deviceKey, binding) } : {}),
           }),
         );
@@ -415,12 +432,24 @@ export class SwitchLink extends EventEmitter {
   /**
    * Sends packets read from an offload device (each a virtio_net_hdr, then the frame):
    * FRAME_GSO for those whose header asks for segmentation or a checksum if the switch
-   * agreed to "gso", else such packets segmented here; plain FRAMEs for the rest. One
+   * agreed to "gso", else such packets segmented here; plain FRAMEs for the rest. With
+   * "uso" agreed, runs of one UDP flow in `packets` leave as one UDP super-frame each. One
    * write, before it returns, as sendFrames().
    */
   sendVnetPackets(packets: readonly Buffer[]): void {
     if (this.closed) return;
     const q = this.queue;
+    if (this.uso && packets.length > 1) {
+      const merged = coalesceUdp(packets, this.welcome.mode === 'l2');
+      if (merged !== packets) {
+        let superFrames = 0;
+        for (const p of merged) if (p[1] === VNET_GSO_UDP_L4) superFrames++;
+        this.usoFramesOut += superFrames;
+        // Each super-frame of k datagrams took the place of k packets.
+        this.usoDatagramsOut += packets.length - merged.length + superFrames;
+        packets = merged;
+      }
+    }
     for (const p of packets) {
       if (p.length <= VNET_HDR_LENGTH) continue;
       if (!vnetHdrNeedsWork(p)) {

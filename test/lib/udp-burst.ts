@@ -1,0 +1,77 @@
+/**
+ * UDP datagrams in bursts between two network namespaces, checked one by one: each
+ * carries its sequence number and a pattern derived from it, and the receiver counts the
+ * datagrams that arrive intact. A burst is sent in one go (one send per datagram, no
+ * wait), so a tunnel client reads several of them in one wake-up: what "uso" merges.
+ */
+import { spawn } from 'node:child_process';
+
+const PEER = `
+const [role, family, host, port, count, size, burst] = process.argv.slice(1).map((v, i) => (i < 3 ? v : Number(v)));
+const dgram = require('node:dgram');
+const sock = dgram.createSocket(family === 'v6' ? 'udp6' : 'udp4');
+const fill = (b, seq) => { b.writeUInt32BE(seq, 0); for (let i = 4; i < b.length; i++) b[i] = (seq * 7 + i) & 0xff; };
+if (role === 'recv') {
+  const seen = new Set(); let bad = 0; let idle;
+  const done = () => { console.log(JSON.stringify({ received: seen.size, bad })); sock.close(); };
+  sock.on('message', (m) => {
+    const want = Buffer.alloc(m.length); const seq = m.length >= 4 ? m.readUInt32BE(0) : -1;
+    if (seq >= 0) fill(want, seq);
+    if (m.length !== size || !m.equals(want)) bad++; else seen.add(seq);
+    clearTimeout(idle);
+    if (seen.size === count) return done();
+    idle = setTimeout(done, 1500);
+  });
+  sock.bind(port, host, () => console.log('listening'));
+} else {
+  let seq = 0;
+  const next = () => {
+    for (let i = 0; i < burst && seq < count; i++, seq++) { const b = Buffer.alloc(size); fill(b, seq); sock.send(b, port, host); }
+    if (seq < count) setTimeout(next, 5); else setTimeout(() => { console.log(JSON.stringify({ sent: seq })); sock.close(); }, 100);
+  };
+  next();
+}`;
+
+export interface BurstResult {
+  sent: number;
+  received: number;
+  /** Datagrams that arrived with a wrong length or content. */
+  bad: number;
+}
+
+function run(ns: string, args: string[], onListening: (() => void) | undefined, timeoutMs: number): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', PEER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (onListening && out.includes('listening')) {
+        const go = onListening;
+        onListening = undefined;
+        go();
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as Record<string, number>);
+      else reject(new Error(`udp peer ${args[0]} in ${ns} exited ${code} (killed after ${timeoutMs} ms?): ${err || out}`));
+    });
+  });
+}
+
+/** Sends `count` datagrams of `size` bytes in bursts of `burst` (5 ms apart) from `fromNs`
+ * to `toAddr:port` in `toNs`; resolves once the receiver has them all or heard nothing for 1.5 s. */
+export async function udpBursts(fromNs: string, toNs: string, toAddr: string, port: number, opts: { count: number; size: number; burst: number; timeoutMs?: number }): Promise<BurstResult> {
+  const family = toAddr.includes(':') ? 'v6' : 'v4';
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const args = [family, toAddr, String(port), String(opts.count), String(opts.size), String(opts.burst)];
+  let sent: Promise<Record<string, number>> | undefined;
+  const got = await run(toNs, ['recv', ...args], () => {
+    sent = run(fromNs, ['send', ...args], undefined, timeoutMs);
+  }, timeoutMs);
+  return { sent: (await sent!).sent, received: got.received, bad: got.bad };
+}
