@@ -20,8 +20,9 @@ namespace {
 constexpr size_t kSlabSize = 256 * 1024;
 // Largest packet a read may return: a 64 KiB frame plus headroom for a VLAN
 // tag and the virtio-net header of an offload device. TCP and UDP (USO)
-// super-frames alike: an IP packet of at most 64 KiB (IPv4 total / IPv6 payload
-// length, and TUN/TAP's gso_max_size), as UDP_SEGMENT senders are held to it too.
+// super-frames alike: the kernel hands one over whole only within TUN/TAP's
+// gso_max_size (64 KiB), else segments it first (a UDP_SEGMENT send of 65507
+// bytes over IPv4 reads as 65545 bytes; one of 65527 over IPv6 arrives split).
 constexpr size_t kMaxRead = 65536 + 256;
 // struct virtio_net_hdr without num_buffers: what TUNSETVNETHDRSZ is set to.
 constexpr int kVnetHdrSize = 10;
