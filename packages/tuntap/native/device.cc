@@ -19,12 +19,30 @@ namespace {
 
 constexpr size_t kSlabSize = 256 * 1024;
 // Largest packet a read may return: a 64 KiB frame plus headroom for a VLAN
-// tag and the virtio-net header of an offload device.
+// tag and the virtio-net header of an offload device. TCP and UDP (USO)
+// super-frames alike: the kernel hands one over whole only within TUN/TAP's
+// gso_max_size (64 KiB), else segments it first (a UDP_SEGMENT send of 65507
+// bytes over IPv4 reads as 65545 bytes; one of 65527 over IPv6 arrives split).
 constexpr size_t kMaxRead = 65536 + 256;
 // struct virtio_net_hdr without num_buffers: what TUNSETVNETHDRSZ is set to.
 constexpr int kVnetHdrSize = 10;
 const uint8_t kZeroVnetHdr[kVnetHdrSize] = {};
 constexpr uint32_t kMaxBatch = 4096;
+
+// USO (Linux >= 6.2): with these the kernel hands a read a local UDP_SEGMENT sender's
+// run of datagrams as one UDP super-frame (gso_type UDP_L4), as it does TCP, instead of
+// splitting it before the device. A kernel that takes the flags also takes UDP
+// super-frames written to the device and splits them itself (virtio_net_hdr_to_skb knows
+// UDP_L4 since the same release); an older one refuses both, the flags with EINVAL.
+// Older headers lack them.
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+constexpr unsigned long kOffloadFeatures = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+constexpr unsigned long kUsoFeatures = TUN_F_USO4 | TUN_F_USO6;
 
 // The `stats` array; `meta` holds (slab index, offset, length) per packet.
 enum StatIndex { kRxPackets, kRxBytes, kTxPackets, kTxBytes, kTxDropped, kStatCount };
@@ -40,6 +58,7 @@ Napi::Function Device::Define(Napi::Env env) {
   return DefineClass(env, "Device",
                      {
                          InstanceMethod("name", &Device::Name),
+                         InstanceMethod("uso", &Device::Uso),
                          InstanceMethod("meta", &Device::Meta),
                          InstanceMethod("stats", &Device::Stats),
                          InstanceMethod("start", &Device::Start),
@@ -89,13 +108,18 @@ Device::Device(const Napi::CallbackInfo& info) : PolledFd<Device>(info) {
   ifr.ifr_name[IFNAMSIZ - 1] = '\0';
   name_ = ifr.ifr_name;
   if (offload) {
-    // Every read then starts with a virtio_net_hdr and may be a TCP super-frame of
-    // up to 64 KiB; every write must start with one (all zero: a plain frame).
+    // Every read then starts with a virtio_net_hdr and may be a TCP (or, with USO, UDP)
+    // super-frame of up to 64 KiB; every write must start with one (all zero: a plain frame).
     int hdr = kVnetHdrSize;
-    unsigned long features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
     const char* failed = nullptr;
-    if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) failed = "ioctl(TUNSETVNETHDRSZ)";
-    else if (ioctl(fd, TUNSETOFFLOAD, features) < 0) failed = "ioctl(TUNSETOFFLOAD)";
+    if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+      failed = "ioctl(TUNSETVNETHDRSZ)";
+    } else if (ioctl(fd, TUNSETOFFLOAD, kOffloadFeatures | kUsoFeatures) == 0) {
+      uso_ = true;
+    } else if (errno != EINVAL || ioctl(fd, TUNSETOFFLOAD, kOffloadFeatures) < 0) {
+      // EINVAL: a kernel before 6.2 that knows no USO; TCP offload alone still holds.
+      failed = "ioctl(TUNSETOFFLOAD)";
+    }
     if (failed != nullptr) {
       int err = errno;
       close(fd);
@@ -109,6 +133,8 @@ Device::Device(const Napi::CallbackInfo& info) : PolledFd<Device>(info) {
 }
 
 Napi::Value Device::Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
+
+Napi::Value Device::Uso(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), uso_); }
 
 void Device::Close(const Napi::CallbackInfo& info) {
   PolledFd<Device>::Close(info);

@@ -36,13 +36,16 @@ class Device : public PolledFd<Device> {
 
   // new Device(mode: 0 = tap | 1 = tun, name: string, batch: number, offload?: boolean, reuse?: boolean)
   // With offload the queue is opened with IFF_VNET_HDR (a 10-byte virtio_net_hdr
-  // before every packet read or written) and TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6.
+  // before every packet read or written) and TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+  // plus TUN_F_USO4 | TUN_F_USO6 where the kernel has them (>= 6.2; uso() says so).
   explicit Device(const Napi::CallbackInfo& info);
 
  private:
   friend class PolledFd<Device>;
 
   Napi::Value Name(const Napi::CallbackInfo& info);
+  // True when TUNSETOFFLOAD took TUN_F_USO4 | TUN_F_USO6 (UDP super-frames both ways).
+  Napi::Value Uso(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
   Napi::Value WriteMany(const Napi::CallbackInfo& info);
@@ -57,6 +60,7 @@ class Device : public PolledFd<Device> {
   int WriteOne(const uint8_t* data, size_t length, bool add_header);
 
   bool offload_ = false;
+  bool uso_ = false;
   uint32_t batch_ = 64;
   std::string name_;
 

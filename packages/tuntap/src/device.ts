@@ -31,6 +31,13 @@ export class TunTapDevice extends EventEmitter<TunTapDeviceEvents> {
   readonly mode: DeviceMode;
   /** Opened with IFF_VNET_HDR + TSO: packets read and written start with a virtio_net_hdr. */
   readonly offload: boolean;
+  /**
+   * The kernel also took USO (TUN_F_USO4 | TUN_F_USO6, Linux >= 6.2): a read may be a UDP
+   * super-frame (gso_type UDP_L4: a local UDP_SEGMENT sender's datagrams in one packet),
+   * and one may be written for the kernel to split. False without offload or on an older
+   * kernel, which refuses the flags (the device then has TCP offload only).
+   */
+  readonly uso: boolean;
   readonly #native: NativeDevice;
   readonly #meta: Uint32Array;
   readonly #stats: Float64Array;
@@ -45,6 +52,7 @@ export class TunTapDevice extends EventEmitter<TunTapDeviceEvents> {
     this.name = native.name();
     this.mode = mode;
     this.offload = offload;
+    this.uso = offload && native.uso();
     // Set as properties of the native object (not held by C++ as persistent
     // references) so the device and its handlers can be collected together.
     native.onread = (slabs, count) => this.#onRead(slabs, count);

@@ -7,6 +7,8 @@ import { TunTapError } from './errors.js';
 /** The addon's Device (native/device.h); errors are thrown as Error with `errno` and `syscall`. */
 export interface NativeDevice {
   name(): string;
+  /** The kernel took TUN_F_USO4 | TUN_F_USO6 (offload on Linux >= 6.2): UDP super-frames both ways. */
+  uso(): boolean;
   /** (slab index, offset, length) per packet of the current `onread` batch. */
   meta(): Uint32Array;
   /** rxPackets, rxBytes, txPackets, txBytes, txDropped. */

@@ -16,8 +16,9 @@ export interface OpenOptions {
   /** Most packets handed to JS per readiness wake-up. Default 64. */
   batch?: number;
   /** Open with IFF_VNET_HDR and TSO/checksum offload: every packet read starts with a
-   * 10-byte virtio_net_hdr (VNET_HDR_LENGTH) and may be a TCP super-frame of up to 64 KiB;
-   * write() expects one too (writePlain() adds a zero one). Default false. */
+   * 10-byte virtio_net_hdr (VNET_HDR_LENGTH) and may be a TCP super-frame of up to 64 KiB
+   * (or a UDP one where the kernel takes USO: TunTapDevice.uso); write() expects one too
+   * (writeManyPlain() adds a zero one). Default false. */
   offload?: boolean;
   /** Read into the same memory on every wake-up: the buffers of a 'packets' event are
    * valid only until the listener returns (copy what you keep). Saves an ArrayBuffer
