@@ -29,6 +29,7 @@ import {
   VNET_HDR_LENGTH,
   vnetHdrNeedsWork,
   VNET_GSO_UDP_L4,
+  vnetGsoType,
   type ControlMessage,
   type PayloadAllocator,
   type Welcome,
@@ -454,7 +455,8 @@ export class SwitchLink extends EventEmitter {
       if (p.length <= VNET_HDR_LENGTH) continue;
       if (!vnetHdrNeedsWork(p)) {
         q.push(RecordType.FRAME, p.subarray(VNET_HDR_LENGTH));
-      } else if (this.gso && p.length <= MAX_RECORD_PAYLOAD) {
+      } else if (this.gso && p.length <= MAX_RECORD_PAYLOAD && (this.uso || vnetGsoType(p) !== VNET_GSO_UDP_L4)) {
+        // (A UDP super-frame from a local UDP_SEGMENT sender goes whole only to a switch that took "uso".)
         // (A super-frame too long for one record — a gso_max_size above 64 KiB — is segmented below.)
         q.push(RecordType.FRAME_GSO, p);
       } else {

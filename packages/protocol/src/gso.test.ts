@@ -15,14 +15,7 @@ import {
   vnetHdrNeedsWork,
   writeVnetHdr,
 } from './gso.js';
-
-// An independent checksum (RFC 1071, byte by byte) so the code is not checked against itself.
-function rfc1071(bytes: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i < bytes.length; i++) sum += i % 2 === 0 ? bytes[i] * 256 : bytes[i];
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return sum;
-}
+import { rfc1071 } from './test-datagrams.js';
 
 function pseudo4(ip: Buffer, tcpLen: number): Buffer {
   const p = Buffer.alloc(12);
