@@ -15,7 +15,16 @@ import { VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_GSO_U
 /** True when `gsoType` (the header's raw gso_type byte) may come in from a peer that
  * negotiated "gso", and "uso" when `uso`. */
 export function gsoTypeAgreed(gsoType: number, uso: boolean): boolean {
-  if (gsoType === VNET_GSO_NONE || gsoType === VNET_GSO_UDP_L4) return gsoType === VNET_GSO_NONE || uso;
-  const tcp = gsoType & ~VNET_GSO_ECN;
-  return tcp === VNET_GSO_TCPV4 || tcp === VNET_GSO_TCPV6;
+  switch (gsoType) {
+    case VNET_GSO_NONE:
+    case VNET_GSO_TCPV4:
+    case VNET_GSO_TCPV6:
+    case VNET_GSO_TCPV4 | VNET_GSO_ECN:
+    case VNET_GSO_TCPV6 | VNET_GSO_ECN:
+      return true;
+    case VNET_GSO_UDP_L4:
+      return uso;
+    default:
+      return false;
+  }
 }
