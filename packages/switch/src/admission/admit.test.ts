@@ -68,6 +68,7 @@ describe('admit', () => {
     expect(ok.claims.sub).toBe('alice');
     expect(ok.segment.name).toBe('lan');
     expect(ok.gso).toBe(true);
+    expect(ok.uso).toBe(false);
     expect(ok.supersede).toEqual([]);
     expect(ok.plan.maxFrame).toBe(1500 + 18);
     expect(ok.welcome).toMatchObject({ type: 'welcome', session: 's-1', node: 'sw-1', segment: 'lan', mode: 'l2', mtu: 1500, caps: ['gso'], software: 'elink/test' });
@@ -81,11 +82,23 @@ describe('admit', () => {
     expect(a.welcome).toMatchObject({ mode: 'l3', ipv4: { address: '198.19.0.7/24' }, prefix: 'fd00:d0:0:100::/56', routes: [{ to: 'fd00:d0::/48' }] });
   });
 
-  it('does not offer gso when the node does not take it', () => {
+  it('does not offer gso (nor uso) when the node does not take it', () => {
     const { state } = nodeState(undefined, { gso: false });
-    const a = admit(hello(ticket(), { caps: ['gso'] }), state, 's') as Admission;
+    const a = admit(hello(ticket(), { caps: ['gso', 'uso'] }), state, 's') as Admission;
     expect(a.gso).toBe(false);
+    expect(a.uso).toBe(false);
     expect(a.welcome.caps).toBeUndefined();
+  });
+
+  it('takes uso beside gso when the hello names both, never uso alone', () => {
+    const { state } = nodeState();
+    const both = admit(hello(ticket({ sub: 'u1' }), { caps: ['uso', 'gso'] }), state, 's') as Admission;
+    expect(both.uso).toBe(true);
+    expect(both.welcome.caps).toEqual(['gso', 'uso']);
+    const alone = admit(hello(ticket({ sub: 'u2' }), { caps: ['uso'] }), state, 's') as Admission;
+    expect(alone.gso).toBe(false);
+    expect(alone.uso).toBe(false);
+    expect(alone.welcome.caps).toBeUndefined();
   });
 
   const cases: Array<[string, string, (n: ReturnType<typeof nodeState>) => Hello]> = [

@@ -19,6 +19,7 @@
 import type { KeyObject } from 'node:crypto';
 import {
   CAP_GSO,
+  CAP_USO,
   ElError,
   PROTOCOL_VERSION,
   verifyHelloProof,
@@ -37,7 +38,7 @@ export interface AdmissionState {
   readonly nodeId: string;
   /** Sent in welcome as `software` when set (e.g. "elink/0.1.0"). */
   readonly software?: string;
-  /** Whether this node accepts the "gso" capability. */
+  /** Whether this node accepts the "gso" capability (and with it "uso"). */
   readonly gso: boolean;
   /** Broker public keys. */
   ticketKeys(): readonly KeyObject[];
@@ -57,6 +58,8 @@ export interface Admission {
   readonly segment: Segment;
   /** The client offered "gso" and this node takes it. */
   readonly gso: boolean;
+  /** The client offered "gso" and "uso" and this node takes gso: UDP super-frames too. */
+  readonly uso: boolean;
   /** Sessions to end with bye "superseded" first: the same user and device, reconnecting. */
   readonly supersede: readonly Port[];
   /** How to attach, the longest FRAME to accept, a warning to log. */
@@ -103,6 +106,9 @@ export function admit(hello: Hello, node: AdmissionState, session: string, nowSe
   }
 
   const gso = node.gso && (hello.caps?.includes(CAP_GSO) ?? false);
+  // The node's gso setting covers UDP super-frames too: the switch only passes them on
+  // or segments them (gso-egress.ts), as it does TCP ones.
+  const uso = gso && (hello.caps?.includes(CAP_USO) ?? false);
   const def = segment.def;
   const welcome: Welcome = {
     type: 'welcome',
@@ -113,12 +119,12 @@ export function admit(hello: Hello, node: AdmissionState, session: string, nowSe
     mtu: def.mtu,
     keepalive: { interval: def.keepalive.interval, timeout: def.keepalive.timeout },
   };
-  if (gso) welcome.caps = [CAP_GSO];
+  if (gso) welcome.caps = uso ? [CAP_GSO, CAP_USO] : [CAP_GSO];
   if (node.software) welcome.software = node.software;
   if (claims.ipv4) welcome.ipv4 = def.ipv4?.gateway ? { address: claims.ipv4, gateway: def.ipv4.gateway } : { address: claims.ipv4 };
   if (claims.ipv6) welcome.ipv6 = def.ipv6?.gateway ? { address: claims.ipv6, gateway: def.ipv6.gateway } : { address: claims.ipv6 };
   // Read at each admission: a reload that changes the segment's dns reaches new sessions.
   if (def.dns && def.dns.servers.length > 0) welcome.dns = def.dns.search.length > 0 ? { servers: [...def.dns.servers], search: [...def.dns.search] } : { servers: [...def.dns.servers] };
   Object.assign(welcome, plan.welcome);
-  return { claims, segment, gso, supersede: plan.holders, plan, welcome };
+  return { claims, segment, gso, uso, supersede: plan.holders, plan, welcome };
 }

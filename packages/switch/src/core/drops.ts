@@ -34,8 +34,10 @@ export const DROP_REASONS = [
   'policy_denied',
   /** L3: TTL / hop limit ran out here (an ICMP time exceeded goes back, rate-limited). */
   'ttl_exceeded',
-  /** A FRAME_GSO record whose virtio_net_hdr cannot be segmented for a port without offload
-   * (truncated, UDP fragmentation, headers that do not match the gso_type). */
+  /** A FRAME_GSO record with a gso_type its sender did not negotiate (the UDP fragmentation
+   * type 3, an unknown one, UDP_L4 without "uso": gso-ingress.ts), or whose virtio_net_hdr
+   * cannot be segmented for a port without offload (truncated, headers that do not match
+   * the gso_type, segments longer than the MTU). */
   'bad_gso',
   /** L2: a client session's ARP claims an IPv4 address that is not its own (segment.inspection). */
   'arp_spoof',

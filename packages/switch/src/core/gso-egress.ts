@@ -1,18 +1,21 @@
 /**
- * Where a FRAME_GSO record (virtio_net_hdr + frame, possibly a TCP super-frame) goes
- * on egress: as it is to ports whose peer negotiated "gso" (sessions, trunks), and as plain frames,
+ * Where a FRAME_GSO record (virtio_net_hdr + frame, possibly a TCP or UDP super-frame) goes
+ * on egress: as it is to ports whose peer negotiated "gso" (sessions, trunks) — a UDP
+ * super-frame (UDP_L4) only to those that also negotiated "uso" —, and as plain frames,
  * segmented in software, to every other port (old clients, trunks to older nodes, TAP/TUN
  * device ports) and for a port whose records cannot hold it (maxGso).
  * The segmentation is done at most once per forwarded record, however many ports a
  * flood reaches, and only if some port needs it.
  */
-import { softwareSegment } from '@elink/protocol';
+import { softwareSegment, VNET_GSO_UDP_L4, vnetGsoType } from '@elink/protocol';
 import type { Port } from './port.js';
 
 export class GsoEgress {
   /** Records segmented (or checksum-completed) in software. */
   segmented = 0;
   private packet: Buffer | undefined;
+  /** The current record is a UDP super-frame: whole only to ports with `uso`. */
+  private udp = false;
   /** undefined: not segmented yet; null: could not be. */
   private frames: Buffer[] | null | undefined;
 
@@ -25,13 +28,14 @@ export class GsoEgress {
   /** Starts one record; `packet` is the FRAME_GSO payload. */
   begin(packet: Buffer): void {
     this.packet = packet;
+    this.udp = vnetGsoType(packet) === VNET_GSO_UDP_L4;
     this.frames = undefined;
   }
 
   /** Queues the current record on `port`; false if it had to be segmented and could not be. */
   send(port: Port): boolean {
     const packet = this.packet!;
-    if (port.gso === true && port.enqueueGso !== undefined && (port.maxGso === undefined || packet.length <= port.maxGso)) {
+    if (port.gso === true && (!this.udp || port.uso === true) && port.enqueueGso !== undefined && (port.maxGso === undefined || packet.length <= port.maxGso)) {
       port.enqueueGso(packet);
       return true;
     }

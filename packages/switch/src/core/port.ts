@@ -32,7 +32,10 @@ export interface Port {
   enqueue(frame: Buffer): void;
   /** True when the peer negotiated the "gso" capability: it takes FRAME_GSO records. */
   readonly gso?: boolean;
-  /** Queues one FRAME_GSO payload (virtio_net_hdr + frame) as it is; only called when `gso`. */
+  /** With `gso`: the peer also negotiated "uso", it takes UDP super-frames (UDP_L4) as they are. */
+  readonly uso?: boolean;
+  /** Queues one FRAME_GSO payload (virtio_net_hdr + frame) as it is; only called when `gso`
+   * (and `uso` for a UDP super-frame). */
   enqueueGso?(packet: Buffer): void;
   /** The longest FRAME_GSO payload enqueueGso takes (a trunk: 4 bytes less than a record,
    * for the segment id); a longer one is segmented for this port. Absent: any. */

@@ -168,7 +168,7 @@ export function registerSwitchMetrics(registry: Registry, src: SwitchMetricsSour
   });
   new Counter({
     name: 'el_switch_gso_segmented_total',
-    help: 'FRAME_GSO records (TCP super-frames) the switch segmented in software for ports without offload.',
+    help: 'FRAME_GSO records (TCP or UDP super-frames) the switch segmented in software for ports without offload (UDP ones also for ports without "uso").',
     registers,
     collect() {
       setAll(this, [[{}, src.gsoSegmented()]]);

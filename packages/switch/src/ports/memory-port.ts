@@ -16,6 +16,8 @@ export class MemoryPort implements Port {
   stalls = 0;
   /** Takes FRAME_GSO payloads as they are (a session that negotiated "gso"). */
   gso = false;
+  /** With `gso`: takes UDP super-frames as they are too (a session that negotiated "uso"). */
+  uso = false;
 
   constructor(
     readonly name = 'mem',

@@ -30,6 +30,7 @@ import {
 } from '@elink/protocol';
 import { OutputQueue, RecordWriter, type QueueOptions, type RecordConn, type RecordHandlers } from '@elink/transport';
 import { allocatePortId, type Port } from '../core/port.js';
+import { gsoTypeAgreed } from '../core/gso-ingress.js';
 import { admit, type Admission, type AdmissionState } from '../admission/admit.js';
 import type { Segment } from '../core/segment.js';
 
@@ -86,6 +87,8 @@ export class Session implements Port, RecordHandlers {
   bytesIn = 0;
   /** The client offered "gso" in hello: it sends and takes FRAME_GSO records. */
   gso = false;
+  /** It offered "uso" too: its FRAME_GSO records may be UDP super-frames, both ways. */
+  uso = false;
   private lastRx = Date.now();
   private lastPing = Date.now();
   private pingId = 0;
@@ -145,10 +148,11 @@ export class Session implements Port, RecordHandlers {
       return;
     }
     if (this.state === 'established' && type === RecordType.FRAME_GSO) {
-      // The reader accepts FRAME_GSO only from a session that negotiated gso.
+      // The reader accepts FRAME_GSO only from a session that negotiated gso; a gso_type
+      // it did not negotiate never reaches other clients' kernels (gso-ingress.ts).
       this.framesIn++;
       this.bytesIn += payload.length;
-      if (payload.length < VNET_HDR_LENGTH) {
+      if (payload.length < VNET_HDR_LENGTH || !gsoTypeAgreed(payload[1], this.uso)) {
         this.segment!.drops.bad_gso++;
         return;
       }
@@ -184,6 +188,7 @@ export class Session implements Port, RecordHandlers {
     if (a instanceof ElError) throw a;
     for (const holder of a.supersede) this.host.sessionOf(holder)?.close('superseded');
     this.gso = a.gso;
+    this.uso = a.uso;
     const refused = a.plan.attach(this);
     if (refused) throw refused;
     if (a.plan.warning) this.host.logger.warn({ peer: this.peer, session: this.name, user: a.claims.sub, segment: a.segment.name }, a.plan.warning);

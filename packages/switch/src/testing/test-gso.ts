@@ -1,7 +1,7 @@
-/** TCP super-frames (FRAME_GSO payloads) as a kernel hands them over, and checks of the
- * segments made of them (only for tests). */
+/** TCP and UDP super-frames (FRAME_GSO payloads) as a kernel hands them over or a client
+ * coalesces them, and checks of the segments made of them (only for tests). */
 import { expect } from 'vitest';
-import { foldChecksum, sum16, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, VNET_GSO_TCPV6, writeVnetHdr } from '@elink/protocol';
+import { coalesceUdp, foldChecksum, sum16, VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_GSO_UDP_L4, writeVnetHdr } from '@elink/protocol';
 import { ethFrame } from './test-frames.js';
 
 export const PAYLOAD = Buffer.from(Buffer.alloc(10_000, 0).map((_, i) => (i * 13) & 0xff));
@@ -61,4 +61,87 @@ export function tcpPayloads(frames: Buffer[], ip: number, v6 = false): Buffer {
       return s.subarray(tcp + 20);
     }),
   );
+}
+
+export interface UdpFlow {
+  l2: boolean;
+  v6?: boolean;
+  dst?: number;
+  src?: number;
+  srcIp?: number[];
+  dstIp?: number[];
+}
+
+/** One UDP datagram of `flow` as an offload device hands it over (virtio_net_hdr, NEEDS_CSUM:
+ * the UDP checksum field holds the pseudo-header sum), and the same frame as it goes on the
+ * wire (the checksum complete). IPv4 id `id`. */
+export function udpDatagram(flow: UdpFlow, payload: Buffer, id = 100): { packet: Buffer; wire: Buffer } {
+  const v6 = flow.v6 ?? false;
+  const eth = flow.l2 ? 14 : 0;
+  const ip = eth;
+  const udp = ip + (v6 ? 40 : 20);
+  const f = Buffer.alloc(udp + 8 + payload.length);
+  if (flow.l2) ethFrame(flow.dst!, flow.src!, Buffer.alloc(0), v6 ? 0x86dd : 0x0800).copy(f, 0);
+  if (!v6) {
+    f[ip] = 0x45;
+    f.writeUInt16BE(f.length - ip, ip + 2);
+    f.writeUInt16BE(id, ip + 4);
+    f[ip + 6] = 0x40; // DF
+    f[ip + 8] = 64;
+    f[ip + 9] = 17;
+    Buffer.from([...(flow.srcIp ?? [198, 19, 0, 1]), ...(flow.dstIp ?? [198, 19, 0, 2])]).copy(f, ip + 12);
+    f.writeUInt16BE(foldChecksum(sum16(f, ip, ip + 20)), ip + 10);
+  } else {
+    f[ip] = 0x60;
+    f.writeUInt16BE(f.length - ip - 40, ip + 4);
+    f[ip + 6] = 17;
+    f[ip + 7] = 64;
+    Buffer.from(flow.srcIp ?? []).copy(f, ip + 8);
+    Buffer.from(flow.dstIp ?? []).copy(f, ip + 24);
+  }
+  f.writeUInt16BE(40001, udp);
+  f.writeUInt16BE(5201, udp + 2);
+  f.writeUInt16BE(f.length - udp, udp + 4);
+  payload.copy(f, udp + 8);
+  const pseudo = v6 ? sum16(f, ip + 8, ip + 40, 17 + f.length - udp) : sum16(f, ip + 12, ip + 20, 17 + f.length - udp);
+  const wire = Buffer.from(f);
+  wire.writeUInt16BE(foldChecksum(sum16(wire, udp, wire.length, pseudo)) || 0xffff, udp + 6);
+  f.writeUInt16BE(~foldChecksum(pseudo) & 0xffff, udp + 6);
+  const hdr = writeVnetHdr({ flags: VNET_F_NEEDS_CSUM, gsoType: VNET_GSO_NONE, hdrLen: 0, gsoSize: 0, csumStart: udp, csumOffset: 6 });
+  return { packet: Buffer.concat([hdr, f]), wire };
+}
+
+/**
+ * A UDP super-frame (UDP_L4) of `count` datagrams of `flow`, `size` payload bytes each but
+ * the last (`last`, default `size`), merged by the client's coalesceUdp as a sending client
+ * does; with the datagrams as they must come out of it on the wire (IPv4 ids 100, 101, …).
+ */
+export function udpSuperFrame(flow: UdpFlow, count: number, size: number, last = size): { packet: Buffer; wire: Buffer[]; payloads: Buffer[] } {
+  const payloads = Array.from({ length: count }, (_, i) => Buffer.alloc(i === count - 1 ? last : size, (i * 7 + 1) & 0xff));
+  const datagrams = payloads.map((p, i) => udpDatagram(flow, p, 100 + i));
+  const merged = coalesceUdp(
+    datagrams.map((d) => d.packet),
+    flow.l2,
+  );
+  expect(merged).toHaveLength(1);
+  expect(merged[0][1]).toBe(VNET_GSO_UDP_L4);
+  return { packet: merged[0], wire: datagrams.map((d) => d.wire), payloads };
+}
+
+/** The UDP payloads of plain datagrams, each checked: lengths, IPv4 header and UDP checksums verify. */
+export function udpPayloads(frames: Buffer[], ip: number, v6 = false): Buffer[] {
+  return frames.map((s) => {
+    const udp = ip + (v6 ? 40 : 20);
+    if (!v6) {
+      expect(s.readUInt16BE(ip + 2)).toBe(s.length - ip);
+      expect(foldChecksum(sum16(s, ip, ip + 20))).toBe(0);
+    } else {
+      expect(s.readUInt16BE(ip + 4)).toBe(s.length - udp);
+    }
+    expect(s.readUInt16BE(udp + 4)).toBe(s.length - udp);
+    const pseudo = v6 ? sum16(s, ip + 8, ip + 40, 17 + s.length - udp) : sum16(s, ip + 12, ip + 20, 17 + s.length - udp);
+    expect(s.readUInt16BE(udp + 6)).not.toBe(0);
+    expect(foldChecksum(sum16(s, udp, s.length, pseudo))).toBe(0);
+    return s.subarray(udp + 8);
+  });
 }

@@ -49,7 +49,7 @@ export interface TrunkHubOptions extends Partial<TrunkSettings> {
   logIntervalMs?: number;
   /** The process's descriptor budget (shared with the other listeners). */
   fds?: FdBudget;
-  /** Offer "gso" in trunk_hello (TRUNK_FRAME_GSO); the node's `gso` setting. Default true. */
+  /** Offer "gso" and "uso" in trunk_hello (TRUNK_FRAME_GSO); the node's `gso` setting. Default true. */
   gso?: boolean;
 }
 
@@ -78,6 +78,8 @@ export interface TrunkStats {
   upSeconds: number;
   /** Both ends named "gso": super-frames cross whole (TRUNK_FRAME_GSO). */
   gso: boolean;
+  /** Both ends named "uso" too: UDP super-frames cross whole as well. */
+  uso: boolean;
 }
 
 /** Frames from a trunk read into the flush scheduler's arena, as a session's. */
@@ -670,6 +672,7 @@ export class TrunkHub implements TrunkHost {
       refused: t.refusedFrames,
       upSeconds: Math.round((now - t.openedAt) / 1000),
       gso: t.gso,
+      uso: t.uso,
     }));
   }
 
@@ -759,7 +762,7 @@ export class TrunkHub implements TrunkHost {
           this.inc({ peer: p, direction: 'out' }, s.out);
         }
       };
-    new Counter({ name: 'el_trunk_frames_total', help: 'Frame records over trunks (a TCP super-frame in one TRUNK_FRAME_GSO counts one), by peer node and direction (in, out).', labelNames: ['peer', 'direction'], registers, collect: traffic('frames') });
+    new Counter({ name: 'el_trunk_frames_total', help: 'Frame records over trunks (a TCP or UDP super-frame in one TRUNK_FRAME_GSO counts one), by peer node and direction (in, out).', labelNames: ['peer', 'direction'], registers, collect: traffic('frames') });
     new Counter({ name: 'el_trunk_bytes_total', help: 'Bytes of TRUNK_FRAME and TRUNK_FRAME_GSO payloads (segment id included) over trunks, by peer node and direction.', labelNames: ['peer', 'direction'], registers, collect: traffic('bytes') });
     new Counter({
       name: 'el_trunk_dropped_frames_total',

@@ -1,6 +1,6 @@
 /**
  * Two SwitchNodes in one process joined by a real TLS trunk (static peers): frames of an
- * L2 segment cross it, a TCP super-frame crosses whole (TRUNK_FRAME_GSO), a wrong secret
+ * L2 segment cross it, a TCP and a UDP super-frame cross whole (TRUNK_FRAME_GSO), a wrong secret
  * is refused, and the node's stats show the trunk.
  */
 import { connect, type Socket } from 'node:net';
@@ -11,7 +11,7 @@ import { MemoryPort } from '../ports/memory-port.js';
 import { nodeReportSchema, VNET_HDR_LENGTH } from '@elink/protocol';
 import { createCertificateAuthority, issueNodeCertificate, type CertificateAuthority } from '@elink/pki';
 import { nodeReport } from '../node/node-report.js';
-import { superPacket } from '../testing/test-gso.js';
+import { superPacket, udpSuperFrame } from '../testing/test-gso.js';
 import type { L2Segment } from '../core/l2/l2-segment.js';
 import { trunkCredentials } from './trunk-credentials.js';
 
@@ -84,16 +84,18 @@ describe('trunk between two nodes', () => {
     await until(() => a.node.trunks!.upCount === 1 && segA.table.remoteOf(mac(2)) !== undefined);
   });
 
-  it('carries a TCP super-frame whole between gso ports (one TRUNK_FRAME_GSO over TLS)', async () => {
+  it('carries a TCP and a UDP super-frame whole between gso+uso ports (one TRUNK_FRAME_GSO each over TLS)', async () => {
     const [a, b] = await pair();
     await until(() => a.node.trunks!.upCount === 1 && b.node.trunks!.upCount === 1);
-    expect(a.node.stats.trunks![0]).toMatchObject({ peer: 'node-b', state: 'up', gso: true });
+    expect(a.node.stats.trunks![0]).toMatchObject({ peer: 'node-b', state: 'up', gso: true, uso: true });
     const segA = a.node.segmentByName('lan') as L2Segment;
     const segB = b.node.segmentByName('lan') as L2Segment;
     const pa = new MemoryPort('a1');
     pa.gso = true;
+    pa.uso = true;
     const pb = new MemoryPort('b1');
     pb.gso = true;
+    pb.uso = true;
     segA.attach(pa, { macLimit: 1, ownMac: mac(1) });
     segB.attach(pb, { macLimit: 1, ownMac: mac(2) });
     await until(() => segA.table.remoteOf(mac(2)) !== undefined && segB.table.remoteOf(mac(1)) !== undefined);
@@ -102,6 +104,11 @@ describe('trunk between two nodes', () => {
     await until(() => pb.receivedGso.length === 1);
     expect(pb.receivedGso[0]).toEqual(sp);
     expect(b.node.stats.trunks![0]).toMatchObject({ framesIn: 1, bytesIn: 4 + sp.length });
+    const udp = udpSuperFrame({ l2: true, dst: mac(2), src: mac(1) }, 32, 18).packet;
+    segA.forward(udp.subarray(VNET_HDR_LENGTH), pa, udp);
+    await until(() => pb.receivedGso.length === 2);
+    expect(pb.receivedGso[1]).toEqual(udp);
+    expect(b.node.stats.trunks![0]).toMatchObject({ framesIn: 2, bytesIn: 8 + sp.length + udp.length });
     expect(segA.gsoEgress.segmented).toBe(0);
   });
 

@@ -2,13 +2,27 @@
  * Trunks over in-memory record connections (memoryRecordConnPair): announcements and
  * withdrawals, withdraw-all when a trunk breaks, split horizon, a local endpoint winning,
  * loop freezing, bounds, a wrong secret refused, and TCP super-frames crossing whole
- * (TRUNK_FRAME_GSO) when both ends name "gso". Segments are the real L2/L3 ones.
+ * (TRUNK_FRAME_GSO) when both ends name "gso", UDP ones when both also name "uso".
+ * Segments are the real L2/L3 ones.
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { foldChecksum, formatMac, MAX_TRUNK_GSO_PAYLOAD, parseMac, RecordType, sum16, VNET_HDR_LENGTH } from '@elink/protocol';
+import {
+  encodeTrunkControl,
+  foldChecksum,
+  formatMac,
+  MAX_CONTROL_PAYLOAD,
+  MAX_RECORD_PAYLOAD,
+  MAX_TRUNK_GSO_PAYLOAD,
+  parseMac,
+  parseTrunkControl,
+  RecordType,
+  sum16,
+  TRUNK_PROTOCOL_VERSION,
+  VNET_HDR_LENGTH,
+} from '@elink/protocol';
 import { memoryRecordConnPair } from '@elink/transport';
 import { L2Segment } from '../core/l2/l2-segment.js';
 import { L3Router, L3Segment } from '../core/l3/l3-segment.js';
@@ -18,9 +32,10 @@ import { MemoryPort } from '../ports/memory-port.js';
 import { segment, type LogLine } from '../testing/test-node.js';
 import { BROADCAST, ethFrame, mac } from '../testing/test-frames.js';
 import { endpoints, udp4, udp6 } from '../testing/test-packets.js';
-import { MSS, PAYLOAD, superPacket, tcpPayloads } from '../testing/test-gso.js';
+import { MSS, PAYLOAD, superPacket, tcpPayloads, udpPayloads, udpSuperFrame } from '../testing/test-gso.js';
 import { TrunkHub, type TrunkHubOptions } from './trunk-hub.js';
 import { TRUNK_CLOSE_WORDS, type Trunk, type TrunkCloseReason } from './trunk.js';
+import { trunkProof } from './trunk-auth.js';
 
 const SECRET = 'memory-trunk-secret-0123';
 
@@ -693,3 +708,107 @@ describe('trunks: TCP super-frames (FRAME_GSO)', () => {
     expect(tcpPayloads(pc.received, 0)).toEqual(PAYLOAD);
   });
 });
+
+describe('trunks: UDP super-frames (uso)', () => {
+  /** 16 datagrams of 18 payload bytes (64-byte frames), the last of 5. */
+  const N = 16;
+  const flow = (dst: number) => ({ l2: true, dst, src: mac(1) });
+
+  /** Raw records, as a peer writes them. */
+  function record(type: number, payload: Buffer): Buffer {
+    return Buffer.concat([Buffer.from([type, payload.length >> 8, payload.length & 0xff]), payload]);
+  }
+
+  it('crosses whole between nodes that both name "uso": one record, then whole to a uso client, datagrams to the others', async () => {
+    const A = makeHub('a', [l2()]);
+    const B = makeHub('b', [l2()]);
+    const [ta, tb] = link(A, B);
+    await until(() => ta.state === 'up' && tb.state === 'up');
+    expect([ta.uso, tb.uso]).toEqual([true, true]);
+    expect(A.hub.stats()[0]).toMatchObject({ gso: true, uso: true });
+    const sa = A.seg('lan') as L2Segment;
+    const sb = B.seg('lan') as L2Segment;
+    const pa = Object.assign(new MemoryPort('pa'), { gso: true, uso: true });
+    const pb = Object.assign(new MemoryPort('pb'), { gso: true, uso: true });
+    const pc = Object.assign(new MemoryPort('pc'), { gso: true });
+    const pd = new MemoryPort('pd');
+    sa.attach(pa, { macLimit: 1, ownMac: mac(1) });
+    sb.attach(pb, { macLimit: 1, ownMac: mac(2) });
+    sb.attach(pc, { macLimit: 1, ownMac: mac(3) });
+    sb.attach(pd, { macLimit: 1, ownMac: mac(4) });
+    await until(() => [2, 3, 4].every((n) => sa.table.remoteOf(mac(n)) !== undefined) && sb.table.remoteOf(mac(1)) !== undefined);
+    const toB = udpSuperFrame(flow(mac(2)), N, 18, 5);
+    const toC = udpSuperFrame(flow(mac(3)), N, 18, 5);
+    const flood = udpSuperFrame(flow(BROADCAST), N, 18, 5);
+    for (const x of [toB, toC, flood]) sa.forward(x.packet.subarray(VNET_HDR_LENGTH), pa, x.packet);
+    await until(() => pb.receivedGso.length === 2 && pc.received.length === 2 * N && pd.received.length === N);
+    // Three trunk records, nothing segmented on A.
+    expect(tb.framesIn).toBe(3);
+    expect(sa.gsoEgress.segmented).toBe(0);
+    expect(pb.receivedGso).toEqual([toB.packet, flood.packet]);
+    expect(pc.receivedGso).toEqual([]);
+    expect(pc.received).toEqual([...toC.wire, ...flood.wire]);
+    expect(pd.received).toEqual(flood.wire);
+    expect(udpPayloads(pd.received, 14)).toEqual(flood.payloads);
+    // On B: toC once, the flood once (for pc and pd together).
+    expect(sb.gsoEgress.segmented).toBe(2);
+    expect(sb.drops.bad_gso).toBe(0);
+  });
+
+  it('to a peer that names "gso" but not "uso" (an older node): UDP super-frames leave as datagrams, TCP ones whole; its UDP_L4 records are dropped as bad_gso', async () => {
+    const A = makeHub('a', [l2()]);
+    const sa = A.seg('lan') as L2Segment;
+    const pa = Object.assign(new MemoryPort('pa'), { gso: true, uso: true });
+    sa.attach(pa, { macLimit: 1, ownMac: mac(1) });
+    const [cx, cy] = memoryRecordConnPair();
+    const ekm = Buffer.alloc(32, 7);
+    const ta = A.hub.connect(cx, 'dial', ekm);
+    // The older node: answers trunk_hello with caps ["gso"] and keeps what it is sent.
+    const got: { type: number; payload: Buffer }[] = [];
+    let segId = -1;
+    cy.accept(RecordType.TRUNK_CONTROL, MAX_CONTROL_PAYLOAD);
+    cy.accept(RecordType.TRUNK_FRAME, MAX_RECORD_PAYLOAD);
+    cy.accept(RecordType.TRUNK_FRAME_GSO, MAX_RECORD_PAYLOAD);
+    cy.start({
+      onRecord(type, payload) {
+        got.push({ type, payload: Buffer.from(payload) });
+        if (type !== RecordType.TRUNK_CONTROL) return;
+        const msg = parseTrunkControl(payload);
+        if (msg.type !== 'trunk_hello') return;
+        segId = msg.segments[0]!.id;
+        cy.write(encodeTrunkControl({ type: 'trunk_hello', version: TRUNK_PROTOCOL_VERSION, node: 'old', role: 'accept', proof: trunkProof(SECRET, 'accept', 'old', ekm).toString('base64'), segments: msg.segments, caps: ['gso'] }));
+      },
+      onError(err) {
+        throw err;
+      },
+      onClose() {},
+    });
+    await until(() => ta.state === 'up');
+    expect([ta.gso, ta.uso]).toEqual([true, false]);
+    const udp = udpSuperFrame(flow(BROADCAST), N, 18, 5);
+    const tcp = superPacket({ l2: true, dst: BROADCAST, src: mac(1) });
+    for (const p of [udp.packet, tcp]) sa.forward(p.subarray(VNET_HDR_LENGTH), pa, p);
+    const frames = () => got.filter((r) => r.type === RecordType.TRUNK_FRAME);
+    const gsos = () => got.filter((r) => r.type === RecordType.TRUNK_FRAME_GSO);
+    await until(() => frames().length === N && gsos().length === 1);
+    expect(frames().map((r) => r.payload.readUInt32BE(0))).toEqual(Array<number>(N).fill(segId));
+    expect(frames().map((r) => r.payload.subarray(4))).toEqual(udp.wire);
+    expect(gsos()[0]!.payload.subarray(4)).toEqual(tcp);
+    expect(sa.gsoEgress.segmented).toBe(1);
+    // Its UDP_L4 record, from a MAC it announced, would reach A's uso client whole: dropped
+    // at the trunk instead.
+    cy.write(encodeTrunkControl({ type: 'update', segment: segId, add: [[formatMac(mac(7)), 1]] }));
+    await until(() => sa.table.remoteOf(mac(7)) !== undefined);
+    const id = Buffer.alloc(4);
+    id.writeUInt32BE(segId);
+    const fromOld = udpSuperFrame({ l2: true, dst: mac(1), src: mac(7) }, N, 18).packet;
+    cy.write(record(RecordType.TRUNK_FRAME_GSO, Buffer.concat([id, fromOld])));
+    await until(() => sa.drops.bad_gso === 1);
+    expect(ta.inDrops.bad_gso).toBe(1);
+    expect(ta.state).toBe('up');
+    await settle();
+    expect(pa.receivedGso).toEqual([]);
+    expect(pa.received).toEqual([]);
+  });
+});
+

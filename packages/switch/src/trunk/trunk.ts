@@ -4,7 +4,8 @@
  *
  *   hello ──trunk_hello with a valid proof──▶ up ──close/error/keepalive──▶ closed
  *     (TRUNK_CONTROL only)                     (TRUNK_FRAME, TRUNK_CONTROL, and
- *                                               TRUNK_FRAME_GSO if both hellos named "gso")
+ *                                               TRUNK_FRAME_GSO if both hellos named "gso";
+ *                                               UDP super-frames in them if both also named "uso")
  *
  * Output: one OutputQueue over a RecordWriter, shared by the trunk's ports (one write per
  * tick for every segment). A TrunkPort queues a frame under trunkFrameType(segment id), and
@@ -17,6 +18,7 @@
 import type { Logger } from 'pino';
 import {
   CAP_GSO,
+  CAP_USO,
   ElError,
   encodeTrunkControl,
   L2_OVERHEAD,
@@ -41,6 +43,7 @@ import { allocatePortId, type Port } from '../core/port.js';
 import type { Segment } from '../core/segment.js';
 import type { RemoteVerdict } from '../core/endpoints.js';
 import { newDropCounts, type DropCounts } from '../core/drops.js';
+import { gsoTypeAgreed } from '../core/gso-ingress.js';
 import { trunkProof, verifyTrunkProof, type TrunkRole } from './trunk-auth.js';
 
 /** What a trunk needs from its hub (trunk-hub.ts). */
@@ -51,7 +54,8 @@ export interface TrunkHost {
    * keys a peer's proof may use: read at each hello, so a reload applies to the next one. */
   readonly proofKey: string;
   readonly proofKeys: readonly string[];
-  /** Offer the "gso" capability in trunk_hello (TRUNK_FRAME_GSO records). */
+  /** Offer the "gso" and "uso" capabilities in trunk_hello (TRUNK_FRAME_GSO records, UDP
+   * super-frames in them). */
   readonly gso: boolean;
   /** The segments to offer, with their ids (trunk_hello). */
   offer(): { name: string; id: number; mode: 'l2' | 'l3' }[];
@@ -112,6 +116,8 @@ export class TrunkPort implements Port {
   readonly link: Trunk;
   /** Both hellos named "gso": FRAME_GSO payloads cross as TRUNK_FRAME_GSO records. */
   readonly gso: boolean;
+  /** Both hellos named "uso" too: UDP super-frames cross whole. */
+  readonly uso: boolean;
   readonly maxGso = MAX_TRUNK_GSO_PAYLOAD;
   readonly inDrops: DropCounts;
   private readonly type: number;
@@ -131,6 +137,7 @@ export class TrunkPort implements Port {
     this.output = trunk.output;
     this.type = trunkFrameType(segmentId);
     this.gso = trunk.gso;
+    this.uso = trunk.uso;
     this.gsoType = trunkGsoType(segmentId);
   }
 
@@ -152,6 +159,8 @@ export class Trunk implements RecordHandlers {
   peerNode: string | undefined;
   /** Both hellos named "gso" (set when the trunk comes up). */
   gso = false;
+  /** Both hellos named "gso" and "uso": UDP super-frames cross whole, both ways. */
+  uso = false;
   readonly output: OutputQueue;
   readonly openedAt = Date.now();
   /** The trunk's ports by segment id, once up. */
@@ -200,7 +209,7 @@ export class Trunk implements RecordHandlers {
       role,
       proof: trunkProof(host.proofKey, role, host.nodeId, ekm).toString('base64'),
       segments: host.offer(),
-      ...(host.gso ? { caps: [CAP_GSO] } : {}),
+      ...(host.gso ? { caps: [CAP_GSO, CAP_USO] } : {}),
     };
     this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload(hello));
   }
@@ -239,7 +248,8 @@ export class Trunk implements RecordHandlers {
     }
     if (type === RecordType.TRUNK_FRAME_GSO && this.state === 'up') {
       // Accepted by the reader only when both hellos named "gso". Checked as a session's
-      // FRAME_GSO (ports/session.ts): the egress segments it or drops it as bad_gso.
+      // FRAME_GSO (ports/session.ts): a gso_type not agreed on is dropped here as bad_gso
+      // (gso-ingress.ts), the egress segments the rest or drops it as bad_gso.
       this.framesIn++;
       this.bytesIn += payload.length;
       const port = payload.length < TRUNK_SEGMENT_ID_LENGTH ? undefined : this.ports.get(payload.readUInt32BE(0));
@@ -247,7 +257,7 @@ export class Trunk implements RecordHandlers {
         this.refused.unknown_segment++;
         return;
       }
-      if (payload.length < TRUNK_SEGMENT_ID_LENGTH + VNET_HDR_LENGTH) {
+      if (payload.length < TRUNK_SEGMENT_ID_LENGTH + VNET_HDR_LENGTH || !gsoTypeAgreed(payload[TRUNK_SEGMENT_ID_LENGTH + 1], this.uso)) {
         port.segment.drops.bad_gso++;
         this.inDrops.bad_gso++;
         return;
@@ -311,6 +321,7 @@ export class Trunk implements RecordHandlers {
   private up(hello: TrunkHello): void {
     this.state = 'up';
     this.gso = this.host.gso && hello.caps?.includes(CAP_GSO) === true;
+    this.uso = this.gso && hello.caps?.includes(CAP_USO) === true;
     const mine = new Map(this.host.offer().map((s) => [s.name, s]));
     for (const s of hello.segments) {
       const m = mine.get(s.name);
@@ -325,7 +336,7 @@ export class Trunk implements RecordHandlers {
     this.conn.accept(RecordType.TRUNK_FRAME, MAX_RECORD_PAYLOAD);
     if (this.gso) this.conn.accept(RecordType.TRUNK_FRAME_GSO, MAX_RECORD_PAYLOAD);
     this.startKeepalive();
-    this.host.logger.info({ peer: this.peerNode, role: this.role, gso: this.gso, address: this.conn.peer, segments: [...this.ports.values()].map((p) => p.segment.name) }, 'trunk up');
+    this.host.logger.info({ peer: this.peerNode, role: this.role, gso: this.gso, uso: this.uso, address: this.conn.peer, segments: [...this.ports.values()].map((p) => p.segment.name) }, 'trunk up');
   }
 
   private onControl(msg: TrunkControl): void {

@@ -24,7 +24,7 @@
  * and leaves as it is or segmented, per egress port (gso-egress.ts).
  */
 import type { Logger } from 'pino';
-import { ElError, formatMac, isGroupMac, L2_OVERHEAD, macAt, parseMac, type Hello, type L2SegmentDef, type SegmentDef, type TicketClaims } from '@elink/protocol';
+import { ElError, formatMac, gsoSegmentCount, isGroupMac, L2_OVERHEAD, macAt, parseMac, type Hello, type L2SegmentDef, type SegmentDef, type TicketClaims } from '@elink/protocol';
 import type { Segment, SegmentStats, SessionPlan } from '../segment.js';
 import { DevicePort, ipCommand } from '../../ports/device-port.js';
 import { countDrop, newDropCounts, type DropCounts } from '../drops.js';
@@ -412,12 +412,13 @@ export class L2Segment implements Segment {
     if (egress === undefined) {
       if (cs !== undefined) {
         // The session's flood token bucket (segment.floodLimit); a FRAME_GSO record costs
-        // the MTU-sized frames it holds.
+        // the MTU-sized frames it holds, or the segments it stands for if more (a UDP
+        // super-frame of 64 small datagrams costs 64 frames, not 1).
         if (now !== att.floodLast) {
           att.floodTokens = Math.min(this.floodBurst, att.floodTokens + (now - att.floodLast) * this.floodRate);
           att.floodLast = now;
         }
-        const cost = gso === undefined ? 1 : 1 + ((gso.length / this.maxFrame) | 0);
+        const cost = gso === undefined ? 1 : Math.max(1 + ((gso.length / this.maxFrame) | 0), gsoSegmentCount(gso));
         if (att.floodTokens < cost) {
           this.drops.flood_limit++;
           return;

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { l2SegmentSchema } from '@elink/protocol';
+import { gsoSegmentCount, l2SegmentSchema, VNET_HDR_LENGTH } from '@elink/protocol';
 import { MemoryPort, nextTick } from '../../ports/memory-port.js';
 import { L2Segment } from './l2-segment.js';
 import { arpFrame, BROADCAST, ethFrame, mac } from '../../testing/test-frames.js';
+import { udpSuperFrame } from '../../testing/test-gso.js';
 
 /** A segment on a clock the test moves, with three single-MAC members and one bridge (65,536 MACs). */
 function setup(over: Record<string, unknown> = {}) {
@@ -102,5 +103,37 @@ describe('flood limit: per-port token bucket for broadcast, multicast and unknow
     expect(env.host2.received.filter((f) => f.subarray(14).toString().startsWith('u'))).toHaveLength(1000);
     expect(env.host1.received.filter((f) => f.subarray(14).toString().startsWith('b'))).toHaveLength(1000);
     expect(env.s.drops.flood_limit).toBe(0);
+  });
+
+  it('charges a UDP super-frame by the datagrams it stands for: 64 in one record cost what 64 plain frames do (and its headers)', async () => {
+    const burst = 100;
+    const env = setup({ floodLimit: { rate: 1, burst } });
+    const uso = new MemoryPort('uso', { maxFrames: 1 << 16, maxBytes: 1 << 28 });
+    uso.gso = true;
+    uso.uso = true;
+    env.s.attach(uso, { ownMac: mac(6), macLimit: 1, claims: { ipv4: '198.19.0.16/24' } });
+    const flood = udpSuperFrame({ l2: true, dst: BROADCAST, src: mac(3) }, 64, 18);
+    // gsoSegmentCount bounds from above (the 42 header bytes counted as payload, so no
+    // header can make a record cheaper): 64 datagrams of 18 bytes cost 67.
+    const cost = gsoSegmentCount(flood.packet);
+    expect(cost).toBe(64 + Math.ceil(42 / 18));
+    const plain = (i: number) => ethFrame(BROADCAST, mac(3), `p${i}`);
+    // The clock stands still: no refill. After the super-frame, burst − cost plain frames pass.
+    env.s.forward(flood.packet.subarray(VNET_HDR_LENGTH), env.attacker, flood.packet);
+    for (let i = 0; i < burst; i++) env.s.forward(plain(i), env.attacker);
+    await nextTick();
+    expect(env.s.drops.flood_limit).toBe(cost);
+    expect(uso.receivedGso).toEqual([flood.packet]);
+    expect(uso.received).toHaveLength(burst - cost);
+    // A plain receiver got the 64 datagrams, then the plain frames.
+    expect(env.host1.received.slice(0, 64)).toEqual(flood.wire);
+    expect(env.host1.received).toHaveLength(64 + burst - cost);
+    // With one token fewer than its cost left, the super-frame is refused whole.
+    const again = setup({ floodLimit: { rate: 1, burst } });
+    for (let i = 0; i < burst - cost + 1; i++) again.s.forward(plain(i), again.attacker);
+    again.s.forward(flood.packet.subarray(VNET_HDR_LENGTH), again.attacker, flood.packet);
+    await nextTick();
+    expect(again.s.drops.flood_limit).toBe(1);
+    expect(again.host1.received).toHaveLength(burst - cost + 1);
   });
 });
