@@ -72,7 +72,7 @@ describe.skipIf(!enabled)('TAP/TUN offload end to end (root, network namespaces)
     const records = (await frames()) - framesBefore;
     // Fewer records than datagrams: runs were merged; passed on whole, nothing split.
     expect(records).toBeGreaterThan(0);
-    expect(records).toBeLessThan(count * 0.8);
+    expect(records).toBeLessThan(count / 4);
     expect(await segmented()).toBe(segmentedBefore);
     expect(await udpBursts(host(b).ns, host(a).ns, host(a).v6, nextPort++, { count: 500, size: 200, burst: 25 })).toEqual({ sent: 500, received: 500, bad: 0 });
     // To a plain client the switch splits them; its kernel checks every UDP checksum.

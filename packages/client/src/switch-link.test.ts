@@ -9,8 +9,9 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueServerCertificate } from '@elink/pki';
-import { ALPN, encodeControl, MAX_CONTROL_PAYLOAD, MAX_RECORD_PAYLOAD, parseControl, RecordType, encodeRecord, type ControlMessage } from '@elink/protocol';
+import { ALPN, encodeControl, MAX_CONTROL_PAYLOAD, MAX_RECORD_PAYLOAD, parseControl, RecordType, encodeRecord, softwareSegment, VNET_GSO_NONE, VNET_GSO_UDP_L4, type ControlMessage } from '@elink/protocol';
 import { TlsRecordConn } from '@elink/transport';
+import { udpDatagram, udpRun } from '../../protocol/src/test-datagrams.js';
 import { SwitchLink } from './switch-link.js';
 
 const logger = pino({ level: 'silent' });
@@ -54,13 +55,14 @@ describe('SwitchLink over TLS (real sockets, a stand-in switch)', () => {
   });
 
   /** A switch stand-in: welcomes the hello (keepalive `interval` s) and records the rest. */
-  async function standIn(interval = 30): Promise<number> {
+  async function standIn(interval = 30, caps?: string[]): Promise<number> {
     server = createServer({ key, cert, ALPNProtocols: [ALPN] }, (socket: TLSSocket) => {
       const conn = TlsRecordConn.accept(socket);
       const peer: Peer = { conn, records: [], controls: [], ended: false };
       peers.push(peer);
       conn.accept(RecordType.CONTROL, MAX_CONTROL_PAYLOAD);
       conn.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
+      if (caps?.includes('gso')) conn.accept(RecordType.FRAME_GSO, MAX_RECORD_PAYLOAD);
       conn.start({
         onRecord: (type, payload) => {
           peer.records.push({ type, payload: Buffer.from(payload) });
@@ -68,7 +70,7 @@ describe('SwitchLink over TLS (real sockets, a stand-in switch)', () => {
           const msg = parseControl(payload);
           peer.controls.push(msg);
           if (msg.type === 'hello') {
-            conn.write(encodeControl({ type: 'welcome', session: 's-test', node: 'n1', segment: 'lab', mode: 'l2', mtu: 1400, keepalive: { interval, timeout: 3 * interval } }));
+            conn.write(encodeControl({ type: 'welcome', session: 's-test', node: 'n1', segment: 'lab', mode: 'l2', mtu: 1400, keepalive: { interval, timeout: 3 * interval }, ...(caps ? { caps } : {}) }));
           }
         },
         onError: () => conn.destroy(),
@@ -113,6 +115,32 @@ describe('SwitchLink over TLS (real sockets, a stand-in switch)', () => {
     await until(() => peer.records.filter((r) => r.type === RecordType.FRAME).length === 3, 'three frames at the switch');
     expect(peer.records.filter((r) => r.type === RecordType.FRAME).map((r) => r.payload.toString())).toEqual(['up-1', 'up-2', 'up-3']);
     expect(l.stats).toEqual({ framesIn: 2, framesOut: 3, bytesIn: 12, bytesOut: 12, framesDropped: 0, usoFramesOut: 0, usoDatagramsOut: 0 });
+  });
+
+  it('with "gso" and "uso" agreed, a read\'s run of one UDP flow leaves as one UDP super-frame; with "gso" alone, datagram by datagram', async () => {
+    const run = udpRun(10, { l2: true, size: 64 });
+    const other = udpDatagram({ l2: true, srcPort: 1 });
+    for (const caps of [['gso', 'uso'], ['gso']]) {
+      const port = await standIn(30, caps);
+      link = await SwitchLink.connect({ server: { node: 'n1', host: '127.0.0.1', port }, ticket: 't', ca: caPem, logger, gso: true, uso: true });
+      const peer = peers[peers.length - 1];
+      expect(peer.controls[0]).toMatchObject({ type: 'hello', caps: ['gso', 'uso'] });
+      expect(link.uso).toBe(caps.includes('uso'));
+      link.sendVnetPackets([...run, other]);
+      const gsoRecords = () => peer.records.filter((r) => r.type === RecordType.FRAME_GSO).map((r) => r.payload);
+      const want = caps.includes('uso') ? 2 : 11;
+      await until(() => gsoRecords().length === want, `${want} FRAME_GSO records`);
+      const got = gsoRecords();
+      expect(got.map((p) => p[1])).toEqual(caps.includes('uso') ? [VNET_GSO_UDP_L4, VNET_GSO_NONE] : Array(11).fill(VNET_GSO_NONE));
+      // What the receiver's kernel makes of them: the same datagrams either way.
+      const split = (packets: Buffer[]) => packets.flatMap((p) => softwareSegment(p, true)!.map((f) => Buffer.from(f)));
+      expect(split(got)).toEqual(split([...run, other]));
+      expect(link.stats).toMatchObject(caps.includes('uso') ? { usoFramesOut: 1, usoDatagramsOut: 10 } : { usoFramesOut: 0, usoDatagramsOut: 0 });
+      link.close();
+      link = undefined;
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+      server = undefined;
+    }
   });
 
   it('answers ping with pong, and pings the switch every keepalive interval', async () => {

@@ -21,7 +21,15 @@ export interface DatagramOpts {
   ttl?: number;
   tos?: number;
   srcPort?: number;
+  /** The last byte of the destination address (default 2), unless dstIp is given. */
   dst?: number;
+  srcMac?: Uint8Array;
+  dstMac?: Uint8Array;
+  /** 4 bytes (IPv4) or 16 (IPv6). */
+  srcIp?: number[];
+  dstIp?: number[];
+  /** The payload; default `size` bytes of a pattern seeded by `seed`. */
+  payload?: Uint8Array;
   seed?: number;
   vlan?: boolean;
   options?: boolean;
@@ -36,12 +44,13 @@ const DST6 = Buffer.from('fd00e100000000000000000000000002', 'hex');
  * NEEDS_CSUM at the UDP checksum, which holds the pseudo-header sum (folded, not
  * complemented). `complete`: a finished checksum and a zero header instead. */
 export function udpDatagram(o: DatagramOpts): Buffer {
-  const size = o.size ?? 64;
+  const size = o.payload?.length ?? o.size ?? 64;
   const eth = o.l2 ? (o.vlan ? 18 : 14) : 0;
   const ipLen = o.v6 ? 40 : o.options ? 24 : 20;
   const f = Buffer.alloc(eth + ipLen + 8 + size);
   if (o.l2) {
-    Buffer.from('02e10000000202e100000001', 'hex').copy(f, 0);
+    f.set(o.dstMac ?? Buffer.from('02e100000002', 'hex'), 0);
+    f.set(o.srcMac ?? Buffer.from('02e100000001', 'hex'), 6);
     if (o.vlan) f.writeUInt32BE(0x8100002a, 12);
     f.writeUInt16BE(o.v6 ? 0x86dd : 0x0800, eth - 2);
   }
@@ -56,7 +65,8 @@ export function udpDatagram(o: DatagramOpts): Buffer {
     f[ip + 6] = o.fragment ? 0x20 : 0x40;
     f[ip + 8] = o.ttl ?? 64;
     f[ip + 9] = 17;
-    Buffer.from([198, 19, 0, 1, 198, 19, 0, o.dst ?? 2]).copy(f, ip + 12);
+    f.set(o.srcIp ?? [198, 19, 0, 1], ip + 12);
+    f.set(o.dstIp ?? [198, 19, 0, o.dst ?? 2], ip + 16);
     f.writeUInt16BE(~rfc1071(f.subarray(ip, ip + ipLen)) & 0xffff, ip + 10);
     pseudo = Buffer.concat([f.subarray(ip + 12, ip + 20), Buffer.from([0, 17]), u16(f.length - udp)]);
   } else {
@@ -64,15 +74,16 @@ export function udpDatagram(o: DatagramOpts): Buffer {
     f.writeUInt16BE(f.length - ip - 40, ip + 4);
     f[ip + 6] = 17;
     f[ip + 7] = o.ttl ?? 64;
-    SRC6.copy(f, ip + 8);
-    DST6.copy(f, ip + 24);
-    f[ip + 39] = o.dst ?? 2;
+    f.set(o.srcIp ?? SRC6, ip + 8);
+    f.set(o.dstIp ?? DST6, ip + 24);
+    if (o.dstIp === undefined) f[ip + 39] = o.dst ?? 2;
     pseudo = Buffer.concat([f.subarray(ip + 8, ip + 40), Buffer.from([0, 0]), u16(f.length - udp), Buffer.from([0, 0, 0, 17])]);
   }
   f.writeUInt16BE(o.srcPort ?? 40000, udp);
   f.writeUInt16BE(5201, udp + 2);
   f.writeUInt16BE(f.length - udp, udp + 4);
-  for (let i = 0; i < size; i++) f[udp + 8 + i] = (i * 31 + (o.seed ?? 0)) & 0xff;
+  if (o.payload) f.set(o.payload, udp + 8);
+  else for (let i = 0; i < size; i++) f[udp + 8 + i] = (i * 31 + (o.seed ?? 0)) & 0xff;
   if (o.complete) {
     f.writeUInt16BE(~rfc1071(Buffer.concat([pseudo, f.subarray(udp)])) & 0xffff || 0xffff, udp + 6);
     return Buffer.concat([Buffer.alloc(VNET_HDR_LENGTH), f]);

@@ -1,7 +1,8 @@
 /** TCP and UDP super-frames (FRAME_GSO payloads) as a kernel hands them over or a client
  * coalesces them, and checks of the segments made of them (only for tests). */
 import { expect } from 'vitest';
-import { coalesceUdp, foldChecksum, sum16, VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_GSO_UDP_L4, writeVnetHdr } from '@elink/protocol';
+import { coalesceUdp, foldChecksum, macBytes, sum16, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_GSO_UDP_L4, VNET_HDR_LENGTH, writeVnetHdr } from '@elink/protocol';
+import { udpDatagram as datagram } from '../../../protocol/src/test-datagrams.js';
 import { ethFrame } from './test-frames.js';
 
 export const PAYLOAD = Buffer.from(Buffer.alloc(10_000, 0).map((_, i) => (i * 13) & 0xff));
@@ -76,39 +77,17 @@ export interface UdpFlow {
  * the UDP checksum field holds the pseudo-header sum), and the same frame as it goes on the
  * wire (the checksum complete). IPv4 id `id`. */
 export function udpDatagram(flow: UdpFlow, payload: Buffer, id = 100): { packet: Buffer; wire: Buffer } {
-  const v6 = flow.v6 ?? false;
-  const eth = flow.l2 ? 14 : 0;
-  const ip = eth;
-  const udp = ip + (v6 ? 40 : 20);
-  const f = Buffer.alloc(udp + 8 + payload.length);
-  if (flow.l2) ethFrame(flow.dst!, flow.src!, Buffer.alloc(0), v6 ? 0x86dd : 0x0800).copy(f, 0);
-  if (!v6) {
-    f[ip] = 0x45;
-    f.writeUInt16BE(f.length - ip, ip + 2);
-    f.writeUInt16BE(id, ip + 4);
-    f[ip + 6] = 0x40; // DF
-    f[ip + 8] = 64;
-    f[ip + 9] = 17;
-    Buffer.from([...(flow.srcIp ?? [198, 19, 0, 1]), ...(flow.dstIp ?? [198, 19, 0, 2])]).copy(f, ip + 12);
-    f.writeUInt16BE(foldChecksum(sum16(f, ip, ip + 20)), ip + 10);
-  } else {
-    f[ip] = 0x60;
-    f.writeUInt16BE(f.length - ip - 40, ip + 4);
-    f[ip + 6] = 17;
-    f[ip + 7] = 64;
-    Buffer.from(flow.srcIp ?? []).copy(f, ip + 8);
-    Buffer.from(flow.dstIp ?? []).copy(f, ip + 24);
-  }
-  f.writeUInt16BE(40001, udp);
-  f.writeUInt16BE(5201, udp + 2);
-  f.writeUInt16BE(f.length - udp, udp + 4);
-  payload.copy(f, udp + 8);
-  const pseudo = v6 ? sum16(f, ip + 8, ip + 40, 17 + f.length - udp) : sum16(f, ip + 12, ip + 20, 17 + f.length - udp);
-  const wire = Buffer.from(f);
-  wire.writeUInt16BE(foldChecksum(sum16(wire, udp, wire.length, pseudo)) || 0xffff, udp + 6);
-  f.writeUInt16BE(~foldChecksum(pseudo) & 0xffff, udp + 6);
-  const hdr = writeVnetHdr({ flags: VNET_F_NEEDS_CSUM, gsoType: VNET_GSO_NONE, hdrLen: 0, gsoSize: 0, csumStart: udp, csumOffset: 6 });
-  return { packet: Buffer.concat([hdr, f]), wire };
+  const o = {
+    l2: flow.l2,
+    v6: flow.v6 ?? false,
+    ...(flow.l2 ? { dstMac: macBytes(flow.dst!), srcMac: macBytes(flow.src!) } : {}),
+    srcIp: flow.srcIp ?? (flow.v6 ? undefined : [198, 19, 0, 1]),
+    dstIp: flow.dstIp ?? (flow.v6 ? undefined : [198, 19, 0, 2]),
+    srcPort: 40001,
+    payload,
+    id,
+  };
+  return { packet: datagram(o), wire: datagram({ ...o, complete: true }).subarray(VNET_HDR_LENGTH) };
 }
 
 /**
