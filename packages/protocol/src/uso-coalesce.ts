@@ -96,17 +96,24 @@ function udpOffset(p: Buffer, l2: boolean): number {
 /** Same Ethernet header, same IP header but for what the split rewrites, same ports. */
 function sameFlow(a: Buffer, b: Buffer, udp: number, l2: boolean): boolean {
   const ip = VNET_HDR_LENGTH + (l2 ? 14 : 0);
-  if (l2 && a.compare(b, VNET_HDR_LENGTH, ip, VNET_HDR_LENGTH, ip) !== 0) return false;
+  if (l2 && !sameBytes(a, b, VNET_HDR_LENGTH, ip)) return false;
   if (udp === ip + 20) {
     // TOS, DF, TTL; protocol is UDP in both; addresses.
     if (a[ip + 1] !== b[ip + 1] || a[ip + 6] !== b[ip + 6] || a[ip + 8] !== b[ip + 8]) return false;
-    if (a.compare(b, ip + 12, ip + 20, ip + 12, ip + 20) !== 0) return false;
+    if (!sameBytes(a, b, ip + 12, ip + 20)) return false;
   } else {
     // Version, traffic class and flow label; hop limit; addresses.
-    if (a.compare(b, ip, ip + 4, ip, ip + 4) !== 0 || a[ip + 7] !== b[ip + 7]) return false;
-    if (a.compare(b, ip + 8, ip + 40, ip + 8, ip + 40) !== 0) return false;
+    if (!sameBytes(a, b, ip, ip + 4) || a[ip + 7] !== b[ip + 7]) return false;
+    if (!sameBytes(a, b, ip + 8, ip + 40)) return false;
   }
-  return a.compare(b, udp, udp + 4, udp, udp + 4) === 0;
+  return sameBytes(a, b, udp, udp + 4);
+}
+
+/** a[start, end) equals b[start, end). A loop: for these few bytes, far cheaper than a
+ * native Buffer.compare call per packet (10 % of a flooding client's CPU). */
+function sameBytes(a: Buffer, b: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function merge(packets: readonly Buffer[], from: number, to: number, udp: number, total: number, l2: boolean): Buffer {
