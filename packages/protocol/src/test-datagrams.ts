@@ -21,13 +21,15 @@ export interface DatagramOpts {
   ttl?: number;
   tos?: number;
   srcPort?: number;
+  /** Default 5201. */
+  dstPort?: number;
   /** The last byte of the destination address (default 2), unless dstIp is given. */
   dst?: number;
   srcMac?: Uint8Array;
   dstMac?: Uint8Array;
   /** 4 bytes (IPv4) or 16 (IPv6). */
-  srcIp?: number[];
-  dstIp?: number[];
+  srcIp?: ArrayLike<number>;
+  dstIp?: ArrayLike<number>;
   /** The payload; default `size` bytes of a pattern seeded by `seed`. */
   payload?: Uint8Array;
   seed?: number;
@@ -80,7 +82,7 @@ export function udpDatagram(o: DatagramOpts): Buffer {
     pseudo = Buffer.concat([f.subarray(ip + 8, ip + 40), Buffer.from([0, 0]), u16(f.length - udp), Buffer.from([0, 0, 0, 17])]);
   }
   f.writeUInt16BE(o.srcPort ?? 40000, udp);
-  f.writeUInt16BE(5201, udp + 2);
+  f.writeUInt16BE(o.dstPort ?? 5201, udp + 2);
   f.writeUInt16BE(f.length - udp, udp + 4);
   if (o.payload) f.set(o.payload, udp + 8);
   else for (let i = 0; i < size; i++) f[udp + 8 + i] = (i * 31 + (o.seed ?? 0)) & 0xff;

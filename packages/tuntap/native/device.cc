@@ -75,20 +75,23 @@ Napi::Function Device::Define(Napi::Env env) {
 Device::Device(const Napi::CallbackInfo& info) : PolledFd<Device>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber()) {
-    Napi::TypeError::New(env, "Device(mode, name, batch, offload?, reuse?)").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "Device(mode, name, batch, offload?, reuse?, readBytes?)").ThrowAsJavaScriptException();
     return;
   }
   bool offload = info.Length() > 3 && info[3].ToBoolean().Value();
   reuse_ = info.Length() > 4 && info[4].ToBoolean().Value();
+  // 0: no byte limit, only `batch`.
+  int64_t read_bytes = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int64Value() : 0;
   bool tun = info[0].As<Napi::Number>().Int32Value() == 1;
   std::string name = info[1].As<Napi::String>().Utf8Value();
   int64_t batch = info[2].As<Napi::Number>().Int64Value();
   if (name.size() >= IFNAMSIZ || name.find('\0') != std::string::npos || batch < 1 ||
-      batch > kMaxBatch) {
+      batch > kMaxBatch || read_bytes < 0) {
     ThrowErrno(env, EINVAL, "open");
     return;
   }
   batch_ = static_cast<uint32_t>(batch);
+  read_bytes_ = static_cast<size_t>(read_bytes);
 
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
@@ -179,8 +182,11 @@ void Device::OnReadable(Napi::Env env) {
   uint32_t slab_count = 0;
   int64_t current = -1;  // index of the current slab in `slabs`, once a packet lands in it
   uint32_t count = 0;
+  size_t bytes = 0;
   int err = 0;
-  while (count < batch_) {
+  // Up to `batch` packets, and (with a byte limit) until that many bytes were read: the
+  // rest stays queued in the kernel for the next wake-up (the poll is level-triggered).
+  while (count < batch_ && (read_bytes_ == 0 || bytes < read_bytes_)) {
     if (slab_data_ == nullptr || kSlabSize - slab_offset_ < kMaxRead) {
       if (!NextSlab(env)) {
         err = ENOMEM;
@@ -206,6 +212,7 @@ void Device::OnReadable(Napi::Env env) {
     slab_offset_ += (static_cast<size_t>(n) + 7) & ~static_cast<size_t>(7);
     stats_data_[kRxPackets] += 1;
     stats_data_[kRxBytes] += static_cast<double>(n);
+    bytes += static_cast<size_t>(n);
     ++count;
   }
 

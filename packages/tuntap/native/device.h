@@ -62,6 +62,8 @@ class Device : public PolledFd<Device> {
   bool offload_ = false;
   bool uso_ = false;
   uint32_t batch_ = 64;
+  // Bytes after which a wake-up stops reading (0: none).
+  size_t read_bytes_ = 0;
   std::string name_;
 
   // The slab being filled: slab_ itself, or one of pool_ with `reuse`.

@@ -65,7 +65,7 @@ export class TunTapDevice extends EventEmitter<TunTapDeviceEvents> {
     const { Device } = loadBinding();
     let native: NativeDevice;
     try {
-      native = new Device(o.mode === 'tun' ? 1 : 0, o.name, o.batch, o.offload, o.reuseBuffers);
+      native = new Device(o.mode === 'tun' ? 1 : 0, o.name, o.batch, o.offload, o.reuseBuffers, o.readBytes);
     } catch (err) {
       throw tunTapErrorFromNative(err, 'open', `cannot create ${o.mode.toUpperCase()} device ${o.name}`);
     }

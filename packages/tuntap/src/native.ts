@@ -42,7 +42,7 @@ export interface NativeProto41Socket {
 }
 
 export interface NativeBinding {
-  Device: new (mode: 0 | 1, name: string, batch: number, offload?: boolean, reuse?: boolean) => NativeDevice;
+  Device: new (mode: 0 | 1, name: string, batch: number, offload?: boolean, reuse?: boolean, readBytes?: number) => NativeDevice;
   Proto41Socket: new (batch: number, slot: number, ttl: number, bufferBytes: number, local: number, remote: number) => NativeProto41Socket;
 }
 

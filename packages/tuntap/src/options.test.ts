@@ -21,7 +21,7 @@ function reasonOf(fn: () => unknown): string | undefined {
 // These checks run before any system call, so they need neither root nor /dev/net/tun.
 describe('open options', () => {
   it('defaults the name by mode, the batch to 64 and up to false', () => {
-    expect(checkOptions({ mode: 'tap' })).toMatchObject({ name: 'el%d', batch: 64, up: false });
+    expect(checkOptions({ mode: 'tap' })).toMatchObject({ name: 'el%d', batch: 64, readBytes: 0, up: false });
     expect(checkOptions({ mode: 'tun' })).toMatchObject({ name: 'elt%d' });
   });
 
@@ -43,6 +43,7 @@ describe('open options', () => {
     expect(reasonOf(() => TunTapDevice.open({ mode: 'tun', name: 'elx0', mac: '02:00:00:00:00:01' }))).toBe('invalid');
     expect(reasonOf(() => TunTapDevice.open({ mode: 'tap', name: 'elx0', batch: 0 }))).toBe('invalid');
     expect(reasonOf(() => TunTapDevice.open({ mode: 'tap', name: 'elx0', batch: 5000 }))).toBe('invalid');
+    for (const readBytes of [-1, 1.5, 2 ** 31]) expect(reasonOf(() => TunTapDevice.open({ mode: 'tap', name: 'elx0', readBytes }))).toBe('invalid');
     expect(reasonOf(() => TunTapDevice.open({ mode: 'bridge' as 'tap', name: 'elx0' }))).toBe('invalid');
   });
 

@@ -15,6 +15,10 @@ export interface OpenOptions {
   up?: boolean;
   /** Most packets handed to JS per readiness wake-up. Default 64. */
   batch?: number;
+  /** Stop a wake-up's reads once this many bytes were read (the rest waits for the next
+   * wake-up): bounds what one wake-up hands over when `batch` is large and packets are
+   * 64 KiB super-frames. At least one packet is always read. Default 0: only `batch`. */
+  readBytes?: number;
   /** Open with IFF_VNET_HDR and TSO/checksum offload: every packet read starts with a
    * 10-byte virtio_net_hdr (VNET_HDR_LENGTH) and may be a TCP super-frame of up to 64 KiB
    * (or a UDP one where the kernel takes USO: TunTapDevice.uso); write() expects one too
@@ -35,6 +39,8 @@ export const MIN_MTU = 68;
 export const MAX_MTU = 65535;
 export const MAX_BATCH = 4096;
 export const DEFAULT_BATCH = 64;
+/** The largest readBytes (1 GiB): a byte limit, not a buffer size. */
+export const MAX_READ_BYTES = 1 << 30;
 
 export function defaultName(mode: DeviceMode): string {
   return mode === 'tap' ? 'el%d' : 'elt%d';
@@ -82,6 +88,7 @@ export interface CheckedOptions {
   mac: Buffer | undefined;
   up: boolean;
   batch: number;
+  readBytes: number;
   offload: boolean;
   reuseBuffers: boolean;
 }
@@ -100,6 +107,10 @@ export function checkOptions(opts: OpenOptions): CheckedOptions {
   if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH) {
     throw new TunTapError('invalid', `invalid batch ${batch}: use an integer from 1 to ${MAX_BATCH}`);
   }
+  const readBytes = opts.readBytes ?? 0;
+  if (!Number.isInteger(readBytes) || readBytes < 0 || readBytes > MAX_READ_BYTES) {
+    throw new TunTapError('invalid', `invalid readBytes ${readBytes}: use an integer from 0 (no limit) to ${MAX_READ_BYTES}`);
+  }
   return {
     mode: opts.mode,
     name,
@@ -107,6 +118,7 @@ export function checkOptions(opts: OpenOptions): CheckedOptions {
     mac: opts.mac === undefined ? undefined : macToBytes(opts.mac),
     up: opts.up ?? false,
     batch,
+    readBytes,
     offload: opts.offload ?? false,
     reuseBuffers: opts.reuseBuffers ?? false,
   };

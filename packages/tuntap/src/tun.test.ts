@@ -94,6 +94,19 @@ describe.skipIf(kernelSkipReason !== undefined)(`TUN device on the real kernel${
     expect(countReplies(events)).toBe(20);
   });
 
+  it('stops a wake-up at `readBytes` (after the packet that reaches it), the rest in later events', async () => {
+    // Replies of 20 + 8 + 100 = 128 bytes: a limit of 300 bytes ends a wake-up after 3.
+    const dev = openTun({ batch: 64, readBytes: 300 });
+    dev.pause();
+    for (let seq = 1; seq <= 20; seq++) dev.write(icmpEchoRequest(PEER_IP, DEVICE_IP, 3, seq, payloadFor(seq, 100)));
+    await sleep(100);
+    const collected = collectUntil(dev, (events) => countReplies(events) >= 20);
+    dev.resume();
+    const events = await collected;
+    expect(Math.max(...events.map((e) => e.length))).toBe(3);
+    expect(countReplies(events)).toBe(20);
+  });
+
   it('writeMany writes every packet and returns the count', async () => {
     const dev = openTun();
     const requests = Array.from({ length: 16 }, (_, i) => icmpEchoRequest(PEER_IP, DEVICE_IP, 3, i + 1, payloadFor(i + 1, 64)));

@@ -18,6 +18,8 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   coalesceUdp,
+  macBytes,
+  parseMac,
   gsoSegmentCount,
   readVnetHdr,
   softwareSegment,
@@ -26,6 +28,7 @@ import {
   VNET_HDR_LENGTH,
 } from '@elink/protocol';
 import { TunTapDevice } from './device.js';
+import { udpDatagram } from '../../protocol/src/test-datagrams.js';
 import { checksum, collectUntil, ip, ipv4Bytes, kernelSkipReason, uniqueName } from './test-support.js';
 
 // elt<pid>_…: test/lib/netns.ts reapStale() removes it if this run crashes.
@@ -79,55 +82,21 @@ interface Flow {
   sport: number;
 }
 
-/**
- * One datagram as the kernel hands it to an offload device for a local UDP sender:
- * virtio_net_hdr NEEDS_CSUM with csum_start at the UDP header and csum_offset 6, the UDP
- * checksum field holding the folded, uncomplemented pseudo-header sum; IPv4 with DF and
- * the id `id`, its header checksum complete.
- */
+/** One datagram of `f` as the kernel hands it to an offload device for a local UDP sender
+ * (NEEDS_CSUM at the UDP checksum, which holds the pseudo-header sum); IPv4 id `id`. */
 function vnetDatagram(f: Flow, payload: Buffer, id: number): Buffer {
-  const l2 = f.l2 ? 14 : 0;
-  const ipLen = f.v6 ? 40 : 20;
-  const udpLen = 8 + payload.length;
-  const p = Buffer.alloc(VNET_HDR_LENGTH + l2 + ipLen + udpLen);
-  const ipAt = VNET_HDR_LENGTH + l2;
-  const udpAt = ipAt + ipLen;
-  p[0] = VNET_F_NEEDS_CSUM;
-  p.writeUInt16LE(udpAt - VNET_HDR_LENGTH, 6);
-  p.writeUInt16LE(6, 8);
-  if (f.l2) {
-    Buffer.from(TAP_MAC.replaceAll(':', ''), 'hex').copy(p, VNET_HDR_LENGTH);
-    Buffer.from(PEER_MAC.replaceAll(':', ''), 'hex').copy(p, VNET_HDR_LENGTH + 6);
-    p.writeUInt16BE(f.v6 ? 0x86dd : 0x0800, VNET_HDR_LENGTH + 12);
-  }
-  let pseudo: Buffer;
-  if (f.v6) {
-    p[ipAt] = 0x60;
-    p.writeUInt16BE(udpLen, ipAt + 4);
-    p[ipAt + 6] = 17;
-    p[ipAt + 7] = 64;
-    ipv6Bytes(f.src).copy(p, ipAt + 8);
-    ipv6Bytes(f.dst).copy(p, ipAt + 24);
-    pseudo = Buffer.concat([p.subarray(ipAt + 8, ipAt + 40), Buffer.from([0, 0, udpLen >> 8, udpLen & 0xff, 0, 0, 0, 17])]);
-  } else {
-    p[ipAt] = 0x45;
-    p.writeUInt16BE(ipLen + udpLen, ipAt + 2);
-    p.writeUInt16BE(id, ipAt + 4);
-    p.writeUInt16BE(0x4000, ipAt + 6);
-    p[ipAt + 8] = 64;
-    p[ipAt + 9] = 17;
-    ipv4Bytes(f.src).copy(p, ipAt + 12);
-    ipv4Bytes(f.dst).copy(p, ipAt + 16);
-    p.writeUInt16BE(checksum(p, ipAt, udpAt), ipAt + 10);
-    pseudo = Buffer.concat([p.subarray(ipAt + 12, ipAt + 20), Buffer.from([0, 17, udpLen >> 8, udpLen & 0xff])]);
-  }
-  p.writeUInt16BE(f.sport, udpAt);
-  p.writeUInt16BE(RECV_PORT, udpAt + 2);
-  p.writeUInt16BE(udpLen, udpAt + 4);
-  // checksum() complements: complement again for the folded sum itself.
-  p.writeUInt16BE(~checksum(pseudo, 0, pseudo.length) & 0xffff, udpAt + 6);
-  payload.copy(p, udpAt + 8);
-  return p;
+  const addr = (a: string) => (f.v6 ? ipv6Bytes(a) : ipv4Bytes(a));
+  return udpDatagram({
+    l2: f.l2,
+    v6: f.v6,
+    ...(f.l2 ? { dstMac: macBytes(parseMac(TAP_MAC)), srcMac: macBytes(parseMac(PEER_MAC)) } : {}),
+    srcIp: addr(f.src),
+    dstIp: addr(f.dst),
+    srcPort: f.sport,
+    dstPort: RECV_PORT,
+    payload,
+    id,
+  });
 }
 
 /** A plain IPv4/IPv6 UDP packet (L3, or after an Ethernet header): its UDP checksum verifies. */
