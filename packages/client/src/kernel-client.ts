@@ -14,10 +14,10 @@ import { InterfaceConfig } from './netconf.js';
 /** Packets one device wake-up hands over: under a flood of small datagrams, 256 make one
  * TLS write (and 4 UDP super-frames) where 64 made four (+15–20 % 64-byte rate measured,
  * docs/benchmarks.md); a lone packet is read and sent alone either way. */
-const DEVICE_BATCH = 256;
+const READ_BATCH = 256;
 /** And at most about this many bytes (plus one packet): 256 TCP super-frames of 64 KiB
  * would be 16 MiB in one write; the link's queue takes a read's batch up to 4 MiB. */
-const DEVICE_READ_BYTES = 2 * 1024 * 1024;
+const READ_BYTES = 2 * 1024 * 1024;
 
 export interface KernelClientOptions extends ConnectorOptions {
   /** Interface name, or a pattern such as 'el%d' (the default). */
@@ -69,7 +69,7 @@ export class KernelClient extends EventEmitter {
     this.offload = opts.offload ?? true;
     const arena = this.scheduler.arena;
     // "uso" is offered before the device exists (hello precedes it): a kernel without
-    // USO (< 6.2) gets UDP super-frames split here instead (deliverGso).
+    // USO (< 6.2) gets UDP super-frames split here instead (splitUdp).
     this.connector = new Connector({ ...opts, gso: this.offload, uso: this.offload, scheduler: this.scheduler, allocate: (_type, size) => arena.alloc(size) });
     this.connector.on('frame', (frame: Buffer, gso: boolean) => {
       const q = this.deviceQueue;
@@ -133,8 +133,8 @@ export class KernelClient extends EventEmitter {
         offload: this.offload,
         // The listener below copies every packet into the TLS write before it returns.
         reuseBuffers: true,
-        batch: DEVICE_BATCH,
-        readBytes: DEVICE_READ_BYTES,
+        batch: READ_BATCH,
+        readBytes: READ_BYTES,
       });
       device.on(
         'packets',
