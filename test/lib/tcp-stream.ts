@@ -3,7 +3,7 @@
  * what arrives, the sender hashes what it sent (random bytes). Used wherever a test must
  * show that a data path delivers a bulk stream byte-identical.
  */
-import { spawn } from 'node:child_process';
+import { nsScript } from './ns-script.js';
 
 // Receiver: listens, hashes one connection's bytes, prints {bytes, sha}. Sender: sends
 // random bytes and prints the same of what it sent.
@@ -28,37 +28,12 @@ export interface StreamResult {
   sha: string;
 }
 
-/** Runs the peer script in a namespace; resolves with its last JSON line; killed after `timeoutMs`. */
-function peer(ns: string, args: string[], onListening: (() => void) | undefined, timeoutMs: number): Promise<StreamResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', PEER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (onListening && out.includes('listening')) {
-        const go = onListening;
-        onListening = undefined;
-        go();
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as StreamResult);
-      else reject(new Error(`peer ${args[0]} in ${ns} exited ${code} (killed after ${timeoutMs} ms?): ${err || out}`));
-    });
-  });
-}
-
 /** Sends `bytes` random bytes from namespace `fromNs` to `toAddr:port` in `toNs`; resolves
  * with [what was sent, what arrived] once both sides are done. */
 export async function tcpStream(fromNs: string, toNs: string, toAddr: string, port: number, bytes: number, timeoutMs = 40_000): Promise<[StreamResult, StreamResult]> {
   let sent: Promise<StreamResult> | undefined;
-  const received = await peer(toNs, ['recv', toAddr, String(port)], () => {
-    sent = peer(fromNs, ['send', toAddr, String(port), String(bytes)], undefined, timeoutMs);
+  const received = await nsScript<StreamResult>(toNs, PEER, ['recv', toAddr, String(port)], () => {
+    sent = nsScript<StreamResult>(fromNs, PEER, ['send', toAddr, String(port), String(bytes)], undefined, timeoutMs);
   }, timeoutMs);
   return [await sent!, received];
 }

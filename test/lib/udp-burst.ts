@@ -4,7 +4,7 @@
  * datagrams that arrive intact. A burst is sent in one go (one send per datagram, no
  * wait), so a tunnel client reads several of them in one wake-up: what "uso" merges.
  */
-import { spawn } from 'node:child_process';
+import { nsScript } from './ns-script.js';
 
 const PEER = `
 const [role, family, host, port, count, size, burst] = process.argv.slice(1).map((v, i) => (i < 3 ? v : Number(v)));
@@ -39,29 +39,6 @@ export interface BurstResult {
   bad: number;
 }
 
-function run(ns: string, args: string[], onListening: (() => void) | undefined, timeoutMs: number): Promise<Record<string, number>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', PEER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (onListening && out.includes('listening')) {
-        const go = onListening;
-        onListening = undefined;
-        go();
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as Record<string, number>);
-      else reject(new Error(`udp peer ${args[0]} in ${ns} exited ${code} (killed after ${timeoutMs} ms?): ${err || out}`));
-    });
-  });
-}
 
 /** Sends `count` datagrams of `size` bytes in bursts of `burst` (5 ms apart) from `fromNs`
  * to `toAddr:port` in `toNs`; resolves once the receiver has them all or heard nothing for 1.5 s. */
@@ -70,8 +47,8 @@ export async function udpBursts(fromNs: string, toNs: string, toAddr: string, po
   const timeoutMs = opts.timeoutMs ?? 20_000;
   const args = [family, toAddr, String(port), String(opts.count), String(opts.size), String(opts.burst)];
   let sent: Promise<Record<string, number>> | undefined;
-  const got = await run(toNs, ['recv', ...args], () => {
-    sent = run(fromNs, ['send', ...args], undefined, timeoutMs);
+  const got = await nsScript<Record<string, number>>(toNs, PEER, ['recv', ...args], () => {
+    sent = nsScript<Record<string, number>>(fromNs, PEER, ['send', ...args], undefined, timeoutMs);
   }, timeoutMs);
   return { sent: (await sent!).sent, received: got.received, bad: got.bad };
 }

@@ -160,6 +160,25 @@ export function softwareSegment(packet: Buffer, l2: boolean, maxFrame = 0xffff):
   return segmentTcp(frame, l2, gso === VNET_GSO_TCPV4, h, maxFrame);
 }
 
+/** One segment of a super-frame: the headers [0, end) and the payload [start, start + len),
+ * with the IPv4 total length, id and header checksum (header [ip, l4)) or the IPv6
+ * payload length fixed. */
+function ipSegment(frame: Buffer, end: number, start: number, len: number, ip: number, l4: number, v4: boolean, id: number): Buffer {
+  const seg = Buffer.allocUnsafe(end + len);
+  frame.copy(seg, 0, 0, end);
+  frame.copy(seg, end, start, start + len);
+  if (v4) {
+    seg.writeUInt16BE(seg.length - ip, ip + 2);
+    seg.writeUInt16BE(id & 0xffff, ip + 4);
+    seg[ip + 10] = 0;
+    seg[ip + 11] = 0;
+    seg.writeUInt16BE(foldChecksum(sum16(seg, ip, l4)), ip + 10);
+  } else {
+    seg.writeUInt16BE(seg.length - ip - 40, ip + 4);
+  }
+  return seg;
+}
+
 function segmentUdp(frame: Buffer, l2: boolean, h: VnetHdr, maxFrame: number): Buffer[] | undefined {
   const ip = ipOffset(frame, l2);
   if (ip < 0 || frame.length < ip + 20) return undefined;
@@ -187,19 +206,7 @@ function segmentUdp(frame: Buffer, l2: boolean, h: VnetHdr, maxFrame: number): B
   const out: Buffer[] = new Array<Buffer>(count);
   for (let i = 0; i < count; i++) {
     const start = end + i * size;
-    const len = Math.min(size, frame.length - start);
-    const seg = Buffer.allocUnsafe(end + len);
-    frame.copy(seg, 0, 0, end);
-    frame.copy(seg, end, start, start + len);
-    if (v4) {
-      seg.writeUInt16BE(seg.length - ip, ip + 2);
-      seg.writeUInt16BE((id0 + i) & 0xffff, ip + 4);
-      seg[ip + 10] = 0;
-      seg[ip + 11] = 0;
-      seg.writeUInt16BE(foldChecksum(sum16(seg, ip, udp)), ip + 10);
-    } else {
-      seg.writeUInt16BE(seg.length - ip - 40, ip + 4);
-    }
+    const seg = ipSegment(frame, end, start, Math.min(size, frame.length - start), ip, udp, v4, id0 + i);
     const udpLen = seg.length - udp;
     seg.writeUInt16BE(udpLen, udp + 4);
     seg[udp + 6] = 0;
@@ -241,19 +248,7 @@ function segmentTcp(frame: Buffer, l2: boolean, v4: boolean, h: VnetHdr, maxFram
   const out: Buffer[] = new Array<Buffer>(count);
   for (let i = 0; i < count; i++) {
     const start = end + i * mss;
-    const len = Math.min(mss, frame.length - start);
-    const seg = Buffer.allocUnsafe(end + len);
-    frame.copy(seg, 0, 0, end);
-    frame.copy(seg, end, start, start + len);
-    if (v4) {
-      seg.writeUInt16BE(seg.length - ip, ip + 2);
-      seg.writeUInt16BE((id0 + i) & 0xffff, ip + 4);
-      seg[ip + 10] = 0;
-      seg[ip + 11] = 0;
-      seg.writeUInt16BE(foldChecksum(sum16(seg, ip, tcp)), ip + 10);
-    } else {
-      seg.writeUInt16BE(seg.length - ip - 40, ip + 4);
-    }
+    const seg = ipSegment(frame, end, start, Math.min(mss, frame.length - start), ip, tcp, v4, id0 + i);
     seg.writeUInt32BE((seq0 + i * mss) >>> 0, tcp + 4);
     let f = flags;
     if (i < count - 1) f &= ~0x09; // FIN, PSH: last segment only
