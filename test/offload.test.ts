@@ -4,8 +4,9 @@
  * byte-identical between two offload clients (super-frames pass the switch as they
  * are) and between an offload and a plain client, both ways (the switch segments for
  * the plain one, whose kernel verifies every checksum), in an L2 and an L3 segment.
- * Bursts of small UDP datagrams cross as UDP super-frames ("uso") between two offload
- * clients and arrive one by one, intact; a plain client gets them split by the switch.
+ * Bursts of small UDP datagrams (and UDP_SEGMENT sends, as QUIC makes them) cross as UDP
+ * super-frames ("uso") between two offload clients and arrive one by one, intact; a plain
+ * client gets them split by the switch.
  */
 import { describe, expect, it } from 'vitest';
 import { useConnectedHosts, type Host } from './lib/connected-hosts.js';
@@ -75,8 +76,14 @@ describe.skipIf(!enabled)('TAP/TUN offload end to end (root, network namespaces)
     expect(records).toBeLessThan(count / 4);
     expect(await segmented()).toBe(segmentedBefore);
     expect(await udpBursts(host(b).ns, host(a).ns, host(a).v6, nextPort++, { count: 500, size: 200, burst: 25 })).toEqual({ sent: 500, received: 500, bad: 0 });
+    // A UDP_SEGMENT sender (QUIC's way): the kernel hands client a each burst as one super-frame.
+    const gsoBefore = await frames();
+    expect(await udpBursts(host(a).ns, host(b).ns, host(b).v6, nextPort++, { count, size: 100, burst: 40, udpSegment: true })).toEqual({ sent: count, received: count, bad: 0 });
+    expect((await frames()) - gsoBefore).toBeLessThan(count / 4);
+    expect(await segmented()).toBe(segmentedBefore);
     // To a plain client the switch splits them; its kernel checks every UDP checksum.
     expect(await udpBursts(host(a).ns, host(plain).ns, host(plain).v4, nextPort++, { count, size: 64, burst: 50 })).toEqual({ sent: count, received: count, bad: 0 });
+    expect(await udpBursts(host(a).ns, host(plain).ns, host(plain).v6, nextPort++, { count: 500, size: 100, burst: 25, udpSegment: true })).toEqual({ sent: 500, received: 500, bad: 0 });
     expect(await segmented()).toBeGreaterThan(segmentedBefore);
     expect(await env.server.metric('el_switch_frames_dropped_total', { reason: 'bad_gso' })).toBe(0);
   }, 60_000);

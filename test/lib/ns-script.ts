@@ -1,14 +1,21 @@
 /**
- * Runs a Node.js script (`node -e`) in a network namespace and resolves with the JSON
- * object on its last line of output: the peers of tcp-stream.ts and udp-burst.ts. It is
- * killed after `timeoutMs`.
+ * Runs a script (`node -e`, or any command) in a network namespace and resolves with the
+ * JSON object on its last line of output: the peers of tcp-stream.ts and udp-burst.ts. It
+ * is killed after `timeoutMs`.
  */
 import { spawn } from 'node:child_process';
 
-/** `onListening` runs once, when the script prints "listening". */
+/** A Node.js script; `onListening` runs once, when it prints "listening". */
 export function nsScript<T>(ns: string, script: string, args: string[], onListening: (() => void) | undefined, timeoutMs: number): Promise<T> {
+  return nsCommand<T>(ns, [process.execPath, '-e', script, ...args], onListening, timeoutMs);
+}
+
+/** As nsScript, for any command line (`argv`). */
+export function nsCommand<T>(ns: string, argv: string[], onListening: (() => void) | undefined, timeoutMs: number): Promise<T> {
+  // The command line without the script text, for the error.
+  const what = argv.filter((a) => !a.includes('\n')).join(' ');
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -25,7 +32,7 @@ export function nsScript<T>(ns: string, script: string, args: string[], onListen
       clearTimeout(timer);
       const line = out.trim().split('\n').pop() ?? '';
       if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as T);
-      else reject(new Error(`${args[0]} in ${ns} exited ${code} (killed after ${timeoutMs} ms?): ${err || out}`));
+      else reject(new Error(`${what} in ${ns} exited ${code} (killed after ${timeoutMs} ms?): ${err || out}`));
     });
   });
 }
