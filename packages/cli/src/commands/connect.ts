@@ -104,7 +104,7 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     logger,
   });
   client.on('up', (welcome, ifname: string) => {
-    logger.info({ ifname, segment: welcome.segment, ipv4: welcome.ipv4?.address, ipv6: welcome.ipv6?.address, prefix: welcome.prefix, prefix4: welcome.prefix4, node: welcome.node, software: welcome.software, dns: welcome.dns?.servers, search: welcome.dns?.search }, 'link up');
+    logger.info({ ifname, segment: welcome.segment, ipv4: welcome.ipv4?.address, ipv6: welcome.ipv6?.address, prefix: welcome.prefix, prefix4: welcome.prefix4, node: welcome.node, software: welcome.software, caps: welcome.caps ?? [], dns: welcome.dns?.servers, search: welcome.dns?.search }, 'link up');
   });
   client.on('down', (err?: ElError) => logger.warn({ code: err?.code, err: err?.message }, 'link down'));
   const exited = new Promise<void>((resolve, reject) => {
