@@ -88,7 +88,7 @@ export class KernelClient extends EventEmitter {
   /** A UDP super-frame for a device whose kernel does not take one: its datagrams, one by one. */
   private splitUdp(q: OutputQueue, packet: Buffer): void {
     const l2 = this.device!.mode === 'tap';
-    const frames = softwareSegment(packet, l2, 0xffff);
+    const frames = softwareSegment(packet, l2);
     if (frames === undefined) {
       this.unsplittable++;
       return;

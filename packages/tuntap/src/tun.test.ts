@@ -81,14 +81,18 @@ describe.skipIf(kernelSkipReason !== undefined)(`TUN device on the real kernel${
     expect(seqs.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
 
-  it('never hands more than `batch` packets to one event', async () => {
-    const dev = openTun({ batch: 4 });
+  /** 20 echo replies queued in the kernel while `dev` is paused, then read: the events they came in. */
+  async function queuedReplies(dev: TunTapDevice, id: number, size: number): Promise<Buffer[][]> {
     dev.pause();
-    for (let seq = 1; seq <= 20; seq++) dev.write(icmpEchoRequest(PEER_IP, DEVICE_IP, 2, seq, payloadFor(seq, 32)));
+    for (let seq = 1; seq <= 20; seq++) dev.write(icmpEchoRequest(PEER_IP, DEVICE_IP, id, seq, payloadFor(seq, size)));
     await sleep(100);
     const collected = collectUntil(dev, (events) => countReplies(events) >= 20);
     dev.resume();
-    const events = await collected;
+    return collected;
+  }
+
+  it('never hands more than `batch` packets to one event', async () => {
+    const events = await queuedReplies(openTun({ batch: 4 }), 2, 32);
     expect(Math.max(...events.map((e) => e.length))).toBe(4);
     expect(events.length).toBeGreaterThanOrEqual(5);
     expect(countReplies(events)).toBe(20);
@@ -96,13 +100,7 @@ describe.skipIf(kernelSkipReason !== undefined)(`TUN device on the real kernel${
 
   it('stops a wake-up at `readBytes` (after the packet that reaches it), the rest in later events', async () => {
     // Replies of 20 + 8 + 100 = 128 bytes: a limit of 300 bytes ends a wake-up after 3.
-    const dev = openTun({ batch: 64, readBytes: 300 });
-    dev.pause();
-    for (let seq = 1; seq <= 20; seq++) dev.write(icmpEchoRequest(PEER_IP, DEVICE_IP, 3, seq, payloadFor(seq, 100)));
-    await sleep(100);
-    const collected = collectUntil(dev, (events) => countReplies(events) >= 20);
-    dev.resume();
-    const events = await collected;
+    const events = await queuedReplies(openTun({ batch: 64, readBytes: 300 }), 3, 100);
     expect(Math.max(...events.map((e) => e.length))).toBe(3);
     expect(countReplies(events)).toBe(20);
   });

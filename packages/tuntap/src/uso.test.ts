@@ -29,6 +29,7 @@ import {
 } from '@elink/protocol';
 import { TunTapDevice } from './device.js';
 import { udpDatagram } from '../../protocol/src/test-datagrams.js';
+import { ipv6Bytes } from '../../proxy/src/socks5-codec.js';
 import { checksum, collectUntil, ip, ipv4Bytes, kernelSkipReason, uniqueName } from './test-support.js';
 
 // elt<pid>_…: test/lib/netns.ts reapStale() removes it if this run crashes.
@@ -63,17 +64,6 @@ function payloadOf(sport: number, k: number): Buffer {
   return p;
 }
 
-function ipv6Bytes(addr: string): Buffer {
-  const [head, tail] = addr.split('::');
-  const groups = (s: string | undefined) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
-  const h = groups(head);
-  const t = groups(tail);
-  const all = [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-  const out = Buffer.alloc(16);
-  all.forEach((g, i) => out.writeUInt16BE(g, 2 * i));
-  return out;
-}
-
 interface Flow {
   l2: boolean;
   v6: boolean;
@@ -85,7 +75,7 @@ interface Flow {
 /** One datagram of `f` as the kernel hands it to an offload device for a local UDP sender
  * (NEEDS_CSUM at the UDP checksum, which holds the pseudo-header sum); IPv4 id `id`. */
 function vnetDatagram(f: Flow, payload: Buffer, id: number): Buffer {
-  const addr = (a: string) => (f.v6 ? ipv6Bytes(a) : ipv4Bytes(a));
+  const addr = (a: string) => (f.v6 ? ipv6Bytes(a)! : ipv4Bytes(a));
   return udpDatagram({
     l2: f.l2,
     v6: f.v6,
