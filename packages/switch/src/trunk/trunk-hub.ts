@@ -18,7 +18,7 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { ElError, MAX_REPORT_TRUNKS, TRUNK_ALPN, type ReportTrunk } from '@elink/protocol';
+import { ElError, MAX_REPORT_TRUNKS, TRUNK_ALPN, type ReportTrunk, type TrunkSegment } from '@elink/protocol';
 import { Backoff, defaultFlushScheduler, inheritRemote, TlsRecordConn, type RecordConn } from '@elink/transport';
 import type { Segment } from '../core/segment.js';
 import { DROP_REASONS } from '../core/drops.js';
@@ -51,6 +51,9 @@ export interface TrunkHubOptions extends Partial<TrunkSettings> {
   fds?: FdBudget;
   /** Offer "gso" and "uso" in trunk_hello (TRUNK_FRAME_GSO); the node's `gso` setting. Default true. */
   gso?: boolean;
+  /** Offer "segments" in trunk_hello (a new segment is told over the trunk). Default true;
+   * false only to stand for a node older than it (tests of a mixed-version cluster). */
+  liveSegments?: boolean;
 }
 
 /** A peer to dial, and what a heartbeat said of it. */
@@ -147,6 +150,7 @@ export class TrunkHub implements TrunkHost {
   readonly nodeId: string;
   readonly logger: Logger;
   readonly gso: boolean;
+  readonly liveSegments: boolean;
   readonly limits: TrunkLimits;
   private readonly settings: TrunkSettings;
   /** The trunk secret ('' without one). */
@@ -189,6 +193,7 @@ export class TrunkHub implements TrunkHost {
     if (this.secret === '' && !this.credentials) throw new ElError('EL_ERR_CONFIG', 'trunks need a secret (switch.trunk.secret) or a cluster CA (switch.trunk.ca)');
     if (this.credentials?.issuerMissing) this.warnIssuer(this.credentials);
     this.gso = opts.gso ?? DEFAULT_GSO;
+    this.liveSegments = opts.liveSegments ?? true;
     this.settings = { ...DEFAULT_TRUNK, port: DEFAULT_TRUNK_PORT, host: '0.0.0.0', peers: [], ...withoutUndefined(opts) };
     const s = this.settings;
     this.limits = {
@@ -315,8 +320,9 @@ export class TrunkHub implements TrunkHost {
   }
 
   /**
-   * The hosted segments changed (one added): registers listeners on the new ones, and
-   * restarts up trunks so their hellos name the new set.
+   * The hosted segments changed (one added; none is ever removed from a live node):
+   * registers listeners on the new ones, and tells every up trunk (Trunk.offerGrew: a
+   * `segments` message, or a restart for a peer older than it).
    */
   segmentsChanged(): void {
     let added = false;
@@ -343,7 +349,7 @@ export class TrunkHub implements TrunkHost {
       );
       added = true;
     }
-    if (added) for (const t of [...this.byNode.values()]) t.close('segments_changed');
+    if (added) for (const t of [...this.byNode.values()]) t.offerGrew();
   }
 
   /** Peers from a heartbeat reply: dialed until the next reply leaves them out. */
@@ -487,8 +493,8 @@ export class TrunkHub implements TrunkHost {
 
   // ---- TrunkHost ----
 
-  offer(): { name: string; id: number; mode: 'l2' | 'l3' }[] {
-    const out: { name: string; id: number; mode: 'l2' | 'l3' }[] = [];
+  offer(): TrunkSegment[] {
+    const out: TrunkSegment[] = [];
     for (const [id, name] of this.ids) {
       const seg = this.opts.segment(name);
       if (seg) out.push({ name, id, mode: seg.mode });

@@ -44,6 +44,8 @@ interface TestHub {
   logs: LogLine[];
   registry: Registry;
   seg(name: string): Segment;
+  /** Hosts one more segment from now on (as SwitchNode.addSegment). */
+  add(seg: Segment): void;
 }
 
 function makeHub(node: string, segs: Segment[], over: Partial<TrunkHubOptions> = {}): TestHub {
@@ -68,7 +70,11 @@ function makeHub(node: string, segs: Segment[], over: Partial<TrunkHubOptions> =
     ...over,
   });
   hub.segmentsChanged();
-  return { hub, logs, registry, seg: (n) => map.get(n)! };
+  const add = (seg: Segment): void => {
+    map.set(seg.name, seg);
+    hub.segmentsChanged();
+  };
+  return { hub, logs, registry, seg: (n) => map.get(n)!, add };
 }
 
 /** Joins two hubs by a memory trunk (x dials, y accepts). */
@@ -340,6 +346,55 @@ describe('trunks: L2', () => {
     expect(sa.table.lookup(mac(6))?.kind).toBe('trunk');
   });
 
+  it("a local session or LAN host that took over a peer's MAC gives it back when it goes, unless the peer withdrew it meanwhile", async () => {
+    const A = makeHub('a', [l2()]);
+    const B = makeHub('b', [l2()]);
+    const [ta] = link(A, B);
+    await until(() => ta.state === 'up');
+    const sa = A.seg('lan') as L2Segment;
+    const sb = B.seg('lan') as L2Segment;
+    const moved = new MemoryPort('moved');
+    const lanHost = new MemoryPort('lan-host');
+    const left = new MemoryPort('left');
+    sa.attach(moved, { macLimit: 1, ownMac: mac(6) });
+    sa.attach(lanHost, { macLimit: 1, ownMac: mac(7) });
+    sa.attach(left, { macLimit: 1, ownMac: mac(8) });
+    await until(() => sb.remoteCount() === 3);
+    const tp = trunkPort(B.hub.trunkTo('a')!, sb);
+    // On B, a session with mac(6) (pinned) and a bridge whose LAN sends from mac(7) and mac(8) (learned).
+    const session = new MemoryPort('session');
+    const bridge = new MemoryPort('bridge');
+    sb.attach(session, { macLimit: 1, ownMac: mac(6) });
+    sb.attach(bridge, { macLimit: 100 });
+    sb.forward(ethFrame(BROADCAST, mac(7), 'from the LAN'), bridge);
+    sb.forward(ethFrame(BROADCAST, mac(8), 'from the LAN'), bridge);
+    expect(sb.table.lookup(mac(6))).toBe(session);
+    expect(sb.table.lookup(mac(7))).toBe(bridge);
+    expect(sb.remoteCount()).toBe(0);
+    expect([...tp.shadowed.keys()].sort()).toEqual([mac(6), mac(7), mac(8)].map(formatMac));
+    // A's sessions are pinned there: B's higher sequence does not take them; A's mac(8) leaves (withdrawn).
+    await settle();
+    expect(sa.table.lookup(mac(7))).toBe(lanHost);
+    sa.detach(left);
+    await until(() => !tp.shadowed.has(formatMac(mac(8))));
+    // B's session and bridge go: A's MACs are A's again, mac(8) is nobody's.
+    sb.detach(session);
+    sb.detach(bridge);
+    expect(sb.table.lookup(mac(6))?.kind).toBe('trunk');
+    expect(sb.table.lookup(mac(7))?.kind).toBe('trunk');
+    expect(sb.table.lookup(mac(8))).toBeUndefined();
+    expect(tp.shadowed.size).toBe(0);
+    const pb = new MemoryPort('pb');
+    sb.attach(pb, { macLimit: 1, ownMac: mac(2) });
+    await until(() => sa.table.remoteOf(mac(2)) !== undefined);
+    sb.forward(ethFrame(mac(6), mac(2), 'to a'), pb);
+    sb.forward(ethFrame(mac(7), mac(2), 'to a'), pb);
+    await until(() => moved.received.length === 1 && lanHost.received.length === 1);
+    expect(sb.drops.trunk_source).toBe(0);
+    // A took nothing from B with the MACs A's sessions hold (B's LAN broadcasts of mac(7), mac(8)).
+    expect(sa.drops.trunk_source).toBe(2);
+  });
+
   it('bounds: a peer installs at most maxRemotePerSegment endpoints per segment; the rest is logged', async () => {
     const A = makeHub('a', [l2()]);
     const B = makeHub('b', [l2()], { maxRemotePerSegment: 3 });
@@ -530,6 +585,44 @@ describe('trunks: L3', () => {
     expect(sb.attach(local, { prefixes: [parsePrefix('198.19.8.30/32')!] }).ok).toBe(true);
     expect(sb.ownerOf(parsePrefix('198.19.8.30/32')!)).toBe(local);
     expect(sb.remoteCount()).toBe(0);
+  });
+
+  it("a local session that took over a peer's address gives it back when it goes, unless the peer withdrew it meanwhile", async () => {
+    const { A, B, sa, sb } = l3pair();
+    const [ta] = link(A, B);
+    await until(() => ta.state === 'up');
+    const at = (text: string) => parsePrefix(text)!;
+    const kept = new MemoryPort('kept');
+    const gone = new MemoryPort('gone');
+    sa.attach(kept, { prefixes: [at('198.19.8.31/32'), at('fd00:e1:8::31/128')] });
+    sa.attach(gone, { prefixes: [at('198.19.8.32/32')] });
+    await until(() => sb.remoteCount() === 3);
+    // A stale session of those clients on B (it took their addresses over) …
+    const stale = new MemoryPort('stale');
+    expect(sb.attach(stale, { prefixes: [at('198.19.8.31/32'), at('fd00:e1:8::31/128'), at('198.19.8.32/32')] }).ok).toBe(true);
+    expect(sb.ownerOf(at('198.19.8.31/32'))).toBe(stale);
+    expect(sb.remoteCount()).toBe(0);
+    const tp = trunkPort(B.hub.trunkTo('a')!, sb);
+    expect([...tp.shadowed.keys()].sort()).toEqual(['198.19.8.31/32', '198.19.8.32/32', 'fd00:e1:8:0:0:0:0:31/128']);
+    // … while A's client of .32 leaves (withdrawn: not to come back).
+    sa.detach(gone);
+    await until(() => !tp.shadowed.has('198.19.8.32/32'));
+    // The stale session times out: A's routes are back at once, without a new announcement.
+    const announcedIn = ta.output.framesOut;
+    sb.detach(stale);
+    expect(sb.ownerOf(at('198.19.8.31/32'))?.kind).toBe('trunk');
+    expect(sb.ownerOf(at('fd00:e1:8::31/128'))?.kind).toBe('trunk');
+    expect(sb.ownerOf(at('198.19.8.32/32'))).toBeUndefined();
+    expect(sb.remoteCount()).toBe(2);
+    expect(tp.shadowed.size).toBe(0);
+    expect(ta.output.framesOut).toBe(announcedIn);
+    const pb = new MemoryPort('pb');
+    sb.attach(pb, { prefixes: [at('198.19.8.20/32'), at('fd00:e1:8::20/128')] });
+    await until(() => sa.remoteCount() === 2);
+    sb.forward(udp4('198.19.8.20', '198.19.8.31'), pb);
+    sb.forward(udp6('fd00:e1:8::20', 'fd00:e1:8::31'), pb);
+    await until(() => kept.received.length === 2);
+    expect(endpoints(kept.received[0])).toEqual({ src: '198.19.8.20', dst: '198.19.8.31' });
   });
 
   it('inter-segment policy holds across nodes: reach lets net → dmz through, a segment without reach is denied', async () => {
