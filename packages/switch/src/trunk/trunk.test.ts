@@ -36,6 +36,7 @@ import { MSS, PAYLOAD, superPacket, tcpPayloads, udpPayloads, udpSuperFrame } fr
 import { TrunkHub, type TrunkHubOptions } from './trunk-hub.js';
 import { TRUNK_CLOSE_WORDS, type Trunk, type TrunkCloseReason } from './trunk.js';
 import { trunkProof } from './trunk-auth.js';
+import { trunkSegmentId } from './segment-id.js';
 
 const SECRET = 'memory-trunk-secret-0123';
 
@@ -654,6 +655,148 @@ describe('trunks: L3', () => {
     expect(B.segs.get('dmz')!.drops.trunk_source).toBe(0);
     A.segs.get('iso')!.forward(udp4('198.19.10.10', '198.19.9.20'), i1);
     expect(A.segs.get('iso')!.drops.policy_denied).toBe(1);
+  });
+});
+
+describe('trunks: segments added on a live trunk', () => {
+  const downs = async (H: TestHub): Promise<string[]> => (await H.registry.metrics()).split('\n').filter((l) => l.startsWith('el_trunk_downs_total{'));
+
+  it('a node that starts hosting a segment tells its trunk: both ends open it and exchange its endpoints, the trunk stays up', async () => {
+    const A = makeHub('a', [l2()]);
+    const B = makeHub('b', [l2(), l2('lab')]);
+    const [ta, tb] = link(A, B);
+    await until(() => ta.state === 'up' && tb.state === 'up');
+    expect([ta.peerTakesSegments, tb.peerTakesSegments]).toEqual([true, true]);
+    expect([...ta.ports.values()].map((p) => p.segment.name)).toEqual(['lan']);
+    const labB = B.seg('lab') as L2Segment;
+    const pb = new MemoryPort('pb');
+    labB.attach(pb, { macLimit: 1, ownMac: mac(2) });
+    await settle();
+    // A hosts lab now (a broker's registry named it).
+    const labA = l2('lab');
+    const pa = new MemoryPort('pa');
+    labA.attach(pa, { macLimit: 1, ownMac: mac(1) });
+    A.add(labA);
+    // At once on A (B named lab in its hello); on B when A's message arrives.
+    expect([...ta.ports.values()].map((p) => p.segment.name)).toEqual(['lan', 'lab']);
+    await until(() => tb.ports.size === 2 && labA.table.remoteOf(mac(2)) !== undefined && labB.table.remoteOf(mac(1)) !== undefined);
+    labA.forward(ethFrame(mac(2), mac(1), 'in lab'), pa);
+    await until(() => pb.received.length === 1);
+    expect([ta.state, tb.state]).toEqual(['up', 'up']);
+    expect([A.hub.trunkTo('b'), B.hub.trunkTo('a')]).toEqual([ta, tb]);
+    expect(await downs(A)).toEqual([]);
+    expect(await downs(B)).toEqual([]);
+    expect(A.logs.find((l) => l.msg === 'trunk segments added')).toMatchObject({ peer: 'b', segments: ['lab'], via: 'sent' });
+    expect(B.logs.find((l) => l.msg === 'trunk segments added')).toMatchObject({ peer: 'a', segments: ['lab'], via: 'received' });
+
+    // B hosts one A does not (yet): told, nothing opens; then A hosts it too: it opens.
+    B.add(l2('lab2'));
+    await settle();
+    expect(ta.ports.size).toBe(2);
+    A.add(l2('lab2'));
+    await until(() => ta.ports.size === 3 && tb.ports.size === 3);
+    expect(A.hub.stats()[0]!.segments).toEqual(['lan', 'lab', 'lab2']);
+    expect(await downs(A)).toEqual([]);
+  });
+
+  it('a segment both start hosting at once opens once on each end', async () => {
+    const A = makeHub('a', [l2()]);
+    const B = makeHub('b', [l2()]);
+    const [ta, tb] = link(A, B);
+    await until(() => ta.state === 'up' && tb.state === 'up');
+    A.add(l2('lab'));
+    B.add(l2('lab'));
+    await until(() => ta.ports.size === 2 && tb.ports.size === 2);
+    await settle();
+    expect([ta.state, tb.state]).toEqual(['up', 'up']);
+  });
+
+  it('a peer without the capability (an older node) is closed as before (segments_changed), and told nothing it would refuse', async () => {
+    const A = makeHub('a', [l2()]);
+    const B = makeHub('b', [l2(), l2('lab')], { liveSegments: false });
+    const [ta, tb] = link(A, B);
+    await until(() => ta.state === 'up' && tb.state === 'up');
+    expect(ta.peerTakesSegments).toBe(false);
+    A.add(l2('lab'));
+    expect(ta.state).toBe('closed');
+    await until(() => tb.state === 'closed');
+    expect([ta.downReason, tb.downReason, tb.closeReason]).toEqual(['segments_changed', 'peer_ended', 'EL_ERR_UNAVAILABLE']);
+    expect(await downs(A)).toEqual(['el_trunk_downs_total{peer="b",reason="segments_changed"} 1']);
+    // The next trunk's hellos name the new set.
+    const [ta2, tb2] = link(A, B);
+    await until(() => ta2.state === 'up' && tb2.state === 'up');
+    expect(ta2.ports.size).toBe(2);
+    // The older node grows: it closes too (it cannot tell).
+    B.add(l2('lab2'));
+    expect(tb2.downReason).toBe('segments_changed');
+  });
+
+  /** A hub's trunk to a hand-driven peer (node "raw") that names `caps` and hosts `lan`; `got`: the control messages it was sent. */
+  async function rawPeer(H: TestHub, caps: string[]) {
+    const [cx, cy] = memoryRecordConnPair();
+    const ekm = Buffer.alloc(32, 7);
+    const t = H.hub.connect(cx, 'dial', ekm);
+    const got: string[] = [];
+    let lan: { name: string; id: number; mode: 'l2' | 'l3' } | undefined;
+    cy.accept(RecordType.TRUNK_CONTROL, MAX_CONTROL_PAYLOAD);
+    cy.accept(RecordType.TRUNK_FRAME, MAX_RECORD_PAYLOAD);
+    cy.start({
+      onRecord(type, payload) {
+        if (type !== RecordType.TRUNK_CONTROL) return;
+        const msg = parseTrunkControl(payload);
+        got.push(msg.type);
+        if (msg.type !== 'trunk_hello') return;
+        lan = msg.segments.find((x) => x.name === 'lan')!;
+        cy.write(encodeTrunkControl({ type: 'trunk_hello', version: TRUNK_PROTOCOL_VERSION, node: 'raw', role: 'accept', proof: trunkProof(SECRET, 'accept', 'raw', ekm).toString('base64'), segments: [lan], caps }));
+      },
+      onError() {},
+      onClose() {},
+    });
+    await until(() => t.state === 'up');
+    return { t, cy, lan: lan!, got };
+  }
+
+  it('refuses a segments message that is malformed, too long, drops a segment, adds none, or comes unasked: the trunk ends with EL_ERR_BAD_CONTROL', async () => {
+    const seg = (name: string) => ({ name, id: trunkSegmentId(name), mode: 'l2' as const });
+    const bad: [string, (lan: ReturnType<typeof seg>) => Buffer][] = [
+      ['not a list', () => Buffer.from(JSON.stringify({ type: 'segments', segments: 'lan' }))],
+      ['a bad mode', (lan) => Buffer.from(JSON.stringify({ type: 'segments', segments: [lan, { ...seg('x'), mode: 'l4' }] }))],
+      ['257 segments', (lan) => Buffer.from(JSON.stringify({ type: 'segments', segments: [lan, ...Array.from({ length: 256 }, (_, i) => seg(`s${i}`))] }))],
+      ['lan left out', () => Buffer.from(JSON.stringify({ type: 'segments', segments: [seg('x')] }))],
+      ['nothing added (sent again)', (lan) => Buffer.from(JSON.stringify({ type: 'segments', segments: [lan] }))],
+    ];
+    for (const [what, payload] of bad) {
+      const A = makeHub('a', [l2()]);
+      const { t, cy, lan } = await rawPeer(A, ['segments']);
+      const body = payload(lan);
+      expect(body.length, what).toBeLessThanOrEqual(MAX_CONTROL_PAYLOAD);
+      cy.write(Buffer.concat([Buffer.from([RecordType.TRUNK_CONTROL, body.length >> 8, body.length & 0xff]), body]));
+      await until(() => t.state === 'closed');
+      expect([t.downReason, t.closeReason], what).toEqual(['error', 'EL_ERR_BAD_CONTROL']);
+      expect(A.logs.find((l) => l.code === 'EL_ERR_BAD_CONTROL'), what).toBeDefined();
+    }
+    // One that grows the set is taken (and a segment A does not host opens nothing).
+    const A = makeHub('a', [l2()]);
+    const { t, cy, lan } = await rawPeer(A, ['segments']);
+    cy.write(encodeTrunkControl({ type: 'segments', segments: [lan, seg('x')] }));
+    await settle();
+    expect([t.state, t.ports.size]).toEqual(['up', 1]);
+    // To a node that did not name the capability, the message is as unknown as to an older node.
+    const Old = makeHub('old', [l2()], { liveSegments: false });
+    const old = await rawPeer(Old, ['segments']);
+    old.cy.write(encodeTrunkControl({ type: 'segments', segments: [old.lan, seg('x')] }));
+    await until(() => old.t.state === 'closed');
+    expect(old.t.closeReason).toBe('EL_ERR_BAD_CONTROL');
+  });
+
+  it('a peer whose hello lacks "segments" (gso and uso only, as the last release) is sent no segments message: the trunk closes with "segments changed"', async () => {
+    const A = makeHub('a', [l2()]);
+    const { t, got } = await rawPeer(A, ['gso', 'uso']);
+    expect(t.peerTakesSegments).toBe(false);
+    A.add(l2('lab'));
+    await until(() => got.includes('error'));
+    expect(got).not.toContain('segments');
+    expect(t.downReason).toBe('segments_changed');
   });
 });
 

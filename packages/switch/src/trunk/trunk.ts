@@ -176,7 +176,7 @@ export class Trunk implements RecordHandlers {
   gso = false;
   /** Both hellos named "gso" and "uso": UDP super-frames cross whole, both ways. */
   uso = false;
-  /** The peer's hello named "segments": it is told over the trunk when this node hosts more. */
+  /** Both hellos named "segments": each end tells the other over the trunk when it hosts more. */
   peerTakesSegments = false;
   /** The segments the peer said it hosts (its hello, then its `segments` messages). */
   private peerOffer: TrunkSegment[] = [];
@@ -350,7 +350,7 @@ export class Trunk implements RecordHandlers {
     this.state = 'up';
     this.gso = this.host.gso && hello.caps?.includes(CAP_GSO) === true;
     this.uso = this.gso && hello.caps?.includes(CAP_USO) === true;
-    this.peerTakesSegments = hello.caps?.includes(CAP_TRUNK_SEGMENTS) === true;
+    this.peerTakesSegments = this.host.liveSegments && hello.caps?.includes(CAP_TRUNK_SEGMENTS) === true;
     this.peerOffer = hello.segments;
     this.share();
     this.conn.accept(RecordType.TRUNK_FRAME, MAX_RECORD_PAYLOAD);
@@ -412,7 +412,7 @@ export class Trunk implements RecordHandlers {
 
   /** The peer hosts more: its whole set, which must keep every segment it named before and add one. */
   private onSegments(segments: TrunkSegment[]): void {
-    if (!this.host.liveSegments) throw new ElError('EL_ERR_BAD_CONTROL', 'a segments message, but this node did not name the "segments" capability');
+    if (!this.peerTakesSegments) throw new ElError('EL_ERR_BAD_CONTROL', 'a segments message, but the two hellos did not both name the "segments" capability');
     const named = new Set(segments.map((s) => `${s.id}/${s.mode}/${s.name}`));
     if (named.size <= this.peerOffer.length || this.peerOffer.some((s) => !named.has(`${s.id}/${s.mode}/${s.name}`))) {
       throw new ElError('EL_ERR_BAD_CONTROL', `a segments message must name every segment named before (${this.peerOffer.length}) and at least one more; segments are never removed from a live node`);
