@@ -22,6 +22,7 @@ import {
   sum16,
   TRUNK_PROTOCOL_VERSION,
   VNET_HDR_LENGTH,
+  type TrunkSegment,
 } from '@elink/protocol';
 import { memoryRecordConnPair } from '@elink/transport';
 import { L2Segment } from '../core/l2/l2-segment.js';
@@ -737,7 +738,7 @@ describe('trunks: segments added on a live trunk', () => {
     const ekm = Buffer.alloc(32, 7);
     const t = H.hub.connect(cx, 'dial', ekm);
     const got: string[] = [];
-    let lan: { name: string; id: number; mode: 'l2' | 'l3' } | undefined;
+    let lan: TrunkSegment | undefined;
     cy.accept(RecordType.TRUNK_CONTROL, MAX_CONTROL_PAYLOAD);
     cy.accept(RecordType.TRUNK_FRAME, MAX_RECORD_PAYLOAD);
     cy.start({
@@ -757,8 +758,8 @@ describe('trunks: segments added on a live trunk', () => {
   }
 
   it('refuses a segments message that is malformed, too long, drops a segment, adds none, or comes unasked: the trunk ends with EL_ERR_BAD_CONTROL', async () => {
-    const seg = (name: string) => ({ name, id: trunkSegmentId(name), mode: 'l2' as const });
-    const bad: [string, (lan: ReturnType<typeof seg>) => Buffer][] = [
+    const seg = (name: string): TrunkSegment => ({ name, id: trunkSegmentId(name), mode: 'l2' });
+    const bad: [string, (lan: TrunkSegment) => Buffer][] = [
       ['not a list', () => Buffer.from(JSON.stringify({ type: 'segments', segments: 'lan' }))],
       ['a bad mode', (lan) => Buffer.from(JSON.stringify({ type: 'segments', segments: [lan, { ...seg('x'), mode: 'l4' }] }))],
       ['257 segments', (lan) => Buffer.from(JSON.stringify({ type: 'segments', segments: [lan, ...Array.from({ length: 256 }, (_, i) => seg(`s${i}`))] }))],
