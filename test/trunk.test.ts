@@ -11,7 +11,9 @@
  * Linux bridge) is frozen and reported, and the looping frames stop. Before the loop (which
  * freezes MACs of the L2 segment for a while): a node frozen with SIGSTOP (no FIN) is
  * declared down by the keepalive (2 s × 3 here), what was learned from it withdrawn, and
- * after SIGCONT the trunk is up again and pings pass.
+ * after SIGCONT the trunk is up again and pings pass. Last, a segment added to the broker's
+ * configuration (SIGHUP) reaches both nodes and opens over the trunk that is up (a
+ * `segments` trunk message), with no trunk down.
  *
  * Then, without namespaces or a broker: two `elink switch` processes with static peers and
  * a cluster CA (`switch.trunk.ca`, no secret) whose files `elink trunk-ca` made bring their
