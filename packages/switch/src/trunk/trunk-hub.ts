@@ -11,7 +11,8 @@
  * - One trunk per pair of nodes: when two come up (both dialed), the one dialed by the
  *   lower node id stays, the other is closed ("duplicate"); both ends decide the same.
  * - Tells the trunks what each segment's local endpoints do (EndpointListener), and
- *   reports frozen MACs.
+ *   reports frozen MACs; tells the up trunks when the node hosts another segment
+ *   (segmentsChanged → Trunk.offerGrew).
  */
 import type { X509Certificate } from 'node:crypto';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';

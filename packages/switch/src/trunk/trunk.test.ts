@@ -700,6 +700,22 @@ describe('trunks: segments added on a live trunk', () => {
     expect(await downs(A)).toEqual([]);
   });
 
+  it('a segment added while the hellos cross is told right after up (an older peer: closed then)', async () => {
+    const A = makeHub('a', [l2()]);
+    const B = makeHub('b', [l2(), l2('lab')]);
+    const [ta, tb] = link(A, B);
+    A.add(l2('lab')); // A's hello, already on its way, names only lan
+    expect(ta.state).toBe('hello');
+    await until(() => ta.ports.size === 2 && tb.ports.size === 2);
+    expect(A.logs.find((l) => l.msg === 'trunk segments added')).toMatchObject({ peer: 'b', segments: ['lab'], via: 'sent' });
+    const Old = makeHub('old', [l2(), l2('lab')], { liveSegments: false });
+    const C = makeHub('c', [l2()]);
+    const [tc] = link(C, Old);
+    C.add(l2('lab'));
+    await until(() => tc.state === 'closed');
+    expect(tc.downReason).toBe('segments_changed');
+  });
+
   it('a segment both start hosting at once opens once on each end', async () => {
     const A = makeHub('a', [l2()]);
     const B = makeHub('b', [l2()]);

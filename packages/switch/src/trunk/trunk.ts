@@ -395,13 +395,8 @@ export class Trunk implements RecordHandlers {
     const now = this.host.offer();
     // The offer only grows (segments are never removed from a live node).
     if (now.length <= this.sentOffer.length) return;
-    let payload: Buffer;
-    try {
-      payload = encodeTrunkControlPayload({ type: 'segments', segments: now });
-    } catch {
-      payload = Buffer.alloc(0); // beyond one control record (as the hello would be): a reconnect
-    }
-    if (!this.peerTakesSegments || payload.length === 0) {
+    const payload = this.peerTakesSegments ? segmentsPayload(now) : undefined;
+    if (payload === undefined) {
       this.close('segments_changed');
       return;
     }
@@ -413,8 +408,9 @@ export class Trunk implements RecordHandlers {
   /** The peer hosts more: its whole set, which must keep every segment it named before and add one. */
   private onSegments(segments: TrunkSegment[]): void {
     if (!this.peerTakesSegments) throw new ElError('EL_ERR_BAD_CONTROL', 'a segments message, but the two hellos did not both name the "segments" capability');
-    const named = new Set(segments.map((s) => `${s.id}/${s.mode}/${s.name}`));
-    if (named.size <= this.peerOffer.length || this.peerOffer.some((s) => !named.has(`${s.id}/${s.mode}/${s.name}`))) {
+    const named = new Set(segments.map(segmentKey));
+    const before = new Set(this.peerOffer.map(segmentKey));
+    if (named.size <= before.size || [...before].some((k) => !named.has(k))) {
       throw new ElError('EL_ERR_BAD_CONTROL', `a segments message must name every segment named before (${this.peerOffer.length}) and at least one more; segments are never removed from a live node`);
     }
     this.peerOffer = segments;
@@ -473,14 +469,14 @@ export class Trunk implements RecordHandlers {
    * peer announced of it, if anything, is installed now. */
   reinstate(id: number, key: string): void {
     const port = this.ports.get(id);
-    if (port === undefined) return;
-    if (port.shadowed.has(key)) {
+    if (port?.shadowed.has(key)) {
       this.reinstateIn(port, key);
       return;
     }
     // L3 segments of a node share one routing table: a prefix taken over in one may have
-    // been the peer's in another segment both carry.
-    if (port.segment.mode === 'l3') for (const p of this.ports.values()) if (p !== port && p.segment.mode === 'l3' && p.shadowed.has(key)) this.reinstateIn(p, key);
+    // been the peer's in another segment (routed across segments by `reach`).
+    if (this.host.segmentById(id)?.mode !== 'l3') return;
+    for (const p of this.ports.values()) if (p.segment.mode === 'l3' && p.shadowed.has(key)) this.reinstateIn(p, key);
   }
 
   private reinstateIn(port: TrunkPort, key: string): void {
@@ -624,5 +620,20 @@ export class Trunk implements RecordHandlers {
     this.pendingCount = 0;
     this.output.close();
     this.host.closed(this);
+  }
+}
+
+/** A hosted segment as both ends compare it: shared when name, id and mode are the same. */
+function segmentKey(s: TrunkSegment): string {
+  return `${s.id}/${s.mode}/${s.name}`;
+}
+
+/** The `segments` message naming `segments`, or undefined when it does not fit one control
+ * record (the peer then learns the list from a new hello). */
+function segmentsPayload(segments: TrunkSegment[]): Buffer | undefined {
+  try {
+    return encodeTrunkControlPayload({ type: 'segments', segments });
+  } catch {
+    return undefined;
   }
 }
