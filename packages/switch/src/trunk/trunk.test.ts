@@ -657,6 +657,28 @@ describe('trunks: L3', () => {
     A.segs.get('iso')!.forward(udp4('198.19.10.10', '198.19.9.20'), i1);
     expect(A.segs.get('iso')!.drops.policy_denied).toBe(1);
   });
+
+  it("a peer's prefix taken over by a local port of another segment (one routing table) comes back when that port goes", async () => {
+    const defs = [segment({ name: 'net', mode: 'l3', ipv4: { pool: '198.19.8.0/24' } }), segment({ name: 'dmz', mode: 'l3', ipv4: { pool: '198.19.9.0/24' } })];
+    const node = (id: string) => {
+      const router = new L3Router();
+      const segs = new Map(defs.map((d) => [d.name, new L3Segment(d, router)]));
+      return { hub: makeHub(id, [...segs.values()]), segs };
+    };
+    const A = node('a');
+    const B = node('b');
+    const [ta] = link(A.hub, B.hub);
+    await until(() => ta.state === 'up');
+    A.segs.get('dmz')!.attach(new MemoryPort('d1'), { prefixes: [parsePrefix('198.19.9.20/32')!] });
+    const dmzB = B.segs.get('dmz')!;
+    await until(() => dmzB.remoteCount() === 1);
+    const odd = new MemoryPort('odd');
+    expect(B.segs.get('net')!.attach(odd, { prefixes: [parsePrefix('198.19.9.20/32')!] }).ok).toBe(true);
+    expect(dmzB.ownerOf(parsePrefix('198.19.9.20/32')!)).toBe(odd);
+    B.segs.get('net')!.detach(odd);
+    expect(dmzB.ownerOf(parsePrefix('198.19.9.20/32')!)?.kind).toBe('trunk');
+    expect(dmzB.remoteCount()).toBe(1);
+  });
 });
 
 describe('trunks: segments added on a live trunk', () => {
