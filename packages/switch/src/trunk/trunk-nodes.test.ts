@@ -1,7 +1,8 @@
 /**
  * Two SwitchNodes in one process joined by a real TLS trunk (static peers): frames of an
  * L2 segment cross it, a TCP and a UDP super-frame cross whole (TRUNK_FRAME_GSO), a wrong secret
- * is refused, and the node's stats show the trunk.
+ * is refused, and the node's stats show the trunk. A segment added to a node opens over the
+ * trunk that is up (no gap in the other), or, to an older peer, after a reconnect.
  */
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
