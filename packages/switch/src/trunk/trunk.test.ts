@@ -299,8 +299,9 @@ describe('trunks: L2', () => {
   it('drops, counts and survives trunk frames that are too short, too long or of a segment not shared', async () => {
     const A = makeHub('a', [l2()]);
     const B = makeHub('b', [l2()]);
-    const [, tb] = link(A, B);
-    await until(() => tb.state === 'up');
+    const [ta, tb] = link(A, B);
+    // Both ends: B may be up before A has read B's hello.
+    await until(() => ta.state === 'up' && tb.state === 'up');
     const sb = B.seg('lan') as L2Segment;
     const pb = new MemoryPort('pb');
     sb.attach(pb, { macLimit: 1, ownMac: mac(2) });
@@ -310,7 +311,6 @@ describe('trunks: L2', () => {
     idBytes.writeUInt32BE(id);
     const other = Buffer.alloc(4);
     other.writeUInt32BE((id + 1) >>> 0);
-    const [ta] = [A.hub.trunkTo('b')!];
     ta.conn.write(Buffer.concat([record(Buffer.from([1, 2])), record(Buffer.concat([idBytes, Buffer.alloc(1500 + 18 + 1)])), record(Buffer.concat([other, ethFrame(BROADCAST, mac(1))]))]));
     await until(() => tb.refusedFrames === 3);
     expect(tb.state).toBe('up');
