@@ -11,7 +11,9 @@
  * Linux bridge) is frozen and reported, and the looping frames stop. Before the loop (which
  * freezes MACs of the L2 segment for a while): a node frozen with SIGSTOP (no FIN) is
  * declared down by the keepalive (2 s × 3 here), what was learned from it withdrawn, and
- * after SIGCONT the trunk is up again and pings pass.
+ * after SIGCONT the trunk is up again and pings pass. Last, a segment added to the broker's
+ * configuration (SIGHUP) reaches both nodes and opens over the trunk that is up (a
+ * `segments` trunk message), with no trunk down.
  *
  * Then, without namespaces or a broker: two `elink switch` processes with static peers and
  * a cluster CA (`switch.trunk.ca`, no secret) whose files `elink trunk-ca` made bring their
@@ -77,6 +79,7 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
   const nodes: Record<string, Proc> = {};
   const hosts = new Map<string, Host>();
   let loopNs: string;
+  let broker: Proc;
 
   const host = (n: string): Host => hosts.get(n)!;
 
@@ -169,7 +172,7 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
       doc.setIn(['switch', 'maxSessions'], 100);
     });
 
-    await startElink(['broker', '--state', state, '--admin-port', String(await freePort())], 'broker start');
+    broker = await startElink(['broker', '--state', state, '--admin-port', String(await freePort())], 'broker start');
     await startSwitch(state, 'a');
     loopNs = underlay.addHost('loop').ns;
     // Three sessions on A (its limit) before B exists; the rest land on B.
@@ -344,6 +347,23 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
     const text = spawnSync(process.execPath, [CLI, 'trunks', '--broker', brokerUrl, '--ca', join(state, 'ca.pem')], { encoding: 'utf8', env: { ...process.env, ELINK_ADMIN_TOKEN: ADMIN_TOKEN }, timeout: 20_000 }).stdout;
     expect(text).toMatch(/^sw-a\tsw-b\tup\t/m);
     expect(text).toMatch(/^sw-b\tsw-a\tup\t/m);
+  });
+
+  it('a segment added to the broker (SIGHUP) reaches both nodes in a heartbeat and opens over the up trunk: no trunk down', async () => {
+    const downs = (n: 'a' | 'b'): number => nodes[n]!.logs.filter((l) => l.msg === 'trunk down').length;
+    const before = { a: downs('a'), b: downs('b') };
+    const file = join(state, 'elink.yaml');
+    const doc = parseDocument(readFileSync(file, 'utf8'));
+    (doc.get('segments') as { add(v: unknown): void }).add(doc.createNode({ name: 'lab2' }));
+    writeFileSync(file, doc.toString());
+    broker.child.kill('SIGHUP');
+    const added = (n: 'a' | 'b') => nodes[n]!.waitFor((l) => l.msg === 'trunk segments added' && JSON.stringify(l.segments) === '["lab2"]', 10_000, `lab2 over the trunk on ${n}`);
+    await Promise.all([added('a'), added('b')]);
+    expect({ a: downs('a'), b: downs('b') }).toEqual(before);
+    expect((await metric('a', 'el_trunk_downs_total', { reason: 'segments_changed' })) + (await metric('b', 'el_trunk_downs_total', { reason: 'segments_changed' }))).toBe(0);
+    expect(await metric('a', 'el_trunk_up', { peer: 'sw-b' })).toBe(1);
+    // The segments carried before still are.
+    expect(sh('ping', ['-c', '1', '-W', '2', host('h4').v4], { ns: host('h3').ns, allowFail: true })).toMatch(/ 0% packet loss/);
   });
 });
 

@@ -34,6 +34,7 @@ const valid: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
     proof: fc.base64String({ minLength: 4, maxLength: 64 }),
     segments: fc.array(fc.record({ name: fc.string({ minLength: 1, maxLength: 128 }), id: fc.nat(), mode: fc.constantFrom('l2', 'l3') }), { maxLength: 8 }),
   }),
+  fc.record({ type: fc.constant('segments'), segments: fc.array(fc.record({ name: fc.string({ minLength: 1, maxLength: 128 }), id: fc.nat(), mode: fc.constantFrom('l2', 'l3') }), { maxLength: 8 }) }),
   fc.record({ type: fc.constant('update'), segment: fc.nat(), add: fc.array(fc.tuple(key, fc.nat()), { maxLength: 8 }), del: fc.array(key, { maxLength: 8 }) }),
   fc.record({ type: fc.constantFrom('ping', 'pong'), id: fc.integer() }),
   fc.record({ type: fc.constant('error'), code: fc.string({ maxLength: 64 }), message: fc.string({ maxLength: 1024 }) }),

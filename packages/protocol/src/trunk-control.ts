@@ -6,6 +6,8 @@
  *
  *   both ways, first:  trunk_hello {version, node, role, proof, segments, caps?}
  *   then, both ways:   update {segment, add: [[key, seq], …], del: [key, …]}
+ *                      segments {segments}     (the sender hosts more: its whole set, as in
+ *                                               trunk_hello; only to a peer naming "segments")
  *                      ping {id} / pong {id}   (keepalive)
  *                      error {code, message}   (then close)
  */
@@ -19,9 +21,16 @@ export const MAX_UPDATE_ENTRIES = 128;
 /** Segments named in one trunk_hello. */
 export const MAX_TRUNK_SEGMENTS = 256;
 
+/** trunk_hello.caps: the sender takes `segments` messages (its set of shared segments may
+ * grow on a live trunk). A peer without it is closed and dialed again instead. */
+export const CAP_TRUNK_SEGMENTS = 'segments';
+
 /** An endpoint key: an L2 MAC ("02:00:5e:10:00:01") or an L3 prefix ("198.19.0.5/32"). */
 const endpointKey = z.string().min(1).max(64);
 const segmentId = z.number().int().min(0).max(0xffffffff);
+
+/** The segments a node hosts (trunk_hello, segments): name, the id its frames carry, the mode. */
+const hostedSegments = z.array(z.object({ name: z.string().min(1).max(128), id: segmentId, mode: z.enum(['l2', 'l3']) })).max(MAX_TRUNK_SEGMENTS);
 
 export const trunkHelloSchema = z.object({
   type: z.literal('trunk_hello'),
@@ -33,9 +42,10 @@ export const trunkHelloSchema = z.object({
   /** base64 HMAC-SHA256(secret, "el-trunk/1" ‖ role ‖ 0 ‖ node ‖ 0 ‖ TLS exporter), trunk-auth.ts. */
   proof: z.string().min(1).max(128),
   /** The segments the sender hosts, with the id its frames carry and the mode. */
-  segments: z.array(z.object({ name: z.string().min(1).max(128), id: segmentId, mode: z.enum(['l2', 'l3']) })).max(MAX_TRUNK_SEGMENTS),
+  segments: hostedSegments,
   /** Optional features the sender supports; absent from older nodes. Defined: "gso"
-   * (TRUNK_FRAME_GSO records, when both name it). Unknown ones are ignored. */
+   * (TRUNK_FRAME_GSO records, when both name it), "uso", "segments" (it takes `segments`
+   * messages). Unknown ones are ignored. */
   caps: z.array(z.string().max(32)).max(32).optional(),
 });
 
@@ -48,14 +58,21 @@ export const trunkUpdateSchema = z.object({
   del: z.array(endpointKey).max(MAX_UPDATE_ENTRIES).default([]),
 });
 
+/** The sender hosts more segments than it last said: its whole set now (segments are only
+ * ever added to a live node, so it names every one named before, and at least one more). */
+export const trunkSegmentsSchema = z.object({ type: z.literal('segments'), segments: hostedSegments });
+
 export const trunkPingSchema = z.object({ type: z.literal('ping'), id: z.number().int() });
 export const trunkPongSchema = z.object({ type: z.literal('pong'), id: z.number().int() });
 export const trunkErrorSchema = z.object({ type: z.literal('error'), code: z.string().max(64), message: z.string().max(1024) });
 
-export const trunkControlSchema = z.discriminatedUnion('type', [trunkHelloSchema, trunkUpdateSchema, trunkPingSchema, trunkPongSchema, trunkErrorSchema]);
+export const trunkControlSchema = z.discriminatedUnion('type', [trunkHelloSchema, trunkUpdateSchema, trunkSegmentsSchema, trunkPingSchema, trunkPongSchema, trunkErrorSchema]);
 
 export type TrunkHello = z.infer<typeof trunkHelloSchema>;
 export type TrunkUpdate = z.infer<typeof trunkUpdateSchema>;
+export type TrunkSegments = z.infer<typeof trunkSegmentsSchema>;
+/** One hosted segment as trunk_hello and segments name it. */
+export type TrunkSegment = TrunkSegments['segments'][number];
 export type TrunkControl = z.infer<typeof trunkControlSchema>;
 /** What a sender writes (defaults may be left out). */
 export type TrunkControlInput = z.input<typeof trunkControlSchema>;

@@ -37,7 +37,7 @@ import type { Port } from '../core/port.js';
 import { Session, type SessionHost } from '../ports/session.js';
 import { L3Router, type L3RouterOptions } from '../core/l3/l3-segment.js';
 import type { DevicePort } from '../ports/device-port.js';
-import { TrunkHub, type TrunkStats } from '../trunk/trunk-hub.js';
+import { TrunkHub, type TrunkHubOptions, type TrunkStats } from '../trunk/trunk-hub.js';
 import type { TrunkSettings } from '../trunk/trunk-defaults.js';
 import { DtcpServer, type DtcpServerOptions } from '../dtcp/dtcp-server.js';
 import { openSixInFourPlane, type SixInFourOptions, type SixInFourPlane, type SixInFourPlaneImpl } from '../dtcp/six-in-four.js';
@@ -99,7 +99,7 @@ export interface SwitchNodeOptions {
   /** Where used ticket ids are journaled (single use across restarts); absent = memory only. */
   replayJournal?: string;
   /** Trunks to the other nodes of its segments (trunk/trunk-hub.ts); absent = none. */
-  trunk?: (Partial<TrunkSettings> & Pick<TrunkSettings, 'secret'>) | undefined;
+  trunk?: (Partial<TrunkSettings> & Pick<TrunkSettings, 'secret'> & Pick<TrunkHubOptions, 'liveSegments'>) | undefined;
   /** A DTCP listener (dtcp/dtcp-server.ts, docs/dtcp.md); absent = none. Its admission uses the node's limits, descriptors and PROXY protocol ranges. */
   dtcp?: (Omit<DtcpServerOptions, 'nodeId' | 'logger' | 'registry' | 'fds' | 'connectionLimits' | 'proxyTrusted' | 'proxyTimeoutMs' | 'logIntervalMs' | 'logSample' | 'plane' | 'draining'> & { /** Default: the node's own, sixInFourPlane(). */ plane?: SixInFourPlane }) | undefined;
   /** The 6in4 plane of DTCP tunnels (sixInFourPlane()): tunnel limit, queue, raw socket settings. */

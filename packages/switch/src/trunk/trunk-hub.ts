@@ -11,14 +11,15 @@
  * - One trunk per pair of nodes: when two come up (both dialed), the one dialed by the
  *   lower node id stays, the other is closed ("duplicate"); both ends decide the same.
  * - Tells the trunks what each segment's local endpoints do (EndpointListener), and
- *   reports frozen MACs.
+ *   reports frozen MACs; tells the up trunks when the node hosts another segment
+ *   (segmentsChanged → Trunk.offerGrew).
  */
 import type { X509Certificate } from 'node:crypto';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { ElError, MAX_REPORT_TRUNKS, TRUNK_ALPN, type ReportTrunk } from '@elink/protocol';
+import { ElError, MAX_REPORT_TRUNKS, TRUNK_ALPN, type ReportTrunk, type TrunkSegment } from '@elink/protocol';
 import { Backoff, defaultFlushScheduler, inheritRemote, TlsRecordConn, type RecordConn } from '@elink/transport';
 import type { Segment } from '../core/segment.js';
 import { DROP_REASONS } from '../core/drops.js';
@@ -51,6 +52,9 @@ export interface TrunkHubOptions extends Partial<TrunkSettings> {
   fds?: FdBudget;
   /** Offer "gso" and "uso" in trunk_hello (TRUNK_FRAME_GSO); the node's `gso` setting. Default true. */
   gso?: boolean;
+  /** Offer "segments" in trunk_hello (a new segment is told over the trunk). Default true;
+   * false only to stand for a node older than it (tests of a mixed-version cluster). */
+  liveSegments?: boolean;
 }
 
 /** A peer to dial, and what a heartbeat said of it. */
@@ -147,6 +151,7 @@ export class TrunkHub implements TrunkHost {
   readonly nodeId: string;
   readonly logger: Logger;
   readonly gso: boolean;
+  readonly liveSegments: boolean;
   readonly limits: TrunkLimits;
   private readonly settings: TrunkSettings;
   /** The trunk secret ('' without one). */
@@ -189,6 +194,7 @@ export class TrunkHub implements TrunkHost {
     if (this.secret === '' && !this.credentials) throw new ElError('EL_ERR_CONFIG', 'trunks need a secret (switch.trunk.secret) or a cluster CA (switch.trunk.ca)');
     if (this.credentials?.issuerMissing) this.warnIssuer(this.credentials);
     this.gso = opts.gso ?? DEFAULT_GSO;
+    this.liveSegments = opts.liveSegments ?? true;
     this.settings = { ...DEFAULT_TRUNK, port: DEFAULT_TRUNK_PORT, host: '0.0.0.0', peers: [], ...withoutUndefined(opts) };
     const s = this.settings;
     this.limits = {
@@ -315,8 +321,9 @@ export class TrunkHub implements TrunkHost {
   }
 
   /**
-   * The hosted segments changed (one added): registers listeners on the new ones, and
-   * restarts up trunks so their hellos name the new set.
+   * The hosted segments changed (one added; none is ever removed from a live node):
+   * registers listeners on the new ones, and tells every up trunk (Trunk.offerGrew: a
+   * `segments` message, or a restart for a peer older than it).
    */
   segmentsChanged(): void {
     let added = false;
@@ -343,7 +350,7 @@ export class TrunkHub implements TrunkHost {
       );
       added = true;
     }
-    if (added) for (const t of [...this.byNode.values()]) t.close('segments_changed');
+    if (added) for (const t of [...this.byNode.values()]) t.offerGrew();
   }
 
   /** Peers from a heartbeat reply: dialed until the next reply leaves them out. */
@@ -487,8 +494,8 @@ export class TrunkHub implements TrunkHost {
 
   // ---- TrunkHost ----
 
-  offer(): { name: string; id: number; mode: 'l2' | 'l3' }[] {
-    const out: { name: string; id: number; mode: 'l2' | 'l3' }[] = [];
+  offer(): TrunkSegment[] {
+    const out: TrunkSegment[] = [];
     for (const [id, name] of this.ids) {
       const seg = this.opts.segment(name);
       if (seg) out.push({ name, id, mode: seg.mode });

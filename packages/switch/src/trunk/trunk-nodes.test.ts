@@ -1,7 +1,8 @@
 /**
  * Two SwitchNodes in one process joined by a real TLS trunk (static peers): frames of an
  * L2 segment cross it, a TCP and a UDP super-frame cross whole (TRUNK_FRAME_GSO), a wrong secret
- * is refused, and the node's stats show the trunk.
+ * is refused, and the node's stats show the trunk. A segment added to a node opens over the
+ * trunk that is up (no gap in the other), or, to an older peer, after a reconnect.
  */
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -110,6 +111,62 @@ describe('trunk between two nodes', () => {
     expect(pb.receivedGso[1]).toEqual(udp);
     expect(b.node.stats.trunks![0]).toMatchObject({ framesIn: 2, bytesIn: 8 + sp.length + udp.length });
     expect(segA.gsoEgress.segmented).toBe(0);
+  });
+
+  it('a segment added while the trunk is up opens over it: no trunk down, endpoints both ways, frames in it, and the other segment carries on without a gap', async () => {
+    const [a, b] = await pair();
+    await until(() => a.node.trunks!.upCount === 1 && b.node.trunks!.upCount === 1);
+    const trunk = a.node.trunks!.trunkTo('node-b')!;
+    const lanA = a.node.segmentByName('lan') as L2Segment;
+    const lanB = b.node.segmentByName('lan') as L2Segment;
+    const la = new MemoryPort('a-lan');
+    const lb = new MemoryPort('b-lan');
+    lanA.attach(la, { macLimit: 1, ownMac: mac(1) });
+    lanB.attach(lb, { macLimit: 1, ownMac: mac(2) });
+    const onlyB = b.node.segmentByName('only-b') as L2Segment;
+    const ob = new MemoryPort('b-only');
+    onlyB.attach(ob, { macLimit: 1, ownMac: mac(12) });
+    await until(() => lanA.table.remoteOf(mac(2)) !== undefined);
+    // Frames in lan right before and right after A starts hosting only-b, in one turn.
+    const N = 50;
+    const send = (from: number): void => {
+      for (let i = from; i < from + N; i++) lanA.forward(ethFrame(mac(2), mac(1), `lan ${i}`), la);
+    };
+    send(0);
+    expect(a.node.addSegment(segment({ name: 'only-b' }))).toBe(true);
+    send(N);
+    await until(() => lb.received.length === 2 * N);
+    expect(lb.received.map((f) => f.subarray(14).toString())).toEqual(Array.from({ length: 2 * N }, (_, i) => `lan ${i}`));
+    // only-b is carried now: its endpoints cross both ways, and frames in it.
+    const onlyA = a.node.segmentByName('only-b') as L2Segment;
+    const oa = new MemoryPort('a-only');
+    onlyA.attach(oa, { macLimit: 1, ownMac: mac(11) });
+    await until(() => onlyA.table.remoteOf(mac(12)) !== undefined && onlyB.table.remoteOf(mac(11)) !== undefined);
+    onlyA.forward(ethFrame(mac(12), mac(11), 'in only-b'), oa);
+    onlyB.forward(ethFrame(mac(11), mac(12), 'back'), ob);
+    await until(() => ob.received.length === 1 && oa.received.length === 1);
+    expect(ob.received[0]!.subarray(14).toString()).toBe('in only-b');
+    // The same trunk, never down.
+    expect(a.node.trunks!.trunkTo('node-b')).toBe(trunk);
+    expect(a.node.stats.trunks![0]).toMatchObject({ state: 'up', segments: ['lan', 'only-b'] });
+    expect(b.node.stats.trunks![0]).toMatchObject({ state: 'up', segments: ['lan', 'only-b'] });
+    for (const n of [a, b]) expect(await n.registry.metrics()).not.toContain('el_trunk_downs_total{');
+    expect(a.logs.find((l) => l.msg === 'trunk segments added')).toMatchObject({ peer: 'node-b', segments: ['only-b'] });
+    expect(b.logs.find((l) => l.msg === 'trunk segments added')).toMatchObject({ peer: 'node-a', segments: ['only-b'] });
+  });
+
+  it('a peer without the "segments" capability (an older node): the trunk is closed (segments_changed) and dialed again with the new set', async () => {
+    const b = await h.node({ nodeId: 'node-b', segments: [segment({ name: 'lan' }), segment({ name: 'only-b' })], trunk: { secret: SECRET, port: 0, host: '127.0.0.1', liveSegments: false } });
+    const peers = [`127.0.0.1:${b.node.trunks!.address().port}`];
+    const a = await h.node({ nodeId: 'node-a', segments: [segment({ name: 'lan' })], trunk: { secret: SECRET, port: 0, host: '127.0.0.1', peers, reconnectMinMs: 20, reconnectMaxMs: 200 } });
+    await until(() => a.node.trunks!.upCount === 1 && b.node.trunks!.upCount === 1);
+    const first = a.node.trunks!.trunkTo('node-b')!;
+    a.node.addSegment(segment({ name: 'only-b' }));
+    expect(first.state).toBe('closed');
+    await until(() => a.node.trunks!.trunkTo('node-b')?.state === 'up' && b.node.trunks!.trunkTo('node-a')?.state === 'up');
+    expect(a.node.stats.trunks![0]).toMatchObject({ state: 'up', segments: ['lan', 'only-b'] });
+    expect(await a.registry.metrics()).toContain('el_trunk_downs_total{peer="node-b",reason="segments_changed"} 1');
+    expect(a.logs.some((l) => l.msg === 'trunk segments added')).toBe(false);
   });
 
   it("dials a peer's hosts in turn: up over the second when the first refuses, and back to it after a break", async () => {

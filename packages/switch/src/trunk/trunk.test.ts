@@ -1,7 +1,9 @@
 /**
  * Trunks over in-memory record connections (memoryRecordConnPair): announcements and
- * withdrawals, withdraw-all when a trunk breaks, split horizon, a local endpoint winning,
- * loop freezing, bounds, a wrong secret refused, and TCP super-frames crossing whole
+ * withdrawals, withdraw-all when a trunk breaks, split horizon, a local endpoint winning
+ * (and giving the peer's endpoint back when it goes, whichever came first), loop freezing,
+ * bounds, a wrong secret refused, segments added on a live trunk (`segments`; an older
+ * peer closed instead; bad messages refused), and TCP super-frames crossing whole
  * (TRUNK_FRAME_GSO) when both ends name "gso", UDP ones when both also name "uso".
  * Segments are the real L2/L3 ones.
  */
@@ -22,6 +24,7 @@ import {
   sum16,
   TRUNK_PROTOCOL_VERSION,
   VNET_HDR_LENGTH,
+  type TrunkSegment,
 } from '@elink/protocol';
 import { memoryRecordConnPair } from '@elink/transport';
 import { L2Segment } from '../core/l2/l2-segment.js';
@@ -36,6 +39,7 @@ import { MSS, PAYLOAD, superPacket, tcpPayloads, udpPayloads, udpSuperFrame } fr
 import { TrunkHub, type TrunkHubOptions } from './trunk-hub.js';
 import { TRUNK_CLOSE_WORDS, type Trunk, type TrunkCloseReason } from './trunk.js';
 import { trunkProof } from './trunk-auth.js';
+import { trunkSegmentId } from './segment-id.js';
 
 const SECRET = 'memory-trunk-secret-0123';
 
@@ -44,6 +48,8 @@ interface TestHub {
   logs: LogLine[];
   registry: Registry;
   seg(name: string): Segment;
+  /** Hosts one more segment from now on (as SwitchNode.addSegment). */
+  add(seg: Segment): void;
 }
 
 function makeHub(node: string, segs: Segment[], over: Partial<TrunkHubOptions> = {}): TestHub {
@@ -68,7 +74,11 @@ function makeHub(node: string, segs: Segment[], over: Partial<TrunkHubOptions> =
     ...over,
   });
   hub.segmentsChanged();
-  return { hub, logs, registry, seg: (n) => map.get(n)! };
+  const add = (seg: Segment): void => {
+    map.set(seg.name, seg);
+    hub.segmentsChanged();
+  };
+  return { hub, logs, registry, seg: (n) => map.get(n)!, add };
 }
 
 /** Joins two hubs by a memory trunk (x dials, y accepts). */
@@ -289,8 +299,9 @@ describe('trunks: L2', () => {
   it('drops, counts and survives trunk frames that are too short, too long or of a segment not shared', async () => {
     const A = makeHub('a', [l2()]);
     const B = makeHub('b', [l2()]);
-    const [, tb] = link(A, B);
-    await until(() => tb.state === 'up');
+    const [ta, tb] = link(A, B);
+    // Both ends: B may be up before A has read B's hello.
+    await until(() => ta.state === 'up' && tb.state === 'up');
     const sb = B.seg('lan') as L2Segment;
     const pb = new MemoryPort('pb');
     sb.attach(pb, { macLimit: 1, ownMac: mac(2) });
@@ -300,7 +311,6 @@ describe('trunks: L2', () => {
     idBytes.writeUInt32BE(id);
     const other = Buffer.alloc(4);
     other.writeUInt32BE((id + 1) >>> 0);
-    const [ta] = [A.hub.trunkTo('b')!];
     ta.conn.write(Buffer.concat([record(Buffer.from([1, 2])), record(Buffer.concat([idBytes, Buffer.alloc(1500 + 18 + 1)])), record(Buffer.concat([other, ethFrame(BROADCAST, mac(1))]))]));
     await until(() => tb.refusedFrames === 3);
     expect(tb.state).toBe('up');
@@ -338,6 +348,55 @@ describe('trunks: L2', () => {
     expect(sa.table.lookup(mac(6))).toBe(stale);
     sa.detach(stale);
     expect(sa.table.lookup(mac(6))?.kind).toBe('trunk');
+  });
+
+  it("a local session or LAN host that took over a peer's MAC gives it back when it goes, unless the peer withdrew it meanwhile", async () => {
+    const A = makeHub('a', [l2()]);
+    const B = makeHub('b', [l2()]);
+    const [ta] = link(A, B);
+    await until(() => ta.state === 'up');
+    const sa = A.seg('lan') as L2Segment;
+    const sb = B.seg('lan') as L2Segment;
+    const moved = new MemoryPort('moved');
+    const lanHost = new MemoryPort('lan-host');
+    const left = new MemoryPort('left');
+    sa.attach(moved, { macLimit: 1, ownMac: mac(6) });
+    sa.attach(lanHost, { macLimit: 1, ownMac: mac(7) });
+    sa.attach(left, { macLimit: 1, ownMac: mac(8) });
+    await until(() => sb.remoteCount() === 3);
+    const tp = trunkPort(B.hub.trunkTo('a')!, sb);
+    // On B, a session with mac(6) (pinned) and a bridge whose LAN sends from mac(7) and mac(8) (learned).
+    const session = new MemoryPort('session');
+    const bridge = new MemoryPort('bridge');
+    sb.attach(session, { macLimit: 1, ownMac: mac(6) });
+    sb.attach(bridge, { macLimit: 100 });
+    sb.forward(ethFrame(BROADCAST, mac(7), 'from the LAN'), bridge);
+    sb.forward(ethFrame(BROADCAST, mac(8), 'from the LAN'), bridge);
+    expect(sb.table.lookup(mac(6))).toBe(session);
+    expect(sb.table.lookup(mac(7))).toBe(bridge);
+    expect(sb.remoteCount()).toBe(0);
+    expect([...tp.shadowed.keys()].sort()).toEqual([mac(6), mac(7), mac(8)].map(formatMac));
+    // A's sessions are pinned there: B's higher sequence does not take them; A's mac(8) leaves (withdrawn).
+    await settle();
+    expect(sa.table.lookup(mac(7))).toBe(lanHost);
+    sa.detach(left);
+    await until(() => !tp.shadowed.has(formatMac(mac(8))));
+    // B's session and bridge go: A's MACs are A's again, mac(8) is nobody's.
+    sb.detach(session);
+    sb.detach(bridge);
+    expect(sb.table.lookup(mac(6))?.kind).toBe('trunk');
+    expect(sb.table.lookup(mac(7))?.kind).toBe('trunk');
+    expect(sb.table.lookup(mac(8))).toBeUndefined();
+    expect(tp.shadowed.size).toBe(0);
+    const pb = new MemoryPort('pb');
+    sb.attach(pb, { macLimit: 1, ownMac: mac(2) });
+    await until(() => sa.table.remoteOf(mac(2)) !== undefined);
+    sb.forward(ethFrame(mac(6), mac(2), 'to a'), pb);
+    sb.forward(ethFrame(mac(7), mac(2), 'to a'), pb);
+    await until(() => moved.received.length === 1 && lanHost.received.length === 1);
+    expect(sb.drops.trunk_source).toBe(0);
+    // A took nothing from B with the MACs A's sessions hold (B's LAN broadcasts of mac(7), mac(8)).
+    expect(sa.drops.trunk_source).toBe(2);
   });
 
   it('bounds: a peer installs at most maxRemotePerSegment endpoints per segment; the rest is logged', async () => {
@@ -532,6 +591,44 @@ describe('trunks: L3', () => {
     expect(sb.remoteCount()).toBe(0);
   });
 
+  it("a local session that took over a peer's address gives it back when it goes, unless the peer withdrew it meanwhile", async () => {
+    const { A, B, sa, sb } = l3pair();
+    const [ta] = link(A, B);
+    await until(() => ta.state === 'up');
+    const at = (text: string) => parsePrefix(text)!;
+    const kept = new MemoryPort('kept');
+    const gone = new MemoryPort('gone');
+    sa.attach(kept, { prefixes: [at('198.19.8.31/32'), at('fd00:e1:8::31/128')] });
+    sa.attach(gone, { prefixes: [at('198.19.8.32/32')] });
+    await until(() => sb.remoteCount() === 3);
+    // A stale session of those clients on B (it took their addresses over) …
+    const stale = new MemoryPort('stale');
+    expect(sb.attach(stale, { prefixes: [at('198.19.8.31/32'), at('fd00:e1:8::31/128'), at('198.19.8.32/32')] }).ok).toBe(true);
+    expect(sb.ownerOf(at('198.19.8.31/32'))).toBe(stale);
+    expect(sb.remoteCount()).toBe(0);
+    const tp = trunkPort(B.hub.trunkTo('a')!, sb);
+    expect([...tp.shadowed.keys()].sort()).toEqual(['198.19.8.31/32', '198.19.8.32/32', 'fd00:e1:8:0:0:0:0:31/128']);
+    // … while A's client of .32 leaves (withdrawn: not to come back).
+    sa.detach(gone);
+    await until(() => !tp.shadowed.has('198.19.8.32/32'));
+    // The stale session times out: A's routes are back at once, without a new announcement.
+    const announcedIn = ta.output.framesOut;
+    sb.detach(stale);
+    expect(sb.ownerOf(at('198.19.8.31/32'))?.kind).toBe('trunk');
+    expect(sb.ownerOf(at('fd00:e1:8::31/128'))?.kind).toBe('trunk');
+    expect(sb.ownerOf(at('198.19.8.32/32'))).toBeUndefined();
+    expect(sb.remoteCount()).toBe(2);
+    expect(tp.shadowed.size).toBe(0);
+    expect(ta.output.framesOut).toBe(announcedIn);
+    const pb = new MemoryPort('pb');
+    sb.attach(pb, { prefixes: [at('198.19.8.20/32'), at('fd00:e1:8::20/128')] });
+    await until(() => sa.remoteCount() === 2);
+    sb.forward(udp4('198.19.8.20', '198.19.8.31'), pb);
+    sb.forward(udp6('fd00:e1:8::20', 'fd00:e1:8::31'), pb);
+    await until(() => kept.received.length === 2);
+    expect(endpoints(kept.received[0])).toEqual({ src: '198.19.8.20', dst: '198.19.8.31' });
+  });
+
   it('inter-segment policy holds across nodes: reach lets net → dmz through, a segment without reach is denied', async () => {
     const defs = {
       net: segment({ name: 'net', mode: 'l3', ipv4: { pool: '198.19.8.0/24' }, reach: ['dmz'] }),
@@ -561,6 +658,186 @@ describe('trunks: L3', () => {
     expect(B.segs.get('dmz')!.drops.trunk_source).toBe(0);
     A.segs.get('iso')!.forward(udp4('198.19.10.10', '198.19.9.20'), i1);
     expect(A.segs.get('iso')!.drops.policy_denied).toBe(1);
+  });
+
+  it("a peer's prefix taken over by a local port of another segment (one routing table) comes back when that port goes", async () => {
+    const defs = [segment({ name: 'net', mode: 'l3', ipv4: { pool: '198.19.8.0/24' } }), segment({ name: 'dmz', mode: 'l3', ipv4: { pool: '198.19.9.0/24' } })];
+    const node = (id: string) => {
+      const router = new L3Router();
+      const segs = new Map(defs.map((d) => [d.name, new L3Segment(d, router)]));
+      return { hub: makeHub(id, [...segs.values()]), segs };
+    };
+    const A = node('a');
+    const B = node('b');
+    const [ta] = link(A.hub, B.hub);
+    await until(() => ta.state === 'up');
+    A.segs.get('dmz')!.attach(new MemoryPort('d1'), { prefixes: [parsePrefix('198.19.9.20/32')!] });
+    const dmzB = B.segs.get('dmz')!;
+    await until(() => dmzB.remoteCount() === 1);
+    const odd = new MemoryPort('odd');
+    expect(B.segs.get('net')!.attach(odd, { prefixes: [parsePrefix('198.19.9.20/32')!] }).ok).toBe(true);
+    expect(dmzB.ownerOf(parsePrefix('198.19.9.20/32')!)).toBe(odd);
+    B.segs.get('net')!.detach(odd);
+    expect(dmzB.ownerOf(parsePrefix('198.19.9.20/32')!)?.kind).toBe('trunk');
+    expect(dmzB.remoteCount()).toBe(1);
+  });
+});
+
+describe('trunks: segments added on a live trunk', () => {
+  const downs = async (H: TestHub): Promise<string[]> => (await H.registry.metrics()).split('\n').filter((l) => l.startsWith('el_trunk_downs_total{'));
+
+  it('a node that starts hosting a segment tells its trunk: both ends open it and exchange its endpoints, the trunk stays up', async () => {
+    const A = makeHub('a', [l2()]);
+    const B = makeHub('b', [l2(), l2('lab')]);
+    const [ta, tb] = link(A, B);
+    await until(() => ta.state === 'up' && tb.state === 'up');
+    expect([ta.peerTakesSegments, tb.peerTakesSegments]).toEqual([true, true]);
+    expect([...ta.ports.values()].map((p) => p.segment.name)).toEqual(['lan']);
+    const labB = B.seg('lab') as L2Segment;
+    const pb = new MemoryPort('pb');
+    labB.attach(pb, { macLimit: 1, ownMac: mac(2) });
+    await settle();
+    // A hosts lab now (a broker's registry named it).
+    const labA = l2('lab');
+    const pa = new MemoryPort('pa');
+    labA.attach(pa, { macLimit: 1, ownMac: mac(1) });
+    A.add(labA);
+    // At once on A (B named lab in its hello); on B when A's message arrives.
+    expect([...ta.ports.values()].map((p) => p.segment.name)).toEqual(['lan', 'lab']);
+    await until(() => tb.ports.size === 2 && labA.table.remoteOf(mac(2)) !== undefined && labB.table.remoteOf(mac(1)) !== undefined);
+    labA.forward(ethFrame(mac(2), mac(1), 'in lab'), pa);
+    await until(() => pb.received.length === 1);
+    expect([ta.state, tb.state]).toEqual(['up', 'up']);
+    expect([A.hub.trunkTo('b'), B.hub.trunkTo('a')]).toEqual([ta, tb]);
+    expect(await downs(A)).toEqual([]);
+    expect(await downs(B)).toEqual([]);
+    expect(A.logs.find((l) => l.msg === 'trunk segments added')).toMatchObject({ peer: 'b', segments: ['lab'], via: 'sent' });
+    expect(B.logs.find((l) => l.msg === 'trunk segments added')).toMatchObject({ peer: 'a', segments: ['lab'], via: 'received' });
+
+    // B hosts one A does not (yet): told, nothing opens; then A hosts it too: it opens.
+    B.add(l2('lab2'));
+    await settle();
+    expect(ta.ports.size).toBe(2);
+    A.add(l2('lab2'));
+    await until(() => ta.ports.size === 3 && tb.ports.size === 3);
+    expect(A.hub.stats()[0]!.segments).toEqual(['lan', 'lab', 'lab2']);
+    expect(await downs(A)).toEqual([]);
+  });
+
+  it('a segment added while the hellos cross is told right after up (an older peer: closed then)', async () => {
+    const A = makeHub('a', [l2()]);
+    const B = makeHub('b', [l2(), l2('lab')]);
+    const [ta, tb] = link(A, B);
+    A.add(l2('lab')); // A's hello, already on its way, names only lan
+    expect(ta.state).toBe('hello');
+    await until(() => ta.ports.size === 2 && tb.ports.size === 2);
+    expect(A.logs.find((l) => l.msg === 'trunk segments added')).toMatchObject({ peer: 'b', segments: ['lab'], via: 'sent' });
+    const Old = makeHub('old', [l2(), l2('lab')], { liveSegments: false });
+    const C = makeHub('c', [l2()]);
+    const [tc] = link(C, Old);
+    C.add(l2('lab'));
+    await until(() => tc.state === 'closed');
+    expect(tc.downReason).toBe('segments_changed');
+  });
+
+  it('a segment both start hosting at once opens once on each end', async () => {
+    const A = makeHub('a', [l2()]);
+    const B = makeHub('b', [l2()]);
+    const [ta, tb] = link(A, B);
+    await until(() => ta.state === 'up' && tb.state === 'up');
+    A.add(l2('lab'));
+    B.add(l2('lab'));
+    await until(() => ta.ports.size === 2 && tb.ports.size === 2);
+    await settle();
+    expect([ta.state, tb.state]).toEqual(['up', 'up']);
+  });
+
+  it('a peer without the capability (an older node) is closed as before (segments_changed), and told nothing it would refuse', async () => {
+    const A = makeHub('a', [l2()]);
+    const B = makeHub('b', [l2(), l2('lab')], { liveSegments: false });
+    const [ta, tb] = link(A, B);
+    await until(() => ta.state === 'up' && tb.state === 'up');
+    expect(ta.peerTakesSegments).toBe(false);
+    A.add(l2('lab'));
+    expect(ta.state).toBe('closed');
+    await until(() => tb.state === 'closed');
+    expect([ta.downReason, tb.downReason, tb.closeReason]).toEqual(['segments_changed', 'peer_ended', 'EL_ERR_UNAVAILABLE']);
+    expect(await downs(A)).toEqual(['el_trunk_downs_total{peer="b",reason="segments_changed"} 1']);
+    // The next trunk's hellos name the new set.
+    const [ta2, tb2] = link(A, B);
+    await until(() => ta2.state === 'up' && tb2.state === 'up');
+    expect(ta2.ports.size).toBe(2);
+    // The older node grows: it closes too (it cannot tell).
+    B.add(l2('lab2'));
+    expect(tb2.downReason).toBe('segments_changed');
+  });
+
+  /** A hub's trunk to a hand-driven peer (node "raw") that names `caps` and hosts `lan`; `got`: the control messages it was sent. */
+  async function rawPeer(H: TestHub, caps: string[]) {
+    const [cx, cy] = memoryRecordConnPair();
+    const ekm = Buffer.alloc(32, 7);
+    const t = H.hub.connect(cx, 'dial', ekm);
+    const got: string[] = [];
+    let lan: TrunkSegment | undefined;
+    cy.accept(RecordType.TRUNK_CONTROL, MAX_CONTROL_PAYLOAD);
+    cy.accept(RecordType.TRUNK_FRAME, MAX_RECORD_PAYLOAD);
+    cy.start({
+      onRecord(type, payload) {
+        if (type !== RecordType.TRUNK_CONTROL) return;
+        const msg = parseTrunkControl(payload);
+        got.push(msg.type);
+        if (msg.type !== 'trunk_hello') return;
+        lan = msg.segments.find((x) => x.name === 'lan')!;
+        cy.write(encodeTrunkControl({ type: 'trunk_hello', version: TRUNK_PROTOCOL_VERSION, node: 'raw', role: 'accept', proof: trunkProof(SECRET, 'accept', 'raw', ekm).toString('base64'), segments: [lan], caps }));
+      },
+      onError() {},
+      onClose() {},
+    });
+    await until(() => t.state === 'up');
+    return { t, cy, lan: lan!, got };
+  }
+
+  it('refuses a segments message that is malformed, too long, drops a segment, adds none, or comes unasked: the trunk ends with EL_ERR_BAD_CONTROL', async () => {
+    const seg = (name: string): TrunkSegment => ({ name, id: trunkSegmentId(name), mode: 'l2' });
+    const bad: [string, (lan: TrunkSegment) => Buffer][] = [
+      ['not a list', () => Buffer.from(JSON.stringify({ type: 'segments', segments: 'lan' }))],
+      ['a bad mode', (lan) => Buffer.from(JSON.stringify({ type: 'segments', segments: [lan, { ...seg('x'), mode: 'l4' }] }))],
+      ['257 segments', (lan) => Buffer.from(JSON.stringify({ type: 'segments', segments: [lan, ...Array.from({ length: 256 }, (_, i) => seg(`s${i}`))] }))],
+      ['lan left out', () => Buffer.from(JSON.stringify({ type: 'segments', segments: [seg('x')] }))],
+      ['nothing added (sent again)', (lan) => Buffer.from(JSON.stringify({ type: 'segments', segments: [lan] }))],
+    ];
+    for (const [what, payload] of bad) {
+      const A = makeHub('a', [l2()]);
+      const { t, cy, lan } = await rawPeer(A, ['segments']);
+      const body = payload(lan);
+      expect(body.length, what).toBeLessThanOrEqual(MAX_CONTROL_PAYLOAD);
+      cy.write(Buffer.concat([Buffer.from([RecordType.TRUNK_CONTROL, body.length >> 8, body.length & 0xff]), body]));
+      await until(() => t.state === 'closed');
+      expect([t.downReason, t.closeReason], what).toEqual(['error', 'EL_ERR_BAD_CONTROL']);
+      expect(A.logs.find((l) => l.code === 'EL_ERR_BAD_CONTROL'), what).toBeDefined();
+    }
+    // One that grows the set is taken (and a segment A does not host opens nothing).
+    const A = makeHub('a', [l2()]);
+    const { t, cy, lan } = await rawPeer(A, ['segments']);
+    cy.write(encodeTrunkControl({ type: 'segments', segments: [lan, seg('x')] }));
+    await settle();
+    expect([t.state, t.ports.size]).toEqual(['up', 1]);
+    // To a node that did not name the capability, the message is as unknown as to an older node.
+    const Old = makeHub('old', [l2()], { liveSegments: false });
+    const old = await rawPeer(Old, ['segments']);
+    old.cy.write(encodeTrunkControl({ type: 'segments', segments: [old.lan, seg('x')] }));
+    await until(() => old.t.state === 'closed');
+    expect(old.t.closeReason).toBe('EL_ERR_BAD_CONTROL');
+  });
+
+  it('a peer whose hello lacks "segments" (gso and uso only, as the last release) is sent no segments message: the trunk closes with "segments changed"', async () => {
+    const A = makeHub('a', [l2()]);
+    const { t, got } = await rawPeer(A, ['gso', 'uso']);
+    expect(t.peerTakesSegments).toBe(false);
+    A.add(l2('lab'));
+    await until(() => got.includes('error'));
+    expect(got).not.toContain('segments');
+    expect(t.downReason).toBe('segments_changed');
   });
 });
 

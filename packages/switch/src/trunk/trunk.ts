@@ -10,7 +10,11 @@
  * Output: one OutputQueue over a RecordWriter, shared by the trunk's ports (one write per
  * tick for every segment). A TrunkPort queues a frame under trunkFrameType(segment id), and
  * a FRAME_GSO payload under trunkGsoType(segment id), so the writer puts the id in front
- * without a copy. Announcements (update messages) wait
+ * without a copy. The segments it carries are those both hellos name; either end that
+ * comes to host more tells the other over the trunk (`segments`, to a peer naming the
+ * capability; an older peer is closed and dialed again instead), and both open the ports
+ * of what they share now and send its full table, as at up (share()).
+ * Announcements (update messages) wait
  * in `pending`, coalesced per endpoint, and leave before the next frame of the trunk (so
  * a peer hears of a source before its first frame), or at the end of the tick, within a
  * token bucket (announceRate); what exceeds it leaves in later batches.
@@ -18,6 +22,7 @@
 import type { Logger } from 'pino';
 import {
   CAP_GSO,
+  CAP_TRUNK_SEGMENTS,
   CAP_USO,
   ElError,
   encodeTrunkControl,
@@ -37,6 +42,7 @@ import {
   type TrunkControl,
   type TrunkControlInput,
   type TrunkHello,
+  type TrunkSegment,
 } from '@elink/protocol';
 import { OutputQueue, RecordWriter, type QueueOptions, type RecordConn, type RecordHandlers } from '@elink/transport';
 import { allocatePortId, type Port } from '../core/port.js';
@@ -57,8 +63,10 @@ export interface TrunkHost {
   /** Offer the "gso" and "uso" capabilities in trunk_hello (TRUNK_FRAME_GSO records, UDP
    * super-frames in them). */
   readonly gso: boolean;
-  /** The segments to offer, with their ids (trunk_hello). */
-  offer(): { name: string; id: number; mode: 'l2' | 'l3' }[];
+  /** Offer the "segments" capability in trunk_hello (false: behave as a node older than it). */
+  readonly liveSegments: boolean;
+  /** The segments to offer, with their ids (trunk_hello, segments); it only grows. */
+  offer(): TrunkSegment[];
   segmentById(id: number): Segment | undefined;
   readonly limits: TrunkLimits;
   /** With a cluster CA: true when the peer's verified certificate names `node`, else why not. */
@@ -141,6 +149,13 @@ export class TrunkPort implements Port {
     this.gsoType = trunkGsoType(segmentId);
   }
 
+  /** A local endpoint took over `key`, which the peer had announced here with `seq`: kept
+   * (bounded) as if the announcement had come while the local one held it, so reinstate()
+   * installs it when that one goes. */
+  displaced(key: string, seq: number): void {
+    if (this.shadowed.has(key) || this.shadowed.size < this.trunk.shadowLimit) this.shadowed.set(key, seq);
+  }
+
   enqueue(frame: Buffer): void {
     // What this trunk must announce leaves before the frame (a source is known before it is seen).
     if (this.trunk.pendingCount > 0) this.trunk.flushAnnouncements();
@@ -161,6 +176,12 @@ export class Trunk implements RecordHandlers {
   gso = false;
   /** Both hellos named "gso" and "uso": UDP super-frames cross whole, both ways. */
   uso = false;
+  /** Both hellos named "segments": each end tells the other over the trunk when it hosts more. */
+  peerTakesSegments = false;
+  /** The segments the peer said it hosts (its hello, then its `segments` messages). */
+  private peerOffer: TrunkSegment[] = [];
+  /** The segments this node told the peer it hosts (the hello, then `segments`). */
+  private sentOffer: TrunkSegment[];
   readonly output: OutputQueue;
   readonly openedAt = Date.now();
   /** The trunk's ports by segment id, once up. */
@@ -202,14 +223,16 @@ export class Trunk implements RecordHandlers {
     conn.start(this);
     this.helloTimer = setTimeout(() => this.fail(new ElError('EL_ERR_HELLO_TIMEOUT', `no trunk_hello within ${host.limits.helloTimeoutMs} ms`)), host.limits.helloTimeoutMs);
     this.helloTimer.unref();
+    this.sentOffer = host.offer();
+    const caps = [...(host.gso ? [CAP_GSO, CAP_USO] : []), ...(host.liveSegments ? [CAP_TRUNK_SEGMENTS] : [])];
     const hello: TrunkControlInput = {
       type: 'trunk_hello',
       version: TRUNK_PROTOCOL_VERSION,
       node: host.nodeId,
       role,
       proof: trunkProof(host.proofKey, role, host.nodeId, ekm).toString('base64'),
-      segments: host.offer(),
-      ...(host.gso ? { caps: [CAP_GSO, CAP_USO] } : {}),
+      segments: this.sentOffer,
+      ...(caps.length > 0 ? { caps } : {}),
     };
     this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload(hello));
   }
@@ -222,6 +245,11 @@ export class Trunk implements RecordHandlers {
   /** Frames from the peer refused at the trunk (either reason). */
   get refusedFrames(): number {
     return this.refused.unknown_segment + this.refused.too_long;
+  }
+
+  /** Shadowed announcements kept per trunk port (TrunkPort.shadowed). */
+  get shadowLimit(): number {
+    return this.host.limits.maxRemotePerSegment;
   }
 
   get peer(): string {
@@ -322,8 +350,26 @@ export class Trunk implements RecordHandlers {
     this.state = 'up';
     this.gso = this.host.gso && hello.caps?.includes(CAP_GSO) === true;
     this.uso = this.gso && hello.caps?.includes(CAP_USO) === true;
-    const mine = new Map(this.host.offer().map((s) => [s.name, s]));
-    for (const s of hello.segments) {
+    this.peerTakesSegments = this.host.liveSegments && hello.caps?.includes(CAP_TRUNK_SEGMENTS) === true;
+    this.peerOffer = hello.segments;
+    this.share();
+    this.conn.accept(RecordType.TRUNK_FRAME, MAX_RECORD_PAYLOAD);
+    if (this.gso) this.conn.accept(RecordType.TRUNK_FRAME_GSO, MAX_RECORD_PAYLOAD);
+    this.startKeepalive();
+    this.host.logger.info({ peer: this.peerNode, role: this.role, gso: this.gso, uso: this.uso, address: this.conn.peer, segments: [...this.ports.values()].map((p) => p.segment.name) }, 'trunk up');
+    // Hosted more since the hello left (a broker's reply while it crossed): tell the peer now.
+    this.offerGrew();
+  }
+
+  /**
+   * Opens a port in every segment both ends have named (same name, id and mode) that has
+   * none yet, and queues its full table (its local endpoints) for the peer: at up, and
+   * whenever either end's set grows. Returns the names of the segments opened.
+   */
+  private share(): string[] {
+    const mine = new Map(this.sentOffer.map((s) => [s.name, s]));
+    const opened: string[] = [];
+    for (const s of this.peerOffer) {
       const m = mine.get(s.name);
       if (m === undefined || m.id !== s.id || m.mode !== s.mode) continue;
       const seg = this.host.segmentById(s.id);
@@ -331,12 +377,49 @@ export class Trunk implements RecordHandlers {
       const port = new TrunkPort(this, seg, s.id, this.host.nodeId);
       seg.attachTrunk(port);
       this.ports.set(s.id, port);
+      opened.push(seg.name);
       for (const [key, seq] of seg.localEndpoints()) this.queueAnnouncement(s.id, key, seq);
     }
-    this.conn.accept(RecordType.TRUNK_FRAME, MAX_RECORD_PAYLOAD);
-    if (this.gso) this.conn.accept(RecordType.TRUNK_FRAME_GSO, MAX_RECORD_PAYLOAD);
-    this.startKeepalive();
-    this.host.logger.info({ peer: this.peerNode, role: this.role, gso: this.gso, uso: this.uso, address: this.conn.peer, segments: [...this.ports.values()].map((p) => p.segment.name) }, 'trunk up');
+    return opened;
+  }
+
+  /**
+   * This node hosts more segments than it told the peer (the hub calls it on every up
+   * trunk when its set grows): a peer that names "segments" hears the whole set in a
+   * `segments` message, before anything of the new segments, and what the two share now
+   * opens; an older peer only learns a set from a hello, so the trunk is closed
+   * (`segments_changed`) and dialed again.
+   */
+  offerGrew(): void {
+    if (this.state !== 'up') return;
+    const now = this.host.offer();
+    // The offer only grows (segments are never removed from a live node).
+    if (now.length <= this.sentOffer.length) return;
+    const payload = this.peerTakesSegments ? segmentsPayload(now) : undefined;
+    if (payload === undefined) {
+      this.close('segments_changed');
+      return;
+    }
+    this.output.push(RecordType.TRUNK_CONTROL, payload);
+    this.sentOffer = now;
+    this.segmentsAdded(this.share(), 'sent');
+  }
+
+  /** The peer hosts more: its whole set, which must keep every segment it named before and add one. */
+  private onSegments(segments: TrunkSegment[]): void {
+    if (!this.peerTakesSegments) throw new ElError('EL_ERR_BAD_CONTROL', 'a segments message, but the two hellos did not both name the "segments" capability');
+    const named = new Set(segments.map(segmentKey));
+    const before = new Set(this.peerOffer.map(segmentKey));
+    if (named.size <= before.size || [...before].some((k) => !named.has(k))) {
+      throw new ElError('EL_ERR_BAD_CONTROL', `a segments message must name every segment named before (${this.peerOffer.length}) and at least one more; segments are never removed from a live node`);
+    }
+    this.peerOffer = segments;
+    this.segmentsAdded(this.share(), 'received');
+  }
+
+  private segmentsAdded(names: string[], via: 'sent' | 'received'): void {
+    if (names.length === 0) return;
+    this.host.logger.info({ peer: this.peerNode, segments: names, via, carried: [...this.ports.values()].map((p) => p.segment.name) }, 'trunk segments added');
   }
 
   private onControl(msg: TrunkControl): void {
@@ -361,6 +444,9 @@ export class Trunk implements RecordHandlers {
         this.host.announcementsIn(msg.add.length + msg.del.length);
         return;
       }
+      case 'segments':
+        this.onSegments(msg.segments);
+        return;
       case 'ping':
         this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload({ type: 'pong', id: msg.id }));
         return;
@@ -383,8 +469,18 @@ export class Trunk implements RecordHandlers {
    * peer announced of it, if anything, is installed now. */
   reinstate(id: number, key: string): void {
     const port = this.ports.get(id);
-    const seq = port?.shadowed.get(key);
-    if (port === undefined || seq === undefined) return;
+    if (port?.shadowed.has(key)) {
+      this.reinstateIn(port, key);
+      return;
+    }
+    // L3 segments of a node share one routing table: a prefix taken over in one may have
+    // been the peer's in another segment (routed across segments by `reach`).
+    if (this.host.segmentById(id)?.mode !== 'l3') return;
+    for (const p of this.ports.values()) if (p.segment.mode === 'l3' && p.shadowed.has(key)) this.reinstateIn(p, key);
+  }
+
+  private reinstateIn(port: TrunkPort, key: string): void {
+    const seq = port.shadowed.get(key)!;
     if (port.segment.learnRemote(port, key, seq, this.host.limits.maxRemotePerSegment, port.winsTies) !== 'local') port.shadowed.delete(key);
   }
 
@@ -524,5 +620,20 @@ export class Trunk implements RecordHandlers {
     this.pendingCount = 0;
     this.output.close();
     this.host.closed(this);
+  }
+}
+
+/** A hosted segment as both ends compare it: shared when name, id and mode are the same. */
+function segmentKey(s: TrunkSegment): string {
+  return `${s.id}/${s.mode}/${s.name}`;
+}
+
+/** The `segments` message naming `segments`, or undefined when it does not fit one control
+ * record (the peer then learns the list from a new hello). */
+function segmentsPayload(segments: TrunkSegment[]): Buffer | undefined {
+  try {
+    return encodeTrunkControlPayload({ type: 'segments', segments });
+  } catch {
+    return undefined;
   }
 }

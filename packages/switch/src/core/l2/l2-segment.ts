@@ -196,7 +196,11 @@ export class L2Segment implements Segment {
         // Taken over from a peer: the MAC moved here, one sequence number on.
         const seq = displaced === undefined ? 0 : displaced.seq + 1;
         this.localSeq.set(mac, seq);
-        if (displaced !== undefined && this.noteMove(mac)) return;
+        if (displaced !== undefined) {
+          if (this.noteMove(mac)) return;
+          // The peer's announcement waits in its shadow: it is the peer's again when the local one goes.
+          displaced.port.displaced?.(formatMac(mac), displaced.seq);
+        }
         if (!this.macMoves!.isFrozen(mac)) listener.added(formatMac(mac), seq);
       },
       removed: (mac) => {

@@ -207,7 +207,7 @@ export class L3Segment implements Segment {
     const done: Prefix[] = [];
     for (const p of opts.prefixes) {
       const held = this.router.table(p.family).exact(p.words, p.length);
-      if (held !== undefined && held.port !== port) held.segment.dropRemote(held.port, formatPrefix(p));
+      if (held !== undefined && held.port !== port) held.segment.takenOver(held.port, formatPrefix(p));
       if (!this.router.table(p.family).insert(p.words, p.length, route)) {
         for (const d of done) this.router.table(d.family).remove(d.words, d.length, route);
         return { ok: false, full: true };
@@ -285,6 +285,15 @@ export class L3Segment implements Segment {
    * it), and the segment's gateway (an ICMP error or echo reply of the peer's router). */
   private sameTrunk(src: Port | undefined, ingress: Port): boolean {
     return src !== undefined && src.link !== undefined && src.link === ingress.link;
+  }
+
+  /** A local port took over a trunk's prefix: forgotten here, kept in the trunk port's shadow
+   * (reinstated when the local port goes). */
+  private takenOver(port: Port, text: string): void {
+    const r = this.attachments.get(port)?.remote?.get(text);
+    if (r === undefined) return;
+    this.dropRemote(port, text);
+    port.displaced?.(text, r.seq);
   }
 
   /** Forgets a trunk's prefix whose route was taken over or removed. */
