@@ -22,7 +22,7 @@
  * figure with the server and both clients under `node --cpu-prof` and prints the top
  * functions by self time of each process (profiles stay in DIR/<role>/); --figure setup
  * [--sessions N, default 5000] profiles the switch while the scale test connects; --figure
- * setups [--setups N] profiles the switch through the setups benchmark's three admissions.
+ * setups [--setups N] profiles the switch through the setups benchmark's four admissions.
  * First seconds (issue 14): --figure first-seconds [--only elink-l2,elink-l3] [--rounds N,
  * default 3] [--variants tuned,untuned,warm-up-only,gc-only, default tuned,untuned]
  * [--pings N, default 200] [--flood N, default 10000]: ping right after the EL clients start
@@ -278,7 +278,7 @@ async function main(): Promise<void> {
       results.scale = await scaleBenchmark({ sessions: Number(args.sessions ?? 19_000) });
     }
     if (only.has('setups')) {
-      process.stderr.write('session setups by admission (password ticket, device key) …\n');
+      process.stderr.write('session setups by admission (password ticket, device key, +TLS resumption, +resume proof) …\n');
       results.setups = await setupBenchmark({ sessions: Number(args.setups ?? 3000) });
     }
     if (only.has('storm')) {
@@ -315,7 +315,7 @@ async function main(): Promise<void> {
   if (results.dtcp) process.stdout.write('\nDTCP:\n' + JSON.stringify(results.dtcp, null, 2) + '\n');
   if (results.setups) {
     process.stdout.write(`\nsession setups per switch core-second (${results.setups.rounds} × ${results.setups.sessionsPerPhase} sessions each):\n`);
-    for (const p of results.setups.phases) process.stdout.write(`  ${p.admission.padEnd(18)} ${p.setupsPerSwitchCpuSecond.toFixed(0).padStart(6)}/core-s  ×${p.ratio.toFixed(2)}  (${p.sessionsUp} up, ${p.failed} failed)\n`);
+    for (const p of results.setups.phases) process.stdout.write(`  ${p.admission.padEnd(24)} ${p.setupsPerSwitchCpuSecond.toFixed(0).padStart(6)}/core-s  ×${p.ratio.toFixed(2)}  (${p.sessionsUp} up, ${p.failed} failed)\n`);
   }
   process.stdout.write(`\nwrote ${join(outDir, `${name}.json`)}\n`);
 }
