@@ -67,8 +67,11 @@ const PHASES: { admission: SetupPhase['admission']; deviceKey: boolean; resume: 
 /** The switch's cluster secret (TLS ticket keys, resume key), known to the clients of the resume-proof phase. */
 const CLUSTER_SECRET = 'setups-bench-cluster-secret-0123456789';
 
-/** `profileDir`: the switch runs under `node --cpu-prof` (the profile is written when it stops). */
-export async function setupBenchmark(o: { sessions: number; profileDir?: string }): Promise<SetupResult> {
+/** `profileDir`: the switch runs under `node --cpu-prof` (the profile is written when it stops);
+ * `admissions`: only these phases (a profile of one admission; ratios then 0 without the password ticket's). */
+export async function setupBenchmark(o: { sessions: number; profileDir?: string; admissions?: SetupPhase['admission'][] }): Promise<SetupResult> {
+  const chosen = o.admissions ? PHASES.filter((p) => o.admissions!.includes(p.admission)) : PHASES;
+  if (chosen.length === 0) throw new Error(`no such admission: ${o.admissions!.join(', ')} (known: ${PHASES.map((p) => p.admission).join(', ')})`);
   const fx = await makeFixture();
   const dir = mkdtempSync(join(tmpdir(), 'elink-bench-setups-'));
   const sw = startSwitchProcess(fx, { maxSessions: 20_000, replayJournal: join(dir, 'replay.journal'), clusterSecret: CLUSTER_SECRET }, o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []);
@@ -77,10 +80,10 @@ export async function setupBenchmark(o: { sessions: number; profileDir?: string 
     const port = await sw.port;
     const pid = sw.child.pid!;
     await sleep(500);
-    const totals = PHASES.map(() => ({ up: 0, failed: 0, cpu: 0, lastError: '' }));
+    const totals = chosen.map(() => ({ up: 0, failed: 0, cpu: 0, lastError: '' }));
     let batch = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [p, phase] of PHASES.entries()) {
+      for (const [p, phase] of chosen.entries()) {
         const clients: ReturnType<typeof spawn>[] = [];
         const perClient = Math.ceil(o.sessions / 2);
         const status = [{ up: 0, failed: 0, done: false, lastError: '' }, { up: 0, failed: 0, done: false, lastError: '' }];
@@ -115,10 +118,11 @@ export async function setupBenchmark(o: { sessions: number; profileDir?: string 
         await sleep(2000);
       }
     }
-    const rate = (i: number) => (totals[i]!.cpu ? totals[i]!.up / totals[i]!.cpu : 0);
-    for (const [p, phase] of PHASES.entries()) {
+    const rate = (i: number) => (i >= 0 && totals[i]!.cpu ? totals[i]!.up / totals[i]!.cpu : 0);
+    const base = rate(chosen.findIndex((p) => p.admission === 'password ticket'));
+    for (const [p, phase] of chosen.entries()) {
       const t = totals[p]!;
-      phases.push({ admission: phase.admission, sessionsUp: t.up, failed: t.failed, ...(t.failed ? { lastError: t.lastError } : {}), switchCpuSeconds: t.cpu, setupsPerSwitchCpuSecond: rate(p), ratio: rate(0) ? rate(p) / rate(0) : 0 });
+      phases.push({ admission: phase.admission, sessionsUp: t.up, failed: t.failed, ...(t.failed ? { lastError: t.lastError } : {}), switchCpuSeconds: t.cpu, setupsPerSwitchCpuSecond: rate(p), ratio: base ? rate(p) / base : 0 });
     }
     return { sessionsPerPhase: o.sessions, rounds: ROUNDS, phases };
   } finally {
