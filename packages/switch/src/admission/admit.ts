@@ -1,7 +1,9 @@
 /**
  * Admission of a client session, as a pure function of its hello and the node's state:
  *
- *   hello → protocol version → ticket (signature, expiry) → replay verdict (single use)
+ *   hello → protocol version → ticket (signature, expiry; or a resume proof instead of
+ *           the signature and the device proof, below) → revocation → device proof or
+ *           replay verdict (single use)
  *         → segment (hosted? same mode as the ticket?) → the segment's plan (MAC or
  *           addresses, their holders) → who is superseded, or a refusal → welcome
  *
@@ -64,11 +66,11 @@ export interface AdmissionState {
   claimsOn(port: Port): TicketClaims | undefined;
 }
 
-/** What the session does when admitted. */
 /** How a session was admitted: a single-use ticket, a ticket bound to a device key with
  * its proof (two Ed25519 checks), or a resume proof (two HMACs). */
 export type AdmissionWay = 'ticket' | 'device_key' | 'resume';
 
+/** What the session does when admitted. */
 export interface Admission {
   readonly claims: TicketClaims;
   readonly way: AdmissionWay;
