@@ -22,7 +22,8 @@
  * figure with the server and both clients under `node --cpu-prof` and prints the top
  * functions by self time of each process (profiles stay in DIR/<role>/); --figure setup
  * [--sessions N, default 5000] profiles the switch while the scale test connects; --figure
- * setups [--setups N] profiles the switch through the setups benchmark's three admissions.
+ * setups [--setups N] [--admissions a,b] profiles the switch through the setups benchmark's
+ * four admissions, or only those named (e.g. --admissions 'device key+resume+proof').
  * First seconds (issue 14): --figure first-seconds [--only elink-l2,elink-l3] [--rounds N,
  * default 3] [--variants tuned,untuned,warm-up-only,gc-only, default tuned,untuned]
  * [--pings N, default 200] [--flood N, default 10000]: ping right after the EL clients start
@@ -56,7 +57,7 @@ import { openvpnSystem } from './lib/openvpn.js';
 import { stopAll } from './lib/proc.js';
 import { svg, table, type Results, type SystemResult } from './lib/report.js';
 import { scaleBenchmark } from './lib/scale.js';
-import { setupBenchmark } from './lib/setups.js';
+import { setupBenchmark, type SetupPhase } from './lib/setups.js';
 import { softetherSystem } from './lib/softether.js';
 import { stormBenchmark } from './lib/storm.js';
 import { stackBenchmark } from './lib/stack.js';
@@ -79,6 +80,7 @@ const { values: args } = parseArgs({
     'storm-profile': { type: 'string' },
     'storm-order': { type: 'string' },
     setups: { type: 'string' },
+    admissions: { type: 'string' },
     'dtcp-tunnels': { type: 'string' },
     profile: { type: 'string' },
     figure: { type: 'string' },
@@ -140,7 +142,7 @@ async function measureSystem(topo: Topology, def: SystemDef, packages: string[],
 /** --profile: one figure per system, processes profiled, top functions printed. */
 async function profileMain(dir: string, figure: 'tcp1' | 'ping' | 'udp64' | 'setup' | 'setups'): Promise<void> {
   if (figure === 'setups') {
-    const r = await setupBenchmark({ sessions: Number(args.setups ?? 3000), profileDir: join(dir, 'server') });
+    const r = await setupBenchmark({ sessions: Number(args.setups ?? 3000), profileDir: join(dir, 'server'), ...(args.admissions ? { admissions: args.admissions.split(',') as SetupPhase['admission'][] } : {}) });
     for (const p of r.phases) process.stdout.write(`${p.admission}: ${p.sessionsUp} up, ${p.failed} failed, ${p.setupsPerSwitchCpuSecond.toFixed(0)} per switch CPU-second (profiled)\n`);
   } else if (figure === 'setup') {
     // The scale test's connecting phase; the switch alone is profiled.
@@ -278,7 +280,7 @@ async function main(): Promise<void> {
       results.scale = await scaleBenchmark({ sessions: Number(args.sessions ?? 19_000) });
     }
     if (only.has('setups')) {
-      process.stderr.write('session setups by admission (password ticket, device key) …\n');
+      process.stderr.write('session setups by admission (password ticket, device key, +TLS resumption, +resume proof) …\n');
       results.setups = await setupBenchmark({ sessions: Number(args.setups ?? 3000) });
     }
     if (only.has('storm')) {
@@ -315,7 +317,7 @@ async function main(): Promise<void> {
   if (results.dtcp) process.stdout.write('\nDTCP:\n' + JSON.stringify(results.dtcp, null, 2) + '\n');
   if (results.setups) {
     process.stdout.write(`\nsession setups per switch core-second (${results.setups.rounds} × ${results.setups.sessionsPerPhase} sessions each):\n`);
-    for (const p of results.setups.phases) process.stdout.write(`  ${p.admission.padEnd(18)} ${p.setupsPerSwitchCpuSecond.toFixed(0).padStart(6)}/core-s  ×${p.ratio.toFixed(2)}  (${p.sessionsUp} up, ${p.failed} failed)\n`);
+    for (const p of results.setups.phases) process.stdout.write(`  ${p.admission.padEnd(24)} ${p.setupsPerSwitchCpuSecond.toFixed(0).padStart(6)}/core-s  ×${p.ratio.toFixed(2)}  (${p.sessionsUp} up, ${p.failed} failed)\n`);
   }
   process.stdout.write(`\nwrote ${join(outDir, `${name}.json`)}\n`);
 }

@@ -316,6 +316,9 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
     // 80 pings 0.1 s apart (8 s, bounded by -w) from every client to its gateway, across the kill.
     const pings = new Map([...c.clients.values()].map((x) => [x.name, pingFrom(x, GATEWAY4, 80, 0.1)]));
     await new Promise((r) => setTimeout(r, 1500));
+    const survivors = c.nodes.map((n, i) => ({ n, i })).filter(({ n }) => n !== victim);
+    const resumedAt = async () => (await Promise.all(survivors.map(({ i }) => c.nodeMetric(i, 'el_switch_admissions_total', { way: 'resume' })))).reduce((a, b) => a + b, 0);
+    const resumedBefore = await resumedAt();
     const killedAt = Date.now();
     victim.proc.child.kill('SIGKILL');
     await victim.proc.exited;
@@ -339,6 +342,12 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
       const how = m.proc.logs.findLast((l) => l.msg === 'connected')?.ticket;
       report.push(`${m.name}: ${victim.id} -> ${m.node()} (ticket: ${String(how)}), first ping answered ${first! - killedAt} ms after the kill`);
     }
+    // Those back with their bound ticket ('reused') show it with the resume proof the lost
+    // node's welcome gave them: the survivors skip both signature checks (protocol.md §5.5).
+    const reused = moved.filter((m) => m.proc.logs.findLast((l) => l.msg === 'connected')?.ticket === 'reused').length;
+    const resumed = (await resumedAt()) - resumedBefore;
+    expect(resumed, 'sessions the survivors admitted by resume proof').toBeGreaterThanOrEqual(reused);
+    report.push(`admitted by resume proof at the survivors: ${resumed} (back with their bound ticket: ${reused} of ${moved.length})`);
     console.log(`SIGKILL ${victim.id}:\n  ${report.join('\n  ')}`);
     for (const o of others) {
       expect(unanswered(outs.get(o.name)!, 80), `${o.name} (on ${o.node()}) lost pings:\n${outs.get(o.name)}`).toEqual([]);

@@ -102,6 +102,11 @@ describe.skipIf(!enabled)('device keys: reconnect without a password hash, chann
     // The session of the lost node resumed at the survivor (another process with other
     // arguments): shared ticket keys and one session id context.
     expect(back.tlsResumed).toBe(true);
+    // Back with its bound ticket, it sent the resume proof the lost node's welcome gave it:
+    // the survivor (the same cluster secret) checked no signature (protocol.md §5.5). A
+    // fresh ticket has no resume secret yet: then the device key's proof, as before.
+    const admitted = (way: string) => fetchMetric(`http://127.0.0.1:${switches.get(survivor)!.admin}`, 'el_switch_admissions_total', { way });
+    expect({ resume: await admitted('resume'), device_key: await admitted('device_key') }).toEqual(back.ticket === 'reused' ? { resume: 1, device_key: 0 } : { resume: 0, device_key: 1 });
     expect(await brokerMetric('el_broker_credential_checks_total', { method: 'password' })).toBe(passwordChecks);
     // The node comes back for the next test (its replay journal and keys from disk).
     await startSwitch(lost);

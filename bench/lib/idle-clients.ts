@@ -5,7 +5,7 @@
  * then idles until killed. Configuration: JSON in EL_BENCH_CLIENTS.
  */
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { rawDeviceKey } from '@elink/protocol';
+import { rawDeviceKey, resumeKey, resumeSecret } from '@elink/protocol';
 import { openSession, type BenchSession } from './el-client.js';
 import { IDLE_MAC_BASE, ticketFor } from './fixture.js';
 
@@ -23,12 +23,18 @@ interface Config {
   deviceKey?: boolean;
   /** Resume TLS sessions (the last one the node sent), as a returning client does. */
   resume?: boolean;
+  /** With deviceKey: hello carries the resume proof too, of the resume secret the node's
+   * welcome gave for the ticket at an earlier session. Derived here with the cluster's
+   * resume key from this secret (the node's), instead of a first session per ticket; each
+   * welcome must then give that same secret back, or the session counts as failed. */
+  resumeProofSecret?: string;
 }
 
 const cfg = JSON.parse(process.env.EL_BENCH_CLIENTS ?? '{}') as Config;
 const key = createPrivateKey(cfg.ticketPrivatePem);
 const device = cfg.deviceKey ? generateKeyPairSync('ed25519').privateKey : undefined;
 const dk = device ? rawDeviceKey(device) : undefined;
+const K = cfg.resumeProofSecret ? resumeKey(cfg.resumeProofSecret) : undefined;
 let tlsSession: Buffer | undefined;
 const sessions: BenchSession[] = [];
 let next = 0;
@@ -42,14 +48,18 @@ async function worker(): Promise<void> {
     const i = next++;
     const n = cfg.first + i;
     try {
+      const ticket = ticketFor(key, `idle${n}`, IDLE_MAC_BASE + n, 600, cfg.segment, dk);
+      const resume = K ? resumeSecret(K, ticket) : undefined;
       const s = await openSession({
         port: cfg.port,
         ca: cfg.caPem,
-        ticket: ticketFor(key, `idle${n}`, IDLE_MAC_BASE + n, 600, cfg.segment, dk),
+        ticket,
         localAddress: cfg.sources[n % cfg.sources.length],
         ...(device ? { deviceKey: device } : {}),
+        ...(resume ? { resume } : {}),
         ...(cfg.resume ? { ...(tlsSession ? { session: tlsSession } : {}), onSession: (t: Buffer) => (tlsSession = t) } : {}),
       });
+      if (resume && s.resumeSecret !== resume) throw new Error('welcome.resume is not the resume secret of the ticket');
       sessions.push(s);
     } catch (err) {
       failed++;

@@ -10,12 +10,18 @@
  *   device key+resume   the same over a resumed TLS session (a returning client keeps the
  *                       node's session ticket): no certificate signature, no key exchange
  *                       certificate check
+ *   device key+resume+proof  the same with the resume proof beside the device proof (a
+ *                       returning client keeps the resume secret of its ticket): two HMACs
+ *                       instead of the ticket's and the proof's Ed25519 verifications. The
+ *                       clients derive each ticket's secret with the node's resume key (one
+ *                       cluster secret) rather than opening a first session per ticket, and
+ *                       check each welcome gives that same secret back
  *
  * Each phase opens `sessions` sessions from two client processes, measures the switch's CPU
- * time while they connect, then closes them before the next phase. The three phases run
- * twice, interleaved (P D R P D R), and each admission reports the sum of its two rounds:
+ * time while they connect, then closes them before the next phase. The four phases run
+ * twice, interleaved (P D R X P D R X), and each admission reports the sum of its two rounds:
  * a later phase also pays for collecting what the earlier ones left, and interleaving
- * spreads that over all three. Ratios are against the password-ticket phases of the same run.
+ * spreads that over all four. Ratios are against the password-ticket phases of the same run.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,7 +39,7 @@ function cpuSeconds(pid: number): number {
 }
 
 export interface SetupPhase {
-  admission: 'password ticket' | 'device key' | 'device key+resume';
+  admission: 'password ticket' | 'device key' | 'device key+resume' | 'device key+resume+proof';
   sessionsUp: number;
   failed: number;
   lastError?: string;
@@ -51,26 +57,33 @@ export interface SetupResult {
 
 const ROUNDS = 2;
 
-const PHASES: { admission: SetupPhase['admission']; deviceKey: boolean; resume: boolean }[] = [
+const PHASES: { admission: SetupPhase['admission']; deviceKey: boolean; resume: boolean; proof?: boolean }[] = [
   { admission: 'password ticket', deviceKey: false, resume: false },
   { admission: 'device key', deviceKey: true, resume: false },
   { admission: 'device key+resume', deviceKey: true, resume: true },
+  { admission: 'device key+resume+proof', deviceKey: true, resume: true, proof: true },
 ];
 
-/** `profileDir`: the switch runs under `node --cpu-prof` (the profile is written when it stops). */
-export async function setupBenchmark(o: { sessions: number; profileDir?: string }): Promise<SetupResult> {
+/** The switch's cluster secret (TLS ticket keys, resume key), known to the clients of the resume-proof phase. */
+const CLUSTER_SECRET = 'setups-bench-cluster-secret-0123456789';
+
+/** `profileDir`: the switch runs under `node --cpu-prof` (the profile is written when it stops);
+ * `admissions`: only these phases (a profile of one admission; ratios then 0 without the password ticket's). */
+export async function setupBenchmark(o: { sessions: number; profileDir?: string; admissions?: SetupPhase['admission'][] }): Promise<SetupResult> {
+  const chosen = o.admissions ? PHASES.filter((p) => o.admissions!.includes(p.admission)) : PHASES;
+  if (chosen.length === 0) throw new Error(`no such admission: ${o.admissions!.join(', ')} (known: ${PHASES.map((p) => p.admission).join(', ')})`);
   const fx = await makeFixture();
   const dir = mkdtempSync(join(tmpdir(), 'elink-bench-setups-'));
-  const sw = startSwitchProcess(fx, { maxSessions: 20_000, replayJournal: join(dir, 'replay.journal') }, o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []);
+  const sw = startSwitchProcess(fx, { maxSessions: 20_000, replayJournal: join(dir, 'replay.journal'), clusterSecret: CLUSTER_SECRET }, o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []);
   const phases: SetupPhase[] = [];
   try {
     const port = await sw.port;
     const pid = sw.child.pid!;
     await sleep(500);
-    const totals = PHASES.map(() => ({ up: 0, failed: 0, cpu: 0, lastError: '' }));
+    const totals = chosen.map(() => ({ up: 0, failed: 0, cpu: 0, lastError: '' }));
     let batch = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [p, phase] of PHASES.entries()) {
+      for (const [p, phase] of chosen.entries()) {
         const clients: ReturnType<typeof spawn>[] = [];
         const perClient = Math.ceil(o.sessions / 2);
         const status = [{ up: 0, failed: 0, done: false, lastError: '' }, { up: 0, failed: 0, done: false, lastError: '' }];
@@ -80,7 +93,7 @@ export async function setupBenchmark(o: { sessions: number; profileDir?: string 
           const child = spawn(process.execPath, [fileURLToPath(new URL('./idle-clients.js', import.meta.url))], {
             stdio: ['ignore', 'pipe', 'inherit'],
             // Each batch its own MACs and users (first), so no session supersedes another.
-            env: { ...process.env, EL_BENCH_CLIENTS: JSON.stringify({ port, caPem: fx.caPem, ticketPrivatePem: fx.ticketPrivatePem, count, first: batch * o.sessions + c * perClient, sources: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'], concurrency: 64, deviceKey: phase.deviceKey, resume: phase.resume }) },
+            env: { ...process.env, EL_BENCH_CLIENTS: JSON.stringify({ port, caPem: fx.caPem, ticketPrivatePem: fx.ticketPrivatePem, count, first: batch * o.sessions + c * perClient, sources: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'], concurrency: 64, deviceKey: phase.deviceKey, resume: phase.resume, ...(phase.proof ? { resumeProofSecret: CLUSTER_SECRET } : {}) }) },
           });
           let rest = '';
           child.stdout!.on('data', (d: Buffer) => {
@@ -105,10 +118,11 @@ export async function setupBenchmark(o: { sessions: number; profileDir?: string 
         await sleep(2000);
       }
     }
-    const rate = (i: number) => (totals[i]!.cpu ? totals[i]!.up / totals[i]!.cpu : 0);
-    for (const [p, phase] of PHASES.entries()) {
+    const rate = (i: number) => (i >= 0 && totals[i]!.cpu ? totals[i]!.up / totals[i]!.cpu : 0);
+    const base = rate(chosen.findIndex((p) => p.admission === 'password ticket'));
+    for (const [p, phase] of chosen.entries()) {
       const t = totals[p]!;
-      phases.push({ admission: phase.admission, sessionsUp: t.up, failed: t.failed, ...(t.failed ? { lastError: t.lastError } : {}), switchCpuSeconds: t.cpu, setupsPerSwitchCpuSecond: rate(p), ratio: rate(0) ? rate(p) / rate(0) : 0 });
+      phases.push({ admission: phase.admission, sessionsUp: t.up, failed: t.failed, ...(t.failed ? { lastError: t.lastError } : {}), switchCpuSeconds: t.cpu, setupsPerSwitchCpuSecond: rate(p), ratio: base ? rate(p) / base : 0 });
     }
     return { sessionsPerPhase: o.sessions, rounds: ROUNDS, phases };
   } finally {

@@ -7,7 +7,9 @@
  * admitted again, and start over on failure; it tries the nodes in the client's order
  * after a loss (reconnect-order.ts: the lost node last, the others in an order of its
  * own) and offers the TLS session node A gave it (the cluster shares ticket keys), unless
- * told otherwise (`order`, `resume`). How, by `mode`:
+ * told otherwise (`order`, `resume`). With its bound ticket it also sends the resume proof
+ * of the secret node A's welcome gave for it (the cluster shares the resume key), as the
+ * client does. How, by `mode`:
  *
  * - `reuse`: its bound ticket still lasts: hello with it and a fresh proof at the next
  *   server of its last list (no broker at all);
@@ -78,6 +80,8 @@ const counts = {
   backByPort: {} as Record<string, number>,
   /** Sessions back whose TLS session was resumed. */
   resumed: 0,
+  /** Sessions back whose hello carried a resume proof (the node counts those it admitted by it). */
+  resumeProofs: 0,
   /** Attempts (backoff turns) the sessions back needed: [1, 2, 3, 4, 5+]. */
   attempts: [0, 0, 0, 0, 0],
   backAt: [] as number[],
@@ -103,6 +107,8 @@ function deviceKeyOf(n: number): KeyObject {
 }
 /** TLS sessions from the fill, by session number (resume). */
 const tlsSessions = new Map<number, Buffer>();
+/** Resume secrets from the fill's welcomes, by session number (for its fill ticket only). */
+const resumeSecrets = new Map<number, string>();
 let filled = false;
 
 function report(final = false): void {
@@ -224,8 +230,11 @@ async function attemptOnce(n: number, fillTicket: string): Promise<boolean> {
   for (const server of servers) {
     try {
       const session = cfg.resume ? tlsSessions.get(n) : undefined;
-      const s = await openSession({ port: server.port, ca: cfg.caPem, ticket: answer.ticket, localAddress: cfg.sources[n % cfg.sources.length], timeoutMs: 10_000, ...(deviceKey ? { deviceKey } : {}), ...(session ? { session } : {}) });
+      // The secret belongs to the fill's ticket: a new ticket (a login) goes without one.
+      const resume = answer.ticket === fillTicket ? resumeSecrets.get(n) : undefined;
+      const s = await openSession({ port: server.port, ca: cfg.caPem, ticket: answer.ticket, localAddress: cfg.sources[n % cfg.sources.length], timeoutMs: 10_000, ...(deviceKey ? { deviceKey } : {}), ...(resume ? { resume } : {}), ...(session ? { session } : {}) });
       counts.back++;
+      if (resume) counts.resumeProofs++;
       counts.backByPort[server.port] = (counts.backByPort[server.port] ?? 0) + 1;
       if (s.socket.isSessionReused()) counts.resumed++;
       counts.backAt.push(Date.now());
@@ -274,6 +283,7 @@ async function fill(): Promise<void> {
         const ticket = fillTicket(n, deviceKey);
         const s = await openSession({ port: cfg.switchPort, ca: cfg.caPem, ticket, localAddress: cfg.sources[n % cfg.sources.length], ...(deviceKey ? { deviceKey } : {}), ...(cfg.resume ? { onSession: (t: Buffer) => tlsSessions.set(n, t) } : {}) });
         counts.up++;
+        if (s.resumeSecret) resumeSecrets.set(n, s.resumeSecret);
         watch(s, n, ticket);
         break;
       } catch (err) {

@@ -72,6 +72,8 @@ export interface StormResult {
   backByNode: Record<string, number>;
   /** Sessions whose TLS session (from node A, the cluster's shared ticket keys) was resumed. */
   tlsResumed: number;
+  /** Sessions back whose hello carried the resume proof of their fill ticket (the secret node A's welcome gave). */
+  resumeProofs: number;
   /** Connections the surviving nodes' switch listeners refused at accept, by reason (el_listener_connections_refused_total). */
   refusedAtAccept: Record<string, number>;
   /** The surviving switches' garbage collection from the kill on, seconds by kind (nodejs_gc_duration_seconds), both together. */
@@ -140,6 +142,7 @@ interface ClientStatus {
   timeline: number[];
   backByPort: Record<string, number>;
   resumed: number;
+  resumeProofs: number;
   errorKinds: Record<string, number>;
   attempts: number[];
   gcSeconds?: Record<string, number>;
@@ -269,7 +272,7 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
           EL_BENCH_STORM: JSON.stringify({ mode: o.mode, switchPort: nodes[0]!.port, serverPorts: nodePorts, nodeIds: ['storm-a', 'storm-b', 'storm-c'], order: o.order ?? 'spread', brokerPorts: brokers.map((b) => b.port), caPem: ca.toString(), ticketPrivatePem: signing, count, first: c * per, sources: SOURCES, users, password: PASSWORD, segment: 'lab', concurrency: 64, inFlight: IN_FLIGHT, macBase: 0x02e1d0000000, resume: o.resume ?? true }),
         },
       });
-      live[c] = { up: 0, filled: false, back: 0, down: 0, logins: 0, loginErrors: {}, connectErrors: 0, lastError: '', firstBackAt: 0, lastBackAt: 0, p50At: 0, p90At: 0, firstDownAt: 0, timeline: [], backByPort: {}, resumed: 0, errorKinds: {}, attempts: [] };
+      live[c] = { up: 0, filled: false, back: 0, down: 0, logins: 0, loginErrors: {}, connectErrors: 0, lastError: '', firstBackAt: 0, lastBackAt: 0, p50At: 0, p90At: 0, firstDownAt: 0, timeline: [], backByPort: {}, resumed: 0, resumeProofs: 0, errorKinds: {}, attempts: [] };
       let rest = '';
       child.stdout!.on('data', (d: Buffer) => {
         rest += d.toString();
@@ -377,6 +380,7 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
       generatorCpuSeconds: cpu.slice(5).reduce((a, b) => a + b, 0),
       backByNode,
       tlsResumed: status.reduce((n, s) => n + s.resumed, 0),
+      resumeProofs: status.reduce((n, s) => n + s.resumeProofs, 0),
       refusedAtAccept,
       survivorGcSeconds,
       survivorHeapUsedMiB,

@@ -5,8 +5,8 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { pino } from 'pino';
-import { segmentSchema } from '@elink/protocol';
-import { SwitchNode } from '@elink/switch';
+import { resumeKey, segmentSchema } from '@elink/protocol';
+import { sessionTicketKeys, SwitchNode } from '@elink/switch';
 
 interface Config {
   certPem: string;
@@ -15,6 +15,8 @@ interface Config {
   maxSessions?: number;
   /** Journal used ticket ids here, as `elink switch` does (single use across restarts). */
   replayJournal?: string;
+  /** The cluster secret: TLS session ticket keys and the resume key from it, as `elink switch` derives them. */
+  clusterSecret?: string;
 }
 
 const cfg = JSON.parse(process.env.EL_BENCH_SWITCH ?? '{}') as Config;
@@ -22,9 +24,10 @@ const key = createPublicKey(cfg.ticketPublicPem);
 const node = new SwitchNode({
   nodeId: 'bench',
   listen: { host: '127.0.0.1', port: 0 },
-  tls: { cert: cfg.certPem, key: cfg.keyPem, minVersion: 'TLSv1.3' },
+  tls: { cert: cfg.certPem, key: cfg.keyPem, minVersion: 'TLSv1.3', ...(cfg.clusterSecret ? { ticketKeys: sessionTicketKeys(cfg.clusterSecret) } : {}) },
   segments: [segmentSchema.parse({ name: 'lan', macTableSize: 65536 })],
   ticketKeys: () => [key],
+  ...(cfg.clusterSecret ? { resumeKey: resumeKey(cfg.clusterSecret) } : {}),
   logger: pino({ level: 'warn' }, pino.destination(2)),
   // Absent: the node's defaults (packages/switch/src/defaults.ts).
   maxSessions: cfg.maxSessions,

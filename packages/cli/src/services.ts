@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { createBrokerApp, type BrokerApp, type LocalNode, KeyRing, MemoryUserDirectory, openStore, StoreUserDirectory, type BrokerStore, type NodeInfo, type StoreConfig, type UserRecord } from '@elink/broker';
 import { BrokerDtcpAuthority, BrokerLink, nodeReport, segmentLoad, type DtcpAuthority, ConnectionGuard, EventSummary, FdBudget, gateTlsServer, ProxyGate, sessionTicketKeys, SwitchNode, type ConnectionLimits, type SwitchNodeOptions, type TrunkCredentials } from '@elink/switch';
 import { fingerprint256 } from '@elink/pki';
-import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem, type TrunkPeerEntry } from '@elink/protocol';
+import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, publicKeyFromPem, resumeKey, type TrunkPeerEntry } from '@elink/protocol';
 import { createAdminServer } from './admin-server.js';
 import { readiness } from './readiness.js';
 import { registerBuildInfo, SOFTWARE } from './version.js';
@@ -54,6 +54,12 @@ export interface ServiceSelection {
 /** Shared TLS session ticket keys from the cluster secret, so a client resumes at any node. */
 function ticketKeysOf(clusterSecret: string | undefined): { ticketKeys?: Buffer } {
   return clusterSecret ? { ticketKeys: sessionTicketKeys(clusterSecret) } : {};
+}
+
+/** The shared resume key from the same secret, so a returning device is admitted by its
+ * resume proof at any node (@elink/protocol resume-proof.ts); without one, each node's own. */
+function resumeKeyOf(clusterSecret: string | undefined): { resumeKey?: Buffer } {
+  return clusterSecret ? { resumeKey: resumeKey(clusterSecret) } : {};
 }
 
 /** `beforeSwitchListens`: awaited before the switch node starts listening (the warm-up and
@@ -173,6 +179,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       tls: { ...tls, ciphers: config.switch.ciphers, minVersion: config.switch.minVersion, ecdhCurve: config.switch.ecdhCurve, ...ticketKeysOf(config.switch.broker?.clusterSecret ?? config.broker.clusterSecret) },
       segments: config.segments,
       ticketKeys: keys,
+      ...resumeKeyOf(config.switch.broker?.clusterSecret ?? config.broker.clusterSecret),
       logger: logger.child({ component: 'switch' }),
       registry,
       fds,
@@ -356,7 +363,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
 }
 
 /** SwitchNodeOptions set by the host rather than by a key of the config file. */
-type HostProvided = 'nodeId' | 'software' | 'listen' | 'tls' | 'segments' | 'ticketKeys' | 'logger' | 'registry' | 'fds' | 'trunk' | 'dtcp';
+type HostProvided = 'nodeId' | 'software' | 'listen' | 'tls' | 'segments' | 'ticketKeys' | 'resumeKey' | 'logger' | 'registry' | 'fds' | 'trunk' | 'dtcp';
 /** Every other SwitchNodeOptions field: a new one does not compile until a config key reaches it. */
 export type SwitchNodeSettings = Required<Omit<SwitchNodeOptions, HostProvided>>;
 

@@ -87,6 +87,9 @@ export class Connector extends EventEmitter {
   private keyRegistered = false;
   /** The last login reply whose ticket is bound to our device key: offered again while it lasts. */
   private bound: LoginReply | undefined;
+  /** The resume secret a node gave for `bound`'s ticket (welcome.resume), with that ticket:
+   * a new ticket drops it. Memory only, never logged or written. */
+  private resume: { ticket: string; secret: string } | undefined;
   /** The broker refused `deviceKey` as an unknown field (it predates device keys). */
   private brokerWithoutKeys = false;
   /** The last TLS session of each node (host:port), for resumption. */
@@ -141,6 +144,7 @@ export class Connector extends EventEmitter {
       try {
         const { link, reply, source } = await this.establish();
         this.link = link;
+        if (link.resumeSecret !== undefined && reply.ticket === this.bound?.ticket) this.resume = { ticket: reply.ticket, secret: link.resumeSecret };
         this.everUp = true;
         this.lostNode = undefined;
         const upAt = Date.now();
@@ -153,7 +157,7 @@ export class Connector extends EventEmitter {
         this.emit('down', err);
         this.onRefused(err);
         // A draining node asks for the broker (protocol.md §3.3): the last ticket's node list is stale.
-        if (link.redirected) this.bound = undefined;
+        if (link.redirected) this.bound = this.resume = undefined;
         // Another client with this user and device took the session: reconnecting would take
         // it back, and so on for ever. (Our own reconnects never see this: the newer session wins.)
         if (err?.code === 'EL_ERR_SUPERSEDED' && !this.stopped) return this.fatal(this.superseded(err));
@@ -191,7 +195,7 @@ export class Connector extends EventEmitter {
         return { link: await this.connectAny(cached, reconnectOrder(cached.servers, this.lostNode)), reply: cached, source: 'reused' };
       } catch (e) {
         const err = e as ElError;
-        this.bound = undefined;
+        this.bound = this.resume = undefined;
         this.onRefused(err);
         logger.info({ code: err.code, err: err.message }, 'the last ticket did not take; asking the broker for a new one');
       }
@@ -230,12 +234,13 @@ export class Connector extends EventEmitter {
   private keep(reply: LoginReply): void {
     const dk = peekTicketClaims(reply.ticket)?.dk;
     this.bound = this.opts.deviceKey && dk !== undefined && dk === rawDeviceKey(this.opts.deviceKey) ? reply : undefined;
+    if (this.resume?.ticket !== reply.ticket) this.resume = undefined;
   }
 
   /** A revoked key: neither the bound ticket nor a device login can work; the password next. */
   private onRefused(err: ElError | undefined): void {
     if (err?.code !== 'EL_ERR_REVOKED') return;
-    this.bound = undefined;
+    this.bound = this.resume = undefined;
     this.keyRegistered = false;
   }
 
@@ -324,6 +329,7 @@ export class Connector extends EventEmitter {
           allocate: this.opts.allocate,
           scheduler: this.opts.scheduler,
           ...(this.opts.deviceKey ? { deviceKey: this.opts.deviceKey } : {}),
+          ...(this.resume?.ticket === reply.ticket ? { resume: this.resume.secret } : {}),
           ...this.tlsSessionOf(target.host, target.port),
           logger: this.opts.logger,
           transport,

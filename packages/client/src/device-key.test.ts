@@ -19,9 +19,10 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBrokerApp, hashPassword, MemoryUserDirectory, type BrokerApp } from '@elink/broker';
 import { createCertificateAuthority, issueServerCertificate } from '@elink/pki';
-import { formatMac, generateTicketKeyPair, peekTicketClaims, rawDeviceKey, segmentSchema, signTicket, type ElError, type LoginReply, type Welcome } from '@elink/protocol';
+import { formatMac, generateTicketKeyPair, peekTicketClaims, rawDeviceKey, resumeKey, segmentSchema, signTicket, type ElError, type LoginReply, type Welcome } from '@elink/protocol';
 import { sessionTicketKeys, SwitchNode } from '@elink/switch';
 import { Connector, type TicketSource } from './connector.js';
+import { SwitchLink } from './switch-link.js';
 import { DEVICE_KEY_FILE, loadOrCreateDeviceKey } from './device-key-file.js';
 import { deviceLogin } from './login.js';
 
@@ -89,6 +90,9 @@ describe('Connector with a device key (real broker, two real switch nodes)', () 
   let brokerUrl = '';
   const registry = new Registry();
   const nodes: SwitchNode[] = [];
+  const nodeRegistries = new Map<string, Registry>();
+  /** A node of another cluster (another secret): not handed out by the broker. */
+  let stranger: SwitchNode;
   let caPem = '';
   let stateDir = '';
   const ups: { welcome: Welcome; reply: LoginReply; source: TicketSource; resumed: boolean }[] = [];
@@ -103,18 +107,23 @@ describe('Connector with a device key (real broker, two real switch nodes)', () 
     caPem = ca.certPem;
     const ticketKeys = generateTicketKeyPair();
     const segments = [segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' } })];
-    for (const id of ['sw-a', 'sw-b']) {
+    for (const [id, secret] of [['sw-a', 'cluster-secret-0123456789abcdef'], ['sw-b', 'cluster-secret-0123456789abcdef'], ['sw-other', 'another-cluster-secret-012345678']] as const) {
+      const nodeRegistry = new Registry();
+      nodeRegistries.set(id, nodeRegistry);
       const node = new SwitchNode({
         nodeId: id,
         listen: { host: '127.0.0.1', port: 0 },
-        tls: { cert: certPem, key: keyPem, ticketKeys: sessionTicketKeys('cluster-secret-0123456789abcdef') },
+        tls: { cert: certPem, key: keyPem, ticketKeys: sessionTicketKeys(secret) },
         segments,
         ticketKeys: () => [ticketKeys.publicKey],
+        resumeKey: resumeKey(secret),
         logger,
+        registry: nodeRegistry,
         closeGraceMs: 200,
       });
       await node.start();
-      nodes.push(node);
+      if (id === 'sw-other') stranger = node;
+      else nodes.push(node);
     }
     broker = await createBrokerApp({
       segments,
@@ -146,9 +155,13 @@ describe('Connector with a device key (real broker, two real switch nodes)', () 
   afterAll(async () => {
     await connector?.stop();
     for (const n of nodes) await n.stop();
+    await stranger?.stop();
     await broker?.close();
     rmSync(stateDir, { recursive: true, force: true });
   });
+
+  /** el_switch_admissions_total of one node, by way. */
+  const admissions = async (node: string) => Object.fromEntries((await nodeRegistries.get(node)!.getSingleMetric('el_switch_admissions_total')!.get()).values.map((v) => [v.labels.way, v.value]));
 
   /** The live session of the client on whichever node it is. */
   const liveSession = () => {
@@ -174,6 +187,27 @@ describe('Connector with a device key (real broker, two real switch nodes)', () 
     expect(up.resumed).toBe(true);
     expect(await checks('password')).toBe(1);
     expect(await checks('device_key')).toBe(0);
+  });
+
+  it('was admitted by the full path first, then by its resume proof at the other node; a node of another cluster admits it by the full path', async () => {
+    const [first, second] = [ups[0]!.welcome.node, ups[1]!.welcome.node];
+    expect(await admissions(first)).toEqual({ device_key: 1 });
+    expect(await admissions(second)).toEqual({ resume: 1 });
+    // The secret is the link's, not the welcome's (nothing that logs a welcome shows it).
+    expect(ups[1]!.welcome).not.toHaveProperty('resume');
+    const secret = connector.current!.resumeSecret!;
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // The same ticket, device key and secret at a node of another cluster: its resume key
+    // differs, so the proof does not verify there and it checks the two signatures instead.
+    const link = await SwitchLink.connect({ server: { node: 'sw-other', host: '127.0.0.1', port: stranger.address().port }, ticket: ups[1]!.reply.ticket, ca: caPem, deviceKey: loadOrCreateDeviceKey(stateDir), resume: secret, logger });
+    try {
+      expect(await admissions('sw-other')).toEqual({ device_key: 1 });
+      // It hands out its own S, which the client would keep for that node's cluster.
+      expect(link.resumeSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(link.resumeSecret).not.toBe(secret);
+    } finally {
+      link.close('test done');
+    }
   });
 
   it('gets a new ticket with a device login (a signature, no password hash) once the bound one is nearly spent', async () => {

@@ -24,6 +24,8 @@ import {
   parseControl,
   PROTOCOL_VERSION,
   RecordType,
+  isResumeText,
+  resumeProof,
   signHelloProof,
   softwareSegment,
   VNET_HDR_LENGTH,
@@ -136,6 +138,10 @@ export interface SwitchLinkOptions {
   scheduler?: FlushScheduler;
   /** The device key: hello carries its proof over the channel binding (a ticket bound to it needs one). */
   deviceKey?: KeyObject;
+  /** The resume secret a node gave for `ticket` (welcome.resume): hello carries its resume
+   * proof over the channel binding beside `proof` (a node of the cluster then skips both
+   * Ed25519 checks; any other checks `proof`). A secret: never logged. */
+  resume?: string;
   /** A TLS session from an earlier connection to this node, to resume (cheaper handshake). */
   session?: Buffer;
   /** A TLS session to keep for the next connection to this node (TLS 1.3 sends it after the handshake). */
@@ -182,15 +188,24 @@ export class SwitchLink extends EventEmitter {
   transport: 'tls' | 'ws' = 'tls';
   /** The proxy it goes through (display form, no password), if any. */
   proxy: string | undefined;
+  /** The resume secret of this session's ticket (welcome.resume, taken out of `welcome`
+   * so that logging a welcome never shows it); undefined when the node gave none. */
+  readonly resumeSecret: string | undefined;
+
+  readonly welcome: Welcome;
 
   private constructor(
     private readonly conn: RecordConn,
-    readonly welcome: Welcome,
+    received: Welcome,
     private readonly logger: Logger,
     maxBuffered: number,
     private readonly scheduler: FlushScheduler,
   ) {
     super();
+    const { resume, ...welcome } = received;
+    this.welcome = welcome;
+    // Malformed: ignored, as a node that gave none (the full path then, as always).
+    this.resumeSecret = resume !== undefined && isResumeText(resume) ? resume : undefined;
     this.gso = welcome.caps?.includes(CAP_GSO) ?? false;
     this.uso = this.gso && (welcome.caps?.includes(CAP_USO) ?? false);
     // No stall timeout: a switch that reads nothing is found by the keepalive.
@@ -347,6 +362,8 @@ export class SwitchLink extends EventEmitter {
         helloSent = true;
         // The proof ties this hello to this one TLS connection (RFC 9266): worthless anywhere else.
         const binding = opts.deviceKey ? conn.channelBinding?.() : undefined;
+        // The resume proof goes beside the device proof, never instead: a node that cannot
+        // check it (another cluster, restarted, older) admits by the device proof.
         conn.write(
           encodeControl({
             type: 'hello',
@@ -356,6 +373,7 @@ export class SwitchLink extends EventEmitter {
             ...(opts.hostname ? { hostname: opts.hostname } : {}),
             ...(opts.gso ? { caps: opts.uso ? [CAP_GSO, CAP_USO] : [CAP_GSO] } : {}),
             ...(opts.deviceKey && binding ? { proof: signHelloProof(opts.deviceKey, binding) } : {}),
+            ...(opts.deviceKey && binding && opts.resume ? { resume: resumeProof(opts.resume, binding) } : {}),
           }),
         );
       };

@@ -8,6 +8,7 @@ import { ElError } from './errors.js';
 import { encodeRecord, MAX_CONTROL_PAYLOAD, RecordType } from './records.js';
 import { signatureSchema } from './device-key.js';
 import { welcomeDnsSchema } from './dns.js';
+import { resumeFieldSchema } from './resume-proof.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -27,6 +28,10 @@ export const helloSchema = z.object({
   /** With a ticket bound to a device key (claim `dk`): that key's signature over this
    * connection's TLS channel binding (signHelloProof). */
   proof: signatureSchema.optional(),
+  /** With a ticket bound to a device key and the resume secret a node gave for it
+   * (welcome.resume): that secret's HMAC over this connection's channel binding
+   * (resumeProof), sent beside `proof`. A node that cannot check it uses `proof`. */
+  resume: resumeFieldSchema.optional(),
 });
 
 export const welcomeSchema = z.object({
@@ -50,6 +55,10 @@ export const welcomeSchema = z.object({
   /** DNS servers (and search domains) of the segment (`segments[].dns`); absent when it has
    * none. Optional and additive: a client that predates it ignores it. */
   dns: welcomeDnsSchema.optional(),
+  /** The resume secret of this session's ticket (a ticket bound to a device key, admitted
+   * over a channel binding): hello.resume with the same ticket proves it. A secret: kept
+   * in memory with its ticket, never logged. Optional and additive. */
+  resume: resumeFieldSchema.optional(),
 });
 
 export const pingSchema = z.object({ type: z.literal('ping'), id: z.number().int() });

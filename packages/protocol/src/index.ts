@@ -5,6 +5,7 @@ export * from './control.js';
 export * from './trunk-control.js';
 export * from './ticket.js';
 export * from './device-key.js';
+export * from './resume-proof.js';
 export * from './mac.js';
 export * from './segment.js';
 export * from './dns.js';

@@ -10,6 +10,7 @@ import {
   publicKeyToPem,
   signTicket,
   verifyTicket,
+  verifyTicketUnsigned,
   type TicketClaims,
 } from './ticket.js';
 
@@ -224,5 +225,26 @@ describe('tickets: key rotation', () => {
     const noKid = Buffer.from(JSON.stringify({ v: 1, ...claims })).toString('base64url');
     expect(verifyTicket(signRaw(noKid, current.privateKey), [previous.publicKey, current.publicKey], NOW).sub).toBe('alice');
     rejects(() => verifyTicket(signRaw(noKid, stranger.privateKey), [previous.publicKey, current.publicKey], NOW), 'EL_ERR_BAD_TICKET');
+  });
+});
+
+describe('tickets: verifyTicketUnsigned (authenticity proved otherwise, resume-proof.ts)', () => {
+  const token = signTicket(claims, current.privateKey);
+
+  it('accepts a ticket without checking its signature, but with a kid naming a trusted key and before exp', () => {
+    // The signature bytes altered: still read (the caller proved the ticket otherwise).
+    const sig = token.split('.')[2]!;
+    const altered = `${token.slice(0, token.length - sig.length)}${flipChar(sig, 3)}`;
+    rejects(() => verifyTicket(altered, [current.publicKey], NOW), 'EL_ERR_BAD_TICKET');
+    expect(verifyTicketUnsigned(altered, [previous.publicKey, current.publicKey], NOW).sub).toBe('alice');
+  });
+
+  it('still refuses what verifyTicket refuses besides the signature: format, claims, untrusted or missing kid, expiry', () => {
+    rejects(() => verifyTicketUnsigned('el2.x.y', [current.publicKey], NOW), 'EL_ERR_BAD_TICKET');
+    rejects(() => verifyTicketUnsigned(signRaw(Buffer.from(JSON.stringify({ v: 1, ...claims, jti: 'short' })).toString('base64url')), [current.publicKey], NOW), 'EL_ERR_BAD_TICKET');
+    expect(rejects(() => verifyTicketUnsigned(token, [previous.publicKey], NOW), 'EL_ERR_BAD_TICKET').message).toMatch(/no trusted broker key/);
+    const noKid = signRaw(Buffer.from(JSON.stringify({ v: 1, ...claims })).toString('base64url'));
+    rejects(() => verifyTicketUnsigned(noKid, [current.publicKey], NOW), 'EL_ERR_BAD_TICKET');
+    rejects(() => verifyTicketUnsigned(token, [current.publicKey], NOW + 60), 'EL_ERR_TICKET_EXPIRED');
   });
 });

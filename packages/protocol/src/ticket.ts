@@ -99,12 +99,15 @@ export function signTicket(claims: Omit<TicketClaims, 'v' | 'kid'>, privateKey: 
   return `${PREFIX}${body}.${signature}`;
 }
 
-/**
- * Checks format, signature (against any of `publicKeys`, by `kid` when it matches one)
- * and expiry. Throws ElError: EL_ERR_BAD_TICKET or EL_ERR_TICKET_EXPIRED. Replay and
- * segment checks are the caller's, which knows what it has seen and hosts.
- */
-export function verifyTicket(token: string, publicKeys: readonly KeyObject[], nowSeconds = Math.floor(Date.now() / 1000)): TicketClaims {
+/** A ticket split and its claims checked (format and schema), nothing trusted yet. */
+interface ParsedTicket {
+  claims: TicketClaims;
+  /** The bytes the signature covers: "el1." + part 2. */
+  signed: Buffer;
+  signature: Buffer;
+}
+
+function parseTicket(token: string): ParsedTicket {
   if (!token.startsWith(PREFIX)) throw new ElError('EL_ERR_BAD_TICKET', 'ticket does not start with el1.');
   const dot = token.indexOf('.', PREFIX.length);
   if (dot < 0 || token.indexOf('.', dot + 1) >= 0) throw new ElError('EL_ERR_BAD_TICKET', 'ticket must have three dot-separated parts');
@@ -125,8 +128,20 @@ export function verifyTicket(token: string, publicKeys: readonly KeyObject[], no
   }
   const parsed = ticketClaimsSchema.safeParse(json);
   if (!parsed.success) throw new ElError('EL_ERR_BAD_TICKET', `ticket claims invalid: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
-  const claims = parsed.data;
+  return { claims: parsed.data, signed, signature };
+}
 
+function checkExpiry(claims: TicketClaims, nowSeconds: number): void {
+  if (claims.exp <= nowSeconds) throw new ElError('EL_ERR_TICKET_EXPIRED', `ticket expired ${nowSeconds - claims.exp} s ago`);
+}
+
+/**
+ * Checks format, signature (against any of `publicKeys`, by `kid` when it matches one)
+ * and expiry. Throws ElError: EL_ERR_BAD_TICKET or EL_ERR_TICKET_EXPIRED. Replay and
+ * segment checks are the caller's, which knows what it has seen and hosts.
+ */
+export function verifyTicket(token: string, publicKeys: readonly KeyObject[], nowSeconds = Math.floor(Date.now() / 1000)): TicketClaims {
+  const { claims, signed, signature } = parseTicket(token);
   const byId = claims.kid ? publicKeys.filter((k) => keyId(k) === claims.kid) : [];
   const candidates = byId.length ? byId : publicKeys;
   const ok = candidates.some((key) => {
@@ -137,7 +152,21 @@ export function verifyTicket(token: string, publicKeys: readonly KeyObject[], no
     }
   });
   if (!ok) throw new ElError('EL_ERR_BAD_TICKET', 'ticket signature does not match any trusted broker key');
-  if (claims.exp <= nowSeconds) throw new ElError('EL_ERR_TICKET_EXPIRED', `ticket expired ${nowSeconds - claims.exp} s ago`);
+  checkExpiry(claims, nowSeconds);
+  return claims;
+}
+
+/**
+ * verifyTicket without the signature check, for a ticket whose authenticity the caller
+ * proved otherwise (a resume proof, resume-proof.ts: only a node that verified this
+ * exact ticket gave out its secret). Everything else still holds: format, claims, a
+ * `kid` naming one of `publicKeys` (a rotated-out broker key ends resumption with it)
+ * and expiry. Throws ElError like verifyTicket. Never trust a ticket on this alone.
+ */
+export function verifyTicketUnsigned(token: string, publicKeys: readonly KeyObject[], nowSeconds = Math.floor(Date.now() / 1000)): TicketClaims {
+  const { claims } = parseTicket(token);
+  if (claims.kid === undefined || !publicKeys.some((k) => keyId(k) === claims.kid)) throw new ElError('EL_ERR_BAD_TICKET', 'ticket names no trusted broker key');
+  checkExpiry(claims, nowSeconds);
   return claims;
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { ElError, generateTicketKeyPair, rawDeviceKey, segmentSchema, signHelloProof, signTicket, type Hello, type SegmentInput, type TicketClaims } from '@elink/protocol';
+import { ElError, generateTicketKeyPair, rawDeviceKey, resumeKey, resumeProof, resumeSecret, segmentSchema, signHelloProof, signTicket, type Hello, type SegmentInput, type TicketClaims } from '@elink/protocol';
 import { Revocations } from './revocations.js';
 import { createSegment, type Segment } from '../core/segment.js';
 import { L3Router } from '../core/l3/l3-segment.js';
@@ -221,5 +221,96 @@ describe('admit: tickets bound to a device key', () => {
     expect(admit(hello(ticket({ dk, dev: 'phone', iat: now }), { proof }), state, 's-test', undefined, bindingA)).not.toBeInstanceOf(ElError);
     (state.revocations as Revocations).apply([{ user: 'alice', at: now, until: now + 60 }]);
     expect(refused(admit(hello(ticket({ dk, dev: 'phone', iat: now }), { proof }), state, 's-test', undefined, bindingA)).code).toBe('EL_ERR_REVOKED');
+  });
+});
+
+describe('admit: resumption (resume proof)', () => {
+  const device = generateKeyPairSync('ed25519');
+  const dk = rawDeviceKey(device.publicKey);
+  const K = resumeKey('cluster-secret-0123456789');
+  const bindingA = randomBytes(32);
+  const bindingB = randomBytes(32);
+  const resumed = (t: string, binding: Uint8Array, over: Partial<Hello> = {}): Hello => hello(t, { resume: resumeProof(resumeSecret(K, t), binding), ...over });
+
+  it('gives S in the welcome of a full-path bound admission, and admits a hello with its proof by resume, with the same S again', () => {
+    const { state } = nodeState(undefined, { resumeKey: K });
+    const t = ticket({ dk });
+    const full = admit(hello(t, { proof: signHelloProof(device.privateKey, bindingA) }), state, 's-test', undefined, bindingA) as Admission;
+    expect(full.way).toBe('device_key');
+    const S = full.welcome.resume!;
+    expect(S).toBe(resumeSecret(K, t));
+    const again = admit(hello(t, { proof: signHelloProof(device.privateKey, bindingB), resume: resumeProof(S, bindingB) }), state, 's-test', undefined, bindingB) as Admission;
+    expect(again.way).toBe('resume');
+    expect(again.welcome.resume).toBe(S);
+    expect(again.claims.dk).toBe(dk);
+    expect((state.replay as ReplayCache).size).toBe(0);
+  });
+
+  it('checks neither the ticket signature nor hello.proof on the resume path (the two Ed25519 verifications)', () => {
+    const { state } = nodeState(undefined, { resumeKey: K });
+    const t = ticket({ dk });
+    // The signature bytes altered: the full path refuses it; S derived for that text (as a
+    // node of the cluster would have) admits it, so the signature was not verified.
+    const sig = t.split('.')[2]!;
+    const altered = `${t.slice(0, t.length - sig.length)}${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`;
+    expect(refused(admit(hello(altered, { proof: signHelloProof(device.privateKey, bindingA) }), state, 's-test', undefined, bindingA)).message).toMatch(/signature/);
+    const thief = generateKeyPairSync('ed25519');
+    // And hello.proof by another key (or none) is not looked at either.
+    for (const proof of [undefined, signHelloProof(thief.privateKey, bindingA)]) {
+      const a = admit(resumed(altered, bindingA, proof ? { proof } : {}), state, 's-test', undefined, bindingA) as Admission;
+      expect(a.way).toBe('resume');
+    }
+  });
+
+  it('falls back to the full path silently when the resume proof does not verify; refuses only what the full path refuses', () => {
+    const { state } = nodeState(undefined, { resumeKey: K });
+    const t = ticket({ dk });
+    const proof = signHelloProof(device.privateKey, bindingA);
+    const otherK = resumeKey('another-cluster-secret-0123');
+    for (const resume of [resumeProof(resumeSecret(K, t), bindingB) /* another connection */, resumeProof(resumeSecret(otherK, t), bindingA) /* another cluster */, resumeProof(resumeSecret(K, ticket({ dk })), bindingA) /* another ticket */, 'garbage', '']) {
+      const a = admit(hello(t, { proof, resume }), state, 's-test', undefined, bindingA) as Admission;
+      expect(a.way).toBe('device_key');
+      expect(a.welcome.resume).toBe(resumeSecret(K, t));
+      // Without a good proof the full path says why, as it would without `resume`.
+      expect(refused(admit(hello(t, { resume }), state, 's-test', undefined, bindingA)).code).toBe('EL_ERR_BAD_TICKET');
+    }
+    // A node without the key (or a connection without a binding): the full path, no S handed out.
+    const { state: keyless } = nodeState();
+    const a = admit(resumed(t, bindingA, { proof }), keyless, 's-test', undefined, bindingA) as Admission;
+    expect(a.way).toBe('device_key');
+    expect(a.welcome.resume).toBeUndefined();
+  });
+
+  it('still refuses an expired ticket, a revoked user or device and an untrusted kid, with the same codes', () => {
+    const now = Math.floor(Date.now() / 1000);
+    const { state } = nodeState(undefined, { resumeKey: K });
+    expect(refused(admit(resumed(ticket({ dk, iat: now - 120, exp: now - 60 }), bindingA), state, 's-test', undefined, bindingA)).code).toBe('EL_ERR_TICKET_EXPIRED');
+    const t = ticket({ dk, iat: now });
+    expect(refused(admit(resumed(t, bindingA), state, 's-test', now + 60, bindingA)).code).toBe('EL_ERR_TICKET_EXPIRED');
+    // The broker key that signed it is no longer trusted (rotated out): BAD_TICKET, as without resume.
+    const { state: rotated } = nodeState(undefined, { resumeKey: K, ticketKeys: () => [otherKeys.publicKey] });
+    expect(refused(admit(resumed(t, bindingA), rotated, 's-test', undefined, bindingA)).code).toBe('EL_ERR_BAD_TICKET');
+    (state.revocations as Revocations).apply([{ user: 'alice', device: 'laptop', at: now, until: now + 60 }]);
+    expect(refused(admit(resumed(t, bindingA), state, 's-test', undefined, bindingA)).code).toBe('EL_ERR_REVOKED');
+    (state.revocations as Revocations).apply([{ user: 'alice', at: now, until: now + 60 }]);
+    expect(refused(admit(resumed(ticket({ dk, dev: 'phone', iat: now }), bindingA), state, 's-test', undefined, bindingA)).code).toBe('EL_ERR_REVOKED');
+  });
+
+  it('never gives or takes S for a ticket without dk: it stays single use', () => {
+    const { state } = nodeState(undefined, { resumeKey: K });
+    const t = ticket();
+    const first = admit(resumed(t, bindingA), state, 's-test', undefined, bindingA) as Admission;
+    expect(first.way).toBe('ticket');
+    expect(first.welcome.resume).toBeUndefined();
+    expect(refused(admit(resumed(t, bindingA), state, 's-test', undefined, bindingA)).code).toBe('EL_ERR_TICKET_REPLAYED');
+  });
+
+  it('gives no S without a channel binding (nor admits a bound ticket there)', () => {
+    const { state } = nodeState(undefined, { resumeKey: K });
+    const t = ticket();
+    const a = admit(hello(t), state, 's-test') as Admission;
+    expect(a.way).toBe('ticket');
+    expect(a.welcome.resume).toBeUndefined();
+    expect(refused(admit(resumed(ticket({ dk }), bindingA), state, 's-test')).code).toBe('EL_ERR_BAD_TICKET');
   });
 });

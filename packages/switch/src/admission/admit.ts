@@ -1,7 +1,9 @@
 /**
  * Admission of a client session, as a pure function of its hello and the node's state:
  *
- *   hello → protocol version → ticket (signature, expiry) → replay verdict (single use)
+ *   hello → protocol version → ticket (signature, expiry; or a resume proof instead of
+ *           the signature and the device proof, below) → revocation → device proof or
+ *           replay verdict (single use)
  *         → segment (hosted? same mode as the ticket?) → the segment's plan (MAC or
  *           addresses, their holders) → who is superseded, or a refusal → welcome
  *
@@ -15,6 +17,13 @@
  * who merely saw the ticket (another node, a log) can make for a connection of their own.
  * So it may be used again within its lifetime, at any node, without the replay cache:
  * that is what lets any node admit a returning device without a broker.
+ *
+ * Resumption (resume-proof.ts): a node gives such a session the ticket's resume secret S
+ * (welcome.resume). A hello with the same ticket and `resume`, S's HMAC over this
+ * connection's channel binding, is admitted without the two Ed25519 checks (the
+ * ticket's signature and `proof`): only a node of this cluster (K) that checked both
+ * hands S out. Anything short of that (no K, no binding, an untrusted kid, no `dk`, a
+ * proof that does not verify) takes the full path silently, never a refusal of its own.
  */
 import type { KeyObject } from 'node:crypto';
 import {
@@ -22,8 +31,11 @@ import {
   CAP_USO,
   ElError,
   PROTOCOL_VERSION,
+  resumeSecret,
   verifyHelloProof,
+  verifyResumeProof,
   verifyTicket,
+  verifyTicketUnsigned,
   type Hello,
   type Revocation,
   type TicketClaims,
@@ -42,6 +54,8 @@ export interface AdmissionState {
   readonly gso: boolean;
   /** Broker public keys. */
   ticketKeys(): readonly KeyObject[];
+  /** The cluster's resume key K (resumeKey()); absent: no resumption, and no welcome.resume. */
+  readonly resumeKey?: Buffer | undefined;
   /** Single use of tickets: remembers `jti` until `exp` (ReplayCache). */
   readonly replay: { check(jti: string, exp: number): ReplayVerdict };
   /** Device key revocations pushed by the brokers (Revocations). */
@@ -52,9 +66,14 @@ export interface AdmissionState {
   claimsOn(port: Port): TicketClaims | undefined;
 }
 
+/** How a session was admitted: a single-use ticket, a ticket bound to a device key with
+ * its proof (two Ed25519 checks), or a resume proof (two HMACs). */
+export type AdmissionWay = 'ticket' | 'device_key' | 'resume';
+
 /** What the session does when admitted. */
 export interface Admission {
   readonly claims: TicketClaims;
+  readonly way: AdmissionWay;
   readonly segment: Segment;
   /** The client offered "gso" and this node takes it. */
   readonly gso: boolean;
@@ -76,21 +95,34 @@ export function admit(hello: Hello, node: AdmissionState, session: string, nowSe
     return new ElError('EL_ERR_PROTOCOL', `protocol version ${hello.version} is not supported (this node speaks ${PROTOCOL_VERSION})`);
   }
   let claims: TicketClaims;
-  try {
-    claims = verifyTicket(hello.ticket, node.ticketKeys(), nowSeconds);
-  } catch (e) {
-    if (e instanceof ElError) return e;
-    throw e;
+  let way: AdmissionWay;
+  const key = node.resumeKey;
+  // S of this ticket: derived once, checked against hello.resume and sent in welcome.
+  let secret = key !== undefined && channelBinding !== undefined && hello.resume !== undefined ? resumeSecret(key, hello.ticket) : undefined;
+  const resumed = secret === undefined ? undefined : resumedClaims(hello, node, secret, channelBinding!, nowSeconds);
+  if (resumed) {
+    claims = resumed;
+  } else {
+    try {
+      claims = verifyTicket(hello.ticket, node.ticketKeys(), nowSeconds);
+    } catch (e) {
+      if (e instanceof ElError) return e;
+      throw e;
+    }
   }
   if (node.revocations.refusing(claims)) return new ElError('EL_ERR_REVOKED', `the device key of user "${claims.sub}"${claims.dev === undefined ? '' : ` on device "${claims.dev}"`} was revoked; log in with the password again`);
-  if (claims.dk !== undefined) {
+  if (resumed) {
+    way = 'resume';
+  } else if (claims.dk !== undefined) {
     if (hello.proof === undefined) return new ElError('EL_ERR_BAD_TICKET', 'this ticket is bound to a device key: hello must carry its proof over the channel binding');
     if (channelBinding === undefined) return new ElError('EL_ERR_PROTOCOL', 'this connection has no channel binding (TLS 1.3 is needed) for a ticket bound to a device key');
     if (!verifyHelloProof(claims.dk, channelBinding, hello.proof)) return new ElError('EL_ERR_BAD_TICKET', 'the device key proof does not verify for this connection');
+    way = 'device_key';
   } else {
     const verdict = node.replay.check(claims.jti, claims.exp);
     if (verdict === 'replayed') return new ElError('EL_ERR_TICKET_REPLAYED', 'this ticket was already used; log in again for a new one');
     if (verdict === 'full') return new ElError('EL_ERR_UNAVAILABLE', 'node too busy to accept new sessions (replay cache full); try another node');
+    way = 'ticket';
   }
   const segment = node.segment(claims.seg);
   if (typeof segment === 'string') return new ElError('EL_ERR_WRONG_SEGMENT', segment);
@@ -121,10 +153,26 @@ export function admit(hello: Hello, node: AdmissionState, session: string, nowSe
   };
   if (gso) welcome.caps = uso ? [CAP_GSO, CAP_USO] : [CAP_GSO];
   if (node.software) welcome.software = node.software;
+  // Only a ticket bound to a device key and checked over a channel binding (by either path) gets S.
+  if (way !== 'ticket' && key !== undefined && channelBinding !== undefined) welcome.resume = secret ??= resumeSecret(key, hello.ticket);
   if (claims.ipv4) welcome.ipv4 = def.ipv4?.gateway ? { address: claims.ipv4, gateway: def.ipv4.gateway } : { address: claims.ipv4 };
   if (claims.ipv6) welcome.ipv6 = def.ipv6?.gateway ? { address: claims.ipv6, gateway: def.ipv6.gateway } : { address: claims.ipv6 };
   // Read at each admission: a reload that changes the segment's dns reaches new sessions.
   if (def.dns && def.dns.servers.length > 0) welcome.dns = def.dns.search.length > 0 ? { servers: [...def.dns.servers], search: [...def.dns.search] } : { servers: [...def.dns.servers] };
   Object.assign(welcome, plan.welcome);
-  return { claims, segment, gso, uso, supersede: plan.holders, plan, welcome };
+  return { claims, way, segment, gso, uso, supersede: plan.holders, plan, welcome };
+}
+
+/** The ticket's claims when hello.resume proves S over this connection: everything of
+ * verifyTicket but the signature, and a `dk`. Undefined otherwise (the full path then). */
+function resumedClaims(hello: Hello, node: AdmissionState, secret: string, channelBinding: Uint8Array, nowSeconds: number | undefined): TicketClaims | undefined {
+  if (hello.resume === undefined) return undefined;
+  let claims: TicketClaims;
+  try {
+    claims = verifyTicketUnsigned(hello.ticket, node.ticketKeys(), nowSeconds);
+  } catch {
+    return undefined; // the full path says what is wrong with it
+  }
+  if (claims.dk === undefined) return undefined;
+  return verifyResumeProof(secret, channelBinding, hello.resume) ? claims : undefined;
 }

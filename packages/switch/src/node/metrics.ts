@@ -28,6 +28,8 @@ export interface SwitchMetricsSource {
   sessionsOpened(): number;
   sessionsClosed(): ReadonlyMap<string, number>;
   sessionErrors(): ReadonlyMap<string, number>;
+  /** Sessions established, by how they were admitted (admit.ts AdmissionWay). */
+  admissions(): ReadonlyMap<string, number>;
   traffic(): Traffic;
   drops(): DropCounts;
   /** L3 router: ICMP errors sent, held back by the node-wide budget, and by a session's own. */
@@ -73,6 +75,15 @@ export function registerSwitchMetrics(registry: Registry, src: SwitchMetricsSour
     registers,
     collect() {
       setAll(this, [...src.sessionsClosed()].map(([reason, v]) => [{ reason }, v]));
+    },
+  });
+  new Counter({
+    name: 'el_switch_admissions_total',
+    help: 'Client sessions established, by how they were admitted: ticket (single use), device_key (ticket signature and device key proof), resume (resume proof, no signature check).',
+    labelNames: ['way'],
+    registers,
+    collect() {
+      setAll(this, [...src.admissions()].map(([way, v]) => [{ way }, v]));
     },
   });
   new Counter({

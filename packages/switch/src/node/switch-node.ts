@@ -12,12 +12,12 @@
  * (refusals, failed handshakes, bad hellos) are logged through an EventSummary: a few
  * per interval, then counts, so strangers do not control the log volume.
  */
-import type { KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { ALPN, ElError, type ErrorCode, type Revocation, type SegmentDef, type TicketClaims } from '@elink/protocol';
+import { ALPN, ElError, RESUME_LENGTH, type ErrorCode, type Revocation, type SegmentDef, type TicketClaims } from '@elink/protocol';
 import { addDropCounts, addQueueDrops, newDropCounts, type DropCounts } from '../core/drops.js';
 import { registerSwitchMetrics, type SegmentSnapshot, type Traffic } from './metrics.js';
 import { defaultFlushScheduler, inheritRemote, TlsRecordConn, type QueueOptions, type RecordConn } from '@elink/transport';
@@ -62,6 +62,10 @@ export interface SwitchNodeOptions {
   segments: SegmentDef[];
   /** Broker public keys; a function because they rotate. */
   ticketKeys: () => KeyObject[];
+  /** The cluster's resume key (resumeKey(cluster secret)): the same on every node lets a
+   * returning device resume at any of them. Absent: random per process (resumption at this
+   * node only, until it restarts). */
+  resumeKey?: Buffer;
   logger: Logger;
   /** Metrics are registered here if given. */
   registry?: Registry;
@@ -140,6 +144,8 @@ export class SwitchNode implements SessionHost {
   readonly replay: ReplayCache;
   /** Device key revocations from the brokers (applyRevocations). */
   readonly revocations = new Revocations();
+  /** K of resume-proof.ts (AdmissionState.resumeKey). */
+  readonly resumeKey: Buffer;
   readonly guard: ConnectionGuard;
   /** PROXY protocol in front of TLS; undefined when off. */
   readonly proxyGate: ProxyGate | undefined;
@@ -167,6 +173,8 @@ export class SwitchNode implements SessionHost {
   private opened = 0;
   private readonly closedBy = new Map<string, number>();
   private readonly errorsBy = new Map<string, number>();
+  /** Sessions established, by how they were admitted. */
+  private readonly admittedBy = new Map<string, number>();
   /** Totals of sessions that are gone (live ones are summed at read time). */
   private readonly pastTraffic: Traffic = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 };
   private readonly pastDrops = newDropCounts();
@@ -188,6 +196,7 @@ export class SwitchNode implements SessionHost {
     this.writeTimeoutMs = opts.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT_MS;
     this.closeGraceMs = opts.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
     this.gso = opts.gso ?? DEFAULT_GSO;
+    this.resumeKey = opts.resumeKey ?? randomBytes(RESUME_LENGTH);
     this.replay = new ReplayCache(opts.replayCacheSize ?? DEFAULT_REPLAY_CACHE_SIZE);
     if (opts.replayJournal) {
       const { journal, entries } = ReplayJournal.open(opts.replayJournal);
@@ -312,6 +321,7 @@ export class SwitchNode implements SessionHost {
         sessionsOpened: () => this.opened,
         sessionsClosed: () => this.closedBy,
         sessionErrors: () => this.errorsBy,
+        admissions: () => this.admittedBy,
         traffic: () => this.traffic(),
         drops: () => this.drops(),
         icmp: () => ({ sent: this.router.icmpSent, limited: this.router.icmpLimited, sessionLimited: this.router.icmpSessionLimited }),
@@ -613,6 +623,7 @@ export class SwitchNode implements SessionHost {
 
   established(s: Session): void {
     this.opened++;
+    if (s.admittedBy) this.admittedBy.set(s.admittedBy, (this.admittedBy.get(s.admittedBy) ?? 0) + 1);
     this.guard.authenticated(s.conn.remoteAddress, s.conn.remotePort);
     this.logger.info({ peer: s.peer, user: s.user, segment: s.segment?.name, session: s.name, device: s.claims?.dev }, 'session opened');
   }

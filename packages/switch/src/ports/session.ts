@@ -31,7 +31,7 @@ import {
 import { OutputQueue, RecordWriter, type QueueOptions, type RecordConn, type RecordHandlers } from '@elink/transport';
 import { allocatePortId, type Port } from '../core/port.js';
 import { gsoTypeAgreed } from '../core/gso-ingress.js';
-import { admit, type Admission, type AdmissionState } from '../admission/admit.js';
+import { admit, type Admission, type AdmissionState, type AdmissionWay } from '../admission/admit.js';
 import type { Segment } from '../core/segment.js';
 
 /** What a session needs from its node (switch-node.ts implements it). */
@@ -80,6 +80,8 @@ export class Session implements Port, RecordHandlers {
   readonly output: OutputQueue;
   state: SessionState = 'awaiting_hello';
   claims: TicketClaims | undefined;
+  /** How it was admitted (the metric el_switch_admissions_total); undefined before welcome. */
+  admittedBy: AdmissionWay | undefined;
   segment: Segment | undefined;
   /** Why it closed: client_bye, peer_closed, superseded, the stop reason, or an error code. */
   closeReason: string | undefined;
@@ -197,6 +199,7 @@ export class Session implements Port, RecordHandlers {
 
   private establish(a: Admission): void {
     this.claims = a.claims;
+    this.admittedBy = a.way;
     this.segment = a.segment;
     this.state = 'established';
     clearTimeout(this.helloTimer);
