@@ -23,9 +23,10 @@ export function nodeClock(nodeTime: number | undefined, now: number): NodeClock 
 }
 
 /**
- * A node time on the broker's clock. The transit of the heartbeat makes the offset a little
- * small, so a converted time errs early (older); one still later than receipt (the node's clock
- * moved between the report and the header) is clamped to receipt. Without a reading, as given.
+ * A node time on the broker's clock. The heartbeat's transit is in the offset, so a converted
+ * time errs late (newer) by it, milliseconds; one that would be later than receipt (that, or
+ * the node's clock stepped between its report and its header) is clamped to receipt. Without
+ * a reading, as given.
  */
 export function onBrokerClock(t: number, clock: NodeClock | undefined): number {
   if (!clock) return t;
