@@ -10,10 +10,11 @@
  * secret) is refused; a loop through two bridge clients (one per node, their TAPs on one
  * Linux bridge) is frozen and reported, and the looping frames stop. Before the loop (which
  * freezes MACs of the L2 segment for a while): a node frozen with SIGSTOP (no FIN) is
- * declared down by the keepalive (2 s × 3 here), what was learned from it withdrawn, and
- * after SIGCONT the trunk is up again and pings pass. Last, a segment added to the broker's
- * configuration (SIGHUP) reaches both nodes and opens over the trunk that is up (a
- * `segments` trunk message), with no trunk down.
+ * declared down by the keepalive (2 s × 3 here), what was learned from it withdrawn, the
+ * broker told at once (an early heartbeat: it holds the node suspect), and after SIGCONT the
+ * trunk is up again (told early too: the broker withdraws the loss) and pings pass. Last, a
+ * segment added to the broker's configuration (SIGHUP) reaches both nodes and opens over the
+ * trunk that is up (a `segments` trunk message), with no trunk down.
  *
  * Then, without namespaces or a broker: two `elink switch` processes with static peers and
  * a cluster CA (`switch.trunk.ca`, no secret) whose files `elink trunk-ca` made bring their
@@ -259,6 +260,7 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
   it('declares a frozen node (SIGSTOP, no FIN) down by the keepalive, withdraws its endpoints, and takes it back after SIGCONT', async () => {
     const from = nodes.a!.logs.length;
     const fromB = nodes.b!.logs.length;
+    const fromBroker = broker.logs.length;
     const timeouts = await metric('a', 'el_trunk_downs_total', { peer: 'sw-b', reason: 'timeout' });
     expect(await metric('a', 'el_trunk_remote_endpoints', { segment: 'lab' })).toBeGreaterThan(0);
     const b = nodes.b!.child;
@@ -273,12 +275,18 @@ describe.skipIf(!enabled)('a segment across two switch nodes (trunks)', () => {
       expect(await metric('a', 'el_trunk_remote_endpoints', { segment: 'lab' })).toBe(0);
       expect(await metric('a', 'el_trunk_remote_endpoints', { segment: 'net' })).toBe(0);
       expect(sh('ping', ['-c', '1', '-W', '1', host('h2').v4], { ns: host('h1').ns, allowFail: true })).toMatch(/ 100% packet loss/);
+      // A told the broker at once (an early heartbeat), and the broker holds B suspect.
+      await broker.waitFor((l) => broker.logs.indexOf(l) >= fromBroker && l.msg === 'node suspect: a trunk peer lost it; logins rank it last until it heartbeats' && l.node === 'sw-b' && l.reporter === 'sw-a', 5000, 'the broker told of the loss');
+      expect(nodes.a!.logs.slice(from).some((l) => l.msg === 'trunk peer may be gone: heartbeat sent early' && l.peer === 'sw-b' && l.reason === 'timeout')).toBe(true);
     } finally {
       b.kill('SIGCONT');
     }
     await Promise.all([
       nodes.a!.waitFor((l) => nodes.a!.logs.indexOf(l) >= from && l.msg === 'trunk up' && l.peer === 'sw-b', 20_000, 'the trunk up again on A'),
       nodes.b!.waitFor((l) => nodes.b!.logs.indexOf(l) >= fromB && l.msg === 'trunk up' && l.peer === 'sw-a', 20_000, 'the trunk up again on B'),
+      // The trunk back: A says so early and the broker withdraws A's loss of B.
+      nodes.a!.waitFor((l) => nodes.a!.logs.indexOf(l) >= from && l.msg === 'trunk peer back after a reported loss: heartbeat sent early' && l.peer === 'sw-b', 20_000, 'the trunk back told early by A'),
+      broker.waitFor((l) => broker.logs.indexOf(l) >= fromBroker && l.msg === 'trunk peer back: its loss withdrawn' && l.node === 'sw-b' && l.reporter === 'sw-a', 20_000, "the broker withdrew A's loss"),
     ]);
     await until('the pings pass again', () => / 0% packet loss/.test(sh('ping', ['-c', '2', '-i', '0.2', '-W', '1', host('h2').v4], { ns: host('h1').ns, allowFail: true })), 15_000);
     expect(sh('ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', host('h4').v6], { ns: host('h3').ns, allowFail: true })).toMatch(/ 0% packet loss/);

@@ -346,7 +346,11 @@ export async function createBrokerApp(opts: BrokerOptions): Promise<BrokerApp> {
     commands: (node) => takeCommands(store, node),
     onLosses: (reporter, losses) => {
       suspicion.suspicions.inc({ reason: 'trunk_down' }, losses.length);
-      for (const l of losses) opts.logger.info({ node: l.node, reporter, downSince: new Date(l.since).toISOString() }, 'node suspect: a trunk peer lost it; logins rank it last until it heartbeats');
+      for (const l of losses) opts.logger.info({ node: l.node, reporter, downSince: new Date(l.downAt).toISOString() }, 'node suspect: a trunk peer lost it; logins rank it last until it heartbeats');
+    },
+    onReturns: (reporter, back) => {
+      suspicion.lossesWithdrawn.inc(back.length);
+      for (const b of back) opts.logger.info({ node: b.node, reporter }, 'trunk peer back: its loss withdrawn');
     },
   });
   registerDtcpRoutes(app as unknown as FastifyInstance, { service: dtcp, clusterSecret: opts.clusterSecret, limiter });

@@ -21,7 +21,8 @@ import { MAX_TRUNK_PEERS, type HeartbeatRequest, type ReportTrunk, type ServerEn
 import type { NodeInfo } from './nodes.js';
 import { PlacementCounts } from './placement-counts.js';
 import type { BrokerStore, NodeRecord, TrunkDownRecord } from './store/store.js';
-import { suspects, trunkLosses } from './suspicion.js';
+import { nodeClock, type NodeClock } from './node-clock.js';
+import { suspects, trunkLosses, trunkReturns } from './suspicion.js';
 
 export const DEFAULT_HEALTHY_SECONDS = 15;
 /** A node silent this long is forgotten by the registry (it shows as unhealthy before that). */
@@ -38,7 +39,8 @@ export interface NodeStatus extends NodeRecord {
 }
 
 /** How long the store keeps a trunk loss, in heartbeat timeouts: long enough that a heartbeat
- * repeating a loss still fresh (trunkLosses) finds it kept and is not news again. */
+ * repeating a loss still fresh (trunkLosses) finds it kept and is not news again. A trunk up
+ * since longer than this and one more timeout cannot end a loss still kept (trunkReturns). */
 const LOSS_TTL_TIMEOUTS = 2;
 
 /**
@@ -147,15 +149,25 @@ export class NodeRegistry {
     this.#placed.drop(hb.node, seenAt);
   }
 
+  /** How the clock of a node whose heartbeat arrives now relates to ours (its `EL-Node-Time`; undefined: none sent). */
+  nodeClock(nodeTime: number | undefined): NodeClock | undefined {
+    return nodeClock(nodeTime, this.#now());
+  }
+
   /**
    * A heartbeat's trunk report (`report.trunks`): the fresh losses of peers it tells of are
-   * kept in the store for every broker (suspicion.ts). Returns the losses new to the store
-   * (a heartbeat repeating one returns nothing), for the log and metrics.
+   * kept in the store for every broker (suspicion.ts), and the reporter's earlier losses of
+   * peers it lists up again since are withdrawn. `clock` reads the reporter's times on ours.
+   * Returns the losses new to the store (a heartbeat repeating one returns nothing), each with
+   * when it happened on our clock, and the losses withdrawn, for the log and metrics.
    */
-  async noteTrunks(reporter: string, trunks: readonly ReportTrunk[] | undefined): Promise<TrunkDownRecord[]> {
-    const losses = trunkLosses(reporter, trunks, this.#now(), this.#healthy * 1000);
-    if (losses.length === 0) return [];
-    return this.#store.putTrunkDowns(reporter, losses, this.#healthy * LOSS_TTL_TIMEOUTS);
+  async noteTrunks(reporter: string, trunks: readonly ReportTrunk[] | undefined, clock?: NodeClock): Promise<{ lost: Array<TrunkDownRecord & { downAt: number }>; back: TrunkDownRecord[] }> {
+    const now = this.#now();
+    const losses = trunkLosses(reporter, trunks, now, this.#healthy * 1000, clock);
+    const returns = trunkReturns(reporter, trunks, now, this.#healthy * 1000 * (LOSS_TTL_TIMEOUTS + 1), clock);
+    const [made, back] = await Promise.all([losses.length ? this.#store.putTrunkDowns(reporter, losses, this.#healthy * LOSS_TTL_TIMEOUTS) : [], returns.length ? this.#store.clearTrunkDowns(reporter, returns) : []]);
+    const downAt = new Map(losses.map((l) => [l.node, l.downAt]));
+    return { lost: made.map((m) => ({ ...m, downAt: downAt.get(m.node) ?? m.since })), back };
   }
 
   /** Suspect nodes now (el_broker_nodes_suspect), with when the loss was heard. */

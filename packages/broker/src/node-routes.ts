@@ -5,9 +5,10 @@
  * revocations. A node keeps the last reply it got, so it carries on when every broker is away.
  */
 import type { FastifyInstance } from 'fastify';
-import { ElError, heartbeatReplySchema, heartbeatRequestSchema, type HeartbeatReply, type HeartbeatRequest, type NodeCommand, type NodeReport, type Revocation, type SegmentDef } from '@elink/protocol';
+import { ElError, heartbeatReplySchema, heartbeatRequestSchema, NODE_TIME_HEADER, parseNodeTimeHeader, type HeartbeatReply, type HeartbeatRequest, type NodeCommand, type NodeReport, type Revocation, type SegmentDef } from '@elink/protocol';
 import { requireBearer } from './bearer.js';
 import type { KeyRing } from './keyring.js';
+import { reportOnBrokerClock } from './node-clock.js';
 import type { NodeRegistry } from './node-registry.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { TrunkDownRecord } from './store/store.js';
@@ -29,8 +30,10 @@ export interface NodeRouteOptions {
   report?: (node: string, report: NodeReport) => Promise<void>;
   /** Takes the commands waiting for the node (console/commands.ts). */
   commands?: (node: string) => Promise<NodeCommand[]>;
-  /** Trunk losses a heartbeat told of that were new (suspicion.ts): logged and counted by the app. */
-  onLosses?: (reporter: string, losses: TrunkDownRecord[]) => void;
+  /** Trunk losses a heartbeat told of that were new (suspicion.ts; `downAt` on the broker's clock): logged and counted by the app. */
+  onLosses?: (reporter: string, losses: Array<TrunkDownRecord & { downAt: number }>) => void;
+  /** The reporter's losses its heartbeat withdrew (the trunk came back up): logged and counted by the app. */
+  onReturns?: (reporter: string, back: TrunkDownRecord[]) => void;
 }
 
 /** A heartbeat with its console report: up to MAX_REPORT_SESSIONS sessions and MAX_REPORT_TABLE table entries. */
@@ -62,18 +65,21 @@ export function registerNodeRoutes(app: FastifyInstance, opts: NodeRouteOptions)
     try {
       if (opts.limiter) await opts.limiter.guardSecret('cluster', request.ip, check, (r) => void (r === 'rate_limited' && (result = 'rate_limited')));
       else check();
+      // The node's times read on our clock (node-clock.ts), taken at receipt; none: as before.
+      const clock = opts.registry.nodeClock(parseNodeTimeHeader(request.headers[NODE_TIME_HEADER]));
       // The report is kept apart: logins read the registry and need none of it.
       const { report, ...record } = request.body;
       await opts.registry.heartbeat(record);
       // Peers it lost make them suspect at every broker; the node's own heartbeat must not fail for it.
       if (report?.trunks) {
-        const losses = await opts.registry.noteTrunks(record.node, report.trunks).catch((err: unknown) => {
+        const noted = await opts.registry.noteTrunks(record.node, report.trunks, clock).catch((err: unknown) => {
           request.log.warn({ node: record.node, err: (err as Error).message }, 'trunk losses in a heartbeat not kept');
-          return [];
+          return { lost: [], back: [] };
         });
-        if (losses.length) opts.onLosses?.(record.node, losses);
+        if (noted.lost.length) opts.onLosses?.(record.node, noted.lost);
+        if (noted.back.length) opts.onReturns?.(record.node, noted.back);
       }
-      if (report && opts.report) await opts.report(record.node, report);
+      if (report && opts.report) await opts.report(record.node, reportOnBrokerClock(report, clock));
       commands = (await opts.commands?.(record.node)) ?? [];
       revoked = (await opts.revocations?.()) ?? [];
       // A node with trunks hears of the other nodes of its segments.

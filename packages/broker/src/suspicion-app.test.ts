@@ -2,7 +2,9 @@
  * Failure detection through the real app (fastify inject, a MemoryStore): a peer's heartbeat
  * reports its trunk to a node down; logins (password and device key) rank that node last
  * until it heartbeats again; a login's EL-Lost-Node header ranks the named node last for it
- * only, and an odd header is ignored; the metrics, the admin view and the log say so.
+ * only, and an odd header is ignored; the metrics, the admin view and the log say so. A
+ * reporter's times are read on the broker's clock by its EL-Node-Time, and a trunk back up
+ * withdraws that reporter's loss (another reporter's stands).
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -89,6 +91,78 @@ describe('a node its trunk peer lost, through the broker app', () => {
       await beat('a', 10, { report: report([down('victim', lostAt)]) });
       expect(await password()).toEqual(['victim', 'a', 'b']);
       expect(await metric('el_broker_nodes_suspect')).toEqual(['el_broker_nodes_suspect 0']);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("reads a reporter's times by its EL-Node-Time (a clock a minute behind), and a trunk back up withdraws its loss", async () => {
+    const clock = { t: Date.now() };
+    const store = new MemoryStore({ now: () => clock.t });
+    await store.putUser({ name: 'amy', passwordHash: await hashPassword('amy-pw-123', { ln: 10, r: 8, p: 1 }), segments: ['lan'] });
+    const lines: Array<Record<string, unknown>> = [];
+    const registry = new prom.Registry();
+    const app = await createBrokerApp({
+      segments: [segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' } })],
+      store,
+      keys: new KeyRing(generateTicketKeyPair().privateKey),
+      logger: pino({ level: 'info' }, new Writable({ write: (c, _e, done) => void (lines.push(JSON.parse(String(c)) as Record<string, unknown>), done()) })),
+      clusterSecret: SECRET,
+      adminToken: ADMIN,
+      registry,
+      now: () => clock.t,
+    });
+    // a's clock is 60 s behind the broker's; b's agrees (and b sends no header: an older node).
+    const SKEW = -60_000;
+    const aNow = () => clock.t + SKEW;
+    const beat = (node: string, sessions: number, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+      app.inject({ method: 'POST', url: '/v1/nodes/heartbeat', headers: { authorization: `Bearer ${SECRET}`, ...headers }, payload: { node, hosts: [`${node}.example`], port: 4443, capacity: 100, sessions, segments: ['lan'], active: ['lan'], segmentSessions: { lan: sessions }, draining: false, ...extra } });
+    const beatA = (trunks: ReportTrunk[]) => beat('a', 10, { report: report(trunks) }, { 'EL-Node-Time': String(aNow()) });
+    const password = async () => {
+      const r = await app.inject({ method: 'POST', url: '/v1/login', payload: { user: 'amy', password: 'amy-pw-123', device: 'laptop' } });
+      expect(r.statusCode, r.body).toBe(200);
+      return (r.json() as { servers: Array<{ node: string }> }).servers.map((s) => s.node);
+    };
+    const metric = async (name: string) => (await registry.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#'));
+    const up = (peer: string, since: number): ReportTrunk => ({ ...down(peer, since), state: 'up', segments: ['lan'] });
+    try {
+      for (const [n, s] of [['peer', 30], ['a', 10], ['b', 0]] as const) expect((await beat(n, s)).statusCode).toBe(200);
+      expect(await password()).toEqual(['peer', 'a', 'b']);
+
+      // a's trunk to peer drops; its times are a minute behind ours. Without the header that is
+      // old news and ignored; with it, the loss 5 ms ago is news.
+      clock.t += 200;
+      const lostAt = aNow() - 5;
+      expect((await beat('a', 10, { report: report([down('peer', lostAt)]) })).statusCode).toBe(200);
+      expect(await password()).toEqual(['peer', 'a', 'b']);
+      expect((await beatA([down('peer', lostAt)])).statusCode).toBe(200);
+      expect(await password()).toEqual(['a', 'b', 'peer']);
+      expect(lines.filter((l) => String(l.msg).startsWith('node suspect'))).toEqual([expect.objectContaining({ node: 'peer', reporter: 'a', downSince: new Date(clock.t - 5).toISOString() })]);
+      // The console shows a's times on the broker's clock too.
+      const trunks = (await app.inject({ method: 'GET', url: '/v1/admin/trunks', headers: { authorization: `Bearer ${ADMIN}` } })).json() as { trunks: Array<{ node: string; peer: string; since: string }> };
+      expect(trunks.trunks).toEqual([expect.objectContaining({ node: 'a', peer: 'peer', since: new Date(clock.t - 5).toISOString() })]);
+      // An old loss (20 s ago on a's clock) is no news, however its clock reads.
+      expect((await beatA([down('peer', lostAt), down('b', aNow() - 20_000)])).statusCode).toBe(200);
+      expect(await metric('el_broker_node_suspicions_total')).toEqual(['el_broker_node_suspicions_total{reason="trunk_down"} 1']);
+
+      // b lost peer too; then a's trunk comes back: a's loss is withdrawn, b's still stands.
+      clock.t += 100;
+      expect((await beat('b', 0, { report: report([down('peer', clock.t - 3)]) })).statusCode).toBe(200);
+      clock.t += 300;
+      expect((await beatA([up('peer', aNow() - 20)])).statusCode).toBe(200);
+      expect(lines.filter((l) => String(l.msg).startsWith('trunk peer back'))).toEqual([expect.objectContaining({ level: 30, node: 'peer', reporter: 'a' })]);
+      expect(await metric('el_broker_trunk_losses_withdrawn_total')).toEqual(['el_broker_trunk_losses_withdrawn_total 1']);
+      expect(await password()).toEqual(['a', 'b', 'peer']);
+      // b's trunk back as well: peer is in service again before its own next heartbeat.
+      clock.t += 100;
+      expect((await beat('b', 0, { report: report([up('peer', clock.t - 10)]) })).statusCode).toBe(200);
+      expect(await password()).toEqual(['peer', 'a', 'b']);
+      expect(await metric('el_broker_nodes_suspect')).toEqual(['el_broker_nodes_suspect 0']);
+      expect(await metric('el_broker_trunk_losses_withdrawn_total')).toEqual(['el_broker_trunk_losses_withdrawn_total 2']);
+      // An odd header is ignored: read as before (a minute-old loss is old news), never refused.
+      clock.t += 100;
+      expect((await beat('a', 10, { report: report([down('peer', aNow())]) }, { 'EL-Node-Time': 'soon' })).statusCode).toBe(200);
+      expect(await password()).toEqual(['peer', 'a', 'b']);
     } finally {
       await app.close();
     }

@@ -13,6 +13,7 @@ export const SUSPICION_REASONS = ['trunk_down'] as const;
 
 export interface SuspicionMetrics {
   suspicions: prom.Counter<'reason'>;
+  lossesWithdrawn: prom.Counter;
   lostNode: prom.Counter<'result'>;
 }
 
@@ -30,9 +31,10 @@ export function registerSuspicionMetrics(registry: prom.Registry, suspects: () =
   });
   const suspicions = new prom.Counter({ name: 'el_broker_node_suspicions_total', help: 'Losses of a node heard by this broker, by reason (trunk_down: a trunk peer reported its trunk to the node down).', labelNames: ['reason'] as const, registers });
   for (const reason of SUSPICION_REASONS) suspicions.inc({ reason }, 0);
+  const lossesWithdrawn = new prom.Counter({ name: 'el_broker_trunk_losses_withdrawn_total', help: 'Trunk losses withdrawn by a later heartbeat of their reporter: its trunk to the node came back up (a flapping trunk), so the node is no longer suspect by that reporter.', registers });
   const lostNode = new prom.Counter({ name: 'el_broker_lost_node_logins_total', help: 'Successful logins naming the node the client lost (header EL-Lost-Node), by result: ranked_last, unknown (no such node for the segment), invalid (the header ignored).', labelNames: ['result'] as const, registers });
   for (const result of LOST_NODE_RESULTS) lostNode.inc({ result }, 0);
-  return { suspicions, lostNode };
+  return { suspicions, lossesWithdrawn, lostNode };
 }
 
 /** The node a login request says its client lost, or undefined (absent or invalid: ignored, never refused). */

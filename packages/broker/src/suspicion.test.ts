@@ -9,7 +9,8 @@ import type { ReportTrunk } from '@elink/protocol';
 import { NodeRegistry, rankNodes } from './node-registry.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { NodeRecord } from './store/store.js';
-import { suspects, trunkLosses } from './suspicion.js';
+import { nodeClock, onBrokerClock } from './node-clock.js';
+import { suspects, trunkLosses, trunkReturns } from './suspicion.js';
 
 const NOW = 1_000_000;
 const rec = (node: string, x: Partial<NodeRecord> = {}): NodeRecord => ({ node, hosts: [node], port: 4443, capacity: 100, sessions: 0, segments: ['s'], active: [], draining: false, seenAt: NOW, ...x });
@@ -42,8 +43,43 @@ describe('rankNodes with suspects and a lost node', () => {
 describe('trunkLosses', () => {
   it('takes the peers down since a fresh time, once each, never the reporter, never an old or up one', () => {
     const report = [trunk('b', 'down', NOW - 100), trunk('c', 'up', NOW - 50), trunk('d', 'down', NOW - 20_000), trunk('a', 'down', NOW), trunk('e', 'down', NOW - 15_000)];
-    expect(trunkLosses('a', report, NOW, 15_000)).toEqual([{ node: 'b', since: NOW - 100 }, { node: 'e', since: NOW - 15_000 }]);
+    expect(trunkLosses('a', report, NOW, 15_000)).toEqual([
+      { node: 'b', since: NOW - 100, downAt: NOW - 100 },
+      { node: 'e', since: NOW - 15_000, downAt: NOW - 15_000 },
+    ]);
     expect(trunkLosses('a', undefined, NOW, 15_000)).toEqual([]);
+  });
+
+  it("reads the reporter's times on the broker's clock when its heartbeat said what its clock read: a node 60 s behind or ahead", () => {
+    for (const skew of [-60_000, 60_000]) {
+      // The node's clock reads NOW + skew when the broker's reads NOW.
+      const clock = nodeClock(NOW + skew, NOW);
+      const report = [trunk('fresh', 'down', NOW + skew - 200), trunk('old', 'down', NOW + skew - 20_000)];
+      // The loss 200 ms ago is news, the one 20 s ago is not; each keeps the reporter's since (its key).
+      expect(trunkLosses('a', report, NOW, 15_000, clock), `skew ${skew}`).toEqual([{ node: 'fresh', since: NOW + skew - 200, downAt: NOW - 200 }]);
+    }
+    // Without the reading, as before: behind, even the fresh loss reads as old news; ahead, the old one as fresh.
+    expect(trunkLosses('a', [trunk('fresh', 'down', NOW - 60_000 - 200)], NOW, 15_000)).toEqual([]);
+    expect(trunkLosses('a', [trunk('old', 'down', NOW + 60_000 - 20_000)], NOW, 15_000).map((l) => l.node)).toEqual(['old']);
+  });
+
+  it('clamps a time the conversion puts in the future to receipt', () => {
+    const clock = nodeClock(NOW - 1000, NOW);
+    // Stamped 500 ms after the node's header (its clock stepped): no later than now on ours.
+    expect(trunkLosses('a', [trunk('b', 'down', NOW - 500)], NOW, 15_000, clock)).toEqual([{ node: 'b', since: NOW - 500, downAt: NOW }]);
+    expect(onBrokerClock(NOW - 500, clock)).toBe(NOW);
+    expect(onBrokerClock(5, { offset: -1000, now: NOW })).toBe(0);
+    expect(onBrokerClock(NOW + 5, undefined)).toBe(NOW + 5);
+  });
+});
+
+describe('trunkReturns', () => {
+  it("takes the peers up since a time within the window (on the broker's clock), never the reporter, never a down one", () => {
+    const report = [trunk('b', 'up', NOW - 100), trunk('c', 'down', NOW - 50), trunk('d', 'up', NOW - 50_000), trunk('a', 'up', NOW)];
+    expect(trunkReturns('a', report, NOW, 45_000)).toEqual([{ node: 'b', since: NOW - 100 }]);
+    expect(trunkReturns('a', undefined, NOW, 45_000)).toEqual([]);
+    // A node 60 s behind: its fresh up is in the window, with its own since.
+    expect(trunkReturns('a', [trunk('b', 'up', NOW - 60_100)], NOW, 45_000, nodeClock(NOW - 60_000, NOW))).toEqual([{ node: 'b', since: NOW - 60_100 }]);
   });
 });
 
@@ -67,7 +103,10 @@ describe('NodeRegistry: suspicion through the store', () => {
     const clock = { t: NOW };
     const store = new MemoryStore({ now: () => clock.t });
     const registry = new NodeRegistry({ store, now: () => clock.t, healthySeconds: 15 });
-    const beat = (node: string, sessions: number, trunks?: ReportTrunk[]) => registry.heartbeat({ node, hosts: [node], port: 4443, capacity: 100, sessions, segments: ['s'], active: sessions ? ['s'] : [], segmentSessions: { s: sessions }, draining: false }).then(() => registry.noteTrunks(node, trunks));
+    const beat = (node: string, sessions: number, trunks?: ReportTrunk[], nodeTime?: number) => {
+      const clock = registry.nodeClock(nodeTime);
+      return registry.heartbeat({ node, hosts: [node], port: 4443, capacity: 100, sessions, segments: ['s'], active: sessions ? ['s'] : [], segmentSessions: { s: sessions }, draining: false }).then(() => registry.noteTrunks(node, trunks, clock));
+    };
     return { clock, store, registry, beat };
   }
 
@@ -81,7 +120,7 @@ describe('NodeRegistry: suspicion through the store', () => {
     clock.t += 300;
     // a's trunk to the victim dropped 10 ms ago; a's early heartbeat says so.
     const made = await beat('a', 10, [trunk('victim', 'down', clock.t - 10), trunk('b', 'up', NOW)]);
-    expect(made).toEqual([{ node: 'victim', reporter: 'a', since: clock.t - 10, at: clock.t }]);
+    expect(made).toEqual({ lost: [{ node: 'victim', reporter: 'a', since: clock.t - 10, at: clock.t, downAt: clock.t - 10 }], back: [] });
     expect(await first()).toEqual(['a', 'b', 'victim']);
     // Another broker on the same store sees it too.
     const other = new NodeRegistry({ store, now: () => clock.t, healthySeconds: 15 });
@@ -90,7 +129,7 @@ describe('NodeRegistry: suspicion through the store', () => {
     expect((await registry.list()).find((n) => n.node === 'victim')?.suspectSince).toBe(clock.t);
     // a keeps repeating the loss in its heartbeats: no news, nothing new kept.
     clock.t += 1000;
-    expect(await beat('a', 10, [trunk('victim', 'down', NOW + 290)])).toEqual([]);
+    expect(await beat('a', 10, [trunk('victim', 'down', NOW + 290)])).toEqual({ lost: [], back: [] });
     // The victim was alive after all (a partition between a and it): its heartbeat ends it, and
     // a's repeats of the same loss do not bring the suspicion back.
     clock.t += 1000;
@@ -100,6 +139,54 @@ describe('NodeRegistry: suspicion through the store', () => {
     await beat('a', 10, [trunk('victim', 'down', NOW + 290)]);
     expect(await first()).toEqual(['victim', 'a', 'b']);
     expect((await registry.suspects()).size).toBe(0);
+  });
+
+  it("a trunk that comes back withdraws its reporter's loss at once; a loss by another reporter still stands", async () => {
+    const { clock, registry, beat } = setup();
+    await beat('peer', 30);
+    await beat('a', 10);
+    await beat('b', 0);
+    const first = async () => (await registry.select('s', [])).map((e) => e.node);
+    clock.t += 100;
+    const lostAt = clock.t - 10;
+    await beat('a', 10, [trunk('peer', 'down', lostAt)]);
+    await beat('b', 0, [trunk('peer', 'down', lostAt + 2)]);
+    expect(await first()).toEqual(['a', 'b', 'peer']);
+    // a's trunk flaps back: its next heartbeat lists peer up since after the loss. b's loss stands.
+    clock.t += 300;
+    expect(await beat('a', 10, [trunk('peer', 'up', clock.t - 50)])).toEqual({ lost: [], back: [{ node: 'peer', reporter: 'a', since: lostAt, at: NOW + 100 }] });
+    expect(await first()).toEqual(['a', 'b', 'peer']);
+    // A report of b's built before its loss (up since earlier than it) withdraws nothing.
+    expect(await beat('b', 0, [trunk('peer', 'up', NOW)])).toEqual({ lost: [], back: [] });
+    expect(await first()).toEqual(['a', 'b', 'peer']);
+    // b's trunk is back too: the peer is no longer suspect, before its own heartbeat.
+    expect((await beat('b', 0, [trunk('peer', 'up', clock.t - 20)])).back).toHaveLength(1);
+    expect(await first()).toEqual(['peer', 'a', 'b']);
+    expect((await registry.suspects()).size).toBe(0);
+    // Repeating the up changes nothing; a new drop is a new loss.
+    expect(await beat('a', 10, [trunk('peer', 'up', clock.t - 50)])).toEqual({ lost: [], back: [] });
+    clock.t += 500;
+    expect((await beat('a', 10, [trunk('peer', 'down', clock.t - 5)])).lost).toHaveLength(1);
+    expect(await first()).toEqual(['a', 'b', 'peer']);
+  });
+
+  it('judges and withdraws the losses of a node whose clock is a minute off, by its EL-Node-Time', async () => {
+    for (const skew of [-60_000, 60_000]) {
+      const { clock, registry, beat } = setup();
+      await beat('peer', 30);
+      await beat('a', 10);
+      const first = async () => (await registry.select('s', [])).map((e) => e.node);
+      clock.t += 100;
+      const nodeNow = () => clock.t + skew;
+      // Without the header a node behind reads as old news and one ahead keeps an old loss fresh: with it, neither.
+      expect((await beat('a', 10, [trunk('peer', 'down', nodeNow() - 20_000)], nodeNow())).lost, `skew ${skew}`).toEqual([]);
+      const lost = await beat('a', 10, [trunk('peer', 'down', nodeNow() - 10)], nodeNow());
+      expect(lost.lost, `skew ${skew}`).toEqual([{ node: 'peer', reporter: 'a', since: nodeNow() - 10, at: clock.t, downAt: clock.t - 10 }]);
+      expect(await first()).toEqual(['a', 'peer']);
+      clock.t += 200;
+      expect((await beat('a', 10, [trunk('peer', 'up', nodeNow() - 5)], nodeNow())).back, `skew ${skew}`).toHaveLength(1);
+      expect(await first()).toEqual(['peer', 'a']);
+    }
   });
 
   it('a dead node stays last until its heartbeat timeout, then is not offered at all', async () => {

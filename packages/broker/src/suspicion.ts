@@ -8,24 +8,54 @@
  * every other node until it heartbeats again. A live node cut off from a peer (a partition
  * between nodes) heartbeats within one interval and is back in service.
  *
+ * The reporter's times are read on the broker's clock (node-clock.ts) when its heartbeat said
+ * what its clock read; the loss is still known by the reporter's own `since` (it names the loss,
+ * and the reporter's later reports compare with it on the same clock).
+ *
  * Pure functions: the registry (node-registry.ts) reads the store and applies them.
  */
 import type { ReportTrunk } from '@elink/protocol';
+import { onBrokerClock, type NodeClock } from './node-clock.js';
 import type { NodeRecord, TrunkDownRecord } from './store/store.js';
+
+/** A loss a report tells of: `since` as the reporter said (the key), `downAt` on the broker's clock. */
+export interface TrunkLoss {
+  node: string;
+  since: number;
+  downAt: number;
+}
 
 /**
  * The losses a heartbeat's trunk report tells of: peers `down` since a time within
  * `freshMs` of `now` (an older loss is no news: the heartbeat timeout has caught a dead
  * node by then), once each, never the reporter itself.
  */
-export function trunkLosses(reporter: string, trunks: readonly ReportTrunk[] | undefined, now: number, freshMs: number): Array<{ node: string; since: number }> {
+export function trunkLosses(reporter: string, trunks: readonly ReportTrunk[] | undefined, now: number, freshMs: number, clock?: NodeClock): TrunkLoss[] {
   if (!trunks) return [];
-  const out = new Map<string, number>();
+  const out = new Map<string, TrunkLoss>();
   for (const t of trunks) {
-    if (t.state !== 'down' || t.peer === reporter || t.since < now - freshMs) continue;
-    out.set(t.peer, Math.max(t.since, out.get(t.peer) ?? 0));
+    if (t.state !== 'down' || t.peer === reporter) continue;
+    const downAt = onBrokerClock(t.since, clock);
+    if (downAt < now - freshMs || (out.get(t.peer)?.since ?? -1) >= t.since) continue;
+    out.set(t.peer, { node: t.peer, since: t.since, downAt });
   }
-  return [...out].map(([node, since]) => ({ node, since }));
+  return [...out.values()];
+}
+
+/**
+ * The peers a heartbeat's trunk report lists `up` since a time within `windowMs` of `now`: a
+ * trunk that came back, whose earlier loss by this reporter (if the store keeps one with an
+ * older `since`) is withdrawn. Older ups cannot match a loss the store still keeps (it keeps
+ * one `windowMs` at most), so a steady report costs the store nothing. `since` as reported.
+ */
+export function trunkReturns(reporter: string, trunks: readonly ReportTrunk[] | undefined, now: number, windowMs: number, clock?: NodeClock): Array<{ node: string; since: number }> {
+  if (!trunks) return [];
+  const out: Array<{ node: string; since: number }> = [];
+  for (const t of trunks) {
+    if (t.state !== 'up' || t.peer === reporter || onBrokerClock(t.since, clock) < now - windowMs) continue;
+    out.push({ node: t.peer, since: t.since });
+  }
+  return out;
 }
 
 /**

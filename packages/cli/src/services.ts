@@ -196,6 +196,11 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         logger.info({ component: 'broker-link', peer, reason }, 'trunk peer may be gone: heartbeat sent early');
         l.beatSoon();
       });
+      // Its trunk back up: the brokers withdraw the loss they hold (a flapping trunk), not an interval later.
+      switchNode.trunks.onPeerBack((peer) => {
+        logger.info({ component: 'broker-link', peer }, 'trunk peer back after a reported loss: heartbeat sent early');
+        l.beatSoon();
+      });
     }
     // Without a broker the node still starts: it serves what it knows and keeps trying.
     if (brokerLink) await brokerLink.start();

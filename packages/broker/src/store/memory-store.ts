@@ -324,6 +324,19 @@ export class MemoryStore implements BrokerStore {
     return out;
   }
 
+  async clearTrunkDowns(reporter: string, ups: readonly { node: string; since: number }[]): Promise<TrunkDownRecord[]> {
+    const now = this.#now();
+    const cleared: TrunkDownRecord[] = [];
+    for (const { node, since } of ups) {
+      const key = JSON.stringify([node, reporter]);
+      const had = this.#downs.get(key);
+      if (!had || had.since >= since) continue;
+      this.#downs.delete(key);
+      if (had.until > now) cleared.push({ node, reporter, since: had.since, at: had.at });
+    }
+    return cleared;
+  }
+
   // ---- console reports and lists ----
 
   async putNodeReport(node: string, report: NodeReport, retainSeconds: number): Promise<void> {

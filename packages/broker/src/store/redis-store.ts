@@ -289,6 +289,28 @@ export class RedisStore implements BrokerStore {
     });
   }
 
+  /** Read, then deleted: one reporter's entries have one writer (its heartbeat goes to one broker at a time). */
+  async clearTrunkDowns(reporter: string, ups: readonly { node: string; since: number }[]): Promise<TrunkDownRecord[]> {
+    if (ups.length === 0) return [];
+    const key = `${this.#p}:downs`;
+    return this.#do('clear trunk downs', async () => {
+      const now = this.#now();
+      const fields = ups.map((u) => JSON.stringify([u.node, reporter]));
+      const had = await this.#client.hmget(key, ...fields);
+      const gone: string[] = [];
+      const cleared: TrunkDownRecord[] = [];
+      ups.forEach((u, i) => {
+        if (!had[i]) return;
+        const old = JSON.parse(had[i]) as { since: number; at: number; until: number };
+        if (old.since >= u.since) return;
+        gone.push(fields[i]!);
+        if (old.until > now) cleared.push({ node: u.node, reporter, since: old.since, at: old.at });
+      });
+      if (gone.length) await this.#client.hdel(key, ...gone);
+      return cleared;
+    });
+  }
+
   async listTrunkDowns(): Promise<TrunkDownRecord[]> {
     const live = await this.#liveEntries<{ since: number; at: number }>(`${this.#p}:downs`, 'trunk downs');
     return live.map(([field, { since, at }]) => {

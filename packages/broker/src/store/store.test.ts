@@ -228,6 +228,27 @@ function contract(name: string, make: (clock: { t: number }) => Promise<BrokerSt
       expect(await mine()).toEqual([]);
     });
 
+    it("withdraws a reporter's trunk-down report when its trunk came back up after it, not another reporter's, not a later loss", async () => {
+      const t0 = clock.t;
+      await s.putTrunkDowns('cr-a', [{ node: 'cx', since: 500 }, { node: 'cy', since: 600 }, { node: 'cz', since: 700 }], 30);
+      await s.putTrunkDowns('cr-b', [{ node: 'cx', since: 510 }], 30);
+      const mine = async () => (await s.listTrunkDowns()).filter((d) => d.reporter.startsWith('cr-')).map((d) => `${d.node}/${d.reporter}/${d.since}`).sort();
+      clock.t += 1000;
+      // cx back up since 800 (after its loss at 500); cy up since 600 and cz since 650: not after their losses, they stay.
+      expect(await s.clearTrunkDowns('cr-a', [{ node: 'cx', since: 800 }, { node: 'cy', since: 600 }, { node: 'cz', since: 650 }, { node: 'never', since: 900 }])).toEqual([{ node: 'cx', reporter: 'cr-a', since: 500, at: t0 }]);
+      expect(await mine()).toEqual(['cx/cr-b/510', 'cy/cr-a/600', 'cz/cr-a/700']);
+      expect(await s.clearTrunkDowns('cr-a', [{ node: 'cx', since: 800 }])).toEqual([]);
+      expect(await s.clearTrunkDowns('cr-a', [])).toEqual([]);
+      // Withdrawn, the same loss told again is news (a report built before the trunk came back).
+      expect(await s.putTrunkDowns('cr-a', [{ node: 'cx', since: 500 }], 30)).toEqual([{ node: 'cx', reporter: 'cr-a', since: 500, at: clock.t }]);
+      expect(await s.clearTrunkDowns('cr-b', [{ node: 'cx', since: 511 }, { node: 'cy', since: 9_000 }])).toEqual([{ node: 'cx', reporter: 'cr-b', since: 510, at: t0 }]);
+      expect(await mine()).toEqual(['cx/cr-a/500', 'cy/cr-a/600', 'cz/cr-a/700']);
+      // An entry past its ttl is gone already: nothing withdrawn.
+      clock.t += 31_000;
+      expect(await s.clearTrunkDowns('cr-a', [{ node: 'cy', since: 9_000 }])).toEqual([]);
+      expect(await mine()).toEqual([]);
+    });
+
     it(`keeps at most MAX_TRUNK_DOWNS (${MAX_TRUNK_DOWNS}) trunk-down reports: beyond, new ones are left out until old ones end`, async () => {
       const many = Array.from({ length: MAX_TRUNK_DOWNS }, (_, i) => ({ node: `fn${i}`, since: 1 }));
       expect(await s.putTrunkDowns('flood', many, 20)).toHaveLength(MAX_TRUNK_DOWNS);

@@ -94,6 +94,12 @@ export interface BrokerStore extends LeaseStore {
   putTrunkDowns(reporter: string, downs: readonly { node: string; since: number }[], ttlSeconds: number): Promise<TrunkDownRecord[]>;
   /** The live entries, at most MAX_TRUNK_DOWNS. */
   listTrunkDowns(): Promise<TrunkDownRecord[]>;
+  /**
+   * The reporter's trunks to these nodes came back up since `since` (its clock): its entries for
+   * them with an older `since` are removed (an entry with the same or a later `since` is a loss
+   * after that, and stays). Other reporters' entries stay. Returns the live entries removed.
+   */
+  clearTrunkDowns(reporter: string, ups: readonly { node: string; since: number }[]): Promise<TrunkDownRecord[]>;
 
   /**
    * Registers (or refreshes) the public key of a user's device for `ttlSeconds` (the

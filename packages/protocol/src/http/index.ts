@@ -13,3 +13,4 @@ export * from './health.js';
 export * from './admin.js';
 export * from './dtcp.js';
 export * from './lost-node.js';
+export * from './node-time.js';

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createBrokerApp, hashPassword, MemoryStore } from '@elink/broker';
-import { generateTicketKeyPair, heartbeatRequestSchema, keyId, publicKeyToPem, segmentSchema, type SegmentDef, type TrunkPeerEntry } from '@elink/protocol';
+import { generateTicketKeyPair, heartbeatRequestSchema, keyId, NODE_TIME_HEADER, parseNodeTimeHeader, publicKeyToPem, segmentSchema, type SegmentDef, type TrunkPeerEntry } from '@elink/protocol';
 import { BrokerLink, MAX_REPORTED_SEGMENTS, segmentLoad, type BrokerLinkOptions } from './broker-link.js';
 
 const SECRET = 'cluster-secret-0123456789abcdef';
@@ -218,11 +218,13 @@ describe('BrokerLink metrics', () => {
     }
   });
 
-  it('refuses a reply that does not match the contract (EL_ERR_PROTOCOL naming the field) and keeps what it had', async () => {
+  it('refuses a reply that does not match the contract (EL_ERR_PROTOCOL naming the field) and keeps what it had; each heartbeat carries its clock', async () => {
     const { publicKey } = generateTicketKeyPair();
     const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const replies: unknown[] = [{ keys: [], segments: [], heartbeatSeconds: 5 }, { keys: [pem], segments: [{ mode: 'l2' }], heartbeatSeconds: 5 }, { keys: [pem], segments: [] }];
+    const times: unknown[] = [];
     const stand = createServer((req, res) => {
+      times.push(req.headers[NODE_TIME_HEADER]);
       req.resume();
       req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(replies.shift())));
     });
@@ -247,7 +249,16 @@ describe('BrokerLink metrics', () => {
       logger: pino({ level: 'warn' }, sink),
     });
     try {
+      const before = Date.now();
       for (let i = 0; i < 3; i++) expect(await link.beat()).toBe(false);
+      // Each heartbeat said what the node's clock read when it went (EL-Node-Time).
+      expect(times).toHaveLength(3);
+      for (const t of times) {
+        expect(t).toMatch(/^[0-9]+$/);
+        const ms = parseNodeTimeHeader(t as string)!;
+        expect(ms).toBeGreaterThanOrEqual(before);
+        expect(ms).toBeLessThanOrEqual(Date.now());
+      }
       expect(lines.map((l) => [l.code, /field "[^"]+"/.exec(l.err ?? '')?.[0]])).toEqual([
         ['EL_ERR_PROTOCOL', 'field "keys"'],
         ['EL_ERR_PROTOCOL', 'field "segments.0.name"'],

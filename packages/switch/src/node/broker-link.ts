@@ -11,7 +11,7 @@ import { writeFileSync, readFileSync, existsSync, renameSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { heartbeatReplySchema, parseReply, publicKeyFromPem, segmentSchema, type HeartbeatReply, type HeartbeatRequest, type NodeCommand, type NodeReport, type Revocation, type SegmentDef, type TrunkPeerEntry } from '@elink/protocol';
+import { formatNodeTime, heartbeatReplySchema, NODE_TIME_HEADER, parseReply, publicKeyFromPem, segmentSchema, type HeartbeatReply, type HeartbeatRequest, type NodeCommand, type NodeReport, type Revocation, type SegmentDef, type TrunkPeerEntry } from '@elink/protocol';
 import { postJson } from '@elink/transport';
 
 import { DEFAULT_BROKER_INTERVAL_MS } from './defaults.js';
@@ -216,7 +216,9 @@ export class BrokerLink {
       if (Date.now() < quiet) body = (({ report: _, ...plain }) => plain)(body);
       else this.#noReport.delete(base);
     }
-    const answer = await postJson(url, body, { ca: this.#opts.ca, timeoutMs: this.#opts.timeoutMs ?? 3000, maxReplyBytes: 4 << 20, headers: { authorization: `Bearer ${this.#opts.clusterSecret}` } });
+    // Our clock now: the broker reads the report's times against it, so the clocks need not agree.
+    const headers = { authorization: `Bearer ${this.#opts.clusterSecret}`, [NODE_TIME_HEADER]: formatNodeTime(Date.now()) };
+    const answer = await postJson(url, body, { ca: this.#opts.ca, timeoutMs: this.#opts.timeoutMs ?? 3000, maxReplyBytes: 4 << 20, headers });
     if (answer.status === 400 && body.report !== undefined && answer.text.includes('report')) {
       // A broker from before the console refuses the field: beat without it for a while (a rolling upgrade in either order).
       if (!this.#noReport.has(base)) this.#opts.logger.warn({ broker: base }, 'broker takes no console report (an older version): heartbeats to it go without one for 10 minutes');

@@ -2,7 +2,8 @@
  * Which trunk losses a node tells its brokers of at once (TrunkHub.onPeerLost, peer-lost.ts),
  * over a real TLS trunk between two nodes in one process: a peer whose connection closes
  * under us (as a killed process's kernel closes it) and a dial refused by a node never
- * reached are told; a peer that ends the trunk on purpose (its shutdown) is not.
+ * reached are told; a peer that ends the trunk on purpose (its shutdown) is not. A trunk back
+ * up to a peer a report listed down is told (TrunkHub.onPeerBack), an ordinary up is not.
  */
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -52,6 +53,47 @@ describe('a trunk peer lost', () => {
     await until(() => a.node.trunks!.upCount === 0);
     await new Promise((r) => setTimeout(r, 100));
     expect(told).toEqual([['node-b', 'peer_closed']]);
+  });
+
+  it('tells a trunk back up to a peer a report listed down (the brokers hold that loss), not a first up nor one back before any report', async () => {
+    const b = await h.node({ nodeId: 'node-b', segments: [segment({ name: 'lan' })], trunk: { secret: SECRET, port: 0, host: '127.0.0.1' } });
+    const a = await h.node({ nodeId: 'node-a', segments: [segment({ name: 'lan' })], trunk: { secret: SECRET, port: 0, host: '127.0.0.1', peers: [`127.0.0.1:${b.node.trunks!.address().port}`], reconnectMinMs: 20, reconnectMaxMs: 200 } });
+    const back: string[] = [];
+    let lost = 0;
+    // The heartbeat a loss sends early, built when A hears of it (the trunk down for sure then).
+    let reportOnLoss = false;
+    let reported: string | undefined;
+    a.node.trunks!.onPeerLost(() => {
+      lost++;
+      if (reportOnLoss) reported = nodeReport(a.node).trunks!.find((t) => t.peer === 'node-b')?.state;
+    });
+    a.node.trunks!.onPeerBack((peer) => back.push(peer));
+    await until(() => a.node.trunks!.upCount === 1);
+    // A first trunk: nothing to withdraw.
+    expect(back).toEqual([]);
+
+    // Down and back before any heartbeat listed it down: the brokers heard nothing, nothing to tell.
+    b.node.trunks!.trunkTo('node-a')!.conn.destroy();
+    await until(() => lost === 1);
+    await until(() => a.node.trunks!.upCount === 1);
+    expect(back).toEqual([]);
+
+    // Down, a heartbeat's report lists it down, then back: told once.
+    reportOnLoss = true;
+    b.node.trunks!.trunkTo('node-a')!.conn.destroy();
+    await until(() => lost === 2);
+    expect(reported).toBe('down');
+    await until(() => back.length === 1);
+    expect(back).toEqual(['node-b']);
+    expect(nodeReport(a.node).trunks!.find((t) => t.peer === 'node-b')).toMatchObject({ state: 'up' });
+
+    // Once told, the next drop and return without a report is quiet again.
+    reportOnLoss = false;
+    b.node.trunks!.trunkTo('node-a')!.conn.destroy();
+    await until(() => lost === 3);
+    await until(() => a.node.trunks!.upCount === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(back).toEqual(['node-b']);
   });
 
   it('is told when a node the broker named refuses the dial before it was ever reached, once', async () => {

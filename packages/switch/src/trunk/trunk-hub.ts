@@ -32,7 +32,7 @@ import { trunkSegmentId } from './segment-id.js';
 import { anchoredIn, trunkCredentials, type TrunkCredentials } from './trunk-credentials.js';
 import { Trunk, TRUNK_DOWN_REASONS, type TrunkHost, type TrunkLimits } from './trunk.js';
 import { DEFAULT_GSO } from '../node/defaults.js';
-import { peerMayBeGone, type PeerLostListener } from './peer-lost.js';
+import { peerMayBeGone, type PeerBackListener, type PeerLostListener } from './peer-lost.js';
 import { DEFAULT_TRUNK, DEFAULT_TRUNK_CONNECTION_LIMITS, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk-defaults.js';
 
 export interface TrunkHubOptions extends Partial<TrunkSettings> {
@@ -185,6 +185,8 @@ export class TrunkHub implements TrunkHost {
   private readonly guard: ConnectionGuard;
   /** Told when a peer node may be gone (peer-lost.ts): the broker link beats early. */
   private readonly lostListeners: PeerLostListener[] = [];
+  /** Told when a trunk comes back to a peer a report listed down: the broker link beats early. */
+  private readonly backListeners: PeerBackListener[] = [];
 
   constructor(private readonly opts: TrunkHubOptions) {
     this.nodeId = opts.nodeId;
@@ -546,6 +548,11 @@ export class TrunkHub implements TrunkHost {
     }
     this.byNode.set(peer, t);
     this.connects?.inc({ peer, result: 'ok' });
+    const past = this.past.get(peer);
+    if (past?.reported) {
+      past.reported = false;
+      for (const fn of this.backListeners) fn(peer);
+    }
     if (t.role === 'accept') this.guard.authenticated(t.conn.remoteAddress, t.conn.remotePort);
     if (dialer) {
       dialer.backoff.reset();
@@ -594,6 +601,15 @@ export class TrunkHub implements TrunkHost {
   /** `fn` hears of every peer node that may be gone (peer-lost.ts). */
   onPeerLost(fn: PeerLostListener): void {
     this.lostListeners.push(fn);
+  }
+
+  /**
+   * `fn` hears of a trunk up again to a peer that a report (a heartbeat) listed down: the
+   * brokers may hold that loss and rank the peer last until they hear the trunk is back
+   * (peer-lost.ts). Not a first trunk, nor one back before any report said it was down.
+   */
+  onPeerBack(fn: PeerBackListener): void {
+    this.backListeners.push(fn);
   }
 
   /**
@@ -723,6 +739,8 @@ export class TrunkHub implements TrunkHost {
     for (const [peer, p] of this.past) {
       if (out.length >= MAX_REPORT_TRUNKS) break;
       if (this.byNode.has(peer)) continue;
+      // Its trunk coming back is worth telling at once, like its loss (onPeerBack).
+      p.reported = true;
       out.push({ peer, state: 'down', since: p.downAt, segments: [], framesIn: p.framesIn, bytesIn: p.bytesIn, framesOut: p.framesOut, bytesOut: p.bytesOut, drops: Object.fromEntries(p.drops), announced: 0, learned: 0 });
     }
     return out;
@@ -864,6 +882,8 @@ interface PastTraffic {
   drops: Map<string, number>;
   /** When its last trunk went down (ms since the epoch). */
   downAt: number;
+  /** A report (a heartbeat's `trunks`) listed it down since: the brokers may hold that loss. */
+  reported?: boolean;
 }
 
 /** Adds the drops of `t` by reason (non-zero only) into `into`. */
