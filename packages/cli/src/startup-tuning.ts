@@ -1,12 +1,13 @@
 /**
  * What a serving process does before it serves (issue 14): warm the frame path
- * (warm-up.ts) and collect start-up's garbage once (gc-tuning.ts). `elink connect`
+ * (warm-up.ts) and collect start-up's garbage once (gc-tuning.ts), between the warm-up's
+ * two parts. `elink connect`
  * starts it next to its login and awaits `ready()` before the interface gets its
  * addresses; `elink up` / `elink switch` await it before the switch listens.
  */
 import type { Logger } from 'pino';
 import { collectGarbage } from './gc-tuning.js';
-import { warmUpFramePath, type WarmUpOptions, type WarmUpReport } from './warm-up.js';
+import { startWarmUp, type WarmUp, type WarmUpOptions, type WarmUpReport } from './warm-up.js';
 
 export interface StartupTuningOptions extends WarmUpOptions {
   /** Push throwaway frames through the frame path (--no-warm-up turns it off). */
@@ -26,25 +27,27 @@ export interface StartupTuning {
 
 export function startupTuning(o: StartupTuningOptions): StartupTuning {
   let report: WarmUpReport | undefined;
-  const warming = o.warmUp
-    ? warmUpFramePath(o).then(
-        (r) => {
-          report = r;
-          o.logger.info({ ...r }, 'frame path warmed up');
-        },
-        (err: unknown) => o.logger.warn({ err: (err as Error)?.message ?? String(err) }, 'frame path warm-up failed; serving cold'),
-      )
-    : Promise.resolve();
+  const failed = (err: unknown): undefined => {
+    o.logger.warn({ err: (err as Error)?.message ?? String(err) }, 'frame path warm-up failed; serving cold');
+    return undefined;
+  };
+  // Most of the warm-up runs at once (beside a client's login, a node's set-up); its last
+  // round trips run in ready(), after the collection (warm-up.ts, WarmUp).
+  const warming: Promise<WarmUp | undefined> = o.warmUp ? startWarmUp(o).catch(failed) : Promise.resolve(undefined);
   return {
     get report() {
       return report;
     },
     ready: async () => {
-      await warming;
-      if (!o.gc) return;
-      const t = performance.now();
-      collectGarbage();
-      o.logger.info({ ms: Math.round(performance.now() - t) }, 'start-up garbage collected');
+      const warm = await warming;
+      if (o.gc) {
+        const t = performance.now();
+        collectGarbage();
+        o.logger.info({ ms: Math.round(performance.now() - t) }, 'start-up garbage collected');
+      }
+      if (!warm) return;
+      report = await warm.finish().catch(failed);
+      if (report) o.logger.info({ ...report }, 'frame path warmed up');
     },
   };
 }

@@ -122,7 +122,7 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
   try {
     // The warm-up runs while the services are set up; the switch awaits it before it listens.
     const tuning = which.switch
-      ? startupTuning({ warmUp: !values['no-warm-up'], gc: !values['no-gc-tuning'] && process.env.ELINK_GC_TUNING !== '0', modes: [...new Set(loaded.config.segments.map((s) => s.mode))], offload: false, logger })
+      ? startupTuning({ warmUp: !values['no-warm-up'], gc: !values['no-gc-tuning'] && process.env.ELINK_GC_TUNING !== '0', modes: [...new Set(loaded.config.segments.map((s) => s.mode))], offload: true, logger })
       : undefined;
     services = await startServices(loaded, which, logger, tuning?.ready);
   } catch (err) {
