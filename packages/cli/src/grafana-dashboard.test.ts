@@ -9,7 +9,8 @@
  *   real switch process (trunks on, heartbeating to that broker), built here as `elink broker` and
  *   `elink switch` build them; every label it matches, groups by or shows in a legend is
  *   on those metrics (or is a label Prometheus adds: job, instance);
- * - the panels cover per node, per segment, drops by reason, sessions, trunks, heartbeats and logins;
+ * - the panels cover per node, per segment, drops by reason, sessions, trunks, heartbeats, logins
+ *   and failover (admissions by way, suspicions, withdrawn losses);
  * - a misspelled metric or label in a copy is caught.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -214,7 +215,7 @@ describe.skipIf(!haveRedis)('deploy/grafana/elink.json', () => {
     expect(dashboardProblems(dashboardSchema.parse(raw), series)).toEqual([]);
   });
 
-  it('covers nodes, segments, drops by reason, sessions, trunks, heartbeats and logins', () => {
+  it('covers nodes, segments, drops by reason, sessions, trunks, heartbeats, logins and failover', () => {
     const d = dashboardSchema.parse(raw);
     const exprs = d.panels.flatMap((p) => (p.type === 'row' ? [] : (p as QueryPanel).targets.map((t) => t.expr)));
     const some = (re: RegExp) => exprs.some((e) => re.test(e));
@@ -225,7 +226,8 @@ describe.skipIf(!haveRedis)('deploy/grafana/elink.json', () => {
     expect(some(/el_broker_heartbeats_total/)).toBe(true);
     expect(some(/by \(result\) \(rate\(el_broker_logins_total/)).toBe(true);
     for (const m of ['el_trunk_up', 'el_trunk_connects_total', 'el_trunk_frames_total', 'el_trunk_bytes_total', 'el_trunk_remote_endpoints', 'el_trunk_announcements_total', 'el_trunk_frozen_macs', 'el_trunk_mac_freezes_total', 'el_trunk_dropped_frames_total', 'el_trunk_downs_total']) expect(some(new RegExp(`\\b${m}\\b`)), m).toBe(true);
-    expect(d.panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Overview', 'Switch nodes', 'Segments', 'Drops', 'Trunks', 'Heartbeats', 'Brokers']);
+    for (const m of ['el_switch_admissions_total', 'el_broker_nodes_suspect', 'el_broker_node_suspicions_total', 'el_broker_trunk_losses_withdrawn_total']) expect(some(new RegExp(`\\b${m}\\b`)), m).toBe(true);
+    expect(d.panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Overview', 'Switch nodes', 'Segments', 'Drops', 'Trunks', 'Heartbeats', 'Brokers', 'Failover']);
   });
 
   it('catches a misspelled metric, a label the metric lacks, a legend label and broken PromQL (copies)', () => {
