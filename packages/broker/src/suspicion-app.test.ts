@@ -22,25 +22,31 @@ const ADMIN = 'admin-token-0123456789abcdef';
 const report = (trunks: ReportTrunk[]) => ({ traffic: { rxBytes: 0, txBytes: 0, rxFrames: 0, txFrames: 0 }, drops: {}, segments: {}, sessions: [], table: [], trunks });
 const down = (peer: string, since: number): ReportTrunk => ({ peer, state: 'down', since, segments: [], framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, drops: {}, announced: 0, learned: 0 });
 
+/** A broker app on a MemoryStore with user amy (segment lan), a clock the test moves, and its log lines. */
+async function brokerUnderTest() {
+  const clock = { t: Date.now() };
+  const store = new MemoryStore({ now: () => clock.t });
+  await store.putUser({ name: 'amy', passwordHash: await hashPassword('amy-pw-123', { ln: 10, r: 8, p: 1 }), segments: ['lan'] });
+  const lines: Array<Record<string, unknown>> = [];
+  const registry = new prom.Registry();
+  const app = await createBrokerApp({
+    segments: [segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' } })],
+    store,
+    keys: new KeyRing(generateTicketKeyPair().privateKey),
+    logger: pino({ level: 'info' }, new Writable({ write: (c, _e, done) => void (lines.push(JSON.parse(String(c)) as Record<string, unknown>), done()) })),
+    clusterSecret: SECRET,
+    adminToken: ADMIN,
+    registry,
+    now: () => clock.t,
+  });
+  return { clock, store, lines, registry, app };
+}
+
 describe('a node its trunk peer lost, through the broker app', () => {
   it('is ranked last at once for password and device logins, until its own heartbeat; the lost-node header ranks for its caller only', async () => {
-    const clock = { t: Date.now() };
-    const store = new MemoryStore({ now: () => clock.t });
-    await store.putUser({ name: 'amy', passwordHash: await hashPassword('amy-pw-123', { ln: 10, r: 8, p: 1 }), segments: ['lan'] });
+    const { clock, store, lines, registry, app } = await brokerUnderTest();
     const key = generateKeyPairSync('ed25519');
     await store.putDeviceKey('amy', 'phone', rawDeviceKey(key.publicKey), 3600);
-    const lines: Array<Record<string, unknown>> = [];
-    const registry = new prom.Registry();
-    const app = await createBrokerApp({
-      segments: [segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' } })],
-      store,
-      keys: new KeyRing(generateTicketKeyPair().privateKey),
-      logger: pino({ level: 'info' }, new Writable({ write: (c, _e, done) => void (lines.push(JSON.parse(String(c)) as Record<string, unknown>), done()) })),
-      clusterSecret: SECRET,
-      adminToken: ADMIN,
-      registry,
-      now: () => clock.t,
-    });
     const beat = (node: string, sessions: number, extra: Record<string, unknown> = {}) =>
       app.inject({ method: 'POST', url: '/v1/nodes/heartbeat', headers: { authorization: `Bearer ${SECRET}` }, payload: { node, hosts: [`${node}.example`], port: 4443, capacity: 100, sessions, segments: ['lan'], active: ['lan'], segmentSessions: { lan: sessions }, draining: false, ...extra } });
     const password = async (headers: Record<string, string> = {}) => {
@@ -97,21 +103,7 @@ describe('a node its trunk peer lost, through the broker app', () => {
   });
 
   it("reads a reporter's times by its EL-Node-Time (a clock a minute behind), and a trunk back up withdraws its loss", async () => {
-    const clock = { t: Date.now() };
-    const store = new MemoryStore({ now: () => clock.t });
-    await store.putUser({ name: 'amy', passwordHash: await hashPassword('amy-pw-123', { ln: 10, r: 8, p: 1 }), segments: ['lan'] });
-    const lines: Array<Record<string, unknown>> = [];
-    const registry = new prom.Registry();
-    const app = await createBrokerApp({
-      segments: [segmentSchema.parse({ name: 'lan', ipv4: { pool: '198.19.0.0/24' } })],
-      store,
-      keys: new KeyRing(generateTicketKeyPair().privateKey),
-      logger: pino({ level: 'info' }, new Writable({ write: (c, _e, done) => void (lines.push(JSON.parse(String(c)) as Record<string, unknown>), done()) })),
-      clusterSecret: SECRET,
-      adminToken: ADMIN,
-      registry,
-      now: () => clock.t,
-    });
+    const { clock, store, lines, registry, app } = await brokerUnderTest();
     // a's clock is 60 s behind the broker's; b's agrees (and b sends no header: an older node).
     const SKEW = -60_000;
     const aNow = () => clock.t + SKEW;
