@@ -125,6 +125,16 @@ describe('startupTuning', () => {
     expect(sendVnet.calls - sentAtCollection).toBeGreaterThanOrEqual(2 * 20);
   });
 
+  it('runs the last part after the collection also when the first ran out of its CPU budget', async () => {
+    const sendVnet = countCalls(SwitchLink.prototype, 'sendVnetPackets');
+    let sentAtCollection = -1;
+    const t = startupTuning({ warmUp: true, gc: true, collect: () => ((sentAtCollection = sendVnet.calls), collectGarbage()), roundTrips: 10_000_000, budgetMs: 60, logger: silent });
+    await t.ready();
+    expect(t.report?.stoppedBy).toBe('budget');
+    expect(sentAtCollection).toBeGreaterThan(0);
+    expect(sendVnet.calls).toBeGreaterThan(sentAtCollection);
+  });
+
   it('with the warm-up on reports it once ready', async () => {
     const t = startupTuning({ warmUp: true, gc: false, roundTrips: 20, budgetMs: 20_000, logger: silent });
     await t.ready();

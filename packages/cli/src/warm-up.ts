@@ -49,7 +49,8 @@ export interface WarmUpReport {
   framesDelivered: number;
   /** Frames the throwaway node's sessions forwarded (its own metrics registry). */
   switchFramesIn: number;
-  /** Why it stopped: all round trips done, the CPU budget or the wall-clock bound ran out. */
+  /** Why it stopped (its last part, after the collection): all round trips done, the CPU
+   * budget or the wall-clock bound ran out. */
   stoppedBy: 'round-trips' | 'budget' | 'wall-clock';
 }
 
@@ -348,6 +349,9 @@ export async function startWarmUp(opts: WarmUpOptions = {}): Promise<WarmUp> {
       // Its own budgets: the caller's work since the first part (a login, the collection) is not the warm-up's.
       const cpu1 = process.cpuUsage();
       const deadline = Date.now() + (opts.maxWallMs ?? WARM_UP_DEFAULTS.maxWallMs) * LAST_SHARE;
+      // Also when the first part ran out of its budget (a busy start): what the collection
+      // threw away is compiled again only by round trips after it.
+      stoppedBy = 'round-trips';
       try {
         for (const [m, run] of runs.entries()) {
           if (stoppedBy !== 'round-trips') break;
