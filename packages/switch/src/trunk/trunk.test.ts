@@ -3,8 +3,7 @@
  * withdrawals, withdraw-all when a trunk breaks, split horizon, a local endpoint winning
  * (and giving the peer's endpoint back when it goes, whichever came first), a key that moved
  * between two peers (the older announcement kept, and back when the newer one goes: three
- * nodes), loop freezing,
- * bounds, a wrong secret refused, segments added on a live trunk (`segments`; an older
+ * nodes), loop freezing, bounds, a wrong secret refused, segments added on a live trunk (`segments`; an older
  * peer closed instead; bad messages refused), and TCP super-frames crossing whole
  * (TRUNK_FRAME_GSO) when both ends name "gso", UDP ones when both also name "uso".
  * Segments are the real L2/L3 ones.
