@@ -13,6 +13,8 @@
  * - Tells the trunks what each segment's local endpoints do (EndpointListener), and
  *   reports frozen MACs; tells the up trunks when the node hosts another segment
  *   (segmentsChanged → Trunk.offerGrew).
+ * - When a key is free again (a local endpoint went, a peer withdrew it, its trunk went),
+ *   installs the best announcement of it that a trunk port kept shadowed (trunk-shadow.ts).
  */
 import type { X509Certificate } from 'node:crypto';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
