@@ -6,7 +6,8 @@
  *
  * Rules (docs/cluster.md "Trunks"):
  * - a local endpoint wins over a remote one (an announcement for it is ignored; a port
- *   attaching with it takes it over from the trunk);
+ *   attaching with it takes it over from the trunk); between peers, the higher sequence
+ *   number (what is not installed is kept shadowed by the trunk: trunk/trunk-shadow.ts);
  * - L2 learned MACs move by sequence number (RFC 7432 §15): a higher sequence from a peer
  *   takes a MAC learned on a local port away, a local learn of a remote MAC takes it back
  *   with the remote sequence + 1; at an equal sequence the lower node id wins (RFC 7432
@@ -34,7 +35,8 @@ export interface MoveLimits {
   freezeMs: number;
 }
 
-/** Why a remote announcement was not installed ('ok' when it was). */
+/** Why a remote announcement was not installed ('ok' when it was; 'stale': another peer's
+ * newer one holds the key). */
 export type RemoteVerdict = 'ok' | 'local' | 'frozen' | 'full' | 'stale' | 'bad';
 
 export interface RemoteEndpoints {
@@ -43,8 +45,12 @@ export interface RemoteEndpoints {
   /** A peer announced `key` (sequence `seq`) behind trunk port `port`; `winsTies`: the peer's
    * node id is the lower one, so at an equal sequence its MAC wins over one learned here. */
   learnRemote(port: Port, key: string, seq: number, limit: number, winsTies?: boolean): RemoteVerdict;
-  /** A peer withdrew `key`; only what `port` holds is removed. */
-  forgetRemote(port: Port, key: string): void;
+  /** A peer withdrew `key`; only what `port` holds is removed. Returns the key as the
+   * segment writes it when something was removed (another peer's shadowed announcement of
+   * it may take its place), else undefined. */
+  forgetRemote(port: Port, key: string): string | undefined;
+  /** The keys installed from `port` (a trunk going down: what it frees). */
+  remoteKeys(port: Port): string[];
   /** Endpoints installed from `port`. */
   remoteCount(port?: Port): number;
   /** Frozen MACs now (L2; 0 in L3). */

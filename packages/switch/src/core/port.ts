@@ -48,9 +48,10 @@ export interface Port {
   /** Trunk ports: frames that came in by this port and the segment dropped, by reason (one
    * record per peer node, shared by the trunk's ports: el_trunk_dropped_frames_total). */
   readonly inDrops?: DropCounts;
-  /** Trunk ports: a local endpoint took over `key`, which this port's peer had announced with
-   * `seq`; the port keeps the announcement (shadowed) to install it again when the local
-   * one goes (trunk/trunk.ts). Called at a takeover only, never per frame. */
+  /** Trunk ports: a local endpoint, or another peer's newer announcement, took over `key`,
+   * which this port's peer had announced with `seq`; the port keeps the announcement
+   * (shadowed) to install it again when that one goes (trunk/trunk-shadow.ts). Called at a
+   * takeover only, never per frame. */
   displaced?(key: string, seq: number): void;
 }
 

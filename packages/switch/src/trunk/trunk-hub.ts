@@ -13,6 +13,8 @@
  * - Tells the trunks what each segment's local endpoints do (EndpointListener), and
  *   reports frozen MACs; tells the up trunks when the node hosts another segment
  *   (segmentsChanged → Trunk.offerGrew).
+ * - When a key is free again (a local endpoint went, a peer withdrew it, its trunk went),
+ *   installs the best announcement of it that a trunk port kept shadowed (trunk-shadow.ts).
  */
 import type { X509Certificate } from 'node:crypto';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
@@ -31,6 +33,7 @@ import { certificateNodeNames, isCertificateError, peerChain, trunkKeyingMateria
 import { trunkSegmentId } from './segment-id.js';
 import { anchoredIn, trunkCredentials, type TrunkCredentials } from './trunk-credentials.js';
 import { Trunk, TRUNK_DOWN_REASONS, type TrunkHost, type TrunkLimits } from './trunk.js';
+import { reinstate, shadowedElsewhere } from './trunk-shadow.js';
 import { DEFAULT_GSO } from '../node/defaults.js';
 import { peerMayBeGone, type PeerBackListener, type PeerLostListener } from './peer-lost.js';
 import { DEFAULT_TRUNK, DEFAULT_TRUNK_CONNECTION_LIMITS, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk-defaults.js';
@@ -344,7 +347,7 @@ export class TrunkHub implements TrunkHost {
           added: (key, seq) => this.announce(id, key, seq),
           removed: (key) => {
             this.announce(id, key, -1);
-            for (const t of this.byNode.values()) t.reinstate(id, key);
+            this.reinstate(id, key);
           },
           frozen: (key, moves) => this.logger.warn({ segment: name, mac: key, moves, windowSeconds: this.settings.macMoves.windowSeconds, freezeSeconds: this.settings.macMoves.freezeSeconds }, 'MAC moved between nodes too often (a loop?): frozen'),
         },
@@ -637,6 +640,16 @@ export class TrunkHub implements TrunkHost {
   }
 
   // ---- state ----
+
+  /** `key` is free in segment `id` (a local endpoint went, a peer withdrew it or its trunk
+   * went): the best announcement of it an up trunk keeps shadowed takes its place. */
+  reinstate(id: number, key: string): void {
+    reinstate(this.byNode, id, key, this.segmentById(id)?.mode === 'l3', this.limits.maxRemotePerSegment);
+  }
+
+  shadowedElsewhere(t: Trunk): number {
+    return shadowedElsewhere(this.byNode, t);
+  }
 
   /** A segment's local endpoint changed: every up trunk carrying it hears of it. */
   private announce(id: number, key: string, seq: number): void {

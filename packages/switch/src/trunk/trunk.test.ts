@@ -1,8 +1,9 @@
 /**
  * Trunks over in-memory record connections (memoryRecordConnPair): announcements and
  * withdrawals, withdraw-all when a trunk breaks, split horizon, a local endpoint winning
- * (and giving the peer's endpoint back when it goes, whichever came first), loop freezing,
- * bounds, a wrong secret refused, segments added on a live trunk (`segments`; an older
+ * (and giving the peer's endpoint back when it goes, whichever came first), a key that moved
+ * between two peers (the older announcement kept, and back when the newer one goes: three
+ * nodes), loop freezing, bounds, a wrong secret refused, segments added on a live trunk (`segments`; an older
  * peer closed instead; bad messages refused), and TCP super-frames crossing whole
  * (TRUNK_FRAME_GSO) when both ends name "gso", UDP ones when both also name "uso".
  * Segments are the real L2/L3 ones.
@@ -680,6 +681,190 @@ describe('trunks: L3', () => {
     B.segs.get('net')!.detach(odd);
     expect(dmzB.ownerOf(parsePrefix('198.19.9.20/32')!)?.kind).toBe('trunk');
     expect(dmzB.remoteCount()).toBe(1);
+  });
+});
+
+describe('trunks: a key that moved between two peers (three nodes)', () => {
+  /** Three nodes in a full mesh; `seg` makes each node's segment. Keepalives far off, so that
+   * "nothing more came from B" is exactly what B sent. */
+  async function mesh<S extends Segment>(seg: () => S, over: Partial<TrunkHubOptions> = {}) {
+    const [sa, sb, sc] = [seg(), seg(), seg()];
+    const opts = { keepaliveMs: 60_000, ...over };
+    const [A, B, C] = [makeHub('a', [sa], opts), makeHub('b', [sb], opts), makeHub('c', [sc], opts)];
+    const trunks = [...link(A, B), ...link(A, C), ...link(B, C)];
+    await until(() => trunks.every((t) => t.state === 'up'));
+    const atA = (peer: string) => trunkPort(A.hub.trunkTo(peer)!, sa);
+    return { A, B, C, sa, sb, sc, atA };
+  }
+
+  it("L2: a MAC that moved from B to C: A forwards to C; when C withdraws it, or C's trunk goes down, A forwards to B again at once; not once B withdrew it", async () => {
+    const { A, B, C, sa, sb, sc, atA } = await mesh(() => l2());
+    const key = formatMac(mac(6));
+    const pa = new MemoryPort('pa');
+    sa.attach(pa, { macLimit: 1, ownMac: mac(1) });
+    const onB = new MemoryPort('on-b');
+    sb.attach(onB, { macLimit: 1, ownMac: mac(6) });
+    await until(() => sa.table.remoteOf(mac(6))?.port === atA('b') && sc.table.remoteOf(mac(6)) !== undefined);
+    // The client moves to C (B's session not yet timed out): C takes the MAC with sequence 1.
+    const onC = new MemoryPort('on-c');
+    sc.attach(onC, { macLimit: 1, ownMac: mac(6) });
+    await until(() => sa.table.remoteOf(mac(6))?.port === atA('c'));
+    expect(sa.table.remoteOf(mac(6))!.seq).toBe(1);
+    expect(atA('b').shadowed.get(key)).toBe(0);
+    sa.forward(ethFrame(mac(6), mac(1), 'to c'), pa);
+    await until(() => onC.received.length === 1);
+
+    // C withdraws it: B's is installed again from A's shadow, with nothing more from B.
+    const fromB = B.hub.trunkTo('a')!.output.framesOut;
+    sc.detach(onC);
+    await until(() => sa.table.remoteOf(mac(6))?.port === atA('b'));
+    expect(sa.table.remoteOf(mac(6))!.seq).toBe(0);
+    expect(atA('b').shadowed.has(key)).toBe(false);
+    sa.forward(ethFrame(mac(6), mac(1), 'to b'), pa);
+    await until(() => onB.received.length === 1);
+    expect(onB.received[0].subarray(14).toString()).toBe('to b');
+    expect(B.hub.trunkTo('a')!.output.framesOut).toBe(fromB);
+
+    // It moves to C again; this time C's trunk to A goes down: B's is back at once.
+    const onC2 = new MemoryPort('on-c2');
+    sc.attach(onC2, { macLimit: 1, ownMac: mac(6) });
+    await until(() => sa.table.remoteOf(mac(6))?.port === atA('c'));
+    expect(atA('b').shadowed.get(key)).toBe(0);
+    const ac = A.hub.trunkTo('c')!;
+    ac.conn.destroy();
+    await until(() => ac.state === 'closed');
+    expect(sa.table.remoteOf(mac(6))?.port).toBe(atA('b'));
+    expect(B.hub.trunkTo('a')!.output.framesOut).toBe(fromB);
+    sa.forward(ethFrame(mac(6), mac(1), 'to b again'), pa);
+    await until(() => onB.received.length === 2);
+
+    // C back (its full sync takes the MAC again); B's session ends meanwhile: its withdrawal
+    // clears A's shadow, and when C withdraws too, nothing comes back.
+    const [ta, tc] = link(A, C);
+    await until(() => ta.state === 'up' && tc.state === 'up' && sa.table.remoteOf(mac(6))?.port === atA('c'));
+    expect(atA('b').shadowed.get(key)).toBe(0);
+    sb.detach(onB);
+    await until(() => !atA('b').shadowed.has(key));
+    expect(sa.table.remoteOf(mac(6))?.port).toBe(atA('c'));
+    sc.detach(onC2);
+    await until(() => sa.table.remoteOf(mac(6)) === undefined && sa.remoteCount() === 0);
+    await settle();
+    expect(sa.table.lookup(mac(6))).toBeUndefined();
+    expect(C.logs.filter((l) => l.level >= 50)).toEqual([]);
+  });
+
+  it('L2: the shadow stays within maxRemotePerSegment (those kept first stay); what is kept comes back', async () => {
+    const { sa, sb, sc, atA } = await mesh(() => l2(), { maxRemotePerSegment: 2 });
+    const onB = [1, 2, 3].map((i) => new MemoryPort(`b${i}`));
+    onB.slice(0, 2).forEach((p, i) => sb.attach(p, { macLimit: 1, ownMac: mac(i + 1) }));
+    await until(() => sa.remoteCount(atA('b')) === 2);
+    // Both move to C: B's two announcements fill its shadow at A.
+    const onC = [1, 2].map((i) => new MemoryPort(`c${i}`));
+    onC.forEach((p, i) => sc.attach(p, { macLimit: 1, ownMac: mac(i + 1) }));
+    await until(() => sa.remoteCount(atA('c')) === 2);
+    expect([...atA('b').shadowed.keys()].sort()).toEqual([mac(1), mac(2)].map(formatMac));
+    // A third of B's is taken over (here by a local session at A): not kept, the shadow is full.
+    sb.attach(onB[2], { macLimit: 1, ownMac: mac(3) });
+    await until(() => sa.remoteCount(atA('b')) === 1);
+    const local = new MemoryPort('local');
+    sa.attach(local, { macLimit: 1, ownMac: mac(3) });
+    expect(atA('b').shadowed.size).toBe(2);
+    expect(atA('b').shadowed.has(formatMac(mac(3)))).toBe(false);
+    sa.detach(local);
+    expect(sa.table.lookup(mac(3))).toBeUndefined();
+    // What was kept comes back when C lets go.
+    sc.detach(onC[0]);
+    await until(() => sa.table.remoteOf(mac(1))?.port === atA('b'));
+    expect([...atA('b').shadowed.keys()]).toEqual([formatMac(mac(2))]);
+  });
+
+  it('L3: a prefix that moved from B to C (IPv4 and IPv6): back to B when C withdraws it or its trunk goes down, not once B withdrew it; a tie goes to the lower node id', async () => {
+    const def = segment({ name: 'net', mode: 'l3', ipv4: { pool: '198.19.8.0/24' }, ipv6: { pool: 'fd00:e1:8::/64' } });
+    const { A, B, C, sa, sb, sc, atA } = await mesh(() => new L3Segment(def, new L3Router()));
+    const at = (text: string) => parsePrefix(text)!;
+    const moved = [at('198.19.8.50/32'), at('fd00:e1:8::50/128')];
+    const keys = ['198.19.8.50/32', 'fd00:e1:8:0:0:0:0:50/128'];
+    const owner = (i: number) => sa.ownerOf(moved[i]);
+    const pa = new MemoryPort('pa');
+    sa.attach(pa, { prefixes: [at('198.19.8.10/32'), at('fd00:e1:8::10/128')] });
+    const send = (): void => {
+      sa.forward(udp4('198.19.8.10', '198.19.8.50'), pa);
+      sa.forward(udp6('fd00:e1:8::10', 'fd00:e1:8::50'), pa);
+    };
+    const onB = new MemoryPort('on-b');
+    sb.attach(onB, { prefixes: moved });
+    await until(() => owner(0) === atA('b') && owner(1) === atA('b') && sb.remoteCount() === 2 && sc.remoteCount() === 4);
+    const onC = new MemoryPort('on-c');
+    expect(sc.attach(onC, { prefixes: moved }).ok).toBe(true);
+    await until(() => owner(0) === atA('c') && owner(1) === atA('c'));
+    expect([...atA('b').shadowed.keys()].sort()).toEqual(keys);
+    send();
+    await until(() => onC.received.length === 2);
+
+    // C withdraws: B's routes are back at A, with nothing more from B.
+    const fromB = B.hub.trunkTo('a')!.output.framesOut;
+    sc.detach(onC);
+    await until(() => owner(0) === atA('b') && owner(1) === atA('b'));
+    expect(atA('b').shadowed.size).toBe(0);
+    send();
+    await until(() => onB.received.length === 2);
+    expect(onB.received.map((p) => endpoints(p).dst)).toEqual(['198.19.8.50', 'fd00:e1:8:0:0:0:0:50']);
+
+    // Again at C; C's trunk to A goes down: back to B at once.
+    const onC2 = new MemoryPort('on-c2');
+    sc.attach(onC2, { prefixes: moved });
+    await until(() => owner(0) === atA('c') && owner(1) === atA('c'));
+    const ac = A.hub.trunkTo('c')!;
+    ac.conn.destroy();
+    await until(() => ac.state === 'closed');
+    expect([owner(0), owner(1)]).toEqual([atA('b'), atA('b')]);
+    expect(B.hub.trunkTo('a')!.output.framesOut).toBe(fromB);
+    send();
+    await until(() => onB.received.length === 4);
+
+    // C back (its full sync: later, at the same sequence 0, so it takes the addresses again);
+    // B's session ends meanwhile: its withdrawal clears A's shadow, and when C's ends too,
+    // nothing comes back.
+    const [ta, tc] = link(A, C);
+    await until(() => ta.state === 'up' && tc.state === 'up' && owner(0) === atA('c') && owner(1) === atA('c'));
+    expect([...atA('b').shadowed.keys()].sort()).toEqual(keys);
+    sb.detach(onB);
+    await until(() => atA('b').shadowed.size === 0);
+    expect([owner(0), owner(1)]).toEqual([atA('c'), atA('c')]);
+    sc.detach(onC2);
+    await until(() => owner(0) === undefined && owner(1) === undefined);
+
+    // Both announce them again, and a local session at A takes them over: B's and C's both
+    // wait in their shadows with sequence 0; when it goes, the tie goes to the lower node id
+    // (b), whichever trunk came up first (A's trunk to B is made again, after C's); when B's
+    // session ends, C's takes its place.
+    const ab = A.hub.trunkTo('b')!;
+    ab.conn.destroy();
+    await until(() => ab.state === 'closed');
+    const [ta2, tb2] = link(A, B);
+    await until(() => ta2.state === 'up' && tb2.state === 'up');
+    const onB3 = new MemoryPort('on-b3');
+    const onC3 = new MemoryPort('on-c3');
+    sb.attach(onB3, { prefixes: moved });
+    await until(() => owner(0) === atA('b') && owner(1) === atA('b'));
+    sc.attach(onC3, { prefixes: moved });
+    await until(() => owner(0) === atA('c') && owner(1) === atA('c'));
+    const local = new MemoryPort('local');
+    expect(sa.attach(local, { prefixes: moved }).ok).toBe(true);
+    expect([...atA('b').shadowed.keys()].sort()).toEqual(keys);
+    expect([...atA('c').shadowed.keys()].sort()).toEqual(keys);
+    sa.detach(local);
+    expect([owner(0), owner(1)]).toEqual([atA('b'), atA('b')]);
+    expect([...atA('c').shadowed.keys()].sort()).toEqual(keys);
+    sb.detach(onB3);
+    await until(() => owner(0) === atA('c') && owner(1) === atA('c'));
+    expect(atA('c').shadowed.size).toBe(0);
+    send();
+    await until(() => onC3.received.length === 2);
+    sc.detach(onC3);
+    await until(() => owner(0) === undefined && owner(1) === undefined);
+    expect(sa.remoteCount()).toBe(0);
+    expect(A.logs.filter((l) => l.level >= 50)).toEqual([]);
   });
 });
 

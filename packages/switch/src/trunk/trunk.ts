@@ -51,6 +51,7 @@ import type { RemoteVerdict } from '../core/endpoints.js';
 import { newDropCounts, type DropCounts } from '../core/drops.js';
 import { gsoTypeAgreed } from '../core/gso-ingress.js';
 import { trunkProof, verifyTrunkProof, type TrunkRole } from './trunk-auth.js';
+import { keepShadowed } from './trunk-shadow.js';
 
 /** What a trunk needs from its hub (trunk-hub.ts). */
 export interface TrunkHost {
@@ -81,6 +82,11 @@ export interface TrunkHost {
   announcementsOut(n: number): void;
   /** An announcement not installed (the table full, a frozen MAC …): counted, logged sampled. */
   notInstalled(t: Trunk, segment: string, key: string, verdict: RemoteVerdict): void;
+  /** `key` is free in segment `id`: the best announcement of it another trunk keeps shadowed
+   * is installed (trunk-shadow.ts). */
+  reinstate(id: number, key: string): void;
+  /** Announcements shadowed by the up trunks other than `t` (0: nothing to reinstate when it goes). */
+  shadowedElsewhere(t: Trunk): number;
 }
 
 export interface TrunkLimits {
@@ -118,8 +124,9 @@ export class TrunkPort implements Port {
   readonly winsTies: boolean;
   /** The segment's FRAME limit (MTU + 18 in L2, the MTU in L3). */
   readonly maxFrame: number;
-  /** What the peer announced that a local (or another peer's newer) endpoint holds here,
-   * with its sequence: installed when that one goes (shadowed()). At most maxRemotePerSegment. */
+  /** What the peer announced that a local endpoint or another peer's newer announcement
+   * holds here, with its sequence: installed when that one goes (trunk-shadow.ts). At most
+   * maxRemotePerSegment. */
   readonly shadowed = new Map<string, number>();
   readonly link: Trunk;
   /** Both hellos named "gso": FRAME_GSO payloads cross as TRUNK_FRAME_GSO records. */
@@ -149,11 +156,11 @@ export class TrunkPort implements Port {
     this.gsoType = trunkGsoType(segmentId);
   }
 
-  /** A local endpoint took over `key`, which the peer had announced here with `seq`: kept
-   * (bounded) as if the announcement had come while the local one held it, so reinstate()
-   * installs it when that one goes. */
+  /** A local endpoint or another peer's announcement took over `key`, which the peer had
+   * announced here with `seq`: kept (bounded) as if the announcement had come while the other
+   * one held it, so it is installed again when that one goes (trunk-shadow.ts). */
   displaced(key: string, seq: number): void {
-    if (this.shadowed.has(key) || this.shadowed.size < this.trunk.shadowLimit) this.shadowed.set(key, seq);
+    keepShadowed(this, key, seq, this.trunk.shadowLimit);
   }
 
   enqueue(frame: Buffer): void {
@@ -429,17 +436,18 @@ export class Trunk implements RecordHandlers {
         if (port === undefined) return; // a segment not shared: nothing to learn
         const seg = port.segment;
         for (const key of msg.del) {
-          seg.forgetRemote(port, key);
           port.shadowed.delete(key);
+          // It was installed: what another peer announced of it and keeps shadowed takes its place.
+          const freed = seg.forgetRemote(port, key);
+          if (freed !== undefined) this.host.reinstate(msg.segment, freed);
         }
         const limit = this.host.limits.maxRemotePerSegment;
         for (const [key, seq] of msg.add) {
           const v = seg.learnRemote(port, key, seq, limit, port.winsTies);
           if (v === 'ok') port.shadowed.delete(key);
-          // Kept (bounded) while a local endpoint holds it: it takes over when that one goes.
-          else if (v === 'local' || v === 'stale') {
-            if (port.shadowed.has(key) || port.shadowed.size < limit) port.shadowed.set(key, seq);
-          } else this.host.notInstalled(this, seg.name, key, v);
+          // Kept (bounded) while a local endpoint or a newer announcement holds it: it takes over when that one goes.
+          else if (v === 'local' || v === 'stale') keepShadowed(port, key, seq, limit);
+          else this.host.notInstalled(this, seg.name, key, v);
         }
         this.host.announcementsIn(msg.add.length + msg.del.length);
         return;
@@ -464,25 +472,6 @@ export class Trunk implements RecordHandlers {
   }
 
   // ---- announcements ----
-
-  /** `key` is no longer held here (locally or by another peer) in segment `id`: what this
-   * peer announced of it, if anything, is installed now. */
-  reinstate(id: number, key: string): void {
-    const port = this.ports.get(id);
-    if (port?.shadowed.has(key)) {
-      this.reinstateIn(port, key);
-      return;
-    }
-    // L3 segments of a node share one routing table: a prefix taken over in one may have
-    // been the peer's in another segment (routed across segments by `reach`).
-    if (this.host.segmentById(id)?.mode !== 'l3') return;
-    for (const p of this.ports.values()) if (p.segment.mode === 'l3' && p.shadowed.has(key)) this.reinstateIn(p, key);
-  }
-
-  private reinstateIn(port: TrunkPort, key: string): void {
-    const seq = port.shadowed.get(key)!;
-    if (port.segment.learnRemote(port, key, seq, this.host.limits.maxRemotePerSegment, port.winsTies) !== 'local') port.shadowed.delete(key);
-  }
 
   /** Queues an announcement (`seq` ≥ 0) or a withdrawal (-1) of `key` in segment `id`. */
   queueAnnouncement(id: number, key: string, seq: number): void {
@@ -615,7 +604,14 @@ export class Trunk implements RecordHandlers {
     clearTimeout(this.keepaliveTimer);
     clearTimeout(this.flushTimer);
     if (this.immediate) clearImmediate(this.immediate);
-    for (const port of this.ports.values()) port.segment.detach(port);
+    // What another trunk keeps shadowed of what this one had installed takes its place
+    // (trunk-shadow.ts); the keys are listed only when some other trunk keeps anything.
+    const others = this.host.shadowedElsewhere(this) > 0;
+    for (const port of this.ports.values()) {
+      const freed = others ? port.segment.remoteKeys(port) : undefined;
+      port.segment.detach(port);
+      if (freed !== undefined) for (const key of freed) this.host.reinstate(port.segmentId, key);
+    }
     this.pending.clear();
     this.pendingCount = 0;
     this.output.close();

@@ -239,16 +239,24 @@ export class L2Segment implements Segment {
     const r = t.remoteOf(mac);
     if (r !== undefined && r.port !== port && seq < r.seq) return 'stale';
     if ((r === undefined || r.port !== port) && (t.remoteCount(port) >= limit || t.remoteCount() >= t.capacity)) return 'full';
+    // Another peer's, older (the MAC moved there): its announcement waits in its shadow.
+    if (r !== undefined && r.port !== port) r.port.displaced?.(formatMac(mac), r.seq);
     t.setRemote(mac, port, seq);
     return 'ok';
   }
 
-  forgetRemote(port: Port, key: string): void {
+  forgetRemote(port: Port, key: string): string | undefined {
+    let mac: number;
     try {
-      this.table.removeRemote(parseMac(key), port);
+      mac = parseMac(key);
     } catch {
-      // not a MAC: nothing was installed for it
+      return undefined; // not a MAC: nothing was installed for it
     }
+    return this.table.removeRemote(mac, port) ? formatMac(mac) : undefined;
+  }
+
+  remoteKeys(port: Port): string[] {
+    return this.table.remoteMacs(port).map(formatMac);
   }
 
   remoteCount(port?: Port): number {

@@ -129,6 +129,12 @@ export class MacTable {
     return port === undefined ? this.remote.size : (this.remoteByPort.get(port)?.size ?? 0);
   }
 
+  /** The MACs `port` announced and has installed. */
+  remoteMacs(port: Port): number[] {
+    const set = this.remoteByPort.get(port);
+    return set === undefined ? [] : [...set];
+  }
+
   /** Installs (or moves, or refreshes) a remote entry; the caller has checked that no local one exists. */
   setRemote(mac: number, port: Port, seq: number): void {
     const r = this.remote.get(mac);

@@ -263,21 +263,29 @@ export class L3Segment implements Segment {
       return 'ok';
     }
     if (att.remote.size >= limit || this.remoteRoutes >= this.def.maxRoutes) return 'full';
-    if (held !== undefined) held.segment.dropRemote(held.port, text);
+    // Another peer's, older: its announcement waits in its shadow.
+    if (held !== undefined) held.segment.takenOver(held.port, text);
     if (!table.insert(p.words, p.length, att.route)) return 'full';
     att.remote.set(text, { prefix: p, seq });
     this.remoteRoutes++;
     return 'ok';
   }
 
-  forgetRemote(port: Port, key: string): void {
+  forgetRemote(port: Port, key: string): string | undefined {
     const p = parsePrefix(key);
-    if (!p) return;
+    if (!p) return undefined;
+    const text = formatPrefix(p);
     const att = this.attachments.get(port);
-    const r = att?.remote?.get(formatPrefix(p));
-    if (r === undefined) return;
+    const r = att?.remote?.get(text);
+    if (r === undefined) return undefined;
     this.router.table(p.family).remove(p.words, p.length, att!.route);
-    this.dropRemote(port, formatPrefix(p));
+    this.dropRemote(port, text);
+    return text;
+  }
+
+  remoteKeys(port: Port): string[] {
+    const remote = this.attachments.get(port)?.remote;
+    return remote === undefined ? [] : [...remote.keys()];
   }
 
   /** From a trunk, besides what that peer announced in this segment: a source it announced in
@@ -287,8 +295,8 @@ export class L3Segment implements Segment {
     return src !== undefined && src.link !== undefined && src.link === ingress.link;
   }
 
-  /** A local port took over a trunk's prefix: forgotten here, kept in the trunk port's shadow
-   * (reinstated when the local port goes). */
+  /** A local port, or another trunk's newer announcement, took over a trunk's prefix:
+   * forgotten here, kept in the trunk port's shadow (reinstated when the other one goes). */
   private takenOver(port: Port, text: string): void {
     const r = this.attachments.get(port)?.remote?.get(text);
     if (r === undefined) return;

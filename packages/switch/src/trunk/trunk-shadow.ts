@@ -1,0 +1,83 @@
+/**
+ * Shadowed announcements (docs/cluster.md "Announcements"): what a peer announced that
+ * something else holds here — a local endpoint, or another peer's newer announcement — is
+ * kept in that peer's trunk port (TrunkPort.shadowed, with its sequence number) instead of
+ * dropped, so that when the holder goes the best one kept is installed at once, without
+ * waiting for the peer's next change or full sync.
+ *
+ * - Kept (keepShadowed): when a local endpoint or another peer's announcement takes over an
+ *   installed one (Port.displaced), and when an announcement arrives for a key held locally
+ *   or by a newer one (verdict `local` / `stale`). At most maxRemotePerSegment per trunk
+ *   port: beyond, a new key is not kept (those kept first stay).
+ * - Forgotten: when the peer withdraws the key (or announces it again and it is installed),
+ *   when it cannot be installed any more (full, frozen), and with the trunk.
+ * - Installed again (reinstate): when the key is free — the local endpoint went, the peer
+ *   holding it withdrew it, or that peer's trunk went down. Of the up trunks' ports that
+ *   keep it, the highest sequence number wins; a tie goes to the lower node id (the rule of
+ *   TrunkPort.winsTies). In L3 the ports of every segment count: the node's L3 segments
+ *   share one routing table, so a prefix freed in one may be a peer's in another.
+ *
+ * Only at those events, never per frame; the work is bounded by the trunks (maxPeers) and,
+ * at a trunk down, by what that trunk had installed (maxRemotePerSegment per segment).
+ */
+import type { Trunk, TrunkPort } from './trunk.js';
+
+/** Keeps `key` (announced by the port's peer with `seq`) in the port's shadow, within `limit`. */
+export function keepShadowed(port: TrunkPort, key: string, seq: number, limit: number): void {
+  if (port.shadowed.has(key) || port.shadowed.size < limit) port.shadowed.set(key, seq);
+}
+
+/**
+ * `key` is free in segment `id` (nothing holds it, or a local endpoint does): installs the
+ * best announcement of it the up trunks' ports keep. Tries the next best when the best
+ * cannot be installed (and forgets it); stops when one is installed or something (a local
+ * endpoint, a newer announcement) holds the key, which keeps the rest shadowed.
+ */
+export function reinstate(trunks: ReadonlyMap<string, Trunk>, id: number, key: string, l3: boolean, limit: number): void {
+  // Each round forgets or installs one candidate: at most as many rounds as ports keep it.
+  for (;;) {
+    let best: TrunkPort | undefined;
+    let bestSeq = -1;
+    for (const t of trunks.values()) {
+      if (t.state !== 'up') continue;
+      if (!l3) {
+        const p = t.ports.get(id);
+        const seq = p?.shadowed.get(key);
+        if (seq !== undefined && better(p!, seq, best, bestSeq)) {
+          best = p;
+          bestSeq = seq;
+        }
+        continue;
+      }
+      for (const p of t.ports.values()) {
+        if (p.segment.mode !== 'l3') continue;
+        const seq = p.shadowed.get(key);
+        if (seq !== undefined && better(p, seq, best, bestSeq)) {
+          best = p;
+          bestSeq = seq;
+        }
+      }
+    }
+    if (best === undefined) return;
+    const v = best.segment.learnRemote(best, key, bestSeq, limit, best.winsTies);
+    if (v === 'local' || v === 'stale') return;
+    best.shadowed.delete(key);
+    if (v === 'ok') return;
+  }
+}
+
+/** A higher sequence number wins; at the same one, the lower node id. */
+function better(p: TrunkPort, seq: number, best: TrunkPort | undefined, bestSeq: number): boolean {
+  if (best === undefined || seq > bestSeq) return true;
+  return seq === bestSeq && p.trunk.peerNode! < best.trunk.peerNode!;
+}
+
+/** Announcements kept by the up trunks' ports, but for `except`'s: 0 means nothing to reinstate. */
+export function shadowedElsewhere(trunks: ReadonlyMap<string, Trunk>, except: Trunk): number {
+  let n = 0;
+  for (const t of trunks.values()) {
+    if (t === except || t.state !== 'up') continue;
+    for (const p of t.ports.values()) n += p.shadowed.size;
+  }
+  return n;
+}
