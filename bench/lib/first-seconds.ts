@@ -36,6 +36,9 @@ export interface WindowPair {
   se: WindowStats;
   /** EL ÷ SoftEther (< 1: EL is better). */
   ratio: { avg: number; p99: number; mdev: number };
+  /** Every round trip in ms, in the order sent (blocks of `block` pings each, alternating
+   * with the other system's): where in a block the slow ones fall. */
+  times: { el: number[]; se: number[] };
 }
 
 export interface FirstSecondsRound {
@@ -111,7 +114,7 @@ export function pairedWindow(el: Target, se: Target, pings: number, block: numbe
   }
   const e = windowStats(got.el, got.elLost);
   const s = windowStats(got.se, got.seLost);
-  return { el: e, se: s, ratio: { avg: e.avgMs / s.avgMs, p99: e.p99Ms / s.p99Ms, mdev: e.mdevMs / s.mdevMs } };
+  return { el: e, se: s, ratio: { avg: e.avgMs / s.avgMs, p99: e.p99Ms / s.p99Ms, mdev: e.mdevMs / s.mdevMs }, times: { el: got.el, se: got.se } };
 }
 
 export function flood(t: Target, count: number): void {
