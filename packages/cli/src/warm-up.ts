@@ -349,9 +349,10 @@ export async function startWarmUp(opts: WarmUpOptions = {}): Promise<WarmUp> {
       // Its own budgets: the caller's work since the first part (a login, the collection) is not the warm-up's.
       const cpu1 = process.cpuUsage();
       const deadline = Date.now() + (opts.maxWallMs ?? WARM_UP_DEFAULTS.maxWallMs) * LAST_SHARE;
-      // Also when the first part ran out of its budget (a busy start): what the collection
-      // threw away is compiled again only by round trips after it.
-      stoppedBy = 'round-trips';
+      // Also when the first part ran out of its CPU budget (a busy start): what the collection
+      // threw away is compiled again only by round trips after it. Not past the wall-clock
+      // bound: that one bounds the start-up delay the warm-up may add.
+      if (stoppedBy === 'budget') stoppedBy = 'round-trips';
       try {
         for (const [m, run] of runs.entries()) {
           if (stoppedBy !== 'round-trips') break;
