@@ -213,7 +213,6 @@ interface ModeRun {
   flood: Buffer[];
   csumFlood: Buffer[];
   next: number;
-  perMode: number;
 }
 
 /**
@@ -251,6 +250,7 @@ export async function startWarmUp(opts: WarmUpOptions = {}): Promise<WarmUp> {
   });
   const ends: End[] = [];
   const runs: ModeRun[] = [];
+  const perMode = Math.ceil(roundTrips / modes.length);
   let done = 0;
   let stoppedBy: WarmUpReport['stoppedBy'] = 'round-trips';
   let cpuMs = 0;
@@ -303,7 +303,6 @@ export async function startWarmUp(opts: WarmUpOptions = {}): Promise<WarmUp> {
     await node.start();
     const port = node.address().port;
     const cpu0 = process.cpuUsage();
-    const perMode = Math.ceil(roundTrips / modes.length);
     const firstUntil = perMode - Math.floor(perMode * LAST_SHARE);
     // Split the budget between the modes, and in each between the two parts.
     for (const [m, mode] of modes.entries()) {
@@ -328,7 +327,6 @@ export async function startWarmUp(opts: WarmUpOptions = {}): Promise<WarmUp> {
         flood: Array.from({ length: BATCH }, () => packet(mode, offload, a, b, 46)),
         csumFlood: Array.from({ length: BATCH }, () => packet(mode, offload, a, b, 46, true)),
         next: 0,
-        perMode,
       };
       runs.push(run);
       const ec = await open('warm-c', c);
@@ -356,7 +354,7 @@ export async function startWarmUp(opts: WarmUpOptions = {}): Promise<WarmUp> {
       try {
         for (const [m, run] of runs.entries()) {
           if (stoppedBy !== 'round-trips') break;
-          await roundsOf(run, run.perMode, cpu1, (budgetMs * LAST_SHARE * (m + 1)) / runs.length, deadline);
+          await roundsOf(run, perMode, cpu1, (budgetMs * LAST_SHARE * (m + 1)) / runs.length, deadline);
         }
         cpuMs += cpuSince(cpu1);
         const frames = (await registry.getSingleMetric('el_switch_frames_total')?.get())?.values ?? [];

@@ -264,11 +264,10 @@ export class RedisStore implements BrokerStore {
    */
   async putTrunkDowns(reporter: string, downs: readonly { node: string; since: number }[], ttlSeconds: number): Promise<TrunkDownRecord[]> {
     if (downs.length === 0) return [];
-    const key = `${this.#p}:downs`;
+    const key = this.#downsKey;
     return this.#do('put trunk downs', async () => {
       const now = this.#now();
-      const fields = downs.map((d) => JSON.stringify([d.node, reporter]));
-      const had = await this.#client.hmget(key, ...fields);
+      const { fields, had } = await this.#downsOf(reporter, downs);
       const changes: Array<{ record: TrunkDownRecord; field: string; value: string; isNew: boolean }> = [];
       downs.forEach((d, i) => {
         const old = had[i] ? (JSON.parse(had[i]) as { since: number; until: number }) : undefined;
@@ -292,11 +291,10 @@ export class RedisStore implements BrokerStore {
   /** Read, then deleted: one reporter's entries have one writer (its heartbeat goes to one broker at a time). */
   async clearTrunkDowns(reporter: string, ups: readonly { node: string; since: number }[]): Promise<TrunkDownRecord[]> {
     if (ups.length === 0) return [];
-    const key = `${this.#p}:downs`;
+    const key = this.#downsKey;
     return this.#do('clear trunk downs', async () => {
       const now = this.#now();
-      const fields = ups.map((u) => JSON.stringify([u.node, reporter]));
-      const had = await this.#client.hmget(key, ...fields);
+      const { fields, had } = await this.#downsOf(reporter, ups);
       const gone: string[] = [];
       const cleared: TrunkDownRecord[] = [];
       ups.forEach((u, i) => {
@@ -311,8 +309,19 @@ export class RedisStore implements BrokerStore {
     });
   }
 
+  /** The hash of trunk losses: field JSON [node, reporter]. */
+  get #downsKey(): string {
+    return `${this.#p}:downs`;
+  }
+
+  /** The fields of `reporter`'s entries for these nodes, and what the hash holds for each (null: none). */
+  async #downsOf(reporter: string, nodes: readonly { node: string }[]): Promise<{ fields: string[]; had: (string | null)[] }> {
+    const fields = nodes.map((n) => JSON.stringify([n.node, reporter]));
+    return { fields, had: await this.#client.hmget(this.#downsKey, ...fields) };
+  }
+
   async listTrunkDowns(): Promise<TrunkDownRecord[]> {
-    const live = await this.#liveEntries<{ since: number; at: number }>(`${this.#p}:downs`, 'trunk downs');
+    const live = await this.#liveEntries<{ since: number; at: number }>(this.#downsKey, 'trunk downs');
     return live.map(([field, { since, at }]) => {
       const [node, reporter] = JSON.parse(field) as [string, string];
       return { node, reporter, since, at };

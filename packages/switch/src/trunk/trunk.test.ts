@@ -103,6 +103,15 @@ function l2(name = 'lan'): L2Segment {
   return new L2Segment(segment({ name }));
 }
 
+/** Hubs a and b, one L2 segment "lan" each, a trunk between them up. */
+async function upL2Pair(): Promise<{ A: TestHub; B: TestHub; ta: Trunk; sa: L2Segment; sb: L2Segment }> {
+  const A = makeHub('a', [l2()]);
+  const B = makeHub('b', [l2()]);
+  const [ta] = link(A, B);
+  await until(() => ta.state === 'up');
+  return { A, B, ta, sa: A.seg('lan') as L2Segment, sb: B.seg('lan') as L2Segment };
+}
+
 /** The trunk port of `seg` (a segment of the hub at the other end of `t`). */
 function trunkPort(t: Trunk, seg: Segment) {
   return [...t.ports.values()].find((p) => p.segment === seg)!;
@@ -136,12 +145,7 @@ describe('trunks: L2', () => {
   });
 
   it('announces before the first frame: a MAC pinned by its first frame is known at the peer when the frame arrives', async () => {
-    const A = makeHub('a', [l2()]);
-    const B = makeHub('b', [l2()]);
-    const [ta] = link(A, B);
-    await until(() => ta.state === 'up');
-    const sa = A.seg('lan') as L2Segment;
-    const sb = B.seg('lan') as L2Segment;
+    const { A, B, ta, sa, sb } = await upL2Pair();
     const pa = new MemoryPort('pa');
     const pb = new MemoryPort('pb');
     sa.attach(pa, { macLimit: 1, pinFirstSource: true });
@@ -319,12 +323,7 @@ describe('trunks: L2', () => {
   });
 
   it('a local endpoint wins: an announcement of a MAC pinned here is not installed', async () => {
-    const A = makeHub('a', [l2()]);
-    const B = makeHub('b', [l2()]);
-    const [ta] = link(A, B);
-    await until(() => ta.state === 'up');
-    const sa = A.seg('lan') as L2Segment;
-    const sb = B.seg('lan') as L2Segment;
+    const { A, B, ta, sa, sb } = await upL2Pair();
     const pb = new MemoryPort('pb');
     sb.attach(pb, { macLimit: 1, ownMac: mac(5) });
     sa.attach(new MemoryPort('pa'), { macLimit: 1, ownMac: mac(5) });
@@ -335,12 +334,7 @@ describe('trunks: L2', () => {
   });
 
   it('a MAC pinned here and announced by a peer too is the peer’s once the local session ends', async () => {
-    const A = makeHub('a', [l2()]);
-    const B = makeHub('b', [l2()]);
-    const [ta] = link(A, B);
-    await until(() => ta.state === 'up');
-    const sa = A.seg('lan') as L2Segment;
-    const sb = B.seg('lan') as L2Segment;
+    const { A, B, ta, sa, sb } = await upL2Pair();
     const stale = new MemoryPort('stale');
     sa.attach(stale, { macLimit: 1, ownMac: mac(6) });
     await settle();
@@ -352,12 +346,7 @@ describe('trunks: L2', () => {
   });
 
   it("a local session or LAN host that took over a peer's MAC gives it back when it goes, unless the peer withdrew it meanwhile", async () => {
-    const A = makeHub('a', [l2()]);
-    const B = makeHub('b', [l2()]);
-    const [ta] = link(A, B);
-    await until(() => ta.state === 'up');
-    const sa = A.seg('lan') as L2Segment;
-    const sb = B.seg('lan') as L2Segment;
+    const { A, B, ta, sa, sb } = await upL2Pair();
     const moved = new MemoryPort('moved');
     const lanHost = new MemoryPort('lan-host');
     const left = new MemoryPort('left');
