@@ -10,7 +10,8 @@
  * setups, storm, stack (the user-mode stack beside the kernel client), dtcp (a DTCP host tunnel against an EL client, N idle tunnels on one node
  * with --dtcp-tunnels N, default 19,000, and a tunnel's cost as a kernel device and as a plane
  * port)), --setups N (sessions per
- * admission phase of the setups benchmark, default 3000).
+ * admission phase of the setups benchmark, default 3000), --admissions a,b (only those
+ * phases of it, e.g. 'device key+resume+proof,bare Node TLS').
  * Reconnect storm: --storm-sessions N (default 10,000), --storm-modes reuse,device,password
  * (how returning sessions are admitted; default all three, one storm each), --storm-full-handshake
  * (the sessions do not offer node A's TLS session to the next node, as clients did before;
@@ -23,7 +24,8 @@
  * functions by self time of each process (profiles stay in DIR/<role>/); --figure setup
  * [--sessions N, default 5000] profiles the switch while the scale test connects; --figure
  * setups [--setups N] [--admissions a,b] profiles the switch through the setups benchmark's
- * four admissions, or only those named (e.g. --admissions 'device key+resume+proof').
+ * four admissions and its bare Node TLS peer, or only those named (e.g. --admissions
+ * 'device key+resume+proof').
  * First seconds (issue 14): --figure first-seconds [--only elink-l2,elink-l3] [--rounds N,
  * default 3] [--variants tuned,untuned,warm-up-only,gc-only, default tuned,untuned]
  * [--pings N, default 200] [--flood N, default 10000]: ping right after the EL clients start
@@ -280,8 +282,8 @@ async function main(): Promise<void> {
       results.scale = await scaleBenchmark({ sessions: Number(args.sessions ?? 19_000) });
     }
     if (only.has('setups')) {
-      process.stderr.write('session setups by admission (password ticket, device key, +TLS resumption, +resume proof) …\n');
-      results.setups = await setupBenchmark({ sessions: Number(args.setups ?? 3000) });
+      process.stderr.write('session setups by admission (password ticket, device key, +TLS resumption, +resume proof) and of a bare Node TLS server …\n');
+      results.setups = await setupBenchmark({ sessions: Number(args.setups ?? 3000), ...(args.admissions ? { admissions: args.admissions.split(',') as SetupPhase['admission'][] } : {}) });
     }
     if (only.has('storm')) {
       process.stderr.write('reconnect storm (a cluster: 2 brokers, Redis, 3 switch nodes; SIGKILL of one) …\n');
@@ -316,8 +318,8 @@ async function main(): Promise<void> {
   if (results.storm) process.stdout.write('\nreconnect storm:\n' + JSON.stringify(results.storm, null, 2) + '\n');
   if (results.dtcp) process.stdout.write('\nDTCP:\n' + JSON.stringify(results.dtcp, null, 2) + '\n');
   if (results.setups) {
-    process.stdout.write(`\nsession setups per switch core-second (${results.setups.rounds} × ${results.setups.sessionsPerPhase} sessions each):\n`);
-    for (const p of results.setups.phases) process.stdout.write(`  ${p.admission.padEnd(24)} ${p.setupsPerSwitchCpuSecond.toFixed(0).padStart(6)}/core-s  ×${p.ratio.toFixed(2)}  (${p.sessionsUp} up, ${p.failed} failed)\n`);
+    process.stdout.write(`\nsession setups per server core-second (${results.setups.rounds} × ${results.setups.sessionsPerPhase} sessions each; ×: ÷ password ticket, ÷ bare Node TLS):\n`);
+    for (const p of results.setups.phases) process.stdout.write(`  ${p.admission.padEnd(24)} ${p.setupsPerSwitchCpuSecond.toFixed(0).padStart(6)}/core-s  ×${p.ratio.toFixed(2)}  ×${p.perPeer.toFixed(2)}  (${p.sessionsUp} up, ${p.failed} failed)\n`);
   }
   process.stdout.write(`\nwrote ${join(outDir, `${name}.json`)}\n`);
 }

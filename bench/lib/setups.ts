@@ -17,11 +17,17 @@
  *                       cluster secret) rather than opening a first session per ticket, and
  *                       check each welcome gives that same secret back
  *
- * Each phase opens `sessions` sessions from two client processes, measures the switch's CPU
- * time while they connect, then closes them before the next phase. The four phases run
- * twice, interleaved (P D R X P D R X), and each admission reports the sum of its two rounds:
- * a later phase also pays for collecting what the earlier ones left, and interleaving
- * spreads that over all four. Ratios are against the password-ticket phases of the same run.
+ *   bare Node TLS       the peer (tls-peer.ts): a Node TLS server in a process of its own
+ *                       that only does what a resumed setup needs from Node (the handshake,
+ *                       one record each way of a hello's and a welcome's size) and keeps the
+ *                       connection open; what a switch spends beyond it is EL's
+ *
+ * Each phase opens `sessions` sessions from two client processes, measures the server's CPU
+ * time while they connect, then closes them before the next phase. The five phases run
+ * twice, interleaved (P D R X T P D R X T), and each reports the sum of its two rounds: a
+ * later phase also pays for collecting what the earlier ones left, and interleaving
+ * spreads that over all of them. Ratios are against the password-ticket phases and against
+ * the bare Node TLS phases of the same run.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -31,6 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { makeFixture } from './fixture.js';
 import { startSwitchProcess } from './micro.js';
 import { sleep } from './proc.js';
+import type { PeerClientsConfig, PeerServerConfig } from './tls-peer.js';
 
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -39,7 +46,7 @@ function cpuSeconds(pid: number): number {
 }
 
 export interface SetupPhase {
-  admission: 'password ticket' | 'device key' | 'device key+resume' | 'device key+resume+proof';
+  admission: 'password ticket' | 'device key' | 'device key+resume' | 'device key+resume+proof' | 'bare Node TLS';
   sessionsUp: number;
   failed: number;
   lastError?: string;
@@ -47,6 +54,8 @@ export interface SetupPhase {
   setupsPerSwitchCpuSecond: number;
   /** This phase's setups per core-second over the password-ticket phase's. */
   ratio: number;
+  /** Over the bare Node TLS phase's (0 without it). */
+  perPeer: number;
 }
 
 export interface SetupResult {
@@ -57,12 +66,32 @@ export interface SetupResult {
 
 const ROUNDS = 2;
 
-const PHASES: { admission: SetupPhase['admission']; deviceKey: boolean; resume: boolean; proof?: boolean }[] = [
+const PHASES: { admission: SetupPhase['admission']; deviceKey: boolean; resume: boolean; proof?: boolean; peer?: boolean }[] = [
   { admission: 'password ticket', deviceKey: false, resume: false },
   { admission: 'device key', deviceKey: true, resume: false },
   { admission: 'device key+resume', deviceKey: true, resume: true },
   { admission: 'device key+resume+proof', deviceKey: true, resume: true, proof: true },
+  { admission: 'bare Node TLS', deviceKey: false, resume: true, peer: true },
 ];
+
+const SOURCES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
+
+/** The peer's server process (tls-peer.ts), started like the switch's. */
+function startPeerProcess(cfg: PeerServerConfig) {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./tls-peer.js', import.meta.url)), 'server'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, EL_BENCH_PEER: JSON.stringify(cfg) } });
+  const port = new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"port":(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`peer process exited (${code})`)));
+    setTimeout(() => reject(new Error('peer process did not start in 15 s')), 15_000).unref();
+  });
+  const stop = () => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM'), setTimeout(() => child.kill('SIGKILL'), 5000).unref())));
+  return { child, port, stop };
+}
 
 /** The switch's cluster secret (TLS ticket keys, resume key), known to the clients of the resume-proof phase. */
 const CLUSTER_SECRET = 'setups-bench-cluster-secret-0123456789';
@@ -75,10 +104,11 @@ export async function setupBenchmark(o: { sessions: number; profileDir?: string;
   const fx = await makeFixture();
   const dir = mkdtempSync(join(tmpdir(), 'elink-bench-setups-'));
   const sw = startSwitchProcess(fx, { maxSessions: 20_000, replayJournal: join(dir, 'replay.journal'), clusterSecret: CLUSTER_SECRET }, o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []);
+  const peer = chosen.some((p) => p.peer) ? startPeerProcess({ certPem: fx.certPem, keyPem: fx.keyPem, clusterSecret: CLUSTER_SECRET }) : undefined;
   const phases: SetupPhase[] = [];
   try {
     const port = await sw.port;
-    const pid = sw.child.pid!;
+    const peerPort = await peer?.port;
     await sleep(500);
     const totals = chosen.map(() => ({ up: 0, failed: 0, cpu: 0, lastError: '' }));
     let batch = 0;
@@ -87,13 +117,18 @@ export async function setupBenchmark(o: { sessions: number; profileDir?: string;
         const clients: ReturnType<typeof spawn>[] = [];
         const perClient = Math.ceil(o.sessions / 2);
         const status = [{ up: 0, failed: 0, done: false, lastError: '' }, { up: 0, failed: 0, done: false, lastError: '' }];
+        const pid = phase.peer ? peer!.child.pid! : sw.child.pid!;
         const cpu0 = cpuSeconds(pid);
         for (let c = 0; c < 2; c++) {
           const count = Math.min(perClient, o.sessions - c * perClient);
-          const child = spawn(process.execPath, [fileURLToPath(new URL('./idle-clients.js', import.meta.url))], {
+          const config = phase.peer
+            ? ({ port: peerPort!, caPem: fx.caPem, count, sources: SOURCES, concurrency: 64 } satisfies PeerClientsConfig)
+            : // Each batch its own MACs and users (first), so no session supersedes another.
+              { port, caPem: fx.caPem, ticketPrivatePem: fx.ticketPrivatePem, count, first: batch * o.sessions + c * perClient, sources: SOURCES, concurrency: 64, deviceKey: phase.deviceKey, resume: phase.resume, ...(phase.proof ? { resumeProofSecret: CLUSTER_SECRET } : {}) };
+          const script = phase.peer ? ['./tls-peer.js', 'clients'] : ['./idle-clients.js'];
+          const child = spawn(process.execPath, [fileURLToPath(new URL(script[0]!, import.meta.url)), ...script.slice(1)], {
             stdio: ['ignore', 'pipe', 'inherit'],
-            // Each batch its own MACs and users (first), so no session supersedes another.
-            env: { ...process.env, EL_BENCH_CLIENTS: JSON.stringify({ port, caPem: fx.caPem, ticketPrivatePem: fx.ticketPrivatePem, count, first: batch * o.sessions + c * perClient, sources: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'], concurrency: 64, deviceKey: phase.deviceKey, resume: phase.resume, ...(phase.proof ? { resumeProofSecret: CLUSTER_SECRET } : {}) }) },
+            env: { ...process.env, EL_BENCH_CLIENTS: JSON.stringify(config) },
           });
           let rest = '';
           child.stdout!.on('data', (d: Buffer) => {
@@ -114,19 +149,20 @@ export async function setupBenchmark(o: { sessions: number; profileDir?: string;
         t.failed += status[0]!.failed + status[1]!.failed;
         t.lastError ||= status[0]!.lastError || status[1]!.lastError;
         for (const c of clients) c.kill('SIGKILL');
-        // Let the node notice the closed sessions before the next phase measures.
+        // Let the servers notice the closed sessions before the next phase measures.
         await sleep(2000);
       }
     }
     const rate = (i: number) => (i >= 0 && totals[i]!.cpu ? totals[i]!.up / totals[i]!.cpu : 0);
     const base = rate(chosen.findIndex((p) => p.admission === 'password ticket'));
+    const floor = rate(chosen.findIndex((p) => p.peer));
     for (const [p, phase] of chosen.entries()) {
       const t = totals[p]!;
-      phases.push({ admission: phase.admission, sessionsUp: t.up, failed: t.failed, ...(t.failed ? { lastError: t.lastError } : {}), switchCpuSeconds: t.cpu, setupsPerSwitchCpuSecond: rate(p), ratio: base ? rate(p) / base : 0 });
+      phases.push({ admission: phase.admission, sessionsUp: t.up, failed: t.failed, ...(t.failed ? { lastError: t.lastError } : {}), switchCpuSeconds: t.cpu, setupsPerSwitchCpuSecond: rate(p), ratio: base ? rate(p) / base : 0, perPeer: floor ? rate(p) / floor : 0 });
     }
     return { sessionsPerPhase: o.sessions, rounds: ROUNDS, phases };
   } finally {
-    await sw.stop();
+    await Promise.all([sw.stop(), peer?.stop()]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,97 @@
+/**
+ * The peer of the setups benchmark: a bare Node.js TLS server that does only what every
+ * session setup of a switch needs from Node — a TLS 1.3 handshake (the same certificate,
+ * ALPN and session ticket keys from the same cluster secret, resumed by the clients) and
+ * one record each way of the sizes of an EL hello and welcome — and keeps the connection
+ * open, as a switch keeps its sessions. What a switch spends beyond it is EL's.
+ *
+ *   node tls-peer.js server   (config: JSON in EL_BENCH_PEER; prints {"port": n}, runs until killed)
+ *   node tls-peer.js clients  (config: JSON in EL_BENCH_CLIENTS; prints {"up", "failed"} lines
+ *                              and {"done": true, …}, as idle-clients.js does, then idles)
+ */
+import { connect as tcpConnect } from 'node:net';
+import { connect, createServer, type TLSSocket } from 'node:tls';
+import { clientTlsContext } from '@elink/client';
+import { ALPN } from '@elink/protocol';
+import { sessionTicketKeys } from '@elink/switch';
+
+/** Bytes of the first record each way: an EL hello with a device-key ticket, its proof
+ * and a resume proof (~0.9 KB), and a welcome with addresses and a resume secret. */
+export const PEER_HELLO_BYTES = 900;
+export const PEER_WELCOME_BYTES = 300;
+
+export interface PeerServerConfig {
+  certPem: string;
+  keyPem: string;
+  clusterSecret: string;
+}
+
+export interface PeerClientsConfig {
+  port: number;
+  caPem: string;
+  count: number;
+  sources: string[];
+  concurrency: number;
+}
+
+function serve(cfg: PeerServerConfig): void {
+  const welcome = Buffer.alloc(PEER_WELCOME_BYTES, 0x77);
+  const srv = createServer({ cert: cfg.certPem, key: cfg.keyPem, minVersion: 'TLSv1.3', ALPNProtocols: [ALPN], ticketKeys: sessionTicketKeys(cfg.clusterSecret) }, (s: TLSSocket) => {
+    s.on('error', () => {});
+    s.setNoDelay(true);
+    let got = 0;
+    const onData = (chunk: Buffer) => {
+      got += chunk.length;
+      if (got < PEER_HELLO_BYTES) return;
+      s.off('data', onData);
+      s.write(welcome);
+    };
+    s.on('data', onData);
+  });
+  srv.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: (srv.address() as { port: number }).port }) + '\n'));
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+async function clients(cfg: PeerClientsConfig): Promise<void> {
+  const hello = Buffer.alloc(PEER_HELLO_BYTES, 0x68);
+  const open: TLSSocket[] = [];
+  let failed = 0;
+  let lastError = '';
+  let tlsSession: Buffer | undefined;
+  let next = 0;
+  const report = () => process.stdout.write(JSON.stringify({ up: open.length, failed, lastError }) + '\n');
+  const timer = setInterval(report, 1000);
+  const one = (n: number) =>
+    new Promise<TLSSocket>((resolve, reject) => {
+      const tcp = tcpConnect({ host: '127.0.0.1', port: cfg.port, localAddress: cfg.sources[n % cfg.sources.length] });
+      const socket = connect({ socket: tcp, secureContext: clientTlsContext({ ca: cfg.caPem }), servername: 'localhost', ALPNProtocols: [ALPN], ...(tlsSession ? { session: tlsSession } : {}) });
+      socket.on('session', (t: Buffer) => (tlsSession = t));
+      socket.setNoDelay(true);
+      const timeout = setTimeout(() => (socket.destroy(), reject(new Error('no answer in time'))), 30_000);
+      let got = 0;
+      socket.once('secureConnect', () => socket.write(hello));
+      socket.on('data', (chunk: Buffer) => {
+        got += chunk.length;
+        if (got >= PEER_WELCOME_BYTES) (clearTimeout(timeout), resolve(socket));
+      });
+      socket.on('error', (err) => (clearTimeout(timeout), reject(err)));
+    });
+  const worker = async () => {
+    while (next < cfg.count) {
+      const n = next++;
+      try {
+        open.push(await one(n));
+      } catch (err) {
+        failed++;
+        lastError = (err as Error).message;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: cfg.concurrency }, worker));
+  clearInterval(timer);
+  report();
+  process.stdout.write(JSON.stringify({ done: true, up: open.length, failed }) + '\n');
+}
+
+if (process.argv[2] === 'server') serve(JSON.parse(process.env.EL_BENCH_PEER ?? '{}') as PeerServerConfig);
+else if (process.argv[2] === 'clients') await clients(JSON.parse(process.env.EL_BENCH_CLIENTS ?? '{}') as PeerClientsConfig);
