@@ -9,32 +9,12 @@ import { OutputQueue, type QueueOptions } from './output-queue.js';
 import { taggedPayload, tagOf, until } from './test-frames.js';
 import { describeQueueContract, type QueueHarness } from './test-queue-contract.js';
 import { IcmpEchoPeer } from './test-echo-device.js';
+import { memoryWriterHarness } from './test-memory-writer-harness.js';
 import { CountingWriter, memoryConnSides, recordWriterHarness, tlsConnSides } from './test-record-writer-harness.js';
 
 describeQueueContract('OutputQueue + MemoryWriter', async (opts) => {
   const w = new MemoryWriter();
-  // Stands in for a frame a device rejects.
-  w.refuse = (_type, payload) => payload.length === 1;
-  const queue = new OutputQueue(w, opts, opts.onStalled);
-  const tags = () => w.records.filter((r) => r.type === RecordType.FRAME).map((r) => tagOf(r.payload));
-  return {
-    queue,
-    writes: () => w.writes.length,
-    frame: (tag) => taggedPayload(tag),
-    received: async (count) => {
-      await until(() => tags().length >= count, `${count} frames`);
-      return tags();
-    },
-    control: true,
-    refusedFrame: () => Buffer.alloc(1),
-    stall: async (bytes) => {
-      w.fakeBacklog = bytes + 1;
-    },
-    unstall: async () => {
-      w.fakeBacklog = 0;
-    },
-    close: async () => queue.close(),
-  };
+  return memoryWriterHarness(new OutputQueue(w, opts, opts.onStalled), w);
 });
 
 describeQueueContract('OutputQueue + RecordWriter on the memory RecordConn pair', async (opts) => recordWriterHarness(memoryConnSides(), opts));

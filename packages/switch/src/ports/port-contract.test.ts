@@ -8,6 +8,7 @@ import { disableIpv6, kernelSkipReason, uniqueName } from '../../../tuntap/src/t
 import { taggedPayload, tagOf, until } from '../../../transport/src/test-frames.js';
 import { describeQueueContract, type QueueHarness } from '../../../transport/src/test-queue-contract.js';
 import { IcmpEchoPeer } from '../../../transport/src/test-echo-device.js';
+import { memoryWriterHarness } from '../../../transport/src/test-memory-writer-harness.js';
 import { memoryConnSides, recordWriterHarness, tlsConnSides, type ConnSides } from '../../../transport/src/test-record-writer-harness.js';
 import { DevicePort } from './device-port.js';
 import { OutputQueue } from '@elink/transport';
@@ -26,23 +27,8 @@ if (process.env.CI === 'true' && kernelSkipReason) throw new Error(`CI=true but 
 describeQueueContract('MemoryPort', async (o) => {
   const opts = asOpts(o);
   const port = new MemoryPort('m', opts, opts.onStalled);
-  // Stands in for a frame a device rejects.
-  port.writer.refuse = (_type, payload) => payload.length === 1;
-  const tags = (): number[] => port.received.map(tagOf);
-  return {
-    queue: port.output,
-    writes: () => port.writes,
-    frame: (tag) => taggedPayload(tag),
-    received: async (count) => {
-      await until(() => tags().length >= count, `${count} frames`);
-      return tags();
-    },
-    control: true,
-    refusedFrame: () => Buffer.alloc(1),
-    stall: async (bytes) => port.setBacklog(bytes + 1),
-    unstall: async () => port.setBacklog(0),
-    close: async () => port.output.close(),
-  };
+  // The same MemoryWriter at run time; the type checker sees two declarations (see Opts).
+  return memoryWriterHarness(port.output, port.writer as unknown as Parameters<typeof memoryWriterHarness>[1]);
 });
 
 /** Counts the writes a session's output makes on `conn` (the harness's filler goes around it). */
