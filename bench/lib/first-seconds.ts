@@ -16,10 +16,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { coldThenWarm, median, reachable, withWarmSoftEther, type Target } from './cold-warm.js';
 import { elinkSystem, type TuningVariant } from './elink.js';
-import { waitReachable } from './measure.js';
 import { run } from './proc.js';
-import { softetherSystem } from './softether.js';
 import type { RunningSystem } from './system.js';
 import type { Topology } from './topology.js';
 
@@ -91,11 +90,6 @@ export function windowStats(times: readonly number[], lost: number): WindowStats
   };
 }
 
-export interface Target {
-  ns: string;
-  address: string;
-}
-
 /** `pings` pings to each target, alternating blocks of `block`. */
 export function pairedWindow(el: Target, se: Target, pings: number, block: number): WindowPair {
   const got = { el: [] as number[], se: [] as number[], elLost: 0, seLost: 0 };
@@ -115,16 +109,6 @@ export function pairedWindow(el: Target, se: Target, pings: number, block: numbe
   const e = windowStats(got.el, got.elLost);
   const s = windowStats(got.se, got.seLost);
   return { el: e, se: s, ratio: { avg: e.avgMs / s.avgMs, p99: e.p99Ms / s.p99Ms, mdev: e.mdevMs / s.mdevMs }, times: { el: got.el, se: got.se } };
-}
-
-export function flood(t: Target, count: number): void {
-  run('ping', ['-f', '-c', String(count), '-W', '1', t.address], { ns: t.ns, timeoutMs: 120_000 });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export function summarize(rounds: readonly FirstSecondsRound[]): FirstSecondsSummaryRow[] {
@@ -177,15 +161,9 @@ export async function firstSecondsBenchmark(
   work: string,
   o: { modes: ('l2' | 'l3')[]; variants: TuningVariant[]; rounds: number; pings: number; block: number; flood: number; log: (s: string) => void },
 ): Promise<FirstSecondsResult> {
-  const [c1, c2] = topo.clients;
-  mkdirSync(join(work, 'softether'), { recursive: true });
-  const se = await softetherSystem().start(topo, join(work, 'softether'));
   const rounds: FirstSecondsRound[] = [];
-  try {
-    const seTarget = { ns: c1.ns, address: se.addresses[1] };
-    await waitReachable({ roles: {}, from: { ns: c1.ns }, to: { ns: c2.ns, address: se.addresses[1] } });
-    // SoftEther's own first seconds are not what is compared: it is warmed like EL's warm window.
-    flood(seTarget, o.flood);
+  // SoftEther's own first seconds are not what is compared: it is warmed like EL's warm window.
+  await withWarmSoftEther(topo, work, o.flood, async (_se, seTarget) => {
     let k = 0;
     for (let round = 0; round < o.rounds; round++) {
       for (const mode of o.modes) {
@@ -197,12 +175,8 @@ export async function firstSecondsBenchmark(
           let el: RunningSystem | undefined;
           try {
             el = await elinkSystem(mode, undefined, false, 'tls', variant).start(topo, dir);
-            const elTarget = { ns: c1.ns, address: el.addresses[1] };
-            await waitReachable({ roles: {}, from: { ns: c1.ns }, to: { ns: c2.ns, address: el.addresses[1] } });
-            const cold = pairedWindow(elTarget, seTarget, o.pings, o.block);
-            flood(elTarget, o.flood);
-            flood(seTarget, Math.round(o.flood / 4));
-            const warm = pairedWindow(elTarget, seTarget, o.pings, o.block);
+            const elTarget = await reachable(topo, el.addresses[1]);
+            const { cold, warm } = await coldThenWarm(elTarget, seTarget, o.flood, () => pairedWindow(elTarget, seTarget, o.pings, o.block));
             rounds.push({ mode, variant, round: k++, cold, warm });
             o.log(`    cold EL ${cold.el.avgMs.toFixed(3)}/${cold.el.p99Ms.toFixed(2)} SE ${cold.se.avgMs.toFixed(3)}/${cold.se.p99Ms.toFixed(2)}; warm EL ${warm.el.avgMs.toFixed(3)}/${warm.el.p99Ms.toFixed(2)} SE ${warm.se.avgMs.toFixed(3)}/${warm.se.p99Ms.toFixed(2)} ms`);
           } finally {
@@ -211,8 +185,6 @@ export async function firstSecondsBenchmark(
         }
       }
     }
-  } finally {
-    await se.stop();
-  }
+  });
   return { pings: o.pings, block: o.block, flood: o.flood, rounds, summary: summarize(rounds) };
 }

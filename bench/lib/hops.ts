@@ -18,11 +18,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { elinkSystem, type TuningVariant } from './elink.js';
-import { flood, pairedWindow, type WindowPair } from './first-seconds.js';
-import { waitReachable } from './measure.js';
+import { coldThenWarm, median, reachable, withWarmSoftEther, type Target } from './cold-warm.js';
+import { pairedWindow, type WindowPair } from './first-seconds.js';
 import { daemon, sleep, type Daemon } from './proc.js';
 import { ipv4, readCapture, type Capture, type TcpEvent } from './pcap.js';
-import { softetherSystem } from './softether.js';
 import type { RunningSystem, SystemDef } from './system.js';
 import type { Topology } from './topology.js';
 
@@ -94,13 +93,6 @@ function firstAtOrAfter(ts: readonly number[], t: number): number | undefined {
     else hi = mid;
   }
   return lo < ts.length ? ts[lo] : undefined;
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Follows every echo of one system through the three captures. */
@@ -195,7 +187,7 @@ async function startCaptures(topo: Topology, dir: string): Promise<{ files: [str
   return { files, stop };
 }
 
-async function capturedWindow(topo: Topology, dir: string, el: { ns: string; address: string }, se: { ns: string; address: string }, pings: number, block: number, addrs: { el: Addrs; se: Addrs }): Promise<HopsWindow> {
+async function capturedWindow(topo: Topology, dir: string, el: Target, se: Target, pings: number, block: number, addrs: { el: Addrs; se: Addrs }): Promise<HopsWindow> {
   mkdirSync(dir, { recursive: true });
   const cap = await startCaptures(topo, dir);
   let ping: WindowPair;
@@ -235,15 +227,10 @@ export async function hopsBenchmark(
   o: { systems: HopsSystem[]; rounds: number; pings: number; block: number; flood: number; log: (s: string) => void },
 ): Promise<HopsResult> {
   const [c1, c2] = topo.clients;
-  mkdirSync(join(work, 'softether'), { recursive: true });
-  const se = await softetherSystem().start(topo, join(work, 'softether'));
   const rounds: HopsRound[] = [];
   const underlay = { c1: ipv4(c1.address), c2: ipv4(c2.address), srv: ipv4(topo.server.address) };
-  const seAddrs: Addrs = { ...underlay, a1: ipv4(se.addresses[0]), a2: ipv4(se.addresses[1]), isPort: (p) => p === SOFTETHER_PORT };
-  try {
-    const seTarget = { ns: c1.ns, address: se.addresses[1] };
-    await waitReachable({ roles: {}, from: { ns: c1.ns }, to: { ns: c2.ns, address: se.addresses[1] } });
-    flood(seTarget, o.flood);
+  await withWarmSoftEther(topo, work, o.flood, async (se, seTarget) => {
+    const seAddrs: Addrs = { ...underlay, a1: ipv4(se.addresses[0]), a2: ipv4(se.addresses[1]), isPort: (p) => p === SOFTETHER_PORT };
     let k = 0;
     for (let round = 0; round < o.rounds; round++) {
       const order = round % 2 === 0 ? o.systems : [...o.systems].reverse();
@@ -261,13 +248,9 @@ export async function hopsBenchmark(
             continue;
           }
           const elAddrs: Addrs = { ...underlay, srv: sys.direct ? undefined : underlay.srv, a1: ipv4(el.addresses[0]), a2: ipv4(el.addresses[1]), isPort: sys.isPort };
-          const elTarget = { ns: c1.ns, address: el.addresses[1] };
-          await waitReachable({ roles: {}, from: { ns: c1.ns }, to: { ns: c2.ns, address: el.addresses[1] } });
+          const elTarget = await reachable(topo, el.addresses[1]);
           const addrs = { el: elAddrs, se: seAddrs };
-          const cold = await capturedWindow(topo, join(dir, 'cold'), elTarget, seTarget, o.pings, o.block, addrs);
-          flood(elTarget, o.flood);
-          flood(seTarget, Math.round(o.flood / 4));
-          const warm = await capturedWindow(topo, join(dir, 'warm'), elTarget, seTarget, o.pings, o.block, addrs);
+          const { cold, warm } = await coldThenWarm(elTarget, seTarget, o.flood, (name) => capturedWindow(topo, join(dir, name), elTarget, seTarget, o.pings, o.block, addrs));
           rounds.push({ system: sys.key, round: k++, cold, warm });
           for (const [name, w] of [['cold', cold], ['warm', warm]] as const) {
             o.log(`    ${name}: tap→tap ${w.el.tapToTap.toFixed(0)} µs (clients ${w.el.clientHops.toFixed(0)}, middle ${w.el.switchHops.toFixed(0)}; ${w.el.matched} echoes), SoftEther ${w.se.tapToTap.toFixed(0)} µs (clients ${w.se.clientHops.toFixed(0)}, server ${w.se.switchHops.toFixed(0)}; ${w.se.matched})`);
@@ -277,9 +260,7 @@ export async function hopsBenchmark(
         }
       }
     }
-  } finally {
-    await se.stop();
-  }
+  });
   return { pings: o.pings, block: o.block, flood: o.flood, rounds };
 }
 

@@ -10,7 +10,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,6 +24,7 @@ import { Connector, type TicketSource } from './connector.js';
 import { SwitchLink } from './switch-link.js';
 import { DEVICE_KEY_FILE, loadOrCreateDeviceKey } from './device-key-file.js';
 import { deviceLogin } from './login.js';
+import { oldBroker } from '../../switch/src/testing/test-old-broker.js';
 
 const logger = pino({ level: 'silent' });
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -249,27 +249,16 @@ describe('Connector with a device key and a broker that predates device keys', (
     await node.start();
     // A stand-in for an older broker: its strict login schema refuses `deviceKey` with the
     // 400 every broker sends for an unknown field; without it, it logs the client in.
-    const bodies: Record<string, unknown>[] = [];
-    const old = createServer((req, res) => {
-      let text = '';
-      req.on('data', (d: Buffer) => (text += d));
-      req.on('end', () => {
-        const body = JSON.parse(text) as Record<string, unknown>;
-        bodies.push(body);
-        res.setHeader('content-type', 'application/json');
-        if ('deviceKey' in body) {
-          res.statusCode = 400;
-          return res.end(JSON.stringify({ error: 'EL_ERR_INVALID', message: 'invalid request: Unrecognized key: "deviceKey"' }));
-        }
-        const now = Math.floor(Date.now() / 1000);
-        const mac = formatMac(0x02_00_00_00_00_42);
-        const ticket = signTicket({ jti: `t${bodies.length}-0123456789`, sub: 'amy', seg: 'lan', mode: 'l2', dev: 'laptop', mac, iat: now, exp: now + 60 }, ticketKeys.privateKey);
-        res.end(JSON.stringify({ ticket, expiresAt: new Date((now + 60) * 1000).toISOString(), servers: [{ node: 'sw-old', host: '127.0.0.1', port: node.address().port }], segment: 'lan', mode: 'l2', mac }));
-      });
+    const old = await oldBroker((body, n) => {
+      if ('deviceKey' in body) return { status: 400, json: { error: 'EL_ERR_INVALID', message: 'invalid request: Unrecognized key: "deviceKey"' } };
+      const now = Math.floor(Date.now() / 1000);
+      const mac = formatMac(0x02_00_00_00_00_42);
+      const ticket = signTicket({ jti: `t${n}-0123456789`, sub: 'amy', seg: 'lan', mode: 'l2', dev: 'laptop', mac, iat: now, exp: now + 60 }, ticketKeys.privateKey);
+      return { status: 200, json: { ticket, expiresAt: new Date((now + 60) * 1000).toISOString(), servers: [{ node: 'sw-old', host: '127.0.0.1', port: node.address().port }], segment: 'lan', mode: 'l2', mac } };
     });
-    await new Promise<void>((r) => old.listen(0, '127.0.0.1', r));
+    const bodies = old.bodies;
     const dir = mkdtempSync(join(tmpdir(), 'elink-dk-old-'));
-    const c = new Connector({ broker: `http://127.0.0.1:${(old.address() as AddressInfo).port}`, credentials: { user: 'amy', password: 'pw', device: 'laptop' }, ca: ca.certPem, deviceKey: loadOrCreateDeviceKey(dir), backoff: { baseMs: 20, capMs: 50 }, logger });
+    const c = new Connector({ broker: old.url, credentials: { user: 'amy', password: 'pw', device: 'laptop' }, ca: ca.certPem, deviceKey: loadOrCreateDeviceKey(dir), backoff: { baseMs: 20, capMs: 50 }, logger });
     const sources: TicketSource[] = [];
     c.on('up', (_w: Welcome, _r: LoginReply, source: TicketSource) => sources.push(source));
     try {
@@ -283,7 +272,7 @@ describe('Connector with a device key and a broker that predates device keys', (
     } finally {
       await c.stop();
       await node.stop();
-      old.close();
+      await old.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

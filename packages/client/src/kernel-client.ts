@@ -10,14 +10,17 @@ import { DeviceWriter, FlushScheduler, OutputQueue } from '@elink/transport';
 import { Connector, type ConnectorOptions } from './connector.js';
 import type { LoginReply } from './login.js';
 import { InterfaceConfig } from './netconf.js';
+import { DEVICE_READ_BYTES } from './device-read.js';
 
 /** Packets one device wake-up hands over: under a flood of small datagrams, 256 make one
  * TLS write (and 4 UDP super-frames) where 64 made four (+15–20 % 64-byte rate measured,
  * docs/benchmarks.md); a lone packet is read and sent alone either way. */
 const READ_BATCH = 256;
 /** And at most about this many bytes (plus one packet): 256 TCP super-frames of 64 KiB
- * would be 16 MiB in one write; the link's queue takes a read's batch up to 4 MiB. */
-const READ_BYTES = 2 * 1024 * 1024;
+ * would be 16 MiB in one write. Half of what the link's queue takes from one read
+ * (DEVICE_READ_BYTES, ~4 MiB), in whole 64 KiB: 2 MiB, so a read, the packet past the limit
+ * and a record header per packet always fit. */
+const READ_BYTES = Math.floor(DEVICE_READ_BYTES / 2 / 65_536) * 65_536;
 
 export interface KernelClientOptions extends ConnectorOptions {
   /** Interface name, or a pattern such as 'el%d' (the default). */

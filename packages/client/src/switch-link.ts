@@ -41,6 +41,7 @@ import type { ServerInfo } from './login.js';
 import { certificateFailure, isCertificateFailure } from './certificate-failure.js';
 import type { HttpProxy } from './proxy-config.js';
 import { authority, openTunnel } from './proxy-tunnel.js';
+import { DEVICE_READ_BYTES } from './device-read.js';
 import { clientTlsContext } from './tls-context.js';
 
 /** How a client reaches a switch node: raw TLS, a WebSocket, or raw TLS first and then a WebSocket. */
@@ -105,9 +106,6 @@ function describeCarrierError(cause: unknown, opts: SwitchLinkOptions, what: str
  * and device took over (protocol.md §3.3): this client must stop, not reconnect. */
 export const SUPERSEDED = 'superseded';
 
-/** The most one device read hands over (a batch of 64 packets of up to 64 KiB each):
- * sendFrames() queues a whole read before it writes, so the queue must hold one. */
-const DEVICE_READ_BYTES = 64 * (HEADER_LENGTH + MAX_RECORD_PAYLOAD);
 
 export interface SwitchLinkOptions {
   server: ServerInfo;

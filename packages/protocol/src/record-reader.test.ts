@@ -2,18 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { ElError } from './errors.js';
 import { RecordReader } from './record-reader.js';
 import { encodeRecord, HEADER_LENGTH, MAX_RECORD_PAYLOAD, RecordType, writeRecordHeader } from './records.js';
+import { mulberry32 as prng } from './test-prng.js';
 
-/** mulberry32: a tiny deterministic PRNG, so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const int = (rnd: () => number, lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
 
 interface Rec {

@@ -1,7 +1,8 @@
 /**
  * Test support (not shipped: the package leaves dist/test-* out): UDP datagrams as a
  * kernel hands them to an offload device, and an independent Internet checksum, for the
- * tests of coalesceUdp/softwareSegment here and of "uso" in the switch and the client.
+ * tests of coalesceUdp/softwareSegment here and of "uso" in the switch and the client, and
+ * for the packets other packages' tests build by hand (tuntap's test-support, stack).
  */
 import { VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_HDR_LENGTH, writeVnetHdr } from './gso.js';
 
@@ -11,6 +12,12 @@ export function rfc1071(bytes: Uint8Array): number {
   for (let i = 0; i < bytes.length; i++) sum += i % 2 === 0 ? bytes[i] * 256 : bytes[i];
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return sum;
+}
+
+/** The Internet checksum field of `bytes` (RFC 1071: the complemented folded sum); 0 over
+ * bytes whose checksum field is right. */
+export function internetChecksum(bytes: Uint8Array): number {
+  return ~rfc1071(bytes) & 0xffff;
 }
 
 export interface DatagramOpts {

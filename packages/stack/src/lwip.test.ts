@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { internetChecksum } from '../../protocol/src/test-datagrams.js';
 import { chooseDns, encodeQuery, firstAddress } from './dns.js';
 import { ipv4Bytes, ipv6Bytes, ipv6String } from './lwip.js';
 import { NetStack } from './net-stack.js';
@@ -54,16 +55,6 @@ describe('DNS stub', () => {
   });
 });
 
-/** The Internet checksum of `parts` (as the test builds packets by hand). */
-function checksum(...parts: Buffer[]): number {
-  const b = Buffer.concat(parts);
-  let sum = 0;
-  for (let i = 0; i + 1 < b.length; i += 2) sum += b.readUInt16BE(i);
-  if (b.length % 2) sum += b[b.length - 1] << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
 function syn(src: number[], srcPort: number, dst: number[], dstPort: number): Buffer {
   const tcp = Buffer.alloc(20);
   tcp.writeUInt16BE(srcPort, 0);
@@ -73,7 +64,7 @@ function syn(src: number[], srcPort: number, dst: number[], dstPort: number): Bu
   tcp[13] = 0x02; // SYN
   tcp.writeUInt16BE(65535, 14);
   const pseudo = Buffer.from([...src, ...dst, 0, 6, 0, 20]);
-  tcp.writeUInt16BE(checksum(pseudo, tcp), 16);
+  tcp.writeUInt16BE(internetChecksum(Buffer.concat([pseudo, tcp])), 16);
   const ip = Buffer.alloc(20);
   ip[0] = 0x45;
   ip.writeUInt16BE(40, 2);
@@ -81,7 +72,7 @@ function syn(src: number[], srcPort: number, dst: number[], dstPort: number): Bu
   ip[9] = 6;
   ip.set(src, 12);
   ip.set(dst, 16);
-  ip.writeUInt16BE(checksum(ip), 10);
+  ip.writeUInt16BE(internetChecksum(ip), 10);
   return Buffer.concat([ip, tcp]);
 }
 

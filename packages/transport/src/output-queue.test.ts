@@ -1,122 +1,52 @@
 import { RecordType } from '@elink/protocol';
 import { TunTapDevice } from '@elink/tuntap';
 import { describe, expect, it } from 'vitest';
-import { disableIpv6, ethernet, icmpEchoRequest, ip, kernelSkipReason, parseIcmpEcho, uniqueName } from '../../tuntap/src/test-support.js';
+import { disableIpv6, kernelSkipReason, uniqueName } from '../../tuntap/src/test-support.js';
 import { DeviceWriter } from './device-writer.js';
 import { FlushScheduler } from './flush-scheduler.js';
-import { memoryRecordConnPair } from './memory-record-conn.js';
 import { MemoryWriter } from './memory-writer.js';
 import { OutputQueue, type QueueOptions } from './output-queue.js';
 import { taggedPayload, tagOf, until } from './test-frames.js';
 import { describeQueueContract, type QueueHarness } from './test-queue-contract.js';
-import { CountingWriter, recordWriterHarness } from './test-record-writer-harness.js';
-import { pauseTls, resumeTls, tlsRecordConnPair } from './test-tls.js';
+import { IcmpEchoPeer } from './test-echo-device.js';
+import { memoryWriterHarness } from './test-memory-writer-harness.js';
+import { CountingWriter, memoryConnSides, recordWriterHarness, tlsConnSides } from './test-record-writer-harness.js';
 
 describeQueueContract('OutputQueue + MemoryWriter', async (opts) => {
   const w = new MemoryWriter();
-  // Stands in for a frame a device rejects.
-  w.refuse = (_type, payload) => payload.length === 1;
-  const queue = new OutputQueue(w, opts, opts.onStalled);
-  const tags = () => w.records.filter((r) => r.type === RecordType.FRAME).map((r) => tagOf(r.payload));
-  return {
-    queue,
-    writes: () => w.writes.length,
-    frame: (tag) => taggedPayload(tag),
-    received: async (count) => {
-      await until(() => tags().length >= count, `${count} frames`);
-      return tags();
-    },
-    control: true,
-    refusedFrame: () => Buffer.alloc(1),
-    stall: async (bytes) => {
-      w.fakeBacklog = bytes + 1;
-    },
-    unstall: async () => {
-      w.fakeBacklog = 0;
-    },
-    close: async () => queue.close(),
-  };
+  return memoryWriterHarness(new OutputQueue(w, opts, opts.onStalled), w);
 });
 
-describeQueueContract('OutputQueue + RecordWriter on the memory RecordConn pair', async (opts) => {
-  const [a, b] = memoryRecordConnPair({ chunkSize: 1000 });
-  return recordWriterHarness(
-    {
-      writer: a,
-      reader: b,
-      pauseReader: () => b.pauseReading(),
-      resumeReader: () => b.resumeReading(),
-      close: async () => {
-        a.destroy();
-        b.destroy();
-      },
-    },
-    opts,
-  );
-});
+describeQueueContract('OutputQueue + RecordWriter on the memory RecordConn pair', async (opts) => recordWriterHarness(memoryConnSides(), opts));
 
-describeQueueContract('OutputQueue + RecordWriter on TLS (the accepted side writes, as a switch session)', async (opts) => {
-  const pair = await tlsRecordConnPair();
-  return recordWriterHarness(
-    { writer: pair.server, reader: pair.client, pauseReader: () => pauseTls(pair.client), resumeReader: () => resumeTls(pair.client), close: pair.close },
-    opts,
-  );
-});
+describeQueueContract('OutputQueue + RecordWriter on TLS (the accepted side writes, as a switch session)', async (opts) => recordWriterHarness(await tlsConnSides('server'), opts));
 
-describeQueueContract('OutputQueue + RecordWriter on TLS (the connecting side writes, as a client)', async (opts) => {
-  const pair = await tlsRecordConnPair();
-  return recordWriterHarness(
-    { writer: pair.client, reader: pair.server, pauseReader: () => pauseTls(pair.server), resumeReader: () => resumeTls(pair.server), close: pair.close },
-    opts,
-  );
-});
+describeQueueContract('OutputQueue + RecordWriter on TLS (the connecting side writes, as a client)', async (opts) => recordWriterHarness(await tlsConnSides('client'), opts));
 
-// Devices: each frame is an ICMP echo request to the device's own address; the kernel's
-// echo reply (same payload) read back from the device is the frame having arrived.
-const ECHO_ID = 0x4c51;
-
+// Devices: each frame an ICMP echo request the kernel answers (test-echo-device.ts).
 function deviceHarness(mode: 'tap' | 'tun', opts: QueueOptions & { onStalled: () => void }): QueueHarness {
-  const net = mode === 'tap' ? '198.19.251' : '198.19.252';
-  const devIp = `${net}.1`;
-  const peerIp = `${net}.2`;
-  const devMac = Buffer.from([0x02, 0xe1, 0x00, 0xfb, 0x00, 0x01]);
-  const peerMac = Buffer.from([0x02, 0xe1, 0x00, 0xfb, 0x00, 0x02]);
-  const device = TunTapDevice.open({ mode, name: uniqueName('eltq'), mtu: 1500, ...(mode === 'tap' ? { mac: '02:e1:00:fb:00:01' } : {}) });
+  const peer = new IcmpEchoPeer(mode, mode === 'tap' ? '198.19.251' : '198.19.252', 0xfb, 0x4c51);
+  const device = TunTapDevice.open({ mode, name: uniqueName('eltq'), mtu: 1500, ...(mode === 'tap' ? { mac: peer.devMac } : {}) });
   try {
     disableIpv6(device.name);
     device.setUp(true);
-    ip('addr', 'add', `${devIp}/24`, 'dev', device.name);
-    // The kernel's replies go straight to the peer's MAC, without asking by ARP first.
-    if (mode === 'tap') ip('neigh', 'replace', peerIp, 'lladdr', '02:e1:00:fb:00:02', 'dev', device.name, 'nud', 'permanent');
+    peer.address(device.name);
   } catch (e) {
     device.close();
     throw e;
   }
-  const tags: number[] = [];
   device.on('packets', (packets: Buffer[]) => {
-    for (const p of packets) {
-      const packet = mode === 'tap' ? (p.length > 14 && p.readUInt16BE(12) === 0x0800 ? p.subarray(14) : undefined) : p;
-      const echo = packet && parseIcmpEcho(packet);
-      if (echo && echo.type === 0 && echo.id === ECHO_ID && echo.checksumsOk) tags.push(tagOf(echo.payload));
-    }
+    for (const p of packets) peer.read(p);
   });
   const counting = new CountingWriter(new DeviceWriter(device));
   const queue = new OutputQueue(counting, opts, opts.onStalled);
   return {
     queue,
     writes: () => counting.calls,
-    frame: (tag) => {
-      const request = icmpEchoRequest(peerIp, devIp, ECHO_ID, tag + 1, taggedPayload(tag, 48));
-      return mode === 'tap' ? ethernet(devMac, peerMac, 0x0800, request) : request;
-    },
-    received: async (count) => {
-      await until(() => tags.length >= count, `${count} echo replies (have ${tags.length})`);
-      return tags.slice();
-    },
+    frame: (tag) => peer.frame(tag),
+    received: (count) => peer.received(count),
     control: false,
-    // The kernel rejects (EINVAL) a TAP frame shorter than an Ethernet header and a TUN
-    // packet that is neither IPv4 nor IPv6.
-    refusedFrame: () => Buffer.alloc(mode === 'tap' ? 6 : 20),
+    refusedFrame: () => peer.refusedFrame(),
     close: async () => {
       queue.close();
       device.close();

@@ -1,6 +1,6 @@
 // The RecordConn contract: what every transport a session runs over must do, run
-// unchanged over TLS and memory (record-conn.test.ts). Not part of the package build,
-// not exported by index.ts.
+// unchanged over TLS and memory (record-conn.test.ts) and WebSocket (ws-record-conn.test.ts).
+// Not part of the package build, not exported by index.ts.
 import { createHash, randomBytes } from 'node:crypto';
 import { encodeRecord, MAX_CONTROL_PAYLOAD, MAX_RECORD_PAYLOAD, RecordType, type ElError, type PayloadAllocator } from '@elink/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,6 +20,12 @@ export interface ConnPair {
 
 /** Makes a connected pair, neither side started; the suite starts both before it yields. */
 export type ConnPairFactory = (opts: { allocate?: PayloadAllocator }) => Promise<ConnPair>;
+
+/** A conn over a socket of its own (TLS, WebSocket): pausing the socket makes a slow peer. */
+type SocketConn = RecordConn & { readonly socket: { pause(): unknown; resume(): unknown } };
+
+/** A connected pair of a transport whose two ends differ, neither started. */
+export type SidedPairFactory = (opts: { allocate?: PayloadAllocator }) => Promise<{ server: SocketConn; client: SocketConn; close(): Promise<void> }>;
 
 interface Recorded {
   records: { type: number; payload: Buffer }[];
@@ -224,10 +230,50 @@ export function describeRecordConnContract(name: string, factory: ConnPairFactor
       expect(p.a.writesThrough()).toBe(true);
     });
 
+    it('write(batch, done) behind a backlog: batches (over WebSocket: in pieces) arrive as they are, in order, intact; done runs once each, and the batch may be reused from then on', async () => {
+      const { p, rb } = await open();
+      p.pauseB();
+      const sent: string[] = [];
+      let dones = 0;
+      let n = 0;
+      await until(() => {
+        if (p.a.backlog() > 1024 * 1024) return true;
+        // 3 records of 60,000 bytes: over WS_SEND_MESSAGE, so two pieces on a WsRecordConn.
+        const payloads = [0, 1, 2].map(() => randomBytes(60_000));
+        sent.push(...payloads.map(sha));
+        const batch = Buffer.concat(payloads.map(frame));
+        p.a.write(batch, () => {
+          dones++;
+          batch.fill(0); // given back: the caller may reuse it at once
+        });
+        n++;
+        return false;
+      }, 'a backlog above 1 MiB', 20_000);
+      expect(p.a.writesThrough()).toBe(false);
+      p.resumeB();
+      await until(() => rb.records.length === sent.length, `${sent.length} records`, 20_000);
+      expect(rb.records.map((r) => sha(r.payload))).toEqual(sent);
+      expect(dones).toBe(n);
+      expect(rb.errors).toEqual([]);
+    });
+
     it('names its peer', async () => {
       const { p } = await open();
       expect(p.a.peer).toMatch(p.peerPattern);
       expect(p.b.peer).toMatch(p.peerPattern);
     });
   });
+}
+
+/** Registers the contract twice for a transport whose ends differ: once with the accepted
+ * side as `a` (the connecting side as the slow peer `b`), once the other way round. */
+export function describeRecordConnContractBothEnds(name: string, factory: SidedPairFactory, peerPattern: RegExp): void {
+  for (const aIs of ['server', 'client'] as const) {
+    const ends = aIs === 'server' ? 'a: the accepted side, b: the connecting side' : 'a: the connecting side, b: the accepted side';
+    describeRecordConnContract(`${name} (${ends})`, async (opts) => {
+      const pair = await factory(opts);
+      const [a, b] = aIs === 'server' ? [pair.server, pair.client] : [pair.client, pair.server];
+      return { a, b, pauseB: () => b.socket.pause(), resumeB: () => b.socket.resume(), peerPattern, close: pair.close };
+    });
+  }
 }

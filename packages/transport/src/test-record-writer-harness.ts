@@ -2,10 +2,12 @@
 // (TLS or memory). Not part of the package build.
 import { encodeRecord, MAX_CONTROL_PAYLOAD, MAX_RECORD_PAYLOAD, RecordType } from '@elink/protocol';
 import { OutputQueue, type QueueOptions } from './output-queue.js';
+import { memoryRecordConnPair } from './memory-record-conn.js';
 import type { RecordConn } from './record-conn.js';
 import { RecordWriter } from './record-writer.js';
 import { nextTurn, taggedPayload, tagOf, until } from './test-frames.js';
 import type { QueueHarness } from './test-queue-contract.js';
+import { pauseTls, resumeTls, tlsRecordConnPair } from './test-tls.js';
 import type { Writer } from './writer.js';
 
 /** Counts write() calls on the way to a real writer. */
@@ -35,6 +37,29 @@ export interface ConnSides {
   pauseReader(): void;
   resumeReader(): void;
   close(): Promise<void>;
+}
+
+/** The memory RecordConn pair (chunks of at most 1,000 bytes): one side writes, the other reads. */
+export function memoryConnSides(): ConnSides {
+  const [a, b] = memoryRecordConnPair({ chunkSize: 1000 });
+  return {
+    writer: a,
+    reader: b,
+    pauseReader: () => b.pauseReading(),
+    resumeReader: () => b.resumeReading(),
+    close: async () => {
+      a.destroy();
+      b.destroy();
+    },
+  };
+}
+
+/** A TLS pair on loopback; `writes`: the side the queue writes on (the accepted side, as a
+ * switch session; the connecting side, as a client). */
+export async function tlsConnSides(writes: 'server' | 'client'): Promise<ConnSides> {
+  const pair = await tlsRecordConnPair();
+  const [writer, reader] = writes === 'server' ? [pair.server, pair.client] : [pair.client, pair.server];
+  return { writer, reader, pauseReader: () => pauseTls(reader), resumeReader: () => resumeTls(reader), close: pair.close };
 }
 
 export function recordWriterHarness(sides: ConnSides, opts: QueueOptions & { onStalled: () => void }): QueueHarness {

@@ -6,20 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import * as wsModule from 'ws';
+import { mulberry32 as rng } from '../../protocol/src/test-prng.js';
 import { OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT, maskInPlace } from './ws-frame.js';
 import { WsFrameReader, type WsFrameSink } from './ws-frame-reader.js';
-
-/** A seeded generator (mulberry32), so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function frame(data: Buffer, opcode: number, fin: boolean, mask: boolean): Buffer {
   return Buffer.concat((wsModule as unknown as { Sender: { frame(d: Buffer, o: object): Buffer[] } }).Sender.frame(data, { fin, opcode, mask, readOnly: true, rsv1: false }));

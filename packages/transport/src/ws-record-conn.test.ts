@@ -6,36 +6,14 @@ import WebSocket from 'ws';
 import * as wsModule from 'ws';
 import { encodeRecord, RecordType, MAX_RECORD_PAYLOAD, type ElError } from '@elink/protocol';
 import type { RecordHandlers } from './record-conn.js';
-import { describeRecordConnContract } from './test-record-conn-contract.js';
+import { describeRecordConnContractBothEnds } from './test-record-conn-contract.js';
 import { until } from './test-frames.js';
 import { clientAgainstWs, wsAgainstServer, wsRecordConnPair } from './test-ws.js';
 import { OP_BINARY, OP_CONTINUATION } from './ws-frame.js';
 import { RecordWriter } from './record-writer.js';
 import { WS_HEADROOM, WS_MAX_MESSAGE, WS_SEND_MESSAGE, type WsRecordConn } from './ws-record-conn.js';
 
-describeRecordConnContract('WebSocket over TLS (a: the accepted side, b: the connecting side)', async (opts) => {
-  const pair = await wsRecordConnPair(opts);
-  return {
-    a: pair.server,
-    b: pair.client,
-    pauseB: () => pair.client.socket.pause(),
-    resumeB: () => pair.client.socket.resume(),
-    peerPattern: /^127\.0\.0\.1:\d+$/,
-    close: pair.close,
-  };
-});
-
-describeRecordConnContract('WebSocket over TLS (a: the connecting side, b: the accepted side)', async (opts) => {
-  const pair = await wsRecordConnPair(opts);
-  return {
-    a: pair.client,
-    b: pair.server,
-    pauseB: () => pair.server.socket.pause(),
-    resumeB: () => pair.server.socket.resume(),
-    peerPattern: /^127\.0\.0\.1:\d+$/,
-    close: pair.close,
-  };
-});
+describeRecordConnContractBothEnds('WebSocket over TLS', (opts) => wsRecordConnPair(opts), /^127\.0\.0\.1:\d+$/);
 
 interface Seen {
   records: Buffer[];
@@ -74,6 +52,35 @@ const socketOf = (ws: WebSocket): Socket => (ws as unknown as { _socket: Socket 
 async function closeOf(ws: WebSocket): Promise<number> {
   const [code] = (await once(ws, 'close')) as [number];
   return code;
+}
+
+const hex = (b: Buffer): string => b.toString('hex');
+
+/**
+ * `peer` (the ws library) sends `payloads` as records in ONE message cut at `cuts` (the
+ * first 0), a ping `p0`, `p1`, … after each fragment but the last, then each of `whole` as
+ * a message of its own; `conn`, started here, must deliver every record in order and answer
+ * every ping. What `conn` saw, for the checks that follow.
+ */
+async function fragmentsWithPings(peer: WebSocket, conn: WsRecordConn, payloads: Buffer[], cuts: number[], whole: Buffer[] = []): Promise<Seen> {
+  const s = seen();
+  conn.start(s.handlers);
+  conn.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
+  const stream = Buffer.concat(payloads.map(frame));
+  const pongs: string[] = [];
+  peer.on('pong', (p: Buffer) => pongs.push(p.toString()));
+  const ends = [...cuts, stream.length];
+  const pings = ends.length - 2;
+  for (let i = 0; i + 1 < ends.length; i++) {
+    peer.send(stream.subarray(ends[i], ends[i + 1]), { binary: true, fin: i === pings });
+    if (i < pings) peer.ping(Buffer.from(`p${i}`));
+  }
+  for (const w of whole) peer.send(frame(w), { binary: true });
+  const records = [...payloads, ...whole];
+  await until(() => s.records.length === records.length && pongs.length === pings, `${records.length} records and ${pings} pongs`);
+  expect(s.records.map(hex)).toEqual(records.map(hex));
+  expect(pongs).toEqual(Array.from({ length: pings }, (_, i) => `p${i}`));
+  return s;
 }
 
 describe('WsRecordConn data path', () => {
@@ -177,47 +184,6 @@ describe('WsRecordConn framing RecordWriter batches in place (writeFramed)', () 
   }
 });
 
-describe('WsRecordConn behind a backlog', () => {
-  for (const side of ['client', 'server'] as const) {
-    it(`the ${side} writes batches given with done (large ones in pieces) as they are, in order, intact; done runs once each`, async () => {
-      const pair = await wsRecordConnPair();
-      try {
-        const from = side === 'client' ? pair.client : pair.server;
-        const to = side === 'client' ? pair.server : pair.client;
-        const got = seen();
-        from.start(seen().handlers);
-        to.start(got.handlers);
-        to.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
-        to.socket.pause();
-        const sent: string[] = [];
-        let dones = 0;
-        let n = 0;
-        await until(() => {
-          if (from.backlog() > 1024 * 1024) return true;
-          // 3 records of 60,000 bytes: over WS_SEND_MESSAGE, so two pieces.
-          const payloads = [0, 1, 2].map(() => randomBytes(60_000));
-          sent.push(...payloads.map((p) => p.toString('hex')));
-          const batch = Buffer.concat(payloads.map(frame));
-          from.write(batch, () => {
-            dones++;
-            batch.fill(0); // given back: the caller may reuse it at once
-          });
-          n++;
-          return false;
-        }, 'a backlog above 1 MiB', 20_000);
-        expect(from.writesThrough()).toBe(false);
-        to.socket.resume();
-        await until(() => got.records.length === sent.length, `${sent.length} records`, 20_000);
-        expect(got.records.map((r) => r.toString('hex'))).toEqual(sent);
-        expect(dones).toBe(n);
-        expect(got.errors).toEqual([]);
-      } finally {
-        await pair.close();
-      }
-    });
-  }
-});
-
 describe('WsRecordConn against the ws library (an independent RFC 6455 implementation)', () => {
   it('our client → a ws server: one message per batch (large ones cut at record boundaries), masked, also when the caller reuses the batch at once', async () => {
     const t = await clientAgainstWs();
@@ -249,22 +215,9 @@ describe('WsRecordConn against the ws library (an independent RFC 6455 implement
   it('a ws server → our client: fragmented messages with pings between the fragments arrive as the records, and the pings are answered', async () => {
     const t = await clientAgainstWs();
     try {
-      const s = seen();
-      t.client.start(s.handlers);
-      t.client.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
-      const payloads = Array.from({ length: 6 }, (_, i) => randomBytes(i * 9000 + 1));
-      const stream = Buffer.concat(payloads.map(frame));
-      const pongs: string[] = [];
-      t.peer.on('pong', (p: Buffer) => pongs.push(p.toString()));
       // One message in four fragments, a ping after each but the last.
-      const cuts = [0, 5, 20_000, 40_000, stream.length];
-      for (let i = 0; i < 4; i++) {
-        t.peer.send(stream.subarray(cuts[i], cuts[i + 1]), { binary: true, fin: i === 3 });
-        if (i < 3) t.peer.ping(Buffer.from(`p${i}`));
-      }
-      await until(() => s.records.length === 6 && pongs.length === 3, 'six records and three pongs');
-      expect(s.records.map((r) => r.toString('hex'))).toEqual(payloads.map((p) => p.toString('hex')));
-      expect(pongs).toEqual(['p0', 'p1', 'p2']);
+      const payloads = Array.from({ length: 6 }, (_, i) => randomBytes(i * 9000 + 1));
+      const s = await fragmentsWithPings(t.peer, t.client, payloads, [0, 5, 20_000, 40_000]);
       expect(s.errors).toEqual([]);
       // Its close is our end; we answer with the same code.
       t.peer.close(1000);
@@ -280,22 +233,9 @@ describe('WsRecordConn against the ws library (an independent RFC 6455 implement
   it('a ws client (as old EL clients) → our server: fragments, pings between them, records out; our writes arrive as one message each; our end() is close 1000', async () => {
     const t = await wsAgainstServer();
     try {
-      const s = seen();
-      t.server.start(s.handlers);
-      t.server.accept(RecordType.FRAME, MAX_RECORD_PAYLOAD);
+      // One message in three fragments, a ping after each but the last, then one whole.
       const payloads = Array.from({ length: 5 }, (_, i) => randomBytes(i * 13_000 + 7));
-      const stream = Buffer.concat(payloads.map(frame));
-      const pongs: string[] = [];
-      t.peer.on('pong', (p: Buffer) => pongs.push(p.toString()));
-      t.peer.send(stream.subarray(0, 3), { binary: true, fin: false });
-      t.peer.ping(Buffer.from('a'));
-      t.peer.send(stream.subarray(3, 30_000), { binary: true, fin: false });
-      t.peer.ping(Buffer.from('b'));
-      t.peer.send(stream.subarray(30_000), { binary: true, fin: true });
-      t.peer.send(frame(Buffer.from('whole')), { binary: true });
-      await until(() => s.records.length === 6 && pongs.length === 2, 'six records and two pongs');
-      expect(s.records.map((r) => r.toString('hex'))).toEqual([...payloads, Buffer.from('whole')].map((p) => p.toString('hex')));
-      expect(pongs).toEqual(['a', 'b']);
+      const s = await fragmentsWithPings(t.peer, t.server, payloads, [0, 3, 30_000], [Buffer.from('whole')]);
       const got: Buffer[] = [];
       t.peer.on('message', (m: Buffer) => got.push(m));
       const batch = Buffer.concat([frame(Buffer.from('x')), frame(randomBytes(60_000)), frame(randomBytes(60_000))]); // a 64-bit length

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
+import { internetChecksum } from '../../protocol/src/test-datagrams.js';
 import type { TunTapDevice } from './device.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -43,15 +44,6 @@ export function ipv4Bytes(addr: string): Buffer {
 
 export function macText(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex').replace(/(..)(?!$)/g, '$1:');
-}
-
-/** The Internet checksum (RFC 1071) of buf[start, end). */
-export function checksum(buf: Uint8Array, start: number, end: number): number {
-  let sum = 0;
-  for (let i = start; i + 1 < end; i += 2) sum += (buf[i] << 8) | buf[i + 1];
-  if ((end - start) % 2 === 1) sum += buf[end - 1] << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
 }
 
 export function ethernet(dst: Uint8Array, src: Uint8Array, etherType: number, payload: Uint8Array): Buffer {
@@ -108,12 +100,12 @@ export function icmpEchoRequest(src: string, dst: string, id: number, seq: numbe
   packet[9] = 1; // ICMP
   packet.set(ipv4Bytes(src), 12);
   packet.set(ipv4Bytes(dst), 16);
-  packet.writeUInt16BE(checksum(packet, 0, 20), 10);
+  packet.writeUInt16BE(internetChecksum(packet.subarray(0, 20)), 10);
   packet[20] = 8; // echo request
   packet.writeUInt16BE(id, 24);
   packet.writeUInt16BE(seq, 26);
   packet.set(payload, 28);
-  packet.writeUInt16BE(checksum(packet, 20, packet.length), 22);
+  packet.writeUInt16BE(internetChecksum(packet.subarray(20)), 22);
   return packet;
 }
 
@@ -142,7 +134,7 @@ export function parseIcmpEcho(packet: Buffer): IcmpEcho | undefined {
     id: icmp.readUInt16BE(4),
     seq: icmp.readUInt16BE(6),
     payload: icmp.subarray(8),
-    checksumsOk: checksum(packet, 0, ihl) === 0 && checksum(icmp, 0, icmp.length) === 0,
+    checksumsOk: internetChecksum(packet.subarray(0, ihl)) === 0 && internetChecksum(icmp) === 0,
   };
 }
 

@@ -28,9 +28,9 @@ import {
   VNET_HDR_LENGTH,
 } from '@elink/protocol';
 import { TunTapDevice } from './device.js';
-import { udpDatagram } from '../../protocol/src/test-datagrams.js';
+import { internetChecksum, udpDatagram } from '../../protocol/src/test-datagrams.js';
 import { ipv6Bytes } from '../../proxy/src/socks5-codec.js';
-import { checksum, collectUntil, ip, ipv4Bytes, kernelSkipReason, uniqueName } from './test-support.js';
+import { collectUntil, ip, ipv4Bytes, kernelSkipReason, uniqueName } from './test-support.js';
 
 // elt<pid>_…: test/lib/netns.ts reapStale() removes it if this run crashes.
 const NS = `elt${process.pid}_uso`;
@@ -97,7 +97,7 @@ function udpChecksumOk(frame: Buffer, l2: boolean): boolean {
   const udp = frame.subarray(udpAt);
   const addrs = v6 ? frame.subarray(ipAt + 8, ipAt + 40) : frame.subarray(ipAt + 12, ipAt + 20);
   const all = Buffer.concat([addrs, Buffer.from([0, 17, udp.length >> 8, udp.length & 0xff]), udp]);
-  return udp.readUInt16BE(6) !== 0 && checksum(all, 0, all.length) === 0;
+  return udp.readUInt16BE(6) !== 0 && internetChecksum(all) === 0;
 }
 
 /** The UDP source port of an IPv4/IPv6 packet (L3), or -1. */
@@ -248,7 +248,7 @@ describe.skipIf(kernelSkipReason !== undefined)(`USO on the real kernel${kernelS
       if (!v6) {
         // The kernel's split numbers the datagrams as coalesceUdp assumed: the first id + 1 each.
         expect(packets.map((p) => p.readUInt16BE(4))).toEqual(payloads.map((_, k) => 0x3400 + k));
-        expect(packets.map((p) => checksum(p, 0, 20))).toEqual(payloads.map(() => 0));
+        expect(packets.map((p) => internetChecksum(p.subarray(0, 20)))).toEqual(payloads.map(() => 0));
       }
     },
   );

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { createBrokerApp, hashPassword, MemoryStore } from '@elink/broker';
 import { generateTicketKeyPair, heartbeatRequestSchema, keyId, NODE_TIME_HEADER, parseNodeTimeHeader, publicKeyToPem, segmentSchema, type SegmentDef, type TrunkPeerEntry } from '@elink/protocol';
 import { BrokerLink, MAX_REPORTED_SEGMENTS, segmentLoad, type BrokerLinkOptions } from './broker-link.js';
+import { oldBroker } from '../testing/test-old-broker.js';
 
 const SECRET = 'cluster-secret-0123456789abcdef';
 
@@ -325,20 +326,13 @@ describe('BrokerLink console report', () => {
     // The heartbeat contract as brokers had it before `report`: the same fields, strict.
     const previous = heartbeatRequestSchema.omit({ report: true });
     const keys = generateTicketKeyPair();
-    const bodies: Record<string, unknown>[] = [];
-    const old = createServer((req, res) => {
-      let text = '';
-      req.on('data', (d: Buffer) => (text += d));
-      req.on('end', () => {
-        const body = JSON.parse(text) as Record<string, unknown>;
-        bodies.push(body);
-        const parsed = previous.safeParse(body);
-        res.writeHead(parsed.success ? 200 : 400, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(parsed.success ? { keys: [publicKeyToPem(keys.publicKey)], segments: [], heartbeatSeconds: 5 } : { error: 'EL_ERR_INVALID', message: `invalid request: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message} ${'keys' in i ? (i.keys as string[]).join(',') : ''}`).join('; ')}` }));
-      });
+    const old = await oldBroker((body) => {
+      const parsed = previous.safeParse(body);
+      return parsed.success
+        ? { status: 200, json: { keys: [publicKeyToPem(keys.publicKey)], segments: [], heartbeatSeconds: 5 } }
+        : { status: 400, json: { error: 'EL_ERR_INVALID', message: `invalid request: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message} ${'keys' in i ? (i.keys as string[]).join(',') : ''}`).join('; ')}` } };
     });
-    await new Promise<void>((r) => old.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(old.address() as AddressInfo).port}`;
+    const { url, bodies } = old;
     const link = new BrokerLink({ brokers: [url], clusterSecret: SECRET, nodeId: 'sw-o', hosts: ['127.0.0.1'], port: 4443, capacity: 10, state: () => ({ sessions: 0, segments: [], active: [], draining: false }), addSegment: () => {}, report: () => report(1), logger: pino({ level: 'silent' }) });
     try {
       expect(await link.beat()).toBe(true);
@@ -349,7 +343,7 @@ describe('BrokerLink console report', () => {
       expect(bodies.map((b) => 'report' in b)).toEqual([true, false, false]);
     } finally {
       link.stop();
-      await new Promise((r) => old.close(r));
+      await old.close();
     }
   });
 });

@@ -3,12 +3,13 @@
 // memory port, a session's output on the memory RecordConn pair and on real TLS, and the
 // device port on a real TAP and a real TUN (root; skipped only outside CI).
 import { RecordType } from '@elink/protocol';
-import { memoryRecordConnPair, type QueueOptions, type RecordConn, type RecordHandlers } from '@elink/transport';
-import { disableIpv6, ethernet, icmpEchoRequest, ip, kernelSkipReason, parseIcmpEcho, uniqueName } from '../../../tuntap/src/test-support.js';
+import { type QueueOptions, type RecordConn, type RecordHandlers } from '@elink/transport';
+import { disableIpv6, kernelSkipReason, uniqueName } from '../../../tuntap/src/test-support.js';
 import { taggedPayload, tagOf, until } from '../../../transport/src/test-frames.js';
 import { describeQueueContract, type QueueHarness } from '../../../transport/src/test-queue-contract.js';
-import { recordWriterHarness, type ConnSides } from '../../../transport/src/test-record-writer-harness.js';
-import { pauseTls, resumeTls, tlsRecordConnPair } from '../../../transport/src/test-tls.js';
+import { IcmpEchoPeer } from '../../../transport/src/test-echo-device.js';
+import { memoryWriterHarness } from '../../../transport/src/test-memory-writer-harness.js';
+import { memoryConnSides, recordWriterHarness, tlsConnSides, type ConnSides } from '../../../transport/src/test-record-writer-harness.js';
 import { DevicePort } from './device-port.js';
 import { OutputQueue } from '@elink/transport';
 import { ipv4Number, Proto41Socket } from '@elink/tuntap';
@@ -26,23 +27,8 @@ if (process.env.CI === 'true' && kernelSkipReason) throw new Error(`CI=true but 
 describeQueueContract('MemoryPort', async (o) => {
   const opts = asOpts(o);
   const port = new MemoryPort('m', opts, opts.onStalled);
-  // Stands in for a frame a device rejects.
-  port.writer.refuse = (_type, payload) => payload.length === 1;
-  const tags = (): number[] => port.received.map(tagOf);
-  return {
-    queue: port.output,
-    writes: () => port.writes,
-    frame: (tag) => taggedPayload(tag),
-    received: async (count) => {
-      await until(() => tags().length >= count, `${count} frames`);
-      return tags();
-    },
-    control: true,
-    refusedFrame: () => Buffer.alloc(1),
-    stall: async (bytes) => port.setBacklog(bytes + 1),
-    unstall: async () => port.setBacklog(0),
-    close: async () => port.output.close(),
-  };
+  // The same MemoryWriter at run time; the type checker sees two declarations (see Opts).
+  return memoryWriterHarness(port.output, port.writer as unknown as Parameters<typeof memoryWriterHarness>[1]);
 });
 
 /** Counts the writes a session's output makes on `conn` (the harness's filler goes around it). */
@@ -102,56 +88,28 @@ function sessionOutputHarness(sides: ConnSides, opts: Opts): QueueHarness {
   };
 }
 
-describeQueueContract('session port on the memory RecordConn pair', async (o) => {
-  const opts = asOpts(o);
-  const [a, b] = memoryRecordConnPair({ chunkSize: 1000 });
-  return sessionOutputHarness(
-    {
-      writer: a,
-      reader: b,
-      pauseReader: () => b.pauseReading(),
-      resumeReader: () => b.resumeReading(),
-      close: async () => {
-        a.destroy();
-        b.destroy();
-      },
-    },
-    opts,
-  );
-});
+describeQueueContract('session port on the memory RecordConn pair', async (o) => sessionOutputHarness(memoryConnSides(), asOpts(o)));
 
-describeQueueContract('session port on TLS (the switch side of an accepted connection)', async (o) => {
-  const opts = asOpts(o);
-  const pair = await tlsRecordConnPair();
-  return sessionOutputHarness({ writer: pair.server, reader: pair.client, pauseReader: () => pauseTls(pair.client), resumeReader: () => resumeTls(pair.client), close: pair.close }, opts);
-});
+describeQueueContract('session port on TLS (the switch side of an accepted connection)', async (o) => sessionOutputHarness(await tlsConnSides('server'), asOpts(o)));
 
-// Device ports: each frame is an ICMP echo request to the device's own address; the kernel's
-// echo reply, read back by the port (DevicePort.start → forward), is the frame having arrived.
-const ECHO_ID = 0x4c52;
-
+// Device ports: each frame an ICMP echo request the kernel answers (transport's
+// test-echo-device.ts); the reply, read by the port (DevicePort.start → forward), counts.
 function devicePortHarness(mode: 'tap' | 'tun', opts: QueueOptions): QueueHarness {
-  const net = mode === 'tap' ? '198.19.249' : '198.19.250';
-  const devIp = `${net}.1`;
-  const peerIp = `${net}.2`;
-  const devMac = Buffer.from([0x02, 0xe1, 0x00, 0xf9, 0x00, 0x01]);
-  const peerMac = Buffer.from([0x02, 0xe1, 0x00, 0xf9, 0x00, 0x02]);
+  const peer = new IcmpEchoPeer(mode, mode === 'tap' ? '198.19.249' : '198.19.250', 0xf9, 0x4c52);
   const port = DevicePort.open({ mode, name: uniqueName('elpc'), mtu: 1500, scheduler: opts.scheduler, ...(opts.maxFrames ? { maxFrames: opts.maxFrames } : {}), ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}) });
   try {
     if (port.kind !== mode) throw new Error(`a ${mode} device port says it is a ${port.kind}`);
     if (mode === 'tap') {
       port.device.setUp(false);
-      port.device.setMac('02:e1:00:f9:00:01');
+      port.device.setMac(peer.devMac);
       port.device.setUp(true);
     }
     disableIpv6(port.name);
-    ip('addr', 'add', `${devIp}/24`, 'dev', port.name);
-    if (mode === 'tap') ip('neigh', 'replace', peerIp, 'lladdr', '02:e1:00:f9:00:02', 'dev', port.name, 'nud', 'permanent');
+    peer.address(port.name);
   } catch (e) {
     port.close();
     throw e;
   }
-  const tags: number[] = [];
   let writes = 0;
   const flush = port.output.flush.bind(port.output);
   // Counted where the queue hands a tick to the DeviceWriter: one writeMany batch.
@@ -159,31 +117,14 @@ function devicePortHarness(mode: 'tap' | 'tun', opts: QueueOptions): QueueHarnes
     if (port.output.queued > 0) writes++;
     flush();
   };
-  port.start(
-    {
-      forward(p: Buffer): void {
-        const packet = mode === 'tap' ? (p.length > 14 && p.readUInt16BE(12) === 0x0800 ? p.subarray(14) : undefined) : p;
-        const echo = packet && parseIcmpEcho(packet);
-        if (echo && echo.type === 0 && echo.id === ECHO_ID && echo.checksumsOk) tags.push(tagOf(echo.payload));
-      },
-    },
-    () => {},
-  );
+  port.start({ forward: (p: Buffer) => peer.read(p) }, () => {});
   return {
     queue: port.output,
     writes: () => writes,
-    frame: (tag) => {
-      const request = icmpEchoRequest(peerIp, devIp, ECHO_ID, tag + 1, taggedPayload(tag, 48));
-      return mode === 'tap' ? ethernet(devMac, peerMac, 0x0800, request) : request;
-    },
-    received: async (count) => {
-      await until(() => tags.length >= count, `${count} echo replies (have ${tags.length})`);
-      return tags.slice();
-    },
+    frame: (tag) => peer.frame(tag),
+    received: (count) => peer.received(count),
     control: false,
-    // The kernel rejects (EINVAL) a TAP frame shorter than an Ethernet header and a TUN
-    // packet that is neither IPv4 nor IPv6.
-    refusedFrame: () => Buffer.alloc(mode === 'tap' ? 6 : 20),
+    refusedFrame: () => peer.refusedFrame(),
     close: async () => port.close(),
   };
 }

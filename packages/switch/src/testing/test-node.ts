@@ -1,6 +1,6 @@
 /** Test helper (only for tests): a SwitchNode on 127.0.0.1 with captured logs. */
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { segmentSchema, type L2SegmentDef, type L2SegmentInput, type L3SegmentDef, type L3SegmentInput, type SegmentDef, type SegmentInput } from '@elink/protocol';
 import { SwitchNode, type SwitchNodeOptions } from '../node/switch-node.js';
@@ -28,7 +28,8 @@ export function segment(input: SegmentInput): SegmentDef {
   return segmentSchema.parse(input);
 }
 
-export async function startNode(fx: Fixture, over: Partial<SwitchNodeOptions> = {}): Promise<TestNode> {
+/** A debug-level pino logger whose JSON lines are parsed into `logs`, for tests that check what was logged. */
+export function capturedLogger(): { logger: Logger; logs: LogLine[] } {
   const logs: LogLine[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -36,6 +37,11 @@ export async function startNode(fx: Fixture, over: Partial<SwitchNodeOptions> = 
       cb();
     },
   });
+  return { logger: pino({ level: 'debug' }, sink), logs };
+}
+
+export async function startNode(fx: Fixture, over: Partial<SwitchNodeOptions> = {}): Promise<TestNode> {
+  const { logger, logs } = capturedLogger();
   const registry = new Registry();
   const node = new SwitchNode({
     nodeId: 'sw-test',
@@ -43,7 +49,7 @@ export async function startNode(fx: Fixture, over: Partial<SwitchNodeOptions> = 
     tls: { cert: fx.certPem, key: fx.keyPem },
     segments: [segment({ name: 'lan' }), segment({ name: 'other' })],
     ticketKeys: () => [fx.ticketKey.publicKey],
-    logger: pino({ level: 'debug' }, sink),
+    logger,
     registry,
     closeGraceMs: 300,
     ...over,

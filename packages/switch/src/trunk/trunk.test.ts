@@ -8,8 +8,6 @@
  * (TRUNK_FRAME_GSO) when both ends name "gso", UDP ones when both also name "uso".
  * Segments are the real L2/L3 ones.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import {
@@ -33,7 +31,7 @@ import { L3Router, L3Segment } from '../core/l3/l3-segment.js';
 import { parsePrefix } from '../core/l3/ip.js';
 import type { Segment } from '../core/segment.js';
 import { MemoryPort } from '../ports/memory-port.js';
-import { segment, type LogLine } from '../testing/test-node.js';
+import { capturedLogger, segment, type LogLine } from '../testing/test-node.js';
 import { BROADCAST, ethFrame, mac } from '../testing/test-frames.js';
 import { endpoints, udp4, udp6 } from '../testing/test-packets.js';
 import { MSS, PAYLOAD, superPacket, tcpPayloads, udpPayloads, udpSuperFrame } from '../testing/test-gso.js';
@@ -55,17 +53,11 @@ interface TestHub {
 
 function makeHub(node: string, segs: Segment[], over: Partial<TrunkHubOptions> = {}): TestHub {
   const map = new Map(segs.map((s) => [s.name, s]));
-  const logs: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as LogLine);
-      cb();
-    },
-  });
+  const { logger, logs } = capturedLogger();
   const registry = new Registry();
   const hub = new TrunkHub({
     nodeId: node,
-    logger: pino({ level: 'debug' }, sink),
+    logger,
     tls: { cert: '', key: '' },
     secret: SECRET,
     segment: (n) => map.get(n),
@@ -103,13 +95,14 @@ function l2(name = 'lan'): L2Segment {
   return new L2Segment(segment({ name }));
 }
 
-/** Hubs a and b, one L2 segment "lan" each, a trunk between them up. */
-async function upL2Pair(): Promise<{ A: TestHub; B: TestHub; ta: Trunk; sa: L2Segment; sb: L2Segment }> {
-  const A = makeHub('a', [l2()]);
-  const B = makeHub('b', [l2()]);
-  const [ta] = link(A, B);
-  await until(() => ta.state === 'up');
-  return { A, B, ta, sa: A.seg('lan') as L2Segment, sb: B.seg('lan') as L2Segment };
+/** Hubs a and b (options `over.a`, `over.b`), one L2 segment "lan" each, a trunk between
+ * them (a dials) up at both ends: B may be up before A has read B's hello. */
+async function upL2Pair(over: { a?: Partial<TrunkHubOptions>; b?: Partial<TrunkHubOptions> } = {}): Promise<{ A: TestHub; B: TestHub; ta: Trunk; tb: Trunk; sa: L2Segment; sb: L2Segment }> {
+  const A = makeHub('a', [l2()], over.a);
+  const B = makeHub('b', [l2()], over.b);
+  const [ta, tb] = link(A, B);
+  await until(() => ta.state === 'up' && tb.state === 'up');
+  return { A, B, ta, tb, sa: A.seg('lan') as L2Segment, sb: B.seg('lan') as L2Segment };
 }
 
 /** The trunk port of `seg` (a segment of the hub at the other end of `t`). */
@@ -119,12 +112,7 @@ function trunkPort(t: Trunk, seg: Segment) {
 
 describe('trunks: L2', () => {
   it('announces local MACs, carries unicast to the node that has the MAC, and withdraws at detach', async () => {
-    const A = makeHub('a', [l2()]);
-    const B = makeHub('b', [l2()]);
-    const [ta, tb] = link(A, B);
-    await until(() => ta.state === 'up' && tb.state === 'up');
-    const sa = A.seg('lan') as L2Segment;
-    const sb = B.seg('lan') as L2Segment;
+    const { A, sa, sb } = await upL2Pair();
     const pa = new MemoryPort('pa');
     const pb = new MemoryPort('pb');
     sa.attach(pa, { macLimit: 1, ownMac: mac(1) });
@@ -181,12 +169,7 @@ describe('trunks: L2', () => {
   });
 
   it('withdraws everything learned over a trunk at once when it breaks', async () => {
-    const A = makeHub('a', [l2()]);
-    const B = makeHub('b', [l2()]);
-    const [ta, tb] = link(A, B);
-    await until(() => tb.state === 'up');
-    const sb = B.seg('lan') as L2Segment;
-    const sa = A.seg('lan') as L2Segment;
+    const { ta, tb, sa, sb } = await upL2Pair();
     for (let i = 1; i <= 5; i++) sa.attach(new MemoryPort(`p${i}`), { macLimit: 1, ownMac: mac(i) });
     await until(() => sb.remoteCount() === 5);
     ta.conn.destroy();
@@ -302,12 +285,7 @@ describe('trunks: L2', () => {
   });
 
   it('drops, counts and survives trunk frames that are too short, too long or of a segment not shared', async () => {
-    const A = makeHub('a', [l2()]);
-    const B = makeHub('b', [l2()]);
-    const [ta, tb] = link(A, B);
-    // Both ends: B may be up before A has read B's hello.
-    await until(() => ta.state === 'up' && tb.state === 'up');
-    const sb = B.seg('lan') as L2Segment;
+    const { ta, tb, sb } = await upL2Pair();
     const pb = new MemoryPort('pb');
     sb.attach(pb, { macLimit: 1, ownMac: mac(2) });
     const id = [...tb.ports.keys()][0]!;
@@ -390,22 +368,14 @@ describe('trunks: L2', () => {
   });
 
   it('bounds: a peer installs at most maxRemotePerSegment endpoints per segment; the rest is logged', async () => {
-    const A = makeHub('a', [l2()]);
-    const B = makeHub('b', [l2()], { maxRemotePerSegment: 3 });
-    const [ta] = link(A, B);
-    await until(() => ta.state === 'up');
-    const sa = A.seg('lan') as L2Segment;
+    const { B, sa } = await upL2Pair({ b: { maxRemotePerSegment: 3 } });
     for (let i = 1; i <= 5; i++) sa.attach(new MemoryPort(`p${i}`), { macLimit: 1, ownMac: mac(i) });
     await until(() => B.logs.some((l) => l.verdict === 'full' || String(l.msg).includes('not installed')));
     expect(B.seg('lan').remoteCount()).toBe(3);
   });
 
   it('rate-limits announcements: beyond the burst they leave in later batches, and all arrive', async () => {
-    const A = makeHub('a', [l2()], { announceRate: 40, announceBurst: 20 });
-    const B = makeHub('b', [l2()]);
-    const [ta] = link(A, B);
-    await until(() => ta.state === 'up');
-    const sa = A.seg('lan') as L2Segment;
+    const { B, sa } = await upL2Pair({ a: { announceRate: 40, announceBurst: 20 } });
     for (let i = 1; i <= 60; i++) sa.attach(new MemoryPort(`p${i}`), { macLimit: 1, ownMac: mac(i) });
     await settle();
     const early = B.seg('lan').remoteCount();
@@ -416,12 +386,7 @@ describe('trunks: L2', () => {
 
   it('freezes a MAC that moves between two nodes too often (a loop), reports it, and drops it from trunks', async () => {
     const moves = { maxMoves: 3, windowSeconds: 60, freezeSeconds: 60 };
-    const A = makeHub('a', [l2()], { macMoves: moves });
-    const B = makeHub('b', [l2()], { macMoves: moves });
-    const [ta, tb] = link(A, B);
-    await until(() => ta.state === 'up');
-    const sa = A.seg('lan') as L2Segment;
-    const sb = B.seg('lan') as L2Segment;
+    const { A, B, ta, tb, sa, sb } = await upL2Pair({ a: { macMoves: moves }, b: { macMoves: moves } });
     // Two bridge ports (many MACs each) on one LAN: a loop through the two nodes.
     const bridgeA = new MemoryPort('bridge-a');
     const bridgeB = new MemoryPort('bridge-b');
@@ -449,12 +414,7 @@ describe('trunks: L2', () => {
 
   it('freezes a MAC a LAN behind both nodes sends to both at once (a loop through two bridges): the tie goes to the lower node id, so it flaps', async () => {
     const moves = { maxMoves: 3, windowSeconds: 60, freezeSeconds: 60 };
-    const A = makeHub('a', [l2()], { macMoves: moves });
-    const B = makeHub('b', [l2()], { macMoves: moves });
-    const [ta] = link(A, B);
-    await until(() => ta.state === 'up');
-    const sa = A.seg('lan') as L2Segment;
-    const sb = B.seg('lan') as L2Segment;
+    const { sa, sb } = await upL2Pair({ a: { macMoves: moves }, b: { macMoves: moves } });
     const bridgeA = new MemoryPort('bridge-a');
     const bridgeB = new MemoryPort('bridge-b');
     sa.attach(bridgeA, { macLimit: 100 });
@@ -915,10 +875,7 @@ describe('trunks: segments added on a live trunk', () => {
   });
 
   it('a segment both start hosting at once opens once on each end', async () => {
-    const A = makeHub('a', [l2()]);
-    const B = makeHub('b', [l2()]);
-    const [ta, tb] = link(A, B);
-    await until(() => ta.state === 'up' && tb.state === 'up');
+    const { A, B, ta, tb } = await upL2Pair();
     A.add(l2('lab'));
     B.add(l2('lab'));
     await until(() => ta.ports.size === 2 && tb.ports.size === 2);
@@ -1021,12 +978,7 @@ describe('trunks: TCP super-frames (FRAME_GSO)', () => {
   /** A and B joined by a trunk; on A a gso client (mac 1); on B a gso client (mac 2) and an
    * old one (mac 3), announced to A. */
   async function gsoPair(bOver: Partial<TrunkHubOptions> = {}) {
-    const A = makeHub('a', [l2()]);
-    const B = makeHub('b', [l2()], bOver);
-    const [ta, tb] = link(A, B);
-    await until(() => ta.state === 'up' && tb.state === 'up');
-    const sa = A.seg('lan') as L2Segment;
-    const sb = B.seg('lan') as L2Segment;
+    const { A, B, ta, tb, sa, sb } = await upL2Pair({ b: bOver });
     const pa = new MemoryPort('pa');
     pa.gso = true;
     const pb = new MemoryPort('pb');
@@ -1171,14 +1123,9 @@ describe('trunks: UDP super-frames (uso)', () => {
   }
 
   it('crosses whole between nodes that both name "uso": one record, then whole to a uso client, datagrams to the others', async () => {
-    const A = makeHub('a', [l2()]);
-    const B = makeHub('b', [l2()]);
-    const [ta, tb] = link(A, B);
-    await until(() => ta.state === 'up' && tb.state === 'up');
+    const { A, ta, tb, sa, sb } = await upL2Pair();
     expect([ta.uso, tb.uso]).toEqual([true, true]);
     expect(A.hub.stats()[0]).toMatchObject({ gso: true, uso: true });
-    const sa = A.seg('lan') as L2Segment;
-    const sb = B.seg('lan') as L2Segment;
     const pa = Object.assign(new MemoryPort('pa'), { gso: true, uso: true });
     const pb = Object.assign(new MemoryPort('pb'), { gso: true, uso: true });
     const pc = Object.assign(new MemoryPort('pc'), { gso: true });

@@ -266,7 +266,7 @@ export class Trunk implements RecordHandlers {
   // ---- input ----
 
   onRecord(type: number, payload: Buffer): void {
-    if (type === RecordType.TRUNK_FRAME && this.state === 'up') {
+    if ((type === RecordType.TRUNK_FRAME || type === RecordType.TRUNK_FRAME_GSO) && this.state === 'up') {
       this.framesIn++;
       this.bytesIn += payload.length;
       const port = payload.length < TRUNK_SEGMENT_ID_LENGTH ? undefined : this.ports.get(payload.readUInt32BE(0));
@@ -274,24 +274,17 @@ export class Trunk implements RecordHandlers {
         this.refused.unknown_segment++;
         return;
       }
-      if (payload.length - TRUNK_SEGMENT_ID_LENGTH > port.maxFrame) {
-        this.refused.too_long++;
+      if (type === RecordType.TRUNK_FRAME) {
+        if (payload.length - TRUNK_SEGMENT_ID_LENGTH > port.maxFrame) {
+          this.refused.too_long++;
+          return;
+        }
+        port.segment.forward(payload.subarray(TRUNK_SEGMENT_ID_LENGTH), port);
         return;
       }
-      port.segment.forward(payload.subarray(TRUNK_SEGMENT_ID_LENGTH), port);
-      return;
-    }
-    if (type === RecordType.TRUNK_FRAME_GSO && this.state === 'up') {
-      // Accepted by the reader only when both hellos named "gso". Checked as a session's
-      // FRAME_GSO (ports/session.ts): a gso_type not agreed on is dropped here as bad_gso
-      // (gso-ingress.ts), the egress segments the rest or drops it as bad_gso.
-      this.framesIn++;
-      this.bytesIn += payload.length;
-      const port = payload.length < TRUNK_SEGMENT_ID_LENGTH ? undefined : this.ports.get(payload.readUInt32BE(0));
-      if (port === undefined) {
-        this.refused.unknown_segment++;
-        return;
-      }
+      // TRUNK_FRAME_GSO: accepted by the reader only when both hellos named "gso". Checked as
+      // a session's FRAME_GSO (ports/session.ts): a gso_type not agreed on is dropped here as
+      // bad_gso (gso-ingress.ts), the egress segments the rest or drops it as bad_gso.
       if (payload.length < TRUNK_SEGMENT_ID_LENGTH + VNET_HDR_LENGTH || !gsoTypeAgreed(payload[TRUNK_SEGMENT_ID_LENGTH + 1], this.uso)) {
         port.segment.drops.bad_gso++;
         this.inDrops.bad_gso++;
