@@ -102,9 +102,9 @@ export function signTicket(claims: Omit<TicketClaims, 'v' | 'kid'>, privateKey: 
 /** A ticket split and its claims checked (format and schema), nothing trusted yet. */
 interface ParsedTicket {
   claims: TicketClaims;
-  /** The bytes the signature covers: "el1." + part 2. */
-  signed: Buffer;
-  signature: Buffer;
+  /** Part 2 (the claims) and part 3 (the signature) as sent. */
+  body: string;
+  signatureText: string;
 }
 
 function parseTicket(token: string): ParsedTicket {
@@ -116,9 +116,6 @@ function parseTicket(token: string): ParsedTicket {
   // Node's base64url decoder skips foreign characters and ignores the last character's
   // spare bits, so without these checks many strings would carry one valid signature.
   if (!BASE64URL.test(body) || !BASE64URL.test(signatureText)) throw new ElError('EL_ERR_BAD_TICKET', 'ticket parts must be base64url');
-  const signature = Buffer.from(signatureText, 'base64url');
-  if (signature.toString('base64url') !== signatureText) throw new ElError('EL_ERR_BAD_TICKET', 'ticket signature is not canonical base64url');
-  const signed = Buffer.from(PREFIX + body);
 
   let json: unknown;
   try {
@@ -128,7 +125,14 @@ function parseTicket(token: string): ParsedTicket {
   }
   const parsed = ticketClaimsSchema.safeParse(json);
   if (!parsed.success) throw new ElError('EL_ERR_BAD_TICKET', `ticket claims invalid: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
-  return { claims: parsed.data, signed, signature };
+  return { claims: parsed.data, body, signatureText };
+}
+
+/** The signature's bytes, canonical base64url only (verifyTicket; the resume path has no use for them). */
+function signatureOf(t: ParsedTicket): Buffer {
+  const signature = Buffer.from(t.signatureText, 'base64url');
+  if (signature.toString('base64url') !== t.signatureText) throw new ElError('EL_ERR_BAD_TICKET', 'ticket signature is not canonical base64url');
+  return signature;
 }
 
 function checkExpiry(claims: TicketClaims, nowSeconds: number): void {
@@ -141,7 +145,11 @@ function checkExpiry(claims: TicketClaims, nowSeconds: number): void {
  * segment checks are the caller's, which knows what it has seen and hosts.
  */
 export function verifyTicket(token: string, publicKeys: readonly KeyObject[], nowSeconds = Math.floor(Date.now() / 1000)): TicketClaims {
-  const { claims, signed, signature } = parseTicket(token);
+  const parsed = parseTicket(token);
+  const { claims } = parsed;
+  const signature = signatureOf(parsed);
+  // The bytes the signature covers: "el1." + part 2.
+  const signed = Buffer.from(PREFIX + parsed.body);
   const byId = claims.kid ? publicKeys.filter((k) => keyId(k) === claims.kid) : [];
   const candidates = byId.length ? byId : publicKeys;
   const ok = candidates.some((key) => {

@@ -163,10 +163,10 @@ export function readProxyHeader(socket: Socket, opts: ReadProxyOptions): Promise
 }
 
 /**
- * Makes `socket` (and anything that asks it, e.g. a TLSSocket wrapping it) report
- * `source` as its remote address: node caches the peer name in `_peername`.
+ * Makes `socket` report `source` as its remote address (node caches the peer name in
+ * `_peername`); a TLSSocket over it reports it once inheritRemote copied it.
  */
-export function setRemote(socket: Socket, source: ProxySource): void {
+export function setProxiedRemote(socket: Socket, source: ProxySource): void {
   (socket as unknown as { _peername: unknown })._peername = { address: source.address, port: source.port, family: source.family };
 }
 
@@ -175,19 +175,14 @@ export function looksLikeProxyHeader(first: Buffer): boolean {
   return first.length > 0 && (prefixOf(first, V2_SIG) || prefixOf(first, V1_SIG));
 }
 
-const proxied = new WeakSet<Socket>();
-
-/** setRemote, and marks the socket so inheritRemote can copy the source to a TLS socket over it. */
-export function setProxiedRemote(socket: Socket, source: ProxySource): void {
-  setRemote(socket, source);
-  proxied.add(socket);
-}
-
 /**
  * A TLSSocket asks the TCP handle for its peer, not the socket it wraps: copy the
- * PROXY source from the wrapped socket (if it had one) before anyone reads remoteAddress.
+ * wrapped socket's peer, once read, before anyone reads remoteAddress — the PROXY
+ * source if it had one (the TCP handle would say the load balancer), else the same
+ * address the handle would give, without a second getpeername().
  */
 export function inheritRemote(tlsSocket: Socket): void {
   const parent = (tlsSocket as unknown as { _parent?: Socket })._parent;
-  if (parent && proxied.has(parent)) (tlsSocket as unknown as { _peername: unknown })._peername = (parent as unknown as { _peername: unknown })._peername;
+  const known = parent && (parent as unknown as { _peername?: unknown })._peername;
+  if (known) (tlsSocket as unknown as { _peername: unknown })._peername = known;
 }

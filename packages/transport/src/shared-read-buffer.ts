@@ -40,20 +40,37 @@ export function readIntoSharedBuffer(socket: TLSSocket, onChunk: (chunk: Buffer)
   const s = socket as Internals;
   const handle = s._handle;
   if (!handle || typeof handle.useUserBuffer !== 'function') return false;
-  const symbols = Object.getOwnPropertySymbols(s);
-  const field = (name: string): symbol | undefined => symbols.find((sym) => sym.description === name);
-  const kBuffer = field('kBuffer');
-  const kBufferCb = field('kBufferCb');
-  const kBufferGen = field('kBufferGen');
-  if (kBuffer === undefined || kBufferCb === undefined || kBufferGen === undefined) return false;
-  if (s[kBuffer] !== null || s[kBufferCb] !== null) return false; // already reading into a buffer of its own
-  s[kBufferGen] = null;
-  s[kBufferCb] = (n: number, buf: Buffer): boolean => {
+  const k = bufferFields(s);
+  if (k === undefined) return false;
+  if (s[k.buffer] !== null || s[k.callback] !== null) return false; // already reading into a buffer of its own
+  s[k.generator] = null;
+  s[k.callback] = (n: number, buf: Buffer): boolean => {
     onChunk(buf.subarray(0, n));
     return true;
   };
-  s[kBuffer] = shared;
+  s[k.buffer] = shared;
   handle.useUserBuffer(shared);
   for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) onChunk(chunk);
   return true;
+}
+
+interface BufferFields {
+  buffer: symbol;
+  callback: symbol;
+  generator: symbol;
+}
+
+/** net.Socket's symbols are the same for every socket of the process: found on the first
+ * socket that has them, then only checked (a search per socket cost ~1 % of a session setup). */
+let fields: BufferFields | undefined;
+
+function bufferFields(s: Internals): BufferFields | undefined {
+  if (fields && fields.buffer in s && fields.callback in s && fields.generator in s) return fields;
+  const symbols = Object.getOwnPropertySymbols(s);
+  const field = (name: string): symbol | undefined => symbols.find((sym) => sym.description === name);
+  const buffer = field('kBuffer');
+  const callback = field('kBufferCb');
+  const generator = field('kBufferGen');
+  if (buffer === undefined || callback === undefined || generator === undefined) return undefined;
+  return (fields = { buffer, callback, generator });
 }
