@@ -3,7 +3,6 @@
  * test host, and waiting on its JSON logs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,9 +46,14 @@ export function elink(args: string[], opts: { ns?: string; env?: NodeJS.ProcessE
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ELINK_CLIENT_STATE: testClientState(), ...process.env, ...opts.env } });
   const logs: Record<string, unknown>[] = [];
   const text: string[] = [];
+  // The last lines of both kinds in the order they came, for a failure's message: an
+  // error printed on stderr must not be cut off behind the JSON logs before it.
+  const recent: string[] = [];
   const waiters = new Set<() => void>();
   const onLine = (line: string) => {
     if (!line.trim()) return;
+    recent.push(line);
+    if (recent.length > 30) recent.shift();
     try {
       logs.push(JSON.parse(line) as Record<string, unknown>);
     } catch {
@@ -69,7 +73,13 @@ export function elink(args: string[], opts: { ns?: string; env?: NodeJS.ProcessE
   };
   lines(child.stdout!);
   lines(child.stderr!);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  let exitedWith = '';
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, signal) => {
+      exitedWith = signal ? `signal ${signal}` : `status ${code}`;
+      resolve(code ?? (signal ? -1 : null));
+    }),
+  );
   const proc: Proc = {
     child,
     logs,
@@ -87,7 +97,7 @@ export function elink(args: string[], opts: { ns?: string; env?: NodeJS.ProcessE
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; output:\n${[...text, ...logs.map((l) => JSON.stringify(l))].slice(-30).join('\n')}`));
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; output:\n${recent.join('\n')}`));
         }, timeoutMs);
         waiters.add(check);
         check();
@@ -97,7 +107,7 @@ export function elink(args: string[], opts: { ns?: string; env?: NodeJS.ProcessE
             if (waiters.has(check)) {
               waiters.delete(check);
               clearTimeout(timer);
-              reject(new Error(`process exited while waiting for ${what}; output:\n${[...text, ...logs.map((l) => JSON.stringify(l))].slice(-30).join('\n')}`));
+              reject(new Error(`process exited (${exitedWith}) while waiting for ${what}; output:\n${recent.join('\n')}`));
             }
           }
         });
@@ -129,11 +139,5 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop('SIGTERM', 5000)));
 }
 
-/** A TCP port that was free a moment ago on all addresses. */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '0.0.0.0', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
+/** A TCP port free a moment ago, which no outbound connection can take before a process binds it. */
+export { freePort } from '../../packages/transport/src/test-free-port.js';

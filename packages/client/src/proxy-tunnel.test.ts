@@ -1,10 +1,11 @@
-import { createServer as createTcpServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueServerCertificate } from '@elink/pki';
 import { startTinyproxy, type Tinyproxy } from '../../../test/lib/tinyproxy.js';
 import { parseProxyUrl } from './proxy-config.js';
 import { openTunnel } from './proxy-tunnel.js';
+import { freePort } from '../../transport/src/test-free-port.js';
 
 // A real proxy (Debian's tinyproxy, with Basic authentication) in front of a TLS echo server.
 let proxy: Tinyproxy;
@@ -13,13 +14,6 @@ let echo: Server;
 let echoPort: number;
 let ca: string;
 
-async function freePort(): Promise<number> {
-  const s = createTcpServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   const authority = await createCertificateAuthority('tunnel test CA');

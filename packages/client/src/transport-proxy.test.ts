@@ -6,7 +6,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import { createServer as createTcpServer } from 'node:net';
 import { pino } from 'pino';
 import { rawDeviceKey } from '@elink/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,18 +16,12 @@ import { useSwitchHarness } from '../../switch/src/testing/test-node.js';
 import { login } from './login.js';
 import { parseProxyUrl, proxyFor, proxySettings } from './proxy-config.js';
 import { isCarrierFailure, SwitchLink, wsUrl } from './switch-link.js';
+import { freePort } from '../../transport/src/test-free-port.js';
 
 const logger = pino({ level: 'silent' });
 const { fx, node, clients } = useSwitchHarness();
 let proxy: Tinyproxy;
 
-async function freePort(): Promise<number> {
-  const s = createTcpServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   proxy = await startTinyproxy({ port: await freePort() });
