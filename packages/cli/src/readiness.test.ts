@@ -9,19 +9,12 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createServer } from 'node:net';
 import { loadConfig } from './config.js';
 import { startServices, type Services } from './services.js';
 import { initState } from './state.js';
 import { VERSION } from './version.js';
+import { freePort } from '../../transport/src/test-free-port.js';
 
-async function freeTcpPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -71,7 +64,7 @@ describe('/readyz', () => {
   });
 
   it('is 503 on both ports while the broker’s store does not answer', async () => {
-    const port = await freeTcpPort();
+    const port = await freePort();
     const { services, ca } = await start(`, store: { type: redis, url: "redis://127.0.0.1:${port}" }`, { broker: true, switch: false });
     const admin = await adminGet(services, '/readyz');
     expect(admin.status).toBe(503);

@@ -6,9 +6,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+// Tests only (excluded from the package build): ports no outbound connection can take first.
+import { freePort } from '../../../transport/src/test-free-port.js';
 
 export const REDIS_SERVER = process.env.ELINK_REDIS_SERVER ?? 'redis-server';
 
@@ -18,13 +19,6 @@ export function redisOrSkip(): boolean {
   return ok;
 }
 
-export async function freeTcpPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 export interface TestRedis {
   port: number;
@@ -41,7 +35,7 @@ export interface TestRedis {
 }
 
 export async function startTestRedis(extraArgs: string[] = []): Promise<TestRedis> {
-  const port = await freeTcpPort();
+  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'elink-redis-'));
   let child: ChildProcess | undefined;
   const r: TestRedis = {
@@ -158,7 +152,7 @@ export async function startTestSentinel(name = 'elmaster'): Promise<TestSentinel
   const dir = mkdtempSync(join(tmpdir(), 'elink-sentinel-'));
   const children: ChildProcess[] = [];
   try {
-    const [pm, pr, ps] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort()];
+    const [pm, pr, ps] = [await freePort(), await freePort(), await freePort()];
     for (const [port, extra] of [[pm, []], [pr, ['--replicaof', '127.0.0.1', String(pm)]]] as const) {
       const d = join(dir, String(port));
       mkdirSync(d);
@@ -221,9 +215,9 @@ export async function startTestCluster(): Promise<TestCluster> {
   try {
     const nodes: Array<{ host: string; port: number }> = [];
     for (let i = 0; i < 3; i++) {
-      const port = await freeTcpPort();
+      const port = await freePort();
       // The bus port is chosen too: port + 10000 may be taken or out of range.
-      const bus = await freeTcpPort();
+      const bus = await freePort();
       const d = join(dir, String(port));
       mkdirSync(d);
       children.push(
