@@ -8,6 +8,7 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { rawDeviceKey, resumeKey, resumeSecret } from '@elink/protocol';
 import { openSession, type BenchSession } from './el-client.js';
 import { IDLE_MAC_BASE, ticketFor } from './fixture.js';
+import { openAll } from './open-all.js';
 
 interface Config {
   port: number;
@@ -36,39 +37,21 @@ const device = cfg.deviceKey ? generateKeyPairSync('ed25519').privateKey : undef
 const dk = device ? rawDeviceKey(device) : undefined;
 const K = cfg.resumeProofSecret ? resumeKey(cfg.resumeProofSecret) : undefined;
 let tlsSession: Buffer | undefined;
-const sessions: BenchSession[] = [];
-let next = 0;
-let failed = 0;
-let lastError = '';
-const report = () => process.stdout.write(JSON.stringify({ up: sessions.length, failed, lastError }) + '\n');
-const timer = setInterval(report, 1000);
 
-async function worker(): Promise<void> {
-  while (next < cfg.count) {
-    const i = next++;
-    const n = cfg.first + i;
-    try {
-      const ticket = ticketFor(key, `idle${n}`, IDLE_MAC_BASE + n, 600, cfg.segment, dk);
-      const resume = K ? resumeSecret(K, ticket) : undefined;
-      const s = await openSession({
-        port: cfg.port,
-        ca: cfg.caPem,
-        ticket,
-        localAddress: cfg.sources[n % cfg.sources.length],
-        ...(device ? { deviceKey: device } : {}),
-        ...(resume ? { resume } : {}),
-        ...(cfg.resume ? { ...(tlsSession ? { session: tlsSession } : {}), onSession: (t: Buffer) => (tlsSession = t) } : {}),
-      });
-      if (resume && s.resumeSecret !== resume) throw new Error('welcome.resume is not the resume secret of the ticket');
-      sessions.push(s);
-    } catch (err) {
-      failed++;
-      lastError = (err as Error).message;
-    }
-  }
-}
-
-await Promise.all(Array.from({ length: cfg.concurrency }, worker));
-clearInterval(timer);
-report();
-process.stdout.write(JSON.stringify({ done: true, up: sessions.length, failed }) + '\n');
+// Kept open until the process is killed.
+export const sessions: BenchSession[] = await openAll(cfg.count, cfg.concurrency, async (i) => {
+  const n = cfg.first + i;
+  const ticket = ticketFor(key, `idle${n}`, IDLE_MAC_BASE + n, 600, cfg.segment, dk);
+  const resume = K ? resumeSecret(K, ticket) : undefined;
+  const s = await openSession({
+    port: cfg.port,
+    ca: cfg.caPem,
+    ticket,
+    localAddress: cfg.sources[n % cfg.sources.length],
+    ...(device ? { deviceKey: device } : {}),
+    ...(resume ? { resume } : {}),
+    ...(cfg.resume ? { ...(tlsSession ? { session: tlsSession } : {}), onSession: (t: Buffer) => (tlsSession = t) } : {}),
+  });
+  if (resume && s.resumeSecret !== resume) throw new Error('welcome.resume is not the resume secret of the ticket');
+  return s;
+});

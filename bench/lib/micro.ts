@@ -131,10 +131,13 @@ async function overTls(port: number, pid: number, fx: Awaited<ReturnType<typeof 
 }
 
 export function startSwitchProcess(fx: { certPem: string; keyPem: string; ticketPublicPem: string }, extra: Record<string, unknown> = {}, nodeArgs: string[] = []) {
-  const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL('./switch-process.js', import.meta.url))], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, EL_BENCH_SWITCH: JSON.stringify({ ...fx, ...extra }) },
-  });
+  return startPortProcess('switch', [...nodeArgs, fileURLToPath(new URL('./switch-process.js', import.meta.url))], { EL_BENCH_SWITCH: JSON.stringify({ ...fx, ...extra }) });
+}
+
+/** A node process (`args` after node) that prints one line {"port": n} when it listens
+ * and runs until stopped (SIGTERM, then SIGKILL after 5 s); `what` names it in errors. */
+export function startPortProcess(what: string, args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const port = new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -142,8 +145,8 @@ export function startSwitchProcess(fx: { certPem: string; keyPem: string; ticket
       const m = /"port":(\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     });
-    child.once('exit', (code) => reject(new Error(`switch process exited (${code})`)));
-    setTimeout(() => reject(new Error('switch process did not start in 15 s')), 15_000).unref();
+    child.once('exit', (code) => reject(new Error(`${what} process exited (${code})`)));
+    setTimeout(() => reject(new Error(`${what} process did not start in 15 s`)), 15_000).unref();
   });
   const stop = () => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM'), setTimeout(() => child.kill('SIGKILL'), 5000).unref())));
   return { child, port, stop };

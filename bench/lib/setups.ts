@@ -35,7 +35,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeFixture } from './fixture.js';
-import { startSwitchProcess } from './micro.js';
+import { startPortProcess, startSwitchProcess } from './micro.js';
 import { sleep } from './proc.js';
 import type { PeerClientsConfig, PeerServerConfig } from './tls-peer.js';
 
@@ -78,19 +78,7 @@ const SOURCES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
 
 /** The peer's server process (tls-peer.ts), started like the switch's. */
 function startPeerProcess(cfg: PeerServerConfig) {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./tls-peer.js', import.meta.url)), 'server'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, EL_BENCH_PEER: JSON.stringify(cfg) } });
-  const port = new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /"port":(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`peer process exited (${code})`)));
-    setTimeout(() => reject(new Error('peer process did not start in 15 s')), 15_000).unref();
-  });
-  const stop = () => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM'), setTimeout(() => child.kill('SIGKILL'), 5000).unref())));
-  return { child, port, stop };
+  return startPortProcess('peer', [fileURLToPath(new URL('./tls-peer.js', import.meta.url)), 'server'], { EL_BENCH_PEER: JSON.stringify(cfg) });
 }
 
 /** The switch's cluster secret (TLS ticket keys, resume key), known to the clients of the resume-proof phase. */

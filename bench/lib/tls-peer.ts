@@ -14,6 +14,7 @@ import { connect, createServer, type TLSSocket } from 'node:tls';
 import { clientTlsContext } from '@elink/client';
 import { ALPN } from '@elink/protocol';
 import { sessionTicketKeys } from '@elink/switch';
+import { openAll } from './open-all.js';
 
 /** Bytes of the first record each way: an EL hello with a device-key ticket, its proof
  * and a resume proof (~0.9 KB), and a welcome with addresses and a resume secret. */
@@ -52,16 +53,11 @@ function serve(cfg: PeerServerConfig): void {
   process.on('SIGTERM', () => process.exit(0));
 }
 
-async function clients(cfg: PeerClientsConfig): Promise<void> {
+/** Opens the connections and keeps them (the returned sockets) until killed. */
+async function clients(cfg: PeerClientsConfig): Promise<TLSSocket[]> {
   const hello = Buffer.alloc(PEER_HELLO_BYTES, 0x68);
-  const open: TLSSocket[] = [];
-  let failed = 0;
-  let lastError = '';
   let tlsSession: Buffer | undefined;
-  let next = 0;
-  const report = () => process.stdout.write(JSON.stringify({ up: open.length, failed, lastError }) + '\n');
-  const timer = setInterval(report, 1000);
-  const one = (n: number) =>
+  return openAll(cfg.count, cfg.concurrency, (n) =>
     new Promise<TLSSocket>((resolve, reject) => {
       const tcp = tcpConnect({ host: '127.0.0.1', port: cfg.port, localAddress: cfg.sources[n % cfg.sources.length] });
       const socket = connect({ socket: tcp, secureContext: clientTlsContext({ ca: cfg.caPem }), servername: 'localhost', ALPNProtocols: [ALPN], ...(tlsSession ? { session: tlsSession } : {}) });
@@ -75,23 +71,11 @@ async function clients(cfg: PeerClientsConfig): Promise<void> {
         if (got >= PEER_WELCOME_BYTES) (clearTimeout(timeout), resolve(socket));
       });
       socket.on('error', (err) => (clearTimeout(timeout), reject(err)));
-    });
-  const worker = async () => {
-    while (next < cfg.count) {
-      const n = next++;
-      try {
-        open.push(await one(n));
-      } catch (err) {
-        failed++;
-        lastError = (err as Error).message;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: cfg.concurrency }, worker));
-  clearInterval(timer);
-  report();
-  process.stdout.write(JSON.stringify({ done: true, up: open.length, failed }) + '\n');
+    }),
+  );
 }
 
+/** The clients' connections, held until the process is killed. */
+export const held: TLSSocket[] = [];
 if (process.argv[2] === 'server') serve(JSON.parse(process.env.EL_BENCH_PEER ?? '{}') as PeerServerConfig);
-else if (process.argv[2] === 'clients') await clients(JSON.parse(process.env.EL_BENCH_CLIENTS ?? '{}') as PeerClientsConfig);
+else if (process.argv[2] === 'clients') held.push(...(await clients(JSON.parse(process.env.EL_BENCH_CLIENTS ?? '{}') as PeerClientsConfig)));
