@@ -319,6 +319,7 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
     const before = new Map(moved.map((m) => [m.name, { v4: m.v4, v6: m.v6, ups: m.proc.logs.filter((l) => l.msg === 'link up').length }]));
 
     // 80 pings 0.1 s apart (8 s, bounded by -w) from every client to its gateway, across the kill.
+    const pingsFrom = Date.now();
     const pings = new Map([...c.clients.values()].map((x) => [x.name, pingFrom(x, GATEWAY4, 80, 0.1)]));
     await new Promise((r) => setTimeout(r, 1500));
     const survivors = c.nodes.map((n, i) => ({ n, i })).filter(({ n }) => n !== victim);
@@ -356,6 +357,13 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
     // Late is not lost (unanswered() below), but a survivor's late replies are worth seeing.
     const slowest = (out: string) => Math.max(0, ...[...out.matchAll(/ time=([\d.]+) ms/g)].map((m) => Number(m[1])));
     report.push(`slowest reply of the others: ${others.map((o) => `${o.name} ${Math.round(slowest(outs.get(o.name)!))} ms`).join(', ')}`);
+    // A survivor that stalled for a second or more (late, not lost): its and its node's log
+    // of the window (a client logs only events, a node its sessions' too), to tell why.
+    for (const o of others.filter((x) => slowest(outs.get(x.name)!) >= 1000)) {
+      const node = c.nodes.find((n) => n.id === o.node());
+      const window = [...o.proc.logs, ...(node?.proc.logs ?? [])].filter((l) => logTime(l) >= pingsFrom - 1000).sort((a, b) => logTime(a) - logTime(b)).slice(-30);
+      report.push(`${o.name} stalled; its and ${o.node()}'s log from 1 s before the pings:\n    ${window.map((l) => JSON.stringify(l)).join('\n    ') || '(nothing)'}`);
+    }
     console.log(`SIGKILL ${victim.id}:\n  ${report.join('\n  ')}`);
     for (const o of others) {
       expect(unanswered(outs.get(o.name)!, 80), `${o.name} (on ${o.node()}) lost pings:\n${outs.get(o.name)}`).toEqual([]);
