@@ -194,11 +194,16 @@ const retained: object[] = [];
  */
 async function closeEnd(node: SwitchNode, end: End, deadline: number): Promise<void> {
   const before = node.liveSessions().size;
-  end.link.close('warm-up: a session closes');
-  end.queue.close();
-  end.sink.closed = true;
+  shut(end, 'warm-up: a session closes');
   const until = Math.min(deadline, Date.now() + 500);
   while (node.liveSessions().size >= before && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+}
+
+/** Closes one end's link and queue; its sink takes nothing more. */
+function shut(end: End, reason: string): void {
+  end.link.close(reason);
+  end.queue.close();
+  end.sink.closed = true;
 }
 
 /** The share of the round trips run by finish(), after the caller's full collection. */
@@ -290,11 +295,7 @@ export async function startWarmUp(opts: WarmUpOptions = {}): Promise<WarmUp> {
   const close = async (): Promise<void> => {
     // The switch side's sessions (and their sockets) too: a node forgets them when it stops.
     retained.push(...node.liveSessions());
-    for (const e of ends) {
-      e.link.close('warm-up done');
-      e.queue.close();
-      e.sink.closed = true;
-    }
+    for (const e of ends) shut(e, 'warm-up done');
     await node.stop('warm-up done');
     retained.push(node, ...ends);
   };

@@ -106,7 +106,6 @@ function describeCarrierError(cause: unknown, opts: SwitchLinkOptions, what: str
  * and device took over (protocol.md §3.3): this client must stop, not reconnect. */
 export const SUPERSEDED = 'superseded';
 
-
 export interface SwitchLinkOptions {
   server: ServerInfo;
   ticket: string;

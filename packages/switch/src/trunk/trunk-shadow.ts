@@ -40,17 +40,9 @@ export function reinstate(trunks: ReadonlyMap<string, Trunk>, id: number, key: s
     let bestSeq = -1;
     for (const t of trunks.values()) {
       if (t.state !== 'up') continue;
-      if (!l3) {
-        const p = t.ports.get(id);
-        const seq = p?.shadowed.get(key);
-        if (seq !== undefined && better(p!, seq, best, bestSeq)) {
-          best = p;
-          bestSeq = seq;
-        }
-        continue;
-      }
-      for (const p of t.ports.values()) {
-        if (p.segment.mode !== 'l3') continue;
+      // L3: every L3 segment's port (one routing table); L2: this segment's.
+      for (const p of l3 ? t.ports.values() : [t.ports.get(id)]) {
+        if (p === undefined || (l3 && p.segment.mode !== 'l3')) continue;
         const seq = p.shadowed.get(key);
         if (seq !== undefined && better(p, seq, best, bestSeq)) {
           best = p;
