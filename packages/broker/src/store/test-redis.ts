@@ -1,7 +1,8 @@
 /**
  * Tests only: a real redis-server on a free port of 127.0.0.1, in a temp directory,
  * without persistence; stopped (and restartable on the same port) by the test. Also a
- * Sentinel setup (master, replica, sentinel) and a 3-master Cluster, same rules.
+ * Sentinel setup (master, replica, sentinel) and a 3-master Cluster, same rules, and a
+ * gate that holds their writes (to play a race between two clients in a chosen order).
  * When redis-server is missing, `redisOrSkip()` says so; in CI (CI=true) it throws.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
