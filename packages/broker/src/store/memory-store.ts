@@ -62,7 +62,7 @@ export class MemoryStore implements BrokerStore {
   readonly #counters = new Map<string, { count: number; pending: number; until: number }>();
   readonly #maxCounters: number;
   readonly #nodes = new Map<string, { record: NodeRecord; until: number }>();
-  /** Trunk-down reports by JSON [node, reporter]. */
+  /** Trunk-down reports by JSON [node, reporter]. Put and clear await nothing: each call is one step (what the Redis store's scripts do). */
   readonly #downs = new Map<string, TrunkDownRecord & { until: number }>();
   readonly #users = new Map<string, StoredUser>();
   readonly #reports = new Map<string, { at: number; report: NodeReport; until: number }>();

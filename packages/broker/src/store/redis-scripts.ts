@@ -11,6 +11,7 @@
  *               el:{rl}:x        zset  counter scored by the end of its window (bound, expiry)
  *               el:{rl}:p        hash  counter → attempts in flight
  * One hash tag for every counter lets one script reserve all of a login's counters.
+ * Trunk losses: el:downs       hash  JSON [node, reporter] → JSON {since, at, until}; one key.
  * The clock is the calling broker's (ARGV now, ms): brokers run NTP like the nodes do.
  */
 
@@ -174,4 +175,55 @@ for i = 3, #ARGV do
   end
 end
 return 1
+`;
+
+/**
+ * KEYS downs; ARGV now, max entries, then (field, since, value) per loss. Per loss in turn,
+ * as MemoryStore.putTrunkDowns: a live entry with that `since` stays as it is; otherwise the
+ * value is written, a new field only while fewer than max are kept (checked again after one
+ * sweep of the expired entries). Returns the 1-based numbers of the losses written.
+ */
+export const PUT_DOWNS = `
+local now, max = tonumber(ARGV[1]), tonumber(ARGV[2])
+local made, swept = {}, false
+for i = 1, (#ARGV - 2) / 3 do
+  local field, since = ARGV[3 * i], tonumber(ARGV[3 * i + 1])
+  local raw = redis.call('HGET', KEYS[1], field)
+  local old = raw and cjson.decode(raw)
+  if not (old and old['until'] > now and old.since == since) then
+    if not raw and not swept and redis.call('HLEN', KEYS[1]) >= max then
+      swept = true
+      local all = redis.call('HGETALL', KEYS[1])
+      for j = 1, #all, 2 do
+        if cjson.decode(all[j + 1])['until'] <= now then redis.call('HDEL', KEYS[1], all[j]) end
+      end
+    end
+    if raw or redis.call('HLEN', KEYS[1]) < max then
+      redis.call('HSET', KEYS[1], field, ARGV[3 * i + 2])
+      made[#made + 1] = i
+    end
+  end
+end
+return made
+`;
+
+/**
+ * KEYS downs; ARGV now, then (field, since) per trunk back up. Deletes each entry whose
+ * `since` is older; returns (1-based number, old value) of each deleted one that was live.
+ */
+export const CLEAR_DOWNS = `
+local now = tonumber(ARGV[1])
+local gone = {}
+for i = 1, (#ARGV - 1) / 2 do
+  local raw = redis.call('HGET', KEYS[1], ARGV[2 * i])
+  local old = raw and cjson.decode(raw)
+  if old and old.since < tonumber(ARGV[2 * i + 1]) then
+    redis.call('HDEL', KEYS[1], ARGV[2 * i])
+    if old['until'] > now then
+      gone[#gone + 1] = i
+      gone[#gone + 1] = raw
+    end
+  end
+end
+return gone
 `;

@@ -2,7 +2,8 @@
  * The shared store: Redis standalone (URL), Sentinel or Cluster, through ioredis.
  * Brokers using it are stateless replicas. Lease changes run as Lua scripts
  * (redis-scripts.ts), challenges are taken with GETDEL, rate-limit counters are
- * reserved by a Lua script: every step two brokers could race on is one atomic command.
+ * reserved and trunk losses put and cleared by Lua scripts: every step two brokers could
+ * race on is one atomic command.
  *
  * When Redis is away every call fails fast (one retry, short timeouts) with ElError
  * EL_ERR_UNAVAILABLE, which the API answers with 503; ioredis keeps reconnecting in
@@ -11,7 +12,7 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import { ElError, MAX_REVOCATIONS, type NodeReport, type Revocation } from '@elink/protocol';
 import type { LeaseEntry, LeaseFamily, LeaseRecord, OwnerCap } from '../lease-store.js';
-import { CLAIM, RELEASE, RESERVE, SETTLE, SWEEP, TOUCH } from './redis-scripts.js';
+import { CLAIM, CLEAR_DOWNS, PUT_DOWNS, RELEASE, RESERVE, SETTLE, SWEEP, TOUCH } from './redis-scripts.js';
 import { deviceLimit } from './memory-store.js';
 import type { RedisObserver } from './redis-metrics.js';
 import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_NODES, MAX_TRUNK_DOWNS, MAX_USERS, type BrokerStore, type TrunkDownRecord, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
@@ -32,6 +33,8 @@ interface Scripted {
   elSweep(...args: [...SegKeys, ...(string | number)[]]): Promise<number>;
   elReserve(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number[]>;
   elSettle(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
+  elPutDowns(key: string, ...args: (string | number)[]): Promise<number[]>;
+  elClearDowns(key: string, ...args: (string | number)[]): Promise<Array<number | string>>;
 }
 
 export interface RedisStoreOptions {
@@ -95,6 +98,8 @@ export class RedisStore implements BrokerStore {
     client.defineCommand('elSweep', { numberOfKeys: 4, lua: SWEEP });
     client.defineCommand('elReserve', { numberOfKeys: 3, lua: RESERVE });
     client.defineCommand('elSettle', { numberOfKeys: 3, lua: SETTLE });
+    client.defineCommand('elPutDowns', { numberOfKeys: 1, lua: PUT_DOWNS });
+    client.defineCommand('elClearDowns', { numberOfKeys: 1, lua: CLEAR_DOWNS });
     this.#client = client as Client & Scripted;
   }
 
@@ -258,66 +263,35 @@ export class RedisStore implements BrokerStore {
   }
 
   /**
-   * One hash, field JSON [node, reporter] → {since, at, until}. Read, then written: a node
-   * heartbeats to one broker at a time, so one reporter's entries have one writer, and two
-   * brokers racing on another reporter's entry would write the same thing.
+   * One hash, field JSON [node, reporter] → {since, at, until}, changed only by Lua scripts:
+   * two brokers may handle one reporter at once (a heartbeat failed over to another broker
+   * while the last is in flight, an early heartbeat beside the regular one), so a put or a
+   * clear reads and writes in one step, and the MAX_TRUNK_DOWNS bound is checked in that step.
    */
   async putTrunkDowns(reporter: string, downs: readonly { node: string; since: number }[], ttlSeconds: number): Promise<TrunkDownRecord[]> {
     if (downs.length === 0) return [];
-    const key = this.#downsKey;
-    return this.#do('put trunk downs', async () => {
-      const now = this.#now();
-      const { fields, had } = await this.#downsOf(reporter, downs);
-      const changes: Array<{ record: TrunkDownRecord; field: string; value: string; isNew: boolean }> = [];
-      downs.forEach((d, i) => {
-        const old = had[i] ? (JSON.parse(had[i]) as { since: number; until: number }) : undefined;
-        if (old && old.until > now && old.since === d.since) return;
-        changes.push({ record: { node: d.node, reporter, since: d.since, at: now }, field: fields[i]!, value: JSON.stringify({ since: d.since, at: now, until: now + ttlSeconds * 1000 }), isNew: had[i] === null });
-      });
-      if (changes.length === 0) return [];
-      const fresh = changes.filter((c) => c.isNew).length;
-      let room = MAX_TRUNK_DOWNS - (await this.#client.hlen(key));
-      if (fresh > room) {
-        await this.listTrunkDowns(); // drops expired ones
-        room = MAX_TRUNK_DOWNS - (await this.#client.hlen(key));
-      }
-      // Full: entries already kept are renewed, new ones only while there is room.
-      const kept = changes.filter((c) => !c.isNew || room-- > 0);
-      if (kept.length) await this.#client.hset(key, ...kept.flatMap((c) => [c.field, c.value]));
-      return kept.map((c) => c.record);
-    });
+    const now = this.#now();
+    const value = (since: number) => JSON.stringify({ since, at: now, until: now + ttlSeconds * 1000 });
+    const args = downs.flatMap((d) => [JSON.stringify([d.node, reporter]), d.since, value(d.since)]);
+    const made = await this.#do('put trunk downs', () => this.#client.elPutDowns(this.#downsKey, now, MAX_TRUNK_DOWNS, ...args));
+    return made.map((i) => ({ node: downs[i - 1]!.node, reporter, since: downs[i - 1]!.since, at: now }));
   }
 
-  /** Read, then deleted: one reporter's entries have one writer (its heartbeat goes to one broker at a time). */
   async clearTrunkDowns(reporter: string, ups: readonly { node: string; since: number }[]): Promise<TrunkDownRecord[]> {
     if (ups.length === 0) return [];
-    const key = this.#downsKey;
-    return this.#do('clear trunk downs', async () => {
-      const now = this.#now();
-      const { fields, had } = await this.#downsOf(reporter, ups);
-      const gone: string[] = [];
-      const cleared: TrunkDownRecord[] = [];
-      ups.forEach((u, i) => {
-        if (!had[i]) return;
-        const old = JSON.parse(had[i]) as { since: number; at: number; until: number };
-        if (old.since >= u.since) return;
-        gone.push(fields[i]!);
-        if (old.until > now) cleared.push({ node: u.node, reporter, since: old.since, at: old.at });
-      });
-      if (gone.length) await this.#client.hdel(key, ...gone);
-      return cleared;
-    });
+    const args = ups.flatMap((u) => [JSON.stringify([u.node, reporter]), u.since]);
+    const gone = await this.#do('clear trunk downs', () => this.#client.elClearDowns(this.#downsKey, this.#now(), ...args));
+    const cleared: TrunkDownRecord[] = [];
+    for (let k = 0; k < gone.length; k += 2) {
+      const { since, at } = JSON.parse(String(gone[k + 1])) as { since: number; at: number };
+      cleared.push({ node: ups[Number(gone[k]) - 1]!.node, reporter, since, at });
+    }
+    return cleared;
   }
 
   /** The hash of trunk losses: field JSON [node, reporter]. */
   get #downsKey(): string {
     return `${this.#p}:downs`;
-  }
-
-  /** The fields of `reporter`'s entries for these nodes, and what the hash holds for each (null: none). */
-  async #downsOf(reporter: string, nodes: readonly { node: string }[]): Promise<{ fields: string[]; had: (string | null)[] }> {
-    const fields = nodes.map((n) => JSON.stringify([n.node, reporter]));
-    return { fields, had: await this.#client.hmget(this.#downsKey, ...fields) };
   }
 
   async listTrunkDowns(): Promise<TrunkDownRecord[]> {

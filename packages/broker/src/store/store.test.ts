@@ -8,10 +8,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryStore } from './memory-store.js';
-import { COMMAND_TIMEOUT_MS, RedisStore } from './redis-store.js';
+import { COMMAND_TIMEOUT_MS, RedisStore, type RedisStoreConfig } from './redis-store.js';
 import { MAX_REVOCATIONS } from '@elink/protocol';
-import { MAX_DEVICE_KEYS_PER_USER, MAX_TRUNK_DOWNS, type BrokerStore, type NodeRecord } from './store.js';
-import { redisOrSkip, startTestCluster, startTestRedis, startTestSentinel, type TestCluster, type TestRedis, type TestSentinel } from './test-redis.js';
+import { MAX_DEVICE_KEYS_PER_USER, MAX_TRUNK_DOWNS, type BrokerStore, type NodeRecord, type TrunkDownRecord } from './store.js';
+import { redisOrSkip, startTestCluster, startTestRedis, startTestSentinel, writeGate, type TestCluster, type TestRedis, type TestSentinel, type WriteGate } from './test-redis.js';
 
 const haveRedis = redisOrSkip();
 /** A small counter table, so the bound is reached in a test. */
@@ -30,18 +30,34 @@ const node = (name: string, extra: Partial<NodeRecord> = {}): NodeRecord => ({
   ...extra,
 });
 
-function contract(name: string, make: (clock: { t: number }) => Promise<BrokerStore>) {
+type Clock = { t: number };
+
+/** An implementation under the contract. */
+interface Backend {
+  /** Opens a store on the implementation's backend. */
+  make(clock: Clock): Promise<BrokerStore>;
+  /** Opens a second store on the same backend: a second broker, for the races between brokers. */
+  again(first: BrokerStore, clock: Clock): Promise<BrokerStore>;
+  /** Holds the backend's writes, to play a race between brokers in a chosen order (none: every call is one step already). */
+  gate?(): WriteGate;
+}
+
+function contract(name: string, { make, again, gate }: Backend) {
   describe(`${name} (store contract)`, () => {
     const clock = { t: 1_700_000_000_000 };
     let s: BrokerStore;
+    /** The second broker's store over the same backend. */
+    let s2: BrokerStore;
     let n = 0;
     // A fresh segment name per test keeps tests independent in one Redis database.
     const seg = () => `seg${n++}`;
 
     beforeAll(async () => {
       s = await make(clock);
+      s2 = await again(s, clock);
     });
     afterAll(async () => {
+      if (s2 !== s) await s2?.close();
       await s?.close();
     });
 
@@ -249,9 +265,13 @@ function contract(name: string, make: (clock: { t: number }) => Promise<BrokerSt
       expect(await mine()).toEqual([]);
     });
 
-    it(`keeps at most MAX_TRUNK_DOWNS (${MAX_TRUNK_DOWNS}) trunk-down reports: beyond, new ones are left out until old ones end`, async () => {
-      const many = Array.from({ length: MAX_TRUNK_DOWNS }, (_, i) => ({ node: `fn${i}`, since: 1 }));
-      expect(await s.putTrunkDowns('flood', many, 20)).toHaveLength(MAX_TRUNK_DOWNS);
+    it(`keeps at most MAX_TRUNK_DOWNS (${MAX_TRUNK_DOWNS}) trunk-down reports, also when two brokers add them at once: beyond, new ones are left out until old ones end`, async () => {
+      const many = Array.from({ length: MAX_TRUNK_DOWNS - 2 }, (_, i) => ({ node: `fn${i}`, since: 1 }));
+      expect(await s.putTrunkDowns('flood', many, 20)).toHaveLength(MAX_TRUNK_DOWNS - 2);
+      // 8 new ones from both brokers at once: 2 are kept. (Few: each put that finds the table
+      // full reads all of it, to drop expired entries.)
+      const made = await Promise.all(Array.from({ length: 8 }, (_, i) => [s, s2][i % 2]!.putTrunkDowns(`both${i}`, [{ node: 'fn0', since: 1 }], 20)));
+      expect(made.flat()).toHaveLength(2);
       expect(await s.putTrunkDowns('late', [{ node: 'fn0', since: 1 }], 20)).toEqual([]);
       // An entry already kept is still renewed by a new loss.
       expect(await s.putTrunkDowns('flood', [{ node: 'fn1', since: 2 }], 20)).toHaveLength(1);
@@ -260,6 +280,73 @@ function contract(name: string, make: (clock: { t: number }) => Promise<BrokerSt
       expect(await s.putTrunkDowns('late', [{ node: 'fn0', since: 1 }], 20)).toEqual([{ node: 'fn0', reporter: 'late', since: 1, at: clock.t }]);
       clock.t += 21_000;
       expect(await s.listTrunkDowns()).toEqual([]);
+    });
+
+    it("keeps a reporter's newest loss, made once and withdrawn once, when two brokers race its puts and clears", async () => {
+      clock.t += 3_600_000; // what earlier tests kept has ended
+      // A heartbeat failed over to the other broker while one is in flight: both brokers handle
+      // the same report at once. Every node was lost since 1 and is back up since 2; half went
+      // down again since 3. Each call first waits 0–3 round trips to its store, so the two
+      // brokers' calls overlap in many orders (a read-then-write store fails the news-once
+      // check every run here, the table check only in some: the next test plays that order).
+      const nodes = Array.from({ length: 128 }, (_, i) => ({ node: `rn${i}`, lostAgain: i >= 64, putDelay: i % 4, clearDelay: (i >> 2) % 4, putOn: (i >> 4) & 1, clearOn: (i >> 5) & 1 }));
+      const brokers = [s, s2] as const;
+      await s.putTrunkDowns('racer', nodes.map(({ node }) => ({ node, since: 1 })), 60);
+      const after = async (store: BrokerStore, trips: number) => {
+        for (let i = 0; i < trips; i++) await store.ping();
+      };
+      const calls = nodes.flatMap(({ node, lostAgain, putDelay, clearDelay, putOn, clearOn }) => [
+        ...[clearOn, 1 - clearOn].map(async (b, k) => {
+          await after(brokers[b]!, (clearDelay + 2 * k) % 4);
+          return { node, put: false, got: await brokers[b]!.clearTrunkDowns('racer', [{ node, since: 2 }]) };
+        }),
+        ...(lostAgain ? [putOn, 1 - putOn] : []).map(async (b, k) => {
+          await after(brokers[b]!, (putDelay + 2 * k) % 4);
+          return { node, put: true, got: await brokers[b]!.putTrunkDowns('racer', [{ node, since: 3 }], 60) };
+        }),
+      ]);
+      const results = await Promise.all(calls);
+      const sinces = (node: string, put: boolean) => results.filter((r) => r.node === node && r.put === put).flatMap((r) => r.got.map((d) => d.since));
+      // The table is what the newest report of each node says: a loss since 3, or none.
+      const kept = (await s2.listTrunkDowns()).filter((d) => d.reporter === 'racer').map((d) => `${d.node}/${d.since}`).sort();
+      expect.soft(kept).toEqual(nodes.filter((n) => n.lostAgain).map((n) => `${n.node}/3`).sort());
+      // The new loss is news once (one log line, one suspicion), however many brokers heard it.
+      expect.soft(nodes.filter((n) => sinces(n.node, true).join() !== (n.lostAgain ? '3' : '')).map((n) => n.node)).toEqual([]);
+      // The old loss is withdrawn once (one count of el_broker_trunk_losses_withdrawn_total), or
+      // not at all when the new loss replaced it first.
+      expect.soft(nodes.filter((n) => !(n.lostAgain ? ['', '1'] : ['1']).includes(sinces(n.node, false).join())).map((n) => n.node)).toEqual([]);
+    });
+
+    it("plays the two brokers' races on one reporter's entry in the orders that broke it: a new loss is kept, made once, an old one withdrawn once", async () => {
+      clock.t += 3_600_000;
+      // Each call starts once the one before waits at the gate, so its reads see the table
+      // before the earlier call's write; then the writes go in that order. Without a gate
+      // (memory) every call is one step when it starts, in the same order.
+      const inOrder = async (...calls: Array<() => Promise<TrunkDownRecord[]>>): Promise<number[][]> => {
+        const g = gate?.();
+        const running: Array<Promise<TrunkDownRecord[]>> = [];
+        if (g) await g.hold();
+        try {
+          for (const [i, call] of calls.entries()) {
+            running.push(call());
+            await g?.waiting(i + 1);
+          }
+        } finally {
+          await g?.release();
+          await Promise.allSettled(running);
+        }
+        return (await Promise.all(running)).map((made) => made.map((d) => d.since));
+      };
+      // Both scripts known to Redis before the gate: a first call may go twice (EVALSHA, then EVAL).
+      await s.putTrunkDowns('gr', ['gx', 'gy', 'gz'].map((node) => ({ node, since: 1 })), 60);
+      await s2.clearTrunkDowns('gr', [{ node: 'none', since: 1 }]);
+      // gx back up since 2 and down again since 3: the withdrawal read before the new loss was written, and deletes after.
+      expect.soft(await inOrder(() => s.putTrunkDowns('gr', [{ node: 'gx', since: 3 }], 60), () => s2.clearTrunkDowns('gr', [{ node: 'gx', since: 2 }]))).toEqual([[3], []]);
+      // gy down again since 3, told to both brokers: news once.
+      expect.soft(await inOrder(() => s.putTrunkDowns('gr', [{ node: 'gy', since: 3 }], 60), () => s2.putTrunkDowns('gr', [{ node: 'gy', since: 3 }], 60))).toEqual([[3], []]);
+      // gz back up since 2, told to both brokers: withdrawn once.
+      expect.soft(await inOrder(() => s.clearTrunkDowns('gr', [{ node: 'gz', since: 2 }]), () => s2.clearTrunkDowns('gr', [{ node: 'gz', since: 2 }]))).toEqual([[1], []]);
+      expect.soft((await s.listTrunkDowns()).filter((d) => d.reporter === 'gr').map((d) => `${d.node}/${d.since}`).sort()).toEqual(['gx/3', 'gy/3']);
     });
 
     it('keeps the latest console report of each node until it is not refreshed for its retain time', async () => {
@@ -359,7 +446,21 @@ function contract(name: string, make: (clock: { t: number }) => Promise<BrokerSt
   });
 }
 
-contract('MemoryStore', async (clock) => new MemoryStore({ now: () => clock.t, maxCounters: MAX_COUNTERS_IN_TEST }));
+contract('MemoryStore', {
+  make: async (clock) => new MemoryStore({ now: () => clock.t, maxCounters: MAX_COUNTERS_IN_TEST }),
+  // A memory store lives in its one broker's process: a second broker on it is the same object.
+  again: async (first) => first,
+});
+
+/** RedisStores on `config`, connected (the second broker's too); writes held on `masters`. */
+function redisBackend(config: () => RedisStoreConfig, masters: () => Array<{ host: string; port: number }>): Backend {
+  const make = async (clock: Clock) => {
+    const store = new RedisStore(config(), () => clock.t, { maxCounters: MAX_COUNTERS_IN_TEST });
+    expect(await store.waitReady()).toBe(true);
+    return store;
+  };
+  return { make, again: (_, clock) => make(clock), gate: () => writeGate(masters()) };
+}
 
 describe.skipIf(!haveRedis)('RedisStore on a real redis-server', () => {
   let redis: TestRedis;
@@ -369,11 +470,7 @@ describe.skipIf(!haveRedis)('RedisStore on a real redis-server', () => {
   afterAll(async () => {
     await redis?.destroy();
   });
-  contract('RedisStore', async (clock) => {
-    const store = new RedisStore({ type: 'redis', url: redis.url }, () => clock.t, { maxCounters: MAX_COUNTERS_IN_TEST });
-    expect(await store.waitReady()).toBe(true);
-    return store;
-  });
+  contract('RedisStore', redisBackend(() => ({ type: 'redis', url: redis.url }), () => [{ host: '127.0.0.1', port: redis.port }]));
 
   it('fails a request with EL_ERR_UNAVAILABLE after the command timeout while Redis hangs (SIGSTOP), and works again on SIGCONT', async () => {
     const store = new RedisStore({ type: 'redis', url: redis.url });
@@ -454,11 +551,7 @@ describe.skipIf(!haveRedis)('RedisStore through a real Sentinel (master, replica
   afterAll(async () => {
     await sentinel?.destroy();
   });
-  contract('RedisStore (Sentinel)', async (clock) => {
-    const store = new RedisStore({ type: 'redis', sentinels: sentinel.sentinels, name: sentinel.name }, () => clock.t, { maxCounters: MAX_COUNTERS_IN_TEST });
-    expect(await store.waitReady()).toBe(true);
-    return store;
-  });
+  contract('RedisStore (Sentinel)', redisBackend(() => ({ type: 'redis', sentinels: sentinel.sentinels, name: sentinel.name }), () => [{ host: '127.0.0.1', port: sentinel.masterPort() }]));
 
   it('works again by itself after a failover to the replica', async () => {
     const store = new RedisStore({ type: 'redis', sentinels: sentinel.sentinels, name: sentinel.name, prefix: 'fo' });
@@ -493,11 +586,7 @@ describe.skipIf(!haveRedis)('RedisStore on a real 3-master Redis Cluster', () =>
   afterAll(async () => {
     await cluster?.destroy();
   });
-  contract('RedisStore (Cluster)', async (clock) => {
-    const store = new RedisStore({ type: 'redis', cluster: cluster.nodes }, () => clock.t, { maxCounters: MAX_COUNTERS_IN_TEST });
-    expect(await store.waitReady()).toBe(true);
-    return store;
-  });
+  contract('RedisStore (Cluster)', redisBackend(() => ({ type: 'redis', cluster: cluster.nodes }), () => cluster.nodes));
 });
 
 describe('MemoryStore snapshot', () => {

@@ -89,7 +89,8 @@ export interface BrokerStore extends LeaseStore {
    * entry per (node, reporter): a report naming the `since` already kept changes nothing (a
    * heartbeat repeats it until the trunk is up again), another `since` replaces the entry with
    * `at` = now. Each entry lives `ttlSeconds` from its `at`. Returns the entries made now. While
-   * MAX_TRUNK_DOWNS entries are live, new ones are not kept (and not returned).
+   * MAX_TRUNK_DOWNS entries are live, new ones are not kept (and not returned). One atomic step,
+   * as clearTrunkDowns: two brokers may handle one reporter's heartbeats at once.
    */
   putTrunkDowns(reporter: string, downs: readonly { node: string; since: number }[], ttlSeconds: number): Promise<TrunkDownRecord[]>;
   /** The live entries, at most MAX_TRUNK_DOWNS. */

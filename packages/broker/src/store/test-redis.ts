@@ -1,10 +1,12 @@
 /**
  * Tests only: a real redis-server on a free port of 127.0.0.1, in a temp directory,
  * without persistence; stopped (and restartable on the same port) by the test. Also a
- * Sentinel setup (master, replica, sentinel) and a 3-master Cluster, same rules.
+ * Sentinel setup (master, replica, sentinel) and a 3-master Cluster, same rules, and a
+ * gate that holds their writes (to play a race between two clients in a chosen order).
  * When redis-server is missing, `redisOrSkip()` says so; in CI (CI=true) it throws.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -238,4 +240,47 @@ export async function startTestCluster(): Promise<TestCluster> {
     await removeAll(children, dir);
     throw err;
   }
+}
+
+/** Holds the writes of redis-servers, to play a race between two clients in a chosen order. */
+export interface WriteGate {
+  /** From now every write waits (CLIENT PAUSE … WRITE: reads and pings go on; any script waits). */
+  hold(): Promise<void>;
+  /** Resolves once `n` clients wait at the gate in all (INFO clients: blocked_clients). */
+  waiting(n: number): Promise<void>;
+  /** Lets the waiting writes go, in the order they came (CLIENT UNPAUSE), and disconnects. */
+  release(): Promise<void>;
+}
+
+/**
+ * A gate over these servers (the master, or every master of a cluster). Held at most 5 s
+ * (then Redis lets go by itself); a store's command times out after 1 s, so `waiting`
+ * polls every few ms and gives up after 800 ms.
+ */
+export function writeGate(servers: ReadonlyArray<{ host: string; port: number }>): WriteGate {
+  const clients = servers.map(({ host, port }) => new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 1 }));
+  const blocked = async () => {
+    let n = 0;
+    for (const c of clients) n += Number(/blocked_clients:(\d+)/.exec(await c.info('clients'))?.[1] ?? 0);
+    return n;
+  };
+  return {
+    async hold() {
+      for (const c of clients) await c.call('CLIENT', 'PAUSE', '5000', 'WRITE');
+    },
+    async waiting(n) {
+      const deadline = Date.now() + 800;
+      while ((await blocked()) < n) {
+        if (Date.now() > deadline) throw new Error(`${n} writes were not held at the gate within 800 ms`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    },
+    async release() {
+      try {
+        for (const c of clients) await c.call('CLIENT', 'UNPAUSE');
+      } finally {
+        for (const c of clients) c.disconnect();
+      }
+    },
+  };
 }
