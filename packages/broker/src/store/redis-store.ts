@@ -3,7 +3,10 @@
  * Brokers using it are stateless replicas. Lease changes run as Lua scripts
  * (redis-scripts.ts), challenges are taken with GETDEL, rate-limit counters are
  * reserved and trunk losses put and cleared by Lua scripts: every step two brokers could
- * race on is one atomic command.
+ * race on is one atomic command, but for the size checks of the node, report, user,
+ * device-key and revocation tables (size read, then written: brokers adding at the same
+ * moment may pass a bound by one entry each; over it, a new entry is refused or, for
+ * device keys, takes an old one's place).
  *
  * When Redis is away every call fails fast (one retry, short timeouts) with ElError
  * EL_ERR_UNAVAILABLE, which the API answers with 503; ioredis keeps reconnecting in
