@@ -82,12 +82,13 @@ function better(p: TrunkPort, seq: number, best: TrunkPort | undefined, bestSeq:
   return seq === bestSeq && p.trunk.peerNode! < best.trunk.peerNode!;
 }
 
-/** Announcements kept by the up trunks' ports, but for `except`'s: 0 means nothing to reinstate. */
+/** Announcements kept or dropped by the up trunks' ports, but for `except`'s: 0 means nothing
+ * to reinstate nor ask for again. */
 export function shadowedElsewhere(trunks: ReadonlyMap<string, Trunk>, except: Trunk): number {
   let n = 0;
   for (const t of trunks.values()) {
     if (t === except || t.state !== 'up') continue;
-    for (const p of t.ports.values()) n += p.shadowed.size;
+    for (const p of t.ports.values()) n += p.shadowed.size + p.dropped;
   }
   return n;
 }

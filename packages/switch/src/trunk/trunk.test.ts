@@ -3,7 +3,8 @@
  * withdrawals, withdraw-all when a trunk breaks, split horizon, a local endpoint winning
  * (and giving the peer's endpoint back when it goes, whichever came first), a key that moved
  * between two peers (the older announcement kept, and back when the newer one goes: three
- * nodes), loop freezing, bounds, a wrong secret refused, segments added on a live trunk (`segments`; an older
+ * nodes), what a full shadow dropped asked for again (resync: L2, L3 across segments, the
+ * pacing of both ends, an older peer not asked), loop freezing, bounds, a wrong secret refused, segments added on a live trunk (`segments`; an older
  * peer closed instead; bad messages refused), and TCP super-frames crossing whole
  * (TRUNK_FRAME_GSO) when both ends name "gso", UDP ones when both also name "uso".
  * Segments are the real L2/L3 ones.
@@ -663,6 +664,40 @@ describe('trunks: L3', () => {
     expect(dmzB.ownerOf(parsePrefix('198.19.9.20/32')!)?.kind).toBe('trunk');
     expect(dmzB.remoteCount()).toBe(1);
   });
+
+  it("a prefix a full shadow of another segment dropped (one routing table) is asked for again when a local port of this one lets it go", async () => {
+    const defs = [segment({ name: 'net', mode: 'l3', ipv4: { pool: '198.19.8.0/24' } }), segment({ name: 'dmz', mode: 'l3', ipv4: { pool: '198.19.9.0/24' } })];
+    const node = (id: string, over: Partial<TrunkHubOptions> = {}) => {
+      const router = new L3Router();
+      const segs = new Map(defs.map((d) => [d.name, new L3Segment(d, router)]));
+      return { hub: makeHub(id, [...segs.values()], over), segs };
+    };
+    const A = node('a');
+    const B = node('b', { maxRemotePerSegment: 2 });
+    const [ta, tb] = link(A.hub, B.hub);
+    await until(() => ta.state === 'up' && tb.state === 'up');
+    const at = (i: number) => parsePrefix(`198.19.9.${i}/32`)!;
+    const dmzB = B.segs.get('dmz')!;
+    const netB = B.segs.get('net')!;
+    const dmzPort = trunkPort(tb, dmzB);
+    // A's dmz announces .1 and .2; a port of B's net takes both: they fill the dmz port's shadow.
+    A.segs.get('dmz')!.attach(new MemoryPort('d12'), { prefixes: [at(1), at(2)] });
+    await until(() => dmzB.remoteCount() === 2);
+    expect(netB.attach(new MemoryPort('odd12'), { prefixes: [at(1), at(2)] }).ok).toBe(true);
+    expect(dmzPort.shadowed.size).toBe(2);
+    // A third, taken by another port of B's net: not kept (full).
+    A.segs.get('dmz')!.attach(new MemoryPort('d3'), { prefixes: [at(3)] });
+    await until(() => dmzB.remoteCount() === 1);
+    const odd3 = new MemoryPort('odd3');
+    expect(netB.attach(odd3, { prefixes: [at(3)] }).ok).toBe(true);
+    expect(dmzPort.dropped).toBe(1);
+    // It lets go (in net): A is asked for dmz's table again, and .3 is A's in dmz once more.
+    netB.detach(odd3);
+    expect(dmzB.ownerOf(at(3))).toBeUndefined();
+    await until(() => dmzB.ownerOf(at(3)) === dmzPort);
+    expect(netB.ownerOf(at(1))?.kind).toBe('memory');
+    expect(await resyncs(B.hub)).toEqual(['el_trunk_resyncs_total{peer="a",action="requested"} 1']);
+  });
 });
 
 describe('trunks: a key that moved between two peers (three nodes)', () => {
@@ -766,6 +801,38 @@ describe('trunks: a key that moved between two peers (three nodes)', () => {
     sc.detach(onC[0]);
     await until(() => sa.table.remoteOf(mac(1))?.port === atA('b'));
     expect([...atA('b').shadowed.keys()]).toEqual([formatMac(mac(2))]);
+  });
+
+  it("L2: a MAC dropped from B's full shadow comes back by resync when C withdraws it, and when C's trunk goes down (B's shadow empty by then)", async () => {
+    const { A, sa, sb, sc, atA } = await mesh(() => l2(), { maxRemotePerSegment: 2, resyncIntervalMs: 50 });
+    // A's own sessions of mac(1), mac(2) hold B's announcements of them: B's shadow at A is full.
+    for (const i of [1, 2]) sa.attach(new MemoryPort(`a${i}`), { macLimit: 1, ownMac: mac(i) });
+    const onB = [1, 2, 3].map((i) => new MemoryPort(`b${i}`));
+    onB.forEach((p, i) => sb.attach(p, { macLimit: 1, ownMac: mac(i + 1) }));
+    await until(() => atA('b').shadowed.size === 2 && sa.table.remoteOf(mac(3))?.port === atA('b'));
+    // mac(3) moves to C (sequence 1): B's is dropped.
+    const onC = new MemoryPort('c3');
+    sc.attach(onC, { macLimit: 1, ownMac: mac(3) });
+    await until(() => sa.table.remoteOf(mac(3))?.port === atA('c'));
+    expect(atA('b').dropped).toBe(1);
+    // C withdraws it: B's again, by resync.
+    sc.detach(onC);
+    await until(() => sa.table.remoteOf(mac(3))?.port === atA('b'));
+    expect(sa.table.remoteOf(mac(3))!.seq).toBe(0);
+    // Again at C; B's sessions of mac(1), mac(2) end (its shadow at A is empty now, the
+    // dropped one still counted); then C's trunk to A goes down.
+    sc.attach(new MemoryPort('c3-again'), { macLimit: 1, ownMac: mac(3) });
+    await until(() => sa.table.remoteOf(mac(3))?.port === atA('c'));
+    expect(atA('b').dropped).toBe(1);
+    sb.detach(onB[0]);
+    sb.detach(onB[1]);
+    await until(() => atA('b').shadowed.size === 0);
+    const ac = A.hub.trunkTo('c')!;
+    ac.conn.destroy();
+    await until(() => ac.state === 'closed');
+    await until(() => sa.table.remoteOf(mac(3))?.port === atA('b'));
+    expect([sa.table.lookup(mac(1))?.kind, sa.table.lookup(mac(2))?.kind]).toEqual(['memory', 'memory']);
+    expect(await resyncs(A)).toEqual(['el_trunk_resyncs_total{peer="b",action="requested"} 2']);
   });
 
   it('L3: a prefix dropped from a full shadow comes back by resync when it is free; the replay takes nothing another peer holds at the same sequence', async () => {

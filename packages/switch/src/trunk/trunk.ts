@@ -93,7 +93,8 @@ export interface TrunkHost {
   /** `key` is free in segment `id`: the best announcement of it another trunk keeps shadowed
    * is installed (trunk-shadow.ts). */
   reinstate(id: number, key: string): void;
-  /** Announcements shadowed by the up trunks other than `t` (0: nothing to reinstate when it goes). */
+  /** Announcements kept or dropped by the shadows of the up trunks other than `t` (0: nothing
+   * to reinstate nor ask for again when it goes). */
   shadowedElsewhere(t: Trunk): number;
   /** A segment's table asked of the peer, sent to it, or not asked (the peer lacks "resync";
    * once per port): counted and logged. */
@@ -696,8 +697,9 @@ export class Trunk implements RecordHandlers {
     clearTimeout(this.keepaliveTimer);
     clearTimeout(this.flushTimer);
     if (this.immediate) clearImmediate(this.immediate);
-    // What another trunk keeps shadowed of what this one had installed takes its place
-    // (trunk-shadow.ts); the keys are listed only when some other trunk keeps anything.
+    // What another trunk keeps shadowed of what this one had installed takes its place, or is
+    // asked for again if its full shadow dropped some (trunk-shadow.ts); the keys are listed
+    // only when some other trunk keeps or dropped anything.
     const others = this.host.shadowedElsewhere(this) > 0;
     for (const port of this.ports.values()) {
       port.asking.stop();
