@@ -672,7 +672,8 @@ export class TrunkHub implements TrunkHost {
     this.resyncs?.inc({ peer: t.peer, action });
     const fields = { peer: t.peer, segment: port.segment.name };
     if (action === 'unsupported') this.logger.info(fields, "announcements of this peer not kept (its shadow was full) wait for its next change or full sync: it does not take resync (an older node)");
-    else this.logger.debug({ ...fields, dropped: port.dropped }, action === 'requested' ? "asked the peer for the segment's table again (its shadow had dropped keys)" : "sent the segment's table again (the peer asked)");
+    else if (action === 'requested') this.logger.debug({ ...fields, dropped: port.dropped }, "asked the peer for the segment's table again (its shadow had dropped keys)");
+    else this.logger.debug(fields, "sent the segment's table again (the peer asked)");
   }
 
   shadowedElsewhere(t: Trunk): number {
