@@ -4,8 +4,9 @@
  * (and giving the peer's endpoint back when it goes, whichever came first), a key that moved
  * between two peers (the older announcement kept, and back when the newer one goes: three
  * nodes), what a full shadow dropped asked for again (resync: L2, L3 across segments, the
- * pacing of both ends, an older peer not asked), loop freezing, bounds, a wrong secret refused, segments added on a live trunk (`segments`; an older
- * peer closed instead; bad messages refused), and TCP super-frames crossing whole
+ * pacing of both ends, an older peer not asked), loop freezing, bounds, a wrong secret
+ * refused, segments added on a live trunk (`segments`; an older peer closed instead; bad
+ * messages refused), and TCP super-frames crossing whole
  * (TRUNK_FRAME_GSO) when both ends name "gso", UDP ones when both also name "uso".
  * Segments are the real L2/L3 ones.
  */
@@ -1091,7 +1092,7 @@ describe('trunks: resync of a full shadow', () => {
    * mac(1), mac(2) fill the shadow at A, the rest is installed. */
   async function filled(n: number, over: { a?: Partial<TrunkHubOptions>; b?: Partial<TrunkHubOptions> } = {}) {
     const pair = await upL2Pair({ a: { maxRemotePerSegment: 2, ...over.a }, b: over.b });
-    const { A, sa, sb, ta } = pair;
+    const { sa, sb, ta } = pair;
     for (const i of [1, 2]) sa.attach(new MemoryPort(`a${i}`), { macLimit: 1, ownMac: mac(i) });
     for (let i = 1; i <= n; i++) sb.attach(new MemoryPort(`b${i}`), { macLimit: 1, ownMac: mac(i) });
     const tp = trunkPort(ta, sa);
@@ -1102,7 +1103,7 @@ describe('trunks: resync of a full shadow', () => {
       sa.attach(p, { macLimit: 1, ownMac: mac(i) });
       return p;
     };
-    return { ...pair, A, tp, takeOver };
+    return { ...pair, tp, takeOver };
   }
 
   it('asks at most once per interval per port: a key freed meanwhile waits for the interval end, and comes back then', async () => {
