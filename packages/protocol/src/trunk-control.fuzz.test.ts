@@ -3,6 +3,7 @@
  * messages with one field replaced by anything either parse to a message that matches its
  * schema or fail with EL_ERR_BAD_CONTROL — never another exception. And every valid
  * update the trunk may send (MAX_UPDATE_ENTRIES entries of the longest keys) fits a record.
+ * And the resync request and the replay mark parse as docs/protocol.md §9 says.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -36,6 +37,8 @@ const valid: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   }),
   fc.record({ type: fc.constant('segments'), segments: fc.array(fc.record({ name: fc.string({ minLength: 1, maxLength: 128 }), id: fc.nat(), mode: fc.constantFrom('l2', 'l3') }), { maxLength: 8 }) }),
   fc.record({ type: fc.constant('update'), segment: fc.nat(), add: fc.array(fc.tuple(key, fc.nat()), { maxLength: 8 }), del: fc.array(key, { maxLength: 8 }) }),
+  fc.record({ type: fc.constant('update'), segment: fc.nat(), add: fc.array(fc.tuple(key, fc.nat()), { maxLength: 8 }), replay: fc.boolean() }),
+  fc.record({ type: fc.constant('resync'), segment: fc.nat() }),
   fc.record({ type: fc.constantFrom('ping', 'pong'), id: fc.integer() }),
   fc.record({ type: fc.constant('error'), code: fc.string({ maxLength: 64 }), message: fc.string({ maxLength: 1024 }) }),
 );
@@ -67,9 +70,21 @@ describe('parseTrunkControl', () => {
     );
   });
 
+  it('resync: a segment id (0 … 2^32 − 1) and nothing else needed; an update may be marked replay', () => {
+    const parse = (o: unknown): TrunkControl => parseTrunkControl(Buffer.from(JSON.stringify(o)));
+    expect(parse({ type: 'resync', segment: 0xffffffff })).toEqual({ type: 'resync', segment: 0xffffffff });
+    expect(parse({ type: 'resync', segment: 7, later: 'ignored' })).toEqual({ type: 'resync', segment: 7 });
+    for (const bad of [{ type: 'resync' }, { type: 'resync', segment: -1 }, { type: 'resync', segment: 2 ** 32 }, { type: 'resync', segment: 1.5 }, { type: 'resync', segment: '7' }]) {
+      expect(() => parse(bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'EL_ERR_BAD_CONTROL' }));
+    }
+    expect(parse({ type: 'update', segment: 1, add: [['02:00:00:00:00:01', 3]], replay: true })).toEqual({ type: 'update', segment: 1, add: [['02:00:00:00:00:01', 3]], del: [], replay: true });
+    expect(parse({ type: 'update', segment: 1 })).not.toHaveProperty('replay');
+    expect(() => parse({ type: 'update', segment: 1, replay: 'yes' })).toThrow(expect.objectContaining({ code: 'EL_ERR_BAD_CONTROL' }));
+  });
+
   it('the largest update the trunk sends fits one control record', () => {
     const longest = 'f'.repeat(64);
     const add: [string, number][] = Array.from({ length: MAX_UPDATE_ENTRIES }, () => [longest, Number.MAX_SAFE_INTEGER]);
-    expect(encodeTrunkControlPayload({ type: 'update', segment: 0xffffffff, add, del: [] }).length).toBeLessThanOrEqual(MAX_CONTROL_PAYLOAD);
+    expect(encodeTrunkControlPayload({ type: 'update', segment: 0xffffffff, add, del: [], replay: true }).length).toBeLessThanOrEqual(MAX_CONTROL_PAYLOAD);
   });
 });

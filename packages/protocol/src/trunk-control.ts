@@ -5,9 +5,12 @@
  * MAX_CONTROL_PAYLOAD.
  *
  *   both ways, first:  trunk_hello {version, node, role, proof, segments, caps?}
- *   then, both ways:   update {segment, add: [[key, seq], …], del: [key, …]}
+ *   then, both ways:   update {segment, add: [[key, seq], …], del: [key, …], replay?}
  *                      segments {segments}     (the sender hosts more: its whole set, as in
  *                                               trunk_hello; only to a peer naming "segments")
+ *                      resync {segment}        (send the full table of the segment again,
+ *                                               answered by updates with replay: true; only
+ *                                               to a peer naming "resync")
  *                      ping {id} / pong {id}   (keepalive)
  *                      error {code, message}   (then close)
  */
@@ -24,6 +27,10 @@ export const MAX_TRUNK_SEGMENTS = 256;
 /** trunk_hello.caps: the sender takes `segments` messages (its set of shared segments may
  * grow on a live trunk). A peer without it is closed and dialed again instead. */
 export const CAP_TRUNK_SEGMENTS = 'segments';
+
+/** trunk_hello.caps: the sender takes `resync` messages (and answers them with `update`s
+ * marked `replay`). A peer without it is never sent one. */
+export const CAP_TRUNK_RESYNC = 'resync';
 
 /** An endpoint key: an L2 MAC ("02:00:5e:10:00:01") or an L3 prefix ("198.19.0.5/32"). */
 const endpointKey = z.string().min(1).max(64);
@@ -45,7 +52,7 @@ export const trunkHelloSchema = z.object({
   segments: hostedSegments,
   /** Optional features the sender supports; absent from older nodes. Defined: "gso"
    * (TRUNK_FRAME_GSO records, when both name it), "uso", "segments" (it takes `segments`
-   * messages). Unknown ones are ignored. */
+   * messages), "resync" (it takes `resync` messages). Unknown ones are ignored. */
   caps: z.array(z.string().max(32)).max(32).optional(),
 });
 
@@ -56,7 +63,14 @@ export const trunkUpdateSchema = z.object({
   add: z.array(z.tuple([endpointKey, z.number().int().min(0)])).max(MAX_UPDATE_ENTRIES).default([]),
   /** Endpoints the sender no longer has. */
   del: z.array(endpointKey).max(MAX_UPDATE_ENTRIES).default([]),
+  /** The adds answer a `resync` (the sender's table again, not a change): each is installed
+   * only where nothing holds the key, else kept in the shadow. Absent: a change. */
+  replay: z.boolean().optional(),
 });
+
+/** Send the full table of `segment` again (the sender dropped some of it from a full
+ * shadow, and a key came free): answered by `update`s with `replay: true`. */
+export const trunkResyncSchema = z.object({ type: z.literal('resync'), segment: segmentId });
 
 /** The sender hosts more segments than it last said: its whole set now (segments are only
  * ever added to a live node, so it names every one named before, and at least one more). */
@@ -66,7 +80,7 @@ export const trunkPingSchema = z.object({ type: z.literal('ping'), id: z.number(
 export const trunkPongSchema = z.object({ type: z.literal('pong'), id: z.number().int() });
 export const trunkErrorSchema = z.object({ type: z.literal('error'), code: z.string().max(64), message: z.string().max(1024) });
 
-export const trunkControlSchema = z.discriminatedUnion('type', [trunkHelloSchema, trunkUpdateSchema, trunkSegmentsSchema, trunkPingSchema, trunkPongSchema, trunkErrorSchema]);
+export const trunkControlSchema = z.discriminatedUnion('type', [trunkHelloSchema, trunkUpdateSchema, trunkSegmentsSchema, trunkResyncSchema, trunkPingSchema, trunkPongSchema, trunkErrorSchema]);
 
 export type TrunkHello = z.infer<typeof trunkHelloSchema>;
 export type TrunkUpdate = z.infer<typeof trunkUpdateSchema>;

@@ -49,6 +49,9 @@ export interface RemoteEndpoints {
    * segment writes it when something was removed (another peer's shadowed announcement of
    * it may take its place), else undefined. */
   forgetRemote(port: Port, key: string): string | undefined;
+  /** Something holds `key` here — a local endpoint or a peer's announcement — other than
+   * `except`'s (L3: in the node's one routing table, whatever the segment). */
+  holds(key: string, except?: Port): boolean;
   /** The keys installed from `port` (a trunk going down: what it frees). */
   remoteKeys(port: Port): string[];
   /** Endpoints installed from `port`. */

@@ -57,6 +57,11 @@ export const DEFAULT_TRUNK: Omit<TrunkSettings, 'secret' | 'host' | 'port' | 'pe
   queue: { maxFrames: 16_384, maxBytes: 8 * 1024 * 1024, highWaterBytes: 16 * 1024 * 1024, writeTimeoutMs: 15_000 },
 };
 
+/** A trunk port asks its peer for a segment's table again (`resync`, trunk-shadow.ts) at most
+ * once per this interval, and answers the peer's requests at most once per it: a request
+ * within it waits for its end (once, however many came). */
+export const DEFAULT_RESYNC_INTERVAL_MS = 10_000;
+
 /** The trunk port before a peer's proof (connection-guard.ts): few connections per source
  * and in all, few per second. Peers are a handful of nodes reconnecting with backoff. */
 export const DEFAULT_TRUNK_CONNECTION_LIMITS = { pending: 64, pendingPerSource: 4, acceptRate: 50, acceptRatePerSource: 5 } as const;

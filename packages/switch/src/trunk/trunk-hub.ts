@@ -14,7 +14,8 @@
  *   reports frozen MACs; tells the up trunks when the node hosts another segment
  *   (segmentsChanged → Trunk.offerGrew).
  * - When a key is free again (a local endpoint went, a peer withdrew it, its trunk went),
- *   installs the best announcement of it that a trunk port kept shadowed (trunk-shadow.ts).
+ *   installs the best announcement of it that a trunk port kept shadowed (trunk-shadow.ts);
+ *   none, and a port's full shadow dropped keys: asks that peer for the table again (resync).
  */
 import type { X509Certificate } from 'node:crypto';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
@@ -32,11 +33,11 @@ import type { FdBudget } from '../node/fd-budget.js';
 import { certificateNodeNames, isCertificateError, peerChain, trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
 import { trunkSegmentId } from './segment-id.js';
 import { anchoredIn, trunkCredentials, type TrunkCredentials } from './trunk-credentials.js';
-import { Trunk, TRUNK_DOWN_REASONS, type TrunkHost, type TrunkLimits } from './trunk.js';
-import { reinstate, shadowedElsewhere } from './trunk-shadow.js';
+import { RESYNC_ACTIONS, Trunk, TRUNK_DOWN_REASONS, type ResyncAction, type TrunkHost, type TrunkLimits, type TrunkPort } from './trunk.js';
+import { droppedPorts, reinstate, shadowedElsewhere } from './trunk-shadow.js';
 import { DEFAULT_GSO } from '../node/defaults.js';
 import { peerMayBeGone, type PeerBackListener, type PeerLostListener } from './peer-lost.js';
-import { DEFAULT_TRUNK, DEFAULT_TRUNK_CONNECTION_LIMITS, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk-defaults.js';
+import { DEFAULT_RESYNC_INTERVAL_MS, DEFAULT_TRUNK, DEFAULT_TRUNK_CONNECTION_LIMITS, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk-defaults.js';
 
 export interface TrunkHubOptions extends Partial<TrunkSettings> {
   /** The trunk secret; may be empty with a cluster CA (clusterCa). */
@@ -58,6 +59,12 @@ export interface TrunkHubOptions extends Partial<TrunkSettings> {
   /** Offer "segments" in trunk_hello (a new segment is told over the trunk). Default true;
    * false only to stand for a node older than it (tests of a mixed-version cluster). */
   liveSegments?: boolean;
+  /** Offer "resync" in trunk_hello (a peer may ask for a segment's table again). Default true;
+   * false only to stand for a node older than it. */
+  resync?: boolean;
+  /** Resyncs asked and answered per trunk port at most once per this; default
+   * DEFAULT_RESYNC_INTERVAL_MS (shorter in tests). */
+  resyncIntervalMs?: number;
 }
 
 /** A peer to dial, and what a heartbeat said of it. */
@@ -155,6 +162,7 @@ export class TrunkHub implements TrunkHost {
   readonly logger: Logger;
   readonly gso: boolean;
   readonly liveSegments: boolean;
+  readonly takesResync: boolean;
   readonly limits: TrunkLimits;
   private readonly settings: TrunkSettings;
   /** The trunk secret ('' without one). */
@@ -184,6 +192,7 @@ export class TrunkHub implements TrunkHost {
   private readonly pastDrops = { queue_full: 0, slow_peer: 0, device_drop: 0 };
   private readonly connects: Counter<'peer' | 'result'> | undefined;
   private readonly downs: Counter<'peer' | 'reason'> | undefined;
+  private readonly resyncs: Counter<'peer' | 'action'> | undefined;
   /** Admission at accept on the trunk port (limits before the proof). */
   private readonly guard: ConnectionGuard;
   /** Told when a peer node may be gone (peer-lost.ts): the broker link beats early. */
@@ -200,6 +209,7 @@ export class TrunkHub implements TrunkHost {
     if (this.credentials?.issuerMissing) this.warnIssuer(this.credentials);
     this.gso = opts.gso ?? DEFAULT_GSO;
     this.liveSegments = opts.liveSegments ?? true;
+    this.takesResync = opts.resync ?? true;
     this.settings = { ...DEFAULT_TRUNK, port: DEFAULT_TRUNK_PORT, host: '0.0.0.0', peers: [], ...withoutUndefined(opts) };
     const s = this.settings;
     this.limits = {
@@ -209,6 +219,7 @@ export class TrunkHub implements TrunkHost {
       helloTimeoutMs: s.helloTimeoutMs,
       keepaliveMs: s.keepaliveMs,
       keepaliveMissed: s.keepaliveMissed,
+      resyncIntervalMs: opts.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS,
       queue: { ...s.queue },
     };
     this.preAuth = new EventSummary({ logger: opts.logger, message: 'trunk connections refused', intervalMs: opts.logIntervalMs });
@@ -217,6 +228,12 @@ export class TrunkHub implements TrunkHost {
     if (opts.registry) {
       this.connects = this.registerMetrics(opts.registry);
       this.downs = new Counter({ name: 'el_trunk_downs_total', help: `Up trunks that went down, by peer node and reason (${TRUNK_DOWN_REASONS.join(', ')}; timeout: no record for switch.trunk.keepaliveMissed keepalive intervals).`, labelNames: ['peer', 'reason'], registers: [opts.registry] });
+      this.resyncs = new Counter({
+        name: 'el_trunk_resyncs_total',
+        help: `A segment's table asked again of a peer node whose announcements a full shadow dropped (a key came free that none kept takes), by peer and action (${RESYNC_ACTIONS.join(', ')}; unsupported: the peer lacks the resync capability, once per trunk and segment).`,
+        labelNames: ['peer', 'action'],
+        registers: [opts.registry],
+      });
     }
   }
 
@@ -644,7 +661,19 @@ export class TrunkHub implements TrunkHost {
   /** `key` is free in segment `id` (a local endpoint went, a peer withdrew it or its trunk
    * went): the best announcement of it an up trunk keeps shadowed takes its place. */
   reinstate(id: number, key: string): void {
-    reinstate(this.byNode, id, key, this.segmentById(id)?.mode === 'l3', this.limits.maxRemotePerSegment);
+    const seg = this.segmentById(id);
+    const l3 = seg?.mode === 'l3';
+    reinstate(this.byNode, id, key, l3, this.limits.maxRemotePerSegment);
+    // Still free: a peer whose announcements a full shadow dropped may have had it: ask again.
+    if (seg !== undefined && !seg.holds(key)) for (const p of droppedPorts(this.byNode, id, l3)) p.trunk.requestResync(p);
+  }
+
+  resynced(t: Trunk, port: TrunkPort, action: ResyncAction): void {
+    this.resyncs?.inc({ peer: t.peer, action });
+    const fields = { peer: t.peer, segment: port.segment.name };
+    if (action === 'unsupported') this.logger.info(fields, "announcements of this peer not kept (its shadow was full) wait for its next change or full sync: it does not take resync (an older node)");
+    else if (action === 'requested') this.logger.debug({ ...fields, dropped: port.dropped }, "asked the peer for the segment's table again (its shadow had dropped keys)");
+    else this.logger.debug(fields, "sent the segment's table again (the peer asked)");
   }
 
   shadowedElsewhere(t: Trunk): number {

@@ -3,8 +3,10 @@
  * withdrawals, withdraw-all when a trunk breaks, split horizon, a local endpoint winning
  * (and giving the peer's endpoint back when it goes, whichever came first), a key that moved
  * between two peers (the older announcement kept, and back when the newer one goes: three
- * nodes), loop freezing, bounds, a wrong secret refused, segments added on a live trunk (`segments`; an older
- * peer closed instead; bad messages refused), and TCP super-frames crossing whole
+ * nodes), what a full shadow dropped asked for again (resync: L2, L3 across segments, the
+ * pacing of both ends, an older peer not asked), loop freezing, bounds, a wrong secret
+ * refused, segments added on a live trunk (`segments`; an older peer closed instead; bad
+ * messages refused), and TCP super-frames crossing whole
  * (TRUNK_FRAME_GSO) when both ends name "gso", UDP ones when both also name "uso".
  * Segments are the real L2/L3 ones.
  */
@@ -23,6 +25,7 @@ import {
   sum16,
   TRUNK_PROTOCOL_VERSION,
   VNET_HDR_LENGTH,
+  type TrunkControl,
   type TrunkSegment,
 } from '@elink/protocol';
 import { memoryRecordConnPair } from '@elink/transport';
@@ -91,6 +94,9 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 3000): Promise
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
 
+/** The hub's el_trunk_resyncs_total lines. */
+const resyncs = async (H: TestHub): Promise<string[]> => (await H.registry.metrics()).split('\n').filter((l) => l.startsWith('el_trunk_resyncs_total{'));
+
 function l2(name = 'lan'): L2Segment {
   return new L2Segment(segment({ name }));
 }
@@ -108,6 +114,34 @@ async function upL2Pair(over: { a?: Partial<TrunkHubOptions>; b?: Partial<TrunkH
 /** The trunk port of `seg` (a segment of the hub at the other end of `t`). */
 function trunkPort(t: Trunk, seg: Segment) {
   return [...t.ports.values()].find((p) => p.segment === seg)!;
+}
+
+/** A hub's trunk to a hand-driven peer (node "raw") that names `caps` and hosts `lan`; `got`:
+ * the types of the control messages it was sent, `msgs` the messages. */
+async function rawPeer(H: TestHub, caps: string[]) {
+  const [cx, cy] = memoryRecordConnPair();
+  const ekm = Buffer.alloc(32, 7);
+  const t = H.hub.connect(cx, 'dial', ekm);
+  const got: string[] = [];
+  const msgs: TrunkControl[] = [];
+  let lan: TrunkSegment | undefined;
+  cy.accept(RecordType.TRUNK_CONTROL, MAX_CONTROL_PAYLOAD);
+  cy.accept(RecordType.TRUNK_FRAME, MAX_RECORD_PAYLOAD);
+  cy.start({
+    onRecord(type, payload) {
+      if (type !== RecordType.TRUNK_CONTROL) return;
+      const msg = parseTrunkControl(payload);
+      got.push(msg.type);
+      msgs.push(msg);
+      if (msg.type !== 'trunk_hello') return;
+      lan = msg.segments.find((x) => x.name === 'lan')!;
+      cy.write(encodeTrunkControl({ type: 'trunk_hello', version: TRUNK_PROTOCOL_VERSION, node: 'raw', role: 'accept', proof: trunkProof(SECRET, 'accept', 'raw', ekm).toString('base64'), segments: [lan], caps }));
+    },
+    onError() {},
+    onClose() {},
+  });
+  await until(() => t.state === 'up');
+  return { t, cy, lan: lan!, got, msgs };
 }
 
 describe('trunks: L2', () => {
@@ -631,6 +665,40 @@ describe('trunks: L3', () => {
     expect(dmzB.ownerOf(parsePrefix('198.19.9.20/32')!)?.kind).toBe('trunk');
     expect(dmzB.remoteCount()).toBe(1);
   });
+
+  it("a prefix a full shadow of another segment dropped (one routing table) is asked for again when a local port of this one lets it go", async () => {
+    const defs = [segment({ name: 'net', mode: 'l3', ipv4: { pool: '198.19.8.0/24' } }), segment({ name: 'dmz', mode: 'l3', ipv4: { pool: '198.19.9.0/24' } })];
+    const node = (id: string, over: Partial<TrunkHubOptions> = {}) => {
+      const router = new L3Router();
+      const segs = new Map(defs.map((d) => [d.name, new L3Segment(d, router)]));
+      return { hub: makeHub(id, [...segs.values()], over), segs };
+    };
+    const A = node('a');
+    const B = node('b', { maxRemotePerSegment: 2 });
+    const [ta, tb] = link(A.hub, B.hub);
+    await until(() => ta.state === 'up' && tb.state === 'up');
+    const at = (i: number) => parsePrefix(`198.19.9.${i}/32`)!;
+    const dmzB = B.segs.get('dmz')!;
+    const netB = B.segs.get('net')!;
+    const dmzPort = trunkPort(tb, dmzB);
+    // A's dmz announces .1 and .2; a port of B's net takes both: they fill the dmz port's shadow.
+    A.segs.get('dmz')!.attach(new MemoryPort('d12'), { prefixes: [at(1), at(2)] });
+    await until(() => dmzB.remoteCount() === 2);
+    expect(netB.attach(new MemoryPort('odd12'), { prefixes: [at(1), at(2)] }).ok).toBe(true);
+    expect(dmzPort.shadowed.size).toBe(2);
+    // A third, taken by another port of B's net: not kept (full).
+    A.segs.get('dmz')!.attach(new MemoryPort('d3'), { prefixes: [at(3)] });
+    await until(() => dmzB.remoteCount() === 1);
+    const odd3 = new MemoryPort('odd3');
+    expect(netB.attach(odd3, { prefixes: [at(3)] }).ok).toBe(true);
+    expect(dmzPort.dropped).toBe(1);
+    // It lets go (in net): A is asked for dmz's table again, and .3 is A's in dmz once more.
+    netB.detach(odd3);
+    expect(dmzB.ownerOf(at(3))).toBeUndefined();
+    await until(() => dmzB.ownerOf(at(3)) === dmzPort);
+    expect(netB.ownerOf(at(1))?.kind).toBe('memory');
+    expect(await resyncs(B.hub)).toEqual(['el_trunk_resyncs_total{peer="a",action="requested"} 1']);
+  });
 });
 
 describe('trunks: a key that moved between two peers (three nodes)', () => {
@@ -702,8 +770,8 @@ describe('trunks: a key that moved between two peers (three nodes)', () => {
     expect(C.logs.filter((l) => l.level >= 50)).toEqual([]);
   });
 
-  it('L2: the shadow stays within maxRemotePerSegment (those kept first stay); what is kept comes back', async () => {
-    const { sa, sb, sc, atA } = await mesh(() => l2(), { maxRemotePerSegment: 2 });
+  it('L2: the shadow stays within maxRemotePerSegment (those kept first stay); what is kept comes back, what was not is asked of its peer again (resync)', async () => {
+    const { A, B, sa, sb, sc, atA } = await mesh(() => l2(), { maxRemotePerSegment: 2 });
     const onB = [1, 2, 3].map((i) => new MemoryPort(`b${i}`));
     onB.slice(0, 2).forEach((p, i) => sb.attach(p, { macLimit: 1, ownMac: mac(i + 1) }));
     await until(() => sa.remoteCount(atA('b')) === 2);
@@ -719,12 +787,84 @@ describe('trunks: a key that moved between two peers (three nodes)', () => {
     sa.attach(local, { macLimit: 1, ownMac: mac(3) });
     expect(atA('b').shadowed.size).toBe(2);
     expect(atA('b').shadowed.has(formatMac(mac(3)))).toBe(false);
+    expect(atA('b').dropped).toBe(1);
     sa.detach(local);
     expect(sa.table.lookup(mac(3))).toBeUndefined();
+    // Nothing kept takes it, but B's shadow dropped a key: B is asked for its table again, and
+    // its answer installs mac(3), the free one; mac(1) and mac(2) stay C's, and kept.
+    await until(() => sa.table.remoteOf(mac(3))?.port === atA('b'));
+    expect([sa.table.remoteOf(mac(1))?.port, sa.table.remoteOf(mac(2))?.port]).toEqual([atA('c'), atA('c')]);
+    expect([...atA('b').shadowed.keys()].sort()).toEqual([mac(1), mac(2)].map(formatMac));
+    expect(atA('b').dropped).toBe(0);
+    expect(await resyncs(A)).toEqual(['el_trunk_resyncs_total{peer="b",action="requested"} 1']);
+    expect(await resyncs(B)).toEqual(['el_trunk_resyncs_total{peer="a",action="answered"} 1']);
     // What was kept comes back when C lets go.
     sc.detach(onC[0]);
     await until(() => sa.table.remoteOf(mac(1))?.port === atA('b'));
     expect([...atA('b').shadowed.keys()]).toEqual([formatMac(mac(2))]);
+  });
+
+  it("L2: a MAC dropped from B's full shadow comes back by resync when C withdraws it, and when C's trunk goes down (B's shadow empty by then)", async () => {
+    const { A, sa, sb, sc, atA } = await mesh(() => l2(), { maxRemotePerSegment: 2, resyncIntervalMs: 50 });
+    // A's own sessions of mac(1), mac(2) hold B's announcements of them: B's shadow at A is full.
+    for (const i of [1, 2]) sa.attach(new MemoryPort(`a${i}`), { macLimit: 1, ownMac: mac(i) });
+    const onB = [1, 2, 3].map((i) => new MemoryPort(`b${i}`));
+    onB.forEach((p, i) => sb.attach(p, { macLimit: 1, ownMac: mac(i + 1) }));
+    await until(() => atA('b').shadowed.size === 2 && sa.table.remoteOf(mac(3))?.port === atA('b'));
+    // mac(3) moves to C (sequence 1): B's is dropped.
+    const onC = new MemoryPort('c3');
+    sc.attach(onC, { macLimit: 1, ownMac: mac(3) });
+    await until(() => sa.table.remoteOf(mac(3))?.port === atA('c'));
+    expect(atA('b').dropped).toBe(1);
+    // C withdraws it: B's again, by resync.
+    sc.detach(onC);
+    await until(() => sa.table.remoteOf(mac(3))?.port === atA('b'));
+    expect(sa.table.remoteOf(mac(3))!.seq).toBe(0);
+    // Again at C; B's sessions of mac(1), mac(2) end (its shadow at A is empty now, the
+    // dropped one still counted); then C's trunk to A goes down.
+    sc.attach(new MemoryPort('c3-again'), { macLimit: 1, ownMac: mac(3) });
+    await until(() => sa.table.remoteOf(mac(3))?.port === atA('c'));
+    expect(atA('b').dropped).toBe(1);
+    sb.detach(onB[0]);
+    sb.detach(onB[1]);
+    await until(() => atA('b').shadowed.size === 0);
+    const ac = A.hub.trunkTo('c')!;
+    ac.conn.destroy();
+    await until(() => ac.state === 'closed');
+    await until(() => sa.table.remoteOf(mac(3))?.port === atA('b'));
+    expect([sa.table.lookup(mac(1))?.kind, sa.table.lookup(mac(2))?.kind]).toEqual(['memory', 'memory']);
+    expect(await resyncs(A)).toEqual(['el_trunk_resyncs_total{peer="b",action="requested"} 2']);
+  });
+
+  it('L3: a prefix dropped from a full shadow comes back by resync when it is free; the replay takes nothing another peer holds at the same sequence', async () => {
+    const def = segment({ name: 'net', mode: 'l3', ipv4: { pool: '198.19.8.0/24' }, ipv6: { pool: 'fd00:e1:8::/64' } });
+    const { A, B, sa, sb, sc, atA } = await mesh(() => new L3Segment(def, new L3Router()), { maxRemotePerSegment: 2 });
+    const at = (text: string) => parsePrefix(text)!;
+    const moved = [at('198.19.8.61/32'), at('fd00:e1:8::61/128')];
+    const third = at('198.19.8.63/32');
+    const owner = (p: ReturnType<typeof at>) => sa.ownerOf(p);
+    // B announces two, then C the same two (sequence 0, the later wins): B's fill its shadow at A.
+    sb.attach(new MemoryPort('b'), { prefixes: moved });
+    await until(() => owner(moved[0]) === atA('b') && owner(moved[1]) === atA('b'));
+    sc.attach(new MemoryPort('c'), { prefixes: moved });
+    await until(() => owner(moved[0]) === atA('c') && owner(moved[1]) === atA('c'));
+    expect(atA('b').shadowed.size).toBe(2);
+    // A third of B's, taken over by a local port at A: not kept (full).
+    sb.attach(new MemoryPort('b3'), { prefixes: [third] });
+    await until(() => owner(third) === atA('b'));
+    const local = new MemoryPort('local');
+    expect(sa.attach(local, { prefixes: [third] }).ok).toBe(true);
+    expect(atA('b').dropped).toBe(1);
+    sa.detach(local);
+    expect(owner(third)).toBeUndefined();
+    // B's answer installs the free one; the two C holds stay C's (a change from B at sequence 0
+    // would take them: the later wins), and B's stay kept.
+    await until(() => owner(third) === atA('b') || owner(moved[0]) !== atA('c'));
+    expect([owner(moved[0]), owner(moved[1]), owner(third)]).toEqual([atA('c'), atA('c'), atA('b')]);
+    expect([...atA('b').shadowed.keys()].sort()).toEqual(['198.19.8.61/32', 'fd00:e1:8:0:0:0:0:61/128']);
+    expect(sa.remoteCount(atA('b'))).toBe(1);
+    expect(await resyncs(A)).toEqual(['el_trunk_resyncs_total{peer="b",action="requested"} 1']);
+    expect(await resyncs(B)).toEqual(['el_trunk_resyncs_total{peer="a",action="answered"} 1']);
   });
 
   it('L3: a prefix that moved from B to C (IPv4 and IPv6): back to B when C withdraws it or its trunk goes down, not once B withdrew it; a tie goes to the lower node id', async () => {
@@ -903,31 +1043,6 @@ describe('trunks: segments added on a live trunk', () => {
     expect(tb2.downReason).toBe('segments_changed');
   });
 
-  /** A hub's trunk to a hand-driven peer (node "raw") that names `caps` and hosts `lan`; `got`: the control messages it was sent. */
-  async function rawPeer(H: TestHub, caps: string[]) {
-    const [cx, cy] = memoryRecordConnPair();
-    const ekm = Buffer.alloc(32, 7);
-    const t = H.hub.connect(cx, 'dial', ekm);
-    const got: string[] = [];
-    let lan: TrunkSegment | undefined;
-    cy.accept(RecordType.TRUNK_CONTROL, MAX_CONTROL_PAYLOAD);
-    cy.accept(RecordType.TRUNK_FRAME, MAX_RECORD_PAYLOAD);
-    cy.start({
-      onRecord(type, payload) {
-        if (type !== RecordType.TRUNK_CONTROL) return;
-        const msg = parseTrunkControl(payload);
-        got.push(msg.type);
-        if (msg.type !== 'trunk_hello') return;
-        lan = msg.segments.find((x) => x.name === 'lan')!;
-        cy.write(encodeTrunkControl({ type: 'trunk_hello', version: TRUNK_PROTOCOL_VERSION, node: 'raw', role: 'accept', proof: trunkProof(SECRET, 'accept', 'raw', ekm).toString('base64'), segments: [lan], caps }));
-      },
-      onError() {},
-      onClose() {},
-    });
-    await until(() => t.state === 'up');
-    return { t, cy, lan: lan!, got };
-  }
-
   it('refuses a segments message that is malformed, too long, drops a segment, adds none, or comes unasked: the trunk ends with EL_ERR_BAD_CONTROL', async () => {
     const seg = (name: string): TrunkSegment => ({ name, id: trunkSegmentId(name), mode: 'l2' });
     const bad: [string, (lan: TrunkSegment) => Buffer][] = [
@@ -969,6 +1084,146 @@ describe('trunks: segments added on a live trunk', () => {
     await until(() => got.includes('error'));
     expect(got).not.toContain('segments');
     expect(t.downReason).toBe('segments_changed');
+  });
+});
+
+describe('trunks: resync of a full shadow', () => {
+  /** A, with locals of mac(1) and mac(2) and a shadow of 2; B announces mac(1) … mac(n): B's
+   * mac(1), mac(2) fill the shadow at A, the rest is installed. */
+  async function filled(n: number, over: { a?: Partial<TrunkHubOptions>; b?: Partial<TrunkHubOptions> } = {}) {
+    const pair = await upL2Pair({ a: { maxRemotePerSegment: 2, ...over.a }, b: over.b });
+    const { sa, sb, ta } = pair;
+    for (const i of [1, 2]) sa.attach(new MemoryPort(`a${i}`), { macLimit: 1, ownMac: mac(i) });
+    for (let i = 1; i <= n; i++) sb.attach(new MemoryPort(`b${i}`), { macLimit: 1, ownMac: mac(i) });
+    const tp = trunkPort(ta, sa);
+    await until(() => tp.shadowed.size === 2 && sa.remoteCount(tp) === n - 2);
+    /** A local session at A takes mac(i) over (B's is dropped: the shadow is full). */
+    const takeOver = (i: number): MemoryPort => {
+      const p = new MemoryPort(`local${i}`);
+      sa.attach(p, { macLimit: 1, ownMac: mac(i) });
+      return p;
+    };
+    return { ...pair, tp, takeOver };
+  }
+
+  it('asks at most once per interval per port: a key freed meanwhile waits for the interval end, and comes back then', async () => {
+    const interval = 400;
+    const { A, B, sa, tp, takeOver } = await filled(4, { a: { resyncIntervalMs: interval }, b: { resyncIntervalMs: interval } });
+    const l3 = takeOver(3);
+    const l4 = takeOver(4);
+    expect(tp.dropped).toBe(2);
+    sa.detach(l3);
+    const first = Date.now();
+    expect(await resyncs(A)).toEqual(['el_trunk_resyncs_total{peer="b",action="requested"} 1']);
+    await until(() => sa.table.remoteOf(mac(3))?.port === tp);
+    // The answer's mac(4) found the local one: dropped again (the shadow is still full).
+    await until(() => tp.dropped === 1);
+    sa.detach(l4);
+    // Within the interval: not asked yet, however many keys come free.
+    sa.detach(takeOver(3));
+    expect(await resyncs(A)).toEqual(['el_trunk_resyncs_total{peer="b",action="requested"} 1']);
+    expect(sa.table.lookup(mac(4))).toBeUndefined();
+    await until(() => sa.table.remoteOf(mac(4))?.port === tp && sa.table.remoteOf(mac(3))?.port === tp);
+    // A few ms of slack: a timer's due time and Date.now() round differently.
+    expect(Date.now() - first).toBeGreaterThanOrEqual(interval - 5);
+    expect(await resyncs(A)).toEqual(['el_trunk_resyncs_total{peer="b",action="requested"} 2']);
+    expect(await resyncs(B)).toEqual(['el_trunk_resyncs_total{peer="a",action="answered"} 2']);
+  });
+
+  it('answers at most once per interval: a peer asking in a loop gets the table once now and once at the interval end', async () => {
+    const interval = 300;
+    const A = makeHub('a', [l2()], { resyncIntervalMs: interval });
+    const sa = A.seg('lan') as L2Segment;
+    sa.attach(new MemoryPort('a1'), { macLimit: 1, ownMac: mac(1) });
+    sa.attach(new MemoryPort('a2'), { macLimit: 1, ownMac: mac(2) });
+    const { t, cy, lan, msgs } = await rawPeer(A, ['segments', 'resync']);
+    expect(t.peerTakesResync).toBe(true);
+    await until(() => msgs.some((m) => m.type === 'update'));
+    const replays = () => msgs.filter((m) => m.type === 'update' && m.replay === true);
+    for (let i = 0; i < 50; i++) cy.write(encodeTrunkControl({ type: 'resync', segment: lan.id }));
+    await until(() => replays().length === 1);
+    expect(replays()[0]).toMatchObject({ segment: lan.id, add: [[formatMac(mac(1)), 0], [formatMac(mac(2)), 0]], del: [] });
+    await until(() => replays().length === 2, interval * 10);
+    // Another interval and more: nothing more without new asking.
+    await new Promise((r) => setTimeout(r, interval * 2));
+    expect(replays()).toHaveLength(2);
+    expect(await resyncs(A)).toEqual(['el_trunk_resyncs_total{peer="raw",action="answered"} 2']);
+    // A resync of a segment not shared is answered by nothing; the trunk stays up.
+    cy.write(encodeTrunkControl({ type: 'resync', segment: lan.id + 1 }));
+    await settle();
+    expect([t.state, replays().length]).toEqual(['up', 2]);
+  });
+
+  it('a replay changes nothing installed from the peer, keeps what is held here in the shadow, and withdraws nothing', async () => {
+    const A = makeHub('a', [l2()]);
+    const sa = A.seg('lan') as L2Segment;
+    const local = new MemoryPort('a1');
+    sa.attach(local, { macLimit: 1, ownMac: mac(1) });
+    const { t, cy, lan } = await rawPeer(A, ['resync']);
+    const tp = trunkPort(t, sa);
+    cy.write(encodeTrunkControl({ type: 'update', segment: lan.id, add: [[formatMac(mac(2)), 5], [formatMac(mac(3)), 0]] }));
+    await until(() => sa.remoteCount(tp) === 2);
+    cy.write(encodeTrunkControl({ type: 'update', segment: lan.id, add: [[formatMac(mac(1)), 9], [formatMac(mac(2)), 5]], replay: true }));
+    await until(() => tp.shadowed.has(formatMac(mac(1))));
+    expect(sa.table.lookup(mac(1))).toBe(local);
+    expect(sa.table.remoteOf(mac(2))).toMatchObject({ port: tp, seq: 5 });
+    // mac(3), not in the replay, stays: a replay withdraws nothing.
+    expect(sa.table.remoteOf(mac(3))?.port).toBe(tp);
+    expect(sa.remoteCount(tp)).toBe(2);
+    sa.detach(local);
+    expect(sa.table.remoteOf(mac(1))).toMatchObject({ port: tp, seq: 9 });
+  });
+
+  it('a peer without the capability (an older node) is never sent a resync: the log says once that the key waits for its next change', async () => {
+    const A = makeHub('a', [l2()], { maxRemotePerSegment: 2 });
+    const sa = A.seg('lan') as L2Segment;
+    for (const i of [1, 2]) sa.attach(new MemoryPort(`a${i}`), { macLimit: 1, ownMac: mac(i) });
+    const { t, cy, lan, got } = await rawPeer(A, ['gso', 'uso', 'segments']);
+    expect(t.peerTakesResync).toBe(false);
+    const tp = trunkPort(t, sa);
+    cy.write(encodeTrunkControl({ type: 'update', segment: lan.id, add: [1, 2, 3, 4].map((i) => [formatMac(mac(i)), 0]) }));
+    await until(() => tp.shadowed.size === 2 && sa.remoteCount(tp) === 2);
+    for (const i of [3, 4]) {
+      const p = new MemoryPort(`local${i}`);
+      sa.attach(p, { macLimit: 1, ownMac: mac(i) });
+      sa.detach(p);
+      expect(sa.table.lookup(mac(i))).toBeUndefined();
+    }
+    await settle();
+    expect(got).not.toContain('resync');
+    expect(tp.dropped).toBe(2);
+    expect(A.logs.filter((l) => String(l.msg).includes('does not take resync'))).toHaveLength(1);
+    expect(await resyncs(A)).toEqual(['el_trunk_resyncs_total{peer="raw",action="unsupported"} 1']);
+    // Its next change of the key installs it, as before.
+    cy.write(encodeTrunkControl({ type: 'update', segment: lan.id, add: [[formatMac(mac(3)), 0]] }));
+    await until(() => sa.table.remoteOf(mac(3))?.port === tp);
+  });
+
+  it('refuses a resync unless both hellos named the capability: the trunk ends with EL_ERR_BAD_CONTROL', async () => {
+    for (const [what, over, caps] of [
+      ['the peer did not name it', {}, ['segments']],
+      ['this node did not (an older one)', { resync: false }, ['segments', 'resync']],
+    ] as const) {
+      const A = makeHub('a', [l2()], over);
+      const { t, cy, lan } = await rawPeer(A, [...caps]);
+      expect(t.peerTakesResync, what).toBe(false);
+      cy.write(encodeTrunkControl({ type: 'resync', segment: lan.id }));
+      await until(() => t.state === 'closed');
+      expect([t.downReason, t.closeReason], what).toEqual(['error', 'EL_ERR_BAD_CONTROL']);
+    }
+  });
+
+  it('two current nodes name "resync"; a node with resync: false does not, and asks nothing of the other', async () => {
+    const { ta, tb } = await upL2Pair();
+    expect([ta.peerTakesResync, tb.peerTakesResync]).toEqual([true, true]);
+    const old = await filled(3, { b: { resync: false } });
+    expect([old.ta.peerTakesResync, old.tb.peerTakesResync]).toEqual([false, false]);
+    const p = old.takeOver(3);
+    old.sa.detach(p);
+    await settle();
+    expect(old.sa.table.lookup(mac(3))).toBeUndefined();
+    expect(await resyncs(old.A)).toEqual(['el_trunk_resyncs_total{peer="b",action="unsupported"} 1']);
+    expect(await resyncs(old.B)).toEqual([]);
   });
 });
 

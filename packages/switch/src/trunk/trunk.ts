@@ -18,10 +18,15 @@
  * in `pending`, coalesced per endpoint, and leave before the next frame of the trunk (so
  * a peer hears of a source before its first frame), or at the end of the tick, within a
  * token bucket (announceRate); what exceeds it leaves in later batches.
+ * A segment's table sent again (`resync`, to a peer naming "resync" whose shadow here
+ * dropped keys: trunk-shadow.ts) waits in `replays`, after the changes, in the same bucket,
+ * and leaves as updates marked `replay`; each port asks and answers at most once per
+ * resyncIntervalMs (Paced).
  */
 import type { Logger } from 'pino';
 import {
   CAP_GSO,
+  CAP_TRUNK_RESYNC,
   CAP_TRUNK_SEGMENTS,
   CAP_USO,
   ElError,
@@ -52,6 +57,7 @@ import { newDropCounts, type DropCounts } from '../core/drops.js';
 import { gsoTypeAgreed } from '../core/gso-ingress.js';
 import { trunkProof, verifyTrunkProof, type TrunkRole } from './trunk-auth.js';
 import { keepShadowed } from './trunk-shadow.js';
+import { Paced } from './paced.js';
 
 /** What a trunk needs from its hub (trunk-hub.ts). */
 export interface TrunkHost {
@@ -66,6 +72,8 @@ export interface TrunkHost {
   readonly gso: boolean;
   /** Offer the "segments" capability in trunk_hello (false: behave as a node older than it). */
   readonly liveSegments: boolean;
+  /** Offer the "resync" capability in trunk_hello (false: behave as a node older than it). */
+  readonly takesResync: boolean;
   /** The segments to offer, with their ids (trunk_hello, segments); it only grows. */
   offer(): TrunkSegment[];
   segmentById(id: number): Segment | undefined;
@@ -85,9 +93,17 @@ export interface TrunkHost {
   /** `key` is free in segment `id`: the best announcement of it another trunk keeps shadowed
    * is installed (trunk-shadow.ts). */
   reinstate(id: number, key: string): void;
-  /** Announcements shadowed by the up trunks other than `t` (0: nothing to reinstate when it goes). */
+  /** Announcements kept or dropped by the shadows of the up trunks other than `t` (0: nothing
+   * to reinstate nor ask for again when it goes). */
   shadowedElsewhere(t: Trunk): number;
+  /** A segment's table asked of the peer, sent to it, or not asked (the peer lacks "resync";
+   * once per port): counted and logged. */
+  resynced(t: Trunk, port: TrunkPort, action: ResyncAction): void;
 }
+
+/** The `action` label of el_trunk_resyncs_total. */
+export const RESYNC_ACTIONS = ['requested', 'answered', 'unsupported'] as const;
+export type ResyncAction = (typeof RESYNC_ACTIONS)[number];
 
 export interface TrunkLimits {
   /** Endpoints one peer may install per segment. */
@@ -99,6 +115,9 @@ export interface TrunkLimits {
   /** Ping interval; the trunk is down after keepaliveMissed intervals without a record. */
   keepaliveMs: number;
   keepaliveMissed: number;
+  /** A port asks its peer for a segment's table again, and answers the peer's asking, at
+   * most once per this interval (trunk-defaults.ts DEFAULT_RESYNC_INTERVAL_MS). */
+  resyncIntervalMs: number;
   queue: QueueOptions;
 }
 
@@ -128,6 +147,14 @@ export class TrunkPort implements Port {
    * holds here, with its sequence: installed when that one goes (trunk-shadow.ts). At most
    * maxRemotePerSegment. */
   readonly shadowed = new Map<string, number>();
+  /** Keys of the peer not kept since the last resync asked (the shadow was full): when a key
+   * comes free and none is reinstated, the peer is asked for the table again (trunk-shadow.ts). */
+  dropped = 0;
+  /** The peer lacks "resync": the log said once that dropped keys wait for its next change. */
+  waitTold = false;
+  /** Asking the peer for the table, and answering its asking: each at most once per interval. */
+  readonly asking: Paced;
+  readonly answering: Paced;
   readonly link: Trunk;
   /** Both hellos named "gso": FRAME_GSO payloads cross as TRUNK_FRAME_GSO records. */
   readonly gso: boolean;
@@ -154,6 +181,8 @@ export class TrunkPort implements Port {
     this.gso = trunk.gso;
     this.uso = trunk.uso;
     this.gsoType = trunkGsoType(segmentId);
+    this.asking = new Paced(trunk.resyncIntervalMs, () => trunk.sendResync(this));
+    this.answering = new Paced(trunk.resyncIntervalMs, () => trunk.answerResync(this));
   }
 
   /** A local endpoint or another peer's announcement took over `key`, which the peer had
@@ -185,6 +214,8 @@ export class Trunk implements RecordHandlers {
   uso = false;
   /** Both hellos named "segments": each end tells the other over the trunk when it hosts more. */
   peerTakesSegments = false;
+  /** Both hellos named "resync": either end may ask the other for a segment's table again. */
+  peerTakesResync = false;
   /** The segments the peer said it hosts (its hello, then its `segments` messages). */
   private peerOffer: TrunkSegment[] = [];
   /** The segments this node told the peer it hosts (the hello, then `segments`). */
@@ -207,6 +238,10 @@ export class Trunk implements RecordHandlers {
   private down: TrunkDownReason | undefined;
   /** Announcements waiting: per segment id, endpoint key → sequence, or -1 to withdraw. */
   private readonly pending = new Map<number, Map<string, number>>();
+  /** A table sent again (answering `resync`): per segment id, key → sequence; a key also in
+   * `pending` leaves from there (a change is newer than a replay). */
+  private readonly replays = new Map<number, Map<string, number>>();
+  /** Entries of `pending` and `replays`. */
   pendingCount = 0;
   private tokens: number;
   private tokensAt = Date.now();
@@ -231,7 +266,7 @@ export class Trunk implements RecordHandlers {
     this.helloTimer = setTimeout(() => this.fail(new ElError('EL_ERR_HELLO_TIMEOUT', `no trunk_hello within ${host.limits.helloTimeoutMs} ms`)), host.limits.helloTimeoutMs);
     this.helloTimer.unref();
     this.sentOffer = host.offer();
-    const caps = [...(host.gso ? [CAP_GSO, CAP_USO] : []), ...(host.liveSegments ? [CAP_TRUNK_SEGMENTS] : [])];
+    const caps = [...(host.gso ? [CAP_GSO, CAP_USO] : []), ...(host.liveSegments ? [CAP_TRUNK_SEGMENTS] : []), ...(host.takesResync ? [CAP_TRUNK_RESYNC] : [])];
     const hello: TrunkControlInput = {
       type: 'trunk_hello',
       version: TRUNK_PROTOCOL_VERSION,
@@ -257,6 +292,10 @@ export class Trunk implements RecordHandlers {
   /** Shadowed announcements kept per trunk port (TrunkPort.shadowed). */
   get shadowLimit(): number {
     return this.host.limits.maxRemotePerSegment;
+  }
+
+  get resyncIntervalMs(): number {
+    return this.host.limits.resyncIntervalMs;
   }
 
   get peer(): string {
@@ -351,6 +390,7 @@ export class Trunk implements RecordHandlers {
     this.gso = this.host.gso && hello.caps?.includes(CAP_GSO) === true;
     this.uso = this.gso && hello.caps?.includes(CAP_USO) === true;
     this.peerTakesSegments = this.host.liveSegments && hello.caps?.includes(CAP_TRUNK_SEGMENTS) === true;
+    this.peerTakesResync = this.host.takesResync && hello.caps?.includes(CAP_TRUNK_RESYNC) === true;
     this.peerOffer = hello.segments;
     this.share();
     this.conn.accept(RecordType.TRUNK_FRAME, MAX_RECORD_PAYLOAD);
@@ -436,7 +476,10 @@ export class Trunk implements RecordHandlers {
         }
         const limit = this.host.limits.maxRemotePerSegment;
         for (const [key, seq] of msg.add) {
-          const v = seg.learnRemote(port, key, seq, limit, port.winsTies);
+          // A replay (the table again, answering our resync) is no change: it takes only a free
+          // key, never one a local endpoint or another peer holds now, which a change of the same
+          // sequence would (the later wins); there it waits in the shadow like a stale one.
+          const v: RemoteVerdict = msg.replay === true && seg.holds(key, port) ? 'stale' : seg.learnRemote(port, key, seq, limit, port.winsTies);
           if (v === 'ok') port.shadowed.delete(key);
           // Kept (bounded) while a local endpoint or a newer announcement holds it: it takes over when that one goes.
           else if (v === 'local' || v === 'stale') keepShadowed(port, key, seq, limit);
@@ -448,6 +491,12 @@ export class Trunk implements RecordHandlers {
       case 'segments':
         this.onSegments(msg.segments);
         return;
+      case 'resync': {
+        if (!this.peerTakesResync) throw new ElError('EL_ERR_BAD_CONTROL', 'a resync message, but the two hellos did not both name the "resync" capability');
+        // A segment not shared (any more): nothing to send. Else once per interval, however often asked.
+        this.ports.get(msg.segment)?.answering.run();
+        return;
+      }
       case 'ping':
         this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload({ type: 'pong', id: msg.id }));
         return;
@@ -464,6 +513,45 @@ export class Trunk implements RecordHandlers {
     }
   }
 
+  // ---- resync ----
+
+  /** A key came free that `port`'s full shadow may have dropped (trunk-shadow.ts): the peer is
+   * asked for the segment's table again, at most once per interval; a peer without "resync"
+   * is not (the log says so once per port: the key waits for the peer's next change). */
+  requestResync(port: TrunkPort): void {
+    if (this.state !== 'up') return;
+    if (this.peerTakesResync) port.asking.run();
+    else if (!port.waitTold) {
+      port.waitTold = true;
+      this.host.resynced(this, port, 'unsupported');
+    }
+  }
+
+  /** Paced by TrunkPort.asking. What the shadow drops from here on counts again (the answer too). */
+  sendResync(port: TrunkPort): void {
+    if (this.state !== 'up') return;
+    this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload({ type: 'resync', segment: port.segmentId }));
+    this.host.resynced(this, port, 'requested');
+    port.dropped = 0;
+  }
+
+  /** Paced by TrunkPort.answering: the segment's local endpoints again, as at up, marked replay. */
+  answerResync(port: TrunkPort): void {
+    if (this.state !== 'up') return;
+    const id = port.segmentId;
+    let m = this.replays.get(id);
+    if (m === undefined) this.replays.set(id, (m = new Map()));
+    const changes = this.pending.get(id);
+    for (const [key, seq] of port.segment.localEndpoints()) {
+      if (changes?.has(key)) continue;
+      if (!m.has(key)) this.pendingCount++;
+      m.set(key, seq);
+    }
+    if (m.size === 0) this.replays.delete(id);
+    else this.flushSoon();
+    this.host.resynced(this, port, 'answered');
+  }
+
   // ---- announcements ----
 
   /** Queues an announcement (`seq` ≥ 0) or a withdrawal (-1) of `key` in segment `id`. */
@@ -473,7 +561,13 @@ export class Trunk implements RecordHandlers {
     if (m === undefined) this.pending.set(id, (m = new Map()));
     if (!m.has(key)) this.pendingCount++;
     m.set(key, seq);
-    // Out at the end of this turn if no frame takes them first.
+    // A change supersedes a replay of the key not sent yet.
+    if (this.replays.get(id)?.delete(key)) this.pendingCount--;
+    this.flushSoon();
+  }
+
+  /** Out at the end of this turn if no frame takes them first. */
+  private flushSoon(): void {
     this.immediate ??= setImmediate(() => {
       this.immediate = undefined;
       this.flushAnnouncements();
@@ -488,24 +582,9 @@ export class Trunk implements RecordHandlers {
     const now = Date.now();
     this.tokens = Math.min(lim.announceBurst, this.tokens + ((now - this.tokensAt) * lim.announceRate) / 1000);
     this.tokensAt = now;
-    let budget = Math.floor(this.tokens);
-    let sent = 0;
-    for (const [id, m] of this.pending) {
-      while (m.size > 0 && budget > 0) {
-        const add: [string, number][] = [];
-        const del: string[] = [];
-        for (const [key, seq] of m) {
-          if (add.length + del.length >= MAX_UPDATE_ENTRIES || budget === 0) break;
-          if (seq < 0) del.push(key);
-          else add.push([key, seq]);
-          m.delete(key);
-          budget--;
-        }
-        this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload({ type: 'update', segment: id, add, del }));
-        sent += add.length + del.length;
-      }
-      if (m.size === 0) this.pending.delete(id);
-    }
+    // Changes first, then replays, in one budget.
+    let sent = this.drain(this.pending, false, Math.floor(this.tokens));
+    sent += this.drain(this.replays, true, Math.floor(this.tokens) - sent);
     this.tokens -= sent;
     this.pendingCount -= sent;
     if (sent > 0) this.host.announcementsOut(sent);
@@ -517,6 +596,27 @@ export class Trunk implements RecordHandlers {
       }, Math.max(10, Math.ceil(1000 / lim.announceRate) * Math.min(this.pendingCount, lim.announceBurst)));
       this.flushTimer.unref();
     }
+  }
+
+  /** Queues update messages of up to `budget` entries of `waiting`; returns how many. */
+  private drain(waiting: Map<number, Map<string, number>>, replay: boolean, budget: number): number {
+    let sent = 0;
+    for (const [id, m] of waiting) {
+      while (m.size > 0 && sent < budget) {
+        const add: [string, number][] = [];
+        const del: string[] = [];
+        for (const [key, seq] of m) {
+          if (add.length + del.length >= MAX_UPDATE_ENTRIES || sent === budget) break;
+          if (seq < 0) del.push(key);
+          else add.push([key, seq]);
+          m.delete(key);
+          sent++;
+        }
+        this.output.push(RecordType.TRUNK_CONTROL, encodeTrunkControlPayload({ type: 'update', segment: id, add, del, ...(replay ? { replay } : {}) }));
+      }
+      if (m.size === 0) waiting.delete(id);
+    }
+    return sent;
   }
 
   // ---- keepalive ----
@@ -597,15 +697,19 @@ export class Trunk implements RecordHandlers {
     clearTimeout(this.keepaliveTimer);
     clearTimeout(this.flushTimer);
     if (this.immediate) clearImmediate(this.immediate);
-    // What another trunk keeps shadowed of what this one had installed takes its place
-    // (trunk-shadow.ts); the keys are listed only when some other trunk keeps anything.
+    // What another trunk keeps shadowed of what this one had installed takes its place, or is
+    // asked for again if its full shadow dropped some (trunk-shadow.ts); the keys are listed
+    // only when some other trunk keeps or dropped anything.
     const others = this.host.shadowedElsewhere(this) > 0;
     for (const port of this.ports.values()) {
+      port.asking.stop();
+      port.answering.stop();
       const freed = others ? port.segment.remoteKeys(port) : undefined;
       port.segment.detach(port);
       if (freed !== undefined) for (const key of freed) this.host.reinstate(port.segmentId, key);
     }
     this.pending.clear();
+    this.replays.clear();
     this.pendingCount = 0;
     this.output.close();
     this.host.closed(this);

@@ -255,6 +255,19 @@ export class L2Segment implements Segment {
     return this.table.removeRemote(mac, port) ? formatMac(mac) : undefined;
   }
 
+  holds(key: string, except?: Port): boolean {
+    let mac: number;
+    try {
+      mac = parseMac(key);
+    } catch {
+      return false;
+    }
+    const t = this.table;
+    if (t.pinHolder(mac) !== undefined || t.learned(mac) !== undefined) return true;
+    const r = t.remoteOf(mac);
+    return r !== undefined && r.port !== except;
+  }
+
   remoteKeys(port: Port): string[] {
     return this.table.remoteMacs(port).map(formatMac);
   }

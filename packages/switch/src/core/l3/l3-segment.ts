@@ -283,6 +283,13 @@ export class L3Segment implements Segment {
     return text;
   }
 
+  holds(key: string, except?: Port): boolean {
+    const p = parsePrefix(key);
+    if (!p) return false;
+    const held = this.router.table(p.family).exact(p.words, p.length);
+    return held !== undefined && held.port !== except;
+  }
+
   remoteKeys(port: Port): string[] {
     const remote = this.attachments.get(port)?.remote;
     return remote === undefined ? [] : [...remote.keys()];
