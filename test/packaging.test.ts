@@ -181,6 +181,12 @@ describe('deploy/Dockerfile, the npm package and the systemd units', () => {
     expect(files).toContain('node_modules/@elink/switch/dist/index.js');
     expect(files).toContain('node_modules/@elink/tuntap/build/Release/tuntap.node');
     expect(files).toContain('node_modules/fastify/package.json');
+    // WebSocket masking's native XOR (transport's native-mask.ts): bufferutil's prebuilt binary, which loads from here.
+    if (process.arch === 'x64') {
+      expect(files).toContain('node_modules/bufferutil/prebuilds/linux-x64/bufferutil.node');
+      const probe = `import(${JSON.stringify(join(installed, 'node_modules/@elink/transport/dist/native-mask.js'))}).then((m) => console.log(typeof m.nativeUnmask))`;
+      expect(must(process.execPath, ['-e', probe]).trim()).toBe('function');
+    }
     // The web console's built files, which the broker serves; none of its build tools.
     expect(files).toContain('node_modules/@elink/console/dist/index.html');
     expect(files.filter((f) => /^node_modules\/(preact|uplot|vite|happy-dom)\//.test(f))).toEqual([]);

@@ -6,6 +6,7 @@
  * a scratch buffer, never assembled in a buffer of their own.
  */
 import { createHash, randomFillSync } from 'node:crypto';
+import { NATIVE_MASK_MIN, nativeUnmask } from './native-mask.js';
 
 export const OP_CONTINUATION = 0x0;
 export const OP_TEXT = 0x1;
@@ -92,6 +93,8 @@ const keyWord = new Int32Array(keyBytes.buffer);
 // buffer): a view per call would be an allocation per frame.
 let viewOf: ArrayBufferLike | undefined;
 let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+/** The key rotated by the phase, for the native XOR (which starts at key byte 0). */
+const rotated = Buffer.alloc(4);
 
 /**
  * XORs buf[start, end) with `key` in place, key byte `phase` (0–3) at buf[start]: masking
@@ -99,8 +102,13 @@ let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
  * after `end`.
  */
 export function maskInPlace(buf: Uint8Array, start: number, end: number, key: Uint8Array, phase: number): number {
-  let i = start;
   let p = phase & 3;
+  if (nativeUnmask !== undefined && end - start >= NATIVE_MASK_MIN) {
+    for (let k = 0; k < 4; k++) rotated[k] = key[(p + k) & 3]!;
+    nativeUnmask(Buffer.from(buf.buffer, buf.byteOffset + start, end - start), rotated);
+    return (p + end - start) & 3;
+  }
+  let i = start;
   const base = buf.byteOffset;
   while (i < end && ((base + i) & 3) !== 0) {
     buf[i] = buf[i]! ^ key[p]!;
