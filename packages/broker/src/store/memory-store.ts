@@ -50,6 +50,8 @@ export interface MemoryStoreOptions {
   now?: () => number;
   /** Live rate-limit counters at most. Default MAX_COUNTERS. */
   maxCounters?: number;
+  /** Live trunk-loss entries at most. Default MAX_TRUNK_DOWNS. */
+  maxTrunkDowns?: number;
   /** A timed snapshot failed; it is retried after `retryInMs` (logged and counted by the caller). */
   onSnapshotError?: (err: Error, retryInMs: number) => void;
 }
@@ -61,6 +63,7 @@ export class MemoryStore implements BrokerStore {
   /** Insertion order is (nearly) expiry order: the oldest are found at the front. */
   readonly #counters = new Map<string, { count: number; pending: number; until: number }>();
   readonly #maxCounters: number;
+  readonly #maxTrunkDowns: number;
   readonly #nodes = new Map<string, { record: NodeRecord; until: number }>();
   /** Trunk-down reports by JSON [node, reporter]. Put and clear await nothing: each call is one step (what the Redis store's scripts do). */
   readonly #downs = new Map<string, TrunkDownRecord & { until: number }>();
@@ -85,6 +88,7 @@ export class MemoryStore implements BrokerStore {
     this.#file = opts.snapshotFile;
     this.#delay = opts.snapshotDelayMs ?? 1000;
     this.#maxCounters = opts.maxCounters ?? MAX_COUNTERS;
+    this.#maxTrunkDowns = opts.maxTrunkDowns ?? MAX_TRUNK_DOWNS;
     this.#onSnapshotError = opts.onSnapshotError;
     if (this.#file && existsSync(this.#file)) this.#load(this.#file);
   }
@@ -303,9 +307,9 @@ export class MemoryStore implements BrokerStore {
       const key = JSON.stringify([node, reporter]);
       const had = this.#downs.get(key);
       if (had && had.until > now && had.since === since) continue;
-      if (!had && this.#downs.size >= MAX_TRUNK_DOWNS) {
+      if (!had && this.#downs.size >= this.#maxTrunkDowns) {
         for (const [k, v] of this.#downs) if (v.until <= now) this.#downs.delete(k);
-        if (this.#downs.size >= MAX_TRUNK_DOWNS) continue;
+        if (this.#downs.size >= this.#maxTrunkDowns) continue;
       }
       const entry = { node, reporter, since, at: now };
       this.#downs.set(key, { ...entry, until: now + ttlSeconds * 1000 });

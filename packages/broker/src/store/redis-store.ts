@@ -43,6 +43,8 @@ interface Scripted {
 export interface RedisStoreOptions {
   /** Live rate-limit counters at most. Default MAX_COUNTERS. */
   maxCounters?: number;
+  /** Live trunk-loss entries at most. Default MAX_TRUNK_DOWNS. */
+  maxTrunkDowns?: number;
   /** Times and failures of every operation (el_broker_redis_*). */
   observer?: RedisObserver;
 }
@@ -69,11 +71,13 @@ export class RedisStore implements BrokerStore {
   readonly #p: string;
   readonly #now: () => number;
   readonly #maxCounters: number;
+  readonly #maxTrunkDowns: number;
   readonly #observer: RedisObserver | undefined;
 
   constructor(config: RedisStoreConfig, now: () => number = Date.now, opts: RedisStoreOptions = {}) {
     this.#now = now;
     this.#maxCounters = opts.maxCounters ?? MAX_COUNTERS;
+    this.#maxTrunkDowns = opts.maxTrunkDowns ?? MAX_TRUNK_DOWNS;
     this.#observer = opts.observer;
     this.#p = config.prefix ?? 'el';
     let client: Client;
@@ -269,14 +273,14 @@ export class RedisStore implements BrokerStore {
    * One hash, field JSON [node, reporter] → {since, at, until}, changed only by Lua scripts:
    * two brokers may handle one reporter at once (a heartbeat failed over to another broker
    * while the last is in flight, an early heartbeat beside the regular one), so a put or a
-   * clear reads and writes in one step, and the MAX_TRUNK_DOWNS bound is checked in that step.
+   * clear reads and writes in one step, and the bound (maxTrunkDowns) is checked in that step.
    */
   async putTrunkDowns(reporter: string, downs: readonly { node: string; since: number }[], ttlSeconds: number): Promise<TrunkDownRecord[]> {
     if (downs.length === 0) return [];
     const now = this.#now();
     const value = (since: number) => JSON.stringify({ since, at: now, until: now + ttlSeconds * 1000 });
     const args = downs.flatMap((d) => [JSON.stringify([d.node, reporter]), d.since, value(d.since)]);
-    const made = await this.#do('put trunk downs', () => this.#client.elPutDowns(this.#downsKey, now, MAX_TRUNK_DOWNS, ...args));
+    const made = await this.#do('put trunk downs', () => this.#client.elPutDowns(this.#downsKey, now, this.#maxTrunkDowns, ...args));
     return made.map((i) => ({ node: downs[i - 1]!.node, reporter, since: downs[i - 1]!.since, at: now }));
   }
 
