@@ -80,9 +80,10 @@ export interface BurstResult {
   /** Datagrams that arrived with a wrong length or content. */
   bad: number;
   /** Drops the kernel counted outside EL during the run: the sending namespace's tunnel
-   * device (tx_dropped and qdisc drops: its transmit queue was full) and the receiving namespace's UDP
-   * (RcvbufErrors: the socket's buffer was full). Both queues are sized to hold the whole
-   * run, so these stay 0; were they not, a shortfall in `received` would not be EL's. */
+   * device (tx_dropped and qdisc drops: its transmit queue was full) and the receiving
+   * namespace's UDP (RcvbufErrors: the socket's buffer was full). Both queues are sized to
+   * hold the whole run, so these stay 0; were they not, a shortfall in `received` would not
+   * be EL's. */
   kernelDrops: { tunnelTx: number; receiveBuffer: number };
 }
 
