@@ -19,6 +19,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createUnderlay, ip, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
+import { pingEach } from './lib/ping.js';
 import { assertBuilt, elink, freePort, stopAll } from './lib/processes.js';
 import { startServer, type TestServer } from './lib/server.js';
 import { tcpStream } from './lib/tcp-stream.js';
@@ -119,8 +120,8 @@ describe.skipIf(!enabled)('DTCP tunnels (root, network namespaces, user-space 6i
     expect(t.reply.serverV4).toBe(underlay.gateway);
     expect(t.reply.clientV6).toMatch(/^fd00:e1:90:/);
     expect(t.reply.serverV6).toBe('fd00:e1:90::1');
-    expect(await run(t.ns, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', el.v6])).toMatch(/ 0% packet loss/);
-    expect(await run(el.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', t.reply.clientV6!])).toMatch(/ 0% packet loss/);
+    expect(await pingEach(t.ns, el.v6, 3, ['-6'])).toEqual({ transmitted: 3, received: 3, unanswered: [] });
+    expect(await pingEach(el.ns, t.reply.clientV6!, 2, ['-6'])).toEqual({ transmitted: 2, received: 2, unanswered: [] });
     const [sent, got] = await tcpStream(t.ns, el.ns, el.v6, 5001, MB10);
     expect(got).toEqual(sent);
     const [sent2, got2] = await tcpStream(el.ns, t.ns, t.reply.clientV6!, 5002, MB10);
@@ -169,8 +170,8 @@ describe.skipIf(!enabled)('DTCP tunnels (root, network namespaces, user-space 6i
       if (!addr) await new Promise((r) => setTimeout(r, 300));
     }
     expect(addr.startsWith(`${net64}:`)).toBe(true);
-    expect(await run(lanNs, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', el.v6])).toMatch(/ 0% packet loss/);
-    expect(await run(el.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', addr])).toMatch(/ 0% packet loss/);
+    expect(await pingEach(lanNs, el.v6, 3, ['-6'])).toEqual({ transmitted: 3, received: 3, unanswered: [] });
+    expect(await pingEach(el.ns, addr, 2, ['-6'])).toEqual({ transmitted: 2, received: 2, unanswered: [] });
     // The router itself (its LAN address is in the prefix) moves 10 MB each way with the EL client.
     const [sent, got] = await tcpStream(t.ns, el.ns, el.v6, 5003, MB10);
     expect(got).toEqual(sent);
@@ -193,11 +194,11 @@ describe.skipIf(!enabled)('DTCP tunnels (root, network namespaces, user-space 6i
     expect(t.reply.clientV6).toBeUndefined();
     expect(t.reply.prefix).toBeUndefined();
     // The switch, the link's far end, answers a link-local ping (how a sit user checks a tunnel).
-    expect(await run(t.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', '-I', 'sit0', `fe80::${t.reply.serverV4}`])).toMatch(/ 0% packet loss/);
+    expect(await pingEach(t.ns, `fe80::${t.reply.serverV4}`, 2, ['-6', '-I', 'sit0'])).toEqual({ transmitted: 2, received: 2, unanswered: [] });
     // EL clients are pushed no route to users' static ranges (docs/dtcp.md): this one's host adds it.
     sh('ip', ['-6', 'route', 'replace', 'fd00:e1:390::/48', 'dev', 'el0'], { ns: el.ns });
-    expect(await run(t.ns, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', el.v6])).toMatch(/ 0% packet loss/);
-    expect(await run(el.ns, 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', SITE6])).toMatch(/ 0% packet loss/);
+    expect(await pingEach(t.ns, el.v6, 3, ['-6'])).toEqual({ transmitted: 3, received: 3, unanswered: [] });
+    expect(await pingEach(el.ns, SITE6, 2, ['-6'])).toEqual({ transmitted: 2, received: 2, unanswered: [] });
     const [sent, got] = await tcpStream(t.ns, el.ns, el.v6, 5005, MB10);
     expect(got).toEqual(sent);
     const [sent2, got2] = await tcpStream(el.ns, t.ns, SITE6, 5006, MB10);

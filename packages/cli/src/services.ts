@@ -133,7 +133,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
         },
         // A known segment: its live settings follow the broker's (after the broker's reload).
         addSegment: (def) => void (switchNode!.addSegment(def) || switchNode!.updateSegment(def)),
-        revoked: (list) => void switchNode!.applyRevocations(list),
+        revoked: (list, heartbeat) => void switchNode!.applyRevocations(list, heartbeat),
         // The console's counters, sessions and tables ride on each heartbeat; its actions come back in the reply.
         report: () => nodeReport(switchNode!),
         commands: (list) => {

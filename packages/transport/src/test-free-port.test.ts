@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { freePort } from './test-free-port.js';
+import { FETCH_BLOCKED_PORTS, freePort } from './test-free-port.js';
 
 describe('freePort', () => {
   it('hands out distinct bindable ports below the kernel source-port range, skipping one in use', async () => {
@@ -33,5 +33,16 @@ describe('freePort', () => {
     } finally {
       squatter.close();
     }
+  });
+
+  it('never hands out a port fetch() refuses (10080 is in the first block)', async () => {
+    // The list is fetch's own: each port of it refused without a connection.
+    for (const port of [...FETCH_BLOCKED_PORTS].filter((p) => p >= 10_000)) {
+      await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toMatchObject({ cause: { message: 'bad port' } });
+    }
+    // A whole block's worth: every port of this worker's block is offered once.
+    const ports = new Set<number>();
+    for (let i = 0; i < 1000; i++) ports.add(await freePort());
+    expect([...ports].filter((p) => FETCH_BLOCKED_PORTS.has(p))).toEqual([]);
   });
 });

@@ -9,12 +9,19 @@
  * from below that range, where the kernel never picks a source port, and each test worker
  * process (VITEST_POOL_ID) has a block of its own, so two files running at once never get
  * the same one. A port is still probed before it is handed out (something may listen
- * there); with a range too narrow for that, it falls back to the kernel's choice.
+ * there); with a range too narrow for that, it falls back to the kernel's choice. Ports
+ * that fetch() refuses to reach ("bad port", e.g. 10080) are never handed out: a test
+ * reads its servers' /metrics with fetch.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 const FIRST = 10_000;
+
+/** The ports fetch() refuses ("bad port"), from https://fetch.spec.whatwg.org/#port-blocking. */
+export const FETCH_BLOCKED_PORTS: ReadonlySet<number> = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
 const BLOCK = 1_000;
 
 function ephemeralStart(): number {
@@ -52,7 +59,7 @@ export async function freePort(): Promise<number> {
   if (block === 0) return kernelPort();
   for (let tries = 0; tries < BLOCK; tries++) {
     const port = block + (next++ % BLOCK);
-    if (await bindable(port)) return port;
+    if (!FETCH_BLOCKED_PORTS.has(port) && (await bindable(port))) return port;
   }
   return kernelPort();
 }

@@ -281,15 +281,19 @@ describe('BrokerLink revocations', () => {
     const app = await createBrokerApp({ segments: [segmentSchema.parse({ name: 'lan' })], signingKey: keys.privateKey, logger: pino({ level: 'silent' }), clusterSecret: SECRET, adminToken: ADMIN });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    const heard: unknown[][] = [];
-    const link = new BrokerLink({ brokers: [url], clusterSecret: SECRET, nodeId: 'sw-r', hosts: ['127.0.0.1'], port: 4443, capacity: 10, state: () => ({ sessions: 0, segments: [], active: [], draining: false }), addSegment: () => {}, revoked: (list) => heard.push([...list]), logger: pino({ level: 'silent' }) });
+    const heard: [unknown[], number][] = [];
+    const link = new BrokerLink({ brokers: [url], clusterSecret: SECRET, nodeId: 'sw-r', hosts: ['127.0.0.1'], port: 4443, capacity: 10, state: () => ({ sessions: 0, segments: [], active: [], draining: false }), addSegment: () => {}, revoked: (list, heartbeat) => heard.push([[...list], heartbeat]), logger: pino({ level: 'silent' }) });
     try {
       expect(await link.beat()).toBe(true);
       expect(heard).toEqual([]); // none yet: the field is left out
       const r = await app.inject({ method: 'POST', url: '/v1/admin/revocations', headers: { authorization: `Bearer ${ADMIN}` }, payload: { user: 'amy', device: 'laptop' } });
       expect(r.statusCode).toBe(200);
       expect(await link.beat()).toBe(true);
-      expect(heard).toEqual([[{ user: 'amy', device: 'laptop', at: expect.any(Number), until: expect.any(Number) }]]);
+      // Brought by the second answered heartbeat, and handed over again with the third.
+      const amy = [{ user: 'amy', device: 'laptop', at: expect.any(Number), until: expect.any(Number) }];
+      expect(heard).toEqual([[amy, 2]]);
+      expect(await link.beat()).toBe(true);
+      expect(heard).toEqual([[amy, 2], [amy, 3]]);
     } finally {
       link.stop();
       await app.close();

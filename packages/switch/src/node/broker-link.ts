@@ -40,8 +40,10 @@ export interface BrokerLinkOptions {
   trunk?: () => { hosts: string[]; port: number };
   /** The reply's trunk peers (the other nodes of this node's segments), when it has trunks. */
   peers?: (peers: TrunkPeerEntry[]) => void;
-  /** The broker's live device key revocations (each reply; SwitchNode.applyRevocations). */
-  revoked?: (list: readonly Revocation[]) => void;
+  /** The broker's live device key revocations (each reply; SwitchNode.applyRevocations), and
+   * which answered heartbeat brought them: 1 for the first (el_switch_heartbeats_total{result="ok"}
+   * once this one is counted). */
+  revoked?: (list: readonly Revocation[], heartbeat: number) => void;
   /** The console's report (nodeReport), sent with each heartbeat when given. */
   report?: () => NodeReport;
   /** The reply's commands from administrators (disconnect a session, drain the node). */
@@ -95,6 +97,8 @@ export class BrokerLink {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #lastOk = 0;
+  /** Heartbeats answered (and applied) since start. */
+  #answered = 0;
   #failures = 0;
   #next = 0;
   /** Brokers that refused the console report (an older version), and until when to leave it out (one entry per configured broker). */
@@ -173,7 +177,8 @@ export class BrokerLink {
       try {
         const reply = await this.#post(url, body);
         endTimer?.();
-        this.#apply(reply);
+        this.#apply(reply, this.#answered + 1);
+        this.#answered++;
         this.#metrics?.beats.inc({ result: 'ok' });
         this.#metrics?.lastOk.set(Date.now() / 1000);
         this.#next = (this.#next + i) % brokers.length;
@@ -190,7 +195,7 @@ export class BrokerLink {
     return false;
   }
 
-  #apply(reply: HeartbeatReply): void {
+  #apply(reply: HeartbeatReply, heartbeat: number): void {
     // The contract holds at least one key: a node never ends up trusting none.
     this.#keys = reply.keys.map(publicKeyFromPem);
     if (this.#opts.keysFile) {
@@ -198,7 +203,7 @@ export class BrokerLink {
       writeFileSync(tmp, JSON.stringify(reply.keys), { mode: 0o600 });
       renameSync(tmp, this.#opts.keysFile);
     }
-    if (reply.revoked && this.#opts.revoked) this.#opts.revoked(reply.revoked);
+    if (reply.revoked && this.#opts.revoked) this.#opts.revoked(reply.revoked, heartbeat);
     for (const raw of reply.segments) {
       const parsed = segmentSchema.safeParse(raw);
       if (parsed.success) this.#opts.addSegment(parsed.data);

@@ -449,9 +449,10 @@ export class SwitchNode implements SessionHost {
   /**
    * Device key revocations from a broker's heartbeat reply: from now on their tickets are
    * refused (EL_ERR_REVOKED), and established sessions they cover are closed with that
-   * error. Returns how many sessions were closed.
+   * error. Returns how many sessions were closed. `heartbeat`: which answered heartbeat
+   * brought them (BrokerLink), logged; absent when the broker in this process hands them over.
    */
-  applyRevocations(list: readonly Revocation[]): number {
+  applyRevocations(list: readonly Revocation[], heartbeat?: number): number {
     const fresh = this.revocations.apply(list);
     if (fresh.length === 0) return 0;
     // By user: a node starting with a full list and many sessions checks each session against its user's few.
@@ -465,7 +466,7 @@ export class SwitchNode implements SessionHost {
         n++;
       }
     }
-    this.logger.info({ revocations: fresh.map((r) => ({ user: r.user, device: r.device, at: r.at })), sessions: n }, 'device keys revoked');
+    this.logger.info({ revocations: fresh.map((r) => ({ user: r.user, device: r.device, at: r.at })), sessions: n, ...(heartbeat !== undefined ? { heartbeat } : {}) }, 'device keys revoked');
     return n;
   }
 
