@@ -13,6 +13,7 @@ import { createCertificateAuthority } from '@elink/pki';
 import { createUnderlay, requireNetnsOrSkip, sh, type Underlay } from './lib/netns.js';
 import { assertBuilt, elink, stopAll, type Proc } from './lib/processes.js';
 import { startServer, type TestServer } from './lib/server.js';
+import { pingEach } from './lib/ping.js';
 
 const enabled = requireNetnsOrSkip();
 const measure = (what: string, ms: number) => {
@@ -35,7 +36,7 @@ describe.skipIf(!enabled)('elink connect exits on permanent failures (root, netw
 
   const connect = (host: string, args: string[]) => elink(['connect', '--ifname', 'el0', ...args], { ns: ns(host) });
   const alice = (device: string) => [...server.connectArgs('alice'), '--device', device];
-  const ping = (host: string) => sh('ping', ['-c', '3', '-i', '0.2', '-W', '2', peerV4], { ns: ns(host) });
+  const ping = (host: string) => pingEach(ns(host), peerV4, 3);
 
   beforeAll(async () => {
     assertBuilt();
@@ -77,13 +78,13 @@ describe.skipIf(!enabled)('elink connect exits on permanent failures (root, netw
     expect(output(first)).toMatch(/give each client its own --device NAME.*\(exit status 7\)/);
 
     // No fight: the second stays up, and the switch superseded exactly one session.
-    expect(ping('b')).toMatch(/3 received/);
+    expect(await ping('b')).toEqual({ transmitted: 3, received: 3, unanswered: [] });
     await new Promise((r) => setTimeout(r, 3000));
     expect(second.logs.filter((l) => l.msg === 'link up')).toHaveLength(1);
     expect(second.logs.filter((l) => l.msg === 'link down')).toHaveLength(0);
     expect(second.child.exitCode).toBeNull();
     expect(await server.metric('el_switch_sessions_closed_total', { reason: 'superseded' })).toBe(superseded + 1);
-    expect(ping('b')).toMatch(/3 received/);
+    expect(await ping('b')).toEqual({ transmitted: 3, received: 3, unanswered: [] });
     await second.stop();
   });
 
@@ -95,7 +96,7 @@ describe.skipIf(!enabled)('elink connect exits on permanent failures (root, netw
     stale.child.kill('SIGSTOP');
     const fresh = connect('d', alice('phoenix'));
     await fresh.waitFor((l) => l.msg === 'link up', 30_000, 'fresh link up');
-    expect(ping('d')).toMatch(/3 received/);
+    expect(await ping('d')).toEqual({ transmitted: 3, received: 3, unanswered: [] });
 
     stale.child.kill('SIGCONT');
     expect(await exitWithin(stale, 10_000)).toBe(7);
@@ -104,7 +105,7 @@ describe.skipIf(!enabled)('elink connect exits on permanent failures (root, netw
     expect(stale.logs.filter((l) => l.msg === 'link up')).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 2000));
     expect(fresh.logs.filter((l) => l.msg === 'link down')).toHaveLength(0);
-    expect(ping('d')).toMatch(/3 received/);
+    expect(await ping('d')).toEqual({ transmitted: 3, received: 3, unanswered: [] });
     await fresh.stop();
   });
 
