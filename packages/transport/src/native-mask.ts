@@ -1,7 +1,7 @@
 /**
  * bufferutil's native XOR for WebSocket masking (the `ws` authors' addon, SIMD where the
- * CPU has it), when its prebuilt binary loads: about 2.5–4× ws-frame.ts's word-wise loop
- * on a 64 KiB batch, but ~250 ns a call, so dearer below NATIVE_MASK_MIN bytes. Its own
+ * CPU has it), when its prebuilt binary loads: 3–7× ws-frame.ts's word-wise loop on a
+ * 64 KiB batch, but ~250 ns a call, so no gain below NATIVE_MASK_MIN bytes. Its own
  * pure-JS fallback (no binary for this platform) XORs byte by byte, slower than ours: then
  * this is undefined and ws-frame.ts keeps its loop.
  */
