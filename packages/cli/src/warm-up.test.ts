@@ -132,7 +132,9 @@ describe('startupTuning', () => {
     await t.ready();
     expect(t.report?.stoppedBy).toBe('budget');
     expect(sentAtCollection).toBeGreaterThan(0);
-    expect(sendVnet.calls).toBeGreaterThan(sentAtCollection);
+    // At least 8 round trips (a ping and a pong each) whatever the budget: V8's helper
+    // threads, still sweeping after the collection, once spent its 12 ms before the first send.
+    expect(sendVnet.calls - sentAtCollection).toBeGreaterThanOrEqual(2 * 8);
   });
 
   it('with the warm-up on reports it once ready', async () => {
