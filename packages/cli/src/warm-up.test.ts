@@ -137,6 +137,16 @@ describe('startupTuning', () => {
     expect(sendVnet.calls - sentAtCollection).toBeGreaterThanOrEqual(2 * 8);
   });
 
+  it('gives every mode its round trips after the collection when the budget ran out in the first', async () => {
+    const sendVnet = countCalls(SwitchLink.prototype, 'sendVnetPackets');
+    let sentAtCollection = -1;
+    const t = startupTuning({ warmUp: true, gc: true, modes: ['l2', 'l3'], collect: () => ((sentAtCollection = sendVnet.calls), collectGarbage()), roundTrips: 10_000_000, budgetMs: 60, logger: silent });
+    await t.ready();
+    expect(t.report?.stoppedBy).toBe('budget');
+    // 8 round trips of each of the two modes, a ping and a pong each.
+    expect(sendVnet.calls - sentAtCollection).toBeGreaterThanOrEqual(2 * 2 * 8);
+  });
+
   it('with the warm-up on reports it once ready', async () => {
     const t = startupTuning({ warmUp: true, gc: false, roundTrips: 20, budgetMs: 20_000, logger: silent });
     await t.ready();

@@ -359,7 +359,8 @@ export async function startWarmUp(opts: WarmUpOptions = {}): Promise<WarmUp> {
       if (stoppedBy === 'budget') stoppedBy = 'round-trips';
       try {
         for (const [m, run] of runs.entries()) {
-          if (stoppedBy !== 'round-trips') break;
+          // A mode that ran out of the budget still leaves the next its LAST_AT_LEAST.
+          if (stoppedBy === 'wall-clock') break;
           await roundsOf(run, perMode, cpu1, (budgetMs * LAST_SHARE * (m + 1)) / runs.length, deadline, LAST_AT_LEAST);
         }
         cpuMs += cpuSince(cpu1);
