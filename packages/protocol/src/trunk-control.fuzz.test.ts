@@ -3,7 +3,7 @@
  * messages with one field replaced by anything either parse to a message that matches its
  * schema or fail with EL_ERR_BAD_CONTROL — never another exception. And every valid
  * update the trunk may send (MAX_UPDATE_ENTRIES entries of the longest keys) fits a record.
- * And the resync request and the replay mark parse as docs/protocol.md §9 says.
+ * And the resync request, the replay mark and an add's owner and age parse as docs/protocol.md §9 says.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -109,6 +109,9 @@ describe('parseTrunkControl', () => {
   });
 
   it('endpointOwner is one value per user and device, the same on every node', () => {
+    // docs/protocol.md §9.3: SHA-256 of ["el-owner",user,device] (null without one), 12 bytes, base64url.
+    expect(endpointOwner('alice', 'laptop')).toBe('Wy4hwYuADK_nu7wx');
+    expect(endpointOwner('alice', undefined)).toBe('-1xb01nhsyqju_Bc');
     expect(endpointOwner('alice', 'laptop')).toBe(endpointOwner('alice', 'laptop'));
     expect(new Set([endpointOwner('alice', 'laptop'), endpointOwner('alice', 'phone'), endpointOwner('alice', undefined), endpointOwner('bob', 'laptop'), endpointOwner('alicelaptop', ''), endpointOwner('alice', '')]).size).toBe(6);
   });
