@@ -312,6 +312,40 @@ describe.skipIf(!enabled)('a cluster: HAProxy (send-proxy-v2) + 3 switch nodes +
     expect(loginStatus(c, neighbour.ns, 'alice', PASSWORD)).toBe(200);
   });
 
+  it("a client whose connection breaks where its node cannot see it, back on another node: the old node ends the leftover session at once, and that node's clients reach it", async () => {
+    const [y, x] = pairOnOneNode();
+    const from = x.node();
+    const fromNode = c.nodes.find((n) => n.id === from)!;
+    const gateway = c.underlay.gateway;
+    // Its session connection (to HAProxy) goes silent both ways, and the client drops it: the
+    // old node hears nothing (no FIN, no RST) and would keep the session for the keepalive
+    // timeout (45 s). Again while HAProxy's round robin puts it back on the same node.
+    let backAt = 0;
+    for (let attempt = 1; x.node() === from; attempt++) {
+      if (attempt > 6) throw new Error(`${x.name} came back on ${from} ${attempt - 1} times`);
+      const ups = x.proc.logs.filter((l) => l.msg === 'link up').length;
+      const conn = new RegExp(`\\s(\\S+):(\\d+)\\s+${gateway.replaceAll('.', '\\.')}:${c.ports.switch}\\b`).exec(sh('ss', ['-tnH', 'state', 'established', 'dst', gateway, 'dport', '=', String(c.ports.switch)], { ns: x.ns }));
+      expect(conn, `${x.name}'s session connection`).not.toBeNull();
+      const port = conn![2]!;
+      sh('iptables', ['-A', 'OUTPUT', '-p', 'tcp', '--sport', port, '-j', 'DROP'], { ns: x.ns });
+      sh('iptables', ['-A', 'INPUT', '-p', 'tcp', '--dport', port, '-j', 'DROP'], { ns: x.ns });
+      sh('ss', ['-K', '-tn', 'sport', '=', `:${port}`], { ns: x.ns });
+      const up = await x.proc.waitFor((l) => l.msg === 'link up' && x.proc.logs.indexOf(l) >= ups, 20_000, `${x.name} link up again`);
+      backAt = logTime(up);
+      expect(String(up.ipv4).split('/')[0]).toBe(x.v4);
+    }
+    const ended = await fromNode.proc.waitFor((l) => l.msg === 'the device connected again at another node: session superseded' && l.device === x.name && logTime(l) >= backAt - 1000, 10_000, `${from} ends ${x.name}'s leftover session`);
+    expect(ended).toMatchObject({ user: 'alice', segment: 'c3', node: x.node() });
+    // A client of the old node reaches it on its new node, over IPv4 and IPv6, well inside
+    // the 45 s the leftover session would have held its addresses.
+    const v4 = await pingEach(y.ns, x.v4, 3);
+    const v6 = await pingEach(y.ns, x.v6, 3, ['-6']);
+    const answeredAt = Date.now();
+    expect(v4.unanswered, `${y.name}@${y.node()} -> ${x.name}@${x.node()} ${x.v4}`).toEqual([]);
+    expect(v6.unanswered, `${y.name}@${y.node()} -> ${x.name}@${x.node()} ${x.v6}`).toEqual([]);
+    console.log(`${x.name} moved ${from} -> ${x.node()}: leftover session ended ${logTime(ended) - backAt} ms after its link up there; ${y.name} (on ${from}) got 6 of 6 replies by ${answeredAt - backAt} ms`);
+  }, 90_000);
+
   it('SIGKILL of a node under traffic: its clients come back on the others with the same addresses; the others lose no ping', async () => {
     const victim = c.nodes.find((n) => c.clientsOn(n.id).length > 0)!;
     const moved = c.clientsOn(victim.id);
