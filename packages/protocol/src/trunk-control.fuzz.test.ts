@@ -3,13 +3,13 @@
  * messages with one field replaced by anything either parse to a message that matches its
  * schema or fail with EL_ERR_BAD_CONTROL — never another exception. And every valid
  * update the trunk may send (MAX_UPDATE_ENTRIES entries of the longest keys) fits a record.
- * And the resync request and the replay mark parse as docs/protocol.md §9 says.
+ * And the resync request, the replay mark and an add's owner and age parse as docs/protocol.md §9 says.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ElError } from './errors.js';
 import { MAX_CONTROL_PAYLOAD } from './records.js';
-import { encodeTrunkControlPayload, MAX_UPDATE_ENTRIES, parseTrunkControl, trunkControlSchema, type TrunkControl } from './trunk-control.js';
+import { encodeTrunkControlPayload, endpointOwner, MAX_ENDPOINT_AGE_MS, MAX_UPDATE_ENTRIES, OWNER_LENGTH, parseTrunkControl, trunkControlSchema, type TrunkControl } from './trunk-control.js';
 
 const RUNS = { numRuns: 300 };
 
@@ -43,6 +43,8 @@ const valid: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   fc.record({ type: fc.constant('error'), code: fc.string({ maxLength: 64 }), message: fc.string({ maxLength: 1024 }) }),
 );
 
+const parse = (o: unknown): TrunkControl => parseTrunkControl(Buffer.from(JSON.stringify(o)));
+
 describe('parseTrunkControl', () => {
   it('arbitrary bytes: a message or EL_ERR_BAD_CONTROL', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), (b) => expectParsedOrBad(b)), RUNS);
@@ -71,7 +73,6 @@ describe('parseTrunkControl', () => {
   });
 
   it('resync: a segment id (0 … 2^32 − 1) and nothing else needed; an update may be marked replay', () => {
-    const parse = (o: unknown): TrunkControl => parseTrunkControl(Buffer.from(JSON.stringify(o)));
     expect(parse({ type: 'resync', segment: 0xffffffff })).toEqual({ type: 'resync', segment: 0xffffffff });
     expect(parse({ type: 'resync', segment: 7, later: 'ignored' })).toEqual({ type: 'resync', segment: 7 });
     for (const bad of [{ type: 'resync' }, { type: 'resync', segment: -1 }, { type: 'resync', segment: 2 ** 32 }, { type: 'resync', segment: 1.5 }, { type: 'resync', segment: '7' }]) {
@@ -82,9 +83,36 @@ describe('parseTrunkControl', () => {
     expect(() => parse({ type: 'update', segment: 1, replay: 'yes' })).toThrow(expect.objectContaining({ code: 'EL_ERR_BAD_CONTROL' }));
   });
 
-  it('the largest update the trunk sends fits one control record', () => {
+  it('the largest update the trunk sends fits one control record, owners and ages included', () => {
     const longest = 'f'.repeat(64);
-    const add: [string, number][] = Array.from({ length: MAX_UPDATE_ENTRIES }, () => [longest, Number.MAX_SAFE_INTEGER]);
-    expect(encodeTrunkControlPayload({ type: 'update', segment: 0xffffffff, add, del: [], replay: true }).length).toBeLessThanOrEqual(MAX_CONTROL_PAYLOAD);
+    const add: [string, number, string, number][] = Array.from({ length: MAX_UPDATE_ENTRIES }, () => [longest, Number.MAX_SAFE_INTEGER, endpointOwner('u'.repeat(256), 'd'.repeat(256)), MAX_ENDPOINT_AGE_MS]);
+    const payload = encodeTrunkControlPayload({ type: 'update', segment: 0xffffffff, add, del: [], replay: true });
+    expect(payload.length).toBeLessThanOrEqual(MAX_CONTROL_PAYLOAD);
+    expect(parseTrunkControl(payload)).toMatchObject({ add });
+  });
+
+  it('an add takes an owner and an age after key and seq, and nothing else', () => {
+    const owner = endpointOwner('alice', 'laptop');
+    expect(owner).toHaveLength(OWNER_LENGTH);
+    expect(parse({ type: 'update', segment: 1, add: [['198.19.0.5/32', 1, owner, 1500]] })).toMatchObject({ add: [['198.19.0.5/32', 1, owner, 1500]] });
+    expect(parse({ type: 'update', segment: 1, add: [['198.19.0.5/32', 1]] })).toMatchObject({ add: [['198.19.0.5/32', 1]] });
+    for (const entry of [
+      ['198.19.0.5/32', 1, owner, 1500, 'more'],
+      ['198.19.0.5/32', 1, 'short', 1500],
+      ['198.19.0.5/32', 1, owner, -1],
+      ['198.19.0.5/32', 1, owner, MAX_ENDPOINT_AGE_MS + 1],
+      ['198.19.0.5/32', 1, owner, 1.5],
+      ['198.19.0.5/32', 1, null, 1500],
+    ]) {
+      expect(() => parse({ type: 'update', segment: 1, add: [entry] }), JSON.stringify(entry)).toThrow(expect.objectContaining({ code: 'EL_ERR_BAD_CONTROL' }));
+    }
+  });
+
+  it('endpointOwner is one value per user and device, the same on every node', () => {
+    // docs/protocol.md §9.3: SHA-256 of ["el-owner",user,device] (null without one), 12 bytes, base64url.
+    expect(endpointOwner('alice', 'laptop')).toBe('Wy4hwYuADK_nu7wx');
+    expect(endpointOwner('alice', undefined)).toBe('-1xb01nhsyqju_Bc');
+    expect(endpointOwner('alice', 'laptop')).toBe(endpointOwner('alice', 'laptop'));
+    expect(new Set([endpointOwner('alice', 'laptop'), endpointOwner('alice', 'phone'), endpointOwner('alice', undefined), endpointOwner('bob', 'laptop'), endpointOwner('alicelaptop', ''), endpointOwner('alice', '')]).size).toBe(6);
   });
 });

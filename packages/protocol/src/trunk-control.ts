@@ -5,7 +5,7 @@
  * MAX_CONTROL_PAYLOAD.
  *
  *   both ways, first:  trunk_hello {version, node, role, proof, segments, caps?}
- *   then, both ways:   update {segment, add: [[key, seq], …], del: [key, …], replay?}
+ *   then, both ways:   update {segment, add: [[key, seq, owner?, age?], …], del: [key, …], replay?}
  *                      segments {segments}     (the sender hosts more: its whole set, as in
  *                                               trunk_hello; only to a peer naming "segments")
  *                      resync {segment}        (send the full table of the segment again,
@@ -14,6 +14,7 @@
  *                      ping {id} / pong {id}   (keepalive)
  *                      error {code, message}   (then close)
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ElError } from './errors.js';
 import { encodeRecord, MAX_CONTROL_PAYLOAD, RecordType } from './records.js';
@@ -31,6 +32,23 @@ export const CAP_TRUNK_SEGMENTS = 'segments';
 /** trunk_hello.caps: the sender takes `resync` messages (and answers them with `update`s
  * marked `replay`). A peer without it is never sent one. */
 export const CAP_TRUNK_RESYNC = 'resync';
+
+/** trunk_hello.caps: the sender takes `update` adds of four elements (a client session's
+ * owner and age, after key and seq) and ends a session of its own whose device a peer
+ * shows connected again later (docs/cluster.md "A device that moved"). A peer without it
+ * gets two-element adds: its parser takes no more. */
+export const CAP_TRUNK_MOBILITY = 'mobility';
+
+/** An update add's owner: endpointOwner(user, device) of the client session holding it. */
+export const OWNER_LENGTH = 16;
+/** Who holds a client session's endpoints, as trunk adds name it: the same user and device
+ * give the same 16 characters on every node (96 bits of SHA-256, base64url). */
+export function endpointOwner(user: string, device: string | undefined): string {
+  return createHash('sha256').update(JSON.stringify(['el-owner', user, device ?? null])).digest().subarray(0, 12).toString('base64url');
+}
+
+/** The largest age an add carries (ms, ~139 years): keeps MAX_UPDATE_ENTRIES adds in one record. */
+export const MAX_ENDPOINT_AGE_MS = 2 ** 42;
 
 /** An endpoint key: an L2 MAC ("02:00:5e:10:00:01") or an L3 prefix ("198.19.0.5/32"). */
 const endpointKey = z.string().min(1).max(64);
@@ -59,8 +77,13 @@ export const trunkHelloSchema = z.object({
 export const trunkUpdateSchema = z.object({
   type: z.literal('update'),
   segment: segmentId,
-  /** Endpoints the sender has locally, with their sequence number (mobility, RFC 7432 §15). */
-  add: z.array(z.tuple([endpointKey, z.number().int().min(0)])).max(MAX_UPDATE_ENTRIES).default([]),
+  /** Endpoints the sender has locally, with their sequence number (mobility, RFC 7432 §15);
+   * of a client session's, to a peer naming "mobility", also the session's owner
+   * (endpointOwner) and age (ms since it was admitted, when the message was built). */
+  add: z
+    .array(z.tuple([endpointKey, z.number().int().min(0), z.string().length(OWNER_LENGTH).optional(), z.number().int().min(0).max(MAX_ENDPOINT_AGE_MS).optional()]))
+    .max(MAX_UPDATE_ENTRIES)
+    .default([]),
   /** Endpoints the sender no longer has. */
   del: z.array(endpointKey).max(MAX_UPDATE_ENTRIES).default([]),
   /** The adds answer a `resync` (the sender's table again, not a change): each is installed

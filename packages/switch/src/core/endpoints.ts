@@ -52,6 +52,9 @@ export interface RemoteEndpoints {
   /** Something holds `key` here — a local endpoint or a peer's announcement — other than
    * `except`'s (L3: in the node's one routing table, whatever the segment). */
   holds(key: string, except?: Port): boolean;
+  /** The local port holding `key` (L2: a session's pinned MAC; L3: the port a prefix is
+   * routed to, not a trunk), if any. */
+  localHolder(key: string): Port | undefined;
   /** The keys installed from `port` (a trunk going down: what it frees). */
   remoteKeys(port: Port): string[];
   /** Endpoints installed from `port`. */

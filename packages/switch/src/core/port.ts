@@ -53,6 +53,14 @@ export interface Port {
    * (shadowed) to install it again when that one goes (trunk/trunk-shadow.ts). Called at a
    * takeover only, never per frame. */
   displaced?(key: string, seq: number): void;
+  /** Client sessions: endpointOwner(user, device) of the ticket, announced with the
+   * session's endpoints to peers that take it (docs/cluster.md "A device that moved"). */
+  readonly owner?: string;
+  /** Client sessions: when the session was admitted (Date.now(), this node's clock). */
+  readonly since?: number;
+  /** Client sessions: the same device was admitted later at peer node `node` (this one is
+   * a leftover whose connection is not dead yet): end it as superseded. */
+  movedAway?(node: string): void;
 }
 
 let lastPortId = 0;

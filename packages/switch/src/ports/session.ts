@@ -19,6 +19,7 @@ import {
   ElError,
   encodeControl,
   encodeControlPayload,
+  endpointOwner,
   MAX_CONTROL_PAYLOAD,
   MAX_RECORD_PAYLOAD,
   parseControl,
@@ -91,6 +92,8 @@ export class Session implements Port, RecordHandlers {
   gso = false;
   /** It offered "uso" too: its FRAME_GSO records may be UDP super-frames, both ways. */
   uso = false;
+  private ownerTag: string | undefined;
+  private admittedAt = 0;
   private lastRx = Date.now();
   private lastPing = Date.now();
   private pingId = 0;
@@ -122,6 +125,25 @@ export class Session implements Port, RecordHandlers {
 
   get user(): string | undefined {
     return this.claims?.sub;
+  }
+
+  /** Announced with its endpoints to peers (Port.owner); made when first asked: only trunks ask. */
+  get owner(): string | undefined {
+    const c = this.claims;
+    if (c === undefined) return undefined;
+    return (this.ownerTag ??= endpointOwner(c.sub, c.dev));
+  }
+
+  get since(): number | undefined {
+    return this.claims === undefined ? undefined : this.admittedAt;
+  }
+
+  /** Port.movedAway: the device was admitted later at another node: this connection is a
+   * leftover (a client that reconnected elsewhere before this side saw it go). */
+  movedAway(node: string): void {
+    if (this.state !== 'established') return;
+    this.host.logger.info({ peer: this.peer, session: this.name, user: this.claims?.sub, device: this.claims?.dev, segment: this.segment?.name, node }, 'the device connected again at another node: session superseded');
+    this.close('superseded');
   }
 
   // ---- input (RecordHandlers) ----
@@ -189,6 +211,7 @@ export class Session implements Port, RecordHandlers {
     const a = admit(msg, this.host, this.name, undefined, this.conn.channelBinding?.());
     if (a instanceof ElError) throw a;
     for (const holder of a.supersede) this.host.sessionOf(holder)?.close('superseded');
+    this.admittedAt = Date.now();
     this.gso = a.gso;
     this.uso = a.uso;
     const refused = a.plan.attach(this);

@@ -62,6 +62,9 @@ export interface TrunkHubOptions extends Partial<TrunkSettings> {
   /** Offer "resync" in trunk_hello (a peer may ask for a segment's table again). Default true;
    * false only to stand for a node older than it. */
   resync?: boolean;
+  /** Offer "mobility" in trunk_hello (owners and ages in adds; a session whose device a peer
+   * admitted later is ended). Default true; false only to stand for a node older than it. */
+  mobility?: boolean;
   /** Resyncs asked and answered per trunk port at most once per this; default
    * DEFAULT_RESYNC_INTERVAL_MS (shorter in tests). */
   resyncIntervalMs?: number;
@@ -163,6 +166,7 @@ export class TrunkHub implements TrunkHost {
   readonly gso: boolean;
   readonly liveSegments: boolean;
   readonly takesResync: boolean;
+  readonly takesMobility: boolean;
   readonly limits: TrunkLimits;
   private readonly settings: TrunkSettings;
   /** The trunk secret ('' without one). */
@@ -210,6 +214,7 @@ export class TrunkHub implements TrunkHost {
     this.gso = opts.gso ?? DEFAULT_GSO;
     this.liveSegments = opts.liveSegments ?? true;
     this.takesResync = opts.resync ?? true;
+    this.takesMobility = opts.mobility ?? true;
     this.settings = { ...DEFAULT_TRUNK, port: DEFAULT_TRUNK_PORT, host: '0.0.0.0', peers: [], ...withoutUndefined(opts) };
     const s = this.settings;
     this.limits = {

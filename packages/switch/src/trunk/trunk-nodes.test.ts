@@ -155,6 +155,31 @@ describe('trunk between two nodes', () => {
     expect(b.logs.find((l) => l.msg === 'trunk segments added')).toMatchObject({ peer: 'node-a', segments: ['only-b'] });
   });
 
+  it('a client admitted again at the other node while its old session here is not dead yet: the old one ends (superseded) at once, and clients here reach the new one', async () => {
+    const [a, b] = await pair();
+    await until(() => a.node.trunks!.upCount === 1 && b.node.trunks!.upCount === 1);
+    const segB = b.node.segmentByName('lan') as L2Segment;
+    const old = h.clients[h.clients.push(await a.connect()) - 1]!;
+    await old.join(h.fx.ticket({ sub: 'alice', dev: 'phone' }), mac(1));
+    const here = h.clients[h.clients.push(await a.connect()) - 1]!;
+    await here.join(h.fx.ticket({ sub: 'bob', dev: 'pc' }), mac(2));
+    await until(() => segB.table.remoteOf(mac(1)) !== undefined && segB.table.remoteOf(mac(2)) !== undefined);
+    // Its connection to A broke where A cannot see it (no FIN), and it logs in at B more
+    // than a second later (two sessions of one device begun closer are left alone).
+    await new Promise((r) => setTimeout(r, 1100));
+    const fresh = h.clients[h.clients.push(await b.connect()) - 1]!;
+    await fresh.join(h.fx.ticket({ sub: 'alice', dev: 'phone' }), mac(1));
+    await until(() => old.closed);
+    expect(old.controls.at(-1)).toEqual({ type: 'bye', reason: 'superseded' });
+    expect(a.logs.find((l) => l.msg === 'the device connected again at another node: session superseded')).toMatchObject({ user: 'alice', device: 'phone', segment: 'lan', node: 'node-b' });
+    await until(() => a.node.stats.closed.superseded === 1);
+    here.sendFrames([ethFrame(mac(1), mac(2), 'to alice')]);
+    await until(() => fresh.frames.length === 1);
+    expect(fresh.payloads()).toEqual(['to alice']);
+    expect(fresh.closed).toBe(false);
+    expect(b.node.stats.closed.superseded ?? 0).toBe(0);
+  });
+
   it('a peer without the "segments" capability (an older node): the trunk is closed (segments_changed) and dialed again with the new set', async () => {
     const b = await h.node({ nodeId: 'node-b', segments: [segment({ name: 'lan' }), segment({ name: 'only-b' })], trunk: { secret: SECRET, port: 0, host: '127.0.0.1', liveSegments: false } });
     const peers = [`127.0.0.1:${b.node.trunks!.address().port}`];

@@ -14,6 +14,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import {
   encodeTrunkControl,
+  endpointOwner,
   foldChecksum,
   formatMac,
   MAX_CONTROL_PAYLOAD,
@@ -911,7 +912,7 @@ describe('trunks: a key that moved between two peers (three nodes)', () => {
     send();
     await until(() => onB.received.length === 4);
 
-    // C back (its full sync: later, at the same sequence 0, so it takes the addresses again);
+    // C back (its full sync: sequence 1, as C took the addresses over from B, so it takes them again);
     // B's session ends meanwhile: its withdrawal clears A's shadow, and when C's ends too,
     // nothing comes back.
     const [ta, tc] = link(A, C);
@@ -923,13 +924,15 @@ describe('trunks: a key that moved between two peers (three nodes)', () => {
     sc.detach(onC2);
     await until(() => owner(0) === undefined && owner(1) === undefined);
 
-    // Both announce them again, and a local session at A takes them over: B's and C's both
-    // wait in their shadows with sequence 0; when it goes, the tie goes to the lower node id
-    // (b), whichever trunk came up first (A's trunk to B is made again, after C's); when B's
-    // session ends, C's takes its place.
+    // Both announce them again, each not knowing the other's (B and C apart: both at
+    // sequence 0), and a local session at A takes them over: B's and C's both wait in their
+    // shadows; when it goes, the tie goes to the lower node id (b), whichever trunk came up
+    // first (A's trunk to B is made again, after C's); when B's session ends, C's takes its place.
+    const bc = B.hub.trunkTo('c')!;
+    bc.conn.destroy();
     const ab = A.hub.trunkTo('b')!;
     ab.conn.destroy();
-    await until(() => ab.state === 'closed');
+    await until(() => ab.state === 'closed' && bc.state === 'closed');
     const [ta2, tb2] = link(A, B);
     await until(() => ta2.state === 'up' && tb2.state === 'up');
     const onB3 = new MemoryPort('on-b3');
@@ -954,6 +957,189 @@ describe('trunks: a key that moved between two peers (three nodes)', () => {
     await until(() => owner(0) === undefined && owner(1) === undefined);
     expect(sa.remoteCount()).toBe(0);
     expect(A.logs.filter((l) => l.level >= 50)).toEqual([]);
+  });
+});
+
+/** A client session's port as trunks see it: its owner (user and device), when it was
+ * admitted, and its end (a session closes: detached) when a peer shows the device there later. */
+class DevicePort extends MemoryPort {
+  readonly moved: string[] = [];
+  constructor(
+    name: string,
+    readonly owner: string,
+    readonly since: number,
+    private readonly seg: Segment,
+  ) {
+    super(name);
+  }
+
+  movedAway(node: string): void {
+    this.moved.push(node);
+    this.seg.detach(this);
+  }
+}
+
+describe('trunks: a device that moved (mobility)', () => {
+  const ALICE = endpointOwner('alice', 'laptop');
+  const at = (text: string) => parsePrefix(text)!;
+  const addrs = [at('198.19.8.40/32'), at('fd00:e1:8::40/128')];
+  function l3(): L3Segment {
+    return new L3Segment(segment({ name: 'net', mode: 'l3', ipv4: { pool: '198.19.8.0/24' }, ipv6: { pool: 'fd00:e1:8::/64' } }), new L3Router());
+  }
+  async function l3pair(over: { a?: Partial<TrunkHubOptions>; b?: Partial<TrunkHubOptions> } = {}) {
+    const [sa, sb] = [l3(), l3()];
+    const A = makeHub('a', [sa], over.a);
+    const B = makeHub('b', [sb], over.b);
+    const [ta, tb] = link(A, B);
+    await until(() => ta.state === 'up' && tb.state === 'up');
+    const pa = new MemoryPort('pa');
+    sa.attach(pa, { prefixes: [at('198.19.8.10/32'), at('fd00:e1:8::10/128')] });
+    const send = (): void => {
+      sa.forward(udp4('198.19.8.10', '198.19.8.40'), pa);
+      sa.forward(udp6('fd00:e1:8::10', 'fd00:e1:8::40'), pa);
+    };
+    return { A, B, sa, sb, ta, tb, pa, send };
+  }
+
+  it('L3: the device admitted again at B ends its old session at A (IPv4 and IPv6): A routes to B at once, not after the keepalive timeout', async () => {
+    const { A, sa, sb, send } = await l3pair();
+    const stale = new DevicePort('stale', ALICE, Date.now() - 60_000, sa);
+    sa.attach(stale, { prefixes: addrs });
+    await until(() => sb.remoteCount() === 4);
+    const fresh = new DevicePort('fresh', ALICE, Date.now(), sb);
+    expect(sb.attach(fresh, { prefixes: addrs }).ok).toBe(true);
+    await until(() => stale.moved.length > 0);
+    expect(stale.moved).toEqual(['b']);
+    expect(sa.ownerOf(addrs[0])?.kind).toBe('trunk');
+    expect(sa.ownerOf(addrs[1])?.kind).toBe('trunk');
+    send();
+    await until(() => fresh.received.length === 2);
+    expect(fresh.received.map((p) => endpoints(p).dst)).toEqual(['198.19.8.40', 'fd00:e1:8:0:0:0:0:40']);
+    expect(stale.received).toEqual([]);
+    expect(fresh.moved).toEqual([]);
+    expect(A.logs.filter((l) => l.level >= 50)).toEqual([]);
+  });
+
+  it('L2: the device admitted again at B ends its old session at A: its MAC is B\'s at A at once', async () => {
+    const { sa, sb } = await upL2Pair();
+    const pa = new MemoryPort('pa');
+    sa.attach(pa, { macLimit: 1, ownMac: mac(3) });
+    const stale = new DevicePort('stale', ALICE, Date.now() - 60_000, sa);
+    sa.attach(stale, { macLimit: 1, ownMac: mac(7) });
+    await until(() => sb.table.lookup(mac(7))?.kind === 'trunk');
+    const fresh = new DevicePort('fresh', ALICE, Date.now(), sb);
+    expect(sb.attach(fresh, { macLimit: 1, ownMac: mac(7) })).toBe(true);
+    await until(() => stale.moved.length > 0);
+    expect(stale.moved).toEqual(['b']);
+    expect(sa.table.lookup(mac(7))?.kind).toBe('trunk');
+    sa.forward(ethFrame(mac(7), mac(3)), pa);
+    await until(() => fresh.received.length === 1);
+    expect(stale.received).toEqual([]);
+    expect(fresh.moved).toEqual([]);
+  });
+
+  it('whichever end hears first (the trunk down while the device moved, then its full sync): the later session stays, the earlier ends', async () => {
+    const { A, B, ta, sa, sb, send } = await l3pair();
+    const stale = new DevicePort('stale', ALICE, Date.now() - 60_000, sa);
+    sa.attach(stale, { prefixes: addrs });
+    await until(() => sb.remoteCount() === 4);
+    ta.conn.destroy();
+    await until(() => ta.state === 'closed' && sb.remoteCount() === 0);
+    // Not knowing A's: sequence 0 at B, as A's.
+    const fresh = new DevicePort('fresh', ALICE, Date.now(), sb);
+    expect(sb.attach(fresh, { prefixes: addrs }).ok).toBe(true);
+    const [ta2, tb2] = link(A, B);
+    await until(() => ta2.state === 'up' && tb2.state === 'up' && stale.moved.length > 0);
+    await until(() => sa.ownerOf(addrs[0])?.kind === 'trunk' && sa.ownerOf(addrs[1])?.kind === 'trunk');
+    await settle();
+    expect(stale.moved).toEqual(['b']);
+    expect(fresh.moved).toEqual([]);
+    expect(sb.ownerOf(addrs[0])).toBe(fresh);
+    send();
+    await until(() => fresh.received.length === 2);
+  });
+
+  it('leaves alone: another device at the same address, the same device admitted within a second, and any session with mobility off at either end', async () => {
+    const other = await l3pair();
+    const stale1 = new DevicePort('stale', ALICE, Date.now() - 60_000, other.sa);
+    other.sa.attach(stale1, { prefixes: addrs });
+    await until(() => other.sb.remoteCount() === 4);
+    other.sb.attach(new DevicePort('bob', endpointOwner('bob', 'laptop'), Date.now(), other.sb), { prefixes: addrs });
+    // Both announced: B's is kept in its shadow at A, behind the local one.
+    await until(() => trunkPort(other.A.hub.trunkTo('b')!, other.sa).shadowed.size === 2);
+    expect(stale1.moved).toEqual([]);
+    expect(other.sa.ownerOf(addrs[0])).toBe(stale1);
+
+    const close = await l3pair();
+    const t0 = Date.now();
+    const first = new DevicePort('first', ALICE, t0, close.sa);
+    close.sa.attach(first, { prefixes: addrs });
+    await until(() => close.sb.remoteCount() === 4);
+    close.sb.attach(new DevicePort('second', ALICE, t0 + 500, close.sb), { prefixes: addrs });
+    await until(() => trunkPort(close.A.hub.trunkTo('b')!, close.sa).shadowed.size === 2);
+    expect(first.moved).toEqual([]);
+
+    for (const over of [{ a: { mobility: false } }, { b: { mobility: false } }]) {
+      const off = await l3pair(over);
+      const stale = new DevicePort('stale', ALICE, Date.now() - 60_000, off.sa);
+      off.sa.attach(stale, { prefixes: addrs });
+      await until(() => off.sb.remoteCount() === 4);
+      off.sb.attach(new DevicePort('fresh', ALICE, Date.now(), off.sb), { prefixes: addrs });
+      await until(() => trunkPort(off.A.hub.trunkTo('b')!, off.sa).shadowed.size === 2);
+      await settle();
+      expect(stale.moved, JSON.stringify(over)).toEqual([]);
+      expect(off.sa.ownerOf(addrs[0])).toBe(stale);
+    }
+  });
+
+  it('a peer naming "mobility" gets owner and age with a session\'s endpoints (nothing with others\'); one without gets [key, seq] only', async () => {
+    for (const caps of [['mobility'], ['resync']]) {
+      const H = makeHub('h', [l2()]);
+      const lan = H.seg('lan') as L2Segment;
+      const since = Date.now() - 5_000;
+      lan.attach(new DevicePort('dev', ALICE, since, lan), { macLimit: 1, ownMac: mac(7) });
+      lan.attach(new MemoryPort('plain'), { macLimit: 1, ownMac: mac(8) });
+      const raw = await rawPeer(H, caps);
+      await until(() => raw.msgs.some((m) => m.type === 'update'));
+      const adds = raw.msgs.flatMap((m) => (m.type === 'update' ? m.add : []));
+      const byKey = new Map(adds.map((a) => [a[0], a]));
+      expect(byKey.get(formatMac(mac(8)))).toEqual([formatMac(mac(8)), 0]);
+      const dev = byKey.get(formatMac(mac(7)))!;
+      if (caps.includes('mobility')) {
+        expect(dev.slice(0, 3)).toEqual([formatMac(mac(7)), 0, ALICE]);
+        expect(dev[3]).toBeGreaterThanOrEqual(5_000);
+        expect(dev[3]).toBeLessThan(60_000);
+      } else {
+        expect(dev).toEqual([formatMac(mac(7)), 0]);
+      }
+      raw.t.conn.destroy();
+    }
+  });
+
+  it('three nodes: a prefix that moved from B to C carries C\'s sequence one on, so A keeps routing to C when B\'s full sync comes later', async () => {
+    const [sa, sb, sc] = [l3(), l3(), l3()];
+    const opts = { keepaliveMs: 60_000 };
+    const [A, B, C] = [makeHub('a', [sa], opts), makeHub('b', [sb], opts), makeHub('c', [sc], opts)];
+    const trunks = [...link(A, B), ...link(A, C), ...link(B, C)];
+    await until(() => trunks.every((t) => t.state === 'up'));
+    const atA = (peer: string) => trunkPort(A.hub.trunkTo(peer)!, sa);
+    // Plain ports (no owner): B's stale session stays, so B keeps announcing the addresses.
+    sb.attach(new MemoryPort('on-b'), { prefixes: addrs });
+    await until(() => sa.ownerOf(addrs[0]) === atA('b') && sc.remoteCount() === 2);
+    const onC = new MemoryPort('on-c');
+    sc.attach(onC, { prefixes: addrs });
+    await until(() => sa.ownerOf(addrs[0]) === atA('c') && sa.ownerOf(addrs[1]) === atA('c'));
+    const ab = A.hub.trunkTo('b')!;
+    ab.conn.destroy();
+    await until(() => ab.state === 'closed');
+    const [ta, tb] = link(A, B);
+    await until(() => ta.state === 'up' && tb.state === 'up' && atA('b').shadowed.size === 2);
+    expect([sa.ownerOf(addrs[0]), sa.ownerOf(addrs[1])]).toEqual([atA('c'), atA('c')]);
+    const pa = new MemoryPort('pa');
+    sa.attach(pa, { prefixes: [at('198.19.8.10/32')] });
+    await until(() => sc.ownerOf(at('198.19.8.10/32'))?.kind === 'trunk');
+    sa.forward(udp4('198.19.8.10', '198.19.8.40'), pa);
+    await until(() => onC.received.length === 1);
   });
 });
 

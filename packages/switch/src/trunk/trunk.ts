@@ -26,6 +26,7 @@
 import type { Logger } from 'pino';
 import {
   CAP_GSO,
+  CAP_TRUNK_MOBILITY,
   CAP_TRUNK_RESYNC,
   CAP_TRUNK_SEGMENTS,
   CAP_USO,
@@ -57,6 +58,7 @@ import { newDropCounts, type DropCounts } from '../core/drops.js';
 import { gsoTypeAgreed } from '../core/gso-ingress.js';
 import { trunkProof, verifyTrunkProof, type TrunkRole } from './trunk-auth.js';
 import { keepShadowed } from './trunk-shadow.js';
+import { movedAway, withOwner, type AddEntry } from './trunk-mobility.js';
 import { Paced } from './paced.js';
 
 /** What a trunk needs from its hub (trunk-hub.ts). */
@@ -74,6 +76,8 @@ export interface TrunkHost {
   readonly liveSegments: boolean;
   /** Offer the "resync" capability in trunk_hello (false: behave as a node older than it). */
   readonly takesResync: boolean;
+  /** Offer the "mobility" capability in trunk_hello (false: behave as a node older than it). */
+  readonly takesMobility: boolean;
   /** The segments to offer, with their ids (trunk_hello, segments); it only grows. */
   offer(): TrunkSegment[];
   segmentById(id: number): Segment | undefined;
@@ -216,6 +220,8 @@ export class Trunk implements RecordHandlers {
   peerTakesSegments = false;
   /** Both hellos named "resync": either end may ask the other for a segment's table again. */
   peerTakesResync = false;
+  /** Both hellos named "mobility": adds carry a session's owner and age both ways. */
+  peerTakesMobility = false;
   /** The segments the peer said it hosts (its hello, then its `segments` messages). */
   private peerOffer: TrunkSegment[] = [];
   /** The segments this node told the peer it hosts (the hello, then `segments`). */
@@ -266,7 +272,7 @@ export class Trunk implements RecordHandlers {
     this.helloTimer = setTimeout(() => this.fail(new ElError('EL_ERR_HELLO_TIMEOUT', `no trunk_hello within ${host.limits.helloTimeoutMs} ms`)), host.limits.helloTimeoutMs);
     this.helloTimer.unref();
     this.sentOffer = host.offer();
-    const caps = [...(host.gso ? [CAP_GSO, CAP_USO] : []), ...(host.liveSegments ? [CAP_TRUNK_SEGMENTS] : []), ...(host.takesResync ? [CAP_TRUNK_RESYNC] : [])];
+    const caps = [...(host.gso ? [CAP_GSO, CAP_USO] : []), ...(host.liveSegments ? [CAP_TRUNK_SEGMENTS] : []), ...(host.takesResync ? [CAP_TRUNK_RESYNC] : []), ...(host.takesMobility ? [CAP_TRUNK_MOBILITY] : [])];
     const hello: TrunkControlInput = {
       type: 'trunk_hello',
       version: TRUNK_PROTOCOL_VERSION,
@@ -391,6 +397,7 @@ export class Trunk implements RecordHandlers {
     this.uso = this.gso && hello.caps?.includes(CAP_USO) === true;
     this.peerTakesSegments = this.host.liveSegments && hello.caps?.includes(CAP_TRUNK_SEGMENTS) === true;
     this.peerTakesResync = this.host.takesResync && hello.caps?.includes(CAP_TRUNK_RESYNC) === true;
+    this.peerTakesMobility = this.host.takesMobility && hello.caps?.includes(CAP_TRUNK_MOBILITY) === true;
     this.peerOffer = hello.segments;
     this.share();
     this.conn.accept(RecordType.TRUNK_FRAME, MAX_RECORD_PAYLOAD);
@@ -475,7 +482,8 @@ export class Trunk implements RecordHandlers {
           if (freed !== undefined) this.host.reinstate(msg.segment, freed);
         }
         const limit = this.host.limits.maxRemotePerSegment;
-        for (const [key, seq] of msg.add) {
+        let moved: Port[] | undefined;
+        for (const [key, seq, owner, age] of msg.add) {
           // A replay (the table again, answering our resync) is no change: it takes only a free
           // key, never one a local endpoint or another peer holds now, which a change of the same
           // sequence would (the later wins); there it waits in the shadow like a stale one.
@@ -484,8 +492,15 @@ export class Trunk implements RecordHandlers {
           // Kept (bounded) while a local endpoint or a newer announcement holds it: it takes over when that one goes.
           else if (v === 'local' || v === 'stale') keepShadowed(port, key, seq, limit);
           else this.host.notInstalled(this, seg.name, key, v);
+          if (v === 'local' && owner !== undefined && age !== undefined && this.peerTakesMobility) {
+            const holder = movedAway(seg, key, owner, Date.now() - age);
+            if (holder !== undefined) (moved ??= []).push(holder);
+          }
         }
         this.host.announcementsIn(msg.add.length + msg.del.length);
+        // After the message: each ends (detached, its keys withdrawn), and what this peer
+        // announced of them, kept in its shadow above, is installed in their place.
+        if (moved !== undefined) for (const p of new Set(moved)) p.movedAway!(this.peerNode!);
         return;
       }
       case 'segments':
@@ -603,12 +618,13 @@ export class Trunk implements RecordHandlers {
     let sent = 0;
     for (const [id, m] of waiting) {
       while (m.size > 0 && sent < budget) {
-        const add: [string, number][] = [];
+        const add: AddEntry[] = [];
         const del: string[] = [];
+        const seg = this.peerTakesMobility ? this.ports.get(id)?.segment : undefined;
         for (const [key, seq] of m) {
           if (add.length + del.length >= MAX_UPDATE_ENTRIES || sent === budget) break;
           if (seq < 0) del.push(key);
-          else add.push([key, seq]);
+          else add.push(seg === undefined ? [key, seq] : withOwner(seg, key, seq));
           m.delete(key);
           sent++;
         }

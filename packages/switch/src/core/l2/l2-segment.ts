@@ -255,6 +255,14 @@ export class L2Segment implements Segment {
     return this.table.removeRemote(mac, port) ? formatMac(mac) : undefined;
   }
 
+  localHolder(key: string): Port | undefined {
+    try {
+      return this.table.pinHolder(parseMac(key));
+    } catch {
+      return undefined;
+    }
+  }
+
   holds(key: string, except?: Port): boolean {
     let mac: number;
     try {

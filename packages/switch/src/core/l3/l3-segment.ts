@@ -205,9 +205,12 @@ export class L3Segment implements Segment {
     if (this.routeCount + opts.prefixes.length > this.def.maxRoutes) return { ok: false, full: true };
     const route: L3Route = { port, segment: this };
     const done: Prefix[] = [];
+    const seqs: number[] = [];
     for (const p of opts.prefixes) {
       const held = this.router.table(p.family).exact(p.words, p.length);
-      if (held !== undefined && held.port !== port) held.segment.takenOver(held.port, formatPrefix(p));
+      // Taken over from a peer: the endpoint moved here, one sequence number on (so every
+      // other node prefers this announcement to the peer's, whatever order they arrive in).
+      seqs.push(held !== undefined && held.port !== port ? held.segment.takenOver(held.port, formatPrefix(p)) + 1 : 0);
       if (!this.router.table(p.family).insert(p.words, p.length, route)) {
         for (const d of done) this.router.table(d.family).remove(d.words, d.length, route);
         return { ok: false, full: true };
@@ -219,7 +222,11 @@ export class L3Segment implements Segment {
     const budget = this.def.icmpPerSession;
     this.attachments.set(port, { prefixes: done, trunk: false, remote: undefined, route: undefined, trusted, icmp: trusted ? undefined : new TokenBucket(budget.rate, budget.burst, this.router.now) });
     const l = this.listener;
-    if (l !== undefined) for (const p of done) l.added(formatPrefix(p), 0);
+    for (let i = 0; i < done.length; i++) {
+      const text = formatPrefix(done[i]!);
+      if (seqs[i]! > 0) this.localSeq.set(text, seqs[i]!);
+      l?.added(text, seqs[i]!);
+    }
     return { ok: true };
   }
 
@@ -227,6 +234,8 @@ export class L3Segment implements Segment {
 
   private listener: EndpointListener | undefined;
   private remoteRoutes = 0;
+  /** Sequence numbers of local prefixes taken over from a peer (absent: 0). */
+  private readonly localSeq = new Map<string, number>();
 
   listen(listener: EndpointListener, _moves: MoveLimits): void {
     this.listener = listener;
@@ -240,8 +249,20 @@ export class L3Segment implements Segment {
 
   localEndpoints(): [string, number][] {
     const out: [string, number][] = [];
-    for (const a of this.attachments.values()) if (!a.trunk) for (const p of a.prefixes) out.push([formatPrefix(p), 0]);
+    for (const a of this.attachments.values()) {
+      if (a.trunk) continue;
+      for (const p of a.prefixes) {
+        const text = formatPrefix(p);
+        out.push([text, this.localSeq.get(text) ?? 0]);
+      }
+    }
     return out;
+  }
+
+  localHolder(key: string): Port | undefined {
+    const p = parsePrefix(key);
+    const port = p ? this.ownerOf(p) : undefined;
+    return port !== undefined && port.kind !== 'trunk' ? port : undefined;
   }
 
   learnRemote(port: Port, key: string, seq: number, limit: number): RemoteVerdict {
@@ -304,11 +325,12 @@ export class L3Segment implements Segment {
 
   /** A local port, or another trunk's newer announcement, took over a trunk's prefix:
    * forgotten here, kept in the trunk port's shadow (reinstated when the other one goes). */
-  private takenOver(port: Port, text: string): void {
+  private takenOver(port: Port, text: string): number {
     const r = this.attachments.get(port)?.remote?.get(text);
-    if (r === undefined) return;
+    if (r === undefined) return -1;
     this.dropRemote(port, text);
     port.displaced?.(text, r.seq);
+    return r.seq;
   }
 
   /** Forgets a trunk's prefix whose route was taken over or removed. */
@@ -446,8 +468,10 @@ export class L3Segment implements Segment {
       const t = this.router.table(p.family);
       const r = t.exact(p.words, p.length);
       if (r !== undefined && r.port === port) t.remove(p.words, p.length, r);
+      const text = formatPrefix(p);
+      this.localSeq.delete(text);
       // After the route is gone: a peer's announcement it shadowed may take its place.
-      if (l !== undefined) l.removed(formatPrefix(p));
+      if (l !== undefined) l.removed(text);
     }
   }
 
