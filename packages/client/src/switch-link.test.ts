@@ -114,7 +114,7 @@ describe('SwitchLink over TLS (real sockets, a stand-in switch)', () => {
     expect(writes).toEqual([3 * 3 + 12]); // three records, one write, at once
     await until(() => peer.records.filter((r) => r.type === RecordType.FRAME).length === 3, 'three frames at the switch');
     expect(peer.records.filter((r) => r.type === RecordType.FRAME).map((r) => r.payload.toString())).toEqual(['up-1', 'up-2', 'up-3']);
-    expect(l.stats).toEqual({ framesIn: 2, framesOut: 3, bytesIn: 12, bytesOut: 12, framesDropped: 0, usoFramesOut: 0, usoDatagramsOut: 0 });
+    expect(l.stats).toEqual({ framesIn: 2, framesOut: 3, bytesIn: 12, bytesOut: 12, framesDropped: 0, drops: { queue_full: 0, slow_peer: 0, bad_gso: 0 }, usoFramesOut: 0, usoDatagramsOut: 0 });
   });
 
   it('with "gso" and "uso" agreed, a read\'s run of one UDP flow leaves as one UDP super-frame; with "gso" alone, datagram by datagram', async () => {
