@@ -89,8 +89,9 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
   if (!password) throw new ElError('EL_ERR_INVALID', `${passwordFile} is empty`);
   const transport = values.transport ?? process.env.ELINK_TRANSPORT ?? 'auto';
   if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new ElError('EL_ERR_INVALID', `--transport must be one of ${TRANSPORTS.join(', ')}, got "${transport}"`);
-  const metricsValue = values.metrics ?? process.env.ELINK_METRICS;
-  const metricsAddress = metricsValue !== undefined && metricsValue !== '' ? parseMetricsAddress(metricsValue) : undefined;
+  // An empty ELINK_METRICS (an env file's blank line) is off; an empty --metrics is a mistake.
+  const metricsValue = values.metrics ?? (process.env.ELINK_METRICS || undefined);
+  const metricsAddress = metricsValue !== undefined ? parseMetricsAddress(metricsValue) : undefined;
   const proxy = proxySettings(values.proxy);
   const deviceKey = values['no-device-key'] ? undefined : loadOrCreateDeviceKey(values.state ?? process.env.ELINK_CLIENT_STATE ?? defaultClientStateDir());
 
