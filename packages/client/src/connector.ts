@@ -165,8 +165,9 @@ export class Connector extends EventEmitter {
     return { sessions: { ...this.sessions }, connectFailures: new Map(this.connectFailures), sessionsClosed: new Map(this.sessionsClosed), lastUpAt: this.lastUpAt, traffic };
   }
 
-  /** A closed link's traffic joins the past, in the same turn as it closes (a scrape never
-   * sees the counters dip: `current` no longer returns it from then on). */
+  /** A closed link's traffic joins the past, in the microtask after it closes: before any
+   * scrape can run (a scrape never sees the counters dip, though `current` no longer
+   * returns the link from its close on). */
   private retire(link: SwitchLink, err: ElError | undefined): void {
     const s = link.stats;
     const p = this.past;
@@ -217,12 +218,12 @@ export class Connector extends EventEmitter {
         this.lastUpAt = upAt;
         this.sessions[source]++;
         link.on('frame', (f: Buffer, gso: boolean) => this.emit('frame', f, gso));
-        const closed = new Promise<ElError | undefined>((resolve) =>
-          link.once('close', (err?: ElError) => {
-            this.retire(link, err);
-            resolve(err);
-          }),
-        );
+        // link.ended, not a 'close' listener: the link may have closed already, in the read
+        // that brought its welcome (the run would then wait for ever).
+        const closed = link.ended.then((err) => {
+          this.retire(link, err);
+          return err;
+        });
         logger.info({ node: link.welcome.node, session: link.welcome.session, segment: link.welcome.segment, ticket: source, tlsResumed: link.tlsResumed, transport: link.transport, ...(link.proxy ? { proxy: link.proxy } : {}) }, 'connected');
         this.emit('up', link.welcome satisfies Welcome, reply, source);
         const err = await closed;

@@ -182,6 +182,11 @@ export class SwitchLink extends EventEmitter {
   private usoFramesOut = 0;
   private usoDatagramsOut = 0;
   private closed = false;
+  private markEnded!: (err: ElError | undefined) => void;
+  /** Resolves once the link has closed, with its 'close' event's error: unlike a listener
+   * attached after connect() resolved, it also holds a close in the read that brought the
+   * welcome (a `bye` or an error right behind it). */
+  readonly ended = new Promise<ElError | undefined>((resolve) => (this.markEnded = resolve));
   private lastHeard = Date.now();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private pingId = 0;
@@ -524,6 +529,7 @@ export class SwitchLink extends EventEmitter {
     this.queue.close();
     clearInterval(this.keepaliveTimer);
     if (err) this.logger.warn({ code: err.code, err: err.message }, 'switch session ended');
+    this.markEnded(err);
     this.emit('close', err);
   }
 }
