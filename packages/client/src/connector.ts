@@ -26,7 +26,7 @@ import { isPermanent } from './failure-kind.js';
 import { BrokerError, deviceLogin, login, type LoginReply, type LoginRequest, type ServerInfo } from './login.js';
 import { proxyFor, type HttpProxy, type ProxySettings } from './proxy-config.js';
 import { lostNodeLast, reconnectOrder } from './reconnect-order.js';
-import { carrierTarget, isCarrierFailure, SwitchLink, type Transport } from './switch-link.js';
+import { carrierTarget, isCarrierFailure, SwitchLink, type LinkDrops, type Transport } from './switch-link.js';
 
 /** Nodes whose working transport is remembered; beyond it the oldest is forgotten. */
 const MAX_REMEMBERED_NODES = 256;
@@ -64,8 +64,37 @@ const MAX_TLS_SESSIONS = 32;
 /** A bound ticket with less life left than this is not offered again (it could expire on the way). */
 const TICKET_MARGIN_MS = 5000;
 
-/** How the client got its ticket (the 'up' event's third argument; tests and logs). */
+/** How the client got its ticket (the 'up' event's third argument; tests, logs, metrics). */
 export type TicketSource = 'password' | 'device' | 'reused';
+
+/** Frames and bytes over the tunnel: in from the switch, out to it; FRAME and FRAME_GSO
+ * payloads (a super-frame counts one), control records not included. */
+export interface TunnelTraffic {
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Frames from the device the links did not send, by reason. */
+  drops: LinkDrops;
+}
+
+/** What the connector has done since it started (client metrics). Counts, never reset. */
+export interface ConnectorStats {
+  /** Sessions established (welcome received), by how the ticket was got. */
+  sessions: Readonly<Record<TicketSource, number>>;
+  /** Attempts at a session that failed (each followed by a backoff, or the end), by EL_ERR_* code. */
+  connectFailures: ReadonlyMap<string, number>;
+  /** Established sessions that ended, by EL_ERR_* code; 'stopped' for the client's own stop. */
+  sessionsClosed: ReadonlyMap<string, number>;
+  /** When the current (or last) session got its welcome, ms since the epoch; undefined before the first. */
+  lastUpAt: number | undefined;
+  /** Every session's traffic so far, the current one's included. */
+  traffic: TunnelTraffic;
+}
+
+function bump(m: Map<string, number>, key: string): void {
+  m.set(key, (m.get(key) ?? 0) + 1);
+}
 
 /**
  * Events: 'up' (welcome: Welcome, login: LoginReply, source: TicketSource), 'frame' (frame: Buffer, gso: boolean),
@@ -99,6 +128,13 @@ export class Connector extends EventEmitter {
   /** The node of the last session lost: tried last by the next attempts (reconnect-order.ts),
    * and named to the broker at the next login (header EL-Lost-Node). */
   private lostNode: string | undefined;
+  /** ConnectorStats: counted once per attempt or session, nothing per frame. */
+  private readonly sessions: Record<TicketSource, number> = { password: 0, device: 0, reused: 0 };
+  private readonly connectFailures = new Map<string, number>();
+  private readonly sessionsClosed = new Map<string, number>();
+  private lastUpAt: number | undefined;
+  /** The traffic of the links that have closed (the current one's is read from it). */
+  private readonly past: TunnelTraffic = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, drops: { queue_full: 0, slow_peer: 0, bad_gso: 0 } };
 
   constructor(private readonly opts: ConnectorOptions) {
     super();
@@ -112,6 +148,37 @@ export class Connector extends EventEmitter {
 
   start(): void {
     this.running ??= this.run();
+  }
+
+  get stats(): ConnectorStats {
+    const p = this.past;
+    const l = this.current?.stats;
+    const traffic: TunnelTraffic = l
+      ? {
+          framesIn: p.framesIn + l.framesIn,
+          framesOut: p.framesOut + l.framesOut,
+          bytesIn: p.bytesIn + l.bytesIn,
+          bytesOut: p.bytesOut + l.bytesOut,
+          drops: { queue_full: p.drops.queue_full + l.drops.queue_full, slow_peer: p.drops.slow_peer + l.drops.slow_peer, bad_gso: p.drops.bad_gso + l.drops.bad_gso },
+        }
+      : { ...p, drops: { ...p.drops } };
+    return { sessions: { ...this.sessions }, connectFailures: new Map(this.connectFailures), sessionsClosed: new Map(this.sessionsClosed), lastUpAt: this.lastUpAt, traffic };
+  }
+
+  /** A closed link's traffic joins the past, in the microtask after it closes: before any
+   * scrape can run (a scrape never sees the counters dip, though `current` no longer
+   * returns the link from its close on). */
+  private retire(link: SwitchLink, err: ElError | undefined): void {
+    const s = link.stats;
+    const p = this.past;
+    p.framesIn += s.framesIn;
+    p.framesOut += s.framesOut;
+    p.bytesIn += s.bytesIn;
+    p.bytesOut += s.bytesOut;
+    p.drops.queue_full += s.drops.queue_full;
+    p.drops.slow_peer += s.drops.slow_peer;
+    p.drops.bad_gso += s.drops.bad_gso;
+    bump(this.sessionsClosed, err?.code ?? 'stopped');
   }
 
   /** Sends frames on the current link; returns false (frames dropped) while down. */
@@ -148,8 +215,15 @@ export class Connector extends EventEmitter {
         this.everUp = true;
         this.lostNode = undefined;
         const upAt = Date.now();
+        this.lastUpAt = upAt;
+        this.sessions[source]++;
         link.on('frame', (f: Buffer, gso: boolean) => this.emit('frame', f, gso));
-        const closed = new Promise<ElError | undefined>((resolve) => link.once('close', resolve));
+        // link.ended, not a 'close' listener: the link may have closed already, in the read
+        // that brought its welcome (the run would then wait for ever).
+        const closed = link.ended.then((err) => {
+          this.retire(link, err);
+          return err;
+        });
         logger.info({ node: link.welcome.node, session: link.welcome.session, segment: link.welcome.segment, ticket: source, tlsResumed: link.tlsResumed, transport: link.transport, ...(link.proxy ? { proxy: link.proxy } : {}) }, 'connected');
         this.emit('up', link.welcome satisfies Welcome, reply, source);
         const err = await closed;
@@ -164,6 +238,7 @@ export class Connector extends EventEmitter {
         if (Date.now() - upAt >= (this.opts.stableMs ?? 60_000)) this.backoff.reset();
       } catch (e) {
         const err = e instanceof ElError ? e : new ElError('EL_ERR_INTERNAL', String(e), { cause: e });
+        if (!this.stopped) bump(this.connectFailures, err.code);
         if (isPermanent(err) && !this.stopped) return this.fatal(err);
         this.onRefused(err);
         logger.warn({ code: err.code, err: err.message }, 'connect attempt failed');

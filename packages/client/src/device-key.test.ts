@@ -221,6 +221,29 @@ describe('Connector with a device key (real broker, two real switch nodes)', () 
     expect(await checks('device_key')).toBe(1);
   });
 
+  it('counts its sessions by ticket and the lost ones by code, and keeps the traffic of lost sessions (stats, the client metrics)', async () => {
+    const s = connector.stats;
+    expect(s.sessions).toEqual({ password: 1, reused: 1, device: 1 });
+    expect([...s.sessionsClosed]).toEqual([['EL_ERR_UNAVAILABLE', 2]]);
+    expect(s.connectFailures.size).toBe(0);
+    expect(s.lastUpAt).toBeGreaterThan(Date.now() - 10_000);
+    const frames = [Buffer.alloc(60, 0xff), Buffer.alloc(100, 0xff)];
+    const before = s.traffic;
+    expect(connector.sendFrames(frames)).toBe(true);
+    const sent = await until(() => (connector.stats.traffic.framesOut === before.framesOut + 2 ? connector.stats.traffic : undefined), 'two frames counted');
+    expect(sent.bytesOut).toBe(before.bytesOut + 160);
+    const n = ups.length;
+    liveSession()!.conn.destroy();
+    await until(() => ups[n], 'the next session');
+    const after = connector.stats;
+    // The lost session's frames stay counted, under the new one's.
+    expect(after.traffic.framesOut).toBeGreaterThanOrEqual(sent.framesOut);
+    expect(after.traffic.bytesOut).toBeGreaterThanOrEqual(sent.bytesOut);
+    expect(after.sessionsClosed.get('EL_ERR_UNAVAILABLE')).toBe(3);
+    expect(after.sessions.password + after.sessions.device + after.sessions.reused).toBe(4);
+    expect(after.traffic.drops).toEqual({ queue_full: 0, slow_peer: 0, bad_gso: 0 });
+  });
+
   it('refuses a device login signed by another key (falls back to the password in the client)', async () => {
     const thief = generateKeyPairSync('ed25519');
     await expect(deviceLogin(brokerUrl, { user: 'amy', device: 'laptop', segment: 'lan' }, thief.privateKey)).rejects.toMatchObject({ code: 'EL_ERR_AUTH' });

@@ -45,6 +45,17 @@ export interface KernelClientStats {
   /** Frames from the switch the device did not take: its queue refused them
    * (device_drop), more than a tick may hold (queue_full), or no device yet. */
   deviceWriteDrops: number;
+  /** deviceWriteDrops by reason: no_device (before the device was open), bad_gso (a UDP
+   * super-frame that could not be split for a device without USO), and the device queue's
+   * device_drop and queue_full (a device writer has no backlog: no slow_peer). */
+  deviceWriteDropsBy: DeviceWriteDrops;
+}
+
+export interface DeviceWriteDrops {
+  no_device: number;
+  bad_gso: number;
+  device_drop: number;
+  queue_full: number;
 }
 
 /** Events: 'up' (welcome, ifname), 'down' (err?), 'fatal' (err) — then the client has stopped. */
@@ -104,6 +115,7 @@ export class KernelClient extends EventEmitter {
     return {
       droppedWhileDown: this.droppedWhileDown,
       deviceWriteDrops: this.droppedNoDevice + this.unsplittable + (d ? d.device_drop + d.queue_full + d.slow_peer : 0),
+      deviceWriteDropsBy: { no_device: this.droppedNoDevice, bad_gso: this.unsplittable, device_drop: d?.device_drop ?? 0, queue_full: d?.queue_full ?? 0 },
     };
   }
 

@@ -55,7 +55,7 @@ describe('SwitchLink over TLS (real sockets, a stand-in switch)', () => {
   });
 
   /** A switch stand-in: welcomes the hello (keepalive `interval` s) and records the rest. */
-  async function standIn(interval = 30, caps?: string[]): Promise<number> {
+  async function standIn(interval = 30, caps?: string[], behindWelcome?: Buffer): Promise<number> {
     server = createServer({ key, cert, ALPNProtocols: [ALPN] }, (socket: TLSSocket) => {
       const conn = TlsRecordConn.accept(socket);
       const peer: Peer = { conn, records: [], controls: [], ended: false };
@@ -70,7 +70,10 @@ describe('SwitchLink over TLS (real sockets, a stand-in switch)', () => {
           const msg = parseControl(payload);
           peer.controls.push(msg);
           if (msg.type === 'hello') {
-            conn.write(encodeControl({ type: 'welcome', session: 's-test', node: 'n1', segment: 'lab', mode: 'l2', mtu: 1400, keepalive: { interval, timeout: 3 * interval }, ...(caps ? { caps } : {}) }));
+            const welcome = encodeControl({ type: 'welcome', session: 's-test', node: 'n1', segment: 'lab', mode: 'l2', mtu: 1400, keepalive: { interval, timeout: 3 * interval }, ...(caps ? { caps } : {}) });
+            // One write: the client reads both in one chunk.
+            if (behindWelcome) conn.end(Buffer.concat([welcome, behindWelcome]));
+            else conn.write(welcome);
           }
         },
         onError: () => conn.destroy(),
@@ -114,7 +117,7 @@ describe('SwitchLink over TLS (real sockets, a stand-in switch)', () => {
     expect(writes).toEqual([3 * 3 + 12]); // three records, one write, at once
     await until(() => peer.records.filter((r) => r.type === RecordType.FRAME).length === 3, 'three frames at the switch');
     expect(peer.records.filter((r) => r.type === RecordType.FRAME).map((r) => r.payload.toString())).toEqual(['up-1', 'up-2', 'up-3']);
-    expect(l.stats).toEqual({ framesIn: 2, framesOut: 3, bytesIn: 12, bytesOut: 12, framesDropped: 0, usoFramesOut: 0, usoDatagramsOut: 0 });
+    expect(l.stats).toEqual({ framesIn: 2, framesOut: 3, bytesIn: 12, bytesOut: 12, framesDropped: 0, drops: { queue_full: 0, slow_peer: 0, bad_gso: 0 }, usoFramesOut: 0, usoDatagramsOut: 0 });
   });
 
   it('with "gso" and "uso" agreed, a read\'s run of one UDP flow leaves as one UDP super-frame; with "gso" alone, datagram by datagram', async () => {
@@ -160,6 +163,16 @@ describe('SwitchLink over TLS (real sockets, a stand-in switch)', () => {
     peers[0].conn.end(encodeControl({ type: 'bye', reason: 'superseded' }));
     const [err] = await closed;
     expect(err.code).toBe('EL_ERR_SUPERSEDED');
+  });
+
+  it('a bye in the read that brought the welcome: `ended` holds the close for whoever awaits it after connect() (a listener attached then would wait for ever)', async () => {
+    const port = await standIn(30, undefined, encodeControl({ type: 'bye', reason: 'superseded' }));
+    const l = await connect(port);
+    const heard: unknown[] = [];
+    l.once('close', (err) => heard.push(err));
+    const err = await Promise.race([l.ended, new Promise((r) => setTimeout(() => r('not ended within 5 s'), 5000))]);
+    expect(err).toMatchObject({ code: 'EL_ERR_SUPERSEDED' });
+    expect(heard).toEqual([]);
   });
 
   it('close() sends bye after the frames sent before it, then ends the stream', async () => {

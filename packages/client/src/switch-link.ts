@@ -154,9 +154,19 @@ export interface LinkStats {
   /** Frames not sent: the socket held more than maxBufferedBytes (slow_peer), a read's
    * batch too large (queue_full), or a super-frame that could not be segmented. */
   framesDropped: number;
+  /** framesDropped by reason (the names of el_switch_frames_dropped_total's). */
+  drops: LinkDrops;
   /** UDP super-frames sent ("uso"), and the datagrams they hold. */
   usoFramesOut: number;
   usoDatagramsOut: number;
+}
+
+/** Frames a link did not send: its queue full for the tick (queue_full), the socket over
+ * its high-water mark (slow_peer), a super-frame that could not be segmented (bad_gso). */
+export interface LinkDrops {
+  queue_full: number;
+  slow_peer: number;
+  bad_gso: number;
 }
 
 /**
@@ -172,6 +182,11 @@ export class SwitchLink extends EventEmitter {
   private usoFramesOut = 0;
   private usoDatagramsOut = 0;
   private closed = false;
+  private markEnded!: (err: ElError | undefined) => void;
+  /** Resolves once the link has closed, with its 'close' event's error: unlike a listener
+   * attached after connect() resolved, it also holds a close in the read that brought the
+   * welcome (a `bye` or an error right behind it). */
+  readonly ended = new Promise<ElError | undefined>((resolve) => (this.markEnded = resolve));
   private lastHeard = Date.now();
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private pingId = 0;
@@ -216,7 +231,9 @@ export class SwitchLink extends EventEmitter {
       framesOut: this.queue.framesOut,
       bytesIn: this.bytesIn,
       bytesOut: this.queue.bytesOut,
+      // (A record writer refuses nothing: the queue's device_drop stays 0 here.)
       framesDropped: this.unsegmentable + d.queue_full + d.slow_peer + d.device_drop,
+      drops: { queue_full: d.queue_full, slow_peer: d.slow_peer, bad_gso: this.unsegmentable },
       usoFramesOut: this.usoFramesOut,
       usoDatagramsOut: this.usoDatagramsOut,
     };
@@ -512,6 +529,7 @@ export class SwitchLink extends EventEmitter {
     this.queue.close();
     clearInterval(this.keepaliveTimer);
     if (err) this.logger.warn({ code: err.code, err: err.message }, 'switch session ended');
+    this.markEnded(err);
     this.emit('close', err);
   }
 }

@@ -13,7 +13,7 @@ export const bridgeHelp = `elink bridge — attach a Linux bridge (a LAN) to an 
 Usage: elink bridge --attach BRIDGE --broker URL --user NAME --password-file FILE [options]
       --attach BRIDGE       existing Linux bridge the TAP joins (e.g. br-lan)
       --ifname NAME         TAP name (default elb%d)
-      and every other option of elink connect (--segment, --device, --ca, --ciphers, --log-level)
+      and every other option of elink connect (--segment, --device, --ca, --ciphers, --metrics, --log-level)
 The TAP gets no addresses: the stations on the bridge are the segment's members.`;
 
 export async function bridgeCommand(argv: string[]): Promise<void> {

@@ -77,7 +77,7 @@ export function exitStatusHelp(): string {
   return [
     'Exit status:',
     '      0  stopped by SIGINT or SIGTERM',
-    '      1  any other error (TAP/TUN device, internal)',
+    '      1  any other error (TAP/TUN device, the --metrics address cannot be bound, internal)',
     ...CONNECT_EXIT_STATUSES.map((e) => `      ${e.status}  ${e.meaning} (${e.codes.join(', ')})`),
     'Statuses 2-7 end the client at the first login and after days connected alike: retrying',
     'cannot fix them. Everything else (broker or switch unreachable, 5xx, node full or draining,',

@@ -11,6 +11,7 @@ import { createLogger } from '../logger.js';
 import { VERSION } from '../version.js';
 import { connectExit, exitStatusHelp } from './connect-exit.js';
 import { startupTuning } from '../startup-tuning.js';
+import { kernelClientSource, parseMetricsAddress, startClientMetrics } from '../client-metrics.js';
 
 export const connectHelp = `elink connect — join a segment through a TAP/TUN device (needs root or CAP_NET_ADMIN)
 
@@ -47,6 +48,11 @@ Usage: elink connect --broker URL --user NAME --password-file FILE [options]
                             process, ~250 ms of CPU; nothing reaches a device or the node)
       --no-gc-tuning        keep V8's memory reducer and skip the full collection before
                             the interface gets its addresses (env ELINK_GC_TUNING=0)
+      --metrics [HOST:]PORT serve Prometheus metrics (GET /metrics: el_client_*) and
+                            /healthz, /readyz (ready: a session is up) over plain HTTP
+                            on this address (HOST default 127.0.0.1; env ELINK_METRICS;
+                            default off). No authentication: loopback or a management
+                            address only
       --log-level LEVEL     fatal|error|warn|info|debug|trace (default info)
 
 DNS: a segment may push DNS servers and search domains (its dns setting). elink connect
@@ -65,6 +71,7 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     'no-offload': { type: 'boolean' },
     'no-warm-up': { type: 'boolean' },
     'no-gc-tuning': { type: 'boolean' },
+    metrics: { type: 'string' },
   });
   if (values.help) return void console.log(connectHelp);
   const broker = values.broker ?? process.env.ELINK_BROKER;
@@ -82,6 +89,9 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
   if (!password) throw new ElError('EL_ERR_INVALID', `${passwordFile} is empty`);
   const transport = values.transport ?? process.env.ELINK_TRANSPORT ?? 'auto';
   if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new ElError('EL_ERR_INVALID', `--transport must be one of ${TRANSPORTS.join(', ')}, got "${transport}"`);
+  // An empty ELINK_METRICS (an env file's blank line) is off; an empty --metrics is a mistake.
+  const metricsValue = values.metrics ?? (process.env.ELINK_METRICS || undefined);
+  const metricsAddress = metricsValue !== undefined ? parseMetricsAddress(metricsValue) : undefined;
   const proxy = proxySettings(values.proxy);
   const deviceKey = values['no-device-key'] ? undefined : loadOrCreateDeviceKey(values.state ?? process.env.ELINK_CLIENT_STATE ?? defaultClientStateDir());
 
@@ -103,6 +113,8 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     ...(bridge ? { attach: bridge.attach } : {}),
     logger,
   });
+  // Before the client starts: an address that cannot be bound ends it here (EL_ERR_LISTEN).
+  const metrics = metricsAddress ? await startClientMetrics(metricsAddress, kernelClientSource(client), logger) : undefined;
   client.on('up', (welcome, ifname: string) => {
     logger.info({ ifname, segment: welcome.segment, ipv4: welcome.ipv4?.address, ipv6: welcome.ipv6?.address, prefix: welcome.prefix, prefix4: welcome.prefix4, node: welcome.node, software: welcome.software, caps: welcome.caps ?? [], dns: welcome.dns?.servers, search: welcome.dns?.search }, 'link up');
   });
@@ -130,4 +142,6 @@ export async function connectCommand(argv: string[], bridge?: { attach: string }
     process.stderr.write(`elink: ${e.code}: ${e.message}\n${hint ? `elink: ${hint} (exit status ${status})\n` : ''}`);
     process.exit(status);
   }
+  // Its listener would keep the process alive.
+  await metrics?.close();
 }

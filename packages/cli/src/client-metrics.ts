@@ -1,0 +1,180 @@
+/**
+ * `elink connect --metrics [HOST:]PORT`: the kernel client's Prometheus metrics on the
+ * admin server of the serving commands (/metrics, /healthz, /readyz), in a registry of
+ * its own. Every value is read from the client's counters when scraped (collect()); the
+ * data path counts nothing more for them.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { ConnectorStats, KernelClient, KernelClientStats } from '@elink/client';
+import { ElError } from '@elink/protocol';
+import { parseListenAddress } from '@elink/proxy';
+import { createAdminServer } from './admin-server.js';
+import { registerBuildInfo } from './version.js';
+
+/** The session up now: the labels of el_client_session_info. */
+export interface ClientSession {
+  node: string;
+  segment: string;
+  mode: string;
+  transport: string;
+}
+
+export interface ClientMetricsSource {
+  /** The session with a switch node, while one is up. */
+  session(): ClientSession | undefined;
+  connector(): ConnectorStats;
+  device(): KernelClientStats;
+}
+
+export function kernelClientSource(client: KernelClient): ClientMetricsSource {
+  return {
+    session() {
+      const link = client.connector.current;
+      return link && { node: link.welcome.node, segment: link.welcome.segment, mode: link.welcome.mode, transport: link.transport };
+    },
+    connector: () => client.connector.stats,
+    device: () => client.stats,
+  };
+}
+
+function setAll(c: Counter<string>, values: Iterable<[Record<string, string>, number]>): void {
+  c.reset();
+  for (const [labels, v] of values) c.inc(labels, v);
+}
+
+export function registerClientMetrics(registry: Registry, src: ClientMetricsSource): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'el_client_link_up',
+    help: '1 while a session with a switch node is up (welcome received, not yet lost), else 0.',
+    registers,
+    collect() {
+      this.set(src.session() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'el_client_session_info',
+    help: 'Always 1, while a session is up: the labels say which switch node, segment, mode (l2/l3) and transport (tls/ws) it uses.',
+    labelNames: ['node', 'segment', 'mode', 'transport'],
+    registers,
+    collect() {
+      this.reset();
+      const s = src.session();
+      if (s) this.set({ ...s }, 1);
+    },
+  });
+  new Counter({
+    name: 'el_client_sessions_total',
+    help: 'Sessions established (welcome received), by how the ticket was got: password (a password login), device (a device-key login), reused (the last ticket offered again, with the resume proof where the node gave one). More than one: reconnects.',
+    labelNames: ['ticket'],
+    registers,
+    collect() {
+      setAll(this, Object.entries(src.connector().sessions).map(([ticket, v]) => [{ ticket }, v]));
+    },
+  });
+  new Counter({
+    name: 'el_client_connect_failures_total',
+    help: 'Attempts at a session that failed (broker or switch node), by EL_ERR_* code; each is followed by a backoff, or ends the client if permanent.',
+    labelNames: ['code'],
+    registers,
+    collect() {
+      setAll(this, [...src.connector().connectFailures].map(([code, v]) => [{ code }, v]));
+    },
+  });
+  new Counter({
+    name: 'el_client_sessions_closed_total',
+    help: 'Established sessions that ended, by reason: an EL_ERR_* code (EL_ERR_UNAVAILABLE: connection lost or closed by the switch), or stopped (the client stopped).',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      setAll(this, [...src.connector().sessionsClosed].map(([reason, v]) => [{ reason }, v]));
+    },
+  });
+  new Gauge({
+    name: 'el_client_session_start_time_seconds',
+    help: 'Unix time the current (or last) session got its welcome; 0 before the first. Session uptime: time() - this, while el_client_link_up is 1.',
+    registers,
+    collect() {
+      const at = src.connector().lastUpAt;
+      this.set(at === undefined ? 0 : at / 1000);
+    },
+  });
+  new Counter({
+    name: 'el_client_frames_total',
+    help: 'Frames over the tunnel, every session: received from the switch (in), sent to it (out). A TCP or UDP super-frame counts one.',
+    labelNames: ['direction'],
+    registers,
+    collect() {
+      const t = src.connector().traffic;
+      setAll(this, [[{ direction: 'in' }, t.framesIn], [{ direction: 'out' }, t.framesOut]]);
+    },
+  });
+  new Counter({
+    name: 'el_client_bytes_total',
+    help: 'Frame bytes (FRAME and FRAME_GSO payloads) received from (in) and sent to (out) the switch, every session.',
+    labelNames: ['direction'],
+    registers,
+    collect() {
+      const t = src.connector().traffic;
+      setAll(this, [[{ direction: 'in' }, t.bytesIn], [{ direction: 'out' }, t.bytesOut]]);
+    },
+  });
+  new Counter({
+    name: 'el_client_frames_dropped_total',
+    help: 'Frames dropped by the client. out (device to switch): link_down (read while no session was up), queue_full, slow_peer (the socket held too much unsent), bad_gso (a super-frame that could not be segmented). in (switch to device): no_device (before the device was open), bad_gso (a UDP super-frame a device without USO could not take), device_drop (the device refused it), queue_full.',
+    labelNames: ['direction', 'reason'],
+    registers,
+    collect() {
+      const out = src.connector().traffic.drops;
+      const dev = src.device();
+      setAll(this, [
+        [{ direction: 'out', reason: 'link_down' }, dev.droppedWhileDown],
+        ...Object.entries(out).map(([reason, v]): [Record<string, string>, number] => [{ direction: 'out', reason }, v]),
+        ...Object.entries(dev.deviceWriteDropsBy).map(([reason, v]): [Record<string, string>, number] => [{ direction: 'in', reason }, v]),
+      ]);
+    },
+  });
+}
+
+/** --metrics / ELINK_METRICS: [HOST:]PORT (HOST defaults to 127.0.0.1, IPv6 in brackets). */
+export function parseMetricsAddress(value: string): { host: string; port: number } {
+  try {
+    return parseListenAddress('--metrics', value);
+  } catch {
+    throw new ElError('EL_ERR_INVALID', `--metrics (or ELINK_METRICS) must be [HOST:]PORT, e.g. 127.0.0.1:9101 or [::1]:9101, got "${value}"`);
+  }
+}
+
+const BIND_FIXES: Record<string, string> = {
+  EADDRINUSE: 'another process holds the port: stop it, or choose another port',
+  EADDRNOTAVAIL: 'the address is not on this host: choose one of its addresses',
+  EACCES: 'ports below 1024 need root or CAP_NET_BIND_SERVICE: choose a higher port',
+};
+
+/**
+ * The registry, the client's metrics in it, and the admin server listening on `address`;
+ * a bind failure is EL_ERR_LISTEN naming the flag. No authentication: bind it to loopback
+ * or a management address only.
+ */
+export async function startClientMetrics(address: { host: string; port: number }, src: ClientMetricsSource, logger: Logger): Promise<FastifyInstance> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  registerBuildInfo(registry);
+  registerClientMetrics(registry, src);
+  const app = createAdminServer({ registry, logger, ready: () => (src.session() ? [] : ['no session with a switch node']) });
+  try {
+    await app.listen({ host: address.host, port: address.port });
+  } catch (e) {
+    await app.close().catch(() => undefined);
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    throw new ElError('EL_ERR_LISTEN', `cannot listen on ${authority(address.host, address.port)} for --metrics (${code || (e as Error).message}): ${BIND_FIXES[code] ?? 'choose another address'} with --metrics or ELINK_METRICS`, { cause: e });
+  }
+  const bound = app.server.address();
+  // The port taken, for --metrics HOST:0.
+  if (bound && typeof bound === 'object') logger.info({ metrics: authority(bound.address, bound.port) }, 'metrics listening');
+  return app;
+}
+
+const authority = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
