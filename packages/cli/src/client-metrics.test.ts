@@ -141,7 +141,7 @@ describe('client metrics', () => {
     try {
       await expect(startClientMetrics({ host: '127.0.0.1', port }, fakeSource().src, logger)).rejects.toMatchObject({
         code: 'EL_ERR_LISTEN',
-        message: `cannot listen on 127.0.0.1:${port} for --metrics (EADDRINUSE): another process holds the port: stop it, or choose another port with --metrics or ELINK_METRICS`,
+        message: `cannot listen on 127.0.0.1:${port} for --metrics (EADDRINUSE): another process holds the port; choose another [HOST:]PORT with --metrics or ELINK_METRICS`,
       });
     } finally {
       await new Promise((r) => holder.close(r));

@@ -11,6 +11,7 @@ import type { ConnectorStats, KernelClient, KernelClientStats } from '@elink/cli
 import { ElError } from '@elink/protocol';
 import { parseListenAddress } from '@elink/proxy';
 import { createAdminServer } from './admin-server.js';
+import { BIND_CAUSES } from './listen-error.js';
 import { registerBuildInfo } from './version.js';
 
 /** The session up now: the labels of el_client_session_info. */
@@ -147,12 +148,6 @@ export function parseMetricsAddress(value: string): { host: string; port: number
   }
 }
 
-const BIND_FIXES: Record<string, string> = {
-  EADDRINUSE: 'another process holds the port: stop it, or choose another port',
-  EADDRNOTAVAIL: 'the address is not on this host: choose one of its addresses',
-  EACCES: 'ports below 1024 need root or CAP_NET_BIND_SERVICE: choose a higher port',
-};
-
 /**
  * The registry, the client's metrics in it, and the admin server listening on `address`;
  * a bind failure is EL_ERR_LISTEN naming the flag. No authentication: bind it to loopback
@@ -169,7 +164,8 @@ export async function startClientMetrics(address: { host: string; port: number }
   } catch (e) {
     await app.close().catch(() => undefined);
     const code = (e as NodeJS.ErrnoException).code ?? '';
-    throw new ElError('EL_ERR_LISTEN', `cannot listen on ${authority(address.host, address.port)} for --metrics (${code || (e as Error).message}): ${BIND_FIXES[code] ?? 'choose another address'} with --metrics or ELINK_METRICS`, { cause: e });
+    const cause = BIND_CAUSES[code];
+    throw new ElError('EL_ERR_LISTEN', `cannot listen on ${authority(address.host, address.port)} for --metrics (${code || (e as Error).message}): ${cause ? `${cause}; choose` : 'choose'} another [HOST:]PORT with --metrics or ELINK_METRICS`, { cause: e });
   }
   const bound = app.server.address();
   // The port taken, for --metrics HOST:0.

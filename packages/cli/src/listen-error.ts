@@ -13,7 +13,14 @@ const KNOBS: Record<Listener, { port: string; host: string; what: string }> = {
   admin: { port: '--admin-port, ELINK_ADMIN_PORT or admin.port', host: 'admin.host', what: 'admin (metrics and health)' },
 };
 
-const CODES = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES']);
+/** Why a bind failed, by its errno code (the first half of an EL_ERR_LISTEN's advice). */
+export const BIND_CAUSES: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'another process holds the port',
+  EADDRNOTAVAIL: 'the address is not on this host',
+  EACCES: 'ports below 1024 need root or CAP_NET_BIND_SERVICE',
+};
+
+const CODES = new Set(Object.keys(BIND_CAUSES));
 
 function errnoOf(err: unknown): (NodeJS.ErrnoException & { address?: string; port?: number }) | undefined {
   for (let e = err, i = 0; e instanceof Error && i < 4; e = e.cause, i++) {
@@ -33,8 +40,8 @@ export function listenError(err: unknown, config: Config, running: readonly List
   const where = `${e.address ?? config.broker.listen.host}${e.port !== undefined ? `:${e.port}` : ""}`;
   const names = which.map((l) => KNOBS[l].what).join(' or ');
   let fix: string;
-  if (e.code === 'EADDRINUSE') fix = `another process holds the port. Stop it, or choose another port with ${which.map((l) => KNOBS[l].port).join('; or ')}`;
-  else if (e.code === 'EADDRNOTAVAIL') fix = `the address is not on this host. Choose one of its addresses (or 0.0.0.0) with --listen-host, ELINK_LISTEN_HOST or ${which.map((l) => KNOBS[l].host).join(', ')}`;
-  else fix = `ports below 1024 need root or CAP_NET_BIND_SERVICE. Choose a higher port with ${which.map((l) => KNOBS[l].port).join('; or ')}`;
+  if (e.code === 'EADDRINUSE') fix = `${BIND_CAUSES.EADDRINUSE}. Stop it, or choose another port with ${which.map((l) => KNOBS[l].port).join('; or ')}`;
+  else if (e.code === 'EADDRNOTAVAIL') fix = `${BIND_CAUSES.EADDRNOTAVAIL}. Choose one of its addresses (or 0.0.0.0) with --listen-host, ELINK_LISTEN_HOST or ${which.map((l) => KNOBS[l].host).join(', ')}`;
+  else fix = `${BIND_CAUSES.EACCES}. Choose a higher port with ${which.map((l) => KNOBS[l].port).join('; or ')}`;
   return new ElError('EL_ERR_LISTEN', `cannot listen on ${where} for the ${names} listener (${e.code}): ${fix} (config file ${configFile}).`, { cause: err });
 }
