@@ -25,6 +25,11 @@ const next = () => {
 };
 next();`;
 
+// Datagram seq of size bytes in the Python programs below (as the Node sender's fill).
+const PY_FILL = `def fill(seq):
+    return seq.to_bytes(4, 'big') + bytes((seq * 7 + i) & 0xff for i in range(4, size))
+`;
+
 // The receiver is Python: SO_RCVBUFFORCE (root) sets a buffer above rmem_max, which
 // Node's dgram cannot. It ends when it has them all, or after 1.5 s without a datagram.
 const RECEIVER = `
@@ -33,9 +38,7 @@ fam, host, port, count, size, rcvbuf = sys.argv[1], sys.argv[2], int(sys.argv[3]
 s = socket.socket(socket.AF_INET6 if fam == 'v6' else socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, 33, rcvbuf)  # SO_RCVBUFFORCE
 s.bind((host, port))
-def fill(seq):
-    return seq.to_bytes(4, 'big') + bytes((seq * 7 + i) & 0xff for i in range(4, size))
-seen, bad = set(), 0
+${PY_FILL}seen, bad = set(), 0
 print('listening', flush=True)
 while len(seen) < count:
     try:
@@ -57,9 +60,7 @@ import json, socket, sys, time
 fam, host, port, count, size, burst = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 s = socket.socket(socket.AF_INET6 if fam == 'v6' else socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.IPPROTO_UDP, 103, size)  # UDP_SEGMENT
-def fill(seq):
-    return seq.to_bytes(4, 'big') + bytes((seq * 7 + i) & 0xff for i in range(4, size))
-seq = 0
+${PY_FILL}seq = 0
 while seq < count:
     n = min(burst, count - seq)
     s.sendto(b''.join(fill(seq + i) for i in range(n)), (host, port))
