@@ -159,7 +159,7 @@ export function registerClientMetrics(registry: Registry, src: ClientMetricsSour
   });
   new Counter({
     name: 'el_client_frames_dropped_total',
-    help: 'Frames dropped by the client. out (device or stack to switch): link_down (produced while no session was up), queue_full, slow_peer (the socket held too much unsent), bad_gso (a super-frame that could not be segmented). in (switch to device or stack): no_device (before the device was open), bad_gso (a super-frame the device or stack could not take), device_drop (the device refused it), queue_full, stack_drop (elink proxy: the in-process stack refused it, pool exhausted or malformed).',
+    help: 'Frames dropped by the client. out (device or stack to switch): link_down (produced while no session was up), queue_full, slow_peer (the socket held too much unsent), bad_gso (a super-frame that could not be segmented). in (switch to device or stack): no_device (before the device was open), bad_gso (a super-frame the device or stack could not take), device_drop (the device refused it), queue_full, stack_drop (elink proxy: the in-process stack did not take it: not configured yet, too large, buffers exhausted, malformed).',
     labelNames: ['direction', 'reason'],
     registers,
     collect() {
