@@ -6,7 +6,9 @@
  * proxy (plain and CONNECT), SOCKS5 and an -L forward, byte-exact over IPv4 and IPv6, and
  * by name through a DNS server on the kernel host, which the segment pushes in welcome
  * (segments[].dns: no --dns given); the kernel host reaches a server
- * on this host through an -R forward on the segment.
+ * on this host through an -R forward on the segment. Its --metrics endpoint shows the
+ * session (el_client_*) and counts the traffic through it; a bad --metrics value is status
+ * 2, a port in use EL_ERR_LISTEN before any login.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -18,6 +20,7 @@ import { join } from 'node:path';
 import { useConnectedHosts } from './lib/connected-hosts.js';
 import { requireNetnsOrSkip, sh } from './lib/netns.js';
 import { elink, freePort, type Proc } from './lib/processes.js';
+import { sumMetric } from './lib/metrics.js';
 import { pattern, readableCopies } from './lib/stack-peer.js';
 
 const enabled = requireNetnsOrSkip();
@@ -63,7 +66,7 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
   let dns: ChildProcess | undefined;
   let local: Server | undefined;
   let proxy: Proc;
-  let ports: { http: number; socks: number; L: number; R: number };
+  let ports: { http: number; socks: number; L: number; R: number; metrics: number };
   let onSegment: { ipv4: string; ipv6: string };
   let onSegmentDns: { servers: unknown; search: unknown; from: unknown };
 
@@ -84,7 +87,7 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
     files = readableCopies(env.server.state);
     state = mkdtempSync(join(tmpdir(), 'elink-proxy-state-'));
     chownSync(state, 65534, 65534);
-    ports = { http: await freePort(), socks: await freePort(), L: await freePort(), R: 8081 };
+    ports = { http: await freePort(), socks: await freePort(), L: await freePort(), R: 8081, metrics: await freePort() };
     proxy = elink(
       [
         'proxy',
@@ -94,6 +97,7 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
         '-L', `127.0.0.1:${ports.L}:${kp.v4}:8000`,
         '-R', `${ports.R}:127.0.0.1:${localPort}`,
         '--connect-timeout', '5',
+        '--metrics', `127.0.0.1:${ports.metrics}`,
       ],
       { wrap: ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'], env: { HOME: '/tmp' } },
     );
@@ -128,6 +132,48 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
     expect(env.host('kp').v4).toBe(DNS_V4);
     expect(env.host('kp').up).toMatchObject({ dns: [DNS_V4], search: ['lab'] });
     expect(onSegmentDns).toEqual({ servers: [DNS_V4], search: ['lab'], from: 'welcome' });
+  });
+
+  it('--metrics: the session (link up, its segment, one session), and traffic through the proxy grows the frame and byte counters', async () => {
+    const scrape = async () => (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const before = await scrape();
+    expect(sumMetric(before, 'el_client_link_up')).toBe(1);
+    expect(before).toMatch(/^el_client_session_info\{node="[^"]+",segment="px",mode="l2",transport="tls"\} 1$/m);
+    expect(sumMetric(before, 'el_client_sessions_total')).toBe(1);
+    // The stack's own drops are there; the kernel device's are not.
+    expect(before).toMatch(/^el_client_frames_dropped_total\{direction="out",reason="link_down"\} \d+$/m);
+    expect(before).not.toMatch(/reason="(no_device|device_drop)"/);
+    expect((await fetch(`http://127.0.0.1:${ports.metrics}/readyz`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
+    expect(curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', `http://127.0.0.1:${ports.http}`, `http://${env.host('kp').v4}:8000/`])).toBe('200');
+    const after = await scrape();
+    for (const direction of ['in', 'out']) {
+      // At least the handshake, the request and the response.
+      expect(sumMetric(after, 'el_client_frames_total', { direction }) - sumMetric(before, 'el_client_frames_total', { direction }), direction).toBeGreaterThanOrEqual(3);
+      expect(sumMetric(after, 'el_client_bytes_total', { direction }) - sumMetric(before, 'el_client_bytes_total', { direction }), direction).toBeGreaterThan(3 * 54);
+    }
+  });
+
+  it('a bad --metrics value exits with status 2; a port in use with EL_ERR_LISTEN, before logging in', async () => {
+    const run = (metrics: string) =>
+      elink(['proxy', '--broker', env.server.brokerUrl, '--ca', files!.ca, '--user', 'lp', '--password-file', files!.pw, '--device', 'lp-metrics', '--no-device-key', '--http', '127.0.0.1:0', '--metrics', metrics]);
+    // Bounded: one that went on to log in is stopped (status 0, not the one expected).
+    const exitOf = async (p: Proc) => {
+      const t = setTimeout(() => void p.stop(), 20_000);
+      try {
+        return await p.exited;
+      } finally {
+        clearTimeout(t);
+      }
+    };
+    const bad = run('localhost');
+    expect(await exitOf(bad)).toBe(2);
+    expect(bad.text.join('\n')).toContain('elink: EL_ERR_INVALID: --metrics (or ELINK_METRICS) must be [HOST:]PORT');
+    const taken = run(`127.0.0.1:${ports.metrics}`);
+    expect(await exitOf(taken)).toBe(1);
+    expect(taken.text.join('\n')).toContain(`elink: EL_ERR_LISTEN: cannot listen on 127.0.0.1:${ports.metrics} for --metrics (EADDRINUSE)`);
+    expect(taken.logs.some((l) => l.msg === 'on the segment')).toBe(false);
+    const text = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    expect(sumMetric(text, 'el_client_sessions_total')).toBe(1);
   });
 
   it('HTTP proxy, plain requests: 4 MB from the kernel host over IPv4 and IPv6, byte-exact', () => {

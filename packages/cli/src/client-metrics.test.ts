@@ -1,15 +1,17 @@
 /**
- * The kernel client's metrics: the values are the client's own counters, read at scrape
- * time (a real KernelClient, not started; then stats objects of the client's types changed
- * between scrapes), and the --metrics listener: its address checked, a port in use refused
+ * The clients' metrics: the values are the client's own counters, read at scrape time (a
+ * real KernelClient and a real SegmentStack, not started; then stats objects of the
+ * client's types changed between scrapes), a source without the device part (its series
+ * left out), and the --metrics listener: its address checked, a port in use refused
  * with EL_ERR_LISTEN, /metrics and the probes over real HTTP.
  */
 import { createServer, type Server } from 'node:net';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { KernelClient, type ConnectorStats, type KernelClientStats } from '@elink/client';
-import { kernelClientSource, parseMetricsAddress, registerClientMetrics, startClientMetrics, type ClientMetricsSource, type ClientSession } from './client-metrics.js';
+import { KernelClient, type ConnectorStats } from '@elink/client';
+import { SegmentStack } from '@elink/stack';
+import { kernelClientSource, parseMetricsAddress, registerClientMetrics, stackClientSource, startClientMetrics, type ClientEndDrops, type ClientMetricsSource, type ClientSession } from './client-metrics.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -28,7 +30,7 @@ function fakeSource() {
     lastUpAt: undefined,
     traffic: { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, drops: { queue_full: 0, slow_peer: 0, bad_gso: 0 } },
   };
-  const device: KernelClientStats = { droppedWhileDown: 0, deviceWriteDrops: 0, deviceWriteDropsBy: { no_device: 0, bad_gso: 0, device_drop: 0, queue_full: 0 } };
+  const device: { whileDown: number; in: ClientEndDrops['in'] } = { whileDown: 0, in: { no_device: 0, bad_gso: 0, device_drop: 0, queue_full: 0 } };
   const state: { session: ClientSession | undefined } = { session: undefined };
   const src: ClientMetricsSource = { session: () => state.session, connector: () => connector, device: () => device };
   return { src, connector, device, state, sessions, connectFailures, sessionsClosed };
@@ -49,6 +51,68 @@ describe('client metrics', () => {
     expect(sample(text, 'el_client_frames_dropped_total', 'direction="in",reason="no_device"')).toBe(0);
   });
 
+  /** el_client_frames_dropped_total's samples, by their labels. */
+  const dropSamples = (text: string) =>
+    Object.fromEntries(
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('el_client_frames_dropped_total{'))
+        .map((l) => [l.slice(l.indexOf('{'), l.indexOf('}') + 1), Number(l.split(' ').pop())]),
+    );
+
+  it('a source without the device part: its drop series are absent (not 0), every other series present', async () => {
+    const { src, connector, state, sessions } = fakeSource();
+    const registry = new Registry();
+    registerClientMetrics(registry, { session: src.session, connector: src.connector });
+    state.session = { node: 'sw-1', segment: 'lab', mode: 'l2', transport: 'tls' };
+    sessions.device = 2;
+    connector.traffic = { framesIn: 3, framesOut: 4, bytesIn: 300, bytesOut: 400, drops: { queue_full: 1, slow_peer: 0, bad_gso: 0 } };
+    const text = await registry.metrics();
+    expect(dropSamples(text)).toEqual({
+      '{direction="out",reason="queue_full"}': 1,
+      '{direction="out",reason="slow_peer"}': 0,
+      '{direction="out",reason="bad_gso"}': 0,
+    });
+    expect(sample(text, 'el_client_link_up')).toBe(1);
+    expect(sample(text, 'el_client_session_info', 'node="sw-1",segment="lab",mode="l2",transport="tls"')).toBe(1);
+    expect(sample(text, 'el_client_sessions_total', 'ticket="device"')).toBe(2);
+    expect(sample(text, 'el_client_session_start_time_seconds')).toBe(0);
+    expect(sample(text, 'el_client_frames_total', 'direction="out"')).toBe(4);
+    expect(sample(text, 'el_client_bytes_total', 'direction="in"')).toBe(300);
+  });
+
+  it("elink proxy's source, a real stack before its first session: its own drops (link_down, in bad_gso and stack_drop), none of the kernel device's", async () => {
+    const stack = new SegmentStack({ broker: 'https://127.0.0.1:1', credentials: { user: 'u', password: 'p' }, logger });
+    try {
+      const registry = new Registry();
+      registerClientMetrics(registry, stackClientSource(stack));
+      const text = await registry.metrics();
+      expect(sample(text, 'el_client_link_up')).toBe(0);
+      expect(text).not.toMatch(/^el_client_session_info\{/m);
+      expect(sample(text, 'el_client_sessions_total', 'ticket="password"')).toBe(0);
+      expect(sample(text, 'el_client_frames_total', 'direction="in"')).toBe(0);
+      expect(dropSamples(text)).toEqual({
+        '{direction="out",reason="link_down"}': 0,
+        '{direction="out",reason="queue_full"}': 0,
+        '{direction="out",reason="slow_peer"}': 0,
+        '{direction="out",reason="bad_gso"}': 0,
+        '{direction="in",reason="bad_gso"}': 0,
+        '{direction="in",reason="stack_drop"}': 0,
+      });
+
+      // The stack's input drops split: unsplittable super-frames (bad_gso), the rest lwIP's (stack_drop).
+      const stats = { droppedWhileDown: 5, inputDrops: 9, superFrameDrops: 2 };
+      const counted = new Registry();
+      registerClientMetrics(counted, stackClientSource({ connector: stack.connector, stats }));
+      const drops = dropSamples(await counted.metrics());
+      expect(drops['{direction="out",reason="link_down"}']).toBe(5);
+      expect(drops['{direction="in",reason="bad_gso"}']).toBe(2);
+      expect(drops['{direction="in",reason="stack_drop"}']).toBe(7);
+    } finally {
+      await stack.stop('test done');
+    }
+  });
+
   it('every scrape reads the stats as they are now', async () => {
     const { src, connector, device, state, sessions, connectFailures, sessionsClosed } = fakeSource();
     const registry = new Registry();
@@ -58,8 +122,8 @@ describe('client metrics', () => {
     sessions.password = 1;
     connector.lastUpAt = 1_700_000_000_500;
     connector.traffic = { framesIn: 7, framesOut: 9, bytesIn: 700, bytesOut: 900, drops: { queue_full: 1, slow_peer: 2, bad_gso: 3 } };
-    device.droppedWhileDown = 4;
-    device.deviceWriteDropsBy = { no_device: 5, bad_gso: 6, device_drop: 7, queue_full: 8 };
+    device.whileDown = 4;
+    device.in = { no_device: 5, bad_gso: 6, device_drop: 7, queue_full: 8 };
     let text = await registry.metrics();
     expect(sample(text, 'el_client_link_up')).toBe(1);
     expect(sample(text, 'el_client_session_info', 'node="sw-1",segment="lab",mode="l2",transport="tls"')).toBe(1);
@@ -69,13 +133,7 @@ describe('client metrics', () => {
     expect(sample(text, 'el_client_frames_total', 'direction="out"')).toBe(9);
     expect(sample(text, 'el_client_bytes_total', 'direction="in"')).toBe(700);
     expect(sample(text, 'el_client_bytes_total', 'direction="out"')).toBe(900);
-    const drops = Object.fromEntries(
-      text
-        .split('\n')
-        .filter((l) => l.startsWith('el_client_frames_dropped_total{'))
-        .map((l) => [l.slice(l.indexOf('{'), l.indexOf('}') + 1), Number(l.split(' ').pop())]),
-    );
-    expect(drops).toEqual({
+    expect(dropSamples(text)).toEqual({
       '{direction="out",reason="link_down"}': 4,
       '{direction="out",reason="queue_full"}': 1,
       '{direction="out",reason="slow_peer"}': 2,

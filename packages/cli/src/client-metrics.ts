@@ -1,13 +1,13 @@
 /**
- * `elink connect --metrics [HOST:]PORT`: the kernel client's Prometheus metrics on the
- * admin server of the serving commands (/metrics, /healthz, /readyz), in a registry of
- * its own. Every value is read from the client's counters when scraped (collect()); the
+ * `elink connect` and `elink proxy` `--metrics [HOST:]PORT`: a client's Prometheus metrics
+ * on the admin server of the serving commands (/metrics, /healthz, /readyz), in a registry
+ * of its own. Every value is read from the client's counters when scraped (collect()); the
  * data path counts nothing more for them.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { ConnectorStats, KernelClient, KernelClientStats } from '@elink/client';
+import type { Connector, ConnectorStats, KernelClient } from '@elink/client';
 import { ElError } from '@elink/protocol';
 import { parseListenAddress } from '@elink/proxy';
 import { createAdminServer } from './admin-server.js';
@@ -22,21 +22,56 @@ export interface ClientSession {
   transport: string;
 }
 
+/** The drops counted at the client's own end of the tunnel: the kernel client's device, or
+ * the user-mode client's in-process stack. */
+export interface ClientEndDrops {
+  /** Frames to send produced while no session was up: out, link_down. */
+  whileDown: number;
+  /** Frames from the switch the end did not take, by reason: in. */
+  in: Readonly<Record<string, number>>;
+}
+
 export interface ClientMetricsSource {
   /** The session with a switch node, while one is up. */
   session(): ClientSession | undefined;
   connector(): ConnectorStats;
-  device(): KernelClientStats;
+  /** Absent where the client counts no such drops: their series are left out, not 0. */
+  device?(): ClientEndDrops;
+}
+
+/** The session up now on `connector`, as el_client_session_info's labels. */
+function currentSession(connector: Connector): ClientSession | undefined {
+  const link = connector.current;
+  return link && { node: link.welcome.node, segment: link.welcome.segment, mode: link.welcome.mode, transport: link.transport };
 }
 
 export function kernelClientSource(client: KernelClient): ClientMetricsSource {
   return {
-    session() {
-      const link = client.connector.current;
-      return link && { node: link.welcome.node, segment: link.welcome.segment, mode: link.welcome.mode, transport: link.transport };
-    },
+    session: () => currentSession(client.connector),
     connector: () => client.connector.stats,
-    device: () => client.stats,
+    device() {
+      const st = client.stats;
+      return { whileDown: st.droppedWhileDown, in: { ...st.deviceWriteDropsBy } };
+    },
+  };
+}
+
+/** What `elink proxy` has: the stack's Connector and the stack's own drop counters. */
+export interface StackClient {
+  readonly connector: Connector;
+  readonly stats: { droppedWhileDown: number; inputDrops: number; superFrameDrops: number };
+}
+
+/** The user-mode client (elink proxy): the in-process stack stands where the device is. */
+export function stackClientSource(stack: StackClient): ClientMetricsSource {
+  return {
+    session: () => currentSession(stack.connector),
+    connector: () => stack.connector.stats,
+    device() {
+      const st = stack.stats;
+      // inputDrops counts the unsplittable super-frames too: stack_drop is lwIP's share.
+      return { whileDown: st.droppedWhileDown, in: { bad_gso: st.superFrameDrops, stack_drop: st.inputDrops - st.superFrameDrops } };
+    },
   };
 }
 
@@ -124,16 +159,16 @@ export function registerClientMetrics(registry: Registry, src: ClientMetricsSour
   });
   new Counter({
     name: 'el_client_frames_dropped_total',
-    help: 'Frames dropped by the client. out (device to switch): link_down (read while no session was up), queue_full, slow_peer (the socket held too much unsent), bad_gso (a super-frame that could not be segmented). in (switch to device): no_device (before the device was open), bad_gso (a UDP super-frame a device without USO could not take), device_drop (the device refused it), queue_full.',
+    help: 'Frames dropped by the client. out (device or stack to switch): link_down (produced while no session was up), queue_full, slow_peer (the socket held too much unsent), bad_gso (a super-frame that could not be segmented). in (switch to device or stack): no_device (before the device was open), bad_gso (a super-frame the device or stack could not take), device_drop (the device refused it), queue_full, stack_drop (elink proxy: the in-process stack did not take it: not configured yet, too large, buffers exhausted, malformed).',
     labelNames: ['direction', 'reason'],
     registers,
     collect() {
       const out = src.connector().traffic.drops;
-      const dev = src.device();
+      const dev = src.device?.();
       setAll(this, [
-        [{ direction: 'out', reason: 'link_down' }, dev.droppedWhileDown],
+        ...(dev ? [[{ direction: 'out', reason: 'link_down' }, dev.whileDown] as [Record<string, string>, number]] : []),
         ...Object.entries(out).map(([reason, v]): [Record<string, string>, number] => [{ direction: 'out', reason }, v]),
-        ...Object.entries(dev.deviceWriteDropsBy).map(([reason, v]): [Record<string, string>, number] => [{ direction: 'in', reason }, v]),
+        ...Object.entries(dev?.in ?? {}).map(([reason, v]): [Record<string, string>, number] => [{ direction: 'in', reason }, v]),
       ]);
     },
   });

@@ -42,6 +42,8 @@ export interface SegmentStackStats {
   droppedWhileDown: number;
   /** Frames from the switch lwIP did not take (pool exhausted, malformed), and super-frames that could not be segmented. */
   inputDrops: number;
+  /** Of inputDrops: super-frames from the switch that could not be segmented. */
+  superFrameDrops: number;
   /** Connections reset for the stack's or a server's limit. */
   refusedConnections: number;
   tcpConnections: number;
@@ -180,6 +182,7 @@ export class SegmentStack extends EventEmitter implements NetLike {
     return {
       droppedWhileDown: this.droppedWhileDown,
       inputDrops: this.net.inputDrops + this.superDrops,
+      superFrameDrops: this.superDrops,
       refusedConnections: this.net.refusedConnections,
       tcpConnections: this.net.tcp.size,
       udpSockets: this.net.udp.size,

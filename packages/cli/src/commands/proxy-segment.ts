@@ -25,7 +25,13 @@ export interface Segment extends NetLike {
   on(event: 'up', listener: () => void): this;
 }
 
-/** Resolves once the first session is up; rejects as `elink connect` would stop (wrong password, …). */
-export function joinSegment(options: SegmentOptions): Promise<Segment> {
-  return SegmentStack.start(options);
+/** The stack, not yet logged in: what --metrics reads (its Connector and counters) exists
+ * before the first session, so the listener can fail before a login is spent. */
+export function segmentStack(options: SegmentOptions): SegmentStack {
+  return new SegmentStack(options);
+}
+
+/** Starts `stack`; resolves once the first session is up; rejects as `elink connect` would stop (wrong password, …). */
+export function joinSegment(stack: SegmentStack): Promise<Segment> {
+  return SegmentStack.started(stack);
 }

@@ -36,8 +36,31 @@ describe('elink proxy: command line', () => {
     [[...session, '--http', '1', '--transport', 'udp'], /--transport must be one of/],
     [[...session, '--http', '1', '--nope'], /Unknown option '--nope'/],
     [[...session, '--http', '1', '--auth-file', join(dir, 'missing')], /cannot read/],
+    [[...session, '--http', '1', '--metrics', 'localhost'], /--metrics \(or ELINK_METRICS\) must be \[HOST:\]PORT/],
   ])('refuses %j with EL_ERR_INVALID', (argv, message) => {
     expect(() => proxyPlan(argv as string[])).toThrow(expect.objectContaining({ code: 'EL_ERR_INVALID', message: expect.stringMatching(message) }));
+  });
+
+  it('--metrics [HOST:]PORT, else ELINK_METRICS (empty: off); none: no metrics', () => {
+    const plan = (argv: string[], env?: string) => {
+      const saved = process.env.ELINK_METRICS;
+      if (env === undefined) delete process.env.ELINK_METRICS;
+      else process.env.ELINK_METRICS = env;
+      try {
+        const p = proxyPlan([...session, '--http', '1', ...argv]);
+        if (p.help) throw new Error('unexpected help');
+        return p.metrics;
+      } finally {
+        if (saved === undefined) delete process.env.ELINK_METRICS;
+        else process.env.ELINK_METRICS = saved;
+      }
+    };
+    expect(plan(['--metrics', '[::1]:9101'])).toEqual({ host: '::1', port: 9101 });
+    expect(plan([], '9102')).toEqual({ host: '127.0.0.1', port: 9102 });
+    expect(plan(['--metrics', '9103'], '9102')).toEqual({ host: '127.0.0.1', port: 9103 });
+    expect(plan([], '')).toBeUndefined();
+    expect(plan([])).toBeUndefined();
+    expect(() => plan([], 'x:y')).toThrow(expect.objectContaining({ code: 'EL_ERR_INVALID' }));
   });
 
   it('--auth-file: user:password from its first line', () => {
@@ -50,11 +73,11 @@ describe('elink proxy: command line', () => {
 
   it('--help names every flag the command accepts, with the defaults', () => {
     expect(proxyPlan(['--help'])).toEqual({ help: true });
-    for (const flag of ['--http', '--socks', '-L', '-R', '--auth-file', '--dns', '--max-connections', '--idle-timeout', '--connect-timeout', '--max-header-size', '--broker', '--user', '--password-file', '--segment', '--device', '--ca', '--state', '--no-device-key', '--ciphers', '--transport', '--proxy', '--log-level']) {
+    for (const flag of ['--http', '--socks', '-L', '-R', '--auth-file', '--dns', '--max-connections', '--idle-timeout', '--connect-timeout', '--max-header-size', '--broker', '--user', '--password-file', '--segment', '--device', '--ca', '--state', '--no-device-key', '--ciphers', '--transport', '--proxy', '--metrics', '--log-level']) {
       expect(proxyHelp).toMatch(new RegExp(`^\\s+(-\\w, )?${flag}\\b`, 'm'));
       // And the parser takes it (a flag in the help that the parser refused would fail here).
       const needsValue = !['--no-device-key'].includes(flag);
-      const value = { '--http': '1', '--socks': '2', '-L': '3:h:4', '-R': '5:h:6', '--auth-file': join(dir, 'auth'), '--dns': '198.19.0.1', '--transport': 'tls', '--max-connections': '5', '--idle-timeout': '5', '--connect-timeout': '5', '--max-header-size': '4096', '--broker': 'https://x', '--user': 'u', '--password-file': 'pw' }[flag] ?? 'x';
+      const value = { '--http': '1', '--socks': '2', '-L': '3:h:4', '-R': '5:h:6', '--auth-file': join(dir, 'auth'), '--dns': '198.19.0.1', '--transport': 'tls', '--max-connections': '5', '--idle-timeout': '5', '--connect-timeout': '5', '--max-header-size': '4096', '--broker': 'https://x', '--user': 'u', '--password-file': 'pw', '--metrics': '9101' }[flag] ?? 'x';
       expect(() => proxyPlan([...session, '--http', '9', flag, ...(needsValue ? [value] : [])])).not.toThrow();
     }
     expect(proxyHelp).toContain(`(default ${PROXY_DEFAULTS.maxConnections})`);

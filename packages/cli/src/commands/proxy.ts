@@ -13,7 +13,8 @@ import { SESSION_OPTIONS } from '../session-options.js';
 import { createLogger } from '../logger.js';
 import { VERSION } from '../version.js';
 import { connectExit, exitStatusHelp } from './connect-exit.js';
-import { joinSegment } from './proxy-segment.js';
+import { joinSegment, segmentStack } from './proxy-segment.js';
+import { parseMetricsAddress, stackClientSource, startClientMetrics } from '../client-metrics.js';
 
 const D = PROXY_DEFAULTS;
 
@@ -50,6 +51,13 @@ Limits:
       --connect-timeout S   to open a connection through the segment (default ${D.connectTimeout});
                             then HTTP 504, SOCKS5 reply 4
       --max-header-size N   bytes of an HTTP request head (default ${D.maxHeaderSize}); beyond, 431
+
+Metrics:
+      --metrics [HOST:]PORT serve Prometheus metrics (GET /metrics: el_client_*, as elink
+                            connect; the stack stands where the device is) and /healthz,
+                            /readyz (ready: a session is up) over plain HTTP on this
+                            address (HOST default 127.0.0.1; env ELINK_METRICS; default
+                            off). No authentication: loopback or a management address only
 
 Session (as elink connect):
       --broker URL          broker base URL (env ELINK_BROKER)
@@ -96,6 +104,7 @@ export function proxyPlan(argv: string[]) {
     'connect-timeout': { type: 'string' },
     'max-header-size': { type: 'string' },
     dns: { type: 'string' },
+    metrics: { type: 'string' },
     ...SESSION_OPTIONS,
   });
   if (values.help) return { help: true as const };
@@ -120,7 +129,10 @@ export function proxyPlan(argv: string[]) {
   if (!broker || !user || !passwordFile) throw new ElError('EL_ERR_INVALID', '--broker, --user and --password-file are required (see --help)');
   const transport = values.transport ?? process.env.ELINK_TRANSPORT ?? 'auto';
   if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new ElError('EL_ERR_INVALID', `--transport must be one of ${TRANSPORTS.join(', ')}, got "${transport}"`);
-  return { help: false as const, values, http, socks, local, remote, limits, auth, dns, broker, user, passwordFile, transport: transport as Transport };
+  // An empty ELINK_METRICS (an env file's blank line) is off; an empty --metrics is a mistake.
+  const metricsValue = values.metrics ?? (process.env.ELINK_METRICS || undefined);
+  const metrics = metricsValue !== undefined ? parseMetricsAddress(metricsValue) : undefined;
+  return { help: false as const, values, http, socks, local, remote, limits, auth, dns, broker, user, passwordFile, transport: transport as Transport, metrics };
 }
 
 export async function proxyCommand(argv: string[]): Promise<void> {
@@ -141,8 +153,9 @@ export async function proxyCommand(argv: string[]): Promise<void> {
   const logger = createLogger(values['log-level'] ?? process.env.ELINK_LOG_LEVEL ?? 'info', 'elink-proxy');
   logger.info({ version: VERSION, node: process.version, broker: plan.broker, user: plan.user, device: values.device, transport: plan.transport }, 'elink proxy starting');
 
+  let metrics: Awaited<ReturnType<typeof startClientMetrics>> | undefined;
   try {
-    const segment = await joinSegment({
+    const stack = segmentStack({
       broker: plan.broker,
       credentials: { user: plan.user, password, ...(values.segment ? { segment: values.segment } : {}), ...(values.device ? { device: values.device } : {}) },
       ...(ca ? { ca } : {}),
@@ -154,6 +167,9 @@ export async function proxyCommand(argv: string[]): Promise<void> {
       // Only when given: an empty list would hide the servers the segment pushes.
       ...(plan.dns.length ? { dns: plan.dns } : {}),
     });
+    // Before the first login: an address that cannot be bound ends it here (EL_ERR_LISTEN).
+    metrics = plan.metrics ? await startClientMetrics(plan.metrics, stackClientSource(stack), logger) : undefined;
+    const segment = await joinSegment(stack);
     const dns = segment.dns;
     logger.info({ ...segment.addresses, dns: dns.servers, search: dns.search, dnsFrom: dns.from }, 'on the segment');
     segment.on('down', (err) => logger.warn({ code: err?.code, err: err?.message }, 'segment down: connections through it wait or fail until it is back'));
@@ -187,7 +203,10 @@ export async function proxyCommand(argv: string[]): Promise<void> {
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
     });
+    // Its listener would keep the process alive.
+    await metrics?.close();
   } catch (e) {
+    await metrics?.close();
     if (!(e instanceof ElError) || e.code === 'EL_ERR_INVALID' || e.code === 'EL_ERR_LISTEN') throw e;
     // A permanent failure of the session: the exit status elink connect gives it.
     const { status, hint } = connectExit(e);
