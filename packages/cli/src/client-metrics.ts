@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Connector, ConnectorStats, KernelClient } from '@elink/client';
 import { ElError } from '@elink/protocol';
+import { setAll } from '@elink/switch';
 import { parseListenAddress } from '@elink/proxy';
 import { createAdminServer } from './admin-server.js';
 import { BIND_CAUSES } from './listen-error.js';
@@ -73,11 +74,6 @@ export function stackClientSource(stack: StackClient): ClientMetricsSource {
       return { whileDown: st.droppedWhileDown, in: { bad_gso: st.superFrameDrops, stack_drop: st.inputDrops - st.superFrameDrops } };
     },
   };
-}
-
-function setAll(c: Counter<string>, values: Iterable<[Record<string, string>, number]>): void {
-  c.reset();
-  for (const [labels, v] of values) c.inc(labels, v);
 }
 
 export function registerClientMetrics(registry: Registry, src: ClientMetricsSource): void {

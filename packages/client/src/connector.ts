@@ -92,6 +92,17 @@ export interface ConnectorStats {
   traffic: TunnelTraffic;
 }
 
+/** Adds a link's traffic (or another total) to `into`. */
+function addTraffic(into: TunnelTraffic, t: TunnelTraffic): void {
+  into.framesIn += t.framesIn;
+  into.framesOut += t.framesOut;
+  into.bytesIn += t.bytesIn;
+  into.bytesOut += t.bytesOut;
+  into.drops.queue_full += t.drops.queue_full;
+  into.drops.slow_peer += t.drops.slow_peer;
+  into.drops.bad_gso += t.drops.bad_gso;
+}
+
 function bump(m: Map<string, number>, key: string): void {
   m.set(key, (m.get(key) ?? 0) + 1);
 }
@@ -152,16 +163,9 @@ export class Connector extends EventEmitter {
 
   get stats(): ConnectorStats {
     const p = this.past;
+    const traffic: TunnelTraffic = { ...p, drops: { ...p.drops } };
     const l = this.current?.stats;
-    const traffic: TunnelTraffic = l
-      ? {
-          framesIn: p.framesIn + l.framesIn,
-          framesOut: p.framesOut + l.framesOut,
-          bytesIn: p.bytesIn + l.bytesIn,
-          bytesOut: p.bytesOut + l.bytesOut,
-          drops: { queue_full: p.drops.queue_full + l.drops.queue_full, slow_peer: p.drops.slow_peer + l.drops.slow_peer, bad_gso: p.drops.bad_gso + l.drops.bad_gso },
-        }
-      : { ...p, drops: { ...p.drops } };
+    if (l) addTraffic(traffic, l);
     return { sessions: { ...this.sessions }, connectFailures: new Map(this.connectFailures), sessionsClosed: new Map(this.sessionsClosed), lastUpAt: this.lastUpAt, traffic };
   }
 
@@ -169,15 +173,7 @@ export class Connector extends EventEmitter {
    * scrape can run (a scrape never sees the counters dip, though `current` no longer
    * returns the link from its close on). */
   private retire(link: SwitchLink, err: ElError | undefined): void {
-    const s = link.stats;
-    const p = this.past;
-    p.framesIn += s.framesIn;
-    p.framesOut += s.framesOut;
-    p.bytesIn += s.bytesIn;
-    p.bytesOut += s.bytesOut;
-    p.drops.queue_full += s.drops.queue_full;
-    p.drops.slow_peer += s.drops.slow_peer;
-    p.drops.bad_gso += s.drops.bad_gso;
+    addTraffic(this.past, link.stats);
     bump(this.sessionsClosed, err?.code ?? 'stopped');
   }
 

@@ -15,6 +15,7 @@ export { gateTlsServer, ProxyGate, type ProxyGateOptions, type ProxyProtocolOpti
 export { EventSummary } from './node/event-summary.js';
 export { FdBudget, readFdLimit, type FdBudgetOptions } from './node/fd-budget.js';
 export type { Traffic, SegmentSnapshot } from './node/metrics.js';
+export { setAll } from './node/metrics.js';
 
 // The core: ports, segments, drops, live settings.
 export { allocatePortId, type Port, type PortKind } from './core/port.js';

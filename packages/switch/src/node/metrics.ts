@@ -42,7 +42,8 @@ export interface SwitchMetricsSource {
   capacity(): number;
 }
 
-function setAll(c: Counter<string>, values: Iterable<[Record<string, string>, number]>): void {
+/** Sets a counter read at scrape time to `values` (labels → total), dropping series no longer there. */
+export function setAll(c: Counter<string>, values: Iterable<[Record<string, string>, number]>): void {
   c.reset();
   for (const [labels, v] of values) c.inc(labels, v);
 }
