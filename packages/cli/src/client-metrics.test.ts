@@ -182,6 +182,7 @@ describe('client metrics', () => {
       // Its own registry: the process metrics and the build, nothing of another registry.
       expect(text).toMatch(/^process_resident_memory_bytes /m);
       expect(text).toMatch(/^el_build_info\{/m);
+      expect(text).toMatch(/^el_log_lines_dropped_total 0$/m);
       expect(text).not.toMatch(/^el_switch_/m);
       expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
       expect((await fetch(`${base}/readyz`)).status).toBe(503);

@@ -14,6 +14,7 @@ import { parseListenAddress } from '@elink/proxy';
 import { createAdminServer } from './admin-server.js';
 import { BIND_CAUSES } from './listen-error.js';
 import { registerBuildInfo } from './version.js';
+import { registerLogMetrics, stdoutLog } from './log-output.js';
 
 /** The session up now: the labels of el_client_session_info. */
 export interface ClientSession {
@@ -188,6 +189,7 @@ export async function startClientMetrics(address: { host: string; port: number }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   registerBuildInfo(registry);
+  registerLogMetrics(registry, stdoutLog());
   registerClientMetrics(registry, src);
   const app = createAdminServer({ registry, logger, ready: () => (src.session() ? [] : ['no session with a switch node']) });
   try {

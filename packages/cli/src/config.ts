@@ -22,6 +22,7 @@ import {
 } from '@elink/broker';
 import { findPoolOverlaps } from './pool-overlap.js';
 import { describeIssues } from './config-issues.js';
+import { DEFAULT_LOG_BUFFER } from './log-output.js';
 import {
   DEFAULT_BROKER_INTERVAL_MS,
   DEFAULT_CLOSE_GRACE_MS,
@@ -173,7 +174,13 @@ const dtcpSchema = z.strictObject({
 export const configSchema = z
   .strictObject({
     node: z.strictObject({ id: z.string().min(1).max(64).default(hostname()) }).prefault({}),
-    log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** Bytes of log lines that may wait for a slow reader of stdout; beyond, lines are dropped and counted (log-output.ts). */
+        buffer: z.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(DEFAULT_LOG_BUFFER),
+      })
+      .prefault({}),
     tls: z.strictObject({ ca: z.string().default('ca.pem'), cert: z.string().default('server.pem'), key: z.string().default('server.key') }).prefault({}),
     broker: z
       .strictObject({

@@ -15,6 +15,7 @@ import { ElError, generateTicketKeyPair, privateKeyFromPem, privateKeyToPem, pub
 import { createAdminServer } from './admin-server.js';
 import { readiness } from './readiness.js';
 import { registerBuildInfo, SOFTWARE } from './version.js';
+import { registerLogMetrics, stdoutLog } from './log-output.js';
 import type { Config, LoadedConfig } from './config.js';
 
 export interface Services {
@@ -69,6 +70,7 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   registerBuildInfo(registry);
+  registerLogMetrics(registry, stdoutLog());
   let tls: { cert: Buffer; key: Buffer } = { cert: readFileSync(loaded.path(config.tls.cert)), key: readFileSync(loaded.path(config.tls.key)) };
   // The local node's certificate fingerprint, handed to clients at login; a reload changes it.
   let fingerprint = fingerprint256(tls.cert.toString('utf8'));

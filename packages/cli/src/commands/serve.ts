@@ -100,7 +100,7 @@ export async function serve(kind: 'up' | 'broker' | 'switch', argv: string[]): P
       process.stderr.write(`elink: warning: no admin token (cannot write ${join(loaded.stateDir, 'admin-token')}: ${(err as Error).message}); set broker.adminToken or ELINK_ADMIN_TOKEN for the console and elink status\n`);
     }
   }
-  const logger = createLogger(loaded.config.log.level);
+  const logger = createLogger(loaded.config.log.level, 'elink', loaded.config.log.buffer);
   if (init?.reissued) logger.info({ cert: loaded.path(loaded.config.tls.cert) }, 'server certificate re-issued to name every address of this host and the advertised name');
   if (kind === 'up') {
     // A certificate without the advertised name fails every outside client (e.g. ELINK_ADVERTISE in Kubernetes).
