@@ -134,7 +134,7 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
     expect(onSegmentDns).toEqual({ servers: [DNS_V4], search: ['lab'], from: 'welcome' });
   });
 
-  it('--metrics: the session (link up, its segment, one session), and traffic through the proxy grows the frame and byte counters', async () => {
+  it('--metrics: the session (link up, its segment, one session), traffic through the proxy grows the frame and byte counters, and its listeners count the connection', async () => {
     const scrape = async () => (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     const before = await scrape();
     expect(sumMetric(before, 'el_client_link_up')).toBe(1);
@@ -151,6 +151,10 @@ describe.skipIf(!enabled)('elink proxy: unprivileged, through the user-mode stac
       expect(sumMetric(after, 'el_client_frames_total', { direction }) - sumMetric(before, 'el_client_frames_total', { direction }), direction).toBeGreaterThanOrEqual(3);
       expect(sumMetric(after, 'el_client_bytes_total', { direction }) - sumMetric(before, 'el_client_bytes_total', { direction }), direction).toBeGreaterThan(3 * 54);
     }
+    // The proxy's own listeners: the request above was one more accepted HTTP connection; none refused.
+    expect(sumMetric(after, 'el_proxy_connections_total', { listener: 'http', result: 'accepted' }) - sumMetric(before, 'el_proxy_connections_total', { listener: 'http', result: 'accepted' })).toBeGreaterThanOrEqual(1);
+    expect(sumMetric(after, 'el_proxy_connections_total', { result: 'refused' })).toBe(0);
+    expect(after).toMatch(/^el_proxy_connections \d+$/m);
   });
 
   it('a bad --metrics value exits with status 2; a port in use with EL_ERR_LISTEN, before logging in', async () => {

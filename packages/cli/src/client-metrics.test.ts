@@ -11,6 +11,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { KernelClient, type ConnectorStats } from '@elink/client';
 import { SegmentStack } from '@elink/stack';
+import type { ProxyStats } from '@elink/proxy';
 import { kernelClientSource, parseMetricsAddress, registerClientMetrics, stackClientSource, startClientMetrics, type ClientEndDrops, type ClientMetricsSource, type ClientSession } from './client-metrics.js';
 
 const logger = pino({ level: 'silent' });
@@ -108,6 +109,36 @@ describe('client metrics', () => {
       expect(drops['{direction="out",reason="link_down"}']).toBe(5);
       expect(drops['{direction="in",reason="bad_gso"}']).toBe(2);
       expect(drops['{direction="in",reason="stack_drop"}']).toBe(7);
+      // No proxy series without the listeners' part (and for the kernel clients).
+      expect(text).not.toMatch(/^el_proxy_/m);
+    } finally {
+      await stack.stop('test done');
+    }
+  });
+
+  it("elink proxy's listeners: open connections, and accepted and refused ones per listener, as they are at each scrape", async () => {
+    const stack = new SegmentStack({ broker: 'https://127.0.0.1:1', credentials: { user: 'u', password: 'p' }, logger });
+    try {
+      let stats: ProxyStats | undefined;
+      const registry = new Registry();
+      registerClientMetrics(registry, stackClientSource(stack, () => stats));
+      // Before the listeners are up: the gauge 0, no counter series yet.
+      let text = await registry.metrics();
+      expect(sample(text, 'el_proxy_connections')).toBe(0);
+      expect(text).not.toMatch(/^el_proxy_connections_total\{/m);
+      stats = { open: 3, accepted: { http: 7, socks: 2, local: 1, remote: 0 }, refused: { http: 4, socks: 1, local: 0, remote: 0 } };
+      text = await registry.metrics();
+      expect(sample(text, 'el_proxy_connections')).toBe(3);
+      expect(sample(text, 'el_proxy_connections_total', 'listener="http",result="accepted"')).toBe(7);
+      expect(sample(text, 'el_proxy_connections_total', 'listener="socks",result="accepted"')).toBe(2);
+      expect(sample(text, 'el_proxy_connections_total', 'listener="local",result="accepted"')).toBe(1);
+      expect(sample(text, 'el_proxy_connections_total', 'listener="remote",result="accepted"')).toBe(0);
+      expect(sample(text, 'el_proxy_connections_total', 'listener="http",result="refused"')).toBe(4);
+      expect(sample(text, 'el_proxy_connections_total', 'listener="socks",result="refused"')).toBe(1);
+      stats = { ...stats, open: 0, accepted: { ...stats.accepted, http: 8 } };
+      text = await registry.metrics();
+      expect(sample(text, 'el_proxy_connections')).toBe(0);
+      expect(sample(text, 'el_proxy_connections_total', 'listener="http",result="accepted"')).toBe(8);
     } finally {
       await stack.stop('test done');
     }

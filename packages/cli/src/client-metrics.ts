@@ -10,7 +10,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Connector, ConnectorStats, KernelClient } from '@elink/client';
 import { ElError } from '@elink/protocol';
 import { setAll } from '@elink/switch';
-import { parseListenAddress } from '@elink/proxy';
+import { parseListenAddress, type ProxyStats } from '@elink/proxy';
 import { createAdminServer } from './admin-server.js';
 import { BIND_CAUSES } from './listen-error.js';
 import { registerBuildInfo } from './version.js';
@@ -39,6 +39,8 @@ export interface ClientMetricsSource {
   connector(): ConnectorStats;
   /** Absent where the client counts no such drops: their series are left out, not 0. */
   device?(): ClientEndDrops;
+  /** elink proxy's listeners (el_proxy_*), once they listen; absent for the kernel clients. */
+  proxy?(): ProxyStats | undefined;
 }
 
 /** The session up now on `connector`, as el_client_session_info's labels. */
@@ -64,9 +66,11 @@ export interface StackClient {
   readonly stats: { droppedWhileDown: number; inputDrops: number; superFrameDrops: number };
 }
 
-/** The user-mode client (elink proxy): the in-process stack stands where the device is. */
-export function stackClientSource(stack: StackClient): ClientMetricsSource {
+/** The user-mode client (elink proxy): the in-process stack stands where the device is;
+ * `proxy` gives its listeners' counts once they listen. */
+export function stackClientSource(stack: StackClient, proxy?: () => ProxyStats | undefined): ClientMetricsSource {
   return {
+    ...(proxy ? { proxy } : {}),
     session: () => currentSession(stack.connector),
     connector: () => stack.connector.stats,
     device() {
@@ -167,6 +171,27 @@ export function registerClientMetrics(registry: Registry, src: ClientMetricsSour
         ...Object.entries(out).map(([reason, v]): [Record<string, string>, number] => [{ direction: 'out', reason }, v]),
         ...Object.entries(dev?.in ?? {}).map(([reason, v]): [Record<string, string>, number] => [{ direction: 'in', reason }, v]),
       ]);
+    },
+  });
+  if (!src.proxy) return;
+  const proxy = src.proxy;
+  new Gauge({
+    name: 'el_proxy_connections',
+    help: 'elink proxy: client connections open now, all listeners together (bounded by --max-connections).',
+    registers,
+    collect() {
+      this.set(proxy()?.open ?? 0);
+    },
+  });
+  new Counter({
+    name: 'el_proxy_connections_total',
+    help: 'elink proxy: client connections by listener (http, socks, local for -L, remote for -R) and result: accepted, or refused because --max-connections were open (HTTP gets 503, the others are closed).',
+    labelNames: ['listener', 'result'],
+    registers,
+    collect() {
+      const st = proxy();
+      if (!st) return;
+      setAll(this, (['accepted', 'refused'] as const).flatMap((result) => Object.entries(st[result]).map(([listener, v]): [Record<string, string>, number] => [{ listener, result }, v])));
     },
   });
 }

@@ -269,6 +269,11 @@ describe('HTTP proxy: authentication and limits (app B)', () => {
     const ok = await curl(['-x', proxyB(), '--proxy-user', 'alice:s3cret pass', `http://127.0.0.1:${origin.port}/again`]);
     expect(ok.stdout).toBe('hello /again');
     held[1]!.socket.destroy();
+    // Counted at their listeners: the two held, the 503 and the one after it on HTTP; the closed one on SOCKS.
+    const st = B.stats;
+    expect(st.refused).toEqual({ http: 1, socks: 1, local: 0, remote: 0 });
+    expect(st.accepted.http).toBeGreaterThanOrEqual(3);
+    expect(st.accepted.socks).toBe(0);
   });
 });
 

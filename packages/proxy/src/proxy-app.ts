@@ -38,6 +38,17 @@ export interface BoundListener {
   target?: string;
 }
 
+/** The listeners by the name their metrics give them. */
+export type ProxyListener = 'http' | 'socks' | 'local' | 'remote';
+const LISTENER: Record<BoundListener['kind'], ProxyListener> = { http: 'http', socks: 'socks', '-L': 'local', '-R': 'remote' };
+
+/** Client connections since start, per listener: taken, or turned away over maxConnections. */
+export interface ProxyStats {
+  open: number;
+  accepted: Record<ProxyListener, number>;
+  refused: Record<ProxyListener, number>;
+}
+
 const BUSY_BODY = 'elink proxy: too many connections, retry later\n';
 const BUSY_RESPONSE = `HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\nretry-after: 1\r\ncontent-length: ${BUSY_BODY.length}\r\n\r\n${BUSY_BODY}`;
 
@@ -46,6 +57,8 @@ export class ProxyApp {
   private readonly gate: ConnectionGate;
   private readonly servers: { close(cb?: (err?: Error) => void): unknown }[] = [];
   private http?: ReturnType<typeof createHttpProxy>;
+  private readonly accepted: Record<ProxyListener, number> = { http: 0, socks: 0, local: 0, remote: 0 };
+  private readonly turnedAway: Record<ProxyListener, number> = { http: 0, socks: 0, local: 0, remote: 0 };
 
   constructor(private readonly o: ProxyAppOptions) {
     this.limits = { ...PROXY_DEFAULTS, ...o.limits };
@@ -58,6 +71,18 @@ export class ProxyApp {
 
   get refused(): number {
     return this.gate.refused;
+  }
+
+  /** For the client's metrics (el_proxy_*): copies, read when scraped. */
+  get stats(): ProxyStats {
+    return { open: this.gate.size, accepted: { ...this.accepted }, refused: { ...this.turnedAway } };
+  }
+
+  /** Counts the connection at its listener; true when the gate let it in. */
+  private admit(kind: BoundListener['kind'], socket: Socket | NetLikeSocket): boolean {
+    const ok = this.gate.enter(socket);
+    (ok ? this.accepted : this.turnedAway)[LISTENER[kind]]++;
+    return ok;
   }
 
   /** Binds every listener; rejects with EL_ERR_LISTEN (and closes what was bound) if one cannot. */
@@ -118,7 +143,7 @@ export class ProxyApp {
 
   private listenLocal(kind: BoundListener['kind'], flag: string, at: { host: string; port: number }, accept: (s: Socket) => void, refuse: (s: Socket) => void): Promise<BoundListener> {
     const server: Server = nodeNet.createServer({ allowHalfOpen: true }, (socket) => {
-      if (this.gate.enter(socket)) return accept(socket);
+      if (this.admit(kind, socket)) return accept(socket);
       this.o.logger.warn({ listener: kind, max: this.limits.maxConnections, client: socket.remoteAddress }, 'connection refused: too many connections');
       socket.on('error', () => undefined);
       refuse(socket);
@@ -140,7 +165,7 @@ export class ProxyApp {
   private listenSegment(spec: ForwardSpec, accept: (s: NetLikeSocket) => void): Promise<BoundListener> {
     const server: NetLikeServer = this.o.net.createServer();
     server.on('connection', (socket) => {
-      if (this.gate.enter(socket)) return accept(socket);
+      if (this.admit('-R', socket)) return accept(socket);
       this.o.logger.warn({ listener: '-R', max: this.limits.maxConnections, client: socket.remoteAddress }, 'connection refused: too many connections');
       socket.on('error', () => undefined);
       socket.destroy();

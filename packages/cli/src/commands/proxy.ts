@@ -54,7 +54,8 @@ Limits:
 
 Metrics:
       --metrics [HOST:]PORT serve Prometheus metrics (GET /metrics: el_client_*, as elink
-                            connect; the stack stands where the device is) and /healthz,
+                            connect; the stack stands where the device is; el_proxy_*:
+                            connections open, accepted and refused per listener) and /healthz,
                             /readyz (ready: a session is up) over plain HTTP on this
                             address (HOST default 127.0.0.1; env ELINK_METRICS; default
                             off). No authentication: loopback or a management address only
@@ -168,13 +169,14 @@ export async function proxyCommand(argv: string[]): Promise<void> {
       ...(plan.dns.length ? { dns: plan.dns } : {}),
     });
     // Before the first login: an address that cannot be bound ends it here (EL_ERR_LISTEN).
-    metrics = plan.metrics ? await startClientMetrics(plan.metrics, stackClientSource(stack), logger) : undefined;
+    let app: ProxyApp | undefined;
+    metrics = plan.metrics ? await startClientMetrics(plan.metrics, stackClientSource(stack, () => app?.stats), logger) : undefined;
     const segment = await joinSegment(stack);
     const dns = segment.dns;
     logger.info({ ...segment.addresses, dns: dns.servers, search: dns.search, dnsFrom: dns.from }, 'on the segment');
     segment.on('down', (err) => logger.warn({ code: err?.code, err: err?.message }, 'segment down: connections through it wait or fail until it is back'));
     segment.on('up', () => logger.info({ ...segment.addresses }, 'segment up again'));
-    const app = new ProxyApp({
+    app = new ProxyApp({
       net: segment,
       ...(plan.http ? { http: plan.http } : {}),
       ...(plan.socks ? { socks: plan.socks } : {}),
