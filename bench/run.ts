@@ -17,7 +17,7 @@
  * (the sessions do not offer node A's TLS session to the next node, as clients did before;
  * by default they do, as the client does: the cluster shares ticket keys),
  * --storm-order listed (the sessions try the nodes in the listed order, as clients did before
- * reconnect-order.ts; default spread), --storm-profile DIR (the surviving switches and the two client processes under `node --cpu-prof`, their top functions reported), --storm-seconds
+ * reconnect-order.ts; default spread), --storm-profile DIR (the surviving switches and the two client processes under `node --cpu-prof`, their top functions reported), --storm-node-flags "FLAGS" (V8/Node flags for every switch node, e.g. to try a collector setting), --storm-seconds
  * N (how long to wait for all to be back, default 120).
  * Profiling: --profile DIR --figure tcp1|ping|udp64 [--only elink-l2|elink-l3] runs only that
  * figure with the server and both clients under `node --cpu-prof` and prints the top
@@ -81,6 +81,7 @@ const { values: args } = parseArgs({
     'storm-full-handshake': { type: 'boolean' },
     'storm-profile': { type: 'string' },
     'storm-order': { type: 'string' },
+    'storm-node-flags': { type: 'string' },
     setups: { type: 'string' },
     admissions: { type: 'string' },
     'dtcp-tunnels': { type: 'string' },
@@ -291,7 +292,7 @@ async function main(): Promise<void> {
       for (const mode of (args['storm-modes'] ?? 'reuse,device,password').split(',')) {
         if (mode !== 'reuse' && mode !== 'device' && mode !== 'password') throw new Error(`--storm-modes: unknown mode ${mode} (reuse, device, password)`);
         process.stderr.write(`  storm, ${mode} …\n`);
-        storms[mode] = await stormBenchmark({ sessions: Number(args['storm-sessions'] ?? 10_000), mode, deadlineSeconds: Number(args['storm-seconds'] ?? 120), resume: !(args['storm-full-handshake'] ?? false), order: args['storm-order'] === 'listed' ? 'listed' : 'spread', ...(args['storm-profile'] ? { profileDir: join(args['storm-profile'], mode) } : {}) });
+        storms[mode] = await stormBenchmark({ sessions: Number(args['storm-sessions'] ?? 10_000), mode, deadlineSeconds: Number(args['storm-seconds'] ?? 120), resume: !(args['storm-full-handshake'] ?? false), order: args['storm-order'] === 'listed' ? 'listed' : 'spread', ...(args['storm-node-flags'] ? { nodeFlags: args['storm-node-flags'].split(/\s+/).filter(Boolean) } : {}), ...(args['storm-profile'] ? { profileDir: join(args['storm-profile'], mode) } : {}) });
       }
       results.storm = storms;
     }

@@ -76,8 +76,13 @@ export interface StormResult {
   resumeProofs: number;
   /** Connections the surviving nodes' switch listeners refused at accept, by reason (el_listener_connections_refused_total). */
   refusedAtAccept: Record<string, number>;
-  /** The surviving switches' garbage collection from the kill on, seconds by kind (nodejs_gc_duration_seconds), both together. */
+  /** The surviving switches' garbage collection from the kill on, seconds by kind (nodejs_gc_duration_seconds), both together:
+   * the main thread's pauses only; concurrent marking and sweeping on V8's helper threads are in the CPU seconds, not here. */
   survivorGcSeconds: Record<string, number>;
+  /** How many collections of each kind, both together. */
+  survivorGcCount: Record<string, number>;
+  /** V8 or Node flags every switch node ran with (--storm-node-flags), beside the ones `elink switch` sets itself. */
+  nodeFlags: string[];
   /** Each surviving switch's V8 heap in use once the storm is over (MiB). */
   survivorHeapUsedMiB: number[];
   /** The client processes' garbage collection from the first loss on, seconds by kind, all together. */
@@ -154,6 +159,8 @@ interface NodeMetrics {
   refused: Record<string, number>;
   /** nodejs_gc_duration_seconds_sum, by kind (minor, major, incremental, weakcb). */
   gcSeconds: Record<string, number>;
+  /** nodejs_gc_duration_seconds_count, by kind. */
+  gcCount: Record<string, number>;
   /** nodejs_heap_size_used_bytes. */
   heapUsed: number;
 }
@@ -161,13 +168,14 @@ interface NodeMetrics {
 /** What the storm reads of a node's /metrics (its admin port). */
 function nodeMetrics(adminPort: number): Promise<NodeMetrics> {
   return new Promise((resolve) => {
-    const out: NodeMetrics = { refused: {}, gcSeconds: {}, heapUsed: 0 };
+    const out: NodeMetrics = { refused: {}, gcSeconds: {}, gcCount: {}, heapUsed: 0 };
     const req = httpGet(`http://127.0.0.1:${adminPort}/metrics`, { timeout: 5000 }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => (text += d));
       res.on('end', () => {
         for (const m of text.matchAll(/^el_listener_connections_refused_total\{listener="switch",reason="([a-z_]+)"\} (\d+)/gm)) out.refused[m[1]!] = Number(m[2]);
         for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="([a-z]+)"\} ([\d.e+-]+)/gm)) out.gcSeconds[m[1]!] = Number(m[2]);
+        for (const m of text.matchAll(/^nodejs_gc_duration_seconds_count\{kind="([a-z]+)"\} (\d+)/gm)) out.gcCount[m[1]!] = Number(m[2]);
         out.heapUsed = Number(/^nodejs_heap_size_used_bytes ([\d.e+-]+)/m.exec(text)?.[1] ?? 0);
         resolve(out);
       });
@@ -183,7 +191,7 @@ const ADMISSION: Record<StormMode, string> = {
   password: 'a password login at a broker (scrypt), then hello with the new ticket',
 };
 
-export async function stormBenchmark(o: { sessions: number; mode: StormMode; deadlineSeconds?: number; resume?: boolean; order?: 'spread' | 'listed'; profileDir?: string }): Promise<StormResult> {
+export async function stormBenchmark(o: { sessions: number; mode: StormMode; deadlineSeconds?: number; resume?: boolean; order?: 'spread' | 'listed'; profileDir?: string; nodeFlags?: string[] }): Promise<StormResult> {
   const users = Math.ceil(o.sessions / SESSIONS_PER_USER);
   const work = mkdtempSync(join(tmpdir(), 'elink-storm-'));
   const procs: Daemon[] = [];
@@ -245,7 +253,7 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
       // Profiled: the surviving nodes (they start after the fill), written when they stop.
       const prof = o.profileDir && id !== 'storm-a' ? ['--cpu-prof', `--cpu-prof-dir=${join(o.profileDir, id)}`] : [];
       if (prof.length) mkdirSync(join(o.profileDir!, id), { recursive: true });
-      const p = daemon(process.execPath, [...prof, CLI, 'switch', '--state', dir, '--switch-port', String(port), '--admin-port', String(admin), '--listen-host', '127.0.0.1', '--node-id', id]);
+      const p = daemon(process.execPath, [...(o.nodeFlags ?? []), ...prof, CLI, 'switch', '--state', dir, '--switch-port', String(port), '--admin-port', String(admin), '--listen-host', '127.0.0.1', '--node-id', id]);
       procs.push(p);
       nodes.push({ id, port, admin, proc: p });
       await p.waitFor(/"emotion link started"/, 30_000, `switch ${id}`);
@@ -316,10 +324,12 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
     const metrics1 = await Promise.all(nodes.slice(1).map((n) => nodeMetrics(n.admin)));
     const refusedAtAccept: Record<string, number> = {};
     const survivorGcSeconds: Record<string, number> = {};
+    const survivorGcCount: Record<string, number> = {};
     metrics1.forEach((m, i) => {
       const before = metrics0[i]!;
       for (const [k, v] of Object.entries(m.refused)) if (v - (before.refused[k] ?? 0) > 0) refusedAtAccept[k] = (refusedAtAccept[k] ?? 0) + v - (before.refused[k] ?? 0);
       for (const [k, v] of Object.entries(m.gcSeconds)) survivorGcSeconds[k] = (survivorGcSeconds[k] ?? 0) + v - (before.gcSeconds[k] ?? 0);
+      for (const [k, v] of Object.entries(m.gcCount)) survivorGcCount[k] = (survivorGcCount[k] ?? 0) + v - (before.gcCount[k] ?? 0);
     });
     const survivorHeapUsedMiB = metrics1.map((m) => Math.round(m.heapUsed / 2 ** 20));
     const backByNode: Record<string, number> = {};
@@ -383,6 +393,8 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
       resumeProofs: status.reduce((n, s) => n + s.resumeProofs, 0),
       refusedAtAccept,
       survivorGcSeconds,
+      survivorGcCount,
+      nodeFlags: o.nodeFlags ?? [],
       survivorHeapUsedMiB,
       generatorGcSeconds,
       clientErrors,

@@ -4,7 +4,7 @@
  * while the first real traffic flows; and the garbage of start-up (config, TLS set-up, the
  * warm-up) is better collected once, before serving, than at a random packet later.
  *
- * `--no-memory-reducer` is a V8 flag that must be set before the heap is set up (setting it
+ * `--no-memory-reducer` (and EXTERNAL_FLAG, below) are V8 flags that must be set before the heap is set up (setting them
  * later with v8.setFlagsFromString has no effect, and NODE_OPTIONS refuses it), so a
  * serving command re-executes itself once with it: process.execve replaces the process
  * image (same pid, same stdio, same environment), before anything else happens.
@@ -17,6 +17,17 @@ import { runInNewContext } from 'node:vm';
 const SERVING = new Set(['up', 'switch', 'connect', 'bridge']);
 
 export const GC_FLAG = '--no-memory-reducer';
+/**
+ * Count external memory (ArrayBuffer backing stores: socket reads, TLS records) against the
+ * heap's global limit instead of its own 64 MB "external memory pressure" trigger. A node
+ * setting up sessions allocates external memory fast and frees it only with the garbage
+ * that holds it: the separate trigger started a major collection every 200–300 ms (25 in
+ * 10 s for 5,000 sessions, marking the whole heap each time, on V8's helper threads),
+ * the global limit 4 (docs/benchmarks.md, "The collector in the storm").
+ */
+export const EXTERNAL_FLAG = '--external-memory-accounted-in-global-limit';
+/** What a serving command is re-executed with; GC_FLAG first marks a re-executed process. */
+export const GC_FLAGS = [GC_FLAG, EXTERNAL_FLAG];
 
 /** Whether `argv` (the command and its arguments) asks for the GC tuning. */
 export function gcTuningWanted(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
@@ -27,7 +38,7 @@ export function gcTuningWanted(argv: readonly string[], env: NodeJS.ProcessEnv =
  * flagged, not a serving command, tuning off). */
 export function reexecArgs(argv: readonly string[], execArgv: readonly string[], script: string, env: NodeJS.ProcessEnv = process.env): string[] | undefined {
   if (execArgv.includes(GC_FLAG) || !gcTuningWanted(argv, env)) return undefined;
-  return [GC_FLAG, ...execArgv, script, ...argv];
+  return [...GC_FLAGS, ...execArgv, script, ...argv];
 }
 
 /** Re-executes this process with the flag when due; returns only when not (or when the

@@ -9,7 +9,7 @@ import { ethFrame, mac } from '../../switch/src/testing/test-frames.js';
 import { waitUntil, type TestClient } from '../../switch/src/testing/test-client.js';
 import { warmUpFramePath } from './warm-up.js';
 import { startupTuning } from './startup-tuning.js';
-import { collectGarbage, GC_FLAG, gcTuningWanted, reexecArgs } from './gc-tuning.js';
+import { collectGarbage, GC_FLAG, GC_FLAGS, gcTuningWanted, reexecArgs } from './gc-tuning.js';
 
 /** Counts calls of prototype methods while a test runs (the real method still runs). */
 const restores: (() => void)[] = [];
@@ -156,8 +156,9 @@ describe('startupTuning', () => {
 
 describe('gc tuning', () => {
   it('re-executes serving commands only, once, unless turned off', () => {
-    expect(reexecArgs(['connect', '--broker', 'x'], [], '/m.js', {})).toEqual([GC_FLAG, '/m.js', 'connect', '--broker', 'x']);
-    expect(reexecArgs(['up'], ['--cpu-prof'], '/m.js', {})).toEqual([GC_FLAG, '--cpu-prof', '/m.js', 'up']);
+    expect(GC_FLAGS).toEqual(['--no-memory-reducer', '--external-memory-accounted-in-global-limit']);
+    expect(reexecArgs(['connect', '--broker', 'x'], [], '/m.js', {})).toEqual([...GC_FLAGS, '/m.js', 'connect', '--broker', 'x']);
+    expect(reexecArgs(['up'], ['--cpu-prof'], '/m.js', {})).toEqual([...GC_FLAGS, '--cpu-prof', '/m.js', 'up']);
     expect(reexecArgs(['switch'], [GC_FLAG], '/m.js', {})).toBeUndefined();
     expect(reexecArgs(['up', '--no-gc-tuning'], [], '/m.js', {})).toBeUndefined();
     expect(reexecArgs(['connect'], [], '/m.js', { ELINK_GC_TUNING: '0' })).toBeUndefined();
