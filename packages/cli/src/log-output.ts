@@ -1,14 +1,14 @@
 /**
- * Where the logs go: standard output, written without ever blocking the event loop.
+ * Where the logs go: standard output, through a bounded queue, never blocking the event loop.
  *
- * pino's default writes each line synchronously, so a reader that falls behind (a full pipe
- * to journald or a container runtime, a paused `kubectl logs -f`, a test harness busy
- * elsewhere) stalled the whole process — sessions, trunks, heartbeats — for as long as it
- * lagged: sonic-boom sleeps 100 ms on each EAGAIN, in the event loop. Here lines queue in
- * memory up to `bufferBytes` and are written from the thread pool, many lines a write when
- * they come fast; past the bound a line is dropped and counted, and once no line has been
- * dropped for a second, one `warn` line says how many were lost. At exit what is queued is
- * written synchronously, for at most EXIT_FLUSH_MS when the reader is stuck.
+ * pino's default destination writes asynchronously too, but queues without bound: a reader
+ * that falls behind (a full pipe to journald or a container runtime, a paused `kubectl logs
+ * -f`) made the process hold every line in memory for as long as it was stuck, and at exit
+ * it retried writing them forever, so SIGTERM never ended it. Here lines are written from
+ * the thread pool as they come, many to a write when they come fast; up to `bufferBytes`
+ * wait for a slow reader, past that a line is dropped and counted, and once none has been
+ * dropped for a second one `warn` line says how many were lost. At exit what is queued is
+ * written synchronously, for at most EXIT_FLUSH_MS when the reader takes nothing.
  */
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -54,12 +54,11 @@ export class LogOutput {
       retryEAGAIN: () => this.now() < this.exitDeadline,
     });
     this.stream.on('drop', () => this.onDrop());
-    this.stream.on('error', (err: NodeJS.ErrnoException) => {
+    this.stream.on('error', () => {
       // The reader is gone (EPIPE) or the descriptor broke: nothing more can be written,
       // and the process must not die of its log. Lines from now on count as dropped.
       this.stream.write = () => (this.onDrop(), true);
       this.stream.flushSync = () => undefined;
-      void err;
     });
   }
 
@@ -111,7 +110,7 @@ export class LogOutput {
 
 let shared: LogOutput | undefined;
 
-/** The process's one standard-output log writer, flushed at exit. */
+/** The process's one standard-output log writer, flushed at exit (the first call's bound holds). */
 export function stdoutLog(bufferBytes?: number): LogOutput {
   if (!shared) {
     // Setting up process.stdout makes a pipe's fd 1 non-blocking (Node does so for pipes):
