@@ -1,14 +1,18 @@
 /**
  * How close the process is to its file-descriptor limit, cheaply: the limit is read once
  * (from /proc/self/limits, or given), the descriptors that are not connections are
- * counted by listing /proc/self/fd at most once per `sampleMs`, and the connections the
- * listeners accepted since are counted as they open and close. Listeners shed new
+ * counted by listing /proc/self/fd at most once per `sampleMs` (once per FAR_SAMPLE_MS
+ * while fewer than half of the limit are in use: a listing of 20,000 descriptors is a
+ * noticeable cost, and far from the limit a slightly older count changes nothing), and
+ * the connections the listeners accepted since are counted as they open and close. Listeners shed new
  * connections while fewer than `reserve` descriptors are left, so a flood of idle
  * connections leaves room for the snapshot file, the store and the sessions we have.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
 export const DEFAULT_FD_RESERVE = 64;
+/** How often /proc/self/fd is listed while under half of the limit is in use. */
+export const FAR_SAMPLE_MS = 30_000;
 
 export interface FdBudgetOptions {
   /** Descriptors to keep free; new connections are shed below it. */
@@ -18,6 +22,8 @@ export interface FdBudgetOptions {
   /** Re-count /proc/self/fd at most this often. Default 1000. */
   sampleMs?: number;
   now?: () => number;
+  /** Descriptors open now (default: the entries of /proc/self/fd, less the listing's own). */
+  countFds?: () => number;
 }
 
 /** The soft limit on open files of this process, or undefined where /proc is missing. */
@@ -37,6 +43,7 @@ export class FdBudget {
   readonly reserve: number;
   private readonly sampleMs: number;
   private readonly now: () => number;
+  private readonly countFds: () => number;
   /** Connections open now, as the listeners counted them. */
   private connections = 0;
   /** Descriptors that were not connections at the last sample. */
@@ -48,6 +55,8 @@ export class FdBudget {
     this.reserve = opts.reserve ?? DEFAULT_FD_RESERVE;
     this.sampleMs = opts.sampleMs ?? 1000;
     this.now = opts.now ?? Date.now;
+    // readdir needs a descriptor itself.
+    this.countFds = opts.countFds ?? (() => readdirSync('/proc/self/fd').length - 1);
   }
 
   opened(): void {
@@ -72,13 +81,14 @@ export class FdBudget {
 
   private sample(): void {
     const now = this.now();
-    if (now - this.sampledAt < this.sampleMs) return;
+    const age = now - this.sampledAt;
+    if (age < this.sampleMs) return;
+    if (age < FAR_SAMPLE_MS && this.limit !== undefined && 2 * (this.others + this.connections) < this.limit) return;
     this.sampledAt = now;
     try {
-      // readdir needs a descriptor itself; when none is left the last estimate stands.
-      this.others = Math.max(0, readdirSync('/proc/self/fd').length - 1 - this.connections);
+      this.others = Math.max(0, this.countFds() - this.connections);
     } catch {
-      /* keep the last estimate */
+      /* no descriptor left for the listing: the last estimate stands */
     }
   }
 }
