@@ -4,9 +4,9 @@
  * while the first real traffic flows; and the garbage of start-up (config, TLS set-up, the
  * warm-up) is better collected once, before serving, than at a random packet later.
  *
- * `--no-memory-reducer` (and EXTERNAL_FLAG, below) are V8 flags that must be set before the heap is set up (setting them
- * later with v8.setFlagsFromString has no effect, and NODE_OPTIONS refuses it), so a
- * serving command re-executes itself once with it: process.execve replaces the process
+ * `--no-memory-reducer` (and EXTERNAL_FLAG, below) are V8 flags that must be set before the
+ * heap is set up (setting them later with v8.setFlagsFromString has no effect, and
+ * NODE_OPTIONS refuses them), so a serving command re-executes itself once with them: process.execve replaces the process
  * image (same pid, same stdio, same environment), before anything else happens.
  * `--no-gc-tuning` (or ELINK_GC_TUNING=0) leaves the process as it is.
  */
@@ -21,9 +21,9 @@ export const GC_FLAG = '--no-memory-reducer';
  * Count external memory (ArrayBuffer backing stores: socket reads, TLS records) against the
  * heap's global limit instead of its own 64 MB "external memory pressure" trigger. A node
  * setting up sessions allocates external memory fast and frees it only with the garbage
- * that holds it: the separate trigger started a major collection every 200–300 ms (25 in
- * 10 s for 5,000 sessions, marking the whole heap each time, on V8's helper threads),
- * the global limit 4 (docs/benchmarks.md, "The collector in the storm").
+ * that holds it: the separate trigger started a major collection every 200–300 ms (16–25
+ * in 10 s on a node taking 5,000 sessions, each marking the whole heap on V8's helper
+ * threads); counted in the global limit, 4–5 (docs/benchmarks.md, "The collector in the storm").
  */
 export const EXTERNAL_FLAG = '--external-memory-accounted-in-global-limit';
 /** What a serving command is re-executed with; GC_FLAG first marks a re-executed process. */
