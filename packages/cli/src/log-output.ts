@@ -12,6 +12,7 @@
  */
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
+import { setAll } from '@elink/switch';
 import sonicBoom, { type SonicBoom } from 'sonic-boom';
 
 /** Default bound of the queue: some 25,000 typical lines. */
@@ -131,8 +132,7 @@ export function registerLogMetrics(registry: Registry, out: LogOutput): void {
     help: 'Log lines dropped because standard output was not read fast enough (the queue of log.buffer bytes was full)',
     registers: [registry],
     collect() {
-      this.reset();
-      this.inc(out.dropped);
+      setAll(this, [[{}, out.dropped]]);
     },
   });
 }

@@ -6,16 +6,12 @@ import type { Duplex } from 'node:stream';
 
 export class ConnectionGate {
   private readonly open = new Set<Duplex>();
-  private refusedCount = 0;
 
   constructor(readonly max: number) {}
 
   /** True, and the connection is counted until its 'close'; false when the limit is reached. */
   enter(socket: Duplex): boolean {
-    if (this.open.size >= this.max) {
-      this.refusedCount++;
-      return false;
-    }
+    if (this.open.size >= this.max) return false;
     this.open.add(socket);
     socket.once('close', () => this.open.delete(socket));
     return true;
@@ -23,10 +19,6 @@ export class ConnectionGate {
 
   get size(): number {
     return this.open.size;
-  }
-
-  get refused(): number {
-    return this.refusedCount;
   }
 
   destroyAll(): void {

@@ -58,7 +58,7 @@ export class ProxyApp {
   private readonly servers: { close(cb?: (err?: Error) => void): unknown }[] = [];
   private http?: ReturnType<typeof createHttpProxy>;
   private readonly accepted: Record<ProxyListener, number> = { http: 0, socks: 0, local: 0, remote: 0 };
-  private readonly turnedAway: Record<ProxyListener, number> = { http: 0, socks: 0, local: 0, remote: 0 };
+  private readonly refused: Record<ProxyListener, number> = { http: 0, socks: 0, local: 0, remote: 0 };
 
   constructor(private readonly o: ProxyAppOptions) {
     this.limits = { ...PROXY_DEFAULTS, ...o.limits };
@@ -69,19 +69,15 @@ export class ProxyApp {
     return this.gate.size;
   }
 
-  get refused(): number {
-    return this.gate.refused;
-  }
-
   /** For the client's metrics (el_proxy_*): copies, read when scraped. */
   get stats(): ProxyStats {
-    return { open: this.gate.size, accepted: { ...this.accepted }, refused: { ...this.turnedAway } };
+    return { open: this.gate.size, accepted: { ...this.accepted }, refused: { ...this.refused } };
   }
 
   /** Counts the connection at its listener; true when the gate let it in. */
   private admit(kind: BoundListener['kind'], socket: Socket | NetLikeSocket): boolean {
     const ok = this.gate.enter(socket);
-    (ok ? this.accepted : this.turnedAway)[LISTENER[kind]]++;
+    (ok ? this.accepted : this.refused)[LISTENER[kind]]++;
     return ok;
   }
 
