@@ -12,8 +12,9 @@
  * port)), --setups N (sessions per
  * admission phase of the setups benchmark, default 3000), --admissions a,b (only those
  * phases of it, e.g. 'device key+resume+proof,bare Node TLS').
- * Reconnect storm: --storm-sessions N (default 10,000), --storm-modes reuse,device,password
- * (how returning sessions are admitted; default all three, one storm each), --storm-full-handshake
+ * Reconnect storm: --storm-sessions N (default 10,000), --storm-modes reuse,bare,device,password
+ * (how returning sessions are admitted, one storm each; `bare` is the peer: bare Node TLS
+ * servers in place of the switches, reported beside reuse as reuseOverBare), --storm-full-handshake
  * (the sessions do not offer node A's TLS session to the next node, as clients did before;
  * by default they do, as the client does: the cluster shares ticket keys),
  * --storm-order listed (the sessions try the nodes in the listed order, as clients did before
@@ -61,7 +62,7 @@ import { svg, table, type Results, type SystemResult } from './lib/report.js';
 import { scaleBenchmark } from './lib/scale.js';
 import { setupBenchmark, type SetupPhase } from './lib/setups.js';
 import { softetherSystem } from './lib/softether.js';
-import { stormBenchmark } from './lib/storm.js';
+import { stormBenchmark, type StormResult } from './lib/storm.js';
 import { stackBenchmark } from './lib/stack.js';
 import { dtcpBenchmark } from './lib/dtcp-bench.js';
 import { kernelDeviceCost, planeTunnelCost } from './lib/six-in-four-cost.js';
@@ -289,11 +290,14 @@ async function main(): Promise<void> {
     if (only.has('storm')) {
       process.stderr.write('reconnect storm (a cluster: 2 brokers, Redis, 3 switch nodes; SIGKILL of one) …\n');
       const storms: Record<string, unknown> = {};
-      for (const mode of (args['storm-modes'] ?? 'reuse,device,password').split(',')) {
-        if (mode !== 'reuse' && mode !== 'device' && mode !== 'password') throw new Error(`--storm-modes: unknown mode ${mode} (reuse, device, password)`);
+      for (const mode of (args['storm-modes'] ?? 'reuse,bare,device,password').split(',')) {
+        if (mode !== 'reuse' && mode !== 'device' && mode !== 'password' && mode !== 'bare') throw new Error(`--storm-modes: unknown mode ${mode} (reuse, device, password, bare)`);
         process.stderr.write(`  storm, ${mode} …\n`);
         storms[mode] = await stormBenchmark({ sessions: Number(args['storm-sessions'] ?? 10_000), mode, deadlineSeconds: Number(args['storm-seconds'] ?? 120), resume: !(args['storm-full-handshake'] ?? false), order: args['storm-order'] === 'listed' ? 'listed' : 'spread', ...(args['storm-node-flags'] ? { nodeFlags: args['storm-node-flags'].split(/\s+/).filter(Boolean) } : {}), ...(args['storm-profile'] ? { profileDir: join(args['storm-profile'], mode) } : {}) });
       }
+      // The peer's figure beside EL's, as a ratio (the reuse storm is the device-key admission a returning client gets).
+      const rate = (m: string) => (storms[m] as StormResult | undefined)?.setupsPerSwitchCpuSecond ?? 0;
+      if (rate('reuse') && rate('bare')) storms.reuseOverBare = rate('reuse') / rate('bare');
       results.storm = storms;
     }
     if (only.has('dtcp')) {

@@ -16,7 +16,9 @@
  * - `device`: its ticket has run out: a device login at a broker (POST /v1/login/device,
  *   a signature), then hello with the new ticket and a proof at the servers of the reply;
  * - `password`: a client without a device key: a password login (POST /v1/login, scrypt),
- *   then hello with the new ticket.
+ *   then hello with the new ticket;
+ * - `bare`: the peer (the nodes are bare Node TLS servers, tls-peer.ts): the TLS handshake
+ *   (resumed, as in `reuse`) and one record each way of a hello's and a welcome's size.
  *
  * Broker requests have the real client's 10 s timeout. One process cannot be thousands of
  * machines: at most `inFlight` attempts (login and hello) run at once per process, the
@@ -31,10 +33,11 @@ import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { lostNodeLast, reconnectOrder } from '@elink/client';
 import { formatMac, rawDeviceKey as rawKeyOf, signDeviceLogin, signTicket } from '@elink/protocol';
 import { openSession, type BenchSession } from './el-client.js';
+import { openPeerSession } from './tls-peer.js';
 import { sleep } from './proc.js';
 import { stormDeviceKey, stormUser } from './storm-keys.js';
 
-export type StormMode = 'reuse' | 'device' | 'password';
+export type StormMode = 'reuse' | 'device' | 'password' | 'bare';
 
 interface Config {
   mode: StormMode;
@@ -212,9 +215,9 @@ async function comeBack(n: number, fillTicket: string): Promise<void> {
 
 /** One way back (login if the mode needs one, then hello at the servers in order); true when welcomed. */
 async function attemptOnce(n: number, fillTicket: string): Promise<boolean> {
-  const deviceKey = cfg.mode === 'password' ? undefined : deviceKeyOf(n);
+  const deviceKey = cfg.mode === 'password' || cfg.mode === 'bare' ? undefined : deviceKeyOf(n);
   let answer: LoginAnswer;
-  if (cfg.mode === 'reuse') answer = { ticket: fillTicket, servers: cfg.serverPorts.map((port, i) => ({ node: cfg.nodeIds[i]!, host: '127.0.0.1', port })) };
+  if (cfg.mode === 'reuse' || cfg.mode === 'bare') answer = { ticket: fillTicket, servers: cfg.serverPorts.map((port, i) => ({ node: cfg.nodeIds[i]!, host: '127.0.0.1', port })) };
   else {
     try {
       counts.logins++;
@@ -232,7 +235,11 @@ async function attemptOnce(n: number, fillTicket: string): Promise<boolean> {
       const session = cfg.resume ? tlsSessions.get(n) : undefined;
       // The secret belongs to the fill's ticket: a new ticket (a login) goes without one.
       const resume = answer.ticket === fillTicket ? resumeSecrets.get(n) : undefined;
-      const s = await openSession({ port: server.port, ca: cfg.caPem, ticket: answer.ticket, localAddress: cfg.sources[n % cfg.sources.length], timeoutMs: 10_000, ...(deviceKey ? { deviceKey } : {}), ...(resume ? { resume } : {}), ...(session ? { session } : {}) });
+      const localAddress = cfg.sources[n % cfg.sources.length]!;
+      const s: Pick<BenchSession, 'socket'> =
+        cfg.mode === 'bare'
+          ? { socket: await openPeerSession({ port: server.port, caPem: cfg.caPem, localAddress, timeoutMs: 10_000, ...(session ? { session } : {}) }) }
+          : await openSession({ port: server.port, ca: cfg.caPem, ticket: answer.ticket, localAddress, timeoutMs: 10_000, ...(deviceKey ? { deviceKey } : {}), ...(resume ? { resume } : {}), ...(session ? { session } : {}) });
       counts.back++;
       if (resume) counts.resumeProofs++;
       counts.backByPort[server.port] = (counts.backByPort[server.port] ?? 0) + 1;
@@ -252,7 +259,7 @@ async function attemptOnce(n: number, fillTicket: string): Promise<boolean> {
   return false;
 }
 
-function watch(s: BenchSession, n: number, ticket: string): void {
+function watch(s: Pick<BenchSession, 'socket'>, n: number, ticket: string): void {
   s.socket.on('error', () => undefined);
   s.socket.once('close', () => {
     counts.down++;
@@ -279,9 +286,14 @@ async function fill(): Promise<void> {
     // limits) tries again, a few times: the storm is measured over the sessions wanted.
     for (let attempt = 0; attempt < FILL_ATTEMPTS; attempt++) {
       try {
-        const deviceKey = cfg.mode === 'password' ? undefined : deviceKeyOf(n);
-        const ticket = fillTicket(n, deviceKey);
-        const s = await openSession({ port: cfg.switchPort, ca: cfg.caPem, ticket, localAddress: cfg.sources[n % cfg.sources.length], ...(deviceKey ? { deviceKey } : {}), ...(cfg.resume ? { onSession: (t: Buffer) => tlsSessions.set(n, t) } : {}) });
+        const deviceKey = cfg.mode === 'password' || cfg.mode === 'bare' ? undefined : deviceKeyOf(n);
+        const ticket = cfg.mode === 'bare' ? '' : fillTicket(n, deviceKey);
+        const localAddress = cfg.sources[n % cfg.sources.length]!;
+        const onSession = cfg.resume ? { onSession: (t: Buffer) => tlsSessions.set(n, t) } : {};
+        const s: Pick<BenchSession, 'socket' | 'resumeSecret'> =
+          cfg.mode === 'bare'
+            ? { socket: await openPeerSession({ port: cfg.switchPort, caPem: cfg.caPem, localAddress, ...onSession }) }
+            : await openSession({ port: cfg.switchPort, ca: cfg.caPem, ticket, localAddress, ...(deviceKey ? { deviceKey } : {}), ...onSession });
         counts.up++;
         if (s.resumeSecret) resumeSecrets.set(n, s.resumeSecret);
         watch(s, n, ticket);

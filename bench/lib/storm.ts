@@ -11,7 +11,11 @@
  * device-key-bound ticket still lasts: hello with a fresh proof, no broker), `device` (a
  * device login at a broker: one signature check, then hello with a proof) or `password`
  * (a password login: scrypt); in each, the client's order after a loss and its TLS
- * resumption at the next node (`order`, `resume`). Reported besides: the sessions back
+ * resumption at the next node (`order`, `resume`). `bare` is the peer, run the same way:
+ * the three nodes are bare Node TLS servers (tls-peer.ts: the handshake with the same
+ * certificate and shared ticket keys, one record each way, nothing of EL), so a switch's
+ * setups per core-second can be read as a ratio to what Node's TLS alone does in the same
+ * storm on the same machine. Reported besides: the sessions back
  * per node, a timeline of welcomes, the connections the survivors refused at accept by
  * reason, the backoff turns the sessions needed, and the generator's own CPU (on the same
  * cores: when it is larger than the switches', the generator bounds the wall clock).
@@ -35,6 +39,7 @@ import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 import { CLI } from './elink.js';
 import { daemon, must, sleep, type Daemon } from './proc.js';
 import type { StormMode } from './storm-clients.js';
+import type { PeerServerConfig } from './tls-peer.js';
 import { stormDeviceKey, stormUser } from './storm-keys.js';
 
 const CLUSTER_SECRET = 'storm-bench-cluster-secret-0123456789';
@@ -76,6 +81,8 @@ export interface StormResult {
   resumeProofs: number;
   /** Connections the surviving nodes' switch listeners refused at accept, by reason (el_listener_connections_refused_total). */
   refusedAtAccept: Record<string, number>;
+  /** The survivors' el_switch_session_errors_total during the storm, by code: attempts that got through TLS and were refused after. */
+  survivorSessionErrors: Record<string, number>;
   /** The surviving switches' garbage collection from the kill on, seconds by kind (nodejs_gc_duration_seconds), both together:
    * the main thread's pauses only; concurrent marking and sweeping on V8's helper threads are in the CPU seconds, not here. */
   survivorGcSeconds: Record<string, number>;
@@ -163,12 +170,14 @@ interface NodeMetrics {
   gcCount: Record<string, number>;
   /** nodejs_heap_size_used_bytes. */
   heapUsed: number;
+  /** el_switch_session_errors_total, by code. */
+  sessionErrors: Record<string, number>;
 }
 
 /** What the storm reads of a node's /metrics (its admin port). */
 function nodeMetrics(adminPort: number): Promise<NodeMetrics> {
   return new Promise((resolve) => {
-    const out: NodeMetrics = { refused: {}, gcSeconds: {}, gcCount: {}, heapUsed: 0 };
+    const out: NodeMetrics = { refused: {}, gcSeconds: {}, gcCount: {}, heapUsed: 0, sessionErrors: {} };
     const req = httpGet(`http://127.0.0.1:${adminPort}/metrics`, { timeout: 5000 }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => (text += d));
@@ -176,6 +185,7 @@ function nodeMetrics(adminPort: number): Promise<NodeMetrics> {
         for (const m of text.matchAll(/^el_listener_connections_refused_total\{listener="switch",reason="([a-z_]+)"\} (\d+)/gm)) out.refused[m[1]!] = Number(m[2]);
         for (const m of text.matchAll(/^nodejs_gc_duration_seconds_sum\{kind="([a-z]+)"\} ([\d.e+-]+)/gm)) out.gcSeconds[m[1]!] = Number(m[2]);
         for (const m of text.matchAll(/^nodejs_gc_duration_seconds_count\{kind="([a-z]+)"\} (\d+)/gm)) out.gcCount[m[1]!] = Number(m[2]);
+        for (const m of text.matchAll(/^el_switch_session_errors_total\{code="([A-Z_]+)"\} (\d+)/gm)) out.sessionErrors[m[1]!] = Number(m[2]);
         out.heapUsed = Number(/^nodejs_heap_size_used_bytes ([\d.e+-]+)/m.exec(text)?.[1] ?? 0);
         resolve(out);
       });
@@ -189,6 +199,7 @@ const ADMISSION: Record<StormMode, string> = {
   reuse: 'the device-key-bound ticket again, hello with a fresh proof over the TLS channel binding (no broker)',
   device: 'a device login at a broker (Ed25519 signature, POST /v1/login/device), then hello with the new ticket and a proof',
   password: 'a password login at a broker (scrypt), then hello with the new ticket',
+  bare: 'the peer: the nodes are bare Node TLS servers (tls-peer.ts), no EL at all; the TLS session resumed as in reuse, then one record each way of the sizes of a hello and a welcome',
 };
 
 export async function stormBenchmark(o: { sessions: number; mode: StormMode; deadlineSeconds?: number; resume?: boolean; order?: 'spread' | 'listed'; profileDir?: string; nodeFlags?: string[] }): Promise<StormResult> {
@@ -253,6 +264,15 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
       // Profiled: the surviving nodes (they start after the fill), written when they stop.
       const prof = o.profileDir && id !== 'storm-a' ? ['--cpu-prof', `--cpu-prof-dir=${join(o.profileDir, id)}`] : [];
       if (prof.length) mkdirSync(join(o.profileDir!, id), { recursive: true });
+      if (o.mode === 'bare') {
+        // The peer: what a switch's TLS listener does, and nothing of EL (tls-peer.ts).
+        const peer: PeerServerConfig = { certPem: readFileSync(join(dir, 'server.pem'), 'utf8'), keyPem: readFileSync(join(dir, 'server.key'), 'utf8'), clusterSecret: CLUSTER_SECRET, port };
+        const p = daemon(process.execPath, [...(o.nodeFlags ?? []), ...prof, fileURLToPath(new URL('./tls-peer.js', import.meta.url)), 'server'], { env: { EL_BENCH_PEER: JSON.stringify(peer) } });
+        procs.push(p);
+        nodes.push({ id, port, admin, proc: p });
+        await p.waitFor(/"port"/, 30_000, `TLS peer ${id}`);
+        return p;
+      }
       const p = daemon(process.execPath, [...(o.nodeFlags ?? []), ...prof, CLI, 'switch', '--state', dir, '--switch-port', String(port), '--admin-port', String(admin), '--listen-host', '127.0.0.1', '--node-id', id]);
       procs.push(p);
       nodes.push({ id, port, admin, proc: p });
@@ -323,11 +343,13 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
     const brokerCpu = cpu[2]! + cpu[3]!;
     const metrics1 = await Promise.all(nodes.slice(1).map((n) => nodeMetrics(n.admin)));
     const refusedAtAccept: Record<string, number> = {};
+    const survivorSessionErrors: Record<string, number> = {};
     const survivorGcSeconds: Record<string, number> = {};
     const survivorGcCount: Record<string, number> = {};
     metrics1.forEach((m, i) => {
       const before = metrics0[i]!;
       for (const [k, v] of Object.entries(m.refused)) if (v - (before.refused[k] ?? 0) > 0) refusedAtAccept[k] = (refusedAtAccept[k] ?? 0) + v - (before.refused[k] ?? 0);
+      for (const [k, v] of Object.entries(m.sessionErrors)) if (v - (before.sessionErrors[k] ?? 0) > 0) survivorSessionErrors[k] = (survivorSessionErrors[k] ?? 0) + v - (before.sessionErrors[k] ?? 0);
       for (const [k, v] of Object.entries(m.gcSeconds)) survivorGcSeconds[k] = (survivorGcSeconds[k] ?? 0) + v - (before.gcSeconds[k] ?? 0);
       for (const [k, v] of Object.entries(m.gcCount)) survivorGcCount[k] = (survivorGcCount[k] ?? 0) + v - (before.gcCount[k] ?? 0);
     });
@@ -392,6 +414,7 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
       tlsResumed: status.reduce((n, s) => n + s.resumed, 0),
       resumeProofs: status.reduce((n, s) => n + s.resumeProofs, 0),
       refusedAtAccept,
+      survivorSessionErrors,
       survivorGcSeconds,
       survivorGcCount,
       nodeFlags: o.nodeFlags ?? [],

@@ -6,6 +6,10 @@
  * open, as a switch keeps its sessions. What a switch spends beyond it is EL's.
  *
  *   node tls-peer.js server   (config: JSON in EL_BENCH_PEER; prints {"port": n}, runs until killed)
+ *
+ * The reconnect storm runs it too, as the peer of its surviving switches (storm.ts, mode
+ * `bare`): three such servers with one cluster secret, so a client's TLS session from the
+ * first resumes at the others.
  *   node tls-peer.js clients  (config: JSON in EL_BENCH_CLIENTS; prints {"up", "failed"} lines
  *                              and {"done": true, …}, as idle-clients.js does, then idles)
  */
@@ -25,6 +29,8 @@ export interface PeerServerConfig {
   certPem: string;
   keyPem: string;
   clusterSecret: string;
+  /** Default: a free one. */
+  port?: number;
 }
 
 export interface PeerClientsConfig {
@@ -49,29 +55,47 @@ function serve(cfg: PeerServerConfig): void {
     };
     s.on('data', onData);
   });
-  srv.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: (srv.address() as { port: number }).port }) + '\n'));
+  srv.listen(cfg.port ?? 0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: (srv.address() as { port: number }).port }) + '\n'));
   process.on('SIGTERM', () => process.exit(0));
 }
 
+/** One connection as a peer client makes it: TLS (resuming `session` if given), the
+ * hello-sized record, and resolved once the welcome-sized answer is in. */
+export function openPeerSession(opts: { port: number; caPem: string; localAddress: string; session?: Buffer; onSession?: (t: Buffer) => void; timeoutMs?: number }): Promise<TLSSocket> {
+  return new Promise<TLSSocket>((resolve, reject) => {
+    const tcp = tcpConnect({ host: '127.0.0.1', port: opts.port, localAddress: opts.localAddress });
+    const socket = connect({ socket: tcp, secureContext: clientTlsContext({ ca: opts.caPem }), servername: 'localhost', ALPNProtocols: [ALPN], ...(opts.session ? { session: opts.session } : {}) });
+    if (opts.onSession) socket.on('session', opts.onSession);
+    socket.setNoDelay(true);
+    let answered = false;
+    const fail = (err: Error) => {
+      clearTimeout(timeout);
+      socket.destroy();
+      reject(err);
+    };
+    const timeout = setTimeout(() => fail(new Error('no answer in time')), opts.timeoutMs ?? 30_000);
+    let got = 0;
+    socket.once('secureConnect', () => socket.write(PEER_HELLO));
+    socket.on('data', (chunk: Buffer) => {
+      got += chunk.length;
+      if (!answered && got >= PEER_WELCOME_BYTES) {
+        answered = true;
+        clearTimeout(timeout);
+        resolve(socket);
+      }
+    });
+    socket.on('error', (err) => !answered && fail(err));
+    socket.on('close', () => !answered && fail(new Error('closed before the answer')));
+  });
+}
+
+const PEER_HELLO = Buffer.alloc(PEER_HELLO_BYTES, 0x68);
+
 /** Opens the connections and keeps them (the returned sockets) until killed. */
 async function clients(cfg: PeerClientsConfig): Promise<TLSSocket[]> {
-  const hello = Buffer.alloc(PEER_HELLO_BYTES, 0x68);
   let tlsSession: Buffer | undefined;
   return openAll(cfg.count, cfg.concurrency, (n) =>
-    new Promise<TLSSocket>((resolve, reject) => {
-      const tcp = tcpConnect({ host: '127.0.0.1', port: cfg.port, localAddress: cfg.sources[n % cfg.sources.length] });
-      const socket = connect({ socket: tcp, secureContext: clientTlsContext({ ca: cfg.caPem }), servername: 'localhost', ALPNProtocols: [ALPN], ...(tlsSession ? { session: tlsSession } : {}) });
-      socket.on('session', (t: Buffer) => (tlsSession = t));
-      socket.setNoDelay(true);
-      const timeout = setTimeout(() => (socket.destroy(), reject(new Error('no answer in time'))), 30_000);
-      let got = 0;
-      socket.once('secureConnect', () => socket.write(hello));
-      socket.on('data', (chunk: Buffer) => {
-        got += chunk.length;
-        if (got >= PEER_WELCOME_BYTES) (clearTimeout(timeout), resolve(socket));
-      });
-      socket.on('error', (err) => (clearTimeout(timeout), reject(err)));
-    }),
+    openPeerSession({ port: cfg.port, caPem: cfg.caPem, localAddress: cfg.sources[n % cfg.sources.length]!, ...(tlsSession ? { session: tlsSession } : {}), onSession: (t) => (tlsSession = t) }),
   );
 }
 
