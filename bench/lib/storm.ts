@@ -92,6 +92,8 @@ export interface StormResult {
   nodeFlags: string[];
   /** Each surviving switch's V8 heap in use once the storm is over (MiB). */
   survivorHeapUsedMiB: number[];
+  /** Each surviving node's resident memory once the storm is over (MiB, VmRSS). */
+  survivorRssMiB: number[];
   /** The client processes' garbage collection from the first loss on, seconds by kind, all together. */
   generatorGcSeconds: Record<string, number>;
   /** Failed hellos as the clients saw them, by kind. */
@@ -112,6 +114,15 @@ function cpuSeconds(pid: number): number {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function rssMiB(pid: number): number {
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Math.round(Number(kb) / 1024) : 0;
   } catch {
     return 0;
   }
@@ -354,6 +365,7 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
       for (const [k, v] of Object.entries(m.gcCount)) survivorGcCount[k] = (survivorGcCount[k] ?? 0) + v - (before.gcCount[k] ?? 0);
     });
     const survivorHeapUsedMiB = metrics1.map((m) => Math.round(m.heapUsed / 2 ** 20));
+    const survivorRssMiB = nodes.slice(1).map((n) => rssMiB(n.proc!.child.pid!));
     const backByNode: Record<string, number> = {};
     const clientErrors: Record<string, number> = {};
     const attemptsNeeded = [0, 0, 0, 0, 0];
@@ -419,6 +431,7 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
       survivorGcCount,
       nodeFlags: o.nodeFlags ?? [],
       survivorHeapUsedMiB,
+      survivorRssMiB,
       generatorGcSeconds,
       clientErrors,
       attemptsNeeded,
