@@ -6,12 +6,12 @@
  * open, as a switch keeps its sessions. What a switch spends beyond it is EL's.
  *
  *   node tls-peer.js server   (config: JSON in EL_BENCH_PEER; prints {"port": n}, runs until killed)
- *
- * The reconnect storm runs it too, as the peer of its surviving switches (storm.ts, mode
- * `bare`): three such servers with one cluster secret, so a client's TLS session from the
- * first resumes at the others.
  *   node tls-peer.js clients  (config: JSON in EL_BENCH_CLIENTS; prints {"up", "failed"} lines
  *                              and {"done": true, …}, as idle-clients.js does, then idles)
+ *
+ * The reconnect storm runs the server too, as the peer of its surviving switches (storm.ts,
+ * mode `bare`): three such servers with one cluster secret, so a client's TLS session from
+ * the first resumes at the others; its clients use openPeerSession.
  */
 import { connect as tcpConnect } from 'node:net';
 import { connect, createServer, type TLSSocket } from 'node:tls';
