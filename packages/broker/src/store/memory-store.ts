@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname } from 'node:path';
 import { ElError, MAX_REVOCATIONS, type NodeReport, type Revocation } from '@elink/protocol';
 import { LEASE_FAMILIES, type LeaseEntry, type LeaseFamily, type LeaseRecord, type OwnerCap } from '../lease-store.js';
-import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_LISTS, MAX_NODES, MAX_TRUNK_DOWNS, MAX_USERS, type BrokerStore, type TrunkDownRecord, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
+import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_LISTS, MAX_NODES, MAX_TRUNK_DOWNS, MAX_USERS, TRUNK_DOWNS_SWEEP_MS, type BrokerStore, type TrunkDownRecord, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
 
 /** Challenges are bounded; the oldest gives way (the broker also caps how many it issues). */
 export const MAX_CHALLENGES = 100_000;
@@ -67,6 +67,8 @@ export class MemoryStore implements BrokerStore {
   readonly #nodes = new Map<string, { record: NodeRecord; until: number }>();
   /** Trunk-down reports by JSON [node, reporter]. Put and clear await nothing: each call is one step (what the Redis store's scripts do). */
   readonly #downs = new Map<string, TrunkDownRecord & { until: number }>();
+  /** When the full trunk-loss table was last scanned for ended entries. */
+  #downsSweptAt = -Infinity;
   readonly #users = new Map<string, StoredUser>();
   readonly #reports = new Map<string, { at: number; report: NodeReport; until: number }>();
   readonly #lists = new Map<string, { values: string[]; until: number }>();
@@ -308,7 +310,10 @@ export class MemoryStore implements BrokerStore {
       const had = this.#downs.get(key);
       if (had && had.until > now && had.since === since) continue;
       if (!had && this.#downs.size >= this.#maxTrunkDowns) {
-        for (const [k, v] of this.#downs) if (v.until <= now) this.#downs.delete(k);
+        if (now - this.#downsSweptAt >= TRUNK_DOWNS_SWEEP_MS) {
+          this.#downsSweptAt = now;
+          for (const [k, v] of this.#downs) if (v.until <= now) this.#downs.delete(k);
+        }
         if (this.#downs.size >= this.#maxTrunkDowns) continue;
       }
       const entry = { node, reporter, since, at: now };

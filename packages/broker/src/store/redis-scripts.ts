@@ -11,7 +11,9 @@
  *               el:{rl}:x        zset  counter scored by the end of its window (bound, expiry)
  *               el:{rl}:p        hash  counter → attempts in flight
  * One hash tag for every counter lets one script reserve all of a login's counters.
- * Trunk losses: el:downs       hash  JSON [node, reporter] → JSON {since, at, until}; one key.
+ * Trunk losses: el:downs       hash  JSON [node, reporter] → JSON {since, at, until}
+ *               {el:downs}:swept  string  when a full table was last scanned (ARGV now, ms);
+ *                                 its hash tag puts it in el:downs's Cluster slot.
  * The clock is the calling broker's (ARGV now, ms): brokers run NTP like the nodes do.
  */
 
@@ -178,28 +180,35 @@ return 1
 `;
 
 /**
- * KEYS downs; ARGV now, max entries, then (field, since, value) per loss. Per loss in turn,
- * as MemoryStore.putTrunkDowns: a live entry with that `since` stays as it is; otherwise the
- * value is written, a new field only while fewer than max are kept (checked again after one
- * sweep of the expired entries). Returns the 1-based numbers of the losses written.
+ * KEYS downs, swept; ARGV now, max entries, sweep interval (ms), then (field, since, value)
+ * per loss. Per loss in turn, as MemoryStore.putTrunkDowns: a live entry with that `since`
+ * stays as it is; otherwise the value is written, a new field only while fewer than max are
+ * kept (checked again after a sweep of the expired entries, a scan of the whole hash: at
+ * most one per sweep interval, recorded in `swept`, so a table full of live entries does
+ * not cost a scan at every put). Returns the 1-based numbers of the losses written.
  */
 export const PUT_DOWNS = `
-local now, max = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, max, every = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local made, swept = {}, false
-for i = 1, (#ARGV - 2) / 3 do
-  local field, since = ARGV[3 * i], tonumber(ARGV[3 * i + 1])
+for i = 1, (#ARGV - 3) / 3 do
+  local field, since = ARGV[3 * i + 1], tonumber(ARGV[3 * i + 2])
   local raw = redis.call('HGET', KEYS[1], field)
   local old = raw and cjson.decode(raw)
   if not (old and old['until'] > now and old.since == since) then
     if not raw and not swept and redis.call('HLEN', KEYS[1]) >= max then
       swept = true
-      local all = redis.call('HGETALL', KEYS[1])
-      for j = 1, #all, 2 do
-        if cjson.decode(all[j + 1])['until'] <= now then redis.call('HDEL', KEYS[1], all[j]) end
+      local last = tonumber(redis.call('GET', KEYS[2]) or '')
+      -- A mark far ahead of this clock (a broker's clock that was wrong) does not stop scans.
+      if not last or now - last >= every or last - now > 60000 then
+        redis.call('SET', KEYS[2], now, 'PX', 3600000)
+        local all = redis.call('HGETALL', KEYS[1])
+        for j = 1, #all, 2 do
+          if cjson.decode(all[j + 1])['until'] <= now then redis.call('HDEL', KEYS[1], all[j]) end
+        end
       end
     end
     if raw or redis.call('HLEN', KEYS[1]) < max then
-      redis.call('HSET', KEYS[1], field, ARGV[3 * i + 2])
+      redis.call('HSET', KEYS[1], field, ARGV[3 * i + 3])
       made[#made + 1] = i
     end
   end

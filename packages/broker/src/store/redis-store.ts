@@ -18,7 +18,7 @@ import type { LeaseEntry, LeaseFamily, LeaseRecord, OwnerCap } from '../lease-st
 import { CLAIM, CLEAR_DOWNS, PUT_DOWNS, RELEASE, RESERVE, SETTLE, SWEEP, TOUCH } from './redis-scripts.js';
 import { deviceLimit } from './memory-store.js';
 import type { RedisObserver } from './redis-metrics.js';
-import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_NODES, MAX_TRUNK_DOWNS, MAX_USERS, type BrokerStore, type TrunkDownRecord, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
+import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_NODES, MAX_TRUNK_DOWNS, MAX_USERS, TRUNK_DOWNS_SWEEP_MS, type BrokerStore, type TrunkDownRecord, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
 
 export type RedisStoreConfig =
   | { type: 'redis'; url: string; password?: string; prefix?: string }
@@ -36,7 +36,7 @@ interface Scripted {
   elSweep(...args: [...SegKeys, ...(string | number)[]]): Promise<number>;
   elReserve(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number[]>;
   elSettle(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
-  elPutDowns(key: string, ...args: (string | number)[]): Promise<number[]>;
+  elPutDowns(key: string, swept: string, ...args: (string | number)[]): Promise<number[]>;
   elClearDowns(key: string, ...args: (string | number)[]): Promise<Array<number | string>>;
 }
 
@@ -105,7 +105,7 @@ export class RedisStore implements BrokerStore {
     client.defineCommand('elSweep', { numberOfKeys: 4, lua: SWEEP });
     client.defineCommand('elReserve', { numberOfKeys: 3, lua: RESERVE });
     client.defineCommand('elSettle', { numberOfKeys: 3, lua: SETTLE });
-    client.defineCommand('elPutDowns', { numberOfKeys: 1, lua: PUT_DOWNS });
+    client.defineCommand('elPutDowns', { numberOfKeys: 2, lua: PUT_DOWNS });
     client.defineCommand('elClearDowns', { numberOfKeys: 1, lua: CLEAR_DOWNS });
     this.#client = client as Client & Scripted;
   }
@@ -280,7 +280,7 @@ export class RedisStore implements BrokerStore {
     const now = this.#now();
     const value = (since: number) => JSON.stringify({ since, at: now, until: now + ttlSeconds * 1000 });
     const args = downs.flatMap((d) => [JSON.stringify([d.node, reporter]), d.since, value(d.since)]);
-    const made = await this.#do('put trunk downs', () => this.#client.elPutDowns(this.#downsKey, now, this.#maxTrunkDowns, ...args));
+    const made = await this.#do('put trunk downs', () => this.#client.elPutDowns(this.#downsKey, `{${this.#downsKey}}:swept`, now, this.#maxTrunkDowns, TRUNK_DOWNS_SWEEP_MS, ...args));
     return made.map((i) => ({ node: downs[i - 1]!.node, reporter, since: downs[i - 1]!.since, at: now }));
   }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { MemoryStore } from './memory-store.js';
 import { COMMAND_TIMEOUT_MS, RedisStore, type RedisStoreConfig } from './redis-store.js';
 import { MAX_REVOCATIONS } from '@elink/protocol';
-import { MAX_DEVICE_KEYS_PER_USER, type BrokerStore, type NodeRecord, type TrunkDownRecord } from './store.js';
+import { MAX_DEVICE_KEYS_PER_USER, TRUNK_DOWNS_SWEEP_MS, type BrokerStore, type NodeRecord, type TrunkDownRecord } from './store.js';
 import { redisOrSkip, startTestCluster, startTestRedis, startTestSentinel, writeGate, type TestCluster, type TestRedis, type TestSentinel, type WriteGate } from './test-redis.js';
 
 const haveRedis = redisOrSkip();
@@ -349,6 +349,25 @@ function contract(name: string, { make, again, gate }: Backend) {
       // gz back up since 2, told to both brokers: withdrawn once.
       expect.soft(await inOrder(() => s.clearTrunkDowns('gr', [{ node: 'gz', since: 2 }]), () => s2.clearTrunkDowns('gr', [{ node: 'gz', since: 2 }]))).toEqual([[1], []]);
       expect.soft((await s.listTrunkDowns()).filter((d) => d.reporter === 'gr').map((d) => `${d.node}/${d.since}`).sort()).toEqual(['gx/3', 'gy/3']);
+    });
+
+    it(`scans a full trunk-down table for ended entries at most once per ${TRUNK_DOWNS_SWEEP_MS} ms, by either broker: a table full of live entries does not cost a scan at every new loss`, async () => {
+      clock.t += 3_600_000;
+      await s.listTrunkDowns(); // drops what earlier tests left, ended by now
+      const t0 = clock.t;
+      const full = Array.from({ length: MAX_TRUNK_DOWNS_IN_TEST }, (_, i) => ({ node: `sw${i}`, since: 1 }));
+      expect(await s.putTrunkDowns('sweep', full, 1)).toHaveLength(MAX_TRUNK_DOWNS_IN_TEST);
+      // Full of live entries: the table is scanned, nothing has ended, the new loss is left out.
+      clock.t = t0 + 500;
+      expect(await s.putTrunkDowns('new', [{ node: 'sw0', since: 1 }], 60)).toEqual([]);
+      // Every entry has ended, but the last scan was 700 ms ago, at either broker: still left out.
+      clock.t = t0 + 1200;
+      expect(await s2.putTrunkDowns('new', [{ node: 'sw0', since: 1 }], 60)).toEqual([]);
+      expect(await s.putTrunkDowns('new', [{ node: 'sw1', since: 1 }], 60)).toEqual([]);
+      // A second after the scan: scanned again, the ended entries go, the loss is kept.
+      clock.t = t0 + 500 + TRUNK_DOWNS_SWEEP_MS;
+      expect(await s2.putTrunkDowns('new', [{ node: 'sw0', since: 1 }], 60)).toEqual([{ node: 'sw0', reporter: 'new', since: 1, at: clock.t }]);
+      expect((await s.listTrunkDowns()).filter((d) => d.reporter === 'new' || d.reporter === 'sweep').map((d) => `${d.node}/${d.reporter}`)).toEqual(['sw0/new']);
     });
 
     it('keeps the latest console report of each node until it is not refreshed for its retain time', async () => {

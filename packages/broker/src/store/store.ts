@@ -89,8 +89,11 @@ export interface BrokerStore extends LeaseStore {
    * entry per (node, reporter): a report naming the `since` already kept changes nothing (a
    * heartbeat repeats it until the trunk is up again), another `since` replaces the entry with
    * `at` = now. Each entry lives `ttlSeconds` from its `at`. Returns the entries made now. While
-   * MAX_TRUNK_DOWNS entries are live, new ones are not kept (and not returned). One atomic step,
-   * as clearTrunkDowns: two brokers may handle one reporter's heartbeats at once.
+   * MAX_TRUNK_DOWNS entries are live, new ones are not kept (and not returned). A new entry
+   * on a full table first has the ended entries dropped, by a scan of the whole table: at
+   * most one scan per TRUNK_DOWNS_SWEEP_MS (by the callers' clock), so a table full of live
+   * entries does not cost a scan at every put (in Redis, a scan stops every other command).
+   * One atomic step, as clearTrunkDowns: two brokers may handle one reporter's heartbeats at once.
    */
   putTrunkDowns(reporter: string, downs: readonly { node: string; since: number }[], ttlSeconds: number): Promise<TrunkDownRecord[]>;
   /** The live entries, at most MAX_TRUNK_DOWNS. */
@@ -150,6 +153,8 @@ export const MAX_COUNTERS = 100_000;
 export const MAX_NODES = 4096;
 /** Upper bound on trunk-down reports kept at once (each lives a few heartbeats). */
 export const MAX_TRUNK_DOWNS = 4 * MAX_NODES;
+/** A full trunk-loss table is scanned for ended entries at most this often (ms). */
+export const TRUNK_DOWNS_SWEEP_MS = 1000;
 /** Device keys one user may have registered at once (the oldest gives way). */
 export const MAX_DEVICE_KEYS_PER_USER = 64;
 /** A registered device key as the stores keep it: the key and, ms since the epoch, its end. */
