@@ -217,6 +217,19 @@ return made
 `;
 
 /**
+ * KEYS hash; ARGV field, value, max entries. Writes the field when it is there already or
+ * fewer than max fields are: the size check and the write in one step, so brokers adding
+ * entries at the same moment cannot take the table past its bound. Returns 1 if written.
+ */
+export const HSET_BOUNDED = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or redis.call('HLEN', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return 1
+end
+return 0
+`;
+
+/**
  * KEYS downs; ARGV now, then (field, since) per trunk back up. Deletes each entry whose
  * `since` is older; returns (1-based number, old value) of each deleted one that was live.
  */

@@ -15,7 +15,7 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import { ElError, MAX_REVOCATIONS, type NodeReport, type Revocation } from '@elink/protocol';
 import type { LeaseEntry, LeaseFamily, LeaseRecord, OwnerCap } from '../lease-store.js';
-import { CLAIM, CLEAR_DOWNS, PUT_DOWNS, RELEASE, RESERVE, SETTLE, SWEEP, TOUCH } from './redis-scripts.js';
+import { CLAIM, CLEAR_DOWNS, HSET_BOUNDED, PUT_DOWNS, RELEASE, RESERVE, SETTLE, SWEEP, TOUCH } from './redis-scripts.js';
 import { deviceLimit } from './memory-store.js';
 import type { RedisObserver } from './redis-metrics.js';
 import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_NODES, MAX_TRUNK_DOWNS, MAX_USERS, TRUNK_DOWNS_SWEEP_MS, type BrokerStore, type TrunkDownRecord, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
@@ -37,6 +37,7 @@ interface Scripted {
   elReserve(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number[]>;
   elSettle(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
   elPutDowns(key: string, swept: string, ...args: (string | number)[]): Promise<number[]>;
+  elHsetBounded(key: string, field: string, value: string, max: number): Promise<number>;
   elClearDowns(key: string, ...args: (string | number)[]): Promise<Array<number | string>>;
 }
 
@@ -107,6 +108,7 @@ export class RedisStore implements BrokerStore {
     client.defineCommand('elSettle', { numberOfKeys: 3, lua: SETTLE });
     client.defineCommand('elPutDowns', { numberOfKeys: 2, lua: PUT_DOWNS });
     client.defineCommand('elClearDowns', { numberOfKeys: 1, lua: CLEAR_DOWNS });
+    client.defineCommand('elHsetBounded', { numberOfKeys: 1, lua: HSET_BOUNDED });
     this.#client = client as Client & Scripted;
   }
 
@@ -237,11 +239,10 @@ export class RedisStore implements BrokerStore {
   async putNode(record: NodeRecord, retainSeconds: number): Promise<void> {
     const key = `${this.#p}:nodes`;
     await this.#do('register node', async () => {
-      if ((await this.#client.hexists(key, record.node)) === 0 && (await this.#client.hlen(key)) >= MAX_NODES) {
-        await this.listNodes(); // drops expired ones
-        if ((await this.#client.hlen(key)) >= MAX_NODES) throw new ElError('EL_ERR_UNAVAILABLE', `the node registry is full (${MAX_NODES} nodes)`);
-      }
-      await this.#client.hset(key, record.node, JSON.stringify({ record, until: this.#now() + retainSeconds * 1000 }));
+      const put = () => this.#client.elHsetBounded(key, record.node, JSON.stringify({ record, until: this.#now() + retainSeconds * 1000 }), MAX_NODES);
+      if ((await put()) === 1) return;
+      await this.listNodes(); // drops expired ones
+      if ((await put()) === 0) throw new ElError('EL_ERR_UNAVAILABLE', `the node registry is full (${MAX_NODES} nodes)`);
     });
   }
 
@@ -314,12 +315,11 @@ export class RedisStore implements BrokerStore {
   async putNodeReport(node: string, report: NodeReport, retainSeconds: number): Promise<void> {
     const key = `${this.#p}:reports`;
     await this.#do('put node report', async () => {
-      if ((await this.#client.hexists(key, node)) === 0 && (await this.#client.hlen(key)) >= MAX_NODES) {
-        await this.listNodeReports(); // drops expired ones
-        if ((await this.#client.hlen(key)) >= MAX_NODES) throw new ElError('EL_ERR_UNAVAILABLE', `the node report table is full (${MAX_NODES} nodes)`);
-      }
       const now = this.#now();
-      await this.#client.hset(key, node, JSON.stringify({ at: now, report, until: now + retainSeconds * 1000 }));
+      const put = () => this.#client.elHsetBounded(key, node, JSON.stringify({ at: now, report, until: now + retainSeconds * 1000 }), MAX_NODES);
+      if ((await put()) === 1) return;
+      await this.listNodeReports(); // drops expired ones
+      if ((await put()) === 0) throw new ElError('EL_ERR_UNAVAILABLE', `the node report table is full (${MAX_NODES} nodes)`);
     });
   }
 
@@ -410,10 +410,7 @@ export class RedisStore implements BrokerStore {
   async putUser(user: StoredUser): Promise<void> {
     const key = `${this.#p}:users`;
     await this.#do('put user', async () => {
-      if ((await this.#client.hexists(key, user.name)) === 0 && (await this.#client.hlen(key)) >= MAX_USERS) {
-        throw new ElError('EL_ERR_UNAVAILABLE', `the user table is full (${MAX_USERS})`);
-      }
-      await this.#client.hset(key, user.name, JSON.stringify(user));
+      if ((await this.#client.elHsetBounded(key, user.name, JSON.stringify(user), MAX_USERS)) === 0) throw new ElError('EL_ERR_UNAVAILABLE', `the user table is full (${MAX_USERS})`);
     });
   }
 

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryStore } from './memory-store.js';
 import { COMMAND_TIMEOUT_MS, RedisStore, type RedisStoreConfig } from './redis-store.js';
-import { MAX_REVOCATIONS } from '@elink/protocol';
-import { MAX_DEVICE_KEYS_PER_USER, TRUNK_DOWNS_SWEEP_MS, type BrokerStore, type NodeRecord, type TrunkDownRecord } from './store.js';
+import { MAX_REVOCATIONS, type ElError } from '@elink/protocol';
+import { MAX_DEVICE_KEYS_PER_USER, MAX_NODES, TRUNK_DOWNS_SWEEP_MS, type BrokerStore, type NodeRecord, type TrunkDownRecord } from './store.js';
 import { redisOrSkip, startTestCluster, startTestRedis, startTestSentinel, writeGate, type TestCluster, type TestRedis, type TestSentinel, type WriteGate } from './test-redis.js';
 
 const haveRedis = redisOrSkip();
@@ -217,6 +217,39 @@ function contract(name: string, { make, again, gate }: Backend) {
       expect((await s.listNodes()).map((x) => x.node)).toEqual(['b']);
       expect(await s.deleteNode('b')).toBe(true);
       expect(await s.listNodes()).toEqual([]);
+    });
+
+    it(`keeps at most ${MAX_NODES} node records and as many console reports, also when two brokers add them at once; an ended one makes room`, async () => {
+      clock.t += 3_600_000;
+      await s.listNodes(); // drops what earlier tests left, ended by now
+      await s.listNodeReports();
+      const report = { traffic: { rxBytes: 0, txBytes: 0, rxFrames: 0, txFrames: 0 }, drops: {}, segments: {}, sessions: [], table: [] };
+      const fill = MAX_NODES - 2 - (await s.listNodes()).length;
+      for (let i = 0; i < fill; i += 256) {
+        await Promise.all(Array.from({ length: Math.min(256, fill - i) }, (_, j) => s.putNode(node(`full${i + j}`), 30)));
+        await Promise.all(Array.from({ length: Math.min(256, fill - i) }, (_, j) => s.putNodeReport(`full${i + j}`, report, 30)));
+      }
+      // 32 new nodes from both brokers at once: 2 are kept, the others refused.
+      const racers = Array.from({ length: 32 }, (_, i) => `racer${i}`);
+      const nodes = await Promise.allSettled(racers.map((n, i) => [s, s2][i % 2]!.putNode(node(n), 60)));
+      const reports = await Promise.allSettled(racers.map((n, i) => [s, s2][i % 2]!.putNodeReport(n, report, 60)));
+      for (const settled of [nodes, reports]) {
+        expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+        for (const r of settled) if (r.status === 'rejected') expect((r.reason as ElError).code).toBe('EL_ERR_UNAVAILABLE');
+      }
+      expect(await s.listNodes()).toHaveLength(MAX_NODES);
+      expect(await s.listNodeReports()).toHaveLength(MAX_NODES);
+      // One already kept is still refreshed.
+      await s.putNode(node('full0', { sessions: 7 }), 30);
+      // The filled ones end: room again.
+      clock.t += 31_000;
+      await s2.putNode(node('late'), 60);
+      await s2.putNodeReport('late', report, 60);
+      expect((await s.listNodes()).map((x) => x.node).sort()).toEqual([...racers.filter((_, i) => nodes[i]!.status === 'fulfilled'), 'late'].sort());
+      expect((await s.listNodeReports()).map((x) => x.node).sort()).toEqual([...racers.filter((_, i) => reports[i]!.status === 'fulfilled'), 'late'].sort());
+      clock.t += 61_000; // all of it ends before the next test
+      expect(await s.listNodes()).toEqual([]);
+      expect(await s.listNodeReports()).toEqual([]);
     });
 
     it('keeps one trunk-down report per (node, reporter): a repeat changes nothing, a new loss replaces it, each ends at its ttl', async () => {
