@@ -425,7 +425,8 @@ export class MemoryStore implements BrokerStore {
   }
 
   async revoke(r: Revocation): Promise<number> {
-    const live = await this.listRevocations();
+    // No await between the check and the push: calls at once see each other's.
+    const live = this.#liveRevocations();
     if (live.length >= MAX_REVOCATIONS) throw new ElError('EL_ERR_UNAVAILABLE', `${MAX_REVOCATIONS} revocations are live; try again when the oldest ends (${new Date(Math.min(...live.map((x) => x.until)) * 1000).toISOString()})`);
     let forgotten = 0;
     const keys = this.#deviceKeys.get(r.user);
@@ -439,9 +440,13 @@ export class MemoryStore implements BrokerStore {
   }
 
   async listRevocations(): Promise<Revocation[]> {
+    return this.#liveRevocations().map((r) => ({ ...r }));
+  }
+
+  #liveRevocations(): Revocation[] {
     const nowSeconds = this.#now() / 1000;
     this.#revocations = this.#revocations.filter((r) => r.until > nowSeconds);
-    return this.#revocations.map((r) => ({ ...r }));
+    return this.#revocations;
   }
 
   // ---- users ----

@@ -230,6 +230,42 @@ return 0
 `;
 
 /**
+ * KEYS a user's device-key hash; ARGV device, record JSON {key, until}, now, max keys, ttl
+ * (ms). As MemoryStore.putDeviceKey, in one step: a new device on a full hash first has the
+ * ended keys dropped, or else the one nearest its end (the first of them in the hash's
+ * order); then the record is written and the hash lives at least ttl.
+ */
+export const PUT_DEVICE_KEY = `
+local now, max, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 and redis.call('HLEN', KEYS[1]) >= max then
+  local all = redis.call('HGETALL', KEYS[1])
+  local stale, nearest, nearestUntil = {}, nil, nil
+  for j = 1, #all, 2 do
+    local u = cjson.decode(all[j + 1])['until']
+    if u <= now then stale[#stale + 1] = all[j] end
+    if not nearestUntil or u < nearestUntil then nearest, nearestUntil = all[j], u end
+  end
+  if #stale == 0 and nearest then stale[1] = nearest end
+  for _, d in ipairs(stale) do redis.call('HDEL', KEYS[1], d) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+`;
+
+/**
+ * KEYS revocations (zset, scored by until in seconds); ARGV now (s), max, until, member.
+ * Drops the ended ones, then adds the member while fewer than max are live: one step, so
+ * brokers revoking at once cannot pass the bound. Returns 1 if added, 0 when full.
+ */
+export const ADD_REVOCATION = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+return 1
+`;
+
+/**
  * KEYS downs; ARGV now, then (field, since) per trunk back up. Deletes each entry whose
  * `since` is older; returns (1-based number, old value) of each deleted one that was live.
  */

@@ -15,7 +15,7 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import { ElError, MAX_REVOCATIONS, type NodeReport, type Revocation } from '@elink/protocol';
 import type { LeaseEntry, LeaseFamily, LeaseRecord, OwnerCap } from '../lease-store.js';
-import { CLAIM, CLEAR_DOWNS, HSET_BOUNDED, PUT_DOWNS, RELEASE, RESERVE, SETTLE, SWEEP, TOUCH } from './redis-scripts.js';
+import { ADD_REVOCATION, CLAIM, CLEAR_DOWNS, HSET_BOUNDED, PUT_DEVICE_KEY, PUT_DOWNS, RELEASE, RESERVE, SETTLE, SWEEP, TOUCH } from './redis-scripts.js';
 import { deviceLimit } from './memory-store.js';
 import type { RedisObserver } from './redis-metrics.js';
 import { MAX_COUNTERS, MAX_DEVICE_KEYS_PER_USER, MAX_NODES, MAX_TRUNK_DOWNS, MAX_USERS, TRUNK_DOWNS_SWEEP_MS, type BrokerStore, type TrunkDownRecord, type DeviceKeyRecord, type CounterLimit, type FailureCount, type NodeRecord, type Reservation, type StoredUser } from './store.js';
@@ -38,6 +38,8 @@ interface Scripted {
   elSettle(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
   elPutDowns(key: string, swept: string, ...args: (string | number)[]): Promise<number[]>;
   elHsetBounded(key: string, field: string, value: string, max: number): Promise<number>;
+  elPutDeviceKey(hash: string, device: string, record: string, now: number, max: number, ttlMs: number): Promise<number>;
+  elAddRevocation(set: string, nowSeconds: number, max: number, until: number, member: string): Promise<number>;
   elClearDowns(key: string, ...args: (string | number)[]): Promise<Array<number | string>>;
 }
 
@@ -109,6 +111,8 @@ export class RedisStore implements BrokerStore {
     client.defineCommand('elPutDowns', { numberOfKeys: 2, lua: PUT_DOWNS });
     client.defineCommand('elClearDowns', { numberOfKeys: 1, lua: CLEAR_DOWNS });
     client.defineCommand('elHsetBounded', { numberOfKeys: 1, lua: HSET_BOUNDED });
+    client.defineCommand('elPutDeviceKey', { numberOfKeys: 1, lua: PUT_DEVICE_KEY });
+    client.defineCommand('elAddRevocation', { numberOfKeys: 1, lua: ADD_REVOCATION });
     this.#client = client as Client & Scripted;
   }
 
@@ -359,17 +363,10 @@ export class RedisStore implements BrokerStore {
   async putDeviceKey(user: string, device: string, key: string, ttlSeconds: number): Promise<void> {
     const hash = this.#deviceKeyHash(user);
     await this.#do('put device key', async () => {
+      // Full: the ended keys go, else the one nearest its end; one step (PUT_DEVICE_KEY).
       const now = this.#now();
-      if ((await this.#client.hexists(hash, device)) === 0 && (await this.#client.hlen(hash)) >= MAX_DEVICE_KEYS_PER_USER) {
-        // Full: drop the expired ones, else the one nearest its end.
-        const all = Object.entries(await this.#client.hgetall(hash)).map(([d, raw]) => [d, JSON.parse(raw) as DeviceKeyRecord] as const);
-        const stale = all.filter(([, r]) => r.until <= now).map(([d]) => d);
-        if (stale.length === 0 && all.length) stale.push(all.reduce((a, b) => (b[1].until < a[1].until ? b : a))[0]);
-        if (stale.length) await this.#client.hdel(hash, ...stale);
-      }
-      const until = now + ttlSeconds * 1000;
-      const ttl = Math.max(ttlSeconds * 1000, (await this.#client.pttl(hash)) ?? 0);
-      await this.#client.multi().hset(hash, device, JSON.stringify({ key, until } satisfies DeviceKeyRecord)).pexpire(hash, ttl).exec();
+      const record = JSON.stringify({ key, until: now + ttlSeconds * 1000 } satisfies DeviceKeyRecord);
+      await this.#client.elPutDeviceKey(hash, device, record, now, MAX_DEVICE_KEYS_PER_USER, ttlSeconds * 1000);
     });
   }
 
@@ -384,10 +381,11 @@ export class RedisStore implements BrokerStore {
     const set = `${this.#p}:revoked`;
     const hash = this.#deviceKeyHash(r.user);
     return this.#do('revoke', async () => {
-      await this.#client.zremrangebyscore(set, '-inf', Math.floor(this.#now() / 1000));
-      if ((await this.#client.zcard(set)) >= MAX_REVOCATIONS) throw new ElError('EL_ERR_UNAVAILABLE', `${MAX_REVOCATIONS} revocations are live; try again when the oldest ends`);
       // Recorded first: if forgetting the keys fails, their tickets are refused all the same.
-      await this.#client.zadd(set, r.until, JSON.stringify(r));
+      // (The keys' hash is in another Cluster slot: a step of its own.)
+      if ((await this.#client.elAddRevocation(set, Math.floor(this.#now() / 1000), MAX_REVOCATIONS, r.until, JSON.stringify(r))) === 0) {
+        throw new ElError('EL_ERR_UNAVAILABLE', `${MAX_REVOCATIONS} revocations are live; try again when the oldest ends`);
+      }
       if (r.device !== undefined) return this.#client.hdel(hash, r.device);
       const n = await this.#client.hlen(hash);
       await this.#client.del(hash);

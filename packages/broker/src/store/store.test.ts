@@ -451,6 +451,16 @@ function contract(name: string, { make, again, gate }: Backend) {
       expect(await s.getDeviceKey('dk-many', 'new')).toBe(k2);
       expect(await s.getDeviceKey('dk-many', 'd0')).toBeUndefined();
       expect(await s.getDeviceKey('dk-many', 'd1')).toBe(k1);
+      // 32 new devices from both brokers at once on a table two short of full: each beyond
+      // the bound takes the place of the key nearest its end; never more than the bound.
+      const old = Array.from({ length: MAX_DEVICE_KEYS_PER_USER - 2 }, (_, i) => `o${i}`);
+      for (const [i, d] of old.entries()) await s.putDeviceKey('dk-race', d, k1, 1000 + i);
+      const racers = Array.from({ length: 32 }, (_, i) => `r${i}`);
+      await Promise.all(racers.map((d, i) => [s, s2][i % 2]!.putDeviceKey('dk-race', d, k2, 5000)));
+      const held = async (devices: string[]) => (await Promise.all(devices.map((d) => s.getDeviceKey('dk-race', d)))).filter((k) => k !== undefined).length;
+      expect(await held(racers)).toBe(32);
+      expect(await held(old)).toBe(MAX_DEVICE_KEYS_PER_USER - 32);
+      expect(await held(old.slice(0, 30))).toBe(0);
     });
 
     it('revokes one device key or every key of a user, and lists revocations until they end', async () => {
@@ -487,6 +497,13 @@ function contract(name: string, { make, again, gate }: Backend) {
       clock.t += 31_000;
       expect(await s.revoke({ user: 'one-more', at, until: at + 60 })).toBe(0);
       expect((await s.listRevocations()).map((r) => r.user)).toContain('one-more');
+      // Two short of full, 32 revocations from both brokers at once: 2 are recorded, the rest refused.
+      const now = Math.floor(clock.t / 1000);
+      for (let i = (await s.listRevocations()).length; i < MAX_REVOCATIONS - 2; i++) await s.revoke({ user: `full2-${i}`, at: now, until: now + 30 });
+      const raced = await Promise.allSettled(Array.from({ length: 32 }, (_, i) => [s, s2][i % 2]!.revoke({ user: `race-${i}`, at: now, until: now + 30 })));
+      expect(raced.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+      for (const r of raced) if (r.status === 'rejected') expect((r.reason as ElError).code).toBe('EL_ERR_UNAVAILABLE');
+      expect(await s.listRevocations()).toHaveLength(MAX_REVOCATIONS);
     });
 
     it('stores users', async () => {
