@@ -217,7 +217,9 @@ async function comeBack(n: number, fillTicket: string): Promise<void> {
 async function attemptOnce(n: number, fillTicket: string): Promise<boolean> {
   const deviceKey = cfg.mode === 'password' || cfg.mode === 'bare' ? undefined : deviceKeyOf(n);
   let answer: LoginAnswer;
-  if (cfg.mode === 'reuse' || cfg.mode === 'bare') answer = { ticket: fillTicket, servers: cfg.serverPorts.map((port, i) => ({ node: cfg.nodeIds[i]!, host: '127.0.0.1', port })) };
+  // No login: the ticket it has (bare: none) and the nodes of its last list, in the client's order after a loss.
+  const noLogin = cfg.mode === 'reuse' || cfg.mode === 'bare';
+  if (noLogin) answer = { ticket: fillTicket, servers: cfg.serverPorts.map((port, i) => ({ node: cfg.nodeIds[i]!, host: '127.0.0.1', port })) };
   else {
     try {
       counts.logins++;
@@ -229,7 +231,7 @@ async function attemptOnce(n: number, fillTicket: string): Promise<boolean> {
     }
   }
   const lost = cfg.nodeIds[0];
-  const servers = cfg.order === 'listed' ? answer.servers : cfg.mode === 'reuse' ? reconnectOrder(answer.servers, lost) : lostNodeLast(answer.servers, lost);
+  const servers = cfg.order === 'listed' ? answer.servers : noLogin ? reconnectOrder(answer.servers, lost) : lostNodeLast(answer.servers, lost);
   for (const server of servers) {
     try {
       const session = cfg.resume ? tlsSessions.get(n) : undefined;

@@ -437,7 +437,7 @@ export async function stormBenchmark(o: { sessions: number; mode: StormMode; dea
       attemptsNeeded,
       timeline: Array.from(timeline, (x) => x ?? 0),
       ...(profiles ? { profiles } : {}),
-      loginsPerBrokerCpuSecond: o.mode !== 'reuse' && brokerCpu ? back / brokerCpu : null,
+      loginsPerBrokerCpuSecond: (o.mode === 'device' || o.mode === 'password') && brokerCpu ? back / brokerCpu : null,
       ...(lastError ? { lastError } : {}),
     };
   } finally {
