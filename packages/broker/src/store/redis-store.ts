@@ -242,17 +242,27 @@ export class RedisStore implements BrokerStore {
 
   async putNode(record: NodeRecord, retainSeconds: number): Promise<void> {
     const key = `${this.#p}:nodes`;
-    await this.#do('register node', async () => {
-      const put = () => this.#client.elHsetBounded(key, record.node, JSON.stringify({ record, until: this.#now() + retainSeconds * 1000 }), MAX_NODES);
-      if ((await put()) === 1) return;
-      await this.listNodes(); // drops expired ones
-      if ((await put()) === 0) throw new ElError('EL_ERR_UNAVAILABLE', `the node registry is full (${MAX_NODES} nodes)`);
-    });
+    const value = JSON.stringify({ record, until: this.#now() + retainSeconds * 1000 });
+    await this.#do('register node', () => this.#hsetBounded(key, record.node, value, MAX_NODES, `the node registry is full (${MAX_NODES} nodes)`, () => this.listNodes()));
   }
 
   async listNodes(): Promise<NodeRecord[]> {
     const live = await this.#liveEntries<{ record: NodeRecord }>(`${this.#p}:nodes`, 'nodes');
     return live.map(([, { record }]) => record);
+  }
+
+  /**
+   * Writes `field` of a bounded hash in one step (HSET_BOUNDED): when the hash is full and
+   * the field new, `dropEnded` (a list that deletes the expired entries) runs and it is
+   * tried once more; still full: EL_ERR_UNAVAILABLE with `full`.
+   */
+  async #hsetBounded(key: string, field: string, value: string, max: number, full: string, dropEnded?: () => Promise<unknown>): Promise<void> {
+    if ((await this.#client.elHsetBounded(key, field, value, max)) === 1) return;
+    if (dropEnded) {
+      await dropEnded();
+      if ((await this.#client.elHsetBounded(key, field, value, max)) === 1) return;
+    }
+    throw new ElError('EL_ERR_UNAVAILABLE', full);
   }
 
   /** The fields of a hash of `{…, until}` values that have not expired; the expired ones are deleted. */
@@ -318,13 +328,9 @@ export class RedisStore implements BrokerStore {
 
   async putNodeReport(node: string, report: NodeReport, retainSeconds: number): Promise<void> {
     const key = `${this.#p}:reports`;
-    await this.#do('put node report', async () => {
-      const now = this.#now();
-      const put = () => this.#client.elHsetBounded(key, node, JSON.stringify({ at: now, report, until: now + retainSeconds * 1000 }), MAX_NODES);
-      if ((await put()) === 1) return;
-      await this.listNodeReports(); // drops expired ones
-      if ((await put()) === 0) throw new ElError('EL_ERR_UNAVAILABLE', `the node report table is full (${MAX_NODES} nodes)`);
-    });
+    const now = this.#now();
+    const value = JSON.stringify({ at: now, report, until: now + retainSeconds * 1000 });
+    await this.#do('put node report', () => this.#hsetBounded(key, node, value, MAX_NODES, `the node report table is full (${MAX_NODES} nodes)`, () => this.listNodeReports()));
   }
 
   async listNodeReports(): Promise<Array<{ node: string; at: number; report: NodeReport }>> {
@@ -407,9 +413,7 @@ export class RedisStore implements BrokerStore {
 
   async putUser(user: StoredUser): Promise<void> {
     const key = `${this.#p}:users`;
-    await this.#do('put user', async () => {
-      if ((await this.#client.elHsetBounded(key, user.name, JSON.stringify(user), MAX_USERS)) === 0) throw new ElError('EL_ERR_UNAVAILABLE', `the user table is full (${MAX_USERS})`);
-    });
+    await this.#do('put user', () => this.#hsetBounded(key, user.name, JSON.stringify(user), MAX_USERS, `the user table is full (${MAX_USERS})`));
   }
 
   async deleteUser(name: string): Promise<boolean> {
