@@ -65,6 +65,23 @@ async function startSwitchNode(dir: string, node: string, args: string[], adminP
   return { proc, adminPort: port };
 }
 
+/** A TLS handshake with the trunk port `port` (showing `cert`, verifying the node's against
+ * `ca`; neither: none shown, none verified): "hello" when the node took the connection (its
+ * trunk_hello came), else how it ended. */
+function trunkHandshake(port: number, o: { cert?: Buffer; key?: Buffer; ca?: Buffer[] } = {}): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const auth = o.ca ? { ca: o.ca, checkServerIdentity: () => undefined } : { rejectUnauthorized: false };
+    const s = tlsConnect({ host: '127.0.0.1', port, ALPNProtocols: [TRUNK_ALPN], ...auth, ...(o.cert ? { cert: o.cert, key: o.key } : {}) });
+    s.on('data', (d: Buffer) => {
+      if (d[0] === RecordType.TRUNK_CONTROL) resolve('hello');
+      s.destroy();
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    s.on('close', () => resolve('closed'));
+    s.setTimeout(10_000, () => s.destroy(new Error('no answer')));
+  });
+}
+
 interface Host {
   ns: string;
   v4: string;
@@ -421,19 +438,8 @@ describe('trunks with a cluster CA made by `elink trunk-ca` (two `elink switch` 
     return started.adminPort;
   }
 
-  /** A TLS handshake with node A's trunk port showing `cert`: "hello" when A took the
-   * certificate (its trunk_hello came), else how it ended. */
-  const handshake = (cert: Buffer, key: Buffer, ca: Buffer[]): Promise<string> =>
-    new Promise<string>((resolve) => {
-      const s = tlsConnect({ host: '127.0.0.1', port: trunkA, ALPNProtocols: [TRUNK_ALPN], ca, checkServerIdentity: () => undefined, cert, key });
-      s.on('data', (d: Buffer) => {
-        if (d[0] === RecordType.TRUNK_CONTROL) resolve('hello');
-        s.destroy();
-      });
-      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
-      s.on('close', () => resolve('closed'));
-      s.setTimeout(10_000, () => s.destroy(new Error('no answer')));
-    });
+  /** A TLS handshake with node A's trunk port showing `cert` (trunkHandshake). */
+  const handshake = (cert: Buffer, key: Buffer, ca: Buffer[]): Promise<string> => trunkHandshake(trunkA, { cert, key, ca });
 
   afterAll(async () => {
     await stopAll();
@@ -500,5 +506,91 @@ describe('trunks with a cluster CA made by `elink trunk-ca` (two `elink switch` 
     await poll('the trunk down on A', async () => (await fetchMetric(admin['ca-a']!, 'el_trunk_up', { peer: 'ca-b' })) === 0 || undefined, 10_000);
     await launch('ca-b', `${state}-ca-b`, Number(new URL(admin['ca-b']!).port));
     await poll('the trunk up again on both nodes', async () => ((await fetchMetric(admin['ca-a']!, 'el_trunk_up', { peer: 'ca-b' })) === 1 && (await fetchMetric(admin['ca-b']!, 'el_trunk_up', { peer: 'ca-a' })) === 1) || undefined, 15_000);
+  });
+});
+
+describe('a cluster on the trunk secret moved onto a cluster CA by reloads (two `elink switch` processes, SIGHUP)', () => {
+  let state: string;
+  const dirs: Record<string, string> = {};
+  const admin: Record<string, string> = {};
+  const procs: Record<string, Proc> = {};
+  let trunkA: number;
+
+  beforeAll(async () => {
+    assertBuilt();
+    trunkA = await freePort();
+    state = initState('elink-trunk-onto-ca-', [], (doc) => {
+      doc.setIn(['admin', 'host'], '127.0.0.1');
+      doc.setIn(['switch', 'listen', 'host'], '127.0.0.1');
+      doc.setIn(['switch', 'ticketKeys'], doc.createNode(['ticket.pub']));
+    });
+    writeFileSync(join(state, 'ticket.pub'), createPublicKey(readFileSync(join(state, 'ticket-signing.key'))).export({ type: 'spki', format: 'pem' }));
+    const start = async (node: string, port: number, peers: string[]): Promise<void> => {
+      dirs[node] = copyState(state, node, (doc) => doc.setIn(['switch', 'trunk'], doc.createNode({ host: '127.0.0.1', port, peers, secret: CLUSTER_SECRET })));
+      const started = await startSwitchNode(dirs[node]!, node, ['--switch-port', '0', '--no-warm-up']);
+      procs[node] = started.proc;
+      admin[node] = `http://127.0.0.1:${started.adminPort}`;
+    };
+    await start('mv-a', trunkA, []);
+    await start('mv-b', await freePort(), [`127.0.0.1:${trunkA}`]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await stopAll();
+    for (const d of [state, ...Object.values(dirs)]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  const upBoth = async (): Promise<boolean> => (await fetchMetric(admin['mv-a']!, 'el_trunk_up', { peer: 'mv-b' })) === 1 && (await fetchMetric(admin['mv-b']!, 'el_trunk_up', { peer: 'mv-a' })) === 1;
+
+  it('takes the CA without a restart or a trunk down, peers without a certificate admitted on the secret until requireCert is on, refused after', async () => {
+    await poll('the trunk up on the secret', async () => (await upBoth()) || undefined, 15_000);
+    const authority = await createCertificateAuthority('elink trunk CA');
+    const caPem = Buffer.from(authority.certPem);
+    const certs: Record<string, { certPem: string; keyPem: string }> = {};
+    for (const node of ['mv-a', 'mv-b']) {
+      certs[node] = await issueNodeCertificate(authority, node);
+      writeFileSync(join(dirs[node]!, 'trunk-ca.pem'), caPem);
+      writeFileSync(join(dirs[node]!, 'trunk.pem'), certs[node]!.certPem);
+      writeFileSync(join(dirs[node]!, 'trunk-key.pem'), certs[node]!.keyPem);
+    }
+    const downs = async (): Promise<number> => (await fetchMetric(admin['mv-a']!, 'el_trunk_downs_total')) + (await fetchMetric(admin['mv-b']!, 'el_trunk_downs_total'));
+    const downsBefore = await downs();
+    // Each node's config gets `more` in switch.trunk, then SIGHUP; both must report a clean reload.
+    const reload = async (more: Record<string, unknown>): Promise<void> => {
+      const from: Record<string, number> = {};
+      for (const node of ['mv-a', 'mv-b']) {
+        const file = join(dirs[node]!, 'elink.yaml');
+        const doc = parseDocument(readFileSync(file, 'utf8'));
+        doc.setIn(['switch', 'trunk'], doc.createNode({ ...(doc.getIn(['switch', 'trunk']) as { toJSON(): object }).toJSON(), ...more }));
+        writeFileSync(file, doc.toString());
+        from[node] = procs[node]!.logs.length;
+        procs[node]!.child.kill('SIGHUP');
+      }
+      for (const node of ['mv-a', 'mv-b']) {
+        const p = procs[node]!;
+        const r = await p.waitFor((l) => p.logs.indexOf(l) >= from[node]! && l.trigger === 'signal' && /^config reload/.test(String(l.msg)), 10_000, `${node} reloaded`);
+        expect(r).toMatchObject({ msg: 'config reloaded', trunkTls: true, restartNeeded: 0 });
+      }
+    };
+    // 1. Every node shows a certificate of the CA, none requires one yet.
+    await reload({ ca: 'trunk-ca.pem', cert: 'trunk.pem', key: 'trunk-key.pem', requireCert: false });
+    expect(await trunkHandshake(trunkA)).toBe('hello');
+    expect(await trunkHandshake(trunkA, { ca: [caPem] })).toBe('hello');
+    // 2. Every node requires one: the trunk made on the secret alone stays (and is named) …
+    await reload({ requireCert: true });
+    expect(await upBoth()).toBe(true);
+    expect(await downs()).toBe(downsBefore);
+    for (const [node, peer] of [['mv-a', 'mv-b'], ['mv-b', 'mv-a']]) expect(procs[node]!.logs.filter((l) => String(l.msg).includes('no longer trusts')).map((l) => l.peers)).toEqual([[peer]]);
+    // … a connection without a certificate is refused now, and one of the CA taken.
+    const refused = await fetchMetric(admin['mv-a']!, 'el_trunk_connects_total', { result: 'cert_refused' });
+    expect(await trunkHandshake(trunkA)).not.toBe('hello');
+    await poll('the connection without a certificate refused and counted', async () => (await fetchMetric(admin['mv-a']!, 'el_trunk_connects_total', { result: 'cert_refused' })) === refused + 1 || undefined, 10_000);
+    expect(await trunkHandshake(trunkA, { cert: Buffer.from(certs['mv-b']!.certPem), key: Buffer.from(certs['mv-b']!.keyPem), ca: [caPem] })).toBe('hello');
+    // B restarts: the trunk comes back, on the certificates.
+    await procs['mv-b']!.stop();
+    await poll('the trunk down on A', async () => (await fetchMetric(admin['mv-a']!, 'el_trunk_up', { peer: 'mv-b' })) === 0 || undefined, 10_000);
+    procs['mv-b'] = (await startSwitchNode(dirs['mv-b']!, 'mv-b', ['--switch-port', '0', '--no-warm-up'], Number(new URL(admin['mv-b']!).port))).proc;
+    await poll('the trunk up again on both nodes', async () => (await upBoth()) || undefined, 15_000);
+    expect(await fetchMetric(admin['mv-a']!, 'el_trunk_connects_total', { result: 'auth_failed' })).toBe(0);
   });
 });

@@ -28,9 +28,9 @@ export interface ConfigChanges {
   restart: string[];
 }
 
-/** Applied live; everything else that differs is named in `restart`. The trunks' cluster CA
- * files too, but not adding or removing the CA (another kind of trunk authentication). */
-export const LIVE_PATHS: ReadonlySet<string> = new Set(['users', 'log.level', 'tls.cert', 'tls.key', 'tls.ca', 'switch.broker.ca', 'switch.trunk.ca', 'switch.trunk.cert', 'switch.trunk.key']);
+/** Applied live; everything else that differs is named in `restart`. The trunks' trust too:
+ * the cluster CA files, adding or removing the CA, and requireCert (docs/cluster.md). */
+export const LIVE_PATHS: ReadonlySet<string> = new Set(['users', 'log.level', 'tls.cert', 'tls.key', 'tls.ca', 'switch.broker.ca', 'switch.trunk.ca', 'switch.trunk.cert', 'switch.trunk.key', 'switch.trunk.requireCert']);
 
 /** Compared as one value: a store of another type has other keys, and "broker.store" says it all. */
 const WHOLE = new Set(['broker.store']);
@@ -50,8 +50,6 @@ export function diffConfig(prev: Config, next: Config, kinds: ServiceKinds): Con
     if (top === 'segments') segmentPaths(prev.segments, next.segments, restart, segmentsAdded, segmentsChanged);
     else walk(top, a, b, restart);
   }
-  const [trunkBefore, trunkAfter] = [prev.switch.trunk, next.switch.trunk];
-  if (kinds.switch && trunkBefore && trunkAfter && (trunkBefore.ca === undefined) !== (trunkAfter.ca === undefined)) restart.push('switch.trunk.ca');
   const byName = (list: Config['users']) => new Map(list.map((u) => [u.name, u]));
   const before = byName(kinds.broker ? prev.users : []);
   const after = byName(kinds.broker ? next.users : []);

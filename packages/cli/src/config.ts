@@ -143,6 +143,8 @@ const trunkSchema = z.strictObject({
   /** This node's trunk certificate and key (PEM files, issued by `ca`, DNS subjectAltName = node.id). */
   cert: z.string().optional(),
   key: z.string().optional(),
+  /** With `ca`: a peer must show a certificate of it. false while a cluster moves onto a CA or off it: a peer without one is admitted on the secret alone. */
+  requireCert: z.boolean().default(true),
   /** Seconds between trunk pings, and how many intervals without a record declare the peer down. */
   keepalive: z.number().min(0.1).max(3600).default(seconds(DEFAULT_TRUNK.keepaliveMs)),
   keepaliveMissed: z.number().int().min(1).max(100).default(DEFAULT_TRUNK.keepaliveMissed),
@@ -319,6 +321,7 @@ export const configSchema = z
     const trunk = cfg.switch.trunk;
     if (trunk && !trunk.secret && !trunk.ca && !cfg.switch.broker) ctx.addIssue({ code: 'custom', path: ['switch', 'trunk', 'secret'], message: 'trunks need a secret or a cluster CA: set switch.trunk.secret (or switch.broker.clusterSecret), or switch.trunk.ca with .cert and .key' });
     if (trunk?.ca !== undefined && (trunk.cert === undefined || trunk.key === undefined)) ctx.addIssue({ code: 'custom', path: ['switch', 'trunk', 'ca'], message: 'a cluster CA needs this node\'s trunk certificate and key: set switch.trunk.cert and switch.trunk.key' });
+    if (trunk && !trunk.requireCert && !trunk.secret && !cfg.switch.broker?.clusterSecret) ctx.addIssue({ code: 'custom', path: ['switch', 'trunk', 'requireCert'], message: 'requireCert: false admits peers without a certificate of the cluster CA on the secret alone: set switch.trunk.secret (or switch.broker.clusterSecret)' });
     if (trunk && trunk.ca === undefined && (trunk.cert !== undefined || trunk.key !== undefined)) ctx.addIssue({ code: 'custom', path: ['switch', 'trunk', 'cert'], message: 'switch.trunk.cert and .key are for a cluster CA: set switch.trunk.ca too' });
     const names = new Set(cfg.segments.map((s) => s.name));
     if (names.size !== cfg.segments.length) ctx.addIssue({ code: 'custom', path: ['segments'], message: 'segment names must be unique' });

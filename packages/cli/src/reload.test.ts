@@ -151,4 +151,54 @@ describe('ConfigReloader on real services (broker + switch in one process)', () 
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it("moves a switch on the trunk secret onto a cluster CA and off it by reloads (requireCert: false between), refusing requireCert: false without a secret", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elink-reloader-trunk-onto-'));
+    const file = join(dir, 'elink.yaml');
+    await initState(dir);
+    const ca = await createCertificateAuthority('cluster');
+    const cert = await issueNodeCertificate(ca, 'sw-r');
+    writeFileSync(join(dir, 'trunk-ca.pem'), ca.certPem);
+    writeFileSync(join(dir, 'trunk.pem'), cert.certPem);
+    writeFileSync(join(dir, 'trunk-key.pem'), cert.keyPem);
+    const secret = 'a-trunk-secret-of-16+';
+    const doc = parseDocument(readFileSync(file, 'utf8'));
+    doc.setIn(['switch', 'listen'], doc.createNode({ host: '127.0.0.1', port: 0 }));
+    doc.setIn(['switch', 'drainSeconds'], 0);
+    doc.setIn(['switch', 'trunk'], doc.createNode({ host: '127.0.0.1', port: 0, secret }));
+    doc.setIn(['admin'], doc.createNode({ host: '127.0.0.1', port: 0 }));
+    writeFileSync(file, doc.toString());
+    const { logs, services, reloader } = await serve(file, 20);
+    const hub = services.switchNode!.trunks!;
+    const trunkAs = (t: Record<string, unknown>): void => {
+      const d = parseDocument(readFileSync(file, 'utf8'));
+      d.setIn(['switch', 'trunk'], d.createNode({ host: '127.0.0.1', port: 0, ...t }));
+      writeFileSync(file, d.toString());
+    };
+    const files = { ca: 'trunk-ca.pem', cert: 'trunk.pem', key: 'trunk-key.pem' };
+    try {
+      expect(hub.trust).toEqual({ clusterCa: false, requireCert: true });
+      trunkAs({ secret, ...files, requireCert: false });
+      expect(reloader.reload('signal')).toBe('ok');
+      expect(logs.findLast((l) => l.msg === 'config reloaded')).toMatchObject({ trunkTls: true, restartNeeded: 0 });
+      expect(hub.trust).toEqual({ clusterCa: true, requireCert: false });
+      trunkAs({ secret, ...files });
+      expect(reloader.reload('signal')).toBe('ok');
+      expect(hub.trust).toEqual({ clusterCa: true, requireCert: true });
+      // Without a secret, requireCert: false is refused by the schema, naming the field.
+      trunkAs({ ...files, requireCert: false });
+      expect(reloader.reload('signal')).toBe('error');
+      expect(logs.findLast((l) => l.level === 50)).toMatchObject({ code: 'EL_ERR_CONFIG', fields: [expect.stringMatching(/^switch\.trunk\.requireCert: /)] });
+      expect(hub.trust).toEqual({ clusterCa: true, requireCert: true });
+      // Off again in one reload: back to the secret alone.
+      trunkAs({ secret });
+      expect(reloader.reload('signal')).toBe('ok');
+      expect(hub.trust).toEqual({ clusterCa: false, requireCert: true });
+      expect(logs.some((l) => String(l.msg).startsWith('trunk cluster CA removed'))).toBe(true);
+      expect(logs.filter((l) => l.level === 40 && l.restartNeeded)).toEqual([]);
+    } finally {
+      reloader.stop();
+      await services.stop('test');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

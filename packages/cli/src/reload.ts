@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { parsePasswordHash } from '@elink/broker';
 import { ElError } from '@elink/protocol';
-import { trunkCredentials, withLiveSettings, type TrunkCredentials } from '@elink/switch';
+import { checkTrunkTrust, trunkCredentials, withLiveSettings, type TrunkCredentials } from '@elink/switch';
 import type { Config, LoadedConfig } from './config.js';
 import { diffConfig, summarize, type ServiceKinds } from './config-diff.js';
 import type { Services } from './services.js';
@@ -45,6 +45,12 @@ export class ConfigReloader {
   #ca: Buffer | undefined;
   /** The trunks' cluster CA files the switch runs with (undefined: no cluster CA). */
   #trunk: TrunkFiles | undefined;
+  /** The switch runs trunks (switch.trunk at start; adding them takes a restart). */
+  readonly #trunks: boolean;
+  /** switch.trunk.requireCert as it runs. */
+  #requireCert: boolean;
+  /** The secret trunks run with ('' for none): changing it takes a restart. */
+  readonly #trunkSecret: string;
   #lastRestart = '';
   #watchers: FSWatcher[] = [];
   #watchedDirs = '';
@@ -60,6 +66,10 @@ export class ConfigReloader {
     this.#path = opts.current.path;
     this.#ca = this.#readCa(opts.current.config, opts.current.path);
     this.#trunk = this.#readTrunk(opts.current.config, opts.current.path);
+    const sw = opts.current.config.switch;
+    this.#trunks = opts.kinds.switch && sw.trunk !== undefined;
+    this.#requireCert = sw.trunk?.requireCert ?? true;
+    this.#trunkSecret = sw.trunk?.secret ?? sw.broker?.clusterSecret ?? '';
     this.#reloads = new Counter({ name: 'el_config_reloads_total', help: 'Config reloads (SIGHUP, file change, elink reload) by result: ok, error (the file did not validate; the old config stays)', labelNames: ['result'], registers: [opts.registry] });
     for (const result of ['ok', 'error']) this.#reloads.inc({ result }, 0);
     this.#lastSuccess = new Gauge({ name: 'el_config_last_reload_success_timestamp_seconds', help: 'When the config was last loaded successfully (start or reload), seconds since the epoch', registers: [opts.registry] });
@@ -77,16 +87,34 @@ export class ConfigReloader {
     let tls: { cert: Buffer; key: Buffer };
     let ca: Buffer | undefined;
     let trunk: TrunkFiles | undefined;
-    let trunkNext: TrunkCredentials | undefined;
+    let trunkNext: { credentials: TrunkCredentials | undefined; requireCert: boolean } | undefined;
+    let trustWaits: string | undefined;
     let endedSessions = 0;
     try {
       next = this.#opts.load();
       tls = { cert: readTls(next.path(next.config.tls.cert), 'tls.cert'), key: readTls(next.path(next.config.tls.key), 'tls.key') };
       ca = this.#readCa(next.config, next.path);
-      // Only a switch that started with a cluster CA swaps it; adding or removing one waits
-      // for a restart (diffConfig names it). Built here, so a bad file changes nothing.
-      trunk = this.#trunk && this.#readTrunk(next.config, next.path);
-      if (trunk && !sameTrunkFiles(trunk, this.#trunk!)) trunkNext = trunkCredentials(trunk);
+      // The trunks' trust: the CA's files, a CA added or removed, requireCert. Built and
+      // checked here, so a bad file or a trust the secret cannot carry changes nothing.
+      const nextTrunk = next.config.switch.trunk;
+      if (this.#trunks && nextTrunk) {
+        trunk = this.#readTrunk(next.config, next.path);
+        const filesChanged = trunk === undefined ? this.#trunk !== undefined : this.#trunk === undefined || !sameTrunkFiles(trunk, this.#trunk);
+        if (filesChanged || nextTrunk.requireCert !== this.#requireCert) {
+          trunkNext = { credentials: trunk && trunkCredentials(trunk), requireCert: nextTrunk.requireCert };
+          // A trust that needs a secret set or changed in the same file (a restart setting):
+          // it waits for that restart too, named with it; the rest of the file applies.
+          const nextSecret = nextTrunk.secret ?? next.config.switch.broker?.clusterSecret ?? '';
+          try {
+            checkTrunkTrust(this.#trunkSecret, trunkNext.credentials, trunkNext.requireCert);
+          } catch (err) {
+            if (nextSecret === this.#trunkSecret) throw err;
+            trustWaits = (this.#trunk === undefined) !== (trunk === undefined) ? 'switch.trunk.ca' : 'switch.trunk.requireCert';
+            trunkNext = undefined;
+            trunk = this.#trunk;
+          }
+        }
+      }
       next.config.users.forEach((u, i) => checkHash(next.file, i, u.password));
       // Check the new pair before anything changes, so a bad key leaves everything as it was.
       if (!tls.cert.equals(services.tls.cert) || !tls.key.equals(services.tls.key)) tlsContext(tls);
@@ -94,6 +122,7 @@ export class ConfigReloader {
       return this.#failed(trigger, err);
     }
     const changes = diffConfig(this.#running, next.config, kinds);
+    if (trustWaits) changes.restart.push(trustWaits);
     const tlsChanged = !tls.cert.equals(services.tls.cert) || !tls.key.equals(services.tls.key);
     const caChanged = ca !== undefined && (this.#ca === undefined || !ca.equals(this.#ca));
     const usersChanged = changes.users.added.length + changes.users.removed.length + changes.users.changed.length > 0;
@@ -119,7 +148,7 @@ export class ConfigReloader {
       if (usersChanged) services.setUsers(next.config.users);
       if (usersChanged) endedSessions = services.endSessions(lostAccess(this.#running.users, next.config.users), 'user removed or no longer in this segment');
       if (tlsChanged) services.setTls(tls);
-      if (trunkNext) services.setTrunkCredentials(trunkNext);
+      if (trunkNext) services.setTrunkCredentials(trunkNext.credentials, trunkNext.requireCert);
     } catch (err) {
       return this.#failed(trigger, err);
     }
@@ -128,7 +157,10 @@ export class ConfigReloader {
     this.#running = { ...this.#running, users: next.config.users, log: next.config.log, tls: next.config.tls };
     this.#path = next.path;
     this.#ca = ca;
-    if (trunk) this.#trunk = trunk;
+    if (trunkNext) {
+      this.#trunk = trunk;
+      this.#requireCert = trunkNext.requireCert;
+    }
     this.#lastRestart = restartKey;
     this.#reloads.inc({ result: 'ok' });
     this.#lastSuccess.set(Date.now() / 1000);

@@ -42,7 +42,8 @@ export interface Services {
   /** The CA a standalone switch trusts its brokers with (next heartbeat). */
   setBrokerCa(ca: Buffer): void;
   /** The trunks' new cluster CA, certificate and key (built, so checked, by the caller): the next trunk handshakes use them. */
-  setTrunkCredentials(c: TrunkCredentials): void;
+  /** New trunk trust: the cluster CA's files (undefined: none) and whether peers must show a certificate of it. */
+  setTrunkCredentials(c: TrunkCredentials | undefined, requireCert: boolean): void;
   /** What the process runs with now (the reloader compares new files against it). */
   readonly tls: { cert: Buffer; key: Buffer };
 }
@@ -349,8 +350,8 @@ export async function startServices(loaded: LoadedConfig, which: ServiceSelectio
       brokerCa = ca;
       brokerLink?.setTls({ ca });
     },
-    setTrunkCredentials(c) {
-      switchNode?.trunks?.setCredentials(c);
+    setTrunkCredentials(c, requireCert) {
+      switchNode?.trunks?.setCredentials(c, requireCert);
     },
     async stop(reason: string) {
       // Drain first: the heartbeat tells the brokers, then clients are redirected to other nodes.
@@ -412,6 +413,7 @@ export function switchTrunkSettings(loaded: LoadedConfig): SwitchNodeOptions['tr
       port: sw.trunk.port,
       host: sw.trunk.host ?? sw.listen.host,
       secret: sw.trunk.secret ?? sw.broker?.clusterSecret ?? '',
+      requireCert: sw.trunk.requireCert,
       ...(sw.trunk.ca !== undefined ? { clusterCa: { ca: readFileSync(loaded.path(sw.trunk.ca)), cert: readFileSync(loaded.path(sw.trunk.cert!)), key: readFileSync(loaded.path(sw.trunk.key!)) } } : {}),
       peers: [...sw.trunk.peers],
       maxPeers: sw.trunk.maxPeers,

@@ -39,7 +39,7 @@ export { sessionTicketKeys, SESSION_TICKET_KEYS_LENGTH } from './node/session-ti
 export { TrunkHub, parsePeer, type TrunkHubOptions, type TrunkPeer, type TrunkStats } from './trunk/trunk-hub.js';
 export { DEFAULT_TRUNK, DEFAULT_TRUNK_PORT, type TrunkSettings } from './trunk/trunk-defaults.js';
 export { trunkSegmentId } from './trunk/segment-id.js';
-export { trunkCredentials, type ClusterCaFiles, type TrunkCredentials } from './trunk/trunk-credentials.js';
+export { checkTrunkTrust, trunkCredentials, type ClusterCaFiles, type TrunkCredentials } from './trunk/trunk-credentials.js';
 export type { EndpointListener, RemoteVerdict, MoveLimits } from './core/endpoints.js';
 
 // DTCP tunnel server (docs/dtcp.md): the line protocol on a node, digest and leases through a broker.

@@ -68,6 +68,13 @@ export function trunkCredentials(files: ClusterCaFiles): TrunkCredentials {
   return { files, context, cas, caPems, proofKey: caProofKey(issuer ?? cas[0]!), proofKeys: cas.map(caProofKey), issuerMissing: issuer === undefined };
 }
 
+/** Throws EL_ERR_CONFIG when no peer could prove itself: neither a secret nor a CA, or peers
+ * without a certificate admitted (requireCert off) with no secret to check them by. */
+export function checkTrunkTrust(secret: string, ca: TrunkCredentials | undefined, requireCert: boolean): void {
+  if (secret === '' && !ca) throw new ElError('EL_ERR_CONFIG', 'trunks need a secret (switch.trunk.secret) or a cluster CA (switch.trunk.ca); a secret set or changed since start takes a restart');
+  if (secret === '' && !requireCert) throw new ElError('EL_ERR_CONFIG', 'switch.trunk.requireCert: false admits peers without a certificate on the secret alone, and this node has none (switch.trunk.secret or switch.broker.clusterSecret; set at start)');
+}
+
 function parseCaBundle(blocks: string[]): X509Certificate[] {
   if (blocks.length === 0) throw new ElError('EL_ERR_TRUNK_CERT', 'switch.trunk.ca holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
   if (blocks.length > MAX_CA_CERTIFICATES) throw new ElError('EL_ERR_TRUNK_CERT', `switch.trunk.ca holds ${blocks.length} certificates; at most ${MAX_CA_CERTIFICATES}`);

@@ -15,6 +15,11 @@ export interface TrunkSettings {
   /** A cluster CA: both ends present a certificate of `ca` (PEM) naming their node id
    * (DNS subjectAltName); `cert`/`key` are this node's. Absent: the secret alone. */
   clusterCa?: { ca: string | Buffer; cert: string | Buffer; key: string | Buffer };
+  /** With a cluster CA: a peer must show a certificate of it (default true). False while a
+   * cluster moves onto a CA or off it: a peer without one (or with one the CA does not
+   * verify) is admitted on the secret alone, which must then be set. Changed live with
+   * TrunkHub.setCredentials. */
+  requireCert?: boolean;
   /** Static peers, "host:port". */
   peers: string[];
   /** Peer nodes at most (trunks, dialed addresses). */
@@ -41,7 +46,7 @@ export interface TrunkSettings {
 
 export const DEFAULT_TRUNK_PORT = 4444;
 
-export const DEFAULT_TRUNK: Omit<TrunkSettings, 'secret' | 'host' | 'port' | 'peers' | 'clusterCa'> = {
+export const DEFAULT_TRUNK: Omit<TrunkSettings, 'secret' | 'host' | 'port' | 'peers' | 'clusterCa' | 'requireCert'> = {
   maxPeers: 64,
   maxRemotePerSegment: 65_536,
   announceRate: 10_000,

@@ -32,7 +32,7 @@ import { ConnectionGuard } from '../node/connection-guard.js';
 import type { FdBudget } from '../node/fd-budget.js';
 import { certificateNodeNames, isCertificateError, peerChain, trunkKeyingMaterial, type TrunkRole } from './trunk-auth.js';
 import { trunkSegmentId } from './segment-id.js';
-import { anchoredIn, trunkCredentials, type TrunkCredentials } from './trunk-credentials.js';
+import { anchoredIn, checkTrunkTrust, trunkCredentials, type TrunkCredentials } from './trunk-credentials.js';
 import { RESYNC_ACTIONS, Trunk, TRUNK_DOWN_REASONS, type ResyncAction, type TrunkHost, type TrunkLimits, type TrunkPort } from './trunk.js';
 import { droppedPorts, reinstate, shadowedElsewhere } from './trunk-shadow.js';
 import { DEFAULT_GSO } from '../node/defaults.js';
@@ -174,6 +174,8 @@ export class TrunkHub implements TrunkHost {
   /** With a cluster CA: the TLS context of both directions and the proof keys; a reload
    * swaps them (setCredentials) for the next handshakes. */
   private credentials: TrunkCredentials | undefined;
+  /** With credentials: a peer without a certificate of the CA is refused (else admitted on the secret). */
+  private requireCert: boolean;
   /** The TLS half of the trunk listener, from start(). */
   private server: Server | undefined;
   /** Up trunks by peer node id. */
@@ -209,7 +211,8 @@ export class TrunkHub implements TrunkHost {
     this.logger = opts.logger;
     this.secret = opts.secret;
     this.credentials = opts.clusterCa ? trunkCredentials(opts.clusterCa) : undefined;
-    if (this.secret === '' && !this.credentials) throw new ElError('EL_ERR_CONFIG', 'trunks need a secret (switch.trunk.secret) or a cluster CA (switch.trunk.ca)');
+    this.requireCert = opts.requireCert ?? true;
+    checkTrunkTrust(this.secret, this.credentials, this.requireCert);
     if (this.credentials?.issuerMissing) this.warnIssuer(this.credentials);
     this.gso = opts.gso ?? DEFAULT_GSO;
     this.liveSegments = opts.liveSegments ?? true;
@@ -242,6 +245,11 @@ export class TrunkHub implements TrunkHost {
     }
   }
 
+  /** How peers prove themselves now: a cluster CA or not, and whether its certificate is required. */
+  get trust(): { clusterCa: boolean; requireCert: boolean } {
+    return { clusterCa: this.credentials !== undefined, requireCert: this.requireCert };
+  }
+
   /** The key of this node's hello proof: the secret, else (cluster CA) a CA's (trunk-credentials.ts). */
   get proofKey(): string {
     return this.secret || this.credentials!.proofKey;
@@ -252,23 +260,38 @@ export class TrunkHub implements TrunkHost {
   }
 
   /**
-   * New cluster CA files (a config reload): the next trunk handshakes, accepted and dialed,
-   * use them; established trunks keep running on what they were verified with (docs/cluster.md
-   * "Rotating the cluster CA"). `next` is built (and so checked) by the caller first.
+   * New trunk trust (a config reload): cluster CA files, none (back to the secret alone), and
+   * whether a peer must show a certificate of the CA. The next trunk handshakes, accepted
+   * and dialed, use them; established trunks keep running on what they were admitted with
+   * (docs/cluster.md "Rotating the cluster CA"). `next` is built (and so checked) by the
+   * caller first; a trust the secret cannot carry is refused before anything changes.
    */
-  setCredentials(next: TrunkCredentials): void {
-    if (!this.credentials) throw new ElError('EL_ERR_CONFIG', 'switch.trunk.ca was not set at start: trunks without a cluster CA take one at a restart');
-    this.server?.setSecureContext(this.listenerTls(next));
+  setCredentials(next: TrunkCredentials | undefined, requireCert = this.requireCert): void {
+    checkTrunkTrust(this.secret, next, requireCert);
+    const before = this.credentials;
+    this.server?.setSecureContext(next ? this.listenerTls(next) : this.plainTls());
     this.credentials = next;
-    if (next.issuerMissing) this.warnIssuer(next);
-    this.logger.info({ cas: next.cas.map((c) => c.subject.replaceAll('\n', ', ')), trunks: this.byNode.size }, 'trunk certificates reloaded; established trunks keep running');
+    this.requireCert = requireCert;
+    if (next?.issuerMissing) this.warnIssuer(next);
+    const cas = next?.cas.map((c) => c.subject.replaceAll('\n', ', ')) ?? [];
+    if (next) this.logger.info({ cas, requireCert, trunks: this.byNode.size, ...(before ? {} : { added: true }) }, 'trunk certificates reloaded; established trunks keep running');
+    else if (before) this.logger.info({ trunks: this.byNode.size }, 'trunk cluster CA removed: trunks are admitted on the secret alone from now on; established trunks keep running');
+    if (!next) return;
     // Kept, not cut (docs/cluster.md "Rotating the cluster CA"), but said: these would not come back.
-    const stale = [...this.byNode].filter(([, t]) => !anchoredIn(this.certified.get(t)?.chain ?? [], next.cas)).map(([peer]) => peer);
-    if (stale.length > 0) this.logger.warn({ peers: stale.slice(0, 16), count: stale.length }, 'trunks whose peer certificate switch.trunk.ca no longer trusts keep running until they reconnect, and are refused then');
+    const stale = [...this.byNode].filter(([, t]) => {
+      const c = this.certified.get(t);
+      return c ? !anchoredIn(c.chain, next.cas) : requireCert;
+    });
+    if (stale.length > 0) this.logger.warn({ peers: stale.slice(0, 16).map(([peer]) => peer), count: stale.length }, 'trunks whose peer switch.trunk.ca no longer trusts (a certificate of another CA, or none) keep running until they reconnect, and are refused then');
   }
 
   private warnIssuer(c: TrunkCredentials): void {
     this.logger.warn({ cas: c.cas.length }, 'switch.trunk.cert was not issued by a CA of switch.trunk.ca: peers that trust only that file refuse this node');
+  }
+
+  /** The listener's context without a cluster CA: the client port's certificate (peers do not check it). */
+  private plainTls(): { cert: string | Buffer; key: string | Buffer; minVersion: 'TLSv1.3' } {
+    return { cert: this.opts.tls.cert, key: this.opts.tls.key, minVersion: 'TLSv1.3' };
   }
 
   /** The context options of the listener: this node's certificate and, to verify a peer's, the CA. */
@@ -300,10 +323,10 @@ export class TrunkHub implements TrunkHost {
     const s = this.settings;
     const opts = this.opts;
     const ca = this.credentials;
-    // A cluster CA: the peer's certificate is asked for and verified in the handshake; one
-    // missing or not of the CA is refused in onAccepted (node:tls would close it unnamed).
-    const auth = ca ? { ...this.listenerTls(ca), requestCert: true, rejectUnauthorized: false } : { cert: opts.tls.cert, key: opts.tls.key };
-    const server: Server = createServer({ ...auth, minVersion: 'TLSv1.3', ALPNProtocols: [TRUNK_ALPN], handshakeTimeout: s.helloTimeoutMs }, (socket) => this.onAccepted(socket));
+    // The peer's certificate is always asked for (a CA may come with a reload) and verified
+    // against the CA in the handshake; one missing or not of the CA is refused in onAccepted
+    // (node:tls would close it unnamed), unless requireCert is off. Without a CA it is unused.
+    const server: Server = createServer({ ...(ca ? this.listenerTls(ca) : this.plainTls()), requestCert: true, rejectUnauthorized: false, ALPNProtocols: [TRUNK_ALPN], handshakeTimeout: s.helloTimeoutMs }, (socket) => this.onAccepted(socket));
     this.server = server;
     server.on('tlsClientError', (err, socket) => {
       socket.destroy();
@@ -421,9 +444,11 @@ export class TrunkHub implements TrunkHost {
     d.reached = false;
     const host = d.host;
     const ca = this.credentials;
+    const requireCert = this.requireCert;
     // A cluster CA: the peer's certificate is verified against it; which node it is, is
     // checked against the name in its hello (certifies()), not against the host dialed.
-    const auth = ca ? { secureContext: ca.context, rejectUnauthorized: true, checkServerIdentity: () => undefined } : { rejectUnauthorized: false };
+    // Without requireCert one the CA does not verify is let through to the secret's proof.
+    const auth = ca ? { secureContext: ca.context, rejectUnauthorized: requireCert, checkServerIdentity: () => undefined } : { rejectUnauthorized: false };
     const conn = TlsRecordConn.connect(
       { host, port: d.port, ALPNProtocols: [TRUNK_ALPN], minVersion: 'TLSv1.3', ...auth, servername: isIp(host) ? undefined : host, timeout: this.settings.helloTimeoutMs },
       { allocate: allocateFrame },
@@ -455,7 +480,7 @@ export class TrunkHub implements TrunkHost {
         failed(`the peer does not speak ${TRUNK_ALPN}`);
         return;
       }
-      trunk = this.connect(conn, 'dial', trunkKeyingMaterial(socket), ca ? certifiedPeer(socket) : undefined);
+      trunk = this.connect(conn, 'dial', trunkKeyingMaterial(socket), ca && socket.authorized ? certifiedPeer(socket) : undefined);
       d.trunk = trunk;
     });
     // Starts reading (TlsRecordConn.connect reads into the shared buffer); records before
@@ -487,7 +512,8 @@ export class TrunkHub implements TrunkHost {
 
   private onAccepted(socket: TLSSocket): void {
     inheritRemote(socket);
-    if (this.opts.clusterCa && !socket.authorized) {
+    const ca = this.credentials;
+    if (ca && this.requireCert && !socket.authorized) {
       const why = String(socket.authorizationError ?? 'no certificate');
       this.connects?.inc({ peer: 'unauthenticated', result: 'cert_refused' });
       this.preAuth.add(`cert:${why}`, { peer: `${socket.remoteAddress}:${socket.remotePort}`, err: why }, 'trunk peer without a certificate of the cluster CA (switch.trunk.ca) refused');
@@ -499,7 +525,7 @@ export class TrunkHub implements TrunkHost {
       socket.destroy();
       return;
     }
-    this.connect(TlsRecordConn.accept(socket, { allocate: allocateFrame }), 'accept', trunkKeyingMaterial(socket), this.opts.clusterCa ? certifiedPeer(socket) : undefined);
+    this.connect(TlsRecordConn.accept(socket, { allocate: allocateFrame }), 'accept', trunkKeyingMaterial(socket), ca && socket.authorized ? certifiedPeer(socket) : undefined);
   }
 
   /**
@@ -536,8 +562,11 @@ export class TrunkHub implements TrunkHost {
   }
 
   certifies(t: Trunk, node: string): true | string {
-    if (!this.opts.clusterCa) return true;
-    const names = this.certified.get(t)?.names ?? [];
+    const certified = this.certified.get(t);
+    // No certificate of the CA: fine without a CA, or while requireCert is off (the secret's
+    // proof, checked with the hello, is the trust then); refused if a reload turned it on since.
+    if (!certified) return !this.credentials || !this.requireCert ? true : `the peer node "${node}" shows no certificate of the cluster CA (switch.trunk.ca)`;
+    const names = certified.names;
     if (names.includes(node)) return true;
     return `the peer claims node "${node}" but its certificate names ${names.length > 0 ? names.map((n) => `"${n}"`).join(', ') : 'no node'} (DNS subjectAltName); issue each node a certificate of the cluster CA naming its node id`;
   }

@@ -373,4 +373,66 @@ describe('trunks with a cluster CA (switch.trunk.ca)', () => {
     expect(x.node.trunks!.upCount).toBe(0);
     expect(upBoth()).toBe(true);
   });
+  it('moves a cluster on the secret onto a cluster CA and off it again live (requireCert: false between): a trunk made again at every step, a peer without a certificate refused once requireCert is on', async () => {
+    const ca = await createCertificateAuthority('cluster CA');
+    const creds = async (node: string) => {
+      const c = await issueNodeCertificate(ca, node);
+      return trunkCredentials({ ca: ca.certPem, cert: c.certPem, key: c.keyPem });
+    };
+    const [credsA, credsB] = [await creds('node-a'), await creds('node-b')];
+    const trunk = { secret: SECRET, port: 0, host: '127.0.0.1', reconnectMinMs: 20, reconnectMaxMs: 200 };
+    const b = await h.node({ nodeId: 'node-b', segments: [segment({ name: 'lan' })], trunk });
+    const peers = [`127.0.0.1:${b.node.trunks!.address().port}`];
+    const a = await h.node({ nodeId: 'node-a', segments: [segment({ name: 'lan' })], trunk: { ...trunk, peers } });
+    const [hubA, hubB] = [a.node.trunks!, b.node.trunks!];
+    const upBoth = () => hubA.trunkTo('node-b')?.state === 'up' && hubB.trunkTo('node-a')?.state === 'up';
+    await until(upBoth);
+    const count = async (node: TestNode, result: string): Promise<number> => {
+      const v = (await node.registry.getSingleMetric('el_trunk_connects_total')!.get()).values.filter((x) => x.labels.result === result);
+      return v.reduce((n, x) => n + x.value, 0);
+    };
+    const bounce = async (): Promise<void> => {
+      const oks = await count(a, 'ok');
+      hubA.trunkTo('node-b')!.close('shutdown');
+      await until(async () => upBoth() && (await count(a, 'ok')) > oks);
+    };
+    const staleWarnings = () => b.logs.filter((l) => String(l.msg).includes('no longer trusts'));
+    // 1. B takes the CA, peers without a certificate still admitted: A (none yet) comes back.
+    const established = hubA.trunkTo('node-b');
+    hubB.setCredentials(credsB, false);
+    expect(hubA.trunkTo('node-b')).toBe(established);
+    await bounce();
+    // Requiring certificates now would strand A's trunk at its next connection: said at once.
+    hubB.setCredentials(credsB, true);
+    expect(staleWarnings().at(-1)).toMatchObject({ peers: ['node-a'], count: 1 });
+    expect(upBoth()).toBe(true);
+    hubB.setCredentials(credsB, false);
+    // 2. A takes it too: both show certificates, and the trunk made now is certified both ways.
+    hubA.setCredentials(credsA, false);
+    await bounce();
+    const warned = staleWarnings().length;
+    hubB.setCredentials(credsB, true);
+    hubA.setCredentials(credsA, true);
+    expect(staleWarnings().length).toBe(warned);
+    // 3. Certificates required everywhere: the trunk comes back on them; a node on the secret alone is refused.
+    await bounce();
+    const refused = await count(b, 'cert_refused');
+    const x = await h.node({ nodeId: 'node-x', segments: [segment({ name: 'lan' })], trunk: { ...trunk, peers } });
+    await until(async () => (await count(b, 'cert_refused')) > refused);
+    expect(x.node.trunks!.upCount).toBe(0);
+    // And off again: certificates optional on both, then the CA removed from A, then from B.
+    hubA.setCredentials(credsA, false);
+    hubB.setCredentials(credsB, false);
+    hubA.setCredentials(undefined);
+    await bounce();
+    hubB.setCredentials(undefined);
+    await bounce();
+    expect(b.logs.some((l) => String(l.msg).startsWith('trunk cluster CA removed'))).toBe(true);
+    // Without a secret nothing could vouch for a peer without a certificate: refused, nothing changed.
+    const certC = await issueNodeCertificate(ca, 'node-c');
+    const caOnly = await h.node({ nodeId: 'node-c', segments: [segment({ name: 'lan' })], trunk: { ...trunk, secret: '', clusterCa: { ca: ca.certPem, cert: certC.certPem, key: certC.keyPem } } });
+    expect(() => caOnly.node.trunks!.setCredentials(credsA, false)).toThrow(expect.objectContaining({ code: 'EL_ERR_CONFIG', message: expect.stringContaining('requireCert') }));
+    expect(() => caOnly.node.trunks!.setCredentials(undefined)).toThrow(expect.objectContaining({ code: 'EL_ERR_CONFIG' }));
+    expect(upBoth()).toBe(true);
+  });
 });
