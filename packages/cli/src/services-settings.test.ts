@@ -107,6 +107,7 @@ describe('switch settings from the config file', () => {
       port: 0,
       host: '127.0.0.1',
       secret: 'cluster-secret-0123456789',
+      requireCert: true,
       peers: ['127.0.0.1:5555', '[::1]:5556'],
       maxPeers: 9,
       maxRemotePerSegment: 100,
