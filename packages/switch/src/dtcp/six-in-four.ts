@@ -22,7 +22,7 @@
  */
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { ElError, HEADER_LENGTH, RecordType } from '@elink/protocol';
+import { ElError, endpointOwner, HEADER_LENGTH, RecordType } from '@elink/protocol';
 import { DEFAULT_MAX_FRAMES, OutputQueue, defaultFlushScheduler, type FlushScheduler, type Writer } from '@elink/transport';
 import { ipv4Number, Proto41Socket, type Proto41Options, type Proto41Stats } from '@elink/tuntap';
 import { allocatePortId, type Port } from '../core/port.js';
@@ -131,6 +131,7 @@ class TunnelPort implements Port {
   closed = false;
   /** Echo replies on the tunnel's link (link-local), made on the first. */
   echo: TokenBucket | undefined;
+  private ownerTag: string | undefined;
 
   constructor(
     readonly spec: SixInFourTunnelSpec,
@@ -140,6 +141,7 @@ class TunnelPort implements Port {
     socket: Proto41Socket,
     queueFrames: number,
     scheduler: FlushScheduler,
+    private readonly onMovedAway: (port: TunnelPort, node: string) => void,
   ) {
     this.name = `6in4:${spec.clientV4}`;
     // Packets are at most the segment MTU (longer ones are refused at the door: too_big).
@@ -154,6 +156,21 @@ class TunnelPort implements Port {
 
   enqueue(frame: Buffer): void {
     this.output.push(RecordType.FRAME, frame);
+  }
+
+  /** Port.owner: announced with the tunnel's routes, as a session's are, so that a node the
+   * host moved to (a new tunnel of the same user and device there) ends this one here. */
+  get owner(): string {
+    return (this.ownerTag ??= endpointOwner(this.spec.user, this.spec.device));
+  }
+
+  get since(): number {
+    return this.openedAt;
+  }
+
+  /** Port.movedAway: the same user and device opened a tunnel later at peer node `node`. */
+  movedAway(node: string): void {
+    this.onMovedAway(this, node);
   }
 }
 
@@ -249,7 +266,7 @@ class Plane implements SixInFourPlane {
     if (prev === undefined && this.byClient.size >= this.maxTunnels) throw new ElError('EL_ERR_UNAVAILABLE', `this node holds its limit of ${this.maxTunnels} 6in4 tunnels; try another node`);
     if (prev !== undefined) this.closeTunnel(prev, 'superseded', true);
     for (const h of holders) this.closeTunnel(h, 'superseded', true);
-    const port = new TunnelPort(spec, seg, client, server, this.socket, this.queueFrames, this.scheduler);
+    const port = new TunnelPort(spec, seg, client, server, this.socket, this.queueFrames, this.scheduler, this.movedAway);
     const r = seg.attach(port, { prefixes });
     if (!r.ok) {
       port.output.close();
@@ -261,6 +278,15 @@ class Plane implements SixInFourPlane {
     this.logger.info({ tunnel: port.tunnelId, segment: seg.name, user: spec.user, device: spec.device, client: spec.clientV4, server: spec.serverV4, routes: prefixes.map(formatPrefix) }, '6in4 tunnel opened');
     return { id: port.tunnelId, close: (reason: string) => this.closeTunnel(port, reason, false) };
   }
+
+  /** A host reconnected at another node before its tunnel here timed out (its DTCP
+   * connection not dead yet): this one is a leftover holding its routes; the DTCP
+   * connection is told (onClosed) and ends. */
+  private readonly movedAway = (port: TunnelPort, node: string): void => {
+    if (port.closed) return;
+    this.logger.info({ tunnel: port.tunnelId, segment: port.segment.name, user: port.spec.user, device: port.spec.device, node }, 'the host opened a tunnel again at another node: tunnel superseded');
+    this.closeTunnel(port, 'superseded', true);
+  };
 
   /** Detaches the port (its routes withdrawn, announced to trunks as gone) and forgets it. */
   closeTunnel(port: TunnelPort, reason: string, tell: boolean): void {

@@ -15,8 +15,13 @@ import { nodeReport } from '../node/node-report.js';
 import { superPacket, udpSuperFrame } from '../testing/test-gso.js';
 import type { L2Segment } from '../core/l2/l2-segment.js';
 import { trunkCredentials } from './trunk-credentials.js';
+import type { L3Segment } from '../core/l3/l3-segment.js';
+import { parsePrefix } from '../core/l3/ip.js';
+import { requireNetnsOrSkip } from '../../../../test/lib/netns.js';
 
 const SECRET = 'trunk-secret-0123456789';
+/** DTCP's 6in4 plane opens a raw protocol-41 socket: root (as the netns tests; never skipped in CI). */
+const rawSockets = requireNetnsOrSkip();
 
 async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -178,6 +183,28 @@ describe('trunk between two nodes', () => {
     expect(fresh.payloads()).toEqual(['to alice']);
     expect(fresh.closed).toBe(false);
     expect(b.node.stats.closed.superseded ?? 0).toBe(0);
+  });
+
+  it.skipIf(!rawSockets)('a DTCP host that opened a tunnel again at the other node while its tunnel here is not dead yet: the old one ends (superseded) and its routes go to the peer', async () => {
+    const six = () => segment({ name: 'six', mode: 'l3', ipv6: { pool: 'fd00:e1:61::/64' } });
+    const b = await h.node({ nodeId: 'node-b', segments: [six()], trunk: { secret: SECRET, port: 0, host: '127.0.0.1' } });
+    const a = await h.node({ nodeId: 'node-a', segments: [six()], trunk: { secret: SECRET, port: 0, host: '127.0.0.1', peers: [`127.0.0.1:${b.node.trunks!.address().port}`], reconnectMinMs: 20, reconnectMaxMs: 200 } });
+    await until(() => a.node.trunks!.upCount === 1 && b.node.trunks!.upCount === 1);
+    const [segA, segB] = [a.node.segmentByName('six') as L3Segment, b.node.segmentByName('six') as L3Segment];
+    const host = parsePrefix('fd00:e1:61::10/128')!;
+    const spec = { segment: 'six', serverV4: '127.0.0.1', user: 'phone', device: 'dtcp', sources: ['fd00:e1:61::10/128'], routes: ['fd00:e1:61::10/128'] };
+    const closed: string[] = [];
+    a.node.sixInFourPlane().open({ ...spec, clientV4: '127.0.0.21', onClosed: (r) => closed.push(r) });
+    await until(() => segB.ownerOf(host)?.kind === 'trunk');
+    // The host's address changed where A cannot see it (its DTCP connection idles on), and
+    // it sets up its tunnel at B more than a second later.
+    await new Promise((r) => setTimeout(r, 1100));
+    b.node.sixInFourPlane().open({ ...spec, clientV4: '127.0.0.22' });
+    await until(() => closed.length === 1);
+    expect(closed).toEqual(['superseded']);
+    expect(a.logs.find((l) => l.msg === 'the host opened a tunnel again at another node: tunnel superseded')).toMatchObject({ user: 'phone', device: 'dtcp', segment: 'six', node: 'node-b' });
+    await until(() => segA.ownerOf(host)?.kind === 'trunk');
+    expect(segB.ownerOf(host)?.kind).toBe('6in4');
   });
 
   it('a peer without the "segments" capability (an older node): the trunk is closed (segments_changed) and dialed again with the new set', async () => {
