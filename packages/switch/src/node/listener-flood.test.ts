@@ -139,7 +139,11 @@ describe('switch listener floods', () => {
       })());
       expect(maxPending).toBeLessThanOrEqual(limits.pending);
       expect(maxSessions).toBeLessThanOrEqual(limits.pending);
-      expect(t.node.guard.refused.pending + t.node.guard.refused.pending_per_source).toBeGreaterThanOrEqual(240 - limits.pending);
+      // Every connection of the flood was refused or held a pending slot; a slot is only
+      // freed by a hello timeout (the attackers never close), which on a loaded machine may
+      // come before the flood ends (1.5 s): those slots were taken twice.
+      const timedOut = t.node.stats.errors.EL_ERR_HELLO_TIMEOUT ?? 0;
+      expect(t.node.guard.refused.pending + t.node.guard.refused.pending_per_source).toBeGreaterThanOrEqual(240 - limits.pending - timedOut);
       // The pending ones run into the hello timeout; then everything is freed.
       await waitUntil(() => t.node.guard.pending === 0 && t.node.stats.sessions === 2, 'pending sessions gone', 10_000);
       expect(t.node.stats.errors.EL_ERR_HELLO_TIMEOUT).toBeGreaterThan(0);
