@@ -321,7 +321,6 @@ export class TrunkHub implements TrunkHost {
   /** TCP accept (a cap on connections), then TLS with ALPN el-trunk/1. */
   private listener(): TcpServer {
     const s = this.settings;
-    const opts = this.opts;
     const ca = this.credentials;
     // The peer's certificate is always asked for (a CA may come with a reload) and verified
     // against the CA in the handshake; one missing or not of the CA is refused in onAccepted
