@@ -846,6 +846,16 @@ export class TrunkHub implements TrunkHost {
         for (const p of peers()) this.set({ peer: p }, hub.byNode.has(p) ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'el_trunk_certified',
+      help: 'Up trunks: 1 when the peer showed a certificate of the cluster CA (switch.trunk.ca), 0 when it was admitted on the secret alone (no CA, or switch.trunk.requireCert false).',
+      labelNames: ['peer'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [p, t] of hub.byNode) this.set({ peer: p }, hub.certified.has(t) ? 1 : 0);
+      },
+    });
     const traffic = (which: 'frames' | 'bytes') =>
       function (this: Counter<'peer' | 'direction'>) {
         this.reset();

@@ -424,11 +424,13 @@ describe('trunks with a cluster CA (switch.trunk.ca)', () => {
       await until(async () => upBoth() && (await count(a, 'ok')) > oks);
     };
     const staleWarnings = () => b.logs.filter((l) => String(l.msg).includes('no longer trusts'));
+    const certified = async (node: TestNode): Promise<Record<string, number>> => Object.fromEntries((await node.registry.getSingleMetric('el_trunk_certified')!.get()).values.map((v) => [v.labels.peer, v.value]));
     // 1. B takes the CA, peers without a certificate still admitted: A (none yet) comes back.
     const established = hubA.trunkTo('node-b');
     hubB.setCredentials(credsB, false);
     expect(hubA.trunkTo('node-b')).toBe(established);
     await bounce();
+    expect(await certified(b)).toEqual({ 'node-a': 0 });
     // Requiring certificates now would strand A's trunk at its next connection: said at once.
     hubB.setCredentials(credsB, true);
     expect(staleWarnings().at(-1)).toMatchObject({ peers: ['node-a'], count: 1 });
@@ -437,6 +439,7 @@ describe('trunks with a cluster CA (switch.trunk.ca)', () => {
     // 2. A takes it too: both show certificates, and the trunk made now is certified both ways.
     hubA.setCredentials(credsA, false);
     await bounce();
+    expect([await certified(a), await certified(b)]).toEqual([{ 'node-b': 1 }, { 'node-a': 1 }]);
     const warned = staleWarnings().length;
     hubB.setCredentials(credsB, true);
     hubA.setCredentials(credsA, true);
@@ -454,6 +457,8 @@ describe('trunks with a cluster CA (switch.trunk.ca)', () => {
     await bounce();
     hubB.setCredentials(undefined);
     await bounce();
+    // (node-x, on the secret alone, may be up at B too by now: B takes peers without certificates again.)
+    expect([(await certified(a))['node-b'], (await certified(b))['node-a']]).toEqual([0, 0]);
     expect(b.logs.some((l) => String(l.msg).startsWith('trunk cluster CA removed'))).toBe(true);
     // Without a secret nothing could vouch for a peer without a certificate: refused, nothing changed.
     const certC = await issueNodeCertificate(ca, 'node-c');
