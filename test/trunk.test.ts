@@ -58,6 +58,18 @@ function copyState(state: string, suffix: string, edit: (doc: ReturnType<typeof 
   return dir;
 }
 
+/** A state directory for standalone `elink switch` nodes on loopback: they trust the
+ * broker's ticket key from a file (no broker runs). */
+function standaloneSwitchState(prefix: string): string {
+  const state = initState(prefix, [], (doc) => {
+    doc.setIn(['admin', 'host'], '127.0.0.1');
+    doc.setIn(['switch', 'listen', 'host'], '127.0.0.1');
+    doc.setIn(['switch', 'ticketKeys'], doc.createNode(['ticket.pub']));
+  });
+  writeFileSync(join(state, 'ticket.pub'), createPublicKey(readFileSync(join(state, 'ticket-signing.key'))).export({ type: 'spki', format: 'pem' }));
+  return state;
+}
+
 /** `elink switch` on state `dir` as node `node`, started; its admin port (a free one unless given). */
 async function startSwitchNode(dir: string, node: string, args: string[], adminPort?: number): Promise<{ proc: Proc; adminPort: number }> {
   const port = adminPort ?? (await freePort());
@@ -408,13 +420,7 @@ describe('trunks with a cluster CA made by `elink trunk-ca` (two `elink switch` 
   beforeAll(async () => {
     assertBuilt();
     trunkA = await freePort();
-    state = initState('elink-trunk-ca-', [], (doc) => {
-      doc.setIn(['admin', 'host'], '127.0.0.1');
-      doc.setIn(['switch', 'listen', 'host'], '127.0.0.1');
-      // A standalone switch trusts the broker's ticket key from a file (no broker runs here).
-      doc.setIn(['switch', 'ticketKeys'], doc.createNode(['ticket.pub']));
-    });
-    writeFileSync(join(state, 'ticket.pub'), createPublicKey(readFileSync(join(state, 'ticket-signing.key'))).export({ type: 'spki', format: 'pem' }));
+    state = standaloneSwitchState('elink-trunk-ca-');
     // The cluster CA and one certificate per node; another CA with a certificate for the same node id.
     cli(['trunk-ca', 'init', '--dir', join(state, 'trunk')]);
     for (const node of ['ca-a', 'ca-b']) cli(['trunk-ca', 'issue', '--dir', join(state, 'trunk'), '--node', node]);
@@ -519,12 +525,7 @@ describe('a cluster on the trunk secret moved onto a cluster CA by reloads (two 
   beforeAll(async () => {
     assertBuilt();
     trunkA = await freePort();
-    state = initState('elink-trunk-onto-ca-', [], (doc) => {
-      doc.setIn(['admin', 'host'], '127.0.0.1');
-      doc.setIn(['switch', 'listen', 'host'], '127.0.0.1');
-      doc.setIn(['switch', 'ticketKeys'], doc.createNode(['ticket.pub']));
-    });
-    writeFileSync(join(state, 'ticket.pub'), createPublicKey(readFileSync(join(state, 'ticket-signing.key'))).export({ type: 'spki', format: 'pem' }));
+    state = standaloneSwitchState('elink-trunk-onto-ca-');
     const start = async (node: string, port: number, peers: string[]): Promise<void> => {
       dirs[node] = copyState(state, node, (doc) => doc.setIn(['switch', 'trunk'], doc.createNode({ host: '127.0.0.1', port, peers, secret: CLUSTER_SECRET })));
       const started = await startSwitchNode(dirs[node]!, node, ['--switch-port', '0', '--no-warm-up']);
