@@ -41,8 +41,8 @@ export interface Services {
   setTls(tls: { cert: Buffer; key: Buffer }): void;
   /** The CA a standalone switch trusts its brokers with (next heartbeat). */
   setBrokerCa(ca: Buffer): void;
-  /** The trunks' new cluster CA, certificate and key (built, so checked, by the caller): the next trunk handshakes use them. */
-  /** New trunk trust: the cluster CA's files (undefined: none) and whether peers must show a certificate of it. */
+  /** New trunk trust (built, so checked, by the caller): the cluster CA's files (undefined:
+   * none) and whether peers must show a certificate of it; the next trunk handshakes use it. */
   setTrunkCredentials(c: TrunkCredentials | undefined, requireCert: boolean): void;
   /** What the process runs with now (the reloader compares new files against it). */
   readonly tls: { cert: Buffer; key: Buffer };
