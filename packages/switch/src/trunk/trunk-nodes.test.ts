@@ -465,6 +465,7 @@ describe('trunks with a cluster CA (switch.trunk.ca)', () => {
     const caOnly = await h.node({ nodeId: 'node-c', segments: [segment({ name: 'lan' })], trunk: { ...trunk, secret: '', clusterCa: { ca: ca.certPem, cert: certC.certPem, key: certC.keyPem } } });
     expect(() => caOnly.node.trunks!.setCredentials(credsA, false)).toThrow(expect.objectContaining({ code: 'EL_ERR_CONFIG', message: expect.stringContaining('requireCert') }));
     expect(() => caOnly.node.trunks!.setCredentials(undefined)).toThrow(expect.objectContaining({ code: 'EL_ERR_CONFIG' }));
+    expect(caOnly.node.trunks!.trust).toEqual({ clusterCa: true, requireCert: true });
     expect(upBoth()).toBe(true);
   });
 });
