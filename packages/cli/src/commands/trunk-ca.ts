@@ -59,6 +59,8 @@ export async function trunkCaCommand(argv: string[]): Promise<void> {
       const written = await issueTrunkCertificate(values.dir, values.node, values.out ?? values.dir, force);
       console.log(`wrote the trunk certificate of node ${values.node} (valid until ${written.validTo}): ${written.cert} and ${written.key}`);
       console.log(`its config (node.id: ${values.node}; the paths where that node has the files, ca-key.pem stays here):\n  switch:\n    trunk:\n      ca: ${written.ca}\n      cert: ${written.cert}\n      key: ${written.key}`);
+      // A running cluster on the secret would split while nodes take the CA one by one.
+      console.log('(a cluster already running on the trunk secret: add `requireCert: false` there too until every node has its certificate; docs/cluster.md "Moving onto a cluster CA, or off it")');
       return;
     }
     default:
