@@ -84,6 +84,7 @@ describe('elink trunk-ca', () => {
     const issued = run(['trunk-ca', 'issue', '--dir', dir, '--node', 'sw-0']);
     expect(issued.status, issued.stderr).toBe(0);
     expect(issued.stdout).toContain(`      cert: ${join(dir, 'sw-0.pem')}\n      key: ${join(dir, 'sw-0-key.pem')}`);
+    expect(issued.stdout).toContain('add `requireCert: false` there too until every node has its certificate');
     expect(new X509Certificate(readFileSync(join(dir, 'sw-0.pem'))).subjectAltName).toBe('DNS:sw-0');
     const again = run(['trunk-ca', 'issue', '--dir', dir, '--node', 'sw-0']);
     expect(again.status).toBe(2);
