@@ -273,10 +273,11 @@ export class TrunkHub implements TrunkHost {
     this.credentials = next;
     this.requireCert = requireCert;
     if (next?.issuerMissing) this.warnIssuer(next);
-    const cas = next?.cas.map((c) => c.subject.replaceAll('\n', ', ')) ?? [];
-    if (next) this.logger.info({ cas, requireCert, trunks: this.byNode.size, ...(before ? {} : { added: true }) }, 'trunk certificates reloaded; established trunks keep running');
-    else if (before) this.logger.info({ trunks: this.byNode.size }, 'trunk cluster CA removed: trunks are admitted on the secret alone from now on; established trunks keep running');
-    if (!next) return;
+    if (!next) {
+      if (before) this.logger.info({ trunks: this.byNode.size }, 'trunk cluster CA removed: trunks are admitted on the secret alone from now on; established trunks keep running');
+      return;
+    }
+    this.logger.info({ cas: next.cas.map((c) => c.subject.replaceAll('\n', ', ')), requireCert, trunks: this.byNode.size, ...(before ? {} : { added: true }) }, 'trunk certificates reloaded; established trunks keep running');
     // Kept, not cut (docs/cluster.md "Rotating the cluster CA"), but said: these would not come back.
     const stale = [...this.byNode].filter(([, t]) => {
       const c = this.certified.get(t);
